@@ -1,0 +1,62 @@
+"""ember: a deep learning framework with the PyTorch API, on NumPy (CPU) and CuPy (CUDA).
+
+``import ember as torch`` runs code written for torch's top-level namespace.
+"""
+
+from __future__ import annotations
+
+__version__ = "2.13.0+ember.0.1.0"  # compares like torch's version for user checks
+ember_version = "0.1.0"
+
+from . import _device_ctx  # noqa: E402,F401
+from .dtypes import (  # noqa: E402,F401
+    bfloat16, bool_ as bool, cdouble, cfloat, complex64, complex128, double, dtype, finfo,
+    float, float16, float32, float64, get_default_dtype, half, iinfo, int, int8, int16, int32,
+    int64, long, promote_types, result_type, set_default_dtype, short, uint8, uint16, uint32,
+    uint64,
+)
+from .device import device  # noqa: E402,F401
+from .tensor import Size, Tensor  # noqa: E402,F401
+from . import _tensor_methods, _tensor_methods_extra  # noqa: E402,F401
+from .autograd.grad_mode import (  # noqa: E402,F401
+    enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled, no_grad,
+    set_grad_enabled,
+)
+from .ops.arith import *  # noqa: E402,F401,F403
+from .ops.compare import *  # noqa: E402,F401,F403
+from .ops.creation import *  # noqa: E402,F401,F403
+from .ops.indexing import *  # noqa: E402,F401,F403
+from .ops.linalg import *  # noqa: E402,F401,F403
+from .ops.reduction import *  # noqa: E402,F401,F403
+from .ops.shape import *  # noqa: E402,F401,F403
+from .ops.unary import *  # noqa: E402,F401,F403
+from .random import *  # noqa: E402,F401,F403
+from .random import default_generator  # noqa: E402,F401
+from .ops.inplace import copy_  # noqa: E402,F401
+from . import autograd, cuda  # noqa: E402,F401
+
+
+def is_tensor(obj) -> bool:
+    """True for ember tensors (and Parameters)."""
+    return isinstance(obj, Tensor)
+
+
+def is_floating_point(input: Tensor) -> bool:
+    return input.is_floating_point()
+
+
+def is_complex(input: Tensor) -> bool:
+    return input.is_complex()
+
+
+def numel(input: Tensor):
+    return input.numel()
+
+
+def set_default_device(device) -> None:
+    """Only 'cpu' and 'cuda' devices; constructors without device= use it."""
+    _device_ctx.set_default(device)
+
+
+def get_default_device():
+    return _device_ctx.current()

@@ -1,0 +1,292 @@
+"""Attach the op functions to Tensor as methods and operators (one table, no logic)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import random as R
+from .ops import arith as A
+from .ops import compare as C
+from .ops import creation as K
+from .ops import indexing as I
+from .ops import inplace as P
+from .ops import linalg as L
+from .ops import reduction as Rd
+from .ops import shape as S
+from .ops import unary as U
+from .tensor import Tensor, _wrap
+
+_nd = np.ndarray
+
+
+def _add(self, other):
+    # the hot path of every model: same-dtype arrays, no graph
+    if type(other) is Tensor and not (self._rg or other._rg):
+        a, b = self._data, other._data
+        if a.dtype is b.dtype and type(a) is _nd and type(b) is _nd:
+            r = a + b
+            if type(r) is not _nd:
+                r = np.asarray(r)
+            t = object.__new__(Tensor)
+            t._data = r
+            t._rg = False
+            t.grad_fn = None
+            return t
+    return A._binary(A.Add, np.add, self, other)
+
+
+def _mul(self, other):
+    if type(other) is Tensor and not (self._rg or other._rg):
+        a, b = self._data, other._data
+        if a.dtype is b.dtype and type(a) is _nd and type(b) is _nd:
+            r = a * b
+            return _wrap(r)
+    return A._binary(A.Mul, np.multiply, self, other)
+
+
+def _sub(self, other):
+    return A.sub(self, other)
+
+
+def _rsub(self, other):
+    return A.sub(other, self)
+
+
+def _div(self, other):
+    return A._binary(A.Div, np.true_divide, self, other, true_div=True)
+
+
+def _rdiv(self, other):
+    return A._binary(A.Div, np.true_divide, other, self, true_div=True)
+
+
+def _pow(self, other):
+    return A.pow(self, other)
+
+
+def _rpow(self, other):
+    return A._binary(A.Pow, np.power, other, self)
+
+
+def _matmul(self, other):
+    return L.matmul(self, other)
+
+
+def _rmatmul(self, other):
+    return L.matmul(_wrap(np.asarray(other)), self)
+
+
+def _neg(self):
+    if self._data.dtype == np.bool_:
+        raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported. If "
+                           "you are trying to invert a mask, use the `~` or `logical_not()` "
+                           "operator instead.")
+    return U.neg(self)
+
+
+def _invert(self):
+    if self._data.dtype == np.bool_:
+        return U.logical_not(self)
+    return U.bitwise_not(self)
+
+
+def _iop(fn, ufunc):
+    def method(self, other):
+        return P.ufunc_inplace(self, ufunc, other, fn)
+
+    return method
+
+
+def _inplace_of(fn):
+    def method(self, *args, **kwargs):
+        return P.inplace(self, lambda s: fn(s, *args, **kwargs),
+                         *[a for a in args if isinstance(a, Tensor)])
+
+    method.__name__ = fn.__name__ + "_"
+    return method
+
+
+def _add_(self, other, *, alpha=1):
+    if alpha != 1:
+        other = other * alpha
+    return P.ufunc_inplace(self, np.add, other, A.add)
+
+
+def _sub_(self, other, *, alpha=1):
+    if alpha != 1:
+        other = other * alpha
+    return P.ufunc_inplace(self, np.subtract, other, A.sub)
+
+
+def _div_(self, other, *, rounding_mode=None):
+    if rounding_mode is not None or self._data.dtype.kind in "biu":
+        return P.inplace(self, lambda s: A.div(s, other, rounding_mode=rounding_mode), other)
+    return P.ufunc_inplace(self, np.true_divide, other, A.div)
+
+
+def _sum(self, dim=None, keepdim=False, *, dtype=None, **kw):
+    return Rd.sum(self, dim, keepdim, dtype=dtype, **kw)
+
+
+def _mean(self, dim=None, keepdim=False, *, dtype=None, **kw):
+    return Rd.mean(self, dim, keepdim, dtype=dtype, **kw)
+
+
+def _new_factory(fn):
+    def method(self, *size, dtype=None, device=None, requires_grad=False, **kw):
+        return fn(*size, dtype=dtype or self.dtype, device=device or self.device,
+                  requires_grad=requires_grad)
+
+    return method
+
+
+def _new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False):
+    return K.full(size, fill_value, dtype=dtype or self.dtype, device=device or self.device,
+                  requires_grad=requires_grad)
+
+
+def _new_tensor(self, data, *, dtype=None, device=None, requires_grad=False):
+    return K.tensor(data, dtype=dtype or self.dtype, device=device or self.device,
+                    requires_grad=requires_grad)
+
+
+def _clone(self, *, memory_format=None):
+    return U.Cast.apply(self, self._data.dtype) if self._rg else _wrap(self._data.copy())
+
+
+def _contiguous(self, memory_format=None):
+    a = self._data
+    if a.flags.c_contiguous:
+        return self
+    return _clone(self)
+
+
+def _is_contiguous(self, memory_format=None):
+    return bool(self._data.flags.c_contiguous)
+
+
+def _view_as(self, other):
+    return S.view(self, other._data.shape)
+
+
+def _expand_as(self, other):
+    return S.expand(self, other._data.shape)
+
+
+def _reshape_as(self, other):
+    return S.reshape(self, other._data.shape)
+
+
+def _stride(self, dim=None):
+    st = tuple(s // self._data.itemsize for s in self._data.strides)
+    return st if dim is None else st[dim]
+
+
+def _storage_offset(self):
+    base = self._data
+    while getattr(base, "base", None) is not None and isinstance(base.base, _nd):
+        base = base.base
+    if base is self._data:
+        return 0
+    return (self._data.__array_interface__["data"][0] - base.__array_interface__["data"][0]) \
+        // self._data.itemsize
+
+
+def _data_ptr(self):
+    a = self._data
+    return a.__array_interface__["data"][0] if type(a) is _nd else a.data.ptr
+
+
+def _cast(dt):
+    def method(self, memory_format=None):
+        return self._to(None, dt)
+
+    return method
+
+
+_METHODS = {
+    "__add__": _add, "__radd__": _add, "__iadd__": _iop(A.add, np.add),
+    "__sub__": _sub, "__rsub__": _rsub, "__isub__": _iop(A.sub, np.subtract),
+    "__mul__": _mul, "__rmul__": _mul, "__imul__": _iop(A.mul, np.multiply),
+    "__truediv__": _div, "__rtruediv__": _rdiv,
+    "__itruediv__": lambda self, o: _div_(self, o),
+    "__floordiv__": A.floor_divide, "__rfloordiv__": lambda s, o: A.floor_divide(o, s),
+    "__mod__": A.remainder, "__rmod__": lambda s, o: A.remainder(o, s),
+    "__pow__": _pow, "__rpow__": _rpow, "__ipow__": _inplace_of(A.pow),
+    "__matmul__": _matmul, "__rmatmul__": _rmatmul,
+    "__neg__": _neg, "__pos__": lambda s: s, "__abs__": U.abs, "__invert__": _invert,
+    "__eq__": C.eq, "__ne__": C.ne, "__lt__": C.lt, "__le__": C.le, "__gt__": C.gt,
+    "__ge__": C.ge,
+    "__and__": C.bitwise_and, "__or__": C.bitwise_or, "__xor__": C.bitwise_xor,
+    "__rand__": C.bitwise_and, "__ror__": C.bitwise_or, "__rxor__": C.bitwise_xor,
+    "__lshift__": C.bitwise_left_shift, "__rshift__": C.bitwise_right_shift,
+    "__iand__": _inplace_of(C.bitwise_and), "__ior__": _inplace_of(C.bitwise_or),
+    "__ixor__": _inplace_of(C.bitwise_xor),
+    "__getitem__": I.getitem, "__setitem__": I.setitem,
+    "add": A.add, "sub": A.sub, "subtract": A.sub, "mul": A.mul, "multiply": A.mul,
+    "div": A.div, "divide": A.div, "true_divide": A.true_divide, "pow": A.pow,
+    "remainder": A.remainder, "fmod": A.fmod, "floor_divide": A.floor_divide,
+    "add_": _add_, "sub_": _sub_, "mul_": _iop(A.mul, np.multiply), "div_": _div_,
+    "subtract_": _sub_, "multiply_": _iop(A.mul, np.multiply), "divide_": _div_,
+    "pow_": _inplace_of(A.pow), "remainder_": _inplace_of(A.remainder),
+    "matmul": L.matmul, "mm": L.mm, "bmm": L.bmm, "mv": L.mv, "dot": L.dot, "addmm": L.addmm,
+    "inner": L.inner,
+    "sum": _sum, "mean": _mean, "nansum": Rd.nansum, "nanmean": Rd.nanmean,
+    "view": S.view, "view_as": _view_as, "reshape": S.reshape, "reshape_as": _reshape_as,
+    "transpose": S.transpose, "swapaxes": S.transpose, "swapdims": S.transpose,
+    "permute": S.permute, "t": S.t, "squeeze": S.squeeze, "unsqueeze": S.unsqueeze,
+    "flatten": S.flatten, "unflatten": S.unflatten, "expand": S.expand,
+    "expand_as": _expand_as, "narrow": S.narrow, "split": S.split, "chunk": S.chunk,
+    "unbind": S.unbind, "movedim": S.movedim, "moveaxis": S.movedim,
+    "clone": _clone, "contiguous": _contiguous, "is_contiguous": _is_contiguous,
+    "stride": _stride, "storage_offset": _storage_offset, "data_ptr": _data_ptr,
+    "copy_": P.copy_, "fill_": P.fill_, "zero_": P.zero_,
+    "masked_fill": I.masked_fill, "masked_fill_": _inplace_of(I.masked_fill),
+    "nonzero": I.nonzero, "argwhere": I.argwhere,
+    "where": lambda self, condition, other: C.where(condition, self, other),
+    "clamp": C.clamp, "clip": C.clamp, "clamp_": _inplace_of(C.clamp),
+    "clip_": _inplace_of(C.clamp), "clamp_min": C.clamp_min, "clamp_max": C.clamp_max,
+    "clamp_min_": _inplace_of(C.clamp_min), "clamp_max_": _inplace_of(C.clamp_max),
+    "maximum": C.maximum, "minimum": C.minimum, "fmax": C.fmax, "fmin": C.fmin,
+    "lerp": C.lerp, "lerp_": _inplace_of(C.lerp), "allclose": C.allclose,
+    "isclose": C.isclose, "equal": C.equal,
+    "new_zeros": _new_factory(K.zeros), "new_ones": _new_factory(K.ones),
+    "new_empty": _new_factory(K.empty), "new_full": _new_full, "new_tensor": _new_tensor,
+    "float": _cast(__import__("ember.dtypes").dtypes.float32),
+    "double": _cast(__import__("ember.dtypes").dtypes.float64),
+    "half": _cast(__import__("ember.dtypes").dtypes.float16),
+    "bfloat16": _cast(__import__("ember.dtypes").dtypes.bfloat16),
+    "long": _cast(__import__("ember.dtypes").dtypes.int64),
+    "int": _cast(__import__("ember.dtypes").dtypes.int32),
+    "short": _cast(__import__("ember.dtypes").dtypes.int16),
+    "char": _cast(__import__("ember.dtypes").dtypes.int8),
+    "byte": _cast(__import__("ember.dtypes").dtypes.uint8),
+    "bool": _cast(__import__("ember.dtypes").dtypes.bool_),
+    "cfloat": _cast(__import__("ember.dtypes").dtypes.complex64),
+    "uniform_": R.uniform_, "normal_": R.normal_, "bernoulli_": R.bernoulli_,
+    "random_": R.random_, "exponential_": R.exponential_, "bernoulli": R.bernoulli,
+    "eq": C.eq, "ne": C.ne, "lt": C.lt, "le": C.le, "gt": C.gt, "ge": C.ge,
+    "greater": C.gt, "greater_equal": C.ge, "less": C.lt, "less_equal": C.le,
+    "not_equal": C.ne, "logical_and": C.logical_and, "logical_or": C.logical_or,
+    "logical_xor": C.logical_xor, "bitwise_and": C.bitwise_and, "bitwise_or": C.bitwise_or,
+    "bitwise_xor": C.bitwise_xor, "isin": C.isin,
+    "eq_": _inplace_of(C.eq), "ne_": _inplace_of(C.ne),
+}
+
+for _name in U.__all__:
+    _fn = getattr(U, _name)
+    _METHODS.setdefault(_name, _fn)
+    if _name not in ("isnan", "isinf", "isfinite", "isposinf", "isneginf", "isreal", "real",
+                     "imag", "angle", "signbit", "conj", "positive"):
+        _METHODS.setdefault(_name + "_", _inplace_of(_fn))
+
+_METHODS["round"] = U.round
+
+
+def attach(methods: dict) -> None:
+    """Install functions as Tensor methods (modules that add ops call this for theirs)."""
+    for k, v in methods.items():
+        setattr(Tensor, k, v)
+
+
+attach(_METHODS)

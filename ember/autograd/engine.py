@@ -1,0 +1,368 @@
+"""The backward engine: an iterative walk over the graph (no recursion, so a chain of 100,000
+ops backpropagates), gradients summed per node, accumulated into leaves, buffers freed after
+use unless ``retain_graph``, and in-place modifications of saved values detected."""
+
+from __future__ import annotations
+
+from .grad_mode import state as _grad_state
+from .node import AccumulateGrad, NotDifferentiableTwice, Op
+
+_FREED_MSG = (
+    "Trying to backward through the graph a second time (or directly access saved tensors "
+    "after they have already been freed). Saved intermediate values of the graph are freed when "
+    "you call .backward() or autograd.grad(). Specify retain_graph=True if you need to backward "
+    "through the graph a second time or if you need to access saved tensors after calling "
+    "backward."
+)
+
+
+def _check_versions(node) -> None:
+    chk = node.__dict__.get("_vchk")
+    if chk:
+        for vc, v, t, _ in chk:
+            if vc[0] != v:
+                _raise_modified(t, node, vc[0], v)
+    oc = node.__dict__.get("_outchk")
+    if oc is not None and oc[0] != 0:
+        _raise_modified(None, node, oc[0], 0)
+
+
+def _raise_modified(t, node, now, expected):
+    desc = ""
+    if t is not None:
+        shape = ", ".join(str(s) for s in t._data.shape)
+        desc = f"[{_legacy_type_name(t)} [{shape}]]"
+        desc += (f", which is output 0 of {t.grad_fn.name()}," if t.grad_fn is not None else ",")
+    raise RuntimeError(
+        "one of the variables needed for gradient computation has been modified by an inplace "
+        f"operation: {desc} is at version {now}; expected version {expected} instead. Hint: the "
+        "backtrace further above can point you at the operation that failed to compute its "
+        "gradient. The variable in question was changed in there or anywhere later. Good luck!"
+    )
+
+
+def _legacy_type_name(t) -> str:
+    names = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
+             "int64": "LongTensor", "int32": "IntTensor", "bool": "BoolTensor"}
+    return "torch." + names.get(t.dtype.name, t.dtype.name + "Tensor")
+
+
+def _call_node(node, grads, create_graph: bool):
+    """Run one node's backward on the gathered output gradients; return input gradients."""
+    from ..tensor import Tensor, _wrap
+
+    if isinstance(node, Op):
+        if node._freed:
+            raise RuntimeError(_FREED_MSG)
+        _check_versions(node)
+        if not create_graph:
+            res = node.backward(node, *grads)
+        elif node.higher_order:
+            res = _call_with_graph(node, grads)
+        else:
+            arrs = [g._data if isinstance(g, Tensor) else g for g in grads]
+            with _no_grad():
+                out = node.backward(node, *arrs)
+            out = out if type(out) is tuple else (out,)
+            stub = NotDifferentiableTwice(node.name(), node._next)
+            res = []
+            for o in out:
+                if o is None:
+                    res.append(None)
+                else:
+                    t = _wrap(o)
+                    t._rg = True
+                    t.grad_fn = stub
+                    res.append(t)
+            return tuple(res)
+        return res if type(res) is tuple else (res,)
+    if isinstance(node, NotDifferentiableTwice):
+        raise RuntimeError(
+            f"ember cannot differentiate twice through {node.what}: its backward has no "
+            "graph-building form yet (create_graph=True covers arithmetic, pow, exp, log, tanh, "
+            "sigmoid, matmul, reductions and shape ops)"
+        )
+    # a user autograd.Function node, or anything else with a Tensor-level backward
+    return node._run_backward(grads, create_graph)
+
+
+class _no_grad:
+    def __enter__(self):
+        self.prev = _grad_state.enabled
+        _grad_state.enabled = False
+
+    def __exit__(self, *exc):
+        _grad_state.enabled = self.prev
+
+
+def _call_with_graph(node, grads):
+    """Call an op's duck-typed backward with Tensors so that the result carries a graph."""
+    from ..tensor import Tensor, _wrap
+
+    saved = node.saved
+    if saved:
+        inputs = node.__dict__.get("_inputs", ())
+        outref = node.__dict__.get("_outref")
+        out = outref() if outref is not None else None
+        mapped = []
+        for s in saved:
+            if isinstance(s, Tensor):
+                mapped.append(s)
+                continue
+            m = None
+            for a in inputs:
+                if isinstance(a, Tensor) and a._data is s:
+                    m = a
+                    break
+            if m is None and out is not None and out._data is s:
+                m = out
+            mapped.append(m if m is not None else (_wrap(s) if hasattr(s, "shape") else s))
+        node.saved = tuple(mapped)
+    try:
+        with _enable_grad():
+            res = node.backward(node, *grads)
+    finally:
+        node.saved = saved
+    res = res if type(res) is tuple else (res,)
+    return tuple(r if (r is None or isinstance(r, Tensor)) else _wrap(r) for r in res)
+
+
+class _enable_grad:
+    def __enter__(self):
+        self.prev = _grad_state.enabled
+        _grad_state.enabled = True
+
+    def __exit__(self, *exc):
+        _grad_state.enabled = self.prev
+
+
+def _add(a, b):
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return a + b
+
+
+def run_backward(roots, root_grads, retain_graph: bool, create_graph: bool,
+                 inputs=None, accumulate: bool = True, allow_unused: bool = True):
+    """Propagate ``root_grads`` from the ``roots`` tensors through the graph.
+
+    With ``accumulate`` the leaves' ``.grad`` receive the gradient (``backward``); without it the
+    gradients for ``inputs`` are returned (``autograd.grad``). Gradients are arrays, or Tensors
+    when ``create_graph``.
+    """
+    from ..tensor import Tensor, _wrap
+
+    root_nodes = []
+    for t in roots:
+        n = t.grad_fn if t.grad_fn is not None else (t._accumulator() if t._rg else None)
+        if n is None:
+            raise RuntimeError(
+                "element 0 of tensors does not require grad and does not have a grad_fn")
+        root_nodes.append(n)
+
+    # discover the graph: dependency counts, and (with inputs) which nodes lead to an input
+    deps: dict = {}
+    children: dict = {}
+    stack = list(dict.fromkeys(root_nodes))
+    seen = set(stack)
+    while stack:
+        n = stack.pop()
+        nx = n._next
+        children[n] = nx
+        for c in nx:
+            if c is not None:
+                deps[c] = deps.get(c, 0) + 1
+                if c not in seen:
+                    seen.add(c)
+                    stack.append(c)
+
+    capture = None
+    needed = None
+    if inputs is not None:
+        capture = {}  # (node, out_nr) -> index in inputs
+        for i, t in enumerate(inputs):
+            n = t.grad_fn if t.grad_fn is not None else (t._accumulator() if t._rg else None)
+            if n is None:
+                raise RuntimeError("One of the differentiated Tensors does not require grad")
+            capture[(n, t._out_nr)] = i
+        needed = _ancestors(children, {n for n, _ in capture})
+        deps = {}
+        for n in needed:
+            for c in children.get(n, ()):
+                if c is not None:
+                    deps[c] = deps.get(c, 0) + 1
+
+    results = [None] * (len(inputs) if inputs is not None else 0)
+    buffers: dict = {}
+    ready = []
+    for n, g in zip(root_nodes, root_grads):
+        buf = buffers.get(n)
+        if buf is None:
+            buf = buffers[n] = [None] * n._nout
+        idx = 0
+        buf[idx] = _add(buf[idx], g)
+    for n in dict.fromkeys(root_nodes):
+        if deps.get(n, 0) == 0:
+            ready.append(n)
+
+    while ready:
+        node = ready.pop()
+        grads = buffers.pop(node, None) or [None]
+        if capture is not None:
+            for k, g in enumerate(grads):
+                i = capture.get((node, k))
+                if i is not None:
+                    results[i] = _add(results[i], g)
+
+        if isinstance(node, AccumulateGrad):
+            if capture is None or accumulate:
+                g = grads[0]
+                if g is not None and (capture is None or (node, 0) in capture):
+                    _accumulate_leaf(node, g, create_graph)
+            continue
+
+        pre = node._pre_hooks
+        if pre:
+            grads = _run_pre_hooks(node, grads)
+
+        if needed is not None and node not in needed:
+            continue
+
+        if node._nout > 1 and any(g is None for g in grads):
+            grads = _fill_zeros(node, grads, create_graph)
+        res = _call_node(node, grads, create_graph)
+        if node._hooks:
+            for h in node._hooks:
+                h(_as_tensors(res), _as_tensors(grads))
+        if not retain_graph and isinstance(node, Op):
+            node._freed = True
+            node.saved = ()
+            node.__dict__.pop("_inputs", None)
+        nrs = node.__dict__.get("_next_nr")
+        for j, (child, g) in enumerate(zip(node._next, res)):
+            if child is None:
+                continue
+            if g is not None:
+                buf = buffers.get(child)
+                if buf is None:
+                    buf = buffers[child] = [None] * child._nout
+                k = nrs[j] if nrs else 0
+                buf[k] = _add(buf[k], g)
+            d = deps[child] - 1
+            deps[child] = d
+            if d == 0:
+                ready.append(child)
+
+    if inputs is not None and not accumulate:
+        for i, r in enumerate(results):
+            if r is None and not allow_unused:
+                raise RuntimeError(
+                    "One of the differentiated Tensors appears to not have been used in the "
+                    "graph. Set allow_unused=True if this is the desired behavior.")
+        return [None if r is None else (r if isinstance(r, Tensor) else _wrap(r)) for r in results]
+    if inputs is not None:
+        for t, r in zip(inputs, results):
+            if r is not None and t.grad_fn is not None:
+                _store_grad(t, r, create_graph)
+    return None
+
+
+def _ancestors(children: dict, targets: set) -> set:
+    """Nodes with a path of at least one edge to a target (the ones backward must run)."""
+    parents: dict = {}
+    for n, nx in children.items():
+        for c in nx:
+            if c is not None:
+                parents.setdefault(c, []).append(n)
+    out = set()
+    stack = list(targets)
+    while stack:
+        n = stack.pop()
+        for p in parents.get(n, ()):
+            if p not in out:
+                out.add(p)
+                stack.append(p)
+    return out
+
+
+def _as_tensors(seq):
+    from ..tensor import Tensor, _wrap
+
+    return tuple(None if g is None else (g if isinstance(g, Tensor) else _wrap(g)) for g in seq)
+
+
+def _run_pre_hooks(node, grads):
+    from ..tensor import Tensor, _wrap
+
+    grads = list(grads)
+    for k, hooks in list(node._pre_hooks.items()):
+        if k == "all":
+            for h in list(hooks):
+                r = h(_as_tensors(grads))
+                if r is not None:
+                    grads = [None if g is None else (g._data if isinstance(g, Tensor) and
+                             not _grad_state.enabled else g) for g in r]
+            continue
+        if grads[k] is None:
+            continue
+        for h in list(hooks):
+            g = grads[k]
+            gt = g if isinstance(g, Tensor) else _wrap(g)
+            r = h(gt)
+            if r is not None:
+                grads[k] = r if isinstance(g, Tensor) else r._data
+    return grads
+
+
+def _fill_zeros(node, grads, create_graph):
+    from ..tensor import _wrap
+
+    metas = node.__dict__.get("_out_meta")
+    out = list(grads)
+    for k, g in enumerate(out):
+        if g is None and metas is not None:
+            xp, shape, dt = metas[k]
+            z = xp.zeros(shape, dt)
+            out[k] = _wrap(z) if create_graph else z
+    return out
+
+
+def _accumulate_leaf(acc: AccumulateGrad, g, create_graph: bool) -> None:
+    from ..tensor import Tensor, _wrap
+
+    t = acc._ref()
+    if t is None:
+        return
+    for h in acc.leaf_hooks:
+        r = h(g if isinstance(g, Tensor) else _wrap(g))
+        if r is not None:
+            g = r if create_graph else r._data
+    _store_grad(t, g, create_graph)
+
+
+def _store_grad(t, g, create_graph: bool) -> None:
+    from ..tensor import Tensor, _wrap
+
+    if isinstance(g, Tensor):
+        garr = g._data
+    else:
+        garr = g
+    if garr.dtype != t._data.dtype:
+        garr = garr.astype(t._data.dtype)
+        g = _wrap(garr) if isinstance(g, Tensor) else garr
+    old = t.grad
+    if old is None:
+        if create_graph:
+            t.grad = g if isinstance(g, Tensor) else _wrap(g)
+        else:
+            # own the memory: backward may hand the same array to several inputs
+            t.grad = _wrap(garr.copy())
+    elif create_graph or old._rg:
+        t.grad = old + (g if isinstance(g, Tensor) else _wrap(g))
+    else:
+        arr = old._data
+        arr += garr
+        if old._vc is not None:
+            old._vc[0] += 1

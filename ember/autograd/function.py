@@ -1,0 +1,164 @@
+"""``autograd.Function``: user-defined ops with Tensor-level forward and backward, as torch."""
+
+from __future__ import annotations
+
+from .grad_mode import no_grad
+from .grad_mode import state as _gs
+from .node import Node
+
+
+class FunctionCtx:
+    """What ``forward`` and ``backward`` receive as ``ctx``."""
+
+    def save_for_backward(self, *tensors) -> None:
+        self._saved = tensors
+
+    @property
+    def saved_tensors(self) -> tuple:
+        if getattr(self, "_freed", False):
+            from .engine import _FREED_MSG
+
+            raise RuntimeError(_FREED_MSG)
+        return getattr(self, "_saved", ())
+
+    def mark_non_differentiable(self, *tensors) -> None:
+        self._non_diff = {id(t) for t in tensors}
+
+    def mark_dirty(self, *tensors) -> None:
+        self._dirty = tensors
+
+    def set_materialize_grads(self, value: bool) -> None:
+        self._materialize = value
+
+
+class _FunctionNode(Node, FunctionCtx):
+    """The graph node of one call of a user Function; it is also that call's ctx."""
+
+    _fn_cls = None
+
+    def name(self) -> str:
+        return self._fn_cls.__name__ + "Backward"
+
+    @property
+    def needs_input_grad(self) -> tuple:
+        return self._needs
+
+    def _run_backward(self, grads, create_graph: bool):
+        from ..tensor import Tensor, _wrap
+
+        if self._freed:
+            from .engine import _FREED_MSG
+
+            raise RuntimeError(_FREED_MSG)
+        gts = []
+        for k, g in enumerate(grads):
+            if g is None and getattr(self, "_materialize", True):
+                xp, shape, dt = self._out_meta[k]
+                g = xp.zeros(shape, dt)
+            gts.append(None if g is None else (g if isinstance(g, Tensor) else _wrap(g)))
+        if create_graph:
+            res = self._fn_cls.backward(self, *gts)
+        else:
+            with no_grad():
+                res = self._fn_cls.backward(self, *gts)
+        if not isinstance(res, tuple):
+            res = (res,)
+        n_in = len(self._next)
+        if len(res) < n_in:
+            raise RuntimeError(
+                f"function {self.name()} returned an incorrect number of gradients (expected "
+                f"{n_in}, got {len(res)})")
+        out = []
+        for r, need in zip(res, self._needs):
+            if r is None or not need:
+                out.append(None)
+            elif create_graph:
+                out.append(r if isinstance(r, Tensor) else _wrap(r))
+            else:
+                out.append(r._data if isinstance(r, Tensor) else r)
+        return tuple(out)
+
+
+class _FunctionMeta(type):
+    def __init__(cls, name, bases, attrs):
+        super().__init__(name, bases, attrs)
+        cls._node_cls = type(name + "Backward", (_FunctionNode,), {"_fn_cls": cls})
+
+
+class Function(metaclass=_FunctionMeta):
+    """Subclass with ``forward(ctx, *args)`` and ``backward(ctx, *grads)`` as staticmethods and
+    call ``MyFn.apply(*args)``.
+
+    >>> class Double(Function):
+    ...     @staticmethod
+    ...     def forward(ctx, x):
+    ...         return x * 2
+    ...     @staticmethod
+    ...     def backward(ctx, g):
+    ...         return g * 2
+    """
+
+    @staticmethod
+    def forward(ctx, *args, **kwargs):
+        raise NotImplementedError("You must implement the forward function for custom "
+                                  "autograd.Function.")
+
+    @staticmethod
+    def backward(ctx, *grads):
+        raise NotImplementedError("You must implement either the backward or vjp method for "
+                                  "your custom autograd.Function to use it with backward mode AD.")
+
+    vjp = backward
+
+    @classmethod
+    def apply(cls, *args, **kwargs):
+        from ..device import xp_of
+        from ..tensor import Tensor
+
+        ctx = cls._node_cls()
+        tensors = [a for a in args if isinstance(a, Tensor)]
+        record = _gs.enabled and any(t._rg for t in tensors)
+        with no_grad():
+            out = cls.forward(ctx, *args, **kwargs)
+        if not record:
+            return out
+        single = not isinstance(out, tuple)
+        outs = (out,) if single else out
+        nxt, needs = [], []
+        for a in args:
+            if isinstance(a, Tensor) and a._rg:
+                nxt.append(a.grad_fn if a.grad_fn is not None else a._accumulator())
+                needs.append(True)
+            else:
+                nxt.append(None)
+                needs.append(False)
+        ctx._next = tuple(nxt)
+        ctx._needs = tuple(needs)
+        ctx._nout = len(outs)
+        ctx._out_meta = [(xp_of(o._data), o._data.shape, o._data.dtype) if isinstance(o, Tensor)
+                         else None for o in outs]
+        non_diff = getattr(ctx, "_non_diff", set())
+        res = []
+        for i, o in enumerate(outs):
+            if isinstance(o, Tensor) and id(o) not in non_diff and (
+                    o.is_floating_point() or o.is_complex()):
+                if any(o is t for t in tensors) or o.grad_fn is not None or o._rg:
+                    o = _alias(o)  # an input returned as is gets a new identity in the graph
+                o._rg = True
+                o.grad_fn = ctx
+                if i:
+                    o._out_nr = i
+            res.append(o)
+        return res[0] if single else tuple(res)
+
+
+def _alias(t):
+    from ..tensor import _wrap
+
+    r = _wrap(t._data)
+    r._vc = t._version_counter()
+    return r
+
+
+def once_differentiable(fn):
+    return fn

@@ -1,0 +1,207 @@
+"""Graph nodes: the recorded operations that backward walks (a tensor's ``grad_fn``).
+
+An op is a subclass of :class:`Op` with ``forward(ctx, *arrays)`` and ``backward(ctx, *grads)``
+side by side; the instance created for one call is both the ``ctx`` and the graph node.
+Backward runs on raw arrays (NumPy or CuPy) so eager training stays fast; with
+``create_graph=True`` the engine hands the same backward Tensors instead, so ops whose backward
+uses only operators and the duck-typed helpers in ``ember.ops._bw`` get higher-order gradients.
+"""
+
+from __future__ import annotations
+
+import weakref
+
+from .grad_mode import state as _grad_state
+
+
+class Node:
+    """Base of everything that can appear as a ``grad_fn`` or in ``next_functions``."""
+
+    _next: tuple = ()
+    _nout = 1
+    _pre_hooks = None  # {output index: [hooks]} from Tensor.register_hook on non-leaf outputs
+    _hooks = None  # [hooks] called after the node ran, as torch's Node.register_hook
+    _freed = False
+
+    def name(self) -> str:
+        return type(self).__name__
+
+    @property
+    def next_functions(self) -> tuple:
+        nrs = self.__dict__.get("_next_nr") or (0,) * len(self._next)
+        return tuple((n, k) for n, k in zip(self._next, nrs))
+
+    @property
+    def metadata(self) -> dict:
+        d = self.__dict__.get("_metadata")
+        if d is None:
+            d = self.__dict__["_metadata"] = {}
+        return d
+
+    def register_hook(self, fn):
+        """fn(grad_inputs, grad_outputs) after this node computed its input gradients."""
+        if self._hooks is None:
+            self._hooks = []
+        self._hooks.append(fn)
+        return _RemovableHandle(self._hooks, fn)
+
+    def register_prehook(self, fn):
+        """fn(grad_outputs) -> new grad_outputs or None, before this node runs."""
+        if self._pre_hooks is None:
+            self._pre_hooks = {}
+        lst = self._pre_hooks.setdefault("all", [])
+        lst.append(fn)
+        return _RemovableHandle(lst, fn)
+
+    def __repr__(self) -> str:
+        return f"<{self.name()} object at {hex(id(self))}>"
+
+
+class _RemovableHandle:
+    _next_id = 0
+
+    def __init__(self, container, item):
+        self._container = container
+        self._item = item
+        _RemovableHandle._next_id += 1
+        self.id = _RemovableHandle._next_id
+
+    def remove(self) -> None:
+        c = self._container
+        if isinstance(c, dict):
+            c.pop(self._item, None)
+        else:
+            try:
+                c.remove(self._item)
+            except ValueError:
+                pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+
+
+class AccumulateGrad(Node):
+    """The sink of a leaf tensor that requires grad: adds the incoming gradient to ``.grad``."""
+
+    def __init__(self, tensor):
+        self._ref = weakref.ref(tensor)
+        self.leaf_hooks = []
+
+    @property
+    def variable(self):
+        return self._ref()
+
+    def name(self) -> str:
+        return "torch::autograd::AccumulateGrad"
+
+
+class Op(Node):
+    """An ember op: subclasses define ``forward(ctx, *args)`` and ``backward(ctx, *grads)`` on
+    arrays. Class attributes: ``save_in`` (indices of inputs whose values backward reads, for
+    the in-place version check), ``save_out`` (backward reads the output), ``higher_order``
+    (backward is written duck-typed, so create_graph gives a graph through it)."""
+
+    save_in: tuple = ()
+    save_out = False
+    higher_order = False
+    saved: tuple = ()
+
+    def save_for_backward(self, *arrays) -> None:
+        self.saved = arrays
+
+    @property
+    def saved_tensors(self) -> tuple:
+        return self.saved
+
+    @property
+    def needs_input_grad(self) -> tuple:
+        return self._needs
+
+    def name(self) -> str:
+        return type(self).__name__ + "Backward0"
+
+    @classmethod
+    def apply(cls, *args):
+        """Run the op: record a node when grad mode is on and a tensor input requires grad."""
+        from ..tensor import Tensor, _wrap
+
+        if _grad_state.enabled:
+            for a in args:
+                if isinstance(a, Tensor) and a._rg:
+                    return _apply_recording(cls, args)
+        ctx = cls.__new__(cls)
+        out = cls.forward(ctx, *[a._data if isinstance(a, Tensor) else a for a in args])
+        if type(out) is tuple:
+            return tuple(_wrap(o) for o in out)
+        return _wrap(out)
+
+
+def _apply_recording(cls, args):
+    from ..tensor import Tensor, _wrap_node
+
+    ctx = cls.__new__(cls)
+    arrays = []
+    nxt = []
+    needs = []
+    nrs = None
+    for j, a in enumerate(args):
+        if isinstance(a, Tensor):
+            arrays.append(a._data)
+            if a._rg:
+                nxt.append(a.grad_fn if a.grad_fn is not None else a._accumulator())
+                needs.append(True)
+                if a._out_nr:
+                    if nrs is None:
+                        nrs = [0] * len(args)
+                    nrs[j] = a._out_nr
+                continue
+        else:
+            arrays.append(a)
+        nxt.append(None)
+        needs.append(False)
+    ctx._next = tuple(nxt)
+    ctx._needs = tuple(needs)
+    if nrs is not None:
+        ctx._next_nr = tuple(nrs)
+    if cls.save_in:
+        chk = []
+        for i in cls.save_in:
+            a = args[i]
+            if isinstance(a, Tensor):
+                vc = a._vc
+                if vc is None:
+                    vc = a._vc = [0]
+                chk.append((vc, vc[0], a, i))
+        ctx._vchk = chk
+        if cls.higher_order:
+            ctx._inputs = args
+    out = cls.forward(ctx, *arrays)
+    if type(out) is tuple:
+        from ..device import xp_of
+
+        ctx._nout = len(out)
+        ctx._out_meta = [(xp_of(o), o.shape, o.dtype) for o in out]
+        res = tuple(_wrap_node(o, ctx, i) for i, o in enumerate(out))
+    else:
+        res = _wrap_node(out, ctx, 0)
+        if cls.save_out:
+            vc = res._vc = [0]
+            ctx._outchk = vc
+            if cls.higher_order:
+                ctx._outref = weakref.ref(res)
+    return res
+
+
+class NotDifferentiableTwice(Node):
+    """Stands where an op's backward was taken with create_graph=True but has no graph-building
+    form: reaching it in a further backward raises instead of giving a silently wrong answer."""
+
+    def __init__(self, what: str, nxt: tuple):
+        self.what = what
+        self._next = nxt
+
+    def name(self) -> str:
+        return "NotDifferentiableTwice"

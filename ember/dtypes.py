@@ -1,0 +1,298 @@
+"""dtype objects, torch's type-promotion rules, and the default floating dtype."""
+
+from __future__ import annotations
+
+import numpy as np
+
+try:  # bfloat16 needs ml_dtypes (an optional extra); everything else is plain NumPy.
+    import ml_dtypes as _ml
+
+    _BF16 = np.dtype(_ml.bfloat16)
+except ImportError:  # pragma: no cover - exercised only without the extra
+    _ml = None
+    _BF16 = None
+
+# categories, in promotion order
+_BOOL, _INT, _FLOAT, _COMPLEX = 0, 1, 2, 3
+
+
+class dtype:
+    """A tensor element type, as ``torch.dtype`` (``ember.float32``, ``ember.int64``, ...)."""
+
+    __slots__ = ("name", "_np", "itemsize", "is_floating_point", "is_complex", "is_signed",
+                 "_cat", "__weakref__")
+
+    def __init__(self, name: str, np_dtype, itemsize: int, cat: int, signed: bool):
+        self.name = name
+        self._np = np_dtype
+        self.itemsize = itemsize
+        self._cat = cat
+        self.is_floating_point = cat == _FLOAT
+        self.is_complex = cat == _COMPLEX
+        self.is_signed = signed
+
+    @property
+    def np(self) -> np.dtype:
+        if self._np is None:
+            raise TypeError(f"{self!r} needs the ml_dtypes package: pip install 'ember[bf16]'")
+        return self._np
+
+    def to_complex(self) -> dtype:
+        return {float64: complex128, float16: complex32}.get(self, complex64)
+
+    def to_real(self) -> dtype:
+        return {complex128: float64, complex32: float16}.get(self, float32)
+
+    def __repr__(self) -> str:
+        return "torch." + self.name
+
+    def __reduce__(self):
+        return (_dtype_by_name, (self.name,))
+
+
+def _dtype_by_name(name: str) -> dtype:
+    return globals()[name]
+
+
+bool_ = dtype("bool", np.dtype(np.bool_), 1, _BOOL, False)
+uint8 = dtype("uint8", np.dtype(np.uint8), 1, _INT, False)
+int8 = dtype("int8", np.dtype(np.int8), 1, _INT, True)
+int16 = dtype("int16", np.dtype(np.int16), 2, _INT, True)
+int32 = dtype("int32", np.dtype(np.int32), 4, _INT, True)
+int64 = dtype("int64", np.dtype(np.int64), 8, _INT, True)
+uint16 = dtype("uint16", np.dtype(np.uint16), 2, _INT, False)
+uint32 = dtype("uint32", np.dtype(np.uint32), 4, _INT, False)
+uint64 = dtype("uint64", np.dtype(np.uint64), 8, _INT, False)
+float16 = dtype("float16", np.dtype(np.float16), 2, _FLOAT, True)
+bfloat16 = dtype("bfloat16", _BF16, 2, _FLOAT, True)
+float32 = dtype("float32", np.dtype(np.float32), 4, _FLOAT, True)
+float64 = dtype("float64", np.dtype(np.float64), 8, _FLOAT, True)
+complex32 = dtype("complex32", None, 4, _COMPLEX, True)
+complex64 = dtype("complex64", np.dtype(np.complex64), 8, _COMPLEX, True)
+complex128 = dtype("complex128", np.dtype(np.complex128), 16, _COMPLEX, True)
+bool_.name = "bool"
+globals()["bool"] = bool_  # noqa: the torch name shadows the builtin only inside this namespace
+
+ALL = (bool_, uint8, int8, int16, int32, int64, uint16, uint32, uint64, float16, bfloat16,
+       float32, float64, complex64, complex128)
+
+# the torch aliases
+half = float16
+float = float32  # noqa: A001
+double = float64
+cfloat = complex64
+cdouble = complex128
+short = int16
+int = int32  # noqa: A001
+long = int64
+
+_FROM_NP: dict = {d._np: d for d in ALL if d._np is not None}
+_FROM_NP[np.dtype(np.longlong)] = int64  # alias on some platforms
+
+_default = float32
+
+
+def from_numpy_dtype(npd) -> dtype:
+    """The ember dtype of a NumPy dtype; raises TypeError for unsupported ones (object, str)."""
+    d = _FROM_NP.get(npd)
+    if d is None:
+        d = _FROM_NP.get(np.dtype(npd))
+        if d is None:
+            raise TypeError(
+                f"can't convert np.ndarray of type {np.dtype(npd)}. The only supported types are: "
+                "float64, float32, float16, complex64, complex128, int64, int32, int16, int8, "
+                "uint64, uint32, uint16, uint8, and bool."
+            )
+    return d
+
+
+def to_dtype(d) -> dtype:
+    """Accept an ember dtype, a NumPy dtype, a Python type or a torch dtype name."""
+    if isinstance(d, dtype):
+        return d
+    if d is builtins_float:  # as torch: dtype=float means float64
+        return float64
+    if d is builtins_int:
+        return int64
+    if d is builtins_bool:
+        return bool_
+    if d is builtins_complex:
+        return complex128
+    name = getattr(d, "name", None) if not isinstance(d, str) else d
+    if isinstance(name, str) and type(d).__module__.startswith("torch"):
+        return globals()[name]
+    try:
+        return from_numpy_dtype(np.dtype(d))
+    except TypeError:
+        raise TypeError(f"cannot interpret {d!r} as a data type") from None
+
+
+import builtins as _b  # noqa: E402
+
+builtins_float, builtins_int, builtins_bool, builtins_complex = _b.float, _b.int, _b.bool, _b.complex
+
+
+def get_default_dtype() -> dtype:
+    """The dtype Python floats and float constructors use (float32 unless changed)."""
+    return _default
+
+
+def set_default_dtype(d) -> None:
+    """Set the default floating dtype (float32 or float64, as torch; float16/bfloat16 allowed)."""
+    global _default
+    d = to_dtype(d)
+    if not d.is_floating_point:
+        raise TypeError("only floating-point types are supported as the default type")
+    _default = d
+
+
+# --- promotion -------------------------------------------------------------------------------
+
+_PROMOTE_CACHE: dict = {}
+
+
+def promote_types(a: dtype, b: dtype) -> dtype:
+    """torch.promote_types: the smallest dtype both ``a`` and ``b`` convert to safely."""
+    if a is b:
+        return a
+    key = (a, b)
+    r = _PROMOTE_CACHE.get(key)
+    if r is None:
+        if (a is bfloat16 and b is float16) or (a is float16 and b is bfloat16):
+            r = float32
+        elif a is bfloat16 or b is bfloat16:
+            other = b if a is bfloat16 else a
+            r = bfloat16 if other._cat <= _INT else (other if other._cat > _FLOAT or
+                                                      other.itemsize > 2 else float32)
+            if other._cat == _COMPLEX:
+                r = other
+        elif (a._cat == _INT and not a.is_signed and a.itemsize > 1) or (
+            b._cat == _INT and not b.is_signed and b.itemsize > 1
+        ):
+            r = _promote_wide_unsigned(a, b)
+        else:
+            r = from_numpy_dtype(np.promote_types(a._np, b._np))
+        _PROMOTE_CACHE[key] = r
+    return r
+
+
+def _promote_wide_unsigned(a: dtype, b: dtype) -> dtype:
+    # torch refuses to promote uint16/32/64 with signed ints; keep to the float/same-type cases
+    if a._cat >= _FLOAT or b._cat >= _FLOAT:
+        return from_numpy_dtype(np.promote_types(a._np, b._np)) if a._cat != b._cat else (
+            a if a.itemsize >= b.itemsize else b)
+    if a is bool_:
+        return b
+    if b is bool_:
+        return a
+    if a.is_signed != b.is_signed:
+        raise TypeError(f"Promotion for uint16, uint32, uint64 types is not supported, "
+                        f"attempted to promote {a.name.capitalize()} and {b.name.capitalize()}")
+    return a if a.itemsize >= b.itemsize else b
+
+
+def _combine(higher: dtype | None, lower: dtype | None) -> dtype | None:
+    if higher is None:
+        return lower
+    if lower is None:
+        return higher
+    if higher._cat == _COMPLEX:
+        return higher
+    if lower._cat == _COMPLEX:
+        if higher._cat == _FLOAT:
+            return higher.to_complex()
+        return lower
+    if higher._cat == _FLOAT:
+        return higher
+    if higher is bool_ or lower._cat == _FLOAT:
+        return promote_types(higher, lower)
+    return higher
+
+
+def scalar_dtype(v) -> dtype:
+    """The dtype a Python scalar takes when it meets a tensor (a 'wrapped number')."""
+    t = type(v)
+    if t is _b.float:
+        return _default
+    if t is _b.bool:
+        return bool_
+    if t is _b.int:
+        return int64
+    if t is _b.complex:
+        return complex64 if _default is not float64 else complex128
+    if isinstance(v, np.generic):
+        return from_numpy_dtype(v.dtype)
+    raise TypeError(f"unsupported scalar type {t.__name__}")
+
+
+def result_type_parts(dim_dt: dtype | None, zero_dt: dtype | None,
+                      wrapped_dt: dtype | None) -> dtype:
+    """torch's result_type from the promoted dtypes of dimensioned tensors, 0-d tensors and
+    Python scalars, each considered only when it is of a higher category than the ones before."""
+    return _combine(dim_dt, _combine(zero_dt, wrapped_dt))
+
+
+def _accumulate(cur: dtype | None, d: dtype) -> dtype:
+    return d if cur is None else promote_types(cur, d)
+
+
+def result_type(*operands) -> dtype:
+    """torch.result_type over tensors and Python scalars."""
+    from .tensor import Tensor
+
+    dim_dt = zero_dt = wrapped_dt = None
+    for o in operands:
+        if isinstance(o, Tensor):
+            if o._data.ndim:
+                dim_dt = _accumulate(dim_dt, o.dtype)
+            else:
+                zero_dt = _accumulate(zero_dt, o.dtype)
+        else:
+            wrapped_dt = _accumulate(wrapped_dt, scalar_dtype(o))
+    return result_type_parts(dim_dt, zero_dt, wrapped_dt)
+
+
+def finfo_np(d: dtype):
+    return np.finfo(d.np)
+
+
+class finfo:
+    """torch.finfo: machine limits of a floating dtype."""
+
+    def __init__(self, type: dtype | None = None):  # noqa: A002
+        d = _default if type is None else to_dtype(type)
+        if not (d.is_floating_point or d.is_complex):
+            raise TypeError(f"torch.finfo() requires a floating point input type, got {d!r}")
+        if d.is_complex:
+            d = d.to_real()
+        fi = np.finfo(d.np)
+        self.dtype = d.name
+        self.bits = d.itemsize * 8
+        self.eps = _b.float(fi.eps)
+        self.max = _b.float(fi.max)
+        self.min = _b.float(fi.min)
+        self.tiny = _b.float(fi.tiny)
+        self.smallest_normal = self.tiny
+        self.resolution = _b.float(fi.resolution)
+
+    def __repr__(self) -> str:
+        return (f"finfo(resolution={self.resolution}, min={self.min:.6e}, max={self.max:.6e}, "
+                f"eps={self.eps:.6e}, smallest_normal={self.tiny:.6e}, tiny={self.tiny:.6e}, "
+                f"dtype={self.dtype})")
+
+
+class iinfo:
+    """torch.iinfo: limits of an integer dtype."""
+
+    def __init__(self, type: dtype):  # noqa: A002
+        d = to_dtype(type)
+        if d._cat > _INT:
+            raise TypeError(f"torch.iinfo() requires an integer input type, got {d!r}")
+        ii = np.iinfo(d.np) if d is not bool_ else np.iinfo(np.uint8)
+        self.dtype = d.name
+        self.bits = d.itemsize * 8
+        self.max = _b.int(ii.max) if d is not bool_ else 1
+        self.min = _b.int(ii.min)
+
+    def __repr__(self) -> str:
+        return f"iinfo(min={self.min}, max={self.max}, dtype={self.dtype})"

@@ -1,0 +1,116 @@
+"""Duck-typed helpers for backward formulas: each works on a NumPy/CuPy array and on a Tensor,
+so one backward serves plain training (arrays) and ``create_graph=True`` (Tensors)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..device import xp_of
+
+
+def _is_tensor(x) -> bool:
+    from ..tensor import Tensor
+
+    return isinstance(x, Tensor)
+
+
+def sum_to(g, shape: tuple):
+    """Sum ``g`` over the dimensions that broadcasting added or stretched to reach ``shape``."""
+    gs = g.shape
+    if tuple(gs) == tuple(shape):
+        return g
+    nd = len(gs) - len(shape)
+    axes = tuple(range(nd)) + tuple(
+        i + nd for i, s in enumerate(shape) if s == 1 and gs[i + nd] != 1
+    )
+    if axes:
+        g = g.sum(axis=axes, keepdims=True)
+    if nd:
+        g = g.reshape(shape)
+    return g
+
+
+def cast(g, npdtype):
+    """``g`` in the given NumPy dtype (a no-op when it already is)."""
+    if g.dtype == npdtype if not _is_tensor(g) else g._data.dtype == npdtype:
+        return g
+    if _is_tensor(g):
+        from ..dtypes import from_numpy_dtype
+
+        return g.to(from_numpy_dtype(npdtype))
+    return g.astype(npdtype)
+
+
+def grad_for(g, shape, npdtype):
+    """The gradient of an input of ``shape``/``npdtype`` from a broadcast, promoted output grad."""
+    g = sum_to(g, shape)
+    if npdtype is not None:
+        g = cast(g, npdtype)
+    return g
+
+
+def broadcast_to(g, shape):
+    if _is_tensor(g):
+        return g.expand(*shape)
+    return xp_of(g).broadcast_to(g, shape)
+
+
+def expand_reduced(g, shape, dims, keepdim: bool):
+    """Undo a reduction over ``dims`` of a tensor of ``shape``: restore the dims, broadcast."""
+    if not keepdim and dims is not None:
+        for d in sorted(dims):
+            g = g.unsqueeze(d) if _is_tensor(g) else xp_of(g).expand_dims(g, d)
+    elif not keepdim:
+        g = g.reshape((1,) * len(shape))
+    return broadcast_to(g, shape)
+
+
+def _fn(name):
+    def f(x, *args):
+        if _is_tensor(x):
+            import ember
+
+            return getattr(ember, name)(x, *args)
+        return getattr(xp_of(x), name)(x, *args)
+
+    f.__name__ = name
+    return f
+
+
+exp = _fn("exp")
+log = _fn("log")
+sqrt = _fn("sqrt")
+cos = _fn("cos")
+sin = _fn("sin")
+sign = _fn("sign")
+tanh = _fn("tanh")
+
+
+def where(cond, a, b):
+    if _is_tensor(a) or _is_tensor(b) or _is_tensor(cond):
+        import ember
+
+        return ember.where(cond, a, b)
+    return xp_of(cond).where(cond, a, b)
+
+
+def mT(x):
+    """Swap the last two dimensions."""
+    return x.swapaxes(-1, -2)
+
+
+def zeros_like(x):
+    if _is_tensor(x):
+        import ember
+
+        return ember.zeros_like(x)
+    return xp_of(x).zeros_like(x)
+
+
+def as_array(x):
+    """The raw array behind a Tensor (or the array itself)."""
+    return x._data if _is_tensor(x) else x
+
+
+def np_dtype(x):
+    return as_array(x).dtype if hasattr(x, "dtype") else np.asarray(x).dtype

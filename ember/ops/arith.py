@@ -1,0 +1,350 @@
+"""Binary arithmetic (+ - * / ** // %) with torch's type promotion, and its gradients."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import dtypes as D
+from ..autograd.grad_mode import state as _gs
+from ..autograd.node import Op
+from ..tensor import Tensor, _wrap, broadcast_error, device_error
+from . import _bw
+
+__all__ = ["add", "sub", "subtract", "rsub", "mul", "multiply", "div", "divide", "true_divide",
+           "pow", "remainder", "fmod", "floor_divide"]
+
+_nd = np.ndarray
+_SCALARS = (int, float, bool, complex)
+
+
+def operand(x):
+    """(array-or-scalar, dtype-or-None, is_scalar) of an operand; Tensors, scalars, arrays."""
+    if isinstance(x, Tensor):
+        return x._data
+    if type(x) in _SCALARS:
+        return x
+    if isinstance(x, np.generic):
+        return x.item()
+    if isinstance(x, (_nd, list, tuple)):
+        return np.asarray(x)
+    raise TypeError(f"unsupported operand type: '{type(x).__name__}'")
+
+
+def _dt_state(x):
+    """Classify one operand for result_type: (dim dtype, zero-dim dtype, wrapped dtype)."""
+    if isinstance(x, Tensor):
+        d = D._FROM_NP[x._data.dtype] if x._data.dtype in D._FROM_NP else D.from_numpy_dtype(
+            x._data.dtype)
+        return (d, None, None) if x._data.ndim else (None, d, None)
+    return (None, None, D.scalar_dtype(x))
+
+
+_RT_CACHE: dict = {}
+
+
+def result_np_dtype(a, b):
+    """torch's result dtype of a binary op between ``a`` and ``b`` (Tensors or scalars)."""
+    ka = _key(a)
+    kb = _key(b)
+    key = (ka, kb, D._default)
+    r = _RT_CACHE.get(key)
+    if r is None:
+        sa, sb = _dt_state(a), _dt_state(b)
+        parts = []
+        for x, y in zip(sa, sb):
+            parts.append(x if y is None else (y if x is None else D.promote_types(x, y)))
+        r = D.result_type_parts(*parts).np
+        _RT_CACHE[key] = r
+    return r
+
+
+def _key(x):
+    if isinstance(x, Tensor):
+        return (x._data.dtype, x._data.ndim == 0)
+    if isinstance(x, np.generic):
+        return (x.dtype, None)
+    return type(x)
+
+
+def _shape(x):
+    return x.shape if hasattr(x, "shape") else ()
+
+
+def _dtype(x):
+    return x.dtype if hasattr(x, "dtype") else None
+
+
+def _cast(x, rt):
+    if hasattr(x, "dtype"):
+        return x if x.dtype == rt else x.astype(rt)
+    return x
+
+
+class _Binary(Op):
+    higher_order = True
+
+    @classmethod
+    def setup(cls, ctx, a, b, rt):
+        ctx.sa = _shape(a)
+        ctx.sb = _shape(b)
+        ctx.da = _dtype(a)
+        ctx.db = _dtype(b)
+        return _cast(a, rt), _cast(b, rt)
+
+    @staticmethod
+    def out(ctx, ga, gb):
+        return (
+            None if ga is None else _bw.grad_for(ga, ctx.sa, ctx.da),
+            None if gb is None else _bw.grad_for(gb, ctx.sb, ctx.db),
+            None,
+        )
+
+
+class Add(_Binary):
+    @staticmethod
+    def forward(ctx, a, b, rt):
+        a, b = Add.setup(ctx, a, b, rt)
+        return a + b
+
+    @staticmethod
+    def backward(ctx, g):
+        n = ctx._needs
+        return Add.out(ctx, g if n[0] else None, g if n[1] else None)
+
+
+class Sub(_Binary):
+    @staticmethod
+    def forward(ctx, a, b, rt):
+        a, b = Sub.setup(ctx, a, b, rt)
+        return a - b
+
+    @staticmethod
+    def backward(ctx, g):
+        n = ctx._needs
+        return Sub.out(ctx, g if n[0] else None, -g if n[1] else None)
+
+
+class Mul(_Binary):
+    save_in = (0, 1)
+
+    @staticmethod
+    def forward(ctx, a, b, rt):
+        a2, b2 = Mul.setup(ctx, a, b, rt)
+        ctx.saved = (a, b)
+        return a2 * b2
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved
+        n = ctx._needs
+        return Mul.out(ctx, g * b if n[0] else None, g * a if n[1] else None)
+
+
+class Div(_Binary):
+    save_in = (0, 1)
+
+    @staticmethod
+    def forward(ctx, a, b, rt):
+        a2, b2 = Div.setup(ctx, a, b, rt)
+        ctx.saved = (a, b)
+        return a2 / b2
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved
+        n = ctx._needs
+        gb = None
+        if n[1]:
+            gb = -g * a / (b * b)
+        return Div.out(ctx, g / b if n[0] else None, gb)
+
+
+class Pow(_Binary):
+    save_in = (0, 1)
+
+    @staticmethod
+    def forward(ctx, a, b, rt):
+        a2, b2 = Pow.setup(ctx, a, b, rt)
+        r = a2**b2
+        ctx.saved = (a, b)
+        return r
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved
+        n = ctx._needs
+        ga = gb = None
+        if n[0]:
+            if isinstance(b, (int, float)) and not isinstance(b, bool):
+                ga = g * b * a ** (b - 1) if b != 0 else g * 0
+            else:
+                ga = _bw.where(b == 0, 0.0 * g, g * b * a ** (b - 1))
+        if n[1]:
+            r = a**b
+            ga_log = _bw.where(a > 0, _bw.log(_bw.where(a > 0, a, 1.0 + 0 * a)), 0.0 * a)
+            gb = g * r * ga_log
+        return Pow.out(ctx, ga, gb)
+
+
+class Remainder(_Binary):
+    save_in = (0, 1)
+
+    @staticmethod
+    def forward(ctx, a, b, rt):
+        a2, b2 = Remainder.setup(ctx, a, b, rt)
+        ctx.saved = (a2, b2)
+        return np.remainder(a2, b2)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved
+        n = ctx._needs
+        gb = -g * np.floor(a / b) if n[1] else None
+        return Remainder.out(ctx, g if n[0] else None, gb)
+
+
+class FloorDiv(_Binary):
+    @staticmethod
+    def forward(ctx, a, b, rt):
+        a2, b2 = FloorDiv.setup(ctx, a, b, rt)
+        return np.floor_divide(a2, b2)
+
+    @staticmethod
+    def backward(ctx, g):
+        z = g * 0
+        return FloorDiv.out(ctx, z if ctx._needs[0] else None, z if ctx._needs[1] else None)
+
+
+_OPS = {"add": (Add, np.add), "sub": (Sub, np.subtract), "mul": (Mul, np.multiply),
+        "div": (Div, np.true_divide), "pow": (Pow, np.power),
+        "remainder": (Remainder, np.remainder), "floor_divide": (FloorDiv, np.floor_divide)}
+
+
+def _binary(op, ufunc, a, b, true_div=False):
+    """Apply a binary op with torch's promotion; ``a`` or ``b`` may be a scalar."""
+    ta = isinstance(a, Tensor)
+    tb = isinstance(b, Tensor)
+    ad = a._data if ta else operand(a)
+    bd = b._data if tb else operand(b)
+    if type(ad) is _nd and type(bd) is _nd and ad.dtype is bd.dtype and not true_div:
+        rt = ad.dtype
+    else:
+        if not ta and type(ad) is _nd:
+            a = _wrap(ad)
+        if not tb and type(bd) is _nd:
+            b = _wrap(bd)
+        rt = result_np_dtype(a, b)
+        if true_div and rt.kind in "biu":
+            rt = D._default.np
+    if _gs.enabled and ((ta and a._rg) or (tb and b._rg)):
+        if rt.kind not in "fc":
+            raise RuntimeError(f"{op.__name__}: only floating point results are differentiable")
+        try:
+            return op.apply(a, b, rt)
+        except ValueError:
+            raise broadcast_error(_shape(ad), _shape(bd)) from None
+    try:
+        r = ufunc(_cast(ad, rt), _cast(bd, rt))
+    except ValueError:
+        raise broadcast_error(_shape(ad), _shape(bd)) from None
+    except TypeError:
+        raise device_error(ad, bd) from None
+    if type(r) is not _nd:
+        r = _coerce_result(r, rt)
+    return _wrap(r)
+
+
+def _coerce_result(r, rt):
+    if isinstance(r, np.generic) or not hasattr(r, "shape"):
+        return np.asarray(r, dtype=rt)
+    return r
+
+
+def add(input, other, *, alpha=1, out=None):
+    """input + alpha * other, with torch's promotion."""
+    if alpha != 1:
+        other = _binary(Mul, np.multiply, other, alpha)
+    r = _binary(Add, np.add, input, other)
+    return _out(r, out)
+
+
+def sub(input, other, *, alpha=1, out=None):
+    """input - alpha * other."""
+    if isinstance(input, Tensor) and input.dtype is D.bool_ and isinstance(other, Tensor) and \
+            other.dtype is D.bool_:
+        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not "
+                           "supported. Use the `^` or `logical_xor()` operator instead.")
+    if alpha != 1:
+        other = _binary(Mul, np.multiply, other, alpha)
+    return _out(_binary(Sub, np.subtract, input, other), out)
+
+
+def rsub(input, other, *, alpha=1):
+    return sub(other, input, alpha=alpha)
+
+
+def mul(input, other, *, out=None):
+    return _out(_binary(Mul, np.multiply, input, other), out)
+
+
+def div(input, other, *, rounding_mode=None, out=None):
+    """True division (int / int gives the default float dtype); ``rounding_mode`` 'trunc' or
+    'floor' rounds the quotient."""
+    if rounding_mode is None:
+        r = _binary(Div, np.true_divide, input, other, true_div=True)
+    elif rounding_mode == "floor":
+        r = floor_divide(input, other)
+    elif rounding_mode == "trunc":
+        q = _binary(Div, np.true_divide, input, other, true_div=True)
+        from .unary import trunc
+
+        r = trunc(q)
+        rt = result_np_dtype(*(x if isinstance(x, Tensor) else x for x in (input, other)))
+        if rt.kind in "iub":
+            r = r.to(D.from_numpy_dtype(rt))
+    else:
+        raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' "
+                           f"but found '{rounding_mode}'")
+    return _out(r, out)
+
+
+def true_divide(input, other, *, out=None):
+    return div(input, other, out=out)
+
+
+def pow(input, exponent, *, out=None):  # noqa: A001
+    """input ** exponent; an int tensor to a negative int power raises, as torch."""
+    if isinstance(input, Tensor) and input._data.dtype.kind in "iu" and isinstance(
+            exponent, int) and exponent < 0:
+        raise RuntimeError("Integers to negative integer powers are not allowed.")
+    return _out(_binary(Pow, np.power, input, exponent), out)
+
+
+def remainder(input, other, *, out=None):
+    return _out(_binary(Remainder, np.remainder, input, other), out)
+
+
+def fmod(input, other, *, out=None):
+    a = input if isinstance(input, Tensor) else _wrap(np.asarray(input))
+    return _out(a - trunc_div(a, other) * other, out)
+
+
+def trunc_div(a, b):
+    return div(a, b, rounding_mode="trunc")
+
+
+def floor_divide(input, other, *, out=None):
+    return _out(_binary(FloorDiv, np.floor_divide, input, other), out)
+
+
+def _out(r, out):
+    if out is None:
+        return r
+    from .inplace import copy_into_out
+
+    return copy_into_out(out, r)
+
+
+subtract = sub
+multiply = mul
+divide = div

@@ -1,0 +1,271 @@
+"""Comparisons, logical and bitwise ops, where, clamp, maximum/minimum, lerp, allclose."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd.node import Op
+from ..device import xp_of
+from ..tensor import Tensor, _wrap, broadcast_error
+from . import _bw
+from .arith import _Binary, _binary, operand, result_np_dtype
+
+__all__ = [
+    "eq", "ne", "lt", "le", "gt", "ge", "greater", "greater_equal", "less", "less_equal",
+    "not_equal", "logical_and", "logical_or", "logical_xor", "bitwise_and", "bitwise_or",
+    "bitwise_xor", "bitwise_left_shift", "bitwise_right_shift", "where", "clamp", "clip",
+    "clamp_min", "clamp_max", "maximum", "minimum", "fmax", "fmin", "lerp", "allclose",
+    "isclose", "equal", "isin",
+]
+
+
+def _cmp(ufunc, name):
+    def fn(input, other, *, out=None):
+        a = operand(input)
+        b = operand(other)
+        if hasattr(a, "dtype") and hasattr(b, "dtype") and a.dtype != b.dtype:
+            rt = result_np_dtype(input if isinstance(input, Tensor) else _wrap(a),
+                                 other if isinstance(other, Tensor) else _wrap(b))
+            a, b = a.astype(rt), b.astype(rt)
+        try:
+            r = ufunc(a, b)
+        except ValueError:
+            raise broadcast_error(getattr(a, "shape", ()), getattr(b, "shape", ())) from None
+        r = _wrap(np.asarray(r) if not hasattr(r, "shape") or isinstance(r, np.generic) else r)
+        if out is not None:
+            from .inplace import copy_into_out
+
+            return copy_into_out(out, r)
+        return r
+
+    fn.__name__ = name
+    fn.__doc__ = f"Elementwise {name}, giving a bool tensor."
+    return fn
+
+
+eq = _cmp(np.equal, "eq")
+ne = not_equal = _cmp(np.not_equal, "ne")
+lt = less = _cmp(np.less, "lt")
+le = less_equal = _cmp(np.less_equal, "le")
+gt = greater = _cmp(np.greater, "gt")
+ge = greater_equal = _cmp(np.greater_equal, "ge")
+logical_and = _cmp(np.logical_and, "logical_and")
+logical_or = _cmp(np.logical_or, "logical_or")
+logical_xor = _cmp(np.logical_xor, "logical_xor")
+
+
+def _bitwise(ufunc, name):
+    def fn(input, other, *, out=None):
+        for x in (input, other):
+            if isinstance(x, Tensor) and x._data.dtype.kind in "fc" or isinstance(x, float):
+                raise RuntimeError(f"\"{name}_cpu\" not implemented for 'Float'")
+        r = _binary(None, ufunc, input, other)
+        if out is not None:
+            from .inplace import copy_into_out
+
+            return copy_into_out(out, r)
+        return r
+
+    fn.__name__ = name
+    return fn
+
+
+bitwise_and = _bitwise(np.bitwise_and, "bitwise_and")
+bitwise_or = _bitwise(np.bitwise_or, "bitwise_or")
+bitwise_xor = _bitwise(np.bitwise_xor, "bitwise_xor")
+bitwise_left_shift = _bitwise(np.left_shift, "bitwise_left_shift")
+bitwise_right_shift = _bitwise(np.right_shift, "bitwise_right_shift")
+
+
+class Where(Op):
+    higher_order = True
+
+    @staticmethod
+    def forward(ctx, cond, a, b, rt):
+        ctx.cond = cond
+        ctx.sa = getattr(a, "shape", ())
+        ctx.sb = getattr(b, "shape", ())
+        ctx.da = getattr(a, "dtype", None)
+        ctx.db = getattr(b, "dtype", None)
+        a = a.astype(rt, copy=False) if hasattr(a, "astype") else a
+        b = b.astype(rt, copy=False) if hasattr(b, "astype") else b
+        return xp_of(cond).where(cond, a, b).astype(rt, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        c = ctx.cond
+        n = ctx._needs
+        z = g * 0
+        ga = _bw.grad_for(_bw.where(c, g, z), ctx.sa, ctx.da) if n[1] else None
+        gb = _bw.grad_for(_bw.where(c, z, g), ctx.sb, ctx.db) if n[2] else None
+        return None, ga, gb, None
+
+
+def where(condition, input=None, other=None, *, out=None):
+    """Elements of input where condition holds, else of other; ``where(c)`` is nonzero's
+    tuple form."""
+    if input is None and other is None:
+        from .indexing import nonzero
+
+        return nonzero(condition, as_tuple=True)
+    c = operand(condition)
+    if c.dtype != np.bool_:
+        if c.dtype == np.uint8:
+            c = c.astype(bool)
+        else:
+            raise RuntimeError(
+                f"where expected condition to be a boolean tensor, but got a tensor with dtype "
+                f"{condition.dtype.name.capitalize() if isinstance(condition, Tensor) else ''}")
+    ta = input if isinstance(input, Tensor) else input
+    tb = other if isinstance(other, Tensor) else other
+    rt = result_np_dtype(ta if not isinstance(ta, np.ndarray) else _wrap(ta),
+                         tb if not isinstance(tb, np.ndarray) else _wrap(tb))
+    try:
+        r = Where.apply(c, input, other, rt)
+    except ValueError:
+        raise broadcast_error(c.shape, getattr(operand(input), "shape", ())) from None
+    if out is not None:
+        from .inplace import copy_into_out
+
+        return copy_into_out(out, r)
+    return r
+
+
+class Clamp(Op):
+    save_in = (0,)
+    higher_order = True
+
+    @staticmethod
+    def forward(ctx, a, lo, hi):
+        ctx.saved = (a,)
+        ctx.lo, ctx.hi = lo, hi
+        r = a
+        if lo is not None:
+            r = np.maximum(r, lo)
+        if hi is not None:
+            r = np.minimum(r, hi)
+        if r is a:
+            r = a.copy()
+        return r.astype(a.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved
+        lo, hi = ctx.lo, ctx.hi
+        m = None
+        if lo is not None:
+            m = a >= lo
+        if hi is not None:
+            m2 = a <= hi
+            m = m2 if m is None else (m & m2 if not isinstance(m, Tensor) else m.logical_and(m2))
+        if m is None:
+            return g, None, None
+        return _bw.grad_for(g * m, a.shape, None), None, None
+
+
+def clamp(input: Tensor, min=None, max=None, *, out=None) -> Tensor:  # noqa: A002
+    """Limit values to [min, max] (either bound may be a number, a tensor or None)."""
+    if min is None and max is None:
+        raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        r = input
+        if min is not None:
+            r = maximum(r, min if isinstance(min, Tensor) else _wrap(np.asarray(min)))
+        if max is not None:
+            r = minimum(r, max if isinstance(max, Tensor) else _wrap(np.asarray(max)))
+        return _finish(r, out)
+    if input._data.dtype.kind in "biu" and (isinstance(min, float) or isinstance(max, float)):
+        input = input.to(__import__("ember").get_default_dtype())
+    return _finish(Clamp.apply(input, min, max), out)
+
+
+clip = clamp
+
+
+def clamp_min(input: Tensor, min) -> Tensor:  # noqa: A002
+    return clamp(input, min=min)
+
+
+def clamp_max(input: Tensor, max) -> Tensor:  # noqa: A002
+    return clamp(input, max=max)
+
+
+def _finish(r, out):
+    if out is not None:
+        from .inplace import copy_into_out
+
+        return copy_into_out(out, r)
+    return r
+
+
+class _MaxMin(_Binary):
+    save_in = (0, 1)
+    ufunc = None
+
+    @classmethod
+    def forward(cls, ctx, a, b, rt):
+        a2, b2 = cls.setup(ctx, a, b, rt)
+        r = cls.ufunc(a2, b2)
+        ctx.saved = (a2, b2)
+        return r
+
+    @classmethod
+    def backward(cls, ctx, g):
+        a, b = ctx.saved
+        # ties split the gradient evenly, as torch does
+        pick_a = (a > b) if cls.ufunc is np.maximum else (a < b)
+        tie = a == b
+        wa = pick_a + tie * 0.5
+        wb = (1 - pick_a) - tie * 0.5
+        n = ctx._needs
+        return cls.out(ctx, g * wa if n[0] else None, g * wb if n[1] else None)
+
+
+class Maximum(_MaxMin):
+    ufunc = np.maximum
+
+
+class Minimum(_MaxMin):
+    ufunc = np.minimum
+
+
+def maximum(input: Tensor, other: Tensor, *, out=None) -> Tensor:
+    return _finish(_binary(Maximum, np.maximum, input, other), out)
+
+
+def minimum(input: Tensor, other: Tensor, *, out=None) -> Tensor:
+    return _finish(_binary(Minimum, np.minimum, input, other), out)
+
+
+def fmax(input: Tensor, other: Tensor) -> Tensor:
+    return _wrap(np.fmax(input._data, other._data))
+
+
+def fmin(input: Tensor, other: Tensor) -> Tensor:
+    return _wrap(np.fmin(input._data, other._data))
+
+
+def lerp(input: Tensor, end: Tensor, weight, *, out=None) -> Tensor:
+    """input + weight * (end - input)."""
+    return _finish(input + weight * (end - input), out)
+
+
+def isclose(input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-08,
+            equal_nan: bool = False) -> Tensor:
+    return _wrap(np.asarray(np.isclose(input._data, operand(other), rtol=rtol, atol=atol,
+                                       equal_nan=equal_nan)))
+
+
+def allclose(input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-08,
+             equal_nan: bool = False) -> bool:
+    return bool(np.allclose(input._data, operand(other), rtol=rtol, atol=atol,
+                            equal_nan=equal_nan))
+
+
+def equal(input: Tensor, other: Tensor) -> bool:
+    """True when both have the same shape and elements."""
+    return input._data.shape == other._data.shape and bool((input._data == other._data).all())
+
+
+def isin(elements, test_elements, *, assume_unique: bool = False, invert: bool = False):
+    return _wrap(np.asarray(np.isin(operand(elements), operand(test_elements), invert=invert)))

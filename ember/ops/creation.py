@@ -1,0 +1,407 @@
+"""Tensor construction: tensor, as_tensor, from_numpy, zeros/ones/full/empty/eye, ranges, the
+``*_like`` family and the legacy typed constructors."""
+
+from __future__ import annotations
+
+import builtins
+import math
+
+import numpy as np
+
+from .. import dtypes as D
+from ..device import CPU, to_device, xp_for
+from ..tensor import Size, Tensor, _wrap
+
+__all__ = [
+    "tensor", "as_tensor", "asarray", "from_numpy", "zeros", "ones", "full", "empty", "eye",
+    "arange", "range", "linspace", "logspace", "zeros_like", "ones_like", "full_like",
+    "empty_like", "scalar_tensor", "empty_strided", "complex", "polar", "tril_indices",
+    "triu_indices", "meshgrid", "cartesian_prod",
+]
+
+
+def _shape(size) -> tuple:
+    """Shapes may come as varargs, a tuple, a list, a Size or a 0-d int tensor."""
+    if len(size) == 1 and isinstance(size[0], (tuple, list, Size)):
+        size = size[0]
+    out = []
+    for s in size:
+        if isinstance(s, Tensor):
+            s = s.__index__()
+        elif not isinstance(s, (int, np.integer)) or isinstance(s, bool):
+            raise TypeError(
+                f"empty(): argument 'size' must be tuple of ints, but found element of type "
+                f"{type(s).__name__} at pos {len(out)}")
+        if s < 0:
+            raise RuntimeError(
+                f"Trying to create tensor with negative dimension {s}: {list(size)}")
+        out.append(int(s))
+    return tuple(out)
+
+
+def _dev(device):
+    return CPU if device is None else to_device(device)
+
+
+def _finish(arr, requires_grad: bool) -> Tensor:
+    t = _wrap(arr)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def _infer_dtype(data) -> D.dtype:
+    """torch.tensor's dtype inference for nested Python data (floats -> default dtype)."""
+    kind = _scan_kind(data)
+    if kind == 3:
+        return D.complex64 if D._default is not D.float64 else D.complex128
+    if kind == 2:
+        return D._default
+    if kind == 1:
+        return D.int64
+    return D.bool_
+
+
+def _scan_kind(x) -> int:
+    if isinstance(x, (list, tuple)):
+        k = 0 if x else 2  # an empty list is a float tensor, as torch
+        if not x:
+            return 2
+        for e in x:
+            k = builtins.max(k, _scan_kind(e))
+            if k == 3:
+                break
+        return k
+    if isinstance(x, Tensor):
+        d = x.dtype
+        return 3 if d.is_complex else 2 if d.is_floating_point else 0 if d is D.bool_ else 1
+    if isinstance(x, bool | np.bool_):
+        return 0
+    if isinstance(x, int | np.integer):
+        return 1
+    if isinstance(x, float | np.floating):
+        return 2
+    if isinstance(x, builtins.complex | np.complexfloating):
+        return 3
+    raise TypeError(f"Could not infer dtype of {type(x).__name__}")
+
+
+def _to_nested(x):
+    if isinstance(x, Tensor):
+        return x._host()
+    if isinstance(x, (list, tuple)):
+        return [_to_nested(e) for e in x]
+    return x
+
+
+def tensor(data, *, dtype=None, device=None, requires_grad: bool = False,
+           pin_memory: bool = False) -> Tensor:
+    """A new tensor copied from data (nested lists, numbers, arrays or tensors).
+
+    >>> tensor([[1., 2.]])
+    tensor([[1., 2.]])
+    """
+    dt = D.to_dtype(dtype) if dtype is not None else None
+    if isinstance(data, Tensor):
+        arr = data._host().copy()
+        if dt is None:
+            dt = data.dtype
+    elif isinstance(data, np.ndarray):
+        if dt is None:
+            dt = D.from_numpy_dtype(data.dtype)
+        arr = np.array(data, copy=True)
+    else:
+        if hasattr(data, "__array__") and not isinstance(data, (list, tuple)):
+            arr = np.array(data)
+            if dt is None:
+                dt = D.from_numpy_dtype(arr.dtype)
+        else:
+            if dt is None:
+                dt = _infer_dtype(data)
+            nested = _to_nested(data)
+            try:
+                arr = np.array(nested, dtype=dt.np if not dt.is_complex else None)
+            except ValueError as e:
+                raise ValueError(f"expected sequence of equal-length lists: {e}") from None
+            except OverflowError:
+                raise RuntimeError(f"value cannot be converted to type {dt.name} without "
+                                   "overflow") from None
+            if arr.dtype == object:
+                raise TypeError("tensor(): could not convert data to a numeric tensor")
+    arr = arr.astype(dt.np, copy=False)
+    dev = _dev(device)
+    if dev.type != "cpu":
+        arr = _to_dev(arr, dev)
+    return _finish(arr, requires_grad)
+
+
+def _to_dev(arr, dev):
+    xp = xp_for(dev)
+    with xp.cuda.Device(dev.index or 0):
+        return xp.asarray(arr)
+
+
+def as_tensor(data, dtype=None, device=None) -> Tensor:
+    """A tensor sharing memory with ``data`` when dtype and device allow (else a copy)."""
+    dt = D.to_dtype(dtype) if dtype is not None else None
+    if isinstance(data, Tensor):
+        return data._to(to_device(device) if device is not None else None, dt)
+    if isinstance(data, np.ndarray):
+        t = from_numpy(data)
+        return t._to(to_device(device) if device is not None else None, dt)
+    return tensor(data, dtype=dtype, device=device)
+
+
+def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad: bool = False) -> Tensor:
+    t = as_tensor(obj, dtype=dtype, device=device)
+    if copy:
+        t = t.clone()
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def from_numpy(ndarray: np.ndarray) -> Tensor:
+    """A tensor sharing memory with a NumPy array (writes show in both)."""
+    if not isinstance(ndarray, np.ndarray):
+        raise TypeError(f"expected np.ndarray (got {type(ndarray).__name__})")
+    D.from_numpy_dtype(ndarray.dtype)
+    if ndarray.dtype.byteorder == ">":
+        raise ValueError("given numpy array has byte order different from the native byte "
+                         "order. Conversion between byte orders is currently not supported.")
+    return _wrap(ndarray)
+
+
+def _make(fill, size, dtype, device, requires_grad, out=None):
+    shape = _shape(size)
+    dt = D.to_dtype(dtype) if dtype is not None else D._default
+    xp = xp_for(_dev(device))
+    arr = fill(xp, shape, dt.np)
+    if out is not None:
+        from .inplace import copy_into_out
+
+        return copy_into_out(out, _wrap(arr))
+    return _finish(arr, requires_grad)
+
+
+def zeros(*size, dtype=None, device=None, requires_grad=False, out=None, layout=None,
+          pin_memory=False) -> Tensor:
+    """A tensor of zeros; the shape as varargs or one sequence."""
+    return _make(lambda xp, s, d: xp.zeros(s, d), size, dtype, device, requires_grad, out)
+
+
+def ones(*size, dtype=None, device=None, requires_grad=False, out=None, layout=None,
+         pin_memory=False) -> Tensor:
+    return _make(lambda xp, s, d: xp.ones(s, d), size, dtype, device, requires_grad, out)
+
+
+def empty(*size, dtype=None, device=None, requires_grad=False, out=None, layout=None,
+          pin_memory=False, memory_format=None) -> Tensor:
+    return _make(lambda xp, s, d: xp.empty(s, d), size, dtype, device, requires_grad, out)
+
+
+def empty_strided(size, stride, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    return empty(size, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, out=None,
+         layout=None) -> Tensor:
+    """A tensor filled with fill_value; its dtype follows the value (bool, int64 or float)."""
+    if isinstance(fill_value, Tensor):
+        fill_value = fill_value.item()
+    if dtype is None:
+        dtype = D.scalar_dtype(fill_value)
+    return _make(lambda xp, s, d: xp.full(s, fill_value, d), (size,), dtype, device,
+                 requires_grad, out)
+
+
+def scalar_tensor(s, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    return full((), s, dtype=dtype or D._default, device=device, requires_grad=requires_grad)
+
+
+def eye(n: int, m: int | None = None, *, dtype=None, device=None, requires_grad=False,
+        out=None) -> Tensor:
+    m = n if m is None else m
+    return _make(lambda xp, s, d: xp.eye(n, m, dtype=d), (), dtype, device, requires_grad, out)
+
+
+def arange(start=0, end=None, step=1, *, dtype=None, device=None, requires_grad=False,
+           out=None) -> Tensor:
+    """Values from start to end (exclusive) by step; int64 when all of them are ints."""
+    if end is None:
+        start, end = 0, start
+    vals = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
+    start, end, step = vals
+    if step == 0:
+        raise RuntimeError("step must be nonzero")
+    if (end - start) * step < 0:
+        raise RuntimeError("upper bound and larger bound inconsistent with step sign")
+    if dtype is None:
+        dtype = D.int64 if all(isinstance(v, int) for v in vals) else D._default
+    dt = D.to_dtype(dtype)
+    n = builtins.max(0, math.ceil((end - start) / step))
+    xp = xp_for(_dev(device))
+    if dt.np.kind in "iu":
+        arr = (start + step * xp.arange(n, dtype=np.int64)).astype(dt.np)
+    else:
+        arr = (start + step * xp.arange(n, dtype=np.float64)).astype(dt.np)
+    return _result(arr, requires_grad, out)
+
+
+def range(start=0, end=None, step=1, *, dtype=None, device=None, requires_grad=False) -> Tensor:  # noqa: A001
+    """Deprecated torch.range: like arange but including end, default float dtype."""
+    if end is None:
+        start, end = 0, start
+    n = int(math.floor((end - start) / step)) + 1
+    dt = D.to_dtype(dtype) if dtype is not None else D._default
+    arr = (start + step * np.arange(n, dtype=np.float64)).astype(dt.np)
+    return _finish(arr, requires_grad)
+
+
+def _result(arr, requires_grad, out):
+    if out is not None:
+        from .inplace import copy_into_out
+
+        return copy_into_out(out, _wrap(arr))
+    return _finish(arr, requires_grad)
+
+
+def linspace(start, end, steps: int, *, dtype=None, device=None, requires_grad=False,
+             out=None) -> Tensor:
+    """``steps`` evenly spaced values from start to end inclusive."""
+    start = start.item() if isinstance(start, Tensor) else start
+    end = end.item() if isinstance(end, Tensor) else end
+    if steps < 0:
+        raise RuntimeError("number of steps must be non-negative")
+    dt = D.to_dtype(dtype) if dtype is not None else D._default
+    xp = xp_for(_dev(device))
+    arr = xp.linspace(start, end, steps, dtype=np.float64)
+    if dt.np.kind in "iu":
+        arr = np.trunc(arr)
+    return _result(arr.astype(dt.np), requires_grad, out)
+
+
+def logspace(start, end, steps: int, base: float = 10.0, *, dtype=None, device=None,
+             requires_grad=False, out=None) -> Tensor:
+    dt = D.to_dtype(dtype) if dtype is not None else D._default
+    xp = xp_for(_dev(device))
+    arr = xp.power(base, xp.linspace(start, end, steps, dtype=np.float64))
+    return _result(arr.astype(dt.np), requires_grad, out)
+
+
+def _like(fill):
+    def f(input, *, dtype=None, device=None, requires_grad=False, layout=None,
+          memory_format=None, **kw):
+        dt = D.to_dtype(dtype) if dtype is not None else input.dtype
+        dev = to_device(device) if device is not None else input.device
+        arr = fill(xp_for(dev), input._data.shape, dt.np, **kw)
+        return _finish(arr, requires_grad)
+
+    return f
+
+
+zeros_like = _like(lambda xp, s, d: xp.zeros(s, d))
+zeros_like.__name__ = "zeros_like"
+ones_like = _like(lambda xp, s, d: xp.ones(s, d))
+ones_like.__name__ = "ones_like"
+empty_like = _like(lambda xp, s, d: xp.empty(s, d))
+empty_like.__name__ = "empty_like"
+
+
+def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False, **kw):
+    return _like(lambda xp, s, d: xp.full(s, fill_value, d))(
+        input, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def complex(real: Tensor, imag: Tensor) -> Tensor:  # noqa: A001
+    return _wrap(real._data + 1j * imag._data).to(real.dtype.to_complex())
+
+
+def polar(abs: Tensor, angle: Tensor) -> Tensor:  # noqa: A002
+    return _wrap(abs._data * np.exp(1j * angle._data)).to(abs.dtype.to_complex())
+
+
+def tril_indices(row: int, col: int, offset: int = 0, *, dtype=None, device=None) -> Tensor:
+    r, c = np.tril_indices(row, offset, col)
+    return _wrap(np.stack([r, c]).astype(np.int64))
+
+
+def triu_indices(row: int, col: int, offset: int = 0, *, dtype=None, device=None) -> Tensor:
+    r, c = np.triu_indices(row, offset, col)
+    return _wrap(np.stack([r, c]).astype(np.int64))
+
+
+def meshgrid(*tensors, indexing: str = "ij"):
+    """Coordinate grids; ember defaults to 'ij' as torch does."""
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tensors[0]
+    from .shape import expand, reshape
+
+    n = len(tensors)
+    sizes = [t.numel() for t in tensors]
+    if indexing == "xy" and n >= 2:
+        sizes[0], sizes[1] = sizes[1], sizes[0]
+    out = []
+    for i, t in enumerate(tensors):
+        shape = [1] * n
+        pos = i
+        if indexing == "xy" and n >= 2 and i < 2:
+            pos = 1 - i
+        shape[pos] = t.numel()
+        out.append(expand(reshape(t, shape), sizes))
+    return tuple(out)
+
+
+def cartesian_prod(*tensors) -> Tensor:
+    from .shape import stack
+
+    grids = meshgrid(*tensors, indexing="ij")
+    if len(tensors) == 1:
+        return tensors[0]
+    return stack([g.reshape(-1) for g in grids], 1)
+
+
+_LEGACY_NAMES = {
+    "FloatTensor": D.float32, "DoubleTensor": D.float64, "HalfTensor": D.float16,
+    "BFloat16Tensor": D.bfloat16, "LongTensor": D.int64, "IntTensor": D.int32,
+    "ShortTensor": D.int16, "CharTensor": D.int8, "ByteTensor": D.uint8, "BoolTensor": D.bool_,
+}
+
+
+def _legacy_new(args, dt: D.dtype, dev):
+    """The array behind ``Tensor(...)``/``FloatTensor(...)``: sizes give uninitialised memory,
+    a sequence, array or tensor gives a copy in ``dt``."""
+    if not args:
+        arr = np.empty((0,), dt.np)
+    elif len(args) == 1 and not isinstance(args[0], (int, np.integer, Size)) and not (
+            isinstance(args[0], tuple) and all(isinstance(a, int) for a in args[0])
+            and False):
+        data = args[0]
+        if isinstance(data, Tensor):
+            arr = data._host()
+            if arr.dtype != dt.np:
+                raise TypeError(f"expected {dt!r} (got {data.dtype!r})")
+        else:
+            arr = np.array(_to_nested(data) if isinstance(data, (list, tuple)) else data,
+                           dtype=dt.np)
+    else:
+        arr = np.zeros(_shape(args), dt.np)
+    if dev.type != "cpu":
+        arr = _to_dev(arr, dev)
+    return arr
+
+
+def _legacy_class(name: str, dt: D.dtype):
+    def new(cls, *args, device=None):
+        return _wrap(_legacy_new(args, dt, to_device(device)))
+
+    def instancecheck(cls, obj):
+        return isinstance(obj, Tensor) and obj.dtype is dt
+
+    meta = type(name + "Meta", (type,), {"__instancecheck__": instancecheck})
+    return meta(name, (), {"__new__": new, "dtype": dt, "__doc__": f"Legacy {name}({dt!r})."})
+
+
+for _n, _d in _LEGACY_NAMES.items():
+    globals()[_n] = _legacy_class(_n, _d)
+    __all__.append(_n)

@@ -1,0 +1,242 @@
+"""Indexing: ``t[idx]`` and ``t[idx] = v`` (ints, slices, ..., None, integer and boolean
+tensors, combinations), both differentiable; masked_fill, nonzero and friends."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd.node import Op
+from ..device import xp_of
+from ..tensor import Tensor, _wrap
+from . import _bw
+
+__all__ = ["nonzero", "masked_fill", "argwhere"]
+
+
+def _is_basic(key) -> bool:
+    return all(k is None or k is Ellipsis or isinstance(k, (int, slice, np.integer))
+               and not isinstance(k, bool) for k in key)
+
+
+def convert_key(key, t: Tensor):
+    """Turn an index into one NumPy understands; tensors become arrays, torch's errors kept."""
+    if not isinstance(key, tuple):
+        key = (key,)
+    out = []
+    for k in key:
+        if isinstance(k, Tensor):
+            a = k._data
+            if a.dtype.kind == "f" or a.dtype.kind == "c":
+                raise IndexError(
+                    "tensors used as indices must be long, int, byte or bool tensors")
+            if a.dtype == np.uint8:
+                a = a.astype(bool)
+            out.append(a)
+        elif isinstance(k, list):
+            a = np.asarray([x.item() if isinstance(x, Tensor) else x for x in k]) if any(
+                isinstance(x, Tensor) for x in k) else np.asarray(k)
+            if a.dtype.kind == "f":
+                raise IndexError(
+                    "tensors used as indices must be long, int, byte or bool tensors")
+            out.append(a)
+        elif isinstance(k, float):
+            raise IndexError(
+                "only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables "
+                "are valid indices (got float)")
+        elif isinstance(k, slice) and any(isinstance(x, Tensor) for x in (k.start, k.stop,
+                                                                           k.step)):
+            out.append(slice(*(int(x) if isinstance(x, Tensor) else x
+                               for x in (k.start, k.stop, k.step))))
+        elif isinstance(k, slice) and k.step is not None and k.step <= 0:
+            raise ValueError("step must be greater than zero")
+        else:
+            out.append(k)
+    _check_bounds(out, t._data.shape)
+    return tuple(out)
+
+
+def _check_bounds(key, shape) -> None:
+    dim = 0
+    n_ell = 0
+    for k in key:
+        if k is Ellipsis:
+            n_ell += 1
+            dim = len(shape) - sum(1 for x in key if x is not None and x is not Ellipsis
+                                   and not (hasattr(x, "dtype") and x.dtype == bool)) - sum(
+                x.ndim - 1 for x in key if hasattr(x, "dtype") and x.dtype == bool) + dim
+            continue
+        if k is None:
+            continue
+        if isinstance(k, (int, np.integer)) and not isinstance(k, bool):
+            if dim >= len(shape):
+                raise IndexError(
+                    f"too many indices for tensor of dimension {len(shape)}")
+            if not -shape[dim] <= k < shape[dim]:
+                raise IndexError(
+                    f"index {k} is out of bounds for dimension {dim} with size {shape[dim]}")
+        if hasattr(k, "dtype") and k.dtype == bool:
+            dim += max(k.ndim, 1)
+        else:
+            dim += 1
+    if dim > len(shape) and n_ell == 0:
+        raise IndexError(f"too many indices for tensor of dimension {len(shape)}")
+
+
+class GetItem(Op):
+    higher_order = True
+
+    @staticmethod
+    def forward(ctx, a, key, basic):
+        ctx.shape = a.shape
+        ctx.key = key
+        ctx.basic = basic
+        return a[key]
+
+    @staticmethod
+    def backward(ctx, g):
+        if isinstance(g, Tensor):
+            return index_put_zeros(g, ctx.shape, ctx.key, accumulate=not ctx.basic), None, None
+        z = xp_of(g).zeros(ctx.shape, g.dtype)
+        if ctx.basic:
+            z[ctx.key] = g
+        else:
+            xp_of(g).add.at(z, ctx.key, g)
+        return z, None, None
+
+
+class _IndexPutZeros(Op):
+    """zeros(shape) with g put (or accumulated) at key: GetItem's backward, differentiable."""
+
+    higher_order = True
+
+    @staticmethod
+    def forward(ctx, g, shape, key, accumulate):
+        ctx.key = key
+        z = xp_of(g).zeros(shape, g.dtype)
+        if accumulate:
+            xp_of(g).add.at(z, key, g)
+        else:
+            z[key] = g
+        return z
+
+    @staticmethod
+    def backward(ctx, gg):
+        return gg[ctx.key], None, None, None
+
+
+def index_put_zeros(g, shape, key, accumulate: bool = False):
+    return _IndexPutZeros.apply(g, tuple(shape), key, accumulate)
+
+
+def getitem(self: Tensor, key) -> Tensor:
+    """``t[key]``: basic indexing gives a view; advanced indexing a copy, as torch."""
+    if type(key) is int and self._data.ndim:
+        n = self._data.shape[0]
+        if not -n <= key < n:
+            raise IndexError(f"index {key} is out of bounds for dimension 0 with size {n}")
+        k = (key,)
+        basic = True
+    else:
+        if self._data.ndim == 0 and not isinstance(key, (tuple, type(None), type(Ellipsis))) \
+                and not (isinstance(key, Tensor) and key._data.dtype == bool):
+            raise IndexError("invalid index of a 0-dim tensor. Use `tensor.item()` in Python "
+                             "or `tensor.item<T>()` in C++ to convert a 0-dim tensor to a number")
+        k = convert_key(key, self)
+        basic = _is_basic(k)
+    r = GetItem.apply(self, k, basic)
+    if basic:
+        from .shape import as_view
+
+        as_view(r, self)
+    return r
+
+
+class SetItem(Op):
+    higher_order = True
+
+    @staticmethod
+    def forward(ctx, a, v, key):
+        ctx.key = key
+        ctx.vshape = getattr(v, "shape", ())
+        ctx.vdt = getattr(v, "dtype", None)
+        out = a.copy()
+        out[key] = v
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        n = ctx._needs
+        ga = gv = None
+        if n[0]:
+            if isinstance(g, Tensor):
+                from .creation import zeros_like
+
+                mask = zeros_like(g)
+                mask._data[ctx.key] = 1
+                ga = g * (1 - mask)
+            else:
+                ga = g.copy()
+                ga[ctx.key] = 0
+        if n[1]:
+            gv = _bw.grad_for(g[ctx.key], ctx.vshape, ctx.vdt)
+        return ga, gv, None
+
+
+def setitem(self: Tensor, key, value) -> None:
+    """``t[key] = value`` with broadcasting; recorded in the graph when grads flow."""
+    from .inplace import check_leaf, inplace
+
+    k = convert_key(key, self)
+    check_leaf(self)
+    from ..autograd.grad_mode import state
+
+    vt = isinstance(value, Tensor)
+    if state.enabled and (self._rg or (vt and value._rg)):
+        if vt and value._data.dtype != self._data.dtype:
+            value = value.to(self.dtype)
+        inplace(self, lambda s: SetItem.apply(s, value, k), value)
+        return
+    v = value._data if vt else value
+    if vt and type(v) is not type(self._data):
+        v = v.get() if hasattr(v, "get") else xp_of(self._data).asarray(v)
+    try:
+        self._data[k] = v
+    except ValueError as e:
+        raise RuntimeError(f"shape mismatch: value tensor of shape "
+                           f"{list(getattr(v, 'shape', ()))} cannot be broadcast to indexing "
+                           f"result ({e})") from None
+    self._bump()
+
+
+def nonzero(input: Tensor, *, as_tuple: bool = False, out=None):
+    """Indices of nonzero elements: an (n, ndim) int64 tensor, or a tuple of 1-d tensors."""
+    a = input._data
+    if as_tuple:
+        if a.ndim == 0:
+            return (_wrap(xp_of(a).nonzero(a.reshape(1))[0].astype(np.int64)),)
+        return tuple(_wrap(i.astype(np.int64)) for i in xp_of(a).nonzero(a))
+    return _wrap(xp_of(a).argwhere(a).astype(np.int64))
+
+
+argwhere = nonzero
+
+
+def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
+    """Copy of input with value where mask is True (mask broadcasts)."""
+    from .compare import where
+
+    if mask._data.dtype != np.bool_:
+        raise RuntimeError(
+            f"masked_fill_ only supports boolean masks, but got mask with dtype "
+            f"{mask.dtype.name}")
+    if isinstance(value, Tensor):
+        if value._data.ndim:
+            raise RuntimeError(
+                f"masked_fill_ only supports a 0-dimensional value tensor, but got tensor with "
+                f"{value._data.ndim} dimension(s).")
+        v = value.to(input.dtype) if value._rg else value.item()
+    else:
+        v = value
+    r = where(mask, _wrap(np.asarray(v, dtype=input._data.dtype)) if not isinstance(
+        v, Tensor) else v, input)
+    return r.to(input.dtype) if r.dtype is not input.dtype else r

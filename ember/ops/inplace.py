@@ -1,0 +1,189 @@
+"""In-place operations and ``out=``: torch's rules on leaves, dtypes and version counters."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import dtypes as D
+from ..autograd.grad_mode import state as _gs
+from ..tensor import Tensor, _wrap, broadcast_error
+
+_LEAF_MSG = ("a leaf Variable that requires grad is being used in an in-place operation.")
+
+
+def _cat(npd) -> int:
+    k = npd.kind
+    return 0 if k == "b" else 1 if k in "iu" else 2 if k == "f" or npd == D.bfloat16._np else 3
+
+
+def check_cast(result_np, out_np) -> None:
+    """torch refuses in-place results of a higher category than the destination."""
+    if result_np != out_np and _cat(result_np) > _cat(out_np):
+        rn = D.from_numpy_dtype(result_np).name
+        on = D.from_numpy_dtype(out_np).name
+        raise RuntimeError(
+            f"result type {_pretty(rn)} can't be cast to the desired output type {_pretty(on)}")
+
+
+def _pretty(name: str) -> str:
+    return {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
+            "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool",
+            "bfloat16": "BFloat16", "complex64": "ComplexFloat"}.get(name, name)
+
+
+def check_leaf(t: Tensor) -> None:
+    if t._rg and t.grad_fn is None and _gs.enabled:
+        raise RuntimeError(_LEAF_MSG)
+
+
+def inplace(t: Tensor, compute, *others) -> Tensor:
+    """Make ``t`` hold ``compute(t)``: written into its memory (views see it), version bumped;
+    when a graph is recorded, ``t`` takes the new node as its grad_fn."""
+    check_leaf(t)
+    recording = _gs.enabled and (t._rg or any(isinstance(o, Tensor) and o._rg for o in others))
+    if not recording:
+        r = compute(t)
+        _write(t, r._data)
+        return t
+    alias = _wrap(t._data.copy())
+    alias._rg = t._rg
+    alias.grad_fn = t.grad_fn
+    if t._out_nr:
+        alias._out_nr = t._out_nr
+    r = compute(alias)
+    _write(t, r._data)
+    t.grad_fn = r.grad_fn
+    t._rg = r._rg
+    t.__dict__.pop("_out_nr", None)
+    if r._out_nr:
+        t._out_nr = r._out_nr
+    return t
+
+
+def _write(t: Tensor, arr) -> None:
+    dst = t._data
+    check_cast(arr.dtype, dst.dtype)
+    if arr.shape != dst.shape:
+        try:
+            arr = np.broadcast_to(arr, dst.shape)
+        except ValueError:
+            raise RuntimeError(
+                f"output with shape {list(dst.shape)} doesn't match the broadcast shape "
+                f"{list(arr.shape)}") from None
+    if dst.ndim == 0:
+        dst[...] = arr
+    else:
+        dst[...] = arr
+    t._bump()
+
+
+def ufunc_inplace(t: Tensor, ufunc, other, op_fn) -> Tensor:
+    """Fast path of add_/mul_/...: one ufunc with out= when no graph is recorded."""
+    if _gs.enabled and (t._rg or (isinstance(other, Tensor) and other._rg)):
+        return inplace(t, lambda s: op_fn(s, other), other)
+    dst = t._data
+    o = other._data if isinstance(other, Tensor) else other
+    if isinstance(o, np.generic):
+        o = o.item()
+    if hasattr(o, "dtype"):
+        if o.dtype != dst.dtype:
+            check_cast(_result_np(t, other), dst.dtype)
+    elif isinstance(o, float) and dst.dtype.kind in "biu":
+        check_cast(D._default.np, dst.dtype)
+    elif isinstance(o, (list, tuple)):
+        o = np.asarray(o)
+    try:
+        ufunc(dst, o, out=dst, casting="unsafe")
+    except ValueError:
+        raise broadcast_error(dst.shape, getattr(o, "shape", ())) from None
+    t._bump()
+    return t
+
+
+def _result_np(a, b):
+    from .arith import result_np_dtype
+
+    return result_np_dtype(a, b)
+
+
+def copy_into_out(out: Tensor, r: Tensor) -> Tensor:
+    """Write a result into an ``out=`` tensor (resized when its shape differs, as torch)."""
+    if not isinstance(out, Tensor):
+        raise TypeError(f"out must be a Tensor, not {type(out).__name__}")
+    if _gs.enabled and (r._rg or out._rg):
+        raise RuntimeError(
+            "functions with out=... arguments don't support automatic differentiation, but one "
+            "of the arguments requires grad.")
+    arr = r._data
+    if out._data.shape != arr.shape:
+        out._data = arr.astype(out._data.dtype, copy=True)
+    else:
+        check_cast(arr.dtype, out._data.dtype)
+        out._data[...] = arr
+    out._bump()
+    return out
+
+
+def copy_(self: Tensor, src, non_blocking: bool = False) -> Tensor:
+    """Copy src's values into self (broadcast, cast, across devices)."""
+    if not isinstance(src, Tensor):
+        src = _wrap(np.asarray(src))
+
+    def compute(s):
+        from .unary import Cast, ToDevice
+
+        r = src
+        if r.device != s.device:
+            r = ToDevice.apply(r, s.device)
+        if r._data.dtype != s._data.dtype:
+            r = Cast.apply(r, s._data.dtype)
+        if tuple(r._data.shape) != tuple(s._data.shape):
+            from .shape import expand
+
+            r = expand(r, s._data.shape)
+        if s._rg:
+            # the old values of self no longer matter: route the gradient to src only
+            return r + s * 0
+        return r
+
+    check_leaf(self)
+    if not (_gs.enabled and (self._rg or src._rg)):
+        arr = src._data
+        if type(arr) is not type(self._data):
+            from ..device import xp_of
+
+            arr = arr.get() if hasattr(arr, "get") else xp_of(self._data).asarray(arr)
+        try:
+            self._data[...] = arr.astype(self._data.dtype, copy=False) if hasattr(
+                arr, "astype") else arr
+        except ValueError:
+            raise RuntimeError(
+                f"The size of tensor a ({self._data.shape[-1] if self._data.ndim else 1}) must "
+                f"match the size of tensor b ({arr.shape[-1] if arr.ndim else 1}) at "
+                f"non-singleton dimension {self._data.ndim - 1}") from None
+        self._bump()
+        return self
+    return inplace(self, compute, src)
+
+
+def fill_(self: Tensor, value) -> Tensor:
+    if isinstance(value, Tensor):
+        if value._data.ndim:
+            raise RuntimeError(
+                f"fill_ only supports 0-dimension value tensor but got tensor with "
+                f"{value._data.ndim} dimensions.")
+        if _gs.enabled and value._rg:
+            from .creation import zeros_like
+
+            return copy_(self, value.expand(self.shape) + zeros_like(self))
+        value = value.item()
+    check_leaf(self)
+    if _gs.enabled and self._rg:
+        return inplace(self, lambda s: s * 0 + value)
+    self._data.fill(value)
+    self._bump()
+    return self
+
+
+def zero_(self: Tensor) -> Tensor:
+    return fill_(self, 0)

@@ -1,0 +1,309 @@
+"""Elementwise functions of one tensor (exp, log, trig, sigmoid, relu, ...), casts and device
+moves; each op's forward and backward side by side."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import dtypes as D
+from ..autograd.node import Op
+from ..tensor import Tensor, _wrap
+from . import _bw
+
+__all__ = [
+    "neg", "negative", "abs", "absolute", "exp", "exp2", "expm1", "log", "log2", "log10", "log1p",
+    "sqrt", "rsqrt", "square", "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh",
+    "tanh", "asinh", "acosh", "atanh", "arcsin", "arccos", "arctan", "arcsinh", "arccosh",
+    "arctanh", "sigmoid", "relu", "erf", "erfc", "erfinv", "sign", "sgn", "floor", "ceil",
+    "round", "trunc", "fix", "frac", "reciprocal", "logit", "positive", "conj", "real", "imag",
+    "angle", "signbit", "isnan", "isinf", "isfinite", "isposinf", "isneginf", "isreal",
+    "nan_to_num", "bitwise_not", "logical_not",
+]
+
+
+def _float_in(a):
+    """Integer/bool inputs of float functions compute in the default float dtype (as torch)."""
+    if a.dtype.kind in "biu":
+        return a.astype(D._default.np)
+    return a
+
+
+class Cast(Op):
+    @staticmethod
+    def forward(ctx, a, npdtype):
+        ctx.src = a.dtype
+        return a.astype(npdtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        if ctx.src.kind not in "fc":
+            return None, None
+        return _bw.cast(g, ctx.src), None
+
+
+class ToDevice(Op):
+    @staticmethod
+    def forward(ctx, a, dev):
+        from ..device import device_of, xp_for
+
+        ctx.src = device_of(a)
+        if dev.type == "cpu":
+            return a.get() if hasattr(a, "get") and type(a) is not np.ndarray else a
+        xp = xp_for(dev)
+        with xp.cuda.Device(dev.index or 0):
+            return xp.asarray(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        return ToDevice.forward(ctx, g, ctx.src), None
+
+
+def _unary(name, fwd, bwd=None, *, float_only=True, save="in", higher=False, int_ok=False):
+    """Build an Op class and its function from forward fwd(a) and backward bwd(g, a, y)."""
+
+    def forward(ctx, a):
+        if float_only:
+            a = _float_in(a)
+        y = fwd(a)
+        if bwd is not None:
+            ctx.saved = (a, y)
+        return y
+
+    def backward(ctx, g):
+        a, y = ctx.saved
+        return bwd(g, a, y)
+
+    attrs = {"forward": staticmethod(forward), "backward": staticmethod(backward),
+             "higher_order": higher}
+    if save == "in":
+        attrs["save_in"] = (0,)
+    elif save == "out":
+        attrs["save_out"] = True
+    cls = type(name.capitalize(), (Op,), attrs)
+
+    def fn(input, *, out=None):
+        if not isinstance(input, Tensor):
+            input = _wrap(np.asarray(input))
+        r = cls.apply(input)
+        if out is not None:
+            from .inplace import copy_into_out
+
+            return copy_into_out(out, r)
+        return r
+
+    fn.__name__ = name
+    fn.__qualname__ = name
+    fn.__doc__ = f"Elementwise {name}, as torch.{name}."
+    fn.op = cls
+    return fn
+
+
+def _erf(a):
+    try:
+        from scipy.special import erf as sp_erf  # optional, faster and exact
+
+        return sp_erf(a).astype(a.dtype, copy=False)
+    except ImportError:
+        return _erf_np(a)
+
+
+def _erf_np(a):
+    # Abramowitz-Stegun 7.1.26 is too coarse for float64; use math.erf elementwise then.
+    if a.dtype == np.float64 or a.size < 4096:
+        return np.vectorize(math.erf, otypes=[a.dtype])(a) if a.size else a.copy()
+    x = a.astype(np.float64)
+    return np.vectorize(math.erf, otypes=[np.float64])(x).astype(a.dtype)
+
+
+def _erfinv(a):
+    try:
+        from scipy.special import erfinv as sp
+
+        return sp(a).astype(a.dtype, copy=False)
+    except ImportError:
+        x = a.astype(np.float64)
+        # Giles' approximation refined with two Newton steps on math.erf
+        w = -np.log((1.0 - x) * (1.0 + x))
+        y = np.where(w < 5, _giles_small(w), _giles_big(w)) * x
+        erf_v = np.vectorize(math.erf, otypes=[np.float64])
+        for _ in range(2):
+            y = y - (erf_v(y) - x) / (2 / math.sqrt(math.pi) * np.exp(-y * y))
+        return y.astype(a.dtype)
+
+
+def _giles_small(w):
+    w = w - 2.5
+    p = 2.81022636e-08
+    for c in (3.43273939e-07, -3.5233877e-06, -4.39150654e-06, 0.00021858087, -0.00125372503,
+              -0.00417768164, 0.246640727, 1.50140941):
+        p = c + p * w
+    return p
+
+
+def _giles_big(w):
+    w = np.sqrt(np.maximum(w, 5)) - 3
+    p = -0.000200214257
+    for c in (0.000100950558, 0.00134934322, -0.00367342844, 0.00573950773, -0.0076224613,
+              0.00943887047, 1.00167406, 2.83297682):
+        p = c + p * w
+    return p
+
+
+_SQRT_PI = math.sqrt(math.pi)
+
+neg = _unary("neg", np.negative, lambda g, a, y: (-g,), float_only=False, save=None,
+             higher=True)
+negative = neg
+abs = _unary("abs", np.abs, lambda g, a, y: (g * _bw.sign(a),), float_only=False,  # noqa: A001
+             higher=True)
+absolute = abs
+exp = _unary("exp", np.exp, lambda g, a, y: (g * y,), save="out", higher=True)
+exp2 = _unary("exp2", np.exp2, lambda g, a, y: (g * y * math.log(2),), save="out", higher=True)
+expm1 = _unary("expm1", np.expm1, lambda g, a, y: (g * (y + 1),), save="out", higher=True)
+log = _unary("log", np.log, lambda g, a, y: (g / a,), higher=True)
+log2 = _unary("log2", np.log2, lambda g, a, y: (g / (a * math.log(2)),), higher=True)
+log10 = _unary("log10", np.log10, lambda g, a, y: (g / (a * math.log(10)),), higher=True)
+log1p = _unary("log1p", np.log1p, lambda g, a, y: (g / (a + 1),), higher=True)
+sqrt = _unary("sqrt", np.sqrt, lambda g, a, y: (g / (2 * y),), save="out", higher=True)
+rsqrt = _unary("rsqrt", lambda a: 1 / np.sqrt(a), lambda g, a, y: (-0.5 * g * y * y * y,),
+               save="out", higher=True)
+square = _unary("square", np.square, lambda g, a, y: (2 * g * a,), float_only=False,
+                higher=True)
+sin = _unary("sin", np.sin, lambda g, a, y: (g * _bw.cos(a),), higher=True)
+cos = _unary("cos", np.cos, lambda g, a, y: (-g * _bw.sin(a),), higher=True)
+tan = _unary("tan", np.tan, lambda g, a, y: (g * (1 + y * y),), save="out", higher=True)
+asin = _unary("asin", np.arcsin, lambda g, a, y: (g / _bw.sqrt(1 - a * a),), higher=True)
+acos = _unary("acos", np.arccos, lambda g, a, y: (-g / _bw.sqrt(1 - a * a),), higher=True)
+atan = _unary("atan", np.arctan, lambda g, a, y: (g / (1 + a * a),), higher=True)
+sinh = _unary("sinh", np.sinh, lambda g, a, y: (g * _bw.cosh(a),))
+cosh = _unary("cosh", np.cosh, lambda g, a, y: (g * _bw.sinh(a),))
+tanh = _unary("tanh", np.tanh, lambda g, a, y: (g * (1 - y * y),), save="out", higher=True)
+asinh = _unary("asinh", np.arcsinh, lambda g, a, y: (g / _bw.sqrt(a * a + 1),), higher=True)
+acosh = _unary("acosh", np.arccosh, lambda g, a, y: (g / _bw.sqrt(a * a - 1),), higher=True)
+atanh = _unary("atanh", np.arctanh, lambda g, a, y: (g / (1 - a * a),), higher=True)
+arcsin, arccos, arctan = asin, acos, atan
+arcsinh, arccosh, arctanh = asinh, acosh, atanh
+_bw.cosh = _bw._fn("cosh")
+_bw.sinh = _bw._fn("sinh")
+
+
+def _sigmoid_np(a):
+    # exp of -|a| never overflows; the two branches agree at 0
+    e = np.exp(-np.abs(a))
+    return np.where(a >= 0, 1 / (1 + e), e / (1 + e)).astype(a.dtype, copy=False)
+
+
+sigmoid = _unary("sigmoid", _sigmoid_np, lambda g, a, y: (g * y * (1 - y),), save="out",
+                 higher=True)
+relu = _unary("relu", lambda a: np.maximum(a, 0) if a.dtype.kind != "b" else a,
+              lambda g, a, y: (g * (y > 0),), float_only=False, save="out", higher=True)
+erf = _unary("erf", _erf, lambda g, a, y: (g * (2 / _SQRT_PI) * _bw.exp(-a * a),), higher=True)
+erfc = _unary("erfc", lambda a: 1 - _erf(a),
+              lambda g, a, y: (-g * (2 / _SQRT_PI) * _bw.exp(-a * a),), higher=True)
+erfinv = _unary("erfinv", _erfinv, lambda g, a, y: (g * (_SQRT_PI / 2) * _bw.exp(y * y),),
+                save="out")
+reciprocal = _unary("reciprocal", lambda a: 1 / a, lambda g, a, y: (-g * y * y,),
+                    save="out", higher=True)
+logit = _unary("logit", lambda a: np.log(a / (1 - a)), lambda g, a, y: (g / (a * (1 - a)),))
+
+
+def _zero_grad(g, a, y):
+    return (g * 0,)
+
+
+sign = _unary("sign", np.sign, _zero_grad, float_only=False, save=None)
+sgn = sign
+floor = _unary("floor", lambda a: np.floor(a) if a.dtype.kind in "fc" else a.copy(),
+               _zero_grad, float_only=False, save=None)
+ceil = _unary("ceil", lambda a: np.ceil(a) if a.dtype.kind in "fc" else a.copy(), _zero_grad,
+              float_only=False, save=None)
+trunc = _unary("trunc", lambda a: np.trunc(a) if a.dtype.kind in "fc" else a.copy(),
+               _zero_grad, float_only=False, save=None)
+fix = trunc
+frac = _unary("frac", lambda a: a - np.trunc(a), lambda g, a, y: (g,), float_only=False,
+              save=None)
+
+
+def round(input, *, decimals: int = 0, out=None):  # noqa: A001
+    """Round half to even, as torch.round; ``decimals`` rounds to that many places."""
+    if decimals == 0:
+        return _round0(input, out=out)
+    s = 10.0**decimals
+    return _round0(input * s, out=None) / s
+
+
+_round0 = _unary("round", lambda a: np.round(a) if a.dtype.kind in "fc" else a.copy(),
+                 _zero_grad, float_only=False, save=None)
+
+
+def positive(input):
+    return input
+
+
+def conj(input):
+    if not input.is_complex():
+        return input
+    return _conj(input)
+
+
+_conj = _unary("conj", np.conj, lambda g, a, y: (_bw.as_array(g).conj(),), float_only=False)
+
+
+def _nograd(name, f):
+    def fn(input, *, out=None):
+        a = input._data if isinstance(input, Tensor) else np.asarray(input)
+        r = _wrap(np.asarray(f(a)))
+        if out is not None:
+            from .inplace import copy_into_out
+
+            return copy_into_out(out, r)
+        return r
+
+    fn.__name__ = name
+    fn.__doc__ = f"Elementwise {name} (not differentiable), as torch.{name}."
+    return fn
+
+
+real = _nograd("real", np.real)
+imag = _nograd("imag", np.imag)
+angle = _nograd("angle", np.angle)
+signbit = _nograd("signbit", np.signbit)
+isnan = _nograd("isnan", np.isnan)
+isinf = _nograd("isinf", np.isinf)
+isfinite = _nograd("isfinite", np.isfinite)
+isposinf = _nograd("isposinf", np.isposinf)
+isneginf = _nograd("isneginf", np.isneginf)
+isreal = _nograd("isreal", np.isreal)
+logical_not = _nograd("logical_not", np.logical_not)
+
+
+def bitwise_not(input, *, out=None):
+    if input.is_floating_point():
+        raise TypeError("bitwise_not_cpu not implemented for 'Float'")
+    return _nograd("bitwise_not", np.invert)(input, out=out)
+
+
+class _NanToNum(Op):
+    save_in = (0,)
+
+    @staticmethod
+    def forward(ctx, a, nan, posinf, neginf):
+        ctx.saved = (a,)
+        return np.nan_to_num(a, nan=nan, posinf=posinf, neginf=neginf)
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved
+        return g * np.isfinite(a), None, None, None
+
+
+def nan_to_num(input, nan: float = 0.0, posinf=None, neginf=None, *, out=None):
+    """Replace NaN and infinities with finite numbers (dtype's max/min by default)."""
+    r = _NanToNum.apply(input, nan, posinf, neginf)
+    if out is not None:
+        from .inplace import copy_into_out
+
+        return copy_into_out(out, r)
+    return r

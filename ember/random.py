@@ -1,0 +1,293 @@
+"""Random numbers: the global generator, ``Generator`` objects and the sampling functions.
+
+ember's streams come from NumPy's PCG64, so values differ from torch's for the same seed; the
+guarantees are torch's: a seed fixes every draw, and a saved state restores the stream.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import dtypes as D
+from .device import to_device, xp_for
+from .tensor import Tensor, _wrap
+
+__all__ = [
+    "Generator", "manual_seed", "seed", "initial_seed", "get_rng_state", "set_rng_state",
+    "rand", "randn", "randint", "randperm", "normal", "bernoulli", "multinomial", "rand_like",
+    "randn_like", "randint_like", "poisson",
+]
+
+
+class Generator:
+    """A source of random numbers, as ``torch.Generator``; pass as ``generator=``."""
+
+    def __init__(self, device="cpu"):
+        self.device = to_device(device)
+        self._seed = 67280421310721  # torch's default seed
+        self._rng = np.random.Generator(np.random.PCG64(self._seed))
+
+    def manual_seed(self, seed: int) -> Generator:
+        seed = int(seed)
+        self._seed = seed
+        self._rng = np.random.Generator(np.random.PCG64(seed & 0xFFFFFFFFFFFFFFFF))
+        return self
+
+    def seed(self) -> int:
+        s = int(np.random.SeedSequence().entropy) & 0xFFFFFFFFFFFFFFFF
+        self.manual_seed(s)
+        return s
+
+    def initial_seed(self) -> int:
+        return self._seed
+
+    def get_state(self) -> Tensor:
+        """The state as a uint8 tensor (what ``set_state`` accepts back)."""
+        import pickle
+
+        blob = pickle.dumps((self._seed, self._rng.bit_generator.state))
+        return _wrap(np.frombuffer(blob, dtype=np.uint8).copy())
+
+    def set_state(self, state: Tensor) -> Generator:
+        import pickle
+
+        arr = state._data if isinstance(state, Tensor) else np.asarray(state)
+        try:
+            seed, st = pickle.loads(arr.astype(np.uint8).tobytes())
+            self._rng.bit_generator.state = st
+        except Exception:
+            raise RuntimeError("Invalid RNG state: expected a state from get_rng_state()") \
+                from None
+        self._seed = seed
+        return self
+
+
+default_generator = Generator()
+
+
+def _gen(generator):
+    return (generator or default_generator)._rng
+
+
+def manual_seed(seed: int) -> Generator:
+    """Seed the global generator (and CUDA's, when present)."""
+    default_generator.manual_seed(seed)
+    from . import cuda
+
+    cuda._seed_all_if_loaded(seed)
+    return default_generator
+
+
+def seed() -> int:
+    return default_generator.seed()
+
+
+def initial_seed() -> int:
+    return default_generator.initial_seed()
+
+
+def get_rng_state() -> Tensor:
+    return default_generator.get_state()
+
+
+def set_rng_state(new_state: Tensor) -> None:
+    default_generator.set_state(new_state)
+
+
+def _shape(size):
+    from .ops.creation import _shape as s
+
+    return s(size)
+
+
+def _float_dtype(dtype):
+    dt = D.to_dtype(dtype) if dtype is not None else D._default
+    if not (dt.is_floating_point or dt.is_complex):
+        raise RuntimeError(f"\"check_uniform_bounds\" not implemented for '{dt.name}'")
+    return dt
+
+
+def _place(arr, device, requires_grad):
+    dev = to_device(device)
+    if dev.type != "cpu":
+        xp = xp_for(dev)
+        arr = xp.asarray(arr)
+    t = _wrap(arr)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def rand(*size, generator=None, dtype=None, device=None, requires_grad=False, out=None,
+         layout=None, pin_memory=False) -> Tensor:
+    """Uniform samples on [0, 1)."""
+    dt = _float_dtype(dtype)
+    arr = _gen(generator).random(_shape(size), dtype=np.float64).astype(dt.np)
+    return _out(_place(arr, device, requires_grad), out)
+
+
+def randn(*size, generator=None, dtype=None, device=None, requires_grad=False, out=None,
+          layout=None, pin_memory=False) -> Tensor:
+    """Standard normal samples."""
+    dt = _float_dtype(dtype)
+    g = _gen(generator)
+    shape = _shape(size)
+    if dt.np == np.float32:
+        arr = g.standard_normal(shape, dtype=np.float32)
+    else:
+        arr = g.standard_normal(shape).astype(dt.np)
+    return _out(_place(arr, device, requires_grad), out)
+
+
+def _out(t, out):
+    if out is not None:
+        from .ops.inplace import copy_into_out
+
+        return copy_into_out(out, t)
+    return t
+
+
+def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=None,
+            requires_grad=False, out=None) -> Tensor:
+    """Integers uniform on [low, high); ``randint(high, size)`` also works. int64 default."""
+    if size is None:
+        if high is None or not isinstance(high, (tuple, list)):
+            raise TypeError("randint() missing required argument 'size'")
+        low, high, size = 0, low, high
+    if high is None:
+        low, high = 0, low
+    if low >= high:
+        raise RuntimeError(
+            f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
+    dt = D.to_dtype(dtype) if dtype is not None else D.int64
+    arr = _gen(generator).integers(low, high, size=tuple(size), dtype=np.int64).astype(dt.np)
+    return _out(_place(arr, device, requires_grad), out)
+
+
+def randperm(n: int, *, generator=None, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """A random permutation of 0..n-1 (int64)."""
+    dt = D.to_dtype(dtype) if dtype is not None else D.int64
+    return _place(_gen(generator).permutation(n).astype(dt.np), device, requires_grad)
+
+
+def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=None,
+           requires_grad=False, out=None) -> Tensor:
+    """Normal samples: tensor mean and/or std broadcast, or scalar ones with ``size``."""
+    g = _gen(generator)
+    if isinstance(mean, Tensor) or isinstance(std, Tensor):
+        m = mean._data if isinstance(mean, Tensor) else mean
+        s = std._data if isinstance(std, Tensor) else std
+        if isinstance(std, Tensor) and (std._data < 0).any():
+            raise RuntimeError("normal expects all elements of std >= 0.0")
+        shape = np.broadcast_shapes(np.shape(m), np.shape(s))
+        ref = mean if isinstance(mean, Tensor) else std
+        arr = (m + s * g.standard_normal(shape)).astype(ref._data.dtype)
+        return _out(_wrap(arr), out)
+    if std < 0:
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
+    dt = _float_dtype(dtype)
+    arr = (mean + std * g.standard_normal(_shape((size,) if size is not None else ((),))))
+    return _out(_place(arr.astype(dt.np), device, requires_grad), out)
+
+
+def bernoulli(input: Tensor, p=None, *, generator=None, out=None) -> Tensor:
+    """0/1 samples with probabilities ``input`` (or ``p``), in input's dtype."""
+    probs = input._data if p is None else np.full(input._data.shape, p)
+    if (probs < 0).any() or (probs > 1).any():
+        raise RuntimeError("Expected p_in >= 0 && p_in <= 1 to be true, but got false.")
+    arr = (_gen(generator).random(probs.shape) < probs).astype(input._data.dtype)
+    return _out(_wrap(arr), out)
+
+
+def poisson(input: Tensor, generator=None) -> Tensor:
+    return _wrap(_gen(generator).poisson(input._data).astype(input._data.dtype))
+
+
+def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
+                generator=None, out=None) -> Tensor:
+    """Indices drawn from rows of non-negative weights (1-d or 2-d), as torch.multinomial."""
+    w = input._data.astype(np.float64)
+    if w.ndim not in (1, 2):
+        raise RuntimeError("prob_dist must be 1 or 2 dim")
+    if (w < 0).any() or not np.isfinite(w).all():
+        raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
+    rows = w.reshape(-1, w.shape[-1])
+    if not replacement and num_samples > rows.shape[1]:
+        raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without "
+                           "replacement")
+    g = _gen(generator)
+    res = np.empty((rows.shape[0], num_samples), np.int64)
+    for i, r in enumerate(rows):
+        tot = r.sum()
+        if tot <= 0:
+            raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+        if replacement:
+            res[i] = g.choice(len(r), size=num_samples, replace=True, p=r / tot)
+        else:
+            nz = np.count_nonzero(r)
+            if num_samples > nz:
+                raise RuntimeError("invalid multinomial distribution (with replacement=False, "
+                                   "not enough non-negative category to sample)")
+            # Gumbel top-k: sampling without replacement proportional to the weights
+            keys = np.log(g.random(len(r))) / np.where(r > 0, r, 1e-300)
+            keys[r == 0] = -np.inf
+            res[i] = np.argsort(-keys, kind="stable")[:num_samples]
+    out_arr = res.reshape(w.shape[:-1] + (num_samples,))
+    return _out(_wrap(out_arr), out)
+
+
+def rand_like(input: Tensor, *, dtype=None, device=None, requires_grad=False, **kw) -> Tensor:
+    return rand(input.shape, dtype=dtype or input.dtype, device=device or input.device,
+                requires_grad=requires_grad)
+
+
+def randn_like(input: Tensor, *, dtype=None, device=None, requires_grad=False, **kw) -> Tensor:
+    return randn(input.shape, dtype=dtype or input.dtype, device=device or input.device,
+                 requires_grad=requires_grad)
+
+
+def randint_like(input: Tensor, low=0, high=None, *, dtype=None, device=None, **kw) -> Tensor:
+    return randint(low, high, input.shape, dtype=dtype or input.dtype,
+                   device=device or input.device)
+
+
+def uniform_(t: Tensor, a: float = 0.0, b: float = 1.0, *, generator=None) -> Tensor:
+    from .ops.inplace import check_leaf
+
+    check_leaf(t)
+    arr = _gen(generator).uniform(a, b, t._data.shape)
+    _fill(t, arr)
+    return t
+
+
+def normal_(t: Tensor, mean: float = 0.0, std: float = 1.0, *, generator=None) -> Tensor:
+    from .ops.inplace import check_leaf
+
+    check_leaf(t)
+    _fill(t, mean + std * _gen(generator).standard_normal(t._data.shape))
+    return t
+
+
+def bernoulli_(t: Tensor, p: float = 0.5, *, generator=None) -> Tensor:
+    _fill(t, _gen(generator).random(t._data.shape) < p)
+    return t
+
+
+def random_(t: Tensor, low: int = 0, high: int | None = None, *, generator=None) -> Tensor:
+    if high is None:
+        low, high = 0, (low if low else 2**31)
+    _fill(t, _gen(generator).integers(low, high, t._data.shape))
+    return t
+
+
+def exponential_(t: Tensor, lambd: float = 1.0, *, generator=None) -> Tensor:
+    _fill(t, _gen(generator).exponential(1.0 / lambd, t._data.shape))
+    return t
+
+
+def _fill(t: Tensor, arr) -> None:
+    dst = t._data
+    if type(dst) is not np.ndarray:
+        arr = xp_for(t.device).asarray(arr)
+    dst[...] = arr.astype(dst.dtype, copy=False) if hasattr(arr, "astype") else arr
+    t._bump()
