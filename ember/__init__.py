@@ -25,10 +25,12 @@ from .autograd.grad_mode import (  # noqa: E402,F401
 from .ops.arith import *  # noqa: E402,F401,F403
 from .ops.compare import *  # noqa: E402,F401,F403
 from .ops.creation import *  # noqa: E402,F401,F403
+from .ops.gather import *  # noqa: E402,F401,F403
 from .ops.indexing import *  # noqa: E402,F401,F403
 from .ops.linalg import *  # noqa: E402,F401,F403
 from .ops.reduction import *  # noqa: E402,F401,F403
 from .ops.shape import *  # noqa: E402,F401,F403
+from .ops.sorting import *  # noqa: E402,F401,F403
 from .ops.unary import *  # noqa: E402,F401,F403
 from .random import *  # noqa: E402,F401,F403
 from .random import default_generator  # noqa: E402,F401
