@@ -292,7 +292,7 @@ class Tensor:
     def __bool__(self) -> bool:
         if self._data.size != 1:
             raise RuntimeError(
-                f"Boolean value of Tensor with more than one value is ambiguous")
+                "Boolean value of Tensor with more than one value is ambiguous")
         return bool(self._data.reshape(()))
 
     def __float__(self) -> float:
@@ -413,16 +413,17 @@ class Tensor:
     def backward(self, gradient=None, retain_graph=None, create_graph: bool = False,
                  inputs=None) -> None:
         """Compute the gradient of this tensor w.r.t. graph leaves, accumulating into ``.grad``."""
-        from .autograd.engine import run_backward
-
         if gradient is None:
-            if self._data.size != 1:
+            d = self._data
+            if d.size != 1:
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
             if not self._rg:
                 raise RuntimeError(
                     "element 0 of tensors does not require grad and does not have a grad_fn")
-            xp = xp_for(self.device)
-            g = xp.ones(self._data.shape, self._data.dtype)
+            if type(d) is _ndarray:
+                g = np.array(1, d.dtype) if d.ndim == 0 else np.ones(d.shape, d.dtype)
+            else:
+                g = xp_for(self.device).ones(d.shape, d.dtype)
         else:
             g = gradient._data if isinstance(gradient, Tensor) else np.asarray(gradient)
             if tuple(g.shape) != tuple(self._data.shape):
@@ -435,7 +436,10 @@ class Tensor:
             retain_graph = create_graph
         if inputs is not None:
             inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
-        run_backward([self], [g], retain_graph, create_graph, inputs=inputs, accumulate=True)
+            if not inputs:
+                raise RuntimeError("'inputs' argument to backward() cannot be empty.")
+        _engine().run_backward([self], [g], retain_graph, create_graph, inputs=inputs,
+                               accumulate=True)
 
     def register_hook(self, hook):
         """hook(grad) -> Tensor or None, called when this tensor's gradient is computed."""
@@ -544,3 +548,24 @@ def is_grad_recording(*ts) -> bool:
         if isinstance(t, Tensor) and t._rg:
             return True
     return False
+
+
+_engine_mod = None
+
+
+def _engine():
+    global _engine_mod
+    if _engine_mod is None:
+        from .autograd import engine
+
+        _engine_mod = engine
+    return _engine_mod
+
+
+def _bind_autograd() -> None:
+    from .autograd import node
+
+    node._bind(Tensor, _wrap, _wrap_node)
+
+
+_bind_autograd()

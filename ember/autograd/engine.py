@@ -4,6 +4,7 @@ use unless ``retain_graph``, and in-place modifications of saved values detected
 
 from __future__ import annotations
 
+from ..tensor import Tensor, _wrap
 from .grad_mode import state as _grad_state
 from .node import AccumulateGrad, NotDifferentiableTwice, Op
 
@@ -49,8 +50,6 @@ def _legacy_type_name(t) -> str:
 
 def _call_node(node, grads, create_graph: bool):
     """Run one node's backward on the gathered output gradients; return input gradients."""
-    from ..tensor import Tensor, _wrap
-
     if isinstance(node, Op):
         if node._freed:
             raise RuntimeError(_FREED_MSG)
@@ -97,8 +96,6 @@ class _no_grad:
 
 def _call_with_graph(node, grads):
     """Call an op's duck-typed backward with Tensors so that the result carries a graph."""
-    from ..tensor import Tensor, _wrap
-
     saved = node.saved
     if saved:
         inputs = node.__dict__.get("_inputs", ())
@@ -144,6 +141,32 @@ def _add(a, b):
     return a + b
 
 
+def _root_node(t):
+    n = t.grad_fn
+    if n is None:
+        if not t._rg:
+            raise RuntimeError(
+                "element 0 of tensors does not require grad and does not have a grad_fn")
+        n = t._accumulator()
+    return n
+
+
+def _count_deps(root_nodes) -> dict:
+    """How many graph edges lead into each node reachable from the roots."""
+    deps: dict = {}
+    stack = list(root_nodes)
+    while stack:
+        for c in stack.pop()._next:
+            if c is not None:
+                d = deps.get(c)
+                if d is None:
+                    deps[c] = 1
+                    stack.append(c)
+                else:
+                    deps[c] = d + 1
+    return deps
+
+
 def run_backward(roots, root_grads, retain_graph: bool, create_graph: bool,
                  inputs=None, accumulate: bool = True, allow_unused: bool = True):
     """Propagate ``root_grads`` from the ``roots`` tensors through the graph.
@@ -152,41 +175,26 @@ def run_backward(roots, root_grads, retain_graph: bool, create_graph: bool,
     gradients for ``inputs`` are returned (``autograd.grad``). Gradients are arrays, or Tensors
     when ``create_graph``.
     """
-    from ..tensor import Tensor, _wrap
-
-    root_nodes = []
-    for t in roots:
-        n = t.grad_fn if t.grad_fn is not None else (t._accumulator() if t._rg else None)
-        if n is None:
-            raise RuntimeError(
-                "element 0 of tensors does not require grad and does not have a grad_fn")
-        root_nodes.append(n)
-
-    # discover the graph: dependency counts, and (with inputs) which nodes lead to an input
-    deps: dict = {}
-    children: dict = {}
-    stack = list(dict.fromkeys(root_nodes))
-    seen = set(stack)
-    while stack:
-        n = stack.pop()
-        nx = n._next
-        children[n] = nx
-        for c in nx:
-            if c is not None:
-                deps[c] = deps.get(c, 0) + 1
-                if c not in seen:
-                    seen.add(c)
-                    stack.append(c)
-
-    capture = None
-    needed = None
-    if inputs is not None:
+    root_nodes = [_root_node(t) for t in roots]
+    capture = needed = None
+    if inputs is None:
+        deps = _count_deps(root_nodes)
+    else:
         capture = {}  # (node, out_nr) -> index in inputs
         for i, t in enumerate(inputs):
             n = t.grad_fn if t.grad_fn is not None else (t._accumulator() if t._rg else None)
             if n is None:
                 raise RuntimeError("One of the differentiated Tensors does not require grad")
             capture[(n, t._out_nr)] = i
+        children: dict = {}
+        stack = list(dict.fromkeys(root_nodes))
+        while stack:
+            n = stack.pop()
+            nx = n._next
+            children[n] = nx
+            for c in nx:
+                if c is not None and c not in children:
+                    stack.append(c)
         needed = _ancestors(children, {n for n, _ in capture})
         deps = {}
         for n in needed:
@@ -196,67 +204,92 @@ def run_backward(roots, root_grads, retain_graph: bool, create_graph: bool,
 
     results = [None] * (len(inputs) if inputs is not None else 0)
     buffers: dict = {}
-    ready = []
-    for n, g in zip(root_nodes, root_grads):
-        buf = buffers.get(n)
-        if buf is None:
-            buf = buffers[n] = [None] * n._nout
-        idx = 0
-        buf[idx] = _add(buf[idx], g)
-    for n in dict.fromkeys(root_nodes):
-        if deps.get(n, 0) == 0:
-            ready.append(n)
+    for n, g, t in zip(root_nodes, root_grads, roots):
+        if n._nout == 1:
+            buffers[n] = _add(buffers.get(n), g)
+        else:
+            buf = buffers.get(n)
+            if buf is None:
+                buf = buffers[n] = [None] * n._nout
+            k = t._out_nr
+            buf[k] = _add(buf[k], g)
+    ready = [n for n in dict.fromkeys(root_nodes) if n not in deps]
+    is_op = Op.__instancecheck__
 
     while ready:
         node = ready.pop()
-        grads = buffers.pop(node, None) or [None]
+        nout = node._nout
+        if nout == 1:
+            grads = [buffers.pop(node, None)]
+        else:
+            grads = buffers.pop(node, None) or [None] * nout
         if capture is not None:
             for k, g in enumerate(grads):
                 i = capture.get((node, k))
                 if i is not None:
                     results[i] = _add(results[i], g)
 
-        if isinstance(node, AccumulateGrad):
-            if capture is None or accumulate:
-                g = grads[0]
-                if g is not None and (capture is None or (node, 0) in capture):
-                    _accumulate_leaf(node, g, create_graph)
+        if type(node) is AccumulateGrad:
+            g = grads[0]
+            if g is not None and (capture is None or (accumulate and (node, 0) in capture)):
+                _accumulate_leaf(node, g, create_graph)
             continue
 
-        pre = node._pre_hooks
-        if pre:
+        if node._pre_hooks:
             grads = _run_pre_hooks(node, grads)
-
         if needed is not None and node not in needed:
             continue
 
-        if node._nout > 1 and any(g is None for g in grads):
-            grads = _fill_zeros(node, grads, create_graph)
-        res = _call_node(node, grads, create_graph)
+        if not create_graph and is_op(node):
+            if node._freed:
+                raise RuntimeError(_FREED_MSG)
+            if node._vchk is not None or node._outchk is not None:
+                _check_versions(node)
+            if nout == 1:
+                res = node.backward(node, grads[0])
+            else:
+                if any(g is None for g in grads):
+                    grads = _fill_zeros(node, grads, False)
+                res = node.backward(node, *grads)
+            if type(res) is not tuple:
+                res = (res,)
+        else:
+            if nout > 1 and any(g is None for g in grads):
+                grads = _fill_zeros(node, grads, create_graph)
+            res = _call_node(node, grads, create_graph)
         if node._hooks:
             for h in node._hooks:
                 h(_as_tensors(res), _as_tensors(grads))
-        if not retain_graph and isinstance(node, Op):
+        if not retain_graph and is_op(node):
             node._freed = True
             node.saved = ()
-            node.__dict__.pop("_inputs", None)
-        nrs = node.__dict__.get("_next_nr")
-        for j, (child, g) in enumerate(zip(node._next, res)):
-            if child is None:
-                continue
-            if g is not None:
-                buf = buffers.get(child)
-                if buf is None:
-                    buf = buffers[child] = [None] * child._nout
-                k = nrs[j] if nrs else 0
-                buf[k] = _add(buf[k], g)
-            d = deps[child] - 1
-            deps[child] = d
-            if d == 0:
-                ready.append(child)
+            d = node.__dict__
+            if "_inputs" in d:
+                del d["_inputs"]
+        nrs = node._next_nr
+        j = 0
+        for child in node._next:
+            if child is not None:
+                g = res[j]
+                if g is not None:
+                    if child._nout == 1:
+                        old = buffers.get(child)
+                        buffers[child] = g if old is None else old + g
+                    else:
+                        buf = buffers.get(child)
+                        if buf is None:
+                            buf = buffers[child] = [None] * child._nout
+                        k = nrs[j] if nrs else 0
+                        buf[k] = _add(buf[k], g)
+                d = deps[child] - 1
+                if d:
+                    deps[child] = d
+                else:
+                    ready.append(child)
+            j += 1
 
     if inputs is not None and not accumulate:
-        for i, r in enumerate(results):
+        for r in results:
             if r is None and not allow_unused:
                 raise RuntimeError(
                     "One of the differentiated Tensors appears to not have been used in the "
@@ -288,14 +321,10 @@ def _ancestors(children: dict, targets: set) -> set:
 
 
 def _as_tensors(seq):
-    from ..tensor import Tensor, _wrap
-
     return tuple(None if g is None else (g if isinstance(g, Tensor) else _wrap(g)) for g in seq)
 
 
 def _run_pre_hooks(node, grads):
-    from ..tensor import Tensor, _wrap
-
     grads = list(grads)
     for k, hooks in list(node._pre_hooks.items()):
         if k == "all":
@@ -317,8 +346,6 @@ def _run_pre_hooks(node, grads):
 
 
 def _fill_zeros(node, grads, create_graph):
-    from ..tensor import _wrap
-
     metas = node.__dict__.get("_out_meta")
     out = list(grads)
     for k, g in enumerate(out):
@@ -330,8 +357,6 @@ def _fill_zeros(node, grads, create_graph):
 
 
 def _accumulate_leaf(acc: AccumulateGrad, g, create_graph: bool) -> None:
-    from ..tensor import Tensor, _wrap
-
     t = acc._ref()
     if t is None:
         return
@@ -343,8 +368,6 @@ def _accumulate_leaf(acc: AccumulateGrad, g, create_graph: bool) -> None:
 
 
 def _store_grad(t, g, create_graph: bool) -> None:
-    from ..tensor import Tensor, _wrap
-
     if isinstance(g, Tensor):
         garr = g._data
     else:

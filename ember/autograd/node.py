@@ -22,13 +22,14 @@ class Node:
     _pre_hooks = None  # {output index: [hooks]} from Tensor.register_hook on non-leaf outputs
     _hooks = None  # [hooks] called after the node ran, as torch's Node.register_hook
     _freed = False
+    _next_nr = None  # output index of each next node, when one is not 0
 
     def name(self) -> str:
         return type(self).__name__
 
     @property
     def next_functions(self) -> tuple:
-        nrs = self.__dict__.get("_next_nr") or (0,) * len(self._next)
+        nrs = self._next_nr or (0,) * len(self._next)
         return tuple((n, k) for n, k in zip(self._next, nrs))
 
     @property
@@ -108,6 +109,8 @@ class Op(Node):
     save_out = False
     higher_order = False
     saved: tuple = ()
+    _vchk = None  # [(version counter, version at save, tensor, input index)]
+    _outchk = None  # the output's version counter, when backward reads the output
 
     def save_for_backward(self, *arrays) -> None:
         self.saved = arrays
@@ -126,13 +129,11 @@ class Op(Node):
     @classmethod
     def apply(cls, *args):
         """Run the op: record a node when grad mode is on and a tensor input requires grad."""
-        from ..tensor import Tensor, _wrap
-
         if _grad_state.enabled:
             for a in args:
                 if isinstance(a, Tensor) and a._rg:
                     return _apply_recording(cls, args)
-        ctx = cls.__new__(cls)
+        ctx = _new(cls)
         out = cls.forward(ctx, *[a._data if isinstance(a, Tensor) else a for a in args])
         if type(out) is tuple:
             return tuple(_wrap(o) for o in out)
@@ -140,28 +141,34 @@ class Op(Node):
 
 
 def _apply_recording(cls, args):
-    from ..tensor import Tensor, _wrap_node
-
-    ctx = cls.__new__(cls)
+    ctx = _new(cls)
     arrays = []
     nxt = []
     needs = []
     nrs = None
-    for j, a in enumerate(args):
+    j = 0
+    for a in args:
         if isinstance(a, Tensor):
             arrays.append(a._data)
             if a._rg:
-                nxt.append(a.grad_fn if a.grad_fn is not None else a._accumulator())
+                fn = a.grad_fn
+                if fn is None:
+                    fn = a._accum
+                    if fn is None:
+                        fn = a._accumulator()
+                nxt.append(fn)
                 needs.append(True)
                 if a._out_nr:
                     if nrs is None:
                         nrs = [0] * len(args)
                     nrs[j] = a._out_nr
+                j += 1
                 continue
         else:
             arrays.append(a)
         nxt.append(None)
         needs.append(False)
+        j += 1
     ctx._next = tuple(nxt)
     ctx._needs = tuple(needs)
     if nrs is not None:
@@ -184,15 +191,26 @@ def _apply_recording(cls, args):
 
         ctx._nout = len(out)
         ctx._out_meta = [(xp_of(o), o.shape, o.dtype) for o in out]
-        res = tuple(_wrap_node(o, ctx, i) for i, o in enumerate(out))
-    else:
-        res = _wrap_node(out, ctx, 0)
-        if cls.save_out:
-            vc = res._vc = [0]
-            ctx._outchk = vc
-            if cls.higher_order:
-                ctx._outref = weakref.ref(res)
+        return tuple(_wrap_node(o, ctx, i) for i, o in enumerate(out))
+    res = _wrap_node(out, ctx, 0)
+    if cls.save_out:
+        vc = res._vc = [0]
+        ctx._outchk = vc
+        if cls.higher_order:
+            ctx._outref = weakref.ref(res)
     return res
+
+
+# bound by ember.tensor once the Tensor class exists (a module-level import would be circular)
+Tensor = None
+_wrap = None
+_wrap_node = None
+_new = object.__new__
+
+
+def _bind(tensor_cls, wrap, wrap_node) -> None:
+    global Tensor, _wrap, _wrap_node
+    Tensor, _wrap, _wrap_node = tensor_cls, wrap, wrap_node
 
 
 class NotDifferentiableTwice(Node):

@@ -6,11 +6,13 @@ from __future__ import annotations
 import numpy as np
 
 from ..device import xp_of
+from ..tensor import Tensor
+
+_nd = np.ndarray
+_SMALL = 1 << 16  # below this many elements a broadcast gradient is materialised (faster)
 
 
 def _is_tensor(x) -> bool:
-    from ..tensor import Tensor
-
     return isinstance(x, Tensor)
 
 
@@ -32,12 +34,14 @@ def sum_to(g, shape: tuple):
 
 def cast(g, npdtype):
     """``g`` in the given NumPy dtype (a no-op when it already is)."""
-    if g.dtype == npdtype if not _is_tensor(g) else g._data.dtype == npdtype:
-        return g
-    if _is_tensor(g):
+    if isinstance(g, Tensor):
+        if g._data.dtype == npdtype:
+            return g
         from ..dtypes import from_numpy_dtype
 
         return g.to(from_numpy_dtype(npdtype))
+    if g.dtype == npdtype:
+        return g
     return g.astype(npdtype)
 
 
@@ -50,9 +54,20 @@ def grad_for(g, shape, npdtype):
 
 
 def broadcast_to(g, shape):
-    if _is_tensor(g):
+    """``g`` broadcast to ``shape`` (a Tensor expands; a small array is written out)."""
+    if isinstance(g, Tensor):
         return g.expand(*shape)
-    return xp_of(g).broadcast_to(g, shape)
+    if tuple(g.shape) == tuple(shape):
+        return g
+    xp = np if type(g) is _nd else xp_of(g)
+    n = 1
+    for s in shape:
+        n *= s
+    if n < _SMALL:
+        out = xp.empty(shape, g.dtype)
+        out[...] = g
+        return out
+    return xp.broadcast_to(g, shape)
 
 
 def expand_reduced(g, shape, dims, keepdim: bool):
@@ -60,14 +75,14 @@ def expand_reduced(g, shape, dims, keepdim: bool):
     if not keepdim and dims is not None:
         for d in sorted(dims):
             g = g.unsqueeze(d) if _is_tensor(g) else xp_of(g).expand_dims(g, d)
-    elif not keepdim:
+    elif not keepdim and g.ndim:
         g = g.reshape((1,) * len(shape))
     return broadcast_to(g, shape)
 
 
 def _fn(name):
     def f(x, *args):
-        if _is_tensor(x):
+        if isinstance(x, Tensor):
             import ember
 
             return getattr(ember, name)(x, *args)
