@@ -62,3 +62,14 @@ def set_default_device(device) -> None:
 
 def get_default_device():
     return _device_ctx.current()
+
+
+from . import accelerator, backends, version  # noqa: E402,F401
+from .version import __version__  # noqa: E402,F401,F811
+
+
+def __getattr__(name: str):
+    """Unknown names raise an error naming the torch API that ember lacks (or import lazily)."""
+    from ._torch_alias import top_level_getattr
+
+    return top_level_getattr(name)

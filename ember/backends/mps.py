@@ -1,0 +1,13 @@
+"""ember.backends.mps: Apple's Metal backend, which ember does not have."""
+
+from __future__ import annotations
+
+
+def is_available() -> bool:
+    """False: ember has no Metal (MPS) backend."""
+    return False
+
+
+def is_built() -> bool:
+    """False: ember was not built with Metal (MPS) support."""
+    return False
