@@ -1,0 +1,418 @@
+"""Convolutions (1-3 spatial dims, groups, dilation, stride, padding) and transposed convolutions.
+
+Each direction is one op: im2col through a strided view copied into one buffer, then one batched
+GEMM; the input gradient is a GEMM followed by col2im (one strided add per kernel offset).
+"""
+
+from __future__ import annotations
+
+import itertools
+
+from ..autograd.node import Op
+from ..device import xp_of
+from ..tensor import Tensor
+
+__all__ = [
+    "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
+]
+
+_TNAME = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
+          "int32": "Int", "bfloat16": "BFloat16"}
+_LOWER = {"float32": "float", "float64": "double", "float16": "c10::Half", "int64": "long int",
+          "bfloat16": "c10::BFloat16"}
+
+
+def ntuple(v, n: int, name: str = "") -> tuple:
+    """``v`` as an n-tuple of ints (an int is repeated)."""
+    if isinstance(v, Tensor):
+        v = v.tolist()
+    if isinstance(v, (list, tuple)):
+        if len(v) == 1 and n > 1:
+            return tuple(int(v[0]) for _ in range(n))
+        if len(v) != n:
+            raise RuntimeError(f"expected {name or 'argument'} to be a single integer value or a "
+                               f"list of {n} values to match the convolution dimensions, but got "
+                               f"{name or 'argument'}={list(v)}")
+        return tuple(int(x) for x in v)
+    return (int(v),) * n
+
+
+# ---------------------------------------------------------------------------------------------
+# array-level kernels (NumPy or CuPy)
+
+
+def _pad_zeros(x, pads):
+    """x (N, C, *S) with zeros added: pads = ((lo, hi), ...) per spatial dim."""
+    if not any(lo or hi for lo, hi in pads):
+        return x
+    xp = xp_of(x)
+    shape = x.shape[:2] + tuple(s + lo + hi for s, (lo, hi) in zip(x.shape[2:], pads))
+    out = xp.zeros(shape, x.dtype)
+    out[(slice(None), slice(None)) + tuple(slice(lo, lo + s) for s, (lo, _) in
+                                           zip(x.shape[2:], pads))] = x
+    return out
+
+
+def _windows(xpad, k, s, d, osz):
+    """A (N, C, *k, *O) strided view: element [n, c, *i, *o] = xpad[n, c, *(o*s + i*d)]."""
+    xp = xp_of(xpad)
+    st = xpad.strides
+    nd = len(k)
+    shape = tuple(xpad.shape[:2]) + tuple(k) + tuple(osz)
+    strides = tuple(st[:2]) + tuple(st[2 + i] * d[i] for i in range(nd)) + tuple(
+        st[2 + i] * s[i] for i in range(nd))
+    return xp.lib.stride_tricks.as_strided(xpad, shape, strides)
+
+
+def im2col(xpad, k, s, d, osz):
+    """Columns (N, C*prod(k), prod(O)) of a padded input."""
+    xp = xp_of(xpad)
+    n, c = xpad.shape[:2]
+    buf = xp.empty((n, c) + tuple(k) + tuple(osz), xpad.dtype)
+    v = _windows(xpad, k, s, d, osz)
+    if len(k) == 2 and k[0] * k[1] <= 49:
+        # one 4-d strided copy per kernel offset beats one 6-d copy with short inner rows
+        for i in range(k[0]):
+            for j in range(k[1]):
+                buf[:, :, i, j] = v[:, :, i, j]
+    else:
+        buf[...] = v
+    kk = 1
+    for e in k:
+        kk *= e
+    pp = 1
+    for e in osz:
+        pp *= e
+    return buf.reshape(n, c * kk, pp)
+
+
+def col2im(cols, padded_shape, k, s, d, osz):
+    """Sum columns (N, C, *k, *O) back into a zero array of ``padded_shape`` (N, C, *Sp)."""
+    xp = xp_of(cols)
+    out = xp.zeros(padded_shape, cols.dtype)
+    nd = len(k)
+    cols = cols.reshape(tuple(padded_shape[:2]) + tuple(k) + tuple(osz))
+    for off in itertools.product(*[range(e) for e in k]):
+        sl = tuple(slice(off[i] * d[i], off[i] * d[i] + s[i] * (osz[i] - 1) + 1, s[i])
+                   for i in range(nd))
+        out[(slice(None), slice(None)) + sl] += cols[(slice(None), slice(None)) + off]
+    return out
+
+
+def _crop(xpad, pads, shape):
+    if not any(lo or hi for lo, hi in pads):
+        return xpad
+    return xpad[(slice(None), slice(None)) + tuple(slice(lo, lo + e) for (lo, _), e in
+                                                   zip(pads, shape[2:]))]
+
+
+def _prod(t) -> int:
+    p = 1
+    for e in t:
+        p *= e
+    return p
+
+
+def conv_forward(x, w, b, s, pads, d, g):
+    """Output (N, Cout, *O) and the columns the weight gradient needs."""
+    xp = xp_of(x)
+    k = w.shape[2:]
+    xpad = _pad_zeros(x, pads)
+    osz = tuple((xpad.shape[2 + i] - d[i] * (k[i] - 1) - 1) // s[i] + 1 for i in range(len(k)))
+    n = x.shape[0]
+    cout = w.shape[0]
+    cols = im2col(xpad, k, s, d, osz)
+    if g == 1:
+        out = xp.matmul(w.reshape(cout, -1), cols)
+    else:
+        cols = cols.reshape(n, g, -1, cols.shape[-1])
+        out = xp.matmul(w.reshape(g, cout // g, -1), cols)
+    out = out.reshape((n, cout) + osz)
+    if b is not None:
+        out += b.reshape((cout,) + (1,) * len(k))
+    return out, cols, xpad.shape
+
+
+def conv_input_grad(gy, w, padded_shape, x_shape, s, pads, d, g):
+    """Gradient of a convolution's input: columns W^T @ gy, summed back by col2im."""
+    xp = xp_of(gy)
+    k = w.shape[2:]
+    osz = gy.shape[2:]
+    n, cout = gy.shape[:2]
+    p = _prod(osz)
+    if g == 1:
+        gcols = xp.matmul(w.reshape(cout, -1).T, gy.reshape(n, cout, p))
+    else:
+        wg = w.reshape(g, cout // g, -1).transpose(0, 2, 1)
+        gcols = xp.matmul(wg, gy.reshape(n, g, cout // g, p))
+    gx = col2im(gcols, padded_shape, k, s, d, osz)
+    return _crop(gx, pads, x_shape)
+
+
+def conv_weight_grad(gy, cols, w_shape, g):
+    """Gradient of the weight: gy @ cols^T summed over the batch."""
+    xp = xp_of(gy)
+    n, cout = gy.shape[:2]
+    p = cols.shape[-1]
+    if g == 1:
+        gw = xp.matmul(gy.reshape(n, cout, p), cols.transpose(0, 2, 1))
+    else:
+        gw = xp.matmul(gy.reshape(n, g, cout // g, p), cols.transpose(0, 1, 3, 2))
+    if n == 1:
+        gw = gw[0]
+    else:
+        gw = gw.sum(0)
+    return gw.reshape(w_shape)
+
+
+class ConvNd(Op):
+    save_in = (0, 1)
+
+    @staticmethod
+    def forward(ctx, x, w, b, s, pads, d, g):
+        out, cols, pshape = conv_forward(x, w, b, s, pads, d, g)
+        ctx.saved = (cols, w)
+        ctx.geo = (x.shape, pshape, s, pads, d, g)
+        return out
+
+    @staticmethod
+    def backward(ctx, gy):
+        cols, w = ctx.saved
+        xshape, pshape, s, pads, d, g = ctx.geo
+        nd = ctx._needs
+        gx = gw = gb = None
+        if nd[0]:
+            gx = conv_input_grad(gy, w, pshape, xshape, s, pads, d, g)
+        if nd[1]:
+            gw = conv_weight_grad(gy, cols, w.shape, g)
+        if nd[2]:
+            gb = gy.sum(axis=(0,) + tuple(range(2, gy.ndim)))
+        return gx, gw, gb, None, None, None, None
+
+
+class ConvTransposeNd(Op):
+    save_in = (0, 1)
+
+    @staticmethod
+    def forward(ctx, x, w, b, s, pads, d, g, osz):
+        # the input gradient of a convolution: out (N, Cout, *O) from x (N, Cin, *S)
+        xp = xp_of(x)
+        k = w.shape[2:]
+        cin = w.shape[0]
+        cout = w.shape[1] * g
+        n = x.shape[0]
+        nsp = len(k)
+        pshape = (n, cout) + tuple(osz[i] + pads[i][0] + pads[i][1] for i in range(nsp))
+        wt = w.reshape(g, cin // g, cout // g, *k).transpose(0, 2, *range(3, 3 + nsp), 1)
+        wt = wt.reshape(cout * _prod(k), cin) if g == 1 else wt.reshape(g, -1, cin // g)
+        p = _prod(x.shape[2:])
+        xs = x.reshape(n, cin, p) if g == 1 else x.reshape(n, g, cin // g, p)
+        gcols = xp.matmul(wt, xs)
+        out = col2im(gcols, pshape, k, s, d, x.shape[2:])
+        out = _crop(out, pads, (n, cout) + tuple(osz))
+        if b is not None:
+            out = out + b.reshape((cout,) + (1,) * nsp)
+        elif pads and any(lo or hi for lo, hi in pads):
+            out = xp.ascontiguousarray(out)
+        ctx.saved = (x, w)
+        ctx.geo = (s, pads, d, g)
+        return out
+
+    @staticmethod
+    def backward(ctx, gy):
+        x, w = ctx.saved
+        s, pads, d, g = ctx.geo
+        nd = ctx._needs
+        xp = xp_of(gy)
+        k = w.shape[2:]
+        cin = w.shape[0]
+        n = x.shape[0]
+        p = _prod(x.shape[2:])
+        gpad = _pad_zeros(gy, pads)
+        cols = im2col(gpad, k, s, d, x.shape[2:])  # (N, Cout*K, P)
+        gx = gw = gb = None
+        if nd[0]:
+            if g == 1:
+                gx = xp.matmul(w.reshape(cin, -1), cols)
+            else:
+                gx = xp.matmul(w.reshape(g, cin // g, -1), cols.reshape(n, g, -1, p))
+            gx = gx.reshape(x.shape)
+        if nd[1]:
+            if g == 1:
+                gw = xp.matmul(x.reshape(n, cin, p), cols.transpose(0, 2, 1))
+            else:
+                gw = xp.matmul(x.reshape(n, g, cin // g, p),
+                               cols.reshape(n, g, -1, p).transpose(0, 1, 3, 2))
+            gw = gw.sum(0).reshape(w.shape)
+        if nd[2]:
+            gb = gy.sum(axis=(0,) + tuple(range(2, gy.ndim)))
+        return gx, gw, gb, None, None, None, None, None
+
+
+# ---------------------------------------------------------------------------------------------
+# checks and the public functions
+
+
+def _tn(arr) -> str:
+    return f"torch.{_TNAME.get(arr.dtype.name, arr.dtype.name)}Tensor"
+
+
+def _check_types(x, w, b) -> None:
+    xd, wd = x._data, w._data
+    if xd.dtype != wd.dtype:
+        if xd.dtype.itemsize > wd.dtype.itemsize:
+            raise RuntimeError(f"expected scalar type {_TNAME.get(xd.dtype.name)} but found "
+                               f"{_TNAME.get(wd.dtype.name)}")
+        raise RuntimeError(
+            f"Input type ({_tn(xd)}) and weight type ({_tn(wd)}) should be the same or input "
+            "should be a MKLDNN tensor and weight is a dense tensor")
+    if b is not None and b._data.dtype != xd.dtype:
+        raise RuntimeError(f"Input type ({_LOWER.get(xd.dtype.name, xd.dtype.name)}) and bias "
+                           f"type ({_LOWER.get(b._data.dtype.name, b._data.dtype.name)}) should "
+                           "be the same")
+
+
+def _batchify(input: Tensor, nsp: int, name: str):
+    nd = input._data.ndim
+    if nd == nsp + 1:
+        return input.unsqueeze(0), True
+    if nd != nsp + 2:
+        raise RuntimeError(f"Expected {nsp + 1}D (unbatched) or {nsp + 2}D (batched) input to "
+                           f"{name}, but got input of size: {list(input.shape)}")
+    return input, False
+
+
+def _conv(nsp, name, input, weight, bias, stride, padding, dilation, groups) -> Tensor:
+    x, unb = _batchify(input, nsp, name)
+    _check_types(x, weight, bias)
+    s = ntuple(stride, nsp, "stride")
+    d = ntuple(dilation, nsp, "dilation")
+    k = tuple(weight.shape[2:])
+    if weight._data.ndim != nsp + 2:
+        raise RuntimeError("weight should have at least three dimensions" if nsp == 1 else
+                           f"Expected {nsp + 2}-dimensional input for {nsp + 2}-dimensional "
+                           f"weight {list(weight.shape)}, but got {weight._data.ndim}-dimensional "
+                           f"input of size {list(x.shape)} instead")
+    if any(e <= 0 for e in s):
+        raise RuntimeError("non-positive stride is not supported")
+    if any(e <= 0 for e in d):
+        raise RuntimeError("dilation should be greater than zero")
+    if isinstance(padding, str):
+        if padding == "valid":
+            pads = ((0, 0),) * nsp
+        elif padding == "same":
+            if any(e != 1 for e in s):
+                raise RuntimeError("padding='same' is not supported for strided convolutions")
+            pads = []
+            for i in range(nsp):
+                tot = d[i] * (k[i] - 1)
+                pads.append((tot // 2, tot - tot // 2))
+            pads = tuple(pads)
+        else:
+            raise RuntimeError(f"Invalid padding string: '{padding}'")
+    else:
+        p = ntuple(padding, nsp, "padding")
+        if any(e < 0 for e in p):
+            raise RuntimeError("negative padding is not supported")
+        pads = tuple((e, e) for e in p)
+    if groups <= 0:
+        raise RuntimeError("non-positive groups is not supported")
+    cout = weight.shape[0]
+    if cout % groups:
+        raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by {groups} "
+                           f"at dimension 0, but got weight of size [{list(weight.shape)}] "
+                           "instead")
+    cin = x.shape[1]
+    if weight.shape[1] * groups != cin:
+        raise RuntimeError(f"Given groups={groups}, weight of size {list(weight.shape)}, expected "
+                           f"input{list(x.shape)} to have {weight.shape[1] * groups} channels, "
+                           f"but got {cin} channels instead")
+    if bias is not None and (bias._data.ndim != 1 or bias.shape[0] != cout):
+        raise RuntimeError(f"Given weight of size {list(weight.shape)}, expected bias to be "
+                           f"1-dimensional with {cout} elements, but got bias of size "
+                           f"{list(bias.shape)} instead")
+    psz = tuple(x.shape[2 + i] + pads[i][0] + pads[i][1] for i in range(nsp))
+    if any(d[i] * (k[i] - 1) + 1 > psz[i] for i in range(nsp)):
+        ps = " x ".join(str(e) for e in psz)
+        ks = " x ".join(str(e) for e in k)
+        raise RuntimeError(f"Calculated padded input size per channel: ({ps}). Kernel size: "
+                           f"({ks}). Kernel size can't be greater than actual input size")
+    out = ConvNd.apply(x, weight, bias, s, pads, d, int(groups))
+    return out.squeeze(0) if unb else out
+
+
+def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
+           dilation=1, groups: int = 1) -> Tensor:
+    """1-d convolution over (N, C, L) inputs, as torch.nn.functional.conv1d."""
+    return _conv(1, "conv1d", input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
+           dilation=1, groups: int = 1) -> Tensor:
+    """2-d convolution over (N, C, H, W) inputs, as torch.nn.functional.conv2d."""
+    return _conv(2, "conv2d", input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
+           dilation=1, groups: int = 1) -> Tensor:
+    """3-d convolution over (N, C, D, H, W) inputs, as torch.nn.functional.conv3d."""
+    return _conv(3, "conv3d", input, weight, bias, stride, padding, dilation, groups)
+
+
+def _conv_t(nsp, name, input, weight, bias, stride, padding, output_padding, groups, dilation,
+            output_size=None) -> Tensor:
+    x, unb = _batchify(input, nsp, name)
+    _check_types(x, weight, bias)
+    s = ntuple(stride, nsp, "stride")
+    d = ntuple(dilation, nsp, "dilation")
+    p = ntuple(padding, nsp, "padding")
+    op = ntuple(output_padding, nsp, "output_padding")
+    k = tuple(weight.shape[2:])
+    if any(e <= 0 for e in s):
+        raise RuntimeError("non-positive stride is not supported")
+    if any(e < 0 for e in p):
+        raise RuntimeError("negative padding is not supported")
+    if any(op[i] >= s[i] and op[i] >= d[i] for i in range(nsp)):
+        raise RuntimeError("output padding must be smaller than either stride or dilation, but "
+                           f"got output_padding_height: {op[0]} output_padding_width: {op[-1]} "
+                           f"stride_height: {s[0]} stride_width: {s[-1]} dilation_height: "
+                           f"{d[0]} dilation_width: {d[-1]}")
+    cin = x.shape[1]
+    if weight.shape[0] != cin:
+        raise RuntimeError(f"Given transposed=1, weight of size {list(weight.shape)}, expected "
+                           f"input{list(x.shape)} to have {weight.shape[0]} channels, but got "
+                           f"{cin} channels instead")
+    if cin % groups:
+        raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by {groups} "
+                           f"at dimension 0, but got weight of size [{list(weight.shape)}] "
+                           "instead")
+    osz = tuple((x.shape[2 + i] - 1) * s[i] - 2 * p[i] + d[i] * (k[i] - 1) + op[i] + 1
+                for i in range(nsp))
+    if any(e <= 0 for e in osz):
+        raise RuntimeError(f"Given input size per channel: ({' x '.join(map(str, x.shape[2:]))})"
+                           f". Calculated output size per channel: "
+                           f"({' x '.join(map(str, osz))}). Output size is too small")
+    pads = tuple((p[i], p[i]) for i in range(nsp))
+    out = ConvTransposeNd.apply(x, weight, bias, s, pads, d, int(groups), osz)
+    return out.squeeze(0) if unb else out
+
+
+def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1,
+                     padding=0, output_padding=0, groups: int = 1, dilation=1) -> Tensor:
+    """1-d transposed convolution, as torch.nn.functional.conv_transpose1d."""
+    return _conv_t(1, "conv_transpose1d", input, weight, bias, stride, padding, output_padding,
+                   groups, dilation)
+
+
+def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1,
+                     padding=0, output_padding=0, groups: int = 1, dilation=1) -> Tensor:
+    """2-d transposed convolution, as torch.nn.functional.conv_transpose2d."""
+    return _conv_t(2, "conv_transpose2d", input, weight, bias, stride, padding, output_padding,
+                   groups, dilation)
+
+
+def conv_transpose3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1,
+                     padding=0, output_padding=0, groups: int = 1, dilation=1) -> Tensor:
+    """3-d transposed convolution, as torch.nn.functional.conv_transpose3d."""
+    return _conv_t(3, "conv_transpose3d", input, weight, bias, stride, padding, output_padding,
+                   groups, dilation)
