@@ -38,7 +38,8 @@ class dtype:
         return self._np
 
     def to_complex(self) -> dtype:
-        return {float64: complex128, float16: complex32}.get(self, complex64)
+        # torch's complex32 (ComplexHalf) has no NumPy type: ember uses complex64 for it
+        return complex128 if self is float64 or self is complex128 else complex64
 
     def to_real(self) -> dtype:
         return {complex128: float64, complex32: float16}.get(self, float32)
@@ -129,7 +130,8 @@ def to_dtype(d) -> dtype:
 
 import builtins as _b  # noqa: E402
 
-builtins_float, builtins_int, builtins_bool, builtins_complex = _b.float, _b.int, _b.bool, _b.complex
+builtins_float, builtins_int = _b.float, _b.int
+builtins_bool, builtins_complex = _b.bool, _b.complex
 
 
 def get_default_dtype() -> dtype:
@@ -158,22 +160,36 @@ def promote_types(a: dtype, b: dtype) -> dtype:
     key = (a, b)
     r = _PROMOTE_CACHE.get(key)
     if r is None:
-        if (a is bfloat16 and b is float16) or (a is float16 and b is bfloat16):
-            r = float32
-        elif a is bfloat16 or b is bfloat16:
-            other = b if a is bfloat16 else a
-            r = bfloat16 if other._cat <= _INT else (other if other._cat > _FLOAT or
-                                                      other.itemsize > 2 else float32)
-            if other._cat == _COMPLEX:
-                r = other
-        elif (a._cat == _INT and not a.is_signed and a.itemsize > 1) or (
-            b._cat == _INT and not b.is_signed and b.itemsize > 1
-        ):
-            r = _promote_wide_unsigned(a, b)
-        else:
-            r = from_numpy_dtype(np.promote_types(a._np, b._np))
-        _PROMOTE_CACHE[key] = r
+        r = _PROMOTE_CACHE[key] = _promote(a, b)
     return r
+
+
+def _promote(a: dtype, b: dtype) -> dtype:
+    if a._cat < b._cat:
+        a, b = b, a  # a is of the higher category
+    if b is bool_:
+        return a
+    if a._cat == _INT:  # two integer types
+        if a.is_signed == b.is_signed:
+            if not a.is_signed and (a.itemsize > 1 or b.itemsize > 1):
+                return a if a.itemsize >= b.itemsize else b
+            return a if a.itemsize >= b.itemsize else b
+        s, u = (a, b) if a.is_signed else (b, a)
+        if u.itemsize > 1:
+            return _promote_wide_unsigned(a, b)
+        return s if s.itemsize > 1 else int16
+    if a._cat == _FLOAT:
+        if b._cat == _INT:
+            return a
+        if {a, b} == {float16, bfloat16}:
+            return float32
+        return a if a.itemsize >= b.itemsize else b
+    # a is complex
+    if b._cat == _COMPLEX:
+        return a if a.itemsize >= b.itemsize else b
+    if b._cat == _FLOAT and b.itemsize > a.itemsize // 2:
+        return b.to_complex()
+    return a
 
 
 def _promote_wide_unsigned(a: dtype, b: dtype) -> dtype:
@@ -265,7 +281,7 @@ class finfo:
             raise TypeError(f"torch.finfo() requires a floating point input type, got {d!r}")
         if d.is_complex:
             d = d.to_real()
-        fi = np.finfo(d.np)
+        fi = _ml.finfo(d.np) if d is bfloat16 else np.finfo(d.np)
         self.dtype = d.name
         self.bits = d.itemsize * 8
         self.eps = _b.float(fi.eps)
@@ -273,11 +289,11 @@ class finfo:
         self.min = _b.float(fi.min)
         self.tiny = _b.float(fi.tiny)
         self.smallest_normal = self.tiny
-        self.resolution = _b.float(fi.resolution)
+        self.resolution = 10.0 ** -_b.int(fi.precision)
 
     def __repr__(self) -> str:
-        return (f"finfo(resolution={self.resolution}, min={self.min:.6e}, max={self.max:.6e}, "
-                f"eps={self.eps:.6e}, smallest_normal={self.tiny:.6e}, tiny={self.tiny:.6e}, "
+        return (f"finfo(resolution={self.resolution:g}, min={self.min:g}, max={self.max:g}, "
+                f"eps={self.eps:g}, smallest_normal={self.tiny:g}, tiny={self.tiny:g}, "
                 f"dtype={self.dtype})")
 
 
@@ -286,13 +302,14 @@ class iinfo:
 
     def __init__(self, type: dtype):  # noqa: A002
         d = to_dtype(type)
-        if d._cat > _INT:
-            raise TypeError(f"torch.iinfo() requires an integer input type, got {d!r}")
-        ii = np.iinfo(d.np) if d is not bool_ else np.iinfo(np.uint8)
+        if d._cat != _INT:
+            raise TypeError("torch.bool is not supported by torch.iinfo" if d is bool_ else
+                            f"torch.iinfo() requires an integer input type, got {d!r}")
+        ii = np.iinfo(d.np)
         self.dtype = d.name
         self.bits = d.itemsize * 8
-        self.max = _b.int(ii.max) if d is not bool_ else 1
+        self.max = _b.int(ii.max)
         self.min = _b.int(ii.min)
 
     def __repr__(self) -> str:
-        return f"iinfo(min={self.min}, max={self.max}, dtype={self.dtype})"
+        return f"iinfo(min={self.min:g}, max={self.max:g}, dtype={self.dtype})"

@@ -77,6 +77,8 @@ def _dtype(x):
 def _cast(x, rt):
     if hasattr(x, "dtype"):
         return x if x.dtype == rt else x.astype(rt)
+    if rt.kind == "V":  # bfloat16 would take a Python scalar to float32: give it the dtype
+        return np.asarray(x, rt)
     return x
 
 
