@@ -73,3 +73,6 @@ def __getattr__(name: str):
     from ._torch_alias import top_level_getattr
 
     return top_level_getattr(name)
+
+
+from . import distributed  # noqa: E402,F401

@@ -1,0 +1,74 @@
+"""ember.distributed: torch.distributed's API over MPI (mpi4py), and NCCL for CUDA tensors.
+
+Launch a job with ``mpiexec -n 4 python -m mpi4py train.py``; ``init_process_group()`` takes the
+rank and world size from the launcher. mpi4py is imported on first use only.
+"""
+
+from __future__ import annotations
+
+from .collectives import (  # noqa: F401
+    all_gather,
+    all_gather_into_tensor,
+    all_gather_object,
+    all_reduce,
+    all_to_all,
+    all_to_all_single,
+    barrier,
+    broadcast,
+    broadcast_object_list,
+    gather,
+    gather_object,
+    irecv,
+    isend,
+    monitored_barrier,
+    recv,
+    reduce,
+    reduce_scatter,
+    reduce_scatter_tensor,
+    scatter,
+    scatter_object_list,
+    send,
+)
+from .process_group import (  # noqa: F401
+    Backend,
+    GroupMember,
+    ProcessGroup,
+    ReduceOp,
+    Work,
+    abort,
+    destroy_process_group,
+    get_backend,
+    get_process_group_ranks,
+    get_rank,
+    get_world_size,
+    group,
+    init_process_group,
+    is_available,
+    is_gloo_available,
+    is_initialized,
+    is_mpi_available,
+    is_nccl_available,
+    is_torchelastic_launched,
+    new_group,
+)
+
+# torch spells the all-gather of a flat tensor this way too (older name)
+_all_gather_base = all_gather_into_tensor
+_reduce_scatter_base = reduce_scatter_tensor
+
+
+def get_node_local_rank(fallback_rank: int | None = None) -> int:
+    """This process's rank among the ranks on its machine (for picking a GPU)."""
+    import os
+
+    for var in ("LOCAL_RANK", "MPI_LOCALRANKID", "OMPI_COMM_WORLD_LOCAL_RANK",
+                "MV2_COMM_WORLD_LOCAL_RANK", "SLURM_LOCALID"):
+        if var in os.environ:
+            return int(os.environ[var])
+    if is_initialized():
+        from ._nccl import local_rank
+
+        return local_rank(group.WORLD.comm)
+    if fallback_rank is not None:
+        return int(fallback_rank)
+    raise RuntimeError("LOCAL_RANK is not set and no process group is initialized")
