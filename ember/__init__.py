@@ -76,3 +76,4 @@ def __getattr__(name: str):
 
 
 from . import distributed  # noqa: E402,F401
+from . import utils  # noqa: E402,F401

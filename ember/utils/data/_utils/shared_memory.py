@@ -1,0 +1,120 @@
+"""Moving batch arrays between processes through POSIX shared memory instead of a pipe.
+
+A worker calls ``share(batch, prefix)``: every large CPU array (bare or in a tensor) is copied
+once into a fresh ``multiprocessing.shared_memory`` segment and replaced by a small
+``_SharedArray`` record (name, shape, dtype). Only those records are pickled through the result
+queue. The main process calls ``rebuild(batch)``, which copies each segment into an ordinary
+array and unlinks it at once, so no segment outlives its batch. Segment names start with a
+per-iterator prefix; ``unlink_prefix`` removes any left in flight when the workers shut down.
+Segments are registered with multiprocessing's resource tracker (shared by parent and workers),
+which also unlinks them if the whole program dies.
+"""
+
+from __future__ import annotations
+
+import glob
+import itertools
+import os
+from multiprocessing import resource_tracker
+from multiprocessing.shared_memory import SharedMemory
+from typing import Any
+
+import numpy as np
+
+from ....tensor import Tensor, _wrap
+
+MIN_SHARED_BYTES = 1 << 16  # smaller arrays are cheaper to pickle than to map
+_counter = itertools.count()
+_HAS_DEV_SHM = os.path.isdir("/dev/shm")
+
+
+class _SharedArray:
+    """A stand-in for an array living in a shared-memory segment."""
+
+    __slots__ = ("name", "shape", "dtype", "is_tensor")
+
+    def __init__(self, name: str, shape: tuple, dtype: np.dtype, is_tensor: bool) -> None:
+        self.name, self.shape, self.dtype, self.is_tensor = name, shape, dtype, is_tensor
+
+    def __reduce__(self):
+        return (_SharedArray, (self.name, self.shape, self.dtype.str, self.is_tensor))
+
+
+def ensure_tracker() -> None:
+    """Start the resource tracker in the main process, so forked workers share it."""
+    resource_tracker.ensure_running()
+
+
+def _put(arr: np.ndarray, prefix: str, is_tensor: bool) -> _SharedArray:
+    name = f"{prefix}_{next(_counter)}"
+    shm = SharedMemory(name=name, create=True, size=max(arr.nbytes, 1))
+    try:
+        view = np.ndarray(arr.shape, arr.dtype, buffer=shm.buf)
+        np.copyto(view, arr, casting="no")
+        del view
+    finally:
+        shm.close()
+    return _SharedArray(name, arr.shape, arr.dtype, is_tensor)
+
+
+def share(data: Any, prefix: str) -> Any:
+    """``data`` with its large CPU arrays moved to shared memory (containers rebuilt as needed)."""
+    t = type(data)
+    if t is Tensor:
+        a = data._data
+        if (type(a) is np.ndarray and a.nbytes >= MIN_SHARED_BYTES and not data._rg
+                and a.dtype.kind != "O"):
+            return _put(a, prefix, True)
+        return data
+    if t is np.ndarray:
+        if data.nbytes >= MIN_SHARED_BYTES and data.dtype.kind not in "OV":
+            return _put(data, prefix, False)
+        return data
+    if t is list:
+        return [share(x, prefix) for x in data]
+    if t is tuple:
+        return tuple(share(x, prefix) for x in data)
+    if isinstance(data, tuple) and hasattr(data, "_fields"):
+        return t(*(share(x, prefix) for x in data))
+    if t is dict:
+        return {k: share(v, prefix) for k, v in data.items()}
+    return data
+
+
+def _get(rec: _SharedArray):
+    shm = SharedMemory(name=rec.name)
+    try:
+        view = np.ndarray(rec.shape, np.dtype(rec.dtype), buffer=shm.buf)
+        arr = view.copy()
+        del view
+    finally:
+        shm.close()
+        shm.unlink()
+    return _wrap(arr) if rec.is_tensor else arr
+
+
+def rebuild(data: Any) -> Any:
+    """Undo ``share`` in the receiving process: records become arrays, segments are unlinked."""
+    t = type(data)
+    if t is _SharedArray:
+        return _get(data)
+    if t is list:
+        return [rebuild(x) for x in data]
+    if t is tuple:
+        return tuple(rebuild(x) for x in data)
+    if isinstance(data, tuple) and hasattr(data, "_fields"):
+        return t(*(rebuild(x) for x in data))
+    if t is dict:
+        return {k: rebuild(v) for k, v in data.items()}
+    return data
+
+
+def unlink_prefix(prefix: str) -> None:
+    """Unlink every segment whose name starts with ``prefix`` (batches never received)."""
+    if not _HAS_DEV_SHM:
+        return
+    for path in glob.glob(f"/dev/shm/{prefix}_*"):
+        try:
+            SharedMemory(name=os.path.basename(path)).unlink()
+        except (FileNotFoundError, OSError):
+            pass
