@@ -4,7 +4,88 @@ table in _tensor_methods.py (kept apart so both tables can grow independently)."
 from __future__ import annotations
 
 from ._tensor_methods import attach
+from .ops import gather as G
+from .ops import inplace as P
+from .ops import linalg as L
+from .ops import reduction as Rd
+from .ops import shape as S
+from .ops import sorting as So
+from .tensor import Tensor
 
-_EXTRA: dict = {}
+
+def _inplace_of(fn):
+    def method(self, *args, **kwargs):
+        others = [a for a in list(args) + list(kwargs.values()) if isinstance(a, Tensor)]
+        return P.inplace(self, lambda s: fn(s, *args, **kwargs), *others)
+
+    method.__name__ = fn.__name__ + "_"
+    return method
+
+
+def _repeat(self, *sizes):
+    return S.repeat(self, *sizes)
+
+
+def _tile(self, *dims):
+    if len(dims) == 1 and not isinstance(dims[0], int):
+        dims = dims[0]
+    return S.tile(self, dims)
+
+
+def _flip(self, *dims):
+    if len(dims) == 1 and not isinstance(dims[0], int):
+        dims = dims[0]
+    return S.flip(self, dims)
+
+
+def _broadcast_to(self, *size):
+    if len(size) == 1 and not isinstance(size[0], int):
+        size = size[0]
+    return S.broadcast_to(self, size)
+
+
+def _norm(self, p="fro", dim=None, keepdim=False, dtype=None):
+    return Rd.norm(self, p, dim, keepdim, dtype=dtype)
+
+
+def _unique(self, sorted=True, return_inverse=False, return_counts=False, dim=None):  # noqa: A002
+    return So.unique(self, sorted, return_inverse, return_counts, dim)
+
+
+_EXTRA: dict = {
+    # reductions
+    "prod": Rd.prod, "max": Rd.max, "min": Rd.min, "amax": Rd.amax, "amin": Rd.amin,
+    "argmax": Rd.argmax, "argmin": Rd.argmin, "aminmax": Rd.aminmax, "var": Rd.var,
+    "std": Rd.std, "norm": _norm, "logsumexp": Rd.logsumexp, "any": Rd.any, "all": Rd.all,
+    "count_nonzero": Rd.count_nonzero, "median": Rd.median, "cumsum": Rd.cumsum,
+    "cumprod": Rd.cumprod, "cummax": Rd.cummax, "cummin": Rd.cummin,
+    "logcumsumexp": Rd.logcumsumexp,
+    "cumsum_": _inplace_of(Rd.cumsum), "cumprod_": _inplace_of(Rd.cumprod),
+    # sorting
+    "sort": So.sort, "argsort": So.argsort, "msort": So.msort, "topk": So.topk,
+    "kthvalue": So.kthvalue, "unique": _unique, "unique_consecutive": So.unique_consecutive,
+    # gather / scatter
+    "gather": G.gather, "scatter": G.scatter, "scatter_add": G.scatter_add,
+    "scatter_reduce": G.scatter_reduce, "index_select": G.index_select,
+    "masked_select": G.masked_select, "take": G.take, "take_along_dim": G.take_along_dim,
+    "index_add": G.index_add, "index_copy": G.index_copy, "index_fill": G.index_fill,
+    "masked_scatter": G.masked_scatter,
+    "scatter_": G.scatter_, "scatter_add_": G.scatter_add_, "scatter_reduce_": G.scatter_reduce_,
+    "index_add_": G.index_add_, "index_copy_": G.index_copy_, "index_fill_": G.index_fill_,
+    "masked_scatter_": G.masked_scatter_,
+    # shape
+    "flip": _flip, "fliplr": S.fliplr, "flipud": S.flipud, "roll": S.roll, "rot90": S.rot90,
+    "repeat": _repeat, "tile": _tile, "repeat_interleave": S.repeat_interleave,
+    "tril": S.tril, "triu": S.triu, "tril_": _inplace_of(S.tril), "triu_": _inplace_of(S.triu),
+    "diag": S.diag, "diagonal": S.diagonal, "diag_embed": S.diag_embed, "unfold": S.unfold,
+    "select": S.select, "broadcast_to": _broadcast_to,
+    # linalg
+    "einsum": None, "outer": L.outer, "ger": L.outer, "baddbmm": L.baddbmm, "addmv": L.addmv,
+    "addbmm": L.addbmm, "addr": L.addr, "cross": L.cross,
+    "baddbmm_": _inplace_of(L.baddbmm), "addmm_": _inplace_of(L.addmm),
+    "addmv_": _inplace_of(L.addmv), "addbmm_": _inplace_of(L.addbmm),
+    "addr_": _inplace_of(L.addr),
+}
+del _EXTRA["einsum"]
 
 attach(_EXTRA)

@@ -1,5 +1,574 @@
-"""gather ops (filled in by the core-ops work)."""
+"""Index-driven reads and writes along a dim: gather, scatter (+add/reduce), index_select,
+index_add, index_copy, index_fill, masked_select, take, and their in-place forms.
+
+gather and scatter_add are each other's backward, so both support higher-order gradients.
+"""
 
 from __future__ import annotations
 
-__all__: list = []
+import numpy as np
+
+from ..autograd.node import Op
+from ..device import xp_of
+from ..tensor import Tensor, _wrap, check_dim
+from . import _bw
+
+__all__ = [
+    "gather", "scatter", "scatter_add", "scatter_reduce", "index_select", "masked_select",
+    "take", "take_along_dim", "index_add", "index_copy", "index_fill", "masked_scatter",
+]
+
+
+# --- helpers -------------------------------------------------------------------------------
+def full_index(idx, dim: int) -> tuple:
+    """An advanced-indexing key that addresses ``a[..., idx[...], ...]`` along ``dim`` for every
+    position of ``idx`` (open grids in the other dims)."""
+    xp = xp_of(idx)
+    nd = idx.ndim
+    key = []
+    for k, n in enumerate(idx.shape):
+        if k == dim:
+            key.append(idx)
+        else:
+            shp = [1] * nd
+            shp[k] = n
+            key.append(xp.arange(n).reshape(shp))
+    return tuple(key)
+
+
+def _lead(a, shape, dim: int):
+    """``a`` cut to ``shape`` in every dim but ``dim`` (gather/scatter only read that corner)."""
+    if a.shape == tuple(shape):
+        return a
+    key = tuple(slice(None) if k == dim else slice(0, n) for k, n in enumerate(shape))
+    return a[key]
+
+
+def _check_index(index: Tensor, name: str) -> None:
+    if not isinstance(index, Tensor):
+        raise TypeError(f"{name}(): argument 'index' must be Tensor, not {type(index).__name__}")
+    if index._data.dtype.kind not in "iu":
+        raise RuntimeError(f"{name}(): Expected dtype int64 for index")
+
+
+def _check_bounds(idx, size: int, dim: int) -> None:
+    if idx.size:
+        lo, hi = idx.min(), idx.max()
+        if lo < 0 or hi >= size:
+            bad = int(lo if lo < 0 else hi)
+            raise RuntimeError(f"index {bad} is out of bounds for dimension {dim} with size {size}")
+
+
+def _gs_check(input: Tensor, dim: int, index: Tensor, name: str, src=None) -> int:
+    """torch's shape rules for gather/scatter: same ndim, index no larger than self/src."""
+    _check_index(index, name)
+    a, idx = input._data, index._data
+    nd = max(a.ndim, 1)
+    d = check_dim(dim, a.ndim)
+    if idx.ndim != a.ndim and not (idx.ndim <= 1 and a.ndim <= 1):
+        raise RuntimeError("Index tensor must have the same number of dimensions as input tensor")
+    ishape, ashape = list(idx.shape) or [1], list(a.shape) or [1]
+    bad = any(ishape[k] > ashape[k] for k in range(nd) if k != d)
+    if src is not None:
+        sshape = list(src.shape) or [1]
+        if bad or any(ishape[k] > sshape[k] for k in range(min(nd, len(sshape)))):
+            raise RuntimeError(
+                f"Expected index {ishape} to be no larger than self {ashape} apart from "
+                f"dimension {d} and to be no larger size than src {sshape}")
+    elif bad:
+        k = next(k for k in range(nd) if k != d and ishape[k] > ashape[k])
+        if name == "gather":
+            raise RuntimeError(
+                f"Size does not match at dimension {k} expected index {ishape} to be no larger "
+                f"than self {ashape} apart from dimension {d}")
+        raise RuntimeError(
+            f"Expected index {ishape} to be no larger than self {ashape} apart from dimension {d}")
+    _check_bounds(idx, ashape[d], d)
+    return d
+
+
+def _as1(a):
+    return a.reshape(1) if a.ndim == 0 else a
+
+
+class _Ctx:
+    pass
+
+
+def _fw(cls, *args):
+    """Run an op's forward on arrays alone (inside another op's backward)."""
+    return cls.forward(_Ctx(), *args)
+
+
+# --- gather / scatter_add ------------------------------------------------------------------
+class Gather(Op):
+    higher_order = True
+
+    @staticmethod
+    def forward(ctx, a, dim, idx, unique=False):
+        ctx.shape, ctx.dim, ctx.idx, ctx.unique = a.shape, dim, idx, unique
+        if a.ndim == 0:
+            return a.reshape(1)[idx.reshape(-1)].reshape(idx.shape)
+        return xp_of(a).take_along_axis(_lead(a, idx.shape, dim), idx, dim)
+
+    @staticmethod
+    def backward(ctx, g):
+        if isinstance(g, Tensor):
+            from .creation import zeros
+
+            z = zeros(ctx.shape, dtype=g.dtype)
+            return ScatterAdd.apply(z, ctx.dim, _wrap(ctx.idx), g), None, None, None
+        xp = xp_of(g)
+        z = xp.zeros(ctx.shape, g.dtype)
+        if ctx.unique and z.ndim:
+            # one index per position (sort, max along dim): a plain put is enough
+            xp.put_along_axis(_lead(z, ctx.idx.shape, ctx.dim), ctx.idx, g, ctx.dim)
+        else:
+            xp.add.at(_as1(z), full_index(_as1(ctx.idx), ctx.dim), _as1(g))
+        return z, None, None, None
+
+
+class ScatterAdd(Op):
+    higher_order = True
+
+    @staticmethod
+    def forward(ctx, a, dim, idx, src):
+        ctx.dim, ctx.idx, ctx.sshape = dim, idx, src.shape
+        out = a.copy()
+        xp_of(a).add.at(_as1(out), full_index(_as1(idx), dim),
+                        _as1(_lead(_as1(src), _as1(idx).shape, dim)))
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        gs = None
+        if ctx._needs[3]:
+            gs = Gather.apply(g, ctx.dim, _wrap(ctx.idx)) if isinstance(g, Tensor) else \
+                _fw(Gather, g, ctx.dim, ctx.idx)
+            if tuple(gs.shape) != tuple(ctx.sshape):
+                gs = _pad_to(gs, ctx.sshape)
+        return g, None, None, gs
+
+
+def _pad_to(g, shape):
+    """Zero-pad ``g`` up to ``shape`` (src larger than index: the extra part got no gradient)."""
+    if isinstance(g, Tensor):
+        from .indexing import index_put_zeros
+
+        return index_put_zeros(g, tuple(shape), tuple(slice(0, n) for n in g.shape))
+    z = xp_of(g).zeros(shape, g.dtype)
+    z[tuple(slice(0, n) for n in g.shape)] = g
+    return z
+
+
+def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False,
+           out=None) -> Tensor:
+    """Values of input at ``index`` along ``dim`` (result has index's shape)."""
+    d = _gs_check(input, dim, index, "gather")
+    idx = index._data
+    if idx.dtype != np.int64:
+        idx = idx.astype(np.int64)
+    return _finish(Gather.apply(input, d, idx), out)
+
+
+def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None) -> Tensor:
+    """gather with broadcasting of the index against input (numpy's take_along_axis)."""
+    if dim is None:
+        return take(input, indices.reshape(-1))
+    d = check_dim(dim, input._data.ndim)
+    a_shape = list(input._data.shape)
+    i_shape = list(indices._data.shape)
+    bs_a = a_shape[:d] + [1] + a_shape[d + 1:]
+    bs_i = i_shape[:d] + [1] + i_shape[d + 1:]
+    common = list(np.broadcast_shapes(tuple(bs_a), tuple(bs_i)))
+    a = input.expand(*(common[:d] + [a_shape[d]] + common[d + 1:]))
+    idx = indices.expand(*(common[:d] + [i_shape[d]] + common[d + 1:]))
+    return gather(a, d, idx)
+
+
+def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
+    """Copy of input with src added at ``index`` along ``dim`` (repeats accumulate)."""
+    d = _gs_check(input, dim, index, "scatter_add", src._data)
+    _same_dtype(input, src, "scatter()")
+    return ScatterAdd.apply(input, d, index._data, src)
+
+
+def _same_dtype(a: Tensor, b: Tensor, name: str) -> None:
+    if a._data.dtype != b._data.dtype:
+        raise RuntimeError(f"{name}: Expected self.dtype to be equal to src.dtype")
+
+
+# --- scatter -------------------------------------------------------------------------------
+class Scatter(Op):
+    higher_order = True
+
+    @staticmethod
+    def forward(ctx, a, dim, idx, src, reduce):
+        ctx.dim, ctx.idx = dim, idx
+        ctx.sshape = getattr(src, "shape", None)
+        out = a.copy()
+        key = full_index(_as1(idx), dim)
+        v = _as1(_lead(_as1(src), _as1(idx).shape, dim)) if hasattr(src, "shape") else src
+        o = _as1(out)
+        if reduce is None:
+            o[key] = v
+        elif reduce == "add":
+            xp_of(a).add.at(o, key, v)
+        else:
+            xp_of(a).multiply.at(o, key, v)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        n = ctx._needs
+        ga = gs = None
+        if n[0]:
+            ga = Scatter.apply(g, ctx.dim, _wrap(ctx.idx), 0, None) if isinstance(g, Tensor) \
+                else _fw(Scatter, g, ctx.dim, ctx.idx, 0, None)
+        if n[3]:
+            gs = Gather.apply(g, ctx.dim, _wrap(ctx.idx)) if isinstance(g, Tensor) else \
+                _fw(Gather, g, ctx.dim, ctx.idx)
+            if tuple(gs.shape) != tuple(ctx.sshape):
+                gs = _pad_to(gs, ctx.sshape)
+        return ga, None, None, gs, None
+
+
+def scatter(input: Tensor, dim: int, index: Tensor, src=None, value=None, *,
+            reduce: str | None = None) -> Tensor:
+    """Copy of input with ``src`` (a tensor, or a scalar ``value``) written at ``index``."""
+    if src is None:
+        src = value
+    if reduce is not None and reduce not in ("add", "multiply"):
+        raise RuntimeError("reduce argument must be either add or multiply.")
+    if isinstance(src, Tensor):
+        d = _gs_check(input, dim, index, "scatter", src._data)
+        _same_dtype(input, src, "scatter()")
+    else:
+        d = _gs_check(input, dim, index, "scatter")
+        if src is None:
+            raise TypeError("scatter() missing required argument 'src' or 'value'")
+        src = np.asarray(src).astype(input._data.dtype).item() if not hasattr(src, "shape") \
+            else src
+    if reduce is not None and _grad_on(input, src):
+        raise RuntimeError("scatter(): reduce with autograd is not supported in ember")
+    return Scatter.apply(input, d, index._data, src, reduce)
+
+
+def _grad_on(*ts) -> bool:
+    from ..tensor import is_grad_recording
+
+    return is_grad_recording(*ts)
+
+
+_RED = {"sum": "add", "prod": "multiply"}
+
+
+def scatter_reduce(input: Tensor, dim: int, index: Tensor, src: Tensor, reduce: str, *,
+                   include_self: bool = True) -> Tensor:
+    """scatter with reduce 'sum'/'prod'/'amax'/'amin'/'mean' (forward only beyond sum)."""
+    d = _gs_check(input, dim, index, "scatter_reduce", src._data)
+    _same_dtype(input, src, "scatter_reduce()")
+    if reduce == "sum" and include_self:
+        return scatter_add(input, d, index, src)
+    if reduce not in ("sum", "prod", "amax", "amin", "mean"):
+        raise RuntimeError("reduce argument must be either sum, prod, mean, amax or amin, got "
+                           + reduce)
+    if _grad_on(input, src):
+        raise RuntimeError(f"scatter_reduce(): reduce='{reduce}' with autograd is not "
+                           "supported in ember")
+    a, idx = input._data, index._data
+    xp = xp_of(a)
+    key = full_index(_as1(idx), d)
+    v = _as1(_lead(_as1(src._data), _as1(idx).shape, d))
+    out = a.copy()
+    o = _as1(out)
+    if not include_self:
+        ident = {"sum": 0, "mean": 0, "prod": 1}.get(reduce)
+        if ident is None:
+            info = np.finfo(a.dtype) if a.dtype.kind == "f" else np.iinfo(a.dtype)
+            ident = info.min if reduce == "amax" else info.max
+        o[key] = ident
+    ufunc = {"sum": xp.add, "mean": xp.add, "prod": xp.multiply, "amax": xp.maximum,
+             "amin": xp.minimum}[reduce]
+    ufunc.at(o, key, v)
+    if reduce == "mean":
+        cnt = xp.zeros(o.shape, np.int64) + (1 if include_self else 0)
+        xp.add.at(cnt, key, 1)
+        cnt = xp.maximum(cnt, 1)
+        o[...] = (o / cnt) if a.dtype.kind == "f" else (o // cnt)
+    return _wrap(out)
+
+
+# --- index_select / index_add / index_copy / index_fill -----------------------------------
+def _vec_index(index: Tensor, name: str):
+    if not isinstance(index, Tensor):
+        raise TypeError(f"{name}(): argument 'index' must be Tensor, not {type(index).__name__}")
+    idx = index._data
+    if idx.ndim > 1:
+        raise IndexError(f"{name}(): Index is supposed to be a vector")
+    if idx.dtype.kind not in "iu":
+        raise RuntimeError(f"{name}(): Expected dtype int32 or int64 for index")
+    return idx.reshape(-1)
+
+
+class IndexSelect(Op):
+    higher_order = True
+
+    @staticmethod
+    def forward(ctx, a, dim, idx):
+        ctx.shape, ctx.dim, ctx.idx = a.shape, dim, idx
+        return xp_of(a).take(a, idx, axis=dim) if a.ndim else a.reshape(1)[idx].reshape(
+            idx.shape)
+
+    @staticmethod
+    def backward(ctx, g):
+        if isinstance(g, Tensor):
+            from .creation import zeros
+
+            z = zeros(ctx.shape, dtype=g.dtype)
+            return IndexAdd.apply(z, ctx.dim, ctx.idx, g, 1), None, None
+        z = xp_of(g).zeros(ctx.shape, g.dtype)
+        _index_add_arr(z, ctx.dim, ctx.idx, g)
+        return z, None, None
+
+
+def _index_add_arr(z, dim, idx, v):
+    key = (slice(None),) * dim + (idx,)
+    xp_of(z).add.at(_as1(z), key, _as1(v))
+
+
+def index_select(input: Tensor, dim: int, index: Tensor, *, out=None) -> Tensor:
+    """The slices of input at ``index`` (a vector) along ``dim``."""
+    idx = _vec_index(index, "index_select")
+    d = check_dim(dim, input._data.ndim)
+    n = input._data.shape[d] if input._data.ndim else 1
+    if idx.size and (idx.min() < 0 or idx.max() >= n):
+        bad = int(idx.min() if idx.min() < 0 else idx.max())
+        raise RuntimeError(f"INDICES element is out of DATA bounds, id={bad} axis_dim={n}")
+    if input._data.ndim == 0:
+        idx = idx.reshape(index._data.shape)
+    return _finish(IndexSelect.apply(input, d, idx), out)
+
+
+class IndexAdd(Op):
+    higher_order = True
+
+    @staticmethod
+    def forward(ctx, a, dim, idx, src, alpha):
+        ctx.dim, ctx.idx, ctx.alpha = dim, idx, alpha
+        out = a.copy()
+        _index_add_arr(out, dim, idx, src if alpha == 1 else src * alpha)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        gs = None
+        if ctx._needs[3]:
+            gs = IndexSelect.apply(g, ctx.dim, ctx.idx) if isinstance(g, Tensor) else \
+                _fw(IndexSelect, g, ctx.dim, ctx.idx)
+            if ctx.alpha != 1:
+                gs = gs * ctx.alpha
+        return g, None, None, gs, None
+
+
+def _index_src_check(input: Tensor, dim: int, index: Tensor, source: Tensor, name: str):
+    idx = _vec_index(index, name)
+    d = check_dim(dim, input._data.ndim)
+    a, s = input._data, source._data
+    if a.dtype != s.dtype:
+        raise RuntimeError(f"{name}(): self ({_pretty(a.dtype)}) and source ({_pretty(s.dtype)}) "
+                           "must have the same scalar type")
+    ns = s.shape[d] if s.ndim else 1
+    if idx.size != ns:
+        raise RuntimeError(f"{name}(): Number of indices ({idx.size}) should be equal to "
+                           f"source.size(dim): ({ns}), for dim: {d}")
+    _check_bounds(idx, a.shape[d] if a.ndim else 1, d)
+    return d, idx
+
+
+def _pretty(npd) -> str:
+    from .. import dtypes as D
+    from .inplace import _pretty as p
+
+    return p(D.from_numpy_dtype(npd).name)
+
+
+def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha=1) -> Tensor:
+    """Copy of input with ``alpha * source`` slices added at ``index`` along ``dim``."""
+    d, idx = _index_src_check(input, dim, index, source, "index_add_")
+    return IndexAdd.apply(input, d, idx, source, alpha)
+
+
+class IndexCopy(Op):
+    higher_order = True
+
+    @staticmethod
+    def forward(ctx, a, dim, idx, src):
+        ctx.dim, ctx.idx = dim, idx
+        out = a.copy()
+        _as1(out)[(slice(None),) * dim + (idx,)] = _as1(src)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        n = ctx._needs
+        ga = gs = None
+        if n[0]:
+            ga = IndexFill.apply(g, ctx.dim, ctx.idx, 0) if isinstance(g, Tensor) else \
+                _fw(IndexFill, g, ctx.dim, ctx.idx, 0)
+        if n[3]:
+            gs = IndexSelect.apply(g, ctx.dim, ctx.idx) if isinstance(g, Tensor) else \
+                _fw(IndexSelect, g, ctx.dim, ctx.idx)
+        return ga, None, None, gs
+
+
+def index_copy(input: Tensor, dim: int, index: Tensor, source: Tensor) -> Tensor:
+    """Copy of input with the slices at ``index`` along ``dim`` replaced by source's."""
+    d, idx = _index_src_check(input, dim, index, source, "index_copy_")
+    return IndexCopy.apply(input, d, idx, source)
+
+
+class IndexFill(Op):
+    higher_order = True
+
+    @staticmethod
+    def forward(ctx, a, dim, idx, value):
+        ctx.dim, ctx.idx = dim, idx
+        out = a.copy()
+        _as1(out)[(slice(None),) * dim + (idx,)] = value
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        ga = IndexFill.apply(g, ctx.dim, ctx.idx, 0) if isinstance(g, Tensor) else \
+            _fw(IndexFill, g, ctx.dim, ctx.idx, 0)
+        return ga, None, None, None
+
+
+def index_fill(input: Tensor, dim: int, index: Tensor, value) -> Tensor:
+    """Copy of input with the slices at ``index`` along ``dim`` set to ``value``."""
+    idx = _vec_index(index, "index_fill_")
+    d = check_dim(dim, input._data.ndim)
+    _check_bounds(idx, input._data.shape[d] if input._data.ndim else 1, d)
+    if isinstance(value, Tensor):
+        value = value.item()
+    return IndexFill.apply(input, d, idx, value)
+
+
+# --- masked_select / take ------------------------------------------------------------------
+class MaskedSelect(Op):
+    higher_order = True
+
+    @staticmethod
+    def forward(ctx, a, mask):
+        xp = xp_of(a)
+        shape = np.broadcast_shapes(a.shape, mask.shape)
+        ctx.shape, ctx.full, ctx.mask = a.shape, shape, xp.broadcast_to(mask, shape)
+        return xp.broadcast_to(a, shape)[ctx.mask]
+
+    @staticmethod
+    def backward(ctx, g):
+        if isinstance(g, Tensor):
+            from .indexing import index_put_zeros
+
+            z = index_put_zeros(g, ctx.full, (_wrap(ctx.mask)._data,))
+            return _bw.sum_to(z, ctx.shape), None
+        z = xp_of(g).zeros(ctx.full, g.dtype)
+        z[ctx.mask] = g
+        return _bw.sum_to(z, ctx.shape), None
+
+
+def masked_select(input: Tensor, mask: Tensor, *, out=None) -> Tensor:
+    """The elements of input where mask (broadcast) is True, as a 1-d tensor."""
+    if mask._data.dtype != np.bool_:
+        raise RuntimeError("masked_select: expected BoolTensor for mask")
+    try:
+        np.broadcast_shapes(input._data.shape, mask._data.shape)
+    except ValueError:
+        from ..tensor import broadcast_error
+
+        raise broadcast_error(input._data.shape, mask._data.shape) from None
+    return _finish(MaskedSelect.apply(input, mask._data), out)
+
+
+def masked_scatter(input: Tensor, mask: Tensor, source: Tensor) -> Tensor:
+    """Copy of input with source's leading elements written where mask is True."""
+    from .compare import where
+
+    m = mask._data
+    shape = np.broadcast_shapes(input._data.shape, m.shape)
+    mb = np.broadcast_to(m, shape)
+    n = int(mb.sum())
+    if n > source._data.size:
+        raise RuntimeError("masked_scatter: expected source to have at least as many elements "
+                           "as ones in mask")
+    pos = np.zeros(shape, np.int64)
+    pos[mb] = np.arange(n)
+    vals = take(source, _wrap(pos))
+    return where(_wrap(mb), vals, input)
+
+
+class Take(Op):
+    higher_order = True
+
+    @staticmethod
+    def forward(ctx, a, idx):
+        ctx.shape, ctx.idx = a.shape, idx
+        return a.reshape(-1)[idx]
+
+    @staticmethod
+    def backward(ctx, g):
+        n = int(np.prod(ctx.shape))
+        if isinstance(g, Tensor):
+            from .indexing import index_put_zeros
+
+            return index_put_zeros(g, (n,), (ctx.idx,), accumulate=True).reshape(ctx.shape), None
+        z = xp_of(g).zeros(n, g.dtype)
+        xp_of(g).add.at(z, ctx.idx, g)
+        return z.reshape(ctx.shape), None
+
+
+def take(input: Tensor, index: Tensor) -> Tensor:
+    """Elements of the flattened input at ``index`` (negative indices count from the end)."""
+    idx = index._data
+    if idx.dtype.kind not in "iu":
+        raise RuntimeError("take(): Expected a long tensor for index, but got "
+                           + _pretty(idx.dtype))
+    n = input._data.size
+    if idx.size and (idx.min() < -n or idx.max() >= n):
+        bad = int(idx.min() if idx.min() < -n else idx.max())
+        raise IndexError(f"out of range: tried to access index {bad} on a tensor of {n} "
+                         "elements.")
+    if idx.size and idx.min() < 0:
+        idx = xp_of(idx).where(idx < 0, idx + n, idx)
+    return Take.apply(input, idx)
+
+
+def _finish(r, out):
+    if out is not None:
+        from .inplace import copy_into_out
+
+        return copy_into_out(out, r)
+    return r
+
+
+# --- in-place forms (Tensor methods) -------------------------------------------------------
+def _inplace_call(fn):
+    def method(self: Tensor, *args, **kwargs) -> Tensor:
+        from .inplace import inplace
+
+        others = [a for a in list(args) + list(kwargs.values()) if isinstance(a, Tensor)]
+        return inplace(self, lambda s: fn(s, *args, **kwargs), *others)
+
+    method.__name__ = fn.__name__ + "_"
+    method.__doc__ = f"In-place {fn.__name__}."
+    return method
+
+
+scatter_ = _inplace_call(scatter)
+scatter_add_ = _inplace_call(scatter_add)
+scatter_reduce_ = _inplace_call(scatter_reduce)
+index_add_ = _inplace_call(index_add)
+index_copy_ = _inplace_call(index_copy)
+index_fill_ = _inplace_call(index_fill)
+masked_scatter_ = _inplace_call(masked_scatter)

@@ -3,12 +3,16 @@ the work, and the backward is two more products."""
 
 from __future__ import annotations
 
+import string
+
 from .. import dtypes as D
 from ..autograd.node import Op
+from ..device import xp_of
 from ..tensor import Tensor
 from . import _bw
 
-__all__ = ["matmul", "mm", "bmm", "mv", "dot", "addmm", "inner", "vdot"]
+__all__ = ["matmul", "mm", "bmm", "mv", "dot", "addmm", "inner", "vdot", "einsum", "outer",
+           "ger", "baddbmm", "addmv", "addbmm", "addr", "cross"]
 
 
 def _dt_name(d) -> str:
@@ -202,3 +206,254 @@ def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta=1, alpha=1, out=Non
 
         return copy_into_out(out, r)
     return r
+
+
+# --- einsum ---------------------------------------------------------------------------------
+def _einsum_plan(equation: str, shapes: list) -> tuple:
+    """Explicit per-operand subscripts (ellipses expanded, size-1 broadcast labels dropped from
+    the operand that has them) and the output subscripts."""
+    eq = equation.replace(" ", "")
+    lhs, arrow, rhs = eq.partition("->")
+    terms = lhs.split(",")
+    if len(terms) > len(shapes):
+        raise RuntimeError("einsum(): fewer operands were provided than specified in the "
+                           "equation")
+    if len(terms) < len(shapes):
+        raise RuntimeError("einsum(): more operands were provided than specified in the "
+                           "equation")
+    free = [c for c in string.ascii_letters if c not in eq]
+    n_ell = 0
+    for i, (t, shp) in enumerate(zip(terms, shapes)):
+        if "..." in t:
+            n_ell = max(n_ell, len(shp) - (len(t) - 3))
+        elif len(t) != len(shp):
+            raise RuntimeError(
+                f"einsum(): the number of subscripts in the equation ({len(t)}) does not match "
+                f"the number of dimensions ({len(shp)}) for operand {i} and no ellipsis was "
+                "given")
+    ell = "".join(free[:n_ell])
+    terms = [t.replace("...", ell[n_ell - (len(s) - (len(t) - 3)):] if len(s) - (len(t) - 3)
+                       else "") for t, s in zip(terms, shapes)]
+    if arrow:
+        out = rhs.replace("...", ell)
+    else:
+        body = "".join(terms)
+        out = ell + "".join(sorted(c for c in set(body) if body.count(c) == 1 and c not in ell))
+    sizes: dict = {}
+    for i, (t, shp) in enumerate(zip(terms, shapes)):
+        seen: dict = {}
+        for c, n in zip(t, shp):
+            if c in seen and seen[c] != n:
+                raise RuntimeError(f"einsum(): subscript {c} is repeated for operand {i} but the "
+                                   f"sizes don't match, {n} != {seen[c]}")
+            seen[c] = n
+            old = sizes.get(c)
+            if old is None or old == 1:
+                sizes[c] = n
+            elif n != 1 and n != old:
+                raise RuntimeError(f"einsum(): subscript {c} has size {n} for operand {i} which "
+                                   f"does not broadcast with previously seen size {old}")
+    for c in out:
+        if c not in sizes:
+            raise RuntimeError(f"einsum(): output subscript {c} does not appear in the equation "
+                               "for any input operand")
+    # a label of size 1 in an operand that others have bigger: that operand ignores it
+    keeps = tuple(tuple(k for k, (c, n) in enumerate(zip(t, shp))
+                        if not (n == 1 and sizes[c] != 1)) for t, shp in zip(terms, shapes))
+    terms = tuple("".join(t[k] for k in keep) for t, keep in zip(terms, keeps))
+    return terms, out, sizes, keeps
+
+
+def _ein(eq: str, *ops):
+    return xp_of(ops[0]).einsum(eq, *ops, optimize=len(ops) > 2)
+
+
+class Einsum(Op):
+    save_in = ()
+
+    @staticmethod
+    def forward(ctx, plan, *arrays):
+        terms, out, sizes, keeps = plan
+        ops = [_drop_ones(a, k) for a, k in zip(arrays, keeps)]
+        ctx.saved = tuple(ops)
+        ctx.plan = plan
+        ctx.shapes = [a.shape for a in arrays]
+        r = _ein(",".join(terms) + "->" + out, *ops)
+        return xp_of(arrays[0]).asarray(r)
+
+    @staticmethod
+    def backward(ctx, g):
+        terms, out, sizes, _ = ctx.plan
+        ops = ctx.saved
+        res = [None]
+        for i in range(len(terms)):
+            if not ctx._needs[i + 1]:
+                res.append(None)
+                continue
+            res.append(_einsum_grad(g, i, ops, terms, out, sizes).reshape(ctx.shapes[i]))
+        return tuple(res)
+
+
+def _drop_ones(a, keep: tuple):
+    """Remove the size-1 dims that the plan dropped from this operand's subscripts."""
+    if len(keep) == a.ndim:
+        return a
+    return a.reshape(tuple(a.shape[k] for k in keep))
+
+
+def _einsum_grad(g, i: int, ops, terms, out: str, sizes: dict):
+    """d(einsum)/d(operand i) contracted with g: another einsum, then diagonals and broadcasts."""
+    t = terms[i]
+    others = [(terms[k], ops[k]) for k in range(len(ops)) if k != i]
+    avail = set(out).union(*[set(tt) for tt, _ in others])
+    uniq = "".join(dict.fromkeys(t))
+    kept = "".join(c for c in uniq if c in avail)
+    eq = ",".join([out] + [tt for tt, _ in others]) + "->" + kept
+    r = xp_of(g).asarray(_ein(eq, g, *[o for _, o in others]))
+    if kept != uniq:
+        xp = xp_of(r)
+        for k, c in enumerate(uniq):
+            if c not in kept:
+                r = xp.expand_dims(r, k)
+        r = xp.broadcast_to(r, tuple(sizes[c] for c in uniq))
+    if uniq == t:
+        return r.astype(ops[i].dtype, copy=False)
+    # repeated subscripts (a diagonal): write into the diagonal of a zero tensor
+    z = xp_of(r).zeros(tuple(sizes[c] for c in t), ops[i].dtype)
+    strides = tuple(sum(z.strides[k] for k, c2 in enumerate(t) if c2 == c) for c in uniq)
+    view = xp_of(z).lib.stride_tricks.as_strided(z, r.shape, strides)
+    view[...] = r
+    return z
+
+
+def einsum(equation: str, *operands) -> Tensor:
+    """Einstein summation over the operands as ``equation`` says (numpy's einsum)."""
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    if not operands:
+        raise RuntimeError("einsum(): must provide at least one operand")
+    dt0 = operands[0]._data.dtype
+    for o in operands[1:]:
+        if o._data.dtype != dt0:
+            raise RuntimeError(f"expected scalar type {_dt_name(dt0)} but found "
+                               f"{_dt_name(o._data.dtype)}")
+    plan = _einsum_plan(equation, [o._data.shape for o in operands])
+    return Einsum.apply(plan, *operands)
+
+
+# --- outer / addmv / baddbmm / addbmm / addr / cross ----------------------------------------
+def outer(input: Tensor, vec2: Tensor, *, out=None) -> Tensor:
+    """Outer product of two vectors."""
+    for name, v in (("self", input), ("vec2", vec2)):
+        if v._data.ndim != 1:
+            raise RuntimeError(f"outer: Expected 1-D argument {name}, but got "
+                               f"{v._data.ndim}-D")
+    r = input.reshape(-1, 1) * vec2
+    return _out(r, out)
+
+
+ger = outer
+
+
+def _out(r, out):
+    if out is not None:
+        from .inplace import copy_into_out
+
+        return copy_into_out(out, r)
+    return r
+
+
+def _scaled_add(input: Tensor, prod: Tensor, beta, alpha) -> Tensor:
+    if alpha != 1:
+        prod = prod * alpha
+    if beta == 0:
+        if tuple(input._data.shape) != tuple(prod._data.shape):
+            input.expand(*prod._data.shape)
+        return prod
+    return (input if beta == 1 else input * beta) + prod
+
+
+def addmv(input: Tensor, mat: Tensor, vec: Tensor, *, beta=1, alpha=1, out=None) -> Tensor:
+    """beta * input + alpha * (mat @ vec)."""
+    m, v = mat._data, vec._data
+    if m.ndim != 2 or v.ndim != 1:
+        raise RuntimeError(f"vector + matrix @ vector expected, got {input._data.ndim}, "
+                           f"{m.ndim}, {v.ndim}")
+    ish = input._data.shape
+    if m.shape[1] != v.shape[0] or (ish not in ((), (1,), (m.shape[0],))):
+        raise RuntimeError(f"size mismatch, got input ({ish[0] if ish else 1}), mat "
+                           f"({m.shape[0]}x{m.shape[1]}), vec ({v.shape[0]})")
+    return _out(_scaled_add(input, matmul(mat, vec), beta, alpha), out)
+
+
+def _check_bmm(b1: Tensor, b2: Tensor) -> None:
+    if b1._data.ndim != 3:
+        raise RuntimeError("batch1 must be a 3D tensor")
+    if b2._data.ndim != 3:
+        raise RuntimeError("batch2 must be a 3D tensor")
+
+
+def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1,
+            out=None) -> Tensor:
+    """beta * input + alpha * bmm(batch1, batch2)."""
+    _check_bmm(batch1, batch2)
+    p = bmm(batch1, batch2)
+    input.expand(*p._data.shape)
+    return _out(_scaled_add(input, p, beta, alpha), out)
+
+
+def addbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1,
+           out=None) -> Tensor:
+    """beta * input + alpha * (sum over the batch of batch1[i] @ batch2[i])."""
+    _check_bmm(batch1, batch2)
+    p = bmm(batch1, batch2).sum(0)
+    input.expand(*p._data.shape)
+    return _out(_scaled_add(input, p, beta, alpha), out)
+
+
+def addr(input: Tensor, vec1: Tensor, vec2: Tensor, *, beta=1, alpha=1, out=None) -> Tensor:
+    """beta * input + alpha * outer(vec1, vec2)."""
+    p = outer(vec1, vec2)
+    input.expand(*p._data.shape)
+    return _out(_scaled_add(input, p, beta, alpha), out)
+
+
+class Cross(Op):
+    save_in = (0, 1)
+    higher_order = True
+
+    @staticmethod
+    def forward(ctx, a, b, d):
+        ctx.saved = (a, b)
+        ctx.d = d
+        return xp_of(a).cross(a, b, axis=d)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved
+        n = ctx._needs
+        f = (lambda x, y: Cross.apply(x, y, ctx.d)) if isinstance(g, Tensor) else \
+            (lambda x, y: xp_of(x).cross(x, y, axis=ctx.d))
+        return (f(b, g) if n[0] else None), (f(g, a) if n[1] else None), None
+
+
+def cross(input: Tensor, other: Tensor, dim: int | None = None, *, out=None) -> Tensor:
+    """Cross product of 3-vectors along ``dim`` (the first dim of size 3 when None)."""
+    from ..tensor import check_dim
+    from .shape import broadcast_tensors
+
+    a, b = broadcast_tensors(input, other)
+    if a._data.dtype != b._data.dtype:
+        rt = D.promote_types(a.dtype, b.dtype)
+        a, b = a.to(rt), b.to(rt)
+    shp = a._data.shape
+    if dim is None:
+        d = next((k for k, n in enumerate(shp) if n == 3), None)
+        if d is None:
+            raise RuntimeError("no dimension of size 3 in input")
+    else:
+        d = check_dim(dim, len(shp))
+        if shp[d] != 3:
+            raise RuntimeError(f"linalg.cross: inputs dimension {dim} must have length 3. Got "
+                               f"{input._data.shape[d]} and {other._data.shape[d]}")
+    return _out(Cross.apply(a, b, d), out)

@@ -6,18 +6,34 @@ inputs of ``sum`` accumulate in int64, as torch.
 
 from __future__ import annotations
 
+import builtins
 from collections import namedtuple
 
 import numpy as np
 
 from .. import dtypes as D
 from ..autograd.node import Op
-from ..tensor import Tensor, check_dim
+from ..device import xp_of
+from ..tensor import Tensor, _wrap, check_dim
 from . import _bw
 
-__all__ = ["sum", "mean", "nansum", "nanmean"]
+__all__ = [
+    "sum", "mean", "nansum", "nanmean", "prod", "max", "min", "amax", "amin", "argmax", "argmin",
+    "aminmax", "var", "std", "var_mean", "std_mean", "norm", "logsumexp", "any", "all",
+    "count_nonzero", "median", "cumsum", "cumprod", "cummax", "cummin", "logcumsumexp",
+]
 
 values_indices = namedtuple("return_types", ["values", "indices"])
+_RT: dict = {}
+
+
+def return_type(name: str, a, b, fields=("values", "indices")):
+    """A torch.return_types-like named tuple ``name(values=a, indices=b)``."""
+    cls = _RT.get(name)
+    if cls is None:
+        cls = _RT[name] = namedtuple(name, fields)
+        cls.__module__ = "torch.return_types"
+    return cls(a, b)
 
 
 def norm_dims(dim, nd: int):
@@ -139,3 +155,430 @@ def nanmean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Te
     mask = isnan(input)
     cnt = sum(~mask, dim, keepdim)
     return nansum(input, dim, keepdim, dtype=dtype) / cnt
+
+
+# --- prod ----------------------------------------------------------------------------------
+def _excl_cumprod(a, axis: int, reverse: bool):
+    """Product of the elements strictly before (or after) each position along ``axis``."""
+    xp = xp_of(a)
+    if reverse:
+        a = xp.flip(a, axis)
+    c = xp.cumprod(a, axis=axis)
+    ones = xp.ones_like(xp.take(a, [0], axis=axis))
+    c = xp.concatenate([ones, xp.take(c, xp.arange(a.shape[axis] - 1), axis=axis)], axis=axis)
+    return xp.flip(c, axis) if reverse else c
+
+
+class Prod(Op):
+    save_in = (0,)
+
+    @staticmethod
+    def forward(ctx, a, dim, keepdim, npdt):
+        ctx.saved = (a,)
+        ctx.dim, ctx.keep = dim, keepdim
+        return a.prod(axis=dim, keepdims=keepdim, dtype=npdt)
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved
+        dim = ctx.dim
+        if dim is None:
+            flat = a.reshape(-1)
+            others = _excl_cumprod(flat, 0, False) * _excl_cumprod(flat, 0, True)
+            return (g * others.reshape(a.shape)).astype(a.dtype, copy=False), None, None, None
+        if not ctx.keep:
+            g = xp_of(g).expand_dims(g, dim)
+        others = _excl_cumprod(a, dim, False) * _excl_cumprod(a, dim, True)
+        return (g * others).astype(a.dtype, copy=False), None, None, None
+
+
+def prod(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None, out=None) -> Tensor:
+    """Product of all elements or along ``dim``; bool/int inputs multiply in int64."""
+    a = input._data
+    d = None if dim is None else check_dim(dim, a.ndim)
+    if a.ndim == 0:
+        d = None
+    if dtype is not None:
+        npdt = D.to_dtype(dtype).np
+    elif a.dtype.kind in "biu":
+        npdt = np.dtype(np.int64)
+    else:
+        npdt = None
+    r = Prod.apply(input, d, keepdim, npdt)
+    if a.ndim == 0 and dim is not None:
+        r = r.reshape(())
+    return _finish(r, out)
+
+
+# --- max / min / amax / amin / argmax / argmin ---------------------------------------------
+class AMaxMin(Op):
+    """amax/amin (and max()/min() over everything): ties share the gradient evenly."""
+
+    save_in = (0,)
+    save_out = True
+
+    @staticmethod
+    def forward(ctx, a, dims, keepdim, is_max):
+        ax = _axis(dims)
+        r = a.max(axis=ax, keepdims=keepdim) if is_max else a.min(axis=ax, keepdims=keepdim)
+        ctx.saved = (a, r)
+        ctx.dims, ctx.keep = dims, keepdim
+        return r
+
+    @staticmethod
+    def backward(ctx, g):
+        a, r = ctx.saved
+        dims, keep = ctx.dims, ctx.keep
+        r = _bw.expand_reduced(r, a.shape, dims, keep)
+        mask = a == r
+        cnt = mask.sum(axis=_axis(dims), keepdims=True)
+        g = _bw.expand_reduced(g, a.shape, dims, keep)
+        return (g * mask / cnt).astype(a.dtype, copy=False), None, None, None
+
+
+def _amaxmin(input: Tensor, dim, keepdim: bool, is_max: bool, name: str) -> Tensor:
+    a = input._data
+    dims = norm_dims(dim, a.ndim)
+    if a.size == 0:
+        for d in dims if dims is not None else range(a.ndim):
+            if a.shape[d] == 0:
+                raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
+        if dims is None:
+            raise RuntimeError(f"{name}(): Expected reduction dim to be specified for "
+                               "input.numel() == 0. Specify the reduction dim with the 'dim' "
+                               "argument.")
+    if a.ndim == 0:
+        dims = None
+    return AMaxMin.apply(input, dims, keepdim, is_max)
+
+
+def amax(input: Tensor, dim=(), keepdim: bool = False, *, out=None) -> Tensor:
+    """Maximum over ``dim`` (all dims by default); the gradient is split among ties."""
+    return _finish(_amaxmin(input, dim, keepdim, True, "amax"), out)
+
+
+def amin(input: Tensor, dim=(), keepdim: bool = False, *, out=None) -> Tensor:
+    """Minimum over ``dim`` (all dims by default); the gradient is split among ties."""
+    return _finish(_amaxmin(input, dim, keepdim, False, "amin"), out)
+
+
+def _arg(a, d: int, is_max: bool, keepdim: bool):
+    xp = xp_of(a)
+    i = xp.argmax(a, axis=d, keepdims=keepdim) if is_max else xp.argmin(a, axis=d,
+                                                                         keepdims=keepdim)
+    return i.astype(np.int64, copy=False)
+
+
+def select_along(input: Tensor, d: int, idx, keepdim: bool) -> Tensor:
+    """Values of input at ``idx`` (keepdim-shaped int64 array) along ``d``, differentiable."""
+    from .gather import Gather
+
+    r = Gather.apply(input, d, idx, True)
+    return r if keepdim else r.squeeze(d)
+
+
+def _minmax_dim(input: Tensor, dim, keepdim: bool, is_max: bool, name: str):
+    a = input._data
+    d = check_dim(dim, a.ndim)
+    if a.ndim == 0:
+        return return_type(name, input.clone(), _wrap(np.zeros((), np.int64)))
+    if a.shape[d] == 0:
+        raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
+    idx = _arg(a, d, is_max, True)
+    vals = select_along(input, d, idx, keepdim)
+    return return_type(name, vals, _wrap(idx if keepdim else idx.squeeze(d)))
+
+
+def max(input: Tensor, dim=None, keepdim: bool = False, *, out=None):  # noqa: A001
+    """max(input) -> value; max(input, dim) -> (values, indices); max(input, other) ->
+    maximum."""
+    if isinstance(dim, Tensor):
+        from .compare import maximum
+
+        return maximum(input, dim, out=out)
+    if dim is None:
+        return _finish(_amaxmin(input, None, False, True, "max"), out)
+    return _minmax_dim(input, dim, keepdim, True, "max")
+
+
+def min(input: Tensor, dim=None, keepdim: bool = False, *, out=None):  # noqa: A001
+    """min(input) -> value; min(input, dim) -> (values, indices); min(input, other) ->
+    minimum."""
+    if isinstance(dim, Tensor):
+        from .compare import minimum
+
+        return minimum(input, dim, out=out)
+    if dim is None:
+        return _finish(_amaxmin(input, None, False, False, "min"), out)
+    return _minmax_dim(input, dim, keepdim, False, "min")
+
+
+def _argmaxmin(input: Tensor, dim, keepdim: bool, is_max: bool, name: str) -> Tensor:
+    a = input._data
+    if a.dtype == np.bool_:
+        raise RuntimeError(f"{name}(): does not support bool input")
+    if dim is None:
+        if a.size == 0:
+            raise IndexError(f"{name}(): Expected reduction dim to be specified for "
+                             "input.numel() == 0.")
+        i = _arg(a.reshape(-1), 0, is_max, False)
+        return _wrap(i.reshape((1,) * a.ndim) if keepdim else i)
+    d = check_dim(dim, a.ndim)
+    if a.ndim == 0:
+        return _wrap(np.zeros((), np.int64))
+    if a.shape[d] == 0:
+        raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
+    return _wrap(_arg(a, d, is_max, keepdim))
+
+
+def argmax(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    """Index of the maximum (of the flattened input when ``dim`` is None)."""
+    return _argmaxmin(input, dim, keepdim, True, "argmax")
+
+
+def argmin(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    """Index of the minimum (of the flattened input when ``dim`` is None)."""
+    return _argmaxmin(input, dim, keepdim, False, "argmin")
+
+
+def aminmax(input: Tensor, *, dim=None, keepdim: bool = False):
+    """(min, max) over everything or one ``dim``."""
+    if dim is not None:
+        dim = check_dim(dim, input._data.ndim)
+    lo = _amaxmin(input, dim, keepdim, False, "aminmax")
+    hi = _amaxmin(input, dim, keepdim, True, "aminmax")
+    return return_type("aminmax", lo, hi, ("min", "max"))
+
+
+def median(input: Tensor, dim=None, keepdim: bool = False):
+    """Lower median of all elements, or (values, indices) along ``dim``."""
+    a = input._data
+    if dim is None:
+        flat = input.reshape(-1)
+        if a.size == 0:
+            return _wrap(np.full((), np.nan, a.dtype))
+        idx = xp_of(a).argsort(flat._data, kind="stable")[(a.size - 1) // 2:(a.size - 1) // 2 + 1]
+        return select_along(flat, 0, idx.astype(np.int64), False)
+    d = check_dim(dim, a.ndim)
+    if a.ndim == 0:
+        return return_type("median", input.clone(), _wrap(np.zeros((), np.int64)))
+    n = a.shape[d]
+    if n == 0:
+        raise IndexError(f"median(): Expected reduction dim {d} to have non-zero size.")
+    order = xp_of(a).argsort(a, axis=d, kind="stable")
+    idx = xp_of(a).take(order, [(n - 1) // 2], axis=d).astype(np.int64)
+    vals = select_along(input, d, idx, keepdim)
+    return return_type("median", vals, _wrap(idx if keepdim else idx.squeeze(d)))
+
+
+# --- var / std ------------------------------------------------------------------------------
+class VarStd(Op):
+    save_in = (0,)
+    save_out = True
+
+    @staticmethod
+    def forward(ctx, a, dims, correction, keepdim, take_sqrt):
+        ax = _axis(dims)
+        n = a.size if dims is None else int(np.prod([a.shape[d] for d in dims]))
+        m = a.mean(axis=ax, keepdims=True)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            dev = a - m
+            v = (dev * dev).sum(axis=ax, keepdims=keepdim) / builtins.max(n - correction, 0)
+            r = np.sqrt(v) if take_sqrt else v
+        r = r.astype(a.dtype, copy=False)
+        ctx.saved = (dev, r)
+        ctx.dims, ctx.keep, ctx.den, ctx.sq = dims, keepdim, n - correction, take_sqrt
+        return r
+
+    @staticmethod
+    def backward(ctx, g):
+        dev, r = ctx.saved
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if ctx.sq:
+                g = g / r
+                gx = _bw.expand_reduced(g, dev.shape, ctx.dims, ctx.keep) * dev / ctx.den
+            else:
+                gx = _bw.expand_reduced(g, dev.shape, ctx.dims, ctx.keep) * dev * (2 / ctx.den)
+        return gx.astype(dev.dtype, copy=False), None, None, None, None
+
+
+def _var_args(input, dim, unbiased, keepdim, correction):
+    if isinstance(dim, bool):
+        unbiased, dim = dim, None
+    if input._data.dtype.kind not in "fc":
+        raise RuntimeError("std and var only support floating point and complex dtypes")
+    if correction is None:
+        correction = 1 if unbiased is None or unbiased else 0
+    dims = norm_dims(dim, input._data.ndim)
+    if input._data.ndim == 0:
+        dims = None
+    return dims, correction, keepdim
+
+
+def var(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction=None,
+        out=None) -> Tensor:
+    """Variance over ``dim`` with Bessel's ``correction`` (1 by default)."""
+    dims, c, k = _var_args(input, dim, unbiased, keepdim, correction)
+    return _finish(VarStd.apply(input, dims, c, k, False), out)
+
+
+def std(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction=None,
+        out=None) -> Tensor:
+    """Standard deviation over ``dim`` with Bessel's ``correction`` (1 by default)."""
+    dims, c, k = _var_args(input, dim, unbiased, keepdim, correction)
+    return _finish(VarStd.apply(input, dims, c, k, True), out)
+
+
+def var_mean(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *,
+             correction=None) -> tuple:
+    """(var, mean) over ``dim``."""
+    dims, c, k = _var_args(input, dim, unbiased, keepdim, correction)
+    return VarStd.apply(input, dims, c, k, False), Mean.apply(input, dims, k, None)
+
+
+def std_mean(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *,
+             correction=None) -> tuple:
+    """(std, mean) over ``dim``."""
+    dims, c, k = _var_args(input, dim, unbiased, keepdim, correction)
+    return VarStd.apply(input, dims, c, k, True), Mean.apply(input, dims, k, None)
+
+
+# --- norm / logsumexp ----------------------------------------------------------------------
+class Norm(Op):
+    save_in = (0,)
+    save_out = True
+
+    @staticmethod
+    def forward(ctx, a, p, dims, keepdim):
+        xp = xp_of(a)
+        ax = _axis(dims)
+        x = xp.abs(a)
+        if p == 2:
+            r = xp.sqrt((x * x).sum(axis=ax, keepdims=keepdim))
+        elif p == 1:
+            r = x.sum(axis=ax, keepdims=keepdim)
+        elif p == np.inf:
+            r = x.max(axis=ax, keepdims=keepdim) if a.size else x.sum(axis=ax, keepdims=keepdim)
+        elif p == -np.inf:
+            r = x.min(axis=ax, keepdims=keepdim)
+        elif p == 0:
+            r = (x != 0).sum(axis=ax, keepdims=keepdim)
+        else:
+            r = (x ** p).sum(axis=ax, keepdims=keepdim) ** (1.0 / p)
+        r = r.astype(a.real.dtype, copy=False)
+        ctx.saved = (a, r)
+        ctx.p, ctx.dims, ctx.keep = p, dims, keepdim
+        return r
+
+    @staticmethod
+    def backward(ctx, g):
+        a, r = ctx.saved
+        p, dims, keep = ctx.p, ctx.dims, ctx.keep
+        xp = xp_of(a)
+        r = _bw.expand_reduced(r, a.shape, dims, keep)
+        g = _bw.expand_reduced(g, a.shape, dims, keep)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if p == 2:
+                gx = g * xp.where(r == 0, 0, a / r)
+            elif p == 1:
+                gx = g * xp.sign(a)
+            elif p in (np.inf, -np.inf):
+                mask = xp.abs(a) == r
+                gx = g * xp.sign(a) * mask / mask.sum(axis=_axis(dims), keepdims=True)
+            elif p == 0:
+                gx = xp.zeros_like(a)
+            else:
+                x = xp.abs(a)
+                gx = g * xp.where(r == 0, 0, xp.sign(a) * x ** (p - 1) / r ** (p - 1))
+        return gx.astype(a.dtype, copy=False), None, None, None
+
+
+def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, out=None, dtype=None) -> Tensor:
+    """Vector p-norm over ``dim`` (all elements by default); p in 'fro', numbers, inf."""
+    a = input._data
+    if a.dtype.kind not in "fc":
+        raise RuntimeError("linalg.vector_norm: Expected a floating point or complex tensor as "
+                           f"input. Got {_name(input.dtype)}")
+    if dtype is not None:
+        input = input.to(dtype)
+    if p == "fro" or p is None:
+        p = 2
+    elif isinstance(p, str):
+        raise NotImplementedError(f"norm with p='{p}' is not supported in ember")
+    dims = norm_dims(dim, a.ndim)
+    if a.ndim == 0:
+        dims = None
+    return _finish(Norm.apply(input, float(p), dims, keepdim), out)
+
+
+class LogSumExp(Op):
+    save_in = (0,)
+    save_out = True
+    higher_order = True
+
+    @staticmethod
+    def forward(ctx, a, dims, keepdim):
+        xp = xp_of(a)
+        ax = _axis(dims)
+        m = a.max(axis=ax, keepdims=True) if a.size else xp.zeros((1,) * a.ndim, a.dtype)
+        m = xp.where(xp.isfinite(m), m, 0)
+        s = xp.exp(a - m).sum(axis=ax, keepdims=True)
+        with np.errstate(divide="ignore"):
+            r = xp.log(s) + m
+        if not keepdim:
+            r = r.reshape(tuple(n for k, n in enumerate(a.shape)
+                                if not (dims is None or k in dims)))
+        ctx.saved = (a, r)
+        ctx.dims, ctx.keep = dims, keepdim
+        return r
+
+    @staticmethod
+    def backward(ctx, g):
+        a, r = ctx.saved
+        r = _bw.expand_reduced(r, a.shape, ctx.dims, ctx.keep)
+        g = _bw.expand_reduced(g, a.shape, ctx.dims, ctx.keep)
+        return g * _bw.exp(a - r), None, None
+
+
+def logsumexp(input: Tensor, dim=(), keepdim: bool = False, *, out=None) -> Tensor:
+    """log(sum(exp(input))) over ``dim``, computed stably."""
+    if input._data.dtype.kind not in "fc":
+        input = input.to(D._default)
+    dims = norm_dims(dim, input._data.ndim)
+    if input._data.ndim == 0:
+        dims = None
+    return _finish(LogSumExp.apply(input, dims, keepdim), out)
+
+
+# --- any / all / count_nonzero -------------------------------------------------------------
+def _logical_reduce(input: Tensor, dim, keepdim: bool, fn: str) -> Tensor:
+    a = input._data
+    dims = norm_dims(dim, a.ndim)
+    if a.ndim == 0:
+        dims = None
+    r = getattr(a, fn)(axis=_axis(dims), keepdims=keepdim)
+    if a.dtype == np.uint8:
+        r = r.astype(np.uint8)
+    return _wrap(r)
+
+
+def any(input: Tensor, dim=None, keepdim: bool = False, *, out=None) -> Tensor:  # noqa: A001
+    """True where any element (over ``dim``) is nonzero."""
+    return _finish(_logical_reduce(input, dim, keepdim, "any"), out)
+
+
+def all(input: Tensor, dim=None, keepdim: bool = False, *, out=None) -> Tensor:  # noqa: A001
+    """True where every element (over ``dim``) is nonzero."""
+    return _finish(_logical_reduce(input, dim, keepdim, "all"), out)
+
+
+def count_nonzero(input: Tensor, dim=None) -> Tensor:
+    """Number of nonzero elements (over ``dim``), int64."""
+    a = input._data
+    dims = norm_dims(dim, a.ndim)
+    if a.ndim == 0:
+        dims = None
+    return _wrap(xp_of(a).asarray((a != 0).sum(axis=_axis(dims))).astype(np.int64))
+
+
+from .cumulative import cummax, cummin, cumprod, cumsum, logcumsumexp  # noqa: E402,F401

@@ -1,0 +1,162 @@
+"""Scans along one dim: cumsum, cumprod, cummax, cummin, logcumsumexp (re-exported by
+reduction.py, whose ``__all__`` lists them)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import dtypes as D
+from ..autograd.node import Op
+from ..device import xp_of
+from ..tensor import Tensor, _wrap, check_dim
+
+
+def _rev_cumsum(g, dim: int):
+    """Sum of g over positions j >= i along ``dim`` (the adjoint of cumsum)."""
+    if isinstance(g, Tensor):
+        return g.flip(dim).cumsum(dim).flip(dim)
+    xp = xp_of(g)
+    return xp.flip(xp.cumsum(xp.flip(g, dim), axis=dim), dim)
+
+
+def _finish(r, out):
+    if out is not None:
+        from .inplace import copy_into_out
+
+        return copy_into_out(out, r)
+    return r
+
+
+def _scan_dtype(a, dtype):
+    if dtype is not None:
+        return D.to_dtype(dtype).np
+    return np.dtype(np.int64) if a.dtype.kind in "biu" else None
+
+
+class CumSum(Op):
+    higher_order = True
+
+    @staticmethod
+    def forward(ctx, a, dim, npdt):
+        ctx.dim, ctx.dt = dim, a.dtype
+        if a.ndim == 0:
+            return a.astype(npdt or a.dtype)
+        return xp_of(a).cumsum(a, axis=dim, dtype=npdt)
+
+    @staticmethod
+    def backward(ctx, g):
+        if g.ndim == 0:
+            return g, None, None
+        return _rev_cumsum(g, ctx.dim), None, None
+
+
+def cumsum(input: Tensor, dim: int, *, dtype=None, out=None) -> Tensor:
+    """Running sum along ``dim``; bool/int inputs accumulate in int64."""
+    a = input._data
+    d = check_dim(dim, a.ndim)
+    return _finish(CumSum.apply(input, d, _scan_dtype(a, dtype)), out)
+
+
+class CumProd(Op):
+    save_in = (0,)
+    save_out = True
+
+    @staticmethod
+    def forward(ctx, a, dim, npdt):
+        if a.ndim == 0:
+            r = a.astype(npdt or a.dtype)
+        else:
+            r = xp_of(a).cumprod(a, axis=dim, dtype=npdt)
+        ctx.saved = (a, r)
+        ctx.dim = dim
+        return r
+
+    @staticmethod
+    def backward(ctx, g):
+        a, r = ctx.saved
+        if a.ndim == 0:
+            return g, None, None
+        dim = ctx.dim
+        xp = xp_of(a)
+        g = g.astype(r.dtype, copy=False)
+        if not (a == 0).any():
+            return (_rev_cumsum(g * r, dim) / a).astype(a.dtype, copy=False), None, None
+        # with zeros, d out_j / d x_i is the product of the other x_k, k <= j: one scan per i
+        n = a.shape[dim]
+        out = xp.empty(a.shape, r.dtype)
+        for i in range(n):
+            b = a.copy()
+            b[(slice(None),) * dim + (i,)] = 1
+            c = xp.cumprod(b, axis=dim, dtype=r.dtype)
+            tail = (slice(None),) * dim + (slice(i, None),)
+            out[(slice(None),) * dim + (i,)] = (g[tail] * c[tail]).sum(axis=dim)
+        return out.astype(a.dtype, copy=False), None, None
+
+
+def cumprod(input: Tensor, dim: int, *, dtype=None, out=None) -> Tensor:
+    """Running product along ``dim``; bool/int inputs multiply in int64."""
+    a = input._data
+    d = check_dim(dim, a.ndim)
+    return _finish(CumProd.apply(input, d, _scan_dtype(a, dtype)), out)
+
+
+def _cum_ext(input: Tensor, dim: int, is_max: bool, name: str):
+    from .gather import Gather
+    from .reduction import return_type
+
+    a = input._data
+    d = check_dim(dim, a.ndim)
+    if a.ndim == 0:
+        return return_type(name, input.clone(), _wrap(np.zeros((), np.int64)))
+    xp = xp_of(a)
+    vals = (xp.maximum if is_max else xp.minimum).accumulate(a, axis=d)
+    shp = [1] * a.ndim
+    shp[d] = a.shape[d]
+    pos = xp.arange(a.shape[d]).reshape(shp)
+    hit = (a == vals) | (xp.isnan(a) if a.dtype.kind == "f" else False)
+    idx = xp.maximum.accumulate(xp.where(hit, pos, 0), axis=d).astype(np.int64)
+    return return_type(name, Gather.apply(input, d, idx, False), _wrap(idx))
+
+
+def cummax(input: Tensor, dim: int):
+    """(running maximum, index of where it was reached) along ``dim``."""
+    return _cum_ext(input, dim, True, "cummax")
+
+
+def cummin(input: Tensor, dim: int):
+    """(running minimum, index of where it was reached) along ``dim``."""
+    return _cum_ext(input, dim, False, "cummin")
+
+
+class LogCumSumExp(Op):
+    save_in = (0,)
+    save_out = True
+
+    @staticmethod
+    def forward(ctx, a, dim):
+        r = a.copy() if a.ndim == 0 else xp_of(a).logaddexp.accumulate(a, axis=dim)
+        ctx.saved = (a, r)
+        ctx.dim = dim
+        return r
+
+    @staticmethod
+    def backward(ctx, g):
+        a, r = ctx.saved
+        if a.ndim == 0:
+            return g, None
+        xp = xp_of(a)
+        # d out_j / d x_i = exp(x_i - out_j) for i <= j; shift by the last (largest) out
+        last = xp.take(r, [a.shape[ctx.dim] - 1], axis=ctx.dim)
+        last = xp.where(xp.isfinite(last), last, 0)
+        with np.errstate(over="ignore", invalid="ignore"):
+            s = _rev_cumsum(g * xp.exp(last - r), ctx.dim)
+            gx = s * xp.exp(a - last)
+        return gx.astype(a.dtype, copy=False), None
+
+
+def logcumsumexp(input: Tensor, dim: int, *, out=None) -> Tensor:
+    """log(cumsum(exp(input))) along ``dim``, computed stably."""
+    if input._data.dtype.kind not in "fc":
+        input = input.to(D._default)
+    d = check_dim(dim, input._data.ndim)
+    return _finish(LogCumSumExp.apply(input, d), out)

@@ -1,0 +1,359 @@
+"""More shape ops (re-exported by shape.py): flip, roll, rot90, repeat, tile,
+repeat_interleave, tril/triu, diag, diag_embed, select, broadcasting helpers, atleast_nd.
+
+Backwards are duck-typed where the adjoint is another op here, so they support higher-order
+gradients."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd.node import Op
+from ..device import xp_of
+from ..tensor import Size, Tensor, _wrap, check_dim
+from .shape import DiagScatter, _diag_dims, _slice, expand, reshape, unsqueeze
+
+__all__ = [
+    "flip", "fliplr", "flipud", "roll", "rot90", "tile", "repeat_interleave", "tril", "triu",
+    "diag", "diag_embed", "select", "broadcast_to", "broadcast_tensors", "broadcast_shapes",
+    "atleast_1d", "atleast_2d", "atleast_3d",
+]
+
+
+def _dims_list(dims, nd: int) -> tuple:
+    dims = (dims,) if isinstance(dims, int) else tuple(dims)
+    out = tuple(check_dim(d, nd) for d in dims)
+    if len(set(out)) != len(out):
+        raise RuntimeError(f"dim {out[0]} appears multiple times in the list of dims")
+    return out
+
+
+# --- flip / roll / rot90 --------------------------------------------------------------------
+class Flip(Op):
+    higher_order = True
+
+    @staticmethod
+    def forward(ctx, a, dims):
+        ctx.dims = dims
+        return xp_of(a).flip(a, dims).copy() if dims else a.copy()
+
+    @staticmethod
+    def backward(ctx, g):
+        if isinstance(g, Tensor):
+            return Flip.apply(g, ctx.dims), None
+        return (xp_of(g).flip(g, ctx.dims) if ctx.dims else g), None
+
+
+def flip(input: Tensor, dims) -> Tensor:
+    """A copy with the order of elements reversed along ``dims``."""
+    nd = input._data.ndim
+    dims = _dims_list(dims, nd)
+    return Flip.apply(input, dims if nd else ())
+
+
+def fliplr(input: Tensor) -> Tensor:
+    """Reverse the columns (dim 1)."""
+    if input._data.ndim < 2:
+        raise RuntimeError("Input must be >= 2-d.")
+    return flip(input, (1,))
+
+
+def flipud(input: Tensor) -> Tensor:
+    """Reverse the rows (dim 0)."""
+    if input._data.ndim < 1:
+        raise RuntimeError("Input must be >= 1-d.")
+    return flip(input, (0,))
+
+
+class Roll(Op):
+    higher_order = True
+
+    @staticmethod
+    def forward(ctx, a, shifts, dims):
+        ctx.shifts, ctx.dims = shifts, dims
+        if dims is None:
+            return xp_of(a).roll(a.reshape(-1), shifts[0]).reshape(a.shape)
+        return xp_of(a).roll(a, shifts, dims)
+
+    @staticmethod
+    def backward(ctx, g):
+        neg = tuple(-s for s in ctx.shifts)
+        if isinstance(g, Tensor):
+            return Roll.apply(g, neg, ctx.dims), None, None
+        return Roll.forward(_Ctx(), g, neg, ctx.dims), None, None
+
+
+class _Ctx:
+    pass
+
+
+def roll(input: Tensor, shifts, dims=None) -> Tensor:
+    """Shift elements circularly along ``dims`` (the flattened tensor when dims is None)."""
+    shifts = (shifts,) if isinstance(shifts, int) else tuple(int(s) for s in shifts)
+    if dims is None:
+        if len(shifts) != 1:
+            raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, "
+                               "dims:0")
+        return Roll.apply(input, shifts, None)
+    dims = (dims,) if isinstance(dims, int) else tuple(dims)
+    if len(shifts) != len(dims):
+        raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, "
+                           f"dims:{len(dims)}")
+    nd = input._data.ndim
+    dims = tuple(check_dim(d, nd) for d in dims)
+    if nd == 0:
+        return Roll.apply(input, shifts[:1], None)
+    return Roll.apply(input, shifts, dims)
+
+
+def rot90(input: Tensor, k: int = 1, dims=(0, 1)) -> Tensor:
+    """Rotate by 90 degrees ``k`` times in the plane of ``dims``."""
+    nd = input._data.ndim
+    if len(dims) != 2:
+        raise RuntimeError(f"expected total rotation dims == 2, but got dims = {len(dims)}")
+    if nd < 2:
+        raise RuntimeError(f"expected total dims >= 2, but got total dims = {nd}")
+    d0, d1 = check_dim(dims[0], nd), check_dim(dims[1], nd)
+    if d0 == d1:
+        raise RuntimeError(f"expected rotation dims to be different, but got dim0 = {d0} and "
+                           f"dim1 = {d1}")
+    k %= 4
+    if k == 1:
+        return flip(input, (d1,)).transpose(d0, d1)
+    if k == 2:
+        return flip(input, (d0, d1))
+    if k == 3:
+        return flip(input, (d0,)).transpose(d0, d1)
+    return input.clone()
+
+
+# --- repeat / tile / repeat_interleave ------------------------------------------------------
+class Repeat(Op):
+    higher_order = True
+
+    @staticmethod
+    def forward(ctx, a, reps):
+        shp = (1,) * (len(reps) - a.ndim) + a.shape
+        ctx.ishape, ctx.shp, ctx.reps = a.shape, shp, reps
+        return xp_of(a).tile(a.reshape(shp), reps)
+
+    @staticmethod
+    def backward(ctx, g):
+        inter = []
+        for r, n in zip(ctx.reps, ctx.shp):
+            inter += [r, n]
+        axes = tuple(range(0, 2 * len(ctx.reps), 2))
+        g = g.reshape(tuple(inter))
+        g = g.sum(axes) if axes else g
+        return g.reshape(ctx.ishape), None
+
+
+def repeat(input: Tensor, *sizes) -> Tensor:
+    """Tile the tensor ``sizes[i]`` times along each dim (Tensor.repeat)."""
+    if len(sizes) == 1 and isinstance(sizes[0], (tuple, list, Size)):
+        sizes = sizes[0]
+    reps = tuple(int(s) for s in sizes)
+    if len(reps) < input._data.ndim:
+        raise RuntimeError("Number of dimensions of repeat dims can not be smaller than number "
+                           "of dimensions of tensor")
+    return Repeat.apply(input, reps)
+
+
+def tile(input: Tensor, dims) -> Tensor:
+    """Repeat the tensor along each dim (missing leading reps count as 1)."""
+    reps = (dims,) if isinstance(dims, int) else tuple(dims)
+    nd = input._data.ndim
+    reps = (1,) * (nd - len(reps)) + reps
+    return Repeat.apply(input, reps)
+
+
+def repeat_interleave(input: Tensor, repeats=None, dim: int | None = None, *,
+                      output_size: int | None = None) -> Tensor:
+    """Repeat each element (or slice along ``dim``) ``repeats`` times, in place of order."""
+    from .gather import index_select
+
+    if repeats is None:
+        r = input._data
+        return _wrap(np.repeat(np.arange(r.shape[0]), r).astype(np.int64))
+    if dim is None:
+        input = reshape(input, (-1,))
+        d = 0
+    else:
+        d = check_dim(dim, input._data.ndim)
+    n = input._data.shape[d] if input._data.ndim else 1
+    if isinstance(repeats, Tensor):
+        reps = repeats._data
+        if reps.ndim == 1 and reps.shape[0] == 1:
+            reps = reps.reshape(())
+        if reps.ndim and reps.shape[0] != n:
+            raise RuntimeError(f"repeats must have the same size as input along dim, but got "
+                               f"repeats.size(0) = {reps.shape[0]} and input.size({d}) = {n}")
+    else:
+        reps = int(repeats)
+    if np.any(np.asarray(reps) < 0):
+        raise RuntimeError("repeats can not be negative")
+    idx = np.repeat(np.arange(n), reps).astype(np.int64)
+    if input._data.ndim == 0:
+        input = reshape(input, (1,))
+    return index_select(input, d, _wrap(idx))
+
+
+# --- tril / triu ----------------------------------------------------------------------------
+class Tri(Op):
+    higher_order = True
+
+    @staticmethod
+    def forward(ctx, a, k, upper):
+        ctx.k, ctx.upper = k, upper
+        xp = xp_of(a)
+        return xp.triu(a, k) if upper else xp.tril(a, k)
+
+    @staticmethod
+    def backward(ctx, g):
+        if isinstance(g, Tensor):
+            return Tri.apply(g, ctx.k, ctx.upper), None, None
+        xp = xp_of(g)
+        return (xp.triu(g, ctx.k) if ctx.upper else xp.tril(g, ctx.k)), None, None
+
+
+def _tri(input: Tensor, diagonal: int, upper: bool) -> Tensor:
+    if input._data.ndim < 2:
+        raise RuntimeError(f"{'triu' if upper else 'tril'}: input tensor must have at least 2 "
+                           "dimensions")
+    return Tri.apply(input, int(diagonal), upper)
+
+
+def tril(input: Tensor, diagonal: int = 0, *, out=None) -> Tensor:
+    """The lower triangle (elements above ``diagonal`` set to 0) of the last two dims."""
+    return _finish(_tri(input, diagonal, False), out)
+
+
+def triu(input: Tensor, diagonal: int = 0, *, out=None) -> Tensor:
+    """The upper triangle (elements below ``diagonal`` set to 0) of the last two dims."""
+    return _finish(_tri(input, diagonal, True), out)
+
+
+def _finish(r, out):
+    if out is not None:
+        from .inplace import copy_into_out
+
+        return copy_into_out(out, r)
+    return r
+
+
+# --- diag / diag_embed / select -------------------------------------------------------------
+def diag(input: Tensor, diagonal: int = 0, *, out=None) -> Tensor:
+    """1-d input: a square matrix with it on a diagonal; 2-d input: a copy of a diagonal."""
+    from .shape import diagonal as _diagonal
+
+    nd = input._data.ndim
+    k = int(diagonal)
+    if nd == 1:
+        m = input._data.shape[0] + abs(k)
+        return _finish(DiagScatter.apply(input, (m, m), k, 0, 1), out)
+    if nd == 2:
+        return _finish(_diagonal(input, k).clone(), out)
+    raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {nd}D")
+
+
+def diag_embed(input: Tensor, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
+    """Matrices (in dims ``dim1``/``dim2`` of the result) with the last dim of input on a
+    diagonal."""
+    shp = input._data.shape
+    nd = len(shp) + 1
+    off, d1, d2 = _diag_dims(nd, offset, dim1, dim2)
+    m = (shp[-1] if shp else 1) + abs(off)
+    rest = list(shp[:-1])
+    out = []
+    for k in range(nd):
+        out.append(m if k in (d1, d2) else rest.pop(0))
+    if not shp:
+        input = reshape(input, (1,))
+    return DiagScatter.apply(input, tuple(out), off, d1, d2)
+
+
+def select(input: Tensor, dim: int, index: int) -> Tensor:
+    """The slice at ``index`` along ``dim``, with that dim removed (a view)."""
+    shp = input._data.shape
+    d = check_dim(dim, len(shp))
+    n = shp[d]
+    index = int(index)
+    if not -n <= index < n:
+        raise IndexError(f"select(): index {index} out of range for tensor of size "
+                         f"{list(shp)} at dimension {d}")
+    return _slice(input, d, index % n, None, drop=True)
+
+
+# --- broadcasting and atleast_nd --------------------------------------------------------------
+def broadcast_to(input: Tensor, size) -> Tensor:
+    """input expanded to ``size`` (a view; -1 keeps a dimension)."""
+    return expand(input, tuple(size))
+
+
+def broadcast_shapes(*shapes) -> Size:
+    """The shape that the given shapes broadcast to."""
+    out: list = []
+    for s in shapes:
+        s = (s,) if isinstance(s, int) else tuple(s)
+        if len(s) > len(out):
+            out = [1] * (len(s) - len(out)) + out
+        for i, n in enumerate(s):
+            k = len(out) - len(s) + i
+            if out[k] == 1:
+                out[k] = n
+            elif n != 1 and n != out[k]:
+                raise RuntimeError(f"Shape mismatch: objects cannot be broadcast to a single "
+                                   f"shape.  Mismatch is between arg {k} and arg {k}.")
+    return Size(out)
+
+
+def broadcast_tensors(*tensors) -> tuple:
+    """Views of the tensors expanded to their common broadcast shape."""
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    shape: tuple = ()
+    for t in tensors:
+        try:
+            shape = np.broadcast_shapes(shape, t._data.shape)
+        except ValueError:
+            from ..tensor import broadcast_error
+
+            raise broadcast_error(shape, t._data.shape) from None
+    return tuple(expand(t, shape) for t in tensors)
+
+
+def _atleast(tensors, fn):
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        return tuple(fn(t) for t in tensors[0])
+    if len(tensors) == 1:
+        return fn(tensors[0])
+    return tuple(fn(t) for t in tensors)
+
+
+def atleast_1d(*tensors):
+    """Tensors with at least one dimension (0-d becomes shape (1,))."""
+    return _atleast(tensors, lambda t: reshape(t, (1,)) if t._data.ndim == 0 else t)
+
+
+def atleast_2d(*tensors):
+    """Tensors with at least two dimensions (leading 1s added)."""
+    return _atleast(tensors, lambda t: reshape(t, (1,) * (2 - t._data.ndim) + t._data.shape)
+                    if t._data.ndim < 2 else t)
+
+
+def _three(t):
+    nd = t._data.ndim
+    if nd == 0:
+        return reshape(t, (1, 1, 1))
+    if nd == 1:
+        return reshape(t, (1, t._data.shape[0], 1))
+    if nd == 2:
+        return unsqueeze(t, 2)
+    return t
+
+
+def atleast_3d(*tensors):
+    """Tensors with at least three dimensions (numpy's placement of the new 1s)."""
+    return _atleast(tensors, _three)
+
+
