@@ -17,6 +17,9 @@ LINEWIDTH = 80
 
 
 class _Formatter:
+    """Picks one number format for all values shown (from the nonzero finite ones, as torch)
+    and pads every value to a common width."""
+
     def __init__(self, values: np.ndarray, is_float: bool):
         self.floating = is_float
         self.int_mode = True
@@ -26,37 +29,31 @@ class _Formatter:
         if not is_float:
             self.width = max((len(str(v)) for v in vals.tolist()), default=1)
             return
-        finite = vals[np.isfinite(vals)].astype(np.float64)
-        if finite.size == 0:
-            self.width = max((len(_special(v)) for v in vals.tolist()), default=1)
+        v64 = vals.astype(np.float64)
+        nz = v64[np.isfinite(v64) & (v64 != 0)]
+        if nz.size == 0:
             return
-        nz = np.abs(finite[finite != 0])
-        self.int_mode = bool(np.all(finite == np.ceil(finite)))
+        absnz = np.abs(nz)
+        hi, lo = absnz.max(), absnz.min()
+        self.int_mode = bool(np.all(nz == np.ceil(nz)))
         if self.int_mode:
-            if nz.size and nz.max() / nz.min() > 1000.0 or (nz.size and nz.max() > 1e8):
-                self.sci_mode = True
-                strs = [f"{v:.{PRECISION}e}" for v in finite.tolist()]
-            else:
-                strs = [f"{v:.0f}." for v in finite.tolist()]
+            self.sci_mode = bool(hi / lo > 1000.0 or hi > 1e8)
         else:
-            if nz.size and (nz.max() / nz.min() > 1000.0 or nz.max() > 1e8 or nz.min() < 1e-4):
-                self.sci_mode = True
-                strs = [f"{v:.{PRECISION}e}" for v in finite.tolist()]
-            else:
-                strs = [f"{v:.{PRECISION}f}" for v in finite.tolist()]
-        self.width = max(len(s) for s in strs)
-        nonfinite = vals[~np.isfinite(vals)]
-        if nonfinite.size:
-            self.width = max(self.width, max(len(_special(v)) for v in nonfinite.tolist()))
+            self.sci_mode = bool(hi / lo > 1000.0 or hi > 1e8 or lo < 1e-4)
+        if self.sci_mode:
+            strs = [f"{v:.{PRECISION}e}" for v in nz.tolist()]
+        elif self.int_mode:
+            strs = [f"{v:.0f}." for v in nz.tolist()]
+        else:
+            strs = [f"{v:.{PRECISION}f}" for v in nz.tolist()]
+        self.width = max(len(x) for x in strs)
 
     def format(self, v) -> str:
         if self.floating:
-            if not math.isfinite(v):
-                s = _special(v)
-            elif self.sci_mode:
+            if self.sci_mode:
                 s = f"{v:.{PRECISION}e}"
             elif self.int_mode:
-                s = f"{v:.0f}."
+                s = f"{v:.0f}" + ("." if math.isfinite(v) else "")
             else:
                 s = f"{v:.{PRECISION}f}"
         else:
@@ -90,7 +87,7 @@ def _fmt_rec(a: np.ndarray, fmt: _Formatter, indent: int, summarize: bool) -> st
     if a.ndim == 1:
         items = a.tolist()
         if summarize and len(items) > 2 * EDGEITEMS:
-            strs = [fmt.format(v) for v in items[:EDGEITEMS]] + ["..."] + [
+            strs = [fmt.format(v) for v in items[:EDGEITEMS]] + [" ..."] + [
                 fmt.format(v) for v in items[-EDGEITEMS:]]
         else:
             strs = [fmt.format(v) for v in items]
@@ -164,6 +161,18 @@ def tensor_repr(t, prefix: str = "tensor(") -> str:
         suffixes.append(f"grad_fn=<{t.grad_fn.name()}>")
     elif t._rg:
         suffixes.append("requires_grad=True")
-    if suffixes:
-        body = body + ", " + ", ".join(suffixes)
-    return prefix + body + ")"
+    return _with_suffixes(prefix + body, suffixes, indent) + ")"
+
+
+def _with_suffixes(text: str, suffixes: list, indent: int) -> str:
+    """Append ', suffix' items, each on a new line when it would pass the line width."""
+    parts = [text]
+    last = len(text) - text.rfind("\n") + 1
+    for suf in suffixes:
+        if last + len(suf) + 2 > LINEWIDTH:
+            parts.append(",\n" + " " * indent + suf)
+            last = indent + len(suf)
+        else:
+            parts.append(", " + suf)
+            last += len(suf) + 2
+    return "".join(parts)
