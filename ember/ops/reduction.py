@@ -240,13 +240,13 @@ def _amaxmin(input: Tensor, dim, keepdim: bool, is_max: bool, name: str) -> Tens
     a = input._data
     dims = norm_dims(dim, a.ndim)
     if a.size == 0:
-        for d in dims if dims is not None else range(a.ndim):
-            if a.shape[d] == 0:
-                raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
         if dims is None:
             raise RuntimeError(f"{name}(): Expected reduction dim to be specified for "
                                "input.numel() == 0. Specify the reduction dim with the 'dim' "
                                "argument.")
+        for d in dims:
+            if a.shape[d] == 0:
+                raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
     if a.ndim == 0:
         dims = None
     return AMaxMin.apply(input, dims, keepdim, is_max)

@@ -1,0 +1,251 @@
+"""Reductions and scans against torch: values, dtypes, shapes, gradients, errors."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import ember
+from conftest import assert_same, to_torch, torch
+from ops_check import compare, compare_double_backward, gradcheck, randn
+
+
+# --- prod -------------------------------------------------------------------------------------
+@pytest.mark.parametrize("dim,keepdim", [(None, False), (0, False), (1, True), (-1, False)])
+def test_prod(dim, keepdim):
+    x = randn(3, 4)
+    if dim is None:
+        compare(lambda m, x: m.prod(x), x)
+    else:
+        compare(lambda m, x: m.prod(x, dim, keepdim), x)
+
+
+def test_prod_with_zeros_gradient():
+    x = ember.tensor([[2.0, 0.0, 3.0], [0.0, 0.0, 4.0], [1.0, 2.0, 3.0]], requires_grad=True)
+    compare(lambda m, x: m.prod(x, 1), x)
+    x.grad = None
+    compare(lambda m, x: x.prod(), x)
+
+
+def test_prod_int_dtype_and_noncontiguous():
+    a = ember.tensor([[1, 2], [3, 4]])
+    compare(lambda m, a: m.prod(a), a, grad=False)
+    compare(lambda m, a: m.prod(a.bool()), a, grad=False)
+    compare(lambda m, a: m.prod(a, 0, dtype=m.float64), a, grad=False)
+    compare(lambda m, x: m.prod(x.t(), 1), randn(4, 3))
+
+
+def test_prod_gradcheck():
+    gradcheck(lambda x: ember.prod(x, 1), (3, 4))
+    gradcheck(lambda x: ember.prod(x), (2, 3))
+
+
+# --- max / min / amax / amin / argmax ----------------------------------------------------------
+@pytest.mark.parametrize("op", ["max", "min"])
+def test_max_min_forms(op):
+    x = randn(3, 5)
+    compare(lambda m, x: getattr(m, op)(x), x)
+    x.grad = None
+    compare(lambda m, x: getattr(m, op)(x, 1), x)
+    x.grad = None
+    compare(lambda m, x: getattr(m, op)(x, dim=0, keepdim=True), x)
+    x.grad = None
+    y = randn(5, rg=True, seed=3)
+    compare(lambda m, x, y: getattr(m, op)(x, y), x, y)
+    x.grad = None
+    r = getattr(x, op)(1)
+    assert isinstance(r, tuple) and r.values.shape == (3,) and r.indices.dtype is ember.int64
+
+
+def test_max_ties_split_gradient_and_dim_picks_one():
+    x = ember.tensor([[1.0, 3.0, 3.0], [2.0, 2.0, 0.0]], requires_grad=True)
+    compare(lambda m, x: m.max(x), x)
+    x.grad = None
+    compare(lambda m, x: m.amax(x, 1), x)
+    x.grad = None
+    compare(lambda m, x: m.amin(x, (0, 1), keepdim=True), x)
+    x.grad = None
+    compare(lambda m, x: m.max(x, 1).values, x)
+
+
+def test_max_int_bool_and_nan():
+    a = ember.tensor([[4, 1, 7], [2, 9, 3]])
+    compare(lambda m, a: (m.max(a), m.min(a, 0), m.amax(a, -1), m.argmax(a), m.argmin(a, 1)),
+            a, grad=False)
+    b = ember.tensor([True, False])
+    compare(lambda m, b: (m.max(b), m.amin(b)), b, grad=False)
+    n = ember.tensor([1.0, float("nan"), 3.0])
+    compare(lambda m, n: (m.max(n), m.max(n, 0), m.argmax(n)), n, grad=False)
+
+
+def test_max_min_errors():
+    e = ember.empty(0)
+    with pytest.raises(RuntimeError, match="Expected reduction dim to be specified"):
+        ember.max(e)
+    with pytest.raises(IndexError, match="Expected reduction dim 0 to have non-zero size"):
+        ember.max(ember.empty(0, 3), 0)
+    with pytest.raises(IndexError, match="Dimension out of range"):
+        ember.max(randn(2, 3), 2)
+    with pytest.raises(RuntimeError, match="does not support bool input"):
+        ember.argmax(ember.tensor([True]))
+    with pytest.raises(IndexError, match="Expected reduction dim to be specified"):
+        ember.argmax(e)
+
+
+def test_argmax_keepdim_and_scalar():
+    x = randn(3, 4, rg=False)
+    compare(lambda m, x: (m.argmax(x, 1, keepdim=True), m.argmin(x, keepdim=True),
+                          m.argmax(x[0, 0]), m.max(x[0, 0], 0)), x, grad=False)
+
+
+def test_aminmax_median():
+    x = randn(4, 5)
+    compare(lambda m, x: tuple(m.aminmax(x)), x)
+    x.grad = None
+    compare(lambda m, x: tuple(m.aminmax(x, dim=1, keepdim=True)), x)
+    x.grad = None
+    compare(lambda m, x: m.median(x), x)
+    x.grad = None
+    compare(lambda m, x: tuple(m.median(x, 1)), x)
+
+
+def test_amax_gradcheck():
+    gradcheck(lambda x: ember.amax(x, 1), (3, 4))
+    gradcheck(lambda x: ember.max(x, 0).values, (3, 4))
+
+
+# --- var / std -----------------------------------------------------------------------------------
+@pytest.mark.parametrize("op", ["var", "std"])
+def test_var_std(op):
+    x = randn(4, 5)
+    for call in (lambda m, x: getattr(m, op)(x),
+                 lambda m, x: getattr(m, op)(x, 0),
+                 lambda m, x: getattr(m, op)(x, 1, keepdim=True),
+                 lambda m, x: getattr(m, op)(x, (0, 1), unbiased=False),
+                 lambda m, x: getattr(m, op)(x, 1, correction=0),
+                 lambda m, x: getattr(m, op)(x, False),
+                 lambda m, x: getattr(x.t(), op)(1, True)):
+        x.grad = None
+        compare(call, x)
+
+
+def test_var_mean_std_mean_and_errors():
+    x = randn(3, 4)
+    compare(lambda m, x: m.var_mean(x, 1), x)
+    x.grad = None
+    compare(lambda m, x: m.std_mean(x, dim=0, keepdim=True, correction=0), x)
+    with pytest.raises(RuntimeError, match="std and var only support floating point"):
+        ember.var(ember.tensor([1, 2]))
+    with pytest.warns(UserWarning):
+        torch.var(torch.ones(1))
+    assert np.isnan(ember.var(ember.ones(1)).item())
+
+
+def test_var_std_gradcheck():
+    gradcheck(lambda x: ember.var(x, 1), (3, 4))
+    gradcheck(lambda x: ember.std(x, 0, correction=0), (3, 4))
+
+
+# --- norm / logsumexp ------------------------------------------------------------------------------
+@pytest.mark.parametrize("p", ["fro", 1, 2, 3, float("inf"), float("-inf"), 0])
+def test_norm(p):
+    x = randn(3, 4)
+    compare(lambda m, x: m.norm(x, p), x)
+    x.grad = None
+    compare(lambda m, x: x.norm(p, dim=1, keepdim=True), x)
+
+
+def test_norm_zero_and_errors():
+    z = ember.zeros(3, requires_grad=True)
+    compare(lambda m, z: m.norm(z), z)
+    with pytest.raises(RuntimeError, match="Expected a floating point or complex tensor"):
+        ember.norm(ember.tensor([1, 2]))
+    gradcheck(lambda x: ember.norm(x, dim=1), (3, 4))
+    gradcheck(lambda x: ember.norm(x, 3), (3, 4))
+
+
+def test_logsumexp():
+    x = randn(3, 4)
+    compare(lambda m, x: m.logsumexp(x, 1), x)
+    x.grad = None
+    compare(lambda m, x: x.logsumexp((0, 1), keepdim=True), x)
+    big = ember.tensor([[1000.0, 1000.0], [-float("inf"), -float("inf")]], requires_grad=True)
+    compare(lambda m, b: m.logsumexp(b, 1), big, grad=False)
+    compare(lambda m, a: m.logsumexp(a, 0), ember.tensor([1, 2, 3]), grad=False)
+    gradcheck(lambda x: ember.logsumexp(x, 0), (3, 4))
+
+
+def test_logsumexp_double_backward():
+    compare_double_backward(lambda m, x: m.logsumexp(x, 1), (3, 4))
+
+
+# --- any / all / count_nonzero ----------------------------------------------------------------
+def test_any_all_count_nonzero():
+    a = ember.tensor([[0, 1, 2], [0, 0, 3]])
+    compare(lambda m, a: (m.any(a), m.all(a), m.any(a, 0), m.all(a, 1, keepdim=True),
+                          m.any(a, (0, 1)), m.count_nonzero(a), m.count_nonzero(a, 1),
+                          m.count_nonzero(a, (0, 1)), a.bool().all(), m.any(a.to(m.uint8)),
+                          m.all(a.float(), 0)), a, grad=False)
+
+
+# --- cumulative --------------------------------------------------------------------------------
+def test_cumsum_cumprod():
+    x = randn(3, 4)
+    compare(lambda m, x: m.cumsum(x, 1), x)
+    x.grad = None
+    compare(lambda m, x: x.t().cumsum(0), x)
+    x.grad = None
+    compare(lambda m, x: m.cumprod(x, 0), x)
+    x.grad = None
+    compare(lambda m, x: m.cumprod(x, 1, dtype=m.float64), x)
+    a = ember.tensor([[1, 2], [3, 4]])
+    compare(lambda m, a: (m.cumsum(a, 0), m.cumsum(a.bool(), 1), m.cumprod(a.int(), 0)), a,
+            grad=False)
+    compare(lambda m: m.cumsum(m.tensor(3.0), 0), grad=False)
+
+
+def test_cumprod_with_zeros_gradient():
+    x = ember.tensor([[2.0, 0.0, 3.0, 0.0, 4.0], [1.0, 2.0, 0.0, 5.0, 1.0]], requires_grad=True)
+    compare(lambda m, x: m.cumprod(x, 1), x)
+
+
+def test_cummax_cummin_logcumsumexp():
+    x = ember.tensor([[1.0, 3.0, 2.0, 3.0, 5.0], [4.0, 1.0, 1.0, 0.0, 2.0]], requires_grad=True)
+    compare(lambda m, x: tuple(m.cummax(x, 1)), x)
+    x.grad = None
+    compare(lambda m, x: tuple(m.cummin(x, 1)), x)
+    x.grad = None
+    compare(lambda m, x: m.logcumsumexp(x, 1), x)
+
+
+def test_cumulative_gradcheck_and_double_backward():
+    gradcheck(lambda x: ember.cumsum(x, 1), (3, 4))
+    gradcheck(lambda x: ember.cumprod(x, 0), (3, 4))
+    gradcheck(lambda x: ember.logcumsumexp(x, 1), (2, 4))
+    compare_double_backward(lambda m, x: m.cumsum(x, 1) ** 2, (2, 3))
+
+
+def test_errors_dim_out_of_range():
+    x = randn(2, 3)
+    for fn in (lambda: ember.prod(x, 2), lambda: ember.cumsum(x, -3), lambda: ember.var(x, 5),
+               lambda: ember.amax(x, (0, 2)), lambda: ember.logsumexp(x, 3)):
+        with pytest.raises(IndexError, match="Dimension out of range"):
+            fn()
+
+
+@settings(max_examples=20, deadline=None)
+@given(shape=st.lists(st.integers(1, 4), min_size=1, max_size=3), data=st.data())
+def test_reductions_hypothesis(shape, data):
+    dim = data.draw(st.integers(-len(shape), len(shape) - 1))
+    keep = data.draw(st.booleans())
+    x = randn(*shape, seed=len(shape) * 11 + dim)
+    compare(lambda m, x: (m.amax(x, dim, keep), m.max(x, dim, keep).values,
+                          m.var(x, dim, keepdim=keep, correction=0), m.norm(x, 2, dim, keep),
+                          m.logsumexp(x, dim, keep), m.cumsum(x, dim), m.prod(x, dim, keep)), x)
+
+
+def test_sum_of_transposed_matches():
+    x = randn(3, 4, rg=False)
+    e, t = x.t(), to_torch(x).t()
+    assert_same(ember.amax(e, 0), torch.amax(t, 0))
+    assert np.array_equal(ember.argmax(e, 1).numpy(), torch.argmax(t, 1).numpy())
