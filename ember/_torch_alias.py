@@ -39,6 +39,11 @@ class EmberNotImplementedError(NotImplementedError, AttributeError):
     """A torch API that ember does not provide yet (also an AttributeError, so hasattr is False)."""
 
 
+# Tracebacks print it as the builtin name users expect: "NotImplementedError: ember does not ...".
+EmberNotImplementedError.__module__ = "builtins"
+EmberNotImplementedError.__name__ = EmberNotImplementedError.__qualname__ = "NotImplementedError"
+
+
 def not_implemented(torch_name: str) -> EmberNotImplementedError:
     """The error for a missing torch API, ready to raise."""
     return EmberNotImplementedError(f"ember does not implement {torch_name} yet")

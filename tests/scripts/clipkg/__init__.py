@@ -1,0 +1,1 @@
+"""A package for `ember run -m clipkg.tool`."""
