@@ -1,0 +1,111 @@
+"""sort / argsort / topk / kthvalue / unique against torch."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import ember
+from ops_check import compare, gradcheck, randn
+
+
+@pytest.mark.parametrize("dim", [0, 1, -1])
+@pytest.mark.parametrize("descending", [False, True])
+def test_sort_values_indices_grad(dim, descending):
+    x = randn(4, 5)
+    e, t = compare(lambda m, x: tuple(m.sort(x, dim, descending)), x)
+    assert e[1].dtype is ember.int64 and ember.sort(x, dim).indices.dtype is ember.int64
+    x.grad = None
+    compare(lambda m, x: tuple(x.sort(dim=dim, descending=descending)), x)
+
+
+def test_sort_stable_ties_nan_bool_int():
+    a = ember.tensor([3, 1, 2, 1, 3, 2, 1])
+    compare(lambda m, a: tuple(m.sort(a, stable=True)), a, grad=False)
+    compare(lambda m, a: tuple(m.sort(a, stable=True, descending=True)), a, grad=False)
+    compare(lambda m, a: m.argsort(a, stable=True, descending=True), a, grad=False)
+    n = ember.tensor([1.0, float("nan"), 0.0, -2.0])
+    compare(lambda m, n: tuple(m.sort(n)), n, grad=False)
+    compare(lambda m, n: tuple(m.sort(n, descending=True)), n, grad=False)
+    b = ember.tensor([True, False, True])
+    compare(lambda m, b: tuple(m.sort(b, stable=True)), b, grad=False)
+    s = ember.tensor(3.0)
+    compare(lambda m, s: (tuple(m.sort(s)), m.argsort(s)), s, grad=False)
+
+
+def test_sort_noncontiguous_and_msort():
+    x = randn(3, 4)
+    compare(lambda m, x: tuple(m.sort(x.t(), 1)), x)
+    x.grad = None
+    compare(lambda m, x: m.msort(x), x)
+
+
+def test_argsort():
+    x = randn(3, 6, rg=False)
+    compare(lambda m, x: (m.argsort(x), m.argsort(x, 0, descending=True), x.argsort(dim=1)),
+            x, grad=False)
+
+
+@pytest.mark.parametrize("largest", [True, False])
+def test_topk(largest):
+    x = randn(4, 6)
+    compare(lambda m, x: tuple(m.topk(x, 3, largest=largest)), x)
+    x.grad = None
+    compare(lambda m, x: tuple(x.topk(2, dim=0, largest=largest)), x)
+    x.grad = None
+    compare(lambda m, x: tuple(m.topk(x, 0)), x, grad=False)
+
+
+def test_topk_kthvalue_errors():
+    x = randn(5)
+    with pytest.raises(RuntimeError, match="selected index k out of range"):
+        ember.topk(x, 6)
+    with pytest.raises(RuntimeError, match="kthvalue\\(\\): selected number k out of range"):
+        ember.kthvalue(x, 0)
+    with pytest.raises(IndexError, match="Dimension out of range"):
+        ember.sort(x, 1)
+
+
+def test_kthvalue():
+    x = randn(4, 5)
+    compare(lambda m, x: tuple(m.kthvalue(x, 2)), x)
+    x.grad = None
+    compare(lambda m, x: tuple(x.kthvalue(3, 0, keepdim=True)), x)
+
+
+def test_sort_topk_gradcheck():
+    gradcheck(lambda x: ember.sort(x, 1).values, (3, 4))
+    gradcheck(lambda x: ember.topk(x, 2).values, (3, 4))
+    gradcheck(lambda x: ember.kthvalue(x, 2, 0).values, (3, 4))
+
+
+def test_unique():
+    a = ember.tensor([3, 1, 2, 1, 3, 5])
+    compare(lambda m, a: m.unique(a), a, grad=False)
+    compare(lambda m, a: m.unique(a, return_inverse=True, return_counts=True), a, grad=False)
+    compare(lambda m, a: a.unique(return_counts=True), a, grad=False)
+    a2 = ember.tensor([[1, 2], [1, 2], [0, 5]])
+    compare(lambda m, a: m.unique(a, dim=0, return_inverse=True, return_counts=True), a2,
+            grad=False)
+    compare(lambda m, a: m.unique(a, return_inverse=True), a2, grad=False)
+    f = ember.tensor([2.5, -1.0, 2.5])
+    compare(lambda m, f: m.unique(f, return_counts=True), f, grad=False)
+    compare(lambda m: m.unique(m.tensor([]), return_counts=True), grad=False)
+
+
+def test_unique_consecutive():
+    a = ember.tensor([1, 1, 2, 2, 3, 1, 1, 2])
+    compare(lambda m, a: m.unique_consecutive(a, return_inverse=True, return_counts=True), a,
+            grad=False)
+    a2 = ember.tensor([[1, 1], [1, 1], [2, 3], [1, 1]])
+    compare(lambda m, a: m.unique_consecutive(a, dim=0, return_counts=True), a2, grad=False)
+
+
+@settings(max_examples=20, deadline=None)
+@given(shape=st.lists(st.integers(1, 5), min_size=1, max_size=3), data=st.data())
+def test_sort_topk_hypothesis(shape, data):
+    dim = data.draw(st.integers(-len(shape), len(shape) - 1))
+    k = data.draw(st.integers(0, shape[dim]))
+    desc = data.draw(st.booleans())
+    x = randn(*shape, seed=int(np.prod(shape)) + dim)
+    compare(lambda m, x: (tuple(m.sort(x, dim, desc)), tuple(m.topk(x, k, dim))), x)
