@@ -1,0 +1,206 @@
+"""Pooling modules: max, average, adaptive, and max-unpooling, with torch's reprs."""
+
+from __future__ import annotations
+
+from ...ops import pooling as P
+from ...ops.conv import ntuple
+from ...tensor import Tensor
+from .module import Module
+
+__all__ = [
+    "MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d", "AvgPool3d",
+    "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveAvgPool3d", "AdaptiveMaxPool1d",
+    "AdaptiveMaxPool2d", "MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d",
+]
+
+
+class _MaxPoolNd(Module):
+    _fn = None
+
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1,
+                 return_indices: bool = False, ceil_mode: bool = False) -> None:
+        super().__init__()
+        self.kernel_size = kernel_size
+        self.stride = stride if (stride is not None) else kernel_size
+        self.padding = padding
+        self.dilation = dilation
+        self.return_indices = return_indices
+        self.ceil_mode = ceil_mode
+
+    def extra_repr(self) -> str:
+        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
+                f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
+
+    def forward(self, input: Tensor):
+        return type(self)._fn(input, self.kernel_size, self.stride, self.padding, self.dilation,
+                              ceil_mode=self.ceil_mode, return_indices=self.return_indices)
+
+
+class MaxPool1d(_MaxPoolNd):
+    """1-d max pooling, as torch.nn.MaxPool1d."""
+
+    _fn = staticmethod(P.max_pool1d)
+
+
+class MaxPool2d(_MaxPoolNd):
+    """2-d max pooling, as torch.nn.MaxPool2d."""
+
+    _fn = staticmethod(P.max_pool2d)
+
+
+class MaxPool3d(_MaxPoolNd):
+    """3-d max pooling, as torch.nn.MaxPool3d."""
+
+    _fn = staticmethod(P.max_pool3d)
+
+
+class AvgPool1d(Module):
+    """1-d average pooling, as torch.nn.AvgPool1d."""
+
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+                 count_include_pad: bool = True) -> None:
+        super().__init__()
+        self.kernel_size = ntuple(kernel_size, 1)
+        self.stride = ntuple(stride if stride is not None else kernel_size, 1)
+        self.padding = ntuple(padding, 1)
+        self.ceil_mode = ceil_mode
+        self.count_include_pad = count_include_pad
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+    def forward(self, input: Tensor) -> Tensor:
+        return P.avg_pool1d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                            self.count_include_pad)
+
+
+class _AvgPoolNd(Module):
+    _fn = None
+
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+                 count_include_pad: bool = True, divisor_override: int | None = None) -> None:
+        super().__init__()
+        self.kernel_size = kernel_size
+        self.stride = stride if (stride is not None) else kernel_size
+        self.padding = padding
+        self.ceil_mode = ceil_mode
+        self.count_include_pad = count_include_pad
+        self.divisor_override = divisor_override
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+    def forward(self, input: Tensor) -> Tensor:
+        return type(self)._fn(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                              self.count_include_pad, self.divisor_override)
+
+
+class AvgPool2d(_AvgPoolNd):
+    """2-d average pooling, as torch.nn.AvgPool2d."""
+
+    _fn = staticmethod(P.avg_pool2d)
+
+
+class AvgPool3d(_AvgPoolNd):
+    """3-d average pooling, as torch.nn.AvgPool3d."""
+
+    _fn = staticmethod(P.avg_pool3d)
+
+
+class _AdaptiveNd(Module):
+    _fn = None
+
+    def __init__(self, output_size) -> None:
+        super().__init__()
+        self.output_size = output_size
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"
+
+    def forward(self, input: Tensor) -> Tensor:
+        return type(self)._fn(input, self.output_size)
+
+
+class AdaptiveAvgPool1d(_AdaptiveNd):
+    """Adaptive 1-d average pooling, as torch.nn.AdaptiveAvgPool1d."""
+
+    _fn = staticmethod(P.adaptive_avg_pool1d)
+
+
+class AdaptiveAvgPool2d(_AdaptiveNd):
+    """Adaptive 2-d average pooling, as torch.nn.AdaptiveAvgPool2d."""
+
+    _fn = staticmethod(P.adaptive_avg_pool2d)
+
+
+class AdaptiveAvgPool3d(_AdaptiveNd):
+    """Adaptive 3-d average pooling, as torch.nn.AdaptiveAvgPool3d."""
+
+    _fn = staticmethod(P.adaptive_avg_pool3d)
+
+
+class _AdaptiveMaxNd(Module):
+    _fn = None
+
+    def __init__(self, output_size, return_indices: bool = False) -> None:
+        super().__init__()
+        self.output_size = output_size
+        self.return_indices = return_indices
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"
+
+    def forward(self, input: Tensor):
+        return type(self)._fn(input, self.output_size, self.return_indices)
+
+
+class AdaptiveMaxPool1d(_AdaptiveMaxNd):
+    """Adaptive 1-d max pooling, as torch.nn.AdaptiveMaxPool1d."""
+
+    _fn = staticmethod(P.adaptive_max_pool1d)
+
+
+class AdaptiveMaxPool2d(_AdaptiveMaxNd):
+    """Adaptive 2-d max pooling, as torch.nn.AdaptiveMaxPool2d."""
+
+    _fn = staticmethod(P.adaptive_max_pool2d)
+
+
+class _MaxUnpoolNd(Module):
+    _nsp = 2
+    _fn = None
+
+    def __init__(self, kernel_size, stride=None, padding=0) -> None:
+        super().__init__()
+        n = self._nsp
+        self.kernel_size = ntuple(kernel_size, n)
+        self.stride = ntuple(stride if stride is not None else kernel_size, n)
+        self.padding = ntuple(padding, n)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+    def forward(self, input: Tensor, indices: Tensor, output_size=None) -> Tensor:
+        return type(self)._fn(input, indices, self.kernel_size, self.stride, self.padding,
+                              output_size)
+
+
+class MaxUnpool1d(_MaxUnpoolNd):
+    """Partial inverse of MaxPool1d, as torch.nn.MaxUnpool1d."""
+
+    _nsp = 1
+    _fn = staticmethod(P.max_unpool1d)
+
+
+class MaxUnpool2d(_MaxUnpoolNd):
+    """Partial inverse of MaxPool2d, as torch.nn.MaxUnpool2d."""
+
+    _nsp = 2
+    _fn = staticmethod(P.max_unpool2d)
+
+
+class MaxUnpool3d(_MaxUnpoolNd):
+    """Partial inverse of MaxPool3d, as torch.nn.MaxUnpool3d."""
+
+    _nsp = 3
+    _fn = staticmethod(P.max_unpool3d)
