@@ -75,7 +75,7 @@ def _check_bounds(key, shape) -> None:
                 raise IndexError(
                     f"index {k} is out of bounds for dimension {dim} with size {shape[dim]}")
         if hasattr(k, "dtype") and k.dtype == bool:
-            dim += max(k.ndim, 1)
+            dim += k.ndim
         else:
             dim += 1
     if dim > len(shape) and n_ell == 0:

@@ -6,6 +6,7 @@ import numpy as np
 
 from .. import dtypes as D
 from ..autograd.grad_mode import state as _gs
+from ..autograd.node import Op
 from ..tensor import Tensor, _wrap, broadcast_error
 
 _LEAF_MSG = ("a leaf Variable that requires grad is being used in an in-place operation.")
@@ -38,13 +39,23 @@ def check_leaf(t: Tensor) -> None:
 
 def inplace(t: Tensor, compute, *others) -> Tensor:
     """Make ``t`` hold ``compute(t)``: written into its memory (views see it), version bumped;
-    when a graph is recorded, ``t`` takes the new node as its grad_fn."""
+    when a graph is recorded, ``t`` takes the new node as its grad_fn (and when ``t`` is a view,
+    its base's history is rewritten too, as torch's CopySlices)."""
     check_leaf(t)
     recording = _gs.enabled and (t._rg or any(isinstance(o, Tensor) and o._rg for o in others))
     if not recording:
         r = compute(t)
         _write(t, r._data)
         return t
+    base = t._base
+    if base is not None:
+        if base._rg and base.grad_fn is None:
+            raise RuntimeError(
+                "a view of a leaf Variable that requires grad is being used in an in-place "
+                "operation.")
+        geom = _view_geometry(t, base)
+        if geom is not None:
+            return _inplace_on_view(t, base, geom, compute)
     alias = _wrap(t._data.copy())
     alias._rg = t._rg
     alias.grad_fn = t.grad_fn
@@ -57,6 +68,77 @@ def inplace(t: Tensor, compute, *others) -> Tensor:
     t.__dict__.pop("_out_nr", None)
     if r._out_nr:
         t._out_nr = r._out_nr
+    return t
+
+
+def _view_geometry(t: Tensor, base: Tensor):
+    """(element offset, shape, element strides) of view ``t`` inside a C-contiguous ``base``;
+    None where that cannot describe it."""
+    b, v = base._data, t._data
+    if type(b) is not np.ndarray or b.dtype != v.dtype or not b.flags.c_contiguous:
+        return None
+    isz = b.itemsize
+    off = v.__array_interface__["data"][0] - b.__array_interface__["data"][0]
+    if off % isz or any(st % isz for st in v.strides) or off < 0:
+        return None
+    return off // isz, v.shape, tuple(st // isz for st in v.strides)
+
+
+def _strided(arr, geom):
+    off, shape, strides = geom
+    isz = arr.itemsize
+    return np.lib.stride_tricks.as_strided(arr.reshape(-1)[off:], shape,
+                                           tuple(s * isz for s in strides))
+
+
+class _ViewOf(Op):
+    """A copy of the region ``geom`` of a base; backward scatters into zeros."""
+
+    @staticmethod
+    def forward(ctx, b, geom):
+        ctx.shape = b.shape
+        ctx.geom = geom
+        return _strided(np.ascontiguousarray(b), geom).copy()
+
+    @staticmethod
+    def backward(ctx, g):
+        z = np.zeros(ctx.shape, g.dtype)
+        _strided(z, ctx.geom)[...] = g
+        return z, None
+
+
+class _WriteView(Op):
+    """The base with region ``geom`` replaced by ``v``."""
+
+    @staticmethod
+    def forward(ctx, b, v, geom):
+        ctx.geom = geom
+        out = np.array(b, order="C", copy=True)
+        _strided(out, geom)[...] = v
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        gb = np.array(g, order="C", copy=True)
+        gv = _strided(gb, ctx.geom).copy()
+        _strided(gb, ctx.geom)[...] = 0
+        return gb, gv, None
+
+
+def _inplace_on_view(t: Tensor, base: Tensor, geom, compute) -> Tensor:
+    old = _ViewOf.apply(base, geom) if base._rg else _wrap(t._data.copy())
+    r = compute(old)
+    if r._data.dtype != t._data.dtype:
+        r = r.to(t.dtype)
+    new_base = _WriteView.apply(base, r, geom)
+    _write(t, r._data)
+    base.grad_fn = new_base.grad_fn
+    base._rg = True
+    base.__dict__.pop("_out_nr", None)
+    hist = _ViewOf.apply(base, geom)
+    t.grad_fn = hist.grad_fn
+    t._rg = True
+    t.__dict__.pop("_out_nr", None)
     return t
 
 
