@@ -1,0 +1,1 @@
+"""Internals of ember's checkpoint formats: zip container, pickler, unpicklers, legacy reader."""
