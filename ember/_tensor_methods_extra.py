@@ -9,6 +9,7 @@ from .ops import inplace as P
 from .ops import linalg as L
 from .ops import reduction as Rd
 from .ops import shape as S
+from .ops import shape_extra as SE
 from .ops import sorting as So
 from .tensor import Tensor
 
@@ -23,7 +24,7 @@ def _inplace_of(fn):
 
 
 def _repeat(self, *sizes):
-    return S.repeat(self, *sizes)
+    return SE.repeat(self, *sizes)
 
 
 def _tile(self, *dims):

@@ -1,0 +1,203 @@
+"""flip / roll / repeat / tile / tril / diag / diagonal / unfold / broadcasting against torch."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import ember
+from conftest import assert_same, to_torch
+from ops_check import compare, compare_double_backward, gradcheck, randn
+
+
+# --- flip / roll / rot90 ----------------------------------------------------------------------
+def test_flip_family():
+    x = randn(2, 3, 4)
+    for fn in (lambda m, x: m.flip(x, (0, 2)), lambda m, x: x.flip(1),
+               lambda m, x: x.flip(-1, 0), lambda m, x: m.fliplr(x), lambda m, x: m.flipud(x),
+               lambda m, x: m.flip(x.transpose(0, 2), [1])):
+        x.grad = None
+        compare(fn, x)
+    with pytest.raises(RuntimeError, match="Input must be >= 2-d."):
+        ember.fliplr(randn(3))
+    with pytest.raises(RuntimeError, match="dim 0 appears multiple times"):
+        ember.flip(x, (0, 0))
+
+
+def test_flip_is_a_copy():
+    a = ember.arange(4.0)
+    f = a.flip(0)
+    f[0] = 100.0
+    assert a[3].item() == 3.0
+
+
+def test_roll_and_rot90():
+    x = randn(3, 4)
+    compare(lambda m, x: m.roll(x, 1), x)
+    x.grad = None
+    compare(lambda m, x: m.roll(x, (1, -2), (0, 1)), x)
+    x.grad = None
+    compare(lambda m, x: x.t().roll(5, 0), x)
+    for k in (1, 2, 3, -1):
+        x.grad = None
+        compare(lambda m, x: m.rot90(x, k), x)
+    with pytest.raises(RuntimeError, match="shifts and dimensions must align. shifts: 2, dims:1"):
+        ember.roll(x, (1, 2), (0,))
+    compare(lambda m: m.roll(m.arange(6).reshape(2, 3), 1), grad=False)
+
+
+# --- repeat / tile / repeat_interleave ------------------------------------------------------------
+def test_repeat_tile():
+    x = randn(2, 3)
+    for fn in (lambda m, x: x.repeat(2, 3), lambda m, x: x.repeat(2, 1, 2),
+               lambda m, x: x.repeat((1, 1)), lambda m, x: m.tile(x, (2,)),
+               lambda m, x: x.tile(2, 1, 3), lambda m, x: x.t().repeat(1, 2)):
+        x.grad = None
+        compare(fn, x)
+    with pytest.raises(RuntimeError, match="Number of dimensions of repeat dims can not be"):
+        x.repeat(2)
+    gradcheck(lambda x: x.repeat(2, 3), (2, 2))
+    compare_double_backward(lambda m, x: x.repeat(2, 1) ** 2, (2, 3))
+
+
+def test_repeat_interleave():
+    x = randn(3, 2)
+    compare(lambda m, x: m.repeat_interleave(x, 2), x)
+    x.grad = None
+    compare(lambda m, x: x.repeat_interleave(2, dim=1), x)
+    x.grad = None
+    compare(lambda m, x: m.repeat_interleave(x, m.tensor([1, 0, 3]), dim=0), x)
+    compare(lambda m: m.repeat_interleave(m.tensor([2, 1])), grad=False)
+    with pytest.raises(RuntimeError, match="repeats must have the same size as input along dim"):
+        ember.repeat_interleave(x, ember.tensor([1, 2]), dim=0)
+
+
+# --- tril / triu / diag / diagonal / diag_embed ---------------------------------------------
+@pytest.mark.parametrize("k", [-1, 0, 2])
+def test_tril_triu(k):
+    x = randn(2, 3, 4)
+    compare(lambda m, x: m.tril(x, k), x)
+    x.grad = None
+    compare(lambda m, x: x.triu(k), x)
+    x.grad = None
+    compare(lambda m, x: x.transpose(1, 2).tril(diagonal=k), x)
+
+
+def test_tril_inplace_and_errors():
+    a = randn(3, 3, rg=False)
+    t = to_torch(a).clone()
+    assert a.tril_() is a
+    t.tril_()
+    assert_same(a, t)
+    a.triu_(1)
+    t.triu_(1)
+    assert_same(a, t)
+    x = randn(3, 3)
+    compare(lambda m, x: (x * 1).triu_(), x)
+    with pytest.raises(RuntimeError, match="tril: input tensor must have at least 2 dimensions"):
+        ember.tril(randn(3))
+
+
+def test_diag_and_diagonal():
+    v = randn(3)
+    for k in (0, 1, -2):
+        v.grad = None
+        compare(lambda m, v: m.diag(v, k), v)
+    x = randn(3, 4)
+    for k in (0, 1, -1, 5):
+        x.grad = None
+        compare(lambda m, x: m.diag(x, k), x)
+        x.grad = None
+        compare(lambda m, x: x.diagonal(k), x)
+    y = randn(2, 3, 4)
+    compare(lambda m, y: m.diagonal(y, 1, 0, 2), y)
+    y.grad = None
+    compare(lambda m, y: y.diagonal(dim1=-1, dim2=-2), y)
+    with pytest.raises(RuntimeError, match="diag\\(\\): Supports 1D or 2D tensors. Got 3D"):
+        ember.diag(y)
+    with pytest.raises(RuntimeError, match="diagonal dimensions cannot be identical 1, 1"):
+        ember.diagonal(x, 0, 1, 1)
+    gradcheck(lambda x: ember.diagonal(x, 1), (3, 4))
+    compare_double_backward(lambda m, x: m.diagonal(x) ** 3, (3, 3))
+
+
+def test_diagonal_is_a_writable_view():
+    a = ember.zeros(3, 3)
+    d = a.diagonal()
+    d.fill_(1.0)
+    assert np.array_equal(a.numpy(), np.eye(3, dtype=np.float32))
+    assert d._version == a._version
+
+
+def test_diag_embed():
+    x = randn(2, 3)
+    compare(lambda m, x: m.diag_embed(x), x)
+    x.grad = None
+    compare(lambda m, x: x.diag_embed(1, 0, 2), x)
+    x.grad = None
+    compare(lambda m, x: m.diag_embed(x, -1), x)
+
+
+# --- unfold / select ------------------------------------------------------------------------------
+def test_unfold():
+    x = randn(3, 7)
+    for size, step in ((2, 1), (3, 2), (7, 1), (1, 3)):
+        x.grad = None
+        compare(lambda m, x: x.unfold(1, size, step), x)
+    x.grad = None
+    compare(lambda m, x: x.t().unfold(0, 3, 3), x)
+    u = x.detach().unfold(1, 2, 1)
+    assert u.stride() == to_torch(x).unfold(1, 2, 1).stride()
+    with pytest.raises(RuntimeError, match="maximum size for tensor at dimension 1 is 7 but"):
+        x.unfold(1, 8, 1)
+    with pytest.raises(RuntimeError, match="step is 0 but must be > 0"):
+        x.unfold(1, 2, 0)
+    gradcheck(lambda x: x.unfold(1, 3, 2), (2, 7))
+
+
+def test_select():
+    x = randn(3, 4)
+    compare(lambda m, x: m.select(x, 1, -1), x)
+    x.grad = None
+    compare(lambda m, x: x.select(0, 2), x)
+    with pytest.raises(IndexError, match="select\\(\\): index 5 out of range"):
+        x.select(1, 5)
+
+
+# --- broadcasting / atleast ----------------------------------------------------------------------
+def test_broadcast_to_and_tensors():
+    x = randn(3, 1)
+    y = randn(4, seed=2)
+    compare(lambda m, x: m.broadcast_to(x, (2, 3, 4)), x)
+    x.grad = None
+    compare(lambda m, x, y: m.broadcast_tensors(x, y), x, y)
+    x.grad = y.grad = None
+    compare(lambda m, x: x.broadcast_to(3, -1), x)
+    assert ember.broadcast_shapes((3, 1), (4,), 1) == (3, 4)
+    with pytest.raises(RuntimeError, match="The size of tensor a \\(4\\) must match"):
+        ember.broadcast_tensors(randn(3, 4), randn(5))
+    with pytest.raises(RuntimeError, match="the number of sizes provided"):
+        ember.broadcast_to(randn(3, 4), (4,))
+
+
+def test_atleast():
+    s = randn(1)[0]
+    v = randn(3, seed=3)
+    m2 = randn(2, 3, seed=4)
+    for fn in ("atleast_1d", "atleast_2d", "atleast_3d"):
+        compare(lambda m, s, v, m2: getattr(m, fn)(s, v, m2), s.detach(), v.detach(),
+                m2.detach(), grad=False)
+        compare(lambda m, v: getattr(m, fn)(v), v.detach(), grad=False)
+
+
+@settings(max_examples=20, deadline=None)
+@given(shape=st.lists(st.integers(1, 4), min_size=2, max_size=3), data=st.data())
+def test_shape_ops_hypothesis(shape, data):
+    nd = len(shape)
+    d = data.draw(st.integers(-nd, nd - 1))
+    reps = data.draw(st.lists(st.integers(1, 3), min_size=nd, max_size=nd + 1))
+    shift = data.draw(st.integers(-5, 5))
+    k = data.draw(st.integers(-2, 2))
+    x = randn(*shape, seed=nd + shift + 10)
+    compare(lambda m, x: (m.flip(x, (d,)), m.roll(x, shift, d), x.repeat(*reps),
+                          m.tril(x, k), m.diagonal(x, k, 0, -1)), x)
