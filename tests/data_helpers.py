@@ -173,3 +173,69 @@ class InitDataset(Dataset):
 
 def identity(batch):
     return batch
+
+
+class PidDataset(Dataset):
+    """Item i: the pid of the process that fetched it."""
+
+    def __len__(self) -> int:
+        return 8
+
+    def __getitem__(self, i):
+        return os.getpid()
+
+
+def check_same(e, t) -> None:
+    """Recursively: ember tensors equal torch tensors (values, dtype, shape); containers have
+    the same types and keys."""
+    from conftest import assert_same, torch
+
+    if isinstance(t, torch.Tensor):
+        assert_same(e, t)
+    elif isinstance(t, dict):
+        assert type(e) is type(t) and list(e) == list(t)
+        for k in t:
+            check_same(e[k], t[k])
+    elif isinstance(t, (list, tuple)):
+        if hasattr(t, "_fields"):
+            assert type(e).__name__ == type(t).__name__ and e._fields == t._fields
+        else:
+            assert type(e) is type(t), (type(e), type(t))
+        assert len(e) == len(t)
+        for a, b in zip(e, t):
+            check_same(a, b)
+    elif isinstance(t, np.ndarray):
+        np.testing.assert_array_equal(e, t)
+    else:
+        assert type(e) is type(t) and e == t, (e, t)
+
+
+def flat(batches) -> list:
+    """A loader's output as plain nested Python lists (for order comparisons)."""
+    out = []
+    for b in batches:
+        if isinstance(b, (list, tuple)):
+            out.append([x.tolist() if hasattr(x, "tolist") else x for x in b])
+        else:
+            out.append(b.tolist() if hasattr(b, "tolist") else b)
+    return out
+
+
+def torch_sharded(start: int, end: int):
+    """ShardedIterable's twin for torch's DataLoader (sharded with torch's worker info)."""
+    import torch.utils.data as tdata
+
+    class TorchSharded(tdata.IterableDataset):
+        def __iter__(self):
+            info = tdata.get_worker_info()
+            lo, hi = start, end
+            if info is not None:
+                per = -(-(end - start) // info.num_workers)
+                lo = start + info.id * per
+                hi = min(lo + per, end)
+            return iter(range(lo, hi))
+
+        def __len__(self) -> int:
+            return end - start
+
+    return TorchSharded()
