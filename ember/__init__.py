@@ -77,3 +77,5 @@ def __getattr__(name: str):
 
 from . import distributed  # noqa: E402,F401
 from . import utils  # noqa: E402,F401
+from .serialization import load, save  # noqa: E402,F401
+from . import serialization, safetensors  # noqa: E402,F401
