@@ -38,6 +38,8 @@ from .process_group import (  # noqa: F401
     abort,
     destroy_process_group,
     get_backend,
+    get_global_rank,
+    get_group_rank,
     get_process_group_ranks,
     get_rank,
     get_world_size,

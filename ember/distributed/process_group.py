@@ -16,7 +16,8 @@ from collections.abc import Callable, Sequence
 
 __all__ = [
     "Backend", "GroupMember", "ProcessGroup", "ReduceOp", "Work", "destroy_process_group",
-    "get_backend", "get_process_group_ranks", "get_rank", "get_world_size", "group",
+    "get_backend", "get_global_rank", "get_group_rank", "get_process_group_ranks", "get_rank",
+    "get_world_size", "group",
     "init_process_group", "is_available", "is_gloo_available", "is_initialized",
     "is_mpi_available", "is_nccl_available", "is_torchelastic_launched", "new_group",
 ]
@@ -178,6 +179,10 @@ def _timeout_seconds(timeout) -> float | None:
 
 def _abort_on_uncaught(exc_type, exc, tb) -> None:
     """sys.excepthook while a group is live: show the error, then end every rank of the job."""
+    if os.getpid() != _state.get("pid") or _state["pg"] is None:
+        # a forked child (e.g. a DataLoader worker) or after destroy: the ordinary hook
+        (_state["hook"] or sys.__excepthook__)(exc_type, exc, tb)
+        return
     try:
         rank = _mpi().COMM_WORLD.Get_rank()
         text = "".join(traceback.format_exception(exc_type, exc, tb))
@@ -222,6 +227,7 @@ def init_process_group(backend: str | None = None, init_method: str | None = Non
     for var, val in (("RANK", r), ("WORLD_SIZE", n), ("LOCAL_RANK", local_rank(comm))):
         os.environ.setdefault(var, str(val))  # what torchrun-style scripts read
     if _state["hook"] is None and os.environ.get("EMBER_DIST_NO_ABORT_HOOK") != "1":
+        _state["pid"] = os.getpid()
         _state["hook"] = sys.excepthook
         sys.excepthook = _abort_on_uncaught
     if name == "nccl":
@@ -247,6 +253,16 @@ def get_world_size(group: ProcessGroup | None = None) -> int:
 def get_backend(group: ProcessGroup | None = None) -> str:
     """The group's backend name: 'mpi' or 'nccl'."""
     return _resolve(group).backend
+
+
+def get_global_rank(group: ProcessGroup, group_rank: int) -> int:
+    """The global rank of a group's member ``group_rank``."""
+    return _resolve(group).ranks[group_rank]
+
+
+def get_group_rank(group: ProcessGroup, global_rank: int) -> int:
+    """The rank within ``group`` of global rank ``global_rank``."""
+    return _resolve(group).group_rank(global_rank)
 
 
 def get_process_group_ranks(group: ProcessGroup) -> list[int]:

@@ -130,6 +130,21 @@ def main() -> None:
     dist.broadcast_object_list(lst, src=0)
     assert lst == [0, "x"], lst
 
+    # sub-groups: src/dst are global ranks, as in torch
+    g = dist.new_group(list(range(n)))
+    x = t(data(r))
+    dist.all_reduce(x, group=g)
+    check("all_reduce new_group", x, np.sum(allx, 0), 1e-5)
+    solo = dist.new_group([n - 1])
+    if r == n - 1:
+        assert dist.get_world_size(solo) == 1 and dist.get_rank(solo) == 0
+        x = t(data(r))
+        dist.broadcast(x, src=n - 1, group=solo)
+        check("broadcast solo group", x, allx[r])
+        assert dist.get_global_rank(solo, 0) == n - 1
+    else:
+        assert solo is dist.GroupMember.NON_GROUP_MEMBER
+
     dist.barrier()
     dist.barrier(async_op=True).wait()
     dist.destroy_process_group()

@@ -1,0 +1,182 @@
+"""ember.distributed vs torch.distributed (gloo over loopback TCP) on 2 ranks, in one MPI job.
+
+``python benchmarks/bench_distributed.py`` relaunches itself as ``mpiexec -n 2``. Each rank joins
+an ember process group (MPI) and a torch gloo group (``tcp://127.0.0.1:<port>``), then times:
+1. ``all_reduce`` of 10 million float32 (in place, SUM);
+2. one DistributedDataParallel training step (forward, backward with gradient averaging,
+   SGD step) of a 784-256-128-10 MLP, batch 128 per rank.
+Rounds alternate ember and torch; the median round is reported as seconds and ember/torch ratio.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+N_ALLREDUCE = 10_000_000
+BATCH = 128
+SIZES = [784, 256, 128, 10]
+
+
+def _launched_by_mpi() -> bool:
+    return any(v in os.environ for v in ("PMI_RANK", "PMI_SIZE", "OMPI_COMM_WORLD_SIZE",
+                                         "MPI_LOCALRANKID", "PMIX_RANK"))
+
+
+def _relaunch() -> int:
+    mpiexec = shutil.which("mpiexec")
+    if mpiexec is None:
+        print("bench_distributed: needs mpiexec (pip install mpi4py mpich)")
+        return 1
+    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
+    cmd = [mpiexec, "-n", "2", sys.executable, os.path.abspath(__file__), *sys.argv[1:]]
+    return subprocess.call(cmd, env=env, timeout=900)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _rounds(fns: dict, iters: int, rounds: int, barrier) -> dict:
+    """Seconds per iteration of each callable: the median over alternating rounds."""
+    times: dict = {k: [] for k in fns}
+    for _ in range(rounds):
+        for k, fn in fns.items():
+            barrier()
+            t0 = time.perf_counter()
+            for _ in range(iters):
+                fn()
+            barrier()
+            times[k].append((time.perf_counter() - t0) / iters)
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
+def _report(name: str, t: dict, rank: int) -> None:
+    if rank == 0:
+        ratio = t["ember"] / t["torch"]
+        print(f"{name}: ember {t['ember'] * 1e3:.2f} ms, torch {t['torch'] * 1e3:.2f} ms, "
+              f"ratio ember/torch {ratio:.2f}", flush=True)
+
+
+def bench_allreduce(rank: int, edist, tdist, ember, torch) -> None:
+    """10M float32 all_reduce through each library."""
+    a = ember.from_numpy(np.ones(N_ALLREDUCE, np.float32))
+    b = torch.ones(N_ALLREDUCE, dtype=torch.float32)
+
+    def e():
+        edist.all_reduce(a)
+
+    def t():
+        tdist.all_reduce(b)
+
+    for _ in range(2):
+        e()
+        t()
+    res = _rounds({"ember": e, "torch": t}, iters=5, rounds=5, barrier=edist.barrier)
+    _report(f"all_reduce {N_ALLREDUCE / 1e6:.0f}M float32, 2 ranks", res, rank)
+
+
+def _ember_model(ember):
+    """The MLP, its loss and optimizer from ember.nn/ember.optim (None when not there yet)."""
+    try:
+        from ember import optim
+        from ember.nn import CrossEntropyLoss, Linear, ReLU, Sequential
+    except ImportError:
+        return None
+    layers = []
+    for i in range(len(SIZES) - 1):
+        layers.append(Linear(SIZES[i], SIZES[i + 1]))
+        if i < len(SIZES) - 2:
+            layers.append(ReLU())
+    model = Sequential(*layers)
+    return model, CrossEntropyLoss(), lambda params: optim.SGD(params, lr=0.01, momentum=0.9)
+
+
+def bench_ddp(rank: int, edist, tdist, ember, torch) -> None:
+    """One DDP training step of the MLP in each library."""
+    from ember.nn.parallel import DistributedDataParallel as EDDP
+
+    built = _ember_model(ember)
+    if built is None:
+        if rank == 0:
+            print("DDP step: skipped (ember.nn.Linear / ember.optim.SGD not available yet)")
+        return
+    emodel, eloss, eopt_fn = built
+    tl = []
+    for i in range(len(SIZES) - 1):
+        tl.append(torch.nn.Linear(SIZES[i], SIZES[i + 1]))
+        if i < len(SIZES) - 2:
+            tl.append(torch.nn.ReLU())
+    tmodel = torch.nn.Sequential(*tl)
+    eddp = EDDP(emodel)
+    tddp = torch.nn.parallel.DistributedDataParallel(tmodel)
+    eopt = eopt_fn(eddp.parameters())
+    topt = torch.optim.SGD(tddp.parameters(), lr=0.01, momentum=0.9)
+    rng = np.random.default_rng(rank)
+    x = rng.standard_normal((BATCH, SIZES[0])).astype(np.float32)
+    y = rng.integers(0, SIZES[-1], BATCH)
+    ex, ey = ember.from_numpy(x), ember.from_numpy(y)
+    tx, ty = torch.from_numpy(x), torch.from_numpy(y)
+
+    def e():
+        eopt.zero_grad()
+        eloss(eddp(ex), ey).backward()
+        eopt.step()
+
+    def t():
+        topt.zero_grad()
+        tloss(tddp(tx), ty).backward()
+        topt.step()
+
+    tloss = torch.nn.CrossEntropyLoss()
+    for _ in range(5):
+        e()
+        t()
+    res = _rounds({"ember": e, "torch": t}, iters=30, rounds=5, barrier=edist.barrier)
+    _report(f"DDP step 784-256-128-10 MLP, batch {BATCH}/rank, 2 ranks", res, rank)
+
+
+def main() -> int:
+    """Entry point: relaunch under mpiexec, or run the benchmarks as one rank."""
+    if not _launched_by_mpi():
+        return _relaunch()
+    import torch
+    import torch.distributed as tdist
+
+    import ember
+    import ember.distributed as edist
+
+    torch.set_num_threads(1)
+    edist.init_process_group("mpi")
+    rank, world = edist.get_rank(), edist.get_world_size()
+    port = [_free_port() if rank == 0 else None]
+    edist.broadcast_object_list(port, src=0)
+    tdist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port[0]}", rank=rank,
+                             world_size=world)
+    if rank == 0:
+        print(f"ember.distributed (MPI, {world} ranks) vs torch.distributed (gloo, loopback); "
+              f"torch {torch.__version__}", flush=True)
+    which = sys.argv[1:] or ["allreduce", "ddp"]
+    if "allreduce" in which:
+        bench_allreduce(rank, edist, tdist, ember, torch)
+    if "ddp" in which:
+        bench_ddp(rank, edist, tdist, ember, torch)
+    tdist.barrier()
+    tdist.destroy_process_group()
+    edist.destroy_process_group()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
