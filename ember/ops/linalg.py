@@ -363,13 +363,25 @@ def _out(r, out):
     return r
 
 
+class _IgnoreSecond(Op):
+    """Returns its first input; the second only receives a zero gradient (beta=0)."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.shape = b.shape
+        return a
+
+    @staticmethod
+    def backward(ctx, g):
+        return g, xp_of(g).zeros(ctx.shape, g.dtype)
+
+
 def _scaled_add(input: Tensor, prod: Tensor, beta, alpha) -> Tensor:
     if alpha != 1:
         prod = prod * alpha
     if beta == 0:
-        if tuple(input._data.shape) != tuple(prod._data.shape):
-            input.expand(*prod._data.shape)
-        return prod
+        # input is ignored (NaNs in it do not propagate) but still gets a zero gradient
+        return _IgnoreSecond.apply(prod, input) if input._rg else prod
     return (input if beta == 1 else input * beta) + prod
 
 
@@ -442,6 +454,8 @@ def cross(input: Tensor, other: Tensor, dim: int | None = None, *, out=None) -> 
     from ..tensor import check_dim
     from .shape import broadcast_tensors
 
+    if input._data.ndim != other._data.ndim:
+        raise RuntimeError("linalg.cross: inputs must have the same number of dimensions.")
     a, b = broadcast_tensors(input, other)
     if a._data.dtype != b._data.dtype:
         rt = D.promote_types(a.dtype, b.dtype)
