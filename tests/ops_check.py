@@ -5,9 +5,9 @@ outputs and compare the input gradients."""
 from __future__ import annotations
 
 import numpy as np
+from conftest import assert_same, to_torch, torch
 
 import ember
-from conftest import assert_same, to_torch, torch
 
 
 def _flat(out):

@@ -1,12 +1,12 @@
 """gather / scatter / index_* / masked_select / take against torch."""
 
 import pytest
+from conftest import assert_same, to_torch, torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from ops_check import compare, compare_double_backward, gradcheck, randn
 
 import ember
-from conftest import assert_same, to_torch, torch
-from ops_check import compare, compare_double_backward, gradcheck, randn
 
 
 def idx(rows, dtype=None):

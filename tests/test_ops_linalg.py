@@ -3,9 +3,9 @@
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from ops_check import compare, gradcheck, randn
 
 import ember
-from ops_check import compare, gradcheck, randn
 
 
 # --- einsum --------------------------------------------------------------------------------

@@ -2,12 +2,12 @@
 
 import numpy as np
 import pytest
+from conftest import assert_same, to_torch, torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from ops_check import compare, compare_double_backward, gradcheck, randn
 
 import ember
-from conftest import assert_same, to_torch, torch
-from ops_check import compare, compare_double_backward, gradcheck, randn
 
 
 # --- prod -------------------------------------------------------------------------------------

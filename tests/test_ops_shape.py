@@ -2,12 +2,12 @@
 
 import numpy as np
 import pytest
+from conftest import assert_same, to_torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from ops_check import compare, compare_double_backward, gradcheck, randn
 
 import ember
-from conftest import assert_same, to_torch
-from ops_check import compare, compare_double_backward, gradcheck, randn
 
 
 # --- flip / roll / rot90 ----------------------------------------------------------------------
@@ -40,7 +40,7 @@ def test_roll_and_rot90():
     compare(lambda m, x: x.t().roll(5, 0), x)
     for k in (1, 2, 3, -1):
         x.grad = None
-        compare(lambda m, x: m.rot90(x, k), x)
+        compare(lambda m, x, k=k: m.rot90(x, k), x)
     with pytest.raises(RuntimeError, match="shifts and dimensions must align. shifts: 2, dims:1"):
         ember.roll(x, (1, 2), (0,))
     compare(lambda m: m.roll(m.arange(6).reshape(2, 3), 1), grad=False)
@@ -102,13 +102,13 @@ def test_diag_and_diagonal():
     v = randn(3)
     for k in (0, 1, -2):
         v.grad = None
-        compare(lambda m, v: m.diag(v, k), v)
+        compare(lambda m, v, k=k: m.diag(v, k), v)
     x = randn(3, 4)
     for k in (0, 1, -1, 5):
         x.grad = None
-        compare(lambda m, x: m.diag(x, k), x)
+        compare(lambda m, x, k=k: m.diag(x, k), x)
         x.grad = None
-        compare(lambda m, x: x.diagonal(k), x)
+        compare(lambda m, x, k=k: x.diagonal(k), x)
     y = randn(2, 3, 4)
     compare(lambda m, y: m.diagonal(y, 1, 0, 2), y)
     y.grad = None
@@ -143,7 +143,7 @@ def test_unfold():
     x = randn(3, 7)
     for size, step in ((2, 1), (3, 2), (7, 1), (1, 3)):
         x.grad = None
-        compare(lambda m, x: x.unfold(1, size, step), x)
+        compare(lambda m, x, sz=size, st=step: x.unfold(1, sz, st), x)
     x.grad = None
     compare(lambda m, x: x.t().unfold(0, 3, 3), x)
     u = x.detach().unfold(1, 2, 1)
@@ -185,9 +185,9 @@ def test_atleast():
     v = randn(3, seed=3)
     m2 = randn(2, 3, seed=4)
     for fn in ("atleast_1d", "atleast_2d", "atleast_3d"):
-        compare(lambda m, s, v, m2: getattr(m, fn)(s, v, m2), s.detach(), v.detach(),
+        compare(lambda m, s, v, m2, fn=fn: getattr(m, fn)(s, v, m2), s.detach(), v.detach(),
                 m2.detach(), grad=False)
-        compare(lambda m, v: getattr(m, fn)(v), v.detach(), grad=False)
+        compare(lambda m, v, fn=fn: getattr(m, fn)(v), v.detach(), grad=False)
 
 
 @settings(max_examples=20, deadline=None)

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from ops_check import compare, gradcheck, randn
 
 import ember
-from ops_check import compare, gradcheck, randn
 
 
 @pytest.mark.parametrize("dim", [0, 1, -1])
