@@ -11,6 +11,12 @@ from .. import dtypes as D
 from . import storage as S
 
 _BLOCKED_MODULES = ("sys", "os", "posix", "nt")
+# ember classes whose file differs from torch's: torch's module for them
+_TORCH_HOME = {
+    "BatchNorm1d": "torch.nn.modules.batchnorm", "BatchNorm2d": "torch.nn.modules.batchnorm",
+    "BatchNorm3d": "torch.nn.modules.batchnorm", "SyncBatchNorm": "torch.nn.modules.batchnorm",
+    "DistributedDataParallel": "torch.nn.parallel.distributed",
+}
 _user_globals: set = set()
 _safe_cache: dict | None = None
 
@@ -188,5 +194,7 @@ def torch_name_of(obj) -> tuple[str, str]:
 
         if "." not in name and getattr(ember, name, None) is obj:
             return "torch", name
+        if name in _TORCH_HOME and mod.startswith("ember.nn"):
+            return _TORCH_HOME[name], name
         return "torch" + mod[len("ember"):], name
     return mod, name

@@ -150,7 +150,7 @@ class Pickler:
             self.w(b"]")
             self.put(obj)
             return self.batch(obj, b"e", lambda x: self.save(x))
-        if t is dict:
+        if t is dict or isinstance(obj, dict) and t.__name__ == "_Registry":
             self.w(b"}")
             self.put(obj)
             return self.batch(list(obj.items()), b"u", self.save_pair)
@@ -251,6 +251,8 @@ class Pickler:
             mod = getattr(obj, "__module__", None) or type(obj).__module__
             return self.save_global(*torch_name_of(_Named(mod, rv)))
         func, args, state, listitems, dictitems = (tuple(rv) + (None,) * 5)[:5]
+        if isinstance(state, dict) and isinstance(state.get("_modules"), dict):
+            state = _module_state(state)
         if func is copyreg.__newobj__:
             cls, args = args[0], args[1:]
             self.save(cls)
@@ -268,6 +270,19 @@ class Pickler:
         if state is not None:
             self.save(state)
             self.w(b"b")
+
+
+def _module_state(state: dict) -> dict:
+    """An ember Module's state in torch's layout: plain-dict registries, and no copies of their
+    entries in the instance dict (ember mirrors them there; its __setstate__ restores that)."""
+    state = dict(state)
+    mirrored = set()
+    for reg in ("_parameters", "_buffers", "_modules"):
+        r = state.get(reg)
+        if isinstance(r, dict):
+            mirrored.update(k for k, v in dict.items(r) if k in state and state[k] is v)
+            state[reg] = dict(dict.items(r))
+    return {k: v for k, v in state.items() if k not in mirrored}
 
 
 class _Named:
