@@ -92,7 +92,9 @@ def _ember_model(ember):
     try:
         from ember import optim
         from ember.nn import CrossEntropyLoss, Linear, ReLU, Sequential
-    except ImportError:
+
+        sgd = optim.SGD
+    except (ImportError, AttributeError):
         return None
     layers = []
     for i in range(len(SIZES) - 1):
@@ -100,7 +102,7 @@ def _ember_model(ember):
         if i < len(SIZES) - 2:
             layers.append(ReLU())
     model = Sequential(*layers)
-    return model, CrossEntropyLoss(), lambda params: optim.SGD(params, lr=0.01, momentum=0.9)
+    return model, CrossEntropyLoss(), lambda params: sgd(params, lr=0.01, momentum=0.9)
 
 
 def bench_ddp(rank: int, edist, tdist, ember, torch) -> None:

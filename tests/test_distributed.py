@@ -26,13 +26,25 @@ needs_mpi = pytest.mark.skipif(
 )
 
 
-def mpirun(script: str, *args: str, n: int = 2, timeout: float = 60) -> tuple[int, str]:
+def _have_nn_and_optim() -> bool:
+    try:
+        from ember.nn import CrossEntropyLoss, Linear  # noqa: F401
+        from ember.optim import SGD  # noqa: F401
+        from ember.utils.data import DataLoader, DistributedSampler  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def mpirun(script: str, *args: str, n: int = 2, timeout: float = 60,
+           ember_run: bool = False) -> tuple[int, str]:
     """Run ``mpiexec -n n python script args``; return (exit code, stdout+stderr)."""
     env = dict(os.environ)
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     env.setdefault("OMP_NUM_THREADS", "1")
     env.setdefault("OPENBLAS_NUM_THREADS", "1")
-    cmd = [MPIEXEC, "-n", str(n), sys.executable, str(SCRIPTS / script), *args]
+    launcher = [sys.executable, "-m", "ember", "run"] if ember_run else [sys.executable]
+    cmd = [MPIEXEC, "-n", str(n), *launcher, str(SCRIPTS / script), *args]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
                             cwd=ROOT, start_new_session=True, text=True)
     try:
@@ -88,6 +100,15 @@ def test_ddp_matches_single_process(args):
     rc, out = mpirun("ddp_train.py", *args)
     assert rc == 0, out
     assert "DDP OK" in out, out
+
+
+@needs_mpi
+def test_torch_script_ddp_under_ember_run():
+    if not _have_nn_and_optim():
+        pytest.skip("ember.nn.Linear / ember.optim.SGD / DataLoader not available yet")
+    rc, out = mpirun("torch_style_ddp.py", ember_run=True)
+    assert rc == 0, out
+    assert "torch-style DDP OK" in out, out
 
 
 @needs_mpi
