@@ -51,7 +51,7 @@ def compare(fn, *inputs, grad: bool = True, atol: float = 1e-6, rtol: float = 1e
 
 def randn(*shape, dtype=None, rg: bool = True, seed: int | None = None):
     """An ember float tensor (float32 by default) of distinct random values."""
-    rng = np.random.default_rng(seed if seed is not None else sum(shape) + len(shape))
+    rng = np.random.default_rng(abs(seed) if seed is not None else sum(shape) + len(shape))
     arr = rng.standard_normal(shape).astype(np.float64 if dtype is ember.float64 else np.float32)
     t = ember.from_numpy(arr)
     return t.requires_grad_() if rg else t

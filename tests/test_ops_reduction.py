@@ -146,7 +146,7 @@ def test_var_std_gradcheck():
     gradcheck(lambda x: ember.std(x, 0, correction=0), (3, 4))
 
 
-# --- norm / logsumexp ------------------------------------------------------------------------------
+# --- norm / logsumexp ----------------------------------------------------------------------------
 @pytest.mark.parametrize("p", ["fro", 1, 2, 3, float("inf"), float("-inf"), 0])
 def test_norm(p):
     x = randn(3, 4)
