@@ -1,0 +1,664 @@
+"""Loss functions (nn.functional): fused ops with hand-written backward for the common ones
+(mse, cross_entropy, nll, bce, bce_with_logits), compositions of ember ops for the rest."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from ..autograd.node import Op
+from ..device import xp_of
+from ..ops import _bw
+from ..tensor import Tensor, _wrap
+
+__all__ = [
+    "mse_loss", "l1_loss", "cross_entropy", "nll_loss", "binary_cross_entropy",
+    "binary_cross_entropy_with_logits", "smooth_l1_loss", "huber_loss", "kl_div",
+    "cosine_embedding_loss", "margin_ranking_loss", "triplet_margin_loss",
+    "hinge_embedding_loss", "soft_margin_loss", "poisson_nll_loss", "gaussian_nll_loss",
+    "multilabel_soft_margin_loss",
+]
+
+
+def _legacy_reduction(size_average, reduce, reduction: str) -> str:
+    if size_average is None and reduce is None:
+        return reduction
+    warnings.warn("size_average and reduce args will be deprecated, please use "
+                  "reduction='mean' instead.", stacklevel=2)
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    if not reduce:
+        return "none"
+    return "mean" if size_average else "sum"
+
+
+def _check_reduction(reduction: str) -> None:
+    if reduction not in ("none", "mean", "sum"):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+
+
+def _reduce(loss: Tensor, reduction: str) -> Tensor:
+    if reduction == "none":
+        return loss
+    if reduction == "sum":
+        return loss.sum()
+    if reduction == "mean":
+        return loss.mean()
+    raise ValueError(f"{reduction} is not a valid value for reduction")
+
+
+def _size_warning(input: Tensor, target: Tensor) -> None:
+    if tuple(target.shape) != tuple(input.shape):
+        warnings.warn(
+            f"Using a target size ({target.shape}) that is different to the input size "
+            f"({input.shape}). This will likely lead to incorrect results due to broadcasting. "
+            "Please ensure they have the same size.", stacklevel=3)
+
+
+# --- mse -----------------------------------------------------------------------------------
+class _MSE(Op):
+    @staticmethod
+    def forward(ctx, a, b, red):
+        d = a - b
+        ctx.saved = (d,)
+        ctx.red = red
+        ctx.shapes = (a.shape, a.dtype, b.shape if hasattr(b, "shape") else (),
+                      getattr(b, "dtype", None))
+        if red == "none":
+            return d * d
+        if red == "sum":
+            return np.vdot(d, d) if type(d) is np.ndarray and d.dtype.kind == "f" else (
+                d * d).sum()
+        return (np.vdot(d, d) if type(d) is np.ndarray and d.dtype.kind == "f" else
+                (d * d).sum()) / d.dtype.type(d.size)
+
+    @staticmethod
+    def backward(ctx, g):
+        (d,) = ctx.saved
+        red = ctx.red
+        if red == "mean":
+            gd = d * (g * d.dtype.type(2.0 / d.size))
+        elif red == "sum":
+            gd = d * (g * d.dtype.type(2.0))
+        else:
+            gd = d * g
+            gd *= 2
+        ashape, adt, bshape, bdt = ctx.shapes
+        n = ctx._needs
+        ga = _bw.grad_for(gd, ashape, adt) if n[0] else None
+        gb = None
+        if n[1]:
+            gb = -_bw.grad_for(gd, bshape, bdt)
+        return ga, gb, None
+
+
+def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
+             reduction: str = "mean", weight=None) -> Tensor:
+    """Mean squared error."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    _size_warning(input, target)
+    if weight is not None:
+        return _reduce((input - target) ** 2 * weight, reduction)
+    return _MSE.apply(input, target, reduction)
+
+
+def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
+            reduction: str = "mean", weight=None) -> Tensor:
+    """Mean absolute error."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    _size_warning(input, target)
+    loss = (input - target).abs()
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction)
+
+
+# --- cross entropy / nll --------------------------------------------------------------------
+def _to_rows(x, C: int):
+    """(M, C) rows with the class dim last: (N, C, d...) -> (N*d..., C)."""
+    if x.ndim == 1:
+        return x.reshape(1, C)
+    if x.ndim == 2:
+        return x
+    xp = xp_of(x)
+    return xp.moveaxis(x, 1, -1).reshape(-1, C)
+
+
+def _from_rows(g2, shape):
+    if len(shape) == 1:
+        return g2.reshape(shape)
+    if len(shape) == 2:
+        return g2
+    xp = xp_of(g2)
+    moved = (shape[0],) + tuple(shape[2:]) + (shape[1],)
+    return xp.ascontiguousarray(xp.moveaxis(g2.reshape(moved), -1, 1))
+
+
+def _check_targets(t1, C: int, ignore: int):
+    """(clean targets, valid mask or None); IndexError for out-of-range classes."""
+    xp = xp_of(t1)
+    valid = None
+    tc = t1
+    if t1.size:
+        bad = (t1 < 0) | (t1 >= C)
+        if bad.any():
+            valid = t1 != ignore
+            real_bad = bad & valid
+            if real_bad.any():
+                raise IndexError(f"Target {int(t1[real_bad][0])} is out of bounds.")
+            tc = xp.where(valid, t1, 0)
+    return tc, valid
+
+
+class _CrossEntropy(Op):
+    """log_softmax + nll (or soft targets) in one node, with label smoothing and weights."""
+
+    @staticmethod
+    def forward(ctx, x, t, w, ignore, eps, red, probs):
+        xp = xp_of(x)
+        C = x.shape[1] if x.ndim >= 2 else x.shape[0]
+        x2 = _to_rows(x, C)
+        M = x2.shape[0]
+        sh = x2 - x2.max(1, keepdims=True)
+        e = xp.exp(sh)
+        s = e.sum(1, keepdims=True)
+        logp = sh
+        logp -= xp.log(s)
+        e /= s  # softmax, kept for backward
+        dt = x.dtype.type
+        ctx.xshape = x.shape
+        ctx.red = red
+        ctx.probs = probs
+        ctx.C = C
+        if probs:
+            T = _to_rows(t, C)
+            if eps:
+                T = T * dt(1 - eps) + dt(eps / C)
+            A = T * w if w is not None else T
+            loss = -(A * logp).sum(1)
+            ctx.saved = (e, A, logp if ctx._needs[1] else None, w)
+            ctx.eps = eps
+            denom = dt(M)
+        else:
+            t1 = t.reshape(-1)
+            tc, valid = _check_targets(t1, C, ignore)
+            rows = xp.arange(M)
+            picked = logp[rows, tc]
+            if w is not None:
+                c = w[tc]
+                if valid is not None:
+                    c = c * valid
+            elif valid is not None:
+                c = valid.astype(x.dtype)
+            else:
+                c = None
+            loss = -picked if c is None else -(picked * c)
+            if eps:
+                sm = -(logp * w).sum(1) if w is not None else -logp.sum(1)
+                if valid is not None:
+                    sm = sm * valid
+                loss = loss * dt(1 - eps) + sm * dt(eps / C)
+            denom = dt(M) if c is None else c.sum()
+            ctx.saved = (e, tc, c, valid, w)
+            ctx.eps = eps
+        ctx.denom = denom
+        if red == "none":
+            if len(ctx.xshape) == 1:
+                return loss.reshape(())
+            if len(ctx.xshape) >= 3:
+                return loss.reshape((ctx.xshape[0],) + tuple(ctx.xshape[2:]))
+            return loss
+        total = loss.sum()
+        if red == "sum":
+            return total
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return total / denom
+
+    @staticmethod
+    def backward(ctx, g):
+        red = ctx.red
+        C = ctx.C
+        eps = ctx.eps
+        if red == "none":
+            scale = g.reshape(-1)
+        elif red == "sum":
+            scale = g
+        else:
+            with np.errstate(invalid="ignore", divide="ignore"):
+                scale = g / ctx.denom
+        vec = red == "none"
+        if ctx.probs:
+            p, A, logp, w = ctx.saved
+            rs = A.sum(1)
+            gx = p * (rs * scale if vec else rs * scale)[:, None] - A * (
+                scale[:, None] if vec else scale)
+            gt = None
+            if ctx._needs[1]:
+                gt = -logp * (scale[:, None] if vec else scale)
+                if w is not None:
+                    gt = gt * w
+                if eps:
+                    gt = gt * (1 - eps)
+                gt = _from_rows(gt.astype(p.dtype, copy=False), ctx.xshape)
+            return _from_rows(gx, ctx.xshape), gt, None, None, None, None, None
+        p, tc, c, valid, w = ctx.saved
+        M = p.shape[0]
+        xp = xp_of(p)
+        rows = xp.arange(M)
+        dt = p.dtype.type
+        if c is None and not eps:
+            gx = p * scale[:, None] if vec else p * scale
+            if vec:
+                gx[rows, tc] -= scale
+            else:
+                gx[rows, tc] -= scale
+            return _from_rows(gx, ctx.xshape), None, None, None, None, None, None
+        ci = c if c is not None else xp.ones(M, p.dtype)
+        vi = valid.astype(p.dtype) if valid is not None else None
+        wsum = w.sum() if w is not None else dt(C)
+        rowsum = ci * dt(1 - eps)
+        if eps:
+            rowsum = rowsum + (vi if vi is not None else dt(1)) * (wsum * dt(eps / C))
+        sc = scale if vec else xp.full(M, scale, p.dtype)
+        gx = p * (rowsum * sc)[:, None]
+        gx[rows, tc] -= ci * dt(1 - eps) * sc
+        if eps:
+            wrow = w[None, :] if w is not None else dt(1)
+            vs = sc * vi if vi is not None else sc
+            gx -= wrow * (vs * dt(eps / C))[:, None]
+        return _from_rows(gx.astype(p.dtype, copy=False), ctx.xshape), None, None, None, \
+            None, None, None
+
+
+def _check_index_target(input: Tensor, target: Tensor, fn: str = "cross_entropy") -> None:
+    td = target._data.dtype
+    if td != np.int64 and td != np.uint8:
+        from ..ops.inplace import _pretty
+
+        raise RuntimeError(
+            f"expected target dtype to be Long or Byte, but got {_pretty(target.dtype.name)}")
+    xs, ts = tuple(input.shape), tuple(target.shape)
+    if len(xs) == 1:
+        if len(ts) != 0:
+            raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+        return
+    if len(xs) == 2:
+        if len(ts) != 1:
+            raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+        if xs[0] != ts[0]:
+            raise ValueError(f"Expected input batch_size ({xs[0]}) to match target batch_size "
+                             f"({ts[0]}).")
+        return
+    want = (xs[0],) + xs[2:]
+    if ts != want:
+        raise RuntimeError(f"Expected target size {list(want)}, got {list(ts)}")
+
+
+def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
+                  size_average=None, ignore_index: int = -100, reduce=None,
+                  reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
+    """Cross entropy of logits against class indices or class probabilities."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    if input.ndim == 0:
+        raise RuntimeError("cross_entropy: input must be at least 1-D")
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: "
+                           f"{label_smoothing}")
+    probs = target._data.dtype.kind == "f"
+    if probs:
+        if tuple(target.shape) != tuple(input.shape):
+            if input.ndim == 2 and target.ndim == 2:
+                raise RuntimeError(
+                    "0D or 1D target tensor expected, multi-target not supported")
+            raise RuntimeError(f"Expected target size {list(input.shape)}, got "
+                               f"{list(target.shape)}")
+        if target._data.dtype != input._data.dtype:
+            raise RuntimeError("expected scalar type Float but found Double")
+    else:
+        _check_index_target(input, target)
+    w = weight._data if weight is not None else None
+    if w is not None:
+        C = input.shape[1] if input.ndim >= 2 else input.shape[0]
+        if w.shape != (C,):
+            raise RuntimeError(f"weight tensor should be defined either for all {C} classes "
+                               f"or no classes but got weight tensor of shape: "
+                               f"{list(w.shape)}")
+    return _CrossEntropy.apply(input, target if probs else target._data, w, ignore_index,
+                               float(label_smoothing), reduction, probs)
+
+
+class _NLL(Op):
+    @staticmethod
+    def forward(ctx, x, t, w, ignore, red):
+        xp = xp_of(x)
+        C = x.shape[1] if x.ndim >= 2 else x.shape[0]
+        x2 = _to_rows(x, C)
+        M = x2.shape[0]
+        t1 = t.reshape(-1)
+        tc, valid = _check_targets(t1, C, ignore)
+        picked = x2[xp.arange(M), tc]
+        c = w[tc] if w is not None else None
+        if valid is not None:
+            c = c * valid if c is not None else valid.astype(x.dtype)
+        loss = -picked if c is None else -(picked * c)
+        dt = x.dtype.type
+        ctx.saved = (tc, c)
+        ctx.meta = (x.shape, x.dtype, M, C, red)
+        ctx.denom = dt(M) if c is None else c.sum()
+        if red == "none":
+            if x.ndim == 1:
+                return loss.reshape(())
+            return loss.reshape((x.shape[0],) + tuple(x.shape[2:]))
+        total = loss.sum()
+        if red == "sum":
+            return total
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return total / ctx.denom
+
+    @staticmethod
+    def backward(ctx, g):
+        tc, c = ctx.saved
+        shape, dtype, M, C, red = ctx.meta
+        xp = xp_of(tc)
+        if red == "none":
+            sc = g.reshape(-1)
+        elif red == "sum":
+            sc = xp.full(M, g, dtype)
+        else:
+            with np.errstate(invalid="ignore", divide="ignore"):
+                sc = xp.full(M, g / ctx.denom, dtype)
+        if c is not None:
+            sc = sc * c
+        g2 = xp.zeros((M, C), dtype)
+        g2[xp.arange(M), tc] = -sc
+        return _from_rows(g2, shape), None, None, None, None
+
+
+def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,
+             ignore_index: int = -100, reduce=None, reduction: str = "mean") -> Tensor:
+    """Negative log likelihood of log-probabilities at the target classes."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    _check_index_target(input, target, "nll_loss")
+    w = weight._data if weight is not None else None
+    return _NLL.apply(input, target._data, w, ignore_index, reduction)
+
+
+# --- binary cross entropy ------------------------------------------------------------------
+class _BCE(Op):
+    save_in = (0, 1)
+
+    @staticmethod
+    def forward(ctx, x, t, w, red):
+        xp = xp_of(x)
+        if x.size and ((x < 0).any() or (x > 1).any()):
+            raise RuntimeError("all elements of input should be between 0 and 1")
+        lx = xp.maximum(xp.log(x), -100)
+        l1x = xp.maximum(xp.log1p(-x), -100)
+        loss = -(t * lx + (1 - t) * l1x)
+        if w is not None:
+            loss = loss * w
+        ctx.saved = (x, t, w, lx, l1x)
+        ctx.red = red
+        loss = loss.astype(x.dtype, copy=False)
+        if red == "none":
+            return loss
+        return loss.sum() if red == "sum" else loss.mean()
+
+    @staticmethod
+    def backward(ctx, g):
+        x, t, w, lx, l1x = ctx.saved
+        xp = xp_of(x)
+        if ctx.red == "mean":
+            g = g / x.dtype.type(max(x.size, 1))
+        gx = g * (x - t) / xp.maximum((1 - x) * x, x.dtype.type(1e-12))
+        if w is not None:
+            gx = gx * w
+        gt = None
+        if ctx._needs[1]:
+            gt = g * (l1x - lx)
+            if w is not None:
+                gt = gt * w
+            gt = _bw.sum_to(gt, t.shape)
+        return _bw.sum_to(gx, x.shape).astype(x.dtype, copy=False), gt, None, None
+
+
+def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
+                         size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
+    """-(t log x + (1 - t) log(1 - x)), logs clamped at -100."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    if tuple(target.shape) != tuple(input.shape):
+        raise ValueError(f"Using a target size ({target.shape}) that is different to the input "
+                         f"size ({input.shape}) is deprecated. Please ensure they have the same "
+                         "size.")
+    w = weight._data if weight is not None else None
+    return _BCE.apply(input, target, w, reduction)
+
+
+class _BCELogits(Op):
+    save_in = (0, 1)
+
+    @staticmethod
+    def forward(ctx, x, t, w, pw, red):
+        xp = xp_of(x)
+        sp = xp.logaddexp(0, -x).astype(x.dtype, copy=False)  # softplus(-x), stable
+        if pw is not None:
+            lw = (pw - 1) * t + 1
+            loss = (1 - t) * x + lw * sp
+        else:
+            lw = None
+            loss = (1 - t) * x + sp
+        if w is not None:
+            loss = loss * w
+        ctx.saved = (x, t, w, pw, lw, sp)
+        ctx.red = red
+        loss = loss.astype(x.dtype, copy=False)
+        if red == "none":
+            return loss
+        return loss.sum() if red == "sum" else loss.mean()
+
+    @staticmethod
+    def backward(ctx, g):
+        x, t, w, pw, lw, sp = ctx.saved
+        xp = xp_of(x)
+        if ctx.red == "mean":
+            g = g / x.dtype.type(max(x.size, 1))
+        with np.errstate(over="ignore"):
+            sig_neg = (1 / (1 + xp.exp(x))).astype(x.dtype, copy=False)  # sigmoid(-x)
+        d = (1 - t) - (lw if lw is not None else 1) * sig_neg
+        if w is not None:
+            d = d * w
+        gx = _bw.sum_to(g * d, x.shape).astype(x.dtype, copy=False)
+        gt = None
+        if ctx._needs[1]:
+            dt_ = -x + ((pw - 1) * sp if pw is not None else 0)
+            if w is not None:
+                dt_ = dt_ * w
+            gt = _bw.sum_to(g * dt_, t.shape)
+        return gx, gt, None, None, None
+
+
+def binary_cross_entropy_with_logits(input: Tensor, target: Tensor,
+                                     weight: Tensor | None = None, size_average=None,
+                                     reduce=None, reduction: str = "mean",
+                                     pos_weight: Tensor | None = None) -> Tensor:
+    """Sigmoid + binary cross entropy in one stable op (log-sum-exp form)."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    if tuple(target.shape) != tuple(input.shape):
+        raise ValueError(f"Target size ({target.shape}) must be the same as input size "
+                         f"({input.shape})")
+    w = weight._data if weight is not None else None
+    pw = pos_weight._data if pos_weight is not None else None
+    return _BCELogits.apply(input, target, w, pw, reduction)
+
+
+# --- compositions --------------------------------------------------------------------------
+def _where(cond, a, b):
+    from ..ops.compare import where
+
+    return where(cond, a, b)
+
+
+def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
+                   reduction: str = "mean", beta: float = 1.0) -> Tensor:
+    """0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _size_warning(input, target)
+    if beta < 0:
+        raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
+    d = (input - target).abs()
+    if beta == 0:
+        return _reduce(d, reduction)
+    loss = _where(d < beta, d * d * (0.5 / beta), d - 0.5 * beta)
+    return _reduce(loss, reduction)
+
+
+def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0,
+               weight=None) -> Tensor:
+    """0.5 d^2 where |d| <= delta, else delta (|d| - 0.5 delta)."""
+    _size_warning(input, target)
+    d = (input - target).abs()
+    loss = _where(d <= delta, d * d * 0.5, (d - 0.5 * delta) * delta)
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction)
+
+
+def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None,
+           reduction: str = "mean", log_target: bool = False) -> Tensor:
+    """KL(target || exp(input)) pointwise: target * (log target - input)."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    if reduction == "mean":
+        warnings.warn("reduction: 'mean' divides the total loss by both the batch size and the "
+                      "support size.'batchmean' divides only by the batch size, and aligns with "
+                      "the KL div math definition.'mean' will be changed to behave the same as "
+                      "'batchmean' in the next major release.", stacklevel=2)
+    if log_target:
+        loss = target.exp() * (target - input)
+    else:
+        from ..ops.compare import where
+
+        safe = where(target > 0, target, 1.0)
+        loss = where(target > 0, target * (safe.log() - input), -target * input * 0)
+    if reduction == "batchmean":
+        n = input.shape[0] if input.ndim else 1
+        return loss.sum() / n
+    return _reduce(loss, reduction)
+
+
+def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0,
+                          size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
+    """1 - cos for y = 1, max(0, cos - margin) for y = -1."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    eps = 1e-12
+    dim = input1.ndim - 1
+    prod = (input1 * input2).sum(dim)
+    m1 = (input1 * input1).sum(dim) + eps
+    m2 = (input2 * input2).sum(dim) + eps
+    cos = prod / (m1 * m2).sqrt()
+    zeros = cos * 0
+    pos = _where(target == 1, 1 - cos, zeros)
+    from ..ops.compare import clamp_min
+
+    neg = _where(target == -1, clamp_min(cos - margin, 0), zeros)
+    return _reduce(pos + neg, reduction)
+
+
+def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0,
+                        size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
+    """max(0, -y (x1 - x2) + margin)."""
+    from ..ops.compare import clamp_min
+
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    return _reduce(clamp_min(-target * (input1 - input2) + margin, 0), reduction)
+
+
+def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor,
+                        margin: float = 1.0, p: float = 2, eps: float = 1e-6,
+                        swap: bool = False, size_average=None, reduce=None,
+                        reduction: str = "mean") -> Tensor:
+    """max(d(a, p) - d(a, n) + margin, 0) with p-norm distances."""
+    from ..ops.compare import clamp_min, minimum
+    from ._functional_basic import pairwise_distance
+
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    d_ap = pairwise_distance(anchor, positive, p, eps)
+    d_an = pairwise_distance(anchor, negative, p, eps)
+    if swap:
+        d_an = minimum(d_an, pairwise_distance(positive, negative, p, eps))
+    return _reduce(clamp_min(margin + d_ap - d_an, 0), reduction)
+
+
+def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0,
+                         size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
+    from ..ops.compare import clamp_min
+
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    zeros = input * 0
+    m = _where(target != 1, clamp_min(margin - input, 0), zeros)
+    s = _where(target != -1, input, zeros)
+    return _reduce(m + s, reduction)
+
+
+def soft_margin_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
+                     reduction: str = "mean") -> Tensor:
+    """log(1 + exp(-y x))."""
+    from ._functional_act import softplus
+
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    return _reduce(softplus(-target * input, 1.0, 1e30), reduction)
+
+
+def multilabel_soft_margin_loss(input: Tensor, target: Tensor, weight=None, size_average=None,
+                                reduce=None, reduction: str = "mean") -> Tensor:
+    from ._functional_act import logsigmoid
+
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    loss = -(target * logsigmoid(input) + (1 - target) * logsigmoid(-input))
+    if weight is not None:
+        loss = loss * weight
+    loss = loss.sum(input.ndim - 1) / input.shape[-1]
+    return _reduce(loss, reduction)
+
+
+def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True,
+                     full: bool = False, size_average=None, eps: float = 1e-8, reduce=None,
+                     reduction: str = "mean") -> Tensor:
+    import math
+
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    if log_input:
+        loss = input.exp() - target * input
+    else:
+        loss = input - target * (input + eps).log()
+    if full:
+        t = target._data
+        st = np.where(t > 1, t * np.log(np.where(t > 1, t, 1)) - t + 0.5 * np.log(
+            2 * math.pi * np.where(t > 1, t, 1)), 0).astype(t.dtype)
+        loss = loss + _wrap(st)
+    return _reduce(loss, reduction)
+
+
+def gaussian_nll_loss(input: Tensor, target: Tensor, var, full: bool = False,
+                      eps: float = 1e-6, reduction: str = "mean") -> Tensor:
+    import math
+
+    from ..ops.compare import clamp_min
+
+    if not isinstance(var, Tensor):
+        var = _wrap(np.full(input._data.shape, var, input._data.dtype))
+    if var.ndim == input.ndim - 1 and tuple(var.shape) == tuple(input.shape[:-1]):
+        var = var.unsqueeze(-1)
+    if (var._data < 0).any():
+        raise ValueError("var has negative entry/entries")
+    v = clamp_min(var.detach(), eps) + (var - var.detach())
+    loss = 0.5 * (v.log() + (input - target) ** 2 / v)
+    if full:
+        loss = loss + 0.5 * math.log(2 * math.pi)
+    return _reduce(loss, reduction)

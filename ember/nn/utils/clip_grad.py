@@ -1,0 +1,75 @@
+"""Gradient clipping: by total norm (one fused pass) or by value."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+import numpy as np
+
+from ...tensor import Tensor, _wrap
+
+__all__ = ["clip_grad_norm_", "clip_grad_norm", "clip_grad_value_", "get_total_norm"]
+
+
+def _grads(parameters) -> list:
+    if isinstance(parameters, Tensor):
+        parameters = [parameters]
+    return [p.grad for p in parameters if p.grad is not None]
+
+
+def get_total_norm(tensors, norm_type: float = 2.0, error_if_nonfinite: bool = False,
+                   foreach=None) -> Tensor:
+    """The norm of the norms of the given tensors."""
+    if isinstance(tensors, Tensor):
+        tensors = [tensors]
+    tensors = list(tensors)
+    norm_type = float(norm_type)
+    if not tensors:
+        return _wrap(np.asarray(0.0, np.float32))
+    dt = tensors[0]._data.dtype
+    if norm_type == math.inf:
+        total = max(float(np.abs(t._host()).max()) if t._data.size else 0.0 for t in tensors)
+    elif norm_type == -math.inf:
+        total = min(float(np.abs(t._host()).min()) for t in tensors)
+    elif norm_type == 2.0:
+        total = math.sqrt(sum(float(np.vdot(a, a)) for a in
+                              (t._host().ravel() for t in tensors)))
+    else:
+        total = sum(float((np.abs(t._host()) ** norm_type).sum()) for t in tensors)
+        total = total ** (1.0 / norm_type)
+    if error_if_nonfinite and not math.isfinite(total):
+        raise RuntimeError(
+            f"The total norm of order {norm_type} for gradients from `parameters` is "
+            "non-finite, so it cannot be clipped. To disable this error and scale the "
+            "gradients by the non-finite norm anyway, set `error_if_nonfinite=False`")
+    return _wrap(np.asarray(total, dt))
+
+
+def clip_grad_norm_(parameters: Iterable[Tensor] | Tensor, max_norm: float,
+                    norm_type: float = 2.0, error_if_nonfinite: bool = False,
+                    foreach=None) -> Tensor:
+    """Scale all gradients so their total norm is at most max_norm; returns the norm."""
+    grads = _grads(parameters)
+    if not grads:
+        return _wrap(np.asarray(0.0, np.float32))
+    total = get_total_norm(grads, norm_type, error_if_nonfinite)
+    coef = float(max_norm) / (float(total._data) + 1e-6)
+    if coef < 1.0:
+        for g in grads:
+            g._data *= g._data.dtype.type(coef)
+            g._bump()
+    return total
+
+
+clip_grad_norm = clip_grad_norm_
+
+
+def clip_grad_value_(parameters: Iterable[Tensor] | Tensor, clip_value: float,
+                     foreach=None) -> None:
+    """Clamp every gradient element to [-clip_value, clip_value]."""
+    clip_value = float(clip_value)
+    for g in _grads(parameters):
+        np.clip(g._data, -clip_value, clip_value, out=g._data) if type(g._data) is \
+            np.ndarray else g._data.clip(-clip_value, clip_value, out=g._data)
+        g._bump()

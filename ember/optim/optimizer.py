@@ -1,0 +1,511 @@
+"""Optimizer base: param groups, per-parameter state, torch's state_dict layout, and the fused
+update path.
+
+Fused path: at the first step the parameters of a group (same dtype and device) are copied
+into one flat buffer and each parameter's array becomes a view into it; the per-parameter state
+buffers (``momentum_buffer``, ``exp_avg``, ...) are views into flat buffers too. An update is
+then a handful of array operations on the flat buffers, whatever the number of parameters.
+Every step checks that each parameter still holds its view (``p.data = ...`` or ``module.to``
+replace it) and rebuilds when not; a step where some parameter has no gradient, or a state
+that is not uniform across the group, runs the same kernel parameter by parameter instead.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections import OrderedDict, defaultdict
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import numpy as np
+
+from ..autograd.grad_mode import enable_grad, no_grad
+from ..device import xp_of
+from ..tensor import Tensor, _wrap
+
+__all__ = ["Optimizer", "required"]
+
+
+class _RequiredParameter:
+    def __repr__(self) -> str:
+        return "<required parameter>"
+
+
+required = _RequiredParameter()
+
+_global_pre_hooks: OrderedDict = OrderedDict()
+_global_post_hooks: OrderedDict = OrderedDict()
+
+
+class _Handle:
+    _n = 0
+
+    def __init__(self, d: dict):
+        _Handle._n += 1
+        self.id = _Handle._n
+        self._d = d
+
+    def remove(self) -> None:
+        self._d.pop(self.id, None)
+
+
+def register_optimizer_step_pre_hook(hook: Callable) -> _Handle:
+    h = _Handle(_global_pre_hooks)
+    _global_pre_hooks[h.id] = hook
+    return h
+
+
+def register_optimizer_step_post_hook(hook: Callable) -> _Handle:
+    h = _Handle(_global_post_hooks)
+    _global_post_hooks[h.id] = hook
+    return h
+
+
+class _Flat:
+    """One group's parameters (one dtype, one device) as views of a flat buffer."""
+
+    __slots__ = ("params", "views", "flat", "bufs", "gbuf", "steps", "xp", "shapes", "offs")
+
+    def __init__(self, params: list, state, names: tuple, uses_step: bool):
+        p0 = params[0]._data
+        xp = xp_of(p0)
+        self.xp = xp
+        self.params = list(params)
+        sizes = [p._data.size for p in params]
+        offs = [0]
+        for s in sizes:
+            offs.append(offs[-1] + s)
+        self.offs = offs
+        self.shapes = [p._data.shape for p in params]
+        n = offs[-1]
+        flat = xp.empty(n, p0.dtype)
+        views = []
+        for p, a, b, shp in zip(params, offs, offs[1:], self.shapes):
+            flat[a:b] = p._data.reshape(-1)
+            v = flat[a:b].reshape(shp)
+            p._data = v
+            views.append(v)
+        self.flat = flat
+        self.views = views
+        self.gbuf = None
+        self.bufs = {}
+        self.steps = None
+        sts = [state.get(p) for p in params]
+        if sts[0] and all(names[0] in s for s in sts) if names else False:
+            for name in names:
+                self.bufs[name] = self._gather_state(sts, name)
+        if uses_step and sts[0] and "step" in sts[0]:
+            self.steps = self._gather_steps(sts)
+
+    def _gather_state(self, sts, name):
+        xp = self.xp
+        buf = xp.empty(self.flat.shape[0], self.flat.dtype)
+        for st, a, b, shp in zip(sts, self.offs, self.offs[1:], self.shapes):
+            t = st[name]
+            buf[a:b] = t._data.reshape(-1)
+            t._data = buf[a:b].reshape(shp)
+            t.__dict__.pop("_vc", None)
+        return buf
+
+    def _gather_steps(self, sts):
+        xp = self.xp
+        steps = xp.empty(len(sts), np.float32)
+        for i, st in enumerate(sts):
+            t = st["step"]
+            steps[i] = float(t._data) if isinstance(t, Tensor) else float(t)
+            v = steps[i:i + 1].reshape(())
+            if isinstance(t, Tensor):
+                t._data = v
+            else:
+                st["step"] = _wrap(v)
+        return steps
+
+    def adopt(self, state, new: dict) -> None:
+        """Register freshly created flat state buffers as per-parameter views."""
+        for name, buf in new.items():
+            self.bufs[name] = buf
+            for p, a, b, shp in zip(self.params, self.offs, self.offs[1:], self.shapes):
+                state[p][name] = _wrap(buf[a:b].reshape(shp))
+
+    def adopt_steps(self, state) -> None:
+        steps = self.steps = self.xp.zeros(len(self.params), np.float32)
+        for i, p in enumerate(self.params):
+            state[p]["step"] = _wrap(steps[i:i + 1].reshape(()))
+
+    def valid(self, params: list) -> bool:
+        if len(params) != len(self.views):
+            return False
+        for p, v in zip(params, self.views):
+            if p._data is not v:
+                return False
+        return True
+
+    def grads(self):
+        """The gradients gathered into one flat array, or None when one is missing."""
+        gs = []
+        for p in self.params:
+            g = p.grad
+            if g is None:
+                return None
+            gs.append(g._data.reshape(-1))
+        gb = self.gbuf
+        if gb is None or gb.dtype != self.flat.dtype:
+            gb = self.gbuf = self.xp.empty_like(self.flat)
+        if gs[0].dtype != gb.dtype:
+            return None
+        self.xp.concatenate(gs, out=gb)
+        return gb
+
+    def bump(self) -> None:
+        for p in self.params:
+            vc = p._vc
+            if vc is not None:
+                vc[0] += 1
+
+
+class Optimizer:
+    """Base class of all optimizers, as ``torch.optim.Optimizer``."""
+
+    _state_names: tuple = ()
+    _uses_step = False
+
+    def __init__(self, params, defaults: dict) -> None:
+        self.defaults = defaults
+        self._optimizer_step_pre_hooks: OrderedDict = OrderedDict()
+        self._optimizer_step_post_hooks: OrderedDict = OrderedDict()
+        self._optimizer_state_dict_pre_hooks: OrderedDict = OrderedDict()
+        self._optimizer_state_dict_post_hooks: OrderedDict = OrderedDict()
+        self._optimizer_load_state_dict_pre_hooks: OrderedDict = OrderedDict()
+        self._optimizer_load_state_dict_post_hooks: OrderedDict = OrderedDict()
+        if isinstance(params, Tensor):
+            raise TypeError("params argument given to the optimizer should be an iterable of "
+                            "Tensors or dicts, but got " + _typename(params))
+        self.state: defaultdict = defaultdict(dict)
+        self.param_groups: list = []
+        self._flats: dict = {}
+        param_groups = list(params)
+        if len(param_groups) == 0:
+            raise ValueError("optimizer got an empty parameter list")
+        if not isinstance(param_groups[0], dict):
+            param_groups = [{"params": param_groups}]
+        for g in param_groups:
+            self.add_param_group(g)
+
+    def __getstate__(self) -> dict:
+        d = dict(self.__dict__)
+        d["_flats"] = {}
+        return d
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self.__dict__.setdefault("_flats", {})
+
+    def __repr__(self) -> str:
+        s = self.__class__.__name__ + " ("
+        for i, group in enumerate(self.param_groups):
+            s += "\n"
+            s += f"Parameter Group {i}\n"
+            for key in sorted(group.keys()):
+                if key != "params":
+                    s += f"    {key}: {group[key]}\n"
+        s += ")"
+        return s
+
+    def add_param_group(self, param_group: dict) -> None:
+        """Add a group of parameters with its own options (missing ones from defaults)."""
+        if not isinstance(param_group, dict):
+            raise TypeError(f"param_group must be a dict, but got {type(param_group).__name__}")
+        params = param_group["params"]
+        if isinstance(params, Tensor):
+            param_group["params"] = [params]
+        elif isinstance(params, set):
+            raise TypeError("optimizer parameters need to be organized in ordered collections, "
+                            "but the ordering of tensors in sets will change between runs. "
+                            "Please use a list instead.")
+        else:
+            param_group["params"] = list(params)
+        plist = param_group["params"]
+        for p in plist:
+            if not isinstance(p, Tensor):
+                raise TypeError("optimizer can only optimize Tensors, but one of the params is "
+                                + _typename(p))
+            if not self.defaults.get("differentiable", None) and not (
+                    p.is_leaf or p.retains_grad):
+                raise ValueError("can't optimize a non-leaf Tensor")
+        for name, default in self.defaults.items():
+            if default is required and name not in param_group:
+                raise ValueError("parameter group didn't specify a value of required "
+                                 f"optimization parameter {name}")
+            param_group.setdefault(name, default)
+        if len({id(p) for p in plist}) != len(plist):
+            import warnings
+
+            warnings.warn("optimizer contains a parameter group with duplicate parameters; in "
+                          "future, this will cause an error; see github.com/pytorch/pytorch/"
+                          "issues/40967 for more information", stacklevel=3)
+        seen = set()
+        for g in self.param_groups:
+            seen.update(id(p) for p in g["params"])
+        if any(id(p) in seen for p in plist):
+            raise ValueError("some parameters appear in more than one parameter group")
+        self.param_groups.append(param_group)
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Reset the gradients of all optimized parameters (to None by default)."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                g = p.grad
+                if g is None:
+                    continue
+                if set_to_none:
+                    p.grad = None
+                else:
+                    if g.grad_fn is not None:
+                        g.detach_()
+                    else:
+                        g._rg = False
+                    g._data[...] = 0
+                    g._bump()
+
+    # --- hooks -----------------------------------------------------------------------------
+    def register_step_pre_hook(self, hook: Callable) -> _Handle:
+        h = _Handle(self._optimizer_step_pre_hooks)
+        self._optimizer_step_pre_hooks[h.id] = hook
+        return h
+
+    def register_step_post_hook(self, hook: Callable) -> _Handle:
+        h = _Handle(self._optimizer_step_post_hooks)
+        self._optimizer_step_post_hooks[h.id] = hook
+        return h
+
+    def register_state_dict_pre_hook(self, hook, prepend: bool = False) -> _Handle:
+        h = _Handle(self._optimizer_state_dict_pre_hooks)
+        self._optimizer_state_dict_pre_hooks[h.id] = hook
+        return h
+
+    def register_state_dict_post_hook(self, hook, prepend: bool = False) -> _Handle:
+        h = _Handle(self._optimizer_state_dict_post_hooks)
+        self._optimizer_state_dict_post_hooks[h.id] = hook
+        return h
+
+    def register_load_state_dict_pre_hook(self, hook, prepend: bool = False) -> _Handle:
+        h = _Handle(self._optimizer_load_state_dict_pre_hooks)
+        self._optimizer_load_state_dict_pre_hooks[h.id] = hook
+        return h
+
+    def register_load_state_dict_post_hook(self, hook, prepend: bool = False) -> _Handle:
+        h = _Handle(self._optimizer_load_state_dict_post_hooks)
+        self._optimizer_load_state_dict_post_hooks[h.id] = hook
+        return h
+
+    # --- state dict ------------------------------------------------------------------------
+    def state_dict(self) -> dict:
+        """{'state': {index: {...}}, 'param_groups': [{options..., 'params': [indices]}]}."""
+        for hook in self._optimizer_state_dict_pre_hooks.values():
+            hook(self)
+        mapping: dict = {}
+        start = 0
+        groups = []
+        for g in self.param_groups:
+            packed = {k: v for k, v in g.items() if k != "params"}
+            for i, p in enumerate(g["params"], start):
+                if id(p) not in mapping:
+                    mapping[id(p)] = i
+            packed["params"] = [mapping[id(p)] for p in g["params"]]
+            start += len(packed["params"])
+            groups.append(packed)
+        state = {(mapping[id(k)] if isinstance(k, Tensor) else k): v
+                 for k, v in self.state.items()}
+        sd = {"state": state, "param_groups": groups}
+        for hook in self._optimizer_state_dict_post_hooks.values():
+            r = hook(self, sd)
+            if r is not None:
+                sd = r
+        return sd
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        """Load a state_dict from ``state_dict()`` (ember's or torch's)."""
+        for hook in self._optimizer_load_state_dict_pre_hooks.values():
+            r = hook(self, state_dict)
+            if r is not None:
+                state_dict = r
+        state_dict = {"state": state_dict["state"],
+                      "param_groups": copy.deepcopy(state_dict["param_groups"])}
+        groups = self.param_groups
+        saved = state_dict["param_groups"]
+        if len(groups) != len(saved):
+            raise ValueError("loaded state dict has a different number of parameter groups")
+        if any(len(g["params"]) != len(s["params"]) for g, s in zip(groups, saved)):
+            raise ValueError("loaded state dict contains a parameter group that doesn't match "
+                             "the size of optimizer's group")
+        id_map = {}
+        for g, s in zip(groups, saved):
+            for old, p in zip(s["params"], g["params"]):
+                id_map[old] = p
+        state: defaultdict = defaultdict(dict)
+        for k, v in state_dict["state"].items():
+            if k in id_map:
+                p = id_map[k]
+                state[p] = {key: _cast_state(p, key, val) for key, val in v.items()}
+            else:
+                state[k] = v
+        new_groups = []
+        for g, s in zip(groups, saved):
+            s = {k: (_from_torch(v) if k != "params" else v) for k, v in s.items()}
+            s["params"] = g["params"]
+            new_groups.append(s)
+        self.__setstate__({"state": state, "param_groups": new_groups})
+        self._flats = {}
+        for hook in self._optimizer_load_state_dict_post_hooks.values():
+            hook(self)
+
+    # --- stepping --------------------------------------------------------------------------
+    def _kernel(self, group: dict, p, g, bufs: dict, step) -> dict:
+        """Update the array p in place from gradient g (may be overwritten) and the state
+        arrays ``bufs``; return state arrays created on this (first) step."""
+        raise NotImplementedError
+
+    def _names(self, group: dict) -> tuple:
+        return self._state_names
+
+    @no_grad()
+    def step(self, closure: Callable[[], Any] | None = None):
+        """One optimization step; ``closure`` re-evaluates the model and returns the loss."""
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
+        hooks = self._optimizer_step_pre_hooks or _global_pre_hooks
+        if hooks:
+            for h in list(_global_pre_hooks.values()) + list(
+                    self._optimizer_step_pre_hooks.values()):
+                h(self, (), {})
+        for group in self.param_groups:
+            self._step_group(group)
+        if self._optimizer_step_post_hooks or _global_post_hooks:
+            for h in list(_global_post_hooks.values()) + list(
+                    self._optimizer_step_post_hooks.values()):
+                h(self, (), {})
+        return loss
+
+    def _step_group(self, group: dict) -> None:
+        params = group["params"]
+        if not params:
+            return
+        names = self._names(group)
+        key = id(group)
+        fl = self._flats.get(key)
+        if fl is None or not fl.valid(params):
+            fl = self._build_flat(params, names)
+            self._flats[key] = fl
+        if fl is not None:
+            g = fl.grads()
+            if g is not None:
+                state = self.state
+                fresh = not fl.bufs and (not names or names[0] not in state.get(params[0], {}))
+                has_state = len(fl.bufs) == len(names)
+                if has_state or fresh:
+                    step = None
+                    if self._uses_step:
+                        if fl.steps is None:
+                            if params[0] in state and "step" in state[params[0]]:
+                                self._flats[key] = None
+                                return self._step_each(group, names)
+                            fl.adopt_steps(state)
+                        fl.steps += 1
+                        step = float(fl.steps[0])
+                    new = self._kernel(group, fl.flat, g, dict(fl.bufs), step)
+                    if new:
+                        fl.adopt(state, new)
+                    fl.bump()
+                    return None
+        return self._step_each(group, names)
+
+    def _build_flat(self, params: list, names: tuple):
+        p0 = params[0]._data
+        dt, kind = p0.dtype, type(p0)
+        if dt.kind not in "f":
+            return None
+        for p in params:
+            a = p._data
+            if a.dtype != dt or type(a) is not kind:
+                return None
+        state = self.state
+        sts = [state.get(p) for p in params]
+        present = [bool(s) and all(n in s for n in names) for s in sts]
+        if any(present) and not all(present):
+            return None
+        if self._uses_step and any(sts):
+            vals = {float(s["step"]._data) if isinstance(s.get("step"), Tensor) else
+                    s.get("step") for s in sts if s}
+            if len(vals) > 1 or None in vals or not all(sts):
+                return None
+        for s in sts:
+            if s:
+                for n in names:
+                    if not isinstance(s.get(n), Tensor):
+                        return None
+        try:
+            return _Flat(params, state, names, self._uses_step)
+        except Exception:  # pragma: no cover - odd shapes or memory layouts
+            return None
+
+    def _step_each(self, group: dict, names: tuple) -> None:
+        """The per-parameter path: the same kernel on each parameter's own arrays."""
+        state = self.state
+        for p in group["params"]:
+            if p.grad is None:
+                continue
+            st = state[p]
+            bufs = {n: st[n]._data for n in names if n in st and st[n] is not None}
+            step = None
+            if self._uses_step:
+                t = st.get("step")
+                if not isinstance(t, Tensor):
+                    t = st["step"] = _wrap(np.asarray(0.0 if t is None else float(t),
+                                                      np.float32))
+                t._data += 1
+                step = float(t._data)
+            g = p.grad._data
+            if g.dtype != p._data.dtype:
+                g = g.astype(p._data.dtype)
+            new = self._kernel(group, p._data, g.copy(), bufs, step)
+            for n, arr in (new or {}).items():
+                st[n] = _wrap(arr)
+            p._bump()
+
+
+def _typename(x) -> str:
+    if isinstance(x, Tensor):
+        from ..autograd.engine import _legacy_type_name
+
+        return _legacy_type_name(x)
+    return type(x).__module__ + "." + type(x).__qualname__ if type(x).__module__ != \
+        "builtins" else type(x).__name__
+
+
+def _from_torch(v):
+    """torch tensors from a torch-made state dict become ember tensors; others pass through."""
+    if isinstance(v, Tensor) or not (hasattr(v, "detach") and hasattr(v, "numpy")):
+        return v
+    return _wrap(np.array(v.detach().cpu().numpy()))
+
+
+def _cast_state(p: Tensor, key: str, value):
+    value = _from_torch(value)
+    if isinstance(value, Tensor):
+        if key == "step":
+            return _wrap(value._data.copy())
+        arr = value._data
+        if p.is_floating_point():
+            arr = arr.astype(p._data.dtype)
+        else:
+            arr = arr.copy()
+        if type(arr) is not type(p._data):
+            arr = xp_of(p._data).asarray(arr)
+        return _wrap(arr)
+    if isinstance(value, dict):
+        return {k: _cast_state(p, k, v) for k, v in value.items()}
+    if isinstance(value, Iterable) and not isinstance(value, str):
+        return type(value)(_cast_state(p, key, v) for v in value)
+    return value

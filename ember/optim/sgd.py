@@ -1,0 +1,68 @@
+"""SGD with momentum, dampening, Nesterov, weight decay and maximize."""
+
+from __future__ import annotations
+
+from .optimizer import Optimizer
+
+__all__ = ["SGD"]
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent, as ``torch.optim.SGD`` (fused flat update)."""
+
+    def __init__(self, params, lr: float = 1e-3, momentum: float = 0, dampening: float = 0,
+                 weight_decay: float = 0, nesterov: bool = False, *, maximize: bool = False,
+                 foreach: bool | None = None, differentiable: bool = False,
+                 fused: bool | None = None) -> None:
+        if lr < 0.0:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if momentum < 0.0:
+            raise ValueError(f"Invalid momentum value: {momentum}")
+        if weight_decay < 0.0:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        defaults = dict(lr=lr, momentum=momentum, dampening=dampening,
+                        weight_decay=weight_decay, nesterov=nesterov, maximize=maximize,
+                        foreach=foreach, differentiable=differentiable, fused=fused)
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ValueError("Nesterov momentum requires a momentum and zero dampening")
+        super().__init__(params, defaults)
+
+    def __setstate__(self, state: dict) -> None:
+        super().__setstate__(state)
+        for group in self.param_groups:
+            group.setdefault("nesterov", False)
+            group.setdefault("maximize", False)
+            group.setdefault("foreach", None)
+            group.setdefault("differentiable", False)
+            group.setdefault("fused", None)
+
+    def _names(self, group: dict) -> tuple:
+        return ("momentum_buffer",) if group["momentum"] != 0 else ()
+
+    def _kernel(self, group: dict, p, g, bufs: dict, step) -> dict:
+        lr = group["lr"]
+        lr = float(lr)
+        wd = group["weight_decay"]
+        mom = group["momentum"]
+        if group["maximize"]:
+            g *= -1
+        if wd != 0:
+            g += wd * p
+        new = {}
+        if mom != 0:
+            buf = bufs.get("momentum_buffer")
+            if buf is None:
+                buf = new["momentum_buffer"] = g.copy()
+            else:
+                buf *= mom
+                damp = 1 - group["dampening"]
+                if damp != 1:
+                    buf += damp * g
+                else:
+                    buf += g
+            if group["nesterov"]:
+                g += mom * buf
+            else:
+                g = buf
+        p -= lr * g
+        return new
