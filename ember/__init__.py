@@ -79,3 +79,4 @@ from . import distributed  # noqa: E402,F401
 from . import utils  # noqa: E402,F401
 from .serialization import load, save  # noqa: E402,F401
 from . import serialization, safetensors  # noqa: E402,F401
+from . import nn, optim  # noqa: E402,F401
