@@ -371,12 +371,11 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
         self._send_idx += 1
 
     def _check_workers(self) -> None:
-        for wid, w in enumerate(self._workers):
-            if self._workers_status[wid] or not self._persistent_workers:
-                err = _worker_error(w) if not w.is_alive() else None
-                if err is not None:
-                    self._shutdown_workers()
-                    raise err
+        for w in self._workers:  # workers only exit when told to, so any exit is an error
+            err = _worker_error(w) if not w.is_alive() else None
+            if err is not None:
+                self._shutdown_workers(graceful=False)
+                raise err
 
     def _get_data(self):
         """The next (task_idx, batch) from any worker; raises on timeout or a dead worker."""
@@ -390,6 +389,7 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
             except queue.Empty:
                 self._check_workers()
                 if deadline is not None and time.monotonic() >= deadline:
+                    self._shutdown_workers(graceful=False)
                     raise RuntimeError(
                         f"DataLoader timed out after {self._timeout} seconds") from None
                 continue
@@ -436,8 +436,11 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
             data.reraise()
         return _pin(data) if self._pin_memory else data
 
-    def _shutdown_workers(self) -> None:
-        """Stop every worker (asking first, then terminating), close queues, free segments."""
+    def _shutdown_workers(self, graceful: bool = True) -> None:
+        """Stop every worker (asking first, then terminating), close queues, free segments.
+
+        ``graceful=False`` (after a timeout or a dead worker) terminates without waiting.
+        """
         if self._shutdown or not hasattr(self, "_workers"):
             return
         self._shutdown = True
@@ -449,7 +452,7 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
                         self._index_queues[wid].put(None)
                     except (OSError, ValueError):
                         pass
-            deadline = time.monotonic() + _SHUTDOWN_GRACE
+            deadline = time.monotonic() + (_SHUTDOWN_GRACE if graceful else 0.0)
             for w in self._workers:
                 w.join(timeout=max(deadline - time.monotonic(), 0.0))
             for w in self._workers:

@@ -23,7 +23,7 @@ import numpy as np
 
 from . import shared_memory
 
-MP_STATUS_CHECK_INTERVAL = 1.0  # seconds between a worker's checks that its parent is alive
+MP_STATUS_CHECK_INTERVAL = 0.2  # seconds between a worker's checks of its parent and done_event
 
 
 class KeyErrorMessage(str):
@@ -177,6 +177,10 @@ def _worker_loop(dataset_kind, dataset, index_queue, data_queue, done_event, aut
             try:
                 r = index_queue.get(timeout=MP_STATUS_CHECK_INTERVAL)
             except queue.Empty:
+                # also a way out when the main process's queue feeder is gone (garbage-collected
+                # iterator): shutdown sets done_event before it sends the None
+                if done_event.is_set():
+                    break
                 continue
             if isinstance(r, _ResumeIteration):
                 data_queue.put((r, None))
