@@ -137,3 +137,13 @@ def test_numpy_dataset_split_and_load():
     train, _ = random_split(data, [0.5, 0.5])
     batches = list(DataLoader(train, batch_size=3))
     assert len(batches) == 2 and batches[0].shape == (3, 2) and batches[0].dtype == ember.float32
+
+
+def test_tensor_dataset_subclass_getitem_is_respected():
+    class Doubled(TensorDataset):
+        def __getitem__(self, i):
+            (x,) = super().__getitem__(i)
+            return x * 2
+
+    out = list(DataLoader(Doubled(ember.arange(6)), batch_size=4))
+    assert [b.tolist() for b in out] == [[0, 2, 4, 6], [8, 10]]

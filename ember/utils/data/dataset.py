@@ -86,8 +86,14 @@ class TensorDataset(Dataset):
     def __getitem__(self, index):
         return tuple(t[index] for t in self.tensors)
 
-    def __getitems__(self, indices: list) -> GatheredBatch:
-        """The rows ``indices`` of every tensor, one fancy-index gather per tensor."""
+    def __getitems__(self, indices: list) -> GatheredBatch | list:
+        """The rows ``indices`` of every tensor, one fancy-index gather per tensor.
+
+        A subclass that overrides ``__getitem__`` (say, to transform samples) gets its own
+        ``__getitem__`` called per index instead, as it would in torch.
+        """
+        if type(self).__getitem__ is not TensorDataset.__getitem__:
+            return [self[i] for i in indices]
         idx = np.asarray(indices, dtype=np.intp)
         fields = []
         for t in self.tensors:
