@@ -230,7 +230,9 @@ class Tensor:
 
     def _bump(self) -> None:
         vc = self._vc
-        if vc is not None:
+        if vc is None:
+            self._vc = [1]
+        else:
             vc[0] += 1
 
     @property
@@ -460,7 +462,8 @@ class Tensor:
         return _RemovableHandle(lst, hook)
 
     def retain_grad(self) -> None:
-        """Keep ``.grad`` for this non-leaf tensor after backward."""
+        """Keep ``.grad`` for this non-leaf tensor after backward (set after its other hooks,
+        as torch)."""
         if self.grad_fn is None:
             if not self._rg:
                 raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
@@ -469,15 +472,11 @@ class Tensor:
             return
         import weakref
 
-        ref = weakref.ref(self)
-
-        def keep(g):
-            t = ref()
-            if t is not None:
-                t.grad = _wrap(g._data.copy()) if t.grad is None else t.grad + g
-            return None
-
-        self.register_hook(keep)
+        node = self.grad_fn
+        d = node.__dict__.get("_retain")
+        if d is None:
+            d = node._retain = {}
+        d[self._out_nr] = weakref.ref(self)
         self._retains_grad = True
 
     @property

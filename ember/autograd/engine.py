@@ -4,7 +4,7 @@ use unless ``retain_graph``, and in-place modifications of saved values detected
 
 from __future__ import annotations
 
-from ..tensor import Tensor, _wrap
+from ..tensor import Tensor, _wrap, _wrap_node
 from .grad_mode import state as _grad_state
 from .node import AccumulateGrad, NotDifferentiableTwice, Op
 
@@ -111,7 +111,10 @@ def _call_with_graph(node, grads):
                 if isinstance(a, Tensor) and a._data is s:
                     m = a
                     break
-            if m is None and out is not None and out._data is s:
+            if m is None and s is node.__dict__.get("_outarr"):
+                if out is None:  # the output tensor is gone: a stand-in with the same node
+                    out = _wrap_node(s, node, 0)
+                    out._vc = node._outchk
                 m = out
             mapped.append(m if m is not None else (_wrap(s) if hasattr(s, "shape") else s))
         node.saved = tuple(mapped)
@@ -237,6 +240,8 @@ def run_backward(roots, root_grads, retain_graph: bool, create_graph: bool,
 
         if node._pre_hooks:
             grads = _run_pre_hooks(node, grads)
+        if node._retain:
+            _retain_grads(node, grads)
         if needed is not None and node not in needed:
             continue
 
@@ -258,8 +263,9 @@ def run_backward(roots, root_grads, retain_graph: bool, create_graph: bool,
                 grads = _fill_zeros(node, grads, create_graph)
             res = _call_node(node, grads, create_graph)
         if node._hooks:
+            n_in = node._n_inputs()
             for h in node._hooks:
-                h(_as_tensors(res), _as_tensors(grads))
+                h(_as_tensors(res[:n_in]), _as_tensors(grads))
         if not retain_graph and is_op(node):
             node._freed = True
             node.saved = ()
@@ -297,7 +303,7 @@ def run_backward(roots, root_grads, retain_graph: bool, create_graph: bool,
         return [None if r is None else (r if isinstance(r, Tensor) else _wrap(r)) for r in results]
     if inputs is not None:
         for t, r in zip(inputs, results):
-            if r is not None and t.grad_fn is not None:
+            if r is not None and t.grad_fn is not None and not t._retains_grad:
                 _store_grad(t, r, create_graph)
     return None
 
@@ -343,6 +349,19 @@ def _run_pre_hooks(node, grads):
             if r is not None:
                 grads[k] = r if isinstance(g, Tensor) else r._data
     return grads
+
+
+def _retain_grads(node, grads) -> None:
+    for k, ref in list(node._retain.items()):
+        t = ref()
+        g = grads[k]
+        if t is None or g is None:
+            continue
+        garr = g._data if isinstance(g, Tensor) else g
+        if t.grad is None:
+            t.grad = _wrap(garr.copy())
+        else:
+            t.grad = _wrap(t.grad._data + garr)
 
 
 def _fill_zeros(node, grads, create_graph):

@@ -68,7 +68,13 @@ class _DecoratorContextManager:
 
 
 class no_grad(_DecoratorContextManager):
-    """Disable graph recording inside the block (``with ember.no_grad():`` or ``@no_grad()``)."""
+    """Disable graph recording inside the block (``with ember.no_grad():``, ``@no_grad()`` or
+    ``@no_grad``)."""
+
+    def __new__(cls, orig_func=None):
+        if orig_func is None:
+            return super().__new__(cls)
+        return cls()(orig_func)
 
     def __enter__(self):
         self.prev = state.enabled
@@ -80,6 +86,11 @@ class no_grad(_DecoratorContextManager):
 
 class enable_grad(_DecoratorContextManager):
     """Enable graph recording inside the block, even within ``no_grad``."""
+
+    def __new__(cls, orig_func=None):
+        if orig_func is None:
+            return super().__new__(cls)
+        return cls()(orig_func)
 
     def __enter__(self):
         self.prev = state.enabled
@@ -110,6 +121,11 @@ class set_grad_enabled(_DecoratorContextManager):
 class inference_mode(_DecoratorContextManager):
     """Like no_grad (ember keeps no extra bookkeeping to skip); ``inference_mode(False)`` is a
     no-op block."""
+
+    def __new__(cls, mode=True):
+        if callable(mode):
+            return cls()(mode)
+        return super().__new__(cls)
 
     def __init__(self, mode: bool = True):
         self.mode = mode

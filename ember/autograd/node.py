@@ -23,14 +23,23 @@ class Node:
     _hooks = None  # [hooks] called after the node ran, as torch's Node.register_hook
     _freed = False
     _next_nr = None  # output index of each next node, when one is not 0
+    _retain = None  # {output index: weakref to a tensor whose .grad retain_grad() keeps}
+    _nin = None  # how many leading arguments torch counts as inputs (None: up to the last Tensor)
 
     def name(self) -> str:
         return type(self).__name__
 
+    def _n_inputs(self) -> int:
+        nin = self._nin
+        if nin is None:
+            nin = self.__dict__.get("_ntens", len(self._next))
+        return nin
+
     @property
     def next_functions(self) -> tuple:
         nrs = self._next_nr or (0,) * len(self._next)
-        return tuple((n, k) for n, k in zip(self._next, nrs))
+        n = self._n_inputs()
+        return tuple((nd, k) for nd, k in zip(self._next[:n], nrs[:n]))
 
     @property
     def metadata(self) -> dict:
@@ -147,8 +156,10 @@ def _apply_recording(cls, args):
     needs = []
     nrs = None
     j = 0
+    last = -1
     for a in args:
         if isinstance(a, Tensor):
+            last = j
             arrays.append(a._data)
             if a._rg:
                 fn = a.grad_fn
@@ -171,6 +182,8 @@ def _apply_recording(cls, args):
         j += 1
     ctx._next = tuple(nxt)
     ctx._needs = tuple(needs)
+    if last + 1 != j:
+        ctx._ntens = last + 1
     if nrs is not None:
         ctx._next_nr = tuple(nrs)
     if cls.save_in:
@@ -198,6 +211,7 @@ def _apply_recording(cls, args):
         ctx._outchk = vc
         if cls.higher_order:
             ctx._outref = weakref.ref(res)
+            ctx._outarr = out
     return res
 
 

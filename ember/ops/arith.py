@@ -84,6 +84,7 @@ def _cast(x, rt):
 
 class _Binary(Op):
     higher_order = True
+    _nin = 2  # torch lists both operands in next_functions, a Python scalar as None
 
     @classmethod
     def setup(cls, ctx, a, b, rt):
@@ -163,6 +164,7 @@ class Div(_Binary):
 
 class Pow(_Binary):
     save_in = (0, 1)
+    _nin = None  # pow(tensor, scalar) lists only the tensor, as torch
 
     @staticmethod
     def forward(ctx, a, b, rt):
