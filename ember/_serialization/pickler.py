@@ -33,14 +33,16 @@ class _StorageTable:
         base = arr
         while isinstance(base.base, np.ndarray):
             base = base.base
-        shared = (arr.size > 0 and base.dtype == arr.dtype and arr.dtype.isnative
+        # share the base's memory when the view is expressible in whole elements of its dtype
+        shared = (arr.size > 0 and arr.dtype.isnative and base.nbytes % item == 0
                   and (base.flags.c_contiguous or base.flags.f_contiguous)
                   and all(s >= 0 and s % item == 0 for s in arr.strides))
         if shared:
             off = arr.__array_interface__["data"][0] - base.__array_interface__["data"][0]
-            shared = off >= 0 and off % item == 0
+            end = off + sum((n - 1) * s for n, s in zip(arr.shape, arr.strides)) + item
+            shared = off >= 0 and off % item == 0 and end <= base.nbytes
         if not shared:
-            base = arr if arr.flags.c_contiguous and arr.dtype.isnative else \
+            arr = base = arr if arr.flags.c_contiguous and arr.dtype.isnative else \
                 np.array(arr, dtype=arr.dtype.newbyteorder("="), order="C")
             off = 0
         ident = (id(base), arr.dtype)
@@ -49,7 +51,7 @@ class _StorageTable:
             key = str(len(self.records))
             self.records.append(base.ravel(order="K").view(np.uint8))
             self._keys[ident] = hit = (key, base)
-        numel = base.size
+        numel = base.nbytes // item
         if arr.size == 0:
             strides, acc = [], 1
             for s in reversed(arr.shape):

@@ -177,10 +177,10 @@ def make_array(storage, offset, size, stride, dt: D.dtype) -> np.ndarray:
         raise RuntimeError(
             f"corrupted checkpoint: a tensor of {len(size)} dims at offset {offset} reaches "
             f"element {last} but storage '{storage.key}' holds {elems.size} elements"[:300])
-    try:
-        return np.lib.stride_tricks.as_strided(
-            elems[offset:], shape=size, strides=tuple(st * dt.itemsize for st in stride))
-    except (ValueError, OverflowError) as e:
+    try:  # an ndarray over the storage's buffer: its .base chain leads back to the storage
+        return np.ndarray(size, dt.np, buffer=elems, offset=offset * dt.itemsize,
+                          strides=tuple(st * dt.itemsize for st in stride))
+    except (ValueError, OverflowError, TypeError) as e:
         raise RuntimeError(f"corrupted checkpoint: cannot view the storage: {e}") from None
 
 

@@ -3,6 +3,7 @@ never allocates more than a record's declared size, verifies CRC-32 of what it r
 
 from __future__ import annotations
 
+import mmap
 import struct
 import zlib
 
@@ -44,7 +45,8 @@ class ZipReader:
         self._mm = None
         self._parse()
         if mmap_path is not None and self.file_size:
-            self._mm = np.memmap(mmap_path, dtype=np.uint8, mode="c", shape=(self.file_size,))
+            with open(mmap_path, "rb") as fh:  # private (copy-on-write) map, as torch's mmap
+                self._mm = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_COPY)
 
     def _read_at(self, pos: int, n: int) -> bytes:
         if pos < 0 or n < 0 or pos + n > self.file_size:
@@ -120,7 +122,9 @@ class ZipReader:
             if e.csize != e.size:
                 raise _bad(f"stored record '{e.name}' has mismatched sizes")
             if self._mm is not None:
-                return self._mm[start:start + e.size]
+                if start + e.size > len(self._mm):
+                    raise _bad("the file changed while it was being read")
+                return np.frombuffer(self._mm, np.uint8, e.size, start)
             out = np.empty(e.size, np.uint8)
             self._f.seek(start)
             if e.size and self._f.readinto(memoryview(out)) != e.size:
