@@ -249,3 +249,38 @@ def test_sum_of_transposed_matches():
     e, t = x.t(), to_torch(x).t()
     assert_same(ember.amax(e, 0), torch.amax(t, 0))
     assert np.array_equal(ember.argmax(e, 1).numpy(), torch.argmax(t, 1).numpy())
+
+
+def _t(v):
+    return ember.tensor(v, requires_grad=True)
+
+
+@pytest.mark.parametrize("name", ["median_ties", "median_dim_ties", "norm_inf_ties", "std_zero",
+                                  "prod_zeros", "lse_neg_inf", "amax_nan", "cummax_ties",
+                                  "norm2_zero_row", "norm3_zero", "var_keep_1d"])
+def test_edge_gradients(name):
+    fn, x = {
+        "median_ties": (lambda m, x: m.median(x), [1.0, 2.0, 2.0, 2.0, 3.0]),
+        "median_dim_ties": (lambda m, x: m.median(x, 1).values,
+                            [[1.0, 2.0, 2.0, 3.0], [5.0, 5.0, 5.0, 5.0]]),
+        "norm_inf_ties": (lambda m, x: m.norm(x, float("inf")), [1.0, -3.0, 3.0, 2.0]),
+        "std_zero": (lambda m, x: m.std(x, 1), [[1.0, 1.0, 1.0], [1.0, 2.0, 3.0]]),
+        "prod_zeros": (lambda m, x: m.prod(x, 0), [[2.0, 0.0], [0.0, 0.0], [3.0, 1.0]]),
+        "lse_neg_inf": (lambda m, x: m.logsumexp(x, 1), [[-float("inf"), 0.0], [1.0, 2.0]]),
+        "amax_nan": (lambda m, x: m.amax(x, 1), [[1.0, float("nan")], [3.0, 4.0]]),
+        "cummax_ties": (lambda m, x: m.cummax(x, 0).values, [1.0, 1.0, 0.0, 1.0]),
+        "norm2_zero_row": (lambda m, x: m.norm(x, 2, 1), [[0.0, 0.0], [3.0, 4.0]]),
+        "norm3_zero": (lambda m, x: m.norm(x, 3), [0.0, -2.0, 3.0]),
+        "var_keep_1d": (lambda m, x: m.var(x, 0, keepdim=True), [1.0, 2.0, 4.0]),
+    }[name]
+    compare(fn, _t(x))
+
+
+def test_edge_values_and_errors():
+    compare(lambda m: (m.median(m.tensor([4.0, 1.0, 3.0, 2.0])), m.norm(m.zeros(0)),
+                       m.logsumexp(m.tensor([float("inf"), 1.0]), 0),
+                       tuple(m.max(m.tensor(2.0), 0)), m.prod(m.tensor(2.0), 0, True),
+                       m.cumsum(m.tensor([1, 2], dtype=m.int8), 0), m.all(m.zeros(0))),
+            grad=False)
+    with pytest.raises(RuntimeError, match="cannot compute aminmax over an empty dimension"):
+        ember.aminmax(ember.zeros(0))

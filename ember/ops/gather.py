@@ -346,6 +346,9 @@ def index_select(input: Tensor, dim: int, index: Tensor, *, out=None) -> Tensor:
         bad = int(idx.min() if idx.min() < 0 else idx.max())
         raise RuntimeError(f"INDICES element is out of DATA bounds, id={bad} axis_dim={n}")
     if input._data.ndim == 0:
+        if idx.size != 1:
+            raise RuntimeError("index_select(): Index to scalar can have only 1 value, got "
+                               f"{idx.size} value(s)")
         idx = idx.reshape(index._data.shape)
     return _finish(IndexSelect.apply(input, d, idx), out)
 

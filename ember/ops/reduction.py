@@ -236,6 +236,25 @@ class AMaxMin(Op):
         return (g * mask / cnt).astype(a.dtype, copy=False), None, None, None
 
 
+class EvenSplit(Op):
+    """Returns the precomputed 0-d value ``r`` of ``a`` (median()); the gradient is shared
+    evenly by the elements equal to it (NaN elements when it is NaN), as torch."""
+
+    save_in = (0,)
+
+    @staticmethod
+    def forward(ctx, a, r):
+        ctx.saved = (a, r)
+        return r
+
+    @staticmethod
+    def backward(ctx, g):
+        a, r = ctx.saved
+        xp = xp_of(a)
+        mask = xp.isnan(a) if xp.isnan(r) else a == r
+        return (g * mask / mask.sum()).astype(a.dtype, copy=False), None
+
+
 def _amaxmin(input: Tensor, dim, keepdim: bool, is_max: bool, name: str) -> Tensor:
     a = input._data
     dims = norm_dims(dim, a.ndim)
@@ -345,6 +364,10 @@ def aminmax(input: Tensor, *, dim=None, keepdim: bool = False):
     """(min, max) over everything or one ``dim``."""
     if dim is not None:
         dim = check_dim(dim, input._data.ndim)
+    a = input._data
+    if a.size == 0 and (dim is None or a.ndim == 0 or a.shape[dim] == 0):
+        raise RuntimeError("aminmax(): cannot compute aminmax over an empty dimension as the "
+                           "operation has no identity.")
     lo = _amaxmin(input, dim, keepdim, False, "aminmax")
     hi = _amaxmin(input, dim, keepdim, True, "aminmax")
     return return_type("aminmax", lo, hi, ("min", "max"))
@@ -354,11 +377,14 @@ def median(input: Tensor, dim=None, keepdim: bool = False):
     """Lower median of all elements, or (values, indices) along ``dim``."""
     a = input._data
     if dim is None:
-        flat = input.reshape(-1)
         if a.size == 0:
             return _wrap(np.full((), np.nan, a.dtype))
-        idx = xp_of(a).argsort(flat._data, kind="stable")[(a.size - 1) // 2:(a.size - 1) // 2 + 1]
-        return select_along(flat, 0, idx.astype(np.int64), False)
+        flat = a.reshape(-1)
+        k = (a.size - 1) // 2
+        v = flat[xp_of(a).argsort(flat, kind="stable")[k]]
+        if a.dtype.kind == "f" and xp_of(a).isnan(flat).any():
+            v = flat.dtype.type(np.nan)
+        return EvenSplit.apply(input, xp_of(a).asarray(v))
     d = check_dim(dim, a.ndim)
     if a.ndim == 0:
         return return_type("median", input.clone(), _wrap(np.zeros((), np.int64)))
@@ -394,11 +420,12 @@ class VarStd(Op):
     def backward(ctx, g):
         dev, r = ctx.saved
         with np.errstate(divide="ignore", invalid="ignore"):
+            den = np.float64(ctx.den)
             if ctx.sq:
-                g = g / r
-                gx = _bw.expand_reduced(g, dev.shape, ctx.dims, ctx.keep) * dev / ctx.den
+                g = xp_of(r).where(r == 0, 0, g / r)
+                gx = _bw.expand_reduced(g, dev.shape, ctx.dims, ctx.keep) * dev / den
             else:
-                gx = _bw.expand_reduced(g, dev.shape, ctx.dims, ctx.keep) * dev * (2 / ctx.den)
+                gx = _bw.expand_reduced(g, dev.shape, ctx.dims, ctx.keep) * dev * (2 / den)
         return gx.astype(dev.dtype, copy=False), None, None, None, None
 
 
