@@ -69,10 +69,10 @@ def _report(name: str, t: dict, rank: int) -> None:
               f"ratio ember/torch {ratio:.2f}", flush=True)
 
 
-def bench_allreduce(rank: int, edist, tdist, ember, torch) -> None:
-    """10M float32 all_reduce through each library."""
-    a = ember.from_numpy(np.ones(N_ALLREDUCE, np.float32))
-    b = torch.ones(N_ALLREDUCE, dtype=torch.float32)
+def bench_allreduce(rank: int, edist, tdist, ember, torch, n: int = N_ALLREDUCE) -> None:
+    """An all_reduce of ``n`` float32 through each library."""
+    a = ember.from_numpy(np.ones(n, np.float32))
+    b = torch.ones(n, dtype=torch.float32)
 
     def e():
         edist.all_reduce(a)
@@ -83,8 +83,9 @@ def bench_allreduce(rank: int, edist, tdist, ember, torch) -> None:
     for _ in range(2):
         e()
         t()
-    res = _rounds({"ember": e, "torch": t}, iters=5, rounds=5, barrier=edist.barrier)
-    _report(f"all_reduce {N_ALLREDUCE / 1e6:.0f}M float32, 2 ranks", res, rank)
+    iters = max(5, min(200, 50_000_000 // n))
+    res = _rounds({"ember": e, "torch": t}, iters=iters, rounds=5, barrier=edist.barrier)
+    _report(f"all_reduce {n / 1e6:g}M float32 ({n * 4 / 1e6:g} MB), 2 ranks", res, rank)
 
 
 def _ember_model(ember):
@@ -131,22 +132,23 @@ def bench_ddp(rank: int, edist, tdist, ember, torch) -> None:
     ex, ey = ember.from_numpy(x), ember.from_numpy(y)
     tx, ty = torch.from_numpy(x), torch.from_numpy(y)
 
-    def e():
-        eopt.zero_grad()
-        eloss(eddp(ex), ey).backward()
-        eopt.step()
-
-    def t():
-        topt.zero_grad()
-        tloss(tddp(tx), ty).backward()
-        topt.step()
+    def step(model, opt, loss_fn, x, y):
+        opt.zero_grad()
+        loss_fn(model(x), y).backward()
+        opt.step()
 
     tloss = torch.nn.CrossEntropyLoss()
+    fns = {"ember": lambda: step(eddp, eopt, eloss, ex, ey),
+           "torch": lambda: step(tddp, topt, tloss, tx, ty)}
+    local = {"ember": lambda: step(emodel, eopt, eloss, ex, ey),
+             "torch": lambda: step(tmodel, topt, tloss, tx, ty)}
     for _ in range(5):
-        e()
-        t()
-    res = _rounds({"ember": e, "torch": t}, iters=30, rounds=5, barrier=edist.barrier)
+        for f in (*fns.values(), *local.values()):
+            f()
+    res = _rounds(fns, iters=30, rounds=5, barrier=edist.barrier)
     _report(f"DDP step 784-256-128-10 MLP, batch {BATCH}/rank, 2 ranks", res, rank)
+    res = _rounds(local, iters=30, rounds=5, barrier=edist.barrier)
+    _report("  same step without DDP (no communication), for reference", res, rank)
 
 
 def main() -> int:
@@ -172,6 +174,7 @@ def main() -> int:
     which = sys.argv[1:] or ["allreduce", "ddp"]
     if "allreduce" in which:
         bench_allreduce(rank, edist, tdist, ember, torch)
+        bench_allreduce(rank, edist, tdist, ember, torch, 235_146)  # the MLP's gradients
     if "ddp" in which:
         bench_ddp(rank, edist, tdist, ember, torch)
     tdist.barrier()
