@@ -186,7 +186,7 @@ def train(args: argparse.Namespace) -> dict:
             running += loss.item() * len(y)
             seen += len(y)
             if bar is not None:
-                bar.set_postfix(loss=f"{running / seen:.4f}")
+                bar.set_postfix(loss=f"{running / seen:.4f}", refresh=False)
         if bar is not None:
             bar.close()
         val_loss, val_acc = _evaluate(torch, model, val_loader, loss_fn, device)
