@@ -146,7 +146,8 @@ class LogCumSumExp(Op):
             return g, None
         xp = xp_of(a)
         # d out_j / d x_i = exp(x_i - out_j) for i <= j; shift by the last (largest) out
-        last = xp.take(r, [a.shape[ctx.dim] - 1], axis=ctx.dim)
+        n = a.shape[ctx.dim]
+        last = r[(slice(None),) * ctx.dim + (slice(n - 1, n),)]
         last = xp.where(xp.isfinite(last), last, 0)
         with np.errstate(over="ignore", invalid="ignore"):
             s = _rev_cumsum(g * xp.exp(last - r), ctx.dim)

@@ -50,6 +50,11 @@ def norm_dims(dim, nd: int):
     return (check_dim(dim, nd),)
 
 
+def span(a, d: int, start: int, stop: int):
+    """``a[start:stop]`` along dim ``d`` (a view that keeps the dim)."""
+    return a[(slice(None),) * d + (slice(start, stop),)]
+
+
 def _axis(dims):
     return dims if dims is None else (dims[0] if len(dims) == 1 else dims)
 
@@ -164,8 +169,8 @@ def _excl_cumprod(a, axis: int, reverse: bool):
     if reverse:
         a = xp.flip(a, axis)
     c = xp.cumprod(a, axis=axis)
-    ones = xp.ones_like(xp.take(a, [0], axis=axis))
-    c = xp.concatenate([ones, xp.take(c, xp.arange(a.shape[axis] - 1), axis=axis)], axis=axis)
+    ones = xp.ones_like(span(a, axis, 0, 1))
+    c = xp.concatenate([ones, span(c, axis, 0, a.shape[axis] - 1)], axis=axis)
     return xp.flip(c, axis) if reverse else c
 
 
@@ -392,7 +397,7 @@ def median(input: Tensor, dim=None, keepdim: bool = False):
     if n == 0:
         raise IndexError(f"median(): Expected reduction dim {d} to have non-zero size.")
     order = xp_of(a).argsort(a, axis=d, kind="stable")
-    idx = xp_of(a).take(order, [(n - 1) // 2], axis=d).astype(np.int64)
+    idx = span(order, d, (n - 1) // 2, (n - 1) // 2 + 1).astype(np.int64)
     vals = select_along(input, d, idx, keepdim)
     return return_type("median", vals, _wrap(idx if keepdim else idx.squeeze(d)))
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..device import xp_of
 from ..tensor import Tensor, _wrap, check_dim
-from .reduction import return_type, select_along
+from .reduction import return_type, select_along, span
 
 __all__ = ["sort", "argsort", "msort", "topk", "kthvalue", "unique", "unique_consecutive"]
 
@@ -64,7 +64,7 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
     if a.ndim == 0:
         return return_type("topk", input.clone(), _wrap(np.zeros((), np.int64)))
     idx = _order(a, d, largest)
-    idx = xp_of(a).take(idx, xp_of(a).arange(k), axis=d)
+    idx = span(idx, d, 0, k)
     return return_type("topk", select_along(input, d, idx, True), _wrap(idx))
 
 
@@ -77,7 +77,7 @@ def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False, *, out
         raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {d}")
     if a.ndim == 0:
         return return_type("kthvalue", input.clone(), _wrap(np.zeros((), np.int64)))
-    idx = xp_of(a).take(_order(a, d, False), [k - 1], axis=d)
+    idx = span(_order(a, d, False), d, k - 1, k)
     vals = select_along(input, d, idx, keepdim)
     return return_type("kthvalue", vals, _wrap(idx if keepdim else idx.squeeze(d)))
 
