@@ -2,7 +2,9 @@
 
 1. One shuffled epoch over a 60,000 x 784 float32 TensorDataset (+ int64 labels), batch 64,
    num_workers=0 (ember gathers each batch with one fancy index per tensor).
-2. A map-style dataset whose ``__getitem__`` costs about 1 ms, batch 16, num_workers 0 and 2.
+2. A map-style dataset whose ``__getitem__`` costs about 1 ms, batch 16, num_workers 0 and 2:
+   the cost is ``time.sleep`` (I/O-like, robust on a shared machine) and, in a second run,
+   busy CPU work (needs two free cores to show the speedup).
 """
 
 from __future__ import annotations
@@ -31,30 +33,35 @@ def _busy(seconds: float) -> None:
         pass
 
 
+_WORK = {"sleep": time.sleep, "busy": _busy}
+
+
 class SlowEmber(edata.Dataset):
     """64 float32 features per item, after ~1 ms of work."""
 
-    def __init__(self, n: int) -> None:
+    def __init__(self, n: int, work: str = "sleep") -> None:
         self.n = n
+        self.work = work
 
     def __len__(self) -> int:
         return self.n
 
     def __getitem__(self, i):
-        _busy(ITEM_COST_S)
+        _WORK[self.work](ITEM_COST_S)
         return np.full(64, i, np.float32), i
 
 
 if tdata is not None:
     class SlowTorch(tdata.Dataset):
-        def __init__(self, n: int) -> None:
+        def __init__(self, n: int, work: str = "sleep") -> None:
             self.n = n
+            self.work = work
 
         def __len__(self) -> int:
             return self.n
 
         def __getitem__(self, i):
-            _busy(ITEM_COST_S)
+            _WORK[self.work](ITEM_COST_S)
             return np.full(64, i, np.float32), i
 
 
@@ -87,17 +94,17 @@ def bench_tensor_dataset(repeat: int = 3) -> dict:
     return {"ember_s": te, "torch_s": tt, "speedup": tt / te}
 
 
-def bench_slow_dataset(n: int = 1600, repeat: int = 2) -> dict:
+def bench_slow_dataset(n: int = 1600, repeat: int = 2, work: str = "sleep") -> dict:
     out = {}
     for nw in (0, 2):
-        el = edata.DataLoader(SlowEmber(n), batch_size=16, num_workers=nw)
+        el = edata.DataLoader(SlowEmber(n, work), batch_size=16, num_workers=nw)
         out[f"ember_{nw}"] = _best(lambda el=el: _epoch(el), repeat)
         if tdata is not None:
-            tl = tdata.DataLoader(SlowTorch(n), batch_size=16, num_workers=nw)
+            tl = tdata.DataLoader(SlowTorch(n, work), batch_size=16, num_workers=nw)
             out[f"torch_{nw}"] = _best(lambda tl=tl: _epoch(tl), repeat)
     e0, e2 = out["ember_0"], out["ember_2"]
-    line = (f"~1 ms/item dataset, {n} items, batch 16: ember 0 workers {e0:.3f} s, 2 workers "
-            f"{e2:.3f} s, speedup {e0 / e2:.2f}x")
+    line = (f"~1 ms/item ({work}) dataset, {n} items, batch 16: ember 0 workers {e0:.3f} s, "
+            f"2 workers {e2:.3f} s, speedup {e0 / e2:.2f}x")
     if tdata is not None:
         t0, t2 = out["torch_0"], out["torch_2"]
         line += f"; torch 0 workers {t0:.3f} s, 2 workers {t2:.3f} s, speedup {t0 / t2:.2f}x"
@@ -107,4 +114,5 @@ def bench_slow_dataset(n: int = 1600, repeat: int = 2) -> dict:
 
 if __name__ == "__main__":
     bench_tensor_dataset()
-    bench_slow_dataset()
+    bench_slow_dataset(work="sleep")
+    bench_slow_dataset(work="busy")
