@@ -23,7 +23,8 @@ def _add(self, other):
     # the hot path of every model: same-dtype arrays, no graph
     if type(other) is Tensor and not (self._rg or other._rg):
         a, b = self._data, other._data
-        if a.dtype is b.dtype and type(a) is _nd and type(b) is _nd:
+        if a.dtype is b.dtype and type(a) is _nd and type(b) is _nd and (
+                a.shape == b.shape or b.ndim == 0):
             r = a + b
             if type(r) is not _nd:
                 r = np.asarray(r)
@@ -38,9 +39,9 @@ def _add(self, other):
 def _mul(self, other):
     if type(other) is Tensor and not (self._rg or other._rg):
         a, b = self._data, other._data
-        if a.dtype is b.dtype and type(a) is _nd and type(b) is _nd:
-            r = a * b
-            return _wrap(r)
+        if a.dtype is b.dtype and type(a) is _nd and type(b) is _nd and (
+                a.shape == b.shape or b.ndim == 0):
+            return _wrap(a * b)
     return A._binary(A.Mul, np.multiply, self, other)
 
 

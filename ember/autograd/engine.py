@@ -295,11 +295,11 @@ def run_backward(roots, root_grads, retain_graph: bool, create_graph: bool,
             j += 1
 
     if inputs is not None and not accumulate:
-        for r in results:
+        for i, r in enumerate(results):
             if r is None and not allow_unused:
                 raise RuntimeError(
-                    "One of the differentiated Tensors appears to not have been used in the "
-                    "graph. Set allow_unused=True if this is the desired behavior.")
+                    f"The differentiated Tensor at index {i} appears to not have been used in "
+                    "the graph. Set allow_unused=True if this is the desired behavior.")
         return [None if r is None else (r if isinstance(r, Tensor) else _wrap(r)) for r in results]
     if inputs is not None:
         for t, r in zip(inputs, results):

@@ -58,7 +58,10 @@ def _bitwise(ufunc, name):
     def fn(input, other, *, out=None):
         for x in (input, other):
             if isinstance(x, Tensor) and x._data.dtype.kind in "fc" or isinstance(x, float):
-                raise RuntimeError(f"\"{name}_cpu\" not implemented for 'Float'")
+                from .inplace import _pretty
+
+                dn = _pretty(x.dtype.name) if isinstance(x, Tensor) else "Float"
+                raise NotImplementedError(f"\"{name}_cpu\" not implemented for '{dn}'")
         r = _binary(None, ufunc, input, other)
         if out is not None:
             from .inplace import copy_into_out

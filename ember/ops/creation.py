@@ -187,6 +187,9 @@ def _make(fill, size, dtype, device, requires_grad, out=None):
 def zeros(*size, dtype=None, device=None, requires_grad=False, out=None, layout=None,
           pin_memory=False) -> Tensor:
     """A tensor of zeros; the shape as varargs or one sequence."""
+    if any(type(s) is int and s < 0 for s in (size[0] if len(size) == 1 and isinstance(
+            size[0], (tuple, list)) else size)):
+        raise RuntimeError("zeros: Dimension size must be non-negative.")
     return _make(lambda xp, s, d: xp.zeros(s, d), size, dtype, device, requires_grad, out)
 
 
