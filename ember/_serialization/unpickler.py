@@ -17,7 +17,7 @@ from ..nn.parameter import Parameter
 from ..tensor import Tensor
 from . import names
 
-_MAX_KEY_DEPTH = 100
+_MAX_KEY_SIZE = 1000
 
 
 def map_py2(module: str, name: str) -> tuple[str, str]:
@@ -27,15 +27,26 @@ def map_py2(module: str, name: str) -> tuple[str, str]:
     return _compat_pickle.IMPORT_MAPPING.get(module, module), name
 
 
-def _check_key(key) -> None:
-    """Refuse deeply nested tuples as keys (hashing them recurses in C)."""
-    todo, depth = [(key, 0)], 0
+def _key_size(key, seen: dict) -> int:
+    """How many elements hashing ``key`` visits (tuples hash recursively, without caching);
+    refuse keys whose hash would take long or recurse deeply."""
+    if not isinstance(key, tuple):
+        return 1
+    todo = [(key, False)]
     while todo:
-        k, depth = todo.pop()
-        if depth > _MAX_KEY_DEPTH:
-            raise UnpicklingError("dictionary key or set item nested too deeply")
-        if isinstance(k, tuple):
-            todo.extend((x, depth + 1) for x in k)
+        k, ready = todo.pop()
+        if id(k) in seen:
+            continue
+        if ready:
+            n = 1 + sum(seen[id(x)][1] if isinstance(x, tuple) else 1 for x in k)
+            if n > _MAX_KEY_SIZE:
+                raise UnpicklingError("a dictionary key or set item is too large or too deeply "
+                                      "nested")
+            seen[id(k)] = (k, n)  # keep k alive so that its id stays unique
+        else:
+            todo.append((k, True))
+            todo.extend((x, False) for x in k if isinstance(x, tuple) and id(x) not in seen)
+    return seen[id(key)][1]
 
 
 def _describe(obj) -> str:
@@ -56,6 +67,11 @@ class WeightsUnpickler:
         self.user = names.user_globals_table()
         self.allowed = {id(v) for v in self.safe.values()} | {id(v) for v in self.user.values()}
         self.allowed_types = {id(v) for v in self.user.values() if isinstance(v, type)}
+        self._keys: dict = {}
+
+    def check_key(self, key) -> None:
+        if isinstance(key, tuple):
+            _key_size(key, self._keys)
 
     def take(self, n: int) -> bytes:
         p = self.pos
@@ -80,8 +96,7 @@ class WeightsUnpickler:
             return self._load()
         except (UnpicklingError, RuntimeError):
             raise
-        except (IndexError, KeyError, TypeError, ValueError, AttributeError, struct.error,
-                OverflowError, UnicodeDecodeError, MemoryError, RecursionError) as e:
+        except Exception as e:  # malformed data makes allowlisted callables fail in many ways
             raise UnpicklingError(f"corrupted pickle ({type(e).__name__}: "
                                   f"{str(e)[:200]})") from None
 
@@ -149,7 +164,7 @@ class WeightsUnpickler:
                         raise UnpicklingError("SETITEMS with an odd number of items")
                     self._check_dict(stack[-1])
                     for i in range(0, len(items), 2):
-                        _check_key(items[i])
+                        self.check_key(items[i])
                         stack[-1][items[i]] = items[i + 1]
             elif op == 0x85:  # TUPLE1
                 stack[-1] = (stack[-1],)
@@ -200,7 +215,8 @@ class WeightsUnpickler:
                     raise UnpicklingError("refusing to call torch.Tensor(...) from a checkpoint")
                 if func is set or func is Counter or func is OrderedDict:
                     for x in (args[0] if args and isinstance(args[0], (list, tuple)) else ()):
-                        _check_key(x)
+                        pair = func is OrderedDict and isinstance(x, tuple) and len(x) == 2
+                        self.check_key(x[0] if pair else x)
                 stack[-1] = func(*args)
             elif op == 0x81:  # NEWOBJ
                 args = stack.pop()
@@ -228,7 +244,7 @@ class WeightsUnpickler:
             elif op == 0x73:  # SETITEM
                 v, k = stack.pop(), stack.pop()
                 self._check_dict(stack[-1])
-                _check_key(k)
+                self.check_key(k)
                 stack[-1][k] = v
             elif op == 0x51:  # BINPERSID
                 pid = stack.pop()
