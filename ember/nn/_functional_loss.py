@@ -143,12 +143,18 @@ def _check_targets(t1, C: int, ignore: int):
     valid = None
     tc = t1
     if t1.size:
+        if 0 <= ignore < C:
+            valid = t1 != ignore
+            if valid.all():
+                valid = None
         bad = (t1 < 0) | (t1 >= C)
         if bad.any():
-            valid = t1 != ignore
+            if valid is None:
+                valid = t1 != ignore
             real_bad = bad & valid
             if real_bad.any():
                 raise IndexError(f"Target {int(t1[real_bad][0])} is out of bounds.")
+        if valid is not None:
             tc = xp.where(valid, t1, 0)
     return tc, valid
 
@@ -179,7 +185,7 @@ class _CrossEntropy(Op):
                 T = T * dt(1 - eps) + dt(eps / C)
             A = T * w if w is not None else T
             loss = -(A * logp).sum(1)
-            ctx.saved = (e, A, logp if ctx._needs[1] else None, w)
+            ctx.saved = (e, A, logp if getattr(ctx, "_needs", (0, 0))[1] else None, w)
             ctx.eps = eps
             denom = dt(M)
         else:
