@@ -268,3 +268,12 @@ def test_ctrl_c_stops_the_program():
     while not all(_gone(q) for q in pids) and time.monotonic() < end:
         time.sleep(0.1)
     assert all(_gone(q) for q in pids)
+
+
+def test_identity_collate_of_tensor_dataset_through_workers():
+    x = ember.randn(40, 600)
+    ds = TensorDataset(x)
+    got = list(DataLoader(ds, batch_size=32, num_workers=2, collate_fn=identity,
+                          pin_memory=True, timeout=T))
+    assert [len(b) for b in got] == [32, 8]
+    assert (got[0][3][0].numpy() == x.numpy()[3]).all()

@@ -6,6 +6,7 @@ import collections.abc
 from typing import Any
 
 from ....tensor import Tensor
+from ..dataset import GatheredBatch
 
 
 def pin_memory(data: Any, device: str | None = None) -> Any:
@@ -14,6 +15,8 @@ def pin_memory(data: Any, device: str | None = None) -> Any:
         return data.pin_memory()
     if isinstance(data, (str, bytes)):
         return data
+    if type(data) is GatheredBatch:
+        return GatheredBatch([pin_memory(f, device) for f in data.fields])
     if isinstance(data, collections.abc.Mapping):
         try:
             return type(data)({k: pin_memory(v, device) for k, v in data.items()})

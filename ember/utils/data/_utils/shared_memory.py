@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from ....tensor import Tensor, _wrap
+from ..dataset import GatheredBatch
 
 MIN_SHARED_BYTES = 1 << 16  # smaller arrays are cheaper to pickle than to map
 _counter = itertools.count()
@@ -78,6 +79,8 @@ def share(data: Any, prefix: str) -> Any:
         return t(*(share(x, prefix) for x in data))
     if t is dict:
         return {k: share(v, prefix) for k, v in data.items()}
+    if t is GatheredBatch:
+        return GatheredBatch([share(f, prefix) for f in data.fields])
     return data
 
 
@@ -106,6 +109,8 @@ def rebuild(data: Any) -> Any:
         return t(*(rebuild(x) for x in data))
     if t is dict:
         return {k: rebuild(v) for k, v in data.items()}
+    if t is GatheredBatch:
+        return GatheredBatch([rebuild(f) for f in data.fields])
     return data
 
 

@@ -208,8 +208,8 @@ def _worker_loop(dataset_kind, dataset, index_queue, data_queue, done_event, aut
                         data = ExceptionWrapper(where=where)
             data_queue.put((idx, data))
             del data, idx, index, r
-    except KeyboardInterrupt:
-        pass
+    except KeyboardInterrupt:  # Ctrl-C reaches the whole process group: exit without flushing
+        data_queue.cancel_join_thread()
     if done_event.is_set():
         data_queue.cancel_join_thread()
         data_queue.close()
