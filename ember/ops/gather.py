@@ -52,11 +52,14 @@ def _check_index(index: Tensor, name: str) -> None:
 
 
 def _check_bounds(idx, size: int, dim: int) -> None:
-    if idx.size:
+    # one unsigned comparison catches both negative and too-large indices
+    if idx.size and (idx.view(_UNSIGNED[idx.dtype.itemsize]) >= size).any():
         lo, hi = idx.min(), idx.max()
-        if lo < 0 or hi >= size:
-            bad = int(lo if lo < 0 else hi)
-            raise RuntimeError(f"index {bad} is out of bounds for dimension {dim} with size {size}")
+        bad = int(lo if lo < 0 else hi)
+        raise RuntimeError(f"index {bad} is out of bounds for dimension {dim} with size {size}")
+
+
+_UNSIGNED = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
 
 
 def _gs_check(input: Tensor, dim: int, index: Tensor, name: str, src=None) -> int:
@@ -109,7 +112,7 @@ class Gather(Op):
         ctx.shape, ctx.dim, ctx.idx, ctx.unique = a.shape, dim, idx, unique
         if a.ndim == 0:
             return a.reshape(1)[idx.reshape(-1)].reshape(idx.shape)
-        return xp_of(a).take_along_axis(_lead(a, idx.shape, dim), idx, dim)
+        return a[full_index(idx, dim)]
 
     @staticmethod
     def backward(ctx, g):

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import string
 
+import numpy as np
+
 from .. import dtypes as D
 from ..autograd.node import Op
 from ..device import xp_of
@@ -264,8 +266,24 @@ def _einsum_plan(equation: str, shapes: list) -> tuple:
     return terms, out, sizes, keeps
 
 
+_PAIR = ["einsum_path", (0, 1)]
+_PATHS: dict = {}
+
+
 def _ein(eq: str, *ops):
-    return xp_of(ops[0]).einsum(eq, *ops, optimize=len(ops) > 2)
+    """numpy's einsum with a contraction order (BLAS where it can), cached per equation."""
+    xp = xp_of(ops[0])
+    if len(ops) == 1:
+        return xp.einsum(eq, ops[0])
+    if len(ops) == 2:
+        return xp.einsum(eq, *ops, optimize=_PAIR)
+    key = (eq,) + tuple(o.shape for o in ops)
+    path = _PATHS.get(key)
+    if path is None:
+        if len(_PATHS) > 512:
+            _PATHS.clear()
+        path = _PATHS[key] = np.einsum_path(eq, *ops, optimize="greedy")[0]
+    return xp.einsum(eq, *ops, optimize=path)
 
 
 class Einsum(Op):

@@ -301,6 +301,34 @@ def select_along(input: Tensor, d: int, idx, keepdim: bool) -> Tensor:
     return r if keepdim else r.squeeze(d)
 
 
+class PickAlong(Op):
+    """max/min along a dim: the values come precomputed, the gradient goes to ``idx``."""
+
+    higher_order = True
+
+    @staticmethod
+    def forward(ctx, a, d, idx, keepdim, vals):
+        ctx.shape, ctx.d, ctx.idx, ctx.keep = a.shape, d, idx, keepdim
+        return vals
+
+    @staticmethod
+    def backward(ctx, g):
+        d = ctx.d
+        if isinstance(g, Tensor):
+            from .creation import zeros
+            from .gather import ScatterAdd
+
+            g = g if ctx.keep else g.unsqueeze(d)
+            z = zeros(ctx.shape, dtype=g.dtype)
+            return ScatterAdd.apply(z, d, ctx.idx, g), None, None, None, None
+        xp = xp_of(g)
+        if not ctx.keep:
+            g = xp.expand_dims(g, d)
+        z = xp.zeros(ctx.shape, g.dtype)
+        xp.put_along_axis(z, ctx.idx, g, d)
+        return z, None, None, None, None
+
+
 def _minmax_dim(input: Tensor, dim, keepdim: bool, is_max: bool, name: str):
     a = input._data
     d = check_dim(dim, a.ndim)
@@ -309,7 +337,8 @@ def _minmax_dim(input: Tensor, dim, keepdim: bool, is_max: bool, name: str):
     if a.shape[d] == 0:
         raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
     idx = _arg(a, d, is_max, True)
-    vals = select_along(input, d, idx, keepdim)
+    vals = a.max(axis=d, keepdims=keepdim) if is_max else a.min(axis=d, keepdims=keepdim)
+    vals = PickAlong.apply(input, d, idx, keepdim, vals) if input._rg else _wrap(vals)
     return return_type(name, vals, _wrap(idx if keepdim else idx.squeeze(d)))
 
 
