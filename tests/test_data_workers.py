@@ -216,11 +216,13 @@ def test_spawn_context():
 
 
 def _run_child(code: str):
-    """Start a Python child running ``code``; return it and the worker pids it prints."""
+    """Start a Python child (in its own session) running ``code``; return it and the worker
+    pids it prints."""
     here = os.path.dirname(os.path.abspath(__file__))
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([here, os.path.dirname(here)]))
     p = subprocess.Popen([sys.executable, "-c", textwrap.dedent(code)], env=env,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         start_new_session=True)
     pids = [int(x) for x in p.stdout.readline().split()]
     return p, pids
 
@@ -258,10 +260,14 @@ def test_workers_exit_when_parent_dies():
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="uses /proc")
-def test_ctrl_c_stops_the_program():
+@pytest.mark.parametrize("group", [False, True])
+def test_ctrl_c_stops_the_program(group):
     p, pids = _run_child(CHILD)
     assert len(pids) == 2
-    p.send_signal(signal.SIGINT)
+    if group:  # as a terminal's Ctrl-C: the parent and its workers all get SIGINT
+        os.killpg(p.pid, signal.SIGINT)
+    else:
+        p.send_signal(signal.SIGINT)
     _, err = p.communicate(timeout=20)
     assert p.returncode != 0 and "KeyboardInterrupt" in err
     end = time.monotonic() + 10
