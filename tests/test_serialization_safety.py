@@ -7,7 +7,6 @@ import os
 import pickle
 import struct
 import zipfile
-from collections import OrderedDict
 
 import numpy as np
 import pytest
