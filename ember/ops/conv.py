@@ -113,56 +113,109 @@ def _prod(t) -> int:
     return p
 
 
+def im2col_knp(xpad, k, s, d, osz):
+    """Columns (C*prod(k), N*prod(O)) of a padded input: one big GEMM operand."""
+    xp = xp_of(xpad)
+    n, c = xpad.shape[:2]
+    nsp = len(k)
+    buf = xp.empty((c,) + tuple(k) + (n,) + tuple(osz), xpad.dtype)
+    v = _windows(xpad, k, s, d, osz)
+    buf[...] = v.transpose((1,) + tuple(range(2, 2 + nsp)) + (0,) + tuple(
+        range(2 + nsp, 2 + 2 * nsp)))
+    return buf.reshape(c * _prod(k), n * _prod(osz))
+
+
+def col2im_knp(cols, c, n, psz, k, s, d, osz):
+    """Sum columns (C*prod(k), N*prod(O)) into a zero (C, N, *psz) array."""
+    xp = xp_of(cols)
+    out = xp.zeros((c, n) + tuple(psz), cols.dtype)
+    nsp = len(k)
+    cols = cols.reshape((c,) + tuple(k) + (n,) + tuple(osz))
+    for off in itertools.product(*[range(e) for e in k]):
+        sl = tuple(slice(off[i] * d[i], off[i] * d[i] + s[i] * (osz[i] - 1) + 1, s[i])
+                   for i in range(nsp))
+        out[(slice(None), slice(None)) + sl] += cols[(slice(None),) + off]
+    return out
+
+
+def _to_nc(a2, n, c, sp, b=None):
+    """(C, N*P) -> contiguous (N, C, *sp), adding a per-channel bias on the way."""
+    xp = xp_of(a2)
+    p = _prod(sp)
+    if n == 1:
+        out = a2.reshape((1, c) + tuple(sp))
+        if b is not None:
+            out += b.reshape((c,) + (1,) * len(sp))
+        return out
+    out = xp.empty((n, c) + tuple(sp), a2.dtype)
+    src = a2.reshape(c, n, p).transpose(1, 0, 2)
+    if b is not None:
+        xp.add(src, b.reshape(c, 1), out=out.reshape(n, c, p))
+    else:
+        out.reshape(n, c, p)[...] = src
+    return out
+
+
+def _to_cn(a, n, c):
+    """(N, C, *sp) -> contiguous (C, N*P)."""
+    xp = xp_of(a)
+    if n == 1:
+        return a.reshape(c, -1)
+    return xp.ascontiguousarray(a.reshape(n, c, -1).transpose(1, 0, 2)).reshape(c, -1)
+
+
+def _gemm_groups(a, b, g, ta=False):
+    """a @ b with both split into g groups along the channel dims (a transposed if ta)."""
+    xp = xp_of(b)
+    if g == 1:
+        return (a.T if ta else a) @ b
+    ag = a.reshape(g, a.shape[0] // g, a.shape[1])
+    if ta:
+        ag = a.reshape(a.shape[0], g, a.shape[1] // g).transpose(1, 2, 0)
+    bg = b.reshape(g, b.shape[0] // g, b.shape[1])
+    r = xp.matmul(ag, bg)
+    return r.reshape(-1, r.shape[-1])
+
+
 def conv_forward(x, w, b, s, pads, d, g):
-    """Output (N, Cout, *O) and the columns the weight gradient needs."""
-    xp = xp_of(x)
+    """Output (N, Cout, *O) and the columns (C*K, N*P) the weight gradient needs."""
     k = w.shape[2:]
     xpad = _pad_zeros(x, pads)
     osz = tuple((xpad.shape[2 + i] - d[i] * (k[i] - 1) - 1) // s[i] + 1 for i in range(len(k)))
     n = x.shape[0]
     cout = w.shape[0]
-    cols = im2col(xpad, k, s, d, osz)
-    if g == 1:
-        out = xp.matmul(w.reshape(cout, -1), cols)
-    else:
-        cols = cols.reshape(n, g, -1, cols.shape[-1])
-        out = xp.matmul(w.reshape(g, cout // g, -1), cols)
-    out = out.reshape((n, cout) + osz)
-    if b is not None:
-        out += b.reshape((cout,) + (1,) * len(k))
-    return out, cols, xpad.shape
+    cols = im2col_knp(xpad, k, s, d, osz)
+    o2 = _gemm_groups(w.reshape(cout, -1), cols, g)
+    return _to_nc(o2, n, cout, osz, b), cols, xpad.shape
 
 
-def conv_input_grad(gy, w, padded_shape, x_shape, s, pads, d, g):
-    """Gradient of a convolution's input: columns W^T @ gy, summed back by col2im."""
-    xp = xp_of(gy)
+def conv_input_grad(g2, w, padded_shape, x_shape, s, pads, d, g, osz):
+    """Input gradient from the (Cout, N*P) output gradient: W^T @ g, then col2im."""
+    xp = xp_of(g2)
     k = w.shape[2:]
-    osz = gy.shape[2:]
-    n, cout = gy.shape[:2]
-    p = _prod(osz)
+    n, c = x_shape[:2]
+    cout = w.shape[0]
+    wm = w.reshape(cout, -1)
     if g == 1:
-        gcols = xp.matmul(w.reshape(cout, -1).T, gy.reshape(n, cout, p))
+        gcols = wm.T @ g2
     else:
-        wg = w.reshape(g, cout // g, -1).transpose(0, 2, 1)
-        gcols = xp.matmul(wg, gy.reshape(n, g, cout // g, p))
-    gx = col2im(gcols, padded_shape, k, s, d, osz)
-    return _crop(gx, pads, x_shape)
+        wg = wm.reshape(g, cout // g, -1).transpose(0, 2, 1)
+        gcols = xp.matmul(wg, g2.reshape(g, cout // g, -1)).reshape(-1, g2.shape[1])
+    gx = col2im_knp(gcols, c, n, padded_shape[2:], k, s, d, osz)
+    gx = gx[(slice(None), slice(None)) + tuple(slice(lo, lo + e) for (lo, _), e in
+                                               zip(pads, x_shape[2:]))]
+    return xp.ascontiguousarray(gx.transpose((1, 0) + tuple(range(2, gx.ndim))))
 
 
-def conv_weight_grad(gy, cols, w_shape, g):
-    """Gradient of the weight: gy @ cols^T summed over the batch."""
-    xp = xp_of(gy)
-    n, cout = gy.shape[:2]
-    p = cols.shape[-1]
+def conv_weight_grad(g2, cols, w_shape, g):
+    """Weight gradient: one GEMM (Cout, N*P) @ (N*P, C*K) per group."""
+    xp = xp_of(g2)
     if g == 1:
-        gw = xp.matmul(gy.reshape(n, cout, p), cols.transpose(0, 2, 1))
-    else:
-        gw = xp.matmul(gy.reshape(n, g, cout // g, p), cols.transpose(0, 1, 3, 2))
-    if n == 1:
-        gw = gw[0]
-    else:
-        gw = gw.sum(0)
-    return gw.reshape(w_shape)
+        return (g2 @ cols.T).reshape(w_shape)
+    cout = w_shape[0]
+    a = g2.reshape(g, cout // g, -1)
+    bt = cols.reshape(g, cols.shape[0] // g, -1).transpose(0, 2, 1)
+    return xp.matmul(a, bt).reshape(w_shape)
 
 
 class ConvNd(Op):
@@ -181,12 +234,14 @@ class ConvNd(Op):
         xshape, pshape, s, pads, d, g = ctx.geo
         nd = ctx._needs
         gx = gw = gb = None
-        if nd[0]:
-            gx = conv_input_grad(gy, w, pshape, xshape, s, pads, d, g)
-        if nd[1]:
-            gw = conv_weight_grad(gy, cols, w.shape, g)
+        n, cout = gy.shape[:2]
+        g2 = _to_cn(gy, n, cout)
         if nd[2]:
-            gb = gy.sum(axis=(0,) + tuple(range(2, gy.ndim)))
+            gb = g2.sum(1)
+        if nd[1]:
+            gw = conv_weight_grad(g2, cols, w.shape, g)
+        if nd[0]:
+            gx = conv_input_grad(g2, w, pshape, xshape, s, pads, d, g, gy.shape[2:])
         return gx, gw, gb, None, None, None, None
 
 
@@ -202,48 +257,46 @@ class ConvTransposeNd(Op):
         cout = w.shape[1] * g
         n = x.shape[0]
         nsp = len(k)
-        pshape = (n, cout) + tuple(osz[i] + pads[i][0] + pads[i][1] for i in range(nsp))
-        wt = w.reshape(g, cin // g, cout // g, *k).transpose(0, 2, *range(3, 3 + nsp), 1)
-        wt = wt.reshape(cout * _prod(k), cin) if g == 1 else wt.reshape(g, -1, cin // g)
-        p = _prod(x.shape[2:])
-        xs = x.reshape(n, cin, p) if g == 1 else x.reshape(n, g, cin // g, p)
-        gcols = xp.matmul(wt, xs)
-        out = col2im(gcols, pshape, k, s, d, x.shape[2:])
-        out = _crop(out, pads, (n, cout) + tuple(osz))
+        psz = tuple(osz[i] + pads[i][0] + pads[i][1] for i in range(nsp))
+        x2 = _to_cn(x, n, cin)
+        wm = w.reshape(cin, -1)  # (Cin, Coutg*K)
+        if g == 1:
+            gcols = wm.T @ x2
+        else:
+            wg = wm.reshape(g, cin // g, -1).transpose(0, 2, 1)
+            gcols = xp.matmul(wg, x2.reshape(g, cin // g, -1)).reshape(-1, x2.shape[1])
+        out = col2im_knp(gcols, cout, n, psz, k, s, d, x.shape[2:])
+        out = out[(slice(None), slice(None)) + tuple(slice(lo, lo + e) for (lo, _), e in
+                                                     zip(pads, osz))]
+        out = xp.ascontiguousarray(out.transpose((1, 0) + tuple(range(2, 2 + nsp))))
         if b is not None:
-            out = out + b.reshape((cout,) + (1,) * nsp)
-        elif pads and any(lo or hi for lo, hi in pads):
-            out = xp.ascontiguousarray(out)
-        ctx.saved = (x, w)
-        ctx.geo = (s, pads, d, g)
+            out += b.reshape((cout,) + (1,) * nsp)
+        ctx.saved = (x2, w)
+        ctx.geo = (x.shape, s, pads, d, g)
         return out
 
     @staticmethod
     def backward(ctx, gy):
-        x, w = ctx.saved
-        s, pads, d, g = ctx.geo
+        x2, w = ctx.saved
+        xshape, s, pads, d, g = ctx.geo
         nd = ctx._needs
-        xp = xp_of(gy)
         k = w.shape[2:]
         cin = w.shape[0]
-        n = x.shape[0]
-        p = _prod(x.shape[2:])
+        n = xshape[0]
         gpad = _pad_zeros(gy, pads)
-        cols = im2col(gpad, k, s, d, x.shape[2:])  # (N, Cout*K, P)
+        cols = im2col_knp(gpad, k, s, d, xshape[2:])  # (Cout*K, N*P)
         gx = gw = gb = None
+        wm = w.reshape(cin, -1)
         if nd[0]:
-            if g == 1:
-                gx = xp.matmul(w.reshape(cin, -1), cols)
-            else:
-                gx = xp.matmul(w.reshape(g, cin // g, -1), cols.reshape(n, g, -1, p))
-            gx = gx.reshape(x.shape)
+            gx = _to_nc(_gemm_groups(wm, cols, g), n, cin, xshape[2:])
         if nd[1]:
             if g == 1:
-                gw = xp.matmul(x.reshape(n, cin, p), cols.transpose(0, 2, 1))
+                gw = x2 @ cols.T
             else:
-                gw = xp.matmul(x.reshape(n, g, cin // g, p),
-                               cols.reshape(n, g, -1, p).transpose(0, 1, 3, 2))
-            gw = gw.sum(0).reshape(w.shape)
+                xp = xp_of(gy)
+                gw = xp.matmul(x2.reshape(g, cin // g, -1),
+                               cols.reshape(g, cols.shape[0] // g, -1).transpose(0, 2, 1))
+            gw = gw.reshape(w.shape)
         if nd[2]:
             gb = gy.sum(axis=(0,) + tuple(range(2, gy.ndim)))
         return gx, gw, gb, None, None, None, None, None

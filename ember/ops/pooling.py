@@ -73,17 +73,9 @@ class MaxPool(Op):
         need = tuple((osz[i] - 1) * s[i] + d[i] * (k[i] - 1) + 1 for i in range(nsp))
         fill = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
         xpad = _padded(x, p, need, fill)
-        offs = _offsets(k)
-        best = xpad[_slices(offs[0], s, d, osz)].copy()
-        arg = xp.zeros(best.shape, np.int8 if len(offs) < 128 else np.int32)
-        isf = x.dtype.kind == "f"
-        for j in range(1, len(offs)):
-            v = xpad[_slices(offs[j], s, d, osz)]
-            m = v > best
-            if isf:
-                m |= v != v
-            xp.copyto(best, v, where=m)
-            xp.copyto(arg, j, where=m)
+        best, arg = _max_separable(xp, xpad, k, s, d, osz)
+        if x.dtype.kind == "f" and xp.isnan(best).any():
+            best, arg = _max_scan(xp, xpad, k, s, d, osz)
         ctx.arg = arg
         ctx.geo = (x.shape, xpad.shape, k, s, p, d, osz)
         if box is not None:
@@ -107,6 +99,65 @@ class MaxPool(Op):
             else:
                 gx[sl] += xp.where(arg == j, g, 0)
         return _crop(gx, p, xshape[-len(k):]), None, None, None, None, None, None
+
+
+def _max_separable(xp, xpad, k, s, d, osz):
+    """Max over windows one spatial dim at a time (last first); the arg is the first maximum
+    in scan order, as torch. NaNs are not propagated into the arg (the caller rescans)."""
+    nsp = len(k)
+    cur = xpad
+    arg = None
+    inner = 1  # product of the kernel sizes already reduced
+    itype = np.int8 if _prod(k) < 128 else np.int32
+    for ax in range(nsp - 1, -1, -1):
+        axis = cur.ndim - nsp + ax
+
+        def sl(i, ax=ax, axis=axis, nd=cur.ndim):
+            idx = [slice(None)] * nd
+            idx[axis] = slice(i * d[ax], i * d[ax] + s[ax] * (osz[ax] - 1) + 1, s[ax])
+            return tuple(idx)
+
+        best = cur[sl(0)]
+        carry = None if arg is None else arg[sl(0)]
+        for i in range(1, k[ax]):
+            v = cur[sl(i)]
+            m = v > best
+            best = xp.maximum(best, v)
+            if arg is None:
+                if carry is None:
+                    carry = m.view(itype) if itype is np.int8 and i == 1 else \
+                        m.astype(itype) * itype(i)
+                else:
+                    carry = xp.where(m, itype(i), carry)
+            else:
+                carry = xp.where(m, arg[sl(i)] + itype(i * inner), carry)
+        if k[ax] == 1:
+            best = best.copy()
+            carry = xp.zeros(best.shape, itype) if carry is None else carry.copy()
+        cur, arg = best, carry
+        inner *= k[ax]
+    return cur, arg
+
+
+def _max_scan(xp, xpad, k, s, d, osz):
+    """Max over windows in torch's scan order with NaN propagation (one pass per offset)."""
+    offs = _offsets(k)
+    best = xpad[_slices(offs[0], s, d, osz)].copy()
+    arg = xp.zeros(best.shape, np.int8 if len(offs) < 128 else np.int32)
+    for j in range(1, len(offs)):
+        v = xpad[_slices(offs[j], s, d, osz)]
+        m = v > best
+        m |= v != v
+        xp.copyto(best, v, where=m)
+        xp.copyto(arg, j, where=m)
+    return best, arg
+
+
+def _prod(t) -> int:
+    p = 1
+    for e in t:
+        p *= e
+    return p
 
 
 def _flat_indices(xp, arg, xshape, k, s, p, d, osz):

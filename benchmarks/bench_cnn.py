@@ -1,0 +1,203 @@
+"""CNN training and inference: ember vs torch, same workloads, ratios of samples/s and peak RSS.
+
+Each (framework, workload) runs in its own child process so that peak memory (max RSS from
+``resource.getrusage``) is the framework's own; the parent prints one table with the ratios.
+
+    python benchmarks/bench_cnn.py                 # all workloads
+    python benchmarks/bench_cnn.py --only mnist_train --steps 20
+    python benchmarks/bench_cnn.py --child ember mnist_train --profile   # cProfile one side
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+
+WORKLOADS = ("mnist_train", "resnet_train", "mnist_infer", "resnet_infer")
+
+
+def mnist_net(torch):
+    """PyTorch's official MNIST example network."""
+    nn = torch.nn
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1 = nn.Conv2d(1, 32, 3, 1)
+            self.conv2 = nn.Conv2d(32, 64, 3, 1)
+            self.dropout1 = nn.Dropout(0.25)
+            self.dropout2 = nn.Dropout(0.5)
+            self.fc1 = nn.Linear(9216, 128)
+            self.fc2 = nn.Linear(128, 10)
+
+        def forward(self, x):
+            F = torch.nn.functional
+            x = F.relu(self.conv1(x))
+            x = F.relu(self.conv2(x))
+            x = F.max_pool2d(x, 2)
+            x = self.dropout1(x)
+            x = torch.flatten(x, 1)
+            x = F.relu(self.fc1(x))
+            x = self.dropout2(x)
+            x = self.fc2(x)
+            return F.log_softmax(x, dim=1)
+
+    return Net()
+
+
+def resnet_net(torch):
+    """A small ResNet-style stack: 3x3 conv + BatchNorm2d + ReLU residual blocks, 16-32 channels."""
+    nn = torch.nn
+    F = torch.nn.functional
+
+    class Block(nn.Module):
+        def __init__(self, cin, cout, stride):
+            super().__init__()
+            self.c1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+            self.b1 = nn.BatchNorm2d(cout)
+            self.c2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+            self.b2 = nn.BatchNorm2d(cout)
+            self.short = None
+            if stride != 1 or cin != cout:
+                self.short = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False),
+                                           nn.BatchNorm2d(cout))
+
+        def forward(self, x):
+            y = F.relu(self.b1(self.c1(x)))
+            y = self.b2(self.c2(y))
+            return F.relu(y + (x if self.short is None else self.short(x)))
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.stem = nn.Sequential(nn.Conv2d(3, 16, 3, 1, 1, bias=False), nn.BatchNorm2d(16),
+                                      nn.ReLU())
+            self.layers = nn.Sequential(Block(16, 16, 1), Block(16, 16, 1), Block(16, 32, 2),
+                                        Block(32, 32, 1))
+            self.pool = nn.AdaptiveAvgPool2d(1)
+            self.fc = nn.Linear(32, 10)
+
+        def forward(self, x):
+            x = self.pool(self.layers(self.stem(x)))
+            return F.log_softmax(self.fc(torch.flatten(x, 1)), dim=1)
+
+    return Net()
+
+
+def _sgd(torch, params, lr, momentum):
+    try:
+        return torch.optim.SGD(params, lr=lr, momentum=momentum)
+    except AttributeError:  # ember.optim not there yet: a plain SGD step, same arithmetic
+        class _SGD:
+            def __init__(self, ps):
+                self.ps = list(ps)
+                self.buf = [None] * len(self.ps)
+
+            def zero_grad(self):
+                for p in self.ps:
+                    p.grad = None
+
+            def step(self):
+                with torch.no_grad():
+                    for i, p in enumerate(self.ps):
+                        g = p.grad
+                        if self.buf[i] is None:
+                            self.buf[i] = g.clone()
+                        else:
+                            self.buf[i].mul_(momentum).add_(g)
+                        p.sub_(self.buf[i] * lr)
+
+        return _SGD(params)
+
+
+def run_child(fw: str, workload: str, steps: int, batch: int, profile: bool) -> dict:
+    """Build, warm up, time; return samples/s and peak RSS of this process."""
+    if fw == "torch":
+        import torch
+    else:
+        sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+        import ember as torch
+    torch.manual_seed(0)
+    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    mnist = workload.startswith("mnist")
+    model = mnist_net(torch) if mnist else resnet_net(torch)
+    shape = (batch, 1, 28, 28) if mnist else (batch, 3, 32, 32)
+    x = torch.randn(*shape)
+    y = torch.randint(0, 10, (batch,))
+    train = workload.endswith("train")
+    F = torch.nn.functional
+    if train:
+        model.train()
+        opt = _sgd(torch, model.parameters(), 0.01, 0.9)
+
+        def step():
+            opt.zero_grad()
+            loss = F.nll_loss(model(x), y)
+            loss.backward()
+            opt.step()
+    else:
+        model.eval()
+
+        def step():
+            with torch.no_grad():
+                model(x)
+    for _ in range(3):
+        step()
+    if profile:
+        import cProfile
+        import pstats
+
+        pr = cProfile.Profile()
+        pr.enable()
+        for _ in range(steps):
+            step()
+        pr.disable()
+        pstats.Stats(pr, stream=sys.stderr).sort_stats("tottime").print_stats(25)
+    t0 = time.perf_counter()
+    n = 0
+    while n < steps or time.perf_counter() - t0 < 1.0:
+        step()
+        n += 1
+    dt = time.perf_counter() - t0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return {"fw": fw, "workload": workload, "samples_per_s": n * batch / dt,
+            "peak_rss_mb": peak / 1024, "import_rss_mb": rss0 / 1024, "steps": n}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--child", nargs=2, metavar=("FW", "WORKLOAD"))
+    ap.add_argument("--only", nargs="*", default=list(WORKLOADS))
+    ap.add_argument("--steps", type=int, default=10)
+    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--profile", action="store_true")
+    a = ap.parse_args()
+    if a.child:
+        print(json.dumps(run_child(a.child[0], a.child[1], a.steps, a.batch, a.profile)))
+        return
+    import torch
+
+    print(f"torch {torch.__version__}, torch threads {torch.get_num_threads()}, "
+          f"cpus {os.cpu_count()}, batch {a.batch}")
+    print(f"{'workload':14s} {'ember/s':>10s} {'torch/s':>10s} {'ratio':>6s}   "
+          f"{'ember MB':>9s} {'torch MB':>9s} {'mem ratio':>9s}")
+    for wl in a.only:
+        res = {}
+        for fw in ("ember", "torch"):
+            out = subprocess.run([sys.executable, os.path.abspath(__file__), "--child", fw, wl,
+                                  "--steps", str(a.steps), "--batch", str(a.batch)],
+                                 capture_output=True, text=True, check=True)
+            res[fw] = json.loads(out.stdout.strip().splitlines()[-1])
+        e, t = res["ember"], res["torch"]
+        print(f"{wl:14s} {e['samples_per_s']:10.1f} {t['samples_per_s']:10.1f} "
+              f"{e['samples_per_s'] / t['samples_per_s']:6.2f}   {e['peak_rss_mb']:9.1f} "
+              f"{t['peak_rss_mb']:9.1f} {e['peak_rss_mb'] / t['peak_rss_mb']:9.2f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
