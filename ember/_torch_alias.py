@@ -165,6 +165,11 @@ _FINDER: TorchAliasFinder | None = None
 def install() -> None:
     """Make ``import torch`` (and every ``torch.*`` import) resolve to ember in this process."""
     global _FINDER
+    loaded = sys.modules.get(ALIAS)
+    if loaded is not None and not getattr(loaded, "__name__", "").startswith(TARGET):
+        raise RuntimeError(
+            "PyTorch itself is already imported in this process, so `torch` cannot be "
+            "redirected to ember; install the alias before anything imports torch")
     if _FINDER is None:
         _FINDER = TorchAliasFinder()
     if _FINDER not in sys.meta_path:

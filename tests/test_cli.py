@@ -164,3 +164,10 @@ def test_console_script_entry_point():
 
     assert main(["--version"]) == 0
     assert main(["info"]) == 0
+
+
+def test_install_refuses_when_real_torch_is_loaded():
+    pytest.importorskip("torch")  # conftest imports the real torch into this process
+    with pytest.raises(RuntimeError, match="already imported"):
+        _torch_alias.install()
+    assert not _torch_alias.is_installed()
