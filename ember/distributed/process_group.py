@@ -190,6 +190,7 @@ def _abort_on_uncaught(exc_type, exc, tb) -> None:
                          f"job:\n{text}")
         sys.stderr.flush()
         sys.stdout.flush()
+        time.sleep(0.3)  # let the launcher forward the message before it tears the job down
     finally:
         _mpi().COMM_WORLD.Abort(1)
 
@@ -199,6 +200,7 @@ def abort(code: int = 1, message: str | None = None) -> None:
     if message:
         sys.stderr.write(message + "\n")
         sys.stderr.flush()
+        time.sleep(0.3)
     _mpi().COMM_WORLD.Abort(code)
 
 
