@@ -147,3 +147,13 @@ def test_tensor_dataset_subclass_getitem_is_respected():
 
     out = list(DataLoader(Doubled(ember.arange(6)), batch_size=4))
     assert [b.tolist() for b in out] == [[0, 2, 4, 6], [8, 10]]
+
+
+def test_tensor_dataset_batch_index_error_as_torch():
+    ds = TensorDataset(ember.arange(4))
+    tds = tdata.TensorDataset(torch.arange(4))
+    with pytest.raises(IndexError) as te:
+        list(tdata.DataLoader(tds, sampler=[0, 9], batch_size=2))
+    with pytest.raises(IndexError) as ee:
+        list(DataLoader(ds, sampler=[0, 9], batch_size=2))
+    assert str(ee.value) == str(te.value)

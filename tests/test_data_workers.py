@@ -283,3 +283,13 @@ def test_identity_collate_of_tensor_dataset_through_workers():
                           pin_memory=True, timeout=T))
     assert [len(b) for b in got] == [32, 8]
     assert (got[0][3][0].numpy() == x.numpy()[3]).all()
+
+
+@pytest.mark.parametrize("pf", [1, 3])
+def test_prefetch_factor_bounds_tasks_in_flight(pf):
+    it = iter(DataLoader(RangeDataset(40), num_workers=2, prefetch_factor=pf, timeout=T))
+    assert it._send_idx == 2 * pf  # primed: prefetch_factor tasks per worker
+    for _ in range(5):
+        next(it)
+        assert it._send_idx - it._rcvd_idx <= 2 * pf
+    assert [b[1].item() for b in it] == [i % 10 for i in range(5, 40)]

@@ -98,7 +98,10 @@ class TensorDataset(Dataset):
         fields = []
         for t in self.tensors:
             if isinstance(t, Tensor) and not t.requires_grad and type(t._data) is np.ndarray:
-                fields.append(_wrap(t._data.take(idx, axis=0)))
+                try:
+                    fields.append(_wrap(t._data.take(idx, axis=0)))
+                except IndexError as e:  # torch's wording
+                    raise IndexError(str(e).replace("axis", "dimension")) from None
             else:
                 fields.append(t[list(indices)])
         return GatheredBatch(fields)
