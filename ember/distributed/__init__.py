@@ -54,6 +54,29 @@ from .process_group import (  # noqa: F401
     new_group,
 )
 
+_LAUNCHER_VARS = (  # (torchrun's name, what MPI launchers set): MPICH/Hydra, Open MPI
+    ("RANK", ("PMI_RANK", "OMPI_COMM_WORLD_RANK")),
+    ("WORLD_SIZE", ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE")),
+    ("LOCAL_RANK", ("MPI_LOCALRANKID", "OMPI_COMM_WORLD_LOCAL_RANK")),
+    ("LOCAL_WORLD_SIZE", ("MPI_LOCALNRANKS", "OMPI_COMM_WORLD_LOCAL_SIZE")),
+)
+
+
+def _env_from_launcher() -> None:
+    """Under mpiexec, set torchrun's RANK/WORLD_SIZE/LOCAL_RANK so scripts that read them work."""
+    import os
+
+    env = os.environ
+    for name, sources in _LAUNCHER_VARS:
+        if name not in env:
+            for src in sources:
+                if src in env:
+                    env[name] = env[src]
+                    break
+
+
+_env_from_launcher()
+
 # torch spells the all-gather of a flat tensor this way too (older name)
 _all_gather_base = all_gather_into_tensor
 _reduce_scatter_base = reduce_scatter_tensor
@@ -64,7 +87,7 @@ def get_node_local_rank(fallback_rank: int | None = None) -> int:
     import os
 
     for var in ("LOCAL_RANK", "MPI_LOCALRANKID", "OMPI_COMM_WORLD_LOCAL_RANK",
-                "MV2_COMM_WORLD_LOCAL_RANK", "SLURM_LOCALID"):
+                "MV2_COMM_WORLD_LOCAL_RANK"):
         if var in os.environ:
             return int(os.environ[var])
     if is_initialized():

@@ -28,6 +28,7 @@ class MLP(Module):
                 np.float32) * 0.1)))
         if extra:
             self.extra = Parameter(ember.ones(4))
+        self.register_buffer("tag", ember.full((2,), float(seed)))
 
     def forward(self, x):
         for i in range(len(SIZES)):
@@ -94,6 +95,7 @@ def main() -> None:
     local = MLP(100 + r, find_unused)  # different on each rank: DDP must broadcast rank 0's
     ddp = DDP(local, bucket_cap_mb=bucket_mb, find_unused_parameters=find_unused)
     assert len(ddp._buckets) > 1 or bucket_mb > 1, "test wants several buckets"
+    assert ddp.module.tag.tolist() == [100.0, 100.0], "buffers not broadcast from rank 0"
     train(ddp, r, n, per_rank, distributed=True)
     got = params_of(ddp.module)
     if find_unused:

@@ -4,6 +4,8 @@ Uses DistributedSampler + DataLoader + DDP + SGD with momentum, then checks on r
 result equals single-process training on the union of both ranks' batches.
 """
 
+import os
+
 import torch
 import torch.distributed as dist
 import torch.nn as nn
@@ -20,8 +22,13 @@ def make_model():
 
 
 def main():
-    dist.init_process_group(backend="gloo")
+    # torchrun's variables: ember sets them from the MPI launcher's
+    local_rank = int(os.environ["LOCAL_RANK"])
+    dist.init_process_group(backend="gloo", init_method="env://",
+                            rank=int(os.environ["RANK"]),
+                            world_size=int(os.environ["WORLD_SIZE"]))
     rank, world = dist.get_rank(), dist.get_world_size()
+    assert local_rank == rank  # one machine
     g = torch.Generator().manual_seed(1)
     x_all = torch.randn(64, 8, generator=g)
     y_all = (x_all.sum(1) > 0).long()
