@@ -9,6 +9,7 @@ import os
 import torch
 import torch.distributed as dist
 import torch.nn as nn
+from torch.distributed.elastic.multiprocessing.errors import record
 from torch.nn.parallel import DistributedDataParallel as DDP
 from torch.utils.data import DataLoader, DistributedSampler, TensorDataset
 
@@ -21,6 +22,7 @@ def make_model():
     return nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 2))
 
 
+@record
 def main():
     # torchrun's variables: ember sets them from the MPI launcher's
     local_rank = int(os.environ["LOCAL_RANK"])

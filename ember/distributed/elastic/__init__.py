@@ -1,0 +1,1 @@
+"""torch.distributed.elastic names that training scripts import (ember jobs run under mpiexec)."""
