@@ -312,6 +312,10 @@ def _tn(arr) -> str:
 
 def _check_types(x, w, b) -> None:
     xd, wd = x._data, w._data
+    if b is not None and b._data.dtype != xd.dtype:
+        raise RuntimeError(f"Input type ({_LOWER.get(xd.dtype.name, xd.dtype.name)}) and bias "
+                           f"type ({_LOWER.get(b._data.dtype.name, b._data.dtype.name)}) should "
+                           "be the same")
     if xd.dtype != wd.dtype:
         if xd.dtype.itemsize > wd.dtype.itemsize:
             raise RuntimeError(f"expected scalar type {_TNAME.get(xd.dtype.name)} but found "
@@ -319,10 +323,6 @@ def _check_types(x, w, b) -> None:
         raise RuntimeError(
             f"Input type ({_tn(xd)}) and weight type ({_tn(wd)}) should be the same or input "
             "should be a MKLDNN tensor and weight is a dense tensor")
-    if b is not None and b._data.dtype != xd.dtype:
-        raise RuntimeError(f"Input type ({_LOWER.get(xd.dtype.name, xd.dtype.name)}) and bias "
-                           f"type ({_LOWER.get(b._data.dtype.name, b._data.dtype.name)}) should "
-                           "be the same")
 
 
 def _batchify(input: Tensor, nsp: int, name: str):
