@@ -293,3 +293,10 @@ def test_prefetch_factor_bounds_tasks_in_flight(pf):
         next(it)
         assert it._send_idx - it._rcvd_idx <= 2 * pf
     assert [b[1].item() for b in it] == [i % 10 for i in range(5, 40)]
+
+
+def test_in_order_false_hands_out_batches_as_they_come():
+    ds = SlowDataset(8, 0.5, slow_index=0)
+    out = [b.item() for b in DataLoader(ds, batch_size=1, num_workers=2, in_order=False,
+                                        timeout=T)]
+    assert sorted(out) == list(range(8)) and out[0] != 0

@@ -308,6 +308,7 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
         super().__init__(loader)
         ctx = loader.multiprocessing_context or multiprocessing.get_context()
         self._shutdown = False
+        self.in_order = loader.in_order
         self._worker_init_fn = loader.worker_init_fn
         self._shm_prefix = f"ember_dl_{os.getpid()}_{next(_iter_ids)}"
         shared_memory.ensure_tracker()
@@ -336,9 +337,11 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
 
     def _reset(self, loader: DataLoader, first_iter: bool = False) -> None:
         super()._reset(loader, first_iter)
-        self._send_idx = 0
-        self._rcvd_idx = 0
-        self._task_info: dict[int, tuple] = {}
+        self._send_idx = 0  # the next task's index
+        self._rcvd_idx = 0  # the task whose batch is due next (in order)
+        self._task_info: dict[int, tuple] = {}  # task -> (worker,) or (worker, batch)
+        self._in_flight = 0  # tasks sent and not yet handed out (or skipped)
+        self._worker_tasks = [0] * self._num_workers
         self._workers_status = [True] * self._num_workers
         self._worker_cycle = itertools.cycle(range(self._num_workers))
         if not first_iter:
@@ -354,21 +357,34 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
             self._try_put_index()
 
     def _try_put_index(self) -> None:
-        if self._send_idx - self._rcvd_idx >= self._prefetch_factor * self._num_workers:
+        max_tasks = self._prefetch_factor * self._num_workers
+        if self._in_flight >= max_tasks:
             return
         try:
             index = self._next_index()
         except StopIteration:
             return
+        active = sum(self._workers_status)
         for _ in range(self._num_workers):
             wid = next(self._worker_cycle)
-            if self._workers_status[wid]:
+            if self._workers_status[wid] and (
+                    self.in_order or self._worker_tasks[wid] < max_tasks // active):
                 break
         else:
             return
         self._index_queues[wid].put((self._send_idx, index))
         self._task_info[self._send_idx] = (wid,)
+        self._worker_tasks[wid] += 1
+        self._in_flight += 1
         self._send_idx += 1
+
+    def _retire(self, idx: int) -> tuple | None:
+        """Forget task ``idx`` (delivered or skipped): its slot may take a new task."""
+        info = self._task_info.pop(idx, None)
+        if info is not None:
+            self._in_flight -= 1
+            self._worker_tasks[info[0]] -= 1
+        return info
 
     def _check_workers(self) -> None:
         for w in self._workers:  # workers only exit when told to, so any exit is an error
@@ -404,33 +420,39 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
                 info = self._task_info.get(self._rcvd_idx)
                 if info is not None and (len(info) == 2 or self._workers_status[info[0]]):
                     break
-                self._task_info.pop(self._rcvd_idx, None)  # its worker's stream has ended
+                if info is not None:  # its worker's stream has ended: no batch will come
+                    self._retire(self._rcvd_idx)
+                    self._try_put_index()
                 self._rcvd_idx += 1
-                self._try_put_index()
             else:
                 if not self._persistent_workers:
                     self._shutdown_workers()
                 raise StopIteration
             if len(self._task_info[self._rcvd_idx]) == 2:
-                data = self._task_info.pop(self._rcvd_idx)[1]
+                data = self._retire(self._rcvd_idx)[1]
+                self._rcvd_idx += 1
                 return self._process_data(data)
             idx, data = self._get_data()
             if isinstance(idx, _ResumeIteration):
                 continue
             if isinstance(data, _IterableDatasetStopIteration):
                 self._workers_status[data.worker_id] = False
-                self._task_info.pop(idx, None)
+                self._retire(idx)
                 self._try_put_index()
                 continue
             if idx != self._rcvd_idx:
-                if idx in self._task_info:
-                    self._task_info[idx] += (data,)
+                if idx not in self._task_info:
+                    continue
+                if not self.in_order:  # hand it out now; the in-order scan skips it later
+                    self._retire(idx)
+                    return self._process_data(data)
+                self._task_info[idx] += (data,)
                 continue
-            del self._task_info[idx]
+            self._retire(idx)
+            self._rcvd_idx += 1
             return self._process_data(data)
 
     def _process_data(self, data):
-        self._rcvd_idx += 1
         self._try_put_index()
         if isinstance(data, ExceptionWrapper):
             data.reraise()
