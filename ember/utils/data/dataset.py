@@ -71,6 +71,10 @@ class GatheredBatch(Sequence):
             return [self[k] for k in range(len(self))[i]]
         return tuple(f[i] for f in self.fields)
 
+    def __iter__(self):
+        for i in range(len(self)):
+            yield self[i]
+
     def __repr__(self) -> str:
         return f"GatheredBatch(len={len(self)}, fields={len(self.fields)})"
 
