@@ -106,3 +106,23 @@ def test_missing_tensorboardx_message():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=60)
     assert "pip install 'ember[tensorboard]'" in out.stdout, out.stderr
+
+
+def test_torch_utils_tensorboard_under_ember_run(tmp_path):
+    script = tmp_path / "log.py"
+    script.write_text(
+        "import sys\n"
+        "import torch\n"
+        "from torch.utils.tensorboard import SummaryWriter\n"
+        "with SummaryWriter(sys.argv[1]) as w:\n"
+        "    for i in range(3):\n"
+        "        w.add_scalar('loss', torch.tensor(1.0 + i), i)\n"
+    )
+    logdir = tmp_path / "runs"
+    root = os.path.dirname(os.path.dirname(ember.__file__))
+    env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    proc = subprocess.run([sys.executable, "-m", "ember", "run", str(script), str(logdir)],
+                          capture_output=True, text=True, timeout=90, env=env)
+    assert proc.returncode == 0, proc.stderr
+    values = [(ev.step, v.simple_value) for ev in events(str(logdir)) for v in ev.summary.value]
+    assert values == [(0, 1.0), (1, 2.0), (2, 3.0)]
