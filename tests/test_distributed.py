@@ -103,6 +103,13 @@ def test_ddp_matches_single_process(args):
 
 
 @needs_mpi
+def test_ddp_parameter_unused_on_one_rank():
+    rc, out = mpirun("ddp_unused.py")
+    assert rc == 0, out
+    assert out.count("unused-parameter DDP OK") == 2, out
+
+
+@needs_mpi
 def test_torch_script_ddp_under_ember_run():
     if not _have_nn_and_optim():
         pytest.skip("ember.nn.Linear / ember.optim.SGD / DataLoader not available yet")

@@ -195,6 +195,8 @@ class DistributedDataParallel(Module):
             self._expected = len(self._params) - len(unused)
             for p in unused:
                 self._arrive(p, None)
+            if self._expected == 0:  # nothing will arrive in backward: settle now
+                self._finish(None, None)
         return out
 
     def _prepare(self, sync: bool) -> None:
@@ -291,6 +293,8 @@ class DistributedDataParallel(Module):
                     gr._bump()
         self._active = False
         self._arrived = 0
+        if last is None:
+            return None
         last.grad = None  # the engine stores the returned averaged gradient as the new .grad
         return _wrap(last_view)
 
