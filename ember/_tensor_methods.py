@@ -66,7 +66,7 @@ def _pow(self, other):
 
 
 def _rpow(self, other):
-    return A._binary(A.Pow, np.power, other, self)
+    return A._binary(A.Pow, A.int_pow, other, self)
 
 
 def _matmul(self, other):

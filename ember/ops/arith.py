@@ -74,11 +74,19 @@ def _dtype(x):
     return x.dtype if hasattr(x, "dtype") else None
 
 
+_IRANGE = {np.dtype(t): (np.iinfo(t).min, np.iinfo(t).max) for t in (
+    np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32, np.uint64)}
+
+
 def _cast(x, rt):
     if hasattr(x, "dtype"):
         return x if x.dtype == rt else x.astype(rt)
     if rt.kind == "V":  # bfloat16 would take a Python scalar to float32: give it the dtype
         return np.asarray(x, rt)
+    if type(x) is int and rt.kind in "iu":
+        lo, hi = _IRANGE[rt]
+        if not lo <= x <= hi:  # torch wraps an out-of-range int into the tensor's type
+            return np.asarray(x & ((1 << (8 * rt.itemsize)) - 1)).astype(np.uint64).astype(rt)
     return x
 
 
@@ -162,6 +170,18 @@ class Div(_Binary):
         return Div.out(ctx, g / b if n[0] else None, gb)
 
 
+def int_pow(a, b):
+    """a ** b on integers where a negative exponent gives torch's answer (0 unless |a| == 1)."""
+    try:
+        return np.power(a, b)
+    except ValueError:  # NumPy refuses negative integer powers
+        b = np.asarray(b)
+        neg = b < 0
+        r = np.power(a, np.where(neg, 0, b))
+        one = np.where(np.asarray(a) == -1, np.where(b % 2 == 0, 1, -1), np.asarray(a) == 1)
+        return np.where(neg, one, r).astype(r.dtype)
+
+
 class Pow(_Binary):
     save_in = (0, 1)
     _nin = None  # pow(tensor, scalar) lists only the tensor, as torch
@@ -215,12 +235,14 @@ class FloorDiv(_Binary):
 
     @staticmethod
     def backward(ctx, g):
-        z = g * 0
-        return FloorDiv.out(ctx, z if ctx._needs[0] else None, z if ctx._needs[1] else None)
+        raise RuntimeError("derivative for aten::floor_divide is not implemented")
+
+    def name(self) -> str:
+        return "NotImplemented"
 
 
 _OPS = {"add": (Add, np.add), "sub": (Sub, np.subtract), "mul": (Mul, np.multiply),
-        "div": (Div, np.true_divide), "pow": (Pow, np.power),
+        "div": (Div, np.true_divide), "pow": (Pow, int_pow),
         "remainder": (Remainder, np.remainder), "floor_divide": (FloorDiv, np.floor_divide)}
 
 
@@ -272,12 +294,19 @@ def add(input, other, *, alpha=1, out=None):
     return _out(r, out)
 
 
+def _is_bool(x) -> bool:
+    return x.dtype is D.bool_ if isinstance(x, Tensor) else type(x) is bool
+
+
 def sub(input, other, *, alpha=1, out=None):
     """input - alpha * other."""
-    if isinstance(input, Tensor) and input.dtype is D.bool_ and isinstance(other, Tensor) and \
-            other.dtype is D.bool_:
-        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not "
-                           "supported. Use the `^` or `logical_xor()` operator instead.")
+    if _is_bool(input) or _is_bool(other):
+        if _is_bool(input) and _is_bool(other):
+            raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not "
+                               "supported. Use the `^` or `logical_xor()` operator instead.")
+        raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. "
+                           "If you are trying to invert a mask, use the `~` or `logical_not()` "
+                           "operator instead.")
     if alpha != 1:
         other = _binary(Mul, np.multiply, other, alpha)
     return _out(_binary(Sub, np.subtract, input, other), out)
@@ -321,7 +350,7 @@ def pow(input, exponent, *, out=None):  # noqa: A001
     if isinstance(input, Tensor) and input._data.dtype.kind in "iu" and isinstance(
             exponent, int) and exponent < 0:
         raise RuntimeError("Integers to negative integer powers are not allowed.")
-    return _out(_binary(Pow, np.power, input, exponent), out)
+    return _out(_binary(Pow, int_pow, input, exponent), out)
 
 
 def remainder(input, other, *, out=None):

@@ -8,7 +8,7 @@ from ..autograd.node import Op
 from ..device import xp_of
 from ..tensor import Tensor, _wrap, broadcast_error
 from . import _bw
-from .arith import _Binary, _binary, operand, result_np_dtype
+from .arith import _Binary, _binary, _cast, operand, result_np_dtype
 
 __all__ = [
     "eq", "ne", "lt", "le", "gt", "ge", "greater", "greater_equal", "less", "less_equal",
@@ -19,10 +19,17 @@ __all__ = [
 ]
 
 
-def _cmp(ufunc, name):
+def _cmp(ufunc, name, tensors_only=False):
     def fn(input, other, *, out=None):
+        if tensors_only and not isinstance(other, Tensor):
+            raise TypeError(f"{name}(): argument 'other' (position 2) must be Tensor, not "
+                            f"{type(other).__name__}")
         a = operand(input)
         b = operand(other)
+        if type(b) is int and hasattr(a, "dtype") and a.dtype.kind in "iu":
+            b = _cast(b, a.dtype)  # torch wraps an out-of-range int into the tensor's type
+        elif type(a) is int and hasattr(b, "dtype") and b.dtype.kind in "iu":
+            a = _cast(a, b.dtype)
         if hasattr(a, "dtype") and hasattr(b, "dtype") and a.dtype != b.dtype:
             rt = result_np_dtype(input if isinstance(input, Tensor) else _wrap(a),
                                  other if isinstance(other, Tensor) else _wrap(b))
@@ -49,9 +56,9 @@ lt = less = _cmp(np.less, "lt")
 le = less_equal = _cmp(np.less_equal, "le")
 gt = greater = _cmp(np.greater, "gt")
 ge = greater_equal = _cmp(np.greater_equal, "ge")
-logical_and = _cmp(np.logical_and, "logical_and")
-logical_or = _cmp(np.logical_or, "logical_or")
-logical_xor = _cmp(np.logical_xor, "logical_xor")
+logical_and = _cmp(np.logical_and, "logical_and", True)
+logical_or = _cmp(np.logical_or, "logical_or", True)
+logical_xor = _cmp(np.logical_xor, "logical_xor", True)
 
 
 def _bitwise(ufunc, name):
@@ -126,12 +133,21 @@ def where(condition, input=None, other=None, *, out=None):
     try:
         r = Where.apply(c, input, other, rt)
     except ValueError:
-        raise broadcast_error(c.shape, getattr(operand(input), "shape", ())) from None
+        raise _where_error(c.shape, getattr(operand(input), "shape", ()),
+                           getattr(operand(other), "shape", ())) from None
     if out is not None:
         from .inplace import copy_into_out
 
         return copy_into_out(out, r)
     return r
+
+
+def _where_error(sc, sa, sb) -> Exception:
+    try:
+        s = np.broadcast_shapes(sc, sa)
+    except ValueError:
+        return broadcast_error(sc, sa)
+    return broadcast_error(s, sb)
 
 
 class Clamp(Op):
@@ -173,9 +189,9 @@ def clamp(input: Tensor, min=None, max=None, *, out=None) -> Tensor:  # noqa: A0
     if isinstance(min, Tensor) or isinstance(max, Tensor):
         r = input
         if min is not None:
-            r = maximum(r, min if isinstance(min, Tensor) else _wrap(np.asarray(min)))
+            r = where(r < min, min, r)
         if max is not None:
-            r = minimum(r, max if isinstance(max, Tensor) else _wrap(np.asarray(max)))
+            r = where(r > max, max, r)
         return _finish(r, out)
     if input._data.dtype.kind in "biu" and (isinstance(min, float) or isinstance(max, float)):
         input = input.to(__import__("ember").get_default_dtype())
@@ -240,12 +256,43 @@ def minimum(input: Tensor, other: Tensor, *, out=None) -> Tensor:
     return _finish(_binary(Minimum, np.minimum, input, other), out)
 
 
-def fmax(input: Tensor, other: Tensor) -> Tensor:
-    return _wrap(np.fmax(input._data, other._data))
+class _FMaxMin(_Binary):
+    """fmax/fmin: like maximum/minimum but a NaN loses; a tie's gradient goes to input."""
+
+    save_in = (0, 1)
+    ufunc = None
+
+    @classmethod
+    def forward(cls, ctx, a, b, rt):
+        a2, b2 = cls.setup(ctx, a, b, rt)
+        ctx.saved = (a2, b2)
+        return cls.ufunc(a2, b2)
+
+    @classmethod
+    def backward(cls, ctx, g):
+        a, b = ctx.saved
+        xp = xp_of(a)
+        pick_a = ((a >= b) if cls.ufunc is np.fmax else (a <= b)) | xp.isnan(b)
+        n = ctx._needs
+        return cls.out(ctx, g * pick_a if n[0] else None, g * ~pick_a if n[1] else None)
 
 
-def fmin(input: Tensor, other: Tensor) -> Tensor:
-    return _wrap(np.fmin(input._data, other._data))
+class FMax(_FMaxMin):
+    ufunc = np.fmax
+
+
+class FMin(_FMaxMin):
+    ufunc = np.fmin
+
+
+def fmax(input: Tensor, other: Tensor, *, out=None) -> Tensor:
+    """Elementwise maximum where a NaN is ignored (the other value wins)."""
+    return _finish(_binary(FMax, np.fmax, input, other), out)
+
+
+def fmin(input: Tensor, other: Tensor, *, out=None) -> Tensor:
+    """Elementwise minimum where a NaN is ignored (the other value wins)."""
+    return _finish(_binary(FMin, np.fmin, input, other), out)
 
 
 def lerp(input: Tensor, end: Tensor, weight, *, out=None) -> Tensor:

@@ -60,8 +60,10 @@ class ToDevice(Op):
         return ToDevice.forward(ctx, g, ctx.src), None
 
 
-def _unary(name, fwd, bwd=None, *, float_only=True, save="in", higher=False, int_ok=False):
-    """Build an Op class and its function from forward fwd(a) and backward bwd(g, a, y)."""
+def _unary(name, fwd, bwd=None, *, float_only=True, save="in", higher=False, int_ok=False,
+           no_bool=None):
+    """Build an Op class and its function from forward fwd(a) and backward bwd(g, a, y);
+    ``no_bool`` is (exception type, message) raised for bool inputs, as torch."""
 
     def forward(ctx, a):
         if float_only:
@@ -86,6 +88,8 @@ def _unary(name, fwd, bwd=None, *, float_only=True, save="in", higher=False, int
     def fn(input, *, out=None):
         if not isinstance(input, Tensor):
             input = _wrap(np.asarray(input))
+        if no_bool is not None and input._data.dtype == np.bool_:
+            raise no_bool[0](no_bool[1])
         r = cls.apply(input)
         if out is not None:
             from .inplace import copy_into_out
@@ -169,8 +173,8 @@ log1p = _unary("log1p", np.log1p, lambda g, a, y: (g / (a + 1),), higher=True)
 sqrt = _unary("sqrt", np.sqrt, lambda g, a, y: (g / (2 * y),), save="out", higher=True)
 rsqrt = _unary("rsqrt", lambda a: 1 / np.sqrt(a), lambda g, a, y: (-0.5 * g * y * y * y,),
                save="out", higher=True)
-square = _unary("square", np.square, lambda g, a, y: (2 * g * a,), float_only=False,
-                higher=True)
+square = _unary("square", lambda a: np.square(a if a.dtype != np.bool_ else a.astype(np.int64)),
+                lambda g, a, y: (2 * g * a,), float_only=False, higher=True)
 sin = _unary("sin", np.sin, lambda g, a, y: (g * _bw.cos(a),), higher=True)
 cos = _unary("cos", np.cos, lambda g, a, y: (-g * _bw.sin(a),), higher=True)
 tan = _unary("tan", np.tan, lambda g, a, y: (g * (1 + y * y),), save="out", higher=True)
@@ -197,8 +201,9 @@ def _sigmoid_np(a):
 
 sigmoid = _unary("sigmoid", _sigmoid_np, lambda g, a, y: (g * y * (1 - y),), save="out",
                  higher=True)
-relu = _unary("relu", lambda a: np.maximum(a, 0) if a.dtype.kind != "b" else a,
-              lambda g, a, y: (g * (y > 0),), float_only=False, save="out", higher=True)
+relu = _unary("relu", lambda a: np.maximum(a, 0),
+              lambda g, a, y: (g * (y > 0),), float_only=False, save="out", higher=True,
+              no_bool=(RuntimeError, "Boolean inputs not supported for relu"))
 erf = _unary("erf", _erf, lambda g, a, y: (g * (2 / _SQRT_PI) * _bw.exp(-a * a),), higher=True)
 erfc = _unary("erfc", lambda a: 1 - _erf(a),
               lambda g, a, y: (-g * (2 / _SQRT_PI) * _bw.exp(-a * a),), higher=True)
@@ -209,6 +214,10 @@ reciprocal = _unary("reciprocal", lambda a: 1 / a, lambda g, a, y: (-g * y * y,)
 logit = _unary("logit", lambda a: np.log(a / (1 - a)), lambda g, a, y: (g / (a * (1 - a)),))
 
 
+def _nb(name):
+    return (NotImplementedError, f"\"{name}_vml_cpu\" not implemented for 'Bool'")
+
+
 def _zero_grad(g, a, y):
     return (g * 0,)
 
@@ -216,11 +225,11 @@ def _zero_grad(g, a, y):
 sign = _unary("sign", np.sign, _zero_grad, float_only=False, save=None)
 sgn = sign
 floor = _unary("floor", lambda a: np.floor(a) if a.dtype.kind in "fc" else a.copy(),
-               _zero_grad, float_only=False, save=None)
+               _zero_grad, float_only=False, save=None, no_bool=_nb("floor"))
 ceil = _unary("ceil", lambda a: np.ceil(a) if a.dtype.kind in "fc" else a.copy(), _zero_grad,
-              float_only=False, save=None)
+              float_only=False, save=None, no_bool=_nb("ceil"))
 trunc = _unary("trunc", lambda a: np.trunc(a) if a.dtype.kind in "fc" else a.copy(),
-               _zero_grad, float_only=False, save=None)
+               _zero_grad, float_only=False, save=None, no_bool=_nb("trunc"))
 fix = trunc
 frac = _unary("frac", lambda a: a - np.trunc(a), lambda g, a, y: (g,), float_only=False,
               save=None)
@@ -235,7 +244,7 @@ def round(input, *, decimals: int = 0, out=None):  # noqa: A001
 
 
 _round0 = _unary("round", lambda a: np.round(a) if a.dtype.kind in "fc" else a.copy(),
-                 _zero_grad, float_only=False, save=None)
+                 _zero_grad, float_only=False, save=None, no_bool=_nb("round"))
 
 
 def positive(input):
