@@ -141,6 +141,9 @@ def train(args: argparse.Namespace) -> dict:
     os.makedirs(args.out, exist_ok=True)
     torch.manual_seed(args.seed)
     device = args.device
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise SystemExit(f"ember demo: --device {device} needs CUDA, which is not available "
+                         "here (ember uses CuPy and an NVIDIA GPU); use --device cpu")
 
     dataset = _make_dataset(torch)
     n_val = n_test = len(dataset) // 10

@@ -119,3 +119,15 @@ def test_example_digits_classifier(tmp_path):
     out = example("digits_classifier.py", "--epochs", "2", "--out", str(tmp_path / "b.pt"))
     acc = float(re.search(r"test accuracy ([0-9.]+)", out).group(1))
     assert acc > 0.85
+
+
+def test_demo_without_tqdm_and_matplotlib(tmp_path, monkeypatch, capsys):
+    from ember import demo
+
+    monkeypatch.setitem(sys.modules, "tqdm", None)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    assert demo.main(["--epochs", "1", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "epoch  1:" in out and "test accuracy:" in out
+    assert "learning curves: skipped" in out and not (tmp_path / "curves.png").exists()
+    assert (tmp_path / "best.pt").exists()
