@@ -112,6 +112,7 @@ class DistributedDataParallel(Module):
                 seen.add(id(p))
                 params.append(p)
         self._params = params
+        self._check_replicas(params)
         self._sync_states([*params, *module.buffers()])
         self._buckets = self._build_buckets(params)
         self._slot = {}  # id(param) -> (bucket index, slot index)
@@ -146,6 +147,19 @@ class DistributedDataParallel(Module):
         if cur:
             buckets.append(_Bucket(cur, xp_of(cur[0]._data)))
         return buckets
+
+    def _check_replicas(self, params: list) -> None:
+        """Every rank must wrap the same architecture; say so instead of hanging later."""
+        if self._world == 1:
+            return
+        mine = [(tuple(p._data.shape), str(p._data.dtype)) for p in params]
+        allp = self.process_group.comm.allgather(mine)
+        for rk, theirs in enumerate(allp):
+            if theirs != allp[0]:
+                raise RuntimeError(
+                    f"DDP expects the same model on every rank, but rank 0 has {len(allp[0])} "
+                    f"parameters {allp[0][:4]}... while rank {rk} has {len(theirs)} parameters "
+                    f"{theirs[:4]}...")
 
     def _sync_states(self, tensors: list) -> None:
         """Broadcast parameters/buffers from rank 0 (one message per dtype for CPU tensors)."""
