@@ -539,8 +539,10 @@ def _max_unpool(nsp, input, indices, kernel_size, stride, padding, output_size):
     plane = math.prod(osz)
     idx = indices._data
     if idx.size and (int(idx.min()) < 0 or int(idx.max()) >= plane):
-        raise RuntimeError(f"Found an invalid max index: {int(idx.max())} (output volumes are of "
-                           f"size {'x'.join(map(str, osz))}")
+        flat = idx.reshape(-1)
+        bad = int(flat[int(((flat < 0) | (flat >= plane)).argmax())])
+        raise RuntimeError(f"Found an invalid max index: {bad} (output volumes are of size "
+                           f"{'x'.join(map(str, osz))})")
     return MaxUnpool.apply(input, indices, osz)
 
 
