@@ -101,7 +101,7 @@ def _umask() -> int:
 def save(obj: object, f: FILE_LIKE, pickle_module: Any = None,
          pickle_protocol: int = DEFAULT_PROTOCOL, _use_new_zipfile_serialization: bool = True,
          _disable_byteorder_record: bool = False) -> None:
-    """Save ``obj`` in PyTorch's zip format (``torch.load`` reads it); a path is replaced
+    """Save ``obj`` in torch's zip format (protocol-2 pickle always); paths are replaced
     atomically."""
     if pickle_module is not None and pickle_module is not pickle:
         raise RuntimeError("ember.save writes its own protocol-2 pickle; pickle_module is "
@@ -117,6 +117,8 @@ def save(obj: object, f: FILE_LIKE, pickle_module: Any = None,
         return
     path = os.fspath(f)
     folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise RuntimeError(f"Parent directory {folder} does not exist.")
     fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp",
                                dir=folder)
     try:
@@ -166,7 +168,7 @@ def _kind_error(head: bytes) -> Exception:
 def load(f: FILE_LIKE, map_location: Any = None, pickle_module: Any = None, *,
          weights_only: bool | None = None, mmap: bool | None = None,
          **pickle_load_args: Any) -> Any:
-    """Load an object saved by ``torch.save`` or ``ember.save`` (zip or legacy format)."""
+    """Load an object saved by ``torch.save``/``ember.save``; ``weights_only=False`` is unsafe."""
     if weights_only is None:
         weights_only = True
     if weights_only and pickle_module is not None:

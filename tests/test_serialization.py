@@ -135,6 +135,13 @@ def test_optimizer_state_torch_to_ember(kind):
         assert set(out["state"][i]) == set(st)
         for name, v in st.items():
             same(out["state"][i][name], v)
+    optim = getattr(ember, "optim", None)
+    cls = getattr(optim, "SGD" if kind == "sgd" else "Adam", None)
+    if cls is not None:  # ember's optimizer accepts torch's state dict
+        enet = ember.nn.Linear(3, 2)
+        eopt = cls(enet.parameters(), lr=0.5)
+        eopt.load_state_dict(out)
+        assert eopt.param_groups[0]["lr"] == sd["param_groups"][0]["lr"]
     if kind == "adam":
         step = out["state"][0]["step"]
         assert step.dim() == 0 and step.dtype is ember.float32 and step.item() == 2.0
@@ -302,6 +309,17 @@ def test_every_dtype_both_ways(name):
         assert back[k].dtype == obj[k].dtype
         assert torch.equal(back[k], obj[k])
         assert back[k].stride() == obj[k].stride()
+
+
+@pytest.mark.parametrize("name", [d for d in DTYPES if d != "bfloat16"])
+def test_every_dtype_fresh_ember_tensors(name):
+    a = _values(name)
+    t = ember.from_numpy(a)
+    out = roundtrip_to_torch({"t": t, "v": t[:, 1::2], "s": t[2, 3]})
+    np.testing.assert_array_equal(out["t"].numpy(), a)
+    np.testing.assert_array_equal(out["v"].numpy(), a[:, 1::2])
+    assert out["s"].dim() == 0 and out["s"].item() == a[2, 3].item()
+    assert str(out["t"].dtype) == f"torch.{name}"
 
 
 def test_empty_and_zero_dim_tensors():
@@ -513,6 +531,8 @@ def test_atomic_save_keeps_old_file_on_failure(tmp_path, monkeypatch):
     assert p.read_bytes() == old
     assert os.listdir(tmp_path) == ["ck.pt"]  # no temporary file left behind
     monkeypatch.undo()
+    with pytest.raises(RuntimeError, match="Parent directory"):
+        ember.save({}, tmp_path / "missing" / "x.pt")
     with pytest.raises(AttributeError, match="local object"):  # fails before the file is touched
         ember.save({"f": lambda: 0, "w": ember.ones(1)}, p)
     assert p.read_bytes() == old
