@@ -518,10 +518,10 @@ def _parse_to(args, kwargs):
         elif isinstance(a, D.dtype) or a in (float, int, bool, complex) or (
                 type(a).__name__ == "dtype" and not isinstance(a, str)):
             dt = a
+        elif isinstance(a, bool):  # to(dtype, non_blocking, copy) given positionally
+            pass
         elif isinstance(a, (str, int)) or type(a).__name__ == "device":
             dev = a
-        elif isinstance(a, bool):
-            pass
         elif a is not None:
             raise TypeError(f"to() received an invalid combination of arguments: {a!r}")
     return (to_device(dev) if dev is not None else None,

@@ -597,3 +597,48 @@ def test_node_hooks():
     y.sum().backward()
     assert calls == [(2, 1)]
     assert xe.grad.tolist() == [4, 4, 4]
+
+
+def test_second_backward_without_saved_tensors_is_allowed():
+    xe, xt = _leaf()
+    for x in (xe, xt):
+        y = (x + 1).sum()
+        y.backward()
+        y.backward()
+    assert_same(xe.grad, xt.grad)
+
+
+class _SplitE(ember.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        return x * 2, x * 3
+
+    @staticmethod
+    def backward(ctx, ga, gb):
+        return ga * 2 + gb * 3
+
+
+class _Scale(ember.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        return x * 5
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * 5
+
+
+def test_function_consumes_second_output_of_function():
+    xe, xt = _leaf()
+    a, b = _SplitE.apply(xe)
+    (_Scale.apply(b) + a).sum().backward()
+    (((xt * 3) * 5) + xt * 2).sum().backward()
+    assert_same(xe.grad, xt.grad)
+
+
+def test_to_with_positional_flags():
+    e = ember.ones(2)
+    assert e.to(ember.float64, False, True).dtype is ember.float64
+    assert e.to("cpu", ember.float64).dtype is ember.float64
+    assert e.to(ember.ones(1, dtype=ember.int32)).dtype is ember.int32
+    assert e.to("cpu") is e and e.to(ember.float32) is e

@@ -266,12 +266,16 @@ def run_backward(roots, root_grads, retain_graph: bool, create_graph: bool,
             n_in = node._n_inputs()
             for h in node._hooks:
                 h(_as_tensors(res[:n_in]), _as_tensors(grads))
-        if not retain_graph and is_op(node):
-            node._freed = True
-            node.saved = ()
+        if not retain_graph:
             d = node.__dict__
-            if "_inputs" in d:
-                del d["_inputs"]
+            if is_op(node):
+                if node.saved:  # torch raises on a second backward only where it saved tensors
+                    node._freed = True
+                    node.saved = ()
+                if "_inputs" in d:
+                    del d["_inputs"]
+            elif d.get("_saved"):
+                node._freed = True
         nrs = node._next_nr
         j = 0
         for child in node._next:

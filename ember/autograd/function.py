@@ -46,10 +46,6 @@ class _FunctionNode(Node, FunctionCtx):
     def _run_backward(self, grads, create_graph: bool):
         from ..tensor import Tensor, _wrap
 
-        if self._freed:
-            from .engine import _FREED_MSG
-
-            raise RuntimeError(_FREED_MSG)
         gts = []
         for k, g in enumerate(grads):
             if g is None and getattr(self, "_materialize", True):
@@ -124,16 +120,20 @@ class Function(metaclass=_FunctionMeta):
             return out
         single = not isinstance(out, tuple)
         outs = (out,) if single else out
-        nxt, needs = [], []
+        nxt, needs, nrs = [], [], []
         for a in args:
             if isinstance(a, Tensor) and a._rg:
                 nxt.append(a.grad_fn if a.grad_fn is not None else a._accumulator())
                 needs.append(True)
+                nrs.append(a._out_nr)
             else:
                 nxt.append(None)
                 needs.append(False)
+                nrs.append(0)
         ctx._next = tuple(nxt)
         ctx._needs = tuple(needs)
+        if any(nrs):
+            ctx._next_nr = tuple(nrs)
         ctx._nout = len(outs)
         ctx._out_meta = [(xp_of(o._data), o._data.shape, o._data.dtype) if isinstance(o, Tensor)
                          else None for o in outs]
