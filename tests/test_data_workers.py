@@ -45,19 +45,21 @@ pytestmark = pytest.mark.timeout(60)
 T = 20  # every loader's timeout= (seconds): a hang fails instead of blocking the suite
 
 
-def no_children(wait: float = 5.0) -> bool:
+def no_children(wait: float = 5.0, before: frozenset = frozenset()) -> bool:
+    """True once no child processes other than ``before`` remain (waiting up to ``wait``)."""
     gc.collect()
     end = time.monotonic() + wait
-    while mp.active_children() and time.monotonic() < end:
+    while set(mp.active_children()) - before and time.monotonic() < end:
         time.sleep(0.05)
-    return not mp.active_children()
+    return not set(mp.active_children()) - before
 
 
 @pytest.fixture(autouse=True)
 def _no_leftovers():
+    before = frozenset(mp.active_children())  # children of other tests are not ours to check
     yield
-    assert no_children(), mp.active_children()
-    assert not glob.glob("/dev/shm/ember_dl_*")
+    assert no_children(before=before), mp.active_children()
+    assert not glob.glob(f"/dev/shm/ember_dl_{os.getpid()}_*")
 
 
 def epoch(ds, nw, seed=0, **kw):
@@ -140,6 +142,7 @@ def test_worker_init_fn():
 
 
 def test_persistent_workers_and_prefetch():
+    before = frozenset(mp.active_children())
     loader = DataLoader(PidDataset(), batch_size=2, num_workers=2, persistent_workers=True,
                         prefetch_factor=1, timeout=T)
     first = flat(loader)
@@ -148,9 +151,9 @@ def test_persistent_workers_and_prefetch():
     for _b in loader:  # break mid-epoch: the next epoch is still complete and correct
         break
     assert flat(loader) == first
-    assert len(mp.active_children()) == 2
+    assert len(set(mp.active_children()) - before) == 2  # the same two workers throughout
     del loader, _b
-    assert no_children()
+    assert no_children(before=before)
 
 
 def test_persistent_iterable_restarts_each_epoch():
@@ -162,15 +165,16 @@ def test_persistent_iterable_restarts_each_epoch():
 
 
 def test_break_and_del_shut_workers_down():
+    before = frozenset(mp.active_children())
     loader = DataLoader(SlowDataset(100, 0.01), batch_size=2, num_workers=2, timeout=T)
     for _ in loader:
         break
-    assert no_children()
+    assert no_children(before=before)
     it = iter(loader)
     next(it)
-    assert len(mp.active_children()) == 2
+    assert len(set(mp.active_children()) - before) == 2
     del it
-    assert no_children()
+    assert no_children(before=before)
 
 
 def test_worker_exception_reraised_with_traceback():
