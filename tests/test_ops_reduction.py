@@ -284,3 +284,11 @@ def test_edge_values_and_errors():
             grad=False)
     with pytest.raises(RuntimeError, match="cannot compute aminmax over an empty dimension"):
         ember.aminmax(ember.zeros(0))
+
+
+@pytest.mark.parametrize("dt", ["float16", "bfloat16"])
+def test_low_precision_forward(dt):
+    x = randn(3, 4, rg=False).to(getattr(ember, dt))
+    compare(lambda m, x: (m.var(x, 1), m.std_mean(x, 0), m.norm(x), m.logsumexp(x, 1),
+                          m.max(x, 1), m.cumsum(x, 1), m.prod(x, 1), m.amax(x)),
+            x, grad=False, atol=5e-2, rtol=2e-2)

@@ -157,7 +157,9 @@ class LogCumSumExp(Op):
 
 def logcumsumexp(input: Tensor, dim: int, *, out=None) -> Tensor:
     """log(cumsum(exp(input))) along ``dim``, computed stably."""
-    if input._data.dtype.kind not in "fc":
+    from .reduction import is_float, via_f32
+
+    if not is_float(input._data):
         input = input.to(D._default)
     d = check_dim(dim, input._data.ndim)
-    return _finish(LogCumSumExp.apply(input, d), out)
+    return _finish(via_f32(input, lambda x: LogCumSumExp.apply(x, d)), out)

@@ -356,6 +356,8 @@ def einsum(equation: str, *operands) -> Tensor:
             raise RuntimeError(f"expected scalar type {_dt_name(dt0)} but found "
                                f"{_dt_name(o._data.dtype)}")
     plan = _einsum_plan(equation, [o._data.shape for o in operands])
+    if dt0 == D.bfloat16.np:
+        return Einsum.apply(plan, *[o.float() for o in operands]).to(D.bfloat16)
     return Einsum.apply(plan, *operands)
 
 

@@ -463,10 +463,25 @@ class VarStd(Op):
         return gx.astype(dev.dtype, copy=False), None, None, None, None
 
 
+def is_float(a) -> bool:
+    """Floating or complex array (bfloat16 included)."""
+    return a.dtype.kind in "fc" or a.dtype == D.bfloat16.np
+
+
+def via_f32(input: Tensor, fn):
+    """fn(input), computed in float32 for a bfloat16 input (as torch accumulates)."""
+    if input._data.dtype != D.bfloat16.np:
+        return fn(input)
+    r = fn(input.float())
+    if isinstance(r, tuple):
+        return tuple(x.to(D.bfloat16) for x in r)
+    return r.to(D.bfloat16)
+
+
 def _var_args(input, dim, unbiased, keepdim, correction):
     if isinstance(dim, bool):
         unbiased, dim = dim, None
-    if input._data.dtype.kind not in "fc":
+    if not is_float(input._data):
         raise RuntimeError("std and var only support floating point and complex dtypes")
     if correction is None:
         correction = 1 if unbiased is None or unbiased else 0
@@ -480,28 +495,30 @@ def var(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correc
         out=None) -> Tensor:
     """Variance over ``dim`` with Bessel's ``correction`` (1 by default)."""
     dims, c, k = _var_args(input, dim, unbiased, keepdim, correction)
-    return _finish(VarStd.apply(input, dims, c, k, False), out)
+    return _finish(via_f32(input, lambda x: VarStd.apply(x, dims, c, k, False)), out)
 
 
 def std(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction=None,
         out=None) -> Tensor:
     """Standard deviation over ``dim`` with Bessel's ``correction`` (1 by default)."""
     dims, c, k = _var_args(input, dim, unbiased, keepdim, correction)
-    return _finish(VarStd.apply(input, dims, c, k, True), out)
+    return _finish(via_f32(input, lambda x: VarStd.apply(x, dims, c, k, True)), out)
 
 
 def var_mean(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *,
              correction=None) -> tuple:
     """(var, mean) over ``dim``."""
     dims, c, k = _var_args(input, dim, unbiased, keepdim, correction)
-    return VarStd.apply(input, dims, c, k, False), Mean.apply(input, dims, k, None)
+    return via_f32(input, lambda x: (VarStd.apply(x, dims, c, k, False),
+                                     Mean.apply(x, dims, k, None)))
 
 
 def std_mean(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *,
              correction=None) -> tuple:
     """(std, mean) over ``dim``."""
     dims, c, k = _var_args(input, dim, unbiased, keepdim, correction)
-    return VarStd.apply(input, dims, c, k, True), Mean.apply(input, dims, k, None)
+    return via_f32(input, lambda x: (VarStd.apply(x, dims, c, k, True),
+                                     Mean.apply(x, dims, k, None)))
 
 
 # --- norm / logsumexp ----------------------------------------------------------------------
@@ -557,7 +574,7 @@ class Norm(Op):
 def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, out=None, dtype=None) -> Tensor:
     """Vector p-norm over ``dim`` (all elements by default); p in 'fro', numbers, inf."""
     a = input._data
-    if a.dtype.kind not in "fc":
+    if not is_float(a):
         raise RuntimeError("linalg.vector_norm: Expected a floating point or complex tensor as "
                            f"input. Got {_name(input.dtype)}")
     if dtype is not None:
@@ -569,7 +586,7 @@ def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, out=None, dtyp
     dims = norm_dims(dim, a.ndim)
     if a.ndim == 0:
         dims = None
-    return _finish(Norm.apply(input, float(p), dims, keepdim), out)
+    return _finish(via_f32(input, lambda x: Norm.apply(x, float(p), dims, keepdim)), out)
 
 
 class LogSumExp(Op):
@@ -603,12 +620,12 @@ class LogSumExp(Op):
 
 def logsumexp(input: Tensor, dim=(), keepdim: bool = False, *, out=None) -> Tensor:
     """log(sum(exp(input))) over ``dim``, computed stably."""
-    if input._data.dtype.kind not in "fc":
+    if not is_float(input._data):
         input = input.to(D._default)
     dims = norm_dims(dim, input._data.ndim)
     if input._data.ndim == 0:
         dims = None
-    return _finish(LogSumExp.apply(input, dims, keepdim), out)
+    return _finish(via_f32(input, lambda x: LogSumExp.apply(x, dims, keepdim)), out)
 
 
 # --- any / all / count_nonzero -------------------------------------------------------------
