@@ -508,6 +508,28 @@ def test_torch_module_loads_into_ember():
     x = np.random.default_rng(0).standard_normal((4, 3)).astype(np.float32)
     np.testing.assert_allclose(em(ember.from_numpy(x)).detach().numpy(),
                                tm(torch.from_numpy(x)).detach().numpy(), rtol=1e-5, atol=1e-6)
+    # weights_only with ember's classes allowlisted: torch's class paths map onto them
+    nn = ember.nn
+    with pytest.raises(Exception, match="torch.nn.modules.linear.Linear"):
+        with es.safe_globals([nn.Sequential, nn.Tanh]):
+            ember.load(io.BytesIO(b.getvalue()))
+    with es.safe_globals([nn.Sequential, nn.Linear, nn.Tanh]):
+        em2 = ember.load(io.BytesIO(b.getvalue()))
+    np.testing.assert_allclose(em2(ember.from_numpy(x)).detach().numpy(),
+                               tm(torch.from_numpy(x)).detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_tensor_attributes_and_unsupported_dtypes():
+    t = torch.ones(2)
+    t.note = "kept"
+    p = torch.nn.Parameter(torch.zeros(3))
+    p.tag = 7
+    out = roundtrip_from_torch({"t": t, "p": p})  # _rebuild_from_type_v2 / _with_state
+    assert out["t"].note == "kept" and out["p"].tag == 7
+    assert isinstance(out["p"], ember.nn.Parameter) and out["p"].requires_grad
+    for dt in (torch.float8_e4m3fn, torch.float8_e5m2):
+        with pytest.raises(RuntimeError, match="float8"):
+            roundtrip_from_torch({"x": torch.zeros(2, dtype=dt)})
 
 
 # --- atomic save -----------------------------------------------------------------------------
