@@ -110,6 +110,14 @@ def test_ddp_parameter_unused_on_one_rank():
 
 
 @needs_mpi
+def test_nccl_path_logic_with_fake_cupy():
+    # no GPU here: CuPy and NCCL are replaced by NumPy arrays and an MPI-backed stand-in
+    rc, out = mpirun("fake_nccl.py")
+    assert rc == 0, out
+    assert out.count("fake-NCCL OK") == 2, out
+
+
+@needs_mpi
 def test_torch_script_ddp_under_ember_run():
     if not _have_nn_and_optim():
         pytest.skip("ember.nn.Linear / ember.optim.SGD / DataLoader not available yet")
