@@ -1,0 +1,212 @@
+"""Statistical reductions: var/std (+ _mean forms), vector norms, logsumexp (re-exported by
+reduction.py, whose ``__all__`` lists them)."""
+
+from __future__ import annotations
+
+import builtins
+
+import numpy as np
+
+from .. import dtypes as D
+from ..autograd.node import Op
+from ..device import xp_of
+from ..tensor import Tensor
+from . import _bw
+from .reduction import Mean, _axis, _finish, _name, norm_dims
+
+
+# --- var / std ------------------------------------------------------------------------------
+class VarStd(Op):
+    save_in = (0,)
+    save_out = True
+
+    @staticmethod
+    def forward(ctx, a, dims, correction, keepdim, take_sqrt):
+        ax = _axis(dims)
+        n = a.size if dims is None else int(np.prod([a.shape[d] for d in dims]))
+        m = a.mean(axis=ax, keepdims=True)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            dev = a - m
+            v = (dev * dev).sum(axis=ax, keepdims=keepdim) / builtins.max(n - correction, 0)
+            r = np.sqrt(v) if take_sqrt else v
+        r = r.astype(a.dtype, copy=False)
+        ctx.saved = (dev, r)
+        ctx.dims, ctx.keep, ctx.den, ctx.sq = dims, keepdim, n - correction, take_sqrt
+        return r
+
+    @staticmethod
+    def backward(ctx, g):
+        dev, r = ctx.saved
+        with np.errstate(divide="ignore", invalid="ignore"):
+            den = np.float64(ctx.den)
+            if ctx.sq:
+                g = xp_of(r).where(r == 0, 0, g / r)
+                gx = _bw.expand_reduced(g, dev.shape, ctx.dims, ctx.keep) * dev / den
+            else:
+                gx = _bw.expand_reduced(g, dev.shape, ctx.dims, ctx.keep) * dev * (2 / den)
+        return gx.astype(dev.dtype, copy=False), None, None, None, None
+
+
+def is_float(a) -> bool:
+    """Floating or complex array (bfloat16 included)."""
+    return a.dtype.kind in "fc" or a.dtype == D.bfloat16.np
+
+
+def via_f32(input: Tensor, fn):
+    """fn(input), computed in float32 for a bfloat16 input (as torch accumulates)."""
+    if input._data.dtype != D.bfloat16.np:
+        return fn(input)
+    r = fn(input.float())
+    if isinstance(r, tuple):
+        return tuple(x.to(D.bfloat16) for x in r)
+    return r.to(D.bfloat16)
+
+
+def _var_args(input, dim, unbiased, keepdim, correction):
+    if isinstance(dim, bool):
+        unbiased, dim = dim, None
+    if not is_float(input._data):
+        raise RuntimeError("std and var only support floating point and complex dtypes")
+    if correction is None:
+        correction = 1 if unbiased is None or unbiased else 0
+    dims = norm_dims(dim, input._data.ndim)
+    if input._data.ndim == 0:
+        dims = None
+    return dims, correction, keepdim
+
+
+def var(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction=None,
+        out=None) -> Tensor:
+    """Variance over ``dim`` with Bessel's ``correction`` (1 by default)."""
+    dims, c, k = _var_args(input, dim, unbiased, keepdim, correction)
+    return _finish(via_f32(input, lambda x: VarStd.apply(x, dims, c, k, False)), out)
+
+
+def std(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction=None,
+        out=None) -> Tensor:
+    """Standard deviation over ``dim`` with Bessel's ``correction`` (1 by default)."""
+    dims, c, k = _var_args(input, dim, unbiased, keepdim, correction)
+    return _finish(via_f32(input, lambda x: VarStd.apply(x, dims, c, k, True)), out)
+
+
+def var_mean(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *,
+             correction=None) -> tuple:
+    """(var, mean) over ``dim``."""
+    dims, c, k = _var_args(input, dim, unbiased, keepdim, correction)
+    return via_f32(input, lambda x: (VarStd.apply(x, dims, c, k, False),
+                                     Mean.apply(x, dims, k, None)))
+
+
+def std_mean(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *,
+             correction=None) -> tuple:
+    """(std, mean) over ``dim``."""
+    dims, c, k = _var_args(input, dim, unbiased, keepdim, correction)
+    return via_f32(input, lambda x: (VarStd.apply(x, dims, c, k, True),
+                                     Mean.apply(x, dims, k, None)))
+
+
+# --- norm / logsumexp ----------------------------------------------------------------------
+class Norm(Op):
+    save_in = (0,)
+    save_out = True
+
+    @staticmethod
+    def forward(ctx, a, p, dims, keepdim):
+        xp = xp_of(a)
+        ax = _axis(dims)
+        x = xp.abs(a)
+        if p == 2:
+            r = xp.sqrt((x * x).sum(axis=ax, keepdims=keepdim))
+        elif p == 1:
+            r = x.sum(axis=ax, keepdims=keepdim)
+        elif p == np.inf:
+            r = x.max(axis=ax, keepdims=keepdim) if a.size else x.sum(axis=ax, keepdims=keepdim)
+        elif p == -np.inf:
+            r = x.min(axis=ax, keepdims=keepdim)
+        elif p == 0:
+            r = (x != 0).sum(axis=ax, keepdims=keepdim)
+        else:
+            r = (x ** p).sum(axis=ax, keepdims=keepdim) ** (1.0 / p)
+        r = r.astype(a.real.dtype, copy=False)
+        ctx.saved = (a, r)
+        ctx.p, ctx.dims, ctx.keep = p, dims, keepdim
+        return r
+
+    @staticmethod
+    def backward(ctx, g):
+        a, r = ctx.saved
+        p, dims, keep = ctx.p, ctx.dims, ctx.keep
+        xp = xp_of(a)
+        r = _bw.expand_reduced(r, a.shape, dims, keep)
+        g = _bw.expand_reduced(g, a.shape, dims, keep)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if p == 2:
+                gx = g * xp.where(r == 0, 0, a / r)
+            elif p == 1:
+                gx = g * xp.sign(a)
+            elif p in (np.inf, -np.inf):
+                mask = xp.abs(a) == r
+                gx = g * xp.sign(a) * mask / mask.sum(axis=_axis(dims), keepdims=True)
+            elif p == 0:
+                gx = xp.zeros_like(a)
+            else:
+                x = xp.abs(a)
+                gx = g * xp.where(r == 0, 0, xp.sign(a) * x ** (p - 1) / r ** (p - 1))
+        return gx.astype(a.dtype, copy=False), None, None, None
+
+
+def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, out=None, dtype=None) -> Tensor:
+    """Vector p-norm over ``dim`` (all elements by default); p in 'fro', numbers, inf."""
+    a = input._data
+    if not is_float(a):
+        raise RuntimeError("linalg.vector_norm: Expected a floating point or complex tensor as "
+                           f"input. Got {_name(input.dtype)}")
+    if dtype is not None:
+        input = input.to(dtype)
+    if p == "fro" or p is None:
+        p = 2
+    elif isinstance(p, str):
+        raise NotImplementedError(f"norm with p='{p}' is not supported in ember")
+    dims = norm_dims(dim, a.ndim)
+    if a.ndim == 0:
+        dims = None
+    return _finish(via_f32(input, lambda x: Norm.apply(x, float(p), dims, keepdim)), out)
+
+
+class LogSumExp(Op):
+    save_in = (0,)
+    save_out = True
+    higher_order = True
+
+    @staticmethod
+    def forward(ctx, a, dims, keepdim):
+        xp = xp_of(a)
+        ax = _axis(dims)
+        m = a.max(axis=ax, keepdims=True) if a.size else xp.zeros((1,) * a.ndim, a.dtype)
+        m = xp.where(xp.isfinite(m), m, 0)
+        s = xp.exp(a - m).sum(axis=ax, keepdims=True)
+        with np.errstate(divide="ignore"):
+            r = xp.log(s) + m
+        if not keepdim:
+            r = r.reshape(tuple(n for k, n in enumerate(a.shape)
+                                if not (dims is None or k in dims)))
+        ctx.saved = (a, r)
+        ctx.dims, ctx.keep = dims, keepdim
+        return r
+
+    @staticmethod
+    def backward(ctx, g):
+        a, r = ctx.saved
+        r = _bw.expand_reduced(r, a.shape, ctx.dims, ctx.keep)
+        g = _bw.expand_reduced(g, a.shape, ctx.dims, ctx.keep)
+        return g * _bw.exp(a - r), None, None
+
+
+def logsumexp(input: Tensor, dim=(), keepdim: bool = False, *, out=None) -> Tensor:
+    """log(sum(exp(input))) over ``dim``, computed stably."""
+    if not is_float(input._data):
+        input = input.to(D._default)
+    dims = norm_dims(dim, input._data.ndim)
+    if input._data.ndim == 0:
+        dims = None
+    return _finish(via_f32(input, lambda x: LogSumExp.apply(x, dims, keepdim)), out)
