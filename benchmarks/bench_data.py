@@ -94,7 +94,7 @@ def bench_tensor_dataset(repeat: int = 3) -> dict:
     return {"ember_s": te, "torch_s": tt, "speedup": tt / te}
 
 
-def bench_slow_dataset(n: int = 1600, repeat: int = 2, work: str = "sleep") -> dict:
+def bench_slow_dataset(n: int = 1600, repeat: int = 3, work: str = "sleep") -> dict:
     out = {}
     for nw in (0, 2):
         el = edata.DataLoader(SlowEmber(n, work), batch_size=16, num_workers=nw)
