@@ -85,6 +85,14 @@ def _run_source_file(script: str) -> None:
     exec(code, main.__dict__)
 
 
+def _alias_in_children() -> None:
+    """Make Python child processes (spawned workers, subprocesses) alias torch to ember too."""
+    site_dir = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_alias_site")
+    os.environ["EMBER_RUN_TORCH_ALIAS"] = "1"
+    old = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = site_dir + (os.pathsep + old if old else "")
+
+
 def run(argv: list[str]) -> int:
     """``ember run``: run a script or module (``-m``) with torch resolved to ember."""
     if not argv or argv[0] in ("-h", "--help"):
@@ -100,6 +108,7 @@ def run(argv: list[str]) -> int:
         sys.argv = [module, *args]
         sys.path[0:1] = [os.getcwd()]
         _torch_alias.install()
+        _alias_in_children()
         try:
             runpy.run_module(module, run_name="__main__", alter_sys=True)
         except SystemExit:
@@ -124,6 +133,7 @@ def run(argv: list[str]) -> int:
     real = os.path.realpath(script)
     sys.path[0:1] = [real if os.path.isdir(real) else os.path.dirname(real)]
     _torch_alias.install()
+    _alias_in_children()
     try:
         if os.path.isfile(script) and not zipfile.is_zipfile(script):
             _run_source_file(script)

@@ -68,6 +68,12 @@ def test_training_script_with_common_imports():
     assert "classes=ember.nn" in proc.stdout
 
 
+def test_child_processes_see_ember_as_torch():
+    info = result(ember_run("spawn_children.py", timeout=150))
+    assert info == {"spawned": "ember", "batches": [[0.0, 1.0], [2.0, 3.0]],
+                    "subprocess": "ember"}
+
+
 def test_traceback_looks_like_plain_python():
     proc = ember_run("raise_error.py")
     assert proc.returncode == 1
