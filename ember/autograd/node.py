@@ -151,41 +151,38 @@ class Op(Node):
 
 def _apply_recording(cls, args):
     ctx = _new(cls)
-    arrays = []
-    nxt = []
-    needs = []
+    n = len(args)
+    arrays = [None] * n
+    nxt = [None] * n
+    needs = [False] * n
     nrs = None
-    j = 0
     last = -1
-    for a in args:
+    for j in range(n):
+        a = args[j]
         if isinstance(a, Tensor):
             last = j
-            arrays.append(a._data)
+            arrays[j] = a._data
             if a._rg:
                 fn = a.grad_fn
                 if fn is None:
                     fn = a._accum
                     if fn is None:
                         fn = a._accumulator()
-                nxt.append(fn)
-                needs.append(True)
+                nxt[j] = fn
+                needs[j] = True
                 if a._out_nr:
                     if nrs is None:
-                        nrs = [0] * len(args)
+                        nrs = [0] * n
                     nrs[j] = a._out_nr
-                j += 1
-                continue
         else:
-            arrays.append(a)
-        nxt.append(None)
-        needs.append(False)
-        j += 1
-    ctx._next = tuple(nxt)
-    ctx._needs = tuple(needs)
-    if last + 1 != j:
-        ctx._ntens = last + 1
+            arrays[j] = a
+    d = ctx.__dict__
+    d["_next"] = tuple(nxt)
+    d["_needs"] = tuple(needs)
+    if last + 1 != n:
+        d["_ntens"] = last + 1
     if nrs is not None:
-        ctx._next_nr = tuple(nrs)
+        d["_next_nr"] = tuple(nrs)
     if cls.save_in:
         chk = []
         for i in cls.save_in:

@@ -96,11 +96,26 @@ class _Binary(Op):
 
     @classmethod
     def setup(cls, ctx, a, b, rt):
-        ctx.sa = _shape(a)
-        ctx.sb = _shape(b)
-        ctx.da = _dtype(a)
-        ctx.db = _dtype(b)
-        return _cast(a, rt), _cast(b, rt)
+        d = ctx.__dict__
+        if type(a) is _nd:
+            d["sa"] = a.shape
+            d["da"] = da = a.dtype
+            if da != rt:
+                a = a.astype(rt)
+        else:
+            d["sa"] = _shape(a)
+            d["da"] = _dtype(a)
+            a = _cast(a, rt)
+        if type(b) is _nd:
+            d["sb"] = b.shape
+            d["db"] = db = b.dtype
+            if db != rt:
+                b = b.astype(rt)
+        else:
+            d["sb"] = _shape(b)
+            d["db"] = _dtype(b)
+            b = _cast(b, rt)
+        return a, b
 
     @staticmethod
     def out(ctx, ga, gb):
