@@ -79,13 +79,14 @@ _EXTRA: dict = {
     "repeat": _repeat, "tile": _tile, "repeat_interleave": S.repeat_interleave,
     "tril": S.tril, "triu": S.triu, "tril_": _inplace_of(S.tril), "triu_": _inplace_of(S.triu),
     "diag": S.diag, "diagonal": S.diagonal, "diag_embed": S.diag_embed, "unfold": S.unfold,
-    "select": S.select, "broadcast_to": _broadcast_to,
+    "select": S.select, "broadcast_to": _broadcast_to, "diff": S.diff,
+    "bincount": So.bincount, "histc": So.histc,
     # linalg
     "einsum": None, "outer": L.outer, "ger": L.outer, "baddbmm": L.baddbmm, "addmv": L.addmv,
     "addbmm": L.addbmm, "addr": L.addr, "cross": L.cross,
     "baddbmm_": _inplace_of(L.baddbmm), "addmm_": _inplace_of(L.addmm),
     "addmv_": _inplace_of(L.addmv), "addbmm_": _inplace_of(L.addbmm),
-    "addr_": _inplace_of(L.addr),
+    "addr_": _inplace_of(L.addr), "trace": L.trace, "kron": L.kron, "dist": L.dist,
 }
 del _EXTRA["einsum"]
 

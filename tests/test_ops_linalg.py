@@ -146,3 +146,24 @@ def test_batched_products_hypothesis(b, n, k, p):
     x, y = randn(b, n, k, seed=b + n), randn(b, k, p, seed=k + p)
     compare(lambda m, x, y: (m.einsum("bnk,bkp->bnp", x, y), m.baddbmm(m.zeros(1), x, y),
                              m.einsum("bnk->kn", x)), x, y, atol=1e-5)
+
+
+def test_tensordot_trace_kron():
+    a, b = randn(2, 3, 4), randn(3, 4, 5, seed=3)
+    compare(lambda m, a, b: (m.tensordot(a, b, 2), m.tensordot(a, b, ([1], [0])),
+                             m.tensordot(a, b, dims=([1, 2], [0, 1]))), a, b, atol=1e-5)
+    x = randn(3, 4)
+    compare(lambda m, x: (m.trace(x), m.kron(x, x[:2, :2]), m.kron(x[0], x[1])), x)
+    compare(lambda m: (m.trace(m.arange(9).reshape(3, 3)),
+                       m.kron(m.tensor([[1, 2]]), m.tensor([[1], [1]]))), grad=False)
+    with pytest.raises(RuntimeError, match="contracted dimensions need to match"):
+        ember.tensordot(a, b, ([0], [0]))
+
+
+def test_cdist_dist():
+    x1, x2 = randn(5, 3), randn(4, 3, seed=2)
+    compare(lambda m, x, y: (m.cdist(x, y), m.cdist(x, y, p=1), m.dist(x[:4], y),
+                             m.dist(x[:4], y, 3)), x1, x2, atol=1e-5)
+    b1, b2 = randn(2, 3, 4), randn(2, 5, 4, seed=1)
+    compare(lambda m, x, y: m.cdist(x, y), b1, b2, atol=1e-5)
+    gradcheck(lambda x, y: ember.cdist(x, y), (3, 2), (2, 2))

@@ -201,3 +201,12 @@ def test_shape_ops_hypothesis(shape, data):
     x = randn(*shape, seed=nd + shift + 10)
     compare(lambda m, x: (m.flip(x, (d,)), m.roll(x, shift, d), x.repeat(*reps),
                           m.tril(x, k), m.diagonal(x, k, 0, -1)), x)
+
+
+def test_diff():
+    x = randn(3, 4)
+    compare(lambda m, x: (m.diff(x), m.diff(x, dim=0), m.diff(x, 2, 1), x.diff(append=x[:, :1])),
+            x)
+    compare(lambda m: (m.diff(m.tensor([[1, 3, 6], [0, 0, 1]]), dim=1,
+                              prepend=m.tensor([[0], [0]])),
+                       m.diff(m.tensor([True, False, False]))), grad=False)

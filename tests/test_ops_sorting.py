@@ -109,3 +109,19 @@ def test_sort_topk_hypothesis(shape, data):
     desc = data.draw(st.booleans())
     x = randn(*shape, seed=int(np.prod(shape)) + dim)
     compare(lambda m, x: (tuple(m.sort(x, dim, desc)), tuple(m.topk(x, k, dim))), x)
+
+
+def test_binning():
+    compare(lambda m: (m.searchsorted(m.tensor([1, 3, 5, 7]), m.tensor([3, 6, 9]), right=True),
+                       m.searchsorted(m.tensor([1, 3, 5, 7]), m.tensor([3, 6, 9]), side="left"),
+                       m.searchsorted(m.tensor([[1, 3], [2, 4]]), m.tensor([[3], [1]])),
+                       m.searchsorted(m.tensor([1.0, 2.0]), 1.5, out_int32=True),
+                       m.bucketize(m.tensor([3, 6, 9]), m.tensor([1, 3, 5, 7])),
+                       m.bucketize(m.tensor([3, 6, 9]), m.tensor([1, 3, 5, 7]), right=True),
+                       m.bincount(m.tensor([0, 1, 1, 3]), minlength=6),
+                       m.bincount(m.tensor([0, 1, 1]), weights=m.tensor([0.5, 1.0, 2.0])),
+                       m.histc(m.tensor([1.0, 2, 1]), bins=4, min=0, max=3),
+                       m.histc(m.tensor([1.0, 2, 1, 5]), bins=4),
+                       m.histc(m.tensor([2.0, 2.0]), bins=3)), grad=False)
+    with pytest.raises(RuntimeError, match="bincount only supports 1-d non-negative integral"):
+        ember.bincount(ember.tensor([-1]))

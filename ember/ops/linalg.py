@@ -14,7 +14,8 @@ from ..tensor import Tensor
 from . import _bw
 
 __all__ = ["matmul", "mm", "bmm", "mv", "dot", "addmm", "inner", "vdot", "einsum", "outer",
-           "ger", "baddbmm", "addmv", "addbmm", "addr", "cross"]
+           "ger", "baddbmm", "addmv", "addbmm", "addr", "cross", "tensordot", "trace", "kron",
+           "cdist", "dist"]
 
 
 def _dt_name(d) -> str:
@@ -491,3 +492,78 @@ def cross(input: Tensor, other: Tensor, dim: int | None = None, *, out=None) -> 
             raise RuntimeError(f"linalg.cross: inputs dimension {dim} must have length 3. Got "
                                f"{input._data.shape[d]} and {other._data.shape[d]}")
     return _out(Cross.apply(a, b, d), out)
+
+
+# --- tensordot / trace / kron / cdist / dist --------------------------------------------------
+def tensordot(a: Tensor, b: Tensor, dims=2, out=None) -> Tensor:
+    """Contract the last ``dims`` dims of a with the first of b (or the given dim lists)."""
+    na, nb = a._data.ndim, b._data.ndim
+    if isinstance(dims, Tensor):
+        dims = dims.tolist()
+    if isinstance(dims, int):
+        if dims < 0:
+            raise RuntimeError(f"tensordot expects dims >= 0, but got dims={dims}")
+        da, db = list(range(na - dims, na)), list(range(dims))
+    else:
+        da, db = dims
+        da = [da] if isinstance(da, int) else list(da)
+        db = [db] if isinstance(db, int) else list(db)
+    if len(da) != len(db):
+        raise RuntimeError("both dimension lists should have same length")
+    from ..tensor import check_dim
+
+    da = [check_dim(d, na) for d in da]
+    db = [check_dim(d, nb) for d in db]
+    for x, y in zip(da, db):
+        if a._data.shape[x] != b._data.shape[y]:
+            raise RuntimeError(f"contracted dimensions need to match, but first has size "
+                               f"{a._data.shape[x]} in dim {x} and second has size "
+                               f"{b._data.shape[y]} in dim {y}")
+    letters = iter(string.ascii_letters)
+    sa = [next(letters) for _ in range(na)]
+    sb = [next(letters) for _ in range(nb)]
+    for x, y in zip(da, db):
+        sb[y] = sa[x]
+    outs = [c for k, c in enumerate(sa) if k not in da] + [c for k, c in enumerate(sb)
+                                                            if k not in db]
+    return _out(einsum("".join(sa) + "," + "".join(sb) + "->" + "".join(outs), a, b), out)
+
+
+def trace(input: Tensor) -> Tensor:
+    """Sum of the main diagonal of a matrix."""
+    if input._data.ndim != 2:
+        raise RuntimeError(f"trace: expected a matrix, but got tensor with dim "
+                           f"{input._data.ndim}")
+    return input.diagonal().sum()
+
+
+def kron(input: Tensor, other: Tensor, *, out=None) -> Tensor:
+    """Kronecker product."""
+    na, nb = input._data.ndim, other._data.ndim
+    n = max(na, nb)
+    sa = (1,) * (n - na) + tuple(input._data.shape)
+    sb = (1,) * (n - nb) + tuple(other._data.shape)
+    ea = [x for s in sa for x in (s, 1)]
+    eb = [x for s in sb for x in (1, s)]
+    r = input.reshape(ea) * other.reshape(eb)
+    return _out(r.reshape([x * y for x, y in zip(sa, sb)]), out)
+
+
+def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode: str | None = None) -> Tensor:
+    """p-norm distances between each row of x1 and each row of x2 (batched)."""
+    from .reduction import norm
+
+    if x1._data.ndim < 2 or x2._data.ndim < 2:
+        raise RuntimeError(f"cdist only supports at least 2D tensors, X1 got: "
+                           f"{x1._data.ndim}D")
+    if x1._data.shape[-1] != x2._data.shape[-1]:
+        raise RuntimeError(f"X1 and X2 must have the same number of columns. X1: "
+                           f"{x1._data.shape[-1]} X2: {x2._data.shape[-1]}")
+    return norm(x1.unsqueeze(-2) - x2.unsqueeze(-3), p, -1)
+
+
+def dist(input: Tensor, other: Tensor, p: float = 2) -> Tensor:
+    """p-norm of ``input - other``."""
+    from .reduction import norm
+
+    return norm(input - other, p)

@@ -16,7 +16,7 @@ from .shape import DiagScatter, _diag_dims, _slice, expand, reshape, unsqueeze
 __all__ = [
     "flip", "fliplr", "flipud", "roll", "rot90", "tile", "repeat_interleave", "tril", "triu",
     "diag", "diag_embed", "select", "broadcast_to", "broadcast_tensors", "broadcast_shapes",
-    "atleast_1d", "atleast_2d", "atleast_3d",
+    "atleast_1d", "atleast_2d", "atleast_3d", "diff",
 ]
 
 
@@ -357,3 +357,21 @@ def atleast_3d(*tensors):
     return _atleast(tensors, _three)
 
 
+
+
+def diff(input: Tensor, n: int = 1, dim: int = -1, prepend=None, append=None) -> Tensor:
+    """n-th forward difference along ``dim`` (after joining prepend/append)."""
+    from .shape import cat, narrow
+
+    if input._data.ndim == 0:
+        raise RuntimeError("diff expects input to be at least one-dimensional")
+    d = check_dim(dim, input._data.ndim)
+    parts = [t for t in (prepend, input, append) if t is not None]
+    x = cat(parts, d) if len(parts) > 1 else input
+    for _ in range(n):
+        m = x._data.shape[d]
+        if m == 0:
+            break
+        hi, lo = narrow(x, d, 1, m - 1), narrow(x, d, 0, m - 1)
+        x = hi != lo if x._data.dtype == np.bool_ else hi - lo
+    return x

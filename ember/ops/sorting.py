@@ -1,4 +1,5 @@
-"""Sorting and selection: sort, argsort, msort, topk, kthvalue, unique, unique_consecutive.
+"""Sorting and selection: sort, argsort, msort, topk, kthvalue, unique, unique_consecutive;
+binning: searchsorted, bucketize, bincount, histc.
 
 Values come out through a differentiable gather with the computed indices, so the gradient
 flows back to the positions the values were taken from.
@@ -12,7 +13,8 @@ from ..device import xp_of
 from ..tensor import Tensor, _wrap, check_dim
 from .reduction import return_type, select_along, span
 
-__all__ = ["sort", "argsort", "msort", "topk", "kthvalue", "unique", "unique_consecutive"]
+__all__ = ["sort", "argsort", "msort", "topk", "kthvalue", "unique", "unique_consecutive",
+           "searchsorted", "bucketize", "bincount", "histc"]
 
 
 def _order(a, d: int, descending: bool):
@@ -132,3 +134,82 @@ def unique_consecutive(input: Tensor, return_inverse: bool = False, return_count
     if dim is None:
         inv = inv.reshape(a.shape)
     return _pack(vals, inv, cnt, return_inverse, return_counts)
+
+
+# --- binning --------------------------------------------------------------------------------
+def searchsorted(sorted_sequence: Tensor, input, *, out_int32: bool = False, right: bool = False,
+                 side: str | None = None, sorter: Tensor | None = None) -> Tensor:
+    """Insertion points of ``input`` into the last dim of ``sorted_sequence``."""
+    seq = sorted_sequence._data
+    scalar = not isinstance(input, Tensor)
+    vals = xp_of(seq).asarray(input) if scalar else input._data
+    if side is not None:
+        if side not in ("left", "right"):
+            raise RuntimeError(f"torch.searchsorted(): side can only be 'left' or 'right' but "
+                               f"got {side}")
+        if right and side == "left":
+            raise RuntimeError("torch.searchsorted(): side and right can't be set to opposites, "
+                               "got side of left while right was True")
+        right = side == "right"
+    s = "right" if right else "left"
+    if sorter is not None:
+        seq = xp_of(seq).take_along_axis(seq, sorter._data, -1)
+    xp = xp_of(seq)
+    if seq.ndim <= 1:
+        r = xp.searchsorted(seq.reshape(-1), vals, side=s)
+    else:
+        if seq.shape[:-1] != vals.shape[:-1]:
+            raise RuntimeError(
+                "torch.searchsorted(): boundaries tensor should be 1 dimension or the first N-1 "
+                "dimensions of boundaries tensor and input value tensor must match, but we got "
+                f"boundaries tensor {list(seq.shape)} and input value tensor {list(vals.shape)}")
+        s2, v2 = seq.reshape(-1, seq.shape[-1]), vals.reshape(-1, vals.shape[-1])
+        r = xp.stack([xp.searchsorted(a, b, side=s) for a, b in zip(s2, v2)]).reshape(vals.shape)
+    return _wrap(xp.asarray(r).astype(np.int32 if out_int32 else np.int64))
+
+
+def bucketize(input, boundaries: Tensor, *, out_int32: bool = False,
+              right: bool = False) -> Tensor:
+    """Index of the bucket (between consecutive ``boundaries``) of each element."""
+    if boundaries._data.ndim != 1:
+        raise RuntimeError(f"boundaries tensor must be 1 dimension, but got dim("
+                           f"{boundaries._data.ndim})")
+    return searchsorted(boundaries, input, out_int32=out_int32, right=right)
+
+
+def bincount(input: Tensor, weights: Tensor | None = None, minlength: int = 0) -> Tensor:
+    """Count of each value 0..max in a 1-d non-negative integer tensor (or summed weights)."""
+    a = input._data
+    if a.ndim != 1 or a.dtype.kind not in "iu" or (a.size and a.min() < 0):
+        raise RuntimeError("bincount only supports 1-d non-negative integral inputs.")
+    xp = xp_of(a)
+    if weights is None:
+        return _wrap(xp.bincount(a, minlength=minlength).astype(np.int64))
+    w = weights._data
+    if w.shape != a.shape:
+        raise RuntimeError("weights should be 1-d and have the same length as input")
+    out_dt = w.dtype if w.dtype.kind == "f" else np.dtype(np.float64)
+    return _wrap(xp.bincount(a, weights=w, minlength=minlength).astype(out_dt))
+
+
+def histc(input: Tensor, bins: int = 100, min=0, max=0, *, out=None) -> Tensor:  # noqa: A002
+    """Histogram of ``bins`` equal bins over [min, max] (the data range when both are 0)."""
+    a = input._data
+    if a.dtype.kind not in "f":
+        raise RuntimeError(f'"histogram_cpu" not implemented for \'{input.dtype.name}\'')
+    if bins <= 0:
+        raise RuntimeError("torch.histc(): bins must be > 0")
+    lo, hi = float(min), float(max)
+    if lo == hi and a.size:
+        lo, hi = float(a.min()), float(a.max())
+    if lo == hi:
+        lo, hi = lo - 1, hi + 1
+    if lo > hi:
+        raise RuntimeError("torch.histc(): max must be larger than min")
+    h, _ = xp_of(a).histogram(a.reshape(-1), bins=bins, range=(lo, hi))
+    r = _wrap(h.astype(a.dtype))
+    if out is not None:
+        from .inplace import copy_into_out
+
+        return copy_into_out(out, r)
+    return r
