@@ -79,6 +79,29 @@ def test_import_is_lazy_and_works_without_mpi4py():
 
 
 @needs_mpi
+def test_single_process_without_launcher():
+    code = (
+        "import os, ember, ember.distributed as dist\n"
+        "os.environ.pop('WORLD_SIZE', None)\n"
+        "dist.init_process_group('gloo')\n"
+        "assert (dist.get_rank(), dist.get_world_size(), dist.get_backend()) == (0, 1, 'mpi')\n"
+        "x = ember.arange(4.0)\n"
+        "dist.all_reduce(x, op=dist.ReduceOp.AVG)\n"
+        "assert x.tolist() == [0.0, 1.0, 2.0, 3.0]\n"
+        "dist.destroy_process_group()\n"
+        "os.environ['WORLD_SIZE'] = '4'\n"
+        "try:\n    dist.init_process_group('gloo')\n"
+        "except RuntimeError as e:\n    assert 'mpiexec -n 4' in str(e)\n"
+        "else:\n    raise SystemExit('no error for a torchrun-style launch')\n"
+        "print('ok')\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("WORLD_SIZE", "RANK")}
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                       cwd=ROOT, env=env)
+    assert r.returncode == 0 and "ok" in r.stdout, r.stdout + r.stderr
+
+
+@needs_mpi
 @pytest.mark.parametrize("timeout", [None, "30"], ids=["blocking", "polled"])
 def test_collectives_match_numpy(timeout):
     rc, out = mpirun("collectives.py", *([timeout] if timeout else []))

@@ -219,6 +219,11 @@ def init_process_group(backend: str | None = None, init_method: str | None = Non
             f"with `mpiexec -n {world_size} python script.py`")
     if rank not in (-1, None) and int(rank) != r:
         raise ValueError(f"rank={rank} does not match this process's MPI rank {r}")
+    env_ws = os.environ.get("WORLD_SIZE", "")
+    if env_ws.isdigit() and int(env_ws) != n:
+        raise RuntimeError(
+            f"WORLD_SIZE={env_ws} but MPI sees {n} process(es): ember.distributed runs over MPI, "
+            f"so launch with `mpiexec -n {env_ws} python script.py` (not torchrun)")
     name = Backend(backend or "mpi")
     name = "nccl" if name in ("nccl", "cpu:gloo,cuda:nccl") else "mpi"
     pg = ProcessGroup(comm.Dup(), name, _timeout_seconds(timeout), range(n))
