@@ -4,7 +4,8 @@
 Layout: an 8-byte little-endian header length N, N bytes of JSON (``name -> {dtype, shape,
 data_offsets}`` plus an optional ``__metadata__`` of strings, padded with spaces to a multiple
 of 8), then the tensors' little-endian C-order bytes, which must tile the buffer exactly.
-Tensors that share memory are refused, as the safetensors package does.
+Tensors whose memory overlaps (views of one another) are refused, as the safetensors package
+does; disjoint parts of one array (parameters in an optimizer's flat buffer) are fine.
 """
 
 from __future__ import annotations
@@ -38,10 +39,39 @@ class SafetensorError(ValueError):
 
 # --- writing ---------------------------------------------------------------------------------
 
-def _owner(arr: np.ndarray) -> np.ndarray:
-    while isinstance(arr.base, np.ndarray):
-        arr = arr.base
-    return arr
+def _extent(arr: np.ndarray) -> tuple[int, int, int]:
+    """(id of the array owning the memory, first byte, end byte) of a non-empty array."""
+    base = arr
+    while isinstance(base.base, np.ndarray):
+        base = base.base
+    lo, hi = np.lib.array_utils.byte_bounds(arr) if hasattr(np.lib, "array_utils") else \
+        np.byte_bounds(arr)
+    start = base.__array_interface__["data"][0]
+    return id(base), lo - start, hi - start
+
+
+def _overlapping(arrays: dict) -> list[list[str]]:
+    """Groups of names whose memory overlaps (views of one another)."""
+    spans: dict[int, list] = {}
+    for name, a in arrays.items():
+        if a.size:
+            owner, lo, hi = _extent(a)
+            spans.setdefault(owner, []).append((lo, hi, name))
+    groups = []
+    for items in spans.values():
+        items.sort()
+        cur, end = [items[0][2]], items[0][1]
+        for lo, hi, name in items[1:]:
+            if lo < end:
+                cur.append(name)
+                end = max(end, hi)
+            else:
+                if len(cur) > 1:
+                    groups.append(sorted(cur))
+                cur, end = [name], hi
+        if len(cur) > 1:
+            groups.append(sorted(cur))
+    return groups
 
 
 def _prepare(tensors: dict, metadata: dict | None) -> tuple[bytes, list[np.ndarray]]:
@@ -51,7 +81,6 @@ def _prepare(tensors: dict, metadata: dict | None) -> tuple[bytes, list[np.ndarr
         if not isinstance(metadata, dict) or not all(
                 isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()):
             raise TypeError("metadata must be a dict of str -> str")
-    owners: dict[int, list[str]] = {}
     arrays = {}
     for name, t in tensors.items():
         if not isinstance(name, str):
@@ -63,10 +92,8 @@ def _prepare(tensors: dict, metadata: dict | None) -> tuple[bytes, list[np.ndarr
         arr = t.detach()._host()
         if t.dtype not in _CODE_OF:
             raise SafetensorError(f"safetensors cannot store dtype {t.dtype!r} ('{name}')")
-        if arr.size:
-            owners.setdefault(id(_owner(arr)), []).append(name)
         arrays[name] = arr
-    shared = [sorted(g) for g in owners.values() if len(g) > 1]
+    shared = _overlapping(arrays)
     if shared:
         raise RuntimeError(
             f"Some tensors share memory, this would save the shared data twice and load them "

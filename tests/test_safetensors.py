@@ -174,3 +174,11 @@ def test_torch_load_of_safetensors_path(tmp_path):
     assert ember.load(p)["w"].tolist() == [0.0, 1.0, 2.0]
     assert torch.load(p)["w"].tolist() == [0.0, 1.0, 2.0]
     assert os.path.exists(p)
+
+
+def test_disjoint_views_of_one_buffer_are_allowed():
+    flat = ember.arange(10.0)
+    out = est.load(est.save({"a": flat[:4], "b": flat[4:].view(2, 3)}))
+    assert out["a"].tolist() == [0, 1, 2, 3] and out["b"].tolist() == [[4, 5, 6], [7, 8, 9]]
+    with pytest.raises(RuntimeError, match="share memory"):
+        est.save({"a": flat[:5], "b": flat[4:]})

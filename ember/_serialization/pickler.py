@@ -1,6 +1,6 @@
 """A protocol-2 pickle writer that names ember objects as torch does, so that ``torch.load``
 (weights_only=True) reads what ``ember.save`` writes. Tensors become persistent storage
-references; one storage per distinct base array, views keep their offset and strides."""
+references: views that overlap share one storage and keep their offsets and strides."""
 
 from __future__ import annotations
 
@@ -20,52 +20,123 @@ from .names import torch_name_of
 _BATCH = 1000
 
 
+def enc_int(v: int) -> bytes:
+    """The shortest protocol-2 opcode for an int."""
+    if 0 <= v < 256:
+        return b"K" + bytes([v])
+    if 0 <= v < 65536:
+        return b"M" + struct.pack("<H", v)
+    if -(1 << 31) <= v < (1 << 31):
+        return b"J" + struct.pack("<i", v)
+    n = (v.bit_length() + 8) // 8
+    data = v.to_bytes(n, "little", signed=True)
+    return (b"\x8a" + bytes([n]) if n < 256 else b"\x8b" + struct.pack("<i", n)) + data
+
+
+def enc_str(s: str) -> bytes:
+    b = s.encode("utf-8", "surrogatepass")
+    return b"X" + struct.pack("<I", len(b)) + b
+
+
+def enc_int_tuple(items: tuple) -> bytes:
+    body = b"".join(enc_int(int(x)) for x in items)
+    n = len(items)
+    if n == 0:
+        return b")"
+    return body + b"\x85\x86\x87"[n - 1:n] if n <= 3 else b"(" + body + b"t"
+
+
 class _StorageTable:
-    """Assigns keys "0", "1", ... to storages, one per distinct (base array, dtype)."""
+    """Decides the storages of the tensors of one save. Tensors whose memory overlaps within
+    one base array share a storage (views stay views); disjoint parts of one array, such as
+    parameters living in an optimizer's flat buffer, get storages of their own, as in torch.
+    Keys "0", "1", ... follow the order in which tensors are first met."""
 
     def __init__(self):
+        # per tensor: (owner array, dtype, first byte, end byte, strides in elements)
+        self.items: list[tuple] = []
         self.records: list[np.ndarray] = []  # uint8 views of each storage, by key
-        self._keys: dict[tuple, tuple[str, np.ndarray]] = {}
+        self.assigned: list[tuple[str, int, int]] = []  # per tensor: key, numel, offset
 
-    def add(self, arr: np.ndarray) -> tuple[str, int, int, tuple]:
-        """(key, storage numel, offset, strides in elements) for a host array."""
+    def note(self, arr: np.ndarray) -> int:
+        """Remember a tensor's array; returns its index for ``assigned``."""
         item = arr.dtype.itemsize
         base = arr
         while isinstance(base.base, np.ndarray):
             base = base.base
-        # share the base's memory when the view is expressible in whole elements of its dtype
-        shared = (arr.size > 0 and arr.dtype.isnative and base.nbytes % item == 0
-                  and (base.flags.c_contiguous or base.flags.f_contiguous)
-                  and all(s >= 0 and s % item == 0 for s in arr.strides))
-        if shared:
-            off = arr.__array_interface__["data"][0] - base.__array_interface__["data"][0]
-            end = off + sum((n - 1) * s for n, s in zip(arr.shape, arr.strides)) + item
-            shared = off >= 0 and off % item == 0 and end <= base.nbytes
-        if not shared:
-            arr = base = arr if arr.flags.c_contiguous and arr.dtype.isnative else \
+        ok = (arr.size > 0 and arr.dtype.isnative and base.nbytes % item == 0
+              and (base.flags.c_contiguous or base.flags.f_contiguous)
+              and all(s >= 0 and s % item == 0 for s in arr.strides))
+        if ok:
+            lo = arr.__array_interface__["data"][0] - base.__array_interface__["data"][0]
+            hi = lo + sum((n - 1) * s for n, s in zip(arr.shape, arr.strides)) + item
+            ok = lo >= 0 and lo % item == 0 and hi <= base.nbytes
+        if not ok:  # a copy in C order; empty tensors get contiguous strides
+            base = arr if arr.flags.c_contiguous and arr.dtype.isnative else \
                 np.array(arr, dtype=arr.dtype.newbyteorder("="), order="C")
-            off = 0
-        ident = (id(base), arr.dtype)
-        hit = self._keys.get(ident)
-        if hit is None:
-            key = str(len(self.records))
-            self.records.append(base.ravel(order="K").view(np.uint8))
-            self._keys[ident] = hit = (key, base)
-        numel = base.nbytes // item
-        if arr.size == 0:
+            lo, hi = 0, base.nbytes
             strides, acc = [], 1
-            for s in reversed(arr.shape):
+            for n in reversed(arr.shape):
                 strides.append(acc)
-                acc *= max(s, 1)
-            return hit[0], numel, 0, tuple(reversed(strides))
-        return hit[0], numel, off // item, tuple(s // item for s in arr.strides)
+                acc *= max(n, 1)
+            strides = tuple(reversed(strides))
+        else:
+            strides = tuple(s // item for s in arr.strides)
+        self.items.append((base, arr.dtype, lo, hi, strides))
+        return len(self.items) - 1
+
+    def finalize(self) -> None:
+        """Group overlapping tensors of each (base, dtype) and give every group a record."""
+        by_owner: dict[tuple, list[int]] = {}
+        for i, (base, dt, _, _, _) in enumerate(self.items):
+            by_owner.setdefault((id(base), dt), []).append(i)
+        group_of: dict[int, tuple[int, int, int]] = {}  # item -> (group id, lo, hi)
+        spans: list[list[int]] = []
+        for members in by_owner.values():
+            members.sort(key=lambda i: self.items[i][2])
+            cur = -1
+            for i in members:
+                lo, hi = self.items[i][2], self.items[i][3]
+                if cur < 0 or lo >= spans[cur][1] or spans[cur][1] == spans[cur][0]:
+                    spans.append([lo, hi])
+                    cur = len(spans) - 1
+                else:
+                    spans[cur][1] = max(spans[cur][1], hi)
+                group_of[i] = cur
+        keys: dict[int, str] = {}
+        for i, (base, dt, lo, _, _) in enumerate(self.items):
+            g = group_of[i]
+            glo, ghi = spans[g]
+            if g not in keys:
+                keys[g] = str(len(self.records))
+                self.records.append(base.ravel(order="K").view(np.uint8)[glo:ghi])
+            self.assigned.append((keys[g], (ghi - glo) // dt.itemsize, (lo - glo) // dt.itemsize))
+
+
+class _TensorRef:
+    """A placeholder in the output for a tensor's storage id, offset, size and stride, which
+    are known only once every tensor of the save has been seen."""
+
+    __slots__ = ("index", "stype", "loc", "shape", "untyped_itemsize")
+
+    def __init__(self, index, stype, loc, shape, untyped_itemsize):
+        self.index, self.stype, self.loc = index, stype, loc
+        self.shape, self.untyped_itemsize = shape, untyped_itemsize
+
+    def render(self, table: _StorageTable) -> bytes:
+        key, numel, offset = table.assigned[self.index]
+        strides = table.items[self.index][4]
+        n = numel * self.untyped_itemsize if self.untyped_itemsize else numel
+        return (b"(" + enc_str("storage") + b"c" + self.stype + b"\n" + enc_str(key)
+                + enc_str(self.loc) + enc_int(n) + b"tQ" + enc_int(offset)
+                + enc_int_tuple(self.shape) + enc_int_tuple(strides))
 
 
 class Pickler:
     """Writes one object graph as a protocol-2 pickle (torch's names, torch's tensor layout)."""
 
     def __init__(self):
-        self.out: list[bytes] = []
+        self.out: list = []  # bytes, and _TensorRef placeholders
         self.memo: dict[int, tuple[int, object]] = {}
         self.global_memo: dict[tuple[str, str], int] = {}
         self.storages = _StorageTable()
@@ -74,7 +145,8 @@ class Pickler:
         self.out.append(b"\x80\x02")
         self.save(obj)
         self.out.append(b".")
-        return b"".join(self.out)
+        self.storages.finalize()
+        return b"".join(c if type(c) is bytes else c.render(self.storages) for c in self.out)
 
     # --- low-level emitters -----------------------------------------------------------------
     def w(self, b: bytes) -> None:
@@ -98,20 +170,10 @@ class Pickler:
         self.w(b"q" + bytes([i]) if i < 256 else b"r" + struct.pack("<I", i))
 
     def save_int(self, v: int) -> None:
-        if 0 <= v < 256:
-            self.w(b"K" + bytes([v]))
-        elif 0 <= v < 65536:
-            self.w(b"M" + struct.pack("<H", v))
-        elif -(1 << 31) <= v < (1 << 31):
-            self.w(b"J" + struct.pack("<i", v))
-        else:
-            n = (v.bit_length() + 8) // 8
-            data = v.to_bytes(n, "little", signed=True)
-            self.w((b"\x8a" + bytes([n]) if n < 256 else b"\x8b" + struct.pack("<i", n)) + data)
+        self.w(enc_int(v))
 
     def save_str(self, s: str) -> None:
-        b = s.encode("utf-8", "surrogatepass")
-        self.w(b"X" + struct.pack("<I", len(b)) + b)
+        self.w(enc_str(s))
 
     def save_tuple_of(self, items) -> None:
         n = len(items)
@@ -221,24 +283,15 @@ class Pickler:
     def save_plain_tensor(self, t: Tensor, requires_grad: bool) -> None:
         arr = t._host()
         dt = t.dtype
-        key, numel, off, strides = self.storages.add(arr)
         v3 = dt in S.V3_DTYPES
+        stype = b"torch.storage\nUntypedStorage" if v3 else \
+            b"torch\n" + S.STORAGE_OF_DTYPE[dt].encode()
         loc = "cpu" if t.is_cpu else f"cuda:{t.device.index or 0}"
         self.save_global("torch._utils", "_rebuild_tensor_v3" if v3 else "_rebuild_tensor_v2")
         self.w(b"(")
-        self.w(b"(")  # the persistent id: ('storage', type, key, location, numel)
-        self.save_str("storage")
-        if v3:
-            self.save_global("torch.storage", "UntypedStorage")
-        else:
-            self.save_global("torch", S.STORAGE_OF_DTYPE[dt])
-        self.save_str(key)
-        self.save_str(loc)
-        self.save_int(numel * dt.itemsize if v3 else numel)
-        self.w(b"tQ")
-        self.save_int(off)
-        self.save_tuple_of(tuple(int(s) for s in arr.shape))
-        self.save_tuple_of(strides)
+        # ('storage', type, key, location, numel) BINPERSID, offset, size, stride
+        self.out.append(_TensorRef(self.storages.note(arr), stype, loc,
+                                   tuple(arr.shape), dt.itemsize if v3 else 0))
         self.save(requires_grad)
         self.save_reduce_global("collections", "OrderedDict", ())
         if v3:
