@@ -131,3 +131,18 @@ def test_demo_without_tqdm_and_matplotlib(tmp_path, monkeypatch, capsys):
     assert "epoch  1:" in out and "test accuracy:" in out
     assert "learning curves: skipped" in out and not (tmp_path / "curves.png").exists()
     assert (tmp_path / "best.pt").exists()
+
+
+def test_example_is_plain_pytorch_code(tmp_path):
+    """The same example file runs on real PyTorch too (it is an ordinary torch program)."""
+    pytest.importorskip("torch")
+    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    proc = subprocess.run(
+        [sys.executable, os.path.join(EXAMPLES, "digits_classifier.py"), "--epochs", "1",
+         "--out", str(tmp_path / "t.pt")], capture_output=True, text=True, timeout=120, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert float(re.search(r"test accuracy ([0-9.]+)", proc.stdout).group(1)) > 0.8
+    import torch
+
+    assert set(torch.load(str(tmp_path / "t.pt"), weights_only=True)) == {
+        "net.0.weight", "net.0.bias", "net.2.weight", "net.2.bias"}
