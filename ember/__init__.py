@@ -3,7 +3,10 @@
 ``import ember as torch`` runs code written for torch's top-level namespace.
 """
 
+# ruff: noqa: I001  (the import order below is deliberate: ops attach methods in turn)
 from __future__ import annotations
+
+import math as _math
 
 __version__ = "2.13.0+ember.0.1.0"  # compares like torch's version for user checks
 ember_version = "0.1.0"
@@ -35,6 +38,22 @@ from .ops.unary import *  # noqa: E402,F401,F403
 from .random import *  # noqa: E402,F401,F403
 from .random import default_generator  # noqa: E402,F401
 from .ops.inplace import copy_  # noqa: E402,F401
+from ._tensor_methods import clone, compile, detach, is_nonzero, typename  # noqa: E402,F401
+from ._tensor_str import get_printoptions, set_printoptions  # noqa: E402,F401
+from .dtypes import (  # noqa: E402,F401
+    can_cast, channels_last, contiguous_format, layout, memory_format, preserve_format,
+    sparse_coo, strided,
+)
+from .device import (  # noqa: E402,F401
+    are_deterministic_algorithms_enabled, get_num_threads, set_flush_denormal, set_num_threads,
+    use_deterministic_algorithms,
+)
+
+inf = _math.inf
+nan = _math.nan
+pi = _math.pi
+e = _math.e
+newaxis = None
 from . import autograd, cuda  # noqa: E402,F401
 
 
@@ -55,7 +74,7 @@ def numel(input: Tensor):
     return input.numel()
 
 
-def set_default_device(device) -> None:
+def set_default_device(device) -> None:  # noqa: F811
     """Only 'cpu' and 'cuda' devices; constructors without device= use it."""
     _device_ctx.set_default(device)
 

@@ -85,6 +85,29 @@ def _neg(self):
     return U.neg(self)
 
 
+_CMP_OK = (Tensor, int, float, bool, complex, np.ndarray, np.generic, list, tuple)
+
+
+def _eq(self, other):
+    if not isinstance(other, _CMP_OK):
+        return NotImplemented  # t == None is False, as torch
+    return C.eq(self, other)
+
+
+def _ne(self, other):
+    if not isinstance(other, _CMP_OK):
+        return NotImplemented
+    return C.ne(self, other)
+
+
+def _contains(self, element):
+    if isinstance(element, (Tensor, int, float, bool, complex)):
+        return bool((self == element)._data.any())
+    raise RuntimeError(
+        f"Tensor.__contains__ only supports Tensor or scalar, but you passed in a "
+        f"{type(element)}.")
+
+
 def _invert(self):
     if self._data.dtype == np.bool_:
         return U.logical_not(self)
@@ -155,6 +178,25 @@ def _clone(self, *, memory_format=None):
     return U.Cast.apply(self, self._data.dtype) if self._rg else _wrap(self._data.copy())
 
 
+def clone(input: Tensor, *, memory_format=None) -> Tensor:
+    """A copy of input that stays in the graph, as torch.clone."""
+    return _clone(input)
+
+
+def detach(input: Tensor) -> Tensor:
+    """input outside the graph, sharing its memory, as torch.detach."""
+    return input.detach()
+
+
+def is_nonzero(input: Tensor) -> bool:
+    """The truth value of a one-element tensor, as torch.is_nonzero."""
+    if input._data.size != 1:
+        if input._data.size == 0:
+            raise RuntimeError("Boolean value of Tensor with no values is ambiguous")
+        raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
+    return bool(input._data.reshape(()))
+
+
 def _contiguous(self, memory_format=None):
     a = self._data
     if a.flags.c_contiguous:
@@ -216,8 +258,8 @@ _METHODS = {
     "__pow__": _pow, "__rpow__": _rpow, "__ipow__": _inplace_of(A.pow),
     "__matmul__": _matmul, "__rmatmul__": _rmatmul,
     "__neg__": _neg, "__pos__": lambda s: s, "__abs__": U.abs, "__invert__": _invert,
-    "__eq__": C.eq, "__ne__": C.ne, "__lt__": C.lt, "__le__": C.le, "__gt__": C.gt,
-    "__ge__": C.ge,
+    "__eq__": _eq, "__ne__": _ne, "__contains__": _contains, "__lt__": C.lt, "__le__": C.le,
+    "__gt__": C.gt, "__ge__": C.ge,
     "__and__": C.bitwise_and, "__or__": C.bitwise_or, "__xor__": C.bitwise_xor,
     "__rand__": C.bitwise_and, "__ror__": C.bitwise_or, "__rxor__": C.bitwise_xor,
     "__lshift__": C.bitwise_left_shift, "__rshift__": C.bitwise_right_shift,
@@ -291,3 +333,18 @@ def attach(methods: dict) -> None:
 
 
 attach(_METHODS)
+
+
+def typename(obj) -> str:
+    """The legacy type name of a tensor ('torch.FloatTensor'), else the object's type name."""
+    if isinstance(obj, Tensor):
+        return obj.type()
+    t = type(obj)
+    return t.__name__ if t.__module__ == "builtins" else f"{t.__module__}.{t.__qualname__}"
+
+
+def compile(model=None, **kwargs):  # noqa: A001
+    """torch.compile stand-in: ember runs eagerly, so the model or function comes back as is."""
+    if model is None:
+        return lambda m: m
+    return model

@@ -128,3 +128,45 @@ def device_of(arr) -> device:
     if type(arr) is np.ndarray or _cupy is None or not isinstance(arr, _cupy.ndarray):
         return CPU
     return device("cuda", arr.device.id)
+
+
+# --- CPU runtime settings (torch.set_num_threads and friends) ---------------------------------
+
+_settings = {"threads": None, "deterministic": False, "warn_only": False}
+
+
+def get_num_threads() -> int:
+    """Threads used for CPU work (the BLAS's own pool; ember records what was asked)."""
+    if _settings["threads"] is None:
+        import os
+
+        return os.cpu_count() or 1
+    return _settings["threads"]
+
+
+def set_num_threads(n: int) -> None:
+    """Ask for ``n`` CPU threads (passed to threadpoolctl when installed)."""
+    if int(n) < 1:
+        raise RuntimeError("set_num_threads expects a positive integer")
+    _settings["threads"] = int(n)
+    try:  # optional: limit the BLAS pool as torch limits its own
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(int(n))
+    except ImportError:
+        pass
+
+
+def set_flush_denormal(mode: bool) -> bool:
+    """Not supported by NumPy: returns False, as torch does on CPUs without the feature."""
+    return False
+
+
+def use_deterministic_algorithms(mode: bool, *, warn_only: bool = False) -> None:
+    """Record the flag (ember's CPU ops are deterministic already)."""
+    _settings["deterministic"] = bool(mode)
+    _settings["warn_only"] = bool(warn_only)
+
+
+def are_deterministic_algorithms_enabled() -> bool:
+    return _settings["deterministic"]

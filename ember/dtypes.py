@@ -313,3 +313,30 @@ class iinfo:
 
     def __repr__(self) -> str:
         return f"iinfo(min={self.min:g}, max={self.max:g}, dtype={self.dtype})"
+
+
+def can_cast(from_: dtype, to: dtype) -> bool:
+    """Whether torch's casting rules allow an in-place result of ``from_`` into ``to``."""
+    return to_dtype(from_)._cat <= to_dtype(to)._cat
+
+
+class _Named:
+    """A named constant (layouts and memory formats) with torch's repr."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __repr__(self) -> str:
+        return "torch." + self.name
+
+    def __reduce__(self):
+        return (_dtype_by_name, (self.name,))
+
+
+layout = _Named
+strided = _Named("strided")
+sparse_coo = _Named("sparse_coo")
+memory_format = _Named
+contiguous_format = _Named("contiguous_format")
+channels_last = _Named("channels_last")
+preserve_format = _Named("preserve_format")

@@ -342,3 +342,46 @@ def test_random_int_dtype_errors():
         torch.rand(2, dtype=torch.int64)
     with pytest.raises(RuntimeError):
         ember.rand(2, dtype=ember.int64)
+
+
+def test_namespace_helpers():
+    assert ember.pi == torch.pi and ember.inf == torch.inf and ember.e == torch.e
+    assert ember.newaxis is None
+    assert repr(ember.strided) == repr(torch.strided)
+    assert repr(ember.channels_last) == repr(torch.channels_last)
+    assert ember.typename(ember.ones(2)) == torch.typename(torch.ones(2))
+    x = ember.tensor([1.0, 2.0], requires_grad=True)
+    c = ember.clone(x)
+    assert c.requires_grad and c.grad_fn is not None
+    assert not ember.detach(x).requires_grad
+    assert ember.is_nonzero(ember.tensor([1])) == torch.is_nonzero(torch.tensor([1]))
+    for a, b in [("float32", "int32"), ("int32", "float32"), ("bool", "int64"),
+                 ("int64", "bool"), ("float64", "float16")]:
+        assert ember.can_cast(getattr(ember, a), getattr(ember, b)) == torch.can_cast(
+            getattr(torch, a), getattr(torch, b))
+    ember.set_num_threads(1)
+    assert ember.get_num_threads() == 1
+    f = ember.compile(lambda v: v * 2)
+    assert f(ember.ones(1)).tolist() == [2.0]
+
+
+def test_set_printoptions():
+    try:
+        ember.set_printoptions(precision=2)
+        torch.set_printoptions(precision=2)
+        assert repr(ember.tensor([1.23456, 2.0])) == repr(torch.tensor([1.23456, 2.0]))
+        ember.set_printoptions(sci_mode=True)
+        torch.set_printoptions(sci_mode=True)
+        assert repr(ember.tensor([1.5, 2.0])) == repr(torch.tensor([1.5, 2.0]))
+    finally:
+        ember.set_printoptions(profile="default")
+        torch.set_printoptions(profile="default")
+    assert repr(ember.tensor([1.23456])) == repr(torch.tensor([1.23456]))
+
+
+def test_eq_none_and_contains():
+    t = ember.tensor([1, 2, 3])
+    assert (t == None) is False  # noqa: E711
+    assert (t != None) is True  # noqa: E711
+    assert 2 in t and 5 not in t
+    assert t in [None, t]
