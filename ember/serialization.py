@@ -177,6 +177,9 @@ def load(f: FILE_LIKE, map_location: Any = None, pickle_module: Any = None, *,
     if is_path and os.fspath(f).endswith(".safetensors"):
         from .safetensors import load_file
 
+        if isinstance(map_location, dict) or callable(map_location):
+            raise RuntimeError("Loading a safetensors file with a dict or callable map_location "
+                               "is not supported; use a device string or ember.device")
         dev = "cpu" if map_location is None else str(map_location)
         return load_file(f, device=dev)
     if mmap and not is_path:

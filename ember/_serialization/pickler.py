@@ -283,7 +283,7 @@ class Pickler:
     def save_plain_tensor(self, t: Tensor, requires_grad: bool) -> None:
         arr = t._host()
         dt = t.dtype
-        v3 = dt in S.V3_DTYPES
+        v3 = dt not in S.STORAGE_OF_DTYPE  # uint16/32/64 (and any newer dtype): untyped
         stype = b"torch.storage\nUntypedStorage" if v3 else \
             b"torch\n" + S.STORAGE_OF_DTYPE[dt].encode()
         loc = "cpu" if t.is_cpu else f"cuda:{t.device.index or 0}"

@@ -20,8 +20,6 @@ STORAGE_DTYPES: dict[str, D.dtype] = {
 STORAGE_OF_DTYPE = {d: name for name, d in STORAGE_DTYPES.items()}
 QUANTIZED_STORAGES = ("QUInt8Storage", "QInt8Storage", "QInt32Storage", "QUInt4x2Storage",
                       "QUInt2x4Storage")
-# dtypes torch writes with _rebuild_tensor_v3 (an UntypedStorage plus the dtype)
-V3_DTYPES = (D.uint16, D.uint32, D.uint64)
 # every dtype name torch can put in a pickle (torch.<name>); ember lacks some of them
 TORCH_DTYPE_NAMES = (
     "bool", "uint8", "int8", "int16", "int32", "int64", "uint16", "uint32", "uint64",
