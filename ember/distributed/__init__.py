@@ -7,6 +7,7 @@ rank and world size from the launcher. mpi4py is imported on first use only.
 from __future__ import annotations
 
 from .collectives import (  # noqa: F401
+    P2POp,
     all_gather,
     all_gather_into_tensor,
     all_gather_object,
@@ -14,6 +15,7 @@ from .collectives import (  # noqa: F401
     all_to_all,
     all_to_all_single,
     barrier,
+    batch_isend_irecv,
     broadcast,
     broadcast_object_list,
     gather,

@@ -15,7 +15,8 @@ import numpy as np
 from .process_group import ProcessGroup, ReduceOp, Work, _mpi, _resolve
 
 __all__ = [
-    "all_gather", "all_gather_into_tensor", "all_gather_object", "all_reduce", "all_to_all",
+    "P2POp", "batch_isend_irecv", "all_gather", "all_gather_into_tensor", "all_gather_object",
+    "all_reduce", "all_to_all",
     "all_to_all_single", "barrier", "broadcast", "broadcast_object_list", "gather",
     "gather_object", "irecv", "isend", "monitored_barrier", "recv", "reduce", "reduce_scatter",
     "reduce_scatter_tensor", "scatter", "scatter_object_list", "send",
@@ -497,3 +498,26 @@ def scatter_object_list(scatter_object_output_list: list, scatter_object_input_l
     items = list(scatter_object_input_list) if pg.rank() == root else None
     scatter_object_output_list[0] = pg.comm.scatter(items, root=root)
 
+
+
+class P2POp:
+    """One point-to-point operation for batch_isend_irecv: P2POp(dist.isend, tensor, peer)."""
+
+    def __init__(self, op, tensor, peer: int | None = None, group: ProcessGroup | None = None,
+                 tag: int = 0, group_peer: int | None = None):
+        if op not in (isend, irecv):
+            raise ValueError("Invalid ``op``. Expected ``op`` to be of type ``torch.distributed."
+                             "isend`` or ``torch.distributed.irecv``.")
+        self.op, self.tensor, self.peer, self.group, self.tag = op, tensor, peer, group, tag
+        self.group_peer = group_peer
+
+
+def batch_isend_irecv(p2p_op_list: list) -> list[Work]:
+    """Start every send/receive of the list at once; returns their Work handles."""
+    works = []
+    for p in p2p_op_list:
+        if p.op is isend:
+            works.append(isend(p.tensor, p.peer, p.group, p.tag, group_dst=p.group_peer))
+        else:
+            works.append(irecv(p.tensor, p.peer, p.group, p.tag, group_src=p.group_peer))
+    return works

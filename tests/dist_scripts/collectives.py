@@ -122,6 +122,11 @@ def main() -> None:
     sw.wait()
     rw.wait()
     check("isend/irecv", y, allx[prv])
+    z = ember.zeros(3, 4)
+    ops = [dist.P2POp(dist.isend, t(data(r) * 3), nxt), dist.P2POp(dist.irecv, z, prv)]
+    for w in dist.batch_isend_irecv(ops):
+        w.wait()
+    check("batch_isend_irecv", z, allx[prv] * 3)
 
     objs = [None] * n
     dist.all_gather_object(objs, {"rank": r})
