@@ -642,3 +642,14 @@ def test_to_with_positional_flags():
     assert e.to("cpu", ember.float64).dtype is ember.float64
     assert e.to(ember.ones(1, dtype=ember.int32)).dtype is ember.int32
     assert e.to("cpu") is e and e.to(ember.float32) is e
+
+
+def test_set_grad_enabled_as_decorator():
+    @ember.set_grad_enabled(False)
+    def f(x):
+        return x * 2
+
+    assert ember.is_grad_enabled()
+    x = ember.ones(1, requires_grad=True)
+    assert not f(x).requires_grad
+    assert ember.is_grad_enabled()

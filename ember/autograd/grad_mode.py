@@ -108,6 +108,10 @@ class set_grad_enabled(_DecoratorContextManager):
         self.mode = bool(mode)
         state.enabled = self.mode
 
+    def __call__(self, func):
+        state.enabled = self.prev  # as a decorator it changes nothing until the call
+        return super().__call__(func)
+
     def __enter__(self):
         pass
 
