@@ -221,3 +221,19 @@ def test_gather_hypothesis(shape, data):
     i = ember.from_numpy(torch.randint(0, shape[d], ishape, generator=gen).numpy())
     x = randn(*shape, seed=seed)
     compare(lambda m, x, i: m.gather(x, d, i), x, i)
+
+
+_DOUBLE = {
+    "scatter": lambda m, x, s: m.scatter(x, 1, m.tensor([[0], [2], [1]]), s) ** 2,
+    "scatter_add": lambda m, x, s: m.scatter_add(x, 1, m.tensor([[0], [2], [0]]), s) ** 2,
+    "index_add": lambda m, x, s: m.index_add(x, 1, m.tensor([3]), s) ** 2,
+    "index_copy": lambda m, x, s: m.index_copy(x, 1, m.tensor([1]), s) ** 2,
+    "take": lambda m, x, s: m.take(x, m.tensor([0, 0, 5])) ** 2 * s.sum(),
+    "masked_select": lambda m, x, s: m.masked_select(x, m.tensor([True, False, True, True]))
+    ** 2 * s.sum(),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_DOUBLE))
+def test_double_backward(name):
+    compare_double_backward(_DOUBLE[name], (3, 4), (3, 1))

@@ -3,7 +3,7 @@
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from ops_check import compare, gradcheck, randn
+from ops_check import compare, compare_double_backward, gradcheck, randn
 
 import ember
 
@@ -167,3 +167,15 @@ def test_cdist_dist():
     b1, b2 = randn(2, 3, 4), randn(2, 5, 4, seed=1)
     compare(lambda m, x, y: m.cdist(x, y), b1, b2, atol=1e-5)
     gradcheck(lambda x, y: ember.cdist(x, y), (3, 2), (2, 2))
+
+
+@pytest.mark.parametrize("eq,shapes", [
+    ("ij,jk->ik", [(2, 3), (3, 4)]), ("ii->i", [(3, 3)]), ("ij,k->i", [(2, 3), (2,)]),
+    ("bij,bjk->bik", [(1, 2, 3), (4, 3, 5)]), ("iji,j->", [(2, 3, 2), (3,)]),
+])
+def test_einsum_double_backward(eq, shapes):
+    compare_double_backward(lambda m, *xs: m.einsum(eq, *xs) ** 2, *shapes)
+
+
+def test_cross_double_backward():
+    compare_double_backward(lambda m, a, b: m.cross(a, b, dim=1) ** 2, (2, 3), (2, 3))

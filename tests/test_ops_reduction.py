@@ -292,3 +292,21 @@ def test_low_precision_forward(dt):
     compare(lambda m, x: (m.var(x, 1), m.std_mean(x, 0), m.norm(x), m.logsumexp(x, 1),
                           m.max(x, 1), m.cumsum(x, 1), m.prod(x, 1), m.amax(x)),
             x, grad=False, atol=5e-2, rtol=2e-2)
+
+
+_DOUBLE = {
+    "max": lambda m, x: m.max(x) ** 2,
+    "max_dim": lambda m, x: m.max(x, 1).values ** 2,
+    "amin_keep": lambda m, x: m.amin(x, (0, 1), keepdim=True) ** 2,
+    "var": lambda m, x: m.var(x, 1) ** 2,
+    "std": lambda m, x: m.std(x, 0, keepdim=True, correction=0),
+    "norm2": lambda m, x: m.norm(x, dim=1),
+    "norm3": lambda m, x: m.norm(x, 3, 1),
+    "norm_inf": lambda m, x: m.norm(x, float("inf"), 1) ** 2,
+    "cummax": lambda m, x: m.cummax(x, 1).values ** 2,
+}
+
+
+@pytest.mark.parametrize("name", sorted(_DOUBLE))
+def test_double_backward(name):
+    compare_double_backward(_DOUBLE[name], (3, 4))

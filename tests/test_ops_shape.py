@@ -210,3 +210,17 @@ def test_diff():
     compare(lambda m: (m.diff(m.tensor([[1, 3, 6], [0, 0, 1]]), dim=1,
                               prepend=m.tensor([[0], [0]])),
                        m.diff(m.tensor([True, False, False]))), grad=False)
+
+
+_DOUBLE = {
+    "flip": lambda m, x: m.flip(x, (0,)) ** 2,
+    "roll": lambda m, x: m.roll(x, 1, 1) ** 2,
+    "tril": lambda m, x: m.tril(x) ** 2,
+    "diag_embed": lambda m, x: m.diag_embed(x) ** 2,
+    "repeat_interleave": lambda m, x: m.repeat_interleave(x, 2, 0) ** 2,
+}
+
+
+@pytest.mark.parametrize("name", sorted(_DOUBLE))
+def test_double_backward(name):
+    compare_double_backward(_DOUBLE[name], (3, 4))

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from ops_check import compare, gradcheck, randn
+from ops_check import compare, compare_double_backward, gradcheck, randn
 
 import ember
 
@@ -125,3 +125,8 @@ def test_binning():
                        m.histc(m.tensor([2.0, 2.0]), bins=3)), grad=False)
     with pytest.raises(RuntimeError, match="bincount only supports 1-d non-negative integral"):
         ember.bincount(ember.tensor([-1]))
+
+
+def test_double_backward():
+    compare_double_backward(lambda m, x: m.sort(x, 1).values ** 2, (3, 4))
+    compare_double_backward(lambda m, x: m.topk(x, 2, 0).values ** 3, (3, 4))

@@ -288,13 +288,16 @@ def _ein(eq: str, *ops):
 
 
 class Einsum(Op):
-    save_in = ()
+    """One einsum node; the gradient of each operand is another einsum (graph-building with
+    create_graph=True)."""
+
+    higher_order = True
 
     @staticmethod
     def forward(ctx, plan, *arrays):
         terms, out, sizes, keeps = plan
         ops = [_drop_ones(a, k) for a, k in zip(arrays, keeps)]
-        ctx.saved = tuple(ops)
+        ctx.saved = arrays
         ctx.plan = plan
         ctx.shapes = [a.shape for a in arrays]
         r = _ein(",".join(terms) + "->" + out, *ops)
@@ -302,15 +305,27 @@ class Einsum(Op):
 
     @staticmethod
     def backward(ctx, g):
-        terms, out, sizes, _ = ctx.plan
-        ops = ctx.saved
+        terms, out, sizes, keeps = ctx.plan
+        ops = [_drop_ones(a, k) for a, k in zip(ctx.saved, keeps)]
+        grad = _einsum_grad_t if isinstance(g, Tensor) else _einsum_grad
         res = [None]
         for i in range(len(terms)):
             if not ctx._needs[i + 1]:
                 res.append(None)
                 continue
-            res.append(_einsum_grad(g, i, ops, terms, out, sizes).reshape(ctx.shapes[i]))
+            res.append(grad(g, i, ops, terms, out, sizes).reshape(ctx.shapes[i]))
         return tuple(res)
+
+
+_EINSUM_N: dict = {}
+
+
+def _einsum_cls(n: int):
+    """Einsum with ``save_in`` naming all n operands (version checks, create_graph)."""
+    cls = _EINSUM_N.get(n)
+    if cls is None:
+        cls = _EINSUM_N[n] = type("Einsum", (Einsum,), {"save_in": tuple(range(1, n + 1))})
+    return cls
 
 
 def _drop_ones(a, keep: tuple):
@@ -345,6 +360,42 @@ def _einsum_grad(g, i: int, ops, terms, out: str, sizes: dict):
     return z
 
 
+def _einsum_grad_t(g, i: int, ops, terms, out: str, sizes: dict):
+    """_einsum_grad on Tensors (create_graph=True): einsums and expands only."""
+    from ..tensor import _wrap
+    from .creation import eye
+
+    ops = [o if isinstance(o, Tensor) else _wrap(o) for o in ops]
+    t = terms[i]
+    others = [(terms[k], ops[k]) for k in range(len(ops)) if k != i]
+    avail = set(out).union(*[set(tt) for tt, _ in others])
+    uniq = "".join(dict.fromkeys(t))
+    kept = "".join(c for c in uniq if c in avail)
+    r = einsum(",".join([out] + [tt for tt, _ in others]) + "->" + kept, g,
+               *[o for _, o in others])
+    if kept != uniq:
+        for k, c in enumerate(uniq):
+            if c not in kept:
+                r = r.unsqueeze(k)
+        r = r.expand(*[sizes[c] for c in uniq])
+    if uniq == t:
+        return r
+    # repeated subscripts: give each repeat a fresh letter tied to the first by an identity
+    fresh = iter(c for c in string.ascii_letters if c not in t)
+    seen: set = set()
+    t2, deltas, eyes = [], [], []
+    for c in t:
+        if c in seen:
+            n = next(fresh)
+            t2.append(n)
+            deltas.append(c + n)
+            eyes.append(eye(sizes[c], dtype=g.dtype, device=g.device))
+        else:
+            seen.add(c)
+            t2.append(c)
+    return einsum(",".join([uniq] + deltas) + "->" + "".join(t2), r, *eyes)
+
+
 def einsum(equation: str, *operands) -> Tensor:
     """Einstein summation over the operands as ``equation`` says (numpy's einsum)."""
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
@@ -357,9 +408,10 @@ def einsum(equation: str, *operands) -> Tensor:
             raise RuntimeError(f"expected scalar type {_dt_name(dt0)} but found "
                                f"{_dt_name(o._data.dtype)}")
     plan = _einsum_plan(equation, [o._data.shape for o in operands])
+    op = _einsum_cls(len(operands))
     if dt0 == D.bfloat16.np:
-        return Einsum.apply(plan, *[o.float() for o in operands]).to(D.bfloat16)
-    return Einsum.apply(plan, *operands)
+        return op.apply(plan, *[o.float() for o in operands]).to(D.bfloat16)
+    return op.apply(plan, *operands)
 
 
 # --- outer / addmv / baddbmm / addbmm / addr / cross ----------------------------------------

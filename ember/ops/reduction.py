@@ -220,6 +220,7 @@ class AMaxMin(Op):
 
     save_in = (0,)
     save_out = True
+    higher_order = True
 
     @staticmethod
     def forward(ctx, a, dims, keepdim, is_max):
@@ -235,8 +236,12 @@ class AMaxMin(Op):
         dims, keep = ctx.dims, ctx.keep
         r = _bw.expand_reduced(r, a.shape, dims, keep)
         mask = a == r
-        cnt = mask.sum(axis=_axis(dims), keepdims=True)
         g = _bw.expand_reduced(g, a.shape, dims, keep)
+        if isinstance(g, Tensor):
+            cnt = mask.sum(dim=list(range(a.ndim)) if dims is None else list(dims),
+                           keepdim=True)
+            return g * mask / cnt, None, None, None
+        cnt = mask.sum(axis=_axis(dims), keepdims=True)
         return (g * mask / cnt).astype(a.dtype, copy=False), None, None, None
 
 

@@ -16,9 +16,14 @@ from .reduction import Mean, _axis, _finish, _name, norm_dims
 
 
 # --- var / std ------------------------------------------------------------------------------
+def _all_dims(dims, nd: int) -> list:
+    return list(range(nd)) if dims is None else list(dims)
+
+
 class VarStd(Op):
     save_in = (0,)
     save_out = True
+    higher_order = True
 
     @staticmethod
     def forward(ctx, a, dims, correction, keepdim, take_sqrt):
@@ -30,13 +35,16 @@ class VarStd(Op):
             v = (dev * dev).sum(axis=ax, keepdims=keepdim) / builtins.max(n - correction, 0)
             r = np.sqrt(v) if take_sqrt else v
         r = r.astype(a.dtype, copy=False)
-        ctx.saved = (dev, r)
+        ctx.saved = (a, r)
+        ctx.dev = dev
         ctx.dims, ctx.keep, ctx.den, ctx.sq = dims, keepdim, n - correction, take_sqrt
         return r
 
     @staticmethod
     def backward(ctx, g):
-        dev, r = ctx.saved
+        if isinstance(g, Tensor):
+            return VarStd._backward_graph(ctx, g), None, None, None, None
+        dev, r = ctx.dev, ctx.saved[1]
         with np.errstate(divide="ignore", invalid="ignore"):
             den = np.float64(ctx.den)
             if ctx.sq:
@@ -45,6 +53,16 @@ class VarStd(Op):
             else:
                 gx = _bw.expand_reduced(g, dev.shape, ctx.dims, ctx.keep) * dev * (2 / den)
         return gx.astype(dev.dtype, copy=False), None, None, None, None
+
+    @staticmethod
+    def _backward_graph(ctx, g):
+        a, r = ctx.saved
+        dev = a - a.mean(dim=_all_dims(ctx.dims, a.ndim), keepdim=True)
+        den = np.float64(ctx.den)
+        if ctx.sq:
+            g = _bw.where(r == 0, 0.0, g / r)
+            return _bw.expand_reduced(g, a.shape, ctx.dims, ctx.keep) * dev / den
+        return _bw.expand_reduced(g, a.shape, ctx.dims, ctx.keep) * dev * (2 / den)
 
 
 def is_float(a) -> bool:
@@ -109,6 +127,7 @@ def std_mean(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *,
 class Norm(Op):
     save_in = (0,)
     save_out = True
+    higher_order = True
 
     @staticmethod
     def forward(ctx, a, p, dims, keepdim):
@@ -136,9 +155,11 @@ class Norm(Op):
     def backward(ctx, g):
         a, r = ctx.saved
         p, dims, keep = ctx.p, ctx.dims, ctx.keep
-        xp = xp_of(a)
         r = _bw.expand_reduced(r, a.shape, dims, keep)
         g = _bw.expand_reduced(g, a.shape, dims, keep)
+        if isinstance(g, Tensor):
+            return Norm._backward_graph(a, r, g, p, dims), None, None, None
+        xp = xp_of(a)
         with np.errstate(divide="ignore", invalid="ignore"):
             if p == 2:
                 gx = g * xp.where(r == 0, 0, a / r)
@@ -153,6 +174,19 @@ class Norm(Op):
                 x = xp.abs(a)
                 gx = g * xp.where(r == 0, 0, xp.sign(a) * x ** (p - 1) / r ** (p - 1))
         return gx.astype(a.dtype, copy=False), None, None, None
+
+    @staticmethod
+    def _backward_graph(a, r, g, p, dims):
+        if p == 2:
+            return g * _bw.where(r == 0, 0.0, a / r)
+        if p == 1:
+            return g * _bw.sign(a)
+        if p in (np.inf, -np.inf):
+            mask = abs(a) == r
+            return g * _bw.sign(a) * mask / mask.sum(dim=_all_dims(dims, a.ndim), keepdim=True)
+        if p == 0:
+            return _bw.zeros_like(a)
+        return g * _bw.where(r == 0, 0.0, _bw.sign(a) * abs(a) ** (p - 1) / r ** (p - 1))
 
 
 def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, out=None, dtype=None) -> Tensor:
