@@ -94,7 +94,7 @@ def test_exit_status_passes_through():
 def test_missing_api_names_the_torch_function():
     proc = ember_run("uses_missing.py", "fft")
     assert proc.returncode == 1
-    assert "COMPILE ember does not implement torch.compile yet" in proc.stdout
+    assert "QUANTIZE ember does not implement torch.quantize_per_tensor yet" in proc.stdout
     last = proc.stderr.strip().splitlines()[-1]
     assert last == "NotImplementedError: ember does not implement torch.fft.rfft yet"
     assert "_torch_alias" not in proc.stderr
@@ -122,10 +122,11 @@ def test_usage_errors():
 
 def test_not_implemented_error_is_also_attribute_error():
     assert not hasattr(ember, "definitely_not_a_torch_api")
-    with pytest.raises(NotImplementedError, match="ember does not implement torch.compile yet"):
-        _ = ember.compile
+    missing = "ember does not implement torch.quantize_per_tensor yet"
+    with pytest.raises(NotImplementedError, match=missing):
+        _ = ember.quantize_per_tensor
     with pytest.raises(AttributeError):
-        _ = ember.compile
+        _ = ember.quantize_per_tensor
     with pytest.raises(AttributeError):
         _ = ember.__wrapped__  # dunder probes stay plain AttributeErrors
     ph = _torch_alias.placeholder_module("torch.fft")
