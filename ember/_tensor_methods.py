@@ -240,6 +240,32 @@ def _data_ptr(self):
     return a.__array_interface__["data"][0] if type(a) is _nd else a.data.ptr
 
 
+def _legacy_new_method(self, *args, device=None, dtype=None):
+    """x.new(...): the legacy constructor with x's dtype and device."""
+    from .ops.creation import _legacy_new
+    from .tensor import to_device
+
+    dt = dtype or self.dtype
+    from .dtypes import to_dtype
+
+    return _wrap(_legacy_new(args, to_dtype(dt), to_device(device) if device else self.device))
+
+
+def _post_accumulate_hook(self, hook):
+    """hook(tensor) after a leaf's .grad was accumulated, as torch."""
+    if not self._rg or self.grad_fn is not None:
+        raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors"
+                           if self.grad_fn is not None else
+                           "cannot register a hook on a tensor that doesn't require gradient")
+    from .autograd.node import _RemovableHandle
+
+    acc = self._accumulator()
+    if acc.post_hooks is None:
+        acc.post_hooks = []
+    acc.post_hooks.append(hook)
+    return _RemovableHandle(acc.post_hooks, hook)
+
+
 def _cast(dt):
     def method(self, memory_format=None):
         return self._to(None, dt)
@@ -314,6 +340,11 @@ _METHODS = {
     "logical_xor": C.logical_xor, "bitwise_and": C.bitwise_and, "bitwise_or": C.bitwise_or,
     "bitwise_xor": C.bitwise_xor, "isin": C.isin,
     "eq_": _inplace_of(C.eq), "ne_": _inplace_of(C.ne),
+    "new": _legacy_new_method, "register_post_accumulate_grad_hook": _post_accumulate_hook,
+    "is_sparse": property(lambda s: False), "is_quantized": property(lambda s: False),
+    "is_meta": property(lambda s: False), "is_mps": property(lambda s: False),
+    "is_nested": property(lambda s: False),
+    "layout": property(lambda s: __import__("ember.dtypes").dtypes.strided),
 }
 
 for _name in U.__all__:

@@ -653,3 +653,11 @@ def test_set_grad_enabled_as_decorator():
     x = ember.ones(1, requires_grad=True)
     assert not f(x).requires_grad
     assert ember.is_grad_enabled()
+
+
+def test_post_accumulate_grad_hook():
+    for lib, x in zip(("e", "t"), _leaf()):
+        seen = []
+        x.register_post_accumulate_grad_hook(lambda p, seen=seen: seen.append(p.grad.clone()))
+        (x * 3).sum().backward()
+        assert len(seen) == 1 and seen[0].tolist() == [3.0, 3.0, 3.0], lib

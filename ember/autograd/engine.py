@@ -388,6 +388,9 @@ def _accumulate_leaf(acc: AccumulateGrad, g, create_graph: bool) -> None:
         if r is not None:
             g = r if create_graph else r._data
     _store_grad(t, g, create_graph)
+    if acc.post_hooks:
+        for h in list(acc.post_hooks):
+            h(t)
 
 
 def _store_grad(t, g, create_graph: bool) -> None:

@@ -96,6 +96,8 @@ class _RemovableHandle:
 class AccumulateGrad(Node):
     """The sink of a leaf tensor that requires grad: adds the incoming gradient to ``.grad``."""
 
+    post_hooks = None
+
     def __init__(self, tensor):
         self._ref = weakref.ref(tensor)
         self.leaf_hooks = []
