@@ -32,15 +32,18 @@ def load_digits() -> tuple[np.ndarray, np.ndarray]:
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="ember demo", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(
+        prog="ember demo",
+        description="Train a small classifier on the bundled 8x8 handwritten digits (UCI, "
+                    "CC BY 4.0), keep the best checkpoint and report the test accuracy.")
     p.add_argument("--epochs", type=int, default=20, help="passes over the training split")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
     p.add_argument("--workers", type=int, default=0, help="DataLoader worker processes")
     p.add_argument("--out", default="ember-demo", help="folder for best.pt, curves.png, ...")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--hidden", type=int, default=128, help="width of the hidden layer")
-    p.add_argument("--lr", type=float, default=0.05)
-    p.add_argument("--momentum", type=float, default=0.9)
+    p.add_argument("--lr", type=float, default=0.05, help="peak learning rate (cosine decay)")
+    p.add_argument("--momentum", type=float, default=0.9, help="SGD momentum")
     p.add_argument("--weight-decay", type=float, default=5e-4)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-progress", action="store_true", help="plain prints, no progress bar")
