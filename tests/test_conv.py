@@ -48,6 +48,8 @@ CONV2D = [
     dict(padding="same"),
     dict(padding="same", dilation=2),
     dict(padding="valid"),
+    dict(padding=3, stride=2),
+    dict(padding=(2, 3), stride=(3, 2), dilation=(2, 1)),
     dict(groups=2),
     dict(groups=4, padding=1),
     dict(groups=2, stride=2, padding=1, dilation=2),
@@ -263,7 +265,10 @@ def test_conv_module_errors():
             torch.nn.Conv2d(3, 4, 3, **kw)
         with pytest.raises(ValueError) as ee:
             enn.Conv2d(3, 4, 3, **kw)
-        assert str(ee.value) == str(te.value)
+        if "padding_mode" in kw:  # torch prints a set: its order changes between processes
+            assert sorted(str(ee.value)) == sorted(str(te.value))
+        else:
+            assert str(ee.value) == str(te.value)
     with pytest.raises(ValueError):
         enn.ConvTranspose2d(3, 4, 3, padding_mode="reflect")
 

@@ -189,11 +189,41 @@ def conv_forward(x, w, b, s, pads, d, g):
     return _to_nc(o2, n, cout, osz, b), cols, xpad.shape
 
 
+def col2im_nc(gcols, xshape, pads, k, s, d, osz):
+    """Sum columns (C*prod(k), N*prod(O)) straight into a zero (N, C, *S) input gradient,
+    dropping what lands in the padding."""
+    xp = xp_of(gcols)
+    n, c = xshape[:2]
+    nsp = len(k)
+    sp = xshape[2:]
+    out = xp.zeros(tuple(xshape), gcols.dtype)
+    cols = gcols.reshape((c,) + tuple(k) + (n,) + tuple(osz))
+    perm = (1, 0) + tuple(range(2, 2 + nsp))
+    for off in itertools.product(*[range(e) for e in k]):
+        dst = []
+        src = []
+        for i in range(nsp):
+            # output positions o whose tap lands inside the unpadded input
+            first = off[i] * d[i] - pads[i][0]
+            o0 = max(0, -(first // s[i])) if first < 0 else 0
+            while first + o0 * s[i] < 0:
+                o0 += 1
+            o1 = min(osz[i], (sp[i] - 1 - first) // s[i] + 1) if sp[i] - 1 - first >= 0 else 0
+            if o1 <= o0:
+                break
+            a = first + o0 * s[i]
+            dst.append(slice(a, a + (o1 - o0 - 1) * s[i] + 1, s[i]))
+            src.append(slice(o0, o1))
+        else:
+            v = cols[(slice(None),) + off + (slice(None),) + tuple(src)]
+            out[(slice(None), slice(None)) + tuple(dst)] += v.transpose(perm)
+    return out
+
+
 def conv_input_grad(g2, w, padded_shape, x_shape, s, pads, d, g, osz):
     """Input gradient from the (Cout, N*P) output gradient: W^T @ g, then col2im."""
     xp = xp_of(g2)
     k = w.shape[2:]
-    n, c = x_shape[:2]
     cout = w.shape[0]
     wm = w.reshape(cout, -1)
     if g == 1:
@@ -201,17 +231,15 @@ def conv_input_grad(g2, w, padded_shape, x_shape, s, pads, d, g, osz):
     else:
         wg = wm.reshape(g, cout // g, -1).transpose(0, 2, 1)
         gcols = xp.matmul(wg, g2.reshape(g, cout // g, -1)).reshape(-1, g2.shape[1])
-    gx = col2im_knp(gcols, c, n, padded_shape[2:], k, s, d, osz)
-    gx = gx[(slice(None), slice(None)) + tuple(slice(lo, lo + e) for (lo, _), e in
-                                               zip(pads, x_shape[2:]))]
-    return xp.ascontiguousarray(gx.transpose((1, 0) + tuple(range(2, gx.ndim))))
+    return col2im_nc(gcols, x_shape, pads, k, s, d, osz)
 
 
 def conv_weight_grad(g2, cols, w_shape, g):
     """Weight gradient: one GEMM (Cout, N*P) @ (N*P, C*K) per group."""
     xp = xp_of(g2)
     if g == 1:
-        return (g2 @ cols.T).reshape(w_shape)
+        # (cols @ g^T)^T: OpenBLAS runs this shape (long K, small M/N) markedly faster
+        return xp.ascontiguousarray((cols @ g2.T).T).reshape(w_shape)
     cout = w_shape[0]
     a = g2.reshape(g, cout // g, -1)
     bt = cols.reshape(g, cols.shape[0] // g, -1).transpose(0, 2, 1)
