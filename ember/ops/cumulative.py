@@ -16,7 +16,9 @@ def _rev_cumsum(g, dim: int):
     if isinstance(g, Tensor):
         return g.flip(dim).cumsum(dim).flip(dim)
     xp = xp_of(g)
-    return xp.flip(xp.cumsum(xp.flip(g, dim), axis=dim), dim)
+    from .reduction import rev
+
+    return rev(xp.cumsum(rev(g, dim), axis=dim), dim)
 
 
 def _finish(r, out):

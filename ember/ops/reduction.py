@@ -49,6 +49,19 @@ def norm_dims(dim, nd: int):
     return (check_dim(dim, nd),)
 
 
+def rev(a, dims):
+    """``a`` reversed along ``dims`` (an int or a tuple): a strided view, no copy."""
+    if isinstance(dims, int):
+        return a[(slice(None),) * dims + (_REV,)]
+    key = [slice(None)] * a.ndim
+    for d in dims:
+        key[d] = _REV
+    return a[tuple(key)]
+
+
+_REV = slice(None, None, -1)
+
+
 def span(a, d: int, start: int, stop: int):
     """``a[start:stop]`` along dim ``d`` (a view that keeps the dim)."""
     return a[(slice(None),) * d + (slice(start, stop),)]
@@ -166,11 +179,11 @@ def _excl_cumprod(a, axis: int, reverse: bool):
     """Product of the elements strictly before (or after) each position along ``axis``."""
     xp = xp_of(a)
     if reverse:
-        a = xp.flip(a, axis)
+        a = rev(a, axis)
     c = xp.cumprod(a, axis=axis)
     ones = xp.ones_like(span(a, axis, 0, 1))
     c = xp.concatenate([ones, span(c, axis, 0, a.shape[axis] - 1)], axis=axis)
-    return xp.flip(c, axis) if reverse else c
+    return rev(c, axis) if reverse else c
 
 
 class Prod(Op):

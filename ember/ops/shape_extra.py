@@ -11,6 +11,7 @@ import numpy as np
 from ..autograd.node import Op
 from ..device import xp_of
 from ..tensor import Size, Tensor, _wrap, check_dim
+from .reduction import rev
 from .shape import DiagScatter, _diag_dims, _slice, expand, reshape, unsqueeze
 
 __all__ = [
@@ -35,13 +36,13 @@ class Flip(Op):
     @staticmethod
     def forward(ctx, a, dims):
         ctx.dims = dims
-        return xp_of(a).flip(a, dims).copy() if dims else a.copy()
+        return rev(a, dims).copy() if dims else a.copy()
 
     @staticmethod
     def backward(ctx, g):
         if isinstance(g, Tensor):
             return Flip.apply(g, ctx.dims), None
-        return (xp_of(g).flip(g, ctx.dims) if ctx.dims else g), None
+        return (rev(g, ctx.dims) if ctx.dims else g), None
 
 
 def flip(input: Tensor, dims) -> Tensor:

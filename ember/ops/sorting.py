@@ -11,7 +11,7 @@ import numpy as np
 
 from ..device import xp_of
 from ..tensor import Tensor, _wrap, check_dim
-from .reduction import return_type, select_along, span
+from .reduction import return_type, rev, select_along, span
 
 __all__ = ["sort", "argsort", "msort", "topk", "kthvalue", "unique", "unique_consecutive",
            "searchsorted", "bucketize", "bincount", "histc"]
@@ -26,8 +26,8 @@ def _order(a, d: int, descending: bool):
         return xp.argsort(a, axis=d, kind="stable").astype(np.int64, copy=False)
     # stable descending: sort the reversed array ascending, reverse back, map positions
     n = a.shape[d]
-    rev = xp.argsort(xp.flip(a, d), axis=d, kind="stable")
-    return (n - 1 - xp.flip(rev, d)).astype(np.int64, copy=False)
+    r = xp.argsort(rev(a, d), axis=d, kind="stable")
+    return (n - 1 - rev(r, d)).astype(np.int64, copy=False)
 
 
 def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False, *,
