@@ -30,10 +30,21 @@ def full_index(idx, dim: int) -> tuple:
         if k == dim:
             key.append(idx)
         else:
-            shp = [1] * nd
-            shp[k] = n
-            key.append(xp.arange(n).reshape(shp))
+            ck = (xp.__name__, n, k, nd)
+            g = _GRIDS.get(ck)
+            if g is None:
+                if len(_GRIDS) > 256:
+                    _GRIDS.clear()
+                shp = [1] * nd
+                shp[k] = n
+                g = _GRIDS[ck] = xp.arange(n).reshape(shp)
+                if xp is np:
+                    g.flags.writeable = False
+            key.append(g)
     return tuple(key)
+
+
+_GRIDS: dict = {}  # open-grid aranges by (array module, length, position, ndim); read-only
 
 
 def _lead(a, shape, dim: int):
