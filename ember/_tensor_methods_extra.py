@@ -23,26 +23,29 @@ def _inplace_of(fn):
     return method
 
 
-def _repeat(self, *sizes):
-    return SE.repeat(self, *sizes)
+def _repeat(self, *sizes, **kw):
+    return SE.repeat(self, *(sizes or (kw["repeats"],)))
 
 
-def _tile(self, *dims):
-    if len(dims) == 1 and not isinstance(dims[0], int):
-        dims = dims[0]
-    return S.tile(self, dims)
+def _seq_arg(args: tuple, kw: dict, name: str):
+    """``f(1, 2)``, ``f((1, 2))`` and ``f(name=(1, 2))`` all mean (1, 2)."""
+    if name in kw:
+        return kw[name]
+    if len(args) == 1 and not isinstance(args[0], int):
+        return args[0]
+    return args
 
 
-def _flip(self, *dims):
-    if len(dims) == 1 and not isinstance(dims[0], int):
-        dims = dims[0]
-    return S.flip(self, dims)
+def _tile(self, *dims, **kw):
+    return S.tile(self, _seq_arg(dims, kw, "dims"))
 
 
-def _broadcast_to(self, *size):
-    if len(size) == 1 and not isinstance(size[0], int):
-        size = size[0]
-    return S.broadcast_to(self, size)
+def _flip(self, *dims, **kw):
+    return S.flip(self, _seq_arg(dims, kw, "dims"))
+
+
+def _broadcast_to(self, *size, **kw):
+    return S.broadcast_to(self, _seq_arg(size, kw, "size"))
 
 
 def _norm(self, p="fro", dim=None, keepdim=False, dtype=None):

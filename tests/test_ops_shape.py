@@ -224,3 +224,12 @@ _DOUBLE = {
 @pytest.mark.parametrize("name", sorted(_DOUBLE))
 def test_double_backward(name):
     compare_double_backward(_DOUBLE[name], (3, 4))
+
+
+def test_method_keyword_forms():
+    x = randn(2, 3)
+    compare(lambda m, x: (x.flip(dims=[0]), x.flip(0, 1), x.tile(dims=(2,)),
+                          x.broadcast_to(size=(2, 2, 3)), x.roll(shifts=1, dims=1),
+                          x.diagonal(offset=1, dim1=0, dim2=1), x.unfold(dimension=1, size=2,
+                                                                       step=1),
+                          x.tril(diagonal=-1), x.repeat_interleave(repeats=2, dim=0)), x)
