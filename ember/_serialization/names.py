@@ -57,11 +57,10 @@ def safe_globals_table() -> dict:
     for prefix in ("torch", "torch.cuda"):
         for name, dt in S.STORAGE_DTYPES.items():
             rc[f"{prefix}.{name}"] = S.StorageType(name, dt)
-            tname = name.replace("Storage", "Tensor")
-            if "Complex" not in name:
-                rc[f"{prefix}.{tname}"] = S.Marker(f"{prefix}.{tname}")
-                if name not in ("BoolStorage", "BFloat16Storage") or prefix == "torch":
-                    rc[f"{prefix}.sparse.{tname}"] = S.Marker(f"{prefix}.sparse.{tname}")
+            if "Complex" not in name:  # the legacy tensor classes: names only, never called
+                for mod in (prefix, f"{prefix}.sparse"):
+                    tname = f"{mod}.{name.replace('Storage', 'Tensor')}"
+                    rc[tname] = S.Marker(tname)
     for name in S.QUANTIZED_STORAGES:
         rc[f"torch.{name}"] = S.StorageType(name, None)
     for name in ("TypedStorage", "UntypedStorage"):

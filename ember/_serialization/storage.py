@@ -255,6 +255,9 @@ def rebuild_parameter(data, requires_grad, backward_hooks=None):
     return Parameter(data, bool(requires_grad))
 
 
+_TENSOR_FIELDS = frozenset(("_data", "_rg", "grad_fn", "_vc", "_base", "_out_nr", "_accum"))
+
+
 def _set_state(obj, state) -> None:
     if not state:
         return
@@ -266,7 +269,7 @@ def _set_state(obj, state) -> None:
             if not isinstance(part, dict):
                 raise RuntimeError("corrupted checkpoint: object state must be a dict")
             for k, v in part.items():
-                if not isinstance(k, str) or k.startswith("__"):
+                if not isinstance(k, str) or k.startswith("__") or k in _TENSOR_FIELDS:
                     raise RuntimeError("corrupted checkpoint: bad attribute name")
                 setattr(obj, k, v)
 
