@@ -590,3 +590,19 @@ def test_model_with_flat_optimizer_buffers(tmp_path):
     st = pytest.importorskip("safetensors.torch")
     ember.safetensors.save_file(sd, tmp_path / "m.safetensors")  # disjoint views: allowed
     tnet.load_state_dict(st.load_file(tmp_path / "m.safetensors"))
+
+
+def test_zip64_records_and_offsets(monkeypatch):
+    # records and offsets past 4 GiB need zip64 extra fields; lower the threshold to test them
+    from ember._serialization import zip_writer
+
+    monkeypatch.setattr(zip_writer, "ZIP64_AT", 100)
+    obj = {"a": ember.arange(64, dtype=ember.float32), "b": ember.ones(3), "n": 5}
+    data = _saved(obj)
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        assert z.testzip() is None
+        assert z.getinfo("archive/data/0").file_size == 256
+    out = ember.load(io.BytesIO(data))
+    assert out["a"].tolist() == list(range(64)) and out["n"] == 5
+    t = torch.load(io.BytesIO(data))
+    assert t["a"].tolist() == list(range(64)) and t["b"].tolist() == [1.0, 1.0, 1.0]

@@ -11,7 +11,8 @@ _CENTRAL = struct.Struct("<IHHHHHHIIIHHHHHII")
 _ZIP64_EOCD = struct.Struct("<IQHHIIQQQQ")
 _ZIP64_LOC = struct.Struct("<IIQI")
 _EOCD = struct.Struct("<IHHHHIIH")
-_MAX32 = 0xFFFFFFFF
+_MAX32 = 0xFFFFFFFF  # the "see the zip64 extra field" marker
+ZIP64_AT = _MAX32  # sizes and offsets from here on go into zip64 extra fields
 _DOS_DATE = 0x21  # 1980-01-01, the earliest date a zip entry can carry
 _FLAGS = 0x0800  # names are UTF-8
 
@@ -39,7 +40,7 @@ class ZipWriter:
             crc = zlib.crc32(view[i:i + step], crc)
         fname = f"{self._prefix}/{name}".encode()
         offset = self._pos
-        zip64 = size >= _MAX32
+        zip64 = size >= ZIP64_AT
         extra = struct.pack("<HHQQ", 1, 16, size, size) if zip64 else b""
         # pad with a b"FB" extra field so that the payload starts on an ALIGN boundary
         used = offset + _LOCAL.size + len(fname) + len(extra) + 4
@@ -59,16 +60,16 @@ class ZipWriter:
         cd_start = self._pos
         for fname, crc, size, offset in self._entries:
             fields = []
-            if size >= _MAX32:
+            if size >= ZIP64_AT:
                 fields += [size, size]
-            if offset >= _MAX32:
+            if offset >= ZIP64_AT:
                 fields.append(offset)
             extra = struct.pack(f"<HH{len(fields)}Q", 1, 8 * len(fields), *fields) if fields \
                 else b""
-            big = _MAX32 if size >= _MAX32 else size
+            big = _MAX32 if size >= ZIP64_AT else size
             self._write(_CENTRAL.pack(0x02014B50, 45, 45 if fields else 20, _FLAGS, 0, 0,
                                       _DOS_DATE, crc, big, big, len(fname), len(extra), 0, 0, 0,
-                                      0, min(offset, _MAX32)))
+                                      0, _MAX32 if offset >= ZIP64_AT else offset))
             self._write(fname)
             self._write(extra)
         cd_size = self._pos - cd_start
@@ -77,4 +78,5 @@ class ZipWriter:
         self._write(_ZIP64_EOCD.pack(0x06064B50, 44, 45, 45, 0, 0, n, n, cd_size, cd_start))
         self._write(_ZIP64_LOC.pack(0x07064B50, 0, eocd64, 1))
         self._write(_EOCD.pack(0x06054B50, 0, 0, min(n, 0xFFFF), min(n, 0xFFFF),
-                               min(cd_size, _MAX32), min(cd_start, _MAX32), 0))
+                               _MAX32 if cd_size >= ZIP64_AT else cd_size,
+                               _MAX32 if cd_start >= ZIP64_AT else cd_start, 0))
