@@ -221,6 +221,8 @@ def test_parameters_both_ways():
     t = torch.randn(2, requires_grad=True)
     r = roundtrip_from_torch(t)
     assert r.requires_grad and not isinstance(r, ember.nn.Parameter)
+    e = ember.randn(2).requires_grad_()
+    assert roundtrip_to_torch(e).requires_grad
 
 
 # --- views and shared storage ---------------------------------------------------------------
@@ -405,10 +407,13 @@ def test_map_location_forms():
 
 def test_big_endian_file():
     t = {"f": torch.arange(6.0).reshape(2, 3), "i": torch.tensor([1, -2, 300]),
-         "c": torch.tensor([1 + 2j]), "h": torch.tensor([1.5], dtype=torch.float16)}
+         "c": torch.tensor([1 + 2j]), "h": torch.tensor([1.5], dtype=torch.float16),
+         "u": torch.tensor([1, 2, 65535], dtype=torch.int32).to(torch.uint16),
+         "z": torch.tensor([3 - 4j], dtype=torch.complex128)}
+    t["fv"] = t["f"][:, 1:]  # a view of a swapped storage is swapped once
     b = io.BytesIO()
     torch.save(t, b)
-    sizes = {"0": 4, "1": 8, "2": 4, "3": 2}  # complex64 swaps each float32 half
+    sizes = {"0": 4, "1": 8, "2": 4, "3": 2, "4": 2, "5": 8}  # complex: per float half
 
     def swap(name, data):
         if name.endswith("byteorder"):
