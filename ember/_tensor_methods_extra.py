@@ -83,7 +83,8 @@ _EXTRA: dict = {
     "tril": S.tril, "triu": S.triu, "tril_": _inplace_of(S.tril), "triu_": _inplace_of(S.triu),
     "diag": S.diag, "diagonal": S.diagonal, "diag_embed": S.diag_embed, "unfold": S.unfold,
     "select": S.select, "broadcast_to": _broadcast_to, "diff": S.diff,
-    "bincount": So.bincount, "histc": So.histc,
+    "bincount": So.bincount, "histc": So.histc, "quantile": So.quantile,
+    "nanquantile": So.nanquantile,
     # linalg
     "einsum": None, "outer": L.outer, "ger": L.outer, "baddbmm": L.baddbmm, "addmv": L.addmv,
     "addbmm": L.addbmm, "addr": L.addr, "cross": L.cross,

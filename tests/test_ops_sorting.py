@@ -130,3 +130,25 @@ def test_binning():
 def test_double_backward():
     compare_double_backward(lambda m, x: m.sort(x, 1).values ** 2, (3, 4))
     compare_double_backward(lambda m, x: m.topk(x, 2, 0).values ** 3, (3, 4))
+
+
+@pytest.mark.parametrize("interp", ["linear", "lower", "higher", "midpoint", "nearest"])
+def test_quantile(interp):
+    y = randn(3, 5)
+    compare(lambda m, y: (m.quantile(y, 0.4, interpolation=interp),
+                          m.quantile(y, m.tensor([0.25, 0.5]), dim=1, keepdim=True,
+                                     interpolation=interp),
+                          y.quantile(0.7, dim=0, interpolation=interp),
+                          m.quantile(y[0], m.tensor([0.1, 0.9]), keepdim=True)), y)
+
+
+def test_quantile_nan_and_errors():
+    x = ember.tensor([[1.0, 5.0, 2.0, 8.0], [3.0, float("nan"), 0.0, 1.0]])
+    compare(lambda m, x: (m.quantile(x, 0.3, dim=1), m.nanquantile(x, 0.5, dim=1),
+                          m.nanquantile(x, m.tensor(0.2)), m.quantile(x, 0.5, keepdim=True)),
+            x, grad=False)
+    with pytest.raises(RuntimeError, match="q must be in the range \\[0, 1\\] but got 1.5"):
+        ember.quantile(x, 1.5)
+    with pytest.raises(RuntimeError, match="input tensor must be either float or double"):
+        ember.quantile(x.long(), 0.5)
+    gradcheck(lambda x: ember.quantile(x, 0.3, dim=1), (3, 5))

@@ -14,7 +14,7 @@ from ..tensor import Tensor, _wrap, check_dim
 from .reduction import return_type, rev, select_along, span
 
 __all__ = ["sort", "argsort", "msort", "topk", "kthvalue", "unique", "unique_consecutive",
-           "searchsorted", "bucketize", "bincount", "histc"]
+           "searchsorted", "bucketize", "bincount", "histc", "quantile", "nanquantile"]
 
 
 def _order(a, d: int, descending: bool):
@@ -213,3 +213,74 @@ def histc(input: Tensor, bins: int = 100, min=0, max=0, *, out=None) -> Tensor: 
 
         return copy_into_out(out, r)
     return r
+
+
+# --- quantiles ------------------------------------------------------------------------------
+_INTERP = ("linear", "lower", "higher", "midpoint", "nearest")
+
+
+def _quantile(input: Tensor, q, dim, keepdim: bool, interpolation: str, skip_nan: bool,
+              name: str) -> Tensor:
+    from .gather import gather
+    from .shape import stack
+
+    a = input._data
+    if a.dtype not in (np.float32, np.float64):
+        raise RuntimeError(f"{name}() input tensor must be either float or double dtype")
+    if interpolation not in _INTERP:
+        raise RuntimeError(f"{name}() interpolation must be one of linear, lower, higher, "
+                           f"midpoint or nearest. Got {interpolation}")
+    many = isinstance(q, Tensor) and q._data.ndim == 1
+    qs = np.asarray(q._data if isinstance(q, Tensor) else q, dtype=np.float64).reshape(-1)
+    for v in qs:
+        if not 0 <= v <= 1:
+            raise RuntimeError(f"{name}() q must be in the range [0, 1] but got {v:g}")
+    x = input.reshape(-1) if dim is None else input
+    d = 0 if dim is None else check_dim(dim, a.ndim)
+    if x._data.ndim == 0:
+        x = x.reshape(1)
+    xs = x._data
+    n = xs.shape[d]
+    if n == 0:
+        raise IndexError(f"{name}() input tensor must be non-empty")
+    srt = sort(x, d).values
+    nan = np.isnan(xs).sum(axis=d, keepdims=True)
+    count = (n - nan) if skip_nan else np.full(nan.shape, n)
+    outs = []
+    for v in qs:
+        pos = v * np.maximum(count - 1, 0)
+        if interpolation == "nearest":
+            pos = np.round(pos)
+        lo = np.floor(pos).astype(np.int64)
+        hi = np.ceil(pos).astype(np.int64)
+        if interpolation == "lower":
+            hi = lo
+        elif interpolation == "higher":
+            lo = hi
+        frac = (pos - lo).astype(xs.dtype) if interpolation == "linear" else \
+            np.full(pos.shape, 0.5 if interpolation == "midpoint" else 0.0, xs.dtype)
+        vlo = gather(srt, d, _wrap(lo))
+        r = vlo if (lo == hi).all() else vlo + (gather(srt, d, _wrap(hi)) - vlo) * _wrap(frac)
+        bad = (count == 0) if skip_nan else (nan > 0)
+        if bad.any():
+            from .compare import where
+
+            r = where(_wrap(bad), _wrap(np.full((), np.nan, xs.dtype)), r)
+        if dim is None:
+            r = r.reshape((1,) * a.ndim if keepdim else ())
+        elif not keepdim:
+            r = r.squeeze(d)
+        outs.append(r)
+    return stack(outs, 0) if many else outs[0]
+
+
+def quantile(input: Tensor, q, dim: int | None = None, keepdim: bool = False, *,
+             interpolation: str = "linear", out=None) -> Tensor:
+    """The q-th quantiles along ``dim`` (all elements when None); NaN in a slice gives NaN."""
+    return _quantile(input, q, dim, keepdim, interpolation, False, "quantile")
+
+
+def nanquantile(input: Tensor, q, dim: int | None = None, keepdim: bool = False, *,
+                interpolation: str = "linear", out=None) -> Tensor:
+    """quantile that ignores NaN values."""
+    return _quantile(input, q, dim, keepdim, interpolation, True, "nanquantile")
