@@ -3,6 +3,10 @@ without torch; ``weights_only=True`` (the default) loads only tensors and plain 
 
 ``load(f, weights_only=False)`` runs Python's full unpickler: a malicious file can execute
 arbitrary code that way, so use it only for files from a source you trust.
+
+Not supported (each raises a clear error): dtypes ember lacks (float8, complex32, bits),
+quantized, sparse and nested tensors, TorchScript archives and the pre-0.4 tar format. Python
+attributes set on plain tensors are not saved.
 """
 
 from __future__ import annotations
