@@ -130,7 +130,7 @@ class Gather(Op):
         if isinstance(g, Tensor):
             from .creation import zeros
 
-            z = zeros(ctx.shape, dtype=g.dtype)
+            z = zeros(ctx.shape, dtype=g.dtype, device=g.device)
             return ScatterAdd.apply(z, ctx.dim, _wrap(ctx.idx), g), None, None, None
         xp = xp_of(g)
         z = xp.zeros(ctx.shape, g.dtype)
@@ -339,7 +339,7 @@ class IndexSelect(Op):
         if isinstance(g, Tensor):
             from .creation import zeros
 
-            z = zeros(ctx.shape, dtype=g.dtype)
+            z = zeros(ctx.shape, dtype=g.dtype, device=g.device)
             return IndexAdd.apply(z, ctx.dim, ctx.idx, g, 1), None, None
         z = xp_of(g).zeros(ctx.shape, g.dtype)
         _index_add_arr(z, ctx.dim, ctx.idx, g)

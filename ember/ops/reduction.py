@@ -336,7 +336,7 @@ class PickAlong(Op):
             from .gather import ScatterAdd
 
             g = g if ctx.keep else g.unsqueeze(d)
-            z = zeros(ctx.shape, dtype=g.dtype)
+            z = zeros(ctx.shape, dtype=g.dtype, device=g.device)
             return ScatterAdd.apply(z, d, ctx.idx, g), None, None, None, None
         xp = xp_of(g)
         if not ctx.keep:

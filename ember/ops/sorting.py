@@ -244,28 +244,29 @@ def _quantile(input: Tensor, q, dim, keepdim: bool, interpolation: str, skip_nan
     if n == 0:
         raise IndexError(f"{name}() input tensor must be non-empty")
     srt = sort(x, d).values
-    nan = np.isnan(xs).sum(axis=d, keepdims=True)
-    count = (n - nan) if skip_nan else np.full(nan.shape, n)
+    xp = xp_of(xs)
+    nan = xp.isnan(xs).sum(axis=d, keepdims=True)
+    count = (n - nan) if skip_nan else xp.full(nan.shape, n)
     outs = []
     for v in qs:
-        pos = v * np.maximum(count - 1, 0)
+        pos = v * xp.maximum(count - 1, 0)
         if interpolation == "nearest":
-            pos = np.round(pos)
-        lo = np.floor(pos).astype(np.int64)
-        hi = np.ceil(pos).astype(np.int64)
+            pos = xp.round(pos)
+        lo = xp.floor(pos).astype(np.int64)
+        hi = xp.ceil(pos).astype(np.int64)
         if interpolation == "lower":
             hi = lo
         elif interpolation == "higher":
             lo = hi
         frac = (pos - lo).astype(xs.dtype) if interpolation == "linear" else \
-            np.full(pos.shape, 0.5 if interpolation == "midpoint" else 0.0, xs.dtype)
+            xp.full(pos.shape, 0.5 if interpolation == "midpoint" else 0.0, xs.dtype)
         vlo = gather(srt, d, _wrap(lo))
         r = vlo if (lo == hi).all() else vlo + (gather(srt, d, _wrap(hi)) - vlo) * _wrap(frac)
         bad = (count == 0) if skip_nan else (nan > 0)
         if bad.any():
             from .compare import where
 
-            r = where(_wrap(bad), _wrap(np.full((), np.nan, xs.dtype)), r)
+            r = where(_wrap(bad), _wrap(xp.full((), np.nan, xs.dtype)), r)
         if dim is None:
             r = r.reshape((1,) * a.ndim if keepdim else ())
         elif not keepdim:
