@@ -233,3 +233,7 @@ def test_method_keyword_forms():
                           x.diagonal(offset=1, dim1=0, dim2=1), x.unfold(dimension=1, size=2,
                                                                        step=1),
                           x.tril(diagonal=-1), x.repeat_interleave(repeats=2, dim=0)), x)
+
+
+def test_unfold_double_backward():
+    compare_double_backward(lambda m, x: x.unfold(1, 3, 2) ** 2, (2, 7))

@@ -513,6 +513,8 @@ def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Te
 
 
 class Unfold(Op):
+    higher_order = True
+
     @staticmethod
     def forward(ctx, a, d, size, step):
         ctx.shape, ctx.args = a.shape, (d, size, step)
@@ -526,15 +528,38 @@ class Unfold(Op):
 
     @staticmethod
     def backward(ctx, g):
-        d, size, step = ctx.args
-        if not ctx.shape:
-            return g.reshape(()), None, None, None
-        z = xp_of(g).zeros(ctx.shape, g.dtype)
+        if isinstance(g, Tensor):
+            return UnfoldBackward.apply(g, ctx.shape, *ctx.args), None, None, None
+        return UnfoldBackward.forward(None, g, ctx.shape, *ctx.args), None, None, None
+
+
+class UnfoldBackward(Op):
+    """Sum the windows back onto the input's positions (unfold's adjoint)."""
+
+    higher_order = True
+
+    @staticmethod
+    def forward(ctx, g, shape, d, size, step):
+        if ctx is not None:
+            ctx.args = (d, size, step)
+        if not shape:
+            return g.reshape(())
+        z = xp_of(g).zeros(shape, g.dtype)
         nw = g.shape[d]
         for j in range(size):
             key = (slice(None),) * d + (slice(j, j + step * (nw - 1) + 1, step),)
             z[key] += g[..., j]
-        return z, None, None, None
+        return z
+
+    @staticmethod
+    def backward(ctx, gg):
+        r = Unfold.apply(gg, *ctx.args) if isinstance(gg, Tensor) else \
+            Unfold.forward(_NoCtx(), gg, *ctx.args)
+        return r, None, None, None, None
+
+
+class _NoCtx:
+    pass
 
 
 def unfold(input: Tensor, dimension: int, size: int, step: int) -> Tensor:
