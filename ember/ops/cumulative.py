@@ -9,6 +9,7 @@ from .. import dtypes as D
 from ..autograd.node import Op
 from ..device import xp_of
 from ..tensor import Tensor, _wrap, check_dim
+from . import _bw
 
 
 def _rev_cumsum(g, dim: int):
@@ -47,9 +48,9 @@ class CumSum(Op):
 
     @staticmethod
     def backward(ctx, g):
-        if g.ndim == 0:
-            return g, None, None
-        return _rev_cumsum(g, ctx.dim), None, None
+        if g.ndim:
+            g = _rev_cumsum(g, ctx.dim)
+        return _bw.cast(g, ctx.dt), None, None
 
 
 def cumsum(input: Tensor, dim: int, *, dtype=None, out=None) -> Tensor:
