@@ -310,3 +310,16 @@ _DOUBLE = {
 @pytest.mark.parametrize("name", sorted(_DOUBLE))
 def test_double_backward(name):
     compare_double_backward(_DOUBLE[name], (3, 4))
+
+
+@pytest.mark.parametrize("op", ["prod", "norm", "var", "cumprod", "logsumexp", "amax"])
+def test_inplace_change_of_saved_input_is_detected(op):
+    fn = {"prod": lambda y: y.prod(), "norm": lambda y: y.norm(), "var": lambda y: y.var(),
+          "cumprod": lambda y: y.cumprod(0).sum(), "logsumexp": lambda y: y.logsumexp(0),
+          "amax": lambda y: y.amax()}[op]
+    x = ember.randn(3, requires_grad=True)
+    y = x * 1
+    z = fn(y)
+    y.add_(1)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        z.backward()
