@@ -210,3 +210,18 @@ def test_repr():
     e, t = _models()
     assert repr(ember.optim.SGD(e.parameters(), lr=0.1)) == \
         repr(torch.optim.SGD(t.parameters(), lr=0.1))
+
+
+@pytest.mark.parametrize("name,kw", [("SGD", dict(lr=0.1, momentum=0.9, nesterov=True,
+                                                   weight_decay=0.1)),
+                                     ("SGD", dict(lr=0.05, momentum=0.5, dampening=0.3,
+                                                  maximize=True)),
+                                     ("Adam", dict(lr=0.01, amsgrad=True, weight_decay=0.1)),
+                                     ("AdamW", dict(lr=0.01, maximize=True))])
+def test_per_tensor_path_matches_torch(monkeypatch, name, kw):
+    import ember.optim.optimizer as O
+
+    monkeypatch.setattr(O, "_GATHER_BELOW", 0)
+    e, t = _models()
+    _run(e, t, getattr(ember.optim, name)(e.parameters(), **kw),
+         getattr(torch.optim, name)(t.parameters(), **kw))

@@ -51,20 +51,21 @@ class Adam(Optimizer):
             return ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
         return ("exp_avg", "exp_avg_sq")
 
-    def _kernel(self, group: dict, p, g, bufs: dict, step) -> dict:
+    def _kernel(self, group: dict, p, g, bufs: dict, step, s) -> dict:
         xp = xp_of(p)
         lr = float(group["lr"])
         b1, b2 = group["betas"]
         b1, b2 = float(b1), float(b2)
         eps = group["eps"]
         wd = group["weight_decay"]
+        d = g
         if group["maximize"]:
-            g *= -1
+            d = -g
         if wd != 0:
             if group["decoupled_weight_decay"]:
                 p *= 1 - lr * wd
             else:
-                g += wd * p
+                d = d + wd * p
         new = {}
         m = bufs.get("exp_avg")
         v = bufs.get("exp_avg_sq")
@@ -73,12 +74,15 @@ class Adam(Optimizer):
             v = new["exp_avg_sq"] = xp.zeros_like(p)
             if group["amsgrad"]:
                 new["max_exp_avg_sq"] = xp.zeros_like(p)
-        # m = m + (g - m) * (1 - b1); v = b2 v + (1 - b2) g^2
-        m += (g - m) * (1 - b1)
+        # m = b1 m + (1 - b1) d, written as (m - d) b1 + d so that s stays free; then
+        # v = b2 v + (1 - b2) d^2 with s as scratch (s may be d itself: read before written)
+        m -= d
+        m *= b1
+        m += d
         v *= b2
-        g *= g
-        g *= 1 - b2
-        v += g
+        xp.multiply(d, d, out=s)
+        s *= 1 - b2
+        v += s
         bc1 = 1 - b1 ** step
         bc2s = math.sqrt(1 - b2 ** step)
         if group["amsgrad"]:
@@ -86,13 +90,12 @@ class Adam(Optimizer):
             if vmax is None:
                 vmax = new["max_exp_avg_sq"]
             xp.maximum(vmax, v, out=vmax)
-            den = xp.sqrt(vmax)
+            xp.sqrt(vmax, out=s)
         else:
-            den = xp.sqrt(v)
-        den /= bc2s
-        den += eps
-        # reuse g's memory for the update: m / den * (lr / bc1)
-        xp.divide(m, den, out=g)
-        g *= lr / bc1
-        p -= g
+            xp.sqrt(v, out=s)
+        s /= bc2s
+        s += eps
+        xp.divide(m, s, out=s)
+        s *= lr / bc1
+        p -= s
         return new

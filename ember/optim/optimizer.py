@@ -25,6 +25,8 @@ from ..tensor import Tensor, _wrap
 
 __all__ = ["Optimizer", "required"]
 
+_GATHER_BELOW = 16384  # mean elements per tensor under which a group's grads are gathered
+
 
 class _RequiredParameter:
     def __repr__(self) -> str:
@@ -140,20 +142,30 @@ class _Flat:
                 return False
         return True
 
-    def grads(self):
-        """The gradients gathered into one flat array, or None when one is missing."""
+    def grad_list(self):
+        """The gradient arrays, or None when one is missing or of another dtype."""
         gs = []
+        dt = self.flat.dtype
         for p in self.params:
             g = p.grad
             if g is None:
                 return None
-            gs.append(g._data.reshape(-1))
+            a = g._data
+            if a.dtype != dt:
+                return None
+            gs.append(a)
+        return gs
+
+    def scratch(self):
         gb = self.gbuf
-        if gb is None or gb.dtype != self.flat.dtype:
+        if gb is None:
             gb = self.gbuf = self.xp.empty_like(self.flat)
-        if gs[0].dtype != gb.dtype:
-            return None
-        self.xp.concatenate(gs, out=gb)
+        return gb
+
+    def gather(self, gs):
+        """The gradients concatenated into the flat scratch buffer."""
+        gb = self.scratch()
+        self.xp.concatenate([g.reshape(-1) for g in gs], out=gb)
         return gb
 
     def bump(self) -> None:
@@ -360,9 +372,10 @@ class Optimizer:
             hook(self)
 
     # --- stepping --------------------------------------------------------------------------
-    def _kernel(self, group: dict, p, g, bufs: dict, step) -> dict:
-        """Update the array p in place from gradient g (may be overwritten) and the state
-        arrays ``bufs``; return state arrays created on this (first) step."""
+    def _kernel(self, group: dict, p, g, bufs: dict, step, s) -> dict:
+        """Update the array p in place from gradient g and the state arrays ``bufs``, using
+        ``s`` (same shape) as scratch; g is read-only unless it is ``s``. Return the state
+        arrays created on this (first) step."""
         raise NotImplementedError
 
     def _names(self, group: dict) -> tuple:
@@ -399,12 +412,11 @@ class Optimizer:
             fl = self._build_flat(params, names)
             self._flats[key] = fl
         if fl is not None:
-            g = fl.grads()
-            if g is not None:
+            gs = fl.grad_list()
+            if gs is not None:
                 state = self.state
                 fresh = not fl.bufs and (not names or names[0] not in state.get(params[0], {}))
-                has_state = len(fl.bufs) == len(names)
-                if has_state or fresh:
+                if len(fl.bufs) == len(names) or fresh:
                     step = None
                     if self._uses_step:
                         if fl.steps is None:
@@ -414,12 +426,32 @@ class Optimizer:
                             fl.adopt_steps(state)
                         fl.steps += 1
                         step = float(fl.steps[0])
-                    new = self._kernel(group, fl.flat, g, dict(fl.bufs), step)
+                    if fl.flat.size <= _GATHER_BELOW * len(params):
+                        # small tensors: one pass over everything beats per-tensor calls
+                        g = fl.gather(gs)
+                        new = self._kernel(group, fl.flat, g, dict(fl.bufs), step, g)
+                    else:
+                        new = self._per_view(group, fl, gs, step)
                     if new:
                         fl.adopt(state, new)
                     fl.bump()
                     return None
         return self._step_each(group, names)
+
+    def _per_view(self, group: dict, fl: _Flat, gs: list, step) -> dict:
+        """Large tensors: the kernel on each parameter's views (no gradient gather)."""
+        scratch = fl.scratch()
+        created: dict = {}
+        xp = fl.xp
+        for v, g, a, b, shp in zip(fl.views, gs, fl.offs, fl.offs[1:], fl.shapes):
+            bufs = {n: buf[a:b].reshape(shp) for n, buf in fl.bufs.items()}
+            new = self._kernel(group, v, g, bufs, step, scratch[a:b].reshape(shp))
+            for n, arr in (new or {}).items():
+                dst = created.get(n)
+                if dst is None:
+                    dst = created[n] = xp.empty_like(fl.flat)
+                dst[a:b] = arr.reshape(-1)
+        return created
 
     def _build_flat(self, params: list, names: tuple):
         p0 = params[0]._data
@@ -469,7 +501,7 @@ class Optimizer:
             g = p.grad._data
             if g.dtype != p._data.dtype:
                 g = g.astype(p._data.dtype)
-            new = self._kernel(group, p._data, g.copy(), bufs, step)
+            new = self._kernel(group, p._data, g, bufs, step, xp_of(g).empty_like(p._data))
             for n, arr in (new or {}).items():
                 st[n] = _wrap(arr)
             p._bump()

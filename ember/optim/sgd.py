@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..device import xp_of
 from .optimizer import Optimizer
 
 __all__ = ["SGD"]
@@ -39,30 +40,44 @@ class SGD(Optimizer):
     def _names(self, group: dict) -> tuple:
         return ("momentum_buffer",) if group["momentum"] != 0 else ()
 
-    def _kernel(self, group: dict, p, g, bufs: dict, step) -> dict:
-        lr = group["lr"]
-        lr = float(lr)
+    def _kernel(self, group: dict, p, g, bufs: dict, step, s) -> dict:
+        xp = xp_of(p)
+        lr = float(group["lr"])
         wd = group["weight_decay"]
         mom = group["momentum"]
+        d = g
         if group["maximize"]:
-            g *= -1
+            xp.negative(g, out=s)
+            d = s
         if wd != 0:
-            g += wd * p
+            if d is s:
+                s += wd * p
+            else:
+                xp.multiply(p, wd, out=s)
+                s += d
+                d = s
         new = {}
         if mom != 0:
             buf = bufs.get("momentum_buffer")
             if buf is None:
-                buf = new["momentum_buffer"] = g.copy()
+                buf = new["momentum_buffer"] = d.copy()
             else:
                 buf *= mom
                 damp = 1 - group["dampening"]
-                if damp != 1:
-                    buf += damp * g
+                if damp == 1:
+                    buf += d
                 else:
-                    buf += g
+                    xp.multiply(d, damp, out=s)
+                    buf += s
             if group["nesterov"]:
-                g += mom * buf
+                if d is s:
+                    s += mom * buf
+                else:
+                    xp.multiply(buf, mom, out=s)
+                    s += d
+                d = s
             else:
-                g = buf
-        p -= lr * g
+                d = buf
+        xp.multiply(d, lr, out=s)
+        p -= s
         return new

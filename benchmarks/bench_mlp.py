@@ -1,0 +1,141 @@
+"""Training-epoch throughput, ember vs torch in one process: (a) the seed's model
+(10 -> 32 -> Sigmoid -> 1, MSELoss, SGD momentum, batch 32) and (b) a 784-256-128-10 ReLU
+MLP with cross-entropy (SGD momentum, batch 64). Prints samples/s for both and the ratio.
+
+    python benchmarks/bench_mlp.py [--repeat 5] [--threads 1] [--profile]
+
+``--threads N`` caps the BLAS threads of both libraries (OpenBLAS for NumPy, torch's intra-op
+pool) before they load; ``--threads 0`` leaves both at their defaults. On a small shared
+machine one thread each is the fair, stable setting (oversubscribed BLAS threads spin).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+if __name__ == "__main__":
+    _n = "1"
+    if "--threads" in sys.argv:
+        _n = sys.argv[sys.argv.index("--threads") + 1]
+    if _n != "0":
+        for _v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ[_v] = _n
+
+import numpy as np  # noqa: E402
+
+
+def _seed_model(lib):
+    nn = lib.nn
+
+    class MyModel(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = nn.Sequential(nn.Linear(10, 32), nn.Sigmoid(), nn.Linear(32, 1))
+
+        def forward(self, x):
+            return self.net(x)
+
+    return MyModel(), nn.MSELoss()
+
+
+def _mlp(lib):
+    nn = lib.nn
+    model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(),
+                          nn.Linear(128, 10))
+    return model, nn.CrossEntropyLoss()
+
+
+def _batches(lib, x, y, bs):
+    tx, ty = lib.from_numpy(x), lib.from_numpy(y)
+    return [(tx[i:i + bs], ty[i:i + bs]) for i in range(0, len(x), bs)]
+
+
+def _epoch(model, crit, opt, batches):
+    model.train()
+    for xb, yb in batches:
+        opt.zero_grad()
+        loss = crit(model(xb), yb)
+        loss.backward()
+        opt.step()
+    return loss
+
+
+def _setup(lib, which, x, y, bs):
+    lib.manual_seed(0)
+    model, crit = _seed_model(lib) if which == "seed" else _mlp(lib)
+    opt = lib.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    return model, crit, opt, _batches(lib, x, y, bs)
+
+
+def bench(which: str, repeat: int = 5) -> dict:
+    import torch
+
+    import ember
+
+    threads = os.environ.get("OMP_NUM_THREADS")
+    if threads:
+        torch.set_num_threads(int(threads))
+    rng = np.random.default_rng(0)
+    if which == "seed":
+        n, bs = 4096, 32
+        x = rng.standard_normal((n, 10)).astype(np.float32)
+        y = (np.tanh(x[:, :3].sum(1, keepdims=True))).astype(np.float32)
+    else:
+        n, bs = 6400, 64
+        x = rng.standard_normal((n, 784)).astype(np.float32)
+        y = rng.integers(0, 10, n).astype(np.int64)
+    runs = {}
+    for name, lib in (("ember", ember), ("torch", torch)):
+        runs[name] = _setup(lib, which, x, y, bs)
+        _epoch(*runs[name])  # warm up
+    best = {"ember": float("inf"), "torch": float("inf")}
+    for _ in range(repeat):  # interleaved, best of repeat: robust on a shared machine
+        for name in ("ember", "torch"):
+            t0 = time.perf_counter()
+            _epoch(*runs[name])
+            best[name] = min(best[name], time.perf_counter() - t0)
+    se, st = n / best["ember"], n / best["torch"]
+    label = "seed model 10-32-1 (batch 32)" if which == "seed" else "MLP 784-256-128-10 (batch 64)"
+    print(f"{label}: ember {se:,.0f} samples/s, torch {st:,.0f} samples/s, "
+          f"ratio ember/torch {se / st:.2f}x (threads: {threads or 'default'})")
+    return {"ember": se, "torch": st, "ratio": se / st}
+
+
+def profile(which: str) -> None:
+    import cProfile
+    import pstats
+
+    import ember
+
+    rng = np.random.default_rng(0)
+    if which == "seed":
+        x = rng.standard_normal((4096, 10)).astype(np.float32)
+        y = x[:, :1].copy()
+        args = _setup(ember, which, x, y, 32)
+    else:
+        x = rng.standard_normal((6400, 784)).astype(np.float32)
+        y = rng.integers(0, 10, 6400).astype(np.int64)
+        args = _setup(ember, which, x, y, 64)
+    pr = cProfile.Profile()
+    pr.enable()
+    for _ in range(3):
+        _epoch(*args)
+    pr.disable()
+    pstats.Stats(pr).sort_stats("tottime").print_stats(25)
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--profile", action="store_true")
+    ap.add_argument("--threads", type=int, default=1)
+    a = ap.parse_args()
+    if a.profile:
+        profile("seed")
+        profile("mlp")
+    else:
+        bench("seed", a.repeat)
+        bench("mlp", a.repeat)
