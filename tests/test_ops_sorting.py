@@ -152,3 +152,20 @@ def test_quantile_nan_and_errors():
     with pytest.raises(RuntimeError, match="input tensor must be either float or double"):
         ember.quantile(x.long(), 0.5)
     gradcheck(lambda x: ember.quantile(x, 0.3, dim=1), (3, 5))
+
+
+@pytest.mark.parametrize("k", [1, 5, 100])
+@pytest.mark.parametrize("largest", [True, False])
+def test_topk_partition_path(k, largest):
+    x = randn(8, 1000)
+    compare(lambda m, x: tuple(m.topk(x, k, 1, largest)), x)
+    x.grad = None
+    compare(lambda m, x: tuple(m.topk(x.t(), k, 0, largest)), x)
+
+
+def test_topk_ties_and_nan_values():
+    xi = ember.randint(0, 5, (4, 200))
+    compare(lambda m, x: m.topk(x, 3, 1).values, xi, grad=False)
+    n = ember.tensor([1.0, float("nan")] * 40)
+    compare(lambda m, x: (m.topk(x, 3).values, m.topk(x, 3, largest=False).values), n,
+            grad=False)

@@ -65,9 +65,24 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
         raise RuntimeError("selected index k out of range")
     if a.ndim == 0:
         return return_type("topk", input.clone(), _wrap(np.zeros((), np.int64)))
-    idx = _order(a, d, largest)
-    idx = span(idx, d, 0, k)
+    if 0 < k and 4 * k < n and n >= 64 and a.dtype != np.bool_:
+        idx = _top_partition(a, d, k, largest)
+    else:
+        idx = span(_order(a, d, largest), d, 0, k)
     return return_type("topk", select_along(input, d, idx, True), _wrap(idx))
+
+
+def _top_partition(a, d: int, k: int, largest: bool):
+    """topk indices without a full sort: partition, then order only the k candidates."""
+    xp = xp_of(a)
+    n = a.shape[d]
+    if largest:
+        cand = span(xp.argpartition(a, n - k, axis=d), d, n - k, n)
+    else:
+        cand = span(xp.argpartition(a, k - 1, axis=d), d, 0, k)
+    cand = xp.sort(cand, axis=d)  # ties then keep index order, as the full sort does
+    o = _order(xp.take_along_axis(a, cand, d), d, largest)
+    return xp.take_along_axis(cand, o, d).astype(np.int64, copy=False)
 
 
 def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False, *, out=None):
