@@ -279,10 +279,40 @@ def threshold_(input: Tensor, threshold: float, value: float) -> Tensor:
     return _inplace_apply(input, _Thresh.apply, threshold, value)
 
 
-def sigmoid(input: Tensor) -> Tensor:
-    from ..ops.unary import sigmoid as _s
+_EXP_MAX = {2: 11.0, 4: 88.0, 8: 709.0}  # largest safe exp argument by float size
 
-    return _s(input)
+
+class _Sigmoid(Op):
+    """1 / (1 + exp(-x)) in four in-place passes (the argument of exp is capped, so no
+    overflow warning); backward g * y * (1 - y)."""
+
+    save_out = True
+    higher_order = True
+
+    @staticmethod
+    def forward(ctx, x):
+        xp = xp_of(x)
+        y = xp.negative(x)
+        xp.minimum(y, _EXP_MAX.get(x.dtype.itemsize, 88.0), out=y)
+        xp.exp(y, out=y)
+        y += 1
+        xp.reciprocal(y, out=y)
+        ctx.saved = (y,)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved
+        return g * y * (1 - y)
+
+
+def sigmoid(input: Tensor) -> Tensor:
+    """Logistic function."""
+    if input._data.dtype.kind != "f":
+        from ..ops.unary import sigmoid as _s
+
+        return _s(input)
+    return _Sigmoid.apply(input)
 
 
 def tanh(input: Tensor) -> Tensor:
