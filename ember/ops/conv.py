@@ -247,29 +247,36 @@ def conv_weight_grad(g2, cols, w_shape, g):
 
 
 class ConvNd(Op):
+    """Convolution. Backward re-forms the columns from the saved input rather than keeping them:
+    for a 3x3 kernel they are 9x the input, and holding them for every layer costs more memory
+    than torch while re-forming them is one strided copy."""
+
     save_in = (0, 1)
 
     @staticmethod
     def forward(ctx, x, w, b, s, pads, d, g):
-        out, cols, pshape = conv_forward(x, w, b, s, pads, d, g)
-        ctx.saved = (cols, w)
-        ctx.geo = (x.shape, pshape, s, pads, d, g)
+        out, _, pshape = conv_forward(x, w, b, s, pads, d, g)
+        ctx.saved = (x, w)
+        ctx.geo = (pshape, s, pads, d, g)
         return out
 
     @staticmethod
     def backward(ctx, gy):
-        cols, w = ctx.saved
-        xshape, pshape, s, pads, d, g = ctx.geo
+        x, w = ctx.saved
+        pshape, s, pads, d, g = ctx.geo
         nd = ctx._needs
         gx = gw = gb = None
         n, cout = gy.shape[:2]
+        osz = gy.shape[2:]
         g2 = _to_cn(gy, n, cout)
         if nd[2]:
             gb = g2.sum(1)
         if nd[1]:
+            cols = im2col_knp(_pad_zeros(x, pads), w.shape[2:], s, d, osz)
             gw = conv_weight_grad(g2, cols, w.shape, g)
+            del cols
         if nd[0]:
-            gx = conv_input_grad(g2, w, pshape, xshape, s, pads, d, g, gy.shape[2:])
+            gx = conv_input_grad(g2, w, pshape, x.shape, s, pads, d, g, osz)
         return gx, gw, gb, None, None, None, None
 
 
