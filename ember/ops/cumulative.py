@@ -121,12 +121,12 @@ def _cum_ext(input: Tensor, dim: int, is_max: bool, name: str):
     return return_type(name, Gather.apply(input, d, idx, False), _wrap(idx))
 
 
-def cummax(input: Tensor, dim: int):
+def cummax(input: Tensor, dim: int) -> tuple:
     """(running maximum, index of where it was reached) along ``dim``."""
     return _cum_ext(input, dim, True, "cummax")
 
 
-def cummin(input: Tensor, dim: int):
+def cummin(input: Tensor, dim: int) -> tuple:
     """(running minimum, index of where it was reached) along ``dim``."""
     return _cum_ext(input, dim, False, "cummin")
 

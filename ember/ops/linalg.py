@@ -131,6 +131,7 @@ def bmm(input: Tensor, mat2: Tensor, *, out=None) -> Tensor:
 
 
 def mv(input: Tensor, vec: Tensor, *, out=None) -> Tensor:
+    """Matrix-vector product."""
     if input._data.ndim != 2 or vec._data.ndim != 1:
         raise RuntimeError(
             f"vector + matrix @ vector expected, got {input._data.ndim}, {vec._data.ndim}")
@@ -138,6 +139,7 @@ def mv(input: Tensor, vec: Tensor, *, out=None) -> Tensor:
 
 
 def dot(input: Tensor, other: Tensor, *, out=None) -> Tensor:
+    """Dot product of two 1-d tensors."""
     if input._data.ndim != 1 or other._data.ndim != 1:
         raise RuntimeError(
             f"1D tensors expected, but got {input._data.ndim}D and {other._data.ndim}D tensors")
@@ -150,10 +152,12 @@ def dot(input: Tensor, other: Tensor, *, out=None) -> Tensor:
 
 
 def vdot(input: Tensor, other: Tensor) -> Tensor:
+    """Dot product with the first argument conjugated."""
     return dot(input.conj(), other)
 
 
 def inner(input: Tensor, other: Tensor) -> Tensor:
+    """Inner product over the last dims."""
     if input._data.ndim == 0 or other._data.ndim == 0:
         return input * other
     return matmul(input, other.transpose(-1, -2) if other._data.ndim > 1 else other)

@@ -26,7 +26,7 @@ values_indices = namedtuple("return_types", ["values", "indices"])
 _RT: dict = {}
 
 
-def return_type(name: str, a, b, fields=("values", "indices")):
+def return_type(name: str, a, b, fields=("values", "indices")) -> tuple:
     """A torch.return_types-like named tuple ``name(values=a, indices=b)``."""
     cls = _RT.get(name)
     if cls is None:
@@ -35,7 +35,7 @@ def return_type(name: str, a, b, fields=("values", "indices")):
     return cls(a, b)
 
 
-def norm_dims(dim, nd: int):
+def norm_dims(dim, nd: int) -> tuple | None:
     """(tuple of normalised dims) or None for 'all dims'."""
     if dim is None:
         return None
@@ -160,6 +160,7 @@ def _finish(r, out):
 
 
 def nansum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    """sum that treats NaN as zero."""
     from .compare import where
     from .unary import isnan
 
@@ -167,6 +168,7 @@ def nansum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Ten
 
 
 def nanmean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    """mean over the non-NaN elements."""
     from .unary import isnan
 
     mask = isnan(input)
@@ -359,7 +361,7 @@ def _minmax_dim(input: Tensor, dim, keepdim: bool, is_max: bool, name: str):
     return return_type(name, vals, _wrap(idx if keepdim else idx.squeeze(d)))
 
 
-def max(input: Tensor, dim=None, keepdim: bool = False, *, out=None):  # noqa: A001
+def max(input: Tensor, dim=None, keepdim: bool = False, *, out=None) -> Tensor | tuple:  # noqa: A001, E501
     """max(input) -> value; max(input, dim) -> (values, indices); max(input, other) ->
     maximum."""
     if isinstance(dim, Tensor):
@@ -371,7 +373,7 @@ def max(input: Tensor, dim=None, keepdim: bool = False, *, out=None):  # noqa: A
     return _minmax_dim(input, dim, keepdim, True, "max")
 
 
-def min(input: Tensor, dim=None, keepdim: bool = False, *, out=None):  # noqa: A001
+def min(input: Tensor, dim=None, keepdim: bool = False, *, out=None) -> Tensor | tuple:  # noqa: A001, E501
     """min(input) -> value; min(input, dim) -> (values, indices); min(input, other) ->
     minimum."""
     if isinstance(dim, Tensor):
@@ -411,7 +413,7 @@ def argmin(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     return _argmaxmin(input, dim, keepdim, False, "argmin")
 
 
-def aminmax(input: Tensor, *, dim=None, keepdim: bool = False):
+def aminmax(input: Tensor, *, dim=None, keepdim: bool = False) -> tuple:
     """(min, max) over everything or one ``dim``."""
     if dim is not None:
         dim = check_dim(dim, input._data.ndim)
@@ -424,7 +426,7 @@ def aminmax(input: Tensor, *, dim=None, keepdim: bool = False):
     return return_type("aminmax", lo, hi, ("min", "max"))
 
 
-def median(input: Tensor, dim=None, keepdim: bool = False):
+def median(input: Tensor, dim=None, keepdim: bool = False) -> Tensor | tuple:
     """Lower median of all elements, or (values, indices) along ``dim``."""
     a = input._data
     if dim is None:

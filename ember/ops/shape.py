@@ -155,6 +155,7 @@ def _view_same(input):
 
 
 def movedim(input: Tensor, source, destination) -> Tensor:
+    """Move dims from ``source`` to ``destination`` positions (a view)."""
     nd = input._data.ndim
     src = [source] if isinstance(source, int) else list(source)
     dst = [destination] if isinstance(destination, int) else list(destination)
@@ -191,6 +192,7 @@ def unsqueeze(input: Tensor, dim: int) -> Tensor:
 
 
 def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    """Merge dims ``start_dim``..``end_dim`` into one."""
     shp = input._data.shape
     nd = len(shp)
     if nd == 0:
@@ -205,6 +207,7 @@ def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
 
 
 def unflatten(input: Tensor, dim: int, sizes) -> Tensor:
+    """Split dim ``dim`` into ``sizes``."""
     shp = input._data.shape
     d = check_dim(dim, len(shp))
     sizes = tuple(sizes)
@@ -261,6 +264,7 @@ def expand(input: Tensor, *sizes) -> Tensor:
 
 
 def expand_copy(input: Tensor, *sizes) -> Tensor:
+    """expand, then a copy."""
     return expand(input, *sizes).clone()
 
 
@@ -293,6 +297,7 @@ def _slice(input: Tensor, dim: int, start: int, stop: int | None, drop: bool = F
 
 
 def narrow(input: Tensor, dim: int, start, length: int) -> Tensor:
+    """A view of ``length`` elements from ``start`` along ``dim``."""
     nd = input._data.ndim
     d = check_dim(dim, nd)
     size = input._data.shape[d]
@@ -306,6 +311,7 @@ def narrow(input: Tensor, dim: int, start, length: int) -> Tensor:
 
 
 def unbind(input: Tensor, dim: int = 0) -> tuple:
+    """The slices along ``dim``, as a tuple of views."""
     d = check_dim(dim, input._data.ndim)
     return tuple(_slice(input, d, i, None, drop=True) for i in range(input._data.shape[d]))
 
@@ -334,6 +340,7 @@ def split(tensor: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
 
 
 def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple:
+    """Split into ``chunks`` nearly equal pieces along ``dim``."""
     if chunks <= 0:
         raise RuntimeError("chunk expects `chunks` to be greater than 0, got: " + str(chunks))
     d = check_dim(dim, input._data.ndim)
@@ -422,14 +429,17 @@ def stack(tensors, dim: int = 0, *, out=None) -> Tensor:
 
 
 def hstack(tensors) -> Tensor:
+    """Concatenate column-wise (dim 1; dim 0 for 1-d tensors)."""
     return cat(tensors, 0 if tensors[0]._data.ndim == 1 else 1)
 
 
 def vstack(tensors) -> Tensor:
+    """Concatenate row-wise (1-d tensors become rows)."""
     return cat([x if x._data.ndim > 1 else reshape(x, (1, -1)) for x in tensors], 0)
 
 
 def dstack(tensors) -> Tensor:
+    """Concatenate depth-wise (dim 2)."""
     ts = []
     for x in tensors:
         if x._data.ndim == 1:
@@ -441,6 +451,7 @@ def dstack(tensors) -> Tensor:
 
 
 def column_stack(tensors) -> Tensor:
+    """Stack 1-d tensors as columns, concatenate the rest along dim 1."""
     return cat([x.reshape(-1, 1) if x._data.ndim <= 1 else x for x in tensors], 1)
 
 

@@ -331,12 +331,12 @@ def _atleast(tensors, fn):
     return tuple(fn(t) for t in tensors)
 
 
-def atleast_1d(*tensors):
+def atleast_1d(*tensors) -> Tensor | tuple:
     """Tensors with at least one dimension (0-d becomes shape (1,))."""
     return _atleast(tensors, lambda t: reshape(t, (1,)) if t._data.ndim == 0 else t)
 
 
-def atleast_2d(*tensors):
+def atleast_2d(*tensors) -> Tensor | tuple:
     """Tensors with at least two dimensions (leading 1s added)."""
     return _atleast(tensors, lambda t: reshape(t, (1,) * (2 - t._data.ndim) + t._data.shape)
                     if t._data.ndim < 2 else t)
@@ -353,7 +353,7 @@ def _three(t):
     return t
 
 
-def atleast_3d(*tensors):
+def atleast_3d(*tensors) -> Tensor | tuple:
     """Tensors with at least three dimensions (numpy's placement of the new 1s)."""
     return _atleast(tensors, _three)
 

@@ -31,7 +31,7 @@ def _order(a, d: int, descending: bool):
 
 
 def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False, *,
-         out=None):
+         out=None) -> tuple:
     """(values, indices) sorted along ``dim``; ties keep their order."""
     a = input._data
     d = check_dim(dim, a.ndim)
@@ -56,7 +56,7 @@ def msort(input: Tensor) -> Tensor:
 
 
 def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True, *,  # noqa: A002
-         out=None):
+         out=None) -> tuple:
     """(values, indices) of the ``k`` largest (or smallest) elements along ``dim``."""
     a = input._data
     d = check_dim(dim, a.ndim)
@@ -85,7 +85,8 @@ def _top_partition(a, d: int, k: int, largest: bool):
     return xp.take_along_axis(cand, o, d).astype(np.int64, copy=False)
 
 
-def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False, *, out=None):
+def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False, *,
+             out=None) -> tuple:
     """(values, indices) of the k-th smallest element along ``dim`` (k counts from 1)."""
     a = input._data
     d = check_dim(dim, a.ndim)
@@ -109,7 +110,7 @@ def _pack(vals, inverse, counts, return_inverse: bool, return_counts: bool):
 
 
 def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False,  # noqa: A002
-           return_counts: bool = False, dim: int | None = None):
+           return_counts: bool = False, dim: int | None = None) -> Tensor | tuple:
     """The distinct values (or slices along ``dim``), sorted; optionally inverse and counts."""
     a = input._data
     xp = xp_of(a)
@@ -124,7 +125,7 @@ def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False,  # 
 
 
 def unique_consecutive(input: Tensor, return_inverse: bool = False, return_counts: bool = False,
-                       dim: int | None = None):
+                       dim: int | None = None) -> Tensor | tuple:
     """Collapse runs of equal consecutive values (or slices along ``dim``)."""
     a = input._data
     xp = xp_of(a)
