@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from conftest import to_torch, torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from ops_check import compare, compare_double_backward, gradcheck, randn
@@ -169,3 +170,13 @@ def test_topk_ties_and_nan_values():
     n = ember.tensor([1.0, float("nan")] * 40)
     compare(lambda m, x: (m.topk(x, 3).values, m.topk(x, 3, largest=False).values), n,
             grad=False)
+
+
+def test_return_types_repr_and_fields():
+    x = ember.tensor([[1.0, 2.0], [4.0, 3.0]])
+    t = to_torch(x)
+    assert repr(x.max(1)) == repr(t.max(1))
+    assert repr(ember.sort(x)) == repr(torch.sort(t))
+    assert ember.aminmax(x)._fields == ("min", "max")
+    v, i = x.topk(1)
+    assert v.shape == (2, 1) and i.dtype is ember.int64

@@ -32,7 +32,13 @@ def return_type(name: str, a, b, fields=("values", "indices")) -> tuple:
     if cls is None:
         cls = _RT[name] = namedtuple(name, fields)
         cls.__module__ = "torch.return_types"
+        cls.__repr__ = _rt_repr
     return cls(a, b)
+
+
+def _rt_repr(self) -> str:
+    body = ",\n".join(f"{k}={v!r}" for k, v in zip(self._fields, self))
+    return f"torch.return_types.{type(self).__name__}(\n{body})"
 
 
 def norm_dims(dim, nd: int) -> tuple | None:
