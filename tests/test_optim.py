@@ -225,3 +225,35 @@ def test_per_tensor_path_matches_torch(monkeypatch, name, kw):
     e, t = _models()
     _run(e, t, getattr(ember.optim, name)(e.parameters(), **kw),
          getattr(torch.optim, name)(t.parameters(), **kw))
+
+
+OTHER_CASES = [
+    ("RMSprop", dict(lr=0.01)),
+    ("RMSprop", dict(lr=0.01, momentum=0.9, centered=True, weight_decay=0.1)),
+    ("RMSprop", dict(lr=0.01, alpha=0.9, maximize=True)),
+    ("Adagrad", dict(lr=0.1)),
+    ("Adagrad", dict(lr=0.1, lr_decay=0.01, initial_accumulator_value=0.1, weight_decay=0.1)),
+    ("Adadelta", dict()),
+    ("Adadelta", dict(lr=0.5, rho=0.8, weight_decay=0.1, maximize=True)),
+    ("Adamax", dict(lr=0.01)),
+    ("Adamax", dict(lr=0.01, weight_decay=0.1, betas=(0.8, 0.9))),
+    ("NAdam", dict(lr=0.01)),
+    ("NAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True)),
+    ("NAdam", dict(lr=0.01, weight_decay=0.1, momentum_decay=0.01)),
+    ("RAdam", dict(lr=0.01)),
+    ("RAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True)),
+]
+
+
+@pytest.mark.parametrize("name,kw", OTHER_CASES, ids=[f"{n}{k}" for n, k in OTHER_CASES])
+def test_other_optimizers_match_torch(name, kw):
+    e, t = _models()
+    oe = getattr(ember.optim, name)(e.parameters(), **kw)
+    ot = getattr(torch.optim, name)(t.parameters(), **kw)
+    _run(e, t, oe, ot, steps=12)
+    se, st = oe.state_dict(), ot.state_dict()
+    assert se["param_groups"] == st["param_groups"]
+    for i in st["state"]:
+        assert list(se["state"][i]) == list(st["state"][i])
+        for k in st["state"][i]:
+            assert_same(se["state"][i][k], st["state"][i][k], 1e-4, 1e-6)

@@ -1,0 +1,51 @@
+"""Adagrad, as ``torch.optim.Adagrad`` (state created at construction, as torch)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..device import xp_of
+from ..tensor import _wrap
+from ._base_opts import check, direction
+from .optimizer import Optimizer
+
+__all__ = ["Adagrad"]
+
+
+class Adagrad(Optimizer):
+    """Per-coordinate learning rates from the sum of squared gradients."""
+
+    _uses_step = True
+    _state_names = ("sum",)
+
+    def __init__(self, params, lr: float = 1e-2, lr_decay: float = 0, weight_decay: float = 0,
+                 initial_accumulator_value: float = 0, eps: float = 1e-10, foreach=None, *,
+                 maximize: bool = False, differentiable: bool = False, fused=None) -> None:
+        check(lr, eps, weight_decay)
+        if not 0.0 <= lr_decay:
+            raise ValueError(f"Invalid lr_decay value: {lr_decay}")
+        if not 0.0 <= initial_accumulator_value:
+            raise ValueError(f"Invalid initial_accumulator_value value: "
+                             f"{initial_accumulator_value}")
+        defaults = dict(lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
+                        initial_accumulator_value=initial_accumulator_value, foreach=foreach,
+                        maximize=maximize, differentiable=differentiable, fused=fused)
+        super().__init__(params, defaults)
+        for group in self.param_groups:
+            for p in group["params"]:
+                st = self.state[p]
+                st["step"] = _wrap(np.zeros((), np.float32))
+                a = p._data
+                st["sum"] = _wrap(xp_of(a).full(a.shape, group["initial_accumulator_value"],
+                                                a.dtype))
+
+    def _kernel(self, group: dict, p, g, bufs: dict, step, s) -> dict:
+        xp = xp_of(p)
+        d = direction(group, p, g)
+        clr = float(group["lr"]) / (1 + (step - 1) * group["lr_decay"])
+        acc = bufs["sum"]
+        acc += d * d
+        std = xp.sqrt(acc)
+        std += group["eps"]
+        p -= clr * (d / std)
+        return {}
