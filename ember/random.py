@@ -10,6 +10,7 @@ import numpy as np
 
 from . import dtypes as D
 from .device import to_device, xp_for
+from .ops.creation import _dev
 from .tensor import Tensor, _wrap
 
 __all__ = [
@@ -108,7 +109,7 @@ def _float_dtype(dtype):
 
 
 def _place(arr, device, requires_grad):
-    dev = to_device(device)
+    dev = _dev(device)
     if dev.type != "cpu":
         xp = xp_for(dev)
         arr = xp.asarray(arr)

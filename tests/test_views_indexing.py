@@ -329,3 +329,19 @@ def test_inplace_on_view_of_leaf_raises():
     with ember.no_grad():
         xe[1:].mul_(2)
     assert_same(xe, xt)
+
+
+def test_element_index_is_a_view():
+    e, t = _pair((2, 3))
+    ve, vt = e[1, 2], t[1, 2]
+    ve.fill_(9.0)
+    vt.fill_(9.0)
+    assert_same(e, t)
+    e1 = ember.arange(4.0)
+    e1[2].add_(10)
+    assert e1.tolist() == [0.0, 1.0, 12.0, 3.0]
+    xe = ember.ones(3, requires_grad=True)
+    y = xe * 2
+    y[1].mul_(3)
+    y.sum().backward()
+    assert xe.grad.tolist() == [2.0, 6.0, 2.0]

@@ -8,6 +8,7 @@ import math
 
 import numpy as np
 
+from .. import _device_ctx as _ctx
 from .. import dtypes as D
 from ..device import CPU, to_device, xp_for
 from ..tensor import Size, Tensor, _wrap
@@ -20,10 +21,17 @@ __all__ = [
 ]
 
 
-def _shape(size) -> tuple:
+def _shape(size, what: str = "") -> tuple:
     """Shapes may come as varargs, a tuple, a list, a Size or a 0-d int tensor."""
     if len(size) == 1 and isinstance(size[0], (tuple, list, Size)):
         size = size[0]
+    for s in size:
+        if type(s) is not int or s < 0:
+            break
+    else:
+        return tuple(size)
+    if what == "zeros" and any(type(s) is int and s < 0 for s in size):
+        raise RuntimeError("zeros: Dimension size must be non-negative.")
     out = []
     for s in size:
         if isinstance(s, Tensor):
@@ -40,7 +48,9 @@ def _shape(size) -> tuple:
 
 
 def _dev(device):
-    return CPU if device is None else to_device(device)
+    if device is None:
+        return _ctx._stack[-1] if _ctx._stack else _ctx._default
+    return to_device(device)
 
 
 def _finish(arr, requires_grad: bool) -> Tensor:
@@ -172,10 +182,11 @@ def from_numpy(ndarray: np.ndarray) -> Tensor:
     return _wrap(ndarray)
 
 
-def _make(fill, size, dtype, device, requires_grad, out=None):
-    shape = _shape(size)
+def _make(fill, size, dtype, device, requires_grad, out=None, what=""):
+    shape = _shape(size, what)
     dt = D.to_dtype(dtype) if dtype is not None else D._default
-    xp = xp_for(_dev(device))
+    dev = _dev(device)
+    xp = np if dev is CPU else xp_for(dev)
     arr = fill(xp, shape, dt.np)
     if out is not None:
         from .inplace import copy_into_out
@@ -187,20 +198,29 @@ def _make(fill, size, dtype, device, requires_grad, out=None):
 def zeros(*size, dtype=None, device=None, requires_grad=False, out=None, layout=None,
           pin_memory=False) -> Tensor:
     """A tensor of zeros; the shape as varargs or one sequence."""
-    if any(type(s) is int and s < 0 for s in (size[0] if len(size) == 1 and isinstance(
-            size[0], (tuple, list)) else size)):
-        raise RuntimeError("zeros: Dimension size must be non-negative.")
-    return _make(lambda xp, s, d: xp.zeros(s, d), size, dtype, device, requires_grad, out)
+    return _make(_zeros, size, dtype, device, requires_grad, out, "zeros")
+
+
+def _zeros(xp, s, d):
+    return xp.zeros(s, d)
+
+
+def _ones(xp, s, d):
+    return xp.ones(s, d)
+
+
+def _empty(xp, s, d):
+    return xp.empty(s, d)
 
 
 def ones(*size, dtype=None, device=None, requires_grad=False, out=None, layout=None,
          pin_memory=False) -> Tensor:
-    return _make(lambda xp, s, d: xp.ones(s, d), size, dtype, device, requires_grad, out)
+    return _make(_ones, size, dtype, device, requires_grad, out)
 
 
 def empty(*size, dtype=None, device=None, requires_grad=False, out=None, layout=None,
           pin_memory=False, memory_format=None) -> Tensor:
-    return _make(lambda xp, s, d: xp.empty(s, d), size, dtype, device, requires_grad, out)
+    return _make(_empty, size, dtype, device, requires_grad, out)
 
 
 def empty_strided(size, stride, *, dtype=None, device=None, requires_grad=False) -> Tensor:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..autograd.grad_mode import state as _gs
 from ..autograd.node import Op
 from ..device import xp_of
 from ..tensor import Tensor, _wrap
@@ -90,7 +91,10 @@ class GetItem(Op):
         ctx.shape = a.shape
         ctx.key = key
         ctx.basic = basic
-        return a[key]
+        r = a[key]
+        if basic and (not hasattr(r, "shape") or isinstance(r, np.generic)):
+            r = a[key + (Ellipsis,)]  # a 0-d view, not a copy
+        return r
 
     @staticmethod
     def backward(ctx, g):
@@ -128,16 +132,51 @@ def index_put_zeros(g, shape, key, accumulate: bool = False):
     return _IndexPutZeros.apply(g, tuple(shape), key, accumulate)
 
 
+def _fast_basic(key) -> bool:
+    """A key made only of ints, positive-step slices, None and ... (NumPy indexes it as is)."""
+    t = type(key)
+    if t is int:
+        return True
+    if t is slice:
+        return key.step is None or (type(key.step) is int and key.step > 0)
+    if t is tuple:
+        for k in key:
+            tk = type(k)
+            if tk is int or k is None or k is Ellipsis:
+                continue
+            if tk is slice and (k.step is None or (type(k.step) is int and k.step > 0)):
+                continue
+            return False
+        return True
+    return False
+
+
+def _as_view(r: Tensor, base: Tensor) -> Tensor:
+    r._vc = base._version_counter()
+    r._base = base if base._base is None else base._base
+    return r
+
+
 def getitem(self: Tensor, key) -> Tensor:
     """``t[key]``: basic indexing gives a view; advanced indexing a copy, as torch."""
-    if type(key) is int and self._data.ndim:
-        n = self._data.shape[0]
+    a = self._data
+    if a.ndim and _fast_basic(key) and not (_gs.enabled and self._rg):
+        try:
+            v = a[key]
+        except IndexError:
+            pass  # torch's message comes from the slow path
+        else:
+            if type(v) is not np.ndarray:  # an element: take it as a 0-d view instead
+                v = a[(key if type(key) is tuple else (key,)) + (Ellipsis,)]
+            return _as_view(_wrap(v), self)
+    if type(key) is int and a.ndim:
+        n = a.shape[0]
         if not -n <= key < n:
             raise IndexError(f"index {key} is out of bounds for dimension 0 with size {n}")
         k = (key,)
         basic = True
     else:
-        if self._data.ndim == 0 and not isinstance(key, (tuple, type(None), type(Ellipsis))) \
+        if a.ndim == 0 and not isinstance(key, (tuple, type(None), type(Ellipsis))) \
                 and not (isinstance(key, Tensor) and key._data.dtype == bool):
             raise IndexError("invalid index of a 0-dim tensor. Use `tensor.item()` in Python "
                              "or `tensor.item<T>()` in C++ to convert a 0-dim tensor to a number")
@@ -145,9 +184,7 @@ def getitem(self: Tensor, key) -> Tensor:
         basic = _is_basic(k)
     r = GetItem.apply(self, k, basic)
     if basic:
-        from .shape import as_view
-
-        as_view(r, self)
+        _as_view(r, self)
     return r
 
 

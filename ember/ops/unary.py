@@ -68,7 +68,10 @@ def _unary(name, fwd, bwd=None, *, float_only=True, save="in", higher=False, int
     def forward(ctx, a):
         if float_only:
             a = _float_in(a)
-        y = fwd(a)
+        if a.dtype.kind == "V":  # bfloat16: compute in float32 and round once, as torch
+            y = fwd(a.astype(np.float32)).astype(a.dtype)
+        else:
+            y = fwd(a)
         if bwd is not None:
             ctx.saved = (a, y)
         return y
@@ -104,13 +107,18 @@ def _unary(name, fwd, bwd=None, *, float_only=True, save="in", higher=False, int
     return fn
 
 
-def _erf(a):
-    try:
-        from scipy.special import erf as sp_erf  # optional, faster and exact
+try:  # SciPy is optional: its ufuncs are exact and fast where present
+    from scipy.special import erf as _sp_erf
+    from scipy.special import erfinv as _sp_erfinv
+    from scipy.special import expit as _sp_expit
+except ImportError:  # pragma: no cover - exercised only without SciPy
+    _sp_erf = _sp_erfinv = _sp_expit = None
 
-        return sp_erf(a).astype(a.dtype, copy=False)
-    except ImportError:
-        return _erf_np(a)
+
+def _erf(a):
+    if _sp_erf is not None:
+        return _sp_erf(a).astype(a.dtype, copy=False)
+    return _erf_np(a)
 
 
 def _erf_np(a):
@@ -122,19 +130,16 @@ def _erf_np(a):
 
 
 def _erfinv(a):
-    try:
-        from scipy.special import erfinv as sp
-
-        return sp(a).astype(a.dtype, copy=False)
-    except ImportError:
-        x = a.astype(np.float64)
-        # Giles' approximation refined with two Newton steps on math.erf
-        w = -np.log((1.0 - x) * (1.0 + x))
-        y = np.where(w < 5, _giles_small(w), _giles_big(w)) * x
-        erf_v = np.vectorize(math.erf, otypes=[np.float64])
-        for _ in range(2):
-            y = y - (erf_v(y) - x) / (2 / math.sqrt(math.pi) * np.exp(-y * y))
-        return y.astype(a.dtype)
+    if _sp_erfinv is not None:
+        return _sp_erfinv(a).astype(a.dtype, copy=False)
+    x = a.astype(np.float64)
+    # Giles' approximation refined with two Newton steps on math.erf
+    w = -np.log((1.0 - x) * (1.0 + x))
+    y = np.where(w < 5, _giles_small(w), _giles_big(w)) * x
+    erf_v = np.vectorize(math.erf, otypes=[np.float64])
+    for _ in range(2):
+        y = y - (erf_v(y) - x) / (2 / math.sqrt(math.pi) * np.exp(-y * y))
+    return y.astype(a.dtype)
 
 
 def _giles_small(w):
@@ -194,6 +199,8 @@ _bw.sinh = _bw._fn("sinh")
 
 
 def _sigmoid_np(a):
+    if _sp_expit is not None and a.dtype.kind == "f" and type(a) is np.ndarray:
+        return _sp_expit(a).astype(a.dtype, copy=False)
     # exp of -|a| never overflows; the two branches agree at 0
     e = np.exp(-np.abs(a))
     return np.where(a >= 0, 1 / (1 + e), e / (1 + e)).astype(a.dtype, copy=False)
