@@ -82,7 +82,12 @@ _EXTRA: dict = {
     "repeat": _repeat, "tile": _tile, "repeat_interleave": S.repeat_interleave,
     "tril": S.tril, "triu": S.triu, "tril_": _inplace_of(S.tril), "triu_": _inplace_of(S.triu),
     "diag": S.diag, "diagonal": S.diagonal, "diag_embed": S.diag_embed, "unfold": S.unfold,
-    "select": S.select, "broadcast_to": _broadcast_to, "diff": S.diff,
+    "select": S.select, "broadcast_to": _broadcast_to, "diff": S.diff, "ravel": S.ravel,
+    "tensor_split": S.tensor_split, "hsplit": S.hsplit, "vsplit": S.vsplit,
+    "dsplit": S.dsplit, "diagflat": S.diagflat, "narrow_copy": S.narrow_copy,
+    "select_scatter": S.select_scatter, "slice_scatter": S.slice_scatter,
+    "diagonal_scatter": S.diagonal_scatter, "fill_diagonal_": SE.fill_diagonal_,
+    "sum_to_size": SE.sum_to_size,
     "bincount": So.bincount, "histc": So.histc, "quantile": So.quantile,
     "nanquantile": So.nanquantile,
     # linalg

@@ -237,3 +237,59 @@ def test_method_keyword_forms():
 
 def test_unfold_double_backward():
     compare_double_backward(lambda m, x: x.unfold(1, 3, 2) ** 2, (2, 7))
+
+
+def test_splits_and_ravel():
+    x = randn(2, 5)
+    compare(lambda m, x: (m.tensor_split(x, 3, dim=1), m.tensor_split(x, [1, 4], dim=1),
+                          m.tensor_split(x, m.tensor([1, 9]), dim=1), x.tensor_split(2),
+                          m.hsplit(x, [2]), m.vsplit(x, 2), m.ravel(x.t()), x.ravel()), x)
+    y = randn(2, 2, 4, seed=3)
+    compare(lambda m, y: m.dsplit(y, 2), y)
+    with pytest.raises(RuntimeError, match="not divisible by the split_size 2"):
+        ember.hsplit(x, 2)
+    with pytest.raises(RuntimeError, match="torch.vsplit requires a tensor with at least 2"):
+        ember.vsplit(randn(3), 1)
+
+
+def test_block_diag_diagflat_row_stack():
+    a, b = randn(1, 2), randn(2, seed=2)
+    c = ember.tensor(0.5, requires_grad=True)
+    compare(lambda m, a, b, c: m.block_diag(a, c, b), a, b, c)
+    compare(lambda m: (m.block_diag(m.ones(1, 2, dtype=m.long), m.tensor([4.0, 5.0])),
+                       m.diagflat(m.tensor([[1, 2], [3, 4]]), 1),
+                       m.row_stack([m.ones(2), m.zeros(2)])), grad=False)
+    x = randn(2, 2)
+    compare(lambda m, x: (m.diagflat(x), x.diagflat(-1)), x)
+
+
+def test_scatter_into_slices():
+    x, s = randn(3, 4), randn(4, seed=1)
+    compare(lambda m, x, s: m.select_scatter(x, s, 0, -1), x, s)
+    x.grad = s.grad = None
+    s2 = randn(3, 2, seed=2)
+    compare(lambda m, x, s: m.slice_scatter(x, s, 1, 0, 4, 2), x, s2)
+    x.grad = None
+    s3 = randn(3, seed=3)
+    compare(lambda m, x, s: m.diagonal_scatter(x, s), x, s3)
+    x.grad = s3.grad = None
+    compare(lambda m, x, s: x.diagonal_scatter(s, 1), x, s3)
+    x.grad = None
+    compare(lambda m, x: x.narrow_copy(1, 1, 2), x)
+    with pytest.raises(RuntimeError, match="expected src to have a size equal to the slice"):
+        ember.select_scatter(x, randn(3), 0, 0)
+
+
+def test_fill_diagonal_and_sum_to_size():
+    for shape, wrap in (((3, 3), False), ((7, 3), True), ((7, 3), False), ((2, 2, 2), False)):
+        a = ember.zeros(*shape)
+        t = to_torch(a).clone()
+        assert a.fill_diagonal_(5.0, wrap=wrap) is a
+        t.fill_diagonal_(5.0, wrap=wrap)
+        assert_same(a, t)
+    x = randn(3, 3)
+    compare(lambda m, x: (x * 1).fill_diagonal_(0.5), x)
+    y = randn(2, 3)
+    compare(lambda m, y: (y.sum_to_size(1, 3), y.sum_to_size(3), y.sum_to_size((2, 1))), y)
+    with pytest.raises(RuntimeError, match="is not expandable to size"):
+        y.sum_to_size(4)

@@ -17,7 +17,9 @@ from .shape import DiagScatter, _diag_dims, _slice, expand, reshape, unsqueeze
 __all__ = [
     "flip", "fliplr", "flipud", "roll", "rot90", "tile", "repeat_interleave", "tril", "triu",
     "diag", "diag_embed", "select", "broadcast_to", "broadcast_tensors", "broadcast_shapes",
-    "atleast_1d", "atleast_2d", "atleast_3d", "diff",
+    "atleast_1d", "atleast_2d", "atleast_3d", "diff", "ravel", "tensor_split", "hsplit",
+    "vsplit", "dsplit", "row_stack", "block_diag", "diagflat", "narrow_copy", "select_scatter",
+    "slice_scatter", "diagonal_scatter",
 ]
 
 
@@ -376,3 +378,219 @@ def diff(input: Tensor, n: int = 1, dim: int = -1, prepend=None, append=None) ->
         hi, lo = narrow(x, d, 1, m - 1), narrow(x, d, 0, m - 1)
         x = hi != lo if x._data.dtype == np.bool_ else hi - lo
     return x
+
+
+# --- splits, stacks, scatters into slices ----------------------------------------------------
+def ravel(input: Tensor) -> Tensor:
+    """The elements as a 1-d tensor (a view where possible)."""
+    return reshape(input, (-1,))
+
+
+def tensor_split(input: Tensor, indices_or_sections, dim: int = 0) -> tuple:
+    """Split into n nearly equal parts, or at the given indices, along ``dim`` (views)."""
+    d = check_dim(dim, input._data.ndim)
+    n = input._data.shape[d]
+    ios = indices_or_sections
+    if isinstance(ios, Tensor):
+        ios = ios.item() if ios._data.ndim == 0 else ios.tolist()
+    if isinstance(ios, int):
+        if ios <= 0:
+            raise RuntimeError(f"number of sections must be larger than 0, got {ios}")
+        q, r = divmod(n, ios)
+        bounds, pos = [], 0
+        for k in range(ios - 1):
+            pos += q + (1 if k < r else 0)
+            bounds.append(pos)
+    else:
+        bounds = [int(b) for b in ios]
+    out, prev = [], 0
+    for b in bounds + [n]:
+        start = min(max(prev, 0), n)
+        stop = min(max(b, start), n)
+        out.append(_slice(input, d, start, stop))
+        prev = b
+    return tuple(out)
+
+
+def _split_dim(input: Tensor, sections, dim: int, name: str) -> tuple:
+    if isinstance(sections, int):
+        n = input._data.shape[dim]
+        if sections == 0 or n % sections:
+            raise RuntimeError(
+                f"torch.{name} attempted to split along dimension {dim}, but the size of the "
+                f"dimension {n} is not divisible by the split_size {sections}!")
+    return tensor_split(input, sections, dim)
+
+
+def hsplit(input: Tensor, indices_or_sections) -> tuple:
+    """tensor_split along dim 1 (dim 0 for 1-d tensors)."""
+    nd = input._data.ndim
+    if nd < 1:
+        raise RuntimeError("torch.hsplit requires a tensor with at least 1 dimension, but got a "
+                           "tensor with 0 dimensions!")
+    return _split_dim(input, indices_or_sections, 1 if nd > 1 else 0, "hsplit")
+
+
+def vsplit(input: Tensor, indices_or_sections) -> tuple:
+    """tensor_split along dim 0 (needs at least 2 dims)."""
+    if input._data.ndim < 2:
+        raise RuntimeError(f"torch.vsplit requires a tensor with at least 2 dimension, but got a "
+                           f"tensor with {input._data.ndim} dimensions!")
+    return _split_dim(input, indices_or_sections, 0, "vsplit")
+
+
+def dsplit(input: Tensor, indices_or_sections) -> tuple:
+    """tensor_split along dim 2 (needs at least 3 dims)."""
+    if input._data.ndim < 3:
+        raise RuntimeError(f"torch.dsplit requires a tensor with at least 3 dimension, but got a "
+                           f"tensor with {input._data.ndim} dimensions!")
+    return _split_dim(input, indices_or_sections, 2, "dsplit")
+
+
+def row_stack(tensors) -> Tensor:
+    """Alias of vstack."""
+    from .shape import vstack
+
+    return vstack(tensors)
+
+
+def block_diag(*tensors) -> Tensor:
+    """A block-diagonal matrix of the given (0-, 1- or 2-d) tensors."""
+    from .creation import zeros
+    from .shape import cat
+
+    mats = []
+    for k, t in enumerate(tensors):
+        nd = t._data.ndim
+        if nd > 2:
+            raise RuntimeError(f"torch.block_diag: Input tensors must have 2 or fewer dimensions."
+                               f" Input {k} has {nd} dimensions")
+        mats.append(reshape(t, (1, 1)) if nd == 0 else reshape(t, (1, -1)) if nd == 1 else t)
+    width = sum(m._data.shape[1] for m in mats)
+    rows, left = [], 0
+    for m in mats:
+        h, w = m._data.shape
+        parts = [zeros(h, left, dtype=m.dtype, device=m.device), m,
+                 zeros(h, width - left - w, dtype=m.dtype, device=m.device)]
+        rows.append(cat(parts, 1))
+        left += w
+    if not rows:
+        return zeros(1, 0)
+    return cat(rows, 0)
+
+
+def diagflat(input: Tensor, offset: int = 0) -> Tensor:
+    """A matrix with the flattened input on diagonal ``offset``."""
+    return diag(reshape(input, (-1,)), offset)
+
+
+def narrow_copy(input: Tensor, dim: int, start: int, length: int) -> Tensor:
+    """narrow, as a copy."""
+    from .shape import narrow
+
+    return narrow(input, dim, start, length).clone()
+
+
+def _scatter_into(input: Tensor, src: Tensor, key) -> Tensor:
+    from .indexing import SetItem
+
+    if src._data.dtype != input._data.dtype:
+        src = src.to(input.dtype)
+    return SetItem.apply(input, src, key)
+
+
+def select_scatter(input: Tensor, src: Tensor, dim: int, index: int) -> Tensor:
+    """Copy of input with ``input.select(dim, index)`` replaced by src."""
+    d = check_dim(dim, input._data.ndim)
+    n = input._data.shape[d]
+    if not -n <= index < n:
+        raise IndexError(f"select(): index {index} out of range for tensor of size "
+                         f"{list(input._data.shape)} at dimension {d}")
+    expect = input._data.shape[:d] + input._data.shape[d + 1:]
+    if tuple(src._data.shape) != expect:
+        raise RuntimeError(f"expected src to have a size equal to the slice of self. src size = "
+                           f"{list(src._data.shape)}, slice size = {list(expect)}")
+    return _scatter_into(input, src, (slice(None),) * d + (index % n,))
+
+
+def slice_scatter(input: Tensor, src: Tensor, dim: int = 0, start=None, end=None,
+                  step: int = 1) -> Tensor:
+    """Copy of input with the slice start:end:step along ``dim`` replaced by src."""
+    d = check_dim(dim, input._data.ndim)
+    key = (slice(None),) * d + (slice(start, end, step),)
+    expect = input._data[key].shape
+    if tuple(src._data.shape) != expect:
+        raise RuntimeError(f"expected src to have a size equal to the slice of self. src size = "
+                           f"{list(src._data.shape)}, slice size = {list(expect)}")
+    return _scatter_into(input, src, key)
+
+
+class DiagonalScatter(Op):
+    @staticmethod
+    def forward(ctx, a, src, offset, d1, d2):
+        from .shape import diag_view
+
+        ctx.args = (offset, d1, d2)
+        out = a.copy()
+        diag_view(out, offset, d1, d2)[...] = src
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        from .shape import diag_view
+
+        n = ctx._needs
+        ga = gs = None
+        if n[0]:
+            ga = g.copy()
+            diag_view(ga, *ctx.args)[...] = 0
+        if n[1]:
+            gs = diag_view(g, *ctx.args).copy()
+        return ga, gs, None, None, None
+
+
+def diagonal_scatter(input: Tensor, src: Tensor, offset: int = 0, dim1: int = 0,
+                     dim2: int = 1) -> Tensor:
+    """Copy of input with a diagonal (as torch.diagonal selects it) replaced by src."""
+    from .shape import diagonal
+
+    expect = tuple(diagonal(input.detach(), offset, dim1, dim2)._data.shape)
+    if tuple(src._data.shape) != expect:
+        raise RuntimeError(f"expected src to have a size equal to the slice of self. src size = "
+                           f"{list(src._data.shape)}, slice size = {list(expect)}")
+    off, d1, d2 = _diag_dims(input._data.ndim, offset, dim1, dim2)
+    if src._data.dtype != input._data.dtype:
+        src = src.to(input.dtype)
+    return DiagonalScatter.apply(input, src, off, d1, d2)
+
+
+def fill_diagonal_(self: Tensor, fill_value, wrap: bool = False) -> Tensor:
+    """Fill the main diagonal in place (every dim equal, or a tall matrix with ``wrap``)."""
+    from .indexing import masked_fill
+    from .inplace import inplace
+
+    shp = self._data.shape
+    if len(shp) < 2:
+        raise RuntimeError("dimensions must larger than 1")
+    if len(shp) > 2 and len(set(shp)) != 1:
+        raise RuntimeError("all dimensions of input must be of equal length")
+    mask = np.zeros(shp, np.bool_)
+    np.fill_diagonal(mask, True, wrap=wrap)
+    m = _wrap(xp_of(self._data).asarray(mask))
+    return inplace(self, lambda s: masked_fill(s, m, fill_value))
+
+
+def sum_to_size(self: Tensor, *size) -> Tensor:
+    """Sum this tensor down to ``size`` (the reverse of expanding to this shape)."""
+    if len(size) == 1 and not isinstance(size[0], int):
+        size = size[0]
+    size = tuple(int(s) for s in size)
+    shp = self._data.shape
+    lead = len(shp) - len(size)
+    if lead < 0 or any(s != 1 and s != shp[lead + k] for k, s in enumerate(size)):
+        raise RuntimeError(f"size {{{', '.join(map(str, size))}}} is not expandable to size "
+                           f"{{{', '.join(map(str, shp))}}}.")
+    dims = list(range(lead)) + [lead + k for k, s in enumerate(size) if s == 1 and
+                                shp[lead + k] != 1]
+    r = self.sum(dims, keepdim=True) if dims else self
+    return reshape(r, size)
