@@ -160,15 +160,19 @@ def _as_view(r: Tensor, base: Tensor) -> Tensor:
 def getitem(self: Tensor, key) -> Tensor:
     """``t[key]``: basic indexing gives a view; advanced indexing a copy, as torch."""
     a = self._data
-    if a.ndim and _fast_basic(key) and not (_gs.enabled and self._rg):
+    if a.ndim and _fast_basic(key):
         try:
-            v = a[key]
+            if _gs.enabled and self._rg:
+                r = GetItem.apply(self, key if type(key) is tuple else (key,), True)
+            else:
+                r = a[key]
+                if type(r) is not np.ndarray:  # an element: take it as a 0-d view instead
+                    r = a[(key if type(key) is tuple else (key,)) + (Ellipsis,)]
+                r = _wrap(r)
         except IndexError:
             pass  # torch's message comes from the slow path
         else:
-            if type(v) is not np.ndarray:  # an element: take it as a 0-d view instead
-                v = a[(key if type(key) is tuple else (key,)) + (Ellipsis,)]
-            return _as_view(_wrap(v), self)
+            return _as_view(r, self)
     if type(key) is int and a.ndim:
         n = a.shape[0]
         if not -n <= key < n:

@@ -8,6 +8,7 @@ import math
 import numpy as np
 
 from .. import dtypes as D
+from ..autograd.grad_mode import state as _gs
 from ..autograd.node import Op
 from ..tensor import Tensor, _wrap
 from . import _bw
@@ -76,6 +77,13 @@ def _unary(name, fwd, bwd=None, *, float_only=True, save="in", higher=False, int
             ctx.saved = (a, y)
         return y
 
+    def compute(a):
+        if float_only and a.dtype.kind in "biu":
+            a = a.astype(D._default.np)
+        if a.dtype.kind == "V":
+            return fwd(a.astype(np.float32)).astype(a.dtype)
+        return fwd(a)
+
     def backward(ctx, g):
         a, y = ctx.saved
         return bwd(g, a, y)
@@ -93,7 +101,10 @@ def _unary(name, fwd, bwd=None, *, float_only=True, save="in", higher=False, int
             input = _wrap(np.asarray(input))
         if no_bool is not None and input._data.dtype == np.bool_:
             raise no_bool[0](no_bool[1])
-        r = cls.apply(input)
+        if input._rg and _gs.enabled:
+            r = cls.apply(input)
+        else:
+            r = _wrap(compute(input._data))
         if out is not None:
             from .inplace import copy_into_out
 
