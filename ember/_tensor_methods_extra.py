@@ -63,7 +63,7 @@ _EXTRA: dict = {
     "std": Rd.std, "norm": _norm, "logsumexp": Rd.logsumexp, "any": Rd.any, "all": Rd.all,
     "count_nonzero": Rd.count_nonzero, "median": Rd.median, "cumsum": Rd.cumsum,
     "cumprod": Rd.cumprod, "cummax": Rd.cummax, "cummin": Rd.cummin,
-    "logcumsumexp": Rd.logcumsumexp,
+    "logcumsumexp": Rd.logcumsumexp, "nanmedian": Rd.nanmedian,
     "cumsum_": _inplace_of(Rd.cumsum), "cumprod_": _inplace_of(Rd.cumprod),
     # sorting
     "sort": So.sort, "argsort": So.argsort, "msort": So.msort, "topk": So.topk,

@@ -179,3 +179,8 @@ def test_einsum_double_backward(eq, shapes):
 
 def test_cross_double_backward():
     compare_double_backward(lambda m, a, b: m.cross(a, b, dim=1) ** 2, (2, 3), (2, 3))
+
+
+def test_chain_matmul():
+    a, b, c = randn(2, 3), randn(3, 4, seed=2), randn(4, 2, seed=3)
+    compare(lambda m, a, b, c: (m.chain_matmul(a, b, c), m.chain_matmul(a)), a, b, c, atol=1e-5)

@@ -323,3 +323,33 @@ def test_inplace_change_of_saved_input_is_detected(op):
     y.add_(1)
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         z.backward()
+
+
+def test_cov_corrcoef():
+    compare(lambda m: (m.cov(m.tensor([[1, 2, 4], [3, 1, 2]])), m.cov(m.tensor([1.0, 2.0, 4.0])),
+                       m.corrcoef(m.tensor([1.0, 2.0, 4.0]))), grad=False)
+    x = ember.tensor([[1.0, 2, 4, 3], [3, 1, 2, 5]], requires_grad=True)
+    w = ember.tensor([1, 2, 1, 3])
+    compare(lambda m, x, w: (m.cov(x, fweights=w), m.cov(x, aweights=w.float()),
+                             m.cov(x, fweights=w, aweights=m.tensor([0.5, 1, 2, 1]),
+                                   correction=0), m.corrcoef(x), m.cov(x.t())), x, w)
+    gradcheck(lambda x: ember.corrcoef(x), (2, 5))
+
+
+def test_trapezoid():
+    y = ember.tensor([[1.0, 2, 4], [0, 1, 1]], requires_grad=True)
+    compare(lambda m, y: (m.trapezoid(y, m.tensor([0.0, 1, 3])), m.trapezoid(y, dim=0),
+                          m.cumulative_trapezoid(y, dx=0.5), m.trapz(y, dx=2.0),
+                          m.cumulative_trapezoid(y, m.tensor([[0.0, 1, 3], [0, 2, 3]]))), y)
+    compare(lambda m: (m.trapezoid(m.tensor([1, 2, 4])),
+                       m.cumulative_trapezoid(m.tensor([1, 2, 4]))), grad=False)
+
+
+def test_nanmedian_and_median_with_nan():
+    nan = float("nan")
+    n = ember.tensor([[1.0, nan, 3.0, 0.0], [2.0, 1.0, nan, nan], [4.0, 2.0, 3.0, 1.0]],
+                     requires_grad=True)
+    compare(lambda m, n: (m.nanmedian(n), m.nanmedian(n, 1).values, tuple(m.median(n, 1)),
+                          m.median(n)), n)
+    n.grad = None
+    compare(lambda m, n: tuple(n[1:].nanmedian(1, keepdim=True)), n)

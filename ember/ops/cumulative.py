@@ -166,3 +166,49 @@ def logcumsumexp(input: Tensor, dim: int, *, out=None) -> Tensor:
         input = input.to(D._default)
     d = check_dim(dim, input._data.ndim)
     return _finish(via_f32(input, lambda x: LogCumSumExp.apply(x, d)), out)
+
+
+def _trap_terms(y: Tensor, x, dx, dim: int):
+    from .shape import narrow
+
+    d = check_dim(dim, y._data.ndim)
+    n = y._data.shape[d]
+    if n == 0:
+        return None, d
+    if y._data.dtype.kind in "biu":
+        y = y.to(D._default)
+    avg = (narrow(y, d, 1, n - 1) + narrow(y, d, 0, n - 1)) / 2
+    if x is None:
+        return avg * (1.0 if dx is None else dx), d
+    if not isinstance(x, Tensor):
+        return avg * x, d
+    xd = d if x._data.ndim == y._data.ndim else x._data.ndim - 1
+    m = x._data.shape[xd]
+    if m != n:
+        raise RuntimeError(f"trapezoid: There must be one `x` value for each sample point. Got "
+                           f"{m} x values and {n} y values")
+    h = narrow(x, xd, 1, m - 1) - narrow(x, xd, 0, m - 1)
+    if x._data.ndim == 1 and y._data.ndim > 1:
+        shp = [1] * y._data.ndim
+        shp[d] = n - 1
+        h = h.reshape(shp)
+    return avg * h, d
+
+
+def trapezoid(y: Tensor, x=None, *, dx=None, dim: int = -1) -> Tensor:
+    """Integral of y along ``dim`` by the trapezoid rule (sample points x, or spacing dx)."""
+    terms, d = _trap_terms(y, x, dx, dim)
+    if terms is None:
+        return (y.to(D._default) if y._data.dtype.kind in "biu" else y).sum(d)
+    return terms.sum(d)
+
+
+trapz = trapezoid
+
+
+def cumulative_trapezoid(y: Tensor, x=None, *, dx=None, dim: int = -1) -> Tensor:
+    """Running trapezoid-rule integral of y along ``dim``."""
+    terms, d = _trap_terms(y, x, dx, dim)
+    if terms is None:
+        return (y.to(D._default) if y._data.dtype.kind in "biu" else y).clone()
+    return cumsum(terms, d)

@@ -13,7 +13,7 @@ from . import _bw
 
 __all__ = ["matmul", "mm", "bmm", "mv", "dot", "addmm", "inner", "vdot", "einsum", "outer",
            "ger", "baddbmm", "addmv", "addbmm", "addr", "cross", "tensordot", "trace", "kron",
-           "cdist", "dist"]
+           "cdist", "dist", "chain_matmul"]
 
 
 def _dt_name(d) -> str:
@@ -418,6 +418,18 @@ def dist(input: Tensor, other: Tensor, p: float = 2) -> Tensor:
     from .reduction import norm
 
     return norm(input - other, p)
+
+
+def chain_matmul(*matrices, out=None) -> Tensor:
+    """The product of a chain of 2-d matrices (deprecated in torch; linalg.multi_dot)."""
+    if len(matrices) == 1 and isinstance(matrices[0], (list, tuple)):
+        matrices = tuple(matrices[0])
+    if not matrices:
+        raise RuntimeError("chain_matmul(): Expected one or more matrices")
+    r = matrices[0]
+    for m in matrices[1:]:
+        r = mm(r, m)
+    return _out(r if len(matrices) > 1 else r.clone(), out)
 
 
 from .einsum import einsum  # noqa: E402,F401

@@ -6,6 +6,7 @@ inputs of ``sum`` accumulate in int64, as torch.
 
 from __future__ import annotations
 
+import builtins
 from collections import namedtuple
 
 import numpy as np
@@ -20,6 +21,7 @@ __all__ = [
     "sum", "mean", "nansum", "nanmean", "prod", "max", "min", "amax", "amin", "argmax", "argmin",
     "aminmax", "var", "std", "var_mean", "std_mean", "norm", "logsumexp", "any", "all",
     "count_nonzero", "median", "cumsum", "cumprod", "cummax", "cummin", "logcumsumexp",
+    "nanmedian", "cov", "corrcoef", "trapezoid", "trapz", "cumulative_trapezoid",
 ]
 
 values_indices = namedtuple("return_types", ["values", "indices"])
@@ -433,27 +435,44 @@ def aminmax(input: Tensor, *, dim=None, keepdim: bool = False) -> tuple:
 
 
 def median(input: Tensor, dim=None, keepdim: bool = False) -> Tensor | tuple:
-    """Lower median of all elements, or (values, indices) along ``dim``."""
+    """Lower median of all elements, or (values, indices) along ``dim``; NaN propagates."""
+    return _median(input, dim, keepdim, False, "median")
+
+
+def nanmedian(input: Tensor, dim=None, keepdim: bool = False) -> Tensor | tuple:
+    """median that ignores NaN values (NaN only where a slice is all NaN)."""
+    return _median(input, dim, keepdim, True, "nanmedian")
+
+
+def _median(input: Tensor, dim, keepdim: bool, skip_nan: bool, name: str):
     a = input._data
+    xp = xp_of(a)
+    isf = a.dtype.kind == "f"
     if dim is None:
         if a.size == 0:
             return _wrap(np.full((), np.nan, a.dtype))
         flat = a.reshape(-1)
-        k = (a.size - 1) // 2
-        v = flat[xp_of(a).argsort(flat, kind="stable")[k]]
-        if a.dtype.kind == "f" and xp_of(a).isnan(flat).any():
+        n = int((~xp.isnan(flat)).sum()) if skip_nan and isf else a.size
+        v = flat[xp.argsort(flat, kind="stable")[builtins.max(n - 1, 0) // 2]]
+        if isf and not skip_nan and xp.isnan(flat).any():
             v = flat.dtype.type(np.nan)
-        return EvenSplit.apply(input, xp_of(a).asarray(v))
+        return EvenSplit.apply(input, xp.asarray(v))
     d = check_dim(dim, a.ndim)
     if a.ndim == 0:
-        return return_type("median", input.clone(), _wrap(np.zeros((), np.int64)))
+        return return_type(name, input.clone(), _wrap(np.zeros((), np.int64)))
     n = a.shape[d]
     if n == 0:
-        raise IndexError(f"median(): Expected reduction dim {d} to have non-zero size.")
-    order = xp_of(a).argsort(a, axis=d, kind="stable")
-    idx = span(order, d, (n - 1) // 2, (n - 1) // 2 + 1).astype(np.int64)
+        raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
+    order = xp.argsort(a, axis=d, kind="stable")  # NaN sorts last
+    if isf:
+        cnt = (~xp.isnan(a)).sum(axis=d, keepdims=True)
+        # nanmedian: the lower median of the non-NaN values; median: the first NaN if any
+        k = xp.maximum(cnt - 1, 0) // 2 if skip_nan else xp.where(cnt < n, cnt, (n - 1) // 2)
+        idx = xp.take_along_axis(order, k, d).astype(np.int64)
+    else:
+        idx = span(order, d, (n - 1) // 2, (n - 1) // 2 + 1).astype(np.int64)
     vals = select_along(input, d, idx, keepdim)
-    return return_type("median", vals, _wrap(idx if keepdim else idx.squeeze(d)))
+    return return_type(name, vals, _wrap(idx if keepdim else idx.squeeze(d)))
 
 
 # --- any / all / count_nonzero -------------------------------------------------------------
@@ -487,8 +506,19 @@ def count_nonzero(input: Tensor, dim=None) -> Tensor:
     return _wrap(xp_of(a).asarray((a != 0).sum(axis=_axis(dims))).astype(np.int64))
 
 
-from .cumulative import cummax, cummin, cumprod, cumsum, logcumsumexp  # noqa: E402,F401
+from .cumulative import (  # noqa: E402,F401  # noqa: E402,F401
+    cummax,
+    cummin,
+    cumprod,
+    cumsum,
+    cumulative_trapezoid,
+    logcumsumexp,
+    trapezoid,
+    trapz,
+)
 from .reduction_stats import (  # noqa: E402,F401
+    corrcoef,
+    cov,
     logsumexp,
     norm,
     std,

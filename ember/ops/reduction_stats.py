@@ -244,3 +244,57 @@ def logsumexp(input: Tensor, dim=(), keepdim: bool = False, *, out=None) -> Tens
     if input._data.ndim == 0:
         dims = None
     return _finish(via_f32(input, lambda x: LogSumExp.apply(x, dims, keepdim)), out)
+
+
+# --- cov / corrcoef -------------------------------------------------------------------------
+def cov(input: Tensor, *, correction: int = 1, fweights: Tensor | None = None,
+        aweights: Tensor | None = None) -> Tensor:
+    """Covariance of the rows (variables) over the columns (observations), optionally weighted."""
+    nd = input._data.ndim
+    if nd > 2:
+        raise ValueError(f"cov(): expected input to have two or fewer dimensions but got an "
+                         f"input with {nd} dimensions")
+    x = input.reshape(1, -1) if nd < 2 else input
+    if not is_float(x._data):
+        x = x.to(D._default)
+    n_obs = x._data.shape[1]
+    w = None
+    if fweights is not None:
+        w = fweights
+    if aweights is not None:
+        w = aweights if w is None else w * aweights
+    if w is None:
+        avg = x.mean(1, keepdim=True)
+        norm_factor = n_obs - correction
+    else:
+        w = w.to(x.dtype)
+        w_sum = w.sum()
+        avg = (x * w).sum(1, keepdim=True) / w_sum
+        if correction == 0:
+            norm_factor = w_sum
+        elif aweights is None:
+            norm_factor = w_sum - correction
+        else:
+            norm_factor = w_sum - correction * (w * aweights).sum() / w_sum
+    if not isinstance(norm_factor, Tensor) and norm_factor <= 0:
+        import warnings
+
+        warnings.warn("cov(): degrees of freedom is <= 0. Correction should be strictly less "
+                      "than the number of observations.", UserWarning, stacklevel=2)
+        norm_factor = 0
+    xm = x - avg
+    xw = xm if w is None else xm * w
+    with np.errstate(divide="ignore", invalid="ignore"):
+        c = (xw @ xm.t().conj()) / norm_factor
+    return c.reshape(()) if nd < 2 else c
+
+
+def corrcoef(input: Tensor) -> Tensor:
+    """Pearson correlation coefficients of the rows."""
+    c = cov(input)
+    if c._data.ndim == 0:
+        return c / c
+    d = c.diagonal()
+    s = d.sqrt()
+    c = c / s.reshape(-1, 1) / s.reshape(1, -1)
+    return c.clamp(-1, 1) if not c.is_complex() else c
