@@ -115,6 +115,19 @@ def _sgd(torch, params, lr, momentum):
         return _SGD(params)
 
 
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process in MiB: VmHWM belongs to the address space that
+    exec created (ru_maxrss can carry over the parent's peak across fork+exec on Linux)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def run_child(fw: str, workload: str, steps: int, batch: int, profile: bool) -> dict:
     """Build, warm up, time; return samples/s and peak RSS of this process."""
     if fw == "torch":
@@ -123,7 +136,7 @@ def run_child(fw: str, workload: str, steps: int, batch: int, profile: bool) -> 
         sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
         import ember as torch
     torch.manual_seed(0)
-    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    rss0 = peak_rss_mb()
     mnist = workload.startswith("mnist")
     model = mnist_net(torch) if mnist else resnet_net(torch)
     shape = (batch, 1, 28, 28) if mnist else (batch, 3, 32, 32)
@@ -164,9 +177,9 @@ def run_child(fw: str, workload: str, steps: int, batch: int, profile: bool) -> 
         step()
         n += 1
     dt = time.perf_counter() - t0
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return {"fw": fw, "workload": workload, "samples_per_s": n * batch / dt,
-            "peak_rss_mb": peak / 1024, "import_rss_mb": rss0 / 1024, "steps": n}
+            "peak_rss_mb": peak_rss_mb(), "import_rss_mb": rss0, "steps": n,
+            "version": torch.__version__, "threads": torch.get_num_threads()}
 
 
 def main() -> None:
@@ -183,10 +196,8 @@ def main() -> None:
     if a.child:
         print(json.dumps(run_child(a.child[0], a.child[1], a.steps, a.batch, a.profile)))
         return
-    import torch
-
-    print(f"torch {torch.__version__}, torch threads {torch.get_num_threads()}, "
-          f"cpus {os.cpu_count()}, batch {a.batch}")
+    # the parent never imports a framework: children start from a small process
+    print(f"cpus {os.cpu_count()}, batch {a.batch}, best of {a.rounds} alternating runs each")
     print(f"{'workload':14s} {'ember/s':>10s} {'torch/s':>10s} {'ratio':>6s}   "
           f"{'ember MB':>9s} {'torch MB':>9s} {'mem ratio':>9s}")
     for wl in a.only:
@@ -198,6 +209,8 @@ def main() -> None:
                                      capture_output=True, text=True, check=True)
                 res[fw].append(json.loads(out.stdout.strip().splitlines()[-1]))
         e, t = (max(res[fw], key=lambda r: r["samples_per_s"]) for fw in ("ember", "torch"))
+        if wl == a.only[0]:
+            print(f"(torch {t['version']} with {t['threads']} threads; ember {e['version']})")
         print(f"{wl:14s} {e['samples_per_s']:10.1f} {t['samples_per_s']:10.1f} "
               f"{e['samples_per_s'] / t['samples_per_s']:6.2f}   {e['peak_rss_mb']:9.1f} "
               f"{t['peak_rss_mb']:9.1f} {e['peak_rss_mb'] / t['peak_rss_mb']:9.2f}", flush=True)
