@@ -184,3 +184,8 @@ def test_cross_double_backward():
 def test_chain_matmul():
     a, b, c = randn(2, 3), randn(3, 4, seed=2), randn(4, 2, seed=3)
     compare(lambda m, a, b, c: (m.chain_matmul(a, b, c), m.chain_matmul(a)), a, b, c, atol=1e-5)
+
+
+def test_baddbmm_beta0_double_backward():
+    compare_double_backward(lambda m, i, a, b: m.baddbmm(i, a, b, beta=0) ** 2, (2, 2, 2),
+                            (2, 2, 3), (2, 3, 2))

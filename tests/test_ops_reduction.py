@@ -353,3 +353,7 @@ def test_nanmedian_and_median_with_nan():
                           m.median(n)), n)
     n.grad = None
     compare(lambda m, n: tuple(n[1:].nanmedian(1, keepdim=True)), n)
+
+
+def test_median_double_backward():
+    compare_double_backward(lambda m, x: m.median(x) ** 2, (3, 4))

@@ -238,6 +238,8 @@ def _out(r, out):
 class _IgnoreSecond(Op):
     """Returns its first input; the second only receives a zero gradient (beta=0)."""
 
+    higher_order = True
+
     @staticmethod
     def forward(ctx, a, b):
         ctx.shape = b.shape
@@ -245,6 +247,10 @@ class _IgnoreSecond(Op):
 
     @staticmethod
     def backward(ctx, g):
+        if isinstance(g, Tensor):
+            from .creation import zeros
+
+            return g, zeros(ctx.shape, dtype=g.dtype, device=g.device)
         return g, xp_of(g).zeros(ctx.shape, g.dtype)
 
 

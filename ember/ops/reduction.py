@@ -273,18 +273,18 @@ class EvenSplit(Op):
     evenly by the elements equal to it (NaN elements when it is NaN), as torch."""
 
     save_in = (0,)
+    higher_order = True
 
     @staticmethod
     def forward(ctx, a, r):
-        ctx.saved = (a, r)
+        xp = xp_of(a)
+        mask = xp.isnan(a) if xp.isnan(r) else a == r
+        ctx.w = (mask / mask.sum()).astype(a.dtype, copy=False)  # a constant of the graph
         return r
 
     @staticmethod
     def backward(ctx, g):
-        a, r = ctx.saved
-        xp = xp_of(a)
-        mask = xp.isnan(a) if xp.isnan(r) else a == r
-        return (g * mask / mask.sum()).astype(a.dtype, copy=False), None
+        return g * (_wrap(ctx.w) if isinstance(g, Tensor) else ctx.w), None
 
 
 def _amaxmin(input: Tensor, dim, keepdim: bool, is_max: bool, name: str) -> Tensor:
