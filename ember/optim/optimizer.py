@@ -385,6 +385,7 @@ class Optimizer:
     def step(self, closure: Callable[[], Any] | None = None):
         """One optimization step; ``closure`` re-evaluates the model and returns the loss."""
         loss = None
+        self._opt_called = True  # lr schedulers check the call order
         if closure is not None:
             with enable_grad():
                 loss = closure()
