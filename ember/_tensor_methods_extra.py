@@ -67,7 +67,8 @@ _EXTRA: dict = {
     "cumsum_": _inplace_of(Rd.cumsum), "cumprod_": _inplace_of(Rd.cumprod),
     # sorting
     "sort": So.sort, "argsort": So.argsort, "msort": So.msort, "topk": So.topk,
-    "kthvalue": So.kthvalue, "unique": _unique, "unique_consecutive": So.unique_consecutive,
+    "kthvalue": So.kthvalue, "mode": So.mode, "unique": _unique,
+    "unique_consecutive": So.unique_consecutive,
     # gather / scatter
     "gather": G.gather, "scatter": G.scatter, "scatter_add": G.scatter_add,
     "scatter_reduce": G.scatter_reduce, "index_select": G.index_select,

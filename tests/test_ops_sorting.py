@@ -180,3 +180,12 @@ def test_return_types_repr_and_fields():
     assert ember.aminmax(x)._fields == ("min", "max")
     v, i = x.topk(1)
     assert v.shape == (2, 1) and i.dtype is ember.int64
+
+
+def test_mode():
+    compare(lambda m: (tuple(m.mode(m.tensor([3, 1, 3, 1, 2]))),
+                       tuple(m.mode(m.tensor([[3, 1, 3, 1, 2], [5, 5, 4, 4, 4]]), 1)),
+                       tuple(m.mode(m.tensor([[3, 5], [1, 5], [3, 4]]), 0, keepdim=True)),
+                       tuple(m.mode(m.tensor([1.0, float("nan"), float("nan")])))), grad=False)
+    x = ember.tensor([2.0, 2.0, 1.0, 7.0, 2.0], requires_grad=True)
+    compare(lambda m, x: tuple(x.mode()), x)

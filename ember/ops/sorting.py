@@ -14,7 +14,7 @@ from ..tensor import Tensor, _wrap, check_dim
 from .reduction import return_type, rev, select_along, span
 
 __all__ = ["sort", "argsort", "msort", "topk", "kthvalue", "unique", "unique_consecutive",
-           "searchsorted", "bucketize", "bincount", "histc", "quantile", "nanquantile"]
+           "searchsorted", "bucketize", "bincount", "histc", "quantile", "nanquantile", "mode"]
 
 
 def _order(a, d: int, descending: bool):
@@ -98,6 +98,34 @@ def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False, *,
     idx = span(_order(a, d, False), d, k - 1, k)
     vals = select_along(input, d, idx, keepdim)
     return return_type("kthvalue", vals, _wrap(idx if keepdim else idx.squeeze(d)))
+
+
+def mode(input: Tensor, dim: int = -1, keepdim: bool = False) -> tuple:
+    """(values, indices) of the most frequent value along ``dim`` (the smallest among ties;
+    the index of its last occurrence)."""
+    a = input._data
+    d = check_dim(dim, a.ndim)
+    if a.ndim == 0:
+        return return_type("mode", input.clone(), _wrap(np.zeros((), np.int64)))
+    xp = xp_of(a)
+    n = a.shape[d]
+    if n == 0:
+        raise IndexError(f"mode(): Expected reduction dim {d} to have non-zero size.")
+    moved = xp.moveaxis(a, d, -1).reshape(-1, n)
+    order = xp.argsort(moved, axis=1, kind="stable")
+    sv = xp.take_along_axis(moved, order, 1)
+    pick = xp.empty(moved.shape[0], np.int64)
+    for r in range(moved.shape[0]):
+        starts = xp.concatenate([xp.asarray([True]), sv[r, 1:] != sv[r, :-1]])
+        first = xp.nonzero(starts)[0]
+        counts = xp.diff(xp.concatenate([first, xp.asarray([n])]))
+        k = int(xp.argmax(counts))
+        pick[r] = order[r, first[k]:first[k] + counts[k]].max()
+    shp = list(a.shape)
+    shp[d] = 1
+    idx = xp.moveaxis(pick.reshape(shp[:d] + shp[d + 1:] + [1]), -1, d)
+    vals = select_along(input, d, idx, keepdim)
+    return return_type("mode", vals, _wrap(idx if keepdim else idx.squeeze(d)))
 
 
 def _pack(vals, inverse, counts, return_inverse: bool, return_counts: bool):
