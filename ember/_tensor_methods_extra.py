@@ -23,6 +23,23 @@ def _inplace_of(fn):
     return method
 
 
+def _meta_inplace(fn):
+    """squeeze_/unsqueeze_/t_/transpose_: this tensor takes the new shape (and grad_fn)."""
+
+    def method(self, *args, **kwargs):
+        P.check_leaf(self)
+        r = fn(self, *args, **kwargs)
+        self._data = r._data
+        if r.grad_fn is not None:
+            self.grad_fn = r.grad_fn
+            self._rg = True
+        self._bump()
+        return self
+
+    method.__name__ = fn.__name__ + "_"
+    return method
+
+
 def _repeat(self, *sizes, **kw):
     return SE.repeat(self, *(sizes or (kw["repeats"],)))
 
@@ -89,6 +106,9 @@ _EXTRA: dict = {
     "select_scatter": S.select_scatter, "slice_scatter": S.slice_scatter,
     "diagonal_scatter": S.diagonal_scatter, "fill_diagonal_": SE.fill_diagonal_,
     "sum_to_size": SE.sum_to_size,
+    "squeeze_": _meta_inplace(S.squeeze), "unsqueeze_": _meta_inplace(S.unsqueeze),
+    "t_": _meta_inplace(S.t), "transpose_": _meta_inplace(S.transpose),
+    "swapaxes_": _meta_inplace(S.transpose), "swapdims_": _meta_inplace(S.transpose),
     "bincount": So.bincount, "histc": So.histc, "quantile": So.quantile,
     "nanquantile": So.nanquantile,
     # linalg

@@ -293,3 +293,13 @@ def test_fill_diagonal_and_sum_to_size():
     compare(lambda m, y: (y.sum_to_size(1, 3), y.sum_to_size(3), y.sum_to_size((2, 1))), y)
     with pytest.raises(RuntimeError, match="is not expandable to size"):
         y.sum_to_size(4)
+
+
+def test_inplace_view_ops():
+    x = randn(2, 1, 3)
+    compare(lambda m, x: (x * 2).squeeze_().t_().unsqueeze_(0).transpose_(0, 2), x)
+    z = ember.zeros(2, 3)
+    assert z.unsqueeze_(0) is z and z.shape == (1, 2, 3)
+    assert z.squeeze_(0).shape == (2, 3) and z.swapdims_(0, 1).shape == (3, 2)
+    with pytest.raises(RuntimeError, match="a leaf Variable that requires grad"):
+        x.squeeze_()
