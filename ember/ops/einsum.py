@@ -91,7 +91,9 @@ def _ein(eq: str, *ops):
     if path is None:
         if len(_PATHS) > 512:
             _PATHS.clear()
-        path = _PATHS[key] = np.einsum_path(eq, *ops, optimize="greedy")[0]
+        # the path depends on shapes only: plan it on zero-stride host stand-ins
+        fakes = [np.broadcast_to(np.zeros((), np.float32), o.shape) for o in ops]
+        path = _PATHS[key] = np.einsum_path(eq, *fakes, optimize="greedy")[0]
     return xp.einsum(eq, *ops, optimize=path)
 
 

@@ -514,13 +514,14 @@ def masked_scatter(input: Tensor, mask: Tensor, source: Tensor) -> Tensor:
 
     m = mask._data
     shape = np.broadcast_shapes(input._data.shape, m.shape)
-    mb = np.broadcast_to(m, shape)
+    xp = xp_of(m)
+    mb = xp.broadcast_to(m, shape)
     n = int(mb.sum())
     if n > source._data.size:
         raise RuntimeError("masked_scatter: expected source to have at least as many elements "
                            "as ones in mask")
-    pos = np.zeros(shape, np.int64)
-    pos[mb] = np.arange(n)
+    pos = xp.zeros(shape, np.int64)
+    pos[mb] = xp.arange(n)
     vals = take(source, _wrap(pos))
     return where(_wrap(mb), vals, input)
 

@@ -33,7 +33,7 @@ class VarStd(Op):
         with np.errstate(divide="ignore", invalid="ignore"):
             dev = a - m
             v = (dev * dev).sum(axis=ax, keepdims=keepdim) / builtins.max(n - correction, 0)
-            r = np.sqrt(v) if take_sqrt else v
+            r = xp_of(a).sqrt(v) if take_sqrt else v
         r = r.astype(a.dtype, copy=False)
         ctx.saved = (a, r)
         ctx.dev = dev

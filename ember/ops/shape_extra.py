@@ -176,8 +176,9 @@ def repeat_interleave(input: Tensor, repeats=None, dim: int | None = None, *,
     from .gather import index_select
 
     if repeats is None:
-        r = input._data
-        return _wrap(np.repeat(np.arange(r.shape[0]), r).astype(np.int64))
+        r = input._host()
+        return _wrap(xp_of(input._data).asarray(np.repeat(np.arange(r.shape[0]), r)
+                                                .astype(np.int64)))
     if dim is None:
         input = reshape(input, (-1,))
         d = 0
@@ -185,7 +186,7 @@ def repeat_interleave(input: Tensor, repeats=None, dim: int | None = None, *,
         d = check_dim(dim, input._data.ndim)
     n = input._data.shape[d] if input._data.ndim else 1
     if isinstance(repeats, Tensor):
-        reps = repeats._data
+        reps = repeats._host()
         if reps.ndim == 1 and reps.shape[0] == 1:
             reps = reps.reshape(())
         if reps.ndim and reps.shape[0] != n:
@@ -195,7 +196,7 @@ def repeat_interleave(input: Tensor, repeats=None, dim: int | None = None, *,
         reps = int(repeats)
     if np.any(np.asarray(reps) < 0):
         raise RuntimeError("repeats can not be negative")
-    idx = np.repeat(np.arange(n), reps).astype(np.int64)
+    idx = xp_of(input._data).asarray(np.repeat(np.arange(n), reps).astype(np.int64))
     if input._data.ndim == 0:
         input = reshape(input, (1,))
     return index_select(input, d, _wrap(idx))
