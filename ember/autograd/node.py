@@ -214,6 +214,48 @@ def _apply_recording(cls, args):
     return res
 
 
+_TRUE1 = (True,)
+
+
+def record1(cls, t, *extra):
+    """``cls.apply(t, *extra)`` for a one-tensor op when a graph is recorded (the common case,
+    made short)."""
+    ctx = _new(cls)
+    fn = t.grad_fn
+    if fn is None:
+        fn = t._accum
+        if fn is None:
+            fn = t._accumulator()
+    d = ctx.__dict__
+    if extra:
+        d["_next"] = (fn,) + (None,) * len(extra)
+        d["_needs"] = (True,) + (False,) * len(extra)
+        d["_ntens"] = 1
+    else:
+        d["_next"] = (fn,)
+        d["_needs"] = _TRUE1
+    if t._out_nr:
+        d["_next_nr"] = (t._out_nr,) + (0,) * len(extra)
+    if cls.save_in:
+        vc = t._vc
+        if vc is None:
+            vc = t._vc = [0]
+        d["_vchk"] = [(vc, vc[0], t, 0)]
+        if cls.higher_order:
+            d["_inputs"] = (t,)
+    out = cls.forward(ctx, t._data, *extra)
+    if type(out) is tuple:
+        return _apply_recording(cls, (t,) + extra)  # multi-output ops take the general path
+    res = _wrap_node(out, ctx, 0)
+    if cls.save_out:
+        vc = res._vc = [0]
+        d["_outchk"] = vc
+        if cls.higher_order:
+            d["_outref"] = weakref.ref(res)
+            d["_outarr"] = out
+    return res
+
+
 # bound by ember.tensor once the Tensor class exists (a module-level import would be circular)
 Tensor = None
 _wrap = None

@@ -9,7 +9,7 @@ import numpy as np
 
 from .. import dtypes as D
 from ..autograd.grad_mode import state as _gs
-from ..autograd.node import Op
+from ..autograd.node import Op, record1
 from ..tensor import Tensor, _wrap
 from . import _bw
 
@@ -102,7 +102,7 @@ def _unary(name, fwd, bwd=None, *, float_only=True, save="in", higher=False, int
         if no_bool is not None and input._data.dtype == np.bool_:
             raise no_bool[0](no_bool[1])
         if input._rg and _gs.enabled:
-            r = cls.apply(input)
+            r = record1(cls, input)
         else:
             r = _wrap(compute(input._data))
         if out is not None:
