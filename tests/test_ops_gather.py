@@ -237,3 +237,20 @@ _DOUBLE = {
 @pytest.mark.parametrize("name", sorted(_DOUBLE))
 def test_double_backward(name):
     compare_double_backward(_DOUBLE[name], (3, 4), (3, 1))
+
+
+def test_scatter_src_larger_than_index():
+    x, s = randn(3, 5, rg=False), randn(3, 6, seed=2, rg=False)
+    i = idx([[0, 1], [2, 3], [4, 4]])
+    compare(lambda m, x, s, i: (m.scatter(x, 1, i, s), m.scatter_add(x, 1, i, s),
+                                m.scatter(x, 0, i[:2] % 3, s),
+                                m.scatter_reduce(x, 1, i, s, "amax"),
+                                m.scatter_add(x, 0, i[:2] % 3, s),
+                                m.scatter_reduce(x, 0, i[:2] % 3, s, "mean")),
+            x, s, i, grad=False)
+    # torch cannot differentiate this case; ember pads the src gradient with zeros
+    x.requires_grad_()
+    s.requires_grad_()
+    ember.scatter_add(x, 1, i, s).sum().backward()
+    assert s.grad.shape == (3, 6) and s.grad[:, :2].sum().item() == 6 and \
+        s.grad[:, 2:].abs().sum().item() == 0

@@ -55,6 +55,13 @@ def _lead(a, shape, dim: int):
     return a[key]
 
 
+def _corner(src, shape):
+    """src cut to ``shape`` in every dim (scatter reads src only where index has entries)."""
+    if src.shape == tuple(shape):
+        return src
+    return src[tuple(slice(0, n) for n in shape)]
+
+
 def _check_index(index: Tensor, name: str) -> None:
     if not isinstance(index, Tensor):
         raise TypeError(f"{name}(): argument 'index' must be Tensor, not {type(index).__name__}")
@@ -150,7 +157,7 @@ class ScatterAdd(Op):
         ctx.dim, ctx.idx, ctx.sshape = dim, idx, src.shape
         out = a.copy()
         xp_of(a).add.at(_as1(out), full_index(_as1(idx), dim),
-                        _as1(_lead(_as1(src), _as1(idx).shape, dim)))
+                        _as1(_corner(_as1(src), _as1(idx).shape)))
         return out
 
     @staticmethod
@@ -222,7 +229,7 @@ class Scatter(Op):
         ctx.sshape = getattr(src, "shape", None)
         out = a.copy()
         key = full_index(_as1(idx), dim)
-        v = _as1(_lead(_as1(src), _as1(idx).shape, dim)) if hasattr(src, "shape") else src
+        v = _as1(_corner(_as1(src), _as1(idx).shape)) if hasattr(src, "shape") else src
         o = _as1(out)
         if reduce is None:
             o[key] = v
@@ -293,7 +300,7 @@ def scatter_reduce(input: Tensor, dim: int, index: Tensor, src: Tensor, reduce: 
     a, idx = input._data, index._data
     xp = xp_of(a)
     key = full_index(_as1(idx), d)
-    v = _as1(_lead(_as1(src._data), _as1(idx).shape, d))
+    v = _as1(_corner(_as1(src._data), _as1(idx).shape))
     out = a.copy()
     o = _as1(out)
     if not include_self:
