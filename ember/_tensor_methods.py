@@ -46,6 +46,11 @@ def _mul(self, other):
 
 
 def _sub(self, other):
+    if type(other) is Tensor and not (self._rg or other._rg):
+        a, b = self._data, other._data
+        if a.dtype is b.dtype and type(a) is _nd and type(b) is _nd and (
+                a.shape == b.shape or b.ndim == 0) and a.dtype.kind != "b":
+            return _wrap(a - b)
     return A.sub(self, other)
 
 
