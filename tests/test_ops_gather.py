@@ -254,3 +254,13 @@ def test_scatter_src_larger_than_index():
     ember.scatter_add(x, 1, i, s).sum().backward()
     assert s.grad.shape == (3, 6) and s.grad[:, :2].sum().item() == 6 and \
         s.grad[:, 2:].abs().sum().item() == 0
+
+
+def test_index_shape_errors():
+    z = ember.zeros(3, 4)
+    with pytest.raises(RuntimeError, match="source tensor shape must match self tensor shape"):
+        ember.index_add(z, 0, idx([0]), ember.ones(1, 3))
+    with pytest.raises(RuntimeError, match="Source/destination tensor must have same slice"):
+        ember.index_copy(z, 0, idx([0]), ember.ones(1, 3))
+    with pytest.raises(IndexError, match="index 5 is out of bounds for dimension 0 with size 3"):
+        ember.index_fill(z, 0, idx([5]), 1.0)

@@ -406,6 +406,18 @@ def _index_src_check(input: Tensor, dim: int, index: Tensor, source: Tensor, nam
     if idx.size != ns:
         raise RuntimeError(f"{name}(): Number of indices ({idx.size}) should be equal to "
                            f"source.size(dim): ({ns}), for dim: {d}")
+    sa = a.shape[:d] + a.shape[d + 1:]
+    ss = s.shape[:d] + s.shape[d + 1:]
+    if a.ndim and s.ndim and sa != ss:
+        if name == "index_copy_":
+            k = next((k for k, (x, y) in enumerate(zip(sa, ss)) if x != y), 0)
+            raise RuntimeError(
+                f"index_copy_(): Source/destination tensor must have same slice shapes. "
+                f"Destination slice shape: {sa[k] if k < len(sa) else 1} at dimension {k} and "
+                f"source slice shape: {ss[k] if k < len(ss) else 1} at dimension {k}.")
+        raise RuntimeError(
+            f"source tensor shape must match self tensor shape, excluding the specified "
+            f"dimension. Got self.shape = {list(a.shape)} source.shape = {list(s.shape)}")
     _check_bounds(idx, a.shape[d] if a.ndim else 1, d)
     return d, idx
 
@@ -473,7 +485,10 @@ def index_fill(input: Tensor, dim: int, index: Tensor, value) -> Tensor:
     """Copy of input with the slices at ``index`` along ``dim`` set to ``value``."""
     idx = _vec_index(index, "index_fill_")
     d = check_dim(dim, input._data.ndim)
-    _check_bounds(idx, input._data.shape[d] if input._data.ndim else 1, d)
+    try:
+        _check_bounds(idx, input._data.shape[d] if input._data.ndim else 1, d)
+    except RuntimeError as e:
+        raise IndexError(str(e)) from None
     if isinstance(value, Tensor):
         value = value.item()
     return IndexFill.apply(input, d, idx, value)
