@@ -661,3 +661,29 @@ def test_post_accumulate_grad_hook():
         x.register_post_accumulate_grad_hook(lambda p, seen=seen: seen.append(p.grad.clone()))
         (x * 3).sum().backward()
         assert len(seen) == 1 and seen[0].tolist() == [3.0, 3.0, 3.0], lib
+
+
+def test_functional_jacobian_hessian_vjp_jvp():
+    import torch.autograd.functional as TF
+
+    import ember.autograd.functional as EF
+
+    xe, xt = _leaf(dtype=np.float64)
+    ve = ember.tensor([1.0, -1.0, 0.5], dtype=ember.float64)
+
+    def fe(x):
+        return x.exp() * x.sum()
+
+    def ft(x):
+        return x.exp() * x.sum()
+
+    assert_same(EF.jacobian(fe, xe), TF.jacobian(ft, xt))
+    assert_same(EF.hessian(lambda x: (x ** 3).sum(), xe), TF.hessian(lambda x: (x ** 3).sum(), xt))
+    assert_same(EF.vjp(fe, xe, ve)[1], TF.vjp(ft, xt, to_torch(ve))[1])
+    assert_same(EF.jvp(fe, xe, ve)[1], TF.jvp(ft, xt, to_torch(ve))[1])
+    assert_same(EF.hvp(lambda x: (x ** 3).sum(), xe, ve)[1],
+                TF.hvp(lambda x: (x ** 3).sum(), xt, to_torch(ve))[1])
+    v = ember.autograd.Variable(ember.ones(2), requires_grad=True)
+    assert v.requires_grad
+    with ember.autograd.detect_anomaly():
+        pass

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import grad_mode
+from . import functional, grad_mode
 from .function import Function, FunctionCtx, once_differentiable
 from .grad_mode import (
     enable_grad,
@@ -17,8 +17,40 @@ from .gradcheck import gradcheck, gradgradcheck
 __all__ = [
     "Function", "FunctionCtx", "backward", "grad", "gradcheck", "gradgradcheck", "no_grad",
     "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled",
-    "is_inference_mode_enabled", "once_differentiable", "grad_mode",
+    "is_inference_mode_enabled", "once_differentiable", "grad_mode", "functional", "Variable",
+    "detect_anomaly", "set_detect_anomaly",
 ]
+
+
+def Variable(data, requires_grad: bool = False, volatile: bool = False):  # noqa: N802
+    """The legacy wrapper: today's tensors are Variables; this returns ``data`` itself."""
+    if requires_grad:
+        data.requires_grad_(True)
+    return data
+
+
+class detect_anomaly:
+    """Accepted for compatibility (ember's errors already name the failing op's backward)."""
+
+    def __init__(self, check_nan: bool = True):
+        self.check_nan = check_nan
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def __call__(self, fn):
+        return fn
+
+
+class set_detect_anomaly(detect_anomaly):
+    """Accepted for compatibility, as a call or a context manager."""
+
+    def __init__(self, mode: bool, check_nan: bool = True):
+        super().__init__(check_nan)
+        self.mode = mode
 
 
 def _seq(x):
