@@ -22,6 +22,10 @@ def sum_to(g, shape: tuple):
     if tuple(gs) == tuple(shape):
         return g
     nd = len(gs) - len(shape)
+    if nd < 0:  # the input had extra leading 1s (a value broadcast into a smaller slot)
+        g = g.reshape((1,) * -nd + tuple(gs))
+        gs = g.shape
+        nd = 0
     axes = tuple(range(nd)) + tuple(
         i + nd for i, s in enumerate(shape) if s == 1 and gs[i + nd] != 1
     )
