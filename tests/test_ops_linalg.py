@@ -189,3 +189,37 @@ def test_chain_matmul():
 def test_baddbmm_beta0_double_backward():
     compare_double_backward(lambda m, i, a, b: m.baddbmm(i, a, b, beta=0) ** 2, (2, 2, 2),
                             (2, 2, 3), (2, 3, 2))
+
+
+_ERRORS = {
+    "prod_dim_tuple": lambda m: m.prod(m.ones(2, 3), (0, 1)),
+    "norm_bad_order": lambda m: m.norm(m.ones(3), "abc"),
+    "gather_float_index": lambda m: m.gather(m.ones(2, 2), 1, m.ones(2, 2)),
+    "repeat_negative": lambda m: m.ones(3).repeat(-1),
+    "unfold_negative": lambda m: m.ones(3).unfold(0, -1, 1),
+    "einsum_bad_char": lambda m: m.einsum("i1->i", m.ones(3)),
+    "einsum_unknown_out": lambda m: m.einsum("i->j", m.ones(3)),
+    "histc_int": lambda m: m.histc(m.ones(3, dtype=m.long)),
+    "quantile_empty": lambda m: m.quantile(m.ones(0), 0.5),
+    "cov_3d": lambda m: m.cov(m.ones(2, 2, 2)),
+    "sum_to_size": lambda m: m.ones(2, 3).sum_to_size(2, 2),
+    "tensordot_negative": lambda m: m.tensordot(m.ones(2), m.ones(2), -1),
+    "trace_1d": lambda m: m.trace(m.ones(3)),
+    "cdist_cols": lambda m: m.cdist(m.ones(3, 2), m.ones(3, 4)),
+    "addbmm_2d": lambda m: m.addbmm(m.ones(2, 2), m.ones(2, 2), m.ones(2, 2, 2)),
+    "searchsorted_dims": lambda m: m.searchsorted(m.ones(2, 3), m.ones(3, 1)),
+    "mode_empty": lambda m: m.mode(m.ones(0)),
+    "block_diag_3d": lambda m: m.block_diag(m.ones(1, 1, 1)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_ERRORS))
+def test_error_parity_with_torch(name):
+    import torch
+
+    fn = _ERRORS[name]
+    with pytest.raises(Exception) as te:
+        fn(torch)
+    with pytest.raises(type(te.value)) as ee:
+        fn(ember)
+    assert str(ee.value)[:50] == str(te.value)[:50]

@@ -24,6 +24,10 @@ def _einsum_plan(equation: str, shapes: list) -> tuple:
     """Explicit per-operand subscripts (ellipses expanded, size-1 broadcast labels dropped from
     the operand that has them) and the output subscripts."""
     eq = equation.replace(" ", "")
+    for k, c in enumerate(eq):
+        if not (c.isascii() and c.isalpha()) and c not in ".,->":
+            raise RuntimeError(f"einsum(): invalid subscript given at index {k} in the equation "
+                               "string, subscripts must be in [a-zA-Z]")
     lhs, arrow, rhs = eq.partition("->")
     terms = lhs.split(",")
     if len(terms) > len(shapes):

@@ -222,6 +222,11 @@ class Prod(Op):
 def prod(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None, out=None) -> Tensor:
     """Product of all elements or along ``dim``; bool/int inputs multiply in int64."""
     a = input._data
+    if dim is not None and not isinstance(dim, int):
+        raise TypeError(f"prod() received an invalid combination of arguments - got (Tensor, "
+                        f"{type(dim).__name__}), but expected one of: (Tensor input, *, "
+                        "torch.dtype dtype = None) or (Tensor input, int dim, bool keepdim = "
+                        "False, *, torch.dtype dtype = None)")
     d = None if dim is None else check_dim(dim, a.ndim)
     if a.ndim == 0:
         d = None

@@ -199,8 +199,10 @@ def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, out=None, dtyp
         input = input.to(dtype)
     if p == "fro" or p is None:
         p = 2
+    elif p == "nuc":
+        raise NotImplementedError("norm with p='nuc' is not supported in ember")
     elif isinstance(p, str):
-        raise NotImplementedError(f"norm with p='{p}' is not supported in ember")
+        raise RuntimeError(f"linalg.matrix_norm: Order {p} not supported.")
     dims = norm_dims(dim, a.ndim)
     if a.ndim == 0:
         dims = None
@@ -236,7 +238,7 @@ class LogSumExp(Op):
         return g * _bw.exp(a - r), None, None
 
 
-def logsumexp(input: Tensor, dim=(), keepdim: bool = False, *, out=None) -> Tensor:
+def logsumexp(input: Tensor, dim, keepdim: bool = False, *, out=None) -> Tensor:
     """log(sum(exp(input))) over ``dim``, computed stably."""
     if not is_float(input._data):
         input = input.to(D._default)
@@ -252,7 +254,7 @@ def cov(input: Tensor, *, correction: int = 1, fweights: Tensor | None = None,
     """Covariance of the rows (variables) over the columns (observations), optionally weighted."""
     nd = input._data.ndim
     if nd > 2:
-        raise ValueError(f"cov(): expected input to have two or fewer dimensions but got an "
+        raise RuntimeError(f"cov(): expected input to have two or fewer dimensions but got an "
                          f"input with {nd} dimensions")
     x = input.reshape(1, -1) if nd < 2 else input
     if not is_float(x._data):

@@ -580,6 +580,8 @@ def unfold(input: Tensor, dimension: int, size: int, step: int) -> Tensor:
     n = a.shape[d] if a.ndim else 1
     if size > n:
         raise RuntimeError(f"maximum size for tensor at dimension {d} is {n} but size is {size}")
+    if size < 0:
+        raise RuntimeError(f"size is {size} but must be >= 0")
     if step <= 0:
         raise RuntimeError(f"step is {step} but must be > 0")
     return as_view(Unfold.apply(input, d, size, step), input)

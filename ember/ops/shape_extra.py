@@ -159,6 +159,11 @@ def repeat(input: Tensor, *sizes) -> Tensor:
     if len(reps) < input._data.ndim:
         raise RuntimeError("Number of dimensions of repeat dims can not be smaller than number "
                            "of dimensions of tensor")
+    shp = (1,) * (len(reps) - input._data.ndim) + input._data.shape
+    new = [r * n for r, n in zip(reps, shp)]
+    bad = [n for n in new if n < 0]
+    if bad:
+        raise RuntimeError(f"Trying to create tensor with negative dimension {bad[0]}: {new}")
     return Repeat.apply(input, reps)
 
 
@@ -327,6 +332,10 @@ def broadcast_tensors(*tensors) -> tuple:
 
 
 def _atleast(tensors, fn):
+    for t in tensors:
+        if not isinstance(t, (Tensor, list, tuple)):
+            raise TypeError(f"atleast_nd() received an invalid combination of arguments - got "
+                            f"({type(t).__name__}), but expected one of: (Tensor input)")
     if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
         return tuple(fn(t) for t in tensors[0])
     if len(tensors) == 1:
@@ -589,8 +598,7 @@ def sum_to_size(self: Tensor, *size) -> Tensor:
     shp = self._data.shape
     lead = len(shp) - len(size)
     if lead < 0 or any(s != 1 and s != shp[lead + k] for k, s in enumerate(size)):
-        raise RuntimeError(f"size {{{', '.join(map(str, size))}}} is not expandable to size "
-                           f"{{{', '.join(map(str, shp))}}}.")
+        raise RuntimeError(f"size {{{list(size)}}} is not expandable to size {{{list(shp)}}}.")
     dims = list(range(lead)) + [lead + k for k, s in enumerate(size) if s == 1 and
                                 shp[lead + k] != 1]
     r = self.sum(dims, keepdim=True) if dims else self

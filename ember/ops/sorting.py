@@ -240,7 +240,10 @@ def histc(input: Tensor, bins: int = 100, min=0, max=0, *, out=None) -> Tensor: 
     """Histogram of ``bins`` equal bins over [min, max] (the data range when both are 0)."""
     a = input._data
     if a.dtype.kind not in "f":
-        raise RuntimeError(f'"histogram_cpu" not implemented for \'{input.dtype.name}\'')
+        from .inplace import _pretty
+
+        raise NotImplementedError(
+            f'"histogram_cpu" not implemented for \'{_pretty(input.dtype.name)}\'')
     if bins <= 0:
         raise RuntimeError("torch.histc(): bins must be > 0")
     lo, hi = float(min), float(max)
@@ -286,7 +289,7 @@ def _quantile(input: Tensor, q, dim, keepdim: bool, interpolation: str, skip_nan
     xs = x._data
     n = xs.shape[d]
     if n == 0:
-        raise IndexError(f"{name}() input tensor must be non-empty")
+        raise RuntimeError(f"{name}() input tensor must be non-empty")
     srt = sort(x, d).values
     xp = xp_of(xs)
     nan = xp.isnan(xs).sum(axis=d, keepdims=True)
