@@ -357,3 +357,12 @@ def test_nanmedian_and_median_with_nan():
 
 def test_median_double_backward():
     compare_double_backward(lambda m, x: m.median(x) ** 2, (3, 4))
+
+
+def test_nuclear_norm():
+    x = randn(3, 4)
+    compare(lambda m, x: m.norm(x, "nuc"), x, atol=1e-5)
+    y = randn(2, 3, 4)
+    compare(lambda m, y: (m.norm(y, "nuc", dim=(1, 2)),
+                          m.norm(y, "nuc", dim=(0, 2), keepdim=True)), y, atol=1e-5)
+    gradcheck(lambda x: ember.norm(x, "nuc"), (3, 2))

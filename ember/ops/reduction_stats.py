@@ -200,13 +200,50 @@ def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, out=None, dtyp
     if p == "fro" or p is None:
         p = 2
     elif p == "nuc":
-        raise NotImplementedError("norm with p='nuc' is not supported in ember")
+        return _finish(_nuclear(input, dim, keepdim), out)
     elif isinstance(p, str):
         raise RuntimeError(f"linalg.matrix_norm: Order {p} not supported.")
     dims = norm_dims(dim, a.ndim)
     if a.ndim == 0:
         dims = None
     return _finish(via_f32(input, lambda x: Norm.apply(x, float(p), dims, keepdim)), out)
+
+
+class NuclearNorm(Op):
+    """Sum of the singular values of the last two dims; gradient U @ Vh."""
+
+    save_in = (0,)
+
+    @staticmethod
+    def forward(ctx, a):
+        u, sv, vh = xp_of(a).linalg.svd(a, full_matrices=False)
+        ctx.uv = u @ vh
+        return sv.sum(-1).astype(a.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        return (g[..., None, None] * ctx.uv).astype(ctx.uv.dtype, copy=False)
+
+
+def _nuclear(input: Tensor, dim, keepdim: bool) -> Tensor:
+    nd = input._data.ndim
+    if dim is None:
+        if nd != 2:
+            raise RuntimeError("linalg.matrix_norm: The input tensor A must have at least 2 "
+                               "dimensions." if nd < 2 else
+                               "norm(): nuclear norm with dim=None needs a 2-D input")
+        dims = (0, 1)
+    else:
+        dims = norm_dims(dim, nd)
+        if dims is None or len(dims) != 2:
+            raise RuntimeError("linalg.matrix_norm: dim must be a 2-tuple. Got "
+                               + " ".join(str(d) for d in (dims or ())))
+    x = input.movedim(dims, (-2, -1))
+    r = NuclearNorm.apply(x)
+    if keepdim:
+        for d in sorted(dims):
+            r = r.unsqueeze(d)
+    return r
 
 
 class LogSumExp(Op):
