@@ -242,6 +242,23 @@ class Remainder(_Binary):
         return Remainder.out(ctx, g if n[0] else None, gb)
 
 
+class Fmod(_Binary):
+    save_in = (0, 1)
+
+    @staticmethod
+    def forward(ctx, a, b, rt):
+        a2, b2 = Fmod.setup(ctx, a, b, rt)
+        ctx.saved = (a2, b2)
+        return np.fmod(a2, b2)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved
+        n = ctx._needs
+        gb = -g * np.trunc(a / b) if n[1] else None
+        return Fmod.out(ctx, g if n[0] else None, gb)
+
+
 class FloorDiv(_Binary):
     @staticmethod
     def forward(ctx, a, b, rt):
@@ -277,6 +294,8 @@ def _binary(op, ufunc, a, b, true_div=False):
         rt = result_np_dtype(a, b)
         if true_div and rt.kind in "biu":
             rt = D._default.np
+    if rt.kind in "biu" and op in _INT_CHECKED:
+        _int_checks(op, rt, bd, b)
     if _gs.enabled and ((ta and a._rg) or (tb and b._rg)):
         if rt.kind not in "fc":
             raise RuntimeError(f"{op.__name__}: only floating point results are differentiable")
@@ -295,10 +314,31 @@ def _binary(op, ufunc, a, b, true_div=False):
     return _wrap(r)
 
 
+_INT_CHECKED = set()  # filled below: ops with torch's integer/bool restrictions
+_BOOL_NAMES = {}
+
+
+def _int_checks(op, rt, bd, b) -> None:
+    """torch refuses these ops on bool results and integer division by zero."""
+    if rt.kind == "b":
+        name = _BOOL_NAMES[op]
+        if op is not Pow or type(b) is not bool:
+            raise NotImplementedError(f"\"{name}\" not implemented for 'Bool'")
+        return
+    if op is not Pow:
+        if (bd == 0).any() if hasattr(bd, "shape") else bd == 0:
+            raise RuntimeError("ZeroDivisionError")
+
+
 def _coerce_result(r, rt):
     if isinstance(r, np.generic) or not hasattr(r, "shape"):
         return np.asarray(r, dtype=rt)
     return r
+
+
+_INT_CHECKED.update((Remainder, FloorDiv, Fmod, Pow))
+_BOOL_NAMES.update({Remainder: "remainder_cpu", FloorDiv: "div_floor_cpu", Fmod: "fmod_cpu",
+                    Pow: "pow"})
 
 
 def add(input, other, *, alpha=1, out=None):
@@ -362,9 +402,12 @@ def true_divide(input, other, *, out=None):
 
 def pow(input, exponent, *, out=None):  # noqa: A001
     """input ** exponent; an int tensor to a negative int power raises, as torch."""
-    if isinstance(input, Tensor) and input._data.dtype.kind in "iu" and isinstance(
+    if isinstance(input, Tensor) and input._data.dtype.kind in "iub" and isinstance(
             exponent, int) and exponent < 0:
         raise RuntimeError("Integers to negative integer powers are not allowed.")
+    if isinstance(input, Tensor) and input._data.dtype.kind == "b" and type(exponent) is bool:
+        r = input.clone() if exponent else _wrap(np.ones(input._data.shape, np.bool_))
+        return _out(r, out)
     return _out(_binary(Pow, int_pow, input, exponent), out)
 
 
@@ -373,8 +416,8 @@ def remainder(input, other, *, out=None):
 
 
 def fmod(input, other, *, out=None):
-    a = input if isinstance(input, Tensor) else _wrap(np.asarray(input))
-    return _out(a - trunc_div(a, other) * other, out)
+    """C-style remainder: the sign follows the dividend."""
+    return _out(_binary(Fmod, np.fmod, input, other), out)
 
 
 def trunc_div(a, b):

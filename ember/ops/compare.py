@@ -64,7 +64,7 @@ logical_xor = _cmp(np.logical_xor, "logical_xor", True)
 def _bitwise(ufunc, name):
     def fn(input, other, *, out=None):
         for x in (input, other):
-            if isinstance(x, Tensor) and x._data.dtype.kind in "fc" or isinstance(x, float):
+            if isinstance(x, Tensor) and x._data.dtype.kind in "fcV" or isinstance(x, float):
                 from .inplace import _pretty
 
                 dn = _pretty(x.dtype.name) if isinstance(x, Tensor) else "Float"
@@ -248,11 +248,22 @@ class Minimum(_MaxMin):
     ufunc = np.minimum
 
 
+def _need_tensors(name, input, other) -> None:
+    for pos, (arg, x) in enumerate((("input", input), ("other", other)), 1):
+        if not isinstance(x, Tensor):
+            raise TypeError(f"{name}(): argument '{arg}' (position {pos}) must be Tensor, not "
+                            f"{type(x).__name__}")
+
+
 def maximum(input: Tensor, other: Tensor, *, out=None) -> Tensor:
+    """Elementwise maximum (NaN propagates); ties split the gradient, as torch."""
+    _need_tensors("maximum", input, other)
     return _finish(_binary(Maximum, np.maximum, input, other), out)
 
 
 def minimum(input: Tensor, other: Tensor, *, out=None) -> Tensor:
+    """Elementwise minimum (NaN propagates); ties split the gradient, as torch."""
+    _need_tensors("minimum", input, other)
     return _finish(_binary(Minimum, np.minimum, input, other), out)
 
 
@@ -287,11 +298,13 @@ class FMin(_FMaxMin):
 
 def fmax(input: Tensor, other: Tensor, *, out=None) -> Tensor:
     """Elementwise maximum where a NaN is ignored (the other value wins)."""
+    _need_tensors("fmax", input, other)
     return _finish(_binary(FMax, np.fmax, input, other), out)
 
 
 def fmin(input: Tensor, other: Tensor, *, out=None) -> Tensor:
     """Elementwise minimum where a NaN is ignored (the other value wins)."""
+    _need_tensors("fmin", input, other)
     return _finish(_binary(FMin, np.fmin, input, other), out)
 
 
