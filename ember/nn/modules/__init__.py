@@ -6,13 +6,16 @@ import importlib as _importlib
 
 from .activation import *  # noqa: F401,F403
 from .container import *  # noqa: F401,F403
+from .distance import *  # noqa: F401,F403
 from .dropout import *  # noqa: F401,F403
 from .flatten import *  # noqa: F401,F403
 from .linear import *  # noqa: F401,F403
 from .loss import *  # noqa: F401,F403
 from .module import Module  # noqa: F401
 from .normalization import *  # noqa: F401,F403
+from .rnn import *  # noqa: F401,F403
 from .sparse import *  # noqa: F401,F403
+from .transformer import *  # noqa: F401,F403
 
 # convolution, pooling and friends belong to another owner; each file is optional here
 for _name in ("conv", "pooling", "padding", "upsampling", "pixelshuffle", "fold",

@@ -303,59 +303,96 @@ class RReLU(Module):
 
 
 class MultiheadAttention(Module):
-    """Multi-head attention with packed in-projection (batch_first option)."""
+    """Multi-head attention with torch's packed in-projection and parameter names."""
 
     def __init__(self, embed_dim: int, num_heads: int, dropout: float = 0.0, bias: bool = True,
                  add_bias_kv: bool = False, add_zero_attn: bool = False, kdim=None, vdim=None,
                  batch_first: bool = False, device=None, dtype=None) -> None:
         super().__init__()
-        from .linear import Linear
+        from .linear import NonDynamicallyQuantizableLinear
 
+        if embed_dim <= 0 or num_heads <= 0:
+            raise ValueError(f"embed_dim and num_heads must be greater than 0, got embed_dim="
+                             f"{embed_dim} and num_heads={num_heads} instead")
+        if add_bias_kv or add_zero_attn:
+            raise NotImplementedError("add_bias_kv / add_zero_attn are not supported by ember")
         self.embed_dim = embed_dim
         self.kdim = kdim if kdim is not None else embed_dim
         self.vdim = vdim if vdim is not None else embed_dim
+        self._qkv_same_embed_dim = self.kdim == embed_dim and self.vdim == embed_dim
         self.num_heads = num_heads
         self.dropout = dropout
         self.batch_first = batch_first
         self.head_dim = embed_dim // num_heads
         if self.head_dim * num_heads != embed_dim:
             raise AssertionError("embed_dim must be divisible by num_heads")
-        self.in_proj_weight = Parameter(empty((3 * embed_dim, embed_dim), device=device,
-                                              dtype=dtype))
+        kw = dict(device=device, dtype=dtype)
+        if self._qkv_same_embed_dim:
+            self.in_proj_weight = Parameter(empty((3 * embed_dim, embed_dim), **kw))
+            self.register_parameter("q_proj_weight", None)
+            self.register_parameter("k_proj_weight", None)
+            self.register_parameter("v_proj_weight", None)
+        else:
+            self.q_proj_weight = Parameter(empty((embed_dim, embed_dim), **kw))
+            self.k_proj_weight = Parameter(empty((embed_dim, self.kdim), **kw))
+            self.v_proj_weight = Parameter(empty((embed_dim, self.vdim), **kw))
+            self.register_parameter("in_proj_weight", None)
         if bias:
-            self.in_proj_bias = Parameter(empty(3 * embed_dim, device=device, dtype=dtype))
+            self.in_proj_bias = Parameter(empty(3 * embed_dim, **kw))
         else:
             self.register_parameter("in_proj_bias", None)
-        self.out_proj = Linear(embed_dim, embed_dim, bias=bias, device=device, dtype=dtype)
-        init.xavier_uniform_(self.in_proj_weight)
-        if bias:
+        self.out_proj = NonDynamicallyQuantizableLinear(embed_dim, embed_dim, bias=bias, **kw)
+        self.bias_k = self.bias_v = None
+        self.add_zero_attn = add_zero_attn
+        self._reset_parameters()
+
+    def _reset_parameters(self) -> None:
+        if self._qkv_same_embed_dim:
+            init.xavier_uniform_(self.in_proj_weight)
+        else:
+            init.xavier_uniform_(self.q_proj_weight)
+            init.xavier_uniform_(self.k_proj_weight)
+            init.xavier_uniform_(self.v_proj_weight)
+        if self.in_proj_bias is not None:
             init.constant_(self.in_proj_bias, 0.0)
             init.constant_(self.out_proj.bias, 0.0)
 
     def forward(self, query: Tensor, key: Tensor, value: Tensor, key_padding_mask=None,
                 need_weights: bool = True, attn_mask=None, average_attn_weights: bool = True,
                 is_causal: bool = False):
-        if self.batch_first:
+        unbatched = query.dim() == 2
+        if unbatched:
+            query, key, value = (t.unsqueeze(1) for t in (query, key, value))
+            if key_padding_mask is not None:
+                key_padding_mask = key_padding_mask.unsqueeze(0)
+        elif self.batch_first:
             query, key, value = (x.transpose(0, 1) for x in (query, key, value))
         L, N, E = query.shape
         S = key.shape[0]
         H, D = self.num_heads, self.head_dim
-        w, b = self.in_proj_weight, self.in_proj_bias
+        b = self.in_proj_bias
         bq = bk = bv = None
         if b is not None:
             bq, bk, bv = b[:E], b[E:2 * E], b[2 * E:]
-        q = F.linear(query, w[:E], bq)
-        k = F.linear(key, w[E:2 * E], bk)
-        v = F.linear(value, w[2 * E:], bv)
-        q = q.reshape(L, N * H, D).transpose(0, 1)
-        k = k.reshape(S, N * H, D).transpose(0, 1)
-        v = v.reshape(S, N * H, D).transpose(0, 1)
+        if self._qkv_same_embed_dim:
+            w = self.in_proj_weight
+            wq, wk, wv = w[:E], w[E:2 * E], w[2 * E:]
+        else:
+            wq, wk, wv = self.q_proj_weight, self.k_proj_weight, self.v_proj_weight
+        q = F.linear(query, wq, bq).reshape(L, N * H, D).transpose(0, 1)
+        k = F.linear(key, wk, bk).reshape(S, N * H, D).transpose(0, 1)
+        v = F.linear(value, wv, bv).reshape(S, N * H, D).transpose(0, 1)
         scores = q.matmul(k.transpose(1, 2)) * (1.0 / D ** 0.5)
+        if is_causal and attn_mask is None:
+            from ...ops.creation import ones
+
+            attn_mask = ones(L, S, dtype=None).triu(1).bool()
         if attn_mask is not None:
-            if attn_mask.dtype.name == "bool":
-                scores = scores.masked_fill(attn_mask, float("-inf"))
+            m = attn_mask if attn_mask.dim() == 3 else attn_mask.unsqueeze(0)
+            if m.dtype.name == "bool":
+                scores = scores.masked_fill(m, float("-inf"))
             else:
-                scores = scores + attn_mask
+                scores = scores + m
         if key_padding_mask is not None:
             m = key_padding_mask.reshape(N, 1, 1, S).expand(N, H, 1, S).reshape(N * H, 1, S)
             if m.dtype.name == "bool":
@@ -367,11 +404,15 @@ class MultiheadAttention(Module):
             attn = F.dropout(attn, self.dropout, True)
         out = attn.matmul(v).transpose(0, 1).reshape(L, N, E)
         out = self.out_proj(out)
-        if self.batch_first:
+        if unbatched:
+            out = out.squeeze(1)
+        elif self.batch_first:
             out = out.transpose(0, 1)
         if not need_weights:
             return out, None
         aw = attn.reshape(N, H, L, S)
         if average_attn_weights:
             aw = aw.mean(1)
+        if unbatched:
+            aw = aw.squeeze(0)
         return out, aw
