@@ -7,10 +7,14 @@ GEMM; the input gradient is a GEMM followed by col2im (one strided add per kerne
 from __future__ import annotations
 
 import itertools
+import weakref
+
+import numpy as np
 
 from ..autograd.node import Op
 from ..device import xp_of
 from ..tensor import Tensor
+from .conv_par import prange
 
 __all__ = [
     "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
@@ -119,9 +123,16 @@ def im2col_knp(xpad, k, s, d, osz):
     n, c = xpad.shape[:2]
     nsp = len(k)
     buf = xp.empty((c,) + tuple(k) + (n,) + tuple(osz), xpad.dtype)
-    v = _windows(xpad, k, s, d, osz)
-    buf[...] = v.transpose((1,) + tuple(range(2, 2 + nsp)) + (0,) + tuple(
+    v = _windows(xpad, k, s, d, osz).transpose((1,) + tuple(range(2, 2 + nsp)) + (0,) + tuple(
         range(2 + nsp, 2 + 2 * nsp)))
+
+    def run(lo, hi):
+        buf[lo:hi] = v[lo:hi]
+
+    if xp is np:
+        prange(c, run, buf.nbytes)
+    else:
+        run(0, c)
     return buf.reshape(c * _prod(k), n * _prod(osz))
 
 
@@ -149,10 +160,19 @@ def _to_nc(a2, n, c, sp, b=None):
         return out
     out = xp.empty((n, c) + tuple(sp), a2.dtype)
     src = a2.reshape(c, n, p).transpose(1, 0, 2)
-    if b is not None:
-        xp.add(src, b.reshape(c, 1), out=out.reshape(n, c, p))
+    dst = out.reshape(n, c, p)
+    bb = None if b is None else b.reshape(c, 1)
+
+    def run(lo, hi):
+        if bb is not None:
+            xp.add(src[lo:hi], bb, out=dst[lo:hi])
+        else:
+            dst[lo:hi] = src[lo:hi]
+
+    if xp is np:
+        prange(n, run, out.nbytes)
     else:
-        out.reshape(n, c, p)[...] = src
+        run(0, n)
     return out
 
 
@@ -161,7 +181,17 @@ def _to_cn(a, n, c):
     xp = xp_of(a)
     if n == 1:
         return a.reshape(c, -1)
-    return xp.ascontiguousarray(a.reshape(n, c, -1).transpose(1, 0, 2)).reshape(c, -1)
+    src = a.reshape(n, c, -1).transpose(1, 0, 2)
+    out = xp.empty(src.shape, a.dtype)
+
+    def run(lo, hi):
+        out[lo:hi] = src[lo:hi]
+
+    if xp is np:
+        prange(c, run, out.nbytes)
+    else:
+        run(0, c)
+    return out.reshape(c, -1)
 
 
 def _gemm_groups(a, b, g, ta=False):
@@ -199,15 +229,14 @@ def col2im_nc(gcols, xshape, pads, k, s, d, osz):
     out = xp.zeros(tuple(xshape), gcols.dtype)
     cols = gcols.reshape((c,) + tuple(k) + (n,) + tuple(osz))
     perm = (1, 0) + tuple(range(2, 2 + nsp))
+    taps = []
     for off in itertools.product(*[range(e) for e in k]):
         dst = []
         src = []
         for i in range(nsp):
             # output positions o whose tap lands inside the unpadded input
             first = off[i] * d[i] - pads[i][0]
-            o0 = max(0, -(first // s[i])) if first < 0 else 0
-            while first + o0 * s[i] < 0:
-                o0 += 1
+            o0 = -(first // s[i]) if first < 0 else 0
             o1 = min(osz[i], (sp[i] - 1 - first) // s[i] + 1) if sp[i] - 1 - first >= 0 else 0
             if o1 <= o0:
                 break
@@ -215,8 +244,17 @@ def col2im_nc(gcols, xshape, pads, k, s, d, osz):
             dst.append(slice(a, a + (o1 - o0 - 1) * s[i] + 1, s[i]))
             src.append(slice(o0, o1))
         else:
-            v = cols[(slice(None),) + off + (slice(None),) + tuple(src)]
-            out[(slice(None), slice(None)) + tuple(dst)] += v.transpose(perm)
+            taps.append((off, tuple(dst), tuple(src)))
+
+    def run(lo, hi):
+        for off, dst, src in taps:
+            v = cols[(slice(lo, hi),) + off + (slice(None),) + src]
+            out[(slice(None), slice(lo, hi)) + dst] += v.transpose(perm)
+
+    if xp is np:
+        prange(c, run, gcols.nbytes)
+    else:
+        run(0, c)
     return out
 
 
@@ -246,23 +284,38 @@ def conv_weight_grad(g2, cols, w_shape, g):
     return xp.matmul(a, bt).reshape(w_shape)
 
 
+_COLS_BUDGET = 128 << 20  # bytes of im2col columns kept alive for backward, all convs together
+_cols_live = [0]
+
+
+def _release(nbytes: int) -> None:
+    _cols_live[0] -= nbytes
+
+
 class ConvNd(Op):
-    """Convolution. Backward re-forms the columns from the saved input rather than keeping them:
-    for a 3x3 kernel they are 9x the input, and holding them for every layer costs more memory
-    than torch while re-forming them is one strided copy."""
+    """Convolution. Backward needs the im2col columns; they are kept from the forward while the
+    columns of all live graphs fit a budget, and re-formed from the saved input past it (for a
+    3x3 kernel they are 9x the input: keeping them for every layer would cost more memory than
+    torch, re-forming them is one strided copy)."""
 
     save_in = (0, 1)
 
     @staticmethod
     def forward(ctx, x, w, b, s, pads, d, g):
-        out, _, pshape = conv_forward(x, w, b, s, pads, d, g)
-        ctx.saved = (x, w)
+        out, cols, pshape = conv_forward(x, w, b, s, pads, d, g)
+        needs = ctx.__dict__.get("_needs")
+        keep = None
+        if needs is not None and needs[1] and _cols_live[0] + cols.nbytes <= _COLS_BUDGET:
+            keep = cols
+            _cols_live[0] += cols.nbytes
+            weakref.finalize(cols, _release, cols.nbytes)
+        ctx.saved = (x, w, keep)
         ctx.geo = (pshape, s, pads, d, g)
         return out
 
     @staticmethod
     def backward(ctx, gy):
-        x, w = ctx.saved
+        x, w, cols = ctx.saved
         pshape, s, pads, d, g = ctx.geo
         nd = ctx._needs
         gx = gw = gb = None
@@ -272,7 +325,8 @@ class ConvNd(Op):
         if nd[2]:
             gb = g2.sum(1)
         if nd[1]:
-            cols = im2col_knp(_pad_zeros(x, pads), w.shape[2:], s, d, osz)
+            if cols is None:
+                cols = im2col_knp(_pad_zeros(x, pads), w.shape[2:], s, d, osz)
             gw = conv_weight_grad(g2, cols, w.shape, g)
             del cols
         if nd[0]:

@@ -16,6 +16,7 @@ from ..autograd.node import Op
 from ..device import xp_of
 from ..tensor import Tensor, _wrap
 from .conv import ntuple
+from .conv_par import prange
 
 __all__ = [
     "max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d",
@@ -73,7 +74,20 @@ class MaxPool(Op):
         need = tuple((osz[i] - 1) * s[i] + d[i] * (k[i] - 1) + 1 for i in range(nsp))
         fill = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
         xpad = _padded(x, p, need, fill)
-        best, arg = _max_separable(xp, xpad, k, s, d, osz)
+        if xp is np and xpad.nbytes >= (1 << 21) and xpad.shape[0] > 1:
+            # split the leading axis over threads (NumPy releases the GIL in these loops)
+            lead = xpad.shape[0]
+            best = np.empty((lead,) + xpad.shape[1:-nsp] + tuple(osz), x.dtype)
+            arg = np.empty(best.shape, np.int8 if _prod(k) < 128 else np.int32)
+
+            def run(lo, hi):
+                b, a = _max_separable(np, xpad[lo:hi], k, s, d, osz)
+                best[lo:hi] = b
+                arg[lo:hi] = a
+
+            prange(lead, run, xpad.nbytes)
+        else:
+            best, arg = _max_separable(xp, xpad, k, s, d, osz)
         if x.dtype.kind == "f" and xp.isnan(best).any():
             best, arg = _max_scan(xp, xpad, k, s, d, osz)
         ctx.arg = arg
@@ -92,12 +106,20 @@ class MaxPool(Op):
         full = nonov and all(s[i] * osz[i] == pshape[-len(k) + i] for i in range(len(k))) and \
             all(s[i] == k[i] for i in range(len(k)))
         gx = (xp.empty if full else xp.zeros)(pshape, g.dtype)
-        for j, off in enumerate(offs):
-            sl = _slices(off, s, d, osz)
-            if nonov:
-                xp.multiply(g, arg == j, out=gx[sl])
-            else:
-                gx[sl] += xp.where(arg == j, g, 0)
+
+        def run(lo, hi):
+            gg, aa, gxx = g[lo:hi], arg[lo:hi], gx[lo:hi]
+            for j, off in enumerate(offs):
+                sl = _slices(off, s, d, osz)
+                if nonov:
+                    xp.multiply(gg, aa == j, out=gxx[sl])
+                else:
+                    gxx[sl] += xp.where(aa == j, gg, 0)
+
+        if xp is np and g.ndim > len(k):
+            prange(g.shape[0], run, gx.nbytes)
+        else:
+            run(0, g.shape[0])
         return _crop(gx, p, xshape[-len(k):]), None, None, None, None, None, None
 
 

@@ -1,0 +1,49 @@
+"""A small thread pool for the memory-bound passes of convolution and pooling (im2col, col2im,
+layout transposes, window maxima). NumPy releases the GIL inside these loops, so splitting a
+pass along its outermost axis uses every core, as torch's OpenMP loops do; BLAS already does.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+_pool: ThreadPoolExecutor | None = None
+_MIN_BYTES = 1 << 20  # below ~1 MiB a pass is faster on one thread than dispatched
+
+
+def _threads() -> int:
+    try:
+        from ..device import get_num_threads
+
+        return max(1, int(get_num_threads()))
+    except Exception:  # pragma: no cover - device module without the helper
+        return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+                   else (os.cpu_count() or 1))
+
+
+def _reset_after_fork() -> None:
+    global _pool
+    _pool = None  # the parent's worker threads do not exist in a forked child
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reset_after_fork)
+
+
+def prange(n: int, fn, nbytes: int) -> None:
+    """Run ``fn(lo, hi)`` over a split of ``range(n)``: in parallel when the pass moves at least
+    ~1 MiB (``nbytes``) and more than one thread is allowed, else in one call."""
+    global _pool
+    t = _threads() if nbytes >= _MIN_BYTES else 1
+    t = min(t, n)
+    if t <= 1:
+        fn(0, n)
+        return
+    if _pool is None or _pool._max_workers < t - 1:
+        _pool = ThreadPoolExecutor(max_workers=t - 1, thread_name_prefix="ember-conv")
+    bounds = [(n * i) // t for i in range(t + 1)]
+    futs = [_pool.submit(fn, bounds[i], bounds[i + 1]) for i in range(1, t)]
+    fn(bounds[0], bounds[1])
+    for f in futs:
+        f.result()
