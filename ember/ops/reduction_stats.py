@@ -28,12 +28,23 @@ class VarStd(Op):
     @staticmethod
     def forward(ctx, a, dims, correction, keepdim, take_sqrt):
         ax = _axis(dims)
-        n = a.size if dims is None else int(np.prod([a.shape[d] for d in dims]))
-        m = a.mean(axis=ax, keepdims=True)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            dev = a - m
-            v = (dev * dev).sum(axis=ax, keepdims=keepdim) / builtins.max(n - correction, 0)
+        if dims is None:
+            n = a.size
+        else:
+            n = 1
+            for d in dims:
+                n *= a.shape[d]
+        den = n - correction
+        acc = np.float32 if a.dtype == np.float16 else None  # accumulate half in float
+        if n and den > 0:  # the common case: no 0/0 to silence
+            dev = a - (a.sum(axis=ax, keepdims=True, dtype=acc) / n).astype(a.dtype)
+            v = (dev * dev).sum(axis=ax, keepdims=keepdim, dtype=acc) / den
             r = xp_of(a).sqrt(v) if take_sqrt else v
+        else:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                dev = a - a.mean(axis=ax, keepdims=True)
+                v = (dev * dev).sum(axis=ax, keepdims=keepdim) / builtins.max(den, 0)
+                r = xp_of(a).sqrt(v) if take_sqrt else v
         r = r.astype(a.dtype, copy=False)
         ctx.saved = (a, r)
         ctx.dev = dev
