@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib as _importlib
 
 from .activation import *  # noqa: F401,F403
+from .batchnorm import *  # noqa: F401,F403
 from .container import *  # noqa: F401,F403
 from .distance import *  # noqa: F401,F403
 from .dropout import *  # noqa: F401,F403
