@@ -37,7 +37,7 @@ class VarStd(Op):
         den = n - correction
         acc = np.float32 if a.dtype == np.float16 else None  # accumulate half in float
         if n and den > 0:  # the common case: no 0/0 to silence
-            dev = a - (a.sum(axis=ax, keepdims=True, dtype=acc) / n).astype(a.dtype)
+            dev = a - (a.sum(axis=ax, keepdims=True, dtype=acc) / n).astype(a.dtype, copy=False)
             v = (dev * dev).sum(axis=ax, keepdims=keepdim, dtype=acc) / den
             r = xp_of(a).sqrt(v) if take_sqrt else v
         else:
