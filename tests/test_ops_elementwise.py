@@ -521,3 +521,29 @@ def test_binary_dtype_grid_vs_torch(op):
                                 else re_.numpy())
                 np.testing.assert_allclose(ev.astype(float), tv.astype(float), rtol=1e-2,
                                            atol=1e-3, err_msg=str((op, da, db, ka, kb)))
+
+
+@pytest.mark.parametrize("name", [n for n, _ in UNARY] + NO_GRAD_UNARY + [
+    "angle", "real", "imag", "bitwise_not", "logical_not", "nan_to_num"])
+def test_unary_dtype_grid_vs_torch(name):
+    """Every dtype: same result dtype and values as torch, or the same error type."""
+    for dt in GRID_DT:
+        floating = dt in ("float16", "bfloat16", "float32", "float64")
+        vals = [0.25, 0.5, 0.75, 0.1] if floating else [0, 1, 2, 3]
+        if dt == "bool":
+            vals = [True, False, True, True]
+        t = torch.tensor(vals, dtype=getattr(torch, dt))
+        e = ember.tensor(vals, dtype=getattr(ember, dt))
+        try:
+            rt = getattr(torch, name)(t)
+        except Exception as ex:  # noqa: BLE001
+            with pytest.raises(type(ex)):
+                getattr(ember, name)(e)
+            continue
+        with np.errstate(all="ignore"):
+            re_ = getattr(ember, name)(e)
+        assert str(re_.dtype) == str(rt.dtype), (name, dt)
+        tv = rt.float().numpy() if rt.dtype == torch.bfloat16 else rt.numpy()
+        ev = re_.float().numpy() if re_.dtype is ember.bfloat16 else re_.numpy()
+        np.testing.assert_allclose(np.asarray(ev).astype(float), tv.astype(float), rtol=1e-2,
+                                   atol=1e-3, err_msg=f"{name} {dt}")

@@ -174,10 +174,12 @@ def _giles_big(w):
 _SQRT_PI = math.sqrt(math.pi)
 
 neg = _unary("neg", np.negative, lambda g, a, y: (-g,), float_only=False, save=None,
-             higher=True)
+             higher=True, no_bool=(RuntimeError, (
+                 "Negation, the `-` operator, on a bool tensor is not supported. If you are "
+                 "trying to invert a mask, use the `~` or `logical_not()` operator instead.")))
 negative = neg
 abs = _unary("abs", np.abs, lambda g, a, y: (g * _bw.sign(a),), float_only=False,  # noqa: A001
-             higher=True)
+             higher=True, no_bool=(NotImplementedError, "\"abs_cpu\" not implemented for 'Bool'"))
 absolute = abs
 exp = _unary("exp", np.exp, lambda g, a, y: (g * y,), save="out", higher=True)
 exp2 = _unary("exp2", np.exp2, lambda g, a, y: (g * y * math.log(2),), save="out", higher=True)
@@ -240,7 +242,8 @@ def _zero_grad(g, a, y):
     return (g * 0,)
 
 
-sign = _unary("sign", np.sign, _zero_grad, float_only=False, save=None)
+sign = _unary("sign", lambda a: np.sign(a) if a.dtype.kind != "b" else a.copy(), _zero_grad,
+              float_only=False, save=None)
 sgn = sign
 floor = _unary("floor", lambda a: np.floor(a) if a.dtype.kind in "fc" else a.copy(),
                _zero_grad, float_only=False, save=None, no_bool=_nb("floor"))
@@ -249,8 +252,18 @@ ceil = _unary("ceil", lambda a: np.ceil(a) if a.dtype.kind in "fc" else a.copy()
 trunc = _unary("trunc", lambda a: np.trunc(a) if a.dtype.kind in "fc" else a.copy(),
                _zero_grad, float_only=False, save=None, no_bool=_nb("trunc"))
 fix = trunc
-frac = _unary("frac", lambda a: a - np.trunc(a), lambda g, a, y: (g,), float_only=False,
-              save=None)
+_frac = _unary("frac", lambda a: a - np.trunc(a), lambda g, a, y: (g,), float_only=False,
+               save=None)
+
+
+def frac(input, *, out=None):
+    """The fractional part, input - trunc(input) (float tensors only, as torch)."""
+    if input._data.dtype.kind in "biu":
+        from .inplace import _pretty
+
+        raise NotImplementedError(
+            f"\"frac_cpu\" not implemented for '{_pretty(input.dtype.name)}'")
+    return _frac(input, out=out)
 
 
 def round(input, *, decimals: int = 0, out=None):  # noqa: A001
@@ -266,6 +279,9 @@ _round0 = _unary("round", lambda a: np.round(a) if a.dtype.kind in "fc" else a.c
 
 
 def positive(input):
+    """input itself (``+t``); bool tensors are refused, as torch."""
+    if input._data.dtype == np.bool_:
+        raise RuntimeError("The `+` operator, on a bool tensor is not supported.")
     return input
 
 
@@ -294,8 +310,16 @@ def _nograd(name, f):
 
 
 real = _nograd("real", np.real)
-imag = _nograd("imag", np.imag)
-angle = _nograd("angle", np.angle)
+_imag = _nograd("imag", np.imag)
+angle = _nograd("angle", lambda a: np.angle(_float_in(a)).astype(
+    _float_in(a).dtype if a.dtype.kind != "c" else a.real.dtype, copy=False))
+
+
+def imag(input, *, out=None):
+    """The imaginary part of a complex tensor."""
+    if not input.is_complex():
+        raise RuntimeError("imag is not implemented for tensors with non-complex dtypes.")
+    return _imag(input, out=out)
 signbit = _nograd("signbit", np.signbit)
 isnan = _nograd("isnan", np.isnan)
 isinf = _nograd("isinf", np.isinf)
@@ -307,8 +331,12 @@ logical_not = _nograd("logical_not", np.logical_not)
 
 
 def bitwise_not(input, *, out=None):
-    if input.is_floating_point():
-        raise TypeError("bitwise_not_cpu not implemented for 'Float'")
+    """~input on bool and integer tensors."""
+    if input.is_floating_point() or input.is_complex():
+        from .inplace import _pretty
+
+        raise NotImplementedError(
+            f"\"bitwise_not_cpu\" not implemented for '{_pretty(input.dtype.name)}'")
     return _nograd("bitwise_not", np.invert)(input, out=out)
 
 
