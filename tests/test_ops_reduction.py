@@ -366,3 +366,9 @@ def test_nuclear_norm():
     compare(lambda m, y: (m.norm(y, "nuc", dim=(1, 2)),
                           m.norm(y, "nuc", dim=(0, 2), keepdim=True)), y, atol=1e-5)
     gradcheck(lambda x: ember.norm(x, "nuc"), (3, 2))
+
+
+def test_prod_double_backward():
+    compare_double_backward(lambda m, x: m.prod(x, 1), (3, 4))
+    compare_double_backward(lambda m, x: m.prod(x, 0, keepdim=True) ** 2, (3, 4))
+    compare_double_backward(lambda m, x: m.prod(x), (2, 3))

@@ -198,25 +198,40 @@ def _excl_cumprod(a, axis: int, reverse: bool):
 
 class Prod(Op):
     save_in = (0,)
+    save_out = True
+    higher_order = True
 
     @staticmethod
     def forward(ctx, a, dim, keepdim, npdt):
-        ctx.saved = (a,)
+        r = a.prod(axis=dim, keepdims=keepdim, dtype=npdt)
+        ctx.saved = (a, r)
         ctx.dim, ctx.keep = dim, keepdim
-        return a.prod(axis=dim, keepdims=keepdim, dtype=npdt)
+        return r
 
     @staticmethod
     def backward(ctx, g):
-        (a,) = ctx.saved
+        a, r = ctx.saved
         dim = ctx.dim
-        if dim is None:
-            flat = a.reshape(-1)
-            others = _excl_cumprod(flat, 0, False) * _excl_cumprod(flat, 0, True)
-            return (g * others.reshape(a.shape)).astype(a.dtype, copy=False), None, None, None
-        if not ctx.keep:
+        dims = None if dim is None else (dim,)
+        if isinstance(g, Tensor):
+            if not (a._data == 0).any():
+                # no zeros: d prod / d x_i = prod / x_i, written with graph-building ops
+                g = _bw.expand_reduced(g, a.shape, dims, ctx.keep)
+                r = _bw.expand_reduced(r, a.shape, dims, ctx.keep)
+                return g * r / a, None, None, None
+            others = _wrap(_prod_others(a._data, dim))  # exact with zeros; constant beyond
+            return _bw.expand_reduced(g, a.shape, dims, ctx.keep) * others, None, None, None
+        if dim is not None and not ctx.keep:
             g = xp_of(g).expand_dims(g, dim)
-        others = _excl_cumprod(a, dim, False) * _excl_cumprod(a, dim, True)
-        return (g * others).astype(a.dtype, copy=False), None, None, None
+        return (g * _prod_others(a, dim)).astype(a.dtype, copy=False), None, None, None
+
+
+def _prod_others(a, dim):
+    """For each element, the product of the others in its reduction (exact with zeros)."""
+    if dim is None:
+        flat = a.reshape(-1)
+        return (_excl_cumprod(flat, 0, False) * _excl_cumprod(flat, 0, True)).reshape(a.shape)
+    return _excl_cumprod(a, dim, False) * _excl_cumprod(a, dim, True)
 
 
 def prod(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None, out=None) -> Tensor:
