@@ -370,3 +370,28 @@ def test_inplace_relu_module():
     x = ember.randn(3, 4)
     y = nn.ReLU(inplace=True)(x)
     assert y is x and (x.numpy() >= 0).all()
+
+
+def _noop_hook(*args):
+    return None
+
+
+def test_pickle_state_is_torch_layout():
+    m = nn.Sequential(nn.Linear(2, 3), nn.BatchNorm1d(3))
+    m.register_forward_hook(_noop_hook)
+    st = m.__getstate__()
+    assert type(st["_modules"]) is dict and "0" not in st and "_hooks_on" not in st
+    sub = m[0].__getstate__()
+    assert type(sub["_parameters"]) is dict and "weight" not in sub
+    c = pickle.loads(pickle.dumps(m))
+    assert c[0].weight is c[0]._parameters["weight"] and c._hooks_on
+    x = ember.randn(4, 2)
+    m.eval()
+    c.eval()
+    assert np.allclose(c(x).detach().numpy(), m(x).detach().numpy())
+    # a state as torch pickles it (plain dicts, some hook dicts absent) loads
+    t = nn.Linear.__new__(nn.Linear)
+    st = nn.Linear(2, 2).__getstate__()
+    del st["_forward_hooks_always_called"]
+    t.__setstate__(st)
+    assert t.weight is t._parameters["weight"] and t(ember.ones(1, 2)).shape == (1, 2)

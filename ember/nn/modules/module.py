@@ -372,18 +372,44 @@ class Module:
                 return
         object.__delattr__(self, name)
 
+    def __getstate__(self) -> dict:
+        """torch's layout: plain dict registries, no mirrored entries (whole-model pickles
+        load in torch)."""
+        d = dict(self.__dict__)
+        for reg in ("_parameters", "_buffers", "_modules"):
+            r = d.get(reg)
+            if r is None:
+                continue
+            for k, v in dict.items(r):
+                if k in d and d[k] is v:
+                    del d[k]
+            d[reg] = dict(dict.items(r))
+        d.pop("_hooks_on", None)
+        return d
+
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
+        for name in ("_forward_hooks", "_forward_hooks_with_kwargs",
+                     "_forward_hooks_always_called", "_forward_pre_hooks",
+                     "_forward_pre_hooks_with_kwargs", "_backward_hooks",
+                     "_backward_pre_hooks", "_state_dict_hooks", "_state_dict_pre_hooks",
+                     "_load_state_dict_pre_hooks", "_load_state_dict_post_hooks"):
+            if name not in self.__dict__:
+                self.__dict__[name] = OrderedDict()
+        self.__dict__.setdefault("_non_persistent_buffers_set", set())
+        self.__dict__.setdefault("_is_full_backward_hook", None)
         for reg in ("_parameters", "_buffers", "_modules"):
             r = self.__dict__.get(reg)
             if r is None:
-                continue
+                r = {}
             if not isinstance(r, _Registry):
-                r = _registry(self)
-                r.update(state[reg])
+                new = _registry(self)
+                dict.update(new, r)
+                r = new
                 self.__dict__[reg] = r
             r._owner = self
             self.__dict__.update(dict.items(r))
+        self._refresh_hooks()
 
     def __dir__(self):
         keys = set(object.__dir__(self))
