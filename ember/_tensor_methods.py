@@ -142,6 +142,8 @@ def _add_(self, other, *, alpha=1):
 
 
 def _sub_(self, other, *, alpha=1):
+    if A._is_bool(self) or A._is_bool(other):
+        A.sub(self, other)  # raises torch's error about bool subtraction
     if alpha != 1:
         other = other * alpha
     return P.ufunc_inplace(self, np.subtract, other, A.sub)

@@ -163,3 +163,52 @@ def test_cuda_unavailable():
         ember.ones(2).cuda()
     except Exception as e:  # noqa: BLE001
         assert isinstance(e, (type(ti.value), AssertionError, RuntimeError))
+
+
+INPLACE_DT = ["bool", "uint8", "int8", "int32", "int64", "float16", "bfloat16", "float32",
+              "float64"]
+
+
+def _ip_make(L, dt, kind):
+    vals = [3, 1, 2, 5] if dt in ("uint8", "bool") else [-3, 1, 2, 5]
+    if dt == "bool":
+        vals = [True, False, True, True]
+    t = L.tensor(vals, dtype=getattr(L, dt))
+    return t if kind == "t" else t[0].clone()
+
+
+@pytest.mark.parametrize("op", ["add_", "sub_", "mul_", "div_", "pow_", "remainder_", "clamp_",
+                                "fill_", "copy_", "masked_fill_", "__iadd__", "__imul__",
+                                "__itruediv__", "__ifloordiv__"])
+def test_inplace_dtype_grid_vs_torch(op):
+    """In-place ops over dtype pairs: the destination's dtype and torch's values, or the same
+    error type (e.g. a float result into an int tensor)."""
+    import itertools
+
+    import numpy as np
+
+    def call(lib, x, o):
+        if op == "clamp_":
+            return x.clamp_(min=o)
+        if op == "masked_fill_":
+            return x.masked_fill_(lib.tensor([True, False, True, False]), o)
+        return getattr(x, op)(o)
+
+    for da, db in itertools.product(INPLACE_DT, INPLACE_DT + ["scalar"]):
+        for kb in (("t", "0d") if db != "scalar" else (2, 2.5, True)):
+            ta, ea = _ip_make(torch, da, "t"), _ip_make(ember, da, "t")
+            tb = _ip_make(torch, db, kb) if db != "scalar" else kb
+            eb = _ip_make(ember, db, kb) if db != "scalar" else kb
+            try:
+                rt = call(torch, ta, tb)
+            except Exception as ex:  # noqa: BLE001
+                with pytest.raises(type(ex)):
+                    call(ember, ea, eb)
+                continue
+            with np.errstate(all="ignore"):
+                re_ = call(ember, ea, eb)
+            assert str(re_.dtype) == str(rt.dtype), (op, da, db, kb)
+            tv = rt.float().numpy() if rt.dtype == torch.bfloat16 else rt.numpy()
+            ev = re_.float().numpy() if re_.dtype is ember.bfloat16 else re_.numpy()
+            np.testing.assert_allclose(ev.astype(float), tv.astype(float), rtol=1e-2, atol=1e-2,
+                                       err_msg=str((op, da, db, kb)))

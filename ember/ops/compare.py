@@ -193,6 +193,10 @@ def clamp(input: Tensor, min=None, max=None, *, out=None) -> Tensor:  # noqa: A0
         if max is not None:
             r = where(r > max, max, r)
         return _finish(r, out)
+    if input._data.dtype == np.bool_:
+        if type(min) is bool or type(max) is bool:
+            raise NotImplementedError("\"clamp_scalar_cpu\" not implemented for 'Bool'")
+        input = input.long() if not (isinstance(min, float) or isinstance(max, float)) else input
     if input._data.dtype.kind in "biu" and (isinstance(min, float) or isinstance(max, float)):
         input = input.to(__import__("ember").get_default_dtype())
     return _finish(Clamp.apply(input, min, max), out)

@@ -275,9 +275,23 @@ def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
             raise RuntimeError(
                 f"masked_fill_ only supports a 0-dimensional value tensor, but got tensor with "
                 f"{value._data.ndim} dimension(s).")
-        v = value.to(input.dtype) if value._rg else value.item()
+        v = value.to(input.dtype) if value._rg else _fill_value(value._data, input)
     else:
-        v = value
-    r = where(mask, _wrap(np.asarray(v, dtype=input._data.dtype)) if not isinstance(
-        v, Tensor) else v, input)
+        v = _fill_value(value, input)
+    r = where(mask, _wrap(v) if not isinstance(v, Tensor) else v, input)
     return r.to(input.dtype) if r.dtype is not input.dtype else r
+
+
+def _fill_value(v, input: Tensor):
+    """A fill value as a 0-d array of input's dtype: integers wrap as in torch; a float that
+    does not fit an integer dtype raises torch's overflow error."""
+    dt = input._data.dtype
+    a = np.asarray(v)
+    if dt.kind in "iu" and a.dtype.kind in "fV":
+        lo, hi = np.iinfo(dt).min, np.iinfo(dt).max
+        if not lo <= float(a) <= hi:
+            name = {"u": "uint", "i": "int"}[dt.kind] + f"{8 * dt.itemsize}_t"
+            raise RuntimeError(f"value cannot be converted to type {name} without overflow")
+    if dt.kind in "iu" and a.dtype.kind in "iu":
+        return a.astype(np.int64).astype(dt)
+    return a.astype(dt)

@@ -172,6 +172,8 @@ def ufunc_inplace(t: Tensor, ufunc, other, op_fn) -> Tensor:
             check_cast(_result_np(t, other), dst.dtype)
     elif isinstance(o, float) and dst.dtype.kind in "biu":
         check_cast(D._default.np, dst.dtype)
+    elif type(o) is int and dst.dtype.kind == "b":
+        check_cast(np.dtype(np.int64), dst.dtype)
     elif isinstance(o, (list, tuple)):
         o = np.asarray(o)
     try:
@@ -258,10 +260,15 @@ def fill_(self: Tensor, value) -> Tensor:
             from .creation import zeros_like
 
             return copy_(self, value.expand(self.shape) + zeros_like(self))
-        value = value.item()
+        value = value._data
+        if self._data.dtype.kind in "iu" and value.dtype.kind in "iub":
+            value = value.astype(np.int64)  # wraps into a narrower type, as torch
+        value = value.astype(self._data.dtype)
     check_leaf(self)
     if _gs.enabled and self._rg:
         return inplace(self, lambda s: s * 0 + value)
+    if type(value) is int and self._data.dtype.kind in "iu":
+        value = np.asarray(value).astype(np.int64).astype(self._data.dtype)
     self._data.fill(value)
     self._bump()
     return self
