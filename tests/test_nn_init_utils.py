@@ -108,3 +108,13 @@ def test_clip_grad_value_and_vectors():
     assert pe[1].detach().numpy().tolist() == [12.0, 13.0, 14.0, 15.0, 16.0]
     m = nn.Linear(2, 2)
     nn.utils.clip_grad_norm_(m.parameters(), 1.0)  # no grads: no error
+
+
+def test_pad_sequence():
+    from ember.nn.utils.rnn import pad_sequence
+
+    a = [ember.ones(2, 3), ember.ones(4, 3) * 2, ember.ones(1, 3) * 3]
+    t = [torch.ones(2, 3), torch.ones(4, 3) * 2, torch.ones(1, 3) * 3]
+    for kw in (dict(), dict(batch_first=True, padding_value=-1.0),
+               dict(padding_side="left")):
+        assert_same(pad_sequence(a, **kw), torch.nn.utils.rnn.pad_sequence(t, **kw))

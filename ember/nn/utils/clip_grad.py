@@ -9,7 +9,12 @@ import numpy as np
 
 from ...tensor import Tensor, _wrap
 
-__all__ = ["clip_grad_norm_", "clip_grad_norm", "clip_grad_value_", "get_total_norm"]
+__all__ = ["clip_grad_norm_", "clip_grad_norm", "clip_grad_value_", "get_total_norm",
+           "clip_grads_with_norm_"]
+
+
+def _grads_of(parameters) -> list:
+    return _grads(parameters)
 
 
 def _grads(parameters) -> list:
@@ -54,12 +59,20 @@ def clip_grad_norm_(parameters: Iterable[Tensor] | Tensor, max_norm: float,
     if not grads:
         return _wrap(np.asarray(0.0, np.float32))
     total = get_total_norm(grads, norm_type, error_if_nonfinite)
-    coef = float(max_norm) / (float(total._data) + 1e-6)
+    clip_grads_with_norm_(parameters if not isinstance(parameters, Tensor) else [parameters],
+                          max_norm, total, _grads=grads)
+    return total
+
+
+def clip_grads_with_norm_(parameters, max_norm: float, total_norm, foreach=None,
+                          _grads=None) -> None:
+    """Scale the gradients by max_norm / (total_norm + 1e-6) when that is below 1."""
+    grads = _grads if _grads is not None else _grads_of(parameters)
+    coef = float(max_norm) / (float(total_norm) + 1e-6)
     if coef < 1.0:
         for g in grads:
             g._data *= g._data.dtype.type(coef)
             g._bump()
-    return total
 
 
 clip_grad_norm = clip_grad_norm_
