@@ -61,39 +61,42 @@ def _finish(arr, requires_grad: bool) -> Tensor:
 
 
 def _infer_dtype(data) -> D.dtype:
-    """torch.tensor's dtype inference for nested Python data (floats -> default dtype)."""
-    kind = _scan_kind(data)
-    if kind == 3:
-        return D.complex64 if D._default is not D.float64 else D.complex128
-    if kind == 2:
+    """torch.tensor's dtype inference for nested data: Python floats take the default dtype,
+    ints int64, NumPy scalars and tensors their own dtype, all combined by promotion."""
+    if isinstance(data, (list, tuple)) and not data:
+        return D._default  # an empty list is a float tensor, as torch
+    d = _scan(data)
+    return D._default if d is None else d
+
+
+def _leaf_dtype(x) -> D.dtype:
+    t = type(x)
+    if t is float:
         return D._default
-    if kind == 1:
+    if t is int:
         return D.int64
-    return D.bool_
-
-
-def _scan_kind(x) -> int:
-    if isinstance(x, (list, tuple)):
-        k = 0 if x else 2  # an empty list is a float tensor, as torch
-        if not x:
-            return 2
-        for e in x:
-            k = builtins.max(k, _scan_kind(e))
-            if k == 3:
-                break
-        return k
+    if t is bool:
+        return D.bool_
+    if t is builtins.complex:
+        return D.complex128 if D._default is D.float64 else D.complex64
     if isinstance(x, Tensor):
-        d = x.dtype
-        return 3 if d.is_complex else 2 if d.is_floating_point else 0 if d is D.bool_ else 1
-    if isinstance(x, bool | np.bool_):
-        return 0
-    if isinstance(x, int | np.integer):
-        return 1
-    if isinstance(x, float | np.floating):
-        return 2
-    if isinstance(x, builtins.complex | np.complexfloating):
-        return 3
+        return x.dtype
+    if isinstance(x, np.generic):
+        return D.from_numpy_dtype(x.dtype)
+    if isinstance(x, np.ndarray):
+        return D.from_numpy_dtype(x.dtype)
     raise TypeError(f"Could not infer dtype of {type(x).__name__}")
+
+
+def _scan(x):
+    if isinstance(x, (list, tuple)):
+        d = None
+        for e in x:
+            de = _scan(e)
+            if de is not None:
+                d = de if d is None else D.promote_types(d, de)
+        return d
+    return _leaf_dtype(x)
 
 
 def _to_nested(x):
@@ -234,8 +237,25 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, out=
         fill_value = fill_value.item()
     if dtype is None:
         dtype = D.scalar_dtype(fill_value)
-    return _make(lambda xp, s, d: xp.full(s, fill_value, d), (size,), dtype, device,
+    v = _fill_scalar(fill_value, D.to_dtype(dtype))
+    return _make(lambda xp, s, d: xp.full(s, v, d), (size,), dtype, device,
                  requires_grad, out)
+
+
+_C_NAMES = {"int8": "int8_t", "int16": "int16_t", "int32": "int", "int64": "int64_t",
+            "uint8": "uint8_t", "float16": "c10::Half", "bfloat16": "c10::BFloat16",
+            "float32": "float", "float64": "double", "bool": "bool"}
+
+
+def _fill_scalar(v, dt: D.dtype):
+    """A fill value as torch casts it: integers wrap, a complex into a real type raises."""
+    if isinstance(v, builtins.complex) and not dt.is_complex and dt is not D.bool_:
+        raise RuntimeError(
+            f"value cannot be converted to type {_C_NAMES.get(dt.name, dt.name)} without "
+            "overflow")
+    if type(v) is int and dt.np.kind in "iu":
+        return np.asarray(v).astype(np.int64).astype(dt.np)
+    return v
 
 
 def scalar_tensor(s, *, dtype=None, device=None, requires_grad=False) -> Tensor:
@@ -248,6 +268,20 @@ def eye(n: int, m: int | None = None, *, dtype=None, device=None, requires_grad=
     return _make(lambda xp, s, d: xp.eye(n, m, dtype=d), (), dtype, device, requires_grad, out)
 
 
+def _no_bool_complex(dt: D.dtype, name: str) -> None:
+    if dt is D.bool_ or dt.is_complex:
+        from .inplace import _pretty
+
+        n = {"complex64": "ComplexFloat", "complex128": "ComplexDouble"}.get(
+            dt.name, _pretty(dt.name))
+        raise NotImplementedError(f"\"{name}_cpu\" not implemented for '{n}'")
+
+
+def _wrap_int(v, dt: D.dtype):
+    """A Python number as torch casts it into an integer dtype (truncate, then wrap)."""
+    return int(np.asarray(int(v)).astype(np.int64).astype(dt.np))
+
+
 def arange(start=0, end=None, step=1, *, dtype=None, device=None, requires_grad=False,
            out=None) -> Tensor:
     """Values from start to end (exclusive) by step; int64 when all of them are ints."""
@@ -255,17 +289,22 @@ def arange(start=0, end=None, step=1, *, dtype=None, device=None, requires_grad=
         start, end = 0, start
     vals = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
     start, end, step = vals
+    if dtype is None:
+        dtype = D.int64 if all(isinstance(v, int) for v in vals) else D._default
+    dt = D.to_dtype(dtype)
+    _no_bool_complex(dt, "arange")
+    if dt is D.int64:  # torch takes the bounds and step as int64 first
+        start, end, step = int(start), int(end), int(step)
+        if step == 0:
+            raise ValueError("step must be nonzero")
     if step == 0:
         raise RuntimeError("step must be nonzero")
     if (end - start) * step < 0:
         raise RuntimeError("upper bound and larger bound inconsistent with step sign")
-    if dtype is None:
-        dtype = D.int64 if all(isinstance(v, int) for v in vals) else D._default
-    dt = D.to_dtype(dtype)
     n = builtins.max(0, math.ceil((end - start) / step))
     xp = xp_for(_dev(device))
     if dt.np.kind in "iu":
-        arr = (start + step * xp.arange(n, dtype=np.int64)).astype(dt.np)
+        arr = (int(start) + int(step) * xp.arange(n, dtype=np.int64)).astype(dt.np)
     else:
         arr = (start + step * xp.arange(n, dtype=np.float64)).astype(dt.np)
     return _result(arr, requires_grad, out)
@@ -275,8 +314,11 @@ def range(start=0, end=None, step=1, *, dtype=None, device=None, requires_grad=F
     """Deprecated torch.range: like arange but including end, default float dtype."""
     if end is None:
         start, end = 0, start
-    n = int(math.floor((end - start) / step)) + 1
     dt = D.to_dtype(dtype) if dtype is not None else D._default
+    _no_bool_complex(dt, "range")
+    if dt.np.kind in "iu":
+        start, end, step = int(start), int(end), int(step)
+    n = int(math.floor((end - start) / step)) + 1
     arr = (start + step * np.arange(n, dtype=np.float64)).astype(dt.np)
     return _finish(arr, requires_grad)
 
@@ -297,6 +339,10 @@ def linspace(start, end, steps: int, *, dtype=None, device=None, requires_grad=F
     if steps < 0:
         raise RuntimeError("number of steps must be non-negative")
     dt = D.to_dtype(dtype) if dtype is not None else D._default
+    if dt is D.bool_ and steps > 1:
+        _no_bool_complex(dt, "linspace")
+    if dt.np.kind in "iu":  # torch casts the bounds into the integer type first
+        start, end = _wrap_int(start, dt), _wrap_int(end, dt)
     xp = xp_for(_dev(device))
     arr = xp.linspace(start, end, steps, dtype=np.float64)
     if dt.np.kind in "iu":
@@ -306,10 +352,19 @@ def linspace(start, end, steps: int, *, dtype=None, device=None, requires_grad=F
 
 def logspace(start, end, steps: int, base: float = 10.0, *, dtype=None, device=None,
              requires_grad=False, out=None) -> Tensor:
+    """``steps`` values base**e for e evenly spaced from start to end."""
     dt = D.to_dtype(dtype) if dtype is not None else D._default
+    if dt is D.bool_ and steps > 1:
+        _no_bool_complex(dt, "logspace")
+    if dt.np.kind in "iu":
+        start, end = _wrap_int(start, dt), _wrap_int(end, dt)
     xp = xp_for(_dev(device))
-    arr = xp.power(base, xp.linspace(start, end, steps, dtype=np.float64))
-    return _result(arr.astype(dt.np), requires_grad, out)
+    with np.errstate(over="ignore", invalid="ignore"):
+        arr = xp.power(float(base), xp.linspace(start, end, steps, dtype=np.float64))
+        if dt.np.kind in "iu":
+            arr = np.where(np.isfinite(arr), arr, 0)
+        arr = arr.astype(dt.np)
+    return _result(arr, requires_grad, out)
 
 
 def _like(fill):
@@ -332,7 +387,9 @@ empty_like.__name__ = "empty_like"
 
 
 def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False, **kw):
-    return _like(lambda xp, s, d: xp.full(s, fill_value, d))(
+    """A tensor shaped like input filled with fill_value (input's dtype unless given)."""
+    v = _fill_scalar(fill_value, D.to_dtype(dtype) if dtype is not None else input.dtype)
+    return _like(lambda xp, s, d: xp.full(s, v, d))(
         input, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
