@@ -161,3 +161,21 @@ def test_instance_norm_1d_3d_unbatched():
     _run(enn.InstanceNorm2d(3), torch.nn.InstanceNorm2d(3), (3, 4, 5), rtol=1e-4)
     assert repr(enn.InstanceNorm2d(3, affine=True, bias=False)) == repr(
         torch.nn.InstanceNorm2d(3, affine=True, bias=False))
+
+
+def test_grad_fn_names_match_torch():
+    def names(F, T):
+        x = T.randn(1, 2, 6, 6, requires_grad=True)
+        w = T.randn(2, 2, 3, 3)
+        x1 = x[:, :, 0]
+        o, i = F.max_pool2d(x, 2, return_indices=True)
+        outs = [F.conv2d(x, w), F.conv_transpose2d(x, w), F.conv1d(x1, w[:, :, 0]),
+                F.max_pool2d(x, 2), F.max_pool1d(x1, 2), F.avg_pool2d(x, 2),
+                F.adaptive_avg_pool2d(x, 3), F.adaptive_avg_pool2d(x, 1),
+                F.adaptive_max_pool2d(x, 3), F.interpolate(x, scale_factor=2),
+                F.interpolate(x, scale_factor=2, mode="bilinear"),
+                F.interpolate(x1, scale_factor=2, mode="linear"), F.unfold(x, 2),
+                F.fold(F.unfold(x, 2), (6, 6), 2), F.max_unpool2d(o, i, 2)]
+        return [y.grad_fn.name() for y in outs]
+
+    assert names(EF, ember) == names(TF, torch)

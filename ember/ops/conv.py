@@ -300,6 +300,9 @@ class ConvNd(Op):
 
     save_in = (0, 1)
 
+    def name(self) -> str:
+        return "ConvolutionBackward0"
+
     @staticmethod
     def forward(ctx, x, w, b, s, pads, d, g):
         out, cols, pshape = conv_forward(x, w, b, s, pads, d, g)
@@ -336,6 +339,9 @@ class ConvNd(Op):
 
 class ConvTransposeNd(Op):
     save_in = (0, 1)
+
+    def name(self) -> str:
+        return "ConvolutionBackward0"
 
     @staticmethod
     def forward(ctx, x, w, b, s, pads, d, g, osz):

@@ -67,6 +67,9 @@ def _nonoverlap(k, s, d):
 
 
 class MaxPool(Op):
+    def name(self) -> str:
+        n = len(self.geo[2])
+        return "SqueezeBackward1" if n == 1 else f"MaxPool{n}DWithIndicesBackward0"
     @staticmethod
     def forward(ctx, x, k, s, p, d, osz, box):
         xp = xp_of(x)
@@ -296,6 +299,9 @@ def _divisor(xp, sp, k, s, p, osz, include_pad, dtype):
 
 
 class AvgPool(Op):
+    def name(self) -> str:
+        n = len(self.geo[2])
+        return "SqueezeBackward1" if n == 1 else f"AvgPool{n}DBackward0"
     @staticmethod
     def forward(ctx, x, k, s, p, osz, include_pad, override):
         xp = xp_of(x)
@@ -382,6 +388,13 @@ def _avg_matrix(xp, size, out, dtype):
 
 
 class AdaptiveAvgPool(Op):
+    def name(self) -> str:
+        osz = self.geo[1]
+        if len(osz) == 1:
+            return "SqueezeBackward1"
+        if all(e == 1 for e in osz):
+            return "MeanBackward1"
+        return f"AdaptiveAvgPool{len(osz)}DBackward0"
     @staticmethod
     def forward(ctx, x, osz):
         xp = xp_of(x)
@@ -423,6 +436,8 @@ class AdaptiveAvgPool(Op):
 
 
 class AdaptiveMaxPool(Op):
+    def name(self) -> str:
+        return "SqueezeBackward1" if self.nsp == 1 else f"AdaptiveMaxPool{self.nsp}DBackward0"
     @staticmethod
     def forward(ctx, x, osz, box):
         xp = xp_of(x)
@@ -528,6 +543,8 @@ def adaptive_max_pool2d(input: Tensor, output_size, return_indices: bool = False
 
 
 class MaxUnpool(Op):
+    def name(self) -> str:
+        return f"MaxUnpool{len(self.osz)}DBackward0"
     @staticmethod
     def forward(ctx, x, idx, osz):
         xp = xp_of(x)
@@ -538,6 +555,7 @@ class MaxUnpool(Op):
         fi = idx.reshape(lead + (-1,))
         xp.put_along_axis(out, fi, x.reshape(lead + (-1,)), axis=-1)
         ctx.fi = fi
+        ctx.osz = osz
         ctx.xshape = x.shape
         return out.reshape(lead + tuple(osz))
 

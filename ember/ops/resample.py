@@ -22,8 +22,11 @@ __all__ = ["interpolate", "upsample", "pixel_shuffle", "pixel_unshuffle", "unfol
 class SeparableMap(Op):
     """y = x mapped along each of the last len(mats) axes by mats[i] of shape (out_i, in_i)."""
 
+    def name(self) -> str:
+        return self.__dict__.get("label", "SeparableMapBackward0")
+
     @staticmethod
-    def forward(ctx, x, mats):
+    def forward(ctx, x, mats, label=None):
         xp = xp_of(x)
         nsp = len(mats)
         y = x
@@ -34,6 +37,8 @@ class SeparableMap(Op):
             y = xp.moveaxis(xp.tensordot(y, xp.asarray(m.astype(x.dtype)), axes=([ax], [1])),
                             -1, ax)
         ctx.mats = mats
+        if label is not None:
+            ctx.label = label
         return xp.ascontiguousarray(y) if y is not x else y.copy()
 
     @staticmethod
@@ -48,7 +53,11 @@ class SeparableMap(Op):
             ax = g.ndim - nsp + i
             y = xp.moveaxis(xp.tensordot(y, xp.asarray(m.astype(g.dtype)), axes=([ax], [0])),
                             -1, ax)
-        return xp.ascontiguousarray(y), None
+        return xp.ascontiguousarray(y), None, None
+
+
+_LABEL = {"nearest": "Nearest", "nearest-exact": "NearestExact", "linear": "Linear",
+          "bilinear": "Bilinear", "bicubic": "Bicubic", "trilinear": "Trilinear"}
 
 
 def _scale(insz, outsz, align, sf):
@@ -205,7 +214,12 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
             m = _linear_matrix(sp[i], osz[i], sfs[i], align_corners)
         mats.append(None if osz[i] == sp[i] and mode != "bicubic" and np.array_equal(
             m, np.eye(sp[i])) else m)
-    return SeparableMap.apply(input, tuple(mats))
+    if mode == "area":
+        label = "MeanBackward1" if all(e == 1 for e in osz) else \
+            f"AdaptiveAvgPool{nsp}DBackward0"
+    else:
+        label = f"Upsample{_LABEL[mode]}{nsp}DBackward0"
+    return SeparableMap.apply(input, tuple(mats), label)
 
 
 def upsample(input: Tensor, size=None, scale_factor=None, mode: str = "nearest",
@@ -263,6 +277,8 @@ def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
 
 
 class Unfold(Op):
+    def name(self) -> str:
+        return "Im2ColBackward0"
     @staticmethod
     def forward(ctx, x, k, d, p, s):
         pads = tuple((e, e) for e in p)
@@ -278,6 +294,8 @@ class Unfold(Op):
 
 
 class Fold(Op):
+    def name(self) -> str:
+        return "Col2ImBackward0"
     @staticmethod
     def forward(ctx, x, osize, k, d, p, s):
         xp = xp_of(x)
