@@ -372,3 +372,19 @@ def test_prod_double_backward():
     compare_double_backward(lambda m, x: m.prod(x, 1), (3, 4))
     compare_double_backward(lambda m, x: m.prod(x, 0, keepdim=True) ** 2, (3, 4))
     compare_double_backward(lambda m, x: m.prod(x), (2, 3))
+
+
+def test_scan_double_backward():
+    compare_double_backward(lambda m, x: m.cumprod(x, 1), (3, 4))
+    compare_double_backward(lambda m, x: m.logcumsumexp(x, 1), (3, 4))
+
+
+def test_cumprod_zeros_create_graph_first_order():
+    x = ember.tensor([[2.0, 0.0, 3.0], [1.0, 2.0, 0.0]], requires_grad=True)
+    t = to_torch(x)
+    (g,) = ember.autograd.grad([ember.cumprod(x, 1).sum()], [x], create_graph=True)
+    (tg,) = torch.autograd.grad([torch.cumprod(t, 1).sum()], [t], create_graph=True)
+    assert_same(g, tg)
+    (g,) = ember.autograd.grad([ember.prod(x, 1).sum()], [x], create_graph=True)
+    (tg,) = torch.autograd.grad([torch.prod(t, 1).sum()], [t], create_graph=True)
+    assert_same(g, tg)

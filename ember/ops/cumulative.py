@@ -63,6 +63,7 @@ def cumsum(input: Tensor, dim: int, *, dtype=None, out=None) -> Tensor:
 class CumProd(Op):
     save_in = (0,)
     save_out = True
+    higher_order = True
 
     @staticmethod
     def forward(ctx, a, dim, npdt):
@@ -80,20 +81,30 @@ class CumProd(Op):
         if a.ndim == 0:
             return g, None, None
         dim = ctx.dim
-        xp = xp_of(a)
-        g = g.astype(r.dtype, copy=False)
-        if not (a == 0).any():
-            return (_rev_cumsum(g * r, dim) / a).astype(a.dtype, copy=False), None, None
-        # with zeros, d out_j / d x_i is the product of the other x_k, k <= j: one scan per i
-        n = a.shape[dim]
-        out = xp.empty(a.shape, r.dtype)
-        for i in range(n):
-            b = a.copy()
-            b[(slice(None),) * dim + (i,)] = 1
-            c = xp.cumprod(b, axis=dim, dtype=r.dtype)
-            tail = (slice(None),) * dim + (slice(i, None),)
-            out[(slice(None),) * dim + (i,)] = (g[tail] * c[tail]).sum(axis=dim)
-        return out.astype(a.dtype, copy=False), None, None
+        if isinstance(g, Tensor):
+            if not (a._data == 0).any():
+                return _rev_cumsum(g * r, dim) / a, None, None
+            # zeros: exact first order, held constant for higher orders
+            return _wrap(_cumprod_grad(a._data, r._data, g._data, dim)), None, None
+        return _cumprod_grad(a, r, g, dim), None, None
+
+
+def _cumprod_grad(a, r, g, dim: int):
+    """cumprod's input gradient on arrays, exact when the input has zeros."""
+    xp = xp_of(a)
+    g = g.astype(r.dtype, copy=False)
+    if not (a == 0).any():
+        return (_rev_cumsum(g * r, dim) / a).astype(a.dtype, copy=False)
+    # with zeros, d out_j / d x_i is the product of the other x_k, k <= j: one scan per i
+    n = a.shape[dim]
+    out = xp.empty(a.shape, r.dtype)
+    for i in range(n):
+        b = a.copy()
+        b[(slice(None),) * dim + (i,)] = 1
+        c = xp.cumprod(b, axis=dim, dtype=r.dtype)
+        tail = (slice(None),) * dim + (slice(i, None),)
+        out[(slice(None),) * dim + (i,)] = (g[tail] * c[tail]).sum(axis=dim)
+    return out.astype(a.dtype, copy=False)
 
 
 def cumprod(input: Tensor, dim: int, *, dtype=None, out=None) -> Tensor:
@@ -134,6 +145,7 @@ def cummin(input: Tensor, dim: int) -> tuple:
 class LogCumSumExp(Op):
     save_in = (0,)
     save_out = True
+    higher_order = True
 
     @staticmethod
     def forward(ctx, a, dim):
@@ -147,10 +159,15 @@ class LogCumSumExp(Op):
         a, r = ctx.saved
         if a.ndim == 0:
             return g, None
-        xp = xp_of(a)
         # d out_j / d x_i = exp(x_i - out_j) for i <= j; shift by the last (largest) out
         n = a.shape[ctx.dim]
         last = r[(slice(None),) * ctx.dim + (slice(n - 1, n),)]
+        if isinstance(g, Tensor):
+            # the shift is a constant (it cancels); keep it out of the graph
+            last = _wrap(xp_of(last._data).where(xp_of(last._data).isfinite(last._data),
+                                                 last._data, 0))
+            return _rev_cumsum(g * _bw.exp(last - r), ctx.dim) * _bw.exp(a - last), None
+        xp = xp_of(a)
         last = xp.where(xp.isfinite(last), last, 0)
         with np.errstate(over="ignore", invalid="ignore"):
             s = _rev_cumsum(g * xp.exp(last - r), ctx.dim)
