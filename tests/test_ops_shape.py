@@ -303,3 +303,7 @@ def test_inplace_view_ops():
     assert z.squeeze_(0).shape == (2, 3) and z.swapdims_(0, 1).shape == (3, 2)
     with pytest.raises(RuntimeError, match="a leaf Variable that requires grad"):
         x.squeeze_()
+
+
+def test_diagonal_scatter_double_backward():
+    compare_double_backward(lambda m, x, s: m.diagonal_scatter(x, s, 1) ** 2, (3, 4), (3,))

@@ -536,6 +536,8 @@ def slice_scatter(input: Tensor, src: Tensor, dim: int = 0, start=None, end=None
 
 
 class DiagonalScatter(Op):
+    higher_order = True
+
     @staticmethod
     def forward(ctx, a, src, offset, d1, d2):
         from .shape import diag_view
@@ -547,10 +549,15 @@ class DiagonalScatter(Op):
 
     @staticmethod
     def backward(ctx, g):
-        from .shape import diag_view
+        from .shape import Diagonal, diag_view
 
         n = ctx._needs
         ga = gs = None
+        if isinstance(g, Tensor):
+            d = Diagonal.apply(g, *ctx.args)
+            if n[0]:
+                ga = g - DiagScatter.apply(d, tuple(g.shape), *ctx.args)
+            return ga, (d if n[1] else None), None, None, None
         if n[0]:
             ga = g.copy()
             diag_view(ga, *ctx.args)[...] = 0
