@@ -272,8 +272,9 @@ def run_backward(roots, root_grads, retain_graph: bool, create_graph: bool,
                 if node.saved:  # torch raises on a second backward only where it saved tensors
                     node._freed = True
                     node.saved = ()
-                if "_inputs" in d:
-                    del d["_inputs"]
+                for k in ("_inputs", "_vchk", "_outarr"):
+                    if k in d:
+                        del d[k]
             elif d.get("_saved"):
                 node._freed = True
         nrs = node._next_nr
