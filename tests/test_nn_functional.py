@@ -257,3 +257,46 @@ def test_batch_norm_running_stats():
     assert_same(F.batch_norm(e, rme, rve), TF.batch_norm(t, rmt, rvt), 1e-5, 1e-5)
     with pytest.raises(ValueError, match="Expected more than 1 value per channel"):
         F.batch_norm(ember.zeros(1, 3), rme, rve, training=True)
+
+
+def _r(*shape, lo=-2.0, hi=2.0, seed=0):
+    a = np.random.default_rng(seed).uniform(lo, hi, shape)
+    return ember.tensor(a, requires_grad=True)
+
+
+GRADCHECKS = [
+    ("mse", lambda x, t: F.mse_loss(x, t), lambda: (_r(3, 4), _r(3, 4, seed=1))),
+    ("mse_none", lambda x, t: F.mse_loss(x, t, reduction="none"),
+     lambda: (_r(3, 4), _r(3, 4, seed=1))),
+    ("nll", lambda x: F.nll_loss(x, ember.tensor([0, 2, 1]), ember.tensor(
+        [1.0, 2.0, 0.5], dtype=ember.float64)), lambda: (_r(3, 3),)),
+    ("bce", lambda x, t: F.binary_cross_entropy(x, t), lambda: (_r(5, lo=0.1, hi=0.9),
+                                                               _r(5, lo=0, hi=1, seed=1))),
+    ("bce_logits", lambda x, t: F.binary_cross_entropy_with_logits(
+        x, t, pos_weight=ember.tensor([2.0, 0.5, 1.0], dtype=ember.float64)),
+     lambda: (_r(2, 3), _r(2, 3, lo=0, hi=1, seed=1))),
+    ("softmax", lambda x: F.softmax(x, 1), lambda: (_r(3, 4),)),
+    ("log_softmax", lambda x: F.log_softmax(x, 0), lambda: (_r(3, 4),)),
+    ("gelu", F.gelu, lambda: (_r(3, 4),)),
+    ("gelu_tanh", lambda x: F.gelu(x, approximate="tanh"), lambda: (_r(3, 4),)),
+    ("silu", F.silu, lambda: (_r(3, 4),)),
+    ("mish", F.mish, lambda: (_r(3, 4),)),
+    ("elu", F.elu, lambda: (_r(3, 4),)),
+    ("softplus", F.softplus, lambda: (_r(3, 4),)),
+    ("sigmoid", F.sigmoid, lambda: (_r(3, 4),)),
+    ("logsigmoid", F.logsigmoid, lambda: (_r(3, 4),)),
+    ("embedding", lambda w: F.embedding(ember.tensor([[0, 2], [2, 1]]), w), lambda: (_r(3, 2),)),
+    ("layer_norm", lambda x, w, b: F.layer_norm(x, (4,), w, b),
+     lambda: (_r(3, 4), _r(4, seed=1), _r(4, seed=2))),
+    ("group_norm", lambda x, w, b: F.group_norm(x, 2, w, b),
+     lambda: (_r(2, 4, 3), _r(4, seed=1), _r(4, seed=2))),
+    ("bilinear", F.bilinear, lambda: (_r(2, 3), _r(2, 2, seed=1), _r(4, 3, 2, seed=2),
+                                       _r(4, seed=3))),
+    ("pad_reflect", lambda x: F.pad(x, (2, 1), mode="reflect"), lambda: (_r(2, 4),)),
+    ("prelu", F.prelu, lambda: (_r(2, 3, 2), _r(3, seed=1))),
+]
+
+
+@pytest.mark.parametrize("name,fn,mk", GRADCHECKS, ids=[g[0] for g in GRADCHECKS])
+def test_gradcheck_float64(name, fn, mk):
+    assert ember.autograd.gradcheck(fn, mk())
