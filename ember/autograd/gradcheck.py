@@ -43,15 +43,15 @@ def gradcheck(func, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: floa
                     analytical[k][:, j] = g._data.reshape(-1)
         for k, t in enumerate(diff_in):
             numerical = np.zeros((t._data.size, n_out))
-            flat = t._data.reshape(-1)
-            for i in range(flat.size):
-                orig = flat[i].item()
+            arr = t._data  # perturbed in place (works for non-contiguous inputs too)
+            for i, idx in enumerate(np.ndindex(arr.shape)):
+                orig = arr[idx].item()
                 with no_grad():
-                    flat[i] = orig + eps
+                    arr[idx] = orig + eps
                     plus = _flat_outputs(func, inputs)[oi]._data.astype(np.float64).copy()
-                    flat[i] = orig - eps
+                    arr[idx] = orig - eps
                     minus = _flat_outputs(func, inputs)[oi]._data.astype(np.float64).copy()
-                    flat[i] = orig
+                    arr[idx] = orig
                 numerical[i] = ((plus - minus) / (2 * eps)).reshape(-1)
             if not np.allclose(analytical[k], numerical, rtol=rtol, atol=atol):
                 if raise_exception:
