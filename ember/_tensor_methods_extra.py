@@ -94,7 +94,7 @@ _EXTRA: dict = {
     "masked_scatter": G.masked_scatter,
     "scatter_": G.scatter_, "scatter_add_": G.scatter_add_, "scatter_reduce_": G.scatter_reduce_,
     "index_add_": G.index_add_, "index_copy_": G.index_copy_, "index_fill_": G.index_fill_,
-    "masked_scatter_": G.masked_scatter_,
+    "masked_scatter_": G.masked_scatter_, "put": G.put, "put_": G.put_,
     # shape
     "flip": _flip, "fliplr": S.fliplr, "flipud": S.flipud, "roll": S.roll, "rot90": S.rot90,
     "repeat": _repeat, "tile": _tile, "repeat_interleave": S.repeat_interleave,

@@ -264,3 +264,21 @@ def test_index_shape_errors():
         ember.index_copy(z, 0, idx([0]), ember.ones(1, 3))
     with pytest.raises(IndexError, match="index 5 is out of bounds for dimension 0 with size 3"):
         ember.index_fill(z, 0, idx([5]), 1.0)
+
+
+def test_put():
+    x = randn(2, 3)
+    s = randn(3, seed=4)
+    compare(lambda m, x, s: m.put(x, m.tensor([0, 4, -1]), s), x, s)
+    x.grad = s.grad = None
+    compare(lambda m, x, s: x.put(m.tensor([1, 1, 2]), s, accumulate=True), x, s)
+    a = randn(2, 3, rg=False)
+    t = to_torch(a).clone()
+    a.put_(idx([0, 5]), ember.tensor([1.0, 2.0]))
+    t.put_(torch.tensor([0, 5]), torch.tensor([1.0, 2.0]))
+    assert_same(a, t)
+    with pytest.raises(IndexError, match="out of range: tried to access index 6"):
+        ember.put(a, idx([6]), ember.tensor([1.0]))
+    with pytest.raises(IndexError, match="Expected source and index to have the same number"):
+        ember.put(a, idx([1, 2]), ember.tensor([1.0]))
+    compare_double_backward(lambda m, x, s: m.put(x, m.tensor([0, 4, 5]), s) ** 2, (2, 3), (3,))

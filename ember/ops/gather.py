@@ -15,7 +15,7 @@ from . import _bw
 
 __all__ = [
     "gather", "scatter", "scatter_add", "scatter_reduce", "index_select", "masked_select",
-    "take", "take_along_dim", "index_add", "index_copy", "index_fill", "masked_scatter",
+    "take", "take_along_dim", "index_add", "index_copy", "index_fill", "masked_scatter", "put",
 ]
 
 
@@ -584,6 +584,65 @@ def take(input: Tensor, index: Tensor) -> Tensor:
     return Take.apply(input, idx)
 
 
+class Put(Op):
+    higher_order = True
+
+    @staticmethod
+    def forward(ctx, a, idx, src, accumulate):
+        ctx.idx, ctx.acc, ctx.sshape = idx, accumulate, src.shape
+        out = a.copy()
+        flat = out.reshape(-1)
+        if accumulate:
+            xp_of(a).add.at(flat, idx, src.reshape(-1))
+        else:
+            flat[idx] = src.reshape(-1)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        n = ctx._needs
+        ga = gs = None
+        if n[0]:
+            if ctx.acc:
+                ga = g
+            elif isinstance(g, Tensor):
+                from .creation import zeros
+
+                z = zeros(ctx.sshape, dtype=g.dtype, device=g.device)
+                ga = Put.apply(g, ctx.idx, z, False)
+            else:
+                ga = _fw(Put, g, ctx.idx, xp_of(g).zeros(ctx.sshape, g.dtype), False)
+        if n[2]:
+            gs = (Take.apply(g, ctx.idx) if isinstance(g, Tensor) else
+                  g.reshape(-1)[ctx.idx]).reshape(ctx.sshape)
+        return ga, None, gs, None
+
+
+def put(input: Tensor, index: Tensor, source: Tensor, accumulate: bool = False) -> Tensor:
+    """Copy of input with source written (or added) at the flat positions ``index``."""
+    idx = index._data
+    if idx.dtype.kind not in "iu":
+        raise RuntimeError("put_(): Expected a long tensor for index, but got "
+                           + _pretty(idx.dtype))
+    if source._data.size != idx.size:
+        raise IndexError(f"put_(): Expected source and index to have the same number of "
+                         f"elements, but got source.numel() = {source._data.size}, "
+                         f"index.numel() = {idx.size}")
+    if source._data.dtype != input._data.dtype:
+        raise RuntimeError(f"put_(): self and source expected to have the same dtype, but got "
+                           f"self.dtype = {_pretty(input._data.dtype)} and source.dtype = "
+                           f"{_pretty(source._data.dtype)}")
+    n = input._data.size
+    idx = idx.reshape(-1)
+    if idx.size and (idx.min() < -n or idx.max() >= n):
+        bad = int(idx.min() if idx.min() < -n else idx.max())
+        raise IndexError(f"out of range: tried to access index {bad} on a tensor of {n} "
+                         "elements.")
+    if idx.size and idx.min() < 0:
+        idx = xp_of(idx).where(idx < 0, idx + n, idx)
+    return Put.apply(input, idx, source, accumulate)
+
+
 def _finish(r, out):
     if out is not None:
         from .inplace import copy_into_out
@@ -612,3 +671,4 @@ index_add_ = _inplace_call(index_add)
 index_copy_ = _inplace_call(index_copy)
 index_fill_ = _inplace_call(index_fill)
 masked_scatter_ = _inplace_call(masked_scatter)
+put_ = _inplace_call(put)
