@@ -7,6 +7,7 @@ ember's only accelerator is CUDA (through CuPy). Without it, ``is_available()`` 
 from __future__ import annotations
 
 from . import cuda as _cuda
+from ._torch_alias import module_getattr as _module_getattr
 from .device import device as _device
 
 __all__ = [
@@ -49,3 +50,5 @@ def synchronize(device: object = None) -> None:
 
 current_device_idx = current_device_index
 set_device_idx = set_device_index
+
+__getattr__ = _module_getattr(__name__)  # unknown names: a clear not-implemented error

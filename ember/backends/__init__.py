@@ -6,6 +6,9 @@ set them for reproducibility or speed run unchanged.
 
 from __future__ import annotations
 
+from .._torch_alias import module_getattr as _module_getattr
 from . import cuda, cudnn, mkldnn, mps, openmp  # noqa: F401
 
 __all__ = ["cuda", "cudnn", "mkldnn", "mps", "openmp"]
+
+__getattr__ = _module_getattr(__name__)  # unknown names: a clear not-implemented error

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from .._torch_alias import module_getattr as _module_getattr
+
 
 class _MatmulFlags:
     """Holds ``torch.backends.cuda.matmul.allow_tf32`` and its siblings."""
@@ -26,3 +28,5 @@ def is_built() -> bool:
 def preferred_linalg_library(backend: object = None) -> str:
     """The linear algebra library in use: CuPy's (cuSOLVER) on GPU, NumPy's LAPACK on CPU."""
     return "default"
+
+__getattr__ = _module_getattr(__name__)  # unknown names: a clear not-implemented error

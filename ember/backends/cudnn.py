@@ -10,6 +10,8 @@ import contextlib
 import sys
 from collections.abc import Iterator
 
+from .._torch_alias import module_getattr as _module_getattr
+
 enabled: bool = True
 benchmark: bool = False
 deterministic: bool = False
@@ -48,3 +50,5 @@ def flags(
     finally:
         for n, v in old.items():
             setattr(mod, n, v)
+
+__getattr__ = _module_getattr(__name__)  # unknown names: a clear not-implemented error

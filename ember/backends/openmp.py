@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from .._torch_alias import module_getattr as _module_getattr
+
 
 def is_available() -> bool:
     """False: ember itself starts no OpenMP threads."""
     return False
+
+__getattr__ = _module_getattr(__name__)  # unknown names: a clear not-implemented error
