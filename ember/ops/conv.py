@@ -14,7 +14,7 @@ import numpy as np
 from ..autograd.node import Op
 from ..device import xp_of
 from ..tensor import Tensor
-from .conv_par import prange
+from .conv_par import prange, workspace
 
 __all__ = [
     "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
@@ -117,12 +117,14 @@ def _prod(t) -> int:
     return p
 
 
-def im2col_knp(xpad, k, s, d, osz):
-    """Columns (C*prod(k), N*prod(O)) of a padded input: one big GEMM operand."""
+def im2col_knp(xpad, k, s, d, osz, slot=None):
+    """Columns (C*prod(k), N*prod(O)) of a padded input: one big GEMM operand (in the scratch
+    ``slot`` when given: the caller drops it before the next call)."""
     xp = xp_of(xpad)
     n, c = xpad.shape[:2]
     nsp = len(k)
-    buf = xp.empty((c,) + tuple(k) + (n,) + tuple(osz), xpad.dtype)
+    shape = (c,) + tuple(k) + (n,) + tuple(osz)
+    buf = workspace(slot, shape, xpad.dtype, xp) if slot else xp.empty(shape, xpad.dtype)
     v = _windows(xpad, k, s, d, osz).transpose((1,) + tuple(range(2, 2 + nsp)) + (0,) + tuple(
         range(2 + nsp, 2 + 2 * nsp)))
 
@@ -176,13 +178,13 @@ def _to_nc(a2, n, c, sp, b=None):
     return out
 
 
-def _to_cn(a, n, c):
+def _to_cn(a, n, c, slot=None):
     """(N, C, *sp) -> contiguous (C, N*P)."""
     xp = xp_of(a)
     if n == 1:
         return a.reshape(c, -1)
     src = a.reshape(n, c, -1).transpose(1, 0, 2)
-    out = xp.empty(src.shape, a.dtype)
+    out = workspace(slot, src.shape, a.dtype, xp) if slot else xp.empty(src.shape, a.dtype)
 
     def run(lo, hi):
         out[lo:hi] = src[lo:hi]
@@ -207,16 +209,33 @@ def _gemm_groups(a, b, g, ta=False):
     return r.reshape(-1, r.shape[-1])
 
 
-def conv_forward(x, w, b, s, pads, d, g):
-    """Output (N, Cout, *O) and the columns (C*K, N*P) the weight gradient needs."""
+def _gemm_into(a, b, slot):
+    """a @ b written into a scratch slot (NumPy) or a fresh array."""
+    xp = xp_of(b)
+    if xp is np and slot:
+        out = workspace(slot, (a.shape[0], b.shape[1]), np.result_type(a, b), xp)
+        return np.matmul(a, b, out=out)
+    return a @ b
+
+
+def conv_out_size(xshape, k, s, pads, d) -> tuple:
+    return tuple((xshape[2 + i] + pads[i][0] + pads[i][1] - d[i] * (k[i] - 1) - 1) // s[i] + 1
+                 for i in range(len(k)))
+
+
+def conv_forward(x, w, b, s, pads, d, g, keep_cols=False):
+    """Output (N, Cout, *O), and the columns (C*K, N*P) when ``keep_cols`` (else None)."""
     k = w.shape[2:]
     xpad = _pad_zeros(x, pads)
-    osz = tuple((xpad.shape[2 + i] - d[i] * (k[i] - 1) - 1) // s[i] + 1 for i in range(len(k)))
+    osz = conv_out_size(x.shape, k, s, pads, d)
     n = x.shape[0]
     cout = w.shape[0]
-    cols = im2col_knp(xpad, k, s, d, osz)
-    o2 = _gemm_groups(w.reshape(cout, -1), cols, g)
-    return _to_nc(o2, n, cout, osz, b), cols, xpad.shape
+    cols = im2col_knp(xpad, k, s, d, osz, slot=None if keep_cols else "cols")
+    if g == 1:
+        o2 = _gemm_into(w.reshape(cout, -1), cols, "out" if n > 1 else None)
+    else:
+        o2 = _gemm_groups(w.reshape(cout, -1), cols, g)
+    return _to_nc(o2, n, cout, osz, b), (cols if keep_cols else None), xpad.shape
 
 
 def col2im_nc(gcols, xshape, pads, k, s, d, osz):
@@ -265,7 +284,7 @@ def conv_input_grad(g2, w, padded_shape, x_shape, s, pads, d, g, osz):
     cout = w.shape[0]
     wm = w.reshape(cout, -1)
     if g == 1:
-        gcols = wm.T @ g2
+        gcols = _gemm_into(wm.T, g2, "gcols")
     else:
         wg = wm.reshape(g, cout // g, -1).transpose(0, 2, 1)
         gcols = xp.matmul(wg, g2.reshape(g, cout // g, -1)).reshape(-1, g2.shape[1])
@@ -305,14 +324,17 @@ class ConvNd(Op):
 
     @staticmethod
     def forward(ctx, x, w, b, s, pads, d, g):
-        out, cols, pshape = conv_forward(x, w, b, s, pads, d, g)
-        needs = ctx.__dict__.get("_needs")
-        keep = None
-        if needs is not None and needs[1] and _cols_live[0] + cols.nbytes <= _COLS_BUDGET:
-            keep = cols
+        needs = ctx.__dict__.get("_needs")  # set only when this call records a graph node
+        keep = False
+        if needs is not None and needs[1]:
+            nbytes = _prod(w.shape[1:]) * g * x.shape[0] * x.dtype.itemsize * _prod(
+                conv_out_size(x.shape, w.shape[2:], s, pads, d))
+            keep = _cols_live[0] + nbytes <= _COLS_BUDGET
+        out, cols, pshape = conv_forward(x, w, b, s, pads, d, g, keep)
+        if cols is not None:
             _cols_live[0] += cols.nbytes
             weakref.finalize(cols, _release, cols.nbytes)
-        ctx.saved = (x, w, keep)
+        ctx.saved = (x, w, cols)
         ctx.geo = (pshape, s, pads, d, g)
         return out
 
@@ -324,12 +346,12 @@ class ConvNd(Op):
         gx = gw = gb = None
         n, cout = gy.shape[:2]
         osz = gy.shape[2:]
-        g2 = _to_cn(gy, n, cout)
+        g2 = _to_cn(gy, n, cout, "gy")
         if nd[2]:
             gb = g2.sum(1)
         if nd[1]:
             if cols is None:
-                cols = im2col_knp(_pad_zeros(x, pads), w.shape[2:], s, d, osz)
+                cols = im2col_knp(_pad_zeros(x, pads), w.shape[2:], s, d, osz, "cols")
             gw = conv_weight_grad(g2, cols, w.shape, g)
             del cols
         if nd[0]:

@@ -6,7 +6,10 @@ pass along its outermost axis uses every core, as torch's OpenMP loops do; BLAS 
 from __future__ import annotations
 
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
 
 _pool: ThreadPoolExecutor | None = None
 _MIN_BYTES = 1 << 20  # below ~1 MiB a pass is faster on one thread than dispatched
@@ -47,3 +50,24 @@ def prange(n: int, fn, nbytes: int) -> None:
     fn(bounds[0], bounds[1])
     for f in futs:
         f.result()
+
+
+_ws = threading.local()
+
+
+def workspace(slot: str, shape: tuple, dtype, xp):
+    """A scratch array of ``shape`` reused across calls (per thread and slot): big temporaries
+    such as im2col columns skip the mmap, page faults and kernel zeroing of a fresh array."""
+    if xp is not np:
+        return xp.empty(shape, dtype)
+    n = 1
+    for e in shape:
+        n *= e
+    nbytes = n * np.dtype(dtype).itemsize
+    if nbytes < _MIN_BYTES:
+        return np.empty(shape, dtype)
+    d = _ws.__dict__.setdefault("bufs", {})
+    buf = d.get(slot)
+    if buf is None or buf.nbytes < nbytes:
+        buf = d[slot] = np.empty(nbytes, np.uint8)
+    return buf[:nbytes].view(dtype).reshape(shape)
