@@ -178,3 +178,24 @@ def test_install_refuses_when_real_torch_is_loaded():
     with pytest.raises(RuntimeError, match="already imported"):
         _torch_alias.install()
     assert not _torch_alias.is_installed()
+
+
+def test_install_and_uninstall_in_a_fresh_process():
+    code = (
+        "import sys\n"
+        "from ember import _torch_alias\n"
+        "_torch_alias.install()\n"
+        "import torch.nn.functional as F\n"
+        "import torch.fft\n"
+        "assert F.__name__ == 'ember.nn.functional' and sys.modules['torch.nn'] is torch.nn\n"
+        "assert _torch_alias.is_installed()\n"
+        "_torch_alias.uninstall()\n"
+        "assert not _torch_alias.is_installed()\n"
+        "assert not [k for k in sys.modules if k == 'torch' or k.startswith('torch.')]\n"
+        "print('OK')\n"
+    )
+    root = os.path.dirname(os.path.dirname(ember.__file__))
+    env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=90, cwd=SCRIPTS, env=env)
+    assert proc.stdout.strip() == "OK", proc.stderr
