@@ -282,3 +282,18 @@ def test_put():
     with pytest.raises(IndexError, match="Expected source and index to have the same number"):
         ember.put(a, idx([1, 2]), ember.tensor([1.0]))
     compare_double_backward(lambda m, x, s: m.put(x, m.tensor([0, 4, 5]), s) ** 2, (2, 3), (3,))
+
+
+def test_large_scatter_add_paths_match_torch():
+    # big float updates accumulate through one bincount; repeats must still add up
+    x = randn(64, 100)
+    i = ember.from_numpy(torch.randint(0, 100, (64, 80), generator=torch.Generator()
+                                       .manual_seed(0)).numpy())
+    compare(lambda m, x, i: m.gather(x, 1, i), x, i, atol=1e-5)
+    x.grad = None
+    s = randn(64, 80, seed=5)
+    compare(lambda m, x, s, i: m.scatter_add(x, 1, i, s), x, s, i, atol=1e-5)
+    j = ember.from_numpy(torch.randint(-6400, 6400, (5000,), generator=torch.Generator()
+                                       .manual_seed(1)).numpy())
+    x.grad = None
+    compare(lambda m, x, j: m.take(x, j), x, j, atol=1e-5)

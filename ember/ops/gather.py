@@ -108,6 +108,11 @@ def _gs_check(input: Tensor, dim: int, index: Tensor, name: str, src=None) -> in
     return d
 
 
+def add_at(z, key: tuple, v) -> None:
+    """``z[key] += v`` with repeated positions accumulating (the ufunc's ``at``)."""
+    xp_of(z).add.at(z, key, v)
+
+
 def _as1(a):
     return a.reshape(1) if a.ndim == 0 else a
 
@@ -145,7 +150,7 @@ class Gather(Op):
             # one index per position (sort, max along dim): a plain put is enough
             xp.put_along_axis(_lead(z, ctx.idx.shape, ctx.dim), ctx.idx, g, ctx.dim)
         else:
-            xp.add.at(_as1(z), full_index(_as1(ctx.idx), ctx.dim), _as1(g))
+            add_at(_as1(z), full_index(_as1(ctx.idx), ctx.dim), _as1(g))
         return z, None, None, None
 
 
@@ -156,7 +161,7 @@ class ScatterAdd(Op):
     def forward(ctx, a, dim, idx, src):
         ctx.dim, ctx.idx, ctx.sshape = dim, idx, src.shape
         out = a.copy()
-        xp_of(a).add.at(_as1(out), full_index(_as1(idx), dim),
+        add_at(_as1(out), full_index(_as1(idx), dim),
                         _as1(_corner(_as1(src), _as1(idx).shape)))
         return out
 
@@ -234,7 +239,7 @@ class Scatter(Op):
         if reduce is None:
             o[key] = v
         elif reduce == "add":
-            xp_of(a).add.at(o, key, v)
+            add_at(o, key, v)
         else:
             xp_of(a).multiply.at(o, key, v)
         return out

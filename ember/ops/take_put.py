@@ -9,7 +9,7 @@ from ..autograd.node import Op
 from ..device import xp_of
 from ..tensor import Tensor, _wrap
 from . import _bw
-from .gather import _finish, _fw, _pretty
+from .gather import _finish, _fw, _pretty, add_at
 
 
 # --- masked_select / take ------------------------------------------------------------------
@@ -82,7 +82,7 @@ class Take(Op):
 
             return index_put_zeros(g, (n,), (ctx.idx,), accumulate=True).reshape(ctx.shape), None
         z = xp_of(g).zeros(n, g.dtype)
-        xp_of(g).add.at(z, ctx.idx, g)
+        add_at(z, (ctx.idx,), g)
         return z.reshape(ctx.shape), None
 
 
@@ -111,7 +111,7 @@ class Put(Op):
         out = a.copy()
         flat = out.reshape(-1)
         if accumulate:
-            xp_of(a).add.at(flat, idx, src.reshape(-1))
+            add_at(flat, (idx,), src.reshape(-1))
         else:
             flat[idx] = src.reshape(-1)
         return out
