@@ -9,6 +9,7 @@ import numpy as np
 from ..autograd.node import Op
 from ..device import xp_of
 from ..tensor import Tensor, check_dim
+from ._reduce import rsum
 
 __all__ = [
     "relu", "relu_", "relu6", "leaky_relu", "leaky_relu_", "prelu", "elu", "elu_", "selu",
@@ -397,7 +398,7 @@ class _Softmax(Op):
         xp = xp_of(x)
         e = x - x.max(axis=dim, keepdims=True)
         xp.exp(e, out=e)
-        e /= e.sum(axis=dim, keepdims=True)
+        e /= rsum(e, (dim,) if dim is not None else tuple(range(x.ndim)))
         ctx.saved = (e,)
         ctx.dim = dim
         return e
@@ -408,7 +409,8 @@ class _Softmax(Op):
         if isinstance(g, Tensor):
             return y * (g - (g * y).sum(ctx.dim, keepdim=True)), None
         gy = g * y
-        gy -= y * gy.sum(axis=ctx.dim, keepdims=True)
+        d = ctx.dim
+        gy -= y * rsum(gy, (d,) if d is not None else tuple(range(y.ndim)))
         return gy, None
 
 
@@ -420,7 +422,7 @@ class _LogSoftmax(Op):
     def forward(ctx, x, dim):
         xp = xp_of(x)
         y = x - x.max(axis=dim, keepdims=True)
-        y -= xp.log(xp.exp(y).sum(axis=dim, keepdims=True))
+        y -= xp.log(rsum(xp.exp(y), (dim,) if dim is not None else tuple(range(x.ndim))))
         ctx.saved = (y,)
         ctx.dim = dim
         return y
@@ -431,7 +433,8 @@ class _LogSoftmax(Op):
         if isinstance(g, Tensor):
             return g - y.exp() * g.sum(ctx.dim, keepdim=True), None
         xp = xp_of(y)
-        return g - xp.exp(y) * g.sum(axis=ctx.dim, keepdims=True), None
+        d = ctx.dim
+        return g - xp.exp(y) * rsum(g, (d,) if d is not None else tuple(range(y.ndim))), None
 
 
 def _softmax_dim(ndim: int) -> int:

@@ -172,7 +172,12 @@ def _feature_dropout(input: Tensor, p: float, training: bool, inplace: bool, nfe
     if not training or p == 0.0:
         return input
     shape = input._data.shape[: nd - nfeat] + (1,) * nfeat
-    return _apply_mask(input, _keep_mask(shape, p, input._data.dtype), inplace)
+    mask = _keep_mask(shape, p, input._data.dtype)
+    if input._data.size >= 1 << 16:
+        # a full-size mask multiplies far faster than a stride-0 broadcast
+        per = input._data.size // mask.size
+        mask = np.repeat(mask.reshape(-1), per).reshape(input._data.shape)
+    return _apply_mask(input, mask, inplace)
 
 
 def dropout1d(input: Tensor, p: float = 0.5, training: bool = True,

@@ -11,6 +11,7 @@ from ..autograd.node import Op
 from ..device import xp_of
 from ..ops import _bw
 from ..tensor import Tensor, _wrap
+from ._reduce import rsum
 
 __all__ = [
     "mse_loss", "l1_loss", "cross_entropy", "nll_loss", "binary_cross_entropy",
@@ -170,7 +171,7 @@ class _CrossEntropy(Op):
         M = x2.shape[0]
         sh = x2 - x2.max(1, keepdims=True)
         e = xp.exp(sh)
-        s = e.sum(1, keepdims=True)
+        s = rsum(e, (1,))
         logp = sh
         logp -= xp.log(s)
         e /= s  # softmax, kept for backward

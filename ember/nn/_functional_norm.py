@@ -9,6 +9,7 @@ from ..autograd.grad_mode import no_grad
 from ..autograd.node import Op
 from ..device import xp_of
 from ..tensor import Tensor, _wrap
+from ._reduce import rsum
 
 __all__ = ["batch_norm", "layer_norm", "group_norm", "rms_norm", "instance_norm",
            "local_response_norm"]
@@ -20,9 +21,13 @@ class _Norm(Op):
     @staticmethod
     def forward(ctx, x, w, b, axes, eps, bshape, stats):
         xp = xp_of(x)
-        mean = x.mean(axis=axes, keepdims=True)
+        cnt = 1
+        for a in axes:
+            cnt *= x.shape[a]
+        k = x.dtype.type(1.0 / max(cnt, 1))
+        mean = rsum(x, axes) * k
         xc = x - mean
-        var = (xc * xc).mean(axis=axes, keepdims=True)
+        var = rsum(xc * xc, axes) * k
         invstd = 1.0 / xp.sqrt(var + x.dtype.type(eps))
         xhat = xc
         xhat *= invstd
@@ -55,13 +60,13 @@ class _Norm(Op):
             full = (1,) * pad + tuple(bshape)
             raxes = tuple(i for i in range(nd) if full[i] == 1 and xhat.shape[i] != 1)
         if n[1]:
-            gw = (g * xhat).sum(axis=raxes).reshape(w.shape)
+            gw = rsum(g * xhat, raxes, False).reshape(w.shape)
         if n[2]:
-            gb = g.sum(axis=raxes).reshape(ctx.bshape_b)
+            gb = rsum(g, raxes, False).reshape(ctx.bshape_b)
         if n[0]:
             gxh = g * w.reshape(bshape) if w is not None else g
-            s1 = gxh.sum(axis=axes, keepdims=True)
-            s2 = (gxh * xhat).sum(axis=axes, keepdims=True)
+            s1 = rsum(gxh, axes)
+            s2 = rsum(gxh * xhat, axes)
             k = xhat.dtype.type(1.0 / cnt)
             gx = gxh - s1 * k
             gx -= xhat * (s2 * k)

@@ -1,0 +1,40 @@
+"""Fast sums over axes for the fused nn ops: NumPy's reductions over short or strided axes
+are slow (one C loop per output element), so sums of float arrays over leading, trailing or
+(leading, trailing) axis groups run as matrix-vector products on the BLAS instead."""
+
+from __future__ import annotations
+
+import numpy as np
+
+_FAST = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def rsum(a, axes: tuple, keepdims: bool = True):
+    """a.sum(axis=axes, keepdims=keepdims), through BLAS where the layout allows."""
+    nd = a.ndim
+    axes = tuple(sorted(ax % nd for ax in axes)) if nd else ()
+    if type(a) is not np.ndarray or a.dtype not in _FAST or a.size == 0 or not axes:
+        return a.sum(axis=axes, keepdims=keepdims)
+    red = [i in axes for i in range(nd)]
+    # group consecutive axes into (reduced?, size) runs
+    runs: list = []
+    for i, r in enumerate(red):
+        if runs and runs[-1][0] == r:
+            runs[-1][1] *= a.shape[i]
+        else:
+            runs.append([r, a.shape[i]])
+    pattern = tuple(r for r, _ in runs)
+    sizes = [s for _, s in runs]
+    if pattern == (True,):
+        out = np.asarray(a.sum(dtype=a.dtype))
+    elif pattern == (False, True):
+        out = a.reshape(sizes) @ np.ones(sizes[1], a.dtype)
+    elif pattern == (True, False):
+        out = np.ones(sizes[0], a.dtype) @ a.reshape(sizes)
+    elif pattern == (True, False, True):
+        out = np.ones(sizes[0], a.dtype) @ (a.reshape(sizes) @ np.ones(sizes[2], a.dtype))
+    else:
+        return a.sum(axis=axes, keepdims=keepdims)
+    if keepdims:
+        return out.reshape(tuple(1 if r else s for r, s in zip(red, a.shape)))
+    return out.reshape(tuple(s for r, s in zip(red, a.shape) if not r))
