@@ -303,7 +303,7 @@ def conv_weight_grad(g2, cols, w_shape, g):
     return xp.matmul(a, bt).reshape(w_shape)
 
 
-_COLS_BUDGET = 128 << 20  # bytes of im2col columns kept alive for backward, all convs together
+_COLS_BUDGET = 64 << 20  # bytes of im2col columns kept alive for backward, all convs together
 _cols_live = [0]
 
 
