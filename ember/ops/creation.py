@@ -293,7 +293,7 @@ def arange(start=0, end=None, step=1, *, dtype=None, device=None, requires_grad=
         dtype = D.int64 if all(isinstance(v, int) for v in vals) else D._default
     dt = D.to_dtype(dtype)
     _no_bool_complex(dt, "arange")
-    if dt is D.int64:  # torch takes the bounds and step as int64 first
+    if dt is D.int64 and step != 0:  # torch takes the bounds and step as int64 first
         start, end, step = int(start), int(end), int(step)
         if step == 0:
             raise ValueError("step must be nonzero")
