@@ -58,7 +58,10 @@ class _Linear(Op):
                 x2 = x.reshape(-1, w.shape[1]) if x.ndim != 2 else x
                 gw = _bw.mT(g2) @ x2
             if n[2]:
-                gb = g2.sum(0)
+                if type(g2) is np.ndarray and g2.dtype.kind == "f":
+                    gb = np.ones(g2.shape[0], g2.dtype) @ g2  # BLAS column sum
+                else:
+                    gb = g2.sum(0)
         return gx, gw, gb
 
 

@@ -50,7 +50,7 @@ def _reduce(loss: Tensor, reduction: str) -> Tensor:
 
 
 def _size_warning(input: Tensor, target: Tensor) -> None:
-    if tuple(target.shape) != tuple(input.shape):
+    if target._data.shape != input._data.shape:
         warnings.warn(
             f"Using a target size ({target.shape}) that is different to the input size "
             f"({input.shape}). This will likely lead to incorrect results due to broadcasting. "
@@ -97,9 +97,12 @@ class _MSE(Op):
 def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
              reduction: str = "mean", weight=None) -> Tensor:
     """Mean squared error."""
-    reduction = _legacy_reduction(size_average, reduce, reduction)
-    _check_reduction(reduction)
-    _size_warning(input, target)
+    if size_average is not None or reduce is not None:
+        reduction = _legacy_reduction(size_average, reduce, reduction)
+    if reduction not in ("mean", "sum", "none"):
+        _check_reduction(reduction)
+    if isinstance(target, Tensor) and target._data.shape != input._data.shape:
+        _size_warning(input, target)
     if weight is not None:
         return _reduce((input - target) ** 2 * weight, reduction)
     return _MSE.apply(input, target, reduction)
