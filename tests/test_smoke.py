@@ -1,7 +1,9 @@
+"""Smoke tests: the two benchmark workloads and memory sharing, against torch."""
+
 import numpy as np
+from conftest import assert_same, to_torch
 
 import ember
-from conftest import assert_same, to_torch, torch
 
 
 def test_add_matches_torch():
