@@ -395,3 +395,23 @@ def test_pickle_state_is_torch_layout():
     del st["_forward_hooks_always_called"]
     t.__setstate__(st)
     assert t.weight is t._parameters["weight"] and t(ember.ones(1, 2)).shape == (1, 2)
+
+
+def test_backward_pre_hook_kwargs_hooks_and_assign():
+    m = nn.Linear(3, 2)
+    seen = []
+    m.register_full_backward_pre_hook(lambda mod, go: (go[0] * 2,))
+    m.register_full_backward_hook(lambda mod, gi, go: seen.append(go[0].numpy().copy()))
+    x = ember.ones(1, 3, requires_grad=True)
+    m(x).sum().backward()
+    assert np.allclose(seen[0], 2.0)
+    assert np.allclose(x.grad.numpy(), 2 * m.weight.detach().numpy().sum(0))
+    k = nn.Linear(3, 2)
+    k.register_forward_pre_hook(lambda mod, a, kw: ((a[0] * 0,), kw), with_kwargs=True)
+    k.register_forward_hook(lambda mod, a, kw, out: out * 3, with_kwargs=True)
+    assert np.allclose(k(ember.ones(1, 3)).detach().numpy(), 3 * k.bias.detach().numpy())
+    src = nn.Linear(3, 2).state_dict()
+    dst = nn.Linear(3, 2)
+    dst.load_state_dict(src, assign=True)
+    assert dst.weight.data_ptr() == src["weight"].data_ptr() and dst.weight.requires_grad
+    assert isinstance(dst.weight, nn.Parameter)
