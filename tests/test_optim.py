@@ -257,3 +257,16 @@ def test_other_optimizers_match_torch(name, kw):
         assert list(se["state"][i]) == list(st["state"][i])
         for k in st["state"][i]:
             assert_same(se["state"][i][k], st["state"][i][k], 1e-4, 1e-6)
+
+
+def test_frozen_parameters_keep_the_fused_path():
+    e, t = _models()
+    for m in (e, t):
+        m[0].weight.requires_grad_(False)
+    oe = ember.optim.Adam(e.parameters(), lr=0.01)
+    ot = torch.optim.Adam(t.parameters(), lr=0.01)
+    before = e[0].weight.detach().numpy().copy()
+    _run(e, t, oe, ot, steps=5)
+    assert np.array_equal(e[0].weight.detach().numpy(), before)
+    assert oe._flats and all(f is not None for f in oe._flats.values())
+    assert list(oe.state_dict()["state"]) == list(ot.state_dict()["state"]) == [1, 2, 3]

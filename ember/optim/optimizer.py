@@ -405,29 +405,34 @@ class Optimizer:
     def _step_group(self, group: dict) -> None:
         params = group["params"]
         if not params:
-            return
+            return None
+        # parameters without a gradient are skipped (as torch); the flat buffer covers the
+        # ones that have one, and is rebuilt only when that set changes
+        live = [p for p in params if p.grad is not None]
+        if not live:
+            return None
         names = self._names(group)
         key = id(group)
         fl = self._flats.get(key)
-        if fl is None or not fl.valid(params):
-            fl = self._build_flat(params, names)
+        if fl is None or not fl.valid(live):
+            fl = self._build_flat(live, names)
             self._flats[key] = fl
         if fl is not None:
             gs = fl.grad_list()
             if gs is not None:
                 state = self.state
-                fresh = not fl.bufs and (not names or names[0] not in state.get(params[0], {}))
+                fresh = not fl.bufs and (not names or names[0] not in state.get(live[0], {}))
                 if len(fl.bufs) == len(names) or fresh:
                     step = None
                     if self._uses_step:
                         if fl.steps is None:
-                            if params[0] in state and "step" in state[params[0]]:
+                            if live[0] in state and "step" in state[live[0]]:
                                 self._flats[key] = None
                                 return self._step_each(group, names)
                             fl.adopt_steps(state)
                         fl.steps += 1
                         step = float(fl.steps[0])
-                    if fl.flat.size <= _GATHER_BELOW * len(params):
+                    if fl.flat.size <= _GATHER_BELOW * len(live):
                         # small tensors: one pass over everything beats per-tensor calls
                         g = fl.gather(gs)
                         new = self._kernel(group, fl.flat, g, dict(fl.bufs), step, g)
