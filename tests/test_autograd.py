@@ -155,13 +155,6 @@ def test_hook_handle_remove_and_retain_grad_sees_hooked_value():
     assert_same(res[0][1], res[1][1])
 
 
-def test_hook_on_tensor_without_grad_raises():
-    with pytest.raises(RuntimeError):
-        torch.ones(2).register_hook(lambda g: g)
-    with pytest.raises(RuntimeError):
-        ember.ones(2).register_hook(lambda g: g)
-
-
 def test_detach():
     xe, xt = _leaf()
     de = (xe * 2).detach()
@@ -432,49 +425,6 @@ def test_long_chain_no_recursion():
     assert x.grad.tolist() == [1.0]
 
 
-def test_backward_non_scalar_requires_gradient():
-    xe, xt = _leaf()
-    with pytest.raises(RuntimeError):
-        (xt * 2).backward()
-    with pytest.raises(RuntimeError, match="scalar outputs"):
-        (xe * 2).backward()
-
-
-def test_backward_without_grad_raises():
-    with pytest.raises(RuntimeError):
-        torch.ones(2).sum().backward()
-    with pytest.raises(RuntimeError, match="does not require grad"):
-        ember.ones(2).sum().backward()
-
-
-def test_inplace_on_leaf_raises():
-    xe, xt = _leaf()
-    for x in (xe, xt):
-        with pytest.raises(RuntimeError, match="leaf Variable"):
-            x.add_(1)
-        with pytest.raises(RuntimeError, match="leaf Variable"):
-            x += 1
-    with ember.no_grad():
-        xe.add_(1)
-    with torch.no_grad():
-        xt.add_(1)
-    assert_same(xe, xt)
-
-
-@pytest.mark.parametrize("op,modify", [
-    (lambda y: y.exp(), "out"), (lambda y: y * y, "in"), (lambda y: y.sigmoid(), "out"),
-    (lambda y: y.tanh(), "out"), (lambda y: y ** 2, "in"), (lambda y: y / 3 + y.log(), "in"),
-    (lambda y: y.sin(), "in"), (lambda y: y @ y, "in"),
-])
-def test_modified_saved_tensor_raises(op, modify):
-    for x in _leaf(lo=0.5):
-        y = x * 1
-        z = op(y)
-        (z if modify == "out" else y).add_(1)
-        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
-            z.sum().backward()
-
-
 def test_inplace_not_saved_is_fine():
     xe, xt = _leaf()
     for x in (xe, xt):
@@ -544,30 +494,6 @@ def test_uniform_normal_inplace_bump_version():
     assert e._version == v + 2
 
 
-def test_inplace_dtype_rules():
-    e = ember.zeros(3, dtype=ember.int64)
-    t = torch.zeros(3, dtype=torch.int64)
-    with pytest.raises(RuntimeError):
-        t.add_(1.5)
-    with pytest.raises(RuntimeError):
-        e.add_(1.5)
-    ef = ember.zeros(3)
-    ef.add_(ember.ones(3, dtype=ember.float64))
-    assert ef.dtype is ember.float32
-    with pytest.raises(RuntimeError):
-        ef.add_(ember.ones(4))
-    with pytest.raises(RuntimeError):
-        torch.zeros(3).add_(torch.ones(4))
-
-
-def test_grad_of_int_output_raises():
-    xe, xt = _leaf()
-    with pytest.raises(RuntimeError):
-        (xt > 0).float().sum().backward()
-    with pytest.raises(RuntimeError):
-        (xe > 0).float().sum().backward()
-
-
 def test_leaf_grad_dtype_and_broadcast_reduce():
     xe, xt = _leaf((3, 1))
     ye = ember.ones(2, 3, 4, dtype=ember.float64)
@@ -634,14 +560,6 @@ def test_function_consumes_second_output_of_function():
     (_Scale.apply(b) + a).sum().backward()
     (((xt * 3) * 5) + xt * 2).sum().backward()
     assert_same(xe.grad, xt.grad)
-
-
-def test_to_with_positional_flags():
-    e = ember.ones(2)
-    assert e.to(ember.float64, False, True).dtype is ember.float64
-    assert e.to("cpu", ember.float64).dtype is ember.float64
-    assert e.to(ember.ones(1, dtype=ember.int32)).dtype is ember.int32
-    assert e.to("cpu") is e and e.to(ember.float32) is e
 
 
 def test_set_grad_enabled_as_decorator():

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
-from conftest import torch
+from conftest import assert_same, torch
 
 import ember
+
+
+def _leaf(shape=(3,), seed=0, dtype=np.float32, lo=None):
+    a = np.random.default_rng(seed).standard_normal(shape).astype(dtype)
+    if lo is not None:
+        a = np.abs(a) + lo
+    return (ember.from_numpy(a.copy()).requires_grad_(),
+            torch.from_numpy(a.copy()).requires_grad_())
 
 
 def _raises_like(fe, ft, match=None):
@@ -185,8 +194,6 @@ def test_inplace_dtype_grid_vs_torch(op):
     error type (e.g. a float result into an int tensor)."""
     import itertools
 
-    import numpy as np
-
     def call(lib, x, o):
         if op == "clamp_":
             return x.clamp_(min=o)
@@ -212,3 +219,85 @@ def test_inplace_dtype_grid_vs_torch(op):
             ev = re_.float().numpy() if re_.dtype is ember.bfloat16 else re_.numpy()
             np.testing.assert_allclose(ev.astype(float), tv.astype(float), rtol=1e-2, atol=1e-2,
                                        err_msg=str((op, da, db, kb)))
+
+
+def test_hook_on_tensor_without_grad_raises():
+    with pytest.raises(RuntimeError):
+        torch.ones(2).register_hook(lambda g: g)
+    with pytest.raises(RuntimeError):
+        ember.ones(2).register_hook(lambda g: g)
+
+
+def test_backward_non_scalar_requires_gradient():
+    xe, xt = _leaf()
+    with pytest.raises(RuntimeError):
+        (xt * 2).backward()
+    with pytest.raises(RuntimeError, match="scalar outputs"):
+        (xe * 2).backward()
+
+
+def test_backward_without_grad_raises():
+    with pytest.raises(RuntimeError):
+        torch.ones(2).sum().backward()
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        ember.ones(2).sum().backward()
+
+
+def test_inplace_on_leaf_raises():
+    xe, xt = _leaf()
+    for x in (xe, xt):
+        with pytest.raises(RuntimeError, match="leaf Variable"):
+            x.add_(1)
+        with pytest.raises(RuntimeError, match="leaf Variable"):
+            x += 1
+    with ember.no_grad():
+        xe.add_(1)
+    with torch.no_grad():
+        xt.add_(1)
+    assert_same(xe, xt)
+
+
+@pytest.mark.parametrize("op,modify", [
+    (lambda y: y.exp(), "out"), (lambda y: y * y, "in"), (lambda y: y.sigmoid(), "out"),
+    (lambda y: y.tanh(), "out"), (lambda y: y ** 2, "in"), (lambda y: y / 3 + y.log(), "in"),
+    (lambda y: y.sin(), "in"), (lambda y: y @ y, "in"),
+])
+def test_modified_saved_tensor_raises(op, modify):
+    for x in _leaf(lo=0.5):
+        y = x * 1
+        z = op(y)
+        (z if modify == "out" else y).add_(1)
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            z.sum().backward()
+
+
+def test_grad_of_int_output_raises():
+    xe, xt = _leaf()
+    with pytest.raises(RuntimeError):
+        (xt > 0).float().sum().backward()
+    with pytest.raises(RuntimeError):
+        (xe > 0).float().sum().backward()
+
+
+def test_inplace_dtype_rules():
+    e = ember.zeros(3, dtype=ember.int64)
+    t = torch.zeros(3, dtype=torch.int64)
+    with pytest.raises(RuntimeError):
+        t.add_(1.5)
+    with pytest.raises(RuntimeError):
+        e.add_(1.5)
+    ef = ember.zeros(3)
+    ef.add_(ember.ones(3, dtype=ember.float64))
+    assert ef.dtype is ember.float32
+    with pytest.raises(RuntimeError):
+        ef.add_(ember.ones(4))
+    with pytest.raises(RuntimeError):
+        torch.zeros(3).add_(torch.ones(4))
+
+
+def test_to_with_positional_flags():
+    e = ember.ones(2)
+    assert e.to(ember.float64, False, True).dtype is ember.float64
+    assert e.to("cpu", ember.float64).dtype is ember.float64
+    assert e.to(ember.ones(1, dtype=ember.int32)).dtype is ember.int32
+    assert e.to("cpu") is e and e.to(ember.float32) is e
