@@ -104,6 +104,35 @@ def bench(which: str, repeat: int = 5) -> dict:
     return {"ember": se, "torch": st, "ratio": se / st}
 
 
+def bench_step(n_params: int = 200, size: int = 256, repeat: int = 7) -> None:
+    """optimizer.step() alone over many small parameters: the fused flat update keeps the
+    number of array operations fixed, whatever the parameter count."""
+    import torch
+
+    import ember
+
+    rng = np.random.default_rng(0)
+    arrs = [rng.standard_normal(size).astype(np.float32) for _ in range(n_params)]
+    for name, kw in (("SGD", dict(lr=0.01, momentum=0.9)), ("Adam", dict(lr=1e-3))):
+        times = {}
+        for lib in (ember, torch):
+            ps = [lib.nn.Parameter(lib.from_numpy(a.copy())) for a in arrs]
+            for p, a in zip(ps, arrs):
+                p.grad = lib.from_numpy(a * 0.1)
+            opt = getattr(lib.optim, name)(ps, **kw)
+            opt.step()
+            best = float("inf")
+            for _ in range(repeat):
+                t0 = time.perf_counter()
+                for _ in range(50):
+                    opt.step()
+                best = min(best, (time.perf_counter() - t0) / 50)
+            times[lib.__name__] = best
+        print(f"{name}.step() over {n_params} params of {size}: ember "
+              f"{times['ember'] * 1e6:.0f} us, torch {times['torch'] * 1e6:.0f} us, "
+              f"ratio ember/torch speed {times['torch'] / times['ember']:.2f}x")
+
+
 def profile(which: str) -> None:
     import cProfile
     import pstats
@@ -139,3 +168,4 @@ if __name__ == "__main__":
     else:
         bench("seed", a.repeat)
         bench("mlp", a.repeat)
+        bench_step()
