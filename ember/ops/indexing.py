@@ -286,7 +286,7 @@ def _fill_value(v, input: Tensor):
     """A fill value as a 0-d array of input's dtype: integers wrap as in torch; a float that
     does not fit an integer dtype raises torch's overflow error."""
     dt = input._data.dtype
-    a = np.asarray(v)
+    a = np.asarray(v.get() if hasattr(v, "get") and not isinstance(v, np.ndarray) else v)
     if dt.kind in "iu" and a.dtype.kind in "fV":
         lo, hi = np.iinfo(dt).min, np.iinfo(dt).max
         if not lo <= float(a) <= hi:

@@ -264,6 +264,8 @@ def fill_(self: Tensor, value) -> Tensor:
         if self._data.dtype.kind in "iu" and value.dtype.kind in "iub":
             value = value.astype(np.int64)  # wraps into a narrower type, as torch
         value = value.astype(self._data.dtype)
+        if type(value) is not np.ndarray:  # a CuPy 0-d array: fill takes a Python number
+            value = value.item()
     check_leaf(self)
     if _gs.enabled and self._rg:
         return inplace(self, lambda s: s * 0 + value)
