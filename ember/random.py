@@ -16,7 +16,7 @@ from .tensor import Tensor, _wrap
 __all__ = [
     "Generator", "manual_seed", "seed", "initial_seed", "get_rng_state", "set_rng_state",
     "rand", "randn", "randint", "randperm", "normal", "bernoulli", "multinomial", "rand_like",
-    "randn_like", "randint_like", "poisson",
+    "randn_like", "randint_like", "poisson", "fork_rng",
 ]
 
 
@@ -292,3 +292,32 @@ def _fill(t: Tensor, arr) -> None:
         arr = xp_for(t.device).asarray(arr)
     dst[...] = arr.astype(dst.dtype, copy=False) if hasattr(arr, "astype") else arr
     t._bump()
+
+
+class fork_rng:
+    """Save the global generator's state on entry and restore it on exit (torch.random.fork_rng);
+    usable as a context manager or a decorator."""
+
+    def __init__(self, devices=None, enabled: bool = True, _caller="fork_rng",
+                 _devices_kw="devices", device_type="cuda"):
+        self.enabled = enabled
+
+    def __enter__(self):
+        if self.enabled:
+            self._state = default_generator.get_state()
+        return self
+
+    def __exit__(self, *exc):
+        if self.enabled:
+            default_generator.set_state(self._state)
+        return False
+
+    def __call__(self, fn):
+        import functools
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with fork_rng(enabled=self.enabled):
+                return fn(*args, **kwargs)
+
+        return wrapper

@@ -424,3 +424,10 @@ def test_creation_dtype_grid_vs_torch(dt):
         _same_or_same_error("linspace", *args, dt=dt)
         _same_or_same_error("logspace", *args, dt=dt)
     _same_or_same_error("range", 0, 4, 1.5, dt=dt)
+
+
+def test_fork_rng_restores_state():
+    ember.manual_seed(1)
+    with ember.random.fork_rng():
+        a = ember.rand(3)
+    assert ember.rand(3).tolist() == a.tolist()
