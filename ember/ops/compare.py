@@ -236,12 +236,14 @@ class _MaxMin(_Binary):
     def backward(cls, ctx, g):
         a, b = ctx.saved
         # ties split the gradient evenly, as torch does
-        pick_a = (a > b) if cls.ufunc is np.maximum else (a < b)
+        win = (a > b) if cls.ufunc is np.maximum else (a < b)
         tie = a == b
-        wa = pick_a + tie * 0.5
-        wb = (1 - pick_a) - tie * 0.5
+        z = g * 0
+        half = g * 0.5
         n = ctx._needs
-        return cls.out(ctx, g * wa if n[0] else None, g * wb if n[1] else None)
+        ga = _bw.where(win, g, _bw.where(tie, half, z)) if n[0] else None
+        gb = _bw.where(win, z, _bw.where(tie, half, g)) if n[1] else None
+        return cls.out(ctx, ga, gb)
 
 
 class Maximum(_MaxMin):
