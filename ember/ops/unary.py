@@ -199,8 +199,8 @@ tan = _unary("tan", np.tan, lambda g, a, y: (g * (1 + y * y),), save="out", high
 asin = _unary("asin", np.arcsin, lambda g, a, y: (g / _bw.sqrt(1 - a * a),), higher=True)
 acos = _unary("acos", np.arccos, lambda g, a, y: (-g / _bw.sqrt(1 - a * a),), higher=True)
 atan = _unary("atan", np.arctan, lambda g, a, y: (g / (1 + a * a),), higher=True)
-sinh = _unary("sinh", np.sinh, lambda g, a, y: (g * _bw.cosh(a),))
-cosh = _unary("cosh", np.cosh, lambda g, a, y: (g * _bw.sinh(a),))
+sinh = _unary("sinh", np.sinh, lambda g, a, y: (g * _bw.cosh(a),), higher=True)
+cosh = _unary("cosh", np.cosh, lambda g, a, y: (g * _bw.sinh(a),), higher=True)
 tanh = _unary("tanh", np.tanh, lambda g, a, y: (g * (1 - y * y),), save="out", higher=True)
 asinh = _unary("asinh", np.arcsinh, lambda g, a, y: (g / _bw.sqrt(a * a + 1),), higher=True)
 acosh = _unary("acosh", np.arccosh, lambda g, a, y: (g / _bw.sqrt(a * a - 1),), higher=True)
@@ -228,10 +228,11 @@ erf = _unary("erf", _erf, lambda g, a, y: (g * (2 / _SQRT_PI) * _bw.exp(-a * a),
 erfc = _unary("erfc", lambda a: 1 - _erf(a),
               lambda g, a, y: (-g * (2 / _SQRT_PI) * _bw.exp(-a * a),), higher=True)
 erfinv = _unary("erfinv", _erfinv, lambda g, a, y: (g * (_SQRT_PI / 2) * _bw.exp(y * y),),
-                save="out")
+                save="out", higher=True)
 reciprocal = _unary("reciprocal", lambda a: 1 / a, lambda g, a, y: (-g * y * y,),
                     save="out", higher=True)
-logit = _unary("logit", lambda a: np.log(a / (1 - a)), lambda g, a, y: (g / (a * (1 - a)),))
+logit = _unary("logit", lambda a: np.log(a / (1 - a)), lambda g, a, y: (g / (a * (1 - a)),),
+               higher=True)
 
 
 def _nb(name):
@@ -243,17 +244,17 @@ def _zero_grad(g, a, y):
 
 
 sign = _unary("sign", lambda a: np.sign(a) if a.dtype.kind != "b" else a.copy(), _zero_grad,
-              float_only=False, save=None)
+              float_only=False, save=None, higher=True)
 sgn = sign
 floor = _unary("floor", lambda a: np.floor(a) if a.dtype.kind in "fc" else a.copy(),
-               _zero_grad, float_only=False, save=None, no_bool=_nb("floor"))
+               _zero_grad, float_only=False, save=None, higher=True, no_bool=_nb("floor"))
 ceil = _unary("ceil", lambda a: np.ceil(a) if a.dtype.kind in "fc" else a.copy(), _zero_grad,
               float_only=False, save=None, no_bool=_nb("ceil"))
 trunc = _unary("trunc", lambda a: np.trunc(a) if a.dtype.kind in "fc" else a.copy(),
-               _zero_grad, float_only=False, save=None, no_bool=_nb("trunc"))
+               _zero_grad, float_only=False, save=None, higher=True, no_bool=_nb("trunc"))
 fix = trunc
 _frac = _unary("frac", lambda a: a - np.trunc(a), lambda g, a, y: (g,), float_only=False,
-               save=None)
+               save=None, higher=True)
 
 
 def frac(input, *, out=None):
@@ -275,7 +276,7 @@ def round(input, *, decimals: int = 0, out=None):  # noqa: A001
 
 
 _round0 = _unary("round", lambda a: np.round(a) if a.dtype.kind in "fc" else a.copy(),
-                 _zero_grad, float_only=False, save=None, no_bool=_nb("round"))
+                 _zero_grad, float_only=False, save=None, higher=True, no_bool=_nb("round"))
 
 
 def positive(input):
