@@ -34,34 +34,37 @@ class _Linear(Op):
     @staticmethod
     def forward(ctx, x, w, b):
         ctx.saved = (x, w)
-        if x.ndim == 2 and x.shape[0] * w.size >= 1 << 17:
+        nd = x.ndim
+        x2 = x.reshape(-1, x.shape[-1]) if nd > 2 else x  # one GEMM, not a batch of them
+        if nd >= 2 and x2.shape[0] * w.size >= 1 << 17:
             # BLAS's no-transpose kernel on W x^T is faster than x W^T; one small transposed
             # copy gives back the C-contiguous result torch users expect
-            y = (w @ x.T).T.copy()
+            y = (w @ x2.T).T.copy()
         else:
-            y = x @ w.T
+            y = x2 @ w.T
         if b is not None:
             y += b
-        return y
+        return y.reshape(x.shape[:-1] + (w.shape[0],)) if nd > 2 else y
 
     @staticmethod
     def backward(ctx, g):
         x, w = ctx.saved
         n = ctx._needs
         gx = gw = gb = None
+        out_f = w.shape[0]
+        g2 = g.reshape(-1, out_f) if g.ndim != 2 else g
         if n[0]:
-            gx = g @ w
-        if n[1] or n[2]:
-            out_f = w.shape[0]
-            g2 = g.reshape(-1, out_f) if g.ndim != 2 else g
-            if n[1]:
-                x2 = x.reshape(-1, w.shape[1]) if x.ndim != 2 else x
-                gw = _bw.mT(g2) @ x2
-            if n[2]:
-                if type(g2) is np.ndarray and g2.dtype.kind == "f":
-                    gb = np.ones(g2.shape[0], g2.dtype) @ g2  # BLAS column sum
-                else:
-                    gb = g2.sum(0)
+            gx = g2 @ w
+            if g.ndim != 2:
+                gx = gx.reshape(tuple(g.shape[:-1]) + (w.shape[1],))
+        if n[1]:
+            x2 = x.reshape(-1, w.shape[1]) if x.ndim != 2 else x
+            gw = _bw.mT(g2) @ x2
+        if n[2]:
+            if type(g2) is np.ndarray and g2.dtype.kind == "f":
+                gb = np.ones(g2.shape[0], g2.dtype) @ g2  # BLAS column sum
+            else:
+                gb = g2.sum(0)
         return gx, gw, gb
 
 
