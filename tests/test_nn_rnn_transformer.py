@@ -118,3 +118,28 @@ def test_full_transformer_and_mha():
                                         enable_nested_tensor=False)
     assert list(enc_e.state_dict()) == list(enc_t.state_dict())
     assert repr(enc_e) == repr(enc_t)
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_fused_recurrent_layers_gradcheck(reverse):
+    from ember.nn.modules.rnn import _GRULayer, _LSTMCell, _LSTMLayer
+
+    d = ember.float64
+    h, c = ember.randn(3, 2, dtype=d, requires_grad=True), ember.randn(3, 2, dtype=d,
+                                                                          requires_grad=True)
+    p, w, b = (ember.randn(*s, dtype=d, requires_grad=True) for s in [(4, 3, 8), (8, 2), (8,)])
+    assert ember.autograd.gradcheck(lambda *a: _LSTMLayer.apply(*a, reverse), (p, h, c, w, b))
+    assert ember.autograd.gradcheck(lambda *a: _LSTMCell.apply(*a), (p[0], h, c, w, b))
+    p, w, b = (ember.randn(*s, dtype=d, requires_grad=True) for s in [(4, 3, 6), (6, 2), (6,)])
+    assert ember.autograd.gradcheck(lambda *a: _GRULayer.apply(*a, reverse), (p, h, w, b))
+
+
+def test_rnn_dropout_between_layers_trains():
+    m = ember.nn.GRU(3, 4, num_layers=2, dropout=0.5)
+    out, h = m(ember.randn(5, 2, 3))
+    out.sum().backward()
+    assert all(p.grad is not None for p in m.parameters())
+    m.eval()
+    a, _ = m(ember.ones(5, 2, 3))
+    b, _ = m(ember.ones(5, 2, 3))
+    assert np.array_equal(a.detach().numpy(), b.detach().numpy())
