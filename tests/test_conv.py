@@ -282,3 +282,15 @@ def test_conv_no_grad_and_frozen_input():
     y = m(x)
     y.sum().backward()
     assert x.grad is None and m.weight.grad is not None
+
+
+def test_gradcheck_1d_3d_float64():
+    rs = np.random.RandomState(0)
+    gc = ember.autograd.gradcheck
+    x = ember.tensor(rs.randn(2, 2, 5), requires_grad=True)
+    w = ember.tensor(rs.randn(2, 2, 3), requires_grad=True)
+    assert gc(lambda a, c: EF.conv1d(a, c, stride=2, padding=2, dilation=2), (x, w))
+    assert gc(lambda a, c: EF.conv_transpose1d(a, c, stride=2, output_padding=1), (x, w))
+    x3 = ember.tensor(rs.randn(1, 1, 3, 3, 3), requires_grad=True)
+    w3 = ember.tensor(rs.randn(2, 1, 2, 2, 2), requires_grad=True)
+    assert gc(lambda a, c: EF.conv3d(a, c, padding=1), (x3, w3))

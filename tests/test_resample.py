@@ -179,3 +179,14 @@ def test_grad_fn_names_match_torch():
         return [y.grad_fn.name() for y in outs]
 
     assert names(EF, ember) == names(TF, torch)
+
+
+def test_gradcheck_resample_float64():
+    rs = np.random.RandomState(0)
+    x = ember.tensor(rs.randn(1, 2, 3, 4), requires_grad=True)
+    gc = ember.autograd.gradcheck
+    assert gc(lambda a: EF.interpolate(a, size=(5, 3), mode="bilinear"), (x,))
+    assert gc(lambda a: EF.interpolate(a, scale_factor=1.5, mode="bicubic", align_corners=True),
+              (x,))
+    assert gc(lambda a: EF.fold(EF.unfold(a, 2, padding=1), (3, 4), 2, padding=1), (x,))
+    assert gc(lambda a: EF.instance_norm(a), (x,))
