@@ -245,6 +245,17 @@ def feature_alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False,
 
 
 # --- embedding, one_hot ----------------------------------------------------------------------
+def _scatter_add(xp, dst, idx, src) -> None:
+    """dst[idx] += src with repeated indices accumulating (NumPy's add.at, CuPy's
+    scatter_add)."""
+    if xp is np:
+        np.add.at(dst, idx, src)
+    else:  # pragma: no cover - needs a GPU
+        import cupyx
+
+        cupyx.scatter_add(dst, idx, src)
+
+
 class _Embedding(Op):
     @staticmethod
     def forward(ctx, idx, w, padding_idx, scale_grad):
@@ -263,7 +274,7 @@ class _Embedding(Op):
         if ctx.scale:
             counts = xp.bincount(idx, minlength=ctx.wshape[0]).astype(g.dtype)
             g2 = g2 / counts[idx][:, None]
-        xp.add.at(gw, idx, g2)
+        _scatter_add(xp, gw, idx, g2)
         if ctx.pad is not None:
             gw[ctx.pad] = 0
         return None, gw, None, None
@@ -361,7 +372,7 @@ class _Pad(Op):
         m = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}[ctx.mode]
         pidx = np.pad(idx, [(max(lo, 0), max(hi, 0)) for lo, hi in widths], mode=m)
         gx = xp.zeros(int(np.prod(ctx.shape)), g.dtype)
-        xp.add.at(gx, xp.asarray(pidx.reshape(-1)), g.reshape(-1))
+        _scatter_add(xp, gx, xp.asarray(pidx.reshape(-1)), g.reshape(-1))
         return gx.reshape(ctx.shape), None, None, None
 
 
@@ -432,7 +443,8 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
         value = value.repeat_interleave(rep, -3)
     scores = query.matmul(key.transpose(-2, -1)) * sc
     if is_causal:
-        mask = np.tril(np.ones((L, S), dtype=bool))
+        xp = xp_of(scores._data)
+        mask = xp.tril(xp.ones((L, S), dtype=bool))
         scores = scores.masked_fill(_wrap(~mask), float("-inf"))
     if attn_mask is not None:
         if attn_mask.dtype.name == "bool":
