@@ -182,7 +182,7 @@ def _new_tensor(self, data, *, dtype=None, device=None, requires_grad=False):
 
 
 def _clone(self, *, memory_format=None):
-    return U.Cast.apply(self, self._data.dtype) if self._rg else _wrap(self._data.copy())
+    return U.Clone.apply(self) if self._rg else _wrap(self._data.copy())
 
 
 def clone(input: Tensor, *, memory_format=None) -> Tensor:

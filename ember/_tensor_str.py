@@ -187,7 +187,7 @@ def tensor_repr(t, prefix: str = "tensor(") -> str:
     if not shown_default or (t._data.size == 0 and dt is D.int64):
         suffixes.append(f"dtype={dt!r}")
     if t.grad_fn is not None:
-        suffixes.append(f"grad_fn=<{t.grad_fn.name()}>")
+        suffixes.append(f"grad_fn=<{t.grad_fn.name().rsplit('::', 1)[-1]}>")
     elif t._rg:
         suffixes.append("requires_grad=True")
     return _with_suffixes(prefix + body, suffixes, indent) + ")"

@@ -134,8 +134,10 @@ class Op(Node):
     def needs_input_grad(self) -> tuple:
         return self._needs
 
+    _bname = None  # torch's name for this node where it differs from "<Class>Backward0"
+
     def name(self) -> str:
-        return type(self).__name__ + "Backward0"
+        return self._bname or type(self).__name__ + "Backward0"
 
     @classmethod
     def apply(cls, *args):

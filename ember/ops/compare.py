@@ -153,6 +153,7 @@ def _where_error(sc, sa, sb) -> Exception:
 class Clamp(Op):
     save_in = (0,)
     higher_order = True
+    _bname = "ClampBackward1"
 
     @staticmethod
     def forward(ctx, a, lo, hi):

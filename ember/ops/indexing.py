@@ -86,6 +86,16 @@ def _check_bounds(key, shape) -> None:
 class GetItem(Op):
     higher_order = True
 
+    def name(self) -> str:
+        """torch names this node after the last indexing step: Select, Slice or Index."""
+        if not self.basic:
+            return "IndexBackward0"
+        for k in reversed(self.key):
+            if k is None or k is Ellipsis:
+                continue
+            return "SliceBackward0" if isinstance(k, slice) else "SelectBackward0"
+        return "UnsqueezeBackward0" if any(k is None for k in self.key) else "AliasBackward0"
+
     @staticmethod
     def forward(ctx, a, key, basic):
         ctx.shape = a.shape
@@ -194,6 +204,7 @@ def getitem(self: Tensor, key) -> Tensor:
 
 class SetItem(Op):
     higher_order = True
+    _bname = "torch::autograd::CopySlices"
 
     @staticmethod
     def forward(ctx, a, v, key):

@@ -94,6 +94,8 @@ def _strided(arr, geom):
 class _ViewOf(Op):
     """A copy of the region ``geom`` of a base; backward scatters into zeros."""
 
+    _bname = "AsStridedBackward0"
+
     @staticmethod
     def forward(ctx, b, geom):
         ctx.shape = b.shape
@@ -109,6 +111,8 @@ class _ViewOf(Op):
 
 class _WriteView(Op):
     """The base with region ``geom`` replaced by ``v``."""
+
+    _bname = "torch::autograd::CopySlices"
 
     @staticmethod
     def forward(ctx, b, v, geom):

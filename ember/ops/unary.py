@@ -32,6 +32,7 @@ def _float_in(a):
 
 
 class Cast(Op):
+    _bname = "ToCopyBackward0"
     @staticmethod
     def forward(ctx, a, npdtype):
         ctx.src = a.dtype
@@ -44,7 +45,23 @@ class Cast(Op):
         return _bw.cast(g, ctx.src), None
 
 
+class Clone(Op):
+    """A copy that stays in the graph (torch.clone)."""
+
+    higher_order = True
+    _bname = "CloneBackward0"
+
+    @staticmethod
+    def forward(ctx, a):
+        return a.copy()
+
+    @staticmethod
+    def backward(ctx, g):
+        return (g,)
+
+
 class ToDevice(Op):
+    _bname = "ToCopyBackward0"
     @staticmethod
     def forward(ctx, a, dev):
         from ..device import device_of, xp_for
