@@ -169,3 +169,17 @@ def test_non_contiguous_view():
     t = torch.from_numpy(a).t()
     assert repr(e) == repr(t)
     assert math.isfinite(1.0)
+
+
+@pytest.mark.parametrize("op", [
+    lambda x: x[0], lambda x: x[:, 1:], lambda x: x[[0, 1]], lambda x: x.double(),
+    lambda x: x.clone(), lambda x: x.clamp(0, 1), lambda x: x[None], lambda x: x[0, 1],
+    lambda x: x.sigmoid(), lambda x: x.relu(), lambda x: x.abs(), lambda x: -x,
+    lambda x: x ** 2, lambda x: x.tanh(), lambda x: x.exp(), lambda x: x.log(),
+])
+def test_grad_fn_names_match_torch(op):
+    e = ember.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    t = torch.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    re_, rt = op(e), op(t)
+    assert re_.grad_fn.name() == rt.grad_fn.name()
+    assert repr(re_) == repr(rt)
