@@ -294,3 +294,25 @@ def test_gradcheck_1d_3d_float64():
     x3 = ember.tensor(rs.randn(1, 1, 3, 3, 3), requires_grad=True)
     w3 = ember.tensor(rs.randn(2, 1, 2, 2, 2), requires_grad=True)
     assert gc(lambda a, c: EF.conv3d(a, c, padding=1), (x3, w3))
+
+
+@pytest.mark.parametrize("kw,ks", [
+    (dict(padding=1), (3, 3)), (dict(padding=(2, 0), dilation=(2, 1)), (3, 2)),
+    (dict(), (1, 1)), (dict(padding="same"), (4, 3)), (dict(padding=1, groups=3), (3, 3)),
+    (dict(), (3, 3)),
+])
+def test_conv2d_stride1_input_grad_paths(kw, ks):
+    # fewer output than input channels: the input gradient runs as a direct convolution
+    g = kw.get("groups", 1)
+    x, w, b = _pair((2, 6, 7, 8), (3, 6 // g, *ks), 3)
+    _check(EF.conv2d, TF.conv2d, x, w, b, **kw)
+    x, w, b = _pair((2, 6, 7, 8), (12, 6 // g, *ks), 12)
+    _check(EF.conv2d, TF.conv2d, x, w, b, **kw)
+
+
+def test_gradcheck_direct_input_grad():
+    rs = np.random.RandomState(0)
+    x = ember.tensor(rs.randn(2, 4, 4, 5), requires_grad=True)
+    w = ember.tensor(rs.randn(2, 2, 3, 2), requires_grad=True)
+    assert ember.autograd.gradcheck(
+        lambda a, c: EF.conv2d(a, c, padding=(2, 1), dilation=(1, 2), groups=2), (x, w))

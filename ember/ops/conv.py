@@ -291,6 +291,40 @@ def conv_input_grad(g2, w, padded_shape, x_shape, s, pads, d, g, osz):
     return col2im_nc(gcols, x_shape, pads, k, s, d, osz)
 
 
+def _direct_igrad_ok(xshape, wshape, s, pads, d, osz) -> bool:
+    """Stride 1, padding within the kernel's reach, and the output-gradient columns no larger
+    than the input-gradient columns: then the input gradient is a plain convolution."""
+    k = wshape[2:]
+    if any(e != 1 for e in s):
+        return False
+    if any(pads[i][j] > (k[i] - 1) * d[i] for i in range(len(k)) for j in (0, 1)):
+        return False
+    return wshape[0] * _prod(xshape[2:]) * 4 <= xshape[1] * _prod(osz) * 5
+
+
+def conv_input_grad_direct(gy, w, x_shape, pads, d, g):
+    """Input gradient of a stride-1 convolution as a convolution of the output gradient (padded
+    by (k-1)*d - p) with the flipped, transposed kernel: im2col + one compute-bound GEMM instead
+    of a memory-bound GEMM and col2im."""
+    xp = xp_of(gy)
+    k = w.shape[2:]
+    nsp = len(k)
+    n, c = x_shape[:2]
+    cout = w.shape[0]
+    gpads = tuple(((k[i] - 1) * d[i] - pads[i][0], (k[i] - 1) * d[i] - pads[i][1])
+                  for i in range(nsp))
+    cols = im2col_knp(_pad_zeros(gy, gpads), k, (1,) * nsp, d, x_shape[2:], "gcols")
+    wf = w[(slice(None), slice(None)) + (slice(None, None, -1),) * nsp]
+    wf = wf.reshape((g, cout // g, c // g) + tuple(k)).transpose(
+        (0, 2, 1) + tuple(range(3, 3 + nsp)))
+    if g == 1:
+        o2 = _gemm_into(xp.ascontiguousarray(wf.reshape(c, -1)), cols, "gx" if n > 1 else None)
+    else:
+        wg = wf.reshape(g, c // g, -1)
+        o2 = xp.matmul(wg, cols.reshape(g, cols.shape[0] // g, -1)).reshape(c, -1)
+    return _to_nc(o2, n, c, x_shape[2:])
+
+
 def conv_weight_grad(g2, cols, w_shape, g):
     """Weight gradient: one GEMM (Cout, N*P) @ (N*P, C*K) per group."""
     xp = xp_of(g2)
@@ -355,7 +389,10 @@ class ConvNd(Op):
             gw = conv_weight_grad(g2, cols, w.shape, g)
             del cols
         if nd[0]:
-            gx = conv_input_grad(g2, w, pshape, x.shape, s, pads, d, g, osz)
+            if _direct_igrad_ok(x.shape, w.shape, s, pads, d, osz):
+                gx = conv_input_grad_direct(gy, w, x.shape, pads, d, g)
+            else:
+                gx = conv_input_grad(g2, w, pshape, x.shape, s, pads, d, g, osz)
         return gx, gw, gb, None, None, None, None
 
 
