@@ -270,3 +270,31 @@ def test_frozen_parameters_keep_the_fused_path():
     assert np.array_equal(e[0].weight.detach().numpy(), before)
     assert oe._flats and all(f is not None for f in oe._flats.values())
     assert list(oe.state_dict()["state"]) == list(ot.state_dict()["state"]) == [1, 2, 3]
+
+
+def test_lbfgs_matches_torch():
+    e, t = _models(dtype=np.float64)
+    oe = ember.optim.LBFGS(e.parameters(), lr=0.5, max_iter=10, history_size=5)
+    ot = torch.optim.LBFGS(t.parameters(), lr=0.5, max_iter=10, history_size=5)
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((16, 4))
+    y = rng.standard_normal((16, 3))
+
+    def ce():
+        oe.zero_grad()
+        loss = ((e(ember.tensor(x)) - ember.tensor(y)) ** 2).mean()
+        loss.backward()
+        return loss
+
+    def ct():
+        ot.zero_grad()
+        loss = ((t(torch.tensor(x)) - torch.tensor(y)) ** 2).mean()
+        loss.backward()
+        return loss
+
+    for _ in range(3):
+        le, lt = oe.step(ce), ot.step(ct)
+        assert abs(le.item() - lt.item()) < 1e-8
+    for pe, pt in zip(e.parameters(), t.parameters()):
+        assert_same(pe, pt, 1e-6, 1e-8)
+    assert oe.state[e[0].weight]["n_iter"] == ot.state[t[0].weight]["n_iter"]

@@ -1,0 +1,156 @@
+"""L-BFGS (torch's variant, fixed step length; no strong-Wolfe line search yet)."""
+
+from __future__ import annotations
+
+from ..autograd.grad_mode import enable_grad, no_grad
+from ..device import xp_of
+from ..tensor import Tensor, _wrap
+from .optimizer import Optimizer
+
+__all__ = ["LBFGS"]
+
+
+def _arr(v):
+    return v._data if isinstance(v, Tensor) else v
+
+
+def _num(v):
+    return float(v) if v is not None else None
+
+
+class LBFGS(Optimizer):
+    """Limited-memory BFGS over all parameters as one vector; ``step`` needs a closure."""
+
+    def __init__(self, params, lr: float = 1, max_iter: int = 20, max_eval: int | None = None,
+                 tolerance_grad: float = 1e-7, tolerance_change: float = 1e-9,
+                 history_size: int = 100, line_search_fn: str | None = None) -> None:
+        if not 0.0 <= lr:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if max_eval is None:
+            max_eval = max_iter * 5 // 4
+        defaults = dict(lr=lr, max_iter=max_iter, max_eval=max_eval,
+                        tolerance_grad=tolerance_grad, tolerance_change=tolerance_change,
+                        history_size=history_size, line_search_fn=line_search_fn)
+        super().__init__(params, defaults)
+        if len(self.param_groups) != 1:
+            raise ValueError("LBFGS doesn't support per-parameter options (parameter groups)")
+        if line_search_fn is not None and line_search_fn != "strong_wolfe":
+            raise ValueError("only 'strong_wolfe' is supported")
+        if line_search_fn is not None:
+            raise NotImplementedError("ember's LBFGS does not implement the strong_wolfe line "
+                                      "search yet")
+        self._params = self.param_groups[0]["params"]
+
+    def _flat_grad(self):
+        xp = xp_of(self._params[0]._data)
+        parts = []
+        for p in self._params:
+            if p.grad is None:
+                parts.append(xp.zeros(p._data.size, p._data.dtype))
+            else:
+                parts.append(p.grad._data.reshape(-1))
+        return xp.concatenate(parts)
+
+    def _add_grad(self, t: float, d) -> None:
+        off = 0
+        for p in self._params:
+            n = p._data.size
+            p._data += (t * d[off:off + n]).reshape(p._data.shape).astype(p._data.dtype)
+            p._bump()
+            off += n
+
+    @no_grad()
+    def step(self, closure):
+        """Run up to max_iter L-BFGS iterations; returns the first loss."""
+        if closure is None:
+            raise RuntimeError("LBFGS requires a closure")
+        self._opt_called = True
+        g = self.param_groups[0]
+        lr, max_iter, max_eval = g["lr"], g["max_iter"], g["max_eval"]
+        tol_grad, tol_change = g["tolerance_grad"], g["tolerance_change"]
+        history = g["history_size"]
+        state = self.state[self._params[0]]
+        state.setdefault("func_evals", 0)
+        state.setdefault("n_iter", 0)
+        with enable_grad():
+            orig_loss = closure()
+        loss = float(orig_loss)
+        evals = 1
+        state["func_evals"] += 1
+        flat_grad = self._flat_grad()
+        if abs(flat_grad).max() <= tol_grad:
+            return orig_loss
+        d = _arr(state.get("d"))
+        t = state.get("t")
+        old_dirs = [_arr(v) for v in state.get("old_dirs") or []]
+        old_stps = [_arr(v) for v in state.get("old_stps") or []]
+        ro = [float(v) for v in state.get("ro") or []]
+        h_diag = _num(state.get("H_diag"))
+        prev_flat_grad = _arr(state.get("prev_flat_grad"))
+        prev_loss = state.get("prev_loss")
+        n_iter = 0
+        while n_iter < max_iter:
+            n_iter += 1
+            state["n_iter"] += 1
+            if state["n_iter"] == 1:
+                d = -flat_grad
+                old_dirs, old_stps, ro = [], [], []
+                h_diag = 1
+            else:
+                y = flat_grad - prev_flat_grad
+                s = d * t
+                ys = float(y @ s)
+                if ys > 1e-10:
+                    if len(old_dirs) == history:
+                        old_dirs.pop(0)
+                        old_stps.pop(0)
+                        ro.pop(0)
+                    old_dirs.append(y)
+                    old_stps.append(s)
+                    ro.append(1.0 / ys)
+                    h_diag = ys / float(y @ y)
+                k = len(old_dirs)
+                al = [0.0] * k
+                q = -flat_grad
+                for i in range(k - 1, -1, -1):
+                    al[i] = float(old_stps[i] @ q) * ro[i]
+                    q = q - al[i] * old_dirs[i]
+                r = q * h_diag
+                for i in range(k):
+                    be = float(old_dirs[i] @ r) * ro[i]
+                    r = r + (al[i] - be) * old_stps[i]
+                d = r
+            prev_flat_grad = flat_grad.copy()
+            prev_loss = loss
+            if state["n_iter"] == 1:
+                t = min(1.0, 1.0 / float(abs(flat_grad).sum())) * lr
+            else:
+                t = lr
+            gtd = float(flat_grad @ d)
+            if gtd > -tol_change:
+                break
+            ls_evals = 0
+            self._add_grad(t, d)
+            if n_iter != max_iter:
+                with enable_grad():
+                    loss = float(closure())
+                flat_grad = self._flat_grad()
+                opt_cond = abs(flat_grad).max() <= tol_grad
+                ls_evals = 1
+            else:
+                opt_cond = False
+            evals += ls_evals
+            state["func_evals"] += ls_evals
+            if n_iter == max_iter or evals >= max_eval or opt_cond:
+                break
+            if abs(d * t).max() <= tol_change:
+                break
+            if abs(loss - prev_loss) < tol_change:
+                break
+        # stored as tensors, as torch does, so the state_dict saves and loads anywhere
+        state.update(d=_wrap(d), t=t, old_dirs=[_wrap(v) for v in old_dirs],
+                     old_stps=[_wrap(v) for v in old_stps],
+                     ro=[_wrap(xp_of(d).asarray(v, d.dtype)) for v in ro],
+                     H_diag=_wrap(xp_of(d).asarray(h_diag, d.dtype)),
+                     prev_flat_grad=_wrap(prev_flat_grad), prev_loss=prev_loss)
+        return orig_loss
