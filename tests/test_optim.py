@@ -242,6 +242,8 @@ OTHER_CASES = [
     ("NAdam", dict(lr=0.01, weight_decay=0.1, momentum_decay=0.01)),
     ("RAdam", dict(lr=0.01)),
     ("RAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True)),
+    ("Rprop", dict(lr=0.01)),
+    ("Rprop", dict(lr=0.05, etas=(0.3, 1.5), step_sizes=(1e-4, 0.1), maximize=True)),
 ]
 
 

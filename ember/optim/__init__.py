@@ -11,7 +11,7 @@ from .sgd import SGD  # noqa: F401
 
 for _name, _cls in (("rmsprop", "RMSprop"), ("adagrad", "Adagrad"), ("adadelta", "Adadelta"),
                     ("adamax", "Adamax"), ("nadam", "NAdam"), ("radam", "RAdam"),
-                    ("lbfgs", "LBFGS")):
+                    ("lbfgs", "LBFGS"), ("rprop", "Rprop")):
     try:
         globals()[_cls] = getattr(_importlib.import_module(f".{_name}", __name__), _cls)
     except (ImportError, AttributeError):  # pragma: no cover - not written yet

@@ -712,6 +712,12 @@ class Module:
 
         return self._cast_float(D.bfloat16)
 
+    def to_empty(self, *, device=None, recurse: bool = True) -> Module:
+        """Move to ``device`` with uninitialised storage (values are not copied)."""
+        from ...ops.creation import empty_like
+
+        return self._apply(lambda t: empty_like(t, device=device), recurse)
+
     def share_memory(self) -> Module:
         return self
 
