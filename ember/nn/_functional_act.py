@@ -163,6 +163,7 @@ def relu(input: Tensor, inplace: bool = False) -> Tensor:
 
 
 def relu_(input: Tensor) -> Tensor:
+    """In-place ReLU."""
     return relu(input, inplace=True)
 
 
@@ -177,30 +178,36 @@ def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0,
 
 
 def hardtanh_(input: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
+    """In-place hardtanh."""
     return hardtanh(input, min_val, max_val, True)
 
 
 def relu6(input: Tensor, inplace: bool = False) -> Tensor:
+    """min(max(x, 0), 6)."""
     return hardtanh(input, 0.0, 6.0, inplace)
 
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    """x where x > 0, else negative_slope * x."""
     if inplace:
         return _inplace_apply(input, _Leaky.apply, negative_slope)
     return _Leaky.apply(input, negative_slope)
 
 
 def leaky_relu_(input: Tensor, negative_slope: float = 0.01) -> Tensor:
+    """In-place leaky ReLU."""
     return leaky_relu(input, negative_slope, True)
 
 
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """x where x > 0, else alpha * (exp(x) - 1)."""
     if inplace:
         return _inplace_apply(input, _Elu.apply, alpha, 1.0, 1.0)
     return _Elu.apply(input, alpha, 1.0, 1.0)
 
 
 def elu_(input: Tensor, alpha: float = 1.0) -> Tensor:
+    """In-place ELU."""
     return elu(input, alpha, True)
 
 
@@ -209,16 +216,19 @@ _SELU_SCALE = 1.0507009873554804934193349852946
 
 
 def selu(input: Tensor, inplace: bool = False) -> Tensor:
+    """Scaled ELU with the self-normalising constants."""
     if inplace:
         return _inplace_apply(input, _Elu.apply, _SELU_ALPHA, _SELU_SCALE, 1.0)
     return _Elu.apply(input, _SELU_ALPHA, _SELU_SCALE, 1.0)
 
 
 def selu_(input: Tensor) -> Tensor:
+    """In-place SELU."""
     return selu(input, True)
 
 
 def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """x where x > 0, else alpha * (exp(x / alpha) - 1)."""
     if alpha == 0:
         raise RuntimeError("ZeroDivisionError")
     if inplace:
@@ -227,6 +237,7 @@ def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
 
 
 def celu_(input: Tensor, alpha: float = 1.0) -> Tensor:
+    """In-place CELU."""
     return celu(input, alpha, True)
 
 
@@ -238,34 +249,40 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
 
 
 def silu(input: Tensor, inplace: bool = False) -> Tensor:
+    """x * sigmoid(x)."""
     if inplace:
         return _inplace_apply(input, _Silu.apply)
     return _Silu.apply(input)
 
 
 def mish(input: Tensor, inplace: bool = False) -> Tensor:
+    """x * tanh(softplus(x))."""
     if inplace:
         return _inplace_apply(input, _Mish.apply)
     return _Mish.apply(input)
 
 
 def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
+    """Piecewise-linear sigmoid: clamp(x / 6 + 1/2, 0, 1)."""
     if inplace:
         return _inplace_apply(input, _Hsig.apply)
     return _Hsig.apply(input)
 
 
 def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
+    """x * hardsigmoid(x)."""
     if inplace:
         return _inplace_apply(input, _Hswish.apply)
     return _Hswish.apply(input)
 
 
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """log(1 + exp(beta x)) / beta, linear above the threshold."""
     return _Softplus.apply(input, beta, threshold)
 
 
 def softsign(input: Tensor) -> Tensor:
+    """x / (1 + |x|)."""
     return _Softsign.apply(input)
 
 
@@ -277,6 +294,7 @@ def threshold(input: Tensor, threshold: float, value: float, inplace: bool = Fal
 
 
 def threshold_(input: Tensor, threshold: float, value: float) -> Tensor:
+    """In-place threshold."""
     return _inplace_apply(input, _Thresh.apply, threshold, value)
 
 
@@ -317,24 +335,29 @@ def sigmoid(input: Tensor) -> Tensor:
 
 
 def tanh(input: Tensor) -> Tensor:
+    """Hyperbolic tangent."""
     from ..ops.unary import tanh as _t
 
     return _t(input)
 
 
 def logsigmoid(input: Tensor) -> Tensor:
+    """log(sigmoid(x)), computed stably."""
     return _LogSig.apply(input)
 
 
 def tanhshrink(input: Tensor) -> Tensor:
+    """x - tanh(x)."""
     return _TanhShrink.apply(input)
 
 
 def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    """Shrink towards zero by lambd, zero inside [-lambd, lambd]."""
     return _SoftShrink.apply(input, lambd)
 
 
 def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    """x where |x| > lambd, else 0."""
     return _HardShrink.apply(input, lambd)
 
 
@@ -471,6 +494,7 @@ def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3,
 
 
 def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
+    """softmax(-x) along dim."""
     return softmax(-input, dim, dtype=dtype)
 
 

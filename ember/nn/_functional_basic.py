@@ -115,6 +115,7 @@ def bilinear(input1: Tensor, input2: Tensor, weight: Tensor,
 
 
 def identity(input: Tensor) -> Tensor:
+    """Return the input unchanged."""
     return input
 
 
@@ -210,6 +211,7 @@ def dropout2d(input: Tensor, p: float = 0.5, training: bool = True,
 
 def dropout3d(input: Tensor, p: float = 0.5, training: bool = True,
               inplace: bool = False) -> Tensor:
+    """Zero whole channels of 5-d (or 4-d unbatched) inputs."""
     return _feature_dropout(input, p, training, inplace, 3, "dropout3d")
 
 
@@ -237,6 +239,7 @@ def _alpha(input: Tensor, p: float, shape) -> Tensor:
 
 def feature_alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False,
                           inplace: bool = False) -> Tensor:
+    """Alpha dropout of whole channels."""
     _check_p(p)
     if not training or p == 0.0:
         return input

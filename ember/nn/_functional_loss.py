@@ -607,6 +607,7 @@ def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor,
 
 def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0,
                          size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
+    """x where y = 1, max(0, margin - x) where y = -1."""
     from ..ops.compare import clamp_min
 
     reduction = _legacy_reduction(size_average, reduce, reduction)
@@ -627,6 +628,7 @@ def soft_margin_loss(input: Tensor, target: Tensor, size_average=None, reduce=No
 
 def multilabel_soft_margin_loss(input: Tensor, target: Tensor, weight=None, size_average=None,
                                 reduce=None, reduction: str = "mean") -> Tensor:
+    """Mean over classes of the binary cross entropy with logits."""
     from ._functional_act import logsigmoid
 
     reduction = _legacy_reduction(size_average, reduce, reduction)
@@ -640,6 +642,7 @@ def multilabel_soft_margin_loss(input: Tensor, target: Tensor, weight=None, size
 def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True,
                      full: bool = False, size_average=None, eps: float = 1e-8, reduce=None,
                      reduction: str = "mean") -> Tensor:
+    """Negative log likelihood of a Poisson target (log-rate or rate input)."""
     import math
 
     reduction = _legacy_reduction(size_average, reduce, reduction)
@@ -657,6 +660,7 @@ def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True,
 
 def gaussian_nll_loss(input: Tensor, target: Tensor, var, full: bool = False,
                       eps: float = 1e-6, reduction: str = "mean") -> Tensor:
+    """Negative log likelihood of a Gaussian with predicted variance."""
     import math
 
     from ..ops.compare import clamp_min

@@ -66,6 +66,7 @@ class LRScheduler:
         return {k: v for k, v in self.__dict__.items() if k != "optimizer"}
 
     def load_state_dict(self, state_dict: dict) -> None:
+        """Restore from state_dict()."""
         self.__dict__.update(state_dict)
 
     def get_last_lr(self) -> list:
@@ -545,6 +546,7 @@ class CyclicLR(LRScheduler):
         self.base_lrs = base_lrs
 
     def scale_fn(self, x: float) -> float:
+        """The cycle scaling factor."""
         if self._scale_fn_custom is not None:
             return self._scale_fn_custom(x)
         if self.mode == "triangular":
@@ -567,6 +569,7 @@ class CyclicLR(LRScheduler):
         return lrs
 
     def state_dict(self) -> dict:
+        """The scheduler state (without the optimizer)."""
         sd = super().state_dict()
         sd.pop("_scale_fn_ref", None)
         fn = sd.pop("_scale_fn_custom")
@@ -576,6 +579,7 @@ class CyclicLR(LRScheduler):
         return sd
 
     def load_state_dict(self, state_dict: dict) -> None:
+        """Restore from state_dict()."""
         fn = state_dict.pop("_scale_fn_custom", None)
         super().load_state_dict(state_dict)
         if fn is not None and self._scale_fn_custom is not None:
@@ -625,6 +629,7 @@ class ReduceLROnPlateau(LRScheduler):
 
     @property
     def in_cooldown(self) -> bool:
+        """True while in the cooldown period."""
         return self.cooldown_counter > 0
 
     def _is_better(self, a: float, best: float) -> bool:
@@ -675,9 +680,11 @@ class ReduceLROnPlateau(LRScheduler):
                 g["lr"] = new
 
     def state_dict(self) -> dict:
+        """The scheduler state (without the optimizer)."""
         return {k: v for k, v in self.__dict__.items() if k != "optimizer"}
 
     def load_state_dict(self, state_dict: dict) -> None:
+        """Restore from state_dict()."""
         self.__dict__.update(state_dict)
 
 
@@ -737,11 +744,13 @@ class SequentialLR(LRScheduler):
         self._last_lr = s.get_last_lr()
 
     def state_dict(self) -> dict:
+        """The scheduler state (without the optimizer)."""
         sd = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "_schedulers")}
         sd["_schedulers"] = [s.state_dict() for s in self._schedulers]
         return sd
 
     def load_state_dict(self, state_dict: dict) -> None:
+        """Restore from state_dict()."""
         subs = state_dict.pop("_schedulers")
         self.__dict__.update(state_dict)
         state_dict["_schedulers"] = subs
@@ -778,11 +787,13 @@ class ChainedScheduler(LRScheduler):
         self._last_lr = _lrs(self._schedulers[-1].optimizer)
 
     def state_dict(self) -> dict:
+        """The scheduler state (without the optimizer)."""
         sd = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "_schedulers")}
         sd["_schedulers"] = [s.state_dict() for s in self._schedulers]
         return sd
 
     def load_state_dict(self, state_dict: dict) -> None:
+        """Restore from state_dict()."""
         subs = state_dict.pop("_schedulers")
         self.__dict__.update(state_dict)
         state_dict["_schedulers"] = subs

@@ -52,12 +52,14 @@ class _Handle:
 
 
 def register_optimizer_step_pre_hook(hook: Callable) -> _Handle:
+    """A hook run before every optimizer step."""
     h = _Handle(_global_pre_hooks)
     _global_pre_hooks[h.id] = hook
     return h
 
 
 def register_optimizer_step_post_hook(hook: Callable) -> _Handle:
+    """A hook run after every optimizer step."""
     h = _Handle(_global_post_hooks)
     _global_post_hooks[h.id] = hook
     return h
@@ -281,31 +283,37 @@ class Optimizer:
 
     # --- hooks -----------------------------------------------------------------------------
     def register_step_pre_hook(self, hook: Callable) -> _Handle:
+        """A hook run before this optimizer steps."""
         h = _Handle(self._optimizer_step_pre_hooks)
         self._optimizer_step_pre_hooks[h.id] = hook
         return h
 
     def register_step_post_hook(self, hook: Callable) -> _Handle:
+        """A hook run after this optimizer steps."""
         h = _Handle(self._optimizer_step_post_hooks)
         self._optimizer_step_post_hooks[h.id] = hook
         return h
 
     def register_state_dict_pre_hook(self, hook, prepend: bool = False) -> _Handle:
+        """A hook run before state_dict() collects entries."""
         h = _Handle(self._optimizer_state_dict_pre_hooks)
         self._optimizer_state_dict_pre_hooks[h.id] = hook
         return h
 
     def register_state_dict_post_hook(self, hook, prepend: bool = False) -> _Handle:
+        """A hook run after state_dict() collected entries."""
         h = _Handle(self._optimizer_state_dict_post_hooks)
         self._optimizer_state_dict_post_hooks[h.id] = hook
         return h
 
     def register_load_state_dict_pre_hook(self, hook, prepend: bool = False) -> _Handle:
+        """A hook run before load_state_dict() copies entries."""
         h = _Handle(self._optimizer_load_state_dict_pre_hooks)
         self._optimizer_load_state_dict_pre_hooks[h.id] = hook
         return h
 
     def register_load_state_dict_post_hook(self, hook, prepend: bool = False) -> _Handle:
+        """A hook run after load_state_dict()."""
         h = _Handle(self._optimizer_load_state_dict_post_hooks)
         self._optimizer_load_state_dict_post_hooks[h.id] = hook
         return h

@@ -34,26 +34,31 @@ class ReLU(_Inplace):
 
 
 class SiLU(_Inplace):
+    """x * sigmoid(x)."""
     def forward(self, input: Tensor) -> Tensor:
         return F.silu(input, inplace=self.inplace)
 
 
 class Mish(_Inplace):
+    """x * tanh(softplus(x))."""
     def forward(self, input: Tensor) -> Tensor:
         return F.mish(input, inplace=self.inplace)
 
 
 class Hardsigmoid(_Inplace):
+    """Piecewise-linear sigmoid."""
     def forward(self, input: Tensor) -> Tensor:
         return F.hardsigmoid(input, self.inplace)
 
 
 class Hardswish(_Inplace):
+    """x * hardsigmoid(x)."""
     def forward(self, input: Tensor) -> Tensor:
         return F.hardswish(input, self.inplace)
 
 
 class SELU(_Inplace):
+    """Scaled ELU."""
     def forward(self, input: Tensor) -> Tensor:
         return F.selu(input, self.inplace)
 
@@ -82,6 +87,7 @@ class Hardtanh(Module):
 
 
 class ReLU6(Hardtanh):
+    """min(max(x, 0), 6)."""
     def __init__(self, inplace: bool = False) -> None:
         super().__init__(0.0, 6.0, inplace)
 
@@ -90,6 +96,7 @@ class ReLU6(Hardtanh):
 
 
 class LeakyReLU(Module):
+    """x where x > 0, else negative_slope * x."""
     def __init__(self, negative_slope: float = 1e-2, inplace: bool = False) -> None:
         super().__init__()
         self.negative_slope = negative_slope
@@ -125,6 +132,7 @@ class PReLU(Module):
 
 
 class ELU(Module):
+    """Exponential linear unit."""
     def __init__(self, alpha: float = 1.0, inplace: bool = False) -> None:
         super().__init__()
         self.alpha = alpha
@@ -138,11 +146,13 @@ class ELU(Module):
 
 
 class CELU(ELU):
+    """Continuously differentiable ELU."""
     def forward(self, input: Tensor) -> Tensor:
         return F.celu(input, self.alpha, self.inplace)
 
 
 class GELU(Module):
+    """Gaussian error linear unit."""
     def __init__(self, approximate: str = "none") -> None:
         super().__init__()
         self.approximate = approximate
@@ -155,6 +165,7 @@ class GELU(Module):
 
 
 class Softplus(Module):
+    """Smooth approximation of ReLU."""
     def __init__(self, beta: float = 1.0, threshold: float = 20.0) -> None:
         super().__init__()
         self.beta = beta
@@ -168,6 +179,7 @@ class Softplus(Module):
 
 
 class Threshold(Module):
+    """x where x > threshold, else value."""
     def __init__(self, threshold: float, value: float, inplace: bool = False) -> None:
         super().__init__()
         self.threshold = threshold
@@ -197,21 +209,25 @@ class Sigmoid(_NoArg):
 
 
 class Tanh(_NoArg):
+    """Hyperbolic tangent."""
     def forward(self, input: Tensor) -> Tensor:
         return F.tanh(input)
 
 
 class Softsign(_NoArg):
+    """x / (1 + |x|)."""
     def forward(self, input: Tensor) -> Tensor:
         return F.softsign(input)
 
 
 class LogSigmoid(_NoArg):
+    """log(sigmoid(x))."""
     def forward(self, input: Tensor) -> Tensor:
         return F.logsigmoid(input)
 
 
 class Tanhshrink(_NoArg):
+    """x - tanh(x)."""
     def forward(self, input: Tensor) -> Tensor:
         return F.tanhshrink(input)
 
@@ -226,11 +242,13 @@ class _Shrink(Module):
 
 
 class Softshrink(_Shrink):
+    """Soft shrinkage."""
     def forward(self, input: Tensor) -> Tensor:
         return F.softshrink(input, self.lambd)
 
 
 class Hardshrink(_Shrink):
+    """Hard shrinkage."""
     def forward(self, input: Tensor) -> Tensor:
         return F.hardshrink(input, self.lambd)
 
@@ -257,16 +275,19 @@ class Softmax(_DimMod):
 
 
 class LogSoftmax(_DimMod):
+    """log(softmax(x)) along dim, computed stably."""
     def forward(self, input: Tensor) -> Tensor:
         return F.log_softmax(input, self.dim, _stacklevel=5)
 
 
 class Softmin(_DimMod):
+    """softmax(-x) along dim."""
     def forward(self, input: Tensor) -> Tensor:
         return F.softmin(input, self.dim, _stacklevel=5)
 
 
 class Softmax2d(Module):
+    """Softmax over the channel dim of (N, C, H, W) or (C, H, W) inputs."""
     def forward(self, input: Tensor) -> Tensor:
         if input.dim() not in (3, 4):
             raise ValueError(f"Softmax2d: expected input to be 3D or 4D, got {input.dim()}D "
@@ -275,6 +296,7 @@ class Softmax2d(Module):
 
 
 class GLU(Module):
+    """Gated linear unit: first half times sigmoid of the second half."""
     def __init__(self, dim: int = -1) -> None:
         super().__init__()
         self.dim = dim
@@ -287,6 +309,7 @@ class GLU(Module):
 
 
 class RReLU(Module):
+    """Randomised leaky ReLU."""
     def __init__(self, lower: float = 1.0 / 8, upper: float = 1.0 / 3,
                  inplace: bool = False) -> None:
         super().__init__()

@@ -112,6 +112,7 @@ class Sequential(Module):
         return self
 
     def insert(self, index: int, module: Module) -> Sequential:
+        """Insert a module at an index."""
         if not isinstance(module, Module):
             raise AssertionError(f"module should be of type: {Module}")
         n = len(self._modules)
@@ -127,11 +128,13 @@ class Sequential(Module):
         return self
 
     def extend(self, sequential: Iterable[Module]) -> Sequential:
+        """Append every module of an iterable."""
         for m in sequential:
             self.append(m)
         return self
 
     def pop(self, key: int | slice) -> Module:
+        """Remove and return an entry."""
         v = self[key]
         del self[key]
         return v
@@ -186,6 +189,7 @@ class ModuleList(Module):
         return [k for k in super().__dir__() if not k.isdigit()]
 
     def insert(self, index: int, module: Module) -> None:
+        """Insert a module at an index."""
         mods = list(self._modules.values())
         mods.insert(index, module)
         self._modules.clear()
@@ -193,15 +197,18 @@ class ModuleList(Module):
             self.add_module(str(i), m)
 
     def append(self, module: Module) -> ModuleList:
+        """Add an entry at the end."""
         self.add_module(str(len(self)), module)
         return self
 
     def pop(self, key: int | slice) -> Module:
+        """Remove and return an entry."""
         v = self[key]
         del self[key]
         return v
 
     def extend(self, modules: Iterable[Module]) -> ModuleList:
+        """Append every module of an iterable."""
         if not isinstance(modules, Iterable):
             raise TypeError("ModuleList.extend should be called with an iterable, but got " +
                             type(modules).__name__)
@@ -262,23 +269,29 @@ class ModuleDict(Module):
         return key in self._modules
 
     def clear(self) -> None:
+        """Remove every entry."""
         self._modules.clear()
 
     def pop(self, key: str) -> Module:
+        """Remove and return an entry."""
         v = self[key]
         del self[key]
         return v
 
     def keys(self):
+        """The keys, in order."""
         return self._modules.keys()
 
     def items(self):
+        """The (key, value) pairs, in order."""
         return self._modules.items()
 
     def values(self):
+        """The values, in order."""
         return self._modules.values()
 
     def update(self, modules) -> None:
+        """Add or replace entries from a mapping or pairs."""
         if isinstance(modules, (OrderedDict, ModuleDict, Mapping)):
             for k, m in modules.items():
                 self[k] = m
@@ -343,12 +356,14 @@ class ParameterList(Module):
         return [k for k in super().__dir__() if not k.isdigit()]
 
     def append(self, value) -> ParameterList:
+        """Add an entry at the end."""
         n = len(self)
         self._size += 1
         self[n] = value
         return self
 
     def extend(self, values: Iterable) -> ParameterList:
+        """Append every module of an iterable."""
         if not isinstance(values, Iterable) or isinstance(values, Tensor):
             raise TypeError("ParameterList.extend should be called with an iterable, but got " +
                             type(values).__name__)
@@ -398,44 +413,55 @@ class ParameterDict(Module):
         return key in self._keys
 
     def copy(self) -> ParameterDict:
+        """A shallow copy."""
         return ParameterDict(OrderedDict((k, self[k]) for k in self._keys))
 
     def setdefault(self, key: str, default=None):
+        """Get, or set to default when absent."""
         if key not in self:
             self[key] = default
         return self[key]
 
     def clear(self) -> None:
+        """Remove every entry."""
         for k in list(self._keys):
             del self[k]
 
     def pop(self, key: str):
+        """Remove and return an entry."""
         v = self[key]
         del self[key]
         return v
 
     def popitem(self):
+        """Remove and return the last entry."""
         k = list(self._keys)[-1]
         v = self[k]
         del self[k]
         return k, v
 
     def get(self, key: str, default=None):
+        """The entry, or default when absent."""
         return self[key] if key in self else default
 
     def fromkeys(self, keys: Iterable[str], default=None) -> ParameterDict:
+        """A new dict with the given keys."""
         return ParameterDict((k, default) for k in keys)
 
     def keys(self):
+        """The keys, in order."""
         return self._keys.keys()
 
     def items(self):
+        """The (key, value) pairs, in order."""
         return ((k, self[k]) for k in self._keys)
 
     def values(self):
+        """The values, in order."""
         return (self[k] for k in self._keys)
 
     def update(self, parameters) -> None:
+        """Add or replace entries from a mapping or pairs."""
         if isinstance(parameters, (OrderedDict, ParameterDict)):
             for k, v in parameters.items():
                 self[k] = v

@@ -41,6 +41,7 @@ class RemovableHandle:
         self._owner = owner
 
     def remove(self) -> None:
+        """Unregister."""
         for d in self._dicts:
             d.pop(self.id, None)
         if self._owner is not None:
@@ -274,11 +275,13 @@ class Module:
         return self.register_full_backward_hook(hook)
 
     def register_state_dict_pre_hook(self, hook: Callable) -> RemovableHandle:
+        """A hook run before state_dict() collects entries."""
         h = RemovableHandle(self._state_dict_pre_hooks)
         self._state_dict_pre_hooks[h.id] = hook
         return h
 
     def register_state_dict_post_hook(self, hook: Callable) -> RemovableHandle:
+        """A hook run after state_dict() collected entries."""
         h = RemovableHandle(self._state_dict_hooks)
         self._state_dict_hooks[h.id] = hook
         return h
@@ -286,11 +289,13 @@ class Module:
     _register_state_dict_hook = register_state_dict_post_hook
 
     def register_load_state_dict_pre_hook(self, hook: Callable) -> RemovableHandle:
+        """A hook run before load_state_dict() copies entries."""
         h = RemovableHandle(self._load_state_dict_pre_hooks)
         self._load_state_dict_pre_hooks[h.id] = hook
         return h
 
     def register_load_state_dict_post_hook(self, hook: Callable) -> RemovableHandle:
+        """A hook run after load_state_dict()."""
         h = RemovableHandle(self._load_state_dict_post_hooks)
         self._load_state_dict_post_hooks[h.id] = hook
         return h
@@ -504,6 +509,7 @@ class Module:
         setattr(parent, last, module)
 
     def get_parameter(self, target: str) -> Parameter:
+        """The parameter at a dotted path."""
         mod_path, _, name = target.rpartition(".")
         mod = self.get_submodule(mod_path)
         if not hasattr(mod, name):
@@ -514,6 +520,7 @@ class Module:
         return p
 
     def get_buffer(self, target: str) -> Tensor:
+        """The buffer at a dotted path."""
         mod_path, _, name = target.rpartition(".")
         mod = self.get_submodule(mod_path)
         if name not in mod._buffers:
@@ -521,10 +528,12 @@ class Module:
         return mod._buffers[name]
 
     def get_extra_state(self):
+        """Extra state for state_dict (modules override)."""
         raise RuntimeError(
             "Reached a code path in Module.get_extra_state() that should never be called.")
 
     def set_extra_state(self, state) -> None:
+        """Restore extra state (modules override)."""
         raise RuntimeError(
             "Reached a code path in Module.set_extra_state() that should never be called.")
 
@@ -559,19 +568,23 @@ class Module:
                                    remove_duplicate)
 
     def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
+        """Every buffer."""
         for _, b in self.named_buffers(recurse=recurse):
             yield b
 
     def named_buffers(self, prefix: str = "", recurse: bool = True,
                       remove_duplicate: bool = True) -> Iterator[tuple[str, Tensor]]:
+        """(dotted name, buffer) pairs."""
         return self._named_members(lambda m: m._buffers.items(), prefix, recurse,
                                    remove_duplicate)
 
     def children(self) -> Iterator[Module]:
+        """The direct submodules."""
         for _, m in self.named_children():
             yield m
 
     def named_children(self) -> Iterator[tuple[str, Module]]:
+        """(name, module) pairs of the direct submodules."""
         seen = set()
         for name, m in self._modules.items():
             if m is not None and id(m) not in seen:
@@ -579,6 +592,7 @@ class Module:
                 yield name, m
 
     def modules(self) -> Iterator[Module]:
+        """Every module, self first."""
         for _, m in self.named_modules():
             yield m
 
@@ -610,9 +624,11 @@ class Module:
         return self
 
     def eval(self) -> Module:
+        """Set evaluation mode."""
         return self.train(False)
 
     def requires_grad_(self, requires_grad: bool = True) -> Module:
+        """Set requires_grad on every parameter."""
         for p in self.parameters():
             p.requires_grad_(requires_grad)
         return self
@@ -681,33 +697,40 @@ class Module:
         return self._apply(conv)
 
     def cpu(self) -> Module:
+        """Move parameters and buffers to the CPU."""
         return self._apply(lambda t: t.cpu())
 
     def cuda(self, device=None) -> Module:
+        """Move parameters and buffers to a CUDA device."""
         return self._apply(lambda t: t.cuda(device))
 
     def type(self, dst_type) -> Module:
+        """Cast parameters and buffers."""
         return self._apply(lambda t: t.type(dst_type))
 
     def _cast_float(self, dtype) -> Module:
         return self._apply(lambda t: t._to(None, dtype) if t.is_floating_point() else t)
 
     def float(self) -> Module:
+        """Cast floating parameters and buffers to float32."""
         from ... import dtypes as D
 
         return self._cast_float(D.float32)
 
     def double(self) -> Module:
+        """Cast floating parameters and buffers to float64."""
         from ... import dtypes as D
 
         return self._cast_float(D.float64)
 
     def half(self) -> Module:
+        """Cast floating parameters and buffers to float16."""
         from ... import dtypes as D
 
         return self._cast_float(D.float16)
 
     def bfloat16(self) -> Module:
+        """Cast floating parameters and buffers to bfloat16."""
         from ... import dtypes as D
 
         return self._cast_float(D.bfloat16)
@@ -719,6 +742,7 @@ class Module:
         return self._apply(lambda t: empty_like(t, device=device), recurse)
 
     def share_memory(self) -> Module:
+        """No-op (arrays are process memory)."""
         return self
 
     # --- state dict ------------------------------------------------------------------------
@@ -879,6 +903,7 @@ class Module:
         return main + ")"
 
     def compile(self, *args, **kwargs) -> None:
+        """No-op (ember runs eagerly)."""
         return None
 
 

@@ -120,6 +120,7 @@ class RMSNorm(Module):
 
 
 class LocalResponseNorm(Module):
+    """Normalise by the activity of neighbouring channels."""
     def __init__(self, size: int, alpha: float = 1e-4, beta: float = 0.75,
                  k: float = 1.0) -> None:
         super().__init__()

@@ -299,11 +299,13 @@ class RNNBase(Module):
 
     @property
     def all_weights(self) -> list:
+        """The weights grouped per layer and direction."""
         return [[getattr(self, n) for n in self._flat_weights_names[i:i + (4 if self.bias
                                                                              else 2)]]
                 for i in range(0, len(self._flat_weights_names), 4 if self.bias else 2)]
 
     def flatten_parameters(self) -> None:
+        """No-op (weights are already separate arrays)."""
         return None
 
     def extra_repr(self) -> str:
@@ -423,6 +425,7 @@ class GRU(RNNBase):
 
 
 class RNNCellBase(Module):
+    """Shared parameters of the recurrent cells."""
     def __init__(self, input_size: int, hidden_size: int, bias: bool, num_chunks: int,
                  device=None, dtype=None) -> None:
         super().__init__()
@@ -470,6 +473,7 @@ class RNNCellBase(Module):
 
 
 class RNNCell(RNNCellBase):
+    """One step of an Elman RNN."""
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
                  nonlinearity: str = "tanh", device=None, dtype=None) -> None:
         super().__init__(input_size, hidden_size, bias, 1, device, dtype)
@@ -480,6 +484,7 @@ class RNNCell(RNNCellBase):
 
 
 class LSTMCell(RNNCellBase):
+    """One LSTM step."""
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device=None,
                  dtype=None) -> None:
         super().__init__(input_size, hidden_size, bias, 4, device, dtype)
@@ -489,6 +494,7 @@ class LSTMCell(RNNCellBase):
 
 
 class GRUCell(RNNCellBase):
+    """One GRU step."""
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device=None,
                  dtype=None) -> None:
         super().__init__(input_size, hidden_size, bias, 3, device, dtype)
