@@ -8,114 +8,25 @@ Registered members are also mirrored into the instance ``__dict__`` so that ``se
 from __future__ import annotations
 
 import itertools
-from collections import OrderedDict, namedtuple
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from ...autograd.node import Op
 from ...tensor import Tensor
 from ..parameter import Buffer, Parameter
+from . import _state_dict as _sd
+from ._hooks import (  # noqa: F401
+    RemovableHandle,
+    _BackwardHookState,
+    _global_hooks,
+    _global_pre_hooks,
+    register_module_forward_hook,
+    register_module_forward_pre_hook,
+)
+from ._registry import _Registry, _registry
+from ._state_dict import _IncompatibleKeys  # noqa: F401
 
 __all__ = ["Module", "register_module_forward_pre_hook", "register_module_forward_hook"]
-
-_global_pre_hooks: OrderedDict = OrderedDict()
-_global_hooks: OrderedDict = OrderedDict()
-_hook_ids = itertools.count()
-
-
-class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
-    def __repr__(self) -> str:
-        if not self.missing_keys and not self.unexpected_keys:
-            return "<All keys matched successfully>"
-        return super().__repr__()
-
-    __str__ = __repr__
-
-
-class RemovableHandle:
-    """Handle returned by the register_*_hook methods; ``remove()`` unregisters the hook."""
-
-    def __init__(self, *dicts, owner=None):
-        self.id = next(_hook_ids)
-        self._dicts = dicts
-        self._owner = owner
-
-    def remove(self) -> None:
-        """Unregister."""
-        for d in self._dicts:
-            d.pop(self.id, None)
-        if self._owner is not None:
-            self._owner._refresh_hooks()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.remove()
-
-
-def register_module_forward_pre_hook(hook: Callable) -> RemovableHandle:
-    """A forward pre-hook run for every module."""
-    h = RemovableHandle(_global_pre_hooks)
-    _global_pre_hooks[h.id] = hook
-    return h
-
-
-def register_module_forward_hook(hook: Callable) -> RemovableHandle:
-    """A forward hook run for every module."""
-    h = RemovableHandle(_global_hooks)
-    _global_hooks[h.id] = hook
-    return h
-
-
-class _Registry(dict):
-    """A dict of parameters, buffers or submodules that mirrors its entries into the owner's
-    ``__dict__`` (so reads are plain attribute lookups)."""
-
-    __slots__ = ("_owner",)
-
-    def __setitem__(self, key, value):
-        dict.__setitem__(self, key, value)
-        try:
-            self._owner.__dict__[key] = value
-        except AttributeError:
-            pass
-
-    def __delitem__(self, key):
-        dict.__delitem__(self, key)
-        try:
-            self._owner.__dict__.pop(key, None)
-        except AttributeError:
-            pass
-
-    def pop(self, key, *default):
-        had = key in self
-        r = dict.pop(self, key, *default)
-        if had:
-            try:
-                self._owner.__dict__.pop(key, None)
-            except AttributeError:
-                pass
-        return r
-
-    def update(self, *args, **kw):
-        for k, v in dict(*args, **kw).items():
-            self[k] = v
-
-    def setdefault(self, key, default=None):
-        if key not in self:
-            self[key] = default
-        return self[key]
-
-    def clear(self):
-        for k in list(self):
-            del self[k]
-
-
-def _registry(owner) -> _Registry:
-    r = _Registry()
-    r._owner = owner
-    return r
 
 
 def _typename(v) -> str:
@@ -746,140 +657,10 @@ class Module:
         return self
 
     # --- state dict ------------------------------------------------------------------------
-    def _save_to_state_dict(self, destination: dict, prefix: str, keep_vars: bool) -> None:
-        for name, p in self._parameters.items():
-            if p is not None:
-                destination[prefix + name] = p if keep_vars else p.detach()
-        np_set = self._non_persistent_buffers_set
-        for name, b in self._buffers.items():
-            if b is not None and name not in np_set:
-                destination[prefix + name] = b if keep_vars else b.detach()
-        if self._has_extra_state():
-            destination[prefix + "_extra_state"] = self.get_extra_state()
-
-    def state_dict(self, *args, destination=None, prefix: str = "",
-                   keep_vars: bool = False) -> OrderedDict:
-        """Parameters and persistent buffers by dotted name, with ``_metadata`` versions."""
-        if args:
-            destination = args[0]
-            if len(args) > 1:
-                prefix = args[1]
-            if len(args) > 2:
-                keep_vars = args[2]
-        if destination is None:
-            destination = OrderedDict()
-            destination._metadata = OrderedDict()
-        meta = getattr(destination, "_metadata", None)
-        if meta is not None:
-            meta[prefix[:-1]] = {"version": self._version}
-        for hook in self._state_dict_pre_hooks.values():
-            hook(self, prefix, keep_vars)
-        self._save_to_state_dict(destination, prefix, keep_vars)
-        for name, m in self._modules.items():
-            if m is not None:
-                m.state_dict(destination=destination, prefix=prefix + name + ".",
-                             keep_vars=keep_vars)
-        for hook in self._state_dict_hooks.values():
-            r = hook(self, destination, prefix, {"version": self._version})
-            if r is not None:
-                destination = r
-        return destination
-
-    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict,
-                              missing_keys, unexpected_keys, error_msgs) -> None:
-        for hook in self._load_state_dict_pre_hooks.values():
-            hook(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
-                 error_msgs)
-        np_set = self._non_persistent_buffers_set
-        local = {k: v for k, v in self._parameters.items() if v is not None}
-        local.update((k, v) for k, v in self._buffers.items()
-                     if v is not None and k not in np_set)
-        assign = local_metadata.get("assign_to_params_buffers", False)
-        for name, cur in local.items():
-            key = prefix + name
-            if key not in state_dict:
-                if strict:
-                    missing_keys.append(key)
-                continue
-            val = _as_ember(state_dict[key])
-            if not isinstance(val, Tensor):
-                error_msgs.append(
-                    f'While copying the parameter named "{key}", expected torch.Tensor or '
-                    f"Tensor-like object from checkpoint but received {type(val)}")
-                continue
-            if tuple(val._data.shape) != tuple(cur._data.shape):
-                error_msgs.append(
-                    f"size mismatch for {key}: copying a param with shape {val.shape} from "
-                    f"checkpoint, the shape in current model is {cur.shape}.")
-                continue
-            try:
-                if assign:
-                    if name in self._parameters:
-                        newp = Parameter(val, requires_grad=cur._rg)
-                        self._parameters[name] = newp
-                    else:
-                        self._buffers[name] = val
-                else:
-                    _copy_into(cur, val)
-            except Exception as ex:
-                error_msgs.append(
-                    f'While copying the parameter named "{key}", whose dimensions in the model '
-                    f"are {cur.shape} and whose dimensions in the checkpoint are {val.shape}, an "
-                    f"exception occurred : {ex.args}.")
-        extra = prefix + "_extra_state"
-        if self._has_extra_state():
-            if extra in state_dict:
-                self.set_extra_state(state_dict[extra])
-            elif strict:
-                missing_keys.append(extra)
-        if strict:
-            for key in state_dict:
-                if not key.startswith(prefix) or key == extra:
-                    continue
-                head = key[len(prefix):].split(".", 1)
-                if len(head) > 1:
-                    if head[0] not in self._modules:
-                        unexpected_keys.append(key)
-                elif head[0] not in local:
-                    unexpected_keys.append(key)
-
-    def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):
-        """Copy parameters and buffers in; returns (missing_keys, unexpected_keys)."""
-        if not isinstance(state_dict, dict):
-            raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
-        missing: list = []
-        unexpected: list = []
-        errors: list = []
-        metadata = getattr(state_dict, "_metadata", None)
-        sd = OrderedDict(state_dict)
-        if metadata is not None:
-            sd._metadata = metadata
-
-        def load(module, prefix=""):
-            local_meta = {} if metadata is None else dict(metadata.get(prefix[:-1], {}))
-            if assign:
-                local_meta["assign_to_params_buffers"] = True
-            module._load_from_state_dict(sd, prefix, local_meta, True, missing, unexpected,
-                                         errors)
-            for name, child in module._modules.items():
-                if child is not None:
-                    load(child, prefix + name + ".")
-            incompatible = _IncompatibleKeys(missing, unexpected)
-            for hook in module._load_state_dict_post_hooks.values():
-                hook(module, incompatible)
-
-        load(self)
-        if strict:
-            if unexpected:
-                errors.insert(0, "Unexpected key(s) in state_dict: {}. ".format(
-                    ", ".join(f'"{k}"' for k in unexpected)))
-            if missing:
-                errors.insert(0, "Missing key(s) in state_dict: {}. ".format(
-                    ", ".join(f'"{k}"' for k in missing)))
-        if errors:
-            raise RuntimeError("Error(s) in loading state_dict for {}:\n\t{}".format(
-                type(self).__name__, "\n\t".join(errors)))
-        return _IncompatibleKeys(missing, unexpected)
+    _save_to_state_dict = _sd.save_to_state_dict
+    state_dict = _sd.state_dict
+    _load_from_state_dict = _sd.load_from_state_dict
+    load_state_dict = _sd.load_state_dict
 
     # --- printing --------------------------------------------------------------------------
     def _get_name(self) -> str:
@@ -905,120 +686,3 @@ class Module:
     def compile(self, *args, **kwargs) -> None:
         """No-op (ember runs eagerly)."""
         return None
-
-
-class _BackwardHooks(Op):
-    """Identity over the tensors that cross a module boundary; its backward runs the module's
-    full backward (pre-)hooks."""
-
-    @staticmethod
-    def forward(ctx, *arrays):
-        return tuple(arrays)
-
-    @staticmethod
-    def backward(ctx, *grads):
-        return ctx.on_grad(grads)
-
-
-class _BackwardHookState:
-    def __init__(self, module: Module):
-        self.module = module
-        self.n_in = 0
-        self.in_pos: list = []
-        self.grad_out = None
-
-    def wrap_inputs(self, args):
-        from ...autograd.grad_mode import state
-
-        if not state.enabled:
-            return args
-        pos = [i for i, a in enumerate(args) if isinstance(a, Tensor) and a._rg]
-        self.in_pos = pos
-        self.n_in = len(args)
-        if not pos:
-            return args
-        outs = _apply_hook_op(self._on_input_grad, [args[i] for i in pos])
-        args = list(args)
-        for i, t in zip(pos, outs):
-            args[i] = t
-        return tuple(args)
-
-    def _on_input_grad(self, grads):
-        gin = [None] * self.n_in
-        for i, g in zip(self.in_pos, grads):
-            gin[i] = _wrap_g(g)
-        gin = tuple(gin)
-        for hook in self.module._backward_hooks.values():
-            r = hook(self.module, gin, self.grad_out)
-            if r is not None:
-                gin = tuple(r)
-        return tuple(None if gin[i] is None else gin[i]._data for i in self.in_pos)
-
-    def wrap_outputs(self, out):
-        from ...autograd.grad_mode import state
-
-        if not state.enabled:
-            return out
-        single = isinstance(out, Tensor)
-        seq = [out] if single else list(out) if isinstance(out, (tuple, list)) else None
-        if seq is None:
-            return out
-        pos = [i for i, a in enumerate(seq) if isinstance(a, Tensor) and a._rg]
-        if not pos:
-            return out
-        self.out_pos = pos
-        self.n_out = len(seq)
-        wrapped = _apply_hook_op(self._on_output_grad, [seq[i] for i in pos])
-        for i, t in zip(pos, wrapped):
-            seq[i] = t
-        return seq[0] if single else type(out)(seq)
-
-    def _on_output_grad(self, grads):
-        gout = [None] * self.n_out
-        for i, g in zip(self.out_pos, grads):
-            gout[i] = _wrap_g(g)
-        gout = tuple(gout)
-        for hook in self.module._backward_pre_hooks.values():
-            r = hook(self.module, gout)
-            if r is not None:
-                gout = tuple(r) if isinstance(r, (tuple, list)) else (r,)
-        self.grad_out = gout
-        if not self.in_pos and self.module._backward_hooks:
-            gin = (None,) * max(self.n_in, 1)
-            for hook in self.module._backward_hooks.values():
-                hook(self.module, gin, gout)
-        return tuple(None if gout[i] is None else gout[i]._data for i in self.out_pos)
-
-
-def _wrap_g(g):
-    from ...tensor import _wrap
-
-    return g if g is None or isinstance(g, Tensor) else _wrap(g)
-
-
-def _apply_hook_op(cb, tensors):
-    node_cls = _BackwardHooks
-    out = node_cls.apply(*tensors)
-    node = out[0].grad_fn
-    node.on_grad = cb
-    return out
-
-
-def _as_ember(v):
-    """State-dict values: ember tensors, or torch tensors / arrays converted without torch."""
-    if isinstance(v, Tensor):
-        return v
-    if hasattr(v, "detach") and hasattr(v, "numpy"):
-        import numpy as np
-
-        from ...tensor import _wrap
-
-        return _wrap(np.array(v.detach().cpu().numpy()))
-    return v
-
-
-def _copy_into(dst: Tensor, src: Tensor) -> None:
-    from ...autograd.grad_mode import no_grad
-
-    with no_grad():
-        dst.copy_(src)
