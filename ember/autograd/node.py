@@ -258,6 +258,50 @@ def record1(cls, t, *extra):
     return res
 
 
+def _edge(t):
+    fn = t.grad_fn
+    if fn is None:
+        fn = t._accum
+        if fn is None:
+            fn = t._accumulator()
+    return fn
+
+
+def record2(cls, a, b, extra):
+    """``cls.apply(a, b, extra)`` for a binary op when a graph is recorded; ``a``/``b`` are
+    Tensors or scalars."""
+    if cls.save_out:
+        return _apply_recording(cls, (a, b, extra))
+    ctx = _new(cls)
+    d = ctx.__dict__
+    ta = isinstance(a, Tensor)
+    tb = isinstance(b, Tensor)
+    ra = ta and a._rg
+    rb = tb and b._rg
+    d["_next"] = (_edge(a) if ra else None, _edge(b) if rb else None, None)
+    d["_needs"] = (ra, rb, False)
+    d["_ntens"] = 2 if tb else 1
+    if (ra and a._out_nr) or (rb and b._out_nr):
+        d["_next_nr"] = (a._out_nr if ra else 0, b._out_nr if rb else 0, 0)
+    if cls.save_in:
+        chk = []
+        if ta:
+            vc = a._vc
+            if vc is None:
+                vc = a._vc = [0]
+            chk.append((vc, vc[0], a, 0))
+        if tb:
+            vc = b._vc
+            if vc is None:
+                vc = b._vc = [0]
+            chk.append((vc, vc[0], b, 1))
+        d["_vchk"] = chk
+        if cls.higher_order:
+            d["_inputs"] = (a, b, extra)
+    out = cls.forward(ctx, a._data if ta else a, b._data if tb else b, extra)
+    return _wrap_node(out, ctx, 0)
+
+
 # bound by ember.tensor once the Tensor class exists (a module-level import would be circular)
 Tensor = None
 _wrap = None

@@ -6,7 +6,7 @@ import numpy as np
 
 from .. import dtypes as D
 from ..autograd.grad_mode import state as _gs
-from ..autograd.node import Op, _apply_recording
+from ..autograd.node import Op, record2
 from ..tensor import Tensor, _wrap, broadcast_error, device_error
 from . import _bw
 
@@ -300,7 +300,7 @@ def _binary(op, ufunc, a, b, true_div=False):
         if rt.kind not in "fc":
             raise RuntimeError(f"{op.__name__}: only floating point results are differentiable")
         try:
-            return _apply_recording(op, (a, b, rt))
+            return record2(op, a, b, rt)
         except ValueError:
             raise broadcast_error(_shape(ad), _shape(bd)) from None
     try:
