@@ -14,7 +14,9 @@ from .ops import linalg as L
 from .ops import reduction as Rd
 from .ops import shape as S
 from .ops import unary as U
-from .tensor import Tensor, _wrap
+from .tensor import Tensor, _wrap, broadcast_error
+
+_new = object.__new__
 
 _nd = np.ndarray
 
@@ -23,12 +25,14 @@ def _add(self, other):
     # the hot path of every model: same-dtype arrays, no graph
     if type(other) is Tensor and not (self._rg or other._rg):
         a, b = self._data, other._data
-        if a.dtype is b.dtype and type(a) is _nd and type(b) is _nd and (
-                a.shape == b.shape or b.ndim == 0):
-            r = a + b
+        if a.dtype is b.dtype and type(a) is _nd and type(b) is _nd:
+            try:
+                r = a + b
+            except ValueError:
+                raise broadcast_error(a.shape, b.shape) from None
             if type(r) is not _nd:
                 r = np.asarray(r)
-            t = object.__new__(Tensor)
+            t = _new(Tensor)
             t._data = r
             t._rg = False
             t.grad_fn = None
@@ -39,18 +43,22 @@ def _add(self, other):
 def _mul(self, other):
     if type(other) is Tensor and not (self._rg or other._rg):
         a, b = self._data, other._data
-        if a.dtype is b.dtype and type(a) is _nd and type(b) is _nd and (
-                a.shape == b.shape or b.ndim == 0):
-            return _wrap(a * b)
+        if a.dtype is b.dtype and type(a) is _nd and type(b) is _nd and a.dtype.kind != "b":
+            try:
+                return _wrap(a * b)
+            except ValueError:
+                raise broadcast_error(a.shape, b.shape) from None
     return A._binary(A.Mul, np.multiply, self, other)
 
 
 def _sub(self, other):
     if type(other) is Tensor and not (self._rg or other._rg):
         a, b = self._data, other._data
-        if a.dtype is b.dtype and type(a) is _nd and type(b) is _nd and (
-                a.shape == b.shape or b.ndim == 0) and a.dtype.kind != "b":
-            return _wrap(a - b)
+        if a.dtype is b.dtype and type(a) is _nd and type(b) is _nd and a.dtype.kind != "b":
+            try:
+                return _wrap(a - b)
+            except ValueError:
+                raise broadcast_error(a.shape, b.shape) from None
     return A.sub(self, other)
 
 
