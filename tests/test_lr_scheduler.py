@@ -131,3 +131,45 @@ def test_errors():
         ES.ReduceLROnPlateau(oe, factor=2.0)
     with pytest.raises(TypeError):
         ES.StepLR(object(), 3)
+
+
+def test_swalr_matches_torch():
+    for strat in ("cos", "linear"):
+        _compare(lambda S, o, s=strat: (ember.optim.swa_utils if S is ES else
+                                        torch.optim.swa_utils).SWALR(o, swa_lr=0.02,
+                                                                     anneal_epochs=4,
+                                                                     anneal_strategy=s),
+                 steps=8)
+
+
+def test_averaged_model_and_update_bn():
+    import numpy as np
+
+    def make(lib):
+        return lib.nn.Sequential(lib.nn.Linear(3, 4), lib.nn.BatchNorm1d(4), lib.nn.Linear(4, 1))
+
+    e, t = make(ember), make(torch)
+    t.load_state_dict({k: torch.tensor(v.numpy()) for k, v in e.state_dict().items()})
+    for kw in (dict(), dict(multi_avg_fn=None, avg_fn=None, use_buffers=True)):
+        ae = ember.optim.swa_utils.AveragedModel(e, **kw)
+        at = torch.optim.swa_utils.AveragedModel(t, **kw)
+        assert list(ae.state_dict()) == list(at.state_dict())
+        rng = np.random.default_rng(0)
+        for _ in range(3):
+            for pe, pt in zip(e.parameters(), t.parameters()):
+                a = rng.standard_normal(tuple(pe.shape)).astype(np.float32)
+                pe.data = ember.tensor(a)
+                pt.data = torch.tensor(a)
+            ae.update_parameters(e)
+            at.update_parameters(t)
+        for (k, ve), vt in zip(ae.state_dict().items(), at.state_dict().values()):
+            assert np.allclose(ve.numpy(), vt.numpy(), atol=1e-6), k
+    ema = ember.optim.swa_utils.AveragedModel(e, multi_avg_fn=ember.optim.swa_utils
+                                              .get_ema_multi_avg_fn(0.9))
+    ema.update_parameters(e)
+    ema.update_parameters(e)
+    data = [ember.randn(8, 3) for _ in range(3)]
+    ember.optim.swa_utils.update_bn(data, e)
+    t.load_state_dict({k: torch.tensor(v.numpy()) for k, v in e.state_dict().items()})
+    torch.optim.swa_utils.update_bn([torch.tensor(d.numpy()) for d in data], t)
+    assert np.allclose(e[1].running_var.numpy(), t[1].running_var.numpy(), atol=1e-5)

@@ -17,7 +17,4 @@ for _name, _cls in (("rmsprop", "RMSprop"), ("adagrad", "Adagrad"), ("adadelta",
     except (ImportError, AttributeError):  # pragma: no cover - not written yet
         pass
 
-try:
-    from . import lr_scheduler  # noqa: F401
-except ImportError:  # pragma: no cover
-    pass
+from . import lr_scheduler, swa_utils  # noqa: E402,F401
