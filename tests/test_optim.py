@@ -300,3 +300,31 @@ def test_lbfgs_matches_torch():
     for pe, pt in zip(e.parameters(), t.parameters()):
         assert_same(pe, pt, 1e-6, 1e-8)
     assert oe.state[e[0].weight]["n_iter"] == ot.state[t[0].weight]["n_iter"]
+
+
+def test_lbfgs_strong_wolfe_matches_torch():
+    e, t = _models(dtype=np.float64)
+    oe = ember.optim.LBFGS(e.parameters(), lr=1, max_iter=15, line_search_fn="strong_wolfe")
+    ot = torch.optim.LBFGS(t.parameters(), lr=1, max_iter=15, line_search_fn="strong_wolfe")
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((16, 4))
+    y = rng.standard_normal((16, 3))
+
+    def ce():
+        oe.zero_grad()
+        loss = ((e(ember.tensor(x)) - ember.tensor(y)) ** 2).mean()
+        loss.backward()
+        return loss
+
+    def ct():
+        ot.zero_grad()
+        loss = ((t(torch.tensor(x)) - torch.tensor(y)) ** 2).mean()
+        loss.backward()
+        return loss
+
+    for _ in range(3):
+        oe.step(ce)
+        ot.step(ct)
+    for pe, pt in zip(e.parameters(), t.parameters()):
+        assert_same(pe, pt, 1e-6, 1e-8)
+    assert oe.state[e[0].weight]["func_evals"] == ot.state[t[0].weight]["func_evals"]

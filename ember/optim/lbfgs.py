@@ -1,4 +1,4 @@
-"""L-BFGS (torch's variant, fixed step length; no strong-Wolfe line search yet)."""
+"""L-BFGS (torch's variant): fixed step length or the strong-Wolfe line search."""
 
 from __future__ import annotations
 
@@ -36,9 +36,6 @@ class LBFGS(Optimizer):
             raise ValueError("LBFGS doesn't support per-parameter options (parameter groups)")
         if line_search_fn is not None and line_search_fn != "strong_wolfe":
             raise ValueError("only 'strong_wolfe' is supported")
-        if line_search_fn is not None:
-            raise NotImplementedError("ember's LBFGS does not implement the strong_wolfe line "
-                                      "search yet")
         self._params = self.param_groups[0]["params"]
 
     def _flat_grad(self):
@@ -58,6 +55,16 @@ class LBFGS(Optimizer):
             p._data += (t * d[off:off + n]).reshape(p._data.shape).astype(p._data.dtype)
             p._bump()
             off += n
+
+    def _directional_evaluate(self, closure, x, t: float, d):
+        self._add_grad(t, d)
+        with enable_grad():
+            loss = float(closure())
+        flat_grad = self._flat_grad()
+        for p, a in zip(self._params, x):
+            p._data[...] = a
+            p._bump()
+        return loss, flat_grad
 
     @no_grad()
     def step(self, closure):
@@ -130,15 +137,25 @@ class LBFGS(Optimizer):
             if gtd > -tol_change:
                 break
             ls_evals = 0
-            self._add_grad(t, d)
-            if n_iter != max_iter:
-                with enable_grad():
-                    loss = float(closure())
-                flat_grad = self._flat_grad()
+            opt_cond = False
+            if g["line_search_fn"] == "strong_wolfe":
+                x_init = [p._data.copy() for p in self._params]
+
+                def obj(x, step, direction):
+                    return self._directional_evaluate(closure, x, step, direction)
+
+                loss, flat_grad, t, ls_evals = _strong_wolfe(obj, x_init, t, d, loss, flat_grad,
+                                                             gtd)
+                self._add_grad(t, d)
                 opt_cond = abs(flat_grad).max() <= tol_grad
-                ls_evals = 1
             else:
-                opt_cond = False
+                self._add_grad(t, d)
+                if n_iter != max_iter:
+                    with enable_grad():
+                        loss = float(closure())
+                    flat_grad = self._flat_grad()
+                    opt_cond = abs(flat_grad).max() <= tol_grad
+                    ls_evals = 1
             evals += ls_evals
             state["func_evals"] += ls_evals
             if n_iter == max_iter or evals >= max_eval or opt_cond:
@@ -154,3 +171,92 @@ class LBFGS(Optimizer):
                      H_diag=_wrap(xp_of(d).asarray(h_diag, d.dtype)),
                      prev_flat_grad=_wrap(prev_flat_grad), prev_loss=prev_loss)
         return orig_loss
+
+
+def _cubic_interpolate(x1, f1, g1, x2, f2, g2, bounds=None) -> float:
+    """Minimiser of the cubic through two points with slopes, clipped to the bounds."""
+    if bounds is not None:
+        lo, hi = bounds
+    else:
+        lo, hi = (x1, x2) if x1 <= x2 else (x2, x1)
+    d1 = g1 + g2 - 3 * (f1 - f2) / (x1 - x2)
+    d2_sq = d1 ** 2 - g1 * g2
+    if d2_sq >= 0:
+        d2 = d2_sq ** 0.5
+        if x1 <= x2:
+            pos = x2 - (x2 - x1) * ((g2 + d2 - d1) / (g2 - g1 + 2 * d2))
+        else:
+            pos = x1 - (x1 - x2) * ((g1 + d2 - d1) / (g1 - g2 + 2 * d2))
+        return min(max(pos, lo), hi)
+    return (lo + hi) / 2.0
+
+
+def _strong_wolfe(obj, x, t, d, f, g, gtd, c1=1e-4, c2=0.9, tolerance_change=1e-9,
+                  max_ls=25):
+    """A step length satisfying the strong Wolfe conditions (bracketing, then zoom)."""
+    d_norm = float(abs(d).max())
+    g = g.copy()
+    f_new, g_new = obj(x, t, d)
+    evals = 1
+    gtd_new = float(g_new @ d)
+    t_prev, f_prev, g_prev, gtd_prev = 0, f, g, gtd
+    done = False
+    it = 0
+    bracket_gtd = None
+    while it < max_ls:
+        if f_new > (f + c1 * t * gtd) or (it > 1 and f_new >= f_prev):
+            bracket, bracket_f = [t_prev, t], [f_prev, f_new]
+            bracket_g, bracket_gtd = [g_prev, g_new.copy()], [gtd_prev, gtd_new]
+            break
+        if abs(gtd_new) <= -c2 * gtd:
+            bracket, bracket_f, bracket_g = [t], [f_new], [g_new]
+            done = True
+            break
+        if gtd_new >= 0:
+            bracket, bracket_f = [t_prev, t], [f_prev, f_new]
+            bracket_g, bracket_gtd = [g_prev, g_new.copy()], [gtd_prev, gtd_new]
+            break
+        lo, hi = t + 0.01 * (t - t_prev), t * 10
+        tmp = t
+        t = _cubic_interpolate(t_prev, f_prev, gtd_prev, t, f_new, gtd_new, bounds=(lo, hi))
+        t_prev, f_prev, g_prev, gtd_prev = tmp, f_new, g_new.copy(), gtd_new
+        f_new, g_new = obj(x, t, d)
+        evals += 1
+        gtd_new = float(g_new @ d)
+        it += 1
+    if it == max_ls:
+        bracket, bracket_f, bracket_g = [0, t], [f, f_new], [g, g_new]
+    insuf = False
+    low, high = (0, 1) if bracket_f[0] <= bracket_f[-1] else (1, 0)
+    while not done and it < max_ls:
+        if abs(bracket[1] - bracket[0]) * d_norm < tolerance_change:
+            break
+        t = _cubic_interpolate(bracket[0], bracket_f[0], bracket_gtd[0], bracket[1],
+                               bracket_f[1], bracket_gtd[1])
+        eps = 0.1 * (max(bracket) - min(bracket))
+        if min(max(bracket) - t, t - min(bracket)) < eps:
+            if insuf or t >= max(bracket) or t <= min(bracket):
+                t = max(bracket) - eps if abs(t - max(bracket)) < abs(t - min(bracket)) \
+                    else min(bracket) + eps
+                insuf = False
+            else:
+                insuf = True
+        else:
+            insuf = False
+        f_new, g_new = obj(x, t, d)
+        evals += 1
+        gtd_new = float(g_new @ d)
+        it += 1
+        if f_new > (f + c1 * t * gtd) or f_new >= bracket_f[low]:
+            bracket[high], bracket_f[high] = t, f_new
+            bracket_g[high], bracket_gtd[high] = g_new.copy(), gtd_new
+            low, high = (0, 1) if bracket_f[0] <= bracket_f[1] else (1, 0)
+        else:
+            if abs(gtd_new) <= -c2 * gtd:
+                done = True
+            elif gtd_new * (bracket[high] - bracket[low]) >= 0:
+                bracket[high], bracket_f[high] = bracket[low], bracket_f[low]
+                bracket_g[high], bracket_gtd[high] = bracket_g[low], bracket_gtd[low]
+            bracket[low], bracket_f[low] = t, f_new
+            bracket_g[low], bracket_gtd[low] = g_new.copy(), gtd_new
+    return bracket_f[low], bracket_g[low], bracket[low], evals
