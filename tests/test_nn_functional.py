@@ -300,3 +300,39 @@ GRADCHECKS = [
 @pytest.mark.parametrize("name,fn,mk", GRADCHECKS, ids=[g[0] for g in GRADCHECKS])
 def test_gradcheck_float64(name, fn, mk):
     assert ember.autograd.gradcheck(fn, mk())
+
+
+@pytest.mark.parametrize("mode", ["sum", "mean", "max"])
+@pytest.mark.parametrize("pad", [None, 2])
+def test_embedding_bag(mode, pad):
+    w = np.random.default_rng(0).standard_normal((10, 3)).astype(np.float32)
+    we, wt = ember.tensor(w, requires_grad=True), torch.tensor(w, requires_grad=True)
+    idx, off = np.array([1, 2, 4, 5, 4, 3, 2, 9]), np.array([0, 2, 2, 5])
+    ye = F.embedding_bag(ember.tensor(idx), we, ember.tensor(off), mode=mode, padding_idx=pad)
+    yt = TF.embedding_bag(torch.tensor(idx), wt, torch.tensor(off), mode=mode, padding_idx=pad)
+    assert_same(ye, yt)
+    g = np.random.default_rng(1).standard_normal(tuple(yt.shape)).astype(np.float32)
+    ye.backward(ember.tensor(g))
+    yt.backward(torch.tensor(g))
+    assert_same(we.grad, wt.grad)
+    e = ember.nn.EmbeddingBag(10, 3, mode=mode, padding_idx=pad)
+    t = torch.nn.EmbeddingBag(10, 3, mode=mode, padding_idx=pad)
+    assert repr(e) == repr(t)
+    t.load_state_dict({"weight": torch.tensor(e.weight.detach().numpy())})
+    i2 = np.array([[1, 2, 3], [4, 4, 9]])
+    assert_same(e(ember.tensor(i2)), t(torch.tensor(i2)).detach())
+
+
+def test_embedding_bag_per_sample_weights():
+    w = np.random.default_rng(0).standard_normal((10, 3)).astype(np.float32)
+    ps = np.random.default_rng(1).random((2, 3)).astype(np.float32)
+    we, wt = ember.tensor(w, requires_grad=True), torch.tensor(w, requires_grad=True)
+    pe, pt = ember.tensor(ps, requires_grad=True), torch.tensor(ps, requires_grad=True)
+    i2 = np.array([[1, 2, 3], [4, 4, 9]])
+    ye = F.embedding_bag(ember.tensor(i2), we, mode="sum", per_sample_weights=pe)
+    yt = TF.embedding_bag(torch.tensor(i2), wt, mode="sum", per_sample_weights=pt)
+    assert_same(ye, yt, 1e-6, 1e-6)
+    ye.sum().backward()
+    yt.sum().backward()
+    assert_same(pe.grad, pt.grad)
+    assert_same(we.grad, wt.grad)
