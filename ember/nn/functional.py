@@ -20,6 +20,9 @@ from ._functional_norm import __all__ as _d
 __all__ = list(_a) + list(_b) + list(_bag) + list(_c) + list(_d)
 
 try:  # convolution and pooling live in the conv owner's file
+    from . import _functional_conv as _fc
     from ._functional_conv import *  # noqa: F401,F403
+
+    __all__ += [k for k in getattr(_fc, "__all__", ()) if k not in __all__]
 except ImportError:  # pragma: no cover - absent until that file lands
     pass
