@@ -605,3 +605,24 @@ def test_functional_jacobian_hessian_vjp_jvp():
     assert v.requires_grad
     with ember.autograd.detect_anomaly():
         pass
+
+
+def test_function_with_setup_context():
+    class Cube(ember.autograd.Function):
+        @staticmethod
+        def forward(x):
+            return x ** 3
+
+        @staticmethod
+        def setup_context(ctx, inputs, output):
+            ctx.save_for_backward(inputs[0])
+
+        @staticmethod
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            return g * 3 * x ** 2
+
+    xe, xt = _leaf()
+    Cube.apply(xe).sum().backward()
+    (xt ** 3).sum().backward()
+    assert_same(xe.grad, xt.grad)

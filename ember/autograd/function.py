@@ -106,6 +106,11 @@ class Function(metaclass=_FunctionMeta):
 
     vjp = backward
 
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        """Override (with a ctx-free forward) to save what backward needs, as torch 2."""
+        raise NotImplementedError
+
     @classmethod
     def apply(cls, *args, **kwargs):
         from ..device import xp_of
@@ -115,7 +120,12 @@ class Function(metaclass=_FunctionMeta):
         tensors = [a for a in args if isinstance(a, Tensor)]
         record = _gs.enabled and any(t._rg for t in tensors)
         with no_grad():
-            out = cls.forward(ctx, *args, **kwargs)
+            if cls.setup_context is not Function.setup_context:
+                # torch 2's style: forward(*args) without ctx, then setup_context(ctx, ...)
+                out = cls.forward(*args, **kwargs)
+                cls.setup_context(ctx, args, out)
+            else:
+                out = cls.forward(ctx, *args, **kwargs)
         if not record:
             return out
         single = not isinstance(out, tuple)
