@@ -119,6 +119,7 @@ class Function(metaclass=_FunctionMeta):
         ctx = cls._node_cls()
         tensors = [a for a in args if isinstance(a, Tensor)]
         record = _gs.enabled and any(t._rg for t in tensors)
+        ctx._needs = tuple(record and isinstance(a, Tensor) and a._rg for a in args)
         with no_grad():
             if cls.setup_context is not Function.setup_context:
                 # torch 2's style: forward(*args) without ctx, then setup_context(ctx, ...)
