@@ -281,6 +281,29 @@ def _post_accumulate_hook(self, hook):
     return _RemovableHandle(acc.post_hooks, hook)
 
 
+def _apply_py(self, fn):
+    """Tensor.apply_: a Python function over every element, in place (CPU, as torch)."""
+    a = self._data
+    flat = a.reshape(-1) if a.flags.c_contiguous else None
+    vals = [fn(v) for v in a.reshape(-1).tolist()]
+    if flat is not None:
+        flat[...] = vals
+    else:
+        a[...] = np.asarray(vals, a.dtype).reshape(a.shape)
+    self._bump()
+    return self
+
+
+def _map_py(self, other, fn):
+    """Tensor.map_: fn(self_elem, other_elem) over broadcast elements, in place."""
+    a = self._data
+    b = np.broadcast_to(other._data, a.shape)
+    vals = [fn(x, y) for x, y in zip(a.reshape(-1).tolist(), b.reshape(-1).tolist())]
+    a[...] = np.asarray(vals, a.dtype).reshape(a.shape)
+    self._bump()
+    return self
+
+
 def _cast(dt):
     def method(self, memory_format=None):
         return self._to(None, dt)
@@ -366,6 +389,9 @@ _METHODS = {
     "is_meta": property(lambda s: False), "is_mps": property(lambda s: False),
     "is_nested": property(lambda s: False),
     "layout": property(lambda s: __import__("ember.dtypes").dtypes.strided),
+    "share_memory_": lambda s: s, "is_shared": lambda s: False,
+    "is_inference": lambda s: False, "apply_": lambda s, fn: _apply_py(s, fn),
+    "map_": lambda s, other, fn: _map_py(s, other, fn),
 }
 
 for _name in U.__all__:
