@@ -10,6 +10,7 @@ from ..autograd.node import Op
 from ..device import xp_of
 from ..ops import _bw
 from ..tensor import Tensor, _wrap
+from ._reduce import ones as _ones
 
 __all__ = [
     "linear", "bilinear", "dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout",
@@ -57,12 +58,13 @@ class _Linear(Op):
             gx = g2 @ w
             if g.ndim != 2:
                 gx = gx.reshape(tuple(g.shape[:-1]) + (w.shape[1],))
+        arr = type(g2) is np.ndarray
         if n[1]:
             x2 = x.reshape(-1, w.shape[1]) if x.ndim != 2 else x
-            gw = _bw.mT(g2) @ x2
+            gw = (g2.T if arr else _bw.mT(g2)) @ x2
         if n[2]:
-            if type(g2) is np.ndarray and g2.dtype.kind == "f":
-                gb = np.ones(g2.shape[0], g2.dtype) @ g2  # BLAS column sum
+            if arr and g2.dtype.kind == "f":
+                gb = _ones(g2.shape[0], g2.dtype) @ g2  # BLAS column sum
             else:
                 gb = g2.sum(0)
         return gx, gw, gb

@@ -7,6 +7,19 @@ from __future__ import annotations
 import numpy as np
 
 _FAST = (np.dtype(np.float32), np.dtype(np.float64))
+_ONES: dict = {}
+
+
+def ones(n: int, dtype):
+    """A cached read-only vector of ones (the summing vector of a BLAS reduction)."""
+    key = (n, dtype)
+    v = _ONES.get(key)
+    if v is None:
+        if len(_ONES) > 256:
+            _ONES.clear()
+        v = _ONES[key] = np.ones(n, dtype)
+        v.flags.writeable = False
+    return v
 
 
 def rsum(a, axes: tuple, keepdims: bool = True):
@@ -28,11 +41,11 @@ def rsum(a, axes: tuple, keepdims: bool = True):
     if pattern == (True,):
         out = np.asarray(a.sum(dtype=a.dtype))
     elif pattern == (False, True):
-        out = a.reshape(sizes) @ np.ones(sizes[1], a.dtype)
+        out = a.reshape(sizes) @ ones(sizes[1], a.dtype)
     elif pattern == (True, False):
-        out = np.ones(sizes[0], a.dtype) @ a.reshape(sizes)
+        out = ones(sizes[0], a.dtype) @ a.reshape(sizes)
     elif pattern == (True, False, True):
-        out = np.ones(sizes[0], a.dtype) @ (a.reshape(sizes) @ np.ones(sizes[2], a.dtype))
+        out = ones(sizes[0], a.dtype) @ (a.reshape(sizes) @ ones(sizes[2], a.dtype))
     else:
         return a.sum(axis=axes, keepdims=keepdims)
     if keepdims:

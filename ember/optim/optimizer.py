@@ -167,7 +167,7 @@ class _Flat:
     def gather(self, gs):
         """The gradients concatenated into the flat scratch buffer."""
         gb = self.scratch()
-        self.xp.concatenate([g.reshape(-1) for g in gs], out=gb)
+        self.xp.concatenate([g.ravel() for g in gs], out=gb)
         return gb
 
     def bump(self) -> None:
