@@ -87,7 +87,9 @@ class _MSE(Op):
             gd *= 2
         ashape, adt, bshape, bdt = ctx.shapes
         n = ctx._needs
-        ga = _bw.grad_for(gd, ashape, adt) if n[0] else None
+        ga = None
+        if n[0]:
+            ga = gd if (gd.shape == ashape and gd.dtype == adt) else _bw.grad_for(gd, ashape, adt)
         gb = None
         if n[1]:
             gb = -_bw.grad_for(gd, bshape, bdt)
