@@ -25,14 +25,17 @@ def time_call(fn: Callable[[], object], number: int = 2000, repeat: int = 7,
 
 
 def compare(name: str, ember_fn: Callable[[], object], torch_fn: Callable[[], object] | None,
-            number: int = 2000, repeat: int = 7) -> dict:
-    """Time both callables (interleaved runs) and print one ratio line; return the numbers."""
-    te = time_call(ember_fn, number, repeat)
-    tt = time_call(torch_fn, number, repeat) if torch_fn is not None else float("nan")
-    # a second pass of each, keeping the better: evens out drift on a busy machine
-    te = min(te, time_call(ember_fn, number, repeat, warmup=10))
-    if torch_fn is not None:
-        tt = min(tt, time_call(torch_fn, number, repeat, warmup=10))
+            number: int = 2000, repeat: int = 7, rounds: int = 3) -> dict:
+    """Time both callables in alternating rounds (the best round of each counts, which evens
+    out bursts of load on a shared machine), print one ratio line and return the numbers."""
+    te = tt = float("inf")
+    for r in range(rounds):
+        warm = 200 if r == 0 else 10
+        te = min(te, time_call(ember_fn, number, repeat, warmup=warm))
+        if torch_fn is not None:
+            tt = min(tt, time_call(torch_fn, number, repeat, warmup=warm))
+    if torch_fn is None:
+        tt = float("nan")
     ratio = te / tt if tt == tt and tt > 0 else float("nan")
     print(f"{name}: ember {te * 1e6:.2f} us, torch {tt * 1e6:.2f} us, "
           f"ratio ember/torch {ratio:.2f}")

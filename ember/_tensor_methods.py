@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from . import random as R
+from .autograd.grad_mode import state as _gs
+from .autograd.node import _apply_recording, record1
 from .ops import arith as A
 from .ops import compare as C
 from .ops import creation as K
@@ -83,6 +85,14 @@ def _rpow(self, other):
 
 
 def _matmul(self, other):
+    # fast path: two same-dtype CPU matrices (linalg.matmul has every other case and error)
+    if isinstance(other, Tensor):
+        a, b = self._data, other._data
+        if (type(a) is _nd and type(b) is _nd and a.ndim == 2 and b.ndim == 2
+                and a.shape[1] == b.shape[0] and a.dtype is b.dtype and a.dtype.kind in "fc"):
+            if _gs.enabled and (self._rg or other._rg):
+                return _apply_recording(L.MatMul, (self, other))
+            return _wrap(a @ b)
     return L.matmul(self, other)
 
 
@@ -164,6 +174,12 @@ def _div_(self, other, *, rounding_mode=None):
 
 
 def _sum(self, dim=None, keepdim=False, *, dtype=None, **kw):
+    # fast path: the full sum of a float tensor (a loss); reduction.sum has everything else
+    if dim is None and not keepdim and dtype is None and not kw and \
+            self._data.dtype.kind in "fc" and type(self._data) is _nd:
+        if self._rg and _gs.enabled:
+            return record1(Rd.Sum, self, None, False, None)
+        return _wrap(self._data.sum())
     return Rd.sum(self, dim, keepdim, dtype=dtype, **kw)
 
 
