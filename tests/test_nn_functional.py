@@ -336,3 +336,17 @@ def test_embedding_bag_per_sample_weights():
     yt.sum().backward()
     assert_same(pe.grad, pt.grad)
     assert_same(we.grad, wt.grad)
+
+
+@pytest.mark.parametrize("shape", [(70, 300), (3, 40, 300)])
+def test_linear_large_inputs(shape):
+    e, t = _pair(shape)
+    we, wt = _pair((200, 300), seed=2)
+    be, bt = _pair((200,), seed=3)
+    ye, yt = F.linear(e, we, be), TF.linear(t, wt, bt)
+    assert ye.is_contiguous()
+    assert_same(ye, yt, 1e-4, 1e-4)
+    ye.sum().backward()
+    yt.sum().backward()
+    for a, b in ((e, t), (we, wt), (be, bt)):
+        assert_same(a.grad, b.grad, 1e-4, 1e-3)
