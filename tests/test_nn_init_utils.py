@@ -118,3 +118,34 @@ def test_pad_sequence():
     for kw in (dict(), dict(batch_first=True, padding_value=-1.0),
                dict(padding_side="left")):
         assert_same(pad_sequence(a, **kw), torch.nn.utils.rnn.pad_sequence(t, **kw))
+
+
+def test_weight_norm_and_spectral_norm():
+    import warnings
+
+    warnings.simplefilter("ignore", FutureWarning)
+    e = nn.utils.weight_norm(nn.Linear(3, 4))
+    t = torch.nn.utils.weight_norm(torch.nn.Linear(3, 4))
+    assert list(e.state_dict()) == list(t.state_dict())
+    t.load_state_dict({k: torch.tensor(v.numpy()) for k, v in e.state_dict().items()})
+    x = np.random.default_rng(0).standard_normal((2, 3)).astype(np.float32)
+    ye, yt = e(ember.tensor(x)), t(torch.tensor(x))
+    assert_same(ye, yt.detach(), 1e-5, 1e-6)
+    ye.sum().backward()
+    yt.sum().backward()
+    assert_same(e.weight_g.grad, t.weight_g.grad, 1e-5, 1e-6)
+    assert_same(e.weight_v.grad, t.weight_v.grad, 1e-5, 1e-6)
+    nn.utils.remove_weight_norm(e)
+    assert list(e.state_dict()) == ["bias", "weight"]
+    s = nn.utils.spectral_norm(nn.Linear(5, 4))
+    ts = torch.nn.utils.spectral_norm(torch.nn.Linear(5, 4))
+    assert list(s.state_dict()) == list(ts.state_dict())
+    for _ in range(3):
+        s(ember.randn(2, 5))
+    s.eval()
+    ts.eval()
+    ts.load_state_dict({k: torch.tensor(v.numpy()) for k, v in s.state_dict().items()})
+    xx = np.random.default_rng(1).standard_normal((2, 5)).astype(np.float32)
+    assert_same(s(ember.tensor(xx)), ts(torch.tensor(xx)).detach(), 1e-5, 1e-6)
+    w = s.weight.detach().numpy()
+    assert abs(np.linalg.svd(w, compute_uv=False)[0] - 1) < 0.1
