@@ -184,6 +184,13 @@ def _sum(self, dim=None, keepdim=False, *, dtype=None, **kw):
 
 
 def _mean(self, dim=None, keepdim=False, *, dtype=None, **kw):
+    # fast path: the full mean of a float tensor (a loss); reduction.mean has everything else
+    if dim is None and not keepdim and dtype is None and not kw and \
+            self._data.dtype.kind in "fc" and type(self._data) is _nd and self._data.size:
+        if self._rg and _gs.enabled:
+            return record1(Rd.Mean, self, None, False, None)
+        a = self._data
+        return _wrap(np.asarray(a.mean(), a.dtype))
     return Rd.mean(self, dim, keepdim, dtype=dtype, **kw)
 
 
