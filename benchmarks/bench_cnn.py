@@ -1,10 +1,12 @@
 """CNN training and inference: ember vs torch, same workloads, ratios of samples/s and peak RSS.
 
-Each (framework, workload) runs in its own child process so that peak memory (max RSS from
-``resource.getrusage``) is the framework's own; the parent prints one table with the ratios.
+"alone": each framework runs in its own child process (alternating, best of --repeats), which
+gives its samples/s and its peak RSS (VmHWM). "interleaved": one child builds both models and
+alternates single steps, so bursts of load from other processes on a shared machine hit both
+alike (but the two runtimes' thread pools then share the cores). The parent imports neither.
 
     python benchmarks/bench_cnn.py                 # all workloads
-    python benchmarks/bench_cnn.py --only mnist_train --steps 20
+    python benchmarks/bench_cnn.py --only mnist_train --rounds 20
     python benchmarks/bench_cnn.py --child ember mnist_train --profile   # cProfile one side
 """
 
@@ -128,23 +130,27 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run_child(fw: str, workload: str, steps: int, batch: int, profile: bool) -> dict:
-    """Build, warm up, time; return samples/s and peak RSS of this process."""
+def _framework(fw: str):
     if fw == "torch":
         import torch
-    else:
-        sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-        import ember as torch
+
+        return torch
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+    import ember
+
+    return ember
+
+
+def make_step(torch, workload: str, batch: int):
+    """One training step (forward, nll_loss, backward, SGD) or one no_grad forward."""
     torch.manual_seed(0)
-    rss0 = peak_rss_mb()
     mnist = workload.startswith("mnist")
     model = mnist_net(torch) if mnist else resnet_net(torch)
     shape = (batch, 1, 28, 28) if mnist else (batch, 3, 32, 32)
     x = torch.randn(*shape)
     y = torch.randint(0, 10, (batch,))
-    train = workload.endswith("train")
     F = torch.nn.functional
-    if train:
+    if workload.endswith("train"):
         model.train()
         opt = _sgd(torch, model.parameters(), 0.01, 0.9)
 
@@ -159,6 +165,14 @@ def run_child(fw: str, workload: str, steps: int, batch: int, profile: bool) -> 
         def step():
             with torch.no_grad():
                 model(x)
+    return step
+
+
+def run_memory(fw: str, workload: str, steps: int, batch: int, profile: bool) -> dict:
+    """Peak RSS of a process that runs only this framework (and its samples/s, for reference)."""
+    torch = _framework(fw)
+    rss0 = peak_rss_mb()
+    step = make_step(torch, workload, batch)
     for _ in range(3):
         step()
     if profile:
@@ -172,48 +186,79 @@ def run_child(fw: str, workload: str, steps: int, batch: int, profile: bool) -> 
         pr.disable()
         pstats.Stats(pr, stream=sys.stderr).sort_stats("tottime").print_stats(25)
     t0 = time.perf_counter()
-    n = 0
-    while n < steps or time.perf_counter() - t0 < 1.0:
+    for _ in range(steps):
         step()
-        n += 1
     dt = time.perf_counter() - t0
-    return {"fw": fw, "workload": workload, "samples_per_s": n * batch / dt,
-            "peak_rss_mb": peak_rss_mb(), "import_rss_mb": rss0, "steps": n,
+    return {"fw": fw, "workload": workload, "samples_per_s": steps * batch / dt,
+            "peak_rss_mb": peak_rss_mb(), "import_rss_mb": rss0,
             "version": torch.__version__, "threads": torch.get_num_threads()}
+
+
+def run_speed(workload: str, rounds: int, batch: int) -> dict:
+    """Both frameworks in one process, one step of each in turn: a burst of load from other
+    processes hits both alike. Medians of the step times and of the per-pair ratios."""
+    import statistics
+
+    steps = {fw: make_step(_framework(fw), workload, batch) for fw in ("ember", "torch")}
+    for _ in range(3):
+        for f in steps.values():
+            f()
+    times = {"ember": [], "torch": []}
+    for _ in range(rounds):
+        for fw, f in steps.items():
+            t0 = time.perf_counter()
+            f()
+            times[fw].append(time.perf_counter() - t0)
+    ratios = [t / e for e, t in zip(times["ember"], times["torch"])]
+    return {"ember": batch / statistics.median(times["ember"]),
+            "torch": batch / statistics.median(times["torch"]),
+            "ratio": statistics.median(ratios),
+            "ember_best": batch / min(times["ember"]), "torch_best": batch / min(times["torch"])}
+
+
+def _child(args: list) -> dict:
+    out = subprocess.run([sys.executable, os.path.abspath(__file__), "--child"] + args,
+                         capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--child", nargs=2, metavar=("FW", "WORKLOAD"))
+    ap.add_argument("--child", nargs="+", metavar="ARG", help="internal: FW WORKLOAD | speed WL")
     ap.add_argument("--only", nargs="*", default=list(WORKLOADS))
-    ap.add_argument("--steps", type=int, default=10)
+    ap.add_argument("--steps", type=int, default=8, help="timed steps of each single run")
+    ap.add_argument("--repeats", type=int, default=3, help="single-framework runs of each")
+    ap.add_argument("--rounds", type=int, default=12, help="alternating steps of each framework")
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--profile", action="store_true")
-    ap.add_argument("--rounds", type=int, default=3,
-                    help="alternate ember/torch children this many times; report the best "
-                         "throughput of each (shared machines are noisy)")
     a = ap.parse_args()
     if a.child:
-        print(json.dumps(run_child(a.child[0], a.child[1], a.steps, a.batch, a.profile)))
+        if a.child[0] == "speed":
+            print(json.dumps(run_speed(a.child[1], a.rounds, a.batch)))
+        else:
+            print(json.dumps(run_memory(a.child[0], a.child[1], a.steps, a.batch, a.profile)))
         return
-    # the parent never imports a framework: children start from a small process
-    print(f"cpus {os.cpu_count()}, batch {a.batch}, best of {a.rounds} alternating runs each")
-    print(f"{'workload':14s} {'ember/s':>10s} {'torch/s':>10s} {'ratio':>6s}   "
-          f"{'ember MB':>9s} {'torch MB':>9s} {'mem ratio':>9s}")
+    # the parent never imports a framework: every child starts from a small process
+    print(f"cpus {os.cpu_count()}, batch {a.batch}. alone: each framework in its own process, "
+          f"best of {a.repeats} alternating runs ({a.steps} steps each); interleaved: both in one "
+          f"process, median ratio over {a.rounds} alternating steps")
+    print(f"{'workload':13s} {'ember/s':>8s} {'torch/s':>8s} {'ratio':>6s} {'interleaved':>11s}"
+          f"   {'ember MB':>8s} {'torch MB':>8s} {'mem':>5s}")
     for wl in a.only:
-        res = {"ember": [], "torch": []}
-        for _ in range(a.rounds):
+        runs = {"ember": [], "torch": []}
+        for _ in range(a.repeats):
             for fw in ("ember", "torch"):
-                out = subprocess.run([sys.executable, os.path.abspath(__file__), "--child", fw,
-                                      wl, "--steps", str(a.steps), "--batch", str(a.batch)],
-                                     capture_output=True, text=True, check=True)
-                res[fw].append(json.loads(out.stdout.strip().splitlines()[-1]))
-        e, t = (max(res[fw], key=lambda r: r["samples_per_s"]) for fw in ("ember", "torch"))
+                runs[fw].append(_child([fw, wl, "--steps", str(a.steps), "--batch",
+                                        str(a.batch)]))
+        e, t = (max(runs[fw], key=lambda r: r["samples_per_s"]) for fw in ("ember", "torch"))
+        e_mb = max(r["peak_rss_mb"] for r in runs["ember"])
+        t_mb = max(r["peak_rss_mb"] for r in runs["torch"])
+        sp = _child(["speed", wl, "--rounds", str(a.rounds), "--batch", str(a.batch)])
         if wl == a.only[0]:
             print(f"(torch {t['version']} with {t['threads']} threads; ember {e['version']})")
-        print(f"{wl:14s} {e['samples_per_s']:10.1f} {t['samples_per_s']:10.1f} "
-              f"{e['samples_per_s'] / t['samples_per_s']:6.2f}   {e['peak_rss_mb']:9.1f} "
-              f"{t['peak_rss_mb']:9.1f} {e['peak_rss_mb'] / t['peak_rss_mb']:9.2f}", flush=True)
+        print(f"{wl:13s} {e['samples_per_s']:8.1f} {t['samples_per_s']:8.1f} "
+              f"{e['samples_per_s'] / t['samples_per_s']:6.2f} {sp['ratio']:11.2f}   "
+              f"{e_mb:8.1f} {t_mb:8.1f} {e_mb / t_mb:5.2f}", flush=True)
 
 
 if __name__ == "__main__":
