@@ -71,3 +71,8 @@ def workspace(slot: str, shape: tuple, dtype, xp):
     if buf is None or buf.nbytes < nbytes:
         buf = d[slot] = np.empty(nbytes, np.uint8)
     return buf[:nbytes].view(dtype).reshape(shape)
+
+
+def release_workspaces() -> None:
+    """Drop this thread's scratch arrays (they are re-made on the next convolution)."""
+    _ws.__dict__.pop("bufs", None)
