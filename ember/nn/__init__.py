@@ -21,3 +21,38 @@ try:  # DistributedDataParallel and friends, owned elsewhere
     from .parallel import DistributedDataParallel  # noqa: F401
 except ImportError:  # pragma: no cover
     pass
+
+
+def _fill_core_gaps() -> None:
+    """torch.softmax / log_softmax / dropout and Tensor.softmax / log_softmax route to
+    nn.functional; installed only where the core namespace does not define them yet."""
+    import ember as _ember
+
+    from ..tensor import Tensor as _T
+    from .functional import dropout as _dropout
+    from .functional import log_softmax as _log_softmax
+    from .functional import softmax as _softmax
+
+    def softmax(input, dim, dtype=None):
+        """Softmax along dim."""
+        return _softmax(input, dim, dtype=dtype)
+
+    def log_softmax(input, dim, dtype=None):
+        """Log-softmax along dim."""
+        return _log_softmax(input, dim, dtype=dtype)
+
+    def dropout(input, p, train):
+        """Dropout (torch.dropout's positional form)."""
+        return _dropout(input, p, train)
+
+    names = vars(_ember)
+    for name, fn in (("softmax", softmax), ("log_softmax", log_softmax),
+                     ("dropout", dropout)):
+        if name not in names:
+            setattr(_ember, name, fn)
+    for name, fn in (("softmax", softmax), ("log_softmax", log_softmax)):
+        if name not in vars(_T):
+            setattr(_T, name, fn)
+
+
+_fill_core_gaps()
