@@ -350,3 +350,12 @@ def test_linear_large_inputs(shape):
     yt.sum().backward()
     for a, b in ((e, t), (we, wt), (be, bt)):
         assert_same(a.grad, b.grad, 1e-4, 1e-3)
+
+
+def test_top_level_softmax_family_and_methods():
+    e, t = _pair((3, 4))
+    assert_same(ember.softmax(e, 1), torch.softmax(t, 1), 1e-6, 1e-7)
+    assert_same(ember.log_softmax(e, dim=0), torch.log_softmax(t, dim=0), 1e-6, 1e-6)
+    assert_same(e.softmax(-1), t.softmax(-1), 1e-6, 1e-7)
+    assert_same(e.log_softmax(1, dtype=ember.float64), t.log_softmax(1, dtype=torch.float64))
+    assert ember.dropout(e, 0.5, False) is e
