@@ -345,3 +345,68 @@ def test_element_index_is_a_view():
     y[1].mul_(3)
     y.sum().backward()
     assert xe.grad.tolist() == [2.0, 6.0, 2.0]
+
+
+def _random_key(rng, shape, lib):
+    key, i, used_ell = [], 0, False
+    while i < len(shape):
+        c, n = rng.random(), shape[i]
+        if c < 0.2:
+            key.append(rng.randrange(-n, n))
+            i += 1
+        elif c < 0.45:
+            key.append(slice(rng.randrange(-n - 1, n + 1), rng.randrange(-n - 1, n + 2),
+                             rng.choice([None, 1, 2])))
+            i += 1
+        elif c < 0.55:
+            key.append(None)
+        elif c < 0.65 and not used_ell:
+            key.append(Ellipsis)
+            used_ell = True
+            i += rng.randrange(0, len(shape) - i + 1)
+        elif c < 0.8:
+            idx = [rng.randrange(-n, n) for _ in range(rng.randrange(1, 4))]
+            key.append(lib.tensor(idx) if rng.random() < 0.5 else idx)
+            i += 1
+        else:
+            key.append(lib.tensor([rng.random() < 0.5 for _ in range(n)]))
+            i += 1
+        if rng.random() < 0.2:
+            break
+    return tuple(key)
+
+
+@pytest.mark.parametrize("seed", range(0, 400, 4))
+def test_random_keys_get_set_and_grad(seed):
+    """Random mixes of ints, slices, None, ..., index lists/tensors and masks: torch's shapes
+    (ints apply before the arrays, as torch does), values, gradients and assignments."""
+    import random
+
+    for trial in range(seed, seed + 4):
+        shape = tuple(random.Random(trial).randrange(1, 5)
+                      for _ in range(random.Random(-trial).randrange(1, 4)))
+        a = np.arange(int(np.prod(shape)), dtype=np.float64).reshape(shape)
+        ke = _random_key(random.Random(trial), shape, ember)
+        kt = _random_key(random.Random(trial), shape, torch)
+        te, tt = ember.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+        try:
+            rt = tt[kt]
+        except Exception as ex:  # noqa: BLE001
+            with pytest.raises(type(ex)):
+                te[ke]
+            continue
+        re_ = te[ke]
+        assert_same(re_, rt)
+        g = np.random.default_rng(trial).standard_normal(tuple(rt.shape))
+        (rt * torch.tensor(g)).sum().backward()
+        (re_ * ember.tensor(g)).sum().backward()
+        assert_same(te.grad, tt.grad)
+        v = np.random.default_rng(trial + 1).standard_normal(tuple(rt.shape))
+        ye, yt = ember.tensor(a), torch.tensor(a)
+        yt[kt] = torch.tensor(v)
+        ye[ke] = ember.tensor(v)
+        dup = any(isinstance(k, list) and len(set(k)) < len(k) for k in ke) or any(
+            isinstance(k, ember.Tensor) and k.dtype is ember.int64
+            and len(set(k.tolist())) < k.numel() for k in ke)
+        if not dup:  # with repeated indices the winning write is unspecified
+            assert_same(ye, yt)

@@ -32,6 +32,9 @@ def convert_key(key, t: Tensor):
                     "tensors used as indices must be long, int, byte or bool tensors")
             if a.dtype == np.uint8:
                 a = a.astype(bool)
+            if a.ndim == 0 and a.dtype.kind in "iu":
+                out.append(int(a))  # a 0-d integer tensor indexes like an int, as torch
+                continue
             out.append(a)
         elif isinstance(k, list):
             a = np.asarray([x.item() if isinstance(x, Tensor) else x for x in k]) if any(
@@ -53,7 +56,75 @@ def convert_key(key, t: Tensor):
         else:
             out.append(k)
     _check_bounds(out, t._data.shape)
+    if _needs_two_steps(out):
+        return _two_steps(out, t._data.ndim)
     return tuple(out)
+
+
+class _Two:
+    """An index NumPy would read differently from torch (ints, None or ... mixed with arrays):
+    torch applies the basic part first, then the arrays to what is left."""
+
+    __slots__ = ("first", "second")
+
+    def __init__(self, first: tuple, second: tuple):
+        self.first = first
+        self.second = second
+
+
+def _needs_two_steps(key) -> bool:
+    arrays = plain = False
+    for k in key:
+        if hasattr(k, "dtype"):
+            arrays = True
+        elif k is None or k is Ellipsis or (isinstance(k, (int, np.integer))
+                                             and not isinstance(k, bool)):
+            plain = True
+    return arrays and plain
+
+
+def _two_steps(key, ndim: int) -> _Two:
+    consumed = sum(k.ndim if (hasattr(k, "dtype") and k.dtype == np.bool_) else 1
+                   for k in key if k is not None and k is not Ellipsis)
+    first, second = [], []
+    for k in key:
+        if k is Ellipsis:
+            first.extend([slice(None)] * (ndim - consumed))
+            second.extend([slice(None)] * (ndim - consumed))
+        elif k is None:
+            first.append(None)
+            second.append(slice(None))
+        elif isinstance(k, slice) or (isinstance(k, (int, np.integer))
+                                      and not isinstance(k, bool)):
+            first.append(k)
+            if isinstance(k, slice):
+                second.append(slice(None))
+        else:
+            first.extend([slice(None)] * (k.ndim if k.dtype == bool else 1))
+            second.append(k)
+    return _Two(tuple(first), tuple(second))
+
+
+def take(a, key):
+    """a[key] for arrays, with torch's reading of composite keys."""
+    if type(key) is _Two:
+        return a[key.first][key.second]
+    return a[key]
+
+
+def assign(a, key, v) -> None:
+    """a[key] = v for arrays (composite keys write through the basic view)."""
+    if type(key) is _Two:
+        a[key.first][key.second] = v
+    else:
+        a[key] = v
+
+
+def add_at(z, key, g) -> None:
+    if type(key) is _Two:
+        xp_of(z).add.at(z[key.first], key.second, g)
+    else:
+        xp_of(z).add.at(z, key, g)
 
 
 def _check_bounds(key, shape) -> None:
@@ -62,9 +133,9 @@ def _check_bounds(key, shape) -> None:
     for k in key:
         if k is Ellipsis:
             n_ell += 1
-            dim = len(shape) - sum(1 for x in key if x is not None and x is not Ellipsis
-                                   and not (hasattr(x, "dtype") and x.dtype == bool)) - sum(
-                x.ndim - 1 for x in key if hasattr(x, "dtype") and x.dtype == bool) + dim
+            consumed = sum(x.ndim if (hasattr(x, "dtype") and x.dtype == bool) else 1
+                           for x in key if x is not None and x is not Ellipsis)
+            dim += len(shape) - consumed
             continue
         if k is None:
             continue
@@ -101,7 +172,7 @@ class GetItem(Op):
         ctx.shape = a.shape
         ctx.key = key
         ctx.basic = basic
-        r = a[key]
+        r = take(a, key)
         if basic and (not hasattr(r, "shape") or isinstance(r, np.generic)):
             r = a[key + (Ellipsis,)]  # a 0-d view, not a copy
         return r
@@ -114,7 +185,7 @@ class GetItem(Op):
         if ctx.basic:
             z[ctx.key] = g
         else:
-            xp_of(g).add.at(z, ctx.key, g)
+            add_at(z, ctx.key, g)
         return z, None, None
 
 
@@ -128,14 +199,21 @@ class _IndexPutZeros(Op):
         ctx.key = key
         z = xp_of(g).zeros(shape, g.dtype)
         if accumulate:
-            xp_of(g).add.at(z, key, g)
+            add_at(z, key, g)
         else:
-            z[key] = g
+            assign(z, key, g)
         return z
 
     @staticmethod
     def backward(ctx, gg):
-        return gg[ctx.key], None, None, None
+        return _take_any(gg, ctx.key), None, None, None
+
+
+def _take_any(x, key):
+    """x[key] for an array or a Tensor (a Tensor keeps its graph)."""
+    if type(key) is _Two:
+        return x[key.first][key.second]
+    return x[key]
 
 
 def index_put_zeros(g, shape, key, accumulate: bool = False):
@@ -195,7 +273,7 @@ def getitem(self: Tensor, key) -> Tensor:
             raise IndexError("invalid index of a 0-dim tensor. Use `tensor.item()` in Python "
                              "or `tensor.item<T>()` in C++ to convert a 0-dim tensor to a number")
         k = convert_key(key, self)
-        basic = _is_basic(k)
+        basic = type(k) is not _Two and _is_basic(k)
     r = GetItem.apply(self, k, basic)
     if basic:
         _as_view(r, self)
@@ -212,7 +290,7 @@ class SetItem(Op):
         ctx.vshape = getattr(v, "shape", ())
         ctx.vdt = getattr(v, "dtype", None)
         out = a.copy()
-        out[key] = v
+        assign(out, key, v)
         return out
 
     @staticmethod
@@ -224,13 +302,13 @@ class SetItem(Op):
                 from .creation import zeros_like
 
                 mask = zeros_like(g)
-                mask._data[ctx.key] = 1
+                assign(mask._data, ctx.key, 1)
                 ga = g * (1 - mask)
             else:
                 ga = g.copy()
-                ga[ctx.key] = 0
+                assign(ga, ctx.key, 0)
         if n[1]:
-            gv = _bw.grad_for(g[ctx.key], ctx.vshape, ctx.vdt)
+            gv = _bw.grad_for(_take_any(g, ctx.key), ctx.vshape, ctx.vdt)
         return ga, gv, None
 
 
@@ -252,7 +330,7 @@ def setitem(self: Tensor, key, value) -> None:
     if vt and type(v) is not type(self._data):
         v = v.get() if hasattr(v, "get") else xp_of(self._data).asarray(v)
     try:
-        self._data[k] = v
+        assign(self._data, k, v)
     except ValueError as e:
         raise RuntimeError(f"shape mismatch: value tensor of shape "
                            f"{list(getattr(v, 'shape', ()))} cannot be broadcast to indexing "
