@@ -410,3 +410,42 @@ def test_random_keys_get_set_and_grad(seed):
             and len(set(k.tolist())) < k.numel() for k in ke)
         if not dup:  # with repeated indices the winning write is unspecified
             assert_same(ye, yt)
+
+
+_IP_OPS = [("mul_", 3.0), ("add_", 1.5), ("sub_", "w"), ("mul_", "w"), ("div_", 2.0),
+           ("clamp_", (-0.5, 0.5)), ("relu_", None), ("exp_", None), ("sigmoid_", None),
+           ("pow_", 2), ("copy_", "w"), ("fill_", 2.0), ("zero_", None), ("abs_", None)]
+_IP_VIEWS = [lambda y: y[1:], lambda y: y[:, 1], lambda y: y.t()[0], lambda y: y[0],
+             lambda y: y.view(-1)[2:5], lambda y: y.unsqueeze(0)[0, 1:], lambda y: y[..., ::2],
+             lambda y: y.transpose(0, 1)]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_inplace_through_views_of_nonleaf_gradients(seed):
+    """An in-place op on a view of a non-leaf rewrites the base's history (torch's CopySlices):
+    values of base and view and the gradients of everything involved match torch."""
+    import random
+
+    rng = random.Random(seed)
+    op, arg = rng.choice(_IP_OPS)
+    vf = rng.choice(_IP_VIEWS)
+    a = np.random.default_rng(seed).standard_normal((3, 4))
+    res = []
+    for L in (ember, torch):
+        x = L.tensor(a, requires_grad=True)
+        y = x * 1.5
+        v = vf(y)
+        w = L.tensor(np.random.default_rng(seed + 1).standard_normal(tuple(v.shape)),
+                     requires_grad=True)
+        args = (w,) if arg == "w" else arg if isinstance(arg, tuple) else () if arg is None \
+            else (arg,)
+        getattr(v, op)(*args)
+        ((y * y * L.arange(12.0, dtype=L.float64).view(3, 4)).sum() + (v * 2).sum()).backward()
+        res.append((y, x.grad, w.grad))
+    (ye, gxe, gwe), (yt, gxt, gwt) = res
+    assert_same(ye, yt)
+    assert_same(gxe, gxt)
+    if gwt is None:
+        assert gwe is None or not gwe.numpy().any()
+    else:
+        assert_same(gwe, gwt)
