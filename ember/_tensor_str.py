@@ -184,7 +184,7 @@ def tensor_repr(t, prefix: str = "tensor(") -> str:
         dt is D.complex128 and D._default is D.float64)
     if t._data.size == 0 and t._data.shape != (0,):
         suffixes.append(f"size={tuple(t._data.shape)}")
-    if not shown_default or (t._data.size == 0 and dt is D.int64):
+    if not shown_default or (t._data.size == 0 and dt is not D._default):
         suffixes.append(f"dtype={dt!r}")
     if t.grad_fn is not None:
         suffixes.append(f"grad_fn=<{t.grad_fn.name().rsplit('::', 1)[-1]}>")

@@ -183,3 +183,31 @@ def test_grad_fn_names_match_torch(op):
     re_, rt = op(e), op(t)
     assert re_.grad_fn.name() == rt.grad_fn.name()
     assert repr(re_) == repr(rt)
+
+
+@pytest.mark.parametrize("seed", range(0, 300, 3))
+def test_random_tensors_repr(seed):
+    """Random shapes (empty and summarised ones included), dtypes, scales and special values."""
+    import random
+
+    for trial in range(seed, seed + 3):
+        rng, nr = random.Random(trial), np.random.default_rng(trial)
+        shape = tuple(rng.choice([0, 1, 2, 3, 5, 7, 40]) for _ in range(rng.randrange(0, 4)))
+        dt = rng.choice(["float32", "float64", "int64", "int32", "bool", "float16", "uint8"])
+        a = nr.standard_normal(shape) * 10 ** rng.uniform(-6, 9)
+        if rng.random() < 0.3:
+            a = np.round(a)
+        if rng.random() < 0.2 and a.size:
+            a.flat[rng.randrange(a.size)] = rng.choice([np.nan, np.inf, -np.inf, 0.0])
+        if dt in ("int64", "int32", "uint8"):
+            a = np.nan_to_num(a, nan=0, posinf=0, neginf=0).clip(-1e9, 1e9).astype(np.int64)
+            a = a % 100 if dt == "uint8" else a
+        if dt == "bool":
+            a = a > 0
+        with np.errstate(all="ignore"):
+            arr = np.asarray(a).astype(dt)
+        e, t = ember.from_numpy(arr.copy()), torch.from_numpy(arr.copy())
+        if dt.startswith("float") and rng.random() < 0.2:
+            e.requires_grad_()
+            t.requires_grad_()
+        assert repr(e) == repr(t)
