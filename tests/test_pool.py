@@ -182,3 +182,14 @@ def test_pool_module_reprs_and_forward():
             continue
         eo, to = e(ember.tensor(x)), t(torch.from_numpy(x))
         assert_same(eo, to)
+
+
+@pytest.mark.parametrize("p,kw", [(2, dict(kernel_size=2)), (1.5, dict(kernel_size=3, stride=2,
+                                                                        ceil_mode=True))])
+def test_lp_pool(p, kw):
+    _run(lambda x: EF.lp_pool2d(x.abs(), p, **kw), lambda x: TF.lp_pool2d(x.abs(), p, **kw),
+         (2, 3, 9, 8))
+    _run(lambda x: EF.lp_pool1d(x.abs(), p, **kw), lambda x: TF.lp_pool1d(x.abs(), p, **kw),
+         (2, 3, 9))
+    assert repr(enn.LPPool2d(p, **kw)) == repr(torch.nn.LPPool2d(p, **kw))
+    assert repr(enn.LPPool1d(p, **kw)) == repr(torch.nn.LPPool1d(p, **kw))

@@ -45,7 +45,7 @@ __all__ = [
     "max_pool1d_with_indices", "max_pool2d_with_indices", "max_pool3d_with_indices",
     "adaptive_max_pool1d_with_indices", "adaptive_max_pool2d_with_indices",
     "interpolate", "upsample", "upsample_nearest", "upsample_bilinear", "pixel_shuffle",
-    "pixel_unshuffle", "unfold", "fold", "instance_norm",
+    "pixel_unshuffle", "unfold", "fold", "instance_norm", "lp_pool1d", "lp_pool2d",
 ]
 
 
@@ -123,3 +123,27 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None,
     if bias is not None:
         y = y + bias.reshape(bshape)
     return y
+
+
+def _lp_pool(input: Tensor, norm_type, kernel_size, stride, ceil_mode, nsp) -> Tensor:
+    from ..ops.conv import ntuple
+
+    k = ntuple(kernel_size, nsp, "kernel_size")
+    pool = avg_pool1d if nsp == 1 else avg_pool2d
+    out = pool(input.pow(norm_type), k, stride, 0, ceil_mode)
+    kk = 1
+    for e in k:
+        kk *= e
+    return (out.sign() * out.abs().relu()).mul(kk).pow(1.0 / norm_type)
+
+
+def lp_pool1d(input: Tensor, norm_type, kernel_size, stride=None,
+              ceil_mode: bool = False) -> Tensor:
+    """Power-average pooling over 1 dim, as F.lp_pool1d."""
+    return _lp_pool(input, norm_type, kernel_size, stride, ceil_mode, 1)
+
+
+def lp_pool2d(input: Tensor, norm_type, kernel_size, stride=None,
+              ceil_mode: bool = False) -> Tensor:
+    """Power-average pooling over 2 dims, as F.lp_pool2d."""
+    return _lp_pool(input, norm_type, kernel_size, stride, ceil_mode, 2)

@@ -10,7 +10,7 @@ from .module import Module
 __all__ = [
     "MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d", "AvgPool3d",
     "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveAvgPool3d", "AdaptiveMaxPool1d",
-    "AdaptiveMaxPool2d", "MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d",
+    "AdaptiveMaxPool2d", "MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d", "LPPool1d", "LPPool2d",
 ]
 
 
@@ -204,3 +204,37 @@ class MaxUnpool3d(_MaxUnpoolNd):
 
     _nsp = 3
     _fn = staticmethod(P.max_unpool3d)
+
+
+class _LPPoolNd(Module):
+    _nsp = 2
+
+    def __init__(self, norm_type: float, kernel_size, stride=None,
+                 ceil_mode: bool = False) -> None:
+        super().__init__()
+        self.norm_type = norm_type
+        self.kernel_size = kernel_size
+        self.stride = stride
+        self.ceil_mode = ceil_mode
+
+    def extra_repr(self) -> str:
+        return (f"norm_type={self.norm_type}, kernel_size={self.kernel_size}, "
+                f"stride={self.stride}, ceil_mode={self.ceil_mode}")
+
+    def forward(self, input: Tensor) -> Tensor:
+        from .._functional_conv import lp_pool1d, lp_pool2d
+
+        fn = lp_pool1d if self._nsp == 1 else lp_pool2d
+        return fn(input, self.norm_type, self.kernel_size, self.stride, self.ceil_mode)
+
+
+class LPPool1d(_LPPoolNd):
+    """Power-average pooling over 1 dim, as torch.nn.LPPool1d."""
+
+    _nsp = 1
+
+
+class LPPool2d(_LPPoolNd):
+    """Power-average pooling over 2 dims, as torch.nn.LPPool2d."""
+
+    _nsp = 2
