@@ -45,13 +45,18 @@ def ntuple(v, n: int, name: str = "") -> tuple:
 # array-level kernels (NumPy or CuPy)
 
 
-def _pad_zeros(x, pads):
-    """x (N, C, *S) with zeros added: pads = ((lo, hi), ...) per spatial dim."""
+def _pad_zeros(x, pads, slot=None):
+    """x (N, C, *S) with zeros added: pads = ((lo, hi), ...) per spatial dim (in the scratch
+    ``slot`` when given)."""
     if not any(lo or hi for lo, hi in pads):
         return x
     xp = xp_of(x)
     shape = x.shape[:2] + tuple(s + lo + hi for s, (lo, hi) in zip(x.shape[2:], pads))
-    out = xp.zeros(shape, x.dtype)
+    if slot:
+        out = workspace(slot, shape, x.dtype, xp)
+        out.fill(0)
+    else:
+        out = xp.zeros(shape, x.dtype)
     out[(slice(None), slice(None)) + tuple(slice(lo, lo + s) for s, (lo, _) in
                                            zip(x.shape[2:], pads))] = x
     return out
@@ -226,7 +231,7 @@ def conv_out_size(xshape, k, s, pads, d) -> tuple:
 def conv_forward(x, w, b, s, pads, d, g, keep_cols=False):
     """Output (N, Cout, *O), and the columns (C*K, N*P) when ``keep_cols`` (else None)."""
     k = w.shape[2:]
-    xpad = _pad_zeros(x, pads)
+    xpad = _pad_zeros(x, pads, "xpad")
     osz = conv_out_size(x.shape, k, s, pads, d)
     n = x.shape[0]
     cout = w.shape[0]
@@ -313,7 +318,7 @@ def conv_input_grad_direct(gy, w, x_shape, pads, d, g):
     cout = w.shape[0]
     gpads = tuple(((k[i] - 1) * d[i] - pads[i][0], (k[i] - 1) * d[i] - pads[i][1])
                   for i in range(nsp))
-    cols = im2col_knp(_pad_zeros(gy, gpads), k, (1,) * nsp, d, x_shape[2:], "gcols")
+    cols = im2col_knp(_pad_zeros(gy, gpads, "xpad"), k, (1,) * nsp, d, x_shape[2:], "gcols")
     wf = w[(slice(None), slice(None)) + (slice(None, None, -1),) * nsp]
     wf = wf.reshape((g, cout // g, c // g) + tuple(k)).transpose(
         (0, 2, 1) + tuple(range(3, 3 + nsp)))
@@ -337,7 +342,7 @@ def conv_weight_grad(g2, cols, w_shape, g):
     return xp.matmul(a, bt).reshape(w_shape)
 
 
-_COLS_BUDGET = 64 << 20  # bytes of im2col columns kept alive for backward, all convs together
+_COLS_BUDGET = 128 << 20  # bytes of im2col columns kept alive for backward, all convs together
 _cols_live = [0]
 
 
@@ -385,7 +390,7 @@ class ConvNd(Op):
             gb = g2.sum(1)
         if nd[1]:
             if cols is None:
-                cols = im2col_knp(_pad_zeros(x, pads), w.shape[2:], s, d, osz, "cols")
+                cols = im2col_knp(_pad_zeros(x, pads, "xpad"), w.shape[2:], s, d, osz, "cols")
             gw = conv_weight_grad(g2, cols, w.shape, g)
             del cols
         if nd[0]:
