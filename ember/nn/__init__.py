@@ -18,7 +18,7 @@ from .parameter import Parameter as UninitializedParameter  # noqa: F401
 
 try:  # DistributedDataParallel and friends, owned elsewhere
     from . import parallel  # noqa: F401
-    from .parallel import DistributedDataParallel  # noqa: F401
+    from .parallel import DataParallel, DistributedDataParallel  # noqa: F401
 except ImportError:  # pragma: no cover
     pass
 

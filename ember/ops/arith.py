@@ -297,7 +297,7 @@ def _binary(op, ufunc, a, b, true_div=False):
     if rt.kind in "biu" and op in _INT_CHECKED:
         _int_checks(op, rt, bd, b)
     if _gs.enabled and ((ta and a._rg) or (tb and b._rg)):
-        if rt.kind not in "fc":
+        if rt.kind not in "fc" and rt != D.bfloat16._np:
             raise RuntimeError(f"{op.__name__}: only floating point results are differentiable")
         try:
             return record2(op, a, b, rt)
