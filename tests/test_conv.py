@@ -316,3 +316,32 @@ def test_gradcheck_direct_input_grad():
     w = ember.tensor(rs.randn(2, 2, 3, 2), requires_grad=True)
     assert ember.autograd.gradcheck(
         lambda a, c: EF.conv2d(a, c, padding=(2, 1), dilation=(1, 2), groups=2), (x, w))
+
+
+def test_cnn_training_matches_torch():
+    # conv -> relu -> conv -> relu -> maxpool -> linear, SGD with momentum, 3 steps
+    def build(T):
+        T.manual_seed(0)
+        return T.nn.Sequential(T.nn.Conv2d(1, 4, 3), T.nn.ReLU(), T.nn.Conv2d(4, 6, 3, padding=1),
+                               T.nn.ReLU(), T.nn.MaxPool2d(2), T.nn.Flatten(),
+                               T.nn.Linear(6 * 5 * 5, 10))
+    tm, em = build(torch), build(ember)
+    em.load_state_dict({k: ember.tensor(v.detach().numpy().copy())
+                        for k, v in tm.state_dict().items()})
+    topt = torch.optim.SGD(tm.parameters(), lr=0.1, momentum=0.9)
+    eopt = ember.optim.SGD(em.parameters(), lr=0.1, momentum=0.9)
+    rs = np.random.RandomState(0)
+    x = rs.randn(8, 1, 12, 12).astype(np.float32)
+    y = rs.randint(0, 10, 8)
+    for _ in range(3):
+        topt.zero_grad()
+        lt = TF.cross_entropy(tm(torch.from_numpy(x)), torch.from_numpy(y))
+        lt.backward()
+        topt.step()
+        eopt.zero_grad()
+        le = EF.cross_entropy(em(ember.tensor(x)), ember.tensor(y))
+        le.backward()
+        eopt.step()
+        assert abs(float(le.detach()) - float(lt.detach())) < 1e-5
+    for tp, ep in zip(tm.parameters(), em.parameters()):
+        assert_same(ep, tp, 1e-4, 1e-5)
