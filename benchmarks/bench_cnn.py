@@ -66,8 +66,9 @@ def resnet_net(torch):
             self.b2 = nn.BatchNorm2d(cout)
             self.short = None
             if stride != 1 or cin != cout:
-                self.short = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False),
-                                           nn.BatchNorm2d(cout))
+                self.short = nn.Sequential(
+                    nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout)
+                )
 
         def forward(self, x):
             y = F.relu(self.b1(self.c1(x)))
@@ -77,10 +78,12 @@ def resnet_net(torch):
     class Net(nn.Module):
         def __init__(self):
             super().__init__()
-            self.stem = nn.Sequential(nn.Conv2d(3, 16, 3, 1, 1, bias=False), nn.BatchNorm2d(16),
-                                      nn.ReLU())
-            self.layers = nn.Sequential(Block(16, 16, 1), Block(16, 16, 1), Block(16, 32, 2),
-                                        Block(32, 32, 1))
+            self.stem = nn.Sequential(
+                nn.Conv2d(3, 16, 3, 1, 1, bias=False), nn.BatchNorm2d(16), nn.ReLU()
+            )
+            self.layers = nn.Sequential(
+                Block(16, 16, 1), Block(16, 16, 1), Block(16, 32, 2), Block(32, 32, 1)
+            )
             self.pool = nn.AdaptiveAvgPool2d(1)
             self.fc = nn.Linear(32, 10)
 
@@ -95,6 +98,7 @@ def _sgd(torch, params, lr, momentum):
     try:
         return torch.optim.SGD(params, lr=lr, momentum=momentum)
     except AttributeError:  # ember.optim not there yet: a plain SGD step, same arithmetic
+
         class _SGD:
             def __init__(self, ps):
                 self.ps = list(ps)
@@ -165,6 +169,7 @@ def make_step(torch, workload: str, batch: int):
         def step():
             with torch.no_grad():
                 model(x)
+
     return step
 
 
@@ -189,9 +194,15 @@ def run_memory(fw: str, workload: str, steps: int, batch: int, profile: bool) ->
     for _ in range(steps):
         step()
     dt = time.perf_counter() - t0
-    return {"fw": fw, "workload": workload, "samples_per_s": steps * batch / dt,
-            "peak_rss_mb": peak_rss_mb(), "import_rss_mb": rss0,
-            "version": torch.__version__, "threads": torch.get_num_threads()}
+    return {
+        "fw": fw,
+        "workload": workload,
+        "samples_per_s": steps * batch / dt,
+        "peak_rss_mb": peak_rss_mb(),
+        "import_rss_mb": rss0,
+        "version": torch.__version__,
+        "threads": torch.get_num_threads(),
+    }
 
 
 def run_speed(workload: str, rounds: int, batch: int) -> dict:
@@ -210,15 +221,22 @@ def run_speed(workload: str, rounds: int, batch: int) -> dict:
             f()
             times[fw].append(time.perf_counter() - t0)
     ratios = [t / e for e, t in zip(times["ember"], times["torch"])]
-    return {"ember": batch / statistics.median(times["ember"]),
-            "torch": batch / statistics.median(times["torch"]),
-            "ratio": statistics.median(ratios),
-            "ember_best": batch / min(times["ember"]), "torch_best": batch / min(times["torch"])}
+    return {
+        "ember": batch / statistics.median(times["ember"]),
+        "torch": batch / statistics.median(times["torch"]),
+        "ratio": statistics.median(ratios),
+        "ember_best": batch / min(times["ember"]),
+        "torch_best": batch / min(times["torch"]),
+    }
 
 
 def _child(args: list) -> dict:
-    out = subprocess.run([sys.executable, os.path.abspath(__file__), "--child"] + args,
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, os.path.abspath(__file__), "--child"] + args,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -239,26 +257,32 @@ def main() -> None:
             print(json.dumps(run_memory(a.child[0], a.child[1], a.steps, a.batch, a.profile)))
         return
     # the parent never imports a framework: every child starts from a small process
-    print(f"cpus {os.cpu_count()}, batch {a.batch}. alone: each framework in its own process, "
-          f"best of {a.repeats} alternating runs ({a.steps} steps each); interleaved: both in one "
-          f"process, median ratio over {a.rounds} alternating steps")
-    print(f"{'workload':13s} {'ember/s':>8s} {'torch/s':>8s} {'ratio':>6s} {'interleaved':>11s}"
-          f"   {'ember MB':>8s} {'torch MB':>8s} {'mem':>5s}")
+    print(
+        f"cpus {os.cpu_count()}, batch {a.batch}. alone: each framework in its own process, "
+        f"best of {a.repeats} alternating runs ({a.steps} steps each); interleaved: both in one "
+        f"process, median ratio over {a.rounds} alternating steps"
+    )
+    print(
+        f"{'workload':13s} {'ember/s':>8s} {'torch/s':>8s} {'ratio':>6s} {'interleaved':>11s}"
+        f"   {'ember MB':>8s} {'torch MB':>8s} {'mem':>5s}"
+    )
     for wl in a.only:
         runs = {"ember": [], "torch": []}
         for _ in range(a.repeats):
             for fw in ("ember", "torch"):
-                runs[fw].append(_child([fw, wl, "--steps", str(a.steps), "--batch",
-                                        str(a.batch)]))
+                runs[fw].append(_child([fw, wl, "--steps", str(a.steps), "--batch", str(a.batch)]))
         e, t = (max(runs[fw], key=lambda r: r["samples_per_s"]) for fw in ("ember", "torch"))
         e_mb = max(r["peak_rss_mb"] for r in runs["ember"])
         t_mb = max(r["peak_rss_mb"] for r in runs["torch"])
         sp = _child(["speed", wl, "--rounds", str(a.rounds), "--batch", str(a.batch)])
         if wl == a.only[0]:
             print(f"(torch {t['version']} with {t['threads']} threads; ember {e['version']})")
-        print(f"{wl:13s} {e['samples_per_s']:8.1f} {t['samples_per_s']:8.1f} "
-              f"{e['samples_per_s'] / t['samples_per_s']:6.2f} {sp['ratio']:11.2f}   "
-              f"{e_mb:8.1f} {t_mb:8.1f} {e_mb / t_mb:5.2f}", flush=True)
+        print(
+            f"{wl:13s} {e['samples_per_s']:8.1f} {t['samples_per_s']:8.1f} "
+            f"{e['samples_per_s'] / t['samples_per_s']:6.2f} {sp['ratio']:11.2f}   "
+            f"{e_mb:8.1f} {t_mb:8.1f} {e_mb / t_mb:5.2f}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -32,6 +32,7 @@ def bench_add() -> dict:
 
         def tf():
             return ta + tb
+
     return compare("add 2x2 float32", lambda: a + b, tf, number=20000)
 
 
@@ -54,6 +55,7 @@ def bench_matmul_backward() -> dict:
         def tf():
             tw.grad = None
             (tx @ tw).sum().backward()
+
     return compare("(x@w).sum().backward() 2x4@4x4", ef, tf, number=3000)
 
 

@@ -52,6 +52,7 @@ class SlowEmber(edata.Dataset):
 
 
 if tdata is not None:
+
     class SlowTorch(tdata.Dataset):
         def __init__(self, n: int, work: str = "sleep") -> None:
             self.n = n
@@ -81,16 +82,22 @@ def bench_tensor_dataset(repeat: int = 3) -> dict:
     rng = np.random.default_rng(0)
     xs = rng.standard_normal((60000, 784), dtype=np.float32)
     ys = rng.integers(0, 10, 60000).astype(np.int64)
-    el = edata.DataLoader(edata.TensorDataset(ember.from_numpy(xs), ember.from_numpy(ys)),
-                          batch_size=64, shuffle=True)
+    el = edata.DataLoader(
+        edata.TensorDataset(ember.from_numpy(xs), ember.from_numpy(ys)), batch_size=64, shuffle=True
+    )
     te = _best(lambda: _epoch(el), repeat)
     tt = float("nan")
     if tdata is not None:
-        tl = tdata.DataLoader(tdata.TensorDataset(torch.from_numpy(xs), torch.from_numpy(ys)),
-                              batch_size=64, shuffle=True)
+        tl = tdata.DataLoader(
+            tdata.TensorDataset(torch.from_numpy(xs), torch.from_numpy(ys)),
+            batch_size=64,
+            shuffle=True,
+        )
         tt = _best(lambda: _epoch(tl), repeat)
-    print(f"TensorDataset 60000x784 epoch, batch 64, shuffled, 0 workers: ember {te:.3f} s, "
-          f"torch {tt:.3f} s, torch/ember speedup {tt / te:.2f}x")
+    print(
+        f"TensorDataset 60000x784 epoch, batch 64, shuffled, 0 workers: ember {te:.3f} s, "
+        f"torch {tt:.3f} s, torch/ember speedup {tt / te:.2f}x"
+    )
     return {"ember_s": te, "torch_s": tt, "speedup": tt / te}
 
 
@@ -103,8 +110,10 @@ def bench_slow_dataset(n: int = 1600, repeat: int = 3, work: str = "sleep") -> d
             tl = tdata.DataLoader(SlowTorch(n, work), batch_size=16, num_workers=nw)
             out[f"torch_{nw}"] = _best(lambda tl=tl: _epoch(tl), repeat)
     e0, e2 = out["ember_0"], out["ember_2"]
-    line = (f"~1 ms/item ({work}) dataset, {n} items, batch 16: ember 0 workers {e0:.3f} s, "
-            f"2 workers {e2:.3f} s, speedup {e0 / e2:.2f}x")
+    line = (
+        f"~1 ms/item ({work}) dataset, {n} items, batch 16: ember 0 workers {e0:.3f} s, "
+        f"2 workers {e2:.3f} s, speedup {e0 / e2:.2f}x"
+    )
     if tdata is not None:
         t0, t2 = out["torch_0"], out["torch_2"]
         line += f"; torch 0 workers {t0:.3f} s, 2 workers {t2:.3f} s, speedup {t0 / t2:.2f}x"

@@ -26,8 +26,10 @@ SIZES = [784, 256, 128, 10]
 
 
 def _launched_by_mpi() -> bool:
-    return any(v in os.environ for v in ("PMI_RANK", "PMI_SIZE", "OMPI_COMM_WORLD_SIZE",
-                                         "MPI_LOCALRANKID", "PMIX_RANK"))
+    return any(
+        v in os.environ
+        for v in ("PMI_RANK", "PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "MPI_LOCALRANKID", "PMIX_RANK")
+    )
 
 
 def _relaunch() -> int:
@@ -65,8 +67,11 @@ def _rounds(fns: dict, iters: int, rounds: int, barrier) -> dict:
 def _report(name: str, t: dict, rank: int) -> None:
     if rank == 0:
         ratio = t["ember"] / t["torch"]
-        print(f"{name}: ember {t['ember'] * 1e3:.2f} ms, torch {t['torch'] * 1e3:.2f} ms, "
-              f"ratio ember/torch {ratio:.2f}", flush=True)
+        print(
+            f"{name}: ember {t['ember'] * 1e3:.2f} ms, torch {t['torch'] * 1e3:.2f} ms, "
+            f"ratio ember/torch {ratio:.2f}",
+            flush=True,
+        )
 
 
 def bench_allreduce(rank: int, edist, tdist, ember, torch, n: int = N_ALLREDUCE) -> None:
@@ -138,10 +143,14 @@ def bench_ddp(rank: int, edist, tdist, ember, torch) -> None:
         opt.step()
 
     tloss = torch.nn.CrossEntropyLoss()
-    fns = {"ember": lambda: step(eddp, eopt, eloss, ex, ey),
-           "torch": lambda: step(tddp, topt, tloss, tx, ty)}
-    local = {"ember": lambda: step(emodel, eopt, eloss, ex, ey),
-             "torch": lambda: step(tmodel, topt, tloss, tx, ty)}
+    fns = {
+        "ember": lambda: step(eddp, eopt, eloss, ex, ey),
+        "torch": lambda: step(tddp, topt, tloss, tx, ty),
+    }
+    local = {
+        "ember": lambda: step(emodel, eopt, eloss, ex, ey),
+        "torch": lambda: step(tmodel, topt, tloss, tx, ty),
+    }
     for _ in range(5):
         for f in (*fns.values(), *local.values()):
             f()
@@ -166,11 +175,15 @@ def main() -> int:
     rank, world = edist.get_rank(), edist.get_world_size()
     port = [_free_port() if rank == 0 else None]
     edist.broadcast_object_list(port, src=0)
-    tdist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port[0]}", rank=rank,
-                             world_size=world)
+    tdist.init_process_group(
+        "gloo", init_method=f"tcp://127.0.0.1:{port[0]}", rank=rank, world_size=world
+    )
     if rank == 0:
-        print(f"ember.distributed (MPI, {world} ranks) vs torch.distributed (gloo, loopback); "
-              f"torch {torch.__version__}", flush=True)
+        print(
+            f"ember.distributed (MPI, {world} ranks) vs torch.distributed (gloo, loopback); "
+            f"torch {torch.__version__}",
+            flush=True,
+        )
     which = sys.argv[1:] or ["allreduce", "ddp"]
     if "allreduce" in which:
         bench_allreduce(rank, edist, tdist, ember, torch)

@@ -43,14 +43,15 @@ def _seed_model(lib):
 
 def _mlp(lib):
     nn = lib.nn
-    model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(),
-                          nn.Linear(128, 10))
+    model = nn.Sequential(
+        nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(), nn.Linear(128, 10)
+    )
     return model, nn.CrossEntropyLoss()
 
 
 def _batches(lib, x, y, bs):
     tx, ty = lib.from_numpy(x), lib.from_numpy(y)
-    return [(tx[i:i + bs], ty[i:i + bs]) for i in range(0, len(x), bs)]
+    return [(tx[i : i + bs], ty[i : i + bs]) for i in range(0, len(x), bs)]
 
 
 def _epoch(model, crit, opt, batches):
@@ -99,8 +100,10 @@ def bench(which: str, repeat: int = 5) -> dict:
             best[name] = min(best[name], time.perf_counter() - t0)
     se, st = n / best["ember"], n / best["torch"]
     label = "seed model 10-32-1 (batch 32)" if which == "seed" else "MLP 784-256-128-10 (batch 64)"
-    print(f"{label}: ember {se:,.0f} samples/s, torch {st:,.0f} samples/s, "
-          f"ratio ember/torch {se / st:.2f}x (threads: {threads or 'default'})")
+    print(
+        f"{label}: ember {se:,.0f} samples/s, torch {st:,.0f} samples/s, "
+        f"ratio ember/torch {se / st:.2f}x (threads: {threads or 'default'})"
+    )
     return {"ember": se, "torch": st, "ratio": se / st}
 
 
@@ -128,9 +131,11 @@ def bench_step(n_params: int = 200, size: int = 256, repeat: int = 7) -> None:
                     opt.step()
                 best = min(best, (time.perf_counter() - t0) / 50)
             times[lib.__name__] = best
-        print(f"{name}.step() over {n_params} params of {size}: ember "
-              f"{times['ember'] * 1e6:.0f} us, torch {times['torch'] * 1e6:.0f} us, "
-              f"ratio ember/torch speed {times['torch'] / times['ember']:.2f}x")
+        print(
+            f"{name}.step() over {n_params} params of {size}: ember "
+            f"{times['ember'] * 1e6:.0f} us, torch {times['torch'] * 1e6:.0f} us, "
+            f"ratio ember/torch speed {times['torch'] / times['ember']:.2f}x"
+        )
 
 
 def profile(which: str) -> None:

@@ -7,8 +7,9 @@ import time
 from collections.abc import Callable
 
 
-def time_call(fn: Callable[[], object], number: int = 2000, repeat: int = 7,
-              warmup: int = 200) -> float:
+def time_call(
+    fn: Callable[[], object], number: int = 2000, repeat: int = 7, warmup: int = 200
+) -> float:
     """Seconds per call of ``fn``: the median of ``repeat`` timed runs of ``number`` calls."""
     for _ in range(warmup):
         fn()
@@ -24,8 +25,14 @@ def time_call(fn: Callable[[], object], number: int = 2000, repeat: int = 7,
     return statistics.median(runs[: max(1, (len(runs) + 1) // 2)])
 
 
-def compare(name: str, ember_fn: Callable[[], object], torch_fn: Callable[[], object] | None,
-            number: int = 2000, repeat: int = 7, rounds: int = 3) -> dict:
+def compare(
+    name: str,
+    ember_fn: Callable[[], object],
+    torch_fn: Callable[[], object] | None,
+    number: int = 2000,
+    repeat: int = 7,
+    rounds: int = 3,
+) -> dict:
     """Time both callables in alternating rounds (the best round of each counts, which evens
     out bursts of load on a shared machine), print one ratio line and return the numbers."""
     te = tt = float("inf")
@@ -37,6 +44,7 @@ def compare(name: str, ember_fn: Callable[[], object], torch_fn: Callable[[], ob
     if torch_fn is None:
         tt = float("nan")
     ratio = te / tt if tt == tt and tt > 0 else float("nan")
-    print(f"{name}: ember {te * 1e6:.2f} us, torch {tt * 1e6:.2f} us, "
-          f"ratio ember/torch {ratio:.2f}")
+    print(
+        f"{name}: ember {te * 1e6:.2f} us, torch {tt * 1e6:.2f} us, ratio ember/torch {ratio:.2f}"
+    )
     return {"name": name, "ember_s": te, "torch_s": tt, "ratio": ratio}

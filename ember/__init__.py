@@ -13,16 +13,46 @@ ember_version = "0.1.0"
 
 from . import _device_ctx  # noqa: E402,F401
 from .dtypes import (  # noqa: E402,F401
-    bfloat16, bool_ as bool, cdouble, cfloat, complex64, complex128, double, dtype, finfo,
-    float, float16, float32, float64, get_default_dtype, half, iinfo, int, int8, int16, int32,
-    int64, long, promote_types, result_type, set_default_dtype, short, uint8, uint16, uint32,
+    bfloat16,
+    bool_ as bool,
+    cdouble,
+    cfloat,
+    complex64,
+    complex128,
+    double,
+    dtype,
+    finfo,
+    float,
+    float16,
+    float32,
+    float64,
+    get_default_dtype,
+    half,
+    iinfo,
+    int,
+    int8,
+    int16,
+    int32,
+    int64,
+    long,
+    promote_types,
+    result_type,
+    set_default_dtype,
+    short,
+    uint8,
+    uint16,
+    uint32,
     uint64,
 )
 from .device import device  # noqa: E402,F401
 from .tensor import Size, Tensor  # noqa: E402,F401
 from . import _tensor_methods, _tensor_methods_extra  # noqa: E402,F401
 from .autograd.grad_mode import (  # noqa: E402,F401
-    enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled, no_grad,
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    is_inference_mode_enabled,
+    no_grad,
     set_grad_enabled,
 )
 from .ops.arith import *  # noqa: E402,F401,F403
@@ -41,11 +71,20 @@ from .ops.inplace import copy_  # noqa: E402,F401
 from ._tensor_methods import clone, compile, detach, is_nonzero, typename  # noqa: E402,F401
 from ._tensor_str import get_printoptions, set_printoptions  # noqa: E402,F401
 from .dtypes import (  # noqa: E402,F401
-    can_cast, channels_last, contiguous_format, layout, memory_format, preserve_format,
-    sparse_coo, strided,
+    can_cast,
+    channels_last,
+    contiguous_format,
+    layout,
+    memory_format,
+    preserve_format,
+    sparse_coo,
+    strided,
 )
 from .device import (  # noqa: E402,F401
-    are_deterministic_algorithms_enabled, get_num_threads, set_flush_denormal, set_num_threads,
+    are_deterministic_algorithms_enabled,
+    get_num_threads,
+    set_flush_denormal,
+    set_num_threads,
     use_deterministic_algorithms,
 )
 

@@ -77,7 +77,10 @@ def _run_source_file(script: str) -> None:
     code = compile(source, path, "exec", dont_inherit=True)
     main = types.ModuleType("__main__")
     main.__dict__.update(
-        __file__=path, __cached__=None, __package__=None, __spec__=None,
+        __file__=path,
+        __cached__=None,
+        __package__=None,
+        __spec__=None,
         __loader__=importlib.machinery.SourceFileLoader("__main__", path),
         __builtins__=builtins,
     )
@@ -126,8 +129,10 @@ def run(argv: list[str]) -> int:
     script, args = argv[0], argv[1:]
     if not os.path.exists(script):
         path = os.path.abspath(script)
-        print(f"ember run: can't open file {path!r}: [Errno 2] No such file or directory",
-              file=sys.stderr)
+        print(
+            f"ember run: can't open file {path!r}: [Errno 2] No such file or directory",
+            file=sys.stderr,
+        )
         return 2
     sys.argv = [script, *args]
     real = os.path.realpath(script)

@@ -88,8 +88,15 @@ def _matmul(self, other):
     # fast path: two same-dtype CPU matrices (linalg.matmul has every other case and error)
     if isinstance(other, Tensor):
         a, b = self._data, other._data
-        if (type(a) is _nd and type(b) is _nd and a.ndim == 2 and b.ndim == 2
-                and a.shape[1] == b.shape[0] and a.dtype is b.dtype and a.dtype.kind in "fc"):
+        if (
+            type(a) is _nd
+            and type(b) is _nd
+            and a.ndim == 2
+            and b.ndim == 2
+            and a.shape[1] == b.shape[0]
+            and a.dtype is b.dtype
+            and a.dtype.kind in "fc"
+        ):
             if _gs.enabled and (self._rg or other._rg):
                 return _apply_recording(L.MatMul, (self, other))
             return _wrap(a @ b)
@@ -102,9 +109,11 @@ def _rmatmul(self, other):
 
 def _neg(self):
     if self._data.dtype == np.bool_:
-        raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported. If "
-                           "you are trying to invert a mask, use the `~` or `logical_not()` "
-                           "operator instead.")
+        raise RuntimeError(
+            "Negation, the `-` operator, on a bool tensor is not supported. If "
+            "you are trying to invert a mask, use the `~` or `logical_not()` "
+            "operator instead."
+        )
     return U.neg(self)
 
 
@@ -127,8 +136,8 @@ def _contains(self, element):
     if isinstance(element, (Tensor, int, float, bool, complex)):
         return bool((self == element)._data.any())
     raise RuntimeError(
-        f"Tensor.__contains__ only supports Tensor or scalar, but you passed in a "
-        f"{type(element)}.")
+        f"Tensor.__contains__ only supports Tensor or scalar, but you passed in a {type(element)}."
+    )
 
 
 def _invert(self):
@@ -146,8 +155,9 @@ def _iop(fn, ufunc):
 
 def _inplace_of(fn):
     def method(self, *args, **kwargs):
-        return P.inplace(self, lambda s: fn(s, *args, **kwargs),
-                         *[a for a in args if isinstance(a, Tensor)])
+        return P.inplace(
+            self, lambda s: fn(s, *args, **kwargs), *[a for a in args if isinstance(a, Tensor)]
+        )
 
     method.__name__ = fn.__name__ + "_"
     return method
@@ -175,8 +185,14 @@ def _div_(self, other, *, rounding_mode=None):
 
 def _sum(self, dim=None, keepdim=False, *, dtype=None, **kw):
     # fast path: the full sum of a float tensor (a loss); reduction.sum has everything else
-    if dim is None and not keepdim and dtype is None and not kw and \
-            self._data.dtype.kind in "fc" and type(self._data) is _nd:
+    if (
+        dim is None
+        and not keepdim
+        and dtype is None
+        and not kw
+        and self._data.dtype.kind in "fc"
+        and type(self._data) is _nd
+    ):
         if self._rg and _gs.enabled:
             return record1(Rd.Sum, self, None, False, None)
         return _wrap(self._data.sum())
@@ -185,8 +201,15 @@ def _sum(self, dim=None, keepdim=False, *, dtype=None, **kw):
 
 def _mean(self, dim=None, keepdim=False, *, dtype=None, **kw):
     # fast path: the full mean of a float tensor (a loss); reduction.mean has everything else
-    if dim is None and not keepdim and dtype is None and not kw and \
-            self._data.dtype.kind in "fc" and type(self._data) is _nd and self._data.size:
+    if (
+        dim is None
+        and not keepdim
+        and dtype is None
+        and not kw
+        and self._data.dtype.kind in "fc"
+        and type(self._data) is _nd
+        and self._data.size
+    ):
         if self._rg and _gs.enabled:
             return record1(Rd.Mean, self, None, False, None)
         a = self._data
@@ -196,20 +219,30 @@ def _mean(self, dim=None, keepdim=False, *, dtype=None, **kw):
 
 def _new_factory(fn):
     def method(self, *size, dtype=None, device=None, requires_grad=False, **kw):
-        return fn(*size, dtype=dtype or self.dtype, device=device or self.device,
-                  requires_grad=requires_grad)
+        return fn(
+            *size,
+            dtype=dtype or self.dtype,
+            device=device or self.device,
+            requires_grad=requires_grad,
+        )
 
     return method
 
 
 def _new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False):
-    return K.full(size, fill_value, dtype=dtype or self.dtype, device=device or self.device,
-                  requires_grad=requires_grad)
+    return K.full(
+        size,
+        fill_value,
+        dtype=dtype or self.dtype,
+        device=device or self.device,
+        requires_grad=requires_grad,
+    )
 
 
 def _new_tensor(self, data, *, dtype=None, device=None, requires_grad=False):
-    return K.tensor(data, dtype=dtype or self.dtype, device=device or self.device,
-                    requires_grad=requires_grad)
+    return K.tensor(
+        data, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad
+    )
 
 
 def _clone(self, *, memory_format=None):
@@ -269,8 +302,9 @@ def _storage_offset(self):
         base = base.base
     if base is self._data:
         return 0
-    return (self._data.__array_interface__["data"][0] - base.__array_interface__["data"][0]) \
-        // self._data.itemsize
+    return (
+        self._data.__array_interface__["data"][0] - base.__array_interface__["data"][0]
+    ) // self._data.itemsize
 
 
 def _data_ptr(self):
@@ -292,9 +326,11 @@ def _legacy_new_method(self, *args, device=None, dtype=None):
 def _post_accumulate_hook(self, hook):
     """hook(tensor) after a leaf's .grad was accumulated, as torch."""
     if not self._rg or self.grad_fn is not None:
-        raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors"
-                           if self.grad_fn is not None else
-                           "cannot register a hook on a tensor that doesn't require gradient")
+        raise RuntimeError(
+            "post accumulate grad hooks cannot be registered on non-leaf tensors"
+            if self.grad_fn is not None
+            else "cannot register a hook on a tensor that doesn't require gradient"
+        )
     from .autograd.node import _RemovableHandle
 
     acc = self._accumulator()
@@ -335,59 +371,148 @@ def _cast(dt):
 
 
 _METHODS = {
-    "__add__": _add, "__radd__": _add, "__iadd__": _iop(A.add, np.add),
-    "__sub__": _sub, "__rsub__": _rsub, "__isub__": _iop(A.sub, np.subtract),
-    "__mul__": _mul, "__rmul__": _mul, "__imul__": _iop(A.mul, np.multiply),
-    "__truediv__": _div, "__rtruediv__": _rdiv,
+    "__add__": _add,
+    "__radd__": _add,
+    "__iadd__": _iop(A.add, np.add),
+    "__sub__": _sub,
+    "__rsub__": _rsub,
+    "__isub__": _iop(A.sub, np.subtract),
+    "__mul__": _mul,
+    "__rmul__": _mul,
+    "__imul__": _iop(A.mul, np.multiply),
+    "__truediv__": _div,
+    "__rtruediv__": _rdiv,
     "__itruediv__": lambda self, o: _div_(self, o),
-    "__floordiv__": A.floor_divide, "__rfloordiv__": lambda s, o: A.floor_divide(o, s),
-    "__mod__": A.remainder, "__rmod__": lambda s, o: A.remainder(o, s),
-    "__ifloordiv__": _inplace_of(A.floor_divide), "__imod__": _inplace_of(A.remainder),
+    "__floordiv__": A.floor_divide,
+    "__rfloordiv__": lambda s, o: A.floor_divide(o, s),
+    "__mod__": A.remainder,
+    "__rmod__": lambda s, o: A.remainder(o, s),
+    "__ifloordiv__": _inplace_of(A.floor_divide),
+    "__imod__": _inplace_of(A.remainder),
     "__ilshift__": _inplace_of(C.bitwise_left_shift),
     "__irshift__": _inplace_of(C.bitwise_right_shift),
     "__rlshift__": lambda s, o: C.bitwise_left_shift(o, s),
     "__rrshift__": lambda s, o: C.bitwise_right_shift(o, s),
-    "floor_divide_": _inplace_of(A.floor_divide), "fmod_": _inplace_of(A.fmod),
-    "__pow__": _pow, "__rpow__": _rpow, "__ipow__": _inplace_of(A.pow),
-    "__matmul__": _matmul, "__rmatmul__": _rmatmul,
-    "__neg__": _neg, "__pos__": lambda s: s, "__abs__": U.abs, "__invert__": _invert,
-    "__eq__": _eq, "__ne__": _ne, "__contains__": _contains, "__lt__": C.lt, "__le__": C.le,
-    "__gt__": C.gt, "__ge__": C.ge,
-    "__and__": C.bitwise_and, "__or__": C.bitwise_or, "__xor__": C.bitwise_xor,
-    "__rand__": C.bitwise_and, "__ror__": C.bitwise_or, "__rxor__": C.bitwise_xor,
-    "__lshift__": C.bitwise_left_shift, "__rshift__": C.bitwise_right_shift,
-    "__iand__": _inplace_of(C.bitwise_and), "__ior__": _inplace_of(C.bitwise_or),
+    "floor_divide_": _inplace_of(A.floor_divide),
+    "fmod_": _inplace_of(A.fmod),
+    "__pow__": _pow,
+    "__rpow__": _rpow,
+    "__ipow__": _inplace_of(A.pow),
+    "__matmul__": _matmul,
+    "__rmatmul__": _rmatmul,
+    "__neg__": _neg,
+    "__pos__": lambda s: s,
+    "__abs__": U.abs,
+    "__invert__": _invert,
+    "__eq__": _eq,
+    "__ne__": _ne,
+    "__contains__": _contains,
+    "__lt__": C.lt,
+    "__le__": C.le,
+    "__gt__": C.gt,
+    "__ge__": C.ge,
+    "__and__": C.bitwise_and,
+    "__or__": C.bitwise_or,
+    "__xor__": C.bitwise_xor,
+    "__rand__": C.bitwise_and,
+    "__ror__": C.bitwise_or,
+    "__rxor__": C.bitwise_xor,
+    "__lshift__": C.bitwise_left_shift,
+    "__rshift__": C.bitwise_right_shift,
+    "__iand__": _inplace_of(C.bitwise_and),
+    "__ior__": _inplace_of(C.bitwise_or),
     "__ixor__": _inplace_of(C.bitwise_xor),
-    "__getitem__": I.getitem, "__setitem__": I.setitem,
-    "add": A.add, "sub": A.sub, "subtract": A.sub, "mul": A.mul, "multiply": A.mul,
-    "div": A.div, "divide": A.div, "true_divide": A.true_divide, "pow": A.pow,
-    "remainder": A.remainder, "fmod": A.fmod, "floor_divide": A.floor_divide,
-    "add_": _add_, "sub_": _sub_, "mul_": _iop(A.mul, np.multiply), "div_": _div_,
-    "subtract_": _sub_, "multiply_": _iop(A.mul, np.multiply), "divide_": _div_,
-    "pow_": _inplace_of(A.pow), "remainder_": _inplace_of(A.remainder),
-    "matmul": L.matmul, "mm": L.mm, "bmm": L.bmm, "mv": L.mv, "dot": L.dot, "addmm": L.addmm,
+    "__getitem__": I.getitem,
+    "__setitem__": I.setitem,
+    "add": A.add,
+    "sub": A.sub,
+    "subtract": A.sub,
+    "mul": A.mul,
+    "multiply": A.mul,
+    "div": A.div,
+    "divide": A.div,
+    "true_divide": A.true_divide,
+    "pow": A.pow,
+    "remainder": A.remainder,
+    "fmod": A.fmod,
+    "floor_divide": A.floor_divide,
+    "add_": _add_,
+    "sub_": _sub_,
+    "mul_": _iop(A.mul, np.multiply),
+    "div_": _div_,
+    "subtract_": _sub_,
+    "multiply_": _iop(A.mul, np.multiply),
+    "divide_": _div_,
+    "pow_": _inplace_of(A.pow),
+    "remainder_": _inplace_of(A.remainder),
+    "matmul": L.matmul,
+    "mm": L.mm,
+    "bmm": L.bmm,
+    "mv": L.mv,
+    "dot": L.dot,
+    "addmm": L.addmm,
     "inner": L.inner,
-    "sum": _sum, "mean": _mean, "nansum": Rd.nansum, "nanmean": Rd.nanmean,
-    "view": S.view, "view_as": _view_as, "reshape": S.reshape, "reshape_as": _reshape_as,
-    "transpose": S.transpose, "swapaxes": S.transpose, "swapdims": S.transpose,
-    "permute": S.permute, "t": S.t, "squeeze": S.squeeze, "unsqueeze": S.unsqueeze,
-    "flatten": S.flatten, "unflatten": S.unflatten, "expand": S.expand,
-    "expand_as": _expand_as, "narrow": S.narrow, "split": S.split, "chunk": S.chunk,
-    "unbind": S.unbind, "movedim": S.movedim, "moveaxis": S.movedim,
-    "clone": _clone, "contiguous": _contiguous, "is_contiguous": _is_contiguous,
-    "stride": _stride, "storage_offset": _storage_offset, "data_ptr": _data_ptr,
-    "copy_": P.copy_, "fill_": P.fill_, "zero_": P.zero_,
-    "masked_fill": I.masked_fill, "masked_fill_": _inplace_of(I.masked_fill),
-    "nonzero": I.nonzero, "argwhere": I.argwhere,
+    "sum": _sum,
+    "mean": _mean,
+    "nansum": Rd.nansum,
+    "nanmean": Rd.nanmean,
+    "view": S.view,
+    "view_as": _view_as,
+    "reshape": S.reshape,
+    "reshape_as": _reshape_as,
+    "transpose": S.transpose,
+    "swapaxes": S.transpose,
+    "swapdims": S.transpose,
+    "permute": S.permute,
+    "t": S.t,
+    "squeeze": S.squeeze,
+    "unsqueeze": S.unsqueeze,
+    "flatten": S.flatten,
+    "unflatten": S.unflatten,
+    "expand": S.expand,
+    "expand_as": _expand_as,
+    "narrow": S.narrow,
+    "split": S.split,
+    "chunk": S.chunk,
+    "unbind": S.unbind,
+    "movedim": S.movedim,
+    "moveaxis": S.movedim,
+    "clone": _clone,
+    "contiguous": _contiguous,
+    "is_contiguous": _is_contiguous,
+    "stride": _stride,
+    "storage_offset": _storage_offset,
+    "data_ptr": _data_ptr,
+    "copy_": P.copy_,
+    "fill_": P.fill_,
+    "zero_": P.zero_,
+    "masked_fill": I.masked_fill,
+    "masked_fill_": _inplace_of(I.masked_fill),
+    "nonzero": I.nonzero,
+    "argwhere": I.argwhere,
     "where": lambda self, condition, other: C.where(condition, self, other),
-    "clamp": C.clamp, "clip": C.clamp, "clamp_": _inplace_of(C.clamp),
-    "clip_": _inplace_of(C.clamp), "clamp_min": C.clamp_min, "clamp_max": C.clamp_max,
-    "clamp_min_": _inplace_of(C.clamp_min), "clamp_max_": _inplace_of(C.clamp_max),
-    "maximum": C.maximum, "minimum": C.minimum, "fmax": C.fmax, "fmin": C.fmin,
-    "lerp": C.lerp, "lerp_": _inplace_of(C.lerp), "allclose": C.allclose,
-    "isclose": C.isclose, "equal": C.equal,
-    "new_zeros": _new_factory(K.zeros), "new_ones": _new_factory(K.ones),
-    "new_empty": _new_factory(K.empty), "new_full": _new_full, "new_tensor": _new_tensor,
+    "clamp": C.clamp,
+    "clip": C.clamp,
+    "clamp_": _inplace_of(C.clamp),
+    "clip_": _inplace_of(C.clamp),
+    "clamp_min": C.clamp_min,
+    "clamp_max": C.clamp_max,
+    "clamp_min_": _inplace_of(C.clamp_min),
+    "clamp_max_": _inplace_of(C.clamp_max),
+    "maximum": C.maximum,
+    "minimum": C.minimum,
+    "fmax": C.fmax,
+    "fmin": C.fmin,
+    "lerp": C.lerp,
+    "lerp_": _inplace_of(C.lerp),
+    "allclose": C.allclose,
+    "isclose": C.isclose,
+    "equal": C.equal,
+    "new_zeros": _new_factory(K.zeros),
+    "new_ones": _new_factory(K.ones),
+    "new_empty": _new_factory(K.empty),
+    "new_full": _new_full,
+    "new_tensor": _new_tensor,
     "float": _cast(__import__("ember.dtypes").dtypes.float32),
     "double": _cast(__import__("ember.dtypes").dtypes.float64),
     "half": _cast(__import__("ember.dtypes").dtypes.float16),
@@ -399,29 +524,64 @@ _METHODS = {
     "byte": _cast(__import__("ember.dtypes").dtypes.uint8),
     "bool": _cast(__import__("ember.dtypes").dtypes.bool_),
     "cfloat": _cast(__import__("ember.dtypes").dtypes.complex64),
-    "uniform_": R.uniform_, "normal_": R.normal_, "bernoulli_": R.bernoulli_,
-    "random_": R.random_, "exponential_": R.exponential_, "bernoulli": R.bernoulli,
-    "eq": C.eq, "ne": C.ne, "lt": C.lt, "le": C.le, "gt": C.gt, "ge": C.ge,
-    "greater": C.gt, "greater_equal": C.ge, "less": C.lt, "less_equal": C.le,
-    "not_equal": C.ne, "logical_and": C.logical_and, "logical_or": C.logical_or,
-    "logical_xor": C.logical_xor, "bitwise_and": C.bitwise_and, "bitwise_or": C.bitwise_or,
-    "bitwise_xor": C.bitwise_xor, "isin": C.isin,
-    "eq_": _inplace_of(C.eq), "ne_": _inplace_of(C.ne),
-    "new": _legacy_new_method, "register_post_accumulate_grad_hook": _post_accumulate_hook,
-    "is_sparse": property(lambda s: False), "is_quantized": property(lambda s: False),
-    "is_meta": property(lambda s: False), "is_mps": property(lambda s: False),
+    "uniform_": R.uniform_,
+    "normal_": R.normal_,
+    "bernoulli_": R.bernoulli_,
+    "random_": R.random_,
+    "exponential_": R.exponential_,
+    "bernoulli": R.bernoulli,
+    "eq": C.eq,
+    "ne": C.ne,
+    "lt": C.lt,
+    "le": C.le,
+    "gt": C.gt,
+    "ge": C.ge,
+    "greater": C.gt,
+    "greater_equal": C.ge,
+    "less": C.lt,
+    "less_equal": C.le,
+    "not_equal": C.ne,
+    "logical_and": C.logical_and,
+    "logical_or": C.logical_or,
+    "logical_xor": C.logical_xor,
+    "bitwise_and": C.bitwise_and,
+    "bitwise_or": C.bitwise_or,
+    "bitwise_xor": C.bitwise_xor,
+    "isin": C.isin,
+    "eq_": _inplace_of(C.eq),
+    "ne_": _inplace_of(C.ne),
+    "new": _legacy_new_method,
+    "register_post_accumulate_grad_hook": _post_accumulate_hook,
+    "is_sparse": property(lambda s: False),
+    "is_quantized": property(lambda s: False),
+    "is_meta": property(lambda s: False),
+    "is_mps": property(lambda s: False),
     "is_nested": property(lambda s: False),
     "layout": property(lambda s: __import__("ember.dtypes").dtypes.strided),
-    "share_memory_": lambda s: s, "is_shared": lambda s: False,
-    "is_inference": lambda s: False, "apply_": lambda s, fn: _apply_py(s, fn),
+    "share_memory_": lambda s: s,
+    "is_shared": lambda s: False,
+    "is_inference": lambda s: False,
+    "apply_": lambda s, fn: _apply_py(s, fn),
     "map_": lambda s, other, fn: _map_py(s, other, fn),
 }
 
 for _name in U.__all__:
     _fn = getattr(U, _name)
     _METHODS.setdefault(_name, _fn)
-    if _name not in ("isnan", "isinf", "isfinite", "isposinf", "isneginf", "isreal", "real",
-                     "imag", "angle", "signbit", "conj", "positive"):
+    if _name not in (
+        "isnan",
+        "isinf",
+        "isfinite",
+        "isposinf",
+        "isneginf",
+        "isreal",
+        "real",
+        "imag",
+        "angle",
+        "signbit",
+        "conj",
+        "positive",
+    ):
         _METHODS.setdefault(_name + "_", _inplace_of(_fn))
 
 _METHODS["round"] = U.round

@@ -16,12 +16,16 @@ EDGEITEMS = 3
 LINEWIDTH = 80
 SCI_MODE = None  # None: chosen per tensor; True/False: forced
 
-_PROFILES = {"default": (4, 1000, 3, 80), "short": (2, 1000, 2, 80),
-             "full": (4, float("inf"), 3, 80)}
+_PROFILES = {
+    "default": (4, 1000, 3, 80),
+    "short": (2, 1000, 2, 80),
+    "full": (4, float("inf"), 3, 80),
+}
 
 
-def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=None,
-                     profile=None, sci_mode=None) -> None:
+def set_printoptions(
+    precision=None, threshold=None, edgeitems=None, linewidth=None, profile=None, sci_mode=None
+) -> None:
     """Printing options for tensors, as torch.set_printoptions."""
     global PRECISION, THRESHOLD, EDGEITEMS, LINEWIDTH, SCI_MODE
     if profile is not None:
@@ -39,8 +43,13 @@ def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=N
 
 def get_printoptions() -> dict:
     """The current printing options."""
-    return {"precision": PRECISION, "threshold": THRESHOLD, "edgeitems": EDGEITEMS,
-            "linewidth": LINEWIDTH, "sci_mode": SCI_MODE}
+    return {
+        "precision": PRECISION,
+        "threshold": THRESHOLD,
+        "edgeitems": EDGEITEMS,
+        "linewidth": LINEWIDTH,
+        "sci_mode": SCI_MODE,
+    }
 
 
 class _Formatter:
@@ -106,8 +115,10 @@ def _summarize(a: np.ndarray) -> np.ndarray:
         parts = [a[:EDGEITEMS], a[-EDGEITEMS:]]
     else:
         parts = [a]
-    return np.concatenate([_summarize(p[i]).reshape(-1) for p in parts for i in range(len(p))]
-                          or [np.zeros(0, a.dtype)])
+    return np.concatenate(
+        [_summarize(p[i]).reshape(-1) for p in parts for i in range(len(p))]
+        or [np.zeros(0, a.dtype)]
+    )
 
 
 def _fmt_rec(a: np.ndarray, fmt: _Formatter, indent: int, summarize: bool) -> str:
@@ -116,17 +127,23 @@ def _fmt_rec(a: np.ndarray, fmt: _Formatter, indent: int, summarize: bool) -> st
     if a.ndim == 1:
         items = a.tolist()
         if summarize and len(items) > 2 * EDGEITEMS:
-            strs = [fmt.format(v) for v in items[:EDGEITEMS]] + [" ..."] + [
-                fmt.format(v) for v in items[-EDGEITEMS:]]
+            strs = (
+                [fmt.format(v) for v in items[:EDGEITEMS]]
+                + [" ..."]
+                + [fmt.format(v) for v in items[-EDGEITEMS:]]
+            )
         else:
             strs = [fmt.format(v) for v in items]
         per_line = max(1, math.floor((LINEWIDTH - indent) / (fmt.width + 2)))
-        lines = [", ".join(strs[i:i + per_line]) for i in range(0, len(strs), per_line)]
+        lines = [", ".join(strs[i : i + per_line]) for i in range(0, len(strs), per_line)]
         return "[" + (",\n" + " " * (indent + 1)).join(lines) + "]"
     n = a.shape[0]
     if summarize and n > 2 * EDGEITEMS:
-        rows = [_fmt_rec(a[i], fmt, indent + 1, summarize) for i in range(EDGEITEMS)] + [
-            "..."] + [_fmt_rec(a[i], fmt, indent + 1, summarize) for i in range(n - EDGEITEMS, n)]
+        rows = (
+            [_fmt_rec(a[i], fmt, indent + 1, summarize) for i in range(EDGEITEMS)]
+            + ["..."]
+            + [_fmt_rec(a[i], fmt, indent + 1, summarize) for i in range(n - EDGEITEMS, n)]
+        )
     else:
         rows = [_fmt_rec(a[i], fmt, indent + 1, summarize) for i in range(n)]
     sep = "," + "\n" * (a.ndim - 1) + " " * (indent + 1)
@@ -179,9 +196,13 @@ def tensor_repr(t, prefix: str = "tensor(") -> str:
     if dev.type != "cpu":
         suffixes.append(f"device='{dev}'")
     dt = t.dtype
-    shown_default = dt is D._default or dt is D.int64 or dt is D.bool_ or (
-        dt is D.complex64 and D._default is D.float32) or (
-        dt is D.complex128 and D._default is D.float64)
+    shown_default = (
+        dt is D._default
+        or dt is D.int64
+        or dt is D.bool_
+        or (dt is D.complex64 and D._default is D.float32)
+        or (dt is D.complex128 and D._default is D.float64)
+    )
     if t._data.size == 0 and t._data.shape != (0,):
         suffixes.append(f"size={tuple(t._data.shape)}")
     if not shown_default or (t._data.size == 0 and dt is not D._default):

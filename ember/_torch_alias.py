@@ -18,8 +18,14 @@ from collections.abc import Callable
 from typing import Any
 
 __all__ = [
-    "EmberNotImplementedError", "TorchAliasFinder", "install", "uninstall", "is_installed",
-    "not_implemented", "placeholder_module", "module_getattr",
+    "EmberNotImplementedError",
+    "TorchAliasFinder",
+    "install",
+    "uninstall",
+    "is_installed",
+    "not_implemented",
+    "placeholder_module",
+    "module_getattr",
 ]
 
 ALIAS = "torch"
@@ -27,12 +33,39 @@ TARGET = "ember"
 
 # torch namespaces a script may reach as ``torch.<name>`` without importing them first; when ember
 # lacks one, ``ember.<name>`` gives a placeholder so the error names the full API (torch.fft.rfft).
-KNOWN_TORCH_NAMESPACES = frozenset({
-    "amp", "ao", "compiler", "distributed", "distributions", "export", "fft", "func", "futures",
-    "fx", "hub", "jit", "library", "linalg", "masked", "mps", "mtia", "multiprocessing", "nested",
-    "onnx", "overrides", "package", "profiler", "quantization", "signal", "sparse", "special",
-    "testing", "xpu",
-})
+KNOWN_TORCH_NAMESPACES = frozenset(
+    {
+        "amp",
+        "ao",
+        "compiler",
+        "distributed",
+        "distributions",
+        "export",
+        "fft",
+        "func",
+        "futures",
+        "fx",
+        "hub",
+        "jit",
+        "library",
+        "linalg",
+        "masked",
+        "mps",
+        "mtia",
+        "multiprocessing",
+        "nested",
+        "onnx",
+        "overrides",
+        "package",
+        "profiler",
+        "quantization",
+        "signal",
+        "sparse",
+        "special",
+        "testing",
+        "xpu",
+    }
+)
 
 
 class EmberNotImplementedError(NotImplementedError, AttributeError):
@@ -52,7 +85,7 @@ def not_implemented(torch_name: str) -> EmberNotImplementedError:
 def _torch_name(ember_name: str) -> str:
     """'ember.nn.functional' -> 'torch.nn.functional'."""
     if ember_name == TARGET or ember_name.startswith(TARGET + "."):
-        return ALIAS + ember_name[len(TARGET):]
+        return ALIAS + ember_name[len(TARGET) :]
     return ember_name
 
 
@@ -144,7 +177,7 @@ class TorchAliasFinder(importlib.abc.MetaPathFinder):
     def find_spec(self, fullname: str, path: Any = None, target: Any = None):
         if fullname != ALIAS and not fullname.startswith(ALIAS + "."):
             return None
-        ember_name = TARGET + fullname[len(ALIAS):]
+        ember_name = TARGET + fullname[len(ALIAS) :]
         parent = sys.modules.get(fullname.rpartition(".")[0]) if "." in fullname else None
         if isinstance(parent, _Placeholder):
             module: types.ModuleType | None = None
@@ -169,7 +202,8 @@ def install() -> None:
     if loaded is not None and not getattr(loaded, "__name__", "").startswith(TARGET):
         raise RuntimeError(
             "PyTorch itself is already imported in this process, so `torch` cannot be "
-            "redirected to ember; install the alias before anything imports torch")
+            "redirected to ember; install the alias before anything imports torch"
+        )
     if _FINDER is None:
         _FINDER = TorchAliasFinder()
     if _FINDER not in sys.meta_path:

@@ -11,8 +11,14 @@ from ._torch_alias import module_getattr as _module_getattr
 from .device import device as _device
 
 __all__ = [
-    "current_accelerator", "current_device_idx", "current_device_index", "device_count",
-    "is_available", "set_device_idx", "set_device_index", "synchronize",
+    "current_accelerator",
+    "current_device_idx",
+    "current_device_index",
+    "device_count",
+    "is_available",
+    "set_device_idx",
+    "set_device_index",
+    "synchronize",
 ]
 
 

@@ -35,7 +35,8 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         prog="ember demo",
         description="Train a small classifier on the bundled 8x8 handwritten digits (UCI, "
-                    "CC BY 4.0), keep the best checkpoint and report the test accuracy.")
+        "CC BY 4.0), keep the best checkpoint and report the test accuracy.",
+    )
     p.add_argument("--epochs", type=int, default=20, help="passes over the training split")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
     p.add_argument("--workers", type=int, default=0, help="DataLoader worker processes")
@@ -47,8 +48,12 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--weight-decay", type=float, default=5e-4)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-progress", action="store_true", help="plain prints, no progress bar")
-    p.add_argument("--backend", choices=["ember", "torch"], default="ember",
-                   help="run the same program on PyTorch instead, for comparison")
+    p.add_argument(
+        "--backend",
+        choices=["ember", "torch"],
+        default="ember",
+        help="run the same program on PyTorch instead, for comparison",
+    )
     return p.parse_args(argv)
 
 
@@ -145,27 +150,34 @@ def train(args: argparse.Namespace) -> dict:
     torch.manual_seed(args.seed)
     device = args.device
     if device.startswith("cuda") and not torch.cuda.is_available():
-        raise SystemExit(f"ember demo: --device {device} needs CUDA, which is not available "
-                         "here (ember uses CuPy and an NVIDIA GPU); use --device cpu")
+        raise SystemExit(
+            f"ember demo: --device {device} needs CUDA, which is not available "
+            "here (ember uses CuPy and an NVIDIA GPU); use --device cpu"
+        )
 
     dataset = _make_dataset(torch)
     n_val = n_test = len(dataset) // 10
     n_train = len(dataset) - n_val - n_test
     generator = torch.Generator().manual_seed(args.seed)
-    train_set, val_set, test_set = data.random_split(dataset, [n_train, n_val, n_test],
-                                                     generator=generator)
-    train_loader = data.DataLoader(train_set, batch_size=args.batch_size, shuffle=True,
-                                   num_workers=args.workers)
+    train_set, val_set, test_set = data.random_split(
+        dataset, [n_train, n_val, n_test], generator=generator
+    )
+    train_loader = data.DataLoader(
+        train_set, batch_size=args.batch_size, shuffle=True, num_workers=args.workers
+    )
     val_loader = data.DataLoader(val_set, batch_size=256, num_workers=args.workers)
     test_loader = data.DataLoader(test_set, batch_size=256, num_workers=args.workers)
 
     hidden = args.hidden
     model = nn.Sequential(nn.Linear(64, hidden), nn.ReLU(), nn.Linear(hidden, 10)).to(device)
     loss_fn = nn.CrossEntropyLoss()
-    optimizer = optim.SGD(model.parameters(), lr=args.lr, momentum=args.momentum,
-                          weight_decay=args.weight_decay)
-    print(f"ember demo: {n_train} training / {n_val} validation / {n_test} test digits "
-          f"on {args.backend} ({device})")
+    optimizer = optim.SGD(
+        model.parameters(), lr=args.lr, momentum=args.momentum, weight_decay=args.weight_decay
+    )
+    print(
+        f"ember demo: {n_train} training / {n_val} validation / {n_test} test digits "
+        f"on {args.backend} ({device})"
+    )
     print(model)
 
     best_path = os.path.join(args.out, "best.pt")
@@ -181,8 +193,9 @@ def train(args: argparse.Namespace) -> dict:
         batches = train_loader
         bar = None
         if tqdm is not None:
-            bar = batches = tqdm(train_loader, desc=f"epoch {epoch:2d}/{args.epochs}",
-                                 leave=False, file=sys.stderr)
+            bar = batches = tqdm(
+                train_loader, desc=f"epoch {epoch:2d}/{args.epochs}", leave=False, file=sys.stderr
+            )
         for x, y in batches:
             x, y = x.to(device), y.to(device)
             loss = loss_fn(model(x), y)
@@ -204,21 +217,36 @@ def train(args: argparse.Namespace) -> dict:
             best_acc, best_epoch = val_acc, epoch
             torch.save(model.state_dict(), best_path)
             mark = "  (best so far: saved best.pt)"
-        print(f"epoch {epoch:2d}: train loss {running / seen:.4f}  "
-              f"validation loss {val_loss:.4f}  accuracy {100 * val_acc:.1f}%{mark}")
+        print(
+            f"epoch {epoch:2d}: train loss {running / seen:.4f}  "
+            f"validation loss {val_loss:.4f}  accuracy {100 * val_acc:.1f}%{mark}"
+        )
     seconds = time.perf_counter() - start
 
     model.load_state_dict(torch.load(best_path, weights_only=True))
     test_loss, test_acc = _evaluate(torch, model, test_loader, loss_fn, device)
     print(f"best epoch {best_epoch} reloaded from {best_path}")
-    print(f"test accuracy: {100 * test_acc:.2f}% (test loss {test_loss:.4f}); "
-          f"training took {seconds:.1f}s")
+    print(
+        f"test accuracy: {100 * test_acc:.2f}% (test loss {test_loss:.4f}); "
+        f"training took {seconds:.1f}s"
+    )
     plot = _plot(history, os.path.join(args.out, "curves.png"))
-    print(f"learning curves: {plot}" if plot else
-          "learning curves: skipped (pip install matplotlib to get curves.png)")
-    metrics = {"test_accuracy": test_acc, "test_loss": test_loss, "best_epoch": best_epoch,
-               "best_val_accuracy": best_acc, "train_seconds": seconds, "history": history,
-               "checkpoint": best_path, "plot": plot, "backend": args.backend}
+    print(
+        f"learning curves: {plot}"
+        if plot
+        else "learning curves: skipped (pip install matplotlib to get curves.png)"
+    )
+    metrics = {
+        "test_accuracy": test_acc,
+        "test_loss": test_loss,
+        "best_epoch": best_epoch,
+        "best_val_accuracy": best_acc,
+        "train_seconds": seconds,
+        "history": history,
+        "checkpoint": best_path,
+        "plot": plot,
+        "backend": args.backend,
+    }
     with open(os.path.join(args.out, "metrics.json"), "w") as f:
         json.dump(metrics, f, indent=1)
     return metrics

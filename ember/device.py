@@ -26,8 +26,10 @@ class device:
             raise TypeError(f"device() received an invalid combination of arguments: {type!r}")
         if ":" in type:
             if index is not None:
-                raise RuntimeError(f"type (string) must not include an index because index was "
-                                   f"passed explicitly: {type}")
+                raise RuntimeError(
+                    f"type (string) must not include an index because index was "
+                    f"passed explicitly: {type}"
+                )
             type, _, idx = type.partition(":")
             try:
                 index = int(idx)

@@ -19,8 +19,16 @@ _BOOL, _INT, _FLOAT, _COMPLEX = 0, 1, 2, 3
 class dtype:
     """A tensor element type, as ``torch.dtype`` (``ember.float32``, ``ember.int64``, ...)."""
 
-    __slots__ = ("name", "_np", "itemsize", "is_floating_point", "is_complex", "is_signed",
-                 "_cat", "__weakref__")
+    __slots__ = (
+        "name",
+        "_np",
+        "itemsize",
+        "is_floating_point",
+        "is_complex",
+        "is_signed",
+        "_cat",
+        "__weakref__",
+    )
 
     def __init__(self, name: str, np_dtype, itemsize: int, cat: int, signed: bool):
         self.name = name
@@ -72,10 +80,25 @@ complex32 = dtype("complex32", None, 4, _COMPLEX, True)
 complex64 = dtype("complex64", np.dtype(np.complex64), 8, _COMPLEX, True)
 complex128 = dtype("complex128", np.dtype(np.complex128), 16, _COMPLEX, True)
 bool_.name = "bool"
-globals()["bool"] = bool_  # noqa: the torch name shadows the builtin only inside this namespace
+globals()["bool"] = bool_  # the torch name shadows the builtin only inside this namespace
 
-ALL = (bool_, uint8, int8, int16, int32, int64, uint16, uint32, uint64, float16, bfloat16,
-       float32, float64, complex64, complex128)
+ALL = (
+    bool_,
+    uint8,
+    int8,
+    int16,
+    int32,
+    int64,
+    uint16,
+    uint32,
+    uint64,
+    float16,
+    bfloat16,
+    float32,
+    float64,
+    complex64,
+    complex128,
+)
 
 # the torch aliases
 half = float16
@@ -195,15 +218,20 @@ def _promote(a: dtype, b: dtype) -> dtype:
 def _promote_wide_unsigned(a: dtype, b: dtype) -> dtype:
     # torch refuses to promote uint16/32/64 with signed ints; keep to the float/same-type cases
     if a._cat >= _FLOAT or b._cat >= _FLOAT:
-        return from_numpy_dtype(np.promote_types(a._np, b._np)) if a._cat != b._cat else (
-            a if a.itemsize >= b.itemsize else b)
+        return (
+            from_numpy_dtype(np.promote_types(a._np, b._np))
+            if a._cat != b._cat
+            else (a if a.itemsize >= b.itemsize else b)
+        )
     if a is bool_:
         return b
     if b is bool_:
         return a
     if a.is_signed != b.is_signed:
-        raise TypeError(f"Promotion for uint16, uint32, uint64 types is not supported, "
-                        f"attempted to promote {a.name.capitalize()} and {b.name.capitalize()}")
+        raise TypeError(
+            f"Promotion for uint16, uint32, uint64 types is not supported, "
+            f"attempted to promote {a.name.capitalize()} and {b.name.capitalize()}"
+        )
     return a if a.itemsize >= b.itemsize else b
 
 
@@ -241,8 +269,9 @@ def scalar_dtype(v) -> dtype:
     raise TypeError(f"unsupported scalar type {t.__name__}")
 
 
-def result_type_parts(dim_dt: dtype | None, zero_dt: dtype | None,
-                      wrapped_dt: dtype | None) -> dtype:
+def result_type_parts(
+    dim_dt: dtype | None, zero_dt: dtype | None, wrapped_dt: dtype | None
+) -> dtype:
     """torch's result_type from the promoted dtypes of dimensioned tensors, 0-d tensors and
     Python scalars, each considered only when it is of a higher category than the ones before."""
     return _combine(dim_dt, _combine(zero_dt, wrapped_dt))
@@ -292,9 +321,11 @@ class finfo:
         self.resolution = 10.0 ** -_b.int(fi.precision)
 
     def __repr__(self) -> str:
-        return (f"finfo(resolution={self.resolution:g}, min={self.min:g}, max={self.max:g}, "
-                f"eps={self.eps:g}, smallest_normal={self.tiny:g}, tiny={self.tiny:g}, "
-                f"dtype={self.dtype})")
+        return (
+            f"finfo(resolution={self.resolution:g}, min={self.min:g}, max={self.max:g}, "
+            f"eps={self.eps:g}, smallest_normal={self.tiny:g}, tiny={self.tiny:g}, "
+            f"dtype={self.dtype})"
+        )
 
 
 class iinfo:
@@ -303,8 +334,11 @@ class iinfo:
     def __init__(self, type: dtype):  # noqa: A002
         d = to_dtype(type)
         if d._cat != _INT:
-            raise TypeError("torch.bool is not supported by torch.iinfo" if d is bool_ else
-                            f"torch.iinfo() requires an integer input type, got {d!r}")
+            raise TypeError(
+                "torch.bool is not supported by torch.iinfo"
+                if d is bool_
+                else f"torch.iinfo() requires an integer input type, got {d!r}"
+            )
         ii = np.iinfo(d.np)
         self.dtype = d.name
         self.bits = d.itemsize * 8

@@ -14,9 +14,24 @@ from .ops.creation import _dev
 from .tensor import Tensor, _wrap
 
 __all__ = [
-    "Generator", "manual_seed", "seed", "initial_seed", "get_rng_state", "set_rng_state",
-    "rand", "randn", "randint", "randperm", "normal", "bernoulli", "multinomial", "rand_like",
-    "randn_like", "randint_like", "poisson", "fork_rng",
+    "Generator",
+    "manual_seed",
+    "seed",
+    "initial_seed",
+    "get_rng_state",
+    "set_rng_state",
+    "rand",
+    "randn",
+    "randint",
+    "randperm",
+    "normal",
+    "bernoulli",
+    "multinomial",
+    "rand_like",
+    "randn_like",
+    "randint_like",
+    "poisson",
+    "fork_rng",
 ]
 
 
@@ -57,8 +72,7 @@ class Generator:
             seed, st = pickle.loads(arr.astype(np.uint8).tobytes())
             self._rng.bit_generator.state = st
         except Exception:
-            raise RuntimeError("Invalid RNG state: expected a state from get_rng_state()") \
-                from None
+            raise RuntimeError("Invalid RNG state: expected a state from get_rng_state()") from None
         self._seed = seed
         return self
 
@@ -119,16 +133,32 @@ def _place(arr, device, requires_grad):
     return t
 
 
-def rand(*size, generator=None, dtype=None, device=None, requires_grad=False, out=None,
-         layout=None, pin_memory=False) -> Tensor:
+def rand(
+    *size,
+    generator=None,
+    dtype=None,
+    device=None,
+    requires_grad=False,
+    out=None,
+    layout=None,
+    pin_memory=False,
+) -> Tensor:
     """Uniform samples on [0, 1)."""
     dt = _float_dtype(dtype)
     arr = _gen(generator).random(_shape(size), dtype=np.float64).astype(dt.np)
     return _out(_place(arr, device, requires_grad), out)
 
 
-def randn(*size, generator=None, dtype=None, device=None, requires_grad=False, out=None,
-          layout=None, pin_memory=False) -> Tensor:
+def randn(
+    *size,
+    generator=None,
+    dtype=None,
+    device=None,
+    requires_grad=False,
+    out=None,
+    layout=None,
+    pin_memory=False,
+) -> Tensor:
     """Standard normal samples."""
     dt = _float_dtype(dtype)
     g = _gen(generator)
@@ -148,8 +178,17 @@ def _out(t, out):
     return t
 
 
-def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=None,
-            requires_grad=False, out=None) -> Tensor:
+def randint(
+    low=0,
+    high=None,
+    size=None,
+    *,
+    generator=None,
+    dtype=None,
+    device=None,
+    requires_grad=False,
+    out=None,
+) -> Tensor:
     """Integers uniform on [low, high); ``randint(high, size)`` also works. int64 default."""
     if size is None:
         if high is None or not isinstance(high, (tuple, list)):
@@ -159,7 +198,8 @@ def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=N
         low, high = 0, low
     if low >= high:
         raise RuntimeError(
-            f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
+            f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}"
+        )
     dt = D.to_dtype(dtype) if dtype is not None else D.int64
     arr = _gen(generator).integers(low, high, size=tuple(size), dtype=np.int64).astype(dt.np)
     return _out(_place(arr, device, requires_grad), out)
@@ -171,8 +211,17 @@ def randperm(n: int, *, generator=None, dtype=None, device=None, requires_grad=F
     return _place(_gen(generator).permutation(n).astype(dt.np), device, requires_grad)
 
 
-def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=None,
-           requires_grad=False, out=None) -> Tensor:
+def normal(
+    mean=0.0,
+    std=1.0,
+    size=None,
+    *,
+    generator=None,
+    dtype=None,
+    device=None,
+    requires_grad=False,
+    out=None,
+) -> Tensor:
     """Normal samples: tensor mean and/or std broadcast, or scalar ones with ``size``."""
     g = _gen(generator)
     if isinstance(mean, Tensor) or isinstance(std, Tensor):
@@ -187,7 +236,7 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=N
     if std < 0:
         raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
     dt = _float_dtype(dtype)
-    arr = (mean + std * g.standard_normal(_shape((size,) if size is not None else ((),))))
+    arr = mean + std * g.standard_normal(_shape((size,) if size is not None else ((),)))
     return _out(_place(arr.astype(dt.np), device, requires_grad), out)
 
 
@@ -204,8 +253,9 @@ def poisson(input: Tensor, generator=None) -> Tensor:
     return _wrap(_gen(generator).poisson(input._data).astype(input._data.dtype))
 
 
-def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
-                generator=None, out=None) -> Tensor:
+def multinomial(
+    input: Tensor, num_samples: int, replacement: bool = False, *, generator=None, out=None
+) -> Tensor:
     """Indices drawn from rows of non-negative weights (1-d or 2-d), as torch.multinomial."""
     w = input._data.astype(np.float64)
     if w.ndim not in (1, 2):
@@ -214,8 +264,9 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
         raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
     rows = w.reshape(-1, w.shape[-1])
     if not replacement and num_samples > rows.shape[1]:
-        raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without "
-                           "replacement")
+        raise RuntimeError(
+            "cannot sample n_sample > prob_dist.size(-1) samples without replacement"
+        )
     g = _gen(generator)
     res = np.empty((rows.shape[0], num_samples), np.int64)
     for i, r in enumerate(rows):
@@ -227,8 +278,10 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
         else:
             nz = np.count_nonzero(r)
             if num_samples > nz:
-                raise RuntimeError("invalid multinomial distribution (with replacement=False, "
-                                   "not enough non-negative category to sample)")
+                raise RuntimeError(
+                    "invalid multinomial distribution (with replacement=False, "
+                    "not enough non-negative category to sample)"
+                )
             # Gumbel top-k: sampling without replacement proportional to the weights
             keys = np.log(g.random(len(r))) / np.where(r > 0, r, 1e-300)
             keys[r == 0] = -np.inf
@@ -238,18 +291,27 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
 
 
 def rand_like(input: Tensor, *, dtype=None, device=None, requires_grad=False, **kw) -> Tensor:
-    return rand(input.shape, dtype=dtype or input.dtype, device=device or input.device,
-                requires_grad=requires_grad)
+    return rand(
+        input.shape,
+        dtype=dtype or input.dtype,
+        device=device or input.device,
+        requires_grad=requires_grad,
+    )
 
 
 def randn_like(input: Tensor, *, dtype=None, device=None, requires_grad=False, **kw) -> Tensor:
-    return randn(input.shape, dtype=dtype or input.dtype, device=device or input.device,
-                 requires_grad=requires_grad)
+    return randn(
+        input.shape,
+        dtype=dtype or input.dtype,
+        device=device or input.device,
+        requires_grad=requires_grad,
+    )
 
 
 def randint_like(input: Tensor, low=0, high=None, *, dtype=None, device=None, **kw) -> Tensor:
-    return randint(low, high, input.shape, dtype=dtype or input.dtype,
-                   device=device or input.device)
+    return randint(
+        low, high, input.shape, dtype=dtype or input.dtype, device=device or input.device
+    )
 
 
 def uniform_(t: Tensor, a: float = 0.0, b: float = 1.0, *, generator=None) -> Tensor:
@@ -298,8 +360,14 @@ class fork_rng:
     """Save the global generator's state on entry and restore it on exit (torch.random.fork_rng);
     usable as a context manager or a decorator."""
 
-    def __init__(self, devices=None, enabled: bool = True, _caller="fork_rng",
-                 _devices_kw="devices", device_type="cuda"):
+    def __init__(
+        self,
+        devices=None,
+        enabled: bool = True,
+        _caller="fork_rng",
+        _devices_kw="devices",
+        device_type="cuda",
+    ):
         self.enabled = enabled
 
     def __enter__(self):

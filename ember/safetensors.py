@@ -24,13 +24,33 @@ __all__ = ["save", "save_file", "load", "load_file", "safe_open", "SafetensorErr
 
 MAX_HEADER = 100_000_000
 _CODES = {
-    "BOOL": D.bool_, "U8": D.uint8, "I8": D.int8, "I16": D.int16, "U16": D.uint16,
-    "F16": D.float16, "BF16": D.bfloat16, "I32": D.int32, "U32": D.uint32, "F32": D.float32,
-    "F64": D.float64, "I64": D.int64, "U64": D.uint64, "C64": D.complex64,
+    "BOOL": D.bool_,
+    "U8": D.uint8,
+    "I8": D.int8,
+    "I16": D.int16,
+    "U16": D.uint16,
+    "F16": D.float16,
+    "BF16": D.bfloat16,
+    "I32": D.int32,
+    "U32": D.uint32,
+    "F32": D.float32,
+    "F64": D.float64,
+    "I64": D.int64,
+    "U64": D.uint64,
+    "C64": D.complex64,
 }
 _CODE_OF = {d: c for c, d in _CODES.items()}
-_KNOWN_UNSUPPORTED = ("F8_E4M3", "F8_E5M2", "F8_E4M3FNUZ", "F8_E5M2FNUZ", "F8_E8M0", "F4",
-                      "F6_E2M3", "F6_E3M2", "C128")
+_KNOWN_UNSUPPORTED = (
+    "F8_E4M3",
+    "F8_E5M2",
+    "F8_E4M3FNUZ",
+    "F8_E5M2FNUZ",
+    "F8_E8M0",
+    "F4",
+    "F6_E2M3",
+    "F6_E3M2",
+    "C128",
+)
 
 
 class SafetensorError(ValueError):
@@ -39,13 +59,17 @@ class SafetensorError(ValueError):
 
 # --- writing ---------------------------------------------------------------------------------
 
+
 def _extent(arr: np.ndarray) -> tuple[int, int, int]:
     """(id of the array owning the memory, first byte, end byte) of a non-empty array."""
     base = arr
     while isinstance(base.base, np.ndarray):
         base = base.base
-    lo, hi = np.lib.array_utils.byte_bounds(arr) if hasattr(np.lib, "array_utils") else \
-        np.byte_bounds(arr)
+    lo, hi = (
+        np.lib.array_utils.byte_bounds(arr)
+        if hasattr(np.lib, "array_utils")
+        else np.byte_bounds(arr)
+    )
     start = base.__array_interface__["data"][0]
     return id(base), lo - start, hi - start
 
@@ -79,7 +103,8 @@ def _prepare(tensors: dict, metadata: dict | None) -> tuple[bytes, list[np.ndarr
         raise TypeError(f"tensors must be a dict of name -> tensor, got {type(tensors).__name__}")
     if metadata is not None:
         if not isinstance(metadata, dict) or not all(
-                isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()):
+            isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()
+        ):
             raise TypeError("metadata must be a dict of str -> str")
     arrays = {}
     for name, t in tensors.items():
@@ -98,7 +123,8 @@ def _prepare(tensors: dict, metadata: dict | None) -> tuple[bytes, list[np.ndarr
         raise RuntimeError(
             f"Some tensors share memory, this would save the shared data twice and load them "
             f"back as separate tensors: {shared}. Save clones (t.clone()) or only one of each "
-            f"group.")
+            f"group."
+        )
     order = sorted(arrays, key=lambda k: (-arrays[k].dtype.itemsize, k))
     header: dict[str, Any] = {}
     if metadata is not None:
@@ -110,8 +136,11 @@ def _prepare(tensors: dict, metadata: dict | None) -> tuple[bytes, list[np.ndarr
             a = a.astype(a.dtype.newbyteorder("="))
         if not a.flags.c_contiguous:
             a = a.copy(order="C")
-        header[name] = {"dtype": _CODE_OF[D._FROM_NP[a.dtype]], "shape": list(a.shape),
-                        "data_offsets": [pos, pos + a.nbytes]}
+        header[name] = {
+            "dtype": _CODE_OF[D._FROM_NP[a.dtype]],
+            "shape": list(a.shape),
+            "data_offsets": [pos, pos + a.nbytes],
+        }
         pos += a.nbytes
         out.append(a)
     text = json.dumps(header, separators=(",", ":")).encode()
@@ -129,8 +158,9 @@ def save(tensors: dict[str, Tensor], metadata: dict[str, str] | None = None) -> 
     return head + b"".join(_raw(a) for a in arrays)
 
 
-def save_file(tensors: dict[str, Tensor], filename: str | os.PathLike,
-              metadata: dict[str, str] | None = None) -> None:
+def save_file(
+    tensors: dict[str, Tensor], filename: str | os.PathLike, metadata: dict[str, str] | None = None
+) -> None:
     """Write a dict of tensors to a safetensors file (through a temporary file, then rename)."""
     head, arrays = _prepare(tensors, metadata)
     path = os.fspath(filename)
@@ -148,6 +178,7 @@ def save_file(tensors: dict[str, Tensor], filename: str | os.PathLike,
 
 
 # --- reading ---------------------------------------------------------------------------------
+
 
 def _no_duplicates(pairs):
     d = {}
@@ -179,8 +210,9 @@ def _parse_header(head8: bytes, read_header, total: int) -> tuple[dict, dict | N
     if not isinstance(header, dict):
         raise SafetensorError("InvalidHeaderDeserialization: the header must be an object")
     metadata = header.pop("__metadata__", None)
-    if metadata is not None and (not isinstance(metadata, dict) or not all(
-            isinstance(v, str) for v in metadata.values())):
+    if metadata is not None and (
+        not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values())
+    ):
         raise SafetensorError("InvalidHeaderDeserialization: __metadata__ must map str to str")
     entries = {}
     for name, info in header.items():
@@ -189,21 +221,26 @@ def _parse_header(head8: bytes, read_header, total: int) -> tuple[dict, dict | N
         code, shape, offs = info.get("dtype"), info.get("shape"), info.get("data_offsets")
         if code not in _CODES:
             if code in _KNOWN_UNSUPPORTED:
-                raise SafetensorError(f"ember has no dtype for safetensors {code} "
-                                      f"('{name[:100]}')")
+                raise SafetensorError(f"ember has no dtype for safetensors {code} ('{name[:100]}')")
             raise SafetensorError(f"InvalidHeaderDeserialization: unknown dtype {str(code)[:20]}")
         if not isinstance(shape, list) or not all(type(s) is int and s >= 0 for s in shape):
             raise SafetensorError(f"InvalidHeaderDeserialization: bad shape for '{name[:100]}'")
-        if not isinstance(offs, list) or len(offs) != 2 or not all(
-                type(o) is int and o >= 0 for o in offs) or offs[0] > offs[1]:
+        if (
+            not isinstance(offs, list)
+            or len(offs) != 2
+            or not all(type(o) is int and o >= 0 for o in offs)
+            or offs[0] > offs[1]
+        ):
             raise SafetensorError(f"InvalidOffset: bad data_offsets for '{name[:100]}'")
         dt = _CODES[code]
         numel = 1
         for s in shape:
             numel *= s
         if numel * dt.itemsize != offs[1] - offs[0]:
-            raise SafetensorError(f"TensorInvalidInfo: '{name[:100]}' has shape {shape[:8]} "
-                                  f"of {code} but {offs[1] - offs[0]} bytes")
+            raise SafetensorError(
+                f"TensorInvalidInfo: '{name[:100]}' has shape {shape[:8]} "
+                f"of {code} but {offs[1] - offs[0]} bytes"
+            )
         entries[name] = (dt, tuple(shape), offs[0], offs[1])
     pos = 0
     for _, _, b, e in sorted(entries.values(), key=lambda x: (x[2], x[3])):
@@ -212,8 +249,10 @@ def _parse_header(head8: bytes, read_header, total: int) -> tuple[dict, dict | N
         pos = e
     start = 8 + n
     if start + pos != total:
-        raise SafetensorError(f"MetadataIncompleteBuffer: the tensors cover {pos} bytes but the "
-                              f"data buffer holds {total - start}")
+        raise SafetensorError(
+            f"MetadataIncompleteBuffer: the tensors cover {pos} bytes but the "
+            f"data buffer holds {total - start}"
+        )
     return entries, metadata, start
 
 
@@ -224,10 +263,15 @@ def _to_device(t: Tensor, device) -> Tensor:
 def load(data: bytes) -> dict[str, Tensor]:
     """The tensors held in safetensors bytes (copies: the result owns its memory)."""
     buf = memoryview(data).cast("B")
-    entries, _, start = _parse_header(bytes(buf[:8]), lambda n: bytes(buf[8:8 + n]), len(buf))
-    return {name: _wrap(np.frombuffer(buf, dt.np, e - b and (e - b) // dt.itemsize,
-                                      start + b).reshape(shape).copy())
-            for name, (dt, shape, b, e) in sorted(entries.items())}
+    entries, _, start = _parse_header(bytes(buf[:8]), lambda n: bytes(buf[8 : 8 + n]), len(buf))
+    return {
+        name: _wrap(
+            np.frombuffer(buf, dt.np, e - b and (e - b) // dt.itemsize, start + b)
+            .reshape(shape)
+            .copy()
+        )
+        for name, (dt, shape, b, e) in sorted(entries.items())
+    }
 
 
 def load_file(filename: str | os.PathLike, device: Any = "cpu") -> dict[str, Tensor]:
@@ -292,7 +336,7 @@ class safe_open:
             return np.empty(shape, dt.np)
         if self._mm is None:
             self._mm = np.memmap(self._path, np.uint8, "r", shape=(self._total,))
-        return self._mm[self._start + b:self._start + e].view(dt.np).reshape(shape)
+        return self._mm[self._start + b : self._start + e].view(dt.np).reshape(shape)
 
     def _out(self, arr: np.ndarray):
         return arr if self._np else _to_device(_wrap(arr), self._device)

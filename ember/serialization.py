@@ -28,14 +28,23 @@ from ._serialization.unpickler import map_py2
 from ._serialization.zip_reader import ZipReader
 from ._serialization.zip_writer import ZipWriter
 
-__all__ = ["save", "load", "add_safe_globals", "safe_globals", "get_safe_globals",
-           "clear_safe_globals", "get_unsafe_globals_in_checkpoint", "DEFAULT_PROTOCOL"]
+__all__ = [
+    "save",
+    "load",
+    "add_safe_globals",
+    "safe_globals",
+    "get_safe_globals",
+    "clear_safe_globals",
+    "get_unsafe_globals_in_checkpoint",
+    "DEFAULT_PROTOCOL",
+]
 
 DEFAULT_PROTOCOL = 2
 FILE_LIKE = str | os.PathLike | IO[bytes]
 
 
 # --- allowlist for weights_only=True ----------------------------------------------------------
+
 
 def add_safe_globals(safe_globals: list) -> None:
     """Allow these classes/functions (or ``(obj, "full.path")`` pairs) in weights_only loads."""
@@ -70,6 +79,7 @@ class safe_globals:
 
 # --- save ------------------------------------------------------------------------------------
 
+
 def _archive_name(f) -> str:
     if isinstance(f, (str, os.PathLike)):
         stem = os.path.splitext(os.path.basename(os.fspath(f)))[0]
@@ -102,17 +112,24 @@ def _umask() -> int:
     return 0o022
 
 
-def save(obj: object, f: FILE_LIKE, pickle_module: Any = None,
-         pickle_protocol: int = DEFAULT_PROTOCOL, _use_new_zipfile_serialization: bool = True,
-         _disable_byteorder_record: bool = False) -> None:
+def save(
+    obj: object,
+    f: FILE_LIKE,
+    pickle_module: Any = None,
+    pickle_protocol: int = DEFAULT_PROTOCOL,
+    _use_new_zipfile_serialization: bool = True,
+    _disable_byteorder_record: bool = False,
+) -> None:
     """Save ``obj`` in torch's zip format (protocol-2 pickle always); paths are replaced
     atomically."""
     if pickle_module is not None and pickle_module is not pickle:
-        raise RuntimeError("ember.save writes its own protocol-2 pickle; pickle_module is "
-                           "not supported")
+        raise RuntimeError(
+            "ember.save writes its own protocol-2 pickle; pickle_module is not supported"
+        )
     if not _use_new_zipfile_serialization:
-        warnings.warn("ember.save always writes the zip format (torch >= 1.6 reads it)",
-                      stacklevel=2)
+        warnings.warn(
+            "ember.save always writes the zip format (torch >= 1.6 reads it)", stacklevel=2
+        )
     p = Pickler()
     pkl = p.dumps(obj)
     prefix = _archive_name(f)
@@ -123,8 +140,7 @@ def save(obj: object, f: FILE_LIKE, pickle_module: Any = None,
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise RuntimeError(f"Parent directory {folder} does not exist.")
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp",
-                               dir=folder)
+    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=folder)
     try:
         with os.fdopen(fd, "wb") as fh:
             _write_archive(fh, prefix, pkl, p.storages.records)
@@ -152,26 +168,37 @@ def save(obj: object, f: FILE_LIKE, pickle_module: Any = None,
 
 _UNSAFE_HINT = (
     "Re-running `load` with `weights_only=False` will likely succeed, but it can execute "
-    "arbitrary code from the file: do it only if you trust where the file came from.")
+    "arbitrary code from the file: do it only if you trust where the file came from."
+)
 
 
 def _kind_error(head: bytes) -> Exception:
     if len(head) >= 262 and head[257:262] == b"ustar":
-        return RuntimeError("this file is a tar archive (torch's pre-0.4 checkpoint format), "
-                            "which ember cannot load; re-save it with a recent torch")
+        return RuntimeError(
+            "this file is a tar archive (torch's pre-0.4 checkpoint format), "
+            "which ember cannot load; re-save it with a recent torch"
+        )
     if len(head) >= 9 and head[8:9] == b"{":
-        return RuntimeError("this looks like a safetensors file: load it with "
-                            "ember.safetensors.load_file")
+        return RuntimeError(
+            "this looks like a safetensors file: load it with ember.safetensors.load_file"
+        )
     if not head:
         return pickle.UnpicklingError("the checkpoint file is empty (truncated?)")
     return pickle.UnpicklingError(
         f"this file is not a PyTorch checkpoint (invalid load key, {head[:1]!r}; expected a "
-        "zip archive or a legacy torch.save pickle)")
+        "zip archive or a legacy torch.save pickle)"
+    )
 
 
-def load(f: FILE_LIKE, map_location: Any = None, pickle_module: Any = None, *,
-         weights_only: bool | None = None, mmap: bool | None = None,
-         **pickle_load_args: Any) -> Any:
+def load(
+    f: FILE_LIKE,
+    map_location: Any = None,
+    pickle_module: Any = None,
+    *,
+    weights_only: bool | None = None,
+    mmap: bool | None = None,
+    **pickle_load_args: Any,
+) -> Any:
     """Load an object saved by ``torch.save``/``ember.save``; ``weights_only=False`` is unsafe."""
     if weights_only is None:
         weights_only = True
@@ -182,8 +209,10 @@ def load(f: FILE_LIKE, map_location: Any = None, pickle_module: Any = None, *,
         from .safetensors import load_file
 
         if isinstance(map_location, dict) or callable(map_location):
-            raise RuntimeError("Loading a safetensors file with a dict or callable map_location "
-                               "is not supported; use a device string or ember.device")
+            raise RuntimeError(
+                "Loading a safetensors file with a dict or callable map_location "
+                "is not supported; use a device string or ember.device"
+            )
         dev = "cpu" if map_location is None else str(map_location)
         return load_file(f, device=dev)
     if mmap and not is_path:
@@ -206,16 +235,18 @@ def load(f: FILE_LIKE, map_location: Any = None, pickle_module: Any = None, *,
                 reader = ZipReader(stream, os.fspath(f) if mmap else None)
                 return load_zip(reader, map_location, weights_only, pickle_load_args)
             if mmap:
-                raise RuntimeError("mmap can only be used with files saved in the zip format "
-                                   "(torch >= 1.6 or ember.save)")
+                raise RuntimeError(
+                    "mmap can only be used with files saved in the zip format "
+                    "(torch >= 1.6 or ember.save)"
+                )
             if head.startswith(MAGIC_PREFIX):
-                return load_legacy(stream.read(), map_location, weights_only,
-                                   pickle_load_args)
+                return load_legacy(stream.read(), map_location, weights_only, pickle_load_args)
             raise _kind_error(head)
         except pickle.UnpicklingError as e:
             if weights_only and head.startswith((b"PK", MAGIC_PREFIX)):
                 raise pickle.UnpicklingError(
-                    f"Weights only load failed. {e}\n{_UNSAFE_HINT}") from None
+                    f"Weights only load failed. {e}\n{_UNSAFE_HINT}"
+                ) from None
             raise
     finally:
         if own is not None:
@@ -238,7 +269,10 @@ def get_unsafe_globals_in_checkpoint(f: FILE_LIKE) -> list[str]:
         if op.name == "GLOBAL":
             module, name = map_py2(*arg.split(" ", 1))
             full = f"{module}.{name}"
-            if full not in safe and _names.user_allowed(module, name) is None and \
-                    full not in _names.user_globals_table():
+            if (
+                full not in safe
+                and _names.user_allowed(module, name) is None
+                and full not in _names.user_globals_table()
+            ):
                 found.add(full)
     return sorted(found)

@@ -81,7 +81,8 @@ def broadcast_error(sa, sb) -> RuntimeError:
         if pa[i] != pb[i] and pa[i] != 1 and pb[i] != 1:
             return RuntimeError(
                 f"The size of tensor a ({pa[i]}) must match the size of tensor b ({pb[i]}) at "
-                f"non-singleton dimension {i}")
+                f"non-singleton dimension {i}"
+            )
     return RuntimeError(f"operation failed for shapes {list(sa)} and {list(sb)}")
 
 
@@ -90,7 +91,8 @@ def device_error(a, b) -> Exception:
     if da != db:
         return RuntimeError(
             f"Expected all tensors to be on the same device, but found at least two devices, "
-            f"{db} and {da}!")
+            f"{db} and {da}!"
+        )
     return TypeError(f"unsupported operand types: {type(a).__name__} and {type(b).__name__}")
 
 
@@ -99,7 +101,8 @@ def check_dim(dim: int, ndim: int) -> int:
     lo, hi = (-1, 0) if ndim == 0 else (-ndim, ndim - 1)
     if dim < lo or dim > hi:
         raise IndexError(
-            f"Dimension out of range (expected to be in range of [{lo}, {hi}], but got {dim})")
+            f"Dimension out of range (expected to be in range of [{lo}, {hi}], but got {dim})"
+        )
     return dim + ndim if dim < 0 else (0 if ndim == 0 else dim)
 
 
@@ -124,8 +127,9 @@ class Tensor:
     def __init__(self, *args, device=None, dtype=None):
         from .ops.creation import _legacy_new
 
-        self._data = _legacy_new(args, D.to_dtype(dtype) if dtype else D._default,
-                                 to_device(device))
+        self._data = _legacy_new(
+            args, D.to_dtype(dtype) if dtype else D._default, to_device(device)
+        )
         self._rg = False
         self.grad_fn = None
 
@@ -201,7 +205,8 @@ class Tensor:
             raise RuntimeError(
                 "you can only change requires_grad flags of leaf variables. If you want to use a "
                 "computed variable in a subgraph that doesn't require differentiation use "
-                "var_no_grad = var.detach().")
+                "var_no_grad = var.detach()."
+            )
         if value and not (self.is_floating_point() or self.is_complex()):
             raise RuntimeError("only Tensors of floating point dtype can require gradients")
         self._rg = bool(value)
@@ -260,7 +265,8 @@ class Tensor:
         """The single value as a Python number."""
         if self._data.size != 1:
             raise RuntimeError(
-                f"a Tensor with {self._data.size} elements cannot be converted to Scalar")
+                f"a Tensor with {self._data.size} elements cannot be converted to Scalar"
+            )
         return self._data.reshape(()).item()
 
     def tolist(self):
@@ -271,13 +277,15 @@ class Tensor:
         if self._rg and not force:
             raise RuntimeError(
                 "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() "
-                "instead.")
+                "instead."
+            )
         if type(self._data) is not _ndarray:
             if force:
                 return self._host()
             raise TypeError(
                 f"can't convert {self.device.type}:{self.device.index or 0} device type tensor "
-                "to numpy. Use Tensor.cpu() to copy the tensor to host memory first.")
+                "to numpy. Use Tensor.cpu() to copy the tensor to host memory first."
+            )
         return self._data
 
     def _host(self) -> np.ndarray:
@@ -296,8 +304,10 @@ class Tensor:
     def __bool__(self) -> bool:
         if self._data.size != 1:
             raise RuntimeError(
-                "Boolean value of Tensor with no values is ambiguous" if self._data.size == 0
-                else "Boolean value of Tensor with more than one value is ambiguous")
+                "Boolean value of Tensor with no values is ambiguous"
+                if self._data.size == 0
+                else "Boolean value of Tensor with more than one value is ambiguous"
+            )
         return bool(self._data.reshape(()))
 
     def __float__(self) -> float:
@@ -342,7 +352,8 @@ class Tensor:
         if not self.is_leaf:
             raise RuntimeError(
                 "Only Tensors created explicitly by the user (graph leaves) support the "
-                "deepcopy protocol at the moment.")
+                "deepcopy protocol at the moment."
+            )
         r = memo.get(id(self))
         if r is not None:
             return r
@@ -350,8 +361,9 @@ class Tensor:
         new._rg = self._rg
         if type(self) is not Tensor:
             new.__class__ = type(self)
-            new.__dict__.update({k: v for k, v in self.__dict__.items() if k not in ("_vc",
-                                 "_accum", "grad")})
+            new.__dict__.update(
+                {k: v for k, v in self.__dict__.items() if k not in ("_vc", "_accum", "grad")}
+            )
         if self.grad is not None:
             new.grad = _wrap(self.grad._data.copy())
         memo[id(self)] = new
@@ -421,8 +433,9 @@ class Tensor:
             acc = self._accum = AccumulateGrad(self)
         return acc
 
-    def backward(self, gradient=None, retain_graph=None, create_graph: bool = False,
-                 inputs=None) -> None:
+    def backward(
+        self, gradient=None, retain_graph=None, create_graph: bool = False, inputs=None
+    ) -> None:
         """Compute the gradient of this tensor w.r.t. graph leaves, accumulating into ``.grad``."""
         if gradient is None:
             d = self._data
@@ -430,7 +443,8 @@ class Tensor:
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
             if not self._rg:
                 raise RuntimeError(
-                    "element 0 of tensors does not require grad and does not have a grad_fn")
+                    "element 0 of tensors does not require grad and does not have a grad_fn"
+                )
             if type(d) is _ndarray:
                 g = np.array(1, d.dtype) if d.ndim == 0 else np.ones(d.shape, d.dtype)
             else:
@@ -440,7 +454,8 @@ class Tensor:
             if tuple(g.shape) != tuple(self._data.shape):
                 raise RuntimeError(
                     f"Mismatch in shape: grad_output[0] has a shape of {Size(g.shape)} and "
-                    f"output[0] has a shape of {self.shape}.")
+                    f"output[0] has a shape of {self.shape}."
+                )
         if create_graph:
             g = gradient if isinstance(gradient, Tensor) else _wrap(g)
         if retain_graph is None:
@@ -449,14 +464,14 @@ class Tensor:
             inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
             if not inputs:
                 raise RuntimeError("'inputs' argument to backward() cannot be empty.")
-        _engine().run_backward([self], [g], retain_graph, create_graph, inputs=inputs,
-                               accumulate=True)
+        _engine().run_backward(
+            [self], [g], retain_graph, create_graph, inputs=inputs, accumulate=True
+        )
 
     def register_hook(self, hook):
         """hook(grad) -> Tensor or None, called when this tensor's gradient is computed."""
         if not self._rg:
-            raise RuntimeError(
-                "cannot register a hook on a tensor that doesn't require gradient")
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
         from .autograd.node import _RemovableHandle
 
         if self.grad_fn is None:
@@ -525,8 +540,11 @@ def _parse_to(args, kwargs):
     for a in args:
         if isinstance(a, Tensor):
             dev, dt = a.device, a.dtype
-        elif isinstance(a, D.dtype) or a in (float, int, bool, complex) or (
-                type(a).__name__ == "dtype" and not isinstance(a, str)):
+        elif (
+            isinstance(a, D.dtype)
+            or a in (float, int, bool, complex)
+            or (type(a).__name__ == "dtype" and not isinstance(a, str))
+        ):
             dt = a
         elif isinstance(a, bool):  # to(dtype, non_blocking, copy) given positionally
             pass
@@ -534,8 +552,11 @@ def _parse_to(args, kwargs):
             dev = a
         elif a is not None:
             raise TypeError(f"to() received an invalid combination of arguments: {a!r}")
-    return (to_device(dev) if dev is not None else None,
-            D.to_dtype(dt) if dt is not None else None, copy)
+    return (
+        to_device(dev) if dev is not None else None,
+        D.to_dtype(dt) if dt is not None else None,
+        copy,
+    )
 
 
 def as_tensor_arg(x, like: Tensor | None = None) -> Tensor:

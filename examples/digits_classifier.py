@@ -57,7 +57,8 @@ torch.manual_seed(0)
 data = Digits()
 n_eval = len(data) // 10
 train_set, val_set, test_set = random_split(
-    data, [len(data) - 2 * n_eval, n_eval, n_eval], generator=torch.Generator().manual_seed(0))
+    data, [len(data) - 2 * n_eval, n_eval, n_eval], generator=torch.Generator().manual_seed(0)
+)
 train_loader = DataLoader(train_set, batch_size=32, shuffle=True)
 val_loader = DataLoader(val_set, batch_size=256)
 test_loader = DataLoader(test_set, batch_size=256)

@@ -69,8 +69,15 @@ class InfoDataset(Dataset):
         nw = 0 if info is None else info.num_workers
         seed = -1 if info is None else info.seed
         same = info is not None and info.dataset is self
-        return (wid, nw, seed, same, random.random(), float(np.random.rand()),
-                float(ember.rand(1).item()))
+        return (
+            wid,
+            nw,
+            seed,
+            same,
+            random.random(),
+            float(np.random.rand()),
+            float(ember.rand(1).item()),
+        )
 
 
 class FailingDataset(Dataset):

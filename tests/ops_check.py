@@ -69,10 +69,12 @@ def compare_double_backward(fn, *shapes):
     ts = [to_torch(x) for x in xs]
     rng = np.random.default_rng(5)
     w = rng.standard_normal(tuple(fn(torch, *ts).shape))
-    ge = ember.autograd.grad([(fn(ember, *xs) * ember.from_numpy(w.copy())).sum()], xs,
-                             create_graph=True)
-    gt = torch.autograd.grad([(fn(torch, *ts) * torch.from_numpy(w.copy())).sum()], ts,
-                             create_graph=True)
+    ge = ember.autograd.grad(
+        [(fn(ember, *xs) * ember.from_numpy(w.copy())).sum()], xs, create_graph=True
+    )
+    gt = torch.autograd.grad(
+        [(fn(torch, *ts) * torch.from_numpy(w.copy())).sum()], ts, create_graph=True
+    )
     for a, b in zip(ge, gt):
         assert_same(a, b)
     sum(((g * g).sum() for g in ge), ember.zeros(())).backward()

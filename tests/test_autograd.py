@@ -16,8 +16,10 @@ def _leaf(shape=(3,), seed=0, dtype=np.float32, lo=None):
     a = np.random.default_rng(seed).standard_normal(shape).astype(dtype)
     if lo is not None:
         a = np.abs(a) + lo
-    return (ember.from_numpy(a.copy()).requires_grad_(),
-            torch.from_numpy(a.copy()).requires_grad_())
+    return (
+        ember.from_numpy(a.copy()).requires_grad_(),
+        torch.from_numpy(a.copy()).requires_grad_(),
+    )
 
 
 def test_requires_grad_flags():
@@ -113,8 +115,8 @@ def test_retain_grad():
     he.retain_grad()
     ht.retain_grad()
     assert he.retains_grad and ht.retains_grad
-    (he ** 2).sum().backward()
-    (ht ** 2).sum().backward()
+    (he**2).sum().backward()
+    (ht**2).sum().backward()
     assert_same(he.grad, ht.grad)
     assert_same(xe.grad, xt.grad)
     ke = xe * 3
@@ -184,14 +186,19 @@ def test_autograd_grad():
     r = ember.autograd.grad((xe * 2).sum(), [xe, ue], materialize_grads=True)
     assert r[1].tolist() == [0, 0, 0]
     go = ember.tensor([1.0, 2.0, 3.0])
-    assert_same(ember.autograd.grad(xe * we, xe, grad_outputs=go)[0],
-                torch.autograd.grad(xt * wt, xt, grad_outputs=to_torch(go))[0])
+    assert_same(
+        ember.autograd.grad(xe * we, xe, grad_outputs=go)[0],
+        torch.autograd.grad(xt * wt, xt, grad_outputs=to_torch(go))[0],
+    )
     he, ht = xe * 2, xt * 2
-    assert_same(ember.autograd.grad((he ** 2).sum(), he)[0],
-                torch.autograd.grad((ht ** 2).sum(), ht)[0])
+    assert_same(
+        ember.autograd.grad((he**2).sum(), he)[0], torch.autograd.grad((ht**2).sum(), ht)[0]
+    )
     ye, yt = xe * we, xt * wt
-    assert_same(ember.autograd.grad([ye.sum(), (ye * 2).sum()], [we])[0],
-                torch.autograd.grad([yt.sum(), (yt * 2).sum()], [wt])[0])
+    assert_same(
+        ember.autograd.grad([ye.sum(), (ye * 2).sum()], [we])[0],
+        torch.autograd.grad([yt.sum(), (yt * 2).sum()], [wt])[0],
+    )
 
 
 def test_grad_modes_context_and_decorator():
@@ -345,7 +352,7 @@ def test_gradcheck():
 
 
 def _hvp_case(lib, x, v):
-    y = (x ** 3).sum() + (x.sin() * x).sum()
+    y = (x**3).sum() + (x.sin() * x).sum()
     (g,) = lib.autograd.grad(y, x, create_graph=True)
     (hv,) = lib.autograd.grad((g * v).sum(), x)
     return g, hv
@@ -362,7 +369,7 @@ def test_hessian_vector_product():
 
 def _penalty(lib, x, w, b):
     out = (x @ w + b).tanh().sigmoid()
-    loss = (out.exp() + out.log() + out ** 2 / 3 - out).mean()
+    loss = (out.exp() + out.log() + out**2 / 3 - out).mean()
     (g,) = lib.autograd.grad(loss, x, create_graph=True)
     pen = ((g * g).sum(1) - 1) ** 2
     return pen.mean()
@@ -378,21 +385,24 @@ def test_gradient_penalty():
         assert_same(a.grad, b.grad, rtol=1e-7, atol=1e-9)
 
 
-@pytest.mark.parametrize("f", [
-    lambda x: (x * x * x).sum(),
-    lambda x: (x / (x * x + 1)).sum(),
-    lambda x: (x - 2 * x ** 2).sum(),
-    lambda x: (x.abs() ** 2.5).sum(),
-    lambda x: (2 ** x).sum(),
-    lambda x: x.exp().mean(),
-    lambda x: (x * x + 1).log().sum(),
-    lambda x: x.tanh().sum(),
-    lambda x: x.sigmoid().sum(),
-    lambda x: (x.reshape(3, 1) @ x.reshape(1, 3)).sum(),
-    lambda x: (x.view(1, 3).t().expand(3, 3) * x).sum(),
-    lambda x: (x.unsqueeze(0).permute(1, 0).squeeze(1) ** 2).mean(),
-    lambda x: (x[1:] * x[:2]).sum(),
-])
+@pytest.mark.parametrize(
+    "f",
+    [
+        lambda x: (x * x * x).sum(),
+        lambda x: (x / (x * x + 1)).sum(),
+        lambda x: (x - 2 * x**2).sum(),
+        lambda x: (x.abs() ** 2.5).sum(),
+        lambda x: (2**x).sum(),
+        lambda x: x.exp().mean(),
+        lambda x: (x * x + 1).log().sum(),
+        lambda x: x.tanh().sum(),
+        lambda x: x.sigmoid().sum(),
+        lambda x: (x.reshape(3, 1) @ x.reshape(1, 3)).sum(),
+        lambda x: (x.view(1, 3).t().expand(3, 3) * x).sum(),
+        lambda x: (x.unsqueeze(0).permute(1, 0).squeeze(1) ** 2).mean(),
+        lambda x: (x[1:] * x[:2]).sum(),
+    ],
+)
 def test_second_derivatives(f):
     xe, xt = _leaf(dtype=np.float64)
     (ge,) = ember.autograd.grad(f(xe), xe, create_graph=True)
@@ -405,8 +415,8 @@ def test_second_derivatives(f):
 
 def test_create_graph_backward_grads_have_graph():
     xe, xt = _leaf(dtype=np.float64)
-    (xe ** 3).sum().backward(create_graph=True)
-    (xt ** 3).sum().backward(create_graph=True)
+    (xe**3).sum().backward(create_graph=True)
+    (xt**3).sum().backward(create_graph=True)
     assert xe.grad.requires_grad
     ge, gt = xe.grad, xt.grad
     xe.grad = None
@@ -436,10 +446,24 @@ def test_inplace_not_saved_is_fine():
 
 
 INPLACE = [
-    ("add_", (2.0,)), ("sub_", (1.5,)), ("mul_", (3.0,)), ("div_", (4.0,)), ("zero_", ()),
-    ("fill_", (7.0,)), ("clamp_", (-0.5, 0.5)), ("masked_fill_", "mask"), ("copy_", "src"),
-    ("add_", "other"), ("mul_", "other"), ("pow_", (2,)), ("exp_", ()), ("neg_", ()),
-    ("sigmoid_", ()), ("relu_", ()), ("clamp_min_", (0.0,)), ("abs_", ()),
+    ("add_", (2.0,)),
+    ("sub_", (1.5,)),
+    ("mul_", (3.0,)),
+    ("div_", (4.0,)),
+    ("zero_", ()),
+    ("fill_", (7.0,)),
+    ("clamp_", (-0.5, 0.5)),
+    ("masked_fill_", "mask"),
+    ("copy_", "src"),
+    ("add_", "other"),
+    ("mul_", "other"),
+    ("pow_", (2,)),
+    ("exp_", ()),
+    ("neg_", ()),
+    ("sigmoid_", ()),
+    ("relu_", ()),
+    ("clamp_min_", (0.0,)),
+    ("abs_", ()),
 ]
 
 
@@ -596,11 +620,13 @@ def test_functional_jacobian_hessian_vjp_jvp():
         return x.exp() * x.sum()
 
     assert_same(EF.jacobian(fe, xe), TF.jacobian(ft, xt))
-    assert_same(EF.hessian(lambda x: (x ** 3).sum(), xe), TF.hessian(lambda x: (x ** 3).sum(), xt))
+    assert_same(EF.hessian(lambda x: (x**3).sum(), xe), TF.hessian(lambda x: (x**3).sum(), xt))
     assert_same(EF.vjp(fe, xe, ve)[1], TF.vjp(ft, xt, to_torch(ve))[1])
     assert_same(EF.jvp(fe, xe, ve)[1], TF.jvp(ft, xt, to_torch(ve))[1])
-    assert_same(EF.hvp(lambda x: (x ** 3).sum(), xe, ve)[1],
-                TF.hvp(lambda x: (x ** 3).sum(), xt, to_torch(ve))[1])
+    assert_same(
+        EF.hvp(lambda x: (x**3).sum(), xe, ve)[1],
+        TF.hvp(lambda x: (x**3).sum(), xt, to_torch(ve))[1],
+    )
     v = ember.autograd.Variable(ember.ones(2), requires_grad=True)
     assert v.requires_grad
     with ember.autograd.detect_anomaly():
@@ -611,7 +637,7 @@ def test_function_with_setup_context():
     class Cube(ember.autograd.Function):
         @staticmethod
         def forward(x):
-            return x ** 3
+            return x**3
 
         @staticmethod
         def setup_context(ctx, inputs, output):
@@ -620,9 +646,9 @@ def test_function_with_setup_context():
         @staticmethod
         def backward(ctx, g):
             (x,) = ctx.saved_tensors
-            return g * 3 * x ** 2
+            return g * 3 * x**2
 
     xe, xt = _leaf()
     Cube.apply(xe).sum().backward()
-    (xt ** 3).sum().backward()
+    (xt**3).sum().backward()
     assert_same(xe.grad, xt.grad)

@@ -15,9 +15,18 @@ from ember import _torch_alias
 SCRIPTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "scripts")
 
 MODULES = [
-    "torch", "torch.nn", "torch.nn.functional", "torch.optim", "torch.optim.lr_scheduler",
-    "torch.utils.data", "torch.autograd", "torch.cuda", "torch.backends.cudnn",
-    "torch.serialization", "torch.accelerator", "torch.version",
+    "torch",
+    "torch.nn",
+    "torch.nn.functional",
+    "torch.optim",
+    "torch.optim.lr_scheduler",
+    "torch.utils.data",
+    "torch.autograd",
+    "torch.cuda",
+    "torch.backends.cudnn",
+    "torch.serialization",
+    "torch.accelerator",
+    "torch.version",
 ]
 
 
@@ -26,15 +35,21 @@ def ember_run(*args: str, cwd: str = SCRIPTS, timeout: int = 90) -> subprocess.C
     env = dict(os.environ)
     root = os.path.dirname(os.path.dirname(ember.__file__))
     env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
-    return subprocess.run([sys.executable, "-m", "ember", "run", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "ember", "run", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def result(proc: subprocess.CompletedProcess) -> dict:
     """The JSON a test script printed after 'RESULT '."""
     assert proc.returncode == 0, proc.stderr
     line = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")][-1]
-    return json.loads(line[len("RESULT "):])
+    return json.loads(line[len("RESULT ") :])
 
 
 def test_argv_name_file_path_and_version():
@@ -57,7 +72,7 @@ def imported() -> dict:
 @pytest.mark.parametrize("name", MODULES)
 def test_each_torch_module_is_the_ember_module(imported, name):
     entry = imported[name]
-    assert entry["module_name"] == "ember" + name[len("torch"):]
+    assert entry["module_name"] == "ember" + name[len("torch") :]
     assert entry["same_object"], entry
 
 
@@ -70,8 +85,7 @@ def test_training_script_with_common_imports():
 
 def test_child_processes_see_ember_as_torch():
     info = result(ember_run("spawn_children.py", timeout=150))
-    assert info == {"spawned": "ember", "batches": [[0.0, 1.0], [2.0, 3.0]],
-                    "subprocess": "ember"}
+    assert info == {"spawned": "ember", "batches": [[0.0, 1.0], [2.0, 3.0]], "subprocess": "ember"}
 
 
 def test_traceback_looks_like_plain_python():
@@ -196,6 +210,12 @@ def test_install_and_uninstall_in_a_fresh_process():
     )
     root = os.path.dirname(os.path.dirname(ember.__file__))
     env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=90, cwd=SCRIPTS, env=env)
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=90,
+        cwd=SCRIPTS,
+        env=env,
+    )
     assert proc.stdout.strip() == "OK", proc.stderr

@@ -64,8 +64,9 @@ def test_conv2d(kw, bias):
     _check(EF.conv2d, TF.conv2d, x, w, b, **kw)
 
 
-@pytest.mark.parametrize("kw", [dict(), dict(groups=2, padding="same"),
-                                dict(groups=3, stride=2, padding=2)])
+@pytest.mark.parametrize(
+    "kw", [dict(), dict(groups=2, padding="same"), dict(groups=3, stride=2, padding=2)]
+)
 def test_conv2d_depthwise_and_even_kernel(kw):
     g = kw.get("groups", 1)
     c = 6 if g == 3 else 4
@@ -80,8 +81,9 @@ def test_conv2d_unbatched_and_batch1():
     _check(EF.conv2d, TF.conv2d, x, w, b, stride=2)
 
 
-@pytest.mark.parametrize("kw", [dict(), dict(stride=2, padding=1), dict(dilation=2, groups=2),
-                                dict(padding="same")])
+@pytest.mark.parametrize(
+    "kw", [dict(), dict(stride=2, padding=1), dict(dilation=2, groups=2), dict(padding="same")]
+)
 def test_conv1d(kw):
     g = kw.get("groups", 1)
     x, w, b = _pair((2, 4, 11), (6, 4 // g, 3), 6)
@@ -112,8 +114,9 @@ def test_conv_transpose2d(kw, bias):
     _check(EF.conv_transpose2d, TF.conv_transpose2d, x, w, b, **kw)
 
 
-@pytest.mark.parametrize("kw", [dict(), dict(stride=3, output_padding=2, padding=1),
-                                dict(groups=2, dilation=3)])
+@pytest.mark.parametrize(
+    "kw", [dict(), dict(stride=3, output_padding=2, padding=1), dict(groups=2, dilation=3)]
+)
 def test_conv_transpose1d(kw):
     g = kw.get("groups", 1)
     x, w, b = _pair((2, 4, 7), (4, 6 // g, 3), 6)
@@ -132,11 +135,13 @@ def test_gradcheck_float64():
     b = ember.tensor(rs.randn(2), requires_grad=True)
     assert ember.autograd.gradcheck(
         lambda a, c, d: EF.conv2d(a, c, d, stride=(1, 2), padding=1, dilation=(2, 1), groups=2),
-        (x, w, b))
+        (x, w, b),
+    )
     wt = ember.tensor(rs.randn(2, 2, 3, 2), requires_grad=True)
     assert ember.autograd.gradcheck(
         lambda a, c, d: EF.conv_transpose2d(a, c, d, stride=2, padding=1, output_padding=1),
-        (x, wt, b))
+        (x, wt, b),
+    )
 
 
 def test_conv_float64_dtype():
@@ -152,22 +157,25 @@ def _same_error(efn, tfn):
     assert str(ee.value) == str(te.value)
 
 
-@pytest.mark.parametrize("case", [
-    ("x64", (2, 3, 8, 8), (4, 3, 3, 3), {}),
-    ("w64", (2, 3, 8, 8), (4, 3, 3, 3), {}),
-    ("b64", (2, 3, 8, 8), (4, 3, 3, 3), {}),
-    ("x64b64", (2, 3, 8, 8), (4, 3, 3, 3), {}),
-    ("x64nob", (2, 3, 8, 8), (4, 3, 3, 3), {}),
-    ("", (2, 3), (4, 3, 3, 3), {}),
-    ("", (2, 3, 8, 8), (4, 2, 3, 3), {}),
-    ("", (2, 3, 8, 8), (4, 3, 9, 9), {}),
-    ("", (2, 3, 8, 8), (4, 3, 3, 3), dict(stride=2, padding="same")),
-    ("", (2, 3, 8, 8), (4, 3, 3, 3), dict(padding="foo")),
-    ("", (2, 3, 8, 8), (4, 3, 3, 3), dict(groups=2)),
-    ("", (2, 3, 8, 8), (4, 1, 3, 3), dict(groups=3)),
-    ("", (2, 3, 8, 8), (4, 3, 3, 3), dict(stride=0)),
-    ("", (2, 3, 8, 8), (4, 3, 3, 3), dict(padding=-1)),
-])
+@pytest.mark.parametrize(
+    "case",
+    [
+        ("x64", (2, 3, 8, 8), (4, 3, 3, 3), {}),
+        ("w64", (2, 3, 8, 8), (4, 3, 3, 3), {}),
+        ("b64", (2, 3, 8, 8), (4, 3, 3, 3), {}),
+        ("x64b64", (2, 3, 8, 8), (4, 3, 3, 3), {}),
+        ("x64nob", (2, 3, 8, 8), (4, 3, 3, 3), {}),
+        ("", (2, 3), (4, 3, 3, 3), {}),
+        ("", (2, 3, 8, 8), (4, 2, 3, 3), {}),
+        ("", (2, 3, 8, 8), (4, 3, 9, 9), {}),
+        ("", (2, 3, 8, 8), (4, 3, 3, 3), dict(stride=2, padding="same")),
+        ("", (2, 3, 8, 8), (4, 3, 3, 3), dict(padding="foo")),
+        ("", (2, 3, 8, 8), (4, 3, 3, 3), dict(groups=2)),
+        ("", (2, 3, 8, 8), (4, 1, 3, 3), dict(groups=3)),
+        ("", (2, 3, 8, 8), (4, 3, 3, 3), dict(stride=0)),
+        ("", (2, 3, 8, 8), (4, 3, 3, 3), dict(padding=-1)),
+    ],
+)
 def test_conv2d_errors(case):
     kind, xs, ws, kw = case
     x, w, b = _pair(xs, ws, ws[0])
@@ -182,20 +190,24 @@ def test_conv2d_errors(case):
         w = w.double()
     if kind == "b64":
         b = b.double()
-    _same_error(lambda: EF.conv2d(x, w, b, **kw),
-                lambda: TF.conv2d(to_torch(x), to_torch(w), b if b is None else to_torch(b),
-                                      **kw))
+    _same_error(
+        lambda: EF.conv2d(x, w, b, **kw),
+        lambda: TF.conv2d(to_torch(x), to_torch(w), b if b is None else to_torch(b), **kw),
+    )
 
 
 # --- modules ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("args,kw", [
-    ((1, 32, 3, 1), {}),
-    ((1, 32, 3, 2), dict(padding=1, dilation=2, bias=False, padding_mode="reflect")),
-    ((2, 32, (3, 5)), dict(padding="same", groups=2)),
-    ((4, 4, 3), dict(padding_mode="circular", padding=(1, 2))),
-])
+@pytest.mark.parametrize(
+    "args,kw",
+    [
+        ((1, 32, 3, 1), {}),
+        ((1, 32, 3, 2), dict(padding=1, dilation=2, bias=False, padding_mode="reflect")),
+        ((2, 32, (3, 5)), dict(padding="same", groups=2)),
+        ((4, 4, 3), dict(padding_mode="circular", padding=(1, 2))),
+    ],
+)
 def test_conv2d_module_repr_and_shapes(args, kw):
     e = enn.Conv2d(*args, **kw)
     t = torch.nn.Conv2d(*args, **kw)
@@ -209,8 +221,10 @@ def test_conv_module_reprs():
         (enn.Conv1d(1, 32, 3, 1), torch.nn.Conv1d(1, 32, 3, 1)),
         (enn.Conv3d(1, 32, 3, 1), torch.nn.Conv3d(1, 32, 3, 1)),
         (enn.ConvTranspose2d(2, 32, 3, stride=2), torch.nn.ConvTranspose2d(2, 32, 3, stride=2)),
-        (enn.ConvTranspose2d(2, 32, 3, output_padding=1, stride=2, groups=2, bias=False),
-         torch.nn.ConvTranspose2d(2, 32, 3, output_padding=1, stride=2, groups=2, bias=False)),
+        (
+            enn.ConvTranspose2d(2, 32, 3, output_padding=1, stride=2, groups=2, bias=False),
+            torch.nn.ConvTranspose2d(2, 32, 3, output_padding=1, stride=2, groups=2, bias=False),
+        ),
         (enn.ConvTranspose1d(2, 4, 3, dilation=2), torch.nn.ConvTranspose1d(2, 4, 3, dilation=2)),
     ]
     for e, t in pairs:
@@ -249,8 +263,9 @@ def test_conv2d_padding_modes(mode, padding):
 def test_conv_transpose_module_output_size():
     t = torch.nn.ConvTranspose2d(3, 4, 3, stride=2, padding=1)
     e = enn.ConvTranspose2d(3, 4, 3, stride=2, padding=1)
-    e.load_state_dict({k: ember.tensor(v.detach().numpy().copy())
-                       for k, v in t.state_dict().items()})
+    e.load_state_dict(
+        {k: ember.tensor(v.detach().numpy().copy()) for k, v in t.state_dict().items()}
+    )
     x = ember.randn(2, 3, 5, 5)
     for osz in [None, (10, 10), (9, 10), [2, 4, 10, 9]]:
         assert_same(e(x, output_size=osz), t(to_torch(x), output_size=osz), 1e-4, 1e-4)
@@ -259,8 +274,12 @@ def test_conv_transpose_module_output_size():
 
 
 def test_conv_module_errors():
-    for kw in [dict(groups=2), dict(padding="foo"), dict(padding_mode="foo"),
-               dict(stride=2, padding="same")]:
+    for kw in [
+        dict(groups=2),
+        dict(padding="foo"),
+        dict(padding_mode="foo"),
+        dict(stride=2, padding="same"),
+    ]:
         with pytest.raises(ValueError) as te:
             torch.nn.Conv2d(3, 4, 3, **kw)
         with pytest.raises(ValueError) as ee:
@@ -296,11 +315,17 @@ def test_gradcheck_1d_3d_float64():
     assert gc(lambda a, c: EF.conv3d(a, c, padding=1), (x3, w3))
 
 
-@pytest.mark.parametrize("kw,ks", [
-    (dict(padding=1), (3, 3)), (dict(padding=(2, 0), dilation=(2, 1)), (3, 2)),
-    (dict(), (1, 1)), (dict(padding="same"), (4, 3)), (dict(padding=1, groups=3), (3, 3)),
-    (dict(), (3, 3)),
-])
+@pytest.mark.parametrize(
+    "kw,ks",
+    [
+        (dict(padding=1), (3, 3)),
+        (dict(padding=(2, 0), dilation=(2, 1)), (3, 2)),
+        (dict(), (1, 1)),
+        (dict(padding="same"), (4, 3)),
+        (dict(padding=1, groups=3), (3, 3)),
+        (dict(), (3, 3)),
+    ],
+)
 def test_conv2d_stride1_input_grad_paths(kw, ks):
     # fewer output than input channels: the input gradient runs as a direct convolution
     g = kw.get("groups", 1)
@@ -315,19 +340,28 @@ def test_gradcheck_direct_input_grad():
     x = ember.tensor(rs.randn(2, 4, 4, 5), requires_grad=True)
     w = ember.tensor(rs.randn(2, 2, 3, 2), requires_grad=True)
     assert ember.autograd.gradcheck(
-        lambda a, c: EF.conv2d(a, c, padding=(2, 1), dilation=(1, 2), groups=2), (x, w))
+        lambda a, c: EF.conv2d(a, c, padding=(2, 1), dilation=(1, 2), groups=2), (x, w)
+    )
 
 
 def test_cnn_training_matches_torch():
     # conv -> relu -> conv -> relu -> maxpool -> linear, SGD with momentum, 3 steps
     def build(T):
         T.manual_seed(0)
-        return T.nn.Sequential(T.nn.Conv2d(1, 4, 3), T.nn.ReLU(), T.nn.Conv2d(4, 6, 3, padding=1),
-                               T.nn.ReLU(), T.nn.MaxPool2d(2), T.nn.Flatten(),
-                               T.nn.Linear(6 * 5 * 5, 10))
+        return T.nn.Sequential(
+            T.nn.Conv2d(1, 4, 3),
+            T.nn.ReLU(),
+            T.nn.Conv2d(4, 6, 3, padding=1),
+            T.nn.ReLU(),
+            T.nn.MaxPool2d(2),
+            T.nn.Flatten(),
+            T.nn.Linear(6 * 5 * 5, 10),
+        )
+
     tm, em = build(torch), build(ember)
-    em.load_state_dict({k: ember.tensor(v.detach().numpy().copy())
-                        for k, v in tm.state_dict().items()})
+    em.load_state_dict(
+        {k: ember.tensor(v.detach().numpy().copy()) for k, v in tm.state_dict().items()}
+    )
     topt = torch.optim.SGD(tm.parameters(), lr=0.1, momentum=0.9)
     eopt = ember.optim.SGD(em.parameters(), lr=0.1, momentum=0.9)
     rs = np.random.RandomState(0)

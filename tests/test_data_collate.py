@@ -84,11 +84,14 @@ def test_collate_keeps_autograd():
     np.testing.assert_allclose(a.grad.numpy(), [3.0, 3.0])
 
 
-@pytest.mark.parametrize("batch", [
-    [object(), object()],
-    [np.array(["a"]), np.array(["b"])],
-    [None, None],
-])
+@pytest.mark.parametrize(
+    "batch",
+    [
+        [object(), object()],
+        [np.array(["a"]), np.array(["b"])],
+        [None, None],
+    ],
+)
 def test_collate_errors_match_torch(batch):
     with pytest.raises(TypeError) as te:
         t_collate(batch)
@@ -104,11 +107,20 @@ def test_collate_size_errors():
         default_collate([ember.zeros(2), ember.zeros(3)])
 
 
-@pytest.mark.parametrize("data", [
-    np.arange(3, dtype=np.int32), np.float32(2.5), 3, "s", (1, np.zeros(2)),
-    [np.zeros(2, np.float32), 1], {"a": np.ones(2), "b": "t"}, Point(np.int64(1), 2),
-    np.array(["x", "y"]),
-])
+@pytest.mark.parametrize(
+    "data",
+    [
+        np.arange(3, dtype=np.int32),
+        np.float32(2.5),
+        3,
+        "s",
+        (1, np.zeros(2)),
+        [np.zeros(2, np.float32), 1],
+        {"a": np.ones(2), "b": "t"},
+        Point(np.int64(1), 2),
+        np.array(["x", "y"]),
+    ],
+)
 def test_default_convert_matches_torch(data):
     check_same(default_convert(data), t_convert(data))
 

@@ -128,8 +128,10 @@ def test_random_split_lengths_and_generator():
         random_split(range(10), [3, 3])
 
 
-@pytest.mark.parametrize("n,fracs", [(30, [0.3, 0.3, 0.4]), (11, [0.5, 0.5]), (7, [0.1, 0.9]),
-                                     (5, [0.2, 0.2, 0.2, 0.2, 0.2])])
+@pytest.mark.parametrize(
+    "n,fracs",
+    [(30, [0.3, 0.3, 0.4]), (11, [0.5, 0.5]), (7, [0.1, 0.9]), (5, [0.2, 0.2, 0.2, 0.2, 0.2])],
+)
 def test_random_split_fractions_sizes_match_torch(n, fracs):
     got = [len(p) for p in random_split(range(n), fracs)]
     want = [len(p) for p in tdata.random_split(range(n), fracs)]

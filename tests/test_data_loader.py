@@ -19,12 +19,18 @@ import ember
 from ember.utils.data import BatchSampler, DataLoader, SequentialSampler, TensorDataset
 
 
-@pytest.mark.parametrize("kw", [
-    {}, {"batch_size": 3}, {"batch_size": 3, "drop_last": True}, {"batch_size": None},
-    {"batch_size": 4, "sampler": [5, 1, 2, 9, 0]},
-    {"batch_sampler": [[1, 2], [0], [9, 8, 7]]},
-    {"batch_size": 2, "collate_fn": lambda b: len(b)},
-])
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {},
+        {"batch_size": 3},
+        {"batch_size": 3, "drop_last": True},
+        {"batch_size": None},
+        {"batch_size": 4, "sampler": [5, 1, 2, 9, 0]},
+        {"batch_sampler": [[1, 2], [0], [9, 8, 7]]},
+        {"batch_size": 2, "collate_fn": lambda b: len(b)},
+    ],
+)
 def test_map_batches_match_torch(kw):
     ds = RangeDataset(10)
     e = list(DataLoader(ds, **kw))
@@ -33,8 +39,9 @@ def test_map_batches_match_torch(kw):
     assert len(DataLoader(ds, **kw)) == len(tdata.DataLoader(ds, **kw))
 
 
-@pytest.mark.parametrize("kw", [{}, {"batch_size": 4}, {"batch_size": 4, "drop_last": True},
-                                {"batch_size": None}])
+@pytest.mark.parametrize(
+    "kw", [{}, {"batch_size": 4}, {"batch_size": 4, "drop_last": True}, {"batch_size": None}]
+)
 def test_iterable_batches_match_torch(kw):
     ds, tds = ShardedIterable(3, 17), torch_sharded(3, 17)
     check_same(list(DataLoader(ds, **kw)), list(tdata.DataLoader(tds, **kw)))
@@ -49,8 +56,10 @@ def test_tensor_dataset_batches_match_torch():
     t = list(tdata.DataLoader(tdata.TensorDataset(tx, ty), batch_size=8))
     check_same(e, t)
     # batch_size=None yields single samples, converted as torch does
-    check_same(list(DataLoader(TensorDataset(x, y), batch_size=None))[:3],
-               list(tdata.DataLoader(tdata.TensorDataset(tx, ty), batch_size=None))[:3])
+    check_same(
+        list(DataLoader(TensorDataset(x, y), batch_size=None))[:3],
+        list(tdata.DataLoader(tdata.TensorDataset(tx, ty), batch_size=None))[:3],
+    )
 
 
 def test_batched_fetch_calls_getitems_once_per_batch():
@@ -65,8 +74,9 @@ def test_shuffle_reproducible_and_complete():
     ds = RangeDataset(20)
 
     def order(**kw):
-        return [v for b in DataLoader(ds, batch_size=6, shuffle=True, **kw) for v in
-                b[0][:, 0].tolist()]
+        return [
+            v for b in DataLoader(ds, batch_size=6, shuffle=True, **kw) for v in b[0][:, 0].tolist()
+        ]
 
     ember.manual_seed(5)
     a = order()
@@ -88,8 +98,9 @@ def test_loader_attributes():
     assert loader.dataset is ds and loader.batch_size == 2 and loader.num_workers == 0
     assert isinstance(loader.sampler, SequentialSampler)
     assert isinstance(loader.batch_sampler, BatchSampler)
-    with pytest.raises(ValueError, match="batch_size attribute should not be set after "
-                                         "DataLoader is initialized"):
+    with pytest.raises(
+        ValueError, match="batch_size attribute should not be set after DataLoader is initialized"
+    ):
         loader.batch_size = 3
     loader.num_workers = 0  # other attributes may change
 

@@ -33,7 +33,8 @@ def test_random_permutation_and_reproducible():
     assert a == b
     g1, g2 = ember.Generator().manual_seed(7), ember.Generator().manual_seed(7)
     assert list(RandomSampler(range(20), generator=g1)) == list(
-        RandomSampler(range(20), generator=g2))
+        RandomSampler(range(20), generator=g2)
+    )
     assert list(s) != list(s)  # a new order each epoch
 
 
@@ -47,8 +48,11 @@ def test_random_num_samples_and_replacement():
 
 
 def test_random_errors_match_torch():
-    for kw, exc in [({"replacement": 1}, TypeError), ({"num_samples": 0}, ValueError),
-                    ({"num_samples": 1.5}, ValueError)]:
+    for kw, exc in [
+        ({"replacement": 1}, TypeError),
+        ({"num_samples": 0}, ValueError),
+        ({"num_samples": 1.5}, ValueError),
+    ]:
         with pytest.raises(exc) as te:
             tdata.RandomSampler(range(3), **kw)
         with pytest.raises(exc) as ee:
@@ -70,8 +74,7 @@ def test_weighted():
     assert 0.6 < out.count(3) / 400 < 0.9
     w = list(WeightedRandomSampler([0.1, 0.9, 0.4, 0.7, 3.0, 0.6], 6, replacement=False))
     assert sorted(w) == list(range(6))
-    for args, kw in [(([1.0], 0), {}), (([1.0], 1), {"replacement": 1}),
-                     (([[1.0]], 1), {})]:
+    for args, kw in [(([1.0], 0), {}), (([1.0], 1), {"replacement": 1}), (([[1.0]], 1), {})]:
         with pytest.raises(ValueError) as te:
             tdata.WeightedRandomSampler(*args, **kw)
         with pytest.raises(ValueError) as ee:
@@ -79,8 +82,9 @@ def test_weighted():
         assert str(ee.value) == str(te.value)
 
 
-@pytest.mark.parametrize("n,bs,drop", [(10, 3, False), (10, 3, True), (9, 3, True), (2, 5, False),
-                                       (2, 5, True)])
+@pytest.mark.parametrize(
+    "n,bs,drop", [(10, 3, False), (10, 3, True), (9, 3, True), (2, 5, False), (2, 5, True)]
+)
 def test_batch_sampler_matches_torch(n, bs, drop):
     e = BatchSampler(SequentialSampler(range(n)), bs, drop)
     t = tdata.BatchSampler(tdata.SequentialSampler(range(n)), bs, drop)
@@ -96,8 +100,9 @@ def test_batch_sampler_errors_match_torch():
         assert str(ee.value) == str(te.value)
 
 
-@pytest.mark.parametrize("n,reps,drop", [(10, 3, False), (10, 3, True), (2, 5, False),
-                                         (12, 4, False), (11, 4, True)])
+@pytest.mark.parametrize(
+    "n,reps,drop", [(10, 3, False), (10, 3, True), (2, 5, False), (12, 4, False), (11, 4, True)]
+)
 def test_distributed_no_shuffle_matches_torch(n, reps, drop):
     for rank in range(reps):
         e = DistributedSampler(range(n), reps, rank, shuffle=False, drop_last=drop)

@@ -70,8 +70,11 @@ def epoch(ds, nw, seed=0, **kw):
 
 def test_map_same_batches_for_0_1_2_workers():
     ds = RangeDataset(23)
-    for kw in ({"batch_size": 4, "shuffle": True}, {"batch_size": 5, "drop_last": True},
-               {"batch_size": None}):
+    for kw in (
+        {"batch_size": 4, "shuffle": True},
+        {"batch_size": 5, "drop_last": True},
+        {"batch_size": None},
+    ):
         ref = epoch(ds, 0, **kw)
         assert epoch(ds, 1, **kw) == ref
         assert epoch(ds, 2, **kw) == ref
@@ -79,13 +82,16 @@ def test_map_same_batches_for_0_1_2_workers():
 
 def test_map_matches_torch_with_workers():
     ds = RangeDataset(11)
-    check_same(list(DataLoader(ds, batch_size=3, num_workers=2, timeout=T)),
-               list(tdata.DataLoader(ds, batch_size=3, num_workers=2, timeout=T)))
+    check_same(
+        list(DataLoader(ds, batch_size=3, num_workers=2, timeout=T)),
+        list(tdata.DataLoader(ds, batch_size=3, num_workers=2, timeout=T)),
+    )
 
 
 @pytest.mark.parametrize("nw", [0, 1, 2, 3])
-@pytest.mark.parametrize("kw", [{"batch_size": 3}, {"batch_size": 3, "drop_last": True},
-                                {"batch_size": None}])
+@pytest.mark.parametrize(
+    "kw", [{"batch_size": 3}, {"batch_size": 3, "drop_last": True}, {"batch_size": None}]
+)
 def test_iterable_sharded_matches_torch(nw, kw):
     extra = {"timeout": T} if nw else {}
     e = list(DataLoader(ShardedIterable(0, 14), num_workers=nw, **kw, **extra))
@@ -143,8 +149,14 @@ def test_worker_init_fn():
 
 def test_persistent_workers_and_prefetch():
     before = frozenset(mp.active_children())
-    loader = DataLoader(PidDataset(), batch_size=2, num_workers=2, persistent_workers=True,
-                        prefetch_factor=1, timeout=T)
+    loader = DataLoader(
+        PidDataset(),
+        batch_size=2,
+        num_workers=2,
+        persistent_workers=True,
+        prefetch_factor=1,
+        timeout=T,
+    )
     first = flat(loader)
     pids = {p for b in first for p in b}
     assert len(pids) == 2 and os.getpid() not in pids
@@ -157,8 +169,9 @@ def test_persistent_workers_and_prefetch():
 
 
 def test_persistent_iterable_restarts_each_epoch():
-    loader = DataLoader(ShardedIterable(0, 9), batch_size=2, num_workers=2,
-                        persistent_workers=True, timeout=T)
+    loader = DataLoader(
+        ShardedIterable(0, 9), batch_size=2, num_workers=2, persistent_workers=True, timeout=T
+    )
     a = flat(loader)
     assert flat(loader) == a and sorted(v for b in a for v in b) == list(range(9))
     del loader
@@ -197,8 +210,11 @@ def test_worker_init_and_pickling_failures():
 
 def test_worker_killed_by_signal():
     loader = DataLoader(KillingDataset(20, 3), batch_size=1, num_workers=2, timeout=T)
-    with pytest.raises(RuntimeError, match=r"DataLoader worker \(pid \d+\) is killed by signal: "
-                                           r"Killed"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"DataLoader worker \(pid \d+\) is killed by signal: "
+        r"Killed",
+    ):
         list(loader)
 
 
@@ -215,8 +231,14 @@ def test_spawn_context():
     ref = epoch(ds, 0, batch_size=2, shuffle=True)
     assert epoch(ds, 2, batch_size=2, shuffle=True, multiprocessing_context="spawn") == ref
     with pytest.raises(ValueError, match="Caught ValueError in DataLoader worker process"):
-        list(DataLoader(FailingDataset(4, 0), num_workers=1, timeout=T,
-                        multiprocessing_context=mp.get_context("spawn")))
+        list(
+            DataLoader(
+                FailingDataset(4, 0),
+                num_workers=1,
+                timeout=T,
+                multiprocessing_context=mp.get_context("spawn"),
+            )
+        )
 
 
 def _run_child(code: str):
@@ -224,9 +246,14 @@ def _run_child(code: str):
     pids it prints."""
     here = os.path.dirname(os.path.abspath(__file__))
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([here, os.path.dirname(here)]))
-    p = subprocess.Popen([sys.executable, "-c", textwrap.dedent(code)], env=env,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                         start_new_session=True)
+    p = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     pids = [int(x) for x in p.stdout.readline().split()]
     return p, pids
 
@@ -283,8 +310,11 @@ def test_ctrl_c_stops_the_program(group):
 def test_identity_collate_of_tensor_dataset_through_workers():
     x = ember.randn(40, 600)
     ds = TensorDataset(x)
-    got = list(DataLoader(ds, batch_size=32, num_workers=2, collate_fn=identity,
-                          pin_memory=True, timeout=T))
+    got = list(
+        DataLoader(
+            ds, batch_size=32, num_workers=2, collate_fn=identity, pin_memory=True, timeout=T
+        )
+    )
     assert [len(b) for b in got] == [32, 8]
     assert (got[0][3][0].numpy() == x.numpy()[3]).all()
 
@@ -301,6 +331,5 @@ def test_prefetch_factor_bounds_tasks_in_flight(pf):
 
 def test_in_order_false_hands_out_batches_as_they_come():
     ds = SlowDataset(8, 0.5, slow_index=0)
-    out = [b.item() for b in DataLoader(ds, batch_size=1, num_workers=2, in_order=False,
-                                        timeout=T)]
+    out = [b.item() for b in DataLoader(ds, batch_size=1, num_workers=2, in_order=False, timeout=T)]
     assert sorted(out) == list(range(8)) and out[0] != 0

@@ -19,8 +19,14 @@ EXAMPLES = os.path.join(ROOT, "examples")
 
 def run(*args: str, cwd: str = ROOT, timeout: int = 120) -> subprocess.CompletedProcess:
     env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    return subprocess.run([sys.executable, "-m", "ember", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "ember", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -74,11 +80,13 @@ def test_checkpoint_loads_in_ember_and_in_torch(demo_run):
 
     images, _ = load_digits()
     x = images.reshape(-1, 64).astype(np.float32) / 8.0 - 1.0
-    tmodel = torch.nn.Sequential(torch.nn.Linear(64, 128), torch.nn.ReLU(),
-                                 torch.nn.Linear(128, 10))
+    tmodel = torch.nn.Sequential(
+        torch.nn.Linear(64, 128), torch.nn.ReLU(), torch.nn.Linear(128, 10)
+    )
     tmodel.load_state_dict(tsd)
-    emodel = ember.nn.Sequential(ember.nn.Linear(64, 128), ember.nn.ReLU(),
-                                 ember.nn.Linear(128, 10))
+    emodel = ember.nn.Sequential(
+        ember.nn.Linear(64, 128), ember.nn.ReLU(), ember.nn.Linear(128, 10)
+    )
     emodel.load_state_dict(sd)
     with torch.no_grad(), ember.no_grad():
         t_out = tmodel(torch.from_numpy(x)).numpy()
@@ -87,8 +95,7 @@ def test_checkpoint_loads_in_ember_and_in_torch(demo_run):
 
 
 def test_demo_with_worker_processes(tmp_path):
-    proc = run("demo", "--epochs", "1", "--workers", "2", "--out", str(tmp_path),
-               "--no-progress")
+    proc = run("demo", "--epochs", "1", "--workers", "2", "--out", str(tmp_path), "--no-progress")
     assert proc.returncode == 0, proc.stderr
     assert "test accuracy:" in proc.stdout
 
@@ -138,11 +145,26 @@ def test_example_is_plain_pytorch_code(tmp_path):
     pytest.importorskip("torch")
     env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
     proc = subprocess.run(
-        [sys.executable, os.path.join(EXAMPLES, "digits_classifier.py"), "--epochs", "1",
-         "--out", str(tmp_path / "t.pt")], capture_output=True, text=True, timeout=120, env=env)
+        [
+            sys.executable,
+            os.path.join(EXAMPLES, "digits_classifier.py"),
+            "--epochs",
+            "1",
+            "--out",
+            str(tmp_path / "t.pt"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
     assert proc.returncode == 0, proc.stderr
     assert float(re.search(r"test accuracy ([0-9.]+)", proc.stdout).group(1)) > 0.8
     import torch
 
     assert set(torch.load(str(tmp_path / "t.pt"), weights_only=True)) == {
-        "net.0.weight", "net.0.bias", "net.2.weight", "net.2.bias"}
+        "net.0.weight",
+        "net.0.bias",
+        "net.2.weight",
+        "net.2.bias",
+    }

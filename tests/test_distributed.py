@@ -36,8 +36,9 @@ def _have_nn_and_optim() -> bool:
     return True
 
 
-def mpirun(script: str, *args: str, n: int = 2, timeout: float = 60,
-           ember_run: bool = False) -> tuple[int, str]:
+def mpirun(
+    script: str, *args: str, n: int = 2, timeout: float = 60, ember_run: bool = False
+) -> tuple[int, str]:
     """Run ``mpiexec -n n python script args``; return (exit code, stdout+stderr)."""
     env = dict(os.environ)
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
@@ -45,8 +46,15 @@ def mpirun(script: str, *args: str, n: int = 2, timeout: float = 60,
     env.setdefault("OPENBLAS_NUM_THREADS", "1")
     launcher = [sys.executable, "-m", "ember", "run"] if ember_run else [sys.executable]
     cmd = [MPIEXEC, "-n", str(n), *launcher, str(SCRIPTS / script), *args]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
-                            cwd=ROOT, start_new_session=True, text=True)
+    proc = subprocess.Popen(
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env=env,
+        cwd=ROOT,
+        start_new_session=True,
+        text=True,
+    )
     try:
         out, _ = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -73,8 +81,9 @@ def test_import_is_lazy_and_works_without_mpi4py():
         "    assert 'mpi4py' in str(e)\nelse:\n    raise SystemExit('no error')\n"
         "print('ok')\n"
     )
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
-                       cwd=ROOT)
+    r = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=ROOT
+    )
     assert r.returncode == 0 and "ok" in r.stdout, r.stdout + r.stderr
 
 
@@ -96,8 +105,9 @@ def test_single_process_without_launcher():
         "print('ok')\n"
     )
     env = {k: v for k, v in os.environ.items() if k not in ("WORLD_SIZE", "RANK")}
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
-                       cwd=ROOT, env=env)
+    r = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=ROOT, env=env
+    )
     assert r.returncode == 0 and "ok" in r.stdout, r.stdout + r.stderr
 
 
@@ -117,8 +127,11 @@ def test_collectives_three_ranks():
 
 
 @needs_mpi
-@pytest.mark.parametrize("args", [("0.002", "find_unused"), ("0.002",), ("25",)],
-                         ids=["buckets-find-unused", "buckets", "one-bucket"])
+@pytest.mark.parametrize(
+    "args",
+    [("0.002", "find_unused"), ("0.002",), ("25",)],
+    ids=["buckets-find-unused", "buckets", "one-bucket"],
+)
 def test_ddp_matches_single_process(args):
     rc, out = mpirun("ddp_train.py", *args)
     assert rc == 0, out

@@ -10,10 +10,30 @@ from conftest import torch
 
 import ember
 
-NAMES = ["float16", "bfloat16", "float32", "float64", "int8", "int16", "int32", "int64",
-         "uint8", "bool", "complex64", "complex128"]
-ALIASES = {"float": "float32", "double": "float64", "half": "float16", "long": "int64",
-           "int": "int32", "short": "int16", "cfloat": "complex64", "cdouble": "complex128"}
+NAMES = [
+    "float16",
+    "bfloat16",
+    "float32",
+    "float64",
+    "int8",
+    "int16",
+    "int32",
+    "int64",
+    "uint8",
+    "bool",
+    "complex64",
+    "complex128",
+]
+ALIASES = {
+    "float": "float32",
+    "double": "float64",
+    "half": "float16",
+    "long": "int64",
+    "int": "int32",
+    "short": "int16",
+    "cfloat": "complex64",
+    "cdouble": "complex128",
+}
 
 
 def _e(name):
@@ -56,19 +76,35 @@ def _make(lib, dt, zero_dim):
     return lib.ones(shape, dtype=getattr(lib, dt)) * (2 if dt != "bool" else 1)
 
 
-PAIR_NAMES = ["bool", "uint8", "int8", "int16", "int32", "int64", "float16", "bfloat16",
-              "float32", "float64", "complex64"]
+PAIR_NAMES = [
+    "bool",
+    "uint8",
+    "int8",
+    "int16",
+    "int32",
+    "int64",
+    "float16",
+    "bfloat16",
+    "float32",
+    "float64",
+    "complex64",
+]
 
 
 @pytest.mark.parametrize("da,db", list(itertools.product(PAIR_NAMES, PAIR_NAMES)))
 def test_promote_types_grid(da, db):
-    assert repr(ember.promote_types(_e(da), _e(db))) == repr(
-        torch.promote_types(_t(da), _t(db)))
+    assert repr(ember.promote_types(_e(da), _e(db))) == repr(torch.promote_types(_t(da), _t(db)))
 
 
 @pytest.mark.parametrize("za,zb", [(False, False), (False, True), (True, False)])
-@pytest.mark.parametrize("da,db", list(itertools.product(
-    ["bool", "uint8", "int8", "int32", "int64", "float16", "float32", "float64"], repeat=2)))
+@pytest.mark.parametrize(
+    "da,db",
+    list(
+        itertools.product(
+            ["bool", "uint8", "int8", "int32", "int64", "float16", "float32", "float64"], repeat=2
+        )
+    ),
+)
 def test_binary_result_dtype_tensors(da, db, za, zb):
     ea, eb = _make(ember, da, za), _make(ember, db, zb)
     ta, tb = _make(torch, da, za), _make(torch, db, zb)
@@ -83,8 +119,9 @@ SCALARS = [True, 3, 2.5, 1 + 2j]
 
 
 @pytest.mark.parametrize("scalar", SCALARS, ids=["bool", "int", "float", "complex"])
-@pytest.mark.parametrize("dt", ["bool", "uint8", "int8", "int32", "int64", "float16",
-                                "bfloat16", "float32", "float64"])
+@pytest.mark.parametrize(
+    "dt", ["bool", "uint8", "int8", "int32", "int64", "float16", "bfloat16", "float32", "float64"]
+)
 @pytest.mark.parametrize("zero_dim", [False, True])
 def test_tensor_scalar_result_dtype(dt, scalar, zero_dim):
     if dt == "float16" and isinstance(scalar, complex):
@@ -146,12 +183,20 @@ def test_specific_rules():
 def test_int_ops_dtypes_and_values(op, dt):
     import operator
 
-    f = {"floordiv": operator.floordiv, "mod": operator.mod, "lt": operator.lt,
-         "eq": operator.eq, "ge": operator.ge}[op]
+    f = {
+        "floordiv": operator.floordiv,
+        "mod": operator.mod,
+        "lt": operator.lt,
+        "eq": operator.eq,
+        "ge": operator.ge,
+    }[op]
     e = ember.tensor([7, 8, 9, 12], dtype=_e(dt))
     t = torch.tensor([7, 8, 9, 12], dtype=_t(dt))
-    for o_e, o_t in [(3, 3), (ember.tensor([2, 3, 4, 5], dtype=_e(dt)),
-                              torch.tensor([2, 3, 4, 5], dtype=_t(dt))), (2.5, 2.5)]:
+    for o_e, o_t in [
+        (3, 3),
+        (ember.tensor([2, 3, 4, 5], dtype=_e(dt)), torch.tensor([2, 3, 4, 5], dtype=_t(dt))),
+        (2.5, 2.5),
+    ]:
         r, rt = f(e, o_e), f(t, o_t)
         assert str(r.dtype) == str(rt.dtype)
         np.testing.assert_allclose(r.numpy().astype(float), rt.numpy().astype(float))

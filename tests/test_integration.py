@@ -4,9 +4,9 @@ import io
 import pickle
 
 import numpy as np
+from conftest import assert_same, to_torch, torch
 
 import ember
-from conftest import assert_same, to_torch, torch
 
 
 def test_bfloat16_autograd_matches_torch():

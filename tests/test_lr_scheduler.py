@@ -18,10 +18,8 @@ def _opts(name="SGD", **kw):
     kw = kw or dict(lr=0.1, momentum=0.9)
     pe = [nn.Parameter(ember.zeros(2)), nn.Parameter(ember.zeros(3))]
     pt = [torch.nn.Parameter(torch.zeros(2)), torch.nn.Parameter(torch.zeros(3))]
-    oe = getattr(ember.optim, name)([{"params": [pe[0]]}, {"params": [pe[1]], "lr": 0.05}],
-                                    **kw)
-    ot = getattr(torch.optim, name)([{"params": [pt[0]]}, {"params": [pt[1]], "lr": 0.05}],
-                                    **kw)
+    oe = getattr(ember.optim, name)([{"params": [pe[0]]}, {"params": [pe[1]], "lr": 0.05}], **kw)
+    ot = getattr(torch.optim, name)([{"params": [pt[0]]}, {"params": [pt[1]], "lr": 0.05}], **kw)
     return oe, ot
 
 
@@ -57,22 +55,27 @@ CASES = {
     "ExponentialLR": lambda S, o: S.ExponentialLR(o, 0.9),
     "PolynomialLR": lambda S, o: S.PolynomialLR(o, total_iters=10, power=2.0),
     "CosineAnnealingLR": lambda S, o: S.CosineAnnealingLR(o, T_max=7, eta_min=0.001),
-    "CosineAnnealingWarmRestarts": lambda S, o: S.CosineAnnealingWarmRestarts(o, 3, T_mult=2,
-                                                                              eta_min=0.01),
-    "LambdaLR": lambda S, o: S.LambdaLR(o, lambda e: 0.95 ** e),
-    "LambdaLR2": lambda S, o: S.LambdaLR(o, [lambda e: 1 / (e + 1), lambda e: 0.9 ** e]),
+    "CosineAnnealingWarmRestarts": lambda S, o: S.CosineAnnealingWarmRestarts(
+        o, 3, T_mult=2, eta_min=0.01
+    ),
+    "LambdaLR": lambda S, o: S.LambdaLR(o, lambda e: 0.95**e),
+    "LambdaLR2": lambda S, o: S.LambdaLR(o, [lambda e: 1 / (e + 1), lambda e: 0.9**e]),
     "MultiplicativeLR": lambda S, o: S.MultiplicativeLR(o, lambda e: 0.97),
     "OneCycleLR": lambda S, o: S.OneCycleLR(o, max_lr=[1.0, 0.5], total_steps=30),
-    "OneCycleLR3": lambda S, o: S.OneCycleLR(o, max_lr=1.0, epochs=3, steps_per_epoch=10,
-                                             three_phase=True, anneal_strategy="linear"),
+    "OneCycleLR3": lambda S, o: S.OneCycleLR(
+        o, max_lr=1.0, epochs=3, steps_per_epoch=10, three_phase=True, anneal_strategy="linear"
+    ),
     "CyclicLR": lambda S, o: S.CyclicLR(o, 0.01, 0.1, step_size_up=4, step_size_down=3),
     "CyclicLR2": lambda S, o: S.CyclicLR(o, 0.01, 0.1, step_size_up=3, mode="triangular2"),
-    "CyclicLRexp": lambda S, o: S.CyclicLR(o, 0.01, 0.1, step_size_up=3, mode="exp_range",
-                                           gamma=0.9),
-    "SequentialLR": lambda S, o: S.SequentialLR(o, [S.LinearLR(o, 0.1, total_iters=3),
-                                                    S.ExponentialLR(o, 0.8)], [4]),
-    "ChainedScheduler": lambda S, o: S.ChainedScheduler([S.ExponentialLR(o, 0.9),
-                                                         S.StepLR(o, 3, 0.5)]),
+    "CyclicLRexp": lambda S, o: S.CyclicLR(
+        o, 0.01, 0.1, step_size_up=3, mode="exp_range", gamma=0.9
+    ),
+    "SequentialLR": lambda S, o: S.SequentialLR(
+        o, [S.LinearLR(o, 0.1, total_iters=3), S.ExponentialLR(o, 0.8)], [4]
+    ),
+    "ChainedScheduler": lambda S, o: S.ChainedScheduler(
+        [S.ExponentialLR(o, 0.9), S.StepLR(o, 3, 0.5)]
+    ),
 }
 
 
@@ -84,18 +87,27 @@ def test_schedule_matches_torch(name):
 
 
 def test_onecycle_with_adam_betas():
-    _compare(lambda S, o: S.OneCycleLR(o, max_lr=0.01, total_steps=20), steps=19,
-             name="Adam", lr=0.001)
+    _compare(
+        lambda S, o: S.OneCycleLR(o, max_lr=0.01, total_steps=20), steps=19, name="Adam", lr=0.001
+    )
 
 
 def test_reduce_on_plateau():
     vals = [1.0, 0.9, 0.95, 0.96, 0.97, 0.98, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 0.4, 0.5]
-    _compare(lambda S, o: S.ReduceLROnPlateau(o, patience=2, factor=0.5, cooldown=1,
-                                              min_lr=[0.01, 0.001]),
-             steps=len(vals), metric=lambda i: vals[i])
-    se, st = _compare(lambda S, o: S.ReduceLROnPlateau(o, mode="max", patience=1,
-                                                       threshold_mode="abs", threshold=0.1),
-                      steps=len(vals), metric=lambda i: vals[i])
+    _compare(
+        lambda S, o: S.ReduceLROnPlateau(
+            o, patience=2, factor=0.5, cooldown=1, min_lr=[0.01, 0.001]
+        ),
+        steps=len(vals),
+        metric=lambda i: vals[i],
+    )
+    se, st = _compare(
+        lambda S, o: S.ReduceLROnPlateau(
+            o, mode="max", patience=1, threshold_mode="abs", threshold=0.1
+        ),
+        steps=len(vals),
+        metric=lambda i: vals[i],
+    )
     assert se.state_dict() == st.state_dict()
 
 
@@ -112,7 +124,7 @@ def test_state_dict_roundtrip_and_closed_form():
     assert s2.last_epoch == 5 and s2.get_last_lr() == s.get_last_lr()
     with pytest.warns(UserWarning, match="epoch parameter"):
         s2.step(9)
-    assert s2.get_last_lr() == pytest.approx([0.1 * 0.5 ** 3, 0.05 * 0.5 ** 3])
+    assert s2.get_last_lr() == pytest.approx([0.1 * 0.5**3, 0.05 * 0.5**3])
     assert oe.param_groups[0]["initial_lr"] == 0.1
 
 
@@ -135,11 +147,12 @@ def test_errors():
 
 def test_swalr_matches_torch():
     for strat in ("cos", "linear"):
-        _compare(lambda S, o, s=strat: (ember.optim.swa_utils if S is ES else
-                                        torch.optim.swa_utils).SWALR(o, swa_lr=0.02,
-                                                                     anneal_epochs=4,
-                                                                     anneal_strategy=s),
-                 steps=8)
+        _compare(
+            lambda S, o, s=strat: (
+                ember.optim.swa_utils if S is ES else torch.optim.swa_utils
+            ).SWALR(o, swa_lr=0.02, anneal_epochs=4, anneal_strategy=s),
+            steps=8,
+        )
 
 
 def test_averaged_model_and_update_bn():
@@ -164,8 +177,9 @@ def test_averaged_model_and_update_bn():
             at.update_parameters(t)
         for (k, ve), vt in zip(ae.state_dict().items(), at.state_dict().values()):
             assert np.allclose(ve.numpy(), vt.numpy(), atol=1e-6), k
-    ema = ember.optim.swa_utils.AveragedModel(e, multi_avg_fn=ember.optim.swa_utils
-                                              .get_ema_multi_avg_fn(0.9))
+    ema = ember.optim.swa_utils.AveragedModel(
+        e, multi_avg_fn=ember.optim.swa_utils.get_ema_multi_avg_fn(0.9)
+    )
     ema.update_parameters(e)
     ema.update_parameters(e)
     data = [ember.randn(8, 3) for _ in range(3)]

@@ -70,8 +70,13 @@ def test_activation(name, mk):
 
 
 def test_softmax_float64_and_stability():
-    _check(lambda x: F.log_softmax(x * 1e4, 1), lambda x: TF.log_softmax(x * 1e4, 1),
-           dtype=np.float64, rtol=1e-6, atol=1e-6)
+    _check(
+        lambda x: F.log_softmax(x * 1e4, 1),
+        lambda x: TF.log_softmax(x * 1e4, 1),
+        dtype=np.float64,
+        rtol=1e-6,
+        atol=1e-6,
+    )
     e = ember.tensor([[1e4, 0.0, -1e4]])
     assert np.isfinite(F.softmax(e, 1).numpy()).all()
 
@@ -154,14 +159,16 @@ def test_embedding_padding_idx():
 
 @pytest.mark.parametrize("pad", [(1, 2), (1, 0, 2, 1), (-1, 1)])
 def test_pad_constant(pad):
-    _check(lambda x: F.pad(x, pad, value=0.5), lambda x: TF.pad(x, pad, value=0.5),
-           shape=(2, 3, 4))
+    _check(lambda x: F.pad(x, pad, value=0.5), lambda x: TF.pad(x, pad, value=0.5), shape=(2, 3, 4))
 
 
 @pytest.mark.parametrize("mode", ["reflect", "replicate", "circular"])
 def test_pad_modes(mode):
-    _check(lambda x: F.pad(x, (1, 2), mode=mode), lambda x: TF.pad(x, (1, 2), mode=mode),
-           shape=(2, 3, 4))
+    _check(
+        lambda x: F.pad(x, (1, 2), mode=mode),
+        lambda x: TF.pad(x, (1, 2), mode=mode),
+        shape=(2, 3, 4),
+    )
 
 
 def test_dropout_train_eval():
@@ -221,7 +228,8 @@ def test_norm_gradcheck():
     w = ember.randn(3, dtype=ember.float64, requires_grad=True)
     b = ember.randn(3, dtype=ember.float64, requires_grad=True)
     assert ember.autograd.gradcheck(
-        lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True), (x, w, b))
+        lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True), (x, w, b)
+    )
     w2 = ember.randn(2, dtype=ember.float64, requires_grad=True)
     assert ember.autograd.gradcheck(lambda x, w: F.layer_norm(x, (2,), w), (x, w2))
 
@@ -266,15 +274,30 @@ def _r(*shape, lo=-2.0, hi=2.0, seed=0):
 
 GRADCHECKS = [
     ("mse", lambda x, t: F.mse_loss(x, t), lambda: (_r(3, 4), _r(3, 4, seed=1))),
-    ("mse_none", lambda x, t: F.mse_loss(x, t, reduction="none"),
-     lambda: (_r(3, 4), _r(3, 4, seed=1))),
-    ("nll", lambda x: F.nll_loss(x, ember.tensor([0, 2, 1]), ember.tensor(
-        [1.0, 2.0, 0.5], dtype=ember.float64)), lambda: (_r(3, 3),)),
-    ("bce", lambda x, t: F.binary_cross_entropy(x, t), lambda: (_r(5, lo=0.1, hi=0.9),
-                                                               _r(5, lo=0, hi=1, seed=1))),
-    ("bce_logits", lambda x, t: F.binary_cross_entropy_with_logits(
-        x, t, pos_weight=ember.tensor([2.0, 0.5, 1.0], dtype=ember.float64)),
-     lambda: (_r(2, 3), _r(2, 3, lo=0, hi=1, seed=1))),
+    (
+        "mse_none",
+        lambda x, t: F.mse_loss(x, t, reduction="none"),
+        lambda: (_r(3, 4), _r(3, 4, seed=1)),
+    ),
+    (
+        "nll",
+        lambda x: F.nll_loss(
+            x, ember.tensor([0, 2, 1]), ember.tensor([1.0, 2.0, 0.5], dtype=ember.float64)
+        ),
+        lambda: (_r(3, 3),),
+    ),
+    (
+        "bce",
+        lambda x, t: F.binary_cross_entropy(x, t),
+        lambda: (_r(5, lo=0.1, hi=0.9), _r(5, lo=0, hi=1, seed=1)),
+    ),
+    (
+        "bce_logits",
+        lambda x, t: F.binary_cross_entropy_with_logits(
+            x, t, pos_weight=ember.tensor([2.0, 0.5, 1.0], dtype=ember.float64)
+        ),
+        lambda: (_r(2, 3), _r(2, 3, lo=0, hi=1, seed=1)),
+    ),
     ("softmax", lambda x: F.softmax(x, 1), lambda: (_r(3, 4),)),
     ("log_softmax", lambda x: F.log_softmax(x, 0), lambda: (_r(3, 4),)),
     ("gelu", F.gelu, lambda: (_r(3, 4),)),
@@ -286,12 +309,21 @@ GRADCHECKS = [
     ("sigmoid", F.sigmoid, lambda: (_r(3, 4),)),
     ("logsigmoid", F.logsigmoid, lambda: (_r(3, 4),)),
     ("embedding", lambda w: F.embedding(ember.tensor([[0, 2], [2, 1]]), w), lambda: (_r(3, 2),)),
-    ("layer_norm", lambda x, w, b: F.layer_norm(x, (4,), w, b),
-     lambda: (_r(3, 4), _r(4, seed=1), _r(4, seed=2))),
-    ("group_norm", lambda x, w, b: F.group_norm(x, 2, w, b),
-     lambda: (_r(2, 4, 3), _r(4, seed=1), _r(4, seed=2))),
-    ("bilinear", F.bilinear, lambda: (_r(2, 3), _r(2, 2, seed=1), _r(4, 3, 2, seed=2),
-                                       _r(4, seed=3))),
+    (
+        "layer_norm",
+        lambda x, w, b: F.layer_norm(x, (4,), w, b),
+        lambda: (_r(3, 4), _r(4, seed=1), _r(4, seed=2)),
+    ),
+    (
+        "group_norm",
+        lambda x, w, b: F.group_norm(x, 2, w, b),
+        lambda: (_r(2, 4, 3), _r(4, seed=1), _r(4, seed=2)),
+    ),
+    (
+        "bilinear",
+        F.bilinear,
+        lambda: (_r(2, 3), _r(2, 2, seed=1), _r(4, 3, 2, seed=2), _r(4, seed=3)),
+    ),
     ("pad_reflect", lambda x: F.pad(x, (2, 1), mode="reflect"), lambda: (_r(2, 4),)),
     ("prelu", F.prelu, lambda: (_r(2, 3, 2), _r(3, seed=1))),
 ]

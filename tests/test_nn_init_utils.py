@@ -16,13 +16,13 @@ from ember.nn import init
 def test_calculate_gain_and_fans():
     for nl in ["linear", "conv2d", "sigmoid", "tanh", "relu", "leaky_relu", "selu"]:
         assert init.calculate_gain(nl) == torch.nn.init.calculate_gain(nl)
-    assert init.calculate_gain("leaky_relu", 0.2) == torch.nn.init.calculate_gain(
-        "leaky_relu", 0.2)
+    assert init.calculate_gain("leaky_relu", 0.2) == torch.nn.init.calculate_gain("leaky_relu", 0.2)
     with pytest.raises(ValueError, match="Unsupported nonlinearity"):
         init.calculate_gain("foo")
     for shape in [(3, 4), (8, 3, 5, 5), (2, 6, 7)]:
-        assert init._calculate_fan_in_and_fan_out(ember.empty(shape)) == \
-            torch.nn.init._calculate_fan_in_and_fan_out(torch.empty(shape))
+        assert init._calculate_fan_in_and_fan_out(
+            ember.empty(shape)
+        ) == torch.nn.init._calculate_fan_in_and_fan_out(torch.empty(shape))
     with pytest.raises(ValueError, match="fewer than 2 dimensions"):
         init._calculate_fan_in_and_fan_out(ember.empty(3))
 
@@ -115,8 +115,7 @@ def test_pad_sequence():
 
     a = [ember.ones(2, 3), ember.ones(4, 3) * 2, ember.ones(1, 3) * 3]
     t = [torch.ones(2, 3), torch.ones(4, 3) * 2, torch.ones(1, 3) * 3]
-    for kw in (dict(), dict(batch_first=True, padding_value=-1.0),
-               dict(padding_side="left")):
+    for kw in (dict(), dict(batch_first=True, padding_value=-1.0), dict(padding_side="left")):
         assert_same(pad_sequence(a, **kw), torch.nn.utils.rnn.pad_sequence(t, **kw))
 
 

@@ -21,8 +21,11 @@ def _leaf(a):
 def _grad_check(ye, yt, pairs, rtol=1e-5, atol=1e-6):
     assert_same(ye, yt, rtol, atol)
     if ye.ndim:
-        g = np.random.default_rng(3).standard_normal(tuple(yt.shape)).astype(
-            yt.detach().numpy().dtype)
+        g = (
+            np.random.default_rng(3)
+            .standard_normal(tuple(yt.shape))
+            .astype(yt.detach().numpy().dtype)
+        )
         ye.backward(ember.tensor(g))
         yt.backward(torch.tensor(g))
     else:
@@ -40,8 +43,7 @@ def test_mse_l1(red):
     for fe, ft in ((F.mse_loss, TF.mse_loss), (F.l1_loss, TF.l1_loss)):
         xe, xt = _leaf(rng.standard_normal((4, 3)).astype(np.float32))
         te, tt = _leaf(rng.standard_normal((4, 3)).astype(np.float32))
-        _grad_check(fe(xe, te, reduction=red), ft(xt, tt, reduction=red),
-                    [(xe, xt), (te, tt)])
+        _grad_check(fe(xe, te, reduction=red), ft(xt, tt, reduction=red), [(xe, xt), (te, tt)])
 
 
 def test_mse_broadcast_warns():
@@ -100,8 +102,7 @@ def test_cross_entropy_gradcheck():
     x = ember.randn(4, 3, dtype=ember.float64, requires_grad=True)
     t = ember.tensor([0, 2, 1, -100])
     w = ember.tensor([0.5, 1.0, 2.0], dtype=ember.float64)
-    assert ember.autograd.gradcheck(
-        lambda x: F.cross_entropy(x, t, w, label_smoothing=0.1), (x,))
+    assert ember.autograd.gradcheck(lambda x: F.cross_entropy(x, t, w, label_smoothing=0.1), (x,))
     p = F.softmax(ember.randn(4, 3, dtype=ember.float64), 1)
     assert ember.autograd.gradcheck(lambda x: F.cross_entropy(x, p), (x,))
 
@@ -135,10 +136,12 @@ def test_bce(red):
     w = rng.uniform(0.5, 2, 3).astype(np.float32)
     xe, xt = _leaf(x)
     te, tt = _leaf(t)
-    ye = F.binary_cross_entropy(xe, te, ember.tensor(np.broadcast_to(w, (4, 3)).copy()),
-                                reduction=red)
-    yt = TF.binary_cross_entropy(xt, tt, torch.tensor(np.broadcast_to(w, (4, 3)).copy()),
-                                 reduction=red)
+    ye = F.binary_cross_entropy(
+        xe, te, ember.tensor(np.broadcast_to(w, (4, 3)).copy()), reduction=red
+    )
+    yt = TF.binary_cross_entropy(
+        xt, tt, torch.tensor(np.broadcast_to(w, (4, 3)).copy()), reduction=red
+    )
     _grad_check(ye, yt, [(xe, xt), (te, tt)], 1e-5, 1e-5)
     with pytest.raises(ValueError, match="Using a target size"):
         F.binary_cross_entropy(ember.rand(3), ember.rand(3, 1))
@@ -152,10 +155,12 @@ def test_bce_with_logits(red):
     w = rng.uniform(0.5, 2, 3).astype(np.float32)
     xe, xt = _leaf(x)
     te, tt = _leaf(t)
-    ye = F.binary_cross_entropy_with_logits(xe, te, ember.tensor(w), reduction=red,
-                                            pos_weight=ember.tensor(pw))
-    yt = TF.binary_cross_entropy_with_logits(xt, tt, torch.tensor(w), reduction=red,
-                                             pos_weight=torch.tensor(pw))
+    ye = F.binary_cross_entropy_with_logits(
+        xe, te, ember.tensor(w), reduction=red, pos_weight=ember.tensor(pw)
+    )
+    yt = TF.binary_cross_entropy_with_logits(
+        xt, tt, torch.tensor(w), reduction=red, pos_weight=torch.tensor(pw)
+    )
     _grad_check(ye, yt, [(xe, xt), (te, tt)], 1e-5, 1e-5)
 
 
@@ -169,8 +174,10 @@ def test_other_losses(red):
         (lambda m, x, z: m.smooth_l1_loss(x, z, reduction=red, beta=0.5), (a, b)),
         (lambda m, x, z: m.huber_loss(x, z, reduction=red, delta=0.7), (a, b)),
         (lambda m, x, z: m.cosine_embedding_loss(x, z, _t(m, y), 0.1, reduction=red), (a, b)),
-        (lambda m, x, z: m.margin_ranking_loss(x[:, 0], z[:, 0], _t(m, y), 0.2,
-                                               reduction=red), (a, b)),
+        (
+            lambda m, x, z: m.margin_ranking_loss(x[:, 0], z[:, 0], _t(m, y), 0.2, reduction=red),
+            (a, b),
+        ),
         (lambda m, x, z, w: m.triplet_margin_loss(x, z, w, reduction=red), (a, b, c)),
         (lambda m, x: m.soft_margin_loss(x, _t(m, np.sign(b)), reduction=red), (a,)),
         (lambda m, x: m.hinge_embedding_loss(x, _t(m, np.sign(b)), reduction=red), (a,)),
@@ -207,8 +214,9 @@ def test_loss_modules_repr_and_forward():
     assert "weight" in m.state_dict()
     x = ember.randn(4, 3)
     t = ember.tensor([0, 1, 2, 0])
-    tm = torch.nn.CrossEntropyLoss(weight=torch.tensor([1.0, 2.0, 0.5]), ignore_index=1,
-                                   label_smoothing=0.1)
+    tm = torch.nn.CrossEntropyLoss(
+        weight=torch.tensor([1.0, 2.0, 0.5]), ignore_index=1, label_smoothing=0.1
+    )
     assert_same(m(x, t), tm(torch.tensor(x.numpy()), torch.tensor(t.numpy())))
     assert nn.MSELoss(reduction="sum")(ember.ones(3), ember.zeros(3)).item() == 3.0
     assert nn.MSELoss(size_average=False).reduction == "sum"

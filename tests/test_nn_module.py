@@ -23,10 +23,10 @@ def _build(m):
             self.fc = m.Linear(4, 3)
             self.bn = m.BatchNorm1d(3)
             self.seq = m.Sequential(m.ReLU(), m.Linear(3, 2, bias=False), m.Dropout(0.2))
-            self.register_buffer("steps", m.Parameter(torch.zeros(1)).data if m is tnn
-                                 else ember.zeros(1))
-            self.register_buffer("tmp", (torch if m is tnn else ember).ones(2),
-                                 persistent=False)
+            self.register_buffer(
+                "steps", m.Parameter(torch.zeros(1)).data if m is tnn else ember.zeros(1)
+            )
+            self.register_buffer("tmp", (torch if m is tnn else ember).ones(2), persistent=False)
             self.shared = self.fc
 
         def forward(self, x):
@@ -51,8 +51,9 @@ def test_names_and_iteration_match_torch():
     assert [k for k, _ in e.named_parameters(prefix="p", recurse=False)] == []
     assert [k for k, _ in e.seq.named_parameters("seq")] == ["seq.1.weight"]
     assert len(list(e.parameters())) == 5  # shared fc counted once
-    assert len(list(e.named_modules(remove_duplicate=False))) == \
-        len(list(t.named_modules(remove_duplicate=False)))
+    assert len(list(e.named_modules(remove_duplicate=False))) == len(
+        list(t.named_modules(remove_duplicate=False))
+    )
     assert repr(e) == repr(t)
 
 
@@ -79,8 +80,7 @@ def test_forward_backward_match_torch():
 
 def test_setattr_rules_and_errors():
     m = nn.Linear(2, 3)
-    with pytest.raises(TypeError, match="cannot assign 'torch.FloatTensor' as parameter "
-                                        "'weight'"):
+    with pytest.raises(TypeError, match="cannot assign 'torch.FloatTensor' as parameter 'weight'"):
         m.weight = ember.zeros(3, 2)
     with pytest.raises(AttributeError, match="'Linear' object has no attribute 'foo'"):
         m.foo  # noqa: B018
@@ -125,10 +125,13 @@ def test_state_dict_roundtrip_and_errors():
     with pytest.raises(RuntimeError) as et:
         t.load_state_dict(tbad)
     assert str(ee.value) == str(et.value)
-    res = e2.load_state_dict(OrderedDict((k, v) for k, v in sd.items() if k != "fc.bias"),
-                             strict=False)
-    tres = t.load_state_dict(OrderedDict((k, torch.tensor(v.numpy())) for k, v in sd.items()
-                                         if k != "fc.bias"), strict=False)
+    res = e2.load_state_dict(
+        OrderedDict((k, v) for k, v in sd.items() if k != "fc.bias"), strict=False
+    )
+    tres = t.load_state_dict(
+        OrderedDict((k, torch.tensor(v.numpy())) for k, v in sd.items() if k != "fc.bias"),
+        strict=False,
+    )
     assert res.missing_keys == tres.missing_keys == ["fc.bias"]
     assert res.unexpected_keys == []
 
@@ -275,8 +278,7 @@ def test_modulelist_moduledict_repr_and_api():
 
 def test_parameter_list_dict():
     pl = nn.ParameterList([nn.Parameter(ember.zeros(2, 3)), ember.zeros(2, dtype=ember.float64)])
-    tl = tnn.ParameterList([tnn.Parameter(torch.zeros(2, 3)),
-                            torch.zeros(2, dtype=torch.float64)])
+    tl = tnn.ParameterList([tnn.Parameter(torch.zeros(2, 3)), torch.zeros(2, dtype=torch.float64)])
     assert repr(pl) == repr(tl)
     assert isinstance(pl[1], nn.Parameter) and len(pl) == 2
     assert [k for k, _ in pl.named_parameters()] == ["0", "1"]
@@ -289,16 +291,56 @@ def test_parameter_list_dict():
 
 
 LAYER_REPRS = [
-    "Linear(3, 4)", "Linear(3, 4, bias=False)", "Bilinear(2, 3, 4)", "Identity()",
-    "Flatten()", "Unflatten(1, (2, 5))", "Softmax(dim=1)", "Softmax()", "LogSoftmax(1)",
-    "ReLU(inplace=True)", "ReLU()", "Dropout(0.3)", "Dropout2d()", "LeakyReLU()", "PReLU()",
-    "ELU()", "SELU()", "CELU()", "GELU()", "GELU('tanh')", "SiLU()", "Mish()", "Hardtanh()",
-    "ReLU6()", "Hardsigmoid()", "Hardswish()", "Softplus()", "Softsign()",
-    "Threshold(0.1, 20)", "Embedding(10, 3)", "Embedding(10, 3, padding_idx=0, max_norm=1.0)",
-    "LayerNorm(4)", "BatchNorm1d(4)", "BatchNorm2d(4, affine=False, track_running_stats=False)",
-    "GroupNorm(2, 4)", "RMSNorm(4)", "RMSNorm([4], eps=1e-5)", "Tanh()", "Sigmoid()",
-    "Softshrink()", "GLU()", "Dropout1d()", "AlphaDropout()", "MSELoss()", "L1Loss()",
-    "NLLLoss()", "BCELoss()", "BCEWithLogitsLoss()", "HuberLoss()", "SmoothL1Loss()",
+    "Linear(3, 4)",
+    "Linear(3, 4, bias=False)",
+    "Bilinear(2, 3, 4)",
+    "Identity()",
+    "Flatten()",
+    "Unflatten(1, (2, 5))",
+    "Softmax(dim=1)",
+    "Softmax()",
+    "LogSoftmax(1)",
+    "ReLU(inplace=True)",
+    "ReLU()",
+    "Dropout(0.3)",
+    "Dropout2d()",
+    "LeakyReLU()",
+    "PReLU()",
+    "ELU()",
+    "SELU()",
+    "CELU()",
+    "GELU()",
+    "GELU('tanh')",
+    "SiLU()",
+    "Mish()",
+    "Hardtanh()",
+    "ReLU6()",
+    "Hardsigmoid()",
+    "Hardswish()",
+    "Softplus()",
+    "Softsign()",
+    "Threshold(0.1, 20)",
+    "Embedding(10, 3)",
+    "Embedding(10, 3, padding_idx=0, max_norm=1.0)",
+    "LayerNorm(4)",
+    "BatchNorm1d(4)",
+    "BatchNorm2d(4, affine=False, track_running_stats=False)",
+    "GroupNorm(2, 4)",
+    "RMSNorm(4)",
+    "RMSNorm([4], eps=1e-5)",
+    "Tanh()",
+    "Sigmoid()",
+    "Softshrink()",
+    "GLU()",
+    "Dropout1d()",
+    "AlphaDropout()",
+    "MSELoss()",
+    "L1Loss()",
+    "NLLLoss()",
+    "BCELoss()",
+    "BCEWithLogitsLoss()",
+    "HuberLoss()",
+    "SmoothL1Loss()",
 ]
 
 
@@ -357,11 +399,31 @@ def test_embedding_module():
 
 def test_activation_modules_forward():
     x = np.linspace(-3, 3, 12, dtype=np.float32).reshape(3, 4)
-    for expr in ["ReLU()", "ReLU6()", "LeakyReLU(0.2)", "ELU()", "SELU()", "CELU(0.5)",
-                 "GELU()", "SiLU()", "Mish()", "Hardtanh(-2, 2)", "Hardsigmoid()",
-                 "Hardswish()", "Softplus()", "Softsign()", "Threshold(0.5, -1)", "Sigmoid()",
-                 "Tanh()", "Softmax(1)", "LogSoftmax(dim=1)", "PReLU()", "Flatten(0)",
-                 "Unflatten(1, (2, 2))", "Identity(3, k=2)"]:
+    for expr in [
+        "ReLU()",
+        "ReLU6()",
+        "LeakyReLU(0.2)",
+        "ELU()",
+        "SELU()",
+        "CELU(0.5)",
+        "GELU()",
+        "SiLU()",
+        "Mish()",
+        "Hardtanh(-2, 2)",
+        "Hardsigmoid()",
+        "Hardswish()",
+        "Softplus()",
+        "Softsign()",
+        "Threshold(0.5, -1)",
+        "Sigmoid()",
+        "Tanh()",
+        "Softmax(1)",
+        "LogSoftmax(dim=1)",
+        "PReLU()",
+        "Flatten(0)",
+        "Unflatten(1, (2, 2))",
+        "Identity(3, k=2)",
+    ]:
         e, t = eval("nn." + expr), eval("tnn." + expr)
         assert_same(e(ember.tensor(x)), t(torch.tensor(x)), 1e-5, 1e-6)
 

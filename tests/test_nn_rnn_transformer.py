@@ -81,8 +81,16 @@ def test_cells(name):
 @pytest.mark.parametrize("batch_first", [False, True])
 @pytest.mark.parametrize("norm_first", [False, True])
 def test_encoder_layer(batch_first, norm_first):
-    e, t = _pair("TransformerEncoderLayer", 8, 2, 16, dropout=0.0, batch_first=batch_first,
-                 norm_first=norm_first, activation="gelu")
+    e, t = _pair(
+        "TransformerEncoderLayer",
+        8,
+        2,
+        16,
+        dropout=0.0,
+        batch_first=batch_first,
+        norm_first=norm_first,
+        activation="gelu",
+    )
     N, L = 3, 5
     xe, xt = _leaf((N, L, 8) if batch_first else (L, N, 8))
     kpm = np.zeros((N, L), bool)
@@ -114,8 +122,9 @@ def test_full_transformer_and_mha():
     assert_same(oe, ot, 1e-5, 1e-6)
     assert_same(we, wt, 1e-5, 1e-6)
     enc_e = ember.nn.TransformerEncoder(ember.nn.TransformerEncoderLayer(8, 2, 16), 2)
-    enc_t = torch.nn.TransformerEncoder(torch.nn.TransformerEncoderLayer(8, 2, 16), 2,
-                                        enable_nested_tensor=False)
+    enc_t = torch.nn.TransformerEncoder(
+        torch.nn.TransformerEncoderLayer(8, 2, 16), 2, enable_nested_tensor=False
+    )
     assert list(enc_e.state_dict()) == list(enc_t.state_dict())
     assert repr(enc_e) == repr(enc_t)
 
@@ -125,8 +134,10 @@ def test_fused_recurrent_layers_gradcheck(reverse):
     from ember.nn.modules.rnn import _GRULayer, _LSTMCell, _LSTMLayer
 
     d = ember.float64
-    h, c = ember.randn(3, 2, dtype=d, requires_grad=True), ember.randn(3, 2, dtype=d,
-                                                                          requires_grad=True)
+    h, c = (
+        ember.randn(3, 2, dtype=d, requires_grad=True),
+        ember.randn(3, 2, dtype=d, requires_grad=True),
+    )
     p, w, b = (ember.randn(*s, dtype=d, requires_grad=True) for s in [(4, 3, 8), (8, 2), (8,)])
     assert ember.autograd.gradcheck(lambda *a: _LSTMLayer.apply(*a, reverse), (p, h, c, w, b))
     assert ember.autograd.gradcheck(lambda *a: _LSTMCell.apply(*a), (p[0], h, c, w, b))

@@ -18,8 +18,15 @@ def _net(lib):
             super().__init__()
             self.emb = nn.Embedding(11, 6, padding_idx=0)
             self.body = nn.Sequential(
-                nn.Linear(6 * 4, 16), nn.LayerNorm(16), nn.GELU(), nn.Dropout(0.0),
-                nn.Linear(16, 16, bias=False), nn.BatchNorm1d(16), nn.SiLU(), nn.Linear(16, 5))
+                nn.Linear(6 * 4, 16),
+                nn.LayerNorm(16),
+                nn.GELU(),
+                nn.Dropout(0.0),
+                nn.Linear(16, 16, bias=False),
+                nn.BatchNorm1d(16),
+                nn.SiLU(),
+                nn.Linear(16, 5),
+            )
             self.scale = nn.Parameter(lib.ones(5))
 
         def forward(self, idx):
@@ -29,8 +36,14 @@ def _net(lib):
     return Net()
 
 
-@pytest.mark.parametrize("opt,kw", [("SGD", dict(lr=0.05, momentum=0.9, nesterov=True)),
-                                    ("AdamW", dict(lr=0.01)), ("RMSprop", dict(lr=0.001))])
+@pytest.mark.parametrize(
+    "opt,kw",
+    [
+        ("SGD", dict(lr=0.05, momentum=0.9, nesterov=True)),
+        ("AdamW", dict(lr=0.01)),
+        ("RMSprop", dict(lr=0.001)),
+    ],
+)
 def test_classifier_trains_like_torch(opt, kw):
     e, t = _net(ember), _net(torch)
     t.load_state_dict({k: torch.tensor(v.numpy()) for k, v in e.state_dict().items()})
@@ -79,9 +92,11 @@ def test_bce_regression_trains_like_torch():
         for o in (oe, ot):
             o.zero_grad()
         ember.nn.functional.binary_cross_entropy_with_logits(
-            e(ember.tensor(x)), ember.tensor(y), pos_weight=ember.tensor(pw)).backward()
+            e(ember.tensor(x)), ember.tensor(y), pos_weight=ember.tensor(pw)
+        ).backward()
         torch.nn.functional.binary_cross_entropy_with_logits(
-            t(torch.tensor(x)), torch.tensor(y), pos_weight=torch.tensor(pw)).backward()
+            t(torch.tensor(x)), torch.tensor(y), pos_weight=torch.tensor(pw)
+        ).backward()
         oe.step()
         ot.step()
     for pe, pt in zip(e.parameters(), t.parameters()):

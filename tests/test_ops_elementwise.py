@@ -23,17 +23,54 @@ DOMAINS = {
 }
 
 UNARY = [
-    ("neg", "any"), ("negative", "any"), ("abs", "nonint"), ("absolute", "nonint"),
-    ("exp", "any"), ("exp2", "any"), ("expm1", "any"), ("log", "pos"), ("log2", "pos"),
-    ("log10", "pos"), ("log1p", "pos"), ("sqrt", "pos"), ("rsqrt", "pos"), ("square", "any"),
-    ("sin", "any"), ("cos", "any"), ("tan", "unit"), ("asin", "unit"), ("acos", "unit"),
-    ("atan", "any"), ("sinh", "any"), ("cosh", "any"), ("tanh", "any"), ("asinh", "any"),
-    ("acosh", "ge1"), ("atanh", "unit"), ("arcsin", "unit"), ("arccos", "unit"),
-    ("arctan", "any"), ("arcsinh", "any"), ("arccosh", "ge1"), ("arctanh", "unit"),
-    ("sigmoid", "any"), ("relu", "nonint"), ("erf", "any"), ("erfc", "any"),
-    ("erfinv", "unit"), ("sign", "nonint"), ("sgn", "nonint"), ("floor", "nonint"),
-    ("ceil", "nonint"), ("round", "nonint"), ("trunc", "nonint"), ("fix", "nonint"),
-    ("frac", "nonint"), ("reciprocal", "pos"), ("logit", "prob"), ("positive", "any"),
+    ("neg", "any"),
+    ("negative", "any"),
+    ("abs", "nonint"),
+    ("absolute", "nonint"),
+    ("exp", "any"),
+    ("exp2", "any"),
+    ("expm1", "any"),
+    ("log", "pos"),
+    ("log2", "pos"),
+    ("log10", "pos"),
+    ("log1p", "pos"),
+    ("sqrt", "pos"),
+    ("rsqrt", "pos"),
+    ("square", "any"),
+    ("sin", "any"),
+    ("cos", "any"),
+    ("tan", "unit"),
+    ("asin", "unit"),
+    ("acos", "unit"),
+    ("atan", "any"),
+    ("sinh", "any"),
+    ("cosh", "any"),
+    ("tanh", "any"),
+    ("asinh", "any"),
+    ("acosh", "ge1"),
+    ("atanh", "unit"),
+    ("arcsin", "unit"),
+    ("arccos", "unit"),
+    ("arctan", "any"),
+    ("arcsinh", "any"),
+    ("arccosh", "ge1"),
+    ("arctanh", "unit"),
+    ("sigmoid", "any"),
+    ("relu", "nonint"),
+    ("erf", "any"),
+    ("erfc", "any"),
+    ("erfinv", "unit"),
+    ("sign", "nonint"),
+    ("sgn", "nonint"),
+    ("floor", "nonint"),
+    ("ceil", "nonint"),
+    ("round", "nonint"),
+    ("trunc", "nonint"),
+    ("fix", "nonint"),
+    ("frac", "nonint"),
+    ("reciprocal", "pos"),
+    ("logit", "prob"),
+    ("positive", "any"),
 ]
 NO_GRAD_UNARY = ["isnan", "isinf", "isfinite", "isposinf", "isneginf", "signbit"]
 
@@ -74,10 +111,10 @@ def test_unary_values_and_grads(name, domain):
 def test_unary_float64_noncontiguous_and_inplace(name, domain):
     a = _arr((4, 3), domain, dtype=np.float64)
     e, t = _pair(a)
-    assert_same(getattr(ember, name)(e.t()), getattr(torch, name)(t.t()), rtol=1e-10,
-                atol=1e-12)
-    assert_same(getattr(ember, name)(e[:, ::2]), getattr(torch, name)(t[:, ::2]), rtol=1e-10,
-                atol=1e-12)
+    assert_same(getattr(ember, name)(e.t()), getattr(torch, name)(t.t()), rtol=1e-10, atol=1e-12)
+    assert_same(
+        getattr(ember, name)(e[:, ::2]), getattr(torch, name)(t[:, ::2]), rtol=1e-10, atol=1e-12
+    )
     if hasattr(t, name + "_") and name not in ("positive",):
         ei, ti = e.clone(), t.clone()
         assert getattr(ei, name + "_")() is ei
@@ -124,13 +161,16 @@ def test_nan_to_num_and_special_values():
     a = np.array([1.0, np.nan, np.inf, -np.inf], dtype=np.float32)
     e, t = _pair(a)
     assert_same(ember.nan_to_num(e), torch.nan_to_num(t))
-    assert_same(ember.nan_to_num(e, nan=2.0, posinf=5.0, neginf=-5.0),
-                torch.nan_to_num(t, nan=2.0, posinf=5.0, neginf=-5.0))
+    assert_same(
+        ember.nan_to_num(e, nan=2.0, posinf=5.0, neginf=-5.0),
+        torch.nan_to_num(t, nan=2.0, posinf=5.0, neginf=-5.0),
+    )
     with np.errstate(all="ignore"):
         for name in ["log", "sqrt", "exp", "reciprocal", "sigmoid", "tanh"]:
             b = np.array([0.0, -1.0, np.inf, -np.inf, np.nan, 100.0, -100.0], np.float32)
-            assert_same(getattr(ember, name)(ember.from_numpy(b)),
-                        getattr(torch, name)(torch.from_numpy(b)))
+            assert_same(
+                getattr(ember, name)(ember.from_numpy(b)), getattr(torch, name)(torch.from_numpy(b))
+            )
 
 
 def test_round_decimals_and_clamp():
@@ -140,8 +180,10 @@ def test_round_decimals_and_clamp():
     for lo, hi in [(-1.0, 1.0), (None, 0.5), (-0.5, None), (0, 1)]:
         assert_same(ember.clamp(e, lo, hi), torch.clamp(t, lo, hi))
         assert_same(e.clip(lo, hi), t.clip(lo, hi))
-    assert_same(ember.clamp(e, min=ember.zeros(5), max=ember.ones(5) * 3),
-                torch.clamp(t, min=torch.zeros(5), max=torch.ones(5) * 3))
+    assert_same(
+        ember.clamp(e, min=ember.zeros(5), max=ember.ones(5) * 3),
+        torch.clamp(t, min=torch.zeros(5), max=torch.ones(5) * 3),
+    )
     ei, ti = ember.tensor([1, 5, 9]), torch.tensor([1, 5, 9])
     assert_same(ei.clamp(2, 6), ti.clamp(2, 6))
     assert_same(ei.clamp(2.5, 6), ti.clamp(2.5, 6))
@@ -165,17 +207,34 @@ def test_clamp_grads():
 
 
 BINARY = [
-    ("add", operator.add, "any"), ("sub", operator.sub, "any"), ("mul", operator.mul, "any"),
-    ("div", operator.truediv, "pos"), ("pow", operator.pow, "pos"),
-    ("remainder", operator.mod, "pos"), ("floor_divide", operator.floordiv, "pos"),
-    ("fmod", None, "pos"), ("maximum", None, "any"), ("minimum", None, "any"),
-    ("subtract", None, "any"), ("multiply", None, "any"), ("divide", None, "pos"),
-    ("true_divide", None, "pos"), ("rsub", None, "any"), ("fmax", None, "any"),
+    ("add", operator.add, "any"),
+    ("sub", operator.sub, "any"),
+    ("mul", operator.mul, "any"),
+    ("div", operator.truediv, "pos"),
+    ("pow", operator.pow, "pos"),
+    ("remainder", operator.mod, "pos"),
+    ("floor_divide", operator.floordiv, "pos"),
+    ("fmod", None, "pos"),
+    ("maximum", None, "any"),
+    ("minimum", None, "any"),
+    ("subtract", None, "any"),
+    ("multiply", None, "any"),
+    ("divide", None, "pos"),
+    ("true_divide", None, "pos"),
+    ("rsub", None, "any"),
+    ("fmax", None, "any"),
     ("fmin", None, "any"),
 ]
 
-SHAPE_PAIRS = [((3, 4), (3, 4)), ((3, 4), (4,)), ((3, 1), (1, 4)), ((2, 3, 4), (3, 1)),
-               ((4,), (2, 3, 4)), ((), (3,)), ((3,), ())]
+SHAPE_PAIRS = [
+    ((3, 4), (3, 4)),
+    ((3, 4), (4,)),
+    ((3, 1), (1, 4)),
+    ((2, 3, 4), (3, 1)),
+    ((4,), (2, 3, 4)),
+    ((), (3,)),
+    ((3,), ()),
+]
 
 
 @pytest.mark.parametrize("sa,sb", SHAPE_PAIRS, ids=[f"{a}-{b}" for a, b in SHAPE_PAIRS])
@@ -210,8 +269,10 @@ SCALARS = [2, 2.5, -3, True, 0.5]
 
 
 @pytest.mark.parametrize("scalar", SCALARS, ids=[repr(s) for s in SCALARS])
-@pytest.mark.parametrize("opname", ["add", "sub", "mul", "truediv", "pow", "mod", "floordiv",
-                                    "lt", "le", "gt", "ge", "eq", "ne"])
+@pytest.mark.parametrize(
+    "opname",
+    ["add", "sub", "mul", "truediv", "pow", "mod", "floordiv", "lt", "le", "gt", "ge", "eq", "ne"],
+)
 @pytest.mark.parametrize("dt", ["float32", "float64", "int64", "int32", "uint8", "float16"])
 def test_binary_scalar_both_sides(opname, scalar, dt):
     f = getattr(operator, opname)
@@ -242,10 +303,12 @@ def test_int_division_semantics():
     assert_same(ember.fmod(a, b), torch.fmod(ta, tb))
     af, bf = a.double(), b.double()
     assert_same(ember.fmod(af, bf), torch.fmod(ta.double(), tb.double()))
-    assert_same(ember.div(af, bf, rounding_mode="trunc"),
-                torch.div(ta.double(), tb.double(), rounding_mode="trunc"))
+    assert_same(
+        ember.div(af, bf, rounding_mode="trunc"),
+        torch.div(ta.double(), tb.double(), rounding_mode="trunc"),
+    )
     assert_same(ember.remainder(af, 2.5), torch.remainder(ta.double(), 2.5))
-    assert_same(a ** 2, ta ** 2)
+    assert_same(a**2, ta**2)
     assert_same(2 ** a.abs(), 2 ** ta.abs())
     assert_same(a.abs() ** 0.5, ta.abs() ** 0.5)
 
@@ -269,18 +332,18 @@ def test_pow_grads_special():
         ea, ta = _pair(np.abs(a) if exp in (0.5, -1) else a, rg=True)
         if exp == -1:
             ea, ta = _pair(np.abs(a) + 1, rg=True)
-        (ea ** exp).sum().backward()
-        (ta ** exp).sum().backward()
+        (ea**exp).sum().backward()
+        (ta**exp).sum().backward()
         assert_same(ea.grad, ta.grad)
     base_e, base_t = _pair(np.array([2.0, 0.5]), rg=True)
     ex_e, ex_t = _pair(np.array([1.5, -2.0]), rg=True)
-    (base_e ** ex_e).sum().backward()
-    (base_t ** ex_t).sum().backward()
+    (base_e**ex_e).sum().backward()
+    (base_t**ex_t).sum().backward()
     assert_same(base_e.grad, base_t.grad)
     assert_same(ex_e.grad, ex_t.grad)
     s_e, s_t = _pair(np.array([1.0, -2.0]), rg=True)
-    (3.0 ** s_e).sum().backward()
-    (3.0 ** s_t).sum().backward()
+    (3.0**s_e).sum().backward()
+    (3.0**s_t).sum().backward()
     assert_same(s_e.grad, s_t.grad)
 
 
@@ -296,8 +359,22 @@ def test_max_min_ties_gradient():
         assert_same(eb.grad, tb.grad)
 
 
-COMPARE = ["eq", "ne", "lt", "le", "gt", "ge", "greater", "greater_equal", "less",
-           "less_equal", "not_equal", "logical_and", "logical_or", "logical_xor"]
+COMPARE = [
+    "eq",
+    "ne",
+    "lt",
+    "le",
+    "gt",
+    "ge",
+    "greater",
+    "greater_equal",
+    "less",
+    "less_equal",
+    "not_equal",
+    "logical_and",
+    "logical_or",
+    "logical_xor",
+]
 
 
 @pytest.mark.parametrize("name", COMPARE)
@@ -316,12 +393,16 @@ def test_compare_and_logical(name):
         assert_same(getattr(ember, name)(ea, 2.0), getattr(torch, name)(ta, 2.0))
     assert_same(getattr(ea, name)(eb), getattr(ta, name)(tb))
     ei, ti = ember.tensor([1, 2, 3]), torch.tensor([1, 2, 3])
-    assert_same(getattr(ember, name)(ei, ember.tensor([1.5, 2.0, 0.0])),
-                getattr(torch, name)(ti, torch.tensor([1.5, 2.0, 0.0])))
+    assert_same(
+        getattr(ember, name)(ei, ember.tensor([1.5, 2.0, 0.0])),
+        getattr(torch, name)(ti, torch.tensor([1.5, 2.0, 0.0])),
+    )
 
 
-@pytest.mark.parametrize("name", ["bitwise_and", "bitwise_or", "bitwise_xor",
-                                  "bitwise_left_shift", "bitwise_right_shift"])
+@pytest.mark.parametrize(
+    "name",
+    ["bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_left_shift", "bitwise_right_shift"],
+)
 def test_bitwise(name):
     a, b = [12, 5, 7, 0], [10, 3, 1, 2]
     for dt in ["int64", "int32", "uint8"]:
@@ -359,10 +440,14 @@ def test_where_values_grads_dtypes():
     assert_same(ember.where(ec, ea.detach(), 0.0), torch.where(tc, ta.detach(), 0.0))
     assert_same(ember.where(ec, 1.0, 0.0), torch.where(tc, 1.0, 0.0))
     assert_same(ember.where(ec, 1, 0), torch.where(tc, 1, 0))
-    assert_same(ember.where(ec, ember.tensor([1, 2, 3, 4]), ea.detach().double()),
-                torch.where(tc, torch.tensor([1, 2, 3, 4]), ta.detach().double()))
-    assert_same(ember.where(ec.reshape(4, 1), ea.detach(), eb.detach()[:1].reshape(1, 1)),
-                torch.where(tc.reshape(4, 1), ta.detach(), tb.detach()[:1].reshape(1, 1)))
+    assert_same(
+        ember.where(ec, ember.tensor([1, 2, 3, 4]), ea.detach().double()),
+        torch.where(tc, torch.tensor([1, 2, 3, 4]), ta.detach().double()),
+    )
+    assert_same(
+        ember.where(ec.reshape(4, 1), ea.detach(), eb.detach()[:1].reshape(1, 1)),
+        torch.where(tc.reshape(4, 1), ta.detach(), tb.detach()[:1].reshape(1, 1)),
+    )
     with pytest.raises(RuntimeError, match="must match the size"):
         torch.where(tc.reshape(4, 1), ta.detach(), tb.detach()[:2].reshape(1, 2))
     with pytest.raises(RuntimeError, match="must match the size"):
@@ -376,8 +461,9 @@ def test_lerp_isclose_allclose_equal_isin():
     ea, ta = _pair(a, rg=True)
     eb, tb = _pair(b)
     assert_same(ember.lerp(ea, eb, 0.3), torch.lerp(ta, tb, 0.3))
-    assert_same(ember.lerp(ea, eb, ember.full((4,), 0.25)),
-                torch.lerp(ta, tb, torch.full((4,), 0.25)))
+    assert_same(
+        ember.lerp(ea, eb, ember.full((4,), 0.25)), torch.lerp(ta, tb, torch.full((4,), 0.25))
+    )
     ember.lerp(ea, eb, 0.3).sum().backward()
     torch.lerp(ta, tb, 0.3).sum().backward()
     assert_same(ea.grad, ta.grad)
@@ -389,8 +475,10 @@ def test_lerp_isclose_allclose_equal_isin():
     assert ember.allclose(x[:1], y[:1]) == torch.allclose(tx[:1], ty[:1])
     assert ember.equal(x[:2], x[:2].clone()) == torch.equal(tx[:2], tx[:2].clone())
     assert ember.equal(x[:2], y[:2]) == torch.equal(tx[:2], ty[:2])
-    assert_same(ember.isin(ember.tensor([1, 2, 3]), ember.tensor([2, 5])),
-                torch.isin(torch.tensor([1, 2, 3]), torch.tensor([2, 5])))
+    assert_same(
+        ember.isin(ember.tensor([1, 2, 3]), ember.tensor([2, 5])),
+        torch.isin(torch.tensor([1, 2, 3]), torch.tensor([2, 5])),
+    )
 
 
 def test_out_argument():
@@ -431,15 +519,32 @@ def test_neg_bool_and_invert_errors():
         -torch.tensor([True])
 
 
-@pytest.mark.parametrize("name", ["exp", "log", "tanh", "sigmoid", "sin", "sqrt", "atan",
-                                  "erf", "log1p", "reciprocal", "square", "relu", "abs"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "exp",
+        "log",
+        "tanh",
+        "sigmoid",
+        "sin",
+        "sqrt",
+        "atan",
+        "erf",
+        "log1p",
+        "reciprocal",
+        "square",
+        "relu",
+        "abs",
+    ],
+)
 def test_unary_gradcheck_float64(name):
     x = ember.from_numpy(_arr((5,), "pos", dtype=np.float64)).requires_grad_()
     assert ember.autograd.gradcheck(getattr(ember, name), (x,))
 
 
-@pytest.mark.parametrize("name", ["add", "sub", "mul", "div", "pow", "maximum", "atan2"
-                                  if False else "minimum"])
+@pytest.mark.parametrize(
+    "name", ["add", "sub", "mul", "div", "pow", "maximum", "atan2" if False else "minimum"]
+)
 def test_binary_gradcheck_float64(name):
     x = ember.from_numpy(_arr((3, 1), "pos", dtype=np.float64)).requires_grad_()
     y = ember.from_numpy(_arr((4,), "pos", seed=3, dtype=np.float64)).requires_grad_()
@@ -472,8 +577,7 @@ def test_hypothesis_broadcast_binary(shapes, name):
 
 
 @settings(max_examples=25, deadline=None)
-@given(st.lists(st.integers(0, 4), min_size=0, max_size=3),
-       st.sampled_from([n for n, _ in UNARY]))
+@given(st.lists(st.integers(0, 4), min_size=0, max_size=3), st.sampled_from([n for n, _ in UNARY]))
 def test_hypothesis_unary_shapes(shape, name):
     domain = dict(UNARY)[name]
     a = _arr(tuple(shape), domain)
@@ -481,8 +585,18 @@ def test_hypothesis_unary_shapes(shape, name):
     assert_same(getattr(ember, name)(e), getattr(torch, name)(t), rtol=1e-5, atol=1e-5)
 
 
-GRID_DT = ["bool", "uint8", "int8", "int16", "int32", "int64", "float16", "bfloat16",
-           "float32", "float64"]
+GRID_DT = [
+    "bool",
+    "uint8",
+    "int8",
+    "int16",
+    "int32",
+    "int64",
+    "float16",
+    "bfloat16",
+    "float32",
+    "float64",
+]
 
 
 def _grid_make(L, dt, kind):
@@ -493,16 +607,33 @@ def _grid_make(L, dt, kind):
     return t if kind == "t" else t[0].clone()
 
 
-@pytest.mark.parametrize("op", ["add", "sub", "mul", "div", "pow", "remainder", "floor_divide",
-                                "maximum", "minimum", "fmod", "eq", "lt", "ne",
-                                "logical_and", "bitwise_and"])
+@pytest.mark.parametrize(
+    "op",
+    [
+        "add",
+        "sub",
+        "mul",
+        "div",
+        "pow",
+        "remainder",
+        "floor_divide",
+        "maximum",
+        "minimum",
+        "fmod",
+        "eq",
+        "lt",
+        "ne",
+        "logical_and",
+        "bitwise_and",
+    ],
+)
 def test_binary_dtype_grid_vs_torch(op):
     """Every dtype pair and operand kind: same result dtype and values, or same error type."""
     import itertools
 
     for da, db in itertools.product(GRID_DT, GRID_DT + ["scalar"]):
         for ka in ("t", "0d"):
-            for kb in (("t", "0d") if db != "scalar" else (2, 2.5, True, -1)):
+            for kb in ("t", "0d") if db != "scalar" else (2, 2.5, True, -1):
                 ta = _grid_make(torch, da, ka)
                 ea = _grid_make(ember, da, ka)
                 tb = _grid_make(torch, db, kb) if db != "scalar" else kb
@@ -517,14 +648,22 @@ def test_binary_dtype_grid_vs_torch(op):
                     re_ = getattr(ember, op)(ea, eb)
                 assert str(re_.dtype) == str(rt.dtype), (op, da, db, ka, kb)
                 tv = rt.float().numpy() if rt.dtype == torch.bfloat16 else rt.numpy()
-                ev = np.asarray(re_.float().numpy() if re_.dtype is ember.bfloat16
-                                else re_.numpy())
-                np.testing.assert_allclose(ev.astype(float), tv.astype(float), rtol=1e-2,
-                                           atol=1e-3, err_msg=str((op, da, db, ka, kb)))
+                ev = np.asarray(re_.float().numpy() if re_.dtype is ember.bfloat16 else re_.numpy())
+                np.testing.assert_allclose(
+                    ev.astype(float),
+                    tv.astype(float),
+                    rtol=1e-2,
+                    atol=1e-3,
+                    err_msg=str((op, da, db, ka, kb)),
+                )
 
 
-@pytest.mark.parametrize("name", [n for n, _ in UNARY] + NO_GRAD_UNARY + [
-    "angle", "real", "imag", "bitwise_not", "logical_not", "nan_to_num"])
+@pytest.mark.parametrize(
+    "name",
+    [n for n, _ in UNARY]
+    + NO_GRAD_UNARY
+    + ["angle", "real", "imag", "bitwise_not", "logical_not", "nan_to_num"],
+)
 def test_unary_dtype_grid_vs_torch(name):
     """Every dtype: same result dtype and values as torch, or the same error type."""
     for dt in GRID_DT:
@@ -545,14 +684,42 @@ def test_unary_dtype_grid_vs_torch(name):
         assert str(re_.dtype) == str(rt.dtype), (name, dt)
         tv = rt.float().numpy() if rt.dtype == torch.bfloat16 else rt.numpy()
         ev = re_.float().numpy() if re_.dtype is ember.bfloat16 else re_.numpy()
-        np.testing.assert_allclose(np.asarray(ev).astype(float), tv.astype(float), rtol=1e-2,
-                                   atol=1e-3, err_msg=f"{name} {dt}")
+        np.testing.assert_allclose(
+            np.asarray(ev).astype(float),
+            tv.astype(float),
+            rtol=1e-2,
+            atol=1e-3,
+            err_msg=f"{name} {dt}",
+        )
 
 
-_CHAIN_U = ["exp", "tanh", "sigmoid", "sin", "abs", "relu", "square", "atan", "erf", "expm1",
-            "asinh"]
-_CHAIN_B = ["add", "sub", "mul", "maximum", "minimum", "fmax", "lerp", "pos_div", "pos_pow",
-            "where", "clamp_t", "pos_fmod"]
+_CHAIN_U = [
+    "exp",
+    "tanh",
+    "sigmoid",
+    "sin",
+    "abs",
+    "relu",
+    "square",
+    "atan",
+    "erf",
+    "expm1",
+    "asinh",
+]
+_CHAIN_B = [
+    "add",
+    "sub",
+    "mul",
+    "maximum",
+    "minimum",
+    "fmax",
+    "lerp",
+    "pos_div",
+    "pos_pow",
+    "where",
+    "clamp_t",
+    "pos_fmod",
+]
 
 
 def _chain_binary(L, name, x, y):
@@ -581,21 +748,29 @@ def test_random_chains_first_and_second_derivatives(seed):
     sa, sb = rng.choice([((3,), (3,)), ((2, 3), (3,)), ((2, 1), (1, 4)), ((), (3,))])
     a = np.random.default_rng(seed).standard_normal(sa)
     b = np.random.default_rng(seed + 99).standard_normal(sb)
-    prog = [(rng.random() < 0.5, rng.choice(_CHAIN_U), rng.choice(_CHAIN_B), rng.random() < 0.5)
-            for _ in range(4)]
+    prog = [
+        (rng.random() < 0.5, rng.choice(_CHAIN_U), rng.choice(_CHAIN_B), rng.random() < 0.5)
+        for _ in range(4)
+    ]
     res = []
     for L in (ember, torch):
         x, y = L.tensor(a, requires_grad=True), L.tensor(b, requires_grad=True)
         vals = [x, y]
         for unary, u, bn, first in prog:
-            vals.append(getattr(L, u)(vals[-1]) if unary else
-                        _chain_binary(L, bn, vals[-1], vals[0 if first else 1]))
+            vals.append(
+                getattr(L, u)(vals[-1])
+                if unary
+                else _chain_binary(L, bn, vals[-1], vals[0 if first else 1])
+            )
         r = vals[-1]
         out = (r * L.arange(r.numel(), dtype=L.float64).reshape(r.shape)).sum()
         gx, gy = L.autograd.grad(out, [x, y], allow_unused=True, create_graph=True)
         total = sum(g.sum() for g in (gx, gy) if g is not None)
-        h = L.autograd.grad(total, [x, y], allow_unused=True) if isinstance(
-            total, L.Tensor) and total.requires_grad else (None, None)
+        h = (
+            L.autograd.grad(total, [x, y], allow_unused=True)
+            if isinstance(total, L.Tensor) and total.requires_grad
+            else (None, None)
+        )
         res.append([out, gx, gy, *h])
     for e, t in zip(*res):
         if t is None or e is None:

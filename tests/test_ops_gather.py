@@ -67,14 +67,21 @@ def test_scatter_reduce_forms():
     x = randn(3, 4, rg=False)
     s = randn(3, 2, rg=False, seed=4)
     i = idx([[0, 0], [1, 3], [2, 2]])
-    compare(lambda m, x, s, i: (m.scatter(x, 1, i, s, reduce="add"),
-                                m.scatter(x, 1, i, s, reduce="multiply"),
-                                m.scatter_reduce(x, 1, i, s, "sum"),
-                                m.scatter_reduce(x, 1, i, s, "amax"),
-                                m.scatter_reduce(x, 1, i, s, "amin", include_self=False),
-                                m.scatter_reduce(x, 1, i, s, "mean"),
-                                m.scatter_reduce(x, 1, i, s, "prod", include_self=False)),
-            x, s, i, grad=False)
+    compare(
+        lambda m, x, s, i: (
+            m.scatter(x, 1, i, s, reduce="add"),
+            m.scatter(x, 1, i, s, reduce="multiply"),
+            m.scatter_reduce(x, 1, i, s, "sum"),
+            m.scatter_reduce(x, 1, i, s, "amax"),
+            m.scatter_reduce(x, 1, i, s, "amin", include_self=False),
+            m.scatter_reduce(x, 1, i, s, "mean"),
+            m.scatter_reduce(x, 1, i, s, "prod", include_self=False),
+        ),
+        x,
+        s,
+        i,
+        grad=False,
+    )
     with pytest.raises(RuntimeError, match="reduce argument must be either add or multiply"):
         ember.scatter(x, 1, i, s, reduce="mean")
 
@@ -214,8 +221,10 @@ def test_take_and_masked_scatter_and_take_along_dim():
 @given(shape=st.lists(st.integers(1, 4), min_size=1, max_size=3), data=st.data())
 def test_gather_hypothesis(shape, data):
     d = data.draw(st.integers(0, len(shape) - 1))
-    ishape = [data.draw(st.integers(1, n)) if k != d else data.draw(st.integers(1, 5))
-              for k, n in enumerate(shape)]
+    ishape = [
+        data.draw(st.integers(1, n)) if k != d else data.draw(st.integers(1, 5))
+        for k, n in enumerate(shape)
+    ]
     seed = data.draw(st.integers(0, 1000))
     gen = torch.Generator().manual_seed(seed)
     i = ember.from_numpy(torch.randint(0, shape[d], ishape, generator=gen).numpy())
@@ -229,8 +238,9 @@ _DOUBLE = {
     "index_add": lambda m, x, s: m.index_add(x, 1, m.tensor([3]), s) ** 2,
     "index_copy": lambda m, x, s: m.index_copy(x, 1, m.tensor([1]), s) ** 2,
     "take": lambda m, x, s: m.take(x, m.tensor([0, 0, 5])) ** 2 * s.sum(),
-    "masked_select": lambda m, x, s: m.masked_select(x, m.tensor([True, False, True, True]))
-    ** 2 * s.sum(),
+    "masked_select": lambda m, x, s: (
+        m.masked_select(x, m.tensor([True, False, True, True])) ** 2 * s.sum()
+    ),
 }
 
 
@@ -242,18 +252,29 @@ def test_double_backward(name):
 def test_scatter_src_larger_than_index():
     x, s = randn(3, 5, rg=False), randn(3, 6, seed=2, rg=False)
     i = idx([[0, 1], [2, 3], [4, 4]])
-    compare(lambda m, x, s, i: (m.scatter(x, 1, i, s), m.scatter_add(x, 1, i, s),
-                                m.scatter(x, 0, i[:2] % 3, s),
-                                m.scatter_reduce(x, 1, i, s, "amax"),
-                                m.scatter_add(x, 0, i[:2] % 3, s),
-                                m.scatter_reduce(x, 0, i[:2] % 3, s, "mean")),
-            x, s, i, grad=False)
+    compare(
+        lambda m, x, s, i: (
+            m.scatter(x, 1, i, s),
+            m.scatter_add(x, 1, i, s),
+            m.scatter(x, 0, i[:2] % 3, s),
+            m.scatter_reduce(x, 1, i, s, "amax"),
+            m.scatter_add(x, 0, i[:2] % 3, s),
+            m.scatter_reduce(x, 0, i[:2] % 3, s, "mean"),
+        ),
+        x,
+        s,
+        i,
+        grad=False,
+    )
     # torch cannot differentiate this case; ember pads the src gradient with zeros
     x.requires_grad_()
     s.requires_grad_()
     ember.scatter_add(x, 1, i, s).sum().backward()
-    assert s.grad.shape == (3, 6) and s.grad[:, :2].sum().item() == 6 and \
-        s.grad[:, 2:].abs().sum().item() == 0
+    assert (
+        s.grad.shape == (3, 6)
+        and s.grad[:, :2].sum().item() == 6
+        and s.grad[:, 2:].abs().sum().item() == 0
+    )
 
 
 def test_index_shape_errors():
@@ -287,13 +308,15 @@ def test_put():
 def test_large_scatter_add_paths_match_torch():
     # big float updates accumulate through one bincount; repeats must still add up
     x = randn(64, 100)
-    i = ember.from_numpy(torch.randint(0, 100, (64, 80), generator=torch.Generator()
-                                       .manual_seed(0)).numpy())
+    i = ember.from_numpy(
+        torch.randint(0, 100, (64, 80), generator=torch.Generator().manual_seed(0)).numpy()
+    )
     compare(lambda m, x, i: m.gather(x, 1, i), x, i, atol=1e-5)
     x.grad = None
     s = randn(64, 80, seed=5)
     compare(lambda m, x, s, i: m.scatter_add(x, 1, i, s), x, s, i, atol=1e-5)
-    j = ember.from_numpy(torch.randint(-6400, 6400, (5000,), generator=torch.Generator()
-                                       .manual_seed(1)).numpy())
+    j = ember.from_numpy(
+        torch.randint(-6400, 6400, (5000,), generator=torch.Generator().manual_seed(1)).numpy()
+    )
     x.grad = None
     compare(lambda m, x, j: m.take(x, j), x, j, atol=1e-5)

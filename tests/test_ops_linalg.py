@@ -9,26 +9,29 @@ import ember
 
 
 # --- einsum --------------------------------------------------------------------------------
-@pytest.mark.parametrize("eq,shapes", [
-    ("ij,jk->ik", [(2, 3), (3, 4)]),
-    ("ij,jk", [(2, 3), (3, 4)]),
-    ("bij,bjk->bik", [(2, 3, 4), (2, 4, 5)]),
-    ("i,j->ij", [(3,), (4,)]),
-    ("i,i->", [(5,), (5,)]),
-    ("ij->ji", [(2, 3)]),
-    ("ij->", [(2, 3)]),
-    ("ii->i", [(3, 3)]),
-    ("ii", [(3, 3)]),
-    ("iji->j", [(2, 4, 2)]),
-    ("ij,ij->i", [(3, 4), (3, 4)]),
-    ("ij,k->ik", [(2, 3), (4,)]),
-    ("...ij,...jk->...ik", [(2, 3, 4), (4, 5)]),
-    ("b...,b...->b", [(2, 3, 4), (2, 3, 4)]),
-    ("ba,A", [(2, 3), (4,)]),
-    ("bhqd,bhkd->bhqk", [(2, 2, 3, 4), (2, 2, 5, 4)]),
-    ("ij,jk,kl->il", [(2, 3), (3, 4), (4, 2)]),
-    ("bij,bjk->bik", [(1, 2, 3), (4, 3, 5)]),
-])
+@pytest.mark.parametrize(
+    "eq,shapes",
+    [
+        ("ij,jk->ik", [(2, 3), (3, 4)]),
+        ("ij,jk", [(2, 3), (3, 4)]),
+        ("bij,bjk->bik", [(2, 3, 4), (2, 4, 5)]),
+        ("i,j->ij", [(3,), (4,)]),
+        ("i,i->", [(5,), (5,)]),
+        ("ij->ji", [(2, 3)]),
+        ("ij->", [(2, 3)]),
+        ("ii->i", [(3, 3)]),
+        ("ii", [(3, 3)]),
+        ("iji->j", [(2, 4, 2)]),
+        ("ij,ij->i", [(3, 4), (3, 4)]),
+        ("ij,k->ik", [(2, 3), (4,)]),
+        ("...ij,...jk->...ik", [(2, 3, 4), (4, 5)]),
+        ("b...,b...->b", [(2, 3, 4), (2, 3, 4)]),
+        ("ba,A", [(2, 3), (4,)]),
+        ("bhqd,bhkd->bhqk", [(2, 2, 3, 4), (2, 2, 5, 4)]),
+        ("ij,jk,kl->il", [(2, 3), (3, 4), (4, 2)]),
+        ("bij,bjk->bik", [(1, 2, 3), (4, 3, 5)]),
+    ],
+)
 def test_einsum(eq, shapes):
     xs = [randn(*s, seed=i) for i, s in enumerate(shapes)]
     compare(lambda m, *xs: m.einsum(eq, *xs), *xs, atol=1e-5)
@@ -73,14 +76,18 @@ def test_outer_ger():
 @pytest.mark.parametrize("beta,alpha", [(1, 1), (0.5, 2.0), (0, 1)])
 def test_baddbmm_addbmm(beta, alpha):
     inp, b1, b2 = randn(2, 3, 5), randn(2, 3, 4, seed=1), randn(2, 4, 5, seed=2)
-    compare(lambda m, i, x, y: m.baddbmm(i, x, y, beta=beta, alpha=alpha), inp, b1, b2,
-            atol=1e-5)
+    compare(lambda m, i, x, y: m.baddbmm(i, x, y, beta=beta, alpha=alpha), inp, b1, b2, atol=1e-5)
     inp.grad = b1.grad = b2.grad = None
     bias = randn(5, seed=3)
     compare(lambda m, i, x, y: i.baddbmm(x, y, beta=beta, alpha=alpha), bias, b1, b2, atol=1e-5)
     b1.grad = b2.grad = None
-    compare(lambda m, i, x, y: m.addbmm(i, x, y, beta=beta, alpha=alpha), randn(3, 5, seed=4),
-            b1, b2, atol=1e-5)
+    compare(
+        lambda m, i, x, y: m.addbmm(i, x, y, beta=beta, alpha=alpha),
+        randn(3, 5, seed=4),
+        b1,
+        b2,
+        atol=1e-5,
+    )
 
 
 def test_baddbmm_errors():
@@ -99,8 +106,7 @@ def test_addmv_addr(beta, alpha):
     inp.grad = mat.grad = vec.grad = None
     compare(lambda m, i, a, v: i.addmv(a.t().t(), v, beta=beta, alpha=alpha), inp, mat, vec)
     v1, v2 = randn(3, seed=5), randn(4, seed=6)
-    compare(lambda m, i, x, y: m.addr(i, x, y, beta=beta, alpha=alpha), randn(3, 4, seed=7),
-            v1, v2)
+    compare(lambda m, i, x, y: m.addr(i, x, y, beta=beta, alpha=alpha), randn(3, 4, seed=7), v1, v2)
 
 
 def test_addmv_errors_and_addmm_message():
@@ -108,11 +114,13 @@ def test_addmv_errors_and_addmm_message():
         ember.addmv(randn(3), randn(3, 4), randn(5))
     with pytest.raises(RuntimeError, match="size mismatch, got input \\(4\\), mat \\(3x4\\)"):
         ember.addmv(randn(4), randn(3, 4), randn(4))
-    with pytest.raises(RuntimeError,
-                       match="mat1 and mat2 shapes cannot be multiplied \\(2x3 and 4x5\\)"):
+    with pytest.raises(
+        RuntimeError, match="mat1 and mat2 shapes cannot be multiplied \\(2x3 and 4x5\\)"
+    ):
         ember.addmm(randn(2, 5), randn(2, 3), randn(4, 5))
-    with pytest.raises(RuntimeError,
-                       match="mat1 and mat2 shapes cannot be multiplied \\(2x3 and 4x5\\)"):
+    with pytest.raises(
+        RuntimeError, match="mat1 and mat2 shapes cannot be multiplied \\(2x3 and 4x5\\)"
+    ):
         randn(2, 3) @ randn(4, 5)
 
 
@@ -120,8 +128,13 @@ def test_inplace_addmm_family():
     a = randn(2, 5, rg=False)
     r = a.addmm_(randn(2, 3, rg=False), randn(3, 5, rg=False))
     assert r is a
-    compare(lambda m, i, x, y: (i * 1).baddbmm_(x, y), randn(2, 3, 5), randn(2, 3, 4, seed=1),
-            randn(2, 4, 5, seed=2), atol=1e-5)
+    compare(
+        lambda m, i, x, y: (i * 1).baddbmm_(x, y),
+        randn(2, 3, 5),
+        randn(2, 3, 4, seed=1),
+        randn(2, 4, 5, seed=2),
+        atol=1e-5,
+    )
 
 
 # --- cross ------------------------------------------------------------------------------------
@@ -144,35 +157,66 @@ def test_cross():
 @given(b=st.integers(1, 3), n=st.integers(1, 4), k=st.integers(1, 4), p=st.integers(1, 4))
 def test_batched_products_hypothesis(b, n, k, p):
     x, y = randn(b, n, k, seed=b + n), randn(b, k, p, seed=k + p)
-    compare(lambda m, x, y: (m.einsum("bnk,bkp->bnp", x, y), m.baddbmm(m.zeros(1), x, y),
-                             m.einsum("bnk->kn", x)), x, y, atol=1e-5)
+    compare(
+        lambda m, x, y: (
+            m.einsum("bnk,bkp->bnp", x, y),
+            m.baddbmm(m.zeros(1), x, y),
+            m.einsum("bnk->kn", x),
+        ),
+        x,
+        y,
+        atol=1e-5,
+    )
 
 
 def test_tensordot_trace_kron():
     a, b = randn(2, 3, 4), randn(3, 4, 5, seed=3)
-    compare(lambda m, a, b: (m.tensordot(a, b, 2), m.tensordot(a, b, ([1], [0])),
-                             m.tensordot(a, b, dims=([1, 2], [0, 1]))), a, b, atol=1e-5)
+    compare(
+        lambda m, a, b: (
+            m.tensordot(a, b, 2),
+            m.tensordot(a, b, ([1], [0])),
+            m.tensordot(a, b, dims=([1, 2], [0, 1])),
+        ),
+        a,
+        b,
+        atol=1e-5,
+    )
     x = randn(3, 4)
     compare(lambda m, x: (m.trace(x), m.kron(x, x[:2, :2]), m.kron(x[0], x[1])), x)
-    compare(lambda m: (m.trace(m.arange(9).reshape(3, 3)),
-                       m.kron(m.tensor([[1, 2]]), m.tensor([[1], [1]]))), grad=False)
+    compare(
+        lambda m: (
+            m.trace(m.arange(9).reshape(3, 3)),
+            m.kron(m.tensor([[1, 2]]), m.tensor([[1], [1]])),
+        ),
+        grad=False,
+    )
     with pytest.raises(RuntimeError, match="contracted dimensions need to match"):
         ember.tensordot(a, b, ([0], [0]))
 
 
 def test_cdist_dist():
     x1, x2 = randn(5, 3), randn(4, 3, seed=2)
-    compare(lambda m, x, y: (m.cdist(x, y), m.cdist(x, y, p=1), m.dist(x[:4], y),
-                             m.dist(x[:4], y, 3)), x1, x2, atol=1e-5)
+    compare(
+        lambda m, x, y: (m.cdist(x, y), m.cdist(x, y, p=1), m.dist(x[:4], y), m.dist(x[:4], y, 3)),
+        x1,
+        x2,
+        atol=1e-5,
+    )
     b1, b2 = randn(2, 3, 4), randn(2, 5, 4, seed=1)
     compare(lambda m, x, y: m.cdist(x, y), b1, b2, atol=1e-5)
     gradcheck(lambda x, y: ember.cdist(x, y), (3, 2), (2, 2))
 
 
-@pytest.mark.parametrize("eq,shapes", [
-    ("ij,jk->ik", [(2, 3), (3, 4)]), ("ii->i", [(3, 3)]), ("ij,k->i", [(2, 3), (2,)]),
-    ("bij,bjk->bik", [(1, 2, 3), (4, 3, 5)]), ("iji,j->", [(2, 3, 2), (3,)]),
-])
+@pytest.mark.parametrize(
+    "eq,shapes",
+    [
+        ("ij,jk->ik", [(2, 3), (3, 4)]),
+        ("ii->i", [(3, 3)]),
+        ("ij,k->i", [(2, 3), (2,)]),
+        ("bij,bjk->bik", [(1, 2, 3), (4, 3, 5)]),
+        ("iji,j->", [(2, 3, 2), (3,)]),
+    ],
+)
 def test_einsum_double_backward(eq, shapes):
     compare_double_backward(lambda m, *xs: m.einsum(eq, *xs) ** 2, *shapes)
 
@@ -187,8 +231,9 @@ def test_chain_matmul():
 
 
 def test_baddbmm_beta0_double_backward():
-    compare_double_backward(lambda m, i, a, b: m.baddbmm(i, a, b, beta=0) ** 2, (2, 2, 2),
-                            (2, 2, 3), (2, 3, 2))
+    compare_double_backward(
+        lambda m, i, a, b: m.baddbmm(i, a, b, beta=0) ** 2, (2, 2, 2), (2, 2, 3), (2, 3, 2)
+    )
 
 
 _ERRORS = {

@@ -70,8 +70,11 @@ def test_max_ties_split_gradient_and_dim_picks_one():
 
 def test_max_int_bool_and_nan():
     a = ember.tensor([[4, 1, 7], [2, 9, 3]])
-    compare(lambda m, a: (m.max(a), m.min(a, 0), m.amax(a, -1), m.argmax(a), m.argmin(a, 1)),
-            a, grad=False)
+    compare(
+        lambda m, a: (m.max(a), m.min(a, 0), m.amax(a, -1), m.argmax(a), m.argmin(a, 1)),
+        a,
+        grad=False,
+    )
     b = ember.tensor([True, False])
     compare(lambda m, b: (m.max(b), m.amin(b)), b, grad=False)
     n = ember.tensor([1.0, float("nan"), 3.0])
@@ -94,8 +97,16 @@ def test_max_min_errors():
 
 def test_argmax_keepdim_and_scalar():
     x = randn(3, 4, rg=False)
-    compare(lambda m, x: (m.argmax(x, 1, keepdim=True), m.argmin(x, keepdim=True),
-                          m.argmax(x[0, 0]), m.max(x[0, 0], 0)), x, grad=False)
+    compare(
+        lambda m, x: (
+            m.argmax(x, 1, keepdim=True),
+            m.argmin(x, keepdim=True),
+            m.argmax(x[0, 0]),
+            m.max(x[0, 0], 0),
+        ),
+        x,
+        grad=False,
+    )
 
 
 def test_aminmax_median():
@@ -118,13 +129,15 @@ def test_amax_gradcheck():
 @pytest.mark.parametrize("op", ["var", "std"])
 def test_var_std(op):
     x = randn(4, 5)
-    for call in (lambda m, x: getattr(m, op)(x),
-                 lambda m, x: getattr(m, op)(x, 0),
-                 lambda m, x: getattr(m, op)(x, 1, keepdim=True),
-                 lambda m, x: getattr(m, op)(x, (0, 1), unbiased=False),
-                 lambda m, x: getattr(m, op)(x, 1, correction=0),
-                 lambda m, x: getattr(m, op)(x, False),
-                 lambda m, x: getattr(x.t(), op)(1, True)):
+    for call in (
+        lambda m, x: getattr(m, op)(x),
+        lambda m, x: getattr(m, op)(x, 0),
+        lambda m, x: getattr(m, op)(x, 1, keepdim=True),
+        lambda m, x: getattr(m, op)(x, (0, 1), unbiased=False),
+        lambda m, x: getattr(m, op)(x, 1, correction=0),
+        lambda m, x: getattr(m, op)(x, False),
+        lambda m, x: getattr(x.t(), op)(1, True),
+    ):
         x.grad = None
         compare(call, x)
 
@@ -182,10 +195,23 @@ def test_logsumexp_double_backward():
 # --- any / all / count_nonzero ----------------------------------------------------------------
 def test_any_all_count_nonzero():
     a = ember.tensor([[0, 1, 2], [0, 0, 3]])
-    compare(lambda m, a: (m.any(a), m.all(a), m.any(a, 0), m.all(a, 1, keepdim=True),
-                          m.any(a, (0, 1)), m.count_nonzero(a), m.count_nonzero(a, 1),
-                          m.count_nonzero(a, (0, 1)), a.bool().all(), m.any(a.to(m.uint8)),
-                          m.all(a.float(), 0)), a, grad=False)
+    compare(
+        lambda m, a: (
+            m.any(a),
+            m.all(a),
+            m.any(a, 0),
+            m.all(a, 1, keepdim=True),
+            m.any(a, (0, 1)),
+            m.count_nonzero(a),
+            m.count_nonzero(a, 1),
+            m.count_nonzero(a, (0, 1)),
+            a.bool().all(),
+            m.any(a.to(m.uint8)),
+            m.all(a.float(), 0),
+        ),
+        a,
+        grad=False,
+    )
 
 
 # --- cumulative --------------------------------------------------------------------------------
@@ -199,8 +225,9 @@ def test_cumsum_cumprod():
     x.grad = None
     compare(lambda m, x: m.cumprod(x, 1, dtype=m.float64), x)
     a = ember.tensor([[1, 2], [3, 4]])
-    compare(lambda m, a: (m.cumsum(a, 0), m.cumsum(a.bool(), 1), m.cumprod(a.int(), 0)), a,
-            grad=False)
+    compare(
+        lambda m, a: (m.cumsum(a, 0), m.cumsum(a.bool(), 1), m.cumprod(a.int(), 0)), a, grad=False
+    )
     compare(lambda m: m.cumsum(m.tensor(3.0), 0), grad=False)
 
 
@@ -227,8 +254,13 @@ def test_cumulative_gradcheck_and_double_backward():
 
 def test_errors_dim_out_of_range():
     x = randn(2, 3)
-    for fn in (lambda: ember.prod(x, 2), lambda: ember.cumsum(x, -3), lambda: ember.var(x, 5),
-               lambda: ember.amax(x, (0, 2)), lambda: ember.logsumexp(x, 3)):
+    for fn in (
+        lambda: ember.prod(x, 2),
+        lambda: ember.cumsum(x, -3),
+        lambda: ember.var(x, 5),
+        lambda: ember.amax(x, (0, 2)),
+        lambda: ember.logsumexp(x, 3),
+    ):
         with pytest.raises(IndexError, match="Dimension out of range"):
             fn()
 
@@ -239,9 +271,18 @@ def test_reductions_hypothesis(shape, data):
     dim = data.draw(st.integers(-len(shape), len(shape) - 1))
     keep = data.draw(st.booleans())
     x = randn(*shape, seed=len(shape) * 11 + dim)
-    compare(lambda m, x: (m.amax(x, dim, keep), m.max(x, dim, keep).values,
-                          m.var(x, dim, keepdim=keep, correction=0), m.norm(x, 2, dim, keep),
-                          m.logsumexp(x, dim, keep), m.cumsum(x, dim), m.prod(x, dim, keep)), x)
+    compare(
+        lambda m, x: (
+            m.amax(x, dim, keep),
+            m.max(x, dim, keep).values,
+            m.var(x, dim, keepdim=keep, correction=0),
+            m.norm(x, 2, dim, keep),
+            m.logsumexp(x, dim, keep),
+            m.cumsum(x, dim),
+            m.prod(x, dim, keep),
+        ),
+        x,
+    )
 
 
 def test_sum_of_transposed_matches():
@@ -255,14 +296,29 @@ def _t(v):
     return ember.tensor(v, requires_grad=True)
 
 
-@pytest.mark.parametrize("name", ["median_ties", "median_dim_ties", "norm_inf_ties", "std_zero",
-                                  "prod_zeros", "lse_neg_inf", "amax_nan", "cummax_ties",
-                                  "norm2_zero_row", "norm3_zero", "var_keep_1d"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "median_ties",
+        "median_dim_ties",
+        "norm_inf_ties",
+        "std_zero",
+        "prod_zeros",
+        "lse_neg_inf",
+        "amax_nan",
+        "cummax_ties",
+        "norm2_zero_row",
+        "norm3_zero",
+        "var_keep_1d",
+    ],
+)
 def test_edge_gradients(name):
     fn, x = {
         "median_ties": (lambda m, x: m.median(x), [1.0, 2.0, 2.0, 2.0, 3.0]),
-        "median_dim_ties": (lambda m, x: m.median(x, 1).values,
-                            [[1.0, 2.0, 2.0, 3.0], [5.0, 5.0, 5.0, 5.0]]),
+        "median_dim_ties": (
+            lambda m, x: m.median(x, 1).values,
+            [[1.0, 2.0, 2.0, 3.0], [5.0, 5.0, 5.0, 5.0]],
+        ),
         "norm_inf_ties": (lambda m, x: m.norm(x, float("inf")), [1.0, -3.0, 3.0, 2.0]),
         "std_zero": (lambda m, x: m.std(x, 1), [[1.0, 1.0, 1.0], [1.0, 2.0, 3.0]]),
         "prod_zeros": (lambda m, x: m.prod(x, 0), [[2.0, 0.0], [0.0, 0.0], [3.0, 1.0]]),
@@ -277,11 +333,18 @@ def test_edge_gradients(name):
 
 
 def test_edge_values_and_errors():
-    compare(lambda m: (m.median(m.tensor([4.0, 1.0, 3.0, 2.0])), m.norm(m.zeros(0)),
-                       m.logsumexp(m.tensor([float("inf"), 1.0]), 0),
-                       tuple(m.max(m.tensor(2.0), 0)), m.prod(m.tensor(2.0), 0, True),
-                       m.cumsum(m.tensor([1, 2], dtype=m.int8), 0), m.all(m.zeros(0))),
-            grad=False)
+    compare(
+        lambda m: (
+            m.median(m.tensor([4.0, 1.0, 3.0, 2.0])),
+            m.norm(m.zeros(0)),
+            m.logsumexp(m.tensor([float("inf"), 1.0]), 0),
+            tuple(m.max(m.tensor(2.0), 0)),
+            m.prod(m.tensor(2.0), 0, True),
+            m.cumsum(m.tensor([1, 2], dtype=m.int8), 0),
+            m.all(m.zeros(0)),
+        ),
+        grad=False,
+    )
     with pytest.raises(RuntimeError, match="cannot compute aminmax over an empty dimension"):
         ember.aminmax(ember.zeros(0))
 
@@ -289,9 +352,22 @@ def test_edge_values_and_errors():
 @pytest.mark.parametrize("dt", ["float16", "bfloat16"])
 def test_low_precision_forward(dt):
     x = randn(3, 4, rg=False).to(getattr(ember, dt))
-    compare(lambda m, x: (m.var(x, 1), m.std_mean(x, 0), m.norm(x), m.logsumexp(x, 1),
-                          m.max(x, 1), m.cumsum(x, 1), m.prod(x, 1), m.amax(x)),
-            x, grad=False, atol=5e-2, rtol=2e-2)
+    compare(
+        lambda m, x: (
+            m.var(x, 1),
+            m.std_mean(x, 0),
+            m.norm(x),
+            m.logsumexp(x, 1),
+            m.max(x, 1),
+            m.cumsum(x, 1),
+            m.prod(x, 1),
+            m.amax(x),
+        ),
+        x,
+        grad=False,
+        atol=5e-2,
+        rtol=2e-2,
+    )
 
 
 _DOUBLE = {
@@ -314,9 +390,14 @@ def test_double_backward(name):
 
 @pytest.mark.parametrize("op", ["prod", "norm", "var", "cumprod", "logsumexp", "amax"])
 def test_inplace_change_of_saved_input_is_detected(op):
-    fn = {"prod": lambda y: y.prod(), "norm": lambda y: y.norm(), "var": lambda y: y.var(),
-          "cumprod": lambda y: y.cumprod(0).sum(), "logsumexp": lambda y: y.logsumexp(0),
-          "amax": lambda y: y.amax()}[op]
+    fn = {
+        "prod": lambda y: y.prod(),
+        "norm": lambda y: y.norm(),
+        "var": lambda y: y.var(),
+        "cumprod": lambda y: y.cumprod(0).sum(),
+        "logsumexp": lambda y: y.logsumexp(0),
+        "amax": lambda y: y.amax(),
+    }[op]
     x = ember.randn(3, requires_grad=True)
     y = x * 1
     z = fn(y)
@@ -326,31 +407,57 @@ def test_inplace_change_of_saved_input_is_detected(op):
 
 
 def test_cov_corrcoef():
-    compare(lambda m: (m.cov(m.tensor([[1, 2, 4], [3, 1, 2]])), m.cov(m.tensor([1.0, 2.0, 4.0])),
-                       m.corrcoef(m.tensor([1.0, 2.0, 4.0]))), grad=False)
+    compare(
+        lambda m: (
+            m.cov(m.tensor([[1, 2, 4], [3, 1, 2]])),
+            m.cov(m.tensor([1.0, 2.0, 4.0])),
+            m.corrcoef(m.tensor([1.0, 2.0, 4.0])),
+        ),
+        grad=False,
+    )
     x = ember.tensor([[1.0, 2, 4, 3], [3, 1, 2, 5]], requires_grad=True)
     w = ember.tensor([1, 2, 1, 3])
-    compare(lambda m, x, w: (m.cov(x, fweights=w), m.cov(x, aweights=w.float()),
-                             m.cov(x, fweights=w, aweights=m.tensor([0.5, 1, 2, 1]),
-                                   correction=0), m.corrcoef(x), m.cov(x.t())), x, w)
+    compare(
+        lambda m, x, w: (
+            m.cov(x, fweights=w),
+            m.cov(x, aweights=w.float()),
+            m.cov(x, fweights=w, aweights=m.tensor([0.5, 1, 2, 1]), correction=0),
+            m.corrcoef(x),
+            m.cov(x.t()),
+        ),
+        x,
+        w,
+    )
     gradcheck(lambda x: ember.corrcoef(x), (2, 5))
 
 
 def test_trapezoid():
     y = ember.tensor([[1.0, 2, 4], [0, 1, 1]], requires_grad=True)
-    compare(lambda m, y: (m.trapezoid(y, m.tensor([0.0, 1, 3])), m.trapezoid(y, dim=0),
-                          m.cumulative_trapezoid(y, dx=0.5), m.trapz(y, dx=2.0),
-                          m.cumulative_trapezoid(y, m.tensor([[0.0, 1, 3], [0, 2, 3]]))), y)
-    compare(lambda m: (m.trapezoid(m.tensor([1, 2, 4])),
-                       m.cumulative_trapezoid(m.tensor([1, 2, 4]))), grad=False)
+    compare(
+        lambda m, y: (
+            m.trapezoid(y, m.tensor([0.0, 1, 3])),
+            m.trapezoid(y, dim=0),
+            m.cumulative_trapezoid(y, dx=0.5),
+            m.trapz(y, dx=2.0),
+            m.cumulative_trapezoid(y, m.tensor([[0.0, 1, 3], [0, 2, 3]])),
+        ),
+        y,
+    )
+    compare(
+        lambda m: (m.trapezoid(m.tensor([1, 2, 4])), m.cumulative_trapezoid(m.tensor([1, 2, 4]))),
+        grad=False,
+    )
 
 
 def test_nanmedian_and_median_with_nan():
     nan = float("nan")
-    n = ember.tensor([[1.0, nan, 3.0, 0.0], [2.0, 1.0, nan, nan], [4.0, 2.0, 3.0, 1.0]],
-                     requires_grad=True)
-    compare(lambda m, n: (m.nanmedian(n), m.nanmedian(n, 1).values, tuple(m.median(n, 1)),
-                          m.median(n)), n)
+    n = ember.tensor(
+        [[1.0, nan, 3.0, 0.0], [2.0, 1.0, nan, nan], [4.0, 2.0, 3.0, 1.0]], requires_grad=True
+    )
+    compare(
+        lambda m, n: (m.nanmedian(n), m.nanmedian(n, 1).values, tuple(m.median(n, 1)), m.median(n)),
+        n,
+    )
     n.grad = None
     compare(lambda m, n: tuple(n[1:].nanmedian(1, keepdim=True)), n)
 
@@ -363,8 +470,11 @@ def test_nuclear_norm():
     x = randn(3, 4)
     compare(lambda m, x: m.norm(x, "nuc"), x, atol=1e-5)
     y = randn(2, 3, 4)
-    compare(lambda m, y: (m.norm(y, "nuc", dim=(1, 2)),
-                          m.norm(y, "nuc", dim=(0, 2), keepdim=True)), y, atol=1e-5)
+    compare(
+        lambda m, y: (m.norm(y, "nuc", dim=(1, 2)), m.norm(y, "nuc", dim=(0, 2), keepdim=True)),
+        y,
+        atol=1e-5,
+    )
     gradcheck(lambda x: ember.norm(x, "nuc"), (3, 2))
 
 

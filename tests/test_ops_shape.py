@@ -13,9 +13,14 @@ import ember
 # --- flip / roll / rot90 ----------------------------------------------------------------------
 def test_flip_family():
     x = randn(2, 3, 4)
-    for fn in (lambda m, x: m.flip(x, (0, 2)), lambda m, x: x.flip(1),
-               lambda m, x: x.flip(-1, 0), lambda m, x: m.fliplr(x), lambda m, x: m.flipud(x),
-               lambda m, x: m.flip(x.transpose(0, 2), [1])):
+    for fn in (
+        lambda m, x: m.flip(x, (0, 2)),
+        lambda m, x: x.flip(1),
+        lambda m, x: x.flip(-1, 0),
+        lambda m, x: m.fliplr(x),
+        lambda m, x: m.flipud(x),
+        lambda m, x: m.flip(x.transpose(0, 2), [1]),
+    ):
         x.grad = None
         compare(fn, x)
     with pytest.raises(RuntimeError, match="Input must be >= 2-d."):
@@ -49,9 +54,14 @@ def test_roll_and_rot90():
 # --- repeat / tile / repeat_interleave ------------------------------------------------------------
 def test_repeat_tile():
     x = randn(2, 3)
-    for fn in (lambda m, x: x.repeat(2, 3), lambda m, x: x.repeat(2, 1, 2),
-               lambda m, x: x.repeat((1, 1)), lambda m, x: m.tile(x, (2,)),
-               lambda m, x: x.tile(2, 1, 3), lambda m, x: x.t().repeat(1, 2)):
+    for fn in (
+        lambda m, x: x.repeat(2, 3),
+        lambda m, x: x.repeat(2, 1, 2),
+        lambda m, x: x.repeat((1, 1)),
+        lambda m, x: m.tile(x, (2,)),
+        lambda m, x: x.tile(2, 1, 3),
+        lambda m, x: x.t().repeat(1, 2),
+    ):
         x.grad = None
         compare(fn, x)
     with pytest.raises(RuntimeError, match="Number of dimensions of repeat dims can not be"):
@@ -185,8 +195,13 @@ def test_atleast():
     v = randn(3, seed=3)
     m2 = randn(2, 3, seed=4)
     for fn in ("atleast_1d", "atleast_2d", "atleast_3d"):
-        compare(lambda m, s, v, m2, fn=fn: getattr(m, fn)(s, v, m2), s.detach(), v.detach(),
-                m2.detach(), grad=False)
+        compare(
+            lambda m, s, v, m2, fn=fn: getattr(m, fn)(s, v, m2),
+            s.detach(),
+            v.detach(),
+            m2.detach(),
+            grad=False,
+        )
         compare(lambda m, v, fn=fn: getattr(m, fn)(v), v.detach(), grad=False)
 
 
@@ -199,17 +214,28 @@ def test_shape_ops_hypothesis(shape, data):
     shift = data.draw(st.integers(-5, 5))
     k = data.draw(st.integers(-2, 2))
     x = randn(*shape, seed=nd + shift + 10)
-    compare(lambda m, x: (m.flip(x, (d,)), m.roll(x, shift, d), x.repeat(*reps),
-                          m.tril(x, k), m.diagonal(x, k, 0, -1)), x)
+    compare(
+        lambda m, x: (
+            m.flip(x, (d,)),
+            m.roll(x, shift, d),
+            x.repeat(*reps),
+            m.tril(x, k),
+            m.diagonal(x, k, 0, -1),
+        ),
+        x,
+    )
 
 
 def test_diff():
     x = randn(3, 4)
-    compare(lambda m, x: (m.diff(x), m.diff(x, dim=0), m.diff(x, 2, 1), x.diff(append=x[:, :1])),
-            x)
-    compare(lambda m: (m.diff(m.tensor([[1, 3, 6], [0, 0, 1]]), dim=1,
-                              prepend=m.tensor([[0], [0]])),
-                       m.diff(m.tensor([True, False, False]))), grad=False)
+    compare(lambda m, x: (m.diff(x), m.diff(x, dim=0), m.diff(x, 2, 1), x.diff(append=x[:, :1])), x)
+    compare(
+        lambda m: (
+            m.diff(m.tensor([[1, 3, 6], [0, 0, 1]]), dim=1, prepend=m.tensor([[0], [0]])),
+            m.diff(m.tensor([True, False, False])),
+        ),
+        grad=False,
+    )
 
 
 _DOUBLE = {
@@ -228,11 +254,20 @@ def test_double_backward(name):
 
 def test_method_keyword_forms():
     x = randn(2, 3)
-    compare(lambda m, x: (x.flip(dims=[0]), x.flip(0, 1), x.tile(dims=(2,)),
-                          x.broadcast_to(size=(2, 2, 3)), x.roll(shifts=1, dims=1),
-                          x.diagonal(offset=1, dim1=0, dim2=1), x.unfold(dimension=1, size=2,
-                                                                       step=1),
-                          x.tril(diagonal=-1), x.repeat_interleave(repeats=2, dim=0)), x)
+    compare(
+        lambda m, x: (
+            x.flip(dims=[0]),
+            x.flip(0, 1),
+            x.tile(dims=(2,)),
+            x.broadcast_to(size=(2, 2, 3)),
+            x.roll(shifts=1, dims=1),
+            x.diagonal(offset=1, dim1=0, dim2=1),
+            x.unfold(dimension=1, size=2, step=1),
+            x.tril(diagonal=-1),
+            x.repeat_interleave(repeats=2, dim=0),
+        ),
+        x,
+    )
 
 
 def test_unfold_double_backward():
@@ -241,9 +276,19 @@ def test_unfold_double_backward():
 
 def test_splits_and_ravel():
     x = randn(2, 5)
-    compare(lambda m, x: (m.tensor_split(x, 3, dim=1), m.tensor_split(x, [1, 4], dim=1),
-                          m.tensor_split(x, m.tensor([1, 9]), dim=1), x.tensor_split(2),
-                          m.hsplit(x, [2]), m.vsplit(x, 2), m.ravel(x.t()), x.ravel()), x)
+    compare(
+        lambda m, x: (
+            m.tensor_split(x, 3, dim=1),
+            m.tensor_split(x, [1, 4], dim=1),
+            m.tensor_split(x, m.tensor([1, 9]), dim=1),
+            x.tensor_split(2),
+            m.hsplit(x, [2]),
+            m.vsplit(x, 2),
+            m.ravel(x.t()),
+            x.ravel(),
+        ),
+        x,
+    )
     y = randn(2, 2, 4, seed=3)
     compare(lambda m, y: m.dsplit(y, 2), y)
     with pytest.raises(RuntimeError, match="not divisible by the split_size 2"):
@@ -256,9 +301,14 @@ def test_block_diag_diagflat_row_stack():
     a, b = randn(1, 2), randn(2, seed=2)
     c = ember.tensor(0.5, requires_grad=True)
     compare(lambda m, a, b, c: m.block_diag(a, c, b), a, b, c)
-    compare(lambda m: (m.block_diag(m.ones(1, 2, dtype=m.long), m.tensor([4.0, 5.0])),
-                       m.diagflat(m.tensor([[1, 2], [3, 4]]), 1),
-                       m.row_stack([m.ones(2), m.zeros(2)])), grad=False)
+    compare(
+        lambda m: (
+            m.block_diag(m.ones(1, 2, dtype=m.long), m.tensor([4.0, 5.0])),
+            m.diagflat(m.tensor([[1, 2], [3, 4]]), 1),
+            m.row_stack([m.ones(2), m.zeros(2)]),
+        ),
+        grad=False,
+    )
     x = randn(2, 2)
     compare(lambda m, x: (m.diagflat(x), x.diagflat(-1)), x)
 

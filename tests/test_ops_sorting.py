@@ -43,8 +43,11 @@ def test_sort_noncontiguous_and_msort():
 
 def test_argsort():
     x = randn(3, 6, rg=False)
-    compare(lambda m, x: (m.argsort(x), m.argsort(x, 0, descending=True), x.argsort(dim=1)),
-            x, grad=False)
+    compare(
+        lambda m, x: (m.argsort(x), m.argsort(x, 0, descending=True), x.argsort(dim=1)),
+        x,
+        grad=False,
+    )
 
 
 @pytest.mark.parametrize("largest", [True, False])
@@ -86,8 +89,9 @@ def test_unique():
     compare(lambda m, a: m.unique(a, return_inverse=True, return_counts=True), a, grad=False)
     compare(lambda m, a: a.unique(return_counts=True), a, grad=False)
     a2 = ember.tensor([[1, 2], [1, 2], [0, 5]])
-    compare(lambda m, a: m.unique(a, dim=0, return_inverse=True, return_counts=True), a2,
-            grad=False)
+    compare(
+        lambda m, a: m.unique(a, dim=0, return_inverse=True, return_counts=True), a2, grad=False
+    )
     compare(lambda m, a: m.unique(a, return_inverse=True), a2, grad=False)
     f = ember.tensor([2.5, -1.0, 2.5])
     compare(lambda m, f: m.unique(f, return_counts=True), f, grad=False)
@@ -96,8 +100,9 @@ def test_unique():
 
 def test_unique_consecutive():
     a = ember.tensor([1, 1, 2, 2, 3, 1, 1, 2])
-    compare(lambda m, a: m.unique_consecutive(a, return_inverse=True, return_counts=True), a,
-            grad=False)
+    compare(
+        lambda m, a: m.unique_consecutive(a, return_inverse=True, return_counts=True), a, grad=False
+    )
     a2 = ember.tensor([[1, 1], [1, 1], [2, 3], [1, 1]])
     compare(lambda m, a: m.unique_consecutive(a, dim=0, return_counts=True), a2, grad=False)
 
@@ -113,17 +118,22 @@ def test_sort_topk_hypothesis(shape, data):
 
 
 def test_binning():
-    compare(lambda m: (m.searchsorted(m.tensor([1, 3, 5, 7]), m.tensor([3, 6, 9]), right=True),
-                       m.searchsorted(m.tensor([1, 3, 5, 7]), m.tensor([3, 6, 9]), side="left"),
-                       m.searchsorted(m.tensor([[1, 3], [2, 4]]), m.tensor([[3], [1]])),
-                       m.searchsorted(m.tensor([1.0, 2.0]), 1.5, out_int32=True),
-                       m.bucketize(m.tensor([3, 6, 9]), m.tensor([1, 3, 5, 7])),
-                       m.bucketize(m.tensor([3, 6, 9]), m.tensor([1, 3, 5, 7]), right=True),
-                       m.bincount(m.tensor([0, 1, 1, 3]), minlength=6),
-                       m.bincount(m.tensor([0, 1, 1]), weights=m.tensor([0.5, 1.0, 2.0])),
-                       m.histc(m.tensor([1.0, 2, 1]), bins=4, min=0, max=3),
-                       m.histc(m.tensor([1.0, 2, 1, 5]), bins=4),
-                       m.histc(m.tensor([2.0, 2.0]), bins=3)), grad=False)
+    compare(
+        lambda m: (
+            m.searchsorted(m.tensor([1, 3, 5, 7]), m.tensor([3, 6, 9]), right=True),
+            m.searchsorted(m.tensor([1, 3, 5, 7]), m.tensor([3, 6, 9]), side="left"),
+            m.searchsorted(m.tensor([[1, 3], [2, 4]]), m.tensor([[3], [1]])),
+            m.searchsorted(m.tensor([1.0, 2.0]), 1.5, out_int32=True),
+            m.bucketize(m.tensor([3, 6, 9]), m.tensor([1, 3, 5, 7])),
+            m.bucketize(m.tensor([3, 6, 9]), m.tensor([1, 3, 5, 7]), right=True),
+            m.bincount(m.tensor([0, 1, 1, 3]), minlength=6),
+            m.bincount(m.tensor([0, 1, 1]), weights=m.tensor([0.5, 1.0, 2.0])),
+            m.histc(m.tensor([1.0, 2, 1]), bins=4, min=0, max=3),
+            m.histc(m.tensor([1.0, 2, 1, 5]), bins=4),
+            m.histc(m.tensor([2.0, 2.0]), bins=3),
+        ),
+        grad=False,
+    )
     with pytest.raises(RuntimeError, match="bincount only supports 1-d non-negative integral"):
         ember.bincount(ember.tensor([-1]))
 
@@ -136,18 +146,29 @@ def test_double_backward():
 @pytest.mark.parametrize("interp", ["linear", "lower", "higher", "midpoint", "nearest"])
 def test_quantile(interp):
     y = randn(3, 5)
-    compare(lambda m, y: (m.quantile(y, 0.4, interpolation=interp),
-                          m.quantile(y, m.tensor([0.25, 0.5]), dim=1, keepdim=True,
-                                     interpolation=interp),
-                          y.quantile(0.7, dim=0, interpolation=interp),
-                          m.quantile(y[0], m.tensor([0.1, 0.9]), keepdim=True)), y)
+    compare(
+        lambda m, y: (
+            m.quantile(y, 0.4, interpolation=interp),
+            m.quantile(y, m.tensor([0.25, 0.5]), dim=1, keepdim=True, interpolation=interp),
+            y.quantile(0.7, dim=0, interpolation=interp),
+            m.quantile(y[0], m.tensor([0.1, 0.9]), keepdim=True),
+        ),
+        y,
+    )
 
 
 def test_quantile_nan_and_errors():
     x = ember.tensor([[1.0, 5.0, 2.0, 8.0], [3.0, float("nan"), 0.0, 1.0]])
-    compare(lambda m, x: (m.quantile(x, 0.3, dim=1), m.nanquantile(x, 0.5, dim=1),
-                          m.nanquantile(x, m.tensor(0.2)), m.quantile(x, 0.5, keepdim=True)),
-            x, grad=False)
+    compare(
+        lambda m, x: (
+            m.quantile(x, 0.3, dim=1),
+            m.nanquantile(x, 0.5, dim=1),
+            m.nanquantile(x, m.tensor(0.2)),
+            m.quantile(x, 0.5, keepdim=True),
+        ),
+        x,
+        grad=False,
+    )
     with pytest.raises(RuntimeError, match="q must be in the range \\[0, 1\\] but got 1.5"):
         ember.quantile(x, 1.5)
     with pytest.raises(RuntimeError, match="input tensor must be either float or double"):
@@ -168,8 +189,7 @@ def test_topk_ties_and_nan_values():
     xi = ember.randint(0, 5, (4, 200))
     compare(lambda m, x: m.topk(x, 3, 1).values, xi, grad=False)
     n = ember.tensor([1.0, float("nan")] * 40)
-    compare(lambda m, x: (m.topk(x, 3).values, m.topk(x, 3, largest=False).values), n,
-            grad=False)
+    compare(lambda m, x: (m.topk(x, 3).values, m.topk(x, 3, largest=False).values), n, grad=False)
 
 
 def test_return_types_repr_and_fields():
@@ -183,9 +203,14 @@ def test_return_types_repr_and_fields():
 
 
 def test_mode():
-    compare(lambda m: (tuple(m.mode(m.tensor([3, 1, 3, 1, 2]))),
-                       tuple(m.mode(m.tensor([[3, 1, 3, 1, 2], [5, 5, 4, 4, 4]]), 1)),
-                       tuple(m.mode(m.tensor([[3, 5], [1, 5], [3, 4]]), 0, keepdim=True)),
-                       tuple(m.mode(m.tensor([1.0, float("nan"), float("nan")])))), grad=False)
+    compare(
+        lambda m: (
+            tuple(m.mode(m.tensor([3, 1, 3, 1, 2]))),
+            tuple(m.mode(m.tensor([[3, 1, 3, 1, 2], [5, 5, 4, 4, 4]]), 1)),
+            tuple(m.mode(m.tensor([[3, 5], [1, 5], [3, 4]]), 0, keepdim=True)),
+            tuple(m.mode(m.tensor([1.0, float("nan"), float("nan")]))),
+        ),
+        grad=False,
+    )
     x = ember.tensor([2.0, 2.0, 1.0, 7.0, 2.0], requires_grad=True)
     compare(lambda m, x: tuple(x.mode()), x)

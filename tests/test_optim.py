@@ -37,6 +37,7 @@ def _run(e, t, oe, ot, steps=20, seed=1, closure=False):
         xe, ye = ember.tensor(x), ember.tensor(y)
         xt, yt = torch.tensor(x), torch.tensor(y)
         if closure:
+
             def ce(xe=xe, ye=ye):
                 oe.zero_grad()
                 loss = ((e(xe) - ye) ** 2).mean()
@@ -103,20 +104,24 @@ def test_adam_matches_torch(name, kw):
 
 def test_float64_and_closure():
     e, t = _models(dtype=np.float64)
-    _run(e, t, ember.optim.SGD(e.parameters(), lr=0.1, momentum=0.9),
-         torch.optim.SGD(t.parameters(), lr=0.1, momentum=0.9), closure=True)
+    _run(
+        e,
+        t,
+        ember.optim.SGD(e.parameters(), lr=0.1, momentum=0.9),
+        torch.optim.SGD(t.parameters(), lr=0.1, momentum=0.9),
+        closure=True,
+    )
 
 
 def test_param_groups_and_add_param_group():
     e, t = _models()
-    ge = [{"params": e[0].parameters(), "lr": 0.2},
-          {"params": e[2].parameters(), "momentum": 0.5}]
-    gt = [{"params": t[0].parameters(), "lr": 0.2},
-          {"params": t[2].parameters(), "momentum": 0.5}]
+    ge = [{"params": e[0].parameters(), "lr": 0.2}, {"params": e[2].parameters(), "momentum": 0.5}]
+    gt = [{"params": t[0].parameters(), "lr": 0.2}, {"params": t[2].parameters(), "momentum": 0.5}]
     oe = ember.optim.SGD(ge, lr=0.05, momentum=0.9)
     ot = torch.optim.SGD(gt, lr=0.05, momentum=0.9)
-    assert [{k: v for k, v in g.items() if k != "params"} for g in oe.param_groups] == \
-        [{k: v for k, v in g.items() if k != "params"} for g in ot.param_groups]
+    assert [{k: v for k, v in g.items() if k != "params"} for g in oe.param_groups] == [
+        {k: v for k, v in g.items() if k != "params"} for g in ot.param_groups
+    ]
     _run(e, t, oe, ot, steps=5)
     oe.param_groups[1]["lr"] = 0.01
     ot.param_groups[1]["lr"] = 0.01
@@ -145,9 +150,15 @@ def test_state_dict_moves_between_ember_and_torch():
     assert se["param_groups"][0]["params"] == [0, 1, 2, 3]
     # ember -> torch: a fresh torch optimizer continues identically
     ot2 = torch.optim.Adam(t.parameters(), lr=0.01)
-    ot2.load_state_dict({"state": {i: {k: torch.tensor(v.numpy()) for k, v in s.items()}
-                                   for i, s in se["state"].items()},
-                         "param_groups": se["param_groups"]})
+    ot2.load_state_dict(
+        {
+            "state": {
+                i: {k: torch.tensor(v.numpy()) for k, v in s.items()}
+                for i, s in se["state"].items()
+            },
+            "param_groups": se["param_groups"],
+        }
+    )
     # torch -> ember
     oe2 = ember.optim.Adam(e.parameters(), lr=0.01)
     oe2.load_state_dict(ot.state_dict())
@@ -208,23 +219,31 @@ def test_zero_grad_and_version_bump():
 
 def test_repr():
     e, t = _models()
-    assert repr(ember.optim.SGD(e.parameters(), lr=0.1)) == \
-        repr(torch.optim.SGD(t.parameters(), lr=0.1))
+    assert repr(ember.optim.SGD(e.parameters(), lr=0.1)) == repr(
+        torch.optim.SGD(t.parameters(), lr=0.1)
+    )
 
 
-@pytest.mark.parametrize("name,kw", [("SGD", dict(lr=0.1, momentum=0.9, nesterov=True,
-                                                   weight_decay=0.1)),
-                                     ("SGD", dict(lr=0.05, momentum=0.5, dampening=0.3,
-                                                  maximize=True)),
-                                     ("Adam", dict(lr=0.01, amsgrad=True, weight_decay=0.1)),
-                                     ("AdamW", dict(lr=0.01, maximize=True))])
+@pytest.mark.parametrize(
+    "name,kw",
+    [
+        ("SGD", dict(lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.1)),
+        ("SGD", dict(lr=0.05, momentum=0.5, dampening=0.3, maximize=True)),
+        ("Adam", dict(lr=0.01, amsgrad=True, weight_decay=0.1)),
+        ("AdamW", dict(lr=0.01, maximize=True)),
+    ],
+)
 def test_per_tensor_path_matches_torch(monkeypatch, name, kw):
     import ember.optim.optimizer as O
 
     monkeypatch.setattr(O, "_GATHER_BELOW", 0)
     e, t = _models()
-    _run(e, t, getattr(ember.optim, name)(e.parameters(), **kw),
-         getattr(torch.optim, name)(t.parameters(), **kw))
+    _run(
+        e,
+        t,
+        getattr(ember.optim, name)(e.parameters(), **kw),
+        getattr(torch.optim, name)(t.parameters(), **kw),
+    )
 
 
 OTHER_CASES = [

@@ -50,8 +50,13 @@ def test_max_pool2d(kw, relu):
     _run(lambda x: EF.max_pool2d(x, **kw), lambda x: TF.max_pool2d(x, **kw), (2, 3, 9, 8), relu)
 
 
-@pytest.mark.parametrize("kw", [dict(kernel_size=2, return_indices=True),
-                                dict(kernel_size=3, stride=1, padding=1, return_indices=True)])
+@pytest.mark.parametrize(
+    "kw",
+    [
+        dict(kernel_size=2, return_indices=True),
+        dict(kernel_size=3, stride=1, padding=1, return_indices=True),
+    ],
+)
 def test_max_pool2d_nan(kw):
     x = np.random.RandomState(0).randn(2, 2, 6, 6).astype(np.float32)
     x[0, 0, 1, 1] = np.nan
@@ -63,13 +68,22 @@ def test_max_pool2d_nan(kw):
 
 
 def test_max_pool_1d_3d_unbatched():
-    _run(lambda x: EF.max_pool1d(x, 3, 2, 1, return_indices=True),
-         lambda x: TF.max_pool1d(x, 3, 2, 1, return_indices=True), (2, 3, 10), relu=True)
-    _run(lambda x: EF.max_pool3d(x, 2, return_indices=True),
-         lambda x: TF.max_pool3d(x, 2, return_indices=True), (2, 2, 5, 4, 4))
-    _run(lambda x: EF.max_pool3d(x, (2, 3, 2), stride=1, padding=1, dilation=(1, 1, 2)),
-         lambda x: TF.max_pool3d(x, (2, 3, 2), stride=1, padding=1, dilation=(1, 1, 2)),
-         (1, 2, 4, 5, 6))
+    _run(
+        lambda x: EF.max_pool1d(x, 3, 2, 1, return_indices=True),
+        lambda x: TF.max_pool1d(x, 3, 2, 1, return_indices=True),
+        (2, 3, 10),
+        relu=True,
+    )
+    _run(
+        lambda x: EF.max_pool3d(x, 2, return_indices=True),
+        lambda x: TF.max_pool3d(x, 2, return_indices=True),
+        (2, 2, 5, 4, 4),
+    )
+    _run(
+        lambda x: EF.max_pool3d(x, (2, 3, 2), stride=1, padding=1, dilation=(1, 1, 2)),
+        lambda x: TF.max_pool3d(x, (2, 3, 2), stride=1, padding=1, dilation=(1, 1, 2)),
+        (1, 2, 4, 5, 6),
+    )
     _run(lambda x: EF.max_pool2d(x, 2), lambda x: TF.max_pool2d(x, 2), (3, 8, 6))
 
 
@@ -89,29 +103,46 @@ def test_avg_pool2d(kw):
 
 
 def test_avg_pool_1d_3d():
-    _run(lambda x: EF.avg_pool1d(x, 3, 2, 1, True, False),
-         lambda x: TF.avg_pool1d(x, 3, 2, 1, True, False), (2, 3, 10))
-    _run(lambda x: EF.avg_pool3d(x, 2, 1, 1, divisor_override=5),
-         lambda x: TF.avg_pool3d(x, 2, 1, 1, divisor_override=5), (1, 2, 3, 4, 5))
+    _run(
+        lambda x: EF.avg_pool1d(x, 3, 2, 1, True, False),
+        lambda x: TF.avg_pool1d(x, 3, 2, 1, True, False),
+        (2, 3, 10),
+    )
+    _run(
+        lambda x: EF.avg_pool3d(x, 2, 1, 1, divisor_override=5),
+        lambda x: TF.avg_pool3d(x, 2, 1, 1, divisor_override=5),
+        (1, 2, 3, 4, 5),
+    )
 
 
 @pytest.mark.parametrize("osz", [1, (3, 4), (5, None), 4, (9, 8), (2, 7)])
 def test_adaptive_pool2d(osz):
-    _run(lambda x: EF.adaptive_avg_pool2d(x, osz), lambda x: TF.adaptive_avg_pool2d(x, osz),
-         (2, 3, 9, 8))
-    _run(lambda x: EF.adaptive_max_pool2d(x, osz, True),
-         lambda x: TF.adaptive_max_pool2d(x, osz, True), (2, 3, 9, 8), relu=True)
+    _run(
+        lambda x: EF.adaptive_avg_pool2d(x, osz),
+        lambda x: TF.adaptive_avg_pool2d(x, osz),
+        (2, 3, 9, 8),
+    )
+    _run(
+        lambda x: EF.adaptive_max_pool2d(x, osz, True),
+        lambda x: TF.adaptive_max_pool2d(x, osz, True),
+        (2, 3, 9, 8),
+        relu=True,
+    )
 
 
 def test_adaptive_pool_1d_3d_unbatched():
-    _run(lambda x: EF.adaptive_avg_pool1d(x, 4), lambda x: TF.adaptive_avg_pool1d(x, 4),
-         (2, 3, 9))
-    _run(lambda x: EF.adaptive_max_pool1d(x, 4, True),
-         lambda x: TF.adaptive_max_pool1d(x, 4, True), (2, 3, 9))
-    _run(lambda x: EF.adaptive_avg_pool3d(x, (2, 3, 1)),
-         lambda x: TF.adaptive_avg_pool3d(x, (2, 3, 1)), (1, 2, 5, 6, 4))
-    _run(lambda x: EF.adaptive_avg_pool2d(x, 3), lambda x: TF.adaptive_avg_pool2d(x, 3),
-         (3, 7, 7))
+    _run(lambda x: EF.adaptive_avg_pool1d(x, 4), lambda x: TF.adaptive_avg_pool1d(x, 4), (2, 3, 9))
+    _run(
+        lambda x: EF.adaptive_max_pool1d(x, 4, True),
+        lambda x: TF.adaptive_max_pool1d(x, 4, True),
+        (2, 3, 9),
+    )
+    _run(
+        lambda x: EF.adaptive_avg_pool3d(x, (2, 3, 1)),
+        lambda x: TF.adaptive_avg_pool3d(x, (2, 3, 1)),
+        (1, 2, 5, 6, 4),
+    )
+    _run(lambda x: EF.adaptive_avg_pool2d(x, 3), lambda x: TF.adaptive_avg_pool2d(x, 3), (3, 7, 7))
 
 
 @pytest.mark.parametrize("kw", [dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1)])
@@ -139,8 +170,7 @@ def test_gradcheck_pools():
     x = ember.tensor(rs.randn(1, 2, 5, 4), requires_grad=True)
     gc = ember.autograd.gradcheck
     assert gc(lambda a: EF.max_pool2d(a, 3, 2, 1, ceil_mode=True), (x,))
-    assert gc(lambda a: EF.avg_pool2d(a, 3, 2, 1, ceil_mode=True, count_include_pad=False),
-              (x,))
+    assert gc(lambda a: EF.avg_pool2d(a, 3, 2, 1, ceil_mode=True, count_include_pad=False), (x,))
     assert gc(lambda a: EF.adaptive_avg_pool2d(a, (3, 3)), (x,))
     assert gc(lambda a: EF.adaptive_max_pool2d(a, (2, 3)), (x,))
 
@@ -167,8 +197,10 @@ def test_pool_module_reprs_and_forward():
         (enn.MaxPool2d(2, 1, 1, 2, True, True), torch.nn.MaxPool2d(2, 1, 1, 2, True, True)),
         (enn.MaxPool1d(3), torch.nn.MaxPool1d(3)),
         (enn.AvgPool2d(2), torch.nn.AvgPool2d(2)),
-        (enn.AvgPool2d((2, 3), 1, 1, True, False, 2), torch.nn.AvgPool2d((2, 3), 1, 1, True,
-                                                                          False, 2)),
+        (
+            enn.AvgPool2d((2, 3), 1, 1, True, False, 2),
+            torch.nn.AvgPool2d((2, 3), 1, 1, True, False, 2),
+        ),
         (enn.AvgPool1d(2), torch.nn.AvgPool1d(2)),
         (enn.AdaptiveAvgPool2d((1, 1)), torch.nn.AdaptiveAvgPool2d((1, 1))),
         (enn.AdaptiveAvgPool2d(1), torch.nn.AdaptiveAvgPool2d(1)),
@@ -184,12 +216,19 @@ def test_pool_module_reprs_and_forward():
         assert_same(eo, to)
 
 
-@pytest.mark.parametrize("p,kw", [(2, dict(kernel_size=2)), (1.5, dict(kernel_size=3, stride=2,
-                                                                        ceil_mode=True))])
+@pytest.mark.parametrize(
+    "p,kw", [(2, dict(kernel_size=2)), (1.5, dict(kernel_size=3, stride=2, ceil_mode=True))]
+)
 def test_lp_pool(p, kw):
-    _run(lambda x: EF.lp_pool2d(x.abs(), p, **kw), lambda x: TF.lp_pool2d(x.abs(), p, **kw),
-         (2, 3, 9, 8))
-    _run(lambda x: EF.lp_pool1d(x.abs(), p, **kw), lambda x: TF.lp_pool1d(x.abs(), p, **kw),
-         (2, 3, 9))
+    _run(
+        lambda x: EF.lp_pool2d(x.abs(), p, **kw),
+        lambda x: TF.lp_pool2d(x.abs(), p, **kw),
+        (2, 3, 9, 8),
+    )
+    _run(
+        lambda x: EF.lp_pool1d(x.abs(), p, **kw),
+        lambda x: TF.lp_pool1d(x.abs(), p, **kw),
+        (2, 3, 9),
+    )
     assert repr(enn.LPPool2d(p, **kw)) == repr(torch.nn.LPPool2d(p, **kw))
     assert repr(enn.LPPool1d(p, **kw)) == repr(torch.nn.LPPool1d(p, **kw))

@@ -44,10 +44,8 @@ DATA = [
 
 
 def _both(data, **kw):
-    e = ember.tensor(data, **{k: getattr(ember, v) if k == "dtype" else v
-                               for k, v in kw.items()})
-    t = torch.tensor(data, **{k: getattr(torch, v) if k == "dtype" else v
-                              for k, v in kw.items()})
+    e = ember.tensor(data, **{k: getattr(ember, v) if k == "dtype" else v for k, v in kw.items()})
+    t = torch.tensor(data, **{k: getattr(torch, v) if k == "dtype" else v for k, v in kw.items()})
     return e, t
 
 
@@ -58,8 +56,9 @@ def test_repr_matches(data):
     assert str(e) == str(t)
 
 
-@pytest.mark.parametrize("dt", ["float64", "float16", "int32", "int8", "uint8", "bfloat16",
-                                "int16"])
+@pytest.mark.parametrize(
+    "dt", ["float64", "float16", "int32", "int8", "uint8", "bfloat16", "int16"]
+)
 def test_non_default_dtypes(dt):
     e, t = _both([1, 2, 3], dtype=dt)
     assert repr(e) == repr(t)
@@ -84,10 +83,19 @@ def _loose(s):
     return re.sub(r"grad_fn=<\w+>", "grad_fn=<X>", s)
 
 
-@pytest.mark.parametrize("op", [
-    lambda x: x * 2, lambda x: x + 1, lambda x: x.exp(), lambda x: x.sum(),
-    lambda x: x[0], lambda x: x.view(2, 1), lambda x: x - x, lambda x: x / 3,
-])
+@pytest.mark.parametrize(
+    "op",
+    [
+        lambda x: x * 2,
+        lambda x: x + 1,
+        lambda x: x.exp(),
+        lambda x: x.sum(),
+        lambda x: x[0],
+        lambda x: x.view(2, 1),
+        lambda x: x - x,
+        lambda x: x / 3,
+    ],
+)
 def test_grad_fn_suffix(op):
     e, t = _both([1.0, 2.0], requires_grad=True)
     re_, rt = repr(op(e)), repr(op(t))
@@ -104,9 +112,11 @@ def test_grad_fn_names_exact_for_common_ops():
 def test_empty(shape):
     assert repr(ember.zeros(shape)) == repr(torch.zeros(shape))
     assert repr(ember.zeros(shape, dtype=ember.int64)) == repr(
-        torch.zeros(shape, dtype=torch.int64))
+        torch.zeros(shape, dtype=torch.int64)
+    )
     assert repr(ember.zeros(shape, dtype=ember.float64)) == repr(
-        torch.zeros(shape, dtype=torch.float64))
+        torch.zeros(shape, dtype=torch.float64)
+    )
 
 
 @pytest.mark.parametrize("shape", [(2000,), (50, 50), (1001,), (3, 400), (12, 12, 12)])
@@ -171,12 +181,27 @@ def test_non_contiguous_view():
     assert math.isfinite(1.0)
 
 
-@pytest.mark.parametrize("op", [
-    lambda x: x[0], lambda x: x[:, 1:], lambda x: x[[0, 1]], lambda x: x.double(),
-    lambda x: x.clone(), lambda x: x.clamp(0, 1), lambda x: x[None], lambda x: x[0, 1],
-    lambda x: x.sigmoid(), lambda x: x.relu(), lambda x: x.abs(), lambda x: -x,
-    lambda x: x ** 2, lambda x: x.tanh(), lambda x: x.exp(), lambda x: x.log(),
-])
+@pytest.mark.parametrize(
+    "op",
+    [
+        lambda x: x[0],
+        lambda x: x[:, 1:],
+        lambda x: x[[0, 1]],
+        lambda x: x.double(),
+        lambda x: x.clone(),
+        lambda x: x.clamp(0, 1),
+        lambda x: x[None],
+        lambda x: x[0, 1],
+        lambda x: x.sigmoid(),
+        lambda x: x.relu(),
+        lambda x: x.abs(),
+        lambda x: -x,
+        lambda x: x**2,
+        lambda x: x.tanh(),
+        lambda x: x.exp(),
+        lambda x: x.log(),
+    ],
+)
 def test_grad_fn_names_match_torch(op):
     e = ember.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
     t = torch.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)

@@ -16,8 +16,22 @@ torch = pytest.importorskip("torch")
 st_torch = pytest.importorskip("safetensors.torch")
 safetensors = pytest.importorskip("safetensors")
 
-DTYPES = ["bool", "uint8", "int8", "int16", "uint16", "int32", "uint32", "int64", "uint64",
-          "float16", "bfloat16", "float32", "float64", "complex64"]
+DTYPES = [
+    "bool",
+    "uint8",
+    "int8",
+    "int16",
+    "uint16",
+    "int32",
+    "uint32",
+    "int64",
+    "uint64",
+    "float16",
+    "bfloat16",
+    "float32",
+    "float64",
+    "complex64",
+]
 
 
 def _torch_tensor(name, shape=(3, 4)):
@@ -72,7 +86,8 @@ def test_ember_file_to_package(tmp_path, name):
         assert f.metadata() == {"who": "ember"}
     # byte-identical to the package's own output
     assert est.save(tensors, {"who": "ember"}) == st_torch.save(
-        {k: out[k] for k in tensors}, {"who": "ember"})
+        {k: out[k] for k in tensors}, {"who": "ember"}
+    )
 
 
 def _from_torch(t):
@@ -95,15 +110,16 @@ def test_noncontiguous_views_are_written_correctly(tmp_path):
 
 
 def test_header_layout():
-    data = est.save({"a": ember.arange(3), "h": ember.ones(1, dtype=ember.float16)},
-                    metadata={"format": "pt"})
+    data = est.save(
+        {"a": ember.arange(3), "h": ember.ones(1, dtype=ember.float16)}, metadata={"format": "pt"}
+    )
     n = struct.unpack("<Q", data[:8])[0]
     assert n % 8 == 0
-    header = json.loads(data[8:8 + n])
+    header = json.loads(data[8 : 8 + n])
     assert header["__metadata__"] == {"format": "pt"}
     assert header["a"] == {"dtype": "I64", "shape": [3], "data_offsets": [0, 24]}
     assert header["h"] == {"dtype": "F16", "shape": [1], "data_offsets": [24, 26]}
-    assert data[8:8 + n].rstrip(b" ").endswith(b"}")
+    assert data[8 : 8 + n].rstrip(b" ").endswith(b"}")
 
 
 def test_shared_tensors_refused():
@@ -123,27 +139,39 @@ def _with_header(header: dict | bytes, data: bytes = b"") -> bytes:
     return struct.pack("<Q", len(raw)) + raw + data
 
 
-@pytest.mark.parametrize("data", [
-    b"",
-    b"\x01\x00",
-    struct.pack("<Q", 2 ** 40) + b"{}",                                   # header too large
-    struct.pack("<Q", 1000) + b"{}",                                      # past the end
-    _with_header(b"[1, 2]"),                                              # not an object
-    _with_header(b"{not json"),
-    _with_header({"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}}, b"\0" * 4),
-    _with_header({"a": {"dtype": "F32", "shape": [3], "data_offsets": [0, 8]}}, b"\0" * 8),
-    _with_header({"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]},
-                  "b": {"dtype": "F32", "shape": [2], "data_offsets": [4, 12]}}, b"\0" * 12),
-    _with_header({"a": {"dtype": "F32", "shape": [1], "data_offsets": [4, 8]}}, b"\0" * 8),
-    _with_header({"a": {"dtype": "X9", "shape": [1], "data_offsets": [0, 4]}}, b"\0" * 4),
-    _with_header({"a": {"dtype": "F32", "shape": [-1], "data_offsets": [0, 4]}}, b"\0" * 4),
-    _with_header({"a": {"dtype": "F32", "shape": [10 ** 12, 10 ** 12],
-                        "data_offsets": [0, 4]}}, b"\0" * 4),
-    _with_header(b'{"a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}, '
-                 b'"a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}', b"\0" * 4),
-    _with_header({"__metadata__": {"k": 1}}),
-    _with_header(b"{" + b"[" * 100000 + b"]" * 100000 + b"}"),
-])
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"",
+        b"\x01\x00",
+        struct.pack("<Q", 2**40) + b"{}",  # header too large
+        struct.pack("<Q", 1000) + b"{}",  # past the end
+        _with_header(b"[1, 2]"),  # not an object
+        _with_header(b"{not json"),
+        _with_header({"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}}, b"\0" * 4),
+        _with_header({"a": {"dtype": "F32", "shape": [3], "data_offsets": [0, 8]}}, b"\0" * 8),
+        _with_header(
+            {
+                "a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]},
+                "b": {"dtype": "F32", "shape": [2], "data_offsets": [4, 12]},
+            },
+            b"\0" * 12,
+        ),
+        _with_header({"a": {"dtype": "F32", "shape": [1], "data_offsets": [4, 8]}}, b"\0" * 8),
+        _with_header({"a": {"dtype": "X9", "shape": [1], "data_offsets": [0, 4]}}, b"\0" * 4),
+        _with_header({"a": {"dtype": "F32", "shape": [-1], "data_offsets": [0, 4]}}, b"\0" * 4),
+        _with_header(
+            {"a": {"dtype": "F32", "shape": [10**12, 10**12], "data_offsets": [0, 4]}}, b"\0" * 4
+        ),
+        _with_header(
+            b'{"a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}, '
+            b'"a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}',
+            b"\0" * 4,
+        ),
+        _with_header({"__metadata__": {"k": 1}}),
+        _with_header(b"{" + b"[" * 100000 + b"]" * 100000 + b"}"),
+    ],
+)
 def test_bad_files_refused(tmp_path, data):
     with pytest.raises(est.SafetensorError):
         est.load(data)
@@ -154,7 +182,7 @@ def test_bad_files_refused(tmp_path, data):
 
 
 def test_package_refuses_what_ember_refuses():
-    data = struct.pack("<Q", 2 ** 40) + b"{}"
+    data = struct.pack("<Q", 2**40) + b"{}"
     with pytest.raises(safetensors.SafetensorError, match="header too large"):
         st_torch.load(data)
 

@@ -46,11 +46,16 @@ def same(e, t):
 
 
 def torch_net():
-    return torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4),
-                               torch.nn.Flatten(), torch.nn.Linear(4 * 6 * 6, 5))
+    return torch.nn.Sequential(
+        torch.nn.Conv2d(3, 4, 3),
+        torch.nn.BatchNorm2d(4),
+        torch.nn.Flatten(),
+        torch.nn.Linear(4 * 6 * 6, 5),
+    )
 
 
 # --- state dicts -----------------------------------------------------------------------------
+
 
 def test_state_dict_ember_to_torch():
     sd = collections.OrderedDict()
@@ -64,15 +69,17 @@ def test_state_dict_ember_to_torch():
     sd["3.weight"] = ember.randn(5, 144)
     sd["3.bias"] = ember.randn(5)
     sd._metadata = collections.OrderedDict(
-        [("", {"version": 1}), ("0", {"version": 1}), ("1", {"version": 2}),
-         ("3", {"version": 1})])
+        [("", {"version": 1}), ("0", {"version": 1}), ("1", {"version": 2}), ("3", {"version": 1})]
+    )
     out = roundtrip_to_torch(sd)  # torch's default weights_only=True
     assert type(out) is collections.OrderedDict and list(out) == list(sd)
     assert out._metadata == sd._metadata
     for k in sd:
         same(sd[k], out[k])
-    assert out["1.num_batches_tracked"].dtype == torch.int64 and out[
-        "1.num_batches_tracked"].dim() == 0
+    assert (
+        out["1.num_batches_tracked"].dtype == torch.int64
+        and out["1.num_batches_tracked"].dim() == 0
+    )
     net = torch_net()
     net.load_state_dict(out)  # strict: keys, shapes, and BatchNorm's version 2 metadata
     assert net[1].num_batches_tracked.item() == 7
@@ -90,15 +97,17 @@ def test_state_dict_torch_to_ember():
     assert out["1.num_batches_tracked"].item() == 1
     nn = ember.nn
     if hasattr(nn, "Conv2d") and hasattr(nn, "BatchNorm2d"):
-        enet = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.Flatten(),
-                             nn.Linear(144, 5))
+        enet = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.Flatten(), nn.Linear(144, 5))
         enet.load_state_dict(out)
         enet.eval()
         net.eval()
         x = np.random.default_rng(0).standard_normal((2, 3, 8, 8)).astype(np.float32)
-        np.testing.assert_allclose(enet(ember.from_numpy(x)).detach().numpy(),
-                                   net(torch.from_numpy(x)).detach().numpy(), rtol=1e-4,
-                                   atol=1e-5)
+        np.testing.assert_allclose(
+            enet(ember.from_numpy(x)).detach().numpy(),
+            net(torch.from_numpy(x)).detach().numpy(),
+            rtol=1e-4,
+            atol=1e-5,
+        )
 
 
 def test_ember_module_state_dict_to_torch():
@@ -113,10 +122,14 @@ def test_ember_module_state_dict_to_torch():
 
 # --- optimizers and checkpoints ---------------------------------------------------------------
 
+
 def _torch_opt_state(kind):
     net = torch.nn.Linear(3, 2)
-    opt = (torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9) if kind == "sgd"
-           else torch.optim.Adam(net.parameters(), lr=1e-3, betas=(0.8, 0.99)))
+    opt = (
+        torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+        if kind == "sgd"
+        else torch.optim.Adam(net.parameters(), lr=1e-3, betas=(0.8, 0.99))
+    )
     for _ in range(2):
         opt.zero_grad()
         net(torch.randn(4, 3)).pow(2).sum().backward()
@@ -128,8 +141,7 @@ def _torch_opt_state(kind):
 def test_optimizer_state_torch_to_ember(kind):
     sd = _torch_opt_state(kind)
     out = roundtrip_from_torch(sd)
-    assert out["param_groups"] == [
-        {k: v for k, v in g.items()} for g in sd["param_groups"]]
+    assert out["param_groups"] == [{k: v for k, v in g.items()} for g in sd["param_groups"]]
     assert set(out["state"]) == {0, 1}
     for i, st in sd["state"].items():
         assert set(out["state"][i]) == set(st)
@@ -156,8 +168,11 @@ def test_optimizer_state_ember_to_torch(kind):
         pytest.skip("ember.optim lacks this optimizer")
     nn = ember.nn
     net = nn.Linear(3, 2)
-    opt = cls(net.parameters(), lr=0.1, momentum=0.9) if kind == "sgd" else cls(
-        net.parameters(), lr=1e-3)
+    opt = (
+        cls(net.parameters(), lr=0.1, momentum=0.9)
+        if kind == "sgd"
+        else cls(net.parameters(), lr=1e-3)
+    )
     for _ in range(2):
         opt.zero_grad()
         net(ember.randn(4, 3)).pow(2).sum().backward()
@@ -165,8 +180,11 @@ def test_optimizer_state_ember_to_torch(kind):
     sd = opt.state_dict()
     out = roundtrip_to_torch(sd)
     tnet = torch.nn.Linear(3, 2)
-    topt = (torch.optim.SGD(tnet.parameters(), lr=0.1, momentum=0.9) if kind == "sgd"
-            else torch.optim.Adam(tnet.parameters(), lr=1e-3))
+    topt = (
+        torch.optim.SGD(tnet.parameters(), lr=0.1, momentum=0.9)
+        if kind == "sgd"
+        else torch.optim.Adam(tnet.parameters(), lr=1e-3)
+    )
     topt.load_state_dict(out)
     for i, st in sd["state"].items():
         for name, v in st.items():
@@ -175,28 +193,72 @@ def test_optimizer_state_ember_to_torch(kind):
 
 
 def test_checkpoint_dict_both_ways():
-    ck = {"epoch": 12, "step": 2 ** 40, "neg": -5, "lr": 3e-4, "best": float("inf"),
-          "metrics": {"loss": [0.5, 0.25], "acc": np.float64(0.75), "n": np.int64(9),
-                      "ok": np.bool_(True)},
-          "name": "résumé ✓", "tags": ("a", "b", None), "flags": [True, False],
-          "model": {"w": ember.randn(2, 2)}, "big": 10 ** 30, "c": 1 - 2j,
-          "blob": b"\x00\xffab", "set": {1, 2}}
+    ck = {
+        "epoch": 12,
+        "step": 2**40,
+        "neg": -5,
+        "lr": 3e-4,
+        "best": float("inf"),
+        "metrics": {
+            "loss": [0.5, 0.25],
+            "acc": np.float64(0.75),
+            "n": np.int64(9),
+            "ok": np.bool_(True),
+        },
+        "name": "résumé ✓",
+        "tags": ("a", "b", None),
+        "flags": [True, False],
+        "model": {"w": ember.randn(2, 2)},
+        "big": 10**30,
+        "c": 1 - 2j,
+        "blob": b"\x00\xffab",
+        "set": {1, 2},
+    }
     out = roundtrip_to_torch(ck)
     assert out["metrics"]["acc"] == 0.75 and type(out["metrics"]["acc"]) is float
     assert type(out["metrics"]["n"]) is int and out["metrics"]["ok"] is True
-    for k in ("epoch", "step", "neg", "lr", "best", "name", "tags", "flags", "big", "c", "blob",
-              "set"):
+    for k in (
+        "epoch",
+        "step",
+        "neg",
+        "lr",
+        "best",
+        "name",
+        "tags",
+        "flags",
+        "big",
+        "c",
+        "blob",
+        "set",
+    ):
         assert out[k] == ck[k] and type(out[k]) is type(ck[k]), k
     back = roundtrip_from_torch(out)
-    for k in ("epoch", "step", "neg", "lr", "best", "name", "tags", "flags", "big", "c", "blob",
-              "set"):
+    for k in (
+        "epoch",
+        "step",
+        "neg",
+        "lr",
+        "best",
+        "name",
+        "tags",
+        "flags",
+        "big",
+        "c",
+        "blob",
+        "set",
+    ):
         assert back[k] == ck[k] and type(back[k]) is type(ck[k]), k
     same(back["model"]["w"], out["model"]["w"])
 
 
 def test_size_dtype_device_objects():
-    obj = {"s": ember.Size([2, 3]), "d": ember.float16, "b": ember.bfloat16,
-           "dev": ember.device("cpu"), "cuda": ember.device("cuda", 1)}
+    obj = {
+        "s": ember.Size([2, 3]),
+        "d": ember.float16,
+        "b": ember.bfloat16,
+        "dev": ember.device("cpu"),
+        "cuda": ember.device("cuda", 1),
+    }
     out = roundtrip_to_torch(obj)
     assert out["s"] == torch.Size([2, 3]) and type(out["s"]) is torch.Size
     assert out["d"] is torch.float16 and out["b"] is torch.bfloat16
@@ -227,10 +289,17 @@ def test_parameters_both_ways():
 
 # --- views and shared storage ---------------------------------------------------------------
 
+
 def test_views_share_storage_ember_to_torch():
     base = ember.arange(12, dtype=ember.float32).reshape(3, 4)
-    views = {"base": base, "t": base.t(), "row": base[0], "sub": base[1:, 1:],
-             "col": base[:, 2], "again": base}
+    views = {
+        "base": base,
+        "t": base.t(),
+        "row": base[0],
+        "sub": base[1:, 1:],
+        "col": base[:, 2],
+        "again": base,
+    }
     out = roundtrip_to_torch(views)
     ptr = out["base"].untyped_storage().data_ptr()
     for k in views:
@@ -251,8 +320,13 @@ def _saved(obj) -> bytes:
 
 def test_views_share_storage_torch_to_ember():
     base = torch.arange(12.0).reshape(3, 4)
-    d = {"base": base, "t": base.t(), "sub": base[1:, 1:], "exp": base[0:1].expand(3, 4),
-         "same": base}
+    d = {
+        "base": base,
+        "t": base.t(),
+        "sub": base[1:, 1:],
+        "exp": base[0:1].expand(3, 4),
+        "same": base,
+    }
     out = roundtrip_from_torch(d)
     for k in d:
         same(out[k], d[k])
@@ -280,8 +354,23 @@ def test_noncontiguous_and_negative_stride_arrays_are_copied():
 
 # --- dtypes ------------------------------------------------------------------------------------
 
-DTYPES = ["bool", "uint8", "int8", "int16", "int32", "int64", "uint16", "uint32", "uint64",
-          "float16", "bfloat16", "float32", "float64", "complex64", "complex128"]
+DTYPES = [
+    "bool",
+    "uint8",
+    "int8",
+    "int16",
+    "int32",
+    "int64",
+    "uint16",
+    "uint32",
+    "uint64",
+    "float16",
+    "bfloat16",
+    "float32",
+    "float64",
+    "complex64",
+    "complex128",
+]
 
 
 def _values(name):
@@ -343,6 +432,7 @@ def test_conj_and_neg_bits_from_torch():
 
 # --- files, mmap, map_location ---------------------------------------------------------------
 
+
 def test_paths_pathlike_and_archive_name(tmp_path):
     sd = {"w": ember.randn(3, 3)}
     p = tmp_path / "my.model.v1.pth"
@@ -384,9 +474,14 @@ def _rewrite(data: bytes, fn) -> bytes:
 
 
 def _on_cuda(data: bytes) -> bytes:
-    return _rewrite(data, lambda n, b: b.replace(b"X\x03\x00\x00\x00cpu",
-                                                 b"X\x06\x00\x00\x00cuda:0")
-                    if n.endswith("data.pkl") else b)
+    return _rewrite(
+        data,
+        lambda n, b: (
+            b.replace(b"X\x03\x00\x00\x00cpu", b"X\x06\x00\x00\x00cuda:0")
+            if n.endswith("data.pkl")
+            else b
+        ),
+    )
 
 
 def test_map_location_forms():
@@ -396,8 +491,13 @@ def test_map_location_forms():
             ember.load(io.BytesIO(data))
         with pytest.raises(RuntimeError, match=r"map_location=torch.device\('cpu'\)"):
             torch.load(io.BytesIO(data))  # torch says the same
-    for ml in ("cpu", ember.device("cpu"), {"cuda:0": "cpu"}, lambda s, loc: s,
-               lambda s, loc: s.cpu()):
+    for ml in (
+        "cpu",
+        ember.device("cpu"),
+        {"cuda:0": "cpu"},
+        lambda s, loc: s,
+        lambda s, loc: s.cpu(),
+    ):
         out = ember.load(io.BytesIO(data), map_location=ml)
         assert out["w"].device == ember.device("cpu") and out["w"].tolist() == [0, 1, 2, 3]
     seen = []
@@ -406,10 +506,14 @@ def test_map_location_forms():
 
 
 def test_big_endian_file():
-    t = {"f": torch.arange(6.0).reshape(2, 3), "i": torch.tensor([1, -2, 300]),
-         "c": torch.tensor([1 + 2j]), "h": torch.tensor([1.5], dtype=torch.float16),
-         "u": torch.tensor([1, 2, 65535], dtype=torch.int32).to(torch.uint16),
-         "z": torch.tensor([3 - 4j], dtype=torch.complex128)}
+    t = {
+        "f": torch.arange(6.0).reshape(2, 3),
+        "i": torch.tensor([1, -2, 300]),
+        "c": torch.tensor([1 + 2j]),
+        "h": torch.tensor([1.5], dtype=torch.float16),
+        "u": torch.tensor([1, 2, 65535], dtype=torch.int32).to(torch.uint16),
+        "z": torch.tensor([3 - 4j], dtype=torch.complex128),
+    }
     t["fv"] = t["f"][:, 1:]  # a view of a swapped storage is swapped once
     b = io.BytesIO()
     torch.save(t, b)
@@ -430,8 +534,13 @@ def test_big_endian_file():
 
 def test_legacy_format():
     base = torch.arange(12.0).reshape(3, 4)
-    obj = {"a": base, "v": base[1:, 1:], "p": torch.nn.Parameter(torch.ones(2)),
-           "i": torch.tensor([1, 2], dtype=torch.int64), "epoch": 3}
+    obj = {
+        "a": base,
+        "v": base[1:, 1:],
+        "p": torch.nn.Parameter(torch.ones(2)),
+        "i": torch.tensor([1, 2], dtype=torch.int64),
+        "epoch": 3,
+    }
     b = io.BytesIO()
     torch.save(obj, b, _use_new_zipfile_serialization=False)
     for wo in (True, False):
@@ -441,6 +550,7 @@ def test_legacy_format():
         assert isinstance(out["p"], ember.nn.Parameter) and out["epoch"] == 3
         out["a"][1, 1] = 99.0
         assert out["v"][0, 0].item() == 99.0
+
 
 def test_legacy_format_refuses_mmap(tmp_path):
     p = tmp_path / "legacy.pt"
@@ -477,6 +587,7 @@ def test_not_a_checkpoint(tmp_path):
 
 # --- whole modules -------------------------------------------------------------------------------
 
+
 def test_whole_module_save_and_load():
     nn = ember.nn
     m = nn.Sequential(nn.Linear(3, 2), nn.ReLU(), nn.BatchNorm1d(2))
@@ -493,8 +604,12 @@ def test_whole_module_save_and_load():
     np.testing.assert_array_equal(m(x).detach().numpy(), m3(x).detach().numpy())
     tm = torch.load(io.BytesIO(data), weights_only=False)  # torch reads ember's module too
     assert isinstance(tm[2], torch.nn.BatchNorm1d)
-    np.testing.assert_allclose(tm(torch.from_numpy(x.numpy())).detach().numpy(),
-                               m(x).detach().numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        tm(torch.from_numpy(x.numpy())).detach().numpy(),
+        m(x).detach().numpy(),
+        rtol=1e-5,
+        atol=1e-6,
+    )
 
 
 def test_torch_module_loads_into_ember():
@@ -504,8 +619,12 @@ def test_torch_module_loads_into_ember():
     em = ember.load(io.BytesIO(b.getvalue()), weights_only=False)
     assert type(em) is ember.nn.Sequential and type(em[1]) is ember.nn.Tanh
     x = np.random.default_rng(0).standard_normal((4, 3)).astype(np.float32)
-    np.testing.assert_allclose(em(ember.from_numpy(x)).detach().numpy(),
-                               tm(torch.from_numpy(x)).detach().numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        em(ember.from_numpy(x)).detach().numpy(),
+        tm(torch.from_numpy(x)).detach().numpy(),
+        rtol=1e-5,
+        atol=1e-6,
+    )
     # weights_only with ember's classes allowlisted: torch's class paths map onto them
     nn = ember.nn
     with pytest.raises(Exception, match="torch.nn.modules.linear.Linear"):
@@ -513,8 +632,12 @@ def test_torch_module_loads_into_ember():
             ember.load(io.BytesIO(b.getvalue()))
     with es.safe_globals([nn.Sequential, nn.Linear, nn.Tanh]):
         em2 = ember.load(io.BytesIO(b.getvalue()))
-    np.testing.assert_allclose(em2(ember.from_numpy(x)).detach().numpy(),
-                               tm(torch.from_numpy(x)).detach().numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        em2(ember.from_numpy(x)).detach().numpy(),
+        tm(torch.from_numpy(x)).detach().numpy(),
+        rtol=1e-5,
+        atol=1e-6,
+    )
 
 
 def test_tensor_attributes_and_unsupported_dtypes():
@@ -531,6 +654,7 @@ def test_tensor_attributes_and_unsupported_dtypes():
 
 
 # --- atomic save -----------------------------------------------------------------------------
+
 
 def test_atomic_save_keeps_old_file_on_failure(tmp_path, monkeypatch):
     p = tmp_path / "ck.pt"

@@ -30,10 +30,23 @@ def _seeds() -> dict[str, bytes]:
     opt = torch.optim.Adam(net.parameters())
     net(torch.randn(4, 3)).sum().backward()
     opt.step()
-    obj = {"sd": net.state_dict(), "opt": opt.state_dict(), "v": base[1:, 1:], "t": base.t(),
-           "p": torch.nn.Parameter(torch.ones(2)), "u": torch.zeros(2, dtype=torch.uint16),
-           "meta": {"epoch": 3, "loss": 0.5, "s": torch.Size([2]), "d": torch.float16,
-                    "set": {1, 2}, "c": 1 + 2j, "b": b"ab"}}
+    obj = {
+        "sd": net.state_dict(),
+        "opt": opt.state_dict(),
+        "v": base[1:, 1:],
+        "t": base.t(),
+        "p": torch.nn.Parameter(torch.ones(2)),
+        "u": torch.zeros(2, dtype=torch.uint16),
+        "meta": {
+            "epoch": 3,
+            "loss": 0.5,
+            "s": torch.Size([2]),
+            "d": torch.float16,
+            "set": {1, 2},
+            "c": 1 + 2j,
+            "b": b"ab",
+        },
+    }
     tz = io.BytesIO()
     torch.save(obj, tz)
     tl = io.BytesIO()
@@ -42,10 +55,15 @@ def _seeds() -> dict[str, bytes]:
     sd = OrderedDict(w=ember.randn(2, 3), b=ember.arange(3), h=ember.ones(2, dtype=ember.bfloat16))
     sd._metadata = OrderedDict({"": {"version": 1}})
     ember.save({"sd": sd, "x": [1, 2.5, None, True]}, ez)
-    st = ember.safetensors.save({"a": ember.randn(3, 2), "b": ember.arange(4),
-                                 "c": ember.ones(0)}, metadata={"k": "v"})
-    return {"torch_zip": tz.getvalue(), "legacy": tl.getvalue(), "ember_zip": ez.getvalue(),
-            "safetensors": st}
+    st = ember.safetensors.save(
+        {"a": ember.randn(3, 2), "b": ember.arange(4), "c": ember.ones(0)}, metadata={"k": "v"}
+    )
+    return {
+        "torch_zip": tz.getvalue(),
+        "legacy": tl.getvalue(),
+        "ember_zip": ez.getvalue(),
+        "safetensors": st,
+    }
 
 
 def _mutate(rng: random.Random, data: bytes) -> bytes:
@@ -60,14 +78,14 @@ def _mutate(rng: random.Random, data: bytes) -> bytes:
         elif op < 0.65:
             b[i] ^= 1 << rng.randrange(8)
         elif op < 0.75:
-            del b[i:i + rng.choice((1, 2, 4, 8, 64))]
+            del b[i : i + rng.choice((1, 2, 4, 8, 64))]
         elif op < 0.85:
             b[i:i] = bytes(rng.randrange(256) for _ in range(rng.choice((1, 2, 4, 8))))
         elif op < 0.92:
             b = b[:i]
         else:  # an interesting integer
             v = rng.choice((0, 1, 0x7F, 0x80, 0xFF, 0x7FFFFFFF, 0xFFFFFFFF))
-            b[i:i + 4] = v.to_bytes(4, "little")
+            b[i : i + 4] = v.to_bytes(4, "little")
     return bytes(b)
 
 

@@ -56,14 +56,19 @@ def _ember_bytes(obj) -> bytes:
 
 # --- malicious pickles -------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("writer", ["torch_zip", "torch_legacy", "ember"])
 def test_malicious_reduce_does_not_run(tmp_path, writer):
     marker = tmp_path / "marker"
     for evil, name in ((RunsShell(f"touch {marker}"), "system"), (RunsExec(str(marker)), "exec")):
         obj = {"w": torch.ones(2) if writer != "ember" else ember.ones(2), "evil": evil}
-        data = (_torch_bytes(obj) if writer == "torch_zip" else
-                _torch_bytes(obj, _use_new_zipfile_serialization=False) if writer ==
-                "torch_legacy" else _ember_bytes(obj))
+        data = (
+            _torch_bytes(obj)
+            if writer == "torch_zip"
+            else _torch_bytes(obj, _use_new_zipfile_serialization=False)
+            if writer == "torch_legacy"
+            else _ember_bytes(obj)
+        )
         with pytest.raises(pickle.UnpicklingError, match=name) as ei:
             ember.load(io.BytesIO(data))
         assert "weights_only" in str(ei.value)
@@ -100,7 +105,8 @@ def test_protocol_4_and_unknown_opcodes_refused():
         ember.load(io.BytesIO(_zip_with_pickle(pickle.dumps({"a": b"x" * 10}, protocol=4))))
     # but plain protocol-2 data loads
     assert ember.load(io.BytesIO(_zip_with_pickle(pickle.dumps({"a": [1, 2.5]}, 2)))) == {
-        "a": [1, 2.5]}
+        "a": [1, 2.5]
+    }
 
 
 def test_allowed_callables_cannot_allocate():
@@ -122,6 +128,7 @@ def test_nested_tuple_keys_refused():
 
 
 # --- the safe-globals API ------------------------------------------------------------------
+
 
 def test_safe_globals_api():
     es.clear_safe_globals()
@@ -157,22 +164,39 @@ def test_safe_globals_api():
 
 # --- malformed files ---------------------------------------------------------------------------
 
+
 def _tensor_pickle(size, stride, offset=0, numel=6, stype=b"FloatStorage", key=b"0") -> bytes:
     """A hand-assembled protocol-2 pickle of one _rebuild_tensor_v2 call."""
+
     def ints(vals):
         out = b"("
         for v in vals:
             out += _int(v)
         return out + b"t"
 
-    pid = (b"(X\x07\x00\x00\x00storagectorch\n" + stype + b"\nX" + struct.pack("<I", len(key))
-           + key + b"X\x03\x00\x00\x00cpu" + _int(numel) + b"tQ")
-    return (b"\x80\x02ctorch._utils\n_rebuild_tensor_v2\n(" + pid + _int(offset) + ints(size)
-            + ints(stride) + b"\x89ccollections\nOrderedDict\n)Rt" + b"R.")
+    pid = (
+        b"(X\x07\x00\x00\x00storagectorch\n"
+        + stype
+        + b"\nX"
+        + struct.pack("<I", len(key))
+        + key
+        + b"X\x03\x00\x00\x00cpu"
+        + _int(numel)
+        + b"tQ"
+    )
+    return (
+        b"\x80\x02ctorch._utils\n_rebuild_tensor_v2\n("
+        + pid
+        + _int(offset)
+        + ints(size)
+        + ints(stride)
+        + b"\x89ccollections\nOrderedDict\n)Rt"
+        + b"R."
+    )
 
 
 def _int(v: int) -> bytes:
-    if -(2 ** 31) <= v < 2 ** 31:
+    if -(2**31) <= v < 2**31:
         return b"J" + struct.pack("<i", v)
     n = (v.bit_length() + 8) // 8
     return b"\x8a" + bytes([n]) + v.to_bytes(n, "little", signed=True)
@@ -186,18 +210,21 @@ def test_hand_made_tensor_pickle_loads():
     assert t.tolist() == [[0, 3], [1, 4], [2, 5]]
 
 
-@pytest.mark.parametrize("size,stride,offset,numel,rec_len", [
-    ((10 ** 6, 10 ** 6), (1, 1), 0, 6, 24),       # absurd shape: more elements than stored
-    ((2, 3), (3, 1), 1, 6, 24),                    # offset pushes the view past the end
-    ((3,), (-1,), 2, 6, 24),                       # negative stride
-    ((2, 3), (3,), 0, 6, 24),                      # size and stride disagree
-    ((-2, 3), (3, 1), 0, 6, 24),                   # negative size
-    ((2, 3), (3, 1), -1, 6, 24),                   # negative offset
-    ((1,), (2 ** 70,), 0, 6, 24),                  # stride overflows int64
-    ((0, 2 ** 70), (1, 1), 0, 6, 24),              # empty but impossibly wide
-    ((2, 3), (3, 1), 0, 6, 20),                    # record of the wrong size
-    ((2, 3), (3, 1), 0, 2 ** 62, 24),              # storage numel beyond the record
-])
+@pytest.mark.parametrize(
+    "size,stride,offset,numel,rec_len",
+    [
+        ((10**6, 10**6), (1, 1), 0, 6, 24),  # absurd shape: more elements than stored
+        ((2, 3), (3, 1), 1, 6, 24),  # offset pushes the view past the end
+        ((3,), (-1,), 2, 6, 24),  # negative stride
+        ((2, 3), (3,), 0, 6, 24),  # size and stride disagree
+        ((-2, 3), (3, 1), 0, 6, 24),  # negative size
+        ((2, 3), (3, 1), -1, 6, 24),  # negative offset
+        ((1,), (2**70,), 0, 6, 24),  # stride overflows int64
+        ((0, 2**70), (1, 1), 0, 6, 24),  # empty but impossibly wide
+        ((2, 3), (3, 1), 0, 6, 20),  # record of the wrong size
+        ((2, 3), (3, 1), 0, 2**62, 24),  # storage numel beyond the record
+    ],
+)
 def test_bad_tensor_views(size, stride, offset, numel, rec_len):
     rec = bytes(rec_len)
     data = _zip_with_pickle(_tensor_pickle(size, stride, offset, numel), {"0": rec})
@@ -209,8 +236,11 @@ def test_missing_record_and_bad_storage_ids():
     with pytest.raises(RuntimeError, match="data/0"):
         ember.load(io.BytesIO(_zip_with_pickle(_tensor_pickle((2, 3), (3, 1)))))
     with pytest.raises(BAD):  # storage type that is not a storage
-        ember.load(io.BytesIO(_zip_with_pickle(_tensor_pickle((2,), (1,), stype=b"float32"),
-                                               {"0": bytes(24)})))
+        ember.load(
+            io.BytesIO(
+                _zip_with_pickle(_tensor_pickle((2,), (1,), stype=b"float32"), {"0": bytes(24)})
+            )
+        )
     pkl = b"\x80\x02(X\x06\x00\x00\x00moduleK\x01tQ."
     with pytest.raises(pickle.UnpicklingError):
         ember.load(io.BytesIO(_zip_with_pickle(pkl)))

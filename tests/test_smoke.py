@@ -37,9 +37,10 @@ def test_random_graphs_engine_modes(seed):
 
     rng = random.Random(seed)
     arrays = [np.random.default_rng(seed * 10 + i).standard_normal((3,)) for i in range(3)]
-    ops = [(rng.randrange(99), rng.randrange(99), rng.choice(["add", "mul", "sub", "tanh",
-                                                              "max"]))
-           for _ in range(rng.randrange(2, 8))]
+    ops = [
+        (rng.randrange(99), rng.randrange(99), rng.choice(["add", "mul", "sub", "tanh", "max"]))
+        for _ in range(rng.randrange(2, 8))
+    ]
     mode = ["grad", "inputs", "roots", "hooks"][seed % 4]
     pick = rng.randrange(len(ops))
     out = []
@@ -68,8 +69,10 @@ def test_random_graphs_engine_modes(seed):
             root.backward(inputs=[xs[1], mid])
             got = (xs[0].grad, xs[1].grad, mid.grad)
         elif mode == "roots":
-            L.autograd.backward([root, nodes[-1].sum() * 2],
-                                [L.tensor(1.0, dtype=L.float64), L.tensor(0.5, dtype=L.float64)])
+            L.autograd.backward(
+                [root, nodes[-1].sum() * 2],
+                [L.tensor(1.0, dtype=L.float64), L.tensor(0.5, dtype=L.float64)],
+            )
             got = tuple(x.grad for x in xs)
         else:
             mid.register_hook(lambda g: g * 2)

@@ -107,7 +107,7 @@ def test_array_protocol():
 def test_index_protocol():
     lst = ["a", "b", "c"]
     assert lst[ember.tensor(1)] == lst[torch.tensor(1)] == "b"
-    assert list(range(10))[ember.tensor(2):ember.tensor(5)] == [2, 3, 4]
+    assert list(range(10))[ember.tensor(2) : ember.tensor(5)] == [2, 3, 4]
     with pytest.raises(TypeError):
         lst[ember.tensor(1.0)]
     with pytest.raises(TypeError):
@@ -168,19 +168,34 @@ def test_factory_shape_forms(fn, shape):
     assert e.shape == t.shape and str(e.dtype) == str(t.dtype)
 
 
-@pytest.mark.parametrize("data", [
-    [1, 2, 3], [1.5, 2], [[True, False]], 3, 2.5, True, [], [[1, 2], [3, 4]], (1, 2.0),
-    [1 + 2j, 3], np.array([1, 2], dtype=np.int32), np.float32(2.5),
-    [np.float32(1.0), np.float32(2.0)],
-])
+@pytest.mark.parametrize(
+    "data",
+    [
+        [1, 2, 3],
+        [1.5, 2],
+        [[True, False]],
+        3,
+        2.5,
+        True,
+        [],
+        [[1, 2], [3, 4]],
+        (1, 2.0),
+        [1 + 2j, 3],
+        np.array([1, 2], dtype=np.int32),
+        np.float32(2.5),
+        [np.float32(1.0), np.float32(2.0)],
+    ],
+)
 def test_tensor_inference(data):
     assert_same(ember.tensor(data), torch.tensor(data))
 
 
 @pytest.mark.parametrize("dt", ["float16", "float64", "int32", "uint8", "bool", "int8"])
 def test_tensor_with_dtype(dt):
-    assert_same(ember.tensor([1, 0, 2], dtype=getattr(ember, dt)),
-                torch.tensor([1, 0, 2], dtype=getattr(torch, dt)))
+    assert_same(
+        ember.tensor([1, 0, 2], dtype=getattr(ember, dt)),
+        torch.tensor([1, 0, 2], dtype=getattr(torch, dt)),
+    )
 
 
 def test_tensor_copies_and_as_tensor_shares():
@@ -208,43 +223,46 @@ def test_tensor_requires_grad():
         torch.tensor([1], requires_grad=True)
 
 
-@pytest.mark.parametrize("call", [
-    lambda L: L.zeros(2, 3, dtype=L.int32),
-    lambda L: L.ones(2, dtype=L.bool),
-    lambda L: L.full((2, 2), 7),
-    lambda L: L.full((2,), 1.5),
-    lambda L: L.full((2,), True),
-    lambda L: L.full((2,), 3, dtype=L.float64),
-    lambda L: L.eye(3),
-    lambda L: L.eye(2, 3, dtype=L.int64),
-    lambda L: L.arange(5),
-    lambda L: L.arange(1, 4),
-    lambda L: L.arange(0, 1, 0.25),
-    lambda L: L.arange(5.0),
-    lambda L: L.arange(10, 0, -3),
-    lambda L: L.arange(0, 5, 2, dtype=L.float64),
-    lambda L: L.arange(L.tensor(4)),
-    lambda L: L.linspace(0, 1, 5),
-    lambda L: L.linspace(-2, 2, 1),
-    lambda L: L.linspace(0, 10, 4, dtype=L.int64),
-    lambda L: L.logspace(0, 2, 3),
-    lambda L: L.logspace(0, 3, 4, base=2),
-    lambda L: L.zeros_like(L.ones(2, 3, dtype=L.int32)),
-    lambda L: L.ones_like(L.ones(2)),
-    lambda L: L.full_like(L.ones(2), 4),
-    lambda L: L.full_like(L.ones(2, dtype=L.int64), 4.7),
-    lambda L: L.zeros_like(L.ones(2), dtype=L.float64),
-    lambda L: L.ones(3).new_zeros(2),
-    lambda L: L.ones(3, dtype=L.int32).new_ones((2, 2)),
-    lambda L: L.ones(3).new_full((2,), 3.0),
-    lambda L: L.ones(3, dtype=L.float64).new_tensor([1, 2]),
-    lambda L: L.ones(3).new_empty(2).zero_(),
-    lambda L: L.zeros(0),
-    lambda L: L.zeros(2, 0),
-    lambda L: L.scalar_tensor(3),
-    lambda L: L.tril_indices(3, 3),
-    lambda L: L.triu_indices(3, 4, 1),
-])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda L: L.zeros(2, 3, dtype=L.int32),
+        lambda L: L.ones(2, dtype=L.bool),
+        lambda L: L.full((2, 2), 7),
+        lambda L: L.full((2,), 1.5),
+        lambda L: L.full((2,), True),
+        lambda L: L.full((2,), 3, dtype=L.float64),
+        lambda L: L.eye(3),
+        lambda L: L.eye(2, 3, dtype=L.int64),
+        lambda L: L.arange(5),
+        lambda L: L.arange(1, 4),
+        lambda L: L.arange(0, 1, 0.25),
+        lambda L: L.arange(5.0),
+        lambda L: L.arange(10, 0, -3),
+        lambda L: L.arange(0, 5, 2, dtype=L.float64),
+        lambda L: L.arange(L.tensor(4)),
+        lambda L: L.linspace(0, 1, 5),
+        lambda L: L.linspace(-2, 2, 1),
+        lambda L: L.linspace(0, 10, 4, dtype=L.int64),
+        lambda L: L.logspace(0, 2, 3),
+        lambda L: L.logspace(0, 3, 4, base=2),
+        lambda L: L.zeros_like(L.ones(2, 3, dtype=L.int32)),
+        lambda L: L.ones_like(L.ones(2)),
+        lambda L: L.full_like(L.ones(2), 4),
+        lambda L: L.full_like(L.ones(2, dtype=L.int64), 4.7),
+        lambda L: L.zeros_like(L.ones(2), dtype=L.float64),
+        lambda L: L.ones(3).new_zeros(2),
+        lambda L: L.ones(3, dtype=L.int32).new_ones((2, 2)),
+        lambda L: L.ones(3).new_full((2,), 3.0),
+        lambda L: L.ones(3, dtype=L.float64).new_tensor([1, 2]),
+        lambda L: L.ones(3).new_empty(2).zero_(),
+        lambda L: L.zeros(0),
+        lambda L: L.zeros(2, 0),
+        lambda L: L.scalar_tensor(3),
+        lambda L: L.tril_indices(3, 3),
+        lambda L: L.triu_indices(3, 4, 1),
+    ],
+)
 def test_factories_match_torch(call):
     assert_same(call(ember), call(torch))
 
@@ -258,12 +276,19 @@ def test_empty_like_and_new_empty_shapes():
         torch.zeros(-1)
 
 
-@pytest.mark.parametrize("fn,args,kw", [
-    ("rand", (2, 3), {}), ("randn", (4,), {}), ("rand", (2,), {"dtype": "float64"}),
-    ("randint", (0, 10, (3, 2)), {}), ("randint", (5, (4,)), {}),
-    ("randint", (0, 3, (2,)), {"dtype": "int32"}), ("randperm", (6,), {}),
-    ("normal", (0.0, 1.0, (3,)), {}),
-])
+@pytest.mark.parametrize(
+    "fn,args,kw",
+    [
+        ("rand", (2, 3), {}),
+        ("randn", (4,), {}),
+        ("rand", (2,), {"dtype": "float64"}),
+        ("randint", (0, 10, (3, 2)), {}),
+        ("randint", (5, (4,)), {}),
+        ("randint", (0, 3, (2,)), {"dtype": "int32"}),
+        ("randperm", (6,), {}),
+        ("normal", (0.0, 1.0, (3,)), {}),
+    ],
+)
 def test_random_shapes_dtypes(fn, args, kw):
     kw_e = {k: getattr(ember, v) for k, v in kw.items()}
     kw_t = {k: getattr(torch, v) for k, v in kw.items()}
@@ -355,10 +380,16 @@ def test_namespace_helpers():
     assert c.requires_grad and c.grad_fn is not None
     assert not ember.detach(x).requires_grad
     assert ember.is_nonzero(ember.tensor([1])) == torch.is_nonzero(torch.tensor([1]))
-    for a, b in [("float32", "int32"), ("int32", "float32"), ("bool", "int64"),
-                 ("int64", "bool"), ("float64", "float16")]:
+    for a, b in [
+        ("float32", "int32"),
+        ("int32", "float32"),
+        ("bool", "int64"),
+        ("int64", "bool"),
+        ("float64", "float16"),
+    ]:
         assert ember.can_cast(getattr(ember, a), getattr(ember, b)) == torch.can_cast(
-            getattr(torch, a), getattr(torch, b))
+            getattr(torch, a), getattr(torch, b)
+        )
     ember.set_num_threads(1)
     assert ember.get_num_threads() == 1
     f = ember.compile(lambda v: v * 2)
@@ -387,8 +418,19 @@ def test_eq_none_and_contains():
     assert t in [None, t]
 
 
-_CDT = [None, "bool", "uint8", "int8", "int32", "int64", "float16", "bfloat16", "float32",
-        "float64", "complex64"]
+_CDT = [
+    None,
+    "bool",
+    "uint8",
+    "int8",
+    "int32",
+    "int64",
+    "float16",
+    "bfloat16",
+    "float32",
+    "float64",
+    "complex64",
+]
 
 
 def _same_or_same_error(name, *args, dt=None):
@@ -411,8 +453,20 @@ def _same_or_same_error(name, *args, dt=None):
 def test_creation_dtype_grid_vs_torch(dt):
     """tensor/full/arange/linspace/logspace/range over dtypes: torch's dtype, shape and values
     (integer casts of float bounds included), or torch's error type."""
-    for d in [[1, 2], [1.5, -2.0], [True, False], 3, -2.5, [[1, 2], [3, 4]], [], [1, 2.5, True],
-              np.array([1, 2], np.int16), np.float64(2.5), [np.int32(3), 5], [1 + 2j]]:
+    for d in [
+        [1, 2],
+        [1.5, -2.0],
+        [True, False],
+        3,
+        -2.5,
+        [[1, 2], [3, 4]],
+        [],
+        [1, 2.5, True],
+        np.array([1, 2], np.int16),
+        np.float64(2.5),
+        [np.int32(3), 5],
+        [1 + 2j],
+    ]:
         _same_or_same_error("tensor", d, dt=dt)
     if dt is None:
         _same_or_same_error("tensor", [np.float16(1), 2])

@@ -37,8 +37,9 @@ def events(logdir: str) -> list:
     from tensorboardX.proto.event_pb2 import Event
 
     found = []
-    for path in sorted(glob.glob(os.path.join(logdir, "**", "events.out.tfevents.*"),
-                              recursive=True)):
+    for path in sorted(
+        glob.glob(os.path.join(logdir, "**", "events.out.tfevents.*"), recursive=True)
+    ):
         for rec in read_records(path):
             ev = Event()
             ev.ParseFromString(rec)
@@ -69,8 +70,7 @@ def test_scalars_text_histogram(tmp_path):
             else:
                 scalars.setdefault(v.tag, []).append((ev.step, v.simple_value))
     assert [s for s, _ in scalars["loss/train"]] == [0, 1, 2]
-    np.testing.assert_allclose([x for _, x in scalars["loss/train"]], [1.0, 0.5, 1 / 3],
-                               rtol=1e-6)
+    np.testing.assert_allclose([x for _, x in scalars["loss/train"]], [1.0, 0.5, 1 / 3], rtol=1e-6)
     assert scalars["lr"] == [(7, pytest.approx(0.1))]
     assert hist is not None and hist.num == 100
     assert text is not None and b"hello ember" in text.tensor.string_val[0]
@@ -82,11 +82,14 @@ def test_add_scalars_writes_one_run_per_key(tmp_path):
     w = SummaryWriter(str(tmp_path))
     w.add_scalars("acc", {"train": ember.tensor(0.9), "val": np.float32(0.8)}, 1)
     w.close()
-    tags = {(v.tag, round(v.simple_value, 4)) for ev in events(str(tmp_path))
-            for v in ev.summary.value}
+    tags = {
+        (v.tag, round(v.simple_value, 4)) for ev in events(str(tmp_path)) for v in ev.summary.value
+    }
     assert ("acc", 0.9) in tags and ("acc", 0.8) in tags
-    runs = {os.path.relpath(os.path.dirname(p), tmp_path)
-            for p in glob.glob(str(tmp_path / "**" / "events.out.*"), recursive=True)}
+    runs = {
+        os.path.relpath(os.path.dirname(p), tmp_path)
+        for p in glob.glob(str(tmp_path / "**" / "events.out.*"), recursive=True)
+    }
     assert len(runs) >= 2 and any("train" in r for r in runs) and any("val" in r for r in runs)
 
 
@@ -103,8 +106,7 @@ def test_missing_tensorboardx_message():
         "try:\n    import ember.utils.tensorboard\n"
         "except ImportError as e:\n    print('ERR', e)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         timeout=60)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert "pip install 'ember[tensorboard]'" in out.stdout, out.stderr
 
 
@@ -121,8 +123,13 @@ def test_torch_utils_tensorboard_under_ember_run(tmp_path):
     logdir = tmp_path / "runs"
     root = os.path.dirname(os.path.dirname(ember.__file__))
     env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    proc = subprocess.run([sys.executable, "-m", "ember", "run", str(script), str(logdir)],
-                          capture_output=True, text=True, timeout=90, env=env)
+    proc = subprocess.run(
+        [sys.executable, "-m", "ember", "run", str(script), str(logdir)],
+        capture_output=True,
+        text=True,
+        timeout=90,
+        env=env,
+    )
     assert proc.returncode == 0, proc.stderr
     values = [(ev.step, v.simple_value) for ev in events(str(logdir)) for v in ev.summary.value]
     assert values == [(0, 1.0), (1, 2.0), (2, 3.0)]

@@ -83,10 +83,25 @@ def test_contiguity():
 
 
 KEYS = [
-    0, -1, (1, 2), slice(1, None), (slice(None), 1), (Ellipsis, 0), (None, 1), (1, None),
-    (slice(None, None, 2), slice(1, 3)), [0, 2], ([0, 2], [1, 3]), ([[0], [2]], [1, 3]),
-    (slice(None), [3, 0, 0]), (Ellipsis, [1, 1]), (1, [0, 2]), ([2, 0], slice(1, 3)),
-    (None, [0, 1], None), (slice(0, 0),), (slice(-2, None), -1),
+    0,
+    -1,
+    (1, 2),
+    slice(1, None),
+    (slice(None), 1),
+    (Ellipsis, 0),
+    (None, 1),
+    (1, None),
+    (slice(None, None, 2), slice(1, 3)),
+    [0, 2],
+    ([0, 2], [1, 3]),
+    ([[0], [2]], [1, 3]),
+    (slice(None), [3, 0, 0]),
+    (Ellipsis, [1, 1]),
+    (1, [0, 2]),
+    ([2, 0], slice(1, 3)),
+    (None, [0, 1], None),
+    (slice(0, 0),),
+    (slice(-2, None), -1),
 ]
 
 
@@ -110,8 +125,10 @@ def test_getitem_tensor_indices_and_masks():
     assert_same(e[rm_e, 1:3], t[rm_t, 1:3])
     assert_same(e[ember.tensor(2)], t[torch.tensor(2)])
     assert_same(e[ie.view(3, 1), ie], t[it.view(3, 1), it])
-    assert_same(e[ember.tensor([1, 0, 1, 0], dtype=ember.uint8).bool()],
-                t[torch.tensor([1, 0, 1, 0], dtype=torch.uint8).bool()])
+    assert_same(
+        e[ember.tensor([1, 0, 1, 0], dtype=ember.uint8).bool()],
+        t[torch.tensor([1, 0, 1, 0], dtype=torch.uint8).bool()],
+    )
     assert_same(e[e.sum(1) > 0], t[t.sum(1) > 0])
     assert_same(e[[True, False, True, False]], t[[True, False, True, False]])
 
@@ -209,10 +226,17 @@ def test_setitem_broadcast_gradient():
     assert_same(ve.grad, vt.grad)
 
 
-@pytest.mark.parametrize("key", [
-    0, (slice(None), 1), [0, 0, 2], ([0, 1], [1, 1]), (Ellipsis, slice(1, 3)),
-    (slice(None, None, -1) if False else slice(None, None, 2), None),
-])
+@pytest.mark.parametrize(
+    "key",
+    [
+        0,
+        (slice(None), 1),
+        [0, 0, 2],
+        ([0, 1], [1, 1]),
+        (Ellipsis, slice(1, 3)),
+        (slice(None, None, -1) if False else slice(None, None, 2), None),
+    ],
+)
 def test_getitem_gradients(key):
     xe, xt = _pair()
     xe.requires_grad_()
@@ -238,8 +262,7 @@ def test_view_gradients_through_chain():
     xt.requires_grad_()
 
     def f(x):
-        return (x.permute(2, 0, 1).reshape(4, 6)[1:, ::2].unsqueeze(0).expand(2, 3, 3)
-                * 1.5).sum()
+        return (x.permute(2, 0, 1).reshape(4, 6)[1:, ::2].unsqueeze(0).expand(2, 3, 3) * 1.5).sum()
 
     f(xe).backward()
     f(xt).backward()
@@ -282,8 +305,10 @@ def test_index_errors():
 def test_masked_fill_and_nonzero():
     e, t = _pair()
     assert_same(e.masked_fill(e > 0, -1.0), t.masked_fill(t > 0, -1.0))
-    assert_same(e.masked_fill(ember.tensor([True, False, True, False]), 2),
-                t.masked_fill(torch.tensor([True, False, True, False]), 2))
+    assert_same(
+        e.masked_fill(ember.tensor([True, False, True, False]), 2),
+        t.masked_fill(torch.tensor([True, False, True, False]), 2),
+    )
     e2, t2 = e.clone(), t.clone()
     e2.masked_fill_(e2 < 0, 0)
     t2.masked_fill_(t2 < 0, 0)
@@ -312,8 +337,8 @@ def test_inplace_on_permuted_view_and_setitem_on_view_gradients():
     zt.t()[1].mul_(2)
     ze[0][1:3] = 0.0
     zt[0][1:3] = 0.0
-    (ze ** 2).sum().backward()
-    (zt ** 2).sum().backward()
+    (ze**2).sum().backward()
+    (zt**2).sum().backward()
     assert_same(xe.grad, xt.grad)
 
 
@@ -355,8 +380,13 @@ def _random_key(rng, shape, lib):
             key.append(rng.randrange(-n, n))
             i += 1
         elif c < 0.45:
-            key.append(slice(rng.randrange(-n - 1, n + 1), rng.randrange(-n - 1, n + 2),
-                             rng.choice([None, 1, 2])))
+            key.append(
+                slice(
+                    rng.randrange(-n - 1, n + 1),
+                    rng.randrange(-n - 1, n + 2),
+                    rng.choice([None, 1, 2]),
+                )
+            )
             i += 1
         elif c < 0.55:
             key.append(None)
@@ -383,8 +413,10 @@ def test_random_keys_get_set_and_grad(seed):
     import random
 
     for trial in range(seed, seed + 4):
-        shape = tuple(random.Random(trial).randrange(1, 5)
-                      for _ in range(random.Random(-trial).randrange(1, 4)))
+        shape = tuple(
+            random.Random(trial).randrange(1, 5)
+            for _ in range(random.Random(-trial).randrange(1, 4))
+        )
         a = np.arange(int(np.prod(shape)), dtype=np.float64).reshape(shape)
         ke = _random_key(random.Random(trial), shape, ember)
         kt = _random_key(random.Random(trial), shape, torch)
@@ -406,18 +438,41 @@ def test_random_keys_get_set_and_grad(seed):
         yt[kt] = torch.tensor(v)
         ye[ke] = ember.tensor(v)
         dup = any(isinstance(k, list) and len(set(k)) < len(k) for k in ke) or any(
-            isinstance(k, ember.Tensor) and k.dtype is ember.int64
-            and len(set(k.tolist())) < k.numel() for k in ke)
+            isinstance(k, ember.Tensor)
+            and k.dtype is ember.int64
+            and len(set(k.tolist())) < k.numel()
+            for k in ke
+        )
         if not dup:  # with repeated indices the winning write is unspecified
             assert_same(ye, yt)
 
 
-_IP_OPS = [("mul_", 3.0), ("add_", 1.5), ("sub_", "w"), ("mul_", "w"), ("div_", 2.0),
-           ("clamp_", (-0.5, 0.5)), ("relu_", None), ("exp_", None), ("sigmoid_", None),
-           ("pow_", 2), ("copy_", "w"), ("fill_", 2.0), ("zero_", None), ("abs_", None)]
-_IP_VIEWS = [lambda y: y[1:], lambda y: y[:, 1], lambda y: y.t()[0], lambda y: y[0],
-             lambda y: y.view(-1)[2:5], lambda y: y.unsqueeze(0)[0, 1:], lambda y: y[..., ::2],
-             lambda y: y.transpose(0, 1)]
+_IP_OPS = [
+    ("mul_", 3.0),
+    ("add_", 1.5),
+    ("sub_", "w"),
+    ("mul_", "w"),
+    ("div_", 2.0),
+    ("clamp_", (-0.5, 0.5)),
+    ("relu_", None),
+    ("exp_", None),
+    ("sigmoid_", None),
+    ("pow_", 2),
+    ("copy_", "w"),
+    ("fill_", 2.0),
+    ("zero_", None),
+    ("abs_", None),
+]
+_IP_VIEWS = [
+    lambda y: y[1:],
+    lambda y: y[:, 1],
+    lambda y: y.t()[0],
+    lambda y: y[0],
+    lambda y: y.view(-1)[2:5],
+    lambda y: y.unsqueeze(0)[0, 1:],
+    lambda y: y[..., ::2],
+    lambda y: y.transpose(0, 1),
+]
 
 
 @pytest.mark.parametrize("seed", range(40))
@@ -435,10 +490,12 @@ def test_inplace_through_views_of_nonleaf_gradients(seed):
         x = L.tensor(a, requires_grad=True)
         y = x * 1.5
         v = vf(y)
-        w = L.tensor(np.random.default_rng(seed + 1).standard_normal(tuple(v.shape)),
-                     requires_grad=True)
-        args = (w,) if arg == "w" else arg if isinstance(arg, tuple) else () if arg is None \
-            else (arg,)
+        w = L.tensor(
+            np.random.default_rng(seed + 1).standard_normal(tuple(v.shape)), requires_grad=True
+        )
+        args = (
+            (w,) if arg == "w" else arg if isinstance(arg, tuple) else () if arg is None else (arg,)
+        )
         getattr(v, op)(*args)
         ((y * y * L.arange(12.0, dtype=L.float64).view(3, 4)).sum() + (v * 2).sum()).backward()
         res.append((y, x.grad, w.grad))

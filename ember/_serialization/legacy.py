@@ -64,11 +64,17 @@ def load_legacy(data: bytes, map_location, weights_only: bool, pickle_kwargs: di
         vkey, off, vsize = view
         vkey = str(_as_str(vkey))
         if vkey not in views:
-            if type(off) is not int or type(vsize) is not int or off < 0 or vsize < 0 \
-                    or (off + vsize) * itemsize > st.buf.size:
+            if (
+                type(off) is not int
+                or type(vsize) is not int
+                or off < 0
+                or vsize < 0
+                or (off + vsize) * itemsize > st.buf.size
+            ):
                 raise RuntimeError("corrupted checkpoint: bad storage view")
-            v = S.Storage(st.buf[off * itemsize:(off + vsize) * itemsize], stype.dtype, vkey,
-                          location)
+            v = S.Storage(
+                st.buf[off * itemsize : (off + vsize) * itemsize], stype.dtype, vkey, location
+            )
             v.pending, v.target = st.pending, st.target
             views[vkey] = v
         return views[vkey]

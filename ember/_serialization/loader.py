@@ -29,17 +29,24 @@ class StorageLoader:
 
     def __call__(self, pid):
         if type(pid) is not tuple or len(pid) < 5 or _as_str(pid[0]) != "storage":
-            raise UnpicklingError("Only persistent_load of storage is allowed, and a storage id "
-                                  "is ('storage', type, key, location, numel)")
+            raise UnpicklingError(
+                "Only persistent_load of storage is allowed, and a storage id "
+                "is ('storage', type, key, location, numel)"
+            )
         _, stype, key, location, numel = pid[:5]
         key, location = _as_str(key), _as_str(location)
         if not isinstance(stype, S.StorageType):
             raise UnpicklingError(f"persistent id names no storage type: {type(stype).__name__}")
         if stype.name in S.QUANTIZED_STORAGES:
-            raise RuntimeError("ember cannot load quantized tensors (the checkpoint holds a "
-                               f"{stype.name})")
-        if not isinstance(key, str) or not isinstance(location, str) or type(numel) is not int \
-                or numel < 0:
+            raise RuntimeError(
+                f"ember cannot load quantized tensors (the checkpoint holds a {stype.name})"
+            )
+        if (
+            not isinstance(key, str)
+            or not isinstance(location, str)
+            or type(numel) is not int
+            or numel < 0
+        ):
             raise UnpicklingError("malformed storage id in the checkpoint")
         hit = self.cache.get(key)
         if hit is not None:
@@ -50,15 +57,20 @@ class StorageLoader:
             return st
         name = f"{self.prefix}/data/{key}"
         if name not in self.reader.by_name:
-            raise RuntimeError(f"corrupted checkpoint: the pickle refers to storage record "
-                               f"'{name}', which the archive does not hold")
+            raise RuntimeError(
+                f"corrupted checkpoint: the pickle refers to storage record "
+                f"'{name}', which the archive does not hold"
+            )
         itemsize = stype.dtype.itemsize if stype.dtype is not None else 1
         size = self.reader.record_size(name)
         if size != numel * itemsize:
-            raise RuntimeError(f"corrupted checkpoint: record '{name}' holds {size} bytes but "
-                               f"its storage needs {numel} x {itemsize} bytes")
-        st = S.Storage(self.reader.read(name).view(np.ndarray),
-                       stype.dtype, key, location, self.big_endian)
+            raise RuntimeError(
+                f"corrupted checkpoint: record '{name}' holds {size} bytes but "
+                f"its storage needs {numel} x {itemsize} bytes"
+            )
+        st = S.Storage(
+            self.reader.read(name).view(np.ndarray), stype.dtype, key, location, self.big_endian
+        )
         S.restore(st, self.map_location)
         self.cache[key] = st
         return st
@@ -70,30 +82,38 @@ def checkpoint_prefix(reader: ZipReader) -> str:
         raise RuntimeError("PytorchStreamReader failed reading zip archive: the archive is empty")
     first = reader.entries[0].name
     if "/" not in first:
-        raise RuntimeError(f"PytorchStreamReader failed locating file: file in archive is not "
-                           f"in a subdirectory: {first[:200]}")
+        raise RuntimeError(
+            f"PytorchStreamReader failed locating file: file in archive is not "
+            f"in a subdirectory: {first[:200]}"
+        )
     prefix = first.split("/", 1)[0]
     if f"{prefix}/constants.pkl" in reader.by_name:
         raise RuntimeError(
             "this file is a TorchScript archive (written by torch.jit.save); ember cannot load "
-            "TorchScript. Save the model's state_dict() with torch.save and load that instead.")
+            "TorchScript. Save the model's state_dict() with torch.save and load that instead."
+        )
     return prefix
 
 
 def load_zip(reader: ZipReader, map_location, weights_only: bool, pickle_kwargs: dict):
     """Load the object of a zip checkpoint."""
     prefix = checkpoint_prefix(reader)
-    vname = next((n for n in (f"{prefix}/.data/version", f"{prefix}/version")
-                  if n in reader.by_name), None)
+    vname = next(
+        (n for n in (f"{prefix}/.data/version", f"{prefix}/version") if n in reader.by_name), None
+    )
     if vname is None:
-        raise RuntimeError("PytorchStreamReader failed locating file version: the archive has "
-                           "no version record (not a PyTorch checkpoint?)")
+        raise RuntimeError(
+            "PytorchStreamReader failed locating file version: the archive has "
+            "no version record (not a PyTorch checkpoint?)"
+        )
     if reader.record_size(vname) > 64:
         raise RuntimeError("PytorchStreamReader: the version record is corrupted")
     vtext = reader.read_bytes(vname).decode("ascii", "replace").strip()
     if not vtext.isdigit() or not 1 <= int(vtext) <= _MAX_VERSION:
-        raise RuntimeError(f"Attempted to read a PyTorch file with version {vtext[:20]!r}, but "
-                           f"ember reads versions 1 to {_MAX_VERSION}")
+        raise RuntimeError(
+            f"Attempted to read a PyTorch file with version {vtext[:20]!r}, but "
+            f"ember reads versions 1 to {_MAX_VERSION}"
+        )
     big = False
     bname = f"{prefix}/byteorder"
     if bname in reader.by_name:

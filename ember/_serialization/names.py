@@ -13,8 +13,10 @@ from . import storage as S
 _BLOCKED_MODULES = ("sys", "os", "posix", "nt")
 # ember classes whose file differs from torch's: torch's module for them
 _TORCH_HOME = {
-    "BatchNorm1d": "torch.nn.modules.batchnorm", "BatchNorm2d": "torch.nn.modules.batchnorm",
-    "BatchNorm3d": "torch.nn.modules.batchnorm", "SyncBatchNorm": "torch.nn.modules.batchnorm",
+    "BatchNorm1d": "torch.nn.modules.batchnorm",
+    "BatchNorm2d": "torch.nn.modules.batchnorm",
+    "BatchNorm3d": "torch.nn.modules.batchnorm",
+    "SyncBatchNorm": "torch.nn.modules.batchnorm",
     "DistributedDataParallel": "torch.nn.parallel.distributed",
 }
 _user_globals: set = set()
@@ -45,10 +47,16 @@ def safe_globals_table() -> dict:
     from ..tensor import Size, Tensor
 
     rc: dict = {
-        "collections.OrderedDict": OrderedDict, "collections.Counter": Counter,
-        "torch.nn.parameter.Parameter": Parameter, "torch.Size": Size, "torch.Tensor": Tensor,
-        "torch.device": device, "torch.serialization._get_layout": S.get_layout,
-        "_codecs.encode": _encode, "builtins.bytearray": _bytearray, "builtins.set": set,
+        "collections.OrderedDict": OrderedDict,
+        "collections.Counter": Counter,
+        "torch.nn.parameter.Parameter": Parameter,
+        "torch.Size": Size,
+        "torch.Tensor": Tensor,
+        "torch.device": device,
+        "torch.serialization._get_layout": S.get_layout,
+        "_codecs.encode": _encode,
+        "builtins.bytearray": _bytearray,
+        "builtins.set": set,
         "builtins.complex": complex,
         "torch._tensor._rebuild_from_type_v2": S.rebuild_from_type_v2,
     }
@@ -65,8 +73,13 @@ def safe_globals_table() -> dict:
         rc[f"torch.{name}"] = S.StorageType(name, None)
     for name in ("TypedStorage", "UntypedStorage"):
         rc[f"torch.storage.{name}"] = S.StorageType(name, None)
-    for q in ("per_tensor_affine", "per_tensor_symmetric", "per_channel_affine",
-              "per_channel_symmetric", "per_channel_affine_float_qparams"):
+    for q in (
+        "per_tensor_affine",
+        "per_tensor_symmetric",
+        "per_channel_affine",
+        "per_channel_symmetric",
+        "per_channel_affine_float_qparams",
+    ):
         rc[f"torch.{q}"] = S.Marker(f"torch.{q}")
     for name, fn in S.REBUILD_FUNCTIONS.items():
         rc[f"torch._utils.{name}"] = fn
@@ -80,6 +93,7 @@ def is_blocked(module: str) -> bool:
 
 # --- user allowlist (add_safe_globals) -------------------------------------------------------
 
+
 def add_user_globals(items) -> None:
     for f in items:
         _check_user_global(f)
@@ -89,11 +103,15 @@ def add_user_globals(items) -> None:
 def _check_user_global(f) -> None:
     if isinstance(f, tuple):
         if len(f) != 2:
-            raise ValueError(f"Expected tuple of length 2 (global, str of callable full path), "
-                             f"but got tuple of length: {len(f)}")
+            raise ValueError(
+                f"Expected tuple of length 2 (global, str of callable full path), "
+                f"but got tuple of length: {len(f)}"
+            )
         if type(f[1]) is not str:
-            raise TypeError(f"Expected second item in tuple to be str of callable full path, "
-                            f"but got: {type(f[1])}")
+            raise TypeError(
+                f"Expected second item in tuple to be str of callable full path, "
+                f"but got: {type(f[1])}"
+            )
 
 
 def user_globals_table() -> dict:
@@ -133,6 +151,7 @@ def user_allowed(module: str, name: str):
 
 # --- torch name -> ember object ---------------------------------------------------------------
 
+
 def _getattr_path(obj, qualname: str):
     for part in qualname.split("."):
         if part.startswith("__"):
@@ -149,7 +168,7 @@ def resolve_torch(module: str, name: str):
         return table[full]
     import ember
 
-    candidates = ["ember" + module[len("torch"):]]
+    candidates = ["ember" + module[len("torch") :]]
     if module.startswith("torch.nn"):
         candidates += ["ember.nn", "ember.nn.functional"]
     if module.startswith("torch.optim"):
@@ -166,15 +185,20 @@ def resolve_torch(module: str, name: str):
 
 # --- ember object -> torch name ----------------------------------------------------------------
 
+
 def torch_name_of(obj) -> tuple[str, str]:
     """(module, qualname) that a pickle should carry for a class or function, in torch's terms."""
     from ..device import device
     from ..nn.parameter import Parameter
     from ..tensor import Size, Tensor
 
-    special = {Tensor: ("torch", "Tensor"), Parameter: ("torch.nn.parameter", "Parameter"),
-               Size: ("torch", "Size"), device: ("torch", "device"),
-               OrderedDict: ("collections", "OrderedDict")}
+    special = {
+        Tensor: ("torch", "Tensor"),
+        Parameter: ("torch.nn.parameter", "Parameter"),
+        Size: ("torch", "Size"),
+        device: ("torch", "device"),
+        OrderedDict: ("collections", "OrderedDict"),
+    }
     try:
         if obj in special:
             return special[obj]
@@ -195,5 +219,5 @@ def torch_name_of(obj) -> tuple[str, str]:
             return "torch", name
         if name in _TORCH_HOME and mod.startswith("ember.nn"):
             return _TORCH_HOME[name], name
-        return "torch" + mod[len("ember"):], name
+        return "torch" + mod[len("ember") :], name
     return mod, name

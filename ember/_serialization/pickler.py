@@ -43,7 +43,7 @@ def enc_int_tuple(items: tuple) -> bytes:
     n = len(items)
     if n == 0:
         return b")"
-    return body + b"\x85\x86\x87"[n - 1:n] if n <= 3 else b"(" + body + b"t"
+    return body + b"\x85\x86\x87"[n - 1 : n] if n <= 3 else b"(" + body + b"t"
 
 
 class _StorageTable:
@@ -64,16 +64,23 @@ class _StorageTable:
         base = arr
         while isinstance(base.base, np.ndarray):
             base = base.base
-        ok = (arr.size > 0 and arr.dtype.isnative and base.nbytes % item == 0
-              and (base.flags.c_contiguous or base.flags.f_contiguous)
-              and all(s >= 0 and s % item == 0 for s in arr.strides))
+        ok = (
+            arr.size > 0
+            and arr.dtype.isnative
+            and base.nbytes % item == 0
+            and (base.flags.c_contiguous or base.flags.f_contiguous)
+            and all(s >= 0 and s % item == 0 for s in arr.strides)
+        )
         if ok:
             lo = arr.__array_interface__["data"][0] - base.__array_interface__["data"][0]
             hi = lo + sum((n - 1) * s for n, s in zip(arr.shape, arr.strides)) + item
             ok = lo >= 0 and lo % item == 0 and hi <= base.nbytes
         if not ok:  # a copy in C order; empty tensors get contiguous strides
-            base = arr if arr.flags.c_contiguous and arr.dtype.isnative else \
-                np.array(arr, dtype=arr.dtype.newbyteorder("="), order="C")
+            base = (
+                arr
+                if arr.flags.c_contiguous and arr.dtype.isnative
+                else np.array(arr, dtype=arr.dtype.newbyteorder("="), order="C")
+            )
             lo, hi = 0, base.nbytes
             strides, acc = [], 1
             for n in reversed(arr.shape):
@@ -127,9 +134,20 @@ class _TensorRef:
         key, numel, offset = table.assigned[self.index]
         strides = table.items[self.index][4]
         n = numel * self.untyped_itemsize if self.untyped_itemsize else numel
-        return (b"(" + enc_str("storage") + b"c" + self.stype + b"\n" + enc_str(key)
-                + enc_str(self.loc) + enc_int(n) + b"tQ" + enc_int(offset)
-                + enc_int_tuple(self.shape) + enc_int_tuple(strides))
+        return (
+            b"("
+            + enc_str("storage")
+            + b"c"
+            + self.stype
+            + b"\n"
+            + enc_str(key)
+            + enc_str(self.loc)
+            + enc_int(n)
+            + b"tQ"
+            + enc_int(offset)
+            + enc_int_tuple(self.shape)
+            + enc_int_tuple(strides)
+        )
 
 
 class Pickler:
@@ -183,7 +201,7 @@ class Pickler:
             self.w(b"(")
         for x in items:
             self.save(x)
-        self.w(b"t" if n > 3 else b"\x85\x86\x87"[n - 1:n])
+        self.w(b"t" if n > 3 else b"\x85\x86\x87"[n - 1 : n])
 
     def save_reduce_global(self, module: str, name: str, args: tuple) -> None:
         self.save_global(module, name)
@@ -254,7 +272,7 @@ class Pickler:
 
     def batch(self, items: list, op: bytes, emit) -> None:
         for i in range(0, len(items), _BATCH):
-            chunk = items[i:i + _BATCH]
+            chunk = items[i : i + _BATCH]
             if len(chunk) == 1:
                 emit(chunk[0])
                 self.w(b"a" if op == b"e" else b"s")
@@ -284,14 +302,18 @@ class Pickler:
         arr = t._host()
         dt = t.dtype
         v3 = dt not in S.STORAGE_OF_DTYPE  # uint16/32/64 (and any newer dtype): untyped
-        stype = b"torch.storage\nUntypedStorage" if v3 else \
-            b"torch\n" + S.STORAGE_OF_DTYPE[dt].encode()
+        stype = (
+            b"torch.storage\nUntypedStorage" if v3 else b"torch\n" + S.STORAGE_OF_DTYPE[dt].encode()
+        )
         loc = "cpu" if t.is_cpu else f"cuda:{t.device.index or 0}"
         self.save_global("torch._utils", "_rebuild_tensor_v3" if v3 else "_rebuild_tensor_v2")
         self.w(b"(")
         # ('storage', type, key, location, numel) BINPERSID, offset, size, stride
-        self.out.append(_TensorRef(self.storages.note(arr), stype, loc,
-                                   tuple(arr.shape), dt.itemsize if v3 else 0))
+        self.out.append(
+            _TensorRef(
+                self.storages.note(arr), stype, loc, tuple(arr.shape), dt.itemsize if v3 else 0
+            )
+        )
         self.save(requires_grad)
         self.save_reduce_global("collections", "OrderedDict", ())
         if v3:

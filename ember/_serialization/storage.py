@@ -11,22 +11,62 @@ from ..tensor import Tensor, _wrap
 
 # torch's legacy typed storage classes and the ember dtype of their elements
 STORAGE_DTYPES: dict[str, D.dtype] = {
-    "DoubleStorage": D.float64, "FloatStorage": D.float32, "HalfStorage": D.float16,
-    "BFloat16Storage": D.bfloat16, "LongStorage": D.int64, "IntStorage": D.int32,
-    "ShortStorage": D.int16, "CharStorage": D.int8, "ByteStorage": D.uint8,
-    "BoolStorage": D.bool_, "ComplexFloatStorage": D.complex64,
+    "DoubleStorage": D.float64,
+    "FloatStorage": D.float32,
+    "HalfStorage": D.float16,
+    "BFloat16Storage": D.bfloat16,
+    "LongStorage": D.int64,
+    "IntStorage": D.int32,
+    "ShortStorage": D.int16,
+    "CharStorage": D.int8,
+    "ByteStorage": D.uint8,
+    "BoolStorage": D.bool_,
+    "ComplexFloatStorage": D.complex64,
     "ComplexDoubleStorage": D.complex128,
 }
 STORAGE_OF_DTYPE = {d: name for name, d in STORAGE_DTYPES.items()}
-QUANTIZED_STORAGES = ("QUInt8Storage", "QInt8Storage", "QInt32Storage", "QUInt4x2Storage",
-                      "QUInt2x4Storage")
+QUANTIZED_STORAGES = (
+    "QUInt8Storage",
+    "QInt8Storage",
+    "QInt32Storage",
+    "QUInt4x2Storage",
+    "QUInt2x4Storage",
+)
 # every dtype name torch can put in a pickle (torch.<name>); ember lacks some of them
 TORCH_DTYPE_NAMES = (
-    "bool", "uint8", "int8", "int16", "int32", "int64", "uint16", "uint32", "uint64",
-    "float16", "bfloat16", "float32", "float64", "complex32", "complex64", "complex128",
-    "float8_e4m3fn", "float8_e5m2", "float8_e4m3fnuz", "float8_e5m2fnuz", "float8_e8m0fnu",
-    "float4_e2m1fn_x2", "bits8", "bits16", "bits1x8", "bits2x4", "bits4x2", "quint8", "qint8",
-    "qint32", "quint4x2", "quint2x4", *(f"uint{i}" for i in range(1, 8)),
+    "bool",
+    "uint8",
+    "int8",
+    "int16",
+    "int32",
+    "int64",
+    "uint16",
+    "uint32",
+    "uint64",
+    "float16",
+    "bfloat16",
+    "float32",
+    "float64",
+    "complex32",
+    "complex64",
+    "complex128",
+    "float8_e4m3fn",
+    "float8_e5m2",
+    "float8_e4m3fnuz",
+    "float8_e5m2fnuz",
+    "float8_e8m0fnu",
+    "float4_e2m1fn_x2",
+    "bits8",
+    "bits16",
+    "bits1x8",
+    "bits2x4",
+    "bits4x2",
+    "quint8",
+    "qint8",
+    "qint32",
+    "quint4x2",
+    "quint2x4",
+    *(f"uint{i}" for i in range(1, 8)),
     *(f"int{i}" for i in range(1, 8)),
 )
 
@@ -80,11 +120,16 @@ class Storage:
     """One storage of a checkpoint: its raw bytes (a writable uint8 array), shared by every
     tensor that views it, plus where it is to be restored."""
 
-    __slots__ = ("buf", "dtype", "key", "location", "target", "big_endian", "_swapped",
-                 "pending")
+    __slots__ = ("buf", "dtype", "key", "location", "target", "big_endian", "_swapped", "pending")
 
-    def __init__(self, buf: np.ndarray, dtype: D.dtype | None, key: str, location: str,
-                 big_endian: bool = False):
+    def __init__(
+        self,
+        buf: np.ndarray,
+        dtype: D.dtype | None,
+        key: str,
+        location: str,
+        big_endian: bool = False,
+    ):
         self.buf = buf
         self.dtype = dtype
         self.key = key
@@ -104,8 +149,9 @@ class Storage:
         return self
 
     def cuda(self, device=None, non_blocking: bool = False) -> Storage:
-        self.target = Device("cuda", device) if isinstance(device, int) else \
-            Device(device or "cuda")
+        self.target = (
+            Device("cuda", device) if isinstance(device, int) else Device(device or "cuda")
+        )
         return self
 
     def to(self, device=None, non_blocking: bool = False) -> Storage:
@@ -126,23 +172,26 @@ class Storage:
         n = dt.itemsize
         buf = self.buf
         if buf.size % n:
-            raise RuntimeError(f"storage '{self.key}' of {buf.size} bytes does not hold whole "
-                               f"elements of {dt!r}")
+            raise RuntimeError(
+                f"storage '{self.key}' of {buf.size} bytes does not hold whole elements of {dt!r}"
+            )
         unit = n // 2 if dt.is_complex else n  # complex numbers swap each half
         if self.big_endian and unit > 1:
             if self._swapped == 0:
                 buf.view(np.dtype(f"u{unit}")).byteswap(inplace=True)
                 self._swapped = unit
             elif self._swapped != unit:
-                raise RuntimeError(f"big-endian storage '{self.key}' is viewed with two "
-                                   "different element sizes")
+                raise RuntimeError(
+                    f"big-endian storage '{self.key}' is viewed with two different element sizes"
+                )
         return buf.view(dt.np)
 
 
 def _as_dims(v, what: str) -> tuple:
     if not isinstance(v, (tuple, list)) or not all(type(x) is int for x in v):
-        raise RuntimeError(f"corrupted checkpoint: tensor {what} must be a tuple of ints, "
-                           f"got {type(v).__name__}")
+        raise RuntimeError(
+            f"corrupted checkpoint: tensor {what} must be a tuple of ints, got {type(v).__name__}"
+        )
     return tuple(v)
 
 
@@ -155,8 +204,10 @@ def make_array(storage, offset, size, stride, dt: D.dtype) -> np.ndarray:
     if type(offset) is not int or offset < 0:
         raise RuntimeError("corrupted checkpoint: bad storage offset")
     if len(size) != len(stride) or len(size) > 64:
-        raise RuntimeError(f"corrupted checkpoint: tensor size ({len(size)} dims) and stride "
-                           f"({len(stride)} dims) do not match")
+        raise RuntimeError(
+            f"corrupted checkpoint: tensor size ({len(size)} dims) and stride "
+            f"({len(stride)} dims) do not match"
+        )
     if any(s < 0 for s in size):
         raise RuntimeError("corrupted checkpoint: negative tensor size")
     if any(s < 0 for s in stride):
@@ -174,10 +225,16 @@ def make_array(storage, offset, size, stride, dt: D.dtype) -> np.ndarray:
     if last >= elems.size:
         raise RuntimeError(
             f"corrupted checkpoint: a tensor of {len(size)} dims at offset {offset} reaches "
-            f"element {last} but storage '{storage.key}' holds {elems.size} elements"[:300])
+            f"element {last} but storage '{storage.key}' holds {elems.size} elements"[:300]
+        )
     try:  # an ndarray over the storage's buffer: its .base chain leads back to the storage
-        return np.ndarray(size, dt.np, buffer=elems, offset=offset * dt.itemsize,
-                          strides=tuple(st * dt.itemsize for st in stride))
+        return np.ndarray(
+            size,
+            dt.np,
+            buffer=elems,
+            offset=offset * dt.itemsize,
+            strides=tuple(st * dt.itemsize for st in stride),
+        )
     except (ValueError, OverflowError, TypeError) as e:
         raise RuntimeError(f"corrupted checkpoint: cannot view the storage: {e}") from None
 
@@ -191,8 +248,9 @@ def _finish(arr: np.ndarray, storage: Storage, requires_grad, metadata=None) -> 
     t = _wrap(arr)
     if requires_grad:
         if not (arr.dtype.kind in "fc" or t.dtype is D.bfloat16):
-            raise RuntimeError("only Tensors of floating point and complex dtype can require "
-                               "gradients")
+            raise RuntimeError(
+                "only Tensors of floating point and complex dtype can require gradients"
+            )
         t._rg = True
     target = storage.target
 
@@ -224,19 +282,22 @@ def _storage_dtype(storage) -> D.dtype:
 
 def rebuild_tensor(storage, storage_offset, size, stride) -> Tensor:
     """torch._utils._rebuild_tensor (old files)."""
-    return _finish(make_array(storage, storage_offset, size, stride, _storage_dtype(storage)),
-                   storage, False)
+    return _finish(
+        make_array(storage, storage_offset, size, stride, _storage_dtype(storage)), storage, False
+    )
 
 
-def rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad=False,
-                      backward_hooks=None, metadata=None) -> Tensor:
+def rebuild_tensor_v2(
+    storage, storage_offset, size, stride, requires_grad=False, backward_hooks=None, metadata=None
+) -> Tensor:
     """torch._utils._rebuild_tensor_v2: a view of a typed storage."""
     arr = make_array(storage, storage_offset, size, stride, _storage_dtype(storage))
     return _finish(arr, storage, requires_grad, metadata)
 
 
-def rebuild_tensor_v3(storage, storage_offset, size, stride, requires_grad, backward_hooks,
-                      dtype, metadata=None) -> Tensor:
+def rebuild_tensor_v3(
+    storage, storage_offset, size, stride, requires_grad, backward_hooks, dtype, metadata=None
+) -> Tensor:
     """torch._utils._rebuild_tensor_v3: a view of an untyped storage with an explicit dtype."""
     if isinstance(dtype, UnsupportedDtype):
         raise RuntimeError(f"ember has no dtype {dtype!r}, so it cannot load this tensor")
@@ -342,6 +403,7 @@ def get_layout(name):
 
 # --- restoring storages to devices (map_location) -------------------------------------------
 
+
 def _cuda_check(dev: Device) -> Device:
     from .. import cuda
 
@@ -349,7 +411,8 @@ def _cuda_check(dev: Device) -> Device:
         raise RuntimeError(
             "Attempting to deserialize object on a CUDA device but torch.cuda.is_available() is "
             "False. If you are running on a CPU-only machine, please use torch.load with "
-            "map_location=torch.device('cpu') to map your storages to the CPU.")
+            "map_location=torch.device('cpu') to map your storages to the CPU."
+        )
     return dev
 
 

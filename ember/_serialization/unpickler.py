@@ -40,8 +40,9 @@ def _key_size(key, seen: dict) -> int:
         if ready:
             n = 1 + sum(seen[id(x)][1] if isinstance(x, tuple) else 1 for x in k)
             if n > _MAX_KEY_SIZE:
-                raise UnpicklingError("a dictionary key or set item is too large or too deeply "
-                                      "nested")
+                raise UnpicklingError(
+                    "a dictionary key or set item is too large or too deeply nested"
+                )
             seen[id(k)] = (k, n)  # keep k alive so that its id stays unique
         else:
             todo.append((k, True))
@@ -78,7 +79,7 @@ class WeightsUnpickler:
         if n < 0 or p + n > len(self.data):
             raise UnpicklingError("pickle data was truncated")
         self.pos = p + n
-        return bytes(self.data[p:p + n])
+        return bytes(self.data[p : p + n])
 
     def line(self) -> str:
         data = self.data
@@ -97,15 +98,17 @@ class WeightsUnpickler:
         except (UnpicklingError, RuntimeError):
             raise
         except Exception as e:  # malformed data makes allowlisted callables fail in many ways
-            raise UnpicklingError(f"corrupted pickle ({type(e).__name__}: "
-                                  f"{str(e)[:200]})") from None
+            raise UnpicklingError(
+                f"corrupted pickle ({type(e).__name__}: {str(e)[:200]})"
+            ) from None
 
     def find(self, module: str, name: str):
         module, name = map_py2(module, name)
         full = f"{module}.{name}"
         if names.is_blocked(module):
-            raise UnpicklingError(f"Trying to load unsupported GLOBAL {full} whose module "
-                                  f"{module} is blocked.")
+            raise UnpicklingError(
+                f"Trying to load unsupported GLOBAL {full} whose module {module} is blocked."
+            )
         if full in self.safe:
             return self.safe[full]
         if full in self.user:
@@ -120,7 +123,8 @@ class WeightsUnpickler:
             f"Unsupported global: GLOBAL {full} was not an allowed global by default. If you "
             f"trust this class or function, allowlist it with "
             f"`torch.serialization.add_safe_globals([{full}])` or the "
-            f"`torch.serialization.safe_globals([{full}])` context manager.")
+            f"`torch.serialization.safe_globals([{full}])` context manager."
+        )
 
     def _load(self):  # noqa: C901 - one branch per opcode
         stack: list = []
@@ -156,8 +160,9 @@ class WeightsUnpickler:
                     stack.append(tuple(items))
                 elif op == 0x65:
                     if type(stack[-1]) is not list:
-                        raise UnpicklingError(f"Can only extend lists, but got "
-                                              f"{type(stack[-1]).__name__}")
+                        raise UnpicklingError(
+                            f"Can only extend lists, but got {type(stack[-1]).__name__}"
+                        )
                     stack[-1].extend(items)
                 else:
                     if len(items) % 2:
@@ -209,12 +214,13 @@ class WeightsUnpickler:
                 args = stack.pop()
                 func = stack[-1]
                 if id(func) not in self.allowed or not isinstance(args, tuple):
-                    raise UnpicklingError(f"Trying to call reduce for unrecognized function "
-                                          f"{_describe(func)}")
+                    raise UnpicklingError(
+                        f"Trying to call reduce for unrecognized function {_describe(func)}"
+                    )
                 if func is Tensor:
                     raise UnpicklingError("refusing to call torch.Tensor(...) from a checkpoint")
                 if func is set or func is Counter or func is OrderedDict:
-                    for x in (args[0] if args and isinstance(args[0], (list, tuple)) else ()):
+                    for x in args[0] if args and isinstance(args[0], (list, tuple)) else ():
                         pair = func is OrderedDict and isinstance(x, tuple) and len(x) == 2
                         self.check_key(x[0] if pair else x)
                 stack[-1] = func(*args)
@@ -225,21 +231,27 @@ class WeightsUnpickler:
                     raise UnpicklingError("NEWOBJ arguments must be a tuple")
                 if cls is Parameter:
                     stack.append(Parameter(*args))
-                elif id(cls) in self.allowed and isinstance(cls, type) and \
-                        not issubclass(cls, Tensor):
+                elif (
+                    id(cls) in self.allowed
+                    and isinstance(cls, type)
+                    and not issubclass(cls, Tensor)
+                ):
                     stack.append(cls.__new__(cls, *args))
                 else:
-                    raise UnpicklingError(f"Can only create new object for nn.Parameter or "
-                                          f"classes allowlisted via `add_safe_globals` but got "
-                                          f"{_describe(cls)}")
+                    raise UnpicklingError(
+                        f"Can only create new object for nn.Parameter or "
+                        f"classes allowlisted via `add_safe_globals` but got "
+                        f"{_describe(cls)}"
+                    )
             elif op == 0x62:  # BUILD
                 state = stack.pop()
                 self._build(stack[-1], state)
             elif op == 0x61:  # APPEND
                 item = stack.pop()
                 if type(stack[-1]) is not list:
-                    raise UnpicklingError(f"Can only append to lists, but got "
-                                          f"{type(stack[-1]).__name__}")
+                    raise UnpicklingError(
+                        f"Can only append to lists, but got {type(stack[-1]).__name__}"
+                    )
                 stack[-1].append(item)
             elif op == 0x73:  # SETITEM
                 v, k = stack.pop(), stack.pop()
@@ -249,14 +261,18 @@ class WeightsUnpickler:
             elif op == 0x51:  # BINPERSID
                 pid = stack.pop()
                 if type(pid) is not tuple and type(pid) is not int:
-                    raise UnpicklingError(f"persistent_load id must be tuple or int, but got "
-                                          f"{type(pid).__name__}")
+                    raise UnpicklingError(
+                        f"persistent_load id must be tuple or int, but got {type(pid).__name__}"
+                    )
                 stack.append(self.persistent_load(pid))
             elif op == 0x80:  # PROTO
                 proto = take(1)[0]
                 if proto != 2:
-                    warnings.warn(f"Detected pickle protocol {proto} in the checkpoint; "
-                                  "the weights_only unpickler expects protocol 2", stacklevel=4)
+                    warnings.warn(
+                        f"Detected pickle protocol {proto} in the checkpoint; "
+                        "the weights_only unpickler expects protocol 2",
+                        stacklevel=4,
+                    )
             elif op == 0x2E:  # STOP
                 if not stack:
                     raise UnpicklingError("STOP with an empty stack")
@@ -267,8 +283,10 @@ class WeightsUnpickler:
     @staticmethod
     def _check_dict(obj) -> None:
         if type(obj) not in (dict, OrderedDict, Counter):
-            raise UnpicklingError(f"Can only SETITEM for dict, collections.OrderedDict, "
-                                  f"collections.Counter, but got {type(obj).__name__}")
+            raise UnpicklingError(
+                f"Can only SETITEM for dict, collections.OrderedDict, "
+                f"collections.Counter, but got {type(obj).__name__}"
+            )
 
     def _build(self, inst, state) -> None:
         if type(inst) is OrderedDict:
@@ -290,9 +308,11 @@ class WeightsUnpickler:
                     for k, v in part.items():
                         setattr(inst, k, v)
         else:
-            raise UnpicklingError(f"Can only build Tensor, Parameter, OrderedDict or types "
-                                  f"allowlisted via `add_safe_globals`, but got "
-                                  f"{type(inst).__name__}")
+            raise UnpicklingError(
+                f"Can only build Tensor, Parameter, OrderedDict or types "
+                f"allowlisted via `add_safe_globals`, but got "
+                f"{type(inst).__name__}"
+            )
 
 
 class FullUnpickler(pickle.Unpickler):

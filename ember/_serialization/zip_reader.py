@@ -86,15 +86,16 @@ class ZipReader:
         cd = self._read_at(cd_off + concat, cd_size)
         pos = 0
         for _ in range(n):
-            if pos + _CENTRAL.size > len(cd) or cd[pos:pos + 4] != b"PK\x01\x02":
+            if pos + _CENTRAL.size > len(cd) or cd[pos : pos + 4] != b"PK\x01\x02":
                 raise _bad("corrupted central directory entry")
-            (_, _, _, flags, method, _, _, crc, csize, usize, nlen, elen, clen, _, _, _,
-             off) = _CENTRAL.unpack_from(cd, pos)
+            (_, _, _, flags, method, _, _, crc, csize, usize, nlen, elen, clen, _, _, _, off) = (
+                _CENTRAL.unpack_from(cd, pos)
+            )
             pos += _CENTRAL.size
             if pos + nlen + elen + clen > len(cd):
                 raise _bad("corrupted central directory entry")
-            raw = cd[pos:pos + nlen]
-            extra = cd[pos + nlen:pos + nlen + elen]
+            raw = cd[pos : pos + nlen]
+            extra = cd[pos + nlen : pos + nlen + elen]
             pos += nlen + elen + clen
             usize, csize, off = _zip64_fields(extra, usize, csize, off)
             name = raw.decode("utf-8" if flags & 0x800 else "cp437", "replace")
@@ -157,7 +158,7 @@ def _zip64_fields(extra: bytes, usize: int, csize: int, off: int) -> tuple[int, 
     i = 0
     while i + 4 <= len(extra):
         tag, ln = struct.unpack_from("<HH", extra, i)
-        body = extra[i + 4:i + 4 + ln]
+        body = extra[i + 4 : i + 4 + ln]
         if tag == 1:
             vals = [struct.unpack_from("<Q", body, j)[0] for j in range(0, len(body) - 7, 8)]
             k = 0

@@ -37,7 +37,7 @@ class ZipWriter:
         crc = 0
         step = 1 << 26
         for i in range(0, size, step):
-            crc = zlib.crc32(view[i:i + step], crc)
+            crc = zlib.crc32(view[i : i + step], crc)
         fname = f"{self._prefix}/{name}".encode()
         offset = self._pos
         zip64 = size >= ZIP64_AT
@@ -47,12 +47,25 @@ class ZipWriter:
         pad = -used % ALIGN
         extra += b"FB" + struct.pack("<H", pad) + b"\0" * pad
         shown = _MAX32 if zip64 else size
-        self._write(_LOCAL.pack(0x04034B50, 45 if zip64 else 20, _FLAGS, 0, 0, _DOS_DATE, crc,
-                                shown, shown, len(fname), len(extra)))
+        self._write(
+            _LOCAL.pack(
+                0x04034B50,
+                45 if zip64 else 20,
+                _FLAGS,
+                0,
+                0,
+                _DOS_DATE,
+                crc,
+                shown,
+                shown,
+                len(fname),
+                len(extra),
+            )
+        )
         self._write(fname)
         self._write(extra)
         for i in range(0, size, step):
-            self._write(view[i:i + step])
+            self._write(view[i : i + step])
         self._entries.append((fname, crc, size, offset))
 
     def close(self) -> None:
@@ -64,12 +77,31 @@ class ZipWriter:
                 fields += [size, size]
             if offset >= ZIP64_AT:
                 fields.append(offset)
-            extra = struct.pack(f"<HH{len(fields)}Q", 1, 8 * len(fields), *fields) if fields \
-                else b""
+            extra = (
+                struct.pack(f"<HH{len(fields)}Q", 1, 8 * len(fields), *fields) if fields else b""
+            )
             big = _MAX32 if size >= ZIP64_AT else size
-            self._write(_CENTRAL.pack(0x02014B50, 45, 45 if fields else 20, _FLAGS, 0, 0,
-                                      _DOS_DATE, crc, big, big, len(fname), len(extra), 0, 0, 0,
-                                      0, _MAX32 if offset >= ZIP64_AT else offset))
+            self._write(
+                _CENTRAL.pack(
+                    0x02014B50,
+                    45,
+                    45 if fields else 20,
+                    _FLAGS,
+                    0,
+                    0,
+                    _DOS_DATE,
+                    crc,
+                    big,
+                    big,
+                    len(fname),
+                    len(extra),
+                    0,
+                    0,
+                    0,
+                    0,
+                    _MAX32 if offset >= ZIP64_AT else offset,
+                )
+            )
             self._write(fname)
             self._write(extra)
         cd_size = self._pos - cd_start
@@ -77,6 +109,15 @@ class ZipWriter:
         eocd64 = self._pos
         self._write(_ZIP64_EOCD.pack(0x06064B50, 44, 45, 45, 0, 0, n, n, cd_size, cd_start))
         self._write(_ZIP64_LOC.pack(0x07064B50, 0, eocd64, 1))
-        self._write(_EOCD.pack(0x06054B50, 0, 0, min(n, 0xFFFF), min(n, 0xFFFF),
-                               _MAX32 if cd_size >= ZIP64_AT else cd_size,
-                               _MAX32 if cd_start >= ZIP64_AT else cd_start, 0))
+        self._write(
+            _EOCD.pack(
+                0x06054B50,
+                0,
+                0,
+                min(n, 0xFFFF),
+                min(n, 0xFFFF),
+                _MAX32 if cd_size >= ZIP64_AT else cd_size,
+                _MAX32 if cd_start >= ZIP64_AT else cd_start,
+                0,
+            )
+        )

@@ -15,10 +15,24 @@ from .grad_mode import (
 from .gradcheck import gradcheck, gradgradcheck
 
 __all__ = [
-    "Function", "FunctionCtx", "backward", "grad", "gradcheck", "gradgradcheck", "no_grad",
-    "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled",
-    "is_inference_mode_enabled", "once_differentiable", "grad_mode", "functional", "Variable",
-    "detect_anomaly", "set_detect_anomaly",
+    "Function",
+    "FunctionCtx",
+    "backward",
+    "grad",
+    "gradcheck",
+    "gradgradcheck",
+    "no_grad",
+    "enable_grad",
+    "set_grad_enabled",
+    "inference_mode",
+    "is_grad_enabled",
+    "is_inference_mode_enabled",
+    "once_differentiable",
+    "grad_mode",
+    "functional",
+    "Variable",
+    "detect_anomaly",
+    "set_detect_anomaly",
 ]
 
 
@@ -77,13 +91,15 @@ def _root_grads(outputs, grad_outputs, create_graph):
             if tuple(g.shape) != tuple(o._data.shape):
                 raise RuntimeError(
                     f"Mismatch in shape: grad_output[{i}] has a shape of {Size(g.shape)} and "
-                    f"output[{i}] has a shape of {o.shape}.")
+                    f"output[{i}] has a shape of {o.shape}."
+                )
             grads.append(g if create_graph else (g._data if isinstance(g, Tensor) else g))
     return grads
 
 
-def backward(tensors, grad_tensors=None, retain_graph=None, create_graph: bool = False,
-             inputs=None) -> None:
+def backward(
+    tensors, grad_tensors=None, retain_graph=None, create_graph: bool = False, inputs=None
+) -> None:
     """Accumulate gradients of ``tensors`` into the leaves (as ``torch.autograd.backward``)."""
     from .engine import run_backward
 
@@ -91,13 +107,27 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph: bool =
     gos = _seq(grad_tensors)
     if retain_graph is None:
         retain_graph = create_graph
-    run_backward(outs, _root_grads(outs, gos, create_graph), retain_graph, create_graph,
-                 inputs=_seq(inputs), accumulate=True)
+    run_backward(
+        outs,
+        _root_grads(outs, gos, create_graph),
+        retain_graph,
+        create_graph,
+        inputs=_seq(inputs),
+        accumulate=True,
+    )
 
 
-def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bool = False,
-         only_inputs: bool = True, allow_unused=None, is_grads_batched: bool = False,
-         materialize_grads: bool = False):
+def grad(
+    outputs,
+    inputs,
+    grad_outputs=None,
+    retain_graph=None,
+    create_graph: bool = False,
+    only_inputs: bool = True,
+    allow_unused=None,
+    is_grads_batched: bool = False,
+    materialize_grads: bool = False,
+):
     """Gradients of ``outputs`` w.r.t. ``inputs`` (a tuple), without touching ``.grad``."""
     from .engine import run_backward
 
@@ -109,10 +139,17 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bo
     for t in outs:
         if not t._rg:
             raise RuntimeError(
-                "element 0 of tensors does not require grad and does not have a grad_fn")
-    res = run_backward(outs, _root_grads(outs, gos, create_graph), retain_graph, create_graph,
-                       inputs=ins, accumulate=False,
-                       allow_unused=bool(allow_unused or materialize_grads))
+                "element 0 of tensors does not require grad and does not have a grad_fn"
+            )
+    res = run_backward(
+        outs,
+        _root_grads(outs, gos, create_graph),
+        retain_graph,
+        create_graph,
+        inputs=ins,
+        accumulate=False,
+        allow_unused=bool(allow_unused or materialize_grads),
+    )
     if materialize_grads:
         from ..ops.creation import zeros_like
 

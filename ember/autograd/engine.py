@@ -33,7 +33,7 @@ def _raise_modified(t, node, now, expected):
     if t is not None:
         shape = ", ".join(str(s) for s in t._data.shape)
         desc = f"[{_legacy_type_name(t)} [{shape}]]"
-        desc += (f", which is output 0 of {t.grad_fn.name()}," if t.grad_fn is not None else ",")
+        desc += f", which is output 0 of {t.grad_fn.name()}," if t.grad_fn is not None else ","
     raise RuntimeError(
         "one of the variables needed for gradient computation has been modified by an inplace "
         f"operation: {desc} is at version {now}; expected version {expected} instead. Hint: the "
@@ -43,8 +43,14 @@ def _raise_modified(t, node, now, expected):
 
 
 def _legacy_type_name(t) -> str:
-    names = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
-             "int64": "LongTensor", "int32": "IntTensor", "bool": "BoolTensor"}
+    names = {
+        "float32": "FloatTensor",
+        "float64": "DoubleTensor",
+        "float16": "HalfTensor",
+        "int64": "LongTensor",
+        "int32": "IntTensor",
+        "bool": "BoolTensor",
+    }
     return "torch." + names.get(t.dtype.name, t.dtype.name + "Tensor")
 
 
@@ -149,7 +155,8 @@ def _root_node(t):
     if n is None:
         if not t._rg:
             raise RuntimeError(
-                "element 0 of tensors does not require grad and does not have a grad_fn")
+                "element 0 of tensors does not require grad and does not have a grad_fn"
+            )
         n = t._accumulator()
     return n
 
@@ -170,8 +177,15 @@ def _count_deps(root_nodes) -> dict:
     return deps
 
 
-def run_backward(roots, root_grads, retain_graph: bool, create_graph: bool,
-                 inputs=None, accumulate: bool = True, allow_unused: bool = True):
+def run_backward(
+    roots,
+    root_grads,
+    retain_graph: bool,
+    create_graph: bool,
+    inputs=None,
+    accumulate: bool = True,
+    allow_unused: bool = True,
+):
     """Propagate ``root_grads`` from the ``roots`` tensors through the graph.
 
     With ``accumulate`` the leaves' ``.grad`` receive the gradient (``backward``); without it the
@@ -304,7 +318,8 @@ def run_backward(roots, root_grads, retain_graph: bool, create_graph: bool,
             if r is None and not allow_unused:
                 raise RuntimeError(
                     f"The differentiated Tensor at index {i} appears to not have been used in "
-                    "the graph. Set allow_unused=True if this is the desired behavior.")
+                    "the graph. Set allow_unused=True if this is the desired behavior."
+                )
         return [None if r is None else (r if isinstance(r, Tensor) else _wrap(r)) for r in results]
     if inputs is not None:
         for t, r in zip(inputs, results):
@@ -342,8 +357,12 @@ def _run_pre_hooks(node, grads):
             for h in list(hooks):
                 r = h(_as_tensors(grads))
                 if r is not None:
-                    grads = [None if g is None else (g._data if isinstance(g, Tensor) and
-                             not _grad_state.enabled else g) for g in r]
+                    grads = [
+                        None
+                        if g is None
+                        else (g._data if isinstance(g, Tensor) and not _grad_state.enabled else g)
+                        for g in r
+                    ]
             continue
         if grads[k] is None:
             continue

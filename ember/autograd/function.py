@@ -63,7 +63,8 @@ class _FunctionNode(Node, FunctionCtx):
         if len(res) < n_in:
             raise RuntimeError(
                 f"function {self.name()} returned an incorrect number of gradients (expected "
-                f"{n_in}, got {len(res)})")
+                f"{n_in}, got {len(res)})"
+            )
         out = []
         for r, need in zip(res, self._needs):
             if r is None or not need:
@@ -96,13 +97,16 @@ class Function(metaclass=_FunctionMeta):
 
     @staticmethod
     def forward(ctx, *args, **kwargs):
-        raise NotImplementedError("You must implement the forward function for custom "
-                                  "autograd.Function.")
+        raise NotImplementedError(
+            "You must implement the forward function for custom autograd.Function."
+        )
 
     @staticmethod
     def backward(ctx, *grads):
-        raise NotImplementedError("You must implement either the backward or vjp method for "
-                                  "your custom autograd.Function to use it with backward mode AD.")
+        raise NotImplementedError(
+            "You must implement either the backward or vjp method for "
+            "your custom autograd.Function to use it with backward mode AD."
+        )
 
     vjp = backward
 
@@ -146,13 +150,18 @@ class Function(metaclass=_FunctionMeta):
         if any(nrs):
             ctx._next_nr = tuple(nrs)
         ctx._nout = len(outs)
-        ctx._out_meta = [(xp_of(o._data), o._data.shape, o._data.dtype) if isinstance(o, Tensor)
-                         else None for o in outs]
+        ctx._out_meta = [
+            (xp_of(o._data), o._data.shape, o._data.dtype) if isinstance(o, Tensor) else None
+            for o in outs
+        ]
         non_diff = getattr(ctx, "_non_diff", set())
         res = []
         for i, o in enumerate(outs):
-            if isinstance(o, Tensor) and id(o) not in non_diff and (
-                    o.is_floating_point() or o.is_complex()):
+            if (
+                isinstance(o, Tensor)
+                and id(o) not in non_diff
+                and (o.is_floating_point() or o.is_complex())
+            ):
                 if any(o is t for t in tensors) or o.grad_fn is not None or o._rg:
                     o = _alias(o)  # an input returned as is gets a new identity in the graph
                 o._rg = True

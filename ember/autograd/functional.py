@@ -44,8 +44,7 @@ def vjp(func, inputs, v=None, create_graph: bool = False, strict: bool = False):
     gs = tuple(_zeros_for(g, i) for g, i in zip(gs, ins))
     res = _maybe_detach(gs, create_graph)
     outs_r = _maybe_detach(outs_t, create_graph)
-    return (outs_r[0] if not isinstance(outs, (tuple, list)) else outs_r,
-            res[0] if single else res)
+    return (outs_r[0] if not isinstance(outs, (tuple, list)) else outs_r, res[0] if single else res)
 
 
 def jvp(func, inputs, v=None, create_graph: bool = False, strict: bool = False):
@@ -62,8 +61,13 @@ def jvp(func, inputs, v=None, create_graph: bool = False, strict: bool = False):
         gs = grad(outs_t, ins, us, create_graph=True, allow_unused=True)
         vs = ins if v is None else _tuple(v)
         pairs = [(g, x) for g, x in zip(gs, vs) if g is not None]
-        jv = grad([g for g, _ in pairs], us, [x for _, x in pairs], create_graph=create_graph,
-                  allow_unused=True)
+        jv = grad(
+            [g for g, _ in pairs],
+            us,
+            [x for _, x in pairs],
+            create_graph=create_graph,
+            allow_unused=True,
+        )
     jv = tuple(_zeros_for(j, o) for j, o in zip(jv, outs_t))
     res = _maybe_detach(jv, create_graph)
     outs_r = _maybe_detach(outs_t, create_graph)
@@ -73,8 +77,14 @@ def jvp(func, inputs, v=None, create_graph: bool = False, strict: bool = False):
     return outs_r, res
 
 
-def jacobian(func, inputs, create_graph: bool = False, strict: bool = False,
-             vectorize: bool = False, strategy: str = "reverse-mode"):
+def jacobian(
+    func,
+    inputs,
+    create_graph: bool = False,
+    strict: bool = False,
+    vectorize: bool = False,
+    strategy: str = "reverse-mode",
+):
     """The Jacobian of func at inputs, shaped output.shape + input.shape (tuples for several)."""
     from ..ops.creation import zeros_like
     from ..ops.shape import stack
@@ -91,8 +101,9 @@ def jacobian(func, inputs, create_graph: bool = False, strict: bool = False,
             flat = o.reshape(-1)
             rows = [[] for _ in ins]
             for k in range(flat.shape[0]):
-                gs = grad(flat[k], ins, retain_graph=True, create_graph=create_graph,
-                          allow_unused=True)
+                gs = grad(
+                    flat[k], ins, retain_graph=True, create_graph=create_graph, allow_unused=True
+                )
                 for j, (g, x) in enumerate(zip(gs, ins)):
                     rows[j].append(zeros_like(x) if g is None else g)
             per_in = []
@@ -106,8 +117,14 @@ def jacobian(func, inputs, create_graph: bool = False, strict: bool = False,
     return result[0] if single_out else tuple(result)
 
 
-def hessian(func, inputs, create_graph: bool = False, strict: bool = False,
-            vectorize: bool = False, outer_jacobian_strategy: str = "reverse-mode"):
+def hessian(
+    func,
+    inputs,
+    create_graph: bool = False,
+    strict: bool = False,
+    vectorize: bool = False,
+    outer_jacobian_strategy: str = "reverse-mode",
+):
     """The Hessian of a scalar func at inputs."""
     single_in = not isinstance(inputs, (tuple, list))
 
@@ -133,8 +150,13 @@ def vhp(func, inputs, v=None, create_graph: bool = False, strict: bool = False):
         gs = grad(out, ins, create_graph=True, allow_unused=True)
         pairs = [(g, x) for g, x in zip(gs, ins) if g is not None]
         vs = _tuple(v)
-        hv = grad([g for g, _ in pairs], ins, list(vs[:len(pairs)]), create_graph=create_graph,
-                  allow_unused=True)
+        hv = grad(
+            [g for g, _ in pairs],
+            ins,
+            list(vs[: len(pairs)]),
+            create_graph=create_graph,
+            allow_unused=True,
+        )
     hv = tuple(_zeros_for(h, x) for h, x in zip(hv, ins))
     res = _maybe_detach(hv, create_graph)
     o = out if create_graph else out.detach()

@@ -30,6 +30,7 @@ class _DecoratorContextManager:
         if inspect.isclass(func):
             raise TypeError("ember grad-mode decorators apply to functions, not classes")
         if inspect.isgeneratorfunction(func):
+
             @functools.wraps(func)
             def gen_wrapper(*args, **kwargs):
                 gen = func(*args, **kwargs)
@@ -54,6 +55,7 @@ class _DecoratorContextManager:
                             response = gen.send(request)
                         except StopIteration as e:
                             return e.value
+
             return gen_wrapper
 
         @functools.wraps(func)

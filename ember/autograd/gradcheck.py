@@ -16,8 +16,16 @@ def _flat_outputs(fn, inputs):
     return (out,) if isinstance(out, Tensor) else tuple(out)
 
 
-def gradcheck(func, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
-              raise_exception: bool = True, **_ignored) -> bool:
+def gradcheck(
+    func,
+    inputs,
+    *,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    raise_exception: bool = True,
+    **_ignored,
+) -> bool:
     """Compare analytical gradients with central differences for every input needing grad."""
     from ..autograd import grad as _grad
     from ..tensor import Tensor
@@ -35,8 +43,7 @@ def gradcheck(func, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: floa
             go.reshape(-1)[j] = 1
             from ..tensor import _wrap
 
-            gs = _grad([_flat_outputs(func, inputs)[oi]],
-                       diff_in, [_wrap(go)], allow_unused=True)
+            gs = _grad([_flat_outputs(func, inputs)[oi]], diff_in, [_wrap(go)], allow_unused=True)
             for k, g in enumerate(gs):
                 if g is not None:
                     analytical[k][:, j] = g._data.reshape(-1)
@@ -56,7 +63,8 @@ def gradcheck(func, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: floa
                 if raise_exception:
                     raise GradcheckError(
                         f"Jacobian mismatch for output {oi} with respect to input {k},\n"
-                        f"numerical:{numerical}\nanalytical:{analytical[k]}\n")
+                        f"numerical:{numerical}\nanalytical:{analytical[k]}\n"
+                    )
                 return False
     return True
 
@@ -71,8 +79,9 @@ def gradgradcheck(func, inputs, grad_outputs=None, **kw) -> bool:
 
     def first(*xs):
         out = func(*xs)
-        return _grad([out.sum()], [x for x in xs if isinstance(x, Tensor) and x._rg],
-                     create_graph=True)
+        return _grad(
+            [out.sum()], [x for x in xs if isinstance(x, Tensor) and x._rg], create_graph=True
+        )
 
     del diff_in
     return gradcheck(first, inputs, **kw)

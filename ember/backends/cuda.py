@@ -29,4 +29,5 @@ def preferred_linalg_library(backend: object = None) -> str:
     """The linear algebra library in use: CuPy's (cuSOLVER) on GPU, NumPy's LAPACK on CPU."""
     return "default"
 
+
 __getattr__ = _module_getattr(__name__)  # unknown names: a clear not-implemented error

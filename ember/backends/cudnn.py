@@ -36,7 +36,9 @@ def is_acceptable(tensor: object) -> bool:
 
 @contextlib.contextmanager
 def flags(
-    enabled: bool = False, benchmark: bool = False, deterministic: bool = False,
+    enabled: bool = False,
+    benchmark: bool = False,
+    deterministic: bool = False,
     allow_tf32: bool = True,
 ) -> Iterator[None]:
     """Set the four flags inside a ``with`` block and restore them afterwards."""
@@ -50,5 +52,6 @@ def flags(
     finally:
         for n, v in old.items():
             setattr(mod, n, v)
+
 
 __getattr__ = _module_getattr(__name__)  # unknown names: a clear not-implemented error

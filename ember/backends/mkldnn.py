@@ -11,4 +11,5 @@ def is_available() -> bool:
     """False: ember does not call oneDNN."""
     return False
 
+
 __getattr__ = _module_getattr(__name__)  # unknown names: a clear not-implemented error

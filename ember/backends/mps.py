@@ -14,4 +14,5 @@ def is_built() -> bool:
     """False: ember was not built with Metal (MPS) support."""
     return False
 
+
 __getattr__ = _module_getattr(__name__)  # unknown names: a clear not-implemented error

@@ -9,4 +9,5 @@ def is_available() -> bool:
     """False: ember itself starts no OpenMP threads."""
     return False
 
+
 __getattr__ = _module_getattr(__name__)  # unknown names: a clear not-implemented error

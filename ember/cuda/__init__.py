@@ -63,8 +63,9 @@ def _seed_all_if_loaded(seed: int) -> None:
 
 
 def get_device_name(device=None) -> str:
-    p = _cp().cuda.runtime.getDeviceProperties(0 if device is None else int(
-        getattr(device, "index", device) or 0))
+    p = _cp().cuda.runtime.getDeviceProperties(
+        0 if device is None else int(getattr(device, "index", device) or 0)
+    )
     return p["name"].decode() if isinstance(p["name"], bytes) else p["name"]
 
 

@@ -88,8 +88,12 @@ def get_node_local_rank(fallback_rank: int | None = None) -> int:
     """This process's rank among the ranks on its machine (for picking a GPU)."""
     import os
 
-    for var in ("LOCAL_RANK", "MPI_LOCALRANKID", "OMPI_COMM_WORLD_LOCAL_RANK",
-                "MV2_COMM_WORLD_LOCAL_RANK"):
+    for var in (
+        "LOCAL_RANK",
+        "MPI_LOCALRANKID",
+        "OMPI_COMM_WORLD_LOCAL_RANK",
+        "MV2_COMM_WORLD_LOCAL_RANK",
+    ):
         if var in os.environ:
             return int(os.environ[var])
     if is_initialized():

@@ -48,10 +48,18 @@ class NcclComm:
         uid = mpi_comm.bcast(uid, root=0)
         self.comm = nccl.NcclCommunicator(self.size, uid, self.rank)
         n = nccl
-        self._types = {"float32": n.NCCL_FLOAT32, "float64": n.NCCL_FLOAT64,
-                       "float16": n.NCCL_FLOAT16, "int8": n.NCCL_INT8, "uint8": n.NCCL_UINT8,
-                       "int32": n.NCCL_INT32, "uint32": n.NCCL_UINT32,
-                       "int64": n.NCCL_INT64, "uint64": n.NCCL_UINT64, "bool": n.NCCL_UINT8}
+        self._types = {
+            "float32": n.NCCL_FLOAT32,
+            "float64": n.NCCL_FLOAT64,
+            "float16": n.NCCL_FLOAT16,
+            "int8": n.NCCL_INT8,
+            "uint8": n.NCCL_UINT8,
+            "int32": n.NCCL_INT32,
+            "uint32": n.NCCL_UINT32,
+            "int64": n.NCCL_INT64,
+            "uint64": n.NCCL_UINT64,
+            "bool": n.NCCL_UINT8,
+        }
         bf16 = getattr(n, "NCCL_BFLOAT16", None)
         if bf16 is not None:
             self._types["bfloat16"] = bf16
@@ -75,13 +83,22 @@ class NcclComm:
         if isinstance(op, str):
             op = ReduceOp(op.lower())
         if is_bool:
-            return {ReduceOp.SUM: n.NCCL_MAX, ReduceOp.MAX: n.NCCL_MAX, ReduceOp.BOR: n.NCCL_MAX,
-                    ReduceOp.PRODUCT: n.NCCL_MIN, ReduceOp.MIN: n.NCCL_MIN,
-                    ReduceOp.BAND: n.NCCL_MIN}[op], False
+            return {
+                ReduceOp.SUM: n.NCCL_MAX,
+                ReduceOp.MAX: n.NCCL_MAX,
+                ReduceOp.BOR: n.NCCL_MAX,
+                ReduceOp.PRODUCT: n.NCCL_MIN,
+                ReduceOp.MIN: n.NCCL_MIN,
+                ReduceOp.BAND: n.NCCL_MIN,
+            }[op], False
         if op is ReduceOp.AVG:
             return (self._avg, False) if self._avg is not None else (n.NCCL_SUM, True)
-        table = {ReduceOp.SUM: n.NCCL_SUM, ReduceOp.PRODUCT: n.NCCL_PROD,
-                 ReduceOp.MIN: n.NCCL_MIN, ReduceOp.MAX: n.NCCL_MAX}
+        table = {
+            ReduceOp.SUM: n.NCCL_SUM,
+            ReduceOp.PRODUCT: n.NCCL_PROD,
+            ReduceOp.MIN: n.NCCL_MIN,
+            ReduceOp.MAX: n.NCCL_MAX,
+        }
         if op not in table:
             raise ValueError(f"the nccl backend does not support {op!r}")
         return table[op], False

@@ -15,16 +15,48 @@ import numpy as np
 from .process_group import ProcessGroup, ReduceOp, Work, _mpi, _resolve
 
 __all__ = [
-    "P2POp", "batch_isend_irecv", "all_gather", "all_gather_into_tensor", "all_gather_object",
-    "all_reduce", "all_to_all",
-    "all_to_all_single", "barrier", "broadcast", "broadcast_object_list", "gather",
-    "gather_object", "irecv", "isend", "monitored_barrier", "recv", "reduce", "reduce_scatter",
-    "reduce_scatter_tensor", "scatter", "scatter_object_list", "send",
+    "P2POp",
+    "batch_isend_irecv",
+    "all_gather",
+    "all_gather_into_tensor",
+    "all_gather_object",
+    "all_reduce",
+    "all_to_all",
+    "all_to_all_single",
+    "barrier",
+    "broadcast",
+    "broadcast_object_list",
+    "gather",
+    "gather_object",
+    "irecv",
+    "isend",
+    "monitored_barrier",
+    "recv",
+    "reduce",
+    "reduce_scatter",
+    "reduce_scatter_tensor",
+    "scatter",
+    "scatter_object_list",
+    "send",
 ]
 
-_NATIVE = {np.dtype(t) for t in (np.float32, np.float64, np.int8, np.int16, np.int32, np.int64,
-                                 np.uint8, np.uint16, np.uint32, np.uint64, np.complex64,
-                                 np.complex128)}
+_NATIVE = {
+    np.dtype(t)
+    for t in (
+        np.float32,
+        np.float64,
+        np.int8,
+        np.int16,
+        np.int32,
+        np.int64,
+        np.uint8,
+        np.uint16,
+        np.uint32,
+        np.uint64,
+        np.complex64,
+        np.complex128,
+    )
+}
 
 
 def _is_cuda(t) -> bool:
@@ -96,8 +128,12 @@ def _to_host(arr) -> np.ndarray:
 def _store(t, src: np.ndarray) -> None:
     """Copy a host array (possibly a raw-bits view) into a tensor's data, in place."""
     dst = t._data
-    if src.dtype != dst.dtype and src.dtype.kind == "u" and src.itemsize == dst.dtype.itemsize \
-            and dst.dtype not in _NATIVE:
+    if (
+        src.dtype != dst.dtype
+        and src.dtype.kind == "u"
+        and src.itemsize == dst.dtype.itemsize
+        and dst.dtype not in _NATIVE
+    ):
         src = src.view(dst.dtype)
     if type(dst) is np.ndarray:
         if src.dtype == np.uint8 and dst.dtype == np.bool_:
@@ -117,13 +153,27 @@ def _mpi_op(op, dt: np.dtype, was_bool: bool):
     if isinstance(op, str):
         op = ReduceOp(op.lower())
     if was_bool:
-        table = {ReduceOp.SUM: MPI.MAX, ReduceOp.AVG: MPI.MAX, ReduceOp.MAX: MPI.MAX,
-                 ReduceOp.BOR: MPI.BOR, ReduceOp.PRODUCT: MPI.MIN, ReduceOp.MIN: MPI.MIN,
-                 ReduceOp.BAND: MPI.BAND, ReduceOp.BXOR: MPI.BXOR}
+        table = {
+            ReduceOp.SUM: MPI.MAX,
+            ReduceOp.AVG: MPI.MAX,
+            ReduceOp.MAX: MPI.MAX,
+            ReduceOp.BOR: MPI.BOR,
+            ReduceOp.PRODUCT: MPI.MIN,
+            ReduceOp.MIN: MPI.MIN,
+            ReduceOp.BAND: MPI.BAND,
+            ReduceOp.BXOR: MPI.BXOR,
+        }
         return table[op], None
-    table = {ReduceOp.SUM: MPI.SUM, ReduceOp.AVG: MPI.SUM, ReduceOp.PRODUCT: MPI.PROD,
-             ReduceOp.MIN: MPI.MIN, ReduceOp.MAX: MPI.MAX, ReduceOp.BAND: MPI.BAND,
-             ReduceOp.BOR: MPI.BOR, ReduceOp.BXOR: MPI.BXOR}
+    table = {
+        ReduceOp.SUM: MPI.SUM,
+        ReduceOp.AVG: MPI.SUM,
+        ReduceOp.PRODUCT: MPI.PROD,
+        ReduceOp.MIN: MPI.MIN,
+        ReduceOp.MAX: MPI.MAX,
+        ReduceOp.BAND: MPI.BAND,
+        ReduceOp.BOR: MPI.BOR,
+        ReduceOp.BXOR: MPI.BXOR,
+    }
     try:
         mop = table[op]
     except KeyError:
@@ -138,8 +188,14 @@ def _average(a: np.ndarray, n: int) -> None:
         a //= n
 
 
-def _run(pg: ProcessGroup, blocking: Callable, nonblocking: Callable, finish: Callable,
-         async_op: bool, what: str):
+def _run(
+    pg: ProcessGroup,
+    blocking: Callable,
+    nonblocking: Callable,
+    finish: Callable,
+    async_op: bool,
+    what: str,
+):
     """Run an MPI call blocking (fast path) or non-blocking (async_op or a group timeout)."""
     if not async_op and pg.timeout is None:
         blocking()
@@ -160,8 +216,7 @@ def _nccl_or_none(pg: ProcessGroup, *tensors):
     return None
 
 
-def all_reduce(tensor, op=ReduceOp.SUM, group: ProcessGroup | None = None,
-               async_op: bool = False):
+def all_reduce(tensor, op=ReduceOp.SUM, group: ProcessGroup | None = None, async_op: bool = False):
     """Reduce ``tensor`` across all ranks, in place (SUM/AVG/PRODUCT/MIN/MAX/BAND/BOR/BXOR)."""
     pg = _resolve(group)
     nc = _nccl_or_none(pg, tensor)
@@ -177,13 +232,23 @@ def all_reduce(tensor, op=ReduceOp.SUM, group: ProcessGroup | None = None,
             _average(b.a, n)
         b.back()
 
-    return _run(pg, lambda: pg.comm.Allreduce(MPI.IN_PLACE, b.a, mop),
-                lambda: pg.comm.Iallreduce(MPI.IN_PLACE, b.a, mop), finish, async_op,
-                "all_reduce")
+    return _run(
+        pg,
+        lambda: pg.comm.Allreduce(MPI.IN_PLACE, b.a, mop),
+        lambda: pg.comm.Iallreduce(MPI.IN_PLACE, b.a, mop),
+        finish,
+        async_op,
+        "all_reduce",
+    )
 
 
-def broadcast(tensor, src: int = 0, group: ProcessGroup | None = None, async_op: bool = False,
-              group_src: int | None = None):
+def broadcast(
+    tensor,
+    src: int = 0,
+    group: ProcessGroup | None = None,
+    async_op: bool = False,
+    group_src: int | None = None,
+):
     """Copy ``tensor`` from rank ``src`` to every rank, in place."""
     pg = _resolve(group)
     root = group_src if group_src is not None else pg.group_rank(src)
@@ -191,12 +256,24 @@ def broadcast(tensor, src: int = 0, group: ProcessGroup | None = None, async_op:
     if nc is not None:
         return nc.broadcast(tensor, root, async_op)
     b = _Buf(tensor)
-    return _run(pg, lambda: pg.comm.Bcast(b.a, root=root),
-                lambda: pg.comm.Ibcast(b.a, root=root), b.back, async_op, "broadcast")
+    return _run(
+        pg,
+        lambda: pg.comm.Bcast(b.a, root=root),
+        lambda: pg.comm.Ibcast(b.a, root=root),
+        b.back,
+        async_op,
+        "broadcast",
+    )
 
 
-def reduce(tensor, dst: int = 0, op=ReduceOp.SUM, group: ProcessGroup | None = None,
-           async_op: bool = False, group_dst: int | None = None):
+def reduce(
+    tensor,
+    dst: int = 0,
+    op=ReduceOp.SUM,
+    group: ProcessGroup | None = None,
+    async_op: bool = False,
+    group_dst: int | None = None,
+):
     """Reduce ``tensor`` across ranks into rank ``dst``'s tensor (others keep theirs)."""
     pg = _resolve(group)
     root = group_dst if group_dst is not None else pg.group_rank(dst)
@@ -217,8 +294,14 @@ def reduce(tensor, dst: int = 0, op=ReduceOp.SUM, group: ProcessGroup | None = N
                 _average(b.a, n)
             b.back()
 
-    return _run(pg, lambda: pg.comm.Reduce(send, recv, mop, root=root),
-                lambda: pg.comm.Ireduce(send, recv, mop, root=root), finish, async_op, "reduce")
+    return _run(
+        pg,
+        lambda: pg.comm.Reduce(send, recv, mop, root=root),
+        lambda: pg.comm.Ireduce(send, recv, mop, root=root),
+        finish,
+        async_op,
+        "reduce",
+    )
 
 
 def _check_list(lst, n: int, name: str) -> None:
@@ -227,8 +310,9 @@ def _check_list(lst, n: int, name: str) -> None:
         raise ValueError(f"{name} must hold one tensor per rank ({n}), got {got}")
 
 
-def all_gather(tensor_list: list, tensor, group: ProcessGroup | None = None,
-               async_op: bool = False):
+def all_gather(
+    tensor_list: list, tensor, group: ProcessGroup | None = None, async_op: bool = False
+):
     """Gather ``tensor`` from every rank into ``tensor_list`` (one tensor per rank)."""
     pg = _resolve(group)
     n = pg.size()
@@ -244,27 +328,40 @@ def all_gather(tensor_list: list, tensor, group: ProcessGroup | None = None,
             _store(out, recv[i])
             out._bump()
 
-    return _run(pg, lambda: pg.comm.Allgather(b.a, recv),
-                lambda: pg.comm.Iallgather(b.a, recv), finish, async_op, "all_gather")
+    return _run(
+        pg,
+        lambda: pg.comm.Allgather(b.a, recv),
+        lambda: pg.comm.Iallgather(b.a, recv),
+        finish,
+        async_op,
+        "all_gather",
+    )
 
 
-def all_gather_into_tensor(output_tensor, input_tensor, group: ProcessGroup | None = None,
-                           async_op: bool = False):
+def all_gather_into_tensor(
+    output_tensor, input_tensor, group: ProcessGroup | None = None, async_op: bool = False
+):
     """Gather every rank's ``input_tensor`` concatenated (or stacked) into ``output_tensor``."""
     pg = _resolve(group)
     n = pg.size()
     if output_tensor.numel() != n * input_tensor.numel():
         raise ValueError(
             f"output tensor must have world_size ({n}) times the input's {input_tensor.numel()} "
-            f"elements, got {output_tensor.numel()}")
+            f"elements, got {output_tensor.numel()}"
+        )
     nc = _nccl_or_none(pg, output_tensor, input_tensor)
     if nc is not None:
         return nc.all_gather_flat(output_tensor, input_tensor, async_op)
     b = _Buf(input_tensor)
     out = _Buf(output_tensor, read=False)
-    return _run(pg, lambda: pg.comm.Allgather(b.a, out.a),
-                lambda: pg.comm.Iallgather(b.a, out.a), out.back, async_op,
-                "all_gather_into_tensor")
+    return _run(
+        pg,
+        lambda: pg.comm.Allgather(b.a, out.a),
+        lambda: pg.comm.Iallgather(b.a, out.a),
+        out.back,
+        async_op,
+        "all_gather_into_tensor",
+    )
 
 
 def _reduce_scatter_flat(pg, out_t, send: np.ndarray, op, async_op: bool, what: str):
@@ -279,12 +376,23 @@ def _reduce_scatter_flat(pg, out_t, send: np.ndarray, op, async_op: bool, what: 
             _average(b.a, n)
         b.back()
 
-    return _run(pg, lambda: pg.comm.Reduce_scatter_block(send, b.a, mop),
-                lambda: pg.comm.Ireduce_scatter_block(send, b.a, mop), finish, async_op, what)
+    return _run(
+        pg,
+        lambda: pg.comm.Reduce_scatter_block(send, b.a, mop),
+        lambda: pg.comm.Ireduce_scatter_block(send, b.a, mop),
+        finish,
+        async_op,
+        what,
+    )
 
 
-def reduce_scatter(output, input_list: list, op=ReduceOp.SUM,
-                   group: ProcessGroup | None = None, async_op: bool = False):
+def reduce_scatter(
+    output,
+    input_list: list,
+    op=ReduceOp.SUM,
+    group: ProcessGroup | None = None,
+    async_op: bool = False,
+):
     """Reduce ``input_list[i]`` across ranks and leave the result on rank i, in ``output``."""
     pg = _resolve(group)
     _check_list(input_list, pg.size(), "input_list")
@@ -295,14 +403,16 @@ def reduce_scatter(output, input_list: list, op=ReduceOp.SUM,
     return _reduce_scatter_flat(pg, output, send, op, async_op, "reduce_scatter")
 
 
-def reduce_scatter_tensor(output, input, op=ReduceOp.SUM, group: ProcessGroup | None = None,
-                          async_op: bool = False):
+def reduce_scatter_tensor(
+    output, input, op=ReduceOp.SUM, group: ProcessGroup | None = None, async_op: bool = False
+):
     """Reduce ``input`` across ranks and leave chunk i (along dim 0) on rank i, in ``output``."""
     pg = _resolve(group)
     if input.numel() != pg.size() * output.numel():
         raise ValueError(
             f"input tensor must have world_size ({pg.size()}) times the output's "
-            f"{output.numel()} elements, got {input.numel()}")
+            f"{output.numel()} elements, got {input.numel()}"
+        )
     nc = _nccl_or_none(pg, output, input)
     if nc is not None:
         return nc.reduce_scatter_flat(output, input, op, async_op)
@@ -310,9 +420,14 @@ def reduce_scatter_tensor(output, input, op=ReduceOp.SUM, group: ProcessGroup | 
     return _reduce_scatter_flat(pg, output, send, op, async_op, "reduce_scatter_tensor")
 
 
-def gather(tensor, gather_list: list | None = None, dst: int = 0,
-           group: ProcessGroup | None = None, async_op: bool = False,
-           group_dst: int | None = None):
+def gather(
+    tensor,
+    gather_list: list | None = None,
+    dst: int = 0,
+    group: ProcessGroup | None = None,
+    async_op: bool = False,
+    group_dst: int | None = None,
+):
     """Collect ``tensor`` from every rank into ``gather_list`` on rank ``dst``."""
     pg = _resolve(group)
     root = group_dst if group_dst is not None else pg.group_rank(dst)
@@ -332,13 +447,24 @@ def gather(tensor, gather_list: list | None = None, dst: int = 0,
                 _store(out, recv[i])
                 out._bump()
 
-    return _run(pg, lambda: pg.comm.Gather(b.a, recv, root=root),
-                lambda: pg.comm.Igather(b.a, recv, root=root), finish, async_op, "gather")
+    return _run(
+        pg,
+        lambda: pg.comm.Gather(b.a, recv, root=root),
+        lambda: pg.comm.Igather(b.a, recv, root=root),
+        finish,
+        async_op,
+        "gather",
+    )
 
 
-def scatter(tensor, scatter_list: list | None = None, src: int = 0,
-            group: ProcessGroup | None = None, async_op: bool = False,
-            group_src: int | None = None):
+def scatter(
+    tensor,
+    scatter_list: list | None = None,
+    src: int = 0,
+    group: ProcessGroup | None = None,
+    async_op: bool = False,
+    group_src: int | None = None,
+):
     """Send ``scatter_list[i]`` from rank ``src`` to rank i, into its ``tensor``."""
     pg = _resolve(group)
     root = group_src if group_src is not None else pg.group_rank(src)
@@ -354,25 +480,46 @@ def scatter(tensor, scatter_list: list | None = None, src: int = 0,
     if me:
         send = np.stack([_Buf(x).a.reshape(out.a.shape) for x in scatter_list])
         send = send.astype(out.a.dtype, copy=False)
-    return _run(pg, lambda: pg.comm.Scatter(send, out.a, root=root),
-                lambda: pg.comm.Iscatter(send, out.a, root=root), out.back, async_op,
-                "scatter")
+    return _run(
+        pg,
+        lambda: pg.comm.Scatter(send, out.a, root=root),
+        lambda: pg.comm.Iscatter(send, out.a, root=root),
+        out.back,
+        async_op,
+        "scatter",
+    )
 
 
-def all_to_all_single(output, input, output_split_sizes=None, input_split_sizes=None,
-                      group: ProcessGroup | None = None, async_op: bool = False):
+def all_to_all_single(
+    output,
+    input,
+    output_split_sizes=None,
+    input_split_sizes=None,
+    group: ProcessGroup | None = None,
+    async_op: bool = False,
+):
     """Split ``input`` along dim 0 into equal chunks, send chunk i to rank i, gather the rest."""
     if output_split_sizes is not None or input_split_sizes is not None:
         raise NotImplementedError("ember's all_to_all_single supports equal splits only")
     pg = _resolve(group)
     b = _Buf(input)
     out = _Buf(output, read=False)
-    return _run(pg, lambda: pg.comm.Alltoall(b.a, out.a),
-                lambda: pg.comm.Ialltoall(b.a, out.a), out.back, async_op, "all_to_all")
+    return _run(
+        pg,
+        lambda: pg.comm.Alltoall(b.a, out.a),
+        lambda: pg.comm.Ialltoall(b.a, out.a),
+        out.back,
+        async_op,
+        "all_to_all",
+    )
 
 
-def all_to_all(output_tensor_list: list, input_tensor_list: list,
-               group: ProcessGroup | None = None, async_op: bool = False):
+def all_to_all(
+    output_tensor_list: list,
+    input_tensor_list: list,
+    group: ProcessGroup | None = None,
+    async_op: bool = False,
+):
     """Send ``input_tensor_list[i]`` to rank i; receive rank j's into ``output_tensor_list[j]``."""
     pg = _resolve(group)
     n = pg.size()
@@ -386,8 +533,14 @@ def all_to_all(output_tensor_list: list, input_tensor_list: list,
             _store(o, recv[i])
             o._bump()
 
-    return _run(pg, lambda: pg.comm.Alltoall(send, recv),
-                lambda: pg.comm.Ialltoall(send, recv), finish, async_op, "all_to_all")
+    return _run(
+        pg,
+        lambda: pg.comm.Alltoall(send, recv),
+        lambda: pg.comm.Ialltoall(send, recv),
+        finish,
+        async_op,
+        "all_to_all",
+    )
 
 
 def barrier(group: ProcessGroup | None = None, async_op: bool = False, device_ids=None):
@@ -396,8 +549,9 @@ def barrier(group: ProcessGroup | None = None, async_op: bool = False, device_id
     return _run(pg, pg.comm.Barrier, pg.comm.Ibarrier, lambda: None, async_op, "barrier")
 
 
-def monitored_barrier(group: ProcessGroup | None = None, timeout=None,
-                      wait_all_ranks: bool = False) -> None:
+def monitored_barrier(
+    group: ProcessGroup | None = None, timeout=None, wait_all_ranks: bool = False
+) -> None:
     """A barrier bounded by ``timeout`` (default: the group's), aborting the job past it."""
     from .process_group import _timeout_seconds, _wait_requests
 
@@ -406,23 +560,38 @@ def monitored_barrier(group: ProcessGroup | None = None, timeout=None,
     _wait_requests([pg.comm.Ibarrier()], t, "monitored_barrier")
 
 
-def send(tensor, dst: int | None = None, group: ProcessGroup | None = None, tag: int = 0,
-         group_dst: int | None = None) -> None:
+def send(
+    tensor,
+    dst: int | None = None,
+    group: ProcessGroup | None = None,
+    tag: int = 0,
+    group_dst: int | None = None,
+) -> None:
     """Send ``tensor`` to rank ``dst`` (blocks until the message is handed over)."""
     w = isend(tensor, dst, group, tag, group_dst=group_dst)
     w.wait()
 
 
-def recv(tensor, src: int | None = None, group: ProcessGroup | None = None, tag: int = 0,
-         group_src: int | None = None) -> int:
+def recv(
+    tensor,
+    src: int | None = None,
+    group: ProcessGroup | None = None,
+    tag: int = 0,
+    group_src: int | None = None,
+) -> int:
     """Receive into ``tensor`` from rank ``src`` (any rank when None); return the sender."""
     w = irecv(tensor, src, group, tag, group_src=group_src)
     w.wait()
     return w.source_rank()
 
 
-def isend(tensor, dst: int | None = None, group: ProcessGroup | None = None, tag: int = 0,
-          group_dst: int | None = None) -> Work:
+def isend(
+    tensor,
+    dst: int | None = None,
+    group: ProcessGroup | None = None,
+    tag: int = 0,
+    group_dst: int | None = None,
+) -> Work:
     """Start sending ``tensor`` to rank ``dst``; returns a Work to wait on."""
     pg = _resolve(group)
     peer = group_dst if group_dst is not None else pg.group_rank(dst)
@@ -436,8 +605,13 @@ def isend(tensor, dst: int | None = None, group: ProcessGroup | None = None, tag
     return w
 
 
-def irecv(tensor, src: int | None = None, group: ProcessGroup | None = None, tag: int = 0,
-          group_src: int | None = None) -> Work:
+def irecv(
+    tensor,
+    src: int | None = None,
+    group: ProcessGroup | None = None,
+    tag: int = 0,
+    group_src: int | None = None,
+) -> Work:
     """Start receiving into ``tensor`` from ``src`` (any rank when None); returns a Work."""
     MPI = _mpi()
     pg = _resolve(group)
@@ -463,15 +637,21 @@ def irecv(tensor, src: int | None = None, group: ProcessGroup | None = None, tag
 
 # --- Python objects (pickled) ----------------------------------------------------------------
 
+
 def all_gather_object(object_list: list, obj, group: ProcessGroup | None = None) -> None:
     """Gather a picklable object from every rank into ``object_list``."""
     pg = _resolve(group)
     got = pg.comm.allgather(obj)
-    object_list[:len(got)] = got
+    object_list[: len(got)] = got
 
 
-def broadcast_object_list(object_list: list, src: int = 0, group: ProcessGroup | None = None,
-                          device=None, group_src: int | None = None) -> None:
+def broadcast_object_list(
+    object_list: list,
+    src: int = 0,
+    group: ProcessGroup | None = None,
+    device=None,
+    group_src: int | None = None,
+) -> None:
     """Replace ``object_list``'s items by rank ``src``'s, on every rank."""
     pg = _resolve(group)
     root = group_src if group_src is not None else pg.group_rank(src)
@@ -479,19 +659,28 @@ def broadcast_object_list(object_list: list, src: int = 0, group: ProcessGroup |
     object_list[:] = got
 
 
-def gather_object(obj, object_gather_list: list | None = None, dst: int = 0,
-                  group: ProcessGroup | None = None, group_dst: int | None = None) -> None:
+def gather_object(
+    obj,
+    object_gather_list: list | None = None,
+    dst: int = 0,
+    group: ProcessGroup | None = None,
+    group_dst: int | None = None,
+) -> None:
     """Collect a picklable object from every rank into ``object_gather_list`` on ``dst``."""
     pg = _resolve(group)
     root = group_dst if group_dst is not None else pg.group_rank(dst)
     got = pg.comm.gather(obj, root=root)
     if pg.rank() == root:
-        object_gather_list[:len(got)] = got
+        object_gather_list[: len(got)] = got
 
 
-def scatter_object_list(scatter_object_output_list: list, scatter_object_input_list=None,
-                        src: int = 0, group: ProcessGroup | None = None,
-                        group_src: int | None = None) -> None:
+def scatter_object_list(
+    scatter_object_output_list: list,
+    scatter_object_input_list=None,
+    src: int = 0,
+    group: ProcessGroup | None = None,
+    group_src: int | None = None,
+) -> None:
     """Send item i of rank ``src``'s input list to rank i (into the output list's first slot)."""
     pg = _resolve(group)
     root = group_src if group_src is not None else pg.group_rank(src)
@@ -499,15 +688,23 @@ def scatter_object_list(scatter_object_output_list: list, scatter_object_input_l
     scatter_object_output_list[0] = pg.comm.scatter(items, root=root)
 
 
-
 class P2POp:
     """One point-to-point operation for batch_isend_irecv: P2POp(dist.isend, tensor, peer)."""
 
-    def __init__(self, op, tensor, peer: int | None = None, group: ProcessGroup | None = None,
-                 tag: int = 0, group_peer: int | None = None):
+    def __init__(
+        self,
+        op,
+        tensor,
+        peer: int | None = None,
+        group: ProcessGroup | None = None,
+        tag: int = 0,
+        group_peer: int | None = None,
+    ):
         if op not in (isend, irecv):
-            raise ValueError("Invalid ``op``. Expected ``op`` to be of type ``torch.distributed."
-                             "isend`` or ``torch.distributed.irecv``.")
+            raise ValueError(
+                "Invalid ``op``. Expected ``op`` to be of type ``torch.distributed."
+                "isend`` or ``torch.distributed.irecv``."
+            )
         self.op, self.tensor, self.peer, self.group, self.tag = op, tensor, peer, group, tag
         self.group_peer = group_peer
 

@@ -15,11 +15,27 @@ import traceback
 from collections.abc import Callable, Sequence
 
 __all__ = [
-    "Backend", "GroupMember", "ProcessGroup", "ReduceOp", "Work", "destroy_process_group",
-    "get_backend", "get_global_rank", "get_group_rank", "get_process_group_ranks", "get_rank",
-    "get_world_size", "group",
-    "init_process_group", "is_available", "is_gloo_available", "is_initialized",
-    "is_mpi_available", "is_nccl_available", "is_torchelastic_launched", "new_group",
+    "Backend",
+    "GroupMember",
+    "ProcessGroup",
+    "ReduceOp",
+    "Work",
+    "destroy_process_group",
+    "get_backend",
+    "get_global_rank",
+    "get_group_rank",
+    "get_process_group_ranks",
+    "get_rank",
+    "get_world_size",
+    "group",
+    "init_process_group",
+    "is_available",
+    "is_gloo_available",
+    "is_initialized",
+    "is_mpi_available",
+    "is_nccl_available",
+    "is_torchelastic_launched",
+    "new_group",
 ]
 
 
@@ -126,7 +142,8 @@ class ProcessGroup:
             return self._global_to_group[global_rank]
         except KeyError:
             raise ValueError(
-                f"Global rank {global_rank} is not part of group {self.ranks}") from None
+                f"Global rank {global_rank} is not part of group {self.ranks}"
+            ) from None
 
     def nccl(self):
         """The NCCL communicator for CUDA tensors, created on first use (bootstrapped over MPI)."""
@@ -156,7 +173,8 @@ def _default_pg() -> ProcessGroup:
     if pg is None:
         raise ValueError(
             "Default process group has not been initialized, please make sure to call "
-            "init_process_group.")
+            "init_process_group."
+        )
     return pg
 
 
@@ -186,8 +204,9 @@ def _abort_on_uncaught(exc_type, exc, tb) -> None:
     try:
         rank = _mpi().COMM_WORLD.Get_rank()
         text = "".join(traceback.format_exception(exc_type, exc, tb))
-        sys.stderr.write(f"[ember.distributed rank {rank}] uncaught exception, aborting the "
-                         f"job:\n{text}")
+        sys.stderr.write(
+            f"[ember.distributed rank {rank}] uncaught exception, aborting the job:\n{text}"
+        )
         sys.stderr.flush()
         sys.stdout.flush()
         time.sleep(0.3)  # let the launcher forward the message before it tears the job down
@@ -204,9 +223,17 @@ def abort(code: int = 1, message: str | None = None) -> None:
     _mpi().COMM_WORLD.Abort(code)
 
 
-def init_process_group(backend: str | None = None, init_method: str | None = None,
-                       timeout=None, world_size: int = -1, rank: int = -1, store=None,
-                       group_name: str = "", pg_options=None, device_id=None) -> None:
+def init_process_group(
+    backend: str | None = None,
+    init_method: str | None = None,
+    timeout=None,
+    world_size: int = -1,
+    rank: int = -1,
+    store=None,
+    group_name: str = "",
+    pg_options=None,
+    device_id=None,
+) -> None:
     """Join the job's default process group; rank and world size come from the MPI launcher."""
     if _state["pg"] is not None:
         raise ValueError("trying to initialize the default process group twice!")
@@ -216,14 +243,16 @@ def init_process_group(backend: str | None = None, init_method: str | None = Non
     if world_size not in (-1, None) and int(world_size) != n:
         raise ValueError(
             f"world_size={world_size} does not match the MPI launcher's {n} processes; launch "
-            f"with `mpiexec -n {world_size} python script.py`")
+            f"with `mpiexec -n {world_size} python script.py`"
+        )
     if rank not in (-1, None) and int(rank) != r:
         raise ValueError(f"rank={rank} does not match this process's MPI rank {r}")
     env_ws = os.environ.get("WORLD_SIZE", "")
     if env_ws.isdigit() and int(env_ws) != n:
         raise RuntimeError(
             f"WORLD_SIZE={env_ws} but MPI sees {n} process(es): ember.distributed runs over MPI, "
-            f"so launch with `mpiexec -n {env_ws} python script.py` (not torchrun)")
+            f"so launch with `mpiexec -n {env_ws} python script.py` (not torchrun)"
+        )
     name = Backend(backend or "mpi")
     name = "nccl" if name in ("nccl", "cpu:gloo,cuda:nccl") else "mpi"
     pg = ProcessGroup(comm.Dup(), name, _timeout_seconds(timeout), range(n))
@@ -277,8 +306,13 @@ def get_process_group_ranks(group: ProcessGroup) -> list[int]:
     return list(_resolve(group).ranks)
 
 
-def new_group(ranks: Sequence[int] | None = None, timeout=None, backend: str | None = None,
-              pg_options=None, use_local_synchronization: bool = False):
+def new_group(
+    ranks: Sequence[int] | None = None,
+    timeout=None,
+    backend: str | None = None,
+    pg_options=None,
+    use_local_synchronization: bool = False,
+):
     """A sub-group of the given global ranks; every rank of the world must call it."""
     world = _default_pg()
     ranks = sorted(int(r) for r in (ranks if ranks is not None else range(world.size())))
@@ -314,8 +348,9 @@ def destroy_process_group(group: ProcessGroup | None = None) -> None:
             _state["hook"] = None
 
 
-def _wait_requests(reqs: list, timeout: float | None, what: str = "collective",
-                   statuses: list | None = None) -> None:
+def _wait_requests(
+    reqs: list, timeout: float | None, what: str = "collective", statuses: list | None = None
+) -> None:
     """Wait for MPI requests; with a timeout poll them and raise past the deadline."""
     if not reqs:
         return
@@ -331,8 +366,10 @@ def _wait_requests(reqs: list, timeout: float | None, what: str = "collective",
             time.sleep(0.0005 if spins < 20000 else 0.005)
         if time.monotonic() > deadline:
             rank = MPI.COMM_WORLD.Get_rank()
-            msg = (f"[ember.distributed rank {rank}] {what} did not complete within "
-                   f"{timeout:g} s (timeout= of init_process_group); aborting the job")
+            msg = (
+                f"[ember.distributed rank {rank}] {what} did not complete within "
+                f"{timeout:g} s (timeout= of init_process_group); aborting the job"
+            )
             sys.stderr.write(msg + "\n")
             sys.stderr.flush()
             raise RuntimeError(msg)
@@ -341,9 +378,15 @@ def _wait_requests(reqs: list, timeout: float | None, what: str = "collective",
 class Work:
     """Handle of an asynchronous operation (``async_op=True``), as torch's ``Work``."""
 
-    def __init__(self, reqs: list, timeout: float | None = None,
-                 finish: Callable[[], object] | None = None, what: str = "collective",
-                 stream=None, statuses: list | None = None):
+    def __init__(
+        self,
+        reqs: list,
+        timeout: float | None = None,
+        finish: Callable[[], object] | None = None,
+        what: str = "collective",
+        stream=None,
+        statuses: list | None = None,
+    ):
         self._reqs = reqs
         self._timeout = timeout
         self._finish = finish

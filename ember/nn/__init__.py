@@ -46,8 +46,7 @@ def _fill_core_gaps() -> None:
         return _dropout(input, p, train)
 
     names = vars(_ember)
-    for name, fn in (("softmax", softmax), ("log_softmax", log_softmax),
-                     ("dropout", dropout)):
+    for name, fn in (("softmax", softmax), ("log_softmax", log_softmax), ("dropout", dropout)):
         if name not in names:
             setattr(_ember, name, fn)
     for name, fn in (("softmax", softmax), ("log_softmax", log_softmax)):

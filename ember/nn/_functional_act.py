@@ -12,11 +12,40 @@ from ..tensor import Tensor, check_dim
 from ._reduce import rsum
 
 __all__ = [
-    "relu", "relu_", "relu6", "leaky_relu", "leaky_relu_", "prelu", "elu", "elu_", "selu",
-    "selu_", "celu", "celu_", "gelu", "silu", "mish", "hardtanh", "hardtanh_", "hardsigmoid",
-    "hardswish", "softplus", "softsign", "threshold", "threshold_", "sigmoid", "tanh",
-    "logsigmoid", "tanhshrink", "softshrink", "hardshrink", "softmax", "log_softmax", "softmin",
-    "glu", "rrelu",
+    "relu",
+    "relu_",
+    "relu6",
+    "leaky_relu",
+    "leaky_relu_",
+    "prelu",
+    "elu",
+    "elu_",
+    "selu",
+    "selu_",
+    "celu",
+    "celu_",
+    "gelu",
+    "silu",
+    "mish",
+    "hardtanh",
+    "hardtanh_",
+    "hardsigmoid",
+    "hardswish",
+    "softplus",
+    "softsign",
+    "threshold",
+    "threshold_",
+    "sigmoid",
+    "tanh",
+    "logsigmoid",
+    "tanhshrink",
+    "softshrink",
+    "hardshrink",
+    "softmax",
+    "log_softmax",
+    "softmin",
+    "glu",
+    "rrelu",
 ]
 
 
@@ -39,15 +68,21 @@ def _act(name: str, fwd, grad):
         x, y = ctx.saved
         return (g * grad(x, y, *ctx.params),) + (None,) * len(ctx.params)
 
-    cls = type(name, (Op,), {"forward": staticmethod(forward),
-                             "backward": staticmethod(backward), "save_in": (0,)})
+    cls = type(
+        name,
+        (Op,),
+        {"forward": staticmethod(forward), "backward": staticmethod(backward), "save_in": (0,)},
+    )
     return cls
 
 
 def _c(x, v):
     """A Python constant as a 0-d array of x's dtype (keeps float32 math in float32)."""
-    return np.asarray(v, dtype=x.dtype) if type(x) is np.ndarray else xp_of(x).asarray(
-        v, dtype=x.dtype)
+    return (
+        np.asarray(v, dtype=x.dtype)
+        if type(x) is np.ndarray
+        else xp_of(x).asarray(v, dtype=x.dtype)
+    )
 
 
 def _sigm(x):
@@ -59,32 +94,59 @@ def _softplus_np(x):
     return xp_of(x).logaddexp(0, x).astype(x.dtype, copy=False)
 
 
-_Relu6 = _act("Hardtanh", lambda x, lo, hi: x.clip(lo, hi),
-              lambda x, y, lo, hi: ((x > lo) & (x < hi)).astype(x.dtype))
-_Leaky = _act("LeakyRelu", lambda x, s: xp_of(x).where(x > 0, x, x * _c(x, s)),
-              lambda x, y, s: xp_of(x).where(x > 0, _c(x, 1), _c(x, s)))
-_Elu = _act("Elu", lambda x, a, scale, isc: xp_of(x).where(
-    x > 0, x * _c(x, scale), _c(x, a * scale) * xp_of(x).expm1(x * _c(x, isc))),
+_Relu6 = _act(
+    "Hardtanh",
+    lambda x, lo, hi: x.clip(lo, hi),
+    lambda x, y, lo, hi: ((x > lo) & (x < hi)).astype(x.dtype),
+)
+_Leaky = _act(
+    "LeakyRelu",
+    lambda x, s: xp_of(x).where(x > 0, x, x * _c(x, s)),
+    lambda x, y, s: xp_of(x).where(x > 0, _c(x, 1), _c(x, s)),
+)
+_Elu = _act(
+    "Elu",
+    lambda x, a, scale, isc: xp_of(x).where(
+        x > 0, x * _c(x, scale), _c(x, a * scale) * xp_of(x).expm1(x * _c(x, isc))
+    ),
     lambda x, y, a, scale, isc: xp_of(x).where(
-        x > 0, _c(x, scale), _c(x, a * scale * isc) * xp_of(x).exp(x * _c(x, isc))))
+        x > 0, _c(x, scale), _c(x, a * scale * isc) * xp_of(x).exp(x * _c(x, isc))
+    ),
+)
 _Silu = _act("Silu", lambda x: x * _sigm(x), lambda x, y: _silu_grad(x))
 _Mish = _act("Mish", lambda x: x * xp_of(x).tanh(_softplus_np(x)), lambda x, y: _mish_grad(x))
-_Hsig = _act("Hardsigmoid", lambda x: (x / _c(x, 6) + _c(x, 0.5)).clip(0, 1),
-             lambda x, y: ((x > -3) & (x < 3)).astype(x.dtype) / _c(x, 6))
-_Hswish = _act("Hardswish", lambda x: x * (x + _c(x, 3)).clip(0, 6) / _c(x, 6),
-               lambda x, y: xp_of(x).where(x < -3, _c(x, 0), xp_of(x).where(
-                   x <= 3, x / _c(x, 3) + _c(x, 0.5), _c(x, 1))))
+_Hsig = _act(
+    "Hardsigmoid",
+    lambda x: (x / _c(x, 6) + _c(x, 0.5)).clip(0, 1),
+    lambda x, y: ((x > -3) & (x < 3)).astype(x.dtype) / _c(x, 6),
+)
+_Hswish = _act(
+    "Hardswish",
+    lambda x: x * (x + _c(x, 3)).clip(0, 6) / _c(x, 6),
+    lambda x, y: xp_of(x).where(
+        x < -3, _c(x, 0), xp_of(x).where(x <= 3, x / _c(x, 3) + _c(x, 0.5), _c(x, 1))
+    ),
+)
 _Softsign = _act("Softsign", lambda x: x / (1 + abs(x)), lambda x, y: 1 / (1 + abs(x)) ** 2)
-_Thresh = _act("Threshold", lambda x, th, v: xp_of(x).where(x > th, x, _c(x, v)),
-               lambda x, y, th, v: (x > th).astype(x.dtype))
+_Thresh = _act(
+    "Threshold",
+    lambda x, th, v: xp_of(x).where(x > th, x, _c(x, v)),
+    lambda x, y, th, v: (x > th).astype(x.dtype),
+)
 _LogSig = _act("LogSigmoid", lambda x: -_softplus_np(-x), lambda x, y: _sigm(-x))
-_TanhShrink = _act("Tanhshrink", lambda x: x - xp_of(x).tanh(x),
-                   lambda x, y: xp_of(x).tanh(x) ** 2)
-_SoftShrink = _act("Softshrink", lambda x, lam: xp_of(x).where(
-    x > lam, x - _c(x, lam), xp_of(x).where(x < -lam, x + _c(x, lam), _c(x, 0))),
-    lambda x, y, lam: (abs(x) > lam).astype(x.dtype))
-_HardShrink = _act("Hardshrink", lambda x, lam: xp_of(x).where(abs(x) > lam, x, _c(x, 0)),
-                   lambda x, y, lam: (abs(x) > lam).astype(x.dtype))
+_TanhShrink = _act("Tanhshrink", lambda x: x - xp_of(x).tanh(x), lambda x, y: xp_of(x).tanh(x) ** 2)
+_SoftShrink = _act(
+    "Softshrink",
+    lambda x, lam: xp_of(x).where(
+        x > lam, x - _c(x, lam), xp_of(x).where(x < -lam, x + _c(x, lam), _c(x, 0))
+    ),
+    lambda x, y, lam: (abs(x) > lam).astype(x.dtype),
+)
+_HardShrink = _act(
+    "Hardshrink",
+    lambda x, lam: xp_of(x).where(abs(x) > lam, x, _c(x, 0)),
+    lambda x, y, lam: (abs(x) > lam).astype(x.dtype),
+)
 
 
 def _silu_grad(x):
@@ -104,9 +166,11 @@ def _softplus_fwd(x, beta, th):
     return xp.where(bx > th, x, _softplus_np(bx) / _c(x, beta))
 
 
-_Softplus = _act("Softplus", _softplus_fwd,
-                 lambda x, y, beta, th: xp_of(x).where(x * beta > th, _c(x, 1),
-                                                       _sigm(x * _c(x, beta))))
+_Softplus = _act(
+    "Softplus",
+    _softplus_fwd,
+    lambda x, y, beta, th: xp_of(x).where(x * beta > th, _c(x, 1), _sigm(x * _c(x, beta))),
+)
 
 
 def _erf_np(x):
@@ -144,7 +208,7 @@ _Gelu = _act("Gelu", _gelu_fwd, _gelu_grad)
 
 def _float_check(x: Tensor, name: str) -> None:
     if x._data.dtype.kind not in "fc":
-        raise RuntimeError(f'"{name}" not implemented for \'{_dtname(x)}\'')
+        raise RuntimeError(f"\"{name}\" not implemented for '{_dtname(x)}'")
 
 
 def _dtname(x: Tensor) -> str:
@@ -167,8 +231,9 @@ def relu_(input: Tensor) -> Tensor:
     return relu(input, inplace=True)
 
 
-def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0,
-             inplace: bool = False) -> Tensor:
+def hardtanh(
+    input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False
+) -> Tensor:
     """Clamp to [min_val, max_val]."""
     if min_val > max_val:
         raise ValueError("min_val cannot be greater than max_val")
@@ -394,12 +459,18 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
         ch = input.shape[1] if input.ndim >= 2 else 1
         raise RuntimeError(
             f"Mismatch of parameter numbers and input channel size. Found parameter numbers = "
-            f"{n} and channel size = {ch}.")
+            f"{n} and channel size = {ch}."
+        )
     return _PRelu.apply(input, weight)
 
 
-def rrelu(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3,
-          training: bool = False, inplace: bool = False) -> Tensor:
+def rrelu(
+    input: Tensor,
+    lower: float = 1.0 / 8,
+    upper: float = 1.0 / 3,
+    training: bool = False,
+    inplace: bool = False,
+) -> Tensor:
     """Leaky ReLU with a random slope in training, the mean slope in eval."""
     if not training:
         return leaky_relu(input, (lower + upper) / 2, inplace)
@@ -468,14 +539,18 @@ def _prep_softmax(input: Tensor, dim, dtype):
     if dtype is not None:
         input = input.to(dtype)
     elif input._data.dtype.kind not in "fc":
-        raise RuntimeError(f'"softmax_lastdim_kernel_impl" not implemented for '
-                           f"'{_dtname(input)}'")
+        raise RuntimeError(
+            f"\"softmax_lastdim_kernel_impl\" not implemented for '{_dtname(input)}'"
+        )
     nd = input._data.ndim
     if dim is None:
         import warnings
 
-        warnings.warn("Implicit dimension choice for softmax has been deprecated. Change the call "
-                      "to include dim=X as an argument.", stacklevel=3)
+        warnings.warn(
+            "Implicit dimension choice for softmax has been deprecated. Change the call "
+            "to include dim=X as an argument.",
+            stacklevel=3,
+        )
         dim = _softmax_dim(nd)
     return input, check_dim(dim, nd) if nd else None
 
@@ -486,8 +561,7 @@ def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=N
     return _Softmax.apply(input, d)
 
 
-def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3,
-                dtype=None) -> Tensor:
+def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
     """x - logsumexp(x) along dim (stable)."""
     input, d = _prep_softmax(input, dim, dtype)
     return _LogSoftmax.apply(input, d)
@@ -504,7 +578,9 @@ def glu(input: Tensor, dim: int = -1) -> Tensor:
         raise RuntimeError("glu does not support scalars because halving size must be even")
     n = input.shape[dim]
     if n % 2:
-        raise RuntimeError(f"Halving dimension must be even, but dimension "
-                           f"{check_dim(dim, input.ndim)} is size {n}")
+        raise RuntimeError(
+            f"Halving dimension must be even, but dimension "
+            f"{check_dim(dim, input.ndim)} is size {n}"
+        )
     a, b = input.split(n // 2, dim)
     return a * sigmoid(b)

@@ -13,17 +13,34 @@ from ..tensor import Tensor, _wrap
 from ._reduce import ones as _ones
 
 __all__ = [
-    "linear", "bilinear", "dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout",
-    "feature_alpha_dropout", "embedding", "one_hot", "pad", "normalize", "cosine_similarity",
-    "pairwise_distance", "scaled_dot_product_attention", "identity",
+    "linear",
+    "bilinear",
+    "dropout",
+    "dropout1d",
+    "dropout2d",
+    "dropout3d",
+    "alpha_dropout",
+    "feature_alpha_dropout",
+    "embedding",
+    "one_hot",
+    "pad",
+    "normalize",
+    "cosine_similarity",
+    "pairwise_distance",
+    "scaled_dot_product_attention",
+    "identity",
 ]
 
 
 def _dtn(a) -> str:
     from ..dtypes import from_numpy_dtype
 
-    return from_numpy_dtype(a.dtype).name.replace("float32", "float").replace(
-        "float64", "double").replace("float16", "half")
+    return (
+        from_numpy_dtype(a.dtype)
+        .name.replace("float32", "float")
+        .replace("float64", "double")
+        .replace("float16", "half")
+    )
 
 
 class _Linear(Op):
@@ -74,15 +91,17 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """x @ weight^T + bias."""
     x, w = input._data, weight._data
     if x.dtype != w.dtype:
-        raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {_dtn(x)} != "
-                           f"{_dtn(w)}")
+        raise RuntimeError(
+            f"expected m1 and m2 to have the same dtype, but got: {_dtn(x)} != {_dtn(w)}"
+        )
     if x.shape[-1:] != w.shape[-1:] or w.ndim != 2:
         if w.ndim == 1:
             return input.matmul(weight) + bias if bias is not None else input.matmul(weight)
         rows = x.size // x.shape[-1] if x.ndim and x.shape[-1] else 1
         raise RuntimeError(
             f"mat1 and mat2 shapes cannot be multiplied ({rows}x{x.shape[-1] if x.ndim else 1} "
-            f"and {w.shape[1]}x{w.shape[0]})")
+            f"and {w.shape[1]}x{w.shape[0]})"
+        )
     return _Linear.apply(input, weight, bias)
 
 
@@ -110,8 +129,7 @@ class _Bilinear(Op):
         return g1, g2, gw, gb
 
 
-def bilinear(input1: Tensor, input2: Tensor, weight: Tensor,
-             bias: Tensor | None = None) -> Tensor:
+def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """y = x1^T A x2 + b."""
     return _Bilinear.apply(input1, input2, weight, bias)
 
@@ -159,8 +177,7 @@ def _apply_mask(input: Tensor, mask, inplace: bool) -> Tensor:
     return _MulMask.apply(input, mask)
 
 
-def dropout(input: Tensor, p: float = 0.5, training: bool = True,
-            inplace: bool = False) -> Tensor:
+def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
     """Zero elements with probability p and scale the rest by 1/(1-p) (training only)."""
     _check_p(p)
     if not training or p == 0.0:
@@ -168,8 +185,9 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True,
     return _apply_mask(input, _keep_mask(input._data.shape, p, input._data.dtype), inplace)
 
 
-def _feature_dropout(input: Tensor, p: float, training: bool, inplace: bool, nfeat: int,
-                     name: str) -> Tensor:
+def _feature_dropout(
+    input: Tensor, p: float, training: bool, inplace: bool, nfeat: int, name: str
+) -> Tensor:
     _check_p(p)
     nd = input.ndim
     if nd not in (nfeat + 1, nfeat + 2):
@@ -177,7 +195,8 @@ def _feature_dropout(input: Tensor, p: float, training: bool, inplace: bool, nfe
             f"{name}: Expected {nfeat + 1}D or {nfeat + 2}D input, but received a {nd}D input. "
             f"Note that {name} exists to provide channel-wise dropout on inputs with {nfeat} "
             "spatial dimensions, a channel dimension, and an optional batch dimension (i.e. "
-            f"{nfeat + 1}D or {nfeat + 2}D inputs).")
+            f"{nfeat + 1}D or {nfeat + 2}D inputs)."
+        )
     if not training or p == 0.0:
         return input
     shape = input._data.shape[: nd - nfeat] + (1,) * nfeat
@@ -189,20 +208,25 @@ def _feature_dropout(input: Tensor, p: float, training: bool, inplace: bool, nfe
     return _apply_mask(input, mask, inplace)
 
 
-def dropout1d(input: Tensor, p: float = 0.5, training: bool = True,
-              inplace: bool = False) -> Tensor:
+def dropout1d(
+    input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False
+) -> Tensor:
     """Zero whole channels of (N, C, L) or (C, L) inputs."""
     return _feature_dropout(input, p, training, inplace, 1, "dropout1d")
 
 
-def dropout2d(input: Tensor, p: float = 0.5, training: bool = True,
-              inplace: bool = False) -> Tensor:
+def dropout2d(
+    input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False
+) -> Tensor:
     """Zero whole channels of (N, C, H, W) or (C, H, W) inputs."""
     if input.ndim not in (3, 4):
         import warnings
 
-        warnings.warn(f"dropout2d: Received a {input.ndim}-D input to dropout2d, which is "
-                      "deprecated and will result in an error in a future release.", stacklevel=2)
+        warnings.warn(
+            f"dropout2d: Received a {input.ndim}-D input to dropout2d, which is "
+            "deprecated and will result in an error in a future release.",
+            stacklevel=2,
+        )
         if not training or p == 0.0:
             return input
         nd = input.ndim
@@ -211,14 +235,16 @@ def dropout2d(input: Tensor, p: float = 0.5, training: bool = True,
     return _feature_dropout(input, p, training, inplace, 2, "dropout2d")
 
 
-def dropout3d(input: Tensor, p: float = 0.5, training: bool = True,
-              inplace: bool = False) -> Tensor:
+def dropout3d(
+    input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False
+) -> Tensor:
     """Zero whole channels of 5-d (or 4-d unbatched) inputs."""
     return _feature_dropout(input, p, training, inplace, 3, "dropout3d")
 
 
-def alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False,
-                  inplace: bool = False) -> Tensor:
+def alpha_dropout(
+    input: Tensor, p: float = 0.5, training: bool = False, inplace: bool = False
+) -> Tensor:
     """Dropout that keeps SELU's self-normalising mean and variance."""
     _check_p(p)
     if not training or p == 0.0:
@@ -231,16 +257,17 @@ def _alpha(input: Tensor, p: float, shape) -> Tensor:
 
     alpha_p = -1.7580993408473766
     keep = (_gen(None).random(shape) >= p).astype(input._data.dtype)
-    a = (1 - p) * (1 + p * alpha_p ** 2)
-    a = a ** -0.5
+    a = (1 - p) * (1 + p * alpha_p**2)
+    a = a**-0.5
     b = -a * alpha_p * p
     mul = _wrap((keep * a).astype(input._data.dtype))
     add = _wrap(((1 - keep) * alpha_p * a + b).astype(input._data.dtype))
     return input * mul + add
 
 
-def feature_alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False,
-                          inplace: bool = False) -> Tensor:
+def feature_alpha_dropout(
+    input: Tensor, p: float = 0.5, training: bool = False, inplace: bool = False
+) -> Tensor:
     """Alpha dropout of whole channels."""
     _check_p(p)
     if not training or p == 0.0:
@@ -285,16 +312,23 @@ class _Embedding(Op):
         return None, gw, None, None
 
 
-def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
-              max_norm: float | None = None, norm_type: float = 2.0,
-              scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
+def embedding(
+    input: Tensor,
+    weight: Tensor,
+    padding_idx: int | None = None,
+    max_norm: float | None = None,
+    norm_type: float = 2.0,
+    scale_grad_by_freq: bool = False,
+    sparse: bool = False,
+) -> Tensor:
     """Rows of ``weight`` picked by the integer ``input``."""
     idx = input._data
     if idx.dtype.kind not in "iu":
         raise RuntimeError(
             "Expected tensor for argument #1 'indices' to have one of the following scalar "
             f"types: Long, Int; but got {input.type()} instead (while checking arguments for "
-            "embedding)")
+            "embedding)"
+        )
     n = weight._data.shape[0]
     if idx.size and (idx.max() >= n or idx.min() < -n):
         raise IndexError("index out of range in self")
@@ -349,12 +383,14 @@ class _Pad(Op):
         if mode == "constant":
             y = xp.pad(x, pos, mode="constant", constant_values=value)
         else:
-            y = xp.pad(x, pos, mode={"reflect": "reflect", "replicate": "edge",
-                                     "circular": "wrap"}[mode])
+            y = xp.pad(
+                x, pos, mode={"reflect": "reflect", "replicate": "edge", "circular": "wrap"}[mode]
+            )
         ctx.mode = mode
         if neg:
-            sl = tuple(slice(-min(lo, 0), y.shape[i] + min(hi, 0))
-                       for i, (lo, hi) in enumerate(widths))
+            sl = tuple(
+                slice(-min(lo, 0), y.shape[i] + min(hi, 0)) for i, (lo, hi) in enumerate(widths)
+            )
             y = y[sl]
         return y.copy() if neg else y
 
@@ -369,8 +405,9 @@ class _Pad(Op):
                 pre.append((max(-lo, 0), max(-hi, 0)))
             if any(a or b for a, b in pre):
                 full = xp.pad(g, pre)
-            sl = tuple(slice(max(lo, 0), full.shape[i] - max(hi, 0))
-                       for i, (lo, hi) in enumerate(widths))
+            sl = tuple(
+                slice(max(lo, 0), full.shape[i] - max(hi, 0)) for i, (lo, hi) in enumerate(widths)
+            )
             return full[sl], None, None, None
         # non-constant modes: route through the index map of the padded positions
         idx = np.arange(int(np.prod(ctx.shape))).reshape(ctx.shape)
@@ -387,9 +424,13 @@ def pad(input: Tensor, pad: tuple, mode: str = "constant", value: float | None =
         raise RuntimeError("Padding length must be divisible by 2")
     nd = input.ndim
     if len(pad) // 2 > nd:
-        raise RuntimeError("Padding length should be less than or equal to two times the input "
-                           "dimension but got padding length " + str(len(pad)) +
-                           " and input of dimension " + str(nd))
+        raise RuntimeError(
+            "Padding length should be less than or equal to two times the input "
+            "dimension but got padding length "
+            + str(len(pad))
+            + " and input of dimension "
+            + str(nd)
+        )
     if mode not in ("constant", "reflect", "replicate", "circular"):
         raise NotImplementedError(f"Unrecognised padding mode {mode}")
     widths = [(0, 0)] * nd
@@ -399,11 +440,15 @@ def pad(input: Tensor, pad: tuple, mode: str = "constant", value: float | None =
 
 
 # --- distances -----------------------------------------------------------------------------
-def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12,
-              out: Tensor | None = None) -> Tensor:
+def normalize(
+    input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12, out: Tensor | None = None
+) -> Tensor:
     """x / max(||x||_p, eps) along dim."""
-    norm = input.abs().pow(p).sum(dim, keepdim=True).pow(1.0 / p) if p != 2 else \
-        (input * input).sum(dim, keepdim=True).sqrt()
+    norm = (
+        input.abs().pow(p).sum(dim, keepdim=True).pow(1.0 / p)
+        if p != 2
+        else (input * input).sum(dim, keepdim=True).sqrt()
+    )
     from ..ops.compare import clamp_min
 
     r = input / clamp_min(norm, eps).expand_as(input)
@@ -424,8 +469,9 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -
     return (a * b).sum(dim)
 
 
-def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6,
-                      keepdim: bool = False) -> Tensor:
+def pairwise_distance(
+    x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False
+) -> Tensor:
     """||x1 - x2 + eps||_p along the last dim."""
     d = (x1 - x2 + eps).abs()
     if p == 2:
@@ -433,10 +479,16 @@ def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6,
     return d.pow(p).sum(-1, keepdim=keepdim).pow(1.0 / p)
 
 
-def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
-                                 attn_mask: Tensor | None = None, dropout_p: float = 0.0,
-                                 is_causal: bool = False, scale: float | None = None,
-                                 enable_gqa: bool = False) -> Tensor:
+def scaled_dot_product_attention(
+    query: Tensor,
+    key: Tensor,
+    value: Tensor,
+    attn_mask: Tensor | None = None,
+    dropout_p: float = 0.0,
+    is_causal: bool = False,
+    scale: float | None = None,
+    enable_gqa: bool = False,
+) -> Tensor:
     """softmax(q k^T * scale + mask) v, with optional causal mask and dropout."""
     from ._functional_act import softmax
 

@@ -14,10 +14,22 @@ from ..tensor import Tensor
 from ._reduce import rsum
 
 __all__ = [
-    "mse_loss", "l1_loss", "cross_entropy", "nll_loss", "binary_cross_entropy",
-    "binary_cross_entropy_with_logits", "smooth_l1_loss", "huber_loss", "kl_div",
-    "cosine_embedding_loss", "margin_ranking_loss", "triplet_margin_loss",
-    "hinge_embedding_loss", "soft_margin_loss", "poisson_nll_loss", "gaussian_nll_loss",
+    "mse_loss",
+    "l1_loss",
+    "cross_entropy",
+    "nll_loss",
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "smooth_l1_loss",
+    "huber_loss",
+    "kl_div",
+    "cosine_embedding_loss",
+    "margin_ranking_loss",
+    "triplet_margin_loss",
+    "hinge_embedding_loss",
+    "soft_margin_loss",
+    "poisson_nll_loss",
+    "gaussian_nll_loss",
     "multilabel_soft_margin_loss",
 ]
 
@@ -25,8 +37,10 @@ __all__ = [
 def _legacy_reduction(size_average, reduce, reduction: str) -> str:
     if size_average is None and reduce is None:
         return reduction
-    warnings.warn("size_average and reduce args will be deprecated, please use "
-                  "reduction='mean' instead.", stacklevel=2)
+    warnings.warn(
+        "size_average and reduce args will be deprecated, please use reduction='mean' instead.",
+        stacklevel=2,
+    )
     size_average = True if size_average is None else size_average
     reduce = True if reduce is None else reduce
     if not reduce:
@@ -54,7 +68,9 @@ def _size_warning(input: Tensor, target: Tensor) -> None:
         warnings.warn(
             f"Using a target size ({target.shape}) that is different to the input size "
             f"({input.shape}). This will likely lead to incorrect results due to broadcasting. "
-            "Please ensure they have the same size.", stacklevel=3)
+            "Please ensure they have the same size.",
+            stacklevel=3,
+        )
 
 
 # --- mse -----------------------------------------------------------------------------------
@@ -64,15 +80,19 @@ class _MSE(Op):
         d = a - b
         ctx.saved = (d,)
         ctx.red = red
-        ctx.shapes = (a.shape, a.dtype, b.shape if hasattr(b, "shape") else (),
-                      getattr(b, "dtype", None))
+        ctx.shapes = (
+            a.shape,
+            a.dtype,
+            b.shape if hasattr(b, "shape") else (),
+            getattr(b, "dtype", None),
+        )
         if red == "none":
             return d * d
         if red == "sum":
-            return np.vdot(d, d) if type(d) is np.ndarray and d.dtype.kind == "f" else (
-                d * d).sum()
-        return (np.vdot(d, d) if type(d) is np.ndarray and d.dtype.kind == "f" else
-                (d * d).sum()) / d.dtype.type(d.size)
+            return np.vdot(d, d) if type(d) is np.ndarray and d.dtype.kind == "f" else (d * d).sum()
+        return (
+            np.vdot(d, d) if type(d) is np.ndarray and d.dtype.kind == "f" else (d * d).sum()
+        ) / d.dtype.type(d.size)
 
     @staticmethod
     def backward(ctx, g):
@@ -96,8 +116,14 @@ class _MSE(Op):
         return ga, gb, None
 
 
-def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
-             reduction: str = "mean", weight=None) -> Tensor:
+def mse_loss(
+    input: Tensor,
+    target: Tensor,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+    weight=None,
+) -> Tensor:
     """Mean squared error."""
     if size_average is not None or reduce is not None:
         reduction = _legacy_reduction(size_average, reduce, reduction)
@@ -110,8 +136,14 @@ def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
     return _MSE.apply(input, target, reduction)
 
 
-def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
-            reduction: str = "mean", weight=None) -> Tensor:
+def l1_loss(
+    input: Tensor,
+    target: Tensor,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+    weight=None,
+) -> Tensor:
     """Mean absolute error."""
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
@@ -246,7 +278,8 @@ class _CrossEntropy(Op):
             p, A, logp, w = ctx.saved
             rs = A.sum(1)
             gx = p * (rs * scale if vec else rs * scale)[:, None] - A * (
-                scale[:, None] if vec else scale)
+                scale[:, None] if vec else scale
+            )
             gt = None
             if ctx._needs[1]:
                 gt = -logp * (scale[:, None] if vec else scale)
@@ -281,8 +314,15 @@ class _CrossEntropy(Op):
             wrow = w[None, :] if w is not None else dt(1)
             vs = sc * vi if vi is not None else sc
             gx -= wrow * (vs * dt(eps / C))[:, None]
-        return _from_rows(gx.astype(p.dtype, copy=False), ctx.xshape), None, None, None, \
-            None, None, None
+        return (
+            _from_rows(gx.astype(p.dtype, copy=False), ctx.xshape),
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+        )
 
 
 def _check_index_target(input: Tensor, target: Tensor, fn: str = "cross_entropy") -> None:
@@ -291,7 +331,8 @@ def _check_index_target(input: Tensor, target: Tensor, fn: str = "cross_entropy"
         from ..ops.inplace import _pretty
 
         raise RuntimeError(
-            f"expected target dtype to be Long or Byte, but got {_pretty(target.dtype.name)}")
+            f"expected target dtype to be Long or Byte, but got {_pretty(target.dtype.name)}"
+        )
     xs, ts = tuple(input.shape), tuple(target.shape)
     if len(xs) == 1:
         if len(ts) != 0:
@@ -301,33 +342,40 @@ def _check_index_target(input: Tensor, target: Tensor, fn: str = "cross_entropy"
         if len(ts) != 1:
             raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
         if xs[0] != ts[0]:
-            raise ValueError(f"Expected input batch_size ({xs[0]}) to match target batch_size "
-                             f"({ts[0]}).")
+            raise ValueError(
+                f"Expected input batch_size ({xs[0]}) to match target batch_size ({ts[0]})."
+            )
         return
     want = (xs[0],) + xs[2:]
     if ts != want:
         raise RuntimeError(f"Expected target size {list(want)}, got {list(ts)}")
 
 
-def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
-                  size_average=None, ignore_index: int = -100, reduce=None,
-                  reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
+def cross_entropy(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    size_average=None,
+    ignore_index: int = -100,
+    reduce=None,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+) -> Tensor:
     """Cross entropy of logits against class indices or class probabilities."""
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
     if input.ndim == 0:
         raise RuntimeError("cross_entropy: input must be at least 1-D")
     if not 0.0 <= label_smoothing <= 1.0:
-        raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: "
-                           f"{label_smoothing}")
+        raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
     probs = target._data.dtype.kind == "f"
     if probs:
         if tuple(target.shape) != tuple(input.shape):
             if input.ndim == 2 and target.ndim == 2:
-                raise RuntimeError(
-                    "0D or 1D target tensor expected, multi-target not supported")
-            raise RuntimeError(f"Expected target size {list(input.shape)}, got "
-                               f"{list(target.shape)}")
+                raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+            raise RuntimeError(
+                f"Expected target size {list(input.shape)}, got {list(target.shape)}"
+            )
         if target._data.dtype != input._data.dtype:
             raise RuntimeError("expected scalar type Float but found Double")
     else:
@@ -336,11 +384,20 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
     if w is not None:
         C = input.shape[1] if input.ndim >= 2 else input.shape[0]
         if w.shape != (C,):
-            raise RuntimeError(f"weight tensor should be defined either for all {C} classes "
-                               f"or no classes but got weight tensor of shape: "
-                               f"{list(w.shape)}")
-    return _CrossEntropy.apply(input, target if probs else target._data, w, ignore_index,
-                               float(label_smoothing), reduction, probs)
+            raise RuntimeError(
+                f"weight tensor should be defined either for all {C} classes "
+                f"or no classes but got weight tensor of shape: "
+                f"{list(w.shape)}"
+            )
+    return _CrossEntropy.apply(
+        input,
+        target if probs else target._data,
+        w,
+        ignore_index,
+        float(label_smoothing),
+        reduction,
+        probs,
+    )
 
 
 class _NLL(Op):
@@ -390,8 +447,15 @@ class _NLL(Op):
         return _from_rows(g2, shape), None, None, None, None
 
 
-def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,
-             ignore_index: int = -100, reduce=None, reduction: str = "mean") -> Tensor:
+def nll_loss(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    size_average=None,
+    ignore_index: int = -100,
+    reduce=None,
+    reduction: str = "mean",
+) -> Tensor:
     """Negative log likelihood of log-probabilities at the target classes."""
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
@@ -439,15 +503,23 @@ class _BCE(Op):
         return _bw.sum_to(gx, x.shape).astype(x.dtype, copy=False), gt, None, None
 
 
-def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
-                         size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
+def binary_cross_entropy(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+) -> Tensor:
     """-(t log x + (1 - t) log(1 - x)), logs clamped at -100."""
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
     if tuple(target.shape) != tuple(input.shape):
-        raise ValueError(f"Using a target size ({target.shape}) that is different to the input "
-                         f"size ({input.shape}) is deprecated. Please ensure they have the same "
-                         "size.")
+        raise ValueError(
+            f"Using a target size ({target.shape}) that is different to the input "
+            f"size ({input.shape}) is deprecated. Please ensure they have the same "
+            "size."
+        )
     w = weight._data if weight is not None else None
     return _BCE.apply(input, target, w, reduction)
 
@@ -495,16 +567,22 @@ class _BCELogits(Op):
         return gx, gt, None, None, None
 
 
-def binary_cross_entropy_with_logits(input: Tensor, target: Tensor,
-                                     weight: Tensor | None = None, size_average=None,
-                                     reduce=None, reduction: str = "mean",
-                                     pos_weight: Tensor | None = None) -> Tensor:
+def binary_cross_entropy_with_logits(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+    pos_weight: Tensor | None = None,
+) -> Tensor:
     """Sigmoid + binary cross entropy in one stable op (log-sum-exp form)."""
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
     if tuple(target.shape) != tuple(input.shape):
-        raise ValueError(f"Target size ({target.shape}) must be the same as input size "
-                         f"({input.shape})")
+        raise ValueError(
+            f"Target size ({target.shape}) must be the same as input size ({input.shape})"
+        )
     w = weight._data if weight is not None else None
     pw = pos_weight._data if pos_weight is not None else None
     return _BCELogits.apply(input, target, w, pw, reduction)

@@ -11,9 +11,17 @@ from ..tensor import Tensor, _wrap
 from ._functional_loss import _legacy_reduction, _reduce, _size_warning
 
 __all__ = [
-    "smooth_l1_loss", "huber_loss", "kl_div", "cosine_embedding_loss", "margin_ranking_loss",
-    "triplet_margin_loss", "hinge_embedding_loss", "soft_margin_loss", "poisson_nll_loss",
-    "gaussian_nll_loss", "multilabel_soft_margin_loss",
+    "smooth_l1_loss",
+    "huber_loss",
+    "kl_div",
+    "cosine_embedding_loss",
+    "margin_ranking_loss",
+    "triplet_margin_loss",
+    "hinge_embedding_loss",
+    "soft_margin_loss",
+    "poisson_nll_loss",
+    "gaussian_nll_loss",
+    "multilabel_soft_margin_loss",
 ]
 
 
@@ -24,8 +32,14 @@ def _where(cond, a, b):
     return where(cond, a, b)
 
 
-def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
-                   reduction: str = "mean", beta: float = 1.0) -> Tensor:
+def smooth_l1_loss(
+    input: Tensor,
+    target: Tensor,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+    beta: float = 1.0,
+) -> Tensor:
     """0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta."""
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _size_warning(input, target)
@@ -38,8 +52,9 @@ def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None
     return _reduce(loss, reduction)
 
 
-def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0,
-               weight=None) -> Tensor:
+def huber_loss(
+    input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0, weight=None
+) -> Tensor:
     """0.5 d^2 where |d| <= delta, else delta (|d| - 0.5 delta)."""
     _size_warning(input, target)
     d = (input - target).abs()
@@ -49,15 +64,24 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
     return _reduce(loss, reduction)
 
 
-def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None,
-           reduction: str = "mean", log_target: bool = False) -> Tensor:
+def kl_div(
+    input: Tensor,
+    target: Tensor,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+    log_target: bool = False,
+) -> Tensor:
     """KL(target || exp(input)) pointwise: target * (log target - input)."""
     reduction = _legacy_reduction(size_average, reduce, reduction)
     if reduction == "mean":
-        warnings.warn("reduction: 'mean' divides the total loss by both the batch size and the "
-                      "support size.'batchmean' divides only by the batch size, and aligns with "
-                      "the KL div math definition.'mean' will be changed to behave the same as "
-                      "'batchmean' in the next major release.", stacklevel=2)
+        warnings.warn(
+            "reduction: 'mean' divides the total loss by both the batch size and the "
+            "support size.'batchmean' divides only by the batch size, and aligns with "
+            "the KL div math definition.'mean' will be changed to behave the same as "
+            "'batchmean' in the next major release.",
+            stacklevel=2,
+        )
     if log_target:
         loss = target.exp() * (target - input)
     else:
@@ -71,8 +95,15 @@ def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None,
     return _reduce(loss, reduction)
 
 
-def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0,
-                          size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
+def cosine_embedding_loss(
+    input1: Tensor,
+    input2: Tensor,
+    target: Tensor,
+    margin: float = 0.0,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+) -> Tensor:
     """1 - cos for y = 1, max(0, cos - margin) for y = -1."""
     reduction = _legacy_reduction(size_average, reduce, reduction)
     eps = 1e-12
@@ -89,8 +120,15 @@ def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin
     return _reduce(pos + neg, reduction)
 
 
-def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0,
-                        size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
+def margin_ranking_loss(
+    input1: Tensor,
+    input2: Tensor,
+    target: Tensor,
+    margin: float = 0.0,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+) -> Tensor:
     """max(0, -y (x1 - x2) + margin)."""
     from ..ops.compare import clamp_min
 
@@ -98,10 +136,18 @@ def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: 
     return _reduce(clamp_min(-target * (input1 - input2) + margin, 0), reduction)
 
 
-def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor,
-                        margin: float = 1.0, p: float = 2, eps: float = 1e-6,
-                        swap: bool = False, size_average=None, reduce=None,
-                        reduction: str = "mean") -> Tensor:
+def triplet_margin_loss(
+    anchor: Tensor,
+    positive: Tensor,
+    negative: Tensor,
+    margin: float = 1.0,
+    p: float = 2,
+    eps: float = 1e-6,
+    swap: bool = False,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+) -> Tensor:
     """max(d(a, p) - d(a, n) + margin, 0) with p-norm distances."""
     from ..ops.compare import clamp_min, minimum
     from ._functional_basic import pairwise_distance
@@ -114,8 +160,14 @@ def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor,
     return _reduce(clamp_min(margin + d_ap - d_an, 0), reduction)
 
 
-def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0,
-                         size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
+def hinge_embedding_loss(
+    input: Tensor,
+    target: Tensor,
+    margin: float = 1.0,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+) -> Tensor:
     """x where y = 1, max(0, margin - x) where y = -1."""
     from ..ops.compare import clamp_min
 
@@ -126,8 +178,9 @@ def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0,
     return _reduce(m + s, reduction)
 
 
-def soft_margin_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
-                     reduction: str = "mean") -> Tensor:
+def soft_margin_loss(
+    input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean"
+) -> Tensor:
     """log(1 + exp(-y x))."""
     from ._functional_act import softplus
 
@@ -135,8 +188,14 @@ def soft_margin_loss(input: Tensor, target: Tensor, size_average=None, reduce=No
     return _reduce(softplus(-target * input, 1.0, 1e30), reduction)
 
 
-def multilabel_soft_margin_loss(input: Tensor, target: Tensor, weight=None, size_average=None,
-                                reduce=None, reduction: str = "mean") -> Tensor:
+def multilabel_soft_margin_loss(
+    input: Tensor,
+    target: Tensor,
+    weight=None,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+) -> Tensor:
     """Mean over classes of the binary cross entropy with logits."""
     from ._functional_act import logsigmoid
 
@@ -148,9 +207,16 @@ def multilabel_soft_margin_loss(input: Tensor, target: Tensor, weight=None, size
     return _reduce(loss, reduction)
 
 
-def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True,
-                     full: bool = False, size_average=None, eps: float = 1e-8, reduce=None,
-                     reduction: str = "mean") -> Tensor:
+def poisson_nll_loss(
+    input: Tensor,
+    target: Tensor,
+    log_input: bool = True,
+    full: bool = False,
+    size_average=None,
+    eps: float = 1e-8,
+    reduce=None,
+    reduction: str = "mean",
+) -> Tensor:
     """Negative log likelihood of a Poisson target (log-rate or rate input)."""
     import math
 
@@ -161,14 +227,25 @@ def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True,
         loss = input - target * (input + eps).log()
     if full:
         t = target._data
-        st = np.where(t > 1, t * np.log(np.where(t > 1, t, 1)) - t + 0.5 * np.log(
-            2 * math.pi * np.where(t > 1, t, 1)), 0).astype(t.dtype)
+        st = np.where(
+            t > 1,
+            t * np.log(np.where(t > 1, t, 1))
+            - t
+            + 0.5 * np.log(2 * math.pi * np.where(t > 1, t, 1)),
+            0,
+        ).astype(t.dtype)
         loss = loss + _wrap(st)
     return _reduce(loss, reduction)
 
 
-def gaussian_nll_loss(input: Tensor, target: Tensor, var, full: bool = False,
-                      eps: float = 1e-6, reduction: str = "mean") -> Tensor:
+def gaussian_nll_loss(
+    input: Tensor,
+    target: Tensor,
+    var,
+    full: bool = False,
+    eps: float = 1e-6,
+    reduction: str = "mean",
+) -> Tensor:
     """Negative log likelihood of a Gaussian with predicted variance."""
     import math
 

@@ -11,8 +11,14 @@ from ..device import xp_of
 from ..tensor import Tensor, _wrap
 from ._reduce import rsum
 
-__all__ = ["batch_norm", "layer_norm", "group_norm", "rms_norm", "instance_norm",
-           "local_response_norm"]
+__all__ = [
+    "batch_norm",
+    "layer_norm",
+    "group_norm",
+    "rms_norm",
+    "instance_norm",
+    "local_response_norm",
+]
 
 
 class _Norm(Op):
@@ -82,10 +88,16 @@ def _norm(x: Tensor, w, b, axes, eps, bshape, stats=None) -> Tensor:
     return out
 
 
-def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,
-               weight: Tensor | None = None, bias: Tensor | None = None,
-               training: bool = False, momentum: float | None = 0.1,
-               eps: float = 1e-5) -> Tensor:
+def batch_norm(
+    input: Tensor,
+    running_mean: Tensor | None,
+    running_var: Tensor | None,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    training: bool = False,
+    momentum: float | None = 0.1,
+    eps: float = 1e-5,
+) -> Tensor:
     """Normalise each channel (dim 1) with batch statistics (training) or running ones."""
     x = input._data
     if x.ndim < 2:
@@ -95,8 +107,10 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     if training:
         size = x.size // C
         if size == 1:
-            raise ValueError("Expected more than 1 value per channel when training, got input "
-                             f"size {input.shape}")
+            raise ValueError(
+                "Expected more than 1 value per channel when training, got input "
+                f"size {input.shape}"
+            )
         stats: list = []
         axes = (0,) + tuple(range(2, x.ndim))
         out = _norm(input, weight, bias, axes, eps, bshape, stats)
@@ -106,13 +120,13 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
             with no_grad():
                 if running_mean is not None:
                     rm = running_mean._data
-                    rm *= (1 - m)
+                    rm *= 1 - m
                     rm += (m * mean.reshape(C)).astype(rm.dtype, copy=False)
                     running_mean._bump()
                 if running_var is not None:
                     rv = running_var._data
                     unbiased = var.reshape(C) * (size / (size - 1))
-                    rv *= (1 - m)
+                    rv *= 1 - m
                     rv += (m * unbiased).astype(rv.dtype, copy=False)
                     running_var._bump()
         return out
@@ -130,27 +144,40 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     return y
 
 
-def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
-               bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
+def layer_norm(
+    input: Tensor,
+    normalized_shape,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    eps: float = 1e-5,
+) -> Tensor:
     """Normalise over the trailing ``normalized_shape`` dims."""
     ns = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
     shp = tuple(input.shape)
-    if len(ns) > len(shp) or shp[len(shp) - len(ns):] != ns:
-        raise RuntimeError(f"Given normalized_shape={list(ns)}, expected input with shape "
-                           f"[*, {', '.join(str(s) for s in ns)}], but got input of size"
-                           f"{input.shape}")
+    if len(ns) > len(shp) or shp[len(shp) - len(ns) :] != ns:
+        raise RuntimeError(
+            f"Given normalized_shape={list(ns)}, expected input with shape "
+            f"[*, {', '.join(str(s) for s in ns)}], but got input of size"
+            f"{input.shape}"
+        )
     axes = tuple(range(len(shp) - len(ns), len(shp)))
     return _norm(input, weight, bias, axes, eps, ns)
 
 
-def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
-               bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
+def group_norm(
+    input: Tensor,
+    num_groups: int,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    eps: float = 1e-5,
+) -> Tensor:
     """Normalise over channel groups (and spatial dims), then a per-channel affine."""
     shp = tuple(input.shape)
     if len(shp) < 2 or shp[1] % num_groups:
         raise RuntimeError(
             "Expected number of channels in input to be divisible by num_groups, but got input "
-            f"of shape {list(shp)} and num_groups={num_groups}")
+            f"of shape {list(shp)} and num_groups={num_groups}"
+        )
     N, C = shp[0], shp[1]
     xg = input.reshape(N, num_groups, -1)
     y = _norm(xg, None, None, (2,), eps, ()).reshape(shp)
@@ -162,10 +189,16 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
     return y
 
 
-def instance_norm(input: Tensor, running_mean: Tensor | None = None,
-                  running_var: Tensor | None = None, weight: Tensor | None = None,
-                  bias: Tensor | None = None, use_input_stats: bool = True,
-                  momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+def instance_norm(
+    input: Tensor,
+    running_mean: Tensor | None = None,
+    running_var: Tensor | None = None,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    use_input_stats: bool = True,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Tensor:
     """Normalise each (sample, channel) over its spatial dims."""
     shp = tuple(input.shape)
     C = shp[1]
@@ -180,11 +213,10 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None,
         n = int(np.prod(shp[2:]))
         with no_grad():
             rm, rv = running_mean._data, running_var._data
-            rm *= (1 - momentum)
+            rm *= 1 - momentum
             rm += momentum * mean.reshape(shp[0], C).mean(0).astype(rm.dtype)
-            rv *= (1 - momentum)
-            rv += momentum * (var.reshape(shp[0], C) * n / max(n - 1, 1)).mean(0).astype(
-                rv.dtype)
+            rv *= 1 - momentum
+            rv += momentum * (var.reshape(shp[0], C) * n / max(n - 1, 1)).mean(0).astype(rv.dtype)
     if weight is not None:
         y = y * weight.reshape(bshape)
     if bias is not None:
@@ -192,15 +224,18 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None,
     return y
 
 
-def rms_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
-             eps: float | None = None) -> Tensor:
+def rms_norm(
+    input: Tensor, normalized_shape, weight: Tensor | None = None, eps: float | None = None
+) -> Tensor:
     """x / sqrt(mean(x^2) + eps) over the trailing dims, times weight."""
     ns = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
     shp = tuple(input.shape)
-    if len(ns) > len(shp) or shp[len(shp) - len(ns):] != ns:
-        raise RuntimeError(f"Given normalized_shape={list(ns)}, expected input with shape "
-                           f"[*, {', '.join(str(s) for s in ns)}], but got input of size"
-                           f"{input.shape}")
+    if len(ns) > len(shp) or shp[len(shp) - len(ns) :] != ns:
+        raise RuntimeError(
+            f"Given normalized_shape={list(ns)}, expected input with shape "
+            f"[*, {', '.join(str(s) for s in ns)}], but got input of size"
+            f"{input.shape}"
+        )
     if eps is None:
         eps = float(np.finfo(input._data.dtype).eps)
     dims = tuple(range(len(shp) - len(ns), len(shp)))
@@ -211,8 +246,9 @@ def rms_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
     return y
 
 
-def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75,
-                        k: float = 1.0) -> Tensor:
+def local_response_norm(
+    input: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0
+) -> Tensor:
     """Normalise each channel by the squared activity of ``size`` neighbouring channels."""
     from ._functional_basic import pad
 

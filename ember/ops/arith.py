@@ -10,8 +10,21 @@ from ..autograd.node import Op, record2
 from ..tensor import Tensor, _wrap, broadcast_error, device_error
 from . import _bw
 
-__all__ = ["add", "sub", "subtract", "rsub", "mul", "multiply", "div", "divide", "true_divide",
-           "pow", "remainder", "fmod", "floor_divide"]
+__all__ = [
+    "add",
+    "sub",
+    "subtract",
+    "rsub",
+    "mul",
+    "multiply",
+    "div",
+    "divide",
+    "true_divide",
+    "pow",
+    "remainder",
+    "fmod",
+    "floor_divide",
+]
 
 _nd = np.ndarray
 _SCALARS = (int, float, bool, complex)
@@ -33,8 +46,11 @@ def operand(x):
 def _dt_state(x):
     """Classify one operand for result_type: (dim dtype, zero-dim dtype, wrapped dtype)."""
     if isinstance(x, Tensor):
-        d = D._FROM_NP[x._data.dtype] if x._data.dtype in D._FROM_NP else D.from_numpy_dtype(
-            x._data.dtype)
+        d = (
+            D._FROM_NP[x._data.dtype]
+            if x._data.dtype in D._FROM_NP
+            else D.from_numpy_dtype(x._data.dtype)
+        )
         return (d, None, None) if x._data.ndim else (None, d, None)
     return (None, None, D.scalar_dtype(x))
 
@@ -74,8 +90,10 @@ def _dtype(x):
     return x.dtype if hasattr(x, "dtype") else None
 
 
-_IRANGE = {np.dtype(t): (np.iinfo(t).min, np.iinfo(t).max) for t in (
-    np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32, np.uint64)}
+_IRANGE = {
+    np.dtype(t): (np.iinfo(t).min, np.iinfo(t).max)
+    for t in (np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32, np.uint64)
+}
 
 
 def _cast(x, rt):
@@ -273,9 +291,15 @@ class FloorDiv(_Binary):
         return "NotImplemented"
 
 
-_OPS = {"add": (Add, np.add), "sub": (Sub, np.subtract), "mul": (Mul, np.multiply),
-        "div": (Div, np.true_divide), "pow": (Pow, int_pow),
-        "remainder": (Remainder, np.remainder), "floor_divide": (FloorDiv, np.floor_divide)}
+_OPS = {
+    "add": (Add, np.add),
+    "sub": (Sub, np.subtract),
+    "mul": (Mul, np.multiply),
+    "div": (Div, np.true_divide),
+    "pow": (Pow, int_pow),
+    "remainder": (Remainder, np.remainder),
+    "floor_divide": (FloorDiv, np.floor_divide),
+}
 
 
 def _binary(op, ufunc, a, b, true_div=False):
@@ -337,8 +361,9 @@ def _coerce_result(r, rt):
 
 
 _INT_CHECKED.update((Remainder, FloorDiv, Fmod, Pow))
-_BOOL_NAMES.update({Remainder: "remainder_cpu", FloorDiv: "div_floor_cpu", Fmod: "fmod_cpu",
-                    Pow: "pow"})
+_BOOL_NAMES.update(
+    {Remainder: "remainder_cpu", FloorDiv: "div_floor_cpu", Fmod: "fmod_cpu", Pow: "pow"}
+)
 
 
 def add(input, other, *, alpha=1, out=None):
@@ -357,11 +382,15 @@ def sub(input, other, *, alpha=1, out=None):
     """input - alpha * other."""
     if _is_bool(input) or _is_bool(other):
         if _is_bool(input) and _is_bool(other):
-            raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not "
-                               "supported. Use the `^` or `logical_xor()` operator instead.")
-        raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. "
-                           "If you are trying to invert a mask, use the `~` or `logical_not()` "
-                           "operator instead.")
+            raise RuntimeError(
+                "Subtraction, the `-` operator, with two bool tensors is not "
+                "supported. Use the `^` or `logical_xor()` operator instead."
+            )
+        raise RuntimeError(
+            "Subtraction, the `-` operator, with a bool tensor is not supported. "
+            "If you are trying to invert a mask, use the `~` or `logical_not()` "
+            "operator instead."
+        )
     if alpha != 1:
         other = _binary(Mul, np.multiply, other, alpha)
     return _out(_binary(Sub, np.subtract, input, other), out)
@@ -391,8 +420,10 @@ def div(input, other, *, rounding_mode=None, out=None):
         if rt.kind in "iub":
             r = r.to(D.from_numpy_dtype(rt))
     else:
-        raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' "
-                           f"but found '{rounding_mode}'")
+        raise RuntimeError(
+            f"div expected rounding_mode to be one of None, 'trunc', or 'floor' "
+            f"but found '{rounding_mode}'"
+        )
     return _out(r, out)
 
 
@@ -402,8 +433,12 @@ def true_divide(input, other, *, out=None):
 
 def pow(input, exponent, *, out=None):  # noqa: A001
     """input ** exponent; an int tensor to a negative int power raises, as torch."""
-    if isinstance(input, Tensor) and input._data.dtype.kind in "iub" and isinstance(
-            exponent, int) and exponent < 0:
+    if (
+        isinstance(input, Tensor)
+        and input._data.dtype.kind in "iub"
+        and isinstance(exponent, int)
+        and exponent < 0
+    ):
         raise RuntimeError("Integers to negative integer powers are not allowed.")
     if isinstance(input, Tensor) and input._data.dtype.kind == "b" and type(exponent) is bool:
         r = input.clone() if exponent else _wrap(np.ones(input._data.shape, np.bool_))

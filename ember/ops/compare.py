@@ -11,19 +11,49 @@ from . import _bw
 from .arith import _Binary, _binary, _cast, operand, result_np_dtype
 
 __all__ = [
-    "eq", "ne", "lt", "le", "gt", "ge", "greater", "greater_equal", "less", "less_equal",
-    "not_equal", "logical_and", "logical_or", "logical_xor", "bitwise_and", "bitwise_or",
-    "bitwise_xor", "bitwise_left_shift", "bitwise_right_shift", "where", "clamp", "clip",
-    "clamp_min", "clamp_max", "maximum", "minimum", "fmax", "fmin", "lerp", "allclose",
-    "isclose", "equal", "isin",
+    "eq",
+    "ne",
+    "lt",
+    "le",
+    "gt",
+    "ge",
+    "greater",
+    "greater_equal",
+    "less",
+    "less_equal",
+    "not_equal",
+    "logical_and",
+    "logical_or",
+    "logical_xor",
+    "bitwise_and",
+    "bitwise_or",
+    "bitwise_xor",
+    "bitwise_left_shift",
+    "bitwise_right_shift",
+    "where",
+    "clamp",
+    "clip",
+    "clamp_min",
+    "clamp_max",
+    "maximum",
+    "minimum",
+    "fmax",
+    "fmin",
+    "lerp",
+    "allclose",
+    "isclose",
+    "equal",
+    "isin",
 ]
 
 
 def _cmp(ufunc, name, tensors_only=False):
     def fn(input, other, *, out=None):
         if tensors_only and not isinstance(other, Tensor):
-            raise TypeError(f"{name}(): argument 'other' (position 2) must be Tensor, not "
-                            f"{type(other).__name__}")
+            raise TypeError(
+                f"{name}(): argument 'other' (position 2) must be Tensor, not "
+                f"{type(other).__name__}"
+            )
         a = operand(input)
         b = operand(other)
         if type(b) is int and hasattr(a, "dtype") and a.dtype.kind in "iu":
@@ -31,8 +61,10 @@ def _cmp(ufunc, name, tensors_only=False):
         elif type(a) is int and hasattr(b, "dtype") and b.dtype.kind in "iu":
             a = _cast(a, b.dtype)
         if hasattr(a, "dtype") and hasattr(b, "dtype") and a.dtype != b.dtype:
-            rt = result_np_dtype(input if isinstance(input, Tensor) else _wrap(a),
-                                 other if isinstance(other, Tensor) else _wrap(b))
+            rt = result_np_dtype(
+                input if isinstance(input, Tensor) else _wrap(a),
+                other if isinstance(other, Tensor) else _wrap(b),
+            )
             a, b = a.astype(rt), b.astype(rt)
         try:
             r = ufunc(a, b)
@@ -125,16 +157,20 @@ def where(condition, input=None, other=None, *, out=None):
         else:
             raise RuntimeError(
                 f"where expected condition to be a boolean tensor, but got a tensor with dtype "
-                f"{condition.dtype.name.capitalize() if isinstance(condition, Tensor) else ''}")
+                f"{condition.dtype.name.capitalize() if isinstance(condition, Tensor) else ''}"
+            )
     ta = input if isinstance(input, Tensor) else input
     tb = other if isinstance(other, Tensor) else other
-    rt = result_np_dtype(ta if not isinstance(ta, np.ndarray) else _wrap(ta),
-                         tb if not isinstance(tb, np.ndarray) else _wrap(tb))
+    rt = result_np_dtype(
+        ta if not isinstance(ta, np.ndarray) else _wrap(ta),
+        tb if not isinstance(tb, np.ndarray) else _wrap(tb),
+    )
     try:
         r = Where.apply(c, input, other, rt)
     except ValueError:
-        raise _where_error(c.shape, getattr(operand(input), "shape", ()),
-                           getattr(operand(other), "shape", ())) from None
+        raise _where_error(
+            c.shape, getattr(operand(input), "shape", ()), getattr(operand(other), "shape", ())
+        ) from None
     if out is not None:
         from .inplace import copy_into_out
 
@@ -258,8 +294,10 @@ class Minimum(_MaxMin):
 def _need_tensors(name, input, other) -> None:
     for pos, (arg, x) in enumerate((("input", input), ("other", other)), 1):
         if not isinstance(x, Tensor):
-            raise TypeError(f"{name}(): argument '{arg}' (position {pos}) must be Tensor, not "
-                            f"{type(x).__name__}")
+            raise TypeError(
+                f"{name}(): argument '{arg}' (position {pos}) must be Tensor, not "
+                f"{type(x).__name__}"
+            )
 
 
 def maximum(input: Tensor, other: Tensor, *, out=None) -> Tensor:
@@ -320,16 +358,20 @@ def lerp(input: Tensor, end: Tensor, weight, *, out=None) -> Tensor:
     return _finish(input + weight * (end - input), out)
 
 
-def isclose(input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-08,
-            equal_nan: bool = False) -> Tensor:
-    return _wrap(np.asarray(np.isclose(input._data, operand(other), rtol=rtol, atol=atol,
-                                       equal_nan=equal_nan)))
+def isclose(
+    input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False
+) -> Tensor:
+    return _wrap(
+        np.asarray(
+            np.isclose(input._data, operand(other), rtol=rtol, atol=atol, equal_nan=equal_nan)
+        )
+    )
 
 
-def allclose(input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-08,
-             equal_nan: bool = False) -> bool:
-    return bool(np.allclose(input._data, operand(other), rtol=rtol, atol=atol,
-                            equal_nan=equal_nan))
+def allclose(
+    input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False
+) -> bool:
+    return bool(np.allclose(input._data, operand(other), rtol=rtol, atol=atol, equal_nan=equal_nan))
 
 
 def equal(input: Tensor, other: Tensor) -> bool:

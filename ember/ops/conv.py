@@ -17,13 +17,29 @@ from ..tensor import Tensor
 from .conv_par import prange, workspace
 
 __all__ = [
-    "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
+    "conv1d",
+    "conv2d",
+    "conv3d",
+    "conv_transpose1d",
+    "conv_transpose2d",
+    "conv_transpose3d",
 ]
 
-_TNAME = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
-          "int32": "Int", "bfloat16": "BFloat16"}
-_LOWER = {"float32": "float", "float64": "double", "float16": "c10::Half", "int64": "long int",
-          "bfloat16": "c10::BFloat16"}
+_TNAME = {
+    "float32": "Float",
+    "float64": "Double",
+    "float16": "Half",
+    "int64": "Long",
+    "int32": "Int",
+    "bfloat16": "BFloat16",
+}
+_LOWER = {
+    "float32": "float",
+    "float64": "double",
+    "float16": "c10::Half",
+    "int64": "long int",
+    "bfloat16": "c10::BFloat16",
+}
 
 
 def ntuple(v, n: int, name: str = "") -> tuple:
@@ -34,9 +50,11 @@ def ntuple(v, n: int, name: str = "") -> tuple:
         if len(v) == 1 and n > 1:
             return tuple(int(v[0]) for _ in range(n))
         if len(v) != n:
-            raise RuntimeError(f"expected {name or 'argument'} to be a single integer value or a "
-                               f"list of {n} values to match the convolution dimensions, but got "
-                               f"{name or 'argument'}={list(v)}")
+            raise RuntimeError(
+                f"expected {name or 'argument'} to be a single integer value or a "
+                f"list of {n} values to match the convolution dimensions, but got "
+                f"{name or 'argument'}={list(v)}"
+            )
         return tuple(int(x) for x in v)
     return (int(v),) * n
 
@@ -57,8 +75,10 @@ def _pad_zeros(x, pads, slot=None):
         out.fill(0)
     else:
         out = xp.zeros(shape, x.dtype)
-    out[(slice(None), slice(None)) + tuple(slice(lo, lo + s) for s, (lo, _) in
-                                           zip(x.shape[2:], pads))] = x
+    out[
+        (slice(None), slice(None))
+        + tuple(slice(lo, lo + s) for s, (lo, _) in zip(x.shape[2:], pads))
+    ] = x
     return out
 
 
@@ -68,8 +88,11 @@ def _windows(xpad, k, s, d, osz):
     st = xpad.strides
     nd = len(k)
     shape = tuple(xpad.shape[:2]) + tuple(k) + tuple(osz)
-    strides = tuple(st[:2]) + tuple(st[2 + i] * d[i] for i in range(nd)) + tuple(
-        st[2 + i] * s[i] for i in range(nd))
+    strides = (
+        tuple(st[:2])
+        + tuple(st[2 + i] * d[i] for i in range(nd))
+        + tuple(st[2 + i] * s[i] for i in range(nd))
+    )
     return xp.lib.stride_tricks.as_strided(xpad, shape, strides)
 
 
@@ -102,8 +125,9 @@ def col2im(cols, padded_shape, k, s, d, osz):
     nd = len(k)
     cols = cols.reshape(tuple(padded_shape[:2]) + tuple(k) + tuple(osz))
     for off in itertools.product(*[range(e) for e in k]):
-        sl = tuple(slice(off[i] * d[i], off[i] * d[i] + s[i] * (osz[i] - 1) + 1, s[i])
-                   for i in range(nd))
+        sl = tuple(
+            slice(off[i] * d[i], off[i] * d[i] + s[i] * (osz[i] - 1) + 1, s[i]) for i in range(nd)
+        )
         out[(slice(None), slice(None)) + sl] += cols[(slice(None), slice(None)) + off]
     return out
 
@@ -111,8 +135,9 @@ def col2im(cols, padded_shape, k, s, d, osz):
 def _crop(xpad, pads, shape):
     if not any(lo or hi for lo, hi in pads):
         return xpad
-    return xpad[(slice(None), slice(None)) + tuple(slice(lo, lo + e) for (lo, _), e in
-                                                   zip(pads, shape[2:]))]
+    return xpad[
+        (slice(None), slice(None)) + tuple(slice(lo, lo + e) for (lo, _), e in zip(pads, shape[2:]))
+    ]
 
 
 def _prod(t) -> int:
@@ -130,8 +155,9 @@ def im2col_knp(xpad, k, s, d, osz, slot=None):
     nsp = len(k)
     shape = (c,) + tuple(k) + (n,) + tuple(osz)
     buf = workspace(slot, shape, xpad.dtype, xp) if slot else xp.empty(shape, xpad.dtype)
-    v = _windows(xpad, k, s, d, osz).transpose((1,) + tuple(range(2, 2 + nsp)) + (0,) + tuple(
-        range(2 + nsp, 2 + 2 * nsp)))
+    v = _windows(xpad, k, s, d, osz).transpose(
+        (1,) + tuple(range(2, 2 + nsp)) + (0,) + tuple(range(2 + nsp, 2 + 2 * nsp))
+    )
 
     def run(lo, hi):
         buf[lo:hi] = v[lo:hi]
@@ -150,8 +176,9 @@ def col2im_knp(cols, c, n, psz, k, s, d, osz):
     nsp = len(k)
     cols = cols.reshape((c,) + tuple(k) + (n,) + tuple(osz))
     for off in itertools.product(*[range(e) for e in k]):
-        sl = tuple(slice(off[i] * d[i], off[i] * d[i] + s[i] * (osz[i] - 1) + 1, s[i])
-                   for i in range(nsp))
+        sl = tuple(
+            slice(off[i] * d[i], off[i] * d[i] + s[i] * (osz[i] - 1) + 1, s[i]) for i in range(nsp)
+        )
         out[(slice(None), slice(None)) + sl] += cols[(slice(None),) + off]
     return out
 
@@ -224,8 +251,10 @@ def _gemm_into(a, b, slot):
 
 
 def conv_out_size(xshape, k, s, pads, d) -> tuple:
-    return tuple((xshape[2 + i] + pads[i][0] + pads[i][1] - d[i] * (k[i] - 1) - 1) // s[i] + 1
-                 for i in range(len(k)))
+    return tuple(
+        (xshape[2 + i] + pads[i][0] + pads[i][1] - d[i] * (k[i] - 1) - 1) // s[i] + 1
+        for i in range(len(k))
+    )
 
 
 def conv_forward(x, w, b, s, pads, d, g, keep_cols=False):
@@ -316,12 +345,14 @@ def conv_input_grad_direct(gy, w, x_shape, pads, d, g):
     nsp = len(k)
     n, c = x_shape[:2]
     cout = w.shape[0]
-    gpads = tuple(((k[i] - 1) * d[i] - pads[i][0], (k[i] - 1) * d[i] - pads[i][1])
-                  for i in range(nsp))
+    gpads = tuple(
+        ((k[i] - 1) * d[i] - pads[i][0], (k[i] - 1) * d[i] - pads[i][1]) for i in range(nsp)
+    )
     cols = im2col_knp(_pad_zeros(gy, gpads, "xpad"), k, (1,) * nsp, d, x_shape[2:], "gcols")
     wf = w[(slice(None), slice(None)) + (slice(None, None, -1),) * nsp]
     wf = wf.reshape((g, cout // g, c // g) + tuple(k)).transpose(
-        (0, 2, 1) + tuple(range(3, 3 + nsp)))
+        (0, 2, 1) + tuple(range(3, 3 + nsp))
+    )
     if g == 1:
         o2 = _gemm_into(xp.ascontiguousarray(wf.reshape(c, -1)), cols, "gx" if n > 1 else None)
     else:
@@ -366,8 +397,13 @@ class ConvNd(Op):
         needs = ctx.__dict__.get("_needs")  # set only when this call records a graph node
         keep = False
         if needs is not None and needs[1]:
-            nbytes = _prod(w.shape[1:]) * g * x.shape[0] * x.dtype.itemsize * _prod(
-                conv_out_size(x.shape, w.shape[2:], s, pads, d))
+            nbytes = (
+                _prod(w.shape[1:])
+                * g
+                * x.shape[0]
+                * x.dtype.itemsize
+                * _prod(conv_out_size(x.shape, w.shape[2:], s, pads, d))
+            )
             keep = _cols_live[0] + nbytes <= _COLS_BUDGET
         out, cols, pshape = conv_forward(x, w, b, s, pads, d, g, keep)
         if cols is not None:
@@ -425,8 +461,9 @@ class ConvTransposeNd(Op):
             wg = wm.reshape(g, cin // g, -1).transpose(0, 2, 1)
             gcols = xp.matmul(wg, x2.reshape(g, cin // g, -1)).reshape(-1, x2.shape[1])
         out = col2im_knp(gcols, cout, n, psz, k, s, d, x.shape[2:])
-        out = out[(slice(None), slice(None)) + tuple(slice(lo, lo + e) for (lo, _), e in
-                                                     zip(pads, osz))]
+        out = out[
+            (slice(None), slice(None)) + tuple(slice(lo, lo + e) for (lo, _), e in zip(pads, osz))
+        ]
         out = xp.ascontiguousarray(out.transpose((1, 0) + tuple(range(2, 2 + nsp))))
         if b is not None:
             out += b.reshape((cout,) + (1,) * nsp)
@@ -453,8 +490,10 @@ class ConvTransposeNd(Op):
                 gw = x2 @ cols.T
             else:
                 xp = xp_of(gy)
-                gw = xp.matmul(x2.reshape(g, cin // g, -1),
-                               cols.reshape(g, cols.shape[0] // g, -1).transpose(0, 2, 1))
+                gw = xp.matmul(
+                    x2.reshape(g, cin // g, -1),
+                    cols.reshape(g, cols.shape[0] // g, -1).transpose(0, 2, 1),
+                )
             gw = gw.reshape(w.shape)
         if nd[2]:
             gb = gy.sum(axis=(0,) + tuple(range(2, gy.ndim)))
@@ -472,16 +511,21 @@ def _tn(arr) -> str:
 def _check_types(x, w, b) -> None:
     xd, wd = x._data, w._data
     if b is not None and b._data.dtype != xd.dtype:
-        raise RuntimeError(f"Input type ({_LOWER.get(xd.dtype.name, xd.dtype.name)}) and bias "
-                           f"type ({_LOWER.get(b._data.dtype.name, b._data.dtype.name)}) should "
-                           "be the same")
+        raise RuntimeError(
+            f"Input type ({_LOWER.get(xd.dtype.name, xd.dtype.name)}) and bias "
+            f"type ({_LOWER.get(b._data.dtype.name, b._data.dtype.name)}) should "
+            "be the same"
+        )
     if xd.dtype != wd.dtype:
         if xd.dtype.itemsize > wd.dtype.itemsize:
-            raise RuntimeError(f"expected scalar type {_TNAME.get(xd.dtype.name)} but found "
-                               f"{_TNAME.get(wd.dtype.name)}")
+            raise RuntimeError(
+                f"expected scalar type {_TNAME.get(xd.dtype.name)} but found "
+                f"{_TNAME.get(wd.dtype.name)}"
+            )
         raise RuntimeError(
             f"Input type ({_tn(xd)}) and weight type ({_tn(wd)}) should be the same or input "
-            "should be a MKLDNN tensor and weight is a dense tensor")
+            "should be a MKLDNN tensor and weight is a dense tensor"
+        )
 
 
 def _batchify(input: Tensor, nsp: int, name: str):
@@ -489,8 +533,10 @@ def _batchify(input: Tensor, nsp: int, name: str):
     if nd == nsp + 1:
         return input.unsqueeze(0), True
     if nd != nsp + 2:
-        raise RuntimeError(f"Expected {nsp + 1}D (unbatched) or {nsp + 2}D (batched) input to "
-                           f"{name}, but got input of size: {list(input.shape)}")
+        raise RuntimeError(
+            f"Expected {nsp + 1}D (unbatched) or {nsp + 2}D (batched) input to "
+            f"{name}, but got input of size: {list(input.shape)}"
+        )
     return input, False
 
 
@@ -501,10 +547,13 @@ def _conv(nsp, name, input, weight, bias, stride, padding, dilation, groups) -> 
     d = ntuple(dilation, nsp, "dilation")
     k = tuple(weight.shape[2:])
     if weight._data.ndim != nsp + 2:
-        raise RuntimeError("weight should have at least three dimensions" if nsp == 1 else
-                           f"Expected {nsp + 2}-dimensional input for {nsp + 2}-dimensional "
-                           f"weight {list(weight.shape)}, but got {weight._data.ndim}-dimensional "
-                           f"input of size {list(x.shape)} instead")
+        raise RuntimeError(
+            "weight should have at least three dimensions"
+            if nsp == 1
+            else f"Expected {nsp + 2}-dimensional input for {nsp + 2}-dimensional "
+            f"weight {list(weight.shape)}, but got {weight._data.ndim}-dimensional "
+            f"input of size {list(x.shape)} instead"
+        )
     if any(e <= 0 for e in s):
         raise RuntimeError("non-positive stride is not supported")
     if any(e <= 0 for e in d):
@@ -531,48 +580,88 @@ def _conv(nsp, name, input, weight, bias, stride, padding, dilation, groups) -> 
         raise RuntimeError("non-positive groups is not supported")
     cout = weight.shape[0]
     if cout % groups:
-        raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by {groups} "
-                           f"at dimension 0, but got weight of size [{list(weight.shape)}] "
-                           "instead")
+        raise RuntimeError(
+            f"Given groups={groups}, expected weight to be divisible by {groups} "
+            f"at dimension 0, but got weight of size [{list(weight.shape)}] "
+            "instead"
+        )
     cin = x.shape[1]
     if weight.shape[1] * groups != cin:
-        raise RuntimeError(f"Given groups={groups}, weight of size {list(weight.shape)}, expected "
-                           f"input{list(x.shape)} to have {weight.shape[1] * groups} channels, "
-                           f"but got {cin} channels instead")
+        raise RuntimeError(
+            f"Given groups={groups}, weight of size {list(weight.shape)}, expected "
+            f"input{list(x.shape)} to have {weight.shape[1] * groups} channels, "
+            f"but got {cin} channels instead"
+        )
     if bias is not None and (bias._data.ndim != 1 or bias.shape[0] != cout):
-        raise RuntimeError(f"Given weight of size {list(weight.shape)}, expected bias to be "
-                           f"1-dimensional with {cout} elements, but got bias of size "
-                           f"{list(bias.shape)} instead")
+        raise RuntimeError(
+            f"Given weight of size {list(weight.shape)}, expected bias to be "
+            f"1-dimensional with {cout} elements, but got bias of size "
+            f"{list(bias.shape)} instead"
+        )
     psz = tuple(x.shape[2 + i] + pads[i][0] + pads[i][1] for i in range(nsp))
     if any(d[i] * (k[i] - 1) + 1 > psz[i] for i in range(nsp)):
         ps = " x ".join(str(e) for e in psz)
         ks = " x ".join(str(e) for e in k)
-        raise RuntimeError(f"Calculated padded input size per channel: ({ps}). Kernel size: "
-                           f"({ks}). Kernel size can't be greater than actual input size")
+        raise RuntimeError(
+            f"Calculated padded input size per channel: ({ps}). Kernel size: "
+            f"({ks}). Kernel size can't be greater than actual input size"
+        )
     out = ConvNd.apply(x, weight, bias, s, pads, d, int(groups))
     return out.squeeze(0) if unb else out
 
 
-def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
-           dilation=1, groups: int = 1) -> Tensor:
+def conv1d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride=1,
+    padding=0,
+    dilation=1,
+    groups: int = 1,
+) -> Tensor:
     """1-d convolution over (N, C, L) inputs, as torch.nn.functional.conv1d."""
     return _conv(1, "conv1d", input, weight, bias, stride, padding, dilation, groups)
 
 
-def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
-           dilation=1, groups: int = 1) -> Tensor:
+def conv2d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride=1,
+    padding=0,
+    dilation=1,
+    groups: int = 1,
+) -> Tensor:
     """2-d convolution over (N, C, H, W) inputs, as torch.nn.functional.conv2d."""
     return _conv(2, "conv2d", input, weight, bias, stride, padding, dilation, groups)
 
 
-def conv3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
-           dilation=1, groups: int = 1) -> Tensor:
+def conv3d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride=1,
+    padding=0,
+    dilation=1,
+    groups: int = 1,
+) -> Tensor:
     """3-d convolution over (N, C, D, H, W) inputs, as torch.nn.functional.conv3d."""
     return _conv(3, "conv3d", input, weight, bias, stride, padding, dilation, groups)
 
 
-def _conv_t(nsp, name, input, weight, bias, stride, padding, output_padding, groups, dilation,
-            output_size=None) -> Tensor:
+def _conv_t(
+    nsp,
+    name,
+    input,
+    weight,
+    bias,
+    stride,
+    padding,
+    output_padding,
+    groups,
+    dilation,
+    output_size=None,
+) -> Tensor:
     x, unb = _batchify(input, nsp, name)
     _check_types(x, weight, bias)
     s = ntuple(stride, nsp, "stride")
@@ -585,46 +674,109 @@ def _conv_t(nsp, name, input, weight, bias, stride, padding, output_padding, gro
     if any(e < 0 for e in p):
         raise RuntimeError("negative padding is not supported")
     if any(op[i] >= s[i] and op[i] >= d[i] for i in range(nsp)):
-        raise RuntimeError("output padding must be smaller than either stride or dilation, but "
-                           f"got output_padding_height: {op[0]} output_padding_width: {op[-1]} "
-                           f"stride_height: {s[0]} stride_width: {s[-1]} dilation_height: "
-                           f"{d[0]} dilation_width: {d[-1]}")
+        raise RuntimeError(
+            "output padding must be smaller than either stride or dilation, but "
+            f"got output_padding_height: {op[0]} output_padding_width: {op[-1]} "
+            f"stride_height: {s[0]} stride_width: {s[-1]} dilation_height: "
+            f"{d[0]} dilation_width: {d[-1]}"
+        )
     cin = x.shape[1]
     if weight.shape[0] != cin:
-        raise RuntimeError(f"Given transposed=1, weight of size {list(weight.shape)}, expected "
-                           f"input{list(x.shape)} to have {weight.shape[0]} channels, but got "
-                           f"{cin} channels instead")
+        raise RuntimeError(
+            f"Given transposed=1, weight of size {list(weight.shape)}, expected "
+            f"input{list(x.shape)} to have {weight.shape[0]} channels, but got "
+            f"{cin} channels instead"
+        )
     if cin % groups:
-        raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by {groups} "
-                           f"at dimension 0, but got weight of size [{list(weight.shape)}] "
-                           "instead")
-    osz = tuple((x.shape[2 + i] - 1) * s[i] - 2 * p[i] + d[i] * (k[i] - 1) + op[i] + 1
-                for i in range(nsp))
+        raise RuntimeError(
+            f"Given groups={groups}, expected weight to be divisible by {groups} "
+            f"at dimension 0, but got weight of size [{list(weight.shape)}] "
+            "instead"
+        )
+    osz = tuple(
+        (x.shape[2 + i] - 1) * s[i] - 2 * p[i] + d[i] * (k[i] - 1) + op[i] + 1 for i in range(nsp)
+    )
     if any(e <= 0 for e in osz):
-        raise RuntimeError(f"Given input size per channel: ({' x '.join(map(str, x.shape[2:]))})"
-                           f". Calculated output size per channel: "
-                           f"({' x '.join(map(str, osz))}). Output size is too small")
+        raise RuntimeError(
+            f"Given input size per channel: ({' x '.join(map(str, x.shape[2:]))})"
+            f". Calculated output size per channel: "
+            f"({' x '.join(map(str, osz))}). Output size is too small"
+        )
     pads = tuple((p[i], p[i]) for i in range(nsp))
     out = ConvTransposeNd.apply(x, weight, bias, s, pads, d, int(groups), osz)
     return out.squeeze(0) if unb else out
 
 
-def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1,
-                     padding=0, output_padding=0, groups: int = 1, dilation=1) -> Tensor:
+def conv_transpose1d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride=1,
+    padding=0,
+    output_padding=0,
+    groups: int = 1,
+    dilation=1,
+) -> Tensor:
     """1-d transposed convolution, as torch.nn.functional.conv_transpose1d."""
-    return _conv_t(1, "conv_transpose1d", input, weight, bias, stride, padding, output_padding,
-                   groups, dilation)
+    return _conv_t(
+        1,
+        "conv_transpose1d",
+        input,
+        weight,
+        bias,
+        stride,
+        padding,
+        output_padding,
+        groups,
+        dilation,
+    )
 
 
-def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1,
-                     padding=0, output_padding=0, groups: int = 1, dilation=1) -> Tensor:
+def conv_transpose2d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride=1,
+    padding=0,
+    output_padding=0,
+    groups: int = 1,
+    dilation=1,
+) -> Tensor:
     """2-d transposed convolution, as torch.nn.functional.conv_transpose2d."""
-    return _conv_t(2, "conv_transpose2d", input, weight, bias, stride, padding, output_padding,
-                   groups, dilation)
+    return _conv_t(
+        2,
+        "conv_transpose2d",
+        input,
+        weight,
+        bias,
+        stride,
+        padding,
+        output_padding,
+        groups,
+        dilation,
+    )
 
 
-def conv_transpose3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1,
-                     padding=0, output_padding=0, groups: int = 1, dilation=1) -> Tensor:
+def conv_transpose3d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride=1,
+    padding=0,
+    output_padding=0,
+    groups: int = 1,
+    dilation=1,
+) -> Tensor:
     """3-d transposed convolution, as torch.nn.functional.conv_transpose3d."""
-    return _conv_t(3, "conv_transpose3d", input, weight, bias, stride, padding, output_padding,
-                   groups, dilation)
+    return _conv_t(
+        3,
+        "conv_transpose3d",
+        input,
+        weight,
+        bias,
+        stride,
+        padding,
+        output_padding,
+        groups,
+        dilation,
+    )

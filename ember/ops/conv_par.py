@@ -21,8 +21,12 @@ def _threads() -> int:
 
         return max(1, int(get_num_threads()))
     except Exception:  # pragma: no cover - device module without the helper
-        return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-                   else (os.cpu_count() or 1))
+        return max(
+            1,
+            len(os.sched_getaffinity(0))
+            if hasattr(os, "sched_getaffinity")
+            else (os.cpu_count() or 1),
+        )
 
 
 def _reset_after_fork() -> None:

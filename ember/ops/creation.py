@@ -14,10 +14,31 @@ from ..device import CPU, to_device, xp_for
 from ..tensor import Size, Tensor, _wrap
 
 __all__ = [
-    "tensor", "as_tensor", "asarray", "from_numpy", "zeros", "ones", "full", "empty", "eye",
-    "arange", "range", "linspace", "logspace", "zeros_like", "ones_like", "full_like",
-    "empty_like", "scalar_tensor", "empty_strided", "complex", "polar", "tril_indices",
-    "triu_indices", "meshgrid", "cartesian_prod",
+    "tensor",
+    "as_tensor",
+    "asarray",
+    "from_numpy",
+    "zeros",
+    "ones",
+    "full",
+    "empty",
+    "eye",
+    "arange",
+    "range",
+    "linspace",
+    "logspace",
+    "zeros_like",
+    "ones_like",
+    "full_like",
+    "empty_like",
+    "scalar_tensor",
+    "empty_strided",
+    "complex",
+    "polar",
+    "tril_indices",
+    "triu_indices",
+    "meshgrid",
+    "cartesian_prod",
 ]
 
 
@@ -39,10 +60,10 @@ def _shape(size, what: str = "") -> tuple:
         elif not isinstance(s, (int, np.integer)) or isinstance(s, bool):
             raise TypeError(
                 f"empty(): argument 'size' must be tuple of ints, but found element of type "
-                f"{type(s).__name__} at pos {len(out)}")
+                f"{type(s).__name__} at pos {len(out)}"
+            )
         if s < 0:
-            raise RuntimeError(
-                f"Trying to create tensor with negative dimension {s}: {list(size)}")
+            raise RuntimeError(f"Trying to create tensor with negative dimension {s}: {list(size)}")
         out.append(int(s))
     return tuple(out)
 
@@ -107,8 +128,9 @@ def _to_nested(x):
     return x
 
 
-def tensor(data, *, dtype=None, device=None, requires_grad: bool = False,
-           pin_memory: bool = False) -> Tensor:
+def tensor(
+    data, *, dtype=None, device=None, requires_grad: bool = False, pin_memory: bool = False
+) -> Tensor:
     """A new tensor copied from data (nested lists, numbers, arrays or tensors).
 
     >>> tensor([[1., 2.]])
@@ -137,8 +159,9 @@ def tensor(data, *, dtype=None, device=None, requires_grad: bool = False,
             except ValueError as e:
                 raise ValueError(f"expected sequence of equal-length lists: {e}") from None
             except OverflowError:
-                raise RuntimeError(f"value cannot be converted to type {dt.name} without "
-                                   "overflow") from None
+                raise RuntimeError(
+                    f"value cannot be converted to type {dt.name} without overflow"
+                ) from None
             if arr.dtype == object:
                 raise TypeError("tensor(): could not convert data to a numeric tensor")
     arr = arr.astype(dt.np, copy=False)
@@ -180,8 +203,10 @@ def from_numpy(ndarray: np.ndarray) -> Tensor:
         raise TypeError(f"expected np.ndarray (got {type(ndarray).__name__})")
     D.from_numpy_dtype(ndarray.dtype)
     if ndarray.dtype.byteorder == ">":
-        raise ValueError("given numpy array has byte order different from the native byte "
-                         "order. Conversion between byte orders is currently not supported.")
+        raise ValueError(
+            "given numpy array has byte order different from the native byte "
+            "order. Conversion between byte orders is currently not supported."
+        )
     return _wrap(ndarray)
 
 
@@ -198,8 +223,9 @@ def _make(fill, size, dtype, device, requires_grad, out=None, what=""):
     return _finish(arr, requires_grad)
 
 
-def zeros(*size, dtype=None, device=None, requires_grad=False, out=None, layout=None,
-          pin_memory=False) -> Tensor:
+def zeros(
+    *size, dtype=None, device=None, requires_grad=False, out=None, layout=None, pin_memory=False
+) -> Tensor:
     """A tensor of zeros; the shape as varargs or one sequence."""
     return _make(_zeros, size, dtype, device, requires_grad, out, "zeros")
 
@@ -216,13 +242,22 @@ def _empty(xp, s, d):
     return xp.empty(s, d)
 
 
-def ones(*size, dtype=None, device=None, requires_grad=False, out=None, layout=None,
-         pin_memory=False) -> Tensor:
+def ones(
+    *size, dtype=None, device=None, requires_grad=False, out=None, layout=None, pin_memory=False
+) -> Tensor:
     return _make(_ones, size, dtype, device, requires_grad, out)
 
 
-def empty(*size, dtype=None, device=None, requires_grad=False, out=None, layout=None,
-          pin_memory=False, memory_format=None) -> Tensor:
+def empty(
+    *size,
+    dtype=None,
+    device=None,
+    requires_grad=False,
+    out=None,
+    layout=None,
+    pin_memory=False,
+    memory_format=None,
+) -> Tensor:
     return _make(_empty, size, dtype, device, requires_grad, out)
 
 
@@ -230,29 +265,38 @@ def empty_strided(size, stride, *, dtype=None, device=None, requires_grad=False)
     return empty(size, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
-def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, out=None,
-         layout=None) -> Tensor:
+def full(
+    size, fill_value, *, dtype=None, device=None, requires_grad=False, out=None, layout=None
+) -> Tensor:
     """A tensor filled with fill_value; its dtype follows the value (bool, int64 or float)."""
     if isinstance(fill_value, Tensor):
         fill_value = fill_value.item()
     if dtype is None:
         dtype = D.scalar_dtype(fill_value)
     v = _fill_scalar(fill_value, D.to_dtype(dtype))
-    return _make(lambda xp, s, d: xp.full(s, v, d), (size,), dtype, device,
-                 requires_grad, out)
+    return _make(lambda xp, s, d: xp.full(s, v, d), (size,), dtype, device, requires_grad, out)
 
 
-_C_NAMES = {"int8": "int8_t", "int16": "int16_t", "int32": "int", "int64": "int64_t",
-            "uint8": "uint8_t", "float16": "c10::Half", "bfloat16": "c10::BFloat16",
-            "float32": "float", "float64": "double", "bool": "bool"}
+_C_NAMES = {
+    "int8": "int8_t",
+    "int16": "int16_t",
+    "int32": "int",
+    "int64": "int64_t",
+    "uint8": "uint8_t",
+    "float16": "c10::Half",
+    "bfloat16": "c10::BFloat16",
+    "float32": "float",
+    "float64": "double",
+    "bool": "bool",
+}
 
 
 def _fill_scalar(v, dt: D.dtype):
     """A fill value as torch casts it: integers wrap, a complex into a real type raises."""
     if isinstance(v, builtins.complex) and not dt.is_complex and dt is not D.bool_:
         raise RuntimeError(
-            f"value cannot be converted to type {_C_NAMES.get(dt.name, dt.name)} without "
-            "overflow")
+            f"value cannot be converted to type {_C_NAMES.get(dt.name, dt.name)} without overflow"
+        )
     if type(v) is int and dt.np.kind in "iu":
         return np.asarray(v).astype(np.int64).astype(dt.np)
     return v
@@ -262,8 +306,9 @@ def scalar_tensor(s, *, dtype=None, device=None, requires_grad=False) -> Tensor:
     return full((), s, dtype=dtype or D._default, device=device, requires_grad=requires_grad)
 
 
-def eye(n: int, m: int | None = None, *, dtype=None, device=None, requires_grad=False,
-        out=None) -> Tensor:
+def eye(
+    n: int, m: int | None = None, *, dtype=None, device=None, requires_grad=False, out=None
+) -> Tensor:
     m = n if m is None else m
     return _make(lambda xp, s, d: xp.eye(n, m, dtype=d), (), dtype, device, requires_grad, out)
 
@@ -273,7 +318,8 @@ def _no_bool_complex(dt: D.dtype, name: str) -> None:
         from .inplace import _pretty
 
         n = {"complex64": "ComplexFloat", "complex128": "ComplexDouble"}.get(
-            dt.name, _pretty(dt.name))
+            dt.name, _pretty(dt.name)
+        )
         raise NotImplementedError(f"\"{name}_cpu\" not implemented for '{n}'")
 
 
@@ -282,8 +328,9 @@ def _wrap_int(v, dt: D.dtype):
     return int(np.asarray(int(v)).astype(np.int64).astype(dt.np))
 
 
-def arange(start=0, end=None, step=1, *, dtype=None, device=None, requires_grad=False,
-           out=None) -> Tensor:
+def arange(
+    start=0, end=None, step=1, *, dtype=None, device=None, requires_grad=False, out=None
+) -> Tensor:
     """Values from start to end (exclusive) by step; int64 when all of them are ints."""
     if end is None:
         start, end = 0, start
@@ -331,8 +378,9 @@ def _result(arr, requires_grad, out):
     return _finish(arr, requires_grad)
 
 
-def linspace(start, end, steps: int, *, dtype=None, device=None, requires_grad=False,
-             out=None) -> Tensor:
+def linspace(
+    start, end, steps: int, *, dtype=None, device=None, requires_grad=False, out=None
+) -> Tensor:
     """``steps`` evenly spaced values from start to end inclusive."""
     start = start.item() if isinstance(start, Tensor) else start
     end = end.item() if isinstance(end, Tensor) else end
@@ -350,8 +398,17 @@ def linspace(start, end, steps: int, *, dtype=None, device=None, requires_grad=F
     return _result(arr.astype(dt.np), requires_grad, out)
 
 
-def logspace(start, end, steps: int, base: float = 10.0, *, dtype=None, device=None,
-             requires_grad=False, out=None) -> Tensor:
+def logspace(
+    start,
+    end,
+    steps: int,
+    base: float = 10.0,
+    *,
+    dtype=None,
+    device=None,
+    requires_grad=False,
+    out=None,
+) -> Tensor:
     """``steps`` values base**e for e evenly spaced from start to end."""
     dt = D.to_dtype(dtype) if dtype is not None else D._default
     if dt is D.bool_ and steps > 1:
@@ -368,8 +425,16 @@ def logspace(start, end, steps: int, base: float = 10.0, *, dtype=None, device=N
 
 
 def _like(fill):
-    def f(input, *, dtype=None, device=None, requires_grad=False, layout=None,
-          memory_format=None, **kw):
+    def f(
+        input,
+        *,
+        dtype=None,
+        device=None,
+        requires_grad=False,
+        layout=None,
+        memory_format=None,
+        **kw,
+    ):
         dt = D.to_dtype(dtype) if dtype is not None else input.dtype
         dev = to_device(device) if device is not None else input.device
         arr = fill(xp_for(dev), input._data.shape, dt.np, **kw)
@@ -390,7 +455,8 @@ def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False
     """A tensor shaped like input filled with fill_value (input's dtype unless given)."""
     v = _fill_scalar(fill_value, D.to_dtype(dtype) if dtype is not None else input.dtype)
     return _like(lambda xp, s, d: xp.full(s, v, d))(
-        input, dtype=dtype, device=device, requires_grad=requires_grad)
+        input, dtype=dtype, device=device, requires_grad=requires_grad
+    )
 
 
 def complex(real: Tensor, imag: Tensor) -> Tensor:  # noqa: A001
@@ -442,9 +508,16 @@ def cartesian_prod(*tensors) -> Tensor:
 
 
 _LEGACY_NAMES = {
-    "FloatTensor": D.float32, "DoubleTensor": D.float64, "HalfTensor": D.float16,
-    "BFloat16Tensor": D.bfloat16, "LongTensor": D.int64, "IntTensor": D.int32,
-    "ShortTensor": D.int16, "CharTensor": D.int8, "ByteTensor": D.uint8, "BoolTensor": D.bool_,
+    "FloatTensor": D.float32,
+    "DoubleTensor": D.float64,
+    "HalfTensor": D.float16,
+    "BFloat16Tensor": D.bfloat16,
+    "LongTensor": D.int64,
+    "IntTensor": D.int32,
+    "ShortTensor": D.int16,
+    "CharTensor": D.int8,
+    "ByteTensor": D.uint8,
+    "BoolTensor": D.bool_,
 }
 
 
@@ -453,17 +526,20 @@ def _legacy_new(args, dt: D.dtype, dev):
     a sequence, array or tensor gives a copy in ``dt``."""
     if not args:
         arr = np.empty((0,), dt.np)
-    elif len(args) == 1 and not isinstance(args[0], (int, np.integer, Size)) and not (
-            isinstance(args[0], tuple) and all(isinstance(a, int) for a in args[0])
-            and False):
+    elif (
+        len(args) == 1
+        and not isinstance(args[0], (int, np.integer, Size))
+        and not (isinstance(args[0], tuple) and all(isinstance(a, int) for a in args[0]) and False)
+    ):
         data = args[0]
         if isinstance(data, Tensor):
             arr = data._host()
             if arr.dtype != dt.np:
                 raise TypeError(f"expected {dt!r} (got {data.dtype!r})")
         else:
-            arr = np.array(_to_nested(data) if isinstance(data, (list, tuple)) else data,
-                           dtype=dt.np)
+            arr = np.array(
+                _to_nested(data) if isinstance(data, (list, tuple)) else data, dtype=dt.np
+            )
     else:
         arr = np.zeros(_shape(args), dt.np)
     if dev.type != "cpu":

@@ -164,8 +164,9 @@ class LogCumSumExp(Op):
         last = r[(slice(None),) * ctx.dim + (slice(n - 1, n),)]
         if isinstance(g, Tensor):
             # the shift is a constant (it cancels); keep it out of the graph
-            last = _wrap(xp_of(last._data).where(xp_of(last._data).isfinite(last._data),
-                                                 last._data, 0))
+            last = _wrap(
+                xp_of(last._data).where(xp_of(last._data).isfinite(last._data), last._data, 0)
+            )
             return _rev_cumsum(g * _bw.exp(last - r), ctx.dim) * _bw.exp(a - last), None
         xp = xp_of(a)
         last = xp.where(xp.isfinite(last), last, 0)
@@ -202,8 +203,10 @@ def _trap_terms(y: Tensor, x, dx, dim: int):
     xd = d if x._data.ndim == y._data.ndim else x._data.ndim - 1
     m = x._data.shape[xd]
     if m != n:
-        raise RuntimeError(f"trapezoid: There must be one `x` value for each sample point. Got "
-                           f"{m} x values and {n} y values")
+        raise RuntimeError(
+            f"trapezoid: There must be one `x` value for each sample point. Got "
+            f"{m} x values and {n} y values"
+        )
     h = narrow(x, xd, 1, m - 1) - narrow(x, xd, 0, m - 1)
     if x._data.ndim == 1 and y._data.ndim > 1:
         shp = [1] * y._data.ndim

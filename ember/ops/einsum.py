@@ -26,16 +26,16 @@ def _einsum_plan(equation: str, shapes: list) -> tuple:
     eq = equation.replace(" ", "")
     for k, c in enumerate(eq):
         if not (c.isascii() and c.isalpha()) and c not in ".,->":
-            raise RuntimeError(f"einsum(): invalid subscript given at index {k} in the equation "
-                               "string, subscripts must be in [a-zA-Z]")
+            raise RuntimeError(
+                f"einsum(): invalid subscript given at index {k} in the equation "
+                "string, subscripts must be in [a-zA-Z]"
+            )
     lhs, arrow, rhs = eq.partition("->")
     terms = lhs.split(",")
     if len(terms) > len(shapes):
-        raise RuntimeError("einsum(): fewer operands were provided than specified in the "
-                           "equation")
+        raise RuntimeError("einsum(): fewer operands were provided than specified in the equation")
     if len(terms) < len(shapes):
-        raise RuntimeError("einsum(): more operands were provided than specified in the "
-                           "equation")
+        raise RuntimeError("einsum(): more operands were provided than specified in the equation")
     free = [c for c in string.ascii_letters if c not in eq]
     n_ell = 0
     for i, (t, shp) in enumerate(zip(terms, shapes)):
@@ -45,10 +45,13 @@ def _einsum_plan(equation: str, shapes: list) -> tuple:
             raise RuntimeError(
                 f"einsum(): the number of subscripts in the equation ({len(t)}) does not match "
                 f"the number of dimensions ({len(shp)}) for operand {i} and no ellipsis was "
-                "given")
+                "given"
+            )
     ell = "".join(free[:n_ell])
-    terms = [t.replace("...", ell[n_ell - (len(s) - (len(t) - 3)):] if len(s) - (len(t) - 3)
-                       else "") for t, s in zip(terms, shapes)]
+    terms = [
+        t.replace("...", ell[n_ell - (len(s) - (len(t) - 3)) :] if len(s) - (len(t) - 3) else "")
+        for t, s in zip(terms, shapes)
+    ]
     if arrow:
         out = rhs.replace("...", ell)
     else:
@@ -59,22 +62,30 @@ def _einsum_plan(equation: str, shapes: list) -> tuple:
         seen: dict = {}
         for c, n in zip(t, shp):
             if c in seen and seen[c] != n:
-                raise RuntimeError(f"einsum(): subscript {c} is repeated for operand {i} but the "
-                                   f"sizes don't match, {n} != {seen[c]}")
+                raise RuntimeError(
+                    f"einsum(): subscript {c} is repeated for operand {i} but the "
+                    f"sizes don't match, {n} != {seen[c]}"
+                )
             seen[c] = n
             old = sizes.get(c)
             if old is None or old == 1:
                 sizes[c] = n
             elif n != 1 and n != old:
-                raise RuntimeError(f"einsum(): subscript {c} has size {n} for operand {i} which "
-                                   f"does not broadcast with previously seen size {old}")
+                raise RuntimeError(
+                    f"einsum(): subscript {c} has size {n} for operand {i} which "
+                    f"does not broadcast with previously seen size {old}"
+                )
     for c in out:
         if c not in sizes:
-            raise RuntimeError(f"einsum(): output subscript {c} does not appear in the equation "
-                               "for any input operand")
+            raise RuntimeError(
+                f"einsum(): output subscript {c} does not appear in the equation "
+                "for any input operand"
+            )
     # a label of size 1 in an operand that others have bigger: that operand ignores it
-    keeps = tuple(tuple(k for k, (c, n) in enumerate(zip(t, shp))
-                        if not (n == 1 and sizes[c] != 1)) for t, shp in zip(terms, shapes))
+    keeps = tuple(
+        tuple(k for k, (c, n) in enumerate(zip(t, shp)) if not (n == 1 and sizes[c] != 1))
+        for t, shp in zip(terms, shapes)
+    )
     terms = tuple("".join(t[k] for k in keep) for t, keep in zip(terms, keeps))
     return terms, out, sizes, keeps
 
@@ -185,8 +196,7 @@ def _einsum_grad_t(g, i: int, ops, terms, out: str, sizes: dict):
     avail = set(out).union(*[set(tt) for tt, _ in others])
     uniq = "".join(dict.fromkeys(t))
     kept = "".join(c for c in uniq if c in avail)
-    r = einsum(",".join([out] + [tt for tt, _ in others]) + "->" + kept, g,
-               *[o for _, o in others])
+    r = einsum(",".join([out] + [tt for tt, _ in others]) + "->" + kept, g, *[o for _, o in others])
     if kept != uniq:
         for k, c in enumerate(uniq):
             if c not in kept:
@@ -219,8 +229,9 @@ def einsum(equation: str, *operands) -> Tensor:
     dt0 = operands[0]._data.dtype
     for o in operands[1:]:
         if o._data.dtype != dt0:
-            raise RuntimeError(f"expected scalar type {_dt_name(dt0)} but found "
-                               f"{_dt_name(o._data.dtype)}")
+            raise RuntimeError(
+                f"expected scalar type {_dt_name(dt0)} but found {_dt_name(o._data.dtype)}"
+            )
     plan = _einsum_plan(equation, [o._data.shape for o in operands])
     op = _einsum_cls(len(operands))
     if dt0 == D.bfloat16.np:

@@ -14,8 +14,19 @@ from ..device import xp_of
 from ..tensor import Tensor, _wrap, check_dim
 
 __all__ = [
-    "gather", "scatter", "scatter_add", "scatter_reduce", "index_select", "masked_select",
-    "take", "take_along_dim", "index_add", "index_copy", "index_fill", "masked_scatter", "put",
+    "gather",
+    "scatter",
+    "scatter_add",
+    "scatter_reduce",
+    "index_select",
+    "masked_select",
+    "take",
+    "take_along_dim",
+    "index_add",
+    "index_copy",
+    "index_fill",
+    "masked_scatter",
+    "put",
 ]
 
 
@@ -95,15 +106,18 @@ def _gs_check(input: Tensor, dim: int, index: Tensor, name: str, src=None) -> in
         if bad or any(ishape[k] > sshape[k] for k in range(min(nd, len(sshape)))):
             raise RuntimeError(
                 f"Expected index {ishape} to be no larger than self {ashape} apart from "
-                f"dimension {d} and to be no larger size than src {sshape}")
+                f"dimension {d} and to be no larger size than src {sshape}"
+            )
     elif bad:
         k = next(k for k in range(nd) if k != d and ishape[k] > ashape[k])
         if name == "gather":
             raise RuntimeError(
                 f"Size does not match at dimension {k} expected index {ishape} to be no larger "
-                f"than self {ashape} apart from dimension {d}")
+                f"than self {ashape} apart from dimension {d}"
+            )
         raise RuntimeError(
-            f"Expected index {ishape} to be no larger than self {ashape} apart from dimension {d}")
+            f"Expected index {ishape} to be no larger than self {ashape} apart from dimension {d}"
+        )
     _check_bounds(idx, ashape[d], d)
     return d
 
@@ -161,16 +175,18 @@ class ScatterAdd(Op):
     def forward(ctx, a, dim, idx, src):
         ctx.dim, ctx.idx, ctx.sshape = dim, idx, src.shape
         out = a.copy()
-        add_at(_as1(out), full_index(_as1(idx), dim),
-                        _as1(_corner(_as1(src), _as1(idx).shape)))
+        add_at(_as1(out), full_index(_as1(idx), dim), _as1(_corner(_as1(src), _as1(idx).shape)))
         return out
 
     @staticmethod
     def backward(ctx, g):
         gs = None
         if ctx._needs[3]:
-            gs = Gather.apply(g, ctx.dim, _wrap(ctx.idx)) if isinstance(g, Tensor) else \
-                _fw(Gather, g, ctx.dim, ctx.idx)
+            gs = (
+                Gather.apply(g, ctx.dim, _wrap(ctx.idx))
+                if isinstance(g, Tensor)
+                else _fw(Gather, g, ctx.dim, ctx.idx)
+            )
             if tuple(gs.shape) != tuple(ctx.sshape):
                 gs = _pad_to(gs, ctx.sshape)
         return g, None, None, gs
@@ -187,8 +203,9 @@ def _pad_to(g, shape):
     return z
 
 
-def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False,
-           out=None) -> Tensor:
+def gather(
+    input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False, out=None
+) -> Tensor:
     """Values of input at ``index`` along ``dim`` (result has index's shape)."""
     d = _gs_check(input, dim, index, "gather")
     idx = index._data
@@ -204,11 +221,11 @@ def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None) -> Te
     d = check_dim(dim, input._data.ndim)
     a_shape = list(input._data.shape)
     i_shape = list(indices._data.shape)
-    bs_a = a_shape[:d] + [1] + a_shape[d + 1:]
-    bs_i = i_shape[:d] + [1] + i_shape[d + 1:]
+    bs_a = a_shape[:d] + [1] + a_shape[d + 1 :]
+    bs_i = i_shape[:d] + [1] + i_shape[d + 1 :]
     common = list(np.broadcast_shapes(tuple(bs_a), tuple(bs_i)))
-    a = input.expand(*(common[:d] + [a_shape[d]] + common[d + 1:]))
-    idx = indices.expand(*(common[:d] + [i_shape[d]] + common[d + 1:]))
+    a = input.expand(*(common[:d] + [a_shape[d]] + common[d + 1 :]))
+    idx = indices.expand(*(common[:d] + [i_shape[d]] + common[d + 1 :]))
     return gather(a, d, idx)
 
 
@@ -249,18 +266,25 @@ class Scatter(Op):
         n = ctx._needs
         ga = gs = None
         if n[0]:
-            ga = Scatter.apply(g, ctx.dim, _wrap(ctx.idx), 0, None) if isinstance(g, Tensor) \
+            ga = (
+                Scatter.apply(g, ctx.dim, _wrap(ctx.idx), 0, None)
+                if isinstance(g, Tensor)
                 else _fw(Scatter, g, ctx.dim, ctx.idx, 0, None)
+            )
         if n[3]:
-            gs = Gather.apply(g, ctx.dim, _wrap(ctx.idx)) if isinstance(g, Tensor) else \
-                _fw(Gather, g, ctx.dim, ctx.idx)
+            gs = (
+                Gather.apply(g, ctx.dim, _wrap(ctx.idx))
+                if isinstance(g, Tensor)
+                else _fw(Gather, g, ctx.dim, ctx.idx)
+            )
             if tuple(gs.shape) != tuple(ctx.sshape):
                 gs = _pad_to(gs, ctx.sshape)
         return ga, None, None, gs, None
 
 
-def scatter(input: Tensor, dim: int, index: Tensor, src=None, value=None, *,
-            reduce: str | None = None) -> Tensor:
+def scatter(
+    input: Tensor, dim: int, index: Tensor, src=None, value=None, *, reduce: str | None = None
+) -> Tensor:
     """Copy of input with ``src`` (a tensor, or a scalar ``value``) written at ``index``."""
     if src is None:
         src = value
@@ -273,8 +297,7 @@ def scatter(input: Tensor, dim: int, index: Tensor, src=None, value=None, *,
         d = _gs_check(input, dim, index, "scatter")
         if src is None:
             raise TypeError("scatter() missing required argument 'src' or 'value'")
-        src = np.asarray(src).astype(input._data.dtype).item() if not hasattr(src, "shape") \
-            else src
+        src = np.asarray(src).astype(input._data.dtype).item() if not hasattr(src, "shape") else src
     if reduce is not None and _grad_on(input, src):
         raise RuntimeError("scatter(): reduce with autograd is not supported in ember")
     return Scatter.apply(input, d, index._data, src, reduce)
@@ -289,19 +312,22 @@ def _grad_on(*ts) -> bool:
 _RED = {"sum": "add", "prod": "multiply"}
 
 
-def scatter_reduce(input: Tensor, dim: int, index: Tensor, src: Tensor, reduce: str, *,
-                   include_self: bool = True) -> Tensor:
+def scatter_reduce(
+    input: Tensor, dim: int, index: Tensor, src: Tensor, reduce: str, *, include_self: bool = True
+) -> Tensor:
     """scatter with reduce 'sum'/'prod'/'amax'/'amin'/'mean' (forward only beyond sum)."""
     d = _gs_check(input, dim, index, "scatter_reduce", src._data)
     _same_dtype(input, src, "scatter_reduce()")
     if reduce == "sum" and include_self:
         return scatter_add(input, d, index, src)
     if reduce not in ("sum", "prod", "amax", "amin", "mean"):
-        raise RuntimeError("reduce argument must be either sum, prod, mean, amax or amin, got "
-                           + reduce)
+        raise RuntimeError(
+            "reduce argument must be either sum, prod, mean, amax or amin, got " + reduce
+        )
     if _grad_on(input, src):
-        raise RuntimeError(f"scatter_reduce(): reduce='{reduce}' with autograd is not "
-                           "supported in ember")
+        raise RuntimeError(
+            f"scatter_reduce(): reduce='{reduce}' with autograd is not supported in ember"
+        )
     a, idx = input._data, index._data
     xp = xp_of(a)
     key = full_index(_as1(idx), d)
@@ -314,8 +340,13 @@ def scatter_reduce(input: Tensor, dim: int, index: Tensor, src: Tensor, reduce: 
             info = np.finfo(a.dtype) if a.dtype.kind == "f" else np.iinfo(a.dtype)
             ident = info.min if reduce == "amax" else info.max
         o[key] = ident
-    ufunc = {"sum": xp.add, "mean": xp.add, "prod": xp.multiply, "amax": xp.maximum,
-             "amin": xp.minimum}[reduce]
+    ufunc = {
+        "sum": xp.add,
+        "mean": xp.add,
+        "prod": xp.multiply,
+        "amax": xp.maximum,
+        "amin": xp.minimum,
+    }[reduce]
     ufunc.at(o, key, v)
     if reduce == "mean":
         cnt = xp.zeros(o.shape, np.int64) + (1 if include_self else 0)
@@ -343,8 +374,7 @@ class IndexSelect(Op):
     @staticmethod
     def forward(ctx, a, dim, idx):
         ctx.shape, ctx.dim, ctx.idx = a.shape, dim, idx
-        return xp_of(a).take(a, idx, axis=dim) if a.ndim else a.reshape(1)[idx].reshape(
-            idx.shape)
+        return xp_of(a).take(a, idx, axis=dim) if a.ndim else a.reshape(1)[idx].reshape(idx.shape)
 
     @staticmethod
     def backward(ctx, g):
@@ -373,8 +403,9 @@ def index_select(input: Tensor, dim: int, index: Tensor, *, out=None) -> Tensor:
         raise RuntimeError(f"INDICES element is out of DATA bounds, id={bad} axis_dim={n}")
     if input._data.ndim == 0:
         if idx.size != 1:
-            raise RuntimeError("index_select(): Index to scalar can have only 1 value, got "
-                               f"{idx.size} value(s)")
+            raise RuntimeError(
+                f"index_select(): Index to scalar can have only 1 value, got {idx.size} value(s)"
+            )
         idx = idx.reshape(index._data.shape)
     return _finish(IndexSelect.apply(input, d, idx), out)
 
@@ -393,8 +424,11 @@ class IndexAdd(Op):
     def backward(ctx, g):
         gs = None
         if ctx._needs[3]:
-            gs = IndexSelect.apply(g, ctx.dim, ctx.idx) if isinstance(g, Tensor) else \
-                _fw(IndexSelect, g, ctx.dim, ctx.idx)
+            gs = (
+                IndexSelect.apply(g, ctx.dim, ctx.idx)
+                if isinstance(g, Tensor)
+                else _fw(IndexSelect, g, ctx.dim, ctx.idx)
+            )
             if ctx.alpha != 1:
                 gs = gs * ctx.alpha
         return g, None, None, gs, None
@@ -405,24 +439,30 @@ def _index_src_check(input: Tensor, dim: int, index: Tensor, source: Tensor, nam
     d = check_dim(dim, input._data.ndim)
     a, s = input._data, source._data
     if a.dtype != s.dtype:
-        raise RuntimeError(f"{name}(): self ({_pretty(a.dtype)}) and source ({_pretty(s.dtype)}) "
-                           "must have the same scalar type")
+        raise RuntimeError(
+            f"{name}(): self ({_pretty(a.dtype)}) and source ({_pretty(s.dtype)}) "
+            "must have the same scalar type"
+        )
     ns = s.shape[d] if s.ndim else 1
     if idx.size != ns:
-        raise RuntimeError(f"{name}(): Number of indices ({idx.size}) should be equal to "
-                           f"source.size(dim): ({ns}), for dim: {d}")
-    sa = a.shape[:d] + a.shape[d + 1:]
-    ss = s.shape[:d] + s.shape[d + 1:]
+        raise RuntimeError(
+            f"{name}(): Number of indices ({idx.size}) should be equal to "
+            f"source.size(dim): ({ns}), for dim: {d}"
+        )
+    sa = a.shape[:d] + a.shape[d + 1 :]
+    ss = s.shape[:d] + s.shape[d + 1 :]
     if a.ndim and s.ndim and sa != ss:
         if name == "index_copy_":
             k = next((k for k, (x, y) in enumerate(zip(sa, ss)) if x != y), 0)
             raise RuntimeError(
                 f"index_copy_(): Source/destination tensor must have same slice shapes. "
                 f"Destination slice shape: {sa[k] if k < len(sa) else 1} at dimension {k} and "
-                f"source slice shape: {ss[k] if k < len(ss) else 1} at dimension {k}.")
+                f"source slice shape: {ss[k] if k < len(ss) else 1} at dimension {k}."
+            )
         raise RuntimeError(
             f"source tensor shape must match self tensor shape, excluding the specified "
-            f"dimension. Got self.shape = {list(a.shape)} source.shape = {list(s.shape)}")
+            f"dimension. Got self.shape = {list(a.shape)} source.shape = {list(s.shape)}"
+        )
     _check_bounds(idx, a.shape[d] if a.ndim else 1, d)
     return d, idx
 
@@ -455,11 +495,17 @@ class IndexCopy(Op):
         n = ctx._needs
         ga = gs = None
         if n[0]:
-            ga = IndexFill.apply(g, ctx.dim, ctx.idx, 0) if isinstance(g, Tensor) else \
-                _fw(IndexFill, g, ctx.dim, ctx.idx, 0)
+            ga = (
+                IndexFill.apply(g, ctx.dim, ctx.idx, 0)
+                if isinstance(g, Tensor)
+                else _fw(IndexFill, g, ctx.dim, ctx.idx, 0)
+            )
         if n[3]:
-            gs = IndexSelect.apply(g, ctx.dim, ctx.idx) if isinstance(g, Tensor) else \
-                _fw(IndexSelect, g, ctx.dim, ctx.idx)
+            gs = (
+                IndexSelect.apply(g, ctx.dim, ctx.idx)
+                if isinstance(g, Tensor)
+                else _fw(IndexSelect, g, ctx.dim, ctx.idx)
+            )
         return ga, None, None, gs
 
 
@@ -481,8 +527,11 @@ class IndexFill(Op):
 
     @staticmethod
     def backward(ctx, g):
-        ga = IndexFill.apply(g, ctx.dim, ctx.idx, 0) if isinstance(g, Tensor) else \
-            _fw(IndexFill, g, ctx.dim, ctx.idx, 0)
+        ga = (
+            IndexFill.apply(g, ctx.dim, ctx.idx, 0)
+            if isinstance(g, Tensor)
+            else _fw(IndexFill, g, ctx.dim, ctx.idx, 0)
+        )
         return ga, None, None, None
 
 

@@ -15,8 +15,13 @@ __all__ = ["nonzero", "masked_fill", "argwhere"]
 
 
 def _is_basic(key) -> bool:
-    return all(k is None or k is Ellipsis or isinstance(k, (int, slice, np.integer))
-               and not isinstance(k, bool) for k in key)
+    return all(
+        k is None
+        or k is Ellipsis
+        or isinstance(k, (int, slice, np.integer))
+        and not isinstance(k, bool)
+        for k in key
+    )
 
 
 def convert_key(key, t: Tensor):
@@ -28,8 +33,7 @@ def convert_key(key, t: Tensor):
         if isinstance(k, Tensor):
             a = k._data
             if a.dtype.kind == "f" or a.dtype.kind == "c":
-                raise IndexError(
-                    "tensors used as indices must be long, int, byte or bool tensors")
+                raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
             if a.dtype == np.uint8:
                 a = a.astype(bool)
             if a.ndim == 0 and a.dtype.kind in "iu":
@@ -37,20 +41,23 @@ def convert_key(key, t: Tensor):
                 continue
             out.append(a)
         elif isinstance(k, list):
-            a = np.asarray([x.item() if isinstance(x, Tensor) else x for x in k]) if any(
-                isinstance(x, Tensor) for x in k) else np.asarray(k)
+            a = (
+                np.asarray([x.item() if isinstance(x, Tensor) else x for x in k])
+                if any(isinstance(x, Tensor) for x in k)
+                else np.asarray(k)
+            )
             if a.dtype.kind == "f":
-                raise IndexError(
-                    "tensors used as indices must be long, int, byte or bool tensors")
+                raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
             out.append(a)
         elif isinstance(k, float):
             raise IndexError(
                 "only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables "
-                "are valid indices (got float)")
-        elif isinstance(k, slice) and any(isinstance(x, Tensor) for x in (k.start, k.stop,
-                                                                           k.step)):
-            out.append(slice(*(int(x) if isinstance(x, Tensor) else x
-                               for x in (k.start, k.stop, k.step))))
+                "are valid indices (got float)"
+            )
+        elif isinstance(k, slice) and any(isinstance(x, Tensor) for x in (k.start, k.stop, k.step)):
+            out.append(
+                slice(*(int(x) if isinstance(x, Tensor) else x for x in (k.start, k.stop, k.step)))
+            )
         elif isinstance(k, slice) and k.step is not None and k.step <= 0:
             raise ValueError("step must be greater than zero")
         else:
@@ -77,15 +84,21 @@ def _needs_two_steps(key) -> bool:
     for k in key:
         if hasattr(k, "dtype"):
             arrays = True
-        elif k is None or k is Ellipsis or (isinstance(k, (int, np.integer))
-                                             and not isinstance(k, bool)):
+        elif (
+            k is None
+            or k is Ellipsis
+            or (isinstance(k, (int, np.integer)) and not isinstance(k, bool))
+        ):
             plain = True
     return arrays and plain
 
 
 def _two_steps(key, ndim: int) -> _Two:
-    consumed = sum(k.ndim if (hasattr(k, "dtype") and k.dtype == np.bool_) else 1
-                   for k in key if k is not None and k is not Ellipsis)
+    consumed = sum(
+        k.ndim if (hasattr(k, "dtype") and k.dtype == np.bool_) else 1
+        for k in key
+        if k is not None and k is not Ellipsis
+    )
     first, second = [], []
     for k in key:
         if k is Ellipsis:
@@ -94,8 +107,7 @@ def _two_steps(key, ndim: int) -> _Two:
         elif k is None:
             first.append(None)
             second.append(slice(None))
-        elif isinstance(k, slice) or (isinstance(k, (int, np.integer))
-                                      and not isinstance(k, bool)):
+        elif isinstance(k, slice) or (isinstance(k, (int, np.integer)) and not isinstance(k, bool)):
             first.append(k)
             if isinstance(k, slice):
                 second.append(slice(None))
@@ -133,19 +145,22 @@ def _check_bounds(key, shape) -> None:
     for k in key:
         if k is Ellipsis:
             n_ell += 1
-            consumed = sum(x.ndim if (hasattr(x, "dtype") and x.dtype == bool) else 1
-                           for x in key if x is not None and x is not Ellipsis)
+            consumed = sum(
+                x.ndim if (hasattr(x, "dtype") and x.dtype == bool) else 1
+                for x in key
+                if x is not None and x is not Ellipsis
+            )
             dim += len(shape) - consumed
             continue
         if k is None:
             continue
         if isinstance(k, (int, np.integer)) and not isinstance(k, bool):
             if dim >= len(shape):
-                raise IndexError(
-                    f"too many indices for tensor of dimension {len(shape)}")
+                raise IndexError(f"too many indices for tensor of dimension {len(shape)}")
             if not -shape[dim] <= k < shape[dim]:
                 raise IndexError(
-                    f"index {k} is out of bounds for dimension {dim} with size {shape[dim]}")
+                    f"index {k} is out of bounds for dimension {dim} with size {shape[dim]}"
+                )
         if hasattr(k, "dtype") and k.dtype == bool:
             dim += k.ndim
         else:
@@ -268,10 +283,15 @@ def getitem(self: Tensor, key) -> Tensor:
         k = (key,)
         basic = True
     else:
-        if a.ndim == 0 and not isinstance(key, (tuple, type(None), type(Ellipsis))) \
-                and not (isinstance(key, Tensor) and key._data.dtype == bool):
-            raise IndexError("invalid index of a 0-dim tensor. Use `tensor.item()` in Python "
-                             "or `tensor.item<T>()` in C++ to convert a 0-dim tensor to a number")
+        if (
+            a.ndim == 0
+            and not isinstance(key, (tuple, type(None), type(Ellipsis)))
+            and not (isinstance(key, Tensor) and key._data.dtype == bool)
+        ):
+            raise IndexError(
+                "invalid index of a 0-dim tensor. Use `tensor.item()` in Python "
+                "or `tensor.item<T>()` in C++ to convert a 0-dim tensor to a number"
+            )
         k = convert_key(key, self)
         basic = type(k) is not _Two and _is_basic(k)
     r = GetItem.apply(self, k, basic)
@@ -332,9 +352,11 @@ def setitem(self: Tensor, key, value) -> None:
     try:
         assign(self._data, k, v)
     except ValueError as e:
-        raise RuntimeError(f"shape mismatch: value tensor of shape "
-                           f"{list(getattr(v, 'shape', ()))} cannot be broadcast to indexing "
-                           f"result ({e})") from None
+        raise RuntimeError(
+            f"shape mismatch: value tensor of shape "
+            f"{list(getattr(v, 'shape', ()))} cannot be broadcast to indexing "
+            f"result ({e})"
+        ) from None
     self._bump()
 
 
@@ -357,13 +379,14 @@ def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
 
     if mask._data.dtype != np.bool_:
         raise RuntimeError(
-            f"masked_fill_ only supports boolean masks, but got mask with dtype "
-            f"{mask.dtype.name}")
+            f"masked_fill_ only supports boolean masks, but got mask with dtype {mask.dtype.name}"
+        )
     if isinstance(value, Tensor):
         if value._data.ndim:
             raise RuntimeError(
                 f"masked_fill_ only supports a 0-dimensional value tensor, but got tensor with "
-                f"{value._data.ndim} dimension(s).")
+                f"{value._data.ndim} dimension(s)."
+            )
         v = value.to(input.dtype) if value._rg else _fill_value(value._data, input)
     else:
         v = _fill_value(value, input)

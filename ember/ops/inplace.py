@@ -9,7 +9,7 @@ from ..autograd.grad_mode import state as _gs
 from ..autograd.node import Op
 from ..tensor import Tensor, _wrap, broadcast_error
 
-_LEAF_MSG = ("a leaf Variable that requires grad is being used in an in-place operation.")
+_LEAF_MSG = "a leaf Variable that requires grad is being used in an in-place operation."
 
 
 def _cat(npd) -> int:
@@ -23,13 +23,24 @@ def check_cast(result_np, out_np) -> None:
         rn = D.from_numpy_dtype(result_np).name
         on = D.from_numpy_dtype(out_np).name
         raise RuntimeError(
-            f"result type {_pretty(rn)} can't be cast to the desired output type {_pretty(on)}")
+            f"result type {_pretty(rn)} can't be cast to the desired output type {_pretty(on)}"
+        )
 
 
 def _pretty(name: str) -> str:
-    return {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
-            "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool",
-            "bfloat16": "BFloat16", "complex64": "ComplexFloat"}.get(name, name)
+    return {
+        "float32": "Float",
+        "float64": "Double",
+        "float16": "Half",
+        "int64": "Long",
+        "int32": "Int",
+        "int16": "Short",
+        "int8": "Char",
+        "uint8": "Byte",
+        "bool": "Bool",
+        "bfloat16": "BFloat16",
+        "complex64": "ComplexFloat",
+    }.get(name, name)
 
 
 def check_leaf(t: Tensor) -> None:
@@ -52,7 +63,8 @@ def inplace(t: Tensor, compute, *others) -> Tensor:
         if base._rg and base.grad_fn is None:
             raise RuntimeError(
                 "a view of a leaf Variable that requires grad is being used in an in-place "
-                "operation.")
+                "operation."
+            )
         geom = _view_geometry(t, base)
         if geom is not None:
             return _inplace_on_view(t, base, geom, compute)
@@ -87,8 +99,9 @@ def _view_geometry(t: Tensor, base: Tensor):
 def _strided(arr, geom):
     off, shape, strides = geom
     isz = arr.itemsize
-    return np.lib.stride_tricks.as_strided(arr.reshape(-1)[off:], shape,
-                                           tuple(s * isz for s in strides))
+    return np.lib.stride_tricks.as_strided(
+        arr.reshape(-1)[off:], shape, tuple(s * isz for s in strides)
+    )
 
 
 class _ViewOf(Op):
@@ -155,7 +168,8 @@ def _write(t: Tensor, arr) -> None:
         except ValueError:
             raise RuntimeError(
                 f"output with shape {list(dst.shape)} doesn't match the broadcast shape "
-                f"{list(arr.shape)}") from None
+                f"{list(arr.shape)}"
+            ) from None
     if dst.ndim == 0:
         dst[...] = arr
     else:
@@ -201,7 +215,8 @@ def copy_into_out(out: Tensor, r: Tensor) -> Tensor:
     if _gs.enabled and (r._rg or out._rg):
         raise RuntimeError(
             "functions with out=... arguments don't support automatic differentiation, but one "
-            "of the arguments requires grad.")
+            "of the arguments requires grad."
+        )
     arr = r._data
     if out._data.shape != arr.shape:
         out._data = arr.astype(out._data.dtype, copy=True)
@@ -242,13 +257,15 @@ def copy_(self: Tensor, src, non_blocking: bool = False) -> Tensor:
 
             arr = arr.get() if hasattr(arr, "get") else xp_of(self._data).asarray(arr)
         try:
-            self._data[...] = arr.astype(self._data.dtype, copy=False) if hasattr(
-                arr, "astype") else arr
+            self._data[...] = (
+                arr.astype(self._data.dtype, copy=False) if hasattr(arr, "astype") else arr
+            )
         except ValueError:
             raise RuntimeError(
                 f"The size of tensor a ({self._data.shape[-1] if self._data.ndim else 1}) must "
                 f"match the size of tensor b ({arr.shape[-1] if arr.ndim else 1}) at "
-                f"non-singleton dimension {self._data.ndim - 1}") from None
+                f"non-singleton dimension {self._data.ndim - 1}"
+            ) from None
         self._bump()
         return self
     return inplace(self, compute, src)
@@ -259,7 +276,8 @@ def fill_(self: Tensor, value) -> Tensor:
         if value._data.ndim:
             raise RuntimeError(
                 f"fill_ only supports 0-dimension value tensor but got tensor with "
-                f"{value._data.ndim} dimensions.")
+                f"{value._data.ndim} dimensions."
+            )
         if _gs.enabled and value._rg:
             from .creation import zeros_like
 

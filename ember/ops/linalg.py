@@ -11,9 +11,30 @@ from ..device import xp_of
 from ..tensor import Tensor
 from . import _bw
 
-__all__ = ["matmul", "mm", "bmm", "mv", "dot", "addmm", "inner", "vdot", "einsum", "outer",
-           "ger", "baddbmm", "addmv", "addbmm", "addr", "cross", "tensordot", "trace", "kron",
-           "cdist", "dist", "chain_matmul"]
+__all__ = [
+    "matmul",
+    "mm",
+    "bmm",
+    "mv",
+    "dot",
+    "addmm",
+    "inner",
+    "vdot",
+    "einsum",
+    "outer",
+    "ger",
+    "baddbmm",
+    "addmv",
+    "addbmm",
+    "addr",
+    "cross",
+    "tensordot",
+    "trace",
+    "kron",
+    "cdist",
+    "dist",
+    "chain_matmul",
+]
 
 
 def _dt_name(d) -> str:
@@ -44,8 +65,11 @@ class MatMul(Op):
         b2 = b.reshape((b.shape[0], 1)) if bn == 1 else b
         g2 = g
         if an == 1:
-            g2 = g2.reshape(tuple(g.shape[:-1]) + (1, g.shape[-1])) if bn > 1 else g2.reshape(
-                (1,) + tuple(g.shape))
+            g2 = (
+                g2.reshape(tuple(g.shape[:-1]) + (1, g.shape[-1]))
+                if bn > 1
+                else g2.reshape((1,) + tuple(g.shape))
+            )
         if bn == 1:
             g2 = g2.reshape(tuple(g2.shape) + (1,))
         if n[0]:
@@ -62,7 +86,8 @@ def _check_mm(a: Tensor, b: Tensor, name: str) -> None:
     if ad.dtype != bd.dtype:
         raise RuntimeError(
             f"expected m1 and m2 to have the same dtype, but got: {_dt_name(ad.dtype)} != "
-            f"{_dt_name(bd.dtype)}")
+            f"{_dt_name(bd.dtype)}"
+        )
     if type(ad) is not type(bd):
         from ..tensor import device_error
 
@@ -75,8 +100,8 @@ def matmul(input: Tensor, other: Tensor, *, out=None) -> Tensor:
     a, b = input._data, other._data
     if a.ndim == 0 or b.ndim == 0:
         raise RuntimeError(
-            f"both arguments to matmul need to be at least 1D, but they are {a.ndim}D and "
-            f"{b.ndim}D")
+            f"both arguments to matmul need to be at least 1D, but they are {a.ndim}D and {b.ndim}D"
+        )
     ka = a.shape[-1]
     kb = b.shape[-2] if b.ndim > 1 else b.shape[0]
     if ka != kb:
@@ -84,19 +109,22 @@ def matmul(input: Tensor, other: Tensor, *, out=None) -> Tensor:
             if b.ndim == 1 and a.ndim == 2:
                 raise RuntimeError(
                     f"size mismatch, got input ({a.shape[0]}), mat ({a.shape[0]}x{ka}), vec "
-                    f"({b.shape[0]})")
+                    f"({b.shape[0]})"
+                )
             sa = "x".join(str(s) for s in (a.shape if a.ndim == 2 else (1, a.shape[0])))
             sb = "x".join(str(s) for s in (b.shape if b.ndim == 2 else (b.shape[0], 1)))
             raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({sa} and {sb})")
         raise RuntimeError(
             f"Expected size for first two dimensions of batch2 tensor to be: "
             f"[{b.shape[0] if b.ndim > 2 else 1}, {ka}] but got: "
-            f"[{b.shape[0] if b.ndim > 2 else 1}, {kb}].")
+            f"[{b.shape[0] if b.ndim > 2 else 1}, {kb}]."
+        )
     try:
         r = MatMul.apply(input, other)
     except ValueError as e:
-        raise RuntimeError(f"matmul: batch dimensions do not broadcast: {list(a.shape)} and "
-                           f"{list(b.shape)} ({e})") from None
+        raise RuntimeError(
+            f"matmul: batch dimensions do not broadcast: {list(a.shape)} and {list(b.shape)} ({e})"
+        ) from None
     if out is not None:
         from .inplace import copy_into_out
 
@@ -119,12 +147,12 @@ def bmm(input: Tensor, mat2: Tensor, *, out=None) -> Tensor:
         raise RuntimeError("batch1 must be a 3D tensor")
     if mat2._data.ndim != 3:
         raise RuntimeError("batch2 must be a 3D tensor")
-    if input._data.shape[0] != mat2._data.shape[0] or input._data.shape[2] != \
-            mat2._data.shape[1]:
+    if input._data.shape[0] != mat2._data.shape[0] or input._data.shape[2] != mat2._data.shape[1]:
         raise RuntimeError(
             f"Expected size for first two dimensions of batch2 tensor to be: "
             f"[{input._data.shape[0]}, {input._data.shape[2]}] but got: "
-            f"[{mat2._data.shape[0]}, {mat2._data.shape[1]}].")
+            f"[{mat2._data.shape[0]}, {mat2._data.shape[1]}]."
+        )
     return matmul(input, mat2, out=out)
 
 
@@ -132,7 +160,8 @@ def mv(input: Tensor, vec: Tensor, *, out=None) -> Tensor:
     """Matrix-vector product."""
     if input._data.ndim != 2 or vec._data.ndim != 1:
         raise RuntimeError(
-            f"vector + matrix @ vector expected, got {input._data.ndim}, {vec._data.ndim}")
+            f"vector + matrix @ vector expected, got {input._data.ndim}, {vec._data.ndim}"
+        )
     return matmul(input, vec, out=out)
 
 
@@ -140,12 +169,14 @@ def dot(input: Tensor, other: Tensor, *, out=None) -> Tensor:
     """Dot product of two 1-d tensors."""
     if input._data.ndim != 1 or other._data.ndim != 1:
         raise RuntimeError(
-            f"1D tensors expected, but got {input._data.ndim}D and {other._data.ndim}D tensors")
+            f"1D tensors expected, but got {input._data.ndim}D and {other._data.ndim}D tensors"
+        )
     if input._data.shape[0] != other._data.shape[0]:
         raise RuntimeError(
             f"inconsistent tensor size, expected tensor [{input._data.shape[0]}] and src "
             f"[{other._data.shape[0]}] to have the same number of elements, but got "
-            f"{input._data.shape[0]} and {other._data.shape[0]} elements respectively")
+            f"{input._data.shape[0]} and {other._data.shape[0]} elements respectively"
+        )
     return matmul(input, other, out=out)
 
 
@@ -204,7 +235,8 @@ def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta=1, alpha=1, out=Non
     if mm_check:
         raise RuntimeError(
             f"mat1 and mat2 shapes cannot be multiplied ({mat1._data.shape[0]}x"
-            f"{mat1._data.shape[1]} and {mat2._data.shape[0]}x{mat2._data.shape[1]})")
+            f"{mat1._data.shape[1]} and {mat2._data.shape[0]}x{mat2._data.shape[1]})"
+        )
     r = AddMM.apply(input, mat1, mat2, beta, alpha)
     if out is not None:
         from .inplace import copy_into_out
@@ -218,8 +250,7 @@ def outer(input: Tensor, vec2: Tensor, *, out=None) -> Tensor:
     """Outer product of two vectors."""
     for name, v in (("self", input), ("vec2", vec2)):
         if v._data.ndim != 1:
-            raise RuntimeError(f"outer: Expected 1-D argument {name}, but got "
-                               f"{v._data.ndim}-D")
+            raise RuntimeError(f"outer: Expected 1-D argument {name}, but got {v._data.ndim}-D")
     r = input.reshape(-1, 1) * vec2
     return _out(r, out)
 
@@ -267,12 +298,15 @@ def addmv(input: Tensor, mat: Tensor, vec: Tensor, *, beta=1, alpha=1, out=None)
     """beta * input + alpha * (mat @ vec)."""
     m, v = mat._data, vec._data
     if m.ndim != 2 or v.ndim != 1:
-        raise RuntimeError(f"vector + matrix @ vector expected, got {input._data.ndim}, "
-                           f"{m.ndim}, {v.ndim}")
+        raise RuntimeError(
+            f"vector + matrix @ vector expected, got {input._data.ndim}, {m.ndim}, {v.ndim}"
+        )
     ish = input._data.shape
     if m.shape[1] != v.shape[0] or (ish not in ((), (1,), (m.shape[0],))):
-        raise RuntimeError(f"size mismatch, got input ({ish[0] if ish else 1}), mat "
-                           f"({m.shape[0]}x{m.shape[1]}), vec ({v.shape[0]})")
+        raise RuntimeError(
+            f"size mismatch, got input ({ish[0] if ish else 1}), mat "
+            f"({m.shape[0]}x{m.shape[1]}), vec ({v.shape[0]})"
+        )
     return _out(_scaled_add(input, matmul(mat, vec), beta, alpha), out)
 
 
@@ -283,8 +317,7 @@ def _check_bmm(b1: Tensor, b2: Tensor) -> None:
         raise RuntimeError("batch2 must be a 3D tensor")
 
 
-def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1,
-            out=None) -> Tensor:
+def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1, out=None) -> Tensor:
     """beta * input + alpha * bmm(batch1, batch2)."""
     _check_bmm(batch1, batch2)
     p = bmm(batch1, batch2)
@@ -292,8 +325,7 @@ def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1,
     return _out(_scaled_add(input, p, beta, alpha), out)
 
 
-def addbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1,
-           out=None) -> Tensor:
+def addbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1, out=None) -> Tensor:
     """beta * input + alpha * (sum over the batch of batch1[i] @ batch2[i])."""
     _check_bmm(batch1, batch2)
     p = bmm(batch1, batch2).sum(0)
@@ -322,8 +354,11 @@ class Cross(Op):
     def backward(ctx, g):
         a, b = ctx.saved
         n = ctx._needs
-        f = (lambda x, y: Cross.apply(x, y, ctx.d)) if isinstance(g, Tensor) else \
-            (lambda x, y: xp_of(x).cross(x, y, axis=ctx.d))
+        f = (
+            (lambda x, y: Cross.apply(x, y, ctx.d))
+            if isinstance(g, Tensor)
+            else (lambda x, y: xp_of(x).cross(x, y, axis=ctx.d))
+        )
         return (f(b, g) if n[0] else None), (f(g, a) if n[1] else None), None
 
 
@@ -346,8 +381,10 @@ def cross(input: Tensor, other: Tensor, dim: int | None = None, *, out=None) -> 
     else:
         d = check_dim(dim, len(shp))
         if shp[d] != 3:
-            raise RuntimeError(f"linalg.cross: inputs dimension {dim} must have length 3. Got "
-                               f"{input._data.shape[d]} and {other._data.shape[d]}")
+            raise RuntimeError(
+                f"linalg.cross: inputs dimension {dim} must have length 3. Got "
+                f"{input._data.shape[d]} and {other._data.shape[d]}"
+            )
     return _out(Cross.apply(a, b, d), out)
 
 
@@ -373,24 +410,26 @@ def tensordot(a: Tensor, b: Tensor, dims=2, out=None) -> Tensor:
     db = [check_dim(d, nb) for d in db]
     for x, y in zip(da, db):
         if a._data.shape[x] != b._data.shape[y]:
-            raise RuntimeError(f"contracted dimensions need to match, but first has size "
-                               f"{a._data.shape[x]} in dim {x} and second has size "
-                               f"{b._data.shape[y]} in dim {y}")
+            raise RuntimeError(
+                f"contracted dimensions need to match, but first has size "
+                f"{a._data.shape[x]} in dim {x} and second has size "
+                f"{b._data.shape[y]} in dim {y}"
+            )
     letters = iter(string.ascii_letters)
     sa = [next(letters) for _ in range(na)]
     sb = [next(letters) for _ in range(nb)]
     for x, y in zip(da, db):
         sb[y] = sa[x]
-    outs = [c for k, c in enumerate(sa) if k not in da] + [c for k, c in enumerate(sb)
-                                                            if k not in db]
+    outs = [c for k, c in enumerate(sa) if k not in da] + [
+        c for k, c in enumerate(sb) if k not in db
+    ]
     return _out(einsum("".join(sa) + "," + "".join(sb) + "->" + "".join(outs), a, b), out)
 
 
 def trace(input: Tensor) -> Tensor:
     """Sum of the main diagonal of a matrix."""
     if input._data.ndim != 2:
-        raise RuntimeError(f"trace: expected a matrix, but got tensor with dim "
-                           f"{input._data.ndim}")
+        raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {input._data.ndim}")
     return input.diagonal().sum()
 
 
@@ -411,11 +450,12 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode: str | None = Non
     from .reduction import norm
 
     if x1._data.ndim < 2 or x2._data.ndim < 2:
-        raise RuntimeError(f"cdist only supports at least 2D tensors, X1 got: "
-                           f"{x1._data.ndim}D")
+        raise RuntimeError(f"cdist only supports at least 2D tensors, X1 got: {x1._data.ndim}D")
     if x1._data.shape[-1] != x2._data.shape[-1]:
-        raise RuntimeError(f"X1 and X2 must have the same number of columns. X1: "
-                           f"{x1._data.shape[-1]} X2: {x2._data.shape[-1]}")
+        raise RuntimeError(
+            f"X1 and X2 must have the same number of columns. X1: "
+            f"{x1._data.shape[-1]} X2: {x2._data.shape[-1]}"
+        )
     return norm(x1.unsqueeze(-2) - x2.unsqueeze(-3), p, -1)
 
 

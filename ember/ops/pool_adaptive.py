@@ -13,8 +13,14 @@ from ..tensor import Tensor, _wrap
 from .conv import ntuple
 
 __all__ = [
-    "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d", "adaptive_max_pool1d",
-    "adaptive_max_pool2d", "max_unpool1d", "max_unpool2d", "max_unpool3d",
+    "adaptive_avg_pool1d",
+    "adaptive_avg_pool2d",
+    "adaptive_avg_pool3d",
+    "adaptive_max_pool1d",
+    "adaptive_max_pool2d",
+    "max_unpool1d",
+    "max_unpool2d",
+    "max_unpool3d",
 ]
 
 
@@ -41,6 +47,7 @@ class AdaptiveAvgPool(Op):
         if all(e == 1 for e in osz):
             return "MeanBackward1"
         return f"AdaptiveAvgPool{len(osz)}DBackward0"
+
     @staticmethod
     def forward(ctx, x, osz):
         xp = xp_of(x)
@@ -54,7 +61,7 @@ class AdaptiveAvgPool(Op):
                 mats.append(None)
                 f = sp[i] // osz[i]
                 if f > 1:
-                    y = y.reshape(y.shape[:ax] + (osz[i], f) + y.shape[ax + 1:]).mean(ax + 1)
+                    y = y.reshape(y.shape[:ax] + (osz[i], f) + y.shape[ax + 1 :]).mean(ax + 1)
                 continue
             m = _avg_matrix(xp, sp[i], osz[i], x.dtype)
             mats.append(m)
@@ -84,6 +91,7 @@ class AdaptiveAvgPool(Op):
 class AdaptiveMaxPool(Op):
     def name(self) -> str:
         return "SqueezeBackward1" if self.nsp == 1 else f"AdaptiveMaxPool{self.nsp}DBackward0"
+
     @staticmethod
     def forward(ctx, x, osz, box):
         xp = xp_of(x)
@@ -138,13 +146,17 @@ def _scatter_add(g, idx, xshape, nsp):
 def _adaptive_args(nsp, input, output_size):
     nd = input._data.ndim
     if nd not in (nsp + 1, nsp + 2):
-        raise RuntimeError(f"adaptive_avg_pool{nsp}d(): Expected {nsp + 1}D or {nsp + 2}D "
-                           f"tensor, but got {list(input.shape)}")
+        raise RuntimeError(
+            f"adaptive_avg_pool{nsp}d(): Expected {nsp + 1}D or {nsp + 2}D "
+            f"tensor, but got {list(input.shape)}"
+        )
     sp = input.shape[-nsp:]
     if isinstance(output_size, (list, tuple)):
-        osz = tuple(sp[i] if output_size[i] is None else int(output_size[i])
-                    for i in range(nsp)) if len(output_size) == nsp else \
-            ntuple(output_size, nsp, "output_size")
+        osz = (
+            tuple(sp[i] if output_size[i] is None else int(output_size[i]) for i in range(nsp))
+            if len(output_size) == nsp
+            else ntuple(output_size, nsp, "output_size")
+        )
     else:
         osz = ntuple(output_size, nsp, "output_size")
     return osz
@@ -191,6 +203,7 @@ def adaptive_max_pool2d(input: Tensor, output_size, return_indices: bool = False
 class MaxUnpool(Op):
     def name(self) -> str:
         return f"MaxUnpool{len(self.osz)}DBackward0"
+
     @staticmethod
     def forward(ctx, x, idx, osz):
         xp = xp_of(x)
@@ -227,24 +240,29 @@ def _max_unpool(nsp, input, indices, kernel_size, stride, padding, output_size):
     if idx.size and (int(idx.min()) < 0 or int(idx.max()) >= plane):
         flat = idx.reshape(-1)
         bad = int(flat[int(((flat < 0) | (flat >= plane)).argmax())])
-        raise RuntimeError(f"Found an invalid max index: {bad} (output volumes are of size "
-                           f"{'x'.join(map(str, osz))})")
+        raise RuntimeError(
+            f"Found an invalid max index: {bad} (output volumes are of size "
+            f"{'x'.join(map(str, osz))})"
+        )
     return MaxUnpool.apply(input, indices, osz)
 
 
-def max_unpool1d(input: Tensor, indices: Tensor, kernel_size, stride=None, padding=0,
-                 output_size=None) -> Tensor:
+def max_unpool1d(
+    input: Tensor, indices: Tensor, kernel_size, stride=None, padding=0, output_size=None
+) -> Tensor:
     """Inverse of max_pool1d, as torch.nn.functional.max_unpool1d."""
     return _max_unpool(1, input, indices, kernel_size, stride, padding, output_size)
 
 
-def max_unpool2d(input: Tensor, indices: Tensor, kernel_size, stride=None, padding=0,
-                 output_size=None) -> Tensor:
+def max_unpool2d(
+    input: Tensor, indices: Tensor, kernel_size, stride=None, padding=0, output_size=None
+) -> Tensor:
     """Inverse of max_pool2d, as torch.nn.functional.max_unpool2d."""
     return _max_unpool(2, input, indices, kernel_size, stride, padding, output_size)
 
 
-def max_unpool3d(input: Tensor, indices: Tensor, kernel_size, stride=None, padding=0,
-                 output_size=None) -> Tensor:
+def max_unpool3d(
+    input: Tensor, indices: Tensor, kernel_size, stride=None, padding=0, output_size=None
+) -> Tensor:
     """Inverse of max_pool3d, as torch.nn.functional.max_unpool3d."""
     return _max_unpool(3, input, indices, kernel_size, stride, padding, output_size)

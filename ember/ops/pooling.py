@@ -19,9 +19,20 @@ from .conv import ntuple
 from .conv_par import prange
 
 __all__ = [
-    "max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d",
-    "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d", "adaptive_max_pool1d",
-    "adaptive_max_pool2d", "max_unpool1d", "max_unpool2d", "max_unpool3d",
+    "max_pool1d",
+    "max_pool2d",
+    "max_pool3d",
+    "avg_pool1d",
+    "avg_pool2d",
+    "avg_pool3d",
+    "adaptive_avg_pool1d",
+    "adaptive_avg_pool2d",
+    "adaptive_avg_pool3d",
+    "adaptive_max_pool1d",
+    "adaptive_max_pool2d",
+    "max_unpool1d",
+    "max_unpool2d",
+    "max_unpool3d",
 ]
 
 
@@ -39,8 +50,9 @@ def _offsets(k):
 
 
 def _slices(off, s, d, osz):
-    return (Ellipsis,) + tuple(slice(off[i] * d[i], off[i] * d[i] + s[i] * (osz[i] - 1) + 1, s[i])
-                               for i in range(len(off)))
+    return (Ellipsis,) + tuple(
+        slice(off[i] * d[i], off[i] * d[i] + s[i] * (osz[i] - 1) + 1, s[i]) for i in range(len(off))
+    )
 
 
 def _padded(x, p, need, fill):
@@ -57,7 +69,7 @@ def _padded(x, p, need, fill):
 
 
 def _crop(a, p, sp):
-    if not any(p) and tuple(a.shape[-len(sp):]) == tuple(sp):
+    if not any(p) and tuple(a.shape[-len(sp) :]) == tuple(sp):
         return a
     return a[(Ellipsis,) + tuple(slice(p[i], p[i] + sp[i]) for i in range(len(sp)))]
 
@@ -70,6 +82,7 @@ class MaxPool(Op):
     def name(self) -> str:
         n = len(self.geo[2])
         return "SqueezeBackward1" if n == 1 else f"MaxPool{n}DWithIndicesBackward0"
+
     @staticmethod
     def forward(ctx, x, k, s, p, d, osz, box):
         xp = xp_of(x)
@@ -106,8 +119,11 @@ class MaxPool(Op):
         arg = ctx.arg
         offs = _offsets(k)
         nonov = _nonoverlap(k, s, d)
-        full = nonov and all(s[i] * osz[i] == pshape[-len(k) + i] for i in range(len(k))) and \
-            all(s[i] == k[i] for i in range(len(k)))
+        full = (
+            nonov
+            and all(s[i] * osz[i] == pshape[-len(k) + i] for i in range(len(k)))
+            and all(s[i] == k[i] for i in range(len(k)))
+        )
         gx = (xp.empty if full else xp.zeros)(pshape, g.dtype)
 
         def run(lo, hi):
@@ -123,7 +139,7 @@ class MaxPool(Op):
             prange(g.shape[0], run, gx.nbytes)
         else:
             run(0, g.shape[0])
-        return _crop(gx, p, xshape[-len(k):]), None, None, None, None, None, None
+        return _crop(gx, p, xshape[-len(k) :]), None, None, None, None, None, None
 
 
 def _max_separable(xp, xpad, k, s, d, osz):
@@ -150,8 +166,9 @@ def _max_separable(xp, xpad, k, s, d, osz):
             best = xp.maximum(best, v)
             if arg is None:
                 if carry is None:
-                    carry = m.view(itype) if itype is np.int8 and i == 1 else \
-                        m.astype(itype) * itype(i)
+                    carry = (
+                        m.view(itype) if itype is np.int8 and i == 1 else m.astype(itype) * itype(i)
+                    )
                 else:
                     carry = xp.where(m, itype(i), carry)
             else:
@@ -200,7 +217,7 @@ def _flat_indices(xp, arg, xshape, k, s, p, d, osz):
         base = xp.arange(osz[i], dtype=np.int64).reshape(shp) * s[i] - p[i]
         coord = base + oi * d[i]
         mult = 1
-        for e in sp[i + 1:]:
+        for e in sp[i + 1 :]:
             mult *= e
         flat += coord * mult
     return flat
@@ -210,13 +227,18 @@ def _pool_args(nsp, name, input, kernel_size, stride, padding, dilation):
     nd = input._data.ndim
     if nd not in (nsp + 1, nsp + 2):
         if nsp == 1:
-            raise RuntimeError(f"{name}() Expected 2D or 3D input tensor, but got "
-                               f"{list(input.shape)}")
-        raise RuntimeError(f"non-empty {nsp + 1}D or {nsp + 2}D (batch mode) tensor expected "
-                           "for input")
+            raise RuntimeError(
+                f"{name}() Expected 2D or 3D input tensor, but got {list(input.shape)}"
+            )
+        raise RuntimeError(
+            f"non-empty {nsp + 1}D or {nsp + 2}D (batch mode) tensor expected for input"
+        )
     k = ntuple(kernel_size, nsp, "kernel_size")
-    s = k if stride is None or (isinstance(stride, (list, tuple)) and len(stride) == 0) else \
-        ntuple(stride, nsp, "stride")
+    s = (
+        k
+        if stride is None or (isinstance(stride, (list, tuple)) and len(stride) == 0)
+        else ntuple(stride, nsp, "stride")
+    )
     p = ntuple(padding, nsp, "padding")
     d = ntuple(dilation, nsp, "dilation")
     if any(e <= 0 for e in k):
@@ -227,8 +249,10 @@ def _pool_args(nsp, name, input, kernel_size, stride, padding, dilation):
         raise RuntimeError(f"dilation must be greater than zero, but got {list(d)}")
     for i in range(nsp):
         if p[i] < 0 or p[i] > (d[i] * (k[i] - 1) + 1) // 2:
-            raise RuntimeError(f"pad should be at most half of effective kernel size, but got "
-                               f"pad={p[i]}, kernel_size={k[i]} and dilation={d[i]}")
+            raise RuntimeError(
+                f"pad should be at most half of effective kernel size, but got "
+                f"pad={p[i]}, kernel_size={k[i]} and dilation={d[i]}"
+            )
     return k, s, p, d
 
 
@@ -238,14 +262,15 @@ def _osz(x, name, k, s, p, d, ceil):
     osz = tuple(_out_size(sp[i], k[i], s[i], p[i], d[i], ceil) for i in range(nsp))
     if any(e <= 0 for e in osz):
         c = x.shape[-nsp - 1]
-        raise RuntimeError(f"Given input size: ({'x'.join(str(e) for e in (c,) + tuple(sp))}). "
-                           f"Calculated output size: ({'x'.join(str(e) for e in (c,) + osz)}). "
-                           "Output size is too small")
+        raise RuntimeError(
+            f"Given input size: ({'x'.join(str(e) for e in (c,) + tuple(sp))}). "
+            f"Calculated output size: ({'x'.join(str(e) for e in (c,) + osz)}). "
+            "Output size is too small"
+        )
     return osz
 
 
-def _max_pool(nsp, name, input, kernel_size, stride, padding, dilation, ceil_mode,
-              return_indices):
+def _max_pool(nsp, name, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
     k, s, p, d = _pool_args(nsp, name, input, kernel_size, stride, padding, dilation)
     osz = _osz(input, name, k, s, p, d, ceil_mode)
     box = [] if return_indices else None
@@ -255,25 +280,49 @@ def _max_pool(nsp, name, input, kernel_size, stride, padding, dilation, ceil_mod
     return out
 
 
-def max_pool1d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
-               ceil_mode: bool = False, return_indices: bool = False):
+def max_pool1d(
+    input: Tensor,
+    kernel_size,
+    stride=None,
+    padding=0,
+    dilation=1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+):
     """1-d max pooling, as torch.nn.functional.max_pool1d."""
-    return _max_pool(1, "max_pool1d", input, kernel_size, stride, padding, dilation, ceil_mode,
-                     return_indices)
+    return _max_pool(
+        1, "max_pool1d", input, kernel_size, stride, padding, dilation, ceil_mode, return_indices
+    )
 
 
-def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
-               ceil_mode: bool = False, return_indices: bool = False):
+def max_pool2d(
+    input: Tensor,
+    kernel_size,
+    stride=None,
+    padding=0,
+    dilation=1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+):
     """2-d max pooling, as torch.nn.functional.max_pool2d."""
-    return _max_pool(2, "max_pool2d", input, kernel_size, stride, padding, dilation, ceil_mode,
-                     return_indices)
+    return _max_pool(
+        2, "max_pool2d", input, kernel_size, stride, padding, dilation, ceil_mode, return_indices
+    )
 
 
-def max_pool3d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
-               ceil_mode: bool = False, return_indices: bool = False):
+def max_pool3d(
+    input: Tensor,
+    kernel_size,
+    stride=None,
+    padding=0,
+    dilation=1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+):
     """3-d max pooling, as torch.nn.functional.max_pool3d."""
-    return _max_pool(3, "max_pool3d", input, kernel_size, stride, padding, dilation, ceil_mode,
-                     return_indices)
+    return _max_pool(
+        3, "max_pool3d", input, kernel_size, stride, padding, dilation, ceil_mode, return_indices
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -302,6 +351,7 @@ class AvgPool(Op):
     def name(self) -> str:
         n = len(self.geo[2])
         return "SqueezeBackward1" if n == 1 else f"AvgPool{n}DBackward0"
+
     @staticmethod
     def forward(ctx, x, k, s, p, osz, include_pad, override):
         xp = xp_of(x)
@@ -330,8 +380,7 @@ class AvgPool(Op):
         d = (1,) * nsp
         gd = g / (g.dtype.type(override) if override else div)
         nonov = _nonoverlap(k, s, d)
-        full = nonov and all(s[i] == k[i] and k[i] * osz[i] == pshape[-nsp + i]
-                             for i in range(nsp))
+        full = nonov and all(s[i] == k[i] and k[i] * osz[i] == pshape[-nsp + i] for i in range(nsp))
         gx = (xp.empty if full else xp.zeros)(pshape, g.dtype)
         for off in _offsets(k):
             sl = _slices(off, s, d, osz)
@@ -342,8 +391,9 @@ class AvgPool(Op):
         return _crop(gx, p, xshape[-nsp:]), None, None, None, None, None, None
 
 
-def _avg_pool(nsp, name, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
-              divisor_override):
+def _avg_pool(
+    nsp, name, input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override
+):
     k, s, p, _ = _pool_args(nsp, name, input, kernel_size, stride, padding, 1)
     if divisor_override is not None and divisor_override == 0:
         raise RuntimeError("divisor must be not zero")
@@ -351,25 +401,64 @@ def _avg_pool(nsp, name, input, kernel_size, stride, padding, ceil_mode, count_i
     return AvgPool.apply(input, k, s, p, osz, bool(count_include_pad), divisor_override)
 
 
-def avg_pool1d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
-               count_include_pad: bool = True) -> Tensor:
+def avg_pool1d(
+    input: Tensor,
+    kernel_size,
+    stride=None,
+    padding=0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+) -> Tensor:
     """1-d average pooling, as torch.nn.functional.avg_pool1d."""
-    return _avg_pool(1, "avg_pool1d", input, kernel_size, stride, padding, ceil_mode,
-                     count_include_pad, None)
+    return _avg_pool(
+        1, "avg_pool1d", input, kernel_size, stride, padding, ceil_mode, count_include_pad, None
+    )
 
 
-def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
-               count_include_pad: bool = True, divisor_override: int | None = None) -> Tensor:
+def avg_pool2d(
+    input: Tensor,
+    kernel_size,
+    stride=None,
+    padding=0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    divisor_override: int | None = None,
+) -> Tensor:
     """2-d average pooling, as torch.nn.functional.avg_pool2d."""
-    return _avg_pool(2, "avg_pool2d", input, kernel_size, stride, padding, ceil_mode,
-                     count_include_pad, divisor_override)
+    return _avg_pool(
+        2,
+        "avg_pool2d",
+        input,
+        kernel_size,
+        stride,
+        padding,
+        ceil_mode,
+        count_include_pad,
+        divisor_override,
+    )
 
 
-def avg_pool3d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
-               count_include_pad: bool = True, divisor_override: int | None = None) -> Tensor:
+def avg_pool3d(
+    input: Tensor,
+    kernel_size,
+    stride=None,
+    padding=0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    divisor_override: int | None = None,
+) -> Tensor:
     """3-d average pooling, as torch.nn.functional.avg_pool3d."""
-    return _avg_pool(3, "avg_pool3d", input, kernel_size, stride, padding, ceil_mode,
-                     count_include_pad, divisor_override)
+    return _avg_pool(
+        3,
+        "avg_pool3d",
+        input,
+        kernel_size,
+        stride,
+        padding,
+        ceil_mode,
+        count_include_pad,
+        divisor_override,
+    )
 
 
 from .pool_adaptive import (  # noqa: E402,F401  (re-exported: one import place for all pools)

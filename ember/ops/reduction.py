@@ -18,10 +18,39 @@ from ..tensor import Tensor, _wrap, check_dim
 from . import _bw
 
 __all__ = [
-    "sum", "mean", "nansum", "nanmean", "prod", "max", "min", "amax", "amin", "argmax", "argmin",
-    "aminmax", "var", "std", "var_mean", "std_mean", "norm", "logsumexp", "any", "all",
-    "count_nonzero", "median", "cumsum", "cumprod", "cummax", "cummin", "logcumsumexp",
-    "nanmedian", "cov", "corrcoef", "trapezoid", "trapz", "cumulative_trapezoid",
+    "sum",
+    "mean",
+    "nansum",
+    "nanmean",
+    "prod",
+    "max",
+    "min",
+    "amax",
+    "amin",
+    "argmax",
+    "argmin",
+    "aminmax",
+    "var",
+    "std",
+    "var_mean",
+    "std_mean",
+    "norm",
+    "logsumexp",
+    "any",
+    "all",
+    "count_nonzero",
+    "median",
+    "cumsum",
+    "cumprod",
+    "cummax",
+    "cummin",
+    "logcumsumexp",
+    "nanmedian",
+    "cov",
+    "corrcoef",
+    "trapezoid",
+    "trapz",
+    "cumulative_trapezoid",
 ]
 
 values_indices = namedtuple("return_types", ["values", "indices"])
@@ -147,7 +176,8 @@ def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None, out=None
     if dtype is None and a.dtype.kind in "biu":
         raise RuntimeError(
             "mean(): could not infer output dtype. Input dtype must be either a floating point "
-            f"or complex dtype. Got: {_name(input.dtype)}")
+            f"or complex dtype. Got: {_name(input.dtype)}"
+        )
     npdt = D.to_dtype(dtype).np if dtype is not None else None
     dims = norm_dims(dim, a.ndim)
     return _finish(Mean.apply(input, dims, keepdim, npdt), out)
@@ -238,10 +268,12 @@ def prod(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None, out=None
     """Product of all elements or along ``dim``; bool/int inputs multiply in int64."""
     a = input._data
     if dim is not None and not isinstance(dim, int):
-        raise TypeError(f"prod() received an invalid combination of arguments - got (Tensor, "
-                        f"{type(dim).__name__}), but expected one of: (Tensor input, *, "
-                        "torch.dtype dtype = None) or (Tensor input, int dim, bool keepdim = "
-                        "False, *, torch.dtype dtype = None)")
+        raise TypeError(
+            f"prod() received an invalid combination of arguments - got (Tensor, "
+            f"{type(dim).__name__}), but expected one of: (Tensor input, *, "
+            "torch.dtype dtype = None) or (Tensor input, int dim, bool keepdim = "
+            "False, *, torch.dtype dtype = None)"
+        )
     d = None if dim is None else check_dim(dim, a.ndim)
     if a.ndim == 0:
         d = None
@@ -281,8 +313,7 @@ class AMaxMin(Op):
         mask = a == r
         g = _bw.expand_reduced(g, a.shape, dims, keep)
         if isinstance(g, Tensor):
-            cnt = mask.sum(dim=list(range(a.ndim)) if dims is None else list(dims),
-                           keepdim=True)
+            cnt = mask.sum(dim=list(range(a.ndim)) if dims is None else list(dims), keepdim=True)
             return g * mask / cnt, None, None, None
         cnt = mask.sum(axis=_axis(dims), keepdims=True)
         return (g * mask / cnt).astype(a.dtype, copy=False), None, None, None
@@ -312,9 +343,11 @@ def _amaxmin(input: Tensor, dim, keepdim: bool, is_max: bool, name: str) -> Tens
     dims = norm_dims(dim, a.ndim)
     if a.size == 0:
         if dims is None:
-            raise RuntimeError(f"{name}(): Expected reduction dim to be specified for "
-                               "input.numel() == 0. Specify the reduction dim with the 'dim' "
-                               "argument.")
+            raise RuntimeError(
+                f"{name}(): Expected reduction dim to be specified for "
+                "input.numel() == 0. Specify the reduction dim with the 'dim' "
+                "argument."
+            )
         for d in dims:
             if a.shape[d] == 0:
                 raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
@@ -335,8 +368,7 @@ def amin(input: Tensor, dim=(), keepdim: bool = False, *, out=None) -> Tensor:
 
 def _arg(a, d: int, is_max: bool, keepdim: bool):
     xp = xp_of(a)
-    i = xp.argmax(a, axis=d, keepdims=keepdim) if is_max else xp.argmin(a, axis=d,
-                                                                         keepdims=keepdim)
+    i = xp.argmax(a, axis=d, keepdims=keepdim) if is_max else xp.argmin(a, axis=d, keepdims=keepdim)
     return i.astype(np.int64, copy=False)
 
 
@@ -419,8 +451,9 @@ def _argmaxmin(input: Tensor, dim, keepdim: bool, is_max: bool, name: str) -> Te
         raise RuntimeError(f"{name}(): does not support bool input")
     if dim is None:
         if a.size == 0:
-            raise IndexError(f"{name}(): Expected reduction dim to be specified for "
-                             "input.numel() == 0.")
+            raise IndexError(
+                f"{name}(): Expected reduction dim to be specified for input.numel() == 0."
+            )
         i = _arg(a.reshape(-1), 0, is_max, False)
         return _wrap(i.reshape((1,) * a.ndim) if keepdim else i)
     d = check_dim(dim, a.ndim)
@@ -447,8 +480,10 @@ def aminmax(input: Tensor, *, dim=None, keepdim: bool = False) -> tuple:
         dim = check_dim(dim, input._data.ndim)
     a = input._data
     if a.size == 0 and (dim is None or a.ndim == 0 or a.shape[dim] == 0):
-        raise RuntimeError("aminmax(): cannot compute aminmax over an empty dimension as the "
-                           "operation has no identity.")
+        raise RuntimeError(
+            "aminmax(): cannot compute aminmax over an empty dimension as the "
+            "operation has no identity."
+        )
     lo = _amaxmin(input, dim, keepdim, False, "aminmax")
     hi = _amaxmin(input, dim, keepdim, True, "aminmax")
     return return_type("aminmax", lo, hi, ("min", "max"))

@@ -104,34 +104,40 @@ def _var_args(input, dim, unbiased, keepdim, correction):
     return dims, correction, keepdim
 
 
-def var(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction=None,
-        out=None) -> Tensor:
+def var(
+    input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction=None, out=None
+) -> Tensor:
     """Variance over ``dim`` with Bessel's ``correction`` (1 by default)."""
     dims, c, k = _var_args(input, dim, unbiased, keepdim, correction)
     return _finish(via_f32(input, lambda x: VarStd.apply(x, dims, c, k, False)), out)
 
 
-def std(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction=None,
-        out=None) -> Tensor:
+def std(
+    input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction=None, out=None
+) -> Tensor:
     """Standard deviation over ``dim`` with Bessel's ``correction`` (1 by default)."""
     dims, c, k = _var_args(input, dim, unbiased, keepdim, correction)
     return _finish(via_f32(input, lambda x: VarStd.apply(x, dims, c, k, True)), out)
 
 
-def var_mean(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *,
-             correction=None) -> tuple:
+def var_mean(
+    input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction=None
+) -> tuple:
     """(var, mean) over ``dim``."""
     dims, c, k = _var_args(input, dim, unbiased, keepdim, correction)
-    return via_f32(input, lambda x: (VarStd.apply(x, dims, c, k, False),
-                                     Mean.apply(x, dims, k, None)))
+    return via_f32(
+        input, lambda x: (VarStd.apply(x, dims, c, k, False), Mean.apply(x, dims, k, None))
+    )
 
 
-def std_mean(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *,
-             correction=None) -> tuple:
+def std_mean(
+    input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction=None
+) -> tuple:
     """(std, mean) over ``dim``."""
     dims, c, k = _var_args(input, dim, unbiased, keepdim, correction)
-    return via_f32(input, lambda x: (VarStd.apply(x, dims, c, k, True),
-                                     Mean.apply(x, dims, k, None)))
+    return via_f32(
+        input, lambda x: (VarStd.apply(x, dims, c, k, True), Mean.apply(x, dims, k, None))
+    )
 
 
 # --- norm / logsumexp ----------------------------------------------------------------------
@@ -156,7 +162,7 @@ class Norm(Op):
         elif p == 0:
             r = (x != 0).sum(axis=ax, keepdims=keepdim)
         else:
-            r = (x ** p).sum(axis=ax, keepdims=keepdim) ** (1.0 / p)
+            r = (x**p).sum(axis=ax, keepdims=keepdim) ** (1.0 / p)
         r = r.astype(a.real.dtype, copy=False)
         ctx.saved = (a, r)
         ctx.p, ctx.dims, ctx.keep = p, dims, keepdim
@@ -204,8 +210,10 @@ def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, out=None, dtyp
     """Vector p-norm over ``dim`` (all elements by default); p in 'fro', numbers, inf."""
     a = input._data
     if not is_float(a):
-        raise RuntimeError("linalg.vector_norm: Expected a floating point or complex tensor as "
-                           f"input. Got {_name(input.dtype)}")
+        raise RuntimeError(
+            "linalg.vector_norm: Expected a floating point or complex tensor as "
+            f"input. Got {_name(input.dtype)}"
+        )
     if dtype is not None:
         input = input.to(dtype)
     if p == "fro" or p is None:
@@ -240,15 +248,19 @@ def _nuclear(input: Tensor, dim, keepdim: bool) -> Tensor:
     nd = input._data.ndim
     if dim is None:
         if nd != 2:
-            raise RuntimeError("linalg.matrix_norm: The input tensor A must have at least 2 "
-                               "dimensions." if nd < 2 else
-                               "norm(): nuclear norm with dim=None needs a 2-D input")
+            raise RuntimeError(
+                "linalg.matrix_norm: The input tensor A must have at least 2 dimensions."
+                if nd < 2
+                else "norm(): nuclear norm with dim=None needs a 2-D input"
+            )
         dims = (0, 1)
     else:
         dims = norm_dims(dim, nd)
         if dims is None or len(dims) != 2:
-            raise RuntimeError("linalg.matrix_norm: dim must be a 2-tuple. Got "
-                               + " ".join(str(d) for d in (dims or ())))
+            raise RuntimeError(
+                "linalg.matrix_norm: dim must be a 2-tuple. Got "
+                + " ".join(str(d) for d in (dims or ()))
+            )
     x = input.movedim(dims, (-2, -1))
     r = NuclearNorm.apply(x)
     if keepdim:
@@ -272,8 +284,9 @@ class LogSumExp(Op):
         with np.errstate(divide="ignore"):
             r = xp.log(s) + m
         if not keepdim:
-            r = r.reshape(tuple(n for k, n in enumerate(a.shape)
-                                if not (dims is None or k in dims)))
+            r = r.reshape(
+                tuple(n for k, n in enumerate(a.shape) if not (dims is None or k in dims))
+            )
         ctx.saved = (a, r)
         ctx.dims, ctx.keep = dims, keepdim
         return r
@@ -297,13 +310,20 @@ def logsumexp(input: Tensor, dim, keepdim: bool = False, *, out=None) -> Tensor:
 
 
 # --- cov / corrcoef -------------------------------------------------------------------------
-def cov(input: Tensor, *, correction: int = 1, fweights: Tensor | None = None,
-        aweights: Tensor | None = None) -> Tensor:
+def cov(
+    input: Tensor,
+    *,
+    correction: int = 1,
+    fweights: Tensor | None = None,
+    aweights: Tensor | None = None,
+) -> Tensor:
     """Covariance of the rows (variables) over the columns (observations), optionally weighted."""
     nd = input._data.ndim
     if nd > 2:
-        raise RuntimeError(f"cov(): expected input to have two or fewer dimensions but got an "
-                         f"input with {nd} dimensions")
+        raise RuntimeError(
+            f"cov(): expected input to have two or fewer dimensions but got an "
+            f"input with {nd} dimensions"
+        )
     x = input.reshape(1, -1) if nd < 2 else input
     if not is_float(x._data):
         x = x.to(D._default)
@@ -329,8 +349,12 @@ def cov(input: Tensor, *, correction: int = 1, fweights: Tensor | None = None,
     if not isinstance(norm_factor, Tensor) and norm_factor <= 0:
         import warnings
 
-        warnings.warn("cov(): degrees of freedom is <= 0. Correction should be strictly less "
-                      "than the number of observations.", UserWarning, stacklevel=2)
+        warnings.warn(
+            "cov(): degrees of freedom is <= 0. Correction should be strictly less "
+            "than the number of observations.",
+            UserWarning,
+            stacklevel=2,
+        )
         norm_factor = 0
     xm = x - avg
     xw = xm if w is None else xm * w

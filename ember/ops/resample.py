@@ -34,8 +34,9 @@ class SeparableMap(Op):
             if m is None:
                 continue
             ax = x.ndim - nsp + i
-            y = xp.moveaxis(xp.tensordot(y, xp.asarray(m.astype(x.dtype)), axes=([ax], [1])),
-                            -1, ax)
+            y = xp.moveaxis(
+                xp.tensordot(y, xp.asarray(m.astype(x.dtype)), axes=([ax], [1])), -1, ax
+            )
         ctx.mats = mats
         if label is not None:
             ctx.label = label
@@ -51,13 +52,20 @@ class SeparableMap(Op):
             if m is None:
                 continue
             ax = g.ndim - nsp + i
-            y = xp.moveaxis(xp.tensordot(y, xp.asarray(m.astype(g.dtype)), axes=([ax], [0])),
-                            -1, ax)
+            y = xp.moveaxis(
+                xp.tensordot(y, xp.asarray(m.astype(g.dtype)), axes=([ax], [0])), -1, ax
+            )
         return xp.ascontiguousarray(y), None, None
 
 
-_LABEL = {"nearest": "Nearest", "nearest-exact": "NearestExact", "linear": "Linear",
-          "bilinear": "Bilinear", "bicubic": "Bicubic", "trilinear": "Trilinear"}
+_LABEL = {
+    "nearest": "Nearest",
+    "nearest-exact": "NearestExact",
+    "linear": "Linear",
+    "bilinear": "Bilinear",
+    "bicubic": "Bicubic",
+    "trilinear": "Trilinear",
+}
 
 
 def _scale(insz, outsz, align, sf):
@@ -139,19 +147,28 @@ _MODES = ("nearest", "linear", "bilinear", "bicubic", "trilinear", "area", "near
 _DIMS = {"linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3}
 
 
-def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "nearest",
-                align_corners: bool | None = None, recompute_scale_factor: bool | None = None,
-                antialias: bool = False) -> Tensor:
+def interpolate(
+    input: Tensor,
+    size=None,
+    scale_factor=None,
+    mode: str = "nearest",
+    align_corners: bool | None = None,
+    recompute_scale_factor: bool | None = None,
+    antialias: bool = False,
+) -> Tensor:
     """Resize the spatial dims, as torch.nn.functional.interpolate."""
     if mode not in _MODES:
         raise NotImplementedError(
             f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {input.ndim}D) for the "
             f"modes: nearest | linear | bilinear | bicubic | trilinear | area | nearest-exact "
-            f"(got {mode})")
+            f"(got {mode})"
+        )
     if mode in ("nearest", "area", "nearest-exact"):
         if align_corners is not None:
-            raise ValueError("align_corners option can only be set with the interpolating modes: "
-                             "linear | bilinear | bicubic | trilinear")
+            raise ValueError(
+                "align_corners option can only be set with the interpolating modes: "
+                "linear | bilinear | bicubic | trilinear"
+            )
     elif align_corners is None:
         align_corners = False
     if antialias:
@@ -161,22 +178,26 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
         raise NotImplementedError(
             f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {input.ndim}D) for the "
             f"modes: nearest | linear | bilinear | bicubic | trilinear | area | nearest-exact "
-            f"(got {mode})")
+            f"(got {mode})"
+        )
     need = _DIMS.get(mode)
     if need is not None and need != nsp:
-        raise NotImplementedError(f"Got {input.ndim}D input, but {mode} mode needs "
-                                  f"{need + 2}D input")
+        raise NotImplementedError(
+            f"Got {input.ndim}D input, but {mode} mode needs {need + 2}D input"
+        )
     sp = tuple(input.shape[2:])
     if size is not None and scale_factor is not None:
         raise ValueError("only one of size or scale_factor should be defined")
     if size is not None:
         if isinstance(size, (list, tuple)):
             if len(size) != nsp:
-                raise ValueError(f"Input and output must have the same number of spatial "
-                                 f"dimensions, but got input with spatial dimensions of "
-                                 f"{list(sp)} and output size of {list(size)}. Please provide "
-                                 f"input tensor in (N, C, d1, d2, ...,dK) format and output size "
-                                 f"in (o1, o2, ...,oK) format.")
+                raise ValueError(
+                    f"Input and output must have the same number of spatial "
+                    f"dimensions, but got input with spatial dimensions of "
+                    f"{list(sp)} and output size of {list(size)}. Please provide "
+                    f"input tensor in (N, C, d1, d2, ...,dK) format and output size "
+                    f"in (o1, o2, ...,oK) format."
+                )
             osz = tuple(int(e) for e in size)
         else:
             osz = (int(size),) * nsp
@@ -184,11 +205,13 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
     elif scale_factor is not None:
         if isinstance(scale_factor, (list, tuple)):
             if len(scale_factor) != nsp:
-                raise ValueError(f"Input and scale_factor must have the same number of spatial "
-                                 f"dimensions, but got input with spatial dimensions of "
-                                 f"{list(sp)} and scale_factor of shape {list(scale_factor)}. "
-                                 f"Please provide input tensor in (N, C, d1, d2, ...,dK) format "
-                                 f"and scale_factor in (s1, s2, ...,sK) format.")
+                raise ValueError(
+                    f"Input and scale_factor must have the same number of spatial "
+                    f"dimensions, but got input with spatial dimensions of "
+                    f"{list(sp)} and scale_factor of shape {list(scale_factor)}. "
+                    f"Please provide input tensor in (N, C, d1, d2, ...,dK) format "
+                    f"and scale_factor in (s1, s2, ...,sK) format."
+                )
             sfs = tuple(float(e) for e in scale_factor)
         else:
             sfs = (float(scale_factor),) * nsp
@@ -198,8 +221,10 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
     else:
         raise ValueError("either size or scale_factor should be defined")
     if any(e <= 0 for e in osz):
-        raise RuntimeError(f"Input and output sizes should be greater than 0, but got input "
-                           f"({', '.join(map(str, sp))}) output ({', '.join(map(str, osz))})")
+        raise RuntimeError(
+            f"Input and output sizes should be greater than 0, but got input "
+            f"({', '.join(map(str, sp))}) output ({', '.join(map(str, osz))})"
+        )
     mats = []
     for i in range(nsp):
         if mode == "nearest":
@@ -212,18 +237,25 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
             m = _cubic_matrix(sp[i], osz[i], sfs[i], align_corners)
         else:
             m = _linear_matrix(sp[i], osz[i], sfs[i], align_corners)
-        mats.append(None if osz[i] == sp[i] and mode != "bicubic" and np.array_equal(
-            m, np.eye(sp[i])) else m)
+        mats.append(
+            None
+            if osz[i] == sp[i] and mode != "bicubic" and np.array_equal(m, np.eye(sp[i]))
+            else m
+        )
     if mode == "area":
-        label = "MeanBackward1" if all(e == 1 for e in osz) else \
-            f"AdaptiveAvgPool{nsp}DBackward0"
+        label = "MeanBackward1" if all(e == 1 for e in osz) else f"AdaptiveAvgPool{nsp}DBackward0"
     else:
         label = f"Upsample{_LABEL[mode]}{nsp}DBackward0"
     return SeparableMap.apply(input, tuple(mats), label)
 
 
-def upsample(input: Tensor, size=None, scale_factor=None, mode: str = "nearest",
-             align_corners: bool | None = None) -> Tensor:
+def upsample(
+    input: Tensor,
+    size=None,
+    scale_factor=None,
+    mode: str = "nearest",
+    align_corners: bool | None = None,
+) -> Tensor:
     """Deprecated alias of interpolate."""
     return interpolate(input, size, scale_factor, mode, align_corners)
 
@@ -236,15 +268,19 @@ def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
     """(*, C*r*r, H, W) -> (*, C, H*r, W*r), as torch.nn.functional.pixel_shuffle."""
     r = int(upscale_factor)
     if input.ndim < 3:
-        raise RuntimeError(f"pixel_shuffle expects input to have at least 3 dimensions, but got "
-                           f"input with {input.ndim} dimension(s)")
+        raise RuntimeError(
+            f"pixel_shuffle expects input to have at least 3 dimensions, but got "
+            f"input with {input.ndim} dimension(s)"
+        )
     if r <= 0:
         raise RuntimeError(f"pixel_shuffle expects a positive upscale_factor, but got {r}")
     *lead, c, h, w = input.shape
     if c % (r * r):
-        raise RuntimeError(f"pixel_shuffle expects its input's 'channel' dimension to be "
-                           f"divisible by the square of upscale_factor, but input.size(-3)={c} "
-                           f"is not divisible by {r * r}")
+        raise RuntimeError(
+            f"pixel_shuffle expects its input's 'channel' dimension to be "
+            f"divisible by the square of upscale_factor, but input.size(-3)={c} "
+            f"is not divisible by {r * r}"
+        )
     nl = len(lead)
     y = input.reshape(*lead, c // (r * r), r, r, h, w)
     y = y.permute(*range(nl), nl, nl + 3, nl + 1, nl + 4, nl + 2)
@@ -255,17 +291,23 @@ def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
     """(*, C, H*r, W*r) -> (*, C*r*r, H, W), as torch.nn.functional.pixel_unshuffle."""
     r = int(downscale_factor)
     if input.ndim < 3:
-        raise RuntimeError(f"pixel_unshuffle expects input to have at least 3 dimensions, but "
-                           f"got input with {input.ndim} dimension(s)")
+        raise RuntimeError(
+            f"pixel_unshuffle expects input to have at least 3 dimensions, but "
+            f"got input with {input.ndim} dimension(s)"
+        )
     if r <= 0:
         raise RuntimeError(f"pixel_unshuffle expects a positive downscale_factor, but got {r}")
     *lead, c, h, w = input.shape
     if h % r:
-        raise RuntimeError(f"pixel_unshuffle expects height to be divisible by downscale_factor, "
-                           f"but input.size(-2)={h} is not divisible by {r}")
+        raise RuntimeError(
+            f"pixel_unshuffle expects height to be divisible by downscale_factor, "
+            f"but input.size(-2)={h} is not divisible by {r}"
+        )
     if w % r:
-        raise RuntimeError(f"pixel_unshuffle expects width to be divisible by downscale_factor, "
-                           f"but input.size(-1)={w} is not divisible by {r}")
+        raise RuntimeError(
+            f"pixel_unshuffle expects width to be divisible by downscale_factor, "
+            f"but input.size(-1)={w} is not divisible by {r}"
+        )
     nl = len(lead)
     y = input.reshape(*lead, c, h // r, r, w // r, r)
     y = y.permute(*range(nl), nl, nl + 2, nl + 4, nl + 1, nl + 3)
@@ -279,6 +321,7 @@ def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
 class Unfold(Op):
     def name(self) -> str:
         return "Im2ColBackward0"
+
     @staticmethod
     def forward(ctx, x, k, d, p, s):
         pads = tuple((e, e) for e in p)
@@ -296,6 +339,7 @@ class Unfold(Op):
 class Fold(Op):
     def name(self) -> str:
         return "Col2ImBackward0"
+
     @staticmethod
     def forward(ctx, x, osize, k, d, p, s):
         xp = xp_of(x)
@@ -318,8 +362,9 @@ class Fold(Op):
 def unfold(input: Tensor, kernel_size, dilation=1, padding=0, stride=1) -> Tensor:
     """Sliding local blocks of (N, C, H, W) as columns (N, C*kh*kw, L), as F.unfold."""
     if input.ndim not in (3, 4):
-        raise NotImplementedError(f"Input Error: Only 3D or 4D input Tensors are supported (got "
-                                  f"{input.ndim}D)")
+        raise NotImplementedError(
+            f"Input Error: Only 3D or 4D input Tensors are supported (got {input.ndim}D)"
+        )
     k = ntuple(kernel_size, 2, "kernel_size")
     d = ntuple(dilation, 2, "dilation")
     p = ntuple(padding, 2, "padding")
@@ -332,8 +377,10 @@ def unfold(input: Tensor, kernel_size, dilation=1, padding=0, stride=1) -> Tenso
 def fold(input: Tensor, output_size, kernel_size, dilation=1, padding=0, stride=1) -> Tensor:
     """Sum columns (N, C*kh*kw, L) back into (N, C, H, W), as F.fold."""
     if input.ndim not in (2, 3):
-        raise NotImplementedError(f"Input Error: Only unbatched (2D) or batched (3D) input "
-                                  f"Tensors are supported (got {input.ndim}D)")
+        raise NotImplementedError(
+            f"Input Error: Only unbatched (2D) or batched (3D) input "
+            f"Tensors are supported (got {input.ndim}D)"
+        )
     osize = ntuple(output_size, 2, "output_size")
     k = ntuple(kernel_size, 2, "kernel_size")
     d = ntuple(dilation, 2, "dilation")
@@ -342,14 +389,18 @@ def fold(input: Tensor, output_size, kernel_size, dilation=1, padding=0, stride=
     x = input.unsqueeze(0) if input.ndim == 2 else input
     kk = _prod(k)
     if x.shape[1] % kk:
-        raise RuntimeError(f"Expected size of input's dimension 1 to be divisible by the product "
-                           f"of kernel_size, but got input.size(1)={x.shape[1]} and "
-                           f"kernel_size={k}")
+        raise RuntimeError(
+            f"Expected size of input's dimension 1 to be divisible by the product "
+            f"of kernel_size, but got input.size(1)={x.shape[1]} and "
+            f"kernel_size={k}"
+        )
     nb = _prod((osize[i] + 2 * p[i] - d[i] * (k[i] - 1) - 1) // s[i] + 1 for i in range(2))
     if x.shape[2] != nb:
-        raise RuntimeError(f"Given output_size={osize}, kernel_size={k}, dilation={d}, "
-                           f"padding={p}, stride={s}, expected size of input's dimension 2 to "
-                           f"match the calculated number of sliding blocks, but got "
-                           f"input.size(2)={x.shape[2]}.")
+        raise RuntimeError(
+            f"Given output_size={osize}, kernel_size={k}, dilation={d}, "
+            f"padding={p}, stride={s}, expected size of input's dimension 2 to "
+            f"match the calculated number of sliding blocks, but got "
+            f"input.size(2)={x.shape[2]}."
+        )
     out = Fold.apply(x, osize, k, d, p, s)
     return out.squeeze(0) if input.ndim == 2 else out

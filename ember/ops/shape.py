@@ -12,9 +12,31 @@ from ..tensor import Size, Tensor, _wrap, check_dim
 from . import _bw
 
 __all__ = [
-    "reshape", "transpose", "swapaxes", "swapdims", "permute", "squeeze", "unsqueeze", "flatten",
-    "unflatten", "narrow", "cat", "concat", "concatenate", "stack", "split", "chunk", "unbind",
-    "t", "expand_copy", "hstack", "vstack", "dstack", "column_stack", "movedim", "moveaxis",
+    "reshape",
+    "transpose",
+    "swapaxes",
+    "swapdims",
+    "permute",
+    "squeeze",
+    "unsqueeze",
+    "flatten",
+    "unflatten",
+    "narrow",
+    "cat",
+    "concat",
+    "concatenate",
+    "stack",
+    "split",
+    "chunk",
+    "unbind",
+    "t",
+    "expand_copy",
+    "hstack",
+    "vstack",
+    "dstack",
+    "column_stack",
+    "movedim",
+    "moveaxis",
     "diagonal",
 ]
 
@@ -45,7 +67,8 @@ class Reshape(Op):
                 raise RuntimeError(
                     "view size is not compatible with input tensor's size and stride (at least "
                     "one dimension spans across two contiguous subspaces). Use .reshape(...) "
-                    "instead.") from None
+                    "instead."
+                ) from None
         return a.reshape(shape)
 
     @staticmethod
@@ -120,7 +143,8 @@ def permute(input: Tensor, *dims) -> Tensor:
         raise RuntimeError(
             f"permute(sparse_coo): number of dimensions in the tensor input does not match the "
             f"length of the desired ordering of dimensions i.e. input.dim() = {nd} is not equal "
-            f"to len(dims) = {len(dims)}")
+            f"to len(dims) = {len(dims)}"
+        )
     perm = tuple(check_dim(d, nd) for d in dims)
     if len(set(perm)) != nd:
         raise RuntimeError("permute(): duplicate dims are not allowed.")
@@ -201,9 +225,9 @@ def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     if s > e:
         raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
     n = 1
-    for x in shp[s:e + 1]:
+    for x in shp[s : e + 1]:
         n *= x
-    return _reshape(input, shp[:s] + (n,) + shp[e + 1:], False)
+    return _reshape(input, shp[:s] + (n,) + shp[e + 1 :], False)
 
 
 def unflatten(input: Tensor, dim: int, sizes) -> Tensor:
@@ -217,8 +241,9 @@ def unflatten(input: Tensor, dim: int, sizes) -> Tensor:
     if int(np.prod(sizes)) != shp[d]:
         raise RuntimeError(
             f"unflatten: Provided sizes {list(sizes)} don't multiply up to the size of dim "
-            f"{dim} ({shp[d]}) in the input tensor")
-    return _reshape(input, shp[:d] + sizes + shp[d + 1:], False)
+            f"{dim} ({shp[d]}) in the input tensor"
+        )
+    return _reshape(input, shp[:d] + sizes + shp[d + 1 :], False)
 
 
 class Expand(Op):
@@ -242,7 +267,8 @@ def expand(input: Tensor, *sizes) -> Tensor:
         raise RuntimeError(
             f"expand(torch.FloatTensor{{{list(shp)}}}, size={list(sizes)}): the number of sizes "
             f"provided ({len(sizes)}) must be greater or equal to the number of dimensions in "
-            f"the tensor ({len(shp)})")
+            f"the tensor ({len(shp)})"
+        )
     off = len(sizes) - len(shp)
     new = []
     for i, s in enumerate(sizes):
@@ -254,11 +280,13 @@ def expand(input: Tensor, *sizes) -> Tensor:
                 raise RuntimeError(
                     f"The expanded size of the tensor ({s}) must match the existing size ({cur})"
                     f" at non-singleton dimension {i}.  Target sizes: {list(sizes)}.  Tensor "
-                    f"sizes: {list(shp)}")
+                    f"sizes: {list(shp)}"
+                )
         elif s < 0:
             raise RuntimeError(
                 f"The expanded size of the tensor ({s}) isn't allowed in a leading, "
-                "non-existing dimension 0")
+                "non-existing dimension 0"
+            )
         new.append(s)
     return as_view(Expand.apply(input, tuple(new)), input)
 
@@ -305,8 +333,7 @@ def narrow(input: Tensor, dim: int, start, length: int) -> Tensor:
     if start < 0:
         start += size
     if start < 0 or start + length > size:
-        raise RuntimeError(
-            f"start ({start}) + length ({length}) exceeds dimension size ({size}).")
+        raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size ({size}).")
     return _slice(input, d, start, start + length)
 
 
@@ -323,15 +350,17 @@ def split(tensor: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
     if isinstance(split_size_or_sections, int):
         step = split_size_or_sections
         if step <= 0 and n:
-            raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got "
-                               f"dimension size of {n}")
+            raise RuntimeError(
+                f"split_size can only be 0 if dimension size is 0, but got dimension size of {n}"
+            )
         sizes = [min(step, n - i) for i in range(0, n, step)] if n else [0]
     else:
         sizes = list(split_size_or_sections)
         if sum(sizes) != n:
             raise RuntimeError(
                 f"split_with_sizes expects split_sizes to sum exactly to {n} (input tensor's "
-                f"size at dimension {dim}), but got split_sizes={sizes}")
+                f"size at dimension {dim}), but got split_sizes={sizes}"
+            )
     out, start = [], 0
     for s in sizes:
         out.append(_slice(tensor, d, start, start + s))
@@ -381,13 +410,13 @@ def _promote_all(tensors):
 def cat(tensors, dim: int = 0, *, out=None) -> Tensor:
     """Join tensors along an existing dim (dtypes promoted, as torch)."""
     if isinstance(tensors, Tensor) or not isinstance(tensors, (list, tuple)):
-        raise TypeError("cat() argument 'tensors' must be tuple of Tensors, not "
-                        + type(tensors).__name__)
+        raise TypeError(
+            "cat() argument 'tensors' must be tuple of Tensors, not " + type(tensors).__name__
+        )
     if not tensors:
         raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
     # torch skips legacy empty 1-d tensors in cat
-    ts = [t for t in tensors if not (t._data.ndim == 1 and t._data.shape[0] == 0)] or [
-        tensors[0]]
+    ts = [t for t in tensors if not (t._data.ndim == 1 and t._data.shape[0] == 0)] or [tensors[0]]
     nd = ts[0]._data.ndim
     if nd == 0:
         raise RuntimeError("zero-dimensional tensor (at position 0) cannot be concatenated")
@@ -395,13 +424,15 @@ def cat(tensors, dim: int = 0, *, out=None) -> Tensor:
     for i, x in enumerate(ts):
         if x._data.ndim != nd:
             raise RuntimeError(
-                f"Tensors must have same number of dimensions: got {nd} and {x._data.ndim}")
+                f"Tensors must have same number of dimensions: got {nd} and {x._data.ndim}"
+            )
         for k in range(nd):
             if k != d and x._data.shape[k] != ts[0]._data.shape[k]:
                 raise RuntimeError(
                     f"Sizes of tensors must match except in dimension {d}. Expected size "
                     f"{ts[0]._data.shape[k]} but got size {x._data.shape[k]} for tensor number "
-                    f"{i} in the list.")
+                    f"{i} in the list."
+                )
     ts = _promote_all(ts)
     r = Cat.apply(d, *ts)
     if out is not None:
@@ -423,7 +454,8 @@ def stack(tensors, dim: int = 0, *, out=None) -> Tensor:
         if x._data.shape != shp:
             raise RuntimeError(
                 f"stack expects each tensor to be equal size, but got {list(shp)} at entry 0 "
-                f"and {list(x._data.shape)} at entry {i}")
+                f"and {list(x._data.shape)} at entry {i}"
+            )
     d = check_dim(dim, len(shp) + 1)
     return cat([unsqueeze(x, d) for x in tensors], d, out=out)
 
@@ -493,8 +525,14 @@ class Diagonal(Op):
 
     @staticmethod
     def backward(ctx, g):
-        return DiagScatter.apply(g, ctx.shape, *ctx.args) if isinstance(g, Tensor) else \
-            DiagScatter.forward(None, g, ctx.shape, *ctx.args), None, None, None
+        return (
+            DiagScatter.apply(g, ctx.shape, *ctx.args)
+            if isinstance(g, Tensor)
+            else DiagScatter.forward(None, g, ctx.shape, *ctx.args),
+            None,
+            None,
+            None,
+        )
 
 
 class DiagScatter(Op):
@@ -512,8 +550,7 @@ class DiagScatter(Op):
 
     @staticmethod
     def backward(ctx, gg):
-        r = Diagonal.apply(gg, *ctx.args) if isinstance(gg, Tensor) else \
-            diag_view(gg, *ctx.args)
+        r = Diagonal.apply(gg, *ctx.args) if isinstance(gg, Tensor) else diag_view(gg, *ctx.args)
         return r, None, None, None, None
 
 
@@ -532,9 +569,9 @@ class Unfold(Op):
         if a.ndim == 0:
             return a.reshape(1)
         nw = (a.shape[d] - size) // step + 1
-        shape = a.shape[:d] + (nw,) + a.shape[d + 1:] + (size,)
+        shape = a.shape[:d] + (nw,) + a.shape[d + 1 :] + (size,)
         st = a.strides
-        strides = st[:d] + (st[d] * step,) + st[d + 1:] + (st[d],)
+        strides = st[:d] + (st[d] * step,) + st[d + 1 :] + (st[d],)
         return _as_strided(a, shape, strides)
 
     @staticmethod
@@ -564,8 +601,11 @@ class UnfoldBackward(Op):
 
     @staticmethod
     def backward(ctx, gg):
-        r = Unfold.apply(gg, *ctx.args) if isinstance(gg, Tensor) else \
-            Unfold.forward(_NoCtx(), gg, *ctx.args)
+        r = (
+            Unfold.apply(gg, *ctx.args)
+            if isinstance(gg, Tensor)
+            else Unfold.forward(_NoCtx(), gg, *ctx.args)
+        )
         return r, None, None, None, None
 
 

@@ -15,11 +15,37 @@ from .reduction import rev
 from .shape import DiagScatter, _diag_dims, _slice, expand, reshape, unsqueeze
 
 __all__ = [
-    "flip", "fliplr", "flipud", "roll", "rot90", "tile", "repeat_interleave", "tril", "triu",
-    "diag", "diag_embed", "select", "broadcast_to", "broadcast_tensors", "broadcast_shapes",
-    "atleast_1d", "atleast_2d", "atleast_3d", "diff", "ravel", "tensor_split", "hsplit",
-    "vsplit", "dsplit", "row_stack", "block_diag", "diagflat", "narrow_copy", "select_scatter",
-    "slice_scatter", "diagonal_scatter",
+    "flip",
+    "fliplr",
+    "flipud",
+    "roll",
+    "rot90",
+    "tile",
+    "repeat_interleave",
+    "tril",
+    "triu",
+    "diag",
+    "diag_embed",
+    "select",
+    "broadcast_to",
+    "broadcast_tensors",
+    "broadcast_shapes",
+    "atleast_1d",
+    "atleast_2d",
+    "atleast_3d",
+    "diff",
+    "ravel",
+    "tensor_split",
+    "hsplit",
+    "vsplit",
+    "dsplit",
+    "row_stack",
+    "block_diag",
+    "diagflat",
+    "narrow_copy",
+    "select_scatter",
+    "slice_scatter",
+    "diagonal_scatter",
 ]
 
 
@@ -95,13 +121,13 @@ def roll(input: Tensor, shifts, dims=None) -> Tensor:
     shifts = (shifts,) if isinstance(shifts, int) else tuple(int(s) for s in shifts)
     if dims is None:
         if len(shifts) != 1:
-            raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, "
-                               "dims:0")
+            raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, dims:0")
         return Roll.apply(input, shifts, None)
     dims = (dims,) if isinstance(dims, int) else tuple(dims)
     if len(shifts) != len(dims):
-        raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, "
-                           f"dims:{len(dims)}")
+        raise RuntimeError(
+            f"shifts and dimensions must align. shifts: {len(shifts)}, dims:{len(dims)}"
+        )
     nd = input._data.ndim
     dims = tuple(check_dim(d, nd) for d in dims)
     if nd == 0:
@@ -118,8 +144,9 @@ def rot90(input: Tensor, k: int = 1, dims=(0, 1)) -> Tensor:
         raise RuntimeError(f"expected total dims >= 2, but got total dims = {nd}")
     d0, d1 = check_dim(dims[0], nd), check_dim(dims[1], nd)
     if d0 == d1:
-        raise RuntimeError(f"expected rotation dims to be different, but got dim0 = {d0} and "
-                           f"dim1 = {d1}")
+        raise RuntimeError(
+            f"expected rotation dims to be different, but got dim0 = {d0} and dim1 = {d1}"
+        )
     k %= 4
     if k == 1:
         return flip(input, (d1,)).transpose(d0, d1)
@@ -157,8 +184,10 @@ def repeat(input: Tensor, *sizes) -> Tensor:
         sizes = sizes[0]
     reps = tuple(int(s) for s in sizes)
     if len(reps) < input._data.ndim:
-        raise RuntimeError("Number of dimensions of repeat dims can not be smaller than number "
-                           "of dimensions of tensor")
+        raise RuntimeError(
+            "Number of dimensions of repeat dims can not be smaller than number "
+            "of dimensions of tensor"
+        )
     shp = (1,) * (len(reps) - input._data.ndim) + input._data.shape
     new = [r * n for r, n in zip(reps, shp)]
     bad = [n for n in new if n < 0]
@@ -175,15 +204,17 @@ def tile(input: Tensor, dims) -> Tensor:
     return Repeat.apply(input, reps)
 
 
-def repeat_interleave(input: Tensor, repeats=None, dim: int | None = None, *,
-                      output_size: int | None = None) -> Tensor:
+def repeat_interleave(
+    input: Tensor, repeats=None, dim: int | None = None, *, output_size: int | None = None
+) -> Tensor:
     """Repeat each element (or slice along ``dim``) ``repeats`` times, in place of order."""
     from .gather import index_select
 
     if repeats is None:
         r = input._host()
-        return _wrap(xp_of(input._data).asarray(np.repeat(np.arange(r.shape[0]), r)
-                                                .astype(np.int64)))
+        return _wrap(
+            xp_of(input._data).asarray(np.repeat(np.arange(r.shape[0]), r).astype(np.int64))
+        )
     if dim is None:
         input = reshape(input, (-1,))
         d = 0
@@ -195,8 +226,10 @@ def repeat_interleave(input: Tensor, repeats=None, dim: int | None = None, *,
         if reps.ndim == 1 and reps.shape[0] == 1:
             reps = reps.reshape(())
         if reps.ndim and reps.shape[0] != n:
-            raise RuntimeError(f"repeats must have the same size as input along dim, but got "
-                               f"repeats.size(0) = {reps.shape[0]} and input.size({d}) = {n}")
+            raise RuntimeError(
+                f"repeats must have the same size as input along dim, but got "
+                f"repeats.size(0) = {reps.shape[0]} and input.size({d}) = {n}"
+            )
     else:
         reps = int(repeats)
     if np.any(np.asarray(reps) < 0):
@@ -227,8 +260,9 @@ class Tri(Op):
 
 def _tri(input: Tensor, diagonal: int, upper: bool) -> Tensor:
     if input._data.ndim < 2:
-        raise RuntimeError(f"{'triu' if upper else 'tril'}: input tensor must have at least 2 "
-                           "dimensions")
+        raise RuntimeError(
+            f"{'triu' if upper else 'tril'}: input tensor must have at least 2 dimensions"
+        )
     return Tri.apply(input, int(diagonal), upper)
 
 
@@ -288,8 +322,9 @@ def select(input: Tensor, dim: int, index: int) -> Tensor:
     n = shp[d]
     index = int(index)
     if not -n <= index < n:
-        raise IndexError(f"select(): index {index} out of range for tensor of size "
-                         f"{list(shp)} at dimension {d}")
+        raise IndexError(
+            f"select(): index {index} out of range for tensor of size {list(shp)} at dimension {d}"
+        )
     return _slice(input, d, index % n, None, drop=True)
 
 
@@ -311,8 +346,10 @@ def broadcast_shapes(*shapes) -> Size:
             if out[k] == 1:
                 out[k] = n
             elif n != 1 and n != out[k]:
-                raise RuntimeError(f"Shape mismatch: objects cannot be broadcast to a single "
-                                   f"shape.  Mismatch is between arg {k} and arg {k}.")
+                raise RuntimeError(
+                    f"Shape mismatch: objects cannot be broadcast to a single "
+                    f"shape.  Mismatch is between arg {k} and arg {k}."
+                )
     return Size(out)
 
 
@@ -334,8 +371,10 @@ def broadcast_tensors(*tensors) -> tuple:
 def _atleast(tensors, fn):
     for t in tensors:
         if not isinstance(t, (Tensor, list, tuple)):
-            raise TypeError(f"atleast_nd() received an invalid combination of arguments - got "
-                            f"({type(t).__name__}), but expected one of: (Tensor input)")
+            raise TypeError(
+                f"atleast_nd() received an invalid combination of arguments - got "
+                f"({type(t).__name__}), but expected one of: (Tensor input)"
+            )
     if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
         return tuple(fn(t) for t in tensors[0])
     if len(tensors) == 1:
@@ -350,8 +389,10 @@ def atleast_1d(*tensors) -> Tensor | tuple:
 
 def atleast_2d(*tensors) -> Tensor | tuple:
     """Tensors with at least two dimensions (leading 1s added)."""
-    return _atleast(tensors, lambda t: reshape(t, (1,) * (2 - t._data.ndim) + t._data.shape)
-                    if t._data.ndim < 2 else t)
+    return _atleast(
+        tensors,
+        lambda t: reshape(t, (1,) * (2 - t._data.ndim) + t._data.shape) if t._data.ndim < 2 else t,
+    )
 
 
 def _three(t):
@@ -368,8 +409,6 @@ def _three(t):
 def atleast_3d(*tensors) -> Tensor | tuple:
     """Tensors with at least three dimensions (numpy's placement of the new 1s)."""
     return _atleast(tensors, _three)
-
-
 
 
 def diff(input: Tensor, n: int = 1, dim: int = -1, prepend=None, append=None) -> Tensor:
@@ -428,7 +467,8 @@ def _split_dim(input: Tensor, sections, dim: int, name: str) -> tuple:
         if sections == 0 or n % sections:
             raise RuntimeError(
                 f"torch.{name} attempted to split along dimension {dim}, but the size of the "
-                f"dimension {n} is not divisible by the split_size {sections}!")
+                f"dimension {n} is not divisible by the split_size {sections}!"
+            )
     return tensor_split(input, sections, dim)
 
 
@@ -436,24 +476,30 @@ def hsplit(input: Tensor, indices_or_sections) -> tuple:
     """tensor_split along dim 1 (dim 0 for 1-d tensors)."""
     nd = input._data.ndim
     if nd < 1:
-        raise RuntimeError("torch.hsplit requires a tensor with at least 1 dimension, but got a "
-                           "tensor with 0 dimensions!")
+        raise RuntimeError(
+            "torch.hsplit requires a tensor with at least 1 dimension, but got a "
+            "tensor with 0 dimensions!"
+        )
     return _split_dim(input, indices_or_sections, 1 if nd > 1 else 0, "hsplit")
 
 
 def vsplit(input: Tensor, indices_or_sections) -> tuple:
     """tensor_split along dim 0 (needs at least 2 dims)."""
     if input._data.ndim < 2:
-        raise RuntimeError(f"torch.vsplit requires a tensor with at least 2 dimension, but got a "
-                           f"tensor with {input._data.ndim} dimensions!")
+        raise RuntimeError(
+            f"torch.vsplit requires a tensor with at least 2 dimension, but got a "
+            f"tensor with {input._data.ndim} dimensions!"
+        )
     return _split_dim(input, indices_or_sections, 0, "vsplit")
 
 
 def dsplit(input: Tensor, indices_or_sections) -> tuple:
     """tensor_split along dim 2 (needs at least 3 dims)."""
     if input._data.ndim < 3:
-        raise RuntimeError(f"torch.dsplit requires a tensor with at least 3 dimension, but got a "
-                           f"tensor with {input._data.ndim} dimensions!")
+        raise RuntimeError(
+            f"torch.dsplit requires a tensor with at least 3 dimension, but got a "
+            f"tensor with {input._data.ndim} dimensions!"
+        )
     return _split_dim(input, indices_or_sections, 2, "dsplit")
 
 
@@ -473,15 +519,20 @@ def block_diag(*tensors) -> Tensor:
     for k, t in enumerate(tensors):
         nd = t._data.ndim
         if nd > 2:
-            raise RuntimeError(f"torch.block_diag: Input tensors must have 2 or fewer dimensions."
-                               f" Input {k} has {nd} dimensions")
+            raise RuntimeError(
+                f"torch.block_diag: Input tensors must have 2 or fewer dimensions."
+                f" Input {k} has {nd} dimensions"
+            )
         mats.append(reshape(t, (1, 1)) if nd == 0 else reshape(t, (1, -1)) if nd == 1 else t)
     width = sum(m._data.shape[1] for m in mats)
     rows, left = [], 0
     for m in mats:
         h, w = m._data.shape
-        parts = [zeros(h, left, dtype=m.dtype, device=m.device), m,
-                 zeros(h, width - left - w, dtype=m.dtype, device=m.device)]
+        parts = [
+            zeros(h, left, dtype=m.dtype, device=m.device),
+            m,
+            zeros(h, width - left - w, dtype=m.dtype, device=m.device),
+        ]
         rows.append(cat(parts, 1))
         left += w
     if not rows:
@@ -514,24 +565,31 @@ def select_scatter(input: Tensor, src: Tensor, dim: int, index: int) -> Tensor:
     d = check_dim(dim, input._data.ndim)
     n = input._data.shape[d]
     if not -n <= index < n:
-        raise IndexError(f"select(): index {index} out of range for tensor of size "
-                         f"{list(input._data.shape)} at dimension {d}")
-    expect = input._data.shape[:d] + input._data.shape[d + 1:]
+        raise IndexError(
+            f"select(): index {index} out of range for tensor of size "
+            f"{list(input._data.shape)} at dimension {d}"
+        )
+    expect = input._data.shape[:d] + input._data.shape[d + 1 :]
     if tuple(src._data.shape) != expect:
-        raise RuntimeError(f"expected src to have a size equal to the slice of self. src size = "
-                           f"{list(src._data.shape)}, slice size = {list(expect)}")
+        raise RuntimeError(
+            f"expected src to have a size equal to the slice of self. src size = "
+            f"{list(src._data.shape)}, slice size = {list(expect)}"
+        )
     return _scatter_into(input, src, (slice(None),) * d + (index % n,))
 
 
-def slice_scatter(input: Tensor, src: Tensor, dim: int = 0, start=None, end=None,
-                  step: int = 1) -> Tensor:
+def slice_scatter(
+    input: Tensor, src: Tensor, dim: int = 0, start=None, end=None, step: int = 1
+) -> Tensor:
     """Copy of input with the slice start:end:step along ``dim`` replaced by src."""
     d = check_dim(dim, input._data.ndim)
     key = (slice(None),) * d + (slice(start, end, step),)
     expect = input._data[key].shape
     if tuple(src._data.shape) != expect:
-        raise RuntimeError(f"expected src to have a size equal to the slice of self. src size = "
-                           f"{list(src._data.shape)}, slice size = {list(expect)}")
+        raise RuntimeError(
+            f"expected src to have a size equal to the slice of self. src size = "
+            f"{list(src._data.shape)}, slice size = {list(expect)}"
+        )
     return _scatter_into(input, src, key)
 
 
@@ -566,15 +624,18 @@ class DiagonalScatter(Op):
         return ga, gs, None, None, None
 
 
-def diagonal_scatter(input: Tensor, src: Tensor, offset: int = 0, dim1: int = 0,
-                     dim2: int = 1) -> Tensor:
+def diagonal_scatter(
+    input: Tensor, src: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1
+) -> Tensor:
     """Copy of input with a diagonal (as torch.diagonal selects it) replaced by src."""
     from .shape import diagonal
 
     expect = tuple(diagonal(input.detach(), offset, dim1, dim2)._data.shape)
     if tuple(src._data.shape) != expect:
-        raise RuntimeError(f"expected src to have a size equal to the slice of self. src size = "
-                           f"{list(src._data.shape)}, slice size = {list(expect)}")
+        raise RuntimeError(
+            f"expected src to have a size equal to the slice of self. src size = "
+            f"{list(src._data.shape)}, slice size = {list(expect)}"
+        )
     off, d1, d2 = _diag_dims(input._data.ndim, offset, dim1, dim2)
     if src._data.dtype != input._data.dtype:
         src = src.to(input.dtype)
@@ -606,7 +667,8 @@ def sum_to_size(self: Tensor, *size) -> Tensor:
     lead = len(shp) - len(size)
     if lead < 0 or any(s != 1 and s != shp[lead + k] for k, s in enumerate(size)):
         raise RuntimeError(f"size {{{list(size)}}} is not expandable to size {{{list(shp)}}}.")
-    dims = list(range(lead)) + [lead + k for k, s in enumerate(size) if s == 1 and
-                                shp[lead + k] != 1]
+    dims = list(range(lead)) + [
+        lead + k for k, s in enumerate(size) if s == 1 and shp[lead + k] != 1
+    ]
     r = self.sum(dims, keepdim=True) if dims else self
     return reshape(r, size)

@@ -13,8 +13,22 @@ from ..device import xp_of
 from ..tensor import Tensor, _wrap, check_dim
 from .reduction import return_type, rev, select_along, span
 
-__all__ = ["sort", "argsort", "msort", "topk", "kthvalue", "unique", "unique_consecutive",
-           "searchsorted", "bucketize", "bincount", "histc", "quantile", "nanquantile", "mode"]
+__all__ = [
+    "sort",
+    "argsort",
+    "msort",
+    "topk",
+    "kthvalue",
+    "unique",
+    "unique_consecutive",
+    "searchsorted",
+    "bucketize",
+    "bincount",
+    "histc",
+    "quantile",
+    "nanquantile",
+    "mode",
+]
 
 
 def _order(a, d: int, descending: bool):
@@ -30,8 +44,9 @@ def _order(a, d: int, descending: bool):
     return (n - 1 - rev(r, d)).astype(np.int64, copy=False)
 
 
-def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False, *,
-         out=None) -> tuple:
+def sort(
+    input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False, *, out=None
+) -> tuple:
     """(values, indices) sorted along ``dim``; ties keep their order."""
     a = input._data
     d = check_dim(dim, a.ndim)
@@ -55,8 +70,15 @@ def msort(input: Tensor) -> Tensor:
     return sort(input, 0).values
 
 
-def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True, *,  # noqa: A002
-         out=None) -> tuple:
+def topk(
+    input: Tensor,
+    k: int,
+    dim: int = -1,
+    largest: bool = True,
+    sorted: bool = True,
+    *,  # noqa: A002
+    out=None,
+) -> tuple:
     """(values, indices) of the ``k`` largest (or smallest) elements along ``dim``."""
     a = input._data
     d = check_dim(dim, a.ndim)
@@ -85,8 +107,7 @@ def _top_partition(a, d: int, k: int, largest: bool):
     return xp.take_along_axis(cand, o, d).astype(np.int64, copy=False)
 
 
-def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False, *,
-             out=None) -> tuple:
+def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False, *, out=None) -> tuple:
     """(values, indices) of the k-th smallest element along ``dim`` (k counts from 1)."""
     a = input._data
     d = check_dim(dim, a.ndim)
@@ -120,10 +141,10 @@ def mode(input: Tensor, dim: int = -1, keepdim: bool = False) -> tuple:
         first = xp.nonzero(starts)[0]
         counts = xp.diff(xp.concatenate([first, xp.asarray([n])]))
         k = int(xp.argmax(counts))
-        pick[r] = order[r, first[k]:first[k] + counts[k]].max()
+        pick[r] = order[r, first[k] : first[k] + counts[k]].max()
     shp = list(a.shape)
     shp[d] = 1
-    idx = xp.moveaxis(pick.reshape(shp[:d] + shp[d + 1:] + [1]), -1, d)
+    idx = xp.moveaxis(pick.reshape(shp[:d] + shp[d + 1 :] + [1]), -1, d)
     vals = select_along(input, d, idx, keepdim)
     return return_type("mode", vals, _wrap(idx if keepdim else idx.squeeze(d)))
 
@@ -137,8 +158,13 @@ def _pack(vals, inverse, counts, return_inverse: bool, return_counts: bool):
     return out[0] if len(out) == 1 else tuple(out)
 
 
-def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False,  # noqa: A002
-           return_counts: bool = False, dim: int | None = None) -> Tensor | tuple:
+def unique(
+    input: Tensor,
+    sorted: bool = True,
+    return_inverse: bool = False,  # noqa: A002
+    return_counts: bool = False,
+    dim: int | None = None,
+) -> Tensor | tuple:
     """The distinct values (or slices along ``dim``), sorted; optionally inverse and counts."""
     a = input._data
     xp = xp_of(a)
@@ -152,8 +178,9 @@ def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False,  # 
     return _pack(vals, inv.reshape(-1), cnt, return_inverse, return_counts)
 
 
-def unique_consecutive(input: Tensor, return_inverse: bool = False, return_counts: bool = False,
-                       dim: int | None = None) -> Tensor | tuple:
+def unique_consecutive(
+    input: Tensor, return_inverse: bool = False, return_counts: bool = False, dim: int | None = None
+) -> Tensor | tuple:
     """Collapse runs of equal consecutive values (or slices along ``dim``)."""
     a = input._data
     xp = xp_of(a)
@@ -165,8 +192,13 @@ def unique_consecutive(input: Tensor, return_inverse: bool = False, return_count
         flat = xp.moveaxis(a, d, 0).reshape(a.shape[d], -1) if a.ndim else a.reshape(1, 1)
     n = flat.shape[0]
     if n == 0:
-        return _pack(a.reshape(-1) if dim is None else a, xp.zeros(a.shape if dim is None else 0,
-                     np.int64), xp.zeros(0, np.int64), return_inverse, return_counts)
+        return _pack(
+            a.reshape(-1) if dim is None else a,
+            xp.zeros(a.shape if dim is None else 0, np.int64),
+            xp.zeros(0, np.int64),
+            return_inverse,
+            return_counts,
+        )
     diff = flat[1:] != flat[:-1]
     if diff.ndim > 1:
         diff = diff.any(axis=1)
@@ -181,19 +213,29 @@ def unique_consecutive(input: Tensor, return_inverse: bool = False, return_count
 
 
 # --- binning --------------------------------------------------------------------------------
-def searchsorted(sorted_sequence: Tensor, input, *, out_int32: bool = False, right: bool = False,
-                 side: str | None = None, sorter: Tensor | None = None) -> Tensor:
+def searchsorted(
+    sorted_sequence: Tensor,
+    input,
+    *,
+    out_int32: bool = False,
+    right: bool = False,
+    side: str | None = None,
+    sorter: Tensor | None = None,
+) -> Tensor:
     """Insertion points of ``input`` into the last dim of ``sorted_sequence``."""
     seq = sorted_sequence._data
     scalar = not isinstance(input, Tensor)
     vals = xp_of(seq).asarray(input) if scalar else input._data
     if side is not None:
         if side not in ("left", "right"):
-            raise RuntimeError(f"torch.searchsorted(): side can only be 'left' or 'right' but "
-                               f"got {side}")
+            raise RuntimeError(
+                f"torch.searchsorted(): side can only be 'left' or 'right' but got {side}"
+            )
         if right and side == "left":
-            raise RuntimeError("torch.searchsorted(): side and right can't be set to opposites, "
-                               "got side of left while right was True")
+            raise RuntimeError(
+                "torch.searchsorted(): side and right can't be set to opposites, "
+                "got side of left while right was True"
+            )
         right = side == "right"
     s = "right" if right else "left"
     if sorter is not None:
@@ -206,18 +248,19 @@ def searchsorted(sorted_sequence: Tensor, input, *, out_int32: bool = False, rig
             raise RuntimeError(
                 "torch.searchsorted(): boundaries tensor should be 1 dimension or the first N-1 "
                 "dimensions of boundaries tensor and input value tensor must match, but we got "
-                f"boundaries tensor {list(seq.shape)} and input value tensor {list(vals.shape)}")
+                f"boundaries tensor {list(seq.shape)} and input value tensor {list(vals.shape)}"
+            )
         s2, v2 = seq.reshape(-1, seq.shape[-1]), vals.reshape(-1, vals.shape[-1])
         r = xp.stack([xp.searchsorted(a, b, side=s) for a, b in zip(s2, v2)]).reshape(vals.shape)
     return _wrap(xp.asarray(r).astype(np.int32 if out_int32 else np.int64))
 
 
-def bucketize(input, boundaries: Tensor, *, out_int32: bool = False,
-              right: bool = False) -> Tensor:
+def bucketize(input, boundaries: Tensor, *, out_int32: bool = False, right: bool = False) -> Tensor:
     """Index of the bucket (between consecutive ``boundaries``) of each element."""
     if boundaries._data.ndim != 1:
-        raise RuntimeError(f"boundaries tensor must be 1 dimension, but got dim("
-                           f"{boundaries._data.ndim})")
+        raise RuntimeError(
+            f"boundaries tensor must be 1 dimension, but got dim({boundaries._data.ndim})"
+        )
     return searchsorted(boundaries, input, out_int32=out_int32, right=right)
 
 
@@ -243,7 +286,8 @@ def histc(input: Tensor, bins: int = 100, min=0, max=0, *, out=None) -> Tensor: 
         from .inplace import _pretty
 
         raise NotImplementedError(
-            f'"histogram_cpu" not implemented for \'{_pretty(input.dtype.name)}\'')
+            f"\"histogram_cpu\" not implemented for '{_pretty(input.dtype.name)}'"
+        )
     if bins <= 0:
         raise RuntimeError("torch.histc(): bins must be > 0")
     lo, hi = float(min), float(max)
@@ -266,8 +310,9 @@ def histc(input: Tensor, bins: int = 100, min=0, max=0, *, out=None) -> Tensor: 
 _INTERP = ("linear", "lower", "higher", "midpoint", "nearest")
 
 
-def _quantile(input: Tensor, q, dim, keepdim: bool, interpolation: str, skip_nan: bool,
-              name: str) -> Tensor:
+def _quantile(
+    input: Tensor, q, dim, keepdim: bool, interpolation: str, skip_nan: bool, name: str
+) -> Tensor:
     from .gather import gather
     from .shape import stack
 
@@ -275,8 +320,10 @@ def _quantile(input: Tensor, q, dim, keepdim: bool, interpolation: str, skip_nan
     if a.dtype not in (np.float32, np.float64):
         raise RuntimeError(f"{name}() input tensor must be either float or double dtype")
     if interpolation not in _INTERP:
-        raise RuntimeError(f"{name}() interpolation must be one of linear, lower, higher, "
-                           f"midpoint or nearest. Got {interpolation}")
+        raise RuntimeError(
+            f"{name}() interpolation must be one of linear, lower, higher, "
+            f"midpoint or nearest. Got {interpolation}"
+        )
     many = isinstance(q, Tensor) and q._data.ndim == 1
     qs = np.asarray(q._data if isinstance(q, Tensor) else q, dtype=np.float64).reshape(-1)
     for v in qs:
@@ -305,8 +352,11 @@ def _quantile(input: Tensor, q, dim, keepdim: bool, interpolation: str, skip_nan
             hi = lo
         elif interpolation == "higher":
             lo = hi
-        frac = (pos - lo).astype(xs.dtype) if interpolation == "linear" else \
-            xp.full(pos.shape, 0.5 if interpolation == "midpoint" else 0.0, xs.dtype)
+        frac = (
+            (pos - lo).astype(xs.dtype)
+            if interpolation == "linear"
+            else xp.full(pos.shape, 0.5 if interpolation == "midpoint" else 0.0, xs.dtype)
+        )
         vlo = gather(srt, d, _wrap(lo))
         r = vlo if (lo == hi).all() else vlo + (gather(srt, d, _wrap(hi)) - vlo) * _wrap(frac)
         bad = (count == 0) if skip_nan else (nan > 0)
@@ -322,13 +372,27 @@ def _quantile(input: Tensor, q, dim, keepdim: bool, interpolation: str, skip_nan
     return stack(outs, 0) if many else outs[0]
 
 
-def quantile(input: Tensor, q, dim: int | None = None, keepdim: bool = False, *,
-             interpolation: str = "linear", out=None) -> Tensor:
+def quantile(
+    input: Tensor,
+    q,
+    dim: int | None = None,
+    keepdim: bool = False,
+    *,
+    interpolation: str = "linear",
+    out=None,
+) -> Tensor:
     """The q-th quantiles along ``dim`` (all elements when None); NaN in a slice gives NaN."""
     return _quantile(input, q, dim, keepdim, interpolation, False, "quantile")
 
 
-def nanquantile(input: Tensor, q, dim: int | None = None, keepdim: bool = False, *,
-                interpolation: str = "linear", out=None) -> Tensor:
+def nanquantile(
+    input: Tensor,
+    q,
+    dim: int | None = None,
+    keepdim: bool = False,
+    *,
+    interpolation: str = "linear",
+    out=None,
+) -> Tensor:
     """quantile that ignores NaN values."""
     return _quantile(input, q, dim, keepdim, interpolation, True, "nanquantile")

@@ -58,8 +58,9 @@ def masked_scatter(input: Tensor, mask: Tensor, source: Tensor) -> Tensor:
     mb = xp.broadcast_to(m, shape)
     n = int(mb.sum())
     if n > source._data.size:
-        raise RuntimeError("masked_scatter: expected source to have at least as many elements "
-                           "as ones in mask")
+        raise RuntimeError(
+            "masked_scatter: expected source to have at least as many elements as ones in mask"
+        )
     pos = xp.zeros(shape, np.int64)
     pos[mb] = xp.arange(n)
     vals = take(source, _wrap(pos))
@@ -90,13 +91,13 @@ def take(input: Tensor, index: Tensor) -> Tensor:
     """Elements of the flattened input at ``index`` (negative indices count from the end)."""
     idx = index._data
     if idx.dtype.kind not in "iu":
-        raise RuntimeError("take(): Expected a long tensor for index, but got "
-                           + _pretty(idx.dtype))
+        raise RuntimeError(
+            "take(): Expected a long tensor for index, but got " + _pretty(idx.dtype)
+        )
     n = input._data.size
     if idx.size and (idx.min() < -n or idx.max() >= n):
         bad = int(idx.min() if idx.min() < -n else idx.max())
-        raise IndexError(f"out of range: tried to access index {bad} on a tensor of {n} "
-                         "elements.")
+        raise IndexError(f"out of range: tried to access index {bad} on a tensor of {n} elements.")
     if idx.size and idx.min() < 0:
         idx = xp_of(idx).where(idx < 0, idx + n, idx)
     return Take.apply(input, idx)
@@ -131,8 +132,9 @@ class Put(Op):
             else:
                 ga = _fw(Put, g, ctx.idx, xp_of(g).zeros(ctx.sshape, g.dtype), False)
         if n[2]:
-            gs = (Take.apply(g, ctx.idx) if isinstance(g, Tensor) else
-                  g.reshape(-1)[ctx.idx]).reshape(ctx.sshape)
+            gs = (
+                Take.apply(g, ctx.idx) if isinstance(g, Tensor) else g.reshape(-1)[ctx.idx]
+            ).reshape(ctx.sshape)
         return ga, None, gs, None
 
 
@@ -140,22 +142,26 @@ def put(input: Tensor, index: Tensor, source: Tensor, accumulate: bool = False) 
     """Copy of input with source written (or added) at the flat positions ``index``."""
     idx = index._data
     if idx.dtype.kind not in "iu":
-        raise RuntimeError("put_(): Expected a long tensor for index, but got "
-                           + _pretty(idx.dtype))
+        raise RuntimeError(
+            "put_(): Expected a long tensor for index, but got " + _pretty(idx.dtype)
+        )
     if source._data.size != idx.size:
-        raise IndexError(f"put_(): Expected source and index to have the same number of "
-                         f"elements, but got source.numel() = {source._data.size}, "
-                         f"index.numel() = {idx.size}")
+        raise IndexError(
+            f"put_(): Expected source and index to have the same number of "
+            f"elements, but got source.numel() = {source._data.size}, "
+            f"index.numel() = {idx.size}"
+        )
     if source._data.dtype != input._data.dtype:
-        raise RuntimeError(f"put_(): self and source expected to have the same dtype, but got "
-                           f"self.dtype = {_pretty(input._data.dtype)} and source.dtype = "
-                           f"{_pretty(source._data.dtype)}")
+        raise RuntimeError(
+            f"put_(): self and source expected to have the same dtype, but got "
+            f"self.dtype = {_pretty(input._data.dtype)} and source.dtype = "
+            f"{_pretty(source._data.dtype)}"
+        )
     n = input._data.size
     idx = idx.reshape(-1)
     if idx.size and (idx.min() < -n or idx.max() >= n):
         bad = int(idx.min() if idx.min() < -n else idx.max())
-        raise IndexError(f"out of range: tried to access index {bad} on a tensor of {n} "
-                         "elements.")
+        raise IndexError(f"out of range: tried to access index {bad} on a tensor of {n} elements.")
     if idx.size and idx.min() < 0:
         idx = xp_of(idx).where(idx < 0, idx + n, idx)
     return Put.apply(input, idx, source, accumulate)

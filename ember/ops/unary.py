@@ -14,13 +14,68 @@ from ..tensor import Tensor, _wrap
 from . import _bw
 
 __all__ = [
-    "neg", "negative", "abs", "absolute", "exp", "exp2", "expm1", "log", "log2", "log10", "log1p",
-    "sqrt", "rsqrt", "square", "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh",
-    "tanh", "asinh", "acosh", "atanh", "arcsin", "arccos", "arctan", "arcsinh", "arccosh",
-    "arctanh", "sigmoid", "relu", "erf", "erfc", "erfinv", "sign", "sgn", "floor", "ceil",
-    "round", "trunc", "fix", "frac", "reciprocal", "logit", "positive", "conj", "real", "imag",
-    "angle", "signbit", "isnan", "isinf", "isfinite", "isposinf", "isneginf", "isreal",
-    "nan_to_num", "bitwise_not", "logical_not",
+    "neg",
+    "negative",
+    "abs",
+    "absolute",
+    "exp",
+    "exp2",
+    "expm1",
+    "log",
+    "log2",
+    "log10",
+    "log1p",
+    "sqrt",
+    "rsqrt",
+    "square",
+    "sin",
+    "cos",
+    "tan",
+    "asin",
+    "acos",
+    "atan",
+    "sinh",
+    "cosh",
+    "tanh",
+    "asinh",
+    "acosh",
+    "atanh",
+    "arcsin",
+    "arccos",
+    "arctan",
+    "arcsinh",
+    "arccosh",
+    "arctanh",
+    "sigmoid",
+    "relu",
+    "erf",
+    "erfc",
+    "erfinv",
+    "sign",
+    "sgn",
+    "floor",
+    "ceil",
+    "round",
+    "trunc",
+    "fix",
+    "frac",
+    "reciprocal",
+    "logit",
+    "positive",
+    "conj",
+    "real",
+    "imag",
+    "angle",
+    "signbit",
+    "isnan",
+    "isinf",
+    "isfinite",
+    "isposinf",
+    "isneginf",
+    "isreal",
+    "nan_to_num",
+    "bitwise_not",
+    "logical_not",
 ]
 
 
@@ -33,6 +88,7 @@ def _float_in(a):
 
 class Cast(Op):
     _bname = "ToCopyBackward0"
+
     @staticmethod
     def forward(ctx, a, npdtype):
         ctx.src = a.dtype
@@ -62,6 +118,7 @@ class Clone(Op):
 
 class ToDevice(Op):
     _bname = "ToCopyBackward0"
+
     @staticmethod
     def forward(ctx, a, dev):
         from ..device import device_of, xp_for
@@ -78,8 +135,9 @@ class ToDevice(Op):
         return ToDevice.forward(ctx, g, ctx.src), None
 
 
-def _unary(name, fwd, bwd=None, *, float_only=True, save="in", higher=False, int_ok=False,
-           no_bool=None):
+def _unary(
+    name, fwd, bwd=None, *, float_only=True, save="in", higher=False, int_ok=False, no_bool=None
+):
     """Build an Op class and its function from forward fwd(a) and backward bwd(g, a, y);
     ``no_bool`` is (exception type, message) raised for bool inputs, as torch."""
 
@@ -105,8 +163,11 @@ def _unary(name, fwd, bwd=None, *, float_only=True, save="in", higher=False, int
         a, y = ctx.saved
         return bwd(g, a, y)
 
-    attrs = {"forward": staticmethod(forward), "backward": staticmethod(backward),
-             "higher_order": higher}
+    attrs = {
+        "forward": staticmethod(forward),
+        "backward": staticmethod(backward),
+        "higher_order": higher,
+    }
     if save == "in":
         attrs["save_in"] = (0,)
     elif save == "out":
@@ -173,8 +234,16 @@ def _erfinv(a):
 def _giles_small(w):
     w = w - 2.5
     p = 2.81022636e-08
-    for c in (3.43273939e-07, -3.5233877e-06, -4.39150654e-06, 0.00021858087, -0.00125372503,
-              -0.00417768164, 0.246640727, 1.50140941):
+    for c in (
+        3.43273939e-07,
+        -3.5233877e-06,
+        -4.39150654e-06,
+        0.00021858087,
+        -0.00125372503,
+        -0.00417768164,
+        0.246640727,
+        1.50140941,
+    ):
         p = c + p * w
     return p
 
@@ -182,21 +251,46 @@ def _giles_small(w):
 def _giles_big(w):
     w = np.sqrt(np.maximum(w, 5)) - 3
     p = -0.000200214257
-    for c in (0.000100950558, 0.00134934322, -0.00367342844, 0.00573950773, -0.0076224613,
-              0.00943887047, 1.00167406, 2.83297682):
+    for c in (
+        0.000100950558,
+        0.00134934322,
+        -0.00367342844,
+        0.00573950773,
+        -0.0076224613,
+        0.00943887047,
+        1.00167406,
+        2.83297682,
+    ):
         p = c + p * w
     return p
 
 
 _SQRT_PI = math.sqrt(math.pi)
 
-neg = _unary("neg", np.negative, lambda g, a, y: (-g,), float_only=False, save=None,
-             higher=True, no_bool=(RuntimeError, (
-                 "Negation, the `-` operator, on a bool tensor is not supported. If you are "
-                 "trying to invert a mask, use the `~` or `logical_not()` operator instead.")))
+neg = _unary(
+    "neg",
+    np.negative,
+    lambda g, a, y: (-g,),
+    float_only=False,
+    save=None,
+    higher=True,
+    no_bool=(
+        RuntimeError,
+        (
+            "Negation, the `-` operator, on a bool tensor is not supported. If you are "
+            "trying to invert a mask, use the `~` or `logical_not()` operator instead."
+        ),
+    ),
+)
 negative = neg
-abs = _unary("abs", np.abs, lambda g, a, y: (g * _bw.sign(a),), float_only=False,  # noqa: A001
-             higher=True, no_bool=(NotImplementedError, "\"abs_cpu\" not implemented for 'Bool'"))
+abs = _unary(
+    "abs",
+    np.abs,
+    lambda g, a, y: (g * _bw.sign(a),),
+    float_only=False,  # noqa: A001
+    higher=True,
+    no_bool=(NotImplementedError, "\"abs_cpu\" not implemented for 'Bool'"),
+)
 absolute = abs
 exp = _unary("exp", np.exp, lambda g, a, y: (g * y,), save="out", higher=True)
 exp2 = _unary("exp2", np.exp2, lambda g, a, y: (g * y * math.log(2),), save="out", higher=True)
@@ -206,10 +300,20 @@ log2 = _unary("log2", np.log2, lambda g, a, y: (g / (a * math.log(2)),), higher=
 log10 = _unary("log10", np.log10, lambda g, a, y: (g / (a * math.log(10)),), higher=True)
 log1p = _unary("log1p", np.log1p, lambda g, a, y: (g / (a + 1),), higher=True)
 sqrt = _unary("sqrt", np.sqrt, lambda g, a, y: (g / (2 * y),), save="out", higher=True)
-rsqrt = _unary("rsqrt", lambda a: 1 / np.sqrt(a), lambda g, a, y: (-0.5 * g * y * y * y,),
-               save="out", higher=True)
-square = _unary("square", lambda a: np.square(a if a.dtype != np.bool_ else a.astype(np.int64)),
-                lambda g, a, y: (2 * g * a,), float_only=False, higher=True)
+rsqrt = _unary(
+    "rsqrt",
+    lambda a: 1 / np.sqrt(a),
+    lambda g, a, y: (-0.5 * g * y * y * y,),
+    save="out",
+    higher=True,
+)
+square = _unary(
+    "square",
+    lambda a: np.square(a if a.dtype != np.bool_ else a.astype(np.int64)),
+    lambda g, a, y: (2 * g * a,),
+    float_only=False,
+    higher=True,
+)
 sin = _unary("sin", np.sin, lambda g, a, y: (g * _bw.cos(a),), higher=True)
 cos = _unary("cos", np.cos, lambda g, a, y: (-g * _bw.sin(a),), higher=True)
 tan = _unary("tan", np.tan, lambda g, a, y: (g * (1 + y * y),), save="out", higher=True)
@@ -236,20 +340,38 @@ def _sigmoid_np(a):
     return np.where(a >= 0, 1 / (1 + e), e / (1 + e)).astype(a.dtype, copy=False)
 
 
-sigmoid = _unary("sigmoid", _sigmoid_np, lambda g, a, y: (g * y * (1 - y),), save="out",
-                 higher=True)
-relu = _unary("relu", lambda a: np.maximum(a, 0),
-              lambda g, a, y: (g * (y > 0),), float_only=False, save="out", higher=True,
-              no_bool=(RuntimeError, "Boolean inputs not supported for relu"))
+sigmoid = _unary(
+    "sigmoid", _sigmoid_np, lambda g, a, y: (g * y * (1 - y),), save="out", higher=True
+)
+relu = _unary(
+    "relu",
+    lambda a: np.maximum(a, 0),
+    lambda g, a, y: (g * (y > 0),),
+    float_only=False,
+    save="out",
+    higher=True,
+    no_bool=(RuntimeError, "Boolean inputs not supported for relu"),
+)
 erf = _unary("erf", _erf, lambda g, a, y: (g * (2 / _SQRT_PI) * _bw.exp(-a * a),), higher=True)
-erfc = _unary("erfc", lambda a: 1 - _erf(a),
-              lambda g, a, y: (-g * (2 / _SQRT_PI) * _bw.exp(-a * a),), higher=True)
-erfinv = _unary("erfinv", _erfinv, lambda g, a, y: (g * (_SQRT_PI / 2) * _bw.exp(y * y),),
-                save="out", higher=True)
-reciprocal = _unary("reciprocal", lambda a: 1 / a, lambda g, a, y: (-g * y * y,),
-                    save="out", higher=True)
-logit = _unary("logit", lambda a: np.log(a / (1 - a)), lambda g, a, y: (g / (a * (1 - a)),),
-               higher=True)
+erfc = _unary(
+    "erfc",
+    lambda a: 1 - _erf(a),
+    lambda g, a, y: (-g * (2 / _SQRT_PI) * _bw.exp(-a * a),),
+    higher=True,
+)
+erfinv = _unary(
+    "erfinv",
+    _erfinv,
+    lambda g, a, y: (g * (_SQRT_PI / 2) * _bw.exp(y * y),),
+    save="out",
+    higher=True,
+)
+reciprocal = _unary(
+    "reciprocal", lambda a: 1 / a, lambda g, a, y: (-g * y * y,), save="out", higher=True
+)
+logit = _unary(
+    "logit", lambda a: np.log(a / (1 - a)), lambda g, a, y: (g / (a * (1 - a)),), higher=True
+)
 
 
 def _nb(name):
@@ -260,18 +382,50 @@ def _zero_grad(g, a, y):
     return (g * 0,)
 
 
-sign = _unary("sign", lambda a: np.sign(a) if a.dtype.kind != "b" else a.copy(), _zero_grad,
-              float_only=False, save=None, higher=True)
+sign = _unary(
+    "sign",
+    lambda a: np.sign(a) if a.dtype.kind != "b" else a.copy(),
+    _zero_grad,
+    float_only=False,
+    save=None,
+    higher=True,
+)
 sgn = sign
-floor = _unary("floor", lambda a: np.floor(a) if a.dtype.kind in "fc" else a.copy(),
-               _zero_grad, float_only=False, save=None, higher=True, no_bool=_nb("floor"))
-ceil = _unary("ceil", lambda a: np.ceil(a) if a.dtype.kind in "fc" else a.copy(), _zero_grad,
-              float_only=False, save=None, no_bool=_nb("ceil"))
-trunc = _unary("trunc", lambda a: np.trunc(a) if a.dtype.kind in "fc" else a.copy(),
-               _zero_grad, float_only=False, save=None, higher=True, no_bool=_nb("trunc"))
+floor = _unary(
+    "floor",
+    lambda a: np.floor(a) if a.dtype.kind in "fc" else a.copy(),
+    _zero_grad,
+    float_only=False,
+    save=None,
+    higher=True,
+    no_bool=_nb("floor"),
+)
+ceil = _unary(
+    "ceil",
+    lambda a: np.ceil(a) if a.dtype.kind in "fc" else a.copy(),
+    _zero_grad,
+    float_only=False,
+    save=None,
+    no_bool=_nb("ceil"),
+)
+trunc = _unary(
+    "trunc",
+    lambda a: np.trunc(a) if a.dtype.kind in "fc" else a.copy(),
+    _zero_grad,
+    float_only=False,
+    save=None,
+    higher=True,
+    no_bool=_nb("trunc"),
+)
 fix = trunc
-_frac = _unary("frac", lambda a: a - np.trunc(a), lambda g, a, y: (g,), float_only=False,
-               save=None, higher=True)
+_frac = _unary(
+    "frac",
+    lambda a: a - np.trunc(a),
+    lambda g, a, y: (g,),
+    float_only=False,
+    save=None,
+    higher=True,
+)
 
 
 def frac(input, *, out=None):
@@ -279,8 +433,7 @@ def frac(input, *, out=None):
     if input._data.dtype.kind in "biu":
         from .inplace import _pretty
 
-        raise NotImplementedError(
-            f"\"frac_cpu\" not implemented for '{_pretty(input.dtype.name)}'")
+        raise NotImplementedError(f"\"frac_cpu\" not implemented for '{_pretty(input.dtype.name)}'")
     return _frac(input, out=out)
 
 
@@ -292,8 +445,15 @@ def round(input, *, decimals: int = 0, out=None):  # noqa: A001
     return _round0(input * s, out=None) / s
 
 
-_round0 = _unary("round", lambda a: np.round(a) if a.dtype.kind in "fc" else a.copy(),
-                 _zero_grad, float_only=False, save=None, higher=True, no_bool=_nb("round"))
+_round0 = _unary(
+    "round",
+    lambda a: np.round(a) if a.dtype.kind in "fc" else a.copy(),
+    _zero_grad,
+    float_only=False,
+    save=None,
+    higher=True,
+    no_bool=_nb("round"),
+)
 
 
 def positive(input):
@@ -329,8 +489,12 @@ def _nograd(name, f):
 
 real = _nograd("real", np.real)
 _imag = _nograd("imag", np.imag)
-angle = _nograd("angle", lambda a: np.angle(_float_in(a)).astype(
-    _float_in(a).dtype if a.dtype.kind != "c" else a.real.dtype, copy=False))
+angle = _nograd(
+    "angle",
+    lambda a: np.angle(_float_in(a)).astype(
+        _float_in(a).dtype if a.dtype.kind != "c" else a.real.dtype, copy=False
+    ),
+)
 
 
 def imag(input, *, out=None):
@@ -338,6 +502,8 @@ def imag(input, *, out=None):
     if not input.is_complex():
         raise RuntimeError("imag is not implemented for tensors with non-complex dtypes.")
     return _imag(input, out=out)
+
+
 signbit = _nograd("signbit", np.signbit)
 isnan = _nograd("isnan", np.isnan)
 isinf = _nograd("isinf", np.isinf)
@@ -354,7 +520,8 @@ def bitwise_not(input, *, out=None):
         from .inplace import _pretty
 
         raise NotImplementedError(
-            f"\"bitwise_not_cpu\" not implemented for '{_pretty(input.dtype.name)}'")
+            f"\"bitwise_not_cpu\" not implemented for '{_pretty(input.dtype.name)}'"
+        )
     return _nograd("bitwise_not", np.invert)(input, out=out)
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 
-def check(lr: float, eps: float | None = None, weight_decay: float = 0.0,
-          betas: tuple | None = None) -> None:
+def check(
+    lr: float, eps: float | None = None, weight_decay: float = 0.0, betas: tuple | None = None
+) -> None:
     """torch's ValueError messages for out-of-range hyper-parameters."""
     if not 0.0 <= lr:
         raise ValueError(f"Invalid learning rate: {lr}")

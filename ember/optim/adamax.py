@@ -15,13 +15,30 @@ class Adamax(Optimizer):
     _uses_step = True
     _state_names = ("exp_avg", "exp_inf")
 
-    def __init__(self, params, lr: float = 2e-3, betas: tuple = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0, foreach=None, *, maximize: bool = False,
-                 differentiable: bool = False, capturable: bool = False) -> None:
+    def __init__(
+        self,
+        params,
+        lr: float = 2e-3,
+        betas: tuple = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0,
+        foreach=None,
+        *,
+        maximize: bool = False,
+        differentiable: bool = False,
+        capturable: bool = False,
+    ) -> None:
         check(lr, eps, weight_decay, betas)
-        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
-                        foreach=foreach, maximize=maximize, differentiable=differentiable,
-                        capturable=capturable)
+        defaults = dict(
+            lr=lr,
+            betas=betas,
+            eps=eps,
+            weight_decay=weight_decay,
+            foreach=foreach,
+            maximize=maximize,
+            differentiable=differentiable,
+            capturable=capturable,
+        )
         super().__init__(params, defaults)
 
     def _kernel(self, group: dict, p, g, bufs: dict, step, s) -> dict:
@@ -37,6 +54,6 @@ class Adamax(Optimizer):
         m += (d - m) * (1 - b1)
         u *= b2
         xp.maximum(u, xp.abs(d) + group["eps"], out=u)
-        clr = float(group["lr"]) / (1 - b1 ** step)
+        clr = float(group["lr"]) / (1 - b1**step)
         p -= clr * (m / u)
         return new

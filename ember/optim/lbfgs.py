@@ -21,16 +21,30 @@ def _num(v):
 class LBFGS(Optimizer):
     """Limited-memory BFGS over all parameters as one vector; ``step`` needs a closure."""
 
-    def __init__(self, params, lr: float = 1, max_iter: int = 20, max_eval: int | None = None,
-                 tolerance_grad: float = 1e-7, tolerance_change: float = 1e-9,
-                 history_size: int = 100, line_search_fn: str | None = None) -> None:
+    def __init__(
+        self,
+        params,
+        lr: float = 1,
+        max_iter: int = 20,
+        max_eval: int | None = None,
+        tolerance_grad: float = 1e-7,
+        tolerance_change: float = 1e-9,
+        history_size: int = 100,
+        line_search_fn: str | None = None,
+    ) -> None:
         if not 0.0 <= lr:
             raise ValueError(f"Invalid learning rate: {lr}")
         if max_eval is None:
             max_eval = max_iter * 5 // 4
-        defaults = dict(lr=lr, max_iter=max_iter, max_eval=max_eval,
-                        tolerance_grad=tolerance_grad, tolerance_change=tolerance_change,
-                        history_size=history_size, line_search_fn=line_search_fn)
+        defaults = dict(
+            lr=lr,
+            max_iter=max_iter,
+            max_eval=max_eval,
+            tolerance_grad=tolerance_grad,
+            tolerance_change=tolerance_change,
+            history_size=history_size,
+            line_search_fn=line_search_fn,
+        )
         super().__init__(params, defaults)
         if len(self.param_groups) != 1:
             raise ValueError("LBFGS doesn't support per-parameter options (parameter groups)")
@@ -52,7 +66,7 @@ class LBFGS(Optimizer):
         off = 0
         for p in self._params:
             n = p._data.size
-            p._data += (t * d[off:off + n]).reshape(p._data.shape).astype(p._data.dtype)
+            p._data += (t * d[off : off + n]).reshape(p._data.shape).astype(p._data.dtype)
             p._bump()
             off += n
 
@@ -144,8 +158,9 @@ class LBFGS(Optimizer):
                 def obj(x, step, direction):
                     return self._directional_evaluate(closure, x, step, direction)
 
-                loss, flat_grad, t, ls_evals = _strong_wolfe(obj, x_init, t, d, loss, flat_grad,
-                                                             gtd)
+                loss, flat_grad, t, ls_evals = _strong_wolfe(
+                    obj, x_init, t, d, loss, flat_grad, gtd
+                )
                 self._add_grad(t, d)
                 opt_cond = abs(flat_grad).max() <= tol_grad
             else:
@@ -165,11 +180,16 @@ class LBFGS(Optimizer):
             if abs(loss - prev_loss) < tol_change:
                 break
         # stored as tensors, as torch does, so the state_dict saves and loads anywhere
-        state.update(d=_wrap(d), t=t, old_dirs=[_wrap(v) for v in old_dirs],
-                     old_stps=[_wrap(v) for v in old_stps],
-                     ro=[_wrap(xp_of(d).asarray(v, d.dtype)) for v in ro],
-                     H_diag=_wrap(xp_of(d).asarray(h_diag, d.dtype)),
-                     prev_flat_grad=_wrap(prev_flat_grad), prev_loss=prev_loss)
+        state.update(
+            d=_wrap(d),
+            t=t,
+            old_dirs=[_wrap(v) for v in old_dirs],
+            old_stps=[_wrap(v) for v in old_stps],
+            ro=[_wrap(xp_of(d).asarray(v, d.dtype)) for v in ro],
+            H_diag=_wrap(xp_of(d).asarray(h_diag, d.dtype)),
+            prev_flat_grad=_wrap(prev_flat_grad),
+            prev_loss=prev_loss,
+        )
         return orig_loss
 
 
@@ -180,9 +200,9 @@ def _cubic_interpolate(x1, f1, g1, x2, f2, g2, bounds=None) -> float:
     else:
         lo, hi = (x1, x2) if x1 <= x2 else (x2, x1)
     d1 = g1 + g2 - 3 * (f1 - f2) / (x1 - x2)
-    d2_sq = d1 ** 2 - g1 * g2
+    d2_sq = d1**2 - g1 * g2
     if d2_sq >= 0:
-        d2 = d2_sq ** 0.5
+        d2 = d2_sq**0.5
         if x1 <= x2:
             pos = x2 - (x2 - x1) * ((g2 + d2 - d1) / (g2 - g1 + 2 * d2))
         else:
@@ -191,8 +211,7 @@ def _cubic_interpolate(x1, f1, g1, x2, f2, g2, bounds=None) -> float:
     return (lo + hi) / 2.0
 
 
-def _strong_wolfe(obj, x, t, d, f, g, gtd, c1=1e-4, c2=0.9, tolerance_change=1e-9,
-                  max_ls=25):
+def _strong_wolfe(obj, x, t, d, f, g, gtd, c1=1e-4, c2=0.9, tolerance_change=1e-9, max_ls=25):
     """A step length satisfying the strong Wolfe conditions (bracketing, then zoom)."""
     d_norm = float(abs(d).max())
     g = g.copy()
@@ -231,13 +250,17 @@ def _strong_wolfe(obj, x, t, d, f, g, gtd, c1=1e-4, c2=0.9, tolerance_change=1e-
     while not done and it < max_ls:
         if abs(bracket[1] - bracket[0]) * d_norm < tolerance_change:
             break
-        t = _cubic_interpolate(bracket[0], bracket_f[0], bracket_gtd[0], bracket[1],
-                               bracket_f[1], bracket_gtd[1])
+        t = _cubic_interpolate(
+            bracket[0], bracket_f[0], bracket_gtd[0], bracket[1], bracket_f[1], bracket_gtd[1]
+        )
         eps = 0.1 * (max(bracket) - min(bracket))
         if min(max(bracket) - t, t - min(bracket)) < eps:
             if insuf or t >= max(bracket) or t <= min(bracket):
-                t = max(bracket) - eps if abs(t - max(bracket)) < abs(t - min(bracket)) \
+                t = (
+                    max(bracket) - eps
+                    if abs(t - max(bracket)) < abs(t - min(bracket))
                     else min(bracket) + eps
+                )
                 insuf = False
             else:
                 insuf = True

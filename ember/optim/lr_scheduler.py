@@ -14,10 +14,23 @@ from collections.abc import Callable, Iterable
 from .optimizer import Optimizer
 
 __all__ = [
-    "LRScheduler", "_LRScheduler", "StepLR", "MultiStepLR", "ConstantLR", "LinearLR",
-    "ExponentialLR", "CosineAnnealingLR", "CosineAnnealingWarmRestarts", "LambdaLR",
-    "MultiplicativeLR", "PolynomialLR", "OneCycleLR", "CyclicLR", "ReduceLROnPlateau",
-    "SequentialLR", "ChainedScheduler",
+    "LRScheduler",
+    "_LRScheduler",
+    "StepLR",
+    "MultiStepLR",
+    "ConstantLR",
+    "LinearLR",
+    "ExponentialLR",
+    "CosineAnnealingLR",
+    "CosineAnnealingWarmRestarts",
+    "LambdaLR",
+    "MultiplicativeLR",
+    "PolynomialLR",
+    "OneCycleLR",
+    "CyclicLR",
+    "ReduceLROnPlateau",
+    "SequentialLR",
+    "ChainedScheduler",
 ]
 
 _EPOCH_WARNING = (
@@ -25,7 +38,8 @@ _EPOCH_WARNING = (
     "possible. Please use `scheduler.step()` to step the scheduler. During the deprecation, if "
     "epoch is different from None, the closed form is used instead of the new chainable form, "
     "where available. Please open an issue if you are unable to replicate your use case: "
-    "https://github.com/pytorch/pytorch/issues/new/choose.")
+    "https://github.com/pytorch/pytorch/issues/new/choose."
+)
 
 
 def _lrs(optimizer: Optimizer, key: str = "lr") -> list:
@@ -47,8 +61,10 @@ class LRScheduler:
         else:
             for i, g in enumerate(optimizer.param_groups):
                 if "initial_lr" not in g:
-                    raise KeyError(f"param 'initial_lr' is not specified in param_groups[{i}] "
-                                   "when resuming scheduler with last_epoch >= 0.")
+                    raise KeyError(
+                        f"param 'initial_lr' is not specified in param_groups[{i}] "
+                        "when resuming scheduler with last_epoch >= 0."
+                    )
         self.base_lrs = _lrs(optimizer, "initial_lr")
         self.last_epoch = last_epoch
         self._initial_step()
@@ -85,7 +101,10 @@ class LRScheduler:
                 "`optimizer.step()` before `lr_scheduler.step()`.  Failure to do this will "
                 "result in PyTorch skipping the first value of the learning rate schedule. See "
                 "more details at https://pytorch.org/docs/stable/optim.html#how-to-adjust-"
-                "learning-rate", UserWarning, stacklevel=2)
+                "learning-rate",
+                UserWarning,
+                stacklevel=2,
+            )
         self._step_count += 1
         if epoch is not None:
             warnings.warn(_EPOCH_WARNING, UserWarning, stacklevel=2)
@@ -114,8 +133,9 @@ _LRScheduler = LRScheduler
 class StepLR(LRScheduler):
     """Multiply the lr by gamma every step_size epochs."""
 
-    def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1,
-                 last_epoch: int = -1) -> None:
+    def __init__(
+        self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1
+    ) -> None:
         self.step_size = step_size
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
@@ -132,8 +152,13 @@ class StepLR(LRScheduler):
 class MultiStepLR(LRScheduler):
     """Multiply the lr by gamma at each milestone epoch."""
 
-    def __init__(self, optimizer: Optimizer, milestones: Iterable[int], gamma: float = 0.1,
-                 last_epoch: int = -1) -> None:
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        milestones: Iterable[int],
+        gamma: float = 0.1,
+        last_epoch: int = -1,
+    ) -> None:
         self.milestones = Counter(milestones)
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
@@ -152,8 +177,13 @@ class MultiStepLR(LRScheduler):
 class ConstantLR(LRScheduler):
     """Scale the lr by factor until total_iters, then restore it."""
 
-    def __init__(self, optimizer: Optimizer, factor: float = 1.0 / 3, total_iters: int = 5,
-                 last_epoch: int = -1) -> None:
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        factor: float = 1.0 / 3,
+        total_iters: int = 5,
+        last_epoch: int = -1,
+    ) -> None:
         if factor > 1.0 or factor < 0:
             raise ValueError("Constant multiplicative factor expected to be between 0 and 1.")
         self.factor = factor
@@ -175,11 +205,19 @@ class ConstantLR(LRScheduler):
 class LinearLR(LRScheduler):
     """Ramp the lr factor linearly from start_factor to end_factor over total_iters."""
 
-    def __init__(self, optimizer: Optimizer, start_factor: float = 1.0 / 3,
-                 end_factor: float = 1.0, total_iters: int = 5, last_epoch: int = -1) -> None:
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        start_factor: float = 1.0 / 3,
+        end_factor: float = 1.0,
+        total_iters: int = 5,
+        last_epoch: int = -1,
+    ) -> None:
         if start_factor > 1.0 or start_factor <= 0:
-            raise ValueError("Starting multiplicative factor expected to be greater than 0 and "
-                             "less or equal to 1.")
+            raise ValueError(
+                "Starting multiplicative factor expected to be greater than 0 and "
+                "less or equal to 1."
+            )
         if end_factor > 1.0 or end_factor < 0:
             raise ValueError("Ending multiplicative factor expected to be between 0 and 1.")
         self.start_factor = start_factor
@@ -198,8 +236,10 @@ class LinearLR(LRScheduler):
 
     def _get_closed_form_lr(self) -> list:
         frac = min(self.total_iters, self.last_epoch) / self.total_iters
-        return [b * (self.start_factor + (self.end_factor - self.start_factor) * frac)
-                for b in self.base_lrs]
+        return [
+            b * (self.start_factor + (self.end_factor - self.start_factor) * frac)
+            for b in self.base_lrs
+        ]
 
 
 class ExponentialLR(LRScheduler):
@@ -215,14 +255,15 @@ class ExponentialLR(LRScheduler):
         return [g["lr"] * self.gamma for g in self.optimizer.param_groups]
 
     def _get_closed_form_lr(self) -> list:
-        return [b * self.gamma ** self.last_epoch for b in self.base_lrs]
+        return [b * self.gamma**self.last_epoch for b in self.base_lrs]
 
 
 class PolynomialLR(LRScheduler):
     """Decay the lr by (1 - t/total_iters)^power."""
 
-    def __init__(self, optimizer: Optimizer, total_iters: int = 5, power: float = 1.0,
-                 last_epoch: int = -1) -> None:
+    def __init__(
+        self, optimizer: Optimizer, total_iters: int = 5, power: float = 1.0, last_epoch: int = -1
+    ) -> None:
         self.total_iters = total_iters
         self.power = power
         super().__init__(optimizer, last_epoch)
@@ -230,8 +271,10 @@ class PolynomialLR(LRScheduler):
     def get_lr(self) -> list:
         if self._is_initial or self.last_epoch > self.total_iters:
             return _lrs(self.optimizer)
-        f = ((1.0 - self.last_epoch / self.total_iters) /
-             (1.0 - (self.last_epoch - 1) / self.total_iters)) ** self.power
+        f = (
+            (1.0 - self.last_epoch / self.total_iters)
+            / (1.0 - (self.last_epoch - 1) / self.total_iters)
+        ) ** self.power
         return [g["lr"] * f for g in self.optimizer.param_groups]
 
     def _get_closed_form_lr(self) -> list:
@@ -242,8 +285,9 @@ class PolynomialLR(LRScheduler):
 class CosineAnnealingLR(LRScheduler):
     """Cosine annealing from the base lr to eta_min over T_max epochs (chainable form)."""
 
-    def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0,
-                 last_epoch: int = -1) -> None:
+    def __init__(
+        self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0, last_epoch: int = -1
+    ) -> None:
         self.T_max = T_max
         self.eta_min = eta_min
         super().__init__(optimizer, last_epoch)
@@ -256,15 +300,22 @@ class CosineAnnealingLR(LRScheduler):
         if self._step_count == 1 and e > 0:
             return [lo + (b - lo) * (1 + math.cos(e * math.pi / T)) / 2 for b in self.base_lrs]
         if (e - 1 - T) % (2 * T) == 0:
-            return [g["lr"] + (b - lo) * (1 - math.cos(math.pi / T)) / 2
-                    for b, g in zip(self.base_lrs, groups)]
-        return [(1 + math.cos(math.pi * e / T)) / (1 + math.cos(math.pi * (e - 1) / T)) *
-                (g["lr"] - lo) + lo for g in groups]
+            return [
+                g["lr"] + (b - lo) * (1 - math.cos(math.pi / T)) / 2
+                for b, g in zip(self.base_lrs, groups)
+            ]
+        return [
+            (1 + math.cos(math.pi * e / T)) / (1 + math.cos(math.pi * (e - 1) / T)) * (g["lr"] - lo)
+            + lo
+            for g in groups
+        ]
 
     def _get_closed_form_lr(self) -> list:
         lo = self.eta_min
-        return [lo + (b - lo) * (1 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2
-                for b in self.base_lrs]
+        return [
+            lo + (b - lo) * (1 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2
+            for b in self.base_lrs
+        ]
 
 
 def _lambdas(optimizer: Optimizer, lr_lambda) -> list:
@@ -279,8 +330,10 @@ def _lambdas(optimizer: Optimizer, lr_lambda) -> list:
 class _LambdaState:
     def state_dict(self) -> dict:
         sd = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "lr_lambdas")}
-        sd["lr_lambdas"] = [None if isinstance(fn, types.FunctionType) else fn.__dict__.copy()
-                            for fn in self.lr_lambdas]
+        sd["lr_lambdas"] = [
+            None if isinstance(fn, types.FunctionType) else fn.__dict__.copy()
+            for fn in self.lr_lambdas
+        ]
         return sd
 
     def load_state_dict(self, state_dict: dict) -> None:
@@ -295,8 +348,9 @@ class _LambdaState:
 class LambdaLR(_LambdaState, LRScheduler):
     """lr = base_lr * lr_lambda(epoch)."""
 
-    def __init__(self, optimizer: Optimizer, lr_lambda: Callable | list,
-                 last_epoch: int = -1) -> None:
+    def __init__(
+        self, optimizer: Optimizer, lr_lambda: Callable | list, last_epoch: int = -1
+    ) -> None:
         self.optimizer = optimizer
         self.lr_lambdas = _lambdas(optimizer, lr_lambda)
         super().__init__(optimizer, last_epoch)
@@ -308,8 +362,9 @@ class LambdaLR(_LambdaState, LRScheduler):
 class MultiplicativeLR(_LambdaState, LRScheduler):
     """lr *= lr_lambda(epoch) each epoch."""
 
-    def __init__(self, optimizer: Optimizer, lr_lambda: Callable | list,
-                 last_epoch: int = -1) -> None:
+    def __init__(
+        self, optimizer: Optimizer, lr_lambda: Callable | list, last_epoch: int = -1
+    ) -> None:
         self.optimizer = optimizer
         self.lr_lambdas = _lambdas(optimizer, lr_lambda)
         super().__init__(optimizer, last_epoch)
@@ -317,16 +372,27 @@ class MultiplicativeLR(_LambdaState, LRScheduler):
     def get_lr(self) -> list:
         if self._is_initial:
             return _lrs(self.optimizer)
-        return [g["lr"] * f(self.last_epoch)
-                for f, g in zip(self.lr_lambdas, self.optimizer.param_groups)]
+        return [
+            g["lr"] * f(self.last_epoch)
+            for f, g in zip(self.lr_lambdas, self.optimizer.param_groups)
+        ]
 
 
 class ReduceLROnPlateau(LRScheduler):
     """Reduce the lr by factor when a metric stops improving for patience epochs."""
 
-    def __init__(self, optimizer: Optimizer, mode: str = "min", factor: float = 0.1,
-                 patience: int = 10, threshold: float = 1e-4, threshold_mode: str = "rel",
-                 cooldown: int = 0, min_lr=0, eps: float = 1e-8) -> None:
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        mode: str = "min",
+        factor: float = 0.1,
+        patience: int = 10,
+        threshold: float = 1e-4,
+        threshold_mode: str = "rel",
+        cooldown: int = 0,
+        min_lr=0,
+        eps: float = 1e-8,
+    ) -> None:
         if factor >= 1.0:
             raise ValueError("Factor should be < 1.0.")
         self.factor = factor
@@ -335,8 +401,9 @@ class ReduceLROnPlateau(LRScheduler):
         self.optimizer = optimizer
         if isinstance(min_lr, (list, tuple)):
             if len(min_lr) != len(optimizer.param_groups):
-                raise ValueError(f"expected {len(optimizer.param_groups)} min_lrs, got "
-                                 f"{len(min_lr)}")
+                raise ValueError(
+                    f"expected {len(optimizer.param_groups)} min_lrs, got {len(min_lr)}"
+                )
             self.default_min_lr = None
             self.min_lrs = list(min_lr)
         else:
@@ -401,12 +468,14 @@ class ReduceLROnPlateau(LRScheduler):
     def _reduce_lr(self, epoch: int) -> None:
         if len(self.optimizer.param_groups) != len(self.min_lrs):
             if self.default_min_lr is None:
-                raise RuntimeError("The number of param groups in the `optimizer` "
-                                   f"({len(self.optimizer.param_groups)}) differs from when "
-                                   "`ReduceLROnPlateau` was initialized "
-                                   f"({len(self.min_lrs)}), usually due to a new param group "
-                                   "being added to the optimizer. Please modify the `min_lrs` "
-                                   "field to match the length of the `optimizer` param groups.")
+                raise RuntimeError(
+                    "The number of param groups in the `optimizer` "
+                    f"({len(self.optimizer.param_groups)}) differs from when "
+                    "`ReduceLROnPlateau` was initialized "
+                    f"({len(self.min_lrs)}), usually due to a new param group "
+                    "being added to the optimizer. Please modify the `min_lrs` "
+                    "field to match the length of the `optimizer` param groups."
+                )
             self.min_lrs = [self.default_min_lr] * len(self.optimizer.param_groups)
         for i, g in enumerate(self.optimizer.param_groups):
             old = float(g["lr"])
@@ -426,30 +495,39 @@ class ReduceLROnPlateau(LRScheduler):
 class SequentialLR(LRScheduler):
     """Run schedulers one after another, switching at the milestones."""
 
-    def __init__(self, optimizer: Optimizer, schedulers: list, milestones: list,
-                 last_epoch: int = -1) -> None:
+    def __init__(
+        self, optimizer: Optimizer, schedulers: list, milestones: list, last_epoch: int = -1
+    ) -> None:
         if len(schedulers) < 1:
-            raise ValueError(f"{type(self).__name__} expects at least one scheduler, but got "
-                             "no scheduler.")
+            raise ValueError(
+                f"{type(self).__name__} expects at least one scheduler, but got no scheduler."
+            )
         for i, s in enumerate(schedulers):
             if not hasattr(s, "optimizer"):
-                raise TypeError(f"{type(self).__name__} at index {i} should have `optimizer` "
-                                f"as its attribute.")
+                raise TypeError(
+                    f"{type(self).__name__} at index {i} should have `optimizer` as its attribute."
+                )
             if isinstance(s, ReduceLROnPlateau):
-                raise ValueError(f"{type(self).__name__} does not support `ReduceLROnPlateau` "
-                                 "scheduler as it requires additional kwargs to be specified "
-                                 "when calling `step`, but got one at index "
-                                 f"{i} in the given schedulers sequence.")
+                raise ValueError(
+                    f"{type(self).__name__} does not support `ReduceLROnPlateau` "
+                    "scheduler as it requires additional kwargs to be specified "
+                    "when calling `step`, but got one at index "
+                    f"{i} in the given schedulers sequence."
+                )
             if s.optimizer is not optimizer:
-                raise ValueError(f"{type(self).__name__} expects all schedulers to belong to "
-                                 f"the same optimizer, but got scheduler "
-                                 f"{type(s).__name__} at index {i} has {s.optimizer}, which "
-                                 f"is different from {type(optimizer).__name__}.")
+                raise ValueError(
+                    f"{type(self).__name__} expects all schedulers to belong to "
+                    f"the same optimizer, but got scheduler "
+                    f"{type(s).__name__} at index {i} has {s.optimizer}, which "
+                    f"is different from {type(optimizer).__name__}."
+                )
         if len(milestones) != len(schedulers) - 1:
-            raise ValueError("Sequential Schedulers expects number of schedulers provided to be "
-                             "one more than the number of milestone points, but got number of "
-                             f"schedulers {len(schedulers)} and the number of milestones to be "
-                             f"equal to {len(milestones)}")
+            raise ValueError(
+                "Sequential Schedulers expects number of schedulers provided to be "
+                "one more than the number of milestone points, but got number of "
+                f"schedulers {len(schedulers)} and the number of milestones to be "
+                f"equal to {len(milestones)}"
+            )
         self._schedulers = schedulers
         self._milestones = milestones
         self.last_epoch = last_epoch + 1
@@ -498,20 +576,26 @@ class ChainedScheduler(LRScheduler):
 
     def __init__(self, schedulers: list, optimizer: Optimizer | None = None) -> None:
         if len(schedulers) < 1:
-            raise ValueError(f"{type(self).__name__} expects at least one scheduler to be "
-                             "chained, but got no scheduler.")
+            raise ValueError(
+                f"{type(self).__name__} expects at least one scheduler to be "
+                "chained, but got no scheduler."
+            )
         optimizer = optimizer or schedulers[0].optimizer
         for i, s in enumerate(schedulers):
             if isinstance(s, ReduceLROnPlateau):
-                raise ValueError(f"{type(self).__name__} does not support `ReduceLROnPlateau` "
-                                 "scheduler as it requires additional kwargs to be specified "
-                                 "when calling `step`, but got one at index "
-                                 f"{i} in the given schedulers sequence.")
+                raise ValueError(
+                    f"{type(self).__name__} does not support `ReduceLROnPlateau` "
+                    "scheduler as it requires additional kwargs to be specified "
+                    "when calling `step`, but got one at index "
+                    f"{i} in the given schedulers sequence."
+                )
             if s.optimizer is not optimizer:
-                raise ValueError(f"{type(self).__name__} expects all schedulers to belong to "
-                                 f"the same optimizer, but got scheduler "
-                                 f"{type(s).__name__} at index {i} has {s.optimizer}, which "
-                                 f"is different from {type(optimizer).__name__}.")
+                raise ValueError(
+                    f"{type(self).__name__} expects all schedulers to belong to "
+                    f"the same optimizer, but got scheduler "
+                    f"{type(s).__name__} at index {i} has {s.optimizer}, which "
+                    f"is different from {type(optimizer).__name__}."
+                )
         self._schedulers = schedulers
         self.optimizer = optimizer
         self._last_lr = _lrs(schedulers[-1].optimizer)

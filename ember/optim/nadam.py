@@ -17,17 +17,36 @@ class NAdam(Optimizer):
 
     _uses_step = True
 
-    def __init__(self, params, lr: float = 2e-3, betas: tuple = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0, momentum_decay: float = 4e-3,
-                 decoupled_weight_decay: bool = False, *, foreach=None, maximize: bool = False,
-                 capturable: bool = False, differentiable: bool = False) -> None:
+    def __init__(
+        self,
+        params,
+        lr: float = 2e-3,
+        betas: tuple = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0,
+        momentum_decay: float = 4e-3,
+        decoupled_weight_decay: bool = False,
+        *,
+        foreach=None,
+        maximize: bool = False,
+        capturable: bool = False,
+        differentiable: bool = False,
+    ) -> None:
         check(lr, eps, weight_decay, betas)
         if not 0.0 <= momentum_decay:
             raise ValueError(f"Invalid momentum_decay value: {momentum_decay}")
-        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
-                        momentum_decay=momentum_decay,
-                        decoupled_weight_decay=decoupled_weight_decay, maximize=maximize,
-                        foreach=foreach, capturable=capturable, differentiable=differentiable)
+        defaults = dict(
+            lr=lr,
+            betas=betas,
+            eps=eps,
+            weight_decay=weight_decay,
+            momentum_decay=momentum_decay,
+            decoupled_weight_decay=decoupled_weight_decay,
+            maximize=maximize,
+            foreach=foreach,
+            capturable=capturable,
+            differentiable=differentiable,
+        )
         super().__init__(params, defaults)
 
     def _step_group(self, group: dict) -> None:
@@ -58,7 +77,7 @@ class NAdam(Optimizer):
         b1, b2 = group["betas"]
         lr, eps, md = float(group["lr"]), group["eps"], group["momentum_decay"]
         d = direction(group, p, g, group["decoupled_weight_decay"])
-        bc2 = 1 - b2 ** step
+        bc2 = 1 - b2**step
         mu = b1 * (1.0 - 0.5 * (0.96 ** (step * md)))
         mu_next = b1 * (1.0 - 0.5 * (0.96 ** ((step + 1) * md)))
         mp = st["mu_product"]._data

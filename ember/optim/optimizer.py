@@ -117,7 +117,7 @@ class _Flat:
         for i, st in enumerate(sts):
             t = st["step"]
             steps[i] = float(t._data) if isinstance(t, Tensor) else float(t)
-            v = steps[i:i + 1].reshape(())
+            v = steps[i : i + 1].reshape(())
             if isinstance(t, Tensor):
                 t._data = v
             else:
@@ -134,7 +134,7 @@ class _Flat:
     def adopt_steps(self, state) -> None:
         steps = self.steps = self.xp.zeros(len(self.params), np.float32)
         for i, p in enumerate(self.params):
-            state[p]["step"] = _wrap(steps[i:i + 1].reshape(()))
+            state[p]["step"] = _wrap(steps[i : i + 1].reshape(()))
 
     def valid(self, params: list) -> bool:
         if len(params) != len(self.views):
@@ -192,8 +192,10 @@ class Optimizer:
         self._optimizer_load_state_dict_pre_hooks: OrderedDict = OrderedDict()
         self._optimizer_load_state_dict_post_hooks: OrderedDict = OrderedDict()
         if isinstance(params, Tensor):
-            raise TypeError("params argument given to the optimizer should be an iterable of "
-                            "Tensors or dicts, but got " + _typename(params))
+            raise TypeError(
+                "params argument given to the optimizer should be an iterable of "
+                "Tensors or dicts, but got " + _typename(params)
+            )
         self.state: defaultdict = defaultdict(dict)
         self.param_groups: list = []
         self._flats: dict = {}
@@ -233,30 +235,37 @@ class Optimizer:
         if isinstance(params, Tensor):
             param_group["params"] = [params]
         elif isinstance(params, set):
-            raise TypeError("optimizer parameters need to be organized in ordered collections, "
-                            "but the ordering of tensors in sets will change between runs. "
-                            "Please use a list instead.")
+            raise TypeError(
+                "optimizer parameters need to be organized in ordered collections, "
+                "but the ordering of tensors in sets will change between runs. "
+                "Please use a list instead."
+            )
         else:
             param_group["params"] = list(params)
         plist = param_group["params"]
         for p in plist:
             if not isinstance(p, Tensor):
-                raise TypeError("optimizer can only optimize Tensors, but one of the params is "
-                                + _typename(p))
-            if not self.defaults.get("differentiable", None) and not (
-                    p.is_leaf or p.retains_grad):
+                raise TypeError(
+                    "optimizer can only optimize Tensors, but one of the params is " + _typename(p)
+                )
+            if not self.defaults.get("differentiable", None) and not (p.is_leaf or p.retains_grad):
                 raise ValueError("can't optimize a non-leaf Tensor")
         for name, default in self.defaults.items():
             if default is required and name not in param_group:
-                raise ValueError("parameter group didn't specify a value of required "
-                                 f"optimization parameter {name}")
+                raise ValueError(
+                    "parameter group didn't specify a value of required "
+                    f"optimization parameter {name}"
+                )
             param_group.setdefault(name, default)
         if len({id(p) for p in plist}) != len(plist):
             import warnings
 
-            warnings.warn("optimizer contains a parameter group with duplicate parameters; in "
-                          "future, this will cause an error; see github.com/pytorch/pytorch/"
-                          "issues/40967 for more information", stacklevel=3)
+            warnings.warn(
+                "optimizer contains a parameter group with duplicate parameters; in "
+                "future, this will cause an error; see github.com/pytorch/pytorch/"
+                "issues/40967 for more information",
+                stacklevel=3,
+            )
         seen = set()
         for g in self.param_groups:
             seen.update(id(p) for p in g["params"])
@@ -334,8 +343,7 @@ class Optimizer:
             packed["params"] = [mapping[id(p)] for p in g["params"]]
             start += len(packed["params"])
             groups.append(packed)
-        state = {(mapping[id(k)] if isinstance(k, Tensor) else k): v
-                 for k, v in self.state.items()}
+        state = {(mapping[id(k)] if isinstance(k, Tensor) else k): v for k, v in self.state.items()}
         sd = {"state": state, "param_groups": groups}
         for hook in self._optimizer_state_dict_post_hooks.values():
             r = hook(self, sd)
@@ -349,15 +357,19 @@ class Optimizer:
             r = hook(self, state_dict)
             if r is not None:
                 state_dict = r
-        state_dict = {"state": state_dict["state"],
-                      "param_groups": copy.deepcopy(state_dict["param_groups"])}
+        state_dict = {
+            "state": state_dict["state"],
+            "param_groups": copy.deepcopy(state_dict["param_groups"]),
+        }
         groups = self.param_groups
         saved = state_dict["param_groups"]
         if len(groups) != len(saved):
             raise ValueError("loaded state dict has a different number of parameter groups")
         if any(len(g["params"]) != len(s["params"]) for g, s in zip(groups, saved)):
-            raise ValueError("loaded state dict contains a parameter group that doesn't match "
-                             "the size of optimizer's group")
+            raise ValueError(
+                "loaded state dict contains a parameter group that doesn't match "
+                "the size of optimizer's group"
+            )
         id_map = {}
         for g, s in zip(groups, saved):
             for old, p in zip(s["params"], g["params"]):
@@ -400,13 +412,15 @@ class Optimizer:
         hooks = self._optimizer_step_pre_hooks or _global_pre_hooks
         if hooks:
             for h in list(_global_pre_hooks.values()) + list(
-                    self._optimizer_step_pre_hooks.values()):
+                self._optimizer_step_pre_hooks.values()
+            ):
                 h(self, (), {})
         for group in self.param_groups:
             self._step_group(group)
         if self._optimizer_step_post_hooks or _global_post_hooks:
             for h in list(_global_post_hooks.values()) + list(
-                    self._optimizer_step_post_hooks.values()):
+                self._optimizer_step_post_hooks.values()
+            ):
                 h(self, (), {})
         return loss
 
@@ -482,8 +496,11 @@ class Optimizer:
         if any(present) and not all(present):
             return None
         if self._uses_step and any(sts):
-            vals = {float(s["step"]._data) if isinstance(s.get("step"), Tensor) else
-                    s.get("step") for s in sts if s}
+            vals = {
+                float(s["step"]._data) if isinstance(s.get("step"), Tensor) else s.get("step")
+                for s in sts
+                if s
+            }
             if len(vals) > 1 or None in vals or not all(sts):
                 return None
         for s in sts:
@@ -508,8 +525,7 @@ class Optimizer:
             if self._uses_step:
                 t = st.get("step")
                 if not isinstance(t, Tensor):
-                    t = st["step"] = _wrap(np.asarray(0.0 if t is None else float(t),
-                                                      np.float32))
+                    t = st["step"] = _wrap(np.asarray(0.0 if t is None else float(t), np.float32))
                 t._data += 1
                 step = float(t._data)
             g = p.grad._data
@@ -526,8 +542,11 @@ def _typename(x) -> str:
         from ..autograd.engine import _legacy_type_name
 
         return _legacy_type_name(x)
-    return type(x).__module__ + "." + type(x).__qualname__ if type(x).__module__ != \
-        "builtins" else type(x).__name__
+    return (
+        type(x).__module__ + "." + type(x).__qualname__
+        if type(x).__module__ != "builtins"
+        else type(x).__name__
+    )
 
 
 def _from_torch(v):

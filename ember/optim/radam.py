@@ -17,15 +17,32 @@ class RAdam(Optimizer):
     _uses_step = True
     _state_names = ("exp_avg", "exp_avg_sq")
 
-    def __init__(self, params, lr: float = 1e-3, betas: tuple = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0, decoupled_weight_decay: bool = False, *,
-                 foreach=None, maximize: bool = False, capturable: bool = False,
-                 differentiable: bool = False) -> None:
+    def __init__(
+        self,
+        params,
+        lr: float = 1e-3,
+        betas: tuple = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0,
+        decoupled_weight_decay: bool = False,
+        *,
+        foreach=None,
+        maximize: bool = False,
+        capturable: bool = False,
+        differentiable: bool = False,
+    ) -> None:
         check(lr, eps, weight_decay, betas)
-        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
-                        maximize=maximize, foreach=foreach, capturable=capturable,
-                        decoupled_weight_decay=decoupled_weight_decay,
-                        differentiable=differentiable)
+        defaults = dict(
+            lr=lr,
+            betas=betas,
+            eps=eps,
+            weight_decay=weight_decay,
+            maximize=maximize,
+            foreach=foreach,
+            capturable=capturable,
+            decoupled_weight_decay=decoupled_weight_decay,
+            differentiable=differentiable,
+        )
         super().__init__(params, defaults)
 
     def _kernel(self, group: dict, p, g, bufs: dict, step, s) -> dict:
@@ -42,14 +59,15 @@ class RAdam(Optimizer):
         m += (d - m) * (1 - b1)
         v *= b2
         v += (1 - b2) * d * d
-        bc1 = 1 - b1 ** step
-        bc2 = 1 - b2 ** step
+        bc1 = 1 - b1**step
+        bc2 = 1 - b2**step
         mhat = m / bc1
         rho_inf = 2 / (1 - b2) - 1
-        rho_t = rho_inf - 2 * step * (b2 ** step) / bc2
+        rho_t = rho_inf - 2 * step * (b2**step) / bc2
         if rho_t > 5.0:
-            rect = math.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf /
-                             ((rho_inf - 4) * (rho_inf - 2) * rho_t))
+            rect = math.sqrt(
+                (rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)
+            )
             sq = xp.sqrt(v)
             sq += group["eps"]
             p -= mhat * lr * (math.sqrt(bc2) / sq) * rect

@@ -15,8 +15,15 @@ from ..ops.creation import tensor
 from .lr_scheduler import LRScheduler
 from .optimizer import Optimizer
 
-__all__ = ["AveragedModel", "SWALR", "update_bn", "get_ema_avg_fn", "get_ema_multi_avg_fn",
-           "get_swa_avg_fn", "get_swa_multi_avg_fn"]
+__all__ = [
+    "AveragedModel",
+    "SWALR",
+    "update_bn",
+    "get_ema_avg_fn",
+    "get_ema_multi_avg_fn",
+    "get_swa_avg_fn",
+    "get_swa_multi_avg_fn",
+]
 
 
 def get_ema_avg_fn(decay: float = 0.999) -> Callable:
@@ -67,8 +74,14 @@ def get_swa_multi_avg_fn() -> Callable:
 class AveragedModel(Module):
     """A copy of a model whose parameters are averaged over update_parameters() calls."""
 
-    def __init__(self, model: Module, device=None, avg_fn: Callable | None = None,
-                 multi_avg_fn: Callable | None = None, use_buffers: bool = False) -> None:
+    def __init__(
+        self,
+        model: Module,
+        device=None,
+        avg_fn: Callable | None = None,
+        multi_avg_fn: Callable | None = None,
+        use_buffers: bool = False,
+    ) -> None:
         super().__init__()
         if avg_fn is not None and multi_avg_fn is not None:
             raise AssertionError("Only one of avg_fn and multi_avg_fn should be provided")
@@ -85,10 +98,16 @@ class AveragedModel(Module):
 
     def update_parameters(self, model: Module) -> None:
         """Fold the current parameters of ``model`` into the average."""
-        mine = (itertools.chain(self.module.parameters(), self.module.buffers())
-                if self.use_buffers else self.parameters())
-        theirs = (itertools.chain(model.parameters(), model.buffers())
-                  if self.use_buffers else model.parameters())
+        mine = (
+            itertools.chain(self.module.parameters(), self.module.buffers())
+            if self.use_buffers
+            else self.parameters()
+        )
+        theirs = (
+            itertools.chain(model.parameters(), model.buffers())
+            if self.use_buffers
+            else model.parameters()
+        )
         mine_d, theirs_d = [], []
         n = int(self.n_averaged.item())
         with no_grad():
@@ -143,20 +162,26 @@ def update_bn(loader, model: Module, device=None) -> None:
 class SWALR(LRScheduler):
     """Anneal each group's lr to a fixed swa_lr over anneal_epochs (cos or linear)."""
 
-    def __init__(self, optimizer: Optimizer, swa_lr, anneal_epochs: int = 10,
-                 anneal_strategy: str = "cos", last_epoch: int = -1) -> None:
-        swa_lrs = swa_lr if isinstance(swa_lr, (list, tuple)) else \
-            [swa_lr] * len(optimizer.param_groups)
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        swa_lr,
+        anneal_epochs: int = 10,
+        anneal_strategy: str = "cos",
+        last_epoch: int = -1,
+    ) -> None:
+        swa_lrs = (
+            swa_lr if isinstance(swa_lr, (list, tuple)) else [swa_lr] * len(optimizer.param_groups)
+        )
         for lr, g in zip(swa_lrs, optimizer.param_groups):
             g["swa_lr"] = lr
         if anneal_strategy not in ("cos", "linear"):
-            raise ValueError("anneal_strategy must by one of 'cos' or 'linear', instead got "
-                             f"{anneal_strategy}")
-        self.anneal_func = self._cosine_anneal if anneal_strategy == "cos" else \
-            self._linear_anneal
+            raise ValueError(
+                f"anneal_strategy must by one of 'cos' or 'linear', instead got {anneal_strategy}"
+            )
+        self.anneal_func = self._cosine_anneal if anneal_strategy == "cos" else self._linear_anneal
         if not isinstance(anneal_epochs, int) or anneal_epochs < 0:
-            raise ValueError(f"anneal_epochs must be equal or greater than 0, got "
-                             f"{anneal_epochs}")
+            raise ValueError(f"anneal_epochs must be equal or greater than 0, got {anneal_epochs}")
         self.anneal_epochs = anneal_epochs
         super().__init__(optimizer, last_epoch)
 

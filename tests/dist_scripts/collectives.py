@@ -35,8 +35,13 @@ def main() -> None:
     assert dist.is_initialized() and dist.get_backend() == "mpi"
     allx = [data(i) for i in range(n)]
 
-    ops = {dist.ReduceOp.SUM: np.sum, dist.ReduceOp.AVG: np.mean, dist.ReduceOp.MAX: np.max,
-           dist.ReduceOp.MIN: np.min, dist.ReduceOp.PRODUCT: np.prod}
+    ops = {
+        dist.ReduceOp.SUM: np.sum,
+        dist.ReduceOp.AVG: np.mean,
+        dist.ReduceOp.MAX: np.max,
+        dist.ReduceOp.MIN: np.min,
+        dist.ReduceOp.PRODUCT: np.prod,
+    }
     for op, f in ops.items():
         for async_op in (False, True):
             x = t(data(r))

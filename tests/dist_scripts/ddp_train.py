@@ -24,8 +24,11 @@ class MLP(Module):
         for i, (a, b) in enumerate(SIZES):
             w = (rng.standard_normal((b, a)) / np.sqrt(a)).astype(np.float32)
             setattr(self, f"w{i}", Parameter(ember.from_numpy(w)))
-            setattr(self, f"b{i}", Parameter(ember.from_numpy(rng.standard_normal(b).astype(
-                np.float32) * 0.1)))
+            setattr(
+                self,
+                f"b{i}",
+                Parameter(ember.from_numpy(rng.standard_normal(b).astype(np.float32) * 0.1)),
+            )
         if extra:
             self.extra = Parameter(ember.ones(4))
         self.register_buffer("tag", ember.full((2,), float(seed)))
@@ -119,8 +122,7 @@ def main() -> None:
         moved = max(float(np.abs(want[k] - init[k]).max()) for k in want)
         assert moved > 1e-2, moved
         assert diff < 2e-5, f"DDP differs from single-process training by {diff}"
-        print(f"DDP OK: {len(ddp._buckets)} buckets, max |ddp - single| = {diff:.2e}",
-              flush=True)
+        print(f"DDP OK: {len(ddp._buckets)} buckets, max |ddp - single| = {diff:.2e}", flush=True)
     dist.barrier()
     dist.destroy_process_group()
 

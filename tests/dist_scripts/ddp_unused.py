@@ -36,8 +36,9 @@ def main() -> None:
         out.sum().backward()
         want_w = np.mean([np.tile(x.sum(0), (2, 1)) for x in xs], axis=0)
         assert np.allclose(ddp.module.w.grad.numpy(), want_w), ddp.module.w.grad
-        assert np.allclose(ddp.module.extra.grad.numpy(), np.full(2, 8.0 / n)), \
+        assert np.allclose(ddp.module.extra.grad.numpy(), np.full(2, 8.0 / n)), (
             ddp.module.extra.grad
+        )
         assert ddp.module.idle.grad is None
     oks = [None] * n
     dist.all_gather_object(oks, "ok")

@@ -110,8 +110,20 @@ def _group_end():
 def install() -> types.ModuleType:
     """Put the fake cupy / cupy.cuda / cupy.cuda.nccl modules in place; return fake cupy."""
     nccl = types.ModuleType("cupy.cuda.nccl")
-    for i, name in enumerate(["INT8", "UINT8", "INT32", "UINT32", "INT64", "UINT64", "FLOAT16",
-                              "FLOAT32", "FLOAT64", "BFLOAT16"]):
+    for i, name in enumerate(
+        [
+            "INT8",
+            "UINT8",
+            "INT32",
+            "UINT32",
+            "INT64",
+            "UINT64",
+            "FLOAT16",
+            "FLOAT32",
+            "FLOAT64",
+            "BFLOAT16",
+        ]
+    ):
         setattr(nccl, "NCCL_" + name, i)
     nccl.NCCL_SUM, nccl.NCCL_PROD, nccl.NCCL_MAX, nccl.NCCL_MIN, nccl.NCCL_AVG = range(5)
     nccl.get_unique_id = lambda: tuple(range(128))
@@ -137,8 +149,7 @@ def install() -> types.ModuleType:
         f = getattr(np, name)
         if not callable(f):
             return f
-        return lambda *a, **k: (lambda r: _fake(r) if isinstance(r, np.ndarray) else r)(
-            f(*a, **k))
+        return lambda *a, **k: (lambda r: _fake(r) if isinstance(r, np.ndarray) else r)(f(*a, **k))
 
     cp.__getattr__ = fallback
     sys.modules.update({"cupy": cp, "cupy.cuda": cuda, "cupy.cuda.nccl": nccl})
@@ -165,8 +176,12 @@ def main() -> None:
         return np.asarray(t._data).view(np.ndarray)
 
     base = [np.arange(6, dtype=np.float32).reshape(2, 3) * (i + 1) - i for i in range(n)]
-    for op, f in [(dist.ReduceOp.SUM, np.sum), (dist.ReduceOp.AVG, np.mean),
-                  (dist.ReduceOp.MAX, np.max), (dist.ReduceOp.PRODUCT, np.prod)]:
+    for op, f in [
+        (dist.ReduceOp.SUM, np.sum),
+        (dist.ReduceOp.AVG, np.mean),
+        (dist.ReduceOp.MAX, np.max),
+        (dist.ReduceOp.PRODUCT, np.prod),
+    ]:
         x = dev(base[r])
         dist.all_reduce(x, op=op)
         assert np.allclose(host(x), f(base, axis=0)), (op, host(x))
@@ -187,8 +202,9 @@ def main() -> None:
     assert np.allclose(host(o), np.sum([b + 10 * r for b in base], 0))
     o = dev(np.zeros(3))
     dist.reduce_scatter_tensor(o, dev(np.arange(3 * n) + r))
-    assert np.allclose(host(o), np.sum([np.arange(3 * n)[3 * r:3 * r + 3] + i
-                                        for i in range(n)], 0))
+    assert np.allclose(
+        host(o), np.sum([np.arange(3 * n)[3 * r : 3 * r + 3] + i for i in range(n)], 0)
+    )
     gl = [dev(np.zeros((2, 3))) for _ in range(n)] if r == 0 else None
     dist.gather(dev(base[r]), gl, dst=0)
     if r == 0:

@@ -26,9 +26,12 @@ def make_model():
 def main():
     # torchrun's variables: ember sets them from the MPI launcher's
     local_rank = int(os.environ["LOCAL_RANK"])
-    dist.init_process_group(backend="gloo", init_method="env://",
-                            rank=int(os.environ["RANK"]),
-                            world_size=int(os.environ["WORLD_SIZE"]))
+    dist.init_process_group(
+        backend="gloo",
+        init_method="env://",
+        rank=int(os.environ["RANK"]),
+        world_size=int(os.environ["WORLD_SIZE"]),
+    )
     rank, world = dist.get_rank(), dist.get_world_size()
     assert local_rank == rank  # one machine
     g = torch.Generator().manual_seed(1)
@@ -61,8 +64,10 @@ def main():
     if rank == 0:
         ref = make_model()
         ropt = torch.optim.SGD(ref.parameters(), lr=0.1, momentum=0.9)
-        samplers = [DistributedSampler(ds, num_replicas=world, rank=k, shuffle=True, seed=0)
-                    for k in range(world)]
+        samplers = [
+            DistributedSampler(ds, num_replicas=world, rank=k, shuffle=True, seed=0)
+            for k in range(world)
+        ]
         for epoch in range(EPOCHS):
             for s in samplers:
                 s.set_epoch(epoch)
@@ -76,8 +81,9 @@ def main():
         want = torch.cat([p.detach().reshape(-1) for p in ref.parameters()])
         diff = (want - flat).abs().max().item()
         assert diff < 1e-5, f"DDP differs from single-process training by {diff}"
-        print(f"torch-style DDP OK: loss {first:.4f} -> {last:.4f}, max diff {diff:.2e}",
-              flush=True)
+        print(
+            f"torch-style DDP OK: loss {first:.4f} -> {last:.4f}, max diff {diff:.2e}", flush=True
+        )
     dist.destroy_process_group()
 
 

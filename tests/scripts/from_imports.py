@@ -15,8 +15,7 @@ cudnn.deterministic = True
 assert torch.backends.cudnn.benchmark is True and torch.backends.cudnn.deterministic is True
 assert torch.cuda.is_available() is False
 assert torch.backends.mps.is_available() is False
-device = (torch.accelerator.current_accelerator().type
-          if torch.accelerator.is_available() else "cpu")
+device = torch.accelerator.current_accelerator().type if torch.accelerator.is_available() else "cpu"
 assert device == "cpu"
 
 
@@ -51,5 +50,7 @@ for _ in range(3):
     sched.step()
 t = torch.tensor([3.0], requires_grad=True)
 Square.apply(t).backward()
-print(f"RESULT grad={t.grad.item():.1f} loss_dropped={last < first}",
-      f"classes={type(model).__module__}")
+print(
+    f"RESULT grad={t.grad.item():.1f} loss_dropped={last < first}",
+    f"classes={type(model).__module__}",
+)

@@ -7,7 +7,7 @@ import sys
 results = {}
 for name in sys.argv[1:]:
     mod = importlib.import_module(name)
-    ember_name = "ember" + name[len("torch"):]
+    ember_name = "ember" + name[len("torch") :]
     results[name] = {
         "same_object": sys.modules.get(ember_name) is mod and sys.modules[name] is mod,
         "module_name": mod.__name__,

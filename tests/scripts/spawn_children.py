@@ -32,6 +32,10 @@ if __name__ == "__main__":
     p.join()
     loader = DataLoader(Numbers(), batch_size=2, num_workers=1, multiprocessing_context="spawn")
     batches = [b.flatten().tolist() for b in loader]
-    child = subprocess.run([sys.executable, "-c", "import torch; print(torch.__name__)"],
-                           capture_output=True, text=True, timeout=60).stdout.strip()
+    child = subprocess.run(
+        [sys.executable, "-c", "import torch; print(torch.__name__)"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout.strip()
     print("RESULT " + json.dumps({"spawned": spawned, "batches": batches, "subprocess": child}))

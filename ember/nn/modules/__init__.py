@@ -19,8 +19,7 @@ from .sparse import *  # noqa: F401,F403
 from .transformer import *  # noqa: F401,F403
 
 # convolution, pooling and friends belong to another owner; each file is optional here
-for _name in ("conv", "pooling", "padding", "upsampling", "pixelshuffle", "fold",
-              "instancenorm"):
+for _name in ("conv", "pooling", "padding", "upsampling", "pixelshuffle", "fold", "instancenorm"):
     try:
         _mod = _importlib.import_module(f".{_name}", __name__)
     except ImportError:  # pragma: no cover - the file has not landed yet

@@ -29,8 +29,10 @@ def save_to_state_dict(self, destination: dict, prefix: str, keep_vars: bool) ->
     if self._has_extra_state():
         destination[prefix + "_extra_state"] = self.get_extra_state()
 
-def state_dict(self, *args, destination=None, prefix: str = "",
-               keep_vars: bool = False) -> OrderedDict:
+
+def state_dict(
+    self, *args, destination=None, prefix: str = "", keep_vars: bool = False
+) -> OrderedDict:
     """Parameters and persistent buffers by dotted name, with ``_metadata`` versions."""
     if args:
         destination = args[0]
@@ -49,23 +51,22 @@ def state_dict(self, *args, destination=None, prefix: str = "",
     self._save_to_state_dict(destination, prefix, keep_vars)
     for name, m in self._modules.items():
         if m is not None:
-            m.state_dict(destination=destination, prefix=prefix + name + ".",
-                         keep_vars=keep_vars)
+            m.state_dict(destination=destination, prefix=prefix + name + ".", keep_vars=keep_vars)
     for hook in self._state_dict_hooks.values():
         r = hook(self, destination, prefix, {"version": self._version})
         if r is not None:
             destination = r
     return destination
 
-def load_from_state_dict(self, state_dict, prefix, local_metadata, strict,
-                          missing_keys, unexpected_keys, error_msgs) -> None:
+
+def load_from_state_dict(
+    self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs
+) -> None:
     for hook in self._load_state_dict_pre_hooks.values():
-        hook(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
-             error_msgs)
+        hook(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs)
     np_set = self._non_persistent_buffers_set
     local = {k: v for k, v in self._parameters.items() if v is not None}
-    local.update((k, v) for k, v in self._buffers.items()
-                 if v is not None and k not in np_set)
+    local.update((k, v) for k, v in self._buffers.items() if v is not None and k not in np_set)
     assign = local_metadata.get("assign_to_params_buffers", False)
     for name, cur in local.items():
         key = prefix + name
@@ -77,12 +78,14 @@ def load_from_state_dict(self, state_dict, prefix, local_metadata, strict,
         if not isinstance(val, Tensor):
             error_msgs.append(
                 f'While copying the parameter named "{key}", expected torch.Tensor or '
-                f"Tensor-like object from checkpoint but received {type(val)}")
+                f"Tensor-like object from checkpoint but received {type(val)}"
+            )
             continue
         if tuple(val._data.shape) != tuple(cur._data.shape):
             error_msgs.append(
                 f"size mismatch for {key}: copying a param with shape {val.shape} from "
-                f"checkpoint, the shape in current model is {cur.shape}.")
+                f"checkpoint, the shape in current model is {cur.shape}."
+            )
             continue
         try:
             if assign:
@@ -97,7 +100,8 @@ def load_from_state_dict(self, state_dict, prefix, local_metadata, strict,
             error_msgs.append(
                 f'While copying the parameter named "{key}", whose dimensions in the model '
                 f"are {cur.shape} and whose dimensions in the checkpoint are {val.shape}, an "
-                f"exception occurred : {ex.args}.")
+                f"exception occurred : {ex.args}."
+            )
     extra = prefix + "_extra_state"
     if self._has_extra_state():
         if extra in state_dict:
@@ -108,12 +112,13 @@ def load_from_state_dict(self, state_dict, prefix, local_metadata, strict,
         for key in state_dict:
             if not key.startswith(prefix) or key == extra:
                 continue
-            head = key[len(prefix):].split(".", 1)
+            head = key[len(prefix) :].split(".", 1)
             if len(head) > 1:
                 if head[0] not in self._modules:
                     unexpected_keys.append(key)
             elif head[0] not in local:
                 unexpected_keys.append(key)
+
 
 def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):
     """Copy parameters and buffers in; returns (missing_keys, unexpected_keys)."""
@@ -131,8 +136,7 @@ def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False)
         local_meta = {} if metadata is None else dict(metadata.get(prefix[:-1], {}))
         if assign:
             local_meta["assign_to_params_buffers"] = True
-        module._load_from_state_dict(sd, prefix, local_meta, True, missing, unexpected,
-                                     errors)
+        module._load_from_state_dict(sd, prefix, local_meta, True, missing, unexpected, errors)
         for name, child in module._modules.items():
             if child is not None:
                 load(child, prefix + name + ".")
@@ -143,14 +147,22 @@ def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False)
     load(self)
     if strict:
         if unexpected:
-            errors.insert(0, "Unexpected key(s) in state_dict: {}. ".format(
-                ", ".join(f'"{k}"' for k in unexpected)))
+            errors.insert(
+                0,
+                "Unexpected key(s) in state_dict: {}. ".format(
+                    ", ".join(f'"{k}"' for k in unexpected)
+                ),
+            )
         if missing:
-            errors.insert(0, "Missing key(s) in state_dict: {}. ".format(
-                ", ".join(f'"{k}"' for k in missing)))
+            errors.insert(
+                0, "Missing key(s) in state_dict: {}. ".format(", ".join(f'"{k}"' for k in missing))
+            )
     if errors:
-        raise RuntimeError("Error(s) in loading state_dict for {}:\n\t{}".format(
-            type(self).__name__, "\n\t".join(errors)))
+        raise RuntimeError(
+            "Error(s) in loading state_dict for {}:\n\t{}".format(
+                type(self).__name__, "\n\t".join(errors)
+            )
+        )
     return _IncompatibleKeys(missing, unexpected)
 
 

@@ -10,10 +10,35 @@ from ..parameter import Parameter
 from .module import Module
 
 __all__ = [
-    "ReLU", "ReLU6", "LeakyReLU", "PReLU", "ELU", "SELU", "CELU", "GELU", "SiLU", "Mish",
-    "Hardtanh", "Hardsigmoid", "Hardswish", "Softplus", "Softsign", "Threshold", "Sigmoid",
-    "Tanh", "Softmax", "LogSoftmax", "Softmin", "Softmax2d", "LogSigmoid", "Tanhshrink",
-    "Softshrink", "Hardshrink", "GLU", "RReLU", "MultiheadAttention",
+    "ReLU",
+    "ReLU6",
+    "LeakyReLU",
+    "PReLU",
+    "ELU",
+    "SELU",
+    "CELU",
+    "GELU",
+    "SiLU",
+    "Mish",
+    "Hardtanh",
+    "Hardsigmoid",
+    "Hardswish",
+    "Softplus",
+    "Softsign",
+    "Threshold",
+    "Sigmoid",
+    "Tanh",
+    "Softmax",
+    "LogSoftmax",
+    "Softmin",
+    "Softmax2d",
+    "LogSigmoid",
+    "Tanhshrink",
+    "Softshrink",
+    "Hardshrink",
+    "GLU",
+    "RReLU",
+    "MultiheadAttention",
 ]
 
 
@@ -35,30 +60,35 @@ class ReLU(_Inplace):
 
 class SiLU(_Inplace):
     """x * sigmoid(x)."""
+
     def forward(self, input: Tensor) -> Tensor:
         return F.silu(input, inplace=self.inplace)
 
 
 class Mish(_Inplace):
     """x * tanh(softplus(x))."""
+
     def forward(self, input: Tensor) -> Tensor:
         return F.mish(input, inplace=self.inplace)
 
 
 class Hardsigmoid(_Inplace):
     """Piecewise-linear sigmoid."""
+
     def forward(self, input: Tensor) -> Tensor:
         return F.hardsigmoid(input, self.inplace)
 
 
 class Hardswish(_Inplace):
     """x * hardsigmoid(x)."""
+
     def forward(self, input: Tensor) -> Tensor:
         return F.hardswish(input, self.inplace)
 
 
 class SELU(_Inplace):
     """Scaled ELU."""
+
     def forward(self, input: Tensor) -> Tensor:
         return F.selu(input, self.inplace)
 
@@ -66,8 +96,14 @@ class SELU(_Inplace):
 class Hardtanh(Module):
     """Clamp to [min_val, max_val]."""
 
-    def __init__(self, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False,
-                 min_value=None, max_value=None) -> None:
+    def __init__(
+        self,
+        min_val: float = -1.0,
+        max_val: float = 1.0,
+        inplace: bool = False,
+        min_value=None,
+        max_value=None,
+    ) -> None:
         super().__init__()
         if min_value is not None:
             min_val = min_value
@@ -88,6 +124,7 @@ class Hardtanh(Module):
 
 class ReLU6(Hardtanh):
     """min(max(x, 0), 6)."""
+
     def __init__(self, inplace: bool = False) -> None:
         super().__init__(0.0, 6.0, inplace)
 
@@ -97,6 +134,7 @@ class ReLU6(Hardtanh):
 
 class LeakyReLU(Module):
     """x where x > 0, else negative_slope * x."""
+
     def __init__(self, negative_slope: float = 1e-2, inplace: bool = False) -> None:
         super().__init__()
         self.negative_slope = negative_slope
@@ -106,15 +144,15 @@ class LeakyReLU(Module):
         return F.leaky_relu(input, self.negative_slope, self.inplace)
 
     def extra_repr(self) -> str:
-        return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace
-                                                          else "")
+        return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace else "")
 
 
 class PReLU(Module):
     """Leaky ReLU with a learnable slope (one, or one per channel)."""
 
-    def __init__(self, num_parameters: int = 1, init: float = 0.25, device=None,
-                 dtype=None) -> None:
+    def __init__(
+        self, num_parameters: int = 1, init: float = 0.25, device=None, dtype=None
+    ) -> None:
         self.num_parameters = num_parameters
         super().__init__()
         self.init = init
@@ -133,6 +171,7 @@ class PReLU(Module):
 
 class ELU(Module):
     """Exponential linear unit."""
+
     def __init__(self, alpha: float = 1.0, inplace: bool = False) -> None:
         super().__init__()
         self.alpha = alpha
@@ -147,12 +186,14 @@ class ELU(Module):
 
 class CELU(ELU):
     """Continuously differentiable ELU."""
+
     def forward(self, input: Tensor) -> Tensor:
         return F.celu(input, self.alpha, self.inplace)
 
 
 class GELU(Module):
     """Gaussian error linear unit."""
+
     def __init__(self, approximate: str = "none") -> None:
         super().__init__()
         self.approximate = approximate
@@ -166,6 +207,7 @@ class GELU(Module):
 
 class Softplus(Module):
     """Smooth approximation of ReLU."""
+
     def __init__(self, beta: float = 1.0, threshold: float = 20.0) -> None:
         super().__init__()
         self.beta = beta
@@ -180,6 +222,7 @@ class Softplus(Module):
 
 class Threshold(Module):
     """x where x > threshold, else value."""
+
     def __init__(self, threshold: float, value: float, inplace: bool = False) -> None:
         super().__init__()
         self.threshold = threshold
@@ -210,24 +253,28 @@ class Sigmoid(_NoArg):
 
 class Tanh(_NoArg):
     """Hyperbolic tangent."""
+
     def forward(self, input: Tensor) -> Tensor:
         return F.tanh(input)
 
 
 class Softsign(_NoArg):
     """x / (1 + |x|)."""
+
     def forward(self, input: Tensor) -> Tensor:
         return F.softsign(input)
 
 
 class LogSigmoid(_NoArg):
     """log(sigmoid(x))."""
+
     def forward(self, input: Tensor) -> Tensor:
         return F.logsigmoid(input)
 
 
 class Tanhshrink(_NoArg):
     """x - tanh(x)."""
+
     def forward(self, input: Tensor) -> Tensor:
         return F.tanhshrink(input)
 
@@ -243,12 +290,14 @@ class _Shrink(Module):
 
 class Softshrink(_Shrink):
     """Soft shrinkage."""
+
     def forward(self, input: Tensor) -> Tensor:
         return F.softshrink(input, self.lambd)
 
 
 class Hardshrink(_Shrink):
     """Hard shrinkage."""
+
     def forward(self, input: Tensor) -> Tensor:
         return F.hardshrink(input, self.lambd)
 
@@ -276,27 +325,32 @@ class Softmax(_DimMod):
 
 class LogSoftmax(_DimMod):
     """log(softmax(x)) along dim, computed stably."""
+
     def forward(self, input: Tensor) -> Tensor:
         return F.log_softmax(input, self.dim, _stacklevel=5)
 
 
 class Softmin(_DimMod):
     """softmax(-x) along dim."""
+
     def forward(self, input: Tensor) -> Tensor:
         return F.softmin(input, self.dim, _stacklevel=5)
 
 
 class Softmax2d(Module):
     """Softmax over the channel dim of (N, C, H, W) or (C, H, W) inputs."""
+
     def forward(self, input: Tensor) -> Tensor:
         if input.dim() not in (3, 4):
-            raise ValueError(f"Softmax2d: expected input to be 3D or 4D, got {input.dim()}D "
-                             "instead")
+            raise ValueError(
+                f"Softmax2d: expected input to be 3D or 4D, got {input.dim()}D instead"
+            )
         return F.softmax(input, -3, _stacklevel=5)
 
 
 class GLU(Module):
     """Gated linear unit: first half times sigmoid of the second half."""
+
     def __init__(self, dim: int = -1) -> None:
         super().__init__()
         self.dim = dim
@@ -310,8 +364,10 @@ class GLU(Module):
 
 class RReLU(Module):
     """Randomised leaky ReLU."""
-    def __init__(self, lower: float = 1.0 / 8, upper: float = 1.0 / 3,
-                 inplace: bool = False) -> None:
+
+    def __init__(
+        self, lower: float = 1.0 / 8, upper: float = 1.0 / 3, inplace: bool = False
+    ) -> None:
         super().__init__()
         self.lower = lower
         self.upper = upper
@@ -321,22 +377,36 @@ class RReLU(Module):
         return F.rrelu(input, self.lower, self.upper, self.training, self.inplace)
 
     def extra_repr(self) -> str:
-        return f"lower={self.lower}, upper={self.upper}" + (", inplace=True" if self.inplace
-                                                           else "")
+        return f"lower={self.lower}, upper={self.upper}" + (
+            ", inplace=True" if self.inplace else ""
+        )
 
 
 class MultiheadAttention(Module):
     """Multi-head attention with torch's packed in-projection and parameter names."""
 
-    def __init__(self, embed_dim: int, num_heads: int, dropout: float = 0.0, bias: bool = True,
-                 add_bias_kv: bool = False, add_zero_attn: bool = False, kdim=None, vdim=None,
-                 batch_first: bool = False, device=None, dtype=None) -> None:
+    def __init__(
+        self,
+        embed_dim: int,
+        num_heads: int,
+        dropout: float = 0.0,
+        bias: bool = True,
+        add_bias_kv: bool = False,
+        add_zero_attn: bool = False,
+        kdim=None,
+        vdim=None,
+        batch_first: bool = False,
+        device=None,
+        dtype=None,
+    ) -> None:
         super().__init__()
         from .linear import NonDynamicallyQuantizableLinear
 
         if embed_dim <= 0 or num_heads <= 0:
-            raise ValueError(f"embed_dim and num_heads must be greater than 0, got embed_dim="
-                             f"{embed_dim} and num_heads={num_heads} instead")
+            raise ValueError(
+                f"embed_dim and num_heads must be greater than 0, got embed_dim="
+                f"{embed_dim} and num_heads={num_heads} instead"
+            )
         if add_bias_kv or add_zero_attn:
             raise NotImplementedError("add_bias_kv / add_zero_attn are not supported by ember")
         self.embed_dim = embed_dim
@@ -380,9 +450,17 @@ class MultiheadAttention(Module):
             init.constant_(self.in_proj_bias, 0.0)
             init.constant_(self.out_proj.bias, 0.0)
 
-    def forward(self, query: Tensor, key: Tensor, value: Tensor, key_padding_mask=None,
-                need_weights: bool = True, attn_mask=None, average_attn_weights: bool = True,
-                is_causal: bool = False):
+    def forward(
+        self,
+        query: Tensor,
+        key: Tensor,
+        value: Tensor,
+        key_padding_mask=None,
+        need_weights: bool = True,
+        attn_mask=None,
+        average_attn_weights: bool = True,
+        is_causal: bool = False,
+    ):
         unbatched = query.dim() == 2
         if unbatched:
             query, key, value = (t.unsqueeze(1) for t in (query, key, value))
@@ -396,16 +474,16 @@ class MultiheadAttention(Module):
         b = self.in_proj_bias
         bq = bk = bv = None
         if b is not None:
-            bq, bk, bv = b[:E], b[E:2 * E], b[2 * E:]
+            bq, bk, bv = b[:E], b[E : 2 * E], b[2 * E :]
         if self._qkv_same_embed_dim:
             w = self.in_proj_weight
-            wq, wk, wv = w[:E], w[E:2 * E], w[2 * E:]
+            wq, wk, wv = w[:E], w[E : 2 * E], w[2 * E :]
         else:
             wq, wk, wv = self.q_proj_weight, self.k_proj_weight, self.v_proj_weight
         q = F.linear(query, wq, bq).reshape(L, N * H, D).transpose(0, 1)
         k = F.linear(key, wk, bk).reshape(S, N * H, D).transpose(0, 1)
         v = F.linear(value, wv, bv).reshape(S, N * H, D).transpose(0, 1)
-        scores = q.matmul(k.transpose(1, 2)) * (1.0 / D ** 0.5)
+        scores = q.matmul(k.transpose(1, 2)) * (1.0 / D**0.5)
         if is_causal and attn_mask is None:
             from ...ops.creation import ones
 

@@ -70,8 +70,10 @@ class Sequential(Module):
 
     def __add__(self, other: Sequential) -> Sequential:
         if not isinstance(other, Sequential):
-            raise ValueError("add operator supports only objects of Sequential class, but "
-                             f"{type(other)} is given.")
+            raise ValueError(
+                "add operator supports only objects of Sequential class, but "
+                f"{type(other)} is given."
+            )
         ret = Sequential()
         for m in chain(self, other):
             ret.append(m)
@@ -79,8 +81,10 @@ class Sequential(Module):
 
     def __iadd__(self, other: Sequential) -> Sequential:
         if not isinstance(other, Sequential):
-            raise ValueError("add operator supports only objects of Sequential class, but "
-                             f"{type(other)} is given.")
+            raise ValueError(
+                "add operator supports only objects of Sequential class, but "
+                f"{type(other)} is given."
+            )
         for m in list(other):
             self.append(m)
         return self
@@ -210,8 +214,10 @@ class ModuleList(Module):
     def extend(self, modules: Iterable[Module]) -> ModuleList:
         """Append every module of an iterable."""
         if not isinstance(modules, Iterable):
-            raise TypeError("ModuleList.extend should be called with an iterable, but got " +
-                            type(modules).__name__)
+            raise TypeError(
+                "ModuleList.extend should be called with an iterable, but got "
+                + type(modules).__name__
+            )
         off = len(self)
         for i, m in enumerate(modules):
             self.add_module(str(off + i), m)
@@ -219,7 +225,8 @@ class ModuleList(Module):
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError(
-            f'Module [{type(self).__name__}] is missing the required "forward" function')
+            f'Module [{type(self).__name__}] is missing the required "forward" function'
+        )
 
     def __repr__(self) -> str:
         """Runs of identical module reprs are collapsed into '(a-b): n x Module(...)'."""
@@ -298,13 +305,18 @@ class ModuleDict(Module):
         else:
             for j, m in enumerate(modules):
                 if not isinstance(m, (list, tuple)) or len(m) != 2:
-                    raise ValueError("ModuleDict update sequence element #" + str(j) +
-                                     " should be Iterable; is" + type(m).__name__)
+                    raise ValueError(
+                        "ModuleDict update sequence element #"
+                        + str(j)
+                        + " should be Iterable; is"
+                        + type(m).__name__
+                    )
                 self[m[0]] = m[1]
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError(
-            f'Module [{type(self).__name__}] is missing the required "forward" function')
+            f'Module [{type(self).__name__}] is missing the required "forward" function'
+        )
 
 
 def _param_line(k, p, legacy_type: bool) -> str:
@@ -365,8 +377,10 @@ class ParameterList(Module):
     def extend(self, values: Iterable) -> ParameterList:
         """Append every module of an iterable."""
         if not isinstance(values, Iterable) or isinstance(values, Tensor):
-            raise TypeError("ParameterList.extend should be called with an iterable, but got " +
-                            type(values).__name__)
+            raise TypeError(
+                "ParameterList.extend should be called with an iterable, but got "
+                + type(values).__name__
+            )
         for v in values:
             self.append(v)
         return self
@@ -471,8 +485,12 @@ class ParameterDict(Module):
         else:
             for j, p in enumerate(parameters):
                 if not isinstance(p, (list, tuple)) or len(p) != 2:
-                    raise ValueError("ParameterDict update sequence element #" + str(j) +
-                                     " should be Iterable; is" + type(p).__name__)
+                    raise ValueError(
+                        "ParameterDict update sequence element #"
+                        + str(j)
+                        + " should be Iterable; is"
+                        + type(p).__name__
+                    )
                 self[p[0]] = p[1]
 
     def extra_repr(self) -> str:

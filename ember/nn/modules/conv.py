@@ -19,8 +19,7 @@ from .. import init
 from ..parameter import Parameter
 from .module import Module
 
-__all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d",
-           "ConvTranspose3d"]
+__all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d"]
 
 _MODES = ("zeros", "reflect", "replicate", "circular")
 
@@ -30,9 +29,21 @@ class _ConvNd(Module):
     _fn = None
     _transposed = False
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
-                 dilation=1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
-                 device=None, dtype=None, output_padding=0) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size,
+        stride=1,
+        padding=0,
+        dilation=1,
+        groups: int = 1,
+        bias: bool = True,
+        padding_mode: str = "zeros",
+        device=None,
+        dtype=None,
+        output_padding=0,
+    ) -> None:
         super().__init__()
         n = self._nsp
         if groups <= 0:
@@ -44,13 +55,13 @@ class _ConvNd(Module):
         valid = {"same", "valid"}
         if isinstance(padding, str):
             if padding not in valid:
-                raise ValueError(f"Invalid padding string {padding!r}, should be one of "
-                                 f"{valid}")
+                raise ValueError(f"Invalid padding string {padding!r}, should be one of {valid}")
             if padding == "same" and any(s != 1 for s in ntuple(stride, n)):
                 raise ValueError("padding='same' is not supported for strided convolutions")
         if padding_mode not in _MODES:
-            raise ValueError(f"padding_mode must be one of {set(_MODES)}, but got "
-                             f"padding_mode='{padding_mode}'")
+            raise ValueError(
+                f"padding_mode must be one of {set(_MODES)}, but got padding_mode='{padding_mode}'"
+            )
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.kernel_size = ntuple(kernel_size, n)
@@ -94,8 +105,10 @@ class _ConvNd(Module):
                 init.uniform_(self.bias, -bound, bound)
 
     def extra_repr(self) -> str:
-        s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-             f"stride={self.stride}")
+        s = (
+            f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+            f"stride={self.stride}"
+        )
         n = self._nsp
         if self.padding != (0,) * n:
             s += f", padding={self.padding}"
@@ -135,11 +148,33 @@ class Conv1d(_ConvNd):
     _nsp = 1
     _fn = staticmethod(conv1d)
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
-                 dilation=1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
-                 device=None, dtype=None) -> None:
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
-                         groups, bias, padding_mode, device, dtype)
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size,
+        stride=1,
+        padding=0,
+        dilation=1,
+        groups: int = 1,
+        bias: bool = True,
+        padding_mode: str = "zeros",
+        device=None,
+        dtype=None,
+    ) -> None:
+        super().__init__(
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            dilation,
+            groups,
+            bias,
+            padding_mode,
+            device,
+            dtype,
+        )
 
 
 class Conv2d(_ConvNd):
@@ -148,11 +183,33 @@ class Conv2d(_ConvNd):
     _nsp = 2
     _fn = staticmethod(conv2d)
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
-                 dilation=1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
-                 device=None, dtype=None) -> None:
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
-                         groups, bias, padding_mode, device, dtype)
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size,
+        stride=1,
+        padding=0,
+        dilation=1,
+        groups: int = 1,
+        bias: bool = True,
+        padding_mode: str = "zeros",
+        device=None,
+        dtype=None,
+    ) -> None:
+        super().__init__(
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            dilation,
+            groups,
+            bias,
+            padding_mode,
+            device,
+            dtype,
+        )
 
 
 class Conv3d(_ConvNd):
@@ -161,26 +218,80 @@ class Conv3d(_ConvNd):
     _nsp = 3
     _fn = staticmethod(conv3d)
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
-                 dilation=1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
-                 device=None, dtype=None) -> None:
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
-                         groups, bias, padding_mode, device, dtype)
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size,
+        stride=1,
+        padding=0,
+        dilation=1,
+        groups: int = 1,
+        bias: bool = True,
+        padding_mode: str = "zeros",
+        device=None,
+        dtype=None,
+    ) -> None:
+        super().__init__(
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            dilation,
+            groups,
+            bias,
+            padding_mode,
+            device,
+            dtype,
+        )
 
 
 class _ConvTransposeNd(_ConvNd):
     _transposed = True
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
-                 output_padding=0, groups: int = 1, bias: bool = True, dilation=1,
-                 padding_mode: str = "zeros", device=None, dtype=None) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size,
+        stride=1,
+        padding=0,
+        output_padding=0,
+        groups: int = 1,
+        bias: bool = True,
+        dilation=1,
+        padding_mode: str = "zeros",
+        device=None,
+        dtype=None,
+    ) -> None:
         if padding_mode != "zeros":
             raise ValueError(f'Only "zeros" padding mode is supported for {type(self).__name__}')
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
-                         groups, bias, padding_mode, device, dtype, output_padding)
+        super().__init__(
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            dilation,
+            groups,
+            bias,
+            padding_mode,
+            device,
+            dtype,
+            output_padding,
+        )
 
-    def _output_padding(self, input: Tensor, output_size, stride, padding, kernel_size,
-                        num_spatial_dims: int, dilation=None) -> tuple:
+    def _output_padding(
+        self,
+        input: Tensor,
+        output_size,
+        stride,
+        padding,
+        kernel_size,
+        num_spatial_dims: int,
+        dilation=None,
+    ) -> tuple:
         if output_size is None:
             return self.output_padding
         n = num_spatial_dims
@@ -188,27 +299,43 @@ class _ConvTransposeNd(_ConvNd):
         if len(out) == n + 2 or len(out) == n + 1:
             out = out[-n:]
         if len(out) != n:
-            raise ValueError(f"ConvTranspose{n}D: for {input.ndim}D input, output_size must "
-                             f"have {n} or {n + 2} elements (got {len(output_size)})")
+            raise ValueError(
+                f"ConvTranspose{n}D: for {input.ndim}D input, output_size must "
+                f"have {n} or {n + 2} elements (got {len(output_size)})"
+            )
         dil = dilation if dilation is not None else self.dilation
         res = []
         for d in range(n):
             dim = input.ndim - n + d
-            mn = ((input.shape[dim] - 1) * stride[d] - 2 * padding[d] +
-                  dil[d] * (kernel_size[d] - 1) + 1)
+            mn = (
+                (input.shape[dim] - 1) * stride[d]
+                - 2 * padding[d]
+                + dil[d] * (kernel_size[d] - 1)
+                + 1
+            )
             mx = mn + stride[d] - 1
             if out[d] < mn or out[d] > mx:
-                raise ValueError(f"requested an output size of {out}, but valid sizes range "
-                                 f"from {[mn]} to {[mx]} (for an input of "
-                                 f"{list(input.shape[2:])})")
+                raise ValueError(
+                    f"requested an output size of {out}, but valid sizes range "
+                    f"from {[mn]} to {[mx]} (for an input of "
+                    f"{list(input.shape[2:])})"
+                )
             res.append(out[d] - mn)
         return tuple(res)
 
     def forward(self, input: Tensor, output_size=None) -> Tensor:
-        op = self._output_padding(input, output_size, self.stride, self.padding,
-                                  self.kernel_size, self._nsp, self.dilation)
-        return type(self)._fn(input, self.weight, self.bias, self.stride, self.padding, op,
-                              self.groups, self.dilation)
+        op = self._output_padding(
+            input,
+            output_size,
+            self.stride,
+            self.padding,
+            self.kernel_size,
+            self._nsp,
+            self.dilation,
+        )
+        return type(self)._fn(
+            input, self.weight, self.bias, self.stride, self.padding, op, self.groups, self.dilation
+        )
 
 
 class ConvTranspose1d(_ConvTransposeNd):

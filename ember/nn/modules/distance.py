@@ -11,6 +11,7 @@ __all__ = ["CosineSimilarity", "PairwiseDistance"]
 
 class CosineSimilarity(Module):
     """Cosine similarity along a dim."""
+
     def __init__(self, dim: int = 1, eps: float = 1e-8) -> None:
         super().__init__()
         self.dim = dim
@@ -22,6 +23,7 @@ class CosineSimilarity(Module):
 
 class PairwiseDistance(Module):
     """p-norm distance between rows."""
+
     def __init__(self, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False) -> None:
         super().__init__()
         self.norm = p

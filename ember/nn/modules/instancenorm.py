@@ -14,9 +14,18 @@ __all__ = ["InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d"]
 class _InstanceNorm(Module):
     _nsp = 2
 
-    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
-                 affine: bool = False, track_running_stats: bool = False, device=None,
-                 dtype=None, *, bias: bool = True) -> None:
+    def __init__(
+        self,
+        num_features: int,
+        eps: float = 1e-5,
+        momentum: float | None = 0.1,
+        affine: bool = False,
+        track_running_stats: bool = False,
+        device=None,
+        dtype=None,
+        *,
+        bias: bool = True,
+    ) -> None:
         super().__init__()
         self.num_features = num_features
         self.eps = eps
@@ -58,9 +67,11 @@ class _InstanceNorm(Module):
             self.bias.data.zero_()
 
     def extra_repr(self) -> str:
-        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
-                f"affine={self.affine}, bias={self._bias_on}, "
-                f"track_running_stats={self.track_running_stats}")
+        return (
+            f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+            f"affine={self.affine}, bias={self._bias_on}, "
+            f"track_running_stats={self.track_running_stats}"
+        )
 
     def forward(self, input: Tensor) -> Tensor:
         n = self._nsp
@@ -70,8 +81,9 @@ class _InstanceNorm(Module):
         x = input.unsqueeze(0) if unb else input
         use_stats = self.training or not self.track_running_stats
         mom = self.momentum if self.momentum is not None else 0.0
-        out = instance_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
-                            use_stats, mom, self.eps)
+        out = instance_norm(
+            x, self.running_mean, self.running_var, self.weight, self.bias, use_stats, mom, self.eps
+        )
         return out.squeeze(0) if unb else out
 
 

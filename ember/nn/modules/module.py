@@ -34,8 +34,11 @@ def _typename(v) -> str:
         from ...autograd.engine import _legacy_type_name
 
         return _legacy_type_name(v)
-    return type(v).__module__ + "." + type(v).__qualname__ if type(v).__module__ not in (
-        "builtins",) else type(v).__name__
+    return (
+        type(v).__module__ + "." + type(v).__qualname__
+        if type(v).__module__ not in ("builtins",)
+        else type(v).__name__
+    )
 
 
 def _addindent(s: str, n: int) -> str:
@@ -58,9 +61,11 @@ class Module:
         if args or kwargs:
             raise TypeError(
                 f"{type(self).__name__}.__init__() got an unexpected keyword argument "
-                f"'{next(iter(kwargs))}'" if kwargs else
-                f"{type(self).__name__}.__init__() takes 1 positional argument but "
-                f"{len(args) + 1} were given")
+                f"'{next(iter(kwargs))}'"
+                if kwargs
+                else f"{type(self).__name__}.__init__() takes 1 positional argument but "
+                f"{len(args) + 1} were given"
+            )
         d = self.__dict__
         d["training"] = True
         d["_parameters"] = _registry(self)
@@ -85,7 +90,8 @@ class Module:
     def forward(self, *input):  # noqa: F811
         """Define the computation; subclasses override."""
         raise NotImplementedError(
-            f'Module [{type(self).__name__}] is missing the required "forward" function')
+            f'Module [{type(self).__name__}] is missing the required "forward" function'
+        )
 
     # --- calling ---------------------------------------------------------------------------
     def __call__(self, *args, **kwargs):
@@ -97,12 +103,16 @@ class Module:
 
     def _refresh_hooks(self) -> None:
         self.__dict__["_hooks_on"] = bool(
-            self._forward_hooks or self._forward_pre_hooks or self._backward_hooks
-            or self._backward_pre_hooks)
+            self._forward_hooks
+            or self._forward_pre_hooks
+            or self._backward_hooks
+            or self._backward_pre_hooks
+        )
 
     def _call_with_hooks(self, args, kwargs):
-        for hid, hook in itertools.chain(_global_pre_hooks.items(),
-                                         self._forward_pre_hooks.items()):
+        for hid, hook in itertools.chain(
+            _global_pre_hooks.items(), self._forward_pre_hooks.items()
+        ):
             if hid in self._forward_pre_hooks_with_kwargs:
                 r = hook(self, args, kwargs)
                 if r is not None:
@@ -128,11 +138,13 @@ class Module:
             out = state.wrap_outputs(out)
         return out
 
-    def register_forward_pre_hook(self, hook: Callable, *, prepend: bool = False,
-                                  with_kwargs: bool = False) -> RemovableHandle:
+    def register_forward_pre_hook(
+        self, hook: Callable, *, prepend: bool = False, with_kwargs: bool = False
+    ) -> RemovableHandle:
         """hook(module, args) -> None or new args, run before forward."""
-        h = RemovableHandle(self._forward_pre_hooks, self._forward_pre_hooks_with_kwargs,
-                            owner=self)
+        h = RemovableHandle(
+            self._forward_pre_hooks, self._forward_pre_hooks_with_kwargs, owner=self
+        )
         self._forward_pre_hooks[h.id] = hook
         if with_kwargs:
             self._forward_pre_hooks_with_kwargs[h.id] = True
@@ -141,12 +153,21 @@ class Module:
         self._refresh_hooks()
         return h
 
-    def register_forward_hook(self, hook: Callable, *, prepend: bool = False,
-                              with_kwargs: bool = False,
-                              always_call: bool = False) -> RemovableHandle:
+    def register_forward_hook(
+        self,
+        hook: Callable,
+        *,
+        prepend: bool = False,
+        with_kwargs: bool = False,
+        always_call: bool = False,
+    ) -> RemovableHandle:
         """hook(module, args, output) -> None or new output, run after forward."""
-        h = RemovableHandle(self._forward_hooks, self._forward_hooks_with_kwargs,
-                            self._forward_hooks_always_called, owner=self)
+        h = RemovableHandle(
+            self._forward_hooks,
+            self._forward_hooks_with_kwargs,
+            self._forward_hooks_always_called,
+            owner=self,
+        )
         self._forward_hooks[h.id] = hook
         if with_kwargs:
             self._forward_hooks_with_kwargs[h.id] = True
@@ -157,12 +178,13 @@ class Module:
         self._refresh_hooks()
         return h
 
-    def register_full_backward_hook(self, hook: Callable,
-                                    prepend: bool = False) -> RemovableHandle:
+    def register_full_backward_hook(self, hook: Callable, prepend: bool = False) -> RemovableHandle:
         """hook(module, grad_input, grad_output) -> None or new grad_input."""
         if self._is_full_backward_hook is False:
-            raise RuntimeError("Cannot use both regular backward hooks and full backward hooks "
-                               "on a single Module. Please use only one of them.")
+            raise RuntimeError(
+                "Cannot use both regular backward hooks and full backward hooks "
+                "on a single Module. Please use only one of them."
+            )
         self.__dict__["_is_full_backward_hook"] = True
         h = RemovableHandle(self._backward_hooks, owner=self)
         self._backward_hooks[h.id] = hook
@@ -171,8 +193,9 @@ class Module:
         self._refresh_hooks()
         return h
 
-    def register_full_backward_pre_hook(self, hook: Callable,
-                                        prepend: bool = False) -> RemovableHandle:
+    def register_full_backward_pre_hook(
+        self, hook: Callable, prepend: bool = False
+    ) -> RemovableHandle:
         """hook(module, grad_output) -> None or new grad_output."""
         h = RemovableHandle(self._backward_pre_hooks, owner=self)
         self._backward_pre_hooks[h.id] = hook
@@ -225,15 +248,16 @@ class Module:
         params = d.get("_parameters")
         if isinstance(value, Parameter):
             if params is None:
-                raise AttributeError(
-                    "cannot assign parameters before Module.__init__() call")
+                raise AttributeError("cannot assign parameters before Module.__init__() call")
             self._drop(name, keep="_parameters")
             self.register_parameter(name, value)
             return
         if params is not None and name in params:
             if value is not None:
-                raise TypeError(f"cannot assign '{_typename(value)}' as parameter '{name}' "
-                                "(torch.nn.Parameter or None expected)")
+                raise TypeError(
+                    f"cannot assign '{_typename(value)}' as parameter '{name}' "
+                    "(torch.nn.Parameter or None expected)"
+                )
             self.register_parameter(name, value)
             return
         if isinstance(value, Module):
@@ -245,13 +269,16 @@ class Module:
         mods = d.get("_modules")
         if mods is not None and name in mods:
             if value is not None:
-                raise TypeError(f"cannot assign '{_typename(value)}' as child module '{name}' "
-                                "(torch.nn.Module or None expected)")
+                raise TypeError(
+                    f"cannot assign '{_typename(value)}' as child module '{name}' "
+                    "(torch.nn.Module or None expected)"
+                )
             mods[name] = value
             return
         bufs = d.get("_buffers")
-        if isinstance(value, Buffer) or (type(value) is Tensor and
-                                         getattr(value, "persistent", None) is not None):
+        if isinstance(value, Buffer) or (
+            type(value) is Tensor and getattr(value, "persistent", None) is not None
+        ):
             if bufs is None:
                 raise AttributeError("cannot assign buffer before Module.__init__() call")
             self._drop(name, keep="_buffers")
@@ -259,8 +286,10 @@ class Module:
             return
         if bufs is not None and name in bufs:
             if value is not None and not isinstance(value, Tensor):
-                raise TypeError(f"cannot assign '{_typename(value)}' as buffer '{name}' "
-                                "(torch.Tensor or None expected)")
+                raise TypeError(
+                    f"cannot assign '{_typename(value)}' as buffer '{name}' "
+                    "(torch.Tensor or None expected)"
+                )
             bufs[name] = value
             return
         object.__setattr__(self, name, value)
@@ -305,11 +334,19 @@ class Module:
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
-        for name in ("_forward_hooks", "_forward_hooks_with_kwargs",
-                     "_forward_hooks_always_called", "_forward_pre_hooks",
-                     "_forward_pre_hooks_with_kwargs", "_backward_hooks",
-                     "_backward_pre_hooks", "_state_dict_hooks", "_state_dict_pre_hooks",
-                     "_load_state_dict_pre_hooks", "_load_state_dict_post_hooks"):
+        for name in (
+            "_forward_hooks",
+            "_forward_hooks_with_kwargs",
+            "_forward_hooks_always_called",
+            "_forward_pre_hooks",
+            "_forward_pre_hooks_with_kwargs",
+            "_backward_hooks",
+            "_backward_pre_hooks",
+            "_state_dict_hooks",
+            "_state_dict_pre_hooks",
+            "_load_state_dict_pre_hooks",
+            "_load_state_dict_post_hooks",
+        ):
             if name not in self.__dict__:
                 self.__dict__[name] = OrderedDict()
         self.__dict__.setdefault("_non_persistent_buffers_set", set())
@@ -350,13 +387,16 @@ class Module:
             d["_parameters"][name] = None
             return
         if not isinstance(param, Parameter):
-            raise TypeError(f"cannot assign '{_typename(param)}' object to parameter '{name}' "
-                            "(torch.nn.Parameter or None required)")
+            raise TypeError(
+                f"cannot assign '{_typename(param)}' object to parameter '{name}' "
+                "(torch.nn.Parameter or None required)"
+            )
         if param.grad_fn is not None:
             raise ValueError(
                 f"Cannot assign non-leaf Tensor to parameter '{name}'. Model parameters must "
                 f"be created explicitly. To express '{name}' as a function of another Tensor, "
-                "compute the value in the forward() method.")
+                "compute the value in the forward() method."
+            )
         d["_parameters"][name] = param
 
     def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
@@ -373,8 +413,10 @@ class Module:
         if name in d and name not in d["_buffers"]:
             raise KeyError(f"attribute '{name}' already exists")
         if tensor is not None and not isinstance(tensor, Tensor):
-            raise TypeError(f"cannot assign '{_typename(tensor)}' object to buffer '{name}' "
-                            "(torch Tensor or None required)")
+            raise TypeError(
+                f"cannot assign '{_typename(tensor)}' object to buffer '{name}' "
+                "(torch Tensor or None required)"
+            )
         if isinstance(tensor, Buffer):
             persistent = tensor.persistent
         d["_buffers"][name] = tensor
@@ -441,21 +483,27 @@ class Module:
     def get_extra_state(self):
         """Extra state for state_dict (modules override)."""
         raise RuntimeError(
-            "Reached a code path in Module.get_extra_state() that should never be called.")
+            "Reached a code path in Module.get_extra_state() that should never be called."
+        )
 
     def set_extra_state(self, state) -> None:
         """Restore extra state (modules override)."""
         raise RuntimeError(
-            "Reached a code path in Module.set_extra_state() that should never be called.")
+            "Reached a code path in Module.set_extra_state() that should never be called."
+        )
 
     def _has_extra_state(self) -> bool:
         return type(self).get_extra_state is not Module.get_extra_state
 
     # --- iteration -------------------------------------------------------------------------
-    def _named_members(self, get, prefix: str = "", recurse: bool = True,
-                       remove_duplicate: bool = True):
-        mods = self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate) \
-            if recurse else [(prefix, self)]
+    def _named_members(
+        self, get, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True
+    ):
+        mods = (
+            self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate)
+            if recurse
+            else [(prefix, self)]
+        )
         seen = set()
         for mp, m in mods:
             for k, v in get(m):
@@ -472,22 +520,24 @@ class Module:
         for _, p in self.named_parameters(recurse=recurse):
             yield p
 
-    def named_parameters(self, prefix: str = "", recurse: bool = True,
-                         remove_duplicate: bool = True) -> Iterator[tuple[str, Parameter]]:
+    def named_parameters(
+        self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Parameter]]:
         """(dotted name, parameter) pairs."""
-        return self._named_members(lambda m: m._parameters.items(), prefix, recurse,
-                                   remove_duplicate)
+        return self._named_members(
+            lambda m: m._parameters.items(), prefix, recurse, remove_duplicate
+        )
 
     def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
         """Every buffer."""
         for _, b in self.named_buffers(recurse=recurse):
             yield b
 
-    def named_buffers(self, prefix: str = "", recurse: bool = True,
-                      remove_duplicate: bool = True) -> Iterator[tuple[str, Tensor]]:
+    def named_buffers(
+        self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Tensor]]:
         """(dotted name, buffer) pairs."""
-        return self._named_members(lambda m: m._buffers.items(), prefix, recurse,
-                                   remove_duplicate)
+        return self._named_members(lambda m: m._buffers.items(), prefix, recurse, remove_duplicate)
 
     def children(self) -> Iterator[Module]:
         """The direct submodules."""
@@ -507,8 +557,9 @@ class Module:
         for _, m in self.named_modules():
             yield m
 
-    def named_modules(self, memo: set | None = None, prefix: str = "",
-                      remove_duplicate: bool = True) -> Iterator[tuple[str, Module]]:
+    def named_modules(
+        self, memo: set | None = None, prefix: str = "", remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Module]]:
         """(dotted name, module) pairs, self first, depth-first."""
         if memo is None:
             memo = set()
@@ -597,8 +648,10 @@ class Module:
         kwargs.pop("memory_format", None)
         dev, dt, _ = _parse_to(args, kwargs)
         if dt is not None and not (dt.is_floating_point or dt.is_complex):
-            raise TypeError("nn.Module.to only accepts floating point or complex dtypes, but "
-                            f"got desired dtype={dt}")
+            raise TypeError(
+                "nn.Module.to only accepts floating point or complex dtypes, but "
+                f"got desired dtype={dt}"
+            )
 
         def conv(t):
             if dt is not None and (t.is_floating_point() or t.is_complex()):

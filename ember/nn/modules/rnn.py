@@ -43,9 +43,9 @@ class _LSTMCell(Op):
             gates += b_hh
         H = h.shape[-1]
         i = _sig(gates[:, :H])
-        f = _sig(gates[:, H:2 * H])
-        g = xp.tanh(gates[:, 2 * H:3 * H])
-        o = _sig(gates[:, 3 * H:])
+        f = _sig(gates[:, H : 2 * H])
+        g = xp.tanh(gates[:, 2 * H : 3 * H])
+        o = _sig(gates[:, 3 * H :])
         c2 = f * c
         c2 += i * g
         tc = xp.tanh(c2)
@@ -60,8 +60,15 @@ class _LSTMCell(Op):
         dc = gh * o
         dc *= 1 - tc * tc
         dc += gc
-        dgates = xp.concatenate([dc * g * i * (1 - i), dc * c * f * (1 - f),
-                                 dc * i * (1 - g * g), gh * tc * o * (1 - o)], axis=1)
+        dgates = xp.concatenate(
+            [
+                dc * g * i * (1 - i),
+                dc * c * f * (1 - f),
+                dc * i * (1 - g * g),
+                gh * tc * o * (1 - o),
+            ],
+            axis=1,
+        )
         n = ctx._needs
         dh = dgates @ w_hh if n[1] else None
         dw = dgates.T @ h if n[3] else None
@@ -80,9 +87,9 @@ class _GRUCell(Op):
             hp += b_hh
         H = h.shape[-1]
         r = _sig(gx[:, :H] + hp[:, :H])
-        z = _sig(gx[:, H:2 * H] + hp[:, H:2 * H])
-        hn = hp[:, 2 * H:]
-        n = xp.tanh(gx[:, 2 * H:] + r * hn)
+        z = _sig(gx[:, H : 2 * H] + hp[:, H : 2 * H])
+        hn = hp[:, 2 * H :]
+        n = xp.tanh(gx[:, 2 * H :] + r * hn)
         ctx.saved = (r, z, n, hn, h, w_hh)
         ctx.has_b = b_hh is not None
         return n + z * (h - n)
@@ -114,8 +121,8 @@ class _LSTMLayer(Op):
         T, N = proj.shape[0], proj.shape[1]
         H = h.shape[-1]
         dt = proj.dtype
-        hs = xp.empty((T, N, H), dt)      # hidden state after each step
-        hprev = xp.empty((T, N, H), dt)   # hidden state entering each step
+        hs = xp.empty((T, N, H), dt)  # hidden state after each step
+        hprev = xp.empty((T, N, H), dt)  # hidden state entering each step
         cprev = xp.empty((T, N, H), dt)
         acts = xp.empty((T, N, 4 * H), dt)  # i, f, g, o after their nonlinearities
         tcs = xp.empty((T, N, H), dt)
@@ -128,13 +135,13 @@ class _LSTMLayer(Op):
             if b_hh is not None:
                 gates += b_hh
             a = acts[t]
-            a[:, :2 * H] = _sig(gates[:, :2 * H])
-            a[:, 2 * H:3 * H] = xp.tanh(gates[:, 2 * H:3 * H])
-            a[:, 3 * H:] = _sig(gates[:, 3 * H:])
-            c = a[:, H:2 * H] * c
-            c += a[:, :H] * a[:, 2 * H:3 * H]
+            a[:, : 2 * H] = _sig(gates[:, : 2 * H])
+            a[:, 2 * H : 3 * H] = xp.tanh(gates[:, 2 * H : 3 * H])
+            a[:, 3 * H :] = _sig(gates[:, 3 * H :])
+            c = a[:, H : 2 * H] * c
+            c += a[:, :H] * a[:, 2 * H : 3 * H]
             tcs[t] = xp.tanh(c)
-            h = a[:, 3 * H:] * tcs[t]
+            h = a[:, 3 * H :] * tcs[t]
             hs[t] = h
         ctx.saved = (acts, cprev, tcs, hprev, w_hh)
         ctx.has_b = b_hh is not None
@@ -153,15 +160,15 @@ class _LSTMLayer(Op):
         order = range(T) if ctx.reverse else range(T - 1, -1, -1)
         for t in order:
             a = acts[t]
-            i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
+            i, f, g, o = a[:, :H], a[:, H : 2 * H], a[:, 2 * H : 3 * H], a[:, 3 * H :]
             dh += gout[t]
             tc = tcs[t]
             dc += dh * o * (1 - tc * tc)
             d = dgates[t]
             d[:, :H] = dc * g * i * (1 - i)
-            d[:, H:2 * H] = dc * cprev[t] * f * (1 - f)
-            d[:, 2 * H:3 * H] = dc * i * (1 - g * g)
-            d[:, 3 * H:] = dh * tc * o * (1 - o)
+            d[:, H : 2 * H] = dc * cprev[t] * f * (1 - f)
+            d[:, 2 * H : 3 * H] = dc * i * (1 - g * g)
+            d[:, 3 * H :] = dh * tc * o * (1 - o)
             dh = d @ w_hh
             dc = dc * f
         n = ctx._needs
@@ -192,9 +199,9 @@ class _GRULayer(Op):
             if b_hh is not None:
                 hp += b_hh
             x = proj[t]
-            rz[t] = _sig(x[:, :2 * H] + hp[:, :2 * H])
-            hns[t] = hp[:, 2 * H:]
-            ns[t] = xp.tanh(x[:, 2 * H:] + rz[t][:, :H] * hns[t])
+            rz[t] = _sig(x[:, : 2 * H] + hp[:, : 2 * H])
+            hns[t] = hp[:, 2 * H :]
+            ns[t] = xp.tanh(x[:, 2 * H :] + rz[t][:, :H] * hns[t])
             z = rz[t][:, H:]
             h = ns[t] + z * (h - ns[t])
             hs[t] = h
@@ -220,10 +227,10 @@ class _GRULayer(Op):
             dz = dh * (hprev[t] - n) * z * (1 - z)
             dr = dn * hn * r * (1 - r)
             dgx[t][:, :H] = dr
-            dgx[t][:, H:2 * H] = dz
-            dgx[t][:, 2 * H:] = dn
-            dhp[t][:, :2 * H] = dgx[t][:, :2 * H]
-            dhp[t][:, 2 * H:] = dn * r
+            dgx[t][:, H : 2 * H] = dz
+            dgx[t][:, 2 * H :] = dn
+            dhp[t][:, : 2 * H] = dgx[t][:, : 2 * H]
+            dhp[t][:, 2 * H :] = dn * r
             dh = dh * z + dhp[t] @ w_hh
         nd = ctx._needs
         d2 = dhp.reshape(-1, 3 * H)
@@ -246,14 +253,26 @@ def _rnn_step(mode: str, x_proj: Tensor, h, w_hh: Tensor, b_hh):
 class RNNBase(Module):
     """Shared machinery of RNN, LSTM and GRU: multi-layer, optionally bidirectional."""
 
-    def __init__(self, mode: str, input_size: int, hidden_size: int, num_layers: int = 1,
-                 bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
-                 bidirectional: bool = False, proj_size: int = 0, device=None,
-                 dtype=None) -> None:
+    def __init__(
+        self,
+        mode: str,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        proj_size: int = 0,
+        device=None,
+        dtype=None,
+    ) -> None:
         super().__init__()
         if not 0 <= dropout <= 1 or isinstance(dropout, bool):
-            raise ValueError("dropout should be a number in range [0, 1] representing the "
-                             "probability of an element being zeroed")
+            raise ValueError(
+                "dropout should be a number in range [0, 1] representing the "
+                "probability of an element being zeroed"
+            )
         if not isinstance(hidden_size, int) or hidden_size <= 0:
             raise ValueError("hidden_size must be an integer greater than zero")
         if not isinstance(num_layers, int) or num_layers <= 0:
@@ -263,9 +282,12 @@ class RNNBase(Module):
         if dropout > 0 and num_layers == 1:
             import warnings
 
-            warnings.warn("dropout option adds dropout after all but last recurrent layer, so "
-                          "non-zero dropout expects num_layers greater than 1, but got "
-                          f"dropout={dropout} and num_layers={num_layers}", stacklevel=2)
+            warnings.warn(
+                "dropout option adds dropout after all but last recurrent layer, so "
+                "non-zero dropout expects num_layers greater than 1, but got "
+                f"dropout={dropout} and num_layers={num_layers}",
+                stacklevel=2,
+            )
         self.mode = mode
         self.input_size = input_size
         self.hidden_size = hidden_size
@@ -300,9 +322,10 @@ class RNNBase(Module):
     @property
     def all_weights(self) -> list:
         """The weights grouped per layer and direction."""
-        return [[getattr(self, n) for n in self._flat_weights_names[i:i + (4 if self.bias
-                                                                             else 2)]]
-                for i in range(0, len(self._flat_weights_names), 4 if self.bias else 2)]
+        return [
+            [getattr(self, n) for n in self._flat_weights_names[i : i + (4 if self.bias else 2)]]
+            for i in range(0, len(self._flat_weights_names), 4 if self.bias else 2)
+        ]
 
     def flatten_parameters(self) -> None:
         """No-op (weights are already separate arrays)."""
@@ -325,25 +348,35 @@ class RNNBase(Module):
     def _weights(self, layer: int, d: int):
         sfx = f"_l{layer}" + ("_reverse" if d == 1 else "")
         g = self.__dict__
-        return (g[f"weight_ih{sfx}"], g[f"weight_hh{sfx}"], g.get(f"bias_ih{sfx}"),
-                g.get(f"bias_hh{sfx}"))
+        return (
+            g[f"weight_ih{sfx}"],
+            g[f"weight_hh{sfx}"],
+            g.get(f"bias_ih{sfx}"),
+            g.get(f"bias_hh{sfx}"),
+        )
 
     def forward(self, input: Tensor, hx=None):
         lstm = self.mode == "LSTM"
         unbatched = input.dim() == 2
         if input.dim() not in (2, 3):
-            raise ValueError(f"{type(self).__name__}: Expected input to be 2D or 3D, got "
-                             f"{input.dim()}D tensor instead")
-        x = input.unsqueeze(1) if unbatched else (
-            input.transpose(0, 1) if self.batch_first else input)
+            raise ValueError(
+                f"{type(self).__name__}: Expected input to be 2D or 3D, got "
+                f"{input.dim()}D tensor instead"
+            )
+        x = (
+            input.unsqueeze(1)
+            if unbatched
+            else (input.transpose(0, 1) if self.batch_first else input)
+        )
         if x.shape[-1] != self.input_size:
-            raise RuntimeError(f"input.size(-1) must be equal to input_size. Expected "
-                               f"{self.input_size}, got {x.shape[-1]}")
+            raise RuntimeError(
+                f"input.size(-1) must be equal to input_size. Expected "
+                f"{self.input_size}, got {x.shape[-1]}"
+            )
         dirs = 2 if self.bidirectional else 1
         N = x.shape[1]
         if hx is None:
-            z = zeros(self.num_layers * dirs, N, self.hidden_size, dtype=x.dtype,
-                      device=x.device)
+            z = zeros(self.num_layers * dirs, N, self.hidden_size, dtype=x.dtype, device=x.device)
             hx = (z, z) if lstm else z
         elif unbatched:
             hx = tuple(h.unsqueeze(1) for h in hx) if lstm else hx.unsqueeze(1)
@@ -365,7 +398,7 @@ class RNNBase(Module):
                     steps = proj.unbind(0)
                     T = len(steps)
                     hs = [None] * T
-                    for t in (range(T - 1, -1, -1) if d == 1 else range(T)):
+                    for t in range(T - 1, -1, -1) if d == 1 else range(T):
                         h = _rnn_step(self.mode, steps[t], h, w_hh, b_hh)
                         hs[t] = h
                     seq, hT = stack(hs, 0), h
@@ -390,44 +423,110 @@ class RNNBase(Module):
 class RNN(RNNBase):
     """Elman RNN with tanh or relu."""
 
-    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
-                 nonlinearity: str = "tanh", bias: bool = True, batch_first: bool = False,
-                 dropout: float = 0.0, bidirectional: bool = False, device=None,
-                 dtype=None) -> None:
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        nonlinearity: str = "tanh",
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        device=None,
+        dtype=None,
+    ) -> None:
         if nonlinearity not in ("tanh", "relu"):
-            raise ValueError(f"Unknown nonlinearity '{nonlinearity}'. Select from 'tanh' or "
-                             "'relu'.")
+            raise ValueError(
+                f"Unknown nonlinearity '{nonlinearity}'. Select from 'tanh' or 'relu'."
+            )
         self.nonlinearity = nonlinearity
-        super().__init__("RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU", input_size,
-                         hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
-                         device=device, dtype=dtype)
+        super().__init__(
+            "RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU",
+            input_size,
+            hidden_size,
+            num_layers,
+            bias,
+            batch_first,
+            dropout,
+            bidirectional,
+            device=device,
+            dtype=dtype,
+        )
 
 
 class LSTM(RNNBase):
     """Long short-term memory; returns output, (h_n, c_n)."""
 
-    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
-                 bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
-                 bidirectional: bool = False, proj_size: int = 0, device=None,
-                 dtype=None) -> None:
-        super().__init__("LSTM", input_size, hidden_size, num_layers, bias, batch_first,
-                         dropout, bidirectional, proj_size, device, dtype)
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        proj_size: int = 0,
+        device=None,
+        dtype=None,
+    ) -> None:
+        super().__init__(
+            "LSTM",
+            input_size,
+            hidden_size,
+            num_layers,
+            bias,
+            batch_first,
+            dropout,
+            bidirectional,
+            proj_size,
+            device,
+            dtype,
+        )
 
 
 class GRU(RNNBase):
     """Gated recurrent unit."""
 
-    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
-                 bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
-                 bidirectional: bool = False, device=None, dtype=None) -> None:
-        super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first,
-                         dropout, bidirectional, device=device, dtype=dtype)
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        device=None,
+        dtype=None,
+    ) -> None:
+        super().__init__(
+            "GRU",
+            input_size,
+            hidden_size,
+            num_layers,
+            bias,
+            batch_first,
+            dropout,
+            bidirectional,
+            device=device,
+            dtype=dtype,
+        )
 
 
 class RNNCellBase(Module):
     """Shared parameters of the recurrent cells."""
-    def __init__(self, input_size: int, hidden_size: int, bias: bool, num_chunks: int,
-                 device=None, dtype=None) -> None:
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        bias: bool,
+        num_chunks: int,
+        device=None,
+        dtype=None,
+    ) -> None:
         super().__init__()
         self.input_size = input_size
         self.hidden_size = hidden_size
@@ -465,8 +564,9 @@ class RNNCellBase(Module):
             hx = (z, z) if mode == "LSTM" else z
         elif unbatched:
             hx = tuple(h.unsqueeze(0) for h in hx) if mode == "LSTM" else hx.unsqueeze(0)
-        out = _rnn_step(mode, F.linear(x, self.weight_ih, self.bias_ih), hx, self.weight_hh,
-                        self.bias_hh)
+        out = _rnn_step(
+            mode, F.linear(x, self.weight_ih, self.bias_ih), hx, self.weight_hh, self.bias_hh
+        )
         if unbatched:
             out = tuple(o.squeeze(0) for o in out) if mode == "LSTM" else out.squeeze(0)
         return out
@@ -474,8 +574,16 @@ class RNNCellBase(Module):
 
 class RNNCell(RNNCellBase):
     """One step of an Elman RNN."""
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
-                 nonlinearity: str = "tanh", device=None, dtype=None) -> None:
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        bias: bool = True,
+        nonlinearity: str = "tanh",
+        device=None,
+        dtype=None,
+    ) -> None:
         super().__init__(input_size, hidden_size, bias, 1, device, dtype)
         self.nonlinearity = nonlinearity
 
@@ -485,8 +593,10 @@ class RNNCell(RNNCellBase):
 
 class LSTMCell(RNNCellBase):
     """One LSTM step."""
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device=None,
-                 dtype=None) -> None:
+
+    def __init__(
+        self, input_size: int, hidden_size: int, bias: bool = True, device=None, dtype=None
+    ) -> None:
         super().__init__(input_size, hidden_size, bias, 4, device, dtype)
 
     def forward(self, input: Tensor, hx=None):
@@ -495,8 +605,10 @@ class LSTMCell(RNNCellBase):
 
 class GRUCell(RNNCellBase):
     """One GRU step."""
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device=None,
-                 dtype=None) -> None:
+
+    def __init__(
+        self, input_size: int, hidden_size: int, bias: bool = True, device=None, dtype=None
+    ) -> None:
         super().__init__(input_size, hidden_size, bias, 3, device, dtype)
 
     def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:

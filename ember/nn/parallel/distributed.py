@@ -40,7 +40,7 @@ class _Bucket:
         off = 0
         for p in params:
             n = int(p._data.size)
-            self.views.append(self.buffer[off:off + n].reshape(p._data.shape))
+            self.views.append(self.buffer[off : off + n].reshape(p._data.shape))
             off += n
         self.pending = len(params)
         self.ready = False
@@ -65,8 +65,9 @@ def _reachable_leaves(outputs) -> set:
     """ids of the leaf tensors whose gradient accumulators the outputs' graphs reach."""
     seen = set()
     found = set()
-    stack = [t.grad_fn if t.grad_fn is not None else t._accum for t in _tensors_in(outputs)
-             if t._rg]
+    stack = [
+        t.grad_fn if t.grad_fn is not None else t._accum for t in _tensors_in(outputs) if t._rg
+    ]
     while stack:
         n = stack.pop()
         if n is None or id(n) in seen:
@@ -82,12 +83,24 @@ def _reachable_leaves(outputs) -> set:
 class DistributedDataParallel(Module):
     """Data parallelism across processes (torch.nn.parallel.DistributedDataParallel's API)."""
 
-    def __init__(self, module: Module, device_ids=None, output_device=None, dim: int = 0,
-                 broadcast_buffers: bool = True, process_group=None,
-                 bucket_cap_mb: float | None = None, find_unused_parameters: bool = False,
-                 check_reduction: bool = False, gradient_as_bucket_view: bool = False,
-                 static_graph: bool = False, delay_all_reduce_named_params=None,
-                 param_to_hook_all_reduce=None, mixed_precision=None, device_mesh=None):
+    def __init__(
+        self,
+        module: Module,
+        device_ids=None,
+        output_device=None,
+        dim: int = 0,
+        broadcast_buffers: bool = True,
+        process_group=None,
+        bucket_cap_mb: float | None = None,
+        find_unused_parameters: bool = False,
+        check_reduction: bool = False,
+        gradient_as_bucket_view: bool = False,
+        static_graph: bool = False,
+        delay_all_reduce_named_params=None,
+        param_to_hook_all_reduce=None,
+        mixed_precision=None,
+        device_mesh=None,
+    ):
         super().__init__()
         if device_ids is not None and len(device_ids) > 1:
             raise ValueError("device_ids can only be None or contain a single element.")
@@ -138,8 +151,11 @@ class DistributedDataParallel(Module):
         cap = min(_FIRST_BUCKET_BYTES, self.bucket_bytes_cap)
         for p in reversed(params):
             nb = int(p._data.nbytes)
-            if cur and (cur_bytes + nb > cap or p._data.dtype != cur[0]._data.dtype
-                        or type(p._data) is not type(cur[0]._data)):
+            if cur and (
+                cur_bytes + nb > cap
+                or p._data.dtype != cur[0]._data.dtype
+                or type(p._data) is not type(cur[0]._data)
+            ):
                 buckets.append(_Bucket(cur, xp_of(cur[0]._data)))
                 cur, cur_bytes, cap = [], 0, self.bucket_bytes_cap
             cur.append(p)
@@ -159,7 +175,8 @@ class DistributedDataParallel(Module):
                 raise RuntimeError(
                     f"DDP expects the same model on every rank, but rank 0 has {len(allp[0])} "
                     f"parameters {allp[0][:4]}... while rank {rk} has {len(theirs)} parameters "
-                    f"{theirs[:4]}...")
+                    f"{theirs[:4]}..."
+                )
 
     def _sync_states(self, tensors: list) -> None:
         """Broadcast parameters/buffers from rank 0 (one message per dtype for CPU tensors)."""
@@ -174,13 +191,16 @@ class DistributedDataParallel(Module):
             else:
                 broadcast(t, src=self.process_group.ranks[0], group=self.process_group)
         for ts in groups.values():
-            flat = np.concatenate([t._data.reshape(-1) for t in ts]) if len(ts) > 1 else \
-                np.ascontiguousarray(ts[0]._data).reshape(-1).copy()
+            flat = (
+                np.concatenate([t._data.reshape(-1) for t in ts])
+                if len(ts) > 1
+                else np.ascontiguousarray(ts[0]._data).reshape(-1).copy()
+            )
             self.process_group.comm.Bcast(flat, root=0)
             off = 0
             for t in ts:
                 n = int(t._data.size)
-                np.copyto(t._data, flat[off:off + n].reshape(t._data.shape))
+                np.copyto(t._data, flat[off : off + n].reshape(t._data.shape))
                 off += n
 
     # --- forward ----------------------------------------------------------------------------
@@ -193,7 +213,8 @@ class DistributedDataParallel(Module):
                 "used in producing loss. You can enable unused parameter detection by passing "
                 "the keyword argument `find_unused_parameters=True` to "
                 "`torch.nn.parallel.DistributedDataParallel`, and by making sure all `forward` "
-                "function outputs participate in calculating loss.")
+                "function outputs participate in calculating loss."
+            )
         from ...autograd.grad_mode import is_grad_enabled
 
         if self.broadcast_buffers and self.require_forward_param_sync:
@@ -240,13 +261,13 @@ class DistributedDataParallel(Module):
         elif old is None:
             view[...] = g._data
         else:
-            np.add(old._data, g._data, out=view) if type(view) is np.ndarray else \
-                view.__setitem__(Ellipsis, old._data + g._data)
+            np.add(old._data, g._data, out=view) if type(view) is np.ndarray else view.__setitem__(
+                Ellipsis, old._data + g._data
+            )
         b.pending -= 1
         if b.pending == 0:
             b.ready = True
-            while self._next_launch < len(self._buckets) and \
-                    self._buckets[self._next_launch].ready:
+            while self._next_launch < len(self._buckets) and self._buckets[self._next_launch].ready:
                 self._launch(self._buckets[self._next_launch])
                 self._next_launch += 1
         else:
@@ -259,7 +280,7 @@ class DistributedDataParallel(Module):
 
     def _poke(self) -> None:
         """Let MPI progress the in-flight reductions (MPI moves data only inside its calls)."""
-        for b in self._buckets[:self._next_launch]:
+        for b in self._buckets[: self._next_launch]:
             if b.req is not None:
                 b.req.Test()
 
@@ -276,8 +297,9 @@ class DistributedDataParallel(Module):
             from ...distributed._nccl import _cp
 
             s = _cp().cuda.get_current_stream()
-            nc.comm.allReduce(buf.data.ptr, buf.data.ptr, buf.size, nc._dtype(buf),
-                              nc._nccl.NCCL_SUM, s.ptr)
+            nc.comm.allReduce(
+                buf.data.ptr, buf.data.ptr, buf.size, nc._dtype(buf), nc._nccl.NCCL_SUM, s.ptr
+            )
             b.stream = s
         else:  # CUDA tensors on an MPI group: stage through host memory
             host = buf.get()

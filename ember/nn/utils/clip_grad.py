@@ -9,8 +9,13 @@ import numpy as np
 
 from ...tensor import Tensor, _wrap
 
-__all__ = ["clip_grad_norm_", "clip_grad_norm", "clip_grad_value_", "get_total_norm",
-           "clip_grads_with_norm_"]
+__all__ = [
+    "clip_grad_norm_",
+    "clip_grad_norm",
+    "clip_grad_value_",
+    "get_total_norm",
+    "clip_grads_with_norm_",
+]
 
 
 def _grads_of(parameters) -> list:
@@ -23,8 +28,9 @@ def _grads(parameters) -> list:
     return [p.grad for p in parameters if p.grad is not None]
 
 
-def get_total_norm(tensors, norm_type: float = 2.0, error_if_nonfinite: bool = False,
-                   foreach=None) -> Tensor:
+def get_total_norm(
+    tensors, norm_type: float = 2.0, error_if_nonfinite: bool = False, foreach=None
+) -> Tensor:
     """The norm of the norms of the given tensors."""
     if isinstance(tensors, Tensor):
         tensors = [tensors]
@@ -38,8 +44,7 @@ def get_total_norm(tensors, norm_type: float = 2.0, error_if_nonfinite: bool = F
     elif norm_type == -math.inf:
         total = min(float(np.abs(t._host()).min()) for t in tensors)
     elif norm_type == 2.0:
-        total = math.sqrt(sum(float(np.vdot(a, a)) for a in
-                              (t._host().ravel() for t in tensors)))
+        total = math.sqrt(sum(float(np.vdot(a, a)) for a in (t._host().ravel() for t in tensors)))
     else:
         total = sum(float((np.abs(t._host()) ** norm_type).sum()) for t in tensors)
         total = total ** (1.0 / norm_type)
@@ -47,25 +52,35 @@ def get_total_norm(tensors, norm_type: float = 2.0, error_if_nonfinite: bool = F
         raise RuntimeError(
             f"The total norm of order {norm_type} for gradients from `parameters` is "
             "non-finite, so it cannot be clipped. To disable this error and scale the "
-            "gradients by the non-finite norm anyway, set `error_if_nonfinite=False`")
+            "gradients by the non-finite norm anyway, set `error_if_nonfinite=False`"
+        )
     return _wrap(np.asarray(total, dt))
 
 
-def clip_grad_norm_(parameters: Iterable[Tensor] | Tensor, max_norm: float,
-                    norm_type: float = 2.0, error_if_nonfinite: bool = False,
-                    foreach=None) -> Tensor:
+def clip_grad_norm_(
+    parameters: Iterable[Tensor] | Tensor,
+    max_norm: float,
+    norm_type: float = 2.0,
+    error_if_nonfinite: bool = False,
+    foreach=None,
+) -> Tensor:
     """Scale all gradients so their total norm is at most max_norm; returns the norm."""
     grads = _grads(parameters)
     if not grads:
         return _wrap(np.asarray(0.0, np.float32))
     total = get_total_norm(grads, norm_type, error_if_nonfinite)
-    clip_grads_with_norm_(parameters if not isinstance(parameters, Tensor) else [parameters],
-                          max_norm, total, _grads=grads)
+    clip_grads_with_norm_(
+        parameters if not isinstance(parameters, Tensor) else [parameters],
+        max_norm,
+        total,
+        _grads=grads,
+    )
     return total
 
 
-def clip_grads_with_norm_(parameters, max_norm: float, total_norm, foreach=None,
-                          _grads=None) -> None:
+def clip_grads_with_norm_(
+    parameters, max_norm: float, total_norm, foreach=None, _grads=None
+) -> None:
     """Scale the gradients by max_norm / (total_norm + 1e-6) when that is below 1."""
     grads = _grads if _grads is not None else _grads_of(parameters)
     coef = float(max_norm) / (float(total_norm) + 1e-6)
@@ -78,11 +93,13 @@ def clip_grads_with_norm_(parameters, max_norm: float, total_norm, foreach=None,
 clip_grad_norm = clip_grad_norm_
 
 
-def clip_grad_value_(parameters: Iterable[Tensor] | Tensor, clip_value: float,
-                     foreach=None) -> None:
+def clip_grad_value_(
+    parameters: Iterable[Tensor] | Tensor, clip_value: float, foreach=None
+) -> None:
     """Clamp every gradient element to [-clip_value, clip_value]."""
     clip_value = float(clip_value)
     for g in _grads(parameters):
-        np.clip(g._data, -clip_value, clip_value, out=g._data) if type(g._data) is \
-            np.ndarray else g._data.clip(-clip_value, clip_value, out=g._data)
+        np.clip(g._data, -clip_value, clip_value, out=g._data) if type(
+            g._data
+        ) is np.ndarray else g._data.clip(-clip_value, clip_value, out=g._data)
         g._bump()

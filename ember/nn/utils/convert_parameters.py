@@ -24,6 +24,6 @@ def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
     src = vec._data
     for p in parameters:
         n = p._data.size
-        p._data[...] = src[off:off + n].reshape(p._data.shape)
+        p._data[...] = src[off : off + n].reshape(p._data.shape)
         p._bump()
         off += n

@@ -77,25 +77,40 @@ class DataLoader:
 
     __initialized = False
 
-    def __init__(self, dataset: Any, batch_size: int | None = 1, shuffle: bool | None = None,
-                 sampler: Sampler | Iterable | None = None,
-                 batch_sampler: Sampler | Iterable | None = None, num_workers: int = 0,
-                 collate_fn: Callable | None = None, pin_memory: bool = False,
-                 drop_last: bool = False, timeout: float = 0,
-                 worker_init_fn: Callable | None = None, multiprocessing_context=None,
-                 generator=None, *, prefetch_factor: int | None = None,
-                 persistent_workers: bool = False, pin_memory_device: str = "",
-                 in_order: bool = True) -> None:
+    def __init__(
+        self,
+        dataset: Any,
+        batch_size: int | None = 1,
+        shuffle: bool | None = None,
+        sampler: Sampler | Iterable | None = None,
+        batch_sampler: Sampler | Iterable | None = None,
+        num_workers: int = 0,
+        collate_fn: Callable | None = None,
+        pin_memory: bool = False,
+        drop_last: bool = False,
+        timeout: float = 0,
+        worker_init_fn: Callable | None = None,
+        multiprocessing_context=None,
+        generator=None,
+        *,
+        prefetch_factor: int | None = None,
+        persistent_workers: bool = False,
+        pin_memory_device: str = "",
+        in_order: bool = True,
+    ) -> None:
         if num_workers < 0:
-            raise ValueError("num_workers option should be non-negative; "
-                             "use num_workers=0 to disable multiprocessing.")
+            raise ValueError(
+                "num_workers option should be non-negative; "
+                "use num_workers=0 to disable multiprocessing."
+            )
         if timeout < 0:
             raise ValueError("timeout option should be non-negative")
         if num_workers == 0 and prefetch_factor is not None:
             raise ValueError(
                 "prefetch_factor option could only be specified in multiprocessing."
                 "let num_workers > 0 to enable multiprocessing, otherwise set prefetch_factor "
-                "to None.")
+                "to None."
+            )
         if num_workers > 0 and prefetch_factor is None:
             prefetch_factor = 2
         elif prefetch_factor is not None and prefetch_factor < 0:
@@ -116,14 +131,20 @@ class DataLoader:
         if isinstance(dataset, IterableDataset):
             self._dataset_kind = _DatasetKind.Iterable
             if shuffle not in {False, None}:
-                raise ValueError("DataLoader with IterableDataset: expected unspecified shuffle "
-                                 f"option, but got shuffle={shuffle}")
+                raise ValueError(
+                    "DataLoader with IterableDataset: expected unspecified shuffle "
+                    f"option, but got shuffle={shuffle}"
+                )
             if sampler is not None:
-                raise ValueError("DataLoader with IterableDataset: expected unspecified sampler "
-                                 f"option, but got sampler={sampler}")
+                raise ValueError(
+                    "DataLoader with IterableDataset: expected unspecified sampler "
+                    f"option, but got sampler={sampler}"
+                )
             if batch_sampler is not None:
-                raise ValueError("DataLoader with IterableDataset: expected unspecified "
-                                 f"batch_sampler option, but got batch_sampler={batch_sampler}")
+                raise ValueError(
+                    "DataLoader with IterableDataset: expected unspecified "
+                    f"batch_sampler option, but got batch_sampler={batch_sampler}"
+                )
         else:
             shuffle = bool(shuffle)
             self._dataset_kind = _DatasetKind.Map
@@ -132,13 +153,17 @@ class DataLoader:
             raise ValueError("sampler option is mutually exclusive with shuffle")
         if batch_sampler is not None:
             if batch_size != 1 or shuffle or sampler is not None or drop_last:
-                raise ValueError("batch_sampler option is mutually exclusive with batch_size, "
-                                 "shuffle, sampler, and drop_last")
+                raise ValueError(
+                    "batch_sampler option is mutually exclusive with batch_size, "
+                    "shuffle, sampler, and drop_last"
+                )
             batch_size = None
             drop_last = False
         elif batch_size is None and drop_last:
-            raise ValueError("batch_size=None option disables auto-batching and is mutually "
-                             "exclusive with drop_last")
+            raise ValueError(
+                "batch_size=None option disables auto-batching and is mutually "
+                "exclusive with drop_last"
+            )
 
         if sampler is None:
             if self._dataset_kind == _DatasetKind.Iterable:
@@ -175,25 +200,34 @@ class DataLoader:
                     if ctx not in valid:
                         raise ValueError(
                             "multiprocessing_context option should specify a valid start "
-                            f"method in {valid!r}, but got multiprocessing_context={ctx!r}")
+                            f"method in {valid!r}, but got multiprocessing_context={ctx!r}"
+                        )
                     ctx = multiprocessing.get_context(ctx)
                 if not isinstance(ctx, multiprocessing.context.BaseContext):
                     raise TypeError(
                         "multiprocessing_context option should be a valid context object or a "
                         "string specifying the start method, but got "
-                        f"multiprocessing_context={ctx}")
+                        f"multiprocessing_context={ctx}"
+                    )
             else:
                 raise ValueError(
                     "multiprocessing_context can only be used with multi-process loading "
-                    f"(num_workers > 0), but got num_workers={self.num_workers}")
+                    f"(num_workers > 0), but got num_workers={self.num_workers}"
+                )
         self.__multiprocessing_context = ctx
 
     def __setattr__(self, attr, val) -> None:
         if self.__initialized and attr in (
-                "batch_size", "batch_sampler", "sampler", "drop_last", "dataset",
-                "persistent_workers"):
-            raise ValueError(f"{attr} attribute should not be set after "
-                             f"{self.__class__.__name__} is initialized")
+            "batch_size",
+            "batch_sampler",
+            "sampler",
+            "drop_last",
+            "dataset",
+            "persistent_workers",
+        ):
+            raise ValueError(
+                f"{attr} attribute should not be set after {self.__class__.__name__} is initialized"
+            )
         super().__setattr__(attr, val)
 
     @property
@@ -223,8 +257,11 @@ class DataLoader:
         if self._dataset_kind == _DatasetKind.Iterable:
             length = len(self.dataset)
             if self.batch_size is not None:
-                length = (length // self.batch_size if self.drop_last
-                          else math.ceil(length / self.batch_size))
+                length = (
+                    length // self.batch_size
+                    if self.drop_last
+                    else math.ceil(length / self.batch_size)
+                )
             return length
         return len(self._index_sampler)
 
@@ -275,8 +312,12 @@ class _SingleProcessDataLoaderIter(_BaseDataLoaderIter):
     def __init__(self, loader: DataLoader) -> None:
         super().__init__(loader)
         self._fetcher = _DatasetKind.create_fetcher(
-            self._dataset_kind, self._dataset, self._auto_collation, self._collate_fn,
-            self._drop_last)
+            self._dataset_kind,
+            self._dataset,
+            self._auto_collation,
+            self._collate_fn,
+            self._drop_last,
+        )
 
     def _next_data(self):
         index = self._next_index()
@@ -298,7 +339,8 @@ def _worker_error(w) -> RuntimeError | None:
     return RuntimeError(
         f"DataLoader worker (pid {w.pid}) exited unexpectedly with exit code {code}. Details "
         "are lost due to multiprocessing. Rerunning with num_workers=0 may give better error "
-        "trace.")
+        "trace."
+    )
 
 
 class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
@@ -322,11 +364,23 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
                 iq.cancel_join_thread()
                 w = ctx.Process(
                     target=_worker_loop,
-                    args=(self._dataset_kind, self._dataset, iq, self._worker_result_queue,
-                          self._workers_done_event, self._auto_collation, self._collate_fn,
-                          self._drop_last, self._base_seed, self._worker_init_fn, i,
-                          self._num_workers, self._shm_prefix),
-                    daemon=True)
+                    args=(
+                        self._dataset_kind,
+                        self._dataset,
+                        iq,
+                        self._worker_result_queue,
+                        self._workers_done_event,
+                        self._auto_collation,
+                        self._collate_fn,
+                        self._drop_last,
+                        self._base_seed,
+                        self._worker_init_fn,
+                        i,
+                        self._num_workers,
+                        self._shm_prefix,
+                    ),
+                    daemon=True,
+                )
                 w.start()
                 self._index_queues.append(iq)
                 self._workers.append(w)
@@ -368,7 +422,8 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
         for _ in range(self._num_workers):
             wid = next(self._worker_cycle)
             if self._workers_status[wid] and (
-                    self.in_order or self._worker_tasks[wid] < max_tasks // active):
+                self.in_order or self._worker_tasks[wid] < max_tasks // active
+            ):
                 break
         else:
             return
@@ -407,7 +462,8 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
                 if deadline is not None and time.monotonic() >= deadline:
                     self._shutdown_workers(graceful=False)
                     raise RuntimeError(
-                        f"DataLoader timed out after {self._timeout} seconds") from None
+                        f"DataLoader timed out after {self._timeout} seconds"
+                    ) from None
                 continue
             except (EOFError, OSError, ConnectionError) as e:
                 self._check_workers()

@@ -14,8 +14,15 @@ import numpy as np
 from ...tensor import Tensor, _wrap
 
 __all__ = [
-    "Dataset", "IterableDataset", "TensorDataset", "StackDataset", "ConcatDataset",
-    "ChainDataset", "Subset", "random_split", "GatheredBatch",
+    "Dataset",
+    "IterableDataset",
+    "TensorDataset",
+    "StackDataset",
+    "ConcatDataset",
+    "ChainDataset",
+    "Subset",
+    "random_split",
+    "GatheredBatch",
 ]
 
 T_co = TypeVar("T_co", covariant=True)
@@ -122,7 +129,8 @@ class StackDataset(Dataset):
             if kwargs:
                 raise ValueError(
                     "Supported either ``tuple``- (via ``args``) or``dict``- (via ``kwargs``) "
-                    "like input/output, but both types are given.")
+                    "like input/output, but both types are given."
+                )
             parts = list(args)
             self.datasets: tuple | dict = args
         elif kwargs:
@@ -143,8 +151,10 @@ class StackDataset(Dataset):
         if callable(getattr(dataset, "__getitems__", None)):
             items = dataset.__getitems__(indices)
             if len(items) != len(indices):
-                raise ValueError("Nested dataset's output size mismatch."
-                                 f" Expected {len(indices)}, got {len(items)}")
+                raise ValueError(
+                    "Nested dataset's output size mismatch."
+                    f" Expected {len(indices)}, got {len(items)}"
+                )
             return list(items)
         return [dataset[i] for i in indices]
 
@@ -220,15 +230,18 @@ class Subset(Dataset):
     def __init__(self, dataset: Any, indices: Sequence[int]) -> None:
         self.dataset = dataset
         self.indices = indices
-        if (type(self).__getitem__ is not Subset.__getitem__
-                and type(self).__getitems__ is Subset.__getitems__):
+        if (
+            type(self).__getitem__ is not Subset.__getitem__
+            and type(self).__getitems__ is Subset.__getitems__
+        ):
             raise NotImplementedError(
                 f"{type(self).__name__} overrides __getitem__ but not __getitems__. "
                 "When subclassing Subset and overriding __getitem__, you must also override "
                 "__getitems__ to ensure DataLoader works correctly with your custom logic. "
                 "A simple implementation:\n\n"
                 "def __getitems__(self, indices):\n"
-                "    return [self.__getitem__(idx) for idx in indices]")
+                "    return [self.__getitem__(idx) for idx in indices]"
+            )
 
     def __getitem__(self, idx):
         if isinstance(idx, list):
@@ -254,8 +267,7 @@ class Subset(Dataset):
         return out.astype(dtype, copy=False) if dtype is not None else out
 
 
-def random_split(dataset: Any, lengths: Sequence[int | float],
-                 generator=None) -> list[Subset]:
+def random_split(dataset: Any, lengths: Sequence[int | float], generator=None) -> list[Subset]:
     """Split into non-overlapping random Subsets of the given lengths (or fractions summing to 1).
 
     Works on any sized indexable object (a Dataset, a list, a NumPy array...).
@@ -274,10 +286,14 @@ def random_split(dataset: Any, lengths: Sequence[int | float],
         lengths = sizes
         for i, size in enumerate(lengths):
             if size == 0:
-                warnings.warn(f"Length of split at index {i} is 0. "
-                              f"This might result in an empty dataset.", stacklevel=2)
+                warnings.warn(
+                    f"Length of split at index {i} is 0. This might result in an empty dataset.",
+                    stacklevel=2,
+                )
     if sum(lengths) != n:
         raise ValueError("Sum of input lengths does not equal the length of the input dataset!")
     perm = randperm(sum(lengths), generator=generator or default_generator).tolist()
-    return [Subset(dataset, perm[end - size:end])
-            for end, size in zip(itertools.accumulate(lengths), lengths)]
+    return [
+        Subset(dataset, perm[end - size : end])
+        for end, size in zip(itertools.accumulate(lengths), lengths)
+    ]

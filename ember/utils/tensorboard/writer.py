@@ -76,8 +76,12 @@ class SummaryWriter:
     ) -> None:
         tbx = _tensorboardx()
         self._writer = tbx.SummaryWriter(
-            logdir=log_dir, comment=comment, purge_step=purge_step, max_queue=max_queue,
-            flush_secs=flush_secs, filename_suffix=filename_suffix,
+            logdir=log_dir,
+            comment=comment,
+            purge_step=purge_step,
+            max_queue=max_queue,
+            flush_secs=flush_secs,
+            filename_suffix=filename_suffix,
         )
         self.log_dir: str = self._writer.logdir
 
@@ -86,14 +90,21 @@ class SummaryWriter:
         return self.log_dir
 
     def add_scalar(
-        self, tag: str, scalar_value: Any, global_step: int | None = None,
-        walltime: float | None = None, new_style: bool = False,
+        self,
+        tag: str,
+        scalar_value: Any,
+        global_step: int | None = None,
+        walltime: float | None = None,
+        new_style: bool = False,
     ) -> None:
         """Record one number under ``tag`` at ``global_step``."""
         self._writer.add_scalar(tag, _to_scalar(scalar_value), _step(global_step), walltime)
 
     def add_scalars(
-        self, main_tag: str, tag_scalar_dict: Mapping[str, Any], global_step: int | None = None,
+        self,
+        main_tag: str,
+        tag_scalar_dict: Mapping[str, Any],
+        global_step: int | None = None,
         walltime: float | None = None,
     ) -> None:
         """Record several numbers that TensorBoard draws in one chart."""
@@ -101,38 +112,55 @@ class SummaryWriter:
         self._writer.add_scalars(main_tag, values, _step(global_step), walltime)
 
     def add_histogram(
-        self, tag: str, values: Any, global_step: int | None = None, bins: str = "tensorflow",
-        walltime: float | None = None, max_bins: int | None = None,
+        self,
+        tag: str,
+        values: Any,
+        global_step: int | None = None,
+        bins: str = "tensorflow",
+        walltime: float | None = None,
+        max_bins: int | None = None,
     ) -> None:
         """Record the distribution of ``values`` (a tensor or array) as a histogram."""
         arr = np.asarray(_to_numpy(values), dtype=np.float64)
         self._writer.add_histogram(tag, arr, _step(global_step), bins, walltime, max_bins)
 
     def add_text(
-        self, tag: str, text_string: str, global_step: int | None = None,
+        self,
+        tag: str,
+        text_string: str,
+        global_step: int | None = None,
         walltime: float | None = None,
     ) -> None:
         """Record a piece of (Markdown) text."""
         self._writer.add_text(tag, text_string, _step(global_step), walltime)
 
     def add_image(
-        self, tag: str, img_tensor: Any, global_step: int | None = None,
-        walltime: float | None = None, dataformats: str = "CHW",
+        self,
+        tag: str,
+        img_tensor: Any,
+        global_step: int | None = None,
+        walltime: float | None = None,
+        dataformats: str = "CHW",
     ) -> None:
         """Record an image given as a CHW (or ``dataformats``) tensor or array."""
-        self._writer.add_image(tag, _to_numpy(img_tensor), _step(global_step), walltime,
-                               dataformats=dataformats)
+        self._writer.add_image(
+            tag, _to_numpy(img_tensor), _step(global_step), walltime, dataformats=dataformats
+        )
 
     def add_hparams(
-        self, hparam_dict: Mapping[str, Any], metric_dict: Mapping[str, Any],
-        hparam_domain_discrete: Mapping[str, list] | None = None, run_name: str | None = None,
+        self,
+        hparam_dict: Mapping[str, Any],
+        metric_dict: Mapping[str, Any],
+        hparam_domain_discrete: Mapping[str, list] | None = None,
+        run_name: str | None = None,
         global_step: int | None = None,
     ) -> None:
         """Record a set of hyperparameters and the metrics they reached."""
         hp = {k: _to_scalar(v) for k, v in hparam_dict.items()}
         metrics = {k: _to_scalar(v) for k, v in metric_dict.items()}
-        self._writer.add_hparams(hp, metrics, hparam_domain_discrete, run_name,
-                                 global_step=_step(global_step))
+        self._writer.add_hparams(
+            hp, metrics, hparam_domain_discrete, run_name, global_step=_step(global_step)
+        )
 
     def flush(self) -> None:
         """Write buffered events to disk now."""

@@ -20,8 +20,8 @@ __all__ = ["default_collate", "default_convert", "collate", "default_collate_fn_
 np_str_obj_array_pattern = re.compile(r"[SaUO]")
 
 default_collate_err_msg_format = (
-    "default_collate: batch must contain tensors, numpy arrays, numbers, "
-    "dicts or lists; found {}")
+    "default_collate: batch must contain tensors, numpy arrays, numbers, dicts or lists; found {}"
+)
 
 
 def _as_tensor(x) -> Tensor:
@@ -139,9 +139,10 @@ def collate(batch, *, collate_fn_map: dict | None = None) -> Any:
             if isinstance(elem, key):
                 return fn(batch, collate_fn_map=collate_fn_map)
     if isinstance(elem, collections.abc.Mapping):
+
         def merged():
-            return {k: collate([d[k] for d in batch], collate_fn_map=collate_fn_map)
-                    for k in elem}
+            return {k: collate([d[k] for d in batch], collate_fn_map=collate_fn_map) for k in elem}
+
         try:
             if isinstance(elem, collections.abc.MutableMapping):
                 clone = copy.copy(elem)

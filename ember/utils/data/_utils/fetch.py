@@ -7,8 +7,9 @@ from typing import Any
 
 
 class _BaseDatasetFetcher:
-    def __init__(self, dataset: Any, auto_collation: bool, collate_fn: Callable,
-                 drop_last: bool) -> None:
+    def __init__(
+        self, dataset: Any, auto_collation: bool, collate_fn: Callable, drop_last: bool
+    ) -> None:
         self.dataset = dataset
         self.auto_collation = auto_collation
         self.collate_fn = collate_fn

@@ -63,8 +63,12 @@ def share(data: Any, prefix: str) -> Any:
     t = type(data)
     if t is Tensor:
         a = data._data
-        if (type(a) is np.ndarray and a.nbytes >= MIN_SHARED_BYTES and not data._rg
-                and a.dtype.kind != "O"):
+        if (
+            type(a) is np.ndarray
+            and a.nbytes >= MIN_SHARED_BYTES
+            and not data._rg
+            and a.dtype.kind != "O"
+        ):
             return _put(a, prefix, True)
         return data
     if t is np.ndarray:

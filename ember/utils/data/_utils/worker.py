@@ -106,8 +106,7 @@ class WorkerInfo:
 
     def __setattr__(self, key, val) -> None:
         if self.__initialized:
-            raise RuntimeError(
-                f"Cannot assign attributes to {self.__class__.__name__} objects")
+            raise RuntimeError(f"Cannot assign attributes to {self.__class__.__name__} objects")
         return super().__setattr__(key, val)
 
     def __repr__(self) -> str:
@@ -148,17 +147,28 @@ def seed_worker(base_seed: int, worker_id: int) -> int:
     return seed
 
 
-def _worker_loop(dataset_kind, dataset, index_queue, data_queue, done_event, auto_collation,
-                 collate_fn, drop_last, base_seed, init_fn, worker_id, num_workers,
-                 shm_prefix) -> None:
+def _worker_loop(
+    dataset_kind,
+    dataset,
+    index_queue,
+    data_queue,
+    done_event,
+    auto_collation,
+    collate_fn,
+    drop_last,
+    base_seed,
+    init_fn,
+    worker_id,
+    num_workers,
+    shm_prefix,
+) -> None:
     """The body of one worker process (see the module docstring for the protocol)."""
     from ..dataloader import _DatasetKind
 
     global _worker_info
     try:
         seed = seed_worker(base_seed, worker_id)
-        _worker_info = WorkerInfo(id=worker_id, num_workers=num_workers, seed=seed,
-                                  dataset=dataset)
+        _worker_info = WorkerInfo(id=worker_id, num_workers=num_workers, seed=seed, dataset=dataset)
         data_queue.worker_id = worker_id
         where = f"in DataLoader worker process {worker_id}"
         init_exception = None
@@ -166,8 +176,9 @@ def _worker_loop(dataset_kind, dataset, index_queue, data_queue, done_event, aut
         try:
             if init_fn is not None:
                 init_fn(worker_id)
-            fetcher = _DatasetKind.create_fetcher(dataset_kind, dataset, auto_collation,
-                                                  collate_fn, drop_last)
+            fetcher = _DatasetKind.create_fetcher(
+                dataset_kind, dataset, auto_collation, collate_fn, drop_last
+            )
         except Exception:
             init_exception = ExceptionWrapper(where=where)
         iteration_end = False
@@ -186,8 +197,9 @@ def _worker_loop(dataset_kind, dataset, index_queue, data_queue, done_event, aut
                 data_queue.put((r, None))
                 iteration_end = False
                 if init_exception is None:
-                    fetcher = _DatasetKind.create_fetcher(dataset_kind, dataset, auto_collation,
-                                                          collate_fn, drop_last)
+                    fetcher = _DatasetKind.create_fetcher(
+                        dataset_kind, dataset, auto_collation, collate_fn, drop_last
+                    )
                 continue
             if r is None:
                 break
