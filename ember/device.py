@@ -110,6 +110,11 @@ def cupy():
     return _cupy
 
 
+def cupy_loaded() -> bool:
+    """True once a CUDA tensor (or call) has imported CuPy."""
+    return _cupy is not None
+
+
 def xp_for(dev: device):
     """The array module for a device: numpy for 'cpu', cupy for 'cuda'."""
     if dev.type == "cpu":
@@ -124,6 +129,25 @@ def xp_of(arr):
     if type(arr) is np.ndarray or _cupy is None:
         return np
     return _cupy if isinstance(arr, _cupy.ndarray) else np
+
+
+def host_scalar_to(xp, a):
+    """A host 0-d array as an ``xp`` array (torch lets CPU scalars join CUDA ops); anything
+    else unchanged."""
+    if type(a) is np.ndarray and a.ndim == 0:
+        return xp.asarray(a)
+    return a
+
+
+def move_like(arr, like):
+    """``arr`` copied to the device of array ``like`` (returned as is when already there)."""
+    if type(like) is np.ndarray:
+        return arr if type(arr) is np.ndarray else arr.get()
+    dev = like.device.id
+    if type(arr) is not np.ndarray and arr.device.id == dev:
+        return arr
+    with _cupy.cuda.Device(dev):
+        return _cupy.asarray(arr)
 
 
 def device_of(arr) -> device:

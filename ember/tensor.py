@@ -11,6 +11,7 @@ import numpy as np
 from . import dtypes as D
 from .autograd.grad_mode import state as _gs
 from .device import CPU, device_of, to_device, xp_for
+from .device import device as _device_cls
 
 _ndarray = np.ndarray
 _new = object.__new__
@@ -89,9 +90,11 @@ def broadcast_error(sa, sb) -> RuntimeError:
 def device_error(a, b) -> Exception:
     da, db = device_of(a), device_of(b)
     if da != db:
+        if da.type == "cpu":  # torch names the accelerator first: "cuda:0 and cpu"
+            da, db = db, da
         return RuntimeError(
             f"Expected all tensors to be on the same device, but found at least two devices, "
-            f"{db} and {da}!"
+            f"{da} and {db}!"
         )
     return TypeError(f"unsupported operand types: {type(a).__name__} and {type(b).__name__}")
 
@@ -388,6 +391,10 @@ class Tensor:
         r = self
         if dt is not None and dt.np != self._data.dtype:
             r = Cast.apply(r, dt.np)
+        if dev is not None and dev.type == "cuda" and dev.index is None:
+            from .cuda import current_device
+
+            dev = _device_cls("cuda", current_device())
         if dev is not None and dev != r.device:
             r = ToDevice.apply(r, dev)
         if copy and r is self:

@@ -147,7 +147,10 @@ class Op(Node):
                 if isinstance(a, Tensor) and a._rg:
                     return _apply_recording(cls, args)
         ctx = _new(cls)
-        out = cls.forward(ctx, *[a._data if isinstance(a, Tensor) else a for a in args])
+        try:
+            out = cls.forward(ctx, *[a._data if isinstance(a, Tensor) else a for a in args])
+        except Exception as e:
+            raise _device_mix(args) or e from None
         if type(out) is tuple:
             return tuple(_wrap(o) for o in out)
         return _wrap(out)
@@ -199,7 +202,10 @@ def _apply_recording(cls, args):
         ctx._vchk = chk
         if cls.higher_order:
             ctx._inputs = args
-    out = cls.forward(ctx, *arrays)
+    try:
+        out = cls.forward(ctx, *arrays)
+    except Exception as e:
+        raise _device_mix(args) or e from None
     if type(out) is tuple:
         from ..device import xp_of
 
@@ -298,8 +304,32 @@ def record2(cls, a, b, extra):
         d["_vchk"] = chk
         if cls.higher_order:
             d["_inputs"] = (a, b, extra)
-    out = cls.forward(ctx, a._data if ta else a, b._data if tb else b, extra)
+    try:
+        out = cls.forward(ctx, a._data if ta else a, b._data if tb else b, extra)
+    except Exception as e:
+        raise _device_mix((a, b)) or e from None
     return _wrap_node(out, ctx, 0)
+
+
+def _device_mix(args):
+    """torch's error when an op failed because its tensors live on different devices (None
+    when they do not: the original error stands). CPU 0-d tensors may join any device."""
+    first = None
+    for a in args:
+        if isinstance(a, (list, tuple)):
+            err = _device_mix(a)
+            if err is not None:
+                return err
+            continue
+        if not isinstance(a, Tensor) or (a.is_cpu and a._data.ndim == 0):
+            continue
+        if first is None:
+            first = a
+        elif a.device != first.device:
+            from ..tensor import device_error
+
+            return device_error(first._data, a._data)
+    return None
 
 
 # bound by ember.tensor once the Tensor class exists (a module-level import would be circular)

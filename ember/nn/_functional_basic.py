@@ -158,13 +158,18 @@ def _check_p(p: float) -> None:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
 
 
-def _keep_mask(shape, p: float, dtype):
-    from ..random import _gen
-
+def _keep_mask(shape, p: float, dtype, xp=np):
+    """The scaled keep mask; on CUDA drawn by CuPy's generator on the device (seeded by
+    ``ember.cuda.manual_seed``), so a training step uploads nothing."""
     if p == 1.0:
-        return np.zeros(shape, dtype)
-    keep = _gen(None).random(shape, dtype=np.float32) >= p
-    return keep.astype(dtype) * np.asarray(1.0 / (1.0 - p), dtype)
+        return xp.zeros(shape, dtype)
+    if xp is np:
+        from ..random import _gen
+
+        keep = _gen(None).random(shape, dtype=np.float32) >= p
+        return keep.astype(dtype) * np.asarray(1.0 / (1.0 - p), dtype)
+    keep = xp.random.random(shape, dtype=np.float32) >= p
+    return keep.astype(dtype) * np.dtype(dtype).type(1.0 / (1.0 - p))  # a scalar: no upload
 
 
 def _apply_mask(input: Tensor, mask, inplace: bool) -> Tensor:
@@ -182,7 +187,8 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     _check_p(p)
     if not training or p == 0.0:
         return input
-    return _apply_mask(input, _keep_mask(input._data.shape, p, input._data.dtype), inplace)
+    a = input._data
+    return _apply_mask(input, _keep_mask(a.shape, p, a.dtype, xp_of(a)), inplace)
 
 
 def _feature_dropout(
@@ -200,11 +206,12 @@ def _feature_dropout(
     if not training or p == 0.0:
         return input
     shape = input._data.shape[: nd - nfeat] + (1,) * nfeat
-    mask = _keep_mask(shape, p, input._data.dtype)
+    xp = xp_of(input._data)
+    mask = _keep_mask(shape, p, input._data.dtype, xp)
     if input._data.size >= 1 << 16:
         # a full-size mask multiplies far faster than a stride-0 broadcast
         per = input._data.size // mask.size
-        mask = np.repeat(mask.reshape(-1), per).reshape(input._data.shape)
+        mask = xp.repeat(mask.reshape(-1), per).reshape(input._data.shape)
     return _apply_mask(input, mask, inplace)
 
 
@@ -278,14 +285,8 @@ def feature_alpha_dropout(
 
 # --- embedding, one_hot ----------------------------------------------------------------------
 def _scatter_add(xp, dst, idx, src) -> None:
-    """dst[idx] += src with repeated indices accumulating (NumPy's add.at, CuPy's
-    scatter_add)."""
-    if xp is np:
-        np.add.at(dst, idx, src)
-    else:  # pragma: no cover - needs a GPU
-        import cupyx
-
-        cupyx.scatter_add(dst, idx, src)
+    """dst[idx] += src with repeated indices accumulating (``add.at``: NumPy, CuPy >= 13)."""
+    xp.add.at(dst, idx, src)
 
 
 class _Embedding(Op):

@@ -178,6 +178,11 @@ def _from_rows(g2, shape):
 def _check_targets(t1, C: int, ignore: int):
     """(clean targets, valid mask or None); IndexError for out-of-range classes."""
     xp = xp_of(t1)
+    if xp is not np:  # CUDA: no host round trip; out-of-range classes count as ignored
+        valid = (t1 >= 0) & (t1 < C)
+        if 0 <= ignore < C:
+            valid &= t1 != ignore
+        return xp.where(valid, t1, 0), valid
     valid = None
     tc = t1
     if t1.size:
@@ -391,7 +396,7 @@ def cross_entropy(
             )
     return _CrossEntropy.apply(
         input,
-        target if probs else target._data,
+        target,
         w,
         ignore_index,
         float(label_smoothing),
@@ -461,7 +466,7 @@ def nll_loss(
     _check_reduction(reduction)
     _check_index_target(input, target, "nll_loss")
     w = weight._data if weight is not None else None
-    return _NLL.apply(input, target._data, w, ignore_index, reduction)
+    return _NLL.apply(input, target, w, ignore_index, reduction)
 
 
 # --- binary cross entropy ------------------------------------------------------------------

@@ -327,15 +327,44 @@ def _binary(op, ufunc, a, b, true_div=False):
             return record2(op, a, b, rt)
         except ValueError:
             raise broadcast_error(_shape(ad), _shape(bd)) from None
+        except TypeError:
+            a2, b2 = _scalar_join(a, b, ad, bd)
+            if a2 is None:
+                raise device_error(ad, bd) from None
+            return _binary(op, ufunc, a2, b2, true_div)
     try:
         r = ufunc(_cast(ad, rt), _cast(bd, rt))
     except ValueError:
         raise broadcast_error(_shape(ad), _shape(bd)) from None
     except TypeError:
-        raise device_error(ad, bd) from None
+        a2, b2 = _scalar_join(a, b, ad, bd)
+        if a2 is None:
+            raise device_error(ad, bd) from None
+        return _binary(op, ufunc, a2, b2, true_div)
     if type(r) is not _nd:
         r = _coerce_result(r, rt)
     return _wrap(r)
+
+
+def _scalar_join(a, b, ad, bd):
+    """A CPU 0-d operand moved to the other operand's device (torch lets CPU scalars join CUDA
+    ops); (None, None) when neither is such a scalar (a real device mix)."""
+    if type(ad) is type(bd):
+        return None, None
+    if type(bd) is _nd and bd.ndim == 0 and type(ad) is not _nd:
+        other, a_side = ad, False
+    elif type(ad) is _nd and ad.ndim == 0 and type(bd) is not _nd:
+        other, a_side = bd, True
+    else:
+        return None, None
+    from ..device import device_of
+
+    dev = device_of(other)
+    if dev.type == "cpu":
+        return None, None
+    if a_side:
+        return (a.to(dev) if isinstance(a, Tensor) else _wrap(ad).to(dev)), b
+    return a, (b.to(dev) if isinstance(b, Tensor) else _wrap(bd).to(dev))
 
 
 _INT_CHECKED = set()  # filled below: ops with torch's integer/bool restrictions

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd.node import Op
-from ..device import xp_of
+from ..device import host_scalar_to, xp_of
 from ..tensor import Tensor, _wrap, broadcast_error
 from . import _bw
 from .arith import _Binary, _binary, _cast, operand, result_np_dtype
@@ -131,7 +131,10 @@ class Where(Op):
         ctx.db = getattr(b, "dtype", None)
         a = a.astype(rt, copy=False) if hasattr(a, "astype") else a
         b = b.astype(rt, copy=False) if hasattr(b, "astype") else b
-        return xp_of(cond).where(cond, a, b).astype(rt, copy=False)
+        xp = xp_of(cond)
+        if xp is not np:  # CPU 0-d values (masked_fill's fill) join a CUDA where, as torch
+            a, b = host_scalar_to(xp, a), host_scalar_to(xp, b)
+        return xp.where(cond, a, b).astype(rt, copy=False)
 
     @staticmethod
     def backward(ctx, g):

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd.grad_mode import enable_grad, no_grad
-from ..device import xp_of
+from ..device import move_like, xp_of
 from ..tensor import Tensor, _wrap
 
 __all__ = ["Optimizer", "required"]
@@ -106,14 +106,13 @@ class _Flat:
         buf = xp.empty(self.flat.shape[0], self.flat.dtype)
         for st, a, b, shp in zip(sts, self.offs, self.offs[1:], self.shapes):
             t = st[name]
-            buf[a:b] = t._data.reshape(-1)
+            buf[a:b] = move_like(t._data, buf).reshape(-1)
             t._data = buf[a:b].reshape(shp)
             t.__dict__.pop("_vc", None)
         return buf
 
     def _gather_steps(self, sts):
-        xp = self.xp
-        steps = xp.empty(len(sts), np.float32)
+        steps = np.empty(len(sts), np.float32)  # host: reading the step never syncs a GPU
         for i, st in enumerate(sts):
             t = st["step"]
             steps[i] = float(t._data) if isinstance(t, Tensor) else float(t)
@@ -132,7 +131,7 @@ class _Flat:
                 state[p][name] = _wrap(buf[a:b].reshape(shp))
 
     def adopt_steps(self, state) -> None:
-        steps = self.steps = self.xp.zeros(len(self.params), np.float32)
+        steps = self.steps = np.zeros(len(self.params), np.float32)
         for i, p in enumerate(self.params):
             state[p]["step"] = _wrap(steps[i : i + 1].reshape(()))
 
@@ -520,6 +519,11 @@ class Optimizer:
             if p.grad is None:
                 continue
             st = state[p]
+            pa = p._data
+            for n in names:  # state made on another device (model moved after a step)
+                t = st.get(n)
+                if isinstance(t, Tensor) and type(t._data) is not type(pa):
+                    st[n] = _wrap(move_like(t._data, pa))
             bufs = {n: st[n]._data for n in names if n in st and st[n] is not None}
             step = None
             if self._uses_step:

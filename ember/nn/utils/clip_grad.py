@@ -39,6 +39,8 @@ def get_total_norm(
     if not tensors:
         return _wrap(np.asarray(0.0, np.float32))
     dt = tensors[0]._data.dtype
+    if type(tensors[0]._data) is not np.ndarray:
+        return _wrap(_device_norm([t._data for t in tensors], norm_type, error_if_nonfinite))
     if norm_type == math.inf:
         total = max(float(np.abs(t._host()).max()) if t._data.size else 0.0 for t in tensors)
     elif norm_type == -math.inf:
@@ -83,6 +85,13 @@ def clip_grads_with_norm_(
 ) -> None:
     """Scale the gradients by max_norm / (total_norm + 1e-6) when that is below 1."""
     grads = _grads if _grads is not None else _grads_of(parameters)
+    if isinstance(total_norm, Tensor) and type(total_norm._data) is not np.ndarray:
+        # on the GPU: scale by min(coef, 1) on the device, never reading the norm back
+        coef = (float(max_norm) / (total_norm._data + 1e-6)).clip(None, 1.0)
+        for g in grads:
+            g._data *= coef.astype(g._data.dtype)
+            g._bump()
+        return
     coef = float(max_norm) / (float(total_norm) + 1e-6)
     if coef < 1.0:
         for g in grads:
@@ -91,6 +100,34 @@ def clip_grads_with_norm_(
 
 
 clip_grad_norm = clip_grad_norm_
+
+
+def _device_norm(arrays: list, norm_type: float, error_if_nonfinite: bool):
+    """The total norm of device arrays, computed and kept on the device (no host copy unless
+    ``error_if_nonfinite`` asks to look at it)."""
+    from ...device import xp_of
+
+    xp = xp_of(arrays[0])
+    flat = [a.ravel() for a in arrays if a.size]
+    if not flat:
+        total = xp.zeros((), arrays[0].dtype)
+    elif norm_type == math.inf:
+        total = xp.stack([xp.abs(a).max() for a in flat]).max()
+    elif norm_type == -math.inf:
+        total = xp.stack([xp.abs(a).min() for a in flat]).min()
+    elif norm_type == 2.0:
+        total = xp.sqrt(xp.stack([a @ a for a in flat]).sum())
+    else:
+        total = xp.stack([(xp.abs(a) ** norm_type).sum() for a in flat]).sum()
+        total = total ** (1.0 / norm_type)
+    total = total.astype(arrays[0].dtype)
+    if error_if_nonfinite and not bool(xp.isfinite(total)):
+        raise RuntimeError(
+            f"The total norm of order {norm_type} for gradients from `parameters` is "
+            "non-finite, so it cannot be clipped. To disable this error and scale the "
+            "gradients by the non-finite norm anyway, set `error_if_nonfinite=False`"
+        )
+    return total
 
 
 def clip_grad_value_(
