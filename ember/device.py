@@ -110,6 +110,11 @@ def cupy():
     return _cupy
 
 
+def _cupy_type():
+    """CuPy's ndarray type once CuPy is loaded, else None."""
+    return None if _cupy is None else _cupy.ndarray
+
+
 def cupy_loaded() -> bool:
     """True once a CUDA tensor (or call) has imported CuPy."""
     return _cupy is not None

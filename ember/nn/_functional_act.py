@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 
+from .. import _cuda_kernels as _K
 from ..autograd.node import Op
 from ..device import xp_of
 from ..tensor import Tensor, check_dim
@@ -182,6 +183,8 @@ def _erf_np(x):
 
 def _gelu_fwd(x, approx):
     xp = xp_of(x)
+    if xp is not np and approx != "tanh" and x.dtype.kind == "f":
+        return _K.gelu_fw(x)
     if approx == "tanh":
         k = math.sqrt(2.0 / math.pi)
         inner = _c(x, k) * (x + _c(x, 0.044715) * x * x * x)
@@ -191,6 +194,8 @@ def _gelu_fwd(x, approx):
 
 def _gelu_grad(x, y, approx):
     xp = xp_of(x)
+    if xp is not np and x.dtype.kind == "f":
+        return _K.gelu_tanh_grad(x) if approx == "tanh" else _K.gelu_grad(x)
     if approx == "tanh":
         k = math.sqrt(2.0 / math.pi)
         x2 = x * x

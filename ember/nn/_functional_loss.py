@@ -7,6 +7,7 @@ import warnings
 
 import numpy as np
 
+from .. import _cuda_kernels as _K
 from ..autograd.node import Op
 from ..device import xp_of
 from ..ops import _bw
@@ -88,17 +89,19 @@ class _MSE(Op):
         )
         if red == "none":
             return d * d
+        # vdot: one BLAS/cuBLAS dot (CuPy arrays reach cupy.vdot through __array_function__)
         if red == "sum":
-            return np.vdot(d, d) if type(d) is np.ndarray and d.dtype.kind == "f" else (d * d).sum()
-        return (
-            np.vdot(d, d) if type(d) is np.ndarray and d.dtype.kind == "f" else (d * d).sum()
-        ) / d.dtype.type(d.size)
+            return np.vdot(d, d) if d.dtype.kind == "f" else (d * d).sum()
+        return (np.vdot(d, d) if d.dtype.kind == "f" else (d * d).sum()) / d.dtype.type(d.size)
 
     @staticmethod
     def backward(ctx, g):
         (d,) = ctx.saved
         red = ctx.red
-        if red == "mean":
+        if type(d) is not np.ndarray and red != "none" and _K.on_device(d):
+            c = 2.0 / d.size if red == "mean" else 2.0
+            gd = _K.mse_bw(d, g.astype(d.dtype, copy=False), c)
+        elif red == "mean":
             gd = d * (g * d.dtype.type(2.0 / d.size))
         elif red == "sum":
             gd = d * (g * d.dtype.type(2.0))
@@ -211,12 +214,16 @@ class _CrossEntropy(Op):
         C = x.shape[1] if x.ndim >= 2 else x.shape[0]
         x2 = _to_rows(x, C)
         M = x2.shape[0]
-        sh = x2 - x2.max(1, keepdims=True)
-        e = xp.exp(sh)
-        s = rsum(e, (1,))
-        logp = sh
-        logp -= xp.log(s)
-        e /= s  # softmax, kept for backward
+        if xp is np:
+            sh = x2 - x2.max(1, keepdims=True)
+            e = xp.exp(sh)
+            s = rsum(e, (1,))
+            logp = sh
+            logp -= xp.log(s)
+            e /= s  # softmax, kept for backward
+        else:  # CUDA: two fused kernels around the two reductions
+            logp, e = _K.shift_exp(x2, x2.max(1, keepdims=True))
+            _K.log_normalize(e.sum(1, keepdims=True), logp, e)
         dt = x.dtype.type
         ctx.xshape = x.shape
         ctx.red = red

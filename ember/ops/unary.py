@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 
+from .. import _cuda_kernels as _K
 from .. import dtypes as D
 from ..autograd.grad_mode import state as _gs
 from ..autograd.node import Op, record1
@@ -322,7 +323,7 @@ acos = _unary("acos", np.arccos, lambda g, a, y: (-g / _bw.sqrt(1 - a * a),), hi
 atan = _unary("atan", np.arctan, lambda g, a, y: (g / (1 + a * a),), higher=True)
 sinh = _unary("sinh", np.sinh, lambda g, a, y: (g * _bw.cosh(a),), higher=True)
 cosh = _unary("cosh", np.cosh, lambda g, a, y: (g * _bw.sinh(a),), higher=True)
-tanh = _unary("tanh", np.tanh, lambda g, a, y: (g * (1 - y * y),), save="out", higher=True)
+tanh = _unary("tanh", np.tanh, lambda g, a, y: _tanh_bw(g, a, y), save="out", higher=True)
 asinh = _unary("asinh", np.arcsinh, lambda g, a, y: (g / _bw.sqrt(a * a + 1),), higher=True)
 acosh = _unary("acosh", np.arccosh, lambda g, a, y: (g / _bw.sqrt(a * a - 1),), higher=True)
 atanh = _unary("atanh", np.arctanh, lambda g, a, y: (g / (1 - a * a),), higher=True)
@@ -333,20 +334,39 @@ _bw.sinh = _bw._fn("sinh")
 
 
 def _sigmoid_np(a):
-    if _sp_expit is not None and a.dtype.kind == "f" and type(a) is np.ndarray:
-        return _sp_expit(a).astype(a.dtype, copy=False)
+    if type(a) is np.ndarray:
+        if _sp_expit is not None and a.dtype.kind == "f":
+            return _sp_expit(a).astype(a.dtype, copy=False)
+    elif _K.on_device(a) and a.dtype.kind == "f":
+        return _K.sigmoid_fw(a)
     # exp of -|a| never overflows; the two branches agree at 0
     e = np.exp(-np.abs(a))
     return np.where(a >= 0, 1 / (1 + e), e / (1 + e)).astype(a.dtype, copy=False)
 
 
-sigmoid = _unary(
-    "sigmoid", _sigmoid_np, lambda g, a, y: (g * y * (1 - y),), save="out", higher=True
-)
+def _sigmoid_bw(g, a, y):
+    if type(g) is not np.ndarray and _K.on_device(g):
+        return (_K.sigmoid_bw(g, y),)
+    return (g * y * (1 - y),)
+
+
+def _relu_bw(g, a, y):
+    if type(g) is not np.ndarray and _K.on_device(g) and g.dtype.kind == "f":
+        return (_K.relu_bw(g, y),)
+    return (g * (y > 0),)
+
+
+def _tanh_bw(g, a, y):
+    if type(g) is not np.ndarray and _K.on_device(g):
+        return (_K.tanh_bw(g, y),)
+    return (g * (1 - y * y),)
+
+
+sigmoid = _unary("sigmoid", _sigmoid_np, _sigmoid_bw, save="out", higher=True)
 relu = _unary(
     "relu",
     lambda a: np.maximum(a, 0),
-    lambda g, a, y: (g * (y > 0),),
+    _relu_bw,
     float_only=False,
     save="out",
     higher=True,

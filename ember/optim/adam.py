@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
+from .. import _cuda_kernels as _K
 from ..device import xp_of
 from .optimizer import Optimizer
 
@@ -74,6 +77,8 @@ class Adam(Optimizer):
 
     def _kernel(self, group: dict, p, g, bufs: dict, step, s) -> dict:
         xp = xp_of(p)
+        if xp is not np and not group["amsgrad"]:
+            return self._fused(group, p, g, bufs, step, xp)
         lr = float(group["lr"])
         b1, b2 = group["betas"]
         b1, b2 = float(b1), float(b2)
@@ -119,4 +124,33 @@ class Adam(Optimizer):
         xp.divide(m, s, out=s)
         s *= lr / bc1
         p -= s
+        return new
+
+    @staticmethod
+    def _fused(group: dict, p, g, bufs: dict, step, xp) -> dict:
+        """The whole update as one CUDA kernel (``_cuda_kernels.adam_step``)."""
+        lr = float(group["lr"])
+        b1, b2 = (float(b) for b in group["betas"])
+        wd = float(group["weight_decay"])
+        dec = bool(group["decoupled_weight_decay"])
+        new = {}
+        m = bufs.get("exp_avg")
+        v = bufs.get("exp_avg_sq")
+        if m is None:
+            m = new["exp_avg"] = xp.zeros_like(p)
+            v = new["exp_avg_sq"] = xp.zeros_like(p)
+        _K.adam_step(
+            g,
+            lr / (1 - b1**step),
+            b1,
+            b2,
+            math.sqrt(1 - b2**step),
+            float(group["eps"]),
+            -1.0 if group["maximize"] else 1.0,
+            0.0 if dec else wd,
+            1.0 - lr * wd if dec else 1.0,
+            p,
+            m,
+            v,
+        )
         return new

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import numpy as np
+
+from .. import _cuda_kernels as _K
 from ..device import xp_of
 from .optimizer import Optimizer
 
@@ -60,6 +63,8 @@ class SGD(Optimizer):
 
     def _kernel(self, group: dict, p, g, bufs: dict, step, s) -> dict:
         xp = xp_of(p)
+        if xp is not np:
+            return self._fused(group, p, g, bufs, s)
         lr = float(group["lr"])
         wd = group["weight_decay"]
         mom = group["momentum"]
@@ -98,4 +103,29 @@ class SGD(Optimizer):
                 d = buf
         xp.multiply(d, lr, out=s)
         p -= s
+        return new
+
+    @staticmethod
+    def _fused(group: dict, p, g, bufs: dict, s) -> dict:
+        """The whole update as one CUDA kernel (``_cuda_kernels.sgd_step``)."""
+        mom = float(group["momentum"])
+        new = {}
+        buf = bufs.get("momentum_buffer")
+        first = buf is None
+        if mom != 0 and first:
+            buf = new["momentum_buffer"] = s.copy()
+        elif mom == 0:
+            buf, first = s, True  # no momentum: the buffer is scratch holding d
+        _K.sgd_step(
+            g,
+            float(group["lr"]),
+            float(group["weight_decay"]),
+            mom,
+            1.0 - float(group["dampening"]),
+            -1.0 if group["maximize"] else 1.0,
+            int(first),
+            int(bool(group["nesterov"])),
+            p,
+            buf,
+        )
         return new
