@@ -55,3 +55,20 @@ def test_training_state_survives_pickle_roundtrip():
         opt.step()
     clone = pickle.loads(pickle.dumps(model))
     np.testing.assert_array_equal(clone(x).detach().numpy(), model(x).detach().numpy())
+
+
+def test_special_functions_without_scipy_match_torch(monkeypatch):
+    """SciPy is optional: the NumPy fallbacks of erf, erfinv and sigmoid give torch's values."""
+    from ember.ops import unary
+
+    for name in ("_sp_erf", "_sp_erfinv", "_sp_expit"):
+        monkeypatch.setattr(unary, name, None)
+    vals = [-1.5, -1.0, -0.999, -0.3, 0.0, 0.25, 0.9, 1.0, 2.0, float("nan")]
+    for dt in ("float32", "float64"):
+        e = ember.tensor(vals, dtype=getattr(ember, dt))
+        t = torch.tensor(vals, dtype=getattr(torch, dt))
+        for fn in ("erf", "erfinv", "sigmoid"):
+            with np.errstate(all="ignore"):
+                assert_same(getattr(ember, fn)(e), getattr(torch, fn)(t), rtol=1e-5, atol=1e-6)
+    b = ember.tensor([True, False])
+    assert_same(ember.erfinv(b), torch.erfinv(torch.tensor([True, False])))

@@ -223,12 +223,16 @@ def _erfinv(a):
     if _sp_erfinv is not None:
         return _sp_erfinv(a).astype(a.dtype, copy=False)
     x = a.astype(np.float64)
-    # Giles' approximation refined with two Newton steps on math.erf
-    w = -np.log((1.0 - x) * (1.0 + x))
-    y = np.where(w < 5, _giles_small(w), _giles_big(w)) * x
+    inside = np.abs(x) < 1
+    xi = np.where(inside, x, 0.0)
+    # Giles' approximation refined with two Newton steps on math.erf (inside (-1, 1) only)
+    w = -np.log((1.0 - xi) * (1.0 + xi))
+    y = np.where(w < 5, _giles_small(w), _giles_big(w)) * xi
     erf_v = np.vectorize(math.erf, otypes=[np.float64])
     for _ in range(2):
-        y = y - (erf_v(y) - x) / (2 / math.sqrt(math.pi) * np.exp(-y * y))
+        y = y - (erf_v(y) - xi) / (2 / math.sqrt(math.pi) * np.exp(-y * y))
+    # the edges as torch: erfinv(+-1) = +-inf, outside [-1, 1] (and NaN) gives NaN
+    y = np.where(inside, y, np.where(np.abs(x) == 1, np.copysign(np.inf, x), np.nan))
     return y.astype(a.dtype)
 
 
@@ -337,7 +341,7 @@ def _sigmoid_np(a):
     if type(a) is np.ndarray:
         if _sp_expit is not None and a.dtype.kind == "f":
             return _sp_expit(a).astype(a.dtype, copy=False)
-    elif _K.on_device(a) and a.dtype.kind == "f":
+    elif _K.on_device(a):
         return _K.sigmoid_fw(a)
     # exp of -|a| never overflows; the two branches agree at 0
     e = np.exp(-np.abs(a))
@@ -351,7 +355,7 @@ def _sigmoid_bw(g, a, y):
 
 
 def _relu_bw(g, a, y):
-    if type(g) is not np.ndarray and _K.on_device(g) and g.dtype.kind == "f":
+    if type(g) is not np.ndarray and _K.on_device(g):
         return (_K.relu_bw(g, y),)
     return (g * (y > 0),)
 
