@@ -43,11 +43,11 @@ def _kernel(name: str, in_params: str, out_params: str, body: str):
 
 
 def on_device(a) -> bool:
-    """True for a CuPy array (the only arrays these kernels take)."""
+    """True for a float32/float64 CuPy array (the only arrays these kernels take)."""
     from .device import _cupy_type
 
     t = _cupy_type()
-    return t is not None and isinstance(a, t)
+    return t is not None and isinstance(a, t) and a.dtype.char in "fd"
 
 
 # --- activations ------------------------------------------------------------------------------

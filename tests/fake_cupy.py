@@ -376,6 +376,8 @@ cuda.is_available = lambda: True
 random = _Random()
 linalg = _Proxy("cupy.linalg", np.linalg)
 fft = _Proxy("cupy.fft", np.fft)
+lib = types.ModuleType("cupy.lib")
+lib.stride_tricks = _Proxy("cupy.lib.stride_tricks", np.lib.stride_tricks)
 _base = _Proxy("cupy._base", np)
 
 

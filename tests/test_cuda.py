@@ -7,6 +7,7 @@ CUDA tensors down the CuPy path, keeps them there, and raises torch's errors. Te
 
 from __future__ import annotations
 
+import copy
 import io
 import sys
 
@@ -15,6 +16,7 @@ import numpy as np
 import pytest
 
 import ember
+import ember._cuda_kernels
 import ember.cuda
 import ember.device  # noqa: F401  (the module, reached through sys.modules)
 import ember.nn as nn
@@ -54,6 +56,7 @@ def _backend(request):
         else:
             sys.modules["cupy"] = saved[0]
         edev._cupy, ember.cuda._available = saved[1], saved[2]
+        ember._cuda_kernels._built.clear()  # stand-in kernels must not reach a real GPU
         ember.set_default_device(None)
 
 
@@ -517,3 +520,193 @@ def test_kernel_references_match_numpy_ops():
     np.testing.assert_allclose(K.REFERENCE["sigmoid_fw"](x), y.sigmoid().numpy(), rtol=1e-6)
     np.testing.assert_allclose(K.REFERENCE["gelu_fw"](x), F.gelu(y).numpy(), rtol=1e-5)
     assert set(K.REFERENCE) == set(K._SPECS)
+
+
+# --- real GPU (skipped with the reason above where there is none) ----------------------------
+@pytest.mark.gpu
+@pytest.mark.parametrize("name", sorted(OPS))
+def test_gpu_op_matches_cpu(name):
+    fn, shapes, *ints = OPS[name]
+    _run_both(fn, *shapes, ints=ints[0] if ints else ())
+
+
+def _kernel_args(name, rng):
+    f = lambda *s: rng.standard_normal(s).astype(np.float32)  # noqa: E731
+    return {
+        "relu_bw": lambda: (f(64), f(64)),
+        "sigmoid_fw": lambda: (f(64),),
+        "sigmoid_bw": lambda: (f(64), rng.random(64).astype(np.float32)),
+        "tanh_bw": lambda: (f(64), np.tanh(f(64))),
+        "gelu_fw": lambda: (f(64),),
+        "gelu_grad": lambda: (f(64),),
+        "gelu_tanh_grad": lambda: (f(64),),
+        "mse_bw": lambda: (f(64), np.float32(0.7) * np.ones((), np.float32), 0.25),
+        "shift_exp": lambda: (f(8, 5), f(8, 1)),
+        "log_normalize": lambda: (np.abs(f(8, 1)) + 1, f(8, 5), np.abs(f(8, 5))),
+        "sgd_step": lambda: (f(64), 0.1, 0.01, 0.9, 0.9, -1.0, 0, 1, f(64), f(64)),
+        "adam_step": lambda: (
+            (f(64), 0.01, 0.9, 0.999, 0.3, 1e-8, 1.0, 0.01, 1.0, f(64), f(64)) + (np.abs(f(64)),)
+        ),
+    }[name]()
+
+
+@pytest.mark.gpu
+def test_gpu_kernels_match_references():
+    import cupy
+
+    _check_kernels(cupy)
+
+
+def test_kernel_calls_through_stand_in(_backend):
+    """The kernel call plumbing (argument order, outputs) on the stand-in."""
+    _check_kernels(_backend)
+
+
+def _check_kernels(cupy):
+    from ember import _cuda_kernels as K
+
+    K._built.clear()
+    rng = np.random.default_rng(0)
+    for name, ref in K.REFERENCE.items():
+        args = _kernel_args(name, rng)
+        dev = [cupy.asarray(a) if isinstance(a, np.ndarray) else a for a in args]
+        want = ref(*[a.copy() if isinstance(a, np.ndarray) else a for a in args])
+        got = getattr(K, name)(*dev)
+        want = want if isinstance(want, tuple) else (want,)
+        got = got if isinstance(got, tuple) else (got,)
+        for w, g in zip(want, got):
+            np.testing.assert_allclose(cupy.asnumpy(g), w, rtol=2e-5, atol=1e-6, err_msg=name)
+
+
+@pytest.mark.gpu
+def test_gpu_training_matches_cpu():
+    for make in (
+        lambda p: ember.optim.SGD(p, lr=0.1, momentum=0.9),
+        lambda p: ember.optim.Adam(p, lr=1e-2),
+    ):
+        test_training_on_device_matches_cpu(make)
+
+
+@pytest.mark.gpu
+def test_gpu_module_moves_and_checkpoint():
+    test_module_to_moves_params_buffers_grads()
+    test_moves_and_conversions_real()
+    test_checkpoint_from_cuda_loads_on_cpu()
+
+
+def test_moves_and_conversions_real():
+    """Moves and conversions on device 0 (shared by the stand-in and the GPU test)."""
+    x = ember.arange(6.0).reshape(2, 3)
+    d = x.cuda()
+    assert d.device == ember.device("cuda:0") and d.cuda() is d
+    with pytest.raises(TypeError, match="can't convert cuda:0 device type tensor to numpy"):
+        d.numpy()
+    assert d.tolist() == x.tolist() and d.sum().item() == 15.0
+    assert "device='cuda:0'" in repr(d)
+    with pytest.raises(RuntimeError, match=_MIXED):
+        d + x
+
+
+@pytest.mark.gpu
+def test_gpu_cuda_api():
+    c = ember.cuda
+    assert c.is_available() and c.device_count() >= 1
+    assert isinstance(c.get_device_name(), str) and c.get_device_capability()[0] >= 3
+    assert c.get_device_properties(0).total_memory > 0
+    c.reset_peak_memory_stats()
+    x = ember.ones(1 << 20, device="cuda")
+    assert c.memory_allocated() >= 4 << 20 and c.max_memory_allocated() >= c.memory_allocated()
+    assert c.memory_reserved() >= c.memory_allocated()
+    s = c.Stream()
+    e0, e1 = c.Event(enable_timing=True), c.Event(enable_timing=True)
+    with c.stream(s):
+        e0.record()
+        y = (x * 2).sum()
+        e1.record()
+    e1.synchronize()
+    assert e0.elapsed_time(e1) >= 0.0 and y.item() == 2.0 * (1 << 20)
+    c.synchronize()
+    del x, y
+    c.empty_cache()
+    c.manual_seed(1)
+    a = F.dropout(ember.ones(1000, device="cuda"), 0.5)
+    c.manual_seed(1)
+    b = F.dropout(ember.ones(1000, device="cuda"), 0.5)
+    assert a.tolist() == b.tolist()
+
+
+def _cnn(sync_free: bool = False):
+    """A small CNN; ``sync_free`` swaps in the pools that make no host round trip today."""
+    return nn.Sequential(
+        nn.Conv2d(1, 4, 3, padding=1),
+        nn.BatchNorm2d(4),
+        nn.ReLU(),
+        nn.AvgPool2d(2) if sync_free else nn.MaxPool2d(2),
+        nn.Conv2d(4, 6, 3),
+        nn.AvgPool2d(1, 1) if sync_free else nn.AdaptiveAvgPool2d(2),
+        nn.Flatten(),
+        nn.Dropout(0.0),
+        nn.Linear(24 if not sync_free else 54, 3),
+    )
+
+
+def _cnn_steps(backend, sync_free: bool):
+    ember.manual_seed(0)
+    mc = _cnn(sync_free)
+    md = _cnn(sync_free).cuda()
+    md.load_state_dict(mc.state_dict())
+    oc = ember.optim.SGD(mc.parameters(), lr=0.1, momentum=0.9)
+    od = ember.optim.SGD(md.parameters(), lr=0.1, momentum=0.9)
+    x, y = ember.randn(4, 1, 10, 10), ember.randint(0, 3, (4,))
+    xd, yd = x.cuda(), y.cuda()
+    for i in range(3):
+        if i == 2:
+            backend.reset()
+        for m, o, a, b in ((mc, oc, x, y), (md, od, xd, yd)):
+            o.zero_grad()
+            F.cross_entropy(m(a), b).backward()
+            o.step()
+    stats = dict(backend.stats)
+    for pc, pd in zip(mc.state_dict().values(), md.state_dict().values()):
+        assert pd.is_cuda
+        np.testing.assert_allclose(_host(pd), _host(pc), rtol=1e-4, atol=1e-5)
+    return stats
+
+
+@pytest.mark.xfail(
+    reason="MaxPool forward reads isnan(...).any() on the host (ops/pooling.py), and "
+    "AdaptiveAvgPool (pool_adaptive.py _avg_matrix) and AvgPool (pooling.py, near line 347) "
+    "build small arrays on the host and upload them each call",
+    strict=False,
+)
+def test_cnn_step_with_max_and_adaptive_pool_is_sync_free(_backend):
+    st = _cnn_steps(_backend, sync_free=False)
+    assert st["get"] == 0 and st["put"] == 0, st
+
+
+def test_cnn_and_layers_train_on_device(_backend):
+    """Convolution, pooling, norms and recurrent/attention layers run on CUDA tensors and match
+    the CPU; a conv/avg-pool CNN training step makes no host copies."""
+    _cnn_steps(_backend, sync_free=False)  # values match with every pool
+    st = _cnn_steps(_backend, sync_free=True)
+    # AvgPool2d uploads a small host array per call (ops/pooling.py, the conv owner's file):
+    # no device-to-host copy, though
+    assert st["get"] == 0 and st["asnumpy"] == 0, st
+    for layer, shape in (
+        (nn.LSTM(8, 4, batch_first=True), (2, 5, 8)),
+        (nn.GRU(8, 4), (5, 2, 8)),
+        (nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True), (2, 5, 8)),
+        (nn.ConvTranspose2d(1, 2, 3, stride=2), (2, 1, 5, 5)),
+        (nn.Upsample(scale_factor=2, mode="bilinear"), (2, 1, 4, 4)),
+        (nn.GroupNorm(2, 4), (2, 4, 3)),
+    ):
+        ember.manual_seed(0)
+        ld = copy.deepcopy(layer).cuda()
+        a = ember.randn(*shape, requires_grad=True)
+        oc_, od_ = layer(a), ld(a.cuda())
+        oc_ = oc_[0] if isinstance(oc_, tuple) else oc_
+        od_ = od_[0] if isinstance(od_, tuple) else od_
+        assert _on_cuda(od_)
+        np.testing.assert_allclose(_host(od_), _host(oc_), rtol=1e-4, atol=1e-5)
+        od_.sum().backward()
+        assert all(p.grad is None or p.grad.is_cuda for p in ld.parameters())

@@ -183,7 +183,7 @@ def _erf_np(x):
 
 def _gelu_fwd(x, approx):
     xp = xp_of(x)
-    if xp is not np and approx != "tanh" and x.dtype.kind == "f":
+    if xp is not np and approx != "tanh" and _K.on_device(x):
         return _K.gelu_fw(x)
     if approx == "tanh":
         k = math.sqrt(2.0 / math.pi)
@@ -194,7 +194,7 @@ def _gelu_fwd(x, approx):
 
 def _gelu_grad(x, y, approx):
     xp = xp_of(x)
-    if xp is not np and x.dtype.kind == "f":
+    if xp is not np and _K.on_device(x):
         return _K.gelu_tanh_grad(x) if approx == "tanh" else _K.gelu_grad(x)
     if approx == "tanh":
         k = math.sqrt(2.0 / math.pi)

@@ -214,16 +214,16 @@ class _CrossEntropy(Op):
         C = x.shape[1] if x.ndim >= 2 else x.shape[0]
         x2 = _to_rows(x, C)
         M = x2.shape[0]
-        if xp is np:
+        if xp is not np and _K.on_device(x2):  # CUDA: two fused kernels, two reductions
+            logp, e = _K.shift_exp(x2, x2.max(1, keepdims=True))
+            _K.log_normalize(e.sum(1, keepdims=True), logp, e)
+        else:
             sh = x2 - x2.max(1, keepdims=True)
             e = xp.exp(sh)
             s = rsum(e, (1,))
             logp = sh
             logp -= xp.log(s)
             e /= s  # softmax, kept for backward
-        else:  # CUDA: two fused kernels around the two reductions
-            logp, e = _K.shift_exp(x2, x2.max(1, keepdims=True))
-            _K.log_normalize(e.sum(1, keepdims=True), logp, e)
         dt = x.dtype.type
         ctx.xshape = x.shape
         ctx.red = red

@@ -77,7 +77,7 @@ class Adam(Optimizer):
 
     def _kernel(self, group: dict, p, g, bufs: dict, step, s) -> dict:
         xp = xp_of(p)
-        if xp is not np and not group["amsgrad"]:
+        if xp is not np and not group["amsgrad"] and _K.on_device(p):
             return self._fused(group, p, g, bufs, step, xp)
         lr = float(group["lr"])
         b1, b2 = group["betas"]

@@ -63,8 +63,8 @@ class SGD(Optimizer):
 
     def _kernel(self, group: dict, p, g, bufs: dict, step, s) -> dict:
         xp = xp_of(p)
-        if xp is not np:
-            return self._fused(group, p, g, bufs, s)
+        if xp is not np and _K.on_device(p):
+            return self._fused(group, p, g, bufs, s if s is not g else xp.empty_like(p))
         lr = float(group["lr"])
         wd = group["weight_decay"]
         mom = group["momentum"]
