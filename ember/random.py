@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import dtypes as D
-from .device import to_device, xp_for
+from .device import move_like, to_device, xp_for, xp_of
 from .ops.creation import _dev
 from .tensor import Tensor, _wrap
 
@@ -231,7 +231,8 @@ def normal(
             raise RuntimeError("normal expects all elements of std >= 0.0")
         shape = np.broadcast_shapes(np.shape(m), np.shape(s))
         ref = mean if isinstance(mean, Tensor) else std
-        arr = (m + s * g.standard_normal(shape)).astype(ref._data.dtype)
+        z = move_like(g.standard_normal(shape).astype(ref._data.dtype), ref._data)
+        arr = (m + s * z).astype(ref._data.dtype)
         return _out(_wrap(arr), out)
     if std < 0:
         raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
@@ -242,22 +243,27 @@ def normal(
 
 def bernoulli(input: Tensor, p=None, *, generator=None, out=None) -> Tensor:
     """0/1 samples with probabilities ``input`` (or ``p``), in input's dtype."""
-    probs = input._data if p is None else np.full(input._data.shape, p)
+    xp = xp_of(input._data)
+    probs = input._data if p is None else xp.full(input._data.shape, p)
     if (probs < 0).any() or (probs > 1).any():
         raise RuntimeError("Expected p_in >= 0 && p_in <= 1 to be true, but got false.")
-    arr = (_gen(generator).random(probs.shape) < probs).astype(input._data.dtype)
+    if xp is np:
+        arr = (_gen(generator).random(probs.shape) < probs).astype(input._data.dtype)
+    else:  # on the device, from CuPy's generator (ember.cuda.manual_seed)
+        arr = (xp.random.random(probs.shape) < probs).astype(input._data.dtype)
     return _out(_wrap(arr), out)
 
 
 def poisson(input: Tensor, generator=None) -> Tensor:
-    return _wrap(_gen(generator).poisson(input._data).astype(input._data.dtype))
+    lam = input._host()  # drawn on the host; the result follows the input's device
+    return _wrap(move_like(_gen(generator).poisson(lam).astype(lam.dtype), input._data))
 
 
 def multinomial(
     input: Tensor, num_samples: int, replacement: bool = False, *, generator=None, out=None
 ) -> Tensor:
     """Indices drawn from rows of non-negative weights (1-d or 2-d), as torch.multinomial."""
-    w = input._data.astype(np.float64)
+    w = input._host().astype(np.float64)  # drawn on the host; the indices follow the input
     if w.ndim not in (1, 2):
         raise RuntimeError("prob_dist must be 1 or 2 dim")
     if (w < 0).any() or not np.isfinite(w).all():
@@ -287,7 +293,7 @@ def multinomial(
             keys[r == 0] = -np.inf
             res[i] = np.argsort(-keys, kind="stable")[:num_samples]
     out_arr = res.reshape(w.shape[:-1] + (num_samples,))
-    return _out(_wrap(out_arr), out)
+    return _out(_wrap(move_like(out_arr, input._data)), out)
 
 
 def rand_like(input: Tensor, *, dtype=None, device=None, requires_grad=False, **kw) -> Tensor:

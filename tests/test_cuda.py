@@ -723,3 +723,39 @@ def test_bench_gpu_runs_on_stand_in(capsys):
     spec.loader.exec_module(mod)
     assert mod.main(["--steps", "1", "--repeat", "1", "--batch", "8", "--workload", "seed"]) == 0
     assert "samples/s" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda d, p: d[[0, 2]],
+        lambda d, p: d[ember.tensor([0, 1])],  # a CPU index tensor on a CUDA tensor, as torch
+        lambda d, p: d[d > 0],
+        lambda d, p: ember.bernoulli(p),
+        lambda d, p: p.clone().bernoulli_(0.3),
+        lambda d, p: ember.multinomial(p, 2),
+        lambda d, p: ember.poisson(p),
+        lambda d, p: ember.normal(d, p),
+        lambda d, p: d.clone().normal_(),
+        lambda d, p: d.clone().uniform_(),
+        lambda d, p: F.rrelu(d, training=True),
+        lambda d, p: F.alpha_dropout(d, 0.2, True),
+        lambda d, p: F.dropout2d(d[None, :, :, None], 0.5),
+        lambda d, p: ember.isclose(d, d),
+        lambda d, p: ember.isin(d, d),
+        lambda d, p: ember.tensor(d),
+        lambda d, p: ember.tensor([2, 3], device="cuda") ** ember.tensor([-1, 2], device="cuda"),
+        lambda d, p: ember.where(d > 0, d, 0.0),
+        lambda d, p: d.masked_fill(d > 0, ember.tensor(1.0)),
+        lambda d, p: d.clone().add_(ember.tensor(1.0)),
+        lambda d, p: F.embedding_bag(
+            ember.tensor([0, 1, 2], device="cuda"), d, ember.tensor([0, 1], device="cuda")
+        ),
+        lambda d, p: nn.utils.parameters_to_vector(nn.Linear(5, 2).cuda().parameters()),
+    ],
+)
+def test_more_ops_stay_on_device(fn):
+    d = ember.randn(4, 5, device="cuda")
+    p = ember.rand(4, 5, device="cuda")
+    r = fn(d, p)
+    assert _on_cuda(r), r.device

@@ -479,11 +479,13 @@ def rrelu(
     """Leaky ReLU with a random slope in training, the mean slope in eval."""
     if not training:
         return leaky_relu(input, (lower + upper) / 2, inplace)
+    from ..device import move_like
     from ..random import _gen
     from ..tensor import _wrap
 
     slopes = _gen(None).uniform(lower, upper, input._data.shape).astype(input._data.dtype)
-    slopes = np.where(input._data >= 0, 1, slopes).astype(input._data.dtype)
+    slopes = move_like(slopes, input._data)
+    slopes = xp_of(slopes).where(input._data >= 0, 1, slopes).astype(input._data.dtype)
     return input * _wrap(slopes)
 
 

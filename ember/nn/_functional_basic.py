@@ -263,7 +263,11 @@ def _alpha(input: Tensor, p: float, shape) -> Tensor:
     from ..random import _gen
 
     alpha_p = -1.7580993408473766
-    keep = (_gen(None).random(shape) >= p).astype(input._data.dtype)
+    xp = xp_of(input._data)
+    if xp is np:
+        keep = (_gen(None).random(shape) >= p).astype(input._data.dtype)
+    else:
+        keep = (xp.random.random(shape) >= p).astype(input._data.dtype)
     a = (1 - p) * (1 + p * alpha_p**2)
     a = a**-0.5
     b = -a * alpha_p * p

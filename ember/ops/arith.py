@@ -7,6 +7,7 @@ import numpy as np
 from .. import dtypes as D
 from ..autograd.grad_mode import state as _gs
 from ..autograd.node import Op, record2
+from ..device import xp_of
 from ..tensor import Tensor, _wrap, broadcast_error, device_error
 from . import _bw
 
@@ -208,11 +209,13 @@ def int_pow(a, b):
     try:
         return np.power(a, b)
     except ValueError:  # NumPy refuses negative integer powers
-        b = np.asarray(b)
+        xp = xp_of(a) if hasattr(a, "shape") else xp_of(b)
+        b = xp.asarray(b)
         neg = b < 0
-        r = np.power(a, np.where(neg, 0, b))
-        one = np.where(np.asarray(a) == -1, np.where(b % 2 == 0, 1, -1), np.asarray(a) == 1)
-        return np.where(neg, one, r).astype(r.dtype)
+        r = xp.power(a, xp.where(neg, 0, b))
+        av = xp.asarray(a)
+        one = xp.where(av == -1, xp.where(b % 2 == 0, 1, -1), av == 1)
+        return xp.where(neg, one, r).astype(r.dtype)
 
 
 class Pow(_Binary):

@@ -364,11 +364,8 @@ def lerp(input: Tensor, end: Tensor, weight, *, out=None) -> Tensor:
 def isclose(
     input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False
 ) -> Tensor:
-    return _wrap(
-        np.asarray(
-            np.isclose(input._data, operand(other), rtol=rtol, atol=atol, equal_nan=equal_nan)
-        )
-    )
+    r = np.isclose(input._data, operand(other), rtol=rtol, atol=atol, equal_nan=equal_nan)
+    return _wrap(r if hasattr(r, "shape") else np.asarray(r))
 
 
 def allclose(
@@ -383,4 +380,5 @@ def equal(input: Tensor, other: Tensor) -> bool:
 
 
 def isin(elements, test_elements, *, assume_unique: bool = False, invert: bool = False):
-    return _wrap(np.asarray(np.isin(operand(elements), operand(test_elements), invert=invert)))
+    r = np.isin(operand(elements), operand(test_elements), invert=invert)
+    return _wrap(r if hasattr(r, "shape") else np.asarray(r))

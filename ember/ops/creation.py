@@ -141,6 +141,8 @@ def tensor(
         arr = data._host().copy()
         if dt is None:
             dt = data.dtype
+        if device is None and not data.is_cpu:
+            device = data.device  # torch.tensor(t) copies t on its own device
     elif isinstance(data, np.ndarray):
         if dt is None:
             dt = D.from_numpy_dtype(data.dtype)

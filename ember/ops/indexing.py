@@ -7,7 +7,7 @@ import numpy as np
 
 from ..autograd.grad_mode import state as _gs
 from ..autograd.node import Op
-from ..device import xp_of
+from ..device import move_like, xp_of
 from ..tensor import Tensor, _wrap
 from . import _bw
 
@@ -63,6 +63,8 @@ def convert_key(key, t: Tensor):
         else:
             out.append(k)
     _check_bounds(out, t._data.shape)
+    if type(t._data) is not np.ndarray:  # CUDA tensor: CPU index arrays follow it (as torch)
+        out = [move_like(k, t._data) if type(k) is np.ndarray else k for k in out]
     if _needs_two_steps(out):
         return _two_steps(out, t._data.ndim)
     return tuple(out)

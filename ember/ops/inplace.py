@@ -198,6 +198,14 @@ def ufunc_inplace(t: Tensor, ufunc, other, op_fn) -> Tensor:
         ufunc(dst, o, out=dst, casting="unsafe")
     except ValueError:
         raise broadcast_error(dst.shape, getattr(o, "shape", ())) from None
+    except TypeError:  # a CPU 0-d operand on a CUDA tensor joins it (as torch); else devices
+        from ..device import host_scalar_to, xp_of
+        from ..tensor import device_error
+
+        o2 = host_scalar_to(xp_of(dst), o) if type(dst) is not np.ndarray else o
+        if o2 is o:
+            raise device_error(dst, o) from None
+        ufunc(dst, o2, out=dst, casting="unsafe")
     t._bump()
     return t
 
