@@ -250,7 +250,7 @@ def bernoulli(input: Tensor, p=None, *, generator=None, out=None) -> Tensor:
     if xp is np:
         arr = (_gen(generator).random(probs.shape) < probs).astype(input._data.dtype)
     else:  # on the device, from CuPy's generator (ember.cuda.manual_seed)
-        arr = (xp.random.random(probs.shape) < probs).astype(input._data.dtype)
+        arr = (xp.random.random_sample(probs.shape) < probs).astype(input._data.dtype)
     return _out(_wrap(arr), out)
 
 

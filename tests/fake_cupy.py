@@ -361,7 +361,7 @@ class _Random(_Proxy):
     def seed(self, s=None) -> None:
         self._src.seed(None if s is None else int(s) % 2**32)
 
-    def random(self, size=None, dtype=float):
+    def random_sample(self, size=None, dtype=float):
         return _wrap(self._src.random_sample(size).astype(dtype))
 
 

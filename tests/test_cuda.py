@@ -759,3 +759,17 @@ def test_more_ops_stay_on_device(fn):
     p = ember.rand(4, 5, device="cuda")
     r = fn(d, p)
     assert _on_cuda(r), r.device
+
+
+def test_cpu_checkpoint_maps_to_cuda():
+    m = _mlp()
+    buf = io.BytesIO()
+    ember.save(m.state_dict(), buf)
+    for loc in ("cuda", "cuda:0", ember.device("cuda:0"), {"cpu": "cuda:0"}):
+        buf.seek(0)
+        sd = ember.load(buf, map_location=loc)
+        assert all(v.is_cuda for v in sd.values()), loc
+    buf = io.BytesIO()
+    ember.save({"t": ember.ones(2, device="cuda")}, buf)
+    buf.seek(0)
+    assert not ember.load(buf, map_location={"cuda:0": "cpu"})["t"].is_cuda

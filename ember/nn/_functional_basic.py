@@ -168,7 +168,7 @@ def _keep_mask(shape, p: float, dtype, xp=np):
 
         keep = _gen(None).random(shape, dtype=np.float32) >= p
         return keep.astype(dtype) * np.asarray(1.0 / (1.0 - p), dtype)
-    keep = xp.random.random(shape, dtype=np.float32) >= p
+    keep = xp.random.random_sample(shape, dtype=np.float32) >= p
     return keep.astype(dtype) * np.dtype(dtype).type(1.0 / (1.0 - p))  # a scalar: no upload
 
 
@@ -267,7 +267,7 @@ def _alpha(input: Tensor, p: float, shape) -> Tensor:
     if xp is np:
         keep = (_gen(None).random(shape) >= p).astype(input._data.dtype)
     else:
-        keep = (xp.random.random(shape) >= p).astype(input._data.dtype)
+        keep = (xp.random.random_sample(shape) >= p).astype(input._data.dtype)
     a = (1 - p) * (1 + p * alpha_p**2)
     a = a**-0.5
     b = -a * alpha_p * p
