@@ -8,6 +8,12 @@ alike (but the two runtimes' thread pools then share the cores). The parent impo
     python benchmarks/bench_cnn.py                 # all workloads
     python benchmarks/bench_cnn.py --only mnist_train --rounds 20
     python benchmarks/bench_cnn.py --child ember mnist_train --profile   # cProfile one side
+    python benchmarks/bench_cnn.py --blas-timeout 4   # OPENBLAS_THREAD_TIMEOUT=4 in children
+
+NumPy's OpenBLAS keeps its worker threads spinning for about 2**28 cycles after each GEMM (its
+default OPENBLAS_THREAD_TIMEOUT=28); on a 2-core machine they take CPU from the array passes
+that follow. OPENBLAS_THREAD_TIMEOUT=4, set before NumPy is imported (in the environment), makes
+them sleep almost at once; --blas-timeout sets it for every child (torch does not use it).
 """
 
 from __future__ import annotations
@@ -230,12 +236,16 @@ def run_speed(workload: str, rounds: int, batch: int) -> dict:
     }
 
 
+_ENV: dict = {}  # extra environment of the children (--blas-timeout)
+
+
 def _child(args: list) -> dict:
     out = subprocess.run(
         [sys.executable, os.path.abspath(__file__), "--child"] + args,
         capture_output=True,
         text=True,
         check=True,
+        env={**os.environ, **_ENV},
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -249,7 +259,12 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=12, help="alternating steps of each framework")
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--profile", action="store_true")
+    ap.add_argument(
+        "--blas-timeout", type=int, help="OPENBLAS_THREAD_TIMEOUT for the children (4..30)"
+    )
     a = ap.parse_args()
+    if a.blas_timeout is not None:
+        _ENV["OPENBLAS_THREAD_TIMEOUT"] = str(a.blas_timeout)
     if a.child:
         if a.child[0] == "speed":
             print(json.dumps(run_speed(a.child[1], a.rounds, a.batch)))
@@ -261,6 +276,7 @@ def main() -> None:
         f"cpus {os.cpu_count()}, batch {a.batch}. alone: each framework in its own process, "
         f"best of {a.repeats} alternating runs ({a.steps} steps each); interleaved: both in one "
         f"process, median ratio over {a.rounds} alternating steps"
+        + (f"; OPENBLAS_THREAD_TIMEOUT={a.blas_timeout}" if a.blas_timeout is not None else "")
     )
     print(
         f"{'workload':13s} {'ember/s':>8s} {'torch/s':>8s} {'ratio':>6s} {'interleaved':>11s}"
