@@ -14,10 +14,21 @@ __all__ = [
     "current_accelerator",
     "current_device_idx",
     "current_device_index",
+    "current_stream",
     "device_count",
+    "device_index",
+    "empty_cache",
+    "get_device_capability",
+    "get_memory_info",
     "is_available",
+    "max_memory_allocated",
+    "max_memory_reserved",
+    "memory_allocated",
+    "memory_reserved",
+    "reset_peak_memory_stats",
     "set_device_idx",
     "set_device_index",
+    "set_stream",
     "synchronize",
 ]
 
@@ -56,5 +67,67 @@ def synchronize(device: object = None) -> None:
 
 current_device_idx = current_device_index
 set_device_idx = set_device_index
+
+
+class device_index:
+    """Context manager making accelerator ``idx`` current for its block (None: no change)."""
+
+    def __init__(self, idx: int | None) -> None:
+        self._ctx = _cuda.device(idx) if idx is not None else None
+
+    def __enter__(self):
+        if self._ctx is not None:
+            self._ctx.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._ctx is not None:
+            self._ctx.__exit__(*exc)
+
+
+def current_stream(device: object = None):
+    """The accelerator stream work is queued on now."""
+    return _cuda.current_stream(device)
+
+
+def set_stream(stream) -> None:
+    _cuda.set_stream(stream)
+
+
+def get_device_capability(device: object = None) -> dict:
+    """What the device supports, as torch: a dict with the supported dtypes."""
+    import ember
+
+    return {"supported_dtypes": [ember.float16, ember.float32, ember.float64]}
+
+
+def memory_allocated(device_index: object = None) -> int:
+    return _cuda.memory_allocated(device_index)
+
+
+def max_memory_allocated(device_index: object = None) -> int:
+    return _cuda.max_memory_allocated(device_index)
+
+
+def memory_reserved(device_index: object = None) -> int:
+    return _cuda.memory_reserved(device_index)
+
+
+def max_memory_reserved(device_index: object = None) -> int:
+    return _cuda.max_memory_reserved(device_index)
+
+
+def reset_peak_memory_stats(device_index: object = None) -> None:
+    _cuda.reset_peak_memory_stats(device_index)
+
+
+def empty_cache() -> None:
+    _cuda.empty_cache()
+
+
+def get_memory_info(device_index: object = None) -> tuple[int, int]:
+    """(free, total) bytes on the accelerator."""
+    return _cuda.mem_get_info(device_index)
+
 
 __getattr__ = _module_getattr(__name__)  # unknown names: a clear not-implemented error

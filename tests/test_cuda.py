@@ -461,6 +461,11 @@ def test_cuda_api():
     assert a.is_available() and a.device_count() == 2
     assert a.current_accelerator() == ember.device("cuda")
     assert a.current_device_index() == 0
+    with a.device_index(1):
+        assert a.current_device_index() == 1
+    assert a.memory_allocated() >= 0 and a.memory_reserved() >= 0
+    a.reset_peak_memory_stats()
+    a.empty_cache()
     a.synchronize()
 
 
