@@ -336,11 +336,16 @@ def test_training_on_device_matches_cpu(make):
                 assert v.is_cuda
 
 
-def test_optimizer_survives_module_move():
-    """An optimizer built before ``model.cuda()`` (torch allows it) keeps working."""
+@pytest.mark.parametrize("name", ["SGD", "Adam"])
+def test_optimizer_survives_module_move(name):
+    """An optimizer built before ``model.cuda()`` (torch allows it) keeps working, even with
+    state made on the CPU (moved to the parameters' device)."""
     ember.manual_seed(0)
     m = _mlp()
-    opt = ember.optim.SGD(m.parameters(), lr=0.1, momentum=0.9)
+    if name == "SGD":
+        opt = ember.optim.SGD(m.parameters(), lr=0.1, momentum=0.9)
+    else:
+        opt = ember.optim.Adam(m.parameters(), lr=0.1)
     x, y = ember.randn(16, 8), ember.randn(16, 4)
     F.mse_loss(m(x), y).backward()
     opt.step()
@@ -351,7 +356,7 @@ def test_optimizer_survives_module_move():
         opt.step()
     assert all(p.is_cuda for p in m.parameters())
     for st in opt.state.values():
-        assert st["momentum_buffer"].is_cuda
+        assert st["momentum_buffer" if name == "SGD" else "exp_avg"].is_cuda
     m.cpu()
     opt.zero_grad()
     F.mse_loss(m(x), y).backward()
@@ -778,3 +783,22 @@ def test_cpu_checkpoint_maps_to_cuda():
     ember.save({"t": ember.ones(2, device="cuda")}, buf)
     buf.seek(0)
     assert not ember.load(buf, map_location={"cuda:0": "cpu"})["t"].is_cuda
+
+
+def test_optimizer_state_dict_across_devices():
+    ember.manual_seed(0)
+    m = _mlp().cuda()
+    opt = ember.optim.Adam(m.parameters(), lr=0.1)
+    F.mse_loss(m(ember.randn(4, 8, device="cuda")), ember.zeros(4, 4, device="cuda")).backward()
+    opt.step()
+    buf = io.BytesIO()
+    ember.save(opt.state_dict(), buf)
+    buf.seek(0)
+    sd = ember.load(buf, map_location="cpu")
+    mc = _mlp()
+    oc = ember.optim.Adam(mc.parameters(), lr=0.1)
+    oc.load_state_dict(sd)
+    assert not any(v.is_cuda for st in oc.state.values() for v in st.values())
+    od = ember.optim.Adam(_mlp().cuda().parameters(), lr=0.1)
+    od.load_state_dict(sd)  # CPU state into a CUDA model: moved to the parameters' device
+    assert all(st["exp_avg"].is_cuda and not st["step"].is_cuda for st in od.state.values())

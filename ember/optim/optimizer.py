@@ -563,16 +563,14 @@ def _from_torch(v):
 def _cast_state(p: Tensor, key: str, value):
     value = _from_torch(value)
     if isinstance(value, Tensor):
-        if key == "step":
-            return _wrap(value._data.copy())
+        if key == "step":  # kept on the host: reading it never syncs a GPU
+            return _wrap(np.array(value._host()))
         arr = value._data
         if p.is_floating_point():
             arr = arr.astype(p._data.dtype)
         else:
             arr = arr.copy()
-        if type(arr) is not type(p._data):
-            arr = xp_of(p._data).asarray(arr)
-        return _wrap(arr)
+        return _wrap(move_like(arr, p._data))
     if isinstance(value, dict):
         return {k: _cast_state(p, k, v) for k, v in value.items()}
     if isinstance(value, Iterable) and not isinstance(value, str):
