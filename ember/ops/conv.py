@@ -275,6 +275,14 @@ def conv_forward(x, w, b, s, pads, d, g, keep_cols=False, raw=None):
     n = x.shape[0]
     cout = w.shape[0]
     cols = im2col_knp(xpad, k, s, d, osz, slot=None if keep_cols else "cols", raw=raw)
+    p = _prod(osz)
+    if g == 1 and n > 1 and xp_of(x) is np and p >= 64:
+        # one GEMM per image straight into the (N, Cout, P) output: no layout pass, and each
+        # (Cout, P) block stays in cache (~10% less time than one GEMM and a transpose)
+        out = np.matmul(w.reshape(cout, -1), cols.reshape(-1, n, p).transpose(1, 0, 2))
+        if b is not None:
+            out += b.reshape(cout, 1)
+        return out.reshape((n, cout) + tuple(osz)), (cols if keep_cols else None), xpad.shape
     if g == 1:
         o2 = _gemm_into(w.reshape(cout, -1), cols, "out" if n > 1 else None)
     else:
