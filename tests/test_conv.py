@@ -335,18 +335,6 @@ def test_conv2d_stride1_input_grad_paths(kw, ks):
     _check(EF.conv2d, TF.conv2d, x, w, b, **kw)
 
 
-@pytest.mark.parametrize(
-    "kw", [dict(), dict(padding=1), dict(stride=2, padding=(1, 2)), dict(dilation=2, padding=1)]
-)
-def test_conv2d_input_grad_in_image_chunks(kw, monkeypatch):
-    # a tiny chunk budget: the input gradient runs one or a few images at a time
-    import ember.ops.conv as C
-
-    monkeypatch.setattr(C, "_CHUNK_BYTES", 4 * 6 * 9 * 48)
-    x, w, b = _pair((5, 6, 9, 10), (12, 6, 3, 3), 12)
-    _check(EF.conv2d, TF.conv2d, x, w, b, **kw)
-
-
 def test_gradcheck_direct_input_grad():
     rs = np.random.RandomState(0)
     x = ember.tensor(rs.randn(2, 4, 4, 5), requires_grad=True)

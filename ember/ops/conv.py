@@ -290,17 +290,14 @@ def conv_forward(x, w, b, s, pads, d, g, keep_cols=False, raw=None):
     return _to_nc(o2, n, cout, osz, b), (cols if keep_cols else None), xpad.shape
 
 
-def col2im_nc(gcols, xshape, pads, k, s, d, osz, out=None):
-    """Sum columns (C*prod(k), N*prod(O)) straight into a zero (N, C, *S) input gradient (or
-    into ``out``, zeroed here), dropping what lands in the padding."""
+def col2im_nc(gcols, xshape, pads, k, s, d, osz):
+    """Sum columns (C*prod(k), N*prod(O)) straight into a zero (N, C, *S) input gradient,
+    dropping what lands in the padding."""
     xp = xp_of(gcols)
     n, c = xshape[:2]
     nsp = len(k)
     sp = xshape[2:]
-    if out is None:
-        out = xp.zeros(tuple(xshape), gcols.dtype)
-    else:
-        out.fill(0)
+    out = xp.zeros(tuple(xshape), gcols.dtype)
     cols = gcols.reshape((c,) + tuple(k) + (n,) + tuple(osz))
     perm = (1, 0) + tuple(range(2, 2 + nsp))
     taps = []
@@ -332,27 +329,12 @@ def col2im_nc(gcols, xshape, pads, k, s, d, osz, out=None):
     return out
 
 
-_CHUNK_BYTES = 4 << 20  # input-gradient columns formed per image chunk (they stay in L2/L3)
-
-
 def conv_input_grad(g2, w, padded_shape, x_shape, s, pads, d, g, osz):
     """Input gradient from the (Cout, N*P) output gradient: W^T @ g, then col2im."""
     xp = xp_of(g2)
     k = w.shape[2:]
     cout = w.shape[0]
     wm = w.reshape(cout, -1)
-    n = x_shape[0]
-    p = _prod(osz)
-    step = max(1, _CHUNK_BYTES // (wm.shape[1] * p * g2.dtype.itemsize))
-    if g == 1 and xp is np and n > step:
-        # one image chunk at a time: its columns stay in cache between the GEMM and col2im
-        out = np.empty(tuple(x_shape), g2.dtype)
-        wt = np.ascontiguousarray(wm.T)
-        for lo in range(0, n, step):
-            hi = min(n, lo + step)
-            gc = _gemm_into(wt, g2[:, lo * p : hi * p], "gcols")
-            col2im_nc(gc, (hi - lo,) + tuple(x_shape[1:]), pads, k, s, d, osz, out[lo:hi])
-        return out
     if g == 1:
         gcols = _gemm_into(wm.T, g2, "gcols")
     else:
