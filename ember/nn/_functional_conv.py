@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..autograd.grad_mode import no_grad
-from ..ops.conv import (  # noqa: F401
+from ..ops.conv_functional import (  # noqa: F401
     conv1d,
     conv2d,
     conv3d,

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import math
 
-from ...ops.conv import (
+from ...ops.conv import ntuple
+from ...ops.conv_functional import (
     conv1d,
     conv2d,
     conv3d,
     conv_transpose1d,
     conv_transpose2d,
     conv_transpose3d,
-    ntuple,
 )
 from ...ops.creation import empty
 from ...tensor import Tensor
