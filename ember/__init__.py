@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import math as _math
 
+from . import _runtime as _rt  # noqa: E402  (before anything imports NumPy)
+
+_rt.configure()
+
 __version__ = "2.13.0+ember.0.1.0"  # compares like torch's version for user checks
 ember_version = "0.1.0"
 

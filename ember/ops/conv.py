@@ -14,6 +14,7 @@ import numpy as np
 from ..autograd.node import Op
 from ..device import xp_of
 from ..tensor import Tensor
+from . import conv_nhwc
 from .conv_par import prange, workspace
 
 _TNAME = {
@@ -416,6 +417,10 @@ class ConvNd(Op):
 
     @staticmethod
     def forward(ctx, x, w, b, s, pads, d, g):
+        if conv_nhwc.eligible(x, w, g):
+            ctx.saved = (x, w, None)
+            ctx.geo = ("nhwc", s, pads, d)
+            return conv_nhwc.forward(x, w, b, s, pads, d)
         needs = ctx.__dict__.get("_needs")  # set only when this call records a graph node
         keep = False
         if needs is not None and needs[1]:
@@ -441,8 +446,12 @@ class ConvNd(Op):
     @staticmethod
     def backward(ctx, gy):
         x, w, cols = ctx.saved
-        pshape, s, pads, d, g = ctx.geo
         nd = ctx._needs
+        if ctx.geo[0] == "nhwc":
+            _, s, pads, d = ctx.geo
+            gx, gw, gb = conv_nhwc.backward(gy, x, w, s, pads, d, nd)
+            return gx, gw, gb, None, None, None, None
+        pshape, s, pads, d, g = ctx.geo
         gx = gw = gb = None
         n, cout = gy.shape[:2]
         osz = gy.shape[2:]

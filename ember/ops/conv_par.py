@@ -56,6 +56,29 @@ def prange(n: int, fn, nbytes: int) -> None:
         f.result()
 
 
+def pblocks(n: int, fn) -> list:
+    """Run ``fn(lo, hi)`` over a split of ``range(n)`` on every allowed thread, with the BLAS
+    held to one thread meanwhile (each part runs its own matrix products); the parts' results,
+    in order. One part, in this thread, when the BLAS's pool cannot be controlled."""
+    global _pool
+    from .. import _blas
+
+    t = min(_threads(), n)
+    if t <= 1 or not _blas.available():
+        return [fn(0, n)]
+    if _pool is None or _pool._max_workers < t - 1:
+        _pool = ThreadPoolExecutor(max_workers=t - 1, thread_name_prefix="ember-conv")
+    bounds = [(n * i) // t for i in range(t + 1)]
+    with _blas.single_threaded():
+        futs = [_pool.submit(fn, bounds[i], bounds[i + 1]) for i in range(1, t)]
+        try:
+            first = fn(bounds[0], bounds[1])
+        finally:
+            for f in futs:
+                f.exception()  # every part has finished before the BLAS gets its threads back
+        return [first] + [f.result() for f in futs]
+
+
 _ws = threading.local()
 
 
@@ -68,8 +91,6 @@ def workspace(slot: str, shape: tuple, dtype, xp):
     for e in shape:
         n *= e
     nbytes = n * np.dtype(dtype).itemsize
-    if nbytes < _MIN_BYTES:
-        return np.empty(shape, dtype)
     d = _ws.__dict__.setdefault("bufs", {})
     buf = d.get(slot)
     if buf is None or buf.nbytes < nbytes:

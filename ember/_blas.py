@@ -1,0 +1,103 @@
+"""Control of the BLAS's own thread pool (OpenBLAS, as NumPy's wheels bundle it), through ctypes.
+
+Convolution runs its matrix products on blocks of images in ember's own threads; each block's
+product must then run on one BLAS thread, or the two pools fight over the cores. When the BLAS
+in use is not an OpenBLAS whose controls can be found, ``available()`` is False and callers keep
+to one Python thread.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import threading
+from contextlib import contextmanager
+
+_lock = threading.Lock()
+_ctl: list = []  # [] until probed; then [(set, get)] or [None]
+_single = [0, 0]  # [threads inside single_threaded(), the BLAS's count before the first entered]
+
+
+def _probe():
+    """The (set_num_threads, get_num_threads) pair of the OpenBLAS loaded in this process."""
+    import numpy  # noqa: F401  (loads the BLAS)
+
+    try:
+        with open("/proc/self/maps") as f:
+            paths = sorted(
+                {
+                    line.split()[-1]
+                    for line in f
+                    if "openblas" in line.rsplit("/", 1)[-1].lower() and ".so" in line
+                }
+            )
+    except OSError:  # not Linux: no way to find the library without threadpoolctl
+        return None
+    for path in paths:
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for prefix in ("scipy_openblas", "openblas"):
+            for suffix in ("64_", ""):
+                setter = getattr(lib, f"{prefix}_set_num_threads{suffix}", None)
+                getter = getattr(lib, f"{prefix}_get_num_threads{suffix}", None)
+                if setter is not None and getter is not None:
+                    setter.argtypes = [ctypes.c_int]
+                    setter.restype = None
+                    getter.argtypes = []
+                    getter.restype = ctypes.c_int
+                    return setter, getter
+    return None
+
+
+def _controls():
+    if not _ctl:
+        with _lock:
+            if not _ctl:
+                _ctl.append(_probe())
+    return _ctl[0]
+
+
+def available() -> bool:
+    """Whether ember can set the BLAS's thread count."""
+    return _controls() is not None
+
+
+def get_threads() -> int | None:
+    c = _controls()
+    return None if c is None else int(c[1]())
+
+
+def set_threads(n: int) -> bool:
+    """Set the BLAS's thread count; False when it cannot be controlled."""
+    c = _controls()
+    if c is None:
+        return False
+    with _lock:
+        if _single[0]:
+            _single[1] = int(n)  # applies when the last single-threaded region ends
+        else:
+            c[0](int(n))
+    return True
+
+
+@contextmanager
+def single_threaded():
+    """Run the BLAS on one thread inside the block (nested and concurrent uses are counted: the
+    count in force before the first one is restored when the last one leaves)."""
+    c = _controls()
+    if c is None:
+        yield False
+        return
+    with _lock:
+        if _single[0] == 0:
+            _single[1] = int(c[1]())
+            c[0](1)
+        _single[0] += 1
+    try:
+        yield True
+    finally:
+        with _lock:
+            _single[0] -= 1
+            if _single[0] == 0:
+                c[0](_single[1])

@@ -1,0 +1,45 @@
+"""Process settings ember makes when it is imported, before NumPy loads (each can be turned off).
+
+- ``OPENBLAS_THREAD_TIMEOUT=4`` (when unset): after each multi-threaded product OpenBLAS keeps
+  its worker threads spinning for about 2**28 cycles (~0.1 s) by default. ember's convolution
+  and pooling run on their own threads; a spinning BLAS worker takes a core from them for the
+  rest of the step. 4 makes the workers sleep at once. It only takes effect when ember is
+  imported before NumPy (``ember run`` always is); otherwise ember falls back on running its
+  large products with the BLAS on one thread (``ember._blas``).
+- glibc's malloc keeps freed memory instead of giving it back to the kernel after every large
+  free (``M_TRIM_THRESHOLD`` 256 MiB, ``M_MMAP_THRESHOLD`` 32 MiB): a training step frees and
+  re-allocates the same tens of MB each step, and handing them back costs thousands of page
+  faults (with NumPy's huge-page hint, tens of ms of kernel time) per step. This is what
+  caching allocators do in other frameworks; the price is that up to 256 MiB of freed memory
+  stays with the process.
+
+``EMBER_TUNE_RUNTIME=0`` in the environment turns both off.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+applied: dict = {}
+
+
+def configure() -> None:
+    if os.environ.get("EMBER_TUNE_RUNTIME", "1") == "0":
+        return
+    if "numpy" not in sys.modules and "OPENBLAS_THREAD_TIMEOUT" not in os.environ:
+        os.environ["OPENBLAS_THREAD_TIMEOUT"] = "4"
+        applied["openblas_thread_timeout"] = 4
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None)
+            mallopt = libc.mallopt
+            mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+            mallopt.restype = ctypes.c_int
+            # M_MMAP_THRESHOLD (-3) first: setting either turns off glibc's own adjustment
+            if mallopt(-3, 32 << 20) and mallopt(-1, 256 << 20):  # M_TRIM_THRESHOLD (-1)
+                applied["malloc"] = True
+        except (OSError, AttributeError):  # not glibc (musl, ...): keep the defaults
+            pass
