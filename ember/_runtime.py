@@ -22,14 +22,32 @@ import os
 import sys
 
 applied: dict = {}
+_spin_safe: list = []
+
+
+def blas_spin_safe() -> bool:
+    """Whether OpenBLAS's workers sleep right after a product: ``OPENBLAS_THREAD_TIMEOUT`` (at
+    most 8, i.e. 256 cycles) was in the environment when NumPy loaded, as far as ember can tell."""
+    if not _spin_safe:
+        v = _timeout_at_numpy_load
+        _spin_safe.append(v is not None and v.isdigit() and int(v) <= 8)
+    return _spin_safe[0]
+
+
+_timeout_at_numpy_load: str | None = None
 
 
 def configure() -> None:
+    global _timeout_at_numpy_load
+    numpy_loaded = "numpy" in sys.modules
     if os.environ.get("EMBER_TUNE_RUNTIME", "1") == "0":
+        _timeout_at_numpy_load = os.environ.get("OPENBLAS_THREAD_TIMEOUT")
         return
-    if "numpy" not in sys.modules and "OPENBLAS_THREAD_TIMEOUT" not in os.environ:
+    if not numpy_loaded and "OPENBLAS_THREAD_TIMEOUT" not in os.environ:
         os.environ["OPENBLAS_THREAD_TIMEOUT"] = "4"
         applied["openblas_thread_timeout"] = 4
+    # when NumPy loaded first it read the environment of then: most likely what is there now
+    _timeout_at_numpy_load = os.environ.get("OPENBLAS_THREAD_TIMEOUT")
     if sys.platform.startswith("linux"):
         try:
             import ctypes

@@ -9,6 +9,7 @@ import numpy as np
 from ..autograd.node import Op
 from ..device import xp_of
 from ..ops import _bw
+from ..ops._gemm import mm
 from ..tensor import Tensor, _wrap
 from ._reduce import ones as _ones
 
@@ -57,9 +58,9 @@ class _Linear(Op):
         if nd >= 2 and x2.shape[0] * w.size >= 1 << 17:
             # BLAS's no-transpose kernel on W x^T is faster than x W^T; one small transposed
             # copy gives back the C-contiguous result torch users expect
-            y = (w @ x2.T).T.copy()
+            y = mm(w, x2.T).T.copy()
         else:
-            y = x2 @ w.T
+            y = mm(x2, w.T)
         if b is not None:
             y += b
         return y.reshape(x.shape[:-1] + (w.shape[0],)) if nd > 2 else y
@@ -72,13 +73,13 @@ class _Linear(Op):
         out_f = w.shape[0]
         g2 = g.reshape(-1, out_f) if g.ndim != 2 else g
         if n[0]:
-            gx = g2 @ w
+            gx = mm(g2, w)
             if g.ndim != 2:
                 gx = gx.reshape(tuple(g.shape[:-1]) + (w.shape[1],))
         arr = type(g2) is np.ndarray
         if n[1]:
             x2 = x.reshape(-1, w.shape[1]) if x.ndim != 2 else x
-            gw = (g2.T if arr else _bw.mT(g2)) @ x2
+            gw = mm(g2.T, x2) if arr else _bw.mT(g2) @ x2
         if n[2]:
             if arr and g2.dtype.kind == "f":
                 gb = _ones(g2.shape[0], g2.dtype) @ g2  # BLAS column sum

@@ -14,7 +14,7 @@ import numpy as np
 from ..autograd.node import Op
 from ..device import xp_of
 from ..tensor import Tensor
-from . import conv_nhwc
+from . import _gemm, conv_nhwc
 from .conv_par import prange, workspace
 
 _TNAME = {
@@ -433,7 +433,8 @@ class ConvNd(Op):
             )
             keep = _cols_live[0] + nbytes <= _COLS_BUDGET
         raw = _take_raw(nbytes) if keep and xp_of(x) is np and nbytes >= (1 << 20) else None
-        out, cols, pshape = conv_forward(x, w, b, s, pads, d, g, keep, raw)
+        with _gemm.guard():
+            out, cols, pshape = conv_forward(x, w, b, s, pads, d, g, keep, raw)
         if cols is not None:
             _cols_live[0] += cols.nbytes
             # the raw bytes return to the pool once the graph drops the columns (nothing keeps
@@ -452,6 +453,11 @@ class ConvNd(Op):
             gx, gw, gb = conv_nhwc.backward(gy, x, w, s, pads, d, nd)
             return gx, gw, gb, None, None, None, None
         pshape, s, pads, d, g = ctx.geo
+        with _gemm.guard():
+            return ConvNd._backward(ctx, gy, x, w, cols, nd, pshape, s, pads, d, g)
+
+    @staticmethod
+    def _backward(ctx, gy, x, w, cols, nd, pshape, s, pads, d, g):
         gx = gw = gb = None
         n, cout = gy.shape[:2]
         osz = gy.shape[2:]

@@ -10,6 +10,7 @@ from ..autograd.node import Op
 from ..device import xp_of
 from ..tensor import Tensor
 from . import _bw
+from ._gemm import mm as _mm
 
 __all__ = [
     "matmul",
@@ -50,7 +51,7 @@ class MatMul(Op):
     @staticmethod
     def forward(ctx, a, b):
         ctx.saved = (a, b)
-        return a @ b
+        return _mm(a, b)
 
     @staticmethod
     def backward(ctx, g):
@@ -73,10 +74,10 @@ class MatMul(Op):
         if bn == 1:
             g2 = g2.reshape(tuple(g2.shape) + (1,))
         if n[0]:
-            ga = _bw.sum_to(g2 @ _bw.mT(b2), a2.shape)
+            ga = _bw.sum_to(_mm(g2, _bw.mT(b2)), a2.shape)
             ga = ga.reshape(a.shape)
         if n[1]:
-            gb = _bw.sum_to(_bw.mT(a2) @ g2, b2.shape)
+            gb = _bw.sum_to(_mm(_bw.mT(a2), g2), b2.shape)
             gb = gb.reshape(b.shape)
         return ga, gb
 
