@@ -171,16 +171,22 @@ def get_num_threads() -> int:
     if _settings["threads"] is None:
         import os
 
+        if hasattr(os, "sched_getaffinity"):
+            return max(1, len(os.sched_getaffinity(0)))
         return os.cpu_count() or 1
     return _settings["threads"]
 
 
 def set_num_threads(n: int) -> None:
-    """Ask for ``n`` CPU threads (passed to threadpoolctl when installed)."""
+    """Use ``n`` CPU threads: ember's own pool (convolution, pooling) and the BLAS's."""
     if int(n) < 1:
         raise RuntimeError("set_num_threads expects a positive integer")
     _settings["threads"] = int(n)
-    try:  # optional: limit the BLAS pool as torch limits its own
+    from . import _blas
+
+    if _blas.set_threads(int(n)):
+        return
+    try:  # another BLAS: threadpoolctl, when installed, knows how to limit it
         from threadpoolctl import threadpool_limits
 
         threadpool_limits(int(n))

@@ -38,11 +38,17 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_reset_after_fork)
 
 
+def _in_pool() -> bool:
+    """True on one of the pool's own threads: a nested split runs in place (the pool's workers
+    are busy with the outer one, so waiting on them could deadlock)."""
+    return threading.current_thread().name.startswith("ember-conv")
+
+
 def prange(n: int, fn, nbytes: int) -> None:
     """Run ``fn(lo, hi)`` over a split of ``range(n)``: in parallel when the pass moves at least
     ~1 MiB (``nbytes``) and more than one thread is allowed, else in one call."""
     global _pool
-    t = _threads() if nbytes >= _MIN_BYTES else 1
+    t = _threads() if nbytes >= _MIN_BYTES and not _in_pool() else 1
     t = min(t, n)
     if t <= 1:
         fn(0, n)
@@ -63,7 +69,7 @@ def pblocks(n: int, fn) -> list:
     global _pool
     from .. import _blas
 
-    t = min(_threads(), n)
+    t = 1 if _in_pool() else min(_threads(), n)
     if t <= 1 or not _blas.available():
         return [fn(0, n)]
     if _pool is None or _pool._max_workers < t - 1:
