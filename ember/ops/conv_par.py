@@ -107,3 +107,19 @@ def workspace(slot: str, shape: tuple, dtype, xp):
 def release_workspaces() -> None:
     """Drop this thread's scratch arrays (they are re-made on the next convolution)."""
     _ws.__dict__.pop("bufs", None)
+
+
+def elementwise(fn, out, *arrays) -> None:
+    """``fn(out_part, *parts)`` over matching slices of C-contiguous same-shape NumPy arrays,
+    split across threads when they are big (one memory pass each: ReLU and its gradient)."""
+    n = out.size
+    if n == 0:
+        return
+    flat = [a.reshape(-1) for a in (out,) + arrays]
+    rows = 64 if n % 64 == 0 else 1
+    views = [f.reshape(rows, -1) for f in flat]
+
+    def run(lo, hi):
+        fn(views[0][lo:hi], *(v[lo:hi] for v in views[1:]))
+
+    prange(rows, run, out.nbytes)

@@ -13,6 +13,7 @@ from ..autograd.grad_mode import state as _gs
 from ..autograd.node import Op, record1
 from ..tensor import Tensor, _wrap
 from . import _bw
+from . import conv_par as _par
 
 __all__ = [
     "neg",
@@ -354,9 +355,28 @@ def _sigmoid_bw(g, a, y):
     return (g * y * (1 - y),)
 
 
+def _relu_np(a):
+    if type(a) is np.ndarray and a.nbytes >= 1 << 20 and a.flags.c_contiguous:
+        out = np.empty_like(a)
+        _par.elementwise(lambda o, x: np.maximum(x, 0, out=o), out, a)
+        return out
+    return np.maximum(a, 0)
+
+
 def _relu_bw(g, a, y):
     if type(g) is not np.ndarray and _K.on_device(g):
         return (_K.relu_bw(g, y),)
+    if (
+        type(g) is np.ndarray
+        and g.nbytes >= 1 << 20
+        and g.dtype == y.dtype
+        and g.shape == y.shape
+        and g.flags.c_contiguous
+        and y.flags.c_contiguous
+    ):
+        out = np.empty_like(g)
+        _par.elementwise(lambda o, gg, yy: np.multiply(gg, yy > 0, out=o), out, g, y)
+        return (out,)
     return (g * (y > 0),)
 
 
@@ -369,7 +389,7 @@ def _tanh_bw(g, a, y):
 sigmoid = _unary("sigmoid", _sigmoid_np, _sigmoid_bw, save="out", higher=True)
 relu = _unary(
     "relu",
-    lambda a: np.maximum(a, 0),
+    _relu_np,
     _relu_bw,
     float_only=False,
     save="out",
