@@ -9,6 +9,7 @@ alike (but the two runtimes' thread pools then share the cores). The parent impo
     python benchmarks/bench_cnn.py --only mnist_train --rounds 20
     python benchmarks/bench_cnn.py --child ember mnist_train --profile   # cProfile one side
     python benchmarks/bench_cnn.py --blas-timeout 4   # OPENBLAS_THREAD_TIMEOUT=4 in children
+    python benchmarks/bench_cnn.py --json rows.json  # also the README table's rows (parent only)
 
 NumPy's OpenBLAS keeps its worker threads spinning for about 2**28 cycles after each GEMM (its
 default OPENBLAS_THREAD_TIMEOUT=28); on a 2-core machine they take CPU from the array passes
@@ -25,6 +26,11 @@ import resource
 import subprocess
 import sys
 import time
+
+try:
+    from .harness import command_line, rate, row, write_json
+except ImportError:  # run as a script
+    from harness import command_line, rate, row, write_json
 
 WORKLOADS = ("mnist_train", "resnet_train", "mnist_infer", "resnet_infer")
 
@@ -238,6 +244,92 @@ def run_speed(workload: str, rounds: int, batch: int) -> dict:
 
 _ENV: dict = {}  # extra environment of the children (--blas-timeout)
 
+_SHORT = {
+    "mnist_train": "MNIST train",
+    "resnet_train": "ResNet train",
+    "mnist_infer": "MNIST infer",
+    "resnet_infer": "ResNet infer",
+}
+
+
+def _span(lo: float, hi: float, fmt) -> str:
+    """``lo-hi`` in ``fmt``, or one value when both print the same."""
+    a, b = fmt(lo), fmt(hi)
+    return a if a == b else f"{a}-{b}"
+
+
+def readme_rows(results: dict, batch: int, repeats: int, command: str) -> list[dict]:
+    """The README table's rows. ``results`` maps each workload that ran to a dict with
+    ``ember`` and ``torch`` (the samples/s of each single-framework run), ``ember_mb`` and
+    ``torch_mb`` (peak RSS, MiB) and ``interleaved`` (the median ratio of the speed child)."""
+    rows = []
+
+    def ratio2(x: float) -> str:
+        return f"{x:.2f}"
+
+    r = results.get("mnist_train")
+    if r is not None:
+        e, t = r["ember"], r["torch"]
+        runs = f"{repeats} runs" if repeats != 1 else "1 run"
+        rows.append(
+            row(
+                f"MNIST example CNN training, batch {batch}, SGD (each framework alone; {runs})",
+                f"{_span(min(e), max(e), rate)} samples/s",
+                f"{_span(min(t), max(t), rate)} samples/s",
+                f"{_span(min(e) / max(t), max(e) / min(t), ratio2)}x",
+                command,
+            )
+        )
+        rows.append(
+            row(
+                "the same, both in one process, alternating steps",
+                "",
+                "",
+                f"{r['interleaved']:.2f}x",
+                command,
+            )
+        )
+    r = results.get("resnet_train")
+    if r is not None:
+        e, t = max(r["ember"]), max(r["torch"])
+        rows.append(
+            row(
+                "Small ResNet-style stack, 3x32x32, training",
+                f"{rate(e)} samples/s",
+                f"{rate(t)} samples/s",
+                f"{e / t:.2f}x",
+                command,
+            )
+        )
+    labels = (("mnist_infer", "MNIST CNN"), ("resnet_infer", "ResNet stack"))
+    infer = [(wl, lab) for wl, lab in labels if wl in results]
+    if infer:
+        es = [max(results[wl]["ember"]) for wl, _ in infer]
+        ts = [max(results[wl]["torch"]) for wl, _ in infer]
+        rows.append(
+            row(
+                " / ".join(lab for _, lab in infer) + " inference under `no_grad`",
+                " / ".join(rate(x) for x in es) + " samples/s",
+                " / ".join(rate(x) for x in ts) + " samples/s",
+                " / ".join(f"{a / b:.2f}x" for a, b in zip(es, ts)),
+                command,
+            )
+        )
+    ran = [wl for wl in WORKLOADS if wl in results]
+    if ran:
+        em = [results[wl]["ember_mb"] for wl in ran]
+        tm = [results[wl]["torch_mb"] for wl in ran]
+        rows.append(
+            row(
+                "Peak memory of the CNN runs (" + ", ".join(_SHORT[wl] for wl in ran) + ")",
+                ", ".join(f"{x:.0f}" for x in em) + " MB",
+                ", ".join(f"{x:.0f}" for x in tm) + " MB",
+                ", ".join(f"{a / b:.2f}" for a, b in zip(em, tm)),
+                command,
+            )
+        )
+    return rows
+
 
 def _child(args: list) -> dict:
     out = subprocess.run(
@@ -262,6 +354,7 @@ def main() -> None:
     ap.add_argument(
         "--blas-timeout", type=int, help="OPENBLAS_THREAD_TIMEOUT for the children (4..30)"
     )
+    ap.add_argument("--json", metavar="PATH", help="also write the README table rows here")
     a = ap.parse_args()
     if a.blas_timeout is not None:
         _ENV["OPENBLAS_THREAD_TIMEOUT"] = str(a.blas_timeout)
@@ -282,6 +375,7 @@ def main() -> None:
         f"{'workload':13s} {'ember/s':>8s} {'torch/s':>8s} {'ratio':>6s} {'interleaved':>11s}"
         f"   {'ember MB':>8s} {'torch MB':>8s} {'mem':>5s}"
     )
+    results = {}
     for wl in a.only:
         runs = {"ember": [], "torch": []}
         for _ in range(a.repeats):
@@ -299,6 +393,15 @@ def main() -> None:
             f"{e_mb:8.1f} {t_mb:8.1f} {e_mb / t_mb:5.2f}",
             flush=True,
         )
+        results[wl] = {
+            "ember": [r["samples_per_s"] for r in runs["ember"]],
+            "torch": [r["samples_per_s"] for r in runs["torch"]],
+            "ember_mb": e_mb,
+            "torch_mb": t_mb,
+            "interleaved": sp["ratio"],
+        }
+    cmd = command_line("python benchmarks/bench_cnn.py", sys.argv[1:])
+    write_json(a.json, readme_rows(results, a.batch, a.repeats, cmd))
 
 
 if __name__ == "__main__":

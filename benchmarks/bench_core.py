@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 
 import numpy as np
@@ -9,9 +10,9 @@ import numpy as np
 import ember
 
 try:
-    from .harness import compare
+    from .harness import command_line, compare, num, row, write_json
 except ImportError:  # run as a script
-    from harness import compare
+    from harness import command_line, compare, num, row, write_json
 
 try:
     import torch
@@ -59,11 +60,32 @@ def bench_matmul_backward() -> dict:
     return compare("(x@w).sum().backward() 2x4@4x4", ef, tf, number=3000)
 
 
-def main() -> int:
+def readme_rows(results: list[dict], command: str) -> list[dict]:
+    """The README table's rows for the results of ``bench_add`` and ``bench_matmul_backward``."""
+    labels = ("`a + b`, 2x2 float32", "`(x @ w).sum().backward()`, 2x4 @ 4x4")
+    return [
+        row(
+            label,
+            f"{num(r['ember_s'] * 1e6)} us",
+            f"{num(r['torch_s'] * 1e6)} us",
+            f"{r['ratio']:.2f} (time)",
+            command,
+        )
+        for label, r in zip(labels, results)
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
     """Run every core benchmark and print the ratios."""
+    argv = sys.argv[1:] if argv is None else argv
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--json", metavar="PATH", help="also write the README table rows here")
+    args = ap.parse_args(argv)
     results = [bench_add(), bench_matmul_backward()]
     ok = results[0]["ratio"] <= 1.0 and results[1]["ratio"] <= 0.7
     print("targets (add <= 1.0, matmul-sum-backward <= 0.7):", "met" if ok else "NOT met")
+    cmd = command_line("python -m benchmarks.bench_core", argv)
+    write_json(args.json, readme_rows(results, cmd))
     return 0
 
 

@@ -6,6 +6,7 @@ an ember process group (MPI) and a torch gloo group (``tcp://127.0.0.1:<port>``)
 2. one DistributedDataParallel training step (forward, backward with gradient averaging,
    SGD step) of a 784-256-128-10 MLP, batch 128 per rank.
 Rounds alternate ember and torch; the median round is reported as seconds and ember/torch ratio.
+``--json PATH`` also writes the README table's rows (rank 0 writes them).
 """
 
 from __future__ import annotations
@@ -19,6 +20,11 @@ import sys
 import time
 
 import numpy as np
+
+try:
+    from .harness import command_line, num, row, write_json
+except ImportError:  # run as a script
+    from harness import command_line, num, row, write_json
 
 N_ALLREDUCE = 10_000_000
 BATCH = 128
@@ -74,7 +80,7 @@ def _report(name: str, t: dict, rank: int) -> None:
         )
 
 
-def bench_allreduce(rank: int, edist, tdist, ember, torch, n: int = N_ALLREDUCE) -> None:
+def bench_allreduce(rank: int, edist, tdist, ember, torch, n: int = N_ALLREDUCE) -> dict:
     """An all_reduce of ``n`` float32 through each library."""
     a = ember.from_numpy(np.ones(n, np.float32))
     b = torch.ones(n, dtype=torch.float32)
@@ -91,6 +97,7 @@ def bench_allreduce(rank: int, edist, tdist, ember, torch, n: int = N_ALLREDUCE)
     iters = max(5, min(200, 50_000_000 // n))
     res = _rounds({"ember": e, "torch": t}, iters=iters, rounds=5, barrier=edist.barrier)
     _report(f"all_reduce {n / 1e6:g}M float32 ({n * 4 / 1e6:g} MB), 2 ranks", res, rank)
+    return res
 
 
 def _ember_model(ember):
@@ -111,7 +118,7 @@ def _ember_model(ember):
     return model, CrossEntropyLoss(), lambda params: sgd(params, lr=0.01, momentum=0.9)
 
 
-def bench_ddp(rank: int, edist, tdist, ember, torch) -> None:
+def bench_ddp(rank: int, edist, tdist, ember, torch) -> dict | None:
     """One DDP training step of the MLP in each library."""
     from ember.nn.parallel import DistributedDataParallel as EDDP
 
@@ -119,7 +126,7 @@ def bench_ddp(rank: int, edist, tdist, ember, torch) -> None:
     if built is None:
         if rank == 0:
             print("DDP step: skipped (ember.nn.Linear / ember.optim.SGD not available yet)")
-        return
+        return None
     emodel, eloss, eopt_fn = built
     tl = []
     for i in range(len(SIZES) - 1):
@@ -154,10 +161,47 @@ def bench_ddp(rank: int, edist, tdist, ember, torch) -> None:
     for _ in range(5):
         for f in (*fns.values(), *local.values()):
             f()
-    res = _rounds(fns, iters=30, rounds=5, barrier=edist.barrier)
-    _report(f"DDP step 784-256-128-10 MLP, batch {BATCH}/rank, 2 ranks", res, rank)
+    ddp = _rounds(fns, iters=30, rounds=5, barrier=edist.barrier)
+    _report(f"DDP step 784-256-128-10 MLP, batch {BATCH}/rank, 2 ranks", ddp, rank)
     res = _rounds(local, iters=30, rounds=5, barrier=edist.barrier)
     _report("  same step without DDP (no communication), for reference", res, rank)
+    return ddp
+
+
+def readme_rows(allreduce: dict | None, ddp: dict | None, command: str) -> list[dict]:
+    """The README table's rows: the 10M-float all_reduce and the DDP step (when measured)."""
+    rows = []
+    for t, label in (
+        (allreduce, f"`all_reduce` of {N_ALLREDUCE / 1e6:g}M float32, 2 ranks (MPI vs gloo)"),
+        (ddp, f"DDP step, 784-256-128-10 MLP, batch {BATCH} per rank, 2 ranks"),
+    ):
+        if t is not None:
+            rows.append(
+                row(
+                    label,
+                    f"{num(t['ember'] * 1e3)} ms",
+                    f"{num(t['torch'] * 1e3)} ms",
+                    f"{t['ember'] / t['torch']:.2f} (time)",
+                    command,
+                )
+            )
+    return rows
+
+
+def _split_json(argv: list[str]) -> tuple[str | None, list[str]]:
+    """``--json PATH`` (or ``--json=PATH``) taken out of ``argv``: (PATH or None, the rest)."""
+    path, rest, i = None, [], 0
+    while i < len(argv):
+        if argv[i] == "--json" and i + 1 < len(argv):
+            path = argv[i + 1]
+            i += 2
+            continue
+        if argv[i].startswith("--json="):
+            path = argv[i].split("=", 1)[1]
+        else:
+            rest.append(argv[i])
+        i += 1
+    return path, rest
 
 
 def main() -> int:
@@ -184,12 +228,17 @@ def main() -> int:
             f"torch {torch.__version__}",
             flush=True,
         )
-    which = sys.argv[1:] or ["allreduce", "ddp"]
+    json_path, which = _split_json(sys.argv[1:])
+    which = which or ["allreduce", "ddp"]
+    allreduce = ddp = None
     if "allreduce" in which:
-        bench_allreduce(rank, edist, tdist, ember, torch)
+        allreduce = bench_allreduce(rank, edist, tdist, ember, torch)
         bench_allreduce(rank, edist, tdist, ember, torch, 235_146)  # the MLP's gradients
     if "ddp" in which:
-        bench_ddp(rank, edist, tdist, ember, torch)
+        ddp = bench_ddp(rank, edist, tdist, ember, torch)
+    if rank == 0:
+        cmd = command_line("python benchmarks/bench_distributed.py", sys.argv[1:])
+        write_json(json_path, readme_rows(allreduce, ddp, cmd))
     tdist.barrier()
     tdist.destroy_process_group()
     edist.destroy_process_group()

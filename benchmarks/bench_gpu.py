@@ -3,6 +3,7 @@
 examples (conv 32/64, max-pool, dropout, two linears), batch 256, SGD with momentum.
 
     python -m benchmarks.bench_gpu [--steps 50] [--repeat 5] [--workload all|seed|mlp|cnn]
+                                   [--json PATH]
 
 Prints samples/s for each library and the time ratio ember/torch (below 1: ember is faster).
 Runs only where a CUDA GPU is usable through CuPy; elsewhere it says so and exits with status 0.
@@ -15,6 +16,11 @@ import sys
 import time
 
 import numpy as np
+
+try:
+    from .harness import command_line, rate, row, write_json
+except ImportError:  # run as a script
+    from harness import command_line, rate, row, write_json
 
 
 def _seed_model(lib):
@@ -105,12 +111,38 @@ def _run(lib, sync, name: str, batch: int, steps: int, repeat: int) -> float:
     return best
 
 
+LABELS = {
+    "seed": "GPU: seed model 10-32-1, MSE, SGD momentum",
+    "mlp": "GPU: 784-256-128-10 MLP, cross-entropy, SGD momentum",
+    "cnn": "GPU: MNIST example CNN training, SGD momentum",
+}
+
+
+def readme_rows(results: dict, batch: int, device: str, command: str) -> list[dict]:
+    """The README table's rows: ``results`` maps a workload to (ember samples/s, torch
+    samples/s or None, time ratio ember/torch or None)."""
+    rows = []
+    for name, (se, st, ratio) in results.items():
+        rows.append(
+            row(
+                f"{LABELS[name]}, batch {batch} ({device})",
+                f"{rate(se)} samples/s",
+                "" if st is None else f"{rate(st)} samples/s",
+                "" if ratio is None else f"{ratio:.2f} (time)",
+                command,
+            )
+        )
+    return rows
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--steps", type=int, default=50)
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--batch", type=int, default=256)
     ap.add_argument("--workload", default="all", choices=["all", *WORKLOADS])
+    ap.add_argument("--json", metavar="PATH", help="also write the README table rows here")
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = ap.parse_args(argv)
 
     import ember
@@ -129,15 +161,21 @@ def main(argv=None) -> int:
     if not have_torch:
         print("torch with CUDA not found: ember's numbers only")
     names = list(WORKLOADS) if args.workload == "all" else [args.workload]
+    results = {}
     for name in names:
         te = _run(ember, ember.cuda.synchronize, name, args.batch, args.steps, args.repeat)
         se = args.steps * args.batch / te
+        st = ratio = None
         line = f"{name:5s} ember {se:10.0f} samples/s"
         if have_torch:
             tt = _run(torch, torch.cuda.synchronize, name, args.batch, args.steps, args.repeat)
             st = args.steps * args.batch / tt
+            ratio = te / tt
             line += f" | torch {st:10.0f} samples/s | ratio ember/torch {te / tt:.2f}"
         print(line)
+        results[name] = (se, st, ratio)
+    cmd = command_line("python -m benchmarks.bench_gpu", argv)
+    write_json(args.json, readme_rows(results, args.batch, ember.cuda.get_device_name(), cmd))
     return 0
 
 

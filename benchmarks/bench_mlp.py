@@ -2,7 +2,7 @@
 (10 -> 32 -> Sigmoid -> 1, MSELoss, SGD momentum, batch 32) and (b) a 784-256-128-10 ReLU
 MLP with cross-entropy (SGD momentum, batch 64). Prints samples/s for both and the ratio.
 
-    python benchmarks/bench_mlp.py [--repeat 5] [--threads 1] [--profile]
+    python benchmarks/bench_mlp.py [--repeat 5] [--threads 1] [--profile] [--json PATH]
 
 ``--threads N`` caps the BLAS threads of both libraries (OpenBLAS for NumPy, torch's intra-op
 pool) before they load; ``--threads 0`` leaves both at their defaults. On a small shared
@@ -25,6 +25,11 @@ if __name__ == "__main__":
             os.environ[_v] = _n
 
 import numpy as np  # noqa: E402
+
+try:
+    from .harness import command_line, rate, row, times_x, write_json
+except ImportError:  # run as a script
+    from harness import command_line, rate, row, times_x, write_json
 
 
 def _seed_model(lib):
@@ -107,7 +112,7 @@ def bench(which: str, repeat: int = 5) -> dict:
     return {"ember": se, "torch": st, "ratio": se / st}
 
 
-def bench_step(n_params: int = 200, size: int = 256, repeat: int = 7) -> None:
+def bench_step(n_params: int = 200, size: int = 256, repeat: int = 7) -> dict:
     """optimizer.step() alone over many small parameters: the fused flat update keeps the
     number of array operations fixed, whatever the parameter count."""
     import torch
@@ -116,6 +121,7 @@ def bench_step(n_params: int = 200, size: int = 256, repeat: int = 7) -> None:
 
     rng = np.random.default_rng(0)
     arrs = [rng.standard_normal(size).astype(np.float32) for _ in range(n_params)]
+    out = {"n_params": n_params}
     for name, kw in (("SGD", dict(lr=0.01, momentum=0.9)), ("Adam", dict(lr=1e-3))):
         times = {}
         for lib in (ember, torch):
@@ -136,6 +142,53 @@ def bench_step(n_params: int = 200, size: int = 256, repeat: int = 7) -> None:
             f"{times['ember'] * 1e6:.0f} us, torch {times['torch'] * 1e6:.0f} us, "
             f"ratio ember/torch speed {times['torch'] / times['ember']:.2f}x"
         )
+        out[name] = times
+    return out
+
+
+def readme_rows(seed: dict, mlp: dict, step: dict, threads: int, command: str) -> list[dict]:
+    """The README table's rows: one row per model (``key`` seed, mlp), or both models in one
+    row when pinned to one thread (``key`` pinned), and the optimizer steps (``key`` step)."""
+    rows = []
+    if threads == 1:
+        rows.append(
+            row(
+                "the same two, both pinned to 1 thread",
+                f"{rate(seed['ember'])} / {rate(mlp['ember'])} samples/s",
+                f"{rate(seed['torch'])} / {rate(mlp['torch'])} samples/s",
+                f"{times_x(seed['ratio'])} / {times_x(mlp['ratio'])}",
+                command,
+                key="pinned",
+            )
+        )
+    else:
+        where = "default threads" if threads == 0 else f"{threads} threads"
+        for key, r, label in (
+            ("seed", seed, "Seed model 10-32-1, MSE, SGD momentum, batch 32"),
+            ("mlp", mlp, "784-256-128-10 MLP, cross-entropy, SGD momentum, batch 64"),
+        ):
+            rows.append(
+                row(
+                    f"{label}, {where}",
+                    f"{rate(r['ember'])} samples/s",
+                    f"{rate(r['torch'])} samples/s",
+                    times_x(r["ratio"]),
+                    command,
+                    key=key,
+                )
+            )
+    sgd, adam = step["SGD"], step["Adam"]
+    rows.append(
+        row(
+            f"`SGD.step()` / `Adam.step()` over {step['n_params']} parameters",
+            f"{rate(sgd['ember'] * 1e6)} / {rate(adam['ember'] * 1e6)} us",
+            f"{rate(sgd['torch'] * 1e6)} / {rate(adam['torch'] * 1e6)} us",
+            f"{times_x(sgd['torch'] / sgd['ember'])} / {times_x(adam['torch'] / adam['ember'])}",
+            command,
+            key="step",
+        )
+    )
+    return rows
 
 
 def profile(which: str) -> None:
@@ -166,11 +219,14 @@ if __name__ == "__main__":
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--profile", action="store_true")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--json", metavar="PATH", help="also write the README table rows here")
     a = ap.parse_args()
     if a.profile:
         profile("seed")
         profile("mlp")
     else:
-        bench("seed", a.repeat)
-        bench("mlp", a.repeat)
-        bench_step()
+        seed = bench("seed", a.repeat)
+        mlp = bench("mlp", a.repeat)
+        step = bench_step()
+        cmd = command_line("python benchmarks/bench_mlp.py", sys.argv[1:])
+        write_json(a.json, readme_rows(seed, mlp, step, a.threads, cmd))

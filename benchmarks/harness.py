@@ -48,3 +48,65 @@ def compare(
         f"{name}: ember {te * 1e6:.2f} us, torch {tt * 1e6:.2f} us, ratio ember/torch {ratio:.2f}"
     )
     return {"name": name, "ember_s": te, "torch_s": tt, "ratio": ratio}
+
+
+# --- rows for the README's benchmark table (benchmarks/readme_table.py collects them) ---
+
+
+def num(x: float) -> str:
+    """About three significant figures, at most two decimals, thousands separated:
+    0.70, 1.24, 16.1, 146, 1,261."""
+    if x != x or x in (float("inf"), float("-inf")):
+        return "n/a"
+    ax = abs(x)
+    decimals = 2 if ax < 10 else 1 if ax < 100 else 0
+    return f"{x:,.{decimals}f}"
+
+
+def rate(x: float) -> str:
+    """A throughput as a whole number with thousands separated: 449,312."""
+    return "n/a" if x != x else f"{x:,.0f}"
+
+
+def times_x(x: float) -> str:
+    """A speed ratio: 3.51x below 10, 14x from 10 on."""
+    if x != x:
+        return "n/a"
+    return f"{x:.0f}x" if x >= 10 else f"{x:.2f}x"
+
+
+def row(workload: str, ember: str, torch: str, ratio: str, command: str, **extra) -> dict:
+    """One row of the README table (extra keys, such as ``key``, ride along)."""
+    return {
+        "workload": workload,
+        "ember": ember,
+        "torch": torch,
+        "ratio": ratio,
+        "command": command,
+        **extra,
+    }
+
+
+def command_line(base: str, argv: list[str]) -> str:
+    """``base`` followed by the options in ``argv`` other than ``--json PATH``: the command
+    that produced a row, as it is quoted in the README."""
+    parts, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--json":
+            skip = True
+        elif not arg.startswith("--json="):
+            parts.append(arg)
+    return " ".join([base, *parts])
+
+
+def write_json(path: str | None, rows: list[dict]) -> None:
+    """Write ``rows`` as a JSON list to ``path`` (nothing when ``path`` is None)."""
+    if not path:
+        return
+    import json
+
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(rows, f, indent=1)
+        f.write("\n")
