@@ -181,14 +181,28 @@ def test_mm_matches_numpy_when_kept_on_one_blas_thread(monkeypatch):
     rng = np.random.default_rng(0)
     a = rng.standard_normal((96, 300)).astype(np.float32)
     b = rng.standard_normal((300, 80)).astype(np.float32)
-    for safe in (True, False):
-        monkeypatch.setattr(_runtime, "blas_spin_safe", lambda s=safe: s)
+    for single in (True, False):
+        monkeypatch.setattr(_gemm, "_keep_single", lambda s=single: s)
         np.testing.assert_allclose(_gemm.mm(a, b), a @ b, rtol=1e-5, atol=1e-4)
         np.testing.assert_allclose(_gemm.mm(a[None], b), a[None] @ b, rtol=1e-5, atol=1e-4)
     x = ember.tensor(a, requires_grad=True)
     y = ember.nn.functional.linear(x, ember.tensor(b.T.copy()))
     y.sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), np.ones((96, 80), np.float32) @ b.T, rtol=1e-5)
+
+
+def test_products_stay_on_one_blas_thread_only_next_to_recent_convolutions(monkeypatch):
+    monkeypatch.setattr(_runtime, "blas_spin_safe", lambda: True)
+    monkeypatch.setattr(conv_par, "last_blocks", [float("inf")])
+    assert not _gemm._keep_single()  # the workers sleep at once: nothing to avoid
+    monkeypatch.setattr(_runtime, "blas_spin_safe", lambda: False)
+    monkeypatch.setattr(conv_par, "last_blocks", [float("-inf")])
+    assert not _gemm._keep_single()  # an MLP: spinning workers only help the next product
+    conv_par.last_blocks[0] = 0.0
+    x = ember.randn(4, 16, 10, 10)
+    ember.nn.functional.conv2d(x, ember.randn(8, 16, 3, 3), padding=1)
+    if ember.get_num_threads() > 1 and _blas.available():
+        assert _gemm._keep_single()  # a CNN: keep ember's threads' cores free
 
 
 def _py(code: str, env: dict) -> str:

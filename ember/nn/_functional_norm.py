@@ -9,6 +9,7 @@ from ..autograd.grad_mode import no_grad
 from ..autograd.node import Op
 from ..device import xp_of
 from ..tensor import Tensor, _wrap
+from . import _batchnorm_train as _bn_train
 from ._reduce import rsum
 
 __all__ = [
@@ -113,7 +114,12 @@ def batch_norm(
             )
         stats: list = []
         axes = (0,) + tuple(range(2, x.ndim))
-        out = _norm(input, weight, bias, axes, eps, bshape, stats)
+        wd = None if weight is None else weight._data
+        bd = None if bias is None else bias._data
+        if _bn_train.eligible(x, wd, bd):
+            out = _bn_train.BatchNormTrain.apply(input, weight, bias, float(eps), stats)
+        else:
+            out = _norm(input, weight, bias, axes, eps, bshape, stats)
         if running_mean is not None or running_var is not None:
             mean, var = stats[0]
             m = 0.1 if momentum is None else momentum

@@ -2,26 +2,34 @@
 
 OpenBLAS's worker threads spin for ~0.1 s after each threaded product unless
 ``OPENBLAS_THREAD_TIMEOUT`` was set before NumPy loaded (``ember._runtime`` sets it when ember is
-imported first). A spinning worker takes a core from the convolution and pooling passes that
-run on ember's threads next, which costs far more than it saves: where the timeout is not in
-force, these products run on one BLAS thread instead.
+imported first). A spinning worker takes a core from the convolution passes that run on ember's
+threads next (a CNN's step gets ~40% slower), so where the timeout is not in force and ember's
+threads have been running convolutions in the last second, these products stay on one BLAS
+thread. A model without convolutions (an MLP) keeps the BLAS's threads, which spinning helps.
 """
 
 from __future__ import annotations
 
+import time
 from contextlib import nullcontext
 
 import numpy as np
 
 from .. import _blas, _runtime
+from . import conv_par
 
 _BLAS_MT_FLOPS = 1 << 18  # OpenBLAS threads products past ~65536*4 multiply-adds
+_RECENT_S = 1.0
+
+
+def _keep_single() -> bool:
+    return not _runtime.blas_spin_safe() and time.monotonic() - conv_par.last_blocks[0] < _RECENT_S
 
 
 def mm(a, b):
     """``a @ b``, kept off OpenBLAS's worker threads when they would spin afterwards."""
     if (
-        _runtime.blas_spin_safe()
+        not _keep_single()
         or type(a) is not np.ndarray
         or a.ndim < 2
         or b.ndim < 2
@@ -35,6 +43,6 @@ def mm(a, b):
 def guard():
     """A context in which BLAS products stay on one thread when OpenBLAS's workers would spin
     (a no-op where ``OPENBLAS_THREAD_TIMEOUT`` is in force)."""
-    if _runtime.blas_spin_safe():
+    if not _keep_single():
         return nullcontext()
     return _blas.single_threaded()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -44,22 +45,28 @@ def _in_pool() -> bool:
     return threading.current_thread().name.startswith("ember-conv")
 
 
-def prange(n: int, fn, nbytes: int) -> None:
+def prange(n: int, fn, nbytes: int) -> list:
     """Run ``fn(lo, hi)`` over a split of ``range(n)``: in parallel when the pass moves at least
-    ~1 MiB (``nbytes``) and more than one thread is allowed, else in one call."""
+    ~1 MiB (``nbytes``) and more than one thread is allowed, else in one call. Returns the
+    parts' results in order."""
     global _pool
     t = _threads() if nbytes >= _MIN_BYTES and not _in_pool() else 1
     t = min(t, n)
     if t <= 1:
-        fn(0, n)
-        return
+        return [fn(0, n)]
     if _pool is None or _pool._max_workers < t - 1:
         _pool = ThreadPoolExecutor(max_workers=t - 1, thread_name_prefix="ember-conv")
     bounds = [(n * i) // t for i in range(t + 1)]
     futs = [_pool.submit(fn, bounds[i], bounds[i + 1]) for i in range(1, t)]
-    fn(bounds[0], bounds[1])
-    for f in futs:
-        f.result()
+    try:
+        first = fn(bounds[0], bounds[1])
+    finally:
+        for f in futs:
+            f.exception()
+    return [first] + [f.result() for f in futs]
+
+
+last_blocks = [float("-inf")]  # when pblocks last ran its parts on several threads
 
 
 def pblocks(n: int, fn) -> list:
@@ -72,6 +79,7 @@ def pblocks(n: int, fn) -> list:
     t = 1 if _in_pool() else min(_threads(), n)
     if t <= 1 or not _blas.available():
         return [fn(0, n)]
+    last_blocks[0] = time.monotonic()
     if _pool is None or _pool._max_workers < t - 1:
         _pool = ThreadPoolExecutor(max_workers=t - 1, thread_name_prefix="ember-conv")
     bounds = [(n * i) // t for i in range(t + 1)]

@@ -1,0 +1,104 @@
+"""The one-op training batch norm (nn/_batchnorm_train.py) against torch."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import ember
+from ember.nn import _batchnorm_train as bnt
+
+_MODS = {3: "BatchNorm1d", 4: "BatchNorm2d", 5: "BatchNorm3d"}
+
+
+def _pair(shape, dtype, **kw):
+    tm = getattr(torch.nn, _MODS[len(shape)])(shape[1], **kw)
+    em = getattr(ember.nn, _MODS[len(shape)])(shape[1], **kw)
+    if dtype == np.float64:
+        tm, em = tm.double(), em.double()
+    if kw.get("affine", True):
+        rng = np.random.default_rng(7)
+        w = rng.standard_normal(shape[1]).astype(dtype)
+        b = rng.standard_normal(shape[1]).astype(dtype)
+        with torch.no_grad():
+            tm.weight.copy_(torch.tensor(w))
+            tm.bias.copy_(torch.tensor(b))
+        with ember.no_grad():
+            em.weight.copy_(ember.tensor(w))
+            em.bias.copy_(ember.tensor(b))
+    return tm, em
+
+
+def _check(shape, dtype, steps=2, **kw):
+    tm, em = _pair(shape, dtype, **kw)
+    tol = dict(rtol=1e-9, atol=1e-9) if dtype == np.float64 else dict(rtol=2e-4, atol=2e-4)
+    rng = np.random.default_rng(0)
+    for _ in range(steps):
+        x = (rng.standard_normal(shape) * 3 + 2).astype(dtype)
+        gy = rng.standard_normal(shape).astype(dtype)
+        tx, ex = torch.tensor(x, requires_grad=True), ember.tensor(x, requires_grad=True)
+        ty, ey = tm(tx), em(ex)
+        assert ey.grad_fn.name() == ty.grad_fn.name()
+        ty.backward(torch.tensor(gy))
+        ey.backward(ember.tensor(gy))
+        np.testing.assert_allclose(ey.detach().numpy(), ty.detach().numpy(), **tol)
+        np.testing.assert_allclose(ex.grad.numpy(), tx.grad.numpy(), **tol)
+    for name, tv in tm.state_dict().items():
+        np.testing.assert_allclose(em.state_dict()[name].numpy(), tv.numpy(), **tol)
+    if kw.get("affine", True):
+        for p in ("weight", "bias"):
+            tg, eg = getattr(tm, p).grad.numpy(), getattr(em, p).grad.numpy()
+            np.testing.assert_allclose(eg, tg, rtol=tol["rtol"], atol=tol["atol"] * 50)
+
+
+@pytest.mark.parametrize("shape", [(4, 3, 5, 7), (16, 8, 12, 12), (2, 5, 9), (3, 4, 2, 3, 5)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("affine", [True, False])
+def test_training_batch_norm_matches_torch(shape, dtype, affine):
+    _check(shape, dtype, affine=affine)
+
+
+def test_options_momentum_none_and_no_running_stats():
+    _check((6, 4, 5, 5), np.float64, steps=3, momentum=None)
+    _check((6, 4, 5, 5), np.float64, track_running_stats=False)
+
+
+def test_many_small_blocks(monkeypatch):
+    monkeypatch.setattr(bnt, "_BLOCK_BYTES", 1)  # one image per block
+    _check((7, 3, 4, 6), np.float64)
+
+
+def test_frozen_affine_parameters():
+    tm, em = _pair((5, 3, 4, 4), np.float64)
+    for m in (tm, em):
+        m.weight.requires_grad_(False)
+    x = np.random.default_rng(1).standard_normal((5, 3, 4, 4))
+    tx, ex = torch.tensor(x, requires_grad=True), ember.tensor(x, requires_grad=True)
+    tm(tx).pow(3).sum().backward()
+    em(ex).pow(3).sum().backward()
+    np.testing.assert_allclose(ex.grad.numpy(), tx.grad.numpy(), rtol=1e-9, atol=1e-9)
+    assert em.weight.grad is None
+    np.testing.assert_allclose(em.bias.grad.numpy(), tm.bias.grad.numpy(), rtol=1e-9)
+
+
+def test_non_contiguous_input_takes_the_general_path():
+    x = np.random.default_rng(2).standard_normal((4, 5, 6, 3)).transpose(0, 3, 1, 2)
+    assert not bnt.eligible(x, None, None)
+    tm, em = _pair((4, 3, 5, 6), np.float64)
+    tx, ex = torch.tensor(x, requires_grad=True), ember.tensor(x, requires_grad=True)
+    tm(tx).square().sum().backward()
+    em(ex).square().sum().backward()
+    np.testing.assert_allclose(ex.grad.numpy(), tx.grad.numpy(), rtol=1e-9, atol=1e-9)
+
+
+def test_gradcheck_float64():
+    rng = np.random.default_rng(3)
+    x = ember.tensor(rng.standard_normal((3, 2, 4, 3)), requires_grad=True)
+    w = ember.tensor(rng.standard_normal(2), requires_grad=True)
+    b = ember.tensor(rng.standard_normal(2), requires_grad=True)
+
+    def f(x, w, b):
+        return ember.nn.functional.batch_norm(x, None, None, w, b, training=True)
+
+    assert ember.autograd.gradcheck(f, (x, w, b), eps=1e-6, atol=1e-5)
