@@ -29,7 +29,9 @@ import time
 
 try:
     from .harness import command_line, rate, row, write_json
-except ImportError:  # run as a script
+except ImportError:  # run as a script, or loaded from its path: the checkout's ember
+    _here = os.path.dirname(os.path.abspath(__file__))
+    sys.path[:0] = [_here, os.path.dirname(_here)]
     from harness import command_line, rate, row, write_json
 
 WORKLOADS = ("mnist_train", "resnet_train", "mnist_infer", "resnet_infer")

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
-
-import numpy as np
-
-import ember
 
 try:
     from .harness import command_line, compare, num, row, write_json
-except ImportError:  # run as a script
+except ImportError:  # run as a script, or loaded from its path: the checkout's ember
+    _here = os.path.dirname(os.path.abspath(__file__))
+    sys.path[:0] = [_here, os.path.dirname(_here)]
     from harness import command_line, compare, num, row, write_json
+
+import numpy as np  # noqa: E402
+
+import ember  # noqa: E402  (after the path set-up above)
 
 try:
     import torch

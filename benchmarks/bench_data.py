@@ -10,18 +10,21 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 
-import numpy as np
-
-import ember
-import ember.utils.data as edata
-
 try:
     from .harness import command_line, row, write_json
-except ImportError:  # run as a script
+except ImportError:  # run as a script, or loaded from its path: the checkout's ember
+    _here = os.path.dirname(os.path.abspath(__file__))
+    sys.path[:0] = [_here, os.path.dirname(_here)]
     from harness import command_line, row, write_json
+
+import numpy as np  # noqa: E402
+
+import ember  # noqa: E402  (after the path set-up above)
+import ember.utils.data as edata  # noqa: E402
 
 try:
     import torch

@@ -23,7 +23,9 @@ import numpy as np
 
 try:
     from .harness import command_line, num, row, write_json
-except ImportError:  # run as a script
+except ImportError:  # run as a script, or loaded from its path: the checkout's ember
+    _here = os.path.dirname(os.path.abspath(__file__))
+    sys.path[:0] = [_here, os.path.dirname(_here)]
     from harness import command_line, num, row, write_json
 
 N_ALLREDUCE = 10_000_000

@@ -12,6 +12,7 @@ Runs only where a CUDA GPU is usable through CuPy; elsewhere it says so and exit
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 
@@ -19,7 +20,9 @@ import numpy as np
 
 try:
     from .harness import command_line, rate, row, write_json
-except ImportError:  # run as a script
+except ImportError:  # run as a script, or loaded from its path: the checkout's ember
+    _here = os.path.dirname(os.path.abspath(__file__))
+    sys.path[:0] = [_here, os.path.dirname(_here)]
     from harness import command_line, rate, row, write_json
 
 

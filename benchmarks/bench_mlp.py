@@ -28,7 +28,9 @@ import numpy as np  # noqa: E402
 
 try:
     from .harness import command_line, rate, row, times_x, write_json
-except ImportError:  # run as a script
+except ImportError:  # run as a script, or loaded from its path: the checkout's ember
+    _here = os.path.dirname(os.path.abspath(__file__))
+    sys.path[:0] = [_here, os.path.dirname(_here)]
     from harness import command_line, rate, row, times_x, write_json
 
 
