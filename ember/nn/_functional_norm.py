@@ -140,14 +140,16 @@ def batch_norm(
         raise RuntimeError("running_mean and running_var must be defined in evaluation mode")
     xp = xp_of(x)
     inv = 1.0 / xp.sqrt(running_var._data.astype(x.dtype) + x.dtype.type(eps))
-    scale = _wrap(inv.reshape(bshape))
-    shift = _wrap(running_mean._data.astype(x.dtype).reshape(bshape))
-    y = (input - shift) * scale
+    mean = running_mean._data.astype(x.dtype)
+    # y = x * scale + shift with per-channel scale = inv * w, shift = b - mean * scale: two
+    # passes over the activations; the small per-channel tensors carry w's and b's gradients
+    scale = _wrap(inv)
     if weight is not None:
-        y = y * weight.reshape(bshape)
+        scale = scale * weight
+    shift = -_wrap(mean) * scale
     if bias is not None:
-        y = y + bias.reshape(bshape)
-    return y
+        shift = shift + bias
+    return input * scale.reshape(bshape) + shift.reshape(bshape)
 
 
 def layer_norm(

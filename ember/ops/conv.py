@@ -418,8 +418,14 @@ class ConvNd(Op):
     @staticmethod
     def forward(ctx, x, w, b, s, pads, d, g):
         if conv_nhwc.eligible(x, w, g):
-            ctx.saved = (x, w, None)
+            needs = ctx.__dict__.get("_needs")
             ctx.geo = ("nhwc", s, pads, d)
+            if needs is not None and needs[1]:
+                # the weight gradient reads the padded NHWC input again: keep it (input-sized)
+                out, xpad = conv_nhwc.forward(x, w, b, s, pads, d, keep=True)
+                ctx.saved = (x, w, xpad)
+                return out
+            ctx.saved = (x, w, None)
             return conv_nhwc.forward(x, w, b, s, pads, d)
         needs = ctx.__dict__.get("_needs")  # set only when this call records a graph node
         keep = False
@@ -450,7 +456,7 @@ class ConvNd(Op):
         nd = ctx._needs
         if ctx.geo[0] == "nhwc":
             _, s, pads, d = ctx.geo
-            gx, gw, gb = conv_nhwc.backward(gy, x, w, s, pads, d, nd)
+            gx, gw, gb = conv_nhwc.backward(gy, x, w, s, pads, d, nd, xpad=cols)
             return gx, gw, gb, None, None, None, None
         pshape, s, pads, d, g = ctx.geo
         with _gemm.guard():

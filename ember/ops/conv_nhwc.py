@@ -21,7 +21,7 @@ import numpy as np
 
 from .conv_par import _threads, pblocks, workspace
 
-_BLOCK_BYTES = 1 << 20  # a block's im2col columns: about an L2's worth
+_BLOCK_BYTES = 2 << 20  # a block's im2col columns: about two L2s' worth (fewer, larger calls)
 
 
 def eligible(x, w, g: int) -> bool:
@@ -49,10 +49,11 @@ def _block_size(per_image: int) -> int:
     return max(1, _BLOCK_BYTES // max(1, per_image))
 
 
-def _padded_nhwc(x, a, e, pads, hp, wp, slot="nhwc_x"):
-    """Images a:e of x (N, C, H, W) as a zero-padded (m, Hp, Wp, C) scratch block."""
+def _padded_nhwc(x, a, e, pads, hp, wp, slot="nhwc_x", into=None):
+    """Images a:e of x (N, C, H, W) as a zero-padded (m, Hp, Wp, C) block: scratch, or
+    ``into[a:e]`` when given."""
     m, c, h, w_ = (e - a,) + x.shape[1:]
-    xb = workspace(slot, (m, hp, wp, c), x.dtype, np)
+    xb = into[a:e] if into is not None else workspace(slot, (m, hp, wp, c), x.dtype, np)
     if hp != h or wp != w_:
         xb.fill(0)
     xb[:, pads[0][0] : pads[0][0] + h, pads[1][0] : pads[1][0] + w_] = x[a:e].transpose(0, 2, 3, 1)
@@ -80,20 +81,22 @@ def _phases(ow: int, kw: int, s: int, d: int) -> list:
     return out, p
 
 
-def forward(x, w, b, s, pads, d):
-    """Convolution output (N, Cout, OH, OW) of x (N, C, H, W) and w (Cout, C, KH, KW)."""
+def forward(x, w, b, s, pads, d, keep=False):
+    """Convolution output (N, Cout, OH, OW) of x (N, C, H, W) and w (Cout, C, KH, KW); with
+    ``keep``, also the padded NHWC input (N, Hp, Wp, C) that ``backward`` can reuse."""
     n, c, h, w_, cout, kh, kw, hp, wp, oh, ow = _geometry(x.shape, w.shape, s, pads, d)
     k = kh * kw * c
     wm = np.ascontiguousarray(w.transpose(2, 3, 1, 0).reshape(k, cout))
     bc = None if b is None else b.reshape(cout, 1)
     out = np.empty((n, cout, oh, ow), x.dtype)
+    kept = np.empty((n, hp, wp, c), x.dtype) if keep else None
     step = _block_size(oh * ow * k * x.itemsize)
 
     def run(lo, hi):
         for a in range(lo, hi, step):
             e = min(a + step, hi)
             m = e - a
-            v = _windows(_padded_nhwc(x, a, e, pads, hp, wp), kh, kw, oh, ow, s, d)
+            v = _windows(_padded_nhwc(x, a, e, pads, hp, wp, into=kept), kh, kw, oh, ow, s, d)
             cols = workspace("nhwc_cols", (m, oh, ow, kh, kw, c), x.dtype, np)
             for i in range(kh):
                 cols[:, :, :, i] = v[:, :, :, i]
@@ -107,7 +110,7 @@ def forward(x, w, b, s, pads, d):
                 np.add(src, bc, out=dst)
 
     pblocks(n, run)
-    return out
+    return (out, kept) if keep else out
 
 
 def _direct_ok(s, pads, d, kh, kw) -> bool:
@@ -118,8 +121,9 @@ def _direct_ok(s, pads, d, kh, kw) -> bool:
     )
 
 
-def backward(gy, x, w, s, pads, d, needs):
-    """(grad_input, grad_weight, grad_bias) of ``forward``; None where ``needs`` is False."""
+def backward(gy, x, w, s, pads, d, needs, xpad=None):
+    """(grad_input, grad_weight, grad_bias) of ``forward``; None where ``needs`` is False.
+    ``xpad``: the padded NHWC input kept by the forward (else re-formed from x per block)."""
     n, c, h, w_, cout, kh, kw, hp, wp, oh, ow = _geometry(x.shape, w.shape, s, pads, d)
     k = kh * kw * c
     kg = kh * kw * cout
@@ -156,7 +160,8 @@ def backward(gy, x, w, s, pads, d, needs):
             if nb:
                 gb += np.matmul(np.ones(rows, dt), g2)
             if nw:
-                v = _windows(_padded_nhwc(x, a, e, pads, hp, wp), kh, kw, oh, ow, s, d)
+                xb = xpad[a:e] if xpad is not None else _padded_nhwc(x, a, e, pads, hp, wp)
+                v = _windows(xb, kh, kw, oh, ow, s, d)
                 cols = workspace("nhwc_cols", (m, oh, ow, kh, kw, c), dt, np)
                 for r, off, cnt in phases:
                     for i in range(kh):
