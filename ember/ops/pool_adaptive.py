@@ -10,6 +10,7 @@ import numpy as np
 from ..autograd.node import Op
 from ..device import xp_of
 from ..tensor import Tensor, _wrap
+from ._consts import device_const
 from .conv import ntuple
 
 __all__ = [
@@ -32,11 +33,16 @@ def _bounds(size, out):
     return [((i * size) // out, -(-((i + 1) * size) // out)) for i in range(out)]
 
 
-def _avg_matrix(xp, size, out, dtype):
-    m = np.zeros((out, size), np.float64)
-    for i, (a, b) in enumerate(_bounds(size, out)):
-        m[i, a:b] = 1.0 / (b - a)
-    return xp.asarray(m.astype(dtype))
+def _avg_matrix(like, size, out, dtype):
+    """(out, size) averaging weights of adaptive pooling, on ``like``'s device."""
+
+    def build():
+        m = np.zeros((out, size), np.float64)
+        for i, (a, b) in enumerate(_bounds(size, out)):
+            m[i, a:b] = 1.0 / (b - a)
+        return m.astype(dtype)
+
+    return device_const(like, ("adaptive_avg", size, out, np.dtype(dtype).str), build)
 
 
 class AdaptiveAvgPool(Op):
@@ -63,7 +69,7 @@ class AdaptiveAvgPool(Op):
                 if f > 1:
                     y = y.reshape(y.shape[:ax] + (osz[i], f) + y.shape[ax + 1 :]).mean(ax + 1)
                 continue
-            m = _avg_matrix(xp, sp[i], osz[i], x.dtype)
+            m = _avg_matrix(x, sp[i], osz[i], x.dtype)
             mats.append(m)
             y = xp.moveaxis(xp.tensordot(y, m, axes=([ax], [1])), -1, ax)
         ctx.geo = (x.shape, osz, mats)

@@ -15,6 +15,7 @@ import numpy as np
 from ..autograd.node import Op
 from ..device import xp_of
 from ..tensor import Tensor, _wrap
+from ._consts import device_const
 from .conv import ntuple
 from .conv_par import prange
 
@@ -90,7 +91,10 @@ class MaxPool(Op):
         need = tuple((osz[i] - 1) * s[i] + d[i] * (k[i] - 1) + 1 for i in range(nsp))
         fill = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
         xpad = _padded(x, p, need, fill)
-        if xp is np and xpad.nbytes >= (1 << 21) and xpad.shape[0] > 1:
+        if xp is not np and x.dtype.kind == "f":
+            # NaN-propagating scan: on a device, checking for NaN first would read it on the host
+            best, arg = _max_scan(xp, xpad, k, s, d, osz)
+        elif xp is np and xpad.nbytes >= (1 << 21) and xpad.shape[0] > 1:
             # split the leading axis over threads (NumPy releases the GIL in these loops)
             lead = xpad.shape[0]
             best = np.empty((lead,) + xpad.shape[1:-nsp] + tuple(osz), x.dtype)
@@ -104,7 +108,7 @@ class MaxPool(Op):
             prange(lead, run, xpad.nbytes)
         else:
             best, arg = _max_separable(xp, xpad, k, s, d, osz)
-        if x.dtype.kind == "f" and xp.isnan(best).any():
+        if xp is np and x.dtype.kind == "f" and np.isnan(best).any():
             best, arg = _max_scan(xp, xpad, k, s, d, osz)
         ctx.arg = arg
         ctx.geo = (x.shape, xpad.shape, k, s, p, d, osz)
@@ -329,8 +333,13 @@ def max_pool3d(
 # average pooling
 
 
-def _divisor(xp, sp, k, s, p, osz, include_pad, dtype):
-    """The per-output divisor (broadcast over the spatial dims)."""
+def _divisor(like, sp, k, s, p, osz, include_pad, dtype):
+    """The per-output divisor (broadcast over the spatial dims), on ``like``'s device."""
+    key = ("avgpool_div", tuple(sp), k, s, p, tuple(osz), include_pad, np.dtype(dtype).str)
+    return device_const(like, key, lambda: _divisor_np(sp, k, s, p, osz, include_pad, dtype))
+
+
+def _divisor_np(sp, k, s, p, osz, include_pad, dtype):
     div = None
     for i in range(len(k)):
         o = np.arange(osz[i])
@@ -344,7 +353,7 @@ def _divisor(xp, sp, k, s, p, osz, include_pad, dtype):
         shp[i] = osz[i]
         cnt = cnt.reshape(shp)
         div = cnt if div is None else div * cnt
-    return xp.asarray(div.astype(dtype))
+    return div.astype(dtype)
 
 
 class AvgPool(Op):
@@ -354,7 +363,6 @@ class AvgPool(Op):
 
     @staticmethod
     def forward(ctx, x, k, s, p, osz, include_pad, override):
-        xp = xp_of(x)
         nsp = len(k)
         d = (1,) * nsp
         need = tuple((osz[i] - 1) * s[i] + k[i] for i in range(nsp))
@@ -367,7 +375,7 @@ class AvgPool(Op):
             acc /= x.dtype.type(override)
             div = None
         else:
-            div = _divisor(xp, x.shape[-nsp:], k, s, p, osz, include_pad, x.dtype)
+            div = _divisor(x, x.shape[-nsp:], k, s, p, osz, include_pad, x.dtype)
             acc /= div
         ctx.geo = (x.shape, xpad.shape, k, s, p, osz, div, override)
         return acc
