@@ -240,3 +240,23 @@ def test_user_timeout_is_respected():
     env = {**os.environ, "OPENBLAS_THREAD_TIMEOUT": "20"}
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert r.stdout.split() == ["20", "False"]
+
+
+@pytest.mark.parametrize(
+    "xs,ks,stride,padding,dilation",
+    [((4, 16, 20), (8, 5), 1, 2, 1), ((3, 32, 17), (6, 3), 2, 1, 2), ((2, 64, 9), (5, 1), 1, 0, 1)],
+)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_conv1d_runs_as_a_height_one_conv2d(xs, ks, stride, padding, dilation, dtype):
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal(xs).astype(dtype)
+    w = rng.standard_normal((ks[0], xs[1], ks[1])).astype(dtype)
+    b = rng.standard_normal(ks[0]).astype(dtype)
+    assert conv_nhwc.eligible(x[:, :, None], w[:, :, None], 1)
+    res = []
+    for lib in (ember, torch):
+        tx, tw, tb = (lib.tensor(a, requires_grad=True) for a in (x, w, b))
+        y = lib.nn.functional.conv1d(tx, tw, tb, stride, padding, dilation)
+        (y * y).sum().backward()
+        res.append([y.detach().numpy(), tx.grad.numpy(), tw.grad.numpy(), tb.grad.numpy()])
+    _close(res[0], res[1], dtype)

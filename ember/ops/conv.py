@@ -417,16 +417,21 @@ class ConvNd(Op):
 
     @staticmethod
     def forward(ctx, x, w, b, s, pads, d, g):
-        if conv_nhwc.eligible(x, w, g):
+        lift = x.ndim == 3  # a 1-d convolution runs as a 2-d one of height 1
+        x4, w4 = (x[:, :, None], w[:, :, None]) if lift else (x, w)
+        if conv_nhwc.eligible(x4, w4, g):
+            if lift:
+                s, pads, d = (1,) + tuple(s), ((0, 0),) + tuple(pads), (1,) + tuple(d)
             needs = ctx.__dict__.get("_needs")
-            ctx.geo = ("nhwc", s, pads, d)
+            ctx.geo = ("nhwc", s, pads, d, lift)
+            xpad = None
             if needs is not None and needs[1]:
                 # the weight gradient reads the padded NHWC input again: keep it (input-sized)
-                out, xpad = conv_nhwc.forward(x, w, b, s, pads, d, keep=True)
-                ctx.saved = (x, w, xpad)
-                return out
-            ctx.saved = (x, w, None)
-            return conv_nhwc.forward(x, w, b, s, pads, d)
+                out, xpad = conv_nhwc.forward(x4, w4, b, s, pads, d, keep=True)
+            else:
+                out = conv_nhwc.forward(x4, w4, b, s, pads, d)
+            ctx.saved = (x4, w4, xpad)
+            return out[:, :, 0] if lift else out
         needs = ctx.__dict__.get("_needs")  # set only when this call records a graph node
         keep = False
         if needs is not None and needs[1]:
@@ -455,8 +460,12 @@ class ConvNd(Op):
         x, w, cols = ctx.saved
         nd = ctx._needs
         if ctx.geo[0] == "nhwc":
-            _, s, pads, d = ctx.geo
-            gx, gw, gb = conv_nhwc.backward(gy, x, w, s, pads, d, nd, xpad=cols)
+            _, s, pads, d, lift = ctx.geo
+            gy4 = gy[:, :, None] if lift else gy
+            gx, gw, gb = conv_nhwc.backward(gy4, x, w, s, pads, d, nd, xpad=cols)
+            if lift:
+                gx = None if gx is None else gx[:, :, 0]
+                gw = None if gw is None else gw[:, :, 0]
             return gx, gw, gb, None, None, None, None
         pshape, s, pads, d, g = ctx.geo
         with _gemm.guard():
