@@ -9,6 +9,7 @@ to one Python thread.
 from __future__ import annotations
 
 import ctypes
+import os
 import threading
 from contextlib import contextmanager
 
@@ -79,6 +80,17 @@ def set_threads(n: int) -> bool:
         else:
             c[0](int(n))
     return True
+
+
+def _after_fork_in_child() -> None:
+    # the threads inside single_threaded() did not come along: give the BLAS its count back
+    if _single[0] and _ctl and _ctl[0] is not None:
+        _ctl[0][0](_single[1])
+    _single[0] = 0
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 @contextmanager

@@ -16,6 +16,19 @@ import ember
 from ember import _blas, _runtime
 from ember.ops import _gemm, conv_nhwc, conv_par
 
+
+@pytest.fixture(autouse=True)
+def _restore_thread_settings():
+    """Tests here change the thread counts: put ember's and the BLAS's back afterwards."""
+    from ember import device
+
+    saved, blas = device._settings["threads"], _blas.get_threads()
+    yield
+    device._settings["threads"] = saved
+    if blas is not None:
+        _blas.set_threads(blas)
+
+
 CASES = [
     # (N, C, H, W), (Cout, KH, KW), stride, padding, dilation
     ((4, 16, 13, 11), (8, 3, 3), 1, 0, 1),
@@ -84,12 +97,8 @@ def test_without_blas_control_runs_in_one_thread(monkeypatch):
 
 
 def test_one_thread_setting():
-    before = ember.get_num_threads()
     ember.set_num_threads(1)
-    try:
-        e, t = _run((4, 16, 8, 8), (6, 3, 3), 1, 0, 1, np.float64)
-    finally:
-        ember.set_num_threads(before)
+    e, t = _run((4, 16, 8, 8), (6, 3, 3), 1, 0, 1, np.float64)
     _close(e, t, np.float64)
 
 
@@ -164,17 +173,14 @@ def test_pblocks_waits_for_every_part_and_reraises():
 @pytest.mark.skipif(not _blas.available(), reason="no controllable OpenBLAS in this NumPy")
 def test_blas_single_threaded_nests_and_restores():
     ember.set_num_threads(2)
-    try:
+    with _blas.single_threaded():
+        assert _blas.get_threads() == 1
         with _blas.single_threaded():
             assert _blas.get_threads() == 1
-            with _blas.single_threaded():
-                assert _blas.get_threads() == 1
-            assert _blas.get_threads() == 1
-            _blas.set_threads(2)  # deferred to the end of the region
-            assert _blas.get_threads() == 1
-        assert _blas.get_threads() == 2
-    finally:
-        ember.set_num_threads(os.cpu_count() or 1)
+        assert _blas.get_threads() == 1
+        _blas.set_threads(2)  # deferred to the end of the region
+        assert _blas.get_threads() == 1
+    assert _blas.get_threads() == 2
 
 
 def test_mm_matches_numpy_when_kept_on_one_blas_thread(monkeypatch):
@@ -260,3 +266,16 @@ def test_conv1d_runs_as_a_height_one_conv2d(xs, ks, stride, padding, dilation, d
         (y * y).sum().backward()
         res.append([y.detach().numpy(), tx.grad.numpy(), tw.grad.numpy(), tb.grad.numpy()])
     _close(res[0], res[1], dtype)
+
+
+@pytest.mark.skipif(
+    not (_blas.available() and hasattr(os, "fork")), reason="needs fork and OpenBLAS controls"
+)
+def test_fork_inside_a_single_threaded_region_restores_the_child():
+    ember.set_num_threads(2)
+    with _blas.single_threaded():
+        pid = os.fork()
+        if pid == 0:  # child: the region's thread is gone, its count must be restored
+            os._exit(0 if _blas.get_threads() == 2 and _blas._single[0] == 0 else 1)
+        _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
