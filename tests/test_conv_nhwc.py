@@ -20,11 +20,11 @@ from ember.ops import _gemm, conv_nhwc, conv_par
 @pytest.fixture(autouse=True)
 def _restore_thread_settings():
     """Tests here change the thread counts: put ember's and the BLAS's back afterwards."""
-    from ember import device
+    from ember.device import _settings
 
-    saved, blas = device._settings["threads"], _blas.get_threads()
+    saved, blas = _settings["threads"], _blas.get_threads()
     yield
-    device._settings["threads"] = saved
+    _settings["threads"] = saved
     if blas is not None:
         _blas.set_threads(blas)
 
