@@ -5,249 +5,25 @@ from __future__ import annotations
 
 import math
 
-from ...autograd.node import Op
-from ...device import xp_of
 from ...ops.creation import empty, zeros
 from ...ops.shape import cat, stack
 from ...tensor import Tensor
 from .. import functional as F
 from .. import init
 from ..parameter import Parameter
+from ._rnn_ops import (  # noqa: F401  (re-exported: they were defined here)
+    _GRUCell,
+    _GRULayer,
+    _LSTMCell,
+    _LSTMLayer,
+    _rnn_step,
+    _sig,
+)
 from .module import Module
 
 __all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
 
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
-
-
-def _sig(a):
-    xp = xp_of(a)
-    y = xp.negative(a)
-    xp.minimum(y, 88.0 if a.dtype.itemsize <= 4 else 709.0, out=y)
-    xp.exp(y, out=y)
-    y += 1
-    xp.reciprocal(y, out=y)
-    return y
-
-
-class _LSTMCell(Op):
-    """One LSTM step from the input projection (x W_ih^T + b_ih) in one node: gates, the new
-    cell and hidden state; backward by hand."""
-
-    @staticmethod
-    def forward(ctx, gx, h, c, w_hh, b_hh):
-        xp = xp_of(gx)
-        gates = h @ w_hh.T
-        gates += gx
-        if b_hh is not None:
-            gates += b_hh
-        H = h.shape[-1]
-        i = _sig(gates[:, :H])
-        f = _sig(gates[:, H : 2 * H])
-        g = xp.tanh(gates[:, 2 * H : 3 * H])
-        o = _sig(gates[:, 3 * H :])
-        c2 = f * c
-        c2 += i * g
-        tc = xp.tanh(c2)
-        ctx.saved = (i, f, g, o, c, tc, h, w_hh)
-        ctx.has_b = b_hh is not None
-        return o * tc, c2
-
-    @staticmethod
-    def backward(ctx, gh, gc):
-        xp = xp_of(gh)
-        i, f, g, o, c, tc, h, w_hh = ctx.saved
-        dc = gh * o
-        dc *= 1 - tc * tc
-        dc += gc
-        dgates = xp.concatenate(
-            [
-                dc * g * i * (1 - i),
-                dc * c * f * (1 - f),
-                dc * i * (1 - g * g),
-                gh * tc * o * (1 - o),
-            ],
-            axis=1,
-        )
-        n = ctx._needs
-        dh = dgates @ w_hh if n[1] else None
-        dw = dgates.T @ h if n[3] else None
-        db = xp.ones(dgates.shape[0], dgates.dtype) @ dgates if ctx.has_b and n[4] else None
-        return dgates, dh, dc * f, dw, db
-
-
-class _GRUCell(Op):
-    """One GRU step from the input projection in one node; backward by hand."""
-
-    @staticmethod
-    def forward(ctx, gx, h, w_hh, b_hh):
-        xp = xp_of(gx)
-        hp = h @ w_hh.T
-        if b_hh is not None:
-            hp += b_hh
-        H = h.shape[-1]
-        r = _sig(gx[:, :H] + hp[:, :H])
-        z = _sig(gx[:, H : 2 * H] + hp[:, H : 2 * H])
-        hn = hp[:, 2 * H :]
-        n = xp.tanh(gx[:, 2 * H :] + r * hn)
-        ctx.saved = (r, z, n, hn, h, w_hh)
-        ctx.has_b = b_hh is not None
-        return n + z * (h - n)
-
-    @staticmethod
-    def backward(ctx, gh):
-        xp = xp_of(gh)
-        r, z, n, hn, h, w_hh = ctx.saved
-        dn = gh * (1 - z) * (1 - n * n)
-        dz = gh * (h - n) * z * (1 - z)
-        dr = dn * hn * r * (1 - r)
-        dgx = xp.concatenate([dr, dz, dn], axis=1)
-        dhp = xp.concatenate([dr, dz, dn * r], axis=1)
-        nd = ctx._needs
-        dh = gh * z + dhp @ w_hh if nd[1] else None
-        dw = dhp.T @ h if nd[2] else None
-        db = xp.ones(dhp.shape[0], dhp.dtype) @ dhp if ctx.has_b and nd[3] else None
-        return dgx, dh, dw, db
-
-
-class _LSTMLayer(Op):
-    """A whole LSTM layer (one direction) over the sequence in one node: the forward keeps
-    the gates per step, the backward runs the recurrence in reverse and forms the recurrent
-    weight gradient with a single matrix product."""
-
-    @staticmethod
-    def forward(ctx, proj, h, c, w_hh, b_hh, reverse):
-        xp = xp_of(proj)
-        T, N = proj.shape[0], proj.shape[1]
-        H = h.shape[-1]
-        dt = proj.dtype
-        hs = xp.empty((T, N, H), dt)  # hidden state after each step
-        hprev = xp.empty((T, N, H), dt)  # hidden state entering each step
-        cprev = xp.empty((T, N, H), dt)
-        acts = xp.empty((T, N, 4 * H), dt)  # i, f, g, o after their nonlinearities
-        tcs = xp.empty((T, N, H), dt)
-        order = range(T - 1, -1, -1) if reverse else range(T)
-        for t in order:
-            hprev[t] = h
-            cprev[t] = c
-            gates = h @ w_hh.T
-            gates += proj[t]
-            if b_hh is not None:
-                gates += b_hh
-            a = acts[t]
-            a[:, : 2 * H] = _sig(gates[:, : 2 * H])
-            a[:, 2 * H : 3 * H] = xp.tanh(gates[:, 2 * H : 3 * H])
-            a[:, 3 * H :] = _sig(gates[:, 3 * H :])
-            c = a[:, H : 2 * H] * c
-            c += a[:, :H] * a[:, 2 * H : 3 * H]
-            tcs[t] = xp.tanh(c)
-            h = a[:, 3 * H :] * tcs[t]
-            hs[t] = h
-        ctx.saved = (acts, cprev, tcs, hprev, w_hh)
-        ctx.has_b = b_hh is not None
-        ctx.reverse = reverse
-        return hs, h.copy(), c
-
-    @staticmethod
-    def backward(ctx, gout, ghT, gcT):
-        xp = xp_of(gout)
-        acts, cprev, tcs, hprev, w_hh = ctx.saved
-        T = acts.shape[0]
-        H = hprev.shape[-1]
-        dgates = xp.empty_like(acts)
-        dh = ghT.copy()
-        dc = gcT.copy()
-        order = range(T) if ctx.reverse else range(T - 1, -1, -1)
-        for t in order:
-            a = acts[t]
-            i, f, g, o = a[:, :H], a[:, H : 2 * H], a[:, 2 * H : 3 * H], a[:, 3 * H :]
-            dh += gout[t]
-            tc = tcs[t]
-            dc += dh * o * (1 - tc * tc)
-            d = dgates[t]
-            d[:, :H] = dc * g * i * (1 - i)
-            d[:, H : 2 * H] = dc * cprev[t] * f * (1 - f)
-            d[:, 2 * H : 3 * H] = dc * i * (1 - g * g)
-            d[:, 3 * H :] = dh * tc * o * (1 - o)
-            dh = d @ w_hh
-            dc = dc * f
-        n = ctx._needs
-        d2 = dgates.reshape(-1, 4 * H)
-        dw = d2.T @ hprev.reshape(-1, H) if n[3] else None
-        db = xp.ones(d2.shape[0], d2.dtype) @ d2 if ctx.has_b and n[4] else None
-        return dgates, dh, dc, dw, db, None
-
-
-class _GRULayer(Op):
-    """A whole GRU layer (one direction) in one node, backward by hand."""
-
-    @staticmethod
-    def forward(ctx, proj, h, w_hh, b_hh, reverse):
-        xp = xp_of(proj)
-        T, N = proj.shape[0], proj.shape[1]
-        H = h.shape[-1]
-        dt = proj.dtype
-        hs = xp.empty((T, N, H), dt)
-        hprev = xp.empty((T, N, H), dt)
-        rz = xp.empty((T, N, 2 * H), dt)
-        ns = xp.empty((T, N, H), dt)
-        hns = xp.empty((T, N, H), dt)
-        order = range(T - 1, -1, -1) if reverse else range(T)
-        for t in order:
-            hprev[t] = h
-            hp = h @ w_hh.T
-            if b_hh is not None:
-                hp += b_hh
-            x = proj[t]
-            rz[t] = _sig(x[:, : 2 * H] + hp[:, : 2 * H])
-            hns[t] = hp[:, 2 * H :]
-            ns[t] = xp.tanh(x[:, 2 * H :] + rz[t][:, :H] * hns[t])
-            z = rz[t][:, H:]
-            h = ns[t] + z * (h - ns[t])
-            hs[t] = h
-        ctx.saved = (rz, ns, hns, hprev, w_hh)
-        ctx.has_b = b_hh is not None
-        ctx.reverse = reverse
-        return hs, h.copy()
-
-    @staticmethod
-    def backward(ctx, gout, ghT):
-        xp = xp_of(gout)
-        rz, ns, hns, hprev, w_hh = ctx.saved
-        T = rz.shape[0]
-        H = hprev.shape[-1]
-        dgx = xp.empty((T,) + rz.shape[1:-1] + (3 * H,), rz.dtype)
-        dhp = xp.empty_like(dgx)
-        dh = ghT.copy()
-        order = range(T) if ctx.reverse else range(T - 1, -1, -1)
-        for t in order:
-            dh += gout[t]
-            r, z, n, hn = rz[t][:, :H], rz[t][:, H:], ns[t], hns[t]
-            dn = dh * (1 - z) * (1 - n * n)
-            dz = dh * (hprev[t] - n) * z * (1 - z)
-            dr = dn * hn * r * (1 - r)
-            dgx[t][:, :H] = dr
-            dgx[t][:, H : 2 * H] = dz
-            dgx[t][:, 2 * H :] = dn
-            dhp[t][:, : 2 * H] = dgx[t][:, : 2 * H]
-            dhp[t][:, 2 * H :] = dn * r
-            dh = dh * z + dhp[t] @ w_hh
-        nd = ctx._needs
-        d2 = dhp.reshape(-1, 3 * H)
-        dw = d2.T @ hprev.reshape(-1, H) if nd[2] else None
-        db = xp.ones(d2.shape[0], d2.dtype) @ d2 if ctx.has_b and nd[3] else None
-        return dgx, dh, dw, db, None
-
-
-def _rnn_step(mode: str, x_proj: Tensor, h, w_hh: Tensor, b_hh):
-    """One time step given the input projection x W_ih^T + b_ih; returns the new state."""
-    if mode == "LSTM":
-        hx, cx = h
-        return _LSTMCell.apply(x_proj, hx, cx, w_hh, b_hh)
-    if mode == "GRU":
-        return _GRUCell.apply(x_proj, h, w_hh, b_hh)
-    pre = x_proj + F.linear(h, w_hh, b_hh)
-    return F.tanh(pre) if mode == "RNN_TANH" else F.relu(pre)
 
 
 class RNNBase(Module):
