@@ -1,0 +1,180 @@
+"""Tensor's operators and in-place arithmetic (installed by _tensor_methods.py): the dunders
+take a fast path for plain same-dtype arrays outside autograd, the hot path of every model,
+and fall back to the ops otherwise."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .autograd.grad_mode import state as _gs
+from .autograd.node import _apply_recording
+from .ops import arith as A
+from .ops import compare as C
+from .ops import inplace as P
+from .ops import linalg as L
+from .ops import unary as U
+from .tensor import Tensor, _wrap, broadcast_error
+
+_new = object.__new__
+
+_nd = np.ndarray
+
+
+def _add(self, other):
+    # the hot path of every model: same-dtype arrays, no graph
+    if type(other) is Tensor and not (self._rg or other._rg):
+        a, b = self._data, other._data
+        if a.dtype is b.dtype and type(a) is _nd and type(b) is _nd:
+            try:
+                r = a + b
+            except ValueError:
+                raise broadcast_error(a.shape, b.shape) from None
+            if type(r) is not _nd:
+                r = np.asarray(r)
+            t = _new(Tensor)
+            t._data = r
+            t._rg = False
+            t.grad_fn = None
+            return t
+    return A._binary(A.Add, np.add, self, other)
+
+
+def _mul(self, other):
+    if type(other) is Tensor and not (self._rg or other._rg):
+        a, b = self._data, other._data
+        if a.dtype is b.dtype and type(a) is _nd and type(b) is _nd and a.dtype.kind != "b":
+            try:
+                return _wrap(a * b)
+            except ValueError:
+                raise broadcast_error(a.shape, b.shape) from None
+    return A._binary(A.Mul, np.multiply, self, other)
+
+
+def _sub(self, other):
+    if type(other) is Tensor and not (self._rg or other._rg):
+        a, b = self._data, other._data
+        if a.dtype is b.dtype and type(a) is _nd and type(b) is _nd and a.dtype.kind != "b":
+            try:
+                return _wrap(a - b)
+            except ValueError:
+                raise broadcast_error(a.shape, b.shape) from None
+    return A.sub(self, other)
+
+
+def _rsub(self, other):
+    return A.sub(other, self)
+
+
+def _div(self, other):
+    return A._binary(A.Div, np.true_divide, self, other, true_div=True)
+
+
+def _rdiv(self, other):
+    return A._binary(A.Div, np.true_divide, other, self, true_div=True)
+
+
+def _pow(self, other):
+    return A.pow(self, other)
+
+
+def _rpow(self, other):
+    return A._binary(A.Pow, A.int_pow, other, self)
+
+
+def _matmul(self, other):
+    # fast path: two same-dtype CPU matrices (linalg.matmul has every other case and error)
+    if isinstance(other, Tensor):
+        a, b = self._data, other._data
+        if (
+            type(a) is _nd
+            and type(b) is _nd
+            and a.ndim == 2
+            and b.ndim == 2
+            and a.shape[1] == b.shape[0]
+            and a.dtype is b.dtype
+            and a.dtype.kind in "fc"
+        ):
+            if _gs.enabled and (self._rg or other._rg):
+                return _apply_recording(L.MatMul, (self, other))
+            return _wrap(a @ b)
+    return L.matmul(self, other)
+
+
+def _rmatmul(self, other):
+    return L.matmul(_wrap(np.asarray(other)), self)
+
+
+def _neg(self):
+    if self._data.dtype == np.bool_:
+        raise RuntimeError(
+            "Negation, the `-` operator, on a bool tensor is not supported. If "
+            "you are trying to invert a mask, use the `~` or `logical_not()` "
+            "operator instead."
+        )
+    return U.neg(self)
+
+
+_CMP_OK = (Tensor, int, float, bool, complex, np.ndarray, np.generic, list, tuple)
+
+
+def _eq(self, other):
+    if not isinstance(other, _CMP_OK):
+        return NotImplemented  # t == None is False, as torch
+    return C.eq(self, other)
+
+
+def _ne(self, other):
+    if not isinstance(other, _CMP_OK):
+        return NotImplemented
+    return C.ne(self, other)
+
+
+def _contains(self, element):
+    if isinstance(element, (Tensor, int, float, bool, complex)):
+        return bool((self == element)._data.any())
+    raise RuntimeError(
+        f"Tensor.__contains__ only supports Tensor or scalar, but you passed in a {type(element)}."
+    )
+
+
+def _invert(self):
+    if self._data.dtype == np.bool_:
+        return U.logical_not(self)
+    return U.bitwise_not(self)
+
+
+def _iop(fn, ufunc):
+    def method(self, other):
+        return P.ufunc_inplace(self, ufunc, other, fn)
+
+    return method
+
+
+def _inplace_of(fn):
+    def method(self, *args, **kwargs):
+        return P.inplace(
+            self, lambda s: fn(s, *args, **kwargs), *[a for a in args if isinstance(a, Tensor)]
+        )
+
+    method.__name__ = fn.__name__ + "_"
+    return method
+
+
+def _add_(self, other, *, alpha=1):
+    if alpha != 1:
+        other = other * alpha
+    return P.ufunc_inplace(self, np.add, other, A.add)
+
+
+def _sub_(self, other, *, alpha=1):
+    if A._is_bool(self) or A._is_bool(other):
+        A.sub(self, other)  # raises torch's error about bool subtraction
+    if alpha != 1:
+        other = other * alpha
+    return P.ufunc_inplace(self, np.subtract, other, A.sub)
+
+
+def _div_(self, other, *, rounding_mode=None):
+    if rounding_mode is not None or self._data.dtype.kind in "biu":
+        return P.inplace(self, lambda s: A.div(s, other, rounding_mode=rounding_mode), other)
+    return P.ufunc_inplace(self, np.true_divide, other, A.div)
