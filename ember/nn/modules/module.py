@@ -14,6 +14,8 @@ from typing import Any
 
 from ...tensor import Tensor
 from ..parameter import Buffer, Parameter
+from . import _conversion as _cv
+from . import _hook_methods as _hm
 from . import _state_dict as _sd
 from ._hooks import (  # noqa: F401
     RemovableHandle,
@@ -138,101 +140,17 @@ class Module:
             out = state.wrap_outputs(out)
         return out
 
-    def register_forward_pre_hook(
-        self, hook: Callable, *, prepend: bool = False, with_kwargs: bool = False
-    ) -> RemovableHandle:
-        """hook(module, args) -> None or new args, run before forward."""
-        h = RemovableHandle(
-            self._forward_pre_hooks, self._forward_pre_hooks_with_kwargs, owner=self
-        )
-        self._forward_pre_hooks[h.id] = hook
-        if with_kwargs:
-            self._forward_pre_hooks_with_kwargs[h.id] = True
-        if prepend:
-            self._forward_pre_hooks.move_to_end(h.id, last=False)
-        self._refresh_hooks()
-        return h
-
-    def register_forward_hook(
-        self,
-        hook: Callable,
-        *,
-        prepend: bool = False,
-        with_kwargs: bool = False,
-        always_call: bool = False,
-    ) -> RemovableHandle:
-        """hook(module, args, output) -> None or new output, run after forward."""
-        h = RemovableHandle(
-            self._forward_hooks,
-            self._forward_hooks_with_kwargs,
-            self._forward_hooks_always_called,
-            owner=self,
-        )
-        self._forward_hooks[h.id] = hook
-        if with_kwargs:
-            self._forward_hooks_with_kwargs[h.id] = True
-        if always_call:
-            self._forward_hooks_always_called[h.id] = True
-        if prepend:
-            self._forward_hooks.move_to_end(h.id, last=False)
-        self._refresh_hooks()
-        return h
-
-    def register_full_backward_hook(self, hook: Callable, prepend: bool = False) -> RemovableHandle:
-        """hook(module, grad_input, grad_output) -> None or new grad_input."""
-        if self._is_full_backward_hook is False:
-            raise RuntimeError(
-                "Cannot use both regular backward hooks and full backward hooks "
-                "on a single Module. Please use only one of them."
-            )
-        self.__dict__["_is_full_backward_hook"] = True
-        h = RemovableHandle(self._backward_hooks, owner=self)
-        self._backward_hooks[h.id] = hook
-        if prepend:
-            self._backward_hooks.move_to_end(h.id, last=False)
-        self._refresh_hooks()
-        return h
-
-    def register_full_backward_pre_hook(
-        self, hook: Callable, prepend: bool = False
-    ) -> RemovableHandle:
-        """hook(module, grad_output) -> None or new grad_output."""
-        h = RemovableHandle(self._backward_pre_hooks, owner=self)
-        self._backward_pre_hooks[h.id] = hook
-        if prepend:
-            self._backward_pre_hooks.move_to_end(h.id, last=False)
-        self._refresh_hooks()
-        return h
-
-    def register_backward_hook(self, hook: Callable) -> RemovableHandle:
-        """Deprecated in torch; behaves as the full backward hook here."""
-        return self.register_full_backward_hook(hook)
-
-    def register_state_dict_pre_hook(self, hook: Callable) -> RemovableHandle:
-        """A hook run before state_dict() collects entries."""
-        h = RemovableHandle(self._state_dict_pre_hooks)
-        self._state_dict_pre_hooks[h.id] = hook
-        return h
-
-    def register_state_dict_post_hook(self, hook: Callable) -> RemovableHandle:
-        """A hook run after state_dict() collected entries."""
-        h = RemovableHandle(self._state_dict_hooks)
-        self._state_dict_hooks[h.id] = hook
-        return h
-
+    # --- hooks (the register_*_hook methods live in _hook_methods.py) ---------------------
+    register_forward_pre_hook = _hm.register_forward_pre_hook
+    register_forward_hook = _hm.register_forward_hook
+    register_full_backward_hook = _hm.register_full_backward_hook
+    register_full_backward_pre_hook = _hm.register_full_backward_pre_hook
+    register_backward_hook = _hm.register_backward_hook
+    register_state_dict_pre_hook = _hm.register_state_dict_pre_hook
+    register_state_dict_post_hook = _hm.register_state_dict_post_hook
     _register_state_dict_hook = register_state_dict_post_hook
-
-    def register_load_state_dict_pre_hook(self, hook: Callable) -> RemovableHandle:
-        """A hook run before load_state_dict() copies entries."""
-        h = RemovableHandle(self._load_state_dict_pre_hooks)
-        self._load_state_dict_pre_hooks[h.id] = hook
-        return h
-
-    def register_load_state_dict_post_hook(self, hook: Callable) -> RemovableHandle:
-        """A hook run after load_state_dict()."""
-        h = RemovableHandle(self._load_state_dict_post_hooks)
-        self._load_state_dict_post_hooks[h.id] = hook
-        return h
+    register_load_state_dict_pre_hook = _hm.register_load_state_dict_pre_hook
+    register_load_state_dict_post_hook = _hm.register_load_state_dict_post_hook
 
     # --- attribute protocol ----------------------------------------------------------------
     def __getattr__(self, name: str):
@@ -617,97 +535,19 @@ class Module:
         fn(self)
         return self
 
-    def _apply(self, fn: Callable[[Tensor], Tensor], recurse: bool = True) -> Module:
-        """Convert every parameter and buffer with fn, keeping Parameter identity."""
-        if recurse:
-            for m in self.children():
-                m._apply(fn)
-        for _key, p in list(self._parameters.items()):
-            if p is None:
-                continue
-            new = fn(p.detach())
-            if new._data is not p._data:
-                p._data = new._data
-                p.__dict__.pop("_vc", None)
-            if p.grad is not None:
-                gnew = fn(p.grad)
-                if gnew._data is not p.grad._data:
-                    p.grad._data = gnew._data
-        for key, b in list(self._buffers.items()):
-            if b is not None:
-                nb = fn(b)
-                if nb is not b:
-                    self._buffers[key] = nb
-        return self
-
-    def to(self, *args, **kwargs) -> Module:
-        """Move and/or cast parameters and buffers (floating ones only for dtype)."""
-        from ...tensor import _parse_to
-
-        kwargs.pop("non_blocking", None)
-        kwargs.pop("memory_format", None)
-        dev, dt, _ = _parse_to(args, kwargs)
-        if dt is not None and not (dt.is_floating_point or dt.is_complex):
-            raise TypeError(
-                "nn.Module.to only accepts floating point or complex dtypes, but "
-                f"got desired dtype={dt}"
-            )
-
-        def conv(t):
-            if dt is not None and (t.is_floating_point() or t.is_complex()):
-                return t._to(dev, dt)
-            return t._to(dev, None)
-
-        return self._apply(conv)
-
-    def cpu(self) -> Module:
-        """Move parameters and buffers to the CPU."""
-        return self._apply(lambda t: t.cpu())
-
-    def cuda(self, device=None) -> Module:
-        """Move parameters and buffers to a CUDA device."""
-        return self._apply(lambda t: t.cuda(device))
-
-    def type(self, dst_type) -> Module:
-        """Cast parameters and buffers."""
-        return self._apply(lambda t: t.type(dst_type))
-
-    def _cast_float(self, dtype) -> Module:
-        return self._apply(lambda t: t._to(None, dtype) if t.is_floating_point() else t)
-
-    def float(self) -> Module:
-        """Cast floating parameters and buffers to float32."""
-        from ... import dtypes as D
-
-        return self._cast_float(D.float32)
-
-    def double(self) -> Module:
-        """Cast floating parameters and buffers to float64."""
-        from ... import dtypes as D
-
-        return self._cast_float(D.float64)
-
-    def half(self) -> Module:
-        """Cast floating parameters and buffers to float16."""
-        from ... import dtypes as D
-
-        return self._cast_float(D.float16)
-
-    def bfloat16(self) -> Module:
-        """Cast floating parameters and buffers to bfloat16."""
-        from ... import dtypes as D
-
-        return self._cast_float(D.bfloat16)
-
-    def to_empty(self, *, device=None, recurse: bool = True) -> Module:
-        """Move to ``device`` with uninitialised storage (values are not copied)."""
-        from ...ops.creation import empty_like
-
-        return self._apply(lambda t: empty_like(t, device=device), recurse)
-
-    def share_memory(self) -> Module:
-        """No-op (arrays are process memory)."""
-        return self
+    # --- device and dtype (bound from _conversion.py) ------------------------------------
+    _apply = _cv._apply
+    to = _cv.to
+    cpu = _cv.cpu
+    cuda = _cv.cuda
+    type = _cv.type
+    _cast_float = _cv._cast_float
+    float = _cv.float
+    double = _cv.double
+    half = _cv.half
+    bfloat16 = _cv.bfloat16
+    to_empty = _cv.to_empty
+    share_memory = _cv.share_memory
 
     # --- state dict ------------------------------------------------------------------------
     _save_to_state_dict = _sd.save_to_state_dict
