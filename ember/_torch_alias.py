@@ -57,7 +57,6 @@ KNOWN_TORCH_NAMESPACES = frozenset(
         "onnx",
         "overrides",
         "package",
-        "profiler",
         "quantization",
         "signal",
         "sparse",

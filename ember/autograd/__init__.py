@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import functional, grad_mode
+from . import functional, grad_mode, profiler
 from .function import Function, FunctionCtx, once_differentiable
 from .grad_mode import (
     enable_grad,
@@ -30,6 +30,7 @@ __all__ = [
     "once_differentiable",
     "grad_mode",
     "functional",
+    "profiler",
     "Variable",
     "detect_anomaly",
     "set_detect_anomaly",

@@ -8,6 +8,11 @@ from ..tensor import Tensor, _wrap, _wrap_node
 from .grad_mode import state as _grad_state
 from .node import AccumulateGrad, NotDifferentiableTwice, Op
 
+# set by ember.profiler while a profile records (with _prof, its recorder): each node processed
+# then becomes an "autograd::engine::evaluate_function: <node name>" event
+_profiling = False
+_prof = None
+
 _FREED_MSG = (
     "Trying to backward through the graph a second time (or directly access saved tensors "
     "after they have already been freed). Saved intermediate values of the graph are freed when "
@@ -232,9 +237,12 @@ def run_backward(
             buf[k] = _add(buf[k], g)
     ready = [n for n in dict.fromkeys(root_nodes) if n not in deps]
     is_op = Op.__instancecheck__
+    pev = None  # the profiler's open event for the node in progress
 
     while ready:
         node = ready.pop()
+        if _profiling:
+            pev = _prof.engine_node(pev, node)
         nout = node._nout
         if nout == 1:
             grads = [buffers.pop(node, None)]
@@ -312,6 +320,8 @@ def run_backward(
                 else:
                     ready.append(child)
             j += 1
+    if pev is not None:
+        _prof.engine_node(pev, None)
 
     if inputs is not None and not accumulate:
         for i, r in enumerate(results):

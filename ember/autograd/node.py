@@ -13,6 +13,11 @@ import weakref
 
 from .grad_mode import state as _grad_state
 
+# While a profile records, ember.profiler sets _prof (its recorder) and _profiling; the entry
+# points below then cost one module-global check when no profile is active.
+_profiling = False
+_prof = None
+
 
 class Node:
     """Base of everything that can appear as a ``grad_fn`` or in ``next_functions``."""
@@ -142,6 +147,8 @@ class Op(Node):
     @classmethod
     def apply(cls, *args):
         """Run the op: record a node when grad mode is on and a tensor input requires grad."""
+        if _profiling and _prof.enter(cls):
+            return _prof.run_op(cls, cls.apply, args, args)
         if _grad_state.enabled:
             for a in args:
                 if isinstance(a, Tensor) and a._rg:
@@ -157,6 +164,8 @@ class Op(Node):
 
 
 def _apply_recording(cls, args):
+    if _profiling and _prof.enter(cls):
+        return _prof.run_op(cls, _apply_recording, (cls, args), args)
     ctx = _new(cls)
     n = len(args)
     arrays = [None] * n
@@ -228,6 +237,8 @@ _TRUE1 = (True,)
 def record1(cls, t, *extra):
     """``cls.apply(t, *extra)`` for a one-tensor op when a graph is recorded (the common case,
     made short)."""
+    if _profiling and _prof.enter(cls):
+        return _prof.run_op(cls, record1, (cls, t) + extra, (t,) + extra)
     ctx = _new(cls)
     fn = t.grad_fn
     if fn is None:
@@ -276,6 +287,8 @@ def _edge(t):
 def record2(cls, a, b, extra):
     """``cls.apply(a, b, extra)`` for a binary op when a graph is recorded; ``a``/``b`` are
     Tensors or scalars."""
+    if _profiling and _prof.enter(cls):
+        return _prof.run_op(cls, record2, (cls, a, b, extra), (a, b, extra))
     if cls.save_out:
         return _apply_recording(cls, (a, b, extra))
     ctx = _new(cls)

@@ -21,6 +21,7 @@ import numpy as np
 
 from ..autograd.grad_mode import enable_grad, no_grad
 from ..device import move_like, xp_of
+from ..profiler._recorder import profiled_method as _profiled
 from ..tensor import Tensor, _wrap
 
 __all__ = ["Optimizer", "required"]
@@ -181,6 +182,13 @@ class Optimizer:
 
     _state_names: tuple = ()
     _uses_step = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for what in ("step", "zero_grad"):
+            fn = cls.__dict__.get(what)
+            if callable(fn) and not getattr(fn, "_ember_profiled", False):
+                setattr(cls, what, _profiled(fn, what))
 
     def __init__(self, params, defaults: dict) -> None:
         self.defaults = defaults
@@ -576,3 +584,7 @@ def _cast_state(p: Tensor, key: str, value):
     if isinstance(value, Iterable) and not isinstance(value, str):
         return type(value)(_cast_state(p, key, v) for v in value)
     return value
+
+
+Optimizer.step = _profiled(Optimizer.step, "step")
+Optimizer.zero_grad = _profiled(Optimizer.zero_grad, "zero_grad")
