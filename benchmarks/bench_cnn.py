@@ -7,7 +7,7 @@ alike (but the two runtimes' thread pools then share the cores). The parent impo
 
     python benchmarks/bench_cnn.py                 # all workloads
     python benchmarks/bench_cnn.py --only mnist_train --rounds 20
-    python benchmarks/bench_cnn.py --child ember mnist_train --profile   # cProfile one side
+    python benchmarks/bench_cnn.py --child ember mnist_train --profile   # per-op profile (stderr)
     python benchmarks/bench_cnn.py --blas-timeout 4   # OPENBLAS_THREAD_TIMEOUT=4 in children
     python benchmarks/bench_cnn.py --json rows.json  # also the README table's rows (parent only)
 
@@ -195,15 +195,13 @@ def run_memory(fw: str, workload: str, steps: int, batch: int, profile: bool) ->
     for _ in range(3):
         step()
     if profile:
-        import cProfile
-        import pstats
-
-        pr = cProfile.Profile()
-        pr.enable()
-        for _ in range(steps):
-            step()
-        pr.disable()
-        pstats.Stats(pr, stream=sys.stderr).sort_stats("tottime").print_stats(25)
+        # the same profiler API on both sides: per-op forward and backward times of the step
+        prof_mod = torch.profiler
+        with prof_mod.profile(activities=[prof_mod.ProfilerActivity.CPU]) as prof:
+            for _ in range(steps):
+                step()
+        table = prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=20)
+        print(f"{fw} {workload}, {steps} steps:\n{table}", file=sys.stderr)
     t0 = time.perf_counter()
     for _ in range(steps):
         step()
