@@ -271,12 +271,14 @@ def readme_rows(results: dict, batch: int, repeats: int, command: str) -> list[d
     if r is not None:
         e, t = r["ember"], r["torch"]
         runs = f"{repeats} runs" if repeats != 1 else "1 run"
+        paired = [a / b for a, b in zip(e, t)]  # each ember run next to a torch run
         rows.append(
             row(
-                f"MNIST example CNN training, batch {batch}, SGD (each framework alone; {runs})",
-                f"{_span(min(e), max(e), rate)} samples/s",
-                f"{_span(min(t), max(t), rate)} samples/s",
-                f"{_span(min(e) / max(t), max(e) / min(t), ratio2)}x",
+                f"MNIST example CNN training, batch {batch}, SGD (each framework alone; best of "
+                f"{runs}, the runs' range in brackets)",
+                f"{rate(max(e))} ({_span(min(e), max(e), rate)}) samples/s",
+                f"{rate(max(t))} ({_span(min(t), max(t), rate)}) samples/s",
+                f"{max(e) / max(t):.2f}x ({_span(min(paired), max(paired), ratio2)}x)",
                 command,
             )
         )

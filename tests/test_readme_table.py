@@ -290,10 +290,12 @@ def test_bench_rows_in_the_readme_style():
     cells = [[r[c] for c in rt.COLUMNS[:4]] for r in rows]
     assert cells == [
         [
-            "MNIST example CNN training, batch 64, SGD (each framework alone; 3 runs)",
-            "859-873 samples/s",
-            "1,232-1,288 samples/s",
-            "0.67-0.71x",
+            "MNIST example CNN training, batch 64, SGD (each framework alone; best of 3 runs, "
+            "the runs' range in brackets)",
+            "873 (859-873) samples/s",
+            "1,288 (1,232-1,288) samples/s",
+            # best against best; in brackets each ember run against the torch run beside it
+            "0.68x (0.68-0.70x)",
         ],
         ["the same, both in one process, alternating steps", "", "", "1.25x"],
         ["Small ResNet-style stack, 3x32x32, training", "265 samples/s", "731 samples/s", "0.36x"],
