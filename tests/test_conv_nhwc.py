@@ -279,3 +279,61 @@ def test_fork_inside_a_single_threaded_region_restores_the_child():
             os._exit(0 if _blas.get_threads() == 2 and _blas._single[0] == 0 else 1)
         _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+TRANSPOSED = [
+    # (N, Cin, *S), (Cin, Cout, *K), stride, padding, output_padding, dilation
+    ((3, 16, 5, 6), (16, 8, 3, 3), 1, 1, 0, 1),
+    ((3, 16, 5, 6), (16, 8, 4, 4), 2, 1, 0, 1),
+    ((2, 16, 5, 5), (16, 12, 3, 3), 2, 1, 1, 1),
+    ((2, 12, 7, 6), (12, 16, 3, 2), (2, 1), (1, 0), (1, 0), (1, 2)),
+    ((3, 16, 9), (16, 16, 5), 2, 2, 1, 1),
+]
+
+
+@pytest.mark.parametrize("case", TRANSPOSED)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_conv_transpose_on_the_blocked_kernels(case, dtype):
+    from ember.ops.conv import ConvTransposeNd
+
+    xs, ws, stride, padding, out_pad, dilation = case
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal(xs).astype(dtype)
+    w = rng.standard_normal(ws).astype(dtype)
+    b = rng.standard_normal(ws[1]).astype(dtype)
+    nsp = len(xs) - 2
+
+    def tup(v):
+        return (v,) * nsp if isinstance(v, int) else tuple(v)
+
+    s, p, op, d = tup(stride), tup(padding), tup(out_pad), tup(dilation)
+    osz = tuple(
+        (xs[2 + i] - 1) * s[i] - 2 * p[i] + d[i] * (ws[2 + i] - 1) + op[i] + 1 for i in range(nsp)
+    )
+    pads = tuple((e, e) for e in p)
+    assert ConvTransposeNd._nhwc_geometry(x, w, s, pads, d, 1, osz) is not None
+    res = []
+    for lib in (ember, torch):
+        tx, tw, tb = (lib.tensor(a, requires_grad=True) for a in (x, w, b))
+        f = lib.nn.functional.conv_transpose2d if nsp == 2 else lib.nn.functional.conv_transpose1d
+        y = f(tx, tw, tb, stride, padding, out_pad, 1, dilation)
+        (y * y).sum().backward()
+        res.append([y.detach().numpy(), tx.grad.numpy(), tw.grad.numpy(), tb.grad.numpy()])
+    _close(res[0], res[1], dtype)
+
+
+def test_conv_transpose_output_padding_past_the_stride_falls_back():
+    from ember.ops.conv import ConvTransposeNd
+
+    # torch allows output_padding >= stride when it is below the dilation; the convolution it
+    # transposes then maps back to a different size, so the NCHW kernels serve it
+    x = np.random.default_rng(8).standard_normal((2, 16, 4, 4))
+    w = np.random.default_rng(9).standard_normal((16, 8, 3, 3))
+    assert ConvTransposeNd._nhwc_geometry(x, w, (1, 1), ((0, 0), (0, 0)), (2, 2), 1, (9, 9)) is None
+    res = []
+    for lib in (ember, torch):
+        tx, tw = lib.tensor(x, requires_grad=True), lib.tensor(w, requires_grad=True)
+        y = lib.nn.functional.conv_transpose2d(tx, tw, None, 1, 0, 1, 1, 2)
+        y.square().sum().backward()
+        res.append([y.detach().numpy(), tx.grad.numpy(), tw.grad.numpy()])
+    _close(res[0], res[1], np.float64)

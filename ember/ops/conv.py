@@ -501,6 +501,19 @@ class ConvTransposeNd(Op):
     @staticmethod
     def forward(ctx, x, w, b, s, pads, d, g, osz):
         # the input gradient of a convolution: out (N, Cout, *O) from x (N, Cin, *S)
+        nhwc = ConvTransposeNd._nhwc_geometry(x, w, s, pads, d, g, osz)
+        if nhwc is not None:
+            x4, w4, s4, pads4, d4, osz4, lift = nhwc
+            yshape = (x.shape[0], w.shape[1]) + osz4
+            # blocked channels-last kernels: this op's output is their input gradient
+            out = conv_nhwc.backward(
+                x4, np.empty(yshape, x.dtype), w4, s4, pads4, d4, (True, False, False)
+            )[0]
+            if b is not None:
+                out += b.reshape(-1, 1, 1)
+            ctx.saved = (x4, w4)
+            ctx.geo = ("nhwc", s4, pads4, d4, lift)
+            return out[:, :, 0] if lift else out
         xp = xp_of(x)
         k = w.shape[2:]
         cin = w.shape[0]
@@ -527,7 +540,40 @@ class ConvTransposeNd(Op):
         return out
 
     @staticmethod
+    def _nhwc_geometry(x, w, s, pads, d, g, osz):
+        """The 2-d (1-d lifted) geometry when the blocked NHWC kernels can serve, else None."""
+        if g != 1 or x.ndim not in (3, 4):
+            return None
+        lift = x.ndim == 3
+        x4, w4 = (x[:, :, None], w[:, :, None]) if lift else (x, w)
+        if lift:
+            s, pads, d, osz = (1,) + s, ((0, 0),) + pads, (1,) + d, (1,) + tuple(osz)
+        yshape = (x.shape[0], w.shape[1]) + tuple(osz)
+        # the convolution this op transposes must map the output size back to the input's
+        # (not so when output_padding reaches past the stride, which dilation allows)
+        if conv_out_size(yshape, w4.shape[2:], s, pads, d) != x4.shape[2:]:
+            return None
+        if not conv_nhwc.eligible(x4, w4, 1):
+            return None
+        return x4, w4, s, pads, d, tuple(osz), lift
+
+    @staticmethod
     def backward(ctx, gy):
+        if ctx.geo[0] == "nhwc":
+            x4, w4 = ctx.saved
+            _, s, pads, d, lift = ctx.geo
+            nd = ctx._needs
+            gy4 = gy[:, :, None] if lift else gy
+            gx = gw = gb = None
+            if nd[0]:  # the gradient of a transposed convolution is the convolution
+                gx = conv_nhwc.forward(gy4, w4, None, s, pads, d)
+                gx = gx[:, :, 0] if lift else gx
+            if nd[1]:  # the convolution's weight gradient, input and output roles swapped
+                gw = conv_nhwc.backward(x4, gy4, w4, s, pads, d, (False, True, False))[1]
+                gw = gw[:, :, 0] if lift else gw
+            if nd[2]:
+                gb = gy.sum(axis=(0,) + tuple(range(2, gy.ndim)))
+            return gx, gw, gb, None, None, None, None, None
         x2, w = ctx.saved
         xshape, s, pads, d, g = ctx.geo
         nd = ctx._needs
