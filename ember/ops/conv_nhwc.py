@@ -170,7 +170,12 @@ def backward(gy, x, w, s, pads, d, needs, xpad=None):
                 np.matmul(cols.reshape(rows, k).T, g2, out=t)
                 gw += t
             if direct:
-                gyb = _padded_nhwc(gy, a, e, gp, ghp, gwp, "nhwc_gy")
+                if nw or nb:  # pad the NHWC copy made above: cheaper than transposing again
+                    gyb = workspace("nhwc_gy", (m, ghp, gwp, cout), dt, np)
+                    gyb.fill(0)
+                    gyb[:, gp[0][0] : gp[0][0] + oh, gp[1][0] : gp[1][0] + ow] = g
+                else:
+                    gyb = _padded_nhwc(gy, a, e, gp, ghp, gwp, "nhwc_gy")
                 v = _windows(gyb, kh, kw, h, w_, (1, 1), d)
                 gcols = workspace("nhwc_gcols", (m, h, w_, kh, kw, cout), dt, np)
                 for i in range(kh):
