@@ -200,6 +200,40 @@ def merge_rows(
     return rows, kept
 
 
+# --- before and after -------------------------------------------------------------------------
+
+_NUM = re.compile(r"(\d+(?:\.\d+)?)")
+
+
+def _ratios(cell: str) -> list[tuple[float, bool]]:
+    """The ratios of a Ratio cell as (value, higher_is_better): "3.51x" and "0.99x (0.82-1.10x)"
+    are throughputs (the first number of each " / " part), "0.56 (time)" a time."""
+    out = []
+    for part in cell.split(" / "):
+        m = _NUM.search(part)
+        if m:
+            out.append((float(m.group(1)), "(time)" not in cell))
+    return out
+
+
+def compare(old_rows: list[dict], new_rows: list[dict], tolerance: float = 0.10) -> list[str]:
+    """Lines "workload: old -> new" for rows present before and after, marked REGRESSION where a
+    ratio got worse by more than ``tolerance`` (a fraction): so speed never drops unnoticed."""
+    before = {r["workload"]: r["ratio"] for r in old_rows}
+    lines = []
+    for r in new_rows:
+        old = before.get(r["workload"])
+        if old is None or not r["ratio"] or old == r["ratio"]:
+            continue
+        worse = False
+        for (a, up), (b, _) in zip(_ratios(old), _ratios(r["ratio"])):
+            if a > 0 and ((b < a * (1 - tolerance)) if up else (b > a * (1 + tolerance))):
+                worse = True
+        mark = "  REGRESSION" if worse else ""
+        lines.append(f"{r['workload']}: {old} -> {r['ratio']}{mark}")
+    return lines
+
+
 # --- the paragraph on the machine -----------------------------------------------------------
 
 
@@ -416,6 +450,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--dry-run", action="store_true", help="print the new block, write nothing")
     ap.add_argument("--quick", action="store_true", help="smaller repeat counts (a fast check)")
+    ap.add_argument(
+        "--fail-on-regression",
+        action="store_true",
+        help="exit 1 when a ratio got worse than the README's by more than 10%%",
+    )
     ap.add_argument("--readme", type=Path, default=README, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
 
@@ -454,9 +493,14 @@ def main(argv: list[str] | None = None) -> int:
             what = "it had no rows in the README, so none are added"
         print(f"warning: {name} did not run ({why}): {what}", file=sys.stderr)
     block = render_block(rows, machine_info(), kept, load)
+    fresh = [r for name in selected if new.get(name) for r in new[name]]
+    changes = compare(old_rows, fresh)
+    if changes:
+        print("ratios before -> after:\n  " + "\n  ".join(changes))
+    status = 1 if args.fail_on_regression and any("REGRESSION" in c for c in changes) else 0
     if args.dry_run:
         print(block)
-        return 0
+        return status
     updated = replace_block(text, block)
     if updated != text:
         tmp = args.readme.with_name(args.readme.name + ".tmp")
@@ -466,7 +510,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{args.readme}: rows of {', '.join(rerun) or 'no benchmark'} regenerated", end="")
     print(f"; kept: {', '.join(kept)}" if kept else "")
     print(render_table([r for r in rows if benchmark_of(r["command"]) in rerun]))
-    return 0
+    return status
 
 
 if __name__ == "__main__":

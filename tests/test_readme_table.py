@@ -321,3 +321,31 @@ def test_bench_rows_in_the_readme_style():
     free = bench_mlp.readme_rows(seed, mlp, step, 0, "python benchmarks/bench_mlp.py --threads 0")
     assert [r["key"] for r in free] == ["seed", "mlp", "step"]
     assert free[0]["workload"].endswith(", default threads")
+
+
+def test_before_and_after_marks_regressions_in_either_direction():
+    old = [
+        {"workload": "mlp", "ratio": "1.64x"},
+        {"workload": "cnn", "ratio": "0.99x (0.82-1.10x)"},
+        {"workload": "add", "ratio": "0.56 (time)"},
+        {"workload": "infer", "ratio": "1.11x / 0.83x"},
+        {"workload": "same", "ratio": "2.00x"},
+    ]
+    new = [
+        {"workload": "mlp", "ratio": "1.40x"},  # throughput down 15%: a regression
+        {"workload": "cnn", "ratio": "0.95x (0.90-1.00x)"},  # down 4%: within tolerance
+        {"workload": "add", "ratio": "0.70 (time)"},  # time up 25%: a regression
+        {"workload": "infer", "ratio": "1.12x / 0.60x"},  # the second part fell
+        {"workload": "same", "ratio": "2.00x"},  # unchanged: not listed
+        {"workload": "new row", "ratio": "1.00x"},  # nothing to compare with
+    ]
+    lines = rt.compare(old, new)
+    assert lines == [
+        "mlp: 1.64x -> 1.40x  REGRESSION",
+        "cnn: 0.99x (0.82-1.10x) -> 0.95x (0.90-1.00x)",
+        "add: 0.56 (time) -> 0.70 (time)  REGRESSION",
+        "infer: 1.11x / 0.83x -> 1.12x / 0.60x  REGRESSION",
+    ]
+    assert rt.compare(old, [{"workload": "add", "ratio": "0.40 (time)"}]) == [
+        "add: 0.56 (time) -> 0.40 (time)"  # faster: no mark
+    ]
