@@ -191,6 +191,14 @@ def test_mm_matches_numpy_when_kept_on_one_blas_thread(monkeypatch):
         monkeypatch.setattr(_gemm, "_keep_single", lambda s=single: s)
         np.testing.assert_allclose(_gemm.mm(a, b), a @ b, rtol=1e-5, atol=1e-4)
         np.testing.assert_allclose(_gemm.mm(a[None], b), a[None] @ b, rtol=1e-5, atol=1e-4)
+    monkeypatch.setattr(_gemm, "_keep_single", lambda: True)
+    for m, k, n in ((300, 200, 160), (64, 300, 700)):  # split by rows, then by columns
+        big_a = rng.standard_normal((m, k)).astype(np.float32)
+        big_b = rng.standard_normal((k, n)).astype(np.float32)
+        monkeypatch.setattr(_gemm, "_SPLIT_FLOPS", m * k * n)
+        got = _gemm.mm(big_a, big_b)
+        assert got.shape == (m, n) and got.flags.c_contiguous
+        np.testing.assert_allclose(got, big_a @ big_b, rtol=1e-5, atol=1e-3)
     x = ember.tensor(a, requires_grad=True)
     y = ember.nn.functional.linear(x, ember.tensor(b.T.copy()))
     y.sum().backward()

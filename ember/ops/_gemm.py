@@ -4,8 +4,9 @@ OpenBLAS's worker threads spin for ~0.1 s after each threaded product unless
 ``OPENBLAS_THREAD_TIMEOUT`` was set before NumPy loaded (``ember._runtime`` sets it when ember is
 imported first). A spinning worker takes a core from the convolution passes that run on ember's
 threads next (a CNN's step gets ~40% slower), so where the timeout is not in force and ember's
-threads have been running convolutions in the last second, these products stay on one BLAS
-thread. A model without convolutions (an MLP) keeps the BLAS's threads, which spinning helps.
+threads have been running convolutions in the last second, these products run on ember's own
+threads instead, each with a one-thread BLAS (a small one on just one). A model without
+convolutions (an MLP) keeps the BLAS's threads, which spinning helps.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from . import conv_par
 
 _BLAS_MT_FLOPS = 1 << 18  # OpenBLAS threads products past ~65536*4 multiply-adds
 _RECENT_S = 1.0
+_SPLIT_FLOPS = 1 << 23  # from here a split over ember's threads beats one BLAS thread
 
 
 def _keep_single() -> bool:
@@ -36,6 +38,22 @@ def mm(a, b):
         or a.shape[-2] * a.shape[-1] * b.shape[-1] < _BLAS_MT_FLOPS
     ):
         return a @ b
+    m, k, n = a.shape[-2], a.shape[-1], b.shape[-1]
+    if (
+        a.ndim == 2
+        and b.ndim == 2
+        and a.dtype == b.dtype
+        and a.dtype.kind == "f"
+        and m * k * n >= _SPLIT_FLOPS
+        and max(m, n) >= 64
+    ):
+        # both cores still, each with a one-thread BLAS on half of the output
+        out = np.empty((m, n), a.dtype)
+        if m >= n:
+            conv_par.pblocks(m, lambda lo, hi: np.matmul(a[lo:hi], b, out=out[lo:hi]))
+        else:
+            conv_par.pblocks(n, lambda lo, hi: np.matmul(a, b[:, lo:hi], out=out[:, lo:hi]))
+        return out
     with _blas.single_threaded():
         return a @ b
 
