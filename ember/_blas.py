@@ -33,6 +33,8 @@ def _probe():
             )
     except OSError:  # not Linux: no way to find the library without threadpoolctl
         return None
+    # NumPy's own copy first: SciPy and others may load another OpenBLAS beside it
+    paths.sort(key=lambda p: "numpy" not in p)
     for path in paths:
         try:
             lib = ctypes.CDLL(path)
