@@ -11,10 +11,10 @@ alike (but the two runtimes' thread pools then share the cores). The parent impo
     python benchmarks/bench_cnn.py --blas-timeout 4   # OPENBLAS_THREAD_TIMEOUT=4 in children
     python benchmarks/bench_cnn.py --json rows.json  # also the README table's rows (parent only)
 
-NumPy's OpenBLAS keeps its worker threads spinning for about 2**28 cycles after each GEMM (its
-default OPENBLAS_THREAD_TIMEOUT=28); on a 2-core machine they take CPU from the array passes
-that follow. OPENBLAS_THREAD_TIMEOUT=4, set before NumPy is imported (in the environment), makes
-them sleep almost at once; --blas-timeout sets it for every child (torch does not use it).
+NumPy's OpenBLAS keeps its worker threads spinning for 2**OPENBLAS_THREAD_TIMEOUT cycles after
+each GEMM (28 by default; ember sets 22 when it loads before NumPy); on a 2-core machine they
+take CPU from the array passes that follow. --blas-timeout sets the variable for every child, to
+compare settings (torch does not use it).
 """
 
 from __future__ import annotations

@@ -1,11 +1,11 @@
 """Process settings ember makes when it is imported, before NumPy loads (each can be turned off).
 
-- ``OPENBLAS_THREAD_TIMEOUT=4`` (when unset): after each multi-threaded product OpenBLAS keeps
-  its worker threads spinning for about 2**28 cycles (~0.1 s) by default. ember's convolution
-  and pooling run on their own threads; a spinning BLAS worker takes a core from them for the
-  rest of the step. 4 makes the workers sleep at once. It only takes effect when ember is
-  imported before NumPy (``ember run`` always is); otherwise ember falls back on running its
-  large products with the BLAS on one thread (``ember._blas``).
+- ``OPENBLAS_THREAD_TIMEOUT=22`` (when unset): after each threaded product OpenBLAS keeps its
+  worker threads spinning for 2**timeout cycles, by default 2**28 (~0.1 s). That much takes a
+  core from whatever runs next on ember's own threads; 2**22 (~1.5 ms) still bridges the gaps
+  between the back-to-back products of an MLP (where sleeping at once, 4, costs ~15%). Next to
+  convolutions ember keeps its products off OpenBLAS's workers anyway (``ops/_gemm.py``), which
+  is also what protects it when NumPy was imported first, too late for the variable.
 - glibc's malloc keeps freed memory instead of giving it back to the kernel after every large
   free (``M_TRIM_THRESHOLD`` 256 MiB, ``M_MMAP_THRESHOLD`` 32 MiB): a training step frees and
   re-allocates the same tens of MB each step, and handing them back costs thousands of page
@@ -22,12 +22,15 @@ import os
 import sys
 
 applied: dict = {}
+_TIMEOUT = 22
 _spin_safe: list = []
 
 
 def blas_spin_safe() -> bool:
-    """Whether OpenBLAS's workers sleep right after a product: ``OPENBLAS_THREAD_TIMEOUT`` (at
-    most 8, i.e. 256 cycles) was in the environment when NumPy loaded, as far as ember can tell."""
+    """Whether OpenBLAS's workers sleep right after a product: ``OPENBLAS_THREAD_TIMEOUT`` of at
+    most 8 (256 cycles) was in the environment when NumPy loaded, as far as ember can tell. Not
+    so with ember's own default of 22, whose ~1.5 ms of spinning would still cost a
+    convolution's threads a share of a core after every product."""
     if not _spin_safe:
         v = _timeout_at_numpy_load
         _spin_safe.append(v is not None and v.isdigit() and int(v) <= 8)
@@ -44,8 +47,8 @@ def configure() -> None:
         _timeout_at_numpy_load = os.environ.get("OPENBLAS_THREAD_TIMEOUT")
         return
     if not numpy_loaded and "OPENBLAS_THREAD_TIMEOUT" not in os.environ:
-        os.environ["OPENBLAS_THREAD_TIMEOUT"] = "4"
-        applied["openblas_thread_timeout"] = 4
+        os.environ["OPENBLAS_THREAD_TIMEOUT"] = str(_TIMEOUT)
+        applied["openblas_thread_timeout"] = _TIMEOUT
     # when NumPy loaded first it read the environment of then: most likely what is there now
     _timeout_at_numpy_load = os.environ.get("OPENBLAS_THREAD_TIMEOUT")
     if sys.platform.startswith("linux"):

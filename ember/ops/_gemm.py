@@ -1,12 +1,13 @@
 """Matrix products of ember's hot paths (Linear, matmul) on NumPy.
 
-OpenBLAS's worker threads spin for ~0.1 s after each threaded product unless
-``OPENBLAS_THREAD_TIMEOUT`` was set before NumPy loaded (``ember._runtime`` sets it when ember is
-imported first). A spinning worker takes a core from the convolution passes that run on ember's
-threads next (a CNN's step gets ~40% slower), so where the timeout is not in force and ember's
-threads have been running convolutions in the last second, these products run on ember's own
-threads instead, each with a one-thread BLAS (a small one on just one). A model without
-convolutions (an MLP) keeps the BLAS's threads, which spinning helps.
+OpenBLAS's worker threads spin after each threaded product: ~0.1 s by default, ~1.5 ms with the
+``OPENBLAS_THREAD_TIMEOUT=22`` that ``ember._runtime`` sets when ember loads before NumPy. A
+spinning worker takes a core from the convolution passes that run on ember's threads next (with
+the default timeout a CNN's step got ~40% slower), so unless the workers sleep at once
+(a timeout of 8 or less), while ember's threads have been running convolutions in the last
+second these products run on ember's own threads instead, each with a one-thread BLAS (a small
+one on just one). A model without convolutions (an MLP) keeps the BLAS's threads, whose short
+spinning bridges the gaps between its back-to-back products.
 """
 
 from __future__ import annotations
