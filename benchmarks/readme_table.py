@@ -313,8 +313,10 @@ def paragraph(info: dict, kept: list[str], load: tuple[float, float] | None = No
     mem = f" with {info['mem_gib']} GiB" if info.get("mem_gib") else ""
     blas = f" with {info['blas']}" if info.get("blas") else ""
     text = (
-        f"ember against {who} on the same machine, each workload run on both in one process run "
-        "(the CNN rows also in separate processes, for peak memory). Measured "
+        f"ember against {who} on the same machine, each workload run on both by one command. "
+        "Where both use several threads (the default-threads MLP rows and the CNN rows), each "
+        "framework runs in a process of its own, alternating, best of the runs: in one "
+        "process, each library's idle worker threads spin while the other computes. Measured "
         f"{info['date']} on a {info['cpus']}-core {info['cpu']} {machine}{mem}, "
         f"NumPy {info['numpy']}{blas}, Python {info['python']}"
     )
