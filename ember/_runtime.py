@@ -23,7 +23,7 @@ import sys
 
 applied: dict = {}
 _TIMEOUT = 22
-_spin_safe: list = []
+_spin_safe = False  # set by configure()
 
 
 def blas_spin_safe() -> bool:
@@ -31,27 +31,19 @@ def blas_spin_safe() -> bool:
     most 8 (256 cycles) was in the environment when NumPy loaded, as far as ember can tell. Not
     so with ember's own default of 22, whose ~1.5 ms of spinning would still cost a
     convolution's threads a share of a core after every product."""
-    if not _spin_safe:
-        v = _timeout_at_numpy_load
-        _spin_safe.append(v is not None and v.isdigit() and int(v) <= 8)
-    return _spin_safe[0]
-
-
-_timeout_at_numpy_load: str | None = None
+    return _spin_safe
 
 
 def configure() -> None:
-    global _timeout_at_numpy_load
-    numpy_loaded = "numpy" in sys.modules
-    if os.environ.get("EMBER_TUNE_RUNTIME", "1") == "0":
-        _timeout_at_numpy_load = os.environ.get("OPENBLAS_THREAD_TIMEOUT")
-        return
-    if not numpy_loaded and "OPENBLAS_THREAD_TIMEOUT" not in os.environ:
+    global _spin_safe
+    tune = os.environ.get("EMBER_TUNE_RUNTIME", "1") != "0"
+    if tune and "numpy" not in sys.modules and "OPENBLAS_THREAD_TIMEOUT" not in os.environ:
         os.environ["OPENBLAS_THREAD_TIMEOUT"] = str(_TIMEOUT)
         applied["openblas_thread_timeout"] = _TIMEOUT
     # when NumPy loaded first it read the environment of then: most likely what is there now
-    _timeout_at_numpy_load = os.environ.get("OPENBLAS_THREAD_TIMEOUT")
-    if sys.platform.startswith("linux"):
+    v = os.environ.get("OPENBLAS_THREAD_TIMEOUT", "")
+    _spin_safe = v.isdigit() and int(v) <= 8
+    if tune and sys.platform.startswith("linux"):
         try:
             import ctypes
 

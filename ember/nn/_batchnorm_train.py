@@ -26,17 +26,10 @@ def eligible(x, w, b) -> bool:
     )
 
 
-def _blocks(x3):
-    """Parallel parts over the images, each walking blocks of ``step`` images."""
+def _blocks(x3) -> int:
+    """Images per block: each thread's part of the batch is walked in blocks of this many."""
     per = x3[0].nbytes or 1
     return max(1, _BLOCK_BYTES // per)
-
-
-def _channel_sums(parts):
-    acc = parts[0]
-    for p in parts[1:]:
-        acc = acc + p
-    return acc
 
 
 class BatchNormTrain(Op):
@@ -58,16 +51,16 @@ class BatchNormTrain(Op):
 
         def centre(lo, hi):
             s = np.zeros(c, x.dtype)
-            tmp = None
+            tmp = np.empty_like(x3[:step])
             for a in range(lo, hi, step):
                 e = min(a + step, hi)
                 blk = xc[a:e]
                 np.subtract(x3[a:e], mcol, out=blk)
-                tmp = np.square(blk, out=tmp if tmp is not None and len(tmp) == e - a else None)
-                s += tmp.sum(axis=(0, 2))
+                s += np.square(blk, out=tmp[: e - a]).sum(axis=(0, 2))
             return s
 
-        var = _channel_sums(prange(n, centre, x.nbytes)) * dt(1.0 / cnt)
+        parts = prange(n, centre, x.nbytes)
+        var = sum(parts[1:], parts[0]) * dt(1.0 / cnt)
         invstd = 1.0 / np.sqrt(var + dt(eps))
         scale = invstd if w is None else invstd * w
         scol = scale.reshape(c, 1)
@@ -101,18 +94,16 @@ class BatchNormTrain(Op):
         def sums(lo, hi):
             sg = np.zeros(c, xc.dtype)
             sgx = np.zeros(c, xc.dtype)
-            tmp = None
+            tmp = np.empty_like(xc[:step])
             for a in range(lo, hi, step):
                 e = min(a + step, hi)
                 sg += g3[a:e].sum(axis=(0, 2))
-                ok = tmp is not None and len(tmp) == e - a
-                tmp = np.multiply(g3[a:e], xc[a:e], out=tmp if ok else None)
-                sgx += tmp.sum(axis=(0, 2))
+                sgx += np.multiply(g3[a:e], xc[a:e], out=tmp[: e - a]).sum(axis=(0, 2))
             return sg, sgx
 
         parts = prange(n, sums, xc.nbytes)
-        sg = _channel_sums([q[0] for q in parts])
-        sgx = _channel_sums([q[1] for q in parts])
+        sg = sum((q[0] for q in parts[1:]), parts[0][0])
+        sgx = sum((q[1] for q in parts[1:]), parts[0][1])
         gw = (sgx * invstd).astype(xc.dtype, copy=False) if nd[1] else None
         gb = sg if nd[2] else None
         gx = None
@@ -126,14 +117,12 @@ class BatchNormTrain(Op):
             out = np.empty_like(xc)
 
             def grad(lo, hi):
-                tmp = None
+                tmp = np.empty_like(xc[:step])
                 for a in range(lo, hi, step):
                     e = min(a + step, hi)
                     o = out[a:e]
                     np.multiply(g3[a:e], acol, out=o)
-                    ok = tmp is not None and len(tmp) == e - a
-                    tmp = np.multiply(xc[a:e], bcol, out=tmp if ok else None)
-                    o += tmp
+                    o += np.multiply(xc[a:e], bcol, out=tmp[: e - a])
                     o += ccol
 
             prange(n, grad, xc.nbytes)

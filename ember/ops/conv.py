@@ -418,10 +418,9 @@ class ConvNd(Op):
     @staticmethod
     def forward(ctx, x, w, b, s, pads, d, g):
         lift = x.ndim == 3  # a 1-d convolution runs as a 2-d one of height 1
-        x4, w4 = (x[:, :, None], w[:, :, None]) if lift else (x, w)
+        x4, w4, s4, p4, d4 = conv_nhwc.lift_1d(x, w, s, pads, d) if lift else (x, w, s, pads, d)
         if conv_nhwc.eligible(x4, w4, g):
-            if lift:
-                s, pads, d = (1,) + tuple(s), ((0, 0),) + tuple(pads), (1,) + tuple(d)
+            s, pads, d = s4, p4, d4
             needs = ctx.__dict__.get("_needs")
             ctx.geo = ("nhwc", s, pads, d, lift)
             xpad = None

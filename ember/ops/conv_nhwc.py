@@ -70,6 +70,22 @@ def _windows(xb, kh, kw, oh, ow, s, d):
     )
 
 
+def lift_1d(x, w, s, pads, d) -> tuple:
+    """A 1-d convolution's input, weight and geometry as a 2-d one's of height 1 (views)."""
+    return x[:, :, None], w[:, :, None], (1,) + tuple(s), ((0, 0),) + tuple(pads), (1,) + tuple(d)
+
+
+def _im2col(v, slot: str, phases=None, p: int = 1):
+    """The windows ``v`` (m, OH, OW, KH, KW, C) copied into a scratch block, a kernel row at a
+    time (rows of KW*C numbers); with ``phases``, each image row's output columns in phase
+    order (see ``_phases``)."""
+    cols = workspace(slot, v.shape, v.dtype, np)
+    for r, off, cnt in phases or [(0, 0, v.shape[2])]:
+        for i in range(v.shape[3]):
+            cols[:, :, off : off + cnt, i] = v[:, :, r::p, i]
+    return cols
+
+
 def _phases(ow: int, kw: int, s: int, d: int) -> list:
     """[(r, first row, count)]: output columns r, r+P, r+2P, ... have disjoint input windows."""
     p = max(1, -(-(d * (kw - 1) + 1) // s))
@@ -97,9 +113,7 @@ def forward(x, w, b, s, pads, d, keep=False):
             e = min(a + step, hi)
             m = e - a
             v = _windows(_padded_nhwc(x, a, e, pads, hp, wp, into=kept), kh, kw, oh, ow, s, d)
-            cols = workspace("nhwc_cols", (m, oh, ow, kh, kw, c), x.dtype, np)
-            for i in range(kh):
-                cols[:, :, :, i] = v[:, :, :, i]
+            cols = _im2col(v, "nhwc_cols")
             o = workspace("nhwc_o", (m * oh * ow, cout), x.dtype, np)
             np.matmul(cols.reshape(m * oh * ow, k), wm, out=o)
             src = o.reshape(m, oh * ow, cout).transpose(0, 2, 1)
@@ -161,11 +175,7 @@ def backward(gy, x, w, s, pads, d, needs, xpad=None):
                 gb += np.matmul(np.ones(rows, dt), g2)
             if nw:
                 xb = xpad[a:e] if xpad is not None else _padded_nhwc(x, a, e, pads, hp, wp)
-                v = _windows(xb, kh, kw, oh, ow, s, d)
-                cols = workspace("nhwc_cols", (m, oh, ow, kh, kw, c), dt, np)
-                for r, off, cnt in phases:
-                    for i in range(kh):
-                        cols[:, :, off : off + cnt, i] = v[:, :, r::p, i]
+                cols = _im2col(_windows(xb, kh, kw, oh, ow, s, d), "nhwc_cols", phases, p)
                 t = workspace("nhwc_tw", (k, cout), dt, np)
                 np.matmul(cols.reshape(rows, k).T, g2, out=t)
                 gw += t
@@ -176,10 +186,7 @@ def backward(gy, x, w, s, pads, d, needs, xpad=None):
                     gyb[:, gp[0][0] : gp[0][0] + oh, gp[1][0] : gp[1][0] + ow] = g
                 else:
                     gyb = _padded_nhwc(gy, a, e, gp, ghp, gwp, "nhwc_gy")
-                v = _windows(gyb, kh, kw, h, w_, (1, 1), d)
-                gcols = workspace("nhwc_gcols", (m, h, w_, kh, kw, cout), dt, np)
-                for i in range(kh):
-                    gcols[:, :, :, i] = v[:, :, :, i]
+                gcols = _im2col(_windows(gyb, kh, kw, h, w_, (1, 1), d), "nhwc_gcols")
                 o = workspace("nhwc_gxo", (m * h * w_, c), dt, np)
                 np.matmul(gcols.reshape(m * h * w_, kg), wk, out=o)
                 gx[a:e] = o.reshape(m, h, w_, c).transpose(0, 3, 1, 2)
@@ -211,7 +218,5 @@ def backward(gy, x, w, s, pads, d, needs, xpad=None):
             acc += part[0]
         gw = np.ascontiguousarray(acc.reshape(kh, kw, c, cout).transpose(3, 2, 0, 1))
     if nb:
-        gb = parts[0][1]
-        for part in parts[1:]:
-            gb = gb + part[1]
+        gb = sum((part[1] for part in parts[1:]), parts[0][1])
     return gx, gw, gb

@@ -45,15 +45,10 @@ def _in_pool() -> bool:
     return threading.current_thread().name.startswith("ember-conv")
 
 
-def prange(n: int, fn, nbytes: int) -> list:
-    """Run ``fn(lo, hi)`` over a split of ``range(n)``: in parallel when the pass moves at least
-    ~1 MiB (``nbytes``) and more than one thread is allowed, else in one call. Returns the
-    parts' results in order."""
+def _split(t: int, n: int, fn) -> list:
+    """``fn`` over ``t`` parts of ``range(n)``: the first in this thread, the rest on the pool;
+    every part has finished when this returns (or raises). The parts' results, in order."""
     global _pool
-    t = _threads() if nbytes >= _MIN_BYTES and not _in_pool() else 1
-    t = min(t, n)
-    if t <= 1:
-        return [fn(0, n)]
     if _pool is None or _pool._max_workers < t - 1:
         _pool = ThreadPoolExecutor(max_workers=t - 1, thread_name_prefix="ember-conv")
     bounds = [(n * i) // t for i in range(t + 1)]
@@ -66,6 +61,17 @@ def prange(n: int, fn, nbytes: int) -> list:
     return [first] + [f.result() for f in futs]
 
 
+def prange(n: int, fn, nbytes: int) -> list:
+    """Run ``fn(lo, hi)`` over a split of ``range(n)``: in parallel when the pass moves at least
+    ~1 MiB (``nbytes``) and more than one thread is allowed, else in one call. Returns the
+    parts' results in order."""
+    t = _threads() if nbytes >= _MIN_BYTES and not _in_pool() else 1
+    t = min(t, n)
+    if t <= 1:
+        return [fn(0, n)]
+    return _split(t, n, fn)
+
+
 last_blocks = [float("-inf")]  # when pblocks last ran its parts on several threads
 
 
@@ -73,24 +79,14 @@ def pblocks(n: int, fn) -> list:
     """Run ``fn(lo, hi)`` over a split of ``range(n)`` on every allowed thread, with the BLAS
     held to one thread meanwhile (each part runs its own matrix products); the parts' results,
     in order. One part, in this thread, when the BLAS's pool cannot be controlled."""
-    global _pool
     from .. import _blas
 
     t = 1 if _in_pool() else min(_threads(), n)
     if t <= 1 or not _blas.available():
         return [fn(0, n)]
     last_blocks[0] = time.monotonic()
-    if _pool is None or _pool._max_workers < t - 1:
-        _pool = ThreadPoolExecutor(max_workers=t - 1, thread_name_prefix="ember-conv")
-    bounds = [(n * i) // t for i in range(t + 1)]
-    with _blas.single_threaded():
-        futs = [_pool.submit(fn, bounds[i], bounds[i + 1]) for i in range(1, t)]
-        try:
-            first = fn(bounds[0], bounds[1])
-        finally:
-            for f in futs:
-                f.exception()  # every part has finished before the BLAS gets its threads back
-        return [first] + [f.result() for f in futs]
+    with _blas.single_threaded():  # held until every part has finished
+        return _split(t, n, fn)
 
 
 _ws = threading.local()

@@ -76,17 +76,16 @@ class ConvTransposeNd(Op):
         if g != 1 or x.ndim not in (3, 4):
             return None
         lift = x.ndim == 3
-        x4, w4 = (x[:, :, None], w[:, :, None]) if lift else (x, w)
-        if lift:
-            s, pads, d, osz = (1,) + s, ((0, 0),) + pads, (1,) + d, (1,) + tuple(osz)
-        yshape = (x.shape[0], w.shape[1]) + tuple(osz)
+        x4, w4, s, pads, d = conv_nhwc.lift_1d(x, w, s, pads, d) if lift else (x, w, s, pads, d)
+        osz = ((1,) if lift else ()) + tuple(osz)
+        yshape = (x.shape[0], w.shape[1]) + osz
         # the convolution this op transposes must map the output size back to the input's
         # (not so when output_padding reaches past the stride, which dilation allows)
         if conv_out_size(yshape, w4.shape[2:], s, pads, d) != x4.shape[2:]:
             return None
         if not conv_nhwc.eligible(x4, w4, 1):
             return None
-        return x4, w4, s, pads, d, tuple(osz), lift
+        return x4, w4, s, pads, d, osz, lift
 
     @staticmethod
     def backward(ctx, gy):
