@@ -170,6 +170,7 @@ def test_instance_norm2d(affine, track):
     t = torch.nn.InstanceNorm2d(3, affine=affine, track_running_stats=track)
     assert repr(e) == repr(t)
     assert list(e.state_dict()) == list(t.state_dict())
+    assert e.state_dict()._metadata == t.state_dict()._metadata  # version 2, as torch's
     if affine:
         w = np.random.RandomState(2).randn(3).astype(np.float32)
         e.weight.data = ember.tensor(w)

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from ...ops.creation import ones, tensor, zeros
 from ...tensor import Tensor
 from .._functional_conv import instance_norm
-from ..parameter import Parameter
-from .module import Module
+from .batchnorm import _NormBase
 
 __all__ = ["InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d"]
 
 
-class _InstanceNorm(Module):
+class _InstanceNorm(_NormBase):
+    """InstanceNorm's module: _NormBase's parameters, buffers, repr and state-dict versioning
+    (as in torch), with affine and running statistics off by default."""
+
     _nsp = 2
 
     def __init__(
@@ -26,51 +27,8 @@ class _InstanceNorm(Module):
         *,
         bias: bool = True,
     ) -> None:
-        super().__init__()
-        self.num_features = num_features
-        self.eps = eps
-        self.momentum = momentum
-        self.affine = affine
-        self.track_running_stats = track_running_stats
-        self._bias_on = affine and bias
-        if affine:
-            self.weight = Parameter(ones(num_features, device=device, dtype=dtype))
-            if bias:
-                self.bias = Parameter(zeros(num_features, device=device, dtype=dtype))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
-        if track_running_stats:
-            self.register_buffer("running_mean", zeros(num_features, device=device, dtype=dtype))
-            self.register_buffer("running_var", ones(num_features, device=device, dtype=dtype))
-            self.register_buffer("num_batches_tracked", tensor(0, device=device))
-        else:
-            self.register_buffer("running_mean", None)
-            self.register_buffer("running_var", None)
-            self.register_buffer("num_batches_tracked", None)
-
-    def reset_running_stats(self) -> None:
-        """Running mean 0, running variance 1, batch count 0."""
-        if self.track_running_stats:
-            self.running_mean.zero_()
-            self.running_var.fill_(1)
-            self.num_batches_tracked.zero_()
-
-    def reset_parameters(self) -> None:
-        """Running stats reset; weight 1, bias 0."""
-        self.reset_running_stats()
-        if self.weight is not None:
-            self.weight.data.fill_(1)
-        if self.bias is not None:
-            self.bias.data.zero_()
-
-    def extra_repr(self) -> str:
-        return (
-            f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
-            f"affine={self.affine}, bias={self._bias_on}, "
-            f"track_running_stats={self.track_running_stats}"
+        super().__init__(
+            num_features, eps, momentum, affine, track_running_stats, device, dtype, bias
         )
 
     def forward(self, input: Tensor) -> Tensor:
