@@ -66,7 +66,9 @@ from .ops.gather import *  # noqa: E402,F401,F403
 from .ops.indexing import *  # noqa: E402,F401,F403
 from .ops.linalg import *  # noqa: E402,F401,F403
 from .ops.reduction import *  # noqa: E402,F401,F403
-from .ops.shape import *  # noqa: E402,F401,F403
+from .ops.view import *  # noqa: E402,F401,F403
+from .ops.join import *  # noqa: E402,F401,F403
+from .ops.rearrange import *  # noqa: E402,F401,F403
 from .ops.sorting import *  # noqa: E402,F401,F403
 from .ops.unary import *  # noqa: E402,F401,F403
 from .random import *  # noqa: E402,F401,F403

@@ -35,9 +35,9 @@ from .ops import compare as C
 from .ops import creation as K
 from .ops import indexing as I
 from .ops import inplace as P
+from .ops import join, view
 from .ops import linalg as L
 from .ops import reduction as Rd
-from .ops import shape as S
 from .ops import unary as U
 from .tensor import Tensor, _wrap
 
@@ -141,15 +141,15 @@ def _is_contiguous(self, memory_format=None):
 
 
 def _view_as(self, other):
-    return S.view(self, other._data.shape)
+    return view.view(self, other._data.shape)
 
 
 def _expand_as(self, other):
-    return S.expand(self, other._data.shape)
+    return view.expand(self, other._data.shape)
 
 
 def _reshape_as(self, other):
-    return S.reshape(self, other._data.shape)
+    return view.reshape(self, other._data.shape)
 
 
 def _stride(self, dim=None):
@@ -317,27 +317,27 @@ _METHODS = {
     "mean": _mean,
     "nansum": Rd.nansum,
     "nanmean": Rd.nanmean,
-    "view": S.view,
+    "view": view.view,
     "view_as": _view_as,
-    "reshape": S.reshape,
+    "reshape": view.reshape,
     "reshape_as": _reshape_as,
-    "transpose": S.transpose,
-    "swapaxes": S.transpose,
-    "swapdims": S.transpose,
-    "permute": S.permute,
-    "t": S.t,
-    "squeeze": S.squeeze,
-    "unsqueeze": S.unsqueeze,
-    "flatten": S.flatten,
-    "unflatten": S.unflatten,
-    "expand": S.expand,
+    "transpose": view.transpose,
+    "swapaxes": view.transpose,
+    "swapdims": view.transpose,
+    "permute": view.permute,
+    "t": view.t,
+    "squeeze": view.squeeze,
+    "unsqueeze": view.unsqueeze,
+    "flatten": view.flatten,
+    "unflatten": view.unflatten,
+    "expand": view.expand,
     "expand_as": _expand_as,
-    "narrow": S.narrow,
-    "split": S.split,
-    "chunk": S.chunk,
-    "unbind": S.unbind,
-    "movedim": S.movedim,
-    "moveaxis": S.movedim,
+    "narrow": view.narrow,
+    "split": join.split,
+    "chunk": join.chunk,
+    "unbind": join.unbind,
+    "movedim": view.movedim,
+    "moveaxis": view.movedim,
     "clone": _clone,
     "contiguous": _contiguous,
     "is_contiguous": _is_contiguous,

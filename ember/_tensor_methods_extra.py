@@ -6,10 +6,9 @@ from __future__ import annotations
 from ._tensor_methods import attach
 from .ops import gather as G
 from .ops import inplace as P
+from .ops import join, rearrange, view
 from .ops import linalg as L
 from .ops import reduction as Rd
-from .ops import shape as S
-from .ops import shape_extra as SE
 from .ops import sorting as So
 from .tensor import Tensor
 
@@ -41,7 +40,7 @@ def _meta_inplace(fn):
 
 
 def _repeat(self, *sizes, **kw):
-    return SE.repeat(self, *(sizes or (kw["repeats"],)))
+    return rearrange.repeat(self, *(sizes or (kw["repeats"],)))
 
 
 def _seq_arg(args: tuple, kw: dict, name: str):
@@ -54,15 +53,15 @@ def _seq_arg(args: tuple, kw: dict, name: str):
 
 
 def _tile(self, *dims, **kw):
-    return S.tile(self, _seq_arg(dims, kw, "dims"))
+    return rearrange.tile(self, _seq_arg(dims, kw, "dims"))
 
 
 def _flip(self, *dims, **kw):
-    return S.flip(self, _seq_arg(dims, kw, "dims"))
+    return rearrange.flip(self, _seq_arg(dims, kw, "dims"))
 
 
 def _broadcast_to(self, *size, **kw):
-    return S.broadcast_to(self, _seq_arg(size, kw, "size"))
+    return view.broadcast_to(self, _seq_arg(size, kw, "size"))
 
 
 def _norm(self, p="fro", dim=None, keepdim=False, dtype=None):
@@ -132,42 +131,42 @@ _EXTRA: dict = {
     "put_": G.put_,
     # shape
     "flip": _flip,
-    "fliplr": S.fliplr,
-    "flipud": S.flipud,
-    "roll": S.roll,
-    "rot90": S.rot90,
+    "fliplr": rearrange.fliplr,
+    "flipud": rearrange.flipud,
+    "roll": rearrange.roll,
+    "rot90": rearrange.rot90,
     "repeat": _repeat,
     "tile": _tile,
-    "repeat_interleave": S.repeat_interleave,
-    "tril": S.tril,
-    "triu": S.triu,
-    "tril_": _inplace_of(S.tril),
-    "triu_": _inplace_of(S.triu),
-    "diag": S.diag,
-    "diagonal": S.diagonal,
-    "diag_embed": S.diag_embed,
-    "unfold": S.unfold,
-    "select": S.select,
+    "repeat_interleave": rearrange.repeat_interleave,
+    "tril": rearrange.tril,
+    "triu": rearrange.triu,
+    "tril_": _inplace_of(rearrange.tril),
+    "triu_": _inplace_of(rearrange.triu),
+    "diag": rearrange.diag,
+    "diagonal": view.diagonal,
+    "diag_embed": rearrange.diag_embed,
+    "unfold": view.unfold,
+    "select": view.select,
     "broadcast_to": _broadcast_to,
-    "diff": S.diff,
-    "ravel": S.ravel,
-    "tensor_split": S.tensor_split,
-    "hsplit": S.hsplit,
-    "vsplit": S.vsplit,
-    "dsplit": S.dsplit,
-    "diagflat": S.diagflat,
-    "narrow_copy": S.narrow_copy,
-    "select_scatter": S.select_scatter,
-    "slice_scatter": S.slice_scatter,
-    "diagonal_scatter": S.diagonal_scatter,
-    "fill_diagonal_": SE.fill_diagonal_,
-    "sum_to_size": SE.sum_to_size,
-    "squeeze_": _meta_inplace(S.squeeze),
-    "unsqueeze_": _meta_inplace(S.unsqueeze),
-    "t_": _meta_inplace(S.t),
-    "transpose_": _meta_inplace(S.transpose),
-    "swapaxes_": _meta_inplace(S.transpose),
-    "swapdims_": _meta_inplace(S.transpose),
+    "diff": rearrange.diff,
+    "ravel": view.ravel,
+    "tensor_split": join.tensor_split,
+    "hsplit": join.hsplit,
+    "vsplit": join.vsplit,
+    "dsplit": join.dsplit,
+    "diagflat": rearrange.diagflat,
+    "narrow_copy": view.narrow_copy,
+    "select_scatter": rearrange.select_scatter,
+    "slice_scatter": rearrange.slice_scatter,
+    "diagonal_scatter": rearrange.diagonal_scatter,
+    "fill_diagonal_": rearrange.fill_diagonal_,
+    "sum_to_size": Rd.sum_to_size,
+    "squeeze_": _meta_inplace(view.squeeze),
+    "unsqueeze_": _meta_inplace(view.unsqueeze),
+    "t_": _meta_inplace(view.t),
+    "transpose_": _meta_inplace(view.transpose),
+    "swapaxes_": _meta_inplace(view.transpose),
+    "swapdims_": _meta_inplace(view.transpose),
     "bincount": So.bincount,
     "histc": So.histc,
     "quantile": So.quantile,

@@ -211,7 +211,7 @@ class Tensor:
 
     @property
     def T(self) -> Tensor:
-        from .ops.shape import permute
+        from .ops.view import permute
 
         return permute(self, tuple(range(self._data.ndim - 1, -1, -1)))
 

@@ -87,7 +87,7 @@ def jacobian(
 ):
     """The Jacobian of func at inputs, shaped output.shape + input.shape (tuples for several)."""
     from ..ops.creation import zeros_like
-    from ..ops.shape import stack
+    from ..ops.join import stack
     from . import grad
 
     single_in = not isinstance(inputs, (tuple, list))

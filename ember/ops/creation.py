@@ -483,7 +483,7 @@ def meshgrid(*tensors, indexing: str = "ij"):
     """Coordinate grids; ember defaults to 'ij' as torch does."""
     if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
         tensors = tensors[0]
-    from .shape import expand, reshape
+    from .view import expand, reshape
 
     n = len(tensors)
     sizes = [t.numel() for t in tensors]
@@ -501,7 +501,7 @@ def meshgrid(*tensors, indexing: str = "ij"):
 
 
 def cartesian_prod(*tensors) -> Tensor:
-    from .shape import stack
+    from .join import stack
 
     grids = meshgrid(*tensors, indexing="ij")
     if len(tensors) == 1:

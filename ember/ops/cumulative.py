@@ -187,7 +187,7 @@ def logcumsumexp(input: Tensor, dim: int, *, out=None) -> Tensor:
 
 
 def _trap_terms(y: Tensor, x, dx, dim: int):
-    from .shape import narrow
+    from .view import narrow
 
     d = check_dim(dim, y._data.ndim)
     n = y._data.shape[d]

@@ -249,7 +249,7 @@ def copy_(self: Tensor, src, non_blocking: bool = False) -> Tensor:
         if r._data.dtype != s._data.dtype:
             r = Cast.apply(r, s._data.dtype)
         if tuple(r._data.shape) != tuple(s._data.shape):
-            from .shape import expand
+            from .view import expand
 
             r = expand(r, s._data.shape)
         if s._rg:

@@ -366,7 +366,7 @@ class Cross(Op):
 def cross(input: Tensor, other: Tensor, dim: int | None = None, *, out=None) -> Tensor:
     """Cross product of 3-vectors along ``dim`` (the first dim of size 3 when None)."""
     from ..tensor import check_dim
-    from .shape import broadcast_tensors
+    from .view import broadcast_tensors
 
     if input._data.ndim != other._data.ndim:
         raise RuntimeError("linalg.cross: inputs must have the same number of dimensions.")

@@ -16,6 +16,7 @@ from ..autograd.node import Op
 from ..device import xp_of
 from ..tensor import Tensor, _wrap, check_dim
 from . import _bw
+from .view import reshape
 
 __all__ = [
     "sum",
@@ -212,6 +213,22 @@ def nanmean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Te
     mask = isnan(input)
     cnt = sum(~mask, dim, keepdim)
     return nansum(input, dim, keepdim, dtype=dtype) / cnt
+
+
+def sum_to_size(self: Tensor, *size) -> Tensor:
+    """Sum this tensor down to ``size`` (the reverse of expanding to this shape)."""
+    if len(size) == 1 and not isinstance(size[0], int):
+        size = size[0]
+    size = tuple(int(s) for s in size)
+    shp = self._data.shape
+    lead = len(shp) - len(size)
+    if lead < 0 or builtins.any(s != 1 and s != shp[lead + k] for k, s in enumerate(size)):
+        raise RuntimeError(f"size {{{list(size)}}} is not expandable to size {{{list(shp)}}}.")
+    dims = list(range(lead)) + [
+        lead + k for k, s in enumerate(size) if s == 1 and shp[lead + k] != 1
+    ]
+    r = self.sum(dims, keepdim=True) if dims else self
+    return reshape(r, size)
 
 
 # --- prod ----------------------------------------------------------------------------------

@@ -314,7 +314,7 @@ def _quantile(
     input: Tensor, q, dim, keepdim: bool, interpolation: str, skip_nan: bool, name: str
 ) -> Tensor:
     from .gather import gather
-    from .shape import stack
+    from .join import stack
 
     a = input._data
     if a.dtype not in (np.float32, np.float64):

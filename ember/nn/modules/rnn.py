@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 
 from ...ops.creation import empty, zeros
-from ...ops.shape import cat, stack
+from ...ops.join import cat, stack
 from ...tensor import Tensor
 from .. import functional as F
 from .. import init

@@ -11,7 +11,7 @@ __all__ = ["parameters_to_vector", "vector_to_parameters"]
 
 def parameters_to_vector(parameters: Iterable[Tensor]) -> Tensor:
     """Concatenate the flattened parameters (differentiable)."""
-    from ...ops.shape import cat
+    from ...ops.join import cat
 
     return cat([p.reshape(-1) for p in parameters])
 

@@ -14,7 +14,7 @@ def pad_sequence(
     padding_side: str = "right",
 ) -> Tensor:
     """Stack variable-length tensors (L_i, *) into (L_max, B, *) or (B, L_max, *)."""
-    from ...ops.shape import stack
+    from ...ops.join import stack
     from .._functional_basic import pad
 
     if padding_side not in ("left", "right"):

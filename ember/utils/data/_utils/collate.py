@@ -80,7 +80,7 @@ def collate_tensor_fn(batch, *, collate_fn_map=None) -> Tensor:
                 break
         if plain:
             return _wrap(np.stack([b._data for b in batch]))
-    from ....ops.shape import stack
+    from ....ops.join import stack
 
     return stack(list(batch), 0)
 

@@ -1,9 +1,13 @@
-"""More shape ops (re-exported by shape.py): flip, roll, rot90, repeat, tile,
-repeat_interleave, tril/triu, diag, diag_embed, select, broadcasting helpers, atleast_nd;
-the *_scatter ops live in shape_scatter.py.
+"""Rearrangements: copies of the input with its elements reordered, repeated, masked or
+replaced: flip/fliplr/flipud, roll, rot90, repeat, tile, repeat_interleave, tril/triu,
+diag/diag_embed/diagflat, fill_diagonal_ and the *_scatter ops (select_scatter, slice_scatter,
+diagonal_scatter). Backwards are duck-typed where the adjoint is another op here, so they
+support higher-order gradients.
 
-Backwards are duck-typed where the adjoint is another op here, so they support higher-order
-gradients."""
+Borderline choices, one line each:
+- diag copies a diagonal (diagonal, the view, is in view.py); the diag ops share DiagScatter.
+- diff is built from narrow and cat; cumulative.py (beside cumsum, its inverse) would also fit.
+"""
 
 from __future__ import annotations
 
@@ -12,15 +16,13 @@ import numpy as np
 from ..autograd.node import Op
 from ..device import xp_of
 from ..tensor import Size, Tensor, _wrap, check_dim
+from .gather import index_select
+from .indexing import SetItem, masked_fill
+from .inplace import copy_into_out, inplace
+from .join import cat
 from .reduction import rev
-from .shape import DiagScatter, _diag_dims, _slice, expand, reshape, unsqueeze
-from .shape_scatter import (  # noqa: F401  (re-exported: they were defined here)
-    DiagonalScatter,
-    _scatter_into,
-    diagonal_scatter,
-    select_scatter,
-    slice_scatter,
-)
+from .view import Diagonal, DiagScatter, _diag_dims, _NoCtx, diag_view, narrow, reshape
+from .view import diagonal as _diagonal  # diag's own parameter is named diagonal
 
 __all__ = [
     "flip",
@@ -34,26 +36,11 @@ __all__ = [
     "triu",
     "diag",
     "diag_embed",
-    "select",
-    "broadcast_to",
-    "broadcast_tensors",
-    "broadcast_shapes",
-    "atleast_1d",
-    "atleast_2d",
-    "atleast_3d",
-    "diff",
-    "ravel",
-    "tensor_split",
-    "hsplit",
-    "vsplit",
-    "dsplit",
-    "row_stack",
-    "block_diag",
     "diagflat",
-    "narrow_copy",
     "select_scatter",
     "slice_scatter",
     "diagonal_scatter",
+    "diff",
 ]
 
 
@@ -117,11 +104,7 @@ class Roll(Op):
         neg = tuple(-s for s in ctx.shifts)
         if isinstance(g, Tensor):
             return Roll.apply(g, neg, ctx.dims), None, None
-        return Roll.forward(_Ctx(), g, neg, ctx.dims), None, None
-
-
-class _Ctx:
-    pass
+        return Roll.forward(_NoCtx(), g, neg, ctx.dims), None, None
 
 
 def roll(input: Tensor, shifts, dims=None) -> Tensor:
@@ -216,8 +199,6 @@ def repeat_interleave(
     input: Tensor, repeats=None, dim: int | None = None, *, output_size: int | None = None
 ) -> Tensor:
     """Repeat each element (or slice along ``dim``) ``repeats`` times, in place of order."""
-    from .gather import index_select
-
     if repeats is None:
         r = input._host()
         return _wrap(
@@ -286,17 +267,13 @@ def triu(input: Tensor, diagonal: int = 0, *, out=None) -> Tensor:
 
 def _finish(r, out):
     if out is not None:
-        from .inplace import copy_into_out
-
         return copy_into_out(out, r)
     return r
 
 
-# --- diag / diag_embed / select -------------------------------------------------------------
+# --- diag / diag_embed / diagflat / fill_diagonal_ ------------------------------------------
 def diag(input: Tensor, diagonal: int = 0, *, out=None) -> Tensor:
     """1-d input: a square matrix with it on a diagonal; 2-d input: a copy of a diagonal."""
-    from .shape import diagonal as _diagonal
-
     nd = input._data.ndim
     k = int(diagonal)
     if nd == 1:
@@ -323,106 +300,110 @@ def diag_embed(input: Tensor, offset: int = 0, dim1: int = -2, dim2: int = -1) -
     return DiagScatter.apply(input, tuple(out), off, d1, d2)
 
 
-def select(input: Tensor, dim: int, index: int) -> Tensor:
-    """The slice at ``index`` along ``dim``, with that dim removed (a view)."""
-    shp = input._data.shape
-    d = check_dim(dim, len(shp))
-    n = shp[d]
-    index = int(index)
+def diagflat(input: Tensor, offset: int = 0) -> Tensor:
+    """A matrix with the flattened input on diagonal ``offset``."""
+    return diag(reshape(input, (-1,)), offset)
+
+
+def fill_diagonal_(self: Tensor, fill_value, wrap: bool = False) -> Tensor:
+    """Fill the main diagonal in place (every dim equal, or a tall matrix with ``wrap``)."""
+    shp = self._data.shape
+    if len(shp) < 2:
+        raise RuntimeError("dimensions must larger than 1")
+    if len(shp) > 2 and len(set(shp)) != 1:
+        raise RuntimeError("all dimensions of input must be of equal length")
+    mask = np.zeros(shp, np.bool_)
+    np.fill_diagonal(mask, True, wrap=wrap)
+    m = _wrap(xp_of(self._data).asarray(mask))
+    return inplace(self, lambda s: masked_fill(s, m, fill_value))
+
+
+# --- the *_scatter ops: copies with an index, slice or diagonal replaced by src -------------
+def _scatter_into(input: Tensor, src: Tensor, key) -> Tensor:
+    if src._data.dtype != input._data.dtype:
+        src = src.to(input.dtype)
+    return SetItem.apply(input, src, key)
+
+
+def select_scatter(input: Tensor, src: Tensor, dim: int, index: int) -> Tensor:
+    """Copy of input with ``input.select(dim, index)`` replaced by src."""
+    d = check_dim(dim, input._data.ndim)
+    n = input._data.shape[d]
     if not -n <= index < n:
         raise IndexError(
-            f"select(): index {index} out of range for tensor of size {list(shp)} at dimension {d}"
+            f"select(): index {index} out of range for tensor of size "
+            f"{list(input._data.shape)} at dimension {d}"
         )
-    return _slice(input, d, index % n, None, drop=True)
+    expect = input._data.shape[:d] + input._data.shape[d + 1 :]
+    if tuple(src._data.shape) != expect:
+        raise RuntimeError(
+            f"expected src to have a size equal to the slice of self. src size = "
+            f"{list(src._data.shape)}, slice size = {list(expect)}"
+        )
+    return _scatter_into(input, src, (slice(None),) * d + (index % n,))
 
 
-# --- broadcasting and atleast_nd --------------------------------------------------------------
-def broadcast_to(input: Tensor, size) -> Tensor:
-    """input expanded to ``size`` (a view; -1 keeps a dimension)."""
-    return expand(input, tuple(size))
+def slice_scatter(
+    input: Tensor, src: Tensor, dim: int = 0, start=None, end=None, step: int = 1
+) -> Tensor:
+    """Copy of input with the slice start:end:step along ``dim`` replaced by src."""
+    d = check_dim(dim, input._data.ndim)
+    key = (slice(None),) * d + (slice(start, end, step),)
+    expect = input._data[key].shape
+    if tuple(src._data.shape) != expect:
+        raise RuntimeError(
+            f"expected src to have a size equal to the slice of self. src size = "
+            f"{list(src._data.shape)}, slice size = {list(expect)}"
+        )
+    return _scatter_into(input, src, key)
 
 
-def broadcast_shapes(*shapes) -> Size:
-    """The shape that the given shapes broadcast to."""
-    out: list = []
-    for s in shapes:
-        s = (s,) if isinstance(s, int) else tuple(s)
-        if len(s) > len(out):
-            out = [1] * (len(s) - len(out)) + out
-        for i, n in enumerate(s):
-            k = len(out) - len(s) + i
-            if out[k] == 1:
-                out[k] = n
-            elif n != 1 and n != out[k]:
-                raise RuntimeError(
-                    f"Shape mismatch: objects cannot be broadcast to a single "
-                    f"shape.  Mismatch is between arg {k} and arg {k}."
-                )
-    return Size(out)
+class DiagonalScatter(Op):
+    higher_order = True
+
+    @staticmethod
+    def forward(ctx, a, src, offset, d1, d2):
+        ctx.args = (offset, d1, d2)
+        out = a.copy()
+        diag_view(out, offset, d1, d2)[...] = src
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        n = ctx._needs
+        ga = gs = None
+        if isinstance(g, Tensor):
+            d = Diagonal.apply(g, *ctx.args)
+            if n[0]:
+                ga = g - DiagScatter.apply(d, tuple(g.shape), *ctx.args)
+            return ga, (d if n[1] else None), None, None, None
+        if n[0]:
+            ga = g.copy()
+            diag_view(ga, *ctx.args)[...] = 0
+        if n[1]:
+            gs = diag_view(g, *ctx.args).copy()
+        return ga, gs, None, None, None
 
 
-def broadcast_tensors(*tensors) -> tuple:
-    """Views of the tensors expanded to their common broadcast shape."""
-    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
-        tensors = tuple(tensors[0])
-    shape: tuple = ()
-    for t in tensors:
-        try:
-            shape = np.broadcast_shapes(shape, t._data.shape)
-        except ValueError:
-            from ..tensor import broadcast_error
-
-            raise broadcast_error(shape, t._data.shape) from None
-    return tuple(expand(t, shape) for t in tensors)
-
-
-def _atleast(tensors, fn):
-    for t in tensors:
-        if not isinstance(t, (Tensor, list, tuple)):
-            raise TypeError(
-                f"atleast_nd() received an invalid combination of arguments - got "
-                f"({type(t).__name__}), but expected one of: (Tensor input)"
-            )
-    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
-        return tuple(fn(t) for t in tensors[0])
-    if len(tensors) == 1:
-        return fn(tensors[0])
-    return tuple(fn(t) for t in tensors)
+def diagonal_scatter(
+    input: Tensor, src: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1
+) -> Tensor:
+    """Copy of input with a diagonal (as torch.diagonal selects it) replaced by src."""
+    expect = tuple(_diagonal(input.detach(), offset, dim1, dim2)._data.shape)
+    if tuple(src._data.shape) != expect:
+        raise RuntimeError(
+            f"expected src to have a size equal to the slice of self. src size = "
+            f"{list(src._data.shape)}, slice size = {list(expect)}"
+        )
+    off, d1, d2 = _diag_dims(input._data.ndim, offset, dim1, dim2)
+    if src._data.dtype != input._data.dtype:
+        src = src.to(input.dtype)
+    return DiagonalScatter.apply(input, src, off, d1, d2)
 
 
-def atleast_1d(*tensors) -> Tensor | tuple:
-    """Tensors with at least one dimension (0-d becomes shape (1,))."""
-    return _atleast(tensors, lambda t: reshape(t, (1,)) if t._data.ndim == 0 else t)
-
-
-def atleast_2d(*tensors) -> Tensor | tuple:
-    """Tensors with at least two dimensions (leading 1s added)."""
-    return _atleast(
-        tensors,
-        lambda t: reshape(t, (1,) * (2 - t._data.ndim) + t._data.shape) if t._data.ndim < 2 else t,
-    )
-
-
-def _three(t):
-    nd = t._data.ndim
-    if nd == 0:
-        return reshape(t, (1, 1, 1))
-    if nd == 1:
-        return reshape(t, (1, t._data.shape[0], 1))
-    if nd == 2:
-        return unsqueeze(t, 2)
-    return t
-
-
-def atleast_3d(*tensors) -> Tensor | tuple:
-    """Tensors with at least three dimensions (numpy's placement of the new 1s)."""
-    return _atleast(tensors, _three)
-
-
+# --- differences ----------------------------------------------------------------------------
 def diff(input: Tensor, n: int = 1, dim: int = -1, prepend=None, append=None) -> Tensor:
     """n-th forward difference along ``dim`` (after joining prepend/append)."""
-    from .shape import cat, narrow
-
     if input._data.ndim == 0:
         raise RuntimeError("diff expects input to be at least one-dimensional")
     d = check_dim(dim, input._data.ndim)
@@ -435,158 +416,3 @@ def diff(input: Tensor, n: int = 1, dim: int = -1, prepend=None, append=None) ->
         hi, lo = narrow(x, d, 1, m - 1), narrow(x, d, 0, m - 1)
         x = hi != lo if x._data.dtype == np.bool_ else hi - lo
     return x
-
-
-# --- splits, stacks, scatters into slices ----------------------------------------------------
-def ravel(input: Tensor) -> Tensor:
-    """The elements as a 1-d tensor (a view where possible)."""
-    return reshape(input, (-1,))
-
-
-def tensor_split(input: Tensor, indices_or_sections, dim: int = 0) -> tuple:
-    """Split into n nearly equal parts, or at the given indices, along ``dim`` (views)."""
-    d = check_dim(dim, input._data.ndim)
-    n = input._data.shape[d]
-    ios = indices_or_sections
-    if isinstance(ios, Tensor):
-        ios = ios.item() if ios._data.ndim == 0 else ios.tolist()
-    if isinstance(ios, int):
-        if ios <= 0:
-            raise RuntimeError(f"number of sections must be larger than 0, got {ios}")
-        q, r = divmod(n, ios)
-        bounds, pos = [], 0
-        for k in range(ios - 1):
-            pos += q + (1 if k < r else 0)
-            bounds.append(pos)
-    else:
-        bounds = [int(b) for b in ios]
-    out, prev = [], 0
-    for b in bounds + [n]:
-        start = min(max(prev, 0), n)
-        stop = min(max(b, start), n)
-        out.append(_slice(input, d, start, stop))
-        prev = b
-    return tuple(out)
-
-
-def _split_dim(input: Tensor, sections, dim: int, name: str) -> tuple:
-    if isinstance(sections, int):
-        n = input._data.shape[dim]
-        if sections == 0 or n % sections:
-            raise RuntimeError(
-                f"torch.{name} attempted to split along dimension {dim}, but the size of the "
-                f"dimension {n} is not divisible by the split_size {sections}!"
-            )
-    return tensor_split(input, sections, dim)
-
-
-def hsplit(input: Tensor, indices_or_sections) -> tuple:
-    """tensor_split along dim 1 (dim 0 for 1-d tensors)."""
-    nd = input._data.ndim
-    if nd < 1:
-        raise RuntimeError(
-            "torch.hsplit requires a tensor with at least 1 dimension, but got a "
-            "tensor with 0 dimensions!"
-        )
-    return _split_dim(input, indices_or_sections, 1 if nd > 1 else 0, "hsplit")
-
-
-def vsplit(input: Tensor, indices_or_sections) -> tuple:
-    """tensor_split along dim 0 (needs at least 2 dims)."""
-    if input._data.ndim < 2:
-        raise RuntimeError(
-            f"torch.vsplit requires a tensor with at least 2 dimension, but got a "
-            f"tensor with {input._data.ndim} dimensions!"
-        )
-    return _split_dim(input, indices_or_sections, 0, "vsplit")
-
-
-def dsplit(input: Tensor, indices_or_sections) -> tuple:
-    """tensor_split along dim 2 (needs at least 3 dims)."""
-    if input._data.ndim < 3:
-        raise RuntimeError(
-            f"torch.dsplit requires a tensor with at least 3 dimension, but got a "
-            f"tensor with {input._data.ndim} dimensions!"
-        )
-    return _split_dim(input, indices_or_sections, 2, "dsplit")
-
-
-def row_stack(tensors) -> Tensor:
-    """Alias of vstack."""
-    from .shape import vstack
-
-    return vstack(tensors)
-
-
-def block_diag(*tensors) -> Tensor:
-    """A block-diagonal matrix of the given (0-, 1- or 2-d) tensors."""
-    from .creation import zeros
-    from .shape import cat
-
-    mats = []
-    for k, t in enumerate(tensors):
-        nd = t._data.ndim
-        if nd > 2:
-            raise RuntimeError(
-                f"torch.block_diag: Input tensors must have 2 or fewer dimensions."
-                f" Input {k} has {nd} dimensions"
-            )
-        mats.append(reshape(t, (1, 1)) if nd == 0 else reshape(t, (1, -1)) if nd == 1 else t)
-    width = sum(m._data.shape[1] for m in mats)
-    rows, left = [], 0
-    for m in mats:
-        h, w = m._data.shape
-        parts = [
-            zeros(h, left, dtype=m.dtype, device=m.device),
-            m,
-            zeros(h, width - left - w, dtype=m.dtype, device=m.device),
-        ]
-        rows.append(cat(parts, 1))
-        left += w
-    if not rows:
-        return zeros(1, 0)
-    return cat(rows, 0)
-
-
-def diagflat(input: Tensor, offset: int = 0) -> Tensor:
-    """A matrix with the flattened input on diagonal ``offset``."""
-    return diag(reshape(input, (-1,)), offset)
-
-
-def narrow_copy(input: Tensor, dim: int, start: int, length: int) -> Tensor:
-    """narrow, as a copy."""
-    from .shape import narrow
-
-    return narrow(input, dim, start, length).clone()
-
-
-def fill_diagonal_(self: Tensor, fill_value, wrap: bool = False) -> Tensor:
-    """Fill the main diagonal in place (every dim equal, or a tall matrix with ``wrap``)."""
-    from .indexing import masked_fill
-    from .inplace import inplace
-
-    shp = self._data.shape
-    if len(shp) < 2:
-        raise RuntimeError("dimensions must larger than 1")
-    if len(shp) > 2 and len(set(shp)) != 1:
-        raise RuntimeError("all dimensions of input must be of equal length")
-    mask = np.zeros(shp, np.bool_)
-    np.fill_diagonal(mask, True, wrap=wrap)
-    m = _wrap(xp_of(self._data).asarray(mask))
-    return inplace(self, lambda s: masked_fill(s, m, fill_value))
-
-
-def sum_to_size(self: Tensor, *size) -> Tensor:
-    """Sum this tensor down to ``size`` (the reverse of expanding to this shape)."""
-    if len(size) == 1 and not isinstance(size[0], int):
-        size = size[0]
-    size = tuple(int(s) for s in size)
-    shp = self._data.shape
-    lead = len(shp) - len(size)
-    if lead < 0 or any(s != 1 and s != shp[lead + k] for k, s in enumerate(size)):
-        raise RuntimeError(f"size {{{list(size)}}} is not expandable to size {{{list(shp)}}}.")
-    dims = list(range(lead)) + [
-        lead + k for k, s in enumerate(size) if s == 1 and shp[lead + k] != 1
-    ]
-    r = self.sum(dims, keepdim=True) if dims else self
-    return reshape(r, size)

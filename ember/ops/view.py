@@ -1,15 +1,26 @@
-"""Shape ops: views (view, reshape, transpose, permute, squeeze, unsqueeze, expand, narrow,
-flatten, unflatten) that share memory as in torch, and joins/splits (cat, stack, split, chunk,
-unbind). Each op's backward is duck-typed, so these support higher-order gradients."""
+"""Views: ops whose result shares storage (and the version counter) with the input, as torch's
+views do: view/reshape, permute/transpose/t/movedim, squeeze/unsqueeze, flatten/unflatten,
+expand/broadcast_to, narrow/select, diagonal and unfold (strided views). Each backward is
+duck-typed, so these support higher-order gradients.
+
+Borderline choices, one line each:
+- reshape, flatten, squeeze, ravel, atleast_nd: views that copy only where no view exists (torch).
+- expand_copy and narrow_copy sit beside the view they copy (torch's *_copy ops).
+- broadcast_shapes makes no tensor; it sits with broadcast_to and broadcast_tensors.
+- DiagScatter is diagonal's adjoint, so it is here; the diag ops in rearrange.py build on it.
+- split, chunk, unbind and tensor_split return views but, as cat's inverse, live in join.py.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
+from .. import dtypes
 from ..autograd.node import Op
 from ..device import xp_of
-from ..tensor import Size, Tensor, _wrap, check_dim
+from ..tensor import Size, Tensor, _wrap, broadcast_error, check_dim
 from . import _bw
+from .indexing import index_put_zeros
 
 __all__ = [
     "reshape",
@@ -17,26 +28,24 @@ __all__ = [
     "swapaxes",
     "swapdims",
     "permute",
+    "t",
+    "movedim",
+    "moveaxis",
     "squeeze",
     "unsqueeze",
     "flatten",
     "unflatten",
-    "narrow",
-    "cat",
-    "concat",
-    "concatenate",
-    "stack",
-    "split",
-    "chunk",
-    "unbind",
-    "t",
+    "ravel",
+    "atleast_1d",
+    "atleast_2d",
+    "atleast_3d",
     "expand_copy",
-    "hstack",
-    "vstack",
-    "dstack",
-    "column_stack",
-    "movedim",
-    "moveaxis",
+    "broadcast_to",
+    "broadcast_tensors",
+    "broadcast_shapes",
+    "narrow",
+    "narrow_copy",
+    "select",
     "diagonal",
 ]
 
@@ -54,6 +63,7 @@ def _shape_arg(shape) -> tuple:
     return tuple(int(s) for s in shape)
 
 
+# --- view / reshape -------------------------------------------------------------------------
 class Reshape(Op):
     higher_order = True
 
@@ -114,13 +124,17 @@ def view(input: Tensor, *shape) -> Tensor:
     """A view with a new shape (errors where a view is impossible); ``view(dtype)`` is not
     supported."""
     if len(shape) == 1 and not isinstance(shape[0], (int, tuple, list, Size)):
-        from .. import dtypes as D
-
-        dt = D.to_dtype(shape[0])
+        dt = dtypes.to_dtype(shape[0])
         return as_view(_wrap(input._data.view(dt.np)), input)
     return _reshape(input, _shape_arg(shape), True)
 
 
+def ravel(input: Tensor) -> Tensor:
+    """The elements as a 1-d tensor (a view where possible)."""
+    return reshape(input, (-1,))
+
+
+# --- permute / transpose / movedim ------------------------------------------------------------
 class Permute(Op):
     higher_order = True
 
@@ -194,6 +208,7 @@ def movedim(input: Tensor, source, destination) -> Tensor:
 moveaxis = movedim
 
 
+# --- squeeze / unsqueeze / flatten / unflatten / atleast_nd -----------------------------------
 def squeeze(input: Tensor, dim=None) -> Tensor:
     """Remove dimensions of size 1 (all of them, or the given ones)."""
     shp = input._data.shape
@@ -246,6 +261,50 @@ def unflatten(input: Tensor, dim: int, sizes) -> Tensor:
     return _reshape(input, shp[:d] + sizes + shp[d + 1 :], False)
 
 
+def _atleast(tensors, fn):
+    for t in tensors:
+        if not isinstance(t, (Tensor, list, tuple)):
+            raise TypeError(
+                f"atleast_nd() received an invalid combination of arguments - got "
+                f"({type(t).__name__}), but expected one of: (Tensor input)"
+            )
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        return tuple(fn(t) for t in tensors[0])
+    if len(tensors) == 1:
+        return fn(tensors[0])
+    return tuple(fn(t) for t in tensors)
+
+
+def atleast_1d(*tensors) -> Tensor | tuple:
+    """Tensors with at least one dimension (0-d becomes shape (1,))."""
+    return _atleast(tensors, lambda t: reshape(t, (1,)) if t._data.ndim == 0 else t)
+
+
+def atleast_2d(*tensors) -> Tensor | tuple:
+    """Tensors with at least two dimensions (leading 1s added)."""
+    return _atleast(
+        tensors,
+        lambda t: reshape(t, (1,) * (2 - t._data.ndim) + t._data.shape) if t._data.ndim < 2 else t,
+    )
+
+
+def _three(t):
+    nd = t._data.ndim
+    if nd == 0:
+        return reshape(t, (1, 1, 1))
+    if nd == 1:
+        return reshape(t, (1, t._data.shape[0], 1))
+    if nd == 2:
+        return unsqueeze(t, 2)
+    return t
+
+
+def atleast_3d(*tensors) -> Tensor | tuple:
+    """Tensors with at least three dimensions (numpy's placement of the new 1s)."""
+    return _atleast(tensors, _three)
+
+
+# --- expand and broadcasting ------------------------------------------------------------------
 class Expand(Op):
     higher_order = True
 
@@ -296,6 +355,44 @@ def expand_copy(input: Tensor, *sizes) -> Tensor:
     return expand(input, *sizes).clone()
 
 
+def broadcast_to(input: Tensor, size) -> Tensor:
+    """input expanded to ``size`` (a view; -1 keeps a dimension)."""
+    return expand(input, tuple(size))
+
+
+def broadcast_shapes(*shapes) -> Size:
+    """The shape that the given shapes broadcast to."""
+    out: list = []
+    for s in shapes:
+        s = (s,) if isinstance(s, int) else tuple(s)
+        if len(s) > len(out):
+            out = [1] * (len(s) - len(out)) + out
+        for i, n in enumerate(s):
+            k = len(out) - len(s) + i
+            if out[k] == 1:
+                out[k] = n
+            elif n != 1 and n != out[k]:
+                raise RuntimeError(
+                    f"Shape mismatch: objects cannot be broadcast to a single "
+                    f"shape.  Mismatch is between arg {k} and arg {k}."
+                )
+    return Size(out)
+
+
+def broadcast_tensors(*tensors) -> tuple:
+    """Views of the tensors expanded to their common broadcast shape."""
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    shape: tuple = ()
+    for t in tensors:
+        try:
+            shape = np.broadcast_shapes(shape, t._data.shape)
+        except ValueError:
+            raise broadcast_error(shape, t._data.shape) from None
+    return tuple(expand(t, shape) for t in tensors)
+
+
+# --- slices along one dim: narrow, select ----------------------------------------------------
 class Slice(Op):
     """Basic indexing along one dim (narrow, split, chunk, unbind)."""
 
@@ -311,8 +408,6 @@ class Slice(Op):
     @staticmethod
     def backward(ctx, g):
         if isinstance(g, Tensor):
-            from .indexing import index_put_zeros
-
             return index_put_zeros(g, ctx.shape, ctx.key), None
         z = xp_of(g).zeros(ctx.shape, g.dtype)
         z[ctx.key] = g
@@ -337,172 +432,159 @@ def narrow(input: Tensor, dim: int, start, length: int) -> Tensor:
     return _slice(input, d, start, start + length)
 
 
-def unbind(input: Tensor, dim: int = 0) -> tuple:
-    """The slices along ``dim``, as a tuple of views."""
-    d = check_dim(dim, input._data.ndim)
-    return tuple(_slice(input, d, i, None, drop=True) for i in range(input._data.shape[d]))
+def narrow_copy(input: Tensor, dim: int, start: int, length: int) -> Tensor:
+    """narrow, as a copy."""
+    return narrow(input, dim, start, length).clone()
 
 
-def split(tensor: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
-    """Pieces of ``split_size`` along dim (the last may be smaller), or of the given sizes."""
-    d = check_dim(dim, tensor._data.ndim)
-    n = tensor._data.shape[d]
-    if isinstance(split_size_or_sections, int):
-        step = split_size_or_sections
-        if step <= 0 and n:
-            raise RuntimeError(
-                f"split_size can only be 0 if dimension size is 0, but got dimension size of {n}"
-            )
-        sizes = [min(step, n - i) for i in range(0, n, step)] if n else [0]
+def select(input: Tensor, dim: int, index: int) -> Tensor:
+    """The slice at ``index`` along ``dim``, with that dim removed (a view)."""
+    shp = input._data.shape
+    d = check_dim(dim, len(shp))
+    n = shp[d]
+    index = int(index)
+    if not -n <= index < n:
+        raise IndexError(
+            f"select(): index {index} out of range for tensor of size {list(shp)} at dimension {d}"
+        )
+    return _slice(input, d, index % n, None, drop=True)
+
+
+# --- strided views: diagonal, unfold -----------------------------------------------------------
+def _as_strided(a, shape, strides):
+    return xp_of(a).lib.stride_tricks.as_strided(a, shape, strides)
+
+
+def diag_view(a, offset: int, d1: int, d2: int):
+    """A writable view of the ``offset`` diagonal of dims ``d1``/``d2`` (moved to the end)."""
+    n1, n2 = a.shape[d1], a.shape[d2]
+    if offset >= 0:
+        length = max(0, min(n1, n2 - offset))
+        key = (slice(None),) * d2 + (slice(offset, None),) if length else ()
     else:
-        sizes = list(split_size_or_sections)
-        if sum(sizes) != n:
-            raise RuntimeError(
-                f"split_with_sizes expects split_sizes to sum exactly to {n} (input tensor's "
-                f"size at dimension {dim}), but got split_sizes={sizes}"
-            )
-    out, start = [], 0
-    for s in sizes:
-        out.append(_slice(tensor, d, start, start + s))
-        start += s
-    return tuple(out)
+        length = max(0, min(n1 + offset, n2))
+        key = (slice(None),) * d1 + (slice(-offset, None),) if length else ()
+    base = a[key] if key else a
+    keep = [k for k in range(a.ndim) if k not in (d1, d2)]
+    shape = tuple(a.shape[k] for k in keep) + (length,)
+    strides = tuple(a.strides[k] for k in keep) + (a.strides[d1] + a.strides[d2],)
+    return _as_strided(base, shape, strides)
 
 
-def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple:
-    """Split into ``chunks`` nearly equal pieces along ``dim``."""
-    if chunks <= 0:
-        raise RuntimeError("chunk expects `chunks` to be greater than 0, got: " + str(chunks))
-    d = check_dim(dim, input._data.ndim)
-    n = input._data.shape[d]
-    step = -(-n // chunks) if n else 1
-    return split(input, step, d) if n else split(input, [0], d)
+def _diag_dims(nd: int, offset: int, dim1: int, dim2: int):
+    d1, d2 = check_dim(dim1, nd), check_dim(dim2, nd)
+    if d1 == d2:
+        raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+    return int(offset), d1, d2
 
 
-class Cat(Op):
+class Diagonal(Op):
     higher_order = True
 
     @staticmethod
-    def forward(ctx, dim, *arrays):
-        ctx.sizes = [a.shape[dim] for a in arrays]
-        ctx.dim = dim
-        ctx.dts = [a.dtype for a in arrays]
-        return xp_of(arrays[0]).concatenate(arrays, axis=dim)
+    def forward(ctx, a, offset, d1, d2):
+        ctx.shape, ctx.args = a.shape, (offset, d1, d2)
+        return diag_view(a, offset, d1, d2)
 
     @staticmethod
     def backward(ctx, g):
-        outs, start = [None], 0
-        for s, dt in zip(ctx.sizes, ctx.dts):
-            key = (slice(None),) * ctx.dim + (slice(start, start + s),)
-            outs.append(_bw.cast(g[key], dt))
-            start += s
-        return tuple(outs)
-
-
-def _promote_all(tensors):
-    from .. import dtypes as D
-
-    dt = None
-    for t in tensors:
-        dt = t.dtype if dt is None else D.promote_types(dt, t.dtype)
-    return [t if t.dtype is dt else t.to(dt) for t in tensors]
-
-
-def cat(tensors, dim: int = 0, *, out=None) -> Tensor:
-    """Join tensors along an existing dim (dtypes promoted, as torch)."""
-    if isinstance(tensors, Tensor) or not isinstance(tensors, (list, tuple)):
-        raise TypeError(
-            "cat() argument 'tensors' must be tuple of Tensors, not " + type(tensors).__name__
+        return (
+            DiagScatter.apply(g, ctx.shape, *ctx.args)
+            if isinstance(g, Tensor)
+            else DiagScatter.forward(None, g, ctx.shape, *ctx.args),
+            None,
+            None,
+            None,
         )
-    if not tensors:
-        raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
-    # torch skips legacy empty 1-d tensors in cat
-    ts = [t for t in tensors if not (t._data.ndim == 1 and t._data.shape[0] == 0)] or [tensors[0]]
-    nd = ts[0]._data.ndim
-    if nd == 0:
-        raise RuntimeError("zero-dimensional tensor (at position 0) cannot be concatenated")
-    d = check_dim(dim, nd)
-    for i, x in enumerate(ts):
-        if x._data.ndim != nd:
-            raise RuntimeError(
-                f"Tensors must have same number of dimensions: got {nd} and {x._data.ndim}"
-            )
-        for k in range(nd):
-            if k != d and x._data.shape[k] != ts[0]._data.shape[k]:
-                raise RuntimeError(
-                    f"Sizes of tensors must match except in dimension {d}. Expected size "
-                    f"{ts[0]._data.shape[k]} but got size {x._data.shape[k]} for tensor number "
-                    f"{i} in the list."
-                )
-    ts = _promote_all(ts)
-    r = Cat.apply(d, *ts)
-    if out is not None:
-        from .inplace import copy_into_out
-
-        return copy_into_out(out, r)
-    return r
 
 
-concat = concatenate = cat
+class DiagScatter(Op):
+    """zeros(shape) with ``g`` written on a diagonal (diagonal's backward, diag, diag_embed)."""
+
+    higher_order = True
+
+    @staticmethod
+    def forward(ctx, g, shape, offset, d1, d2):
+        if ctx is not None:
+            ctx.args = (offset, d1, d2)
+        z = xp_of(g).zeros(shape, g.dtype)
+        diag_view(z, offset, d1, d2)[...] = g
+        return z
+
+    @staticmethod
+    def backward(ctx, gg):
+        r = Diagonal.apply(gg, *ctx.args) if isinstance(gg, Tensor) else diag_view(gg, *ctx.args)
+        return r, None, None, None, None
 
 
-def stack(tensors, dim: int = 0, *, out=None) -> Tensor:
-    """Join tensors of one shape along a new dim."""
-    if not tensors:
-        raise RuntimeError("stack expects a non-empty TensorList")
-    shp = tensors[0]._data.shape
-    for i, x in enumerate(tensors):
-        if x._data.shape != shp:
-            raise RuntimeError(
-                f"stack expects each tensor to be equal size, but got {list(shp)} at entry 0 "
-                f"and {list(x._data.shape)} at entry {i}"
-            )
-    d = check_dim(dim, len(shp) + 1)
-    return cat([unsqueeze(x, d) for x in tensors], d, out=out)
+def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+    """A view of the diagonal of dims ``dim1``/``dim2`` (moved to the last dim)."""
+    off, d1, d2 = _diag_dims(input._data.ndim, offset, dim1, dim2)
+    return as_view(Diagonal.apply(input, off, d1, d2), input)
 
 
-def hstack(tensors) -> Tensor:
-    """Concatenate column-wise (dim 1; dim 0 for 1-d tensors)."""
-    return cat(tensors, 0 if tensors[0]._data.ndim == 1 else 1)
+class Unfold(Op):
+    higher_order = True
+
+    @staticmethod
+    def forward(ctx, a, d, size, step):
+        ctx.shape, ctx.args = a.shape, (d, size, step)
+        if a.ndim == 0:
+            return a.reshape(1)
+        nw = (a.shape[d] - size) // step + 1
+        shape = a.shape[:d] + (nw,) + a.shape[d + 1 :] + (size,)
+        st = a.strides
+        strides = st[:d] + (st[d] * step,) + st[d + 1 :] + (st[d],)
+        return _as_strided(a, shape, strides)
+
+    @staticmethod
+    def backward(ctx, g):
+        if isinstance(g, Tensor):
+            return UnfoldBackward.apply(g, ctx.shape, *ctx.args), None, None, None
+        return UnfoldBackward.forward(None, g, ctx.shape, *ctx.args), None, None, None
 
 
-def vstack(tensors) -> Tensor:
-    """Concatenate row-wise (1-d tensors become rows)."""
-    return cat([x if x._data.ndim > 1 else reshape(x, (1, -1)) for x in tensors], 0)
+class UnfoldBackward(Op):
+    """Sum the windows back onto the input's positions (unfold's adjoint)."""
+
+    higher_order = True
+
+    @staticmethod
+    def forward(ctx, g, shape, d, size, step):
+        if ctx is not None:
+            ctx.args = (d, size, step)
+        if not shape:
+            return g.reshape(())
+        z = xp_of(g).zeros(shape, g.dtype)
+        nw = g.shape[d]
+        for j in range(size):
+            key = (slice(None),) * d + (slice(j, j + step * (nw - 1) + 1, step),)
+            z[key] += g[..., j]
+        return z
+
+    @staticmethod
+    def backward(ctx, gg):
+        r = (
+            Unfold.apply(gg, *ctx.args)
+            if isinstance(gg, Tensor)
+            else Unfold.forward(_NoCtx(), gg, *ctx.args)
+        )
+        return r, None, None, None, None
 
 
-def dstack(tensors) -> Tensor:
-    """Concatenate depth-wise (dim 2)."""
-    ts = []
-    for x in tensors:
-        if x._data.ndim == 1:
-            x = reshape(x, (1, -1, 1))
-        elif x._data.ndim == 2:
-            x = unsqueeze(x, 2)
-        ts.append(x)
-    return cat(ts, 2)
+class _NoCtx:
+    pass
 
 
-def column_stack(tensors) -> Tensor:
-    """Stack 1-d tensors as columns, concatenate the rest along dim 1."""
-    return cat([x.reshape(-1, 1) if x._data.ndim <= 1 else x for x in tensors], 1)
-
-
-from .shape_strided import (  # noqa: E402,F401  (re-exported: shape_extra and callers use them)
-    Diagonal,
-    DiagScatter,
-    Unfold,
-    UnfoldBackward,
-    _as_strided,
-    _diag_dims,
-    _NoCtx,
-    diag_view,
-    diagonal,
-    unfold,
-)
-
-# shape_extra imports DiagScatter and _diag_dims from here, so shape_strided comes first
-# isort: split
-from .shape_extra import *  # noqa: E402,F401,F403
-from .shape_extra import __all__ as _extra_all  # noqa: E402
-
-__all__ += _extra_all
+def unfold(input: Tensor, dimension: int, size: int, step: int) -> Tensor:
+    """A view of all windows of ``size`` along ``dimension`` every ``step`` (new last dim)."""
+    a = input._data
+    d = check_dim(dimension, a.ndim)
+    n = a.shape[d] if a.ndim else 1
+    if size > n:
+        raise RuntimeError(f"maximum size for tensor at dimension {d} is {n} but size is {size}")
+    if size < 0:
+        raise RuntimeError(f"size is {size} but must be >= 0")
+    if step <= 0:
+        raise RuntimeError(f"step is {step} but must be > 0")
+    return as_view(Unfold.apply(input, d, size, step), input)

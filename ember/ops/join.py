@@ -1,0 +1,287 @@
+"""Joins and their inverses: cat/concat/concatenate, stack and the hstack/vstack/dstack/
+column_stack/row_stack family, block_diag; split, chunk, unbind, tensor_split and
+hsplit/vsplit/dsplit. Each backward is duck-typed, so these support higher-order gradients.
+
+Borderline choices, one line each:
+- the split family returns views (through view._slice) but, as cat's inverse, lives here.
+- block_diag joins zero-padded blocks with cat, so it is a join rather than a diag op.
+"""
+
+from __future__ import annotations
+
+from .. import dtypes
+from ..autograd.node import Op
+from ..device import xp_of
+from ..tensor import Tensor, check_dim
+from . import _bw
+from .creation import zeros
+from .inplace import copy_into_out
+from .view import _slice, reshape, unsqueeze
+
+__all__ = [
+    "cat",
+    "concat",
+    "concatenate",
+    "stack",
+    "hstack",
+    "vstack",
+    "dstack",
+    "column_stack",
+    "row_stack",
+    "block_diag",
+    "split",
+    "chunk",
+    "unbind",
+    "tensor_split",
+    "hsplit",
+    "vsplit",
+    "dsplit",
+]
+
+
+# --- cat / stack ------------------------------------------------------------------------------
+class Cat(Op):
+    higher_order = True
+
+    @staticmethod
+    def forward(ctx, dim, *arrays):
+        ctx.sizes = [a.shape[dim] for a in arrays]
+        ctx.dim = dim
+        ctx.dts = [a.dtype for a in arrays]
+        return xp_of(arrays[0]).concatenate(arrays, axis=dim)
+
+    @staticmethod
+    def backward(ctx, g):
+        outs, start = [None], 0
+        for s, dt in zip(ctx.sizes, ctx.dts):
+            key = (slice(None),) * ctx.dim + (slice(start, start + s),)
+            outs.append(_bw.cast(g[key], dt))
+            start += s
+        return tuple(outs)
+
+
+def _promote_all(tensors):
+    dt = None
+    for t in tensors:
+        dt = t.dtype if dt is None else dtypes.promote_types(dt, t.dtype)
+    return [t if t.dtype is dt else t.to(dt) for t in tensors]
+
+
+def cat(tensors, dim: int = 0, *, out=None) -> Tensor:
+    """Join tensors along an existing dim (dtypes promoted, as torch)."""
+    if isinstance(tensors, Tensor) or not isinstance(tensors, (list, tuple)):
+        raise TypeError(
+            "cat() argument 'tensors' must be tuple of Tensors, not " + type(tensors).__name__
+        )
+    if not tensors:
+        raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
+    # torch skips legacy empty 1-d tensors in cat
+    ts = [t for t in tensors if not (t._data.ndim == 1 and t._data.shape[0] == 0)] or [tensors[0]]
+    nd = ts[0]._data.ndim
+    if nd == 0:
+        raise RuntimeError("zero-dimensional tensor (at position 0) cannot be concatenated")
+    d = check_dim(dim, nd)
+    for i, x in enumerate(ts):
+        if x._data.ndim != nd:
+            raise RuntimeError(
+                f"Tensors must have same number of dimensions: got {nd} and {x._data.ndim}"
+            )
+        for k in range(nd):
+            if k != d and x._data.shape[k] != ts[0]._data.shape[k]:
+                raise RuntimeError(
+                    f"Sizes of tensors must match except in dimension {d}. Expected size "
+                    f"{ts[0]._data.shape[k]} but got size {x._data.shape[k]} for tensor number "
+                    f"{i} in the list."
+                )
+    ts = _promote_all(ts)
+    r = Cat.apply(d, *ts)
+    if out is not None:
+        return copy_into_out(out, r)
+    return r
+
+
+concat = concatenate = cat
+
+
+def stack(tensors, dim: int = 0, *, out=None) -> Tensor:
+    """Join tensors of one shape along a new dim."""
+    if not tensors:
+        raise RuntimeError("stack expects a non-empty TensorList")
+    shp = tensors[0]._data.shape
+    for i, x in enumerate(tensors):
+        if x._data.shape != shp:
+            raise RuntimeError(
+                f"stack expects each tensor to be equal size, but got {list(shp)} at entry 0 "
+                f"and {list(x._data.shape)} at entry {i}"
+            )
+    d = check_dim(dim, len(shp) + 1)
+    return cat([unsqueeze(x, d) for x in tensors], d, out=out)
+
+
+def hstack(tensors) -> Tensor:
+    """Concatenate column-wise (dim 1; dim 0 for 1-d tensors)."""
+    return cat(tensors, 0 if tensors[0]._data.ndim == 1 else 1)
+
+
+def vstack(tensors) -> Tensor:
+    """Concatenate row-wise (1-d tensors become rows)."""
+    return cat([x if x._data.ndim > 1 else reshape(x, (1, -1)) for x in tensors], 0)
+
+
+def row_stack(tensors) -> Tensor:
+    """Alias of vstack."""
+    return vstack(tensors)
+
+
+def dstack(tensors) -> Tensor:
+    """Concatenate depth-wise (dim 2)."""
+    ts = []
+    for x in tensors:
+        if x._data.ndim == 1:
+            x = reshape(x, (1, -1, 1))
+        elif x._data.ndim == 2:
+            x = unsqueeze(x, 2)
+        ts.append(x)
+    return cat(ts, 2)
+
+
+def column_stack(tensors) -> Tensor:
+    """Stack 1-d tensors as columns, concatenate the rest along dim 1."""
+    return cat([x.reshape(-1, 1) if x._data.ndim <= 1 else x for x in tensors], 1)
+
+
+def block_diag(*tensors) -> Tensor:
+    """A block-diagonal matrix of the given (0-, 1- or 2-d) tensors."""
+    mats = []
+    for k, t in enumerate(tensors):
+        nd = t._data.ndim
+        if nd > 2:
+            raise RuntimeError(
+                f"torch.block_diag: Input tensors must have 2 or fewer dimensions."
+                f" Input {k} has {nd} dimensions"
+            )
+        mats.append(reshape(t, (1, 1)) if nd == 0 else reshape(t, (1, -1)) if nd == 1 else t)
+    width = sum(m._data.shape[1] for m in mats)
+    rows, left = [], 0
+    for m in mats:
+        h, w = m._data.shape
+        parts = [
+            zeros(h, left, dtype=m.dtype, device=m.device),
+            m,
+            zeros(h, width - left - w, dtype=m.dtype, device=m.device),
+        ]
+        rows.append(cat(parts, 1))
+        left += w
+    if not rows:
+        return zeros(1, 0)
+    return cat(rows, 0)
+
+
+# --- splits (views of the input) -------------------------------------------------------------
+def split(tensor: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
+    """Pieces of ``split_size`` along dim (the last may be smaller), or of the given sizes."""
+    d = check_dim(dim, tensor._data.ndim)
+    n = tensor._data.shape[d]
+    if isinstance(split_size_or_sections, int):
+        step = split_size_or_sections
+        if step <= 0 and n:
+            raise RuntimeError(
+                f"split_size can only be 0 if dimension size is 0, but got dimension size of {n}"
+            )
+        sizes = [min(step, n - i) for i in range(0, n, step)] if n else [0]
+    else:
+        sizes = list(split_size_or_sections)
+        if sum(sizes) != n:
+            raise RuntimeError(
+                f"split_with_sizes expects split_sizes to sum exactly to {n} (input tensor's "
+                f"size at dimension {dim}), but got split_sizes={sizes}"
+            )
+    out, start = [], 0
+    for s in sizes:
+        out.append(_slice(tensor, d, start, start + s))
+        start += s
+    return tuple(out)
+
+
+def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple:
+    """Split into ``chunks`` nearly equal pieces along ``dim``."""
+    if chunks <= 0:
+        raise RuntimeError("chunk expects `chunks` to be greater than 0, got: " + str(chunks))
+    d = check_dim(dim, input._data.ndim)
+    n = input._data.shape[d]
+    step = -(-n // chunks) if n else 1
+    return split(input, step, d) if n else split(input, [0], d)
+
+
+def unbind(input: Tensor, dim: int = 0) -> tuple:
+    """The slices along ``dim``, as a tuple of views."""
+    d = check_dim(dim, input._data.ndim)
+    return tuple(_slice(input, d, i, None, drop=True) for i in range(input._data.shape[d]))
+
+
+def tensor_split(input: Tensor, indices_or_sections, dim: int = 0) -> tuple:
+    """Split into n nearly equal parts, or at the given indices, along ``dim`` (views)."""
+    d = check_dim(dim, input._data.ndim)
+    n = input._data.shape[d]
+    ios = indices_or_sections
+    if isinstance(ios, Tensor):
+        ios = ios.item() if ios._data.ndim == 0 else ios.tolist()
+    if isinstance(ios, int):
+        if ios <= 0:
+            raise RuntimeError(f"number of sections must be larger than 0, got {ios}")
+        q, r = divmod(n, ios)
+        bounds, pos = [], 0
+        for k in range(ios - 1):
+            pos += q + (1 if k < r else 0)
+            bounds.append(pos)
+    else:
+        bounds = [int(b) for b in ios]
+    out, prev = [], 0
+    for b in bounds + [n]:
+        start = min(max(prev, 0), n)
+        stop = min(max(b, start), n)
+        out.append(_slice(input, d, start, stop))
+        prev = b
+    return tuple(out)
+
+
+def _split_dim(input: Tensor, sections, dim: int, name: str) -> tuple:
+    if isinstance(sections, int):
+        n = input._data.shape[dim]
+        if sections == 0 or n % sections:
+            raise RuntimeError(
+                f"torch.{name} attempted to split along dimension {dim}, but the size of the "
+                f"dimension {n} is not divisible by the split_size {sections}!"
+            )
+    return tensor_split(input, sections, dim)
+
+
+def hsplit(input: Tensor, indices_or_sections) -> tuple:
+    """tensor_split along dim 1 (dim 0 for 1-d tensors)."""
+    nd = input._data.ndim
+    if nd < 1:
+        raise RuntimeError(
+            "torch.hsplit requires a tensor with at least 1 dimension, but got a "
+            "tensor with 0 dimensions!"
+        )
+    return _split_dim(input, indices_or_sections, 1 if nd > 1 else 0, "hsplit")
+
+
+def vsplit(input: Tensor, indices_or_sections) -> tuple:
+    """tensor_split along dim 0 (needs at least 2 dims)."""
+    if input._data.ndim < 2:
+        raise RuntimeError(
+            f"torch.vsplit requires a tensor with at least 2 dimension, but got a "
+            f"tensor with {input._data.ndim} dimensions!"
+        )
+    return _split_dim(input, indices_or_sections, 0, "vsplit")
+
+
+def dsplit(input: Tensor, indices_or_sections) -> tuple:
+    """tensor_split along dim 2 (needs at least 3 dims)."""
+    if input._data.ndim < 3:
+        raise RuntimeError(
+            f"torch.dsplit requires a tensor with at least 3 dimension, but got a "
+            f"tensor with {input._data.ndim} dimensions!"
+        )
+    return _split_dim(input, indices_or_sections, 2, "dsplit")
