@@ -66,6 +66,16 @@ from .ops.gather import *  # noqa: E402,F401,F403
 from .ops.indexing import *  # noqa: E402,F401,F403
 from .ops.linalg import *  # noqa: E402,F401,F403
 from .ops.reduction import *  # noqa: E402,F401,F403
+from .ops.cumulative import (  # noqa: E402,F401
+    cummax,
+    cummin,
+    cumprod,
+    cumsum,
+    cumulative_trapezoid,
+    logcumsumexp,
+    trapezoid,
+    trapz,
+)
 from .ops.view import *  # noqa: E402,F401,F403
 from .ops.join import *  # noqa: E402,F401,F403
 from .ops.rearrange import *  # noqa: E402,F401,F403

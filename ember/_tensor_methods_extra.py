@@ -4,9 +4,9 @@ table in _tensor_methods.py (kept apart so both tables can grow independently)."
 from __future__ import annotations
 
 from ._tensor_methods import attach
+from .ops import cumulative, join, rearrange, view
 from .ops import gather as G
 from .ops import inplace as P
-from .ops import join, rearrange, view
 from .ops import linalg as L
 from .ops import reduction as Rd
 from .ops import sorting as So
@@ -90,14 +90,14 @@ _EXTRA: dict = {
     "all": Rd.all,
     "count_nonzero": Rd.count_nonzero,
     "median": Rd.median,
-    "cumsum": Rd.cumsum,
-    "cumprod": Rd.cumprod,
-    "cummax": Rd.cummax,
-    "cummin": Rd.cummin,
-    "logcumsumexp": Rd.logcumsumexp,
+    "cumsum": cumulative.cumsum,
+    "cumprod": cumulative.cumprod,
+    "cummax": cumulative.cummax,
+    "cummin": cumulative.cummin,
+    "logcumsumexp": cumulative.logcumsumexp,
     "nanmedian": Rd.nanmedian,
-    "cumsum_": _inplace_of(Rd.cumsum),
-    "cumprod_": _inplace_of(Rd.cumprod),
+    "cumsum_": _inplace_of(cumulative.cumsum),
+    "cumprod_": _inplace_of(cumulative.cumprod),
     # sorting
     "sort": So.sort,
     "argsort": So.argsort,

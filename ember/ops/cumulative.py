@@ -178,7 +178,7 @@ class LogCumSumExp(Op):
 
 def logcumsumexp(input: Tensor, dim: int, *, out=None) -> Tensor:
     """log(cumsum(exp(input))) along ``dim``, computed stably."""
-    from .reduction_stats import is_float, via_f32
+    from .reduction import is_float, via_f32
 
     if not is_float(input._data):
         input = input.to(D._default)
