@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from itertools import repeat
 from typing import Any
 
+
 def _ntuple(n: int, name: str = "parse") -> Callable[[Any], tuple]:
     """A parser that repeats a scalar ``n`` times and turns an iterable into a tuple."""
 
