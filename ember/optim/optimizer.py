@@ -172,6 +172,8 @@ class Optimizer:
                     g._data[...] = 0
                     g._bump()
 
+    zero_grad = _profiled(zero_grad, "zero_grad")
+
     # --- hooks -----------------------------------------------------------------------------
     def register_step_pre_hook(self, hook: Callable) -> RemovableHandle:
         """A hook run before this optimizer steps."""
@@ -305,6 +307,8 @@ class Optimizer:
             ):
                 h(self, (), {})
         return loss
+
+    step = _profiled(step, "step")
 
     def _step_group(self, group: dict) -> None:
         params = group["params"]
@@ -470,7 +474,3 @@ def _cast_state(p: Tensor, key: str, value):
     if isinstance(value, Iterable) and not isinstance(value, str):
         return type(value)(_cast_state(p, key, v) for v in value)
     return value
-
-
-Optimizer.step = _profiled(Optimizer.step, "step")
-Optimizer.zero_grad = _profiled(Optimizer.zero_grad, "zero_grad")
