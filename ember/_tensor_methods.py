@@ -192,7 +192,7 @@ def _post_accumulate_hook(self, hook):
             if self.grad_fn is not None
             else "cannot register a hook on a tensor that doesn't require gradient"
         )
-    from .autograd.node import _RemovableHandle
+    from .autograd.hooks import RemovableHandle as _RemovableHandle
 
     acc = self._accumulator()
     if acc.post_hooks is None:

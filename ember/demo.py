@@ -21,12 +21,17 @@ from typing import Any
 
 import numpy as np
 
+import ember
+import ember.nn  # noqa: F401
+import ember.optim  # noqa: F401
+import ember.utils.data  # noqa: F401
+
 __all__ = ["load_digits", "main", "train"]
 
 
 def load_digits() -> tuple[np.ndarray, np.ndarray]:
     """The bundled digits: images (1797, 8, 8) uint8 in 0..16 and labels (1797,) uint8."""
-    with resources.files("ember").joinpath("data/digits.npz").open("rb") as f:
+    with resources.files("ember").joinpath("_demo_data/digits.npz").open("rb") as f:
         with np.load(f) as data:
             return data["images"], data["labels"]
 
@@ -59,22 +64,18 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
 
 def _backend(name: str) -> ModuleType:
     if name == "torch":
+        # optional dependency: PyTorch, only for the comparison run
         import torch
         import torch.utils.data  # noqa: F401
 
         return torch
-    import ember
-    import ember.nn  # noqa: F401
-    import ember.optim  # noqa: F401
-    import ember.utils.data  # noqa: F401
-
     return ember
 
 
 def _tqdm(disabled: bool) -> Any:
     if disabled:
         return None
-    try:
+    try:  # optional dependency: the progress bar
         from tqdm import tqdm
     except ImportError:
         return None
@@ -119,7 +120,7 @@ def _evaluate(torch: ModuleType, model: Any, loader: Any, loss_fn: Any, device: 
 
 def _plot(history: dict, path: str) -> str | None:
     """Training and validation curves as a PNG; None (and a note) without matplotlib."""
-    try:
+    try:  # optional dependency: the curves' PNG
         import matplotlib
 
         matplotlib.use("Agg")

@@ -443,7 +443,7 @@ class Tensor:
         """hook(grad) -> Tensor or None, called when this tensor's gradient is computed."""
         if not self._rg:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
-        from .autograd.node import _RemovableHandle
+        from .autograd.hooks import RemovableHandle as _RemovableHandle
 
         if self.grad_fn is None:
             acc = self._accumulator()

@@ -22,7 +22,7 @@ args = parser.parse_args()
 class Digits(Dataset):
     def __init__(self):
         # ember ships the data; with PyTorch alone, install ember too for the file.
-        with resources.files("ember").joinpath("data/digits.npz").open("rb") as f:
+        with resources.files("ember").joinpath("_demo_data/digits.npz").open("rb") as f:
             data = np.load(f)
             images, labels = data["images"], data["labels"]
         self.x = torch.tensor(images.reshape(-1, 64), dtype=torch.float32) / 8.0 - 1.0

@@ -44,7 +44,7 @@ def test_bundled_digits_data():
     assert images.shape == (1797, 8, 8) and labels.shape == (1797,)
     assert images.dtype == np.uint8 and images.max() == 16
     assert sorted(set(labels.tolist())) == list(range(10))
-    here = os.path.join(os.path.dirname(ember.__file__), "data")
+    here = os.path.join(os.path.dirname(ember.__file__), "_demo_data")
     assert os.path.getsize(os.path.join(here, "digits.npz")) < 100_000
     assert "CC BY 4.0" in open(os.path.join(here, "DIGITS_LICENSE.txt")).read()
 

@@ -14,9 +14,11 @@ import pytest
 
 import ember
 import ember.nn as nn
+from ember.autograd import _profiler_recorder as _recorder
 from ember.autograd import engine as _engine
 from ember.autograd import node as _node
-from ember.profiler import ProfilerAction, ProfilerActivity, _recorder, profile, record_function
+from ember.autograd.profiler_util import format_time
+from ember.profiler import ProfilerAction, ProfilerActivity, profile, record_function
 
 torch = pytest.importorskip("torch")
 
@@ -256,9 +258,9 @@ def test_table_layout_sorting_and_row_limit():
         assert vals == sorted(vals, reverse=True)
     top = ka.table(sort_by="cpu_time_total", row_limit=1).splitlines()[3]
     assert top.strip().startswith("model_inference") and "100.00%" in top
-    assert ember.profiler._events.format_time(12.5) == "12.500us"
-    assert ember.profiler._events.format_time(1234.5) == "1.234ms"
-    assert ember.profiler._events.format_time(2.5e6) == "2.500s"
+    assert format_time(12.5) == "12.500us"
+    assert format_time(1234.5) == "1.234ms"
+    assert format_time(2.5e6) == "2.500s"
 
 
 def test_group_by_input_shape():

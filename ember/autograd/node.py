@@ -12,6 +12,7 @@ from __future__ import annotations
 import weakref
 
 from .grad_mode import state as _grad_state
+from .hooks import RemovableHandle
 
 # While a profile records, ember.profiler sets _prof (its recorder) and _profiling; the entry
 # points below then cost one module-global check when no profile is active.
@@ -58,7 +59,7 @@ class Node:
         if self._hooks is None:
             self._hooks = []
         self._hooks.append(fn)
-        return _RemovableHandle(self._hooks, fn)
+        return RemovableHandle(self._hooks, fn)
 
     def register_prehook(self, fn):
         """fn(grad_outputs) -> new grad_outputs or None, before this node runs."""
@@ -66,36 +67,10 @@ class Node:
             self._pre_hooks = {}
         lst = self._pre_hooks.setdefault("all", [])
         lst.append(fn)
-        return _RemovableHandle(lst, fn)
+        return RemovableHandle(lst, fn)
 
     def __repr__(self) -> str:
         return f"<{self.name()} object at {hex(id(self))}>"
-
-
-class _RemovableHandle:
-    _next_id = 0
-
-    def __init__(self, container, item):
-        self._container = container
-        self._item = item
-        _RemovableHandle._next_id += 1
-        self.id = _RemovableHandle._next_id
-
-    def remove(self) -> None:
-        c = self._container
-        if isinstance(c, dict):
-            c.pop(self._item, None)
-        else:
-            try:
-                c.remove(self._item)
-            except ValueError:
-                pass
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.remove()
 
 
 class AccumulateGrad(Node):

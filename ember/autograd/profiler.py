@@ -1,8 +1,9 @@
-"""ember.autograd.profiler: the older profiler API (as ``torch.autograd.profiler``).
+"""ember.autograd.profiler: the profiler (as ``torch.autograd.profiler``); ``ember.profiler``
+adds torch.profiler's schedules and trace handlers on top of this ``profile``.
 
-``profile`` records the same events as :class:`ember.profiler.profile` (one recorder serves
-both): ember ops as "ember::<Op class>", backward nodes as
-"autograd::engine::evaluate_function: <Node>", ``record_function`` ranges and optimizer steps.
+``profile`` records (with the recorder in ``_profiler_recorder``) ember ops as
+"ember::<Op class>", backward nodes as "autograd::engine::evaluate_function: <Node>",
+``record_function`` ranges and optimizer steps.
 Only CPU-side times are measured; ``use_cuda``/``use_device`` are accepted and add no device
 events. ``emit_nvtx`` and ``emit_itt`` are accepted as no-op context managers.
 """
@@ -11,9 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..profiler import _recorder
-from ..profiler._events import EventList, FunctionEvent, FunctionEventAvg, build_events
-from ..profiler._recorder import record_function
+from . import _profiler_recorder as _recorder
+from ._profiler_recorder import record_function
+from .profiler_util import EventList, FunctionEvent, FunctionEventAvg, build_events
 
 __all__ = [
     "EventList",

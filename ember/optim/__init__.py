@@ -1,27 +1,18 @@
 """ember.optim: optimizers and learning-rate schedulers, as ``torch.optim``."""
 
+# ruff: noqa: F401  (a namespace: every import here is a re-export)
 from __future__ import annotations
 
-import importlib as _importlib
-
-from .adam import Adam  # noqa: F401
-from .adamw import AdamW  # noqa: F401
-from .optimizer import Optimizer  # noqa: F401
-from .sgd import SGD  # noqa: F401
-
-for _name, _cls in (
-    ("rmsprop", "RMSprop"),
-    ("adagrad", "Adagrad"),
-    ("adadelta", "Adadelta"),
-    ("adamax", "Adamax"),
-    ("nadam", "NAdam"),
-    ("radam", "RAdam"),
-    ("lbfgs", "LBFGS"),
-    ("rprop", "Rprop"),
-):
-    try:
-        globals()[_cls] = getattr(_importlib.import_module(f".{_name}", __name__), _cls)
-    except (ImportError, AttributeError):  # pragma: no cover - not written yet
-        pass
-
-from . import lr_scheduler, swa_utils  # noqa: E402,F401
+from . import lr_scheduler, swa_utils
+from .adadelta import Adadelta
+from .adagrad import Adagrad
+from .adam import Adam
+from .adamax import Adamax
+from .adamw import AdamW
+from .lbfgs import LBFGS
+from .nadam import NAdam
+from .optimizer import Optimizer
+from .radam import RAdam
+from .rmsprop import RMSprop
+from .rprop import Rprop
+from .sgd import SGD

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from ..device import xp_of
-from ._base_opts import check, direction
-from .optimizer import Optimizer
+from ._arg_checks import check_hyperparameters
+from .optimizer import Optimizer, direction
 
 __all__ = ["Adadelta"]
 
@@ -28,9 +28,7 @@ class Adadelta(Optimizer):
         maximize: bool = False,
         differentiable: bool = False,
     ) -> None:
-        check(lr, eps, weight_decay)
-        if not 0.0 <= rho <= 1.0:
-            raise ValueError(f"Invalid rho value: {rho}")
+        check_hyperparameters(lr=lr, eps=eps, weight_decay=weight_decay, rho=rho)
         defaults = dict(
             lr=lr,
             rho=rho,

@@ -6,8 +6,8 @@ import numpy as np
 
 from ..device import xp_of
 from ..tensor import _wrap
-from ._base_opts import check, direction
-from .optimizer import Optimizer
+from ._arg_checks import check_hyperparameters
+from .optimizer import Optimizer, direction
 
 __all__ = ["Adagrad"]
 
@@ -32,13 +32,13 @@ class Adagrad(Optimizer):
         differentiable: bool = False,
         fused=None,
     ) -> None:
-        check(lr, eps, weight_decay)
-        if not 0.0 <= lr_decay:
-            raise ValueError(f"Invalid lr_decay value: {lr_decay}")
-        if not 0.0 <= initial_accumulator_value:
-            raise ValueError(
-                f"Invalid initial_accumulator_value value: {initial_accumulator_value}"
-            )
+        check_hyperparameters(
+            lr=lr,
+            eps=eps,
+            weight_decay=weight_decay,
+            lr_decay=lr_decay,
+            initial_accumulator_value=initial_accumulator_value,
+        )
         defaults = dict(
             lr=lr,
             lr_decay=lr_decay,

@@ -6,8 +6,9 @@ import math
 
 import numpy as np
 
-from .. import _cuda_kernels as _K
+from .. import _cuda_kernels
 from ..device import xp_of
+from ._arg_checks import check_hyperparameters
 from .optimizer import Optimizer
 
 __all__ = ["Adam"]
@@ -34,16 +35,7 @@ class Adam(Optimizer):
         fused=None,
         decoupled_weight_decay: bool = False,
     ) -> None:
-        if not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
-        if not 0.0 <= betas[0] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
-        if not 0.0 <= betas[1] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        check_hyperparameters(lr=lr, eps=eps, betas=betas, weight_decay=weight_decay)
         defaults = dict(
             lr=lr,
             betas=betas,
@@ -77,7 +69,7 @@ class Adam(Optimizer):
 
     def _kernel(self, group: dict, p, g, bufs: dict, step, s) -> dict:
         xp = xp_of(p)
-        if xp is not np and not group["amsgrad"] and _K.on_device(p):
+        if xp is not np and not group["amsgrad"] and _cuda_kernels.on_device(p):
             return self._fused(group, p, g, bufs, step, xp)
         lr = float(group["lr"])
         b1, b2 = group["betas"]
@@ -139,7 +131,7 @@ class Adam(Optimizer):
         if m is None:
             m = new["exp_avg"] = xp.zeros_like(p)
             v = new["exp_avg_sq"] = xp.zeros_like(p)
-        _K.adam_step(
+        _cuda_kernels.adam_step(
             g,
             lr / (1 - b1**step),
             b1,

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from ..device import xp_of
-from ._base_opts import check, direction
-from .optimizer import Optimizer
+from ._arg_checks import check_hyperparameters
+from .optimizer import Optimizer, direction
 
 __all__ = ["Adamax"]
 
@@ -28,7 +28,7 @@ class Adamax(Optimizer):
         differentiable: bool = False,
         capturable: bool = False,
     ) -> None:
-        check(lr, eps, weight_decay, betas)
+        check_hyperparameters(lr=lr, eps=eps, weight_decay=weight_decay, betas=betas)
         defaults = dict(
             lr=lr,
             betas=betas,

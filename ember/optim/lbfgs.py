@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..autograd.grad_mode import enable_grad, no_grad
 from ..device import xp_of
 from ..tensor import Tensor, _wrap
+from ._arg_checks import check_hyperparameters
 from .optimizer import Optimizer
 
 __all__ = ["LBFGS"]
@@ -32,8 +33,7 @@ class LBFGS(Optimizer):
         history_size: int = 100,
         line_search_fn: str | None = None,
     ) -> None:
-        if not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
+        check_hyperparameters(lr=lr)
         if max_eval is None:
             max_eval = max_iter * 5 // 4
         defaults = dict(

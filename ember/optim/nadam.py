@@ -6,8 +6,8 @@ import numpy as np
 
 from ..device import xp_of
 from ..tensor import Tensor, _wrap
-from ._base_opts import check, direction
-from .optimizer import Optimizer
+from ._arg_checks import check_hyperparameters
+from .optimizer import Optimizer, direction
 
 __all__ = ["NAdam"]
 
@@ -32,9 +32,9 @@ class NAdam(Optimizer):
         capturable: bool = False,
         differentiable: bool = False,
     ) -> None:
-        check(lr, eps, weight_decay, betas)
-        if not 0.0 <= momentum_decay:
-            raise ValueError(f"Invalid momentum_decay value: {momentum_decay}")
+        check_hyperparameters(
+            lr=lr, eps=eps, weight_decay=weight_decay, betas=betas, momentum_decay=momentum_decay
+        )
         defaults = dict(
             lr=lr,
             betas=betas,

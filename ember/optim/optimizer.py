@@ -1,28 +1,28 @@
-"""Optimizer base: param groups, per-parameter state, torch's state_dict layout, and the fused
-update path.
+"""Optimizer base: param groups, per-parameter state, torch's state_dict layout, step hooks,
+and the stepping paths.
 
-Fused path: at the first step the parameters of a group (same dtype and device) are copied
-into one flat buffer and each parameter's array becomes a view into it; the per-parameter state
-buffers (``momentum_buffer``, ``exp_avg``, ...) are views into flat buffers too. An update is
-then a handful of array operations on the flat buffers, whatever the number of parameters.
-Every step checks that each parameter still holds its view (``p.data = ...`` or ``module.to``
-replace it) and rebuilds when not; a step where some parameter has no gradient, or a state
-that is not uniform across the group, runs the same kernel parameter by parameter instead.
+A step runs the optimizer's ``_kernel`` on a group's flat buffers (``_flat_buffer``) when it
+can; a step where some parameter has a gradient of another dtype, or a state that is not
+uniform across the group, runs the same kernel parameter by parameter instead.
 """
 
 from __future__ import annotations
 
 import copy
+import warnings
 from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
 
+from ..autograd._profiler_recorder import profiled_method as _profiled
+from ..autograd.engine import _legacy_type_name
 from ..autograd.grad_mode import enable_grad, no_grad
+from ..autograd.hooks import RemovableHandle
 from ..device import move_like, xp_of
-from ..profiler._recorder import profiled_method as _profiled
 from ..tensor import Tensor, _wrap
+from ._flat_buffer import FlatBuffer
 
 __all__ = ["Optimizer", "required"]
 
@@ -40,141 +40,18 @@ _global_pre_hooks: OrderedDict = OrderedDict()
 _global_post_hooks: OrderedDict = OrderedDict()
 
 
-class _Handle:
-    _n = 0
-
-    def __init__(self, d: dict):
-        _Handle._n += 1
-        self.id = _Handle._n
-        self._d = d
-
-    def remove(self) -> None:
-        self._d.pop(self.id, None)
-
-
-def register_optimizer_step_pre_hook(hook: Callable) -> _Handle:
+def register_optimizer_step_pre_hook(hook: Callable) -> RemovableHandle:
     """A hook run before every optimizer step."""
-    h = _Handle(_global_pre_hooks)
+    h = RemovableHandle(_global_pre_hooks)
     _global_pre_hooks[h.id] = hook
     return h
 
 
-def register_optimizer_step_post_hook(hook: Callable) -> _Handle:
+def register_optimizer_step_post_hook(hook: Callable) -> RemovableHandle:
     """A hook run after every optimizer step."""
-    h = _Handle(_global_post_hooks)
+    h = RemovableHandle(_global_post_hooks)
     _global_post_hooks[h.id] = hook
     return h
-
-
-class _Flat:
-    """One group's parameters (one dtype, one device) as views of a flat buffer."""
-
-    __slots__ = ("params", "views", "flat", "bufs", "gbuf", "steps", "xp", "shapes", "offs")
-
-    def __init__(self, params: list, state, names: tuple, uses_step: bool):
-        p0 = params[0]._data
-        xp = xp_of(p0)
-        self.xp = xp
-        self.params = list(params)
-        sizes = [p._data.size for p in params]
-        offs = [0]
-        for s in sizes:
-            offs.append(offs[-1] + s)
-        self.offs = offs
-        self.shapes = [p._data.shape for p in params]
-        n = offs[-1]
-        flat = xp.empty(n, p0.dtype)
-        views = []
-        for p, a, b, shp in zip(params, offs, offs[1:], self.shapes):
-            flat[a:b] = p._data.reshape(-1)
-            v = flat[a:b].reshape(shp)
-            p._data = v
-            views.append(v)
-        self.flat = flat
-        self.views = views
-        self.gbuf = None
-        self.bufs = {}
-        self.steps = None
-        sts = [state.get(p) for p in params]
-        if sts[0] and all(names[0] in s for s in sts) if names else False:
-            for name in names:
-                self.bufs[name] = self._gather_state(sts, name)
-        if uses_step and sts[0] and "step" in sts[0]:
-            self.steps = self._gather_steps(sts)
-
-    def _gather_state(self, sts, name):
-        xp = self.xp
-        buf = xp.empty(self.flat.shape[0], self.flat.dtype)
-        for st, a, b, shp in zip(sts, self.offs, self.offs[1:], self.shapes):
-            t = st[name]
-            buf[a:b] = move_like(t._data, buf).reshape(-1)
-            t._data = buf[a:b].reshape(shp)
-            t.__dict__.pop("_vc", None)
-        return buf
-
-    def _gather_steps(self, sts):
-        steps = np.empty(len(sts), np.float32)  # host: reading the step never syncs a GPU
-        for i, st in enumerate(sts):
-            t = st["step"]
-            steps[i] = float(t._data) if isinstance(t, Tensor) else float(t)
-            v = steps[i : i + 1].reshape(())
-            if isinstance(t, Tensor):
-                t._data = v
-            else:
-                st["step"] = _wrap(v)
-        return steps
-
-    def adopt(self, state, new: dict) -> None:
-        """Register freshly created flat state buffers as per-parameter views."""
-        for name, buf in new.items():
-            self.bufs[name] = buf
-            for p, a, b, shp in zip(self.params, self.offs, self.offs[1:], self.shapes):
-                state[p][name] = _wrap(buf[a:b].reshape(shp))
-
-    def adopt_steps(self, state) -> None:
-        steps = self.steps = np.zeros(len(self.params), np.float32)
-        for i, p in enumerate(self.params):
-            state[p]["step"] = _wrap(steps[i : i + 1].reshape(()))
-
-    def valid(self, params: list) -> bool:
-        if len(params) != len(self.views):
-            return False
-        for p, v in zip(params, self.views):
-            if p._data is not v:
-                return False
-        return True
-
-    def grad_list(self):
-        """The gradient arrays, or None when one is missing or of another dtype."""
-        gs = []
-        dt = self.flat.dtype
-        for p in self.params:
-            g = p.grad
-            if g is None:
-                return None
-            a = g._data
-            if a.dtype != dt:
-                return None
-            gs.append(a)
-        return gs
-
-    def scratch(self):
-        gb = self.gbuf
-        if gb is None:
-            gb = self.gbuf = self.xp.empty_like(self.flat)
-        return gb
-
-    def gather(self, gs):
-        """The gradients concatenated into the flat scratch buffer."""
-        gb = self.scratch()
-        self.xp.concatenate([g.ravel() for g in gs], out=gb)
-        return gb
-
-    def bump(self) -> None:
-        for p in self.params:
-            vc = p._vc
-            if vc is not None:
-                vc[0] += 1
 
 
 class Optimizer:
@@ -265,8 +142,6 @@ class Optimizer:
                 )
             param_group.setdefault(name, default)
         if len({id(p) for p in plist}) != len(plist):
-            import warnings
-
             warnings.warn(
                 "optimizer contains a parameter group with duplicate parameters; in "
                 "future, this will cause an error; see github.com/pytorch/pytorch/"
@@ -297,40 +172,42 @@ class Optimizer:
                     g._data[...] = 0
                     g._bump()
 
+    zero_grad = _profiled(zero_grad, "zero_grad")
+
     # --- hooks -----------------------------------------------------------------------------
-    def register_step_pre_hook(self, hook: Callable) -> _Handle:
+    def register_step_pre_hook(self, hook: Callable) -> RemovableHandle:
         """A hook run before this optimizer steps."""
-        h = _Handle(self._optimizer_step_pre_hooks)
+        h = RemovableHandle(self._optimizer_step_pre_hooks)
         self._optimizer_step_pre_hooks[h.id] = hook
         return h
 
-    def register_step_post_hook(self, hook: Callable) -> _Handle:
+    def register_step_post_hook(self, hook: Callable) -> RemovableHandle:
         """A hook run after this optimizer steps."""
-        h = _Handle(self._optimizer_step_post_hooks)
+        h = RemovableHandle(self._optimizer_step_post_hooks)
         self._optimizer_step_post_hooks[h.id] = hook
         return h
 
-    def register_state_dict_pre_hook(self, hook, prepend: bool = False) -> _Handle:
+    def register_state_dict_pre_hook(self, hook, prepend: bool = False) -> RemovableHandle:
         """A hook run before state_dict() collects entries."""
-        h = _Handle(self._optimizer_state_dict_pre_hooks)
+        h = RemovableHandle(self._optimizer_state_dict_pre_hooks)
         self._optimizer_state_dict_pre_hooks[h.id] = hook
         return h
 
-    def register_state_dict_post_hook(self, hook, prepend: bool = False) -> _Handle:
+    def register_state_dict_post_hook(self, hook, prepend: bool = False) -> RemovableHandle:
         """A hook run after state_dict() collected entries."""
-        h = _Handle(self._optimizer_state_dict_post_hooks)
+        h = RemovableHandle(self._optimizer_state_dict_post_hooks)
         self._optimizer_state_dict_post_hooks[h.id] = hook
         return h
 
-    def register_load_state_dict_pre_hook(self, hook, prepend: bool = False) -> _Handle:
+    def register_load_state_dict_pre_hook(self, hook, prepend: bool = False) -> RemovableHandle:
         """A hook run before load_state_dict() copies entries."""
-        h = _Handle(self._optimizer_load_state_dict_pre_hooks)
+        h = RemovableHandle(self._optimizer_load_state_dict_pre_hooks)
         self._optimizer_load_state_dict_pre_hooks[h.id] = hook
         return h
 
-    def register_load_state_dict_post_hook(self, hook, prepend: bool = False) -> _Handle:
+    def register_load_state_dict_post_hook(self, hook, prepend: bool = False) -> RemovableHandle:
         """A hook run after load_state_dict()."""
-        h = _Handle(self._optimizer_load_state_dict_post_hooks)
+        h = RemovableHandle(self._optimizer_load_state_dict_post_hooks)
         self._optimizer_load_state_dict_post_hooks[h.id] = hook
         return h
 
@@ -431,6 +308,8 @@ class Optimizer:
                 h(self, (), {})
         return loss
 
+    step = _profiled(step, "step")
+
     def _step_group(self, group: dict) -> None:
         params = group["params"]
         if not params:
@@ -473,7 +352,7 @@ class Optimizer:
                     return None
         return self._step_each(group, names)
 
-    def _per_view(self, group: dict, fl: _Flat, gs: list, step) -> dict:
+    def _per_view(self, group: dict, fl: FlatBuffer, gs: list, step) -> dict:
         """Large tensors: the kernel on each parameter's views (no gradient gather)."""
         scratch = fl.scratch()
         created: dict = {}
@@ -516,7 +395,7 @@ class Optimizer:
                     if not isinstance(s.get(n), Tensor):
                         return None
         try:
-            return _Flat(params, state, names, self._uses_step)
+            return FlatBuffer(params, state, names, self._uses_step)
         except Exception:  # pragma: no cover - odd shapes or memory layouts
             return None
 
@@ -549,10 +428,21 @@ class Optimizer:
             p._bump()
 
 
+def direction(group: dict, p, g, decoupled: bool = False):
+    """The gradient after maximize and weight decay (into ``p`` when ``decoupled``), as the
+    kernels use it; never writes into g."""
+    d = -g if group.get("maximize", False) else g
+    wd = group.get("weight_decay", 0)
+    if wd != 0:
+        if decoupled:
+            p *= 1 - float(group["lr"]) * wd
+        else:
+            d = d + wd * p
+    return d
+
+
 def _typename(x) -> str:
     if isinstance(x, Tensor):
-        from ..autograd.engine import _legacy_type_name
-
         return _legacy_type_name(x)
     return (
         type(x).__module__ + "." + type(x).__qualname__
@@ -584,7 +474,3 @@ def _cast_state(p: Tensor, key: str, value):
     if isinstance(value, Iterable) and not isinstance(value, str):
         return type(value)(_cast_state(p, key, v) for v in value)
     return value
-
-
-Optimizer.step = _profiled(Optimizer.step, "step")
-Optimizer.zero_grad = _profiled(Optimizer.zero_grad, "zero_grad")

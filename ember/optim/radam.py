@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 
 from ..device import xp_of
-from ._base_opts import check, direction
-from .optimizer import Optimizer
+from ._arg_checks import check_hyperparameters
+from .optimizer import Optimizer, direction
 
 __all__ = ["RAdam"]
 
@@ -31,7 +31,7 @@ class RAdam(Optimizer):
         capturable: bool = False,
         differentiable: bool = False,
     ) -> None:
-        check(lr, eps, weight_decay, betas)
+        check_hyperparameters(lr=lr, eps=eps, weight_decay=weight_decay, betas=betas)
         defaults = dict(
             lr=lr,
             betas=betas,

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from ..device import xp_of
-from ._base_opts import check, direction
-from .optimizer import Optimizer
+from ._arg_checks import check_hyperparameters
+from .optimizer import Optimizer, direction
 
 __all__ = ["RMSprop"]
 
@@ -28,11 +28,9 @@ class RMSprop(Optimizer):
         maximize: bool = False,
         differentiable: bool = False,
     ) -> None:
-        check(lr, eps, weight_decay)
-        if not 0.0 <= momentum:
-            raise ValueError(f"Invalid momentum value: {momentum}")
-        if not 0.0 <= alpha:
-            raise ValueError(f"Invalid alpha value: {alpha}")
+        check_hyperparameters(
+            lr=lr, eps=eps, weight_decay=weight_decay, momentum=momentum, alpha=alpha
+        )
         defaults = dict(
             lr=lr,
             momentum=momentum,

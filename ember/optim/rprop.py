@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..device import xp_of
+from ._arg_checks import check_hyperparameters
 from .optimizer import Optimizer
 
 __all__ = ["Rprop"]
@@ -26,10 +27,7 @@ class Rprop(Optimizer):
         maximize: bool = False,
         differentiable: bool = False,
     ) -> None:
-        if not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if not 0.0 < etas[0] < 1.0 < etas[1]:
-            raise ValueError(f"Invalid eta values: {etas[0]}, {etas[1]}")
+        check_hyperparameters(lr=lr, etas=etas)
         defaults = dict(
             lr=lr,
             etas=etas,

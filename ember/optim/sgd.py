@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import _cuda_kernels as _K
+from .. import _cuda_kernels
 from ..device import xp_of
+from ._arg_checks import check_hyperparameters
 from .optimizer import Optimizer
 
 __all__ = ["SGD"]
@@ -28,12 +29,7 @@ class SGD(Optimizer):
         differentiable: bool = False,
         fused: bool | None = None,
     ) -> None:
-        if lr < 0.0:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if momentum < 0.0:
-            raise ValueError(f"Invalid momentum value: {momentum}")
-        if weight_decay < 0.0:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        check_hyperparameters(lr=lr, momentum=momentum, weight_decay=weight_decay, nan_ok=True)
         defaults = dict(
             lr=lr,
             momentum=momentum,
@@ -63,7 +59,7 @@ class SGD(Optimizer):
 
     def _kernel(self, group: dict, p, g, bufs: dict, step, s) -> dict:
         xp = xp_of(p)
-        if xp is not np and _K.on_device(p):
+        if xp is not np and _cuda_kernels.on_device(p):
             return self._fused(group, p, g, bufs, s if s is not g else xp.empty_like(p))
         lr = float(group["lr"])
         wd = group["weight_decay"]
@@ -116,7 +112,7 @@ class SGD(Optimizer):
             buf = new["momentum_buffer"] = s.copy()
         elif mom == 0:
             buf, first = s, True  # no momentum: the buffer is scratch holding d
-        _K.sgd_step(
+        _cuda_kernels.sgd_step(
             g,
             float(group["lr"]),
             float(group["weight_decay"]),

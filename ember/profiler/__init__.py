@@ -19,13 +19,16 @@ from __future__ import annotations
 
 import enum
 import os
+import socket
+import time
 import warnings
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from .. import cuda
 from ..autograd import profiler as _legacy
-from ._events import EventList, FunctionEvent, FunctionEventAvg
-from ._recorder import record_function
+from ..autograd.profiler import kineto_available, record_function
+from ..autograd.profiler_util import EventList, FunctionEvent, FunctionEventAvg
 
 __all__ = [
     "EventList",
@@ -66,18 +69,11 @@ def supported_activities() -> set:
     """CPU, and CUDA when ember sees a GPU (its events are still host-side times)."""
     acts = {ProfilerActivity.CPU}
     try:
-        from .. import cuda
-
         if cuda.is_available():
             acts.add(ProfilerActivity.CUDA)
     except Exception:  # pragma: no cover - a broken CUDA set-up leaves CPU
         pass
     return acts
-
-
-def kineto_available() -> bool:
-    """False: ember's profiler is its own recorder, not Kineto."""
-    return False
 
 
 def schedule(
@@ -135,8 +131,6 @@ def tensorboard_trace_handler(
     """An ``on_trace_ready`` handler writing each cycle's chrome trace to
     ``dir_name/<worker>.<time ns>.pt.trace.json`` (``.gz`` with ``use_gzip``); the worker
     name defaults to "<hostname>_<pid>"."""
-    import socket
-    import time
 
     def handler_fn(prof: Any) -> None:
         nonlocal worker_name

@@ -8,33 +8,28 @@ Registered members are also mirrored into the instance ``__dict__`` so that ``se
 from __future__ import annotations
 
 import itertools
-from collections import OrderedDict
+from collections import OrderedDict, namedtuple
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from ...tensor import Tensor
+import numpy as np
+
+from ...autograd.engine import _legacy_type_name
+from ...autograd.grad_mode import no_grad
+from ...autograd.grad_mode import state as _grad_state
+from ...autograd.hooks import RemovableHandle
+from ...dtypes import bfloat16, float16, float32, float64
+from ...ops.creation import empty_like
+from ...ops.module_hooks import apply_backward_hooks
+from ...tensor import Tensor, _parse_to, _wrap
 from ..parameter import Buffer, Parameter
-from . import _conversion as _cv
-from . import _hook_methods as _hm
-from . import _state_dict as _sd
-from ._hooks import (  # noqa: F401
-    RemovableHandle,
-    _BackwardHookState,
-    _global_hooks,
-    _global_pre_hooks,
-    register_module_forward_hook,
-    register_module_forward_pre_hook,
-)
 from ._registry import _Registry, _registry
-from ._state_dict import _IncompatibleKeys  # noqa: F401
 
 __all__ = ["Module", "register_module_forward_pre_hook", "register_module_forward_hook"]
 
 
 def _typename(v) -> str:
     if isinstance(v, Tensor):
-        from ...autograd.engine import _legacy_type_name
-
         return _legacy_type_name(v)
     return (
         type(v).__module__ + "." + type(v).__qualname__
@@ -48,6 +43,117 @@ def _addindent(s: str, n: int) -> str:
     if len(lines) == 1:
         return s
     return lines[0] + "\n" + "\n".join(" " * n + ln for ln in lines[1:])
+
+
+_global_pre_hooks: OrderedDict = OrderedDict()
+_global_hooks: OrderedDict = OrderedDict()
+
+
+def register_module_forward_pre_hook(hook: Callable) -> RemovableHandle:
+    """A forward pre-hook run for every module."""
+    h = RemovableHandle(_global_pre_hooks)
+    _global_pre_hooks[h.id] = hook
+    return h
+
+
+def register_module_forward_hook(hook: Callable) -> RemovableHandle:
+    """A forward hook run for every module."""
+    h = RemovableHandle(_global_hooks)
+    _global_hooks[h.id] = hook
+    return h
+
+
+class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
+    def __repr__(self) -> str:
+        if not self.missing_keys and not self.unexpected_keys:
+            return "<All keys matched successfully>"
+        return super().__repr__()
+
+    __str__ = __repr__
+
+
+class _BackwardHookState:
+    def __init__(self, module):
+        self.module = module
+        self.n_in = 0
+        self.in_pos: list = []
+        self.grad_out = None
+
+    def wrap_inputs(self, args):
+        if not _grad_state.enabled:
+            return args
+        pos = [i for i, a in enumerate(args) if isinstance(a, Tensor) and a._rg]
+        self.in_pos = pos
+        self.n_in = len(args)
+        if not pos:
+            return args
+        outs = apply_backward_hooks(self._on_input_grad, [args[i] for i in pos])
+        args = list(args)
+        for i, t in zip(pos, outs):
+            args[i] = t
+        return tuple(args)
+
+    def _on_input_grad(self, grads):
+        gin = [None] * self.n_in
+        for i, g in zip(self.in_pos, grads):
+            gin[i] = _wrap_g(g)
+        gin = tuple(gin)
+        for hook in self.module._backward_hooks.values():
+            r = hook(self.module, gin, self.grad_out)
+            if r is not None:
+                gin = tuple(r)
+        return tuple(None if gin[i] is None else gin[i]._data for i in self.in_pos)
+
+    def wrap_outputs(self, out):
+        if not _grad_state.enabled:
+            return out
+        single = isinstance(out, Tensor)
+        seq = [out] if single else list(out) if isinstance(out, (tuple, list)) else None
+        if seq is None:
+            return out
+        pos = [i for i, a in enumerate(seq) if isinstance(a, Tensor) and a._rg]
+        if not pos:
+            return out
+        self.out_pos = pos
+        self.n_out = len(seq)
+        wrapped = apply_backward_hooks(self._on_output_grad, [seq[i] for i in pos])
+        for i, t in zip(pos, wrapped):
+            seq[i] = t
+        return seq[0] if single else type(out)(seq)
+
+    def _on_output_grad(self, grads):
+        gout = [None] * self.n_out
+        for i, g in zip(self.out_pos, grads):
+            gout[i] = _wrap_g(g)
+        gout = tuple(gout)
+        for hook in self.module._backward_pre_hooks.values():
+            r = hook(self.module, gout)
+            if r is not None:
+                gout = tuple(r) if isinstance(r, (tuple, list)) else (r,)
+        self.grad_out = gout
+        if not self.in_pos and self.module._backward_hooks:
+            gin = (None,) * max(self.n_in, 1)
+            for hook in self.module._backward_hooks.values():
+                hook(self.module, gin, gout)
+        return tuple(None if gout[i] is None else gout[i]._data for i in self.out_pos)
+
+
+def _wrap_g(g):
+    return g if g is None or isinstance(g, Tensor) else _wrap(g)
+
+
+def _as_ember(v):
+    """State-dict values: ember tensors, or torch tensors / arrays converted without torch."""
+    if isinstance(v, Tensor):
+        return v
+    if hasattr(v, "detach") and hasattr(v, "numpy"):
+        return _wrap(np.array(v.detach().cpu().numpy()))
+    return v
+
+
+def _copy_into(dst: Tensor, src: Tensor) -> None:
+    with no_grad():
+        dst.copy_(src)
 
 
 class Module:
@@ -140,17 +246,103 @@ class Module:
             out = state.wrap_outputs(out)
         return out
 
-    # --- hooks (the register_*_hook methods live in _hook_methods.py) ---------------------
-    register_forward_pre_hook = _hm.register_forward_pre_hook
-    register_forward_hook = _hm.register_forward_hook
-    register_full_backward_hook = _hm.register_full_backward_hook
-    register_full_backward_pre_hook = _hm.register_full_backward_pre_hook
-    register_backward_hook = _hm.register_backward_hook
-    register_state_dict_pre_hook = _hm.register_state_dict_pre_hook
-    register_state_dict_post_hook = _hm.register_state_dict_post_hook
+    # --- hooks ----------------------------------------------------------------------------
+    def register_forward_pre_hook(
+        self, hook: Callable, *, prepend: bool = False, with_kwargs: bool = False
+    ) -> RemovableHandle:
+        """hook(module, args) -> None or new args, run before forward."""
+        h = RemovableHandle(
+            self._forward_pre_hooks,
+            extra_dict=self._forward_pre_hooks_with_kwargs,
+            on_remove=self._refresh_hooks,
+        )
+        self._forward_pre_hooks[h.id] = hook
+        if with_kwargs:
+            self._forward_pre_hooks_with_kwargs[h.id] = True
+        if prepend:
+            self._forward_pre_hooks.move_to_end(h.id, last=False)
+        self._refresh_hooks()
+        return h
+
+    def register_forward_hook(
+        self,
+        hook: Callable,
+        *,
+        prepend: bool = False,
+        with_kwargs: bool = False,
+        always_call: bool = False,
+    ) -> RemovableHandle:
+        """hook(module, args, output) -> None or new output, run after forward."""
+        h = RemovableHandle(
+            self._forward_hooks,
+            extra_dict=[self._forward_hooks_with_kwargs, self._forward_hooks_always_called],
+            on_remove=self._refresh_hooks,
+        )
+        self._forward_hooks[h.id] = hook
+        if with_kwargs:
+            self._forward_hooks_with_kwargs[h.id] = True
+        if always_call:
+            self._forward_hooks_always_called[h.id] = True
+        if prepend:
+            self._forward_hooks.move_to_end(h.id, last=False)
+        self._refresh_hooks()
+        return h
+
+    def register_full_backward_hook(self, hook: Callable, prepend: bool = False) -> RemovableHandle:
+        """hook(module, grad_input, grad_output) -> None or new grad_input."""
+        if self._is_full_backward_hook is False:
+            raise RuntimeError(
+                "Cannot use both regular backward hooks and full backward hooks "
+                "on a single Module. Please use only one of them."
+            )
+        self.__dict__["_is_full_backward_hook"] = True
+        h = RemovableHandle(self._backward_hooks, on_remove=self._refresh_hooks)
+        self._backward_hooks[h.id] = hook
+        if prepend:
+            self._backward_hooks.move_to_end(h.id, last=False)
+        self._refresh_hooks()
+        return h
+
+    def register_full_backward_pre_hook(
+        self, hook: Callable, prepend: bool = False
+    ) -> RemovableHandle:
+        """hook(module, grad_output) -> None or new grad_output."""
+        h = RemovableHandle(self._backward_pre_hooks, on_remove=self._refresh_hooks)
+        self._backward_pre_hooks[h.id] = hook
+        if prepend:
+            self._backward_pre_hooks.move_to_end(h.id, last=False)
+        self._refresh_hooks()
+        return h
+
+    def register_backward_hook(self, hook: Callable) -> RemovableHandle:
+        """Deprecated in torch; behaves as the full backward hook here."""
+        return self.register_full_backward_hook(hook)
+
+    def register_state_dict_pre_hook(self, hook: Callable) -> RemovableHandle:
+        """A hook run before state_dict() collects entries."""
+        h = RemovableHandle(self._state_dict_pre_hooks)
+        self._state_dict_pre_hooks[h.id] = hook
+        return h
+
+    def register_state_dict_post_hook(self, hook: Callable) -> RemovableHandle:
+        """A hook run after state_dict() collected entries."""
+        h = RemovableHandle(self._state_dict_hooks)
+        self._state_dict_hooks[h.id] = hook
+        return h
+
     _register_state_dict_hook = register_state_dict_post_hook
-    register_load_state_dict_pre_hook = _hm.register_load_state_dict_pre_hook
-    register_load_state_dict_post_hook = _hm.register_load_state_dict_post_hook
+
+    def register_load_state_dict_pre_hook(self, hook: Callable) -> RemovableHandle:
+        """A hook run before load_state_dict() copies entries."""
+        h = RemovableHandle(self._load_state_dict_pre_hooks)
+        self._load_state_dict_pre_hooks[h.id] = hook
+        return h
+
+    def register_load_state_dict_post_hook(self, hook: Callable) -> RemovableHandle:
+        """A hook run after load_state_dict()."""
+        h = RemovableHandle(self._load_state_dict_post_hooks)
+        self._load_state_dict_post_hooks[h.id] = hook
+        return h
 
     # --- attribute protocol ----------------------------------------------------------------
     def __getattr__(self, name: str):
@@ -535,25 +727,244 @@ class Module:
         fn(self)
         return self
 
-    # --- device and dtype (bound from _conversion.py) ------------------------------------
-    _apply = _cv._apply
-    to = _cv.to
-    cpu = _cv.cpu
-    cuda = _cv.cuda
-    type = _cv.type
-    _cast_float = _cv._cast_float
-    float = _cv.float
-    double = _cv.double
-    half = _cv.half
-    bfloat16 = _cv.bfloat16
-    to_empty = _cv.to_empty
-    share_memory = _cv.share_memory
+    # --- device and dtype ------------------------------------------------------------------
+    def _apply(self, fn: Callable[[Tensor], Tensor], recurse: bool = True) -> Module:
+        """Convert every parameter and buffer with fn, keeping Parameter identity."""
+        if recurse:
+            for m in self.children():
+                m._apply(fn)
+        for _key, p in list(self._parameters.items()):
+            if p is None:
+                continue
+            new = fn(p.detach())
+            if new._data is not p._data:
+                p._data = new._data
+                p.__dict__.pop("_vc", None)
+            if p.grad is not None:
+                gnew = fn(p.grad)
+                if gnew._data is not p.grad._data:
+                    p.grad._data = gnew._data
+        for key, b in list(self._buffers.items()):
+            if b is not None:
+                nb = fn(b)
+                if nb is not b:
+                    self._buffers[key] = nb
+        return self
+
+    def to(self, *args, **kwargs) -> Module:
+        """Move and/or cast parameters and buffers (floating ones only for dtype)."""
+        kwargs.pop("non_blocking", None)
+        kwargs.pop("memory_format", None)
+        dev, dt, _ = _parse_to(args, kwargs)
+        if dt is not None and not (dt.is_floating_point or dt.is_complex):
+            raise TypeError(
+                "nn.Module.to only accepts floating point or complex dtypes, but "
+                f"got desired dtype={dt}"
+            )
+
+        def conv(t):
+            if dt is not None and (t.is_floating_point() or t.is_complex()):
+                return t._to(dev, dt)
+            return t._to(dev, None)
+
+        return self._apply(conv)
+
+    def cpu(self) -> Module:
+        """Move parameters and buffers to the CPU."""
+        return self._apply(lambda t: t.cpu())
+
+    def cuda(self, device=None) -> Module:
+        """Move parameters and buffers to a CUDA device."""
+        return self._apply(lambda t: t.cuda(device))
+
+    def type(self, dst_type) -> Module:
+        """Cast parameters and buffers."""
+        return self._apply(lambda t: t.type(dst_type))
+
+    def _cast_float(self, dtype) -> Module:
+        return self._apply(lambda t: t._to(None, dtype) if t.is_floating_point() else t)
+
+    def float(self) -> Module:
+        """Cast floating parameters and buffers to float32."""
+        return self._cast_float(float32)
+
+    def double(self) -> Module:
+        """Cast floating parameters and buffers to float64."""
+        return self._cast_float(float64)
+
+    def half(self) -> Module:
+        """Cast floating parameters and buffers to float16."""
+        return self._cast_float(float16)
+
+    def bfloat16(self) -> Module:
+        """Cast floating parameters and buffers to bfloat16."""
+        return self._cast_float(bfloat16)
+
+    def to_empty(self, *, device=None, recurse: bool = True) -> Module:
+        """Move to ``device`` with uninitialised storage (values are not copied)."""
+        return self._apply(lambda t: empty_like(t, device=device), recurse)
+
+    def share_memory(self) -> Module:
+        """No-op (arrays are process memory)."""
+        return self
 
     # --- state dict ------------------------------------------------------------------------
-    _save_to_state_dict = _sd.save_to_state_dict
-    state_dict = _sd.state_dict
-    _load_from_state_dict = _sd.load_from_state_dict
-    load_state_dict = _sd.load_state_dict
+    def _save_to_state_dict(self, destination: dict, prefix: str, keep_vars: bool) -> None:
+        for name, p in self._parameters.items():
+            if p is not None:
+                destination[prefix + name] = p if keep_vars else p.detach()
+        np_set = self._non_persistent_buffers_set
+        for name, b in self._buffers.items():
+            if b is not None and name not in np_set:
+                destination[prefix + name] = b if keep_vars else b.detach()
+        if self._has_extra_state():
+            destination[prefix + "_extra_state"] = self.get_extra_state()
+
+    def state_dict(
+        self, *args, destination=None, prefix: str = "", keep_vars: bool = False
+    ) -> OrderedDict:
+        """Parameters and persistent buffers by dotted name, with ``_metadata`` versions."""
+        if args:
+            destination = args[0]
+            if len(args) > 1:
+                prefix = args[1]
+            if len(args) > 2:
+                keep_vars = args[2]
+        if destination is None:
+            destination = OrderedDict()
+            destination._metadata = OrderedDict()
+        meta = getattr(destination, "_metadata", None)
+        if meta is not None:
+            meta[prefix[:-1]] = {"version": self._version}
+        for hook in self._state_dict_pre_hooks.values():
+            hook(self, prefix, keep_vars)
+        self._save_to_state_dict(destination, prefix, keep_vars)
+        for name, m in self._modules.items():
+            if m is not None:
+                m.state_dict(
+                    destination=destination, prefix=prefix + name + ".", keep_vars=keep_vars
+                )
+        for hook in self._state_dict_hooks.values():
+            r = hook(self, destination, prefix, {"version": self._version})
+            if r is not None:
+                destination = r
+        return destination
+
+    def _load_from_state_dict(
+        self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs
+    ) -> None:
+        for hook in self._load_state_dict_pre_hooks.values():
+            hook(
+                state_dict,
+                prefix,
+                local_metadata,
+                strict,
+                missing_keys,
+                unexpected_keys,
+                error_msgs,
+            )
+        np_set = self._non_persistent_buffers_set
+        local = {k: v for k, v in self._parameters.items() if v is not None}
+        local.update((k, v) for k, v in self._buffers.items() if v is not None and k not in np_set)
+        assign = local_metadata.get("assign_to_params_buffers", False)
+        for name, cur in local.items():
+            key = prefix + name
+            if key not in state_dict:
+                if strict:
+                    missing_keys.append(key)
+                continue
+            val = _as_ember(state_dict[key])
+            if not isinstance(val, Tensor):
+                error_msgs.append(
+                    f'While copying the parameter named "{key}", expected torch.Tensor or '
+                    f"Tensor-like object from checkpoint but received {type(val)}"
+                )
+                continue
+            if tuple(val._data.shape) != tuple(cur._data.shape):
+                error_msgs.append(
+                    f"size mismatch for {key}: copying a param with shape {val.shape} from "
+                    f"checkpoint, the shape in current model is {cur.shape}."
+                )
+                continue
+            try:
+                if assign:
+                    if name in self._parameters:
+                        newp = Parameter(val, requires_grad=cur._rg)
+                        self._parameters[name] = newp
+                    else:
+                        self._buffers[name] = val
+                else:
+                    _copy_into(cur, val)
+            except Exception as ex:
+                error_msgs.append(
+                    f'While copying the parameter named "{key}", whose dimensions in the model '
+                    f"are {cur.shape} and whose dimensions in the checkpoint are {val.shape}, an "
+                    f"exception occurred : {ex.args}."
+                )
+        extra = prefix + "_extra_state"
+        if self._has_extra_state():
+            if extra in state_dict:
+                self.set_extra_state(state_dict[extra])
+            elif strict:
+                missing_keys.append(extra)
+        if strict:
+            for key in state_dict:
+                if not key.startswith(prefix) or key == extra:
+                    continue
+                head = key[len(prefix) :].split(".", 1)
+                if len(head) > 1:
+                    if head[0] not in self._modules:
+                        unexpected_keys.append(key)
+                elif head[0] not in local:
+                    unexpected_keys.append(key)
+
+    def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):
+        """Copy parameters and buffers in; returns (missing_keys, unexpected_keys)."""
+        if not isinstance(state_dict, dict):
+            raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
+        missing: list = []
+        unexpected: list = []
+        errors: list = []
+        metadata = getattr(state_dict, "_metadata", None)
+        sd = OrderedDict(state_dict)
+        if metadata is not None:
+            sd._metadata = metadata
+
+        def load(module, prefix=""):
+            local_meta = {} if metadata is None else dict(metadata.get(prefix[:-1], {}))
+            if assign:
+                local_meta["assign_to_params_buffers"] = True
+            module._load_from_state_dict(sd, prefix, local_meta, True, missing, unexpected, errors)
+            for name, child in module._modules.items():
+                if child is not None:
+                    load(child, prefix + name + ".")
+            incompatible = _IncompatibleKeys(missing, unexpected)
+            for hook in module._load_state_dict_post_hooks.values():
+                hook(module, incompatible)
+
+        load(self)
+        if strict:
+            if unexpected:
+                errors.insert(
+                    0,
+                    "Unexpected key(s) in state_dict: {}. ".format(
+                        ", ".join(f'"{k}"' for k in unexpected)
+                    ),
+                )
+            if missing:
+                errors.insert(
+                    0,
+                    "Missing key(s) in state_dict: {}. ".format(
+                        ", ".join(f'"{k}"' for k in missing)
+                    ),
+                )
+        if errors:
+            raise RuntimeError(
+                "Error(s) in loading state_dict for {}:\n\t{}".format(
+                    type(self).__name__, "\n\t".join(errors)
+                )
+            )
+        return _IncompatibleKeys(missing, unexpected)
 
     # --- printing --------------------------------------------------------------------------
     def _get_name(self) -> str:

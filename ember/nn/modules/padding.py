@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ...tensor import Tensor
 from .module import Module
+from .utils import _ntuple
 
 __all__ = [
     "ConstantPad1d",
@@ -29,7 +30,7 @@ def _widths(padding, n: int) -> tuple:
         if len(padding) != 2 * n:
             raise ValueError(f"expected padding of length {2 * n}, got {len(padding)}")
         return tuple(int(e) for e in padding)
-    return (int(padding),) * (2 * n)
+    return _ntuple(2 * n)(int(padding))
 
 
 class _PadNd(Module):

@@ -1,16 +1,18 @@
-"""The event recorder behind ember.profiler: one active session, raw events from every thread.
+"""The event recorder behind both profilers (``ember.autograd.profiler`` and ``ember.profiler``):
+one active session, raw events from every thread.
 
 While a session records, ``ember.autograd.node`` and ``ember.autograd.engine`` see
 ``_profiling = True`` and call :func:`enter` / :func:`run_op` / :func:`engine_node`; otherwise
 they pay one module-global check. Events are plain tuples
 ``(name, category, start_ns, end_ns, thread id, input shapes)`` appended to the session's list
 (``list.append`` is atomic, so worker threads may record at the same time); nesting and self
-times are worked out afterwards from the intervals of each thread (see ``_events``).
+times are worked out afterwards from the intervals of each thread (see ``profiler_util``).
 """
 
 from __future__ import annotations
 
 import functools
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -43,7 +45,10 @@ def active() -> Session | None:
 def start(record_shapes: bool = False) -> Session:
     """Begin recording in every thread; one session at a time."""
     global _session
-    from ..autograd import engine, node
+    # import cycle, not cost: ember.tensor imports the ember.autograd package, which loads this
+    # module before engine.py can import Tensor; lift to the top once tensor.py stops
+    # importing ember.autograd (issue 13, the layered core)
+    from . import engine, node
 
     with _lock:
         if _session is not None:
@@ -61,7 +66,7 @@ def start(record_shapes: bool = False) -> Session:
 def stop(s: Session) -> Session:
     """End recording of ``s`` (the hooks go back to their one-check path)."""
     global _session
-    from ..autograd import engine, node
+    from . import engine, node  # import cycle (see start)
 
     with _lock:
         if _session is s:
@@ -72,8 +77,6 @@ def stop(s: Session) -> Session:
 
 
 def _this_module():
-    import sys
-
     return sys.modules[__name__]
 
 
