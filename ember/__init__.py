@@ -3,7 +3,7 @@
 ``import ember as torch`` runs code written for torch's top-level namespace.
 """
 
-# ruff: noqa: I001  (the import order below is deliberate: ops attach methods in turn)
+# ruff: noqa: I001  (the import order below is deliberate: Tensor gets its methods first)
 from __future__ import annotations
 
 import math as _math
@@ -40,7 +40,6 @@ from .dtypes import (  # noqa: E402,F401
     int64,
     long,
     promote_types,
-    result_type,
     set_default_dtype,
     short,
     uint8,
@@ -49,8 +48,10 @@ from .dtypes import (  # noqa: E402,F401
     uint64,
 )
 from .device import device  # noqa: E402,F401
-from .tensor import Size, Tensor  # noqa: E402,F401
-from . import _tensor_methods, _tensor_methods_extra  # noqa: E402,F401
+from .tensor import Size, Tensor, result_type  # noqa: E402,F401
+from . import _tensor_methods  # noqa: E402
+
+_tensor_methods.install(Tensor)  # the one place that attaches methods and operators to Tensor
 from .autograd.grad_mode import (  # noqa: E402,F401
     enable_grad,
     inference_mode,
@@ -98,6 +99,9 @@ pi = _math.pi
 e = _math.e
 newaxis = None
 from . import autograd, cuda  # noqa: E402,F401
+from .autograd import functional as _autograd_functional  # noqa: E402  (above the ops)
+
+del _autograd_functional  # loaded for ember.autograd.functional, not a top-level name
 
 
 def is_tensor(obj) -> bool:

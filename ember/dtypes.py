@@ -281,22 +281,6 @@ def _accumulate(cur: dtype | None, d: dtype) -> dtype:
     return d if cur is None else promote_types(cur, d)
 
 
-def result_type(*operands) -> dtype:
-    """torch.result_type over tensors and Python scalars."""
-    from .tensor import Tensor
-
-    dim_dt = zero_dt = wrapped_dt = None
-    for o in operands:
-        if isinstance(o, Tensor):
-            if o._data.ndim:
-                dim_dt = _accumulate(dim_dt, o.dtype)
-            else:
-                zero_dt = _accumulate(zero_dt, o.dtype)
-        else:
-            wrapped_dt = _accumulate(wrapped_dt, scalar_dtype(o))
-    return result_type_parts(dim_dt, zero_dt, wrapped_dt)
-
-
 def finfo_np(d: dtype):
     return np.finfo(d.np)
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._tensor_errors import check_dim
 from ..autograd.node import Op
 from ..device import xp_of
-from ..tensor import Size, Tensor, _wrap, check_dim
+from ..tensor import Size, Tensor, _wrap
 from .reduction import rev
 from .shape import DiagScatter, _diag_dims, _slice, expand, reshape, unsqueeze
 from .shape_scatter import (  # noqa: F401  (re-exported: they were defined here)
@@ -370,7 +371,7 @@ def broadcast_tensors(*tensors) -> tuple:
         try:
             shape = np.broadcast_shapes(shape, t._data.shape)
         except ValueError:
-            from ..tensor import broadcast_error
+            from .._tensor_errors import broadcast_error
 
             raise broadcast_error(shape, t._data.shape) from None
     return tuple(expand(t, shape) for t in tensors)

@@ -3,8 +3,9 @@ selected index, slice or diagonal replaced by ``src``, differentiable in both.""
 
 from __future__ import annotations
 
+from .._tensor_errors import check_dim
 from ..autograd.node import Op
-from ..tensor import Tensor, check_dim
+from ..tensor import Tensor
 from .shape import DiagScatter, _diag_dims
 
 __all__ = ["select_scatter", "slice_scatter", "diagonal_scatter"]

@@ -3,9 +3,10 @@ as_strided, and their backwards write into zeros through the same views."""
 
 from __future__ import annotations
 
+from .._tensor_errors import check_dim
 from ..autograd.node import Op
 from ..device import xp_of
-from ..tensor import Tensor, check_dim
+from ..tensor import Tensor
 from .shape import as_view
 
 __all__ = ["diagonal"]  # unfold is a Tensor method only, as in torch

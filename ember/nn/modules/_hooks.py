@@ -72,7 +72,7 @@ class _BackwardHookState:
         self.grad_out = None
 
     def wrap_inputs(self, args):
-        from ...autograd.grad_mode import state
+        from ..._grad_state import state
 
         if not state.enabled:
             return args
@@ -99,7 +99,7 @@ class _BackwardHookState:
         return tuple(None if gin[i] is None else gin[i]._data for i in self.in_pos)
 
     def wrap_outputs(self, out):
-        from ...autograd.grad_mode import state
+        from ..._grad_state import state
 
         if not state.enabled:
             return out
