@@ -100,8 +100,9 @@ e = _math.e
 newaxis = None
 from . import autograd, cuda  # noqa: E402,F401
 from .autograd import functional as _autograd_functional  # noqa: E402  (above the ops)
+from .autograd import profiler as _autograd_profiler  # noqa: E402  (above ember.profiler)
 
-del _autograd_functional  # loaded for ember.autograd.functional, not a top-level name
+del _autograd_functional, _autograd_profiler  # ember.autograd's, not top-level names
 
 
 def is_tensor(obj) -> bool:
@@ -131,14 +132,13 @@ def get_default_device():
 
 
 from . import accelerator, backends, version  # noqa: E402,F401
+from ._torch_alias import top_level_getattr as _top_level_getattr  # noqa: E402
 from .version import __version__  # noqa: E402,F401,F811
 
 
 def __getattr__(name: str):
     """Unknown names raise an error naming the torch API that ember lacks (or import lazily)."""
-    from ._torch_alias import top_level_getattr
-
-    return top_level_getattr(name)
+    return _top_level_getattr(name)
 
 
 from . import distributed  # noqa: E402,F401

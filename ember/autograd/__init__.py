@@ -1,13 +1,14 @@
 """ember.autograd: backward, grad, Function, grad modes and gradcheck (as torch.autograd).
 
 ``autograd.functional`` (jacobian, hessian, ...) is built over ops, which import
-``autograd.node``: it is loaded by ``ember/__init__.py`` after the ops, not from here, so
-that no import cycle runs through this package.
+``autograd.node``, and ``autograd.profiler`` over ``ember.profiler``: both are loaded by
+``ember/__init__.py`` after the ops, not from here, so that no import cycle runs through
+this package.
 """
 
 from __future__ import annotations
 
-from . import grad_mode, profiler
+from . import grad_mode
 from .engine import backward, grad
 from .function import Function, FunctionCtx, once_differentiable
 from .grad_mode import (
