@@ -3,7 +3,7 @@
 ``import ember as torch`` runs code written for torch's top-level namespace.
 """
 
-# ruff: noqa: I001  (the import order below is deliberate: ops attach methods in turn)
+# ruff: noqa: I001  (the import order below is deliberate: Tensor gets its methods first)
 from __future__ import annotations
 
 import math as _math
@@ -40,7 +40,6 @@ from .dtypes import (  # noqa: E402,F401
     int64,
     long,
     promote_types,
-    result_type,
     set_default_dtype,
     short,
     uint8,
@@ -49,8 +48,10 @@ from .dtypes import (  # noqa: E402,F401
     uint64,
 )
 from .device import device  # noqa: E402,F401
-from .tensor import Size, Tensor  # noqa: E402,F401
-from . import _tensor_methods, _tensor_methods_extra  # noqa: E402,F401
+from .tensor import Size, Tensor, result_type  # noqa: E402,F401
+from . import _tensor_methods  # noqa: E402
+
+_tensor_methods.install(Tensor)  # the one place that attaches methods and operators to Tensor
 from .autograd.grad_mode import (  # noqa: E402,F401
     enable_grad,
     inference_mode,
@@ -110,6 +111,10 @@ pi = _math.pi
 e = _math.e
 newaxis = None
 from . import autograd, cuda  # noqa: E402,F401
+from .autograd import functional as _autograd_functional  # noqa: E402  (above the ops)
+from .autograd import profiler as _autograd_profiler  # noqa: E402  (above ember.profiler)
+
+del _autograd_functional, _autograd_profiler  # ember.autograd's, not top-level names
 
 
 def is_tensor(obj) -> bool:
@@ -139,14 +144,13 @@ def get_default_device():
 
 
 from . import accelerator, backends, version  # noqa: E402,F401
+from ._torch_alias import top_level_getattr as _top_level_getattr  # noqa: E402
 from .version import __version__  # noqa: E402,F401,F811
 
 
 def __getattr__(name: str):
     """Unknown names raise an error naming the torch API that ember lacks (or import lazily)."""
-    from ._torch_alias import top_level_getattr
-
-    return top_level_getattr(name)
+    return _top_level_getattr(name)
 
 
 from . import distributed  # noqa: E402,F401

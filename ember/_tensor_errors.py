@@ -1,5 +1,5 @@
-"""torch's messages for broadcasting, device and dim mistakes (re-exported by tensor.py, where
-the ops import them from)."""
+"""torch's messages for broadcasting, device and dim mistakes (the ops, the Tensor and the
+autograd nodes raise them)."""
 
 from __future__ import annotations
 

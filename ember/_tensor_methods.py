@@ -1,11 +1,17 @@
-"""Attach the op functions to Tensor as methods and operators (one table; the operators' fast
-paths are in _tensor_operators.py)."""
+"""The one table that attaches methods and operators to Tensor (as Chainer's
+``install_variable_arithmetics``): ``ember/__init__.py`` calls :func:`install` once, after
+``tensor.py`` (which imports no op) and the ops are loaded; nothing else sets attributes on
+Tensor. The operators' fast paths are in ``_tensor_operators.py``. The functions defined here
+are the methods that are more than a name for an op function, and the ones that need ops or
+autograd nodes (the legacy constructor, ``to``'s casts and moves, ``backward``, hooks, repr).
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
-from . import random as R
+from . import dtypes, random
+from ._grad_state import state as _gs
 from ._tensor_operators import (
     _add,
     _add_,
@@ -13,7 +19,6 @@ from ._tensor_operators import (
     _div,
     _div_,
     _eq,
-    _inplace_of,
     _invert,
     _iop,
     _matmul,
@@ -28,20 +33,150 @@ from ._tensor_operators import (
     _sub,
     _sub_,
 )
-from .autograd.grad_mode import state as _gs
-from .autograd.node import record1
-from .ops import arith as A
-from .ops import compare as C
-from .ops import creation as K
-from .ops import indexing as I
-from .ops import inplace as P
-from .ops import join, view
-from .ops import linalg as L
-from .ops import reduction as Rd
-from .ops import unary as U
-from .tensor import Tensor, _wrap
+from ._tensor_str import tensor_repr
+from .autograd import engine
+from .autograd.hooks import RemovableHandle
+from .autograd.node import AccumulateGrad, record1
+from .cuda import current_device
+from .device import device as _device_cls
+from .device import to_device, xp_for
+from .ops import (
+    arith,
+    compare,
+    creation,
+    cumulative,
+    gather,
+    indexing,
+    inplace,
+    join,
+    linalg,
+    rearrange,
+    reduction,
+    sorting,
+    unary,
+    view,
+)
+from .tensor import Size, Tensor, _wrap
 
 _nd = np.ndarray
+
+
+def _inplace_of(fn):
+    """The in-place method ``fn_`` of an op: writes ``fn(self, ...)`` into this tensor (a graph
+    is recorded when this tensor or a tensor argument, positional or keyword, requires grad)."""
+
+    def method(self, *args, **kwargs):
+        others = [a for a in args if isinstance(a, Tensor)]
+        if kwargs:
+            others += [v for v in kwargs.values() if isinstance(v, Tensor)]
+        return inplace.inplace(self, lambda s: fn(s, *args, **kwargs), *others)
+
+    method.__name__ = fn.__name__ + "_"
+    return method
+
+
+# --- the methods that need ops or autograd nodes --------------------------------------------
+def _init(self, *args, device=None, dtype=None):
+    """``ember.Tensor(data)`` / ``ember.Tensor(2, 3)``: the legacy constructors (default dtype)."""
+    self._data = creation._legacy_new(
+        args, dtypes.to_dtype(dtype) if dtype else dtypes._default, to_device(device)
+    )
+    self._rg = False
+    self.grad_fn = None
+
+
+def _repr(self) -> str:
+    return tensor_repr(self)
+
+
+def _transposed(self):
+    """Tensor.T: all dimensions reversed."""
+    return view.permute(self, tuple(range(self._data.ndim - 1, -1, -1)))
+
+
+def _to(self, dev, dt, copy: bool = False) -> Tensor:
+    if dev is None and not copy and dt is not None:
+        npd = dt.np
+        if npd == self._data.dtype:
+            return self
+        if not (self._rg and _gs.enabled):
+            return _wrap(self._data.astype(npd))
+    r = self
+    if dt is not None and dt.np != self._data.dtype:
+        r = unary.Cast.apply(r, dt.np)
+    if dev is not None and dev.type == "cuda" and dev.index is None:
+        dev = _device_cls("cuda", current_device())
+    if dev is not None and dev != r.device:
+        r = unary.ToDevice.apply(r, dev)
+    if copy and r is self:
+        r = self.clone()
+    return r
+
+
+def _type(self, dtype=None, non_blocking: bool = False):
+    """With no argument, the legacy type name ('torch.FloatTensor'); else a cast."""
+    if dtype is None:
+        return engine._legacy_type_name(self)
+    if isinstance(dtype, str):
+        dtype = creation._LEGACY_NAMES[dtype.rsplit(".", 1)[-1]]
+    return self._to(None, dtypes.to_dtype(dtype))
+
+
+def _accumulator(self):
+    acc = self._accum
+    if acc is None:
+        acc = self._accum = AccumulateGrad(self)
+    return acc
+
+
+def _backward(
+    self, gradient=None, retain_graph=None, create_graph: bool = False, inputs=None
+) -> None:
+    """Compute the gradient of this tensor w.r.t. graph leaves, accumulating into ``.grad``."""
+    if gradient is None:
+        d = self._data
+        if d.size != 1:
+            raise RuntimeError("grad can be implicitly created only for scalar outputs")
+        if not self._rg:
+            raise RuntimeError(
+                "element 0 of tensors does not require grad and does not have a grad_fn"
+            )
+        if type(d) is _nd:
+            g = np.array(1, d.dtype) if d.ndim == 0 else np.ones(d.shape, d.dtype)
+        else:
+            g = xp_for(self.device).ones(d.shape, d.dtype)
+    else:
+        g = gradient._data if isinstance(gradient, Tensor) else np.asarray(gradient)
+        if tuple(g.shape) != tuple(self._data.shape):
+            raise RuntimeError(
+                f"Mismatch in shape: grad_output[0] has a shape of {Size(g.shape)} and "
+                f"output[0] has a shape of {self.shape}."
+            )
+    if create_graph:
+        g = gradient if isinstance(gradient, Tensor) else _wrap(g)
+    if retain_graph is None:
+        retain_graph = create_graph
+    if inputs is not None:
+        inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+        if not inputs:
+            raise RuntimeError("'inputs' argument to backward() cannot be empty.")
+    engine.run_backward([self], [g], retain_graph, create_graph, inputs=inputs, accumulate=True)
+
+
+def _register_hook(self, hook):
+    """hook(grad) -> Tensor or None, called when this tensor's gradient is computed."""
+    if not self._rg:
+        raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+    if self.grad_fn is None:
+        acc = self._accumulator()
+        acc.leaf_hooks.append(hook)
+        return RemovableHandle(acc.leaf_hooks, hook)
+    node = self.grad_fn
+    if node._pre_hooks is None:
+        node._pre_hooks = {}
+    lst = node._pre_hooks.setdefault(self._out_nr, [])
+    lst.append(hook)
+    return RemovableHandle(lst, hook)
 
 
 def _sum(self, dim=None, keepdim=False, *, dtype=None, **kw):
@@ -55,9 +190,9 @@ def _sum(self, dim=None, keepdim=False, *, dtype=None, **kw):
         and type(self._data) is _nd
     ):
         if self._rg and _gs.enabled:
-            return record1(Rd.Sum, self, None, False, None)
+            return record1(reduction.Sum, self, None, False, None)
         return _wrap(self._data.sum())
-    return Rd.sum(self, dim, keepdim, dtype=dtype, **kw)
+    return reduction.sum(self, dim, keepdim, dtype=dtype, **kw)
 
 
 def _mean(self, dim=None, keepdim=False, *, dtype=None, **kw):
@@ -72,10 +207,10 @@ def _mean(self, dim=None, keepdim=False, *, dtype=None, **kw):
         and self._data.size
     ):
         if self._rg and _gs.enabled:
-            return record1(Rd.Mean, self, None, False, None)
+            return record1(reduction.Mean, self, None, False, None)
         a = self._data
         return _wrap(np.asarray(a.mean(), a.dtype))
-    return Rd.mean(self, dim, keepdim, dtype=dtype, **kw)
+    return reduction.mean(self, dim, keepdim, dtype=dtype, **kw)
 
 
 def _new_factory(fn):
@@ -91,7 +226,7 @@ def _new_factory(fn):
 
 
 def _new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False):
-    return K.full(
+    return creation.full(
         size,
         fill_value,
         dtype=dtype or self.dtype,
@@ -101,13 +236,13 @@ def _new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=
 
 
 def _new_tensor(self, data, *, dtype=None, device=None, requires_grad=False):
-    return K.tensor(
+    return creation.tensor(
         data, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad
     )
 
 
 def _clone(self, *, memory_format=None):
-    return U.Clone.apply(self) if self._rg else _wrap(self._data.copy())
+    return unary.Clone.apply(self) if self._rg else _wrap(self._data.copy())
 
 
 def clone(input: Tensor, *, memory_format=None) -> Tensor:
@@ -175,13 +310,12 @@ def _data_ptr(self):
 
 def _legacy_new_method(self, *args, device=None, dtype=None):
     """x.new(...): the legacy constructor with x's dtype and device."""
-    from .ops.creation import _legacy_new
-    from .tensor import to_device
-
     dt = dtype or self.dtype
-    from .dtypes import to_dtype
-
-    return _wrap(_legacy_new(args, to_dtype(dt), to_device(device) if device else self.device))
+    return _wrap(
+        creation._legacy_new(
+            args, dtypes.to_dtype(dt), to_device(device) if device else self.device
+        )
+    )
 
 
 def _post_accumulate_hook(self, hook):
@@ -192,13 +326,11 @@ def _post_accumulate_hook(self, hook):
             if self.grad_fn is not None
             else "cannot register a hook on a tensor that doesn't require gradient"
         )
-    from .autograd.hooks import RemovableHandle as _RemovableHandle
-
     acc = self._accumulator()
     if acc.post_hooks is None:
         acc.post_hooks = []
     acc.post_hooks.append(hook)
-    return _RemovableHandle(acc.post_hooks, hook)
+    return RemovableHandle(acc.post_hooks, hook)
 
 
 def _apply_py(self, fn):
@@ -231,92 +363,154 @@ def _cast(dt):
     return method
 
 
-_METHODS = {
+def _meta_inplace(fn):
+    """squeeze_/unsqueeze_/t_/transpose_: this tensor takes the new shape (and grad_fn)."""
+
+    def method(self, *args, **kwargs):
+        inplace.check_leaf(self)
+        r = fn(self, *args, **kwargs)
+        self._data = r._data
+        if r.grad_fn is not None:
+            self.grad_fn = r.grad_fn
+            self._rg = True
+        self._bump()
+        return self
+
+    method.__name__ = fn.__name__ + "_"
+    return method
+
+
+def _repeat(self, *sizes, **kw):
+    return rearrange.repeat(self, *(sizes or (kw["repeats"],)))
+
+
+def _seq_arg(args: tuple, kw: dict, name: str):
+    """``f(1, 2)``, ``f((1, 2))`` and ``f(name=(1, 2))`` all mean (1, 2)."""
+    if name in kw:
+        return kw[name]
+    if len(args) == 1 and not isinstance(args[0], int):
+        return args[0]
+    return args
+
+
+def _tile(self, *dims, **kw):
+    return rearrange.tile(self, _seq_arg(dims, kw, "dims"))
+
+
+def _flip(self, *dims, **kw):
+    return rearrange.flip(self, _seq_arg(dims, kw, "dims"))
+
+
+def _broadcast_to(self, *size, **kw):
+    return view.broadcast_to(self, _seq_arg(size, kw, "size"))
+
+
+def _norm(self, p="fro", dim=None, keepdim=False, dtype=None):
+    return reduction.norm(self, p, dim, keepdim, dtype=dtype)
+
+
+def _unique(self, sorted=True, return_inverse=False, return_counts=False, dim=None):  # noqa: A002
+    return sorting.unique(self, sorted, return_inverse, return_counts, dim)
+
+
+METHODS: dict = {
+    # the legacy constructor, attributes and conversions that need ops
+    "__init__": _init,
+    "__repr__": _repr,
+    "__str__": _repr,
+    "T": property(_transposed),
+    "_to": _to,
+    "type": _type,
+    # autograd
+    "_accumulator": _accumulator,
+    "backward": _backward,
+    "register_hook": _register_hook,
+    # operators (fast paths in _tensor_operators.py)
     "__add__": _add,
     "__radd__": _add,
-    "__iadd__": _iop(A.add, np.add),
+    "__iadd__": _iop(arith.add, np.add),
     "__sub__": _sub,
     "__rsub__": _rsub,
-    "__isub__": _iop(A.sub, np.subtract),
+    "__isub__": _iop(arith.sub, np.subtract),
     "__mul__": _mul,
     "__rmul__": _mul,
-    "__imul__": _iop(A.mul, np.multiply),
+    "__imul__": _iop(arith.mul, np.multiply),
     "__truediv__": _div,
     "__rtruediv__": _rdiv,
     "__itruediv__": lambda self, o: _div_(self, o),
-    "__floordiv__": A.floor_divide,
-    "__rfloordiv__": lambda s, o: A.floor_divide(o, s),
-    "__mod__": A.remainder,
-    "__rmod__": lambda s, o: A.remainder(o, s),
-    "__ifloordiv__": _inplace_of(A.floor_divide),
-    "__imod__": _inplace_of(A.remainder),
-    "__ilshift__": _inplace_of(C.bitwise_left_shift),
-    "__irshift__": _inplace_of(C.bitwise_right_shift),
-    "__rlshift__": lambda s, o: C.bitwise_left_shift(o, s),
-    "__rrshift__": lambda s, o: C.bitwise_right_shift(o, s),
-    "floor_divide_": _inplace_of(A.floor_divide),
-    "fmod_": _inplace_of(A.fmod),
+    "__floordiv__": arith.floor_divide,
+    "__rfloordiv__": lambda s, o: arith.floor_divide(o, s),
+    "__mod__": arith.remainder,
+    "__rmod__": lambda s, o: arith.remainder(o, s),
+    "__ifloordiv__": _inplace_of(arith.floor_divide),
+    "__imod__": _inplace_of(arith.remainder),
+    "__ilshift__": _inplace_of(compare.bitwise_left_shift),
+    "__irshift__": _inplace_of(compare.bitwise_right_shift),
+    "__rlshift__": lambda s, o: compare.bitwise_left_shift(o, s),
+    "__rrshift__": lambda s, o: compare.bitwise_right_shift(o, s),
+    "floor_divide_": _inplace_of(arith.floor_divide),
+    "fmod_": _inplace_of(arith.fmod),
     "__pow__": _pow,
     "__rpow__": _rpow,
-    "__ipow__": _inplace_of(A.pow),
+    "__ipow__": _inplace_of(arith.pow),
     "__matmul__": _matmul,
     "__rmatmul__": _rmatmul,
     "__neg__": _neg,
     "__pos__": lambda s: s,
-    "__abs__": U.abs,
+    "__abs__": unary.abs,
     "__invert__": _invert,
     "__eq__": _eq,
     "__ne__": _ne,
     "__contains__": _contains,
-    "__lt__": C.lt,
-    "__le__": C.le,
-    "__gt__": C.gt,
-    "__ge__": C.ge,
-    "__and__": C.bitwise_and,
-    "__or__": C.bitwise_or,
-    "__xor__": C.bitwise_xor,
-    "__rand__": C.bitwise_and,
-    "__ror__": C.bitwise_or,
-    "__rxor__": C.bitwise_xor,
-    "__lshift__": C.bitwise_left_shift,
-    "__rshift__": C.bitwise_right_shift,
-    "__iand__": _inplace_of(C.bitwise_and),
-    "__ior__": _inplace_of(C.bitwise_or),
-    "__ixor__": _inplace_of(C.bitwise_xor),
-    "__getitem__": I.getitem,
-    "__setitem__": I.setitem,
-    "add": A.add,
-    "sub": A.sub,
-    "subtract": A.sub,
-    "mul": A.mul,
-    "multiply": A.mul,
-    "div": A.div,
-    "divide": A.div,
-    "true_divide": A.true_divide,
-    "pow": A.pow,
-    "remainder": A.remainder,
-    "fmod": A.fmod,
-    "floor_divide": A.floor_divide,
+    "__lt__": compare.lt,
+    "__le__": compare.le,
+    "__gt__": compare.gt,
+    "__ge__": compare.ge,
+    "__and__": compare.bitwise_and,
+    "__or__": compare.bitwise_or,
+    "__xor__": compare.bitwise_xor,
+    "__rand__": compare.bitwise_and,
+    "__ror__": compare.bitwise_or,
+    "__rxor__": compare.bitwise_xor,
+    "__lshift__": compare.bitwise_left_shift,
+    "__rshift__": compare.bitwise_right_shift,
+    "__iand__": _inplace_of(compare.bitwise_and),
+    "__ior__": _inplace_of(compare.bitwise_or),
+    "__ixor__": _inplace_of(compare.bitwise_xor),
+    "__getitem__": indexing.getitem,
+    "__setitem__": indexing.setitem,
+    "add": arith.add,
+    "sub": arith.sub,
+    "subtract": arith.sub,
+    "mul": arith.mul,
+    "multiply": arith.mul,
+    "div": arith.div,
+    "divide": arith.div,
+    "true_divide": arith.true_divide,
+    "pow": arith.pow,
+    "remainder": arith.remainder,
+    "fmod": arith.fmod,
+    "floor_divide": arith.floor_divide,
     "add_": _add_,
     "sub_": _sub_,
-    "mul_": _iop(A.mul, np.multiply),
+    "mul_": _iop(arith.mul, np.multiply),
     "div_": _div_,
     "subtract_": _sub_,
-    "multiply_": _iop(A.mul, np.multiply),
+    "multiply_": _iop(arith.mul, np.multiply),
     "divide_": _div_,
-    "pow_": _inplace_of(A.pow),
-    "remainder_": _inplace_of(A.remainder),
-    "matmul": L.matmul,
-    "mm": L.mm,
-    "bmm": L.bmm,
-    "mv": L.mv,
-    "dot": L.dot,
-    "addmm": L.addmm,
-    "inner": L.inner,
+    "pow_": _inplace_of(arith.pow),
+    "remainder_": _inplace_of(arith.remainder),
+    "matmul": linalg.matmul,
+    "mm": linalg.mm,
+    "bmm": linalg.bmm,
+    "mv": linalg.mv,
+    "dot": linalg.dot,
+    "addmm": linalg.addmm,
+    "inner": linalg.inner,
     "sum": _sum,
     "mean": _mean,
-    "nansum": Rd.nansum,
-    "nanmean": Rd.nanmean,
+    "nansum": reduction.nansum,
+    "nanmean": reduction.nanmean,
     "view": view.view,
     "view_as": _view_as,
     "reshape": view.reshape,
@@ -344,73 +538,73 @@ _METHODS = {
     "stride": _stride,
     "storage_offset": _storage_offset,
     "data_ptr": _data_ptr,
-    "copy_": P.copy_,
-    "fill_": P.fill_,
-    "zero_": P.zero_,
-    "masked_fill": I.masked_fill,
-    "masked_fill_": _inplace_of(I.masked_fill),
-    "nonzero": I.nonzero,
-    "argwhere": I.argwhere,
-    "where": lambda self, condition, other: C.where(condition, self, other),
-    "clamp": C.clamp,
-    "clip": C.clamp,
-    "clamp_": _inplace_of(C.clamp),
-    "clip_": _inplace_of(C.clamp),
-    "clamp_min": C.clamp_min,
-    "clamp_max": C.clamp_max,
-    "clamp_min_": _inplace_of(C.clamp_min),
-    "clamp_max_": _inplace_of(C.clamp_max),
-    "maximum": C.maximum,
-    "minimum": C.minimum,
-    "fmax": C.fmax,
-    "fmin": C.fmin,
-    "lerp": C.lerp,
-    "lerp_": _inplace_of(C.lerp),
-    "allclose": C.allclose,
-    "isclose": C.isclose,
-    "equal": C.equal,
-    "new_zeros": _new_factory(K.zeros),
-    "new_ones": _new_factory(K.ones),
-    "new_empty": _new_factory(K.empty),
+    "copy_": inplace.copy_,
+    "fill_": inplace.fill_,
+    "zero_": inplace.zero_,
+    "masked_fill": indexing.masked_fill,
+    "masked_fill_": _inplace_of(indexing.masked_fill),
+    "nonzero": indexing.nonzero,
+    "argwhere": indexing.argwhere,
+    "where": lambda self, condition, other: compare.where(condition, self, other),
+    "clamp": compare.clamp,
+    "clip": compare.clamp,
+    "clamp_": _inplace_of(compare.clamp),
+    "clip_": _inplace_of(compare.clamp),
+    "clamp_min": compare.clamp_min,
+    "clamp_max": compare.clamp_max,
+    "clamp_min_": _inplace_of(compare.clamp_min),
+    "clamp_max_": _inplace_of(compare.clamp_max),
+    "maximum": compare.maximum,
+    "minimum": compare.minimum,
+    "fmax": compare.fmax,
+    "fmin": compare.fmin,
+    "lerp": compare.lerp,
+    "lerp_": _inplace_of(compare.lerp),
+    "allclose": compare.allclose,
+    "isclose": compare.isclose,
+    "equal": compare.equal,
+    "new_zeros": _new_factory(creation.zeros),
+    "new_ones": _new_factory(creation.ones),
+    "new_empty": _new_factory(creation.empty),
     "new_full": _new_full,
     "new_tensor": _new_tensor,
-    "float": _cast(__import__("ember.dtypes").dtypes.float32),
-    "double": _cast(__import__("ember.dtypes").dtypes.float64),
-    "half": _cast(__import__("ember.dtypes").dtypes.float16),
-    "bfloat16": _cast(__import__("ember.dtypes").dtypes.bfloat16),
-    "long": _cast(__import__("ember.dtypes").dtypes.int64),
-    "int": _cast(__import__("ember.dtypes").dtypes.int32),
-    "short": _cast(__import__("ember.dtypes").dtypes.int16),
-    "char": _cast(__import__("ember.dtypes").dtypes.int8),
-    "byte": _cast(__import__("ember.dtypes").dtypes.uint8),
-    "bool": _cast(__import__("ember.dtypes").dtypes.bool_),
-    "cfloat": _cast(__import__("ember.dtypes").dtypes.complex64),
-    "uniform_": R.uniform_,
-    "normal_": R.normal_,
-    "bernoulli_": R.bernoulli_,
-    "random_": R.random_,
-    "exponential_": R.exponential_,
-    "bernoulli": R.bernoulli,
-    "eq": C.eq,
-    "ne": C.ne,
-    "lt": C.lt,
-    "le": C.le,
-    "gt": C.gt,
-    "ge": C.ge,
-    "greater": C.gt,
-    "greater_equal": C.ge,
-    "less": C.lt,
-    "less_equal": C.le,
-    "not_equal": C.ne,
-    "logical_and": C.logical_and,
-    "logical_or": C.logical_or,
-    "logical_xor": C.logical_xor,
-    "bitwise_and": C.bitwise_and,
-    "bitwise_or": C.bitwise_or,
-    "bitwise_xor": C.bitwise_xor,
-    "isin": C.isin,
-    "eq_": _inplace_of(C.eq),
-    "ne_": _inplace_of(C.ne),
+    "float": _cast(dtypes.float32),
+    "double": _cast(dtypes.float64),
+    "half": _cast(dtypes.float16),
+    "bfloat16": _cast(dtypes.bfloat16),
+    "long": _cast(dtypes.int64),
+    "int": _cast(dtypes.int32),
+    "short": _cast(dtypes.int16),
+    "char": _cast(dtypes.int8),
+    "byte": _cast(dtypes.uint8),
+    "bool": _cast(dtypes.bool_),
+    "cfloat": _cast(dtypes.complex64),
+    "uniform_": random.uniform_,
+    "normal_": random.normal_,
+    "bernoulli_": random.bernoulli_,
+    "random_": random.random_,
+    "exponential_": random.exponential_,
+    "bernoulli": random.bernoulli,
+    "eq": compare.eq,
+    "ne": compare.ne,
+    "lt": compare.lt,
+    "le": compare.le,
+    "gt": compare.gt,
+    "ge": compare.ge,
+    "greater": compare.gt,
+    "greater_equal": compare.ge,
+    "less": compare.lt,
+    "less_equal": compare.le,
+    "not_equal": compare.ne,
+    "logical_and": compare.logical_and,
+    "logical_or": compare.logical_or,
+    "logical_xor": compare.logical_xor,
+    "bitwise_and": compare.bitwise_and,
+    "bitwise_or": compare.bitwise_or,
+    "bitwise_xor": compare.bitwise_xor,
+    "isin": compare.isin,
+    "eq_": _inplace_of(compare.eq),
+    "ne_": _inplace_of(compare.ne),
     "new": _legacy_new_method,
     "register_post_accumulate_grad_hook": _post_accumulate_hook,
     "is_sparse": property(lambda s: False),
@@ -418,17 +612,131 @@ _METHODS = {
     "is_meta": property(lambda s: False),
     "is_mps": property(lambda s: False),
     "is_nested": property(lambda s: False),
-    "layout": property(lambda s: __import__("ember.dtypes").dtypes.strided),
+    "layout": property(lambda s: dtypes.strided),
     "share_memory_": lambda s: s,
     "is_shared": lambda s: False,
     "is_inference": lambda s: False,
     "apply_": lambda s, fn: _apply_py(s, fn),
     "map_": lambda s, other, fn: _map_py(s, other, fn),
+    # reductions, sorting, gather/scatter, shape and linalg beyond the operators
+    "prod": reduction.prod,
+    "max": reduction.max,
+    "min": reduction.min,
+    "amax": reduction.amax,
+    "amin": reduction.amin,
+    "argmax": reduction.argmax,
+    "argmin": reduction.argmin,
+    "aminmax": reduction.aminmax,
+    "var": reduction.var,
+    "std": reduction.std,
+    "norm": _norm,
+    "logsumexp": reduction.logsumexp,
+    "any": reduction.any,
+    "all": reduction.all,
+    "count_nonzero": reduction.count_nonzero,
+    "median": reduction.median,
+    "cumsum": cumulative.cumsum,
+    "cumprod": cumulative.cumprod,
+    "cummax": cumulative.cummax,
+    "cummin": cumulative.cummin,
+    "logcumsumexp": cumulative.logcumsumexp,
+    "nanmedian": reduction.nanmedian,
+    "cumsum_": _inplace_of(cumulative.cumsum),
+    "cumprod_": _inplace_of(cumulative.cumprod),
+    # sorting
+    "sort": sorting.sort,
+    "argsort": sorting.argsort,
+    "msort": sorting.msort,
+    "topk": sorting.topk,
+    "kthvalue": sorting.kthvalue,
+    "mode": sorting.mode,
+    "unique": _unique,
+    "unique_consecutive": sorting.unique_consecutive,
+    # gather / scatter
+    "gather": gather.gather,
+    "scatter": gather.scatter,
+    "scatter_add": gather.scatter_add,
+    "scatter_reduce": gather.scatter_reduce,
+    "index_select": gather.index_select,
+    "masked_select": gather.masked_select,
+    "take": gather.take,
+    "take_along_dim": gather.take_along_dim,
+    "index_add": gather.index_add,
+    "index_copy": gather.index_copy,
+    "index_fill": gather.index_fill,
+    "masked_scatter": gather.masked_scatter,
+    "scatter_": gather.scatter_,
+    "scatter_add_": gather.scatter_add_,
+    "scatter_reduce_": gather.scatter_reduce_,
+    "index_add_": gather.index_add_,
+    "index_copy_": gather.index_copy_,
+    "index_fill_": gather.index_fill_,
+    "masked_scatter_": gather.masked_scatter_,
+    "put": gather.put,
+    "put_": gather.put_,
+    # shape
+    "flip": _flip,
+    "fliplr": rearrange.fliplr,
+    "flipud": rearrange.flipud,
+    "roll": rearrange.roll,
+    "rot90": rearrange.rot90,
+    "repeat": _repeat,
+    "tile": _tile,
+    "repeat_interleave": rearrange.repeat_interleave,
+    "tril": rearrange.tril,
+    "triu": rearrange.triu,
+    "tril_": _inplace_of(rearrange.tril),
+    "triu_": _inplace_of(rearrange.triu),
+    "diag": rearrange.diag,
+    "diagonal": view.diagonal,
+    "diag_embed": rearrange.diag_embed,
+    "unfold": view.unfold,
+    "select": view.select,
+    "broadcast_to": _broadcast_to,
+    "diff": rearrange.diff,
+    "ravel": view.ravel,
+    "tensor_split": join.tensor_split,
+    "hsplit": join.hsplit,
+    "vsplit": join.vsplit,
+    "dsplit": join.dsplit,
+    "diagflat": rearrange.diagflat,
+    "narrow_copy": view.narrow_copy,
+    "select_scatter": rearrange.select_scatter,
+    "slice_scatter": rearrange.slice_scatter,
+    "diagonal_scatter": rearrange.diagonal_scatter,
+    "fill_diagonal_": rearrange.fill_diagonal_,
+    "sum_to_size": reduction.sum_to_size,
+    "squeeze_": _meta_inplace(view.squeeze),
+    "unsqueeze_": _meta_inplace(view.unsqueeze),
+    "t_": _meta_inplace(view.t),
+    "transpose_": _meta_inplace(view.transpose),
+    "swapaxes_": _meta_inplace(view.transpose),
+    "swapdims_": _meta_inplace(view.transpose),
+    "bincount": sorting.bincount,
+    "histc": sorting.histc,
+    "quantile": sorting.quantile,
+    "nanquantile": sorting.nanquantile,
+    # linalg
+    "outer": linalg.outer,
+    "ger": linalg.outer,
+    "baddbmm": linalg.baddbmm,
+    "addmv": linalg.addmv,
+    "addbmm": linalg.addbmm,
+    "addr": linalg.addr,
+    "cross": linalg.cross,
+    "baddbmm_": _inplace_of(linalg.baddbmm),
+    "addmm_": _inplace_of(linalg.addmm),
+    "addmv_": _inplace_of(linalg.addmv),
+    "addbmm_": _inplace_of(linalg.addbmm),
+    "addr_": _inplace_of(linalg.addr),
+    "trace": linalg.trace,
+    "kron": linalg.kron,
+    "dist": linalg.dist,
 }
 
-for _name in U.__all__:
-    _fn = getattr(U, _name)
-    _METHODS.setdefault(_name, _fn)
+for _name in unary.__all__:
+    _fn = getattr(unary, _name)
+    METHODS.setdefault(_name, _fn)
     if _name not in (
         "isnan",
         "isinf",
@@ -443,18 +751,16 @@ for _name in U.__all__:
         "conj",
         "positive",
     ):
-        _METHODS.setdefault(_name + "_", _inplace_of(_fn))
+        METHODS.setdefault(_name + "_", _inplace_of(_fn))
 
-_METHODS["round"] = U.round
-
-
-def attach(methods: dict) -> None:
-    """Install functions as Tensor methods (modules that add ops call this for theirs)."""
-    for k, v in methods.items():
-        setattr(Tensor, k, v)
+METHODS["round"] = unary.round
 
 
-attach(_METHODS)
+def install(cls: type) -> None:
+    """Attach every method and operator in METHODS to ``cls`` (Tensor), as plain functions in
+    the class dict (no wrapper on the per-call path)."""
+    for name, fn in METHODS.items():
+        setattr(cls, name, fn)
 
 
 def typename(obj) -> str:

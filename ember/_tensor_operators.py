@@ -1,19 +1,16 @@
-"""Tensor's operators and in-place arithmetic (installed by _tensor_methods.py): the dunders
-take a fast path for plain same-dtype arrays outside autograd, the hot path of every model,
-and fall back to the ops otherwise."""
+"""Tensor's operators and in-place arithmetic (installed from the table in _tensor_methods.py):
+the dunders take a fast path for plain same-dtype arrays outside autograd, the hot path of
+every model, and fall back to the ops otherwise."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from .autograd.grad_mode import state as _gs
+from ._grad_state import state as _gs
+from ._tensor_errors import broadcast_error
 from .autograd.node import _apply_recording
-from .ops import arith as A
-from .ops import compare as C
-from .ops import inplace as P
-from .ops import linalg as L
-from .ops import unary as U
-from .tensor import Tensor, _wrap, broadcast_error
+from .ops import arith, compare, inplace, linalg, unary
+from .tensor import Tensor, _wrap
 
 _new = object.__new__
 
@@ -36,7 +33,7 @@ def _add(self, other):
             t._rg = False
             t.grad_fn = None
             return t
-    return A._binary(A.Add, np.add, self, other)
+    return arith._binary(arith.Add, np.add, self, other)
 
 
 def _mul(self, other):
@@ -47,7 +44,7 @@ def _mul(self, other):
                 return _wrap(a * b)
             except ValueError:
                 raise broadcast_error(a.shape, b.shape) from None
-    return A._binary(A.Mul, np.multiply, self, other)
+    return arith._binary(arith.Mul, np.multiply, self, other)
 
 
 def _sub(self, other):
@@ -58,27 +55,27 @@ def _sub(self, other):
                 return _wrap(a - b)
             except ValueError:
                 raise broadcast_error(a.shape, b.shape) from None
-    return A.sub(self, other)
+    return arith.sub(self, other)
 
 
 def _rsub(self, other):
-    return A.sub(other, self)
+    return arith.sub(other, self)
 
 
 def _div(self, other):
-    return A._binary(A.Div, np.true_divide, self, other, true_div=True)
+    return arith._binary(arith.Div, np.true_divide, self, other, true_div=True)
 
 
 def _rdiv(self, other):
-    return A._binary(A.Div, np.true_divide, other, self, true_div=True)
+    return arith._binary(arith.Div, np.true_divide, other, self, true_div=True)
 
 
 def _pow(self, other):
-    return A.pow(self, other)
+    return arith.pow(self, other)
 
 
 def _rpow(self, other):
-    return A._binary(A.Pow, A.int_pow, other, self)
+    return arith._binary(arith.Pow, arith.int_pow, other, self)
 
 
 def _matmul(self, other):
@@ -95,13 +92,13 @@ def _matmul(self, other):
             and a.dtype.kind in "fc"
         ):
             if _gs.enabled and (self._rg or other._rg):
-                return _apply_recording(L.MatMul, (self, other))
+                return _apply_recording(linalg.MatMul, (self, other))
             return _wrap(a @ b)
-    return L.matmul(self, other)
+    return linalg.matmul(self, other)
 
 
 def _rmatmul(self, other):
-    return L.matmul(_wrap(np.asarray(other)), self)
+    return linalg.matmul(_wrap(np.asarray(other)), self)
 
 
 def _neg(self):
@@ -111,7 +108,7 @@ def _neg(self):
             "you are trying to invert a mask, use the `~` or `logical_not()` "
             "operator instead."
         )
-    return U.neg(self)
+    return unary.neg(self)
 
 
 _CMP_OK = (Tensor, int, float, bool, complex, np.ndarray, np.generic, list, tuple)
@@ -120,13 +117,13 @@ _CMP_OK = (Tensor, int, float, bool, complex, np.ndarray, np.generic, list, tupl
 def _eq(self, other):
     if not isinstance(other, _CMP_OK):
         return NotImplemented  # t == None is False, as torch
-    return C.eq(self, other)
+    return compare.eq(self, other)
 
 
 def _ne(self, other):
     if not isinstance(other, _CMP_OK):
         return NotImplemented
-    return C.ne(self, other)
+    return compare.ne(self, other)
 
 
 def _contains(self, element):
@@ -139,42 +136,34 @@ def _contains(self, element):
 
 def _invert(self):
     if self._data.dtype == np.bool_:
-        return U.logical_not(self)
-    return U.bitwise_not(self)
+        return unary.logical_not(self)
+    return unary.bitwise_not(self)
 
 
 def _iop(fn, ufunc):
     def method(self, other):
-        return P.ufunc_inplace(self, ufunc, other, fn)
+        return inplace.ufunc_inplace(self, ufunc, other, fn)
 
-    return method
-
-
-def _inplace_of(fn):
-    def method(self, *args, **kwargs):
-        return P.inplace(
-            self, lambda s: fn(s, *args, **kwargs), *[a for a in args if isinstance(a, Tensor)]
-        )
-
-    method.__name__ = fn.__name__ + "_"
     return method
 
 
 def _add_(self, other, *, alpha=1):
     if alpha != 1:
         other = other * alpha
-    return P.ufunc_inplace(self, np.add, other, A.add)
+    return inplace.ufunc_inplace(self, np.add, other, arith.add)
 
 
 def _sub_(self, other, *, alpha=1):
-    if A._is_bool(self) or A._is_bool(other):
-        A.sub(self, other)  # raises torch's error about bool subtraction
+    if arith._is_bool(self) or arith._is_bool(other):
+        arith.sub(self, other)  # raises torch's error about bool subtraction
     if alpha != 1:
         other = other * alpha
-    return P.ufunc_inplace(self, np.subtract, other, A.sub)
+    return inplace.ufunc_inplace(self, np.subtract, other, arith.sub)
 
 
 def _div_(self, other, *, rounding_mode=None):
     if rounding_mode is not None or self._data.dtype.kind in "biu":
-        return P.inplace(self, lambda s: A.div(s, other, rounding_mode=rounding_mode), other)
-    return P.ufunc_inplace(self, np.true_divide, other, A.div)
+        return inplace.inplace(
+            self, lambda s: arith.div(s, other, rounding_mode=rounding_mode), other
+        )
+    return inplace.ufunc_inplace(self, np.true_divide, other, arith.div)

@@ -8,7 +8,8 @@ import math
 
 import numpy as np
 
-from . import dtypes as D
+from . import dtypes
+from .tensor import Tensor
 
 PRECISION = 4
 THRESHOLD = 1000
@@ -153,7 +154,7 @@ def _fmt_rec(a: np.ndarray, fmt: _Formatter, indent: int, summarize: bool) -> st
 def tensor_str(t, indent: int) -> str:
     a = t._host()
     dt = t.dtype
-    if dt is D.bfloat16 or dt is D.float16:
+    if dt is dtypes.bfloat16 or dt is dtypes.float16:
         a = a.astype(np.float32)
     if dt.is_complex:
         return _complex_str(a, indent)
@@ -185,8 +186,6 @@ def _complex_str(a, indent) -> str:
 
 
 def tensor_repr(t, prefix: str = "tensor(") -> str:
-    from .tensor import Tensor
-
     if type(t) is not Tensor and getattr(t, "_is_param", False):
         prefix = "Parameter containing:\ntensor("
     indent = len("tensor(")
@@ -197,15 +196,15 @@ def tensor_repr(t, prefix: str = "tensor(") -> str:
         suffixes.append(f"device='{dev}'")
     dt = t.dtype
     shown_default = (
-        dt is D._default
-        or dt is D.int64
-        or dt is D.bool_
-        or (dt is D.complex64 and D._default is D.float32)
-        or (dt is D.complex128 and D._default is D.float64)
+        dt is dtypes._default
+        or dt is dtypes.int64
+        or dt is dtypes.bool_
+        or (dt is dtypes.complex64 and dtypes._default is dtypes.float32)
+        or (dt is dtypes.complex128 and dtypes._default is dtypes.float64)
     )
     if t._data.size == 0 and t._data.shape != (0,):
         suffixes.append(f"size={tuple(t._data.shape)}")
-    if not shown_default or (t._data.size == 0 and dt is not D._default):
+    if not shown_default or (t._data.size == 0 and dt is not dtypes._default):
         suffixes.append(f"dtype={dt!r}")
     if t.grad_fn is not None:
         suffixes.append(f"grad_fn=<{t.grad_fn.name().rsplit('::', 1)[-1]}>")

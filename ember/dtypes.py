@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import builtins
+
 import numpy as np
 
 try:  # bfloat16 needs ml_dtypes (an optional extra); everything else is plain NumPy.
-    import ml_dtypes as _ml
+    import ml_dtypes
 
-    _BF16 = np.dtype(_ml.bfloat16)
+    _BF16 = np.dtype(ml_dtypes.bfloat16)
 except ImportError:  # pragma: no cover - exercised only without the extra
-    _ml = None
+    ml_dtypes = None
     _BF16 = None
 
 # categories, in promotion order
@@ -151,10 +153,9 @@ def to_dtype(d) -> dtype:
         raise TypeError(f"cannot interpret {d!r} as a data type") from None
 
 
-import builtins as _b  # noqa: E402
-
-builtins_float, builtins_int = _b.float, _b.int
-builtins_bool, builtins_complex = _b.bool, _b.complex
+# the Python types, before this module's dtype names ``float``, ``int``, ... shadow them
+builtins_float, builtins_int = builtins.float, builtins.int
+builtins_bool, builtins_complex = builtins.bool, builtins.complex
 
 
 def get_default_dtype() -> dtype:
@@ -256,13 +257,13 @@ def _combine(higher: dtype | None, lower: dtype | None) -> dtype | None:
 def scalar_dtype(v) -> dtype:
     """The dtype a Python scalar takes when it meets a tensor (a 'wrapped number')."""
     t = type(v)
-    if t is _b.float:
+    if t is builtins.float:
         return _default
-    if t is _b.bool:
+    if t is builtins.bool:
         return bool_
-    if t is _b.int:
+    if t is builtins.int:
         return int64
-    if t is _b.complex:
+    if t is builtins.complex:
         return complex64 if _default is not float64 else complex128
     if isinstance(v, np.generic):
         return from_numpy_dtype(v.dtype)
@@ -281,22 +282,6 @@ def _accumulate(cur: dtype | None, d: dtype) -> dtype:
     return d if cur is None else promote_types(cur, d)
 
 
-def result_type(*operands) -> dtype:
-    """torch.result_type over tensors and Python scalars."""
-    from .tensor import Tensor
-
-    dim_dt = zero_dt = wrapped_dt = None
-    for o in operands:
-        if isinstance(o, Tensor):
-            if o._data.ndim:
-                dim_dt = _accumulate(dim_dt, o.dtype)
-            else:
-                zero_dt = _accumulate(zero_dt, o.dtype)
-        else:
-            wrapped_dt = _accumulate(wrapped_dt, scalar_dtype(o))
-    return result_type_parts(dim_dt, zero_dt, wrapped_dt)
-
-
 def finfo_np(d: dtype):
     return np.finfo(d.np)
 
@@ -310,15 +295,15 @@ class finfo:
             raise TypeError(f"torch.finfo() requires a floating point input type, got {d!r}")
         if d.is_complex:
             d = d.to_real()
-        fi = _ml.finfo(d.np) if d is bfloat16 else np.finfo(d.np)
+        fi = ml_dtypes.finfo(d.np) if d is bfloat16 else np.finfo(d.np)
         self.dtype = d.name
         self.bits = d.itemsize * 8
-        self.eps = _b.float(fi.eps)
-        self.max = _b.float(fi.max)
-        self.min = _b.float(fi.min)
-        self.tiny = _b.float(fi.tiny)
+        self.eps = builtins.float(fi.eps)
+        self.max = builtins.float(fi.max)
+        self.min = builtins.float(fi.min)
+        self.tiny = builtins.float(fi.tiny)
         self.smallest_normal = self.tiny
-        self.resolution = 10.0 ** -_b.int(fi.precision)
+        self.resolution = 10.0 ** -builtins.int(fi.precision)
 
     def __repr__(self) -> str:
         return (
@@ -342,8 +327,8 @@ class iinfo:
         ii = np.iinfo(d.np)
         self.dtype = d.name
         self.bits = d.itemsize * 8
-        self.max = _b.int(ii.max)
-        self.min = _b.int(ii.min)
+        self.max = builtins.int(ii.max)
+        self.min = builtins.int(ii.min)
 
     def __repr__(self) -> str:
         return f"iinfo(min={self.min:g}, max={self.max:g}, dtype={self.dtype})"

@@ -1,18 +1,38 @@
 """The Tensor: one backend array (NumPy or CuPy) plus the autograd fields.
 
-Most methods are thin wrappers attached in ``ember/_tensor_methods.py``; this file holds the
-object itself, its conversions and its autograd entry points.
+This module sits at the bottom of ember: it imports no op and no autograd node. The methods that
+call ops (arithmetic, reductions, ``to``, ``backward``, the legacy constructor, ...) are attached
+from one table, ``ember/_tensor_methods.py``, when the package is imported; this file holds the
+object itself, its attributes, conversions and the graph fields.
+
+The short private fields of a Tensor (the first three are slots, the rest live in the instance
+dict, with the class-level defaults below, so a plain tensor never allocates them):
+
+=================  ===========================================================================
+``_data``          the backend array: a ``numpy.ndarray`` (CPU) or a ``cupy.ndarray`` (CUDA)
+``_rg``            ``requires_grad`` (a bool read on every op, hence the short name)
+``grad_fn``        the graph node that made this tensor (public, as torch); None for a leaf
+``grad``           the accumulated gradient (public, as torch)
+``_vc``            version counter: a one-item list ``[n]`` shared by a tensor and its views,
+                   bumped by every in-place change; None until first needed
+``_base``          the tensor this one is a view of (None when it owns its memory)
+``_out_nr``        which output of ``grad_fn`` this tensor is (0: the first or only one)
+``_accum``         the ``AccumulateGrad`` node of a leaf that requires grad (made on first use)
+``_retains_grad``  ``retain_grad()`` was called on this non-leaf
+``_is_param``      class-level marker, True on ``nn.Parameter`` (pickling, repr)
+=================  ===========================================================================
 """
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
-from . import dtypes as D
-from ._tensor_errors import broadcast_error, check_dim, device_error  # noqa: F401
-from .autograd.grad_mode import state as _gs
-from .device import CPU, device_of, to_device, xp_for
-from .device import device as _device_cls
+from . import dtypes
+from ._grad_state import state as _gs
+from ._tensor_errors import check_dim
+from .device import CPU, device_of, to_device
 
 _ndarray = np.ndarray
 _new = object.__new__
@@ -82,23 +102,14 @@ class Tensor:
     __slots__ = ("_data", "_rg", "grad_fn", "__dict__", "__weakref__")
     __array_priority__ = 1000  # make ndarray <op> Tensor defer to the Tensor's reflected op
 
-    # rarely-set fields live in the instance dict, with these class-level defaults
+    # rarely-set fields (see the table above) live in the instance dict, with these defaults
     grad = None
-    _vc = None  # version counter: a one-item list shared by a tensor and its views
+    _vc = None
     _base = None
     _out_nr = 0
     _accum = None
     _retains_grad = False
     _is_param = False
-
-    def __init__(self, *args, device=None, dtype=None):
-        from .ops.creation import _legacy_new
-
-        self._data = _legacy_new(
-            args, D.to_dtype(dtype) if dtype else D._default, to_device(device)
-        )
-        self._rg = False
-        self.grad_fn = None
 
     # --- basic attributes ------------------------------------------------------------------
     @property
@@ -112,8 +123,8 @@ class Tensor:
         return self._data.shape[check_dim(dim, self._data.ndim)]
 
     @property
-    def dtype(self) -> D.dtype:
-        return D._FROM_NP[self._data.dtype]
+    def dtype(self) -> dtypes.dtype:
+        return dtypes._FROM_NP[self._data.dtype]
 
     @property
     def device(self):
@@ -153,7 +164,7 @@ class Tensor:
         return int(self._data.nbytes)
 
     def is_floating_point(self) -> bool:
-        return self._data.dtype.kind == "f" or self.dtype is D.bfloat16
+        return self._data.dtype.kind == "f" or self.dtype is dtypes.bfloat16
 
     def is_complex(self) -> bool:
         return self._data.dtype.kind == "c"
@@ -208,12 +219,6 @@ class Tensor:
             self._vc = [1]
         else:
             vc[0] += 1
-
-    @property
-    def T(self) -> Tensor:
-        from .ops.view import permute
-
-        return permute(self, tuple(range(self._data.ndim - 1, -1, -1)))
 
     @property
     def mT(self) -> Tensor:
@@ -304,13 +309,6 @@ class Tensor:
     def __hash__(self) -> int:
         return id(self)
 
-    def __repr__(self) -> str:
-        from ._tensor_str import tensor_repr
-
-        return tensor_repr(self)
-
-    __str__ = __repr__
-
     def __reduce_ex__(self, proto):
         # plain pickling (DataLoader workers, copy.deepcopy) keeps data, dtype and requires_grad
         return (_rebuild, (self._host(), self._rg, type(self) is not Tensor and self._is_param))
@@ -343,28 +341,6 @@ class Tensor:
         dev, dt, copy = _parse_to(args, kwargs)
         return self._to(dev, dt, copy)
 
-    def _to(self, dev, dt, copy: bool = False) -> Tensor:
-        if dev is None and not copy and dt is not None:
-            npd = dt.np
-            if npd == self._data.dtype:
-                return self
-            if not (self._rg and _gs.enabled):
-                return _wrap(self._data.astype(npd))
-        from .ops.unary import Cast, ToDevice
-
-        r = self
-        if dt is not None and dt.np != self._data.dtype:
-            r = Cast.apply(r, dt.np)
-        if dev is not None and dev.type == "cuda" and dev.index is None:
-            from .cuda import current_device
-
-            dev = _device_cls("cuda", current_device())
-        if dev is not None and dev != r.device:
-            r = ToDevice.apply(r, dev)
-        if copy and r is self:
-            r = self.clone()
-        return r
-
     def cpu(self) -> Tensor:
         return self._to(CPU, None)
 
@@ -380,82 +356,10 @@ class Tensor:
     def is_pinned(self) -> bool:
         return False
 
-    def type(self, dtype=None, non_blocking: bool = False):
-        """With no argument, the legacy type name ('torch.FloatTensor'); else a cast."""
-        if dtype is None:
-            from .autograd.engine import _legacy_type_name
-
-            return _legacy_type_name(self)
-        if isinstance(dtype, str):
-            from .ops.creation import _LEGACY_NAMES
-
-            dtype = _LEGACY_NAMES[dtype.rsplit(".", 1)[-1]]
-        return self._to(None, D.to_dtype(dtype))
-
     def type_as(self, other: Tensor) -> Tensor:
         return self._to(None, other.dtype)
 
     # --- autograd --------------------------------------------------------------------------
-    def _accumulator(self):
-        acc = self._accum
-        if acc is None:
-            from .autograd.node import AccumulateGrad
-
-            acc = self._accum = AccumulateGrad(self)
-        return acc
-
-    def backward(
-        self, gradient=None, retain_graph=None, create_graph: bool = False, inputs=None
-    ) -> None:
-        """Compute the gradient of this tensor w.r.t. graph leaves, accumulating into ``.grad``."""
-        if gradient is None:
-            d = self._data
-            if d.size != 1:
-                raise RuntimeError("grad can be implicitly created only for scalar outputs")
-            if not self._rg:
-                raise RuntimeError(
-                    "element 0 of tensors does not require grad and does not have a grad_fn"
-                )
-            if type(d) is _ndarray:
-                g = np.array(1, d.dtype) if d.ndim == 0 else np.ones(d.shape, d.dtype)
-            else:
-                g = xp_for(self.device).ones(d.shape, d.dtype)
-        else:
-            g = gradient._data if isinstance(gradient, Tensor) else np.asarray(gradient)
-            if tuple(g.shape) != tuple(self._data.shape):
-                raise RuntimeError(
-                    f"Mismatch in shape: grad_output[0] has a shape of {Size(g.shape)} and "
-                    f"output[0] has a shape of {self.shape}."
-                )
-        if create_graph:
-            g = gradient if isinstance(gradient, Tensor) else _wrap(g)
-        if retain_graph is None:
-            retain_graph = create_graph
-        if inputs is not None:
-            inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
-            if not inputs:
-                raise RuntimeError("'inputs' argument to backward() cannot be empty.")
-        _engine().run_backward(
-            [self], [g], retain_graph, create_graph, inputs=inputs, accumulate=True
-        )
-
-    def register_hook(self, hook):
-        """hook(grad) -> Tensor or None, called when this tensor's gradient is computed."""
-        if not self._rg:
-            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
-        from .autograd.hooks import RemovableHandle as _RemovableHandle
-
-        if self.grad_fn is None:
-            acc = self._accumulator()
-            acc.leaf_hooks.append(hook)
-            return _RemovableHandle(acc.leaf_hooks, hook)
-        node = self.grad_fn
-        if node._pre_hooks is None:
-            node._pre_hooks = {}
-        lst = node._pre_hooks.setdefault(self._out_nr, [])
-        lst.append(hook)
-        return _RemovableHandle(lst, hook)
-
     def retain_grad(self) -> None:
         """Keep ``.grad`` for this non-leaf tensor after backward (set after its other hooks,
         as torch)."""
@@ -465,8 +369,6 @@ class Tensor:
             return
         if self._retains_grad:
             return
-        import weakref
-
         node = self.grad_fn
         d = node.__dict__.get("_retain")
         if d is None:
@@ -491,13 +393,21 @@ class Tensor:
 
 
 def _rebuild(arr, requires_grad, is_param):
+    # the function that pickles of tensors and parameters name (keep its path and arguments)
     if is_param:
-        from .nn.parameter import Parameter
-
-        return Parameter(_wrap(arr), requires_grad)
+        return _parameter_class()(_wrap(arr), requires_grad)
     t = _wrap(arr)
     t._rg = requires_grad
     return t
+
+
+def _parameter_class() -> type:
+    """nn.Parameter, found as the Tensor subclass that marks itself ``_is_param``: it is defined
+    above this layer (in nn), which tensor.py does not import."""
+    for cls in Tensor.__subclasses__():
+        if cls.__dict__.get("_is_param"):
+            return cls
+    raise RuntimeError("ember.nn.parameter is not loaded")  # unreachable after `import ember`
 
 
 def _parse_to(args, kwargs):
@@ -512,7 +422,7 @@ def _parse_to(args, kwargs):
         if isinstance(a, Tensor):
             dev, dt = a.device, a.dtype
         elif (
-            isinstance(a, D.dtype)
+            isinstance(a, dtypes.dtype)
             or a in (float, int, bool, complex)
             or (type(a).__name__ == "dtype" and not isinstance(a, str))
         ):
@@ -525,20 +435,9 @@ def _parse_to(args, kwargs):
             raise TypeError(f"to() received an invalid combination of arguments: {a!r}")
     return (
         to_device(dev) if dev is not None else None,
-        D.to_dtype(dt) if dt is not None else None,
+        dtypes.to_dtype(dt) if dt is not None else None,
         copy,
     )
-
-
-def as_tensor_arg(x, like: Tensor | None = None) -> Tensor:
-    """A Tensor from a Tensor, array or Python value (no copy where possible)."""
-    if isinstance(x, Tensor):
-        return x
-    from .ops.creation import tensor
-
-    if isinstance(x, _ndarray):
-        return _wrap(x)
-    return tensor(x) if like is None else tensor(x, dtype=like.dtype, device=like.device)
 
 
 def is_grad_recording(*ts) -> bool:
@@ -550,22 +449,15 @@ def is_grad_recording(*ts) -> bool:
     return False
 
 
-_engine_mod = None
-
-
-def _engine():
-    global _engine_mod
-    if _engine_mod is None:
-        from .autograd import engine
-
-        _engine_mod = engine
-    return _engine_mod
-
-
-def _bind_autograd() -> None:
-    from .autograd import node
-
-    node._bind(Tensor, _wrap, _wrap_node)
-
-
-_bind_autograd()
+def result_type(*operands) -> dtypes.dtype:
+    """torch.result_type over tensors and Python scalars."""
+    dim_dt = zero_dt = wrapped_dt = None
+    for o in operands:
+        if isinstance(o, Tensor):
+            if o._data.ndim:
+                dim_dt = dtypes._accumulate(dim_dt, o.dtype)
+            else:
+                zero_dt = dtypes._accumulate(zero_dt, o.dtype)
+        else:
+            wrapped_dt = dtypes._accumulate(wrapped_dt, dtypes.scalar_dtype(o))
+    return dtypes.result_type_parts(dim_dt, zero_dt, wrapped_dt)

@@ -1,11 +1,13 @@
 """The backward engine: an iterative walk over the graph (no recursion, so a chain of 100,000
 ops backpropagates), gradients summed per node, accumulated into leaves, buffers freed after
-use unless ``retain_graph``, and in-place modifications of saved values detected."""
+use unless ``retain_graph``, and in-place modifications of saved values detected; with its
+entry points ``backward`` and ``grad`` (``ember.autograd.backward``/``grad``)."""
 
 from __future__ import annotations
 
-from ..tensor import Tensor, _wrap, _wrap_node
-from .grad_mode import state as _grad_state
+from .._grad_state import state as _grad_state
+from ..device import xp_for, xp_of
+from ..tensor import Size, Tensor, _wrap, _wrap_node
 from .node import AccumulateGrad, NotDifferentiableTwice, Op
 
 # set by ember.profiler while a profile records (with _prof, its recorder): each node processed
@@ -445,3 +447,86 @@ def _store_grad(t, g, create_graph: bool) -> None:
         arr += garr
         if old._vc is not None:
             old._vc[0] += 1
+
+
+# --- the entry points: ember.autograd.backward and ember.autograd.grad ----------------------
+def _seq(x):
+    if x is None:
+        return None
+    return [x] if isinstance(x, Tensor) else list(x)
+
+
+def _root_grads(outputs, grad_outputs, create_graph):
+    grads = []
+    for i, o in enumerate(outputs):
+        g = None if grad_outputs is None else grad_outputs[i]
+        if g is None:
+            if o._data.size != 1:
+                raise RuntimeError("grad can be implicitly created only for scalar outputs")
+            arr = xp_of(o._data).ones(o._data.shape, o._data.dtype)
+            grads.append(_wrap(arr) if create_graph else arr)
+        else:
+            if tuple(g.shape) != tuple(o._data.shape):
+                raise RuntimeError(
+                    f"Mismatch in shape: grad_output[{i}] has a shape of {Size(g.shape)} and "
+                    f"output[{i}] has a shape of {o.shape}."
+                )
+            grads.append(g if create_graph else (g._data if isinstance(g, Tensor) else g))
+    return grads
+
+
+def backward(
+    tensors, grad_tensors=None, retain_graph=None, create_graph: bool = False, inputs=None
+) -> None:
+    """Accumulate gradients of ``tensors`` into the leaves (as ``torch.autograd.backward``)."""
+    outs = _seq(tensors)
+    gos = _seq(grad_tensors)
+    if retain_graph is None:
+        retain_graph = create_graph
+    run_backward(
+        outs,
+        _root_grads(outs, gos, create_graph),
+        retain_graph,
+        create_graph,
+        inputs=_seq(inputs),
+        accumulate=True,
+    )
+
+
+def grad(
+    outputs,
+    inputs,
+    grad_outputs=None,
+    retain_graph=None,
+    create_graph: bool = False,
+    only_inputs: bool = True,
+    allow_unused=None,
+    is_grads_batched: bool = False,
+    materialize_grads: bool = False,
+):
+    """Gradients of ``outputs`` w.r.t. ``inputs`` (a tuple), without touching ``.grad``."""
+    outs = _seq(outputs)
+    ins = _seq(inputs)
+    gos = _seq(grad_outputs)
+    if retain_graph is None:
+        retain_graph = create_graph
+    for t in outs:
+        if not t._rg:
+            raise RuntimeError(
+                "element 0 of tensors does not require grad and does not have a grad_fn"
+            )
+    res = run_backward(
+        outs,
+        _root_grads(outs, gos, create_graph),
+        retain_graph,
+        create_graph,
+        inputs=ins,
+        accumulate=False,
+        allow_unused=bool(allow_unused or materialize_grads),
+    )
+    if materialize_grads:  # zeros as ops.creation.zeros_like makes them (ops sit above autograd)
+        res = [
+            _wrap(xp_for(i.device).zeros(i._data.shape, i._data.dtype)) if r is None else r
+            for r, i in zip(res, ins)
+        ]
+    return tuple(res)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from .._grad_state import state as _gs
+from ..device import xp_of
+from ..tensor import Tensor, _wrap
+from .engine import _FREED_MSG
 from .grad_mode import no_grad
-from .grad_mode import state as _gs
 from .node import Node
 
 
@@ -16,8 +19,6 @@ class FunctionCtx:
     @property
     def saved_tensors(self) -> tuple:
         if getattr(self, "_freed", False):
-            from .engine import _FREED_MSG
-
             raise RuntimeError(_FREED_MSG)
         return getattr(self, "_saved", ())
 
@@ -44,8 +45,6 @@ class _FunctionNode(Node, FunctionCtx):
         return self._needs
 
     def _run_backward(self, grads, create_graph: bool):
-        from ..tensor import Tensor, _wrap
-
         gts = []
         for k, g in enumerate(grads):
             if g is None and getattr(self, "_materialize", True):
@@ -117,9 +116,6 @@ class Function(metaclass=_FunctionMeta):
 
     @classmethod
     def apply(cls, *args, **kwargs):
-        from ..device import xp_of
-        from ..tensor import Tensor
-
         ctx = cls._node_cls()
         tensors = [a for a in args if isinstance(a, Tensor)]
         record = _gs.enabled and any(t._rg for t in tensors)
@@ -173,8 +169,6 @@ class Function(metaclass=_FunctionMeta):
 
 
 def _alias(t):
-    from ..tensor import _wrap
-
     r = _wrap(t._data)
     r._vc = t._version_counter()
     return r

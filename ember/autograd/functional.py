@@ -1,13 +1,18 @@
-"""torch.autograd.functional: jacobian, hessian, vjp, jvp, hvp and vhp built on ``grad``."""
+"""torch.autograd.functional: jacobian, hessian, vjp, jvp, hvp and vhp built on ``grad``.
+
+It sits above the ops it uses (zeros_like, stack), so the autograd package does not import it:
+``ember/__init__.py`` does, once the ops are loaded."""
 
 from __future__ import annotations
 
+from ..ops.creation import zeros_like
+from ..ops.join import stack
+from ..tensor import Tensor
+from .engine import grad
 from .grad_mode import enable_grad
 
 
 def _tuple(x):
-    from ..tensor import Tensor
-
     return (x,) if isinstance(x, Tensor) else tuple(x)
 
 
@@ -21,8 +26,6 @@ def _prep(inputs, create_graph: bool):
 
 
 def _zeros_for(g, like):
-    from ..ops.creation import zeros_like
-
     return zeros_like(like) if g is None else g
 
 
@@ -32,8 +35,6 @@ def _maybe_detach(ts, create_graph: bool):
 
 def vjp(func, inputs, v=None, create_graph: bool = False, strict: bool = False):
     """(func(inputs), v^T J): a vector-Jacobian product."""
-    from . import grad
-
     single = not isinstance(inputs, (tuple, list))
     with enable_grad():
         ins = _prep(inputs, create_graph)
@@ -49,9 +50,6 @@ def vjp(func, inputs, v=None, create_graph: bool = False, strict: bool = False):
 
 def jvp(func, inputs, v=None, create_graph: bool = False, strict: bool = False):
     """(func(inputs), J v): a Jacobian-vector product (by the double-vjp trick)."""
-    from ..ops.creation import zeros_like
-    from . import grad
-
     single = not isinstance(inputs, (tuple, list))
     with enable_grad():
         ins = _prep(inputs, create_graph)
@@ -86,10 +84,6 @@ def jacobian(
     strategy: str = "reverse-mode",
 ):
     """The Jacobian of func at inputs, shaped output.shape + input.shape (tuples for several)."""
-    from ..ops.creation import zeros_like
-    from ..ops.join import stack
-    from . import grad
-
     single_in = not isinstance(inputs, (tuple, list))
     with enable_grad():
         ins = _prep(inputs, create_graph)
@@ -129,8 +123,6 @@ def hessian(
     single_in = not isinstance(inputs, (tuple, list))
 
     def grads(*xs):
-        from . import grad
-
         out = func(*xs)
         gs = grad(out, xs, create_graph=True, allow_unused=True)
         gs = tuple(_zeros_for(g, x) for g, x in zip(gs, xs))
@@ -141,8 +133,6 @@ def hessian(
 
 def vhp(func, inputs, v=None, create_graph: bool = False, strict: bool = False):
     """(func(inputs), v^T H)."""
-    from . import grad
-
     single = not isinstance(inputs, (tuple, list))
     with enable_grad():
         ins = _prep(inputs, create_graph)

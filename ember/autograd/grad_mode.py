@@ -5,15 +5,8 @@ from __future__ import annotations
 
 import functools
 import inspect
-import threading
 
-
-class _GradState(threading.local):
-    enabled = True  # class attributes give every new thread torch's defaults
-    inference = False
-
-
-state = _GradState()
+from .._grad_state import state
 
 
 def is_grad_enabled() -> bool:

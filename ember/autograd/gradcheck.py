@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..tensor import Tensor, _wrap
+from .engine import grad as _grad
+
 
 class GradcheckError(RuntimeError):
     pass
 
 
 def _flat_outputs(fn, inputs):
-    from ..tensor import Tensor
-
     out = fn(*inputs)
     return (out,) if isinstance(out, Tensor) else tuple(out)
 
@@ -27,9 +28,6 @@ def gradcheck(
     **_ignored,
 ) -> bool:
     """Compare analytical gradients with central differences for every input needing grad."""
-    from ..autograd import grad as _grad
-    from ..tensor import Tensor
-
     inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
     diff_in = [t for t in inputs if isinstance(t, Tensor) and t._rg]
     outputs = _flat_outputs(func, inputs)
@@ -41,7 +39,6 @@ def gradcheck(
         for j in range(n_out):
             go = np.zeros(out._data.shape, out._data.dtype)
             go.reshape(-1)[j] = 1
-            from ..tensor import _wrap
 
             gs = _grad([_flat_outputs(func, inputs)[oi]], diff_in, [_wrap(go)], allow_unused=True)
             for k, g in enumerate(gs):
@@ -71,9 +68,6 @@ def gradcheck(
 
 def gradgradcheck(func, inputs, grad_outputs=None, **kw) -> bool:
     """gradcheck of the first derivative (built with create_graph=True)."""
-    from ..autograd import grad as _grad
-    from ..tensor import Tensor
-
     inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
     diff_in = [t for t in inputs if isinstance(t, Tensor) and t._rg]
 

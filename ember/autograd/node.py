@@ -11,8 +11,13 @@ from __future__ import annotations
 
 import weakref
 
-from .grad_mode import state as _grad_state
+from .._grad_state import state as _grad_state
+from .._tensor_errors import device_error
+from ..device import xp_of
+from ..tensor import Tensor, _wrap, _wrap_node
 from .hooks import RemovableHandle
+
+_new = object.__new__
 
 # While a profile records, ember.profiler sets _prof (its recorder) and _profiling; the entry
 # points below then cost one module-global check when no profile is active.
@@ -191,8 +196,6 @@ def _apply_recording(cls, args):
     except Exception as e:
         raise _device_mix(args) or e from None
     if type(out) is tuple:
-        from ..device import xp_of
-
         ctx._nout = len(out)
         ctx._out_meta = [(xp_of(o), o.shape, o.dtype) for o in out]
         return tuple(_wrap_node(o, ctx, i) for i, o in enumerate(out))
@@ -314,22 +317,8 @@ def _device_mix(args):
         if first is None:
             first = a
         elif a.device != first.device:
-            from ..tensor import device_error
-
             return device_error(first._data, a._data)
     return None
-
-
-# bound by ember.tensor once the Tensor class exists (a module-level import would be circular)
-Tensor = None
-_wrap = None
-_wrap_node = None
-_new = object.__new__
-
-
-def _bind(tensor_cls, wrap, wrap_node) -> None:
-    global Tensor, _wrap, _wrap_node
-    Tensor, _wrap, _wrap_node = tensor_cls, wrap, wrap_node
 
 
 class NotDifferentiableTwice(Node):

@@ -7,9 +7,10 @@ import math
 import numpy as np
 
 from .. import _cuda_kernels as _K
+from .._tensor_errors import check_dim
 from ..autograd.node import Op
 from ..device import xp_of
-from ..tensor import Tensor, check_dim
+from ..tensor import Tensor
 from ._reduce import rsum
 
 __all__ = [

@@ -1,12 +1,19 @@
 """Duck-typed helpers for backward formulas: each works on a NumPy/CuPy array and on a Tensor,
-so one backward serves plain training (arrays) and ``create_graph=True`` (Tensors)."""
+so one backward serves plain training (arrays) and ``create_graph=True`` (Tensors).
+
+On Tensors the elementwise helpers call the ops through Tensor's methods (``Tensor.exp`` is
+``ops.unary.exp``, attached from the table in ``_tensor_methods.py``): the ops modules import
+this one for their backward, so it cannot import them back.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
 from ..device import xp_of
+from ..dtypes import from_numpy_dtype
 from ..tensor import Tensor
+from .creation import zeros_like as _zeros_like
 
 _nd = np.ndarray
 _SMALL = 1 << 16  # below this many elements a broadcast gradient is materialised (faster)
@@ -41,8 +48,6 @@ def cast(g, npdtype):
     if isinstance(g, Tensor):
         if g._data.dtype == npdtype:
             return g
-        from ..dtypes import from_numpy_dtype
-
         return g.to(from_numpy_dtype(npdtype))
     if g.dtype == npdtype:
         return g
@@ -87,9 +92,7 @@ def expand_reduced(g, shape, dims, keepdim: bool):
 def _fn(name):
     def f(x, *args):
         if isinstance(x, Tensor):
-            import ember
-
-            return getattr(ember, name)(x, *args)
+            return getattr(Tensor, name)(x, *args)
         return getattr(xp_of(x), name)(x, *args)
 
     f.__name__ = name
@@ -103,13 +106,15 @@ cos = _fn("cos")
 sin = _fn("sin")
 sign = _fn("sign")
 tanh = _fn("tanh")
+cosh = _fn("cosh")
+sinh = _fn("sinh")
 
 
 def where(cond, a, b):
     if _is_tensor(a) or _is_tensor(b) or _is_tensor(cond):
-        import ember
-
-        return ember.where(cond, a, b)
+        # Tensor.where(input, condition, other) is ops.compare.where(condition, input, other),
+        # a plain function: ``a`` may be a scalar here
+        return Tensor.where(a, cond, b)
     return xp_of(cond).where(cond, a, b)
 
 
@@ -120,9 +125,7 @@ def mT(x):
 
 def zeros_like(x):
     if _is_tensor(x):
-        import ember
-
-        return ember.zeros_like(x)
+        return _zeros_like(x)
     return xp_of(x).zeros_like(x)
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 
 from .. import dtypes as D
-from ..autograd.grad_mode import state as _gs
+from .._grad_state import state as _gs
+from .._tensor_errors import broadcast_error, device_error
 from ..autograd.node import Op, record2
 from ..device import xp_of
-from ..tensor import Tensor, _wrap, broadcast_error, device_error
+from ..tensor import Tensor, _wrap
 from . import _bw
 
 __all__ = [

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..autograd.grad_mode import state as _gs
+from .._grad_state import state as _gs
 from ..autograd.node import Op
 from ..device import move_like, xp_of
 from ..tensor import Tensor, _wrap
@@ -340,7 +340,7 @@ def setitem(self: Tensor, key, value) -> None:
 
     k = convert_key(key, self)
     check_leaf(self)
-    from ..autograd.grad_mode import state
+    from .._grad_state import state
 
     vt = isinstance(value, Tensor)
     if state.enabled and (self._rg or (vt and value._rg)):

@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from .. import dtypes as D
-from ..autograd.grad_mode import state as _gs
+from .._grad_state import state as _gs
+from .._tensor_errors import broadcast_error
 from ..autograd.node import Op
-from ..tensor import Tensor, _wrap, broadcast_error
+from ..tensor import Tensor, _wrap
 
 _LEAF_MSG = "a leaf Variable that requires grad is being used in an in-place operation."
 
@@ -199,8 +200,8 @@ def ufunc_inplace(t: Tensor, ufunc, other, op_fn) -> Tensor:
     except ValueError:
         raise broadcast_error(dst.shape, getattr(o, "shape", ())) from None
     except TypeError:  # a CPU 0-d operand on a CUDA tensor joins it (as torch); else devices
+        from .._tensor_errors import device_error
         from ..device import host_scalar_to, xp_of
-        from ..tensor import device_error
 
         o2 = host_scalar_to(xp_of(dst), o) if type(dst) is not np.ndarray else o
         if o2 is o:

@@ -10,9 +10,10 @@ Borderline choices, one line each:
 from __future__ import annotations
 
 from .. import dtypes
+from .._tensor_errors import check_dim
 from ..autograd.node import Op
 from ..device import xp_of
-from ..tensor import Tensor, check_dim
+from ..tensor import Tensor
 from . import _bw
 from .creation import zeros
 from .inplace import copy_into_out

@@ -90,7 +90,7 @@ def _check_mm(a: Tensor, b: Tensor, name: str) -> None:
             f"{_dt_name(bd.dtype)}"
         )
     if type(ad) is not type(bd):
-        from ..tensor import device_error
+        from .._tensor_errors import device_error
 
         raise device_error(ad, bd)
 
@@ -365,7 +365,7 @@ class Cross(Op):
 
 def cross(input: Tensor, other: Tensor, dim: int | None = None, *, out=None) -> Tensor:
     """Cross product of 3-vectors along ``dim`` (the first dim of size 3 when None)."""
-    from ..tensor import check_dim
+    from .._tensor_errors import check_dim
     from .view import broadcast_tensors
 
     if input._data.ndim != other._data.ndim:
@@ -405,7 +405,7 @@ def tensordot(a: Tensor, b: Tensor, dims=2, out=None) -> Tensor:
         db = [db] if isinstance(db, int) else list(db)
     if len(da) != len(db):
         raise RuntimeError("both dimension lists should have same length")
-    from ..tensor import check_dim
+    from .._tensor_errors import check_dim
 
     da = [check_dim(d, na) for d in da]
     db = [check_dim(d, nb) for d in db]

@@ -20,9 +20,10 @@ from collections import namedtuple
 import numpy as np
 
 from .. import dtypes
+from .._tensor_errors import check_dim
 from ..autograd.node import Op
 from ..device import xp_of
-from ..tensor import Tensor, _wrap, check_dim
+from ..tensor import Tensor, _wrap
 from . import _bw
 from .compare import maximum, minimum, where
 from .creation import zeros

@@ -42,7 +42,7 @@ def masked_select(input: Tensor, mask: Tensor, *, out=None) -> Tensor:
     try:
         np.broadcast_shapes(input._data.shape, mask._data.shape)
     except ValueError:
-        from ..tensor import broadcast_error
+        from .._tensor_errors import broadcast_error
 
         raise broadcast_error(input._data.shape, mask._data.shape) from None
     return _finish(MaskedSelect.apply(input, mask._data), out)

@@ -9,7 +9,7 @@ import numpy as np
 
 from .. import _cuda_kernels as _K
 from .. import dtypes as D
-from ..autograd.grad_mode import state as _gs
+from .._grad_state import state as _gs
 from ..autograd.node import Op, record1
 from ..tensor import Tensor, _wrap
 from . import _bw
@@ -334,8 +334,6 @@ acosh = _unary("acosh", np.arccosh, lambda g, a, y: (g / _bw.sqrt(a * a - 1),), 
 atanh = _unary("atanh", np.arctanh, lambda g, a, y: (g / (1 - a * a),), higher=True)
 arcsin, arccos, arctan = asin, acos, atan
 arcsinh, arccosh, arctanh = asinh, acosh, atanh
-_bw.cosh = _bw._fn("cosh")
-_bw.sinh = _bw._fn("sinh")
 
 
 def _sigmoid_np(a):

@@ -14,9 +14,9 @@ from typing import Any
 
 import numpy as np
 
+from ..._grad_state import state as _grad_state
 from ...autograd.engine import _legacy_type_name
 from ...autograd.grad_mode import no_grad
-from ...autograd.grad_mode import state as _grad_state
 from ...autograd.hooks import RemovableHandle
 from ...dtypes import bfloat16, float16, float32, float64
 from ...ops.creation import empty_like
