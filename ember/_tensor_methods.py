@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import random as R
+from ._backend.xp import CPU_ARRAY
 from ._tensor_operators import (
     _add,
     _add_,
@@ -41,8 +42,6 @@ from .ops import shape as S
 from .ops import unary as U
 from .tensor import Tensor, _wrap
 
-_nd = np.ndarray
-
 
 def _sum(self, dim=None, keepdim=False, *, dtype=None, **kw):
     # fast path: the full sum of a float tensor (a loss); reduction.sum has everything else
@@ -52,7 +51,7 @@ def _sum(self, dim=None, keepdim=False, *, dtype=None, **kw):
         and dtype is None
         and not kw
         and self._data.dtype.kind in "fc"
-        and type(self._data) is _nd
+        and type(self._data) is CPU_ARRAY
     ):
         if self._rg and _gs.enabled:
             return record1(Rd.Sum, self, None, False, None)
@@ -68,7 +67,7 @@ def _mean(self, dim=None, keepdim=False, *, dtype=None, **kw):
         and dtype is None
         and not kw
         and self._data.dtype.kind in "fc"
-        and type(self._data) is _nd
+        and type(self._data) is CPU_ARRAY
         and self._data.size
     ):
         if self._rg and _gs.enabled:
@@ -159,7 +158,7 @@ def _stride(self, dim=None):
 
 def _storage_offset(self):
     base = self._data
-    while getattr(base, "base", None) is not None and isinstance(base.base, _nd):
+    while getattr(base, "base", None) is not None and isinstance(base.base, CPU_ARRAY):
         base = base.base
     if base is self._data:
         return 0
@@ -170,7 +169,7 @@ def _storage_offset(self):
 
 def _data_ptr(self):
     a = self._data
-    return a.__array_interface__["data"][0] if type(a) is _nd else a.data.ptr
+    return a.__array_interface__["data"][0] if type(a) is CPU_ARRAY else a.data.ptr
 
 
 def _legacy_new_method(self, *args, device=None, dtype=None):

@@ -9,12 +9,12 @@ from __future__ import annotations
 import numpy as np
 
 from . import dtypes as D
+from ._backend.xp import CPU_ARRAY, xp_for
 from ._tensor_errors import broadcast_error, check_dim, device_error  # noqa: F401
 from .autograd.grad_mode import state as _gs
-from .device import CPU, device_of, to_device, xp_for
+from .device import CPU, device_of, to_device
 from .device import device as _device_cls
 
-_ndarray = np.ndarray
 _new = object.__new__
 
 
@@ -52,7 +52,7 @@ def _coerce(arr):
 
 def _wrap(arr) -> Tensor:
     """A Tensor around an array (no copy, no graph)."""
-    if type(arr) is not _ndarray:
+    if type(arr) is not CPU_ARRAY:
         arr = _coerce(arr)
     t = _new(Tensor)
     t._data = arr
@@ -62,7 +62,7 @@ def _wrap(arr) -> Tensor:
 
 
 def _wrap_node(arr, node, i: int) -> Tensor:
-    if type(arr) is not _ndarray:
+    if type(arr) is not CPU_ARRAY:
         arr = _coerce(arr)
     t = _new(Tensor)
     t._data = arr
@@ -117,7 +117,7 @@ class Tensor:
 
     @property
     def device(self):
-        return CPU if type(self._data) is _ndarray else device_of(self._data)
+        return CPU if type(self._data) is CPU_ARRAY else device_of(self._data)
 
     @property
     def is_cuda(self) -> bool:
@@ -125,7 +125,7 @@ class Tensor:
 
     @property
     def is_cpu(self) -> bool:
-        return type(self._data) is _ndarray
+        return type(self._data) is CPU_ARRAY
 
     @property
     def ndim(self) -> int:
@@ -246,7 +246,7 @@ class Tensor:
                 "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() "
                 "instead."
             )
-        if type(self._data) is not _ndarray:
+        if type(self._data) is not CPU_ARRAY:
             if force:
                 return self._host()
             raise TypeError(
@@ -257,7 +257,7 @@ class Tensor:
 
     def _host(self) -> np.ndarray:
         a = self._data
-        return a if type(a) is _ndarray else a.get()
+        return a if type(a) is CPU_ARRAY else a.get()
 
     def __array__(self, dtype=None, copy=None):
         a = self._host()
@@ -416,7 +416,7 @@ class Tensor:
                 raise RuntimeError(
                     "element 0 of tensors does not require grad and does not have a grad_fn"
                 )
-            if type(d) is _ndarray:
+            if type(d) is CPU_ARRAY:
                 g = np.array(1, d.dtype) if d.ndim == 0 else np.ones(d.shape, d.dtype)
             else:
                 g = xp_for(self.device).ones(d.shape, d.dtype)
@@ -536,7 +536,7 @@ def as_tensor_arg(x, like: Tensor | None = None) -> Tensor:
         return x
     from .ops.creation import tensor
 
-    if isinstance(x, _ndarray):
+    if isinstance(x, CPU_ARRAY):
         return _wrap(x)
     return tensor(x) if like is None else tensor(x, dtype=like.dtype, device=like.device)
 

@@ -77,7 +77,7 @@ def _seq(x):
 
 
 def _root_grads(outputs, grad_outputs, create_graph):
-    from ..device import xp_of
+    from .._backend.xp import xp_of
     from ..tensor import Size, Tensor, _wrap
 
     grads = []

@@ -117,7 +117,7 @@ class Function(metaclass=_FunctionMeta):
 
     @classmethod
     def apply(cls, *args, **kwargs):
-        from ..device import xp_of
+        from .._backend.xp import xp_of
         from ..tensor import Tensor
 
         ctx = cls._node_cls()

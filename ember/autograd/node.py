@@ -216,7 +216,7 @@ def _apply_recording(cls, args):
     except Exception as e:
         raise _device_mix(args) or e from None
     if type(out) is tuple:
-        from ..device import xp_of
+        from .._backend.xp import xp_of
 
         ctx._nout = len(out)
         ctx._out_meta = [(xp_of(o), o.shape, o.dtype) for o in out]

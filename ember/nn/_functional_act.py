@@ -6,9 +6,9 @@ import math
 
 import numpy as np
 
-from .. import _cuda_kernels as _K
+from .._backend import kernels as _K
+from .._backend.xp import CPU_ARRAY, xp_of
 from ..autograd.node import Op
-from ..device import xp_of
 from ..tensor import Tensor, check_dim
 from ._reduce import rsum
 
@@ -80,9 +80,7 @@ def _act(name: str, fwd, grad):
 def _c(x, v):
     """A Python constant as a 0-d array of x's dtype (keeps float32 math in float32)."""
     return (
-        np.asarray(v, dtype=x.dtype)
-        if type(x) is np.ndarray
-        else xp_of(x).asarray(v, dtype=x.dtype)
+        np.asarray(v, dtype=x.dtype) if type(x) is CPU_ARRAY else xp_of(x).asarray(v, dtype=x.dtype)
     )
 
 
@@ -479,7 +477,7 @@ def rrelu(
     """Leaky ReLU with a random slope in training, the mean slope in eval."""
     if not training:
         return leaky_relu(input, (lower + upper) / 2, inplace)
-    from ..device import move_like
+    from .._backend.xp import move_like
     from ..random import _gen
     from ..tensor import _wrap
 

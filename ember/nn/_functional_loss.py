@@ -8,9 +8,9 @@ import warnings
 
 import numpy as np
 
-from .. import _cuda_kernels as _K
+from .._backend import kernels as _K
+from .._backend.xp import CPU_ARRAY, xp_of
 from ..autograd.node import Op
-from ..device import xp_of
 from ..ops import _bw
 from ..tensor import Tensor
 from ._reduce import rsum
@@ -99,7 +99,7 @@ class _MSE(Op):
     def backward(ctx, g):
         (d,) = ctx.saved
         red = ctx.red
-        if type(d) is not np.ndarray and red != "none" and _K.on_device(d):
+        if type(d) is not CPU_ARRAY and red != "none" and _K.on_device(d):
             c = 2.0 / d.size if red == "mean" else 2.0
             gd = _K.mse_bw(d, g.astype(d.dtype, copy=False), c)
         elif red == "mean":

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..device import xp_of
+from .._backend.xp import CPU_ARRAY, xp_of
 from ..tensor import Tensor
 
-_nd = np.ndarray
 _SMALL = 1 << 16  # below this many elements a broadcast gradient is materialised (faster)
 
 
@@ -63,7 +62,7 @@ def broadcast_to(g, shape):
         return g.expand(*shape)
     if tuple(g.shape) == tuple(shape):
         return g
-    xp = np if type(g) is _nd else xp_of(g)
+    xp = np if type(g) is CPU_ARRAY else xp_of(g)
     n = 1
     for s in shape:
         n *= s

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._backend.xp import host_scalar_to, xp_of
 from ..autograd.node import Op
-from ..device import host_scalar_to, xp_of
 from ..tensor import Tensor, _wrap, broadcast_error
 from . import _bw
 from .arith import _Binary, _binary, _cast, operand, result_np_dtype

@@ -12,8 +12,8 @@ from collections import namedtuple
 import numpy as np
 
 from .. import dtypes as D
+from .._backend.xp import xp_of
 from ..autograd.node import Op
-from ..device import xp_of
 from ..tensor import Tensor, _wrap, check_dim
 from . import _bw
 

@@ -8,8 +8,8 @@ import builtins
 import numpy as np
 
 from .. import dtypes as D
+from .._backend.xp import xp_of
 from ..autograd.node import Op
-from ..device import xp_of
 from ..tensor import Tensor
 from . import _bw
 from .reduction import Mean, _axis, _finish, _name, norm_dims

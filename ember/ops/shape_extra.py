@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._backend.xp import xp_of
 from ..autograd.node import Op
-from ..device import xp_of
 from ..tensor import Size, Tensor, _wrap, check_dim
 from .reduction import rev
 from .shape import DiagScatter, _diag_dims, _slice, expand, reshape, unsqueeze

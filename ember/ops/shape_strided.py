@@ -3,8 +3,8 @@ as_strided, and their backwards write into zeros through the same views."""
 
 from __future__ import annotations
 
+from .._backend.xp import xp_of
 from ..autograd.node import Op
-from ..device import xp_of
 from ..tensor import Tensor, check_dim
 from .shape import as_view
 

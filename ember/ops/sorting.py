@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..device import xp_of
+from .._backend.xp import xp_of
 from ..tensor import Tensor, _wrap, check_dim
 from .reduction import return_type, rev, select_along, span
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..device import xp_of
+from .._backend.xp import xp_of
 from ._base_opts import check, direction
 from .optimizer import Optimizer
 

@@ -6,8 +6,8 @@ import math
 
 import numpy as np
 
-from .. import _cuda_kernels as _K
-from ..device import xp_of
+from .._backend import kernels as _K
+from .._backend.xp import xp_of
 from .optimizer import Optimizer
 
 __all__ = ["Adam"]
@@ -128,7 +128,7 @@ class Adam(Optimizer):
 
     @staticmethod
     def _fused(group: dict, p, g, bufs: dict, step, xp) -> dict:
-        """The whole update as one CUDA kernel (``_cuda_kernels.adam_step``)."""
+        """The whole update as one CUDA kernel (``_backend.kernels.adam_step``)."""
         lr = float(group["lr"])
         b1, b2 = (float(b) for b in group["betas"])
         wd = float(group["weight_decay"])

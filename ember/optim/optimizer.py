@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from .._backend.xp import move_like, xp_of
 from ..autograd.grad_mode import enable_grad, no_grad
-from ..device import move_like, xp_of
 from ..profiler._recorder import profiled_method as _profiled
 from ..tensor import Tensor, _wrap
 

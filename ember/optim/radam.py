@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from ..device import xp_of
+from .._backend.xp import xp_of
 from ._base_opts import check, direction
 from .optimizer import Optimizer
 

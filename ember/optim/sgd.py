@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import _cuda_kernels as _K
-from ..device import xp_of
+from .._backend import kernels as _K
+from .._backend.xp import xp_of
 from .optimizer import Optimizer
 
 __all__ = ["SGD"]
@@ -107,7 +107,7 @@ class SGD(Optimizer):
 
     @staticmethod
     def _fused(group: dict, p, g, bufs: dict, s) -> dict:
-        """The whole update as one CUDA kernel (``_cuda_kernels.sgd_step``)."""
+        """The whole update as one CUDA kernel (``_backend.kernels.sgd_step``)."""
         mom = float(group["momentum"])
         new = {}
         buf = bufs.get("momentum_buffer")
