@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math as _math
 
-from . import _runtime as _rt  # noqa: E402  (before anything imports NumPy)
+from ._backend.cpu import runtime as _rt  # noqa: E402  (before anything imports NumPy)
 
 _rt.configure()
 
@@ -97,11 +97,10 @@ from .dtypes import (  # noqa: E402,F401
     sparse_coo,
     strided,
 )
-from .device import (  # noqa: E402,F401
+from ._backend.cpu.runtime import set_flush_denormal  # noqa: E402,F401
+from ._backend.cpu.threads import get_num_threads, set_num_threads  # noqa: E402,F401
+from ._backend.determinism import (  # noqa: E402,F401
     are_deterministic_algorithms_enabled,
-    get_num_threads,
-    set_flush_denormal,
-    set_num_threads,
     use_deterministic_algorithms,
 )
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import dtypes, random
+from ._backend.xp import CPU_ARRAY, xp_for
 from ._grad_state import state as _gs
 from ._tensor_operators import (
     _add,
@@ -39,7 +40,7 @@ from .autograd.hooks import RemovableHandle
 from .autograd.node import AccumulateGrad, record1
 from .cuda import current_device
 from .device import device as _device_cls
-from .device import to_device, xp_for
+from .device import to_device
 from .ops import (
     arith,
     compare,
@@ -57,8 +58,6 @@ from .ops import (
     view,
 )
 from .tensor import Size, Tensor, _wrap
-
-_nd = np.ndarray
 
 
 def _inplace_of(fn):
@@ -141,7 +140,7 @@ def _backward(
             raise RuntimeError(
                 "element 0 of tensors does not require grad and does not have a grad_fn"
             )
-        if type(d) is _nd:
+        if type(d) is CPU_ARRAY:
             g = np.array(1, d.dtype) if d.ndim == 0 else np.ones(d.shape, d.dtype)
         else:
             g = xp_for(self.device).ones(d.shape, d.dtype)
@@ -187,7 +186,7 @@ def _sum(self, dim=None, keepdim=False, *, dtype=None, **kw):
         and dtype is None
         and not kw
         and self._data.dtype.kind in "fc"
-        and type(self._data) is _nd
+        and type(self._data) is CPU_ARRAY
     ):
         if self._rg and _gs.enabled:
             return record1(reduction.Sum, self, None, False, None)
@@ -203,7 +202,7 @@ def _mean(self, dim=None, keepdim=False, *, dtype=None, **kw):
         and dtype is None
         and not kw
         and self._data.dtype.kind in "fc"
-        and type(self._data) is _nd
+        and type(self._data) is CPU_ARRAY
         and self._data.size
     ):
         if self._rg and _gs.enabled:
@@ -294,7 +293,7 @@ def _stride(self, dim=None):
 
 def _storage_offset(self):
     base = self._data
-    while getattr(base, "base", None) is not None and isinstance(base.base, _nd):
+    while getattr(base, "base", None) is not None and isinstance(base.base, CPU_ARRAY):
         base = base.base
     if base is self._data:
         return 0
@@ -305,7 +304,7 @@ def _storage_offset(self):
 
 def _data_ptr(self):
     a = self._data
-    return a.__array_interface__["data"][0] if type(a) is _nd else a.data.ptr
+    return a.__array_interface__["data"][0] if type(a) is CPU_ARRAY else a.data.ptr
 
 
 def _legacy_new_method(self, *args, device=None, dtype=None):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._backend.xp import CPU_ARRAY
 from ._grad_state import state as _gs
 from ._tensor_errors import broadcast_error
 from .autograd.node import _apply_recording
@@ -14,19 +15,17 @@ from .tensor import Tensor, _wrap
 
 _new = object.__new__
 
-_nd = np.ndarray
-
 
 def _add(self, other):
     # the hot path of every model: same-dtype arrays, no graph
     if type(other) is Tensor and not (self._rg or other._rg):
         a, b = self._data, other._data
-        if a.dtype is b.dtype and type(a) is _nd and type(b) is _nd:
+        if a.dtype is b.dtype and type(a) is CPU_ARRAY and type(b) is CPU_ARRAY:
             try:
                 r = a + b
             except ValueError:
                 raise broadcast_error(a.shape, b.shape) from None
-            if type(r) is not _nd:
+            if type(r) is not CPU_ARRAY:
                 r = np.asarray(r)
             t = _new(Tensor)
             t._data = r
@@ -39,7 +38,12 @@ def _add(self, other):
 def _mul(self, other):
     if type(other) is Tensor and not (self._rg or other._rg):
         a, b = self._data, other._data
-        if a.dtype is b.dtype and type(a) is _nd and type(b) is _nd and a.dtype.kind != "b":
+        if (
+            a.dtype is b.dtype
+            and type(a) is CPU_ARRAY
+            and type(b) is CPU_ARRAY
+            and a.dtype.kind != "b"
+        ):
             try:
                 return _wrap(a * b)
             except ValueError:
@@ -50,7 +54,12 @@ def _mul(self, other):
 def _sub(self, other):
     if type(other) is Tensor and not (self._rg or other._rg):
         a, b = self._data, other._data
-        if a.dtype is b.dtype and type(a) is _nd and type(b) is _nd and a.dtype.kind != "b":
+        if (
+            a.dtype is b.dtype
+            and type(a) is CPU_ARRAY
+            and type(b) is CPU_ARRAY
+            and a.dtype.kind != "b"
+        ):
             try:
                 return _wrap(a - b)
             except ValueError:
@@ -83,8 +92,8 @@ def _matmul(self, other):
     if isinstance(other, Tensor):
         a, b = self._data, other._data
         if (
-            type(a) is _nd
-            and type(b) is _nd
+            type(a) is CPU_ARRAY
+            and type(b) is CPU_ARRAY
             and a.ndim == 2
             and b.ndim == 2
             and a.shape[1] == b.shape[0]

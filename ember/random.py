@@ -9,7 +9,8 @@ from __future__ import annotations
 import numpy as np
 
 from . import dtypes as D
-from .device import move_like, to_device, xp_for, xp_of
+from ._backend.xp import is_cpu, move_like, xp_for, xp_of
+from .device import to_device
 from .ops.creation import _dev
 from .tensor import Tensor, _wrap
 
@@ -356,7 +357,7 @@ def exponential_(t: Tensor, lambd: float = 1.0, *, generator=None) -> Tensor:
 
 def _fill(t: Tensor, arr) -> None:
     dst = t._data
-    if type(dst) is not np.ndarray:
+    if not is_cpu(dst):
         arr = xp_for(t.device).asarray(arr)
     dst[...] = arr.astype(dst.dtype, copy=False) if hasattr(arr, "astype") else arr
     t._bump()

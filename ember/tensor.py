@@ -30,11 +30,11 @@ import weakref
 import numpy as np
 
 from . import dtypes
+from ._backend.xp import CPU_ARRAY
 from ._grad_state import state as _gs
 from ._tensor_errors import check_dim
 from .device import CPU, device_of, to_device
 
-_ndarray = np.ndarray
 _new = object.__new__
 
 
@@ -72,7 +72,7 @@ def _coerce(arr):
 
 def _wrap(arr) -> Tensor:
     """A Tensor around an array (no copy, no graph)."""
-    if type(arr) is not _ndarray:
+    if type(arr) is not CPU_ARRAY:
         arr = _coerce(arr)
     t = _new(Tensor)
     t._data = arr
@@ -82,7 +82,7 @@ def _wrap(arr) -> Tensor:
 
 
 def _wrap_node(arr, node, i: int) -> Tensor:
-    if type(arr) is not _ndarray:
+    if type(arr) is not CPU_ARRAY:
         arr = _coerce(arr)
     t = _new(Tensor)
     t._data = arr
@@ -128,7 +128,7 @@ class Tensor:
 
     @property
     def device(self):
-        return CPU if type(self._data) is _ndarray else device_of(self._data)
+        return CPU if type(self._data) is CPU_ARRAY else device_of(self._data)
 
     @property
     def is_cuda(self) -> bool:
@@ -136,7 +136,7 @@ class Tensor:
 
     @property
     def is_cpu(self) -> bool:
-        return type(self._data) is _ndarray
+        return type(self._data) is CPU_ARRAY
 
     @property
     def ndim(self) -> int:
@@ -251,7 +251,7 @@ class Tensor:
                 "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() "
                 "instead."
             )
-        if type(self._data) is not _ndarray:
+        if type(self._data) is not CPU_ARRAY:
             if force:
                 return self._host()
             raise TypeError(
@@ -262,7 +262,7 @@ class Tensor:
 
     def _host(self) -> np.ndarray:
         a = self._data
-        return a if type(a) is _ndarray else a.get()
+        return a if type(a) is CPU_ARRAY else a.get()
 
     def __array__(self, dtype=None, copy=None):
         a = self._host()

@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 
 import ember
-import ember._cuda_kernels
+import ember._backend.kernels
+import ember._backend.xp
 import ember.cuda
-import ember.device  # noqa: F401  (the module, reached through sys.modules)
 import ember.nn as nn
 
 _NO_GPU = "no CUDA device: CuPy missing or no GPU"
-edev = sys.modules["ember.device"]  # the module (ember.device is the class)
+edev = sys.modules["ember._backend.xp"]  # holds the loaded CuPy module
 
 
 def _real_gpu() -> bool:
@@ -49,7 +49,7 @@ def _backend_fixture(request):
         else:
             sys.modules["cupy"] = saved[0]
         edev._cupy, ember.cuda._available = saved[1], saved[2]
-        ember._cuda_kernels._built.clear()  # stand-in kernels must not reach a real GPU
+        ember._backend.kernels._built.clear()  # stand-in kernels must not reach a real GPU
         ember.set_default_device(None)
 
 

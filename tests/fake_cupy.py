@@ -326,7 +326,7 @@ class ElementwiseKernel:
 
     def __init__(self, in_params, out_params, operation, name="kernel", _py=None, **kw):
         if _py is None:  # ember's kernels: run the registered NumPy reference
-            from ember._cuda_kernels import REFERENCE
+            from ember._backend.kernels import REFERENCE
 
             _py = REFERENCE[name.removeprefix("ember_")]
         self.in_params, self.out_params, self.operation, self.name = (

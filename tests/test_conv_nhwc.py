@@ -1,5 +1,6 @@
 """The blocked channels-last conv2d kernels (ops/conv_nhwc.py) against torch, and the thread and
-BLAS controls they run under (ops/conv_par.pblocks, _blas, _gemm, _runtime)."""
+BLAS controls they run under (ember._backend.cpu: threads.pblocks, blas, blas_policy, gemm,
+runtime)."""
 
 from __future__ import annotations
 
@@ -13,14 +14,17 @@ import pytest
 import torch
 
 import ember
-from ember import _blas, _runtime
-from ember.ops import _gemm, conv_nhwc, conv_par
+from ember._backend.cpu import blas as _blas
+from ember._backend.cpu import blas_policy, threads
+from ember._backend.cpu import gemm as _gemm
+from ember._backend.cpu import runtime as _runtime
+from ember.ops import conv_nhwc
 
 
 @pytest.fixture(autouse=True)
 def _restore_thread_settings():
     """Tests here change the thread counts: put ember's and the BLAS's back afterwards."""
-    from ember.device import _settings
+    from ember._backend.cpu.threads import _settings
 
     saved, blas = _settings["threads"], _blas.get_threads()
     yield
@@ -144,11 +148,11 @@ def test_pblocks_splits_and_nested_calls_run_in_place():
         return hi - lo
 
     def outer(lo, hi):
-        parts = conv_par.pblocks(hi - lo, inner)
+        parts = threads.pblocks(hi - lo, inner)
         seen.append((threading.current_thread().name, len(parts)))
         return sum(parts)
 
-    assert sum(conv_par.pblocks(10, outer)) == 10
+    assert sum(threads.pblocks(10, outer)) == 10
     # a part on a pool thread does not fan out again (it would wait on itself)
     assert all(n == 1 for name, n in seen if name.startswith("ember-conv"))
     if ember.get_num_threads() > 1 and _blas.available():
@@ -165,7 +169,7 @@ def test_pblocks_waits_for_every_part_and_reraises():
         return lo
 
     with pytest.raises(ValueError, match="part failed"):
-        conv_par.pblocks(8, fn)
+        threads.pblocks(8, fn)
     if _blas.available():
         assert _blas.get_threads() == ember.get_num_threads()  # restored after the failure
 
@@ -188,10 +192,10 @@ def test_mm_matches_numpy_when_kept_on_one_blas_thread(monkeypatch):
     a = rng.standard_normal((96, 300)).astype(np.float32)
     b = rng.standard_normal((300, 80)).astype(np.float32)
     for single in (True, False):
-        monkeypatch.setattr(_gemm, "_keep_single", lambda s=single: s)
+        monkeypatch.setattr(blas_policy, "single_threaded_products", lambda s=single: s)
         np.testing.assert_allclose(_gemm.mm(a, b), a @ b, rtol=1e-5, atol=1e-4)
         np.testing.assert_allclose(_gemm.mm(a[None], b), a[None] @ b, rtol=1e-5, atol=1e-4)
-    monkeypatch.setattr(_gemm, "_keep_single", lambda: True)
+    monkeypatch.setattr(blas_policy, "single_threaded_products", lambda: True)
     for m, k, n in ((300, 200, 160), (64, 300, 700)):  # split by rows, then by columns
         big_a = rng.standard_normal((m, k)).astype(np.float32)
         big_b = rng.standard_normal((k, n)).astype(np.float32)
@@ -207,16 +211,17 @@ def test_mm_matches_numpy_when_kept_on_one_blas_thread(monkeypatch):
 
 def test_products_stay_on_one_blas_thread_only_next_to_recent_convolutions(monkeypatch):
     monkeypatch.setattr(_runtime, "blas_spin_safe", lambda: True)
-    monkeypatch.setattr(conv_par, "last_blocks", [float("inf")])
-    assert not _gemm._keep_single()  # the workers sleep at once: nothing to avoid
+    monkeypatch.setattr(blas_policy, "_last", [float("inf")])
+    assert not blas_policy.single_threaded_products()  # the workers sleep at once: nothing to avoid
     monkeypatch.setattr(_runtime, "blas_spin_safe", lambda: False)
-    monkeypatch.setattr(conv_par, "last_blocks", [float("-inf")])
-    assert not _gemm._keep_single()  # an MLP: spinning workers only help the next product
-    conv_par.last_blocks[0] = 0.0
+    monkeypatch.setattr(blas_policy, "_last", [float("-inf")])
+    # an MLP: spinning workers only help the next product
+    assert not blas_policy.single_threaded_products()
+    blas_policy._last[0] = 0.0
     x = ember.randn(4, 16, 10, 10)
     ember.nn.functional.conv2d(x, ember.randn(8, 16, 3, 3), padding=1)
     if ember.get_num_threads() > 1 and _blas.available():
-        assert _gemm._keep_single()  # a CNN: keep ember's threads' cores free
+        assert blas_policy.single_threaded_products()  # a CNN: keep ember's threads' cores free
 
 
 def _py(code: str, env: dict) -> str:
@@ -231,7 +236,7 @@ def _py(code: str, env: dict) -> str:
 
 def test_runtime_settings_on_import():
     code = (
-        "import os, ember; from ember import _runtime as r; "
+        "import os, ember; from ember._backend.cpu import runtime as r; "
         "print(os.environ.get('OPENBLAS_THREAD_TIMEOUT'), sorted(r.applied), r.blas_spin_safe())"
     )
     out = _py(code, {})
@@ -250,7 +255,7 @@ def test_runtime_settings_on_import():
 def test_user_timeout_is_respected():
     code = (
         "import os, ember; "
-        "print(os.environ['OPENBLAS_THREAD_TIMEOUT'], ember._runtime.blas_spin_safe())"
+        "print(os.environ['OPENBLAS_THREAD_TIMEOUT'], ember._backend.cpu.runtime.blas_spin_safe())"
     )
     for value, safe in (("20", "False"), ("4", "True")):
         env = {**os.environ, "OPENBLAS_THREAD_TIMEOUT": value}

@@ -49,7 +49,7 @@ def test_fused_kernels_run_on_device(cuda_backend):
 
 def test_kernel_references_match_numpy_ops():
     """The NumPy references the stand-in runs agree with ember's CPU ops."""
-    from ember import _cuda_kernels as K
+    from ember._backend import kernels as K
 
     x = np.random.default_rng(0).standard_normal((4, 5)).astype(np.float32)
     y = ember.from_numpy(x)
@@ -91,7 +91,7 @@ def test_kernel_calls_through_stand_in(cuda_backend):
 
 
 def _check_kernels(cupy):
-    from ember import _cuda_kernels as K
+    from ember._backend import kernels as K
 
     K._built.clear()
     rng = np.random.default_rng(0)

@@ -5,8 +5,8 @@ entry points ``backward`` and ``grad`` (``ember.autograd.backward``/``grad``).""
 
 from __future__ import annotations
 
+from .._backend.xp import xp_for, xp_of
 from .._grad_state import state as _grad_state
-from ..device import xp_for, xp_of
 from ..tensor import Size, Tensor, _wrap, _wrap_node
 from .node import AccumulateGrad, NotDifferentiableTwice, Op
 

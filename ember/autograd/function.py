@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from .._backend.xp import xp_of
 from .._grad_state import state as _gs
-from ..device import xp_of
 from ..tensor import Tensor, _wrap
 from .engine import _FREED_MSG
 from .grad_mode import no_grad

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import weakref
 
+from .._backend.xp import xp_of
 from .._grad_state import state as _grad_state
 from .._tensor_errors import device_error
-from ..device import xp_of
 from ..tensor import Tensor, _wrap, _wrap_node
 from .hooks import RemovableHandle
 

@@ -15,13 +15,14 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass
 
+from .._backend.xp import cuda_device_count, cupy, cupy_loaded
+from ..device import to_device
+
 _available = None
 _peak = [0]  # the high-water mark of memory_allocated() since reset_peak_memory_stats()
 
 
 def _cp():
-    from ..device import cupy
-
     return cupy()
 
 
@@ -29,19 +30,12 @@ def is_available() -> bool:
     """True when CuPy imports and sees at least one GPU (never raises)."""
     global _available
     if _available is None:
-        try:
-            import cupy
-
-            _available = cupy.cuda.runtime.getDeviceCount() > 0
-        except Exception:
-            _available = False
+        _available = cuda_device_count() > 0
     return _available
 
 
 def is_initialized() -> bool:
     """True once CUDA has been used (ember initialises lazily, on the first CUDA tensor)."""
-    from ..device import cupy_loaded
-
     return cupy_loaded() and is_available()
 
 
@@ -61,8 +55,6 @@ def _index(device) -> int:
         return current_device()
     if isinstance(device, int):
         return device
-    from ..device import to_device
-
     d = to_device(device)
     if d.type != "cuda":
         raise ValueError(f"Expected a cuda device, but got: {d}")

@@ -14,7 +14,7 @@ from .process_group import ReduceOp, Work, _mpi
 
 
 def _cp():
-    from ..device import cupy
+    from .._backend.xp import cupy
 
     return cupy()
 

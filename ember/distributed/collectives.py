@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from .._backend.xp import is_cpu
 from .process_group import ProcessGroup, ReduceOp, Work, _mpi, _resolve
 
 __all__ = [
@@ -61,7 +62,7 @@ _NATIVE = {
 
 
 def _is_cuda(t) -> bool:
-    return type(t._data) is not np.ndarray
+    return not is_cpu(t._data)
 
 
 def _reduce_dtype(dt: np.dtype) -> np.dtype:
@@ -91,16 +92,16 @@ class _Buf:
         arr = t._data
         self.t = t
         self.view = False
-        if type(arr) is np.ndarray and arr.flags.c_contiguous and arr.dtype in _NATIVE:
+        if is_cpu(arr) and arr.flags.c_contiguous and arr.dtype in _NATIVE:
             self.a = arr
             self.staged = False
             return
-        if type(arr) is np.ndarray and arr.flags.c_contiguous and not reduce:
+        if is_cpu(arr) and arr.flags.c_contiguous and not reduce:
             self.a = arr.view(_move_dtype(arr.dtype))
             self.staged = False
             self.view = True
             return
-        host = arr if type(arr) is np.ndarray else _to_host(arr)
+        host = arr if is_cpu(arr) else _to_host(arr)
         dt = _reduce_dtype(host.dtype) if reduce else (_move_dtype(host.dtype) or host.dtype)
         if not read:
             self.a = np.empty(host.shape, dt)
@@ -121,7 +122,7 @@ class _Buf:
 
 
 def _to_host(arr) -> np.ndarray:
-    from ..device import xp_of
+    from .._backend.xp import xp_of
 
     return xp_of(arr).asnumpy(arr)
 
@@ -136,12 +137,12 @@ def _store(t, src: np.ndarray) -> None:
         and dst.dtype not in _NATIVE
     ):
         src = src.view(dst.dtype)
-    if type(dst) is np.ndarray:
+    if is_cpu(dst):
         if src.dtype == np.uint8 and dst.dtype == np.bool_:
             src = src.astype(np.bool_)
         np.copyto(dst, src.reshape(dst.shape), casting="unsafe")
     else:
-        from ..device import xp_of
+        from .._backend.xp import xp_of
 
         xp = xp_of(dst)
         dst[...] = xp.asarray(src.reshape(dst.shape)).astype(dst.dtype, copy=False)

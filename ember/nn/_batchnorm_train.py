@@ -10,19 +10,20 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._backend.cpu.threads import prange
+from .._backend.xp import CPU_ARRAY
 from ..autograd.node import Op
-from ..ops.conv_par import prange
 
 _BLOCK_BYTES = 256 << 10  # one block of images: well inside L2
 
 
 def eligible(x, w, b) -> bool:
     return (
-        type(x) is np.ndarray
+        type(x) is CPU_ARRAY
         and x.ndim >= 3
         and x.dtype in (np.float32, np.float64)
         and x.flags.c_contiguous
-        and all(t is None or (type(t) is np.ndarray and t.dtype == x.dtype) for t in (w, b))
+        and all(t is None or (type(t) is CPU_ARRAY and t.dtype == x.dtype) for t in (w, b))
     )
 
 

@@ -6,10 +6,10 @@ import math
 
 import numpy as np
 
-from .. import _cuda_kernels as _K
+from .._backend import kernels
+from .._backend.xp import CPU_ARRAY, xp_of
 from .._tensor_errors import check_dim
 from ..autograd.node import Op
-from ..device import xp_of
 from ..tensor import Tensor
 from ._reduce import rsum
 
@@ -81,9 +81,7 @@ def _act(name: str, fwd, grad):
 def _c(x, v):
     """A Python constant as a 0-d array of x's dtype (keeps float32 math in float32)."""
     return (
-        np.asarray(v, dtype=x.dtype)
-        if type(x) is np.ndarray
-        else xp_of(x).asarray(v, dtype=x.dtype)
+        np.asarray(v, dtype=x.dtype) if type(x) is CPU_ARRAY else xp_of(x).asarray(v, dtype=x.dtype)
     )
 
 
@@ -184,8 +182,8 @@ def _erf_np(x):
 
 def _gelu_fwd(x, approx):
     xp = xp_of(x)
-    if xp is not np and approx != "tanh" and _K.on_device(x):
-        return _K.gelu_fw(x)
+    if xp is not np and approx != "tanh" and kernels.on_device(x):
+        return kernels.gelu_fw(x)
     if approx == "tanh":
         k = math.sqrt(2.0 / math.pi)
         inner = _c(x, k) * (x + _c(x, 0.044715) * x * x * x)
@@ -195,8 +193,8 @@ def _gelu_fwd(x, approx):
 
 def _gelu_grad(x, y, approx):
     xp = xp_of(x)
-    if xp is not np and _K.on_device(x):
-        return _K.gelu_tanh_grad(x) if approx == "tanh" else _K.gelu_grad(x)
+    if xp is not np and kernels.on_device(x):
+        return kernels.gelu_tanh_grad(x) if approx == "tanh" else kernels.gelu_grad(x)
     if approx == "tanh":
         k = math.sqrt(2.0 / math.pi)
         x2 = x * x
@@ -480,7 +478,7 @@ def rrelu(
     """Leaky ReLU with a random slope in training, the mean slope in eval."""
     if not training:
         return leaky_relu(input, (lower + upper) / 2, inplace)
-    from ..device import move_like
+    from .._backend.xp import move_like
     from ..random import _gen
     from ..tensor import _wrap
 

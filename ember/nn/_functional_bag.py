@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._backend.xp import xp_of
 from ..autograd.node import Op
-from ..device import xp_of
 from ..tensor import Tensor, _wrap
 from ._functional_basic import _renorm_rows, _scatter_add
 

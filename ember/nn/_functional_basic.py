@@ -6,10 +6,10 @@ import math
 
 import numpy as np
 
+from .._backend.cpu.gemm import mm
+from .._backend.xp import CPU_ARRAY, xp_of
 from ..autograd.node import Op
-from ..device import xp_of
 from ..ops import _bw
-from ..ops._gemm import mm
 from ..tensor import Tensor, _wrap
 from ._reduce import ones as _ones
 
@@ -76,7 +76,7 @@ class _Linear(Op):
             gx = mm(g2, w)
             if g.ndim != 2:
                 gx = gx.reshape(tuple(g.shape[:-1]) + (w.shape[1],))
-        arr = type(g2) is np.ndarray
+        arr = type(g2) is CPU_ARRAY
         if n[1]:
             x2 = x.reshape(-1, w.shape[1]) if x.ndim != 2 else x
             gw = mm(g2.T, x2) if arr else _bw.mT(g2) @ x2
@@ -174,7 +174,7 @@ def _keep_mask(shape, p: float, dtype, xp=np):
 
 
 def _apply_mask(input: Tensor, mask, inplace: bool) -> Tensor:
-    if type(input._data) is not np.ndarray:
+    if type(input._data) is not CPU_ARRAY:
         mask = xp_of(input._data).asarray(mask)
     if inplace:
         from ..ops.inplace import inplace as _inp

@@ -8,9 +8,9 @@ import warnings
 
 import numpy as np
 
-from .. import _cuda_kernels as _K
+from .._backend import kernels
+from .._backend.xp import CPU_ARRAY, xp_of
 from ..autograd.node import Op
-from ..device import xp_of
 from ..ops import _bw
 from ..tensor import Tensor
 from ._reduce import rsum
@@ -99,9 +99,9 @@ class _MSE(Op):
     def backward(ctx, g):
         (d,) = ctx.saved
         red = ctx.red
-        if type(d) is not np.ndarray and red != "none" and _K.on_device(d):
+        if type(d) is not CPU_ARRAY and red != "none" and kernels.on_device(d):
             c = 2.0 / d.size if red == "mean" else 2.0
-            gd = _K.mse_bw(d, g.astype(d.dtype, copy=False), c)
+            gd = kernels.mse_bw(d, g.astype(d.dtype, copy=False), c)
         elif red == "mean":
             gd = d * (g * d.dtype.type(2.0 / d.size))
         elif red == "sum":
@@ -215,9 +215,9 @@ class _CrossEntropy(Op):
         C = x.shape[1] if x.ndim >= 2 else x.shape[0]
         x2 = _to_rows(x, C)
         M = x2.shape[0]
-        if xp is not np and _K.on_device(x2):  # CUDA: two fused kernels, two reductions
-            logp, e = _K.shift_exp(x2, x2.max(1, keepdims=True))
-            _K.log_normalize(e.sum(1, keepdims=True), logp, e)
+        if xp is not np and kernels.on_device(x2):  # CUDA: two fused kernels, two reductions
+            logp, e = kernels.shift_exp(x2, x2.max(1, keepdims=True))
+            kernels.log_normalize(e.sum(1, keepdims=True), logp, e)
         else:
             sh = x2 - x2.max(1, keepdims=True)
             e = xp.exp(sh)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._backend.xp import xp_of
 from ..autograd.node import Op
-from ..device import xp_of
 from ..ops import _bw
 from ..tensor import Tensor
 from ._functional_loss import _check_reduction, _legacy_reduction

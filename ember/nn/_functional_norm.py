@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._backend.xp import xp_of
 from ..autograd.grad_mode import no_grad
 from ..autograd.node import Op
-from ..device import xp_of
 from ..tensor import Tensor, _wrap
 from . import _batchnorm_train as _bn_train
 from ._reduce import rsum

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._backend.xp import CPU_ARRAY
+
 _FAST = (np.dtype(np.float32), np.dtype(np.float64))
 _ONES: dict = {}
 
@@ -26,7 +28,7 @@ def rsum(a, axes: tuple, keepdims: bool = True):
     """a.sum(axis=axes, keepdims=keepdims), through BLAS where the layout allows."""
     nd = a.ndim
     axes = tuple(sorted(ax % nd for ax in axes)) if nd else ()
-    if type(a) is not np.ndarray or a.dtype not in _FAST or a.size == 0 or not axes:
+    if type(a) is not CPU_ARRAY or a.dtype not in _FAST or a.size == 0 or not axes:
         return a.sum(axis=axes, keepdims=keepdims)
     red = [i in axes for i in range(nd)]
     # group consecutive axes into (reduced?, size) runs

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 
+from .._backend.xp import is_cpu
 from ..random import _gen
 from ..tensor import Tensor
 
@@ -31,8 +32,8 @@ __all__ = [
 def _fill(t: Tensor, arr) -> Tensor:
     """Write ``arr`` into t's memory (t keeps its identity, views see it)."""
     dst = t._data
-    if type(dst) is not np.ndarray:
-        from ..device import xp_of
+    if not is_cpu(dst):
+        from .._backend.xp import xp_of
 
         arr = xp_of(dst).asarray(arr)
     dst[...] = arr

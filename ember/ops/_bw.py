@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..device import xp_of
+from .._backend.xp import CPU_ARRAY, xp_of
 from ..dtypes import from_numpy_dtype
 from ..tensor import Tensor
 from .creation import zeros_like as _zeros_like
 
-_nd = np.ndarray
 _SMALL = 1 << 16  # below this many elements a broadcast gradient is materialised (faster)
 
 
@@ -68,7 +67,7 @@ def broadcast_to(g, shape):
         return g.expand(*shape)
     if tuple(g.shape) == tuple(shape):
         return g
-    xp = np if type(g) is _nd else xp_of(g)
+    xp = np if type(g) is CPU_ARRAY else xp_of(g)
     n = 1
     for s in shape:
         n *= s

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 
-import numpy as np
+from .._backend.xp import CPU_ARRAY, cupy
 
 _cache: dict = {}
 _lock = threading.Lock()
@@ -14,16 +14,15 @@ _MAX = 256  # entries; a long-running process with ever-new shapes starts over p
 
 def device_const(like, key: tuple, build):
     """``build()`` (a NumPy array) on ``like``'s device, made once per (device, key)."""
-    if type(like) is np.ndarray:
+    if type(like) is CPU_ARRAY:
         return build()
     dev = getattr(like, "device", None)
     full = (type(like).__module__, getattr(dev, "id", dev)) + key
     arr = _cache.get(full)
     if arr is None:
-        import cupy  # only device arrays reach here
-
-        with cupy.cuda.Device(getattr(dev, "id", 0)):
-            arr = cupy.asarray(build())
+        cp = cupy()  # loaded already: only device arrays reach here
+        with cp.cuda.Device(getattr(dev, "id", 0)):
+            arr = cp.asarray(build())
         with _lock:
             if len(_cache) >= _MAX:
                 _cache.clear()

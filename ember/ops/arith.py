@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from .. import dtypes as D
+from .._backend.xp import CPU_ARRAY, xp_of
 from .._grad_state import state as _gs
 from .._tensor_errors import broadcast_error, device_error
 from ..autograd.node import Op, record2
-from ..device import xp_of
 from ..tensor import Tensor, _wrap
 from . import _bw
 
@@ -28,7 +28,6 @@ __all__ = [
     "floor_divide",
 ]
 
-_nd = np.ndarray
 _SCALARS = (int, float, bool, complex)
 
 
@@ -40,7 +39,7 @@ def operand(x):
         return x
     if isinstance(x, np.generic):
         return x.item()
-    if isinstance(x, (_nd, list, tuple)):
+    if isinstance(x, (np.ndarray, list, tuple)):
         return np.asarray(x)
     raise TypeError(f"unsupported operand type: '{type(x).__name__}'")
 
@@ -117,7 +116,7 @@ class _Binary(Op):
     @classmethod
     def setup(cls, ctx, a, b, rt):
         d = ctx.__dict__
-        if type(a) is _nd:
+        if type(a) is CPU_ARRAY:
             d["sa"] = a.shape
             d["da"] = da = a.dtype
             if da != rt:
@@ -126,7 +125,7 @@ class _Binary(Op):
             d["sa"] = _shape(a)
             d["da"] = _dtype(a)
             a = _cast(a, rt)
-        if type(b) is _nd:
+        if type(b) is CPU_ARRAY:
             d["sb"] = b.shape
             d["db"] = db = b.dtype
             if db != rt:
@@ -312,12 +311,12 @@ def _binary(op, ufunc, a, b, true_div=False):
     tb = isinstance(b, Tensor)
     ad = a._data if ta else operand(a)
     bd = b._data if tb else operand(b)
-    if type(ad) is _nd and type(bd) is _nd and ad.dtype is bd.dtype and not true_div:
+    if type(ad) is CPU_ARRAY and type(bd) is CPU_ARRAY and ad.dtype is bd.dtype and not true_div:
         rt = ad.dtype
     else:
-        if not ta and type(ad) is _nd:
+        if not ta and type(ad) is CPU_ARRAY:
             a = _wrap(ad)
-        if not tb and type(bd) is _nd:
+        if not tb and type(bd) is CPU_ARRAY:
             b = _wrap(bd)
         rt = result_np_dtype(a, b)
         if true_div and rt.kind in "biu":
@@ -345,7 +344,7 @@ def _binary(op, ufunc, a, b, true_div=False):
         if a2 is None:
             raise device_error(ad, bd) from None
         return _binary(op, ufunc, a2, b2, true_div)
-    if type(r) is not _nd:
+    if type(r) is not CPU_ARRAY:
         r = _coerce_result(r, rt)
     return _wrap(r)
 
@@ -355,9 +354,9 @@ def _scalar_join(a, b, ad, bd):
     ops); (None, None) when neither is such a scalar (a real device mix)."""
     if type(ad) is type(bd):
         return None, None
-    if type(bd) is _nd and bd.ndim == 0 and type(ad) is not _nd:
+    if type(bd) is CPU_ARRAY and bd.ndim == 0 and type(ad) is not CPU_ARRAY:
         other, a_side = ad, False
-    elif type(ad) is _nd and ad.ndim == 0 and type(bd) is not _nd:
+    elif type(ad) is CPU_ARRAY and ad.ndim == 0 and type(bd) is not CPU_ARRAY:
         other, a_side = bd, True
     else:
         return None, None

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._backend.xp import host_scalar_to, xp_of
 from .._tensor_errors import broadcast_error
 from ..autograd.node import Op
-from ..device import host_scalar_to, xp_of
 from ..tensor import Tensor, _wrap
 from . import _bw
 from .arith import _Binary, _binary, _cast, operand, result_np_dtype

@@ -11,11 +11,12 @@ import weakref
 
 import numpy as np
 
+from .._backend.cpu import gemm as _gemm
+from .._backend.cpu.threads import prange, workspace
+from .._backend.xp import xp_of
 from ..autograd.node import Op
-from ..device import xp_of
 from ..tensor import Tensor
-from . import _gemm, conv_nhwc
-from .conv_par import prange, workspace
+from . import conv_nhwc
 
 _TNAME = {
     "float32": "Float",

@@ -6,7 +6,7 @@ kernel) and every pass over it (write, GEMM, col2im) goes to memory. A block of 
 NHWC keeps its columns in cache, and channels-last puts each kernel row's (KW, C) values next to
 each other, so im2col copies rows of KW*C numbers. The products are taken with the rows as
 output positions, the shape (M large, K = C*KH*KW, N = Cout) OpenBLAS runs fastest, and each of
-ember's threads runs its own blocks with a one-thread BLAS (``conv_par.pblocks``).
+ember's threads runs its own blocks with a one-thread BLAS (``threads.pblocks``).
 
 Backward re-forms each block's columns (cheap in cache) instead of keeping the batch's columns
 from the forward, so a training step also holds far less memory. The input gradient sums the
@@ -19,14 +19,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from .conv_par import _threads, pblocks, workspace
+from .._backend.cpu.threads import _threads, pblocks, workspace
+from .._backend.xp import CPU_ARRAY
 
 _BLOCK_BYTES = 2 << 20  # a block's im2col columns: about two L2s' worth (fewer, larger calls)
 
 
 def eligible(x, w, g: int) -> bool:
     """Whether the blocked NHWC kernels serve this convolution."""
-    if type(x) is not np.ndarray or x.ndim != 4 or g != 1:
+    if type(x) is not CPU_ARRAY or x.ndim != 4 or g != 1:
         return False
     if x.dtype not in (np.float32, np.float64) or w.dtype != x.dtype:
         return False

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._backend.xp import xp_of
 from ..autograd.node import Op
-from ..device import xp_of
 from . import conv_nhwc
 from .conv import (
     _gemm_groups,

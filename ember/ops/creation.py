@@ -10,7 +10,8 @@ import numpy as np
 
 from .. import _device_ctx as _ctx
 from .. import dtypes as D
-from ..device import CPU, to_device, xp_for
+from .._backend.xp import xp_for
+from ..device import CPU, to_device
 from ..tensor import Size, Tensor, _wrap
 
 __all__ = [

@@ -8,8 +8,8 @@ import string
 import numpy as np
 
 from .. import dtypes as D
+from .._backend.xp import xp_of
 from ..autograd.node import Op
-from ..device import xp_of
 from ..tensor import Tensor
 
 

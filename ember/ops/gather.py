@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._backend.xp import xp_of
 from .._tensor_errors import check_dim
 from ..autograd.node import Op
-from ..device import xp_of
 from ..tensor import Tensor, _wrap
 
 __all__ = [

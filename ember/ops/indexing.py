@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._backend.xp import CPU_ARRAY, move_like, xp_of
 from .._grad_state import state as _gs
 from ..autograd.node import Op
-from ..device import move_like, xp_of
 from ..tensor import Tensor, _wrap
 from . import _bw
 
@@ -63,8 +63,8 @@ def convert_key(key, t: Tensor):
         else:
             out.append(k)
     _check_bounds(out, t._data.shape)
-    if type(t._data) is not np.ndarray:  # CUDA tensor: CPU index arrays follow it (as torch)
-        out = [move_like(k, t._data) if type(k) is np.ndarray else k for k in out]
+    if type(t._data) is not CPU_ARRAY:  # CUDA tensor: CPU index arrays follow it (as torch)
+        out = [move_like(k, t._data) if type(k) is CPU_ARRAY else k for k in out]
     if _needs_two_steps(out):
         return _two_steps(out, t._data.ndim)
     return tuple(out)
@@ -271,7 +271,7 @@ def getitem(self: Tensor, key) -> Tensor:
                 r = GetItem.apply(self, key if type(key) is tuple else (key,), True)
             else:
                 r = a[key]
-                if type(r) is not np.ndarray:  # an element: take it as a 0-d view instead
+                if type(r) is not CPU_ARRAY:  # an element: take it as a 0-d view instead
                     r = a[(key if type(key) is tuple else (key,)) + (Ellipsis,)]
                 r = _wrap(r)
         except IndexError:
@@ -400,7 +400,7 @@ def _fill_value(v, input: Tensor):
     """A fill value as a 0-d array of input's dtype: integers wrap as in torch; a float that
     does not fit an integer dtype raises torch's overflow error."""
     dt = input._data.dtype
-    a = np.asarray(v.get() if hasattr(v, "get") and not isinstance(v, np.ndarray) else v)
+    a = np.asarray(v.get() if hasattr(v, "get") and not isinstance(v, CPU_ARRAY) else v)
     if dt.kind in "iu" and a.dtype.kind in "fV":
         lo, hi = np.iinfo(dt).min, np.iinfo(dt).max
         if not lo <= float(a) <= hi:

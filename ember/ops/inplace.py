@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import dtypes as D
+from .._backend.xp import CPU_ARRAY
 from .._grad_state import state as _gs
 from .._tensor_errors import broadcast_error
 from ..autograd.node import Op
@@ -88,7 +89,7 @@ def _view_geometry(t: Tensor, base: Tensor):
     """(element offset, shape, element strides) of view ``t`` inside a C-contiguous ``base``;
     None where that cannot describe it."""
     b, v = base._data, t._data
-    if type(b) is not np.ndarray or b.dtype != v.dtype or not b.flags.c_contiguous:
+    if type(b) is not CPU_ARRAY or b.dtype != v.dtype or not b.flags.c_contiguous:
         return None
     isz = b.itemsize
     off = v.__array_interface__["data"][0] - b.__array_interface__["data"][0]
@@ -200,10 +201,10 @@ def ufunc_inplace(t: Tensor, ufunc, other, op_fn) -> Tensor:
     except ValueError:
         raise broadcast_error(dst.shape, getattr(o, "shape", ())) from None
     except TypeError:  # a CPU 0-d operand on a CUDA tensor joins it (as torch); else devices
+        from .._backend.xp import host_scalar_to, xp_of
         from .._tensor_errors import device_error
-        from ..device import host_scalar_to, xp_of
 
-        o2 = host_scalar_to(xp_of(dst), o) if type(dst) is not np.ndarray else o
+        o2 = host_scalar_to(xp_of(dst), o) if type(dst) is not CPU_ARRAY else o
         if o2 is o:
             raise device_error(dst, o) from None
         ufunc(dst, o2, out=dst, casting="unsafe")
@@ -262,7 +263,7 @@ def copy_(self: Tensor, src, non_blocking: bool = False) -> Tensor:
     if not (_gs.enabled and (self._rg or src._rg)):
         arr = src._data
         if type(arr) is not type(self._data):
-            from ..device import xp_of
+            from .._backend.xp import xp_of
 
             arr = arr.get() if hasattr(arr, "get") else xp_of(self._data).asarray(arr)
         try:
@@ -295,7 +296,7 @@ def fill_(self: Tensor, value) -> Tensor:
         if self._data.dtype.kind in "iu" and value.dtype.kind in "iub":
             value = value.astype(np.int64)  # wraps into a narrower type, as torch
         value = value.astype(self._data.dtype)
-        if type(value) is not np.ndarray:  # a CuPy 0-d array: fill takes a Python number
+        if type(value) is not CPU_ARRAY:  # a CuPy 0-d array: fill takes a Python number
             value = value.item()
     check_leaf(self)
     if _gs.enabled and self._rg:

@@ -10,9 +10,9 @@ Borderline choices, one line each:
 from __future__ import annotations
 
 from .. import dtypes
+from .._backend.xp import xp_of
 from .._tensor_errors import check_dim
 from ..autograd.node import Op
-from ..device import xp_of
 from ..tensor import Tensor
 from . import _bw
 from .creation import zeros

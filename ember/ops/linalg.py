@@ -6,11 +6,11 @@ from __future__ import annotations
 import string
 
 from .. import dtypes as D
+from .._backend.cpu.gemm import mm as _mm
+from .._backend.xp import xp_of
 from ..autograd.node import Op
-from ..device import xp_of
 from ..tensor import Tensor
 from . import _bw
-from ._gemm import mm as _mm
 
 __all__ = [
     "matmul",

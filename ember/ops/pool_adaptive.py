@@ -7,8 +7,8 @@ import math
 
 import numpy as np
 
+from .._backend.xp import xp_of
 from ..autograd.node import Op
-from ..device import xp_of
 from ..tensor import Tensor, _wrap
 from ._consts import device_const
 from .conv import ntuple

@@ -12,12 +12,12 @@ import itertools
 
 import numpy as np
 
+from .._backend.cpu.threads import prange
+from .._backend.xp import xp_of
 from ..autograd.node import Op
-from ..device import xp_of
 from ..tensor import Tensor, _wrap
 from ._consts import device_const
 from .conv import ntuple
-from .conv_par import prange
 
 __all__ = [
     "max_pool1d",

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._backend.xp import xp_of
 from .._tensor_errors import check_dim
 from ..autograd.node import Op
-from ..device import xp_of
 from ..tensor import Size, Tensor, _wrap
 from .gather import index_select
 from .indexing import SetItem, masked_fill

@@ -20,9 +20,9 @@ from collections import namedtuple
 import numpy as np
 
 from .. import dtypes
+from .._backend.xp import xp_of
 from .._tensor_errors import check_dim
 from ..autograd.node import Op
-from ..device import xp_of
 from ..tensor import Tensor, _wrap
 from . import _bw
 from .compare import maximum, minimum, where

@@ -11,8 +11,8 @@ import math
 
 import numpy as np
 
+from .._backend.xp import xp_of
 from ..autograd.node import Op
-from ..device import xp_of
 from ..tensor import Tensor
 from .conv import _crop, _pad_zeros, _prod, col2im, im2col, ntuple
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._backend.xp import xp_of
 from .._tensor_errors import check_dim
-from ..device import xp_of
 from ..tensor import Tensor, _wrap
 from .reduction import return_type, rev, select_along, span
 

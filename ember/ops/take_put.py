@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._backend.xp import xp_of
 from ..autograd.node import Op
-from ..device import xp_of
 from ..tensor import Tensor, _wrap
 from . import _bw
 from .gather import _finish, _fw, _pretty, add_at

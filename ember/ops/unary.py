@@ -7,13 +7,14 @@ import math
 
 import numpy as np
 
-from .. import _cuda_kernels as _K
 from .. import dtypes as D
+from .._backend import kernels
+from .._backend.cpu import threads as _par
+from .._backend.xp import CPU_ARRAY
 from .._grad_state import state as _gs
 from ..autograd.node import Op, record1
 from ..tensor import Tensor, _wrap
 from . import _bw
-from . import conv_par as _par
 
 __all__ = [
     "neg",
@@ -123,11 +124,12 @@ class ToDevice(Op):
 
     @staticmethod
     def forward(ctx, a, dev):
-        from ..device import device_of, xp_for
+        from .._backend.xp import xp_for
+        from ..device import device_of
 
         ctx.src = device_of(a)
         if dev.type == "cpu":
-            return a.get() if hasattr(a, "get") and type(a) is not np.ndarray else a
+            return a.get() if hasattr(a, "get") and type(a) is not CPU_ARRAY else a
         xp = xp_for(dev)
         with xp.cuda.Device(dev.index or 0):
             return xp.asarray(a)
@@ -337,24 +339,24 @@ arcsinh, arccosh, arctanh = asinh, acosh, atanh
 
 
 def _sigmoid_np(a):
-    if type(a) is np.ndarray:
+    if type(a) is CPU_ARRAY:
         if _sp_expit is not None and a.dtype.kind == "f":
             return _sp_expit(a).astype(a.dtype, copy=False)
-    elif _K.on_device(a):
-        return _K.sigmoid_fw(a)
+    elif kernels.on_device(a):
+        return kernels.sigmoid_fw(a)
     # exp of -|a| never overflows; the two branches agree at 0
     e = np.exp(-np.abs(a))
     return np.where(a >= 0, 1 / (1 + e), e / (1 + e)).astype(a.dtype, copy=False)
 
 
 def _sigmoid_bw(g, a, y):
-    if type(g) is not np.ndarray and _K.on_device(g):
-        return (_K.sigmoid_bw(g, y),)
+    if type(g) is not CPU_ARRAY and kernels.on_device(g):
+        return (kernels.sigmoid_bw(g, y),)
     return (g * y * (1 - y),)
 
 
 def _relu_np(a):
-    if type(a) is np.ndarray and a.nbytes >= 1 << 20 and a.flags.c_contiguous:
+    if type(a) is CPU_ARRAY and a.nbytes >= 1 << 20 and a.flags.c_contiguous:
         out = np.empty_like(a)
         _par.elementwise(lambda o, x: np.maximum(x, 0, out=o), out, a)
         return out
@@ -362,10 +364,10 @@ def _relu_np(a):
 
 
 def _relu_bw(g, a, y):
-    if type(g) is not np.ndarray and _K.on_device(g):
-        return (_K.relu_bw(g, y),)
+    if type(g) is not CPU_ARRAY and kernels.on_device(g):
+        return (kernels.relu_bw(g, y),)
     if (
-        type(g) is np.ndarray
+        type(g) is CPU_ARRAY
         and g.nbytes >= 1 << 20
         and g.dtype == y.dtype
         and g.shape == y.shape
@@ -379,8 +381,8 @@ def _relu_bw(g, a, y):
 
 
 def _tanh_bw(g, a, y):
-    if type(g) is not np.ndarray and _K.on_device(g):
-        return (_K.tanh_bw(g, y),)
+    if type(g) is not CPU_ARRAY and kernels.on_device(g):
+        return (kernels.tanh_bw(g, y),)
     return (g * (1 - y * y),)
 
 

@@ -16,9 +16,9 @@ from __future__ import annotations
 import numpy as np
 
 from .. import dtypes
+from .._backend.xp import xp_of
 from .._tensor_errors import broadcast_error, check_dim
 from ..autograd.node import Op
-from ..device import xp_of
 from ..tensor import Size, Tensor, _wrap
 from . import _bw
 from .indexing import index_put_zeros

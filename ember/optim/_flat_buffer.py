@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..device import move_like, xp_of
+from .._backend.xp import move_like, xp_of
 from ..tensor import Tensor, _wrap
 
 

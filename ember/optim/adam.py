@@ -6,8 +6,8 @@ import math
 
 import numpy as np
 
-from .. import _cuda_kernels
-from ..device import xp_of
+from .._backend import kernels
+from .._backend.xp import xp_of
 from ._arg_checks import check_hyperparameters
 from .optimizer import Optimizer
 
@@ -69,7 +69,7 @@ class Adam(Optimizer):
 
     def _kernel(self, group: dict, p, g, bufs: dict, step, s) -> dict:
         xp = xp_of(p)
-        if xp is not np and not group["amsgrad"] and _cuda_kernels.on_device(p):
+        if xp is not np and not group["amsgrad"] and kernels.on_device(p):
             return self._fused(group, p, g, bufs, step, xp)
         lr = float(group["lr"])
         b1, b2 = group["betas"]
@@ -120,7 +120,7 @@ class Adam(Optimizer):
 
     @staticmethod
     def _fused(group: dict, p, g, bufs: dict, step, xp) -> dict:
-        """The whole update as one CUDA kernel (``_cuda_kernels.adam_step``)."""
+        """The whole update as one CUDA kernel (``_backend.kernels.adam_step``)."""
         lr = float(group["lr"])
         b1, b2 = (float(b) for b in group["betas"])
         wd = float(group["weight_decay"])
@@ -131,7 +131,7 @@ class Adam(Optimizer):
         if m is None:
             m = new["exp_avg"] = xp.zeros_like(p)
             v = new["exp_avg_sq"] = xp.zeros_like(p)
-        _cuda_kernels.adam_step(
+        kernels.adam_step(
             g,
             lr / (1 - b1**step),
             b1,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..device import xp_of
+from .._backend.xp import xp_of
 from ._arg_checks import check_hyperparameters
 from .optimizer import Optimizer, direction
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from .._backend.xp import xp_of
 from ..autograd.grad_mode import enable_grad, no_grad
-from ..device import xp_of
 from ..tensor import Tensor, _wrap
 from ._arg_checks import check_hyperparameters
 from .optimizer import Optimizer

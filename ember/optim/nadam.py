@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..device import xp_of
+from .._backend.xp import xp_of
 from ..tensor import Tensor, _wrap
 from ._arg_checks import check_hyperparameters
 from .optimizer import Optimizer, direction

@@ -16,11 +16,11 @@ from typing import Any
 
 import numpy as np
 
+from .._backend.xp import move_like, xp_of
 from ..autograd._profiler_recorder import profiled_method as _profiled
 from ..autograd.engine import _legacy_type_name
 from ..autograd.grad_mode import enable_grad, no_grad
 from ..autograd.hooks import RemovableHandle
-from ..device import move_like, xp_of
 from ..tensor import Tensor, _wrap
 from ._flat_buffer import FlatBuffer
 

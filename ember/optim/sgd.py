@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import _cuda_kernels
-from ..device import xp_of
+from .._backend import kernels
+from .._backend.xp import xp_of
 from ._arg_checks import check_hyperparameters
 from .optimizer import Optimizer
 
@@ -59,7 +59,7 @@ class SGD(Optimizer):
 
     def _kernel(self, group: dict, p, g, bufs: dict, step, s) -> dict:
         xp = xp_of(p)
-        if xp is not np and _cuda_kernels.on_device(p):
+        if xp is not np and kernels.on_device(p):
             return self._fused(group, p, g, bufs, s if s is not g else xp.empty_like(p))
         lr = float(group["lr"])
         wd = group["weight_decay"]
@@ -103,7 +103,7 @@ class SGD(Optimizer):
 
     @staticmethod
     def _fused(group: dict, p, g, bufs: dict, s) -> dict:
-        """The whole update as one CUDA kernel (``_cuda_kernels.sgd_step``)."""
+        """The whole update as one CUDA kernel (``_backend.kernels.sgd_step``)."""
         mom = float(group["momentum"])
         new = {}
         buf = bufs.get("momentum_buffer")
@@ -112,7 +112,7 @@ class SGD(Optimizer):
             buf = new["momentum_buffer"] = s.copy()
         elif mom == 0:
             buf, first = s, True  # no momentum: the buffer is scratch holding d
-        _cuda_kernels.sgd_step(
+        kernels.sgd_step(
             g,
             float(group["lr"]),
             float(group["weight_decay"]),

@@ -153,9 +153,9 @@ def install() -> types.ModuleType:
 
     cp.__getattr__ = fallback
     sys.modules.update({"cupy": cp, "cupy.cuda": cuda, "cupy.cuda.nccl": nccl})
-    import ember.device
+    import ember._backend.xp
 
-    ember.device._cupy = cp
+    ember._backend.xp._cupy = cp
     return cp
 
 

@@ -3,8 +3,8 @@ layers as single Ops with hand-written backward, and one plain-RNN/LSTM/GRU time
 
 from __future__ import annotations
 
+from ..._backend.xp import xp_of
 from ...autograd.node import Op
-from ...device import xp_of
 from ...tensor import Tensor
 from .. import functional as F
 

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from ..._backend.xp import CPU_ARRAY, is_cpu
 from ...distributed.process_group import _mpi, _resolve, _wait_requests
 from ...tensor import Tensor, _wrap
 from ..modules.module import Module
@@ -143,7 +144,7 @@ class DistributedDataParallel(Module):
 
     # --- construction -----------------------------------------------------------------------
     def _build_buckets(self, params: list) -> list:
-        from ...device import xp_of
+        from ..._backend.xp import xp_of
 
         buckets = []
         cur: list = []
@@ -186,7 +187,7 @@ class DistributedDataParallel(Module):
             return
         groups: dict = {}
         for t in tensors:
-            if type(t._data) is np.ndarray and t._data.dtype.kind in "fiuc":
+            if is_cpu(t._data) and t._data.dtype.kind in "fiuc":
                 groups.setdefault(t._data.dtype, []).append(t)
             else:
                 broadcast(t, src=self.process_group.ranks[0], group=self.process_group)
@@ -261,7 +262,7 @@ class DistributedDataParallel(Module):
         elif old is None:
             view[...] = g._data
         else:
-            np.add(old._data, g._data, out=view) if type(view) is np.ndarray else view.__setitem__(
+            np.add(old._data, g._data, out=view) if type(view) is CPU_ARRAY else view.__setitem__(
                 Ellipsis, old._data + g._data
             )
         b.pending -= 1
@@ -288,7 +289,7 @@ class DistributedDataParallel(Module):
         MPI = _mpi()
         buf = b.buffer
         pg = self.process_group
-        if type(buf) is np.ndarray:
+        if is_cpu(buf):
             np.divide(buf, self._world, out=buf)
             b.req = pg.comm.Iallreduce(MPI.IN_PLACE, buf, MPI.SUM)
         elif pg.backend == "nccl":

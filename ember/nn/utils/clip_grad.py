@@ -7,6 +7,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from ..._backend.xp import CPU_ARRAY, is_cpu
 from ...tensor import Tensor, _wrap
 
 __all__ = [
@@ -39,7 +40,7 @@ def get_total_norm(
     if not tensors:
         return _wrap(np.asarray(0.0, np.float32))
     dt = tensors[0]._data.dtype
-    if type(tensors[0]._data) is not np.ndarray:
+    if not is_cpu(tensors[0]._data):
         return _wrap(_device_norm([t._data for t in tensors], norm_type, error_if_nonfinite))
     if norm_type == math.inf:
         total = max(float(np.abs(t._host()).max()) if t._data.size else 0.0 for t in tensors)
@@ -85,7 +86,7 @@ def clip_grads_with_norm_(
 ) -> None:
     """Scale the gradients by max_norm / (total_norm + 1e-6) when that is below 1."""
     grads = _grads if _grads is not None else _grads_of(parameters)
-    if isinstance(total_norm, Tensor) and type(total_norm._data) is not np.ndarray:
+    if isinstance(total_norm, Tensor) and not is_cpu(total_norm._data):
         # on the GPU: scale by min(coef, 1) on the device, never reading the norm back
         coef = (float(max_norm) / (total_norm._data + 1e-6)).clip(None, 1.0)
         for g in grads:
@@ -105,7 +106,7 @@ clip_grad_norm = clip_grad_norm_
 def _device_norm(arrays: list, norm_type: float, error_if_nonfinite: bool):
     """The total norm of device arrays, computed and kept on the device (no host copy unless
     ``error_if_nonfinite`` asks to look at it)."""
-    from ...device import xp_of
+    from ..._backend.xp import xp_of
 
     xp = xp_of(arrays[0])
     flat = [a.ravel() for a in arrays if a.size]
@@ -138,5 +139,5 @@ def clip_grad_value_(
     for g in _grads(parameters):
         np.clip(g._data, -clip_value, clip_value, out=g._data) if type(
             g._data
-        ) is np.ndarray else g._data.clip(-clip_value, clip_value, out=g._data)
+        ) is CPU_ARRAY else g._data.clip(-clip_value, clip_value, out=g._data)
         g._bump()

@@ -11,6 +11,7 @@ from typing import Any, Generic, TypeVar
 
 import numpy as np
 
+from ..._backend.xp import is_cpu
 from ...tensor import Tensor, _wrap
 
 __all__ = [
@@ -108,7 +109,7 @@ class TensorDataset(Dataset):
         idx = np.asarray(indices, dtype=np.intp)
         fields = []
         for t in self.tensors:
-            if isinstance(t, Tensor) and not t.requires_grad and type(t._data) is np.ndarray:
+            if isinstance(t, Tensor) and not t.requires_grad and is_cpu(t._data):
                 try:
                     fields.append(_wrap(t._data.take(idx, axis=0)))
                 except IndexError as e:  # torch's wording

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from ...._backend.xp import is_cpu
 from ....tensor import Tensor, _wrap
 from ..dataset import GatheredBatch
 
@@ -69,13 +70,13 @@ def collate_tensor_fn(batch, *, collate_fn_map=None) -> Tensor:
     """Stack along a new first dim; one ``np.stack`` when no autograd or promotion is involved."""
     first = batch[0]
     arr0 = first._data
-    if type(arr0) is np.ndarray:
+    if is_cpu(arr0):
         dt = arr0.dtype
         shp = arr0.shape
         plain = True
         for b in batch:
             a = b._data
-            if b._rg or type(a) is not np.ndarray or a.dtype != dt or a.shape != shp:
+            if b._rg or not is_cpu(a) or a.dtype != dt or a.shape != shp:
                 plain = False
                 break
         if plain:

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from ...._backend.xp import is_cpu
 from ....tensor import Tensor, _wrap
 from ..dataset import GatheredBatch
 
@@ -63,12 +64,7 @@ def share(data: Any, prefix: str) -> Any:
     t = type(data)
     if t is Tensor:
         a = data._data
-        if (
-            type(a) is np.ndarray
-            and a.nbytes >= MIN_SHARED_BYTES
-            and not data._rg
-            and a.dtype.kind != "O"
-        ):
+        if is_cpu(a) and a.nbytes >= MIN_SHARED_BYTES and not data._rg and a.dtype.kind != "O":
             return _put(a, prefix, True)
         return data
     if t is np.ndarray:

@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from .device import cupy
+from .xp import cupy, cupy_array_type
 
 _SPECS: dict = {}  # name -> (in_params, out_params, CUDA body)
 REFERENCE: dict = {}  # name -> NumPy function with the kernel's call signature
@@ -44,9 +44,7 @@ def _kernel(name: str, in_params: str, out_params: str, body: str):
 
 def on_device(a) -> bool:
     """True for a float32/float64 CuPy array (the only arrays these kernels take)."""
-    from .device import _cupy_type
-
-    t = _cupy_type()
+    t = cupy_array_type()
     return t is not None and isinstance(a, t) and a.dtype.char in "fd"
 
 

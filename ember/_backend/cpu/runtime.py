@@ -4,7 +4,7 @@
   worker threads spinning for 2**timeout cycles, by default 2**28 (~0.1 s). That much takes a
   core from whatever runs next on ember's own threads; 2**22 (~1.5 ms) still bridges the gaps
   between the back-to-back products of an MLP (where sleeping at once, 4, costs ~15%). Next to
-  convolutions ember keeps its products off OpenBLAS's workers anyway (``ops/_gemm.py``), which
+  convolutions ember keeps its products off OpenBLAS's workers anyway (``blas_policy``), which
   is also what protects it when NumPy was imported first, too late for the variable.
 - glibc's malloc keeps freed memory instead of giving it back to the kernel after every large
   free (``M_TRIM_THRESHOLD`` 256 MiB, ``M_MMAP_THRESHOLD`` 32 MiB): a training step frees and
@@ -14,6 +14,9 @@
   stays with the process.
 
 ``EMBER_TUNE_RUNTIME=0`` in the environment turns both off.
+
+This module must not import NumPy (nor must ``ember._backend`` and ``ember._backend.cpu``, the
+packages above it): ``ember`` runs ``configure()`` first, while the variable can still count.
 """
 
 from __future__ import annotations
@@ -56,3 +59,8 @@ def configure() -> None:
                 applied["malloc"] = True
         except (OSError, AttributeError):  # not glibc (musl, ...): keep the defaults
             pass
+
+
+def set_flush_denormal(mode: bool) -> bool:
+    """Not supported by NumPy: returns False, as torch does on CPUs without the feature."""
+    return False

@@ -1,4 +1,5 @@
-"""A small thread pool for the memory-bound passes of convolution and pooling (im2col, col2im,
+"""ember's CPU threads: how many (``set_num_threads``) and a small pool for the memory-bound
+passes of convolution, pooling, batch norm, ReLU and split matrix products (im2col, col2im,
 layout transposes, window maxima). NumPy releases the GIL inside these loops, so splitting a
 pass along its outermost axis uses every core, as torch's OpenMP loops do; BLAS already does.
 """
@@ -7,27 +8,43 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from . import blas, blas_policy
+
+_settings = {"threads": None}  # what set_num_threads asked for; None: every core
 _pool: ThreadPoolExecutor | None = None
 _MIN_BYTES = 1 << 20  # below ~1 MiB a pass is faster on one thread than dispatched
 
 
-def _threads() -> int:
-    try:
-        from ..device import get_num_threads
+def get_num_threads() -> int:
+    """Threads used for CPU work (the BLAS's own pool; ember records what was asked)."""
+    if _settings["threads"] is None:
+        if hasattr(os, "sched_getaffinity"):
+            return max(1, len(os.sched_getaffinity(0)))
+        return os.cpu_count() or 1
+    return _settings["threads"]
 
-        return max(1, int(get_num_threads()))
-    except Exception:  # pragma: no cover - device module without the helper
-        return max(
-            1,
-            len(os.sched_getaffinity(0))
-            if hasattr(os, "sched_getaffinity")
-            else (os.cpu_count() or 1),
-        )
+
+def set_num_threads(n: int) -> None:
+    """Use ``n`` CPU threads: ember's own pool (convolution, pooling) and the BLAS's."""
+    if int(n) < 1:
+        raise RuntimeError("set_num_threads expects a positive integer")
+    _settings["threads"] = int(n)
+    if blas.set_threads(int(n)):
+        return
+    try:  # another BLAS: threadpoolctl, when installed, knows how to limit it
+        from threadpoolctl import threadpool_limits  # optional dependency
+
+        threadpool_limits(int(n))
+    except ImportError:
+        pass
+
+
+def _threads() -> int:
+    return max(1, int(get_num_threads()))
 
 
 def _reset_after_fork() -> None:
@@ -72,20 +89,15 @@ def prange(n: int, fn, nbytes: int) -> list:
     return _split(t, n, fn)
 
 
-last_blocks = [float("-inf")]  # when pblocks last ran its parts on several threads
-
-
 def pblocks(n: int, fn) -> list:
     """Run ``fn(lo, hi)`` over a split of ``range(n)`` on every allowed thread, with the BLAS
     held to one thread meanwhile (each part runs its own matrix products); the parts' results,
     in order. One part, in this thread, when the BLAS's pool cannot be controlled."""
-    from .. import _blas
-
     t = 1 if _in_pool() else min(_threads(), n)
-    if t <= 1 or not _blas.available():
+    if t <= 1 or not blas.available():
         return [fn(0, n)]
-    last_blocks[0] = time.monotonic()
-    with _blas.single_threaded():  # held until every part has finished
+    blas_policy.record_parallel_blocks()
+    with blas.single_threaded():  # held until every part has finished
         return _split(t, n, fn)
 
 
