@@ -1,5 +1,6 @@
 """Autograd: custom Functions (ctx, setup_context, several and non-differentiable outputs),
-gradcheck, higher-order gradients and torch.autograd.functional; compared with torch."""
+gradcheck, higher-order gradients (also through random chains of elementwise ops) and
+torch.autograd.functional; compared with torch."""
 
 from __future__ import annotations
 
@@ -256,3 +257,92 @@ def test_function_with_setup_context():
     Cube.apply(xe).sum().backward()
     (xt**3).sum().backward()
     assert_same(xe.grad, xt.grad)
+
+
+_CHAIN_U = [
+    "exp",
+    "tanh",
+    "sigmoid",
+    "sin",
+    "abs",
+    "relu",
+    "square",
+    "atan",
+    "erf",
+    "expm1",
+    "asinh",
+]
+
+
+_CHAIN_B = [
+    "add",
+    "sub",
+    "mul",
+    "maximum",
+    "minimum",
+    "fmax",
+    "lerp",
+    "pos_div",
+    "pos_pow",
+    "where",
+    "clamp_t",
+    "pos_fmod",
+]
+
+
+def _chain_binary(L, name, x, y):
+    if name == "pos_div":
+        return x / (y.abs() + 1)
+    if name == "pos_pow":
+        return (x.abs() + 0.5) ** y.tanh()
+    if name == "where":
+        return L.where(x > y, x, y * 2)
+    if name == "clamp_t":
+        return L.clamp(x, min=y, max=y + 1)
+    if name == "lerp":
+        return L.lerp(x, y, 0.3)
+    if name == "pos_fmod":
+        return L.fmod(x, y.abs() + 1)
+    return getattr(L, name)(x, y)
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_random_chains_first_and_second_derivatives(seed):
+    """Random compositions of elementwise ops (with broadcasting): values, gradients and
+    gradients of gradients (create_graph) match torch in float64."""
+    import random
+
+    rng = random.Random(seed)
+    sa, sb = rng.choice([((3,), (3,)), ((2, 3), (3,)), ((2, 1), (1, 4)), ((), (3,))])
+    a = np.random.default_rng(seed).standard_normal(sa)
+    b = np.random.default_rng(seed + 99).standard_normal(sb)
+    prog = [
+        (rng.random() < 0.5, rng.choice(_CHAIN_U), rng.choice(_CHAIN_B), rng.random() < 0.5)
+        for _ in range(4)
+    ]
+    res = []
+    for L in (ember, torch):
+        x, y = L.tensor(a, requires_grad=True), L.tensor(b, requires_grad=True)
+        vals = [x, y]
+        for unary, u, bn, first in prog:
+            vals.append(
+                getattr(L, u)(vals[-1])
+                if unary
+                else _chain_binary(L, bn, vals[-1], vals[0 if first else 1])
+            )
+        r = vals[-1]
+        out = (r * L.arange(r.numel(), dtype=L.float64).reshape(r.shape)).sum()
+        gx, gy = L.autograd.grad(out, [x, y], allow_unused=True, create_graph=True)
+        total = sum(g.sum() for g in (gx, gy) if g is not None)
+        h = (
+            L.autograd.grad(total, [x, y], allow_unused=True)
+            if isinstance(total, L.Tensor) and total.requires_grad
+            else (None, None)
+        )
+        res.append([out, gx, gy, *h])
+    for e, t in zip(*res):
+        if t is None or e is None:
+            for z in (e, t):
+                assert z is None or not z.detach().numpy().any()
+        else:
+            assert_same(e, t, rtol=1e-6, atol=1e-8)

@@ -1,11 +1,13 @@
 """Unary elementwise ops (ember/ops/unary.py) against torch: values, dtypes, gradients,
-non-contiguous and integer inputs, predicates, nan_to_num, round and clamp (binary ops in
-test_ops_elementwise_binary.py, dtype and shape sweeps in test_ops_elementwise_sweeps.py)."""
+non-contiguous and integer inputs, hypothesis-drawn shapes, predicates, nan_to_num, round and
+clamp, float64 gradient checks (binary ops in test_binary.py, every dtype in test_promotion.py)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import ember
 from tests._support.elementwise import NO_GRAD_UNARY, UNARY, _arr, _pair
@@ -127,3 +129,42 @@ def test_clamp_grads():
     (torch.clamp(t, min=lo_t) * torch.arange(6.0)).sum().backward()
     assert_same(e.grad, t.grad)
     assert_same(lo_e.grad, lo_t.grad)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.integers(0, 4), min_size=0, max_size=3), st.sampled_from([n for n, _ in UNARY]))
+def test_hypothesis_unary_shapes(shape, name):
+    domain = dict(UNARY)[name]
+    a = _arr(tuple(shape), domain)
+    e, t = _pair(a)
+    assert_same(getattr(ember, name)(e), getattr(torch, name)(t), rtol=1e-5, atol=1e-5)
+
+
+def test_neg_bool_and_invert_errors():
+    with pytest.raises(RuntimeError):
+        -ember.tensor([True])
+    with pytest.raises(RuntimeError):
+        -torch.tensor([True])
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "exp",
+        "log",
+        "tanh",
+        "sigmoid",
+        "sin",
+        "sqrt",
+        "atan",
+        "erf",
+        "log1p",
+        "reciprocal",
+        "square",
+        "relu",
+        "abs",
+    ],
+)
+def test_unary_gradcheck_float64(name):
+    x = ember.from_numpy(_arr((5,), "pos", dtype=np.float64)).requires_grad_()
+    assert ember.autograd.gradcheck(getattr(ember, name), (x,))
