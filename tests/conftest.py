@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 import ember
+from ember import _blas
+from ember.device import _settings
 from tests._support.torch_ref import torch
 
 
@@ -14,3 +16,13 @@ def _seed_and_defaults():
     torch.manual_seed(0)
     yield
     ember.set_default_dtype(ember.float32)
+
+
+@pytest.fixture
+def restore_thread_settings():
+    """For tests that change the thread counts: put ember's and the BLAS's back afterwards."""
+    saved, blas = _settings["threads"], _blas.get_threads()
+    yield
+    _settings["threads"] = saved
+    if blas is not None:
+        _blas.set_threads(blas)

@@ -1,32 +1,17 @@
-"""The blocked channels-last conv2d kernels (ops/conv_nhwc.py) against torch, and the thread and
-BLAS controls they run under (ops/conv_par.pblocks, _blas, _gemm, _runtime)."""
+"""The blocked channels-last conv2d kernels (ops/conv_nhwc.py) against torch, also under one
+thread and without BLAS control (the thread and BLAS machinery itself: tests/backend/)."""
 
 from __future__ import annotations
-
-import os
-import subprocess
-import sys
-import threading
 
 import numpy as np
 import pytest
 import torch
 
 import ember
-from ember import _blas, _runtime
-from ember.ops import _gemm, conv_nhwc, conv_par
+from ember import _blas
+from ember.ops import conv_nhwc
 
-
-@pytest.fixture(autouse=True)
-def _restore_thread_settings():
-    """Tests here change the thread counts: put ember's and the BLAS's back afterwards."""
-    from ember.device import _settings
-
-    saved, blas = _settings["threads"], _blas.get_threads()
-    yield
-    _settings["threads"] = saved
-    if blas is not None:
-        _blas.set_threads(blas)
+pytestmark = pytest.mark.usefixtures("restore_thread_settings")
 
 
 CASES = [
@@ -137,127 +122,6 @@ def test_not_eligible_cases_fall_back():
     assert not conv_nhwc.eligible(x.astype(np.float16), np.zeros((4, 16, 3, 3), np.float16), 1)
 
 
-def test_pblocks_splits_and_nested_calls_run_in_place():
-    seen = []
-
-    def inner(lo, hi):
-        return hi - lo
-
-    def outer(lo, hi):
-        parts = conv_par.pblocks(hi - lo, inner)
-        seen.append((threading.current_thread().name, len(parts)))
-        return sum(parts)
-
-    assert sum(conv_par.pblocks(10, outer)) == 10
-    # a part on a pool thread does not fan out again (it would wait on itself)
-    assert all(n == 1 for name, n in seen if name.startswith("ember-conv"))
-    if ember.get_num_threads() > 1 and _blas.available():
-        assert len(seen) == min(ember.get_num_threads(), 10)
-
-
-def test_pblocks_waits_for_every_part_and_reraises():
-    done = []
-
-    def fn(lo, hi):
-        if lo == 0:
-            raise ValueError("part failed")
-        done.append(lo)
-        return lo
-
-    with pytest.raises(ValueError, match="part failed"):
-        conv_par.pblocks(8, fn)
-    if _blas.available():
-        assert _blas.get_threads() == ember.get_num_threads()  # restored after the failure
-
-
-@pytest.mark.skipif(not _blas.available(), reason="no controllable OpenBLAS in this NumPy")
-def test_blas_single_threaded_nests_and_restores():
-    ember.set_num_threads(2)
-    with _blas.single_threaded():
-        assert _blas.get_threads() == 1
-        with _blas.single_threaded():
-            assert _blas.get_threads() == 1
-        assert _blas.get_threads() == 1
-        _blas.set_threads(2)  # deferred to the end of the region
-        assert _blas.get_threads() == 1
-    assert _blas.get_threads() == 2
-
-
-def test_mm_matches_numpy_when_kept_on_one_blas_thread(monkeypatch):
-    rng = np.random.default_rng(0)
-    a = rng.standard_normal((96, 300)).astype(np.float32)
-    b = rng.standard_normal((300, 80)).astype(np.float32)
-    for single in (True, False):
-        monkeypatch.setattr(_gemm, "_keep_single", lambda s=single: s)
-        np.testing.assert_allclose(_gemm.mm(a, b), a @ b, rtol=1e-5, atol=1e-4)
-        np.testing.assert_allclose(_gemm.mm(a[None], b), a[None] @ b, rtol=1e-5, atol=1e-4)
-    monkeypatch.setattr(_gemm, "_keep_single", lambda: True)
-    for m, k, n in ((300, 200, 160), (64, 300, 700)):  # split by rows, then by columns
-        big_a = rng.standard_normal((m, k)).astype(np.float32)
-        big_b = rng.standard_normal((k, n)).astype(np.float32)
-        monkeypatch.setattr(_gemm, "_SPLIT_FLOPS", m * k * n)
-        got = _gemm.mm(big_a, big_b)
-        assert got.shape == (m, n) and got.flags.c_contiguous
-        np.testing.assert_allclose(got, big_a @ big_b, rtol=1e-5, atol=1e-3)
-    x = ember.tensor(a, requires_grad=True)
-    y = ember.nn.functional.linear(x, ember.tensor(b.T.copy()))
-    y.sum().backward()
-    np.testing.assert_allclose(x.grad.numpy(), np.ones((96, 80), np.float32) @ b.T, rtol=1e-5)
-
-
-def test_products_stay_on_one_blas_thread_only_next_to_recent_convolutions(monkeypatch):
-    monkeypatch.setattr(_runtime, "blas_spin_safe", lambda: True)
-    monkeypatch.setattr(conv_par, "last_blocks", [float("inf")])
-    assert not _gemm._keep_single()  # the workers sleep at once: nothing to avoid
-    monkeypatch.setattr(_runtime, "blas_spin_safe", lambda: False)
-    monkeypatch.setattr(conv_par, "last_blocks", [float("-inf")])
-    assert not _gemm._keep_single()  # an MLP: spinning workers only help the next product
-    conv_par.last_blocks[0] = 0.0
-    x = ember.randn(4, 16, 10, 10)
-    ember.nn.functional.conv2d(x, ember.randn(8, 16, 3, 3), padding=1)
-    if ember.get_num_threads() > 1 and _blas.available():
-        assert _gemm._keep_single()  # a CNN: keep ember's threads' cores free
-
-
-def _py(code: str, env: dict) -> str:
-    env = {**os.environ, **env}
-    env.pop("OPENBLAS_THREAD_TIMEOUT", None)
-    r = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120
-    )
-    assert r.returncode == 0, r.stderr
-    return r.stdout.strip()
-
-
-def test_runtime_settings_on_import():
-    code = (
-        "import os, ember; from ember import _runtime as r; "
-        "print(os.environ.get('OPENBLAS_THREAD_TIMEOUT'), sorted(r.applied), r.blas_spin_safe())"
-    )
-    out = _py(code, {})
-    # ~1.5 ms of spinning: short, but convolutions still keep products off the workers
-    assert out.startswith("22 ") and out.endswith("False")
-    if sys.platform.startswith("linux"):
-        assert "'malloc'" in out
-    # NumPy already loaded: too late for the variable; ember knows its workers may spin
-    assert (
-        _py("import numpy; " + code, {})
-        == "None [" + ("'malloc'" if sys.platform.startswith("linux") else "") + "] False"
-    )
-    assert _py(code, {"EMBER_TUNE_RUNTIME": "0"}) == "None [] False"
-
-
-def test_user_timeout_is_respected():
-    code = (
-        "import os, ember; "
-        "print(os.environ['OPENBLAS_THREAD_TIMEOUT'], ember._runtime.blas_spin_safe())"
-    )
-    for value, safe in (("20", "False"), ("4", "True")):
-        env = {**os.environ, "OPENBLAS_THREAD_TIMEOUT": value}
-        r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
-        assert r.stdout.split() == [value, safe]
-
-
 @pytest.mark.parametrize(
     "xs,ks,stride,padding,dilation",
     [((4, 16, 20), (8, 5), 1, 2, 1), ((3, 32, 17), (6, 3), 2, 1, 2), ((2, 64, 9), (5, 1), 1, 0, 1)],
@@ -276,19 +140,6 @@ def test_conv1d_runs_as_a_height_one_conv2d(xs, ks, stride, padding, dilation, d
         (y * y).sum().backward()
         res.append([y.detach().numpy(), tx.grad.numpy(), tw.grad.numpy(), tb.grad.numpy()])
     _close(res[0], res[1], dtype)
-
-
-@pytest.mark.skipif(
-    not (_blas.available() and hasattr(os, "fork")), reason="needs fork and OpenBLAS controls"
-)
-def test_fork_inside_a_single_threaded_region_restores_the_child():
-    ember.set_num_threads(2)
-    with _blas.single_threaded():
-        pid = os.fork()
-        if pid == 0:  # child: the region's thread is gone, its count must be restored
-            os._exit(0 if _blas.get_threads() == 2 and _blas._single[0] == 0 else 1)
-        _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0
 
 
 TRANSPOSED = [
