@@ -1,4 +1,4 @@
-"""Shared pieces of the autograd tests (test_autograd*.py): leaves made from the same values in
+"""Shared pieces of the autograd tests (autograd/): leaves made from the same values in
 ember and torch."""
 
 from __future__ import annotations

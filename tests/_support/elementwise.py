@@ -1,5 +1,5 @@
-"""Shared pieces of the elementwise-op tests (test_ops_elementwise*.py): input domains, the
-unary op list, and ember/torch input pairs."""
+"""Shared pieces of the elementwise-op tests (ops/test_unary.py, test_binary.py,
+test_promotion.py): input domains, the unary op list, and ember/torch input pairs."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Shared pieces of the save/load tests (test_serialization*.py): round trips through
+"""Shared pieces of the save/load tests (serialization/): round trips through
 torch.save / torch.load and exact tensor comparisons."""
 
 from __future__ import annotations
