@@ -1,0 +1,1 @@
+"""Helpers shared by several test files (fixtures are in tests/conftest.py)."""

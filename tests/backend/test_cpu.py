@@ -1,0 +1,156 @@
+"""CPU tuning in ember._backend.cpu: the thread pool (threads.pblocks), the BLAS thread control
+(blas), the policy that keeps products off BLAS threads next to convolutions (blas_policy, gemm),
+and the runtime settings applied on import (runtime)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+
+import numpy as np
+import pytest
+
+import ember
+from ember._backend.cpu import blas as _blas
+from ember._backend.cpu import blas_policy, threads
+from ember._backend.cpu import gemm as _gemm
+from ember._backend.cpu import runtime as _runtime
+
+pytestmark = pytest.mark.usefixtures("restore_thread_settings")
+
+
+def test_pblocks_splits_and_nested_calls_run_in_place():
+    seen = []
+
+    def inner(lo, hi):
+        return hi - lo
+
+    def outer(lo, hi):
+        parts = threads.pblocks(hi - lo, inner)
+        seen.append((threading.current_thread().name, len(parts)))
+        return sum(parts)
+
+    assert sum(threads.pblocks(10, outer)) == 10
+    # a part on a pool thread does not fan out again (it would wait on itself)
+    assert all(n == 1 for name, n in seen if name.startswith("ember-conv"))
+    if ember.get_num_threads() > 1 and _blas.available():
+        assert len(seen) == min(ember.get_num_threads(), 10)
+
+
+def test_pblocks_waits_for_every_part_and_reraises():
+    done = []
+
+    def fn(lo, hi):
+        if lo == 0:
+            raise ValueError("part failed")
+        done.append(lo)
+        return lo
+
+    with pytest.raises(ValueError, match="part failed"):
+        threads.pblocks(8, fn)
+    if _blas.available():
+        assert _blas.get_threads() == ember.get_num_threads()  # restored after the failure
+
+
+@pytest.mark.skipif(not _blas.available(), reason="no controllable OpenBLAS in this NumPy")
+def test_blas_single_threaded_nests_and_restores():
+    ember.set_num_threads(2)
+    with _blas.single_threaded():
+        assert _blas.get_threads() == 1
+        with _blas.single_threaded():
+            assert _blas.get_threads() == 1
+        assert _blas.get_threads() == 1
+        _blas.set_threads(2)  # deferred to the end of the region
+        assert _blas.get_threads() == 1
+    assert _blas.get_threads() == 2
+
+
+def test_mm_matches_numpy_when_kept_on_one_blas_thread(monkeypatch):
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((96, 300)).astype(np.float32)
+    b = rng.standard_normal((300, 80)).astype(np.float32)
+    for single in (True, False):
+        monkeypatch.setattr(blas_policy, "single_threaded_products", lambda s=single: s)
+        np.testing.assert_allclose(_gemm.mm(a, b), a @ b, rtol=1e-5, atol=1e-4)
+        np.testing.assert_allclose(_gemm.mm(a[None], b), a[None] @ b, rtol=1e-5, atol=1e-4)
+    monkeypatch.setattr(blas_policy, "single_threaded_products", lambda: True)
+    for m, k, n in ((300, 200, 160), (64, 300, 700)):  # split by rows, then by columns
+        big_a = rng.standard_normal((m, k)).astype(np.float32)
+        big_b = rng.standard_normal((k, n)).astype(np.float32)
+        monkeypatch.setattr(_gemm, "_SPLIT_FLOPS", m * k * n)
+        got = _gemm.mm(big_a, big_b)
+        assert got.shape == (m, n) and got.flags.c_contiguous
+        np.testing.assert_allclose(got, big_a @ big_b, rtol=1e-5, atol=1e-3)
+    x = ember.tensor(a, requires_grad=True)
+    y = ember.nn.functional.linear(x, ember.tensor(b.T.copy()))
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), np.ones((96, 80), np.float32) @ b.T, rtol=1e-5)
+
+
+def test_products_stay_on_one_blas_thread_only_next_to_recent_convolutions(monkeypatch):
+    monkeypatch.setattr(_runtime, "blas_spin_safe", lambda: True)
+    monkeypatch.setattr(blas_policy, "_last", [float("inf")])
+    assert not blas_policy.single_threaded_products()  # the workers sleep at once: nothing to avoid
+    monkeypatch.setattr(_runtime, "blas_spin_safe", lambda: False)
+    monkeypatch.setattr(blas_policy, "_last", [float("-inf")])
+    # an MLP: spinning workers only help the next product
+    assert not blas_policy.single_threaded_products()
+    blas_policy._last[0] = 0.0
+    x = ember.randn(4, 16, 10, 10)
+    ember.nn.functional.conv2d(x, ember.randn(8, 16, 3, 3), padding=1)
+    if ember.get_num_threads() > 1 and _blas.available():
+        assert blas_policy.single_threaded_products()  # a CNN: keep ember's threads' cores free
+
+
+def _py(code: str, env: dict) -> str:
+    env = {**os.environ, **env}
+    env.pop("OPENBLAS_THREAD_TIMEOUT", None)
+    r = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert r.returncode == 0, r.stderr
+    return r.stdout.strip()
+
+
+def test_runtime_settings_on_import():
+    code = (
+        "import os, ember; from ember._backend.cpu import runtime as r; "
+        "print(os.environ.get('OPENBLAS_THREAD_TIMEOUT'), sorted(r.applied), r.blas_spin_safe())"
+    )
+    out = _py(code, {})
+    # ~1.5 ms of spinning: short, but convolutions still keep products off the workers
+    assert out.startswith("22 ") and out.endswith("False")
+    if sys.platform.startswith("linux"):
+        assert "'malloc'" in out
+    # NumPy already loaded: too late for the variable; ember knows its workers may spin
+    assert (
+        _py("import numpy; " + code, {})
+        == "None [" + ("'malloc'" if sys.platform.startswith("linux") else "") + "] False"
+    )
+    assert _py(code, {"EMBER_TUNE_RUNTIME": "0"}) == "None [] False"
+
+
+def test_user_timeout_is_respected():
+    code = (
+        "import os, ember; "
+        "print(os.environ['OPENBLAS_THREAD_TIMEOUT'], ember._backend.cpu.runtime.blas_spin_safe())"
+    )
+    for value, safe in (("20", "False"), ("4", "True")):
+        env = {**os.environ, "OPENBLAS_THREAD_TIMEOUT": value}
+        r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+        assert r.stdout.split() == [value, safe]
+
+
+@pytest.mark.skipif(
+    not (_blas.available() and hasattr(os, "fork")), reason="needs fork and OpenBLAS controls"
+)
+def test_fork_inside_a_single_threaded_region_restores_the_child():
+    ember.set_num_threads(2)
+    with _blas.single_threaded():
+        pid = os.fork()
+        if pid == 0:  # child: the region's thread is gone, its count must be restored
+            os._exit(0 if _blas.get_threads() == 2 and _blas._single[0] == 0 else 1)
+        _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0

@@ -1,0 +1,393 @@
+"""nn.functional against torch: forward values, dtypes and input gradients."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import ember
+import ember.nn.functional as F
+from tests._support.torch_ref import assert_same, to_torch, torch
+
+TF = torch.nn.functional
+
+
+def _pair(shape, dtype=np.float32, lo=-3.0, hi=3.0, seed=0):
+    rng = np.random.default_rng(seed)
+    a = rng.uniform(lo, hi, shape).astype(dtype)
+    e = ember.tensor(a, requires_grad=True)
+    t = torch.tensor(a, requires_grad=True)
+    return e, t
+
+
+def _check(fe, ft, shape=(4, 5), dtype=np.float32, lo=-3.0, hi=3.0, rtol=1e-5, atol=1e-6):
+    e, t = _pair(shape, dtype, lo, hi)
+    ye, yt = fe(e), ft(t)
+    assert_same(ye, yt, rtol, atol)
+    rng = np.random.default_rng(1)
+    g = rng.standard_normal(tuple(yt.shape)).astype(dtype)
+    ye.backward(ember.tensor(g))
+    yt.backward(torch.tensor(g))
+    assert_same(e.grad, t.grad, rtol, atol)
+
+
+ACTS = [
+    ("relu", lambda m: m.relu),
+    ("relu6", lambda m: m.relu6),
+    ("leaky_relu", lambda m: lambda x: m.leaky_relu(x, 0.2)),
+    ("elu", lambda m: lambda x: m.elu(x, 0.7)),
+    ("selu", lambda m: m.selu),
+    ("celu", lambda m: lambda x: m.celu(x, 1.3)),
+    ("gelu", lambda m: m.gelu),
+    ("gelu_tanh", lambda m: lambda x: m.gelu(x, approximate="tanh")),
+    ("silu", lambda m: m.silu),
+    ("mish", lambda m: m.mish),
+    ("hardtanh", lambda m: lambda x: m.hardtanh(x, -0.5, 1.5)),
+    ("hardsigmoid", lambda m: m.hardsigmoid),
+    ("hardswish", lambda m: m.hardswish),
+    ("softplus", lambda m: lambda x: m.softplus(x, 2.0, 3.0)),
+    ("softsign", lambda m: m.softsign),
+    ("threshold", lambda m: lambda x: m.threshold(x, 0.3, -2.0)),
+    ("sigmoid", lambda m: m.sigmoid),
+    ("tanh", lambda m: m.tanh),
+    ("logsigmoid", lambda m: m.logsigmoid),
+    ("tanhshrink", lambda m: m.tanhshrink),
+    ("softshrink", lambda m: m.softshrink),
+    ("hardshrink", lambda m: m.hardshrink),
+    ("softmax0", lambda m: lambda x: m.softmax(x, 0)),
+    ("softmax1", lambda m: lambda x: m.softmax(x, dim=-1)),
+    ("log_softmax", lambda m: lambda x: m.log_softmax(x, 1)),
+    ("softmin", lambda m: lambda x: m.softmin(x, 1)),
+    ("glu", lambda m: lambda x: m.glu(x, 0)),
+    ("normalize", lambda m: lambda x: m.normalize(x, dim=1)),
+    ("normalize_p1", lambda m: lambda x: m.normalize(x, p=1, dim=0)),
+]
+
+
+@pytest.mark.parametrize("name,mk", ACTS, ids=[a[0] for a in ACTS])
+def test_activation(name, mk):
+    _check(mk(F), mk(TF), rtol=1e-4, atol=1e-5)
+
+
+def test_softmax_float64_and_stability():
+    _check(
+        lambda x: F.log_softmax(x * 1e4, 1),
+        lambda x: TF.log_softmax(x * 1e4, 1),
+        dtype=np.float64,
+        rtol=1e-6,
+        atol=1e-6,
+    )
+    e = ember.tensor([[1e4, 0.0, -1e4]])
+    assert np.isfinite(F.softmax(e, 1).numpy()).all()
+
+
+def test_prelu():
+    e, t = _pair((3, 4, 2))
+    we = ember.tensor(np.array([0.1, 0.2, 0.3, 0.4], np.float32), requires_grad=True)
+    wt = to_torch(we)
+    ye, yt = F.prelu(e, we), TF.prelu(t, wt)
+    assert_same(ye, yt)
+    ye.sum().backward()
+    yt.sum().backward()
+    assert_same(e.grad, t.grad)
+    assert_same(we.grad, wt.grad, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("shape", [(5, 3), (2, 4, 3), (3,)])
+def test_linear(shape, bias):
+    e, t = _pair(shape)
+    we, wt = _pair((6, 3), seed=2)
+    be, bt = _pair((6,), seed=3) if bias else (None, None)
+    ye, yt = F.linear(e, we, be), TF.linear(t, wt, bt)
+    assert_same(ye, yt, 1e-5, 1e-5)
+    ye.sum().backward()
+    yt.sum().backward()
+    assert_same(e.grad, t.grad, 1e-5, 1e-5)
+    assert_same(we.grad, wt.grad, 1e-5, 1e-5)
+    if bias:
+        assert_same(be.grad, bt.grad, 1e-5, 1e-5)
+
+
+def test_linear_errors():
+    with pytest.raises(RuntimeError, match="mat1 and mat2 shapes cannot be multiplied"):
+        F.linear(ember.zeros(2, 5), ember.zeros(4, 3))
+    with pytest.raises(RuntimeError, match="same dtype"):
+        F.linear(ember.zeros(2, 3, dtype=ember.float64), ember.zeros(4, 3))
+
+
+def test_linear_gradcheck():
+    x = ember.randn(3, 4, dtype=ember.float64, requires_grad=True)
+    w = ember.randn(2, 4, dtype=ember.float64, requires_grad=True)
+    b = ember.randn(2, dtype=ember.float64, requires_grad=True)
+    assert ember.autograd.gradcheck(F.linear, (x, w, b))
+
+
+def test_bilinear():
+    e1, t1 = _pair((4, 3))
+    e2, t2 = _pair((4, 2), seed=5)
+    we, wt = _pair((5, 3, 2), seed=6)
+    be, bt = _pair((5,), seed=7)
+    ye, yt = F.bilinear(e1, e2, we, be), TF.bilinear(t1, t2, wt, bt)
+    assert_same(ye, yt, 1e-5, 1e-5)
+    ye.sum().backward()
+    yt.sum().backward()
+    for a, b in ((e1, t1), (e2, t2), (we, wt), (be, bt)):
+        assert_same(a.grad, b.grad, 1e-4, 1e-5)
+
+
+def test_one_hot_and_errors():
+    idx = ember.tensor([0, 2, 1])
+    assert_same(F.one_hot(idx), TF.one_hot(torch.tensor([0, 2, 1])))
+    assert_same(F.one_hot(idx, 5), TF.one_hot(torch.tensor([0, 2, 1]), 5))
+    with pytest.raises(RuntimeError, match="smaller than num_classes"):
+        F.one_hot(ember.tensor([1, 5]), 3)
+
+
+def test_embedding_padding_idx():
+    we, wt = _pair((6, 3))
+    idx = np.array([[0, 2, 2], [5, 0, 1]])
+    ye = F.embedding(ember.tensor(idx), we, padding_idx=2)
+    yt = TF.embedding(torch.tensor(idx), wt, padding_idx=2)
+    assert_same(ye, yt)
+    (ye * ye).sum().backward()
+    (yt * yt).sum().backward()
+    assert_same(we.grad, wt.grad)
+    with pytest.raises(IndexError, match="index out of range in self"):
+        F.embedding(ember.tensor([7]), we)
+
+
+@pytest.mark.parametrize("pad", [(1, 2), (1, 0, 2, 1), (-1, 1)])
+def test_pad_constant(pad):
+    _check(lambda x: F.pad(x, pad, value=0.5), lambda x: TF.pad(x, pad, value=0.5), shape=(2, 3, 4))
+
+
+@pytest.mark.parametrize("mode", ["reflect", "replicate", "circular"])
+def test_pad_modes(mode):
+    _check(
+        lambda x: F.pad(x, (1, 2), mode=mode),
+        lambda x: TF.pad(x, (1, 2), mode=mode),
+        shape=(2, 3, 4),
+    )
+
+
+def test_dropout_train_eval():
+    x = ember.ones(1000, 10)
+    y = F.dropout(x, 0.3, training=True)
+    kept = (y.numpy() != 0).mean()
+    assert 0.6 < kept < 0.8
+    assert np.allclose(y.numpy()[y.numpy() != 0], 1 / 0.7)
+    assert F.dropout(x, 0.3, training=False) is x
+    x = ember.ones(8, 6, 5, 5, requires_grad=True)
+    y = F.dropout2d(x, 0.5)
+    ch = y.detach().numpy().reshape(8, 6, 25)
+    assert ((ch == 0).all(-1) | (ch == 2).all(-1)).all()
+    y.sum().backward()
+    assert np.array_equal(x.grad.numpy(), y.detach().numpy())
+    with pytest.raises(ValueError, match="dropout probability"):
+        F.dropout(x, 1.5)
+
+
+def test_cosine_and_distance():
+    a1, t1 = _pair((4, 5))
+    a2, t2 = _pair((4, 5), seed=3)
+    assert_same(F.cosine_similarity(a1, a2), TF.cosine_similarity(t1, t2), 1e-5, 1e-6)
+    assert_same(F.pairwise_distance(a1, a2), TF.pairwise_distance(t1, t2), 1e-5, 1e-5)
+
+
+@pytest.mark.parametrize("causal", [False, True])
+def test_sdpa(causal):
+    q, tq = _pair((2, 3, 4, 8))
+    k, tk = _pair((2, 3, 4, 8), seed=1)
+    v, tv = _pair((2, 3, 4, 8), seed=2)
+    ye = F.scaled_dot_product_attention(q, k, v, is_causal=causal)
+    yt = TF.scaled_dot_product_attention(tq, tk, tv, is_causal=causal)
+    assert_same(ye, yt, 1e-4, 1e-5)
+    ye.sum().backward()
+    yt.sum().backward()
+    assert_same(q.grad, tq.grad, 1e-4, 1e-4)
+    assert_same(v.grad, tv.grad, 1e-4, 1e-4)
+
+
+@pytest.mark.parametrize("shape,ns", [((4, 6), (6,)), ((2, 3, 4), (3, 4))])
+def test_layer_norm(shape, ns):
+    e, t = _pair(shape)
+    we, wt = _pair(ns, seed=3)
+    be, bt = _pair(ns, seed=4)
+    ye, yt = F.layer_norm(e, ns, we, be), TF.layer_norm(t, ns, wt, bt)
+    assert_same(ye, yt, 1e-4, 1e-5)
+    g = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+    ye.backward(ember.tensor(g))
+    yt.backward(torch.tensor(g))
+    for a, b in ((e, t), (we, wt), (be, bt)):
+        assert_same(a.grad, b.grad, 1e-4, 1e-4)
+
+
+def test_norm_gradcheck():
+    x = ember.randn(4, 3, 2, dtype=ember.float64, requires_grad=True)
+    w = ember.randn(3, dtype=ember.float64, requires_grad=True)
+    b = ember.randn(3, dtype=ember.float64, requires_grad=True)
+    assert ember.autograd.gradcheck(
+        lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True), (x, w, b)
+    )
+    w2 = ember.randn(2, dtype=ember.float64, requires_grad=True)
+    assert ember.autograd.gradcheck(lambda x, w: F.layer_norm(x, (2,), w), (x, w2))
+
+
+def test_group_norm_and_rms_norm():
+    e, t = _pair((2, 6, 3))
+    we, wt = _pair((6,), seed=2)
+    be, bt = _pair((6,), seed=3)
+    ye, yt = F.group_norm(e, 3, we, be), TF.group_norm(t, 3, wt, bt)
+    assert_same(ye, yt, 1e-4, 1e-5)
+    ye.sum().backward()
+    yt.sum().backward()
+    assert_same(e.grad, t.grad, 1e-4, 1e-4)
+    assert_same(we.grad, wt.grad, 1e-4, 1e-4)
+    e, t = _pair((2, 5))
+    w3, t3 = _pair((5,), seed=4)
+    ye, yt = F.rms_norm(e, (5,), w3), TF.rms_norm(t, (5,), t3)
+    assert_same(ye, yt, 1e-5, 1e-6)
+    ye.sum().backward()
+    yt.sum().backward()
+    assert_same(e.grad, t.grad, 1e-4, 1e-5)
+
+
+def test_batch_norm_running_stats():
+    e, t = _pair((8, 3, 2))
+    rme, rve = ember.zeros(3), ember.ones(3)
+    rmt, rvt = torch.zeros(3), torch.ones(3)
+    ye = F.batch_norm(e, rme, rve, training=True, momentum=0.2)
+    yt = TF.batch_norm(t, rmt, rvt, training=True, momentum=0.2)
+    assert_same(ye, yt, 1e-4, 1e-5)
+    assert_same(rme, rmt)
+    assert_same(rve, rvt, 1e-5, 1e-6)
+    assert_same(F.batch_norm(e, rme, rve), TF.batch_norm(t, rmt, rvt), 1e-5, 1e-5)
+    with pytest.raises(ValueError, match="Expected more than 1 value per channel"):
+        F.batch_norm(ember.zeros(1, 3), rme, rve, training=True)
+
+
+def _r(*shape, lo=-2.0, hi=2.0, seed=0):
+    a = np.random.default_rng(seed).uniform(lo, hi, shape)
+    return ember.tensor(a, requires_grad=True)
+
+
+GRADCHECKS = [
+    ("mse", lambda x, t: F.mse_loss(x, t), lambda: (_r(3, 4), _r(3, 4, seed=1))),
+    (
+        "mse_none",
+        lambda x, t: F.mse_loss(x, t, reduction="none"),
+        lambda: (_r(3, 4), _r(3, 4, seed=1)),
+    ),
+    (
+        "nll",
+        lambda x: F.nll_loss(
+            x, ember.tensor([0, 2, 1]), ember.tensor([1.0, 2.0, 0.5], dtype=ember.float64)
+        ),
+        lambda: (_r(3, 3),),
+    ),
+    (
+        "bce",
+        lambda x, t: F.binary_cross_entropy(x, t),
+        lambda: (_r(5, lo=0.1, hi=0.9), _r(5, lo=0, hi=1, seed=1)),
+    ),
+    (
+        "bce_logits",
+        lambda x, t: F.binary_cross_entropy_with_logits(
+            x, t, pos_weight=ember.tensor([2.0, 0.5, 1.0], dtype=ember.float64)
+        ),
+        lambda: (_r(2, 3), _r(2, 3, lo=0, hi=1, seed=1)),
+    ),
+    ("softmax", lambda x: F.softmax(x, 1), lambda: (_r(3, 4),)),
+    ("log_softmax", lambda x: F.log_softmax(x, 0), lambda: (_r(3, 4),)),
+    ("gelu", F.gelu, lambda: (_r(3, 4),)),
+    ("gelu_tanh", lambda x: F.gelu(x, approximate="tanh"), lambda: (_r(3, 4),)),
+    ("silu", F.silu, lambda: (_r(3, 4),)),
+    ("mish", F.mish, lambda: (_r(3, 4),)),
+    ("elu", F.elu, lambda: (_r(3, 4),)),
+    ("softplus", F.softplus, lambda: (_r(3, 4),)),
+    ("sigmoid", F.sigmoid, lambda: (_r(3, 4),)),
+    ("logsigmoid", F.logsigmoid, lambda: (_r(3, 4),)),
+    ("embedding", lambda w: F.embedding(ember.tensor([[0, 2], [2, 1]]), w), lambda: (_r(3, 2),)),
+    (
+        "layer_norm",
+        lambda x, w, b: F.layer_norm(x, (4,), w, b),
+        lambda: (_r(3, 4), _r(4, seed=1), _r(4, seed=2)),
+    ),
+    (
+        "group_norm",
+        lambda x, w, b: F.group_norm(x, 2, w, b),
+        lambda: (_r(2, 4, 3), _r(4, seed=1), _r(4, seed=2)),
+    ),
+    (
+        "bilinear",
+        F.bilinear,
+        lambda: (_r(2, 3), _r(2, 2, seed=1), _r(4, 3, 2, seed=2), _r(4, seed=3)),
+    ),
+    ("pad_reflect", lambda x: F.pad(x, (2, 1), mode="reflect"), lambda: (_r(2, 4),)),
+    ("prelu", F.prelu, lambda: (_r(2, 3, 2), _r(3, seed=1))),
+]
+
+
+@pytest.mark.parametrize("name,fn,mk", GRADCHECKS, ids=[g[0] for g in GRADCHECKS])
+def test_gradcheck_float64(name, fn, mk):
+    assert ember.autograd.gradcheck(fn, mk())
+
+
+@pytest.mark.parametrize("mode", ["sum", "mean", "max"])
+@pytest.mark.parametrize("pad", [None, 2])
+def test_embedding_bag(mode, pad):
+    w = np.random.default_rng(0).standard_normal((10, 3)).astype(np.float32)
+    we, wt = ember.tensor(w, requires_grad=True), torch.tensor(w, requires_grad=True)
+    idx, off = np.array([1, 2, 4, 5, 4, 3, 2, 9]), np.array([0, 2, 2, 5])
+    ye = F.embedding_bag(ember.tensor(idx), we, ember.tensor(off), mode=mode, padding_idx=pad)
+    yt = TF.embedding_bag(torch.tensor(idx), wt, torch.tensor(off), mode=mode, padding_idx=pad)
+    assert_same(ye, yt)
+    g = np.random.default_rng(1).standard_normal(tuple(yt.shape)).astype(np.float32)
+    ye.backward(ember.tensor(g))
+    yt.backward(torch.tensor(g))
+    assert_same(we.grad, wt.grad)
+    e = ember.nn.EmbeddingBag(10, 3, mode=mode, padding_idx=pad)
+    t = torch.nn.EmbeddingBag(10, 3, mode=mode, padding_idx=pad)
+    assert repr(e) == repr(t)
+    t.load_state_dict({"weight": torch.tensor(e.weight.detach().numpy())})
+    i2 = np.array([[1, 2, 3], [4, 4, 9]])
+    assert_same(e(ember.tensor(i2)), t(torch.tensor(i2)).detach())
+
+
+def test_embedding_bag_per_sample_weights():
+    w = np.random.default_rng(0).standard_normal((10, 3)).astype(np.float32)
+    ps = np.random.default_rng(1).random((2, 3)).astype(np.float32)
+    we, wt = ember.tensor(w, requires_grad=True), torch.tensor(w, requires_grad=True)
+    pe, pt = ember.tensor(ps, requires_grad=True), torch.tensor(ps, requires_grad=True)
+    i2 = np.array([[1, 2, 3], [4, 4, 9]])
+    ye = F.embedding_bag(ember.tensor(i2), we, mode="sum", per_sample_weights=pe)
+    yt = TF.embedding_bag(torch.tensor(i2), wt, mode="sum", per_sample_weights=pt)
+    assert_same(ye, yt, 1e-6, 1e-6)
+    ye.sum().backward()
+    yt.sum().backward()
+    assert_same(pe.grad, pt.grad)
+    assert_same(we.grad, wt.grad)
+
+
+@pytest.mark.parametrize("shape", [(70, 300), (3, 40, 300)])
+def test_linear_large_inputs(shape):
+    e, t = _pair(shape)
+    we, wt = _pair((200, 300), seed=2)
+    be, bt = _pair((200,), seed=3)
+    ye, yt = F.linear(e, we, be), TF.linear(t, wt, bt)
+    assert ye.is_contiguous()
+    assert_same(ye, yt, 1e-4, 1e-4)
+    ye.sum().backward()
+    yt.sum().backward()
+    for a, b in ((e, t), (we, wt), (be, bt)):
+        assert_same(a.grad, b.grad, 1e-4, 1e-3)
+
+
+def test_top_level_softmax_family_and_methods():
+    e, t = _pair((3, 4))
+    assert_same(ember.softmax(e, 1), torch.softmax(t, 1), 1e-6, 1e-7)
+    assert_same(ember.log_softmax(e, dim=0), torch.log_softmax(t, dim=0), 1e-6, 1e-6)
+    assert_same(e.softmax(-1), t.softmax(-1), 1e-6, 1e-7)
+    assert_same(e.log_softmax(1, dtype=ember.float64), t.log_softmax(1, dtype=torch.float64))
+    assert ember.dropout(e, 0.5, False) is e

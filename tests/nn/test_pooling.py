@@ -1,0 +1,234 @@
+"""Pooling vs torch: max/avg (1-3d), adaptive, unpooling; outputs, indices, gradients, modules."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import ember
+import ember.nn as enn
+import ember.nn.functional as EF
+from tests._support.torch_ref import assert_same, to_torch, torch
+
+TF = torch.nn.functional
+
+
+def _run(efn, tfn, shape, relu=False, nan=False, seed=0, dtype=np.float32):
+    rs = np.random.RandomState(seed)
+    a = rs.randn(*shape).astype(dtype)
+    if relu:
+        a = np.maximum(a, 0)  # many ties, as after a ReLU
+    if nan:
+        a.reshape(-1)[::7] = np.nan
+    x = ember.tensor(a, requires_grad=True)
+    tx = to_torch(x)
+    eo, to = efn(x), tfn(tx)
+    if isinstance(to, tuple):
+        assert_same(eo[1], to[1])
+        eo, to = eo[0], to[0]
+    assert_same(eo, to)
+    gy = rs.randn(*to.shape).astype(dtype)
+    eo.backward(ember.tensor(gy))
+    to.backward(torch.from_numpy(gy))
+    assert_same(x.grad, tx.grad, 1e-5, 1e-5)
+
+
+MAX2D = [
+    dict(kernel_size=2),
+    dict(kernel_size=2, return_indices=True),
+    dict(kernel_size=3, stride=2, padding=1, ceil_mode=True, return_indices=True),
+    dict(kernel_size=(2, 3), stride=1, dilation=2, padding=(1, 1), return_indices=True),
+    dict(kernel_size=3, stride=2, ceil_mode=True),
+    dict(kernel_size=3, stride=(1, 2), padding=1),
+    dict(kernel_size=(1, 2), stride=(2, 3)),
+]
+
+
+@pytest.mark.parametrize("kw", MAX2D)
+@pytest.mark.parametrize("relu", [False, True])
+def test_max_pool2d(kw, relu):
+    _run(lambda x: EF.max_pool2d(x, **kw), lambda x: TF.max_pool2d(x, **kw), (2, 3, 9, 8), relu)
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        dict(kernel_size=2, return_indices=True),
+        dict(kernel_size=3, stride=1, padding=1, return_indices=True),
+    ],
+)
+def test_max_pool2d_nan(kw):
+    x = np.random.RandomState(0).randn(2, 2, 6, 6).astype(np.float32)
+    x[0, 0, 1, 1] = np.nan
+    x[1, 1, 2:4, 2:4] = np.nan
+    eo, ei = EF.max_pool2d(ember.tensor(x), **kw)
+    to, ti = TF.max_pool2d(torch.from_numpy(x), **kw)
+    assert_same(eo, to)
+    assert_same(ei, ti)
+
+
+def test_max_pool_1d_3d_unbatched():
+    _run(
+        lambda x: EF.max_pool1d(x, 3, 2, 1, return_indices=True),
+        lambda x: TF.max_pool1d(x, 3, 2, 1, return_indices=True),
+        (2, 3, 10),
+        relu=True,
+    )
+    _run(
+        lambda x: EF.max_pool3d(x, 2, return_indices=True),
+        lambda x: TF.max_pool3d(x, 2, return_indices=True),
+        (2, 2, 5, 4, 4),
+    )
+    _run(
+        lambda x: EF.max_pool3d(x, (2, 3, 2), stride=1, padding=1, dilation=(1, 1, 2)),
+        lambda x: TF.max_pool3d(x, (2, 3, 2), stride=1, padding=1, dilation=(1, 1, 2)),
+        (1, 2, 4, 5, 6),
+    )
+    _run(lambda x: EF.max_pool2d(x, 2), lambda x: TF.max_pool2d(x, 2), (3, 8, 6))
+
+
+AVG2D = [
+    dict(kernel_size=2),
+    dict(kernel_size=3, stride=2, padding=1, ceil_mode=True),
+    dict(kernel_size=3, stride=2, padding=1, ceil_mode=True, count_include_pad=False),
+    dict(kernel_size=(2, 3), stride=1, padding=(1, 1), divisor_override=3),
+    dict(kernel_size=(3, 2), stride=(2, 1), padding=(1, 0), count_include_pad=False),
+    dict(kernel_size=3, stride=3, ceil_mode=True, count_include_pad=True),
+]
+
+
+@pytest.mark.parametrize("kw", AVG2D)
+def test_avg_pool2d(kw):
+    _run(lambda x: EF.avg_pool2d(x, **kw), lambda x: TF.avg_pool2d(x, **kw), (2, 3, 9, 8))
+
+
+def test_avg_pool_1d_3d():
+    _run(
+        lambda x: EF.avg_pool1d(x, 3, 2, 1, True, False),
+        lambda x: TF.avg_pool1d(x, 3, 2, 1, True, False),
+        (2, 3, 10),
+    )
+    _run(
+        lambda x: EF.avg_pool3d(x, 2, 1, 1, divisor_override=5),
+        lambda x: TF.avg_pool3d(x, 2, 1, 1, divisor_override=5),
+        (1, 2, 3, 4, 5),
+    )
+
+
+@pytest.mark.parametrize("osz", [1, (3, 4), (5, None), 4, (9, 8), (2, 7)])
+def test_adaptive_pool2d(osz):
+    _run(
+        lambda x: EF.adaptive_avg_pool2d(x, osz),
+        lambda x: TF.adaptive_avg_pool2d(x, osz),
+        (2, 3, 9, 8),
+    )
+    _run(
+        lambda x: EF.adaptive_max_pool2d(x, osz, True),
+        lambda x: TF.adaptive_max_pool2d(x, osz, True),
+        (2, 3, 9, 8),
+        relu=True,
+    )
+
+
+def test_adaptive_pool_1d_3d_unbatched():
+    _run(lambda x: EF.adaptive_avg_pool1d(x, 4), lambda x: TF.adaptive_avg_pool1d(x, 4), (2, 3, 9))
+    _run(
+        lambda x: EF.adaptive_max_pool1d(x, 4, True),
+        lambda x: TF.adaptive_max_pool1d(x, 4, True),
+        (2, 3, 9),
+    )
+    _run(
+        lambda x: EF.adaptive_avg_pool3d(x, (2, 3, 1)),
+        lambda x: TF.adaptive_avg_pool3d(x, (2, 3, 1)),
+        (1, 2, 5, 6, 4),
+    )
+    _run(lambda x: EF.adaptive_avg_pool2d(x, 3), lambda x: TF.adaptive_avg_pool2d(x, 3), (3, 7, 7))
+
+
+@pytest.mark.parametrize("kw", [dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1)])
+def test_max_unpool2d(kw):
+    x = np.random.RandomState(0).randn(2, 3, 8, 7).astype(np.float32)
+    to, ti = TF.max_pool2d(torch.from_numpy(x), return_indices=True, **kw)
+    eo, ei = EF.max_pool2d(ember.tensor(x), return_indices=True, **kw)
+    v = ember.tensor(eo.numpy(), requires_grad=True)
+    tv = to_torch(v)
+    for osz in [(8, 7), (2, 3, 8, 7)]:
+        eu = EF.max_unpool2d(v, ei, output_size=osz, **kw)
+        tu = TF.max_unpool2d(tv, ti, output_size=osz, **kw)
+        assert_same(eu, tu)
+    with pytest.raises(RuntimeError, match="Found an invalid max index"):
+        EF.max_unpool2d(v, ei, **kw)
+    eu.sum().backward()
+    tu.sum().backward()
+    assert_same(v.grad, tv.grad)
+    m = enn.MaxUnpool2d(**kw)
+    assert repr(m) == repr(torch.nn.MaxUnpool2d(**kw))
+
+
+def test_gradcheck_pools():
+    rs = np.random.RandomState(0)
+    x = ember.tensor(rs.randn(1, 2, 5, 4), requires_grad=True)
+    gc = ember.autograd.gradcheck
+    assert gc(lambda a: EF.max_pool2d(a, 3, 2, 1, ceil_mode=True), (x,))
+    assert gc(lambda a: EF.avg_pool2d(a, 3, 2, 1, ceil_mode=True, count_include_pad=False), (x,))
+    assert gc(lambda a: EF.adaptive_avg_pool2d(a, (3, 3)), (x,))
+    assert gc(lambda a: EF.adaptive_max_pool2d(a, (2, 3)), (x,))
+
+
+def _same_error(efn, tfn):
+    with pytest.raises(Exception) as te:
+        tfn()
+    with pytest.raises(type(te.value)) as ee:
+        efn()
+    assert str(ee.value) == str(te.value)
+
+
+def test_pool_errors():
+    x = np.random.RandomState(0).randn(2, 3, 8, 8).astype(np.float32)
+    ex, tx = ember.tensor(x), torch.from_numpy(x)
+    _same_error(lambda: EF.max_pool2d(ex, 3, padding=2), lambda: TF.max_pool2d(tx, 3, padding=2))
+    _same_error(lambda: EF.max_pool2d(ex, 20), lambda: TF.max_pool2d(tx, 20))
+    _same_error(lambda: EF.avg_pool2d(ex, 3, padding=2), lambda: TF.avg_pool2d(tx, 3, padding=2))
+
+
+def test_pool_module_reprs_and_forward():
+    pairs = [
+        (enn.MaxPool2d(2), torch.nn.MaxPool2d(2)),
+        (enn.MaxPool2d(2, 1, 1, 2, True, True), torch.nn.MaxPool2d(2, 1, 1, 2, True, True)),
+        (enn.MaxPool1d(3), torch.nn.MaxPool1d(3)),
+        (enn.AvgPool2d(2), torch.nn.AvgPool2d(2)),
+        (
+            enn.AvgPool2d((2, 3), 1, 1, True, False, 2),
+            torch.nn.AvgPool2d((2, 3), 1, 1, True, False, 2),
+        ),
+        (enn.AvgPool1d(2), torch.nn.AvgPool1d(2)),
+        (enn.AdaptiveAvgPool2d((1, 1)), torch.nn.AdaptiveAvgPool2d((1, 1))),
+        (enn.AdaptiveAvgPool2d(1), torch.nn.AdaptiveAvgPool2d(1)),
+        (enn.AdaptiveMaxPool2d(3, True), torch.nn.AdaptiveMaxPool2d(3, True)),
+        (enn.AdaptiveAvgPool1d(2), torch.nn.AdaptiveAvgPool1d(2)),
+    ]
+    x = np.random.RandomState(0).randn(2, 3, 8, 8).astype(np.float32)
+    for e, t in pairs:
+        assert repr(e) == repr(t)
+        if "1d" in repr(e):
+            continue
+        eo, to = e(ember.tensor(x)), t(torch.from_numpy(x))
+        assert_same(eo, to)
+
+
+@pytest.mark.parametrize(
+    "p,kw", [(2, dict(kernel_size=2)), (1.5, dict(kernel_size=3, stride=2, ceil_mode=True))]
+)
+def test_lp_pool(p, kw):
+    _run(
+        lambda x: EF.lp_pool2d(x.abs(), p, **kw),
+        lambda x: TF.lp_pool2d(x.abs(), p, **kw),
+        (2, 3, 9, 8),
+    )
+    _run(
+        lambda x: EF.lp_pool1d(x.abs(), p, **kw),
+        lambda x: TF.lp_pool1d(x.abs(), p, **kw),
+        (2, 3, 9),
+    )
+    assert repr(enn.LPPool2d(p, **kw)) == repr(torch.nn.LPPool2d(p, **kw))
+    assert repr(enn.LPPool1d(p, **kw)) == repr(torch.nn.LPPool1d(p, **kw))

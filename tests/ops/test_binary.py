@@ -1,0 +1,356 @@
+"""Binary elementwise ops (ember/ops/arith.py, compare.py) against torch: broadcasting values
+and gradients, Python scalars on both sides, integer division, comparisons, bitwise and logical
+ops, where/lerp/isclose, out=, hypothesis-drawn broadcast shapes and float64 gradient checks
+(every dtype pair in test_promotion.py)."""
+
+from __future__ import annotations
+
+import operator
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import ember
+from tests._support.elementwise import _arr, _pair
+from tests._support.torch_ref import assert_same, to_torch, torch
+
+BINARY = [
+    ("add", operator.add, "any"),
+    ("sub", operator.sub, "any"),
+    ("mul", operator.mul, "any"),
+    ("div", operator.truediv, "pos"),
+    ("pow", operator.pow, "pos"),
+    ("remainder", operator.mod, "pos"),
+    ("floor_divide", operator.floordiv, "pos"),
+    ("fmod", None, "pos"),
+    ("maximum", None, "any"),
+    ("minimum", None, "any"),
+    ("subtract", None, "any"),
+    ("multiply", None, "any"),
+    ("divide", None, "pos"),
+    ("true_divide", None, "pos"),
+    ("rsub", None, "any"),
+    ("fmax", None, "any"),
+    ("fmin", None, "any"),
+]
+
+SHAPE_PAIRS = [
+    ((3, 4), (3, 4)),
+    ((3, 4), (4,)),
+    ((3, 1), (1, 4)),
+    ((2, 3, 4), (3, 1)),
+    ((4,), (2, 3, 4)),
+    ((), (3,)),
+    ((3,), ()),
+]
+
+
+@pytest.mark.parametrize("sa,sb", SHAPE_PAIRS, ids=[f"{a}-{b}" for a, b in SHAPE_PAIRS])
+@pytest.mark.parametrize("name,op,domain", BINARY, ids=[b[0] for b in BINARY])
+def test_binary_broadcast_values_grads(name, op, domain, sa, sb):
+    a = _arr(sa, domain, seed=0)
+    b = _arr(sb, domain, seed=1)
+    ea, ta = _pair(a, rg=True)
+    eb, tb = _pair(b, rg=True)
+    re_, rt = getattr(ember, name)(ea, eb), getattr(torch, name)(ta, tb)
+    assert_same(re_, rt, rtol=1e-5, atol=1e-5)
+    if op is not None:
+        assert_same(op(ea, eb), op(ta, tb), rtol=1e-5, atol=1e-5)
+    if not rt.requires_grad:
+        return
+    g = _arr(tuple(rt.shape), seed=2)
+    if name == "floor_divide":
+        for r in (re_, rt):
+            with pytest.raises(RuntimeError, match="derivative for aten::floor_divide"):
+                r.sum().backward()
+        return
+    (re_ * ember.from_numpy(g)).sum().backward()
+    (rt * torch.from_numpy(g)).sum().backward()
+    for x, y in ((ea, ta), (eb, tb)):
+        if y.grad is None:
+            assert x.grad is None or not x.grad.numpy().any()
+        else:
+            assert_same(x.grad, y.grad, rtol=1e-4, atol=1e-5)
+
+
+SCALARS = [2, 2.5, -3, True, 0.5]
+
+
+@pytest.mark.parametrize("scalar", SCALARS, ids=[repr(s) for s in SCALARS])
+@pytest.mark.parametrize(
+    "opname",
+    ["add", "sub", "mul", "truediv", "pow", "mod", "floordiv", "lt", "le", "gt", "ge", "eq", "ne"],
+)
+@pytest.mark.parametrize("dt", ["float32", "float64", "int64", "int32", "uint8", "float16"])
+def test_binary_scalar_both_sides(opname, scalar, dt):
+    f = getattr(operator, opname)
+    vals = [1, 2, 3, 5] if dt == "uint8" else [-3, 1, 2, 5]
+    e = ember.tensor(vals, dtype=getattr(ember, dt))
+    t = torch.tensor(vals, dtype=getattr(torch, dt))
+    for args_e, args_t in (((e, scalar), (t, scalar)), ((scalar, e), (scalar, t))):
+        try:
+            rt = f(*args_t)
+        except Exception as ex:  # noqa: BLE001
+            with pytest.raises(type(ex)):
+                f(*args_e)
+            continue
+        with np.errstate(all="ignore"):
+            re_ = f(*args_e)
+        assert_same(re_, rt, rtol=2e-3 if dt == "float16" else 1e-5, atol=1e-5)
+
+
+def test_int_division_semantics():
+    a = ember.tensor([-7, -3, 0, 3, 7])
+    b = ember.tensor([2, -2, 3, -4, 5])
+    ta, tb = to_torch(a), to_torch(b)
+    assert_same(a / b, ta / tb)
+    assert_same(a // b, ta // tb)
+    assert_same(a % b, ta % tb)
+    assert_same(ember.div(a, b, rounding_mode="trunc"), torch.div(ta, tb, rounding_mode="trunc"))
+    assert_same(ember.div(a, b, rounding_mode="floor"), torch.div(ta, tb, rounding_mode="floor"))
+    assert_same(ember.fmod(a, b), torch.fmod(ta, tb))
+    af, bf = a.double(), b.double()
+    assert_same(ember.fmod(af, bf), torch.fmod(ta.double(), tb.double()))
+    assert_same(
+        ember.div(af, bf, rounding_mode="trunc"),
+        torch.div(ta.double(), tb.double(), rounding_mode="trunc"),
+    )
+    assert_same(ember.remainder(af, 2.5), torch.remainder(ta.double(), 2.5))
+    assert_same(a**2, ta**2)
+    assert_same(2 ** a.abs(), 2 ** ta.abs())
+    assert_same(a.abs() ** 0.5, ta.abs() ** 0.5)
+
+
+def test_add_alpha_and_sub_alpha():
+    a, b = _arr((3,)), _arr((3,), seed=1)
+    ea, ta = _pair(a, rg=True)
+    eb, tb = _pair(b, rg=True)
+    re_ = ember.add(ea, eb, alpha=2) + ember.sub(ea, eb, alpha=0.5) + ea.add(eb, alpha=3)
+    rt = torch.add(ta, tb, alpha=2) + torch.sub(ta, tb, alpha=0.5) + ta.add(tb, alpha=3)
+    assert_same(re_, rt)
+    re_.sum().backward()
+    rt.sum().backward()
+    assert_same(ea.grad, ta.grad)
+    assert_same(eb.grad, tb.grad)
+
+
+def test_pow_grads_special():
+    a = np.array([0.0, 1.0, 2.0, -1.5], dtype=np.float64)
+    for exp in [2, 0, 1, 0.5, 3.0, -1]:
+        ea, ta = _pair(np.abs(a) if exp in (0.5, -1) else a, rg=True)
+        if exp == -1:
+            ea, ta = _pair(np.abs(a) + 1, rg=True)
+        (ea**exp).sum().backward()
+        (ta**exp).sum().backward()
+        assert_same(ea.grad, ta.grad)
+    base_e, base_t = _pair(np.array([2.0, 0.5]), rg=True)
+    ex_e, ex_t = _pair(np.array([1.5, -2.0]), rg=True)
+    (base_e**ex_e).sum().backward()
+    (base_t**ex_t).sum().backward()
+    assert_same(base_e.grad, base_t.grad)
+    assert_same(ex_e.grad, ex_t.grad)
+    s_e, s_t = _pair(np.array([1.0, -2.0]), rg=True)
+    (3.0**s_e).sum().backward()
+    (3.0**s_t).sum().backward()
+    assert_same(s_e.grad, s_t.grad)
+
+
+def test_max_min_ties_gradient():
+    a = np.array([1.0, 2.0, 3.0], dtype=np.float32)
+    b = np.array([1.0, 3.0, 2.0], dtype=np.float32)
+    for fn in ("maximum", "minimum"):
+        ea, ta = _pair(a, rg=True)
+        eb, tb = _pair(b, rg=True)
+        getattr(ember, fn)(ea, eb).sum().backward()
+        getattr(torch, fn)(ta, tb).sum().backward()
+        assert_same(ea.grad, ta.grad)
+        assert_same(eb.grad, tb.grad)
+
+
+COMPARE = [
+    "eq",
+    "ne",
+    "lt",
+    "le",
+    "gt",
+    "ge",
+    "greater",
+    "greater_equal",
+    "less",
+    "less_equal",
+    "not_equal",
+    "logical_and",
+    "logical_or",
+    "logical_xor",
+]
+
+
+@pytest.mark.parametrize("name", COMPARE)
+def test_compare_and_logical(name):
+    a = np.array([[1.0, 2.0, 0.0], [3.0, -1.0, 2.0]], np.float32)
+    b = np.array([2.0, 2.0, 0.0], np.float32)
+    ea, ta = _pair(a)
+    eb, tb = _pair(b)
+    assert_same(getattr(ember, name)(ea, eb), getattr(torch, name)(ta, tb))
+    if name.startswith("logical"):
+        with pytest.raises(TypeError):
+            getattr(torch, name)(ta, 2.0)
+        with pytest.raises(TypeError):
+            getattr(ember, name)(ea, 2.0)
+    else:
+        assert_same(getattr(ember, name)(ea, 2.0), getattr(torch, name)(ta, 2.0))
+    assert_same(getattr(ea, name)(eb), getattr(ta, name)(tb))
+    ei, ti = ember.tensor([1, 2, 3]), torch.tensor([1, 2, 3])
+    assert_same(
+        getattr(ember, name)(ei, ember.tensor([1.5, 2.0, 0.0])),
+        getattr(torch, name)(ti, torch.tensor([1.5, 2.0, 0.0])),
+    )
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_left_shift", "bitwise_right_shift"],
+)
+def test_bitwise(name):
+    a, b = [12, 5, 7, 0], [10, 3, 1, 2]
+    for dt in ["int64", "int32", "uint8"]:
+        ea = ember.tensor(a, dtype=getattr(ember, dt))
+        ta = torch.tensor(a, dtype=getattr(torch, dt))
+        eb = ember.tensor(b, dtype=getattr(ember, dt))
+        tb = torch.tensor(b, dtype=getattr(torch, dt))
+        assert_same(getattr(ember, name)(ea, eb), getattr(torch, name)(ta, tb))
+        assert_same(getattr(ember, name)(ea, 1), getattr(torch, name)(ta, 1))
+    eb_, tb_ = ember.tensor([True, False, True]), torch.tensor([True, False, True])
+    ec_, tc_ = ember.tensor([True, True, False]), torch.tensor([True, True, False])
+    if name in ("bitwise_and", "bitwise_or", "bitwise_xor"):
+        assert_same(getattr(ember, name)(eb_, ec_), getattr(torch, name)(tb_, tc_))
+    assert_same(eb_ & ec_, tb_ & tc_)
+    assert_same(eb_ | ec_, tb_ | tc_)
+    assert_same(eb_ ^ ec_, tb_ ^ tc_)
+    assert_same(~eb_, ~tb_)
+    assert_same(~ember.tensor([1, -2]), ~torch.tensor([1, -2]))
+    assert_same(ember.tensor([1, 8]) << 2, torch.tensor([1, 8]) << 2)
+    assert_same(ember.tensor([1, 8]) >> 1, torch.tensor([1, 8]) >> 1)
+
+
+def test_where_values_grads_dtypes():
+    c = np.array([True, False, True, False])
+    a, b = _arr((4,)), _arr((4,), seed=1)
+    ea, ta = _pair(a, rg=True)
+    eb, tb = _pair(b, rg=True)
+    ec, tc = ember.from_numpy(c), torch.from_numpy(c)
+    re_, rt = ember.where(ec, ea, eb), torch.where(tc, ta, tb)
+    assert_same(re_, rt)
+    (re_ * ember.arange(4.0)).sum().backward()
+    (rt * torch.arange(4.0)).sum().backward()
+    assert_same(ea.grad, ta.grad)
+    assert_same(eb.grad, tb.grad)
+    assert_same(ember.where(ec, ea.detach(), 0.0), torch.where(tc, ta.detach(), 0.0))
+    assert_same(ember.where(ec, 1.0, 0.0), torch.where(tc, 1.0, 0.0))
+    assert_same(ember.where(ec, 1, 0), torch.where(tc, 1, 0))
+    assert_same(
+        ember.where(ec, ember.tensor([1, 2, 3, 4]), ea.detach().double()),
+        torch.where(tc, torch.tensor([1, 2, 3, 4]), ta.detach().double()),
+    )
+    assert_same(
+        ember.where(ec.reshape(4, 1), ea.detach(), eb.detach()[:1].reshape(1, 1)),
+        torch.where(tc.reshape(4, 1), ta.detach(), tb.detach()[:1].reshape(1, 1)),
+    )
+    with pytest.raises(RuntimeError, match="must match the size"):
+        torch.where(tc.reshape(4, 1), ta.detach(), tb.detach()[:2].reshape(1, 2))
+    with pytest.raises(RuntimeError, match="must match the size"):
+        ember.where(ec.reshape(4, 1), ea.detach(), eb.detach()[:2].reshape(1, 2))
+    assert_same(ember.where(ec), torch.where(tc))
+    assert_same(ea.detach().where(ec, eb.detach()), ta.detach().where(tc, tb.detach()))
+
+
+def test_lerp_isclose_allclose_equal_isin():
+    a, b = _arr((4,)), _arr((4,), seed=1)
+    ea, ta = _pair(a, rg=True)
+    eb, tb = _pair(b)
+    assert_same(ember.lerp(ea, eb, 0.3), torch.lerp(ta, tb, 0.3))
+    assert_same(
+        ember.lerp(ea, eb, ember.full((4,), 0.25)), torch.lerp(ta, tb, torch.full((4,), 0.25))
+    )
+    ember.lerp(ea, eb, 0.3).sum().backward()
+    torch.lerp(ta, tb, 0.3).sum().backward()
+    assert_same(ea.grad, ta.grad)
+    x = ember.tensor([1.0, 2.0, float("nan")])
+    y = ember.tensor([1.0 + 1e-7, 2.1, float("nan")])
+    tx, ty = to_torch(x), to_torch(y)
+    assert_same(ember.isclose(x, y), torch.isclose(tx, ty))
+    assert_same(ember.isclose(x, y, equal_nan=True), torch.isclose(tx, ty, equal_nan=True))
+    assert ember.allclose(x[:1], y[:1]) == torch.allclose(tx[:1], ty[:1])
+    assert ember.equal(x[:2], x[:2].clone()) == torch.equal(tx[:2], tx[:2].clone())
+    assert ember.equal(x[:2], y[:2]) == torch.equal(tx[:2], ty[:2])
+    assert_same(
+        ember.isin(ember.tensor([1, 2, 3]), ember.tensor([2, 5])),
+        torch.isin(torch.tensor([1, 2, 3]), torch.tensor([2, 5])),
+    )
+
+
+def test_out_argument():
+    a, b = _arr((2, 3)), _arr((3, 2), seed=1)
+    ea, ta = _pair(a)
+    eb, tb = _pair(b)
+    oe, ot = ember.empty(2, 2), torch.empty(2, 2)
+    r = ember.matmul(ea, eb, out=oe)
+    torch.matmul(ta, tb, out=ot)
+    assert r is oe
+    assert_same(oe, ot)
+    oe, ot = ember.empty(2, 3), torch.empty(2, 3)
+    assert ember.mul(ea, 2.0, out=oe) is oe
+    torch.mul(ta, 2.0, out=ot)
+    assert_same(oe, ot)
+    assert ember.add(ea, ea, out=oe) is oe
+    torch.add(ta, ta, out=ot)
+    assert_same(oe, ot)
+    oe, ot = ember.empty(0), torch.empty(0)
+    ember.add(ea, 1, out=oe)
+    torch.add(ta, 1, out=ot)
+    assert_same(oe, ot)
+    oe, ot = ember.empty(2, 3, dtype=ember.int64), torch.empty(2, 3, dtype=torch.int64)
+    with pytest.raises(RuntimeError):
+        torch.mul(ta, 2.0, out=ot)
+    with pytest.raises(RuntimeError):
+        ember.mul(ea, 2.0, out=oe)
+    oe, ot = ember.empty(3), torch.empty(3)
+    ember.exp(ember.tensor([0.0, 1.0, 2.0]), out=oe)
+    torch.exp(torch.tensor([0.0, 1.0, 2.0]), out=ot)
+    assert_same(oe, ot)
+
+
+@pytest.mark.parametrize(
+    "name", ["add", "sub", "mul", "div", "pow", "maximum", "atan2" if False else "minimum"]
+)
+def test_binary_gradcheck_float64(name):
+    x = ember.from_numpy(_arr((3, 1), "pos", dtype=np.float64)).requires_grad_()
+    y = ember.from_numpy(_arr((4,), "pos", seed=3, dtype=np.float64)).requires_grad_()
+    assert ember.autograd.gradcheck(getattr(ember, name), (x, y))
+
+
+@st.composite
+def _broadcast_shapes(draw):
+    nd = draw(st.integers(0, 3))
+    base = draw(st.lists(st.integers(1, 4), min_size=nd, max_size=nd))
+    sa = [d if draw(st.booleans()) else 1 for d in base]
+    sb = [d if draw(st.booleans()) else 1 for d in base]
+    cut = draw(st.integers(0, nd))
+    return tuple(sa), tuple(sb[cut:])
+
+
+@settings(max_examples=25, deadline=None)
+@given(_broadcast_shapes(), st.sampled_from(["add", "mul", "sub", "div", "maximum"]))
+def test_hypothesis_broadcast_binary(shapes, name):
+    sa, sb = shapes
+    a, b = _arr(sa, "pos"), _arr(sb, "pos", seed=1)
+    ea, ta = _pair(a, rg=True)
+    eb, tb = _pair(b, rg=True)
+    re_, rt = getattr(ember, name)(ea, eb), getattr(torch, name)(ta, tb)
+    assert_same(re_, rt)
+    re_.sum().backward()
+    rt.sum().backward()
+    assert_same(ea.grad, ta.grad, rtol=1e-4, atol=1e-5)
+    assert_same(eb.grad, tb.grad, rtol=1e-4, atol=1e-5)

@@ -1,0 +1,170 @@
+"""Unary elementwise ops (ember/ops/unary.py) against torch: values, dtypes, gradients,
+non-contiguous and integer inputs, hypothesis-drawn shapes, predicates, nan_to_num, round and
+clamp, float64 gradient checks (binary ops in test_binary.py, every dtype in test_promotion.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import ember
+from tests._support.elementwise import NO_GRAD_UNARY, UNARY, _arr, _pair
+from tests._support.torch_ref import assert_same, to_torch, torch
+
+
+@pytest.mark.parametrize("name,domain", UNARY, ids=[u[0] for u in UNARY])
+def test_unary_values_and_grads(name, domain):
+    a = _arr((3, 4), domain)
+    e, t = _pair(a, rg=True)
+    re_, rt = getattr(ember, name)(e), getattr(torch, name)(t)
+    assert_same(re_, rt, rtol=1e-5, atol=1e-5)
+    assert_same(getattr(e, name)(), getattr(t, name)(), rtol=1e-5, atol=1e-5)
+    ge = ember.from_numpy(_arr((3, 4), seed=1))
+    (re_ * ge).sum().backward()
+    (rt * to_torch(ge)).sum().backward()
+    if name == "positive":
+        return
+    if name in ("sign", "sgn", "floor", "ceil", "round", "trunc", "fix"):
+        assert not e.grad.numpy().any()  # torch: a zero gradient
+        return
+    assert_same(e.grad, t.grad, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("name,domain", UNARY, ids=[u[0] for u in UNARY])
+def test_unary_float64_noncontiguous_and_inplace(name, domain):
+    a = _arr((4, 3), domain, dtype=np.float64)
+    e, t = _pair(a)
+    assert_same(getattr(ember, name)(e.t()), getattr(torch, name)(t.t()), rtol=1e-10, atol=1e-12)
+    assert_same(
+        getattr(ember, name)(e[:, ::2]), getattr(torch, name)(t[:, ::2]), rtol=1e-10, atol=1e-12
+    )
+    if hasattr(t, name + "_") and name not in ("positive",):
+        ei, ti = e.clone(), t.clone()
+        assert getattr(ei, name + "_")() is ei
+        getattr(ti, name + "_")()
+        assert_same(ei, ti, rtol=1e-10, atol=1e-12)
+
+
+INT_OK = [n for n, _ in UNARY if n not in ("erfinv", "logit", "positive", "frac")]
+
+
+@pytest.mark.parametrize("name", INT_OK)
+@pytest.mark.parametrize("dt", ["int64", "int32", "bool", "uint8"])
+def test_unary_int_inputs(name, dt):
+    if dt == "bool" and name in ("neg", "negative", "sign", "sgn", "abs", "absolute"):
+        pytest.skip("torch rejects or special-cases bool here")
+    vals = [0, 1, 2, 3] if dt in ("uint8", "bool") else [-2, 0, 1, 3]
+    if dt == "bool":
+        vals = [True, False, True, True]
+    e = ember.tensor(vals, dtype=getattr(ember, dt))
+    t = torch.tensor(vals, dtype=getattr(torch, dt))
+    try:
+        rt = getattr(torch, name)(t)
+    except Exception as ex:  # noqa: BLE001
+        with pytest.raises(type(ex)):
+            getattr(ember, name)(e)
+        return
+    with np.errstate(all="ignore"):
+        re_ = getattr(ember, name)(e)
+    assert_same(re_, rt, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", NO_GRAD_UNARY)
+def test_predicates(name):
+    a = np.array([1.0, -0.0, np.nan, np.inf, -np.inf, -2.5], dtype=np.float32)
+    e, t = _pair(a)
+    assert_same(getattr(ember, name)(e), getattr(torch, name)(t))
+    assert_same(getattr(e, name)(), getattr(t, name)())
+    ei = ember.tensor([1, -2])
+    ti = torch.tensor([1, -2])
+    assert_same(getattr(ember, name)(ei), getattr(torch, name)(ti))
+
+
+def test_nan_to_num_and_special_values():
+    a = np.array([1.0, np.nan, np.inf, -np.inf], dtype=np.float32)
+    e, t = _pair(a)
+    assert_same(ember.nan_to_num(e), torch.nan_to_num(t))
+    assert_same(
+        ember.nan_to_num(e, nan=2.0, posinf=5.0, neginf=-5.0),
+        torch.nan_to_num(t, nan=2.0, posinf=5.0, neginf=-5.0),
+    )
+    with np.errstate(all="ignore"):
+        for name in ["log", "sqrt", "exp", "reciprocal", "sigmoid", "tanh"]:
+            b = np.array([0.0, -1.0, np.inf, -np.inf, np.nan, 100.0, -100.0], np.float32)
+            assert_same(
+                getattr(ember, name)(ember.from_numpy(b)), getattr(torch, name)(torch.from_numpy(b))
+            )
+
+
+def test_round_decimals_and_clamp():
+    a = _arr((5,), "any") * 10
+    e, t = _pair(a)
+    assert_same(ember.round(e, decimals=2), torch.round(t, decimals=2))
+    for lo, hi in [(-1.0, 1.0), (None, 0.5), (-0.5, None), (0, 1)]:
+        assert_same(ember.clamp(e, lo, hi), torch.clamp(t, lo, hi))
+        assert_same(e.clip(lo, hi), t.clip(lo, hi))
+    assert_same(
+        ember.clamp(e, min=ember.zeros(5), max=ember.ones(5) * 3),
+        torch.clamp(t, min=torch.zeros(5), max=torch.ones(5) * 3),
+    )
+    ei, ti = ember.tensor([1, 5, 9]), torch.tensor([1, 5, 9])
+    assert_same(ei.clamp(2, 6), ti.clamp(2, 6))
+    assert_same(ei.clamp(2.5, 6), ti.clamp(2.5, 6))
+    assert_same(ember.clamp_min(e, 0.0), torch.clamp_min(t, 0.0))
+    assert_same(ember.clamp_max(e, 0.0), torch.clamp_max(t, 0.0))
+
+
+def test_clamp_grads():
+    a = np.array([-2.0, -1.0, 0.0, 0.5, 1.0, 3.0], dtype=np.float32)
+    e, t = _pair(a, rg=True)
+    (ember.clamp(e, -1.0, 1.0) * ember.arange(6.0)).sum().backward()
+    (torch.clamp(t, -1.0, 1.0) * torch.arange(6.0)).sum().backward()
+    assert_same(e.grad, t.grad)
+    e.grad = None
+    t.grad = None
+    lo_e, lo_t = _pair(np.zeros(6, np.float32), rg=True)
+    (ember.clamp(e, min=lo_e) * ember.arange(6.0)).sum().backward()
+    (torch.clamp(t, min=lo_t) * torch.arange(6.0)).sum().backward()
+    assert_same(e.grad, t.grad)
+    assert_same(lo_e.grad, lo_t.grad)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.integers(0, 4), min_size=0, max_size=3), st.sampled_from([n for n, _ in UNARY]))
+def test_hypothesis_unary_shapes(shape, name):
+    domain = dict(UNARY)[name]
+    a = _arr(tuple(shape), domain)
+    e, t = _pair(a)
+    assert_same(getattr(ember, name)(e), getattr(torch, name)(t), rtol=1e-5, atol=1e-5)
+
+
+def test_neg_bool_and_invert_errors():
+    with pytest.raises(RuntimeError):
+        -ember.tensor([True])
+    with pytest.raises(RuntimeError):
+        -torch.tensor([True])
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "exp",
+        "log",
+        "tanh",
+        "sigmoid",
+        "sin",
+        "sqrt",
+        "atan",
+        "erf",
+        "log1p",
+        "reciprocal",
+        "square",
+        "relu",
+        "abs",
+    ],
+)
+def test_unary_gradcheck_float64(name):
+    x = ember.from_numpy(_arr((5,), "pos", dtype=np.float64)).requires_grad_()
+    assert ember.autograd.gradcheck(getattr(ember, name), (x,))
