@@ -1,4 +1,4 @@
-"""The fused CUDA kernels (ember/_cuda_kernels.py): taken on CUDA arrays, equal to their NumPy
+"""The fused CUDA kernels (ember/_backend/kernels.py): taken on CUDA arrays, equal to their NumPy
 references, called correctly (through the CuPy stand-in unless marked ``gpu``)."""
 
 from __future__ import annotations
