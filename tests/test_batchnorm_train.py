@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import ember
-from ember.nn import _batchnorm_train as bnt
+from ember.ops import normalization as bnt
 
 _MODS = {3: "BatchNorm1d", 4: "BatchNorm2d", 5: "BatchNorm3d"}
 
