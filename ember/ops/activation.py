@@ -279,7 +279,9 @@ def _dtname(x: Tensor) -> str:
     return _pretty(x.dtype.name)
 
 
-def prep_softmax(input: Tensor, dim, dtype):
+def prep_softmax(input: Tensor, dim, dtype) -> tuple:
+    """(input in ``dtype``, dim checked): torch's error for integer input without a dtype, and
+    its deprecation warning (pointing at the caller's caller) when dim is None."""
     if dtype is not None:
         input = input.to(dtype)
     elif input._data.dtype.kind not in "fc":
