@@ -1342,7 +1342,6 @@ def gaussian_nll_loss(
 
 
 # --- distances ------------------------------------------------------------------------------
-# --- distances -----------------------------------------------------------------------------
 def normalize(
     input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12, out: Tensor | None = None
 ) -> Tensor:

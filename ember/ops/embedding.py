@@ -9,10 +9,7 @@ from ..autograd.node import Op
 from ..device import xp_of
 from ..tensor import Tensor
 
-__all__: list = []
 
-
-# --- embedding, one_hot ----------------------------------------------------------------------
 def _scatter_add(xp, dst, idx, src) -> None:
     """dst[idx] += src with repeated indices accumulating (``add.at``: NumPy, CuPy >= 13)."""
     xp.add.at(dst, idx, src)

@@ -13,8 +13,6 @@ from ..device import xp_of
 from . import _bw
 from ._blas_sum import rsum
 
-__all__: list = []
-
 
 # --- mse -----------------------------------------------------------------------------------
 class _MSE(Op):

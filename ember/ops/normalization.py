@@ -19,8 +19,6 @@ from ..tensor import Tensor
 from ._blas_sum import rsum
 from .conv_par import prange
 
-__all__: list = []
-
 
 class _Norm(Op):
     """y = (x - mean) / sqrt(var + eps) * w + b over ``axes``; w/b reshaped to ``bshape``."""

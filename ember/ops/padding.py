@@ -8,10 +8,7 @@ import numpy as np
 from ..autograd.node import Op
 from ..device import xp_of
 
-__all__: list = []
 
-
-# --- pad -----------------------------------------------------------------------------------
 class _Pad(Op):
     @staticmethod
     def forward(ctx, x, widths, mode, value):
