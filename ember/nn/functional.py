@@ -1,28 +1,1442 @@
-"""nn.functional: the stateless layer functions, as ``torch.nn.functional``.
-
-The implementations live in private files by family; this module re-exports them.
-"""
+"""torch.nn.functional: the stateless layer functions with torch's argument checks and messages,
+thin over the ops in ``ember.ops`` (activation, loss, normalization, linear, dropout, embedding,
+padding, conv, pooling, resample)."""
 
 from __future__ import annotations
 
-from ..ops.unary import tanh as _tanh  # noqa: F401
-from ._functional_act import *  # noqa: F401,F403
-from ._functional_act import __all__ as _a
-from ._functional_bag import *  # noqa: F401,F403
-from ._functional_bag import __all__ as _bag
-from ._functional_basic import *  # noqa: F401,F403
-from ._functional_basic import __all__ as _b
-from ._functional_loss import *  # noqa: F401,F403
-from ._functional_loss import __all__ as _c
-from ._functional_norm import *  # noqa: F401,F403
-from ._functional_norm import __all__ as _d
+import math
+import warnings
 
-__all__ = list(_a) + list(_b) + list(_bag) + list(_c) + list(_d)
+import numpy as np
 
-try:  # convolution and pooling live in the conv owner's file
-    from . import _functional_conv as _fc
-    from ._functional_conv import *  # noqa: F401,F403
+from .._backend.xp import move_like, xp_of
+from ..autograd.grad_mode import no_grad
+from ..ops.activation import (
+    _Elu,
+    _Gelu,
+    _HardShrink,
+    _Hsig,
+    _Hswish,
+    _Leaky,
+    _LogSig,
+    _LogSoftmax,
+    _Mish,
+    _PRelu,
+    _Relu6,
+    _Sigmoid,
+    _Silu,
+    _Softmax,
+    _Softplus,
+    _SoftShrink,
+    _Softsign,
+    _TanhShrink,
+    _Thresh,
+    prep_softmax,
+)
+from ..ops.compare import clamp_min, minimum, where
+from ..ops.conv import ntuple
+from ..ops.conv_functional import (
+    conv1d,
+    conv2d,
+    conv3d,
+    conv_transpose1d,
+    conv_transpose2d,
+    conv_transpose3d,
+)
+from ..ops.dropout import apply_mask, check_p, keep_mask
+from ..ops.embedding import _Embedding, _EmbeddingBag, renorm_rows
+from ..ops.inplace import _pretty
+from ..ops.inplace import inplace as run_inplace
+from ..ops.linear import _Bilinear, linear
+from ..ops.loss import _BCE, _MSE, _NLL, _BCELogits, _CrossEntropy
+from ..ops.normalization import BatchNormTrain, normalize_over
+from ..ops.normalization import eligible as batch_norm_eligible
+from ..ops.padding import _Pad
+from ..ops.pooling import (
+    adaptive_avg_pool1d,
+    adaptive_avg_pool2d,
+    adaptive_avg_pool3d,
+    adaptive_max_pool1d,
+    adaptive_max_pool2d,
+    avg_pool1d,
+    avg_pool2d,
+    avg_pool3d,
+    max_pool1d,
+    max_pool2d,
+    max_pool3d,
+    max_unpool1d,
+    max_unpool2d,
+    max_unpool3d,
+)
+from ..ops.resample import fold, interpolate, pixel_shuffle, pixel_unshuffle, unfold, upsample
+from ..ops.unary import relu as _unary_relu
+from ..ops.unary import sigmoid as _unary_sigmoid
+from ..ops.unary import tanh as _unary_tanh
+from ..random import _gen
+from ..tensor import Tensor, _wrap, check_dim
 
-    __all__ += [k for k in getattr(_fc, "__all__", ()) if k not in __all__]
-except ImportError:  # pragma: no cover - absent until that file lands
-    pass
+__all__ = [
+    "relu",
+    "relu_",
+    "relu6",
+    "leaky_relu",
+    "leaky_relu_",
+    "prelu",
+    "elu",
+    "elu_",
+    "selu",
+    "selu_",
+    "celu",
+    "celu_",
+    "gelu",
+    "silu",
+    "mish",
+    "hardtanh",
+    "hardtanh_",
+    "hardsigmoid",
+    "hardswish",
+    "softplus",
+    "softsign",
+    "threshold",
+    "threshold_",
+    "sigmoid",
+    "tanh",
+    "logsigmoid",
+    "tanhshrink",
+    "softshrink",
+    "hardshrink",
+    "softmax",
+    "log_softmax",
+    "softmin",
+    "glu",
+    "rrelu",
+    "linear",
+    "bilinear",
+    "dropout",
+    "dropout1d",
+    "dropout2d",
+    "dropout3d",
+    "alpha_dropout",
+    "feature_alpha_dropout",
+    "embedding",
+    "one_hot",
+    "pad",
+    "normalize",
+    "cosine_similarity",
+    "pairwise_distance",
+    "scaled_dot_product_attention",
+    "identity",
+    "embedding_bag",
+    "mse_loss",
+    "l1_loss",
+    "cross_entropy",
+    "nll_loss",
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "smooth_l1_loss",
+    "huber_loss",
+    "kl_div",
+    "cosine_embedding_loss",
+    "margin_ranking_loss",
+    "triplet_margin_loss",
+    "hinge_embedding_loss",
+    "soft_margin_loss",
+    "poisson_nll_loss",
+    "gaussian_nll_loss",
+    "multilabel_soft_margin_loss",
+    "batch_norm",
+    "layer_norm",
+    "group_norm",
+    "rms_norm",
+    "instance_norm",
+    "local_response_norm",
+    "conv1d",
+    "conv2d",
+    "conv3d",
+    "conv_transpose1d",
+    "conv_transpose2d",
+    "conv_transpose3d",
+    "max_pool1d",
+    "max_pool2d",
+    "max_pool3d",
+    "avg_pool1d",
+    "avg_pool2d",
+    "avg_pool3d",
+    "adaptive_avg_pool1d",
+    "adaptive_avg_pool2d",
+    "adaptive_avg_pool3d",
+    "adaptive_max_pool1d",
+    "adaptive_max_pool2d",
+    "max_unpool1d",
+    "max_unpool2d",
+    "max_unpool3d",
+    "max_pool1d_with_indices",
+    "max_pool2d_with_indices",
+    "max_pool3d_with_indices",
+    "adaptive_max_pool1d_with_indices",
+    "adaptive_max_pool2d_with_indices",
+    "interpolate",
+    "upsample",
+    "upsample_nearest",
+    "upsample_bilinear",
+    "pixel_shuffle",
+    "pixel_unshuffle",
+    "unfold",
+    "fold",
+    "lp_pool1d",
+    "lp_pool2d",
+]
+
+
+# --- convolution and pooling ----------------------------------------------------------------
+def max_pool1d_with_indices(
+    input: Tensor,
+    kernel_size,
+    stride=None,
+    padding=0,
+    dilation=1,
+    ceil_mode: bool = False,
+    return_indices: bool = True,
+):
+    """max_pool1d returning (values, indices)."""
+    return max_pool1d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
+def max_pool2d_with_indices(
+    input: Tensor,
+    kernel_size,
+    stride=None,
+    padding=0,
+    dilation=1,
+    ceil_mode: bool = False,
+    return_indices: bool = True,
+):
+    """max_pool2d returning (values, indices)."""
+    return max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
+def max_pool3d_with_indices(
+    input: Tensor,
+    kernel_size,
+    stride=None,
+    padding=0,
+    dilation=1,
+    ceil_mode: bool = False,
+    return_indices: bool = True,
+):
+    """max_pool3d returning (values, indices)."""
+    return max_pool3d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
+def adaptive_max_pool1d_with_indices(input: Tensor, output_size, return_indices: bool = True):
+    """adaptive_max_pool1d returning (values, indices)."""
+    return adaptive_max_pool1d(input, output_size, True)
+
+
+def adaptive_max_pool2d_with_indices(input: Tensor, output_size, return_indices: bool = True):
+    """adaptive_max_pool2d returning (values, indices)."""
+    return adaptive_max_pool2d(input, output_size, True)
+
+
+def _lp_pool(input: Tensor, norm_type, kernel_size, stride, ceil_mode, nsp) -> Tensor:
+    k = ntuple(kernel_size, nsp, "kernel_size")
+    pool = avg_pool1d if nsp == 1 else avg_pool2d
+    out = pool(input.pow(norm_type), k, stride, 0, ceil_mode)
+    kk = 1
+    for e in k:
+        kk *= e
+    return (out.sign() * out.abs().relu()).mul(kk).pow(1.0 / norm_type)
+
+
+def lp_pool1d(
+    input: Tensor, norm_type, kernel_size, stride=None, ceil_mode: bool = False
+) -> Tensor:
+    """Power-average pooling over 1 dim, as F.lp_pool1d."""
+    return _lp_pool(input, norm_type, kernel_size, stride, ceil_mode, 1)
+
+
+def lp_pool2d(
+    input: Tensor, norm_type, kernel_size, stride=None, ceil_mode: bool = False
+) -> Tensor:
+    """Power-average pooling over 2 dims, as F.lp_pool2d."""
+    return _lp_pool(input, norm_type, kernel_size, stride, ceil_mode, 2)
+
+
+# --- activations ----------------------------------------------------------------------------
+def _inplace_apply(x: Tensor, fn, *params) -> Tensor:
+    return run_inplace(x, lambda t: fn(t, *params))
+
+
+def relu(input: Tensor, inplace: bool = False) -> Tensor:
+    """max(x, 0)."""
+    if inplace:
+        return _inplace_apply(input, _unary_relu)
+    return _unary_relu(input)
+
+
+def relu_(input: Tensor) -> Tensor:
+    """In-place ReLU."""
+    return relu(input, inplace=True)
+
+
+def hardtanh(
+    input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False
+) -> Tensor:
+    """Clamp to [min_val, max_val]."""
+    if min_val > max_val:
+        raise ValueError("min_val cannot be greater than max_val")
+    if inplace:
+        return _inplace_apply(input, _Relu6.apply, min_val, max_val)
+    return _Relu6.apply(input, min_val, max_val)
+
+
+def hardtanh_(input: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
+    """In-place hardtanh."""
+    return hardtanh(input, min_val, max_val, True)
+
+
+def relu6(input: Tensor, inplace: bool = False) -> Tensor:
+    """min(max(x, 0), 6)."""
+    return hardtanh(input, 0.0, 6.0, inplace)
+
+
+def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    """x where x > 0, else negative_slope * x."""
+    if inplace:
+        return _inplace_apply(input, _Leaky.apply, negative_slope)
+    return _Leaky.apply(input, negative_slope)
+
+
+def leaky_relu_(input: Tensor, negative_slope: float = 0.01) -> Tensor:
+    """In-place leaky ReLU."""
+    return leaky_relu(input, negative_slope, True)
+
+
+def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """x where x > 0, else alpha * (exp(x) - 1)."""
+    if inplace:
+        return _inplace_apply(input, _Elu.apply, alpha, 1.0, 1.0)
+    return _Elu.apply(input, alpha, 1.0, 1.0)
+
+
+def elu_(input: Tensor, alpha: float = 1.0) -> Tensor:
+    """In-place ELU."""
+    return elu(input, alpha, True)
+
+
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def selu(input: Tensor, inplace: bool = False) -> Tensor:
+    """Scaled ELU with the self-normalising constants."""
+    if inplace:
+        return _inplace_apply(input, _Elu.apply, _SELU_ALPHA, _SELU_SCALE, 1.0)
+    return _Elu.apply(input, _SELU_ALPHA, _SELU_SCALE, 1.0)
+
+
+def selu_(input: Tensor) -> Tensor:
+    """In-place SELU."""
+    return selu(input, True)
+
+
+def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """x where x > 0, else alpha * (exp(x / alpha) - 1)."""
+    if alpha == 0:
+        raise RuntimeError("ZeroDivisionError")
+    if inplace:
+        return _inplace_apply(input, _Elu.apply, alpha, 1.0, 1.0 / alpha)
+    return _Elu.apply(input, alpha, 1.0, 1.0 / alpha)
+
+
+def celu_(input: Tensor, alpha: float = 1.0) -> Tensor:
+    """In-place CELU."""
+    return celu(input, alpha, True)
+
+
+def gelu(input: Tensor, approximate: str = "none") -> Tensor:
+    """Gaussian error linear unit (exact erf form, or the tanh approximation)."""
+    if approximate not in ("none", "tanh"):
+        raise RuntimeError("approximate argument must be either none or tanh.")
+    return _Gelu.apply(input, approximate)
+
+
+def silu(input: Tensor, inplace: bool = False) -> Tensor:
+    """x * sigmoid(x)."""
+    if inplace:
+        return _inplace_apply(input, _Silu.apply)
+    return _Silu.apply(input)
+
+
+def mish(input: Tensor, inplace: bool = False) -> Tensor:
+    """x * tanh(softplus(x))."""
+    if inplace:
+        return _inplace_apply(input, _Mish.apply)
+    return _Mish.apply(input)
+
+
+def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
+    """Piecewise-linear sigmoid: clamp(x / 6 + 1/2, 0, 1)."""
+    if inplace:
+        return _inplace_apply(input, _Hsig.apply)
+    return _Hsig.apply(input)
+
+
+def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
+    """x * hardsigmoid(x)."""
+    if inplace:
+        return _inplace_apply(input, _Hswish.apply)
+    return _Hswish.apply(input)
+
+
+def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """log(1 + exp(beta x)) / beta, linear above the threshold."""
+    return _Softplus.apply(input, beta, threshold)
+
+
+def softsign(input: Tensor) -> Tensor:
+    """x / (1 + |x|)."""
+    return _Softsign.apply(input)
+
+
+def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
+    """x where x > threshold, else value."""
+    if inplace:
+        return _inplace_apply(input, _Thresh.apply, threshold, value)
+    return _Thresh.apply(input, threshold, value)
+
+
+def threshold_(input: Tensor, threshold: float, value: float) -> Tensor:
+    """In-place threshold."""
+    return _inplace_apply(input, _Thresh.apply, threshold, value)
+
+
+def sigmoid(input: Tensor) -> Tensor:
+    """Logistic function."""
+    if input._data.dtype.kind != "f":
+        return _unary_sigmoid(input)
+    return _Sigmoid.apply(input)
+
+
+def tanh(input: Tensor) -> Tensor:
+    """Hyperbolic tangent."""
+    return _unary_tanh(input)
+
+
+def logsigmoid(input: Tensor) -> Tensor:
+    """log(sigmoid(x)), computed stably."""
+    return _LogSig.apply(input)
+
+
+def tanhshrink(input: Tensor) -> Tensor:
+    """x - tanh(x)."""
+    return _TanhShrink.apply(input)
+
+
+def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    """Shrink towards zero by lambd, zero inside [-lambd, lambd]."""
+    return _SoftShrink.apply(input, lambd)
+
+
+def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    """x where |x| > lambd, else 0."""
+    return _HardShrink.apply(input, lambd)
+
+
+def prelu(input: Tensor, weight: Tensor) -> Tensor:
+    """max(0, x) + weight * min(0, x), weight per channel (dim 1) or shared."""
+    n = weight.numel()
+    if n != 1 and (input.ndim < 2 or input.shape[1] != n):
+        ch = input.shape[1] if input.ndim >= 2 else 1
+        raise RuntimeError(
+            f"Mismatch of parameter numbers and input channel size. Found parameter numbers = "
+            f"{n} and channel size = {ch}."
+        )
+    return _PRelu.apply(input, weight)
+
+
+def rrelu(
+    input: Tensor,
+    lower: float = 1.0 / 8,
+    upper: float = 1.0 / 3,
+    training: bool = False,
+    inplace: bool = False,
+) -> Tensor:
+    """Leaky ReLU with a random slope in training, the mean slope in eval."""
+    if not training:
+        return leaky_relu(input, (lower + upper) / 2, inplace)
+    slopes = _gen(None).uniform(lower, upper, input._data.shape).astype(input._data.dtype)
+    slopes = move_like(slopes, input._data)
+    slopes = xp_of(slopes).where(input._data >= 0, 1, slopes).astype(input._data.dtype)
+    return input * _wrap(slopes)
+
+
+# --- softmax family -------------------------------------------------------------------------
+def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
+    """exp(x) / sum(exp(x)) along dim (max-shifted, stable)."""
+    input, d = prep_softmax(input, dim, dtype)
+    return _Softmax.apply(input, d)
+
+
+def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
+    """x - logsumexp(x) along dim (stable)."""
+    input, d = prep_softmax(input, dim, dtype)
+    return _LogSoftmax.apply(input, d)
+
+
+def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
+    """softmax(-x) along dim."""
+    return softmax(-input, dim, dtype=dtype)
+
+
+def glu(input: Tensor, dim: int = -1) -> Tensor:
+    """First half times sigmoid of the second half along dim."""
+    if input.ndim == 0:
+        raise RuntimeError("glu does not support scalars because halving size must be even")
+    n = input.shape[dim]
+    if n % 2:
+        raise RuntimeError(
+            f"Halving dimension must be even, but dimension "
+            f"{check_dim(dim, input.ndim)} is size {n}"
+        )
+    a, b = input.split(n // 2, dim)
+    return a * sigmoid(b)
+
+
+# --- normalization --------------------------------------------------------------------------
+def batch_norm(
+    input: Tensor,
+    running_mean: Tensor | None,
+    running_var: Tensor | None,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    training: bool = False,
+    momentum: float | None = 0.1,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Normalise each channel (dim 1) with batch statistics (training) or running ones."""
+    x = input._data
+    if x.ndim < 2:
+        raise ValueError(f"expected 2D or 3D input (got {x.ndim}D input)")
+    C = x.shape[1]
+    bshape = (1, C) + (1,) * (x.ndim - 2)
+    if training:
+        size = x.size // C
+        if size == 1:
+            raise ValueError(
+                "Expected more than 1 value per channel when training, got input "
+                f"size {input.shape}"
+            )
+        stats: list = []
+        axes = (0,) + tuple(range(2, x.ndim))
+        wd = None if weight is None else weight._data
+        bd = None if bias is None else bias._data
+        if batch_norm_eligible(x, wd, bd):
+            out = BatchNormTrain.apply(input, weight, bias, float(eps), stats)
+        else:
+            out = normalize_over(input, weight, bias, axes, eps, bshape, stats)
+        if running_mean is not None or running_var is not None:
+            mean, var = stats[0]
+            m = 0.1 if momentum is None else momentum
+            with no_grad():
+                if running_mean is not None:
+                    rm = running_mean._data
+                    rm *= 1 - m
+                    rm += (m * mean.reshape(C)).astype(rm.dtype, copy=False)
+                    running_mean._bump()
+                if running_var is not None:
+                    rv = running_var._data
+                    unbiased = var.reshape(C) * (size / (size - 1))
+                    rv *= 1 - m
+                    rv += (m * unbiased).astype(rv.dtype, copy=False)
+                    running_var._bump()
+        return out
+    if running_mean is None or running_var is None:
+        raise RuntimeError("running_mean and running_var must be defined in evaluation mode")
+    xp = xp_of(x)
+    inv = 1.0 / xp.sqrt(running_var._data.astype(x.dtype) + x.dtype.type(eps))
+    mean = running_mean._data.astype(x.dtype)
+    # y = x * scale + shift with per-channel scale = inv * w, shift = b - mean * scale: two
+    # passes over the activations; the small per-channel tensors carry w's and b's gradients
+    scale = _wrap(inv)
+    if weight is not None:
+        scale = scale * weight
+    shift = -_wrap(mean) * scale
+    if bias is not None:
+        shift = shift + bias
+    return input * scale.reshape(bshape) + shift.reshape(bshape)
+
+
+def layer_norm(
+    input: Tensor,
+    normalized_shape,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Normalise over the trailing ``normalized_shape`` dims."""
+    ns = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    shp = tuple(input.shape)
+    if len(ns) > len(shp) or shp[len(shp) - len(ns) :] != ns:
+        raise RuntimeError(
+            f"Given normalized_shape={list(ns)}, expected input with shape "
+            f"[*, {', '.join(str(s) for s in ns)}], but got input of size"
+            f"{input.shape}"
+        )
+    axes = tuple(range(len(shp) - len(ns), len(shp)))
+    return normalize_over(input, weight, bias, axes, eps, ns)
+
+
+def group_norm(
+    input: Tensor,
+    num_groups: int,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Normalise over channel groups (and spatial dims), then a per-channel affine."""
+    shp = tuple(input.shape)
+    if len(shp) < 2 or shp[1] % num_groups:
+        raise RuntimeError(
+            "Expected number of channels in input to be divisible by num_groups, but got input "
+            f"of shape {list(shp)} and num_groups={num_groups}"
+        )
+    N, C = shp[0], shp[1]
+    xg = input.reshape(N, num_groups, -1)
+    y = normalize_over(xg, None, None, (2,), eps, ()).reshape(shp)
+    bshape = (1, C) + (1,) * (len(shp) - 2)
+    if weight is not None:
+        y = y * weight.reshape(bshape)
+    if bias is not None:
+        y = y + bias.reshape(bshape)
+    return y
+
+
+def instance_norm(
+    input: Tensor,
+    running_mean: Tensor | None = None,
+    running_var: Tensor | None = None,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    use_input_stats: bool = True,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Normalize each (sample, channel) plane over its spatial dims, as F.instance_norm."""
+    if input.ndim < 3:
+        raise ValueError(f"Expected 3D or higher input (got {input.ndim}D input)")
+    dims = tuple(range(2, input.ndim))
+    bshape = (1, input.shape[1]) + (1,) * (input.ndim - 2)
+    if use_input_stats:
+        size = 1
+        for e in input.shape[2:]:
+            size *= e
+        if size == 1:
+            raise ValueError(
+                f"Expected more than 1 spatial element when training, got input "
+                f"size {list(input.shape)}"
+            )
+        mean = input.mean(dims, keepdim=True)
+        var = input.var(dims, unbiased=False, keepdim=True)
+        if running_mean is not None or running_var is not None:
+            with no_grad():
+                if running_mean is not None:
+                    m = mean.detach().reshape(input.shape[0], input.shape[1]).mean(0)
+                    running_mean.mul_(1 - momentum).add_(m * momentum)
+                if running_var is not None:
+                    v = var.detach().reshape(input.shape[0], input.shape[1]).mean(0)
+                    v = v * (size / (size - 1))
+                    running_var.mul_(1 - momentum).add_(v * momentum)
+    else:
+        mean = running_mean.reshape(bshape)
+        var = running_var.reshape(bshape)
+    y = (input - mean) / (var + eps).sqrt()
+    if weight is not None:
+        y = y * weight.reshape(bshape)
+    if bias is not None:
+        y = y + bias.reshape(bshape)
+    return y
+
+
+def rms_norm(
+    input: Tensor, normalized_shape, weight: Tensor | None = None, eps: float | None = None
+) -> Tensor:
+    """x / sqrt(mean(x^2) + eps) over the trailing dims, times weight."""
+    ns = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    shp = tuple(input.shape)
+    if len(ns) > len(shp) or shp[len(shp) - len(ns) :] != ns:
+        raise RuntimeError(
+            f"Given normalized_shape={list(ns)}, expected input with shape "
+            f"[*, {', '.join(str(s) for s in ns)}], but got input of size"
+            f"{input.shape}"
+        )
+    if eps is None:
+        eps = float(np.finfo(input._data.dtype).eps)
+    dims = tuple(range(len(shp) - len(ns), len(shp)))
+    r = ((input * input).mean(dims, keepdim=True) + eps).rsqrt()
+    y = input * r
+    if weight is not None:
+        y = y * weight
+    return y
+
+
+def local_response_norm(
+    input: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0
+) -> Tensor:
+    """Normalise each channel by the squared activity of ``size`` neighbouring channels."""
+    sq = input * input
+    C = input.shape[1]
+    padded = pad(sq, (0, 0) * (input.ndim - 2) + (size // 2, (size - 1) // 2))
+    acc = None
+    for i in range(size):
+        sl = padded.narrow(1, i, C)
+        acc = sl if acc is None else acc + sl
+    div = (acc * (alpha / size) + k) ** beta
+    return input / div
+
+
+# --- linear ---------------------------------------------------------------------------------
+def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """y = x1^T A x2 + b."""
+    return _Bilinear.apply(input1, input2, weight, bias)
+
+
+def identity(input: Tensor) -> Tensor:
+    """Return the input unchanged."""
+    return input
+
+
+# --- dropout --------------------------------------------------------------------------------
+def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Zero elements with probability p and scale the rest by 1/(1-p) (training only)."""
+    check_p(p)
+    if not training or p == 0.0:
+        return input
+    a = input._data
+    return apply_mask(input, keep_mask(a.shape, p, a.dtype, xp_of(a)), inplace)
+
+
+def _feature_dropout(
+    input: Tensor, p: float, training: bool, inplace: bool, nfeat: int, name: str
+) -> Tensor:
+    check_p(p)
+    nd = input.ndim
+    if nd not in (nfeat + 1, nfeat + 2):
+        raise RuntimeError(
+            f"{name}: Expected {nfeat + 1}D or {nfeat + 2}D input, but received a {nd}D input. "
+            f"Note that {name} exists to provide channel-wise dropout on inputs with {nfeat} "
+            "spatial dimensions, a channel dimension, and an optional batch dimension (i.e. "
+            f"{nfeat + 1}D or {nfeat + 2}D inputs)."
+        )
+    if not training or p == 0.0:
+        return input
+    shape = input._data.shape[: nd - nfeat] + (1,) * nfeat
+    xp = xp_of(input._data)
+    mask = keep_mask(shape, p, input._data.dtype, xp)
+    if input._data.size >= 1 << 16:
+        # a full-size mask multiplies far faster than a stride-0 broadcast
+        per = input._data.size // mask.size
+        mask = xp.repeat(mask.reshape(-1), per).reshape(input._data.shape)
+    return apply_mask(input, mask, inplace)
+
+
+def dropout1d(
+    input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False
+) -> Tensor:
+    """Zero whole channels of (N, C, L) or (C, L) inputs."""
+    return _feature_dropout(input, p, training, inplace, 1, "dropout1d")
+
+
+def dropout2d(
+    input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False
+) -> Tensor:
+    """Zero whole channels of (N, C, H, W) or (C, H, W) inputs."""
+    if input.ndim not in (3, 4):
+        warnings.warn(
+            f"dropout2d: Received a {input.ndim}-D input to dropout2d, which is "
+            "deprecated and will result in an error in a future release.",
+            stacklevel=2,
+        )
+        if not training or p == 0.0:
+            return input
+        nd = input.ndim
+        shape = input._data.shape[:2] + (1,) * max(nd - 2, 0)
+        return apply_mask(input, keep_mask(shape, p, input._data.dtype), inplace)
+    return _feature_dropout(input, p, training, inplace, 2, "dropout2d")
+
+
+def dropout3d(
+    input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False
+) -> Tensor:
+    """Zero whole channels of 5-d (or 4-d unbatched) inputs."""
+    return _feature_dropout(input, p, training, inplace, 3, "dropout3d")
+
+
+def alpha_dropout(
+    input: Tensor, p: float = 0.5, training: bool = False, inplace: bool = False
+) -> Tensor:
+    """Dropout that keeps SELU's self-normalising mean and variance."""
+    check_p(p)
+    if not training or p == 0.0:
+        return input
+    return _alpha(input, p, input._data.shape)
+
+
+def _alpha(input: Tensor, p: float, shape) -> Tensor:
+    alpha_p = -1.7580993408473766
+    xp = xp_of(input._data)
+    if xp is np:
+        keep = (_gen(None).random(shape) >= p).astype(input._data.dtype)
+    else:
+        keep = (xp.random.random_sample(shape) >= p).astype(input._data.dtype)
+    a = (1 - p) * (1 + p * alpha_p**2)
+    a = a**-0.5
+    b = -a * alpha_p * p
+    mul = _wrap((keep * a).astype(input._data.dtype))
+    add = _wrap(((1 - keep) * alpha_p * a + b).astype(input._data.dtype))
+    return input * mul + add
+
+
+def feature_alpha_dropout(
+    input: Tensor, p: float = 0.5, training: bool = False, inplace: bool = False
+) -> Tensor:
+    """Alpha dropout of whole channels."""
+    check_p(p)
+    if not training or p == 0.0:
+        return input
+    shape = input._data.shape[:2] + (1,) * (input.ndim - 2)
+    return _alpha(input, p, shape)
+
+
+# --- embedding ------------------------------------------------------------------------------
+def embedding(
+    input: Tensor,
+    weight: Tensor,
+    padding_idx: int | None = None,
+    max_norm: float | None = None,
+    norm_type: float = 2.0,
+    scale_grad_by_freq: bool = False,
+    sparse: bool = False,
+) -> Tensor:
+    """Rows of ``weight`` picked by the integer ``input``."""
+    idx = input._data
+    if idx.dtype.kind not in "iu":
+        raise RuntimeError(
+            "Expected tensor for argument #1 'indices' to have one of the following scalar "
+            f"types: Long, Int; but got {input.type()} instead (while checking arguments for "
+            "embedding)"
+        )
+    n = weight._data.shape[0]
+    if idx.size and (idx.max() >= n or idx.min() < -n):
+        raise IndexError("index out of range in self")
+    if padding_idx is not None:
+        if padding_idx > 0:
+            assert padding_idx < n, "Padding_idx must be within num_embeddings"
+        elif padding_idx < 0:
+            assert padding_idx >= -n, "Padding_idx must be within num_embeddings"
+            padding_idx = n + padding_idx
+    if max_norm is not None:
+        renorm_rows(weight, idx, max_norm, norm_type)
+    return _Embedding.apply(input, weight, padding_idx, scale_grad_by_freq)
+
+
+def embedding_bag(
+    input: Tensor,
+    weight: Tensor,
+    offsets: Tensor | None = None,
+    max_norm: float | None = None,
+    norm_type: float = 2,
+    scale_grad_by_freq: bool = False,
+    mode: str = "mean",
+    sparse: bool = False,
+    per_sample_weights: Tensor | None = None,
+    include_last_offset: bool = False,
+    padding_idx: int | None = None,
+) -> Tensor:
+    """Reduce (sum, mean or max) the embedding rows of each bag of indices."""
+    if mode not in ("sum", "mean", "max"):
+        raise ValueError(f"mode has to be one of sum, mean or max, but got {mode}")
+    if per_sample_weights is not None and mode != "sum":
+        raise NotImplementedError(
+            "embedding_bag: per_sample_weights was not None. "
+            "per_sample_weights is only supported for mode='sum' (got "
+            f"mode='{mode}'). Please open a feature request on GitHub."
+        )
+    a = input._data
+    xp = xp_of(a)
+    psw = per_sample_weights
+    if a.ndim == 2:
+        if offsets is not None:
+            raise ValueError(
+                "if input is 2D, then offsets has to be None, as input is treated "
+                "is a mini-batch of fixed length sequences. However, found "
+                f"offsets of type {type(offsets).__name__}"
+            )
+        nbags, L = a.shape
+        idx = a.reshape(-1)
+        bag = xp.repeat(xp.arange(nbags), L)
+        if psw is not None:
+            psw = psw.reshape(-1)
+    else:
+        if offsets is None:
+            raise ValueError("offsets has to be a 1D Tensor but got None")
+        off = offsets._data.astype(np.int64)
+        idx = a
+        if include_last_offset:
+            off = off[:-1]
+        nbags = len(off)
+        bounds = xp.concatenate([off, xp.asarray([len(idx)])])
+        bag = xp.repeat(xp.arange(nbags), xp.diff(bounds))
+    n = weight._data.shape[0]
+    if idx.size and (idx.max() >= n or idx.min() < 0):
+        raise IndexError("index out of range in self")
+    if padding_idx is not None and padding_idx < 0:
+        padding_idx += n
+    if max_norm is not None:
+        renorm_rows(weight, idx, max_norm, norm_type)
+    if padding_idx is not None:
+        keep = idx != padding_idx
+        idx, bag = idx[keep], bag[keep]
+        if psw is not None:
+            psw = psw[_wrap(keep)]
+    return _EmbeddingBag.apply(weight, psw, idx, bag, nbags, mode)
+
+
+def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
+    """int64 one-hot encoding with a new last dim of num_classes."""
+    a = tensor._data
+    if a.dtype != np.int64:
+        raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
+    xp = xp_of(a)
+    if a.size and a.min() < 0:
+        raise RuntimeError("Class values must be non-negative.")
+    if num_classes == -1:
+        if a.size == 0:
+            raise RuntimeError("Can not infer total number of classes from empty tensor.")
+        num_classes = int(a.max()) + 1
+    elif a.size and a.max() >= num_classes:
+        raise RuntimeError("Class values must be smaller than num_classes.")
+    out = (a[..., None] == xp.arange(num_classes)).astype(np.int64)
+    return _wrap(out)
+
+
+# --- losses ---------------------------------------------------------------------------------
+def _legacy_reduction(size_average, reduce, reduction: str) -> str:
+    if size_average is None and reduce is None:
+        return reduction
+    warnings.warn(
+        "size_average and reduce args will be deprecated, please use reduction='mean' instead.",
+        stacklevel=2,
+    )
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    if not reduce:
+        return "none"
+    return "mean" if size_average else "sum"
+
+
+def _check_reduction(reduction: str) -> None:
+    if reduction not in ("none", "mean", "sum"):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+
+
+def _reduce(loss: Tensor, reduction: str) -> Tensor:
+    if reduction == "none":
+        return loss
+    if reduction == "sum":
+        return loss.sum()
+    if reduction == "mean":
+        return loss.mean()
+    raise ValueError(f"{reduction} is not a valid value for reduction")
+
+
+def _size_warning(input: Tensor, target: Tensor) -> None:
+    if target._data.shape != input._data.shape:
+        warnings.warn(
+            f"Using a target size ({target.shape}) that is different to the input size "
+            f"({input.shape}). This will likely lead to incorrect results due to broadcasting. "
+            "Please ensure they have the same size.",
+            stacklevel=3,
+        )
+
+
+def mse_loss(
+    input: Tensor,
+    target: Tensor,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+    weight=None,
+) -> Tensor:
+    """Mean squared error."""
+    if size_average is not None or reduce is not None:
+        reduction = _legacy_reduction(size_average, reduce, reduction)
+    if reduction not in ("mean", "sum", "none"):
+        _check_reduction(reduction)
+    if isinstance(target, Tensor) and target._data.shape != input._data.shape:
+        _size_warning(input, target)
+    if weight is not None:
+        return _reduce((input - target) ** 2 * weight, reduction)
+    return _MSE.apply(input, target, reduction)
+
+
+def l1_loss(
+    input: Tensor,
+    target: Tensor,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+    weight=None,
+) -> Tensor:
+    """Mean absolute error."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    _size_warning(input, target)
+    loss = (input - target).abs()
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction)
+
+
+def _check_index_target(input: Tensor, target: Tensor, fn: str = "cross_entropy") -> None:
+    td = target._data.dtype
+    if td != np.int64 and td != np.uint8:
+        raise RuntimeError(
+            f"expected target dtype to be Long or Byte, but got {_pretty(target.dtype.name)}"
+        )
+    xs, ts = tuple(input.shape), tuple(target.shape)
+    if len(xs) == 1:
+        if len(ts) != 0:
+            raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+        return
+    if len(xs) == 2:
+        if len(ts) != 1:
+            raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+        if xs[0] != ts[0]:
+            raise ValueError(
+                f"Expected input batch_size ({xs[0]}) to match target batch_size ({ts[0]})."
+            )
+        return
+    want = (xs[0],) + xs[2:]
+    if ts != want:
+        raise RuntimeError(f"Expected target size {list(want)}, got {list(ts)}")
+
+
+def cross_entropy(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    size_average=None,
+    ignore_index: int = -100,
+    reduce=None,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+) -> Tensor:
+    """Cross entropy of logits against class indices or class probabilities."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    if input.ndim == 0:
+        raise RuntimeError("cross_entropy: input must be at least 1-D")
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
+    probs = target._data.dtype.kind == "f"
+    if probs:
+        if tuple(target.shape) != tuple(input.shape):
+            if input.ndim == 2 and target.ndim == 2:
+                raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+            raise RuntimeError(
+                f"Expected target size {list(input.shape)}, got {list(target.shape)}"
+            )
+        if target._data.dtype != input._data.dtype:
+            raise RuntimeError("expected scalar type Float but found Double")
+    else:
+        _check_index_target(input, target)
+    w = weight._data if weight is not None else None
+    if w is not None:
+        C = input.shape[1] if input.ndim >= 2 else input.shape[0]
+        if w.shape != (C,):
+            raise RuntimeError(
+                f"weight tensor should be defined either for all {C} classes "
+                f"or no classes but got weight tensor of shape: "
+                f"{list(w.shape)}"
+            )
+    return _CrossEntropy.apply(
+        input,
+        target,
+        w,
+        ignore_index,
+        float(label_smoothing),
+        reduction,
+        probs,
+    )
+
+
+def nll_loss(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    size_average=None,
+    ignore_index: int = -100,
+    reduce=None,
+    reduction: str = "mean",
+) -> Tensor:
+    """Negative log likelihood of log-probabilities at the target classes."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    _check_index_target(input, target, "nll_loss")
+    w = weight._data if weight is not None else None
+    return _NLL.apply(input, target, w, ignore_index, reduction)
+
+
+def binary_cross_entropy(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+) -> Tensor:
+    """-(t log x + (1 - t) log(1 - x)), logs clamped at -100."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    if tuple(target.shape) != tuple(input.shape):
+        raise ValueError(
+            f"Using a target size ({target.shape}) that is different to the input "
+            f"size ({input.shape}) is deprecated. Please ensure they have the same "
+            "size."
+        )
+    w = weight._data if weight is not None else None
+    return _BCE.apply(input, target, w, reduction)
+
+
+def binary_cross_entropy_with_logits(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+    pos_weight: Tensor | None = None,
+) -> Tensor:
+    """Sigmoid + binary cross entropy in one stable op (log-sum-exp form)."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    if tuple(target.shape) != tuple(input.shape):
+        raise ValueError(
+            f"Target size ({target.shape}) must be the same as input size ({input.shape})"
+        )
+    w = weight._data if weight is not None else None
+    pw = pos_weight._data if pos_weight is not None else None
+    return _BCELogits.apply(input, target, w, pw, reduction)
+
+
+def smooth_l1_loss(
+    input: Tensor,
+    target: Tensor,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+    beta: float = 1.0,
+) -> Tensor:
+    """0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _size_warning(input, target)
+    if beta < 0:
+        raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
+    d = (input - target).abs()
+    if beta == 0:
+        return _reduce(d, reduction)
+    loss = where(d < beta, d * d * (0.5 / beta), d - 0.5 * beta)
+    return _reduce(loss, reduction)
+
+
+def huber_loss(
+    input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0, weight=None
+) -> Tensor:
+    """0.5 d^2 where |d| <= delta, else delta (|d| - 0.5 delta)."""
+    _size_warning(input, target)
+    d = (input - target).abs()
+    loss = where(d <= delta, d * d * 0.5, (d - 0.5 * delta) * delta)
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction)
+
+
+def kl_div(
+    input: Tensor,
+    target: Tensor,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+    log_target: bool = False,
+) -> Tensor:
+    """KL(target || exp(input)) pointwise: target * (log target - input)."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    if reduction == "mean":
+        warnings.warn(
+            "reduction: 'mean' divides the total loss by both the batch size and the "
+            "support size.'batchmean' divides only by the batch size, and aligns with "
+            "the KL div math definition.'mean' will be changed to behave the same as "
+            "'batchmean' in the next major release.",
+            stacklevel=2,
+        )
+    if log_target:
+        loss = target.exp() * (target - input)
+    else:
+        safe = where(target > 0, target, 1.0)
+        loss = where(target > 0, target * (safe.log() - input), -target * input * 0)
+    if reduction == "batchmean":
+        n = input.shape[0] if input.ndim else 1
+        return loss.sum() / n
+    return _reduce(loss, reduction)
+
+
+def cosine_embedding_loss(
+    input1: Tensor,
+    input2: Tensor,
+    target: Tensor,
+    margin: float = 0.0,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+) -> Tensor:
+    """1 - cos for y = 1, max(0, cos - margin) for y = -1."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    eps = 1e-12
+    dim = input1.ndim - 1
+    prod = (input1 * input2).sum(dim)
+    m1 = (input1 * input1).sum(dim) + eps
+    m2 = (input2 * input2).sum(dim) + eps
+    cos = prod / (m1 * m2).sqrt()
+    zeros = cos * 0
+    pos = where(target == 1, 1 - cos, zeros)
+    neg = where(target == -1, clamp_min(cos - margin, 0), zeros)
+    return _reduce(pos + neg, reduction)
+
+
+def margin_ranking_loss(
+    input1: Tensor,
+    input2: Tensor,
+    target: Tensor,
+    margin: float = 0.0,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+) -> Tensor:
+    """max(0, -y (x1 - x2) + margin)."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    return _reduce(clamp_min(-target * (input1 - input2) + margin, 0), reduction)
+
+
+def triplet_margin_loss(
+    anchor: Tensor,
+    positive: Tensor,
+    negative: Tensor,
+    margin: float = 1.0,
+    p: float = 2,
+    eps: float = 1e-6,
+    swap: bool = False,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+) -> Tensor:
+    """max(d(a, p) - d(a, n) + margin, 0) with p-norm distances."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    d_ap = pairwise_distance(anchor, positive, p, eps)
+    d_an = pairwise_distance(anchor, negative, p, eps)
+    if swap:
+        d_an = minimum(d_an, pairwise_distance(positive, negative, p, eps))
+    return _reduce(clamp_min(margin + d_ap - d_an, 0), reduction)
+
+
+def hinge_embedding_loss(
+    input: Tensor,
+    target: Tensor,
+    margin: float = 1.0,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+) -> Tensor:
+    """x where y = 1, max(0, margin - x) where y = -1."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    zeros = input * 0
+    m = where(target != 1, clamp_min(margin - input, 0), zeros)
+    s = where(target != -1, input, zeros)
+    return _reduce(m + s, reduction)
+
+
+def soft_margin_loss(
+    input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean"
+) -> Tensor:
+    """log(1 + exp(-y x))."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    return _reduce(softplus(-target * input, 1.0, 1e30), reduction)
+
+
+def multilabel_soft_margin_loss(
+    input: Tensor,
+    target: Tensor,
+    weight=None,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+) -> Tensor:
+    """Mean over classes of the binary cross entropy with logits."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    loss = -(target * logsigmoid(input) + (1 - target) * logsigmoid(-input))
+    if weight is not None:
+        loss = loss * weight
+    loss = loss.sum(input.ndim - 1) / input.shape[-1]
+    return _reduce(loss, reduction)
+
+
+def poisson_nll_loss(
+    input: Tensor,
+    target: Tensor,
+    log_input: bool = True,
+    full: bool = False,
+    size_average=None,
+    eps: float = 1e-8,
+    reduce=None,
+    reduction: str = "mean",
+) -> Tensor:
+    """Negative log likelihood of a Poisson target (log-rate or rate input)."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    if log_input:
+        loss = input.exp() - target * input
+    else:
+        loss = input - target * (input + eps).log()
+    if full:
+        t = target._data
+        st = np.where(
+            t > 1,
+            t * np.log(np.where(t > 1, t, 1))
+            - t
+            + 0.5 * np.log(2 * math.pi * np.where(t > 1, t, 1)),
+            0,
+        ).astype(t.dtype)
+        loss = loss + _wrap(st)
+    return _reduce(loss, reduction)
+
+
+def gaussian_nll_loss(
+    input: Tensor,
+    target: Tensor,
+    var,
+    full: bool = False,
+    eps: float = 1e-6,
+    reduction: str = "mean",
+) -> Tensor:
+    """Negative log likelihood of a Gaussian with predicted variance."""
+    if not isinstance(var, Tensor):
+        var = _wrap(np.full(input._data.shape, var, input._data.dtype))
+    if var.ndim == input.ndim - 1 and tuple(var.shape) == tuple(input.shape[:-1]):
+        var = var.unsqueeze(-1)
+    if (var._data < 0).any():
+        raise ValueError("var has negative entry/entries")
+    v = clamp_min(var.detach(), eps) + (var - var.detach())
+    loss = 0.5 * (v.log() + (input - target) ** 2 / v)
+    if full:
+        loss = loss + 0.5 * math.log(2 * math.pi)
+    return _reduce(loss, reduction)
+
+
+# --- distances ------------------------------------------------------------------------------
+def normalize(
+    input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12, out: Tensor | None = None
+) -> Tensor:
+    """x / max(||x||_p, eps) along dim."""
+    norm = (
+        input.abs().pow(p).sum(dim, keepdim=True).pow(1.0 / p)
+        if p != 2
+        else (input * input).sum(dim, keepdim=True).sqrt()
+    )
+    r = input / clamp_min(norm, eps).expand_as(input)
+    if out is not None:
+        out.copy_(r)
+        return out
+    return r
+
+
+def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
+    """Cosine of the angle between x1 and x2 along dim."""
+    n1 = (x1 * x1).sum(dim, keepdim=True).sqrt()
+    n2 = (x2 * x2).sum(dim, keepdim=True).sqrt()
+    a = x1 / clamp_min(n1, eps)
+    b = x2 / clamp_min(n2, eps)
+    return (a * b).sum(dim)
+
+
+def pairwise_distance(
+    x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False
+) -> Tensor:
+    """||x1 - x2 + eps||_p along the last dim."""
+    d = (x1 - x2 + eps).abs()
+    if p == 2:
+        return (d * d).sum(-1, keepdim=keepdim).sqrt()
+    return d.pow(p).sum(-1, keepdim=keepdim).pow(1.0 / p)
+
+
+# --- padding, resampling and attention ------------------------------------------------------
+def pad(input: Tensor, pad: tuple, mode: str = "constant", value: float | None = None) -> Tensor:
+    """Pad the last len(pad)/2 dims; pad = (left, right, top, bottom, ...)."""
+    if len(pad) % 2:
+        raise RuntimeError("Padding length must be divisible by 2")
+    nd = input.ndim
+    if len(pad) // 2 > nd:
+        raise RuntimeError(
+            "Padding length should be less than or equal to two times the input "
+            "dimension but got padding length "
+            + str(len(pad))
+            + " and input of dimension "
+            + str(nd)
+        )
+    if mode not in ("constant", "reflect", "replicate", "circular"):
+        raise NotImplementedError(f"Unrecognised padding mode {mode}")
+    widths = [(0, 0)] * nd
+    for k in range(len(pad) // 2):
+        widths[nd - 1 - k] = (int(pad[2 * k]), int(pad[2 * k + 1]))
+    return _Pad.apply(input, widths, mode, 0 if value is None else value)
+
+
+def upsample_nearest(input: Tensor, size=None, scale_factor=None) -> Tensor:
+    """Deprecated: interpolate(mode='nearest')."""
+    return interpolate(input, size, scale_factor, mode="nearest")
+
+
+def upsample_bilinear(input: Tensor, size=None, scale_factor=None) -> Tensor:
+    """Deprecated: interpolate(mode='bilinear', align_corners=True)."""
+    return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
+
+
+def scaled_dot_product_attention(
+    query: Tensor,
+    key: Tensor,
+    value: Tensor,
+    attn_mask: Tensor | None = None,
+    dropout_p: float = 0.0,
+    is_causal: bool = False,
+    scale: float | None = None,
+    enable_gqa: bool = False,
+) -> Tensor:
+    """softmax(q k^T * scale + mask) v, with optional causal mask and dropout."""
+    L, S = query.shape[-2], key.shape[-2]
+    sc = 1.0 / math.sqrt(query.shape[-1]) if scale is None else scale
+    if enable_gqa and query.ndim >= 3 and key.shape[-3] != query.shape[-3]:
+        rep = query.shape[-3] // key.shape[-3]
+        key = key.repeat_interleave(rep, -3)
+        value = value.repeat_interleave(rep, -3)
+    scores = query.matmul(key.transpose(-2, -1)) * sc
+    if is_causal:
+        xp = xp_of(scores._data)
+        mask = xp.tril(xp.ones((L, S), dtype=bool))
+        scores = scores.masked_fill(_wrap(~mask), float("-inf"))
+    if attn_mask is not None:
+        if attn_mask.dtype.name == "bool":
+            scores = scores.masked_fill(attn_mask.logical_not(), float("-inf"))
+        else:
+            scores = scores + attn_mask
+    attn = softmax(scores, -1)
+    if dropout_p > 0.0:
+        attn = dropout(attn, dropout_p, True)
+    return attn.matmul(value)

@@ -7,14 +7,17 @@ import math
 
 import numpy as np
 
-from .. import dtypes as D
+from .. import dtypes
 from .._backend import kernels
 from .._backend.cpu import threads as _par
-from .._backend.xp import CPU_ARRAY
+from .._backend.xp import CPU_ARRAY, xp_for
 from .._grad_state import state as _gs
 from ..autograd.node import Op, record1
+from ..device import device_of
 from ..tensor import Tensor, _wrap
 from . import _bw
+from ._elementwise import elementwise_op
+from .inplace import _pretty, copy_into_out
 
 __all__ = [
     "neg",
@@ -85,7 +88,7 @@ __all__ = [
 def _float_in(a):
     """Integer/bool inputs of float functions compute in the default float dtype (as torch)."""
     if a.dtype.kind in "biu":
-        return a.astype(D._default.np)
+        return a.astype(dtypes._default.np)
     return a
 
 
@@ -124,9 +127,6 @@ class ToDevice(Op):
 
     @staticmethod
     def forward(ctx, a, dev):
-        from .._backend.xp import xp_for
-        from ..device import device_of
-
         ctx.src = device_of(a)
         if dev.type == "cpu":
             return a.get() if hasattr(a, "get") and type(a) is not CPU_ARRAY else a
@@ -142,41 +142,24 @@ class ToDevice(Op):
 def _unary(
     name, fwd, bwd=None, *, float_only=True, save="in", higher=False, int_ok=False, no_bool=None
 ):
-    """Build an Op class and its function from forward fwd(a) and backward bwd(g, a, y);
-    ``no_bool`` is (exception type, message) raised for bool inputs, as torch."""
-
-    def forward(ctx, a):
-        if float_only:
-            a = _float_in(a)
-        if a.dtype.kind == "V":  # bfloat16: compute in float32 and round once, as torch
-            y = fwd(a.astype(np.float32)).astype(a.dtype)
-        else:
-            y = fwd(a)
-        if bwd is not None:
-            ctx.saved = (a, y)
-        return y
+    """Build an Op class (``elementwise_op``) and its function from forward fwd(a) and backward
+    bwd(g, a, y); ``no_bool`` is (exception type, message) raised for bool inputs, as torch."""
+    cls = elementwise_op(
+        name.capitalize(),
+        fwd,
+        bwd,
+        float_only=float_only,
+        bf16_in_f32=True,
+        save=save,
+        higher=higher,
+    )
 
     def compute(a):
         if float_only and a.dtype.kind in "biu":
-            a = a.astype(D._default.np)
+            a = a.astype(dtypes._default.np)
         if a.dtype.kind == "V":
             return fwd(a.astype(np.float32)).astype(a.dtype)
         return fwd(a)
-
-    def backward(ctx, g):
-        a, y = ctx.saved
-        return bwd(g, a, y)
-
-    attrs = {
-        "forward": staticmethod(forward),
-        "backward": staticmethod(backward),
-        "higher_order": higher,
-    }
-    if save == "in":
-        attrs["save_in"] = (0,)
-    elif save == "out":
-        attrs["save_out"] = True
-    cls = type(name.capitalize(), (Op,), attrs)
 
     def fn(input, *, out=None):
         if not isinstance(input, Tensor):
@@ -188,8 +171,6 @@ def _unary(
         else:
             r = _wrap(compute(input._data))
         if out is not None:
-            from .inplace import copy_into_out
-
             return copy_into_out(out, r)
         return r
 
@@ -273,12 +254,18 @@ def _giles_big(w):
     return p
 
 
+def _tanh_bw(g, a, y):
+    if type(g) is not CPU_ARRAY and kernels.on_device(g):
+        return kernels.tanh_bw(g, y)
+    return g * (1 - y * y)
+
+
 _SQRT_PI = math.sqrt(math.pi)
 
 neg = _unary(
     "neg",
     np.negative,
-    lambda g, a, y: (-g,),
+    lambda g, a, y: -g,
     float_only=False,
     save=None,
     higher=True,
@@ -294,46 +281,46 @@ negative = neg
 abs = _unary(
     "abs",
     np.abs,
-    lambda g, a, y: (g * _bw.sign(a),),
+    lambda g, a, y: g * _bw.sign(a),
     float_only=False,  # noqa: A001
     higher=True,
     no_bool=(NotImplementedError, "\"abs_cpu\" not implemented for 'Bool'"),
 )
 absolute = abs
-exp = _unary("exp", np.exp, lambda g, a, y: (g * y,), save="out", higher=True)
-exp2 = _unary("exp2", np.exp2, lambda g, a, y: (g * y * math.log(2),), save="out", higher=True)
-expm1 = _unary("expm1", np.expm1, lambda g, a, y: (g * (y + 1),), save="out", higher=True)
-log = _unary("log", np.log, lambda g, a, y: (g / a,), higher=True)
-log2 = _unary("log2", np.log2, lambda g, a, y: (g / (a * math.log(2)),), higher=True)
-log10 = _unary("log10", np.log10, lambda g, a, y: (g / (a * math.log(10)),), higher=True)
-log1p = _unary("log1p", np.log1p, lambda g, a, y: (g / (a + 1),), higher=True)
-sqrt = _unary("sqrt", np.sqrt, lambda g, a, y: (g / (2 * y),), save="out", higher=True)
+exp = _unary("exp", np.exp, lambda g, a, y: g * y, save="out", higher=True)
+exp2 = _unary("exp2", np.exp2, lambda g, a, y: g * y * math.log(2), save="out", higher=True)
+expm1 = _unary("expm1", np.expm1, lambda g, a, y: g * (y + 1), save="out", higher=True)
+log = _unary("log", np.log, lambda g, a, y: g / a, higher=True)
+log2 = _unary("log2", np.log2, lambda g, a, y: g / (a * math.log(2)), higher=True)
+log10 = _unary("log10", np.log10, lambda g, a, y: g / (a * math.log(10)), higher=True)
+log1p = _unary("log1p", np.log1p, lambda g, a, y: g / (a + 1), higher=True)
+sqrt = _unary("sqrt", np.sqrt, lambda g, a, y: g / (2 * y), save="out", higher=True)
 rsqrt = _unary(
     "rsqrt",
     lambda a: 1 / np.sqrt(a),
-    lambda g, a, y: (-0.5 * g * y * y * y,),
+    lambda g, a, y: -0.5 * g * y * y * y,
     save="out",
     higher=True,
 )
 square = _unary(
     "square",
     lambda a: np.square(a if a.dtype != np.bool_ else a.astype(np.int64)),
-    lambda g, a, y: (2 * g * a,),
+    lambda g, a, y: 2 * g * a,
     float_only=False,
     higher=True,
 )
-sin = _unary("sin", np.sin, lambda g, a, y: (g * _bw.cos(a),), higher=True)
-cos = _unary("cos", np.cos, lambda g, a, y: (-g * _bw.sin(a),), higher=True)
-tan = _unary("tan", np.tan, lambda g, a, y: (g * (1 + y * y),), save="out", higher=True)
-asin = _unary("asin", np.arcsin, lambda g, a, y: (g / _bw.sqrt(1 - a * a),), higher=True)
-acos = _unary("acos", np.arccos, lambda g, a, y: (-g / _bw.sqrt(1 - a * a),), higher=True)
-atan = _unary("atan", np.arctan, lambda g, a, y: (g / (1 + a * a),), higher=True)
-sinh = _unary("sinh", np.sinh, lambda g, a, y: (g * _bw.cosh(a),), higher=True)
-cosh = _unary("cosh", np.cosh, lambda g, a, y: (g * _bw.sinh(a),), higher=True)
-tanh = _unary("tanh", np.tanh, lambda g, a, y: _tanh_bw(g, a, y), save="out", higher=True)
-asinh = _unary("asinh", np.arcsinh, lambda g, a, y: (g / _bw.sqrt(a * a + 1),), higher=True)
-acosh = _unary("acosh", np.arccosh, lambda g, a, y: (g / _bw.sqrt(a * a - 1),), higher=True)
-atanh = _unary("atanh", np.arctanh, lambda g, a, y: (g / (1 - a * a),), higher=True)
+sin = _unary("sin", np.sin, lambda g, a, y: g * _bw.cos(a), higher=True)
+cos = _unary("cos", np.cos, lambda g, a, y: -g * _bw.sin(a), higher=True)
+tan = _unary("tan", np.tan, lambda g, a, y: g * (1 + y * y), save="out", higher=True)
+asin = _unary("asin", np.arcsin, lambda g, a, y: g / _bw.sqrt(1 - a * a), higher=True)
+acos = _unary("acos", np.arccos, lambda g, a, y: -g / _bw.sqrt(1 - a * a), higher=True)
+atan = _unary("atan", np.arctan, lambda g, a, y: g / (1 + a * a), higher=True)
+sinh = _unary("sinh", np.sinh, lambda g, a, y: g * _bw.cosh(a), higher=True)
+cosh = _unary("cosh", np.cosh, lambda g, a, y: g * _bw.sinh(a), higher=True)
+tanh = _unary("tanh", np.tanh, _tanh_bw, save="out", higher=True)
+asinh = _unary("asinh", np.arcsinh, lambda g, a, y: g / _bw.sqrt(a * a + 1), higher=True)
+acosh = _unary("acosh", np.arccosh, lambda g, a, y: g / _bw.sqrt(a * a - 1), higher=True)
+atanh = _unary("atanh", np.arctanh, lambda g, a, y: g / (1 - a * a), higher=True)
 arcsin, arccos, arctan = asin, acos, atan
 arcsinh, arccosh, arctanh = asinh, acosh, atanh
 
@@ -351,8 +338,8 @@ def _sigmoid_np(a):
 
 def _sigmoid_bw(g, a, y):
     if type(g) is not CPU_ARRAY and kernels.on_device(g):
-        return (kernels.sigmoid_bw(g, y),)
-    return (g * y * (1 - y),)
+        return kernels.sigmoid_bw(g, y)
+    return g * y * (1 - y)
 
 
 def _relu_np(a):
@@ -365,7 +352,7 @@ def _relu_np(a):
 
 def _relu_bw(g, a, y):
     if type(g) is not CPU_ARRAY and kernels.on_device(g):
-        return (kernels.relu_bw(g, y),)
+        return kernels.relu_bw(g, y)
     if (
         type(g) is CPU_ARRAY
         and g.nbytes >= 1 << 20
@@ -376,14 +363,8 @@ def _relu_bw(g, a, y):
     ):
         out = np.empty_like(g)
         _par.elementwise(lambda o, gg, yy: np.multiply(gg, yy > 0, out=o), out, g, y)
-        return (out,)
-    return (g * (y > 0),)
-
-
-def _tanh_bw(g, a, y):
-    if type(g) is not CPU_ARRAY and kernels.on_device(g):
-        return (kernels.tanh_bw(g, y),)
-    return (g * (1 - y * y),)
+        return out
+    return g * (y > 0)
 
 
 sigmoid = _unary("sigmoid", _sigmoid_np, _sigmoid_bw, save="out", higher=True)
@@ -396,25 +377,25 @@ relu = _unary(
     higher=True,
     no_bool=(RuntimeError, "Boolean inputs not supported for relu"),
 )
-erf = _unary("erf", _erf, lambda g, a, y: (g * (2 / _SQRT_PI) * _bw.exp(-a * a),), higher=True)
+erf = _unary("erf", _erf, lambda g, a, y: g * (2 / _SQRT_PI) * _bw.exp(-a * a), higher=True)
 erfc = _unary(
     "erfc",
     lambda a: 1 - _erf(a),
-    lambda g, a, y: (-g * (2 / _SQRT_PI) * _bw.exp(-a * a),),
+    lambda g, a, y: -g * (2 / _SQRT_PI) * _bw.exp(-a * a),
     higher=True,
 )
 erfinv = _unary(
     "erfinv",
     _erfinv,
-    lambda g, a, y: (g * (_SQRT_PI / 2) * _bw.exp(y * y),),
+    lambda g, a, y: g * (_SQRT_PI / 2) * _bw.exp(y * y),
     save="out",
     higher=True,
 )
 reciprocal = _unary(
-    "reciprocal", lambda a: 1 / a, lambda g, a, y: (-g * y * y,), save="out", higher=True
+    "reciprocal", lambda a: 1 / a, lambda g, a, y: -g * y * y, save="out", higher=True
 )
 logit = _unary(
-    "logit", lambda a: np.log(a / (1 - a)), lambda g, a, y: (g / (a * (1 - a)),), higher=True
+    "logit", lambda a: np.log(a / (1 - a)), lambda g, a, y: g / (a * (1 - a)), higher=True
 )
 
 
@@ -423,7 +404,7 @@ def _nb(name):
 
 
 def _zero_grad(g, a, y):
-    return (g * 0,)
+    return g * 0
 
 
 sign = _unary(
@@ -465,7 +446,7 @@ fix = trunc
 _frac = _unary(
     "frac",
     lambda a: a - np.trunc(a),
-    lambda g, a, y: (g,),
+    lambda g, a, y: g,
     float_only=False,
     save=None,
     higher=True,
@@ -475,8 +456,6 @@ _frac = _unary(
 def frac(input, *, out=None):
     """The fractional part, input - trunc(input) (float tensors only, as torch)."""
     if input._data.dtype.kind in "biu":
-        from .inplace import _pretty
-
         raise NotImplementedError(f"\"frac_cpu\" not implemented for '{_pretty(input.dtype.name)}'")
     return _frac(input, out=out)
 
@@ -513,7 +492,7 @@ def conj(input):
     return _conj(input)
 
 
-_conj = _unary("conj", np.conj, lambda g, a, y: (_bw.as_array(g).conj(),), float_only=False)
+_conj = _unary("conj", np.conj, lambda g, a, y: _bw.as_array(g).conj(), float_only=False)
 
 
 def _nograd(name, f):
@@ -521,8 +500,6 @@ def _nograd(name, f):
         a = input._data if isinstance(input, Tensor) else np.asarray(input)
         r = _wrap(np.asarray(f(a)))
         if out is not None:
-            from .inplace import copy_into_out
-
             return copy_into_out(out, r)
         return r
 
@@ -561,8 +538,6 @@ logical_not = _nograd("logical_not", np.logical_not)
 def bitwise_not(input, *, out=None):
     """~input on bool and integer tensors."""
     if input.is_floating_point() or input.is_complex():
-        from .inplace import _pretty
-
         raise NotImplementedError(
             f"\"bitwise_not_cpu\" not implemented for '{_pretty(input.dtype.name)}'"
         )
@@ -587,7 +562,5 @@ def nan_to_num(input, nan: float = 0.0, posinf=None, neginf=None, *, out=None):
     """Replace NaN and infinities with finite numbers (dtype's max/min by default)."""
     r = _NanToNum.apply(input, nan, posinf, neginf)
     if out is not None:
-        from .inplace import copy_into_out
-
         return copy_into_out(out, r)
     return r

@@ -1,4 +1,4 @@
-"""The one-op training batch norm (nn/_batchnorm_train.py) against torch."""
+"""The one-op training batch norm (ops/normalization.py) against torch."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import ember
-from ember.nn import _batchnorm_train as bnt
+from ember.ops import normalization as bnt
 
 _MODS = {3: "BatchNorm1d", 4: "BatchNorm2d", 5: "BatchNorm3d"}
 

@@ -391,3 +391,26 @@ def test_top_level_softmax_family_and_methods():
     assert_same(e.softmax(-1), t.softmax(-1), 1e-6, 1e-7)
     assert_same(e.log_softmax(1, dtype=ember.float64), t.log_softmax(1, dtype=torch.float64))
     assert ember.dropout(e, 0.5, False) is e
+
+
+def test_instance_norm_is_one_function_and_checks_its_input_as_torch():
+    """F.instance_norm once had a twin that accepted what torch refuses (one spatial element,
+    2-d input); the one kept raises, and matches torch with running statistics."""
+    for shape in ((2, 3, 1), (2, 3)):
+        x = np.ones(shape, np.float32)
+        with pytest.raises(ValueError):
+            TF.instance_norm(torch.tensor(x))
+        with pytest.raises(ValueError):
+            F.instance_norm(ember.tensor(x))
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 3, 4, 5)).astype(np.float32)
+    rm, rv = rng.standard_normal(3).astype(np.float32), rng.random(3).astype(np.float32) + 0.5
+    e_rm, e_rv, t_rm, t_rv = ember.tensor(rm), ember.tensor(rv), torch.tensor(rm), torch.tensor(rv)
+    e, t = ember.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    ye, yt = F.instance_norm(e, e_rm, e_rv), TF.instance_norm(t, t_rm, t_rv)
+    assert_same(ye, yt, 1e-5, 1e-5)
+    assert_same(e_rm, t_rm, 1e-5, 1e-6)
+    assert_same(e_rv, t_rv, 1e-5, 1e-6)
+    (ye * ye).sum().backward()
+    (yt * yt).sum().backward()
+    assert_same(e.grad, t.grad, 1e-4, 1e-5)

@@ -131,7 +131,7 @@ def test_full_transformer_and_mha():
 
 @pytest.mark.parametrize("reverse", [False, True])
 def test_fused_recurrent_layers_gradcheck(reverse):
-    from ember.nn.modules.rnn import _GRULayer, _LSTMCell, _LSTMLayer
+    from ember.ops.rnn import _GRULayer, _LSTMCell, _LSTMLayer
 
     d = ember.float64
     h, c = (

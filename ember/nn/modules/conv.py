@@ -132,7 +132,7 @@ class _ConvNd(Module):
     def _conv_forward(self, input: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
         fn = type(self)._fn
         if self.padding_mode != "zeros":
-            from .._functional_basic import pad
+            from ..functional import pad
 
             x = pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode)
             return fn(x, weight, bias, self.stride, 0, self.dilation, self.groups)

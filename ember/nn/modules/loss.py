@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ...tensor import Tensor
 from .. import functional as F
-from .._functional_loss import _legacy_reduction
+from ..functional import _legacy_reduction
 from .module import Module
 
 __all__ = [

@@ -45,7 +45,7 @@ class _PadNd(Module):
         return f"{self.padding}"
 
     def forward(self, input: Tensor) -> Tensor:
-        from .._functional_basic import pad
+        from ..functional import pad
 
         return pad(input, self.padding, self._mode)
 
@@ -59,7 +59,7 @@ class _ConstantPadNd(_PadNd):
         return f"padding={self.padding}, value={self.value}"
 
     def forward(self, input: Tensor) -> Tensor:
-        from .._functional_basic import pad
+        from ..functional import pad
 
         return pad(input, self.padding, "constant", self.value)
 

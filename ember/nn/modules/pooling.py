@@ -279,7 +279,7 @@ class _LPPoolNd(Module):
         )
 
     def forward(self, input: Tensor) -> Tensor:
-        from .._functional_conv import lp_pool1d, lp_pool2d
+        from ..functional import lp_pool1d, lp_pool2d
 
         fn = lp_pool1d if self._nsp == 1 else lp_pool2d
         return fn(input, self.norm_type, self.kernel_size, self.stride, self.ceil_mode)

@@ -7,18 +7,11 @@ import math
 
 from ...ops.creation import empty, zeros
 from ...ops.join import cat, stack
+from ...ops.rnn import _GRULayer, _LSTMLayer, rnn_step
 from ...tensor import Tensor
 from .. import functional as F
 from .. import init
 from ..parameter import Parameter
-from ._rnn_ops import (  # noqa: F401  (re-exported: they were defined here)
-    _GRUCell,
-    _GRULayer,
-    _LSTMCell,
-    _LSTMLayer,
-    _rnn_step,
-    _sig,
-)
 from .module import Module
 
 __all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
@@ -175,7 +168,7 @@ class RNNBase(Module):
                     T = len(steps)
                     hs = [None] * T
                     for t in range(T - 1, -1, -1) if d == 1 else range(T):
-                        h = _rnn_step(self.mode, steps[t], h, w_hh, b_hh)
+                        h = rnn_step(self.mode, steps[t], h, w_hh, b_hh)
                         hs[t] = h
                     seq, hT = stack(hs, 0), h
                 outs.append(seq)
@@ -340,7 +333,7 @@ class RNNCellBase(Module):
             hx = (z, z) if mode == "LSTM" else z
         elif unbatched:
             hx = tuple(h.unsqueeze(0) for h in hx) if mode == "LSTM" else hx.unsqueeze(0)
-        out = _rnn_step(
+        out = rnn_step(
             mode, F.linear(x, self.weight_ih, self.bias_ih), hx, self.weight_hh, self.bias_hh
         )
         if unbatched:

@@ -15,7 +15,7 @@ def pad_sequence(
 ) -> Tensor:
     """Stack variable-length tensors (L_i, *) into (L_max, B, *) or (B, L_max, *)."""
     from ...ops.join import stack
-    from .._functional_basic import pad
+    from ..functional import pad
 
     if padding_side not in ("left", "right"):
         raise ValueError(

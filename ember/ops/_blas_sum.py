@@ -1,6 +1,7 @@
-"""Fast sums over axes for the fused nn ops: NumPy's reductions over short or strided axes
-are slow (one C loop per output element), so sums of float arrays over leading, trailing or
-(leading, trailing) axis groups run as matrix-vector products on the BLAS instead."""
+"""Fast sums over axes for the fused ops (normalization, softmax, losses): NumPy's reductions
+over short or strided axes are slow (one C loop per output element), so sums of float arrays
+over leading, trailing or (leading, trailing) axis groups run as matrix-vector products on the
+BLAS instead."""
 
 from __future__ import annotations
 

@@ -1,9 +1,12 @@
-"""Training-mode batch norm of a C-contiguous NumPy (N, C, *spatial) array as one op.
+"""Normalisation ops: one fused op with a hand-written backward normalises over any set of axes
+with an optional per-channel affine (layer, group and evaluation-free batch norm), and a threaded
+one-op training batch norm for C-contiguous NumPy (N, C, *spatial) arrays.
 
-The general normalisation op (``_functional_norm._Norm``) makes about ten full passes over the
-activations per step. Here per-channel sums are reductions over an (N, C, P) view, every pass
-runs on blocks of a few images that stay in cache, and the blocks are split over ember's
-threads, so forward and backward each cost about two passes of memory traffic.
+The general op makes about ten full passes over the activations per step. In the training batch
+norm, per-channel sums are reductions over an (N, C, P) view, every pass runs on blocks of a few
+images that stay in cache, and the blocks are split over ember's threads, so forward and backward
+each cost about two passes of memory traffic. The public functions are in
+``ember.nn.functional``.
 """
 
 from __future__ import annotations
@@ -11,13 +14,86 @@ from __future__ import annotations
 import numpy as np
 
 from .._backend.cpu.threads import prange
-from .._backend.xp import CPU_ARRAY
+from .._backend.xp import CPU_ARRAY, xp_of
 from ..autograd.node import Op
+from ..tensor import Tensor
+from ._blas_sum import rsum
 
+
+class _Norm(Op):
+    """y = (x - mean) / sqrt(var + eps) * w + b over ``axes``; w/b reshaped to ``bshape``."""
+
+    @staticmethod
+    def forward(ctx, x, w, b, axes, eps, bshape, stats):
+        xp = xp_of(x)
+        cnt = 1
+        for a in axes:
+            cnt *= x.shape[a]
+        k = x.dtype.type(1.0 / max(cnt, 1))
+        mean = rsum(x, axes) * k
+        xc = x - mean
+        var = rsum(xc * xc, axes) * k
+        invstd = 1.0 / xp.sqrt(var + x.dtype.type(eps))
+        xhat = xc
+        xhat *= invstd
+        if stats is not None:
+            stats.append((mean, var))
+        y = xhat
+        if w is not None:
+            y = y * w.reshape(bshape)
+        if b is not None:
+            y = y + b.reshape(bshape) if y is xhat else y.__iadd__(b.reshape(bshape))
+        ctx.saved = (xhat, invstd, w)
+        ctx.axes = axes
+        ctx.bshape = bshape
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        xhat, invstd, w = ctx.saved
+        axes = ctx.axes
+        n = ctx._needs
+        bshape = ctx.bshape
+        cnt = 1
+        for a in axes:
+            cnt *= xhat.shape[a]
+        gw = gb = gx = None
+        raxes = None
+        if n[1] or n[2]:
+            nd = xhat.ndim
+            pad = nd - len(bshape)
+            full = (1,) * pad + tuple(bshape)
+            raxes = tuple(i for i in range(nd) if full[i] == 1 and xhat.shape[i] != 1)
+        if n[1]:
+            gw = rsum(g * xhat, raxes, False).reshape(w.shape)
+        if n[2]:
+            gb = rsum(g, raxes, False).reshape(ctx.bshape_b)
+        if n[0]:
+            gxh = g * w.reshape(bshape) if w is not None else g
+            s1 = rsum(gxh, axes)
+            s2 = rsum(gxh * xhat, axes)
+            k = xhat.dtype.type(1.0 / cnt)
+            gx = gxh - s1 * k
+            gx -= xhat * (s2 * k)
+            gx *= invstd
+        return gx, gw, gb, None, None, None, None
+
+
+def normalize_over(x: Tensor, w, b, axes, eps, bshape, stats=None) -> Tensor:
+    """The _Norm op over ``axes``; the batch statistics are appended to ``stats`` if given."""
+    out = _Norm.apply(x, w, b, tuple(axes), eps, tuple(bshape), stats)
+    node = out.grad_fn
+    if node is not None and b is not None:
+        node.bshape_b = b.shape
+    return out
+
+
+# --- training batch norm --------------------------------------------------------------------
 _BLOCK_BYTES = 256 << 10  # one block of images: well inside L2
 
 
 def eligible(x, w, b) -> bool:
+    """Whether BatchNormTrain takes these arrays (C-contiguous float NumPy, >= 3-d)."""
     return (
         type(x) is CPU_ARRAY
         and x.ndim >= 3

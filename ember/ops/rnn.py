@@ -1,12 +1,13 @@
-"""The fused recurrent kernels behind nn.RNN/LSTM/GRU (rnn.py): LSTM and GRU cells and whole
-layers as single Ops with hand-written backward, and one plain-RNN/LSTM/GRU time step."""
+"""The fused recurrent ops behind nn.RNN/LSTM/GRU: LSTM and GRU cells and whole layers as
+single Ops with hand-written backward, and one plain-RNN/LSTM/GRU time step."""
 
 from __future__ import annotations
 
-from ..._backend.xp import xp_of
-from ...autograd.node import Op
-from ...tensor import Tensor
-from .. import functional as F
+from .._backend.xp import xp_of
+from ..autograd.node import Op
+from ..tensor import Tensor
+from .linear import linear
+from .unary import relu, tanh
 
 
 def _sig(a):
@@ -228,12 +229,12 @@ class _GRULayer(Op):
         return dgx, dh, dw, db, None
 
 
-def _rnn_step(mode: str, x_proj: Tensor, h, w_hh: Tensor, b_hh):
+def rnn_step(mode: str, x_proj: Tensor, h, w_hh: Tensor, b_hh):
     """One time step given the input projection x W_ih^T + b_ih; returns the new state."""
     if mode == "LSTM":
         hx, cx = h
         return _LSTMCell.apply(x_proj, hx, cx, w_hh, b_hh)
     if mode == "GRU":
         return _GRUCell.apply(x_proj, h, w_hh, b_hh)
-    pre = x_proj + F.linear(h, w_hh, b_hh)
-    return F.tanh(pre) if mode == "RNN_TANH" else F.relu(pre)
+    pre = x_proj + linear(h, w_hh, b_hh)
+    return tanh(pre) if mode == "RNN_TANH" else relu(pre)

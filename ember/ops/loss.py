@@ -1,78 +1,17 @@
-"""Loss functions (nn.functional): fused ops with hand-written backward for the common ones
-(mse, cross_entropy, nll here; bce, bce_with_logits in _functional_loss_bce.py), compositions
-of ember ops for the rest (_functional_loss_extra.py)."""
+"""Loss ops with a hand-written backward: mean squared error, cross entropy (log_softmax and
+nll or soft targets in one node), nll, binary cross entropy on probabilities and on logits.
+The public loss functions (torch's checks, the reduction= argument) are in
+``ember.nn.functional``."""
 
 from __future__ import annotations
-
-import warnings
 
 import numpy as np
 
 from .._backend import kernels
 from .._backend.xp import CPU_ARRAY, xp_of
 from ..autograd.node import Op
-from ..ops import _bw
-from ..tensor import Tensor
-from ._reduce import rsum
-
-__all__ = [
-    "mse_loss",
-    "l1_loss",
-    "cross_entropy",
-    "nll_loss",
-    "binary_cross_entropy",
-    "binary_cross_entropy_with_logits",
-    "smooth_l1_loss",
-    "huber_loss",
-    "kl_div",
-    "cosine_embedding_loss",
-    "margin_ranking_loss",
-    "triplet_margin_loss",
-    "hinge_embedding_loss",
-    "soft_margin_loss",
-    "poisson_nll_loss",
-    "gaussian_nll_loss",
-    "multilabel_soft_margin_loss",
-]
-
-
-def _legacy_reduction(size_average, reduce, reduction: str) -> str:
-    if size_average is None and reduce is None:
-        return reduction
-    warnings.warn(
-        "size_average and reduce args will be deprecated, please use reduction='mean' instead.",
-        stacklevel=2,
-    )
-    size_average = True if size_average is None else size_average
-    reduce = True if reduce is None else reduce
-    if not reduce:
-        return "none"
-    return "mean" if size_average else "sum"
-
-
-def _check_reduction(reduction: str) -> None:
-    if reduction not in ("none", "mean", "sum"):
-        raise ValueError(f"{reduction} is not a valid value for reduction")
-
-
-def _reduce(loss: Tensor, reduction: str) -> Tensor:
-    if reduction == "none":
-        return loss
-    if reduction == "sum":
-        return loss.sum()
-    if reduction == "mean":
-        return loss.mean()
-    raise ValueError(f"{reduction} is not a valid value for reduction")
-
-
-def _size_warning(input: Tensor, target: Tensor) -> None:
-    if target._data.shape != input._data.shape:
-        warnings.warn(
-            f"Using a target size ({target.shape}) that is different to the input size "
-            f"({input.shape}). This will likely lead to incorrect results due to broadcasting. "
-            "Please ensure they have the same size.",
-            stacklevel=3,
-        )
+from . import _bw
+from ._blas_sum import rsum
 
 
 # --- mse -----------------------------------------------------------------------------------
@@ -118,44 +57,6 @@ class _MSE(Op):
         if n[1]:
             gb = -_bw.grad_for(gd, bshape, bdt)
         return ga, gb, None
-
-
-def mse_loss(
-    input: Tensor,
-    target: Tensor,
-    size_average=None,
-    reduce=None,
-    reduction: str = "mean",
-    weight=None,
-) -> Tensor:
-    """Mean squared error."""
-    if size_average is not None or reduce is not None:
-        reduction = _legacy_reduction(size_average, reduce, reduction)
-    if reduction not in ("mean", "sum", "none"):
-        _check_reduction(reduction)
-    if isinstance(target, Tensor) and target._data.shape != input._data.shape:
-        _size_warning(input, target)
-    if weight is not None:
-        return _reduce((input - target) ** 2 * weight, reduction)
-    return _MSE.apply(input, target, reduction)
-
-
-def l1_loss(
-    input: Tensor,
-    target: Tensor,
-    size_average=None,
-    reduce=None,
-    reduction: str = "mean",
-    weight=None,
-) -> Tensor:
-    """Mean absolute error."""
-    reduction = _legacy_reduction(size_average, reduce, reduction)
-    _check_reduction(reduction)
-    _size_warning(input, target)
-    loss = (input - target).abs()
-    if weight is not None:
-        loss = loss * weight
-    return _reduce(loss, reduction)
 
 
 # --- cross entropy / nll --------------------------------------------------------------------
@@ -338,81 +239,6 @@ class _CrossEntropy(Op):
         )
 
 
-def _check_index_target(input: Tensor, target: Tensor, fn: str = "cross_entropy") -> None:
-    td = target._data.dtype
-    if td != np.int64 and td != np.uint8:
-        from ..ops.inplace import _pretty
-
-        raise RuntimeError(
-            f"expected target dtype to be Long or Byte, but got {_pretty(target.dtype.name)}"
-        )
-    xs, ts = tuple(input.shape), tuple(target.shape)
-    if len(xs) == 1:
-        if len(ts) != 0:
-            raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
-        return
-    if len(xs) == 2:
-        if len(ts) != 1:
-            raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
-        if xs[0] != ts[0]:
-            raise ValueError(
-                f"Expected input batch_size ({xs[0]}) to match target batch_size ({ts[0]})."
-            )
-        return
-    want = (xs[0],) + xs[2:]
-    if ts != want:
-        raise RuntimeError(f"Expected target size {list(want)}, got {list(ts)}")
-
-
-def cross_entropy(
-    input: Tensor,
-    target: Tensor,
-    weight: Tensor | None = None,
-    size_average=None,
-    ignore_index: int = -100,
-    reduce=None,
-    reduction: str = "mean",
-    label_smoothing: float = 0.0,
-) -> Tensor:
-    """Cross entropy of logits against class indices or class probabilities."""
-    reduction = _legacy_reduction(size_average, reduce, reduction)
-    _check_reduction(reduction)
-    if input.ndim == 0:
-        raise RuntimeError("cross_entropy: input must be at least 1-D")
-    if not 0.0 <= label_smoothing <= 1.0:
-        raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
-    probs = target._data.dtype.kind == "f"
-    if probs:
-        if tuple(target.shape) != tuple(input.shape):
-            if input.ndim == 2 and target.ndim == 2:
-                raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
-            raise RuntimeError(
-                f"Expected target size {list(input.shape)}, got {list(target.shape)}"
-            )
-        if target._data.dtype != input._data.dtype:
-            raise RuntimeError("expected scalar type Float but found Double")
-    else:
-        _check_index_target(input, target)
-    w = weight._data if weight is not None else None
-    if w is not None:
-        C = input.shape[1] if input.ndim >= 2 else input.shape[0]
-        if w.shape != (C,):
-            raise RuntimeError(
-                f"weight tensor should be defined either for all {C} classes "
-                f"or no classes but got weight tensor of shape: "
-                f"{list(w.shape)}"
-            )
-    return _CrossEntropy.apply(
-        input,
-        target,
-        w,
-        ignore_index,
-        float(label_smoothing),
-        reduction,
-        probs,
-    )
-
-
 class _NLL(Op):
     @staticmethod
     def forward(ctx, x, t, w, ignore, red):
@@ -460,39 +286,83 @@ class _NLL(Op):
         return _from_rows(g2, shape), None, None, None, None
 
 
-def nll_loss(
-    input: Tensor,
-    target: Tensor,
-    weight: Tensor | None = None,
-    size_average=None,
-    ignore_index: int = -100,
-    reduce=None,
-    reduction: str = "mean",
-) -> Tensor:
-    """Negative log likelihood of log-probabilities at the target classes."""
-    reduction = _legacy_reduction(size_average, reduce, reduction)
-    _check_reduction(reduction)
-    _check_index_target(input, target, "nll_loss")
-    w = weight._data if weight is not None else None
-    return _NLL.apply(input, target, w, ignore_index, reduction)
+# --- binary cross entropy -------------------------------------------------------------------
+class _BCE(Op):
+    save_in = (0, 1)
+
+    @staticmethod
+    def forward(ctx, x, t, w, red):
+        xp = xp_of(x)
+        if x.size and ((x < 0).any() or (x > 1).any()):
+            raise RuntimeError("all elements of input should be between 0 and 1")
+        lx = xp.maximum(xp.log(x), -100)
+        l1x = xp.maximum(xp.log1p(-x), -100)
+        loss = -(t * lx + (1 - t) * l1x)
+        if w is not None:
+            loss = loss * w
+        ctx.saved = (x, t, w, lx, l1x)
+        ctx.red = red
+        loss = loss.astype(x.dtype, copy=False)
+        if red == "none":
+            return loss
+        return loss.sum() if red == "sum" else loss.mean()
+
+    @staticmethod
+    def backward(ctx, g):
+        x, t, w, lx, l1x = ctx.saved
+        xp = xp_of(x)
+        if ctx.red == "mean":
+            g = g / x.dtype.type(max(x.size, 1))
+        gx = g * (x - t) / xp.maximum((1 - x) * x, x.dtype.type(1e-12))
+        if w is not None:
+            gx = gx * w
+        gt = None
+        if ctx._needs[1]:
+            gt = g * (l1x - lx)
+            if w is not None:
+                gt = gt * w
+            gt = _bw.sum_to(gt, t.shape)
+        return _bw.sum_to(gx, x.shape).astype(x.dtype, copy=False), gt, None, None
 
 
-from ._functional_loss_bce import (  # noqa: E402,F401  (the Ops were defined here)
-    _BCE,
-    _BCELogits,
-    binary_cross_entropy,
-    binary_cross_entropy_with_logits,
-)
-from ._functional_loss_extra import (  # noqa: E402
-    cosine_embedding_loss,
-    gaussian_nll_loss,
-    hinge_embedding_loss,
-    huber_loss,
-    kl_div,
-    margin_ranking_loss,
-    multilabel_soft_margin_loss,
-    poisson_nll_loss,
-    smooth_l1_loss,
-    soft_margin_loss,
-    triplet_margin_loss,
-)
+class _BCELogits(Op):
+    save_in = (0, 1)
+
+    @staticmethod
+    def forward(ctx, x, t, w, pw, red):
+        xp = xp_of(x)
+        sp = xp.logaddexp(0, -x).astype(x.dtype, copy=False)  # softplus(-x), stable
+        if pw is not None:
+            lw = (pw - 1) * t + 1
+            loss = (1 - t) * x + lw * sp
+        else:
+            lw = None
+            loss = (1 - t) * x + sp
+        if w is not None:
+            loss = loss * w
+        ctx.saved = (x, t, w, pw, lw, sp)
+        ctx.red = red
+        loss = loss.astype(x.dtype, copy=False)
+        if red == "none":
+            return loss
+        return loss.sum() if red == "sum" else loss.mean()
+
+    @staticmethod
+    def backward(ctx, g):
+        x, t, w, pw, lw, sp = ctx.saved
+        xp = xp_of(x)
+        if ctx.red == "mean":
+            g = g / x.dtype.type(max(x.size, 1))
+        with np.errstate(over="ignore"):
+            sig_neg = (1 / (1 + xp.exp(x))).astype(x.dtype, copy=False)  # sigmoid(-x)
+        d = (1 - t) - (lw if lw is not None else 1) * sig_neg
+        if w is not None:
+            d = d * w
+        gx = _bw.sum_to(g * d, x.shape).astype(x.dtype, copy=False)
+        gt = None
+        if ctx._needs[1]:
+            dt_ = -x + ((pw - 1) * sp if pw is not None else 0)
+            if w is not None:
+                dt_ = dt_ * w
+            gt = _bw.sum_to(g * dt_, t.shape)
+        return gx, gt, None, None, None

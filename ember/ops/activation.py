@@ -1,0 +1,307 @@
+"""Activation ops and the softmax family, each a fused op with a hand-written backward: the
+elementwise activations (built by ``elementwise_op``), sigmoid, prelu, softmax and log_softmax.
+The public functions with torch's argument checks are in ``ember.nn.functional``."""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+
+from .._backend import kernels
+from .._backend.xp import CPU_ARRAY, xp_of
+from ..autograd.node import Op
+from ..tensor import Tensor, _wrap, check_dim
+from . import _bw
+from ._blas_sum import rsum
+from ._elementwise import elementwise_op
+from .inplace import _pretty
+from .unary import erf
+
+__all__ = ["softmax", "log_softmax"]
+
+
+def _c(x, v):
+    """A Python constant as a 0-d array of x's dtype (keeps float32 math in float32)."""
+    return (
+        np.asarray(v, dtype=x.dtype) if type(x) is CPU_ARRAY else xp_of(x).asarray(v, dtype=x.dtype)
+    )
+
+
+def _sigm(x):
+    xp = xp_of(x)
+    return xp.exp(-xp.logaddexp(0, -x)).astype(x.dtype, copy=False)
+
+
+def _softplus_np(x):
+    return xp_of(x).logaddexp(0, x).astype(x.dtype, copy=False)
+
+
+_Relu6 = elementwise_op(
+    "Hardtanh",
+    lambda x, lo, hi: x.clip(lo, hi),
+    lambda g, x, y, lo, hi: g * ((x > lo) & (x < hi)).astype(x.dtype),
+    nparams=2,
+)
+_Leaky = elementwise_op(
+    "LeakyRelu",
+    lambda x, s: xp_of(x).where(x > 0, x, x * _c(x, s)),
+    lambda g, x, y, s: g * xp_of(x).where(x > 0, _c(x, 1), _c(x, s)),
+    nparams=1,
+)
+_Elu = elementwise_op(
+    "Elu",
+    lambda x, a, scale, isc: xp_of(x).where(
+        x > 0, x * _c(x, scale), _c(x, a * scale) * xp_of(x).expm1(x * _c(x, isc))
+    ),
+    lambda g, x, y, a, scale, isc: (
+        g
+        * xp_of(x).where(x > 0, _c(x, scale), _c(x, a * scale * isc) * xp_of(x).exp(x * _c(x, isc)))
+    ),
+    nparams=3,
+)
+_Silu = elementwise_op("Silu", lambda x: x * _sigm(x), lambda g, x, y: g * _silu_grad(x))
+_Mish = elementwise_op(
+    "Mish", lambda x: x * xp_of(x).tanh(_softplus_np(x)), lambda g, x, y: g * _mish_grad(x)
+)
+_Hsig = elementwise_op(
+    "Hardsigmoid",
+    lambda x: (x / _c(x, 6) + _c(x, 0.5)).clip(0, 1),
+    lambda g, x, y: g * (((x > -3) & (x < 3)).astype(x.dtype) / _c(x, 6)),
+)
+_Hswish = elementwise_op(
+    "Hardswish",
+    lambda x: x * (x + _c(x, 3)).clip(0, 6) / _c(x, 6),
+    lambda g, x, y: (
+        g
+        * xp_of(x).where(
+            x < -3, _c(x, 0), xp_of(x).where(x <= 3, x / _c(x, 3) + _c(x, 0.5), _c(x, 1))
+        )
+    ),
+)
+_Softsign = elementwise_op(
+    "Softsign", lambda x: x / (1 + abs(x)), lambda g, x, y: g * (1 / (1 + abs(x)) ** 2)
+)
+_Thresh = elementwise_op(
+    "Threshold",
+    lambda x, th, v: xp_of(x).where(x > th, x, _c(x, v)),
+    lambda g, x, y, th, v: g * (x > th).astype(x.dtype),
+    nparams=2,
+)
+_LogSig = elementwise_op("LogSigmoid", lambda x: -_softplus_np(-x), lambda g, x, y: g * _sigm(-x))
+_TanhShrink = elementwise_op(
+    "Tanhshrink", lambda x: x - xp_of(x).tanh(x), lambda g, x, y: g * xp_of(x).tanh(x) ** 2
+)
+_SoftShrink = elementwise_op(
+    "Softshrink",
+    lambda x, lam: xp_of(x).where(
+        x > lam, x - _c(x, lam), xp_of(x).where(x < -lam, x + _c(x, lam), _c(x, 0))
+    ),
+    lambda g, x, y, lam: g * (abs(x) > lam).astype(x.dtype),
+    nparams=1,
+)
+_HardShrink = elementwise_op(
+    "Hardshrink",
+    lambda x, lam: xp_of(x).where(abs(x) > lam, x, _c(x, 0)),
+    lambda g, x, y, lam: g * (abs(x) > lam).astype(x.dtype),
+    nparams=1,
+)
+
+
+def _silu_grad(x):
+    s = _sigm(x)
+    return s * (1 + x * (1 - s))
+
+
+def _mish_grad(x):
+    xp = xp_of(x)
+    tsp = xp.tanh(_softplus_np(x))
+    return tsp + x * (1 - tsp * tsp) * _sigm(x)
+
+
+def _softplus_fwd(x, beta, th):
+    xp = xp_of(x)
+    bx = x * _c(x, beta)
+    return xp.where(bx > th, x, _softplus_np(bx) / _c(x, beta))
+
+
+_Softplus = elementwise_op(
+    "Softplus",
+    _softplus_fwd,
+    lambda g, x, y, beta, th: g * xp_of(x).where(x * beta > th, _c(x, 1), _sigm(x * _c(x, beta))),
+    nparams=2,
+)
+
+
+def _erf_np(x):
+    return erf(_wrap(x))._data
+
+
+def _gelu_fwd(x, approx):
+    xp = xp_of(x)
+    if xp is not np and approx != "tanh" and kernels.on_device(x):
+        return kernels.gelu_fw(x)
+    if approx == "tanh":
+        k = math.sqrt(2.0 / math.pi)
+        inner = _c(x, k) * (x + _c(x, 0.044715) * x * x * x)
+        return _c(x, 0.5) * x * (1 + xp.tanh(inner))
+    return x * _c(x, 0.5) * (1 + _erf_np(x * _c(x, 1 / math.sqrt(2.0))))
+
+
+def _gelu_bw(g, x, y, approx):
+    xp = xp_of(x)
+    if xp is not np and kernels.on_device(x):
+        return g * (kernels.gelu_tanh_grad(x) if approx == "tanh" else kernels.gelu_grad(x))
+    if approx == "tanh":
+        k = math.sqrt(2.0 / math.pi)
+        x2 = x * x
+        inner = _c(x, k) * (x + _c(x, 0.044715) * x2 * x)
+        t = xp.tanh(inner)
+        dinner = _c(x, k) * (1 + _c(x, 3 * 0.044715) * x2)
+        return g * (_c(x, 0.5) * (1 + t) + _c(x, 0.5) * x * (1 - t * t) * dinner)
+    cdf = _c(x, 0.5) * (1 + _erf_np(x * _c(x, 1 / math.sqrt(2.0))))
+    pdf = xp.exp(x * x * _c(x, -0.5)) * _c(x, 1 / math.sqrt(2 * math.pi))
+    return g * (cdf + x * pdf)
+
+
+_Gelu = elementwise_op("Gelu", _gelu_fwd, _gelu_bw, nparams=1)
+
+_EXP_MAX = {2: 11.0, 4: 88.0, 8: 709.0}  # largest safe exp argument by float size
+
+
+class _Sigmoid(Op):
+    """1 / (1 + exp(-x)) in four in-place passes (the argument of exp is capped, so no
+    overflow warning); backward g * y * (1 - y)."""
+
+    save_out = True
+    higher_order = True
+
+    @staticmethod
+    def forward(ctx, x):
+        xp = xp_of(x)
+        y = xp.negative(x)
+        xp.minimum(y, _EXP_MAX.get(x.dtype.itemsize, 88.0), out=y)
+        xp.exp(y, out=y)
+        y += 1
+        xp.reciprocal(y, out=y)
+        ctx.saved = (y,)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved
+        return g * y * (1 - y)
+
+
+class _PRelu(Op):
+    save_in = (0, 1)
+
+    @staticmethod
+    def forward(ctx, x, w):
+        xp = xp_of(x)
+        shape = [1] * x.ndim
+        if x.ndim >= 2 and w.size > 1:
+            shape[1] = w.size
+        wb = w.reshape(shape) if x.ndim else w.reshape(())
+        ctx.saved = (x, wb)
+        ctx.wshape = w.shape
+        return xp.where(x > 0, x, wb * x)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, wb = ctx.saved
+        xp = xp_of(x)
+        pos = x > 0
+        gx = xp.where(pos, g, wb * g)
+        gw = _bw.sum_to(xp.where(pos, 0, g * x), wb.shape).reshape(ctx.wshape)
+        return gx, gw
+
+
+# --- softmax family -------------------------------------------------------------------------
+class _Softmax(Op):
+    save_out = True
+    higher_order = True
+
+    @staticmethod
+    def forward(ctx, x, dim):
+        xp = xp_of(x)
+        e = x - x.max(axis=dim, keepdims=True)
+        xp.exp(e, out=e)
+        e /= rsum(e, (dim,) if dim is not None else tuple(range(x.ndim)))
+        ctx.saved = (e,)
+        ctx.dim = dim
+        return e
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved
+        if isinstance(g, Tensor):
+            return y * (g - (g * y).sum(ctx.dim, keepdim=True)), None
+        gy = g * y
+        d = ctx.dim
+        gy -= y * rsum(gy, (d,) if d is not None else tuple(range(y.ndim)))
+        return gy, None
+
+
+class _LogSoftmax(Op):
+    save_out = True
+    higher_order = True
+
+    @staticmethod
+    def forward(ctx, x, dim):
+        xp = xp_of(x)
+        y = x - x.max(axis=dim, keepdims=True)
+        y -= xp.log(rsum(xp.exp(y), (dim,) if dim is not None else tuple(range(x.ndim))))
+        ctx.saved = (y,)
+        ctx.dim = dim
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved
+        if isinstance(g, Tensor):
+            return g - y.exp() * g.sum(ctx.dim, keepdim=True), None
+        xp = xp_of(y)
+        d = ctx.dim
+        return g - xp.exp(y) * rsum(g, (d,) if d is not None else tuple(range(y.ndim))), None
+
+
+def _softmax_dim(ndim: int) -> int:
+    return 0 if ndim in (0, 1, 3) else 1
+
+
+def _dtname(x: Tensor) -> str:
+    return _pretty(x.dtype.name)
+
+
+def prep_softmax(input: Tensor, dim, dtype) -> tuple:
+    """(input in ``dtype``, dim checked): torch's error for integer input without a dtype, and
+    its deprecation warning (pointing at the caller's caller) when dim is None."""
+    if dtype is not None:
+        input = input.to(dtype)
+    elif input._data.dtype.kind not in "fc":
+        raise RuntimeError(
+            f"\"softmax_lastdim_kernel_impl\" not implemented for '{_dtname(input)}'"
+        )
+    nd = input._data.ndim
+    if dim is None:
+        warnings.warn(
+            "Implicit dimension choice for softmax has been deprecated. Change the call "
+            "to include dim=X as an argument.",
+            stacklevel=3,
+        )
+        dim = _softmax_dim(nd)
+    return input, check_dim(dim, nd) if nd else None
+
+
+def softmax(input: Tensor, dim: int, dtype=None) -> Tensor:
+    """exp(x) / sum(exp(x)) along dim (max-shifted, stable), as torch.softmax."""
+    input, d = prep_softmax(input, dim, dtype)
+    return _Softmax.apply(input, d)
+
+
+def log_softmax(input: Tensor, dim: int, dtype=None) -> Tensor:
+    """x - logsumexp(x) along dim (stable), as torch.log_softmax."""
+    input, d = prep_softmax(input, dim, dtype)
+    return _LogSoftmax.apply(input, d)

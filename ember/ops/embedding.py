@@ -1,0 +1,99 @@
+"""Embedding ops: rows of a weight picked by integer indices, and embedding_bag's sums, means
+or maxima of those rows per bag, each in one node with a hand-written backward."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._backend.xp import xp_of
+from ..autograd.node import Op
+from ..tensor import Tensor
+
+
+def _scatter_add(xp, dst, idx, src) -> None:
+    """dst[idx] += src with repeated indices accumulating (``add.at``: NumPy, CuPy >= 13)."""
+    xp.add.at(dst, idx, src)
+
+
+class _Embedding(Op):
+    @staticmethod
+    def forward(ctx, idx, w, padding_idx, scale_grad):
+        ctx.idx = idx
+        ctx.wshape = w.shape
+        ctx.pad = padding_idx
+        ctx.scale = scale_grad
+        return w[idx]
+
+    @staticmethod
+    def backward(ctx, g):
+        xp = xp_of(g)
+        idx = ctx.idx.reshape(-1)
+        g2 = g.reshape(-1, ctx.wshape[1])
+        gw = xp.zeros(ctx.wshape, g.dtype)
+        if ctx.scale:
+            counts = xp.bincount(idx, minlength=ctx.wshape[0]).astype(g.dtype)
+            g2 = g2 / counts[idx][:, None]
+        _scatter_add(xp, gw, idx, g2)
+        if ctx.pad is not None:
+            gw[ctx.pad] = 0
+        return None, gw, None, None
+
+
+def renorm_rows(weight: Tensor, idx, max_norm: float, norm_type: float) -> None:
+    w = weight._data
+    xp = xp_of(w)
+    rows = xp.unique(idx.reshape(-1))
+    norms = (xp.abs(w[rows]) ** norm_type).sum(1) ** (1.0 / norm_type)
+    scale = xp.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0).astype(w.dtype)
+    w[rows] *= scale[:, None]
+    weight._bump()
+
+
+class _EmbeddingBag(Op):
+    @staticmethod
+    def forward(ctx, w, psw, idx, bag, nbags, mode):
+        xp = xp_of(w)
+        D = w.shape[1]
+        rows = w[idx]
+        if psw is not None:
+            rows = rows * psw[:, None]
+        counts = xp.bincount(bag, minlength=nbags).astype(w.dtype)
+        ctx.meta = (idx, bag, nbags, mode, w.shape, counts)
+        if mode == "max":
+            out = xp.full((nbags, D), -xp.inf, w.dtype)
+            xp.maximum.at(out, bag, rows)
+            out[counts == 0] = 0
+            # the first winning index per (bag, column), for the backward
+            j, col = xp.nonzero(rows == out[bag])
+            first = xp.full((nbags, D), len(idx), np.int64)
+            xp.minimum.at(first, (bag[j], col), j)
+            ctx.arg = first
+            return out
+        out = xp.zeros((nbags, D), w.dtype)
+        _scatter_add(xp, out, bag, rows)
+        if mode == "mean":
+            out /= xp.maximum(counts, 1)[:, None]
+        ctx.saved = (w, psw)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        xp = xp_of(g)
+        idx, bag, nbags, mode, wshape, counts = ctx.meta
+        gw = xp.zeros(wshape, g.dtype)
+        if mode == "max":
+            arg = ctx.arg
+            b, c = xp.nonzero(arg < len(idx))
+            _scatter_add(xp, gw, (idx[arg[b, c]], c), g[b, c])
+            return gw, None, None, None, None, None
+        w, psw = ctx.saved
+        gr = g[bag]
+        if mode == "mean":
+            gr = gr / xp.maximum(counts, 1)[bag][:, None]
+        gpsw = None
+        if psw is not None:
+            if ctx._needs[1]:
+                gpsw = (gr * w[idx]).sum(1)
+            gr = gr * psw[:, None]
+        _scatter_add(xp, gw, idx, gr)
+        return gw, gpsw, None, None, None, None

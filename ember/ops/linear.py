@@ -1,0 +1,109 @@
+"""Linear maps: the linear op (x @ W^T + b in one node, BLAS in both directions) and the
+bilinear op. ``linear`` carries torch's argument checks: torch.nn.functional.linear is this op."""
+
+from __future__ import annotations
+
+from .._backend.cpu.gemm import mm
+from .._backend.xp import CPU_ARRAY, xp_of
+from ..autograd.node import Op
+from ..dtypes import from_numpy_dtype
+from ..tensor import Tensor
+from . import _bw
+from ._blas_sum import ones
+
+__all__ = ["linear"]
+
+
+def _dtn(a) -> str:
+    return (
+        from_numpy_dtype(a.dtype)
+        .name.replace("float32", "float")
+        .replace("float64", "double")
+        .replace("float16", "half")
+    )
+
+
+class _Linear(Op):
+    """y = x @ W^T + b in one node; the backward is two matrix products and a column sum."""
+
+    save_in = (0, 1)
+    higher_order = True
+
+    @staticmethod
+    def forward(ctx, x, w, b):
+        ctx.saved = (x, w)
+        nd = x.ndim
+        x2 = x.reshape(-1, x.shape[-1]) if nd > 2 else x  # one GEMM, not a batch of them
+        if nd >= 2 and x2.shape[0] * w.size >= 1 << 17:
+            # BLAS's no-transpose kernel on W x^T is faster than x W^T; one small transposed
+            # copy gives back the C-contiguous result torch users expect
+            y = mm(w, x2.T).T.copy()
+        else:
+            y = mm(x2, w.T)
+        if b is not None:
+            y += b
+        return y.reshape(x.shape[:-1] + (w.shape[0],)) if nd > 2 else y
+
+    @staticmethod
+    def backward(ctx, g):
+        x, w = ctx.saved
+        n = ctx._needs
+        gx = gw = gb = None
+        out_f = w.shape[0]
+        g2 = g.reshape(-1, out_f) if g.ndim != 2 else g
+        if n[0]:
+            gx = mm(g2, w)
+            if g.ndim != 2:
+                gx = gx.reshape(tuple(g.shape[:-1]) + (w.shape[1],))
+        arr = type(g2) is CPU_ARRAY
+        if n[1]:
+            x2 = x.reshape(-1, w.shape[1]) if x.ndim != 2 else x
+            gw = mm(g2.T, x2) if arr else _bw.mT(g2) @ x2
+        if n[2]:
+            if arr and g2.dtype.kind == "f":
+                gb = ones(g2.shape[0], g2.dtype) @ g2  # BLAS column sum
+            else:
+                gb = g2.sum(0)
+        return gx, gw, gb
+
+
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """x @ weight^T + bias."""
+    x, w = input._data, weight._data
+    if x.dtype != w.dtype:
+        raise RuntimeError(
+            f"expected m1 and m2 to have the same dtype, but got: {_dtn(x)} != {_dtn(w)}"
+        )
+    if x.shape[-1:] != w.shape[-1:] or w.ndim != 2:
+        if w.ndim == 1:
+            return input.matmul(weight) + bias if bias is not None else input.matmul(weight)
+        rows = x.size // x.shape[-1] if x.ndim and x.shape[-1] else 1
+        raise RuntimeError(
+            f"mat1 and mat2 shapes cannot be multiplied ({rows}x{x.shape[-1] if x.ndim else 1} "
+            f"and {w.shape[1]}x{w.shape[0]})"
+        )
+    return _Linear.apply(input, weight, bias)
+
+
+class _Bilinear(Op):
+    save_in = (0, 1, 2)
+
+    @staticmethod
+    def forward(ctx, x1, x2, w, b):
+        xp = xp_of(x1)
+        ctx.saved = (x1, x2, w)
+        y = xp.einsum("...i,oij,...j->...o", x1, w, x2, optimize=True)
+        if b is not None:
+            y += b
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        x1, x2, w = ctx.saved
+        xp = xp_of(x1)
+        n = ctx._needs
+        g1 = xp.einsum("...o,oij,...j->...i", g, w, x2, optimize=True) if n[0] else None
+        g2 = xp.einsum("...o,oij,...i->...j", g, w, x1, optimize=True) if n[1] else None
+        gw = xp.einsum("...o,...i,...j->oij", g, x1, x2, optimize=True) if n[2] else None
+        gb = g.reshape(-1, g.shape[-1]).sum(0) if n[3] else None
+        return g1, g2, gw, gb
