@@ -42,6 +42,7 @@ from .cuda import current_device
 from .device import device as _device_cls
 from .device import to_device
 from .ops import (
+    activation,
     arith,
     compare,
     creation,
@@ -753,6 +754,8 @@ for _name in unary.__all__:
         METHODS.setdefault(_name + "_", _inplace_of(_fn))
 
 METHODS["round"] = unary.round
+METHODS["softmax"] = activation.softmax
+METHODS["log_softmax"] = activation.log_softmax
 
 
 def install(cls: type) -> None:

@@ -233,14 +233,12 @@ def test_the_checker_ignores_imports_in_functions_for_cycles(tmp_path):
     assert top_level_cycles(import_graph(pkg)) == []
 
 
-@pytest.mark.xfail(reason="until the layout redesign merges", strict=False)
 def test_no_import_cycle_at_module_top():
     edges = import_graph(EMBER)
     groups = top_level_cycles(edges)
     assert not groups, "\n" + _describe_cycles(edges, groups)
 
 
-@pytest.mark.xfail(reason="until the layout redesign merges", strict=False)
 def test_core_imports_no_upper_layer():
     bad = upward_imports(import_graph(EMBER))
     assert not bad, "\n" + "\n".join(bad)

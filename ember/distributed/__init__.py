@@ -6,30 +6,27 @@ rank and world size from the launcher. mpi4py is imported on first use only.
 
 from __future__ import annotations
 
+from ._object_collectives import (  # noqa: F401
+    all_gather_object,
+    broadcast_object_list,
+    gather_object,
+    scatter_object_list,
+)
+from ._point_to_point import P2POp, batch_isend_irecv, irecv, isend, recv, send  # noqa: F401
 from .collectives import (  # noqa: F401
-    P2POp,
     all_gather,
     all_gather_into_tensor,
-    all_gather_object,
     all_reduce,
     all_to_all,
     all_to_all_single,
     barrier,
-    batch_isend_irecv,
     broadcast,
-    broadcast_object_list,
     gather,
-    gather_object,
-    irecv,
-    isend,
     monitored_barrier,
-    recv,
     reduce,
     reduce_scatter,
     reduce_scatter_tensor,
     scatter,
-    scatter_object_list,
-    send,
 )
 from .process_group import (  # noqa: F401
     Backend,

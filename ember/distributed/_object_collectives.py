@@ -1,4 +1,4 @@
-"""Collectives on picklable Python objects (re-exported by collectives.py): mpi4py's lowercase
+"""Collectives on picklable Python objects: mpi4py's lowercase
 methods pickle each object, so any size and type travels."""
 
 from __future__ import annotations

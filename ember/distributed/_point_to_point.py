@@ -1,4 +1,4 @@
-"""Point-to-point messages (re-exported by collectives.py): send/recv, their non-blocking forms
+"""Point-to-point messages: send/recv, their non-blocking forms
 and batch_isend_irecv, over MPI or NCCL as the collectives are."""
 
 from __future__ import annotations

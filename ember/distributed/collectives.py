@@ -17,29 +17,19 @@ from .._backend.xp import is_cpu
 from .process_group import ProcessGroup, ReduceOp, Work, _mpi, _resolve
 
 __all__ = [
-    "P2POp",
-    "batch_isend_irecv",
     "all_gather",
     "all_gather_into_tensor",
-    "all_gather_object",
     "all_reduce",
     "all_to_all",
     "all_to_all_single",
     "barrier",
     "broadcast",
-    "broadcast_object_list",
     "gather",
-    "gather_object",
-    "irecv",
-    "isend",
     "monitored_barrier",
-    "recv",
     "reduce",
     "reduce_scatter",
     "reduce_scatter_tensor",
     "scatter",
-    "scatter_object_list",
-    "send",
 ]
 
 _NATIVE = {
@@ -560,12 +550,3 @@ def monitored_barrier(
     pg = _resolve(group)
     t = _timeout_seconds(timeout) if timeout is not None else pg.timeout
     _wait_requests([pg.comm.Ibarrier()], t, "monitored_barrier")
-
-
-from ._object_collectives import (  # noqa: E402
-    all_gather_object,
-    broadcast_object_list,
-    gather_object,
-    scatter_object_list,
-)
-from ._point_to_point import P2POp, batch_isend_irecv, irecv, isend, recv, send  # noqa: E402

@@ -1,7 +1,6 @@
 """ember.nn: modules, functional, init, Parameter and utils, as ``torch.nn``."""
 
-# ruff: noqa: F401, F811  (a namespace: every import is a re-export; _fill_core_gaps's local
-# dropout shadows the dropout layer file's name)
+# ruff: noqa: F401  (a namespace: every import is a re-export)
 from __future__ import annotations
 
 from . import functional, init, parallel, utils
@@ -169,37 +168,3 @@ from .modules.module import register_module_forward_hook, register_module_forwar
 from .parallel import DataParallel, DistributedDataParallel
 from .parameter import Buffer, Parameter
 from .parameter import Parameter as UninitializedParameter
-
-
-def _fill_core_gaps() -> None:
-    """torch.softmax / log_softmax / dropout and Tensor.softmax / log_softmax route to
-    nn.functional; installed only where the core namespace does not define them yet."""
-    import ember as _ember
-
-    from ..tensor import Tensor as _T
-    from .functional import dropout as _dropout
-    from .functional import log_softmax as _log_softmax
-    from .functional import softmax as _softmax
-
-    def softmax(input, dim, dtype=None):
-        """Softmax along dim."""
-        return _softmax(input, dim, dtype=dtype)
-
-    def log_softmax(input, dim, dtype=None):
-        """Log-softmax along dim."""
-        return _log_softmax(input, dim, dtype=dtype)
-
-    def dropout(input, p, train):
-        """Dropout (torch.dropout's positional form)."""
-        return _dropout(input, p, train)
-
-    names = vars(_ember)
-    for name, fn in (("softmax", softmax), ("log_softmax", log_softmax), ("dropout", dropout)):
-        if name not in names:
-            setattr(_ember, name, fn)
-    for name, fn in (("softmax", softmax), ("log_softmax", log_softmax)):
-        if name not in vars(_T):
-            setattr(_T, name, fn)
-
-
-_fill_core_gaps()

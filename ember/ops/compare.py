@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import dtypes
 from .._backend.xp import host_scalar_to, xp_of
 from .._tensor_errors import broadcast_error
 from ..autograd.node import Op
@@ -239,7 +240,7 @@ def clamp(input: Tensor, min=None, max=None, *, out=None) -> Tensor:  # noqa: A0
             raise NotImplementedError("\"clamp_scalar_cpu\" not implemented for 'Bool'")
         input = input.long() if not (isinstance(min, float) or isinstance(max, float)) else input
     if input._data.dtype.kind in "biu" and (isinstance(min, float) or isinstance(max, float)):
-        input = input.to(__import__("ember").get_default_dtype())
+        input = input.to(dtypes.get_default_dtype())
     return _finish(Clamp.apply(input, min, max), out)
 
 

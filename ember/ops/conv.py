@@ -490,8 +490,3 @@ class ConvNd(Op):
             else:
                 gx = conv_input_grad(g2, w, pshape, x.shape, s, pads, d, g, osz)
         return gx, gw, gb, None, None, None, None
-
-
-# the transposed convolution op lives beside this one; the public functions (argument checks,
-# torch's messages) are in conv_functional.py
-from .conv_transpose import ConvTransposeNd  # noqa: E402,F401  (re-exported)

@@ -1,10 +1,11 @@
 """The public convolution functions (conv1d/2d/3d, conv_transpose1d/2d/3d): torch's argument
-checks and error messages in front of the ConvNd / ConvTransposeNd ops of ``conv.py``."""
+checks and error messages in front of the ops of ``conv.py`` and ``conv_transpose.py``."""
 
 from __future__ import annotations
 
 from ..tensor import Tensor
-from .conv import _LOWER, _TNAME, ConvNd, ConvTransposeNd, ntuple
+from .conv import _LOWER, _TNAME, ConvNd, ntuple
+from .conv_transpose import ConvTransposeNd
 
 __all__ = [
     "conv1d",

@@ -155,7 +155,7 @@ TRANSPOSED = [
 @pytest.mark.parametrize("case", TRANSPOSED)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_conv_transpose_on_the_blocked_kernels(case, dtype):
-    from ember.ops.conv import ConvTransposeNd
+    from ember.ops.conv_transpose import ConvTransposeNd
 
     xs, ws, stride, padding, out_pad, dilation = case
     rng = np.random.default_rng(6)
@@ -184,7 +184,7 @@ def test_conv_transpose_on_the_blocked_kernels(case, dtype):
 
 
 def test_conv_transpose_output_padding_past_the_stride_falls_back():
-    from ember.ops.conv import ConvTransposeNd
+    from ember.ops.conv_transpose import ConvTransposeNd
 
     # torch allows output_padding >= stride when it is below the dilation; the convolution it
     # transposes then maps back to a different size, so the NCHW kernels serve it
