@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import dtypes as D
+from ._backend.casting import cast
 from .device import move_like, to_device, xp_for, xp_of
 from .ops.creation import _dev
 from .tensor import Tensor, _wrap
@@ -358,7 +359,7 @@ def _fill(t: Tensor, arr) -> None:
     dst = t._data
     if type(dst) is not np.ndarray:
         arr = xp_for(t.device).asarray(arr)
-    dst[...] = arr.astype(dst.dtype, copy=False) if hasattr(arr, "astype") else arr
+    dst[...] = cast(arr, dst.dtype, copy=False) if hasattr(arr, "astype") else arr
     t._bump()
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import dtypes as D
+from ._backend.casting import cast
 from ._tensor_errors import broadcast_error, check_dim, device_error  # noqa: F401
 from .autograd.grad_mode import state as _gs
 from .device import CPU, device_of, to_device, xp_for
@@ -349,7 +350,7 @@ class Tensor:
             if npd == self._data.dtype:
                 return self
             if not (self._rg and _gs.enabled):
-                return _wrap(self._data.astype(npd))
+                return _wrap(cast(self._data, npd))
         from .ops.unary import Cast, ToDevice
 
         r = self

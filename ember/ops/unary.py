@@ -9,6 +9,7 @@ import numpy as np
 
 from .. import _cuda_kernels as _K
 from .. import dtypes as D
+from .._backend.casting import cast
 from ..autograd.grad_mode import state as _gs
 from ..autograd.node import Op, record1
 from ..tensor import Tensor, _wrap
@@ -94,7 +95,7 @@ class Cast(Op):
     @staticmethod
     def forward(ctx, a, npdtype):
         ctx.src = a.dtype
-        return a.astype(npdtype)
+        return cast(a, npdtype)
 
     @staticmethod
     def backward(ctx, g):

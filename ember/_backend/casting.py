@@ -1,0 +1,96 @@
+"""Array dtype conversion with torch's x86-64 float -> integer results on every CPU and on CUDA.
+
+C++ leaves a float -> integer conversion undefined when the value (NaN, an infinity, a number
+out of the destination's range) does not fit, so NumPy, ml_dtypes and CuPy give whatever the
+processor's instruction gives: the "integer indefinite" INT_MIN on x86-64, a saturated value on
+ARM64 and CUDA, and for the narrow and unsigned types whatever the compiler chose. torch's
+results on x86-64 follow fixed rules (c10's casts go through int64 for uint8, through int32 for
+the other narrow types); ``cast`` computes them from defined operations only. The rules, and
+where torch itself depends on the processor, are in docs/differences.md.
+"""
+
+from __future__ import annotations
+
+import platform
+
+import numpy as np
+
+_I32, _I64, _U64 = np.dtype(np.int32), np.dtype(np.int64), np.dtype(np.uint64)
+_F32, _BOOL = np.dtype(np.float32), np.dtype(np.bool_)
+
+# the integer type torch converts through before wrapping into the destination
+_VIA = {
+    np.dtype(np.uint8): _I64,
+    np.dtype(np.int8): _I32,
+    np.dtype(np.int16): _I32,
+    np.dtype(np.uint16): _I32,
+    _I32: _I32,
+    _I64: _I64,
+    np.dtype(np.uint32): _I64,
+}
+_BOUND = {_I32: 2.0**31, _I64: 2.0**63}  # [-bound, bound) converts exactly; exact in float16+
+
+# Every x86-64 truncating conversion (cvttss2si, cvttsd2si, cvttps2dq, cvttpd2dq, vcvttps2qq,
+# vcvttpd2qq) returns INT_MIN for NaN and out-of-range values, which is torch's x86-64 result:
+# there NumPy's own float32/float64 -> int32/int64 cast is exact and costs no extra pass.
+_NATIVE = (
+    frozenset(
+        (np.dtype(s), np.dtype(d)) for s in (np.float32, np.float64) for d in (np.int32, np.int64)
+    )
+    if platform.machine().lower() in ("x86_64", "amd64")
+    else frozenset()
+)
+
+
+def needs_cast(src: np.dtype, dst: np.dtype) -> bool:
+    """Whether ``src -> dst`` is a float (bfloat16 included) to integer conversion."""
+    return dst.kind in "iu" and (src.kind == "f" or (src.kind == "V" and src.itemsize == 2))
+
+
+def cast(a, dtype: np.dtype, copy: bool = True):
+    """``a.astype(dtype)`` for a NumPy or CuPy array, with torch's float -> integer results."""
+    src = a.dtype
+    if dtype.kind not in "iu" or src.kind not in "fV":
+        return a.astype(dtype, copy=copy)
+    if type(a) is np.ndarray and (src, dtype) in _NATIVE:
+        return a.astype(dtype, copy=copy)
+    if src.kind == "V" and src.itemsize != 2:  # a structured or void array: not a number
+        return a.astype(dtype, copy=copy)
+    return exact(a, dtype)
+
+
+def exact(a, dtype: np.dtype):
+    """The float -> integer conversion from defined operations only (no native shortcut)."""
+    if a.dtype.itemsize == 2:  # float16 and bfloat16 are exact in float32
+        a = a.astype(_F32)
+    if a.size == 0:
+        return a.astype(dtype)
+    if dtype == _U64:
+        return _to_uint64(a)
+    via = _VIA[dtype]
+    r = _trunc(a, via)
+    return r if via == dtype else r.astype(dtype)  # integer -> integer wraps, as torch
+
+
+def _trunc(a, via: np.dtype):
+    """Truncate toward zero into ``via``; NaN and out-of-range values give its minimum."""
+    bound = _BOUND[via]
+    if a.min() >= -bound and a.max() < bound:  # NaN fails both: min/max propagate it
+        return a.astype(via)
+    ok = (a >= -bound) & (a < bound)
+    b = a.copy()
+    b[~ok] = 0
+    r = b.astype(via)
+    r[~ok] = np.iinfo(via).min
+    return r
+
+
+def _to_uint64(a):
+    """torch's x86-64 float -> uint64: through int64 below 2**63, exact up to 2**64, else 0."""
+    r = _trunc(a, _I64).view(_U64)
+    top = a >= 2.0**63
+    if top.any():
+        r[top] = 0
+        fits = top & (a < 2.0**64)
+        r[fits] = (a[fits] - 2.0**63).astype(_I64).view(_U64) + np.uint64(2**63)
+    return r
