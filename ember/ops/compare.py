@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._backend.casting import cast
 from ..autograd.node import Op
 from ..device import host_scalar_to, xp_of
 from ..tensor import Tensor, _wrap, broadcast_error
@@ -205,7 +206,7 @@ class Clamp(Op):
             r = np.minimum(r, hi)
         if r is a:
             r = a.copy()
-        return r.astype(a.dtype, copy=False)
+        return cast(r, a.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, g):
