@@ -259,3 +259,14 @@ def test_scatter_and_cumsum_casts():
         e = ember.tensor(x, dtype=getattr(ember, fd)).cumsum(0, dtype=ember.int64)
         t = torch.tensor(x, dtype=getattr(torch, fd)).cumsum(0, dtype=torch.int64)
         assert e.tolist() == t.tolist(), fd
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("fd", FLOATS)
+def test_float_to_int_on_a_real_gpu(fd):
+    """CuPy's own casts saturate; ember's CUDA conversions give the CPU (torch x86-64) values."""
+    with np.errstate(invalid="ignore"):
+        for it in INTS:
+            for entry in ("cuda", "copy_cuda"):
+                got = ENTRIES[entry](_src(fd), it)
+                assert _ints(got) == _ints(_src(fd).to(getattr(ember, it))), (entry, fd, it)
