@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import dtypes, random
+from ._backend.casting import cast
 from ._backend.xp import CPU_ARRAY, xp_for
 from ._grad_state import state as _gs
 from ._tensor_operators import (
@@ -100,7 +101,7 @@ def _to(self, dev, dt, copy: bool = False) -> Tensor:
         if npd == self._data.dtype:
             return self
         if not (self._rg and _gs.enabled):
-            return _wrap(self._data.astype(npd))
+            return _wrap(cast(self._data, npd))
     r = self
     if dt is not None and dt.np != self._data.dtype:
         r = unary.Cast.apply(r, dt.np)

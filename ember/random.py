@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import dtypes as D
+from ._backend.casting import cast
 from ._backend.xp import is_cpu, move_like, xp_for, xp_of
 from .device import to_device
 from .ops.creation import _dev
@@ -359,7 +360,7 @@ def _fill(t: Tensor, arr) -> None:
     dst = t._data
     if not is_cpu(dst):
         arr = xp_for(t.device).asarray(arr)
-    dst[...] = arr.astype(dst.dtype, copy=False) if hasattr(arr, "astype") else arr
+    dst[...] = cast(arr, dst.dtype, copy=False) if hasattr(arr, "astype") else arr
     t._bump()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import dtypes
+from .._backend.casting import cast
 from .._backend.xp import host_scalar_to, xp_of
 from .._tensor_errors import broadcast_error
 from ..autograd.node import Op
@@ -207,7 +208,7 @@ class Clamp(Op):
             r = np.minimum(r, hi)
         if r is a:
             r = a.copy()
-        return r.astype(a.dtype, copy=False)
+        return cast(r, a.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, g):

@@ -10,6 +10,7 @@ import numpy as np
 
 from .. import _device_ctx as _ctx
 from .. import dtypes as D
+from .._backend.casting import cast
 from .._backend.xp import xp_for
 from ..device import CPU, to_device
 from ..tensor import Size, Tensor, _wrap
@@ -167,7 +168,7 @@ def tensor(
                 ) from None
             if arr.dtype == object:
                 raise TypeError("tensor(): could not convert data to a numeric tensor")
-    arr = arr.astype(dt.np, copy=False)
+    arr = cast(arr, dt.np, copy=False)
     dev = _dev(device)
     if dev.type != "cpu":
         arr = _to_dev(arr, dev)
@@ -369,7 +370,7 @@ def range(start=0, end=None, step=1, *, dtype=None, device=None, requires_grad=F
     if dt.np.kind in "iu":
         start, end, step = int(start), int(end), int(step)
     n = int(math.floor((end - start) / step)) + 1
-    arr = (start + step * np.arange(n, dtype=np.float64)).astype(dt.np)
+    arr = cast(start + step * np.arange(n, dtype=np.float64), dt.np)
     return _finish(arr, requires_grad)
 
 
@@ -398,7 +399,7 @@ def linspace(
     arr = xp.linspace(start, end, steps, dtype=np.float64)
     if dt.np.kind in "iu":
         arr = np.trunc(arr)
-    return _result(arr.astype(dt.np), requires_grad, out)
+    return _result(cast(arr, dt.np), requires_grad, out)
 
 
 def logspace(
@@ -423,7 +424,7 @@ def logspace(
         arr = xp.power(float(base), xp.linspace(start, end, steps, dtype=np.float64))
         if dt.np.kind in "iu":
             arr = np.where(np.isfinite(arr), arr, 0)
-        arr = arr.astype(dt.np)
+        arr = cast(arr, dt.np)
     return _result(arr, requires_grad, out)
 
 
@@ -539,10 +540,10 @@ def _legacy_new(args, dt: D.dtype, dev):
             arr = data._host()
             if arr.dtype != dt.np:
                 raise TypeError(f"expected {dt!r} (got {data.dtype!r})")
+        elif isinstance(data, (list, tuple)):
+            arr = np.array(_to_nested(data), dtype=dt.np)
         else:
-            arr = np.array(
-                _to_nested(data) if isinstance(data, (list, tuple)) else data, dtype=dt.np
-            )
+            arr = cast(np.array(data), dt.np)
     else:
         arr = np.zeros(_shape(args), dt.np)
     if dev.type != "cpu":

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import dtypes as D
+from .._backend.casting import cast, needs_cast
 from .._backend.xp import xp_of
 from .._tensor_errors import check_dim
 from ..autograd.node import Op
@@ -43,6 +44,8 @@ class CumSum(Op):
     @staticmethod
     def forward(ctx, a, dim, npdt):
         ctx.dim, ctx.dt = dim, a.dtype
+        if npdt is not None and needs_cast(a.dtype, npdt):
+            a = cast(a, npdt)  # torch casts the input first
         if a.ndim == 0:
             return a.astype(npdt or a.dtype)
         return xp_of(a).cumsum(a, axis=dim, dtype=npdt)
@@ -68,6 +71,8 @@ class CumProd(Op):
 
     @staticmethod
     def forward(ctx, a, dim, npdt):
+        if npdt is not None and needs_cast(a.dtype, npdt):
+            a = cast(a, npdt)  # torch casts the input first
         if a.ndim == 0:
             r = a.astype(npdt or a.dtype)
         else:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._backend.casting import cast
 from .._backend.xp import xp_of
 from .._tensor_errors import check_dim
 from ..autograd.node import Op
@@ -299,7 +300,7 @@ def scatter(
         d = _gs_check(input, dim, index, "scatter")
         if src is None:
             raise TypeError("scatter() missing required argument 'src' or 'value'")
-        src = np.asarray(src).astype(input._data.dtype).item() if not hasattr(src, "shape") else src
+        src = cast(np.asarray(src), input._data.dtype).item() if not hasattr(src, "shape") else src
     if reduce is not None and _grad_on(input, src):
         raise RuntimeError("scatter(): reduce with autograd is not supported in ember")
     return Scatter.apply(input, d, index._data, src, reduce)

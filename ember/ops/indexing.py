@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._backend.casting import cast, needs_cast
 from .._backend.xp import CPU_ARRAY, move_like, xp_of
 from .._grad_state import state as _gs
 from ..autograd.node import Op
@@ -351,6 +352,8 @@ def setitem(self: Tensor, key, value) -> None:
     v = value._data if vt else value
     if vt and type(v) is not type(self._data):
         v = v.get() if hasattr(v, "get") else xp_of(self._data).asarray(v)
+    if vt and needs_cast(v.dtype, self._data.dtype):
+        v = cast(v, self._data.dtype)
     try:
         assign(self._data, k, v)
     except ValueError as e:
@@ -408,4 +411,4 @@ def _fill_value(v, input: Tensor):
             raise RuntimeError(f"value cannot be converted to type {name} without overflow")
     if dt.kind in "iu" and a.dtype.kind in "iu":
         return a.astype(np.int64).astype(dt)
-    return a.astype(dt)
+    return cast(a, dt)

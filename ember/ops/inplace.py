@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import dtypes as D
+from .._backend.casting import cast
 from .._backend.xp import CPU_ARRAY
 from .._grad_state import state as _gs
 from .._tensor_errors import broadcast_error
@@ -229,7 +230,7 @@ def copy_into_out(out: Tensor, r: Tensor) -> Tensor:
         )
     arr = r._data
     if out._data.shape != arr.shape:
-        out._data = arr.astype(out._data.dtype, copy=True)
+        out._data = cast(arr, out._data.dtype)
     else:
         check_cast(arr.dtype, out._data.dtype)
         out._data[...] = arr
@@ -268,7 +269,7 @@ def copy_(self: Tensor, src, non_blocking: bool = False) -> Tensor:
             arr = arr.get() if hasattr(arr, "get") else xp_of(self._data).asarray(arr)
         try:
             self._data[...] = (
-                arr.astype(self._data.dtype, copy=False) if hasattr(arr, "astype") else arr
+                cast(arr, self._data.dtype, copy=False) if hasattr(arr, "astype") else arr
             )
         except ValueError:
             raise RuntimeError(
@@ -295,7 +296,7 @@ def fill_(self: Tensor, value) -> Tensor:
         value = value._data
         if self._data.dtype.kind in "iu" and value.dtype.kind in "iub":
             value = value.astype(np.int64)  # wraps into a narrower type, as torch
-        value = value.astype(self._data.dtype)
+        value = cast(value, self._data.dtype)
         if type(value) is not CPU_ARRAY:  # a CuPy 0-d array: fill takes a Python number
             value = value.item()
     check_leaf(self)

@@ -11,10 +11,13 @@ import math
 
 import numpy as np
 
+from .._backend.casting import cast
 from .._backend.xp import xp_of
 from ..autograd.node import Op
 from ..tensor import Tensor
 from .conv import _crop, _pad_zeros, _prod, col2im, im2col, ntuple
+
+_I64 = np.dtype(np.int64)
 
 __all__ = ["interpolate", "upsample", "pixel_shuffle", "pixel_unshuffle", "unfold", "fold"]
 
@@ -81,13 +84,13 @@ def _nearest_matrix(insz, outsz, sf, exact):
     sc = np.float32(_scale(insz, outsz, False, sf))
     o = np.arange(outsz, dtype=np.float32)
     if exact:
-        src = np.floor((o + np.float32(0.5)) * sc).astype(np.int64)
+        src = cast(np.floor((o + np.float32(0.5)) * sc), _I64)
     elif outsz == insz:
         src = np.arange(outsz)
     elif outsz == 2 * insz:
         src = np.arange(outsz) >> 1
     else:
-        src = np.floor(o * sc).astype(np.int64)
+        src = cast(np.floor(o * sc), _I64)
     src = np.minimum(src, insz - 1)
     m[np.arange(outsz), src] = 1.0
     return m
@@ -101,7 +104,7 @@ def _linear_matrix(insz, outsz, sf, align):
         src = sc * o
     else:
         src = np.maximum(sc * (o + np.float32(0.5)) - np.float32(0.5), np.float32(0))
-    i0 = src.astype(np.int64)
+    i0 = cast(src, _I64)
     i1 = np.where(i0 < insz - 1, i0 + 1, i0)
     l1 = src - i0.astype(np.float32)
     l0 = np.float32(1) - l1
@@ -117,7 +120,7 @@ def _cubic_matrix(insz, outsz, sf, align):
     sc = np.float32(_scale(insz, outsz, align, sf))
     o = np.arange(outsz, dtype=np.float32)
     src = sc * o if align else sc * (o + np.float32(0.5)) - np.float32(0.5)
-    i0 = np.floor(src).astype(np.int64)
+    i0 = cast(np.floor(src), _I64)
     t = (src - np.floor(src)).astype(np.float64)
 
     def c1(x):

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._backend.casting import cast
 from .._backend.xp import xp_of
 from .._tensor_errors import check_dim
 from ..tensor import Tensor, _wrap
 from .reduction import return_type, rev, select_along, span
+
+_I64 = np.dtype(np.int64)
 
 __all__ = [
     "sort",
@@ -347,8 +350,8 @@ def _quantile(
         pos = v * xp.maximum(count - 1, 0)
         if interpolation == "nearest":
             pos = xp.round(pos)
-        lo = xp.floor(pos).astype(np.int64)
-        hi = xp.ceil(pos).astype(np.int64)
+        lo = cast(xp.floor(pos), _I64)
+        hi = cast(xp.ceil(pos), _I64)
         if interpolation == "lower":
             hi = lo
         elif interpolation == "higher":

@@ -9,6 +9,7 @@ import numpy as np
 
 from .. import dtypes
 from .._backend import kernels
+from .._backend.casting import cast
 from .._backend.cpu import threads as _par
 from .._backend.xp import CPU_ARRAY, xp_for
 from .._grad_state import state as _gs
@@ -98,7 +99,7 @@ class Cast(Op):
     @staticmethod
     def forward(ctx, a, npdtype):
         ctx.src = a.dtype
-        return a.astype(npdtype)
+        return cast(a, npdtype)
 
     @staticmethod
     def backward(ctx, g):

@@ -1,0 +1,121 @@
+"""Array dtype conversion with torch's x86-64 float -> integer results on every CPU and on CUDA.
+
+C++ leaves a float -> integer conversion undefined when the value (NaN, an infinity, a number
+out of the destination's range) does not fit, so NumPy, ml_dtypes and CuPy give whatever the
+processor's instruction gives: the "integer indefinite" INT_MIN on x86-64, a saturated value on
+ARM64 and CUDA, and for the narrow and unsigned types whatever the compiler chose. torch's
+results on x86-64 follow fixed rules (c10's casts go through int64 for uint8, through int32 for
+the other narrow types); ``cast`` computes them from defined operations only. The rules, and
+where torch itself depends on the processor, are in docs/differences.md.
+"""
+
+from __future__ import annotations
+
+import platform
+
+import numpy as np
+
+try:  # bfloat16 needs ml_dtypes (an optional extra); the backend sits below ember.dtypes
+    import ml_dtypes as _ml
+
+    _BF16 = np.dtype(_ml.bfloat16)
+except ImportError:  # pragma: no cover - exercised only without the extra
+    _BF16 = None
+
+_I32, _I64, _U64 = np.dtype(np.int32), np.dtype(np.int64), np.dtype(np.uint64)
+_F32, _ND = np.dtype(np.float32), np.ndarray
+
+# the integer type torch converts through before wrapping into the destination
+_VIA = {
+    np.dtype(np.uint8): _I64,
+    np.dtype(np.int8): _I32,
+    np.dtype(np.int16): _I32,
+    np.dtype(np.uint16): _I32,
+    _I32: _I32,
+    _I64: _I64,
+    np.dtype(np.uint32): _I64,
+}
+_BOUND = {_I32: 2.0**31, _I64: 2.0**63}  # [-bound, bound) converts exactly; exact in float16+
+
+
+def exact(a, dtype: np.dtype):
+    """The float -> integer conversion from defined operations only (no native shortcut)."""
+    if a.dtype.itemsize == 2:  # float16 and bfloat16 are exact in float32
+        a = a.astype(_F32)
+    if a.size == 0:
+        return a.astype(dtype)
+    if dtype == _U64:
+        return _to_uint64(a)
+    via = _VIA[dtype]
+    r = _trunc(a, via)
+    return r if via == dtype else r.astype(dtype)  # integer -> integer wraps, as torch
+
+
+def _via_native(a, dtype: np.dtype):
+    """x86-64, NumPy: the signed conversion torch goes through, native, then the wrap."""
+    if a.dtype.itemsize == 2:  # float16 and bfloat16 are exact in float32
+        a = a.astype(_F32)
+    via = _VIA[dtype]
+    return a.astype(via) if via == dtype else a.astype(via).astype(dtype)
+
+
+def _plain(a, dtype: np.dtype):
+    """Marks a pair whose NumPy cast is already torch's (never called)."""
+
+
+# Every x86-64 truncating conversion (cvttss2si, cvttsd2si, cvttps2dq, cvttpd2dq, vcvttps2qq,
+# vcvttpd2qq) returns INT_MIN for NaN and out-of-range values, which is what torch's casts give
+# on x86-64: there NumPy's own float32/float64 -> int32/int64 cast is exact and costs no extra
+# pass, and the other pairs go through int32/int64 first (NumPy's direct casts to the narrow
+# and unsigned types, and ml_dtypes' bfloat16 ones, are compiled differently and disagree
+# between x86-64 processors). Elsewhere (ARM64 saturates) every pair takes ``exact``.
+_X86 = platform.machine().lower() in ("x86_64", "amd64")
+_FLOATS = [np.dtype(np.float16), _F32, np.dtype(np.float64)]
+if _BF16 is not None:
+    _FLOATS.append(_BF16)
+_HOW = {}  # (source, destination) -> how NumPy arrays convert; CuPy ones always take exact
+for _s in _FLOATS:
+    for _d in [*_VIA, _U64]:
+        if not _X86 or _d == _U64:
+            _HOW[_s, _d] = exact
+        elif _s.itemsize >= 4 and _VIA[_d] == _d:
+            _HOW[_s, _d] = _plain
+        else:
+            _HOW[_s, _d] = _via_native
+
+
+def needs_cast(src: np.dtype, dst: np.dtype) -> bool:
+    """Whether ``src -> dst`` is a float (bfloat16 included) to integer conversion."""
+    return (src, dst) in _HOW
+
+
+def cast(a, dtype: np.dtype, copy: bool = True):
+    """``a.astype(dtype)`` for a NumPy or CuPy array, with torch's float -> integer results."""
+    how = _HOW.get((a.dtype, dtype))
+    if how is None or (how is _plain and type(a) is _ND):
+        return a.astype(dtype, copy=copy)
+    return how(a, dtype) if type(a) is _ND else exact(a, dtype)
+
+
+def _trunc(a, via: np.dtype):
+    """Truncate toward zero into ``via``; NaN and out-of-range values give its minimum."""
+    bound = _BOUND[via]
+    if a.min() >= -bound and a.max() < bound:  # NaN fails both: min/max propagate it
+        return a.astype(via)
+    ok = (a >= -bound) & (a < bound)
+    b = a.copy()
+    b[~ok] = 0
+    r = b.astype(via)
+    r[~ok] = np.iinfo(via).min
+    return r
+
+
+def _to_uint64(a):
+    """torch's x86-64 float -> uint64: through int64 below 2**63, exact up to 2**64, else 0."""
+    r = _trunc(a, _I64).view(_U64)
+    top = a >= 2.0**63
+    if top.any():
+        r[top] = 0
+        fits = top & (a < 2.0**64)
+        r[fits] = (a[fits] - 2.0**63).astype(_I64).view(_U64) + np.uint64(2**63)
+    return r
