@@ -244,6 +244,38 @@ def test_core_imports_no_upper_layer():
     assert not bad, "\n" + "\n".join(bad)
 
 
+def imports_below_code(path: Path) -> list[int]:
+    """Lines of module-level imports that come after the module's first function or class: an
+    import at the bottom of a file (a late re-export, or a cycle dodged by import order)."""
+    first_def = None
+    late = []
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            first_def = first_def or node.lineno
+        if first_def is None or (isinstance(node, ast.If) and _is_type_checking(node.test)):
+            continue
+        late += (
+            [n.lineno for n in ast.walk(node) if isinstance(n, (ast.Import, ast.ImportFrom))]
+            if isinstance(node, (ast.Import, ast.ImportFrom, ast.Try, ast.If))
+            else []
+        )
+    return late
+
+
+def test_the_checker_finds_imports_below_code(tmp_path):
+    (tmp_path / "m.py").write_text("import os\n\ndef f():\n    import sys\n\nfrom os import path\n")
+    assert imports_below_code(tmp_path / "m.py") == [6]
+
+
+def test_no_import_at_the_bottom_of_a_file():
+    late = [
+        f"{name}:{line}"
+        for name, path in module_files(EMBER).items()
+        for line in imports_below_code(path)
+    ]
+    assert not late, "imports below the first def/class: " + ", ".join(late)
+
+
 # --- class paths that pickles and checkpoints name -------------------------------------------
 
 # Where ember's classes are found by name today: a pickle (``pickle.dump`` of a model, an old
