@@ -51,6 +51,14 @@ def cuda_device_count() -> int:
         return 0
 
 
+def nccl():
+    """CuPy's NCCL bindings (``cupy.cuda.nccl``); raises as that import does when CuPy or its
+    NCCL support is missing."""
+    from cupy.cuda import nccl as bindings  # optional dependency: only the nccl backend needs it
+
+    return bindings
+
+
 def is_cpu(arr) -> bool:
     """True for a CPU (NumPy) array."""
     return type(arr) is CPU_ARRAY

@@ -10,6 +10,7 @@ Untested here (no GPU on the development machine): written against CuPy's docume
 
 from __future__ import annotations
 
+from .._backend.xp import nccl as cupy_nccl
 from .process_group import ReduceOp, Work, _mpi
 
 
@@ -34,8 +35,7 @@ class NcclComm:
 
     def __init__(self, mpi_comm):
         cp = _cp()
-        from cupy.cuda import nccl
-
+        nccl = cupy_nccl()
         self._nccl = nccl
         ndev = cp.cuda.runtime.getDeviceCount()
         if ndev == 0:

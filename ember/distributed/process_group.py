@@ -14,6 +14,8 @@ import time
 import traceback
 from collections.abc import Callable, Sequence
 
+from .._backend.xp import nccl as cupy_nccl
+
 __all__ = [
     "Backend",
     "GroupMember",
@@ -94,7 +96,7 @@ def is_gloo_available() -> bool:
 def is_nccl_available() -> bool:
     """True when CuPy with its NCCL bindings can be imported."""
     try:
-        from cupy.cuda import nccl  # noqa: F401
+        cupy_nccl()
     except Exception:
         return False
     return True

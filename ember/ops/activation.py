@@ -138,10 +138,49 @@ def _erf_np(x):
     return erf(_wrap(x))._data
 
 
+_INV_SQRT2 = 1.0 / math.sqrt(2.0)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+
+
+@kernels.fused("gelu_fw", "T x", "T y", f"y = (T)0.5 * x * ((T)1 + erf(x * (T){_INV_SQRT2!r}))")
+def _gelu_fw_kernel(x):
+    """Exact (erf) GELU."""
+    return (0.5 * x * (1 + np.vectorize(math.erf)(x * _INV_SQRT2))).astype(x.dtype)
+
+
+@kernels.fused(
+    "gelu_grad",
+    "T x",
+    "T d",
+    f"d = (T)0.5 * ((T)1 + erf(x * (T){_INV_SQRT2!r})) "
+    f"+ x * exp((T)-0.5 * x * x) * (T){_INV_SQRT_2PI!r}",
+)
+def _gelu_grad_kernel(x):
+    """d gelu(x) / dx for the exact GELU."""
+    cdf = 0.5 * (1 + np.vectorize(math.erf)(x * _INV_SQRT2))
+    return (cdf + x * np.exp(-0.5 * x * x) * _INV_SQRT_2PI).astype(x.dtype)
+
+
+@kernels.fused(
+    "gelu_tanh_grad",
+    "T x",
+    "T d",
+    f"T t = tanh((T){_SQRT_2_OVER_PI!r} * (x + (T)0.044715 * x * x * x));"
+    f"d = (T)0.5 * ((T)1 + t) + (T)0.5 * x * ((T)1 - t * t) * (T){_SQRT_2_OVER_PI!r} "
+    "* ((T)1 + (T)0.134145 * x * x)",
+)
+def _gelu_tanh_grad_kernel(x):
+    """d gelu(x) / dx for the tanh approximation."""
+    t = np.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x * x * x))
+    d = 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * _SQRT_2_OVER_PI * (1 + 0.134145 * x * x)
+    return d.astype(x.dtype)
+
+
 def _gelu_fwd(x, approx):
     xp = xp_of(x)
     if xp is not np and approx != "tanh" and kernels.on_device(x):
-        return kernels.gelu_fw(x)
+        return _gelu_fw_kernel(x)
     if approx == "tanh":
         k = math.sqrt(2.0 / math.pi)
         inner = _c(x, k) * (x + _c(x, 0.044715) * x * x * x)
@@ -152,7 +191,7 @@ def _gelu_fwd(x, approx):
 def _gelu_bw(g, x, y, approx):
     xp = xp_of(x)
     if xp is not np and kernels.on_device(x):
-        return g * (kernels.gelu_tanh_grad(x) if approx == "tanh" else kernels.gelu_grad(x))
+        return g * (_gelu_tanh_grad_kernel(x) if approx == "tanh" else _gelu_grad_kernel(x))
     if approx == "tanh":
         k = math.sqrt(2.0 / math.pi)
         x2 = x * x

@@ -15,6 +15,12 @@ from ._blas_sum import rsum
 
 
 # --- mse -----------------------------------------------------------------------------------
+@kernels.fused("mse_bw", "T d, T g, T c", "T gx", "gx = d * g * c")
+def _mse_bw_kernel(d, g, c):
+    """Gradient of a squared error from the difference d, upstream g and constant c."""
+    return (d * g * c).astype(d.dtype, copy=False)
+
+
 class _MSE(Op):
     @staticmethod
     def forward(ctx, a, b, red):
@@ -40,7 +46,7 @@ class _MSE(Op):
         red = ctx.red
         if type(d) is not CPU_ARRAY and red != "none" and kernels.on_device(d):
             c = 2.0 / d.size if red == "mean" else 2.0
-            gd = kernels.mse_bw(d, g.astype(d.dtype, copy=False), c)
+            gd = _mse_bw_kernel(d, g.astype(d.dtype, copy=False), c)
         elif red == "mean":
             gd = d * (g * d.dtype.type(2.0 / d.size))
         elif red == "sum":
@@ -107,6 +113,21 @@ def _check_targets(t1, C: int, ignore: int):
     return tc, valid
 
 
+@kernels.fused("shift_exp", "T x, T mx", "T sh, T e", "sh = x - mx; e = exp(sh)")
+def _shift_exp_kernel(x, mx):
+    """(x - max, exp(x - max)) for a stable softmax."""
+    sh = x - mx
+    return sh, np.exp(sh)
+
+
+@kernels.fused("log_normalize", "T s", "T logp, T e", "logp -= log(s); e /= s")
+def _log_normalize_kernel(s, logp, e):
+    """In place: logp -= log(s) and e /= s (log-softmax and softmax from the shifted exps)."""
+    logp -= np.log(s)
+    e /= s
+    return logp, e
+
+
 class _CrossEntropy(Op):
     """log_softmax + nll (or soft targets) in one node, with label smoothing and weights."""
 
@@ -117,8 +138,8 @@ class _CrossEntropy(Op):
         x2 = _to_rows(x, C)
         M = x2.shape[0]
         if xp is not np and kernels.on_device(x2):  # CUDA: two fused kernels, two reductions
-            logp, e = kernels.shift_exp(x2, x2.max(1, keepdims=True))
-            kernels.log_normalize(e.sum(1, keepdims=True), logp, e)
+            logp, e = _shift_exp_kernel(x2, x2.max(1, keepdims=True))
+            _log_normalize_kernel(e.sum(1, keepdims=True), logp, e)
         else:
             sh = x2 - x2.max(1, keepdims=True)
             e = xp.exp(sh)

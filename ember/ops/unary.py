@@ -255,9 +255,15 @@ def _giles_big(w):
     return p
 
 
+@kernels.fused("tanh_bw", "T g, T y", "T gx", "gx = g * ((T)1 - y * y)")
+def _tanh_bw_kernel(g, y):
+    """Gradient of tanh from its output."""
+    return g * (1 - y * y)
+
+
 def _tanh_bw(g, a, y):
     if type(g) is not CPU_ARRAY and kernels.on_device(g):
-        return kernels.tanh_bw(g, y)
+        return _tanh_bw_kernel(g, y)
     return g * (1 - y * y)
 
 
@@ -326,12 +332,25 @@ arcsin, arccos, arctan = asin, acos, atan
 arcsinh, arccosh, arctanh = asinh, acosh, atanh
 
 
+@kernels.fused("sigmoid_fw", "T x", "T y", "y = (T)1 / ((T)1 + exp(-x))")
+def _sigmoid_fw_kernel(x):
+    """Logistic function."""
+    with np.errstate(over="ignore"):
+        return (1 / (1 + np.exp(-x))).astype(x.dtype, copy=False)
+
+
+@kernels.fused("sigmoid_bw", "T g, T y", "T gx", "gx = g * y * ((T)1 - y)")
+def _sigmoid_bw_kernel(g, y):
+    """Gradient of the logistic function from its output."""
+    return g * y * (1 - y)
+
+
 def _sigmoid_np(a):
     if type(a) is CPU_ARRAY:
         if _sp_expit is not None and a.dtype.kind == "f":
             return _sp_expit(a).astype(a.dtype, copy=False)
     elif kernels.on_device(a):
-        return kernels.sigmoid_fw(a)
+        return _sigmoid_fw_kernel(a)
     # exp of -|a| never overflows; the two branches agree at 0
     e = np.exp(-np.abs(a))
     return np.where(a >= 0, 1 / (1 + e), e / (1 + e)).astype(a.dtype, copy=False)
@@ -339,7 +358,7 @@ def _sigmoid_np(a):
 
 def _sigmoid_bw(g, a, y):
     if type(g) is not CPU_ARRAY and kernels.on_device(g):
-        return kernels.sigmoid_bw(g, y)
+        return _sigmoid_bw_kernel(g, y)
     return g * y * (1 - y)
 
 
@@ -351,9 +370,15 @@ def _relu_np(a):
     return np.maximum(a, 0)
 
 
+@kernels.fused("relu_bw", "T g, T y", "T gx", "gx = y > (T)0 ? g : (T)0")
+def _relu_bw_kernel(g, y):
+    """Gradient of relu from the output: g where y > 0."""
+    return np.where(y > 0, g, np.zeros((), g.dtype))
+
+
 def _relu_bw(g, a, y):
     if type(g) is not CPU_ARRAY and kernels.on_device(g):
-        return kernels.relu_bw(g, y)
+        return _relu_bw_kernel(g, y)
     if (
         type(g) is CPU_ARRAY
         and g.nbytes >= 1 << 20

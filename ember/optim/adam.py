@@ -14,6 +14,26 @@ from .optimizer import Optimizer
 __all__ = ["Adam"]
 
 
+@kernels.fused(
+    "adam_step",
+    "T g, T lr_bc1, T b1, T b2, T bc2s, T eps, T sgn, T l2, T pscale",
+    "T p, T m, T v",
+    "T d = sgn * g + l2 * p;"
+    "m += ((T)1 - b1) * (d - m);"
+    "v = b2 * v + ((T)1 - b2) * d * d;"
+    "p = p * pscale - lr_bc1 * m / (sqrt(v) / bc2s + eps);",
+)
+def _adam_step_kernel(g, lr_bc1, b1, b2, bc2s, eps, sgn, l2, pscale, p, m, v):
+    """Adam/AdamW (L2 or decoupled weight decay, maximize), in one pass (in place on the flat
+    parameter and state buffers)."""
+    dt = p.dtype.type
+    d = dt(sgn) * g + dt(l2) * p
+    m += dt(1 - b1) * (d - m)
+    v[...] = dt(b2) * v + dt(1 - b2) * d * d
+    p[...] = p * dt(pscale) - dt(lr_bc1) * m / (np.sqrt(v) / dt(bc2s) + dt(eps))
+    return p, m, v
+
+
 class Adam(Optimizer):
     """Adaptive moment estimation (fused flat update)."""
 
@@ -120,7 +140,7 @@ class Adam(Optimizer):
 
     @staticmethod
     def _fused(group: dict, p, g, bufs: dict, step, xp) -> dict:
-        """The whole update as one CUDA kernel (``_backend.kernels.adam_step``)."""
+        """The whole update as one CUDA kernel (``_adam_step_kernel``)."""
         lr = float(group["lr"])
         b1, b2 = (float(b) for b in group["betas"])
         wd = float(group["weight_decay"])
@@ -131,7 +151,7 @@ class Adam(Optimizer):
         if m is None:
             m = new["exp_avg"] = xp.zeros_like(p)
             v = new["exp_avg_sq"] = xp.zeros_like(p)
-        kernels.adam_step(
+        _adam_step_kernel(
             g,
             lr / (1 - b1**step),
             b1,

@@ -12,6 +12,27 @@ from .optimizer import Optimizer
 __all__ = ["SGD"]
 
 
+@kernels.fused(
+    "sgd_step",
+    "T g, T lr, T wd, T mom, T damp, T sgn, int32 first, int32 nesterov",
+    "T p, T buf",
+    "T d = sgn * g + wd * p;"
+    "buf = first ? d : mom * buf + damp * d;"
+    "p -= lr * (nesterov ? d + mom * buf : buf);",
+)
+def _sgd_step_kernel(g, lr, wd, mom, damp, sgn, first, nesterov, p, buf):
+    """SGD with momentum, dampening, nesterov, weight decay and maximize, in one pass (in place
+    on the flat parameter and momentum buffers)."""
+    dt = p.dtype.type
+    d = dt(sgn) * g + dt(wd) * p
+    if first:
+        buf[...] = d
+    else:
+        buf[...] = dt(mom) * buf + dt(damp) * d
+    p -= dt(lr) * (d + dt(mom) * buf if nesterov else buf)
+    return p, buf
+
+
 class SGD(Optimizer):
     """Stochastic gradient descent, as ``torch.optim.SGD`` (fused flat update)."""
 
@@ -103,7 +124,7 @@ class SGD(Optimizer):
 
     @staticmethod
     def _fused(group: dict, p, g, bufs: dict, s) -> dict:
-        """The whole update as one CUDA kernel (``_backend.kernels.sgd_step``)."""
+        """The whole update as one CUDA kernel (``_sgd_step_kernel``)."""
         mom = float(group["momentum"])
         new = {}
         buf = bufs.get("momentum_buffer")
@@ -112,7 +133,7 @@ class SGD(Optimizer):
             buf = new["momentum_buffer"] = s.copy()
         elif mom == 0:
             buf, first = s, True  # no momentum: the buffer is scratch holding d
-        kernels.sgd_step(
+        _sgd_step_kernel(
             g,
             float(group["lr"]),
             float(group["weight_decay"]),

@@ -1,5 +1,6 @@
-"""The fused CUDA kernels (ember/_backend/kernels.py): taken on CUDA arrays, equal to their NumPy
-references, called correctly (through the CuPy stand-in unless marked ``gpu``)."""
+"""The fused CUDA kernels (declared beside their ops, registered in ember/_backend/kernels.py):
+taken on CUDA arrays, equal to their NumPy references, called correctly (through the CuPy
+stand-in unless marked ``gpu``)."""
 
 from __future__ import annotations
 
@@ -51,27 +52,42 @@ def test_kernel_references_match_numpy_ops():
     y = ember.from_numpy(x)
     np.testing.assert_allclose(K.REFERENCE["sigmoid_fw"](x), y.sigmoid().numpy(), rtol=1e-6)
     np.testing.assert_allclose(K.REFERENCE["gelu_fw"](x), F.gelu(y).numpy(), rtol=1e-5)
-    assert set(K.REFERENCE) == set(K._SPECS)
+    assert set(K.REFERENCE) == set(K._SPECS) == set(K.KERNELS)
 
 
-def _kernel_args(name, rng):
-    f = lambda *s: rng.standard_normal(s).astype(np.float32)  # noqa: E731
-    return {
-        "relu_bw": lambda: (f(64), f(64)),
-        "sigmoid_fw": lambda: (f(64),),
-        "sigmoid_bw": lambda: (f(64), rng.random(64).astype(np.float32)),
-        "tanh_bw": lambda: (f(64), np.tanh(f(64))),
-        "gelu_fw": lambda: (f(64),),
-        "gelu_grad": lambda: (f(64),),
-        "gelu_tanh_grad": lambda: (f(64),),
-        "mse_bw": lambda: (f(64), np.float32(0.7) * np.ones((), np.float32), 0.25),
-        "shift_exp": lambda: (f(8, 5), f(8, 1)),
-        "log_normalize": lambda: (np.abs(f(8, 1)) + 1, f(8, 5), np.abs(f(8, 5))),
-        "sgd_step": lambda: (f(64), 0.1, 0.01, 0.9, 0.9, -1.0, 0, 1, f(64), f(64)),
-        "adam_step": lambda: (
-            (f(64), 0.01, 0.9, 0.999, 0.3, 1e-8, 1.0, 0.01, 1.0, f(64), f(64)) + (np.abs(f(64)),)
-        ),
-    }[name]()
+def test_every_kernel_is_registered_at_import():
+    """``import ember`` registers every kernel (their ops' modules declare them) and builds none."""
+    from ember._backend import kernels as K
+
+    assert set(K.KERNELS) == set(_KERNEL_ARGS)
+    assert K.KERNELS["relu_bw"].__module__ == "ember.ops.unary"
+    assert K.KERNELS["gelu_fw"].__module__ == "ember.ops.activation"
+    assert K.KERNELS["mse_bw"].__module__ == "ember.ops.loss"
+    assert K.KERNELS["sgd_step"].__module__ == "ember.optim.sgd"
+    assert K.KERNELS["adam_step"].__module__ == "ember.optim.adam"
+
+
+def _f(rng, *shape):
+    return rng.standard_normal(shape).astype(np.float32)
+
+
+_KERNEL_ARGS = {  # name -> arguments for one call, from a random generator
+    "relu_bw": lambda r: (_f(r, 64), _f(r, 64)),
+    "sigmoid_fw": lambda r: (_f(r, 64),),
+    "sigmoid_bw": lambda r: (_f(r, 64), r.random(64).astype(np.float32)),
+    "tanh_bw": lambda r: (_f(r, 64), np.tanh(_f(r, 64))),
+    "gelu_fw": lambda r: (_f(r, 64),),
+    "gelu_grad": lambda r: (_f(r, 64),),
+    "gelu_tanh_grad": lambda r: (_f(r, 64),),
+    "mse_bw": lambda r: (_f(r, 64), np.float32(0.7) * np.ones((), np.float32), 0.25),
+    "shift_exp": lambda r: (_f(r, 8, 5), _f(r, 8, 1)),
+    "log_normalize": lambda r: (np.abs(_f(r, 8, 1)) + 1, _f(r, 8, 5), np.abs(_f(r, 8, 5))),
+    "sgd_step": lambda r: (_f(r, 64), 0.1, 0.01, 0.9, 0.9, -1.0, 0, 1, _f(r, 64), _f(r, 64)),
+    "adam_step": lambda r: (
+        (_f(r, 64), 0.01, 0.9, 0.999, 0.3, 1e-8, 1.0, 0.01, 1.0, _f(r, 64), _f(r, 64))
+        + (np.abs(_f(r, 64)),)
+    ),
+}
 
 
 @pytest.mark.gpu
@@ -91,11 +107,12 @@ def _check_kernels(cupy):
 
     K._built.clear()
     rng = np.random.default_rng(0)
+    assert set(K.KERNELS) == set(_KERNEL_ARGS)
     for name, ref in K.REFERENCE.items():
-        args = _kernel_args(name, rng)
+        args = _KERNEL_ARGS[name](rng)
         dev = [cupy.asarray(a) if isinstance(a, np.ndarray) else a for a in args]
         want = ref(*[a.copy() if isinstance(a, np.ndarray) else a for a in args])
-        got = getattr(K, name)(*dev)
+        got = K.KERNELS[name](*dev)
         want = want if isinstance(want, tuple) else (want,)
         got = got if isinstance(got, tuple) else (got,)
         for w, g in zip(want, got):
