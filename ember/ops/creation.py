@@ -13,6 +13,7 @@ from .. import dtypes as D
 from .._backend.xp import xp_for
 from ..device import CPU, to_device
 from ..tensor import Size, Tensor, _wrap
+from .inplace import _pretty, copy_into_out
 
 __all__ = [
     "tensor",
@@ -38,8 +39,6 @@ __all__ = [
     "polar",
     "tril_indices",
     "triu_indices",
-    "meshgrid",
-    "cartesian_prod",
 ]
 
 
@@ -220,8 +219,6 @@ def _make(fill, size, dtype, device, requires_grad, out=None, what=""):
     xp = np if dev is CPU else xp_for(dev)
     arr = fill(xp, shape, dt.np)
     if out is not None:
-        from .inplace import copy_into_out
-
         return copy_into_out(out, _wrap(arr))
     return _finish(arr, requires_grad)
 
@@ -318,8 +315,6 @@ def eye(
 
 def _no_bool_complex(dt: D.dtype, name: str) -> None:
     if dt is D.bool_ or dt.is_complex:
-        from .inplace import _pretty
-
         n = {"complex64": "ComplexFloat", "complex128": "ComplexDouble"}.get(
             dt.name, _pretty(dt.name)
         )
@@ -375,8 +370,6 @@ def range(start=0, end=None, step=1, *, dtype=None, device=None, requires_grad=F
 
 def _result(arr, requires_grad, out):
     if out is not None:
-        from .inplace import copy_into_out
-
         return copy_into_out(out, _wrap(arr))
     return _finish(arr, requires_grad)
 
@@ -478,36 +471,6 @@ def tril_indices(row: int, col: int, offset: int = 0, *, dtype=None, device=None
 def triu_indices(row: int, col: int, offset: int = 0, *, dtype=None, device=None) -> Tensor:
     r, c = np.triu_indices(row, offset, col)
     return _wrap(np.stack([r, c]).astype(np.int64))
-
-
-def meshgrid(*tensors, indexing: str = "ij"):
-    """Coordinate grids; ember defaults to 'ij' as torch does."""
-    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
-        tensors = tensors[0]
-    from .view import expand, reshape
-
-    n = len(tensors)
-    sizes = [t.numel() for t in tensors]
-    if indexing == "xy" and n >= 2:
-        sizes[0], sizes[1] = sizes[1], sizes[0]
-    out = []
-    for i, t in enumerate(tensors):
-        shape = [1] * n
-        pos = i
-        if indexing == "xy" and n >= 2 and i < 2:
-            pos = 1 - i
-        shape[pos] = t.numel()
-        out.append(expand(reshape(t, shape), sizes))
-    return tuple(out)
-
-
-def cartesian_prod(*tensors) -> Tensor:
-    from .join import stack
-
-    grids = meshgrid(*tensors, indexing="ij")
-    if len(tensors) == 1:
-        return tensors[0]
-    return stack([g.reshape(-1) for g in grids], 1)
 
 
 _LEGACY_NAMES = {

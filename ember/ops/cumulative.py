@@ -11,6 +11,10 @@ from .._tensor_errors import check_dim
 from ..autograd.node import Op
 from ..tensor import Tensor, _wrap
 from . import _bw
+from .gather import Gather
+from .inplace import copy_into_out
+from .reduction import is_float, return_type, rev, via_f32
+from .view import narrow
 
 
 def _rev_cumsum(g, dim: int):
@@ -18,15 +22,11 @@ def _rev_cumsum(g, dim: int):
     if isinstance(g, Tensor):
         return g.flip(dim).cumsum(dim).flip(dim)
     xp = xp_of(g)
-    from .reduction import rev
-
     return rev(xp.cumsum(rev(g, dim), axis=dim), dim)
 
 
 def _finish(r, out):
     if out is not None:
-        from .inplace import copy_into_out
-
         return copy_into_out(out, r)
     return r
 
@@ -116,9 +116,6 @@ def cumprod(input: Tensor, dim: int, *, dtype=None, out=None) -> Tensor:
 
 
 def _cum_ext(input: Tensor, dim: int, is_max: bool, name: str):
-    from .gather import Gather
-    from .reduction import return_type
-
     a = input._data
     d = check_dim(dim, a.ndim)
     if a.ndim == 0:
@@ -179,8 +176,6 @@ class LogCumSumExp(Op):
 
 def logcumsumexp(input: Tensor, dim: int, *, out=None) -> Tensor:
     """log(cumsum(exp(input))) along ``dim``, computed stably."""
-    from .reduction import is_float, via_f32
-
     if not is_float(input._data):
         input = input.to(D._default)
     d = check_dim(dim, input._data.ndim)
@@ -188,8 +183,6 @@ def logcumsumexp(input: Tensor, dim: int, *, out=None) -> Tensor:
 
 
 def _trap_terms(y: Tensor, x, dx, dim: int):
-    from .view import narrow
-
     d = check_dim(dim, y._data.ndim)
     n = y._data.shape[d]
     if n == 0:

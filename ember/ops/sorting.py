@@ -12,6 +12,10 @@ import numpy as np
 from .._backend.xp import xp_of
 from .._tensor_errors import check_dim
 from ..tensor import Tensor, _wrap
+from .compare import where
+from .gather import gather
+from .inplace import _pretty, copy_into_out
+from .join import stack
 from .reduction import return_type, rev, select_along, span
 
 __all__ = [
@@ -284,8 +288,6 @@ def histc(input: Tensor, bins: int = 100, min=0, max=0, *, out=None) -> Tensor: 
     """Histogram of ``bins`` equal bins over [min, max] (the data range when both are 0)."""
     a = input._data
     if a.dtype.kind not in "f":
-        from .inplace import _pretty
-
         raise NotImplementedError(
             f"\"histogram_cpu\" not implemented for '{_pretty(input.dtype.name)}'"
         )
@@ -301,8 +303,6 @@ def histc(input: Tensor, bins: int = 100, min=0, max=0, *, out=None) -> Tensor: 
     h, _ = xp_of(a).histogram(a.reshape(-1), bins=bins, range=(lo, hi))
     r = _wrap(h.astype(a.dtype))
     if out is not None:
-        from .inplace import copy_into_out
-
         return copy_into_out(out, r)
     return r
 
@@ -314,9 +314,6 @@ _INTERP = ("linear", "lower", "higher", "midpoint", "nearest")
 def _quantile(
     input: Tensor, q, dim, keepdim: bool, interpolation: str, skip_nan: bool, name: str
 ) -> Tensor:
-    from .gather import gather
-    from .join import stack
-
     a = input._data
     if a.dtype not in (np.float32, np.float64):
         raise RuntimeError(f"{name}() input tensor must be either float or double dtype")
@@ -362,8 +359,6 @@ def _quantile(
         r = vlo if (lo == hi).all() else vlo + (gather(srt, d, _wrap(hi)) - vlo) * _wrap(frac)
         bad = (count == 0) if skip_nan else (nan > 0)
         if bad.any():
-            from .compare import where
-
             r = where(_wrap(bad), _wrap(xp.full((), np.nan, xs.dtype)), r)
         if dim is None:
             r = r.reshape((1,) * a.ndim if keepdim else ())
