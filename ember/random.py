@@ -6,12 +6,17 @@ guarantees are torch's: a seed fixes every draw, and a saved state restores the 
 
 from __future__ import annotations
 
+import functools
+import pickle
+
 import numpy as np
 
+from . import cuda
 from . import dtypes as D
 from ._backend.xp import is_cpu, move_like, xp_for, xp_of
 from .device import to_device
 from .ops.creation import _dev
+from .ops.inplace import check_leaf, copy_into_out
 from .tensor import Tensor, _wrap
 
 __all__ = [
@@ -60,14 +65,10 @@ class Generator:
 
     def get_state(self) -> Tensor:
         """The state as a uint8 tensor (what ``set_state`` accepts back)."""
-        import pickle
-
         blob = pickle.dumps((self._seed, self._rng.bit_generator.state))
         return _wrap(np.frombuffer(blob, dtype=np.uint8).copy())
 
     def set_state(self, state: Tensor) -> Generator:
-        import pickle
-
         arr = state._data if isinstance(state, Tensor) else np.asarray(state)
         try:
             seed, st = pickle.loads(arr.astype(np.uint8).tobytes())
@@ -88,8 +89,6 @@ def _gen(generator):
 def manual_seed(seed: int) -> Generator:
     """Seed the global generator (and CUDA's, when present)."""
     default_generator.manual_seed(seed)
-    from . import cuda
-
     cuda._seed_all_if_loaded(seed)
     return default_generator
 
@@ -173,8 +172,6 @@ def randn(
 
 def _out(t, out):
     if out is not None:
-        from .ops.inplace import copy_into_out
-
         return copy_into_out(out, t)
     return t
 
@@ -322,8 +319,6 @@ def randint_like(input: Tensor, low=0, high=None, *, dtype=None, device=None, **
 
 
 def uniform_(t: Tensor, a: float = 0.0, b: float = 1.0, *, generator=None) -> Tensor:
-    from .ops.inplace import check_leaf
-
     check_leaf(t)
     arr = _gen(generator).uniform(a, b, t._data.shape)
     _fill(t, arr)
@@ -331,8 +326,6 @@ def uniform_(t: Tensor, a: float = 0.0, b: float = 1.0, *, generator=None) -> Te
 
 
 def normal_(t: Tensor, mean: float = 0.0, std: float = 1.0, *, generator=None) -> Tensor:
-    from .ops.inplace import check_leaf
-
     check_leaf(t)
     _fill(t, mean + std * _gen(generator).standard_normal(t._data.shape))
     return t
@@ -388,8 +381,6 @@ class fork_rng:
         return False
 
     def __call__(self, fn):
-        import functools
-
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
             with fork_rng(enabled=self.enabled):

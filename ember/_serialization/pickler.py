@@ -13,6 +13,7 @@ import numpy as np
 
 from .. import dtypes as D
 from ..device import device as Device
+from ..nn.parameter import Parameter
 from ..tensor import Size, Tensor
 from . import storage as S
 from .names import torch_name_of
@@ -284,8 +285,6 @@ class Pickler:
 
     # --- tensors --------------------------------------------------------------------------------
     def save_tensor(self, t: Tensor) -> None:
-        from ..nn.parameter import Parameter
-
         if isinstance(t, Parameter):
             self.save_global("torch._utils", "_rebuild_parameter")
             self.w(b"(")

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import cuda
 from .. import dtypes as D
 from ..device import device as Device
+from ..nn.parameter import Parameter
 from ..tensor import Tensor, _wrap
 
 # torch's legacy typed storage classes and the ember dtype of their elements
@@ -309,8 +311,6 @@ def rebuild_tensor_v3(
 
 def rebuild_parameter(data, requires_grad, backward_hooks=None):
     """torch._utils._rebuild_parameter."""
-    from ..nn.parameter import Parameter
-
     if not isinstance(data, Tensor):
         raise RuntimeError("corrupted checkpoint: a Parameter needs a tensor")
     return Parameter(data, bool(requires_grad))
@@ -405,8 +405,6 @@ def get_layout(name):
 
 
 def _cuda_check(dev: Device) -> Device:
-    from .. import cuda
-
     if not cuda.is_available():
         raise RuntimeError(
             "Attempting to deserialize object on a CUDA device but torch.cuda.is_available() is "

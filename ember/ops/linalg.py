@@ -461,4 +461,3 @@ def chain_matmul(*matrices, out=None) -> Tensor:
     for m in matrices[1:]:
         r = mm(r, m)
     return _out(r if len(matrices) > 1 else r.clone(), out)
-

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ...ops import pooling as P
 from ...ops.conv import ntuple
 from ...tensor import Tensor
+from ..functional import lp_pool1d, lp_pool2d
 from .module import Module
 
 __all__ = [
@@ -279,8 +280,6 @@ class _LPPoolNd(Module):
         )
 
     def forward(self, input: Tensor) -> Tensor:
-        from ..functional import lp_pool1d, lp_pool2d
-
         fn = lp_pool1d if self._nsp == 1 else lp_pool2d
         return fn(input, self.norm_type, self.kernel_size, self.stride, self.ceil_mode)
 

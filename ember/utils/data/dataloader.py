@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from ...random import default_generator
 from ._utils import shared_memory
 from ._utils.collate import default_collate, default_convert
 from ._utils.fetch import _IterableDatasetFetcher, _MapDatasetFetcher
@@ -63,8 +64,6 @@ class _InfiniteConstantSampler(Sampler):
 
 
 def _draw_seed(generator) -> int:
-    from ...random import default_generator
-
     g = generator if generator is not None else default_generator
     return int(g._rng.integers(0, 2**63 - 1, dtype=np.int64))
 

@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from ...tensor import Tensor
+
 __all__ = ["SummaryWriter"]
 
 _INSTALL_HINT = (
@@ -41,8 +43,6 @@ def _tensorboardx() -> ModuleType:
 
 def _to_numpy(value: Any) -> Any:
     """Ember tensors (and lists of them) as NumPy arrays; anything else unchanged."""
-    from ...tensor import Tensor
-
     if isinstance(value, Tensor):
         return np.asarray(value.detach().cpu().numpy())
     if isinstance(value, list | tuple) and value and isinstance(value[0], Tensor):
