@@ -15,7 +15,7 @@ from . import cuda
 from . import dtypes as D
 from ._backend.xp import is_cpu, move_like, xp_for, xp_of
 from .device import to_device
-from .ops.creation import _dev
+from .ops.creation import _dev, _shape
 from .ops.inplace import check_leaf, copy_into_out
 from .tensor import Tensor, _wrap
 
@@ -107,12 +107,6 @@ def get_rng_state() -> Tensor:
 
 def set_rng_state(new_state: Tensor) -> None:
     default_generator.set_state(new_state)
-
-
-def _shape(size):
-    from .ops.creation import _shape as s
-
-    return s(size)
 
 
 def _float_dtype(dtype):

@@ -8,6 +8,9 @@ import importlib
 from collections import Counter, OrderedDict
 
 from .. import dtypes as D
+from ..device import device
+from ..nn.parameter import Parameter
+from ..tensor import Size, Tensor
 from . import storage as S
 
 _BLOCKED_MODULES = ("sys", "os", "posix", "nt")
@@ -42,10 +45,6 @@ def safe_globals_table() -> dict:
     global _safe_cache
     if _safe_cache is not None:
         return _safe_cache
-    from ..device import device
-    from ..nn.parameter import Parameter
-    from ..tensor import Size, Tensor
-
     rc: dict = {
         "collections.OrderedDict": OrderedDict,
         "collections.Counter": Counter,
@@ -166,8 +165,6 @@ def resolve_torch(module: str, name: str):
     table = safe_globals_table()
     if full in table:
         return table[full]
-    import ember
-
     candidates = ["ember" + module[len("torch") :]]
     if module.startswith("torch.nn"):
         candidates += ["ember.nn", "ember.nn.functional"]
@@ -176,8 +173,8 @@ def resolve_torch(module: str, name: str):
     candidates.append("ember")
     for modname in candidates:
         try:
-            mod = importlib.import_module(modname) if modname != "ember" else ember
-            return _getattr_path(mod, name)
+            # by name at call time, as pickle's find_class (ember itself imports this module)
+            return _getattr_path(importlib.import_module(modname), name)
         except (ImportError, AttributeError, ValueError):
             continue
     raise AttributeError(f"ember has no equivalent of {full}")
@@ -188,10 +185,6 @@ def resolve_torch(module: str, name: str):
 
 def torch_name_of(obj) -> tuple[str, str]:
     """(module, qualname) that a pickle should carry for a class or function, in torch's terms."""
-    from ..device import device
-    from ..nn.parameter import Parameter
-    from ..tensor import Size, Tensor
-
     special = {
         Tensor: ("torch", "Tensor"),
         Parameter: ("torch.nn.parameter", "Parameter"),
@@ -213,9 +206,9 @@ def torch_name_of(obj) -> tuple[str, str]:
     if "<locals>" in name or "<lambda>" in name:
         raise AttributeError(f"Can't pickle local object {mod}.{name}")
     if mod == "ember" or mod.startswith("ember."):
-        import ember
-
-        if "." not in name and getattr(ember, name, None) is obj:
+        # the package, by name at call time (it imports this module for save/load)
+        package = importlib.import_module("ember")
+        if "." not in name and getattr(package, name, None) is obj:
             return "torch", name
         if name in _TORCH_HOME and mod.startswith("ember.nn"):
             return _TORCH_HOME[name], name

@@ -11,7 +11,7 @@ import numpy as np
 from .. import _device_ctx as _ctx
 from .. import dtypes as D
 from .._backend.xp import xp_for
-from ..device import CPU, to_device
+from ..device import CPU, _default_stack, to_device
 from ..tensor import Size, Tensor, _wrap
 from .inplace import _pretty, copy_into_out
 
@@ -70,7 +70,7 @@ def _shape(size, what: str = "") -> tuple:
 
 def _dev(device):
     if device is None:
-        return _ctx._stack[-1] if _ctx._stack else _ctx._default
+        return _default_stack[-1] if _default_stack else _ctx._default
     return to_device(device)
 
 

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import dtypes
 from .._backend.xp import CPU_ARRAY, xp_of
-from .._tensor_errors import check_dim
+from .._tensor_errors import broadcast_error, check_dim
 from ..autograd.node import Op
 from ..tensor import Tensor, _wrap, is_grad_recording
 from . import _bw
 from .compare import where
 from .creation import zeros
 from .indexing import index_put_zeros
+from .inplace import _pretty as _pretty_name
 from .inplace import copy_into_out, inplace
 
 __all__ = [
@@ -467,10 +469,7 @@ def _index_src_check(input: Tensor, dim: int, index: Tensor, source: Tensor, nam
 
 
 def _pretty(npd) -> str:
-    from .. import dtypes as D
-    from .inplace import _pretty as p
-
-    return p(D.from_numpy_dtype(npd).name)
+    return _pretty_name(dtypes.from_numpy_dtype(npd).name)
 
 
 def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha=1) -> Tensor:
@@ -581,8 +580,6 @@ def masked_select(input: Tensor, mask: Tensor, *, out=None) -> Tensor:
     try:
         np.broadcast_shapes(input._data.shape, mask._data.shape)
     except ValueError:
-        from .._tensor_errors import broadcast_error
-
         raise broadcast_error(input._data.shape, mask._data.shape) from None
     return _finish(MaskedSelect.apply(input, mask._data), out)
 

@@ -25,7 +25,7 @@ import numpy as np
 from ...random import default_generator
 from ._utils import shared_memory
 from ._utils.collate import default_collate, default_convert
-from ._utils.fetch import _IterableDatasetFetcher, _MapDatasetFetcher
+from ._utils.fetch import _DatasetKind
 from ._utils.pin_memory import pin_memory as _pin
 from ._utils.worker import (
     ExceptionWrapper,
@@ -43,16 +43,6 @@ __all__ = ["DataLoader", "default_collate", "default_convert", "get_worker_info"
 _POLL_INTERVAL = 0.25  # seconds between the main process's checks that workers are alive
 _SHUTDOWN_GRACE = 5.0  # seconds workers get to exit before they are terminated
 _iter_ids = itertools.count()
-
-
-class _DatasetKind:
-    Map = 0
-    Iterable = 1
-
-    @staticmethod
-    def create_fetcher(kind, dataset, auto_collation, collate_fn, drop_last):
-        cls = _MapDatasetFetcher if kind == _DatasetKind.Map else _IterableDatasetFetcher
-        return cls(dataset, auto_collation, collate_fn, drop_last)
 
 
 class _InfiniteConstantSampler(Sampler):

@@ -6,6 +6,7 @@ import math
 from collections.abc import Iterator
 from typing import Any
 
+from ... import distributed as dist
 from ...random import Generator, randperm
 from .sampler import Sampler
 
@@ -13,10 +14,6 @@ __all__ = ["DistributedSampler"]
 
 
 def _world() -> tuple[int, int]:
-    try:
-        from ... import distributed as dist
-    except ImportError:
-        raise RuntimeError("Requires distributed package to be available") from None
     if not getattr(dist, "is_available", lambda: False)():
         raise RuntimeError("Requires distributed package to be available")
     return dist.get_world_size(), dist.get_rank()

@@ -32,7 +32,7 @@ def _tensorboardx() -> ModuleType:
     if blocked:
         sys.modules["torch"] = None  # type: ignore[assignment]  # makes `import torch` fail
     try:
-        import tensorboardX
+        import tensorboardX  # optional dependency: only SummaryWriter needs it
     except ImportError as exc:
         raise ImportError(_INSTALL_HINT) from exc
     finally:
