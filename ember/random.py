@@ -11,8 +11,7 @@ import pickle
 
 import numpy as np
 
-from . import cuda
-from . import dtypes as D
+from . import cuda, dtypes
 from ._backend.xp import is_cpu, move_like, xp_for, xp_of
 from .device import to_device
 from .ops.creation import _dev, _shape
@@ -110,7 +109,7 @@ def set_rng_state(new_state: Tensor) -> None:
 
 
 def _float_dtype(dtype):
-    dt = D.to_dtype(dtype) if dtype is not None else D._default
+    dt = dtypes.to_dtype(dtype) if dtype is not None else dtypes._default
     if not (dt.is_floating_point or dt.is_complex):
         raise RuntimeError(f"\"check_uniform_bounds\" not implemented for '{dt.name}'")
     return dt
@@ -192,14 +191,14 @@ def randint(
         raise RuntimeError(
             f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}"
         )
-    dt = D.to_dtype(dtype) if dtype is not None else D.int64
+    dt = dtypes.to_dtype(dtype) if dtype is not None else dtypes.int64
     arr = _gen(generator).integers(low, high, size=tuple(size), dtype=np.int64).astype(dt.np)
     return _out(_place(arr, device, requires_grad), out)
 
 
 def randperm(n: int, *, generator=None, dtype=None, device=None, requires_grad=False) -> Tensor:
     """A random permutation of 0..n-1 (int64)."""
-    dt = D.to_dtype(dtype) if dtype is not None else D.int64
+    dt = dtypes.to_dtype(dtype) if dtype is not None else dtypes.int64
     return _place(_gen(generator).permutation(n).astype(dt.np), device, requires_grad)
 
 

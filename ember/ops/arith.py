@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import dtypes as D
+from .. import dtypes
 from .._backend.xp import CPU_ARRAY, xp_of
 from .._grad_state import state as _gs
 from .._tensor_errors import broadcast_error, device_error
@@ -285,11 +285,11 @@ def _binary(op, ufunc, a, b, true_div=False):
             b = _wrap(bd)
         rt = result_np_dtype(a, b)
         if true_div and rt.kind in "biu":
-            rt = D._default.np
+            rt = dtypes._default.np
     if rt.kind in "biu" and op in _INT_CHECKED:
         _int_checks(op, rt, bd, b)
     if _gs.enabled and ((ta and a._rg) or (tb and b._rg)):
-        if rt.kind not in "fc" and rt != D.bfloat16._np:
+        if rt.kind not in "fc" and rt != dtypes.bfloat16._np:
             raise RuntimeError(f"{op.__name__}: only floating point results are differentiable")
         try:
             return record2(op, a, b, rt)
@@ -370,7 +370,7 @@ def add(input, other, *, alpha=1, out=None):
 
 
 def _is_bool(x) -> bool:
-    return x.dtype is D.bool_ if isinstance(x, Tensor) else type(x) is bool
+    return x.dtype is dtypes.bool_ if isinstance(x, Tensor) else type(x) is bool
 
 
 def sub(input, other, *, alpha=1, out=None):
@@ -411,7 +411,7 @@ def div(input, other, *, rounding_mode=None, out=None):
         r = trunc(q)
         rt = result_np_dtype(*(x if isinstance(x, Tensor) else x for x in (input, other)))
         if rt.kind in "iub":
-            r = r.to(D.from_numpy_dtype(rt))
+            r = r.to(dtypes.from_numpy_dtype(rt))
     else:
         raise RuntimeError(
             f"div expected rounding_mode to be one of None, 'trunc', or 'floor' "

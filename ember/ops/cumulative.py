@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import dtypes as D
+from .. import dtypes
 from .._backend.xp import xp_of
 from .._tensor_errors import check_dim
 from ..autograd.node import Op
@@ -33,7 +33,7 @@ def _finish(r, out):
 
 def _scan_dtype(a, dtype):
     if dtype is not None:
-        return D.to_dtype(dtype).np
+        return dtypes.to_dtype(dtype).np
     return np.dtype(np.int64) if a.dtype.kind in "biu" else None
 
 
@@ -177,7 +177,7 @@ class LogCumSumExp(Op):
 def logcumsumexp(input: Tensor, dim: int, *, out=None) -> Tensor:
     """log(cumsum(exp(input))) along ``dim``, computed stably."""
     if not is_float(input._data):
-        input = input.to(D._default)
+        input = input.to(dtypes._default)
     d = check_dim(dim, input._data.ndim)
     return _finish(via_f32(input, lambda x: LogCumSumExp.apply(x, d)), out)
 
@@ -188,7 +188,7 @@ def _trap_terms(y: Tensor, x, dx, dim: int):
     if n == 0:
         return None, d
     if y._data.dtype.kind in "biu":
-        y = y.to(D._default)
+        y = y.to(dtypes._default)
     avg = (narrow(y, d, 1, n - 1) + narrow(y, d, 0, n - 1)) / 2
     if x is None:
         return avg * (1.0 if dx is None else dx), d
@@ -213,7 +213,7 @@ def trapezoid(y: Tensor, x=None, *, dx=None, dim: int = -1) -> Tensor:
     """Integral of y along ``dim`` by the trapezoid rule (sample points x, or spacing dx)."""
     terms, d = _trap_terms(y, x, dx, dim)
     if terms is None:
-        return (y.to(D._default) if y._data.dtype.kind in "biu" else y).sum(d)
+        return (y.to(dtypes._default) if y._data.dtype.kind in "biu" else y).sum(d)
     return terms.sum(d)
 
 
@@ -224,5 +224,5 @@ def cumulative_trapezoid(y: Tensor, x=None, *, dx=None, dim: int = -1) -> Tensor
     """Running trapezoid-rule integral of y along ``dim``."""
     terms, d = _trap_terms(y, x, dx, dim)
     if terms is None:
-        return (y.to(D._default) if y._data.dtype.kind in "biu" else y).clone()
+        return (y.to(dtypes._default) if y._data.dtype.kind in "biu" else y).clone()
     return cumsum(terms, d)

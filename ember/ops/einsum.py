@@ -7,7 +7,7 @@ import string
 
 import numpy as np
 
-from .. import dtypes as D
+from .. import dtypes
 from .._backend.xp import xp_of
 from ..autograd.node import Op
 from ..tensor import Tensor, _wrap
@@ -16,7 +16,7 @@ from .inplace import _pretty
 
 
 def _dt_name(d) -> str:
-    return _pretty(D.from_numpy_dtype(d).name)
+    return _pretty(dtypes.from_numpy_dtype(d).name)
 
 
 # --- einsum ---------------------------------------------------------------------------------
@@ -231,6 +231,6 @@ def einsum(equation: str, *operands) -> Tensor:
             )
     plan = _einsum_plan(equation, [o._data.shape for o in operands])
     op = _einsum_cls(len(operands))
-    if dt0 == D.bfloat16.np:
-        return op.apply(plan, *[o.float() for o in operands]).to(D.bfloat16)
+    if dt0 == dtypes.bfloat16.np:
+        return op.apply(plan, *[o.float() for o in operands]).to(dtypes.bfloat16)
     return op.apply(plan, *operands)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import dtypes as D
+from .. import dtypes
 from .._backend.xp import CPU_ARRAY, host_scalar_to, xp_of
 from .._grad_state import state as _gs
 from .._tensor_errors import broadcast_error, device_error
@@ -17,14 +17,14 @@ _LEAF_MSG = "a leaf Variable that requires grad is being used in an in-place ope
 
 def _cat(npd) -> int:
     k = npd.kind
-    return 0 if k == "b" else 1 if k in "iu" else 2 if k == "f" or npd == D.bfloat16._np else 3
+    return 0 if k == "b" else 1 if k in "iu" else 2 if k == "f" or npd == dtypes.bfloat16._np else 3
 
 
 def check_cast(result_np, out_np) -> None:
     """torch refuses in-place results of a higher category than the destination."""
     if result_np != out_np and _cat(result_np) > _cat(out_np):
-        rn = D.from_numpy_dtype(result_np).name
-        on = D.from_numpy_dtype(out_np).name
+        rn = dtypes.from_numpy_dtype(result_np).name
+        on = dtypes.from_numpy_dtype(out_np).name
         raise RuntimeError(
             f"result type {_pretty(rn)} can't be cast to the desired output type {_pretty(on)}"
         )
@@ -192,7 +192,7 @@ def ufunc_inplace(t: Tensor, ufunc, other, op_fn) -> Tensor:
         if o.dtype != dst.dtype:
             check_cast(result_np_dtype(t, other), dst.dtype)
     elif isinstance(o, float) and dst.dtype.kind in "biu":
-        check_cast(D._default.np, dst.dtype)
+        check_cast(dtypes._default.np, dst.dtype)
     elif type(o) is int and dst.dtype.kind == "b":
         check_cast(np.dtype(np.int64), dst.dtype)
     elif isinstance(o, (list, tuple)):

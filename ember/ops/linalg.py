@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import string
 
-from .. import dtypes as D
+from .. import dtypes
 from .._backend.cpu.gemm import mm as _mm
 from .._backend.xp import xp_of
 from .._tensor_errors import check_dim, device_error
@@ -44,7 +44,7 @@ __all__ = [
 
 
 def _dt_name(d) -> str:
-    return _pretty(D.from_numpy_dtype(d).name)
+    return _pretty(dtypes.from_numpy_dtype(d).name)
 
 
 class MatMul(Op):
@@ -362,7 +362,7 @@ def cross(input: Tensor, other: Tensor, dim: int | None = None, *, out=None) -> 
         raise RuntimeError("linalg.cross: inputs must have the same number of dimensions.")
     a, b = broadcast_tensors(input, other)
     if a._data.dtype != b._data.dtype:
-        rt = D.promote_types(a.dtype, b.dtype)
+        rt = dtypes.promote_types(a.dtype, b.dtype)
         a, b = a.to(rt), b.to(rt)
     shp = a._data.shape
     if dim is None:
