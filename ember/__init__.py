@@ -66,6 +66,7 @@ from .ops.creation import *  # noqa: E402,F401,F403
 from .ops.gather import *  # noqa: E402,F401,F403
 from .ops.indexing import *  # noqa: E402,F401,F403
 from .ops.linalg import *  # noqa: E402,F401,F403
+from .ops.einsum import einsum  # noqa: E402,F401
 from .ops.reduction import *  # noqa: E402,F401,F403
 from .ops.cumulative import (  # noqa: E402,F401
     cummax,
@@ -86,7 +87,7 @@ from .ops.activation import log_softmax, softmax  # noqa: E402,F401
 from .ops.dropout import dropout  # noqa: E402,F401
 from .random import *  # noqa: E402,F401,F403
 from .random import default_generator  # noqa: E402,F401
-from .ops.inplace import copy_  # noqa: E402,F401
+from .ops.copy import copy_  # noqa: E402,F401
 from ._tensor_methods import clone, compile, detach, is_nonzero, typename  # noqa: E402,F401
 from ._tensor_str import get_printoptions, set_printoptions  # noqa: E402,F401
 from .dtypes import (  # noqa: E402,F401

@@ -13,11 +13,19 @@ import builtins
 import importlib.machinery
 import io
 import os
+import platform
 import runpy
 import sys
 import types
 import zipfile
 from types import TracebackType
+
+import numpy
+
+import ember
+
+from . import _torch_alias
+from .demo import main as demo_main
 
 USAGE = """\
 usage: ember run script.py [args ...]
@@ -101,8 +109,6 @@ def run(argv: list[str]) -> int:
     if not argv or argv[0] in ("-h", "--help"):
         print(USAGE, end="", file=sys.stderr if not argv else sys.stdout)
         return 2 if not argv else 0
-    from . import _torch_alias
-
     if argv[0] == "-m":
         if len(argv) < 2:
             print("ember run: -m needs a module name", file=sys.stderr)
@@ -153,11 +159,6 @@ def run(argv: list[str]) -> int:
 
 def info() -> int:
     """``ember info``: versions and optional components."""
-    import platform
-
-    import numpy
-
-    import ember
 
     def have(name: str) -> str:
         try:
@@ -182,15 +183,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if argv else 2
     cmd, rest = argv[0], argv[1:]
     if cmd in ("-V", "--version", "version"):
-        import ember
-
         print(f"ember {ember.version.ember} (torch API {ember.__version__})")
         return 0
     if cmd == "run":
         return run(rest)
     if cmd == "demo":
-        from .demo import main as demo_main
-
         return demo_main(rest)
     if cmd == "info":
         return info()

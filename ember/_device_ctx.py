@@ -1,19 +1,11 @@
-"""The default device for constructors (``set_default_device``, ``with device(...)``)."""
+"""The default device for constructors (``set_default_device``); the ``with device(...)`` stack,
+which takes precedence, is kept by ``device`` itself (``device._default_stack``)."""
 
 from __future__ import annotations
 
-from .device import CPU, to_device
+from .device import CPU, _default_stack, to_device
 
-_stack: list = []
 _default = CPU
-
-
-def push(d) -> None:
-    _stack.append(to_device(d))
-
-
-def pop() -> None:
-    _stack.pop()
 
 
 def set_default(d) -> None:
@@ -22,4 +14,4 @@ def set_default(d) -> None:
 
 
 def current():
-    return _stack[-1] if _stack else _default
+    return _default_stack[-1] if _default_stack else _default

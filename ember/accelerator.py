@@ -9,6 +9,7 @@ from __future__ import annotations
 from . import cuda as _cuda
 from ._torch_alias import module_getattr as _module_getattr
 from .device import device as _device
+from .dtypes import float16, float32, float64
 
 __all__ = [
     "current_accelerator",
@@ -96,9 +97,7 @@ def set_stream(stream) -> None:
 
 def get_device_capability(device: object = None) -> dict:
     """What the device supports, as torch: a dict with the supported dtypes."""
-    import ember
-
-    return {"supported_dtypes": [ember.float16, ember.float32, ember.float64]}
+    return {"supported_dtypes": [float16, float32, float64]}
 
 
 def memory_allocated(device_index: object = None) -> int:

@@ -5,6 +5,10 @@ from __future__ import annotations
 
 from ._backend.xp import cuda_index
 
+# the devices entered with ``with device(...)``, innermost last: constructors without device=
+# use the innermost, else the default (``ember._device_ctx``)
+_default_stack: list = []
+
 
 class device:
     """A place where a tensor lives, as ``torch.device``: ``device('cpu')``, ``device('cuda:0')``.
@@ -67,15 +71,11 @@ class device:
         return (device, (self.type, self.index))
 
     def __enter__(self):
-        from . import _device_ctx
-
-        _device_ctx.push(self)
+        _default_stack.append(to_device(self))
         return self
 
     def __exit__(self, *exc):
-        from . import _device_ctx
-
-        _device_ctx.pop()
+        _default_stack.pop()
 
 
 CPU = device("cpu")

@@ -6,13 +6,17 @@ guarantees are torch's: a seed fixes every draw, and a saved state restores the 
 
 from __future__ import annotations
 
+import functools
+import pickle
+
 import numpy as np
 
-from . import dtypes as D
+from . import cuda, dtypes
 from ._backend.casting import cast
 from ._backend.xp import is_cpu, move_like, xp_for, xp_of
 from .device import to_device
-from .ops.creation import _dev
+from .ops.creation import _dev, _shape
+from .ops.inplace import check_leaf, copy_into_out
 from .tensor import Tensor, _wrap
 
 __all__ = [
@@ -61,14 +65,10 @@ class Generator:
 
     def get_state(self) -> Tensor:
         """The state as a uint8 tensor (what ``set_state`` accepts back)."""
-        import pickle
-
         blob = pickle.dumps((self._seed, self._rng.bit_generator.state))
         return _wrap(np.frombuffer(blob, dtype=np.uint8).copy())
 
     def set_state(self, state: Tensor) -> Generator:
-        import pickle
-
         arr = state._data if isinstance(state, Tensor) else np.asarray(state)
         try:
             seed, st = pickle.loads(arr.astype(np.uint8).tobytes())
@@ -89,8 +89,6 @@ def _gen(generator):
 def manual_seed(seed: int) -> Generator:
     """Seed the global generator (and CUDA's, when present)."""
     default_generator.manual_seed(seed)
-    from . import cuda
-
     cuda._seed_all_if_loaded(seed)
     return default_generator
 
@@ -111,14 +109,8 @@ def set_rng_state(new_state: Tensor) -> None:
     default_generator.set_state(new_state)
 
 
-def _shape(size):
-    from .ops.creation import _shape as s
-
-    return s(size)
-
-
 def _float_dtype(dtype):
-    dt = D.to_dtype(dtype) if dtype is not None else D._default
+    dt = dtypes.to_dtype(dtype) if dtype is not None else dtypes._default
     if not (dt.is_floating_point or dt.is_complex):
         raise RuntimeError(f"\"check_uniform_bounds\" not implemented for '{dt.name}'")
     return dt
@@ -174,8 +166,6 @@ def randn(
 
 def _out(t, out):
     if out is not None:
-        from .ops.inplace import copy_into_out
-
         return copy_into_out(out, t)
     return t
 
@@ -202,14 +192,14 @@ def randint(
         raise RuntimeError(
             f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}"
         )
-    dt = D.to_dtype(dtype) if dtype is not None else D.int64
+    dt = dtypes.to_dtype(dtype) if dtype is not None else dtypes.int64
     arr = _gen(generator).integers(low, high, size=tuple(size), dtype=np.int64).astype(dt.np)
     return _out(_place(arr, device, requires_grad), out)
 
 
 def randperm(n: int, *, generator=None, dtype=None, device=None, requires_grad=False) -> Tensor:
     """A random permutation of 0..n-1 (int64)."""
-    dt = D.to_dtype(dtype) if dtype is not None else D.int64
+    dt = dtypes.to_dtype(dtype) if dtype is not None else dtypes.int64
     return _place(_gen(generator).permutation(n).astype(dt.np), device, requires_grad)
 
 
@@ -323,8 +313,6 @@ def randint_like(input: Tensor, low=0, high=None, *, dtype=None, device=None, **
 
 
 def uniform_(t: Tensor, a: float = 0.0, b: float = 1.0, *, generator=None) -> Tensor:
-    from .ops.inplace import check_leaf
-
     check_leaf(t)
     arr = _gen(generator).uniform(a, b, t._data.shape)
     _fill(t, arr)
@@ -332,8 +320,6 @@ def uniform_(t: Tensor, a: float = 0.0, b: float = 1.0, *, generator=None) -> Te
 
 
 def normal_(t: Tensor, mean: float = 0.0, std: float = 1.0, *, generator=None) -> Tensor:
-    from .ops.inplace import check_leaf
-
     check_leaf(t)
     _fill(t, mean + std * _gen(generator).standard_normal(t._data.shape))
     return t
@@ -389,8 +375,6 @@ class fork_rng:
         return False
 
     def __call__(self, fn):
-        import functools
-
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
             with fork_rng(enabled=self.enabled):

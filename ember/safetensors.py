@@ -17,27 +17,27 @@ from typing import Any
 
 import numpy as np
 
-from . import dtypes as D
+from . import dtypes
 from .tensor import Tensor, _wrap
 
 __all__ = ["save", "save_file", "load", "load_file", "safe_open", "SafetensorError"]
 
 MAX_HEADER = 100_000_000
 _CODES = {
-    "BOOL": D.bool_,
-    "U8": D.uint8,
-    "I8": D.int8,
-    "I16": D.int16,
-    "U16": D.uint16,
-    "F16": D.float16,
-    "BF16": D.bfloat16,
-    "I32": D.int32,
-    "U32": D.uint32,
-    "F32": D.float32,
-    "F64": D.float64,
-    "I64": D.int64,
-    "U64": D.uint64,
-    "C64": D.complex64,
+    "BOOL": dtypes.bool_,
+    "U8": dtypes.uint8,
+    "I8": dtypes.int8,
+    "I16": dtypes.int16,
+    "U16": dtypes.uint16,
+    "F16": dtypes.float16,
+    "BF16": dtypes.bfloat16,
+    "I32": dtypes.int32,
+    "U32": dtypes.uint32,
+    "F32": dtypes.float32,
+    "F64": dtypes.float64,
+    "I64": dtypes.int64,
+    "U64": dtypes.uint64,
+    "C64": dtypes.complex64,
 }
 _CODE_OF = {d: c for c, d in _CODES.items()}
 _KNOWN_UNSUPPORTED = (
@@ -137,7 +137,7 @@ def _prepare(tensors: dict, metadata: dict | None) -> tuple[bytes, list[np.ndarr
         if not a.flags.c_contiguous:
             a = a.copy(order="C")
         header[name] = {
-            "dtype": _CODE_OF[D._FROM_NP[a.dtype]],
+            "dtype": _CODE_OF[dtypes._FROM_NP[a.dtype]],
             "shape": list(a.shape),
             "data_offsets": [pos, pos + a.nbytes],
         }

@@ -27,6 +27,7 @@ from ._serialization.pickler import Pickler
 from ._serialization.unpickler import map_py2
 from ._serialization.zip_reader import ZipReader
 from ._serialization.zip_writer import ZipWriter
+from .safetensors import load_file
 
 __all__ = [
     "save",
@@ -206,8 +207,6 @@ def load(
         raise RuntimeError("Can not safely load weights when explicit pickle_module is specified")
     is_path = isinstance(f, (str, os.PathLike))
     if is_path and os.fspath(f).endswith(".safetensors"):
-        from .safetensors import load_file
-
         if isinstance(map_location, dict) or callable(map_location):
             raise RuntimeError(
                 "Loading a safetensors file with a dict or callable map_location "

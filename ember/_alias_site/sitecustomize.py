@@ -15,7 +15,8 @@ def _run_hidden_sitecustomize(here: str) -> None:
     saved = list(sys.path)
     sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != here]
     try:
-        import sitecustomize  # noqa: F401  (the next one on the path, if any)
+        # the next sitecustomize on the path, if any: only findable once this folder is off it
+        import sitecustomize  # noqa: F401
     except ImportError:
         pass
     finally:
@@ -33,6 +34,8 @@ def _install_alias(here: str) -> None:
     if added:
         sys.path.append(root)
     try:
+        # only once ember's folder is on the path, and only when the alias is asked for: this
+        # file runs at the start-up of every child process
         from ember import _torch_alias
 
         _torch_alias.install()

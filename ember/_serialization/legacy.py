@@ -8,7 +8,7 @@ from pickle import UnpicklingError
 
 import numpy as np
 
-from . import storage as S
+from . import storage
 from .loader import _as_str
 from .unpickler import run_pickle
 
@@ -32,8 +32,8 @@ def load_legacy(data: bytes, map_location, weights_only: bool, pickle_kwargs: di
         raise RuntimeError(f"Invalid protocol version: {str(proto)[:40]}")
     sys_info, pos = run_pickle(data, pos, _no_storage, weights_only, **pickle_kwargs)
     little = sys_info.get("little_endian", True) if isinstance(sys_info, dict) else True
-    roots: dict[str, S.Storage] = {}
-    views: dict[str, S.Storage] = {}
+    roots: dict[str, storage.Storage] = {}
+    views: dict[str, storage.Storage] = {}
 
     def persistent_load(pid):
         if type(pid) is not tuple or not pid:
@@ -45,7 +45,7 @@ def load_legacy(data: bytes, map_location, weights_only: bool, pickle_kwargs: di
             raise UnpicklingError("Only persistent_load of storage is allowed")
         _, stype, key, location, numel, view = pid[:6]
         key, location = _as_str(key), _as_str(location)
-        if not isinstance(stype, S.StorageType) or stype.dtype is None:
+        if not isinstance(stype, storage.StorageType) or stype.dtype is None:
             raise RuntimeError(f"ember cannot load legacy storages of type {stype!r}"[:200])
         if type(numel) is not int or numel < 0 or not isinstance(location, str):
             raise UnpicklingError("malformed storage id in a legacy checkpoint")
@@ -55,9 +55,9 @@ def load_legacy(data: bytes, map_location, weights_only: bool, pickle_kwargs: di
         if st is None:
             if numel * itemsize > len(data):
                 raise RuntimeError("corrupted checkpoint: a storage is larger than the file")
-            st = S.Storage(np.zeros(numel * itemsize, np.uint8), stype.dtype, key, location)
+            st = storage.Storage(np.zeros(numel * itemsize, np.uint8), stype.dtype, key, location)
             st.pending = []
-            S.restore(st, map_location)
+            storage.restore(st, map_location)
             roots[key] = st
         if view is None:
             return st
@@ -72,7 +72,7 @@ def load_legacy(data: bytes, map_location, weights_only: bool, pickle_kwargs: di
                 or (off + vsize) * itemsize > st.buf.size
             ):
                 raise RuntimeError("corrupted checkpoint: bad storage view")
-            v = S.Storage(
+            v = storage.Storage(
                 st.buf[off * itemsize : (off + vsize) * itemsize], stype.dtype, vkey, location
             )
             v.pending, v.target = st.pending, st.target

@@ -6,7 +6,7 @@ from pickle import UnpicklingError
 
 import numpy as np
 
-from . import storage as S
+from . import storage
 from .unpickler import run_pickle
 from .zip_reader import ZipReader
 
@@ -25,7 +25,7 @@ class StorageLoader:
         self.prefix = prefix
         self.map_location = map_location
         self.big_endian = big_endian
-        self.cache: dict[str, S.Storage] = {}
+        self.cache: dict[str, storage.Storage] = {}
 
     def __call__(self, pid):
         if type(pid) is not tuple or len(pid) < 5 or _as_str(pid[0]) != "storage":
@@ -35,9 +35,9 @@ class StorageLoader:
             )
         _, stype, key, location, numel = pid[:5]
         key, location = _as_str(key), _as_str(location)
-        if not isinstance(stype, S.StorageType):
+        if not isinstance(stype, storage.StorageType):
             raise UnpicklingError(f"persistent id names no storage type: {type(stype).__name__}")
-        if stype.name in S.QUANTIZED_STORAGES:
+        if stype.name in storage.QUANTIZED_STORAGES:
             raise RuntimeError(
                 f"ember cannot load quantized tensors (the checkpoint holds a {stype.name})"
             )
@@ -52,7 +52,7 @@ class StorageLoader:
         if hit is not None:
             if hit.dtype is stype.dtype:
                 return hit
-            st = S.Storage(hit.buf, stype.dtype, key, location, self.big_endian)
+            st = storage.Storage(hit.buf, stype.dtype, key, location, self.big_endian)
             st.target = hit.target
             return st
         name = f"{self.prefix}/data/{key}"
@@ -68,10 +68,10 @@ class StorageLoader:
                 f"corrupted checkpoint: record '{name}' holds {size} bytes but "
                 f"its storage needs {numel} x {itemsize} bytes"
             )
-        st = S.Storage(
+        st = storage.Storage(
             self.reader.read(name).view(np.ndarray), stype.dtype, key, location, self.big_endian
         )
-        S.restore(st, self.map_location)
+        storage.restore(st, self.map_location)
         self.cache[key] = st
         return st
 

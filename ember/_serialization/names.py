@@ -7,8 +7,11 @@ import codecs
 import importlib
 from collections import Counter, OrderedDict
 
-from .. import dtypes as D
-from . import storage as S
+from .. import dtypes
+from ..device import device
+from ..nn.parameter import Parameter
+from ..tensor import Size, Tensor
+from . import storage
 
 _BLOCKED_MODULES = ("sys", "os", "posix", "nt")
 # ember classes whose file differs from torch's: torch's module for them
@@ -42,10 +45,6 @@ def safe_globals_table() -> dict:
     global _safe_cache
     if _safe_cache is not None:
         return _safe_cache
-    from ..device import device
-    from ..nn.parameter import Parameter
-    from ..tensor import Size, Tensor
-
     rc: dict = {
         "collections.OrderedDict": OrderedDict,
         "collections.Counter": Counter,
@@ -53,26 +52,26 @@ def safe_globals_table() -> dict:
         "torch.Size": Size,
         "torch.Tensor": Tensor,
         "torch.device": device,
-        "torch.serialization._get_layout": S.get_layout,
+        "torch.serialization._get_layout": storage.get_layout,
         "_codecs.encode": _encode,
         "builtins.bytearray": _bytearray,
         "builtins.set": set,
         "builtins.complex": complex,
-        "torch._tensor._rebuild_from_type_v2": S.rebuild_from_type_v2,
+        "torch._tensor._rebuild_from_type_v2": storage.rebuild_from_type_v2,
     }
-    for name in S.TORCH_DTYPE_NAMES:
-        rc[f"torch.{name}"] = S.dtype_global(name)
+    for name in storage.TORCH_DTYPE_NAMES:
+        rc[f"torch.{name}"] = storage.dtype_global(name)
     for prefix in ("torch", "torch.cuda"):
-        for name, dt in S.STORAGE_DTYPES.items():
-            rc[f"{prefix}.{name}"] = S.StorageType(name, dt)
+        for name, dt in storage.STORAGE_DTYPES.items():
+            rc[f"{prefix}.{name}"] = storage.StorageType(name, dt)
             if "Complex" not in name:  # the legacy tensor classes: names only, never called
                 for mod in (prefix, f"{prefix}.sparse"):
                     tname = f"{mod}.{name.replace('Storage', 'Tensor')}"
-                    rc[tname] = S.Marker(tname)
-    for name in S.QUANTIZED_STORAGES:
-        rc[f"torch.{name}"] = S.StorageType(name, None)
+                    rc[tname] = storage.Marker(tname)
+    for name in storage.QUANTIZED_STORAGES:
+        rc[f"torch.{name}"] = storage.StorageType(name, None)
     for name in ("TypedStorage", "UntypedStorage"):
-        rc[f"torch.storage.{name}"] = S.StorageType(name, None)
+        rc[f"torch.storage.{name}"] = storage.StorageType(name, None)
     for q in (
         "per_tensor_affine",
         "per_tensor_symmetric",
@@ -80,8 +79,8 @@ def safe_globals_table() -> dict:
         "per_channel_symmetric",
         "per_channel_affine_float_qparams",
     ):
-        rc[f"torch.{q}"] = S.Marker(f"torch.{q}")
-    for name, fn in S.REBUILD_FUNCTIONS.items():
+        rc[f"torch.{q}"] = storage.Marker(f"torch.{q}")
+    for name, fn in storage.REBUILD_FUNCTIONS.items():
         rc[f"torch._utils.{name}"] = fn
     _safe_cache = rc
     return rc
@@ -166,8 +165,6 @@ def resolve_torch(module: str, name: str):
     table = safe_globals_table()
     if full in table:
         return table[full]
-    import ember
-
     candidates = ["ember" + module[len("torch") :]]
     if module.startswith("torch.nn"):
         candidates += ["ember.nn", "ember.nn.functional"]
@@ -176,8 +173,8 @@ def resolve_torch(module: str, name: str):
     candidates.append("ember")
     for modname in candidates:
         try:
-            mod = importlib.import_module(modname) if modname != "ember" else ember
-            return _getattr_path(mod, name)
+            # by name at call time, as pickle's find_class (ember itself imports this module)
+            return _getattr_path(importlib.import_module(modname), name)
         except (ImportError, AttributeError, ValueError):
             continue
     raise AttributeError(f"ember has no equivalent of {full}")
@@ -188,10 +185,6 @@ def resolve_torch(module: str, name: str):
 
 def torch_name_of(obj) -> tuple[str, str]:
     """(module, qualname) that a pickle should carry for a class or function, in torch's terms."""
-    from ..device import device
-    from ..nn.parameter import Parameter
-    from ..tensor import Size, Tensor
-
     special = {
         Tensor: ("torch", "Tensor"),
         Parameter: ("torch.nn.parameter", "Parameter"),
@@ -204,7 +197,7 @@ def torch_name_of(obj) -> tuple[str, str]:
             return special[obj]
     except TypeError:
         pass
-    if isinstance(obj, D.dtype):
+    if isinstance(obj, dtypes.dtype):
         return "torch", obj.name
     mod = getattr(obj, "__module__", None)
     name = getattr(obj, "__qualname__", None) or getattr(obj, "__name__", None)
@@ -213,9 +206,9 @@ def torch_name_of(obj) -> tuple[str, str]:
     if "<locals>" in name or "<lambda>" in name:
         raise AttributeError(f"Can't pickle local object {mod}.{name}")
     if mod == "ember" or mod.startswith("ember."):
-        import ember
-
-        if "." not in name and getattr(ember, name, None) is obj:
+        # the package, by name at call time (it imports this module for save/load)
+        package = importlib.import_module("ember")
+        if "." not in name and getattr(package, name, None) is obj:
             return "torch", name
         if name in _TORCH_HOME and mod.startswith("ember.nn"):
             return _TORCH_HOME[name], name

@@ -11,10 +11,11 @@ from collections import OrderedDict
 
 import numpy as np
 
-from .. import dtypes as D
+from .. import dtypes
 from ..device import device as Device
+from ..nn.parameter import Parameter
 from ..tensor import Size, Tensor
-from . import storage as S
+from . import storage
 from .names import torch_name_of
 
 _BATCH = 1000
@@ -246,7 +247,7 @@ class Pickler:
             return None
         if t is Size:
             return self.save_reduce_global("torch", "Size", (tuple(int(s) for s in obj),))
-        if isinstance(obj, D.dtype):
+        if isinstance(obj, dtypes.dtype):
             return self.save_global("torch", obj.name)
         if t is Device:
             args = (obj.type,) if obj.index is None else (obj.type, obj.index)
@@ -284,8 +285,6 @@ class Pickler:
 
     # --- tensors --------------------------------------------------------------------------------
     def save_tensor(self, t: Tensor) -> None:
-        from ..nn.parameter import Parameter
-
         if isinstance(t, Parameter):
             self.save_global("torch._utils", "_rebuild_parameter")
             self.w(b"(")
@@ -301,9 +300,11 @@ class Pickler:
     def save_plain_tensor(self, t: Tensor, requires_grad: bool) -> None:
         arr = t._host()
         dt = t.dtype
-        v3 = dt not in S.STORAGE_OF_DTYPE  # uint16/32/64 (and any newer dtype): untyped
+        v3 = dt not in storage.STORAGE_OF_DTYPE  # uint16/32/64 (and any newer dtype): untyped
         stype = (
-            b"torch.storage\nUntypedStorage" if v3 else b"torch\n" + S.STORAGE_OF_DTYPE[dt].encode()
+            b"torch.storage\nUntypedStorage"
+            if v3
+            else b"torch\n" + storage.STORAGE_OF_DTYPE[dt].encode()
         )
         loc = "cpu" if t.is_cpu else f"cuda:{t.device.index or 0}"
         self.save_global("torch._utils", "_rebuild_tensor_v3" if v3 else "_rebuild_tensor_v2")

@@ -5,24 +5,25 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import dtypes as D
+from .. import cuda, dtypes
 from ..device import device as Device
+from ..nn.parameter import Parameter
 from ..tensor import Tensor, _wrap
 
 # torch's legacy typed storage classes and the ember dtype of their elements
-STORAGE_DTYPES: dict[str, D.dtype] = {
-    "DoubleStorage": D.float64,
-    "FloatStorage": D.float32,
-    "HalfStorage": D.float16,
-    "BFloat16Storage": D.bfloat16,
-    "LongStorage": D.int64,
-    "IntStorage": D.int32,
-    "ShortStorage": D.int16,
-    "CharStorage": D.int8,
-    "ByteStorage": D.uint8,
-    "BoolStorage": D.bool_,
-    "ComplexFloatStorage": D.complex64,
-    "ComplexDoubleStorage": D.complex128,
+STORAGE_DTYPES: dict[str, dtypes.dtype] = {
+    "DoubleStorage": dtypes.float64,
+    "FloatStorage": dtypes.float32,
+    "HalfStorage": dtypes.float16,
+    "BFloat16Storage": dtypes.bfloat16,
+    "LongStorage": dtypes.int64,
+    "IntStorage": dtypes.int32,
+    "ShortStorage": dtypes.int16,
+    "CharStorage": dtypes.int8,
+    "ByteStorage": dtypes.uint8,
+    "BoolStorage": dtypes.bool_,
+    "ComplexFloatStorage": dtypes.complex64,
+    "ComplexDoubleStorage": dtypes.complex128,
 }
 STORAGE_OF_DTYPE = {d: name for name, d in STORAGE_DTYPES.items()}
 QUANTIZED_STORAGES = (
@@ -76,7 +77,7 @@ class StorageType:
 
     __slots__ = ("name", "dtype")
 
-    def __init__(self, name: str, dtype: D.dtype | None):
+    def __init__(self, name: str, dtype: dtypes.dtype | None):
         self.name = name
         self.dtype = dtype  # None: untyped bytes
 
@@ -110,8 +111,8 @@ class Marker:
 
 def dtype_global(name: str):
     """The object a ``torch.<dtype name>`` global stands for."""
-    d = getattr(D, name, None) if name != "bool" else D.bool_
-    if isinstance(d, D.dtype) and d.name == name and d._np is not None:
+    d = getattr(dtypes, name, None) if name != "bool" else dtypes.bool_
+    if isinstance(d, dtypes.dtype) and d.name == name and d._np is not None:
         return d
     return UnsupportedDtype(name)
 
@@ -125,7 +126,7 @@ class Storage:
     def __init__(
         self,
         buf: np.ndarray,
-        dtype: D.dtype | None,
+        dtype: dtypes.dtype | None,
         key: str,
         location: str,
         big_endian: bool = False,
@@ -167,7 +168,7 @@ class Storage:
     def __len__(self) -> int:
         return self.size()
 
-    def typed(self, dt: D.dtype) -> np.ndarray:
+    def typed(self, dt: dtypes.dtype) -> np.ndarray:
         """The storage's elements as a 1-d array of ``dt`` (shares memory)."""
         n = dt.itemsize
         buf = self.buf
@@ -195,7 +196,7 @@ def _as_dims(v, what: str) -> tuple:
     return tuple(v)
 
 
-def make_array(storage, offset, size, stride, dt: D.dtype) -> np.ndarray:
+def make_array(storage, offset, size, stride, dt: dtypes.dtype) -> np.ndarray:
     """Bounds-check a (storage, offset, size, stride) view and build it without copying."""
     if not isinstance(storage, Storage):
         raise RuntimeError(f"corrupted checkpoint: expected a storage, got {type(storage)}")
@@ -247,7 +248,7 @@ def _finish(arr: np.ndarray, storage: Storage, requires_grad, metadata=None) -> 
         conj, neg = bool(metadata.get("conj")), bool(metadata.get("neg"))
     t = _wrap(arr)
     if requires_grad:
-        if not (arr.dtype.kind in "fc" or t.dtype is D.bfloat16):
+        if not (arr.dtype.kind in "fc" or t.dtype is dtypes.bfloat16):
             raise RuntimeError(
                 "only Tensors of floating point and complex dtype can require gradients"
             )
@@ -272,7 +273,7 @@ def _finish(arr: np.ndarray, storage: Storage, requires_grad, metadata=None) -> 
     return t
 
 
-def _storage_dtype(storage) -> D.dtype:
+def _storage_dtype(storage) -> dtypes.dtype:
     if not isinstance(storage, Storage):
         raise RuntimeError(f"corrupted checkpoint: expected a storage, got {type(storage)}")
     if storage.dtype is None:
@@ -301,7 +302,7 @@ def rebuild_tensor_v3(
     """torch._utils._rebuild_tensor_v3: a view of an untyped storage with an explicit dtype."""
     if isinstance(dtype, UnsupportedDtype):
         raise RuntimeError(f"ember has no dtype {dtype!r}, so it cannot load this tensor")
-    if not isinstance(dtype, D.dtype):
+    if not isinstance(dtype, dtypes.dtype):
         raise RuntimeError(f"corrupted checkpoint: expected a dtype, got {type(dtype)}")
     arr = make_array(storage, storage_offset, size, stride, dtype)
     return _finish(arr, storage, requires_grad, metadata)
@@ -309,8 +310,6 @@ def rebuild_tensor_v3(
 
 def rebuild_parameter(data, requires_grad, backward_hooks=None):
     """torch._utils._rebuild_parameter."""
-    from ..nn.parameter import Parameter
-
     if not isinstance(data, Tensor):
         raise RuntimeError("corrupted checkpoint: a Parameter needs a tensor")
     return Parameter(data, bool(requires_grad))
@@ -405,8 +404,6 @@ def get_layout(name):
 
 
 def _cuda_check(dev: Device) -> Device:
-    from .. import cuda
-
     if not cuda.is_available():
         raise RuntimeError(
             "Attempting to deserialize object on a CUDA device but torch.cuda.is_available() is "

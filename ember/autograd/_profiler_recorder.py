@@ -19,6 +19,8 @@ from collections.abc import Callable
 from contextlib import ContextDecorator
 from typing import Any
 
+from . import engine, node
+
 _now = time.perf_counter_ns
 _tls = threading.local()
 _lock = threading.Lock()
@@ -45,11 +47,6 @@ def active() -> Session | None:
 def start(record_shapes: bool = False) -> Session:
     """Begin recording in every thread; one session at a time."""
     global _session
-    # import cycle, not cost: ember.tensor imports the ember.autograd package, which loads this
-    # module before engine.py can import Tensor; lift to the top once tensor.py stops
-    # importing ember.autograd (issue 13, the layered core)
-    from . import engine, node
-
     with _lock:
         if _session is not None:
             raise RuntimeError(
@@ -66,8 +63,6 @@ def start(record_shapes: bool = False) -> Session:
 def stop(s: Session) -> Session:
     """End recording of ``s`` (the hooks go back to their one-check path)."""
     global _session
-    from . import engine, node  # import cycle (see start)
-
     with _lock:
         if _session is s:
             node._profiling = engine._profiling = False

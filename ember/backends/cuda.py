@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .. import cuda
 from .._torch_alias import module_getattr as _module_getattr
 
 
@@ -20,8 +21,6 @@ matmul = _MatmulFlags()
 
 def is_built() -> bool:
     """True when CuPy is importable (ember's CUDA support)."""
-    from .. import cuda
-
     return cuda.is_available()
 
 

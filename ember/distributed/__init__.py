@@ -6,6 +6,9 @@ rank and world size from the launcher. mpi4py is imported on first use only.
 
 from __future__ import annotations
 
+import os
+
+from ._nccl import local_rank
 from ._object_collectives import (  # noqa: F401
     all_gather_object,
     broadcast_object_list,
@@ -63,8 +66,6 @@ _LAUNCHER_VARS = (  # (torchrun's name, what MPI launchers set): MPICH/Hydra, Op
 
 def _env_from_launcher() -> None:
     """Under mpiexec, set torchrun's RANK/WORLD_SIZE/LOCAL_RANK so scripts that read them work."""
-    import os
-
     env = os.environ
     for name, sources in _LAUNCHER_VARS:
         if name not in env:
@@ -83,8 +84,6 @@ _reduce_scatter_base = reduce_scatter_tensor
 
 def get_node_local_rank(fallback_rank: int | None = None) -> int:
     """This process's rank among the ranks on its machine (for picking a GPU)."""
-    import os
-
     for var in (
         "LOCAL_RANK",
         "MPI_LOCALRANKID",
@@ -94,8 +93,6 @@ def get_node_local_rank(fallback_rank: int | None = None) -> int:
         if var in os.environ:
             return int(os.environ[var])
     if is_initialized():
-        from ._nccl import local_rank
-
         return local_rank(group.WORLD.comm)
     if fallback_rank is not None:
         return int(fallback_rank)

@@ -13,8 +13,16 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .._backend.xp import is_cpu
-from .process_group import ProcessGroup, ReduceOp, Work, _mpi, _resolve
+from .._backend.xp import is_cpu, xp_of
+from .process_group import (
+    ProcessGroup,
+    ReduceOp,
+    Work,
+    _mpi,
+    _resolve,
+    _timeout_seconds,
+    _wait_requests,
+)
 
 __all__ = [
     "all_gather",
@@ -112,8 +120,6 @@ class _Buf:
 
 
 def _to_host(arr) -> np.ndarray:
-    from .._backend.xp import xp_of
-
     return xp_of(arr).asnumpy(arr)
 
 
@@ -132,8 +138,6 @@ def _store(t, src: np.ndarray) -> None:
             src = src.astype(np.bool_)
         np.copyto(dst, src.reshape(dst.shape), casting="unsafe")
     else:
-        from .._backend.xp import xp_of
-
         xp = xp_of(dst)
         dst[...] = xp.asarray(src.reshape(dst.shape)).astype(dst.dtype, copy=False)
 
@@ -545,8 +549,6 @@ def monitored_barrier(
     group: ProcessGroup | None = None, timeout=None, wait_all_ranks: bool = False
 ) -> None:
     """A barrier bounded by ``timeout`` (default: the group's), aborting the job past it."""
-    from .process_group import _timeout_seconds, _wait_requests
-
     pg = _resolve(group)
     t = _timeout_seconds(timeout) if timeout is not None else pg.timeout
     _wait_requests([pg.comm.Ibarrier()], t, "monitored_barrier")

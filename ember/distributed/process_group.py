@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 import enum
+import importlib.util
 import os
 import sys
 import time
@@ -78,8 +79,6 @@ class Backend(str):
 
 def is_available() -> bool:
     """True when mpi4py is installed (ember's transport for torch.distributed)."""
-    import importlib.util
-
     return importlib.util.find_spec("mpi4py") is not None
 
 
@@ -110,7 +109,7 @@ def is_torchelastic_launched() -> bool:
 def _mpi():
     """Import mpi4py's MPI module on demand, with a clear error when it is missing."""
     try:
-        from mpi4py import MPI
+        from mpi4py import MPI  # optional dependency: only distributed runs need it
     except ImportError as e:
         raise RuntimeError(
             "ember.distributed needs mpi4py and an MPI library: pip install 'ember[distributed]' "

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
-from .._backend.xp import is_cpu
+from .._backend.xp import is_cpu, xp_of
 from ..random import _gen
 from ..tensor import Tensor
 
@@ -33,8 +34,6 @@ def _fill(t: Tensor, arr) -> Tensor:
     """Write ``arr`` into t's memory (t keeps its identity, views see it)."""
     dst = t._data
     if not is_cpu(dst):
-        from .._backend.xp import xp_of
-
         arr = xp_of(dst).asarray(arr)
     dst[...] = arr
     t._bump()
@@ -197,8 +196,6 @@ def kaiming_uniform_(
 ) -> Tensor:
     """He uniform: U(-b, b), b = gain * sqrt(3 / fan)."""
     if 0 in tensor.shape:
-        import warnings
-
         warnings.warn("Initializing zero-element tensors is a no-op", stacklevel=2)
         return tensor
     fan = _calculate_correct_fan(tensor, mode)
@@ -215,8 +212,6 @@ def kaiming_normal_(
 ) -> Tensor:
     """He normal: N(0, gain^2 / fan)."""
     if 0 in tensor.shape:
-        import warnings
-
         warnings.warn("Initializing zero-element tensors is a no-op", stacklevel=2)
         return tensor
     fan = _calculate_correct_fan(tensor, mode)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..tensor import Tensor, _wrap
+from .._tensor_str import tensor_repr
+from ..tensor import Tensor, _rebuild, _wrap
 
 
 class Parameter(Tensor):
@@ -36,13 +37,9 @@ class Parameter(Tensor):
         pass
 
     def __repr__(self) -> str:
-        from .._tensor_str import tensor_repr
-
         return tensor_repr(self)
 
     def __reduce_ex__(self, proto):
-        from ..tensor import _rebuild
-
         return (_rebuild, (self._host(), self._rg, True))
 
 

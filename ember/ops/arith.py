@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import dtypes as D
+from .. import dtypes
 from .._backend.xp import CPU_ARRAY, xp_of
 from .._grad_state import state as _gs
 from .._tensor_errors import broadcast_error, device_error
 from ..autograd.node import Op, record2
+from ..device import device_of
 from ..tensor import Tensor, _wrap
 from . import _bw
+from ._promotion import result_np_dtype
+from .inplace import copy_into_out
+from .unary import trunc
 
 __all__ = [
     "add",
@@ -42,45 +46,6 @@ def operand(x):
     if isinstance(x, (np.ndarray, list, tuple)):
         return np.asarray(x)
     raise TypeError(f"unsupported operand type: '{type(x).__name__}'")
-
-
-def _dt_state(x):
-    """Classify one operand for result_type: (dim dtype, zero-dim dtype, wrapped dtype)."""
-    if isinstance(x, Tensor):
-        d = (
-            D._FROM_NP[x._data.dtype]
-            if x._data.dtype in D._FROM_NP
-            else D.from_numpy_dtype(x._data.dtype)
-        )
-        return (d, None, None) if x._data.ndim else (None, d, None)
-    return (None, None, D.scalar_dtype(x))
-
-
-_RT_CACHE: dict = {}
-
-
-def result_np_dtype(a, b):
-    """torch's result dtype of a binary op between ``a`` and ``b`` (Tensors or scalars)."""
-    ka = _key(a)
-    kb = _key(b)
-    key = (ka, kb, D._default)
-    r = _RT_CACHE.get(key)
-    if r is None:
-        sa, sb = _dt_state(a), _dt_state(b)
-        parts = []
-        for x, y in zip(sa, sb):
-            parts.append(x if y is None else (y if x is None else D.promote_types(x, y)))
-        r = D.result_type_parts(*parts).np
-        _RT_CACHE[key] = r
-    return r
-
-
-def _key(x):
-    if isinstance(x, Tensor):
-        return (x._data.dtype, x._data.ndim == 0)
-    if isinstance(x, np.generic):
-        return (x.dtype, None)
-    return type(x)
 
 
 def _shape(x):
@@ -320,11 +285,11 @@ def _binary(op, ufunc, a, b, true_div=False):
             b = _wrap(bd)
         rt = result_np_dtype(a, b)
         if true_div and rt.kind in "biu":
-            rt = D._default.np
+            rt = dtypes._default.np
     if rt.kind in "biu" and op in _INT_CHECKED:
         _int_checks(op, rt, bd, b)
     if _gs.enabled and ((ta and a._rg) or (tb and b._rg)):
-        if rt.kind not in "fc" and rt != D.bfloat16._np:
+        if rt.kind not in "fc" and rt != dtypes.bfloat16._np:
             raise RuntimeError(f"{op.__name__}: only floating point results are differentiable")
         try:
             return record2(op, a, b, rt)
@@ -360,8 +325,6 @@ def _scalar_join(a, b, ad, bd):
         other, a_side = bd, True
     else:
         return None, None
-    from ..device import device_of
-
     dev = device_of(other)
     if dev.type == "cpu":
         return None, None
@@ -407,7 +370,7 @@ def add(input, other, *, alpha=1, out=None):
 
 
 def _is_bool(x) -> bool:
-    return x.dtype is D.bool_ if isinstance(x, Tensor) else type(x) is bool
+    return x.dtype is dtypes.bool_ if isinstance(x, Tensor) else type(x) is bool
 
 
 def sub(input, other, *, alpha=1, out=None):
@@ -445,12 +408,10 @@ def div(input, other, *, rounding_mode=None, out=None):
         r = floor_divide(input, other)
     elif rounding_mode == "trunc":
         q = _binary(Div, np.true_divide, input, other, true_div=True)
-        from .unary import trunc
-
         r = trunc(q)
         rt = result_np_dtype(*(x if isinstance(x, Tensor) else x for x in (input, other)))
         if rt.kind in "iub":
-            r = r.to(D.from_numpy_dtype(rt))
+            r = r.to(dtypes.from_numpy_dtype(rt))
     else:
         raise RuntimeError(
             f"div expected rounding_mode to be one of None, 'trunc', or 'floor' "
@@ -498,8 +459,6 @@ def floor_divide(input, other, *, out=None):
 def _out(r, out):
     if out is None:
         return r
-    from .inplace import copy_into_out
-
     return copy_into_out(out, r)
 
 

@@ -11,7 +11,10 @@ from .._tensor_errors import broadcast_error
 from ..autograd.node import Op
 from ..tensor import Tensor, _wrap
 from . import _bw
-from .arith import _Binary, _binary, _cast, operand, result_np_dtype
+from ._promotion import result_np_dtype
+from .arith import _Binary, _binary, _cast, operand
+from .indexing import nonzero
+from .inplace import _pretty, copy_into_out
 
 __all__ = [
     "eq",
@@ -75,8 +78,6 @@ def _cmp(ufunc, name, tensors_only=False):
             raise broadcast_error(getattr(a, "shape", ()), getattr(b, "shape", ())) from None
         r = _wrap(np.asarray(r) if not hasattr(r, "shape") or isinstance(r, np.generic) else r)
         if out is not None:
-            from .inplace import copy_into_out
-
             return copy_into_out(out, r)
         return r
 
@@ -100,14 +101,10 @@ def _bitwise(ufunc, name):
     def fn(input, other, *, out=None):
         for x in (input, other):
             if isinstance(x, Tensor) and x._data.dtype.kind in "fcV" or isinstance(x, float):
-                from .inplace import _pretty
-
                 dn = _pretty(x.dtype.name) if isinstance(x, Tensor) else "Float"
                 raise NotImplementedError(f"\"{name}_cpu\" not implemented for '{dn}'")
         r = _binary(None, ufunc, input, other)
         if out is not None:
-            from .inplace import copy_into_out
-
             return copy_into_out(out, r)
         return r
 
@@ -153,8 +150,6 @@ def where(condition, input=None, other=None, *, out=None):
     """Elements of input where condition holds, else of other; ``where(c)`` is nonzero's
     tuple form."""
     if input is None and other is None:
-        from .indexing import nonzero
-
         return nonzero(condition, as_tuple=True)
     c = operand(condition)
     if c.dtype != np.bool_:
@@ -178,8 +173,6 @@ def where(condition, input=None, other=None, *, out=None):
             c.shape, getattr(operand(input), "shape", ()), getattr(operand(other), "shape", ())
         ) from None
     if out is not None:
-        from .inplace import copy_into_out
-
         return copy_into_out(out, r)
     return r
 
@@ -258,8 +251,6 @@ def clamp_max(input: Tensor, max) -> Tensor:  # noqa: A002
 
 def _finish(r, out):
     if out is not None:
-        from .inplace import copy_into_out
-
         return copy_into_out(out, r)
     return r
 

@@ -9,11 +9,12 @@ import math
 import numpy as np
 
 from .. import _device_ctx as _ctx
-from .. import dtypes as D
+from .. import dtypes
 from .._backend.casting import cast
 from .._backend.xp import xp_for
-from ..device import CPU, to_device
+from ..device import CPU, _default_stack, to_device
 from ..tensor import Size, Tensor, _wrap
+from .inplace import _pretty, copy_into_out
 
 __all__ = [
     "tensor",
@@ -39,8 +40,6 @@ __all__ = [
     "polar",
     "tril_indices",
     "triu_indices",
-    "meshgrid",
-    "cartesian_prod",
 ]
 
 
@@ -72,7 +71,7 @@ def _shape(size, what: str = "") -> tuple:
 
 def _dev(device):
     if device is None:
-        return _ctx._stack[-1] if _ctx._stack else _ctx._default
+        return _default_stack[-1] if _default_stack else _ctx._default
     return to_device(device)
 
 
@@ -83,31 +82,31 @@ def _finish(arr, requires_grad: bool) -> Tensor:
     return t
 
 
-def _infer_dtype(data) -> D.dtype:
+def _infer_dtype(data) -> dtypes.dtype:
     """torch.tensor's dtype inference for nested data: Python floats take the default dtype,
     ints int64, NumPy scalars and tensors their own dtype, all combined by promotion."""
     if isinstance(data, (list, tuple)) and not data:
-        return D._default  # an empty list is a float tensor, as torch
+        return dtypes._default  # an empty list is a float tensor, as torch
     d = _scan(data)
-    return D._default if d is None else d
+    return dtypes._default if d is None else d
 
 
-def _leaf_dtype(x) -> D.dtype:
+def _leaf_dtype(x) -> dtypes.dtype:
     t = type(x)
     if t is float:
-        return D._default
+        return dtypes._default
     if t is int:
-        return D.int64
+        return dtypes.int64
     if t is bool:
-        return D.bool_
+        return dtypes.bool_
     if t is builtins.complex:
-        return D.complex128 if D._default is D.float64 else D.complex64
+        return dtypes.complex128 if dtypes._default is dtypes.float64 else dtypes.complex64
     if isinstance(x, Tensor):
         return x.dtype
     if isinstance(x, np.generic):
-        return D.from_numpy_dtype(x.dtype)
+        return dtypes.from_numpy_dtype(x.dtype)
     if isinstance(x, np.ndarray):
-        return D.from_numpy_dtype(x.dtype)
+        return dtypes.from_numpy_dtype(x.dtype)
     raise TypeError(f"Could not infer dtype of {type(x).__name__}")
 
 
@@ -117,7 +116,7 @@ def _scan(x):
         for e in x:
             de = _scan(e)
             if de is not None:
-                d = de if d is None else D.promote_types(d, de)
+                d = de if d is None else dtypes.promote_types(d, de)
         return d
     return _leaf_dtype(x)
 
@@ -138,7 +137,7 @@ def tensor(
     >>> tensor([[1., 2.]])
     tensor([[1., 2.]])
     """
-    dt = D.to_dtype(dtype) if dtype is not None else None
+    dt = dtypes.to_dtype(dtype) if dtype is not None else None
     if isinstance(data, Tensor):
         arr = data._host().copy()
         if dt is None:
@@ -147,13 +146,13 @@ def tensor(
             device = data.device  # torch.tensor(t) copies t on its own device
     elif isinstance(data, np.ndarray):
         if dt is None:
-            dt = D.from_numpy_dtype(data.dtype)
+            dt = dtypes.from_numpy_dtype(data.dtype)
         arr = np.array(data, copy=True)
     else:
         if hasattr(data, "__array__") and not isinstance(data, (list, tuple)):
             arr = np.array(data)
             if dt is None:
-                dt = D.from_numpy_dtype(arr.dtype)
+                dt = dtypes.from_numpy_dtype(arr.dtype)
         else:
             if dt is None:
                 dt = _infer_dtype(data)
@@ -183,7 +182,7 @@ def _to_dev(arr, dev):
 
 def as_tensor(data, dtype=None, device=None) -> Tensor:
     """A tensor sharing memory with ``data`` when dtype and device allow (else a copy)."""
-    dt = D.to_dtype(dtype) if dtype is not None else None
+    dt = dtypes.to_dtype(dtype) if dtype is not None else None
     if isinstance(data, Tensor):
         return data._to(to_device(device) if device is not None else None, dt)
     if isinstance(data, np.ndarray):
@@ -205,7 +204,7 @@ def from_numpy(ndarray: np.ndarray) -> Tensor:
     """A tensor sharing memory with a NumPy array (writes show in both)."""
     if not isinstance(ndarray, np.ndarray):
         raise TypeError(f"expected np.ndarray (got {type(ndarray).__name__})")
-    D.from_numpy_dtype(ndarray.dtype)
+    dtypes.from_numpy_dtype(ndarray.dtype)
     if ndarray.dtype.byteorder == ">":
         raise ValueError(
             "given numpy array has byte order different from the native byte "
@@ -216,13 +215,11 @@ def from_numpy(ndarray: np.ndarray) -> Tensor:
 
 def _make(fill, size, dtype, device, requires_grad, out=None, what=""):
     shape = _shape(size, what)
-    dt = D.to_dtype(dtype) if dtype is not None else D._default
+    dt = dtypes.to_dtype(dtype) if dtype is not None else dtypes._default
     dev = _dev(device)
     xp = np if dev is CPU else xp_for(dev)
     arr = fill(xp, shape, dt.np)
     if out is not None:
-        from .inplace import copy_into_out
-
         return copy_into_out(out, _wrap(arr))
     return _finish(arr, requires_grad)
 
@@ -276,8 +273,8 @@ def full(
     if isinstance(fill_value, Tensor):
         fill_value = fill_value.item()
     if dtype is None:
-        dtype = D.scalar_dtype(fill_value)
-    v = _fill_scalar(fill_value, D.to_dtype(dtype))
+        dtype = dtypes.scalar_dtype(fill_value)
+    v = _fill_scalar(fill_value, dtypes.to_dtype(dtype))
     return _make(lambda xp, s, d: xp.full(s, v, d), (size,), dtype, device, requires_grad, out)
 
 
@@ -295,9 +292,9 @@ _C_NAMES = {
 }
 
 
-def _fill_scalar(v, dt: D.dtype):
+def _fill_scalar(v, dt: dtypes.dtype):
     """A fill value as torch casts it: integers wrap, a complex into a real type raises."""
-    if isinstance(v, builtins.complex) and not dt.is_complex and dt is not D.bool_:
+    if isinstance(v, builtins.complex) and not dt.is_complex and dt is not dtypes.bool_:
         raise RuntimeError(
             f"value cannot be converted to type {_C_NAMES.get(dt.name, dt.name)} without overflow"
         )
@@ -307,7 +304,7 @@ def _fill_scalar(v, dt: D.dtype):
 
 
 def scalar_tensor(s, *, dtype=None, device=None, requires_grad=False) -> Tensor:
-    return full((), s, dtype=dtype or D._default, device=device, requires_grad=requires_grad)
+    return full((), s, dtype=dtype or dtypes._default, device=device, requires_grad=requires_grad)
 
 
 def eye(
@@ -317,17 +314,15 @@ def eye(
     return _make(lambda xp, s, d: xp.eye(n, m, dtype=d), (), dtype, device, requires_grad, out)
 
 
-def _no_bool_complex(dt: D.dtype, name: str) -> None:
-    if dt is D.bool_ or dt.is_complex:
-        from .inplace import _pretty
-
+def _no_bool_complex(dt: dtypes.dtype, name: str) -> None:
+    if dt is dtypes.bool_ or dt.is_complex:
         n = {"complex64": "ComplexFloat", "complex128": "ComplexDouble"}.get(
             dt.name, _pretty(dt.name)
         )
         raise NotImplementedError(f"\"{name}_cpu\" not implemented for '{n}'")
 
 
-def _wrap_int(v, dt: D.dtype):
+def _wrap_int(v, dt: dtypes.dtype):
     """A Python number as torch casts it into an integer dtype (truncate, then wrap)."""
     return int(np.asarray(int(v)).astype(np.int64).astype(dt.np))
 
@@ -341,10 +336,10 @@ def arange(
     vals = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
     start, end, step = vals
     if dtype is None:
-        dtype = D.int64 if all(isinstance(v, int) for v in vals) else D._default
-    dt = D.to_dtype(dtype)
+        dtype = dtypes.int64 if all(isinstance(v, int) for v in vals) else dtypes._default
+    dt = dtypes.to_dtype(dtype)
     _no_bool_complex(dt, "arange")
-    if dt is D.int64 and step != 0:  # torch takes the bounds and step as int64 first
+    if dt is dtypes.int64 and step != 0:  # torch takes the bounds and step as int64 first
         start, end, step = int(start), int(end), int(step)
         if step == 0:
             raise ValueError("step must be nonzero")
@@ -365,7 +360,7 @@ def range(start=0, end=None, step=1, *, dtype=None, device=None, requires_grad=F
     """Deprecated torch.range: like arange but including end, default float dtype."""
     if end is None:
         start, end = 0, start
-    dt = D.to_dtype(dtype) if dtype is not None else D._default
+    dt = dtypes.to_dtype(dtype) if dtype is not None else dtypes._default
     _no_bool_complex(dt, "range")
     if dt.np.kind in "iu":
         start, end, step = int(start), int(end), int(step)
@@ -376,8 +371,6 @@ def range(start=0, end=None, step=1, *, dtype=None, device=None, requires_grad=F
 
 def _result(arr, requires_grad, out):
     if out is not None:
-        from .inplace import copy_into_out
-
         return copy_into_out(out, _wrap(arr))
     return _finish(arr, requires_grad)
 
@@ -390,8 +383,8 @@ def linspace(
     end = end.item() if isinstance(end, Tensor) else end
     if steps < 0:
         raise RuntimeError("number of steps must be non-negative")
-    dt = D.to_dtype(dtype) if dtype is not None else D._default
-    if dt is D.bool_ and steps > 1:
+    dt = dtypes.to_dtype(dtype) if dtype is not None else dtypes._default
+    if dt is dtypes.bool_ and steps > 1:
         _no_bool_complex(dt, "linspace")
     if dt.np.kind in "iu":  # torch casts the bounds into the integer type first
         start, end = _wrap_int(start, dt), _wrap_int(end, dt)
@@ -414,8 +407,8 @@ def logspace(
     out=None,
 ) -> Tensor:
     """``steps`` values base**e for e evenly spaced from start to end."""
-    dt = D.to_dtype(dtype) if dtype is not None else D._default
-    if dt is D.bool_ and steps > 1:
+    dt = dtypes.to_dtype(dtype) if dtype is not None else dtypes._default
+    if dt is dtypes.bool_ and steps > 1:
         _no_bool_complex(dt, "logspace")
     if dt.np.kind in "iu":
         start, end = _wrap_int(start, dt), _wrap_int(end, dt)
@@ -439,7 +432,7 @@ def _like(fill):
         memory_format=None,
         **kw,
     ):
-        dt = D.to_dtype(dtype) if dtype is not None else input.dtype
+        dt = dtypes.to_dtype(dtype) if dtype is not None else input.dtype
         dev = to_device(device) if device is not None else input.device
         arr = fill(xp_for(dev), input._data.shape, dt.np, **kw)
         return _finish(arr, requires_grad)
@@ -457,7 +450,7 @@ empty_like.__name__ = "empty_like"
 
 def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False, **kw):
     """A tensor shaped like input filled with fill_value (input's dtype unless given)."""
-    v = _fill_scalar(fill_value, D.to_dtype(dtype) if dtype is not None else input.dtype)
+    v = _fill_scalar(fill_value, dtypes.to_dtype(dtype) if dtype is not None else input.dtype)
     return _like(lambda xp, s, d: xp.full(s, v, d))(
         input, dtype=dtype, device=device, requires_grad=requires_grad
     )
@@ -481,51 +474,21 @@ def triu_indices(row: int, col: int, offset: int = 0, *, dtype=None, device=None
     return _wrap(np.stack([r, c]).astype(np.int64))
 
 
-def meshgrid(*tensors, indexing: str = "ij"):
-    """Coordinate grids; ember defaults to 'ij' as torch does."""
-    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
-        tensors = tensors[0]
-    from .view import expand, reshape
-
-    n = len(tensors)
-    sizes = [t.numel() for t in tensors]
-    if indexing == "xy" and n >= 2:
-        sizes[0], sizes[1] = sizes[1], sizes[0]
-    out = []
-    for i, t in enumerate(tensors):
-        shape = [1] * n
-        pos = i
-        if indexing == "xy" and n >= 2 and i < 2:
-            pos = 1 - i
-        shape[pos] = t.numel()
-        out.append(expand(reshape(t, shape), sizes))
-    return tuple(out)
-
-
-def cartesian_prod(*tensors) -> Tensor:
-    from .join import stack
-
-    grids = meshgrid(*tensors, indexing="ij")
-    if len(tensors) == 1:
-        return tensors[0]
-    return stack([g.reshape(-1) for g in grids], 1)
-
-
 _LEGACY_NAMES = {
-    "FloatTensor": D.float32,
-    "DoubleTensor": D.float64,
-    "HalfTensor": D.float16,
-    "BFloat16Tensor": D.bfloat16,
-    "LongTensor": D.int64,
-    "IntTensor": D.int32,
-    "ShortTensor": D.int16,
-    "CharTensor": D.int8,
-    "ByteTensor": D.uint8,
-    "BoolTensor": D.bool_,
+    "FloatTensor": dtypes.float32,
+    "DoubleTensor": dtypes.float64,
+    "HalfTensor": dtypes.float16,
+    "BFloat16Tensor": dtypes.bfloat16,
+    "LongTensor": dtypes.int64,
+    "IntTensor": dtypes.int32,
+    "ShortTensor": dtypes.int16,
+    "CharTensor": dtypes.int8,
+    "ByteTensor": dtypes.uint8,
+    "BoolTensor": dtypes.bool_,
 }
 
 
-def _legacy_new(args, dt: D.dtype, dev):
+def _legacy_new(args, dt: dtypes.dtype, dev):
     """The array behind ``Tensor(...)``/``FloatTensor(...)``: sizes give uninitialised memory,
     a sequence, array or tensor gives a copy in ``dt``."""
     if not args:
@@ -551,7 +514,7 @@ def _legacy_new(args, dt: D.dtype, dev):
     return arr
 
 
-def _legacy_class(name: str, dt: D.dtype):
+def _legacy_class(name: str, dt: dtypes.dtype):
     def new(cls, *args, device=None):
         return _wrap(_legacy_new(args, dt, to_device(device)))
 

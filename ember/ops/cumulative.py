@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import dtypes as D
+from .. import dtypes
 from .._backend.casting import cast, needs_cast
 from .._backend.xp import xp_of
 from .._tensor_errors import check_dim
 from ..autograd.node import Op
 from ..tensor import Tensor, _wrap
 from . import _bw
+from .gather import Gather
+from .inplace import copy_into_out
+from .reduction import is_float, return_type, rev, via_f32
+from .view import narrow
 
 
 def _rev_cumsum(g, dim: int):
@@ -19,22 +23,18 @@ def _rev_cumsum(g, dim: int):
     if isinstance(g, Tensor):
         return g.flip(dim).cumsum(dim).flip(dim)
     xp = xp_of(g)
-    from .reduction import rev
-
     return rev(xp.cumsum(rev(g, dim), axis=dim), dim)
 
 
 def _finish(r, out):
     if out is not None:
-        from .inplace import copy_into_out
-
         return copy_into_out(out, r)
     return r
 
 
 def _scan_dtype(a, dtype):
     if dtype is not None:
-        return D.to_dtype(dtype).np
+        return dtypes.to_dtype(dtype).np
     return np.dtype(np.int64) if a.dtype.kind in "biu" else None
 
 
@@ -121,9 +121,6 @@ def cumprod(input: Tensor, dim: int, *, dtype=None, out=None) -> Tensor:
 
 
 def _cum_ext(input: Tensor, dim: int, is_max: bool, name: str):
-    from .gather import Gather
-    from .reduction import return_type
-
     a = input._data
     d = check_dim(dim, a.ndim)
     if a.ndim == 0:
@@ -184,23 +181,19 @@ class LogCumSumExp(Op):
 
 def logcumsumexp(input: Tensor, dim: int, *, out=None) -> Tensor:
     """log(cumsum(exp(input))) along ``dim``, computed stably."""
-    from .reduction import is_float, via_f32
-
     if not is_float(input._data):
-        input = input.to(D._default)
+        input = input.to(dtypes._default)
     d = check_dim(dim, input._data.ndim)
     return _finish(via_f32(input, lambda x: LogCumSumExp.apply(x, d)), out)
 
 
 def _trap_terms(y: Tensor, x, dx, dim: int):
-    from .view import narrow
-
     d = check_dim(dim, y._data.ndim)
     n = y._data.shape[d]
     if n == 0:
         return None, d
     if y._data.dtype.kind in "biu":
-        y = y.to(D._default)
+        y = y.to(dtypes._default)
     avg = (narrow(y, d, 1, n - 1) + narrow(y, d, 0, n - 1)) / 2
     if x is None:
         return avg * (1.0 if dx is None else dx), d
@@ -225,7 +218,7 @@ def trapezoid(y: Tensor, x=None, *, dx=None, dim: int = -1) -> Tensor:
     """Integral of y along ``dim`` by the trapezoid rule (sample points x, or spacing dx)."""
     terms, d = _trap_terms(y, x, dx, dim)
     if terms is None:
-        return (y.to(D._default) if y._data.dtype.kind in "biu" else y).sum(d)
+        return (y.to(dtypes._default) if y._data.dtype.kind in "biu" else y).sum(d)
     return terms.sum(d)
 
 
@@ -236,5 +229,5 @@ def cumulative_trapezoid(y: Tensor, x=None, *, dx=None, dim: int = -1) -> Tensor
     """Running trapezoid-rule integral of y along ``dim``."""
     terms, d = _trap_terms(y, x, dx, dim)
     if terms is None:
-        return (y.to(D._default) if y._data.dtype.kind in "biu" else y).clone()
+        return (y.to(dtypes._default) if y._data.dtype.kind in "biu" else y).clone()
     return cumsum(terms, d)

@@ -7,16 +7,16 @@ import string
 
 import numpy as np
 
-from .. import dtypes as D
+from .. import dtypes
 from .._backend.xp import xp_of
 from ..autograd.node import Op
-from ..tensor import Tensor
+from ..tensor import Tensor, _wrap
+from .creation import eye
+from .inplace import _pretty
 
 
 def _dt_name(d) -> str:
-    from .inplace import _pretty
-
-    return _pretty(D.from_numpy_dtype(d).name)
+    return _pretty(dtypes.from_numpy_dtype(d).name)
 
 
 # --- einsum ---------------------------------------------------------------------------------
@@ -187,9 +187,6 @@ def _einsum_grad(g, i: int, ops, terms, out: str, sizes: dict):
 
 def _einsum_grad_t(g, i: int, ops, terms, out: str, sizes: dict):
     """_einsum_grad on Tensors (create_graph=True): einsums and expands only."""
-    from ..tensor import _wrap
-    from .creation import eye
-
     ops = [o if isinstance(o, Tensor) else _wrap(o) for o in ops]
     t = terms[i]
     others = [(terms[k], ops[k]) for k in range(len(ops)) if k != i]
@@ -234,6 +231,6 @@ def einsum(equation: str, *operands) -> Tensor:
             )
     plan = _einsum_plan(equation, [o._data.shape for o in operands])
     op = _einsum_cls(len(operands))
-    if dt0 == D.bfloat16.np:
-        return op.apply(plan, *[o.float() for o in operands]).to(D.bfloat16)
+    if dt0 == dtypes.bfloat16.np:
+        return op.apply(plan, *[o.float() for o in operands]).to(dtypes.bfloat16)
     return op.apply(plan, *operands)

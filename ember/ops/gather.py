@@ -1,6 +1,6 @@
 """Index-driven reads and writes: gather, scatter (+add/reduce), index_select, index_add,
-index_copy, index_fill, the flat and masked forms (take, put, masked_select, masked_scatter), and
-their in-place forms.
+index_copy, index_fill, the flat and masked forms (take, put, masked_select, masked_scatter,
+masked_fill), and their in-place forms.
 
 gather and scatter_add are each other's backward, so both support higher-order gradients.
 """
@@ -9,12 +9,18 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import dtypes
 from .._backend.casting import cast
-from .._backend.xp import xp_of
-from .._tensor_errors import check_dim
+from .._backend.xp import CPU_ARRAY, xp_of
+from .._tensor_errors import broadcast_error, check_dim
 from ..autograd.node import Op
-from ..tensor import Tensor, _wrap
+from ..tensor import Tensor, _wrap, is_grad_recording
 from . import _bw
+from .compare import where
+from .creation import zeros
+from .indexing import index_put_zeros
+from .inplace import _pretty as _pretty_name
+from .inplace import copy_into_out, inplace
 
 __all__ = [
     "gather",
@@ -23,6 +29,7 @@ __all__ = [
     "scatter_reduce",
     "index_select",
     "masked_select",
+    "masked_fill",
     "take",
     "take_along_dim",
     "index_add",
@@ -157,8 +164,6 @@ class Gather(Op):
     @staticmethod
     def backward(ctx, g):
         if isinstance(g, Tensor):
-            from .creation import zeros
-
             z = zeros(ctx.shape, dtype=g.dtype, device=g.device)
             return ScatterAdd.apply(z, ctx.dim, _wrap(ctx.idx), g), None, None, None
         xp = xp_of(g)
@@ -198,8 +203,6 @@ class ScatterAdd(Op):
 def _pad_to(g, shape):
     """Zero-pad ``g`` up to ``shape`` (src larger than index: the extra part got no gradient)."""
     if isinstance(g, Tensor):
-        from .indexing import index_put_zeros
-
         return index_put_zeros(g, tuple(shape), tuple(slice(0, n) for n in g.shape))
     z = xp_of(g).zeros(shape, g.dtype)
     z[tuple(slice(0, n) for n in g.shape)] = g
@@ -307,8 +310,6 @@ def scatter(
 
 
 def _grad_on(*ts) -> bool:
-    from ..tensor import is_grad_recording
-
     return is_grad_recording(*ts)
 
 
@@ -382,8 +383,6 @@ class IndexSelect(Op):
     @staticmethod
     def backward(ctx, g):
         if isinstance(g, Tensor):
-            from .creation import zeros
-
             z = zeros(ctx.shape, dtype=g.dtype, device=g.device)
             return IndexAdd.apply(z, ctx.dim, ctx.idx, g, 1), None, None
         z = xp_of(g).zeros(ctx.shape, g.dtype)
@@ -471,10 +470,7 @@ def _index_src_check(input: Tensor, dim: int, index: Tensor, source: Tensor, nam
 
 
 def _pretty(npd) -> str:
-    from .. import dtypes as D
-    from .inplace import _pretty as p
-
-    return p(D.from_numpy_dtype(npd).name)
+    return _pretty_name(dtypes.from_numpy_dtype(npd).name)
 
 
 def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha=1) -> Tensor:
@@ -553,8 +549,6 @@ def index_fill(input: Tensor, dim: int, index: Tensor, value) -> Tensor:
 
 def _finish(r, out):
     if out is not None:
-        from .inplace import copy_into_out
-
         return copy_into_out(out, r)
     return r
 
@@ -573,8 +567,6 @@ class MaskedSelect(Op):
     @staticmethod
     def backward(ctx, g):
         if isinstance(g, Tensor):
-            from .indexing import index_put_zeros
-
             z = index_put_zeros(g, ctx.full, (_wrap(ctx.mask)._data,))
             return _bw.sum_to(z, ctx.shape), None
         z = xp_of(g).zeros(ctx.full, g.dtype)
@@ -589,16 +581,12 @@ def masked_select(input: Tensor, mask: Tensor, *, out=None) -> Tensor:
     try:
         np.broadcast_shapes(input._data.shape, mask._data.shape)
     except ValueError:
-        from .._tensor_errors import broadcast_error
-
         raise broadcast_error(input._data.shape, mask._data.shape) from None
     return _finish(MaskedSelect.apply(input, mask._data), out)
 
 
 def masked_scatter(input: Tensor, mask: Tensor, source: Tensor) -> Tensor:
     """Copy of input with source's leading elements written where mask is True."""
-    from .compare import where
-
     m = mask._data
     shape = np.broadcast_shapes(input._data.shape, m.shape)
     xp = xp_of(m)
@@ -626,8 +614,6 @@ class Take(Op):
     def backward(ctx, g):
         n = int(np.prod(ctx.shape))
         if isinstance(g, Tensor):
-            from .indexing import index_put_zeros
-
             return index_put_zeros(g, (n,), (ctx.idx,), accumulate=True).reshape(ctx.shape), None
         z = xp_of(g).zeros(n, g.dtype)
         add_at(z, (ctx.idx,), g)
@@ -672,8 +658,6 @@ class Put(Op):
             if ctx.acc:
                 ga = g
             elif isinstance(g, Tensor):
-                from .creation import zeros
-
                 z = zeros(ctx.sshape, dtype=g.dtype, device=g.device)
                 ga = Put.apply(g, ctx.idx, z, False)
             else:
@@ -717,8 +701,6 @@ def put(input: Tensor, index: Tensor, source: Tensor, accumulate: bool = False) 
 # --- in-place forms (Tensor methods) -------------------------------------------------------
 def _inplace_call(fn):
     def method(self: Tensor, *args, **kwargs) -> Tensor:
-        from .inplace import inplace
-
         others = [a for a in list(args) + list(kwargs.values()) if isinstance(a, Tensor)]
         return inplace(self, lambda s: fn(s, *args, **kwargs), *others)
 
@@ -735,3 +717,37 @@ index_copy_ = _inplace_call(index_copy)
 index_fill_ = _inplace_call(index_fill)
 masked_scatter_ = _inplace_call(masked_scatter)
 put_ = _inplace_call(put)
+
+
+def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
+    """Copy of input with value where mask is True (mask broadcasts)."""
+    if mask._data.dtype != np.bool_:
+        raise RuntimeError(
+            f"masked_fill_ only supports boolean masks, but got mask with dtype {mask.dtype.name}"
+        )
+    if isinstance(value, Tensor):
+        if value._data.ndim:
+            raise RuntimeError(
+                f"masked_fill_ only supports a 0-dimensional value tensor, but got tensor with "
+                f"{value._data.ndim} dimension(s)."
+            )
+        v = value.to(input.dtype) if value._rg else _fill_value(value._data, input)
+    else:
+        v = _fill_value(value, input)
+    r = where(mask, _wrap(v) if not isinstance(v, Tensor) else v, input)
+    return r.to(input.dtype) if r.dtype is not input.dtype else r
+
+
+def _fill_value(v, input: Tensor):
+    """A fill value as a 0-d array of input's dtype: integers wrap as in torch; a float that
+    does not fit an integer dtype raises torch's overflow error."""
+    dt = input._data.dtype
+    a = np.asarray(v.get() if hasattr(v, "get") and not isinstance(v, CPU_ARRAY) else v)
+    if dt.kind in "iu" and a.dtype.kind in "fV":
+        lo, hi = np.iinfo(dt).min, np.iinfo(dt).max
+        if not lo <= float(a) <= hi:
+            name = {"u": "uint", "i": "int"}[dt.kind] + f"{8 * dt.itemsize}_t"
+            raise RuntimeError(f"value cannot be converted to type {name} without overflow")
+    if dt.kind in "iu" and a.dtype.kind in "iu":
+        return a.astype(np.int64).astype(dt)
+    return cast(a, dt)

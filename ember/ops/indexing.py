@@ -1,5 +1,5 @@
 """Indexing: ``t[idx]`` and ``t[idx] = v`` (ints, slices, ..., None, integer and boolean
-tensors, combinations), both differentiable; masked_fill, nonzero and friends."""
+tensors, combinations), both differentiable; nonzero and argwhere."""
 
 from __future__ import annotations
 
@@ -7,12 +7,15 @@ import numpy as np
 
 from .._backend.casting import cast, needs_cast
 from .._backend.xp import CPU_ARRAY, move_like, xp_of
+from .._grad_state import state
 from .._grad_state import state as _gs
 from ..autograd.node import Op
 from ..tensor import Tensor, _wrap
 from . import _bw
+from .creation import zeros_like
+from .inplace import check_leaf, inplace
 
-__all__ = ["nonzero", "masked_fill", "argwhere"]
+__all__ = ["nonzero", "argwhere"]
 
 
 def _is_basic(key) -> bool:
@@ -322,8 +325,6 @@ class SetItem(Op):
         ga = gv = None
         if n[0]:
             if isinstance(g, Tensor):
-                from .creation import zeros_like
-
                 mask = zeros_like(g)
                 assign(mask._data, ctx.key, 1)
                 ga = g * (1 - mask)
@@ -337,12 +338,8 @@ class SetItem(Op):
 
 def setitem(self: Tensor, key, value) -> None:
     """``t[key] = value`` with broadcasting; recorded in the graph when grads flow."""
-    from .inplace import check_leaf, inplace
-
     k = convert_key(key, self)
     check_leaf(self)
-    from .._grad_state import state
-
     vt = isinstance(value, Tensor)
     if state.enabled and (self._rg or (vt and value._rg)):
         if vt and value._data.dtype != self._data.dtype:
@@ -376,39 +373,3 @@ def nonzero(input: Tensor, *, as_tuple: bool = False, out=None):
 
 
 argwhere = nonzero
-
-
-def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
-    """Copy of input with value where mask is True (mask broadcasts)."""
-    from .compare import where
-
-    if mask._data.dtype != np.bool_:
-        raise RuntimeError(
-            f"masked_fill_ only supports boolean masks, but got mask with dtype {mask.dtype.name}"
-        )
-    if isinstance(value, Tensor):
-        if value._data.ndim:
-            raise RuntimeError(
-                f"masked_fill_ only supports a 0-dimensional value tensor, but got tensor with "
-                f"{value._data.ndim} dimension(s)."
-            )
-        v = value.to(input.dtype) if value._rg else _fill_value(value._data, input)
-    else:
-        v = _fill_value(value, input)
-    r = where(mask, _wrap(v) if not isinstance(v, Tensor) else v, input)
-    return r.to(input.dtype) if r.dtype is not input.dtype else r
-
-
-def _fill_value(v, input: Tensor):
-    """A fill value as a 0-d array of input's dtype: integers wrap as in torch; a float that
-    does not fit an integer dtype raises torch's overflow error."""
-    dt = input._data.dtype
-    a = np.asarray(v.get() if hasattr(v, "get") and not isinstance(v, CPU_ARRAY) else v)
-    if dt.kind in "iu" and a.dtype.kind in "fV":
-        lo, hi = np.iinfo(dt).min, np.iinfo(dt).max
-        if not lo <= float(a) <= hi:
-            name = {"u": "uint", "i": "int"}[dt.kind] + f"{8 * dt.itemsize}_t"
-            raise RuntimeError(f"value cannot be converted to type {name} without overflow")
-    if dt.kind in "iu" and a.dtype.kind in "iu":
-        return a.astype(np.int64).astype(dt)
-    return cast(a, dt)

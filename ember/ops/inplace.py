@@ -4,27 +4,28 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import dtypes as D
+from .. import dtypes
 from .._backend.casting import cast
-from .._backend.xp import CPU_ARRAY
+from .._backend.xp import CPU_ARRAY, host_scalar_to, xp_of
 from .._grad_state import state as _gs
-from .._tensor_errors import broadcast_error
+from .._tensor_errors import broadcast_error, device_error
 from ..autograd.node import Op
 from ..tensor import Tensor, _wrap
+from ._promotion import result_np_dtype
 
 _LEAF_MSG = "a leaf Variable that requires grad is being used in an in-place operation."
 
 
 def _cat(npd) -> int:
     k = npd.kind
-    return 0 if k == "b" else 1 if k in "iu" else 2 if k == "f" or npd == D.bfloat16._np else 3
+    return 0 if k == "b" else 1 if k in "iu" else 2 if k == "f" or npd == dtypes.bfloat16._np else 3
 
 
 def check_cast(result_np, out_np) -> None:
     """torch refuses in-place results of a higher category than the destination."""
     if result_np != out_np and _cat(result_np) > _cat(out_np):
-        rn = D.from_numpy_dtype(result_np).name
-        on = D.from_numpy_dtype(out_np).name
+        rn = dtypes.from_numpy_dtype(result_np).name
+        on = dtypes.from_numpy_dtype(out_np).name
         raise RuntimeError(
             f"result type {_pretty(rn)} can't be cast to the desired output type {_pretty(on)}"
         )
@@ -190,9 +191,9 @@ def ufunc_inplace(t: Tensor, ufunc, other, op_fn) -> Tensor:
         o = o.item()
     if hasattr(o, "dtype"):
         if o.dtype != dst.dtype:
-            check_cast(_result_np(t, other), dst.dtype)
+            check_cast(result_np_dtype(t, other), dst.dtype)
     elif isinstance(o, float) and dst.dtype.kind in "biu":
-        check_cast(D._default.np, dst.dtype)
+        check_cast(dtypes._default.np, dst.dtype)
     elif type(o) is int and dst.dtype.kind == "b":
         check_cast(np.dtype(np.int64), dst.dtype)
     elif isinstance(o, (list, tuple)):
@@ -202,21 +203,12 @@ def ufunc_inplace(t: Tensor, ufunc, other, op_fn) -> Tensor:
     except ValueError:
         raise broadcast_error(dst.shape, getattr(o, "shape", ())) from None
     except TypeError:  # a CPU 0-d operand on a CUDA tensor joins it (as torch); else devices
-        from .._backend.xp import host_scalar_to, xp_of
-        from .._tensor_errors import device_error
-
         o2 = host_scalar_to(xp_of(dst), o) if type(dst) is not CPU_ARRAY else o
         if o2 is o:
             raise device_error(dst, o) from None
         ufunc(dst, o2, out=dst, casting="unsafe")
     t._bump()
     return t
-
-
-def _result_np(a, b):
-    from .arith import result_np_dtype
-
-    return result_np_dtype(a, b)
 
 
 def copy_into_out(out: Tensor, r: Tensor) -> Tensor:
@@ -236,78 +228,3 @@ def copy_into_out(out: Tensor, r: Tensor) -> Tensor:
         out._data[...] = arr
     out._bump()
     return out
-
-
-def copy_(self: Tensor, src, non_blocking: bool = False) -> Tensor:
-    """Copy src's values into self (broadcast, cast, across devices)."""
-    if not isinstance(src, Tensor):
-        src = _wrap(np.asarray(src))
-
-    def compute(s):
-        from .unary import Cast, ToDevice
-
-        r = src
-        if r.device != s.device:
-            r = ToDevice.apply(r, s.device)
-        if r._data.dtype != s._data.dtype:
-            r = Cast.apply(r, s._data.dtype)
-        if tuple(r._data.shape) != tuple(s._data.shape):
-            from .view import expand
-
-            r = expand(r, s._data.shape)
-        if s._rg:
-            # the old values of self no longer matter: route the gradient to src only
-            return r + s * 0
-        return r
-
-    check_leaf(self)
-    if not (_gs.enabled and (self._rg or src._rg)):
-        arr = src._data
-        if type(arr) is not type(self._data):
-            from .._backend.xp import xp_of
-
-            arr = arr.get() if hasattr(arr, "get") else xp_of(self._data).asarray(arr)
-        try:
-            self._data[...] = (
-                cast(arr, self._data.dtype, copy=False) if hasattr(arr, "astype") else arr
-            )
-        except ValueError:
-            raise RuntimeError(
-                f"The size of tensor a ({self._data.shape[-1] if self._data.ndim else 1}) must "
-                f"match the size of tensor b ({arr.shape[-1] if arr.ndim else 1}) at "
-                f"non-singleton dimension {self._data.ndim - 1}"
-            ) from None
-        self._bump()
-        return self
-    return inplace(self, compute, src)
-
-
-def fill_(self: Tensor, value) -> Tensor:
-    if isinstance(value, Tensor):
-        if value._data.ndim:
-            raise RuntimeError(
-                f"fill_ only supports 0-dimension value tensor but got tensor with "
-                f"{value._data.ndim} dimensions."
-            )
-        if _gs.enabled and value._rg:
-            from .creation import zeros_like
-
-            return copy_(self, value.expand(self.shape) + zeros_like(self))
-        value = value._data
-        if self._data.dtype.kind in "iu" and value.dtype.kind in "iub":
-            value = value.astype(np.int64)  # wraps into a narrower type, as torch
-        value = cast(value, self._data.dtype)
-        if type(value) is not CPU_ARRAY:  # a CuPy 0-d array: fill takes a Python number
-            value = value.item()
-    check_leaf(self)
-    if _gs.enabled and self._rg:
-        return inplace(self, lambda s: s * 0 + value)
-    if type(value) is int and self._data.dtype.kind in "iu":
-        value = np.asarray(value).astype(np.int64).astype(self._data.dtype)
-    self._data.fill(value)
-    self._bump()
-    return self
-
-
-def zero_(self: Tensor) -> Tensor:
-    return fill_(self, 0)

@@ -5,6 +5,7 @@ hsplit/vsplit/dsplit. Each backward is duck-typed, so these support higher-order
 Borderline choices, one line each:
 - the split family returns views (through view._slice) but, as cat's inverse, lives here.
 - block_diag joins zero-padded blocks with cat, so it is a join rather than a diag op.
+- cartesian_prod stacks meshgrid's grids, so it is a join.
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ from ..tensor import Tensor
 from . import _bw
 from .creation import zeros
 from .inplace import copy_into_out
-from .view import _slice, reshape, unsqueeze
+from .view import _slice, meshgrid, reshape, unsqueeze
 
 __all__ = [
+    "cartesian_prod",
     "cat",
     "concat",
     "concatenate",
@@ -286,3 +288,10 @@ def dsplit(input: Tensor, indices_or_sections) -> tuple:
             f"tensor with {input._data.ndim} dimensions!"
         )
     return _split_dim(input, indices_or_sections, 2, "dsplit")
+
+
+def cartesian_prod(*tensors) -> Tensor:
+    grids = meshgrid(*tensors, indexing="ij")
+    if len(tensors) == 1:
+        return tensors[0]
+    return stack([g.reshape(-1) for g in grids], 1)

@@ -5,12 +5,18 @@ from __future__ import annotations
 
 import string
 
-from .. import dtypes as D
+from .. import dtypes
 from .._backend.cpu.gemm import mm as _mm
 from .._backend.xp import xp_of
+from .._tensor_errors import check_dim, device_error
 from ..autograd.node import Op
 from ..tensor import Tensor
 from . import _bw
+from .creation import zeros
+from .einsum import einsum
+from .inplace import _pretty, copy_into_out
+from .reduction import norm
+from .view import broadcast_tensors
 
 __all__ = [
     "matmul",
@@ -21,7 +27,6 @@ __all__ = [
     "addmm",
     "inner",
     "vdot",
-    "einsum",
     "outer",
     "ger",
     "baddbmm",
@@ -39,9 +44,7 @@ __all__ = [
 
 
 def _dt_name(d) -> str:
-    from .inplace import _pretty
-
-    return _pretty(D.from_numpy_dtype(d).name)
+    return _pretty(dtypes.from_numpy_dtype(d).name)
 
 
 class MatMul(Op):
@@ -90,8 +93,6 @@ def _check_mm(a: Tensor, b: Tensor, name: str) -> None:
             f"{_dt_name(bd.dtype)}"
         )
     if type(ad) is not type(bd):
-        from .._tensor_errors import device_error
-
         raise device_error(ad, bd)
 
 
@@ -127,8 +128,6 @@ def matmul(input: Tensor, other: Tensor, *, out=None) -> Tensor:
             f"matmul: batch dimensions do not broadcast: {list(a.shape)} and {list(b.shape)} ({e})"
         ) from None
     if out is not None:
-        from .inplace import copy_into_out
-
         return copy_into_out(out, r)
     return r
 
@@ -240,8 +239,6 @@ def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta=1, alpha=1, out=Non
         )
     r = AddMM.apply(input, mat1, mat2, beta, alpha)
     if out is not None:
-        from .inplace import copy_into_out
-
         return copy_into_out(out, r)
     return r
 
@@ -261,8 +258,6 @@ ger = outer
 
 def _out(r, out):
     if out is not None:
-        from .inplace import copy_into_out
-
         return copy_into_out(out, r)
     return r
 
@@ -280,8 +275,6 @@ class _IgnoreSecond(Op):
     @staticmethod
     def backward(ctx, g):
         if isinstance(g, Tensor):
-            from .creation import zeros
-
             return g, zeros(ctx.shape, dtype=g.dtype, device=g.device)
         return g, xp_of(g).zeros(ctx.shape, g.dtype)
 
@@ -365,14 +358,11 @@ class Cross(Op):
 
 def cross(input: Tensor, other: Tensor, dim: int | None = None, *, out=None) -> Tensor:
     """Cross product of 3-vectors along ``dim`` (the first dim of size 3 when None)."""
-    from .._tensor_errors import check_dim
-    from .view import broadcast_tensors
-
     if input._data.ndim != other._data.ndim:
         raise RuntimeError("linalg.cross: inputs must have the same number of dimensions.")
     a, b = broadcast_tensors(input, other)
     if a._data.dtype != b._data.dtype:
-        rt = D.promote_types(a.dtype, b.dtype)
+        rt = dtypes.promote_types(a.dtype, b.dtype)
         a, b = a.to(rt), b.to(rt)
     shp = a._data.shape
     if dim is None:
@@ -405,8 +395,6 @@ def tensordot(a: Tensor, b: Tensor, dims=2, out=None) -> Tensor:
         db = [db] if isinstance(db, int) else list(db)
     if len(da) != len(db):
         raise RuntimeError("both dimension lists should have same length")
-    from .._tensor_errors import check_dim
-
     da = [check_dim(d, na) for d in da]
     db = [check_dim(d, nb) for d in db]
     for x, y in zip(da, db):
@@ -448,8 +436,6 @@ def kron(input: Tensor, other: Tensor, *, out=None) -> Tensor:
 
 def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode: str | None = None) -> Tensor:
     """p-norm distances between each row of x1 and each row of x2 (batched)."""
-    from .reduction import norm
-
     if x1._data.ndim < 2 or x2._data.ndim < 2:
         raise RuntimeError(f"cdist only supports at least 2D tensors, X1 got: {x1._data.ndim}D")
     if x1._data.shape[-1] != x2._data.shape[-1]:
@@ -462,8 +448,6 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode: str | None = Non
 
 def dist(input: Tensor, other: Tensor, p: float = 2) -> Tensor:
     """p-norm of ``input - other``."""
-    from .reduction import norm
-
     return norm(input - other, p)
 
 
@@ -477,6 +461,3 @@ def chain_matmul(*matrices, out=None) -> Tensor:
     for m in matrices[1:]:
         r = mm(r, m)
     return _out(r if len(matrices) > 1 else r.clone(), out)
-
-
-from .einsum import einsum  # noqa: E402,F401

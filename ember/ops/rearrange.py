@@ -17,8 +17,8 @@ from .._backend.xp import xp_of
 from .._tensor_errors import check_dim
 from ..autograd.node import Op
 from ..tensor import Size, Tensor, _wrap
-from .gather import index_select
-from .indexing import SetItem, masked_fill
+from .gather import index_select, masked_fill
+from .indexing import SetItem
 from .inplace import copy_into_out, inplace
 from .join import cat
 from .reduction import rev

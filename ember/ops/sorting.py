@@ -13,6 +13,10 @@ from .._backend.casting import cast
 from .._backend.xp import xp_of
 from .._tensor_errors import check_dim
 from ..tensor import Tensor, _wrap
+from .compare import where
+from .gather import gather
+from .inplace import _pretty, copy_into_out
+from .join import stack
 from .reduction import return_type, rev, select_along, span
 
 _I64 = np.dtype(np.int64)
@@ -287,8 +291,6 @@ def histc(input: Tensor, bins: int = 100, min=0, max=0, *, out=None) -> Tensor: 
     """Histogram of ``bins`` equal bins over [min, max] (the data range when both are 0)."""
     a = input._data
     if a.dtype.kind not in "f":
-        from .inplace import _pretty
-
         raise NotImplementedError(
             f"\"histogram_cpu\" not implemented for '{_pretty(input.dtype.name)}'"
         )
@@ -304,8 +306,6 @@ def histc(input: Tensor, bins: int = 100, min=0, max=0, *, out=None) -> Tensor: 
     h, _ = xp_of(a).histogram(a.reshape(-1), bins=bins, range=(lo, hi))
     r = _wrap(h.astype(a.dtype))
     if out is not None:
-        from .inplace import copy_into_out
-
         return copy_into_out(out, r)
     return r
 
@@ -317,9 +317,6 @@ _INTERP = ("linear", "lower", "higher", "midpoint", "nearest")
 def _quantile(
     input: Tensor, q, dim, keepdim: bool, interpolation: str, skip_nan: bool, name: str
 ) -> Tensor:
-    from .gather import gather
-    from .join import stack
-
     a = input._data
     if a.dtype not in (np.float32, np.float64):
         raise RuntimeError(f"{name}() input tensor must be either float or double dtype")
@@ -365,8 +362,6 @@ def _quantile(
         r = vlo if (lo == hi).all() else vlo + (gather(srt, d, _wrap(hi)) - vlo) * _wrap(frac)
         bad = (count == 0) if skip_nan else (nan > 0)
         if bad.any():
-            from .compare import where
-
             r = where(_wrap(bad), _wrap(xp.full((), np.nan, xs.dtype)), r)
         if dim is None:
             r = r.reshape((1,) * a.ndim if keepdim else ())

@@ -9,6 +9,7 @@ Borderline choices, one line each:
 - broadcast_shapes makes no tensor; it sits with broadcast_to and broadcast_tensors.
 - DiagScatter is diagonal's adjoint, so it is here; the diag ops in rearrange.py build on it.
 - split, chunk, unbind and tensor_split return views but, as cat's inverse, live in join.py.
+- meshgrid returns expanded views of its inputs, so it is here (cartesian_prod is in join.py).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from . import _bw
 from .indexing import index_put_zeros
 
 __all__ = [
+    "meshgrid",
     "reshape",
     "transpose",
     "swapaxes",
@@ -589,3 +591,22 @@ def unfold(input: Tensor, dimension: int, size: int, step: int) -> Tensor:
     if step <= 0:
         raise RuntimeError(f"step is {step} but must be > 0")
     return as_view(Unfold.apply(input, d, size, step), input)
+
+
+def meshgrid(*tensors, indexing: str = "ij"):
+    """Coordinate grids; ember defaults to 'ij' as torch does."""
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tensors[0]
+    n = len(tensors)
+    sizes = [t.numel() for t in tensors]
+    if indexing == "xy" and n >= 2:
+        sizes[0], sizes[1] = sizes[1], sizes[0]
+    out = []
+    for i, t in enumerate(tensors):
+        shape = [1] * n
+        pos = i
+        if indexing == "xy" and n >= 2 and i < 2:
+            pos = 1 - i
+        shape[pos] = t.numel()
+        out.append(expand(reshape(t, shape), sizes))
+    return tuple(out)

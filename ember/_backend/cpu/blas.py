@@ -13,6 +13,8 @@ import os
 import threading
 from contextlib import contextmanager
 
+import numpy  # noqa: F401  (loads the BLAS that _probe finds in the process's maps)
+
 _lock = threading.Lock()
 _ctl: list = []  # [] until probed; then [(set, get)] or [None]
 _single = [0, 0]  # [threads inside single_threaded(), the BLAS's count before the first entered]
@@ -20,8 +22,6 @@ _single = [0, 0]  # [threads inside single_threaded(), the BLAS's count before t
 
 def _probe():
     """The (set_num_threads, get_num_threads) pair of the OpenBLAS loaded in this process."""
-    import numpy  # noqa: F401  (loads the BLAS)
-
     try:
         with open("/proc/self/maps") as f:
             paths = sorted(

@@ -21,6 +21,7 @@ packages above it): ``ember`` runs ``configure()`` first, while the variable can
 
 from __future__ import annotations
 
+import ctypes
 import os
 import sys
 
@@ -48,8 +49,6 @@ def configure() -> None:
     _spin_safe = v.isdigit() and int(v) <= 8
     if tune and sys.platform.startswith("linux"):
         try:
-            import ctypes
-
             libc = ctypes.CDLL(None)
             mallopt = libc.mallopt
             mallopt.argtypes = [ctypes.c_int, ctypes.c_int]

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from ...ops.creation import empty
+from ...ops.creation import empty, ones
 from ...tensor import Tensor
 from .. import functional as F
 from .. import init
 from ..parameter import Parameter
+from .linear import NonDynamicallyQuantizableLinear
 from .module import Module
 
 __all__ = [
@@ -400,8 +401,6 @@ class MultiheadAttention(Module):
         dtype=None,
     ) -> None:
         super().__init__()
-        from .linear import NonDynamicallyQuantizableLinear
-
         if embed_dim <= 0 or num_heads <= 0:
             raise ValueError(
                 f"embed_dim and num_heads must be greater than 0, got embed_dim="
@@ -485,8 +484,6 @@ class MultiheadAttention(Module):
         v = F.linear(value, wv, bv).reshape(S, N * H, D).transpose(0, 1)
         scores = q.matmul(k.transpose(1, 2)) * (1.0 / D**0.5)
         if is_causal and attn_mask is None:
-            from ...ops.creation import ones
-
             attn_mask = ones(L, S, dtype=None).triu(1).bool()
         if attn_mask is not None:
             m = attn_mask if attn_mask.dim() == 3 else attn_mask.unsqueeze(0)

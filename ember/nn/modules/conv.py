@@ -16,6 +16,7 @@ from ...ops.conv_functional import (
 from ...ops.creation import empty
 from ...tensor import Tensor
 from .. import init
+from ..functional import pad
 from ..parameter import Parameter
 from .module import Module
 
@@ -132,8 +133,6 @@ class _ConvNd(Module):
     def _conv_forward(self, input: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
         fn = type(self)._fn
         if self.padding_mode != "zeros":
-            from ..functional import pad
-
             x = pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode)
             return fn(x, weight, bias, self.stride, 0, self.dilation, self.groups)
         return fn(input, weight, bias, self.stride, self.padding, self.dilation, self.groups)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ...tensor import Tensor
+from ..functional import pad
 from .module import Module
 from .utils import _ntuple
 
@@ -45,8 +46,6 @@ class _PadNd(Module):
         return f"{self.padding}"
 
     def forward(self, input: Tensor) -> Tensor:
-        from ..functional import pad
-
         return pad(input, self.padding, self._mode)
 
 
@@ -59,8 +58,6 @@ class _ConstantPadNd(_PadNd):
         return f"padding={self.padding}, value={self.value}"
 
     def forward(self, input: Tensor) -> Tensor:
-        from ..functional import pad
-
         return pad(input, self.padding, "constant", self.value)
 
 

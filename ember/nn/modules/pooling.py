@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from ...ops import pooling as P
+from ...ops import pooling
 from ...ops.conv import ntuple
 from ...tensor import Tensor
+from ..functional import lp_pool1d, lp_pool2d
 from .module import Module
 
 __all__ = [
@@ -68,19 +69,19 @@ class _MaxPoolNd(Module):
 class MaxPool1d(_MaxPoolNd):
     """1-d max pooling, as torch.nn.MaxPool1d."""
 
-    _fn = staticmethod(P.max_pool1d)
+    _fn = staticmethod(pooling.max_pool1d)
 
 
 class MaxPool2d(_MaxPoolNd):
     """2-d max pooling, as torch.nn.MaxPool2d."""
 
-    _fn = staticmethod(P.max_pool2d)
+    _fn = staticmethod(pooling.max_pool2d)
 
 
 class MaxPool3d(_MaxPoolNd):
     """3-d max pooling, as torch.nn.MaxPool3d."""
 
-    _fn = staticmethod(P.max_pool3d)
+    _fn = staticmethod(pooling.max_pool3d)
 
 
 class AvgPool1d(Module):
@@ -105,7 +106,7 @@ class AvgPool1d(Module):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
     def forward(self, input: Tensor) -> Tensor:
-        return P.avg_pool1d(
+        return pooling.avg_pool1d(
             input,
             self.kernel_size,
             self.stride,
@@ -153,13 +154,13 @@ class _AvgPoolNd(Module):
 class AvgPool2d(_AvgPoolNd):
     """2-d average pooling, as torch.nn.AvgPool2d."""
 
-    _fn = staticmethod(P.avg_pool2d)
+    _fn = staticmethod(pooling.avg_pool2d)
 
 
 class AvgPool3d(_AvgPoolNd):
     """3-d average pooling, as torch.nn.AvgPool3d."""
 
-    _fn = staticmethod(P.avg_pool3d)
+    _fn = staticmethod(pooling.avg_pool3d)
 
 
 class _AdaptiveNd(Module):
@@ -179,19 +180,19 @@ class _AdaptiveNd(Module):
 class AdaptiveAvgPool1d(_AdaptiveNd):
     """Adaptive 1-d average pooling, as torch.nn.AdaptiveAvgPool1d."""
 
-    _fn = staticmethod(P.adaptive_avg_pool1d)
+    _fn = staticmethod(pooling.adaptive_avg_pool1d)
 
 
 class AdaptiveAvgPool2d(_AdaptiveNd):
     """Adaptive 2-d average pooling, as torch.nn.AdaptiveAvgPool2d."""
 
-    _fn = staticmethod(P.adaptive_avg_pool2d)
+    _fn = staticmethod(pooling.adaptive_avg_pool2d)
 
 
 class AdaptiveAvgPool3d(_AdaptiveNd):
     """Adaptive 3-d average pooling, as torch.nn.AdaptiveAvgPool3d."""
 
-    _fn = staticmethod(P.adaptive_avg_pool3d)
+    _fn = staticmethod(pooling.adaptive_avg_pool3d)
 
 
 class _AdaptiveMaxNd(Module):
@@ -212,13 +213,13 @@ class _AdaptiveMaxNd(Module):
 class AdaptiveMaxPool1d(_AdaptiveMaxNd):
     """Adaptive 1-d max pooling, as torch.nn.AdaptiveMaxPool1d."""
 
-    _fn = staticmethod(P.adaptive_max_pool1d)
+    _fn = staticmethod(pooling.adaptive_max_pool1d)
 
 
 class AdaptiveMaxPool2d(_AdaptiveMaxNd):
     """Adaptive 2-d max pooling, as torch.nn.AdaptiveMaxPool2d."""
 
-    _fn = staticmethod(P.adaptive_max_pool2d)
+    _fn = staticmethod(pooling.adaptive_max_pool2d)
 
 
 class _MaxUnpoolNd(Module):
@@ -245,21 +246,21 @@ class MaxUnpool1d(_MaxUnpoolNd):
     """Partial inverse of MaxPool1d, as torch.nn.MaxUnpool1d."""
 
     _nsp = 1
-    _fn = staticmethod(P.max_unpool1d)
+    _fn = staticmethod(pooling.max_unpool1d)
 
 
 class MaxUnpool2d(_MaxUnpoolNd):
     """Partial inverse of MaxPool2d, as torch.nn.MaxUnpool2d."""
 
     _nsp = 2
-    _fn = staticmethod(P.max_unpool2d)
+    _fn = staticmethod(pooling.max_unpool2d)
 
 
 class MaxUnpool3d(_MaxUnpoolNd):
     """Partial inverse of MaxPool3d, as torch.nn.MaxUnpool3d."""
 
     _nsp = 3
-    _fn = staticmethod(P.max_unpool3d)
+    _fn = staticmethod(pooling.max_unpool3d)
 
 
 class _LPPoolNd(Module):
@@ -279,8 +280,6 @@ class _LPPoolNd(Module):
         )
 
     def forward(self, input: Tensor) -> Tensor:
-        from ..functional import lp_pool1d, lp_pool2d
-
         fn = lp_pool1d if self._nsp == 1 else lp_pool2d
         return fn(input, self.norm_type, self.kernel_size, self.stride, self.ceil_mode)
 

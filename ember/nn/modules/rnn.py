@@ -4,6 +4,7 @@ initialisation and (seq, batch, feature) / batch_first conventions."""
 from __future__ import annotations
 
 import math
+import warnings
 
 from ...ops.creation import empty, zeros
 from ...ops.join import cat, stack
@@ -49,8 +50,6 @@ class RNNBase(Module):
         if proj_size:
             raise NotImplementedError("ember's LSTM does not support proj_size yet")
         if dropout > 0 and num_layers == 1:
-            import warnings
-
             warnings.warn(
                 "dropout option adds dropout after all but last recurrent layer, so "
                 "non-zero dropout expects num_layers greater than 1, but got "

@@ -18,7 +18,10 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from ..._backend.xp import CPU_ARRAY, is_cpu
+from ..._backend.xp import CPU_ARRAY, is_cpu, xp_of
+from ...autograd.grad_mode import is_grad_enabled
+from ...distributed import broadcast
+from ...distributed._nccl import _cp
 from ...distributed.process_group import _mpi, _resolve, _wait_requests
 from ...tensor import Tensor, _wrap
 from ..modules.module import Module
@@ -144,8 +147,6 @@ class DistributedDataParallel(Module):
 
     # --- construction -----------------------------------------------------------------------
     def _build_buckets(self, params: list) -> list:
-        from ..._backend.xp import xp_of
-
         buckets = []
         cur: list = []
         cur_bytes = 0
@@ -181,8 +182,6 @@ class DistributedDataParallel(Module):
 
     def _sync_states(self, tensors: list) -> None:
         """Broadcast parameters/buffers from rank 0 (one message per dtype for CPU tensors)."""
-        from ...distributed import broadcast
-
         if self._world == 1 or not tensors:
             return
         groups: dict = {}
@@ -216,8 +215,6 @@ class DistributedDataParallel(Module):
                 "`torch.nn.parallel.DistributedDataParallel`, and by making sure all `forward` "
                 "function outputs participate in calculating loss."
             )
-        from ...autograd.grad_mode import is_grad_enabled
-
         if self.broadcast_buffers and self.require_forward_param_sync:
             bufs = list(self.module.buffers())
             if bufs:
@@ -295,8 +292,6 @@ class DistributedDataParallel(Module):
         elif pg.backend == "nccl":
             buf /= self._world
             nc = pg.nccl()
-            from ...distributed._nccl import _cp
-
             s = _cp().cuda.get_current_stream()
             nc.comm.allReduce(
                 buf.data.ptr, buf.data.ptr, buf.size, nc._dtype(buf), nc._nccl.NCCL_SUM, s.ptr

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from ..._backend.xp import CPU_ARRAY, is_cpu
+from ..._backend.xp import CPU_ARRAY, is_cpu, xp_of
 from ...tensor import Tensor, _wrap
 
 __all__ = [
@@ -106,8 +106,6 @@ clip_grad_norm = clip_grad_norm_
 def _device_norm(arrays: list, norm_type: float, error_if_nonfinite: bool):
     """The total norm of device arrays, computed and kept on the device (no host copy unless
     ``error_if_nonfinite`` asks to look at it)."""
-    from ..._backend.xp import xp_of
-
     xp = xp_of(arrays[0])
     flat = [a.ravel() for a in arrays if a.size]
     if not flat:

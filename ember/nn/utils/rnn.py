@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from ...ops.join import stack
 from ...tensor import Tensor
+from ..functional import pad
 
 __all__ = ["pad_sequence", "unpad_sequence"]
 
@@ -14,9 +16,6 @@ def pad_sequence(
     padding_side: str = "right",
 ) -> Tensor:
     """Stack variable-length tensors (L_i, *) into (L_max, B, *) or (B, L_max, *)."""
-    from ...ops.join import stack
-    from ..functional import pad
-
     if padding_side not in ("left", "right"):
         raise ValueError(
             f"Expected padding_side to be one of left or right, but got {padding_side}."

@@ -6,6 +6,7 @@ import warnings
 
 from ...autograd.grad_mode import no_grad
 from ...tensor import Tensor
+from .. import functional as F
 from ..modules.module import Module
 from ..parameter import Parameter
 
@@ -114,8 +115,6 @@ class SpectralNorm:
 
     def compute_weight(self, module: Module, do_power_iteration: bool) -> Tensor:
         """The weight over its spectral norm estimate."""
-        from .. import functional as F
-
         weight = getattr(module, self.name + "_orig")
         u = getattr(module, self.name + "_u")
         v = getattr(module, self.name + "_v")
@@ -142,8 +141,6 @@ def spectral_norm(
     dim: int | None = None,
 ) -> Module:
     """Normalise ``module.<name>`` by its spectral norm before every forward."""
-    from .. import functional as F
-
     if dim is None:
         dim = 1 if type(module).__name__.startswith("ConvTranspose") else 0
     fn = SpectralNorm(name, n_power_iterations, dim, eps)

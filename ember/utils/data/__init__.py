@@ -1,8 +1,8 @@
 """ember.utils.data: datasets, samplers and the DataLoader, as ``torch.utils.data``."""
 
+from ._utils.fetch import _DatasetKind  # noqa: F401
 from .dataloader import (  # noqa: F401
     DataLoader,
-    _DatasetKind,
     default_collate,
     default_convert,
     get_worker_info,  # noqa: F401

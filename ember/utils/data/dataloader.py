@@ -22,9 +22,10 @@ from typing import Any
 
 import numpy as np
 
+from ...random import default_generator
 from ._utils import shared_memory
 from ._utils.collate import default_collate, default_convert
-from ._utils.fetch import _IterableDatasetFetcher, _MapDatasetFetcher
+from ._utils.fetch import _DatasetKind
 from ._utils.pin_memory import pin_memory as _pin
 from ._utils.worker import (
     ExceptionWrapper,
@@ -44,16 +45,6 @@ _SHUTDOWN_GRACE = 5.0  # seconds workers get to exit before they are terminated
 _iter_ids = itertools.count()
 
 
-class _DatasetKind:
-    Map = 0
-    Iterable = 1
-
-    @staticmethod
-    def create_fetcher(kind, dataset, auto_collation, collate_fn, drop_last):
-        cls = _MapDatasetFetcher if kind == _DatasetKind.Map else _IterableDatasetFetcher
-        return cls(dataset, auto_collation, collate_fn, drop_last)
-
-
 class _InfiniteConstantSampler(Sampler):
     """The sampler of an iterable-style dataset: ``None`` forever."""
 
@@ -63,8 +54,6 @@ class _InfiniteConstantSampler(Sampler):
 
 
 def _draw_seed(generator) -> int:
-    from ...random import default_generator
-
     g = generator if generator is not None else default_generator
     return int(g._rng.integers(0, 2**63 - 1, dtype=np.int64))
 

@@ -12,6 +12,7 @@ from typing import Any, Generic, TypeVar
 import numpy as np
 
 from ..._backend.xp import is_cpu
+from ...random import default_generator, randperm
 from ...tensor import Tensor, _wrap
 
 __all__ = [
@@ -273,8 +274,6 @@ def random_split(dataset: Any, lengths: Sequence[int | float], generator=None) -
 
     Works on any sized indexable object (a Dataset, a list, a NumPy array...).
     """
-    from ...random import default_generator, randperm
-
     n = len(dataset)
     if math.isclose(sum(lengths), 1) and sum(lengths) <= 1:
         sizes: list[int] = []

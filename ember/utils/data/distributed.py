@@ -6,16 +6,14 @@ import math
 from collections.abc import Iterator
 from typing import Any
 
+from ... import distributed as dist
+from ...random import Generator, randperm
 from .sampler import Sampler
 
 __all__ = ["DistributedSampler"]
 
 
 def _world() -> tuple[int, int]:
-    try:
-        from ... import distributed as dist
-    except ImportError:
-        raise RuntimeError("Requires distributed package to be available") from None
     if not getattr(dist, "is_available", lambda: False)():
         raise RuntimeError("Requires distributed package to be available")
     return dist.get_world_size(), dist.get_rank()
@@ -61,8 +59,6 @@ class DistributedSampler(Sampler):
     def __iter__(self) -> Iterator[int]:
         n = len(self.dataset)
         if self.shuffle:
-            from ...random import Generator, randperm
-
             g = Generator().manual_seed(self.seed + self.epoch)
             indices = randperm(n, generator=g).tolist()
         else:

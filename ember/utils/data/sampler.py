@@ -8,6 +8,10 @@ from typing import Generic, TypeVar
 
 import numpy as np
 
+from ...dtypes import float64
+from ...ops.creation import as_tensor
+from ...random import Generator, default_generator, multinomial
+
 __all__ = [
     "Sampler",
     "SequentialSampler",
@@ -26,8 +30,6 @@ def _fresh_generator(generator):
     As torch, a sampler without its own generator takes one 64-bit seed from the global
     generator per epoch, so ``ember.manual_seed`` fixes the order.
     """
-    from ...random import Generator, default_generator
-
     if generator is not None:
         return generator
     seed = int(default_generator._rng.integers(0, 2**63 - 1, dtype=np.int64))
@@ -113,8 +115,6 @@ class SubsetRandomSampler(Sampler[int]):
         self.generator = generator
 
     def __iter__(self) -> Iterator[int]:
-        from ...random import default_generator
-
         rng = (self.generator or default_generator)._rng
         for i in rng.permutation(len(self.indices)).tolist():
             yield self.indices[i]
@@ -137,9 +137,6 @@ class WeightedRandomSampler(Sampler[int]):
             raise ValueError(
                 f"replacement should be a boolean value, but got replacement={replacement}"
             )
-        from ...dtypes import float64
-        from ...ops.creation import as_tensor
-
         w = as_tensor(weights, dtype=float64)
         if len(w.shape) != 1:
             raise ValueError(
@@ -151,8 +148,6 @@ class WeightedRandomSampler(Sampler[int]):
         self.generator = generator
 
     def __iter__(self) -> Iterator[int]:
-        from ...random import multinomial
-
         drawn = multinomial(
             self.weights, self.num_samples, self.replacement, generator=self.generator
         )

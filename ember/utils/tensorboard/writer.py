@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from ...tensor import Tensor
+
 __all__ = ["SummaryWriter"]
 
 _INSTALL_HINT = (
@@ -30,7 +32,7 @@ def _tensorboardx() -> ModuleType:
     if blocked:
         sys.modules["torch"] = None  # type: ignore[assignment]  # makes `import torch` fail
     try:
-        import tensorboardX
+        import tensorboardX  # optional dependency: only SummaryWriter needs it
     except ImportError as exc:
         raise ImportError(_INSTALL_HINT) from exc
     finally:
@@ -41,8 +43,6 @@ def _tensorboardx() -> ModuleType:
 
 def _to_numpy(value: Any) -> Any:
     """Ember tensors (and lists of them) as NumPy arrays; anything else unchanged."""
-    from ...tensor import Tensor
-
     if isinstance(value, Tensor):
         return np.asarray(value.detach().cpu().numpy())
     if isinstance(value, list | tuple) and value and isinstance(value[0], Tensor):

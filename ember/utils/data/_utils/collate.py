@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 
 from ...._backend.xp import is_cpu
+from ....ops.creation import as_tensor, tensor
+from ....ops.join import stack
 from ....tensor import Tensor, _wrap
 from ..dataset import GatheredBatch
 
@@ -26,8 +28,6 @@ default_collate_err_msg_format = (
 
 
 def _as_tensor(x) -> Tensor:
-    from ....ops.creation import as_tensor
-
     return as_tensor(x)
 
 
@@ -81,8 +81,6 @@ def collate_tensor_fn(batch, *, collate_fn_map=None) -> Tensor:
                 break
         if plain:
             return _wrap(np.stack([b._data for b in batch]))
-    from ....ops.join import stack
-
     return stack(list(batch), 0)
 
 
@@ -107,8 +105,6 @@ def collate_int_fn(batch, *, collate_fn_map=None) -> Tensor:
             return _wrap(np.array(batch, dtype=np.int64))
         except OverflowError:
             pass
-    from ....ops.creation import tensor
-
     return tensor(list(batch))
 
 

@@ -1,4 +1,5 @@
-"""Fetchers: turn one sampler output (an index, or a list of them) into one collated batch."""
+"""Fetchers: turn one sampler output (an index, or a list of them) into one collated batch; the
+kind of dataset (map-style or iterable) picks the fetcher."""
 
 from __future__ import annotations
 
@@ -63,3 +64,13 @@ class _MapDatasetFetcher(_BaseDatasetFetcher):
         else:
             data = self.dataset[possibly_batched_index]
         return self.collate_fn(data)
+
+
+class _DatasetKind:
+    Map = 0
+    Iterable = 1
+
+    @staticmethod
+    def create_fetcher(kind, dataset, auto_collation, collate_fn, drop_last):
+        cls = _MapDatasetFetcher if kind == _DatasetKind.Map else _IterableDatasetFetcher
+        return cls(dataset, auto_collation, collate_fn, drop_last)

@@ -21,7 +21,9 @@ from typing import Any
 
 import numpy as np
 
+from .... import random as ember_random
 from . import shared_memory
+from .fetch import _DatasetKind
 
 MP_STATUS_CHECK_INTERVAL = 0.2  # seconds between a worker's checks of its parent and done_event
 
@@ -137,8 +139,6 @@ class ManagerWatchdog:
 
 def seed_worker(base_seed: int, worker_id: int) -> int:
     """Seed Python's ``random``, NumPy's global RNG and ember's default generator for a worker."""
-    from .... import random as ember_random
-
     seed = base_seed + worker_id
     random.seed(seed)
     ember_random.manual_seed(seed)
@@ -163,8 +163,6 @@ def _worker_loop(
     shm_prefix,
 ) -> None:
     """The body of one worker process (see the module docstring for the protocol)."""
-    from ..dataloader import _DatasetKind
-
     global _worker_info
     try:
         seed = seed_worker(base_seed, worker_id)

@@ -1,0 +1,82 @@
+"""copy_, fill_ and zero_: write values into an existing tensor (cast, broadcast, moved across
+devices), recorded in the graph as torch does when grads flow."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._backend.casting import cast
+from .._backend.xp import CPU_ARRAY, xp_of
+from .._grad_state import state as _gs
+from ..tensor import Tensor, _wrap
+from .creation import zeros_like
+from .inplace import check_leaf, inplace
+from .unary import Cast, ToDevice
+from .view import expand
+
+
+def copy_(self: Tensor, src, non_blocking: bool = False) -> Tensor:
+    """Copy src's values into self (broadcast, cast, across devices)."""
+    if not isinstance(src, Tensor):
+        src = _wrap(np.asarray(src))
+
+    def compute(s):
+        r = src
+        if r.device != s.device:
+            r = ToDevice.apply(r, s.device)
+        if r._data.dtype != s._data.dtype:
+            r = Cast.apply(r, s._data.dtype)
+        if tuple(r._data.shape) != tuple(s._data.shape):
+            r = expand(r, s._data.shape)
+        if s._rg:
+            # the old values of self no longer matter: route the gradient to src only
+            return r + s * 0
+        return r
+
+    check_leaf(self)
+    if not (_gs.enabled and (self._rg or src._rg)):
+        arr = src._data
+        if type(arr) is not type(self._data):
+            arr = arr.get() if hasattr(arr, "get") else xp_of(self._data).asarray(arr)
+        try:
+            self._data[...] = (
+                cast(arr, self._data.dtype, copy=False) if hasattr(arr, "astype") else arr
+            )
+        except ValueError:
+            raise RuntimeError(
+                f"The size of tensor a ({self._data.shape[-1] if self._data.ndim else 1}) must "
+                f"match the size of tensor b ({arr.shape[-1] if arr.ndim else 1}) at "
+                f"non-singleton dimension {self._data.ndim - 1}"
+            ) from None
+        self._bump()
+        return self
+    return inplace(self, compute, src)
+
+
+def fill_(self: Tensor, value) -> Tensor:
+    if isinstance(value, Tensor):
+        if value._data.ndim:
+            raise RuntimeError(
+                f"fill_ only supports 0-dimension value tensor but got tensor with "
+                f"{value._data.ndim} dimensions."
+            )
+        if _gs.enabled and value._rg:
+            return copy_(self, value.expand(self.shape) + zeros_like(self))
+        value = value._data
+        if self._data.dtype.kind in "iu" and value.dtype.kind in "iub":
+            value = value.astype(np.int64)  # wraps into a narrower type, as torch
+        value = cast(value, self._data.dtype)
+        if type(value) is not CPU_ARRAY:  # a CuPy 0-d array: fill takes a Python number
+            value = value.item()
+    check_leaf(self)
+    if _gs.enabled and self._rg:
+        return inplace(self, lambda s: s * 0 + value)
+    if type(value) is int and self._data.dtype.kind in "iu":
+        value = np.asarray(value).astype(np.int64).astype(self._data.dtype)
+    self._data.fill(value)
+    self._bump()
+    return self
+
+
+def zero_(self: Tensor) -> Tensor:
+    return fill_(self, 0)
