@@ -119,6 +119,18 @@ from .autograd import profiler as _autograd_profiler  # noqa: E402  (above ember
 del _autograd_functional, _autograd_profiler  # ember.autograd's, not top-level names
 
 
+from . import accelerator, backends, version  # noqa: E402,F401
+from ._torch_alias import top_level_getattr as _top_level_getattr  # noqa: E402
+from .version import __version__  # noqa: E402,F401,F811
+
+
+from . import distributed  # noqa: E402,F401
+from . import utils  # noqa: E402,F401
+from .serialization import load, save  # noqa: E402,F401
+from . import serialization, safetensors  # noqa: E402,F401
+from . import nn, optim  # noqa: E402,F401
+
+
 def is_tensor(obj) -> bool:
     """True for ember tensors (and Parameters)."""
     return isinstance(obj, Tensor)
@@ -145,18 +157,6 @@ def get_default_device():
     return _device_ctx.current()
 
 
-from . import accelerator, backends, version  # noqa: E402,F401
-from ._torch_alias import top_level_getattr as _top_level_getattr  # noqa: E402
-from .version import __version__  # noqa: E402,F401,F811
-
-
 def __getattr__(name: str):
     """Unknown names raise an error naming the torch API that ember lacks (or import lazily)."""
     return _top_level_getattr(name)
-
-
-from . import distributed  # noqa: E402,F401
-from . import utils  # noqa: E402,F401
-from .serialization import load, save  # noqa: E402,F401
-from . import serialization, safetensors  # noqa: E402,F401
-from . import nn, optim  # noqa: E402,F401

@@ -52,21 +52,23 @@ from ..ops.loss import _BCE, _MSE, _NLL, _BCELogits, _CrossEntropy
 from ..ops.normalization import BatchNormTrain, normalize_over
 from ..ops.normalization import eligible as batch_norm_eligible
 from ..ops.padding import _Pad
-from ..ops.pooling import (
+from ..ops.pool_adaptive import (
     adaptive_avg_pool1d,
     adaptive_avg_pool2d,
     adaptive_avg_pool3d,
     adaptive_max_pool1d,
     adaptive_max_pool2d,
+    max_unpool1d,
+    max_unpool2d,
+    max_unpool3d,
+)
+from ..ops.pooling import (
     avg_pool1d,
     avg_pool2d,
     avg_pool3d,
     max_pool1d,
     max_pool2d,
     max_pool3d,
-    max_unpool1d,
-    max_unpool2d,
-    max_unpool3d,
 )
 from ..ops.resample import fold, interpolate, pixel_shuffle, pixel_unshuffle, unfold, upsample
 from ..ops.unary import relu as _unary_relu

@@ -1,6 +1,5 @@
 """Pooling over 1-3 spatial dims: max (with indices, dilation, ceil_mode) and average
-(count_include_pad, divisor_override); adaptive pooling and max-unpooling are in pool_adaptive.py
-and re-exported here.
+(count_include_pad, divisor_override); adaptive pooling and max-unpooling are in pool_adaptive.py.
 
 Windows are strided views of the padded input; max pooling reduces one spatial dim at a time,
 so the common non-overlapping 2x2 pool costs a handful of array calls.
@@ -26,14 +25,6 @@ __all__ = [
     "avg_pool1d",
     "avg_pool2d",
     "avg_pool3d",
-    "adaptive_avg_pool1d",
-    "adaptive_avg_pool2d",
-    "adaptive_avg_pool3d",
-    "adaptive_max_pool1d",
-    "adaptive_max_pool2d",
-    "max_unpool1d",
-    "max_unpool2d",
-    "max_unpool3d",
 ]
 
 
@@ -467,15 +458,3 @@ def avg_pool3d(
         count_include_pad,
         divisor_override,
     )
-
-
-from .pool_adaptive import (  # noqa: E402,F401  (re-exported: one import place for all pools)
-    adaptive_avg_pool1d,
-    adaptive_avg_pool2d,
-    adaptive_avg_pool3d,
-    adaptive_max_pool1d,
-    adaptive_max_pool2d,
-    max_unpool1d,
-    max_unpool2d,
-    max_unpool3d,
-)

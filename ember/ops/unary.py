@@ -20,6 +20,13 @@ from . import _bw
 from ._elementwise import elementwise_op
 from .inplace import _pretty, copy_into_out
 
+try:  # SciPy is optional: its ufuncs are exact and fast where present
+    from scipy.special import erf as _sp_erf
+    from scipy.special import erfinv as _sp_erfinv
+    from scipy.special import expit as _sp_expit
+except ImportError:  # pragma: no cover - exercised only without SciPy
+    _sp_erf = _sp_erfinv = _sp_expit = None
+
 __all__ = [
     "neg",
     "negative",
@@ -180,14 +187,6 @@ def _unary(
     fn.__doc__ = f"Elementwise {name}, as torch.{name}."
     fn.op = cls
     return fn
-
-
-try:  # SciPy is optional: its ufuncs are exact and fast where present
-    from scipy.special import erf as _sp_erf
-    from scipy.special import erfinv as _sp_erfinv
-    from scipy.special import expit as _sp_expit
-except ImportError:  # pragma: no cover - exercised only without SciPy
-    _sp_erf = _sp_erfinv = _sp_expit = None
 
 
 def _erf(a):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ...ops import pooling
+from ...ops import pool_adaptive, pooling
 from ...ops.conv import ntuple
 from ...tensor import Tensor
 from ..functional import lp_pool1d, lp_pool2d
@@ -180,19 +180,19 @@ class _AdaptiveNd(Module):
 class AdaptiveAvgPool1d(_AdaptiveNd):
     """Adaptive 1-d average pooling, as torch.nn.AdaptiveAvgPool1d."""
 
-    _fn = staticmethod(pooling.adaptive_avg_pool1d)
+    _fn = staticmethod(pool_adaptive.adaptive_avg_pool1d)
 
 
 class AdaptiveAvgPool2d(_AdaptiveNd):
     """Adaptive 2-d average pooling, as torch.nn.AdaptiveAvgPool2d."""
 
-    _fn = staticmethod(pooling.adaptive_avg_pool2d)
+    _fn = staticmethod(pool_adaptive.adaptive_avg_pool2d)
 
 
 class AdaptiveAvgPool3d(_AdaptiveNd):
     """Adaptive 3-d average pooling, as torch.nn.AdaptiveAvgPool3d."""
 
-    _fn = staticmethod(pooling.adaptive_avg_pool3d)
+    _fn = staticmethod(pool_adaptive.adaptive_avg_pool3d)
 
 
 class _AdaptiveMaxNd(Module):
@@ -213,13 +213,13 @@ class _AdaptiveMaxNd(Module):
 class AdaptiveMaxPool1d(_AdaptiveMaxNd):
     """Adaptive 1-d max pooling, as torch.nn.AdaptiveMaxPool1d."""
 
-    _fn = staticmethod(pooling.adaptive_max_pool1d)
+    _fn = staticmethod(pool_adaptive.adaptive_max_pool1d)
 
 
 class AdaptiveMaxPool2d(_AdaptiveMaxNd):
     """Adaptive 2-d max pooling, as torch.nn.AdaptiveMaxPool2d."""
 
-    _fn = staticmethod(pooling.adaptive_max_pool2d)
+    _fn = staticmethod(pool_adaptive.adaptive_max_pool2d)
 
 
 class _MaxUnpoolNd(Module):
@@ -246,21 +246,21 @@ class MaxUnpool1d(_MaxUnpoolNd):
     """Partial inverse of MaxPool1d, as torch.nn.MaxUnpool1d."""
 
     _nsp = 1
-    _fn = staticmethod(pooling.max_unpool1d)
+    _fn = staticmethod(pool_adaptive.max_unpool1d)
 
 
 class MaxUnpool2d(_MaxUnpoolNd):
     """Partial inverse of MaxPool2d, as torch.nn.MaxUnpool2d."""
 
     _nsp = 2
-    _fn = staticmethod(pooling.max_unpool2d)
+    _fn = staticmethod(pool_adaptive.max_unpool2d)
 
 
 class MaxUnpool3d(_MaxUnpoolNd):
     """Partial inverse of MaxPool3d, as torch.nn.MaxUnpool3d."""
 
     _nsp = 3
-    _fn = staticmethod(pooling.max_unpool3d)
+    _fn = staticmethod(pool_adaptive.max_unpool3d)
 
 
 class _LPPoolNd(Module):
