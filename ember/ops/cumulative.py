@@ -1,5 +1,4 @@
-"""Scans along one dim: cumsum, cumprod, cummax, cummin, logcumsumexp (re-exported by
-reduction.py, whose ``__all__`` lists them)."""
+"""Scans along one dim: cumsum, cumprod, cummax, cummin, logcumsumexp, and the trapezoid rules."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """einsum: numpy's einsum (through BLAS with cached contraction paths) as one graph node whose
-backward is again einsums, so it supports higher-order gradients (re-exported by linalg.py)."""
+backward is again einsums, so it supports higher-order gradients (tensordot is built on it)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Normalisation layers: LayerNorm, GroupNorm, RMSNorm, LocalResponseNorm (batch norm lives
-in batchnorm.py, as in torch); the BatchNorm names are re-exported here too."""
+in batchnorm.py, as in torch)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from ...tensor import Tensor
 from .. import functional as F
 from .. import init
 from ..parameter import Parameter
-from .batchnorm import BatchNorm1d, BatchNorm2d, BatchNorm3d, SyncBatchNorm  # noqa: F401
 from .module import Module
 
 __all__ = ["LayerNorm", "GroupNorm", "RMSNorm", "LocalResponseNorm"]
