@@ -673,6 +673,8 @@ METHODS: dict = {
     "index_add_": gather.index_add_,
     "index_copy_": gather.index_copy_,
     "index_fill_": gather.index_fill_,
+    "index_put_": indexing.index_put_,
+    "index_put": indexing.index_put,
     "masked_scatter_": gather.masked_scatter_,
     "put": gather.put,
     "put_": gather.put_,

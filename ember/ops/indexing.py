@@ -13,9 +13,9 @@ from ..autograd.node import Op
 from ..tensor import Tensor, _wrap
 from . import _bw
 from .creation import zeros_like
-from .inplace import check_leaf, inplace
+from .inplace import _pretty, check_leaf, inplace
 
-__all__ = ["nonzero", "argwhere"]
+__all__ = ["nonzero", "argwhere", "index_put"]
 
 
 def _is_basic(key) -> bool:
@@ -360,6 +360,68 @@ def setitem(self: Tensor, key, value) -> None:
             f"result ({e})"
         ) from None
     self._bump()
+
+
+def index_put_(
+    input: Tensor, indices, values: Tensor, accumulate: bool = False, _arg: int = 0
+) -> Tensor:
+    """``input[indices] = values`` in place, as ``torch.Tensor.index_put_``; with ``accumulate``,
+    ``+=`` where repeated indices add up. ``indices`` is a tuple (or list) of index tensors (long
+    or bool), one per leading dim; ``values`` broadcasts and has input's dtype.
+    """
+    if not isinstance(indices, (tuple, list)):
+        raise TypeError(
+            f"index_put_(): argument 'indices' (position 1) must be tuple of Tensors, not "
+            f"{type(indices).__name__}"
+        )
+    if not isinstance(values, Tensor):
+        raise TypeError(
+            f"index_put_(): argument 'values' (position 2) must be Tensor, not "
+            f"{type(values).__name__}"
+        )
+    if values._data.dtype != input._data.dtype:
+        raise RuntimeError(
+            f"Index put requires the source and destination dtypes match, got "
+            f"{_pretty(input.dtype.name)} for the destination and "
+            f"{_pretty(values.dtype.name)} for the source."
+        )
+    for n, i in enumerate(indices):
+        if not isinstance(i, Tensor):
+            raise TypeError(
+                f"expected Tensor as element {n} in argument {_arg}, but got {type(i).__name__}"
+            )
+    key = tuple(indices)
+    if not accumulate:
+        setitem(input, key, values)
+        return input
+    k = convert_key(key, input)
+    check_leaf(input)
+    shape = _take_any(input._data, k).shape
+    if state.enabled and (input._rg or values._rg):
+        vals = values.expand(shape)
+        return inplace(input, lambda s: s + index_put_zeros(vals, s._data.shape, k, True), values)
+    v = values._data
+    if type(v) is not type(input._data):
+        v = v.get() if hasattr(v, "get") else xp_of(input._data).asarray(v)
+    try:
+        add_at(input._data, k, xp_of(v).broadcast_to(v, shape))
+    except ValueError as e:
+        raise RuntimeError(
+            f"shape mismatch: value tensor of shape {list(v.shape)} cannot be broadcast to "
+            f"indexing result of shape {list(shape)} ({e})"
+        ) from None
+    input._bump()
+    return input
+
+
+def index_put(input: Tensor, indices, values: Tensor, accumulate: bool = False) -> Tensor:
+    """A copy of ``input`` with ``index_put_`` applied, as ``torch.index_put``."""
+    if not isinstance(indices, (tuple, list)):
+        raise TypeError(
+            f"index_put(): argument 'indices' (position 2) must be tuple of Tensors, not "
+            f"{type(indices).__name__}"
+        )
+    return index_put_(input.clone(), indices, values, accumulate, _arg=1)
 
 
 def nonzero(input: Tensor, *, as_tuple: bool = False, out=None):
