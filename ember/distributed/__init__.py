@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 
-from ._nccl import local_rank
 from ._object_collectives import (  # noqa: F401
     all_gather_object,
     broadcast_object_list,
@@ -53,6 +52,7 @@ from .process_group import (  # noqa: F401
     is_mpi_available,
     is_nccl_available,
     is_torchelastic_launched,
+    local_rank,
     new_group,
 )
 

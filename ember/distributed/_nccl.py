@@ -10,24 +10,13 @@ Untested here (no GPU on the development machine): written against CuPy's docume
 
 from __future__ import annotations
 
+from .._backend.xp import cupy
 from .._backend.xp import nccl as cupy_nccl
-from .process_group import ReduceOp, Work, _mpi
+from .process_group import ReduceOp, Work, local_rank
 
 
 def _cp():
-    from .._backend.xp import cupy
-
     return cupy()
-
-
-def local_rank(mpi_comm) -> int:
-    """This process's rank among the processes on the same node."""
-    MPI = _mpi()
-    node = mpi_comm.Split_type(MPI.COMM_TYPE_SHARED)
-    try:
-        return node.Get_rank()
-    finally:
-        node.Free()
 
 
 class NcclComm:

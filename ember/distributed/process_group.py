@@ -118,6 +118,16 @@ def _mpi():
     return MPI
 
 
+def local_rank(mpi_comm) -> int:
+    """This process's rank among the processes on the same node."""
+    MPI = _mpi()
+    node = mpi_comm.Split_type(MPI.COMM_TYPE_SHARED)
+    try:
+        return node.Get_rank()
+    finally:
+        node.Free()
+
+
 class ProcessGroup:
     """A set of ranks with an MPI communicator (and an NCCL communicator for CUDA tensors)."""
 
@@ -149,6 +159,7 @@ class ProcessGroup:
     def nccl(self):
         """The NCCL communicator for CUDA tensors, created on first use (bootstrapped over MPI)."""
         if self._nccl is None:
+            # the NCCL backend (CuPy's bindings) loads on the first CUDA collective only
             from ._nccl import NcclComm
 
             self._nccl = NcclComm(self.comm)
@@ -259,8 +270,6 @@ def init_process_group(
     pg = ProcessGroup(comm.Dup(), name, _timeout_seconds(timeout), range(n))
     _state["pg"] = pg
     _GroupMember.WORLD = pg
-    from ._nccl import local_rank
-
     for var, val in (("RANK", r), ("WORLD_SIZE", n), ("LOCAL_RANK", local_rank(comm))):
         os.environ.setdefault(var, str(val))  # what torchrun-style scripts read
     if _state["hook"] is None and os.environ.get("EMBER_DIST_NO_ABORT_HOOK") != "1":
