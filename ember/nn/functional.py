@@ -10,6 +10,7 @@ import warnings
 import numpy as np
 
 from .._backend.xp import move_like, xp_of
+from .._tensor_errors import check_dim
 from ..autograd.grad_mode import no_grad
 from ..ops.activation import (
     _Elu,
@@ -75,7 +76,7 @@ from ..ops.unary import relu as _unary_relu
 from ..ops.unary import sigmoid as _unary_sigmoid
 from ..ops.unary import tanh as _unary_tanh
 from ..random import _gen
-from ..tensor import Tensor, _wrap, check_dim
+from ..tensor import Tensor, _wrap
 
 __all__ = [
     "relu",

@@ -11,8 +11,9 @@ import numpy as np
 
 from .._backend import kernels
 from .._backend.xp import CPU_ARRAY, xp_of
+from .._tensor_errors import check_dim
 from ..autograd.node import Op
-from ..tensor import Tensor, _wrap, check_dim
+from ..tensor import Tensor, _wrap
 from . import _bw
 from ._blas_sum import rsum
 from ._elementwise import elementwise_op
