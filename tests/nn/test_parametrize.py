@@ -3,6 +3,9 @@ state_dict keys, values, gradients, buffers after power iterations, removal and 
 
 from __future__ import annotations
 
+import copy
+import pickle
+
 import numpy as np
 import pytest
 
@@ -237,3 +240,19 @@ def test_spectral_norm_sigma_is_largest_singular_value():
     s = np.linalg.svd(w, compute_uv=False)[0]
     assert np.allclose(np.linalg.svd(m.weight.detach().numpy(), compute_uv=False)[0], 1.0, 1e-4)
     assert np.allclose(w / s, m.weight.detach().numpy(), atol=1e-5)
+
+
+def test_deepcopy_allowed_pickle_refused_like_torch():
+    m = EP.spectral_norm(ember.nn.Linear(3, 4))
+    t = TP.spectral_norm(torch.nn.Linear(3, 4))
+    m2 = copy.deepcopy(m)
+    assert type(m2).__name__ == "ParametrizedLinear"
+    assert m2.parametrizations.weight.original is not m.parametrizations.weight.original
+    assert list(m2.state_dict()) == list(m.state_dict())
+    assert_same(m2.weight, torch.tensor(m.weight.detach().numpy()), 1e-6, 1e-6)
+    with pytest.raises(RuntimeError) as te:
+        pickle.dumps(t)
+    with pytest.raises(RuntimeError) as ee:
+        pickle.dumps(m)
+    assert str(ee.value) == str(te.value)
+    assert repr(m) == repr(t)

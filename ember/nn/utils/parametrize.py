@@ -10,6 +10,7 @@ property per parametrized name.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
@@ -164,12 +165,36 @@ def _parametrized_setattr(self: Module, name: str, value) -> None:
     Module.__setattr__(self, name, value)
 
 
+def _parametrized_getstate(self: Module) -> dict:
+    raise RuntimeError(
+        "Serialization of parametrized modules is only supported through state_dict(). See:\n"
+        "https://pytorch.org/tutorials/beginner/saving_loading_models.html"
+        "#saving-loading-a-general-checkpoint-for-inference-and-or-resuming-training"
+    )
+
+
+def _parametrized_deepcopy(self: Module, memo: dict) -> Module:
+    # copy.deepcopy stays allowed (torch allows it) although pickling is refused
+    hit = memo.get(id(self))
+    if hit is not None:
+        return hit
+    replica = self.__class__.__new__(self.__class__)
+    memo[id(self)] = replica
+    replica.__setstate__(copy.deepcopy(Module.__getstate__(self), memo))
+    return replica
+
+
 def _inject_new_class(module: Module) -> None:
     cls = module.__class__
     new = type(
         f"Parametrized{cls.__name__}",
         (cls,),
-        {"__setattr__": _parametrized_setattr, "_parametrize_base": cls},
+        {
+            "__setattr__": _parametrized_setattr,
+            "__getstate__": _parametrized_getstate,
+            "__deepcopy__": _parametrized_deepcopy,
+            "_parametrize_base": cls,
+        },
     )
     module.__class__ = new
 
@@ -288,4 +313,3 @@ def remove_parametrizations(
         del module.parametrizations
         module.__class__ = module._parametrize_base
     return module
-
