@@ -3,9 +3,10 @@ in backward (as ``torch.utils.checkpoint``).
 
 Both ``use_reentrant`` modes recompute the forward inside the backward of one graph node that
 keeps only the inputs (and the RNG state), so the gradients equal those without checkpointing.
-Gradients of tensors the function reaches other than through its arguments (a module's
-parameters) are accumulated into their ``.grad`` during that backward, as torch's reentrant
-variant does; hence, as there, ``autograd.grad`` cannot reach them through a checkpoint.
+With ``use_reentrant=False`` the parameters of a checkpointed module are inputs of that node too,
+so ``autograd.grad`` reaches them; other tensors the function reaches through its closure get
+their gradients accumulated into ``.grad`` during that backward, as torch's reentrant variant
+does for everything.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from ..autograd.engine import backward as _backward
 from ..autograd.function import Function
 from ..autograd.grad_mode import enable_grad, no_grad
 from ..nn.modules.module import Module
+from ..nn.utils.stateless import _reparametrize
 from ..random import fork_rng, get_rng_state, set_rng_state
 from ..tensor import Tensor
 
@@ -63,31 +65,40 @@ class CheckpointFunction(Function):
     """The graph node of one checkpointed call: saves the inputs, recomputes in backward."""
 
     @staticmethod
-    def forward(ctx, run_function, preserve_rng_state, recompute_ctx, n_args, *args):
+    def forward(ctx, run_function, preserve_rng_state, recompute_ctx, n_args, slots, *args):
         ctx.run_function = run_function
         ctx.recompute_ctx = recompute_ctx
-        ctx.n_args = n_args
         ctx.rng_state = get_rng_state() if preserve_rng_state else None
-        # Only the inputs are kept; non-tensor arguments are held as they are.
+        # Only the inputs are kept (and the module parameters named in ``slots``, which are
+        # alive anyway); non-tensor arguments are held as they are.
         ctx.inputs = [None if isinstance(a, Tensor) else a for a in args[:n_args]]
         ctx.tensor_pos = [i for i, a in enumerate(args[:n_args]) if isinstance(a, Tensor)]
-        ctx.save_for_backward(*[args[i] for i in ctx.tensor_pos])
+        ctx.slots = slots
+        ctx.save_for_backward(*[args[i] for i in ctx.tensor_pos], *args[n_args:])
         with no_grad():
             return run_function(*args[:n_args])
 
     @staticmethod
     def backward(ctx, *grads):
         saved = ctx.saved_tensors
+        n_t = len(ctx.tensor_pos)
         args = list(ctx.inputs)
-        for i, t in zip(ctx.tensor_pos, saved):
-            d = t.detach()
-            d.requires_grad_(t.requires_grad)
-            args[i] = d
-        with fork_rng(enabled=ctx.rng_state is not None):
-            if ctx.rng_state is not None:
-                set_rng_state(ctx.rng_state)
-            with enable_grad(), ctx.recompute_ctx:
-                outs = ctx.run_function(*args)
+        for i, t in zip(ctx.tensor_pos, saved[:n_t]):
+            args[i] = _detached(t)
+        # the named parameters are recomputed through detached stand-ins, so their gradients
+        # flow back through this node (autograd.grad reaches them) instead of into .grad
+        stand_ins = [_detached(p) for p in saved[n_t:]]
+        per_module: dict = {}
+        for (module, name), s in zip(ctx.slots, stand_ins):
+            per_module.setdefault(id(module), (module, {}))[1][name] = s
+        with contextlib.ExitStack() as stack:
+            for module, tensors in per_module.values():
+                stack.enter_context(_reparametrize(module, tensors, True, False))
+            with fork_rng(enabled=ctx.rng_state is not None):
+                if ctx.rng_state is not None:
+                    set_rng_state(ctx.rng_state)
+                with enable_grad(), ctx.recompute_ctx:
+                    outs = ctx.run_function(*args)
         if not isinstance(outs, tuple):
             outs = (outs,)
         roots, root_grads = [], []
@@ -101,21 +112,35 @@ class CheckpointFunction(Function):
             )
         _backward(roots, root_grads)
         in_grads = tuple(a.grad if isinstance(a, Tensor) else None for a in args)
-        # run_function, preserve_rng_state, recompute_ctx, n_args, then the inputs and the
-        # extra parameters (whose gradients the backward above already accumulated).
-        return (
-            (None, None, None, None)
-            + in_grads
-            + (None,) * (len(ctx.needs_input_grad) - 4 - len(args))
-        )
+        # run_function, preserve_rng_state, recompute_ctx, n_args, slots; the inputs; the
+        # named parameters
+        return (None,) * 5 + in_grads + tuple(s.grad for s in stand_ins)
 
 
-def _params_of(fn: Any) -> list:
-    """Trainable parameters of a module (or a bound method of one) that ``fn`` will run."""
+def _detached(t: Tensor) -> Tensor:
+    d = t.detach()
+    d.requires_grad_(t.requires_grad)
+    return d
+
+
+def _named_params_of(fn: Any) -> tuple[list, list]:
+    """(module, name) slots and the trainable parameters of the module (or the module of a
+    bound method) that ``fn`` is."""
     owner = fn if isinstance(fn, Module) else getattr(fn, "__self__", None)
     if not isinstance(owner, Module):
-        return []
-    return [p for p in owner.parameters() if p.requires_grad]
+        return [], []
+    return _slots([owner])
+
+
+def _slots(modules: list) -> tuple[list, list]:
+    slots, params = [], []
+    for m in modules:
+        if isinstance(m, Module):
+            for name, p in m.named_parameters():
+                if p.requires_grad:
+                    slots.append((m, name))
+                    params.append(p)
+    return slots, params
 
 
 def _resolve_reentrant(use_reentrant: bool | None, where: str, message: str) -> bool:
@@ -167,6 +192,7 @@ def checkpoint(
             warnings.warn(
                 "None of the inputs have requires_grad=True. Gradients will be None", stacklevel=2
             )
+        slots: list = []
         extra: list = []
         recompute_ctx = contextlib.nullcontext()
         fn = function
@@ -174,14 +200,16 @@ def checkpoint(
         fwd_ctx, recompute_ctx = context_fn()
         # The module's parameters join the node's inputs so that the output requires grad
         # when they do, even if no argument does (torch's non-reentrant behaviour).
-        extra = _params_of(function)
+        slots, extra = _named_params_of(function)
 
         def fn(*a):
             return function(*a, **kwargs)
 
         with fwd_ctx:
-            return CheckpointFunction.apply(fn, preserve, recompute_ctx, len(args), *args, *extra)
-    return CheckpointFunction.apply(fn, preserve, recompute_ctx, len(args), *args, *extra)
+            return CheckpointFunction.apply(
+                fn, preserve, recompute_ctx, len(args), slots, *args, *extra
+            )
+    return CheckpointFunction.apply(fn, preserve, recompute_ctx, len(args), slots, *args, *extra)
 
 
 def checkpoint_sequential(
@@ -218,15 +246,9 @@ def checkpoint_sequential(
         seg = run_function(start, end, functions)
         if not reentrant:
             # The segment's parameters make its output require grad (see checkpoint).
-            params = [
-                p
-                for m in functions[start : end + 1]
-                if isinstance(m, Module)
-                for p in m.parameters()
-                if p.requires_grad
-            ]
+            slots, params = _slots(functions[start : end + 1])
             input = CheckpointFunction.apply(
-                seg, preserve, contextlib.nullcontext(), 1, input, *params
+                seg, preserve, contextlib.nullcontext(), 1, slots, input, *params
             )
         else:
             input = checkpoint(seg, input, use_reentrant=True, preserve_rng_state=preserve)

@@ -137,3 +137,23 @@ def test_kwargs_and_tuple_outputs_non_reentrant():
     (p.sum() + q.sum()).backward()
     assert_same(a.grad, torch.tensor((b * 2 + (a + b).exp()).detach().numpy()), 1e-6, 1e-6)
     assert_same(b.grad, torch.tensor((a * 2 + (a + b).exp()).detach().numpy()), 1e-6, 1e-6)
+
+
+def test_autograd_grad_reaches_module_parameters_non_reentrant():
+    e, t, xe, xt = _pair()
+    ge = ember.autograd.grad(
+        checkpoint(e, xe, use_reentrant=False).pow(2).sum(), [xe, *e.parameters()]
+    )
+    gt = torch.autograd.grad(
+        torch.utils.checkpoint.checkpoint(t, xt, use_reentrant=False).pow(2).sum(),
+        [xt, *t.parameters()],
+    )
+    assert_same(list(ge), list(gt), 1e-5, 1e-6)
+    assert all(p.grad is None for p in e.parameters())  # grad() leaves .grad alone
+    # checkpoint_sequential too
+    e.zero_grad()
+    ye = checkpoint_sequential(e, 2, xe, use_reentrant=False)
+    yt = torch.utils.checkpoint.checkpoint_sequential(t, 2, xt, use_reentrant=False)
+    ge = ember.autograd.grad(ye.sum(), list(e.parameters()))
+    gt = torch.autograd.grad(yt.sum(), list(t.parameters()))
+    assert_same(list(ge), list(gt), 1e-5, 1e-6)
