@@ -256,3 +256,57 @@ def test_deepcopy_allowed_pickle_refused_like_torch():
         pickle.dumps(m)
     assert str(ee.value) == str(te.value)
     assert repr(m) == repr(t)
+
+
+@pytest.mark.parametrize("shape", [(4, 4), (6, 3), (3, 6)])
+def test_orthogonal_matches_torch(shape):
+    e, t = _pair_linear(shape[1], shape[0])
+    EP.orthogonal(e)
+    TP.orthogonal(t)
+    assert list(e.state_dict()) == list(t.state_dict())
+    assert_same(e.weight, t.weight, 1e-5, 1e-5)  # registration: QR of the weight, deterministic
+    w = e.weight.detach().numpy()
+    gram = w @ w.T if shape[0] <= shape[1] else w.T @ w
+    assert np.allclose(gram, np.eye(min(shape)), atol=1e-5)
+    # a trained state: the same original and base in both, values and gradients agree
+    sd = {k: v.detach().numpy().copy() for k, v in t.state_dict().items()}
+    rng = np.random.default_rng(4)
+    sd["parametrizations.weight.original"] = rng.standard_normal(shape).astype(
+        np.float32
+    ) * 0.3 - 1.5 * np.eye(*shape, dtype=np.float32)
+    e.load_state_dict({k: ember.tensor(v) for k, v in sd.items()})
+    t.load_state_dict({k: torch.tensor(v) for k, v in sd.items()})
+    assert_same(e.weight, t.weight, 1e-5, 1e-5)
+    xe, xt = _x((2, shape[1]))
+    e(xe).pow(2).sum().backward()
+    t(xt).pow(2).sum().backward()
+    assert_same(xe.grad, xt.grad, 1e-4, 1e-5)
+    assert_same(
+        e.parametrizations.weight.original.grad,
+        t.parametrizations.weight.original.grad,
+        1e-4,
+        1e-4,
+    )
+
+
+def test_orthogonal_assign_gradcheck_and_errors():
+    e, t = _pair_linear(4, 4)
+    EP.orthogonal(e)
+    TP.orthogonal(t)
+    q = np.linalg.qr(np.random.default_rng(2).standard_normal((4, 4)))[0].astype(np.float32)
+    e.weight = ember.tensor(q)
+    t.weight = torch.tensor(q)
+    assert_same(e.weight, t.weight, 1e-5, 1e-5)
+    assert_same(e.parametrizations.weight[0].base, t.parametrizations.weight[0].base, 1e-5, 1e-5)
+    m = EP.orthogonal(ember.nn.Linear(3, 3).double())
+    h = EP.orthogonal(ember.nn.Linear(2, 4).double())
+    for mod in (m, h):
+        x = (mod.parametrizations.weight.original.detach() * 0.5).requires_grad_()
+        assert ember.autograd.gradcheck(mod.parametrizations.weight[0], (x,))
+    with pytest.raises(ValueError) as te:
+        TP.orthogonal(torch.nn.Linear(2, 2), name="bias")
+    with pytest.raises(ValueError) as ee:
+        EP.orthogonal(ember.nn.Linear(2, 2), name="bias")
+    assert str(ee.value) == str(te.value)
+    with pytest.raises(ValueError, match='orthogonal_map has to be one of "matrix_exp"'):
+        EP.orthogonal(ember.nn.Linear(2, 2), orthogonal_map="qr")
