@@ -117,6 +117,28 @@ class CheckpointFunction(Function):
         return (None,) * 5 + in_grads + tuple(s.grad for s in stand_ins)
 
 
+class _TensorOutputs:
+    """Wraps the checkpointed function so the graph node returns only its tensor outputs;
+    ``join`` puts the other values (ints, None, ...) back in their places."""
+
+    def __init__(self, fn: Callable) -> None:
+        self.fn = fn
+        self.template: tuple | None = None
+
+    def __call__(self, *args: Any) -> Any:
+        out = self.fn(*args)
+        if isinstance(out, tuple) and not all(isinstance(o, Tensor) for o in out):
+            self.template = out
+            return tuple(o for o in out if isinstance(o, Tensor))
+        return out
+
+    def join(self, res: Any) -> Any:
+        if self.template is None:
+            return res
+        it = iter(res if isinstance(res, tuple) else (res,))
+        return tuple(next(it) if isinstance(o, Tensor) else o for o in self.template)
+
+
 def _detached(t: Tensor) -> Tensor:
     d = t.detach()
     d.requires_grad_(t.requires_grad)
@@ -206,10 +228,14 @@ def checkpoint(
             return function(*a, **kwargs)
 
         with fwd_ctx:
-            return CheckpointFunction.apply(
-                fn, preserve, recompute_ctx, len(args), slots, *args, *extra
+            run = _TensorOutputs(fn)
+            res = CheckpointFunction.apply(
+                run, preserve, recompute_ctx, len(args), slots, *args, *extra
             )
-    return CheckpointFunction.apply(fn, preserve, recompute_ctx, len(args), slots, *args, *extra)
+            return run.join(res)
+    run = _TensorOutputs(fn)
+    res = CheckpointFunction.apply(run, preserve, recompute_ctx, len(args), slots, *args, *extra)
+    return run.join(res)
 
 
 def checkpoint_sequential(

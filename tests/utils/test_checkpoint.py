@@ -157,3 +157,12 @@ def test_autograd_grad_reaches_module_parameters_non_reentrant():
     ge = ember.autograd.grad(ye.sum(), list(e.parameters()))
     gt = torch.autograd.grad(yt.sum(), list(t.parameters()))
     assert_same(list(ge), list(gt), 1e-5, 1e-6)
+
+
+@pytest.mark.parametrize("reentrant", [True, False])
+def test_non_tensor_outputs_pass_through(reentrant):
+    x = ember.randn(3, requires_grad=True)
+    a, n, b = checkpoint(lambda x: (x * 2, 3, None), x, use_reentrant=reentrant)
+    assert n == 3 and b is None
+    a.sum().backward()
+    assert_same(x.grad, torch.full((3,), 2.0))
