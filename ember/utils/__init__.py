@@ -1,3 +1,3 @@
 """ember.utils: helpers outside the tensor core, as ``torch.utils``."""
 
-from . import data  # noqa: F401
+from . import checkpoint, data  # noqa: F401

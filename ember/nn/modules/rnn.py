@@ -13,6 +13,7 @@ from ...tensor import Tensor
 from .. import functional as F
 from .. import init
 from ..parameter import Parameter
+from ..utils.rnn import PackedSequence
 from .module import Module
 
 __all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
@@ -124,6 +125,8 @@ class RNNBase(Module):
         )
 
     def forward(self, input: Tensor, hx=None):
+        if isinstance(input, PackedSequence):
+            return self._forward_packed(input, hx)
         lstm = self.mode == "LSTM"
         unbatched = input.dim() == 2
         if input.dim() not in (2, 3):
@@ -186,6 +189,110 @@ class RNNBase(Module):
             c_n = stack(c_out, 0)
             return out, (h_n, c_n.squeeze(1) if unbatched else c_n)
         return out, h_n
+
+    def _forward_packed(self, input: PackedSequence, hx=None):
+        """The forward over a PackedSequence: each sequence runs for its own length, so the
+        returned state is each one's state at its last real step (as torch)."""
+        lstm = self.mode == "LSTM"
+        data = input.data
+        if data.dim() != 2:
+            raise ValueError(
+                f"{type(self).__name__}: Expected input to be 2D or 3D, got "
+                f"{data.dim() + 1}D tensor instead"
+            )
+        if data.shape[-1] != self.input_size:
+            raise RuntimeError(
+                f"input.size(-1) must be equal to input_size. Expected "
+                f"{self.input_size}, got {data.shape[-1]}"
+            )
+        bsizes = [int(b) for b in input.batch_sizes.tolist()]
+        offsets = [0]
+        for b in bsizes[:-1]:
+            offsets.append(offsets[-1] + b)
+        dirs = 2 if self.bidirectional else 1
+        N = bsizes[0]
+        perm, unperm = input.sorted_indices, input.unsorted_indices
+        if hx is None:
+            z = zeros(
+                self.num_layers * dirs, N, self.hidden_size, dtype=data.dtype, device=data.device
+            )
+            hx = (z, z) if lstm else z
+        elif perm is not None:
+            # the caller's state is in batch order; the packed data is in sorted order
+            hx = tuple(h.index_select(1, perm) for h in hx) if lstm else hx.index_select(1, perm)
+        h_out, c_out = [], []
+        layer_in = data
+        for layer in range(self.num_layers):
+            outs = []
+            for d in range(dirs):
+                w_ih, w_hh, b_ih, b_hh = self._weights(layer, d)
+                k = layer * dirs + d
+                h0 = (hx[0][k], hx[1][k]) if lstm else hx[k]
+                proj = F.linear(layer_in, w_ih, b_ih)
+                seq, hT = _packed_direction(
+                    self.mode, proj, bsizes, offsets, h0, w_hh, b_hh, d == 1
+                )
+                outs.append(seq)
+                if lstm:
+                    h_out.append(hT[0])
+                    c_out.append(hT[1])
+                else:
+                    h_out.append(hT)
+            layer_in = outs[0] if dirs == 1 else cat(outs, -1)
+            if self.dropout > 0 and self.training and layer < self.num_layers - 1:
+                layer_in = F.dropout(layer_in, self.dropout, True)
+        out = PackedSequence(layer_in, input.batch_sizes, perm, unperm)
+        h_n = stack(h_out, 0)
+        if unperm is not None:
+            h_n = h_n.index_select(1, unperm)
+        if lstm:
+            c_n = stack(c_out, 0)
+            if unperm is not None:
+                c_n = c_n.index_select(1, unperm)
+            return out, (h_n, c_n)
+        return out, h_n
+
+
+def _rows(h, start: int, stop: int):
+    return tuple(x[start:stop] for x in h) if isinstance(h, tuple) else h[start:stop]
+
+
+def _cat_rows(parts: list):
+    if len(parts) == 1:
+        return parts[0]
+    if isinstance(parts[0], tuple):
+        return tuple(cat([p[i] for p in parts], 0) for i in range(len(parts[0])))
+    return cat(parts, 0)
+
+
+def _packed_direction(mode, proj, bsizes, offsets, h0, w_hh, b_hh, reverse: bool):
+    """Run one direction of one layer over packed rows; returns (outputs as packed rows, final
+    state of every sequence in sorted order)."""
+    T = len(bsizes)
+    outs = [None] * T
+    if not reverse:
+        # sequences end from the back of the batch: set finished rows aside as they stop
+        h, cur, done = h0, bsizes[0], []
+        for t in range(T):
+            bs = bsizes[t]
+            if bs < cur:
+                done.append(_rows(h, bs, cur))
+                h, cur = _rows(h, 0, bs), bs
+            h = rnn_step(mode, proj[offsets[t] : offsets[t] + bs], h, w_hh, b_hh)
+            outs[t] = h[0] if isinstance(h, tuple) else h
+        final = _cat_rows([h] + done[::-1])
+    else:
+        # backwards in time sequences join as their last step comes, from their initial state
+        cur = bsizes[-1]
+        h = _rows(h0, 0, cur)
+        for t in range(T - 1, -1, -1):
+            bs = bsizes[t]
+            if bs > cur:
+                h, cur = _cat_rows([h, _rows(h0, cur, bs)]), bs
+            h = rnn_step(mode, proj[offsets[t] : offsets[t] + bs], h, w_hh, b_hh)
+            outs[t] = h[0] if isinstance(h, tuple) else h
+        final = h
+    return cat(outs, 0), final
 
 
 class RNN(RNNBase):
