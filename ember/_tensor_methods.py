@@ -36,6 +36,7 @@ from ._tensor_operators import (
     _sub_,
 )
 from ._tensor_str import tensor_repr
+from ._torch_alias import not_implemented
 from .autograd import engine
 from .autograd.hooks import RemovableHandle
 from .autograd.node import AccumulateGrad, record1
@@ -415,9 +416,18 @@ def _unique(self, sorted=True, return_inverse=False, return_counts=False, dim=No
     return sorting.unique(self, sorted, return_inverse, return_counts, dim)
 
 
+def _missing_attribute(self, name: str):
+    """Called only when normal lookup fails: a public name is a torch Tensor API ember lacks
+    (an AttributeError subclass, so hasattr stays False); private names fail plainly."""
+    if name.startswith("_"):
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+    raise not_implemented(f"torch.Tensor.{name}")
+
+
 METHODS: dict = {
     # the legacy constructor, attributes and conversions that need ops
     "__init__": _init,
+    "__getattr__": _missing_attribute,
     "__repr__": _repr,
     "__str__": _repr,
     "T": property(_transposed),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..._torch_alias import module_getattr as _module_getattr
 from . import rnn  # noqa: F401
 from .clip_grad import (  # noqa: F401
     clip_grad_norm,
@@ -17,3 +18,5 @@ from .weight_norm import (  # noqa: F401
     spectral_norm,
     weight_norm,
 )
+
+__getattr__ = _module_getattr(__name__)  # unknown names: a clear not-implemented error
