@@ -217,23 +217,47 @@ def _mean(self, dim=None, keepdim=False, *, dtype=None, **kw):
 
 
 def _new_factory(fn):
-    def method(self, *size, dtype=None, device=None, requires_grad=False, **kw):
+    def method(
+        self,
+        *args,
+        size=None,
+        dtype=None,
+        layout=None,
+        device=None,
+        pin_memory=False,
+        requires_grad=False,
+    ):
         return fn(
-            *size,
+            *args,
+            size=size,
             dtype=dtype or self.dtype,
+            layout=layout,
             device=device or self.device,
+            pin_memory=pin_memory,
             requires_grad=requires_grad,
         )
 
     return method
 
 
-def _new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False):
+def _new_full(
+    self,
+    size,
+    fill_value,
+    *,
+    dtype=None,
+    layout=None,
+    device=None,
+    pin_memory=False,
+    requires_grad=False,
+):
     return creation.full(
         size,
         fill_value,
         dtype=dtype or self.dtype,
+        layout=layout,
         device=device or self.device,
+        pin_memory=pin_memory,
         requires_grad=requires_grad,
     )
 

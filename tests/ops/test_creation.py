@@ -254,3 +254,37 @@ def test_tril_triu_indices_dtype():
         e = getattr(ember, fn)(3, 3, dtype=ember.int32)
         t = getattr(torch, fn)(3, 3, dtype=torch.int32)
         assert_same(e, t)
+
+
+NEW_FORMS = [
+    ("new_zeros", ((2, 3),), {}),
+    ("new_zeros", (), {"size": (2, 3)}),
+    ("new_ones", (2, 3), {"dtype": "float64", "requires_grad": True}),
+    ("new_empty", (), {"size": [2]}),
+    ("new_empty", ((2,),), {"memory_format": "contiguous_format"}),
+    ("new_full", (), {"size": (2,), "fill_value": 3}),
+    ("new_full", ((2,), 3), {"layout": "strided", "pin_memory": False, "device": "cpu"}),
+    ("new_zeros", (2, 3), {"pin_memory": False, "layout": "strided"}),
+    ("new_tensor", ([1, 2],), {"requires_grad": False}),
+    ("new_tensor", ([1, 2],), {"pin_memory": False}),
+    ("new_zeros", (2,), {"size": (2,)}),
+]
+
+
+@pytest.mark.parametrize(
+    "method,args,kw", NEW_FORMS, ids=[f"{m[0]}-{i}" for i, m in enumerate(NEW_FORMS)]
+)
+def test_tensor_new_methods_like_torch(method, args, kw):
+    def call(lib):
+        k = {
+            key: getattr(lib, v) if v in ("float64", "strided", "contiguous_format") else v
+            for key, v in kw.items()
+        }
+        try:
+            return getattr(lib.ones(2, dtype=lib.int32), method)(*args, **k), None
+        except Exception as e:  # noqa: BLE001
+            return None, e
+
+    t, te = call(torch)
+    e, ee = call(ember)
+    _same_outcome(method, t, te, e, ee, method != "new_empty")
