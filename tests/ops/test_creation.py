@@ -288,3 +288,25 @@ def test_tensor_new_methods_like_torch(method, args, kw):
     t, te = call(torch)
     e, ee = call(ember)
     _same_outcome(method, t, te, e, ee, method != "new_empty")
+
+
+OUT_DTYPE = [
+    ("full", ((2,), 3), "float32"),
+    ("full", ((2,), 1.5), "int64"),
+    ("zeros", (2,), "int64"),
+    ("arange", (3,), "float32"),
+    ("randint", (0, 5, (2,)), "float32"),
+    ("randperm", (3,), "float32"),
+]
+
+
+@pytest.mark.parametrize("name,args,dtype", OUT_DTYPE)
+def test_out_dtype_decides_the_result(name, args, dtype):
+    """With out= and no dtype, the result takes out's dtype (torch's rule)."""
+    outs = {lib: lib.empty(0, dtype=getattr(lib, dtype)) for lib in (torch, ember)}
+    t = getattr(torch, name)(*args, out=outs[torch])
+    e = getattr(ember, name)(*args, out=outs[ember])
+    assert e is outs[ember] and t is outs[torch]
+    assert str(e.dtype) == str(t.dtype) and tuple(e.shape) == tuple(t.shape)
+    if not name.startswith("rand"):
+        assert_same(e, t)
