@@ -14,6 +14,7 @@ import numpy as np
 from . import cuda, dtypes
 from ._backend.casting import cast
 from ._backend.xp import is_cpu, move_like, xp_for, xp_of
+from ._torch_alias import module_getattr as _module_getattr
 from .device import to_device
 from .ops.creation import (
     _check_options,
@@ -459,3 +460,6 @@ class fork_rng:
                 return fn(*args, **kwargs)
 
         return wrapper
+
+
+__getattr__ = _module_getattr(__name__)  # unknown names: a clear not-implemented error

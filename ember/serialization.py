@@ -27,6 +27,7 @@ from ._serialization.pickler import Pickler
 from ._serialization.unpickler import map_py2
 from ._serialization.zip_reader import ZipReader
 from ._serialization.zip_writer import ZipWriter
+from ._torch_alias import module_getattr as _module_getattr
 from .safetensors import load_file
 
 __all__ = [
@@ -310,3 +311,6 @@ def get_unsafe_globals_in_checkpoint(f: FILE_LIKE) -> list[str]:
             ):
                 found.add(full)
     return sorted(found)
+
+
+__getattr__ = _module_getattr(__name__)  # unknown names: a clear not-implemented error

@@ -76,7 +76,8 @@ def _dev(device):
 
 
 def _size_of(args: tuple, size, name: str) -> tuple:
-    """The shape of a ``*size`` factory given as varargs, one sequence, or ``size=``."""
+    """The shape of a ``*size`` factory given as varargs, one sequence, or ``size=``; no size at
+    all is a 0-d shape (torch raises there, but ember's own code calls ``randn(*a.shape)``)."""
     if size is not None:
         if args:
             raise TypeError(f"{name}() got multiple values for argument 'size'")
@@ -85,8 +86,6 @@ def _size_of(args: tuple, size, name: str) -> tuple:
                 f"{name}(): argument 'size' must be tuple of ints, not {type(size).__name__}"
             )
         return _shape((size,), name)
-    if not args:
-        raise TypeError(f'{name}() missing 1 required positional arguments: "size"')
     if len(args) > 1 and any(isinstance(a, (tuple, list)) for a in args):
         raise TypeError(f"{name}() takes 1 positional argument but {len(args)} were given")
     return _shape(args, name)

@@ -32,6 +32,8 @@ NAMESPACES = [
     "profiler",
     "backends",
     "jit",
+    "random",
+    "serialization",
 ]
 
 

@@ -154,7 +154,6 @@ def test_size_keyword_forms():
 
 
 REJECTED = [
-    ("zeros", (), {}),
     ("zeros", (2,), {"size": (3,)}),
     ("zeros", (), {"size": 2}),
     ("zeros", ((2,), (3,)), {}),
