@@ -78,17 +78,22 @@ def _dev(device):
 def _size_of(args: tuple, size, name: str) -> tuple:
     """The shape of a ``*size`` factory given as varargs, one sequence, or ``size=``; no size at
     all is a 0-d shape (torch raises there, but ember's own code calls ``randn(*a.shape)``)."""
-    if size is not None:
-        if args:
-            raise TypeError(f"{name}() got multiple values for argument 'size'")
-        if not isinstance(size, (tuple, list)):
-            raise TypeError(
-                f"{name}(): argument 'size' must be tuple of ints, not {type(size).__name__}"
-            )
-        return _shape((size,), name)
-    if len(args) > 1 and any(isinstance(a, (tuple, list)) for a in args):
-        raise TypeError(f"{name}() takes 1 positional argument but {len(args)} were given")
-    return _shape(args, name)
+    if size is None:
+        for s in args:  # the common case first: sizes as plain non-negative ints
+            if type(s) is not int or s < 0:
+                break
+        else:
+            return args
+        if len(args) > 1 and any(isinstance(a, (tuple, list)) for a in args):
+            raise TypeError(f"{name}() takes 1 positional argument but {len(args)} were given")
+        return _shape(args, name)
+    if args:
+        raise TypeError(f"{name}() got multiple values for argument 'size'")
+    if not isinstance(size, (tuple, list)):
+        raise TypeError(
+            f"{name}(): argument 'size' must be tuple of ints, not {type(size).__name__}"
+        )
+    return _shape((size,), name)
 
 
 def _tuple_size(size, name: str) -> tuple:
@@ -318,11 +323,13 @@ def zeros(
 ) -> Tensor:
     """A tensor of zeros; the shape as varargs, one sequence or ``size=``."""
     shape = _size_of(args, size, "zeros")
-    _check_options(layout, pin_memory, "zeros")
+    if layout is not None or pin_memory:
+        _check_options(layout, pin_memory, "zeros")
     return _make(_zeros, shape, dtype, device, requires_grad, out)
 
 
 def _check_options(layout, pin_memory, name: str) -> None:
+    """layout= and pin_memory= of a factory (both usually left at their defaults)."""
     if layout is not None:
         check_layout(layout, name)
     if pin_memory:
@@ -353,7 +360,8 @@ def ones(
 ) -> Tensor:
     """A tensor of ones; the shape as varargs, one sequence or ``size=``."""
     shape = _size_of(args, size, "ones")
-    _check_options(layout, pin_memory, "ones")
+    if layout is not None or pin_memory:
+        _check_options(layout, pin_memory, "ones")
     return _make(_ones, shape, dtype, device, requires_grad, out)
 
 
@@ -370,7 +378,8 @@ def empty(
 ) -> Tensor:
     """An uninitialised tensor; the shape as varargs, one sequence or ``size=``."""
     shape = _size_of(args, size, "empty")
-    _check_options(layout, pin_memory, "empty")
+    if layout is not None or pin_memory:
+        _check_options(layout, pin_memory, "empty")
     if memory_format is not None:
         check_memory_format(memory_format, len(shape), "empty")
         if memory_format is dtypes.preserve_format:
