@@ -129,6 +129,7 @@ from . import utils  # noqa: E402,F401
 from .serialization import load, save  # noqa: E402,F401
 from . import serialization, safetensors  # noqa: E402,F401
 from . import nn, optim  # noqa: E402,F401
+from . import jit  # noqa: E402,F401
 
 
 def is_tensor(obj) -> bool:

@@ -36,6 +36,7 @@ from ._tensor_operators import (
     _sub_,
 )
 from ._tensor_str import tensor_repr
+from ._torch_alias import not_implemented
 from .autograd import engine
 from .autograd.hooks import RemovableHandle
 from .autograd.node import AccumulateGrad, record1
@@ -216,23 +217,47 @@ def _mean(self, dim=None, keepdim=False, *, dtype=None, **kw):
 
 
 def _new_factory(fn):
-    def method(self, *size, dtype=None, device=None, requires_grad=False, **kw):
+    def method(
+        self,
+        *args,
+        size=None,
+        dtype=None,
+        layout=None,
+        device=None,
+        pin_memory=False,
+        requires_grad=False,
+    ):
         return fn(
-            *size,
+            *args,
+            size=size,
             dtype=dtype or self.dtype,
+            layout=layout,
             device=device or self.device,
+            pin_memory=pin_memory,
             requires_grad=requires_grad,
         )
 
     return method
 
 
-def _new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False):
+def _new_full(
+    self,
+    size,
+    fill_value,
+    *,
+    dtype=None,
+    layout=None,
+    device=None,
+    pin_memory=False,
+    requires_grad=False,
+):
     return creation.full(
         size,
         fill_value,
         dtype=dtype or self.dtype,
+        layout=layout,
         device=device or self.device,
+        pin_memory=pin_memory,
         requires_grad=requires_grad,
     )
 
@@ -415,9 +440,18 @@ def _unique(self, sorted=True, return_inverse=False, return_counts=False, dim=No
     return sorting.unique(self, sorted, return_inverse, return_counts, dim)
 
 
+def _missing_attribute(self, name: str):
+    """Called only when normal lookup fails: a public name is a torch Tensor API ember lacks
+    (an AttributeError subclass, so hasattr stays False); private names fail plainly."""
+    if name.startswith("_"):
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+    raise not_implemented(f"torch.Tensor.{name}")
+
+
 METHODS: dict = {
     # the legacy constructor, attributes and conversions that need ops
     "__init__": _init,
+    "__getattr__": _missing_attribute,
     "__repr__": _repr,
     "__str__": _repr,
     "T": property(_transposed),

@@ -14,9 +14,17 @@ import numpy as np
 from . import cuda, dtypes
 from ._backend.casting import cast
 from ._backend.xp import is_cpu, move_like, xp_for, xp_of
+from ._torch_alias import module_getattr as _module_getattr
 from .device import to_device
-from .ops.creation import _dev, _shape
-from .ops.inplace import check_leaf, copy_into_out
+from .ops.creation import (
+    _check_options,
+    _dev,
+    _shape,
+    _size_of,
+    check_requires_grad,
+    like_options,
+)
+from .ops.inplace import _pretty, check_leaf, copy_into_out
 from .tensor import Tensor, _wrap
 
 __all__ = [
@@ -56,6 +64,7 @@ class Generator:
         return self
 
     def seed(self) -> int:
+        """Seed from the OS's entropy (a non-deterministic 64-bit seed) and return it."""
         s = int(np.random.SeedSequence().entropy) & 0xFFFFFFFFFFFFFFFF
         self.manual_seed(s)
         return s
@@ -79,7 +88,10 @@ class Generator:
         return self
 
 
+# torch seeds its default generator from the OS at start, so unseeded runs differ; a new
+# Generator() still starts from the fixed default seed
 default_generator = Generator()
+default_generator.seed()
 
 
 def _gen(generator):
@@ -109,10 +121,10 @@ def set_rng_state(new_state: Tensor) -> None:
     default_generator.set_state(new_state)
 
 
-def _float_dtype(dtype):
+def _float_dtype(dtype, kernel: str = "check_uniform_bounds"):
     dt = dtypes.to_dtype(dtype) if dtype is not None else dtypes._default
     if not (dt.is_floating_point or dt.is_complex):
-        raise RuntimeError(f"\"check_uniform_bounds\" not implemented for '{dt.name}'")
+        raise NotImplementedError(f"\"{kernel}\" not implemented for '{_pretty(dt.name)}'")
     return dt
 
 
@@ -123,40 +135,46 @@ def _place(arr, device, requires_grad):
         arr = xp.asarray(arr)
     t = _wrap(arr)
     if requires_grad:
+        check_requires_grad(t.dtype)
         t.requires_grad_(True)
     return t
 
 
 def rand(
-    *size,
+    *args,
+    size=None,
     generator=None,
-    dtype=None,
-    device=None,
-    requires_grad=False,
     out=None,
+    dtype=None,
     layout=None,
+    device=None,
     pin_memory=False,
+    requires_grad=False,
 ) -> Tensor:
-    """Uniform samples on [0, 1)."""
+    """Uniform samples on [0, 1); the shape as varargs, one sequence or ``size=``."""
+    shape = _size_of(args, size, "rand")
+    _check_options(layout, pin_memory, "rand")
     dt = _float_dtype(dtype)
-    arr = _gen(generator).random(_shape(size), dtype=np.float64).astype(dt.np)
+    arr = _gen(generator).random(shape, dtype=np.float64).astype(dt.np)
     return _out(_place(arr, device, requires_grad), out)
 
 
 def randn(
-    *size,
+    *args,
+    size=None,
     generator=None,
-    dtype=None,
-    device=None,
-    requires_grad=False,
     out=None,
+    dtype=None,
     layout=None,
+    device=None,
     pin_memory=False,
+    requires_grad=False,
 ) -> Tensor:
-    """Standard normal samples."""
-    dt = _float_dtype(dtype)
+    """Standard normal samples; the shape as varargs, one sequence or ``size=``."""
+    shape = _size_of(args, size, "randn")
+    _check_options(layout, pin_memory, "randn")
+    dt = _float_dtype(dtype, "normal_kernel_cpu")
     g = _gen(generator)
-    shape = _shape(size)
     if dt.np == np.float32:
         arr = g.standard_normal(shape, dtype=np.float32)
     else:
@@ -176,12 +194,15 @@ def randint(
     size=None,
     *,
     generator=None,
-    dtype=None,
-    device=None,
-    requires_grad=False,
     out=None,
+    dtype=None,
+    layout=None,
+    device=None,
+    pin_memory=False,
+    requires_grad=False,
 ) -> Tensor:
     """Integers uniform on [low, high); ``randint(high, size)`` also works. int64 default."""
+    _check_options(layout, pin_memory, "randint")
     if size is None:
         if high is None or not isinstance(high, (tuple, list)):
             raise TypeError("randint() missing required argument 'size'")
@@ -192,15 +213,31 @@ def randint(
         raise RuntimeError(
             f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}"
         )
+    shape = _shape((size,), "randint")
+    if dtype is None and out is not None:
+        dtype = out.dtype
     dt = dtypes.to_dtype(dtype) if dtype is not None else dtypes.int64
-    arr = _gen(generator).integers(low, high, size=tuple(size), dtype=np.int64).astype(dt.np)
+    arr = _gen(generator).integers(low, high, size=shape, dtype=np.int64).astype(dt.np)
     return _out(_place(arr, device, requires_grad), out)
 
 
-def randperm(n: int, *, generator=None, dtype=None, device=None, requires_grad=False) -> Tensor:
+def randperm(
+    n: int,
+    *,
+    generator=None,
+    out=None,
+    dtype=None,
+    layout=None,
+    device=None,
+    pin_memory=False,
+    requires_grad=False,
+) -> Tensor:
     """A random permutation of 0..n-1 (int64)."""
+    _check_options(layout, pin_memory, "randperm")
+    if dtype is None and out is not None:
+        dtype = out.dtype
     dt = dtypes.to_dtype(dtype) if dtype is not None else dtypes.int64
-    return _place(_gen(generator).permutation(n).astype(dt.np), device, requires_grad)
+    return _out(_place(_gen(generator).permutation(n).astype(dt.np), device, requires_grad), out)
 
 
 def normal(
@@ -209,12 +246,15 @@ def normal(
     size=None,
     *,
     generator=None,
-    dtype=None,
-    device=None,
-    requires_grad=False,
     out=None,
+    dtype=None,
+    layout=None,
+    device=None,
+    pin_memory=False,
+    requires_grad=False,
 ) -> Tensor:
     """Normal samples: tensor mean and/or std broadcast, or scalar ones with ``size``."""
+    _check_options(layout, pin_memory, "normal")
     g = _gen(generator)
     if isinstance(mean, Tensor) or isinstance(std, Tensor):
         m = mean._data if isinstance(mean, Tensor) else mean
@@ -228,7 +268,7 @@ def normal(
         return _out(_wrap(arr), out)
     if std < 0:
         raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
-    dt = _float_dtype(dtype)
+    dt = _float_dtype(dtype, "normal_kernel_cpu")
     arr = mean + std * g.standard_normal(_shape((size,) if size is not None else ((),)))
     return _out(_place(arr.astype(dt.np), device, requires_grad), out)
 
@@ -288,27 +328,66 @@ def multinomial(
     return _out(_wrap(move_like(out_arr, input._data)), out)
 
 
-def rand_like(input: Tensor, *, dtype=None, device=None, requires_grad=False, **kw) -> Tensor:
-    return rand(
-        input.shape,
-        dtype=dtype or input.dtype,
-        device=device or input.device,
-        requires_grad=requires_grad,
-    )
+def rand_like(
+    input: Tensor,
+    *,
+    generator=None,
+    dtype=None,
+    layout=None,
+    device=None,
+    pin_memory=False,
+    requires_grad=False,
+    memory_format=None,
+) -> Tensor:
+    """Uniform samples on [0, 1) shaped like input (its dtype and device unless given)."""
+    dt, dev = like_options(input, dtype, layout, device, pin_memory, memory_format, "rand_like")
+    return rand(input.shape, generator=generator, dtype=dt, device=dev, requires_grad=requires_grad)
 
 
-def randn_like(input: Tensor, *, dtype=None, device=None, requires_grad=False, **kw) -> Tensor:
+def randn_like(
+    input: Tensor,
+    *,
+    generator=None,
+    dtype=None,
+    layout=None,
+    device=None,
+    pin_memory=False,
+    requires_grad=False,
+    memory_format=None,
+) -> Tensor:
+    """Standard normal samples shaped like input (its dtype and device unless given)."""
+    dt, dev = like_options(input, dtype, layout, device, pin_memory, memory_format, "randn_like")
     return randn(
-        input.shape,
-        dtype=dtype or input.dtype,
-        device=device or input.device,
-        requires_grad=requires_grad,
+        input.shape, generator=generator, dtype=dt, device=dev, requires_grad=requires_grad
     )
 
 
-def randint_like(input: Tensor, low=0, high=None, *, dtype=None, device=None, **kw) -> Tensor:
+def randint_like(
+    input: Tensor,
+    low=0,
+    high=None,
+    *,
+    generator=None,
+    dtype=None,
+    layout=None,
+    device=None,
+    pin_memory=False,
+    requires_grad=False,
+    memory_format=None,
+) -> Tensor:
+    """Integers uniform on [low, high) shaped like input (its dtype and device unless given);
+    ``randint_like(input, high)`` also works."""
+    dt, dev = like_options(input, dtype, layout, device, pin_memory, memory_format, "randint_like")
+    if high is None:
+        low, high = 0, low
     return randint(
-        low, high, input.shape, dtype=dtype or input.dtype, device=device or input.device
+        low,
+        high,
+        input.shape,
+        generator=generator,
+        dtype=dt,
+        device=dev,
+        requires_grad=requires_grad,
     )
 
 
@@ -381,3 +460,6 @@ class fork_rng:
                 return fn(*args, **kwargs)
 
         return wrapper
+
+
+__getattr__ = _module_getattr(__name__)  # unknown names: a clear not-implemented error

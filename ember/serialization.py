@@ -27,6 +27,7 @@ from ._serialization.pickler import Pickler
 from ._serialization.unpickler import map_py2
 from ._serialization.zip_reader import ZipReader
 from ._serialization.zip_writer import ZipWriter
+from ._torch_alias import module_getattr as _module_getattr
 from .safetensors import load_file
 
 __all__ = [
@@ -191,6 +192,42 @@ def _kind_error(head: bytes) -> Exception:
     )
 
 
+_TRUE_VALUES = ("1", "y", "yes", "true")
+
+
+def _env_flag(name: str) -> bool:
+    return os.getenv(name, "0").lower() in _TRUE_VALUES
+
+
+def _resolve_weights_only(weights_only: bool | None, pickle_module: Any) -> bool:
+    """torch.load's choice of weights_only: the argument, else True unless a pickle_module is
+    given; TORCH_FORCE_WEIGHTS_ONLY_LOAD forces True always, TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD
+    forces False only where the caller left weights_only unset (with a warning)."""
+    not_set = weights_only is None
+    if not_set:
+        weights_only = pickle_module is None
+    force_on = _env_flag("TORCH_FORCE_WEIGHTS_ONLY_LOAD")
+    force_off = _env_flag("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD")
+    if force_on and force_off:
+        raise RuntimeError(
+            "Only one of `TORCH_FORCE_WEIGHTS_ONLY_LOAD` or `TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD` "
+            "should be set, but both were set."
+        )
+    if force_on:
+        return True
+    if force_off and not_set:
+        # stacklevel 3: the warning points at the caller of load, as torch's does
+        warnings.warn(
+            "Environment variable TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD detected, since the"
+            "`weights_only` argument was not explicitly passed to `torch.load`, forcing "
+            "weights_only=False.",
+            UserWarning,
+            stacklevel=3,
+        )
+        return False
+    return bool(weights_only)
+
+
 def load(
     f: FILE_LIKE,
     map_location: Any = None,
@@ -201,8 +238,7 @@ def load(
     **pickle_load_args: Any,
 ) -> Any:
     """Load an object saved by ``torch.save``/``ember.save``; ``weights_only=False`` is unsafe."""
-    if weights_only is None:
-        weights_only = True
+    weights_only = _resolve_weights_only(weights_only, pickle_module)
     if weights_only and pickle_module is not None:
         raise RuntimeError("Can not safely load weights when explicit pickle_module is specified")
     is_path = isinstance(f, (str, os.PathLike))
@@ -275,3 +311,6 @@ def get_unsafe_globals_in_checkpoint(f: FILE_LIKE) -> list[str]:
             ):
                 found.add(full)
     return sorted(found)
+
+
+__getattr__ = _module_getattr(__name__)  # unknown names: a clear not-implemented error

@@ -8,6 +8,7 @@ this package.
 
 from __future__ import annotations
 
+from .._torch_alias import module_getattr as _module_getattr
 from . import grad_mode
 from .engine import backward, grad
 from .function import Function, FunctionCtx, once_differentiable
@@ -73,3 +74,6 @@ class set_detect_anomaly(detect_anomaly):
     def __init__(self, mode: bool, check_nan: bool = True):
         super().__init__(check_nan)
         self.mode = mode
+
+
+__getattr__ = _module_getattr(__name__)  # unknown names: a clear not-implemented error

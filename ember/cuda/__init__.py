@@ -16,6 +16,7 @@ import contextlib
 from dataclasses import dataclass
 
 from .._backend.xp import cuda_device_count, cupy, cupy_loaded
+from .._torch_alias import module_getattr as _module_getattr
 from ..device import to_device
 
 _available = None
@@ -316,3 +317,6 @@ def stream(s: Stream | None):
 
 def set_stream(s: Stream) -> None:
     s._s.use()
+
+
+__getattr__ = _module_getattr(__name__)  # unknown names: a clear not-implemented error

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 
+from .._torch_alias import module_getattr as _module_getattr
 from ._object_collectives import (  # noqa: F401
     all_gather_object,
     broadcast_object_list,
@@ -97,3 +98,6 @@ def get_node_local_rank(fallback_rank: int | None = None) -> int:
     if fallback_rank is not None:
         return int(fallback_rank)
     raise RuntimeError("LOCAL_RANK is not set and no process group is initialized")
+
+
+__getattr__ = _module_getattr(__name__)  # unknown names: a clear not-implemented error

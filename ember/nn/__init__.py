@@ -3,6 +3,7 @@
 # ruff: noqa: F401  (a namespace: every import is a re-export)
 from __future__ import annotations
 
+from .._torch_alias import module_getattr as _module_getattr
 from . import functional, init, parallel, utils
 
 # the layer classes, and the layer files as ember.nn.<file> (as the old star import made them)
@@ -168,3 +169,5 @@ from .modules.module import register_module_forward_hook, register_module_forwar
 from .parallel import DataParallel, DistributedDataParallel
 from .parameter import Buffer, Parameter
 from .parameter import Parameter as UninitializedParameter
+
+__getattr__ = _module_getattr(__name__)  # unknown names: a clear not-implemented error

@@ -11,6 +11,7 @@ import numpy as np
 
 from .._backend.xp import move_like, xp_of
 from .._tensor_errors import check_dim
+from .._torch_alias import module_getattr as _module_getattr
 from ..autograd.grad_mode import no_grad
 from ..ops.activation import (
     _Elu,
@@ -1443,3 +1444,6 @@ def scaled_dot_product_attention(
     if dropout_p > 0.0:
         attn = dropout(attn, dropout_p, True)
     return attn.matmul(value)
+
+
+__getattr__ = _module_getattr(__name__)  # unknown names: a clear not-implemented error

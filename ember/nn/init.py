@@ -8,6 +8,7 @@ import warnings
 import numpy as np
 
 from .._backend.xp import is_cpu, xp_of
+from .._torch_alias import module_getattr as _module_getattr
 from ..random import _gen
 from ..tensor import Tensor
 
@@ -261,3 +262,5 @@ orthogonal = orthogonal_
 eye = eye_
 dirac = dirac_
 sparse = sparse_
+
+__getattr__ = _module_getattr(__name__)  # unknown names: a clear not-implemented error

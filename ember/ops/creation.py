@@ -11,7 +11,7 @@ import numpy as np
 from .. import _device_ctx as _ctx
 from .. import dtypes
 from .._backend.casting import cast
-from .._backend.xp import xp_for
+from .._backend.xp import cuda_device_count, xp_for
 from ..device import CPU, _default_stack, to_device
 from ..tensor import Size, Tensor, _wrap
 from .inplace import _pretty, copy_into_out
@@ -75,11 +75,97 @@ def _dev(device):
     return to_device(device)
 
 
+def _size_of(args: tuple, size, name: str) -> tuple:
+    """The shape of a ``*size`` factory given as varargs, one sequence, or ``size=``; no size at
+    all is a 0-d shape (torch raises there, but ember's own code calls ``randn(*a.shape)``)."""
+    if size is None:
+        for s in args:  # the common case first: sizes as plain non-negative ints
+            if type(s) is not int or s < 0:
+                break
+        else:
+            return args
+        if len(args) > 1 and any(isinstance(a, (tuple, list)) for a in args):
+            raise TypeError(f"{name}() takes 1 positional argument but {len(args)} were given")
+        return _shape(args, name)
+    if args:
+        raise TypeError(f"{name}() got multiple values for argument 'size'")
+    if not isinstance(size, (tuple, list)):
+        raise TypeError(
+            f"{name}(): argument 'size' must be tuple of ints, not {type(size).__name__}"
+        )
+    return _shape((size,), name)
+
+
+def _tuple_size(size, name: str) -> tuple:
+    """The shape of a factory whose ``size`` is one sequence (full, empty_strided)."""
+    if not isinstance(size, (tuple, list)):
+        raise TypeError(
+            f"{name}(): argument 'size' (position 1) must be tuple of ints, "
+            f"not {type(size).__name__}"
+        )
+    return _shape((size,), name)
+
+
+def check_layout(layout, name: str) -> None:
+    """``layout=``: torch.strided (or None) is ember's only layout."""
+    if layout is None or layout is dtypes.strided:
+        return
+    if not isinstance(layout, dtypes.layout) or layout.name in _MEMORY_FORMATS:
+        raise TypeError(
+            f"{name}(): argument 'layout' must be torch.layout, not {_type_name(layout)}"
+        )
+    raise NotImplementedError(f"ember does not implement torch.{name}(layout={layout!r}) yet")
+
+
+_RANK = {"channels_last": 4, "channels_last_3d": 5}
+
+
+def check_memory_format(memory_format, ndim: int, name: str) -> None:
+    """``memory_format=``: accepted as torch does; ember's arrays stay row-major (contiguous)."""
+    if memory_format is None:
+        return
+    fmt = getattr(memory_format, "name", None)
+    if not isinstance(memory_format, dtypes.memory_format) or fmt not in _MEMORY_FORMATS:
+        raise TypeError(
+            f"{name}(): argument 'memory_format' must be torch.memory_format, "
+            f"not {_type_name(memory_format)}"
+        )
+    rank = _RANK.get(fmt)
+    if rank is not None and ndim != rank:
+        raise RuntimeError(f"required rank {rank} tensor to use {fmt} format")
+
+
+def check_pin_memory(pin_memory: bool) -> None:
+    """``pin_memory=True`` needs an accelerator, as in torch (pinned host memory is for copies
+    to a GPU); with one, ember's host arrays serve as they are."""
+    if pin_memory and cuda_device_count() == 0:
+        raise RuntimeError(
+            "pin_memory=True requires a CUDA or other accelerator backend; no pinned memory "
+            "allocator is available on this system."
+        )
+
+
+def _type_name(v) -> str:
+    if isinstance(v, dtypes.layout):
+        return "torch.memory_format" if v.name in _MEMORY_FORMATS else "torch.layout"
+    return type(v).__name__
+
+
+_MEMORY_FORMATS = ("contiguous_format", "channels_last", "channels_last_3d", "preserve_format")
+
+
 def _finish(arr, requires_grad: bool) -> Tensor:
     t = _wrap(arr)
     if requires_grad:
+        check_requires_grad(t.dtype)
         t.requires_grad_(True)
     return t
+
+
+def check_requires_grad(dt: dtypes.dtype) -> None:
+    """A factory's ``requires_grad=True`` needs a float or complex dtype (torch's message)."""
+    if not (dt.is_floating_point or dt.is_complex):
+        raise RuntimeError("Only Tensors of floating point and complex dtype can require gradients")
 
 
 def _infer_dtype(data) -> dtypes.dtype:
@@ -137,6 +223,8 @@ def tensor(
     >>> tensor([[1., 2.]])
     tensor([[1., 2.]])
     """
+    if pin_memory:
+        check_pin_memory(pin_memory)
     dt = dtypes.to_dtype(dtype) if dtype is not None else None
     if isinstance(data, Tensor):
         arr = data._host().copy()
@@ -213,8 +301,7 @@ def from_numpy(ndarray: np.ndarray) -> Tensor:
     return _wrap(ndarray)
 
 
-def _make(fill, size, dtype, device, requires_grad, out=None, what=""):
-    shape = _shape(size, what)
+def _make(fill, shape, dtype, device, requires_grad, out=None):
     dt = dtypes.to_dtype(dtype) if dtype is not None else dtypes._default
     dev = _dev(device)
     xp = np if dev is CPU else xp_for(dev)
@@ -225,10 +312,28 @@ def _make(fill, size, dtype, device, requires_grad, out=None, what=""):
 
 
 def zeros(
-    *size, dtype=None, device=None, requires_grad=False, out=None, layout=None, pin_memory=False
+    *args,
+    size=None,
+    out=None,
+    dtype=None,
+    layout=None,
+    device=None,
+    pin_memory=False,
+    requires_grad=False,
 ) -> Tensor:
-    """A tensor of zeros; the shape as varargs or one sequence."""
-    return _make(_zeros, size, dtype, device, requires_grad, out, "zeros")
+    """A tensor of zeros; the shape as varargs, one sequence or ``size=``."""
+    shape = _size_of(args, size, "zeros")
+    if layout is not None or pin_memory:
+        _check_options(layout, pin_memory, "zeros")
+    return _make(_zeros, shape, dtype, device, requires_grad, out)
+
+
+def _check_options(layout, pin_memory, name: str) -> None:
+    """layout= and pin_memory= of a factory (both usually left at their defaults)."""
+    if layout is not None:
+        check_layout(layout, name)
+    if pin_memory:
+        check_pin_memory(pin_memory)
 
 
 def _zeros(xp, s, d):
@@ -244,38 +349,91 @@ def _empty(xp, s, d):
 
 
 def ones(
-    *size, dtype=None, device=None, requires_grad=False, out=None, layout=None, pin_memory=False
+    *args,
+    size=None,
+    out=None,
+    dtype=None,
+    layout=None,
+    device=None,
+    pin_memory=False,
+    requires_grad=False,
 ) -> Tensor:
-    return _make(_ones, size, dtype, device, requires_grad, out)
+    """A tensor of ones; the shape as varargs, one sequence or ``size=``."""
+    shape = _size_of(args, size, "ones")
+    if layout is not None or pin_memory:
+        _check_options(layout, pin_memory, "ones")
+    return _make(_ones, shape, dtype, device, requires_grad, out)
 
 
 def empty(
-    *size,
-    dtype=None,
-    device=None,
-    requires_grad=False,
+    *args,
+    size=None,
     out=None,
+    dtype=None,
     layout=None,
+    device=None,
     pin_memory=False,
+    requires_grad=False,
     memory_format=None,
 ) -> Tensor:
-    return _make(_empty, size, dtype, device, requires_grad, out)
+    """An uninitialised tensor; the shape as varargs, one sequence or ``size=``."""
+    shape = _size_of(args, size, "empty")
+    if layout is not None or pin_memory:
+        _check_options(layout, pin_memory, "empty")
+    if memory_format is not None:
+        check_memory_format(memory_format, len(shape), "empty")
+        if memory_format is dtypes.preserve_format:
+            raise RuntimeError("unsupported memory format Preserve")
+    return _make(_empty, shape, dtype, device, requires_grad, out)
 
 
-def empty_strided(size, stride, *, dtype=None, device=None, requires_grad=False) -> Tensor:
-    return empty(size, dtype=dtype, device=device, requires_grad=requires_grad)
+def empty_strided(
+    size,
+    stride,
+    *,
+    dtype=None,
+    layout=None,
+    device=None,
+    pin_memory=False,
+    requires_grad=False,
+) -> Tensor:
+    """An uninitialised tensor of ``size`` (ember's arrays are row-major: stride is checked for
+    length only)."""
+    shape = _tuple_size(size, "empty_strided")
+    if not isinstance(stride, (tuple, list)):
+        raise TypeError(
+            "empty_strided(): argument 'stride' (position 2) must be tuple of ints, "
+            f"not {type(stride).__name__}"
+        )
+    if len(stride) != len(shape):
+        raise RuntimeError(
+            f"dimensionality of sizes ({len(shape)}) must match dimensionality of strides "
+            f"({len(stride)})"
+        )
+    _check_options(layout, pin_memory, "empty_strided")
+    return _make(_empty, shape, dtype, device, requires_grad)
 
 
 def full(
-    size, fill_value, *, dtype=None, device=None, requires_grad=False, out=None, layout=None
+    size,
+    fill_value,
+    *,
+    out=None,
+    dtype=None,
+    layout=None,
+    device=None,
+    pin_memory=False,
+    requires_grad=False,
 ) -> Tensor:
     """A tensor filled with fill_value; its dtype follows the value (bool, int64 or float)."""
+    shape = _tuple_size(size, "full")
+    _check_options(layout, pin_memory, "full")
     if isinstance(fill_value, Tensor):
         fill_value = fill_value.item()
     if dtype is None:
-        dtype = dtypes.scalar_dtype(fill_value)
+        dtype = out.dtype if out is not None else dtypes.scalar_dtype(fill_value)
     v = _fill_scalar(fill_value, dtypes.to_dtype(dtype))
-    return _make(lambda xp, s, d: xp.full(s, v, d), (size,), dtype, device, requires_grad, out)
+    return _make(lambda xp, s, d: xp.full(s, v, d), shape, dtype, device, requires_grad, out)
 
 
 _C_NAMES = {
@@ -303,13 +461,27 @@ def _fill_scalar(v, dt: dtypes.dtype):
     return v
 
 
-def scalar_tensor(s, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+def scalar_tensor(
+    s, *, dtype=None, layout=None, device=None, pin_memory=False, requires_grad=False
+) -> Tensor:
+    """A 0-d tensor holding the number s (default dtype unless given)."""
+    _check_options(layout, pin_memory, "scalar_tensor")
     return full((), s, dtype=dtype or dtypes._default, device=device, requires_grad=requires_grad)
 
 
 def eye(
-    n: int, m: int | None = None, *, dtype=None, device=None, requires_grad=False, out=None
+    n: int,
+    m: int | None = None,
+    *,
+    out=None,
+    dtype=None,
+    layout=None,
+    device=None,
+    pin_memory=False,
+    requires_grad=False,
 ) -> Tensor:
+    """The n x m identity matrix (square when m is omitted)."""
+    _check_options(layout, pin_memory, "eye")
     m = n if m is None else m
     return _make(lambda xp, s, d: xp.eye(n, m, dtype=d), (), dtype, device, requires_grad, out)
 
@@ -328,9 +500,19 @@ def _wrap_int(v, dt: dtypes.dtype):
 
 
 def arange(
-    start=0, end=None, step=1, *, dtype=None, device=None, requires_grad=False, out=None
+    start=0,
+    end=None,
+    step=1,
+    *,
+    out=None,
+    dtype=None,
+    layout=None,
+    device=None,
+    pin_memory=False,
+    requires_grad=False,
 ) -> Tensor:
     """Values from start to end (exclusive) by step; int64 when all of them are ints."""
+    _check_options(layout, pin_memory, "arange")
     if end is None:
         start, end = 0, start
     vals = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
@@ -376,9 +558,19 @@ def _result(arr, requires_grad, out):
 
 
 def linspace(
-    start, end, steps: int, *, dtype=None, device=None, requires_grad=False, out=None
+    start,
+    end,
+    steps: int,
+    *,
+    out=None,
+    dtype=None,
+    layout=None,
+    device=None,
+    pin_memory=False,
+    requires_grad=False,
 ) -> Tensor:
     """``steps`` evenly spaced values from start to end inclusive."""
+    _check_options(layout, pin_memory, "linspace")
     start = start.item() if isinstance(start, Tensor) else start
     end = end.item() if isinstance(end, Tensor) else end
     if steps < 0:
@@ -401,12 +593,15 @@ def logspace(
     steps: int,
     base: float = 10.0,
     *,
-    dtype=None,
-    device=None,
-    requires_grad=False,
     out=None,
+    dtype=None,
+    layout=None,
+    device=None,
+    pin_memory=False,
+    requires_grad=False,
 ) -> Tensor:
     """``steps`` values base**e for e evenly spaced from start to end."""
+    _check_options(layout, pin_memory, "logspace")
     dt = dtypes.to_dtype(dtype) if dtype is not None else dtypes._default
     if dt is dtypes.bool_ and steps > 1:
         _no_bool_complex(dt, "logspace")
@@ -421,39 +616,57 @@ def logspace(
     return _result(arr, requires_grad, out)
 
 
-def _like(fill):
+def like_options(input: Tensor, dtype, layout, device, pin_memory, memory_format, name: str):
+    """The dtype and device of a ``*_like`` factory (input's unless given), its options checked."""
+    _check_options(layout, pin_memory, name)
+    if memory_format is not None:
+        check_memory_format(memory_format, input.ndim, name)
+    dt = dtypes.to_dtype(dtype) if dtype is not None else input.dtype
+    dev = to_device(device) if device is not None else input.device
+    return dt, dev
+
+
+def _like(fill, name: str):
     def f(
-        input,
+        input: Tensor,
         *,
         dtype=None,
-        device=None,
-        requires_grad=False,
         layout=None,
+        device=None,
+        pin_memory=False,
+        requires_grad=False,
         memory_format=None,
-        **kw,
-    ):
-        dt = dtypes.to_dtype(dtype) if dtype is not None else input.dtype
-        dev = to_device(device) if device is not None else input.device
-        arr = fill(xp_for(dev), input._data.shape, dt.np, **kw)
-        return _finish(arr, requires_grad)
+    ) -> Tensor:
+        dt, dev = like_options(input, dtype, layout, device, pin_memory, memory_format, name)
+        return _finish(fill(xp_for(dev), input._data.shape, dt.np), requires_grad)
 
+    f.__name__ = f.__qualname__ = name
+    f.__doc__ = (
+        f"A tensor shaped like input, as torch.{name} (input's dtype and device unless given)."
+    )
     return f
 
 
-zeros_like = _like(lambda xp, s, d: xp.zeros(s, d))
-zeros_like.__name__ = "zeros_like"
-ones_like = _like(lambda xp, s, d: xp.ones(s, d))
-ones_like.__name__ = "ones_like"
-empty_like = _like(lambda xp, s, d: xp.empty(s, d))
-empty_like.__name__ = "empty_like"
+zeros_like = _like(lambda xp, s, d: xp.zeros(s, d), "zeros_like")
+ones_like = _like(lambda xp, s, d: xp.ones(s, d), "ones_like")
+empty_like = _like(lambda xp, s, d: xp.empty(s, d), "empty_like")
 
 
-def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False, **kw):
+def full_like(
+    input: Tensor,
+    fill_value,
+    *,
+    dtype=None,
+    layout=None,
+    device=None,
+    pin_memory=False,
+    requires_grad=False,
+    memory_format=None,
+) -> Tensor:
     """A tensor shaped like input filled with fill_value (input's dtype unless given)."""
-    v = _fill_scalar(fill_value, dtypes.to_dtype(dtype) if dtype is not None else input.dtype)
-    return _like(lambda xp, s, d: xp.full(s, v, d))(
-        input, dtype=dtype, device=device, requires_grad=requires_grad
-    )
+    dt, dev = like_options(input, dtype, layout, device, pin_memory, memory_format, "full_like")
+    v = _fill_scalar(fill_value, dt)
+    return _finish(xp_for(dev).full(input._data.shape, v, dt.np), requires_grad)
 
 
 def complex(real: Tensor, imag: Tensor) -> Tensor:  # noqa: A001
@@ -464,14 +677,49 @@ def polar(abs: Tensor, angle: Tensor) -> Tensor:  # noqa: A002
     return _wrap(abs._data * np.exp(1j * angle._data)).to(abs.dtype.to_complex())
 
 
-def tril_indices(row: int, col: int, offset: int = 0, *, dtype=None, device=None) -> Tensor:
+def tril_indices(
+    row: int,
+    col: int,
+    offset: int = 0,
+    *,
+    dtype=None,
+    device=None,
+    layout=None,
+    pin_memory=False,
+    requires_grad=False,
+) -> Tensor:
+    """The (2, N) row and column indices of the lower triangle of a row x col matrix."""
+    _check_options(layout, pin_memory, "tril_indices")
     r, c = np.tril_indices(row, offset, col)
-    return _wrap(np.stack([r, c]).astype(np.int64))
+    return _indices(r, c, dtype, device, requires_grad, "tril_indices")
 
 
-def triu_indices(row: int, col: int, offset: int = 0, *, dtype=None, device=None) -> Tensor:
+def triu_indices(
+    row: int,
+    col: int,
+    offset: int = 0,
+    *,
+    dtype=None,
+    device=None,
+    layout=None,
+    pin_memory=False,
+    requires_grad=False,
+) -> Tensor:
+    """The (2, N) row and column indices of the upper triangle of a row x col matrix."""
+    _check_options(layout, pin_memory, "triu_indices")
     r, c = np.triu_indices(row, offset, col)
-    return _wrap(np.stack([r, c]).astype(np.int64))
+    return _indices(r, c, dtype, device, requires_grad, "triu_indices")
+
+
+def _indices(r, c, dtype, device, requires_grad: bool, name: str) -> Tensor:
+    dt = dtypes.to_dtype(dtype) if dtype is not None else dtypes.int64
+    if dt not in (dtypes.int32, dtypes.int64):
+        raise NotImplementedError(f"\"{name}\" not implemented for '{_pretty(dt.name)}'")
+    arr = np.stack([r, c]).astype(dt.np)
+    dev = _dev(device)
+    if dev.type != "cpu":
+        arr = _to_dev(arr, dev)
+    return _finish(arr, requires_grad)
 
 
 _LEGACY_NAMES = {

@@ -3,6 +3,7 @@
 # ruff: noqa: F401  (a namespace: every import here is a re-export)
 from __future__ import annotations
 
+from .._torch_alias import module_getattr as _module_getattr
 from . import lr_scheduler, swa_utils
 from .adadelta import Adadelta
 from .adagrad import Adagrad
@@ -16,3 +17,5 @@ from .radam import RAdam
 from .rmsprop import RMSprop
 from .rprop import Rprop
 from .sgd import SGD
+
+__getattr__ = _module_getattr(__name__)  # unknown names: a clear not-implemented error

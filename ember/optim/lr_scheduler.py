@@ -11,6 +11,7 @@ from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable, Iterable
 
+from .._torch_alias import module_getattr as _module_getattr
 from .optimizer import Optimizer
 
 __all__ = [
@@ -936,3 +937,6 @@ class ChainedScheduler(LRScheduler):
     def load_state_dict(self, state_dict: dict) -> None:
         """Restore from state_dict()."""
         _load_nested_state_dict(self, state_dict)
+
+
+__getattr__ = _module_getattr(__name__)  # unknown names: a clear not-implemented error

@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from .. import cuda
+from .._torch_alias import module_getattr as _module_getattr
 from ..autograd import profiler as _legacy
 from ..autograd.profiler import kineto_available, record_function
 from ..autograd.profiler_util import EventList, FunctionEvent, FunctionEventAvg
@@ -319,3 +320,6 @@ class profile:
 
     def export_stacks(self, path: str, metric: str = "self_cpu_time_total") -> None:
         raise NotImplementedError("ember does not implement torch.profiler.profile.export_stacks")
+
+
+__getattr__ = _module_getattr(__name__)  # unknown names: a clear not-implemented error

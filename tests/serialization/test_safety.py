@@ -85,8 +85,12 @@ def test_blocked_module_message():
 
 
 def test_explicit_pickle_module_with_weights_only():
-    with pytest.raises(RuntimeError, match="pickle_module"):
-        ember.load(io.BytesIO(_ember_bytes({})), pickle_module=pickle)
+    """torch: weights_only=True with a pickle_module raises; left unset, a pickle_module means
+    weights_only=False."""
+    for lib in (torch, ember):
+        with pytest.raises(RuntimeError, match="pickle_module"):
+            lib.load(io.BytesIO(_ember_bytes({})), pickle_module=pickle, weights_only=True)
+        assert lib.load(io.BytesIO(_ember_bytes({"a": 1})), pickle_module=pickle) == {"a": 1}
 
 
 def _zip_with_pickle(pkl: bytes, records=None, prefix="archive") -> bytes:

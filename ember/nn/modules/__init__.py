@@ -3,6 +3,7 @@
 # ruff: noqa: F401  (a namespace: every import here is a re-export)
 from __future__ import annotations
 
+from ..._torch_alias import module_getattr as _module_getattr
 from .activation import (
     CELU,
     ELU,
@@ -110,3 +111,5 @@ from .transformer import (
     TransformerEncoderLayer,
 )
 from .upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
+
+__getattr__ = _module_getattr(__name__)  # unknown names: a clear not-implemented error

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..._torch_alias import module_getattr as _module_getattr
 from ..modules.module import Module
 from .distributed import DistributedDataParallel
 
@@ -23,3 +24,6 @@ class DataParallel(Module):
     def forward(self, *inputs, **kwargs):
         """Call the wrapped module."""
         return self.module(*inputs, **kwargs)
+
+
+__getattr__ = _module_getattr(__name__)  # unknown names: a clear not-implemented error

@@ -3,6 +3,7 @@ parametrizations."""
 
 from __future__ import annotations
 
+from ..._torch_alias import module_getattr as _module_getattr
 from . import parametrizations, parametrize, prune, rnn, stateless  # noqa: F401
 from .clip_grad import (  # noqa: F401
     clip_grad_norm,
@@ -18,3 +19,5 @@ from .weight_norm import (  # noqa: F401
     spectral_norm,
     weight_norm,
 )
+
+__getattr__ = _module_getattr(__name__)  # unknown names: a clear not-implemented error

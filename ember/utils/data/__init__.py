@@ -1,5 +1,6 @@
 """ember.utils.data: datasets, samplers and the DataLoader, as ``torch.utils.data``."""
 
+from ..._torch_alias import module_getattr as _module_getattr
 from ._utils.fetch import _DatasetKind  # noqa: F401
 from .dataloader import (  # noqa: F401
     DataLoader,
@@ -49,3 +50,5 @@ __all__ = [
     "get_worker_info",
     "random_split",
 ]
+
+__getattr__ = _module_getattr(__name__)  # unknown names: a clear not-implemented error
