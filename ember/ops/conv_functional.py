@@ -3,7 +3,9 @@ checks and error messages in front of the ops of ``conv.py`` and ``conv_transpos
 
 from __future__ import annotations
 
+from .._autocast_state import state as _acs
 from ..tensor import Tensor
+from . import _autocast
 from .conv import _LOWER, _TNAME, ConvNd, ntuple
 from .conv_transpose import ConvTransposeNd
 
@@ -54,6 +56,8 @@ def _batchify(input: Tensor, nsp: int, name: str):
 
 
 def _conv(nsp, name, input, weight, bias, stride, padding, dilation, groups) -> Tensor:
+    if _acs.active:  # autocast: a lower-precision op
+        input, weight, bias = _autocast.lower(input, weight, bias)
     x, unb = _batchify(input, nsp, name)
     _check_types(x, weight, bias)
     s = ntuple(stride, nsp, "stride")
@@ -175,6 +179,8 @@ def _conv_t(
     dilation,
     output_size=None,
 ) -> Tensor:
+    if _acs.active:  # autocast: a lower-precision op
+        input, weight, bias = _autocast.lower(input, weight, bias)
     x, unb = _batchify(input, nsp, name)
     _check_types(x, weight, bias)
     s = ntuple(stride, nsp, "stride")
