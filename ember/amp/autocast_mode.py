@@ -44,6 +44,12 @@ def is_autocast_available(device_type: str) -> bool:
 # --- torch's top-level autocast functions -------------------------------------------------------
 
 
+def _deprecated(old: str, new: str) -> None:
+    warnings.warn(
+        f"{old} is deprecated. Please use {new} instead.", DeprecationWarning, stacklevel=3
+    )
+
+
 def is_autocast_enabled(device_type: str | None = None) -> bool:
     """Whether autocast is on for ``device_type`` in this thread (CUDA when not given)."""
     return _st.is_enabled("cuda" if device_type is None else device_type)
@@ -65,26 +71,34 @@ def set_autocast_dtype(device_type: str, dtype: dtype) -> None:
 
 
 def is_autocast_cpu_enabled() -> bool:
+    _deprecated("torch.is_autocast_cpu_enabled()", "torch.is_autocast_enabled('cpu')")
     return _st.is_enabled("cpu")
 
 
 def set_autocast_cpu_enabled(enabled: bool) -> None:
+    _deprecated(
+        "torch.set_autocast_cpu_enabled(enabled)", "torch.set_autocast_enabled('cpu', enabled)"
+    )
     _st.set_enabled("cpu", enabled)
 
 
 def get_autocast_cpu_dtype() -> dtype:
+    _deprecated("torch.get_autocast_cpu_dtype()", "torch.get_autocast_dtype('cpu')")
     return _st.get_dtype("cpu")
 
 
 def set_autocast_cpu_dtype(dtype: dtype) -> None:
+    _deprecated("torch.set_autocast_cpu_dtype(dtype)", "torch.set_autocast_dtype('cpu', dtype)")
     _st.set_dtype("cpu", dtype)
 
 
 def get_autocast_gpu_dtype() -> dtype:
+    _deprecated("torch.get_autocast_gpu_dtype()", "torch.get_autocast_dtype('cuda')")
     return _st.get_dtype("cuda")
 
 
 def set_autocast_gpu_dtype(dtype: dtype) -> None:
+    _deprecated("torch.set_autocast_gpu_dtype(dtype)", "torch.set_autocast_dtype('cuda', dtype)")
     _st.set_dtype("cuda", dtype)
 
 

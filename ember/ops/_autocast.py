@@ -10,6 +10,9 @@ functions call these only when ``_autocast_state.state.active`` is set.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 import numpy as np
 
 from .._autocast_state import state
@@ -34,7 +37,7 @@ def lower(*tensors):
     for t in tensors:
         if isinstance(t, Tensor):
             d = t._data.dtype
-            if d.kind == "f" and d.itemsize < 8:
+            if d.kind in "fV" and d.itemsize < 8:
                 dev = _device_type(t)
                 if state.enabled.get(dev, False):
                     npd = state.dtypes[dev].np
@@ -50,7 +53,17 @@ def fp32(*tensors):
     for t in tensors:
         if isinstance(t, Tensor):
             d = t._data.dtype
-            if d.kind == "f" and d.itemsize == 2 and state.enabled.get(_device_type(t), False):
+            if d.itemsize == 2 and d.kind in "fV" and state.enabled.get(_device_type(t), False):
                 t = _to(t, _F32)
         out.append(t)
     return tuple(out)
+
+
+@contextlib.contextmanager
+def suspended() -> Iterator[None]:
+    """No casting in the block: for ops on neither list (mv, dot, ...) built on listed ones."""
+    state.active = False
+    try:
+        yield
+    finally:
+        state.active = any(state.enabled.values())

@@ -169,6 +169,9 @@ def mv(input: Tensor, vec: Tensor, *, out=None) -> Tensor:
         raise RuntimeError(
             f"vector + matrix @ vector expected, got {input._data.ndim}, {vec._data.ndim}"
         )
+    if _acs.active:  # autocast: not on its lists (the matmul inside must not cast)
+        with _autocast.suspended():
+            return matmul(input, vec, out=out)
     return matmul(input, vec, out=out)
 
 
@@ -184,6 +187,9 @@ def dot(input: Tensor, other: Tensor, *, out=None) -> Tensor:
             f"[{other._data.shape[0]}] to have the same number of elements, but got "
             f"{input._data.shape[0]} and {other._data.shape[0]} elements respectively"
         )
+    if _acs.active:  # autocast: not on its lists (the matmul inside must not cast)
+        with _autocast.suspended():
+            return matmul(input, other, out=out)
     return matmul(input, other, out=out)
 
 
@@ -210,7 +216,7 @@ class AddMM(Op):
         ctx.saved = (m1, m2)
         ctx.bshape = bias.shape
         ctx.beta, ctx.alpha = beta, alpha
-        r = m1 @ m2
+        r = _mm(m1, m2)
         if alpha != 1:
             r *= alpha
         if beta == 0:
@@ -310,6 +316,9 @@ def addmv(input: Tensor, mat: Tensor, vec: Tensor, *, beta=1, alpha=1, out=None)
             f"size mismatch, got input ({ish[0] if ish else 1}), mat "
             f"({m.shape[0]}x{m.shape[1]}), vec ({v.shape[0]})"
         )
+    if _acs.active:  # autocast: not on its lists (the matmul inside must not cast)
+        with _autocast.suspended():
+            return addmv(input, mat, vec, beta=beta, alpha=alpha, out=out)
     return _out(_scaled_add(input, matmul(mat, vec), beta, alpha), out)
 
 
