@@ -79,7 +79,12 @@ CASES = {
     "cdist": (lambda m, f, a, b: m.cdist(a, b), (M44, M34)),
     "reflection_pad": (lambda m, f, x: f.pad(x, (1, 1, 1, 1), mode="reflect"), (X4,)),
     "replication_pad": (lambda m, f, x: f.pad(x, (1, 1, 1, 1), mode="replicate"), (X4,)),
+    "max_pool3d": (lambda m, f, x: f.max_pool3d(x, 2), (X5,)),
+    "avg_pool3d": (lambda m, f, x: f.avg_pool3d(x, 2), (X5,)),
+    "adaptive_avg_pool3d": (lambda m, f, x: f.adaptive_avg_pool3d(x, 1), (X5,)),
     # neither list: the dtype the inputs give
+    "max_pool2d": (lambda m, f, x: f.max_pool2d(x, 2), (X4,)),
+    "avg_pool2d": (lambda m, f, x: f.avg_pool2d(x, 2), (X4,)),
     "softmax": (lambda m, f, a: m.softmax(a, 1), (M44,)),
     "log_softmax": (lambda m, f, a: m.log_softmax(a, 1), (M44,)),
     "layer_norm": (lambda m, f, a: f.layer_norm(a, (4,)), (M44,)),
