@@ -1,5 +1,6 @@
 """torch.amp: automatic mixed precision (autocast regions and the gradient scaler)."""
 
+from .._torch_alias import module_getattr as _module_getattr
 from . import autocast_mode, grad_scaler
 from .autocast_mode import autocast, custom_bwd, custom_fwd, is_autocast_available
 from .grad_scaler import GradScaler
@@ -13,3 +14,5 @@ __all__ = [
     "is_autocast_available",
     "GradScaler",
 ]
+
+__getattr__ = _module_getattr(__name__)  # unknown names: a clear not-implemented error

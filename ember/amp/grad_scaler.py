@@ -85,8 +85,9 @@ class GradScaler:
         return self._scale, self._growth_tracker
 
     def _lazy_init_scale_growth_tracker(self, dev) -> None:
-        self._scale = full((), self._init_scale, dtype=float32, device=dev)
-        self._growth_tracker = full((), self._init_growth_tracker, dtype=int32, device=dev)
+        # made on the CPU and moved: a scalar fill is the one form every array module accepts
+        self._scale = full((), self._init_scale, dtype=float32).to(dev)
+        self._growth_tracker = full((), self._init_growth_tracker, dtype=int32).to(dev)
 
     def scale(self, outputs):
         """``outputs`` (a tensor, or nested lists/tuples/iterables of them) times the scale."""
@@ -134,7 +135,7 @@ class GradScaler:
                         g.mul_(inv_scale)
                     dev = g.device
                     if dev not in found:
-                        found[dev] = full((), 0.0, dtype=float32, device=dev)
+                        found[dev] = full((), 0.0, dtype=float32).to(dev)
                     if bad:
                         found[dev].fill_(1.0)
         return found

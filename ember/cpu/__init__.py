@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .._torch_alias import module_getattr as _module_getattr
 from . import amp
 
 __all__ = ["amp", "current_device", "device_count", "is_available", "synchronize"]
@@ -24,3 +25,6 @@ def current_device() -> str:
 
 def synchronize(device=None) -> None:
     """Nothing to wait for: CPU work is synchronous."""
+
+
+__getattr__ = _module_getattr(__name__)  # unknown names: a clear not-implemented error

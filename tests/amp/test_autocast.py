@@ -361,3 +361,14 @@ def test_deprecated_state_functions_warn_as_torch(call):
     (t,) = _warnings(lambda: call(torch))
     assert e[0] is t[0] is DeprecationWarning
     assert t[1].startswith(e[1])  # torch appends where in its C++ it warned
+
+
+@pytest.mark.parametrize("path", ["amp", "cuda.amp", "cpu", "cpu.amp"])
+def test_missing_names_in_the_amp_modules_name_the_torch_api(path):
+    mod = ember
+    for part in path.split("."):
+        mod = getattr(mod, part)
+    msg = f"ember does not implement torch.{path}.nope yet"
+    with pytest.raises(NotImplementedError, match=msg):
+        mod.nope  # noqa: B018
+    assert not hasattr(mod, "nope")
