@@ -372,3 +372,31 @@ def test_missing_names_in_the_amp_modules_name_the_torch_api(path):
     with pytest.raises(NotImplementedError, match=msg):
         mod.nope  # noqa: B018
     assert not hasattr(mod, "nope")
+
+
+def test_float64_gradcheck_inside_a_region():
+    """float64 passes through the casts: finite differences agree inside a CPU region."""
+    x = ember.randn(3, 4, dtype=ember.float64, requires_grad=True)
+    w = ember.randn(2, 4, dtype=ember.float64, requires_grad=True)
+    with ember.autocast("cpu"):
+        assert ember.autograd.gradcheck(lambda a, b: F.mse_loss(F.linear(a, b), a[:, :2]), (x, w))
+
+
+@pytest.mark.parametrize(
+    "name", ["conv2d", "conv3d", "conv_transpose2d", "linear", "addmm", "max_pool2d", "softmax"]
+)
+def test_bfloat16_ops_and_gradients_match_torch_outside_a_region(name):
+    """The bfloat16 paths autocast leans on (convolutions and products accumulated in float32
+    and rounded once, max pooling, softmax) agree with torch's bfloat16 ops, gradients too."""
+    fn, arrays = CASES[name]
+    res = []
+    for m, f in ((ember, F), (torch, TF)):
+        ts = [m.tensor(a).to(m.bfloat16).requires_grad_() for a in arrays]
+        out = fn(m, f, *ts)
+        out.float().sum().backward()
+        res.append((str(out.dtype), out.float().detach().numpy(), [t.grad for t in ts]))
+    assert res[0][0] == res[1][0] == "torch.bfloat16"
+    np.testing.assert_allclose(res[0][1], res[1][1], rtol=2e-2, atol=5e-2)
+    for ge, gt in zip(res[0][2], res[1][2]):
+        assert str(ge.dtype) == str(gt.dtype)
+        np.testing.assert_allclose(ge.float().numpy(), gt.float().numpy(), rtol=2e-2, atol=1e-1)
