@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._autocast_state import state as _acs
 from ._backend.xp import CPU_ARRAY
 from ._grad_state import state as _gs
 from ._tensor_errors import broadcast_error
@@ -99,6 +100,7 @@ def _matmul(self, other):
             and a.shape[1] == b.shape[0]
             and a.dtype is b.dtype
             and a.dtype.kind in "fc"
+            and not _acs.active  # autocast casts in linalg.matmul
         ):
             if _gs.enabled and (self._rg or other._rg):
                 return _apply_recording(linalg.MatMul, (self, other))

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from .._backend.xp import cuda_device_count, cupy, cupy_loaded
 from .._torch_alias import module_getattr as _module_getattr
 from ..device import to_device
+from . import amp  # noqa: F401  (torch.cuda.amp)
 
 _available = None
 _peak = [0]  # the high-water mark of memory_allocated() since reset_peak_memory_stats()

@@ -9,10 +9,12 @@ import warnings
 
 import numpy as np
 
+from .._autocast_state import state as _acs
 from .._backend.xp import move_like, xp_of
 from .._tensor_errors import check_dim
 from .._torch_alias import module_getattr as _module_getattr
 from ..autograd.grad_mode import no_grad
+from ..ops import _autocast
 from ..ops.activation import (
     _Elu,
     _Gelu,
@@ -449,6 +451,8 @@ def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
 
 def prelu(input: Tensor, weight: Tensor) -> Tensor:
     """max(0, x) + weight * min(0, x), weight per channel (dim 1) or shared."""
+    if _acs.active:  # autocast: a lower-precision op
+        input, weight = _autocast.lower(input, weight)
     n = weight.numel()
     if n != 1 and (input.ndim < 2 or input.shape[1] != n):
         ch = input.shape[1] if input.ndim >= 2 else 1
@@ -973,6 +977,8 @@ def mse_loss(
     weight=None,
 ) -> Tensor:
     """Mean squared error."""
+    if _acs.active:  # autocast: an fp32 op
+        input, target = _autocast.fp32(input, target)
     if size_average is not None or reduce is not None:
         reduction = _legacy_reduction(size_average, reduce, reduction)
     if reduction not in ("mean", "sum", "none"):
@@ -993,6 +999,8 @@ def l1_loss(
     weight=None,
 ) -> Tensor:
     """Mean absolute error."""
+    if _acs.active:  # autocast: an fp32 op
+        input, target = _autocast.fp32(input, target)
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
     _size_warning(input, target)
@@ -1037,6 +1045,8 @@ def cross_entropy(
     label_smoothing: float = 0.0,
 ) -> Tensor:
     """Cross entropy of logits against class indices or class probabilities."""
+    if _acs.active:  # autocast: an fp32 op
+        input, target, weight = _autocast.fp32(input, target, weight)
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
     if input.ndim == 0:
@@ -1085,6 +1095,8 @@ def nll_loss(
     reduction: str = "mean",
 ) -> Tensor:
     """Negative log likelihood of log-probabilities at the target classes."""
+    if _acs.active:  # autocast: an fp32 op
+        input, target, weight = _autocast.fp32(input, target, weight)
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
     _check_index_target(input, target, "nll_loss")
@@ -1101,6 +1113,8 @@ def binary_cross_entropy(
     reduction: str = "mean",
 ) -> Tensor:
     """-(t log x + (1 - t) log(1 - x)), logs clamped at -100."""
+    if _acs.active:  # autocast: an fp32 op
+        input, target, weight = _autocast.fp32(input, target, weight)
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
     if tuple(target.shape) != tuple(input.shape):
@@ -1123,6 +1137,8 @@ def binary_cross_entropy_with_logits(
     pos_weight: Tensor | None = None,
 ) -> Tensor:
     """Sigmoid + binary cross entropy in one stable op (log-sum-exp form)."""
+    if _acs.active:  # autocast: an fp32 op
+        input, target, weight, pos_weight = _autocast.fp32(input, target, weight, pos_weight)
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
     if tuple(target.shape) != tuple(input.shape):
@@ -1143,6 +1159,8 @@ def smooth_l1_loss(
     beta: float = 1.0,
 ) -> Tensor:
     """0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta."""
+    if _acs.active:  # autocast: an fp32 op
+        input, target = _autocast.fp32(input, target)
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _size_warning(input, target)
     if beta < 0:
@@ -1158,6 +1176,8 @@ def huber_loss(
     input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0, weight=None
 ) -> Tensor:
     """0.5 d^2 where |d| <= delta, else delta (|d| - 0.5 delta)."""
+    if _acs.active:  # autocast: an fp32 op
+        input, target = _autocast.fp32(input, target)
     _size_warning(input, target)
     d = (input - target).abs()
     loss = where(d <= delta, d * d * 0.5, (d - 0.5 * delta) * delta)
@@ -1175,6 +1195,8 @@ def kl_div(
     log_target: bool = False,
 ) -> Tensor:
     """KL(target || exp(input)) pointwise: target * (log target - input)."""
+    if _acs.active:  # autocast: an fp32 op
+        input, target = _autocast.fp32(input, target)
     reduction = _legacy_reduction(size_average, reduce, reduction)
     if reduction == "mean":
         warnings.warn(
@@ -1205,6 +1227,8 @@ def cosine_embedding_loss(
     reduction: str = "mean",
 ) -> Tensor:
     """1 - cos for y = 1, max(0, cos - margin) for y = -1."""
+    if _acs.active:  # autocast: an fp32 op
+        input1, input2, target = _autocast.fp32(input1, input2, target)
     reduction = _legacy_reduction(size_average, reduce, reduction)
     eps = 1e-12
     dim = input1.ndim - 1
@@ -1228,6 +1252,8 @@ def margin_ranking_loss(
     reduction: str = "mean",
 ) -> Tensor:
     """max(0, -y (x1 - x2) + margin)."""
+    if _acs.active:  # autocast: an fp32 op
+        input1, input2, target = _autocast.fp32(input1, input2, target)
     reduction = _legacy_reduction(size_average, reduce, reduction)
     return _reduce(clamp_min(-target * (input1 - input2) + margin, 0), reduction)
 
@@ -1245,6 +1271,8 @@ def triplet_margin_loss(
     reduction: str = "mean",
 ) -> Tensor:
     """max(d(a, p) - d(a, n) + margin, 0) with p-norm distances."""
+    if _acs.active:  # autocast: an fp32 op
+        anchor, positive, negative = _autocast.fp32(anchor, positive, negative)
     reduction = _legacy_reduction(size_average, reduce, reduction)
     d_ap = pairwise_distance(anchor, positive, p, eps)
     d_an = pairwise_distance(anchor, negative, p, eps)
@@ -1262,6 +1290,8 @@ def hinge_embedding_loss(
     reduction: str = "mean",
 ) -> Tensor:
     """x where y = 1, max(0, margin - x) where y = -1."""
+    if _acs.active:  # autocast: an fp32 op
+        input, target = _autocast.fp32(input, target)
     reduction = _legacy_reduction(size_average, reduce, reduction)
     zeros = input * 0
     m = where(target != 1, clamp_min(margin - input, 0), zeros)
@@ -1273,6 +1303,8 @@ def soft_margin_loss(
     input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean"
 ) -> Tensor:
     """log(1 + exp(-y x))."""
+    if _acs.active:  # autocast: an fp32 op
+        input, target = _autocast.fp32(input, target)
     reduction = _legacy_reduction(size_average, reduce, reduction)
     return _reduce(softplus(-target * input, 1.0, 1e30), reduction)
 
@@ -1286,6 +1318,8 @@ def multilabel_soft_margin_loss(
     reduction: str = "mean",
 ) -> Tensor:
     """Mean over classes of the binary cross entropy with logits."""
+    if _acs.active:  # autocast: an fp32 op
+        input, target = _autocast.fp32(input, target)
     reduction = _legacy_reduction(size_average, reduce, reduction)
     loss = -(target * logsigmoid(input) + (1 - target) * logsigmoid(-input))
     if weight is not None:
@@ -1305,6 +1339,8 @@ def poisson_nll_loss(
     reduction: str = "mean",
 ) -> Tensor:
     """Negative log likelihood of a Poisson target (log-rate or rate input)."""
+    if _acs.active:  # autocast: an fp32 op
+        input, target = _autocast.fp32(input, target)
     reduction = _legacy_reduction(size_average, reduce, reduction)
     if log_input:
         loss = input.exp() - target * input
@@ -1332,6 +1368,8 @@ def gaussian_nll_loss(
     reduction: str = "mean",
 ) -> Tensor:
     """Negative log likelihood of a Gaussian with predicted variance."""
+    if _acs.active:  # autocast: an fp32 op
+        input, target, var = _autocast.fp32(input, target, var)
     if not isinstance(var, Tensor):
         var = _wrap(np.full(input._data.shape, var, input._data.dtype))
     if var.ndim == input.ndim - 1 and tuple(var.shape) == tuple(input.shape[:-1]):
@@ -1384,6 +1422,8 @@ def pairwise_distance(
 # --- padding, resampling and attention ------------------------------------------------------
 def pad(input: Tensor, pad: tuple, mode: str = "constant", value: float | None = None) -> Tensor:
     """Pad the last len(pad)/2 dims; pad = (left, right, top, bottom, ...)."""
+    if _acs.active and mode in ("reflect", "replicate"):  # autocast: fp32 ops
+        (input,) = _autocast.fp32(input)
     if len(pad) % 2:
         raise RuntimeError("Padding length must be divisible by 2")
     nd = input.ndim
@@ -1424,6 +1464,8 @@ def scaled_dot_product_attention(
     enable_gqa: bool = False,
 ) -> Tensor:
     """softmax(q k^T * scale + mask) v, with optional causal mask and dropout."""
+    if _acs.active:  # autocast: a lower-precision op
+        query, key, value, attn_mask = _autocast.lower(query, key, value, attn_mask)
     L, S = query.shape[-2], key.shape[-2]
     sc = 1.0 / math.sqrt(query.shape[-1]) if scale is None else scale
     if enable_gqa and query.ndim >= 3 and key.shape[-3] != query.shape[-3]:

@@ -320,7 +320,7 @@ def prep_softmax(input: Tensor, dim, dtype) -> tuple:
     its deprecation warning (pointing at the caller's caller) when dim is None."""
     if dtype is not None:
         input = input.to(dtype)
-    elif input._data.dtype.kind not in "fc":
+    elif input._data.dtype.kind not in "fcV":  # V: bfloat16
         raise RuntimeError(
             f"\"softmax_lastdim_kernel_impl\" not implemented for '{_dtname(input)}'"
         )

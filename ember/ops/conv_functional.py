@@ -3,9 +3,14 @@ checks and error messages in front of the ops of ``conv.py`` and ``conv_transpos
 
 from __future__ import annotations
 
+import numpy as np
+
+from .._autocast_state import state as _acs
 from ..tensor import Tensor
+from . import _autocast
 from .conv import _LOWER, _TNAME, ConvNd, ntuple
 from .conv_transpose import ConvTransposeNd
+from .unary import Cast
 
 __all__ = [
     "conv1d",
@@ -41,6 +46,22 @@ def _check_types(x, w, b) -> None:
         )
 
 
+def _bf16(fn, input, weight, bias, *args) -> Tensor | None:
+    """For bfloat16 input and weight (and bias): ``fn`` run in float32 and its result rounded
+    once to bfloat16, as torch's bfloat16 convolutions accumulate in float32 (NumPy's products
+    of bfloat16 give float32); None for any other dtypes."""
+    if weight._data.dtype != input._data.dtype or (
+        bias is not None and bias._data.dtype != input._data.dtype
+    ):
+        return None
+    f32 = np.dtype(np.float32)
+    up = [None if t is None else Cast.apply(t, f32) for t in (input, weight, bias)]
+    if _acs.active:  # already cast: autocast must not take the float32 copies back down
+        with _autocast.suspended():
+            return Cast.apply(fn(*up, *args), input._data.dtype)
+    return Cast.apply(fn(*up, *args), input._data.dtype)
+
+
 def _batchify(input: Tensor, nsp: int, name: str):
     nd = input._data.ndim
     if nd == nsp + 1:
@@ -54,6 +75,17 @@ def _batchify(input: Tensor, nsp: int, name: str):
 
 
 def _conv(nsp, name, input, weight, bias, stride, padding, dilation, groups) -> Tensor:
+    if _acs.active:  # autocast: a lower-precision op
+        input, weight, bias = _autocast.lower(input, weight, bias)
+    if input._data.dtype.kind == "V":
+        r = _bf16(
+            lambda x, w, b: _conv(nsp, name, x, w, b, stride, padding, dilation, groups),
+            input,
+            weight,
+            bias,
+        )
+        if r is not None:
+            return r
     x, unb = _batchify(input, nsp, name)
     _check_types(x, weight, bias)
     s = ntuple(stride, nsp, "stride")
@@ -175,6 +207,19 @@ def _conv_t(
     dilation,
     output_size=None,
 ) -> Tensor:
+    if _acs.active:  # autocast: a lower-precision op
+        input, weight, bias = _autocast.lower(input, weight, bias)
+    if input._data.dtype.kind == "V":
+        r = _bf16(
+            lambda x, w, b: _conv_t(
+                nsp, name, x, w, b, stride, padding, output_padding, groups, dilation, output_size
+            ),
+            input,
+            weight,
+            bias,
+        )
+        if r is not None:
+            return r
     x, unb = _batchify(input, nsp, name)
     _check_types(x, weight, bias)
     s = ntuple(stride, nsp, "stride")

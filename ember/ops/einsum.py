@@ -8,9 +8,11 @@ import string
 import numpy as np
 
 from .. import dtypes
+from .._autocast_state import state as _acs
 from .._backend.xp import xp_of
 from ..autograd.node import Op
 from ..tensor import Tensor, _wrap
+from . import _autocast
 from .creation import eye
 from .inplace import _pretty
 
@@ -223,6 +225,8 @@ def einsum(equation: str, *operands) -> Tensor:
         operands = tuple(operands[0])
     if not operands:
         raise RuntimeError("einsum(): must provide at least one operand")
+    if _acs.active and len(operands) > 1:  # autocast: torch contracts with bmm, lower precision
+        operands = _autocast.lower(*operands)
     dt0 = operands[0]._data.dtype
     for o in operands[1:]:
         if o._data.dtype != dt0:

@@ -6,12 +6,13 @@ from __future__ import annotations
 import string
 
 from .. import dtypes
+from .._autocast_state import state as _acs
 from .._backend.cpu.gemm import mm as _mm
 from .._backend.xp import xp_of
 from .._tensor_errors import check_dim, device_error
 from ..autograd.node import Op
 from ..tensor import Tensor
-from . import _bw
+from . import _autocast, _bw
 from .creation import zeros
 from .einsum import einsum
 from .inplace import _pretty, copy_into_out
@@ -98,6 +99,8 @@ def _check_mm(a: Tensor, b: Tensor, name: str) -> None:
 
 def matmul(input: Tensor, other: Tensor, *, out=None) -> Tensor:
     """Matrix product with numpy/torch broadcasting of batch dims (1-d operands promoted)."""
+    if _acs.active:  # autocast: a lower-precision op
+        input, other = _autocast.lower(input, other)
     _check_mm(input, other, "matmul")
     a, b = input._data, other._data
     if a.ndim == 0 or b.ndim == 0:
@@ -134,6 +137,8 @@ def matmul(input: Tensor, other: Tensor, *, out=None) -> Tensor:
 
 def mm(input: Tensor, mat2: Tensor, *, out=None) -> Tensor:
     """2-d matrix product."""
+    if _acs.active:
+        input, mat2 = _autocast.lower(input, mat2)
     if input._data.ndim != 2:
         raise RuntimeError("self must be a matrix")
     if mat2._data.ndim != 2:
@@ -143,6 +148,8 @@ def mm(input: Tensor, mat2: Tensor, *, out=None) -> Tensor:
 
 def bmm(input: Tensor, mat2: Tensor, *, out=None) -> Tensor:
     """Batched product of (b, n, m) and (b, m, p)."""
+    if _acs.active:
+        input, mat2 = _autocast.lower(input, mat2)
     if input._data.ndim != 3:
         raise RuntimeError("batch1 must be a 3D tensor")
     if mat2._data.ndim != 3:
@@ -162,6 +169,9 @@ def mv(input: Tensor, vec: Tensor, *, out=None) -> Tensor:
         raise RuntimeError(
             f"vector + matrix @ vector expected, got {input._data.ndim}, {vec._data.ndim}"
         )
+    if _acs.active:  # autocast: not on its lists (the matmul inside must not cast)
+        with _autocast.suspended():
+            return matmul(input, vec, out=out)
     return matmul(input, vec, out=out)
 
 
@@ -177,6 +187,9 @@ def dot(input: Tensor, other: Tensor, *, out=None) -> Tensor:
             f"[{other._data.shape[0]}] to have the same number of elements, but got "
             f"{input._data.shape[0]} and {other._data.shape[0]} elements respectively"
         )
+    if _acs.active:  # autocast: not on its lists (the matmul inside must not cast)
+        with _autocast.suspended():
+            return matmul(input, other, out=out)
     return matmul(input, other, out=out)
 
 
@@ -203,7 +216,7 @@ class AddMM(Op):
         ctx.saved = (m1, m2)
         ctx.bshape = bias.shape
         ctx.beta, ctx.alpha = beta, alpha
-        r = m1 @ m2
+        r = _mm(m1, m2)
         if alpha != 1:
             r *= alpha
         if beta == 0:
@@ -231,6 +244,8 @@ class AddMM(Op):
 
 def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta=1, alpha=1, out=None) -> Tensor:
     """beta * input + alpha * (mat1 @ mat2)."""
+    if _acs.active:
+        input, mat1, mat2 = _autocast.lower(input, mat1, mat2)
     mm_check = mat1._data.shape[1] != mat2._data.shape[0]
     if mm_check:
         raise RuntimeError(
@@ -301,6 +316,9 @@ def addmv(input: Tensor, mat: Tensor, vec: Tensor, *, beta=1, alpha=1, out=None)
             f"size mismatch, got input ({ish[0] if ish else 1}), mat "
             f"({m.shape[0]}x{m.shape[1]}), vec ({v.shape[0]})"
         )
+    if _acs.active:  # autocast: not on its lists (the matmul inside must not cast)
+        with _autocast.suspended():
+            return addmv(input, mat, vec, beta=beta, alpha=alpha, out=out)
     return _out(_scaled_add(input, matmul(mat, vec), beta, alpha), out)
 
 
@@ -313,6 +331,8 @@ def _check_bmm(b1: Tensor, b2: Tensor) -> None:
 
 def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1, out=None) -> Tensor:
     """beta * input + alpha * bmm(batch1, batch2)."""
+    if _acs.active:
+        input, batch1, batch2 = _autocast.lower(input, batch1, batch2)
     _check_bmm(batch1, batch2)
     p = bmm(batch1, batch2)
     input.expand(*p._data.shape)
@@ -321,6 +341,8 @@ def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1, o
 
 def addbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1, out=None) -> Tensor:
     """beta * input + alpha * (sum over the batch of batch1[i] @ batch2[i])."""
+    if _acs.active:
+        input, batch1, batch2 = _autocast.lower(input, batch1, batch2)
     _check_bmm(batch1, batch2)
     p = bmm(batch1, batch2).sum(0)
     input.expand(*p._data.shape)
@@ -417,6 +439,8 @@ def tensordot(a: Tensor, b: Tensor, dims=2, out=None) -> Tensor:
 
 def trace(input: Tensor) -> Tensor:
     """Sum of the main diagonal of a matrix."""
+    if _acs.active:  # autocast: an fp32 op
+        (input,) = _autocast.fp32(input)
     if input._data.ndim != 2:
         raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {input._data.ndim}")
     return input.diagonal().sum()
@@ -436,6 +460,8 @@ def kron(input: Tensor, other: Tensor, *, out=None) -> Tensor:
 
 def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode: str | None = None) -> Tensor:
     """p-norm distances between each row of x1 and each row of x2 (batched)."""
+    if _acs.active:
+        x1, x2 = _autocast.fp32(x1, x2)
     if x1._data.ndim < 2 or x2._data.ndim < 2:
         raise RuntimeError(f"cdist only supports at least 2D tensors, X1 got: {x1._data.ndim}D")
     if x1._data.shape[-1] != x2._data.shape[-1]:

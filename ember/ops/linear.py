@@ -3,12 +3,13 @@ bilinear op. ``linear`` carries torch's argument checks: torch.nn.functional.lin
 
 from __future__ import annotations
 
+from .._autocast_state import state as _acs
 from .._backend.cpu.gemm import mm
 from .._backend.xp import CPU_ARRAY, xp_of
 from ..autograd.node import Op
 from ..dtypes import from_numpy_dtype
 from ..tensor import Tensor
-from . import _bw
+from . import _autocast, _bw
 from ._blas_sum import ones
 
 __all__ = ["linear"]
@@ -69,6 +70,8 @@ class _Linear(Op):
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """x @ weight^T + bias."""
+    if _acs.active:  # autocast: a lower-precision op
+        input, weight, bias = _autocast.lower(input, weight, bias)
     x, w = input._data, weight._data
     if x.dtype != w.dtype:
         raise RuntimeError(

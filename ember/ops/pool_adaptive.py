@@ -7,9 +7,11 @@ import math
 
 import numpy as np
 
+from .._autocast_state import state as _acs
 from .._backend.xp import xp_of
 from ..autograd.node import Op
 from ..tensor import Tensor, _wrap
+from . import _autocast
 from ._consts import device_const
 from .conv import ntuple
 
@@ -180,6 +182,8 @@ def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
 
 def adaptive_avg_pool3d(input: Tensor, output_size) -> Tensor:
     """Adaptive 3-d average pooling, as torch.nn.functional.adaptive_avg_pool3d."""
+    if _acs.active:  # autocast: an fp32 op
+        (input,) = _autocast.fp32(input)
     return AdaptiveAvgPool.apply(input, _adaptive_args(3, input, output_size))
 
 

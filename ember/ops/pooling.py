@@ -11,10 +11,12 @@ import itertools
 
 import numpy as np
 
+from .._autocast_state import state as _acs
 from .._backend.cpu.threads import prange
 from .._backend.xp import xp_of
 from ..autograd.node import Op
 from ..tensor import Tensor, _wrap
+from . import _autocast
 from ._consts import device_const
 from .conv import ntuple
 
@@ -80,7 +82,7 @@ class MaxPool(Op):
         xp = xp_of(x)
         nsp = len(k)
         need = tuple((osz[i] - 1) * s[i] + d[i] * (k[i] - 1) + 1 for i in range(nsp))
-        fill = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
+        fill = -np.inf if x.dtype.kind in "fV" else np.iinfo(x.dtype).min  # V: bfloat16
         xpad = _padded(x, p, need, fill)
         if xp is not np and x.dtype.kind == "f":
             # NaN-propagating scan: on a device, checking for NaN first would read it on the host
@@ -315,6 +317,8 @@ def max_pool3d(
     return_indices: bool = False,
 ):
     """3-d max pooling, as torch.nn.functional.max_pool3d."""
+    if _acs.active:  # autocast: an fp32 op
+        (input,) = _autocast.fp32(input)
     return _max_pool(
         3, "max_pool3d", input, kernel_size, stride, padding, dilation, ceil_mode, return_indices
     )
@@ -447,6 +451,8 @@ def avg_pool3d(
     divisor_override: int | None = None,
 ) -> Tensor:
     """3-d average pooling, as torch.nn.functional.avg_pool3d."""
+    if _acs.active:  # autocast: an fp32 op
+        (input,) = _autocast.fp32(input)
     return _avg_pool(
         3,
         "avg_pool3d",

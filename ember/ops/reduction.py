@@ -20,11 +20,12 @@ from collections import namedtuple
 import numpy as np
 
 from .. import dtypes
+from .._autocast_state import state as _acs
 from .._backend.xp import xp_of
 from .._tensor_errors import check_dim
 from ..autograd.node import Op
 from ..tensor import Tensor, _wrap
-from . import _bw
+from . import _autocast, _bw
 from .compare import maximum, minimum, where
 from .creation import zeros
 from .gather import Gather, ScatterAdd
@@ -280,6 +281,8 @@ def _prod_others(a, dim):
 
 def prod(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None, out=None) -> Tensor:
     """Product of all elements or along ``dim``; bool/int inputs multiply in int64."""
+    if _acs.active:  # autocast: an fp32 op
+        (input,) = _autocast.fp32(input)
     a = input._data
     if dim is not None and not isinstance(dim, int):
         raise TypeError(

@@ -110,7 +110,7 @@ class Cast(Op):
 
     @staticmethod
     def backward(ctx, g):
-        if ctx.src.kind not in "fc":
+        if ctx.src.kind not in "fcV":  # V: bfloat16
             return None, None
         return _bw.cast(g, ctx.src), None
 

@@ -17,6 +17,11 @@ _SPLIT_FLOPS = 1 << 23  # from here a split over ember's threads beats one BLAS 
 
 def mm(a, b):
     """``a @ b``, kept off OpenBLAS's worker threads when they would spin afterwards."""
+    if type(a) is np.ndarray and a.dtype.kind == "V":
+        # NumPy's bfloat16 product returns float32: run it in float32 on the BLAS and round
+        # once, as torch's bfloat16 GEMM accumulates in float32
+        f = np.dtype(np.float32)
+        return mm(a.astype(f), b.astype(f)).astype(a.dtype)
     if (
         not blas_policy.single_threaded_products()
         or type(a) is not np.ndarray
