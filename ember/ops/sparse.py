@@ -88,6 +88,19 @@ def _is_dense_grad(g, values) -> bool:
     return g.ndim != values.ndim
 
 
+def _leaf_split(s: SparseTensor):
+    """For an uncoalesced leaf: how many entries share each entry's index (else None).
+
+    The leaf's sparse ``.grad`` keeps the leaf's entries; each duplicate then carries its share
+    of the position's gradient, so the gradient's dense form and ``coalesce()`` are torch's.
+    """
+    pat = s._pat
+    if pat.coalesced or s.grad_fn is not None or not s._rg:
+        return None
+    _, inv = _coalesce_pattern(pat.ind, pat.size)
+    return np.bincount(inv)[inv]
+
+
 def _gather(g, pat: _Pattern):
     """The entries of a dense full-shaped array at the pattern (values-shaped)."""
     return g[tuple(pat.ind)]
@@ -240,8 +253,9 @@ class _ToDense(Op):
     _bname = "ToDenseBackward0"
 
     @staticmethod
-    def forward(ctx, v, pat):
+    def forward(ctx, v, pat, split):
         ctx.pat = pat
+        ctx.split = split
         xp = xp_of(v)
         out = xp.zeros(pat.size, v.dtype)
         if pat.coalesced:
@@ -252,12 +266,13 @@ class _ToDense(Op):
 
     @staticmethod
     def backward(ctx, g):
-        return _gather(g, ctx.pat), None
+        gv = _gather(g, ctx.pat)
+        return (gv if ctx.split is None else gv / ctx.split), None, None
 
 
 def to_dense(s: SparseTensor, dtype=None, *, masked_grad=None) -> Tensor:
     """The dense tensor (duplicates summed); its gradient reaches the values at the pattern."""
-    out = _ToDense.apply(s, s._pat)
+    out = _ToDense.apply(s, s._pat, _leaf_split(s))
     return out if dtype is None else out.to(dtype)
 
 
@@ -450,7 +465,8 @@ class _SpMM(Op):
     _bname = "SparseAddmmBackward0"
 
     @staticmethod
-    def forward(ctx, v, d, pat, dense_grad):
+    def forward(ctx, v, d, pat, dense_grad, split):
+        ctx.split = split
         ctx.saved = (v, d)
         ctx.pat = pat
         ctx.dense_grad = dense_grad
@@ -467,12 +483,17 @@ class _SpMM(Op):
         g2 = g.reshape(-1, 1) if vec else g
         d2 = d.reshape(-1, 1) if vec else d
         if n[0]:
-            gv = g2 @ d2.T if ctx.dense_grad else _sampled_dot(g2, d2, ctx.pat)
+            if ctx.dense_grad:
+                gv = g2 @ d2.T
+            else:
+                gv = _sampled_dot(g2, d2, ctx.pat)
+                if ctx.split is not None:
+                    gv = gv / ctx.split
         if n[1]:
             gd = _spmm_t(v, ctx.pat, g2)
             if vec:
                 gd = gd.reshape(-1)
-        return gv, gd, None, None
+        return gv, gd, None, None, None
 
 
 def _check_mm(s: SparseTensor, d: Tensor) -> None:
@@ -499,7 +520,7 @@ def mm(mat1: SparseTensor, mat2: Tensor) -> Tensor:
     if not isinstance(mat1, SparseTensor):
         raise NotImplementedError("ember does not implement torch.sparse.mm of a dense mat1 yet")
     _check_mm(mat1, mat2)
-    return _SpMM.apply(mat1, mat2, mat1._pat, False)
+    return _SpMM.apply(mat1, mat2, mat1._pat, False, _leaf_split(mat1))
 
 
 def spmm(input: SparseTensor, mat2: Tensor) -> Tensor:
@@ -507,7 +528,7 @@ def spmm(input: SparseTensor, mat2: Tensor) -> Tensor:
     if not isinstance(input, SparseTensor):
         raise RuntimeError("spmm: expected a sparse first argument")
     _check_mm(input, mat2)
-    return _SpMM.apply(input, mat2, input._pat, True)
+    return _SpMM.apply(input, mat2, input._pat, True, None)
 
 
 # --- reductions and arithmetic ----------------------------------------------------------------

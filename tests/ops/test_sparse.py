@@ -275,3 +275,36 @@ def test_legacy_float_tensor_and_dtype_conversion():
     _same_sparse(e, t)
     _same_sparse(e.double(), t.double())
     assert e.to_dense().to_dense() is not None and ember.ones(2).to_dense().shape == (2,)
+
+
+def test_numpy_fallback_product_matches(monkeypatch):
+    """Without SciPy the product runs as a NumPy segment sum: same values and gradients."""
+    from ember.ops import sparse as sp
+
+    rng = np.random.default_rng(4)
+    a = (rng.random((30, 20)) < 0.2) * rng.standard_normal((30, 20))
+    d = rng.standard_normal((20, 3))
+    ref = []
+    for scipy_on in (True, False):
+        if not scipy_on:
+            monkeypatch.setattr(sp, "_scipy", lambda: None)
+        for s in (ember.tensor(a).to_sparse(), _shuffled(a)):
+            s.requires_grad_()
+            x = ember.tensor(d, requires_grad=True)
+            y = ember.sparse.mm(s, x)
+            (y * y).sum().backward()
+            ref.append((y.detach().numpy(), x.grad.numpy(), s.grad.to_dense().numpy()))
+    for got in ref[1:]:  # SciPy/NumPy, coalesced/uncoalesced leaf: all the same
+        for g, w in zip(got, ref[0]):
+            np.testing.assert_allclose(g, w, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(ref[0][0], a @ d, rtol=1e-10)
+
+
+def _shuffled(a):
+    """The same matrix as an uncoalesced COO tensor: entries shuffled, one split in two."""
+    r, c = np.nonzero(a)
+    order = np.random.default_rng(0).permutation(len(r))
+    r, c, v = r[order], c[order], a[r[order], c[order]]
+    r, c = np.r_[r, r[:1]], np.r_[c, c[:1]]
+    v = np.r_[v[:1] / 2, v[1:], v[:1] / 2]
+    return ember.sparse_coo_tensor(ember.tensor(np.vstack([r, c])), ember.tensor(v), a.shape)
