@@ -582,6 +582,63 @@ def sum(input: SparseTensor, dim=None, dtype=None) -> Tensor:  # noqa: A001
     return res if dtype is None else res.to(dtype)
 
 
+class _SparseSoftmax(Op):
+    """Softmax over the specified entries of each slice along one sparse dim (implicit zeros
+    count as -inf, as torch); ``log`` gives log_softmax."""
+
+    _bname = "SparseSoftmaxBackward0"
+
+    @staticmethod
+    def forward(ctx, v, inv, n, log):
+        ctx.inv, ctx.n, ctx.log = inv, n, log
+        mx = np.full((n,) + v.shape[1:], -np.inf, v.dtype)
+        np.maximum.at(mx, inv, v)
+        z = v - mx[inv]
+        e = np.exp(z)
+        tot = np.zeros((n,) + v.shape[1:], v.dtype)
+        np.add.at(tot, inv, e)
+        out = z - np.log(tot)[inv] if log else e / tot[inv]
+        ctx.saved = (out,)
+        return out
+
+    @staticmethod
+    def backward(ctx, g, *_):
+        (y,) = ctx.saved
+        tot = np.zeros((ctx.n,) + g.shape[1:], g.dtype)
+        if ctx.log:
+            np.add.at(tot, ctx.inv, g)
+            return g - np.exp(y) * tot[ctx.inv], None, None, None
+        np.add.at(tot, ctx.inv, g * y)
+        return y * (g - tot[ctx.inv]), None, None, None
+
+
+def _softmax(input: SparseTensor, dim: int, dtype, log: bool) -> SparseTensor:
+    s = coalesce(input)
+    if dtype is not None:
+        s = s.to(dtype)
+    pat = s._pat
+    d = dim % len(pat.size)
+    if d >= pat.sparse_dim:
+        raise NotImplementedError("ember does not implement sparse softmax over a dense dim yet")
+    keep = [k for k in range(pat.sparse_dim) if k != d]
+    if keep:
+        _, inv = _coalesce_pattern(pat.ind[keep], tuple(pat.size[k] for k in keep))
+    else:
+        inv = np.zeros(pat.nnz, np.int64)
+    n = int(inv.max()) + 1 if len(inv) else 0
+    return _make(_SparseSoftmax.apply(s, inv, n, log), pat)
+
+
+def softmax(input: SparseTensor, dim: int, *, dtype=None) -> SparseTensor:
+    """``torch.sparse.softmax``: softmax along ``dim`` over the specified entries only."""
+    return _softmax(input, dim, dtype, False)
+
+
+def log_softmax(input: SparseTensor, dim: int, *, dtype=None) -> SparseTensor:
+    """``torch.sparse.log_softmax``: log of :func:`softmax`, computed stably."""
+    return _softmax(input, dim, dtype, True)
+
+
 def _same_pattern(s: SparseTensor, values: Tensor, layout=None) -> SparseTensor:
     return _make(values, s._pat, layout or s._layout)
 
@@ -849,6 +906,24 @@ class SparseTensor(Tensor):
 
     def __len__(self) -> int:
         return self._pat.size[0]
+
+    # dense-only methods would see only the values: refuse them, naming the torch API
+    def _dense_only(name: str):  # noqa: N805  (a factory run in the class body)
+        def method(self, *args, **kwargs):
+            raise NotImplementedError(
+                f"ember does not implement torch.Tensor.{name} for sparse tensors yet"
+            )
+
+        method.__name__ = name
+        return method
+
+    for _name in (
+        "__getitem__", "__setitem__", "numpy", "tolist", "item", "view", "reshape",
+        "flatten", "squeeze", "unsqueeze", "permute", "transpose", "expand", "contiguous",
+        "__iter__", "mean", "add_", "mul_", "sub_", "div_", "zero_", "fill_", "copy_",
+    ):  # fmt: skip
+        locals()[_name] = _dense_only(_name)
+    del _name, _dense_only
 
     def __repr__(self) -> str:
         pat = self._pat

@@ -3,10 +3,26 @@
 from __future__ import annotations
 
 from .. import dtypes
-from ..ops.sparse import SparseTensor, mm, sparse_coo_tensor, sum  # noqa: A004
+from ..ops.sparse import (  # noqa: A004
+    SparseTensor,
+    log_softmax,
+    mm,
+    softmax,
+    sparse_coo_tensor,
+    sum,
+)
 from ..tensor import Tensor
 
-__all__ = ["FloatTensor", "DoubleTensor", "LongTensor", "mm", "sum", "addmm"]
+__all__ = [
+    "FloatTensor",
+    "DoubleTensor",
+    "LongTensor",
+    "mm",
+    "sum",
+    "addmm",
+    "softmax",
+    "log_softmax",
+]
 
 
 def addmm(mat: Tensor, mat1: SparseTensor, mat2: Tensor, *, beta=1, alpha=1) -> Tensor:

@@ -3,15 +3,13 @@ sparse @ dense product with both gradient forms, sums and arithmetic, a GCN laye
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pytest
 
 import ember
 from tests._support.torch_ref import assert_same, torch
 
-warnings.filterwarnings("ignore", message="Sparse")  # torch's beta/invariant-check notices
+pytestmark = pytest.mark.filterwarnings("ignore:Sparse")  # torch's beta/invariant notices
 
 IDX = [[1, 0, 1, 2], [2, 0, 2, 1]]  # unsorted, with a duplicate (1, 2)
 VALS = [3.0, 4.0, 5.0, -1.0]
@@ -308,3 +306,73 @@ def _shuffled(a):
     r, c = np.r_[r, r[:1]], np.r_[c, c[:1]]
     v = np.r_[v[:1] / 2, v[1:], v[:1] / 2]
     return ember.sparse_coo_tensor(ember.tensor(np.vstack([r, c])), ember.tensor(v), a.shape)
+
+
+@pytest.mark.parametrize("fn", ["softmax", "log_softmax"])
+@pytest.mark.parametrize("dim", [0, 1, -1])
+def test_sparse_softmax(fn, dim):
+    e, t = _both(rg=True)
+    ey = getattr(ember.sparse, fn)(e, dim)
+    ty = getattr(torch.sparse, fn)(t, dim)
+    _same_sparse(ey, ty)
+    assert repr(ey.detach()) == repr(ty.detach())
+    w = np.arange(9, dtype=np.float32).reshape(3, 3)
+    (ey.to_dense() * ember.tensor(w)).sum().backward()
+    (ty.to_dense() * torch.tensor(w)).sum().backward()
+    assert_same(_KEEP[0].grad, _KEEP[1].grad)
+
+
+def test_gat_custom_function_pattern():
+    """pyGAT's SpecialSpmmFunction: a sparse tensor saved for backward, matmul, _indices()."""
+
+    def run(m):
+        class Spmm(m.autograd.Function):
+            @staticmethod
+            def forward(ctx, indices, values, shape, b):
+                a = m.sparse_coo_tensor(indices, values, shape)
+                ctx.save_for_backward(a, b)
+                ctx.N = shape[0]
+                return m.matmul(a, b)
+
+            @staticmethod
+            def backward(ctx, grad_output):
+                a, b = ctx.saved_tensors
+                grad_a_dense = grad_output.matmul(b.t())
+                edge_idx = a._indices()[0, :] * ctx.N + a._indices()[1, :]
+                return None, grad_a_dense.view(-1)[edge_idx], None, a.t().matmul(grad_output)
+
+        rng = np.random.default_rng(2)
+        n = 7
+        adj = (rng.random((n, n)) < 0.3).astype(np.float32) + np.eye(n, dtype=np.float32)
+        edge = m.from_numpy(np.vstack(np.nonzero(adj)).astype(np.int64))
+        vals = m.tensor(rng.random(edge.shape[1]).astype(np.float32), requires_grad=True)
+        h = m.tensor(rng.standard_normal((n, 3)).astype(np.float32), requires_grad=True)
+        out = Spmm.apply(edge, vals, m.Size([n, n]), h)
+        (out * out).sum().backward()
+        return out, vals.grad, h.grad
+
+    for a, b in zip(run(ember), run(torch)):
+        assert_same(a, b, atol=1e-5)
+
+
+def test_values_gradchecks_float64():
+    """Finite differences through the values: to_dense, coalesce, softmax, sum, scalar mul."""
+    idx = ember.tensor(IDX)
+    vals = ember.tensor([0.3, -1.2, 0.7, 2.0], dtype=ember.float64, requires_grad=True)
+
+    def build(w):
+        return ember.sparse_coo_tensor(idx, w, (3, 3))
+
+    fns = [
+        lambda w: build(w).to_dense(),
+        lambda w: build(w).coalesce().values(),
+        lambda w: ember.sparse.softmax(build(w), 1).to_dense(),
+        lambda w: ember.sparse.log_softmax(build(w), 0).to_dense(),
+        lambda w: ember.sparse.sum(build(w), 0).to_dense(),
+        lambda w: (build(w) * 3.0).to_dense(),
+        lambda w: ember.eye(3, dtype=ember.float64) + build(w),
+    ]
+    for fn in fns:
+        assert ember.autograd.gradcheck(fn, (vals,))
+    with pytest.raises(NotImplementedError, match="torch.Tensor.__getitem__ for sparse"):
+        build(vals)[0]

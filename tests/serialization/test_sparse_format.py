@@ -4,7 +4,6 @@ weights_only=True) and loads what torch writes."""
 from __future__ import annotations
 
 import io
-import warnings
 
 import numpy as np
 import pytest
@@ -12,7 +11,7 @@ import pytest
 import ember
 from tests._support.torch_ref import torch
 
-warnings.filterwarnings("ignore", message="Sparse")
+pytestmark = pytest.mark.filterwarnings("ignore:Sparse")  # torch's beta/invariant notices
 
 A = np.array([[0, 1.5, 0], [2.0, 0, 0], [0, 0, -3.0]], np.float32)
 
