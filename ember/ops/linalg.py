@@ -98,7 +98,7 @@ def _check_mm(a: Tensor, b: Tensor, name: str) -> None:
 
 def _sparse_mm(a: Tensor, b: Tensor) -> Tensor:
     if not a._sparse:
-        raise NotImplementedError("ember does not implement dense @ sparse yet")
+        return sparse.dense_mm(a, b)
     return sparse.spmm(a, b)
 
 

@@ -84,10 +84,6 @@ def _scipy():
     return sps
 
 
-def _is_dense_grad(g, values) -> bool:
-    return g.ndim != values.ndim
-
-
 def _leaf_split(s: SparseTensor):
     """For an uncoalesced leaf: how many entries share each entry's index (else None).
 
@@ -496,6 +492,18 @@ class _SpMM(Op):
         return gv, gd, None, None, None
 
 
+_SCALAR = {  # torch's ScalarType names, used in its dtype errors
+    "float32": "Float",
+    "float64": "Double",
+    "float16": "Half",
+    "bfloat16": "BFloat16",
+    "int64": "Long",
+    "int32": "Int",
+    "complex64": "ComplexFloat",
+    "complex128": "ComplexDouble",
+}
+
+
 def _check_mm(s: SparseTensor, d: Tensor) -> None:
     if not isinstance(d, Tensor):
         raise TypeError(f"mm(): argument 'mat2' must be Tensor, not {type(d).__name__}")
@@ -511,7 +519,8 @@ def _check_mm(s: SparseTensor, d: Tensor) -> None:
         )
     if d.dtype != s.dtype:
         raise RuntimeError(
-            f"expected mat1 and mat2 to have the same dtype, but got: {s.dtype} != {d.dtype}"
+            f"expected scalar type {_SCALAR.get(s.dtype.name, s.dtype.name)} but found "
+            f"{_SCALAR.get(d.dtype.name, d.dtype.name)}"
         )
 
 
@@ -667,6 +676,28 @@ def _add(s: SparseTensor, other, alpha=1):
         d = to_dense(s)
         return arith.add(other, d) if alpha == 1 else arith.add(other, d, alpha=alpha)
     raise RuntimeError("add(sparse, scalar) is not supported: torch raises here too")
+
+
+class _Transpose(Op):
+    """A 2-d sparse matrix's transpose: the values unchanged, a dense gradient transposed."""
+
+    _bname = "TBackward0"
+
+    @staticmethod
+    def forward(ctx, v):
+        ctx.vnd = v.ndim
+        return v.view()
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.T if g.ndim != ctx.vnd else g
+
+
+def dense_mm(dense: Tensor, s: SparseTensor) -> Tensor:
+    """dense @ sparse, as ``(s.t() @ dense.t()).t()`` (a dense gradient to the sparse one)."""
+    if dense.dim() != 2:
+        raise RuntimeError(f"addmm: matrices expected, got {dense.dim()}D tensor")
+    return spmm(s.t(), dense.t()).t()
 
 
 class _CatValues(Op):
@@ -851,9 +882,9 @@ class SparseTensor(Tensor):
         if self._pat.sparse_dim != 2 or len(self._pat.size) != 2:
             raise RuntimeError("t() expects a 2-d sparse matrix")
         pat = self._pat
-        ind = pat.ind[::-1].copy()
-        out = _make(_Relabel.apply(self, None), _Pattern(ind, pat.size[::-1], False))
-        return coalesce(out) if pat.coalesced else out
+        # as torch: the same entries with the index rows swapped, left uncoalesced
+        npat = _Pattern(pat.ind[::-1].copy(), pat.size[::-1], False)
+        return _make(_Transpose.apply(self), npat)
 
     # --- operators -----------------------------------------------------------------------
     def __matmul__(self, other):
@@ -866,7 +897,7 @@ class SparseTensor(Tensor):
         return spmm(self, other)
 
     def __rmatmul__(self, other):
-        raise NotImplementedError("ember does not implement dense @ sparse yet")
+        return dense_mm(other, self)
 
     def __add__(self, other):
         if isinstance(other, Tensor) and not isinstance(other, SparseTensor):

@@ -376,3 +376,25 @@ def test_values_gradchecks_float64():
         assert ember.autograd.gradcheck(fn, (vals,))
     with pytest.raises(NotImplementedError, match="torch.Tensor.__getitem__ for sparse"):
         build(vals)[0]
+
+
+@pytest.mark.parametrize("fn", ["mm", "@"])
+def test_dense_at_sparse_and_transpose(fn):
+    rng = np.random.default_rng(6)
+    x = np.array([[0, 1.0, 0], [2.0, 0, 3.0]], np.float32)
+    d = rng.standard_normal((4, 2)).astype(np.float32)
+    outs = []
+    for m in (ember, torch):
+        s = m.tensor(x).to_sparse().requires_grad_()
+        dd = m.tensor(d, requires_grad=True)
+        y = m.mm(dd, s) if fn == "mm" else dd @ s
+        (y * y).sum().backward()
+        outs.append((y, dd.grad, s.grad, s.t()))
+    for a, b in zip(outs[0][:3], outs[1][:3]):
+        assert_same(a, b, atol=1e-5)
+    assert repr(outs[0][3].detach()) == repr(outs[1][3].detach())
+    e, t = _both()
+    with pytest.raises(RuntimeError) as te:
+        torch.sparse.mm(t, torch.ones(3, 2, dtype=torch.float64))
+    with pytest.raises(RuntimeError, match=str(te.value)):
+        ember.sparse.mm(e, ember.ones(3, 2, dtype=ember.float64))
