@@ -124,15 +124,11 @@ class _SparseCoo(Op):
 
 
 def _as_index(indices):
-    if isinstance(indices, Tensor):
-        arr = indices._host()
-    else:
-        arr = np.asarray(indices._data if isinstance(indices, Tensor) else indices)
-    if arr.dtype.kind == "f" or arr.dtype.kind in "iub":
-        arr = arr.astype(np.int64, copy=False)
-    else:
+    """Indices as int64 on the host (torch converts any real index dtype, as here)."""
+    arr = indices._host() if isinstance(indices, Tensor) else np.asarray(indices)
+    if arr.dtype.kind not in "fiub":
         raise RuntimeError(f"indices must be an int64 tensor, got {arr.dtype}")
-    return arr
+    return arr.astype(np.int64, copy=False)
 
 
 def sparse_coo_tensor(
@@ -364,23 +360,17 @@ def sparse_csr_tensor(
 
 
 class _Relabel(Op):
-    """The same values under another pattern or layout (identity on values, both grad forms)."""
+    """The same values under another layout (identity on values, both gradient forms)."""
 
     _bname = "ToSparseCsrBackward0"
 
     @staticmethod
-    def forward(ctx, v, perm):
-        ctx.perm = perm
-        ctx.vnd = v.ndim
-        return v[perm] if perm is not None else v.view()
+    def forward(ctx, v):
+        return v.view()
 
     @staticmethod
-    def backward(ctx, g, *_):
-        if g.ndim != ctx.vnd or ctx.perm is None:
-            return g, None
-        out = xp_of(g).empty_like(g)
-        out[ctx.perm] = g
-        return out, None
+    def backward(ctx, g):
+        return g
 
 
 def to_sparse_csr(x: Tensor, dense_dim=None) -> SparseTensor:
@@ -394,12 +384,12 @@ def to_sparse_csr(x: Tensor, dense_dim=None) -> SparseTensor:
     x = coalesce(x)
     pat = x._pat
     cpat = _csr_pattern(pat.crow(), pat.ind[1], pat.size)
-    return _make(_Relabel.apply(x, None), cpat, dtypes.sparse_csr)
+    return _make(_Relabel.apply(x), cpat, dtypes.sparse_csr)
 
 
 def _csr_to_coo(x: SparseTensor) -> SparseTensor:
     pat = x._pat
-    out = _Relabel.apply(x, None)
+    out = _Relabel.apply(x)
     out = _make(out, _Pattern(pat.ind, pat.size, True))
     return out
 
