@@ -398,3 +398,12 @@ def test_dense_at_sparse_and_transpose(fn):
         torch.sparse.mm(t, torch.ones(3, 2, dtype=torch.float64))
     with pytest.raises(RuntimeError, match=str(te.value)):
         ember.sparse.mm(e, ember.ones(3, 2, dtype=ember.float64))
+
+
+def test_sparse_addmm():
+    e, t = _both()
+    d = np.arange(6, dtype=np.float32).reshape(3, 2)
+    m = np.ones((3, 2), np.float32)
+    got = ember.sparse.addmm(ember.tensor(m), e, ember.tensor(d), beta=0.5, alpha=2.0)
+    want = torch.sparse.addmm(torch.tensor(m), t, torch.tensor(d), beta=0.5, alpha=2.0)
+    assert_same(got, want)
