@@ -88,6 +88,7 @@ from .ops.dropout import dropout  # noqa: E402,F401
 from .random import *  # noqa: E402,F401,F403
 from .random import default_generator  # noqa: E402,F401
 from .ops.copy import copy_  # noqa: E402,F401
+from .ops.sparse import sparse_coo_tensor, sparse_csr_tensor, spmm  # noqa: E402,F401
 from ._tensor_methods import clone, compile, detach, is_nonzero, typename  # noqa: E402,F401
 from ._tensor_str import get_printoptions, set_printoptions  # noqa: E402,F401
 from .dtypes import (  # noqa: E402,F401
@@ -98,6 +99,7 @@ from .dtypes import (  # noqa: E402,F401
     memory_format,
     preserve_format,
     sparse_coo,
+    sparse_csr,
     strided,
 )
 from ._backend.cpu.runtime import set_flush_denormal  # noqa: E402,F401
@@ -149,6 +151,7 @@ from .amp.autocast_mode import (  # noqa: E402,F401
     set_autocast_enabled,
     set_autocast_gpu_dtype,
 )
+from . import sparse  # noqa: E402,F401
 
 
 def is_tensor(obj) -> bool:

@@ -355,6 +355,7 @@ class _Named:
 layout = _Named
 strided = _Named("strided")
 sparse_coo = _Named("sparse_coo")
+sparse_csr = _Named("sparse_csr")
 memory_format = _Named
 contiguous_format = _Named("contiguous_format")
 channels_last = _Named("channels_last")

@@ -110,6 +110,7 @@ class Tensor:
     _accum = None
     _retains_grad = False
     _is_param = False
+    _sparse = False  # True on ember.ops.sparse.SparseTensor (torch.mm/matmul test it first)
 
     # --- basic attributes ------------------------------------------------------------------
     @property

@@ -14,7 +14,7 @@ import numpy as np
 from .. import dtypes
 from ..device import device as Device
 from ..nn.parameter import Parameter
-from ..tensor import Size, Tensor
+from ..tensor import Size, Tensor, _wrap
 from . import storage
 from .names import torch_name_of
 
@@ -285,6 +285,8 @@ class Pickler:
 
     # --- tensors --------------------------------------------------------------------------------
     def save_tensor(self, t: Tensor) -> None:
+        if t._sparse:
+            return self.save_sparse(t)
         if isinstance(t, Parameter):
             self.save_global("torch._utils", "_rebuild_parameter")
             self.w(b"(")
@@ -295,6 +297,20 @@ class Pickler:
             self.w(b"R")
         else:
             self.save_plain_tensor(t, bool(t.requires_grad))
+        self.put(t)
+
+    def save_sparse(self, t: Tensor) -> None:
+        """As torch: _rebuild_sparse_tensor(layout, (indices, values, size, coalesced)) for COO,
+        (crow_indices, col_indices, values, size) for CSR."""
+        self.save_global("torch._utils", "_rebuild_sparse_tensor")
+        name = f"torch.{t.layout.name}"
+        self.save_reduce_global("torch.serialization", "_get_layout", (name,))
+        values = _wrap(t._data)
+        if t.layout is dtypes.sparse_coo:
+            self.save_tuple_of((t._indices(), values, Size(t.shape), t.is_coalesced()))
+        else:
+            self.save_tuple_of((t.crow_indices(), t.col_indices(), values, Size(t.shape)))
+        self.w(b"\x86R")  # TUPLE2 (layout, data), REDUCE
         self.put(t)
 
     def save_plain_tensor(self, t: Tensor, requires_grad: bool) -> None:

@@ -8,6 +8,7 @@ import numpy as np
 from .. import cuda, dtypes
 from ..device import device as Device
 from ..nn.parameter import Parameter
+from ..ops import sparse
 from ..tensor import Tensor, _wrap
 
 # torch's legacy typed storage classes and the ember dtype of their elements
@@ -371,6 +372,19 @@ def rebuild_device_tensor_from_numpy(data, dtype, device, requires_grad):
     return t
 
 
+def rebuild_sparse_tensor(layout, data):
+    """torch._utils._rebuild_sparse_tensor: a COO (indices, values, size[, coalesced]) or CSR
+    (crow_indices, col_indices, values, size) tensor."""
+    if layout is dtypes.sparse_coo:
+        indices, values, size = data[:3]
+        coalesced = data[3] if len(data) > 3 else None
+        return sparse.sparse_coo_tensor(indices, values, size, is_coalesced=coalesced)
+    if layout is dtypes.sparse_csr:
+        crow, col, values, size = data
+        return sparse.sparse_csr_tensor(crow, col, values, size)
+    raise RuntimeError(f"ember cannot load sparse tensors of layout {layout}")
+
+
 def _unsupported(what: str):
     def rebuild(*args, **kwargs):
         raise RuntimeError(f"ember cannot load {what}")
@@ -388,7 +402,7 @@ REBUILD_FUNCTIONS = {
     "_rebuild_device_tensor_from_cpu_tensor": rebuild_device_tensor_from_cpu_tensor,
     "_rebuild_device_tensor_from_numpy": rebuild_device_tensor_from_numpy,
     "_rebuild_qtensor": _unsupported("quantized tensors"),
-    "_rebuild_sparse_tensor": _unsupported("sparse tensors"),
+    "_rebuild_sparse_tensor": rebuild_sparse_tensor,
     "_rebuild_nested_tensor": _unsupported("nested tensors"),
     "_rebuild_wrapper_subclass": _unsupported("tensor wrapper subclasses"),
     "_rebuild_meta_tensor_no_storage": _unsupported("meta tensors"),
@@ -396,8 +410,9 @@ REBUILD_FUNCTIONS = {
 
 
 def get_layout(name):
-    """torch.serialization._get_layout: layouts only matter for sparse tensors."""
-    return Marker(str(name))
+    """torch.serialization._get_layout: ember's layout object (a marker for those it lacks)."""
+    found = getattr(dtypes, str(name).removeprefix("torch."), None)
+    return found if isinstance(found, dtypes.layout) else Marker(str(name))
 
 
 # --- restoring storages to devices (map_location) -------------------------------------------

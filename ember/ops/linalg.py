@@ -12,7 +12,7 @@ from .._backend.xp import xp_of
 from .._tensor_errors import check_dim, device_error
 from ..autograd.node import Op
 from ..tensor import Tensor
-from . import _autocast, _bw
+from . import _autocast, _bw, sparse
 from .creation import zeros
 from .einsum import einsum
 from .inplace import _pretty, copy_into_out
@@ -97,8 +97,16 @@ def _check_mm(a: Tensor, b: Tensor, name: str) -> None:
         raise device_error(ad, bd)
 
 
+def _sparse_mm(a: Tensor, b: Tensor) -> Tensor:
+    if not a._sparse:
+        return sparse.dense_mm(a, b)
+    return sparse.spmm(a, b)
+
+
 def matmul(input: Tensor, other: Tensor, *, out=None) -> Tensor:
     """Matrix product with numpy/torch broadcasting of batch dims (1-d operands promoted)."""
+    if input._sparse or other._sparse:
+        return _sparse_mm(input, other)
     if _acs.active:  # autocast: a lower-precision op
         input, other = _autocast.lower(input, other)
     _check_mm(input, other, "matmul")
@@ -137,6 +145,8 @@ def matmul(input: Tensor, other: Tensor, *, out=None) -> Tensor:
 
 def mm(input: Tensor, mat2: Tensor, *, out=None) -> Tensor:
     """2-d matrix product."""
+    if input._sparse or mat2._sparse:
+        return _sparse_mm(input, mat2)
     if _acs.active:
         input, mat2 = _autocast.lower(input, mat2)
     if input._data.ndim != 2:
