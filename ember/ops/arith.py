@@ -361,8 +361,24 @@ _BOOL_NAMES.update(
 )
 
 
+def _sparse_operand(input, other) -> bool:
+    """A sparse tensor among the operands (its array holds only the non-zero values)."""
+    return (isinstance(input, Tensor) and input._sparse) or (
+        isinstance(other, Tensor) and other._sparse
+    )
+
+
+def _sparse_arith(out, result):
+    """The result of a sparse tensor's operator (which supports torch's cases or raises)."""
+    if out is not None:
+        raise NotImplementedError("ember does not implement out= with sparse tensors yet")
+    return result
+
+
 def add(input, other, *, alpha=1, out=None):
     """input + alpha * other, with torch's promotion."""
+    if _sparse_operand(input, other):
+        return _sparse_arith(out, input + (other if alpha == 1 else other * alpha))
     if alpha != 1:
         other = _binary(Mul, np.multiply, other, alpha)
     r = _binary(Add, np.add, input, other)
@@ -375,6 +391,8 @@ def _is_bool(x) -> bool:
 
 def sub(input, other, *, alpha=1, out=None):
     """input - alpha * other."""
+    if _sparse_operand(input, other):
+        return _sparse_arith(out, input - (other if alpha == 1 else other * alpha))
     if _is_bool(input) or _is_bool(other):
         if _is_bool(input) and _is_bool(other):
             raise RuntimeError(
@@ -396,12 +414,20 @@ def rsub(input, other, *, alpha=1):
 
 
 def mul(input, other, *, out=None):
+    if _sparse_operand(input, other):
+        return _sparse_arith(out, input * other)
     return _out(_binary(Mul, np.multiply, input, other), out)
 
 
 def div(input, other, *, rounding_mode=None, out=None):
     """True division (int / int gives the default float dtype); ``rounding_mode`` 'trunc' or
     'floor' rounds the quotient."""
+    if _sparse_operand(input, other):
+        if rounding_mode is not None:
+            raise NotImplementedError(
+                "ember does not implement rounded division of sparse tensors yet"
+            )
+        return _sparse_arith(out, input / other)
     if rounding_mode is None:
         r = _binary(Div, np.true_divide, input, other, true_div=True)
     elif rounding_mode == "floor":

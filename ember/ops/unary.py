@@ -172,6 +172,10 @@ def _unary(
     def fn(input, *, out=None):
         if not isinstance(input, Tensor):
             input = _wrap(np.asarray(input))
+        if input._sparse:  # its array holds only the non-zero values
+            raise NotImplementedError(
+                f"ember does not implement torch.{name} for sparse tensors yet"
+            )
         if no_bool is not None and input._data.dtype == np.bool_:
             raise no_bool[0](no_bool[1])
         if input._rg and _gs.enabled:

@@ -407,3 +407,22 @@ def test_sparse_addmm():
     got = ember.sparse.addmm(ember.tensor(m), e, ember.tensor(d), beta=0.5, alpha=2.0)
     want = torch.sparse.addmm(torch.tensor(m), t, torch.tensor(d), beta=0.5, alpha=2.0)
     assert_same(got, want)
+
+
+def test_function_forms_of_arithmetic_match_torch_and_unary_ops_refuse():
+    """torch.add/sub/mul/div with a sparse operand give the operators' results (not arithmetic
+    on the stored values); an elementwise op without a sparse form raises, as torch's exp."""
+    i, v = [[0, 1, 1], [2, 0, 2]], [3.0, 4.0, 5.0]
+    es = ember.sparse_coo_tensor(ember.tensor(i), ember.tensor(v), (2, 3))
+    ts = torch.sparse_coo_tensor(torch.tensor(i), torch.tensor(v), (2, 3))
+    for name in ("add", "sub"):
+        got = getattr(ember, name)(ember.ones(2, 3), es)
+        want = getattr(torch, name)(torch.ones(2, 3), ts)
+        np.testing.assert_allclose(got.numpy(), want.numpy())
+    for name in ("mul", "div"):
+        got = getattr(ember, name)(es, 2.0).to_dense()
+        want = getattr(torch, name)(ts, 2.0).to_dense()
+        np.testing.assert_allclose(got.numpy(), want.numpy())
+    for lib, s in ((ember, es), (torch, ts)):
+        with pytest.raises(NotImplementedError):
+            lib.exp(s)
