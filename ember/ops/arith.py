@@ -361,15 +361,10 @@ _BOOL_NAMES.update(
 )
 
 
-def _sparse_operand(input, other) -> bool:
-    """A sparse tensor among the operands (its array holds only the non-zero values)."""
-    return (isinstance(input, Tensor) and input._sparse) or (
-        isinstance(other, Tensor) and other._sparse
-    )
-
-
 def _sparse_arith(out, result):
-    """The result of a sparse tensor's operator (which supports torch's cases or raises)."""
+    """The result of a sparse tensor's operator (which supports torch's cases or raises): the
+    array of a sparse tensor holds only its non-zero values, so the dense paths must not see it.
+    The test is written out in each function: it runs on every call of the function forms."""
     if out is not None:
         raise NotImplementedError("ember does not implement out= with sparse tensors yet")
     return result
@@ -377,7 +372,9 @@ def _sparse_arith(out, result):
 
 def add(input, other, *, alpha=1, out=None):
     """input + alpha * other, with torch's promotion."""
-    if _sparse_operand(input, other):
+    if (isinstance(input, Tensor) and input._sparse) or (
+        isinstance(other, Tensor) and other._sparse
+    ):
         return _sparse_arith(out, input + (other if alpha == 1 else other * alpha))
     if alpha != 1:
         other = _binary(Mul, np.multiply, other, alpha)
@@ -391,7 +388,9 @@ def _is_bool(x) -> bool:
 
 def sub(input, other, *, alpha=1, out=None):
     """input - alpha * other."""
-    if _sparse_operand(input, other):
+    if (isinstance(input, Tensor) and input._sparse) or (
+        isinstance(other, Tensor) and other._sparse
+    ):
         return _sparse_arith(out, input - (other if alpha == 1 else other * alpha))
     if _is_bool(input) or _is_bool(other):
         if _is_bool(input) and _is_bool(other):
@@ -414,7 +413,9 @@ def rsub(input, other, *, alpha=1):
 
 
 def mul(input, other, *, out=None):
-    if _sparse_operand(input, other):
+    if (isinstance(input, Tensor) and input._sparse) or (
+        isinstance(other, Tensor) and other._sparse
+    ):
         return _sparse_arith(out, input * other)
     return _out(_binary(Mul, np.multiply, input, other), out)
 
@@ -422,7 +423,9 @@ def mul(input, other, *, out=None):
 def div(input, other, *, rounding_mode=None, out=None):
     """True division (int / int gives the default float dtype); ``rounding_mode`` 'trunc' or
     'floor' rounds the quotient."""
-    if _sparse_operand(input, other):
+    if (isinstance(input, Tensor) and input._sparse) or (
+        isinstance(other, Tensor) and other._sparse
+    ):
         if rounding_mode is not None:
             raise NotImplementedError(
                 "ember does not implement rounded division of sparse tensors yet"
