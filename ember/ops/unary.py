@@ -16,16 +16,17 @@ from .._grad_state import state as _gs
 from ..autograd.node import Op, record1
 from ..device import device_of
 from ..tensor import Tensor, _wrap
-from . import _bw
+from . import _bw, _special_math
 from ._elementwise import elementwise_op
 from .inplace import _pretty, copy_into_out
 
 try:  # SciPy is optional: its ufuncs are exact and fast where present
     from scipy.special import erf as _sp_erf
+    from scipy.special import erfc as _sp_erfc
     from scipy.special import erfinv as _sp_erfinv
     from scipy.special import expit as _sp_expit
 except ImportError:  # pragma: no cover - exercised only without SciPy
-    _sp_erf = _sp_erfinv = _sp_expit = None
+    _sp_erf = _sp_erfc = _sp_erfinv = _sp_expit = None
 
 __all__ = [
     "neg",
@@ -200,62 +201,20 @@ def _erf(a):
 
 
 def _erf_np(a):
-    # Abramowitz-Stegun 7.1.26 is too coarse for float64; use math.erf elementwise then.
-    if a.dtype == np.float64 or a.size < 4096:
-        return np.vectorize(math.erf, otypes=[a.dtype])(a) if a.size else a.copy()
-    x = a.astype(np.float64)
-    return np.vectorize(math.erf, otypes=[np.float64])(x).astype(a.dtype)
+    return _special_math.erf(a)
+
+
+def _erfc(a):
+    # erfc in its own right, not 1 - erf: the right tail keeps its relative precision
+    if _sp_erfc is not None:
+        return _sp_erfc(a).astype(a.dtype, copy=False)
+    return _special_math.erfc(a)
 
 
 def _erfinv(a):
     if _sp_erfinv is not None:
         return _sp_erfinv(a).astype(a.dtype, copy=False)
-    x = a.astype(np.float64)
-    inside = np.abs(x) < 1
-    xi = np.where(inside, x, 0.0)
-    # Giles' approximation refined with two Newton steps on math.erf (inside (-1, 1) only)
-    w = -np.log((1.0 - xi) * (1.0 + xi))
-    y = np.where(w < 5, _giles_small(w), _giles_big(w)) * xi
-    erf_v = np.vectorize(math.erf, otypes=[np.float64])
-    for _ in range(2):
-        y = y - (erf_v(y) - xi) / (2 / math.sqrt(math.pi) * np.exp(-y * y))
-    # the edges as torch: erfinv(+-1) = +-inf, outside [-1, 1] (and NaN) gives NaN
-    y = np.where(inside, y, np.where(np.abs(x) == 1, np.copysign(np.inf, x), np.nan))
-    return y.astype(a.dtype)
-
-
-def _giles_small(w):
-    w = w - 2.5
-    p = 2.81022636e-08
-    for c in (
-        3.43273939e-07,
-        -3.5233877e-06,
-        -4.39150654e-06,
-        0.00021858087,
-        -0.00125372503,
-        -0.00417768164,
-        0.246640727,
-        1.50140941,
-    ):
-        p = c + p * w
-    return p
-
-
-def _giles_big(w):
-    w = np.sqrt(np.maximum(w, 5)) - 3
-    p = -0.000200214257
-    for c in (
-        0.000100950558,
-        0.00134934322,
-        -0.00367342844,
-        0.00573950773,
-        -0.0076224613,
-        0.00943887047,
-        1.00167406,
-        2.83297682,
-    ):
-        p = c + p * w
-    return p
+    return _special_math.erfinv(a)
 
 
 @kernels.fused("tanh_bw", "T g, T y", "T gx", "gx = g * ((T)1 - y * y)")
@@ -409,7 +368,7 @@ relu = _unary(
 erf = _unary("erf", _erf, lambda g, a, y: g * (2 / _SQRT_PI) * _bw.exp(-a * a), higher=True)
 erfc = _unary(
     "erfc",
-    lambda a: 1 - _erf(a),
+    _erfc,
     lambda g, a, y: -g * (2 / _SQRT_PI) * _bw.exp(-a * a),
     higher=True,
 )
