@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from .._torch_alias import module_getattr as _module_getattr
-from . import functional, init, parallel, utils
+from . import attention, functional, init, parallel, utils
 
 # the layer classes, and the layer files as ember.nn.<file> (as the old star import made them)
 from .modules import (
