@@ -11,31 +11,10 @@ from torch.utils.data import default_convert as t_convert
 
 import ember
 from ember.utils.data import GatheredBatch, TensorDataset, default_collate, default_convert
+from tests._support.datasets import check_same
 from tests._support.torch_ref import assert_same, torch
 
 Point = collections.namedtuple("Point", ["x", "y"])
-
-
-def check_same(e, t):
-    """Recursively: ember tensors match torch tensors; containers have the same types."""
-    if isinstance(t, torch.Tensor):
-        assert_same(e, t)
-    elif isinstance(t, dict):
-        assert type(e) is type(t) and list(e) == list(t)
-        for k in t:
-            check_same(e[k], t[k])
-    elif isinstance(t, (list, tuple)):
-        if hasattr(t, "_fields"):
-            assert type(e).__name__ == type(t).__name__ and e._fields == t._fields
-        else:
-            assert type(e) is type(t), (type(e), type(t))
-        assert len(e) == len(t)
-        for a, b in zip(e, t):
-            check_same(a, b)
-    elif isinstance(t, np.ndarray):
-        np.testing.assert_array_equal(e, t)
-    else:
-        assert type(e) is type(t) and e == t
 
 
 BATCHES = {
