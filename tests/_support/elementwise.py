@@ -82,3 +82,13 @@ def _pair(a, rg=False):
         e.requires_grad_()
         t.requires_grad_()
     return e, t
+
+
+def small_tensor(lib, dt: str, kind: str):
+    """Four small values of dtype ``dt`` in ``lib`` (ember or torch): a 1-d tensor for kind "t",
+    else its first element as a 0-d tensor; non-negative for unsigned and bool dtypes."""
+    vals = [3, 1, 2, 5] if dt in ("uint8", "bool") else [-3, 1, 2, 5]
+    if dt == "bool":
+        vals = [True, False, True, True]
+    t = lib.tensor(vals, dtype=getattr(lib, dt))
+    return t if kind == "t" else t[0].clone()

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import ember
-from tests._support.elementwise import NO_GRAD_UNARY, UNARY
+from tests._support.elementwise import NO_GRAD_UNARY, UNARY, small_tensor
 from tests._support.torch_ref import torch
 
 GRID_DT = [
@@ -22,14 +22,6 @@ GRID_DT = [
     "float32",
     "float64",
 ]
-
-
-def _grid_make(L, dt, kind):
-    vals = [3, 1, 2, 5] if dt in ("uint8", "bool") else [-3, 1, 2, 5]
-    if dt == "bool":
-        vals = [True, False, True, True]
-    t = L.tensor(vals, dtype=getattr(L, dt))
-    return t if kind == "t" else t[0].clone()
 
 
 @pytest.mark.parametrize(
@@ -59,10 +51,10 @@ def test_binary_dtype_grid_vs_torch(op):
     for da, db in itertools.product(GRID_DT, GRID_DT + ["scalar"]):
         for ka in ("t", "0d"):
             for kb in ("t", "0d") if db != "scalar" else (2, 2.5, True, -1):
-                ta = _grid_make(torch, da, ka)
-                ea = _grid_make(ember, da, ka)
-                tb = _grid_make(torch, db, kb) if db != "scalar" else kb
-                eb = _grid_make(ember, db, kb) if db != "scalar" else kb
+                ta = small_tensor(torch, da, ka)
+                ea = small_tensor(ember, da, ka)
+                tb = small_tensor(torch, db, kb) if db != "scalar" else kb
+                eb = small_tensor(ember, db, kb) if db != "scalar" else kb
                 try:
                     rt = getattr(torch, op)(ta, tb)
                 except Exception as ex:  # noqa: BLE001

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import ember
+from tests._support.elementwise import small_tensor
 from tests._support.torch_ref import assert_same, torch
 
 
@@ -227,14 +228,6 @@ INPLACE_DT = [
 ]
 
 
-def _ip_make(L, dt, kind):
-    vals = [3, 1, 2, 5] if dt in ("uint8", "bool") else [-3, 1, 2, 5]
-    if dt == "bool":
-        vals = [True, False, True, True]
-    t = L.tensor(vals, dtype=getattr(L, dt))
-    return t if kind == "t" else t[0].clone()
-
-
 @pytest.mark.parametrize(
     "op",
     [
@@ -268,9 +261,9 @@ def test_inplace_dtype_grid_vs_torch(op):
 
     for da, db in itertools.product(INPLACE_DT, INPLACE_DT + ["scalar"]):
         for kb in ("t", "0d") if db != "scalar" else (2, 2.5, True):
-            ta, ea = _ip_make(torch, da, "t"), _ip_make(ember, da, "t")
-            tb = _ip_make(torch, db, kb) if db != "scalar" else kb
-            eb = _ip_make(ember, db, kb) if db != "scalar" else kb
+            ta, ea = small_tensor(torch, da, "t"), small_tensor(ember, da, "t")
+            tb = small_tensor(torch, db, kb) if db != "scalar" else kb
+            eb = small_tensor(ember, db, kb) if db != "scalar" else kb
             try:
                 rt = call(torch, ta, tb)
             except Exception as ex:  # noqa: BLE001
