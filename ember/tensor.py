@@ -25,6 +25,7 @@ dict, with the class-level defaults below, so a plain tensor never allocates the
 
 from __future__ import annotations
 
+import warnings
 import weakref
 
 import numpy as np
@@ -223,6 +224,8 @@ class Tensor:
 
     @property
     def mT(self) -> Tensor:
+        if _check_matrix(self, "mT", "This function is the identity in these cases."):
+            return self
         return self.transpose(-2, -1)
 
     @property
@@ -231,7 +234,9 @@ class Tensor:
 
     @property
     def mH(self) -> Tensor:
-        return self.mT.conj()
+        if _check_matrix(self, "mH", "Consider using x.conj()."):
+            return self.conj()
+        return self.transpose(-2, -1).conj()
 
     # --- conversions -----------------------------------------------------------------------
     def item(self):
@@ -391,6 +396,20 @@ class Tensor:
         self.grad_fn = None
         self._rg = False
         return self
+
+
+def _check_matrix(t: Tensor, attr: str, scalar_hint: str) -> bool:
+    """torch's checks for ``mT``/``mH``: True (after torch's warning) for a 0-d tensor, an
+    error for a 1-d one."""
+    if t._data.ndim == 0:
+        warnings.warn(f"Tensor.{attr} is deprecated on 0-D tensors. {scalar_hint}", stacklevel=3)
+        return True
+    if t._data.ndim == 1:
+        raise RuntimeError(
+            f"tensor.{attr} is only supported on matrices or batches of matrices. "
+            f"Got {t._data.ndim}-D tensor."
+        )
+    return False
 
 
 def _rebuild(arr, requires_grad, is_param):

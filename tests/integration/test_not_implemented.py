@@ -13,6 +13,7 @@ import pytest
 
 import ember
 from ember._torch_alias import EmberNotImplementedError
+from tests._support.torch_ref import torch
 
 NAMESPACES = [
     "",
@@ -59,20 +60,33 @@ def test_namespace_miss_names_the_torch_api(path):
 
 
 def test_tensor_attribute_miss():
+    """A torch Tensor API ember lacks raises ember's error; a name torch's Tensor lacks too
+    gives torch's plain AttributeError (as torch does)."""
+    from ember._torch_tensor_names import TORCH_TENSOR_NAMES
+
     t = ember.ones(2)
+    m = ember.ones(2, 2)  # mT and mH need a matrix
+    lacking = sorted(n for n in TORCH_TENSOR_NAMES if not hasattr(m, n))
+    assert lacking, "every torch.Tensor name is implemented: pick another check"
+    name = lacking[0]
     with pytest.raises(EmberNotImplementedError, match=r"^ember does not implement "):
-        t.no_such_method()
-    with pytest.raises(AttributeError, match="ember does not implement torch.Tensor.no_such_attr"):
-        t.no_such_attr  # noqa: B018
+        getattr(t, name)()
+    with pytest.raises(AttributeError, match=rf"ember does not implement torch.Tensor.{name}"):
+        getattr(t, name)
+    assert not hasattr(ember.nn.Parameter(ember.ones(1)), name)
+    # names torch's Tensor lacks too, private and dunder names: a plain AttributeError
+    for missing in ("no_such_attr", "_no_such_private"):
+        with pytest.raises(AttributeError) as exc:
+            getattr(t, missing)
+        assert not isinstance(exc.value, NotImplementedError)
+        assert f"'Tensor' object has no attribute '{missing}'" in str(exc.value)
+        with pytest.raises(AttributeError) as texc:
+            getattr(torch.ones(2), missing)
+        assert str(texc.value) == str(exc.value)
     assert not hasattr(t, "no_such_attr")
-    assert not hasattr(ember.nn.Parameter(ember.ones(1)), "no_such_attr")
-    # private and dunder names give a plain AttributeError, as Python's
-    with pytest.raises(AttributeError) as exc:
-        t._no_such_private  # noqa: B018
-    assert not isinstance(exc.value, NotImplementedError)
-    assert "'Tensor' object has no attribute '_no_such_private'" in str(exc.value)
-    # existing attributes are untouched
+    # existing attributes are untouched, and every torch name ember has is a real attribute
     assert t.shape == (2,) and t.sum().item() == 2.0
+    assert all(hasattr(m, n) for n in TORCH_TENSOR_NAMES if n not in lacking)
 
 
 def test_cuda_amp_miss_under_ember_run(tmp_path):

@@ -485,3 +485,14 @@ def test_fork_rng_restores_state():
     with ember.random.fork_rng():
         a = ember.rand(3)
     assert ember.rand(3).tolist() == a.tolist()
+
+
+def test_matrix_transpose_attributes_check_the_rank_as_torch():
+    for lib in (ember, torch):
+        m = lib.arange(6.0).reshape(2, 3)
+        assert tuple(m.mT.shape) == (3, 2) and tuple(m.mH.shape) == (3, 2)
+        for attr in ("mT", "mH"):
+            with pytest.raises(RuntimeError, match=rf"tensor.{attr} is only supported on matrices"):
+                getattr(lib.ones(2), attr)
+            with pytest.warns(UserWarning, match=rf"Tensor.{attr} is deprecated on 0-D tensors"):
+                assert getattr(lib.tensor(2.0), attr).item() == 2.0
