@@ -109,6 +109,8 @@ def _matmul(self, other):
 
 
 def _rmatmul(self, other):
+    if isinstance(other, Tensor):  # a direct call keeps the other operand in the graph
+        return linalg.matmul(other, self)
     return linalg.matmul(_wrap(np.asarray(other)), self)
 
 

@@ -14,6 +14,7 @@ from .._backend.xp import move_like, xp_of
 from .._tensor_errors import check_dim
 from .._torch_alias import module_getattr as _module_getattr
 from ..autograd.grad_mode import no_grad
+from ..dtypes import get_default_dtype
 from ..ops import _autocast
 from ..ops.activation import (
     _Elu,
@@ -78,6 +79,7 @@ from ..ops.resample import fold, interpolate, pixel_shuffle, pixel_unshuffle, un
 from ..ops.unary import relu as _unary_relu
 from ..ops.unary import sigmoid as _unary_sigmoid
 from ..ops.unary import tanh as _unary_tanh
+from ..ops.view import broadcast_tensors
 from ..random import _gen
 from ..tensor import Tensor, _wrap
 
@@ -291,6 +293,13 @@ def hardtanh(
     """Clamp to [min_val, max_val]."""
     if min_val > max_val:
         raise ValueError("min_val cannot be greater than max_val")
+    kind = input._data.dtype.kind
+    if kind in "biu":  # torch clamps integers to the limits truncated to the integer type
+        if kind == "b":
+            raise RuntimeError("Bool inputs not supported for hardtanh")
+        if kind == "u" and (min_val < 0 or max_val < 0):
+            raise RuntimeError("cannot do hardtanh on an unsigned type with negative limits")
+        min_val, max_val = int(min_val), int(max_val)
     if inplace:
         return _inplace_apply(input, _Relu6.apply, min_val, max_val)
     return _Relu6.apply(input, min_val, max_val)
@@ -400,9 +409,17 @@ def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tenso
     return _Softplus.apply(input, beta, threshold)
 
 
+def _int_to_float(input: Tensor, kernel: str) -> Tensor:
+    """Integer inputs in the default float dtype, as torch's formulas give them."""
+    kind = input._data.dtype.kind
+    if kind == "b":
+        raise NotImplementedError(f'"{kernel}" not implemented for \'Bool\'')
+    return input.to(get_default_dtype()) if kind in "iu" else input
+
+
 def softsign(input: Tensor) -> Tensor:
     """x / (1 + |x|)."""
-    return _Softsign.apply(input)
+    return _Softsign.apply(_int_to_float(input, "abs_cpu"))
 
 
 def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
@@ -436,7 +453,12 @@ def logsigmoid(input: Tensor) -> Tensor:
 
 def tanhshrink(input: Tensor) -> Tensor:
     """x - tanh(x)."""
-    return _TanhShrink.apply(input)
+    if input._data.dtype.kind == "b":
+        raise RuntimeError(
+            "Subtraction, the `-` operator, with a bool tensor is not supported. If you are "
+            "trying to invert a mask, use the `~` or `logical_not()` operator instead."
+        )
+    return _TanhShrink.apply(_int_to_float(input, "tanh_cpu"))
 
 
 def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
@@ -610,7 +632,7 @@ def group_norm(
             f"of shape {list(shp)} and num_groups={num_groups}"
         )
     N, C = shp[0], shp[1]
-    xg = input.reshape(N, num_groups, -1)
+    xg = input.reshape(N, num_groups, (C // num_groups) * math.prod(shp[2:]))
     y = normalize_over(xg, None, None, (2,), eps, ()).reshape(shp)
     bshape = (1, C) + (1,) * (len(shp) - 2)
     if weight is not None:
@@ -787,6 +809,8 @@ def alpha_dropout(
     check_p(p)
     if not training or p == 0.0:
         return input
+    if p == 1.0:  # everything dropped: torch returns zeros (the affine correction is undefined)
+        return input.mul_(0) if inplace else input * 0
     return _alpha(input, p, input._data.shape)
 
 
@@ -1346,16 +1370,9 @@ def poisson_nll_loss(
         loss = input.exp() - target * input
     else:
         loss = input - target * (input + eps).log()
-    if full:
-        t = target._data
-        st = np.where(
-            t > 1,
-            t * np.log(np.where(t > 1, t, 1))
-            - t
-            + 0.5 * np.log(2 * math.pi * np.where(t > 1, t, 1)),
-            0,
-        ).astype(t.dtype)
-        loss = loss + _wrap(st)
+    if full:  # Stirling's term for targets above 1, with its gradient to the target
+        st = target * target.log() - target + 0.5 * (2 * math.pi * target).log()
+        loss = loss + st.masked_fill(target <= 1, 0)
     return _reduce(loss, reduction)
 
 
@@ -1389,9 +1406,9 @@ def normalize(
 ) -> Tensor:
     """x / max(||x||_p, eps) along dim."""
     norm = (
-        input.abs().pow(p).sum(dim, keepdim=True).pow(1.0 / p)
-        if p != 2
-        else (input * input).sum(dim, keepdim=True).sqrt()
+        (input * input).sum(dim, keepdim=True).sqrt()
+        if p == 2
+        else input.norm(p, dim, keepdim=True)  # p = 0 counts non-zeros, p = inf takes the max
     )
     r = input / clamp_min(norm, eps).expand_as(input)
     if out is not None:
@@ -1401,7 +1418,9 @@ def normalize(
 
 
 def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
-    """Cosine of the angle between x1 and x2 along dim."""
+    """Cosine of the angle between x1 and x2 along dim (inputs broadcast first, as torch's)."""
+    if x1.shape != x2.shape:
+        x1, x2 = broadcast_tensors(x1, x2)
     n1 = (x1 * x1).sum(dim, keepdim=True).sqrt()
     n2 = (x2 * x2).sum(dim, keepdim=True).sqrt()
     a = x1 / clamp_min(n1, eps)

@@ -266,6 +266,9 @@ class _Softmax(Op):
     @staticmethod
     def forward(ctx, x, dim):
         xp = xp_of(x)
+        if x.size == 0:  # nothing to normalise (a zero-size dim has no max)
+            ctx.saved, ctx.dim = (x,), dim
+            return x.copy()
         e = x - x.max(axis=dim, keepdims=True)
         xp.exp(e, out=e)
         e /= rsum(e, (dim,) if dim is not None else tuple(range(x.ndim)))
@@ -291,6 +294,9 @@ class _LogSoftmax(Op):
     @staticmethod
     def forward(ctx, x, dim):
         xp = xp_of(x)
+        if x.size == 0:  # nothing to normalise (a zero-size dim has no max)
+            ctx.saved, ctx.dim = (x,), dim
+            return x.copy()
         y = x - x.max(axis=dim, keepdims=True)
         y -= xp.log(rsum(xp.exp(y), (dim,) if dim is not None else tuple(range(x.ndim))))
         ctx.saved = (y,)

@@ -259,6 +259,20 @@ class FloorDiv(_Binary):
         return "NotImplemented"
 
 
+class DivFloor(FloorDiv):
+    """div(rounding_mode='floor'): floor division whose gradient is zero (torch's DivBackward2),
+    where floor_divide itself has none."""
+
+    @staticmethod
+    def backward(ctx, g):
+        n = ctx._needs
+        z = g * 0
+        return DivFloor.out(ctx, z if n[0] else None, z if n[1] else None)
+
+    def name(self) -> str:
+        return "DivBackward2"
+
+
 _OPS = {
     "add": (Add, np.add),
     "sub": (Sub, np.subtract),
@@ -434,7 +448,7 @@ def div(input, other, *, rounding_mode=None, out=None):
     if rounding_mode is None:
         r = _binary(Div, np.true_divide, input, other, true_div=True)
     elif rounding_mode == "floor":
-        r = floor_divide(input, other)
+        r = _binary(DivFloor, np.floor_divide, input, other)
     elif rounding_mode == "trunc":
         q = _binary(Div, np.true_divide, input, other, true_div=True)
         r = trunc(q)

@@ -141,6 +141,12 @@ def _as1(a):
     return a.reshape(1) if a.ndim == 0 else a
 
 
+def _copy(a):
+    """A writable array copy; a NumPy scalar (0-d arithmetic gives them) becomes a 0-d array,
+    so that writes through ``_as1`` reach it."""
+    return xp_of(a).array(a, copy=True)
+
+
 class _Ctx:
     pass
 
@@ -182,7 +188,7 @@ class ScatterAdd(Op):
     @staticmethod
     def forward(ctx, a, dim, idx, src):
         ctx.dim, ctx.idx, ctx.sshape = dim, idx, src.shape
-        out = a.copy()
+        out = _copy(a)
         add_at(_as1(out), full_index(_as1(idx), dim), _as1(_corner(_as1(src), _as1(idx).shape)))
         return out
 
@@ -222,9 +228,12 @@ def gather(
 
 def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None) -> Tensor:
     """gather with broadcasting of the index against input (numpy's take_along_axis)."""
-    if dim is None:
-        return take(input, indices.reshape(-1))
+    if dim is None:  # torch gathers from the flattened input: negative indices raise
+        return gather(input.reshape(-1), 0, indices.reshape(-1))
     d = check_dim(dim, input._data.ndim)
+    ia = indices._data
+    if ia.size and input._data.ndim and (ia < 0).any():  # along a dim, torch wraps them
+        indices = _wrap(ia + (ia < 0) * input._data.shape[d])
     a_shape = list(input._data.shape)
     i_shape = list(indices._data.shape)
     bs_a = a_shape[:d] + [1] + a_shape[d + 1 :]
@@ -255,7 +264,7 @@ class Scatter(Op):
     def forward(ctx, a, dim, idx, src, reduce):
         ctx.dim, ctx.idx = dim, idx
         ctx.sshape = getattr(src, "shape", None)
-        out = a.copy()
+        out = _copy(a)
         key = full_index(_as1(idx), dim)
         v = _as1(_corner(_as1(src), _as1(idx).shape)) if hasattr(src, "shape") else src
         o = _as1(out)
@@ -313,30 +322,11 @@ def _grad_on(*ts) -> bool:
     return is_grad_recording(*ts)
 
 
-_RED = {"sum": "add", "prod": "multiply"}
-
-
-def scatter_reduce(
-    input: Tensor, dim: int, index: Tensor, src: Tensor, reduce: str, *, include_self: bool = True
-) -> Tensor:
-    """scatter with reduce 'sum'/'prod'/'amax'/'amin'/'mean' (forward only beyond sum)."""
-    d = _gs_check(input, dim, index, "scatter_reduce", src._data)
-    _same_dtype(input, src, "scatter_reduce()")
-    if reduce == "sum" and include_self:
-        return scatter_add(input, d, index, src)
-    if reduce not in ("sum", "prod", "amax", "amin", "mean"):
-        raise RuntimeError(
-            "reduce argument must be either sum, prod, mean, amax or amin, got " + reduce
-        )
-    if _grad_on(input, src):
-        raise RuntimeError(
-            f"scatter_reduce(): reduce='{reduce}' with autograd is not supported in ember"
-        )
-    a, idx = input._data, index._data
+def _scatter_reduce_arr(a, d, idx, v, reduce, include_self):
+    """The scatter_reduce result as an array; ``v`` is src cut to index's shape."""
     xp = xp_of(a)
     key = full_index(_as1(idx), d)
-    v = _as1(_corner(_as1(src._data), _as1(idx).shape))
-    out = a.copy()
+    out = _copy(a)
     o = _as1(out)
     if not include_self:
         ident = {"sum": 0, "mean": 0, "prod": 1}.get(reduce)
@@ -351,13 +341,103 @@ def scatter_reduce(
         "amax": xp.maximum,
         "amin": xp.minimum,
     }[reduce]
-    ufunc.at(o, key, v)
+    ufunc.at(o, key, _as1(v))
     if reduce == "mean":
-        cnt = xp.zeros(o.shape, np.int64) + (1 if include_self else 0)
-        xp.add.at(cnt, key, 1)
-        cnt = xp.maximum(cnt, 1)
-        o[...] = (o / cnt) if a.dtype.kind == "f" else (o // cnt)
-    return _wrap(out)
+        o[...] = (
+            (o / _mean_count(o, key, include_self))
+            if a.dtype.kind == "f"
+            else (o // _mean_count(o, key, include_self))
+        )
+    return out
+
+
+def _mean_count(o, key, include_self):
+    """How many values each position of a 'mean' scatter_reduce averages (at least 1)."""
+    xp = xp_of(o)
+    cnt = xp.zeros(o.shape, np.int64) + (1 if include_self else 0)
+    xp.add.at(cnt, key, 1)
+    return xp.maximum(cnt, 1)
+
+
+class ScatterReduce(Op):
+    """scatter_reduce with torch's gradients: ties of amax/amin share the gradient evenly, prod
+    takes the product of the others (zeros handled exactly), mean divides by the count."""
+
+    @staticmethod
+    def forward(ctx, a, d, idx, src, reduce, include_self):
+        v = _corner(_as1(src), _as1(idx).shape)
+        out = _scatter_reduce_arr(a, d, idx, v, reduce, include_self)
+        ctx.args = (a, d, idx, v, src.shape, reduce, include_self, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        a, d, idx, v, src_shape, reduce, include_self, out = ctx.args
+        xp = xp_of(g)
+        key = full_index(_as1(idx), d)
+        a1, g1, o1 = _as1(a), _as1(g), _as1(out)
+        if reduce == "sum":
+            gs, gv = g1, g1[key]
+        elif reduce == "mean":
+            gd = g1 / _mean_count(o1, key, include_self)
+            gs, gv = gd, gd[key]
+        elif reduce == "prod":
+            ms = xp.where(a1 == 0, a1.dtype.type(1), a1)
+            gs = g1 * _scatter_reduce_arr(ms, d, idx, v, reduce, include_self) / ms
+            vz = v == 0
+            nz = xp.zeros(a1.shape, a1.dtype)
+            xp.add.at(nz, key, vz.astype(a1.dtype))
+            single = vz & (nz[key] == 1)
+            masked = _scatter_reduce_arr(
+                a1, d, idx, xp.where(single, v.dtype.type(1), v), reduce, include_self
+            )
+            gv = xp.where(
+                single, (g1 * masked)[key], (g1 * o1)[key] / xp.where(vz, v.dtype.type(1), v)
+            )
+        else:  # amax / amin
+            a_is = (a1 == o1).astype(a1.dtype)
+            v_is = (v == o1[key]).astype(a1.dtype)
+            n = a_is.copy()
+            xp.add.at(n, key, v_is)
+            gd = g1 / n
+            gs, gv = a_is * gd, v_is * gd[key]
+        if not include_self:
+            gs = gs.copy()
+            gs[key] = 0
+        gsrc = None
+        if ctx._needs[3]:
+            gsrc = gv if tuple(gv.shape) == tuple(src_shape) else xp.zeros(src_shape, g.dtype)
+            if gsrc is not gv:
+                _as1(gsrc)[tuple(slice(0, n) for n in gv.shape)] = gv
+        return (
+            gs.reshape(a.shape),
+            None,
+            None,
+            gsrc.reshape(src_shape) if gsrc is not None else None,
+            None,
+            None,
+        )
+
+    def name(self) -> str:
+        return "ScatterReduceBackward0"
+
+
+def scatter_reduce(
+    input: Tensor, dim: int, index: Tensor, src: Tensor, reduce: str, *, include_self: bool = True
+) -> Tensor:
+    """scatter with reduce 'sum'/'prod'/'amax'/'amin'/'mean', with torch's gradients."""
+    d = _gs_check(input, dim, index, "scatter_reduce", src._data)
+    _same_dtype(input, src, "scatter_reduce()")
+    if reduce == "sum" and include_self:
+        return scatter_add(input, d, index, src)
+    if reduce not in ("sum", "prod", "amax", "amin", "mean"):
+        raise RuntimeError(
+            "reduce argument must be either sum, prod, mean, amax or amin, got " + reduce
+        )
+    if _grad_on(input, src):
+        return ScatterReduce.apply(input, d, index._data, src, reduce, include_self)
+    v = _corner(_as1(src._data), _as1(index._data).shape)
+    return _wrap(_scatter_reduce_arr(input._data, d, index._data, v, reduce, include_self))
 
 
 # --- index_select / index_add / index_copy / index_fill -----------------------------------
@@ -378,7 +458,8 @@ class IndexSelect(Op):
     @staticmethod
     def forward(ctx, a, dim, idx):
         ctx.shape, ctx.dim, ctx.idx = a.shape, dim, idx
-        return xp_of(a).take(a, idx, axis=dim) if a.ndim else a.reshape(1)[idx].reshape(idx.shape)
+        # a 0-d input gives a 0-d result, as torch's
+        return xp_of(a).take(a, idx, axis=dim) if a.ndim else a.reshape(1)[idx].reshape(())
 
     @staticmethod
     def backward(ctx, g):
@@ -418,7 +499,7 @@ class IndexAdd(Op):
     @staticmethod
     def forward(ctx, a, dim, idx, src, alpha):
         ctx.dim, ctx.idx, ctx.alpha = dim, idx, alpha
-        out = a.copy()
+        out = _copy(a)
         _index_add_arr(out, dim, idx, src if alpha == 1 else src * alpha)
         return out
 
@@ -485,7 +566,7 @@ class IndexCopy(Op):
     @staticmethod
     def forward(ctx, a, dim, idx, src):
         ctx.dim, ctx.idx = dim, idx
-        out = a.copy()
+        out = _copy(a)
         _as1(out)[(slice(None),) * dim + (idx,)] = _as1(src)
         return out
 
@@ -520,7 +601,7 @@ class IndexFill(Op):
     @staticmethod
     def forward(ctx, a, dim, idx, value):
         ctx.dim, ctx.idx = dim, idx
-        out = a.copy()
+        out = _copy(a)
         _as1(out)[(slice(None),) * dim + (idx,)] = value
         return out
 
@@ -642,7 +723,7 @@ class Put(Op):
     @staticmethod
     def forward(ctx, a, idx, src, accumulate):
         ctx.idx, ctx.acc, ctx.sshape = idx, accumulate, src.shape
-        out = a.copy()
+        out = _copy(a)
         flat = out.reshape(-1)
         if accumulate:
             add_at(flat, (idx,), src.reshape(-1))

@@ -305,6 +305,8 @@ class _IgnoreSecond(Op):
 
 
 def _scaled_add(input: Tensor, prod: Tensor, beta, alpha) -> Tensor:
+    if prod._data.dtype.kind in "iu":  # torch truncates float factors on integer tensors
+        alpha, beta = int(alpha), int(beta)
     if alpha != 1:
         prod = prod * alpha
     if beta == 0:
@@ -354,7 +356,13 @@ def addbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1, ou
     if _acs.active:
         input, batch1, batch2 = _autocast.lower(input, batch1, batch2)
     _check_bmm(batch1, batch2)
-    p = bmm(batch1, batch2).sum(0)
+    # one GEMM over the joined (batch, k) axis: one accumulation, as accurate as torch's
+    b, n, k = batch1._data.shape
+    b2 = batch2._data.shape
+    if b2[0] != b or b2[1] != k:
+        p = bmm(batch1, batch2).sum(0)  # bmm raises torch's shape error
+    else:
+        p = matmul(batch1.permute(1, 0, 2).reshape(n, b * k), batch2.reshape(b * k, b2[2]))
     input.expand(*p._data.shape)
     return _out(_scaled_add(input, p, beta, alpha), out)
 

@@ -8,28 +8,38 @@ import numpy as np
 from .._backend.xp import xp_of
 from ..autograd.node import Op
 
+_NP_MODE = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}
+
+
+def _pad_array(x, widths, mode, value):
+    """The padded array; negative widths crop. Circular crops first and then wraps what is left,
+    as torch does; the other modes pad first and then crop."""
+    xp = xp_of(x)
+    neg = any(lo < 0 or hi < 0 for lo, hi in widths)
+    if neg and mode == "circular":
+        x = x[
+            tuple(slice(-min(lo, 0), x.shape[i] + min(hi, 0)) for i, (lo, hi) in enumerate(widths))
+        ]
+        widths = [(max(lo, 0), max(hi, 0)) for lo, hi in widths]
+        neg = False
+    pos = [(max(lo, 0), max(hi, 0)) for lo, hi in widths]
+    if mode == "constant":
+        y = xp.pad(x, pos, mode="constant", constant_values=value)
+    else:
+        y = xp.pad(x, pos, mode=_NP_MODE[mode])
+    if neg:
+        sl = tuple(slice(-min(lo, 0), y.shape[i] + min(hi, 0)) for i, (lo, hi) in enumerate(widths))
+        y = y[sl].copy()
+    return y
+
 
 class _Pad(Op):
     @staticmethod
     def forward(ctx, x, widths, mode, value):
-        xp = xp_of(x)
         ctx.widths = widths
         ctx.shape = x.shape
-        neg = any(lo < 0 or hi < 0 for lo, hi in widths)
-        pos = [(max(lo, 0), max(hi, 0)) for lo, hi in widths]
-        if mode == "constant":
-            y = xp.pad(x, pos, mode="constant", constant_values=value)
-        else:
-            y = xp.pad(
-                x, pos, mode={"reflect": "reflect", "replicate": "edge", "circular": "wrap"}[mode]
-            )
         ctx.mode = mode
-        if neg:
-            sl = tuple(
-                slice(-min(lo, 0), y.shape[i] + min(hi, 0)) for i, (lo, hi) in enumerate(widths)
-            )
-            y = y[sl]
-        return y.copy() if neg else y
+        return _pad_array(x, widths, mode, value)
 
     @staticmethod
     def backward(ctx, g):
@@ -46,10 +56,9 @@ class _Pad(Op):
                 slice(max(lo, 0), full.shape[i] - max(hi, 0)) for i, (lo, hi) in enumerate(widths)
             )
             return full[sl], None, None, None
-        # non-constant modes: route through the index map of the padded positions
-        idx = np.arange(int(np.prod(ctx.shape))).reshape(ctx.shape)
-        m = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}[ctx.mode]
-        pidx = np.pad(idx, [(max(lo, 0), max(hi, 0)) for lo, hi in widths], mode=m)
-        gx = xp.zeros(int(np.prod(ctx.shape)), g.dtype)
+        # non-constant modes: route through the index map of the padded (and cropped) positions
+        n = int(np.prod(ctx.shape))
+        pidx = _pad_array(np.arange(n).reshape(ctx.shape), widths, ctx.mode, 0)
+        gx = xp.zeros(n, g.dtype)
         xp.add.at(gx, xp.asarray(pidx.reshape(-1)), g.reshape(-1))  # repeats accumulate
         return gx.reshape(ctx.shape), None, None, None

@@ -363,9 +363,15 @@ class AvgPool(Op):
         need = tuple((osz[i] - 1) * s[i] + k[i] for i in range(nsp))
         xpad = _padded(x, p, need, 0)
         offs = _offsets(k)
-        acc = xpad[_slices(offs[0], s, d, osz)].copy()
+        integer = x.dtype.kind in "iu"
+        acc = xpad[_slices(offs[0], s, d, osz)].astype(np.int64 if integer else x.dtype)
         for off in offs[1:]:
             acc += xpad[_slices(off, s, d, osz)]
+        if integer:  # torch sums in int64 and divides truncating towards zero
+            div = override or _divisor(x, x.shape[-nsp:], k, s, p, osz, include_pad, np.int64)
+            q = xp_of(acc).where(acc < 0, -((-acc) // div), acc // div)
+            ctx.geo = None
+            return q.astype(x.dtype)
         if override:
             acc /= x.dtype.type(override)
             div = None

@@ -407,7 +407,11 @@ def diff(input: Tensor, n: int = 1, dim: int = -1, prepend=None, append=None) ->
     """n-th forward difference along ``dim`` (after joining prepend/append)."""
     if input._data.ndim == 0:
         raise RuntimeError("diff expects input to be at least one-dimensional")
+    if n < 0:
+        raise RuntimeError(f"order must be non-negative but got {n}")
     d = check_dim(dim, input._data.ndim)
+    if n == 0:  # torch ignores prepend/append and returns a copy
+        return input.clone()
     parts = [t for t in (prepend, input, append) if t is not None]
     x = cat(parts, d) if len(parts) > 1 else input
     for _ in range(n):

@@ -187,7 +187,7 @@ def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None, out=None
             f"or complex dtype. Got: {_name(input.dtype)}"
         )
     npdt = dtypes.to_dtype(dtype).np if dtype is not None else None
-    dims = norm_dims(dim, a.ndim)
+    dims = norm_dims(dim, a.ndim) if a.ndim else None  # dim 0 or -1 of a 0-d tensor: itself
     return _finish(Mean.apply(input, dims, keepdim, npdt), out)
 
 
@@ -203,6 +203,8 @@ def _finish(r, out):
 
 def nansum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     """sum that treats NaN as zero."""
+    if input._data.dtype.kind in "biu":  # no NaNs: a plain sum, in its integer dtype
+        return sum(input, dim, keepdim, dtype=dtype)
     return sum(where(isnan(input), 0.0, input), dim, keepdim, dtype=dtype)
 
 
@@ -225,6 +227,8 @@ def sum_to_size(self: Tensor, *size) -> Tensor:
     dims = list(range(lead)) + [
         lead + k for k, s in enumerate(size) if s == 1 and shp[lead + k] != 1
     ]
+    if not size:  # torch sums everything into a 0-d tensor (bool and ints become int64)
+        return self.sum()
     r = self.sum(dims, keepdim=True) if dims else self
     return reshape(r, size)
 

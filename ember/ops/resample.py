@@ -96,30 +96,31 @@ def _nearest_matrix(insz, outsz, sf, exact):
     return m
 
 
-def _linear_matrix(insz, outsz, sf, align):
+def _linear_matrix(insz, outsz, sf, align, ft=np.float32):
+    # torch computes source positions in the input's opmath type: float64 for double inputs
     m = np.zeros((outsz, insz))
-    sc = np.float32(_scale(insz, outsz, align, sf))
-    o = np.arange(outsz, dtype=np.float32)
+    sc = ft(_scale(insz, outsz, align, sf))
+    o = np.arange(outsz, dtype=ft)
     if align:
         src = sc * o
     else:
-        src = np.maximum(sc * (o + np.float32(0.5)) - np.float32(0.5), np.float32(0))
+        src = np.maximum(sc * (o + ft(0.5)) - ft(0.5), ft(0))
     i0 = cast(src, _I64)
     i1 = np.where(i0 < insz - 1, i0 + 1, i0)
-    l1 = src - i0.astype(np.float32)
-    l0 = np.float32(1) - l1
+    l1 = src - i0.astype(ft)
+    l0 = ft(1) - l1
     r = np.arange(outsz)
     np.add.at(m, (r, i0), l0)
     np.add.at(m, (r, i1), l1)
     return m
 
 
-def _cubic_matrix(insz, outsz, sf, align):
+def _cubic_matrix(insz, outsz, sf, align, ft=np.float32):
     a = -0.75
     m = np.zeros((outsz, insz))
-    sc = np.float32(_scale(insz, outsz, align, sf))
-    o = np.arange(outsz, dtype=np.float32)
-    src = sc * o if align else sc * (o + np.float32(0.5)) - np.float32(0.5)
+    sc = ft(_scale(insz, outsz, align, sf))
+    o = np.arange(outsz, dtype=ft)
+    src = sc * o if align else sc * (o + ft(0.5)) - ft(0.5)
     i0 = cast(np.floor(src), _I64)
     t = (src - np.floor(src)).astype(np.float64)
 
@@ -228,6 +229,7 @@ def interpolate(
             f"Input and output sizes should be greater than 0, but got input "
             f"({', '.join(map(str, sp))}) output ({', '.join(map(str, osz))})"
         )
+    ft = np.float64 if input._data.dtype == np.float64 else np.float32
     mats = []
     for i in range(nsp):
         if mode == "nearest":
@@ -237,9 +239,9 @@ def interpolate(
         elif mode == "area":
             m = _area_matrix(sp[i], osz[i])
         elif mode == "bicubic":
-            m = _cubic_matrix(sp[i], osz[i], sfs[i], align_corners)
+            m = _cubic_matrix(sp[i], osz[i], sfs[i], align_corners, ft)
         else:
-            m = _linear_matrix(sp[i], osz[i], sfs[i], align_corners)
+            m = _linear_matrix(sp[i], osz[i], sfs[i], align_corners, ft)
         mats.append(
             None
             if osz[i] == sp[i] and mode != "bicubic" and np.array_equal(m, np.eye(sp[i]))

@@ -363,7 +363,7 @@ def _quantile(
         bad = (count == 0) if skip_nan else (nan > 0)
         if bad.any():
             r = where(_wrap(bad), _wrap(xp.full((), np.nan, xs.dtype)), r)
-        if dim is None:
+        if dim is None or a.ndim == 0:
             r = r.reshape((1,) * a.ndim if keepdim else ())
         elif not keepdim:
             r = r.squeeze(d)

@@ -382,9 +382,17 @@ erfinv = _unary(
 reciprocal = _unary(
     "reciprocal", lambda a: 1 / a, lambda g, a, y: -g * y * y, save="out", higher=True
 )
-logit = _unary(
+_logit = _unary(
     "logit", lambda a: np.log(a / (1 - a)), lambda g, a, y: g / (a * (1 - a)), higher=True
 )
+
+
+def logit(input: Tensor, eps: float | None = None, *, out=None) -> Tensor:
+    """log(x / (1 - x)); with ``eps``, x is first clamped to [eps, 1 - eps] (as torch, a
+    negative eps clamps nothing)."""
+    if eps is not None and eps >= 0 and isinstance(input, Tensor):
+        input = input.clamp(eps, 1 - eps)
+    return _logit(input, out=out)
 
 
 def _nb(name):

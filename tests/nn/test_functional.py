@@ -414,3 +414,103 @@ def test_instance_norm_is_one_function_and_checks_its_input_as_torch():
     (ye * ye).sum().backward()
     (yt * yt).sum().backward()
     assert_same(e.grad, t.grad, 1e-4, 1e-5)
+
+
+# --- issue 14's wrong answers, each against torch ----------------------------------------
+def test_cosine_similarity_broadcasts_before_taking_norms():
+    rng = np.random.default_rng(3)
+    a, b = rng.standard_normal((1, 2, 3)), rng.standard_normal((2, 1, 3))
+    ea, eb = ember.tensor(a, requires_grad=True), ember.tensor(b, requires_grad=True)
+    ta, tb = torch.tensor(a, requires_grad=True), torch.tensor(b, requires_grad=True)
+    ye, yt = F.cosine_similarity(ea, eb, dim=-2), TF.cosine_similarity(ta, tb, dim=-2)
+    assert_same(ye, yt)
+    assert float(ye.abs().max()) <= 1.0
+    (ye * ye.detach().cos()).sum().backward()
+    (yt * yt.detach().cos()).sum().backward()
+    assert_same(ea.grad, ta.grad)
+    assert_same(eb.grad, tb.grad)
+
+
+@pytest.mark.parametrize("mode", ["circular", "reflect", "replicate", "constant"])
+@pytest.mark.parametrize("pads", [(-1, 1, -2, 1), (1, -1, 2, -1), (-1, -1, 0, 0)])
+def test_pad_with_negative_widths_values_and_gradients(mode, pads):
+    _check(lambda x: F.pad(x, pads, mode=mode), lambda x: TF.pad(x, pads, mode=mode), (1, 3, 4, 4))
+
+
+def test_poisson_nll_loss_full_has_stirling_term_and_target_gradient():
+    rng = np.random.default_rng(4)
+    inp, tgt = rng.random(6), np.array([0.0, 0.5, 1.0, 1.5, 3.0, 7.0])
+    for log_input in (True, False):
+        ei, et = ember.tensor(inp, requires_grad=True), ember.tensor(tgt, requires_grad=True)
+        ti, tt = torch.tensor(inp, requires_grad=True), torch.tensor(tgt, requires_grad=True)
+        le = F.poisson_nll_loss(ei, et, log_input=log_input, full=True)
+        lt = TF.poisson_nll_loss(ti, tt, log_input=log_input, full=True)
+        assert_same(le, lt)
+        le.backward()
+        lt.backward()
+        assert_same(ei.grad, ti.grad)
+        assert_same(et.grad, tt.grad)  # NaN at target 0, as torch (0 * log 0)
+
+
+def test_activation_dtypes_on_integer_inputs():
+    x = [1, -2, 3]
+    for name in ("hardtanh", "relu6", "softsign", "tanhshrink"):
+        assert_same(getattr(F, name)(ember.tensor(x)), getattr(TF, name)(torch.tensor(x)))
+    assert_same(
+        F.hardtanh(ember.tensor([-3, 0, 3]), -2.7, 2.7),
+        TF.hardtanh(torch.tensor([-3, 0, 3]), -2.7, 2.7),
+    )
+    with pytest.raises(RuntimeError, match="Bool inputs not supported for hardtanh"):
+        F.relu6(ember.tensor([True]))
+    with pytest.raises(RuntimeError, match="unsigned type with negative limits"):
+        F.hardtanh(ember.tensor([1], dtype=ember.uint8))
+
+
+@pytest.mark.parametrize("p", [0, 1, 3, float("inf"), 0.5])
+def test_normalize_other_p(p):
+    _check(lambda x: F.normalize(x, p=p), lambda x: TF.normalize(x, p=p), (3, 4), np.float64)
+
+
+def test_avg_pool_of_integers_truncates_as_torch():
+    x = np.arange(-20, 16).reshape(1, 1, 6, 6)
+    for kw in (
+        {"kernel_size": 2},
+        {"kernel_size": 3, "stride": 1, "padding": 1},
+        {"kernel_size": 3, "padding": 1, "count_include_pad": False},
+        {"kernel_size": 3, "padding": 1, "divisor_override": 2},
+    ):
+        assert_same(F.avg_pool2d(ember.tensor(x), **kw), TF.avg_pool2d(torch.tensor(x), **kw))
+    assert_same(F.avg_pool1d(ember.tensor(x[0]), 2), TF.avg_pool1d(torch.tensor(x[0]), 2))
+
+
+def test_empty_and_degenerate_inputs_compute_as_torch():
+    assert_same(F.group_norm(ember.zeros(0, 4), 2), TF.group_norm(torch.zeros(0, 4), 2))
+    assert_same(F.group_norm(ember.zeros(0, 4, 3), 2), TF.group_norm(torch.zeros(0, 4, 3), 2))
+    assert_same(
+        F.alpha_dropout(ember.ones(3), p=1.0, training=True),
+        TF.alpha_dropout(torch.ones(3), p=1.0, training=True),
+    )
+    for fn in ("softmax", "log_softmax"):
+        assert_same(
+            getattr(F, fn)(ember.zeros(2, 0), dim=1), getattr(TF, fn)(torch.zeros(2, 0), dim=1)
+        )
+    e, t = (
+        ember.tensor([0.0, 0.05, 0.5, 1.0], requires_grad=True),
+        torch.tensor([0.0, 0.05, 0.5, 1.0], requires_grad=True),
+    )
+    ye, yt = ember.logit(e, eps=0.1), torch.logit(t, eps=0.1)
+    assert_same(ye, yt)
+    assert_same(e.logit(1e-6), t.logit(1e-6))
+    ye.sum().backward()
+    yt.sum().backward()
+    assert_same(e.grad, t.grad)
+
+
+@pytest.mark.parametrize("mode", ["bilinear", "bicubic"])
+@pytest.mark.parametrize("align_corners", [True, False])
+def test_interpolate_float64_is_float64_accurate(mode, align_corners):
+    x = np.random.default_rng(5).random((2, 3, 5, 7))
+    for size in ((9, 4), (13, 15)):
+        ye = F.interpolate(ember.tensor(x), size=size, mode=mode, align_corners=align_corners)
+        yt = TF.interpolate(torch.tensor(x), size=size, mode=mode, align_corners=align_corners)
+        np.testing.assert_allclose(ye.numpy(), yt.numpy(), rtol=0, atol=1e-14)

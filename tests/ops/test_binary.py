@@ -354,3 +354,13 @@ def test_hypothesis_broadcast_binary(shapes, name):
     rt.sum().backward()
     assert_same(ea.grad, ta.grad, rtol=1e-4, atol=1e-5)
     assert_same(eb.grad, tb.grad, rtol=1e-4, atol=1e-5)
+
+
+def test_div_floor_rounding_has_torch_zero_gradient_but_floor_divide_has_none():
+    from tests._support.ops_check import compare, randn
+
+    a, b = randn(2, 3), randn(2, 1)
+    e, _ = compare(lambda m, a, b: m.div(a, b, rounding_mode="floor"), a, b)
+    assert e.grad_fn.name() == "DivBackward2"
+    with pytest.raises(RuntimeError, match="derivative for aten::floor_divide is not implemented"):
+        ember.floor_divide(randn(2), randn(2)).sum().backward()

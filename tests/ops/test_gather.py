@@ -320,3 +320,55 @@ def test_large_scatter_add_paths_match_torch():
     )
     x.grad = None
     compare(lambda m, x, j: m.take(x, j), x, j, atol=1e-5)
+
+
+# --- issue 14's wrong answers: scatter_reduce gradients, 0-d shapes, negative indices -------
+@pytest.mark.parametrize("reduce", ["sum", "prod", "mean", "amax", "amin"])
+@pytest.mark.parametrize("include_self", [True, False])
+def test_scatter_reduce_gradients_against_torch(reduce, include_self):
+    x = ember.tensor([[1.0, 0.0, 2.0, 3.0], [4.0, 5.0, 0.0, 2.0], [2.0, 2.0, 7.0, 1.0]])
+    x.requires_grad_()
+    # ties (2.0 twice in a slot) and zeros for prod
+    s = ember.tensor([[2.0, 0.0, 7.0, 3.0], [2.0, 5.0, 0.0, 0.5]])
+    s.requires_grad_()
+    i = idx([[0, 1, 2, 0], [0, 1, 2, 0]])
+    compare(
+        lambda m, x, s, i: x.scatter_reduce(0, i, s, reduce=reduce, include_self=include_self),
+        x,
+        s,
+        i,
+    )
+
+
+@pytest.mark.parametrize("reduce", ["prod", "mean", "amax"])
+def test_scatter_reduce_gradcheck(reduce):
+    i = idx([[0, 2, 1], [2, 2, 0]])
+    gradcheck(lambda x, s: x.scatter_reduce(0, i, s, reduce=reduce), (3, 3), (2, 3))
+
+
+def test_zero_dim_index_select_and_source_gradients_have_torch_shapes():
+    compare(lambda m, x: m.index_select(x, 0, m.tensor([0])), ember.tensor(2.0, requires_grad=True))
+    for op in ("index_copy", "index_add"):
+        x = ember.tensor(2.0, requires_grad=True)
+        s = ember.tensor(5.0, requires_grad=True)
+        compare(lambda m, x, s, op=op: getattr(x, op)(0, m.tensor([0]), s), x, s)
+        assert s.grad.shape == ()
+    # the overwritten 0-d input gets a zero gradient (a scaled upstream gradient is a NumPy
+    # scalar, which the ops once copied into a detached array)
+    x = ember.tensor(2.0, requires_grad=True)
+    s = ember.tensor(5.0, requires_grad=True)
+    compare(lambda m, x, s: x.index_fill(0, m.tensor([0]), 3.0) * 0.7, x, s)
+    x.grad = None
+    compare(lambda m, x, s: x.put(m.tensor([0]), s.reshape(1)) * 0.7, x, s)
+    x.grad = s.grad = None
+    compare(lambda m, x, s: x.scatter(0, m.tensor(0), s) * 0.7, x, s)
+
+
+def test_take_along_dim_negative_indices_wrap_along_a_dim_and_raise_flattened():
+    x = randn(2, 3)
+    i = idx([[-1], [0]])
+    compare(lambda m, x, i: m.take_along_dim(x, i, dim=0), x, i)
+    x.grad = None
+    compare(lambda m, x, i: m.take_along_dim(x, i, dim=1), x, i)
+    with pytest.raises(RuntimeError, match="out of bounds"):
+        ember.take_along_dim(x, i)

@@ -268,3 +268,48 @@ def test_error_parity_with_torch(name):
     with pytest.raises(type(te.value)) as ee:
         fn(ember)
     assert str(ee.value)[:50] == str(te.value)[:50]
+
+
+# --- issue 14's wrong answers: integer factors, one-GEMM addbmm ---------------------------
+def test_integer_products_truncate_float_alpha_beta_as_torch():
+    import numpy as np
+
+    from tests._support.torch_ref import assert_same, torch
+
+    i = np.arange(6).reshape(2, 3)
+    for fn in (
+        lambda m: m.addmv(m.tensor([1, 2]), m.tensor(i), m.tensor([1, 1, 1]), beta=1.5, alpha=2.7),
+        lambda m: m.baddbmm(
+            m.tensor(i[None, :, :2]),
+            m.tensor(i[None]),
+            m.tensor(i.T[None, :, :2].copy()),
+            beta=1.5,
+            alpha=2.7,
+        ),
+        lambda m: m.addbmm(
+            m.tensor(i[:, :2]), m.tensor(i[None]), m.tensor(i.T[None].copy()), beta=1.5, alpha=2.7
+        ),
+        lambda m: m.addr(m.tensor([[True, False]]), m.tensor([True]), m.tensor([True, False])),
+    ):
+        assert_same(fn(ember), fn(torch))
+
+
+def test_addbmm_float32_accumulates_as_accurately_as_torch():
+    import numpy as np
+
+    from tests._support.torch_ref import torch
+
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((10, 5, 300)), rng.standard_normal((10, 300, 4))
+    i = rng.standard_normal((5, 4))
+    ref = torch.addbmm(*(torch.tensor(v) for v in (i, a, b))).numpy()
+    f32 = [v.astype(np.float32) for v in (i, a, b)]
+    err_e = abs(ember.addbmm(*(ember.tensor(v) for v in f32)).numpy() - ref).max()
+    err_t = abs(torch.addbmm(*(torch.tensor(v) for v in f32)).numpy() - ref).max()
+    assert err_e <= 2 * err_t
+    compare(lambda m, i, a, b: m.addbmm(i, a, b), randn(5, 4), randn(3, 5, 6), randn(3, 6, 4))
+
+
+def test_rmatmul_keeps_both_operands_in_the_graph():
+    a, b = randn(2, 3), randn(3, 2)
+    compare(lambda m, a, b: a.__rmatmul__(b), a, b)

@@ -498,3 +498,22 @@ def test_cumprod_zeros_create_graph_first_order():
     (g,) = ember.autograd.grad([ember.prod(x, 1).sum()], [x], create_graph=True)
     (tg,) = torch.autograd.grad([torch.prod(t, 1).sum()], [t], create_graph=True)
     assert_same(g, tg)
+
+
+# --- issue 14's wrong answers: dtypes and shapes of reductions on 0-d and integer inputs --------
+def test_integer_and_zero_dim_reductions_keep_torch_dtypes_and_shapes():
+    for fn in (
+        lambda m: m.nansum(m.tensor(3)),
+        lambda m: m.nansum(m.tensor([1, 2], dtype=m.int8), 0),
+        lambda m: m.tensor(True).sum_to_size(()),
+        lambda m: m.tensor([True, False]).sum_to_size(2),
+        lambda m: m.tensor([[True]]).sum_to_size(1),
+        lambda m: m.mean(m.tensor(2.0), dim=0),
+        lambda m: m.mean(m.tensor(2.0), dim=-1, keepdim=True),
+        lambda m: m.quantile(m.tensor(1.0), 0.5, dim=0, keepdim=True),
+        lambda m: m.nanquantile(m.tensor(1.0), 0.5, keepdim=True),
+        lambda m: m.quantile(m.tensor(1.0), m.tensor([0.5, 0.2]), dim=0, keepdim=True),
+        lambda m: m.corrcoef(m.tensor([1.0, 2.0])),
+        lambda m: m.cov(m.tensor([1.0, 2.0])),
+    ):
+        assert_same(fn(ember), fn(torch))

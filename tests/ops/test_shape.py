@@ -357,3 +357,11 @@ def test_inplace_view_ops():
 
 def test_diagonal_scatter_double_backward():
     compare_double_backward(lambda m, x, s: m.diagonal_scatter(x, s, 1) ** 2, (3, 4), (3,))
+
+
+def test_diff_of_order_zero_is_a_copy_of_the_input_and_negative_order_raises():
+    x = randn(3)
+    e, t = compare(lambda m, x: m.diff(x, n=0, prepend=x[:1], append=x[:2]), x)
+    assert e.shape == (3,) and e._data is not x._data
+    with pytest.raises(RuntimeError, match="order must be non-negative but got -1"):
+        ember.diff(x, n=-1)
