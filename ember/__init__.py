@@ -61,6 +61,7 @@ from .autograd.grad_mode import (  # noqa: E402,F401
     set_grad_enabled,
 )
 from .ops.arith import *  # noqa: E402,F401,F403
+from .ops.binary_math import *  # noqa: E402,F401,F403
 from .ops.compare import *  # noqa: E402,F401,F403
 from .ops.creation import *  # noqa: E402,F401,F403
 from .ops.gather import *  # noqa: E402,F401,F403

@@ -47,6 +47,7 @@ from .device import to_device
 from .ops import (
     activation,
     arith,
+    binary_math,
     compare,
     copy,
     creation,
@@ -783,6 +784,9 @@ METHODS: dict = {
 }
 
 for _name in unary.__all__:
+    if _name == "frexp":
+        METHODS["frexp"] = unary.frexp
+        continue
     _fn = getattr(unary, _name)
     METHODS.setdefault(_name, _fn)
     if _name not in (
@@ -800,6 +804,23 @@ for _name in unary.__all__:
         "positive",
     ):
         METHODS.setdefault(_name + "_", _inplace_of(_fn))
+
+for _name in binary_math.__all__:
+    _fn = getattr(binary_math, _name)
+    METHODS.setdefault(_name, _fn)
+    METHODS.setdefault(_name + "_", _inplace_of(_fn))
+
+# in-place comparisons, logical and bitwise ops write their result in this tensor's dtype
+for _name in (
+    "lt", "le", "gt", "ge", "less", "less_equal", "greater", "greater_equal", "not_equal",
+    "logical_and", "logical_or", "logical_xor", "bitwise_and", "bitwise_or", "bitwise_xor",
+    "bitwise_left_shift", "bitwise_right_shift",
+):  # fmt: skip
+    METHODS.setdefault(_name + "_", _inplace_of(METHODS.get(_name) or getattr(compare, _name)))
+METHODS.setdefault("cov", reduction.cov)
+METHODS.setdefault("corrcoef", reduction.corrcoef)
+METHODS.setdefault("vdot", linalg.vdot)
+METHODS.setdefault("multinomial", random.multinomial)
 
 METHODS["round"] = unary.round
 METHODS["softmax"] = activation.softmax

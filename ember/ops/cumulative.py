@@ -11,9 +11,10 @@ from .._tensor_errors import check_dim
 from ..autograd.node import Op
 from ..tensor import Tensor, _wrap
 from . import _bw
+from ._return_types import return_type
 from .gather import Gather
 from .inplace import copy_into_out
-from .reduction import is_float, return_type, rev, via_f32
+from .reduction import is_float, rev, via_f32
 from .view import narrow
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import builtins
 import warnings
-from collections import namedtuple
 
 import numpy as np
 
@@ -26,6 +25,7 @@ from .._tensor_errors import check_dim
 from ..autograd.node import Op
 from ..tensor import Tensor, _wrap
 from . import _autocast, _bw
+from ._return_types import return_type
 from .compare import maximum, minimum, where
 from .creation import zeros
 from .gather import Gather, ScatterAdd
@@ -60,24 +60,6 @@ __all__ = [
     "cov",
     "corrcoef",
 ]
-
-values_indices = namedtuple("return_types", ["values", "indices"])
-_RT: dict = {}
-
-
-def return_type(name: str, a, b, fields=("values", "indices")) -> tuple:
-    """A torch.return_types-like named tuple ``name(values=a, indices=b)``."""
-    cls = _RT.get(name)
-    if cls is None:
-        cls = _RT[name] = namedtuple(name, fields)
-        cls.__module__ = "torch.return_types"
-        cls.__repr__ = _rt_repr
-    return cls(a, b)
-
-
-def _rt_repr(self) -> str:
-    body = ",\n".join(f"{k}={v!r}" for k, v in zip(self._fields, self))
-    return f"torch.return_types.{type(self).__name__}(\n{body})"
 
 
 def norm_dims(dim, nd: int) -> tuple | None:

@@ -13,11 +13,12 @@ from .._backend.casting import cast
 from .._backend.xp import xp_of
 from .._tensor_errors import check_dim
 from ..tensor import Tensor, _wrap
+from ._return_types import return_type
 from .compare import where
 from .gather import gather
 from .inplace import _pretty, copy_into_out
 from .join import stack
-from .reduction import return_type, rev, select_along, span
+from .reduction import rev, select_along, span
 
 _I64 = np.dtype(np.int64)
 

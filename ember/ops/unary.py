@@ -18,6 +18,7 @@ from ..device import device_of
 from ..tensor import Tensor, _wrap
 from . import _bw, _special_math
 from ._elementwise import elementwise_op
+from ._return_types import return_type
 from .inplace import _pretty, copy_into_out
 
 try:  # SciPy is optional: its ufuncs are exact and fast where present
@@ -91,6 +92,10 @@ __all__ = [
     "nan_to_num",
     "bitwise_not",
     "logical_not",
+    "deg2rad",
+    "rad2deg",
+    "sinc",
+    "frexp",
 ]
 
 
@@ -280,6 +285,42 @@ square = _unary(
 )
 sin = _unary("sin", np.sin, lambda g, a, y: g * _bw.cos(a), higher=True)
 cos = _unary("cos", np.cos, lambda g, a, y: -g * _bw.sin(a), higher=True)
+deg2rad = _unary(
+    "deg2rad", lambda a: a * a.dtype.type(math.pi / 180), lambda g, a, y: g * (math.pi / 180)
+)
+rad2deg = _unary(
+    "rad2deg", lambda a: a * a.dtype.type(180 / math.pi), lambda g, a, y: g * (180 / math.pi)
+)
+
+
+def _sinc_grad(g, a, y):
+    pa = a * math.pi
+    d = (pa * _bw.cos(pa) - _bw.sin(pa)) / _bw.where(a == 0, 1 + 0 * a, pa * a)
+    return g * _bw.where(a == 0, 0 * a, d)
+
+
+sinc = _unary("sinc", lambda a: np.sinc(a).astype(a.dtype, copy=False), _sinc_grad, higher=True)
+
+
+def frexp(input: Tensor, *, out=None) -> tuple:
+    """(mantissa, exponent) with input = mantissa * 2**exponent; exponent is int32."""
+    a = input._data
+    if a.dtype.kind not in "fV":
+        raise RuntimeError("torch.frexp() only supports floating-point dtypes")
+    m, e = np.frexp(a.astype(np.float32) if a.dtype.kind == "V" else a)
+    r = return_type(
+        "frexp", _wrap(m.astype(a.dtype, copy=False)), _wrap(e.astype(np.int32)), _FREXP
+    )
+    if out is not None:
+        copy_into_out(out[0], r[0])
+        copy_into_out(out[1], r[1])
+        return return_type("frexp", out[0], out[1], _FREXP)
+    return r
+
+
+_FREXP = ("mantissa", "exponent")
+
+
 tan = _unary("tan", np.tan, lambda g, a, y: g * (1 + y * y), save="out", higher=True)
 asin = _unary("asin", np.arcsin, lambda g, a, y: g / _bw.sqrt(1 - a * a), higher=True)
 acos = _unary("acos", np.arccos, lambda g, a, y: -g / _bw.sqrt(1 - a * a), higher=True)

@@ -1,0 +1,289 @@
+"""The binary math functions beyond + - * / ** %: atan2, hypot, copysign, logaddexp(2),
+float_power, ldexp, heaviside, nextafter, gcd, lcm, and addcmul/addcdiv, with torch's dtypes,
+errors and gradients (each forward beside its backward)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import dtypes
+from .._backend.xp import xp_of
+from ..tensor import Tensor, _wrap
+from . import _bw
+from ._promotion import result_np_dtype
+from .arith import _Binary, _binary, _out, add, div, mul
+from .arith import pow as _pow
+from .inplace import _pretty
+
+__all__ = [
+    "atan2",
+    "arctan2",
+    "hypot",
+    "copysign",
+    "logaddexp",
+    "logaddexp2",
+    "float_power",
+    "ldexp",
+    "heaviside",
+    "nextafter",
+    "gcd",
+    "lcm",
+    "addcmul",
+    "addcdiv",
+]
+
+
+def _need_tensors(name: str, input, other, second: str = "other") -> None:
+    for pos, (arg, x) in enumerate((("input", input), (second, other)), 1):
+        if not isinstance(x, Tensor):
+            raise TypeError(
+                f"{name}(): argument '{arg}' (position {pos}) must be Tensor, not "
+                f"{type(x).__name__}"
+            )
+
+
+def _float_kernel(name: str, input: Tensor, other: Tensor) -> None:
+    """torch's refusal of integer and bool operands for a float-only kernel."""
+    rt = result_np_dtype(input, other)
+    if rt.kind in "biu":
+        kind = "Bool" if rt.kind == "b" else _pretty(dtypes.from_numpy_dtype(rt).name)
+        raise NotImplementedError(f"\"{name}_cpu\" not implemented for '{kind}'")
+
+
+def _float_binary(op, ufunc, input, other, out):
+    return _out(_binary(op, ufunc, input, other, true_div=True), out)
+
+
+# --- atan2 -------------------------------------------------------------------------------
+class Atan2(_Binary):
+    save_in = (0, 1)
+
+    @staticmethod
+    def forward(ctx, a, b, rt):
+        a2, b2 = Atan2.setup(ctx, a, b, rt)
+        ctx.saved = (a2, b2)
+        return xp_of(a2).arctan2(a2, b2)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved
+        n = ctx._needs
+        den = a * a + b * b
+        return Atan2.out(ctx, g * b / den if n[0] else None, -g * a / den if n[1] else None)
+
+
+def atan2(input: Tensor, other: Tensor, *, out=None) -> Tensor:
+    """The angle of the point (other, input), elementwise; integers give the default float."""
+    _need_tensors("atan2", input, other)
+    return _float_binary(Atan2, np.arctan2, input, other, out)
+
+
+arctan2 = atan2
+
+
+# --- hypot -------------------------------------------------------------------------------
+class Hypot(_Binary):
+    save_in = (0, 1)
+
+    @staticmethod
+    def forward(ctx, a, b, rt):
+        a2, b2 = Hypot.setup(ctx, a, b, rt)
+        y = xp_of(a2).hypot(a2, b2)
+        ctx.saved = (a2, b2, y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b, y = ctx.saved
+        n = ctx._needs
+        return Hypot.out(ctx, g * a / y if n[0] else None, g * b / y if n[1] else None)
+
+
+def hypot(input: Tensor, other: Tensor, *, out=None) -> Tensor:
+    """sqrt(input**2 + other**2) without overflow; floating-point tensors only."""
+    _need_tensors("hypot", input, other)
+    _float_kernel("hypot", input, other)
+    return _float_binary(Hypot, np.hypot, input, other, out)
+
+
+# --- copysign ----------------------------------------------------------------------------
+class Copysign(_Binary):
+    @staticmethod
+    def forward(ctx, a, b, rt):
+        a2, b2 = Copysign.setup(ctx, a, b, rt)
+        y = xp_of(a2).copysign(a2, b2)
+        ctx.saved = (a2, y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        a, y = ctx.saved
+        n = ctx._needs
+        ga = None
+        if n[0]:  # +-1 where the sign flipped or not; torch gives 0 where input is 0
+            ga = g * _bw.where(a == 0, 0.0 * a, y / _bw.where(a == 0, 1.0 + 0.0 * a, a))
+        return Copysign.out(ctx, ga, g * 0 if n[1] else None)
+
+
+def copysign(input: Tensor, other, *, out=None) -> Tensor:
+    """|input| with the sign of other (a tensor or a number); integers give the default float."""
+    return _float_binary(Copysign, np.copysign, input, other, out)
+
+
+# --- logaddexp, logaddexp2 -----------------------------------------------------------------
+class LogAddExp(_Binary):
+    save_in = (0, 1)
+    base2 = False
+
+    @classmethod
+    def forward(cls, ctx, a, b, rt):
+        a2, b2 = cls.setup(ctx, a, b, rt)
+        ctx.saved = (a2, b2)
+        xp = xp_of(a2)
+        return xp.logaddexp2(a2, b2) if cls.base2 else xp.logaddexp(a2, b2)
+
+    @classmethod
+    def backward(cls, ctx, g):
+        a, b = ctx.saved
+        n = ctx._needs
+        # d/da log(e^a + e^b) = 1 / (1 + e^(b - a)); base 2 has the same form in powers of 2
+        if cls.base2:
+            wa = 1 / (1 + _bw.exp((b - a) * math.log(2)))
+            wb = 1 / (1 + _bw.exp((a - b) * math.log(2)))
+        else:
+            wa = 1 / (1 + _bw.exp(b - a))
+            wb = 1 / (1 + _bw.exp(a - b))
+        return cls.out(ctx, g * wa if n[0] else None, g * wb if n[1] else None)
+
+
+class LogAddExp2(LogAddExp):
+    base2 = True
+
+
+def logaddexp(input: Tensor, other: Tensor, *, out=None) -> Tensor:
+    """log(exp(input) + exp(other)), computed stably."""
+    _need_tensors("logaddexp", input, other)
+    _float_kernel("logaddexp", input, other)
+    return _float_binary(LogAddExp, np.logaddexp, input, other, out)
+
+
+def logaddexp2(input: Tensor, other: Tensor, *, out=None) -> Tensor:
+    """log2(2**input + 2**other), computed stably."""
+    _need_tensors("logaddexp2", input, other)
+    _float_kernel("logaddexp2", input, other)
+    return _float_binary(LogAddExp2, np.logaddexp2, input, other, out)
+
+
+# --- float_power, ldexp (compositions, so their gradients are pow's and mul's) ---------------
+def float_power(input, exponent, *, out=None) -> Tensor:
+    """input ** exponent in double precision (complex128 when either side is complex)."""
+    cplx = any(
+        (isinstance(x, Tensor) and x.is_complex()) or isinstance(x, complex)
+        for x in (input, exponent)
+    )
+    dt = dtypes.complex128 if cplx else dtypes.float64
+    if out is not None and out.dtype is not dt:
+        raise RuntimeError(
+            f"the output given to float_power has dtype {_pretty(out.dtype.name)} but the "
+            f"operation's result requires dtype {_pretty(dt.name)}"
+        )
+    a = input.to(dt) if isinstance(input, Tensor) else input
+    b = exponent.to(dt) if isinstance(exponent, Tensor) else exponent
+    if not isinstance(a, Tensor):
+        a = _wrap(np.asarray(a, dt.np))
+    return _out(_pow(a, b), out)
+
+
+def ldexp(input: Tensor, other: Tensor, *, out=None) -> Tensor:
+    """input * 2**other (the result is floating point)."""
+    _need_tensors("ldexp", input, other)
+    return _out(mul(input, _pow(2.0, other)), out)
+
+
+# --- heaviside, nextafter, gcd, lcm (no gradient in torch) -------------------------------------
+def _xp_ufunc(name: str):
+    def f(a, b):
+        return getattr(xp_of(a), name)(a, b)
+
+    return f
+
+
+def _nograd_binary(fn, input: Tensor, other: Tensor, rt, out):
+    a, b = input._data.astype(rt, copy=False), other._data.astype(rt, copy=False)
+    r = _wrap(xp_of(a).asarray(fn(a, b)))
+    return _out(r, out)
+
+
+def heaviside(input: Tensor, values: Tensor, *, out=None) -> Tensor:
+    """0 where input < 0, 1 where input > 0, ``values`` where input == 0."""
+    _need_tensors("heaviside", input, values, "values")
+    if input._data.dtype != values._data.dtype:
+        raise RuntimeError("heaviside is not yet implemented for tensors with different dtypes")
+    if input.is_complex():
+        raise RuntimeError("heaviside is not yet implemented for complex tensors.")
+    rt = input._data.dtype
+
+    def f(x, y):
+        xp = xp_of(x)
+        return xp.where(x == 0, y, (x > 0).astype(rt)).astype(rt)
+
+    return _nograd_binary(f, input, values, rt, out)
+
+
+def nextafter(input: Tensor, other: Tensor, *, out=None) -> Tensor:
+    """The next floating-point value after input towards other."""
+    _need_tensors("nextafter", input, other)
+    _float_kernel("nextafter", input, other)
+    return _nograd_binary(_xp_ufunc("nextafter"), input, other, result_np_dtype(input, other), out)
+
+
+def _int_kernel(name: str, input: Tensor, other: Tensor):
+    rt = result_np_dtype(input, other)
+    if rt.kind not in "iu":
+        kind = "Bool" if rt.kind == "b" else _pretty(dtypes.from_numpy_dtype(rt).name)
+        raise NotImplementedError(f"\"{name}_cpu\" not implemented for '{kind}'")
+    return rt
+
+
+def gcd(input: Tensor, other: Tensor, *, out=None) -> Tensor:
+    """Greatest common divisor of integer tensors (non-negative; gcd(0, 0) = 0)."""
+    _need_tensors("gcd", input, other)
+    return _nograd_binary(_xp_ufunc("gcd"), input, other, _int_kernel("gcd", input, other), out)
+
+
+def lcm(input: Tensor, other: Tensor, *, out=None) -> Tensor:
+    """Least common multiple of integer tensors (non-negative)."""
+    _need_tensors("lcm", input, other)
+    return _nograd_binary(_xp_ufunc("lcm"), input, other, _int_kernel("lcm", input, other), out)
+
+
+# --- addcmul, addcdiv --------------------------------------------------------------------
+def _value_for(input: Tensor, value):
+    """torch truncates a float ``value`` for integer inputs."""
+    if isinstance(input, Tensor) and input._data.dtype.kind in "iu" and isinstance(value, float):
+        return int(value)
+    return value
+
+
+def addcmul(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1, out=None) -> Tensor:
+    """input + value * tensor1 * tensor2."""
+    prod = mul(tensor1, tensor2)
+    value = _value_for(input, value)
+    return _out(add(input, prod if value == 1 else mul(prod, value)), out)
+
+
+def addcdiv(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1, out=None) -> Tensor:
+    """input + value * tensor1 / tensor2 (integer tensor1 and tensor2 raise, as torch)."""
+    if tensor1._data.dtype.kind in "biu" and tensor2._data.dtype.kind in "biu":
+        raise RuntimeError(
+            "Integer division with addcdiv is no longer supported, and in a future  release "
+            "addcdiv will perform a true division of tensor1 and tensor2. The historic addcdiv "
+            "behavior can be implemented as (input + value * torch.trunc(tensor1 / tensor2))."
+            "to(input.dtype) for integer inputs and as (input + value * tensor1 / tensor2) for "
+            "float inputs. The future addcdiv behavior is just the latter implementation: "
+            "(input + value * tensor1 / tensor2), for all dtypes."
+        )
+    q = div(tensor1, tensor2)
+    return _out(add(input, q if value == 1 else mul(q, value)), out)
