@@ -12,7 +12,7 @@ from ..tensor import Tensor, _wrap
 from .creation import zeros_like
 from .inplace import check_leaf, inplace
 from .unary import Cast, ToDevice
-from .view import expand
+from .view import _storage_root, expand
 
 
 def copy_(self: Tensor, src, non_blocking: bool = False) -> Tensor:
@@ -80,3 +80,34 @@ def fill_(self: Tensor, value) -> Tensor:
 
 def zero_(self: Tensor) -> Tensor:
     return fill_(self, 0)
+
+
+def resize_(self: Tensor, *sizes, memory_format=None) -> Tensor:
+    """Give self the shape ``sizes`` in place: the first elements of its (contiguous) storage
+    are kept, new ones are zero (torch leaves them uninitialised)."""
+    if len(sizes) == 1 and not isinstance(sizes[0], int):
+        sizes = tuple(sizes[0])
+    sizes = tuple(int(s) for s in sizes)
+    if any(s < 0 for s in sizes):
+        raise RuntimeError(
+            f"Trying to create tensor with negative dimension {min(sizes)}: {list(sizes)}"
+        )
+    if self._rg:
+        raise RuntimeError("cannot resize variables that require grad")
+    a = self._data
+    n = int(np.prod(sizes, dtype=np.int64))
+    flat, off = _storage_root(a)  # as torch, a shrink keeps the storage for a later grow
+    flat = flat[off:]
+    if n <= flat.size:
+        self._data = flat[:n].reshape(sizes)
+    else:
+        grown = xp_of(a).zeros(n, a.dtype)
+        grown[: flat.size] = flat
+        self._data = grown.reshape(sizes)
+    self._bump()
+    return self
+
+
+def resize_as_(self: Tensor, the_template: Tensor, memory_format=None) -> Tensor:
+    """resize_ to the shape of ``the_template``."""
+    return resize_(self, tuple(the_template._data.shape))

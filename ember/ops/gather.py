@@ -27,6 +27,7 @@ __all__ = [
     "scatter",
     "scatter_add",
     "scatter_reduce",
+    "index_reduce",
     "index_select",
     "masked_select",
     "masked_fill",
@@ -438,6 +439,35 @@ def scatter_reduce(
         return ScatterReduce.apply(input, d, index._data, src, reduce, include_self)
     v = _corner(_as1(src._data), _as1(index._data).shape)
     return _wrap(_scatter_reduce_arr(input._data, d, index._data, v, reduce, include_self))
+
+
+def index_reduce(
+    input: Tensor, dim: int, index: Tensor, source: Tensor, reduce: str, *, include_self=True
+) -> Tensor:
+    """Reduce the slices of ``source`` into input at ``index`` along ``dim`` ('prod', 'mean',
+    'amax', 'amin'): scatter_reduce with the index spread over source's shape."""
+    if reduce not in ("prod", "mean", "amax", "amin"):
+        raise RuntimeError(
+            "index_reduce(): Expected reduce to be one of prod, mean, amax or amin but got "
+            f"{reduce}."
+        )
+    idx = _vec_index(index, "index_reduce")
+    nd = input._data.ndim
+    d = check_dim(dim, nd)
+    src = source._data
+    if src.ndim != nd or (nd and src.shape[d] != idx.size):
+        raise RuntimeError("index_reduce_(): Number of indices should be equal to source.size(dim)")
+    shape = [1] * max(nd, 1)
+    shape[d] = idx.size
+    full = xp_of(idx).broadcast_to(idx.reshape(shape), src.shape if nd else (idx.size,))
+    return scatter_reduce(
+        input,
+        d,
+        _wrap(xp_of(idx).ascontiguousarray(full)),
+        source,
+        reduce,
+        include_self=include_self,
+    )
 
 
 # --- index_select / index_add / index_copy / index_fill -----------------------------------

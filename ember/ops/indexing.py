@@ -15,7 +15,7 @@ from . import _bw
 from .creation import zeros_like
 from .inplace import _pretty, check_leaf, inplace
 
-__all__ = ["nonzero", "argwhere", "index_put"]
+__all__ = ["nonzero", "argwhere", "index_put", "unravel_index"]
 
 
 def _is_basic(key) -> bool:
@@ -435,3 +435,28 @@ def nonzero(input: Tensor, *, as_tuple: bool = False, out=None):
 
 
 argwhere = nonzero
+
+
+def unravel_index(indices: Tensor, shape) -> tuple:
+    """The coordinates in ``shape`` of flat indices, one int64 tensor per dim. As torch's, the
+    indices are not bounds-checked: they are taken modulo the number of elements."""
+    if not isinstance(indices, Tensor):
+        raise TypeError(f"expected 'indices' to be a tensor, but got {type(indices)}")
+    a = indices._data
+    if a.dtype.kind not in "iu":
+        raise TypeError(
+            f"expected 'indices' to be integer dtype, but got {_pretty(indices.dtype.name)}"
+        )
+    shape = (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(int(s) for s in shape)
+    if any(s < 0 for s in shape):
+        raise ValueError(f"'shape' cannot have negative values, but got {shape}")
+    xp = xp_of(a)
+    rem = a.astype(np.int64)
+    n = int(np.prod(shape, dtype=np.int64)) if shape else 1
+    if n:
+        rem = rem % n
+    out = []
+    for s in reversed(shape):
+        out.append(rem % s if s else xp.zeros_like(rem))
+        rem = rem // s if s else rem
+    return tuple(_wrap(c) for c in reversed(out))

@@ -10,6 +10,10 @@ Borderline choices, one line each:
 
 from __future__ import annotations
 
+import itertools
+
+import numpy as np
+
 from .. import dtypes
 from .._backend.xp import xp_of
 from .._tensor_errors import check_dim
@@ -22,6 +26,7 @@ from .view import _slice, meshgrid, reshape, unsqueeze
 
 __all__ = [
     "cartesian_prod",
+    "combinations",
     "cat",
     "concat",
     "concatenate",
@@ -39,6 +44,10 @@ __all__ = [
     "hsplit",
     "vsplit",
     "dsplit",
+    "split_with_sizes",
+    "split_copy",
+    "split_with_sizes_copy",
+    "unbind_copy",
 ]
 
 
@@ -193,7 +202,12 @@ def split(tensor: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
             )
         sizes = [min(step, n - i) for i in range(0, n, step)] if n else [0]
     else:
-        sizes = list(split_size_or_sections)
+        sizes = [int(k) for k in split_size_or_sections]
+        if any(k < 0 for k in sizes):
+            raise RuntimeError(
+                "split_with_sizes expects split_sizes have only non-negative entries, but got "
+                f"split_sizes={sizes}"
+            )
         if sum(sizes) != n:
             raise RuntimeError(
                 f"split_with_sizes expects split_sizes to sum exactly to {n} (input tensor's "
@@ -204,6 +218,21 @@ def split(tensor: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
         out.append(_slice(tensor, d, start, start + s))
         start += s
     return tuple(out)
+
+
+def split_with_sizes(input: Tensor, split_sizes, dim: int = 0) -> tuple:
+    """Views of the given sizes along dim (they must sum to its length)."""
+    return split(input, list(split_sizes), dim)
+
+
+def split_copy(tensor: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
+    """split, as copies."""
+    return tuple(p.clone() for p in split(tensor, split_size_or_sections, dim))
+
+
+def split_with_sizes_copy(input: Tensor, split_sizes, dim: int = 0) -> tuple:
+    """split_with_sizes, as copies."""
+    return tuple(p.clone() for p in split(input, list(split_sizes), dim))
 
 
 def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple:
@@ -220,6 +249,11 @@ def unbind(input: Tensor, dim: int = 0) -> tuple:
     """The slices along ``dim``, as a tuple of views."""
     d = check_dim(dim, input._data.ndim)
     return tuple(_slice(input, d, i, None, drop=True) for i in range(input._data.shape[d]))
+
+
+def unbind_copy(input: Tensor, dim: int = 0) -> tuple:
+    """unbind, as copies."""
+    return tuple(p.clone() for p in unbind(input, dim))
 
 
 def tensor_split(input: Tensor, indices_or_sections, dim: int = 0) -> tuple:
@@ -295,3 +329,20 @@ def cartesian_prod(*tensors) -> Tensor:
     if len(tensors) == 1:
         return tensors[0]
     return stack([g.reshape(-1) for g in grids], 1)
+
+
+def combinations(input: Tensor, r: int = 2, with_replacement: bool = False) -> Tensor:
+    """The r-length combinations of a 1-d tensor's elements, one per row (itertools order)."""
+    if input._data.ndim != 1:
+        raise RuntimeError(f"Expect a 1D vector, but got shape {list(input._data.shape)}")
+    if r < 0:
+        raise RuntimeError(f"Expect a non-negative number, but got {r}")
+    if r == 0:
+        return Tensor.new_empty(input, (0,))
+    n = input._data.shape[0]
+    make = itertools.combinations_with_replacement if with_replacement else itertools.combinations
+    rows = list(make(range(n), r))
+    if not rows:
+        return Tensor.new_empty(input, (0, r))
+    idx = np.asarray(rows, dtype=np.int64)
+    return stack([input[idx[:, k]] for k in range(r)], 1)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import dtypes
 from .._backend.xp import xp_of
 from .._tensor_errors import check_dim
 from ..autograd.node import Op
@@ -26,6 +27,7 @@ from .view import Diagonal, DiagScatter, _diag_dims, _NoCtx, diag_view, narrow, 
 from .view import diagonal as _diagonal  # diag's own parameter is named diagonal
 
 __all__ = [
+    "gradient",
     "flip",
     "fliplr",
     "flipud",
@@ -421,3 +423,102 @@ def diff(input: Tensor, n: int = 1, dim: int = -1, prepend=None, append=None) ->
         hi, lo = narrow(x, d, 1, m - 1), narrow(x, d, 0, m - 1)
         x = hi != lo if x._data.dtype == np.bool_ else hi - lo
     return x
+
+
+# --- gradient: finite-difference derivatives (second order inside, first or second at edges) --
+def _spacings(spacing, dims: list) -> list:
+    """One spacing per dim: a number (uniform) or a 1-d array of coordinates."""
+    if isinstance(spacing, (int, float)):
+        return [float(spacing)] * len(dims)
+    if isinstance(spacing, Tensor) and spacing._data.ndim == 0:
+        return [float(spacing.item())] * len(dims)
+    sp = list(spacing)
+    if len(sp) != len(dims):
+        raise RuntimeError(
+            "torch.gradient expected spacing to be unspecified, a scalar or it's spacing and dim "
+            f"arguments to have the same length, but got a spacing argument of length {len(sp)} "
+            f"and a dim argument of length {len(dims)}."
+        )
+    out = []
+    for v in sp:
+        if isinstance(v, Tensor):
+            out.append(float(v.item()) if v._data.ndim == 0 else np.asarray(v.tolist(), np.float64))
+        else:
+            out.append(float(v))
+    return out
+
+
+def _along(t: Tensor, d: int, coef: np.ndarray) -> Tensor:
+    """A 1-d coefficient array shaped to broadcast along dim ``d`` of ``t``, in t's dtype."""
+    shape = [1] * t._data.ndim
+    shape[d] = coef.shape[0]
+    return _wrap(xp_of(t._data).asarray(coef.reshape(shape).astype(t._data.dtype)))
+
+
+def _grad_one(f: Tensor, d: int, h, edge_order: int) -> Tensor:
+    n = f._data.shape[d]
+
+    def part(start, length):
+        return narrow(f, d, start, length)
+
+    if isinstance(h, float):
+        inner = (part(2, n - 2) - part(0, n - 2)) / (2 * h)
+        if edge_order == 1:
+            left = (part(1, 1) - part(0, 1)) / h
+            right = (part(n - 1, 1) - part(n - 2, 1)) / h
+        else:
+            left = (-1.5 * part(0, 1) + 2 * part(1, 1) - 0.5 * part(2, 1)) / h
+            right = (0.5 * part(n - 3, 1) - 2 * part(n - 2, 1) + 1.5 * part(n - 1, 1)) / h
+        return cat([left, inner, right], d)
+    x = h
+    if x.shape[0] != n:
+        raise RuntimeError(
+            f"torch.gradient expected each tensor to be on the same device, and the coordinate "
+            f"tensor of dimension {d} to have {n} elements, but got {x.shape[0]}"
+        )
+    hl, hr = x[1:-1] - x[:-2], x[2:] - x[1:-1]
+    inner = (
+        part(0, n - 2) * _along(f, d, -hr / (hl * (hl + hr)))
+        + part(1, n - 2) * _along(f, d, (hr - hl) / (hl * hr))
+        + part(2, n - 2) * _along(f, d, hl / (hr * (hl + hr)))
+    )
+    if edge_order == 1:
+        left = (part(1, 1) - part(0, 1)) / float(x[1] - x[0])
+        right = (part(n - 1, 1) - part(n - 2, 1)) / float(x[-1] - x[-2])
+    else:
+        d1, d2 = float(x[1] - x[0]), float(x[2] - x[1])
+        left = (
+            part(0, 1) * (-(2 * d1 + d2) / (d1 * (d1 + d2)))
+            + part(1, 1) * ((d1 + d2) / (d1 * d2))
+            + part(2, 1) * (-d1 / (d2 * (d1 + d2)))
+        )
+        d1, d2 = float(x[-2] - x[-3]), float(x[-1] - x[-2])
+        right = (
+            part(n - 3, 1) * (d2 / (d1 * (d1 + d2)))
+            + part(n - 2, 1) * (-(d2 + d1) / (d1 * d2))
+            + part(n - 1, 1) * ((2 * d2 + d1) / (d2 * (d1 + d2)))
+        )
+    return cat([left, inner, right], d)
+
+
+def gradient(input: Tensor, *, spacing=1, dim=None, edge_order: int = 1) -> tuple:
+    """Estimates of df/dx along each dim (central differences inside; one-sided of order
+    ``edge_order`` at the ends); ``spacing`` is a number, one per dim, or coordinate tensors."""
+    nd = input._data.ndim
+    if dim is None:
+        dims = list(range(nd))
+    elif isinstance(dim, int):
+        dims = [check_dim(dim, nd)]
+    else:
+        dims = [check_dim(k, nd) for k in dim]
+    if edge_order not in (1, 2):
+        raise RuntimeError(
+            f"torch.gradient only supports edge_order=1 and edge_order=2. Got {edge_order}"
+        )
+    f = input if input._data.dtype.kind in "fcV" else input.to(dtypes.get_default_dtype())
+    for k in dims:
+        if f._data.shape[k] < edge_order + 1:
+            raise RuntimeError(
+                "torch.gradient expected each dimension size to be at least edge_order+1"
+            )
+    return tuple(_grad_one(f, k, h, edge_order) for k, h in zip(dims, _spacings(spacing, dims)))

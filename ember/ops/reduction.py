@@ -59,6 +59,7 @@ __all__ = [
     "nanmedian",
     "cov",
     "corrcoef",
+    "renorm",
 ]
 
 
@@ -910,3 +911,19 @@ def count_nonzero(input: Tensor, dim=None) -> Tensor:
     if a.ndim == 0:
         dims = None
     return _wrap(xp_of(a).asarray((a != 0).sum(axis=_axis(dims))).astype(np.int64))
+
+
+def renorm(input: Tensor, p: float, dim: int, maxnorm: float) -> Tensor:
+    """Each slice along ``dim`` whose p-norm exceeds ``maxnorm`` scaled down to norm maxnorm."""
+    nd = input._data.ndim
+    if maxnorm < 0:
+        raise RuntimeError(f"renorm: expected maxnorm to be >= 0 but got {maxnorm:g}")
+    if nd < 2:
+        raise RuntimeError(f"renorm: input needs at least 2 dimensions, got {nd} dimensions")
+    if p <= 0:
+        raise RuntimeError("renorm: non-positive-norm not supported")
+    d = check_dim(dim, nd)
+    others = tuple(k for k in range(nd) if k != d)
+    n = norm(input, p, others, keepdim=True)
+    factor = where(n > maxnorm, maxnorm / (n + 1e-7), 1.0)
+    return input * factor

@@ -7,6 +7,8 @@ flows back to the positions the values were taken from.
 
 from __future__ import annotations
 
+import builtins
+
 import numpy as np
 
 from .._backend.casting import cast
@@ -34,6 +36,8 @@ __all__ = [
     "bucketize",
     "bincount",
     "histc",
+    "histogram",
+    "histogramdd",
     "quantile",
     "nanquantile",
     "mode",
@@ -309,6 +313,77 @@ def histc(input: Tensor, bins: int = 100, min=0, max=0, *, out=None) -> Tensor: 
     if out is not None:
         return copy_into_out(out, r)
     return r
+
+
+def _hist_edges(a, bins, rng, name: str):
+    """Bin edges as torch builds them: a linspace in the input's dtype over ``range`` (or the
+    data's min and max; a single value v spans [v - 0.5, v + 0.5]), or the given edges."""
+    xp = xp_of(a)
+    if isinstance(bins, Tensor):
+        return bins._data.astype(a.dtype, copy=False)
+    bins = int(bins)
+    if bins <= 0:
+        raise RuntimeError(f"{name}(): bins must be > 0, but got {bins} for dimension 0")
+    if rng is not None:
+        lo, hi = float(rng[0]), float(rng[1])
+        if lo > hi:
+            raise RuntimeError(f"{name}(): max must be larger than min")
+    elif a.size:
+        lo, hi = float(a.min()), float(a.max())
+    else:
+        lo, hi = 0.0, 1.0
+    if lo == hi:
+        lo, hi = lo - 0.5, hi + 0.5
+    return xp.linspace(lo, hi, bins + 1).astype(a.dtype)
+
+
+def _hist_float_check(input: Tensor, name: str) -> None:
+    if input._data.dtype.kind != "f":
+        raise NotImplementedError(f"\"{name}\" not implemented for '{_pretty(input.dtype.name)}'")
+
+
+def histogram(input: Tensor, bins=100, *, range=None, weight=None, density: bool = False, out=None):  # noqa: A002
+    """(hist, bin_edges): counts (or summed weights) in ``bins`` equal bins or at the given
+    edges; the last bin includes its right edge. Values outside the edges are not counted."""
+    _hist_float_check(input, "histogram_cpu")
+    a = input._data.reshape(-1)
+    edges = _hist_edges(a, bins, range, "torch.histogram")
+    w = None if weight is None else weight._data.reshape(-1)
+    h, _ = xp_of(a).histogram(a, bins=edges, weights=w, density=density)
+    r = return_type("histogram", _wrap(h.astype(a.dtype)), _wrap(edges), ("hist", "bin_edges"))
+    if out is not None:
+        copy_into_out(out[0], r[0])
+        copy_into_out(out[1], r[1])
+        return return_type("histogram", out[0], out[1], ("hist", "bin_edges"))
+    return r
+
+
+def histogramdd(input: Tensor, bins=10, *, range=None, weight=None, density: bool = False):  # noqa: A002
+    """(hist, bin_edges) over the last dimension's coordinates: one axis of bins per column."""
+    _hist_float_check(input, "histogramdd")
+    a = input._data
+    nd = a.shape[-1]
+    pts = a.reshape(-1, nd)
+    if isinstance(bins, int):
+        bins = [bins] * nd
+    bins = list(bins)
+    if len(bins) != nd:
+        raise RuntimeError(
+            f"torch.histogramdd(): expected {nd} sequences of bin edges for each of the {nd} "
+            f"input dimensions, but got {len(bins)}"
+        )
+    edges = []
+    for k in builtins.range(nd):
+        rk = None if range is None else (range[2 * k], range[2 * k + 1])
+        edges.append(_hist_edges(pts[:, k], bins[k], rk, "torch.histogramdd"))
+    w = None if weight is None else weight._data.reshape(-1)
+    h, _ = np.histogramdd(pts, bins=edges, weights=w, density=density)
+    return return_type(
+        "histogramdd",
+        _wrap(h.astype(a.dtype)),
+        tuple(_wrap(e) for e in edges),
+        ("hist", "bin_edges"),
+    )
 
 
 # --- quantiles ------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ duck-typed, so these support higher-order gradients.
 
 Borderline choices, one line each:
 - reshape, flatten, squeeze, ravel, atleast_nd: views that copy only where no view exists (torch).
-- expand_copy and narrow_copy sit beside the view they copy (torch's *_copy ops).
+- expand_copy and narrow_copy sit beside the view they copy; the other *_copy ops are at the end.
 - broadcast_shapes makes no tensor; it sits with broadcast_to and broadcast_tensors.
 - DiagScatter is diagonal's adjoint, so it is here; the diag ops in rearrange.py build on it.
 - split, chunk, unbind and tensor_split return views but, as cat's inverse, live in join.py.
@@ -50,6 +50,21 @@ __all__ = [
     "narrow_copy",
     "select",
     "diagonal",
+    "as_strided",
+    "as_strided_copy",
+    "as_strided_scatter",
+    "view_copy",
+    "permute_copy",
+    "transpose_copy",
+    "t_copy",
+    "squeeze_copy",
+    "unsqueeze_copy",
+    "select_copy",
+    "diagonal_copy",
+    "unfold_copy",
+    "slice_copy",
+    "alias_copy",
+    "detach_copy",
 ]
 
 
@@ -610,3 +625,167 @@ def meshgrid(*tensors, indexing: str = "ij"):
         shape[pos] = t.numel()
         out.append(expand(reshape(t, shape), sizes))
     return tuple(out)
+
+
+# --- as_strided ----------------------------------------------------------------------------
+def _ptr(a) -> int:
+    return a.__array_interface__["data"][0] if hasattr(a, "__array_interface__") else a.data.ptr
+
+
+def _storage_root(a):
+    """The array that owns ``a``'s memory (torch's storage) as a flat array, and ``a``'s offset
+    into it. Memory that no contiguous array owns (a strided view made by NumPy's
+    as_strided) is taken as a contiguous copy of ``a`` itself."""
+    root = a
+    while getattr(root, "base", None) is not None and type(root.base) is type(a):
+        root = root.base
+    if not root.flags.c_contiguous:
+        return xp_of(a).ascontiguousarray(a).reshape(-1), 0
+    return root.reshape(-1), (_ptr(a) - _ptr(root)) // a.itemsize
+
+
+def _strided_positions(n: int, shape, strides, offset: int):
+    """For each element of a strided view, its position in a storage of ``n`` elements."""
+    pos = np.arange(n, dtype=np.int64)
+    return _as_strided(pos[offset:], shape, tuple(s * 8 for s in strides))
+
+
+class AsStrided(Op):
+    """A view with the given sizes and element strides over the input's storage. The backward
+    sums the gradient by storage position, then reads it back at the input's positions."""
+
+    higher_order = False
+
+    @staticmethod
+    def forward(ctx, a, size, stride, offset):
+        flat, a_off = _storage_root(a)
+        isz = a.itemsize
+        ctx.geo = (
+            flat.size,
+            size,
+            stride,
+            offset,
+            a.shape,
+            tuple(s // isz for s in a.strides),
+            a_off,
+        )
+        return _as_strided(flat[offset:], size, tuple(s * isz for s in stride))
+
+    @staticmethod
+    def backward(ctx, g):
+        n, size, stride, offset, a_shape, a_strides, a_off = ctx.geo
+        xp = xp_of(g)
+        acc = xp.zeros(n, g.dtype)
+        xp.add.at(acc, xp.asarray(_strided_positions(n, size, stride, offset)), g)
+        return acc[xp.asarray(_strided_positions(n, a_shape, a_strides, a_off))], None, None, None
+
+
+def as_strided(input: Tensor, size, stride, storage_offset: int | None = None) -> Tensor:
+    """A view of input's storage with the given sizes and strides (in elements)."""
+    size, stride = tuple(int(s) for s in size), tuple(int(s) for s in stride)
+    if len(size) != len(stride):
+        raise RuntimeError(
+            f"mismatch in length of strides and shape: strides has {len(stride)} elements but "
+            f"shape has {len(size)} elements"
+        )
+    if any(s < 0 for s in stride):
+        raise RuntimeError(
+            f"as_strided: Negative strides are not supported at the moment, got strides: "
+            f"{list(stride)}"
+        )
+    a = input._data
+    flat, a_off = _storage_root(a)
+    off = a_off if storage_offset is None else int(storage_offset)
+    need = 0 if 0 in size else off + 1 + sum((n - 1) * s for n, s in zip(size, stride))
+    if need > flat.size or off < 0:
+        isz = a.itemsize
+        raise RuntimeError(
+            f"setStorage: sizes {list(size)}, strides {list(stride)}, storage offset {off}, and "
+            f"itemsize {isz} requiring a storage size of {need * isz} are out of bounds for "
+            f"storage of size {flat.size * isz}"
+        )
+    return as_view(AsStrided.apply(input, size, stride, off), input)
+
+
+def as_strided_copy(input: Tensor, size, stride, storage_offset: int | None = None) -> Tensor:
+    """as_strided, as a copy."""
+    return as_strided(input, size, stride, storage_offset).clone()
+
+
+class AsStridedScatter(Op):
+    """A contiguous copy of the input with ``src`` written at the strided positions."""
+
+    @staticmethod
+    def forward(ctx, a, src, size, stride, offset):
+        xp = xp_of(a)
+        out = xp.ascontiguousarray(a).copy()
+        pos = xp.asarray(_strided_positions(out.size, size, stride, offset))
+        out.reshape(-1)[pos] = src
+        ctx.pos, ctx.shape = pos, a.shape
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        g = xp_of(g).ascontiguousarray(g)
+        flat = g.reshape(-1)
+        gsrc = flat[ctx.pos] if ctx._needs[1] else None
+        ga = None
+        if ctx._needs[0]:
+            ga = g.copy()
+            ga.reshape(-1)[ctx.pos] = 0
+        return ga, gsrc, None, None, None
+
+
+def as_strided_scatter(
+    input: Tensor, src: Tensor, size, stride, storage_offset: int | None = None
+) -> Tensor:
+    """A copy of input (contiguous) whose as_strided view (size, stride, offset) holds src."""
+    size, stride = tuple(int(s) for s in size), tuple(int(s) for s in stride)
+    off = 0 if storage_offset is None else int(storage_offset)
+    as_strided(input.detach().contiguous(), size, stride, off)  # torch's checks and errors
+    if tuple(src._data.shape) != size:
+        raise RuntimeError(
+            f"expected src to have a size equal to the slice of self. src size = "
+            f"{list(src._data.shape)}, slice size = {list(size)}"
+        )
+    if src._data.dtype != input._data.dtype:
+        src = src.to(input.dtype)
+    return AsStridedScatter.apply(input, src, size, stride, off)
+
+
+# --- the *_copy forms of the views (torch's functional variants): the view, then a copy ----
+def _copy_of(view_fn, name: str):
+    def fn(input: Tensor, *args, **kwargs) -> Tensor:
+        return view_fn(input, *args, **kwargs).clone()
+
+    fn.__name__ = name
+    fn.__qualname__ = name
+    fn.__doc__ = f"{view_fn.__name__}, as a copy (torch.{name})."
+    return fn
+
+
+view_copy = _copy_of(view, "view_copy")
+permute_copy = _copy_of(permute, "permute_copy")
+transpose_copy = _copy_of(transpose, "transpose_copy")
+t_copy = _copy_of(t, "t_copy")
+squeeze_copy = _copy_of(squeeze, "squeeze_copy")
+unsqueeze_copy = _copy_of(unsqueeze, "unsqueeze_copy")
+select_copy = _copy_of(select, "select_copy")
+diagonal_copy = _copy_of(diagonal, "diagonal_copy")
+unfold_copy = _copy_of(unfold, "unfold_copy")
+
+
+def slice_copy(input: Tensor, dim: int = 0, start=None, end=None, step: int = 1) -> Tensor:
+    """input[..., start:end:step, ...] along ``dim``, as a copy."""
+    d = check_dim(dim, input._data.ndim)
+    return input[(slice(None),) * d + (slice(start, end, step),)].clone()
+
+
+def alias_copy(input: Tensor) -> Tensor:
+    """A copy of input (torch.alias_copy)."""
+    return input.clone()
+
+
+def detach_copy(input: Tensor) -> Tensor:
+    """A detached copy of input."""
+    return input.detach().clone()

@@ -372,3 +372,33 @@ def test_take_along_dim_negative_indices_wrap_along_a_dim_and_raise_flattened():
     compare(lambda m, x, i: m.take_along_dim(x, i, dim=1), x, i)
     with pytest.raises(RuntimeError, match="out of bounds"):
         ember.take_along_dim(x, i)
+
+
+@pytest.mark.parametrize("reduce", ["prod", "mean", "amax", "amin"])
+@pytest.mark.parametrize("include_self", [True, False])
+def test_index_reduce_values_and_gradients(reduce, include_self):
+    x = ember.tensor([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]], requires_grad=True)
+    s = ember.tensor([[2.0, 3.0], [4.0, 5.0], [6.0, 2.0]], requires_grad=True)
+    i = idx([0, 2, 0])
+    compare(lambda m, x, s, i: x.index_reduce(0, i, s, reduce, include_self=include_self), x, s, i)
+    with pytest.raises(RuntimeError, match="Expected reduce to be one of prod, mean, amax or amin"):
+        x.index_reduce(0, i, s, "sum")
+
+
+def test_unravel_index_wraps_and_checks_as_torch():
+    for ind, shape in (
+        ([4, 1], (2, 3)),
+        (5, (2, 3)),
+        (5, 6),
+        ([6, -7], (2, 3)),
+        ([[0, 5]], (3, 2)),
+    ):
+        e = ember.unravel_index(ember.tensor(ind), shape)
+        t = torch.unravel_index(torch.tensor(ind), shape)
+        assert len(e) == len(t)
+        for a, b in zip(e, t):
+            assert_same(a, b)
+    with pytest.raises(TypeError, match="expected 'indices' to be integer dtype"):
+        ember.unravel_index(ember.tensor([1.0]), (2, 3))
+    with pytest.raises(ValueError, match="'shape' cannot have negative values"):
+        ember.unravel_index(ember.tensor([1]), (2, -3))

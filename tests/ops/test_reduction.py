@@ -517,3 +517,27 @@ def test_integer_and_zero_dim_reductions_keep_torch_dtypes_and_shapes():
         lambda m: m.cov(m.tensor([1.0, 2.0])),
     ):
         assert_same(fn(ember), fn(torch))
+
+
+@pytest.mark.parametrize("p", [1, 2, 3.5])
+@pytest.mark.parametrize("dim", [0, 1, -1])
+def test_renorm_values_gradients_and_errors(p, dim):
+    x = randn(3, 4, 2, dtype=ember.float64)
+    compare(lambda m, x: m.renorm(x, p, dim, 1.5), x)
+    gradcheck(lambda x: ember.renorm(x, p, dim, 1.0), (3, 4))
+    with pytest.raises(RuntimeError, match="expected maxnorm to be >= 0"):
+        ember.renorm(x, p, dim, -1)
+    with pytest.raises(RuntimeError, match="input needs at least 2 dimensions"):
+        ember.renorm(ember.ones(3), p, 0, 1)
+
+
+def test_resize_keeps_storage_and_refuses_grad_tensors():
+    e, t = ember.arange(6.0), torch.arange(6.0)
+    for shape in ((2, 2), (3, 2), (1, 5)):
+        e.resize_(*shape)
+        t.resize_(*shape)
+        assert_same(e, t)
+    e.resize_as_(ember.zeros(2, 3))
+    assert e.shape == (2, 3)
+    with pytest.raises(RuntimeError, match="cannot resize variables that require grad"):
+        ember.ones(2, requires_grad=True).resize_(3)

@@ -214,3 +214,51 @@ def test_mode():
     )
     x = ember.tensor([2.0, 2.0, 1.0, 7.0, 2.0], requires_grad=True)
     compare(lambda m, x: tuple(x.mode()), x)
+
+
+# --- histogram / histogramdd ---------------------------------------------------------------
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {"bins": 4},
+        {"bins": 3, "range": (0.0, 2.0)},
+        {"bins": 5, "density": True},
+        {"bins": [-1.0, 0.0, 0.5, 3.0]},
+        {"bins": 4, "weight": True},
+    ],
+)
+def test_histogram_against_torch(kw):
+    from tests._support.torch_ref import assert_same
+
+    x = np.random.default_rng(0).standard_normal(50).astype(np.float32)
+    w = np.random.default_rng(1).random(50).astype(np.float32)
+
+    def run(m):
+        k = dict(kw)
+        if isinstance(k["bins"], list):
+            k["bins"] = m.tensor(k["bins"])
+        if k.pop("weight", False):
+            k["weight"] = m.tensor(w)
+        return m.histogram(m.tensor(x), **k)
+
+    e, t = run(ember), run(torch)
+    assert_same(e.hist, t.hist)
+    assert_same(e.bin_edges, t.bin_edges)
+    for vals in ([2.0], []):
+        assert_same(
+            ember.histogram(ember.tensor(vals), 2).bin_edges,
+            torch.histogram(torch.tensor(vals), 2).bin_edges,
+        )
+    with pytest.raises(NotImplementedError):
+        ember.histogram(ember.tensor([1, 2]), 2)
+
+
+def test_histogramdd_against_torch():
+    from tests._support.torch_ref import assert_same
+
+    x = np.random.default_rng(2).standard_normal((40, 2)).astype(np.float32)
+    for kw in ({"bins": [2, 3]}, {"bins": 4, "range": [-1.0, 1.0, -2.0, 2.0], "density": True}):
+        e, t = ember.histogramdd(ember.tensor(x), **kw), torch.histogramdd(torch.tensor(x), **kw)
+        assert_same(e.hist, t.hist, rtol=1e-5)
+        for a, b in zip(e.bin_edges, t.bin_edges):
+            assert_same(a, b)
