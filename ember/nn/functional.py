@@ -413,7 +413,7 @@ def _int_to_float(input: Tensor, kernel: str) -> Tensor:
     """Integer inputs in the default float dtype, as torch's formulas give them."""
     kind = input._data.dtype.kind
     if kind == "b":
-        raise NotImplementedError(f'"{kernel}" not implemented for \'Bool\'')
+        raise NotImplementedError(f"\"{kernel}\" not implemented for 'Bool'")
     return input.to(get_default_dtype()) if kind in "iu" else input
 
 
