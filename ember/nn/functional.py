@@ -48,10 +48,12 @@ from ..ops.conv_functional import (
     conv_transpose2d,
     conv_transpose3d,
 )
+from ..ops.ctc import CTCLoss as CTCLossOp
 from ..ops.dropout import apply_mask, check_p, keep_mask
 from ..ops.embedding import _Embedding, _EmbeddingBag, renorm_rows
 from ..ops.inplace import _pretty
 from ..ops.inplace import inplace as run_inplace
+from ..ops.join import cat
 from ..ops.linear import _Bilinear, linear
 from ..ops.loss import _BCE, _MSE, _NLL, _BCELogits, _CrossEntropy
 from ..ops.normalization import BatchNormTrain, normalize_over
@@ -63,10 +65,12 @@ from ..ops.pool_adaptive import (
     adaptive_avg_pool3d,
     adaptive_max_pool1d,
     adaptive_max_pool2d,
+    adaptive_max_pool3d,
     max_unpool1d,
     max_unpool2d,
     max_unpool3d,
 )
+from ..ops.pool_fractional import FractionalMaxPool
 from ..ops.pooling import (
     avg_pool1d,
     avg_pool2d,
@@ -75,12 +79,21 @@ from ..ops.pooling import (
     max_pool2d,
     max_pool3d,
 )
-from ..ops.resample import fold, interpolate, pixel_shuffle, pixel_unshuffle, unfold, upsample
+from ..ops.resample import (
+    affine_grid,
+    fold,
+    grid_sample,
+    interpolate,
+    pixel_shuffle,
+    pixel_unshuffle,
+    unfold,
+    upsample,
+)
 from ..ops.unary import relu as _unary_relu
 from ..ops.unary import sigmoid as _unary_sigmoid
 from ..ops.unary import tanh as _unary_tanh
 from ..ops.view import broadcast_tensors
-from ..random import _gen
+from ..random import _gen, rand
 from ..tensor import Tensor, _wrap
 
 __all__ = [
@@ -147,6 +160,22 @@ __all__ = [
     "cosine_embedding_loss",
     "margin_ranking_loss",
     "triplet_margin_loss",
+    "triplet_margin_with_distance_loss",
+    "multi_margin_loss",
+    "ctc_loss",
+    "multilabel_margin_loss",
+    "pdist",
+    "affine_grid",
+    "multi_head_attention_forward",
+    "adaptive_max_pool3d",
+    "adaptive_max_pool3d_with_indices",
+    "fractional_max_pool2d",
+    "fractional_max_pool3d",
+    "fractional_max_pool2d_with_indices",
+    "fractional_max_pool3d_with_indices",
+    "grid_sample",
+    "channel_shuffle",
+    "native_channel_shuffle",
     "hinge_embedding_loss",
     "soft_margin_loss",
     "poisson_nll_loss",
@@ -239,6 +268,106 @@ def max_pool3d_with_indices(
 def adaptive_max_pool1d_with_indices(input: Tensor, output_size, return_indices: bool = True):
     """adaptive_max_pool1d returning (values, indices)."""
     return adaptive_max_pool1d(input, output_size, True)
+
+
+def adaptive_max_pool3d_with_indices(input: Tensor, output_size, return_indices: bool = True):
+    """adaptive_max_pool3d returning (values, indices)."""
+    return adaptive_max_pool3d(input, output_size, True)
+
+
+def _fractional_max_pool(
+    nsp, input, kernel_size, output_size, output_ratio, return_indices, _random_samples
+):
+    name = f"fractional_max_pool{nsp}d"
+    if output_size is None and output_ratio is None:
+        raise ValueError(f"{name} requires specifying either an output_size or an output_ratio")
+    nd = input._data.ndim
+    if nd not in (nsp + 1, nsp + 2):
+        raise RuntimeError(
+            f"{name}(): Expected {nsp + 1}D or {nsp + 2}D tensor, but got: {list(input.shape)}"
+        )
+    kernel = ntuple(kernel_size, nsp)
+    sp = tuple(input.shape[-nsp:])
+    if output_size is None:
+        ratio = (
+            tuple(output_ratio)
+            if isinstance(output_ratio, (tuple, list))
+            else (output_ratio,) * nsp
+        )
+        osz = tuple(int(sp[d] * ratio[d]) for d in range(nsp))
+    else:
+        osz = ntuple(output_size, nsp)
+    for d in range(nsp):
+        if osz[d] + kernel[d] - 1 > sp[d]:
+            raise RuntimeError(
+                f"{name}(): pool size {kernel[d]} too large relative to input size {sp[d]} and "
+                f"output size {osz[d]} (dimension {d})"
+            )
+    if _random_samples is None:
+        n_batch = 1 if nd == nsp + 1 else input.shape[0]
+        _random_samples = rand(
+            n_batch, input.shape[-nsp - 1], nsp, dtype=input.dtype, device=input.device
+        )
+    box = [] if return_indices else None
+    out = FractionalMaxPool.apply(input, kernel, osz, _random_samples._data, box)
+    return (out, _wrap(box[0])) if return_indices else out
+
+
+def fractional_max_pool2d(
+    input: Tensor,
+    kernel_size,
+    output_size=None,
+    output_ratio=None,
+    return_indices: bool = False,
+    _random_samples=None,
+):
+    """2-d fractional max pooling; the window offsets come from ``_random_samples`` (N, C, 2),
+    drawn uniformly when not given."""
+    return _fractional_max_pool(
+        2, input, kernel_size, output_size, output_ratio, return_indices, _random_samples
+    )
+
+
+def fractional_max_pool3d(
+    input: Tensor,
+    kernel_size,
+    output_size=None,
+    output_ratio=None,
+    return_indices: bool = False,
+    _random_samples=None,
+):
+    """3-d fractional max pooling; ``_random_samples`` is (N, C, 3)."""
+    return _fractional_max_pool(
+        3, input, kernel_size, output_size, output_ratio, return_indices, _random_samples
+    )
+
+
+def fractional_max_pool2d_with_indices(
+    input: Tensor,
+    kernel_size,
+    output_size=None,
+    output_ratio=None,
+    return_indices: bool = True,
+    _random_samples=None,
+):
+    """fractional_max_pool2d returning (values, indices)."""
+    return fractional_max_pool2d(
+        input, kernel_size, output_size, output_ratio, True, _random_samples
+    )
+
+
+def fractional_max_pool3d_with_indices(
+    input: Tensor,
+    kernel_size,
+    output_size=None,
+    output_ratio=None,
+    return_indices: bool = True,
+    _random_samples=None,
+):
+    """fractional_max_pool3d returning (values, indices)."""
+    return fractional_max_pool3d(
+        input, kernel_size, output_size, output_ratio, True, _random_samples
+    )
 
 
 def adaptive_max_pool2d_with_indices(input: Tensor, output_size, return_indices: bool = True):
@@ -1333,6 +1462,175 @@ def soft_margin_loss(
     return _reduce(softplus(-target * input, 1.0, 1e30), reduction)
 
 
+def triplet_margin_with_distance_loss(
+    anchor: Tensor,
+    positive: Tensor,
+    negative: Tensor,
+    *,
+    distance_function=None,
+    margin: float = 1.0,
+    swap: bool = False,
+    reduction: str = "mean",
+) -> Tensor:
+    """max(d(a, p) - d(a, n) + margin, 0) with any distance (pairwise_distance by default)."""
+    if margin <= 0:
+        raise ValueError(
+            f"TripletMarginWithDistanceLoss: expected margin to be greater than 0, got {margin} "
+            "instead"
+        )
+    dist = pairwise_distance if distance_function is None else distance_function
+    d_ap = dist(anchor, positive)
+    d_an = dist(anchor, negative)
+    if swap:
+        d_an = minimum(d_an, dist(positive, negative))
+    return _reduce(clamp_min(margin + d_ap - d_an, 0), reduction)
+
+
+def _margin_target(input: Tensor, target: Tensor, name: str):
+    nd = input._data.ndim
+    if nd not in (1, 2) or input._data.size == 0 and nd == 1:
+        raise RuntimeError(
+            f"Expected non-empty vector or matrix with optional 0-dim batch size, but got: "
+            f"{list(input.shape)}"
+        )
+    return nd == 1
+
+
+def multi_margin_loss(
+    input: Tensor,
+    target: Tensor,
+    p: int = 1,
+    margin: float = 1.0,
+    weight: Tensor | None = None,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+) -> Tensor:
+    """Multi-class hinge loss: mean over classes i != y of max(0, margin - x[y] + x[i])**p."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    if p not in (1, 2):
+        raise ValueError("only p == 1 and p == 2 supported")
+    if weight is not None and weight._data.ndim != 1:
+        raise ValueError("weight must be one-dimensional")
+    single = _margin_target(input, target, "multi_margin_loss")
+    x = input.reshape(1, -1) if single else input
+    t = target.reshape(-1).long()
+    c = x.shape[1]
+    if t._data.size and (t._data.min() < 0 or t._data.max() >= c):
+        raise IndexError("target out of range")
+    xy = x.gather(1, t.reshape(-1, 1))
+    h = clamp_min(margin - xy + x, 0)
+    if p == 2:
+        h = h * h
+    if weight is not None:
+        h = h * weight[t].reshape(-1, 1)
+    others = _wrap(np.arange(c)[None, :] != t._data.reshape(-1, 1))
+    loss = (h * others).sum(1) / c
+    if single:
+        loss = loss.reshape(())
+    return _reduce(loss, reduction)
+
+
+def multilabel_margin_loss(
+    input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean"
+) -> Tensor:
+    """Multi-label hinge loss: for the target classes j (the entries of target before the first
+    -1) and the other classes i, the mean over classes of max(0, 1 - (x[j] - x[i]))."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    single = _margin_target(input, target, "multilabel_margin_loss")
+    if tuple(target._data.shape) != tuple(input._data.shape):
+        raise RuntimeError(
+            f"inconsistent target size: {list(target.shape)} for input of size: {list(input.shape)}"
+        )
+    x = input.reshape(1, -1) if single else input
+    t = np.asarray(target._data).reshape(x.shape)
+    n, c = x.shape
+    is_target = np.zeros((n, c), bool)  # classes named before the first -1
+    live = np.ones(n, bool)
+    for k in range(c):
+        col = t[:, k]
+        live &= col >= 0
+        rows = np.nonzero(live)[0]
+        is_target[rows, col[rows]] = True
+    # pair (j, i): j a target, i not; hinge on x[j] - x[i]
+    pair = _wrap((is_target[:, :, None] & ~is_target[:, None, :]).astype(x._data.dtype))
+    h = clamp_min(1 - (x.unsqueeze(2) - x.unsqueeze(1)), 0)
+    loss = (h * pair).sum((1, 2)) / c
+    if single:
+        loss = loss.reshape(())
+    return _reduce(loss, reduction)
+
+
+def _lengths(x, name: str) -> list:
+    if isinstance(x, Tensor):
+        if x._data.dtype.kind not in "iu":
+            raise RuntimeError(f"{name} must be integral")
+        return [int(v) for v in np.asarray(x.tolist()).reshape(-1)]
+    if isinstance(x, int):
+        return [x]
+    return [int(v) for v in x]
+
+
+def ctc_loss(
+    log_probs: Tensor,
+    targets: Tensor,
+    input_lengths,
+    target_lengths,
+    blank: int = 0,
+    reduction: str = "mean",
+    zero_infinity: bool = False,
+) -> Tensor:
+    """Connectionist temporal classification loss of log_probs (T, N, C) (or (T, C)) against
+    targets, padded (N, S) or concatenated (sum(target_lengths),). 'mean' divides each loss by
+    its target length, then averages over the batch."""
+    unbatched = log_probs._data.ndim == 2
+    lp = log_probs.unsqueeze(1) if unbatched else log_probs
+    if lp._data.ndim != 3:
+        raise RuntimeError(
+            f"ctc_loss: expected log_probs to be 2-D or 3-D, got {list(log_probs.shape)}"
+        )
+    t_max, n, c = lp.shape
+    ilen = _lengths(input_lengths, "input_lengths")
+    tlen = _lengths(target_lengths, "target_lengths")
+    if len(ilen) != n:
+        raise RuntimeError(f"input_lengths must be of size batch_size, but got {len(ilen)}")
+    if len(tlen) != n:
+        raise RuntimeError(f"target_lengths must be of size batch_size, but got {len(tlen)}")
+    if not 0 <= blank < c:
+        raise RuntimeError("blank must be in label range")
+    tg = np.asarray(targets.tolist(), dtype=np.int64)
+    if unbatched:
+        tg = tg.reshape(1, -1)
+    if tg.ndim == 1:  # concatenated targets
+        offs = np.concatenate([[0], np.cumsum(tlen)])
+        rows = [tg[offs[i] : offs[i + 1]] for i in range(n)]
+    else:
+        rows = [tg[i] for i in range(n)]
+    for i in range(n):
+        if ilen[i] > t_max or ilen[i] < 0:
+            raise RuntimeError(
+                f"Expected input_lengths to have value at most {t_max}, but got value {ilen[i]} "
+                f"(while checking arguments for ctc_loss_cpu)"
+            )
+        if tlen[i] > len(rows[i]):
+            raise RuntimeError(
+                f"Expected tensor to have size at least {tlen[i]} at dimension 1, but got size "
+                f"{len(rows[i])} for argument #2 'targets' (while checking arguments for "
+                "ctc_loss_cpu)"
+            )
+    nll = CTCLossOp.apply(lp, rows, ilen, tlen, blank, zero_infinity)
+    if unbatched:
+        nll = nll.reshape(())
+    if reduction == "mean":
+        denom = _wrap(np.maximum(np.asarray(tlen, np.int64), 1).astype(nll._data.dtype))
+        return (nll / (denom.reshape(()) if unbatched else denom)).mean()
+    if reduction == "sum":
+        return nll.sum()
+    if reduction == "none":
+        return nll
+    raise ValueError(f"{reduction} is not a valid value for reduction")
+
+
 def multilabel_soft_margin_loss(
     input: Tensor,
     target: Tensor,
@@ -1428,6 +1726,45 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -
     return (a * b).sum(dim)
 
 
+def pdist(input: Tensor, p: float = 2.0) -> Tensor:
+    """The p-norm distances between every pair of rows i < j of a 2-d input, in row order."""
+    if input._data.ndim != 2:
+        raise RuntimeError(f"pdist only supports 2D tensors, got: {input._data.ndim}D")
+    if p < 0:
+        raise RuntimeError("pdist only supports non-negative p values")
+    n = input._data.shape[0]
+    i, j = np.triu_indices(n, 1)
+    d = input[i] - input[j]
+    if p == 2:
+        return (d * d).sum(-1).sqrt()
+    return d.norm(p, -1)
+
+
+def channel_shuffle(input: Tensor, groups: int) -> Tensor:
+    """Interleave the channels of ``groups`` groups (ShuffleNet): (N, g, C/g, ...) -> (N, C/g, g,
+    ...)."""
+    shp = tuple(input._data.shape)
+    if len(shp) < 3:
+        raise RuntimeError(
+            f"channel_shuffle expects input to have at least 3 dimensions, but got input with "
+            f"sizes {list(shp)}"
+        )
+    if groups <= 0:
+        raise RuntimeError(
+            f"Number of groups to divide channels in must be positive. Value of groups:{groups}"
+        )
+    c = shp[1]
+    if c % groups:
+        raise RuntimeError(
+            f"Number of channels must be divisible by groups. Got {c} channels and {groups} groups."
+        )
+    n = shp[0]
+    return input.reshape(n, groups, c // groups, *shp[2:]).transpose(1, 2).reshape(shp).contiguous()
+
+
+native_channel_shuffle = channel_shuffle
+
+
 def pairwise_distance(
     x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False
 ) -> Tensor:
@@ -1508,3 +1845,161 @@ def scaled_dot_product_attention(
 
 
 __getattr__ = _module_getattr(__name__)  # unknown names: a clear not-implemented error
+
+
+def _float_mask(mask, like: Tensor, name: str):
+    """A boolean mask as an additive float mask (-inf where True), as torch canonicalises it."""
+    if mask is None:
+        return None
+    if mask.dtype.name == "bool":
+        return _zeros_as(mask, like).masked_fill(mask, float("-inf"))
+    if not mask.is_floating_point():
+        raise AssertionError(f"only bool and floating types of {name} are supported")
+    return mask
+
+
+def _zeros_as(mask: Tensor, like: Tensor) -> Tensor:
+    """Zeros of mask's shape in like's dtype and device."""
+    return _wrap(xp_of(like._data).zeros(mask._data.shape, like._data.dtype))
+
+
+def multi_head_attention_forward(
+    query: Tensor,
+    key: Tensor,
+    value: Tensor,
+    embed_dim_to_check: int,
+    num_heads: int,
+    in_proj_weight,
+    in_proj_bias,
+    bias_k,
+    bias_v,
+    add_zero_attn: bool,
+    dropout_p: float,
+    out_proj_weight: Tensor,
+    out_proj_bias,
+    training: bool = True,
+    key_padding_mask=None,
+    need_weights: bool = True,
+    attn_mask=None,
+    use_separate_proj_weight: bool = False,
+    q_proj_weight=None,
+    k_proj_weight=None,
+    v_proj_weight=None,
+    static_k=None,
+    static_v=None,
+    average_attn_weights: bool = True,
+    is_causal: bool = False,
+):
+    """Multi-head attention on (L, N, E) query and (S, N, E) key/value (or unbatched (L, E)):
+    the in-projections, optional bias_k/bias_v and zero-attention slots, masks, softmax,
+    dropout and the out-projection, as torch.nn.functional.multi_head_attention_forward.
+    Returns (output, weights averaged over heads or not, or None)."""
+    unbatched = query.dim() == 2
+    if unbatched:
+        query, key, value = (t.unsqueeze(1) for t in (query, key, value))
+        if key_padding_mask is not None:
+            key_padding_mask = key_padding_mask.unsqueeze(0)
+    tgt_len, bsz, embed_dim = query.shape
+    if embed_dim != embed_dim_to_check:
+        raise AssertionError(
+            f"was expecting embedding dimension of {embed_dim_to_check}, but got {embed_dim}"
+        )
+    if is_causal and attn_mask is None:
+        raise RuntimeError(
+            "Need attn_mask if specifying the is_causal hint. You may use the Transformer module "
+            "method `generate_square_subsequent_mask` to create this mask."
+        )
+    head_dim = embed_dim // num_heads
+    if head_dim * num_heads != embed_dim:
+        raise AssertionError(f"embed_dim {embed_dim} not divisible by num_heads {num_heads}")
+    e = embed_dim
+    bq = bk = bv = None
+    if in_proj_bias is not None:
+        bq, bk, bv = in_proj_bias[:e], in_proj_bias[e : 2 * e], in_proj_bias[2 * e :]
+    if use_separate_proj_weight:
+        wq, wk, wv = q_proj_weight, k_proj_weight, v_proj_weight
+    else:
+        wq, wk, wv = in_proj_weight[:e], in_proj_weight[e : 2 * e], in_proj_weight[2 * e :]
+    q = linear(query, wq, bq)
+    k = linear(key, wk, bk)
+    v = linear(value, wv, bv)
+    attn_mask = _float_mask(attn_mask, q, "attn_mask")
+    key_padding_mask = _float_mask(key_padding_mask, q, "key_padding_mask")
+    if attn_mask is not None:
+        src = key.shape[0]
+        if attn_mask.dim() == 2:
+            if tuple(attn_mask.shape) != (tgt_len, src):
+                raise RuntimeError(
+                    f"The shape of the 2D attn_mask is {attn_mask.shape}, but should be "
+                    f"{(tgt_len, src)}."
+                )
+            attn_mask = attn_mask.unsqueeze(0)
+        elif attn_mask.dim() == 3:
+            if tuple(attn_mask.shape) != (bsz * num_heads, tgt_len, src):
+                raise RuntimeError(
+                    f"The shape of the 3D attn_mask is {attn_mask.shape}, but should be "
+                    f"{(bsz * num_heads, tgt_len, src)}."
+                )
+        else:
+            raise RuntimeError(f"attn_mask's dimension {attn_mask.dim()} is not supported")
+    if bias_k is not None and bias_v is not None:
+        if static_k is not None or static_v is not None:
+            raise AssertionError("bias cannot be added to static key/value.")
+        k = cat([k, bias_k.repeat(1, bsz, 1)])
+        v = cat([v, bias_v.repeat(1, bsz, 1)])
+        if attn_mask is not None:
+            attn_mask = pad(attn_mask, (0, 1))
+        if key_padding_mask is not None:
+            key_padding_mask = pad(key_padding_mask, (0, 1))
+    q = q.reshape(tgt_len, bsz * num_heads, head_dim).transpose(0, 1)
+    k = (
+        k.reshape(k.shape[0], bsz * num_heads, head_dim).transpose(0, 1)
+        if static_k is None
+        else static_k
+    )
+    v = (
+        v.reshape(v.shape[0], bsz * num_heads, head_dim).transpose(0, 1)
+        if static_v is None
+        else static_v
+    )
+    if add_zero_attn:
+        z = _wrap(xp_of(q._data).zeros((bsz * num_heads, 1, head_dim), q._data.dtype))
+        k = cat([k, z], 1)
+        v = cat([v, z], 1)
+        if attn_mask is not None:
+            attn_mask = pad(attn_mask, (0, 1))
+        if key_padding_mask is not None:
+            key_padding_mask = pad(key_padding_mask, (0, 1))
+    src_len = k.shape[1]
+    if key_padding_mask is not None:
+        if tuple(key_padding_mask.shape) != (bsz, src_len):
+            raise AssertionError(
+                f"expecting key_padding_mask shape of {(bsz, src_len)}, but got "
+                f"{key_padding_mask.shape}"
+            )
+        kpm = (
+            key_padding_mask.reshape(bsz, 1, 1, src_len)
+            .expand(bsz, num_heads, 1, src_len)
+            .reshape(bsz * num_heads, 1, src_len)
+        )
+        attn_mask = kpm if attn_mask is None else attn_mask + kpm
+    if not training:
+        dropout_p = 0.0
+    scores = (q * math.sqrt(1.0 / head_dim)).matmul(k.transpose(1, 2))
+    if attn_mask is not None:
+        scores = scores + attn_mask
+    attn = softmax(scores, -1)
+    if dropout_p > 0.0:
+        attn = dropout(attn, dropout_p)
+    out = attn.matmul(v).transpose(0, 1).reshape(tgt_len * bsz, embed_dim)
+    out = linear(out, out_proj_weight, out_proj_bias).reshape(tgt_len, bsz, embed_dim)
+    if unbatched:
+        out = out.squeeze(1)
+    if not need_weights:
+        return out, None
+    aw = attn.reshape(bsz, num_heads, tgt_len, src_len)
+    if average_attn_weights:
+        aw = aw.mean(1)
+    if unbatched:
+        aw = aw.squeeze(0)
+    return out, aw

@@ -21,6 +21,7 @@ __all__ = [
     "adaptive_avg_pool3d",
     "adaptive_max_pool1d",
     "adaptive_max_pool2d",
+    "adaptive_max_pool3d",
     "max_unpool1d",
     "max_unpool2d",
     "max_unpool3d",
@@ -204,6 +205,11 @@ def adaptive_max_pool1d(input: Tensor, output_size, return_indices: bool = False
 def adaptive_max_pool2d(input: Tensor, output_size, return_indices: bool = False):
     """Adaptive 2-d max pooling, as torch.nn.functional.adaptive_max_pool2d."""
     return _adaptive_max(2, input, output_size, return_indices)
+
+
+def adaptive_max_pool3d(input: Tensor, output_size, return_indices: bool = False):
+    """Adaptive 3-d max pooling, as torch.nn.functional.adaptive_max_pool3d."""
+    return _adaptive_max(3, input, output_size, return_indices)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -7,19 +7,31 @@ and backward are a few tensordots and the gradient is exact for every mode.
 
 from __future__ import annotations
 
+import itertools
 import math
+import warnings
 
 import numpy as np
 
 from .._backend.casting import cast
 from .._backend.xp import xp_of
 from ..autograd.node import Op
-from ..tensor import Tensor
+from ..tensor import Tensor, _wrap
 from .conv import _crop, _pad_zeros, _prod, col2im, im2col, ntuple
+from .linalg import _IgnoreSecond
 
 _I64 = np.dtype(np.int64)
 
-__all__ = ["interpolate", "upsample", "pixel_shuffle", "pixel_unshuffle", "unfold", "fold"]
+__all__ = [
+    "interpolate",
+    "upsample",
+    "pixel_shuffle",
+    "pixel_unshuffle",
+    "unfold",
+    "fold",
+    "affine_grid",
+    "grid_sample",
+]
 
 
 class SeparableMap(Op):
@@ -409,3 +421,237 @@ def fold(input: Tensor, output_size, kernel_size, dilation=1, padding=0, stride=
         )
     out = Fold.apply(x, osize, k, d, p, s)
     return out.squeeze(0) if input.ndim == 2 else out
+
+
+# --- affine_grid / grid_sample ------------------------------------------------------------
+# Both are written with tensor ops, so the gradients to the input, to theta and to the grid
+# follow from the ops' own backwards (gathers, clamps and products).
+_ALIGN_WARNING = (
+    "Default grid_sample and affine_grid behavior has changed to align_corners=False since "
+    "1.3.0. Please specify align_corners=True if the old behavior is desired. See the "
+    "documentation of grid_sample for details."
+)
+
+
+def _align(align_corners):
+    if align_corners is None:
+        warnings.warn(_ALIGN_WARNING, stacklevel=3)
+        return False
+    return bool(align_corners)
+
+
+def _base_coords(n: int, align: bool, dtype) -> np.ndarray:
+    if n <= 1:
+        return np.zeros(n, dtype)
+    if align:
+        return np.linspace(-1.0, 1.0, n).astype(dtype)
+    return ((np.arange(n) * 2 + 1) / n - 1).astype(dtype)
+
+
+def affine_grid(theta: Tensor, size, align_corners: bool | None = None) -> Tensor:
+    """Sampling grids (N, H, W, 2) or (N, D, H, W, 3) of the affine maps theta (N, 2, 3) or
+    (N, 3, 4), in grid_sample's normalised coordinates."""
+    align = _align(align_corners)
+    if not theta.is_floating_point():
+        raise ValueError(f"Expected theta to have floating point type, but got {theta.dtype}")
+    size = tuple(int(s) for s in size)
+    tshape = tuple(theta._data.shape)
+    if len(size) == 4:
+        if tshape[1:] != (2, 3) or len(tshape) != 3:
+            raise ValueError(
+                f"Expected a batch of 2D affine matrices of shape Nx2x3 for size {size}. "
+                f"Got {theta.shape}."
+            )
+        spatial = size[2:]
+    elif len(size) == 5:
+        if tshape[1:] != (3, 4) or len(tshape) != 3:
+            raise ValueError(
+                f"Expected a batch of 3D affine matrices of shape Nx3x4 for size {size}. "
+                f"Got {theta.shape}."
+            )
+        spatial = size[2:]
+    else:
+        raise NotImplementedError(
+            f"affine_grid only supports 4D and 5D sizes, for 2D and 3D affine transforms, "
+            f"respectively. Got size {size}."
+        )
+    if min(size) <= 0:
+        raise ValueError(f"Expected non-zero, positive output size. Got {size}")
+    dt = theta._data.dtype
+    axes = [_base_coords(n, align, dt) for n in spatial]  # depth/height/width order
+    mesh = np.meshgrid(*axes, indexing="ij")
+    # coordinates are (x, y[, z], 1): x runs along the last spatial dim
+    cols = [m for m in reversed(mesh)] + [np.ones(spatial, dt)]
+    base = np.stack(cols, -1).reshape(1, -1, len(cols))
+    grid = _like(theta, base).matmul(theta.transpose(1, 2))
+    return grid.reshape(size[0], *spatial, len(spatial))
+
+
+def _like(t: Tensor, arr) -> Tensor:
+    """A constant array as a tensor on t's device."""
+    return _wrap(xp_of(t._data).asarray(arr))
+
+
+def _unnormalize(c: Tensor, n: int, align: bool) -> Tensor:
+    return (c + 1) * ((n - 1) / 2) if align else ((c + 1) * n - 1) / 2
+
+
+def _reflect(x: Tensor, lo2: int, hi2: int) -> Tensor:
+    """Reflect coordinates into [lo2/2, hi2/2] (bounds given doubled), as torch's
+    reflect_coordinates: the gradient flips sign on odd reflections."""
+    if lo2 == hi2:
+        return x * 0
+    lo, span = lo2 / 2, (hi2 - lo2) / 2
+    d = (x - lo).abs()
+    extra = d.fmod(span)
+    flips = (d / span).floor()
+    even = flips.remainder(2) == 0
+    return (extra + lo).where(even, span - extra + lo)
+
+
+def _source_coords(c: Tensor, n: int, padding: str, align: bool) -> Tensor:
+    """Unnormalised source coordinate with the padding mode's folding (bilinear, nearest)."""
+    x = _unnormalize(c, n, align)
+    if padding == "border":
+        x = x.clamp(0, n - 1)
+    elif padding == "reflection":
+        x = _reflect(x, 0, 2 * (n - 1)) if align else _reflect(x, -1, 2 * n - 1)
+        x = x.clamp(0, n - 1)
+    return x
+
+
+def _tap_index(i, n: int, padding: str, align: bool):
+    """(index clipped into range, in-range mask) of integer tap positions ``i`` (an array)."""
+    xp = xp_of(i)
+    if padding == "border":
+        i = xp.clip(i, 0, n - 1)
+    elif padding == "reflection":
+        f = i.astype(np.float64)
+        lo2, hi2 = (0, 2 * (n - 1)) if align else (-1, 2 * n - 1)
+        if lo2 != hi2:
+            lo, span = lo2 / 2, (hi2 - lo2) / 2
+            d = np.abs(f - lo)
+            extra = np.fmod(d, span)
+            flips = np.floor(d / span)
+            f = np.where(flips % 2 == 0, extra + lo, span - extra + lo)
+        i = xp.clip(cast(f, np.dtype(np.int64)), 0, n - 1)
+    ok = (i >= 0) & (i < n)
+    return xp.clip(i, 0, n - 1), ok
+
+
+def _gather_taps(flat: Tensor, idx_list, sizes, weight: Tensor | None, mask) -> Tensor:
+    """The values of ``flat`` (N, C, prod(sizes)) at one tap (an index array per spatial dim,
+    each (N, *out)), zero where ``mask`` is False, times ``weight``: (N, C, *out)."""
+    lin = idx_list[0]
+    for i, n in zip(idx_list[1:], sizes[1:]):
+        lin = lin * n + i
+    nb, c = flat.shape[0], flat.shape[1]
+    out_shape = lin.shape[1:]
+    ix = xp_of(lin).broadcast_to(lin.reshape(nb, 1, -1), (nb, c, lin[0].size))
+    v = flat.gather(2, _wrap(xp_of(lin).ascontiguousarray(ix))).reshape(nb, c, *out_shape)
+    m = _like(flat, mask.reshape(nb, 1, *out_shape).astype(flat._data.dtype))
+    v = v * m
+    return v if weight is None else v * weight.unsqueeze(1)
+
+
+def grid_sample(
+    input: Tensor,
+    grid: Tensor,
+    mode: str = "bilinear",
+    padding_mode: str = "zeros",
+    align_corners: bool | None = None,
+) -> Tensor:
+    """Sample input (N, C, H, W) or (N, C, D, H, W) at the normalised grid locations
+    (N, H', W', 2) or (N, D', H', W', 3), ``(x, y[, z])`` in [-1, 1]."""
+    if mode not in ("bilinear", "nearest", "bicubic"):
+        raise ValueError(
+            f"nn.functional.grid_sample(): expected mode to be 'bilinear', 'nearest' or "
+            f"'bicubic', but got: '{mode}'"
+        )
+    if padding_mode not in ("zeros", "border", "reflection"):
+        raise ValueError(
+            "nn.functional.grid_sample(): expected padding_mode to be 'zeros', 'border', or "
+            f"'reflection', but got: '{padding_mode}'"
+        )
+    align = _align(align_corners)
+    nd = input._data.ndim
+    if nd not in (4, 5):
+        raise RuntimeError(
+            f"grid_sampler(): expected 4D or 5D input and grid with same number of dimensions, "
+            f"but got input with sizes {list(input.shape)} and grid with sizes {list(grid.shape)}"
+        )
+    nsp = nd - 2
+    if grid._data.ndim != nd or grid._data.shape[-1] != nsp or grid.shape[0] != input.shape[0]:
+        raise RuntimeError(
+            f"grid_sampler(): expected grid to have size {nsp} in last dimension and the same "
+            f"batch size as input, but got input with sizes {list(input.shape)} and grid with "
+            f"sizes {list(grid.shape)}"
+        )
+    if mode == "bicubic" and nsp != 2:
+        raise RuntimeError("grid_sampler(): bicubic interpolation only supports 4D input")
+    if grid.dtype != input.dtype:
+        raise RuntimeError(
+            f"grid_sampler(): expected input and grid to have same dtype, but input has "
+            f"{input.dtype} and grid has {grid.dtype}"
+        )
+    sizes = tuple(input.shape[2:])  # (D,) H, W
+    nb, c = input.shape[0], input.shape[1]
+    flat = input.reshape(nb, c, -1)
+    # grid's last dim lists x (width) first: coordinate k belongs to spatial dim nsp - 1 - k
+    coords = [grid[..., nsp - 1 - d] for d in range(nsp)]  # in (D,) H, W order
+    if mode == "bicubic":
+        return _bicubic(flat, coords, sizes, padding_mode, align)
+    src = [_source_coords(coords[d], sizes[d], padding_mode, align) for d in range(nsp)]
+    pad = "zeros"  # after the folding above, taps only need the in-range mask
+    if mode == "nearest":
+        xp = xp_of(input._data)
+        idx, ok = [], None
+        for d in range(nsp):
+            i, m = _tap_index(cast(xp.rint(src[d]._data), np.dtype(np.int64)), sizes[d], pad, align)
+            idx.append(i)
+            ok = m if ok is None else ok & m
+        out = _gather_taps(flat, idx, sizes, None, ok)
+        # torch's nearest gives the grid a zero gradient (not none)
+        return _IgnoreSecond.apply(out, grid) if grid._rg else out
+    lows = [s.detach().floor() for s in src]
+    fr = [src[d] - lows[d] for d in range(nsp)]  # the weights carry the grid's gradient
+    out = None
+    for corner in itertools.product((0, 1), repeat=nsp):
+        idx, ok, w = [], None, None
+        for d, k in enumerate(corner):
+            i, m = _tap_index(cast(lows[d]._data, np.dtype(np.int64)) + k, sizes[d], pad, align)
+            idx.append(i)
+            ok = m if ok is None else ok & m
+            wd = fr[d] if k else 1 - fr[d]
+            w = wd if w is None else w * wd
+        v = _gather_taps(flat, idx, sizes, w, ok)
+        out = v if out is None else out + v
+    return out
+
+
+def _cubic_weights(t: Tensor) -> list:
+    a = -0.75
+
+    def near(x):  # |x| <= 1
+        return ((a + 2) * x - (a + 3)) * x * x + 1
+
+    def far(x):  # 1 < |x| < 2
+        return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+
+    return [far(t + 1), near(t), near(1 - t), far(2 - t)]
+
+
+def _bicubic(flat: Tensor, coords, sizes, padding: str, align: bool) -> Tensor:
+    ys = _unnormalize(coords[0], sizes[0], align)
+    xs = _unnormalize(coords[1], sizes[1], align)
+    y0, x0 = ys.detach().floor(), xs.detach().floor()
+    wy, wx = _cubic_weights(ys - y0), _cubic_weights(xs - x0)
+    yi, xi = cast(y0._data, np.dtype(np.int64)), cast(x0._data, np.dtype(np.int64))
+    out = None
+    for a in range(4):
+        iy, my = _tap_index(yi - 1 + a, sizes[0], padding, align)
+        for b in range(4):
+            ix, mx = _tap_index(xi - 1 + b, sizes[1], padding, align)
+            v = _gather_taps(flat, [iy, ix], sizes, wy[a] * wx[b], my & mx)
+            out = v if out is None else out + v
+    return out

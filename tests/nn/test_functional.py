@@ -514,3 +514,67 @@ def test_interpolate_float64_is_float64_accurate(mode, align_corners):
         ye = F.interpolate(ember.tensor(x), size=size, mode=mode, align_corners=align_corners)
         yt = TF.interpolate(torch.tensor(x), size=size, mode=mode, align_corners=align_corners)
         np.testing.assert_allclose(ye.numpy(), yt.numpy(), rtol=0, atol=1e-14)
+
+
+def test_pdist_and_channel_shuffle_against_torch():
+    _check(lambda x: F.pdist(x), lambda x: TF.pdist(x), (5, 3), np.float64)
+    _check(lambda x: F.pdist(x, p=1), lambda x: TF.pdist(x, p=1), (4, 3), np.float64)
+    _check(lambda x: F.pdist(x, p=3.5), lambda x: TF.pdist(x, p=3.5), (4, 3), np.float64)
+    _check(lambda x: F.channel_shuffle(x, 3), lambda x: TF.channel_shuffle(x, 3), (2, 6, 2, 2))
+    assert repr(ember.nn.ChannelShuffle(2)) == repr(torch.nn.ChannelShuffle(2))
+    with pytest.raises(RuntimeError, match="Number of channels must be divisible by groups"):
+        F.channel_shuffle(ember.zeros(1, 5, 1), 2)
+
+
+@pytest.mark.parametrize("bias_kv", [False, True])
+@pytest.mark.parametrize("zero_attn", [False, True])
+@pytest.mark.parametrize("separate", [False, True])
+def test_multi_head_attention_forward_against_torch(bias_kv, zero_attn, separate):
+    rng = np.random.default_rng(8)
+    E, H, L, S, N = 8, 2, 3, 4, 2
+    arrs = {
+        "q": rng.standard_normal((L, N, E)), "k": rng.standard_normal((S, N, E)),
+        "v": rng.standard_normal((S, N, E)), "w": rng.standard_normal((3 * E, E)) * 0.3,
+        "b": rng.standard_normal(3 * E) * 0.1, "ow": rng.standard_normal((E, E)) * 0.3,
+        "ob": rng.standard_normal(E) * 0.1, "bk": rng.standard_normal((1, 1, E)),
+        "bv": rng.standard_normal((1, 1, E)),
+    }  # fmt: skip
+    mask = np.triu(np.ones((L, S), bool), 2)
+    kpm = np.zeros((N, S), bool)
+    kpm[1, -1] = True
+    outs = []
+    for m in (ember, torch):
+        t = {k: m.tensor(v, requires_grad=True) for k, v in arrs.items()}
+        sep = (
+            dict(
+                use_separate_proj_weight=True,
+                q_proj_weight=t["w"][:E],
+                k_proj_weight=t["w"][E : 2 * E],
+                v_proj_weight=t["w"][2 * E :],
+            )
+            if separate
+            else {}
+        )
+        out, w = m.nn.functional.multi_head_attention_forward(
+            t["q"], t["k"], t["v"], E, H, None if separate else t["w"], t["b"],
+            t["bk"] if bias_kv else None, t["bv"] if bias_kv else None, zero_attn, 0.0,
+            t["ow"], t["ob"], key_padding_mask=m.tensor(kpm), attn_mask=m.tensor(mask),
+            average_attn_weights=False, **sep,
+        )  # fmt: skip
+        (out.sum() + (w * w).sum()).backward()
+        outs.append((out, w, *(t[k].grad for k in ("q", "k", "v", "w", "b", "ow"))))
+    for e, t in zip(*outs):
+        assert_same(e, t, 1e-10, 1e-10)
+
+
+def test_multihead_attention_module_with_bias_kv_and_zero_attn_against_torch():
+    ember.manual_seed(0)
+    em = ember.nn.MultiheadAttention(8, 2, add_bias_kv=True, add_zero_attn=True, batch_first=True)
+    tm = torch.nn.MultiheadAttention(8, 2, add_bias_kv=True, add_zero_attn=True, batch_first=True)
+    assert sorted(em.state_dict()) == sorted(tm.state_dict())
+    tm.load_state_dict({k: torch.tensor(v.numpy()) for k, v in em.state_dict().items()})
+    x = np.random.default_rng(9).standard_normal((2, 3, 8)).astype(np.float32)
+    e, ew = em(ember.tensor(x), ember.tensor(x), ember.tensor(x))
+    t, tw = tm(torch.tensor(x), torch.tensor(x), torch.tensor(x))
+    assert_same(e, t, 1e-5, 1e-6)
+    assert_same(ew, tw, 1e-5, 1e-6)

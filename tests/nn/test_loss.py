@@ -223,3 +223,168 @@ def test_loss_modules_repr_and_forward():
     assert nn.BCEWithLogitsLoss(pos_weight=ember.ones(3)).state_dict()["pos_weight"].shape == (3,)
     with pytest.raises(ValueError, match="is not a valid value for reduction"):
         F.mse_loss(ember.ones(2), ember.ones(2), reduction="avg")
+
+
+# --- the margin losses and CTC that issue 14 adds -------------------------------------------
+def _grads_match(fe, ft, *arrays, rtol=1e-5, atol=1e-6):
+    es = [ember.tensor(a, requires_grad=a.dtype.kind == "f") for a in arrays]
+    ts = [torch.tensor(a, requires_grad=a.dtype.kind == "f") for a in arrays]
+    le, lt = fe(*es), ft(*ts)
+    assert_same(le, lt, rtol, atol)
+    (le.sum() if le.dim() else le).backward()
+    (lt.sum() if lt.dim() else lt).backward()
+    for e, t in zip(es, ts):
+        if t.requires_grad:
+            assert_same(e.grad, t.grad, rtol, max(atol, 1e-6))
+
+
+@pytest.mark.parametrize("reduction", RED)
+@pytest.mark.parametrize("p", [1, 2])
+def test_multi_margin_loss_against_torch(reduction, p):
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((5, 4)), rng.integers(0, 4, 5)
+    w = rng.random(4)
+    for kw in ({}, {"margin": 0.5}):
+        _grads_match(
+            lambda a, b, kw=kw: F.multi_margin_loss(a, b, p=p, reduction=reduction, **kw),
+            lambda a, b, kw=kw: TF.multi_margin_loss(a, b, p=p, reduction=reduction, **kw),
+            x,
+            y,
+        )
+    _grads_match(
+        lambda a, b: F.multi_margin_loss(a, b, p=p, weight=ember.tensor(w), reduction=reduction),
+        lambda a, b: TF.multi_margin_loss(a, b, p=p, weight=torch.tensor(w), reduction=reduction),
+        x,
+        y,
+    )
+    _grads_match(
+        lambda a, b: F.multi_margin_loss(a, b),
+        lambda a, b: TF.multi_margin_loss(a, b),
+        x[0],
+        np.int64(2),
+    )
+    with pytest.raises(ValueError, match="only p == 1 and p == 2 supported"):
+        F.multi_margin_loss(ember.tensor(x), ember.tensor(y), p=3)
+    assert_same(
+        nn.MultiMarginLoss(p=p, weight=ember.tensor(w))(ember.tensor(x), ember.tensor(y)),
+        torch.nn.MultiMarginLoss(p=p, weight=torch.tensor(w))(torch.tensor(x), torch.tensor(y)),
+    )
+
+
+@pytest.mark.parametrize("reduction", RED)
+def test_multilabel_margin_loss_against_torch(reduction):
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((3, 5))
+    t = np.array([[3, 0, -1, 1, 2], [1, 2, 3, 4, 0], [-1, 0, 1, 2, 3]])  # stops at the first -1
+    _grads_match(
+        lambda a, b: F.multilabel_margin_loss(a, b, reduction=reduction),
+        lambda a, b: TF.multilabel_margin_loss(a, b, reduction=reduction),
+        x,
+        t,
+    )
+    _grads_match(
+        lambda a, b: F.multilabel_margin_loss(a, b),
+        lambda a, b: TF.multilabel_margin_loss(a, b),
+        x[0],
+        t[0],
+    )
+    assert_same(
+        nn.MultiLabelMarginLoss()(ember.tensor(x), ember.tensor(t)),
+        torch.nn.MultiLabelMarginLoss()(torch.tensor(x), torch.tensor(t)),
+    )
+
+
+@pytest.mark.parametrize("swap", [False, True])
+def test_triplet_margin_with_distance_loss_against_torch(swap):
+    rng = np.random.default_rng(2)
+    a, p, n = (rng.standard_normal((4, 3)) for _ in range(3))
+    _grads_match(
+        lambda a, p, n: F.triplet_margin_with_distance_loss(a, p, n, swap=swap),
+        lambda a, p, n: TF.triplet_margin_with_distance_loss(a, p, n, swap=swap),
+        a,
+        p,
+        n,
+    )
+    _grads_match(
+        lambda a, p, n: F.triplet_margin_with_distance_loss(
+            a,
+            p,
+            n,
+            distance_function=lambda x, y: 1 - F.cosine_similarity(x, y),
+            margin=0.3,
+            reduction="none",
+        ),
+        lambda a, p, n: TF.triplet_margin_with_distance_loss(
+            a,
+            p,
+            n,
+            distance_function=lambda x, y: 1 - TF.cosine_similarity(x, y),
+            margin=0.3,
+            reduction="none",
+        ),
+        a,
+        p,
+        n,
+    )
+    with pytest.raises(ValueError, match="expected margin to be greater than 0"):
+        nn.TripletMarginWithDistanceLoss(margin=0)
+    assert repr(nn.TripletMarginWithDistanceLoss()) == repr(
+        torch.nn.TripletMarginWithDistanceLoss()
+    )
+
+
+def _ctc_case(rng, t_max, n, c, s, concat, tl=None, il=None, dtype=np.float64):
+    x = rng.standard_normal((t_max, n, c)).astype(dtype)
+    tl = tl if tl is not None else rng.integers(0, s + 1, n)
+    il = il if il is not None else rng.integers(max(1, t_max - 3), t_max + 1, n)
+    tg = rng.integers(1, c, (n, s))
+    if concat:
+        tg = np.concatenate([tg[i, : tl[i]] for i in range(n)])
+    return x, tg, il, tl
+
+
+@pytest.mark.parametrize("reduction", RED)
+@pytest.mark.parametrize("concat", [False, True])
+def test_ctc_loss_values_and_gradients_against_torch(reduction, concat):
+    rng = np.random.default_rng(3)
+    cases = [
+        _ctc_case(rng, 12, 4, 5, 4, concat),
+        _ctc_case(rng, 6, 2, 4, 2, concat, tl=np.array([0, 2]), il=np.array([6, 5])),
+        _ctc_case(rng, 10, 3, 6, 3, concat, dtype=np.float32),
+        _ctc_case(rng, 5, 2, 3, 2, concat, tl=np.array([2, 2]), il=np.array([5, 5])),
+    ]
+    for x, tg, il, tl in cases:
+        tol = 1e-5 if x.dtype == np.float32 else 1e-10
+        outs = []
+        for m in (ember, torch):
+            a = m.tensor(x, requires_grad=True)
+            loss = m.nn.functional.ctc_loss(
+                a.log_softmax(2), m.tensor(tg), m.tensor(il), m.tensor(tl), reduction=reduction
+            )
+            (loss.sum() if reduction == "none" else loss).backward()
+            outs.append((loss, a.grad))
+        assert_same(outs[0][0], outs[1][0], tol, tol)
+        assert_same(outs[0][1], outs[1][1], tol, tol)
+
+
+def test_ctc_loss_infeasible_targets_zero_infinity_unbatched_and_module():
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((4, 2, 5))
+    tg, il, tl = np.array([[1, 2, 3, 4], [2, 0, 0, 0]]), np.array([3, 4]), np.array([4, 1])
+    for zi in (False, True):
+        outs = []
+        for m in (ember, torch):
+            a = m.tensor(x, requires_grad=True)
+            loss = m.nn.CTCLoss(zero_infinity=zi, reduction="none")(
+                a.log_softmax(2), m.tensor(tg), m.tensor(il), m.tensor(tl)
+            )
+            loss.sum().backward()
+            outs.append((loss, a.grad))
+        assert_same(outs[0][0], outs[1][0])
+        if (
+            zi
+        ):  # torch's gradient of an infinite loss is NaN/inf noise; with zero_infinity both are 0
+            assert_same(outs[0][1], outs[1][1])
+    e = F.ctc_loss(ember.tensor(x[:, 0]).log_softmax(1), ember.tensor([1, 2]), (4,), (2,))
+    t = TF.ctc_loss(torch.tensor(x[:, 0]).log_softmax(1), torch.tensor([1, 2]), (4,), (2,))
+    assert_same(e, t)

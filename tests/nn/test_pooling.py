@@ -232,3 +232,65 @@ def test_lp_pool(p, kw):
     )
     assert repr(enn.LPPool2d(p, **kw)) == repr(torch.nn.LPPool2d(p, **kw))
     assert repr(enn.LPPool1d(p, **kw)) == repr(torch.nn.LPPool1d(p, **kw))
+
+
+# --- adaptive_max_pool3d, fractional max pooling --------------------------------------------
+def test_adaptive_max_pool3d_and_module_against_torch():
+    for out in ((2, 3, 2), (1, 1, 1), (3, None, 2)):
+        _run(
+            lambda x, out=out: EF.adaptive_max_pool3d(x, out),
+            lambda x, out=out: TF.adaptive_max_pool3d(x, out),
+            (2, 3, 5, 6, 4),
+        )
+    e, ei = enn.AdaptiveMaxPool3d(2, return_indices=True)(ember.ones(1, 2, 4, 4, 4))
+    t, ti = torch.nn.AdaptiveMaxPool3d(2, return_indices=True)(torch.ones(1, 2, 4, 4, 4))
+    assert_same(e, t)
+    assert_same(ei, ti)
+
+
+@pytest.mark.parametrize(
+    "nsp,shape,kernel,kw",
+    [
+        (2, (2, 3, 9, 11), (2, 3), {"output_size": (5, 4)}),
+        (2, (3, 7, 8), 2, {"output_size": (4, 5)}),
+        (2, (2, 3, 9, 11), 3, {"output_ratio": (0.5, 0.5)}),
+        (3, (1, 2, 6, 7, 8), (2, 2, 3), {"output_size": (3, 3, 4)}),
+        (3, (2, 6, 7, 8), 2, {"output_ratio": 0.5}),
+    ],
+)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_fractional_max_pool_with_given_samples_matches_torch(nsp, shape, kernel, kw, dtype):
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal(shape).astype(dtype)
+    nb = 1 if len(shape) == nsp + 1 else shape[0]
+    smp = rng.random((nb, shape[-nsp - 1], nsp)).astype(dtype)
+    outs = []
+    for m in (ember, torch):
+        a = m.tensor(x, requires_grad=True)
+        k = dict(kw)
+        if "output_ratio" in k and not isinstance(k["output_ratio"], tuple):
+            k["output_ratio"] = (k["output_ratio"],) * nsp  # torch's functional wants a tuple
+        f = getattr(m.nn.functional, f"fractional_max_pool{nsp}d")
+        y, i = f(a, kernel, return_indices=True, _random_samples=m.tensor(smp), **k)
+        (y * y).sum().backward()
+        outs.append((y, i, a.grad))
+    for e, t in zip(*outs):
+        assert_same(e, t)
+
+
+def test_fractional_max_pool_modules_draw_samples_and_check_arguments():
+    m = enn.FractionalMaxPool2d(2, output_ratio=0.5)
+    assert repr(m) == "FractionalMaxPool2d()" and list(m.state_dict()) == []
+    y = m(ember.randn(2, 3, 8, 10))
+    assert y.shape == (2, 3, 4, 5)
+    assert enn.FractionalMaxPool3d(2, output_size=3)(ember.randn(1, 2, 6, 6, 6)).shape == (
+        1,
+        2,
+        3,
+        3,
+        3,
+    )
+    with pytest.raises(ValueError, match="requires specifying either an output size"):
+        enn.FractionalMaxPool2d(2)
+    with pytest.raises(ValueError, match="output_ratio must be between 0 and 1"):
+        enn.FractionalMaxPool2d(2, output_ratio=1.5)

@@ -231,3 +231,63 @@ def test_gradcheck_resample_float64():
     )
     assert gc(lambda a: EF.fold(EF.unfold(a, 2, padding=1), (3, 4), 2, padding=1), (x,))
     assert gc(lambda a: EF.instance_norm(a), (x,))
+
+
+# --- affine_grid / grid_sample ------------------------------------------------------------
+@pytest.mark.parametrize("align", [True, False])
+def test_affine_grid_values_and_theta_gradients(align):
+    rng = np.random.default_rng(6)
+    for theta_shape, size in (((2, 2, 3), (2, 1, 3, 4)), ((2, 3, 4), (2, 1, 2, 3, 4))):
+        th = rng.standard_normal(theta_shape)
+        e, t = ember.tensor(th, requires_grad=True), torch.tensor(th, requires_grad=True)
+        ye, yt = (
+            EF.affine_grid(e, size, align_corners=align),
+            TF.affine_grid(t, size, align_corners=align),
+        )
+        assert_same(ye, yt, 1e-12, 1e-12)
+        (ye * ye).sum().backward()
+        (yt * yt).sum().backward()
+        assert_same(e.grad, t.grad, 1e-12, 1e-12)
+    with pytest.raises(ValueError, match="Expected a batch of 3D affine matrices"):
+        EF.affine_grid(ember.zeros(1, 2, 3), (1, 1, 2, 3, 4), align_corners=False)
+    with pytest.warns(UserWarning, match="align_corners=False since 1.3.0"):
+        EF.affine_grid(ember.zeros(1, 2, 3), (1, 1, 2, 3))
+
+
+@pytest.mark.parametrize(
+    "mode,nd", [("bilinear", 4), ("nearest", 4), ("bicubic", 4), ("bilinear", 5), ("nearest", 5)]
+)
+@pytest.mark.parametrize("padding_mode", ["zeros", "border", "reflection"])
+@pytest.mark.parametrize("align", [True, False])
+def test_grid_sample_values_and_gradients_to_input_and_grid(mode, nd, padding_mode, align):
+    rng = np.random.default_rng(7)
+    shape = (2, 3, 4, 5) if nd == 4 else (2, 3, 3, 4, 5)
+    gshape = (2, 3, 4, 2) if nd == 4 else (2, 2, 3, 4, 3)
+    x = rng.standard_normal(shape)
+    g = rng.random(gshape) * 2.6 - 1.3  # in and out of range
+    outs = []
+    for m in (ember, torch):
+        a, b = m.tensor(x, requires_grad=True), m.tensor(g, requires_grad=True)
+        y = m.nn.functional.grid_sample(
+            a, b, mode=mode, padding_mode=padding_mode, align_corners=align
+        )
+        w = m.tensor(np.linspace(-1, 1, y.numel()).reshape(tuple(y.shape)))
+        (y * w).sum().backward()
+        outs.append((y, a.grad, b.grad))
+    for e, t in zip(*outs):
+        assert_same(e, t, 1e-10, 1e-10)
+
+
+def test_grid_sample_errors_as_torch():
+    x, g = ember.zeros(1, 1, 3, 3), ember.zeros(1, 2, 2, 2)
+    with pytest.raises(ValueError, match="expected mode to be 'bilinear', 'nearest' or 'bicubic'"):
+        EF.grid_sample(x, g, mode="area", align_corners=False)
+    with pytest.raises(ValueError, match="expected padding_mode to be 'zeros', 'border'"):
+        EF.grid_sample(x, g, padding_mode="wrap", align_corners=False)
+    with pytest.raises(RuntimeError, match="bicubic interpolation only supports 4D input"):
+        EF.grid_sample(
+            ember.zeros(1, 1, 2, 2, 2),
+            ember.zeros(1, 1, 1, 1, 3),
+            mode="bicubic",
+            align_corners=False,
+        )

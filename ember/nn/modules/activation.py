@@ -406,8 +406,6 @@ class MultiheadAttention(Module):
                 f"embed_dim and num_heads must be greater than 0, got embed_dim="
                 f"{embed_dim} and num_heads={num_heads} instead"
             )
-        if add_bias_kv or add_zero_attn:
-            raise NotImplementedError("add_bias_kv / add_zero_attn are not supported by ember")
         self.embed_dim = embed_dim
         self.kdim = kdim if kdim is not None else embed_dim
         self.vdim = vdim if vdim is not None else embed_dim
@@ -434,7 +432,11 @@ class MultiheadAttention(Module):
         else:
             self.register_parameter("in_proj_bias", None)
         self.out_proj = NonDynamicallyQuantizableLinear(embed_dim, embed_dim, bias=bias, **kw)
-        self.bias_k = self.bias_v = None
+        if add_bias_kv:
+            self.bias_k = Parameter(empty((1, 1, embed_dim), **kw))
+            self.bias_v = Parameter(empty((1, 1, embed_dim), **kw))
+        else:
+            self.bias_k = self.bias_v = None
         self.add_zero_attn = add_zero_attn
         self._reset_parameters()
 
@@ -448,6 +450,10 @@ class MultiheadAttention(Module):
         if self.in_proj_bias is not None:
             init.constant_(self.in_proj_bias, 0.0)
             init.constant_(self.out_proj.bias, 0.0)
+        if self.bias_k is not None:
+            init.xavier_normal_(self.bias_k)
+        if self.bias_v is not None:
+            init.xavier_normal_(self.bias_v)
 
     def forward(
         self,
@@ -460,57 +466,37 @@ class MultiheadAttention(Module):
         average_attn_weights: bool = True,
         is_causal: bool = False,
     ):
-        unbatched = query.dim() == 2
-        if unbatched:
-            query, key, value = (t.unsqueeze(1) for t in (query, key, value))
-            if key_padding_mask is not None:
-                key_padding_mask = key_padding_mask.unsqueeze(0)
-        elif self.batch_first:
+        batched = query.dim() == 3
+        if batched and self.batch_first:
             query, key, value = (x.transpose(0, 1) for x in (query, key, value))
-        L, N, E = query.shape
-        S = key.shape[0]
-        H, D = self.num_heads, self.head_dim
-        b = self.in_proj_bias
-        bq = bk = bv = None
-        if b is not None:
-            bq, bk, bv = b[:E], b[E : 2 * E], b[2 * E :]
-        if self._qkv_same_embed_dim:
-            w = self.in_proj_weight
-            wq, wk, wv = w[:E], w[E : 2 * E], w[2 * E :]
-        else:
-            wq, wk, wv = self.q_proj_weight, self.k_proj_weight, self.v_proj_weight
-        q = F.linear(query, wq, bq).reshape(L, N * H, D).transpose(0, 1)
-        k = F.linear(key, wk, bk).reshape(S, N * H, D).transpose(0, 1)
-        v = F.linear(value, wv, bv).reshape(S, N * H, D).transpose(0, 1)
-        scores = q.matmul(k.transpose(1, 2)) * (1.0 / D**0.5)
-        if is_causal and attn_mask is None:
+        if is_causal and attn_mask is None:  # ember builds the causal mask torch asks for
+            L, S = query.shape[0], key.shape[0]
             attn_mask = ones(L, S, dtype=None).triu(1).bool()
-        if attn_mask is not None:
-            m = attn_mask if attn_mask.dim() == 3 else attn_mask.unsqueeze(0)
-            if m.dtype.name == "bool":
-                scores = scores.masked_fill(m, float("-inf"))
-            else:
-                scores = scores + m
-        if key_padding_mask is not None:
-            m = key_padding_mask.reshape(N, 1, 1, S).expand(N, H, 1, S).reshape(N * H, 1, S)
-            if m.dtype.name == "bool":
-                scores = scores.masked_fill(m, float("-inf"))
-            else:
-                scores = scores + m
-        attn = F.softmax(scores, -1)
-        if self.dropout > 0.0 and self.training:
-            attn = F.dropout(attn, self.dropout, True)
-        out = attn.matmul(v).transpose(0, 1).reshape(L, N, E)
-        out = self.out_proj(out)
-        if unbatched:
-            out = out.squeeze(1)
-        elif self.batch_first:
+        out, aw = F.multi_head_attention_forward(
+            query,
+            key,
+            value,
+            self.embed_dim,
+            self.num_heads,
+            self.in_proj_weight,
+            self.in_proj_bias,
+            self.bias_k,
+            self.bias_v,
+            self.add_zero_attn,
+            self.dropout,
+            self.out_proj.weight,
+            self.out_proj.bias,
+            training=self.training,
+            key_padding_mask=key_padding_mask,
+            need_weights=need_weights,
+            attn_mask=attn_mask,
+            use_separate_proj_weight=not self._qkv_same_embed_dim,
+            q_proj_weight=self.q_proj_weight,
+            k_proj_weight=self.k_proj_weight,
+            v_proj_weight=self.v_proj_weight,
+            average_attn_weights=average_attn_weights,
+            is_causal=is_causal,
+        )
+        if batched and self.batch_first:
             out = out.transpose(0, 1)
-        if not need_weights:
-            return out, None
-        aw = attn.reshape(N, H, L, S)
-        if average_attn_weights:
-            aw = aw.mean(1)
-        if unbatched:
-            aw = aw.squeeze(0)
         return out, aw

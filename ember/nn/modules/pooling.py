@@ -5,7 +5,7 @@ from __future__ import annotations
 from ...ops import pool_adaptive, pooling
 from ...ops.conv import ntuple
 from ...tensor import Tensor
-from ..functional import lp_pool1d, lp_pool2d
+from ..functional import fractional_max_pool2d, fractional_max_pool3d, lp_pool1d, lp_pool2d
 from .module import Module
 
 __all__ = [
@@ -294,3 +294,61 @@ class LPPool2d(_LPPoolNd):
     """Power-average pooling over 2 dims, as torch.nn.LPPool2d."""
 
     _nsp = 2
+
+
+class AdaptiveMaxPool3d(_AdaptiveMaxNd):
+    """Adaptive 3-d max pooling, as torch.nn.AdaptiveMaxPool3d."""
+
+    _fn = staticmethod(pool_adaptive.adaptive_max_pool3d)
+
+
+class _FractionalMaxPoolNd(Module):
+    _nsp = 2
+
+    def __init__(
+        self, kernel_size, output_size=None, output_ratio=None, return_indices: bool = False,
+        _random_samples=None,
+    ) -> None:  # fmt: skip
+        super().__init__()
+        n = self._nsp
+        name = type(self).__name__
+        self.kernel_size = ntuple(kernel_size, n)
+        self.return_indices = return_indices
+        self.register_buffer("_random_samples", _random_samples)
+        self.output_size = ntuple(output_size, n) if output_size is not None else None
+        self.output_ratio = (
+            (
+                tuple(output_ratio)
+                if isinstance(output_ratio, (tuple, list))
+                else (output_ratio,) * n
+            )
+            if output_ratio is not None
+            else None
+        )
+        if output_size is None and output_ratio is None:
+            raise ValueError(
+                f"{name} requires specifying either an output size, or a pooling ratio"
+            )
+        if output_size is not None and output_ratio is not None:
+            raise ValueError("only one of output_size and output_ratio may be specified")
+        if self.output_ratio is not None and not all(0 < r < 1 for r in self.output_ratio):
+            raise ValueError(f"output_ratio must be between 0 and 1 (got {output_ratio})")
+
+    def forward(self, input: Tensor):
+        fn = fractional_max_pool2d if self._nsp == 2 else fractional_max_pool3d
+        return fn(
+            input, self.kernel_size, self.output_size, self.output_ratio, self.return_indices,
+            _random_samples=self._random_samples,
+        )  # fmt: skip
+
+
+class FractionalMaxPool2d(_FractionalMaxPoolNd):
+    """2-d fractional max pooling, as torch.nn.FractionalMaxPool2d."""
+
+    _nsp = 2
+
+
+class FractionalMaxPool3d(_FractionalMaxPoolNd):
+    """3-d fractional max pooling, as torch.nn.FractionalMaxPool3d."""
+
+    _nsp = 3
