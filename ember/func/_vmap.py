@@ -1,0 +1,183 @@
+"""torch.func.vmap: map a function over a dimension of its inputs.
+
+ember runs the function once per sample and stacks the results (see the package docstring for
+why); the answers are the per-sample answers by construction, so they equal torch's batched
+ones to float rounding, and any function that runs on one sample runs under vmap.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from ..ops.join import stack
+from ..random import default_generator
+from ..tensor import Tensor
+from ._pytree import broadcast_prefix, spec_str, tree_flatten, tree_unflatten
+
+_RANDOMNESS = ("error", "different", "same")
+
+
+def _fname(func) -> str:
+    return getattr(func, "__name__", repr(func))
+
+
+def _is_dim(p) -> bool:
+    return p is None or (isinstance(p, int) and not isinstance(p, bool))
+
+
+def vmap(
+    func: Callable,
+    in_dims: Any = 0,
+    out_dims: Any = 0,
+    randomness: str = "error",
+    *,
+    chunk_size: int | None = None,
+) -> Callable:
+    """Vectorise ``func`` over dimension ``in_dims`` of its inputs, as torch.func.vmap.
+
+    ``in_dims``/``out_dims``: an int, None (not mapped), or a nested tuple matching the inputs
+    (outputs). ``randomness``: 'error' raises when ``func`` draws random numbers, 'different'
+    gives each sample its own draws, 'same' the same draws for all. ``chunk_size`` is accepted.
+    """
+    if randomness not in _RANDOMNESS:
+        raise RuntimeError(
+            "Only allowed values for randomness are 'error', 'different', or 'same'. "
+            f"Got {randomness}"
+        )
+    if chunk_size is not None and (not isinstance(chunk_size, int) or chunk_size <= 0):
+        raise ValueError(f"vmap: chunk_size should be None or greater than 0. (got {chunk_size})")
+
+    @functools.wraps(func)
+    def wrapped(*args, **kwargs):
+        return _vmap_call(func, in_dims, out_dims, randomness, args, kwargs)
+
+    return wrapped
+
+
+def _flat_in_dims(func, in_dims, args) -> list:
+    name = _fname(func)
+    if not isinstance(in_dims, (int, tuple)) or isinstance(in_dims, bool):
+        raise ValueError(
+            f"vmap({name}, in_dims={in_dims}, ...)(<inputs>): expected `in_dims` to be int or a "
+            "(potentially nested) tuple matching the structure of inputs, got: "
+            f"{type(in_dims)}."
+        )
+    if isinstance(in_dims, int):
+        in_dims = (in_dims,) * len(args)
+    flat = broadcast_prefix(in_dims, args, _is_dim)
+    if flat is None:
+        raise ValueError(
+            f"vmap({name}, in_dims={in_dims}, ...)(<inputs>): in_dims is not compatible with "
+            f"the structure of `inputs`. in_dims has structure {spec_str(tree_flatten(in_dims)[1])}"
+            f" but inputs has structure {spec_str(tree_flatten(args)[1])}."
+        )
+    return flat
+
+
+def _batch_size(func, in_dims, leaves, dims) -> int:
+    name = _fname(func)
+    sizes = []
+    for x, d in zip(leaves, dims):
+        if d is None:
+            continue
+        if not isinstance(x, Tensor):
+            raise ValueError(
+                f"vmap({name}, in_dims={in_dims}, ...)(<inputs>): Got in_dim={d} for an input "
+                f"but the input is of type {type(x)}. We cannot vmap over non-Tensor arguments, "
+                "please use None as the respective in_dim"
+            )
+        r = x.dim()
+        if not -r <= d < r:
+            raise ValueError(
+                f"vmap({name}, in_dims={in_dims}, ...)(<inputs>): Got in_dim={d} for some "
+                f"input, but that input is a Tensor of dimensionality {r} so expected in_dim to "
+                f"satisfy -{r} <= in_dim < {r}."
+            )
+        sizes.append(x.shape[d])
+    if not sizes:
+        raise ValueError("vmap: Expected at least one Tensor to vmap over")
+    if any(s != sizes[0] for s in sizes):
+        raise ValueError(
+            "vmap: Expected all tensors to have the same size in the mapped dimension, got "
+            f"sizes {sizes} for the mapped dimension"
+        )
+    if sizes[0] == 0:
+        raise RuntimeError("ember's vmap does not map over a dimension of size 0 yet")
+    return sizes[0]
+
+
+def _vmap_call(func, in_dims, out_dims, randomness, args, kwargs):
+    dims = _flat_in_dims(func, in_dims, args)
+    leaves, spec = tree_flatten(args)
+    n = _batch_size(func, in_dims, leaves, dims)
+    bitgen = default_generator._rng.bit_generator
+    start = bitgen.state
+    results = []
+    for i in range(n):
+        if randomness == "same":
+            bitgen.state = start
+        sample = [x if d is None else x.select(d, i) for x, d in zip(leaves, dims)]
+        results.append(func(*tree_unflatten(sample, spec), **kwargs))
+        if i == 0 and randomness == "error" and bitgen.state != start:
+            raise RuntimeError(
+                "vmap: called random operation while in randomness error mode. Please either "
+                "use the 'same' or 'different' randomness flags on vmap or perform the "
+                "randomness operation out of vmap"
+            )
+    return _stack_outputs(func, out_dims, results)
+
+
+def _stack_outputs(func, out_dims, results):
+    name = _fname(func)
+    flats = [tree_flatten(r) for r in results]
+    out_leaves, out_spec = flats[0]
+    if not isinstance(out_dims, (int, tuple)) or isinstance(out_dims, bool):
+        if out_dims is not None:
+            raise ValueError(
+                f"vmap({name}, ..., out_dims={out_dims}): expected `out_dims` to be int or a "
+                f"(potentially nested) tuple matching the structure of outputs, got: "
+                f"{type(out_dims)}."
+            )
+    dims = broadcast_prefix(out_dims, results[0], _is_dim)
+    if dims is None:
+        raise ValueError(
+            f"vmap({name}, ..., out_dims={out_dims})(<inputs>): out_dims is not compatible with "
+            f"the structure of `outputs`. out_dims has structure "
+            f"{spec_str(tree_flatten(out_dims)[1])} but outputs has structure "
+            f"{spec_str(out_spec)}."
+        )
+    stacked = []
+    for k, d in enumerate(dims):
+        col = [f[0][k] for f in flats]
+        first = col[0]
+        if d is None:
+            if isinstance(first, Tensor) and any(
+                c is not first and not _same_tensor(c, first) for c in col[1:]
+            ):
+                raise ValueError(
+                    f"vmap({name}, ...): `{name}` can not return a BatchedTensor when out_dim "
+                    "is None"
+                )
+            stacked.append(first)
+            continue
+        if not isinstance(first, Tensor) or not all(isinstance(c, Tensor) for c in col):
+            bad = next(type(c) for c in col if not isinstance(c, Tensor))
+            raise ValueError(
+                f"vmap({name}, ...): `{name}` must only return Tensors, got type {bad}. Did you "
+                "mean to set out_dims= to None for output?"
+            )
+        r = first.dim() + 1
+        if not -r <= d < r:
+            raise IndexError(
+                f"Dimension out of range (expected to be in range of [{-r}, {r - 1}], but got {d})"
+            )
+        stacked.append(stack(col, d))
+    return tree_unflatten(stacked, out_spec)
+
+
+def _same_tensor(a, b) -> bool:
+    if not isinstance(b, Tensor) or a.shape != b.shape or a.dtype != b.dtype:
+        return False
+    return bool((a.detach() == b.detach()).all())
