@@ -1,8 +1,10 @@
 """torch.func.vmap: map a function over a dimension of its inputs.
 
-ember runs the function once per sample and stacks the results (see the package docstring for
-why); the answers are the per-sample answers by construction, so they equal torch's batched
-ones to float rounding, and any function that runs on one sample runs under vmap.
+First ember runs the function once on batched arrays (``_batched.py``): each op computes on the
+whole batch while seeing one sample. When that cannot be exact (an op outside what batched
+arrays map, data-dependent control flow that differs between samples, inputs or outputs that
+carry an outer autograd graph, randomness='different'), it runs the function once per sample
+and stacks the results, which is correct by construction for any function.
 """
 
 from __future__ import annotations
@@ -11,9 +13,12 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from ..ops.join import stack
 from ..random import default_generator
-from ..tensor import Tensor
+from ..tensor import Tensor, _wrap
+from ._batched import BatchedArray, Unbatchable
 from ._pytree import broadcast_prefix, spec_str, tree_flatten, tree_unflatten
 
 _RANDOMNESS = ("error", "different", "same")
@@ -108,12 +113,21 @@ def _batch_size(func, in_dims, leaves, dims) -> int:
     return sizes[0]
 
 
+# the innermost active batched vmap (0: none); nested levels wrap the outer level's arrays
+_level = [0]
+
+
 def _vmap_call(func, in_dims, out_dims, randomness, args, kwargs):
     dims = _flat_in_dims(func, in_dims, args)
     leaves, spec = tree_flatten(args)
     n = _batch_size(func, in_dims, leaves, dims)
     bitgen = default_generator._rng.bit_generator
     start = bitgen.state
+    if not any(isinstance(v, Tensor) and v.requires_grad for v in leaves + tree_flatten(kwargs)[0]):
+        res = _batched_call(func, dims, leaves, spec, kwargs, out_dims, randomness, start, n)
+        if res is not _FALLBACK:
+            return res
+        bitgen.state = start  # the per-sample run draws what it would have drawn alone
     results = []
     for i in range(n):
         if randomness == "same":
@@ -181,3 +195,91 @@ def _same_tensor(a, b) -> bool:
     if not isinstance(b, Tensor) or a.shape != b.shape or a.dtype != b.dtype:
         return False
     return bool((a.detach() == b.detach()).all())
+
+
+_FALLBACK = object()
+_debug = [False]  # tests set it to see why a batched run fell back
+
+
+def _batched_call(func, dims, leaves, spec, kwargs, out_dims, randomness, start, n):
+    """The function run once on batched arrays; ``_FALLBACK`` when that cannot be exact."""
+    level = _level[0] + 1
+    prev = _level[0]
+    _level[0] = level
+    try:
+        sample = []
+        for x, d in zip(leaves, dims):
+            if d is None:
+                sample.append(x)
+                continue
+            a = x._data
+            sample.append(_wrap(BatchedArray(np.moveaxis(a, d, 0) if d else a, level)))
+        out = func(*tree_unflatten(sample, spec), **kwargs)
+        if default_generator._rng.bit_generator.state != start:
+            if randomness == "error":
+                raise RuntimeError(
+                    "vmap: called random operation while in randomness error mode. Please "
+                    "either use the 'same' or 'different' randomness flags on vmap or perform "
+                    "the randomness operation out of vmap"
+                )
+            if randomness == "different":
+                return _FALLBACK
+        return _unbatch_outputs(out, out_dims, level, n)
+    except (Unbatchable, _Unfit):
+        if _debug[0]:
+            raise
+        return _FALLBACK
+    except RuntimeError as e:
+        if str(e).startswith("vmap: called random operation"):
+            raise
+        return _FALLBACK
+    except Exception:  # the per-sample run gives the genuine error, or the right answer
+        if _debug[0]:
+            raise
+        return _FALLBACK
+    finally:
+        _level[0] = prev
+
+
+class _Unfit(Exception):
+    """An output the batched run cannot return as torch would: let the per-sample run decide."""
+
+
+def _unbatch_outputs(out, out_dims, level, n):
+    leaves, spec = tree_flatten(out)
+    if not isinstance(out_dims, (int, tuple)) or isinstance(out_dims, bool):
+        if out_dims is not None:
+            raise _Unfit
+    dims = broadcast_prefix(out_dims, out, _is_dim)
+    if dims is None:
+        raise _Unfit
+    res = []
+    for v, d in zip(leaves, dims):
+        batched = isinstance(v, Tensor) and _level_of(v._data) == level
+        if isinstance(v, Tensor) and v.requires_grad:
+            raise _Unfit  # its graph runs through batched arrays: the per-sample run keeps it
+        if d is None:
+            if batched:
+                raise _Unfit
+            res.append(v)
+            continue
+        if not isinstance(v, Tensor):
+            raise _Unfit
+        r = v.dim() + 1
+        if not -r <= d < r:
+            raise _Unfit
+        d %= r
+        a = v._data
+        if batched:
+            p = a.p
+            res.append(_wrap(np.moveaxis(p, 0, d) if d else p))
+        else:
+            e = np.expand_dims(a, d)
+            shape = list(e.shape)
+            shape[d] = n
+            res.append(_wrap(np.broadcast_to(e, tuple(shape)).copy()))
+    return tree_unflatten(res, spec)
+
+
+def _level_of(a) -> int:
+    return a.level if type(a) is BatchedArray else 0
