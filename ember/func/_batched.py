@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._backend.cpu import gemm
+from .._backend.cpu import blas
 
 
 class Unbatchable(BaseException):
@@ -396,12 +396,12 @@ def _bmm(pa, pb, ba: bool, bb: bool):
     plain = type(pa) is np.ndarray and type(pb) is np.ndarray
     if plain and ba and not bb and pb.ndim == 2:
         # an unbatched matrix on the right: the batch joins the rows of one product
-        with gemm.guard():
+        with blas.single_threaded():
             r = pa.reshape(-1, pa.shape[-1]) @ pb
         return r.reshape(pa.shape[:-1] + (pb.shape[-1],))
     if plain and ba and bb and pa.shape[-1] == 1 and pb.shape[-2] == 1:
         return pa * pb  # outer products (per-sample weight gradients): no BLAS call per sample
-    with gemm.guard():
+    with blas.single_threaded():
         return np.matmul(pa, pb)
 
 
