@@ -103,6 +103,11 @@ class BatchedArray(np.lib.mixins.NDArrayOperatorsMixin):
     def T(self):  # noqa: N802
         return self.transpose()
 
+    def view(self, dtype=None, type=None):  # noqa: A002
+        if type is not None or (dtype is not None and np.dtype(dtype).itemsize != self.itemsize):
+            raise Unbatchable("view changing the item size")
+        return self._wrap(self.p.view() if dtype is None else self.p.view(dtype))
+
     @property
     def real(self):
         return BatchedArray(self.p.real, self.level)
@@ -591,6 +596,14 @@ def _dot(a, b, out=None):
     return np.matmul(a, b)
 
 
+def _vdot(a, b):
+    a = np.reshape(a, -1)
+    b = np.reshape(b, -1)
+    if np.result_type(a, b).kind == "c":
+        a = np.conjugate(a)
+    return np.sum(np.multiply(a, b))
+
+
 def _flip(a, axis=None):
     return BatchedArray(np.flip(a.p, _axes(axis, a.ndim)), a.level)
 
@@ -659,6 +672,7 @@ _FUNCS = {
     np.ndim: _ndim,
     np.size: _size,
     np.dot: _dot,
+    np.vdot: _vdot,
     np.flip: _flip,
     np.tril: _tri(np.tril),
     np.triu: _tri(np.triu),

@@ -123,7 +123,8 @@ def _vmap_call(func, in_dims, out_dims, randomness, args, kwargs):
     n = _batch_size(func, in_dims, leaves, dims)
     bitgen = default_generator._rng.bit_generator
     start = bitgen.state
-    if not any(isinstance(v, Tensor) and v.requires_grad for v in leaves + tree_flatten(kwargs)[0]):
+    graph = any(isinstance(v, Tensor) and v.requires_grad for v in leaves + tree_flatten(kwargs)[0])
+    if not graph and not _force_loop[0]:
         res = _batched_call(func, dims, leaves, spec, kwargs, out_dims, randomness, start, n)
         if res is not _FALLBACK:
             return res
@@ -199,6 +200,7 @@ def _same_tensor(a, b) -> bool:
 
 _FALLBACK = object()
 _debug = [False]  # tests set it to see why a batched run fell back
+_force_loop = [False]  # tests set it to check the per-sample path on its own
 
 
 def _batched_call(func, dims, leaves, spec, kwargs, out_dims, randomness, start, n):
