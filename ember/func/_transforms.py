@@ -137,6 +137,7 @@ def grad_and_value(func: Callable, argnums: int | tuple = 0, has_aux: bool = Fal
                         "(output, aux) if has_aux is True"
                     )
                 out, aux = out
+                _check_aux(aux)
             if not isinstance(out, Tensor):
                 raise RuntimeError(
                     "grad_and_value(f)(*args): Expected f(*args) to return a Tensor, got "
@@ -169,6 +170,12 @@ def grad(func: Callable, argnums: int | tuple = 0, has_aux: bool = False) -> Cal
     return wrapper
 
 
+def _check_aux(aux: Any) -> None:
+    for v in tree_flatten(aux)[0]:
+        if not isinstance(v, Tensor):
+            raise RuntimeError(f"Expected tensors, got unsupported type {type(v)}")
+
+
 def _split_aux(out, has_aux: bool, api: str):
     if not has_aux:
         return out, None
@@ -177,6 +184,7 @@ def _split_aux(out, has_aux: bool, api: str):
             f"{api}(f, *primals): output of function f should be a tuple: (output, aux) if "
             "has_aux is True"
         )
+    _check_aux(out[1])
     return out
 
 
