@@ -148,10 +148,11 @@ def unpack_dual(tensor: Tensor, *, level: int | None = None) -> UnpackedDualTens
                 [u],
                 [t for _, t in live],
                 retain_graph=True,
+                create_graph=lv.reverse,  # the tangent is differentiable, as torch's
                 allow_unused=True,
             )
         if jv is None:
             jv = u.detach()  # the dependence is through a constant: the tangent is zero
     finally:
         _grad_state.enabled = prev
-    return UnpackedDualTensor(primal, jv.detach())
+    return UnpackedDualTensor(primal, jv if lv.reverse else jv.detach())
