@@ -7,15 +7,20 @@ only while an outer transform needs it, so they nest as torch.func's levels do. 
 (jvp, jacfwd, hessian's outer pass) is the double-vjp identity: J t = d/du <J^T u, t>, two
 reverse passes, exact (not a difference quotient); it covers every op whose backward has a
 graph-building form, and raises ember's "cannot differentiate twice" RuntimeError elsewhere
-instead of a wrong number. vmap runs the function once per sample, on views of the inputs,
-and stacks the outputs: the per-sample answers are correct by construction for any function
-and any nesting, with no batching rule that could disagree with the op it stands for. The
-price is speed: a batched (BatchedTensor) layer would run each op once for the whole batch.
+instead of a wrong number. No op needs a second (tangent) rule that could disagree with its
+backward, and nothing is added to the ops' or the engine's hot paths.
+
+vmap batches at the array level (``_batched.py``): a ``BatchedArray`` shows ember's op code one
+sample while holding the whole batch, through NumPy's ``__array_ufunc__`` and
+``__array_function__`` protocols, so the ops' own forward and backward code runs once for the
+batch and grad inside vmap gives per-sample gradients from one backward pass. What it cannot map
+exactly raises ``Unbatchable``, and vmap then runs the function once per sample and stacks the
+results, which is correct for any function and any nesting.
 
 Differences from torch: a tensor returned with out_dims=None is accepted when it is the same
 for every sample (torch rejects any tensor that depends on a mapped input); randomness='error'
-is checked by whether the default generator advanced while the first sample ran; vmap over a
-dimension of size 0 raises.
+is checked by whether the default generator advanced; vmap over a dimension of size 0 raises;
+on the per-sample path, control flow on values works where torch raises.
 """
 
 from __future__ import annotations
