@@ -56,7 +56,11 @@ def vmap(
 
     @functools.wraps(func)
     def wrapped(*args, **kwargs):
-        return _vmap_call(func, in_dims, out_dims, randomness, args, kwargs)
+        return _vmap_call(func, in_dims, out_dims, randomness, args, kwargs, batchable)
+
+    # cleared once the batched run of this function falls back: later calls go per sample
+    # directly (no double run of its side effects, no wasted batched attempt)
+    batchable = [True]
 
     return wrapped
 
@@ -117,17 +121,19 @@ def _batch_size(func, in_dims, leaves, dims) -> int:
 _level = [0]
 
 
-def _vmap_call(func, in_dims, out_dims, randomness, args, kwargs):
+def _vmap_call(func, in_dims, out_dims, randomness, args, kwargs, batchable=None):
     dims = _flat_in_dims(func, in_dims, args)
     leaves, spec = tree_flatten(args)
     n = _batch_size(func, in_dims, leaves, dims)
     bitgen = default_generator._rng.bit_generator
     start = bitgen.state
     graph = any(isinstance(v, Tensor) and v.requires_grad for v in leaves + tree_flatten(kwargs)[0])
-    if not graph and not _force_loop[0]:
+    if not graph and not _force_loop[0] and (batchable is None or batchable[0]):
         res = _batched_call(func, dims, leaves, spec, kwargs, out_dims, randomness, start, n)
         if res is not _FALLBACK:
             return res
+        if batchable is not None and randomness != "different":
+            batchable[0] = False
         bitgen.state = start  # the per-sample run draws what it would have drawn alone
     results = []
     for i in range(n):
