@@ -216,6 +216,22 @@ def test_batched_path_is_taken_for_per_sample_grads():
         vm._debug[0] = False
 
 
+def test_batched_path_is_taken_for_grad_of_sums_and_means():
+    vm._debug[0] = True
+    try:
+        x, tx = both(arr(6, 5))
+        w, tw = both(arr(5, seed=1))
+
+        def f(m, ww):
+            return lambda a: (a * ww).sin().sum() + (a * a).mean() + a.norm()
+
+        got = ember.func.vmap(ember.func.grad(f(ember, w)))(x)
+        want = torch.func.vmap(torch.func.grad(f(torch, tw)))(tx)
+        assert_close(got, want)
+    finally:
+        vm._debug[0] = False
+
+
 def test_fallback_on_data_dependent_control_flow():
     x, tx = both(np.array([[1.0, 2.0], [-1.0, 3.0], [2.0, 2.0]]))
 
