@@ -101,11 +101,8 @@ def _diff_args(args: tuple, argnums) -> tuple[tuple, Any, list]:
 
 def _grads(outputs: list, inputs: list, cotangents: list | None, create_graph: bool) -> list:
     """d(outputs)/d(inputs) weighted by cotangents; zeros where an input is unused."""
-    pairs = [
-        (o, None if cotangents is None else c)
-        for k, (o, c) in enumerate(zip(outputs, cotangents or outputs))
-        if o.requires_grad
-    ]
+    cts = cotangents if cotangents is not None else [None] * len(outputs)
+    pairs = [(o, c) for o, c in zip(outputs, cts) if o.requires_grad]
     if not pairs or not inputs:
         return [_zeros(x) for x in inputs]
     gos = None if cotangents is None else [c for _, c in pairs]
