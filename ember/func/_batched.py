@@ -500,6 +500,8 @@ def _join(func):
 
 def _elementwise(func, nargs: int):
     def rule(*args, **kw):
+        if len(args) < nargs:  # np.where(cond) alone: indices, whose count depends on the data
+            raise Unbatchable(f"numpy.{func.__name__} with {len(args)} arguments")
         lv = _max_level(args[:nargs])
         out = kw.pop("out", None)
         ps = _align(list(args[:nargs]), lv)
