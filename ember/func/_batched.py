@@ -27,6 +27,21 @@ class Unbatchable(BaseException):
     """The batched path cannot run this exactly; vmap falls back to one sample at a time."""
 
 
+# the innermost batched vmap level now running (0: none); vmap sets it
+ACTIVE = [0]
+
+
+def _check_live(a: BatchedArray) -> None:
+    """A batched array used after its vmap ended (kept by a side effect, such as .grad from a
+    .backward() inside vmap, which torch does not support either) must not compute."""
+    if a.level > ACTIVE[0]:
+        raise RuntimeError(
+            "a value batched by vmap was used after its vmap ended (a side effect inside the "
+            "vmapped function kept it, for example .backward() inside vmap, which torch does "
+            "not support)"
+        )
+
+
 def _level(x) -> int:
     return x.level if type(x) is BatchedArray else 0
 
@@ -133,10 +148,12 @@ class BatchedArray(np.lib.mixins.NDArrayOperatorsMixin):
         raise Unbatchable("iteration")
 
     def __array__(self, dtype=None, copy=None):
+        _check_live(self)
         raise Unbatchable("conversion to a plain array")
 
     # a value every sample agrees on is the per-sample value: control flow stays exact
     def _common(self):
+        _check_live(self)
         if not _all_same(self.p):
             raise Unbatchable("data-dependent value that differs between samples")
         return np.asarray(self.p)[0]
@@ -164,6 +181,7 @@ class BatchedArray(np.lib.mixins.NDArrayOperatorsMixin):
 
     # --- methods ----------------------------------------------------------------------------
     def _wrap(self, p):
+        _check_live(self)
         return BatchedArray(p, self.level)
 
     def reshape(self, *shape, order: str = "C"):
@@ -278,11 +296,13 @@ class BatchedArray(np.lib.mixins.NDArrayOperatorsMixin):
 
     # --- indexing ---------------------------------------------------------------------------
     def __getitem__(self, idx):
+        _check_live(self)
         phys, fix = _index(self, idx)
         r = self.p[phys]
         return self._wrap(np.moveaxis(r, *fix) if fix else r)
 
     def __setitem__(self, idx, value) -> None:
+        _check_live(self)
         if _max_level([value]) > self.level:
             raise Unbatchable("writing a more batched value")
         phys, fix = _index(self, idx)
@@ -301,6 +321,8 @@ class BatchedArray(np.lib.mixins.NDArrayOperatorsMixin):
     # --- NumPy's protocols --------------------------------------------------------------------
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         out = kwargs.pop("out", None)
+        if _max_level(inputs + (out or ())) > ACTIVE[0]:
+            _check_live(next(x for x in inputs + (out or ()) if _level(x) > ACTIVE[0]))
         if kwargs.get("where", True) is not True:
             raise Unbatchable("ufunc with where=")
         lv = _max_level(inputs + (out or ()))
@@ -326,6 +348,7 @@ class BatchedArray(np.lib.mixins.NDArrayOperatorsMixin):
         raise Unbatchable(f"ufunc method {ufunc.__name__}.{method}")
 
     def __array_function__(self, func, types, args, kwargs):
+        _check_live(self)
         rule = _FUNCS.get(func)
         if rule is None:
             raise Unbatchable(f"numpy.{func.__name__}")

@@ -18,7 +18,7 @@ import numpy as np
 from ..ops.join import stack
 from ..random import default_generator
 from ..tensor import Tensor, _wrap
-from ._batched import BatchedArray, Unbatchable
+from ._batched import ACTIVE, BatchedArray, Unbatchable
 from ._pytree import broadcast_prefix, spec_str, tree_flatten, tree_unflatten
 
 _RANDOMNESS = ("error", "different", "same")
@@ -117,8 +117,7 @@ def _batch_size(func, in_dims, leaves, dims) -> int:
     return sizes[0]
 
 
-# the innermost active batched vmap (0: none); nested levels wrap the outer level's arrays
-_level = [0]
+_level = ACTIVE  # the innermost active batched vmap (0: none), shared with _batched.py
 
 
 def _vmap_call(func, in_dims, out_dims, randomness, args, kwargs, batchable=None):

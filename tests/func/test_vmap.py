@@ -305,3 +305,17 @@ def test_batched_out_dims_none_is_an_error():
         torch.func.vmap(lambda a: a, out_dims=None)(tx)
     with pytest.raises(ValueError, match="can not return a BatchedTensor"):
         ember.func.vmap(lambda a: a, out_dims=None)(x)
+
+
+def test_a_batched_value_kept_past_its_vmap_raises_instead_of_computing():
+    w = ember.ones(3, requires_grad=True)
+    x = ember.tensor(arr(4, 3))
+
+    def f(a):
+        (a * w).sum().backward()  # torch rejects backward inside vmap
+        return a * 2
+
+    ember.func.vmap(f)(x)
+    if w.grad is not None and not isinstance(w.grad._data, np.ndarray):
+        with pytest.raises(RuntimeError, match="used after its vmap ended"):
+            w.grad + 1
