@@ -77,9 +77,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sizes", default="784,128,10")
     ap.add_argument("--repeat", type=int, default=20)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=0, help="pin both to N threads (0: default)")
     ap.add_argument("--json", metavar="PATH", help="also write the README table rows here")
     args = ap.parse_args(argv)
     sizes = tuple(int(s) for s in args.sizes.split(","))
+    if args.threads > 0:
+        ember.set_num_threads(args.threads)
+        if torch is not None:
+            torch.set_num_threads(args.threads)
     weights, x, y = _problem(args.batch, sizes)
     run_e = _per_sample_grads(ember, weights, x, y)
     run_t = _per_sample_grads(torch, weights, x, y) if torch is not None else None
