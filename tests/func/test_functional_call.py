@@ -11,6 +11,7 @@ import pytest
 
 import ember
 import ember.func as ef
+import ember.func._vmap as vm
 from tests._support.torch_ref import torch
 from tests.func._pairs import arr, assert_close, both
 
@@ -79,6 +80,25 @@ def test_stack_module_state_ensemble_under_vmap():
     got.sum().backward()  # the stacked leaves receive gradients, as torch's do
     want.sum().backward()
     assert_close({k: v.grad for k, v in params.items()}, {k: v.grad for k, v in tparams.items()})
+
+
+def test_ensemble_with_detached_stacked_weights_runs_batched():
+    pairs = [_pair(10 * i) for i in range(4)]
+    params, buffers = ef.stack_module_state([p[0] for p in pairs])
+    tparams, tbuffers = tf.stack_module_state([p[1] for p in pairs])
+    params = {k: v.detach() for k, v in params.items()}
+    tparams = {k: v.detach() for k, v in tparams.items()}
+    x, tx = both(arr(6, 4))
+    vm._debug[0] = True  # batched weights through Linear: no per-sample fallback
+    try:
+        run = ef.vmap(lambda p, b, xx: ef.functional_call(pairs[0][0], (p, b), (xx,)), (0, 0, None))
+        got = run(params, buffers, x)
+    finally:
+        vm._debug[0] = False
+    want = tf.vmap(lambda p, b, xx: tf.functional_call(pairs[0][1], (p, b), (xx,)), (0, 0, None))(
+        tparams, tbuffers, tx
+    )
+    assert_close(got, want)
 
 
 def test_stack_module_state_errors():
