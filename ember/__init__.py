@@ -153,6 +153,7 @@ from .amp.autocast_mode import (  # noqa: E402,F401
     set_autocast_gpu_dtype,
 )
 from . import sparse  # noqa: E402,F401
+from .func import vmap  # noqa: E402,F401  (torch.vmap is torch.func.vmap)
 
 
 def is_tensor(obj) -> bool:

@@ -97,7 +97,7 @@ def host_scalar_to(xp, a):
 
 def move_like(arr, like):
     """``arr`` copied to the device of array ``like`` (returned as is when already there)."""
-    if type(like) is CPU_ARRAY:
+    if type(like) is CPU_ARRAY or cuda_index(like) is None:  # a NumPy array or vmap's
         return arr if type(arr) is CPU_ARRAY else arr.get()
     dev = like.device.id
     if type(arr) is not CPU_ARRAY and arr.device.id == dev:

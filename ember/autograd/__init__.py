@@ -9,7 +9,7 @@ this package.
 from __future__ import annotations
 
 from .._torch_alias import module_getattr as _module_getattr
-from . import grad_mode
+from . import forward_ad, grad_mode
 from .engine import backward, grad
 from .function import Function, FunctionCtx, once_differentiable
 from .grad_mode import (
@@ -37,6 +37,7 @@ __all__ = [
     "is_inference_mode_enabled",
     "once_differentiable",
     "grad_mode",
+    "forward_ad",
     "functional",
     "profiler",
     "Variable",

@@ -8,7 +8,7 @@ import string
 from .. import dtypes
 from .._autocast_state import state as _acs
 from .._backend.cpu.gemm import mm as _mm
-from .._backend.xp import xp_of
+from .._backend.xp import cuda_index, xp_of
 from .._tensor_errors import check_dim, device_error
 from ..autograd.node import Op
 from ..tensor import Tensor
@@ -93,7 +93,7 @@ def _check_mm(a: Tensor, b: Tensor, name: str) -> None:
             f"expected m1 and m2 to have the same dtype, but got: {_dt_name(ad.dtype)} != "
             f"{_dt_name(bd.dtype)}"
         )
-    if type(ad) is not type(bd):
+    if type(ad) is not type(bd) and cuda_index(ad) != cuda_index(bd):  # vmap's arrays pass
         raise device_error(ad, bd)
 
 
