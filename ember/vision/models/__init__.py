@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from ember.vision.models._api import (
+# the registry and weights API, then every model module's __all__
+from ember.vision.models._api import (  # noqa: F401  # noqa: F401  # noqa: F401
     Weights,
     WeightsEnum,
     get_model,

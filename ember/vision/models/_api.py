@@ -169,12 +169,8 @@ def get_model(name: str, **config: Any) -> nn.Module:
 def get_model_weights(name: Callable | str) -> type[WeightsEnum]:
     """The weights enum of a model (by name or builder)."""
     model = get_model_builder(name) if isinstance(name, str) else name
-    if "weights" not in inspect.signature(model).parameters or not hasattr(
-        model, "_weights_enum"
-    ):
-        raise ValueError(
-            "The weights enum class for the specific method couldn't be retrieved."
-        )
+    if "weights" not in inspect.signature(model).parameters or not hasattr(model, "_weights_enum"):
+        raise ValueError("The weights enum class for the specific method couldn't be retrieved.")
     return model._weights_enum
 
 
@@ -188,7 +184,9 @@ def get_weight(name: str) -> WeightsEnum:
         w = getattr(builder, "_weights_enum", None)
         if w is not None and w.__name__ == enum_name:
             return w[value_name]
-    raise ValueError(f"The weight enum '{enum_name}' for the specific method couldn't be retrieved.")
+    raise ValueError(
+        f"The weight enum '{enum_name}' for the specific method couldn't be retrieved."
+    )
 
 
 # --- builder conventions ---------------------------------------------------------------------
@@ -216,9 +214,7 @@ def _make_divisible(v: float, divisor: int, min_value: int | None = None) -> int
     return new_v
 
 
-def builder(
-    name: str, weights_enum_cls: type[WeightsEnum], legacy: str | None = "IMAGENET1K_V1"
-):
+def builder(name: str, weights_enum_cls: type[WeightsEnum], legacy: str | None = "IMAGENET1K_V1"):
     """Registers a builder ``fn(weights, progress, **kwargs)`` and gives it torchvision's
     calling conventions: ``weights`` checked against its enum (names like "DEFAULT" accepted),
     the deprecated ``pretrained=`` (True means the ``legacy`` weights) and positional use with
@@ -237,7 +233,9 @@ def builder(
                     stacklevel=2,
                 )
                 if len(args) > 2:
-                    raise TypeError(f"{name}() takes 0 positional arguments but {len(args)} were given")
+                    raise TypeError(
+                        f"{name}() takes 0 positional arguments but {len(args)} were given"
+                    )
                 pos = dict(zip(names, args))
                 progress = pos.get("progress", progress)
                 if "weights" in pos:
@@ -332,7 +330,9 @@ class _PlainBar:
         self.n += n
         if self.total:
             pct = 100.0 * self.n / self.total
-            sys.stderr.write(f"\r{self.n / 2**20:.1f} MiB / {self.total / 2**20:.1f} MiB ({pct:.0f}%)")
+            sys.stderr.write(
+                f"\r{self.n / 2**20:.1f} MiB / {self.total / 2**20:.1f} MiB ({pct:.0f}%)"
+            )
         else:
             sys.stderr.write(f"\r{self.n / 2**20:.1f} MiB")
         sys.stderr.flush()
@@ -369,7 +369,9 @@ def download_url_to_file(url: str, dst: str, hash_prefix: str | None = None, pro
         if bar is not None:
             bar.close()
         if hash_prefix is not None and not sha.hexdigest().startswith(hash_prefix):
-            raise RuntimeError(f'invalid hash value (expected "{hash_prefix}", got "{sha.hexdigest()}")')
+            raise RuntimeError(
+                f'invalid hash value (expected "{hash_prefix}", got "{sha.hexdigest()}")'
+            )
         shutil.move(tmp.name, dst)
     finally:
         if os.path.exists(tmp.name):

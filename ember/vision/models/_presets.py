@@ -152,12 +152,10 @@ class ImageClassification(nn.Module):
         )
 
     def describe(self) -> str:
+        """What the preset does, in words (torchvision's docs print it)."""
         return (
-            "Accepts ``PIL.Image``, batched ``(B, C, H, W)`` and single ``(C, H, W)`` image "
-            f"``torch.Tensor`` objects. The images are resized to ``resize_size={self.resize_size}``"
-            f" using ``interpolation={self.interpolation}``, followed by a central crop of "
-            f"``crop_size={self.crop_size}``. Finally the values are first rescaled to "
-            f"``[0.0, 1.0]`` and then normalized using ``mean={self.mean}`` and ``std={self.std}``."
+            "Takes a PIL image or a (C, H, W) / (B, C, H, W) tensor; resizes it to "
+            f"resize_size={self.resize_size} with interpolation={self.interpolation}, crops the "
+            f"centre to crop_size={self.crop_size}, rescales the values to [0.0, 1.0] and "
+            f"normalizes them with mean={self.mean} and std={self.std}."
         )
-
-

@@ -16,10 +16,16 @@ from ..ops.stochastic_depth import StochasticDepth
 from ._api import _ovewrite_named_param, builder, finish, weights_enum
 
 __all__ = [
-    "ConvNeXt", "ConvNeXt_Tiny_Weights", "ConvNeXt_Small_Weights", "ConvNeXt_Base_Weights",
-    "ConvNeXt_Large_Weights", "convnext_tiny", "convnext_small", "convnext_base",
+    "ConvNeXt",
+    "ConvNeXt_Tiny_Weights",
+    "ConvNeXt_Small_Weights",
+    "ConvNeXt_Base_Weights",
+    "ConvNeXt_Large_Weights",
+    "convnext_tiny",
+    "convnext_small",
+    "convnext_base",
     "convnext_large",
-]  # fmt: skip
+]
 
 ConvNeXt_Tiny_Weights = weights_enum("ConvNeXt_Tiny_Weights", "convnext_tiny", __name__)
 ConvNeXt_Small_Weights = weights_enum("ConvNeXt_Small_Weights", "convnext_small", __name__)
@@ -39,8 +45,13 @@ class LayerNorm2d(nn.LayerNorm):
 class CNBlock(nn.Module):
     """x + drop_path(gamma * MLP(LN(dwconv7x7(x))))."""
 
-    def __init__(self, dim: int, layer_scale: float, stochastic_depth_prob: float,
-                 norm_layer: Callable[..., nn.Module] | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        dim: int,
+        layer_scale: float,
+        stochastic_depth_prob: float,
+        norm_layer: Callable[..., nn.Module] | None = None,
+    ) -> None:
         super().__init__()
         norm_layer = norm_layer or partial(nn.LayerNorm, eps=1e-6)
         self.block = nn.Sequential(
@@ -98,9 +109,16 @@ class ConvNeXt(nn.Module):
         block = block or CNBlock
         norm_layer = norm_layer or partial(LayerNorm2d, eps=1e-6)
         layers: list[nn.Module] = [
-            Conv2dNormActivation(3, block_setting[0].input_channels, kernel_size=4, stride=4,
-                                 padding=0, norm_layer=norm_layer, activation_layer=None,
-                                 bias=True)  # fmt: skip
+            Conv2dNormActivation(
+                3,
+                block_setting[0].input_channels,
+                kernel_size=4,
+                stride=4,
+                padding=0,
+                norm_layer=norm_layer,
+                activation_layer=None,
+                bias=True,
+            )
         ]
         total = sum(cnf.num_layers for cnf in block_setting)
         block_id = 0
@@ -151,26 +169,26 @@ def _setting(widths: tuple[int, int, int, int], depths: tuple[int, int, int, int
 @builder("convnext_tiny", ConvNeXt_Tiny_Weights)
 def convnext_tiny(*, weights=None, progress: bool = True, **kwargs: Any) -> ConvNeXt:
     """ConvNeXt-Tiny."""
-    return _convnext(_setting((96, 192, 384, 768), (3, 3, 9, 3)), 0.1, weights, progress,
-                     **kwargs)  # fmt: skip
+    return _convnext(_setting((96, 192, 384, 768), (3, 3, 9, 3)), 0.1, weights, progress, **kwargs)
 
 
 @builder("convnext_small", ConvNeXt_Small_Weights)
 def convnext_small(*, weights=None, progress: bool = True, **kwargs: Any) -> ConvNeXt:
     """ConvNeXt-Small."""
-    return _convnext(_setting((96, 192, 384, 768), (3, 3, 27, 3)), 0.4, weights, progress,
-                     **kwargs)  # fmt: skip
+    return _convnext(_setting((96, 192, 384, 768), (3, 3, 27, 3)), 0.4, weights, progress, **kwargs)
 
 
 @builder("convnext_base", ConvNeXt_Base_Weights)
 def convnext_base(*, weights=None, progress: bool = True, **kwargs: Any) -> ConvNeXt:
     """ConvNeXt-Base."""
-    return _convnext(_setting((128, 256, 512, 1024), (3, 3, 27, 3)), 0.5, weights, progress,
-                     **kwargs)  # fmt: skip
+    return _convnext(
+        _setting((128, 256, 512, 1024), (3, 3, 27, 3)), 0.5, weights, progress, **kwargs
+    )
 
 
 @builder("convnext_large", ConvNeXt_Large_Weights)
 def convnext_large(*, weights=None, progress: bool = True, **kwargs: Any) -> ConvNeXt:
     """ConvNeXt-Large."""
-    return _convnext(_setting((192, 384, 768, 1536), (3, 3, 27, 3)), 0.5, weights, progress,
-                     **kwargs)  # fmt: skip
+    return _convnext(
+        _setting((192, 384, 768, 1536), (3, 3, 27, 3)), 0.5, weights, progress, **kwargs
+    )

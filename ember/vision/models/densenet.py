@@ -31,8 +31,14 @@ DenseNet201_Weights = weights_enum("DenseNet201_Weights", "densenet201", __name_
 
 
 class _DenseLayer(nn.Module):
-    def __init__(self, num_input_features: int, growth_rate: int, bn_size: int,
-                 drop_rate: float, memory_efficient: bool = False) -> None:  # fmt: skip
+    def __init__(
+        self,
+        num_input_features: int,
+        growth_rate: int,
+        bn_size: int,
+        drop_rate: float,
+        memory_efficient: bool = False,
+    ) -> None:
         super().__init__()
         self.norm1 = nn.BatchNorm2d(num_input_features)
         self.relu1 = nn.ReLU(inplace=True)
@@ -59,14 +65,24 @@ class _DenseLayer(nn.Module):
 
 
 class _DenseBlock(nn.ModuleDict):
-    def __init__(self, num_layers: int, num_input_features: int, bn_size: int, growth_rate: int,
-                 drop_rate: float, memory_efficient: bool = False) -> None:  # fmt: skip
+    def __init__(
+        self,
+        num_layers: int,
+        num_input_features: int,
+        bn_size: int,
+        growth_rate: int,
+        drop_rate: float,
+        memory_efficient: bool = False,
+    ) -> None:
         super().__init__()
         for i in range(num_layers):
             layer = _DenseLayer(
-                num_input_features + i * growth_rate, growth_rate=growth_rate, bn_size=bn_size,
-                drop_rate=drop_rate, memory_efficient=memory_efficient,
-            )  # fmt: skip
+                num_input_features + i * growth_rate,
+                growth_rate=growth_rate,
+                bn_size=bn_size,
+                drop_rate=drop_rate,
+                memory_efficient=memory_efficient,
+            )
             self.add_module(f"denselayer{i + 1}", layer)
 
     def forward(self, init_features: Tensor) -> Tensor:
@@ -105,8 +121,12 @@ class DenseNet(nn.Module):
         self.features = nn.Sequential(
             OrderedDict(
                 [
-                    ("conv0", nn.Conv2d(3, num_init_features, kernel_size=7, stride=2,
-                                        padding=3, bias=False)),  # fmt: skip
+                    (
+                        "conv0",
+                        nn.Conv2d(
+                            3, num_init_features, kernel_size=7, stride=2, padding=3, bias=False
+                        ),
+                    ),
                     ("norm0", nn.BatchNorm2d(num_init_features)),
                     ("relu0", nn.ReLU(inplace=True)),
                     ("pool0", nn.MaxPool2d(kernel_size=3, stride=2, padding=1)),
@@ -116,9 +136,13 @@ class DenseNet(nn.Module):
         num_features = num_init_features
         for i, num_layers in enumerate(block_config):
             block = _DenseBlock(
-                num_layers=num_layers, num_input_features=num_features, bn_size=bn_size,
-                growth_rate=growth_rate, drop_rate=drop_rate, memory_efficient=memory_efficient,
-            )  # fmt: skip
+                num_layers=num_layers,
+                num_input_features=num_features,
+                bn_size=bn_size,
+                growth_rate=growth_rate,
+                drop_rate=drop_rate,
+                memory_efficient=memory_efficient,
+            )
             self.features.add_module(f"denseblock{i + 1}", block)
             num_features = num_features + num_layers * growth_rate
             if i != len(block_config) - 1:
@@ -157,8 +181,9 @@ def _load_state_dict(model: nn.Module, weights, progress: bool) -> None:
     model.load_state_dict(state_dict)
 
 
-def _densenet(growth_rate: int, block_config, num_init_features: int, weights, progress: bool,
-              **kwargs: Any) -> DenseNet:  # fmt: skip
+def _densenet(
+    growth_rate: int, block_config, num_init_features: int, weights, progress: bool, **kwargs: Any
+) -> DenseNet:
     if weights is not None:
         _ovewrite_named_param(kwargs, "num_classes", len(weights.meta["categories"]))
     model = DenseNet(growth_rate, block_config, num_init_features, **kwargs)

@@ -18,16 +18,34 @@ from ..ops.stochastic_depth import StochasticDepth
 from ._api import _make_divisible, _ovewrite_named_param, builder, finish, weights_enum
 
 __all__ = [
-    "EfficientNet", "EfficientNet_B0_Weights", "EfficientNet_B1_Weights",
-    "EfficientNet_B2_Weights", "EfficientNet_B3_Weights", "EfficientNet_B4_Weights",
-    "EfficientNet_B5_Weights", "EfficientNet_B6_Weights", "EfficientNet_B7_Weights",
-    "EfficientNet_V2_S_Weights", "EfficientNet_V2_M_Weights", "EfficientNet_V2_L_Weights",
-    "efficientnet_b0", "efficientnet_b1", "efficientnet_b2", "efficientnet_b3",
-    "efficientnet_b4", "efficientnet_b5", "efficientnet_b6", "efficientnet_b7",
-    "efficientnet_v2_s", "efficientnet_v2_m", "efficientnet_v2_l",
-]  # fmt: skip
+    "EfficientNet",
+    "EfficientNet_B0_Weights",
+    "EfficientNet_B1_Weights",
+    "EfficientNet_B2_Weights",
+    "EfficientNet_B3_Weights",
+    "EfficientNet_B4_Weights",
+    "EfficientNet_B5_Weights",
+    "EfficientNet_B6_Weights",
+    "EfficientNet_B7_Weights",
+    "EfficientNet_V2_S_Weights",
+    "EfficientNet_V2_M_Weights",
+    "EfficientNet_V2_L_Weights",
+    "efficientnet_b0",
+    "efficientnet_b1",
+    "efficientnet_b2",
+    "efficientnet_b3",
+    "efficientnet_b4",
+    "efficientnet_b5",
+    "efficientnet_b6",
+    "efficientnet_b7",
+    "efficientnet_v2_s",
+    "efficientnet_v2_m",
+    "efficientnet_v2_l",
+]
 
-_E = {v: f"EfficientNet_{v.upper()}_Weights" for v in ("b0", "b1", "b2", "b3", "b4", "b5", "b6", "b7")}
+_E = {
+    v: f"EfficientNet_{v.upper()}_Weights" for v in ("b0", "b1", "b2", "b3", "b4", "b5", "b6", "b7")
+}
 _E.update({v: f"EfficientNet_{v.upper()}_Weights" for v in ("v2_s", "v2_m", "v2_l")})
 EfficientNet_B0_Weights = weights_enum(_E["b0"], "efficientnet_b0", __name__)
 EfficientNet_B1_Weights = weights_enum(_E["b1"], "efficientnet_b1", __name__)
@@ -60,14 +78,24 @@ class _MBConvConfig:
 class MBConvConfig(_MBConvConfig):
     """A stage of MBConv blocks, its widths and depth scaled."""
 
-    def __init__(self, expand_ratio: float, kernel: int, stride: int, input_channels: int,
-                 out_channels: int, num_layers: int, width_mult: float = 1.0,
-                 depth_mult: float = 1.0, block: Callable[..., nn.Module] | None = None):  # fmt: skip
+    def __init__(
+        self,
+        expand_ratio: float,
+        kernel: int,
+        stride: int,
+        input_channels: int,
+        out_channels: int,
+        num_layers: int,
+        width_mult: float = 1.0,
+        depth_mult: float = 1.0,
+        block: Callable[..., nn.Module] | None = None,
+    ):
         input_channels = self.adjust_channels(input_channels, width_mult)
         out_channels = self.adjust_channels(out_channels, width_mult)
         num_layers = int(math.ceil(num_layers * depth_mult))
-        super().__init__(expand_ratio, kernel, stride, input_channels, out_channels, num_layers,
-                         block or MBConv)  # fmt: skip
+        super().__init__(
+            expand_ratio, kernel, stride, input_channels, out_channels, num_layers, block or MBConv
+        )
 
     @staticmethod
     def adjust_depth(num_layers: int, depth_mult: float) -> int:
@@ -77,19 +105,37 @@ class MBConvConfig(_MBConvConfig):
 class FusedMBConvConfig(_MBConvConfig):
     """A stage of fused MBConv blocks (EfficientNetV2)."""
 
-    def __init__(self, expand_ratio: float, kernel: int, stride: int, input_channels: int,
-                 out_channels: int, num_layers: int,
-                 block: Callable[..., nn.Module] | None = None) -> None:  # fmt: skip
-        super().__init__(expand_ratio, kernel, stride, input_channels, out_channels, num_layers,
-                         block or FusedMBConv)  # fmt: skip
+    def __init__(
+        self,
+        expand_ratio: float,
+        kernel: int,
+        stride: int,
+        input_channels: int,
+        out_channels: int,
+        num_layers: int,
+        block: Callable[..., nn.Module] | None = None,
+    ) -> None:
+        super().__init__(
+            expand_ratio,
+            kernel,
+            stride,
+            input_channels,
+            out_channels,
+            num_layers,
+            block or FusedMBConv,
+        )
 
 
 class MBConv(nn.Module):
     """Expand (1x1), depthwise kxk, SE, project (1x1); stochastic depth on the residual."""
 
-    def __init__(self, cnf: MBConvConfig, stochastic_depth_prob: float,
-                 norm_layer: Callable[..., nn.Module],
-                 se_layer: Callable[..., nn.Module] = SqueezeExcitation) -> None:  # fmt: skip
+    def __init__(
+        self,
+        cnf: MBConvConfig,
+        stochastic_depth_prob: float,
+        norm_layer: Callable[..., nn.Module],
+        se_layer: Callable[..., nn.Module] = SqueezeExcitation,
+    ) -> None:
         super().__init__()
         if not (1 <= cnf.stride <= 2):
             raise ValueError("illegal stride value")
@@ -98,19 +144,35 @@ class MBConv(nn.Module):
         expanded = cnf.adjust_channels(cnf.input_channels, cnf.expand_ratio)
         if expanded != cnf.input_channels:
             layers.append(
-                Conv2dNormActivation(cnf.input_channels, expanded, kernel_size=1,
-                                     norm_layer=norm_layer, activation_layer=nn.SiLU)  # fmt: skip
+                Conv2dNormActivation(
+                    cnf.input_channels,
+                    expanded,
+                    kernel_size=1,
+                    norm_layer=norm_layer,
+                    activation_layer=nn.SiLU,
+                )
             )
         layers.append(
-            Conv2dNormActivation(expanded, expanded, kernel_size=cnf.kernel, stride=cnf.stride,
-                                 groups=expanded, norm_layer=norm_layer,
-                                 activation_layer=nn.SiLU)  # fmt: skip
+            Conv2dNormActivation(
+                expanded,
+                expanded,
+                kernel_size=cnf.kernel,
+                stride=cnf.stride,
+                groups=expanded,
+                norm_layer=norm_layer,
+                activation_layer=nn.SiLU,
+            )
         )
         squeeze = max(1, cnf.input_channels // 4)
         layers.append(se_layer(expanded, squeeze, activation=partial(nn.SiLU, inplace=True)))
         layers.append(
-            Conv2dNormActivation(expanded, cnf.out_channels, kernel_size=1,
-                                 norm_layer=norm_layer, activation_layer=None)  # fmt: skip
+            Conv2dNormActivation(
+                expanded,
+                cnf.out_channels,
+                kernel_size=1,
+                norm_layer=norm_layer,
+                activation_layer=None,
+            )
         )
         self.block = nn.Sequential(*layers)
         self.stochastic_depth = StochasticDepth(stochastic_depth_prob, "row")
@@ -126,8 +188,12 @@ class MBConv(nn.Module):
 class FusedMBConv(nn.Module):
     """A full kxk conv in place of expand + depthwise (EfficientNetV2's early stages)."""
 
-    def __init__(self, cnf: FusedMBConvConfig, stochastic_depth_prob: float,
-                 norm_layer: Callable[..., nn.Module]) -> None:  # fmt: skip
+    def __init__(
+        self,
+        cnf: FusedMBConvConfig,
+        stochastic_depth_prob: float,
+        norm_layer: Callable[..., nn.Module],
+    ) -> None:
         super().__init__()
         if not (1 <= cnf.stride <= 2):
             raise ValueError("illegal stride value")
@@ -136,19 +202,34 @@ class FusedMBConv(nn.Module):
         expanded = cnf.adjust_channels(cnf.input_channels, cnf.expand_ratio)
         if expanded != cnf.input_channels:
             layers.append(
-                Conv2dNormActivation(cnf.input_channels, expanded, kernel_size=cnf.kernel,
-                                     stride=cnf.stride, norm_layer=norm_layer,
-                                     activation_layer=nn.SiLU)  # fmt: skip
+                Conv2dNormActivation(
+                    cnf.input_channels,
+                    expanded,
+                    kernel_size=cnf.kernel,
+                    stride=cnf.stride,
+                    norm_layer=norm_layer,
+                    activation_layer=nn.SiLU,
+                )
             )
             layers.append(
-                Conv2dNormActivation(expanded, cnf.out_channels, kernel_size=1,
-                                     norm_layer=norm_layer, activation_layer=None)  # fmt: skip
+                Conv2dNormActivation(
+                    expanded,
+                    cnf.out_channels,
+                    kernel_size=1,
+                    norm_layer=norm_layer,
+                    activation_layer=None,
+                )
             )
         else:
             layers.append(
-                Conv2dNormActivation(cnf.input_channels, cnf.out_channels, kernel_size=cnf.kernel,
-                                     stride=cnf.stride, norm_layer=norm_layer,
-                                     activation_layer=nn.SiLU)  # fmt: skip
+                Conv2dNormActivation(
+                    cnf.input_channels,
+                    cnf.out_channels,
+                    kernel_size=cnf.kernel,
+                    stride=cnf.stride,
+                    norm_layer=norm_layer,
+                    activation_layer=nn.SiLU,
+                )
             )
         self.block = nn.Sequential(*layers)
         self.stochastic_depth = StochasticDepth(stochastic_depth_prob, "row")
@@ -184,8 +265,9 @@ class EfficientNet(nn.Module):
         norm_layer = norm_layer or nn.BatchNorm2d
         first = inverted_residual_setting[0].input_channels
         layers: list[nn.Module] = [
-            Conv2dNormActivation(3, first, kernel_size=3, stride=2, norm_layer=norm_layer,
-                                 activation_layer=nn.SiLU)  # fmt: skip
+            Conv2dNormActivation(
+                3, first, kernel_size=3, stride=2, norm_layer=norm_layer, activation_layer=nn.SiLU
+            )
         ]
         total = sum(cnf.num_layers for cnf in inverted_residual_setting)
         block_id = 0
@@ -203,8 +285,9 @@ class EfficientNet(nn.Module):
         last_in = inverted_residual_setting[-1].out_channels
         last_out = last_channel if last_channel is not None else 4 * last_in
         layers.append(
-            Conv2dNormActivation(last_in, last_out, kernel_size=1, norm_layer=norm_layer,
-                                 activation_layer=nn.SiLU)  # fmt: skip
+            Conv2dNormActivation(
+                last_in, last_out, kernel_size=1, norm_layer=norm_layer, activation_layer=nn.SiLU
+            )
         )
         self.features = nn.Sequential(*layers)
         self.avgpool = nn.AdaptiveAvgPool2d(1)
@@ -230,8 +313,9 @@ class EfficientNet(nn.Module):
 
 def _efficientnet_conf(arch: str, **kwargs: Any):
     if arch.startswith("efficientnet_b"):
-        c = partial(MBConvConfig, width_mult=kwargs.pop("width_mult"),
-                    depth_mult=kwargs.pop("depth_mult"))  # fmt: skip
+        c = partial(
+            MBConvConfig, width_mult=kwargs.pop("width_mult"), depth_mult=kwargs.pop("depth_mult")
+        )
         setting = [
             c(1, 3, 1, 32, 16, 1),
             c(6, 3, 2, 16, 24, 2),
@@ -245,28 +329,41 @@ def _efficientnet_conf(arch: str, **kwargs: Any):
     f, m = FusedMBConvConfig, MBConvConfig
     if arch.startswith("efficientnet_v2_s"):
         setting = [
-            f(1, 3, 1, 24, 24, 2), f(4, 3, 2, 24, 48, 4), f(4, 3, 2, 48, 64, 4),
-            m(4, 3, 2, 64, 128, 6), m(6, 3, 1, 128, 160, 9), m(6, 3, 2, 160, 256, 15),
-        ]  # fmt: skip
+            f(1, 3, 1, 24, 24, 2),
+            f(4, 3, 2, 24, 48, 4),
+            f(4, 3, 2, 48, 64, 4),
+            m(4, 3, 2, 64, 128, 6),
+            m(6, 3, 1, 128, 160, 9),
+            m(6, 3, 2, 160, 256, 15),
+        ]
     elif arch.startswith("efficientnet_v2_m"):
         setting = [
-            f(1, 3, 1, 24, 24, 3), f(4, 3, 2, 24, 48, 5), f(4, 3, 2, 48, 80, 5),
-            m(4, 3, 2, 80, 160, 7), m(6, 3, 1, 160, 176, 14), m(6, 3, 2, 176, 304, 18),
+            f(1, 3, 1, 24, 24, 3),
+            f(4, 3, 2, 24, 48, 5),
+            f(4, 3, 2, 48, 80, 5),
+            m(4, 3, 2, 80, 160, 7),
+            m(6, 3, 1, 160, 176, 14),
+            m(6, 3, 2, 176, 304, 18),
             m(6, 3, 1, 304, 512, 5),
-        ]  # fmt: skip
+        ]
     elif arch.startswith("efficientnet_v2_l"):
         setting = [
-            f(1, 3, 1, 32, 32, 4), f(4, 3, 2, 32, 64, 7), f(4, 3, 2, 64, 96, 7),
-            m(4, 3, 2, 96, 192, 10), m(6, 3, 1, 192, 224, 19), m(6, 3, 2, 224, 384, 25),
+            f(1, 3, 1, 32, 32, 4),
+            f(4, 3, 2, 32, 64, 7),
+            f(4, 3, 2, 64, 96, 7),
+            m(4, 3, 2, 96, 192, 10),
+            m(6, 3, 1, 192, 224, 19),
+            m(6, 3, 2, 224, 384, 25),
             m(6, 3, 1, 384, 640, 7),
-        ]  # fmt: skip
+        ]
     else:
         raise ValueError(f"Unsupported model type {arch}")
     return setting, 1280
 
 
-def _efficientnet(arch: str, dropout: float, weights, progress: bool, conf: dict,
-                  norm_layer=None, **kwargs: Any) -> EfficientNet:  # fmt: skip
+def _efficientnet(
+    arch: str, dropout: float, weights, progress: bool, conf: dict, norm_layer=None, **kwargs: Any
+) -> EfficientNet:
     setting, last_channel = _efficientnet_conf(arch, **conf)
     if weights is not None:
         _ovewrite_named_param(kwargs, "num_classes", len(weights.meta["categories"]))

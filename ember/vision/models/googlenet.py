@@ -19,8 +19,10 @@ GoogLeNet_Weights = weights_enum("GoogLeNet_Weights", "googlenet", __name__)
 
 GoogLeNetOutputs = namedtuple("GoogLeNetOutputs", ["logits", "aux_logits2", "aux_logits1"])
 GoogLeNetOutputs.__annotations__ = {
-    "logits": Tensor, "aux_logits2": Tensor | None, "aux_logits1": Tensor | None
-}  # fmt: skip
+    "logits": Tensor,
+    "aux_logits2": Tensor | None,
+    "aux_logits1": Tensor | None,
+}
 _GoogLeNetOutputs = GoogLeNetOutputs  # the old name
 
 
@@ -39,9 +41,17 @@ class BasicConv2d(nn.Module):
 class Inception(nn.Module):
     """Four parallel branches (1x1; 1x1-3x3; 1x1-3x3; pool-1x1) concatenated."""
 
-    def __init__(self, in_channels: int, ch1x1: int, ch3x3red: int, ch3x3: int, ch5x5red: int,
-                 ch5x5: int, pool_proj: int,
-                 conv_block: Callable[..., nn.Module] | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        in_channels: int,
+        ch1x1: int,
+        ch3x3red: int,
+        ch3x3: int,
+        ch5x5red: int,
+        ch5x5: int,
+        pool_proj: int,
+        conv_block: Callable[..., nn.Module] | None = None,
+    ) -> None:
         super().__init__()
         conv_block = conv_block or BasicConv2d
         self.branch1 = conv_block(in_channels, ch1x1, kernel_size=1)
@@ -69,9 +79,13 @@ class Inception(nn.Module):
 class InceptionAux(nn.Module):
     """An auxiliary classifier: 4x4 pool, 1x1 conv, two linear layers."""
 
-    def __init__(self, in_channels: int, num_classes: int,
-                 conv_block: Callable[..., nn.Module] | None = None,
-                 dropout: float = 0.7) -> None:  # fmt: skip
+    def __init__(
+        self,
+        in_channels: int,
+        num_classes: int,
+        conv_block: Callable[..., nn.Module] | None = None,
+        dropout: float = 0.7,
+    ) -> None:
         super().__init__()
         conv_block = conv_block or BasicConv2d
         self.conv = conv_block(in_channels, 128, kernel_size=1)

@@ -19,8 +19,14 @@ MobileNet_V2_Weights = weights_enum("MobileNet_V2_Weights", "mobilenet_v2", __na
 class InvertedResidual(nn.Module):
     """Expand by ``expand_ratio``, depthwise 3x3 (strided), project; a skip when shapes agree."""
 
-    def __init__(self, inp: int, oup: int, stride: int, expand_ratio: int,
-                 norm_layer: Callable[..., nn.Module] | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        inp: int,
+        oup: int,
+        stride: int,
+        expand_ratio: int,
+        norm_layer: Callable[..., nn.Module] | None = None,
+    ) -> None:
         super().__init__()
         self.stride = stride
         if stride not in [1, 2]:
@@ -31,12 +37,19 @@ class InvertedResidual(nn.Module):
         layers: list[nn.Module] = []
         if expand_ratio != 1:
             layers.append(
-                Conv2dNormActivation(inp, hidden_dim, kernel_size=1, norm_layer=norm_layer,
-                                     activation_layer=nn.ReLU6)  # fmt: skip
+                Conv2dNormActivation(
+                    inp, hidden_dim, kernel_size=1, norm_layer=norm_layer, activation_layer=nn.ReLU6
+                )
             )
         layers += [
-            Conv2dNormActivation(hidden_dim, hidden_dim, stride=stride, groups=hidden_dim,
-                                 norm_layer=norm_layer, activation_layer=nn.ReLU6),  # fmt: skip
+            Conv2dNormActivation(
+                hidden_dim,
+                hidden_dim,
+                stride=stride,
+                groups=hidden_dim,
+                norm_layer=norm_layer,
+                activation_layer=nn.ReLU6,
+            ),
             nn.Conv2d(hidden_dim, oup, 1, 1, 0, bias=False),
             norm_layer(oup),
         ]
@@ -68,9 +81,14 @@ class MobileNetV2(nn.Module):
         if inverted_residual_setting is None:
             # t (expansion), c (channels), n (repeats), s (first stride)
             inverted_residual_setting = [
-                [1, 16, 1, 1], [6, 24, 2, 2], [6, 32, 3, 2], [6, 64, 4, 2], [6, 96, 3, 1],
-                [6, 160, 3, 2], [6, 320, 1, 1],
-            ]  # fmt: skip
+                [1, 16, 1, 1],
+                [6, 24, 2, 2],
+                [6, 32, 3, 2],
+                [6, 64, 4, 2],
+                [6, 96, 3, 1],
+                [6, 160, 3, 2],
+                [6, 320, 1, 1],
+            ]
         if len(inverted_residual_setting) == 0 or len(inverted_residual_setting[0]) != 4:
             raise ValueError(
                 "inverted_residual_setting should be non-empty or a 4-element list, "
@@ -79,20 +97,31 @@ class MobileNetV2(nn.Module):
         input_channel = _make_divisible(input_channel * width_mult, round_nearest)
         self.last_channel = _make_divisible(last_channel * max(1.0, width_mult), round_nearest)
         features: list[nn.Module] = [
-            Conv2dNormActivation(3, input_channel, stride=2, norm_layer=norm_layer,
-                                 activation_layer=nn.ReLU6)  # fmt: skip
+            Conv2dNormActivation(
+                3, input_channel, stride=2, norm_layer=norm_layer, activation_layer=nn.ReLU6
+            )
         ]
         for t, c, n, s in inverted_residual_setting:
             output_channel = _make_divisible(c * width_mult, round_nearest)
             for i in range(n):
                 features.append(
-                    block(input_channel, output_channel, s if i == 0 else 1, expand_ratio=t,
-                          norm_layer=norm_layer)  # fmt: skip
+                    block(
+                        input_channel,
+                        output_channel,
+                        s if i == 0 else 1,
+                        expand_ratio=t,
+                        norm_layer=norm_layer,
+                    )
                 )
                 input_channel = output_channel
         features.append(
-            Conv2dNormActivation(input_channel, self.last_channel, kernel_size=1,
-                                 norm_layer=norm_layer, activation_layer=nn.ReLU6)  # fmt: skip
+            Conv2dNormActivation(
+                input_channel,
+                self.last_channel,
+                kernel_size=1,
+                norm_layer=norm_layer,
+                activation_layer=nn.ReLU6,
+            )
         )
         self.features = nn.Sequential(*features)
         self.classifier = nn.Sequential(

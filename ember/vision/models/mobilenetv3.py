@@ -14,9 +14,12 @@ from ..ops.misc import Conv2dNormActivation, SqueezeExcitation
 from ._api import _make_divisible, _ovewrite_named_param, builder, finish, weights_enum
 
 __all__ = [
-    "MobileNetV3", "MobileNet_V3_Large_Weights", "MobileNet_V3_Small_Weights",
-    "mobilenet_v3_large", "mobilenet_v3_small",
-]  # fmt: skip
+    "MobileNetV3",
+    "MobileNet_V3_Large_Weights",
+    "MobileNet_V3_Small_Weights",
+    "mobilenet_v3_large",
+    "mobilenet_v3_small",
+]
 
 MobileNet_V3_Large_Weights = weights_enum(
     "MobileNet_V3_Large_Weights", "mobilenet_v3_large", __name__
@@ -26,12 +29,24 @@ MobileNet_V3_Small_Weights = weights_enum(
 )
 
 
+_SE = partial(SqueezeExcitation, scale_activation=nn.Hardsigmoid)  # MobileNetV3's SE
+
+
 class InvertedResidualConfig:
     """One block's settings; channel counts scaled by ``width_mult`` and rounded to 8."""
 
-    def __init__(self, input_channels: int, kernel: int, expanded_channels: int,
-                 out_channels: int, use_se: bool, activation: str, stride: int, dilation: int,
-                 width_mult: float) -> None:  # fmt: skip
+    def __init__(
+        self,
+        input_channels: int,
+        kernel: int,
+        expanded_channels: int,
+        out_channels: int,
+        use_se: bool,
+        activation: str,
+        stride: int,
+        dilation: int,
+        width_mult: float,
+    ) -> None:
         self.input_channels = self.adjust_channels(input_channels, width_mult)
         self.kernel = kernel
         self.expanded_channels = self.adjust_channels(expanded_channels, width_mult)
@@ -53,9 +68,7 @@ class InvertedResidual(nn.Module):
         self,
         cnf: InvertedResidualConfig,
         norm_layer: Callable[..., nn.Module],
-        se_layer: Callable[..., nn.Module] = partial(
-            SqueezeExcitation, scale_activation=nn.Hardsigmoid
-        ),
+        se_layer: Callable[..., nn.Module] = _SE,
     ) -> None:
         super().__init__()
         if not (1 <= cnf.stride <= 2):
@@ -65,23 +78,38 @@ class InvertedResidual(nn.Module):
         act = nn.Hardswish if cnf.use_hs else nn.ReLU
         if cnf.expanded_channels != cnf.input_channels:
             layers.append(
-                Conv2dNormActivation(cnf.input_channels, cnf.expanded_channels, kernel_size=1,
-                                     norm_layer=norm_layer, activation_layer=act)  # fmt: skip
+                Conv2dNormActivation(
+                    cnf.input_channels,
+                    cnf.expanded_channels,
+                    kernel_size=1,
+                    norm_layer=norm_layer,
+                    activation_layer=act,
+                )
             )
         stride = 1 if cnf.dilation > 1 else cnf.stride
         layers.append(
             Conv2dNormActivation(
-                cnf.expanded_channels, cnf.expanded_channels, kernel_size=cnf.kernel,
-                stride=stride, dilation=cnf.dilation, groups=cnf.expanded_channels,
-                norm_layer=norm_layer, activation_layer=act,
-            )  # fmt: skip
+                cnf.expanded_channels,
+                cnf.expanded_channels,
+                kernel_size=cnf.kernel,
+                stride=stride,
+                dilation=cnf.dilation,
+                groups=cnf.expanded_channels,
+                norm_layer=norm_layer,
+                activation_layer=act,
+            )
         )
         if cnf.use_se:
             squeeze_channels = _make_divisible(cnf.expanded_channels // 4, 8)
             layers.append(se_layer(cnf.expanded_channels, squeeze_channels))
         layers.append(
-            Conv2dNormActivation(cnf.expanded_channels, cnf.out_channels, kernel_size=1,
-                                 norm_layer=norm_layer, activation_layer=None)  # fmt: skip
+            Conv2dNormActivation(
+                cnf.expanded_channels,
+                cnf.out_channels,
+                kernel_size=1,
+                norm_layer=norm_layer,
+                activation_layer=None,
+            )
         )
         self.block = nn.Sequential(*layers)
         self.out_channels = cnf.out_channels
@@ -117,15 +145,26 @@ class MobileNetV3(nn.Module):
         norm_layer = norm_layer or partial(nn.BatchNorm2d, eps=0.001, momentum=0.01)
         first = inverted_residual_setting[0].input_channels
         layers: list[nn.Module] = [
-            Conv2dNormActivation(3, first, kernel_size=3, stride=2, norm_layer=norm_layer,
-                                 activation_layer=nn.Hardswish)  # fmt: skip
+            Conv2dNormActivation(
+                3,
+                first,
+                kernel_size=3,
+                stride=2,
+                norm_layer=norm_layer,
+                activation_layer=nn.Hardswish,
+            )
         ]
         layers += [block(cnf, norm_layer) for cnf in inverted_residual_setting]
         last_in = inverted_residual_setting[-1].out_channels
         last_out = 6 * last_in
         layers.append(
-            Conv2dNormActivation(last_in, last_out, kernel_size=1, norm_layer=norm_layer,
-                                 activation_layer=nn.Hardswish)  # fmt: skip
+            Conv2dNormActivation(
+                last_in,
+                last_out,
+                kernel_size=1,
+                norm_layer=norm_layer,
+                activation_layer=nn.Hardswish,
+            )
         )
         self.features = nn.Sequential(*layers)
         self.avgpool = nn.AdaptiveAvgPool2d(1)
@@ -151,8 +190,13 @@ class MobileNetV3(nn.Module):
         return self.classifier(ember.flatten(self.avgpool(self.features(x)), 1))
 
 
-def _mobilenet_v3_conf(arch: str, width_mult: float = 1.0, reduced_tail: bool = False,
-                       dilated: bool = False, **kwargs: Any):  # fmt: skip
+def _mobilenet_v3_conf(
+    arch: str,
+    width_mult: float = 1.0,
+    reduced_tail: bool = False,
+    dilated: bool = False,
+    **kwargs: Any,
+):
     r = 2 if reduced_tail else 1
     d = 2 if dilated else 1
     c = partial(InvertedResidualConfig, width_mult=width_mult)

@@ -49,9 +49,15 @@ Wide_ResNet101_2_Weights = weights_enum("Wide_ResNet101_2_Weights", "wide_resnet
 def conv3x3(in_planes: int, out_planes: int, stride=1, groups=1, dilation=1) -> nn.Conv2d:
     """3x3 convolution, padded to keep the size, no bias."""
     return nn.Conv2d(
-        in_planes, out_planes, kernel_size=3, stride=stride, padding=dilation, groups=groups,
-        bias=False, dilation=dilation,
-    )  # fmt: skip
+        in_planes,
+        out_planes,
+        kernel_size=3,
+        stride=stride,
+        padding=dilation,
+        groups=groups,
+        bias=False,
+        dilation=dilation,
+    )
 
 
 def conv1x1(in_planes: int, out_planes: int, stride: int = 1) -> nn.Conv2d:
@@ -200,18 +206,28 @@ class ResNet(nn.Module):
             )
         layers = [
             block(
-                self.inplanes, planes, stride, downsample, self.groups, self.base_width,
-                previous_dilation, norm_layer,
+                self.inplanes,
+                planes,
+                stride,
+                downsample,
+                self.groups,
+                self.base_width,
+                previous_dilation,
+                norm_layer,
             )
-        ]  # fmt: skip
+        ]
         self.inplanes = planes * block.expansion
         for _ in range(1, blocks):
             layers.append(
                 block(
-                    self.inplanes, planes, groups=self.groups, base_width=self.base_width,
-                    dilation=self.dilation, norm_layer=norm_layer,
+                    self.inplanes,
+                    planes,
+                    groups=self.groups,
+                    base_width=self.base_width,
+                    dilation=self.dilation,
+                    norm_layer=norm_layer,
                 )
-            )  # fmt: skip
+            )
         return nn.Sequential(*layers)
 
     def _forward_impl(self, x: Tensor) -> Tensor:

@@ -11,10 +11,16 @@ from ember import Tensor, nn
 from ._api import _ovewrite_named_param, builder, finish, weights_enum
 
 __all__ = [
-    "ShuffleNetV2", "ShuffleNet_V2_X0_5_Weights", "ShuffleNet_V2_X1_0_Weights",
-    "ShuffleNet_V2_X1_5_Weights", "ShuffleNet_V2_X2_0_Weights", "shufflenet_v2_x0_5",
-    "shufflenet_v2_x1_0", "shufflenet_v2_x1_5", "shufflenet_v2_x2_0",
-]  # fmt: skip
+    "ShuffleNetV2",
+    "ShuffleNet_V2_X0_5_Weights",
+    "ShuffleNet_V2_X1_0_Weights",
+    "ShuffleNet_V2_X1_5_Weights",
+    "ShuffleNet_V2_X2_0_Weights",
+    "shufflenet_v2_x0_5",
+    "shufflenet_v2_x1_0",
+    "shufflenet_v2_x1_5",
+    "shufflenet_v2_x2_0",
+]
 
 ShuffleNet_V2_X0_5_Weights = weights_enum(
     "ShuffleNet_V2_X0_5_Weights", "shufflenet_v2_x0_5", __name__
@@ -63,8 +69,9 @@ class InvertedResidual(nn.Module):
         else:
             self.branch1 = nn.Sequential()
         self.branch2 = nn.Sequential(
-            nn.Conv2d(inp if self.stride > 1 else bf, bf, kernel_size=1, stride=1, padding=0,
-                      bias=False),  # fmt: skip
+            nn.Conv2d(
+                inp if self.stride > 1 else bf, bf, kernel_size=1, stride=1, padding=0, bias=False
+            ),
             nn.BatchNorm2d(bf),
             nn.ReLU(inplace=True),
             self.depthwise_conv(bf, bf, kernel_size=3, stride=self.stride, padding=1),
@@ -75,8 +82,9 @@ class InvertedResidual(nn.Module):
         )
 
     @staticmethod
-    def depthwise_conv(i: int, o: int, kernel_size: int, stride: int = 1, padding: int = 0,
-                       bias: bool = False) -> nn.Conv2d:  # fmt: skip
+    def depthwise_conv(
+        i: int, o: int, kernel_size: int, stride: int = 1, padding: int = 0, bias: bool = False
+    ) -> nn.Conv2d:
         return nn.Conv2d(i, o, kernel_size, stride, padding, bias=bias, groups=i)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -91,9 +99,13 @@ class InvertedResidual(nn.Module):
 class ShuffleNetV2(nn.Module):
     """conv1, max pool, stages 2-4, conv5, global mean, fc."""
 
-    def __init__(self, stages_repeats: list[int], stages_out_channels: list[int],
-                 num_classes: int = 1000,
-                 inverted_residual: Callable[..., nn.Module] = InvertedResidual) -> None:  # fmt: skip
+    def __init__(
+        self,
+        stages_repeats: list[int],
+        stages_out_channels: list[int],
+        num_classes: int = 1000,
+        inverted_residual: Callable[..., nn.Module] = InvertedResidual,
+    ) -> None:
         super().__init__()
         if len(stages_repeats) != 3:
             raise ValueError("expected stages_repeats as list of 3 positive ints")

@@ -24,8 +24,9 @@ SqueezeNet1_1_Weights = weights_enum("SqueezeNet1_1_Weights", "squeezenet1_1", _
 class Fire(nn.Module):
     """Squeeze to ``squeeze_planes`` channels, expand by 1x1 and 3x3 convs, concatenate."""
 
-    def __init__(self, inplanes: int, squeeze_planes: int, expand1x1_planes: int,
-                 expand3x3_planes: int) -> None:  # fmt: skip
+    def __init__(
+        self, inplanes: int, squeeze_planes: int, expand1x1_planes: int, expand3x3_planes: int
+    ) -> None:
         super().__init__()
         self.inplanes = inplanes
         self.squeeze = nn.Conv2d(inplanes, squeeze_planes, kernel_size=1)

@@ -42,9 +42,12 @@ class VGG(nn.Module):
     """Convolutional ``features``, a 7x7 adaptive average pool, a 3-layer classifier."""
 
     def __init__(
-        self, features: nn.Module, num_classes: int = 1000, init_weights: bool = True,
+        self,
+        features: nn.Module,
+        num_classes: int = 1000,
+        init_weights: bool = True,
         dropout: float = 0.5,
-    ) -> None:  # fmt: skip
+    ) -> None:
         super().__init__()
         self.features = features
         self.avgpool = nn.AdaptiveAvgPool2d((7, 7))

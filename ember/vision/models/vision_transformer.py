@@ -16,16 +16,27 @@ from ..ops.misc import MLP, Conv2dNormActivation
 from ._api import _ovewrite_named_param, builder, weights_enum
 
 __all__ = [
-    "VisionTransformer", "ViT_B_16_Weights", "ViT_B_32_Weights", "ViT_L_16_Weights",
-    "ViT_L_32_Weights", "ViT_H_14_Weights", "vit_b_16", "vit_b_32", "vit_l_16", "vit_l_32",
+    "VisionTransformer",
+    "ViT_B_16_Weights",
+    "ViT_B_32_Weights",
+    "ViT_L_16_Weights",
+    "ViT_L_32_Weights",
+    "ViT_H_14_Weights",
+    "vit_b_16",
+    "vit_b_32",
+    "vit_l_16",
+    "vit_l_32",
     "vit_h_14",
-]  # fmt: skip
+]
 
 ViT_B_16_Weights = weights_enum("ViT_B_16_Weights", "vit_b_16", __name__)
 ViT_B_32_Weights = weights_enum("ViT_B_32_Weights", "vit_b_32", __name__)
 ViT_L_16_Weights = weights_enum("ViT_L_16_Weights", "vit_l_16", __name__)
 ViT_L_32_Weights = weights_enum("ViT_L_32_Weights", "vit_l_32", __name__)
 ViT_H_14_Weights = weights_enum("ViT_H_14_Weights", "vit_h_14", __name__)
+
+
+_LN6 = partial(nn.LayerNorm, eps=1e-6)  # ViT's norm layer
 
 
 class ConvStemConfig(NamedTuple):
@@ -42,8 +53,9 @@ class MLPBlock(MLP):
     _version = 2
 
     def __init__(self, in_dim: int, mlp_dim: int, dropout: float) -> None:
-        super().__init__(in_dim, [mlp_dim, in_dim], activation_layer=nn.GELU, inplace=None,
-                         dropout=dropout)  # fmt: skip
+        super().__init__(
+            in_dim, [mlp_dim, in_dim], activation_layer=nn.GELU, inplace=None, dropout=dropout
+        )
         for m in self.modules():
             if isinstance(m, nn.Linear):
                 nn.init.xavier_uniform_(m.weight)
@@ -67,9 +79,15 @@ class MLPBlock(MLP):
 class EncoderBlock(nn.Module):
     """x + attention(LN(x)), then + MLP(LN(.))."""
 
-    def __init__(self, num_heads: int, hidden_dim: int, mlp_dim: int, dropout: float,
-                 attention_dropout: float,
-                 norm_layer: Callable[..., nn.Module] = partial(nn.LayerNorm, eps=1e-6)):  # fmt: skip
+    def __init__(
+        self,
+        num_heads: int,
+        hidden_dim: int,
+        mlp_dim: int,
+        dropout: float,
+        attention_dropout: float,
+        norm_layer: Callable[..., nn.Module] = _LN6,
+    ):
         super().__init__()
         self.num_heads = num_heads
         self.ln_1 = norm_layer(hidden_dim)
@@ -82,9 +100,7 @@ class EncoderBlock(nn.Module):
 
     def forward(self, input: Tensor) -> Tensor:
         if input.dim() != 3:
-            raise AssertionError(
-                f"Expected (batch_size, seq_length, hidden_dim) got {input.shape}"
-            )
+            raise AssertionError(f"Expected (batch_size, seq_length, hidden_dim) got {input.shape}")
         x = self.ln_1(input)
         x, _ = self.self_attention(x, x, x, need_weights=False)
         x = self.dropout(x) + input
@@ -94,9 +110,17 @@ class EncoderBlock(nn.Module):
 class Encoder(nn.Module):
     """Positional embedding, dropout, the encoder blocks, a final LayerNorm."""
 
-    def __init__(self, seq_length: int, num_layers: int, num_heads: int, hidden_dim: int,
-                 mlp_dim: int, dropout: float, attention_dropout: float,
-                 norm_layer: Callable[..., nn.Module] = partial(nn.LayerNorm, eps=1e-6)):  # fmt: skip
+    def __init__(
+        self,
+        seq_length: int,
+        num_layers: int,
+        num_heads: int,
+        hidden_dim: int,
+        mlp_dim: int,
+        dropout: float,
+        attention_dropout: float,
+        norm_layer: Callable[..., nn.Module] = _LN6,
+    ):
         super().__init__()
         self.pos_embedding = nn.Parameter(ember.empty(1, seq_length, hidden_dim))
         nn.init.normal_(self.pos_embedding, std=0.02)  # as BERT
@@ -111,9 +135,7 @@ class Encoder(nn.Module):
 
     def forward(self, input: Tensor) -> Tensor:
         if input.dim() != 3:
-            raise AssertionError(
-                f"Expected (batch_size, seq_length, hidden_dim) got {input.shape}"
-            )
+            raise AssertionError(f"Expected (batch_size, seq_length, hidden_dim) got {input.shape}")
         return self.ln(self.layers(self.dropout(input + self.pos_embedding)))
 
 
@@ -132,7 +154,7 @@ class VisionTransformer(nn.Module):
         attention_dropout: float = 0.0,
         num_classes: int = 1000,
         representation_size: int | None = None,
-        norm_layer: Callable[..., nn.Module] = partial(nn.LayerNorm, eps=1e-6),
+        norm_layer: Callable[..., nn.Module] = _LN6,
         conv_stem_configs: list[ConvStemConfig] | None = None,
     ) -> None:
         super().__init__()
@@ -154,11 +176,14 @@ class VisionTransformer(nn.Module):
                 seq_proj.add_module(
                     f"conv_bn_relu_{i}",
                     Conv2dNormActivation(
-                        in_channels=prev, out_channels=cfg.out_channels,
-                        kernel_size=cfg.kernel_size, stride=cfg.stride,
-                        norm_layer=cfg.norm_layer, activation_layer=cfg.activation_layer,
+                        in_channels=prev,
+                        out_channels=cfg.out_channels,
+                        kernel_size=cfg.kernel_size,
+                        stride=cfg.stride,
+                        norm_layer=cfg.norm_layer,
+                        activation_layer=cfg.activation_layer,
                     ),
-                )  # fmt: skip
+                )
                 prev = cfg.out_channels
             seq_proj.add_module(
                 "conv_last", nn.Conv2d(in_channels=prev, out_channels=hidden_dim, kernel_size=1)
@@ -170,8 +195,16 @@ class VisionTransformer(nn.Module):
             )
         seq_length = (image_size // patch_size) ** 2 + 1  # + the class token
         self.class_token = nn.Parameter(ember.zeros(1, 1, hidden_dim))
-        self.encoder = Encoder(seq_length, num_layers, num_heads, hidden_dim, mlp_dim, dropout,
-                               attention_dropout, norm_layer)  # fmt: skip
+        self.encoder = Encoder(
+            seq_length,
+            num_layers,
+            num_heads,
+            hidden_dim,
+            mlp_dim,
+            dropout,
+            attention_dropout,
+            norm_layer,
+        )
         self.seq_length = seq_length
         heads: OrderedDict[str, nn.Module] = OrderedDict()
         if representation_size is None:
@@ -218,18 +251,30 @@ class VisionTransformer(nn.Module):
         return self.heads(x[:, 0])
 
 
-def _vision_transformer(patch_size: int, num_layers: int, num_heads: int, hidden_dim: int,
-                        mlp_dim: int, weights, progress: bool,
-                        **kwargs: Any) -> VisionTransformer:  # fmt: skip
+def _vision_transformer(
+    patch_size: int,
+    num_layers: int,
+    num_heads: int,
+    hidden_dim: int,
+    mlp_dim: int,
+    weights,
+    progress: bool,
+    **kwargs: Any,
+) -> VisionTransformer:
     if weights is not None:
         _ovewrite_named_param(kwargs, "num_classes", len(weights.meta["categories"]))
         assert weights.meta["min_size"][0] == weights.meta["min_size"][1]
         _ovewrite_named_param(kwargs, "image_size", weights.meta["min_size"][0])
     image_size = kwargs.pop("image_size", 224)
     model = VisionTransformer(
-        image_size=image_size, patch_size=patch_size, num_layers=num_layers,
-        num_heads=num_heads, hidden_dim=hidden_dim, mlp_dim=mlp_dim, **kwargs,
-    )  # fmt: skip
+        image_size=image_size,
+        patch_size=patch_size,
+        num_layers=num_layers,
+        num_heads=num_heads,
+        hidden_dim=hidden_dim,
+        mlp_dim=mlp_dim,
+        **kwargs,
+    )
     if weights:
         model.load_state_dict(weights.get_state_dict(progress=progress, check_hash=True))
     return model

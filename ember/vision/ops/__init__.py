@@ -26,9 +26,25 @@ from ember.vision.ops.roi_pool import RoIPool, roi_pool
 from ember.vision.ops.stochastic_depth import StochasticDepth, stochastic_depth
 
 __all__ = [
-    "batched_nms", "box_area", "box_convert", "box_iou", "clip_boxes_to_image",
-    "generalized_box_iou", "nms", "remove_small_boxes", "sigmoid_focal_loss", "MLP",
-    "Conv2dNormActivation", "Conv3dNormActivation", "FrozenBatchNorm2d", "Permute",
-    "SqueezeExcitation", "RoIAlign", "roi_align", "RoIPool", "roi_pool", "StochasticDepth",
+    "batched_nms",
+    "box_area",
+    "box_convert",
+    "box_iou",
+    "clip_boxes_to_image",
+    "generalized_box_iou",
+    "nms",
+    "remove_small_boxes",
+    "sigmoid_focal_loss",
+    "MLP",
+    "Conv2dNormActivation",
+    "Conv3dNormActivation",
+    "FrozenBatchNorm2d",
+    "Permute",
+    "SqueezeExcitation",
+    "RoIAlign",
+    "roi_align",
+    "RoIPool",
+    "roi_pool",
+    "StochasticDepth",
     "stochastic_depth",
-]  # fmt: skip
+]

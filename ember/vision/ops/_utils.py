@@ -27,9 +27,7 @@ def check_roi_boxes_shape(boxes) -> None:
         if boxes.size(1) != 5:
             raise AssertionError("The boxes tensor shape is not correct as Tensor[K, 5]")
     else:
-        raise AssertionError(
-            "boxes is expected to be a Tensor[L, 5] or a List[Tensor[K, 4]]"
-        )
+        raise AssertionError("boxes is expected to be a Tensor[L, 5] or a List[Tensor[K, 4]]")
 
 
 def rois_of(boxes) -> Tensor:

@@ -50,7 +50,9 @@ def nms(boxes: Tensor, scores: Tensor, iou_threshold: float) -> Tensor:
     Boxes are (x1, y1, x2, y2); a box is dropped when its IoU with a kept higher-scoring box is
     greater than ``iou_threshold``, as torchvision.ops.nms."""
     if boxes.dim() != 2 or boxes.size(-1) != 4:
-        raise RuntimeError(f"boxes should have 2 dimensions and 4 columns, got {tuple(boxes.shape)}")
+        raise RuntimeError(
+            f"boxes should have 2 dimensions and 4 columns, got {tuple(boxes.shape)}"
+        )
     if scores.dim() != 1 or scores.size(0) != boxes.size(0):
         raise RuntimeError("scores should be a 1d tensor with as many entries as boxes")
     keep = _nms_numpy(

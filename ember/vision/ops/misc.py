@@ -123,9 +123,19 @@ class Conv2dNormActivation(ConvNormActivation):
         bias: bool | None = None,
     ) -> None:
         super().__init__(
-            in_channels, out_channels, kernel_size, stride, padding, groups, norm_layer,
-            activation_layer, dilation, inplace, bias, nn.Conv2d,
-        )  # fmt: skip
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            groups,
+            norm_layer,
+            activation_layer,
+            dilation,
+            inplace,
+            bias,
+            nn.Conv2d,
+        )
 
 
 class Conv3dNormActivation(ConvNormActivation):
@@ -146,9 +156,19 @@ class Conv3dNormActivation(ConvNormActivation):
         bias: bool | None = None,
     ) -> None:
         super().__init__(
-            in_channels, out_channels, kernel_size, stride, padding, groups, norm_layer,
-            activation_layer, dilation, inplace, bias, nn.Conv3d,
-        )  # fmt: skip
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            groups,
+            norm_layer,
+            activation_layer,
+            dilation,
+            inplace,
+            bias,
+            nn.Conv3d,
+        )
 
 
 class SqueezeExcitation(nn.Module):

@@ -9,7 +9,6 @@ samples, and the gradient is the transposed products."""
 
 from __future__ import annotations
 
-
 import numpy as np
 
 from ember import Tensor, nn
@@ -32,7 +31,9 @@ def _axis_weights(start, bin_size, grid, pooled: int, size: int) -> np.ndarray:
     p = np.arange(pooled, dtype=np.float64)[None, :, None]
     i = np.arange(gmax, dtype=np.float64)[None, None, :]
     pos = (
-        start[:, None, None] + p * bin_size[:, None, None] + (i + 0.5) * (bin_size / g)[:, None, None]
+        start[:, None, None]
+        + p * bin_size[:, None, None]
+        + (i + 0.5) * (bin_size / g)[:, None, None]
     )
     used = (i < grid[:, None, None]) & (pos >= -1.0) & (pos <= size)
     pos = np.maximum(pos, 0.0)
@@ -145,5 +146,3 @@ class RoIAlign(nn.Module):
             f"spatial_scale={self.spatial_scale}, sampling_ratio={self.sampling_ratio}, "
             f"aligned={self.aligned})"
         )
-
-

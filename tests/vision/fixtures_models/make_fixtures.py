@@ -36,14 +36,34 @@ sys.path.insert(0, HERE)
 from det_weights import det_input, det_value  # noqa: E402
 
 FAMILIES = (
-    "resnet", "resnext", "wide_resnet", "vgg", "alexnet", "squeezenet", "densenet", "mobilenet_v",
-    "efficientnet_", "shufflenet", "googlenet", "vit_", "convnext",
-)  # fmt: skip
+    "resnet",
+    "resnext",
+    "wide_resnet",
+    "vgg",
+    "alexnet",
+    "squeezenet",
+    "densenet",
+    "mobilenet_v",
+    "efficientnet_",
+    "shufflenet",
+    "googlenet",
+    "vit_",
+    "convnext",
+)
 FORWARD = (
-    "resnet18", "resnet50", "squeezenet1_0", "squeezenet1_1",
-    "densenet121", "mobilenet_v2", "mobilenet_v3_small", "mobilenet_v3_large", "efficientnet_b0",
-    "shufflenet_v2_x1_0", "googlenet", "convnext_tiny",
-)  # fmt: skip
+    "resnet18",
+    "resnet50",
+    "squeezenet1_0",
+    "squeezenet1_1",
+    "densenet121",
+    "mobilenet_v2",
+    "mobilenet_v3_small",
+    "mobilenet_v3_large",
+    "efficientnet_b0",
+    "shufflenet_v2_x1_0",
+    "googlenet",
+    "convnext_tiny",
+)
 SMALL_VIT = dict(image_size=32, patch_size=8, num_layers=2, num_heads=2, hidden_dim=32, mlp_dim=64)
 
 
@@ -129,9 +149,7 @@ def weights_meta() -> None:
                 "meta": meta,
                 "transforms": {
                     "class": tr.func.__name__,
-                    **{
-                        k: (v.value if hasattr(v, "value") else v) for k, v in tr.keywords.items()
-                    },
+                    **{k: (v.value if hasattr(v, "value") else v) for k, v in tr.keywords.items()},
                 },
             }
         default = enum.DEFAULT.name
@@ -172,9 +190,7 @@ def ops_fixtures() -> None:
     d["remove_small"] = ops.remove_small_boxes(t(a), 8.0).numpy()
     # roi_align / roi_pool: float64 input, rois with a batch index column, grads of a weighted sum
     x = rng.standard_normal((2, 3, 11, 13))
-    rois = np.concatenate(
-        [rng.randint(0, 2, (6, 1)).astype(np.float64), _boxes(rng, 6, 24.0)], 1
-    )
+    rois = np.concatenate([rng.randint(0, 2, (6, 1)).astype(np.float64), _boxes(rng, 6, 24.0)], 1)
     rois[0, 1:] = [-3.0, -2.0, 30.0, 28.0]  # reaches outside the map
     rois[1, 1:] = [4.0, 4.0, 4.5, 5.0]  # tiny
     d.update(roi_x=x, roi_rois=rois)
@@ -235,9 +251,7 @@ def presets() -> None:
     cases = {
         "up": dict(crop_size=48, resize_size=52),
         "down": dict(crop_size=16, resize_size=20),
-        "down_bicubic": dict(
-            crop_size=18, resize_size=24, interpolation=InterpolationMode.BICUBIC
-        ),
+        "down_bicubic": dict(crop_size=18, resize_size=24, interpolation=InterpolationMode.BICUBIC),
     }
     for k, kw in cases.items():
         tr = ImageClassification(**kw)

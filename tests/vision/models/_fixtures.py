@@ -23,9 +23,17 @@ PRESETS = dict(np.load(HERE / "presets.npz"))
 SMALL_VIT = dict(image_size=32, patch_size=8, num_layers=2, num_heads=2, hidden_dim=32, mlp_dim=64)
 
 _INITS = (
-    "kaiming_normal_", "kaiming_uniform_", "normal_", "uniform_", "trunc_normal_", "constant_",
-    "zeros_", "ones_", "xavier_uniform_", "xavier_normal_",
-)  # fmt: skip
+    "kaiming_normal_",
+    "kaiming_uniform_",
+    "normal_",
+    "uniform_",
+    "trunc_normal_",
+    "constant_",
+    "zeros_",
+    "ones_",
+    "xavier_uniform_",
+    "xavier_normal_",
+)
 
 
 @contextlib.contextmanager

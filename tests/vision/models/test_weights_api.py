@@ -78,7 +78,11 @@ def test_pretrained_keyword_is_deprecated_and_maps_to_v1(monkeypatch):
         models.resnet50(pretrained=True)
         models.resnet50(pretrained=False)
         models.resnet50(True)
-    assert seen == [models.ResNet50_Weights.IMAGENET1K_V1, None, models.ResNet50_Weights.IMAGENET1K_V1]
+    assert seen == [
+        models.ResNet50_Weights.IMAGENET1K_V1,
+        None,
+        models.ResNet50_Weights.IMAGENET1K_V1,
+    ]
     msgs = [str(r.message) for r in rec]
     assert "The parameter 'pretrained' is deprecated since 0.13" in msgs[0]
     assert "equivalent to passing `weights=ResNet50_Weights.IMAGENET1K_V1`" in msgs[1]

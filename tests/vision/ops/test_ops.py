@@ -60,7 +60,10 @@ def test_box_ops_values():
 def test_box_iou_gradient_against_torch():
     a = ember.from_numpy(D["boxes_a"][:6].astype(np.float64)).requires_grad_()
     b = ember.from_numpy(D["boxes_b"].astype(np.float64))
-    ta, tb = torch.from_numpy(a.detach().numpy().copy()).requires_grad_(), torch.from_numpy(b.numpy())
+    ta, tb = (
+        torch.from_numpy(a.detach().numpy().copy()).requires_grad_(),
+        torch.from_numpy(b.numpy()),
+    )
     ops.generalized_box_iou(a, b).sum().backward()
     # torchvision's formula written with torch ops (torchvision itself is not a test dependency)
     area = lambda x: (x[:, 2] - x[:, 0]) * (x[:, 3] - x[:, 1])  # noqa: E731
@@ -106,7 +109,9 @@ def test_roi_ops_accept_box_lists_modules_and_float32():
     full = ops.roi_align(x, t(rois[order].astype(np.float32)), 3, 0.5, 2)
     np.testing.assert_allclose(y.numpy(), full.numpy(), rtol=1e-6)
     m = ops.RoIAlign((3, 4), spatial_scale=0.5, sampling_ratio=2, aligned=True)
-    assert repr(m) == "RoIAlign(output_size=(3, 4), spatial_scale=0.5, sampling_ratio=2, aligned=True)"
+    assert (
+        repr(m) == "RoIAlign(output_size=(3, 4), spatial_scale=0.5, sampling_ratio=2, aligned=True)"
+    )
     p = ops.RoIPool(3, 0.25)
     assert repr(p) == "RoIPool(output_size=3, spatial_scale=0.25)"
     assert tuple(p(x, lists).shape) == (6, 3, 3, 3)
