@@ -76,12 +76,18 @@ class Mish(_Inplace):
 class Hardsigmoid(_Inplace):
     """Piecewise-linear sigmoid."""
 
+    def extra_repr(self) -> str:
+        return ""  # torch prints no inplace for this one
+
     def forward(self, input: Tensor) -> Tensor:
         return F.hardsigmoid(input, self.inplace)
 
 
 class Hardswish(_Inplace):
     """x * hardsigmoid(x)."""
+
+    def extra_repr(self) -> str:
+        return ""  # torch prints no inplace for this one
 
     def forward(self, input: Tensor) -> Tensor:
         return F.hardswish(input, self.inplace)
