@@ -1,0 +1,1 @@
+"""ember.vision.transforms.v2 (being written)."""
