@@ -46,7 +46,9 @@ def set_video_backend(backend: str) -> None:
     """Record the video backend name; ember.vision reads no video, so only the name is kept."""
     global _VIDEO_BACKEND
     if backend not in ("pyav", "video_reader", "cuda"):
-        raise ValueError(f"Invalid video backend '{backend}'. Options are 'pyav', 'video_reader' and 'cuda'")
+        raise ValueError(
+            f"Invalid video backend '{backend}'. Options are 'pyav', 'video_reader' and 'cuda'"
+        )
     _VIDEO_BACKEND = backend
 
 
