@@ -189,7 +189,8 @@ def to_pil_image(pic: Any, mode: str | None = None) -> Any:
         raise ValueError(f"pic should not have > 4 channels. Got {pic.shape[-1]} channels.")
     npimg = pic
     if np.issubdtype(npimg.dtype, np.floating) and mode != "F":
-        npimg = (npimg * 255).astype(np.uint8)
+        # through int64, so out-of-range values wrap the same way on every CPU
+        npimg = (npimg * 255).astype(np.int64).astype(np.uint8)
     if npimg.shape[2] == 1:
         expected = None
         npimg = npimg[:, :, 0]
