@@ -86,6 +86,9 @@ def _decode(data: bytes, mode: Any, apply_exif_orientation: bool, expect: str | 
 
         img = ImageOps.exif_transpose(img)
     mode = _mode(mode)
+    if img.format == "JPEG" and mode in (ImageReadMode.GRAY, ImageReadMode.GRAY_ALPHA):
+        # let libjpeg output the luma plane, as torchvision's decoder does (no RGB round trip)
+        img.draft("L", img.size)
     if mode == ImageReadMode.UNCHANGED:
         if img.mode == "P":
             img = img.convert("RGBA" if "transparency" in img.info else "RGB")

@@ -554,7 +554,8 @@ def autocontrast(img: ember.Tensor) -> ember.Tensor:
     minimum = arr.min(axis=(-2, -1), keepdims=True).astype(wd)
     maximum = arr.max(axis=(-2, -1), keepdims=True).astype(wd)
     with np.errstate(divide="ignore", invalid="ignore"):
-        scale = bound / (maximum - minimum)
+        # torch evaluates `bound / t` as t.reciprocal() * bound
+        scale = (wd(1) / (maximum - minimum)) * bound
     eq = ~np.isfinite(scale)
     minimum = np.where(eq, wd(0), minimum)
     scale = np.where(eq, wd(1), scale)
