@@ -598,9 +598,25 @@ def normalize(tensor: ember.Tensor, mean: list[float], std: list[float], inplace
             "Expected tensor to be a tensor image of size (..., C, H, W). Got "
             f"tensor.size() = {tensor.size()}"
         )
+    dtype = tensor.dtype
+    if not inplace and not tensor.requires_grad and tensor.device.type == "cpu":
+        # the data-loading path: two NumPy passes in the tensor's dtype, no graph to record
+        arr = tensor.numpy()
+        np_mean = np.asarray(mean, dtype=arr.dtype)
+        np_std = np.asarray(std, dtype=arr.dtype)
+        if (np_std == 0).any():
+            raise ValueError(
+                f"std evaluated to zero after conversion to {dtype}, leading to division by zero."
+            )
+        if np_mean.ndim == 1:
+            np_mean = np_mean.reshape(-1, 1, 1)
+        if np_std.ndim == 1:
+            np_std = np_std.reshape(-1, 1, 1)
+        out = np.subtract(arr, np_mean)
+        np.divide(out, np_std, out=out)
+        return ember.from_numpy(out)
     if not inplace:
         tensor = tensor.clone()
-    dtype = tensor.dtype
     mean_t = ember.as_tensor(mean, dtype=dtype, device=tensor.device)
     std_t = ember.as_tensor(std, dtype=dtype, device=tensor.device)
     if bool((std_t == 0).any()):
