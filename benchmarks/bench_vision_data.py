@@ -65,7 +65,9 @@ def run_side(side: str, root: str, workers: list[int], epochs: int) -> dict[int,
     out = {}
     for nw in workers:
         torch.manual_seed(0)
-        loader = DataLoader(ds, batch_size=32, shuffle=True, num_workers=nw, persistent_workers=nw > 0)
+        loader = DataLoader(
+            ds, batch_size=32, shuffle=True, num_workers=nw, persistent_workers=nw > 0
+        )
         best = float("inf")
         for _ in range(epochs):
             t0 = time.perf_counter()
@@ -100,7 +102,10 @@ def main(argv: list[str] | None = None) -> int:
         common = ["--root", root, "--workers", args.workers, "--epochs", str(args.epochs)]
         script = os.path.abspath(__file__)
         ours = subprocess.run(
-            [sys.executable, script, "--side", "ember", *common], capture_output=True, text=True, env=env
+            [sys.executable, script, "--side", "ember", *common],
+            capture_output=True,
+            text=True,
+            env=env,
         )
         if ours.returncode != 0:
             print(ours.stderr, file=sys.stderr)
@@ -109,16 +114,29 @@ def main(argv: list[str] | None = None) -> int:
         tv_ips, source = dict(RECORDED_TORCHVISION), "recorded figures"
         if tv_python:
             # the torchvision side must not see ember's torch alias or the checkout on its path
-            tv_env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "EMBER_RUN_TORCH_ALIAS")}
+            tv_env = {
+                k: v
+                for k, v in os.environ.items()
+                if k not in ("PYTHONPATH", "EMBER_RUN_TORCH_ALIAS")
+            }
             theirs = subprocess.run(
-                [tv_python, script, "--side", "torchvision", *common], capture_output=True, text=True, env=tv_env
+                [tv_python, script, "--side", "torchvision", *common],
+                capture_output=True,
+                text=True,
+                env=tv_env,
             )
             if theirs.returncode == 0:
                 tv_ips = {int(k): v for k, v in json.loads(theirs.stdout.splitlines()[-1]).items()}
                 source = f"torchvision in {tv_python}"
             else:
-                print(f"torchvision side failed, using recorded figures:\n{theirs.stderr[-2000:]}", file=sys.stderr)
-    print(f"ImageFolder of {args.images} 500x375 JPEGs, RandomResizedCrop(224)+flip+ToTensor+Normalize, batch 32")
+                print(
+                    f"torchvision side failed, using recorded figures:\n{theirs.stderr[-2000:]}",
+                    file=sys.stderr,
+                )
+    print(
+        f"ImageFolder of {args.images} 500x375 JPEGs, "
+        "RandomResizedCrop(224)+flip+ToTensor+Normalize, batch 32"
+    )
     print(f"torchvision side: {source}")
     for nw in workers:
         e, t = ember_ips[nw], tv_ips.get(nw, float("nan"))

@@ -187,7 +187,7 @@ def _ember_name(fullname: str) -> str | None:
 
 
 class TorchAliasFinder(importlib.abc.MetaPathFinder):
-    """Resolves ``torch``/``torchvision`` (and their submodules) to ember modules or placeholders."""
+    """Resolves ``torch``, ``torchvision`` and their submodules to ember modules or placeholders."""
 
     def find_spec(self, fullname: str, path: Any = None, target: Any = None):
         ember_name = _ember_name(fullname)

@@ -84,7 +84,9 @@ def make_grid(
         ymaps = int(math.ceil(float(nmaps) / xmaps))
         height, width = int(tensor.size(2) + padding), int(tensor.size(3) + padding)
         channels = tensor.size(1)
-        grid = tensor.new_full((channels, height * ymaps + padding, width * xmaps + padding), pad_value)
+        grid = tensor.new_full(
+            (channels, height * ymaps + padding, width * xmaps + padding), pad_value
+        )
         k = 0
         for y in range(ymaps):
             for x in range(xmaps):
@@ -189,7 +191,9 @@ def draw_bounding_boxes(
         )
     colors = _parse_colors(colors, num_objects=num_boxes)
     if label_colors or fill_labels:
-        label_colors = _parse_colors(label_colors if label_colors else "black", num_objects=num_boxes)
+        label_colors = _parse_colors(
+            label_colors if label_colors else "black", num_objects=num_boxes
+        )
     else:
         label_colors = list(colors)
     if fill_labels and label_background_colors:
@@ -198,7 +202,9 @@ def draw_bounding_boxes(
         label_background_colors = list(colors)
     if font is None:
         if font_size is not None:
-            warnings.warn("Argument 'font_size' will be ignored since 'font' is not set.", stacklevel=2)
+            warnings.warn(
+                "Argument 'font_size' will be ignored since 'font' is not set.", stacklevel=2
+            )
         txt_font = ImageFont.load_default()
     else:
         txt_font = ImageFont.truetype(font=font, size=font_size or 10)
@@ -227,7 +233,9 @@ def draw_bounding_boxes(
                     (left - box_margin, top - box_margin, right + box_margin, bottom + box_margin),
                     fill=tuple(bg),
                 )
-            draw.text((bbox[0] + margin, bbox[1] + margin), label, fill=tuple(label_color), font=txt_font)
+            draw.text(
+                (bbox[0] + margin, bbox[1] + margin), label, fill=tuple(label_color), font=txt_font
+            )
     out = pil_to_tensor(img_to_draw)
     if original_dtype.is_floating_point:
         out = convert_image_dtype(out, original_dtype)

@@ -59,7 +59,9 @@ def test_torchvision_modules_resolve_to_ember_vision_in_workers(tmp_path):
             ds = FakeData(size=4, image_size=(3, 8, 8), transform=T.ToTensor())
             loader = DataLoader(ds, batch_size=2)
             shapes = [list(x.shape) for x, _ in loader]
-            probe = DataLoader(Probe(), batch_size=4, num_workers=1, multiprocessing_context="spawn")
+            probe = DataLoader(
+                Probe(), batch_size=4, num_workers=1, multiprocessing_context="spawn"
+            )
             names = [int(v) for v in next(iter(probe))]
             try:
                 torchvision.not_a_module.thing

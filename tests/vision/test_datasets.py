@@ -61,7 +61,9 @@ def test_cifar10_matches_torchvision(train, tmp_path, golden, golden_meta, monke
     assert_matches(ds[0][0].numpy(), golden[f"d/{key}/item0"], key)
     meta = golden_meta[key]
     assert repr(ds).replace(root, "<root>") == meta["repr"]
-    assert ds.classes == meta["classes"] and ds.targets == meta["targets"] and len(ds) == meta["len"]
+    assert (
+        ds.classes == meta["classes"] and ds.targets == meta["targets"] and len(ds) == meta["len"]
+    )
     assert ds.class_to_idx["truck"] == 9
 
 
@@ -94,7 +96,9 @@ def test_image_folder_matches_torchvision(tmp_path, golden, golden_meta):
     assert datasets.folder.is_image_file("a.JPEG") and not datasets.folder.is_image_file("a.txt")
     classes, idx = datasets.folder.find_classes(str(folder))
     assert classes == ["ant", "cat", "dog"] and idx == {"ant": 0, "cat": 1, "dog": 2}
-    only_txt = datasets.DatasetFolder(str(folder), loader=open, is_valid_file=lambda p: p.endswith(".txt"), allow_empty=True)
+    only_txt = datasets.DatasetFolder(
+        str(folder), loader=open, is_valid_file=lambda p: p.endswith(".txt"), allow_empty=True
+    )
     assert [os.path.basename(p) for p, _ in only_txt.samples] == ["notes.txt"]
     with pytest.raises(FileNotFoundError, match="Found no valid file for the classes ant, cat"):
         datasets.DatasetFolder(str(folder), loader=open, extensions=(".txt",))
@@ -120,7 +124,9 @@ def test_download_is_skipped_when_archives_are_present(tmp_path, no_network, mon
     root = str(tmp_path)
     cases.write_mnist(root, "KMNIST", gz=True)
     raw = os.path.join(root, "KMNIST", "raw")
-    resources = [(n, dutils.calculate_md5(os.path.join(raw, n))) for n, _ in datasets.KMNIST.resources]
+    resources = [
+        (n, dutils.calculate_md5(os.path.join(raw, n))) for n, _ in datasets.KMNIST.resources
+    ]
     monkeypatch.setattr(datasets.KMNIST, "resources", resources)
     ds = datasets.KMNIST(root, train=False, download=True)
     images, labels = cases.mnist_arrays()
@@ -187,7 +193,9 @@ def test_extract_archive_formats(tmp_path):
 
 def _idx_file(path, arr, type_code=8):
     dtype = {8: ">u1", 12: ">i4"}[type_code]
-    head = struct.pack(">HBB", 0, type_code, arr.ndim) + b"".join(struct.pack(">I", d) for d in arr.shape)
+    head = struct.pack(">HBB", 0, type_code, arr.ndim) + b"".join(
+        struct.pack(">I", d) for d in arr.shape
+    )
     with open(path, "wb") as f:
         f.write(head + arr.astype(dtype).tobytes())
 
@@ -220,8 +228,14 @@ def test_mnist_reads_torchvisions_processed_files(tmp_path):
     images, labels = cases.mnist_arrays()
     proc = tmp_path / "MNIST" / "processed"
     proc.mkdir(parents=True)
-    ember.save((ember.from_numpy(images[:4]), ember.from_numpy(labels[:4].astype(np.int64))), proc / "training.pt")
-    ember.save((ember.from_numpy(images[4:]), ember.from_numpy(labels[4:].astype(np.int64))), proc / "test.pt")
+    ember.save(
+        (ember.from_numpy(images[:4]), ember.from_numpy(labels[:4].astype(np.int64))),
+        proc / "training.pt",
+    )
+    ember.save(
+        (ember.from_numpy(images[4:]), ember.from_numpy(labels[4:].astype(np.int64))),
+        proc / "test.pt",
+    )
     ds = datasets.MNIST(str(tmp_path), train=False)
     np.testing.assert_array_equal(ds.data.numpy(), images[4:])
     assert ds[1][1] == int(labels[5])
@@ -234,7 +248,9 @@ def test_svhn_reads_mat_files(tmp_path, monkeypatch):
     y = np.array([[10], [1], [5], [10]], dtype=np.uint8)
     sio.savemat(tmp_path / "test_32x32.mat", {"X": x, "y": y})
     md5 = dutils.calculate_md5(tmp_path / "test_32x32.mat")
-    split_list = dict(datasets.SVHN.split_list, test=[datasets.SVHN.split_list["test"][0], "test_32x32.mat", md5])
+    split_list = dict(
+        datasets.SVHN.split_list, test=[datasets.SVHN.split_list["test"][0], "test_32x32.mat", md5]
+    )
     monkeypatch.setattr(datasets.SVHN, "split_list", split_list)
     ds = datasets.SVHN(str(tmp_path), split="test")
     assert ds.labels.tolist() == [0, 1, 5, 0] and ds.data.shape == (4, 3, 32, 32)

@@ -30,7 +30,11 @@ class SmallCNN(nn.Module):
     def __init__(self, num_classes: int = 2) -> None:
         super().__init__()
         self.features = nn.Sequential(
-            nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(8, 8, 3, padding=1), nn.ReLU()
+            nn.Conv2d(3, 8, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(8, 8, 3, padding=1),
+            nn.ReLU(),
         )
         self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, num_classes))
 
@@ -59,7 +63,9 @@ def test_image_folder_homework_pipeline(tmp_path):
     losses = []
     for _ in range(3):
         for x, y in loader:
-            assert x.shape[1:] == (3, 16, 16) and x.dtype == ember.float32 and y.dtype == ember.int64
+            assert (
+                x.shape[1:] == (3, 16, 16) and x.dtype == ember.float32 and y.dtype == ember.int64
+            )
             opt.zero_grad()
             loss = loss_fn(model(x), y)
             loss.backward()
@@ -67,7 +73,9 @@ def test_image_folder_homework_pipeline(tmp_path):
             losses.append(loss.item())
     assert np.isfinite(losses).all() and np.mean(losses[-3:]) < np.mean(losses[:3])
     ckpt = tmp_path / "model.pt"
-    ember.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "classes": ds.classes}, ckpt)
+    ember.save(
+        {"model": model.state_dict(), "optimizer": opt.state_dict(), "classes": ds.classes}, ckpt
+    )
     state = ember.load(ckpt)
     fresh = SmallCNN()
     fresh.load_state_dict(state["model"])
@@ -81,14 +89,23 @@ def test_image_folder_homework_pipeline(tmp_path):
 
 def test_fashion_mnist_tutorial_pattern(tmp_path):
     cases.write_mnist(str(tmp_path), "FashionMNIST")
-    one_hot = T.Lambda(lambda y: ember.zeros(10, dtype=ember.float).scatter_(0, ember.tensor(y), value=1))
+    one_hot = T.Lambda(
+        lambda y: ember.zeros(10, dtype=ember.float).scatter_(0, ember.tensor(y), value=1)
+    )
     training_data = datasets.FashionMNIST(
-        root=str(tmp_path), train=True, download=True, transform=T.ToTensor(), target_transform=one_hot
+        root=str(tmp_path),
+        train=True,
+        download=True,
+        transform=T.ToTensor(),
+        target_transform=one_hot,
     )
     img, label = training_data[1]
     assert img.shape == (1, 28, 28) and float(img.max()) <= 1.0
     assert label.shape == (10,) and float(label.sum()) == 1.0
-    assert training_data.classes[int(label.argmax())] == training_data.classes[int(training_data.targets[1])]
+    assert (
+        training_data.classes[int(label.argmax())]
+        == training_data.classes[int(training_data.targets[1])]
+    )
     loader = DataLoader(training_data, batch_size=2)
     model = nn.Sequential(nn.Flatten(), nn.Linear(28 * 28, 32), nn.ReLU(), nn.Linear(32, 10))
     opt = ember.optim.SGD(model.parameters(), lr=0.1)

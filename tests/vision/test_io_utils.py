@@ -40,7 +40,9 @@ def test_encode_write_read_round_trips(inputs, tmp_path):
     vio.write_png(u8, tmp_path / "a.png")
     np.testing.assert_array_equal(vio.read_image(tmp_path / "a.png").numpy(), u8.numpy())
     yy, xx = np.mgrid[0:16, 0:24]
-    smooth = ember.from_numpy(np.stack([4 * xx + 3 * yy + 20 * c for c in range(3)]).astype(np.uint8))
+    smooth = ember.from_numpy(
+        np.stack([4 * xx + 3 * yy + 20 * c for c in range(3)]).astype(np.uint8)
+    )
     vio.write_jpeg(smooth, str(tmp_path / "a.jpg"), quality=95)
     back = vio.read_image(str(tmp_path / "a.jpg"), vio.ImageReadMode.RGB)
     assert back.shape == smooth.shape and float((back.float() - smooth.float()).abs().mean()) < 8
@@ -62,15 +64,28 @@ def test_encode_write_read_round_trips(inputs, tmp_path):
         ("grid", lambda i: U.make_grid(i["batch"].float() / 255, nrow=1, padding=1, pad_value=0.5)),
         (
             "grid_norm",
-            lambda i: U.make_grid([i["f32"], i["f32"] * 2, i["f32"]], nrow=2, normalize=True, scale_each=True),
+            lambda i: U.make_grid(
+                [i["f32"], i["f32"] * 2, i["f32"]], nrow=2, normalize=True, scale_each=True
+            ),
         ),
-        ("grid_gray", lambda i: U.make_grid(i["gray"].float(), normalize=True, value_range=(10, 200))),
-        ("boxes", lambda i: U.draw_bounding_boxes(i["u8"], _boxes(), colors=["red", (0, 255, 0)], width=2)),
+        (
+            "grid_gray",
+            lambda i: U.make_grid(i["gray"].float(), normalize=True, value_range=(10, 200)),
+        ),
+        (
+            "boxes",
+            lambda i: U.draw_bounding_boxes(
+                i["u8"], _boxes(), colors=["red", (0, 255, 0)], width=2
+            ),
+        ),
         ("boxes_fill", lambda i: U.draw_bounding_boxes(i["u8"], _boxes(), fill=True)),
         ("boxes_labels", lambda i: U.draw_bounding_boxes(i["u8"], _boxes(), labels=["a", "b"])),
         ("boxes_float", lambda i: U.draw_bounding_boxes(i["f32"], _boxes(), colors="blue")),
         ("masks", lambda i: U.draw_segmentation_masks(i["u8"], i["masks"], alpha=0.6)),
-        ("masks_float", lambda i: U.draw_segmentation_masks(i["f32"], i["masks"][0], colors="yellow")),
+        (
+            "masks_float",
+            lambda i: U.draw_segmentation_masks(i["f32"], i["masks"][0], colors="yellow"),
+        ),
         (
             "keypoints",
             lambda i: U.draw_keypoints(
@@ -97,7 +112,9 @@ def test_save_image_matches_torchvision(inputs, golden, tmp_path):
 
     out = io.BytesIO()
     U.save_image(inputs["batch"].float() / 255, out, format="png", nrow=2)
-    assert_matches(np.asarray(Image.open(io.BytesIO(out.getvalue()))), golden["u/save_image"], "save")
+    assert_matches(
+        np.asarray(Image.open(io.BytesIO(out.getvalue()))), golden["u/save_image"], "save"
+    )
     U.save_image(inputs["f32"], tmp_path / "one.png")
     assert Image.open(tmp_path / "one.png").size == (17, 13)
 

@@ -52,7 +52,9 @@ def test_fakedata_matches_torchvision_when_streams_match(golden, golden_meta):
     if not _streams_match_torch(golden_meta):
         pytest.skip("ember's random stream differs from torch's on this build")
     fake = FakeData(size=3, image_size=(3, 5, 6), num_classes=4)
-    np.testing.assert_array_equal(np.stack([np.asarray(fake[i][0]) for i in range(3)]), golden["s/fakedata"])
+    np.testing.assert_array_equal(
+        np.stack([np.asarray(fake[i][0]) for i in range(3)]), golden["s/fakedata"]
+    )
     assert [fake[i][1] for i in range(3)] == golden_meta["fakedata_targets"]
 
 
@@ -149,7 +151,8 @@ def test_seed_makes_pipelines_reproducible(inputs):
 
 
 @pytest.mark.parametrize(
-    "aug", [T.AutoAugment(), T.RandAugment(), T.TrivialAugmentWide(), T.AugMix(), T.ElasticTransform()]
+    "aug",
+    [T.AutoAugment(), T.RandAugment(), T.TrivialAugmentWide(), T.AugMix(), T.ElasticTransform()],
 )
 def test_auto_augment_shapes_on_tensors_and_pil(aug, inputs):
     ember.manual_seed(0)
@@ -182,8 +185,13 @@ def test_v2_names_and_extras(inputs):
 
 
 def test_reprs_and_errors():
-    assert repr(T.Resize(8)) == "Resize(size=8, interpolation=bilinear, max_size=None, antialias=True)"
-    assert repr(T.Compose([T.ToTensor(), T.Lambda(abs)])) == "Compose(\n    ToTensor()\n    Lambda()\n)"
+    assert (
+        repr(T.Resize(8)) == "Resize(size=8, interpolation=bilinear, max_size=None, antialias=True)"
+    )
+    assert (
+        repr(T.Compose([T.ToTensor(), T.Lambda(abs)]))
+        == "Compose(\n    ToTensor()\n    Lambda()\n)"
+    )
     assert repr(T.RandomHorizontalFlip()) == "RandomHorizontalFlip(p=0.5)"
     assert "ColorJitter(brightness=(0.6, 1.4)" in repr(T.ColorJitter(0.4))
     with pytest.raises(ValueError, match="hue_factor"):
@@ -214,13 +222,17 @@ class _TorchDraws(types.ModuleType):
         return ember.from_numpy(t.numpy().copy())
 
     def rand(self, *size, dtype=None):
-        return self._wrap(torch.rand(*size, dtype=torch.float64 if dtype == ember.float64 else None))
+        return self._wrap(
+            torch.rand(*size, dtype=torch.float64 if dtype == ember.float64 else None)
+        )
 
     def randn(self, *size, dtype=None):
         return self._wrap(torch.randn(*size))
 
     def randint(self, *args, size=None, dtype=None):
-        return self._wrap(torch.randint(*args, size=size) if size is not None else torch.randint(*args))
+        return self._wrap(
+            torch.randint(*args, size=size) if size is not None else torch.randint(*args)
+        )
 
     def randperm(self, n):
         return self._wrap(torch.randperm(n))

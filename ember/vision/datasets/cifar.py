@@ -34,7 +34,11 @@ class CIFAR10(VisionDataset):
         ["data_batch_5", "482c414d41f54cd18b22e5b47cb7c3cb"],
     ]
     test_list = [["test_batch", "40351d587109b95175f43aff81a1287e"]]
-    meta = {"filename": "batches.meta", "key": "label_names", "md5": "5ff9c542aee3614f3951f8cda6e48888"}
+    meta = {
+        "filename": "batches.meta",
+        "key": "label_names",
+        "md5": "5ff9c542aee3614f3951f8cda6e48888",
+    }
 
     def __init__(
         self,
@@ -49,7 +53,9 @@ class CIFAR10(VisionDataset):
         if download:
             self.download()
         if not self._check_integrity():
-            raise RuntimeError("Dataset not found or corrupted. You can use download=True to download it")
+            raise RuntimeError(
+                "Dataset not found or corrupted. You can use download=True to download it"
+            )
         files = self.train_list if self.train else self.test_list
         data: list[np.ndarray] = []
         self.targets: list[int] = []
@@ -66,7 +72,8 @@ class CIFAR10(VisionDataset):
         path = os.path.join(self.root, self.base_folder, self.meta["filename"])
         if not check_integrity(path, self.meta["md5"]):
             raise RuntimeError(
-                "Dataset metadata file not found or corrupted. You can use download=True to download it"
+                "Dataset metadata file not found or corrupted. You can use download=True to "
+                "download it"
             )
         with open(path, "rb") as f:
             data = pickle.load(f, encoding="latin1")
@@ -110,4 +117,8 @@ class CIFAR100(CIFAR10):
     tgz_md5 = "eb9058c3a382ffc7106e4002c42a8d85"
     train_list = [["train", "16019d7e3df5f24257cddd939b257f8d"]]
     test_list = [["test", "f0ef6b0ae62326f3e7ffdfab6717acfc"]]
-    meta = {"filename": "meta", "key": "fine_label_names", "md5": "7973b15100ade9c7d40fb424638fde48"}
+    meta = {
+        "filename": "meta",
+        "key": "fine_label_names",
+        "md5": "7973b15100ade9c7d40fb424638fde48",
+    }

@@ -26,7 +26,9 @@ IMG_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tif
 
 def has_file_allowed_extension(filename: str, extensions: str | tuple[str, ...]) -> bool:
     """True when the file name ends (case-insensitively) with one of ``extensions``."""
-    return filename.lower().endswith(extensions if isinstance(extensions, str) else tuple(extensions))
+    return filename.lower().endswith(
+        extensions if isinstance(extensions, str) else tuple(extensions)
+    )
 
 
 def is_image_file(filename: str) -> bool:
@@ -128,7 +130,11 @@ class DatasetFolder(VisionDataset):
         if class_to_idx is None:
             raise ValueError("The class_to_idx parameter cannot be None.")
         return make_dataset(
-            directory, class_to_idx, extensions=extensions, is_valid_file=is_valid_file, allow_empty=allow_empty
+            directory,
+            class_to_idx,
+            extensions=extensions,
+            is_valid_file=is_valid_file,
+            allow_empty=allow_empty,
         )
 
     def find_classes(self, directory: str | os.PathLike) -> tuple[list[str], dict[str, int]]:

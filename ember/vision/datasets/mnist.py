@@ -58,7 +58,10 @@ def _to_pil_gray(img: ember.Tensor) -> Any:
 class MNIST(VisionDataset):
     """The MNIST handwritten digits: 60,000 training and 10,000 test 28x28 images."""
 
-    mirrors = ["https://ossci-datasets.s3.amazonaws.com/mnist/", "http://yann.lecun.com/exdb/mnist/"]
+    mirrors = [
+        "https://ossci-datasets.s3.amazonaws.com/mnist/",
+        "http://yann.lecun.com/exdb/mnist/",
+    ]
     resources = [
         ("train-images-idx3-ubyte.gz", "f68b3c2dcbeaaa9fbdd348bbdeb94873"),
         ("train-labels-idx1-ubyte.gz", "d53e105ee54ea40749a09fcbcd1e9432"),
@@ -152,7 +155,9 @@ class MNIST(VisionDataset):
 
     def _check_exists(self) -> bool:
         return all(
-            check_integrity(os.path.join(self.raw_folder, os.path.splitext(os.path.basename(url))[0]))
+            check_integrity(
+                os.path.join(self.raw_folder, os.path.splitext(os.path.basename(url))[0])
+            )
             for url, _ in self.resources
         )
 
@@ -278,7 +283,13 @@ class EMNIST(MNIST):
 class QMNIST(MNIST):
     """QMNIST: MNIST's test set reconstructed, with extended labels (``compat=False``)."""
 
-    subsets = {"train": "train", "test": "test", "test10k": "test", "test50k": "test", "nist": "nist"}
+    subsets = {
+        "train": "train",
+        "test": "test",
+        "test10k": "test",
+        "test50k": "test",
+        "nist": "nist",
+    }
     _base = "https://raw.githubusercontent.com/facebookresearch/qmnist/master/"
     resources: dict[str, list[tuple[str, str]]] = {
         "train": [

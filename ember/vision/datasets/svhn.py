@@ -53,7 +53,9 @@ class SVHN(VisionDataset):
         if download:
             self.download()
         if not self._check_integrity():
-            raise RuntimeError("Dataset not found or corrupted. You can use download=True to download it")
+            raise RuntimeError(
+                "Dataset not found or corrupted. You can use download=True to download it"
+            )
         try:
             # SciPy is optional: only SVHN's .mat files need it
             import scipy.io as sio
@@ -81,7 +83,9 @@ class SVHN(VisionDataset):
         return len(self.data)
 
     def _check_integrity(self) -> bool:
-        return check_integrity(os.path.join(self.root, self.filename), self.split_list[self.split][2])
+        return check_integrity(
+            os.path.join(self.root, self.filename), self.split_list[self.split][2]
+        )
 
     def download(self) -> None:
         """Fetch the split's .mat file into ``root`` (skipped when present)."""

@@ -152,7 +152,9 @@ def list_dir(root: str | os.PathLike, prefix: bool = False) -> list[str]:
 def list_files(root: str | os.PathLike, suffix: str, prefix: bool = False) -> list[str]:
     """The files of ``root`` ending with ``suffix``."""
     root = os.path.expanduser(root)
-    files = [p for p in os.listdir(root) if os.path.isfile(os.path.join(root, p)) and p.endswith(suffix)]
+    files = [
+        p for p in os.listdir(root) if os.path.isfile(os.path.join(root, p)) and p.endswith(suffix)
+    ]
     return [os.path.join(root, f) for f in files] if prefix else files
 
 
@@ -179,11 +181,15 @@ def _detect_file_type(file: str | os.PathLike) -> tuple[str, str | None, str | N
             return suffixes[-2] + suffix, suffixes[-2], suffix
         return suffix, None, suffix
     valid = sorted(set(_ALIASES) | set(_ARCHIVES) | set(_COMPRESSIONS))
-    raise RuntimeError(f"Unknown compression or archive type: '{suffix}'.\nKnown suffixes are: '{valid}'.")
+    raise RuntimeError(
+        f"Unknown compression or archive type: '{suffix}'.\nKnown suffixes are: '{valid}'."
+    )
 
 
 def extract_archive(
-    from_path: str | os.PathLike, to_path: str | os.PathLike | None = None, remove_finished: bool = False
+    from_path: str | os.PathLike,
+    to_path: str | os.PathLike | None = None,
+    remove_finished: bool = False,
 ) -> str | os.PathLike:
     """Extract a tar/zip archive or decompress a .gz/.bz2/.xz file into ``to_path``."""
     if to_path is None:
@@ -234,7 +240,10 @@ def _iterable_to_str(iterable: Iterable) -> str:
 
 
 def verify_str_arg(
-    value: Any, arg: str | None = None, valid_values: Iterable | None = None, custom_msg: str | None = None
+    value: Any,
+    arg: str | None = None,
+    valid_values: Iterable | None = None,
+    custom_msg: str | None = None,
 ) -> Any:
     """Check that ``value`` is a string among ``valid_values``; torchvision's messages."""
     if not isinstance(value, str):

@@ -75,7 +75,9 @@ def _mode(mode: Any) -> ImageReadMode:
     return mode
 
 
-def _decode(data: bytes, mode: Any, apply_exif_orientation: bool, expect: str | None) -> ember.Tensor:
+def _decode(
+    data: bytes, mode: Any, apply_exif_orientation: bool, expect: str | None
+) -> ember.Tensor:
     image = require_pil()
     img = image.open(io.BytesIO(data))
     if expect is not None and img.format != expect:
@@ -126,7 +128,9 @@ def decode_image(
 
 
 def read_image(
-    path: str | os.PathLike, mode: Any = ImageReadMode.UNCHANGED, apply_exif_orientation: bool = False
+    path: str | os.PathLike,
+    mode: Any = ImageReadMode.UNCHANGED,
+    apply_exif_orientation: bool = False,
 ) -> ember.Tensor:
     """Read and decode an image file into a [C, H, W] uint8 tensor."""
     return decode_image(read_file(path), mode, apply_exif_orientation)

@@ -189,7 +189,8 @@ def pad(img: Any, padding: Any, fill: Any = 0, padding_mode: str = "constant") -
         padding = tuple(padding)
     if isinstance(padding, tuple) and len(padding) not in (1, 2, 4):
         raise ValueError(
-            f"Padding must be an int or a 1, 2, or 4 element tuple, not a {len(padding)} element tuple"
+            "Padding must be an int or a 1, 2, or 4 element tuple, not a "
+            f"{len(padding)} element tuple"
         )
     if isinstance(padding, tuple) and len(padding) == 1:
         padding = padding[0]

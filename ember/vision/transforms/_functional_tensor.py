@@ -217,7 +217,8 @@ def pad(
         raise TypeError("Got inappropriate padding_mode arg")
     if isinstance(padding, (list, tuple)) and len(padding) not in (1, 2, 4):
         raise ValueError(
-            f"Padding must be an int or a 1, 2, or 4 element tuple, not a {len(padding)} element tuple"
+            "Padding must be an int or a 1, 2, or 4 element tuple, not a "
+            f"{len(padding)} element tuple"
         )
     if padding_mode not in ("constant", "edge", "reflect", "symmetric"):
         raise ValueError("Padding mode should be either constant, edge, reflect or symmetric")

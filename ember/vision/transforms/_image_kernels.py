@@ -197,7 +197,7 @@ def perspective_grid(coeffs: list[float], ow: int, oh: int, dtype: np.dtype) -> 
 
 
 def grid_sample(x: np.ndarray, grid: np.ndarray, mode: str) -> np.ndarray:
-    """grid_sample(x, grid, mode, padding_mode='zeros', align_corners=False); grid [1|N, H, W, 2]."""
+    """grid_sample(x, grid, mode, padding_mode='zeros', align_corners=False), grid [1|N,H,W,2]."""
     n, c, ih, iw = x.shape
     dtype = x.dtype
     f = dtype.type

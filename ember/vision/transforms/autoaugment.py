@@ -502,7 +502,8 @@ class AugMix(nn.Module):
 
     def __repr__(self) -> str:
         return (
-            f"{self.__class__.__name__}(severity={self.severity}, mixture_width={self.mixture_width}, "
+            f"{self.__class__.__name__}(severity={self.severity}, "
+            f"mixture_width={self.mixture_width}, "
             f"chain_depth={self.chain_depth}, alpha={self.alpha}, all_ops={self.all_ops}, "
             f"interpolation={self.interpolation}, fill={self.fill})"
         )

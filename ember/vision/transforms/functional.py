@@ -295,7 +295,8 @@ def resize(
     if isinstance(size, (list, tuple)):
         if len(size) not in (1, 2):
             raise ValueError(
-                f"Size must be an int or a 1 or 2 element tuple/list, not a {len(size)} element tuple/list"
+                "Size must be an int or a 1 or 2 element tuple/list, not a "
+                f"{len(size)} element tuple/list"
             )
         if max_size is not None and len(size) != 1:
             raise ValueError(
@@ -311,7 +312,9 @@ def resize(
     if not _is_tensor(img):
         if antialias is False:
             warnings.warn(
-                "Anti-alias option is always applied for PIL Image input. Argument antialias is ignored."
+                "Anti-alias option is always applied for PIL Image input. Argument antialias is "
+                "ignored.",
+                stacklevel=2,
             )
         return F_pil.resize(img, out, pil_modes_mapping[interpolation])
     return F_t.resize(img, out, interpolation.value, antialias)

@@ -171,8 +171,9 @@ class Resize(nn.Module):
 
     def __repr__(self) -> str:
         return (
-            f"{self.__class__.__name__}(size={self.size}, interpolation={self.interpolation.value}, "
-            f"max_size={self.max_size}, antialias={self.antialias})"
+            f"{self.__class__.__name__}(size={self.size}, "
+            f"interpolation={self.interpolation.value}, max_size={self.max_size}, "
+            f"antialias={self.antialias})"
         )
 
 
@@ -216,7 +217,8 @@ class Pad(nn.Module):
             raise ValueError("Padding mode should be either constant, edge, reflect or symmetric")
         if isinstance(padding, Sequence) and len(padding) not in (1, 2, 4):
             raise ValueError(
-                f"Padding must be an int or a 1, 2, or 4 element tuple, not a {len(padding)} element tuple"
+                "Padding must be an int or a 1, 2, or 4 element tuple, not a "
+                f"{len(padding)} element tuple"
             )
         self.padding = padding
         self.fill = fill
@@ -579,7 +581,8 @@ class LinearTransformation(nn.Module):
         if n != self.transformation_matrix.shape[0]:
             raise ValueError(
                 "Input tensor and transformation matrix have incompatible shape."
-                f"[{shape[-3]} x {shape[-2]} x {shape[-1]}] != {self.transformation_matrix.shape[0]}"
+                f"[{shape[-3]} x {shape[-2]} x {shape[-1]}] != "
+                f"{self.transformation_matrix.shape[0]}"
             )
         flat = tensor.reshape(-1, n) - self.mean_vector
         out = ember.mm(flat, self.transformation_matrix.to(flat.dtype))
