@@ -260,3 +260,18 @@ def test_draw_order_matches_torchvision_on_torchs_stream(name, inputs, golden, m
     src, seed, tr = SEEDED[name]
     torch.manual_seed(seed)
     assert_matches(cases.as_array(tr(inputs[src])), golden[f"s/{name}"], name)
+
+
+def test_normalize_keeps_autograd_and_inplace():
+    x = ember.rand(3, 4, 5, requires_grad=True)
+    y = F.normalize(x, [0.5, 0.4, 0.3], [0.25, 0.5, 2.0])
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad[:, 0, 0].numpy(), [4.0, 2.0, 0.5])
+    z = ember.rand(3, 4, 5)
+    before = z.clone()
+    out = F.normalize(z, [0.5] * 3, [0.5] * 3, inplace=True)
+    assert out is z
+    np.testing.assert_allclose(z.numpy(), (before.numpy() - 0.5) / 0.5, rtol=1e-6)
+    same = F.normalize(before, [0.5] * 3, [0.5] * 3)
+    np.testing.assert_array_equal(same.numpy(), z.numpy())
+    assert same.is_contiguous() and F.to_tensor(np.zeros((4, 5, 3), np.uint8)).is_contiguous()

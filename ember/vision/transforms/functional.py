@@ -150,6 +150,12 @@ def to_tensor(pic: Any) -> ember.Tensor:
     if pic.mode == "1":
         arr = 255 * arr
     arr = arr.reshape(pic.size[1], pic.size[0], F_pil.get_image_num_channels(pic))
+    if arr.dtype == np.uint8 and float_dtype in (ember.float32, ember.float64):
+        # one conversion pass and an in-place division: x.to(float).div(255), fewer copies
+        dtype = np.float32 if float_dtype == ember.float32 else np.float64
+        out = arr.transpose(2, 0, 1).astype(dtype, order="C")
+        np.divide(out, 255, out=out)
+        return ember.from_numpy(out)
     img = ember.from_numpy(np.ascontiguousarray(arr.transpose(2, 0, 1)))
     if img.dtype == ember.uint8:
         return img.to(dtype=float_dtype).div(255)
