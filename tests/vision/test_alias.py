@@ -92,6 +92,13 @@ def test_import_as_torchvision_and_lazy_attribute():
     assert torchvision.__version__.startswith("0.29")
 
 
+def test_import_ember_loads_neither_vision_nor_pillow():
+    code = "import sys, ember; print('ember.vision' in sys.modules, 'PIL' in sys.modules)"
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert out.stdout.split() == ["False", "False"], out.stderr
+
+
 def test_alias_names_and_uninstall_cleanup():
     assert _torch_alias._ember_name("torchvision.io") == "ember.vision.io"
     assert _torch_alias._ember_name("torchvisionx") is None
