@@ -275,3 +275,29 @@ def test_normalize_keeps_autograd_and_inplace():
     same = F.normalize(before, [0.5] * 3, [0.5] * 3)
     np.testing.assert_array_equal(same.numpy(), z.numpy())
     assert same.is_contiguous() and F.to_tensor(np.zeros((4, 5, 3), np.uint8)).is_contiguous()
+
+
+def test_pipelines_pickle_for_spawned_workers(inputs):
+    import pickle
+
+    pipe = T.Compose(
+        [
+            T.RandomResizedCrop(8),
+            T.RandomApply([T.ColorJitter(0.3)], p=0.5),
+            T.RandomChoice([T.RandomRotation(10), T.RandomAffine(5)]),
+            T.AutoAugment(),
+            T.PILToTensor(),
+            T.ConvertImageDtype(ember.float32),
+            T.Normalize([0.5] * 3, [0.5] * 3),
+        ]
+    )
+    back = pickle.loads(pickle.dumps(pipe))
+    ember.manual_seed(1)
+    import random
+
+    random.seed(1)
+    a = pipe(inputs["pil"])
+    ember.manual_seed(1)
+    random.seed(1)
+    b = back(inputs["pil"])
+    np.testing.assert_array_equal(a.numpy(), b.numpy())
