@@ -74,15 +74,21 @@ class _Progress:
 def _urlretrieve(url: str, filename: str, chunk_size: int = 1024 * 32) -> None:
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
     tmp = filename + ".part"
-    with urllib.request.urlopen(request, timeout=60) as response:
-        bar = _Progress(response.length, os.path.basename(filename))
-        try:
-            with open(tmp, "wb") as fh:
-                while chunk := response.read(chunk_size):
-                    fh.write(chunk)
-                    bar.update(len(chunk))
-        finally:
-            bar.close()
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            bar = _Progress(response.length, os.path.basename(filename))
+            try:
+                with open(tmp, "wb") as fh:
+                    while chunk := response.read(chunk_size):
+                        fh.write(chunk)
+                        bar.update(len(chunk))
+            finally:
+                bar.close()
+    except BaseException:
+        # an interrupted download leaves no partial file behind
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
     os.replace(tmp, filename)
 
 
