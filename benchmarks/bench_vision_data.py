@@ -20,9 +20,10 @@ import sys
 import tempfile
 import time
 
-# torchvision's images/s on the development machine (2 shared cores, 2026-12-03), for when no
-# torchvision interpreter is available: {workers: images per second}
-RECORDED_TORCHVISION = {0: 160.0, 2: 230.0}
+# torchvision 0.29.1's images/s measured by this script on the development machine (2 cores
+# shared with other jobs, load average ~13, 2026-12-03; 96 images, best of 3 epochs), used when
+# no torchvision interpreter is available: {workers: images per second}
+RECORDED_TORCHVISION = {0: 87.3, 2: 69.1}
 
 DEFAULT_TV_PYTHON = "/work/venv-tv/bin/python"
 
