@@ -126,3 +126,18 @@ def test_utils_errors(inputs):
         U.draw_segmentation_masks(inputs["u8"], ember.zeros(13, 17))
     with pytest.raises(TypeError, match="tensor or list of tensors expected"):
         U.make_grid(3)
+
+
+def test_decode_gif_and_webp(inputs):
+    from PIL import Image
+
+    frames = [Image.fromarray(np.full((6, 8, 3), v, np.uint8)) for v in (0, 128, 255)]
+    buf = io.BytesIO()
+    frames[0].save(buf, format="GIF", save_all=True, append_images=frames[1:])
+    gif = vio.decode_gif(ember.from_numpy(np.frombuffer(buf.getvalue(), np.uint8).copy()))
+    assert gif.shape == (3, 3, 6, 8) and gif.dtype == ember.uint8
+    assert [int(gif[k].float().mean()) for k in range(3)] == [0, 128, 255]
+    buf = io.BytesIO()
+    inputs["pil"].save(buf, format="WEBP", lossless=True)
+    webp = vio.decode_webp(ember.from_numpy(np.frombuffer(buf.getvalue(), np.uint8).copy()))
+    np.testing.assert_array_equal(webp.numpy(), inputs["u8"].numpy())

@@ -23,6 +23,8 @@ __all__ = [
     "decode_image",
     "decode_jpeg",
     "decode_png",
+    "decode_gif",
+    "decode_webp",
     "encode_jpeg",
     "encode_png",
     "write_jpeg",
@@ -154,6 +156,25 @@ def decode_png(
 ) -> ember.Tensor:
     """Decode PNG bytes into a [C, H, W] uint8 (or uint16) tensor."""
     return _decode(_bytes_of(input), mode, apply_exif_orientation, "PNG")
+
+
+def decode_webp(input: ember.Tensor, mode: Any = ImageReadMode.UNCHANGED) -> ember.Tensor:
+    """Decode WebP bytes into a [C, H, W] uint8 tensor."""
+    return _decode(_bytes_of(input), mode, False, "WEBP")
+
+
+def decode_gif(input: ember.Tensor) -> ember.Tensor:
+    """Decode GIF bytes: [C, H, W] for one frame, [N, C, H, W] for an animation (RGB, uint8)."""
+    image = require_pil()
+    img = image.open(io.BytesIO(_bytes_of(input)))
+    if img.format != "GIF":
+        raise RuntimeError(f"Expected a gif image, got {img.format}")
+    frames = []
+    for k in range(getattr(img, "n_frames", 1)):
+        img.seek(k)
+        frames.append(np.array(img.convert("RGB")).transpose(2, 0, 1))
+    arr = frames[0] if len(frames) == 1 else np.stack(frames)
+    return ember.from_numpy(np.ascontiguousarray(arr))
 
 
 def _to_pil(input: ember.Tensor) -> Any:
