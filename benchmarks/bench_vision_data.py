@@ -86,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--images", type=int, default=128)
     ap.add_argument("--epochs", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=2, help="alternating runs of each side")
     ap.add_argument("--workers", default="0,2")
     ap.add_argument("--tv-python", default=os.environ.get("EMBER_BENCH_TV_PYTHON"))
     ap.add_argument("--side", choices=["ember", "torchvision"], help=argparse.SUPPRESS)
@@ -102,38 +103,42 @@ def main(argv: list[str] | None = None) -> int:
         env = dict(os.environ, PYTHONPATH=here + os.pathsep + os.environ.get("PYTHONPATH", ""))
         common = ["--root", root, "--workers", args.workers, "--epochs", str(args.epochs)]
         script = os.path.abspath(__file__)
-        ours = subprocess.run(
-            [sys.executable, script, "--side", "ember", *common],
-            capture_output=True,
-            text=True,
-            env=env,
-        )
-        if ours.returncode != 0:
-            print(ours.stderr, file=sys.stderr)
-            return 1
-        ember_ips = {int(k): v for k, v in json.loads(ours.stdout.splitlines()[-1]).items()}
+        # the torchvision side must not see ember's torch alias or the checkout on its path
+        tv_env = {
+            k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "EMBER_RUN_TORCH_ALIAS")
+        }
+        ember_ips: dict[int, float] = {}
         tv_ips, source = dict(RECORDED_TORCHVISION), "recorded figures"
-        if tv_python:
-            # the torchvision side must not see ember's torch alias or the checkout on its path
-            tv_env = {
-                k: v
-                for k, v in os.environ.items()
-                if k not in ("PYTHONPATH", "EMBER_RUN_TORCH_ALIAS")
-            }
-            theirs = subprocess.run(
-                [tv_python, script, "--side", "torchvision", *common],
+        measured_tv: dict[int, float] = {}
+        # alternate the two sides for a few rounds and keep each one's best: a shared machine's
+        # load comes in bursts, which this evens out
+        for _ in range(args.rounds):
+            ours = subprocess.run(
+                [sys.executable, script, "--side", "ember", *common],
                 capture_output=True,
                 text=True,
-                env=tv_env,
+                env=env,
             )
-            if theirs.returncode == 0:
-                tv_ips = {int(k): v for k, v in json.loads(theirs.stdout.splitlines()[-1]).items()}
-                source = f"torchvision in {tv_python}"
-            else:
-                print(
-                    f"torchvision side failed, using recorded figures:\n{theirs.stderr[-2000:]}",
-                    file=sys.stderr,
+            if ours.returncode != 0:
+                print(ours.stderr, file=sys.stderr)
+                return 1
+            for k, v in json.loads(ours.stdout.splitlines()[-1]).items():
+                ember_ips[int(k)] = max(ember_ips.get(int(k), 0.0), v)
+            if tv_python:
+                theirs = subprocess.run(
+                    [tv_python, script, "--side", "torchvision", *common],
+                    capture_output=True,
+                    text=True,
+                    env=tv_env,
                 )
+                if theirs.returncode == 0:
+                    for k, v in json.loads(theirs.stdout.splitlines()[-1]).items():
+                        measured_tv[int(k)] = max(measured_tv.get(int(k), 0.0), v)
+                else:
+                    print(f"torchvision side failed:\n{theirs.stderr[-2000:]}", file=sys.stderr)
+                    tv_python = None
+        if measured_tv:
+            tv_ips, source = measured_tv, f"torchvision in {args.tv_python or DEFAULT_TV_PYTHON}"
     print(
         f"ImageFolder of {args.images} 500x375 JPEGs, "
         "RandomResizedCrop(224)+flip+ToTensor+Normalize, batch 32"
