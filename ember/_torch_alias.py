@@ -1,5 +1,7 @@
 """The import hook behind ``ember run``: ``import torch.X.Y`` gives the module ``ember.X.Y``.
 
+``import torchvision.X`` likewise gives ``ember.vision.X`` (torchvision is ``ember.vision``).
+
 A finder on ``sys.meta_path`` answers for ``torch`` and every ``torch.*`` name. When ember has the
 matching module, that same module object is registered under both names in ``sys.modules``, so
 ``torch.nn is ember.nn``. When ember lacks it, the name gets a placeholder module whose attributes
@@ -30,6 +32,10 @@ __all__ = [
 
 ALIAS = "torch"
 TARGET = "ember"
+VISION_ALIAS = "torchvision"
+VISION_TARGET = "ember.vision"
+# (alias, target) pairs, the more specific target first so ember.vision names map to torchvision
+_ALIASES = ((VISION_ALIAS, VISION_TARGET), (ALIAS, TARGET))
 
 # torch namespaces a script may reach as ``torch.<name>`` without importing them first; when ember
 # lacks one, ``ember.<name>`` gives a placeholder so the error names the full API (torch.fft.rfft).
@@ -82,7 +88,9 @@ def not_implemented(torch_name: str) -> EmberNotImplementedError:
 
 
 def _torch_name(ember_name: str) -> str:
-    """'ember.nn.functional' -> 'torch.nn.functional'."""
+    """'ember.nn.functional' -> 'torch.nn.functional' (and 'ember.vision.X' -> 'torchvision.X')."""
+    if ember_name == VISION_TARGET or ember_name.startswith(VISION_TARGET + "."):
+        return VISION_ALIAS + ember_name[len(VISION_TARGET) :]
     if ember_name == TARGET or ember_name.startswith(TARGET + "."):
         return ALIAS + ember_name[len(TARGET) :]
     return ember_name
@@ -170,13 +178,21 @@ class _AliasLoader(importlib.abc.Loader):
             module.__getattr__ = module_getattr(module.__name__)
 
 
+def _ember_name(fullname: str) -> str | None:
+    """'torch.nn' -> 'ember.nn', 'torchvision.io' -> 'ember.vision.io'; None for other names."""
+    for alias, target in _ALIASES:
+        if fullname == alias or fullname.startswith(alias + "."):
+            return target + fullname[len(alias) :]
+    return None
+
+
 class TorchAliasFinder(importlib.abc.MetaPathFinder):
-    """Resolves ``torch`` and ``torch.*`` imports to ember modules (or placeholders)."""
+    """Resolves ``torch``, ``torchvision`` and their submodules to ember modules or placeholders."""
 
     def find_spec(self, fullname: str, path: Any = None, target: Any = None):
-        if fullname != ALIAS and not fullname.startswith(ALIAS + "."):
+        ember_name = _ember_name(fullname)
+        if ember_name is None:
             return None
-        ember_name = TARGET + fullname[len(ALIAS) :]
         parent = sys.modules.get(fullname.rpartition(".")[0]) if "." in fullname else None
         if isinstance(parent, _Placeholder):
             module: types.ModuleType | None = None
@@ -195,13 +211,19 @@ _FINDER: TorchAliasFinder | None = None
 
 
 def install() -> None:
-    """Make ``import torch`` (and every ``torch.*`` import) resolve to ember in this process."""
+    """Make ``import torch``/``import torchvision`` (and submodules) resolve to ember here."""
     global _FINDER
     loaded = sys.modules.get(ALIAS)
     if loaded is not None and not getattr(loaded, "__name__", "").startswith(TARGET):
         raise RuntimeError(
             "PyTorch itself is already imported in this process, so `torch` cannot be "
             "redirected to ember; install the alias before anything imports torch"
+        )
+    loaded = sys.modules.get(VISION_ALIAS)
+    if loaded is not None and not getattr(loaded, "__name__", "").startswith(VISION_TARGET):
+        raise RuntimeError(
+            "torchvision itself is already imported in this process, so `torchvision` cannot be "
+            "redirected to ember.vision; install the alias before anything imports torchvision"
         )
     if _FINDER is None:
         _FINDER = TorchAliasFinder()
@@ -210,10 +232,10 @@ def install() -> None:
 
 
 def uninstall() -> None:
-    """Remove the hook and every ``torch`` entry it put in ``sys.modules``."""
+    """Remove the hook and every ``torch``/``torchvision`` entry it put in ``sys.modules``."""
     if _FINDER is not None and _FINDER in sys.meta_path:
         sys.meta_path.remove(_FINDER)
-    for key in [k for k in sys.modules if k == ALIAS or k.startswith(ALIAS + ".")]:
+    for key in [k for k in sys.modules if _ember_name(k) is not None]:
         mod = sys.modules[key]
         if isinstance(mod, _Placeholder) or getattr(mod, "__name__", "").startswith(TARGET):
             del sys.modules[key]

@@ -1,4 +1,4 @@
-"""Child processes of ``ember run`` see ``torch`` as ember too (spawned DataLoader workers, ...).
+"""Child processes of ``ember run`` see ``torch`` (and ``torchvision``) as ember too (workers, ...).
 
 ``ember run`` puts this folder first on PYTHONPATH and sets EMBER_RUN_TORCH_ALIAS=1, so every
 Python process it starts imports this file at start-up. It runs any other ``sitecustomize`` that
