@@ -31,7 +31,8 @@ from typing import Any
 import ember
 from ember import nn
 
-from ._presets import ImageClassification, InterpolationMode
+from ..transforms._presets import ImageClassification
+from ..transforms.functional import InterpolationMode
 
 _META = json.loads((Path(__file__).with_name("_weights_meta.json")).read_text())
 _IMAGENET_CATEGORIES: list[str] = _META["imagenet_categories"]

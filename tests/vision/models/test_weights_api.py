@@ -13,7 +13,8 @@ import pytest
 
 import ember
 from ember.vision import models
-from ember.vision.models._presets import ImageClassification, InterpolationMode
+from ember.vision.transforms._presets import ImageClassification
+from ember.vision.transforms.functional import InterpolationMode
 from tests.vision.models._fixtures import PRESETS, STRUCTURES, no_init, set_det
 
 
