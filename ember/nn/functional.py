@@ -14,6 +14,7 @@ from .._backend.xp import move_like, xp_of
 from .._tensor_errors import check_dim
 from .._torch_alias import module_getattr as _module_getattr
 from ..autograd.grad_mode import no_grad
+from ..dtypes import float64
 from ..ops import _autocast
 from ..ops.activation import (
     _Elu,
@@ -47,7 +48,8 @@ from ..ops.conv_functional import (
     conv_transpose2d,
     conv_transpose3d,
 )
-from ..ops.dropout import apply_mask, check_p, keep_mask
+from ..ops.creation import empty
+from ..ops.dropout import alpha_masks, apply_mask, check_p, keep_mask
 from ..ops.embedding import _Embedding, _EmbeddingBag, renorm_rows
 from ..ops.inplace import _pretty
 from ..ops.inplace import inplace as run_inplace
@@ -78,7 +80,6 @@ from ..ops.resample import fold, interpolate, pixel_shuffle, pixel_unshuffle, un
 from ..ops.unary import relu as _unary_relu
 from ..ops.unary import sigmoid as _unary_sigmoid
 from ..ops.unary import tanh as _unary_tanh
-from ..random import _gen
 from ..tensor import Tensor, _wrap
 
 __all__ = [
@@ -473,10 +474,22 @@ def rrelu(
     """Leaky ReLU with a random slope in training, the mean slope in eval."""
     if not training:
         return leaky_relu(input, (lower + upper) / 2, inplace)
-    slopes = _gen(None).uniform(lower, upper, input._data.shape).astype(input._data.dtype)
-    slopes = move_like(slopes, input._data)
-    slopes = xp_of(slopes).where(input._data >= 0, 1, slopes).astype(input._data.dtype)
-    return input * _wrap(slopes)
+    return input * _wrap(move_like(_rrelu_slopes(input._host(), lower, upper), input._data))
+
+
+def _rrelu_slopes(x: np.ndarray, lower: float, upper: float) -> np.ndarray:
+    """Training RReLU's per-element slopes, torch's CPU draws: 1 where x > 0; for each x <= 0,
+    in order, one float64 uniform u of the global generator and the slope
+    u * (upper - lower) + lower in double with lower and upper first rounded to x's dtype (to
+    float32 for the half types), then rounded to x's dtype."""
+    dt = x.dtype
+    op = np.float32 if dt.itemsize < 4 else dt.type
+    lo, hi = float(op(lower)), float(op(upper))
+    nonpos = x <= 0
+    u = empty(int(nonpos.sum()), dtype=float64).uniform_(0.0, 1.0)._data
+    slopes = np.ones(x.shape, dt)
+    slopes[nonpos] = (u * (hi - lo) + lo).astype(op).astype(dt)
+    return slopes
 
 
 # --- softmax family -------------------------------------------------------------------------
@@ -718,7 +731,7 @@ def identity(input: Tensor) -> Tensor:
 def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
     """Zero elements with probability p and scale the rest by 1/(1-p) (training only)."""
     check_p(p)
-    if not training or p == 0.0:
+    if not training or p == 0.0 or input._data.size == 0:  # torch draws nothing
         return input
     a = input._data
     return apply_mask(input, keep_mask(a.shape, p, a.dtype, xp_of(a)), inplace)
@@ -736,7 +749,7 @@ def _feature_dropout(
             "spatial dimensions, a channel dimension, and an optional batch dimension (i.e. "
             f"{nfeat + 1}D or {nfeat + 2}D inputs)."
         )
-    if not training or p == 0.0:
+    if not training or p == 0.0 or input._data.size == 0:  # torch draws nothing
         return input
     shape = input._data.shape[: nd - nfeat] + (1,) * nfeat
     xp = xp_of(input._data)
@@ -765,7 +778,7 @@ def dropout2d(
             "deprecated and will result in an error in a future release.",
             stacklevel=2,
         )
-        if not training or p == 0.0:
+        if not training or p == 0.0 or input._data.size == 0:  # torch draws nothing
             return input
         nd = input.ndim
         shape = input._data.shape[:2] + (1,) * max(nd - 2, 0)
@@ -785,24 +798,15 @@ def alpha_dropout(
 ) -> Tensor:
     """Dropout that keeps SELU's self-normalising mean and variance."""
     check_p(p)
-    if not training or p == 0.0:
+    if not training or p == 0.0 or input._data.size == 0:  # torch draws nothing
         return input
     return _alpha(input, p, input._data.shape)
 
 
 def _alpha(input: Tensor, p: float, shape) -> Tensor:
-    alpha_p = -1.7580993408473766
-    xp = xp_of(input._data)
-    if xp is np:
-        keep = (_gen(None).random(shape) >= p).astype(input._data.dtype)
-    else:
-        keep = (xp.random.random_sample(shape) >= p).astype(input._data.dtype)
-    a = (1 - p) * (1 + p * alpha_p**2)
-    a = a**-0.5
-    b = -a * alpha_p * p
-    mul = _wrap((keep * a).astype(input._data.dtype))
-    add = _wrap(((1 - keep) * alpha_p * a + b).astype(input._data.dtype))
-    return input * mul + add
+    a = input._data
+    mul, add = alpha_masks(shape, p, a.dtype, xp_of(a))
+    return input * _wrap(mul) + _wrap(add)
 
 
 def feature_alpha_dropout(
@@ -810,7 +814,7 @@ def feature_alpha_dropout(
 ) -> Tensor:
     """Alpha dropout of whole channels."""
     check_p(p)
-    if not training or p == 0.0:
+    if not training or p == 0.0 or input._data.size == 0:  # torch draws nothing
         return input
     shape = input._data.shape[:2] + (1,) * (input.ndim - 2)
     return _alpha(input, p, shape)
