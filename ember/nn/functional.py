@@ -771,19 +771,37 @@ def dropout1d(
 def dropout2d(
     input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False
 ) -> Tensor:
-    """Zero whole channels of (N, C, H, W) or (C, H, W) inputs."""
-    if input.ndim not in (3, 4):
+    """Zero whole channels of (N, C, H, W) inputs.
+
+    As torch, a 3-d input is read as (N, C, L) (channel-wise 1-d dropout, with a warning), not as
+    an unbatched image; other ranks warn and drop dims 0 and 1's channels.
+    """
+    check_p(p)
+    nd = input.ndim
+    if nd not in (3, 4):
         warnings.warn(
-            f"dropout2d: Received a {input.ndim}-D input to dropout2d, which is "
-            "deprecated and will result in an error in a future release.",
+            f"dropout2d: Received a {nd}-D input to dropout2d, which is deprecated "
+            "and will result in an error in a future release. To retain the behavior "
+            "and silence this warning, please use dropout instead. Note that dropout2d "
+            "exists to provide channel-wise dropout on inputs with 2 spatial dimensions, "
+            "a channel dimension, and an optional batch dimension (i.e. 3D or 4D inputs).",
             stacklevel=2,
         )
-        if not training or p == 0.0 or input._data.size == 0:  # torch draws nothing
-            return input
-        nd = input.ndim
-        shape = input._data.shape[:2] + (1,) * max(nd - 2, 0)
-        return apply_mask(input, keep_mask(shape, p, input._data.dtype), inplace)
-    return _feature_dropout(input, p, training, inplace, 2, "dropout2d")
+    if nd == 3:
+        warnings.warn(
+            "dropout2d: Received a 3D input to dropout2d and assuming that channel-wise "
+            "1D dropout behavior is desired - input is interpreted as shape (N, C, L), where C "
+            "is the channel dim. This behavior will change in a future release to interpret the "
+            "input as one without a batch dimension, i.e. shape (C, H, W). To maintain the 1D "
+            "channel-wise dropout behavior, please switch to using dropout1d instead.",
+            stacklevel=2,
+        )
+    if not training or p == 0.0 or input._data.size == 0:  # torch draws nothing
+        return input
+    if nd < 2:
+        raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
+    shape = input._data.shape[:2] + (1,) * (nd - 2)
+    return apply_mask(input, keep_mask(shape, p, input._data.dtype, xp_of(input._data)), inplace)
 
 
 def dropout3d(
