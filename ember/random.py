@@ -277,6 +277,33 @@ def _in_order(t: Tensor, other: np.ndarray) -> np.ndarray:
     return (other if perm is None else other.transpose(perm)).ravel()
 
 
+def _as_float_int(v: int, npdt) -> int:
+    """``static_cast<int64_t>(static_cast<scalar_t>(v))`` for a floating dtype."""
+    return int(_from_int64(np.array([v], np.int64), npdt).astype(np.float64)[0])
+
+
+def _float_from(v: int, dt) -> int:
+    """torch's update_from: move ``from`` right until every draw stays >= it after rounding."""
+    if not dt.is_floating_point:
+        return v
+    up = _as_float_int(v + 1, dt.np)
+    if up < v:
+        n = abs(v + 1).bit_length() - 1
+        v = up + (1 << (n - K._DIGITS[dt.name] + 1))
+    return v
+
+
+def _float_to(v: int, dt) -> int:
+    """torch's update_to: move ``to`` left until every draw stays below it after rounding."""
+    if not dt.is_floating_point:
+        return v
+    down = _as_float_int(v - 1, dt.np)
+    if down >= v:
+        n = abs(v - 1).bit_length() - 1
+        v = down - (1 << (n - K._DIGITS[dt.name] + 1))
+    return v
+
+
 def rand(
     *args,
     size=None,
@@ -349,6 +376,7 @@ def randint(
     if dtype is None and out is not None:
         dtype = out.dtype
     dt = dtypes.to_dtype(dtype) if dtype is not None else dtypes.int64
+    low, high = _float_from(low, dt), _float_to(high, dt)
     vals = K.random_from_to(_cpu_gen(generator), _numel(shape), high - low, low)
     arr = _from_int64(vals, dt.np).reshape(shape)
     return _out(_place(arr, device, requires_grad), out)
@@ -650,6 +678,7 @@ def random_(t: Tensor, from_=_NO, to=_NO, *, generator=None) -> Tensor:
             return _write(t, _from_int64(K.random_full64(g, n), t._data.dtype))
         if dt.is_floating_point:
             to_inc = 1 << K._DIGITS.get(dt.name, 53)
+            from_ = _float_from(from_, dt)
         else:
             to_inc = _BOUNDS.get(dt.name, (0, 2**63 - 1))[1]
         _check_bound(dt, "from", from_)
@@ -660,6 +689,7 @@ def random_(t: Tensor, from_=_NO, to=_NO, *, generator=None) -> Tensor:
             raise RuntimeError(
                 f"random_ expects 'from' to be less than 'to', but got from={from_} >= to={to}"
             )
+        from_, to = _float_from(from_, dt), _float_to(to, dt)
         _check_bound(dt, "from", from_)
         _check_bound(dt, "to - 1", to - 1)
         rng = to - from_
