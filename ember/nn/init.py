@@ -11,9 +11,8 @@ from .._backend.xp import is_cpu, xp_of
 from .._torch_alias import module_getattr as _module_getattr
 from ..autograd.grad_mode import no_grad
 from ..ops.compare import where
-from ..ops.creation import empty_like
 from ..random import randperm
-from ..tensor import Tensor
+from ..tensor import Tensor, _wrap
 
 __all__ = [
     "calculate_gain",
@@ -107,6 +106,12 @@ def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator=None)
         return tensor.normal_(mean, std, generator=generator)
 
 
+def _buffer_like(t: Tensor) -> Tensor:
+    """An uninitialised tensor laid out as torch's ``empty_like`` lays it out (dense, in t's axis
+    order, as NumPy's ``empty_like``), so a sampler writes its draws in torch's order."""
+    return _wrap(xp_of(t._data).empty_like(t._data))
+
+
 def _log_density_excess(x: Tensor, mean: float, std: float, log_peak: float) -> Tensor:
     """In place: -0.5 * ((x - mean) / std)^2 - log_peak, one rounding per step in x's dtype
     (torch's order of operations, so accept/reject decisions agree)."""
@@ -148,14 +153,14 @@ def trunc_normal_(
                 out = (result < lo) | (result > hi)
                 if not out.any():
                     break
-                redraw = empty_like(result).normal_(mean, std, generator=generator)
+                redraw = _buffer_like(tensor).normal_(mean, std, generator=generator)
                 result = where(out, redraw, result)
             if result is not tensor:
                 tensor.copy_(result)
             return tensor
         log_peak = -0.5 * ((max(a, min(mean, b)) - mean) / std) ** 2
-        cand = empty_like(tensor)
-        accept = empty_like(tensor)
+        cand = _buffer_like(tensor)
+        accept = _buffer_like(tensor)
         tensor.uniform_(a, b, generator=generator)
         cand.copy_(tensor)
         _log_density_excess(cand, mean, std, log_peak)

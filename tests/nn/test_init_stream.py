@@ -100,6 +100,24 @@ def test_generator_argument(name):
     assert_streams_aligned()
 
 
+@pytest.mark.parametrize("name", ["uniform_", "normal_", "kaiming_uniform_", "trunc_normal_"])
+def test_views(name):
+    """Initialising a transposed or sliced view draws in torch's order for that view, and the
+    base tensor sees it."""
+
+    def run(lib):
+        f = getattr(lib.nn.init, name)
+        w = lib.zeros(24, 40)
+        f(w.t())
+        f(w[3:19, 5:37:2])
+        f(w[5:7])
+        f(w[::3, 1::7].t())
+        return w
+
+    for seed in range(6):
+        run_both(lambda: run(ember), lambda: run(torch), seed=seed)
+
+
 @pytest.mark.parametrize("shape", [(20, 30), (16, 100)])
 def test_sparse(shape):
     run_both(*_init_both("sparse_", shape, "float32", 0.3), seed=2)
@@ -210,7 +228,7 @@ def _state(m):
     "name,args,kwargs", LAYERS, ids=[f"{n}-{i}" for i, (n, _, _) in enumerate(LAYERS)]
 )
 def test_layer_initial_state_dict(name, args, kwargs):
-    for seed in (0, 1234):
+    for seed in (0, 1234, 2**40 + 3):
 
         def e():
             return _state(getattr(ember.nn, name)(*args, **kwargs))
