@@ -734,7 +734,7 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     if not training or p == 0.0 or input._data.size == 0:  # torch draws nothing
         return input
     a = input._data
-    return apply_mask(input, keep_mask(a.shape, p, a.dtype, xp_of(a)), inplace)
+    return apply_mask(input, keep_mask(a.shape, p, a.dtype, xp_of(a), like=a), inplace)
 
 
 def _feature_dropout(
@@ -818,12 +818,13 @@ def alpha_dropout(
     check_p(p)
     if not training or p == 0.0 or input._data.size == 0:  # torch draws nothing
         return input
-    return _alpha(input, p, input._data.shape)
+    return _alpha(input, p, input._data.shape, input._data)
 
 
-def _alpha(input: Tensor, p: float, shape) -> Tensor:
+def _alpha(input: Tensor, p: float, shape, like=None) -> Tensor:
+    # like: the input when the noise is per element (torch's empty_like keeps its layout)
     a = input._data
-    mul, add = alpha_masks(shape, p, a.dtype, xp_of(a))
+    mul, add = alpha_masks(shape, p, a.dtype, xp_of(a), like=like)
     return input * _wrap(mul) + _wrap(add)
 
 

@@ -135,3 +135,14 @@ def test_modules_in_a_network():
         np.testing.assert_array_equal(a == 0, b == 0)
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
     np.testing.assert_array_equal(e_next, t_next)
+
+
+@pytest.mark.parametrize("name", ["dropout", "alpha_dropout", "dropout2d"])
+def test_non_contiguous_input(name):
+    """The noise is a fresh C-ordered tensor: a transposed input is dropped in logical order."""
+    xe, xt = _input((6, 5, 4, 3), seed=6)
+    run_both(
+        lambda: getattr(ember.nn.functional, name)(xe.detach().permute(3, 1, 2, 0), 0.4, True),
+        lambda: getattr(torch.nn.functional, name)(xt.detach().permute(3, 1, 2, 0), 0.4, True),
+        seed=9,
+    )
