@@ -3,6 +3,8 @@ indices torch visits, in torch's order, and leaves the generators where torch le
 
 from __future__ import annotations
 
+import random
+
 import numpy as np
 import pytest
 
@@ -185,4 +187,50 @@ def test_worker_seeds():
     ember.manual_seed(7)
     torch.manual_seed(7)
     assert _worker_seeds(ember) == _worker_seeds(torch)
+    assert_streams_aligned()
+
+
+class _Draws:
+    """Each item: the worker id, and one draw each from Python's random, np.random and the
+    library's global generator."""
+
+    def __init__(self, lib):
+        self.lib = lib
+
+    def __len__(self):
+        return 6
+
+    def __getitem__(self, i):
+        info = self.lib.utils.data.get_worker_info()
+        return [info.id, random.random(), float(np.random.rand()), float(self.lib.rand(1)[0])]
+
+
+def _seed_worker_from_initial_seed(worker_id):
+    """torch's documented reproducibility pattern: seed NumPy and random from initial_seed()."""
+    lib = ember if ember.utils.data.get_worker_info() is not None else torch  # this worker's
+    seed = lib.initial_seed() % 2**32
+    np.random.seed(seed)
+    random.seed(seed)
+
+
+def test_worker_init_fn_pattern():
+    """DataLoader(generator=g, worker_init_fn=seed_worker) as in torch's reproducibility notes:
+    every worker draws what it draws under torch."""
+
+    def run(lib):
+        g = lib.Generator().manual_seed(0)
+        loader = lib.utils.data.DataLoader(
+            _Draws(lib),
+            batch_size=None,
+            num_workers=2,
+            shuffle=True,
+            generator=g,
+            worker_init_fn=_seed_worker_from_initial_seed,
+            multiprocessing_context="fork",
+        )
+        return sorted([int(r[0]), *map(float, r[1:])] for r in loader)
+
+    ember.manual_seed(3)
+    torch.manual_seed(3)
+    assert run(ember) == run(torch)
     assert_streams_aligned()
