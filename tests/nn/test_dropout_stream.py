@@ -146,3 +146,46 @@ def test_non_contiguous_input(name):
         lambda: getattr(torch.nn.functional, name)(xt.detach().permute(3, 1, 2, 0), 0.4, True),
         seed=9,
     )
+
+
+def _sdpa(lib, x):
+    return lib.nn.functional.scaled_dot_product_attention(x, x * 0.5, x, dropout_p=0.3)
+
+
+LAYERS_WITH_DROPOUT = [
+    ("LSTM", lambda lib: lib.nn.LSTM(4, 6, num_layers=3, dropout=0.4)),
+    ("GRU", lambda lib: lib.nn.GRU(4, 6, num_layers=2, dropout=0.5, bidirectional=True)),
+    ("RNN", lambda lib: lib.nn.RNN(4, 6, num_layers=2, dropout=0.3, batch_first=True)),
+    ("MultiheadAttention", lambda lib: lib.nn.MultiheadAttention(4, 2, dropout=0.3)),
+    ("TransformerEncoderLayer", lambda lib: lib.nn.TransformerEncoderLayer(4, 2, 8)),
+    ("TransformerDecoderLayer", lambda lib: lib.nn.TransformerDecoderLayer(4, 2, 8)),
+    ("sdpa", None),
+]
+
+
+@pytest.mark.parametrize("name,make", LAYERS_WITH_DROPOUT, ids=[n for n, _ in LAYERS_WITH_DROPOUT])
+def test_dropout_inside_layers(name, make):
+    """Layers that drop internally (between RNN layers, on attention weights, in transformer
+    blocks) draw torch's masks in torch's order; values agree to float32 rounding (matmuls),
+    the dropped positions and the stream exactly."""
+    x = np.random.default_rng(0).standard_normal((5, 3, 4)).astype(np.float32)
+
+    def run(lib):
+        lib.manual_seed(0)
+        t = lib.tensor(x)
+        if make is None:
+            out = _sdpa(lib, t)
+        else:
+            m = make(lib)
+            if name == "MultiheadAttention":
+                out = m(t, t, t)[1]  # the attention weights, after dropout
+            elif name == "TransformerDecoderLayer":
+                out = m(t, t * 0.5)
+            else:
+                out = m(t)
+            out = out[0] if isinstance(out, tuple) else out
+        return out.detach().numpy(), lib.rand(3).numpy()
+
+    (e, e_next), (t, t_next) = run(ember), run(torch)
+    np.testing.assert_allclose(e, t, rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(e_next, t_next)
