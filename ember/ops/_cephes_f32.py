@@ -67,19 +67,31 @@ def fma32(a, b, c) -> np.ndarray:
     return out
 
 
+def _fma32_exact_sum(a, b, c) -> np.ndarray:
+    """``fma32`` where ``a * b + c`` is known to be exact in double: one rounding, two passes."""
+    p = np.multiply(a, b, dtype=_D)
+    out = np.empty(p.shape, _F)
+    np.add(p, c, out=out, dtype=_D, casting="unsafe")
+    return out
+
+
 def log_f32(x: np.ndarray) -> np.ndarray:
-    """Natural log of float32 ``x`` > 0, Cephes' logf as torch's AVX2 code evaluates it."""
+    """Natural log of float32 ``x`` > 0, Cephes' logf as torch's AVX2 code evaluates it.
+
+    Written for Box-Muller's ``1 - u`` (multiples of 2^-24 in (0, 1]): there the mantissa part m
+    is a multiple of 2^-24 and every Horner value lies in 0.05 <= |y| < 0.5, so each Horner
+    product-plus-constant is exact in double (at most 52 significant bits) and rounds once."""
     x = np.maximum(np.asarray(x, _F), _MIN_NORM)
     bits = x.view(np.uint32)
-    e = ((bits >> np.uint32(23)).astype(np.int32) - 0x7F).astype(_F) + _ONE
     m = ((bits & np.uint32(0x807FFFFF)) | np.uint32(0x3F000000)).view(_F)  # mantissa in [0.5, 1)
     small = m < _SQRTHF
-    e -= np.where(small, _ONE, _ZERO)
-    m = (m - _ONE) + np.where(small, m, _ZERO)
+    # exponent + 1, minus one more where the mantissa is doubled below sqrt(1/2)
+    e = ((bits >> np.uint32(23)).view(np.int32) - np.int32(126) - small).astype(_F)
+    m = np.where(small, m + m, m) - _ONE  # exact: 2m - 1 or m - 1
     z = m * m
-    y = fma32(_LOG_P[0], m, _LOG_P[1])
+    y = _fma32_exact_sum(_LOG_P[0], m, _LOG_P[1])
     for c in _LOG_P[2:]:
-        y = fma32(y, m, c)
+        y = _fma32_exact_sum(y, m, c)
     y = y * m
     y = fma32(y, z, e * _LOG_Q1)
     y = y - z * _HALF
@@ -90,11 +102,12 @@ def sincos_f32(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(sin x, cos x) of float32 ``x`` >= 0, Cephes' sinf/cosf with one shared reduction."""
     x = np.asarray(x, _F)
     j = (x * _FOPI).astype(np.int32)  # truncation, as cvttps
-    j = (j + 1) & ~1
+    j += 1
+    j &= ~1
     y = j.astype(_F)
     neg_sin = (j & 4) != 0
     poly2 = (j & 2) == 0  # the sine polynomial gives sin (and the cosine one cos) there
-    neg_cos = ((~(j - 2)) & 4) != 0
+    neg_cos = ((j - 2) & 4) == 0
     x = ((x + y * _DP1) + y * _DP2) + y * _DP3
     z = x * x
     yc = fma32(_COS_P[0], z, _COS_P[1])
@@ -104,9 +117,10 @@ def sincos_f32(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     ys = fma32(_SIN_P[0], z, _SIN_P[1])
     ys = fma32(ys, z, _SIN_P[2])
     ys = fma32(ys * z, x, x)
-    # the AVX code blends the two polynomials by adding a masked +0, which turns -0 into +0
-    s = np.where(poly2, ys, yc) + _ZERO
-    c = np.where(poly2, yc, ys) + _ZERO
+    # the AVX code blends the two polynomials by adding a masked +0, which would turn a -0 into
+    # +0; neither polynomial gives -0 for x >= 0, so a plain select is the same
+    s = np.where(poly2, ys, yc)
+    c = np.where(poly2, yc, ys)
     np.negative(s, out=s, where=neg_sin)
     np.negative(c, out=c, where=neg_cos)
     return s, c

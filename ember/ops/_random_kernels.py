@@ -18,6 +18,7 @@ import math
 
 import numpy as np
 
+from .._backend.cpu import threads
 from ._cephes_f32 import fma32, log_f32, sincos_f32
 
 _M53 = np.uint64((1 << 53) - 1)
@@ -27,7 +28,7 @@ _P24 = np.float32(2.0**-24)
 _F32 = np.float32
 _LIBM_MAX = 2048
 _TWO_PI_F = np.float32(2.0 * math.pi)
-_CHUNK = 1 << 16  # Box-Muller in cache-sized pieces
+_CHUNK = 1 << 14  # Box-Muller in cache-sized pieces (elements)
 
 
 # ---------------------------------------------------------------- uniforms
@@ -82,17 +83,23 @@ def uniform(gen, n: int, npdt, low: float, high: float) -> np.ndarray:
 # ---------------------------------------------------------------- normal
 def _fill16_f32(d: np.ndarray, mean: float, std: float) -> np.ndarray:
     """torch's x86 NormalFill16 on rows of 16 float32 uniforms (radius from the first 8, angle
-    from the last 8), bit for bit (see _cephes_f32)."""
+    from the last 8), bit for bit (see _cephes_f32); cache-sized blocks on ember's threads."""
     out = np.empty_like(d)
-    for i in range(0, d.shape[0], _CHUNK // 16):
-        blk = d[i : i + _CHUNK // 16]
-        radius = np.sqrt(_F32(-2.0) * log_f32(_F32(1.0) - blk[:, :8]))
-        s, c = sincos_f32(_TWO_PI_F * blk[:, 8:])
-        n1, n2 = radius * c, radius * s
-        if std != 1.0 or mean != 0.0:
-            n1, n2 = fma32(n1, _F32(std), _F32(mean)), fma32(n2, _F32(std), _F32(mean))
-        out[i : i + _CHUNK // 16, :8] = n1
-        out[i : i + _CHUNK // 16, 8:] = n2
+    step = _CHUNK // 16
+
+    def rows(lo: int, hi: int) -> None:
+        for i in range(lo, hi, step):
+            blk = d[i : min(i + step, hi)]
+            radius = np.sqrt(_F32(-2.0) * log_f32(_F32(1.0) - blk[:, :8]))
+            s, c = sincos_f32(_TWO_PI_F * blk[:, 8:])
+            n1, n2 = radius * c, radius * s
+            if std != 1.0 or mean != 0.0:
+                n1, n2 = fma32(n1, _F32(std), _F32(mean)), fma32(n2, _F32(std), _F32(mean))
+            out[i : i + len(blk), :8] = n1
+            out[i : i + len(blk), 8:] = n2
+
+    # each row is independent, so splitting the rows across threads keeps the values
+    threads.prange(d.shape[0], rows, d.nbytes * 8)
     return out
 
 
