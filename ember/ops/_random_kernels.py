@@ -346,3 +346,62 @@ def multinomial_with_replacement(gen, rows: np.ndarray, n_sample: int) -> np.nda
         cum[-1] = 1
         out[i] = np.searchsorted(cum.astype(np.float64), u01_double(gen, n_sample), side="left")
     return out
+
+
+def poisson(gen, lam: np.ndarray) -> np.ndarray:
+    """torch's sample_poisson per rate (float64, in order): the product of uniforms below rate
+    10, Hoermann's transformed rejection (PTRS) from 10 on. Each sample takes a variable number
+    of double uniforms, so the stream is read ahead in blocks and the engine is then set to just
+    past the draws actually used. One Python step per sample: meant for modest sizes."""
+    start = gen.engine.copy()
+    block: list[float] = []
+    pos = used = 0
+
+    def uniform01() -> float:
+        nonlocal block, pos, used
+        if pos == len(block):
+            block = u01_double(gen, 1024).tolist()
+            pos = 0
+        pos += 1
+        used += 1
+        return block[pos - 1]
+
+    out = np.empty(lam.size, np.float64)
+    for i, rate in enumerate(lam.tolist()):
+        out[i] = _poisson_one(rate, uniform01)
+    gen.engine = start
+    start.random64(used)
+    return out
+
+
+def _poisson_one(lam: float, uniform01) -> float:
+    if lam >= 10:
+        slam = math.sqrt(lam)
+        loglam = math.log(lam)
+        b = 0.931 + 2.53 * slam
+        a = -0.059 + 0.02483 * b
+        invalpha = 1.1239 + 1.1328 / (b - 3.4)
+        vr = 0.9277 - 3.6224 / (b - 2)
+        while True:
+            u = uniform01() - 0.5
+            v = uniform01()
+            us = 0.5 - abs(u)
+            k = math.floor((2 * a / us + b) * u + lam + 0.43)
+            if us >= 0.07 and v <= vr:
+                return k
+            if k < 0 or (us < 0.013 and v > us):
+                continue
+            lhs = math.log(v) + math.log(invalpha) - math.log(a / (us * us) + b)
+            if lhs <= -lam + k * loglam - math.lgamma(k + 1.0):
+                return k
+    if lam == 0:
+        return 0
+    enlam = math.exp(-lam)
+    x = 0
+    prod = 1.0
+    while True:
+        prod *= uniform01()
+        if prod > enlam:
+            x += 1
+        else:
+            return x
