@@ -479,11 +479,13 @@ def bernoulli(input: Tensor, p=None, *, generator=None, out=None) -> Tensor:
 
 
 def poisson(input: Tensor, generator=None) -> Tensor:
-    """Poisson samples with rates ``input``: NumPy's sampler seeded from ember's stream (torch's
-    own rejection sampler is not reproduced)."""
+    """Poisson samples with rates ``input``: torch's CPU sampler on its stream (one Python step
+    per element), in input's dtype and on its device."""
     lam = input._host()  # drawn on the host; the result follows the input's device
-    rng = np.random.Generator(np.random.PCG64(int(_cpu_gen(generator).engine.random64(1)[0])))
-    return _wrap(move_like(rng.poisson(lam).astype(lam.dtype), input._data))
+    if lam.size and (lam < 0).any():
+        raise RuntimeError("invalid Poisson rate, expected rate to be non-negative")
+    vals = K.poisson(_cpu_gen(generator), np.ascontiguousarray(lam).astype(np.float64).ravel())
+    return _wrap(move_like(_from_double(vals, lam.dtype).reshape(lam.shape), input._data))
 
 
 def multinomial(

@@ -67,46 +67,65 @@ def fma32(a, b, c) -> np.ndarray:
     return out
 
 
+def _fma32_exact_sum(a, b, c) -> np.ndarray:
+    """``fma32`` without its midpoint check, for operands whose double sum never falls inexactly
+    on a float32 midpoint (then rounding the double sum once is the fused result): two passes."""
+    p = np.multiply(a, b, dtype=_D)
+    out = np.empty(p.shape, _F)
+    np.add(p, c, out=out, dtype=_D, casting="unsafe")
+    return out
+
+
 def log_f32(x: np.ndarray) -> np.ndarray:
-    """Natural log of float32 ``x`` > 0, Cephes' logf as torch's AVX2 code evaluates it."""
+    """Natural log of float32 ``x`` > 0, Cephes' logf as torch's AVX2 code evaluates it.
+
+    For Box-Muller's inputs ``1 - u`` (the 2^24 multiples of 2^-24 in (0, 1]) each fused step is
+    one float64 sum rounded once to float32: checked exhaustively over all 2^24 inputs against
+    ``fma32`` (no double sum falls on a float32 midpoint inexactly). Other inputs may, rarely,
+    round twice."""
     x = np.maximum(np.asarray(x, _F), _MIN_NORM)
     bits = x.view(np.uint32)
-    e = ((bits >> np.uint32(23)).astype(np.int32) - 0x7F).astype(_F) + _ONE
     m = ((bits & np.uint32(0x807FFFFF)) | np.uint32(0x3F000000)).view(_F)  # mantissa in [0.5, 1)
     small = m < _SQRTHF
-    e -= np.where(small, _ONE, _ZERO)
-    m = (m - _ONE) + np.where(small, m, _ZERO)
+    # exponent + 1, minus one more where the mantissa is doubled below sqrt(1/2)
+    e = ((bits >> np.uint32(23)).view(np.int32) - np.int32(126) - small).astype(_F)
+    m = np.where(small, m + m, m) - _ONE  # exact: 2m - 1 or m - 1
     z = m * m
-    y = fma32(_LOG_P[0], m, _LOG_P[1])
+    y = _fma32_exact_sum(_LOG_P[0], m, _LOG_P[1])
     for c in _LOG_P[2:]:
-        y = fma32(y, m, c)
+        y = _fma32_exact_sum(y, m, c)
     y = y * m
-    y = fma32(y, z, e * _LOG_Q1)
+    y = _fma32_exact_sum(y, z, e * _LOG_Q1)
     y = y - z * _HALF
     return (m + y) + e * _LOG_Q2
 
 
 def sincos_f32(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(sin x, cos x) of float32 ``x`` >= 0, Cephes' sinf/cosf with one shared reduction."""
+    """(sin x, cos x) of float32 ``x`` >= 0, Cephes' sinf/cosf with one shared reduction.
+
+    Exact (one rounding per fused step) for Box-Muller's angles ``float32(2 pi) * u``, all 2^24
+    of them checked as in ``log_f32``."""
     x = np.asarray(x, _F)
     j = (x * _FOPI).astype(np.int32)  # truncation, as cvttps
-    j = (j + 1) & ~1
+    j += 1
+    j &= ~1
     y = j.astype(_F)
     neg_sin = (j & 4) != 0
     poly2 = (j & 2) == 0  # the sine polynomial gives sin (and the cosine one cos) there
-    neg_cos = ((~(j - 2)) & 4) != 0
+    neg_cos = ((j - 2) & 4) == 0
     x = ((x + y * _DP1) + y * _DP2) + y * _DP3
     z = x * x
-    yc = fma32(_COS_P[0], z, _COS_P[1])
-    yc = fma32(yc, z, _COS_P[2])
+    yc = _fma32_exact_sum(_COS_P[0], z, _COS_P[1])
+    yc = _fma32_exact_sum(yc, z, _COS_P[2])
     yc = yc * z
-    yc = fma32(yc, z, -(z * _HALF)) + _ONE
-    ys = fma32(_SIN_P[0], z, _SIN_P[1])
-    ys = fma32(ys, z, _SIN_P[2])
-    ys = fma32(ys * z, x, x)
-    # the AVX code blends the two polynomials by adding a masked +0, which turns -0 into +0
-    s = np.where(poly2, ys, yc) + _ZERO
-    c = np.where(poly2, yc, ys) + _ZERO
+    yc = _fma32_exact_sum(yc, z, -(z * _HALF)) + _ONE
+    ys = _fma32_exact_sum(_SIN_P[0], z, _SIN_P[1])
+    ys = _fma32_exact_sum(ys, z, _SIN_P[2])
+    ys = _fma32_exact_sum(ys * z, x, x)
+    # the AVX code blends the two polynomials by adding a masked +0, which would turn a -0 into
+    # +0; neither polynomial gives -0 for x >= 0, so a plain select is the same
+    s = np.where(poly2, ys, yc)
+    c = np.where(poly2, yc, ys)
     np.negative(s, out=s, where=neg_sin)
     np.negative(c, out=c, where=neg_cos)
     return s, c

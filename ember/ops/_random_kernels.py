@@ -18,6 +18,7 @@ import math
 
 import numpy as np
 
+from .._backend.cpu import threads
 from ._cephes_f32 import fma32, log_f32, sincos_f32
 
 _M53 = np.uint64((1 << 53) - 1)
@@ -27,7 +28,7 @@ _P24 = np.float32(2.0**-24)
 _F32 = np.float32
 _LIBM_MAX = 2048
 _TWO_PI_F = np.float32(2.0 * math.pi)
-_CHUNK = 1 << 16  # Box-Muller in cache-sized pieces
+_CHUNK = 1 << 14  # Box-Muller in cache-sized pieces (elements)
 
 
 # ---------------------------------------------------------------- uniforms
@@ -82,17 +83,23 @@ def uniform(gen, n: int, npdt, low: float, high: float) -> np.ndarray:
 # ---------------------------------------------------------------- normal
 def _fill16_f32(d: np.ndarray, mean: float, std: float) -> np.ndarray:
     """torch's x86 NormalFill16 on rows of 16 float32 uniforms (radius from the first 8, angle
-    from the last 8), bit for bit (see _cephes_f32)."""
+    from the last 8), bit for bit (see _cephes_f32); cache-sized blocks on ember's threads."""
     out = np.empty_like(d)
-    for i in range(0, d.shape[0], _CHUNK // 16):
-        blk = d[i : i + _CHUNK // 16]
-        radius = np.sqrt(_F32(-2.0) * log_f32(_F32(1.0) - blk[:, :8]))
-        s, c = sincos_f32(_TWO_PI_F * blk[:, 8:])
-        n1, n2 = radius * c, radius * s
-        if std != 1.0 or mean != 0.0:
-            n1, n2 = fma32(n1, _F32(std), _F32(mean)), fma32(n2, _F32(std), _F32(mean))
-        out[i : i + _CHUNK // 16, :8] = n1
-        out[i : i + _CHUNK // 16, 8:] = n2
+    step = _CHUNK // 16
+
+    def rows(lo: int, hi: int) -> None:
+        for i in range(lo, hi, step):
+            blk = d[i : min(i + step, hi)]
+            radius = np.sqrt(_F32(-2.0) * log_f32(_F32(1.0) - blk[:, :8]))
+            s, c = sincos_f32(_TWO_PI_F * blk[:, 8:])
+            n1, n2 = radius * c, radius * s
+            if std != 1.0 or mean != 0.0:
+                n1, n2 = fma32(n1, _F32(std), _F32(mean)), fma32(n2, _F32(std), _F32(mean))
+            out[i : i + len(blk), :8] = n1
+            out[i : i + len(blk), 8:] = n2
+
+    # each row is independent, so splitting the rows across threads keeps the values
+    threads.prange(d.shape[0], rows, d.nbytes * 8)
     return out
 
 
@@ -339,3 +346,62 @@ def multinomial_with_replacement(gen, rows: np.ndarray, n_sample: int) -> np.nda
         cum[-1] = 1
         out[i] = np.searchsorted(cum.astype(np.float64), u01_double(gen, n_sample), side="left")
     return out
+
+
+def poisson(gen, lam: np.ndarray) -> np.ndarray:
+    """torch's sample_poisson per rate (float64, in order): the product of uniforms below rate
+    10, Hoermann's transformed rejection (PTRS) from 10 on. Each sample takes a variable number
+    of double uniforms, so the stream is read ahead in blocks and the engine is then set to just
+    past the draws actually used. One Python step per sample: meant for modest sizes."""
+    start = gen.engine.copy()
+    block: list[float] = []
+    pos = used = 0
+
+    def uniform01() -> float:
+        nonlocal block, pos, used
+        if pos == len(block):
+            block = u01_double(gen, 1024).tolist()
+            pos = 0
+        pos += 1
+        used += 1
+        return block[pos - 1]
+
+    out = np.empty(lam.size, np.float64)
+    for i, rate in enumerate(lam.tolist()):
+        out[i] = _poisson_one(rate, uniform01)
+    gen.engine = start
+    start.random64(used)
+    return out
+
+
+def _poisson_one(lam: float, uniform01) -> float:
+    if lam >= 10:
+        slam = math.sqrt(lam)
+        loglam = math.log(lam)
+        b = 0.931 + 2.53 * slam
+        a = -0.059 + 0.02483 * b
+        invalpha = 1.1239 + 1.1328 / (b - 3.4)
+        vr = 0.9277 - 3.6224 / (b - 2)
+        while True:
+            u = uniform01() - 0.5
+            v = uniform01()
+            us = 0.5 - abs(u)
+            k = math.floor((2 * a / us + b) * u + lam + 0.43)
+            if us >= 0.07 and v <= vr:
+                return k
+            if k < 0 or (us < 0.013 and v > us):
+                continue
+            lhs = math.log(v) + math.log(invalpha) - math.log(a / (us * us) + b)
+            if lhs <= -lam + k * loglam - math.lgamma(k + 1.0):
+                return k
+    if lam == 0:
+        return 0
+    enlam = math.exp(-lam)
+    x = 0
+    prod = 1.0
+    while True:
+        prod *= uniform01()
+        if prod > enlam:
+            x += 1
+        else:
+            return x

@@ -121,3 +121,14 @@ def test_sampler_errors_match_torch():
             fn()
     with pytest.raises(NotImplementedError, match="normal_kernel_cpu"):
         ember.empty(3, dtype=ember.int64).normal_()
+
+
+@pytest.mark.parametrize("dt", ["float32", "float64"])
+def test_poisson_bits(dt):
+    """torch's sampler: products of uniforms below rate 10, transformed rejection from 10 on;
+    each sample reads a variable number of draws and the state must still end where torch's
+    does."""
+    rates = [0.0, 0.3, 3.0, 9.9, 10.0, 17.5, 250.0, 1e5]
+    same(lambda L: L.poisson(L.tensor(rates * 20, dtype=getattr(L, dt)).reshape(8, 20)), 2, dt)
+    with pytest.raises(RuntimeError, match="non-negative"):
+        ember.poisson(ember.tensor([-1.0]))
