@@ -75,6 +75,7 @@ JOBS: dict[str, list[Job]] = {
         Job("benchmarks/bench_cnn.py", [], ["--repeats", "1", "--rounds", "4", "--steps", "3"])
     ],
     "data": [Job("benchmarks.bench_data", module=True)],
+    "random": [Job("benchmarks.bench_random", module=True)],
     "distributed": [Job("benchmarks/bench_distributed.py")],
     "gpu": [Job("benchmarks.bench_gpu", [], ["--steps", "10", "--repeat", "2"], module=True)],
 }

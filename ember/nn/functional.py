@@ -14,7 +14,7 @@ from .._backend.xp import move_like, xp_of
 from .._tensor_errors import check_dim
 from .._torch_alias import module_getattr as _module_getattr
 from ..autograd.grad_mode import no_grad
-from ..dtypes import get_default_dtype
+from ..dtypes import float64, get_default_dtype
 from ..ops import _autocast
 from ..ops.activation import (
     _Elu,
@@ -48,8 +48,9 @@ from ..ops.conv_functional import (
     conv_transpose2d,
     conv_transpose3d,
 )
+from ..ops.creation import empty
 from ..ops.ctc import CTCLoss as CTCLossOp
-from ..ops.dropout import apply_mask, check_p, keep_mask
+from ..ops.dropout import alpha_masks, apply_mask, check_p, keep_mask
 from ..ops.embedding import _Embedding, _EmbeddingBag, renorm_rows
 from ..ops.inplace import _pretty
 from ..ops.inplace import inplace as run_inplace
@@ -93,7 +94,7 @@ from ..ops.unary import relu as _unary_relu
 from ..ops.unary import sigmoid as _unary_sigmoid
 from ..ops.unary import tanh as _unary_tanh
 from ..ops.view import broadcast_tensors
-from ..random import _gen, rand
+from ..random import rand
 from ..tensor import Tensor, _wrap
 
 __all__ = [
@@ -624,10 +625,22 @@ def rrelu(
     """Leaky ReLU with a random slope in training, the mean slope in eval."""
     if not training:
         return leaky_relu(input, (lower + upper) / 2, inplace)
-    slopes = _gen(None).uniform(lower, upper, input._data.shape).astype(input._data.dtype)
-    slopes = move_like(slopes, input._data)
-    slopes = xp_of(slopes).where(input._data >= 0, 1, slopes).astype(input._data.dtype)
-    return input * _wrap(slopes)
+    return input * _wrap(move_like(_rrelu_slopes(input._host(), lower, upper), input._data))
+
+
+def _rrelu_slopes(x: np.ndarray, lower: float, upper: float) -> np.ndarray:
+    """Training RReLU's per-element slopes, torch's CPU draws: 1 where x > 0; for each x <= 0,
+    in order, one float64 uniform u of the global generator and the slope
+    u * (upper - lower) + lower in double with lower and upper first rounded to x's dtype (to
+    float32 for the half types), then rounded to x's dtype."""
+    dt = x.dtype
+    op = np.float32 if dt.itemsize < 4 else dt.type
+    lo, hi = float(op(lower)), float(op(upper))
+    nonpos = x <= 0
+    u = empty(int(nonpos.sum()), dtype=float64).uniform_(0.0, 1.0)._data
+    slopes = np.ones(x.shape, dt)
+    slopes[nonpos] = (u * (hi - lo) + lo).astype(op).astype(dt)
+    return slopes
 
 
 # --- softmax family -------------------------------------------------------------------------
@@ -869,10 +882,10 @@ def identity(input: Tensor) -> Tensor:
 def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
     """Zero elements with probability p and scale the rest by 1/(1-p) (training only)."""
     check_p(p)
-    if not training or p == 0.0:
+    if not training or p == 0.0 or input._data.size == 0:  # torch draws nothing
         return input
     a = input._data
-    return apply_mask(input, keep_mask(a.shape, p, a.dtype, xp_of(a)), inplace)
+    return apply_mask(input, keep_mask(a.shape, p, a.dtype, xp_of(a), like=a), inplace)
 
 
 def _feature_dropout(
@@ -887,7 +900,7 @@ def _feature_dropout(
             "spatial dimensions, a channel dimension, and an optional batch dimension (i.e. "
             f"{nfeat + 1}D or {nfeat + 2}D inputs)."
         )
-    if not training or p == 0.0:
+    if not training or p == 0.0 or input._data.size == 0:  # torch draws nothing
         return input
     shape = input._data.shape[: nd - nfeat] + (1,) * nfeat
     xp = xp_of(input._data)
@@ -909,19 +922,37 @@ def dropout1d(
 def dropout2d(
     input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False
 ) -> Tensor:
-    """Zero whole channels of (N, C, H, W) or (C, H, W) inputs."""
-    if input.ndim not in (3, 4):
+    """Zero whole channels of (N, C, H, W) inputs.
+
+    As torch, a 3-d input is read as (N, C, L) (channel-wise 1-d dropout, with a warning), not as
+    an unbatched image; other ranks warn and drop dims 0 and 1's channels.
+    """
+    check_p(p)
+    nd = input.ndim
+    if nd not in (3, 4):
         warnings.warn(
-            f"dropout2d: Received a {input.ndim}-D input to dropout2d, which is "
-            "deprecated and will result in an error in a future release.",
+            f"dropout2d: Received a {nd}-D input to dropout2d, which is deprecated "
+            "and will result in an error in a future release. To retain the behavior "
+            "and silence this warning, please use dropout instead. Note that dropout2d "
+            "exists to provide channel-wise dropout on inputs with 2 spatial dimensions, "
+            "a channel dimension, and an optional batch dimension (i.e. 3D or 4D inputs).",
             stacklevel=2,
         )
-        if not training or p == 0.0:
-            return input
-        nd = input.ndim
-        shape = input._data.shape[:2] + (1,) * max(nd - 2, 0)
-        return apply_mask(input, keep_mask(shape, p, input._data.dtype), inplace)
-    return _feature_dropout(input, p, training, inplace, 2, "dropout2d")
+    if nd == 3:
+        warnings.warn(
+            "dropout2d: Received a 3D input to dropout2d and assuming that channel-wise "
+            "1D dropout behavior is desired - input is interpreted as shape (N, C, L), where C "
+            "is the channel dim. This behavior will change in a future release to interpret the "
+            "input as one without a batch dimension, i.e. shape (C, H, W). To maintain the 1D "
+            "channel-wise dropout behavior, please switch to using dropout1d instead.",
+            stacklevel=2,
+        )
+    if not training or p == 0.0 or input._data.size == 0:  # torch draws nothing
+        return input
+    if nd < 2:
+        raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
+    shape = input._data.shape[:2] + (1,) * (nd - 2)
+    return apply_mask(input, keep_mask(shape, p, input._data.dtype, xp_of(input._data)), inplace)
 
 
 def dropout3d(
@@ -936,26 +967,18 @@ def alpha_dropout(
 ) -> Tensor:
     """Dropout that keeps SELU's self-normalising mean and variance."""
     check_p(p)
-    if not training or p == 0.0:
+    if not training or p == 0.0 or input._data.size == 0:  # torch draws nothing
         return input
     if p == 1.0:  # everything dropped: torch returns zeros (the affine correction is undefined)
         return input.mul_(0) if inplace else input * 0
-    return _alpha(input, p, input._data.shape)
+    return _alpha(input, p, input._data.shape, input._data)
 
 
-def _alpha(input: Tensor, p: float, shape) -> Tensor:
-    alpha_p = -1.7580993408473766
-    xp = xp_of(input._data)
-    if xp is np:
-        keep = (_gen(None).random(shape) >= p).astype(input._data.dtype)
-    else:
-        keep = (xp.random.random_sample(shape) >= p).astype(input._data.dtype)
-    a = (1 - p) * (1 + p * alpha_p**2)
-    a = a**-0.5
-    b = -a * alpha_p * p
-    mul = _wrap((keep * a).astype(input._data.dtype))
-    add = _wrap(((1 - keep) * alpha_p * a + b).astype(input._data.dtype))
-    return input * mul + add
+def _alpha(input: Tensor, p: float, shape, like=None) -> Tensor:
+    # like: the input when the noise is per element (torch's empty_like keeps its layout)
+    a = input._data
+    mul, add = alpha_masks(shape, p, a.dtype, xp_of(a), like=like)
+    return input * _wrap(mul) + _wrap(add)
 
 
 def feature_alpha_dropout(
@@ -963,8 +986,10 @@ def feature_alpha_dropout(
 ) -> Tensor:
     """Alpha dropout of whole channels."""
     check_p(p)
-    if not training or p == 0.0:
+    if not training or p == 0.0 or input._data.size == 0:  # torch draws nothing
         return input
+    if p == 1.0:  # everything dropped: torch returns zeros
+        return input.mul_(0) if inplace else input * 0
     shape = input._data.shape[:2] + (1,) * (input.ndim - 2)
     return _alpha(input, p, shape)
 

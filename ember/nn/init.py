@@ -9,8 +9,10 @@ import numpy as np
 
 from .._backend.xp import is_cpu, xp_of
 from .._torch_alias import module_getattr as _module_getattr
-from ..random import _gen
-from ..tensor import Tensor
+from ..autograd.grad_mode import no_grad
+from ..ops.compare import where
+from ..random import randperm
+from ..tensor import Tensor, _wrap
 
 __all__ = [
     "calculate_gain",
@@ -93,26 +95,27 @@ def _calculate_correct_fan(tensor: Tensor, mode: str) -> int:
 
 
 def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, generator=None) -> Tensor:
-    """Fill with U(a, b)."""
-    return _fill(tensor, _gen(generator).uniform(a, b, tensor._data.shape))
+    """Fill with U(a, b), drawn as torch draws it (``tensor.uniform_``: the same stream)."""
+    with no_grad():
+        return tensor.uniform_(a, b, generator=generator)
 
 
 def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator=None) -> Tensor:
-    """Fill with N(mean, std^2)."""
-    return _fill(tensor, mean + std * _gen(generator).standard_normal(tensor._data.shape))
+    """Fill with N(mean, std^2), drawn as torch draws it (``tensor.normal_``)."""
+    with no_grad():
+        return tensor.normal_(mean, std, generator=generator)
 
 
-def _erfinv(y: np.ndarray) -> np.ndarray:
-    """Inverse error function: a rational first guess refined by Newton steps (float64)."""
-    a = 0.147
-    ln = np.log1p(-y * y)
-    t = 2.0 / (math.pi * a) + ln / 2.0
-    x = np.sign(y) * np.sqrt(np.sqrt(t * t - ln / a) - t)
-    erf = np.vectorize(math.erf, otypes=[np.float64])
-    for _ in range(3):
-        err = erf(x) - y
-        x = x - err / (2.0 / math.sqrt(math.pi) * np.exp(-x * x))
-    return x
+def _buffer_like(t: Tensor) -> Tensor:
+    """An uninitialised tensor laid out as torch's ``empty_like`` lays it out (dense, in t's axis
+    order, as NumPy's ``empty_like``), so a sampler writes its draws in torch's order."""
+    return _wrap(xp_of(t._data).empty_like(t._data))
+
+
+def _log_density_excess(x: Tensor, mean: float, std: float, log_peak: float) -> Tensor:
+    """In place: -0.5 * ((x - mean) / std)^2 - log_peak, one rounding per step in x's dtype
+    (torch's order of operations, so accept/reject decisions agree)."""
+    return x.sub_(mean).div_(std).pow_(2).mul_(-0.5).sub_(log_peak)
 
 
 def trunc_normal_(
@@ -123,16 +126,58 @@ def trunc_normal_(
     b: float = 2.0,
     generator=None,
 ) -> Tensor:
-    """Fill with N(mean, std^2) truncated to [a, b] (inverse-CDF sampling)."""
+    """Fill with N(mean, std^2) truncated to [a, b], as torch 2.13 samples it.
 
-    def cdf(x):
+    When [a, b] holds more than 30% of the mass: normal draws, out-of-range ones redrawn (a
+    full-size ``normal_`` per round) until all fit; otherwise rejection sampling from U(a, b)
+    against the density's peak. The same draws in the same order as torch, so the values
+    agree for the same seed.
+    """
+
+    def cdf(x: float) -> float:
         return (1.0 + math.erf(x / math.sqrt(2.0))) / 2.0
 
-    lo, hi = cdf((a - mean) / std), cdf((b - mean) / std)
-    u = _gen(generator).uniform(2 * lo - 1, 2 * hi - 1, tensor._data.shape)
-    u = np.clip(u, -1 + 1e-15, 1 - 1e-15)
-    x = _erfinv(u) * std * math.sqrt(2.0) + mean
-    return _fill(tensor, np.clip(x, a, b))
+    if (mean < a - 2 * std) or (mean > b + 2 * std):
+        warnings.warn(
+            "mean is more than 2 std from [a, b] in nn.init.trunc_normal_. "
+            "The distribution of values may be incorrect.",
+            stacklevel=2,
+        )
+    with no_grad():
+        if cdf((b - mean) / std) - cdf((a - mean) / std) > 0.3:
+            # the bounds as the tensor's dtype holds them: the test is on stored values
+            lo = tensor.new_tensor(a, device="cpu").item()
+            hi = tensor.new_tensor(b, device="cpu").item()
+            result = tensor.normal_(mean, std, generator=generator)
+            while True:
+                out = (result < lo) | (result > hi)
+                if not out.any():
+                    break
+                redraw = _buffer_like(tensor).normal_(mean, std, generator=generator)
+                result = where(out, redraw, result)
+            if result is not tensor:
+                tensor.copy_(result)
+            return tensor
+        log_peak = -0.5 * ((max(a, min(mean, b)) - mean) / std) ** 2
+        cand = _buffer_like(tensor)
+        accept = _buffer_like(tensor)
+        tensor.uniform_(a, b, generator=generator)
+        cand.copy_(tensor)
+        _log_density_excess(cand, mean, std, log_peak)
+        pending = accept.uniform_(generator=generator).log_().gt(cand)
+        if not pending.any():
+            return tensor
+        result = tensor
+        while True:
+            cand.uniform_(a, b, generator=generator)
+            result = where(pending, cand, result)
+            _log_density_excess(cand, mean, std, log_peak)
+            retry = accept.uniform_(generator=generator).log_().gt(cand)
+            pending = where(pending, retry, pending)
+            if not pending.any():
+                break
+        tensor.copy_(result)
+        return tensor
 
 
 def constant_(tensor: Tensor, val: float) -> Tensor:
@@ -178,7 +223,8 @@ def dirac_(tensor: Tensor, groups: int = 1) -> Tensor:
 def xavier_uniform_(tensor: Tensor, gain: float = 1.0, generator=None) -> Tensor:
     """Glorot uniform: U(-a, a), a = gain * sqrt(6 / (fan_in + fan_out))."""
     fi, fo = _calculate_fan_in_and_fan_out(tensor)
-    a = gain * math.sqrt(2.0 / float(fi + fo)) * math.sqrt(3.0)
+    std = gain * math.sqrt(2.0 / float(fi + fo))
+    a = math.sqrt(3.0) * std
     return uniform_(tensor, -a, a, generator)
 
 
@@ -200,7 +246,9 @@ def kaiming_uniform_(
         warnings.warn("Initializing zero-element tensors is a no-op", stacklevel=2)
         return tensor
     fan = _calculate_correct_fan(tensor, mode)
-    bound = math.sqrt(3.0) * calculate_gain(nonlinearity, a) / math.sqrt(fan)
+    # torch's order of float operations: the bound must round to the same double
+    std = calculate_gain(nonlinearity, a) / math.sqrt(fan)
+    bound = math.sqrt(3.0) * std
     return uniform_(tensor, -bound, bound, generator)
 
 
@@ -220,34 +268,48 @@ def kaiming_normal_(
 
 
 def orthogonal_(tensor: Tensor, gain: float = 1, generator=None) -> Tensor:
-    """A (semi-)orthogonal matrix from the QR decomposition of a normal sample."""
+    """A (semi-)orthogonal matrix: the Q of the QR decomposition of a (rows, cols) normal
+    sample (transposed when wide), its columns' signs fixed by R's diagonal, times gain.
+
+    The sample is torch's (the same ``normal_`` draws); the QR runs in NumPy's LAPACK, so Q
+    can differ from torch's in the last bits.
+    """
     if tensor.ndim < 2:
         raise ValueError("Only tensors with 2 or more dimensions are supported")
     if tensor.numel() == 0:
         return tensor
     rows = tensor.shape[0]
     cols = tensor.numel() // rows
-    flat = _gen(generator).standard_normal((rows, cols))
+    with no_grad():
+        flat = tensor.new_empty((rows, cols)).normal_(0, 1, generator=generator)
+    sample = np.asarray(flat._host())
     if rows < cols:
-        flat = flat.T
-    q, r = np.linalg.qr(flat)
-    q = q * np.sign(np.diag(r))
+        sample = sample.T
+    q, r = np.linalg.qr(sample)
+    q = q * np.sign(np.diag(r)).astype(q.dtype)
     if rows < cols:
         q = q.T
-    return _fill(tensor, (gain * q).reshape(tensor._data.shape))
+    _fill(tensor, q.reshape(tensor._data.shape))
+    with no_grad():
+        tensor.mul_(gain)
+    return tensor
 
 
 def sparse_(tensor: Tensor, sparsity: float, std: float = 0.01, generator=None) -> Tensor:
-    """Each column gets ``ceil(sparsity * rows)`` zeros, the rest N(0, std^2)."""
+    """N(0, std^2) values, then ``ceil(sparsity * rows)`` zeros in each column.
+
+    As torch: the values come from ``generator``, the zero rows of each column from a
+    ``randperm`` of the global generator.
+    """
     if tensor.ndim != 2:
         raise ValueError("Only tensors with 2 dimensions are supported")
     rows, cols = tensor.shape
-    g = _gen(generator)
-    arr = g.standard_normal((rows, cols)) * std
     nz = int(math.ceil(sparsity * rows))
-    for c in range(cols):
-        arr[g.permutation(rows)[:nz], c] = 0
-    return _fill(tensor, arr)
+    with no_grad():
+        tensor.normal_(0, std, generator=generator)
+        for c in range(cols):
+            tensor[randperm(rows)[:nz], c] = 0
+    return tensor
 
 
 # torch's deprecated aliases without the trailing underscore

@@ -8,8 +8,8 @@ import numpy as np
 
 from .._backend.xp import CPU_ARRAY, xp_of
 from ..autograd.node import Op
-from ..random import _gen
-from ..tensor import Tensor
+from ..random import bernoulli_
+from ..tensor import Tensor, _wrap
 from .inplace import inplace as run_inplace
 
 __all__ = ["dropout"]
@@ -33,16 +33,52 @@ def check_p(p: float) -> None:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
 
 
-def keep_mask(shape, p: float, dtype, xp=np):
-    """The scaled keep mask; on CUDA drawn by CuPy's generator on the device (seeded by
+def _noise(shape, p: float, dt: np.dtype, xp, generator, like=None):
+    """0/1 keep noise in ``dt``: on the CPU torch's ``bernoulli_(1 - p)`` of an empty tensor (the
+    same draws as torch's CPU dropout); on CUDA CuPy's generator on the device (seeded by
     ``ember.cuda.manual_seed``), so a training step uploads nothing."""
+    if xp is np:
+        # laid out as ``like`` (torch's empty_like of the input), else C order (a feature mask)
+        noise = _wrap(np.empty(shape, dt) if like is None else np.empty_like(like, dt))
+        bernoulli_(noise, 1.0 - p, generator=generator)
+        return noise._data
+    return (xp.random.random_sample(shape, dtype=np.float32) >= p).astype(dt)
+
+
+def _opmath(dt: np.dtype):
+    """The type torch computes a scalar op in: float32 for float16/bfloat16, else the dtype."""
+    return np.float32 if dt.itemsize < 4 else dt.type
+
+
+def keep_mask(shape, p: float, dtype, xp=np, generator=None, like=None):
+    """The scaled keep mask: 0 or 1 / (1 - p) in ``dtype``, i.e. torch's noise divided by
+    (1 - p) (the division in float32 for the half types, as torch's scalar division)."""
     if p == 1.0:
         return xp.zeros(shape, dtype)
-    if xp is np:
-        keep = _gen(None).random(shape, dtype=np.float32) >= p
-        return keep.astype(dtype) * np.asarray(1.0 / (1.0 - p), dtype)
-    keep = xp.random.random_sample(shape, dtype=np.float32) >= p
-    return keep.astype(dtype) * np.dtype(dtype).type(1.0 / (1.0 - p))  # a scalar: no upload
+    dt = np.dtype(dtype)
+    op = _opmath(dt)
+    return _noise(shape, p, dt, xp, generator, like) * dt.type(op(1.0) / op(1.0 - p))
+
+
+ALPHA = 1.7580993408473766  # SELU's -alpha' (scale * alpha)
+
+
+def alpha_masks(shape, p: float, dtype, xp=np, generator=None, like=None):
+    """(mul, add) for alpha dropout: the output is ``x * mul + add``, torch's arithmetic with
+    one rounding per step in ``dtype``: kept elements scaled by a, dropped ones set to
+    -alpha' * a plus the shift that keeps SELU's mean and variance."""
+    dt = np.dtype(dtype)
+    op = _opmath(dt)
+    a = 1.0 / np.sqrt((ALPHA * ALPHA * p + 1) * (1 - p))
+
+    def step(x, f):  # one torch scalar op: computed in opmath, stored in dt
+        return f(x.astype(op, copy=False)).astype(dt, copy=False)
+
+    noise = _noise(shape, p, dt, xp, generator, like)
+    add = step(noise, lambda v: v + op(-1))
+    add = step(add, lambda v: v * op(ALPHA * a))
+    add = step(add, lambda v: v + op(ALPHA * a * p))
+    return step(noise, lambda v: v * op(a)), add
 
 
 def apply_mask(input: Tensor, mask, inplace: bool) -> Tensor:
@@ -57,7 +93,7 @@ def dropout(input: Tensor, p: float, train: bool) -> Tensor:
     """Zero elements with probability p and scale the rest by 1/(1-p) when ``train``, as
     torch.dropout."""
     check_p(p)
-    if not train or p == 0.0:
+    if not train or p == 0.0 or input._data.size == 0:  # torch draws nothing then
         return input
     a = input._data
-    return apply_mask(input, keep_mask(a.shape, p, a.dtype, xp_of(a)), False)
+    return apply_mask(input, keep_mask(a.shape, p, a.dtype, xp_of(a), like=a), False)

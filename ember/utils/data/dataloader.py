@@ -20,9 +20,6 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-import numpy as np
-
-from ...random import default_generator
 from ._utils import shared_memory
 from ._utils.collate import default_collate, default_convert
 from ._utils.fetch import _DatasetKind
@@ -36,7 +33,7 @@ from ._utils.worker import (
     get_worker_info,
 )
 from .dataset import IterableDataset
-from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler
+from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler, _seed_from
 
 __all__ = ["DataLoader", "default_collate", "default_convert", "get_worker_info"]
 
@@ -51,11 +48,6 @@ class _InfiniteConstantSampler(Sampler):
     def __iter__(self):
         while True:
             yield None
-
-
-def _draw_seed(generator) -> int:
-    g = generator if generator is not None else default_generator
-    return int(g._rng.integers(0, 2**63 - 1, dtype=np.int64))
 
 
 class DataLoader:
@@ -267,9 +259,11 @@ class _BaseDataLoaderIter:
         self._pin_memory = loader.pin_memory
         self._timeout = loader.timeout
         self._collate_fn = loader.collate_fn
-        self._base_seed = _draw_seed(loader.generator)
-        self._persistent_workers = loader.persistent_workers
+        # torch's order: the sampler's iterator made first (a lazy one draws nothing yet), then
+        # the base seed drawn from the loader's generator, every epoch even without workers
         self._sampler_iter = iter(self._index_sampler)
+        self._base_seed = _seed_from(loader.generator)
+        self._persistent_workers = loader.persistent_workers
         self._num_yielded = 0
 
     def __iter__(self):

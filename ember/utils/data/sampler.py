@@ -6,11 +6,9 @@ import itertools
 from collections.abc import Iterable, Iterator, Sequence, Sized
 from typing import Generic, TypeVar
 
-import numpy as np
-
-from ...dtypes import float64
-from ...ops.creation import as_tensor
-from ...random import Generator, default_generator, multinomial
+from ...dtypes import float64, int64
+from ...ops.creation import as_tensor, empty
+from ...random import Generator, multinomial, randint, randperm
 
 __all__ = [
     "Sampler",
@@ -28,12 +26,18 @@ def _fresh_generator(generator):
     """The generator to draw from: ``generator``, else a new one seeded from the global stream.
 
     As torch, a sampler without its own generator takes one 64-bit seed from the global
-    generator per epoch, so ``ember.manual_seed`` fixes the order.
+    generator per epoch (``empty((), int64).random_()``, the same draw as torch's), so
+    ``ember.manual_seed`` fixes the order and gives torch's order.
     """
     if generator is not None:
         return generator
-    seed = int(default_generator._rng.integers(0, 2**63 - 1, dtype=np.int64))
-    return Generator().manual_seed(seed)
+    return Generator().manual_seed(_seed_from(None))
+
+
+def _seed_from(generator) -> int:
+    """One non-negative 64-bit seed drawn from ``generator`` (the global one when None), as torch
+    draws a sampler's or a DataLoader's seed."""
+    return int(empty((), dtype=int64).random_(generator=generator).item())
 
 
 class Sampler(Generic[T_co]):
@@ -88,20 +92,19 @@ class RandomSampler(Sampler[int]):
         return len(self.data_source) if self._num_samples is None else self._num_samples
 
     def __iter__(self) -> Iterator[int]:
+        # torch's draws, chunk by chunk: randint 32 at a time with replacement; a randperm per
+        # pass without (the last one drawn whole even when none of it is used)
         n = len(self.data_source)
-        rng = _fresh_generator(self.generator)._rng
+        g = _fresh_generator(self.generator)
         total = self.num_samples
         if self.replacement:
-            # drawn in chunks so a huge num_samples does not allocate everything up front
-            while total > 0:
-                k = min(total, 4096)
-                yield from rng.integers(0, n, size=k, dtype=np.int64).tolist()
-                total -= k
+            for _ in range(total // 32):
+                yield from randint(high=n, size=(32,), dtype=int64, generator=g).tolist()
+            yield from randint(high=n, size=(total % 32,), dtype=int64, generator=g).tolist()
         else:
             for _ in range(total // n):
-                yield from rng.permutation(n).tolist()
-            if total % n:
-                yield from rng.permutation(n)[: total % n].tolist()
+                yield from randperm(n, generator=g).tolist()
+            yield from randperm(n, generator=g).tolist()[: total % n]
 
     def __len__(self) -> int:
         return self.num_samples
@@ -115,8 +118,7 @@ class SubsetRandomSampler(Sampler[int]):
         self.generator = generator
 
     def __iter__(self) -> Iterator[int]:
-        rng = (self.generator or default_generator)._rng
-        for i in rng.permutation(len(self.indices)).tolist():
+        for i in randperm(len(self.indices), generator=self.generator).tolist():
             yield self.indices[i]
 
     def __len__(self) -> int:

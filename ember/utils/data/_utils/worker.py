@@ -142,8 +142,10 @@ def seed_worker(base_seed: int, worker_id: int) -> int:
     seed = base_seed + worker_id
     random.seed(seed)
     ember_random.manual_seed(seed)
-    state = np.random.SeedSequence([worker_id, base_seed & 0xFFFFFFFFFFFFFFFF]).generate_state(4)
-    np.random.seed(state)
+    # NumPy's seed as torch derives it (a SeedSequence hash of the worker id and the base seed's
+    # two 32-bit halves), so np.random in a worker draws what it draws under torch
+    words = [worker_id, base_seed & 0xFFFFFFFF, base_seed >> 32, 0]
+    np.random.seed(np.random.SeedSequence(words).generate_state(4))
     return seed
 
 

@@ -1,0 +1,78 @@
+"""Random sampling on the CPU, ember vs torch in one process (python -m benchmarks.bench_random).
+
+rand, randn, randperm and bernoulli_ over 10^7 elements (float32), each seeded the same in both
+frameworks, so both compute the same numbers: ember draws torch's mt19937 stream through NumPy and
+applies torch's transforms vectorised. torch's samplers run on one thread (the generator is
+sequential), so the comparison does not depend on the thread count.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+try:
+    from .harness import command_line, compare, num, row, times_x, write_json
+except ImportError:  # run as a script, or loaded from its path: the checkout's ember
+    _here = os.path.dirname(os.path.abspath(__file__))
+    sys.path[:0] = [_here, os.path.dirname(_here)]
+    from harness import command_line, compare, num, row, times_x, write_json
+
+import ember  # noqa: E402  (after the path set-up above)
+
+try:
+    import torch
+except ImportError:  # pragma: no cover
+    torch = None
+
+
+def cases(n: int) -> list[tuple[str, object, object]]:
+    """(name, ember callable, torch callable) for each sampler on ``n`` elements."""
+    et = ember.empty(n)
+    tt = torch.empty(n) if torch is not None else None
+    t = torch
+    return [
+        (f"rand({n:.0e})", lambda: ember.rand(n), (lambda: t.rand(n)) if t else None),
+        (f"randn({n:.0e})", lambda: ember.randn(n), (lambda: t.randn(n)) if t else None),
+        (f"randperm({n:.0e})", lambda: ember.randperm(n), (lambda: t.randperm(n)) if t else None),
+        (
+            f"bernoulli_(0.5) on {n:.0e}",
+            lambda: et.bernoulli_(0.5),
+            (lambda: tt.bernoulli_(0.5)) if t else None,
+        ),
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Time each sampler in both frameworks and print ember/torch ratios."""
+    argv = sys.argv[1:] if argv is None else argv
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=10**7, help="elements per call")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--json", metavar="PATH", help="also write the README table rows here")
+    args = ap.parse_args(argv)
+    ember.manual_seed(0)
+    if torch is not None:
+        torch.manual_seed(0)
+    results = [
+        compare(name, fe, ft, number=1, repeat=args.repeat, rounds=2)
+        for name, fe, ft in cases(args.n)
+    ]
+    cmd = command_line("python -m benchmarks.bench_random", argv)
+    rows = [
+        row(
+            f"`{r['name']}`, ms per call",
+            num(r["ember_s"] * 1e3),
+            num(r["torch_s"] * 1e3),
+            times_x(r["ratio"]),
+            cmd,
+        )
+        for r in results
+    ]
+    write_json(args.json, rows)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
