@@ -1513,12 +1513,12 @@ def triplet_margin_with_distance_loss(
 
 def _margin_target(input: Tensor, target: Tensor, name: str):
     nd = input._data.ndim
-    if nd not in (1, 2) or input._data.size == 0 and nd == 1:
+    if nd not in (0, 1, 2) or input._data.size == 0 and nd == 1:
         raise RuntimeError(
             f"Expected non-empty vector or matrix with optional 0-dim batch size, but got: "
             f"{list(input.shape)}"
         )
-    return nd == 1
+    return nd < 2
 
 
 def multi_margin_loss(

@@ -220,6 +220,9 @@ def gather(
     input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False, out=None
 ) -> Tensor:
     """Values of input at ``index`` along ``dim`` (result has index's shape)."""
+    if isinstance(index, Tensor) and index._data.size == 0:  # torch checks no shapes then
+        _check_index(index, "gather")
+        return _finish(input.reshape(-1)[:0].reshape(index._data.shape), out)
     d = _gs_check(input, dim, index, "gather")
     idx = index._data
     if idx.dtype != np.int64:

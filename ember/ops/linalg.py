@@ -438,7 +438,14 @@ def tensordot(a: Tensor, b: Tensor, dims=2, out=None) -> Tensor:
     da = [check_dim(d, na) for d in da]
     db = [check_dim(d, nb) for d in db]
     for x, y in zip(da, db):
-        if a._data.shape[x] != b._data.shape[y]:
+        sx, sy = a._data.shape[x], b._data.shape[y]
+        if sx != sy and 1 in (sx, sy):  # torch broadcasts a size-1 contracted dim
+            if sx == 1:
+                b = b.sum(y, keepdim=True)
+            else:
+                a = a.sum(x, keepdim=True)
+            continue
+        if sx != sy:
             raise RuntimeError(
                 f"contracted dimensions need to match, but first has size "
                 f"{a._data.shape[x]} in dim {x} and second has size "

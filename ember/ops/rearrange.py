@@ -428,6 +428,8 @@ def diff(input: Tensor, n: int = 1, dim: int = -1, prepend=None, append=None) ->
 # --- gradient: finite-difference derivatives (second order inside, first or second at edges) --
 def _spacings(spacing, dims: list) -> list:
     """One spacing per dim: a number (uniform) or a 1-d array of coordinates."""
+    if spacing is None:
+        spacing = 1.0
     if isinstance(spacing, (int, float)):
         return [float(spacing)] * len(dims)
     if isinstance(spacing, Tensor) and spacing._data.ndim == 0:

@@ -868,7 +868,8 @@ def cov(
     xw = xm if w is None else xm * w
     with np.errstate(divide="ignore", invalid="ignore"):
         c = (xw @ xm.t().conj()) / norm_factor
-    return c.reshape(()) if nd < 2 else c
+    # one variable (a vector, or a single row) gives a 0-d variance, as torch's
+    return c.reshape(()) if nd < 2 or input._data.shape[0] == 1 else c
 
 
 def corrcoef(input: Tensor) -> Tensor:
