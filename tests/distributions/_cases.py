@@ -1,0 +1,103 @@
+"""The distributions under test: each builds the same distribution on ember and on torch."""
+
+from __future__ import annotations
+
+import numpy as np
+
+R = np.random.default_rng(1234)
+
+
+def pos(*shape, lo=0.5, hi=3.0):
+    return R.uniform(lo, hi, shape)
+
+
+def real(*shape):
+    return R.normal(size=shape)
+
+
+def simplex(*shape):
+    x = R.uniform(0.2, 1.0, shape)
+    return x / x.sum(-1, keepdims=True)
+
+
+# (id, builder(D, params), params): D is ember.distributions or torch.distributions,
+# params maps a name to a float64 array (a tensor of the library) or a Python number.
+CASES = [
+    ("normal", lambda D, p: D.Normal(p["loc"], p["scale"]), {"loc": real(3), "scale": pos(3)}),
+    ("normal_scalar", lambda D, p: D.Normal(0.5, 2.0), {}),
+    ("bernoulli_probs", lambda D, p: D.Bernoulli(probs=p["p"]), {"p": pos(4, lo=0.1, hi=0.9)}),
+    ("bernoulli_logits", lambda D, p: D.Bernoulli(logits=p["l"]), {"l": real(2, 3)}),
+    ("categorical", lambda D, p: D.Categorical(probs=p["p"]), {"p": simplex(2, 4)}),
+    ("categorical_logits", lambda D, p: D.Categorical(logits=p["l"]), {"l": real(3, 5)}),
+    ("onehot", lambda D, p: D.OneHotCategorical(probs=p["p"]), {"p": simplex(2, 3)}),
+    ("uniform", lambda D, p: D.Uniform(p["lo"], p["hi"]), {"lo": real(3), "hi": 2 + pos(3)}),
+    ("beta", lambda D, p: D.Beta(p["a"], p["b"]), {"a": pos(3), "b": pos(3)}),
+    ("gamma", lambda D, p: D.Gamma(p["a"], p["r"]), {"a": pos(3), "r": pos(3)}),
+    ("dirichlet", lambda D, p: D.Dirichlet(p["c"]), {"c": pos(2, 4)}),
+    ("exponential", lambda D, p: D.Exponential(p["r"]), {"r": pos(4)}),
+    ("laplace", lambda D, p: D.Laplace(p["loc"], p["s"]), {"loc": real(3), "s": pos(3)}),
+    ("poisson", lambda D, p: D.Poisson(p["r"]), {"r": pos(3, lo=1, hi=8)}),
+    (
+        "binomial",
+        lambda D, p: D.Binomial(p["n"], probs=p["p"]),
+        {"n": np.array([5.0, 10.0, 3.0]), "p": pos(3, lo=0.1, hi=0.9)},
+    ),
+    (
+        "binomial_logits",
+        lambda D, p: D.Binomial(7, logits=p["l"]),
+        {"l": real(2)},
+    ),
+    ("multinomial", lambda D, p: D.Multinomial(6, probs=p["p"]), {"p": simplex(2, 3)}),
+    ("studentt", lambda D, p: D.StudentT(p["df"], p["loc"], p["s"]),
+     {"df": pos(3, lo=2.5, hi=6), "loc": real(3), "s": pos(3)}),
+    ("cauchy", lambda D, p: D.Cauchy(p["loc"], p["s"]), {"loc": real(3), "s": pos(3)}),
+    ("lognormal", lambda D, p: D.LogNormal(p["loc"], p["s"]), {"loc": real(3), "s": pos(3)}),
+    ("geometric", lambda D, p: D.Geometric(probs=p["p"]), {"p": pos(3, lo=0.2, hi=0.9)}),
+    ("chi2", lambda D, p: D.Chi2(p["df"]), {"df": pos(3, lo=1, hi=6)}),
+    ("halfnormal", lambda D, p: D.HalfNormal(p["s"]), {"s": pos(3)}),
+    ("halfcauchy", lambda D, p: D.HalfCauchy(p["s"]), {"s": pos(3)}),
+    ("gumbel", lambda D, p: D.Gumbel(p["loc"], p["s"]), {"loc": real(3), "s": pos(3)}),
+    ("weibull", lambda D, p: D.Weibull(p["s"], p["k"]), {"s": pos(3), "k": pos(3)}),
+    ("pareto", lambda D, p: D.Pareto(p["s"], p["a"]), {"s": pos(3), "a": pos(3, lo=2.5, hi=4)}),
+    ("independent", lambda D, p: D.Independent(D.Normal(p["loc"], p["s"]), 1),
+     {"loc": real(2, 3), "s": pos(2, 3)}),
+    (
+        "mixture",
+        lambda D, p: D.MixtureSameFamily(D.Categorical(probs=p["w"]), D.Normal(p["loc"], p["s"])),
+        {"w": simplex(2, 3), "loc": real(2, 3), "s": pos(2, 3)},
+    ),
+    (
+        "transformed_affine_exp",
+        lambda D, p: D.TransformedDistribution(
+            D.Normal(p["loc"], p["s"]),
+            [D.transforms.AffineTransform(0.5, 2.0), D.transforms.ExpTransform()],
+        ),
+        {"loc": real(3), "s": pos(3)},
+    ),
+    (
+        "transformed_sigmoid",
+        lambda D, p: D.TransformedDistribution(
+            D.Normal(p["loc"], p["s"]), D.transforms.SigmoidTransform()
+        ),
+        {"loc": real(3), "s": pos(3)},
+    ),
+    (
+        "transformed_tanh",
+        lambda D, p: D.TransformedDistribution(
+            D.Normal(p["loc"], p["s"]), [D.transforms.TanhTransform()]
+        ),
+        {"loc": real(3), "s": pos(3, lo=0.2, hi=1.0)},
+    ),
+    (
+        "relaxed_bernoulli",
+        lambda D, p: D.RelaxedBernoulli(p["t"], probs=p["p"]),
+        {"t": np.array(0.7), "p": pos(3, lo=0.1, hi=0.9)},
+    ),
+    (
+        "relaxed_onehot",
+        lambda D, p: D.RelaxedOneHotCategorical(p["t"], probs=p["p"]),
+        {"t": np.array(0.8), "p": simplex(2, 3)},
+    ),
+    ("logistic_normal", lambda D, p: D.LogisticNormal(p["loc"], p["s"]),
+     {"loc": real(2, 3), "s": pos(2, 3, lo=0.3, hi=1.0)}),
+]
