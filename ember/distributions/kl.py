@@ -8,6 +8,7 @@ from functools import total_ordering
 
 import ember
 from ember.nn import functional as F
+from ember.ops._dist_linalg import solve_lower
 
 from .bernoulli import Bernoulli
 from .beta import Beta
@@ -24,6 +25,7 @@ from .gumbel import Gumbel
 from .half_normal import HalfNormal
 from .independent import Independent
 from .laplace import Laplace
+from .multivariate_normal import MultivariateNormal, _batch_mahalanobis
 from .normal import Normal
 from .one_hot_categorical import OneHotCategorical
 from .pareto import Pareto
@@ -415,3 +417,21 @@ def _kl_to_infinity(p, q):
 for _p in (Normal, Gumbel, Laplace):
     for _q in (Beta, Exponential, Gamma, Pareto, Uniform):
         register_kl(_p, _q)(_kl_to_infinity)
+
+
+@register_kl(MultivariateNormal, MultivariateNormal)
+def _kl_multivariatenormal_multivariatenormal(p, q):
+    if p.event_shape != q.event_shape:
+        raise ValueError(
+            "KL-divergence between two Multivariate Normals with different event shapes "
+            "cannot be computed"
+        )
+    half_term1 = q._unbroadcasted_scale_tril.diagonal(dim1=-2, dim2=-1).log().sum(
+        -1
+    ) - p._unbroadcasted_scale_tril.diagonal(dim1=-2, dim2=-1).log().sum(-1)
+    n = p.event_shape[0]
+    # tr(Sq^-1 Sp) = ||Lq^-1 Lp||_F^2
+    term2 = solve_lower(q._unbroadcasted_scale_tril, p._unbroadcasted_scale_tril).pow(2)
+    term2 = term2.sum(-1).sum(-1)
+    term3 = _batch_mahalanobis(q._unbroadcasted_scale_tril, (q.loc - p.loc))
+    return half_term1 + 0.5 * (term2 + term3 - n)

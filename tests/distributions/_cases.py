@@ -48,8 +48,11 @@ CASES = [
         {"l": real(2)},
     ),
     ("multinomial", lambda D, p: D.Multinomial(6, probs=p["p"]), {"p": simplex(2, 3)}),
-    ("studentt", lambda D, p: D.StudentT(p["df"], p["loc"], p["s"]),
-     {"df": pos(3, lo=2.5, hi=6), "loc": real(3), "s": pos(3)}),
+    (
+        "studentt",
+        lambda D, p: D.StudentT(p["df"], p["loc"], p["s"]),
+        {"df": pos(3, lo=2.5, hi=6), "loc": real(3), "s": pos(3)},
+    ),
     ("cauchy", lambda D, p: D.Cauchy(p["loc"], p["s"]), {"loc": real(3), "s": pos(3)}),
     ("lognormal", lambda D, p: D.LogNormal(p["loc"], p["s"]), {"loc": real(3), "s": pos(3)}),
     ("geometric", lambda D, p: D.Geometric(probs=p["p"]), {"p": pos(3, lo=0.2, hi=0.9)}),
@@ -59,8 +62,11 @@ CASES = [
     ("gumbel", lambda D, p: D.Gumbel(p["loc"], p["s"]), {"loc": real(3), "s": pos(3)}),
     ("weibull", lambda D, p: D.Weibull(p["s"], p["k"]), {"s": pos(3), "k": pos(3)}),
     ("pareto", lambda D, p: D.Pareto(p["s"], p["a"]), {"s": pos(3), "a": pos(3, lo=2.5, hi=4)}),
-    ("independent", lambda D, p: D.Independent(D.Normal(p["loc"], p["s"]), 1),
-     {"loc": real(2, 3), "s": pos(2, 3)}),
+    (
+        "independent",
+        lambda D, p: D.Independent(D.Normal(p["loc"], p["s"]), 1),
+        {"loc": real(2, 3), "s": pos(2, 3)},
+    ),
     (
         "mixture",
         lambda D, p: D.MixtureSameFamily(D.Categorical(probs=p["w"]), D.Normal(p["loc"], p["s"])),
@@ -98,6 +104,38 @@ CASES = [
         lambda D, p: D.RelaxedOneHotCategorical(p["t"], probs=p["p"]),
         {"t": np.array(0.8), "p": simplex(2, 3)},
     ),
-    ("logistic_normal", lambda D, p: D.LogisticNormal(p["loc"], p["s"]),
-     {"loc": real(2, 3), "s": pos(2, 3, lo=0.3, hi=1.0)}),
+    (
+        "logistic_normal",
+        lambda D, p: D.LogisticNormal(p["loc"], p["s"]),
+        {"loc": real(2, 3), "s": pos(2, 3, lo=0.3, hi=1.0)},
+    ),
+]
+
+
+def spd(*batch, n=3):
+    a = R.normal(size=batch + (n, n))
+    return a @ np.swapaxes(a, -1, -2) + n * np.eye(n)
+
+
+CASES += [
+    (
+        "mvn_cov",
+        lambda D, p: D.MultivariateNormal(p["loc"], covariance_matrix=p["cov"]),
+        {"loc": real(2, 3), "cov": spd(2)},
+    ),
+    (
+        "mvn_scale_tril",
+        lambda D, p: D.MultivariateNormal(p["loc"], scale_tril=p["L"]),
+        {"loc": real(3), "L": np.linalg.cholesky(spd(2))},
+    ),
+    (
+        "mvn_precision",
+        lambda D, p: D.MultivariateNormal(p["loc"], precision_matrix=p["P"]),
+        {"loc": real(2, 3), "P": spd()},
+    ),
+    (
+        "lowrank_mvn",
+        lambda D, p: D.LowRankMultivariateNormal(p["loc"], p["W"], p["d"]),
+        {"loc": real(2, 3), "W": real(2, 3, 2), "d": pos(2, 3)},
+    ),
 ]

@@ -31,9 +31,17 @@ def _simplex():
     return x / x.sum(-1, keepdims=True)
 
 
+def _spd():
+    a = R.normal(size=(2, 3, 3))
+    return a @ np.swapaxes(a, -1, -2) + 3 * np.eye(3)
+
+
 # name -> (builder(D, m, params), params)
 DISTS = {
-    "Normal": (lambda D, m, p: D.Normal(_t(m, p[0]), _t(m, p[1])), lambda: (R.normal(size=3), _pos())),
+    "Normal": (
+        lambda D, m, p: D.Normal(_t(m, p[0]), _t(m, p[1])),
+        lambda: (R.normal(size=3), _pos()),
+    ),
     "Bernoulli": (lambda D, m, p: D.Bernoulli(_t(m, p[0])), lambda: (_pos(0.1, 0.9),)),
     "Categorical": (lambda D, m, p: D.Categorical(_t(m, p[0])), lambda: (_simplex(),)),
     "OneHotCategorical": (lambda D, m, p: D.OneHotCategorical(_t(m, p[0])), lambda: (_simplex(),)),
@@ -41,16 +49,35 @@ DISTS = {
     "Gamma": (lambda D, m, p: D.Gamma(_t(m, p[0]), _t(m, p[1])), lambda: (_pos(), _pos())),
     "Dirichlet": (lambda D, m, p: D.Dirichlet(_t(m, p[0])), lambda: (R.uniform(0.5, 3, (3, 4)),)),
     "Exponential": (lambda D, m, p: D.Exponential(_t(m, p[0])), lambda: (_pos(),)),
-    "Laplace": (lambda D, m, p: D.Laplace(_t(m, p[0]), _t(m, p[1])), lambda: (R.normal(size=3), _pos())),
+    "Laplace": (
+        lambda D, m, p: D.Laplace(_t(m, p[0]), _t(m, p[1])),
+        lambda: (R.normal(size=3), _pos()),
+    ),
     "Poisson": (lambda D, m, p: D.Poisson(_t(m, p[0])), lambda: (_pos(),)),
-    "Cauchy": (lambda D, m, p: D.Cauchy(_t(m, p[0]), _t(m, p[1])), lambda: (R.normal(size=3), _pos())),
-    "Gumbel": (lambda D, m, p: D.Gumbel(_t(m, p[0]), _t(m, p[1])), lambda: (R.normal(size=3), _pos())),
+    "Cauchy": (
+        lambda D, m, p: D.Cauchy(_t(m, p[0]), _t(m, p[1])),
+        lambda: (R.normal(size=3), _pos()),
+    ),
+    "Gumbel": (
+        lambda D, m, p: D.Gumbel(_t(m, p[0]), _t(m, p[1])),
+        lambda: (R.normal(size=3), _pos()),
+    ),
     "Geometric": (lambda D, m, p: D.Geometric(_t(m, p[0])), lambda: (_pos(0.1, 0.9),)),
     "HalfNormal": (lambda D, m, p: D.HalfNormal(_t(m, p[0])), lambda: (_pos(),)),
     "Pareto": (lambda D, m, p: D.Pareto(_t(m, p[0]), _t(m, p[1])), lambda: (_pos(), _pos())),
-    "Uniform": (lambda D, m, p: D.Uniform(_t(m, p[0]), _t(m, p[1])), lambda: (R.uniform(-1, 0, 3), _pos())),
+    "Uniform": (
+        lambda D, m, p: D.Uniform(_t(m, p[0]), _t(m, p[1])),
+        lambda: (R.uniform(-1, 0, 3), _pos()),
+    ),
     "Binomial": (lambda D, m, p: D.Binomial(5, _t(m, p[0])), lambda: (_pos(0.1, 0.9),)),
-    "LogNormal": (lambda D, m, p: D.LogNormal(_t(m, p[0]), _t(m, p[1])), lambda: (R.normal(size=3), _pos())),
+    "LogNormal": (
+        lambda D, m, p: D.LogNormal(_t(m, p[0]), _t(m, p[1])),
+        lambda: (R.normal(size=3), _pos()),
+    ),
+    "MultivariateNormal": (
+        lambda D, m, p: D.MultivariateNormal(_t(m, p[0]), scale_tril=_t(m, p[1])),
+        lambda: (R.normal(size=(2, 3)), np.linalg.cholesky(_spd())),
+    ),
     "Independent": (
         lambda D, m, p: D.Independent(D.Normal(_t(m, p[0]), _t(m, p[1])), 1),
         lambda: (R.normal(size=(2, 3)), R.uniform(0.5, 2, (2, 3))),

@@ -109,7 +109,10 @@ def _fd_check(make, params, loss, seed=3, eps=1e-6):
 @pytest.mark.parametrize(
     "make,params",
     [
-        (lambda p: ED.Normal(p["a"], p["b"]), {"a": np.array([0.3, -1.0]), "b": np.array([1.5, 0.4])}),
+        (
+            lambda p: ED.Normal(p["a"], p["b"]),
+            {"a": np.array([0.3, -1.0]), "b": np.array([1.5, 0.4])},
+        ),
         (lambda p: ED.Uniform(p["a"], p["b"]), {"a": np.array([0.3]), "b": np.array([2.0])}),
         (lambda p: ED.Exponential(p["a"]), {"a": np.array([0.7, 2.0])}),
         (lambda p: ED.Laplace(p["a"], p["b"]), {"a": np.array([0.1]), "b": np.array([2.0])}),
@@ -125,7 +128,10 @@ def _fd_check(make, params, loss, seed=3, eps=1e-6):
             lambda p: ED.RelaxedOneHotCategorical(ember.tensor(0.5).double(), logits=p["a"]),
             {"a": np.array([0.2, -0.4, 1.0])},
         ),
-        (lambda p: ED.LogisticNormal(p["a"], p["b"]), {"a": np.array([0.1, 0.2]), "b": np.array([0.5, 1.0])}),
+        (
+            lambda p: ED.LogisticNormal(p["a"], p["b"]),
+            {"a": np.array([0.1, 0.2]), "b": np.array([0.5, 1.0])},
+        ),
     ],
 )
 def test_rsample_gradients_finite_differences(make, params):

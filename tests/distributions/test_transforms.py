@@ -146,9 +146,7 @@ def test_constraint_registry(case, registry):
     ey, ty = et(ember.tensor(x)), tt(torch.tensor(x))
     np.testing.assert_allclose(_np(ey), _np(ty), rtol=1e-10, atol=1e-12)
     assert bool(ec.check(ey).all())
-    np.testing.assert_allclose(
-        _np(et.inv(ey)), _np(tt.inv(ty)), rtol=1e-7, atol=1e-9
-    )
+    np.testing.assert_allclose(_np(et.inv(ey)), _np(tt.inv(ty)), rtol=1e-7, atol=1e-9)
     try:
         tj = tt.log_abs_det_jacobian(torch.tensor(x), ty)
     except NotImplementedError:  # SoftmaxTransform has none
@@ -188,8 +186,14 @@ def test_constraint_checks(name, value):
 def test_matrix_constraints():
     a = R.normal(size=(2, 3, 3))
     spd = a @ np.swapaxes(a, -1, -2) + 3 * np.eye(3)
-    for name in ("positive_definite", "positive_semidefinite", "symmetric", "square",
-                 "lower_triangular", "lower_cholesky"):
+    for name in (
+        "positive_definite",
+        "positive_semidefinite",
+        "symmetric",
+        "square",
+        "lower_triangular",
+        "lower_cholesky",
+    ):
         for m in (spd, a, np.linalg.cholesky(spd)):
             e = getattr(ED.constraints, name).check(ember.tensor(m))
             t = getattr(TD.constraints, name).check(torch.tensor(m))

@@ -28,7 +28,9 @@ def test_standard_gamma_grad_matches_torch_and_the_exact_derivative():
     h = 1e-6
     dp = (torch.special.gammainc(a + h, x) - torch.special.gammainc(a - h, x)) / (2 * h)
     pdf = torch.distributions.Gamma(a, 1.0).log_prob(x).exp()
-    got = ember._standard_gamma_grad(ember.tensor(2.5, dtype=ember.float64), ember.tensor(x.numpy()))
+    got = ember._standard_gamma_grad(
+        ember.tensor(2.5, dtype=ember.float64), ember.tensor(x.numpy())
+    )
     np.testing.assert_allclose(got.numpy(), (-dp / pdf).numpy(), rtol=1e-6)
 
 
@@ -55,7 +57,9 @@ def test_sample_dirichlet():
     np.testing.assert_allclose(x.mean(0), c / c.sum(), atol=0.01)
 
 
-@pytest.mark.parametrize("n,p", [(10.0, 0.3), (10.0, 0.9), (200.0, 0.4), (1000.0, 0.97), (0.0, 0.5)])
+@pytest.mark.parametrize(
+    "n,p", [(10.0, 0.3), (10.0, 0.9), (200.0, 0.4), (1000.0, 0.97), (0.0, 0.5)]
+)
 def test_binomial(n, p):
     ember.manual_seed(2)
     x = ember.binomial(ember.full((20000,), n), ember.full((20000,), p)).numpy()
