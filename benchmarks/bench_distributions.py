@@ -89,11 +89,11 @@ def main(argv: list[str] | None = None) -> int:
         ("rsample + log_prob, fwd+bwd", _backward, True),
     ):
         pe = _params(ember, args.n, grad)
-        te = _best(lambda pe=pe: fn(ember, *pe), args.repeat)
+        te = _best(lambda fn=fn, pe=pe: fn(ember, *pe), args.repeat)
         tt = float("nan")
         if torch is not None:
             pt = _params(torch, args.n, grad)
-            tt = _best(lambda pt=pt: fn(torch, *pt), args.repeat)
+            tt = _best(lambda fn=fn, pt=pt: fn(torch, *pt), args.repeat)
         name = f"distributions.Normal {label}, {args.n:,} float32 samples"
         ratio = te / tt  # < 1.5: the target
         print(

@@ -152,5 +152,6 @@ def _xlogy(x, y) -> Tensor:
     return ember.where(x == 0, ember.zeros_like(prod), prod)
 
 
-# _lgamma/_digamma/_gammainc above are ember's private NumPy versions (ember/ops/_dist_special.py); they
-# give way to ember.lgamma/digamma/special.gammainc once torch.special lands in ember.
+# _lgamma/_digamma/_gammainc above are ember's private NumPy versions
+# (ember/ops/_dist_special.py); they give way to ember.lgamma/digamma/special.gammainc once
+# torch.special lands in ember.
