@@ -241,3 +241,67 @@ class _Gammainc(Op):
 def gammainc(a: Tensor, x: Tensor) -> Tensor:
     """P(a, x), as torch.special.gammainc (differentiable in x only, as torch's)."""
     return _Gammainc.apply(a, x)
+
+
+def log_bessel_i_np(order: int, a) -> np.ndarray:
+    """log I_order(x) for x > 0 and order 0 or 1: the power series up to x = 20, the
+    asymptotic expansion of the exponentially scaled function above."""
+    x = _host64(a)
+    out = np.empty_like(x)
+    small = x <= 20.0
+    xs = x[small]
+    if xs.size:
+        q = 0.25 * xs * xs
+        term = np.ones_like(xs) if order == 0 else 0.5 * xs
+        total = term.copy()
+        for k in range(1, 120):
+            term = term * q / (k * (k + order))
+            total = total + term
+        with np.errstate(divide="ignore"):
+            out[small] = np.log(total)
+    xl = x[~small]
+    if xl.size:
+        mu = 4.0 * order * order
+        term = np.ones_like(xl)
+        total = term.copy()
+        for k in range(1, 30):
+            term = -term * (mu - (2 * k - 1) ** 2) / (k * 8.0 * xl)
+            total = total + term
+        out[~small] = xl - 0.5 * np.log(2 * np.pi * xl) + np.log(total)
+    return out
+
+
+class _LogI0(Op):
+    save_in = (0,)
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.saved = (a,)
+        return _back(log_bessel_i_np(0, a), a)
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved
+        # d/dx log I0(x) = I1(x) / I0(x)
+        ratio = np.exp(log_bessel_i_np(1, a) - log_bessel_i_np(0, a))
+        return g * _back(ratio, a)
+
+
+class _LogI1(Op):
+    @staticmethod
+    def forward(ctx, a):
+        return _back(log_bessel_i_np(1, a), a)
+
+    @staticmethod
+    def backward(ctx, g):
+        raise RuntimeError("ember's private log I1 has no gradient")
+
+
+def log_i0(input: Tensor) -> Tensor:
+    """log I0(x), the log of the modified Bessel function of order 0, for x > 0."""
+    return _LogI0.apply(input)
+
+
+def log_i1(input: Tensor) -> Tensor:
+    """log I1(x), the log of the modified Bessel function of order 1, for x > 0."""
+    return _LogI1.apply(input)

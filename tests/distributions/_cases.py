@@ -139,3 +139,22 @@ CASES += [
         {"loc": real(2, 3), "W": real(2, 3, 2), "d": pos(2, 3)},
     ),
 ]
+
+CASES += [
+    (
+        "fishersnedecor",
+        lambda D, p: D.FisherSnedecor(p["a"], p["b"]),
+        {"a": pos(3, lo=3, hi=8), "b": pos(3, lo=5, hi=10)},
+    ),
+    (
+        "negative_binomial",
+        lambda D, p: D.NegativeBinomial(p["n"], probs=p["p"]),
+        {"n": pos(3, lo=1, hi=6), "p": pos(3, lo=0.1, hi=0.7)},
+    ),
+    ("kumaraswamy", lambda D, p: D.Kumaraswamy(p["a"], p["b"]), {"a": pos(3), "b": pos(3)}),
+    (
+        "von_mises",
+        lambda D, p: D.VonMises(p["loc"], p["k"]),
+        {"loc": real(3), "k": pos(3, lo=0.5, hi=30)},
+    ),
+]

@@ -34,13 +34,22 @@ def _np(x):
     return x.detach().numpy()
 
 
+# torch's VonMises evaluates log I0 / I1 by polynomial fits (about 1e-7 relative); ember's
+# series are exact to rounding
+LOOSE = {"von_mises"}
+_loose = [False]
+
+
 def _close(e, t, rtol=1e-7, atol=1e-9):
+    if _loose[0]:
+        rtol, atol = max(rtol, 1e-5), max(atol, 1e-6)
     assert tuple(e.shape) == tuple(t.shape), (e.shape, t.shape)
     np.testing.assert_allclose(_np(e), _np(t), rtol=rtol, atol=atol, equal_nan=True)
 
 
 def _pair(case, grad=False):
     _, build, params = case
+    _loose[0] = case[0] in LOOSE
     ep, tp = _params(params, ember, grad), _params(params, torch, grad)
     return build(ED, ep), build(TD, tp), ep, tp
 

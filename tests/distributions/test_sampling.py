@@ -13,7 +13,7 @@ from tests.distributions._cases import CASES
 ED = ember.distributions
 N = 20000
 IDS = [c[0] for c in CASES]
-SKIP_MOMENTS = {"cauchy", "halfcauchy", "mixture"}  # no finite moments / checked below
+SKIP_MOMENTS = {"cauchy", "halfcauchy", "mixture", "von_mises"}  # checked below
 
 
 def _build(case, grad=False):
@@ -72,6 +72,21 @@ def test_cauchy_and_mixture_quantiles():
     y = mix.sample((N,)).numpy()
     np.testing.assert_allclose(np.mean(y < 0), 0.3, atol=0.02)
     np.testing.assert_allclose(y.mean(), float(mix.mean), atol=0.1)
+
+
+def test_von_mises_circular_moments():
+    ember.manual_seed(3)
+    d = ED.VonMises(
+        ember.tensor([0.5, -2.0, 3.0]).double(), ember.tensor([0.3, 2.0, 25.0]).double()
+    )
+    x = d.sample((N,))
+    assert float(x.abs().max()) <= np.pi
+    # E[cos(x - loc)] = I1(k) / I0(k) = 1 - circular variance; E[sin(x - loc)] = 0
+    c = ember.cos(x - d.loc).mean(0).numpy()
+    np.testing.assert_allclose(c, 1 - d.variance.numpy(), atol=0.015)
+    np.testing.assert_allclose(ember.sin(x - d.loc).mean(0).numpy(), 0.0, atol=0.015)
+    assert d.sample().dtype == ember.float64
+    assert ED.VonMises(0.0, 1.0).sample((3,)).dtype == ember.float32
 
 
 def test_generator_state_fixes_draws():
