@@ -9,6 +9,7 @@ from .categorical import Categorical
 from .cauchy import Cauchy
 from .chi2 import Chi2
 from .constraint_registry import biject_to, transform_to
+from .continuous_bernoulli import ContinuousBernoulli
 from .dirichlet import Dirichlet
 from .distribution import Distribution
 from .exp_family import ExponentialFamily
@@ -63,6 +64,7 @@ from .von_mises import VonMises
 from .weibull import Weibull
 
 __all__ = [
+    "ContinuousBernoulli",
     "VonMises",
     "Kumaraswamy",
     "NegativeBinomial",

@@ -25,6 +25,11 @@ from .gumbel import Gumbel
 from .half_normal import HalfNormal
 from .independent import Independent
 from .laplace import Laplace
+from .lowrank_multivariate_normal import (
+    LowRankMultivariateNormal,
+    _batch_lowrank_logdet,
+    _batch_lowrank_mahalanobis,
+)
 from .multivariate_normal import MultivariateNormal, _batch_mahalanobis
 from .normal import Normal
 from .one_hot_categorical import OneHotCategorical
@@ -423,8 +428,8 @@ for _p in (Normal, Gumbel, Laplace):
 def _kl_multivariatenormal_multivariatenormal(p, q):
     if p.event_shape != q.event_shape:
         raise ValueError(
-            "KL-divergence between two Multivariate Normals with different event shapes "
-            "cannot be computed"
+            "KL-divergence between two Multivariate Normals with"
+            "                          different event shapes cannot be computed"
         )
     half_term1 = q._unbroadcasted_scale_tril.diagonal(dim1=-2, dim2=-1).log().sum(
         -1
@@ -435,3 +440,70 @@ def _kl_multivariatenormal_multivariatenormal(p, q):
     term2 = term2.sum(-1).sum(-1)
     term3 = _batch_mahalanobis(q._unbroadcasted_scale_tril, (q.loc - p.loc))
     return half_term1 + 0.5 * (term2 + term3 - n)
+
+
+def _trace_xxt(x):
+    """tr(X X^T) over the last two dims."""
+    return x.pow(2).sum(-1).sum(-1)
+
+
+# torch's messages carry the indentation of a backslash-continued string
+_LR_LR_MSG = (
+    "KL-divergence between two Low Rank Multivariate Normals with"
+    "                          different event shapes cannot be computed"
+)
+_LR_MVN_MSG = (
+    "KL-divergence between two (Low Rank) Multivariate Normals with"
+    "                          different event shapes cannot be computed"
+)
+
+
+@register_kl(LowRankMultivariateNormal, LowRankMultivariateNormal)
+def _kl_lowrankmultivariatenormal_lowrankmultivariatenormal(p, q):
+    if p.event_shape != q.event_shape:
+        raise ValueError(_LR_LR_MSG)
+    qW, qD = q._unbroadcasted_cov_factor, q._unbroadcasted_cov_diag
+    pW, pD = p._unbroadcasted_cov_factor, p._unbroadcasted_cov_diag
+    term1 = _batch_lowrank_logdet(qW, qD, q._capacitance_tril) - _batch_lowrank_logdet(
+        pW, pD, p._capacitance_tril
+    )
+    term3 = _batch_lowrank_mahalanobis(qW, qD, q.loc - p.loc, q._capacitance_tril)
+    # tr(inv(qcov) pcov) with inv(qcov) = inv(qD) - inv(qD) qW inv(qC) qW^T inv(qD)
+    A = solve_lower(q._capacitance_tril, qW.mT / qD.unsqueeze(-2))
+    term21 = (pD / qD).sum(-1)
+    term22 = _trace_xxt(pW * qD.rsqrt().unsqueeze(-1))
+    term23 = _trace_xxt(A * pD.sqrt().unsqueeze(-2))
+    term24 = _trace_xxt(A.matmul(pW))
+    term2 = term21 + term22 - term23 - term24
+    return 0.5 * (term1 + term2 + term3 - p.event_shape[0])
+
+
+@register_kl(MultivariateNormal, LowRankMultivariateNormal)
+def _kl_multivariatenormal_lowrankmultivariatenormal(p, q):
+    if p.event_shape != q.event_shape:
+        raise ValueError(_LR_MVN_MSG)
+    qW, qD = q._unbroadcasted_cov_factor, q._unbroadcasted_cov_diag
+    pL = p._unbroadcasted_scale_tril
+    term1 = _batch_lowrank_logdet(qW, qD, q._capacitance_tril) - 2 * pL.diagonal(
+        dim1=-2, dim2=-1
+    ).log().sum(-1)
+    term3 = _batch_lowrank_mahalanobis(qW, qD, q.loc - p.loc, q._capacitance_tril)
+    A = solve_lower(q._capacitance_tril, qW.mT / qD.unsqueeze(-2))
+    term21 = _trace_xxt(pL * qD.rsqrt().unsqueeze(-1))
+    term22 = _trace_xxt(A.matmul(pL))
+    return 0.5 * (term1 + term21 - term22 + term3 - p.event_shape[0])
+
+
+@register_kl(LowRankMultivariateNormal, MultivariateNormal)
+def _kl_lowrankmultivariatenormal_multivariatenormal(p, q):
+    if p.event_shape != q.event_shape:
+        raise ValueError(_LR_MVN_MSG)
+    qL = q._unbroadcasted_scale_tril
+    pW, pD = p._unbroadcasted_cov_factor, p._unbroadcasted_cov_diag
+    term1 = 2 * qL.diagonal(dim1=-2, dim2=-1).log().sum(-1) - _batch_lowrank_logdet(
+        pW, pD, p._capacitance_tril
+    )
+    term3 = _batch_mahalanobis(qL, q.loc - p.loc)
+    term21 = _trace_xxt(solve_lower(qL, pW))
+    term22 = _trace_xxt(solve_lower(qL, ember.diag_embed(pD.sqrt())))
+    return 0.5 * (term1 + term21 + term22 + term3 - p.event_shape[0])

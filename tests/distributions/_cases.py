@@ -158,3 +158,16 @@ CASES += [
         {"loc": real(3), "k": pos(3, lo=0.5, hi=30)},
     ),
 ]
+
+CASES += [
+    (
+        "continuous_bernoulli",
+        lambda D, p: D.ContinuousBernoulli(probs=p["p"]),
+        {"p": np.array([0.1, 0.4995, 0.7, 0.95])},
+    ),
+    (
+        "continuous_bernoulli_logits",
+        lambda D, p: D.ContinuousBernoulli(logits=p["l"]),
+        {"l": real(3)},
+    ),
+]

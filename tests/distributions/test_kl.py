@@ -78,6 +78,10 @@ DISTS = {
         lambda D, m, p: D.MultivariateNormal(_t(m, p[0]), scale_tril=_t(m, p[1])),
         lambda: (R.normal(size=(2, 3)), np.linalg.cholesky(_spd())),
     ),
+    "LowRankMultivariateNormal": (
+        lambda D, m, p: D.LowRankMultivariateNormal(_t(m, p[0]), _t(m, p[1]), _t(m, p[2])),
+        lambda: (R.normal(size=(2, 3)), R.normal(size=(2, 3, 2)), R.uniform(0.5, 2, (2, 3))),
+    ),
     "Independent": (
         lambda D, m, p: D.Independent(D.Normal(_t(m, p[0]), _t(m, p[1])), 1),
         lambda: (R.normal(size=(2, 3)), R.uniform(0.5, 2, (2, 3))),
@@ -98,6 +102,8 @@ PAIRS = [(n, n) for n in DISTS] + [
     ("Normal", "Beta"),
     ("Laplace", "Exponential"),
     ("Gumbel", "Uniform"),
+    ("MultivariateNormal", "LowRankMultivariateNormal"),
+    ("LowRankMultivariateNormal", "MultivariateNormal"),
 ]
 
 
@@ -126,6 +132,26 @@ def test_kl_values_and_gradients(pair):
         if b is None:
             continue
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-6, atol=1e-8)
+
+
+def test_mvn_event_shape_errors():
+    for a, b in (
+        ("MultivariateNormal",) * 2,
+        ("LowRankMultivariateNormal",) * 2,
+        ("MultivariateNormal", "LowRankMultivariateNormal"),
+    ):
+        msgs = []
+        for D, m in ((ED, ember), (TD, torch)):
+            p = DISTS[a][0](D, m, DISTS[a][1]())
+            q = getattr(D, b)
+            if b == "MultivariateNormal":
+                q = q(m.zeros(2), scale_tril=m.eye(2))
+            else:
+                q = q(m.zeros(2), m.ones(2, 1), m.ones(2))
+            with pytest.raises(ValueError) as e:
+                D.kl_divergence(p, q)
+            msgs.append(str(e.value))
+        assert msgs[0] == msgs[1]
 
 
 def test_not_implemented_message():
