@@ -105,41 +105,32 @@ class _lazy_property_and_property(lazy_property, property):
         property.__init__(self, wrapped)
 
 
+def _tril_index(n: int, diag: int) -> list[int]:
+    """Flat indices (row by row) of the entries with column <= row + diag in an n x n matrix."""
+    return [r * n + c for r in range(n) for c in range(n) if c <= r + diag]
+
+
 def tril_matrix_to_vec(mat: Tensor, diag: int = 0) -> Tensor:
-    """The lower triangle (from diagonal ``diag``) of the last two dims, row by row."""
+    """The lower triangle (up to diagonal ``diag``) of the last two dims, row by row."""
     n = mat.shape[-1]
-    if not isinstance(n, int) or (n - diag) * 0 != 0:
-        raise ValueError(f"Expected last two dimensions of the matrix to be square: {n}")
-    rows, cols = [], []
-    for i in range(n):
-        for j in range(n):
-            if j <= i + diag:
-                rows.append(i)
-                cols.append(j)
-    return mat[..., ember.tensor(rows), ember.tensor(cols)]
+    idx = ember.tensor(_tril_index(n, diag), device=mat.device)
+    return mat.reshape(mat.shape[:-2] + (n * n,)).index_select(-1, idx)
 
 
 def vec_to_tril_matrix(vec: Tensor, diag: int = 0) -> Tensor:
-    """The inverse of tril_matrix_to_vec: a (batch of) lower-triangular matrices."""
+    """The inverse of tril_matrix_to_vec: (a batch of) lower-triangular matrices."""
     m = vec.shape[-1]
-    n = round(((1 + 8 * m) ** 0.5 - 1) / 2 - diag) if diag >= 0 else None
-    if n is None:
-        n = 1
-        while (n * (n + 1)) // 2 + n * diag < m:
-            n += 1
-    rows, cols = [], []
-    for i in range(n):
-        for j in range(n):
-            if j <= i + diag:
-                rows.append(i)
-                cols.append(j)
-    if len(rows) != m:
+    # n from m = n (n + 1) / 2 + n diag - |diag| (|diag| - 1) / 2 ... solved as torch does
+    n = (-(1 + 2 * diag) + ((1 + 2 * diag) ** 2 + 8 * m + 4 * abs(diag) * (diag + 1)) ** 0.5) / 2
+    eps = ember.finfo(vec.dtype).eps
+    if round(n) - n > eps:
         raise ValueError(
             f"The size of last dimension is {m} which cannot be expressed as "
             "the lower triangular part of a square D x D matrix."
         )
+    n = round(n)
+    idx = ember.tensor(_tril_index(n, diag), device=vec.device)
     flat = vec.new_zeros(vec.shape[:-1] + (n * n,))
-    idx = ember.tensor([r * n + c for r, c in zip(rows, cols)])
     flat = flat.index_add(-1, idx, vec)
     return flat.reshape(vec.shape[:-1] + (n, n))
 

@@ -44,6 +44,8 @@ TRANSFORMS = [
         lambda T, m: T.IndependentTransform(T.SigmoidTransform(), 1),
         R.normal(size=(2, 3)),
     ),
+    ("positive_definite", lambda T, m: T.PositiveDefiniteTransform(), R.normal(size=(2, 3, 3))),
+    ("corr_cholesky", lambda T, m: T.CorrCholeskyTransform(), R.normal(size=(2, 6))),
     ("reshape", lambda T, m: T.ReshapeTransform((2, 3), (6,)), R.normal(size=(4, 2, 3))),
     (
         "cat",
@@ -133,6 +135,7 @@ CONSTRAINTS = [
     ("simplex", lambda C: C.simplex),
     ("real_vector", lambda C: C.real_vector),
     ("independent_positive", lambda C: C.independent(C.positive, 1)),
+    ("corr_cholesky", lambda C: C.corr_cholesky),
 ]
 
 
@@ -155,6 +158,31 @@ def test_constraint_registry(case, registry):
         return
     ej = et.log_abs_det_jacobian(ember.tensor(x), ey)
     np.testing.assert_allclose(_np(ej), _np(tj), rtol=1e-9, atol=1e-11)
+
+
+def test_registries_match_torch():
+    from torch.distributions import constraint_registry as tr
+
+    from ember.distributions import constraint_registry as er
+
+    for name in ("biject_to", "transform_to"):
+        want = sorted(k.__name__ for k in getattr(tr, name)._registry)
+        assert sorted(k.__name__ for k in getattr(er, name)._registry) == want
+
+
+def test_tril_vec_round_trip():
+    from torch.distributions import utils as tu
+
+    from ember.distributions import utils as eu
+
+    for diag in (-2, -1, 0, 1):
+        m = R.normal(size=(2, 4, 4))
+        v = eu.tril_matrix_to_vec(ember.tensor(m), diag)
+        np.testing.assert_array_equal(v.numpy(), tu.tril_matrix_to_vec(torch.tensor(m), diag))
+        np.testing.assert_array_equal(
+            eu.vec_to_tril_matrix(v, diag).numpy(),
+            tu.vec_to_tril_matrix(torch.tensor(v.numpy()), diag).numpy(),
+        )
 
 
 def test_registry_errors_and_lower_cholesky():
