@@ -16,11 +16,13 @@ from .exp_family import ExponentialFamily
 from .exponential import Exponential
 from .fishersnedecor import FisherSnedecor
 from .gamma import Gamma
+from .generalized_pareto import GeneralizedPareto
 from .geometric import Geometric
 from .gumbel import Gumbel
 from .half_cauchy import HalfCauchy
 from .half_normal import HalfNormal
 from .independent import Independent
+from .inverse_gamma import InverseGamma
 from .kl import kl_divergence, register_kl
 from .kumaraswamy import Kumaraswamy
 from .laplace import Laplace
@@ -66,6 +68,8 @@ from .von_mises import VonMises
 from .weibull import Weibull
 
 __all__ = [
+    "GeneralizedPareto",
+    "InverseGamma",
     "ContinuousBernoulli",
     "VonMises",
     "Kumaraswamy",

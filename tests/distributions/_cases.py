@@ -171,3 +171,16 @@ CASES += [
         {"l": real(3)},
     ),
 ]
+
+CASES += [
+    (
+        "inverse_gamma",
+        lambda D, p: D.InverseGamma(p["a"], p["r"]),
+        {"a": pos(3, lo=2.5, hi=5), "r": pos(3)},
+    ),
+    (
+        "generalized_pareto",
+        lambda D, p: D.GeneralizedPareto(p["loc"], p["s"], p["c"]),
+        {"loc": real(4), "s": pos(4), "c": np.array([-0.3, 0.0, 0.2, 0.4])},
+    ),
+]
