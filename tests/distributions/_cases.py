@@ -184,3 +184,17 @@ CASES += [
         {"loc": real(4), "s": pos(4), "c": np.array([-0.3, 0.0, 0.2, 0.4])},
     ),
 ]
+
+CASES += [
+    ("lkj_cholesky", lambda D, p: D.LKJCholesky(3, p["c"]), {"c": pos(2)}),
+    (
+        "wishart_cov",
+        lambda D, p: D.Wishart(p["df"], covariance_matrix=p["cov"]),
+        {"df": pos(2, lo=4, hi=7), "cov": spd(2)},
+    ),
+    (
+        "wishart_scale_tril",
+        lambda D, p: D.Wishart(p["df"], scale_tril=p["L"]),
+        {"df": np.array(5.0), "L": np.linalg.cholesky(spd(2))},
+    ),
+]
