@@ -57,9 +57,13 @@ class Cauchy(Distribution):
 
     def rsample(self, sample_shape=()):
         shape = self._extended_shape(sample_shape)
-        with ember.no_grad():  # a standard Cauchy by inversion of a uniform draw
-            u = ember.rand(shape, dtype=self.loc.dtype, device=self.loc.device)
-            eps = ember.tan(math.pi * (u - 0.5))
+        with ember.no_grad():
+            eps = ember.empty(shape, dtype=self.loc.dtype, device=self.loc.device)
+            try:
+                eps = eps.cauchy_()  # torch's draw, where ember's Tensor has it
+            except NotImplementedError:  # else a standard Cauchy by inverting a uniform
+                u = ember.rand(shape, dtype=self.loc.dtype, device=self.loc.device)
+                eps = ember.tan(math.pi * (u - 0.5))
         return self.loc + eps * self.scale
 
     def log_prob(self, value):
