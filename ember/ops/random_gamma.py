@@ -29,8 +29,9 @@ def _normal(n: int, generator) -> np.ndarray:
     return randn(n, generator=generator, dtype=np.float64)._data
 
 
-def _gamma_np(alpha: np.ndarray, generator) -> np.ndarray:
-    """Standard gamma draws for float64 concentrations (Marsaglia and Tsang's method)."""
+def _gamma_np(alpha: np.ndarray, generator, dtype=np.float64) -> np.ndarray:
+    """Standard gamma draws for float64 concentrations (Marsaglia and Tsang's method), at
+    least the smallest normal number of ``dtype`` (as torch's) for a positive concentration."""
     a = alpha.ravel()
     out = np.zeros_like(a)
     small = a < 1.0
@@ -56,7 +57,7 @@ def _gamma_np(alpha: np.ndarray, generator) -> np.ndarray:
         out[idx] *= (1.0 - u) ** (1.0 / a[idx])
     out[~np.isfinite(a)] = np.nan
     # torch never returns an exact 0 for a positive concentration: the smallest normal number
-    tiny = np.finfo(alpha.dtype).tiny if alpha.dtype.kind == "f" else np.finfo(np.float64).tiny
+    tiny = np.finfo(dtype).tiny
     return np.where((a > 0) & (out < tiny), tiny, out).reshape(alpha.shape)
 
 
@@ -119,7 +120,7 @@ def _standard_gamma(input: Tensor, generator=None) -> Tensor:
     """Gamma(concentration, 1) draws, differentiable w.r.t. the concentration (implicit
     reparameterisation), as torch._standard_gamma."""
     a = input._data
-    x = _gamma_np(_host64(a), generator).astype(a.dtype)
+    x = _gamma_np(_host64(a), generator, a.dtype).astype(a.dtype)
     return _StandardGamma.apply(input, _wrap(xp_of(a).asarray(x)))
 
 
@@ -134,7 +135,7 @@ def _standard_gamma_grad(self: Tensor, output: Tensor) -> Tensor:
 def _sample_dirichlet(input: Tensor, generator=None) -> Tensor:
     """Dirichlet draws for concentrations along the last dim, as torch._sample_dirichlet."""
     a = input._data
-    g = _gamma_np(_host64(a), generator)
+    g = _gamma_np(_host64(a), generator, a.dtype)
     s = g.sum(-1, keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):
         x = np.where(s > 0, g / np.where(s > 0, s, 1.0), 0.0)

@@ -102,3 +102,12 @@ def test_private_ops_gradients():
     assert ember.autograd.gradcheck(lambda v: sp.gammainc(a, v), (x,))
     f = sp.lgamma(ember.tensor([2.5]))
     assert f.dtype == ember.float32
+
+
+def test_tiny_concentrations_stay_positive_in_float32():
+    ember.manual_seed(3)
+    x = ember._standard_gamma(ember.full((5000,), 0.01))
+    assert x.dtype == ember.float32
+    assert (x.numpy() >= np.finfo(np.float32).tiny).all()
+    t = torch._standard_gamma(torch.full((5000,), 0.01))
+    assert (t.numpy() >= np.finfo(np.float32).tiny).all()
