@@ -86,6 +86,7 @@ from .ops.sorting import *  # noqa: E402,F401,F403
 from .ops.unary import *  # noqa: E402,F401,F403
 from .ops.activation import log_softmax, softmax  # noqa: E402,F401
 from .ops.dropout import dropout  # noqa: E402,F401
+from .ops.random_gamma import *  # noqa: E402,F401,F403
 from .random import *  # noqa: E402,F401,F403
 from .random import default_generator  # noqa: E402,F401
 from .ops.copy import copy_  # noqa: E402,F401

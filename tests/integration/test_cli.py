@@ -27,6 +27,10 @@ MODULES = [
     "torch.serialization",
     "torch.accelerator",
     "torch.version",
+    "torch.distributions",
+    "torch.distributions.normal",
+    "torch.distributions.constraints",
+    "torch.distributions.kl",
 ]
 
 
