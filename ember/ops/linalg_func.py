@@ -103,6 +103,8 @@ def matrix_power(A: Tensor, n: int, *, out=None) -> Tensor:
     if n == 0:
         xp = xp_of(a)
         r = _wrap(xp.broadcast_to(xp.eye(a.shape[-1], dtype=a.dtype), a.shape).copy())
+        if A._rg:  # torch keeps the graph: a zero gradient
+            r = r + A * 0
         return _finish(r, out)
     if n < 0:
         A = inv(A)
