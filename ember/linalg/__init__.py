@@ -46,6 +46,7 @@ from ..ops.linalg_func import (
     vecdot,
     vector_norm,
 )
+from ..ops.linalg_ldl import ldl_factor, ldl_factor_ex, ldl_solve
 
 __all__ = [
     "LinAlgError",
@@ -62,6 +63,9 @@ __all__ = [
     "householder_product",
     "inv",
     "inv_ex",
+    "ldl_factor",
+    "ldl_factor_ex",
+    "ldl_solve",
     "lstsq",
     "lu",
     "lu_factor",

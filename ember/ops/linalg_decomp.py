@@ -91,6 +91,11 @@ def _diag_embed(v):
     return out
 
 
+def _flat(a, tail: int):
+    """``a`` with its batch dims merged into one (also when the batch is empty)."""
+    return a.reshape((int(np.prod(a.shape[: a.ndim - tail])),) + a.shape[a.ndim - tail :])
+
+
 def _solve(a, b):
     return xp_of(a).linalg.solve(a, b)
 
@@ -191,7 +196,7 @@ def _lu_arrays(a):
     xp = xp_of(a)
     *batch, m, n = a.shape
     k = min(m, n)
-    a2 = a.reshape((-1, m, n)).copy()
+    a2 = _flat(a, 2).copy()
     nb = a2.shape[0]
     piv = xp.zeros((nb, k), dtype=np.int32)
     perm = xp.broadcast_to(xp.arange(m), (nb, m)).copy()
@@ -251,7 +256,7 @@ def _perm_matrix(perm, dtype):
 def _perm_from_pivots(piv, m: int):
     xp = xp_of(piv)
     nb_shape = piv.shape[:-1]
-    p2 = piv.reshape((-1, piv.shape[-1])).astype(np.int64) - 1
+    p2 = _flat(piv, 1).astype(np.int64) - 1
     nb = p2.shape[0]
     perm = xp.broadcast_to(xp.arange(m), (nb, m)).copy()
     rows = xp.arange(nb)
@@ -520,7 +525,7 @@ def _chol_info(a):
     """Order of the first leading minor that is not positive-definite (0 when all are)."""
     xp = xp_of(a)
     n = a.shape[-1]
-    a2 = a.reshape((-1, n, n))
+    a2 = _flat(a, 2)
     info = xp.zeros(a2.shape[0], dtype=np.int32)
     for k in range(1, n + 1):
         sub = a2[:, :k, :k]
@@ -589,7 +594,7 @@ def _partial_cholesky(a, info):
     """What LAPACK's potrf leaves when it stops: the factor of the leading good block."""
     xp = xp_of(a)
     n = a.shape[-1]
-    a2 = a.reshape((-1, n, n))
+    a2 = _flat(a, 2)
     out = xp.zeros_like(a2)
     inf2 = info.reshape(-1)
     for b in range(a2.shape[0]):
@@ -785,7 +790,7 @@ def geqrf(input: Tensor, *, out=None):
     a = input._data
     xp = xp_of(a)
     m, n = a.shape[-2:]
-    a2 = a.reshape((-1, m, n))
+    a2 = _flat(a, 2)
     hs, taus = [], []
     for b in range(a2.shape[0]):
         h, tau = xp.linalg.qr(a2[b], mode="raw")

@@ -268,16 +268,12 @@ def vecdot(x: Tensor, y: Tensor, *, dim: int = -1, out=None) -> Tensor:
 
 def vander(x: Tensor, *, N: int | None = None) -> Tensor:
     """Vandermonde matrix of increasing powers x^0..x^(N-1), as torch.linalg.vander."""
+    if x._data.ndim == 0:  # torch treats a 0-d x as one value
+        x = x.reshape(1)
     a = x._data
-    if a.ndim == 0:
-        raise RuntimeError("linalg.vander: x must have at least one dimension.")
     n = a.shape[-1] if N is None else N
     if n <= 1:
-        if n < 0:
-            raise RuntimeError("N must be non-negative.")
-        xp = xp_of(a)
-        dt = np.int64 if a.dtype.kind in "biu" else a.dtype
-        return _wrap(xp.ones(a.shape + (n,), dtype=dt))
+        raise RuntimeError("N must be greater than 1.")
     if a.dtype.kind in "bu" or a.dtype == np.int8 or a.dtype == np.int16 or a.dtype == np.int32:
         x = x.to(_wrap(np.zeros((), np.int64)).dtype)
     xs = x.unsqueeze(-1).expand(*a.shape, n - 1)
