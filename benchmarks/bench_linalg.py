@@ -92,9 +92,7 @@ def main(argv: list[str] | None = None) -> int:
             te = _best(lambda: _run(ember, fn, arrays, args.backward), args.repeat, args.number)
             tt = float("nan")
             if torch is not None:
-                tt = _best(
-                    lambda: _run(torch, fn, arrays, args.backward), args.repeat, args.number
-                )
+                tt = _best(lambda: _run(torch, fn, arrays, args.backward), args.repeat, args.number)
             label = "x".join(map(str, shape))
             work = f"linalg.{name} {label} float32{', fwd+bwd' if args.backward else ''}"
             ratio = tt / te
@@ -102,8 +100,9 @@ def main(argv: list[str] | None = None) -> int:
                 f"{work}: ember {te * 1e3:.2f} ms, torch {tt * 1e3:.2f} ms, "
                 f"speed ember/torch {ratio:.2f}x (target >= 0.67x)"
             )
-            rows.append(row(work, f"{num(te * 1e3)} ms", f"{num(tt * 1e3)} ms",
-                            f"{num(ratio)}x", cmd))
+            rows.append(
+                row(work, f"{num(te * 1e3)} ms", f"{num(tt * 1e3)} ms", f"{num(ratio)}x", cmd)
+            )
     write_json(args.json, rows)
     return 0
 

@@ -332,8 +332,10 @@ class Solve(Op):
     def backward(ctx, g):
         a, x = ctx.saved
         sa, sb = ctx.shapes
-        gb = _solve(_mH(a), g) if g.shape[:-2] == a.shape[:-2] else _solve(
-            xp_of(a).broadcast_to(_mH(a), g.shape[:-2] + a.shape[-2:]), g
+        gb = (
+            _solve(_mH(a), g)
+            if g.shape[:-2] == a.shape[:-2]
+            else _solve(xp_of(a).broadcast_to(_mH(a), g.shape[:-2] + a.shape[-2:]), g)
         )
         ga = -gb @ _mH(x) if ctx._needs[0] else None
         return (_sum_to(ga, sa) if ga is not None else None), _sum_to(gb, sb)
@@ -388,8 +390,10 @@ def solve_ex(A: Tensor, B: Tensor, *, left: bool = True, check_errors: bool = Fa
         if check_errors:
             _raise_batched(
                 info,
-                lambda i, pre: f"torch.linalg.solve: {pre}The solver failed because the input "
-                "matrix is singular.",
+                lambda i, pre: (
+                    f"torch.linalg.solve: {pre}The solver failed because the input "
+                    "matrix is singular."
+                ),
             )
         X = _wrap(_singular_solution(a, b._data))
     if not left:
@@ -739,8 +743,7 @@ class QR(Op):
             )
         if ctx.mode == "complete" and m > n:
             raise RuntimeError(
-                "The QR decomposition is not differentiable when mode='complete' and "
-                "nrows > ncols."
+                "The QR decomposition is not differentiable when mode='complete' and nrows > ncols."
             )
         xp = xp_of(q)
         if gq is None:
@@ -829,12 +832,20 @@ def householder_product(A: Tensor, tau: Tensor, *, out=None) -> Tensor:
     for i in range(k):
         v = V[..., :, i : i + 1]
         Q = Q - (Q @ v) * tau[..., i : i + 1, None] @ v.mH
-    return _out(Q[..., :, :n], out)
+    Q = Q[..., :, :n]
+    if k == 0 and (A._rg or tau._rg):  # torch's result stays in the graph (a zero gradient)
+        Q = Q + A * 0 + tau.sum(-1)[..., None, None] * 0
+    return _out(Q, out)
 
 
 def ormqr(
-    input: Tensor, input2: Tensor, input3: Tensor, left: bool = True, transpose: bool = False,
-    *, out=None,
+    input: Tensor,
+    input2: Tensor,
+    input3: Tensor,
+    left: bool = True,
+    transpose: bool = False,
+    *,
+    out=None,
 ) -> Tensor:
     """Q C, C Q (or with Q^H) for Q of the Householder packing (input, tau) (torch.ormqr)."""
     a = input._data
@@ -1201,7 +1212,8 @@ def lstsq(A: Tensor, B: Tensor, rcond=None, *, driver=None):
     s_np = xp.linalg.svd(a, compute_uv=False).astype(rdt, copy=False)
     smax = s_np[..., :1] if s_np.shape[-1] else xp.zeros(s_np.shape[:-1] + (1,), rdt)
     rank = (s_np > rc * smax).sum(-1).astype(np.int64)
-    res = _wrap(xp.zeros((0,), dtype=rdt))
+    # torch's residuals stay in the graph even when empty
+    res = (X.abs() if a.dtype.kind == "c" else X).reshape(-1)[:0]
     if m > n and drv != "gelsy" and bool((rank == n).all()):
         r = (A @ X.unsqueeze(-1) if vec else A @ X) - b
         res = (r.abs() ** 2).sum(-2)
@@ -1209,8 +1221,9 @@ def lstsq(A: Tensor, B: Tensor, rcond=None, *, driver=None):
             res = res.squeeze(-1)
     rank_t = _wrap(rank) if drv != "gels" else _wrap(xp.zeros((0,), dtype=np.int64))
     sv = _wrap(s_np) if drv in ("gelsd", "gelss") else _wrap(xp.zeros((0,), dtype=rdt))
-    return _rt("linalg_lstsq", ("solution", "residuals", "rank", "singular_values"), X, res,
-               rank_t, sv)
+    return _rt(
+        "linalg_lstsq", ("solution", "residuals", "rank", "singular_values"), X, res, rank_t, sv
+    )
 
 
 # --- LU forms ------------------------------------------------------------------------------
@@ -1252,10 +1265,12 @@ def lu_factor_ex(A: Tensor, *, pivot: bool = True, check_errors: bool = False, o
     if check_errors:
         _raise_batched(
             info,
-            lambda i, pre: f"torch.linalg.lu_factor_ex: {pre}U[{i},{i}] is zero and using it on "
-            "lu_solve would result in a division by zero. If you still want to perform the "
-            "factorization, consider calling linalg.lu(A, pivot) or linalg.lu_factor_ex(A, "
-            "pivot)",
+            lambda i, pre: (
+                f"torch.linalg.lu_factor_ex: {pre}U[{i},{i}] is zero and using it on "
+                "lu_solve would result in a division by zero. If you still want to perform the "
+                "factorization, consider calling linalg.lu(A, pivot) or linalg.lu_factor_ex(A, "
+                "pivot)"
+            ),
             RuntimeError,
         )
     return _out(
@@ -1269,9 +1284,11 @@ def lu_factor(A: Tensor, *, pivot: bool = True, out=None):
     LU_, piv, info = _lu_pack(A)
     _raise_batched(
         info,
-        lambda i, pre: f"torch.linalg.lu_factor: {pre}U[{i},{i}] is zero and using it on "
-        "lu_solve would result in a division by zero. If you still want to perform the "
-        "factorization, consider calling linalg.lu(A, pivot) or linalg.lu_factor_ex(A, pivot)",
+        lambda i, pre: (
+            f"torch.linalg.lu_factor: {pre}U[{i},{i}] is zero and using it on "
+            "lu_solve would result in a division by zero. If you still want to perform the "
+            "factorization, consider calling linalg.lu(A, pivot) or linalg.lu_factor_ex(A, pivot)"
+        ),
         RuntimeError,
     )
     return _out(_rt("linalg_lu_factor", ("LU", "pivots"), LU_, _wrap(piv)), out)
@@ -1286,8 +1303,14 @@ def lu(A: Tensor, pivot: bool = True, get_infos: bool = False, out=None):
     return _out((LU_, _wrap(piv)), out)
 
 
-def lu_unpack(LU_data: Tensor, LU_pivots: Tensor, unpack_data: bool = True,
-              unpack_pivots: bool = True, *, out=None):
+def lu_unpack(
+    LU_data: Tensor,
+    LU_pivots: Tensor,
+    unpack_data: bool = True,
+    unpack_pivots: bool = True,
+    *,
+    out=None,
+):
     """(P, L, U) from lu_factor's packing, as torch.lu_unpack (L and U keep the gradient)."""
     a = LU_data._data
     xp = xp_of(a)
@@ -1305,8 +1328,9 @@ def lu_unpack(LU_data: Tensor, LU_pivots: Tensor, unpack_data: bool = True,
     return _out(_rt("lu_unpack", ("P", "L", "U"), P, L, U), out)
 
 
-def lu_solve_linalg(LU_: Tensor, pivots: Tensor, B: Tensor, *, left: bool = True,
-                    adjoint: bool = False, out=None) -> Tensor:
+def lu_solve_linalg(
+    LU_: Tensor, pivots: Tensor, B: Tensor, *, left: bool = True, adjoint: bool = False, out=None
+) -> Tensor:
     """X with A X = B (or X A = B, A^H) from lu_factor's output, as torch.linalg.lu_solve."""
     _check(LU_, "linalg.lu_solve")
     _same_dtype(LU_, B, "linalg.lu_solve", "LU", "B")

@@ -22,9 +22,20 @@ from .reduction import norm as _vnorm
 __all__ = ["matrix_power", "matrix_exp"]
 
 _B13 = (
-    64764752532480000.0, 32382376266240000.0, 7771770303897600.0, 1187353796428800.0,
-    129060195264000.0, 10559470521600.0, 670442572800.0, 33522128640.0, 1323241920.0,
-    40840800.0, 960960.0, 16380.0, 182.0, 1.0,
+    64764752532480000.0,
+    32382376266240000.0,
+    7771770303897600.0,
+    1187353796428800.0,
+    129060195264000.0,
+    10559470521600.0,
+    670442572800.0,
+    33522128640.0,
+    1323241920.0,
+    40840800.0,
+    960960.0,
+    16380.0,
+    182.0,
+    1.0,
 )
 _THETA13 = 5.371920351148152
 
@@ -45,8 +56,9 @@ def _expm(a):
     a2 = w @ w
     a4 = a2 @ a2
     a6 = a4 @ a2
-    u = w @ (a6 @ (b[13] * a6 + b[11] * a4 + b[9] * a2) + b[7] * a6 + b[5] * a4 + b[3] * a2
-             + b[1] * eye)
+    u = w @ (
+        a6 @ (b[13] * a6 + b[11] * a4 + b[9] * a2) + b[7] * a6 + b[5] * a4 + b[3] * a2 + b[1] * eye
+    )
     v = a6 @ (b[12] * a6 + b[10] * a4 + b[8] * a2) + b[6] * a6 + b[4] * a4 + b[2] * a2 + b[0] * eye
     r = xp.linalg.solve(v - u, v + u)
     for _ in range(s):
@@ -194,9 +206,7 @@ def matrix_norm(
     return _finish(r, out)
 
 
-def norm(
-    A: Tensor, ord=None, dim=None, keepdim: bool = False, *, dtype=None, out=None
-) -> Tensor:
+def norm(A: Tensor, ord=None, dim=None, keepdim: bool = False, *, dtype=None, out=None) -> Tensor:
     """Vector or matrix norm, chosen by ``ord``/``dim`` as torch.linalg.norm."""
     nd = A._data.ndim
     if isinstance(dim, int):
@@ -204,8 +214,7 @@ def norm(
     if dim is not None:
         dim = tuple(dim)
         if len(dim) == 2:
-            return matrix_norm(A, "fro" if ord is None else ord, dim, keepdim, dtype=dtype,
-                               out=out)
+            return matrix_norm(A, "fro" if ord is None else ord, dim, keepdim, dtype=dtype, out=out)
         return vector_norm(A, 2 if ord is None else ord, dim, keepdim, dtype=dtype, out=out)
     if ord is None:
         return vector_norm(A, 2, None, keepdim, dtype=dtype, out=out)

@@ -55,8 +55,10 @@ def _sytf2(a, herm: bool):
                 rowmax = float(_abs1(a[imax, k:imax], cplx).max())
                 if imax < n - 1:
                     rowmax = max(rowmax, float(_abs1(a[imax + 1 :, imax], cplx).max()))
-                aii = abs(a[imax, imax].real) if (herm and cplx) else float(
-                    _abs1(np.asarray(a[imax, imax]), cplx)
+                aii = (
+                    abs(a[imax, imax].real)
+                    if (herm and cplx)
+                    else float(_abs1(np.asarray(a[imax, imax]), cplx))
                 )
                 if absakk >= _ALPHA * colmax * (colmax / rowmax):
                     kp = k
@@ -223,11 +225,13 @@ def ldl_solve(LD: Tensor, pivots: Tensor, B: Tensor, *, hermitian: bool = False,
     """X with A X = B from ldl_factor's (LD, pivots), as torch.linalg.ldl_solve."""
     _check(LD, "torch.linalg.ldl_solve")
     _same_dtype(LD, B, "torch.linalg.ldl_solve", "LD", "B")
-    ld, pv, b = (np.asarray(x._data.get() if hasattr(x._data, "get") else x._data)
-                 for x in (LD, pivots, B))
+    ld, pv, b = (
+        np.asarray(x._data.get() if hasattr(x._data, "get") else x._data) for x in (LD, pivots, B)
+    )
     if b.ndim < 2:
-        raise RuntimeError("torch.linalg.ldl_solve: The input tensor B must have at least 2 "
-                           "dimensions.")
+        raise RuntimeError(
+            "torch.linalg.ldl_solve: The input tensor B must have at least 2 dimensions."
+        )
     shape = np.broadcast_shapes(ld.shape[:-2], b.shape[:-2])
     ld2 = _flat(np.broadcast_to(ld, shape + ld.shape[-2:]), 2)
     pv2 = _flat(np.broadcast_to(pv, shape + pv.shape[-1:]), 1)

@@ -34,8 +34,14 @@ def gradcheck(fn, *xs, **kw):
 # --- solve / inv / det ---------------------------------------------------------------------
 @pytest.mark.parametrize(
     "ashape,bshape",
-    [((3, 3), (3,)), ((3, 3), (3, 2)), ((2, 3, 3), (2, 3)), ((2, 3, 3), (3, 4)),
-     ((4, 4), (2, 4, 1)), ((1, 3, 3), (2, 3, 2))],
+    [
+        ((3, 3), (3,)),
+        ((3, 3), (3, 2)),
+        ((2, 3, 3), (2, 3)),
+        ((2, 3, 3), (3, 4)),
+        ((4, 4), (2, 4, 1)),
+        ((1, 3, 3), (2, 3, 2)),
+    ],
 )
 def test_solve(ashape, bshape):
     compare(lambda m, a, b: m.linalg.solve(a, b), mat(*ashape), mat(*bshape, seed=1))
@@ -147,9 +153,9 @@ def test_solve_triangular(upper, left, unit):
     A = mat(2, 3, 3)
     B = mat(2, 3, 4, seed=5) if left else mat(2, 4, 3, seed=5)
     compare(
-        lambda m, a, b: m.linalg.solve_triangular(a, b, upper=upper, left=left,
-                                                  unitriangular=unit),
-        A, B,
+        lambda m, a, b: m.linalg.solve_triangular(a, b, upper=upper, left=left, unitriangular=unit),
+        A,
+        B,
     )
 
 
@@ -186,6 +192,7 @@ def test_qr_backward_errors():
 def test_geqrf_householder_ormqr():
     A = mat(5, 3, rg=False)
     (ea, et), (ta, tt) = compare(lambda m, a: m.geqrf(a), A, grad=False)
+
     def fresh():
         return ea.detach().requires_grad_(), et.detach().requires_grad_()
 
@@ -206,8 +213,9 @@ def test_eigh():
     compare(_eigh_loss, mat(2, 4, 4, kind="sym"))
     compare(lambda m, a: m.linalg.eigh(a, UPLO="U")[0], mat(4, 4))
     compare(lambda m, a: m.linalg.eigvalsh(a), mat(2, 3, 3, kind="sym"))
-    compare(lambda m, a: m.linalg.eigvalsh(a), mat(3, 3, kind="sym", dtype=ember.float32),
-            atol=1e-5)
+    compare(
+        lambda m, a: m.linalg.eigvalsh(a), mat(3, 3, kind="sym", dtype=ember.float32), atol=1e-5
+    )
     gradcheck(lambda a: _eigh_loss(ember, a + a.mT), mat(3, 3))
 
 
@@ -300,8 +308,12 @@ def test_lu_solve_unpack_legacy():
     for left in (True, False):
         for adj in (True, False):
             b = mat(2, 4, 3, seed=2) if left else mat(2, 3, 4, seed=2)
-            compare(lambda m, lu, p, b: m.linalg.lu_solve(lu, p, b, left=left, adjoint=adj),
-                    LU(), piv, b)
+            compare(
+                lambda m, lu, p, b: m.linalg.lu_solve(lu, p, b, left=left, adjoint=adj),
+                LU(),
+                piv,
+                b,
+            )
     compare(lambda m, lu, p: m.lu_unpack(lu, p), LU(), piv)
     compare(lambda m, b, lu, p: m.lu_solve(b, lu, p), mat(2, 4, 3, seed=2), LU(), piv)
     compare(lambda m, a: m.lu(a, get_infos=True), A, grad=False)
@@ -311,3 +323,71 @@ def test_lu_solve_unpack_legacy():
 def test_lu_pivots_complex_and_float32():
     A = mat(3, 6, 6, dtype=ember.float32, rg=False)
     compare(lambda m, a: m.linalg.lu_factor(a), A, grad=False, atol=1e-5)
+
+
+# --- LDL -----------------------------------------------------------------------------------
+LDL_CASES = [
+    [[4.0, 1.0, 2.0], [1.0, 3.0, 0.0], [2.0, 0.0, 5.0]],  # no pivoting
+    [[0.0, 1.0, 2.0], [1.0, 0.0, 3.0], [2.0, 3.0, 0.0]],  # 2x2 pivots
+    [[1.0, 5.0, 2.0], [5.0, 1.0, 3.0], [2.0, 3.0, 1.0]],
+    [[1.0, 0.0, 9.0, 0.0], [0.0, 2.0, 0.0, 1.0], [9.0, 0.0, 8.0, 0.5], [0.0, 1.0, 0.5, 0.1]],
+]
+
+
+@pytest.mark.parametrize("case", range(len(LDL_CASES)))
+@pytest.mark.parametrize("hermitian", [False, True])
+def test_ldl(case, hermitian):
+    A = ember.tensor(LDL_CASES[case], dtype=F64)
+    compare(lambda m, a: m.linalg.ldl_factor(a, hermitian=hermitian), A, grad=False)
+    compare(lambda m, a: m.linalg.ldl_factor_ex(a, hermitian=hermitian), A, grad=False)
+    B = mat(A.shape[0], 2, seed=3, rg=False)
+    compare(
+        lambda m, a, b: m.linalg.ldl_solve(
+            *m.linalg.ldl_factor(a, hermitian=hermitian), b, hermitian=hermitian
+        ),
+        A,
+        B,
+        grad=False,
+    )
+
+
+def test_ldl_batched_random():
+    A = mat(3, 6, 6, kind="sym", rg=False)
+    compare(lambda m, a: m.linalg.ldl_factor(a), A, grad=False)
+    compare(
+        lambda m, a, b: m.linalg.ldl_solve(*m.linalg.ldl_factor(a), b),
+        A,
+        mat(3, 6, 2, rg=False),
+        grad=False,
+    )
+
+
+# --- complex inputs (forward) --------------------------------------------------------------
+def cmat(*shape, seed=0, herm=False):
+    rng = np.random.default_rng(seed)
+    a = rng.standard_normal(shape) + 1j * rng.standard_normal(shape)
+    n = shape[-1]
+    if herm:
+        a = a @ np.conj(np.swapaxes(a, -1, -2)) + n * np.eye(n)
+    return ember.from_numpy(a.astype(np.complex128))
+
+
+def test_complex_forward():
+    A, B, H = cmat(2, 3, 3), cmat(2, 3, 2, seed=1), cmat(3, 3, herm=True)
+    for fn, args in (
+        (lambda m, a, b: m.linalg.solve(a, b), (A, B)),
+        (lambda m, a: m.linalg.inv(a), (A,)),
+        (lambda m, a: m.linalg.det(a), (A,)),
+        (lambda m, a: m.linalg.slogdet(a), (A,)),
+        (lambda m, a: m.linalg.cholesky(a), (H,)),
+        (lambda m, a: m.linalg.eigvalsh(a), (H,)),
+        (lambda m, a: m.linalg.svdvals(a), (A,)),
+        (lambda m, a: m.linalg.qr(a), (A,)),
+        (lambda m, a: m.linalg.lu_factor(a), (A,)),
+        (lambda m, a: m.linalg.pinv(a), (A,)),
+        (lambda m, a: m.linalg.matrix_exp(a), (A,)),
+        (lambda m, a: m.linalg.ldl_factor(a), (A + A.mT,)),
+        (lambda m, a: m.linalg.ldl_factor(a, hermitian=True), (H,)),
+        (lambda m, a: m.linalg.matrix_norm(a, "nuc"), (A,)),
+    ):
+        compare(fn, *args, grad=False, atol=1e-8)

@@ -33,8 +33,16 @@ def test_matrix_norm(ord, dim, keepdim):
 
 @pytest.mark.parametrize(
     "ord,dim,shape",
-    [(None, None, (2, 3, 4)), (None, 1, (2, 3)), (None, (0, 1), (2, 3)), ("fro", None, (3, 3)),
-     ("nuc", None, (3, 4)), (2, None, (3,)), (math.inf, None, (3, 4)), (1, (1, 2), (2, 3, 4))],
+    [
+        (None, None, (2, 3, 4)),
+        (None, 1, (2, 3)),
+        (None, (0, 1), (2, 3)),
+        ("fro", None, (3, 3)),
+        ("nuc", None, (3, 4)),
+        (2, None, (3,)),
+        (math.inf, None, (3, 4)),
+        (1, (1, 2), (2, 3, 4)),
+    ],
 )
 def test_norm(ord, dim, shape):
     compare(lambda m, a: m.linalg.norm(a, ord, dim), mat(*shape))
