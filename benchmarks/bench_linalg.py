@@ -8,6 +8,7 @@ import argparse
 import os
 import sys
 import time
+from functools import partial
 
 try:
     from .harness import command_line, num, row, write_json
@@ -89,10 +90,12 @@ def main(argv: list[str] | None = None) -> int:
                 e = fn(ember, *(ember.from_numpy(x.copy()) for x in arrays)).numpy()
                 t = fn(torch, *(torch.from_numpy(x.copy()) for x in arrays)).numpy()
                 np.testing.assert_allclose(e, t, rtol=2e-3, atol=2e-3)
-            te = _best(lambda: _run(ember, fn, arrays, args.backward), args.repeat, args.number)
+            te = _best(partial(_run, ember, fn, arrays, args.backward), args.repeat, args.number)
             tt = float("nan")
             if torch is not None:
-                tt = _best(lambda: _run(torch, fn, arrays, args.backward), args.repeat, args.number)
+                tt = _best(
+                    partial(_run, torch, fn, arrays, args.backward), args.repeat, args.number
+                )
             label = "x".join(map(str, shape))
             work = f"linalg.{name} {label} float32{', fwd+bwd' if args.backward else ''}"
             ratio = tt / te

@@ -597,7 +597,6 @@ def cholesky_ex(A: Tensor, *, upper: bool = False, check_errors: bool = False, o
 def _partial_cholesky(a, info):
     """What LAPACK's potrf leaves when it stops: the factor of the leading good block."""
     xp = xp_of(a)
-    n = a.shape[-1]
     a2 = _flat(a, 2)
     out = xp.zeros_like(a2)
     inf2 = info.reshape(-1)

@@ -6,7 +6,7 @@ import pytest
 
 import ember
 from tests._support.ops_check import compare
-from tests._support.torch_ref import assert_same, to_torch, torch
+from tests._support.torch_ref import to_torch, torch
 
 F64 = ember.float64
 
@@ -163,7 +163,7 @@ def test_triangular_solve_legacy():
     for up in (True, False):
         for tr in (True, False):
             compare(
-                lambda m, b, a: m.triangular_solve(b, a, upper=up, transpose=tr),
+                lambda m, b, a, up=up, tr=tr: m.triangular_solve(b, a, upper=up, transpose=tr),
                 mat(3, 2, seed=4),
                 mat(3, 3),
             )
@@ -198,7 +198,9 @@ def test_geqrf_householder_ormqr():
 
     compare(lambda m, a, t: m.linalg.householder_product(a, t), *fresh())
     for left, tr in ((True, False), (True, True)):
-        compare(lambda m, a, t, c: m.ormqr(a, t, c, left, tr), *fresh(), mat(5, 2, seed=8))
+        compare(
+            lambda m, a, t, c, lf=left, tr=tr: m.ormqr(a, t, c, lf, tr), *fresh(), mat(5, 2, seed=8)
+        )
     compare(lambda m, a, t, c: m.ormqr(a, t, c, False, False), *fresh(), mat(2, 5, seed=8))
     compare(lambda m, a: m.geqrf(a), mat(2, 3, 4, rg=False), grad=False)
 
@@ -309,7 +311,9 @@ def test_lu_solve_unpack_legacy():
         for adj in (True, False):
             b = mat(2, 4, 3, seed=2) if left else mat(2, 3, 4, seed=2)
             compare(
-                lambda m, lu, p, b: m.linalg.lu_solve(lu, p, b, left=left, adjoint=adj),
+                lambda m, lu, p, b, lf=left, ad=adj: m.linalg.lu_solve(
+                    lu, p, b, left=lf, adjoint=ad
+                ),
                 LU(),
                 piv,
                 b,

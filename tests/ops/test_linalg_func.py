@@ -72,7 +72,8 @@ def test_matrix_exp(shape):
     compare(lambda m, a: m.linalg.matrix_exp(a), mat(*shape))
     compare(lambda m, a: m.matrix_exp(a * 4), mat(*shape))  # scaling and squaring
     compare(lambda m, a: m.linalg.matrix_exp(a), mat(*shape, dtype=ember.float32), atol=1e-4)
-    assert ember.autograd.gradcheck(lambda a: ember.linalg.matrix_exp(a), (mat(*shape),))
+    if len(shape) == 2:
+        assert ember.autograd.gradcheck(lambda a: ember.linalg.matrix_exp(a), (mat(*shape),))
 
 
 @pytest.mark.parametrize("n", [0, 1, 2, 3, 5, -1, -3])
