@@ -61,14 +61,14 @@ def _run(m, fn, arrays, backward: bool):
     fn(m, a, spd, b)
 
 
-def _best(fn, repeat: int, number: int) -> float:
+def _best(fn, repeat: int, number: int, clock=time.perf_counter) -> float:
     fn()  # warm
     best = float("inf")
     for _ in range(repeat):
-        t0 = time.perf_counter()
+        t0 = clock()
         for _ in range(number):
             fn()
-        best = min(best, (time.perf_counter() - t0) / number)
+        best = min(best, (clock() - t0) / number)
     return best
 
 
@@ -79,9 +79,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--number", type=int, default=5)
     ap.add_argument("--backward", action="store_true")
+    ap.add_argument("--threads", type=int, default=0, help="cap both libraries' threads (0: as is)")
+    ap.add_argument(
+        "--cpu-time",
+        action="store_true",
+        help="time with the process's CPU clock (steadier on a loaded machine; use --threads 1)",
+    )
     ap.add_argument("--json", metavar="PATH", help="also write the README table rows here")
     args = ap.parse_args(argv)
     cmd = command_line("python -m benchmarks.bench_linalg", argv)
+    if args.threads > 0:
+        ember.set_num_threads(args.threads)
+        if torch is not None:
+            torch.set_num_threads(args.threads)
+    clock = time.process_time if args.cpu_time else time.perf_counter
     rows = []
     for shape in ((256, 256), (64, 32, 32)):
         arrays = _inputs(shape)
@@ -90,7 +101,9 @@ def main(argv: list[str] | None = None) -> int:
                 e = fn(ember, *(ember.from_numpy(x.copy()) for x in arrays)).numpy()
                 t = fn(torch, *(torch.from_numpy(x.copy()) for x in arrays)).numpy()
                 np.testing.assert_allclose(e, t, rtol=2e-3, atol=2e-3)
-            te = _best(partial(_run, ember, fn, arrays, args.backward), args.repeat, args.number)
+            te = _best(
+                partial(_run, ember, fn, arrays, args.backward), args.repeat, args.number, clock
+            )
             tt = float("nan")
             if torch is not None:
                 tt = _best(

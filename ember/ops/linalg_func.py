@@ -148,9 +148,7 @@ def vector_norm(
 ) -> Tensor:
     """||x||_ord over ``dim`` (all elements by default), as torch.linalg.vector_norm."""
     if isinstance(ord, str):
-        raise RuntimeError(
-            f"linalg.vector_norm: Expected a floating point or complex tensor ord. Got {ord}"
-        )
+        raise TypeError("linalg_vector_norm(): argument 'ord' (position 2) must be Number, not str")
     if dtype is not None:
         x = x.to(dtype)
     if x._data.dtype.kind == "c":

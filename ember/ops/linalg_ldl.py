@@ -157,7 +157,7 @@ def _ldl_msg(fname):
 
 def ldl_factor(A: Tensor, *, hermitian: bool = False, out=None):
     """(LD, pivots), as torch.linalg.ldl_factor."""
-    _check(A, "torch.linalg.ldl_factor")
+    _check(A, "torch.linalg.ldl_factor_ex")
     ld, piv, info = _ldl_arrays(A._data, hermitian)
     _raise_batched(info, _ldl_msg("torch.linalg.ldl_factor"))
     return _out(_rt("linalg_ldl_factor", ("LD", "pivots"), _wrap(ld), _wrap(piv)), out)
