@@ -191,46 +191,86 @@ def _out(r, out):
 # --- LU with partial pivoting --------------------------------------------------------------
 
 
+_NB = 32  # panel width of the blocked LU: the trailing updates are matrix products
+USE_SCIPY = True  # LAPACK's getrf through SciPy when it is installed (an optional speed-up)
+
+
 def _lu_arrays(a):
     """LU of a (..., m, n) array: (LU packed, pivots 1-based int32, perm rows, info int32)."""
     xp = xp_of(a)
     *batch, m, n = a.shape
     k = min(m, n)
     a2 = _flat(a, 2).copy()
-    nb = a2.shape[0]
-    piv = xp.zeros((nb, k), dtype=np.int32)
-    perm = xp.broadcast_to(xp.arange(m), (nb, m)).copy()
-    info = xp.zeros(nb, dtype=np.int32)
-    rows = xp.arange(nb)
-    cplx = a.dtype.kind == "c"
-    for j in range(k):
-        col = a2[:, j:, j]
-        # LAPACK's i?amax: |re| + |im| for complex
-        mag = (xp.abs(col.real) + xp.abs(col.imag)) if cplx else xp.abs(col)
-        p = mag.argmax(axis=1) + j
-        piv[:, j] = p + 1
-        if (p != j).any():
-            rj = a2[rows, j].copy()
-            a2[rows, j] = a2[rows, p]
-            a2[rows, p] = rj
-            pj = perm[rows, j].copy()
-            perm[rows, j] = perm[rows, p]
-            perm[rows, p] = pj
-        pivot = a2[:, j, j]
-        zero = pivot == 0
-        if zero.any():
-            info = xp.where((info == 0) & zero, j + 1, info).astype(np.int32)
-            pivot = xp.where(zero, 1, pivot)
-        if j + 1 < m:
-            a2[:, j + 1 :, j] /= pivot[:, None]
-            if j + 1 < n:
-                a2[:, j + 1 :, j + 1 :] -= a2[:, j + 1 :, j, None] * a2[:, j, None, j + 1 :]
+    r = _lu_scipy(a2) if (USE_SCIPY and xp is np and a2.size) else None
+    if r is None:
+        piv, info = _lu_blocked(a2)
+    else:
+        piv, info = r
+    perm = _perm_from_pivots(piv, m)
     return (
         a2.reshape(a.shape),
         piv.reshape(tuple(batch) + (k,)),
         perm.reshape(tuple(batch) + (m,)),
         info.reshape(tuple(batch)),
     )
+
+
+def _lu_scipy(a2):
+    """getrf on each matrix of the (B, m, n) array, in place; None without SciPy."""
+    try:
+        from scipy.linalg import lapack  # optional dependency: a faster path
+    except ImportError:
+        return None
+    getrf = lapack.get_lapack_funcs("getrf", (a2[0],))
+    nb, m, n = a2.shape
+    piv = np.empty((nb, min(m, n)), dtype=np.int32)
+    info = np.zeros(nb, dtype=np.int32)
+    for b in range(nb):
+        lu, p, inf = getrf(a2[b])
+        a2[b] = lu
+        piv[b] = p + 1
+        info[b] = max(int(inf), 0)
+    return piv, info
+
+
+def _lu_blocked(a2):
+    """Right-looking blocked LU with partial pivoting of a (B, m, n) array, in place."""
+    xp = xp_of(a2)
+    nb, m, n = a2.shape
+    k = min(m, n)
+    piv = xp.zeros((nb, k), dtype=np.int32)
+    info = xp.zeros(nb, dtype=np.int32)
+    rows = xp.arange(nb)
+    cplx = a2.dtype.kind == "c"
+    for j0 in range(0, k, _NB):
+        j1 = min(j0 + _NB, k)
+        for j in range(j0, j1):  # the panel, column by column
+            col = a2[:, j:, j]
+            # LAPACK's i?amax: |re| + |im| for complex
+            mag = (xp.abs(col.real) + xp.abs(col.imag)) if cplx else xp.abs(col)
+            p = mag.argmax(axis=1) + j
+            piv[:, j] = p + 1
+            if (p != j).any():
+                rj = a2[rows, j].copy()
+                a2[rows, j] = a2[rows, p]
+                a2[rows, p] = rj
+            pivot = a2[:, j, j]
+            zero = pivot == 0
+            if zero.any():
+                info = xp.where((info == 0) & zero, j + 1, info).astype(np.int32)
+                pivot = xp.where(zero, 1, pivot)
+            if j + 1 < m:
+                a2[:, j + 1 :, j] /= pivot[:, None]
+                if j + 1 < j1:
+                    a2[:, j + 1 :, j + 1 : j1] -= (
+                        a2[:, j + 1 :, j, None] * a2[:, j, None, j + 1 : j1]
+                    )
+        if j1 < n:  # U12 = L11^-1 A12, then A22 -= L21 U12
+            l11 = xp.tril(a2[:, j0:j1, j0:j1], -1) + xp.eye(j1 - j0, dtype=a2.dtype)
+            a2[:, j0:j1, j1:] = xp.linalg.solve(l11, a2[:, j0:j1, j1:])
+            if j1 < m:
+                a2[:, j1:, j1:] -= a2[:, j1:, j0:j1] @ a2[:, j0:j1, j1:]
+    return piv, info
 
 
 def _split_lu(lu):

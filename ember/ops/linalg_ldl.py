@@ -94,18 +94,32 @@ def _sytf2(a, herm: bool):
                     a[k + 1 :, k + 1 :] -= np.tril(upd)
                     a[k + 1 :, k] = x / a[k, k]
             else:
-                if k < n - 2:
+                if k < n - 2 and herm and cplx:  # LAPACK's hetf2
+                    d = abs(a[k + 1, k])
+                    d11 = a[k + 1, k + 1].real / d
+                    d22 = a[k, k].real / d
+                    tt = 1.0 / (d11 * d22 - 1.0)
+                    d21 = a[k + 1, k] / d
+                    d = tt / d
+                    c0, c1 = a[k + 2 :, k].copy(), a[k + 2 :, k + 1].copy()
+                    wk = d * (d11 * c0 - d21 * c1)
+                    wkp1 = d * (d22 * c1 - d21.conj() * c0)
+                    upd = np.outer(c0, wk.conj()) + np.outer(c1, wkp1.conj())
+                    a[k + 2 :, k + 2 :] -= np.tril(upd)
+                    a[k + 2 :, k] = wk
+                    a[k + 2 :, k + 1] = wkp1
+                    idx = np.arange(k + 2, n)
+                    a[idx, idx] = a[idx, idx].real
+                elif k < n - 2:  # LAPACK's sytf2
                     d21 = a[k + 1, k]
-                    d11 = a[k + 1, k + 1] / conj(d21)
+                    d11 = a[k + 1, k + 1] / d21
                     d22 = a[k, k] / d21
                     tt = 1.0 / (d11 * d22 - 1.0)
-                    if herm and cplx:
-                        tt = 1.0 / ((d11 * d22).real - 1.0)
                     d21 = tt / d21
-                    rows = a[k + 2 :, k].copy(), a[k + 2 :, k + 1].copy()
-                    wk = d21 * (d11 * rows[0] - rows[1])
-                    wkp1 = conj(d21) * (d22 * rows[1] - rows[0])
-                    upd = np.outer(rows[0], conj(wk)) + np.outer(rows[1], conj(wkp1))
+                    c0, c1 = a[k + 2 :, k].copy(), a[k + 2 :, k + 1].copy()
+                    wk = d21 * (d11 * c0 - c1)
+                    wkp1 = d21 * (d22 * c1 - c0)
+                    upd = np.outer(c0, wk) + np.outer(c1, wkp1)
                     a[k + 2 :, k + 2 :] -= np.tril(upd)
                     a[k + 2 :, k] = wk
                     a[k + 2 :, k + 1] = wkp1
@@ -120,16 +134,36 @@ def _sytf2(a, herm: bool):
     return piv, info
 
 
+USE_SCIPY = True  # LAPACK's sytrf/hetrf through SciPy when it is installed (a speed-up)
+
+
+def _ldl_scipy(a2, piv, info, herm: bool) -> bool:
+    """sytrf (hetrf) on each matrix, in place; False without SciPy."""
+    try:
+        from scipy.linalg import lapack  # optional dependency: a faster path
+    except ImportError:
+        return False
+    name = "hetrf" if (herm and a2.dtype.kind == "c") else "sytrf"
+    fn = lapack.get_lapack_funcs(name, (a2[0],))
+    for b in range(a2.shape[0]):
+        ld, p, inf = fn(a2[b], lower=1)
+        a2[b] = np.tril(ld)
+        piv[b] = p
+        info[b] = max(int(inf), 0)
+    return True
+
+
 def _ldl_arrays(a, herm: bool):
     n = a.shape[-1]
     host = a.get() if hasattr(a, "get") else a
     a2 = np.array(_flat(host, 2), copy=True)
     piv = np.zeros((a2.shape[0], n), dtype=np.int32)
     info = np.zeros(a2.shape[0], dtype=np.int32)
-    for b in range(a2.shape[0]):
-        m = np.tril(a2[b])
-        piv[b], info[b] = _sytf2(m, herm)
-        a2[b] = m
+    if not (USE_SCIPY and a2.size and _ldl_scipy(a2, piv, info, herm)):
+        for b in range(a2.shape[0]):
+            m = np.tril(a2[b])
+            piv[b], info[b] = _sytf2(m, herm)
+            a2[b] = m
     xp = xp_of(a)
     return (
         xp.asarray(a2.reshape(a.shape)),

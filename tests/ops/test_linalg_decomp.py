@@ -395,3 +395,34 @@ def test_complex_forward():
         (lambda m, a: m.linalg.matrix_norm(a, "nuc"), (A,)),
     ):
         compare(fn, *args, grad=False, atol=1e-8)
+
+
+@pytest.mark.parametrize("use_scipy", [True, False])
+def test_lu_and_ldl_with_and_without_scipy(use_scipy, monkeypatch):
+    """The NumPy paths (blocked LU, sytf2/hetf2) and SciPy's LAPACK give torch's factors."""
+    from ember.ops import linalg_decomp, linalg_ldl
+
+    monkeypatch.setattr(linalg_decomp, "USE_SCIPY", use_scipy)
+    monkeypatch.setattr(linalg_ldl, "USE_SCIPY", use_scipy)
+    rng = np.random.default_rng(4)
+    a = ember.from_numpy(rng.standard_normal((2, 40, 40)))  # wider than one LU panel
+    compare(lambda m, x: m.linalg.lu_factor(x), a, grad=False, atol=1e-10)
+    compare(lambda m, x: m.linalg.lu_factor(x), a[0, :35, :10], grad=False, atol=1e-10)
+    compare(lambda m, x: m.linalg.lu_factor(x), a[0, :10, :35], grad=False, atol=1e-10)
+    c = rng.standard_normal((2, 7, 7)) + 1j * rng.standard_normal((2, 7, 7))
+    for herm, x in (
+        (True, c + np.conj(np.swapaxes(c, -1, -2))),
+        (False, c + np.swapaxes(c, -1, -2)),
+        (False, (c + np.swapaxes(c, -1, -2)).real.copy()),
+    ):
+        X, B = ember.from_numpy(x), ember.from_numpy(rng.standard_normal((2, 7, 2)).astype(x.dtype))
+        compare(lambda m, x, h=herm: m.linalg.ldl_factor(x, hermitian=h), X, grad=False, atol=1e-10)
+        compare(
+            lambda m, x, b, h=herm: m.linalg.ldl_solve(
+                *m.linalg.ldl_factor(x, hermitian=h), b, hermitian=h
+            ),
+            X,
+            B,
+            grad=False,
+            atol=1e-10,
+        )
