@@ -19,7 +19,6 @@ from ..ops.linalg_decomp import (
     lu_factor_ex,
     matrix_rank,
     pinv,
-    slogdet,
     solve,
     solve_ex,
     solve_triangular,
@@ -29,6 +28,7 @@ from ..ops.linalg_decomp import det as det
 from ..ops.linalg_decomp import linalg_cholesky as cholesky
 from ..ops.linalg_decomp import linalg_lu as lu
 from ..ops.linalg_decomp import linalg_qr as qr
+from ..ops.linalg_decomp import linalg_slogdet as slogdet
 from ..ops.linalg_decomp import linalg_svd as svd
 from ..ops.linalg_decomp import lu_solve_linalg as lu_solve
 from ..ops.linalg_func import (

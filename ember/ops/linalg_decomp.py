@@ -546,11 +546,18 @@ class SlogDet(Op):
         return glog[..., None, None] * _mH(xp.linalg.inv(a))
 
 
-def slogdet(A: Tensor, *, out=None):
+def linalg_slogdet(A: Tensor, *, out=None):
     """(sign, logabsdet), as torch.linalg.slogdet."""
     _check(A, "linalg.slogdet")
     s, la = SlogDet.apply(A)
     return _out(_rt("linalg_slogdet", ("sign", "logabsdet"), s, la), out)
+
+
+def slogdet(input: Tensor, *, out=None):
+    """torch.slogdet: (sign, logabsdet)."""
+    _check(input, "linalg.slogdet")
+    s, la = SlogDet.apply(input)
+    return _out(_rt("slogdet", ("sign", "logabsdet"), s, la), out)
 
 
 def logdet(input: Tensor) -> Tensor:
@@ -1098,9 +1105,18 @@ def _svd_grad(u, s, vh, gu, gs, gvh, m, n):
     return u @ ret @ vh
 
 
+def _check_driver(A: Tensor, fname: str, driver) -> None:
+    if driver is not None and xp_of(A._data) is np:
+        raise RuntimeError(
+            f"{fname}: keyword argument `driver=` is only supported on CUDA inputs with cuSOLVER "
+            "backend."
+        )
+
+
 def linalg_svd(A: Tensor, full_matrices: bool = True, *, driver=None, out=None):
     """(U, S, Vh), as torch.linalg.svd."""
     _check(A, "linalg.svd", square=False)
+    _check_driver(A, "torch.linalg.svd", driver)
     u, s, vh = SVD.apply(A, full_matrices)
     return _out(_rt("linalg_svd", ("U", "S", "Vh"), u, s, vh), out)
 
@@ -1108,6 +1124,7 @@ def linalg_svd(A: Tensor, full_matrices: bool = True, *, driver=None, out=None):
 def svdvals(A: Tensor, *, driver=None, out=None) -> Tensor:
     """Singular values (descending), as torch.linalg.svdvals."""
     _check(A, "linalg.svdvals", square=False)
+    _check_driver(A, "torch.linalg.svdvals", driver)
     if A._rg:
         return _out(SVD.apply(A, False)[1], out)
     a = A._data
