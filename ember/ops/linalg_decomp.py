@@ -16,6 +16,7 @@ from collections import namedtuple
 import numpy as np
 
 from .._backend.xp import xp_of
+from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.node import Op
 from ..tensor import Tensor, _wrap
 from .inplace import copy_into_out
@@ -733,8 +734,6 @@ def _tri_solve(T: Tensor, B: Tensor) -> Tensor:
                 raise
     # a zero on the diagonal: LAPACK's trtrs divides by it (inf/nan), no error
     xp = xp_of(t)
-    tb, bb = xp.broadcast_arrays(t[..., :, :1], b[..., :1, :])
-    del tb, bb
     shape = np.broadcast_shapes(t.shape[:-2], b.shape[:-2])
     tt = xp.broadcast_to(t, shape + t.shape[-2:])
     bb = xp.broadcast_to(b, shape + b.shape[-2:])
@@ -972,7 +971,7 @@ def eigh(A: Tensor, UPLO: str = "L", *, out=None):
 def eigvalsh(A: Tensor, UPLO: str = "L", *, out=None) -> Tensor:
     """Eigenvalues (ascending) of hermitian matrices, as torch.linalg.eigvalsh."""
     _eigh_check(A, "linalg.eigvalsh", UPLO)
-    if A._rg:
+    if _records(A):
         return _out(Eigh.apply(A, UPLO, True)[0], out)
     return _out(Eigh.apply(A, UPLO, False), out)
 
@@ -1027,7 +1026,7 @@ def eig(A: Tensor, *, out=None):
 def eigvals(A: Tensor, *, out=None) -> Tensor:
     """Eigenvalues (complex), as torch.linalg.eigvals."""
     _check(A, "linalg.eigvals")
-    if A._rg:
+    if _records(A):
         return _out(Eig.apply(A)[0], out)
     a = A._data
     return _out(_wrap(xp_of(a).linalg.eigvals(a).astype(_complex_of(a.dtype), copy=False)), out)
@@ -1125,7 +1124,7 @@ def svdvals(A: Tensor, *, driver=None, out=None) -> Tensor:
     """Singular values (descending), as torch.linalg.svdvals."""
     _check(A, "linalg.svdvals", square=False)
     _check_driver(A, "torch.linalg.svdvals", driver)
-    if A._rg:
+    if _records(A):
         return _out(SVD.apply(A, False)[1], out)
     a = A._data
     s = xp_of(a).linalg.svd(a, compute_uv=False).astype(a.real.dtype, copy=False)
@@ -1290,16 +1289,23 @@ def linalg_lu(A: Tensor, *, pivot: bool = True, out=None):
     _check(A, "linalg.lu", square=False)
     if not pivot:
         raise RuntimeError("linalg.lu_factor: LU without pivoting is not implemented on the CPU")
-    L, U = LU.apply(A)
-    ctx = L.grad_fn
-    perm = ctx.extra[2] if ctx is not None else _lu_arrays(A._data)[2]
+    if _records(A):
+        L, U = LU.apply(A)
+        perm = L.grad_fn.extra[2]
+    else:
+        lu, _, perm, _ = _lu_arrays(A._data)
+        L, U = (_wrap(x) for x in _split_lu(lu))
     P = _wrap(_perm_matrix(perm, A._data.dtype))
     return _out(_rt("linalg_lu", ("P", "L", "U"), P, L, U), out)
 
 
+def _records(A: Tensor) -> bool:
+    return A._rg and is_grad_enabled()
+
+
 def _lu_pack(A: Tensor):
     a = A._data
-    if A._rg:
+    if _records(A):
         L, U = LU.apply(A)
         lu, piv, _, info = L.grad_fn.extra
         m, n = a.shape[-2:]
