@@ -617,12 +617,12 @@ class Cholesky(Op):
     def backward(ctx, g):
         (L,) = ctx.saved
         xp = xp_of(L)
-        phi = xp.tril(_mH(L) @ g)
-        n = L.shape[-1]
-        phi[..., range(n), range(n)] *= 0.5
+        p = xp.tril(_mH(L) @ g)
+        # the hermitian matrix with P's strict lower part halved (and mirrored) and P's
+        # diagonal halved, as torch (Murray 2016)
+        phi = 0.5 * (p + _mH(xp.tril(p, -1)))
         s = _solve(_mH(L), phi)  # L^{-H} Phi
-        s = _mH(_solve(_mH(L), _mH(s)))  # ... L^{-1}
-        return 0.5 * (s + _mH(s))
+        return _mH(_solve(_mH(L), _mH(s)))  # ... L^{-1}
 
 
 def cholesky_ex(A: Tensor, *, upper: bool = False, check_errors: bool = False, out=None):

@@ -426,3 +426,46 @@ def test_lu_and_ldl_with_and_without_scipy(use_scipy, monkeypatch):
             grad=False,
             atol=1e-10,
         )
+
+
+def _cgrad_case(name):
+    return {
+        "svdvals": lambda m, a: m.linalg.svdvals(a).sum(),
+        "det": lambda m, a: m.linalg.det(a).abs(),
+        "inv": lambda m, a: m.linalg.inv(a).abs().sum(),
+        "svd_U": lambda m, a: m.linalg.svd(a)[0].abs().sum(),
+        "eigh_V": lambda m, a: m.linalg.eigh(a)[1].abs().sum() + m.linalg.eigh(a)[0].sum(),
+        "eig": lambda m, a: m.linalg.eig(a)[1].abs().sum() + m.linalg.eigvals(a).abs().sum(),
+        "qr": lambda m, a: m.linalg.qr(a)[1].abs().sum() + m.linalg.qr(a)[0].abs().sum(),
+        "cholesky": lambda m, a: m.linalg.cholesky(a).abs().sum(),
+        "solve": lambda m, a: m.linalg.solve(a, a[..., :1] * 2).abs().sum(),
+    }[name]
+
+
+@pytest.mark.parametrize(
+    "name", ["svdvals", "det", "inv", "svd_U", "eigh_V", "eig", "qr", "cholesky", "solve"]
+)
+def test_complex_gradients(name):
+    herm = name in ("eigh_V", "cholesky")
+    A = cmat(3, 3, seed=2, herm=herm).requires_grad_()
+    compare(_cgrad_case(name), A, grad=False)  # values
+    ta = to_torch(A)
+    _cgrad_case(name)(torch, ta).backward()
+    _cgrad_case(name)(ember, A).backward()
+    np.testing.assert_allclose(A.grad.numpy(), ta.grad.numpy(), atol=1e-10)
+
+
+@pytest.mark.parametrize("which", ["svd", "eig"])
+def test_complex_gauge_errors(which):
+    A = cmat(3, 3, seed=1).requires_grad_()
+    ta = to_torch(A)
+
+    def loss(m, a):
+        v = m.linalg.svd(a)[0] if which == "svd" else m.linalg.eig(a)[1]
+        return (v[0, 0] + v[0, 1]).abs()  # depends on each column's phase
+
+    with pytest.raises(RuntimeError) as te:
+        loss(torch, ta).backward()
+    with pytest.raises(RuntimeError) as ee:
+        loss(ember, A).backward()
+    assert str(ee.value) == str(te.value)
