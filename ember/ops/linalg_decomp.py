@@ -1271,9 +1271,7 @@ def lstsq(A: Tensor, B: Tensor, rcond=None, *, driver=None):
     res = (X.abs() if a.dtype.kind == "c" else X).reshape(-1)[:0]
     if m > n and drv != "gelsy" and bool((rank == n).all()):
         r = (A @ X.unsqueeze(-1) if vec else A @ X) - b
-        res = (r.abs() ** 2).sum(-2)
-        if vec:
-            res = res.squeeze(-1)
+        res = (r.abs() ** 2).sum(-2)  # torch keeps the column dim of a vector b
     rank_t = _wrap(rank) if drv != "gels" else _wrap(xp.zeros((0,), dtype=np.int64))
     sv = _wrap(s_np) if drv in ("gelsd", "gelss") else _wrap(xp.zeros((0,), dtype=rdt))
     return _rt(

@@ -289,6 +289,7 @@ def test_matrix_rank():
 def test_lstsq(driver):
     A, B = mat(2, 5, 3), mat(2, 5, 2, seed=3)
     compare(lambda m, a, b: m.linalg.lstsq(a, b, driver=driver), A, B)
+    compare(lambda m, a, b: m.linalg.lstsq(a, b, driver=driver), mat(5, 3), mat(5, seed=2))
     compare(lambda m, a, b: m.linalg.lstsq(a, b, driver=driver).solution, mat(3, 3), mat(3, 2))
 
 
