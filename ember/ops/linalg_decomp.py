@@ -980,11 +980,19 @@ def _complex_of(dt):
     return np.dtype(np.complex64) if dt in (np.float32, np.complex64) else np.dtype(np.complex128)
 
 
+def _eig_any(a, vectors: bool = True):
+    """numpy/cupy ``linalg.eig``; on the host when the array module has none (older CuPy)."""
+    xp = xp_of(a)
+    if hasattr(xp.linalg, "eig"):
+        return xp.linalg.eig(a) if vectors else xp.linalg.eigvals(a)
+    r = np.linalg.eig(_host(a)) if vectors else np.linalg.eigvals(_host(a))
+    return tuple(xp.asarray(x) for x in r) if vectors else xp.asarray(r)
+
+
 class Eig(Op):
     @staticmethod
     def forward(ctx, a):
-        xp = xp_of(a)
-        w, v = xp.linalg.eig(a)
+        w, v = _eig_any(a)
         c = _complex_of(a.dtype)
         w, v = w.astype(c, copy=False), v.astype(c, copy=False)
         ctx.saved = (w, v)
@@ -1029,7 +1037,7 @@ def eigvals(A: Tensor, *, out=None) -> Tensor:
     if _records(A):
         return _out(Eig.apply(A)[0], out)
     a = A._data
-    return _out(_wrap(xp_of(a).linalg.eigvals(a).astype(_complex_of(a.dtype), copy=False)), out)
+    return _out(_wrap(_eig_any(a, False).astype(_complex_of(a.dtype), copy=False)), out)
 
 
 # --- SVD -----------------------------------------------------------------------------------
