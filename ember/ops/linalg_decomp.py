@@ -19,6 +19,7 @@ from .._backend.xp import xp_of
 from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.node import Op
 from ..tensor import Tensor, _wrap
+from . import _bw
 from .inplace import copy_into_out
 from .join import cat
 
@@ -362,6 +363,10 @@ class LU(Op):
 class Solve(Op):
     """X with A X = B (B a batch of matrices; batch dims broadcast)."""
 
+    save_in = (0,)
+    save_out = True
+    higher_order = True  # under create_graph the backward runs on Tensors through these ops
+
     @staticmethod
     def forward(ctx, a, b):
         x = _solve(a, b)
@@ -373,11 +378,11 @@ class Solve(Op):
     def backward(ctx, g):
         a, x = ctx.saved
         sa, sb = ctx.shapes
-        gb = (
-            _solve(_mH(a), g)
-            if g.shape[:-2] == a.shape[:-2]
-            else _solve(xp_of(a).broadcast_to(_mH(a), g.shape[:-2] + a.shape[-2:]), g)
-        )
+        if isinstance(g, Tensor):  # create_graph: the same formula through recorded ops
+            gb = Solve.apply(a.mH, g)
+            ga = -gb @ x.mH if ctx._needs[0] else None
+            return (_bw.sum_to(ga, sa) if ga is not None else None), _bw.sum_to(gb, sb)
+        gb = _solve(_mH(a), g)  # batch dims broadcast
         ga = -gb @ _mH(x) if ctx._needs[0] else None
         return (_sum_to(ga, sa) if ga is not None else None), _sum_to(gb, sb)
 
@@ -462,6 +467,9 @@ def solve(A: Tensor, B: Tensor, *, left: bool = True, out=None) -> Tensor:
 
 
 class Inv(Op):
+    save_out = True
+    higher_order = True  # the backward is products of the output: Tensors work too
+
     @staticmethod
     def forward(ctx, a):
         r = _safe(xp_of(a).linalg.inv, a, "linalg.inv", _singular_msg("linalg.inv"))
@@ -471,7 +479,7 @@ class Inv(Op):
     @staticmethod
     def backward(ctx, g):
         (r,) = ctx.saved
-        rh = _mH(r)
+        rh = r.mH if isinstance(r, Tensor) else _mH(r)
         return -(rh @ g @ rh)
 
 
@@ -505,6 +513,9 @@ def inverse(input: Tensor, *, out=None) -> Tensor:
 
 
 class Det(Op):
+    save_in = (0,)
+    higher_order = True
+
     @staticmethod
     def forward(ctx, a):
         r = xp_of(a).linalg.det(a)
@@ -514,6 +525,10 @@ class Det(Op):
     @staticmethod
     def backward(ctx, g):
         a, r = ctx.saved
+        if isinstance(g, Tensor):  # create_graph: det and inverse as recorded ops
+            d = Det.apply(a)
+            scale = (g * d.conj()).unsqueeze(-1).unsqueeze(-1)
+            return scale * Inv.apply(a).mH
         xp = xp_of(a)
         if a.shape[-1] == 0:
             return xp.zeros_like(a)
@@ -531,6 +546,9 @@ def det(A: Tensor, *, out=None) -> Tensor:
 
 
 class SlogDet(Op):
+    save_in = (0,)
+    higher_order = True
+
     @staticmethod
     def forward(ctx, a):
         xp = xp_of(a)
@@ -541,6 +559,10 @@ class SlogDet(Op):
     @staticmethod
     def backward(ctx, gsign, glog):
         (a,) = ctx.saved
+        if isinstance(a, Tensor):  # create_graph
+            if glog is None:
+                return a * 0
+            return glog.unsqueeze(-1).unsqueeze(-1) * Inv.apply(a).mH
         xp = xp_of(a)
         if glog is None:
             return xp.zeros_like(a)

@@ -470,3 +470,20 @@ def test_complex_gauge_errors(which):
     with pytest.raises(RuntimeError) as ee:
         loss(ember, A).backward()
     assert str(ee.value) == str(te.value)
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda m, a: m.linalg.inv(a),
+        lambda m, a: m.linalg.det(a),
+        lambda m, a: m.linalg.slogdet(a)[1],
+        lambda m, a: m.logdet(a @ a.mT + m.eye(3, dtype=a.dtype)),
+        lambda m, a: m.linalg.solve(a, a.sum(-1, keepdim=True)),
+        lambda m, a: m.linalg.solve(a + 3 * m.eye(3, dtype=a.dtype), a[..., :2], left=True),
+    ],
+)
+def test_double_backward(fn):
+    from tests._support.ops_check import compare_double_backward
+
+    compare_double_backward(fn, (2, 3, 3))
