@@ -1242,7 +1242,7 @@ def _ex(x):
 
 
 def pinv(
-    A: Tensor, *, atol=None, rtol=None, hermitian: bool = False, out=None, rcond=None
+    A: Tensor, rcond=None, hermitian: bool = False, *, atol=None, rtol=None, out=None
 ) -> Tensor:
     """Moore-Penrose pseudo-inverse, as torch.linalg.pinv (atol/rtol or the legacy rcond)."""
     _check(A, "linalg.pinv", square=False)
