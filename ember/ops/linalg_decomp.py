@@ -625,6 +625,9 @@ def _chol_msg(fname):
 
 
 class Cholesky(Op):
+    save_out = True
+    higher_order = True
+
     @staticmethod
     def forward(ctx, a):
         try:
@@ -638,6 +641,11 @@ class Cholesky(Op):
     @staticmethod
     def backward(ctx, g):
         (L,) = ctx.saved
+        if isinstance(L, Tensor):  # create_graph: the same formula through recorded ops
+            p = (L.mH @ g).tril()
+            phi = 0.5 * (p + p.tril(-1).mH)
+            s = Solve.apply(L.mH, phi)
+            return Solve.apply(L.mH, s.mH).mH
         xp = xp_of(L)
         p = xp.tril(_mH(L) @ g)
         # the hermitian matrix with P's strict lower part halved (and mirrored) and P's

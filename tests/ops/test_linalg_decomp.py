@@ -481,6 +481,7 @@ def test_complex_gauge_errors(which):
         lambda m, a: m.logdet(a @ a.mT + m.eye(3, dtype=a.dtype)),
         lambda m, a: m.linalg.solve(a, a.sum(-1, keepdim=True)),
         lambda m, a: m.linalg.solve(a + 3 * m.eye(3, dtype=a.dtype), a[..., :2], left=True),
+        lambda m, a: m.linalg.cholesky(a @ a.mT + m.eye(3, dtype=a.dtype)),
     ],
 )
 def test_double_backward(fn):
