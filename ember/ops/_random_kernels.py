@@ -39,7 +39,9 @@ def u01_double(gen, n: int) -> np.ndarray:
 
 def u01_float(gen, n: int) -> np.ndarray:
     """torch's uniform_real_distribution<float>(0, 1): the low 24 bits of random() * 2^-24."""
-    return (gen.engine.random(n) & _M24).astype(_F32) * _P24
+    r = gen.engine.random(n)
+    np.bitwise_and(r, _M24, out=r)
+    return np.multiply(r, _P24, dtype=_F32)  # exact: 24-bit integers times 2^-24
 
 
 def fma64(a, b, c) -> np.ndarray:
@@ -272,11 +274,12 @@ def _apply_swaps(z: np.ndarray, n: int) -> np.ndarray:
     writer[selfs] = prev[selfs]
     w = writer[:m]
     ptr = np.where(w >= 0, w, np.arange(m, dtype=np.int64))
-    while True:
-        nxt = ptr[ptr]
-        if np.array_equal(nxt, ptr):
-            break
-        ptr = nxt
+    active = np.nonzero(w >= 0)[0]
+    while active.size:  # pointer jumping on the chains not yet at their root
+        cur = ptr[active]
+        nxt = ptr[cur]
+        ptr[active] = nxt
+        active = active[nxt != cur]
     carried = ptr  # a step no one wrote into before carries its own index
     out = np.empty(n, np.int64)
     out[:m] = np.where(prev >= 0, carried[np.maximum(prev, 0)], z)

@@ -91,9 +91,9 @@ class MT19937:
             return np.empty(0, np.uint32)
         # pairs through the fast 64-bit path (about 3x NumPy's 32-bit one), split high then low
         w = self.random64(n // 2)
-        if _LITTLE:
+        if _LITTLE:  # each word's halves sit low first in memory: swap them while copying
             out = np.empty(n, np.uint32)
-            out[: n - (n & 1)] = ((w << np.uint64(32)) | (w >> np.uint64(32))).view(np.uint32)
+            out[: n - (n & 1)].reshape(-1, 2)[...] = w.view(np.uint32).reshape(-1, 2)[:, ::-1]
         else:
             out = np.empty(n, np.uint32)
             out[0 : n - 1 : 2] = w >> np.uint64(32)
