@@ -7,8 +7,8 @@ import warnings
 from functools import total_ordering
 
 import ember
+from ember.distributions.utils import solve_lower
 from ember.nn import functional as F
-from ember.ops._dist_linalg import solve_lower
 
 from .bernoulli import Bernoulli
 from .beta import Beta

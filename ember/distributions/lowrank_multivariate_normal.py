@@ -7,7 +7,8 @@ import math
 
 import ember
 from ember import Size
-from ember.ops._dist_linalg import cholesky, inverse
+from ember.linalg import cholesky
+from ember.linalg import inv as inverse
 
 from . import constraints
 from .distribution import Distribution

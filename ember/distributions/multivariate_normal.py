@@ -6,7 +6,9 @@ import math
 
 import ember
 from ember import Size
-from ember.ops._dist_linalg import cholesky, inverse, solve_lower
+from ember.distributions.utils import solve_lower
+from ember.linalg import cholesky
+from ember.linalg import inv as inverse
 
 from . import constraints
 from .distribution import Distribution

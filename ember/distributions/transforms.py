@@ -14,8 +14,8 @@ import weakref
 
 import ember
 from ember import Size
+from ember.linalg import cholesky
 from ember.nn import functional as F
-from ember.ops._dist_linalg import cholesky
 
 from . import constraints
 from .utils import _sum_rightmost, broadcast_all, tril_matrix_to_vec, vec_to_tril_matrix

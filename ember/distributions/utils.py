@@ -8,6 +8,7 @@ from typing import Any
 
 import ember
 from ember import Tensor
+from ember.linalg import solve_triangular
 from ember.nn import functional as F
 from ember.ops._dist_special import digamma as _digamma  # noqa: F401  (see below)
 from ember.ops._dist_special import gammainc as _gammainc  # noqa: F401
@@ -148,3 +149,8 @@ def _xlogy(x, y) -> Tensor:
 # _lgamma/_digamma/_gammainc above are ember's private NumPy versions
 # (ember/ops/_dist_special.py); they give way to ember.lgamma/digamma/special.gammainc once
 # torch.special lands in ember.
+
+
+def solve_lower(L: Tensor, B: Tensor) -> Tensor:
+    """L^-1 B for lower-triangular L, batch dims broadcast."""
+    return solve_triangular(L, B, upper=False)

@@ -8,7 +8,9 @@ from numbers import Number
 
 import ember
 from ember import Size
-from ember.ops._dist_linalg import cholesky, inverse, solve_lower
+from ember.distributions.utils import solve_lower
+from ember.linalg import cholesky
+from ember.linalg import inv as inverse
 
 from . import constraints
 from .chi2 import Chi2
