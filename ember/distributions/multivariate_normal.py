@@ -16,9 +16,6 @@ from .utils import _standard_normal, lazy_property
 
 __all__ = ["MultivariateNormal"]
 
-# cholesky/solve_lower/inverse are ember's private stand-ins (ember/ops/_dist_linalg.py) for
-# linalg.cholesky / solve_triangular / inv until ember.linalg lands.
-
 
 def _batch_mv(bmat, bvec):
     """Matrix-vector products with broadcast batch dims."""
