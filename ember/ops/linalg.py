@@ -63,6 +63,8 @@ class MatMul(Op):
         n = ctx._needs
         ga = gb = None
         an, bn = a.ndim, b.ndim
+        if _bw.np_dtype(a).kind == "c" or _bw.np_dtype(b).kind == "c":  # g @ b^H, a^H @ g
+            a, b = a.conj(), b.conj()
         if an == 1 and bn == 1:
             return (g * b if n[0] else None), (g * a if n[1] else None)
         # lift 1-d operands to matrices so one formula serves all cases

@@ -313,3 +313,21 @@ def test_addbmm_float32_accumulates_as_accurately_as_torch():
 def test_rmatmul_keeps_both_operands_in_the_graph():
     a, b = randn(2, 3), randn(3, 2)
     compare(lambda m, a, b: a.__rmatmul__(b), a, b)
+
+
+def test_complex_matmul_gradients_use_the_conjugate_as_torch():
+    import numpy as np
+
+    from tests._support.torch_ref import assert_same, torch
+
+    rng = np.random.default_rng(0)
+    c = lambda *s: rng.standard_normal(s) + 1j * rng.standard_normal(s)  # noqa: E731
+    for sa, sb in (((2, 3), (3, 2)), ((3,), (3,)), ((2, 3, 4), (4,)), ((3,), (3, 2))):
+        a, b = c(*sa), c(*sb)
+        outs = []
+        for m in (ember, torch):
+            x, y = m.tensor(a, requires_grad=True), m.tensor(b, requires_grad=True)
+            (x @ y).abs().sum().backward()
+            outs.append((x.grad, y.grad))
+        assert_same(outs[0][0], outs[1][0])
+        assert_same(outs[0][1], outs[1][1])
