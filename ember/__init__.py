@@ -91,7 +91,9 @@ from .ops.dropout import dropout  # noqa: E402,F401
 from .ops.random_gamma import *  # noqa: E402,F401,F403
 from .random import *  # noqa: E402,F401,F403
 from .random import default_generator  # noqa: E402,F401
-from .ops.copy import copy_  # noqa: E402,F401
+from .ops.copy import copy_, fill, zero_  # noqa: E402,F401
+from .ops.padding import constant_pad_nd  # noqa: E402,F401
+from .ops.resample import grid_sampler, grid_sampler_2d, grid_sampler_3d  # noqa: E402,F401
 from .ops.sparse import sparse_coo_tensor, sparse_csr_tensor, spmm  # noqa: E402,F401
 from ._tensor_methods import clone, compile, detach, is_nonzero, typename  # noqa: E402,F401
 from ._tensor_str import get_printoptions, set_printoptions  # noqa: E402,F401

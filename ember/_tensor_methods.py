@@ -825,6 +825,10 @@ for _name in unary.__all__:
         "signbit",
         "conj",
         "positive",
+        "resolve_conj",
+        "resolve_neg",
+        "is_conj",
+        "is_neg",
     ):
         METHODS.setdefault(_name + "_", _inplace_of(_fn))
 
@@ -849,6 +853,9 @@ METHODS.setdefault("renorm", reduction.renorm)
 METHODS.setdefault("renorm_", _inplace_of(reduction.renorm))
 METHODS.setdefault("histogram", sorting.histogram)
 METHODS.setdefault("split_with_sizes", join.split_with_sizes)
+METHODS.setdefault("unsafe_chunk", join.unsafe_chunk)
+METHODS.setdefault("unsafe_split", join.unsafe_split)
+METHODS.setdefault("unsafe_split_with_sizes", join.unsafe_split_with_sizes)
 METHODS.setdefault("as_strided", view.as_strided)
 METHODS.setdefault("as_strided_scatter", view.as_strided_scatter)
 METHODS.setdefault("corrcoef", reduction.corrcoef)

@@ -11,6 +11,7 @@ from .._grad_state import state as _gs
 from ..tensor import Tensor, _wrap
 from .creation import zeros_like
 from .inplace import check_leaf, inplace
+from .linalg import _IgnoreSecond
 from .unary import Cast, ToDevice
 from .view import _storage_root, expand
 
@@ -79,7 +80,18 @@ def fill_(self: Tensor, value) -> Tensor:
 
 
 def zero_(self: Tensor) -> Tensor:
+    """Set every element to zero, in place."""
     return fill_(self, 0)
+
+
+def fill(input: Tensor, value) -> Tensor:
+    """A tensor like input filled with ``value`` (a number or a 0-d tensor), out of place; the
+    gradient reaches ``value`` when it is a tensor, and input gets a zero gradient, as torch."""
+    if isinstance(value, Tensor):
+        r = value.reshape(()).to(input.dtype).expand(*input._data.shape).clone()
+    else:
+        r = fill_(input.detach().clone(), value)
+    return _IgnoreSecond.apply(r, input) if input._rg else r
 
 
 def resize_(self: Tensor, *sizes, memory_format=None) -> Tensor:

@@ -15,7 +15,7 @@ from . import _bw
 from .creation import zeros_like
 from .inplace import _pretty, check_leaf, inplace
 
-__all__ = ["nonzero", "argwhere", "index_put", "unravel_index"]
+__all__ = ["nonzero", "nonzero_static", "argwhere", "index_put", "unravel_index"]
 
 
 def _is_basic(key) -> bool:
@@ -460,3 +460,16 @@ def unravel_index(indices: Tensor, shape) -> tuple:
         out.append(rem % s if s else xp.zeros_like(rem))
         rem = rem // s if s else rem
     return tuple(_wrap(c) for c in reversed(out))
+
+
+def nonzero_static(input: Tensor, *, size: int, fill_value: int = -1) -> Tensor:
+    """nonzero's (n, ndim) indices cut or padded with ``fill_value`` to exactly ``size`` rows."""
+    if size < 0:
+        raise RuntimeError(f"nonzero_static: 'size' must be an non-negative integer, got {size}")
+    idx = nonzero(input)._data
+    xp = xp_of(idx)
+    nd = max(input._data.ndim, 1) if input._data.ndim else 0
+    out = xp.full((size, idx.shape[1] if idx.ndim == 2 else nd), fill_value, np.int64)
+    k = min(size, idx.shape[0])
+    out[:k] = idx[:k]
+    return _wrap(out)

@@ -45,6 +45,9 @@ __all__ = [
     "vsplit",
     "dsplit",
     "split_with_sizes",
+    "unsafe_chunk",
+    "unsafe_split",
+    "unsafe_split_with_sizes",
     "split_copy",
     "split_with_sizes_copy",
     "unbind_copy",
@@ -346,3 +349,18 @@ def combinations(input: Tensor, r: int = 2, with_replacement: bool = False) -> T
         return Tensor.new_empty(input, (0, r))
     idx = np.asarray(rows, dtype=np.int64)
     return stack([input[idx[:, k]] for k in range(r)], 1)
+
+
+def unsafe_chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple:
+    """chunk (torch's unsafe_ form skips a view check ember does not need)."""
+    return chunk(input, chunks, dim)
+
+
+def unsafe_split(tensor: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
+    """split (see unsafe_chunk)."""
+    return split(tensor, split_size_or_sections, dim)
+
+
+def unsafe_split_with_sizes(input: Tensor, split_sizes, dim: int = 0) -> tuple:
+    """split_with_sizes (see unsafe_chunk)."""
+    return split(input, list(split_sizes), dim)

@@ -62,3 +62,20 @@ class _Pad(Op):
         gx = xp.zeros(n, g.dtype)
         xp.add.at(gx, xp.asarray(pidx.reshape(-1)), g.reshape(-1))  # repeats accumulate
         return gx.reshape(ctx.shape), None, None, None
+
+
+def constant_pad_nd(input, pad, value=0):
+    """Pad the last len(pad) // 2 dims with ``value`` (negative widths crop): torch's
+    constant_pad_nd, the op behind F.pad's constant mode."""
+    nd = input._data.ndim
+    if len(pad) % 2:
+        raise RuntimeError("Length of pad must be even but instead it equals " + str(len(pad)))
+    if len(pad) // 2 > nd:
+        raise RuntimeError(
+            "Length of pad should be no more than twice the number of dimensions of the input. "
+            f"Pad length is {len(pad)} while the input has {nd} dimensions."
+        )
+    widths = [(0, 0)] * nd
+    for k in range(len(pad) // 2):
+        widths[nd - 1 - k] = (int(pad[2 * k]), int(pad[2 * k + 1]))
+    return _Pad.apply(input, widths, "constant", value)

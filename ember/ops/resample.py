@@ -31,6 +31,9 @@ __all__ = [
     "fold",
     "affine_grid",
     "grid_sample",
+    "grid_sampler",
+    "grid_sampler_2d",
+    "grid_sampler_3d",
 ]
 
 
@@ -655,3 +658,20 @@ def _bicubic(flat: Tensor, coords, sizes, padding: str, align: bool) -> Tensor:
             v = _gather_taps(flat, [iy, ix], sizes, wy[a] * wx[b], my & mx)
             out = v if out is None else out + v
     return out
+
+
+_GS_MODES = ("bilinear", "nearest", "bicubic")
+_GS_PADDING = ("zeros", "border", "reflection")
+
+
+def grid_sampler(
+    input: Tensor, grid: Tensor, interpolation_mode: int, padding_mode: int, align_corners: bool
+) -> Tensor:
+    """torch.grid_sampler: grid_sample with the modes as torch's integer codes."""
+    return grid_sample(
+        input, grid, _GS_MODES[interpolation_mode], _GS_PADDING[padding_mode], align_corners
+    )
+
+
+grid_sampler_2d = grid_sampler
+grid_sampler_3d = grid_sampler

@@ -94,6 +94,11 @@ __all__ = [
     "logical_not",
     "deg2rad",
     "rad2deg",
+    "conj_physical",
+    "resolve_conj",
+    "resolve_neg",
+    "is_conj",
+    "is_neg",
     "sinc",
     "frexp",
 ]
@@ -530,6 +535,33 @@ def conj(input):
 
 
 _conj = _unary("conj", np.conj, lambda g, a, y: _bw.as_array(g).conj(), float_only=False)
+
+
+def conj_physical(input, *, out=None):
+    """The conjugate, materialised (ember has no lazy conjugate bit, so as conj for complex
+    input, and a copy for real input)."""
+    r = _conj(input) if input.is_complex() else input.clone()
+    return copy_into_out(out, r) if out is not None else r
+
+
+def resolve_conj(input):
+    """input itself: ember never sets torch's lazy conjugate bit."""
+    return input
+
+
+def resolve_neg(input):
+    """input itself: ember never sets torch's lazy negative bit."""
+    return input
+
+
+def is_conj(input) -> bool:
+    """False: ember materialises conjugates (no lazy conjugate bit)."""
+    return False
+
+
+def is_neg(input) -> bool:
+    """False: ember has no lazy negative bit."""
+    return False
 
 
 def _nograd(name, f):

@@ -309,3 +309,19 @@ def test_out_dtype_decides_the_result(name, args, dtype):
     assert str(e.dtype) == str(t.dtype) and tuple(e.shape) == tuple(t.shape)
     if not name.startswith("rand"):
         assert_same(e, t)
+
+
+def test_fill_zero_constant_pad_nd_conj_physical_resolve():
+    from tests._support.ops_check import compare, randn
+
+    x = randn(2, 3)
+    compare(lambda m, x: m.fill(x, 2.5), x)
+    compare(lambda m, x: m.zero_(x.detach().clone()), x, grad=False)
+    x.grad = None
+    compare(lambda m, x: m.constant_pad_nd(x, (1, -1, 2, 0), 0.5), x)
+    x.grad = None
+    compare(lambda m, x: m.conj_physical(x), x)
+    c = ember.tensor([1 + 2j, 3 - 1j])
+    assert ember.conj_physical(c).tolist() == [1 - 2j, 3 + 1j]
+    assert ember.resolve_conj(c) is c and ember.resolve_neg(c) is c
+    assert not ember.is_conj(c) and not ember.is_neg(c)

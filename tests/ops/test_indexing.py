@@ -117,3 +117,14 @@ def test_index_put_accumulate_with_many_repeats_against_numpy():
     want = np.zeros(7)
     np.add.at(want, idx, vals)
     np.testing.assert_allclose(e.numpy(), want, rtol=1e-12)
+
+
+def test_nonzero_static_pads_and_cuts_as_torch():
+    from tests._support.torch_ref import assert_same, torch
+
+    a = [[0, 1, 0], [2, 0, 3]]
+    for size, fill in ((5, -1), (2, 7), (0, -1)):
+        assert_same(
+            ember.nonzero_static(ember.tensor(a), size=size, fill_value=fill),
+            torch.nonzero_static(torch.tensor(a), size=size, fill_value=fill),
+        )

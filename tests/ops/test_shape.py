@@ -479,3 +479,12 @@ def test_gradient_uniform_per_dim_and_coordinate_spacings(edge_order):
     with pytest.raises(RuntimeError, match="at least edge_order"):
         ember.gradient(ember.tensor([1.0, 2.0]), edge_order=2)
     gradcheck(lambda f: ember.gradient(f, edge_order=edge_order)[1], (3, 4))
+
+
+def test_unsafe_chunk_and_split_are_chunk_and_split():
+    x = randn(5, 2)
+    compare(lambda m, x: m.unsafe_chunk(x, 2), x)
+    x.grad = None
+    compare(lambda m, x: m.unsafe_split(x, 2, 0), x)
+    x.grad = None
+    compare(lambda m, x: x.unsafe_split_with_sizes([3, 2]), x)
