@@ -23,11 +23,15 @@ def elementwise_op(
     bf16_in_f32: bool = False,
     save: str | None = "in",
     higher: bool = False,
+    holomorphic: bool = True,
 ) -> type[Op]:
     """An Op class named ``name`` from ``fwd`` and ``bwd``: ``nparams`` trailing non-tensor
     arguments, ``float_only`` computes integer/bool inputs in the default float dtype,
     ``bf16_in_f32`` computes bfloat16 in float32 and rounds once (as torch), ``save`` says which
-    value backward reads ("in", "out" or None: for the in-place version check)."""
+    value backward reads ("in", "out" or None: for the in-place version check). For complex
+    input a ``holomorphic`` op's gradient is g * conj(f'(a)), torch's convention: ``bwd`` runs on
+    conj(a) and conj(y), which gives that for the functions with real Taylor coefficients (exp,
+    log, sin, tanh, sqrt, ...); abs and the like pass ``holomorphic=False``."""
     if nparams:
         nones = (None,) * nparams
 
@@ -39,6 +43,8 @@ def elementwise_op(
 
         def backward(ctx, g):
             a, y = ctx.saved
+            if holomorphic and _is_complex(a):
+                return (bwd(g, a.conj(), y.conj(), *ctx.params),) + nones
             return (bwd(g, a, y, *ctx.params),) + nones
 
     else:
@@ -56,6 +62,8 @@ def elementwise_op(
 
         def backward(ctx, g):
             a, y = ctx.saved
+            if holomorphic and _is_complex(a):
+                return (bwd(g, a.conj(), y.conj()),)
             return (bwd(g, a, y),)
 
     attrs = {
@@ -68,3 +76,8 @@ def elementwise_op(
     elif save == "out":
         attrs["save_out"] = True
     return type(name, (Op,), attrs)
+
+
+def _is_complex(a) -> bool:
+    dt = a.dtype
+    return dt.kind == "c" if isinstance(dt, np.dtype) else dt.is_complex

@@ -159,7 +159,16 @@ class ToDevice(Op):
 
 
 def _unary(
-    name, fwd, bwd=None, *, float_only=True, save="in", higher=False, int_ok=False, no_bool=None
+    name,
+    fwd,
+    bwd=None,
+    *,
+    float_only=True,
+    save="in",
+    higher=False,
+    int_ok=False,
+    no_bool=None,
+    holomorphic=True,
 ):
     """Build an Op class (``elementwise_op``) and its function from forward fwd(a) and backward
     bwd(g, a, y); ``no_bool`` is (exception type, message) raised for bool inputs, as torch."""
@@ -171,6 +180,7 @@ def _unary(
         bf16_in_f32=True,
         save=save,
         higher=higher,
+        holomorphic=holomorphic,
     )
 
     def compute(a):
@@ -263,6 +273,7 @@ abs = _unary(
     lambda g, a, y: g * _bw.sign(a),
     float_only=False,  # noqa: A001
     higher=True,
+    holomorphic=False,  # |z|: g * z / |z|
     no_bool=(NotImplementedError, "\"abs_cpu\" not implemented for 'Bool'"),
 )
 absolute = abs
