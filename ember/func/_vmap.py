@@ -120,12 +120,20 @@ def _batch_size(func, in_dims, leaves, dims) -> int:
 _level = ACTIVE  # the innermost active batched vmap (0: none), shared with _batched.py
 
 
+def _rng_state() -> bytes:
+    """The default generator's state (torch's byte layout), to restore or compare."""
+    return default_generator.get_state().numpy().tobytes()
+
+
+def _set_rng_state(state: bytes) -> None:
+    default_generator.set_state(_wrap(np.frombuffer(state, np.uint8).copy()))
+
+
 def _vmap_call(func, in_dims, out_dims, randomness, args, kwargs, batchable=None):
     dims = _flat_in_dims(func, in_dims, args)
     leaves, spec = tree_flatten(args)
     n = _batch_size(func, in_dims, leaves, dims)
-    bitgen = default_generator._rng.bit_generator
-    start = bitgen.state
+    start = _rng_state()
     graph = any(isinstance(v, Tensor) and v.requires_grad for v in leaves + tree_flatten(kwargs)[0])
     if not graph and not _force_loop[0] and (batchable is None or batchable[0]):
         res = _batched_call(func, dims, leaves, spec, kwargs, out_dims, randomness, start, n)
@@ -133,14 +141,14 @@ def _vmap_call(func, in_dims, out_dims, randomness, args, kwargs, batchable=None
             return res
         if batchable is not None and randomness != "different":
             batchable[0] = False
-        bitgen.state = start  # the per-sample run draws what it would have drawn alone
+        _set_rng_state(start)  # the per-sample run draws what it would have drawn alone
     results = []
     for i in range(n):
         if randomness == "same":
-            bitgen.state = start
+            _set_rng_state(start)
         sample = [x if d is None else x.select(d, i) for x, d in zip(leaves, dims)]
         results.append(func(*tree_unflatten(sample, spec), **kwargs))
-        if i == 0 and randomness == "error" and bitgen.state != start:
+        if i == 0 and randomness == "error" and _rng_state() != start:
             raise RuntimeError(
                 "vmap: called random operation while in randomness error mode. Please either "
                 "use the 'same' or 'different' randomness flags on vmap or perform the "
@@ -222,7 +230,7 @@ def _batched_call(func, dims, leaves, spec, kwargs, out_dims, randomness, start,
             a = x._data
             sample.append(_wrap(BatchedArray(np.moveaxis(a, d, 0) if d else a, level)))
         out = func(*tree_unflatten(sample, spec), **kwargs)
-        if default_generator._rng.bit_generator.state != start:
+        if _rng_state() != start:
             if randomness == "error":
                 raise RuntimeError(
                     "vmap: called random operation while in randomness error mode. Please "
