@@ -63,6 +63,7 @@ from .ops import (
     unary,
     view,
 )
+from .ops import complex as complex_ops
 from .tensor import Size, Tensor, _wrap
 
 
@@ -802,6 +803,8 @@ for _name in unary.__all__:
         METHODS.setdefault(_name + "_", _inplace_of(_fn))
 
 METHODS["round"] = unary.round
+METHODS["real"] = property(complex_ops.real, lambda s, v: complex_ops.real(s).copy_(v))
+METHODS["imag"] = property(complex_ops.imag, lambda s, v: complex_ops.imag(s).copy_(v))
 METHODS["softmax"] = activation.softmax
 METHODS["log_softmax"] = activation.log_softmax
 
