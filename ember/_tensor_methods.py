@@ -60,6 +60,7 @@ from .ops import (
     reduction,
     sorting,
     sparse,
+    special,
     unary,
     view,
 )
@@ -803,6 +804,11 @@ for _name in unary.__all__:
         METHODS.setdefault(_name + "_", _inplace_of(_fn))
 
 METHODS["round"] = unary.round
+for _name in ("lgamma", "digamma", "i0", "igamma", "igammac", "xlogy", "mvlgamma"):
+    METHODS[_name] = getattr(special, _name)
+    METHODS[_name + "_"] = _inplace_of(getattr(special, _name))
+METHODS["polygamma"] = lambda self, n: special.polygamma(n, self)
+METHODS["polygamma_"] = lambda self, n: inplace.inplace(self, lambda s: special.polygamma(n, s))
 METHODS["real"] = property(complex_ops.real, lambda s, v: complex_ops.real(s).copy_(v))
 METHODS["imag"] = property(complex_ops.imag, lambda s, v: complex_ops.imag(s).copy_(v))
 METHODS["softmax"] = activation.softmax
