@@ -116,7 +116,8 @@ class _Polar(Op):
         xp = xp_of(g)
         c, s = xp.cos(theta), xp.sin(theta)
         # d/dr = e^{i theta}, d/dtheta = i r e^{i theta}; the gradient is Re(conj(f') g)
-        g_r = g.real * c + g.imag * s
+        # torch divides by sgn(result), so a negative abs flips (and 0 zeroes) its gradient
+        g_r = (g.real * c + g.imag * s) * xp.sign(r)
         g_t = r * (g.imag * c - g.real * s)
         return _sum_to(g_r, r.shape), _sum_to(g_t, theta.shape)
 

@@ -57,7 +57,7 @@ def _norm(norm: str | None) -> str:
     if norm is None:
         return "backward"
     if norm not in _NORMS:
-        raise ValueError(f'Invalid normalization mode: "{norm}"')
+        raise RuntimeError(f'Invalid normalization mode: "{norm}"')
     return norm
 
 
