@@ -320,8 +320,7 @@ def _y_series(x, nu: int, terms: int = 30):
 def _j(a, nu: int):
     x = _flat(a)
     ax = np.abs(x)
-    out = np.full_like(x, np.nan)
-    out[np.isinf(x)] = 0.0
+    out = np.full_like(x, np.nan)  # torch gives NaN at +-inf too
     lo = ax <= 2
     out[lo] = _j_series(ax[lo], nu)
     hi = (ax > 2) & np.isfinite(ax)
@@ -336,7 +335,6 @@ def _y(a, nu: int):
     x = _flat(a)
     out = np.full_like(x, np.nan)
     out[x == 0] = -np.inf
-    out[x == np.inf] = 0.0
     lo = (x > 0) & (x <= 2)
     out[lo] = _y_series(x[lo], nu)
     hi = (x > 2) & np.isfinite(x)
@@ -460,9 +458,7 @@ def _hankel_scaled_frac(x, nu: float):
 def airy_ai(a):
     """The Airy function Ai."""
     x = _flat(a)
-    out = np.full_like(x, np.nan)
-    out[x == np.inf] = 0.0
-    out[x == -np.inf] = 0.0
+    out = np.full_like(x, np.nan)  # NaN at +-inf, as torch
     mid = (x >= -2.5) & (x <= 1)
     out[mid] = _airy_series(x[mid])
     pos = (x > 1) & np.isfinite(x)

@@ -234,8 +234,8 @@ def zeta(s: np.ndarray, q: np.ndarray) -> np.ndarray:
     qint = q == np.floor(q)
     out[ok & (q <= 0) & qint] = np.inf
     # a negative q is allowed for an integer s only (q^-s is not real otherwise)
+    ok &= s != np.inf  # torch gives NaN for an infinite s
     good = ok & (q > 0) & np.isfinite(q)
-    out[ok & (q == np.inf)] = 0.0
     if good.any():
         out[good] = _zeta_em(s[good], q[good])
     neg = ok & (q < 0) & ~qint & (s == np.floor(s)) & np.isfinite(q)

@@ -348,8 +348,7 @@ def log_ndtr(a: np.ndarray) -> np.ndarray:
     return out.reshape(np.shape(a)).astype(a.dtype, copy=False)
 
 
-def _norm_pdf(y: np.ndarray) -> np.ndarray:
-    return np.exp(-0.5 * y * y) * (1 / math.sqrt(2 * math.pi))
+_LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
 
 
 def ndtri(a: np.ndarray) -> np.ndarray:
@@ -376,6 +375,7 @@ def ndtri(a: np.ndarray) -> np.ndarray:
         lq = np.log(q)
         for _ in range(6):
             ly = log_ndtr(y)
-            y = y - (ly - lq) * np.exp(ly) / _norm_pdf(y)
+            # ndtr / pdf through logs: both underflow in the far tail
+            y = y - (ly - lq) * np.exp(ly + 0.5 * y * y + _LOG_SQRT_2PI)
         out[sel] = y if side < 0 else -y
     return out.reshape(np.shape(a)).astype(a.dtype, copy=False)
