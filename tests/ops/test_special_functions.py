@@ -47,13 +47,13 @@ UNARY = {
     "spherical_bessel_j0": None,
     "sinc": 1e-15,
     "ndtr": 1e-16,  # torch's ndtr is less precise near its underflow
-    # torch's own Bessel and Airy kernels are off by up to ~1e-11 and ~1e-9 (ours: see the
-    # mpmath bounds below)
-    "bessel_j0": 2e-11,
-    "bessel_j1": 2e-11,
-    "bessel_y0": 2e-11,
-    "bessel_y1": 2e-11,
-    "airy_ai": 5e-9,
+    # torch's own Bessel and Airy kernels are off by up to ~3e-7 for large arguments (ours are
+    # held to the mpmath bounds below)
+    "bessel_j0": 1e-6,
+    "bessel_j1": 1e-6,
+    "bessel_y0": 1e-6,
+    "bessel_y1": 1e-6,
+    "airy_ai": 1e-5,
     "expit": None,
     "erf": None,
     "erfc": 1e-300,
