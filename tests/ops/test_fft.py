@@ -173,3 +173,19 @@ def test_frequencies_and_shifts():
 def test_namespace_is_complete():
     names = set(torch.fft.__all__) | {"hfft2", "ihfft2", "hfftn", "ihfftn"}
     assert names <= set(dir(ember.fft))
+
+
+def test_numpy_path_without_scipy(monkeypatch):
+    """The transforms and their gradients are the same on numpy.fft (SciPy is optional)."""
+    from ember.ops import fft as fft_ops
+
+    a = np.random.default_rng(6).standard_normal((4, 8))
+    with_sp = [ember.fft.rfft2(ember.from_numpy(a)), ember.fft.irfft(ember.from_numpy(a), n=9)]
+    monkeypatch.setattr(fft_ops, "_SCIPY_FFT", [None])
+    x = ember.from_numpy(a.copy()).requires_grad_()
+    without = [ember.fft.rfft2(x), ember.fft.irfft(x, n=9)]
+    for p, q in zip(with_sp, without):
+        np.testing.assert_allclose(q.detach().numpy(), p.numpy(), rtol=1e-12, atol=1e-12)
+    _check("fft2", {"s": (3, 8)})
+    _check("ihfftn", {})
+    assert ember.autograd.gradcheck(lambda v: ember.view_as_real(ember.fft.rfftn(v)), (x,))
