@@ -61,6 +61,7 @@ from .ops import (
     sorting,
     sparse,
     special,
+    spectral,
     unary,
     view,
 )
@@ -807,6 +808,8 @@ METHODS["round"] = unary.round
 for _name in ("lgamma", "digamma", "i0", "igamma", "igammac", "xlogy", "mvlgamma"):
     METHODS[_name] = getattr(special, _name)
     METHODS[_name + "_"] = _inplace_of(getattr(special, _name))
+METHODS["stft"] = spectral.stft
+METHODS["istft"] = spectral.istft
 METHODS["polygamma"] = lambda self, n: special.polygamma(n, self)
 METHODS["polygamma_"] = lambda self, n: inplace.inplace(self, lambda s: special.polygamma(n, s))
 METHODS["real"] = property(complex_ops.real, lambda s, v: complex_ops.real(s).copy_(v))

@@ -189,3 +189,51 @@ def test_numpy_path_without_scipy(monkeypatch):
     _check("fft2", {"s": (3, 8)})
     _check("ihfftn", {})
     assert ember.autograd.gradcheck(lambda v: ember.view_as_real(ember.fft.rfftn(v)), (x,))
+
+
+STFT_CASES = [
+    dict(n_fft=16),
+    dict(n_fft=16, hop_length=5, win_length=12, window=True),
+    dict(n_fft=15, center=False, normalized=True),
+    dict(n_fft=16, pad_mode="constant", onesided=False),
+]
+
+
+@pytest.mark.parametrize("kw", STFT_CASES)
+@pytest.mark.parametrize("shape", [(100,), (2, 64)])
+def test_stft_istft_match_torch(kw, shape):
+    kw = dict(kw)
+    tw = ew = None
+    if kw.pop("window", None):
+        tw = torch.hann_window(kw["win_length"], dtype=torch.float64)
+        ew = ember.hann_window(kw["win_length"], dtype=ember.float64)
+    a = np.random.default_rng(0).standard_normal(shape)
+    tx = torch.from_numpy(a.copy()).requires_grad_()
+    ex = ember.from_numpy(a.copy()).requires_grad_()
+    t = torch.stft(
+        tx,
+        window=tw if tw is not None else torch.ones(kw["n_fft"], dtype=torch.float64),
+        return_complex=True,
+        **kw,
+    )
+    e = ex.stft(window=ew, return_complex=True, **kw)
+    assert_same(e, t, rtol=1e-10, atol=1e-10)
+    torch.view_as_real(t).pow(2).sum().backward()
+    ember.view_as_real(e).pow(2).sum().backward()
+    assert_same(ex.grad, tx.grad, rtol=1e-10, atol=1e-10)
+    ikw = {k: v for k, v in kw.items() if k != "pad_mode"}
+    ti = torch.istft(
+        t.detach(),
+        window=tw if tw is not None else torch.ones(kw["n_fft"], dtype=torch.float64),
+        length=shape[-1],
+        **ikw,
+    )
+    ei = ember.istft(e.detach(), window=ew, length=shape[-1], **ikw)
+    assert_same(ei, ti, rtol=1e-10, atol=1e-10)
+    if kw.get("center", True):
+        np.testing.assert_allclose(ei.numpy(), a, atol=1e-10)  # the round trip is lossless
+
+
+def test_stft_requires_return_complex():
+    with pytest.raises(RuntimeError, match="requires the return_complex parameter"):
+        ember.stft(ember.ones(32), 8)
