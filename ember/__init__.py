@@ -86,6 +86,10 @@ from .ops.join import *  # noqa: E402,F401,F403
 from .ops.rearrange import *  # noqa: E402,F401,F403
 from .ops.sorting import *  # noqa: E402,F401,F403
 from .ops.unary import *  # noqa: E402,F401,F403
+from .ops.complex import complex, imag, polar, real, view_as_complex, view_as_real  # noqa: E402,F401
+from .ops.special import *  # noqa: E402,F401,F403
+from .ops.window import *  # noqa: E402,F401,F403
+from .ops.spectral import istft, stft  # noqa: E402,F401
 from .ops.activation import log_softmax, softmax  # noqa: E402,F401
 from .ops.dropout import dropout  # noqa: E402,F401
 from .ops.random_gamma import *  # noqa: E402,F401,F403

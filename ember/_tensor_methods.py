@@ -63,9 +63,12 @@ from .ops import (
     reduction,
     sorting,
     sparse,
+    special,
+    spectral,
     unary,
     view,
 )
+from .ops import complex as complex_ops
 from .tensor import Size, Tensor, _wrap
 
 
@@ -863,6 +866,15 @@ METHODS.setdefault("vdot", linalg.vdot)
 METHODS.setdefault("multinomial", random.multinomial)
 
 METHODS["round"] = unary.round
+for _name in ("lgamma", "digamma", "i0", "igamma", "igammac", "xlogy", "mvlgamma"):
+    METHODS[_name] = getattr(special, _name)
+    METHODS[_name + "_"] = _inplace_of(getattr(special, _name))
+METHODS["stft"] = spectral.stft
+METHODS["istft"] = spectral.istft
+METHODS["polygamma"] = lambda self, n: special.polygamma(n, self)
+METHODS["polygamma_"] = lambda self, n: inplace.inplace(self, lambda s: special.polygamma(n, s))
+METHODS["real"] = property(complex_ops.real, lambda s, v: complex_ops.real(s).copy_(v))
+METHODS["imag"] = property(complex_ops.imag, lambda s, v: complex_ops.imag(s).copy_(v))
 METHODS["softmax"] = activation.softmax
 METHODS["log_softmax"] = activation.log_softmax
 

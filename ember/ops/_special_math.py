@@ -16,7 +16,7 @@ import math
 
 import numpy as np
 
-__all__ = ["erf", "erfc", "erfinv"]
+__all__ = ["erf", "erfc", "erfinv", "erfcx", "ndtr", "log_ndtr", "ndtri"]
 
 # erf(1) rounded to float32 precision: erf(1 + s) - _ERX is small on [0.84375, 1.25)
 _ERX = 8.45062911510467529297e-01
@@ -263,4 +263,119 @@ def erfinv(a: np.ndarray) -> np.ndarray:
         )
     edge = ax == 1
     out[edge] = np.copysign(np.inf, x[edge])
+    return out.reshape(np.shape(a)).astype(a.dtype, copy=False)
+
+
+_SQRT1_2 = math.sqrt(0.5)
+_INV_SQRT_PI = 1 / math.sqrt(math.pi)
+
+
+def _exp_sq(x: np.ndarray) -> np.ndarray:
+    """exp(x^2) without the rounding of x^2 (x split into 26 high bits and the rest)."""
+    z = (x.view(np.uint64) & np.uint64(0xFFFFFFFF00000000)).view(np.float64)
+    return np.exp(z * z) * np.exp((x - z) * (x + z))
+
+
+def erfcx(a: np.ndarray) -> np.ndarray:
+    """exp(x^2) erfc(x) of a float array, in its dtype; overflows to inf below about -26.6."""
+    x = _as_f64(a)
+    out = np.empty_like(x)
+    out[np.isnan(x)] = np.nan
+    i = np.flatnonzero(x < _MID)
+    if i.size:
+        xi = x[i]
+        with np.errstate(over="ignore", invalid="ignore"):
+            out[i] = _exp_sq(xi) * erfc(xi)
+        out[i[np.isneginf(xi)]] = np.inf
+    # on [1.25, 28) erfc is exp(-x^2 - 0.5625 + R/S) / x, so the exp(x^2) cancels exactly
+    i = np.flatnonzero((x >= _MID) & (x < _ERFC_ZERO))
+    if i.size:
+        xi = x[i]
+        s = 1.0 / (xi * xi)
+        lo = xi < _SPLIT
+        ratio = np.where(lo, _poly(_RA, s) / _poly(_SA, s), _poly(_RB, s) / _poly(_SB, s))
+        out[i] = np.exp(ratio - 0.5625) / xi
+    # beyond: the asymptotic series 1/(x sqrt(pi)) (1 - 1/(2x^2) + 3/(2x^2)^2 - ...)
+    i = np.flatnonzero(x >= _ERFC_ZERO)
+    if i.size:
+        xi = x[i]
+        r = 0.5 / (xi * xi)
+        ser = np.ones_like(xi)
+        term = np.ones_like(xi)
+        for k in range(1, 10):
+            term = -term * (2 * k - 1) * r
+            ser += term
+        with np.errstate(under="ignore"):
+            out[i] = np.where(np.isinf(xi), 0.0, _INV_SQRT_PI / xi * ser)
+    return out.reshape(np.shape(a)).astype(a.dtype, copy=False)
+
+
+def ndtr(a: np.ndarray) -> np.ndarray:
+    """The standard normal CDF, as torch computes it: 0.5 erfc(-x / sqrt 2)."""
+    x = _as_f64(a)
+    t = x * _SQRT1_2
+    z = np.abs(t)
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        y = np.where(z < _SQRT1_2, 0.5 + 0.5 * erf(t), 0.5 * erfc(z))
+        y = np.where((z >= _SQRT1_2) & (t > 0), 1.0 - y, y)
+        # the left tail as erfcx(t) exp(-x^2 / 2) / 2: the rounding of x / sqrt(2) would
+        # otherwise cost x^2 ulps
+        lo = np.flatnonzero(x < -1.0)
+        if lo.size:
+            xl = x[lo]
+            y[lo] = 0.5 * erfcx(-t[lo]) * _exp_neg_half_sq(xl)
+    return y.reshape(np.shape(a)).astype(a.dtype, copy=False)
+
+
+def _exp_neg_half_sq(x: np.ndarray) -> np.ndarray:
+    """exp(-x^2 / 2) without the rounding of x^2."""
+    z = (x.view(np.uint64) & np.uint64(0xFFFFFFFF00000000)).view(np.float64)
+    return np.exp(-0.5 * z * z) * np.exp(-0.5 * (x - z) * (x + z))
+
+
+def log_ndtr(a: np.ndarray) -> np.ndarray:
+    """log of the standard normal CDF, accurate in both tails."""
+    x = _as_f64(a)
+    out = np.empty_like(x)
+    t = -x * _SQRT1_2
+    lo = x < -1.0
+    # log(erfc(t) / 2) = log(erfcx(t) / 2) - t^2 keeps the far left tail finite
+    xl = x[lo]
+    out[lo] = np.log(erfcx(t[lo]) * 0.5) - 0.5 * xl * xl
+    hi = ~lo
+    out[hi] = np.log1p(-0.5 * erfc(-t[hi]))
+    out[np.isnan(x)] = np.nan
+    return out.reshape(np.shape(a)).astype(a.dtype, copy=False)
+
+
+_LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
+
+
+def ndtri(a: np.ndarray) -> np.ndarray:
+    """The inverse of ndtr: -inf at 0, inf at 1, NaN outside [0, 1]."""
+    p = _as_f64(a)
+    out = np.full_like(p, np.nan)
+    out[p == 0] = -np.inf
+    out[p == 1] = np.inf
+    mid = (p >= 0.25) & (p <= 0.75)
+    # 2p - 1 is exact here, so erfinv keeps the relative precision near p = 1/2
+    out[mid] = math.sqrt(2) * erfinv(2 * p[mid] - 1)
+    for side in (-1.0, 1.0):
+        sel = (p > 0) & (p < 0.25) if side < 0 else (p > 0.75) & (p < 1)
+        if not sel.any():
+            continue
+        q = p[sel] if side < 0 else 1.0 - p[sel]  # exact for p > 3/4
+        w = np.sqrt(-2.0 * np.log(q))
+        # a start within a few percent (Hastings), then Newton on log(ndtr(y)) = log(q)
+        y = -(
+            w
+            - (2.515517 + 0.802853 * w + 0.010328 * w * w)
+            / (1 + 1.432788 * w + 0.189269 * w * w + 0.001308 * w**3)
+        )
+        lq = np.log(q)
+        for _ in range(6):
+            ly = log_ndtr(y)
+            # ndtr / pdf through logs: both underflow in the far tail
+            y = y - (ly - lq) * np.exp(ly + 0.5 * y * y + _LOG_SQRT_2PI)
+        out[sel] = y if side < 0 else -y
     return out.reshape(np.shape(a)).astype(a.dtype, copy=False)

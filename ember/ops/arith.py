@@ -134,6 +134,13 @@ class Sub(_Binary):
         return Sub.out(ctx, g if n[0] else None, -g if n[1] else None)
 
 
+def _conj(x):
+    """The conjugate of a complex operand (torch's gradients of a*b and a/b use conj(b))."""
+    if type(x) is complex or getattr(getattr(x, "dtype", None), "kind", "") == "c":
+        return x.conjugate()
+    return x
+
+
 class Mul(_Binary):
     save_in = (0, 1)
 
@@ -147,6 +154,7 @@ class Mul(_Binary):
     def backward(ctx, g):
         a, b = ctx.saved
         n = ctx._needs
+        a, b = _conj(a), _conj(b)
         return Mul.out(ctx, g * b if n[0] else None, g * a if n[1] else None)
 
 
@@ -163,6 +171,7 @@ class Div(_Binary):
     def backward(ctx, g):
         a, b = ctx.saved
         n = ctx._needs
+        a, b = _conj(a), _conj(b)
         gb = None
         if n[1]:
             gb = -g * a / (b * b)
@@ -200,10 +209,11 @@ class Pow(_Binary):
         n = ctx._needs
         ga = gb = None
         if n[0]:
+            ca, cb = _conj(a), _conj(b)  # conj(b a^(b-1)) for complex operands
             if isinstance(b, (int, float)) and not isinstance(b, bool):
-                ga = g * b * a ** (b - 1) if b != 0 else g * 0
+                ga = g * cb * ca ** (cb - 1) if b != 0 else g * 0
             else:
-                ga = _bw.where(b == 0, 0.0 * g, g * b * a ** (b - 1))
+                ga = _bw.where(b == 0, 0.0 * g, g * cb * ca ** (cb - 1))
         if n[1]:
             r = a**b
             ga_log = _bw.where(a > 0, _bw.log(_bw.where(a > 0, a, 1.0 + 0 * a)), 0.0 * a)

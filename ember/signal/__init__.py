@@ -1,0 +1,5 @@
+"""torch.signal: signal-processing helpers (today its ``windows`` namespace)."""
+
+from . import windows
+
+__all__ = ["windows"]
