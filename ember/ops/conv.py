@@ -16,7 +16,7 @@ from .._backend.cpu.threads import prange, workspace
 from .._backend.xp import xp_of
 from ..autograd.node import Op
 from ..tensor import Tensor
-from . import conv_nhwc
+from . import conv_depthwise, conv_nhwc
 
 _TNAME = {
     "float32": "Float",
@@ -420,6 +420,11 @@ class ConvNd(Op):
     def forward(ctx, x, w, b, s, pads, d, g):
         lift = x.ndim == 3  # a 1-d convolution runs as a 2-d one of height 1
         x4, w4, s4, p4, d4 = conv_nhwc.lift_1d(x, w, s, pads, d) if lift else (x, w, s, pads, d)
+        if conv_depthwise.eligible(x4, w4, g):
+            ctx.geo = ("dw", s4, p4, d4, lift)
+            ctx.saved = (x4, w4, None)
+            out = conv_depthwise.forward(x4, w4, b, s4, p4, d4)
+            return out[:, :, 0] if lift else out
         if conv_nhwc.eligible(x4, w4, g):
             s, pads, d = s4, p4, d4
             needs = ctx.__dict__.get("_needs")
@@ -459,10 +464,13 @@ class ConvNd(Op):
     def backward(ctx, gy):
         x, w, cols = ctx.saved
         nd = ctx._needs
-        if ctx.geo[0] == "nhwc":
-            _, s, pads, d, lift = ctx.geo
+        if ctx.geo[0] in ("nhwc", "dw"):
+            kind, s, pads, d, lift = ctx.geo
             gy4 = gy[:, :, None] if lift else gy
-            gx, gw, gb = conv_nhwc.backward(gy4, x, w, s, pads, d, nd, xpad=cols)
+            if kind == "dw":
+                gx, gw, gb = conv_depthwise.backward(gy4, x, w, s, pads, d, nd)
+            else:
+                gx, gw, gb = conv_nhwc.backward(gy4, x, w, s, pads, d, nd, xpad=cols)
             if lift:
                 gx = None if gx is None else gx[:, :, 0]
                 gw = None if gw is None else gw[:, :, 0]

@@ -1,0 +1,219 @@
+"""Depthwise 2-D convolution (``groups == in_channels``, any channel multiplier) computed
+directly as a sum over the kernel's taps of shifted views of the input, NumPy or CuPy.
+
+Why: with one input channel per group, im2col + batched GEMM runs C tiny (m x K) @ (K x N*P)
+products over a column buffer K times the input's size; the products do almost no arithmetic
+per byte moved. A tap at a time, the forward is one multiply-add pass over the output per
+(tap, multiplier), on views (no column buffer); the input gradient scatters the same products
+back into the padded input gradient (any stride, padding and dilation); the weight gradient is
+one per-channel dot product per (tap, multiplier).
+
+The output channel ``c*m + j`` reads input channel ``c`` (torch's order). On the CPU, a batch is
+split over ember's threads (``prange``); each part is independent, the weight gradient's parts
+are summed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._backend.cpu.threads import prange
+from .._backend.xp import xp_of
+
+
+def eligible(x, w, g: int) -> bool:
+    """Whether the direct kernels serve this convolution: 2-d, float, one input channel per
+    group (so ``groups == in_channels``), more than one group."""
+    return (
+        x.ndim == 4
+        and g > 1
+        and x.shape[1] == g
+        and w.shape[1] == 1
+        and x.dtype.kind == "f"
+        and w.dtype == x.dtype
+    )
+
+
+def _geometry(xshape, wshape, s, pads, d):
+    n, c, h, w_ = xshape
+    kh, kw = wshape[2:]
+    hp = h + pads[0][0] + pads[0][1]
+    wp = w_ + pads[1][0] + pads[1][1]
+    oh = (hp - d[0] * (kh - 1) - 1) // s[0] + 1
+    ow = (wp - d[1] * (kw - 1) - 1) // s[1] + 1
+    return n, c, wshape[0] // c, kh, kw, hp, wp, oh, ow
+
+
+_BLOCK_BYTES = 512 << 10  # a block of images' output: stays in L2 across the taps' passes
+
+
+def _pad(x, pads, hp, wp, extra=0):
+    """x zero-padded to (N, C, hp + extra, wp) (``extra`` rows below for the flat views)."""
+    if hp == x.shape[2] and wp == x.shape[3] and not extra:
+        return x
+    xp = xp_of(x)
+    out = xp.zeros(x.shape[:2] + (hp + extra, wp), x.dtype)
+    out[:, :, pads[0][0] : pads[0][0] + x.shape[2], pads[1][0] : pads[1][0] + x.shape[3]] = x
+    return out
+
+
+def _taps(kh, kw, s, d, oh, ow) -> list:
+    """[(i, j, row slice, column slice)]: the padded-input positions each tap reads."""
+    return [
+        (
+            i,
+            j,
+            slice(i * d[0], i * d[0] + s[0] * (oh - 1) + 1, s[0]),
+            slice(j * d[1], j * d[1] + s[1] * (ow - 1) + 1, s[1]),
+        )
+        for i in range(kh)
+        for j in range(kw)
+    ]
+
+
+def _blocks(xp, n: int, per_image: int, fn) -> list:
+    """``fn(a, e)`` over blocks of images sized to stay in cache, the batch split over threads
+    (NumPy); the parts' results, one per thread."""
+    step = max(1, _BLOCK_BYTES // max(1, per_image))
+
+    def run(lo, hi):
+        acc = None
+        for a in range(lo, hi, step):
+            r = fn(a, min(a + step, hi))
+            if r is not None:
+                acc = r if acc is None else acc + r
+        return acc
+
+    if xp is np:
+        return prange(n, run, n * per_image * 8)
+    return [run(0, n)]
+
+
+def _correlate(src, w4, k, kh, kw, d, rows, wp, acc, tmp, first=True):
+    """acc (B, C, rows*wp) += sum over taps of the flat padded ``src`` (B, C, L) shifted by
+    each tap, times multiplier ``k``'s weight: a stride-1 correlation on a grid ``wp`` wide
+    (the last columns of each row are junk the caller drops)."""
+    xp = xp_of(src)
+    c = src.shape[1]
+    span = rows * wp
+    for i in range(kh):
+        for j in range(kw):
+            off = i * d[0] * wp + j * d[1]
+            v = src[:, :, off : off + span]
+            wt = w4[:, k, i, j].reshape(c, 1)
+            if first:
+                xp.multiply(v, wt, out=acc)
+                first = False
+            else:
+                xp.multiply(v, wt, out=tmp)
+                acc += tmp
+
+
+def forward(x, w, b, s, pads, d):
+    """Output (N, C*m, OH, OW) of x (N, C, H, W) and w (C*m, 1, KH, KW)."""
+    xp = xp_of(x)
+    n, c, m, kh, kw, hp, wp, oh, ow = _geometry(x.shape, w.shape, s, pads, d)
+    flat = s == (1, 1)
+    xpad = _pad(x, pads, hp, wp, extra=1 if flat else 0)
+    w4 = w.reshape(c, m, kh, kw)
+    out = xp.empty((n, c * m, oh, ow), x.dtype)
+    o5 = out.reshape(n, c, m, oh, ow)
+    taps = _taps(kh, kw, s, d, oh, ow)
+    bb = None if b is None else b.reshape(c, m)
+    gw_ = wp if flat else ow
+
+    def run(a, e):
+        acc = xp.empty((e - a, c, oh * gw_), x.dtype)
+        tmp = xp.empty_like(acc)
+        for k in range(m):
+            if flat:
+                src = xpad[a:e].reshape(e - a, c, -1)
+                _correlate(src, w4, k, kh, kw, d, oh, wp, acc, tmp)
+            else:
+                a4 = acc.reshape(e - a, c, oh, ow)
+                t4 = tmp.reshape(e - a, c, oh, ow)
+                for t, (i, j, si, sj) in enumerate(taps):
+                    wt = w4[:, k, i, j].reshape(c, 1, 1)
+                    if t == 0:
+                        xp.multiply(xpad[a:e, :, si, sj], wt, out=a4)
+                    else:
+                        xp.multiply(xpad[a:e, :, si, sj], wt, out=t4)
+                        a4 += t4
+            res = acc.reshape(e - a, c, oh, gw_)[:, :, :, :ow]
+            if bb is None:
+                o5[a:e, :, k] = res
+            else:
+                xp.add(res, bb[:, k].reshape(c, 1, 1), out=o5[a:e, :, k])
+
+    _blocks(xp, n, c * oh * gw_ * x.itemsize, run)
+    return out
+
+
+def _direct_ok(s, pads, d, kh, kw) -> bool:
+    return s == (1, 1) and all(
+        pads[a][e] <= (kk - 1) * d[a] for a, kk in ((0, kh), (1, kw)) for e in (0, 1)
+    )
+
+
+def backward(gy, x, w, s, pads, d, needs):
+    """(grad_input, grad_weight, grad_bias) of ``forward``; None where ``needs`` is False.
+    The input gradient of a stride-1 convolution is the padded output gradient correlated with
+    the flipped kernel (flat views, as the forward); otherwise each tap's products are added
+    back into the padded input gradient through strided views."""
+    xp = xp_of(gy)
+    n, c, m, kh, kw, hp, wp, oh, ow = _geometry(x.shape, w.shape, s, pads, d)
+    h, w_ = x.shape[2:]
+    nx, nw, nb = needs[0], needs[1], needs[2]
+    g5 = gy.reshape(n, c, m, oh, ow)
+    w4 = w.reshape(c, m, kh, kw)
+    taps = _taps(kh, kw, s, d, oh, ow)
+    xpad = _pad(x, pads, hp, wp) if nw else None
+    direct = nx and _direct_ok(s, pads, d, kh, kw)
+    gx = gxp = gyp = wf = None
+    if direct:
+        gp = tuple(
+            ((kk - 1) * d[a] - pads[a][0], (kk - 1) * d[a] - pads[a][1])
+            for a, kk in ((0, kh), (1, kw))
+        )
+        gwp = ow + gp[1][0] + gp[1][1]
+        gyp = _pad(gy, gp, oh + gp[0][0] + gp[0][1], gwp, extra=1)
+        gyp = gyp.reshape(n, c, m, -1)
+        wf = w4[:, :, ::-1, ::-1]
+        gx = xp.empty(x.shape, x.dtype)
+    elif nx:
+        gxp = xp.zeros((n, c, hp, wp), x.dtype)
+
+    def run(a, e):
+        gw = xp.zeros((c, m, kh, kw), x.dtype) if nw else None
+        tmp = xp.empty((e - a, c, oh, ow), x.dtype)
+        for k in range(m):
+            gk = g5[a:e, :, k]
+            if nw:
+                for i, j, si, sj in taps:
+                    gw[:, k, i, j] = xp.einsum("nchw,nchw->c", xpad[a:e, :, si, sj], gk)
+            if nx and not direct:
+                for i, j, si, sj in taps:
+                    xp.multiply(gk, w4[:, k, i, j].reshape(c, 1, 1), out=tmp)
+                    gxp[a:e, :, si, sj] += tmp
+        if direct:
+            acc = xp.empty((e - a, c, h * gwp), x.dtype)
+            t2 = xp.empty_like(acc)
+            for k in range(m):
+                _correlate(gyp[a:e, :, k], wf, k, kh, kw, d, h, gwp, acc, t2, first=k == 0)
+            gx[a:e] = acc.reshape(e - a, c, h, gwp)[:, :, :, :w_]
+        return gw
+
+    parts = _blocks(xp, n, c * m * max(oh * ow, h * wp) * x.itemsize, run)
+    gw = gb = None
+    if nx and not direct:
+        gx = xp.ascontiguousarray(
+            gxp[:, :, pads[0][0] : pads[0][0] + h, pads[1][0] : pads[1][0] + w_]
+        )
+    if nw:
+        acc = parts[0]
+        for p in parts[1:]:
+            acc = acc + p
+        gw = acc.reshape(w.shape)
+    if nb:
+        gb = gy.sum((0, 2, 3))
+    return gx, gw, gb
