@@ -80,3 +80,26 @@ def test_cross_entropy_backward_twice_with_retain_graph():
     g1 = x.grad.numpy().copy()
     loss.backward()
     np.testing.assert_allclose(x.grad.numpy(), 2 * g1, rtol=1e-6)
+
+
+@pytest.mark.parametrize("vocab,n", [(65, 96), (10000, 700), (300, 900)])
+@pytest.mark.parametrize("padding_idx", [None, 3])
+@pytest.mark.parametrize("scale", [False, True])
+def test_embedding_backward_matches_torch(vocab, n, padding_idx, scale):
+    rng = np.random.default_rng(vocab + n)
+    idx = rng.integers(0, vocab, (n // 7, 7))
+    idx[0, :3] = 3  # repeats, and the padding row
+    w = _t((vocab, 16), seed=12)
+
+    def f(m, weight, i):
+        return m.nn.functional.embedding(
+            i, weight, padding_idx=padding_idx, scale_grad_by_freq=scale
+        )
+
+    compare(f, w, ember.tensor(idx))
+
+
+def test_embedding_gradcheck_float64():
+    idx = ember.tensor(np.array([[0, 2, 2], [4, 0, 1]]))
+    w = _t((5, 3), seed=13, dtype=np.float64)
+    assert ember.autograd.gradcheck(lambda a: ember.nn.functional.embedding(idx, a), (w,))
