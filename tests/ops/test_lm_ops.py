@@ -103,3 +103,45 @@ def test_embedding_gradcheck_float64():
     idx = ember.tensor(np.array([[0, 2, 2], [4, 0, 1]]))
     w = _t((5, 3), seed=13, dtype=np.float64)
     assert ember.autograd.gradcheck(lambda a: ember.nn.functional.embedding(idx, a), (w,))
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_lstm_layer_matches_torch(bidirectional, batch_first):
+    ember.manual_seed(0)
+    m = ember.nn.LSTM(6, 5, 2, bidirectional=bidirectional, batch_first=batch_first)
+    tm = torch.nn.LSTM(6, 5, 2, bidirectional=bidirectional, batch_first=batch_first)
+    with torch.no_grad():
+        for (_, p), (_, tp) in zip(m.named_parameters(), tm.named_parameters()):
+            tp.copy_(torch.from_numpy(p.detach().numpy()))
+    x = _t((4, 3, 6), seed=14, scale=1.0)
+    d = 2 if bidirectional else 1
+    h0 = _t((2 * d, 4 if batch_first else 3, 5), seed=15, scale=0.5)
+    c0 = _t((2 * d, 4 if batch_first else 3, 5), seed=16, scale=0.5)
+    out, (h, c) = m(x, (h0, c0))
+    tx, th0, tc0 = (torch.tensor(v.detach().numpy(), requires_grad=True) for v in (x, h0, c0))
+    tout, (th, tc) = tm(tx, (th0, tc0))
+    w = [
+        np.random.default_rng(k).standard_normal(tuple(v.shape)).astype(np.float32)
+        for k, v in enumerate((tout, th, tc))
+    ]
+    (sum((a * ember.tensor(b)).sum() for a, b in zip((out, h, c), w))).backward()
+    (sum((a * torch.from_numpy(b)).sum() for a, b in zip((tout, th, tc), w))).backward()
+    for e, t in [
+        (out, tout),
+        (h, th),
+        (c, tc),
+        (x.grad, tx.grad),
+        (h0.grad, th0.grad),
+        (c0.grad, tc0.grad),
+    ]:
+        np.testing.assert_allclose(e.detach().numpy(), t.detach().numpy(), rtol=1e-4, atol=1e-5)
+    for (_, p), (_, tp) in zip(m.named_parameters(), tm.named_parameters()):
+        np.testing.assert_allclose(p.grad.numpy(), tp.grad.numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_lstm_gradcheck_float64():
+    ember.manual_seed(1)
+    m = ember.nn.LSTM(3, 2, 1).double()
+    x = _t((3, 2, 3), seed=17, dtype=np.float64, scale=1.0)
+    assert ember.autograd.gradcheck(lambda a: m(a)[0], (x,))
