@@ -35,6 +35,7 @@ README = ROOT / "README.md"
 BEGIN = "<!-- benchmarks:begin -->"
 END = "<!-- benchmarks:end -->"
 ORDER = ("core", "mlp", "cnn", "data", "distributed", "gpu", "demo")
+ORDER = ORDER[:3] + ("lm",) + ORDER[3:]  # the language models after the CNN rows
 HEADER = ("Workload", "ember", "PyTorch", "Ratio", "Produced by")
 COLUMNS = ("workload", "ember", "torch", "ratio", "command")
 DEMO_LABEL = "`ember demo`, 20 epochs of the digits MLP (no progress bar)"
@@ -74,6 +75,7 @@ JOBS: dict[str, list[Job]] = {
     "cnn": [
         Job("benchmarks/bench_cnn.py", [], ["--repeats", "1", "--rounds", "4", "--steps", "3"])
     ],
+    "lm": [Job("benchmarks/bench_lm.py", [], ["--steps", "5", "--rounds", "2"])],
     "data": [Job("benchmarks.bench_data", module=True)],
     "random": [Job("benchmarks.bench_random", module=True)],
     "distributed": [Job("benchmarks/bench_distributed.py")],

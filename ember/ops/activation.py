@@ -178,15 +178,66 @@ def _gelu_tanh_grad_kernel(x):
     return d.astype(x.dtype)
 
 
-def _gelu_fwd(x, approx):
-    xp = xp_of(x)
-    if xp is not np and approx != "tanh" and kernels.on_device(x):
-        return _gelu_fw_kernel(x)
-    if approx == "tanh":
-        k = math.sqrt(2.0 / math.pi)
-        inner = _c(x, k) * (x + _c(x, 0.044715) * x * x * x)
-        return _c(x, 0.5) * x * (1 + xp.tanh(inner))
-    return x * _c(x, 0.5) * (1 + _erf_np(x * _c(x, 1 / math.sqrt(2.0))))
+class _Gelu(Op):
+    """GELU, exact (x * Phi(x)) or tanh form. On the CPU the forward keeps Phi(x) (or the tanh)
+    for the backward, so erf runs once per step, not twice; the rest is done in place."""
+
+    save_in = (0,)
+
+    @staticmethod
+    def forward(ctx, x, approx):
+        ctx.approx = approx
+        if type(x) is not CPU_ARRAY or x.ndim == 0:  # 0-d: no in-place passes on scalars
+            ctx.saved = (x, None)
+            if approx != "tanh" and kernels.on_device(x):
+                return _gelu_fw_kernel(x)
+            xp = xp_of(x)
+            if approx == "tanh":
+                inner = _c(x, _SQRT_2_OVER_PI) * (x + _c(x, 0.044715) * x * x * x)
+                return _c(x, 0.5) * x * (1 + xp.tanh(inner))
+            return x * _c(x, 0.5) * (1 + _erf_np(x * _c(x, _INV_SQRT2)))
+        if approx == "tanh":
+            t = x * x
+            t *= _c(x, 0.044715)
+            t += 1
+            t *= x
+            t *= _c(x, _SQRT_2_OVER_PI)
+            np.tanh(t, out=t)
+            y = t + 1
+            y *= x
+            y *= _c(x, 0.5)
+        else:
+            t = _erf_np(x * _c(x, _INV_SQRT2))  # becomes Phi(x) = (1 + erf(x / sqrt 2)) / 2
+            t += 1
+            t *= _c(x, 0.5)
+            y = x * t
+        ctx.saved = (x, t)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        x, t = ctx.saved
+        if t is None:  # not a NumPy array: the generic formulas (or the device kernels)
+            return _gelu_bw(g, x, None, ctx.approx), None
+        if ctx.approx == "tanh":
+            # d/dx = 0.5 (1 + t) + 0.5 x (1 - t^2) k (1 + 3 * 0.044715 x^2)
+            d = x * x
+            d *= _c(x, 3 * 0.044715 * _SQRT_2_OVER_PI)
+            d += _c(x, _SQRT_2_OVER_PI)
+            d *= x
+            d *= 1 - t * t
+            d += 1 + t
+            d *= _c(x, 0.5)
+        else:
+            # d/dx = Phi(x) + x * phi(x)
+            d = x * x
+            d *= _c(x, -0.5)
+            np.exp(d, out=d)
+            d *= x
+            d *= _c(x, _INV_SQRT_2PI)
+            d += t
+        d *= g
+        return d, None
 
 
 def _gelu_bw(g, x, y, approx):
@@ -204,8 +255,6 @@ def _gelu_bw(g, x, y, approx):
     pdf = xp.exp(x * x * _c(x, -0.5)) * _c(x, 1 / math.sqrt(2 * math.pi))
     return g * (cdf + x * pdf)
 
-
-_Gelu = elementwise_op("Gelu", _gelu_fwd, _gelu_bw, nparams=1)
 
 _EXP_MAX = {2: 11.0, 4: 88.0, 8: 709.0}  # largest safe exp argument by float size
 

@@ -15,6 +15,33 @@ def _scatter_add(xp, dst, idx, src) -> None:
     xp.add.at(dst, idx, src)
 
 
+_ONEHOT_MAX = 1 << 17  # vocabulary x indices up to which the one-hot product is used
+
+
+def _add_rows(xp, dst, idx, src) -> None:
+    """dst[idx] += src for 1-d ``idx`` and 2-d ``src``, repeated rows accumulating. On the CPU
+    without ``add.at`` (one Python-speed step per index in NumPy): a one-hot matrix product for
+    small vocabularies, else a stable sort of the indices and one ``add.reduceat`` per run of
+    equal indices (the sums then come in index order: deterministic)."""
+    n = idx.shape[0]
+    if xp is not np or dst.dtype.kind != "f" or n == 0:
+        _scatter_add(xp, dst, idx, src)
+        return
+    V = dst.shape[0]
+    if V * n <= _ONEHOT_MAX and dst.dtype.itemsize >= 4:
+        onehot = np.zeros((V, n), dst.dtype)
+        onehot[idx, np.arange(n)] = 1
+        dst += onehot @ src
+        return
+    order = np.argsort(idx, kind="stable")
+    s = idx[order]
+    first = np.empty(n, bool)
+    first[0] = True
+    np.not_equal(s[1:], s[:-1], out=first[1:])
+    starts = np.flatnonzero(first)
+    dst[s[starts]] += np.add.reduceat(src[order], starts, axis=0)
+
+
 class _Embedding(Op):
     @staticmethod
     def forward(ctx, idx, w, padding_idx, scale_grad):
@@ -33,7 +60,7 @@ class _Embedding(Op):
         if ctx.scale:
             counts = xp.bincount(idx, minlength=ctx.wshape[0]).astype(g.dtype)
             g2 = g2 / counts[idx][:, None]
-        _scatter_add(xp, gw, idx, g2)
+        _add_rows(xp, gw, idx, g2)
         if ctx.pad is not None:
             gw[ctx.pad] = 0
         return None, gw, None, None

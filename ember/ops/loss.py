@@ -140,6 +140,11 @@ class _CrossEntropy(Op):
         if xp is not np and kernels.on_device(x2):  # CUDA: two fused kernels, two reductions
             logp, e = _shift_exp_kernel(x2, x2.max(1, keepdims=True))
             _log_normalize_kernel(e.sum(1, keepdims=True), logp, e)
+        elif xp is np and not probs and not eps:
+            # hard targets: only the picked log-probabilities are needed, so the full
+            # log-softmax and the normalised softmax are never written; backward scales the
+            # exps by 1 / rowsum in the pass that it makes anyway
+            return _CrossEntropy._hard_forward(ctx, x, x2, t, w, ignore, red, C)
         else:
             sh = x2 - x2.max(1, keepdims=True)
             e = xp.exp(sh)
@@ -147,6 +152,7 @@ class _CrossEntropy(Op):
             logp = sh
             logp -= xp.log(s)
             e /= s  # softmax, kept for backward
+        ctx.rowsum = None
         dt = x.dtype.type
         ctx.xshape = x.shape
         ctx.red = red
@@ -183,6 +189,37 @@ class _CrossEntropy(Op):
             denom = dt(M) if c is None else c.sum()
             ctx.saved = (e, tc, c, valid, w)
             ctx.eps = eps
+        return _CrossEntropy._reduce(ctx, loss, denom, red)
+
+    @staticmethod
+    def _hard_forward(ctx, x, x2, t, w, ignore, red, C):
+        """The CPU forward for class-index targets without label smoothing."""
+        M = x2.shape[0]
+        e = x2 - x2.max(1, keepdims=True)
+        tc, valid = _check_targets(t.reshape(-1), C, ignore)
+        rows = np.arange(M)
+        picked = e[rows, tc]
+        np.exp(e, out=e)
+        s = rsum(e, (1,))
+        picked -= np.log(s).reshape(-1)
+        if w is not None:
+            c = w[tc]
+            if valid is not None:
+                c = c * valid
+        elif valid is not None:
+            c = valid.astype(x.dtype)
+        else:
+            c = None
+        loss = -picked if c is None else -(picked * c)
+        dt = x.dtype.type
+        denom = dt(M) if c is None else c.sum()
+        ctx.xshape, ctx.red, ctx.probs, ctx.C, ctx.eps = x.shape, red, False, C, 0.0
+        ctx.rowsum = s  # the saved exps are not yet divided by their row sums
+        ctx.saved = (e, tc, c, valid, w)
+        return _CrossEntropy._reduce(ctx, loss, denom, red)
+
+    @staticmethod
+    def _reduce(ctx, loss, denom, red):
         ctx.denom = denom
         if red == "none":
             if len(ctx.xshape) == 1:
@@ -229,6 +266,14 @@ class _CrossEntropy(Op):
         xp = xp_of(p)
         rows = xp.arange(M)
         dt = p.dtype.type
+        s = ctx.rowsum
+        if s is not None and c is None:  # one pass: exps * (scale / rowsum)
+            f = (scale.reshape(-1, 1) if vec else scale) / s
+            gx = p * f.astype(p.dtype, copy=False)
+            gx[rows, tc] -= scale
+            return _from_rows(gx, ctx.xshape), None, None, None, None, None, None
+        if s is not None:
+            p = p / s
         if c is None and not eps:
             gx = p * scale[:, None] if vec else p * scale
             if vec:

@@ -20,6 +20,16 @@ def _sig(a):
     return y
 
 
+def _sig_(a) -> None:
+    """The logistic sigmoid of ``a`` in place (a may be a strided view)."""
+    xp = xp_of(a)
+    xp.negative(a, out=a)
+    xp.minimum(a, 88.0 if a.dtype.itemsize <= 4 else 709.0, out=a)
+    xp.exp(a, out=a)
+    a += 1
+    xp.reciprocal(a, out=a)
+
+
 class _LSTMCell(Op):
     """One LSTM step from the input projection (x W_ih^T + b_ih) in one node: gates, the new
     cell and hidden state; backward by hand."""
@@ -116,23 +126,23 @@ class _LSTMLayer(Op):
         cprev = xp.empty((T, N, H), dt)
         acts = xp.empty((T, N, 4 * H), dt)  # i, f, g, o after their nonlinearities
         tcs = xp.empty((T, N, H), dt)
+        if b_hh is not None:  # once for all steps, not once per step
+            proj = proj + b_hh
+        whT = w_hh.T
         order = range(T - 1, -1, -1) if reverse else range(T)
         for t in order:
             hprev[t] = h
             cprev[t] = c
-            gates = h @ w_hh.T
-            gates += proj[t]
-            if b_hh is not None:
-                gates += b_hh
-            a = acts[t]
-            a[:, : 2 * H] = _sig(gates[:, : 2 * H])
-            a[:, 2 * H : 3 * H] = xp.tanh(gates[:, 2 * H : 3 * H])
-            a[:, 3 * H :] = _sig(gates[:, 3 * H :])
+            a = acts[t]  # the gates are computed in place, in the saved buffer
+            xp.matmul(h, whT, out=a)
+            a += proj[t]
+            _sig_(a[:, : 2 * H])
+            xp.tanh(a[:, 2 * H : 3 * H], out=a[:, 2 * H : 3 * H])
+            _sig_(a[:, 3 * H :])
             c = a[:, H : 2 * H] * c
             c += a[:, :H] * a[:, 2 * H : 3 * H]
-            tcs[t] = xp.tanh(c)
-            h = a[:, 3 * H :] * tcs[t]
-            hs[t] = h
+            xp.tanh(c, out=tcs[t])
+            h = xp.multiply(a[:, 3 * H :], tcs[t], out=hs[t])
         ctx.saved = (acts, cprev, tcs, hprev, w_hh)
         ctx.has_b = b_hh is not None
         ctx.reverse = reverse
@@ -142,25 +152,30 @@ class _LSTMLayer(Op):
     def backward(ctx, gout, ghT, gcT):
         xp = xp_of(gout)
         acts, cprev, tcs, hprev, w_hh = ctx.saved
-        T = acts.shape[0]
+        T, N = acts.shape[0], acts.shape[1]
         H = hprev.shape[-1]
+        a4 = acts.reshape(T, N, 4, H)
+        i, f, g, o = a4[:, :, 0], a4[:, :, 1], a4[:, :, 2], a4[:, :, 3]
+        # every factor that does not depend on the incoming gradients, for all steps at once
+        # (a few large passes instead of many small ones inside the loop)
+        ot = o * (1 - tcs * tcs)  # d c / d h through tanh(c) and the output gate
+        p3 = xp.empty((T, N, 3, H), acts.dtype)  # d gate pre-activation / d c, for i, f, g
+        xp.multiply(g, i * (1 - i), out=p3[:, :, 0])
+        xp.multiply(cprev, f * (1 - f), out=p3[:, :, 1])
+        xp.multiply(i, 1 - g * g, out=p3[:, :, 2])
+        po = tcs * o * (1 - o)  # d o pre-activation / d h
         dgates = xp.empty_like(acts)
+        d4 = dgates.reshape(T, N, 4, H)
         dh = ghT.copy()
         dc = gcT.copy()
         order = range(T) if ctx.reverse else range(T - 1, -1, -1)
         for t in order:
-            a = acts[t]
-            i, f, g, o = a[:, :H], a[:, H : 2 * H], a[:, 2 * H : 3 * H], a[:, 3 * H :]
             dh += gout[t]
-            tc = tcs[t]
-            dc += dh * o * (1 - tc * tc)
-            d = dgates[t]
-            d[:, :H] = dc * g * i * (1 - i)
-            d[:, H : 2 * H] = dc * cprev[t] * f * (1 - f)
-            d[:, 2 * H : 3 * H] = dc * i * (1 - g * g)
-            d[:, 3 * H :] = dh * tc * o * (1 - o)
-            dh = d @ w_hh
-            dc = dc * f
+            dc += dh * ot[t]
+            xp.multiply(dc[:, None, :], p3[t], out=d4[t, :, :3])
+            xp.multiply(dh, po[t], out=d4[t, :, 3])
+            dh = dgates[t] @ w_hh
+            dc *= f[t]
         n = ctx._needs
         d2 = dgates.reshape(-1, 4 * H)
         dw = d2.T @ hprev.reshape(-1, H) if n[3] else None

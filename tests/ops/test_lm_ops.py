@@ -1,0 +1,147 @@
+"""The language-model building blocks (GELU both forms, SiLU, LayerNorm, embedding, cross-entropy
+over a large vocabulary) against torch, values and gradients, plus float64 gradchecks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import ember
+from tests._support.ops_check import compare
+from tests._support.torch_ref import torch
+
+
+def _t(shape, seed=0, dtype=np.float32, scale=2.0):
+    a = (np.random.default_rng(seed).standard_normal(shape) * scale).astype(dtype)
+    return ember.tensor(a, requires_grad=True)
+
+
+@pytest.mark.parametrize("approx", ["none", "tanh"])
+@pytest.mark.parametrize("shape", [(), (7,), (3, 5, 16)])
+def test_gelu_matches_torch(approx, shape):
+    x = _t(shape)
+    compare(lambda m, a: m.nn.functional.gelu(a, approximate=approx), x)
+
+
+@pytest.mark.parametrize("approx", ["none", "tanh"])
+def test_gelu_float64_and_extremes(approx):
+    a = np.array([-40.0, -8.0, -1e-8, 0.0, 1e-8, 0.5, 3.0, 9.0, 40.0])
+    x = ember.tensor(a, requires_grad=True)
+    compare(lambda m, v: m.nn.functional.gelu(v, approximate=approx), x, atol=1e-12, rtol=1e-10)
+    assert ember.autograd.gradcheck(
+        lambda v: ember.nn.functional.gelu(v, approximate=approx),
+        (_t((4, 3), seed=3, dtype=np.float64),),
+    )
+
+
+def test_gelu_module():
+    x = _t((4, 8), seed=5)
+    compare(lambda m, a: m.nn.GELU()(a), x, atol=2e-6)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("ignore", [-100, 3])
+def test_cross_entropy_large_vocab_matches_torch(reduction, weighted, ignore):
+    rng = np.random.default_rng(7)
+    x = _t((40, 1000), seed=8)
+    tgt = rng.integers(0, 1000, 40)
+    tgt[:5] = 3
+    t = ember.tensor(tgt)
+    w = ember.tensor(rng.random(1000).astype(np.float32)) if weighted else None
+
+    def f(m, a, b):
+        wm = None if w is None else (w if m is ember else torch.from_numpy(w.numpy()))
+        return m.nn.functional.cross_entropy(
+            a, b, weight=wm, reduction=reduction, ignore_index=ignore
+        )
+
+    compare(f, x, t)
+
+
+def test_cross_entropy_3d_and_smoothing_and_gradcheck():
+    x = _t((2, 5, 3), seed=9)
+    t = ember.tensor(np.random.default_rng(1).integers(0, 5, (2, 3)))
+    compare(lambda m, a, b: m.nn.functional.cross_entropy(a, b), x, t)
+    x = _t((2, 5, 3), seed=9)  # a fresh leaf: compare accumulates into .grad
+    compare(lambda m, a, b: m.nn.functional.cross_entropy(a, b, label_smoothing=0.1), x, t)
+    x64 = _t((6, 11), seed=10, dtype=np.float64)
+    t1 = ember.tensor(np.random.default_rng(2).integers(0, 11, 6))
+    f = ember.nn.functional.cross_entropy
+    assert ember.autograd.gradcheck(lambda a: f(a, t1), (x64,))
+    assert ember.autograd.gradcheck(lambda a: f(a, t1, reduction="none"), (x64,))
+
+
+def test_cross_entropy_backward_twice_with_retain_graph():
+    x = _t((4, 9), seed=11)
+    t = ember.tensor(np.array([1, 2, 3, 4]))
+    loss = ember.nn.functional.cross_entropy(x, t)
+    loss.backward(retain_graph=True)
+    g1 = x.grad.numpy().copy()
+    loss.backward()
+    np.testing.assert_allclose(x.grad.numpy(), 2 * g1, rtol=1e-6)
+
+
+@pytest.mark.parametrize("vocab,n", [(65, 96), (10000, 700), (300, 900)])
+@pytest.mark.parametrize("padding_idx", [None, 3])
+@pytest.mark.parametrize("scale", [False, True])
+def test_embedding_backward_matches_torch(vocab, n, padding_idx, scale):
+    rng = np.random.default_rng(vocab + n)
+    idx = rng.integers(0, vocab, (n // 7, 7))
+    idx[0, :3] = 3  # repeats, and the padding row
+    w = _t((vocab, 16), seed=12)
+
+    def f(m, weight, i):
+        return m.nn.functional.embedding(
+            i, weight, padding_idx=padding_idx, scale_grad_by_freq=scale
+        )
+
+    compare(f, w, ember.tensor(idx))
+
+
+def test_embedding_gradcheck_float64():
+    idx = ember.tensor(np.array([[0, 2, 2], [4, 0, 1]]))
+    w = _t((5, 3), seed=13, dtype=np.float64)
+    assert ember.autograd.gradcheck(lambda a: ember.nn.functional.embedding(idx, a), (w,))
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_lstm_layer_matches_torch(bidirectional, batch_first):
+    ember.manual_seed(0)
+    m = ember.nn.LSTM(6, 5, 2, bidirectional=bidirectional, batch_first=batch_first)
+    tm = torch.nn.LSTM(6, 5, 2, bidirectional=bidirectional, batch_first=batch_first)
+    with torch.no_grad():
+        for (_, p), (_, tp) in zip(m.named_parameters(), tm.named_parameters()):
+            tp.copy_(torch.from_numpy(p.detach().numpy()))
+    x = _t((4, 3, 6), seed=14, scale=1.0)
+    d = 2 if bidirectional else 1
+    h0 = _t((2 * d, 4 if batch_first else 3, 5), seed=15, scale=0.5)
+    c0 = _t((2 * d, 4 if batch_first else 3, 5), seed=16, scale=0.5)
+    out, (h, c) = m(x, (h0, c0))
+    tx, th0, tc0 = (torch.tensor(v.detach().numpy(), requires_grad=True) for v in (x, h0, c0))
+    tout, (th, tc) = tm(tx, (th0, tc0))
+    w = [
+        np.random.default_rng(k).standard_normal(tuple(v.shape)).astype(np.float32)
+        for k, v in enumerate((tout, th, tc))
+    ]
+    (sum((a * ember.tensor(b)).sum() for a, b in zip((out, h, c), w))).backward()
+    (sum((a * torch.from_numpy(b)).sum() for a, b in zip((tout, th, tc), w))).backward()
+    for e, t in [
+        (out, tout),
+        (h, th),
+        (c, tc),
+        (x.grad, tx.grad),
+        (h0.grad, th0.grad),
+        (c0.grad, tc0.grad),
+    ]:
+        np.testing.assert_allclose(e.detach().numpy(), t.detach().numpy(), rtol=1e-4, atol=1e-5)
+    for (_, p), (_, tp) in zip(m.named_parameters(), tm.named_parameters()):
+        np.testing.assert_allclose(p.grad.numpy(), tp.grad.numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_lstm_gradcheck_float64():
+    ember.manual_seed(1)
+    m = ember.nn.LSTM(3, 2, 1).double()
+    x = _t((3, 2, 3), seed=17, dtype=np.float64, scale=1.0)
+    assert ember.autograd.gradcheck(lambda a: m(a)[0], (x,))
