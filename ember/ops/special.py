@@ -164,23 +164,6 @@ def _entr_grad(g, a, y):
 entr = _unary("entr", _entr, _entr_grad)
 
 
-def _sinc(x):
-    with np.errstate(divide="ignore", invalid="ignore"):
-        px = np.pi * x
-        r = np.sin(px) / px
-    return np.where(x == 0, 1.0, r)
-
-
-def _sinc_grad(g, a, y):
-    with np.errstate(divide="ignore", invalid="ignore"):
-        px = np.pi * a.astype(np.float64)
-        d = (np.cos(px) * px - np.sin(px)) / (px * a)
-        d = np.where(a == 0, 0.0, d)
-    return g * d.astype(y.dtype)
-
-
-sinc = _unary("sinc", _sinc, _sinc_grad)
-
 airy_ai = _unary("airy_ai", _bm.airy_ai)
 bessel_j0 = _unary("bessel_j0", _bm.j0)
 bessel_j1 = _unary("bessel_j1", _bm.j1)

@@ -370,6 +370,8 @@ def _sigmoid_np(a):
             return _sp_expit(a).astype(a.dtype, copy=False)
     elif kernels.on_device(a):
         return _sigmoid_fw_kernel(a)
+    if a.dtype.kind == "c":  # the |a| trick below is for real a only
+        return 1 / (1 + np.exp(-a))
     # exp of -|a| never overflows; the two branches agree at 0
     e = np.exp(-np.abs(a))
     return np.where(a >= 0, 1 / (1 + e), e / (1 + e)).astype(a.dtype, copy=False)

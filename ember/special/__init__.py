@@ -41,13 +41,12 @@ from ..ops.special import (
     shifted_chebyshev_polynomial_u,
     shifted_chebyshev_polynomial_v,
     shifted_chebyshev_polynomial_w,
-    sinc,
     spherical_bessel_j0,
     xlog1py,
     xlogy,
     zeta,
 )
-from ..ops.unary import erf, erfc, erfinv, exp2, expm1, log1p
+from ..ops.unary import erf, erfc, erfinv, exp2, expm1, log1p, sinc
 from ..ops.unary import sigmoid as expit
 from ._wrappers import log_softmax, logit, logsumexp, round, softmax
 

@@ -99,3 +99,29 @@ def test_errors_match_torch():
             lib.complex(lib.ones(2), lib.ones(2, dtype=lib.float64))
         with pytest.raises(RuntimeError, match="Expected both inputs to be Half, Float or Double"):
             lib.complex(lib.ones(2, dtype=lib.int64), lib.ones(2, dtype=lib.int64))
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["mul", "div", "exp", "pow", "sqrt", "log", "sin", "tanh", "sigmoid", "reciprocal", "matmul"],
+)
+def test_holomorphic_ops_give_torch_complex_gradients(name):
+    """torch's convention: the gradient of a holomorphic f is g * conj(f'(z))."""
+    fs = {
+        "mul": lambda x, y: x * y, "div": lambda x, y: x / y, "exp": lambda x, y: x.exp() * y,
+        "pow": lambda x, y: x**2 * y, "sqrt": lambda x, y: x.sqrt() * y,
+        "log": lambda x, y: x.log() * y, "sin": lambda x, y: x.sin() * y,
+        "tanh": lambda x, y: x.tanh() * y, "sigmoid": lambda x, y: x.sigmoid() * y,
+        "reciprocal": lambda x, y: x.reciprocal() * y, "matmul": lambda x, y: x @ y.mT,
+    }  # fmt: skip
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((2, 3)) + 1j * rng.standard_normal((2, 3))
+    b = rng.standard_normal((2, 3)) + 1j * rng.standard_normal((2, 3))
+    outs = []
+    for m in (ember, torch):
+        x, y = m.tensor(a, requires_grad=True), m.tensor(b, requires_grad=True)
+        r = fs[name](x, y)
+        r.abs().sum().backward()
+        outs.append((r.detach(), x.grad, y.grad))
+    for e, t in zip(*outs):
+        np.testing.assert_allclose(e.numpy(), t.resolve_conj().numpy(), rtol=1e-10, atol=1e-12)
