@@ -848,6 +848,8 @@ for _name in (
 ):  # fmt: skip
     METHODS.setdefault(_name + "_", _inplace_of(METHODS.get(_name) or getattr(compare, _name)))
 METHODS.setdefault("cov", reduction.cov)
+METHODS.setdefault("__rdiv__", METHODS["__rtruediv__"])  # torch keeps the Python 2 name
+METHODS.setdefault("cdouble", lambda self, memory_format=None: self.to(dtypes.complex128))
 METHODS.setdefault("index_reduce", gather.index_reduce)
 METHODS.setdefault("index_reduce_", _inplace_of(gather.index_reduce))
 METHODS.setdefault("resize_", copy.resize_)

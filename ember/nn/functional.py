@@ -164,6 +164,7 @@ __all__ = [
     "triplet_margin_with_distance_loss",
     "multi_margin_loss",
     "ctc_loss",
+    "linear_cross_entropy",
     "multilabel_margin_loss",
     "pdist",
     "affine_grid",
@@ -1570,20 +1571,45 @@ def multilabel_margin_loss(
     x = input.reshape(1, -1) if single else input
     t = np.asarray(target._data).reshape(x.shape)
     n, c = x.shape
-    is_target = np.zeros((n, c), bool)  # classes named before the first -1
+    count = np.zeros((n, c), np.int64)  # how often each class is named before the first -1
     live = np.ones(n, bool)
     for k in range(c):
         col = t[:, k]
         live &= col >= 0
         rows = np.nonzero(live)[0]
-        is_target[rows, col[rows]] = True
-    # pair (j, i): j a target, i not; hinge on x[j] - x[i]
-    pair = _wrap((is_target[:, :, None] & ~is_target[:, None, :]).astype(x._data.dtype))
+        np.add.at(count, (rows, col[rows]), 1)
+    # pair (j, i): j a target (counted as often as named, as torch), i not; hinge on x[j] - x[i]
+    pair = _wrap((count[:, :, None] * (count == 0)[:, None, :]).astype(x._data.dtype))
     h = clamp_min(1 - (x.unsqueeze(2) - x.unsqueeze(1)), 0)
     loss = (h * pair).sum((1, 2)) / c
     if single:
         loss = loss.reshape(())
     return _reduce(loss, reduction)
+
+
+def linear_cross_entropy(
+    input: Tensor,
+    linear_weight: Tensor,
+    target: Tensor,
+    *,
+    linear_bias: Tensor | None = None,
+    weight: Tensor | None = None,
+    reduction: str = "mean",
+    ignore_index: int | None = None,
+    label_smoothing: float = 0.0,
+    options=None,
+) -> Tensor:
+    """cross_entropy(linear(input, linear_weight, linear_bias), target, ...): torch's reference
+    semantics (its chunking ``options`` only change how torch schedules the work)."""
+    logits = linear(input, linear_weight, linear_bias)
+    return cross_entropy(
+        logits,
+        target,
+        weight=weight,
+        reduction=reduction,
+        ignore_index=-100 if ignore_index is None else ignore_index,
+        label_smoothing=label_smoothing,
+    )
 
 
 def _lengths(x, name: str) -> list:

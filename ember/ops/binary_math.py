@@ -10,6 +10,7 @@ import numpy as np
 
 from .. import dtypes
 from .._backend.xp import xp_of
+from .._grad_state import state as _gs
 from ..tensor import Tensor, _wrap
 from . import _bw
 from ._promotion import result_np_dtype
@@ -236,7 +237,23 @@ def nextafter(input: Tensor, other: Tensor, *, out=None) -> Tensor:
     """The next floating-point value after input towards other."""
     _need_tensors("nextafter", input, other)
     _float_kernel("nextafter", input, other)
+    if out is None and _gs.enabled and (input._rg or other._rg):
+        return _binary(NextAfter, _xp_ufunc("nextafter"), input, other)
     return _nograd_binary(_xp_ufunc("nextafter"), input, other, result_np_dtype(input, other), out)
+
+
+class NextAfter(_Binary):
+    """nextafter, whose gradient torch defines as g for input (and nothing for other)."""
+
+    @staticmethod
+    def forward(ctx, a, b, rt):
+        a2, b2 = NextAfter.setup(ctx, a, b, rt)
+        return xp_of(a2).nextafter(a2, b2)
+
+    @staticmethod
+    def backward(ctx, g):
+        n = ctx._needs
+        return NextAfter.out(ctx, g if n[0] else None, g * 0 if n[1] else None)
 
 
 def _int_kernel(name: str, input: Tensor, other: Tensor):

@@ -657,6 +657,10 @@ def index_fill(input: Tensor, dim: int, index: Tensor, value) -> Tensor:
     except RuntimeError as e:
         raise IndexError(str(e)) from None
     if isinstance(value, Tensor):
+        if value._rg and is_grad_recording(value):  # torch: value's gradient sums the filled g
+            filled = IndexFill.apply(input, d, idx, 0)
+            mask = IndexFill.apply(zeros(input._data.shape, dtype=input.dtype), d, idx, 1)
+            return filled + mask * value
         value = value.item()
     return IndexFill.apply(input, d, idx, value)
 

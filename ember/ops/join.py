@@ -341,13 +341,11 @@ def combinations(input: Tensor, r: int = 2, with_replacement: bool = False) -> T
     if r < 0:
         raise RuntimeError(f"Expect a non-negative number, but got {r}")
     if r == 0:
-        return Tensor.new_empty(input, (0,))
+        return input[np.zeros(0, np.int64)]  # empty, but in the graph as torch's
     n = input._data.shape[0]
     make = itertools.combinations_with_replacement if with_replacement else itertools.combinations
     rows = list(make(range(n), r))
-    if not rows:
-        return Tensor.new_empty(input, (0, r))
-    idx = np.asarray(rows, dtype=np.int64)
+    idx = np.asarray(rows, dtype=np.int64).reshape(len(rows), r)
     return stack([input[idx[:, k]] for k in range(r)], 1)
 
 

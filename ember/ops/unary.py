@@ -11,7 +11,7 @@ from .. import dtypes
 from .._backend import kernels
 from .._backend.casting import cast
 from .._backend.cpu import threads as _par
-from .._backend.xp import CPU_ARRAY, xp_for
+from .._backend.xp import CPU_ARRAY, xp_for, xp_of
 from .._grad_state import state as _gs
 from ..autograd.node import Op, record1
 from ..device import device_of
@@ -324,9 +324,11 @@ def frexp(input: Tensor, *, out=None) -> tuple:
     if a.dtype.kind not in "fV":
         raise RuntimeError("torch.frexp() only supports floating-point dtypes")
     m, e = np.frexp(a.astype(np.float32) if a.dtype.kind == "V" else a)
-    r = return_type(
-        "frexp", _wrap(m.astype(a.dtype, copy=False)), _wrap(e.astype(np.int32)), _FREXP
-    )
+    mant = _wrap(m.astype(a.dtype, copy=False))
+    if input._rg and _gs.enabled:  # mantissa = input * 2**-e: its gradient is g * 2**-e
+        scale = np.ldexp(np.ones_like(m), -e).astype(a.dtype, copy=False)
+        mant = input * _wrap(scale)
+    r = return_type("frexp", mant, _wrap(e.astype(np.int32)), _FREXP)
     if out is not None:
         copy_into_out(out[0], r[0])
         copy_into_out(out[1], r[1])
@@ -592,12 +594,48 @@ def _nograd(name, f):
 
 real = _nograd("real", np.real)
 _imag = _nograd("imag", np.imag)
-angle = _nograd(
+_angle = _nograd(
     "angle",
     lambda a: np.angle(_float_in(a)).astype(
         _float_in(a).dtype if a.dtype.kind != "c" else a.real.dtype, copy=False
     ),
 )
+
+
+def angle(input, *, out=None):
+    """The argument of each element (0 or pi for real input). The gradient is torch's: zero for
+    real input, g * i z / |z|^2 (zero at 0) for complex."""
+    r = _angle(input, out=out)
+    if out is None and isinstance(input, Tensor) and input._rg and _gs.enabled:
+        return _Angle.apply(input) if input.is_complex() else _IgnoreIn.apply(r, input)
+    return r
+
+
+class _Angle(Op):
+    @staticmethod
+    def forward(ctx, z):
+        ctx.saved = (z,)
+        return np.angle(z).astype(z.real.dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        (z,) = ctx.saved
+        xp = xp_of(z)
+        a2 = (z * z.conj()).real
+        return xp.where(a2 == 0, 0, g * 1j * z / xp.where(a2 == 0, 1, a2)).astype(z.dtype)
+
+
+class _IgnoreIn(Op):
+    """Returns its first input; the second gets a zero gradient (torch's zero derivatives)."""
+
+    @staticmethod
+    def forward(ctx, r, a):
+        ctx.shape, ctx.dt = a.shape, a.dtype
+        return r
+
+    @staticmethod
+    def backward(ctx, g):
+        return None, xp_of(g).zeros(ctx.shape, ctx.dt)
 
 
 def imag(input, *, out=None):

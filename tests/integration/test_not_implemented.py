@@ -66,6 +66,7 @@ def test_tensor_attribute_miss():
 
     t = ember.ones(2)
     m = ember.ones(2, 2)  # mT and mH need a matrix
+
     def present(name: str) -> bool:
         try:
             getattr(m, name)

@@ -388,3 +388,28 @@ def test_ctc_loss_infeasible_targets_zero_infinity_unbatched_and_module():
     e = F.ctc_loss(ember.tensor(x[:, 0]).log_softmax(1), ember.tensor([1, 2]), (4,), (2,))
     t = TF.ctc_loss(torch.tensor(x[:, 0]).log_softmax(1), torch.tensor([1, 2]), (4,), (2,))
     assert_same(e, t)
+
+
+def test_multilabel_margin_loss_counts_repeated_targets_as_torch():
+    x = np.random.default_rng(11).standard_normal((3, 5))
+    t = np.array([[1, 1, 0, 1, 4], [2, 0, 0, 4, 3], [3, 3, -1, 0, 0]])
+    _grads_match(
+        lambda a, b: F.multilabel_margin_loss(a, b),
+        lambda a, b: TF.multilabel_margin_loss(a, b),
+        x,
+        t,
+    )
+
+
+def test_linear_cross_entropy_is_linear_then_cross_entropy():
+    rng = np.random.default_rng(12)
+    x, w, b = rng.standard_normal((4, 3)), rng.standard_normal((5, 3)), rng.standard_normal(5)
+    y = np.array([0, 4, 2, 1])
+    _grads_match(
+        lambda x, w, b, y: F.linear_cross_entropy(x, w, y, linear_bias=b, label_smoothing=0.1),
+        lambda x, w, b, y: TF.linear_cross_entropy(x, w, y, linear_bias=b, label_smoothing=0.1),
+        x,
+        w,
+        b,
+        y,
+    )

@@ -129,3 +129,27 @@ def test_frexp_is_torch_named_tuple_and_rejects_integers():
     assert_same(m * 2.0 ** ex.double(), torch.tensor(x).double(), atol=0)
     with pytest.raises(RuntimeError, match="only supports floating-point dtypes"):
         ember.frexp(ember.tensor([1, 2]))
+
+
+def test_gradients_torch_defines_for_frexp_angle_nextafter_index_fill():
+    x = ember.tensor([-2.5, 0.3, 7.0], dtype=ember.float64, requires_grad=True)
+    compare(lambda m, x: m.frexp(x).mantissa, x)
+    x.grad = None
+    compare(lambda m, x: m.angle(x), x)
+    x.grad = None
+    compare(lambda m, x: m.nextafter(x, m.tensor([0.0, 1.0, 9.0], dtype=m.float64)), x)
+    z = ember.tensor([1 + 1j, -2 + 0.5j, 0j], requires_grad=True)
+    e = ember.angle(z)
+    e.sum().backward()
+    t = torch.tensor([1 + 1j, -2 + 0.5j, 0j], requires_grad=True)
+    torch.angle(t).sum().backward()
+    assert_same(z.grad, t.grad)
+    v = ember.tensor(2.0, requires_grad=True)
+    y = randn(3, 4)
+    compare(lambda m, y, v: y.index_fill(1, m.tensor([0, 2]), v), y, v)
+
+
+def test_rdiv_and_cdouble_methods():
+    a = ember.tensor([1.0, 2.0])
+    assert_same(a.__rdiv__(3.0), torch.tensor([1.0, 2.0]).__rdiv__(3.0))
+    assert_same(a.cdouble(), torch.tensor([1.0, 2.0]).cdouble())

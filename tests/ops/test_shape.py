@@ -488,3 +488,10 @@ def test_unsafe_chunk_and_split_are_chunk_and_split():
     compare(lambda m, x: m.unsafe_split(x, 2, 0), x)
     x.grad = None
     compare(lambda m, x: x.unsafe_split_with_sizes([3, 2]), x)
+
+
+def test_empty_combinations_stay_in_the_graph():
+    x = randn(3)
+    for r in (0, 4):
+        e = ember.combinations(x, r)
+        assert e.requires_grad and e.numel() == 0
