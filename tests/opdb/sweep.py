@@ -135,6 +135,12 @@ def to_ember(x):
         return getattr(ember, str(x).split(".")[-1])
     if isinstance(x, torch.Generator):
         raise TypeError("generator argument")
+    if isinstance(x, torch.nn.Module):  # a layer passed as a function (a distance_function)
+        e = getattr(ember.nn, type(x).__name__)()
+        for k, v in vars(x).items():
+            if not k.startswith("_") and isinstance(v, (bool, int, float, str, tuple)):
+                setattr(e, k, v)
+        return e
     if isinstance(x, torch.layout):
         return getattr(ember, str(x).split(".")[-1])
     if callable(x) and getattr(x, "__module__", "") and x.__module__.startswith("torch"):
