@@ -34,8 +34,23 @@ ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 BEGIN = "<!-- benchmarks:begin -->"
 END = "<!-- benchmarks:end -->"
-ORDER = ("core", "mlp", "cnn", "data", "distributed", "gpu", "demo")
-ORDER = ORDER[:3] + ("lm",) + ORDER[3:]  # the language models after the CNN rows
+ORDER = (
+    "core",
+    "mlp",
+    "cnn",
+    "lm",
+    "vision_models",
+    "data",
+    "random",
+    "func",
+    "linalg",
+    "fft",
+    "distributions",
+    "sparse",
+    "distributed",
+    "gpu",
+    "demo",
+)
 HEADER = ("Workload", "ember", "PyTorch", "Ratio", "Produced by")
 COLUMNS = ("workload", "ember", "torch", "ratio", "command")
 DEMO_LABEL = "`ember demo`, 20 epochs of the digits MLP (no progress bar)"
@@ -78,6 +93,12 @@ JOBS: dict[str, list[Job]] = {
     "lm": [Job("benchmarks/bench_lm.py", [], ["--steps", "5", "--rounds", "2"])],
     "data": [Job("benchmarks.bench_data", module=True)],
     "random": [Job("benchmarks.bench_random", module=True)],
+    "func": [Job("benchmarks/bench_func.py")],
+    "linalg": [Job("benchmarks/bench_linalg.py")],
+    "fft": [Job("benchmarks/bench_fft.py")],
+    "distributions": [Job("benchmarks.bench_distributions", module=True)],
+    "sparse": [Job("benchmarks/bench_sparse.py")],
+    "vision_models": [Job("benchmarks/bench_vision_models.py")],
     "distributed": [Job("benchmarks/bench_distributed.py")],
     "gpu": [Job("benchmarks.bench_gpu", [], ["--steps", "10", "--repeat", "2"], module=True)],
 }
