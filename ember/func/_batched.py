@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._backend.cpu import blas
+from .._backend.cpu import threads as _threads
 
 
 class Unbatchable(BaseException):
@@ -428,7 +429,16 @@ def _bmm(pa, pb, ba: bool, bb: bool):
             r = pa.reshape(-1, pa.shape[-1]) @ pb
         return r.reshape(pa.shape[:-1] + (pb.shape[-1],))
     if plain and ba and bb and pa.shape[-1] == 1 and pb.shape[-2] == 1:
-        return pa * pb  # outer products (per-sample weight gradients): no BLAS call per sample
+        # outer products (per-sample weight gradients): no BLAS call per sample, and the big
+        # write split over ember's threads by sample (a single-threaded multiply measured
+        # 0.61x torch.func on 2 cores)
+        out = np.empty(np.broadcast_shapes(pa.shape, pb.shape), np.result_type(pa, pb))
+
+        def run(lo, hi):
+            np.multiply(pa[lo:hi], pb[lo:hi], out=out[lo:hi])
+
+        _threads.prange(out.shape[0], run, out.nbytes)
+        return out
     with blas.single_threaded():
         return np.matmul(pa, pb)
 
