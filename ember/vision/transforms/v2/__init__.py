@@ -48,7 +48,7 @@ from ember.vision.transforms import (
     TrivialAugmentWide,
 )
 from ember.vision.transforms.v2 import functional
-from ember.vision.transforms.v2._extra import ToDtype, ToImage, ToPureTensor
+from ember.vision.transforms.v2._type_conversion import ToDtype, ToImage, ToPureTensor
 
 __all__ = [
     "AugMix",

@@ -39,7 +39,7 @@ from ember.vision.transforms.functional import (
     to_tensor,
     vflip,
 )
-from ember.vision.transforms.v2._extra import to_dtype, to_image
+from ember.vision.transforms.v2._type_conversion import to_dtype, to_image
 
 __all__ = [
     "InterpolationMode",
