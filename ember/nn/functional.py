@@ -48,7 +48,7 @@ from ..ops.conv_functional import (
     conv_transpose2d,
     conv_transpose3d,
 )
-from ..ops.creation import empty
+from ..ops.creation import empty, zeros
 from ..ops.ctc import CTCLoss as CTCLossOp
 from ..ops.dropout import alpha_masks, apply_mask, check_p, keep_mask
 from ..ops.embedding import _Embedding, _EmbeddingBag, renorm_rows
@@ -1903,15 +1903,12 @@ def _float_mask(mask, like: Tensor, name: str):
     if mask is None:
         return None
     if mask.dtype.name == "bool":
-        return _zeros_as(mask, like).masked_fill(mask, float("-inf"))
+        return zeros(mask.shape, dtype=like.dtype, device=like.device).masked_fill(
+            mask, float("-inf")
+        )
     if not mask.is_floating_point():
         raise AssertionError(f"only bool and floating types of {name} are supported")
     return mask
-
-
-def _zeros_as(mask: Tensor, like: Tensor) -> Tensor:
-    """Zeros of mask's shape in like's dtype and device."""
-    return _wrap(xp_of(like._data).zeros(mask._data.shape, like._data.dtype))
 
 
 def multi_head_attention_forward(

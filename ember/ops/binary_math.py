@@ -16,6 +16,7 @@ from . import _bw
 from ._promotion import result_np_dtype
 from .arith import _Binary, _binary, _out, add, div, mul
 from .arith import pow as _pow
+from .compare import _need_tensors
 from .inplace import _pretty
 
 __all__ = [
@@ -34,15 +35,6 @@ __all__ = [
     "addcmul",
     "addcdiv",
 ]
-
-
-def _need_tensors(name: str, input, other, second: str = "other") -> None:
-    for pos, (arg, x) in enumerate((("input", input), (second, other)), 1):
-        if not isinstance(x, Tensor):
-            raise TypeError(
-                f"{name}(): argument '{arg}' (position {pos}) must be Tensor, not "
-                f"{type(x).__name__}"
-            )
 
 
 def _float_kernel(name: str, input: Tensor, other: Tensor) -> None:

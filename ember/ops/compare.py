@@ -288,8 +288,8 @@ class Minimum(_MaxMin):
     ufunc = np.minimum
 
 
-def _need_tensors(name, input, other) -> None:
-    for pos, (arg, x) in enumerate((("input", input), ("other", other)), 1):
+def _need_tensors(name, input, other, second: str = "other") -> None:
+    for pos, (arg, x) in enumerate((("input", input), (second, other)), 1):
         if not isinstance(x, Tensor):
             raise TypeError(
                 f"{name}(): argument '{arg}' (position {pos}) must be Tensor, not "

@@ -9,9 +9,9 @@ from .._backend.casting import cast
 from .._backend.xp import CPU_ARRAY, xp_of
 from .._grad_state import state as _gs
 from ..tensor import Tensor, _wrap
+from ._ignore import IgnoreSecond
 from .creation import zeros_like
 from .inplace import check_leaf, inplace
-from .linalg import _IgnoreSecond
 from .unary import Cast, ToDevice
 from .view import _storage_root, expand
 
@@ -91,7 +91,7 @@ def fill(input: Tensor, value) -> Tensor:
         r = value.reshape(()).to(input.dtype).expand(*input._data.shape).clone()
     else:
         r = fill_(input.detach().clone(), value)
-    return _IgnoreSecond.apply(r, input) if input._rg else r
+    return IgnoreSecond.apply(r, input) if input._rg else r
 
 
 def resize_(self: Tensor, *sizes, memory_format=None) -> Tensor:

@@ -36,8 +36,6 @@ __all__ = [
     "empty_like",
     "scalar_tensor",
     "empty_strided",
-    "complex",
-    "polar",
     "tril_indices",
     "triu_indices",
 ]
@@ -667,14 +665,6 @@ def full_like(
     dt, dev = like_options(input, dtype, layout, device, pin_memory, memory_format, "full_like")
     v = _fill_scalar(fill_value, dt)
     return _finish(xp_for(dev).full(input._data.shape, v, dt.np), requires_grad)
-
-
-def complex(real: Tensor, imag: Tensor) -> Tensor:  # noqa: A001
-    return _wrap(real._data + 1j * imag._data).to(real.dtype.to_complex())
-
-
-def polar(abs: Tensor, angle: Tensor) -> Tensor:  # noqa: A002
-    return _wrap(abs._data * np.exp(1j * angle._data)).to(abs.dtype.to_complex())
 
 
 def tril_indices(

@@ -12,18 +12,6 @@ from ..autograd.node import Op
 _NEG_INF = -np.inf
 
 
-def _lse(*arrs):
-    """Elementwise log(sum(exp(a))) of same-shaped arrays, -inf safe."""
-    xp = xp_of(arrs[0])
-    m = arrs[0]
-    for a in arrs[1:]:
-        m = xp.maximum(m, a)
-    safe = xp.where(xp.isneginf(m), 0.0, m)
-    acc = sum(xp.exp(a - safe) for a in arrs)
-    with np.errstate(divide="ignore"):
-        return xp.where(xp.isneginf(m), _NEG_INF, xp.log(acc) + safe)
-
-
 def _extended(targets, tlen, blank: int, lmax: int):
     """Blank-extended labels (N, lmax) and the mask of where the skip transition s-2 -> s is
     allowed (a label differing from the label two back)."""
@@ -61,7 +49,7 @@ class CTCLoss(Op):
             s1 = xp.concatenate([ninf, prev[:, :-1]], 1)
             s2 = xp.concatenate([ninf, ninf, prev[:, :-2]], 1)[:, :lmax]
             s2 = xp.where(skip_x, s2, _NEG_INF)
-            alpha[t] = _lse(prev, s1, s2) + emit[t]
+            alpha[t] = xp.logaddexp(xp.logaddexp(prev, s1), s2) + emit[t]
         il = xp.asarray(np.asarray(ilen))
         last = alpha[il - 1, xp.arange(n)]  # (N, lmax) at each sample's last frame
         w = width
@@ -69,7 +57,7 @@ class CTCLoss(Op):
         end2 = xp.where(
             w > 1, xp.take_along_axis(last, xp.maximum(w - 2, 0)[:, None], 1)[:, 0], _NEG_INF
         )
-        nll = -_lse(end1, end2)
+        nll = -xp.logaddexp(end1, end2)
         ctx.saved = (lp, emit, alpha, ext_x, skip_x, valid, il, w, nll)
         ctx.zero_infinity = zero_infinity
         if zero_infinity:
@@ -93,7 +81,7 @@ class CTCLoss(Op):
             s1 = xp.concatenate([nxt[:, 1:], ninf], 1)
             s2 = xp.concatenate([nxt[:, 2:], ninf, ninf], 1)[:, :lmax]
             s2 = xp.where(skip_back, s2, _NEG_INF)
-            rec = _lse(nxt, s1, s2) + emit[t]
+            rec = xp.logaddexp(xp.logaddexp(nxt, s1), s2) + emit[t]
             init = xp.where(at_end, emit[t], _NEG_INF)
             beta[t] = xp.where(start, init, xp.where((il - 1 > t)[:, None], rec, _NEG_INF))
         ab = alpha + beta  # (T, N, lmax), log of alpha*beta (each holds the emission at t)
@@ -103,7 +91,7 @@ class CTCLoss(Op):
         for s in range(lmax):
             cls = ext[:, s]
             cur = lcab[:, xp.arange(n), cls]
-            lcab[:, xp.arange(n), cls] = _lse(cur, ab[:, :, s])
+            lcab[:, xp.arange(n), cls] = xp.logaddexp(cur, ab[:, :, s])
         with np.errstate(over="ignore", invalid="ignore"):
             grad = xp.exp(lp) - xp.exp(lcab + nll[None, :, None] - lp)
         grad = xp.where((xp.arange(t_max)[:, None] < il[None, :])[:, :, None], grad, 0.0)

@@ -13,7 +13,7 @@ from .._tensor_errors import check_dim, device_error
 from ..autograd.node import Op
 from ..tensor import Tensor
 from . import _autocast, _bw, sparse
-from .creation import zeros
+from ._ignore import IgnoreSecond
 from .einsum import einsum
 from .inplace import _pretty, copy_into_out
 from .reduction import norm
@@ -289,23 +289,6 @@ def _out(r, out):
     return r
 
 
-class _IgnoreSecond(Op):
-    """Returns its first input; the second only receives a zero gradient (beta=0)."""
-
-    higher_order = True
-
-    @staticmethod
-    def forward(ctx, a, b):
-        ctx.shape = b.shape
-        return a
-
-    @staticmethod
-    def backward(ctx, g):
-        if isinstance(g, Tensor):
-            return g, zeros(ctx.shape, dtype=g.dtype, device=g.device)
-        return g, xp_of(g).zeros(ctx.shape, g.dtype)
-
-
 def _scaled_add(input: Tensor, prod: Tensor, beta, alpha) -> Tensor:
     if prod._data.dtype.kind in "iu":  # torch truncates float factors on integer tensors
         alpha, beta = int(alpha), int(beta)
@@ -313,7 +296,7 @@ def _scaled_add(input: Tensor, prod: Tensor, beta, alpha) -> Tensor:
         prod = prod * alpha
     if beta == 0:
         # input is ignored (NaNs in it do not propagate) but still gets a zero gradient
-        return _IgnoreSecond.apply(prod, input) if input._rg else prod
+        return IgnoreSecond.apply(prod, input) if input._rg else prod
     return (input if beta == 1 else input * beta) + prod
 
 

@@ -17,8 +17,8 @@ from .._backend.casting import cast
 from .._backend.xp import xp_of
 from ..autograd.node import Op
 from ..tensor import Tensor, _wrap
+from ._ignore import IgnoreSecond
 from .conv import _crop, _pad_zeros, _prod, col2im, im2col, ntuple
-from .linalg import _IgnoreSecond
 
 _I64 = np.dtype(np.int64)
 
@@ -615,7 +615,7 @@ def grid_sample(
             ok = m if ok is None else ok & m
         out = _gather_taps(flat, idx, sizes, None, ok)
         # torch's nearest gives the grid a zero gradient (not none)
-        return _IgnoreSecond.apply(out, grid) if grid._rg else out
+        return IgnoreSecond.apply(out, grid) if grid._rg else out
     lows = [s.detach().floor() for s in src]
     fr = [src[d] - lows[d] for d in range(nsp)]  # the weights carry the grid's gradient
     out = None

@@ -18,6 +18,7 @@ from ..device import device_of
 from ..tensor import Tensor, _wrap
 from . import _bw, _special_math
 from ._elementwise import elementwise_op
+from ._ignore import IgnoreSecond
 from ._return_types import return_type
 from .inplace import _pretty, copy_into_out
 
@@ -605,10 +606,11 @@ _angle = _nograd(
 def angle(input, *, out=None):
     """The argument of each element (0 or pi for real input). The gradient is torch's: zero for
     real input, g * i z / |z|^2 (zero at 0) for complex."""
-    r = _angle(input, out=out)
     if out is None and isinstance(input, Tensor) and input._rg and _gs.enabled:
-        return _Angle.apply(input) if input.is_complex() else _IgnoreIn.apply(r, input)
-    return r
+        if input.is_complex():
+            return _Angle.apply(input)
+        return IgnoreSecond.apply(_angle(input), input)
+    return _angle(input, out=out)
 
 
 class _Angle(Op):
@@ -623,19 +625,6 @@ class _Angle(Op):
         xp = xp_of(z)
         a2 = (z * z.conj()).real
         return xp.where(a2 == 0, 0, g * 1j * z / xp.where(a2 == 0, 1, a2)).astype(z.dtype)
-
-
-class _IgnoreIn(Op):
-    """Returns its first input; the second gets a zero gradient (torch's zero derivatives)."""
-
-    @staticmethod
-    def forward(ctx, r, a):
-        ctx.shape, ctx.dt = a.shape, a.dtype
-        return r
-
-    @staticmethod
-    def backward(ctx, g):
-        return None, xp_of(g).zeros(ctx.shape, ctx.dt)
 
 
 def imag(input, *, out=None):
