@@ -38,12 +38,13 @@ def elementwise_op(
         def forward(ctx, a, *params):
             y = fwd(a, *params)
             ctx.saved = (a, y)
+            ctx.cplx = holomorphic and a.dtype.kind == "c"
             ctx.params = params
             return y
 
         def backward(ctx, g):
             a, y = ctx.saved
-            if holomorphic and _is_complex(a):
+            if ctx.cplx:
                 return (bwd(g, a.conj(), y.conj(), *ctx.params),) + nones
             return (bwd(g, a, y, *ctx.params),) + nones
 
@@ -58,11 +59,12 @@ def elementwise_op(
                 y = fwd(a)
             if bwd is not None:
                 ctx.saved = (a, y)
+                ctx.cplx = holomorphic and a.dtype.kind == "c"
             return y
 
         def backward(ctx, g):
             a, y = ctx.saved
-            if holomorphic and _is_complex(a):
+            if ctx.cplx:
                 return (bwd(g, a.conj(), y.conj()),)
             return (bwd(g, a, y),)
 
@@ -77,7 +79,3 @@ def elementwise_op(
         attrs["save_out"] = True
     return type(name, (Op,), attrs)
 
-
-def _is_complex(a) -> bool:
-    dt = a.dtype
-    return dt.kind == "c" if isinstance(dt, np.dtype) else dt.is_complex

@@ -148,13 +148,15 @@ class Mul(_Binary):
     def forward(ctx, a, b, rt):
         a2, b2 = Mul.setup(ctx, a, b, rt)
         ctx.saved = (a, b)
+        ctx.cplx = rt.kind == "c"  # the backward conjugates
         return a2 * b2
 
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved
         n = ctx._needs
-        a, b = _conj(a), _conj(b)
+        if ctx.cplx:
+            a, b = _conj(a), _conj(b)
         return Mul.out(ctx, g * b if n[0] else None, g * a if n[1] else None)
 
 
@@ -165,13 +167,15 @@ class Div(_Binary):
     def forward(ctx, a, b, rt):
         a2, b2 = Div.setup(ctx, a, b, rt)
         ctx.saved = (a, b)
+        ctx.cplx = rt.kind == "c"  # the backward conjugates
         return a2 / b2
 
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved
         n = ctx._needs
-        a, b = _conj(a), _conj(b)
+        if ctx.cplx:
+            a, b = _conj(a), _conj(b)
         gb = None
         if n[1]:
             gb = -g * a / (b * b)
@@ -201,6 +205,7 @@ class Pow(_Binary):
         a2, b2 = Pow.setup(ctx, a, b, rt)
         r = a2**b2
         ctx.saved = (a, b)
+        ctx.cplx = rt.kind == "c"  # the backward conjugates
         return r
 
     @staticmethod
@@ -209,7 +214,7 @@ class Pow(_Binary):
         n = ctx._needs
         ga = gb = None
         if n[0]:
-            ca, cb = _conj(a), _conj(b)  # conj(b a^(b-1)) for complex operands
+            ca, cb = (_conj(a), _conj(b)) if ctx.cplx else (a, b)  # conj(b a^(b-1))
             if isinstance(b, (int, float)) and not isinstance(b, bool):
                 ga = g * cb * ca ** (cb - 1) if b != 0 else g * 0
             else:

@@ -55,6 +55,8 @@ class MatMul(Op):
     @staticmethod
     def forward(ctx, a, b):
         ctx.saved = (a, b)
+        # complex operands: the backward conjugates (one test here, on arrays, not per backward)
+        ctx.cplx = a.dtype.kind == "c" or b.dtype.kind == "c"
         return _mm(a, b)
 
     @staticmethod
@@ -63,7 +65,7 @@ class MatMul(Op):
         n = ctx._needs
         ga = gb = None
         an, bn = a.ndim, b.ndim
-        if _bw.np_dtype(a).kind == "c" or _bw.np_dtype(b).kind == "c":  # g @ b^H, a^H @ g
+        if ctx.cplx:  # torch's convention: g @ b^H, a^H @ g
             a, b = a.conj(), b.conj()
         if an == 1 and bn == 1:
             return (g * b if n[0] else None), (g * a if n[1] else None)
