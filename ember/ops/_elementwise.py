@@ -78,4 +78,3 @@ def elementwise_op(
     elif save == "out":
         attrs["save_out"] = True
     return type(name, (Op,), attrs)
-
