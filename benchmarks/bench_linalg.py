@@ -20,6 +20,7 @@ except ImportError:  # run as a script, or loaded from its path: the checkout's 
 import numpy as np  # noqa: E402
 
 import ember  # noqa: E402  (after the path set-up above)
+from ember.ops import linalg_lapack  # noqa: E402
 
 try:
     import torch
@@ -117,8 +118,17 @@ def main(argv: list[str] | None = None) -> int:
                 f"speed ember/torch {ratio:.2f}x (target >= 0.67x)"
             )
             rows.append(
-                row(work, f"{num(te * 1e3)} ms", f"{num(tt * 1e3)} ms", f"{num(ratio)}x", cmd)
+                row(
+                    work,
+                    f"{num(te * 1e3)} ms",
+                    f"{num(tt * 1e3)} ms",
+                    f"{num(ratio)}x",
+                    cmd,
+                    lapack=linalg_lapack.path(),
+                )
             )
+    # which LAPACK ember's ops called: SciPy's when installed, else NumPy's
+    print(f"ember's LAPACK path: {linalg_lapack.path()}")
     write_json(args.json, rows)
     return 0
 

@@ -19,7 +19,7 @@ from .._backend.xp import xp_of
 from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.node import Op
 from ..tensor import Tensor, _wrap
-from . import _bw
+from . import _bw, linalg_lapack
 from .inplace import copy_into_out
 from .join import cat
 
@@ -99,7 +99,7 @@ def _flat(a, tail: int):
 
 
 def _solve(a, b):
-    return xp_of(a).linalg.solve(a, b)
+    return linalg_lapack.solve(a, b)
 
 
 def _sum_to(g, shape):
@@ -952,12 +952,11 @@ def _cat_last(a: Tensor, b: Tensor) -> Tensor:
 class Eigh(Op):
     @staticmethod
     def forward(ctx, a, uplo, vectors):
-        xp = xp_of(a)
         if not vectors:
-            w = xp.linalg.eigvalsh(a, UPLO=uplo)
+            w = linalg_lapack.eigh(a, uplo, vectors=False)
             ctx.saved = (None, None)
             return w
-        w, v = xp.linalg.eigh(a, UPLO=uplo)
+        w, v = linalg_lapack.eigh(a, uplo)
         ctx.saved = (w, v)
         return w, v
 
@@ -1076,8 +1075,7 @@ def eigvals(A: Tensor, *, out=None) -> Tensor:
 class SVD(Op):
     @staticmethod
     def forward(ctx, a, full):
-        xp = xp_of(a)
-        u, s, vh = xp.linalg.svd(a, full_matrices=full)
+        u, s, vh = linalg_lapack.svd(a, full_matrices=full)
         s = s.astype(a.real.dtype, copy=False)
         ctx.saved = (u, s, vh)
         return u, s, vh
@@ -1165,7 +1163,7 @@ def svdvals(A: Tensor, *, driver=None, out=None) -> Tensor:
     if _records(A):
         return _out(SVD.apply(A, False)[1], out)
     a = A._data
-    s = xp_of(a).linalg.svd(a, compute_uv=False).astype(a.real.dtype, copy=False)
+    s = linalg_lapack.svd(a, compute_uv=False).astype(a.real.dtype, copy=False)
     return _out(_wrap(s), out)
 
 
@@ -1212,14 +1210,14 @@ class Pinv(Op):
         m, n = a.shape[-2:]
         eps = float(np.finfo(a.real.dtype).eps)
         if hermitian:
-            w, v = xp.linalg.eigh(a)
+            w, v = linalg_lapack.eigh(a)
             aw = xp.abs(w)
             tol = _tol_arrays(aw.max(-1, initial=0)[..., None], _ex(atol), _ex(rtol), m, n, eps)
             with np.errstate(divide="ignore"):
                 inv_w = xp.where(aw > tol, 1 / xp.where(aw > tol, w, 1), 0).astype(a.dtype)
             p = (v * inv_w[..., None, :]) @ _mH(v)
         else:
-            u, s, vh = xp.linalg.svd(a, full_matrices=False)
+            u, s, vh = linalg_lapack.svd(a, full_matrices=False)
             smax = s[..., :1] if s.shape[-1] else xp.zeros(s.shape[:-1] + (1,), s.dtype)
             tol = _tol_arrays(smax, _ex(atol), _ex(rtol), m, n, eps)
             inv_s = xp.where(s > tol, 1 / xp.where(s > tol, s, 1), 0).astype(a.dtype)
@@ -1274,7 +1272,11 @@ def matrix_rank(
     if tol is not None:
         atol, rtol = tol, 0.0
     m, n = a.shape[-2:]
-    s = xp.abs(xp.linalg.eigvalsh(a)) if hermitian else xp.linalg.svd(a, compute_uv=False)
+    s = (
+        xp.abs(linalg_lapack.eigh(a, vectors=False))
+        if hermitian
+        else linalg_lapack.svd(a, compute_uv=False)
+    )
     smax = s.max(-1, initial=0)[..., None]
     eps = float(np.finfo(a.real.dtype).eps)
     t = _tol_arrays(smax, _ex(_arr(atol)), _ex(_arr(rtol)), m, n, eps)
@@ -1302,7 +1304,7 @@ def lstsq(A: Tensor, B: Tensor, rcond=None, *, driver=None):
     if vec:
         X = X.squeeze(-1)
     rdt = a.real.dtype
-    s_np = xp.linalg.svd(a, compute_uv=False).astype(rdt, copy=False)
+    s_np = linalg_lapack.svd(a, compute_uv=False).astype(rdt, copy=False)
     smax = s_np[..., :1] if s_np.shape[-1] else xp.zeros(s_np.shape[:-1] + (1,), rdt)
     rank = (s_np > rc * smax).sum(-1).astype(np.int64)
     # torch's residuals stay in the graph even when empty

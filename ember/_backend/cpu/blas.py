@@ -18,10 +18,12 @@ import numpy  # noqa: F401  (loads the BLAS that _probe finds in the process's m
 _lock = threading.Lock()
 _ctl: list = []  # [] until probed; then [(set, get)] or [None]
 _single = [0, 0]  # [threads inside single_threaded(), the BLAS's count before the first entered]
+_others: list = []  # setters of the other OpenBLAS copies adopt_loaded() found (SciPy's)
 
 
-def _probe():
-    """The (set_num_threads, get_num_threads) pair of the OpenBLAS loaded in this process."""
+def _probe(skip: frozenset = frozenset()):
+    """The (set_num_threads, get_num_threads) pair of the OpenBLAS loaded in this process (the
+    first not in ``skip``), and its path."""
     try:
         with open("/proc/self/maps") as f:
             paths = sorted(
@@ -36,6 +38,8 @@ def _probe():
     # NumPy's own copy first: SciPy and others may load another OpenBLAS beside it
     paths.sort(key=lambda p: "numpy" not in p)
     for path in paths:
+        if path in skip:
+            continue
         try:
             lib = ctypes.CDLL(path)
         except OSError:
@@ -49,7 +53,7 @@ def _probe():
                     setter.restype = None
                     getter.argtypes = []
                     getter.restype = ctypes.c_int
-                    return setter, getter
+                    return setter, getter, path
     return None
 
 
@@ -59,6 +63,20 @@ def _controls():
             if not _ctl:
                 _ctl.append(_probe())
     return _ctl[0]
+
+
+def adopt_loaded() -> None:
+    """Give the other OpenBLAS copies loaded since the first probe (SciPy bundles its own) this
+    one's thread count, and let set_threads set theirs from now on."""
+    c = _controls()
+    if c is None:
+        return
+    with _lock:
+        seen = {c[2]} | {p for _, p in _others}
+        while (o := _probe(frozenset(seen))) is not None:
+            seen.add(o[2])
+            o[0](int(c[1]()) if not _single[0] else _single[1])
+            _others.append((o[0], o[2]))
 
 
 def available() -> bool:
@@ -81,6 +99,8 @@ def set_threads(n: int) -> bool:
             _single[1] = int(n)  # applies when the last single-threaded region ends
         else:
             c[0](int(n))
+        for setter, _ in _others:
+            setter(int(n))
     return True
 
 
