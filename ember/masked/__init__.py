@@ -198,30 +198,29 @@ def logsumexp(input, dim=None, *, keepdim=False, dtype=None, mask=None):
     return reduction.logsumexp(_fill(x, m, -math.inf), _dims(x, dim), keepdim)
 
 
-def _softmax_like(fn, x: Tensor, m: Tensor, dim: int, fill_out):
-    y = fn(_fill(x, m, -math.inf), dim)
-    # a fully masked slice gives NaN (as torch); masked positions of the others get fill_out
-    any_sel = reduction.sum(m.to(x.dtype), dim=(dim,), keepdim=True) > 0
-    keep = compare.where(any_sel, m, _wrap(np.asarray(True)))
-    return compare.where(keep, y, _wrap(np.asarray(fill_out, dtype=x._data.dtype)))
+def _softmax_like(fn, x: Tensor, m: Tensor, dim: int):
+    # as torch: the masked-out inputs become -inf and the result is not masked again, so the
+    # masked positions give 0 (-inf for log_softmax), a fully masked slice NaN, and the upstream
+    # gradient at masked positions of log_softmax still enters the selected ones' gradient
+    return fn(_fill(x, m, -math.inf), dim)
 
 
 def softmax(input, dim, *, dtype=None, mask=None):
     """Softmax over the selected elements (0 elsewhere), as torch.masked.softmax."""
     x, m = _prep(input, dtype, mask)
-    return _softmax_like(activation.softmax, x, m, dim, 0.0)
+    return _softmax_like(activation.softmax, x, m, dim)
 
 
 def log_softmax(input, dim, *, dtype=None, mask=None):
     """Log-softmax over the selected elements (-inf elsewhere), as torch.masked.log_softmax."""
     x, m = _prep(input, dtype, mask)
-    return _softmax_like(activation.log_softmax, x, m, dim, -math.inf)
+    return _softmax_like(activation.log_softmax, x, m, dim)
 
 
 def softmin(input, dim, *, dtype=None, mask=None):
     """Softmin over the selected elements (0 elsewhere), as torch.masked.softmin."""
     x, m = _prep(input, dtype, mask)
-    return _softmax_like(activation.softmax, -x, m, dim, 0.0)
+    return _softmax_like(activation.softmax, -x, m, dim)
 
 
 def normalize(input, ord, dim, *, eps=1e-12, dtype=None, mask=None):

@@ -140,7 +140,7 @@ class Where(Op):
     def backward(ctx, g):
         c = ctx.cond
         n = ctx._needs
-        z = g * 0
+        z = _bw.zeros_like(g)  # not g * 0: a NaN gradient must not reach the unselected side
         ga = _bw.grad_for(_bw.where(c, g, z), ctx.sa, ctx.da) if n[1] else None
         gb = _bw.grad_for(_bw.where(c, z, g), ctx.sb, ctx.db) if n[2] else None
         return None, ga, gb, None

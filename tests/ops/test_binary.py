@@ -266,6 +266,18 @@ def test_where_values_grads_dtypes():
     assert_same(ea.detach().where(ec, eb.detach()), ta.detach().where(tc, tb.detach()))
 
 
+def test_where_nan_gradient_stays_on_the_selected_side():
+    # sqrt of the -1 fills gives a NaN upstream gradient there: torch gives x 0, not NaN
+    c = np.array([True, False, True])
+    x = np.array([4.0, 9.0, 0.25])
+    ex, tx = _pair(x, rg=True)
+    ec, tc = ember.from_numpy(c), torch.from_numpy(c)
+    ember.where(ec, ex, -1.0).sqrt().sum().backward()
+    torch.where(tc, tx, -1.0).sqrt().sum().backward()
+    assert_same(ex.grad, tx.grad)
+    assert not np.isnan(ex.grad.numpy()).any()
+
+
 def test_lerp_isclose_allclose_equal_isin():
     a, b = _arr((4,)), _arr((4,), seed=1)
     ea, ta = _pair(a, rg=True)

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import ember
+from tests._support.ops_check import gradcheck
 from tests._support.torch_ref import assert_same, torch
 
 _RNG = np.random.default_rng(0)
@@ -91,3 +92,30 @@ def test_gradients_match_torch(name, args):
     torch.nan_to_num(t * torch.from_numpy(w), 0, 0, 0).sum().backward()
     ember.nan_to_num(e * ember.from_numpy(w), 0, 0, 0).sum().backward()
     assert_same(ember.nan_to_num(ex.grad), torch.nan_to_num(tx.grad), rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax", "softmin"])
+@pytest.mark.parametrize("dim", [0, 2])
+def test_softmax_family_fully_masked_and_masked_outputs_gradients(name, dim):
+    # no nan_to_num on the output: the upstream gradient reaches the NaN (fully masked) slice
+    # and the masked positions, as in torch's op_db samples; torch's input gradient stays finite
+    w = _RNG.standard_normal(_X.shape)
+    tx = torch.from_numpy(_X.copy()).requires_grad_()
+    ex = ember.from_numpy(_X.copy()).requires_grad_()
+    t = getattr(torch.masked, name)(tx, dim, mask=torch.from_numpy(_M))
+    e = getattr(ember.masked, name)(ex, dim, mask=ember.from_numpy(_M))
+    assert_same(e, t, rtol=1e-12, atol=1e-12)
+    torch.autograd.backward(t, torch.from_numpy(w))
+    ember.autograd.backward(e, ember.from_numpy(w))
+    assert_same(ex.grad, tx.grad, rtol=1e-10, atol=1e-12)
+    assert np.isfinite(ex.grad.numpy()).all()
+
+
+def test_softmax_gradcheck_float64():
+    m = ember.from_numpy(_M[:, :, :3].copy())
+    m[0, 0] = True  # finite differences need a finite output
+
+    def f(x):
+        return ember.masked.log_softmax(x, 2, mask=m).clamp(min=-50)
+
+    gradcheck(f, (3, 4, 3))
