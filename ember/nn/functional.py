@@ -689,6 +689,11 @@ def batch_norm(
 ) -> Tensor:
     """Normalise each channel (dim 1) with batch statistics (training) or running ones."""
     x = input._data
+    if x.ndim == 1:  # as torch: no channel dim; an empty input with empty stats is copied
+        stats = (running_mean, running_var, weight, bias)
+        if x.size == 0 and all(t is None or t.numel() == 0 for t in stats):
+            return input.clone()
+        raise IndexError("Dimension out of range (expected to be in range of [-1, 0], but got 1)")
     if x.ndim < 2:
         raise ValueError(f"expected 2D or 3D input (got {x.ndim}D input)")
     C = x.shape[1]
@@ -1600,8 +1605,19 @@ def linear_cross_entropy(
     options=None,
 ) -> Tensor:
     """cross_entropy(linear(input, linear_weight, linear_bias), target, ...): torch's reference
-    semantics (its chunking ``options`` only change how torch schedules the work)."""
+    semantics (its chunking ``options`` only change how torch schedules the work). A weight
+    of shape (C, d_1, ..., d_K, in_features) gives logits (N, C, d_1, ..., d_K): the
+    K-dimensional loss."""
+    *classes, in_features = linear_weight.shape
+    out_features = tuple(classes[1:])
+    if out_features:  # one linear over C * d_1 * ... * d_K outputs, then the K-dim shape
+        k = math.prod(classes)
+        linear_weight = linear_weight.reshape(k, in_features)
+        if linear_bias is not None:
+            linear_bias = linear_bias.reshape(k)
     logits = linear(input, linear_weight, linear_bias)
+    if out_features:
+        logits = logits.reshape(*input.shape[:-1], *classes)
     return cross_entropy(
         logits,
         target,

@@ -637,8 +637,12 @@ def _storage_root(a):
     into it. Memory that no contiguous array owns (a strided view made by NumPy's
     as_strided) is taken as a contiguous copy of ``a`` itself."""
     root = a
-    while getattr(root, "base", None) is not None and type(root.base) is type(a):
-        root = root.base
+    while (b := getattr(root, "base", None)) is not None:
+        if type(b) is not type(a):  # NumPy's as_strided result: its base is a wrapper's base
+            b = getattr(b, "base", None)
+        if b is None or type(b) is not type(a):
+            break
+        root = b
     if not root.flags.c_contiguous:
         return xp_of(a).ascontiguousarray(a).reshape(-1), 0
     return root.reshape(-1), (_ptr(a) - _ptr(root)) // a.itemsize

@@ -253,6 +253,26 @@ def test_group_norm_and_rms_norm():
     assert_same(e.grad, t.grad, 1e-4, 1e-5)
 
 
+def test_batch_norm_one_dimensional_input_as_torch():
+    # torch: an empty 1-d input with empty stats comes back as a copy (op_db's sample), in the
+    # graph; a non-empty one has no channel dim
+    for training in (True, False):
+        x = ember.zeros(0, dtype=ember.float64).requires_grad_()
+        tx = torch.zeros(0, dtype=torch.float64).requires_grad_()
+        e = F.batch_norm(x, ember.zeros(0), ember.ones(0), training=training)
+        t = TF.batch_norm(tx, torch.zeros(0), torch.ones(0), training=training)
+        assert_same(e, t)
+        assert e.requires_grad == t.requires_grad
+        e.sum().backward()
+        t.sum().backward()
+        assert_same(x.grad, tx.grad)
+    with pytest.raises(IndexError) as ee:
+        F.batch_norm(ember.ones(3), ember.zeros(0), ember.ones(0), training=True)
+    with pytest.raises(IndexError) as te:
+        TF.batch_norm(torch.ones(3), torch.zeros(0), torch.ones(0), training=True)
+    assert str(ee.value) == str(te.value)
+
+
 def test_batch_norm_running_stats():
     e, t = _pair((8, 3, 2))
     rme, rve = ember.zeros(3), ember.ones(3)

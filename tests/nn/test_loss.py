@@ -413,3 +413,24 @@ def test_linear_cross_entropy_is_linear_then_cross_entropy():
         b,
         y,
     )
+
+
+def test_linear_cross_entropy_k_dimensional_weight():
+    # weight (C, d1, in_features): logits (N, C, d1), as torch's op_db samples
+    rng = np.random.default_rng(13)
+    x, w, b = (
+        rng.standard_normal((4, 3)),
+        rng.standard_normal((2, 3, 3)),
+        rng.standard_normal((2, 3)),
+    )
+    y = np.array([[0, 1, 1], [1, 0, 0], [1, 1, 0], [0, 0, 1]])
+    p = rng.random((4, 2, 3))
+    for tgt in (y, p / p.sum(1, keepdims=True)):
+        _grads_match(
+            lambda x, w, b, y: F.linear_cross_entropy(x, w, y, linear_bias=b),
+            lambda x, w, b, y: TF.linear_cross_entropy(x, w, y, linear_bias=b),
+            x,
+            w,
+            b,
+            tgt,
+        )

@@ -368,6 +368,21 @@ def test_diff_of_order_zero_is_a_copy_of_the_input_and_negative_order_raises():
 
 
 # --- as_strided, the *_copy views, split_with_sizes, combinations, gradient ------------------
+def test_as_strided_of_as_strided_view_reads_the_whole_storage():
+    # the inner view starts at offset 2: an explicit offset of the outer one counts from the
+    # storage's start (torch's partial_views samples); torch's gradient reaches only the inner
+    # view's own elements (elements read from outside it get none, unlike finite differences)
+    x = randn(12, dtype=ember.float64)
+    compare(lambda m, x: m.as_strided(m.as_strided(x, (6,), (1,), 2), (2, 2), (1, 2), 0), x)
+    x.grad = None
+    compare(lambda m, x: m.as_strided(m.as_strided(x, (6,), (1,), 2), (2, 3), (3, 1)), x)
+    x.grad = None
+    compare(lambda m, x: m.as_strided(m.as_strided(x, (6,), (1,), 2), (2, 2), (1, 2), 7), x)
+    gradcheck(
+        lambda x: ember.as_strided(ember.as_strided(x, (6,), (1,), 2), (2, 2), (1, 2), 3), (12,)
+    )
+
+
 def test_as_strided_views_storage_with_torch_values_gradients_and_errors():
     from tests._support.torch_ref import torch
 
