@@ -12,7 +12,8 @@ from .._backend.xp import xp_of
 from ..autograd.node import Op
 from ..random import rand, randn
 from ..tensor import Tensor, _wrap
-from ._dist_special import digamma_np, lgamma_np
+from ._gamma_math import digamma as digamma_np
+from ._gamma_math import lgamma as lgamma_np
 
 __all__ = ["_standard_gamma", "_standard_gamma_grad", "_sample_dirichlet", "binomial"]
 
