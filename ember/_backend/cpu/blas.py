@@ -18,7 +18,7 @@ import numpy  # noqa: F401  (loads the BLAS that _probe finds in the process's m
 _lock = threading.Lock()
 _ctl: list = []  # [] until probed; then [(set, get)] or [None]
 _single = [0, 0]  # [threads inside single_threaded(), the BLAS's count before the first entered]
-_others: list = []  # setters of the other OpenBLAS copies adopt_loaded() found (SciPy's)
+_others: list = []  # (set, get, path) of the other OpenBLAS copies adopt_loaded() found (SciPy's)
 
 
 def _probe(skip: frozenset = frozenset()):
@@ -72,11 +72,11 @@ def adopt_loaded() -> None:
     if c is None:
         return
     with _lock:
-        seen = {c[2]} | {p for _, p in _others}
+        seen = {c[2]} | {o[2] for o in _others}
         while (o := _probe(frozenset(seen))) is not None:
             seen.add(o[2])
             o[0](int(c[1]()) if not _single[0] else _single[1])
-            _others.append((o[0], o[2]))
+            _others.append(o)
 
 
 def available() -> bool:
@@ -99,8 +99,8 @@ def set_threads(n: int) -> bool:
             _single[1] = int(n)  # applies when the last single-threaded region ends
         else:
             c[0](int(n))
-        for setter, _ in _others:
-            setter(int(n))
+        for o in _others:
+            o[0](int(n))
     return True
 
 
