@@ -146,11 +146,6 @@ def _xlogy(x, y) -> Tensor:
     return ember.where(x == 0, ember.zeros_like(prod), prod)
 
 
-# _lgamma/_digamma/_gammainc above are ember's private NumPy versions
-# (ember/ops/_dist_special.py); they give way to ember.lgamma/digamma/special.gammainc once
-# torch.special lands in ember.
-
-
 def solve_lower(L: Tensor, B: Tensor) -> Tensor:
     """L^-1 B for lower-triangular L, batch dims broadcast."""
     return solve_triangular(L, B, upper=False)
