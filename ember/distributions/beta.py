@@ -6,11 +6,12 @@ from numbers import Number, Real
 
 import ember
 from ember import Size
+from ember.ops.special import lgamma
 
 from . import constraints
 from .dirichlet import Dirichlet
 from .exp_family import ExponentialFamily
-from .utils import _lgamma, broadcast_all
+from .utils import broadcast_all
 
 __all__ = ["Beta"]
 
@@ -89,4 +90,4 @@ class Beta(ExponentialFamily):
         return (self.concentration1, self.concentration0)
 
     def _log_normalizer(self, x, y):
-        return _lgamma(x) + _lgamma(y) - _lgamma(x + y)
+        return lgamma(x) + lgamma(y) - lgamma(x + y)

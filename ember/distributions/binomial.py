@@ -5,10 +5,11 @@ from __future__ import annotations
 import ember
 from ember import Size
 from ember.ops.random_gamma import binomial as _binomial
+from ember.ops.special import lgamma
 
 from . import constraints
 from .distribution import Distribution
-from .utils import _lgamma, broadcast_all, lazy_property, logits_to_probs, probs_to_logits
+from .utils import broadcast_all, lazy_property, logits_to_probs, probs_to_logits
 
 __all__ = ["Binomial"]
 
@@ -91,9 +92,9 @@ class Binomial(Distribution):
     def log_prob(self, value):
         if self._validate_args:
             self._validate_sample(value)
-        log_factorial_n = _lgamma(self.total_count + 1)
-        log_factorial_k = _lgamma(value + 1)
-        log_factorial_nmk = _lgamma(self.total_count - value + 1)
+        log_factorial_n = lgamma(self.total_count + 1)
+        log_factorial_k = lgamma(value + 1)
+        log_factorial_nmk = lgamma(self.total_count - value + 1)
         # n * log(1 + exp(logits)), stable for large |logits|
         normalize_term = (
             self.total_count * _clamp_by_zero(self.logits)

@@ -6,10 +6,11 @@ import ember
 from ember import Size
 from ember.nn import functional as F
 from ember.ops.random_gamma import _standard_gamma
+from ember.ops.special import digamma, lgamma
 
 from . import constraints
 from .exp_family import ExponentialFamily
-from .utils import _digamma, _lgamma, _xlogy
+from .utils import _xlogy
 
 __all__ = ["Dirichlet"]
 
@@ -55,8 +56,8 @@ class Dirichlet(ExponentialFamily):
             self._validate_sample(value)
         return (
             _xlogy(self.concentration - 1.0, value).sum(-1)
-            + _lgamma(self.concentration.sum(-1))
-            - _lgamma(self.concentration).sum(-1)
+            + lgamma(self.concentration.sum(-1))
+            - lgamma(self.concentration).sum(-1)
         )
 
     @property
@@ -80,10 +81,10 @@ class Dirichlet(ExponentialFamily):
         k = self.concentration.size(-1)
         a0 = self.concentration.sum(-1)
         return (
-            _lgamma(self.concentration).sum(-1)
-            - _lgamma(a0)
-            - (k - a0) * _digamma(a0)
-            - ((self.concentration - 1.0) * _digamma(self.concentration)).sum(-1)
+            lgamma(self.concentration).sum(-1)
+            - lgamma(a0)
+            - (k - a0) * digamma(a0)
+            - ((self.concentration - 1.0) * digamma(self.concentration)).sum(-1)
         )
 
     @property
@@ -91,4 +92,4 @@ class Dirichlet(ExponentialFamily):
         return (self.concentration,)
 
     def _log_normalizer(self, x):
-        return _lgamma(x).sum(-1) - _lgamma(x.sum(-1))
+        return lgamma(x).sum(-1) - lgamma(x.sum(-1))

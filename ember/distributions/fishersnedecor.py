@@ -6,11 +6,12 @@ from numbers import Number
 
 import ember
 from ember import Size
+from ember.ops.special import lgamma
 
 from . import constraints
 from .distribution import Distribution
 from .gamma import Gamma
-from .utils import _lgamma, broadcast_all
+from .utils import broadcast_all
 
 __all__ = ["FisherSnedecor"]
 
@@ -74,7 +75,7 @@ class FisherSnedecor(Distribution):
         ct1 = self.df1 * 0.5
         ct2 = self.df2 * 0.5
         ct3 = self.df1 / self.df2
-        t1 = _lgamma(ct1 + ct2) - _lgamma(ct1) - _lgamma(ct2)
+        t1 = lgamma(ct1 + ct2) - lgamma(ct1) - lgamma(ct2)
         t2 = ct1 * ct3.log() + (ct1 - 1) * ember.log(value)
         t3 = (ct1 + ct2) * ember.log1p(ct3 * value)
         return t1 + t2 - t3

@@ -7,10 +7,11 @@ from numbers import Number
 import ember
 from ember import Size
 from ember.ops.random_gamma import _standard_gamma
+from ember.ops.special import digamma, gammainc, lgamma
 
 from . import constraints
 from .exp_family import ExponentialFamily
-from .utils import _digamma, _gammainc, _lgamma, _xlogy, broadcast_all
+from .utils import _xlogy, broadcast_all
 
 __all__ = ["Gamma"]
 
@@ -70,20 +71,20 @@ class Gamma(ExponentialFamily):
             _xlogy(self.concentration, self.rate)
             + _xlogy(self.concentration - 1, value)
             - self.rate * value
-            - _lgamma(self.concentration)
+            - lgamma(self.concentration)
         )
 
     def cdf(self, value):
         if self._validate_args:
             self._validate_sample(value)
-        return _gammainc(self.concentration, self.rate * value)
+        return gammainc(self.concentration, self.rate * value)
 
     def entropy(self):
         return (
             self.concentration
             - ember.log(self.rate)
-            + _lgamma(self.concentration)
-            + (1.0 - self.concentration) * _digamma(self.concentration)
+            + lgamma(self.concentration)
+            + (1.0 - self.concentration) * digamma(self.concentration)
         )
 
     @property
@@ -91,4 +92,4 @@ class Gamma(ExponentialFamily):
         return (self.concentration - 1, -self.rate)
 
     def _log_normalizer(self, x, y):
-        return _lgamma(x + 1) + (x + 1) * ember.log(-y.reciprocal())
+        return lgamma(x + 1) + (x + 1) * ember.log(-y.reciprocal())

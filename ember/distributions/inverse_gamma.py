@@ -5,12 +5,12 @@ from __future__ import annotations
 import math
 
 import ember
+from ember.ops.special import digamma, lgamma
 
 from . import constraints
 from .gamma import Gamma
 from .transformed_distribution import TransformedDistribution
 from .transforms import PowerTransform
-from .utils import _digamma, _lgamma
 
 __all__ = ["InverseGamma"]
 
@@ -60,6 +60,6 @@ class InverseGamma(TransformedDistribution):
         return (
             self.concentration
             + self.rate.log()
-            + _lgamma(self.concentration)
-            - (1 + self.concentration) * _digamma(self.concentration)
+            + lgamma(self.concentration)
+            - (1 + self.concentration) * digamma(self.concentration)
         )

@@ -9,6 +9,7 @@ from functools import total_ordering
 import ember
 from ember.distributions.utils import solve_lower
 from ember.nn import functional as F
+from ember.ops.special import digamma, lgamma
 
 from .bernoulli import Bernoulli
 from .beta import Beta
@@ -38,7 +39,7 @@ from .pareto import Pareto
 from .poisson import Poisson
 from .transformed_distribution import TransformedDistribution
 from .uniform import Uniform
-from .utils import _digamma, _lgamma, _sum_rightmost, euler_constant
+from .utils import _sum_rightmost, euler_constant
 
 __all__ = ["register_kl", "kl_divergence"]
 
@@ -149,11 +150,11 @@ def _kl_bernoulli_bernoulli(p, q):
 def _kl_beta_beta(p, q):
     sum_params_p = p.concentration1 + p.concentration0
     sum_params_q = q.concentration1 + q.concentration0
-    t1 = _lgamma(q.concentration1) + _lgamma(q.concentration0) + _lgamma(sum_params_p)
-    t2 = _lgamma(p.concentration1) + _lgamma(p.concentration0) + _lgamma(sum_params_q)
-    t3 = (p.concentration1 - q.concentration1) * _digamma(p.concentration1)
-    t4 = (p.concentration0 - q.concentration0) * _digamma(p.concentration0)
-    t5 = (sum_params_q - sum_params_p) * _digamma(sum_params_p)
+    t1 = lgamma(q.concentration1) + lgamma(q.concentration0) + lgamma(sum_params_p)
+    t2 = lgamma(p.concentration1) + lgamma(p.concentration0) + lgamma(sum_params_q)
+    t3 = (p.concentration1 - q.concentration1) * digamma(p.concentration1)
+    t4 = (p.concentration0 - q.concentration0) * digamma(p.concentration0)
+    t5 = (sum_params_q - sum_params_p) * digamma(sum_params_p)
     return t1 - t2 + t3 + t4 + t5
 
 
@@ -186,10 +187,10 @@ def _kl_cauchy_cauchy(p, q):
 def _kl_dirichlet_dirichlet(p, q):
     sum_p_concentration = p.concentration.sum(-1)
     sum_q_concentration = q.concentration.sum(-1)
-    t1 = _lgamma(sum_p_concentration) - _lgamma(sum_q_concentration)
-    t2 = (_lgamma(p.concentration) - _lgamma(q.concentration)).sum(-1)
+    t1 = lgamma(sum_p_concentration) - lgamma(sum_q_concentration)
+    t2 = (lgamma(p.concentration) - lgamma(q.concentration)).sum(-1)
     t3 = p.concentration - q.concentration
-    t4 = _digamma(p.concentration) - _digamma(sum_p_concentration).unsqueeze(-1)
+    t4 = digamma(p.concentration) - digamma(sum_p_concentration).unsqueeze(-1)
     return t1 - t2 + (t3 * t4).sum(-1)
 
 
@@ -221,8 +222,8 @@ def _kl_expfamily_expfamily(p, q):
 @register_kl(Gamma, Gamma)
 def _kl_gamma_gamma(p, q):
     t1 = q.concentration * ember.log(p.rate / q.rate)
-    t2 = _lgamma(q.concentration) - _lgamma(p.concentration)
-    t3 = (p.concentration - q.concentration) * _digamma(p.concentration)
+    t2 = lgamma(q.concentration) - lgamma(p.concentration)
+    t3 = (p.concentration - q.concentration) * digamma(p.concentration)
     t4 = (q.rate - p.rate) * (p.concentration / p.rate)
     return t1 + t2 + t3 + t4
 
@@ -234,7 +235,7 @@ def _kl_gumbel_gumbel(p, q):
     ct3 = p.loc / q.scale
     t1 = -ct1.log() - ct2 + ct3
     t2 = ct1 * euler_constant
-    t3 = ember.exp(ct2 + _lgamma(1 + ct1) - ct3)
+    t3 = ember.exp(ct2 + lgamma(1 + ct1) - ct3)
     return t1 + t2 + t3 - (1 + euler_constant)
 
 
@@ -318,7 +319,7 @@ def _kl_exponential_gamma(p, q):
     return (
         t1
         + ratio
-        + _lgamma(q.concentration)
+        + lgamma(q.concentration)
         + q.concentration * euler_constant
         - (1 + euler_constant)
     )
@@ -347,12 +348,12 @@ def _kl_gamma_normal(p, q):
     t1 = (
         0.5 * ember.log(beta_sqr * var_normal * 2 * math.pi)
         - p.concentration
-        - _lgamma(p.concentration)
+        - lgamma(p.concentration)
     )
     t2 = 0.5 * (p.concentration.pow(2) + p.concentration) / beta_sqr
     t3 = q.loc * p.concentration / p.rate
     t4 = 0.5 * q.loc.pow(2)
-    return t1 + (p.concentration - 1) * _digamma(p.concentration) + (t2 - t3 + t4) / var_normal
+    return t1 + (p.concentration - 1) * digamma(p.concentration) + (t2 - t3 + t4) / var_normal
 
 
 @register_kl(Normal, Gumbel)
@@ -406,7 +407,7 @@ def _kl_uniform_exponential(p, q):
 def _kl_uniform_gamma(p, q):
     common_term = p.high - p.low
     t1 = common_term.log()
-    t2 = _lgamma(q.concentration) - q.concentration * q.rate.log()
+    t2 = lgamma(q.concentration) - q.concentration * q.rate.log()
     t3 = (1 - q.concentration) * (_x_log_x(p.high) - _x_log_x(p.low) - common_term) / common_term
     t4 = q.rate * (p.high + p.low) / 2
     result = -t1 + t2 + t3 + t4
@@ -460,9 +461,9 @@ def _kl_beta_exponential(p, q):
 @register_kl(Beta, Gamma)
 def _kl_beta_gamma(p, q):
     t1 = -p.entropy()
-    t2 = _lgamma(q.concentration) - q.concentration * q.rate.log()
+    t2 = lgamma(q.concentration) - q.concentration * q.rate.log()
     t3 = (q.concentration - 1) * (
-        _digamma(p.concentration1) - _digamma(p.concentration1 + p.concentration0)
+        digamma(p.concentration1) - digamma(p.concentration1 + p.concentration0)
     )
     t4 = q.rate * p.concentration1 / (p.concentration1 + p.concentration0)
     return t1 + t2 - t3 + t4
@@ -528,9 +529,7 @@ def _kl_gamma_gumbel(p, q):
     beta_scale_prod = p.rate * q.scale
     loc_scale_ratio = q.loc / q.scale
     t1 = (
-        (p.concentration - 1) * _digamma(p.concentration)
-        - _lgamma(p.concentration)
-        - p.concentration
+        (p.concentration - 1) * digamma(p.concentration) - lgamma(p.concentration) - p.concentration
     )
     t2 = beta_scale_prod.log() + p.concentration / beta_scale_prod
     t3 = (
@@ -553,7 +552,7 @@ def _kl_pareto_exponential(p, q):
 def _kl_pareto_gamma(p, q):
     common_term = p.scale.log() + p.alpha.reciprocal()
     t1 = p.alpha.log() - common_term
-    t2 = _lgamma(q.concentration) - q.concentration * q.rate.log()
+    t2 = lgamma(q.concentration) - q.concentration * q.rate.log()
     t3 = (1 - q.concentration) * common_term
     t4 = q.rate * p.alpha * p.scale / (p.alpha - 1)
     return _inf_where(t1 + t2 + t3 + t4 - 1, p.alpha <= 1)
@@ -581,9 +580,9 @@ def _kl_uniform_beta(p, q):
         / common_term
     )
     t4 = (
-        _lgamma(q.concentration1)
-        + _lgamma(q.concentration0)
-        - _lgamma(q.concentration1 + q.concentration0)
+        lgamma(q.concentration1)
+        + lgamma(q.concentration0)
+        - lgamma(q.concentration1 + q.concentration0)
     )
     return _inf_where(t3 + t4 - t1 - t2, (p.high > 1.0) | (p.low < 0.0))
 

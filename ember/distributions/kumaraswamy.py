@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import ember
+from ember.ops.special import digamma, lgamma
 
 from . import constraints
 from .transformed_distribution import TransformedDistribution
 from .transforms import AffineTransform, PowerTransform
 from .uniform import Uniform
-from .utils import _digamma, _lgamma, broadcast_all, euler_constant
+from .utils import broadcast_all, euler_constant
 
 __all__ = ["Kumaraswamy"]
 
@@ -24,7 +25,7 @@ def _log1p_or_nan(x):
 def _moments(a, b, n):
     """The n-th moment: b B(1 + n/a, b)."""
     arg1 = 1 + n / a
-    log_value = _lgamma(arg1) + _lgamma(b) - _lgamma(arg1 + b)
+    log_value = lgamma(arg1) + lgamma(b) - lgamma(arg1 + b)
     return b * ember.exp(log_value)
 
 
@@ -79,5 +80,5 @@ class Kumaraswamy(TransformedDistribution):
     def entropy(self):
         t1 = 1 - self.concentration1.reciprocal()
         t0 = 1 - self.concentration0.reciprocal()
-        H0 = _digamma(self.concentration0 + 1) + euler_constant
+        H0 = digamma(self.concentration0 + 1) + euler_constant
         return t0 + t1 * H0 - ember.log(self.concentration1) - ember.log(self.concentration0)

@@ -7,11 +7,12 @@ import math
 
 import ember
 from ember import Size
+from ember.ops.special import lgamma
 
 from . import constraints
 from .beta import Beta
 from .distribution import Distribution
-from .utils import _lgamma, broadcast_all
+from .utils import broadcast_all
 
 __all__ = ["LKJCholesky"]
 
@@ -20,7 +21,7 @@ def _mvlgamma(a, p: int):
     """The multivariate log-gamma function of dimension p, as torch.mvlgamma."""
     out = p * (p - 1) / 4 * math.log(math.pi)
     for i in range(p):
-        out = out + _lgamma(a - i / 2)
+        out = out + lgamma(a - i / 2)
     return out
 
 
@@ -84,7 +85,7 @@ class LKJCholesky(Distribution):
         unnormalized_log_pdf = ember.sum(order * diag_elems.log(), dim=-1)
         dm1 = self.dim - 1
         alpha = self.concentration + 0.5 * dm1
-        denominator = _lgamma(alpha) * dm1
+        denominator = lgamma(alpha) * dm1
         numerator = _mvlgamma(alpha - 0.5, dm1)
         pi_constant = 0.5 * dm1 * math.log(math.pi)
         normalize_term = pi_constant + numerator - denominator

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import ember
 from ember import Size
+from ember.ops.special import lgamma
 
 from . import constraints
 from .binomial import Binomial
 from .categorical import Categorical
 from .distribution import Distribution
-from .utils import _lgamma, broadcast_all
+from .utils import broadcast_all
 
 __all__ = ["Multinomial"]
 
@@ -81,10 +82,10 @@ class Multinomial(Distribution):
     def entropy(self):
         n = ember.tensor(self.total_count, dtype=self.probs.dtype)
         cat_entropy = self._categorical.entropy()
-        term1 = n * cat_entropy - _lgamma(n + 1)
+        term1 = n * cat_entropy - lgamma(n + 1)
         support = self._binomial.enumerate_support(expand=False)[1:]
         binomial_probs = ember.exp(self._binomial.log_prob(support))
-        weights = _lgamma(support + 1)
+        weights = lgamma(support + 1)
         term2 = (binomial_probs * weights).sum([0, -1])
         return term1 + term2
 
@@ -92,8 +93,8 @@ class Multinomial(Distribution):
         if self._validate_args:
             self._validate_sample(value)
         logits, value = broadcast_all(self.logits, value)
-        log_factorial_n = _lgamma(value.sum(-1) + 1)
-        log_factorial_xs = _lgamma(value + 1).sum(-1)
+        log_factorial_n = lgamma(value.sum(-1) + 1)
+        log_factorial_xs = lgamma(value + 1).sum(-1)
         # 0 * -inf is 0 here: a category of probability 0 drawn 0 times
         logits = ember.where(
             (value == 0) & (logits == -float("inf")), ember.zeros_like(logits), logits

@@ -5,11 +5,12 @@ from __future__ import annotations
 import ember
 from ember import Size
 from ember.nn import functional as F
+from ember.ops.special import lgamma
 
 from . import constraints
 from .distribution import Distribution
 from .gamma import Gamma
-from .utils import _lgamma, broadcast_all, lazy_property, logits_to_probs, probs_to_logits
+from .utils import broadcast_all, lazy_property, logits_to_probs, probs_to_logits
 
 __all__ = ["NegativeBinomial"]
 
@@ -94,7 +95,7 @@ class NegativeBinomial(Distribution):
             -self.logits
         ) + value * F.logsigmoid(self.logits)
         log_normalization = (
-            -_lgamma(self.total_count + value) + _lgamma(1.0 + value) + _lgamma(self.total_count)
+            -lgamma(self.total_count + value) + lgamma(1.0 + value) + lgamma(self.total_count)
         )
         log_normalization = ember.where(
             self.total_count + value == 0.0,

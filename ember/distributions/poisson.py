@@ -6,10 +6,11 @@ from numbers import Number
 
 import ember
 from ember import Size
+from ember.ops.special import lgamma
 
 from . import constraints
 from .exp_family import ExponentialFamily
-from .utils import _lgamma, _xlogy, broadcast_all
+from .utils import _xlogy, broadcast_all
 
 __all__ = ["Poisson"]
 
@@ -54,7 +55,7 @@ class Poisson(ExponentialFamily):
         if self._validate_args:
             self._validate_sample(value)
         rate, value = broadcast_all(self.rate, value)
-        return _xlogy(value, rate) - rate - _lgamma(value + 1)
+        return _xlogy(value, rate) - rate - lgamma(value + 1)
 
     @property
     def _natural_params(self):

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import ember
 from ember import Size
+from ember.ops.special import lgamma
 
 from . import constraints
 from .categorical import Categorical
 from .distribution import Distribution
 from .transformed_distribution import TransformedDistribution
 from .transforms import ExpTransform
-from .utils import _lgamma, broadcast_all, clamp_probs
+from .utils import broadcast_all, clamp_probs
 
 __all__ = ["ExpRelaxedCategorical", "RelaxedOneHotCategorical"]
 
@@ -66,7 +67,7 @@ class ExpRelaxedCategorical(Distribution):
         if self._validate_args:
             self._validate_sample(value)
         logits, value = broadcast_all(self.logits, value)
-        log_scale = _lgamma(ember.full_like(self.temperature, float(k))) - (
+        log_scale = lgamma(ember.full_like(self.temperature, float(k))) - (
             self.temperature.log().mul(-(k - 1))
         )
         score = logits - value.mul(self.temperature)

@@ -6,11 +6,12 @@ import math
 
 import ember
 from ember import Size
+from ember.ops.special import digamma, lgamma
 
 from . import constraints
 from .chi2 import Chi2
 from .distribution import Distribution
-from .utils import _digamma, _lgamma, _standard_normal, broadcast_all
+from .utils import _standard_normal, broadcast_all
 
 __all__ = ["StudentT"]
 
@@ -74,16 +75,16 @@ class StudentT(Distribution):
             self.scale.log()
             + 0.5 * self.df.log()
             + 0.5 * math.log(math.pi)
-            + _lgamma(0.5 * self.df)
-            - _lgamma(0.5 * (self.df + 1.0))
+            + lgamma(0.5 * self.df)
+            - lgamma(0.5 * (self.df + 1.0))
         )
         return -0.5 * (self.df + 1.0) * ember.log1p(y**2.0 / self.df) - z
 
     def entropy(self):
-        lbeta = _lgamma(0.5 * self.df) + math.lgamma(0.5) - _lgamma(0.5 * (self.df + 1))
+        lbeta = lgamma(0.5 * self.df) + math.lgamma(0.5) - lgamma(0.5 * (self.df + 1))
         return (
             self.scale.log()
-            + 0.5 * (self.df + 1) * (_digamma(0.5 * (self.df + 1)) - _digamma(0.5 * self.df))
+            + 0.5 * (self.df + 1) * (digamma(0.5 * (self.df + 1)) - digamma(0.5 * self.df))
             + 0.5 * self.df.log()
             + lbeta
         )

@@ -12,9 +12,6 @@ from ember.linalg import solve_triangular
 from ember.nn import functional as F
 from ember.ops._dist_special import log_i0 as _log_i0  # noqa: F401
 from ember.ops._dist_special import log_i1 as _log_i1  # noqa: F401
-from ember.ops.special import digamma as _digamma  # noqa: F401
-from ember.ops.special import gammainc as _gammainc  # noqa: F401
-from ember.ops.special import lgamma as _lgamma  # noqa: F401
 
 __all__ = [
     "broadcast_all",

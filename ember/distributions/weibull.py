@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import ember
+from ember.ops.special import lgamma
 
 from . import constraints
 from .exponential import Exponential
 from .transformed_distribution import TransformedDistribution
 from .transforms import AffineTransform, PowerTransform
-from .utils import _lgamma, broadcast_all, euler_constant
+from .utils import broadcast_all, euler_constant
 
 __all__ = ["Weibull"]
 
@@ -45,7 +46,7 @@ class Weibull(TransformedDistribution):
 
     @property
     def mean(self):
-        return self.scale * ember.exp(_lgamma(1 + self.concentration_reciprocal))
+        return self.scale * ember.exp(lgamma(1 + self.concentration_reciprocal))
 
     @property
     def mode(self):
@@ -57,8 +58,8 @@ class Weibull(TransformedDistribution):
     @property
     def variance(self):
         return self.scale.pow(2) * (
-            ember.exp(_lgamma(1 + 2 * self.concentration_reciprocal))
-            - ember.exp(2 * _lgamma(1 + self.concentration_reciprocal))
+            ember.exp(lgamma(1 + 2 * self.concentration_reciprocal))
+            - ember.exp(2 * lgamma(1 + self.concentration_reciprocal))
         )
 
     def entropy(self):

@@ -11,13 +11,14 @@ from ember import Size
 from ember.distributions.utils import solve_lower
 from ember.linalg import cholesky
 from ember.linalg import inv as inverse
+from ember.ops.special import digamma
 
 from . import constraints
 from .chi2 import Chi2
 from .exp_family import ExponentialFamily
 from .lkj_cholesky import _mvlgamma
 from .multivariate_normal import _precision_to_scale_tril
-from .utils import _digamma, lazy_property, vec_to_tril_matrix
+from .utils import lazy_property, vec_to_tril_matrix
 
 __all__ = ["Wishart"]
 
@@ -26,7 +27,7 @@ _LOG_2 = math.log(2)
 
 def _mvdigamma(x, p: int):
     """sum_i digamma(x - i / 2), i = 0..p-1."""
-    return sum(_digamma(x - i / 2) for i in range(p))
+    return sum(digamma(x - i / 2) for i in range(p))
 
 
 def _logdet_pd(m):
