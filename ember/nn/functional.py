@@ -38,6 +38,7 @@ from ..ops.activation import (
     _Thresh,
     prep_softmax,
 )
+from ..ops.attention import scaled_dot_product_attention as _sdpa
 from ..ops.compare import clamp_min, minimum, where
 from ..ops.conv import ntuple
 from ..ops.conv_functional import (
@@ -1870,29 +1871,38 @@ def scaled_dot_product_attention(
     scale: float | None = None,
     enable_gqa: bool = False,
 ) -> Tensor:
-    """softmax(q k^T * scale + mask) v, with optional causal mask and dropout."""
+    """softmax(q k^T * scale + mask) v, with optional causal mask and dropout: one op with a
+    hand-written backward (``ember/ops/attention.py``).
+
+    As torch: a boolean ``attn_mask`` marks the positions that take part, a float one is added
+    to the scores; ``is_causal`` is top-left aligned; dropout draws torch's CPU stream; a row
+    with every position masked gives zeros. ``is_causal`` together with ``attn_mask`` applies
+    both (torch's CPU flash kernel does; its math kernel, used for gradients, raises)."""
     if _acs.active:  # autocast: a lower-precision op
         query, key, value, attn_mask = _autocast.lower(query, key, value, attn_mask)
-    L, S = query.shape[-2], key.shape[-2]
-    sc = 1.0 / math.sqrt(query.shape[-1]) if scale is None else scale
-    if enable_gqa and query.ndim >= 3 and key.shape[-3] != query.shape[-3]:
-        rep = query.shape[-3] // key.shape[-3]
-        key = key.repeat_interleave(rep, -3)
-        value = value.repeat_interleave(rep, -3)
-    scores = query.matmul(key.transpose(-2, -1)) * sc
-    if is_causal:
-        xp = xp_of(scores._data)
-        mask = xp.tril(xp.ones((L, S), dtype=bool))
-        scores = scores.masked_fill(_wrap(~mask), float("-inf"))
+    qd, kd, vd = query.dtype, key.dtype, value.dtype
+    if not (qd == kd == vd):
+        raise RuntimeError(
+            "Expected query, key, and value to have the same dtype, but got query.dtype: "
+            f"{_pretty(qd.name)} key.dtype: {_pretty(kd.name)} and value.dtype: "
+            f"{_pretty(vd.name)} instead."
+        )
     if attn_mask is not None:
-        if attn_mask.dtype.name == "bool":
-            scores = scores.masked_fill(attn_mask.logical_not(), float("-inf"))
-        else:
-            scores = scores + attn_mask
-    attn = softmax(scores, -1)
-    if dropout_p > 0.0:
-        attn = dropout(attn, dropout_p, True)
-    return attn.matmul(value)
+        md = attn_mask.dtype
+        if not (md.name == "bool" or md == qd or (md.is_floating_point and md.itemsize >= 4)):
+            raise RuntimeError(
+                "Expected attn_mask dtype to be bool or float or to match query dtype, but got "
+                f"attn_mask.dtype: {_pretty(md.name)} and  query.dtype: {_pretty(qd.name)} "
+                "instead."
+            )
+    if query.ndim >= 3 and key.ndim >= 3 and key.shape[-3] != query.shape[-3]:
+        hq, hk, hv = query.shape[-3], key.shape[-3], value.shape[-3]
+        if not enable_gqa or hk != hv or hq % hk:
+            raise RuntimeError(
+                "Number of heads in key and value must divide the number of heads in "
+            )
+    check_p(dropout_p)
+    return _sdpa(query, key, value, attn_mask, dropout_p, is_causal, scale, enable_gqa)
 
 
 __getattr__ = _module_getattr(__name__)  # unknown names: a clear not-implemented error
@@ -2033,6 +2043,11 @@ def multi_head_attention_forward(
         attn_mask = kpm if attn_mask is None else attn_mask + kpm
     if not training:
         dropout_p = 0.0
+    if not need_weights:  # the attention op: no weights to return, no score tensors recorded
+        out = _sdpa(q, k, v, attn_mask, dropout_p)
+        out = out.transpose(0, 1).reshape(tgt_len * bsz, embed_dim)
+        out = linear(out, out_proj_weight, out_proj_bias).reshape(tgt_len, bsz, embed_dim)
+        return (out.squeeze(1) if unbatched else out), None
     scores = (q * math.sqrt(1.0 / head_dim)).matmul(k.transpose(1, 2))
     if attn_mask is not None:
         scores = scores + attn_mask
