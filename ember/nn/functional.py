@@ -38,6 +38,7 @@ from ..ops.activation import (
     _Thresh,
     prep_softmax,
 )
+from ..ops.attention import check_args as check_sdpa_args
 from ..ops.attention import scaled_dot_product_attention as _sdpa
 from ..ops.compare import clamp_min, minimum, where
 from ..ops.conv import ntuple
@@ -1880,27 +1881,7 @@ def scaled_dot_product_attention(
     both (torch's CPU flash kernel does; its math kernel, used for gradients, raises)."""
     if _acs.active:  # autocast: a lower-precision op
         query, key, value, attn_mask = _autocast.lower(query, key, value, attn_mask)
-    qd, kd, vd = query.dtype, key.dtype, value.dtype
-    if not (qd == kd == vd):
-        raise RuntimeError(
-            "Expected query, key, and value to have the same dtype, but got query.dtype: "
-            f"{_pretty(qd.name)} key.dtype: {_pretty(kd.name)} and value.dtype: "
-            f"{_pretty(vd.name)} instead."
-        )
-    if attn_mask is not None:
-        md = attn_mask.dtype
-        if not (md.name == "bool" or md == qd or (md.is_floating_point and md.itemsize >= 4)):
-            raise RuntimeError(
-                "Expected attn_mask dtype to be bool or float or to match query dtype, but got "
-                f"attn_mask.dtype: {_pretty(md.name)} and  query.dtype: {_pretty(qd.name)} "
-                "instead."
-            )
-    if query.ndim >= 3 and key.ndim >= 3 and key.shape[-3] != query.shape[-3]:
-        hq, hk, hv = query.shape[-3], key.shape[-3], value.shape[-3]
-        if not enable_gqa or hk != hv or hq % hk:
-            raise RuntimeError(
-                "Number of heads in key and value must divide the number of heads in "
-            )
+    check_sdpa_args(query, key, value, attn_mask, enable_gqa)
     check_p(dropout_p)
     return _sdpa(query, key, value, attn_mask, dropout_p, is_causal, scale, enable_gqa)
 

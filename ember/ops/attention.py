@@ -178,6 +178,54 @@ class ScaledDotProductAttention(Op):
         return (*out, None, None, None, None, None, None)
 
 
+# torch's messages name dtypes by their C++ type
+_CPP_NAMES = {
+    "float32": "float",
+    "float64": "double",
+    "float16": "c10::Half",
+    "bfloat16": "c10::BFloat16",
+    "int64": "long int",
+    "int32": "int",
+    "int16": "short int",
+    "int8": "signed char",
+    "uint8": "unsigned char",
+    "bool": "bool",
+}
+
+
+def _cpp(d) -> str:
+    return _CPP_NAMES.get(d.name, d.name)
+
+
+def check_args(query: Tensor, key: Tensor, value: Tensor, attn_mask, enable_gqa: bool) -> None:
+    """torch's checks of dtypes, the mask's dtype and the head counts, with its messages."""
+    qd, kd, vd = query.dtype, key.dtype, value.dtype
+    if not (qd == kd == vd):
+        raise RuntimeError(
+            f"Expected query, key, and value to have the same dtype, but got query.dtype: "
+            f"{_cpp(qd)} key.dtype: {_cpp(kd)} and value.dtype: {_cpp(vd)} instead."
+        )
+    if attn_mask is not None:
+        md = attn_mask.dtype
+        if not (md.name == "bool" or md == qd or (md.is_floating_point and md.itemsize >= 4)):
+            raise RuntimeError(
+                "Expected attn_mask dtype to be bool or float or to match query dtype, but got "
+                f"attn_mask.dtype: {_cpp(md)} and  query.dtype: {_cpp(qd)} instead."
+            )
+    if query.ndim >= 3 and key.ndim >= 3 and key.shape[-3] != query.shape[-3]:
+        hq, hk, hv = query.shape[-3], key.shape[-3], value.shape[-3]
+        if enable_gqa and (hk != hv or hq % hk):
+            # torch's message, cut short as it is
+            raise RuntimeError(
+                "Number of heads in key and value must divide the number of heads in "
+            )
+        if not enable_gqa and hk != 1:  # one key head broadcasts, as torch's math kernel
+            raise RuntimeError(
+                f"The size of tensor a ({hq}) must match the size of tensor b ({hk}) at "
+                f"non-singleton dimension {query.ndim - 3}"
+            )
+
+
 def scaled_dot_product_attention(
     query: Tensor,
     key: Tensor,
