@@ -848,11 +848,7 @@ def rms_norm(
     if eps is None:
         eps = float(np.finfo(input._data.dtype).eps)
     dims = tuple(range(len(shp) - len(ns), len(shp)))
-    r = ((input * input).mean(dims, keepdim=True) + eps).rsqrt()
-    y = input * r
-    if weight is not None:
-        y = y * weight
-    return y
+    return normalize_over(input, weight, None, dims, eps, ns, centre=False)
 
 
 def local_response_norm(
