@@ -1931,7 +1931,12 @@ def multi_head_attention_forward(
     Returns (output, weights averaged over heads or not, or None)."""
     unbatched = query.dim() == 2
     if unbatched:
+        shared = query is key, key is value
         query, key, value = (t.unsqueeze(1) for t in (query, key, value))
+        if shared[1]:  # keep shared inputs one object: the packed projection below
+            value = key
+            if shared[0]:
+                query = key
         if key_padding_mask is not None:
             key_padding_mask = key_padding_mask.unsqueeze(0)
     tgt_len, bsz, embed_dim = query.shape
@@ -1955,9 +1960,18 @@ def multi_head_attention_forward(
         wq, wk, wv = q_proj_weight, k_proj_weight, v_proj_weight
     else:
         wq, wk, wv = in_proj_weight[:e], in_proj_weight[e : 2 * e], in_proj_weight[2 * e :]
-    q = linear(query, wq, bq)
-    k = linear(key, wk, bk)
-    v = linear(value, wv, bv)
+    if not use_separate_proj_weight and query is key and key is value:
+        # self-attention: one product with the packed weight, as torch's packed projection
+        q, k, v = linear(query, in_proj_weight, in_proj_bias).split(e, -1)
+    elif not use_separate_proj_weight and key is value:
+        q = linear(query, wq, bq)
+        k, v = linear(key, in_proj_weight[e:], None if bq is None else in_proj_bias[e:]).split(
+            e, -1
+        )
+    else:
+        q = linear(query, wq, bq)
+        k = linear(key, wk, bk)
+        v = linear(value, wv, bv)
     attn_mask = _float_mask(attn_mask, q, "attn_mask")
     key_padding_mask = _float_mask(key_padding_mask, q, "key_padding_mask")
     if attn_mask is not None:

@@ -172,3 +172,71 @@ def test_errors_as_torch():
         assert e == t
     with pytest.raises(ValueError, match="dropout probability"):
         _sdpa(ember, *(ember.tensor(f32),) * 3, dropout_p=1.5)
+
+
+# --- MultiheadAttention over the op: packed self-attention, shared key/value, masks ----------
+
+
+def _mha_pair(**kw):
+    e = ember.nn.MultiheadAttention(8, 2, **kw)
+    t = torch.nn.MultiheadAttention(8, 2, **kw)
+    t.load_state_dict({k: torch.tensor(v.numpy()) for k, v in e.state_dict().items()})
+    return e, t
+
+
+def _leaf(shape, seed=0):
+    a = np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
+    return ember.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+
+
+@pytest.mark.parametrize("need_weights", [False, True])
+@pytest.mark.parametrize("kind", ["self", "kv", "cross", "unbatched"])
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_mha_against_torch(kind, need_weights, batch_first):
+    """Self-attention (one packed projection), a shared key/value, three inputs, unbatched:
+    outputs, weights and every parameter's gradient, with a bool attn_mask and padding mask."""
+    e, t = _mha_pair(batch_first=batch_first)
+    L, S, N = 4, (4 if kind in ("self", "unbatched") else 5), 3
+    shape = (lambda n: (n,)) if kind == "unbatched" else lambda n: (N, n) if batch_first else (n, N)
+    qe, qt = _leaf((*shape(L), 8))
+    ke, kt = (qe, qt) if kind in ("self", "unbatched") else _leaf((*shape(S), 8), 1)
+    ve, vt = (ke, kt) if kind != "cross" else _leaf((*shape(S), 8), 2)
+    mask = np.zeros((L, S), bool)
+    mask[:, -1] = True
+    mask[0, 0] = True
+    kw_e = dict(attn_mask=ember.tensor(mask), need_weights=need_weights)
+    kw_t = dict(attn_mask=torch.tensor(mask), need_weights=need_weights)
+    if kind != "unbatched":
+        kpm = np.zeros((N, S), bool)
+        kpm[1, 1] = True
+        kw_e["key_padding_mask"] = ember.tensor(kpm)
+        kw_t["key_padding_mask"] = torch.tensor(kpm)
+    oe, we = e(qe, ke, ve, **kw_e)
+    ot, wt = t(qt, kt, vt, **kw_t)
+    assert_same(oe, ot, 1e-5, 1e-5)
+    if need_weights:
+        assert_same(we, wt, 1e-5, 1e-6)
+    else:
+        assert we is None and wt is None
+    oe.square().sum().backward()
+    ot.square().sum().backward()
+    for a, b in ((qe, qt), (ke, kt), (ve, vt)):
+        assert_same(a.grad, b.grad, 1e-4, 1e-5)
+    for (_, pe), (_, pt) in zip(e.named_parameters(), t.named_parameters()):
+        assert_same(pe.grad, pt.grad, 1e-4, 1e-5)
+
+
+def test_transformer_encoder_layer_dropout_stream():
+    """An encoder layer in training mode: dropout inside attention and around it draws torch's
+    stream in torch's order (values and input gradients agree)."""
+    e = ember.nn.TransformerEncoderLayer(8, 2, 16, dropout=0.3, batch_first=True)
+    t = torch.nn.TransformerEncoderLayer(8, 2, 16, dropout=0.3, batch_first=True)
+    t.load_state_dict({k: torch.tensor(v.numpy()) for k, v in e.state_dict().items()})
+    xe, xt = _leaf((3, 5, 8))
+    ember.manual_seed(3)
+    torch.manual_seed(3)
+    oe, ot = e(xe), t(xt)
+    assert_same(oe, ot, 1e-5, 1e-5)
+    oe.sum().backward()
+    ot.sum().backward()
+    assert_same(xe.grad, xt.grad, 1e-4, 1e-5)
