@@ -1,10 +1,14 @@
 """Language-model training throughput, ember vs torch: (a) a nanoGPT-shaped character model
 (4 layers, 4 heads, width 128, block 64, batch 12, AdamW, dropout 0.1, exact GELU, weight tying,
-gradient clipping) and (b) the word-language-model LSTM (embedding 200, 2 x 200 LSTM, vocabulary
-10k, sequence 35, batch 20, SGD, gradient clipping). Prints training tokens/s and the ratio.
+gradient clipping), (b) the word-language-model LSTM (embedding 200, 2 x 200 LSTM, vocabulary
+10k, sequence 35, batch 20, SGD, gradient clipping), (c) a BERT-base-shaped encoder scaled to the
+CPU (4 layers, width 256, 4 heads, FFN 1024, sequence 128, batch 8, vocabulary 8192, padding
+mask, sequence classification, AdamW) and (d) ``nn.TransformerEncoder`` of four
+``TransformerEncoderLayer(256, 4, 1024, batch_first=True)``, forward and backward of a sum on
+8 x 128 x 256 inputs. Prints training tokens/s and the ratio.
 
-    python benchmarks/bench_lm.py [--steps 20] [--rounds 3] [--only gpt|lstm] [--profile gpt]
-                                  [--json PATH]
+    python benchmarks/bench_lm.py [--steps 20] [--rounds 3] [--only gpt|lstm|bert|encoder]
+                                  [--profile gpt|lstm|bert|encoder] [--json PATH]
 
 The models are plain ``torch.nn`` code, run unchanged by both frameworks (the module is
 imported as ``torch`` in either case), so the workload is the same. Each framework runs in a
@@ -34,6 +38,8 @@ except ImportError:  # run as a script, or loaded from its path: the checkout's 
 
 GPT = dict(n_layer=4, n_head=4, n_embd=128, block=64, batch=12, vocab=65, dropout=0.1)
 LSTM = dict(vocab=10000, emb=200, hidden=200, layers=2, seq=35, batch=20, dropout=0.2)
+BERT = dict(n_layer=4, n_head=4, n_embd=256, ffn=1024, seq=128, batch=8, vocab=8192, dropout=0.1)
+ENCODER = dict(n_layer=4, n_head=4, n_embd=256, ffn=1024, seq=128, batch=8, dropout=0.1)
 
 
 def _gpt(torch):
@@ -116,6 +122,87 @@ def _gpt_batch(torch, data, gen):
     return x, y
 
 
+def _bert(torch):
+    """A BERT encoder for sequence classification, written as plain torch.nn code (post-norm
+    layers, fused-attention self-attention over a padding mask, exact GELU, a tanh pooler)."""
+    nn, F = torch.nn, torch.nn.functional
+    c = BERT
+    E, H = c["n_embd"], c["n_head"]
+
+    class SelfAttention(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.query = nn.Linear(E, E)
+            self.key = nn.Linear(E, E)
+            self.value = nn.Linear(E, E)
+            self.dense = nn.Linear(E, E)
+            self.dropout = nn.Dropout(c["dropout"])
+            self.norm = nn.LayerNorm(E, eps=1e-12)
+
+        def heads(self, x):
+            B, T, _ = x.shape
+            return x.view(B, T, H, E // H).transpose(1, 2)
+
+        def forward(self, x, mask):
+            B, T, _ = x.shape
+            q, k, v = self.heads(self.query(x)), self.heads(self.key(x)), self.heads(self.value(x))
+            p = c["dropout"] if self.training else 0.0
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p)
+            y = y.transpose(1, 2).reshape(B, T, E)
+            return self.norm(x + self.dropout(self.dense(y)))
+
+    class Layer(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.attention = SelfAttention()
+            self.intermediate = nn.Linear(E, c["ffn"])
+            self.output = nn.Linear(c["ffn"], E)
+            self.dropout = nn.Dropout(c["dropout"])
+            self.norm = nn.LayerNorm(E, eps=1e-12)
+
+        def forward(self, x, mask):
+            x = self.attention(x, mask)
+            return self.norm(x + self.dropout(self.output(F.gelu(self.intermediate(x)))))
+
+    class Bert(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.word = nn.Embedding(c["vocab"], E)
+            self.position = nn.Embedding(c["seq"], E)
+            self.token_type = nn.Embedding(2, E)
+            self.norm = nn.LayerNorm(E, eps=1e-12)
+            self.dropout = nn.Dropout(c["dropout"])
+            self.layers = nn.ModuleList([Layer() for _ in range(c["n_layer"])])
+            self.pooler = nn.Linear(E, E)
+            self.classifier = nn.Linear(E, 2)
+
+        def forward(self, ids, lengths, labels):
+            B, T = ids.shape
+            pos = torch.arange(T)
+            keep = pos.unsqueeze(0) < lengths.unsqueeze(1)  # (B, T): real tokens
+            mask = torch.zeros(B, 1, 1, T).masked_fill(~keep.view(B, 1, 1, T), -1e4)
+            x = self.word(ids) + self.position(pos) + self.token_type(torch.zeros_like(ids))
+            x = self.dropout(self.norm(x))
+            for layer in self.layers:
+                x = layer(x, mask)
+            pooled = torch.tanh(self.pooler(x[:, 0]))
+            return F.cross_entropy(self.classifier(self.dropout(pooled)), labels)
+
+    model = Bert()
+    opt = torch.optim.AdamW(model.parameters(), lr=2e-5, weight_decay=0.01)
+    return model, opt
+
+
+def _encoder(torch):
+    """nn.TransformerEncoder of four 256-wide layers (4 heads, FFN 1024), batch first."""
+    c = ENCODER
+    layer = torch.nn.TransformerEncoderLayer(
+        c["n_embd"], c["n_head"], c["ffn"], c["dropout"], batch_first=True
+    )
+    kw = {} if torch.__name__ == "ember" else {"enable_nested_tensor": False}
+    return torch.nn.TransformerEncoder(layer, c["n_layer"], **kw)
+
+
 def _lstm(torch):
     """The word-language-model LSTM (embedding, 2-layer LSTM, decoder), plain torch.nn code."""
     nn = torch.nn
@@ -156,6 +243,26 @@ def _child(which: str, steps: int) -> float:
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
+    elif which == "bert":
+        c = BERT
+        model, opt = _bert(torch)
+
+        def step():
+            ids = torch.randint(c["vocab"], (c["batch"], c["seq"]), generator=gen)
+            lengths = torch.randint(c["seq"] // 2, c["seq"] + 1, (c["batch"],), generator=gen)
+            labels = torch.randint(2, (c["batch"],), generator=gen)
+            loss = model(ids, lengths, labels)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+    elif which == "encoder":
+        c = ENCODER
+        model = _encoder(torch)
+        x = torch.randn(c["batch"], c["seq"], c["n_embd"], generator=gen)
+
+        def step():
+            model.zero_grad(set_to_none=True)
+            model(x).sum().backward()
     else:
         c = LSTM
         model = _lstm(torch)
@@ -207,10 +314,10 @@ def _separate(which: str, steps: int, rounds: int) -> dict:
 
 def bench(which: str, steps: int, rounds: int) -> dict:
     best = _separate(which, steps, rounds)
-    c = GPT if which == "gpt" else LSTM
+    c = CONFIGS[which]
     tokens = c["batch"] * (c["block"] if which == "gpt" else c["seq"])
     te, tt = tokens / best["ember"], tokens / best["torch"]
-    label = "nanoGPT-shaped char model" if which == "gpt" else "word-language-model LSTM"
+    label = LABELS[which].split(" (")[0]
     print(
         f"{label}: ember {te:,.0f} tokens/s ({best['ember'] * 1e3:.1f} ms/step), torch "
         f"{tt:,.0f} tokens/s ({best['torch'] * 1e3:.1f} ms/step), ratio ember/torch {te / tt:.2f}x"
@@ -221,7 +328,11 @@ def bench(which: str, steps: int, rounds: int) -> dict:
 LABELS = {
     "gpt": "nanoGPT-shaped char model (4x128, 4 heads, block 64, batch 12, AdamW), training",
     "lstm": "Word-language-model LSTM (2x200, vocab 10k, seq 35, batch 20), training",
+    "bert": "BERT-shaped encoder (4x256, 4 heads, FFN 1024, seq 128, batch 8, AdamW), training",
+    "encoder": "nn.TransformerEncoder (4x256, 4 heads, FFN 1024, 8x128), forward + backward",
 }
+CONFIGS = {"gpt": GPT, "lstm": LSTM, "bert": BERT, "encoder": ENCODER}
+WHICH = ("gpt", "lstm", "bert", "encoder")
 
 
 def profile(which: str, steps: int) -> None:
@@ -242,8 +353,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--only", choices=("gpt", "lstm"))
-    ap.add_argument("--profile", choices=("gpt", "lstm"))
+    ap.add_argument("--only", choices=WHICH)
+    ap.add_argument("--profile", choices=WHICH)
     ap.add_argument("--json")
     args = ap.parse_args()
     if args.profile:
@@ -252,7 +363,7 @@ def main() -> None:
         return
     command = command_line("python benchmarks/bench_lm.py", sys.argv[1:])
     rows = []
-    for which in ("gpt", "lstm"):
+    for which in WHICH:
         if args.only and which != args.only:
             continue
         r = bench(which, args.steps, args.rounds)

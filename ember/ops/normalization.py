@@ -21,21 +21,27 @@ from ._blas_sum import rsum
 
 
 class _Norm(Op):
-    """y = (x - mean) / sqrt(var + eps) * w + b over ``axes``; w/b reshaped to ``bshape``."""
+    """y = (x - mean) / sqrt(var + eps) * w + b over ``axes``; w/b reshaped to ``bshape``;
+    with ``centre`` False, y = x / sqrt(mean(x^2) + eps) * w + b (RMS norm)."""
 
     @staticmethod
-    def forward(ctx, x, w, b, axes, eps, bshape, stats):
+    def forward(ctx, x, w, b, axes, eps, bshape, stats, centre=True):
         xp = xp_of(x)
         cnt = 1
         for a in axes:
             cnt *= x.shape[a]
         k = x.dtype.type(1.0 / max(cnt, 1))
-        mean = rsum(x, axes) * k
-        xc = x - mean
-        var = rsum(xc * xc, axes) * k
-        invstd = 1.0 / xp.sqrt(var + x.dtype.type(eps))
-        xhat = xc
-        xhat *= invstd
+        if centre:
+            mean = rsum(x, axes) * k
+            xhat = x - mean
+            var = rsum(xhat * xhat, axes) * k
+            invstd = 1.0 / xp.sqrt(var + x.dtype.type(eps))
+            xhat *= invstd
+        else:  # RMS norm: the mean square in place of the variance, nothing subtracted
+            mean = None
+            var = rsum(x * x, axes) * k
+            invstd = 1.0 / xp.sqrt(var + x.dtype.type(eps))
+            xhat = x * invstd
         if stats is not None:
             stats.append((mean, var))
         y = xhat
@@ -44,6 +50,7 @@ class _Norm(Op):
         if b is not None:
             y = y + b.reshape(bshape) if y is xhat else y.__iadd__(b.reshape(bshape))
         ctx.saved = (xhat, invstd, w)
+        ctx.centre = centre
         ctx.axes = axes
         ctx.bshape = bshape
         return y
@@ -70,18 +77,21 @@ class _Norm(Op):
             gb = rsum(g, raxes, False).reshape(ctx.bshape_b)
         if n[0]:
             gxh = g * w.reshape(bshape) if w is not None else g
-            s1 = rsum(gxh, axes)
             s2 = rsum(gxh * xhat, axes)
             k = xhat.dtype.type(1.0 / cnt)
-            gx = gxh - s1 * k
-            gx -= xhat * (s2 * k)
+            if ctx.centre:
+                gx = gxh - rsum(gxh, axes) * k
+                gx -= xhat * (s2 * k)
+            else:
+                gx = gxh - xhat * (s2 * k)
             gx *= invstd
-        return gx, gw, gb, None, None, None, None
+        return gx, gw, gb, None, None, None, None, None
 
 
-def normalize_over(x: Tensor, w, b, axes, eps, bshape, stats=None) -> Tensor:
-    """The _Norm op over ``axes``; the batch statistics are appended to ``stats`` if given."""
-    out = _Norm.apply(x, w, b, tuple(axes), eps, tuple(bshape), stats)
+def normalize_over(x: Tensor, w, b, axes, eps, bshape, stats=None, centre=True) -> Tensor:
+    """The _Norm op over ``axes``; the batch statistics are appended to ``stats`` if given;
+    ``centre=False`` is the RMS norm (no mean subtracted, the mean square for the variance)."""
+    out = _Norm.apply(x, w, b, tuple(axes), eps, tuple(bshape), stats, centre)
     node = out.grad_fn
     if node is not None and b is not None:
         node.bshape_b = b.shape

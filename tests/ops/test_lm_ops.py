@@ -3,6 +3,8 @@ over a large vocabulary) against torch, values and gradients, plus float64 gradc
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -145,3 +147,32 @@ def test_lstm_gradcheck_float64():
     m = ember.nn.LSTM(3, 2, 1).double()
     x = _t((3, 2, 3), seed=17, dtype=np.float64, scale=1.0)
     assert ember.autograd.gradcheck(lambda a: m(a)[0], (x,))
+
+
+def test_exact_gelu_float32_accuracy():
+    """The float32 exact GELU (its own float32 Phi) against float64 math.erfc: a few ulps for
+    |x| <= 2, the relative error bounded in the left tail (where torch's float32 1 + erf loses
+    every digit), and the signs of zeros."""
+    x = np.concatenate([np.linspace(-12, 12, 24001), [0.0, -0.0, 1e-30, -1e-30]])
+    x = x.astype(np.float32)
+    ref = np.array([v * 0.5 * math.erfc(-v / math.sqrt(2)) for v in x.astype(np.float64)])
+    got = ember.nn.functional.gelu(ember.tensor(x)).numpy().astype(np.float64)
+    bulk = np.abs(x) <= 2
+    assert np.all(np.abs(got - ref)[bulk] <= 8 * np.spacing(np.abs(ref[bulk]).astype(np.float32)))
+    tail = (x < -2) & (np.abs(ref) > 1e-30)
+    assert np.max(np.abs(got - ref)[tail] / np.abs(ref[tail])) < 3e-5
+    assert np.array_equal(np.signbit(got[-4:]), [False, True, False, True])
+
+
+@pytest.mark.parametrize("name", ["silu", "mish"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_silu_mish_tails(name, dtype):
+    """The logistic function behind SiLU and Mish from exp(-|x|): both tails keep their relative
+    precision (no 1 - t cancellation), infinities and zeros as torch, values and gradients."""
+    a = np.concatenate(
+        [np.linspace(-60, 60, 481), [-20.0, -1e-30, -0.0, 0.0, 1e-30, 20.0, -np.inf, np.inf]]
+    ).astype(dtype)
+    x = ember.tensor(a, requires_grad=True)
+    tol = 1e-6 if dtype == np.float32 else 1e-13
+    with np.errstate(invalid="ignore"):
+        compare(lambda m, v: getattr(m.nn.functional, name)(v), x, atol=1e-30, rtol=tol * 4)

@@ -474,7 +474,14 @@ class MultiheadAttention(Module):
     ):
         batched = query.dim() == 3
         if batched and self.batch_first:
-            query, key, value = (x.transpose(0, 1) for x in (query, key, value))
+            # one transpose for shared inputs keeps them one object: the packed projection
+            if query is key and key is value:
+                query = key = value = query.transpose(0, 1)
+            elif key is value:
+                query, key = query.transpose(0, 1), key.transpose(0, 1)
+                value = key
+            else:
+                query, key, value = (x.transpose(0, 1) for x in (query, key, value))
         if is_causal and attn_mask is None:  # ember builds the causal mask torch asks for
             L, S = query.shape[0], key.shape[0]
             attn_mask = ones(L, S, dtype=None).triu(1).bool()

@@ -1,0 +1,256 @@
+"""Scaled dot product attention as one op with a hand-written backward.
+
+Forward: ``p = softmax(q k^T * scale + bias)``, optionally dropped (torch's math path: the keep
+noise is a ``bernoulli_(1 - p)`` over a tensor laid out as the weights, drawn after the softmax,
+so the generator stream matches torch's), then ``p v``. The causal and boolean masks become one
+additive 0/-inf bias of the mask's own shape (a causal bias is one cached (L, S) array, never a
+T x T mask per head), added in place to the scores; max, exp and the normalisation run in place
+on the one score buffer. Grouped-query attention never repeats k/v: the query heads that share a
+key head are folded into that head's rows, so every product is one batched GEMM.
+
+Backward, with ``P`` the (dropped) weights and ``g`` the output's gradient:
+``gv = P^T g``, ``gP = g v^T`` (times the keep mask), ``gs = p * (gP - rowsum(gP * p))``,
+``gq = gs k * scale``, ``gk = gs^T q * scale``, and the float mask's gradient is ``gs``. A row
+whose every score is masked gives zero output and zero gradients (torch's safe softmax).
+
+The public function with torch's argument checks is ``ember.nn.functional
+.scaled_dot_product_attention``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._backend.cpu.gemm import mm
+from .._backend.xp import xp_of
+from ..autograd.node import Op
+from ..tensor import Tensor
+from . import _bw
+from ._blas_sum import rsum
+from .dropout import keep_mask
+
+__all__: list[str] = []
+
+_CAUSAL: dict = {}  # (L, S, dtype) -> the read-only causal bias on the CPU
+
+
+def causal_bias(L: int, S: int, dtype, xp=np):
+    """The (L, S) additive causal bias: 0 on and below the diagonal, -inf above (top-left
+    aligned, as torch's ``tril(ones(L, S))``)."""
+    key = (L, S, np.dtype(dtype))
+    if xp is np:
+        b = _CAUSAL.get(key)
+        if b is not None:
+            return b
+    b = xp.triu(xp.full((L, S), -np.inf, dtype), 1)
+    if xp is np:
+        if len(_CAUSAL) > 64:
+            _CAUSAL.clear()
+        b.flags.writeable = False
+        _CAUSAL[key] = b
+    return b
+
+
+def _bool_bias(mask, dtype):
+    """A boolean mask (True = attend) as an additive 0/-inf bias of the mask's shape."""
+    xp = xp_of(mask)
+    return xp.where(mask, dtype.type(0), dtype.type(-np.inf))
+
+
+def _upcast(dt):
+    """The dtype the op computes in: float32 for the half types (torch's CPU opmath)."""
+    return np.dtype(np.float32) if dt.itemsize < 4 or dt.kind == "V" else dt
+
+
+def _fold(a, hk: int):
+    """(..., Hq, L, E) -> (..., Hk, (Hq // Hk) * L, E): the query heads sharing one key head
+    as the rows of one matrix (a view when ``a`` is C-contiguous)."""
+    s = a.shape
+    return a.reshape(s[:-3] + (hk, (s[-3] // hk) * s[-2], s[-1]))
+
+
+def _mT(a):
+    return a.swapaxes(-1, -2)
+
+
+class ScaledDotProductAttention(Op):
+    """softmax(q k^T * scale + mask) v with dropout; inputs q, k, v, a float mask or None."""
+
+    def name(self) -> str:
+        return "ScaledDotProductAttentionBackward0"
+
+    @staticmethod
+    def forward(ctx, q, k, v, mask, bool_mask, dropout_p, is_causal, scale, gqa, generator):
+        dt = q.dtype
+        ct = _upcast(dt)
+        if ct != dt:
+            q, k, v = (a.astype(ct) for a in (q, k, v))
+            if mask is not None and not bool_mask:
+                mask = mask.astype(ct)
+        xp = xp_of(q)
+        L, S = q.shape[-2], k.shape[-2]
+        hk = k.shape[-3] if gqa else 0
+        qs = q * ct.type(scale)
+        if hk:  # one GEMM per key head over all the query heads it serves
+            qf = _fold(xp.ascontiguousarray(qs), hk)
+            s = mm(qf, _mT(k)).reshape(q.shape[:-1] + (S,))
+        else:
+            s = mm(qs, _mT(k))
+        if not s.flags.c_contiguous or not s.flags.writeable:
+            s = xp.ascontiguousarray(s)
+        masked = False
+        if is_causal:
+            s += causal_bias(L, S, ct, xp)
+        if mask is not None:
+            s += _bool_bias(mask, ct) if bool_mask else mask
+            masked = True
+        m = s.max(axis=-1, keepdims=True)
+        if masked:  # a row with every score at -inf: keep exp finite, the row comes out zero
+            m[~xp.isfinite(m)] = 0
+        s -= m
+        xp.exp(s, out=s)
+        tot = rsum(s, (-1,))
+        if masked:
+            tot[tot == 0] = 1
+        s /= tot
+        p = s
+        keep = None
+        if dropout_p > 0.0:
+            keep = keep_mask(p.shape, dropout_p, ct, xp, generator, like=p)
+            pd = p * keep
+        else:
+            pd = p
+        if hk:
+            out = mm(_fold(pd, hk), v)
+            out = out.reshape(q.shape[:-1] + (v.shape[-1],))
+        else:
+            out = mm(pd, v)
+        ctx.saved = (qs, k, v, p, pd, keep)
+        ctx.info = (dt, scale, hk, mask.shape if mask is not None and not bool_mask else None)
+        ctx.shapes = (q.shape, k.shape, v.shape)
+        return out.astype(dt) if ct != dt else out
+
+    @staticmethod
+    def backward(ctx, g):
+        qs, k, v, p, pd, keep = ctx.saved
+        dt, scale, hk, mshape = ctx.info
+        qshape, kshape, vshape = ctx.shapes
+        n = ctx._needs
+        ct = p.dtype
+        if g.dtype != ct:
+            g = g.astype(ct)
+        xp = xp_of(p)
+        gq = gk = gv = gm = None
+        if hk:
+            gf = _fold(xp.ascontiguousarray(g), hk)
+            if n[2]:
+                gv = _bw.sum_to(mm(_mT(_fold(pd, hk)), gf), vshape)
+            gp = mm(gf, _mT(v)).reshape(p.shape)
+        else:
+            if n[2]:
+                gv = _bw.sum_to(mm(_mT(pd), g), vshape)
+            gp = mm(g, _mT(v))
+        if n[0] or n[1] or n[3]:
+            if keep is not None:
+                gp *= keep
+            gp *= p
+            gp -= p * rsum(gp, (-1,))
+            gs = gp  # the scores' gradient (before the scale)
+            if n[3]:
+                gm = _bw.sum_to(gs, mshape)
+            if n[0]:
+                if hk:
+                    gq = mm(_fold(gs, hk), k).reshape(qshape)
+                else:
+                    gq = _bw.sum_to(mm(gs, k), qshape)
+                gq *= ct.type(scale)
+            if n[1]:
+                if hk:
+                    qf = _fold(xp.ascontiguousarray(qs), hk)
+                    gk = _bw.sum_to(mm(_mT(_fold(gs, hk)), qf), kshape)
+                else:
+                    gk = _bw.sum_to(mm(_mT(gs), qs), kshape)
+        out = []
+        for a in (gq, gk, gv, gm):
+            if a is not None and a.dtype != dt:
+                a = a.astype(dt)
+            out.append(a)
+        return (*out, None, None, None, None, None, None)
+
+
+# torch's messages name dtypes by their C++ type
+_CPP_NAMES = {
+    "float32": "float",
+    "float64": "double",
+    "float16": "c10::Half",
+    "bfloat16": "c10::BFloat16",
+    "int64": "long int",
+    "int32": "int",
+    "int16": "short int",
+    "int8": "signed char",
+    "uint8": "unsigned char",
+    "bool": "bool",
+}
+
+
+def _cpp(d) -> str:
+    return _CPP_NAMES.get(d.name, d.name)
+
+
+def check_args(query: Tensor, key: Tensor, value: Tensor, attn_mask, enable_gqa: bool) -> None:
+    """torch's checks of dtypes, the mask's dtype and the head counts, with its messages."""
+    qd, kd, vd = query.dtype, key.dtype, value.dtype
+    if not (qd == kd == vd):
+        raise RuntimeError(
+            f"Expected query, key, and value to have the same dtype, but got query.dtype: "
+            f"{_cpp(qd)} key.dtype: {_cpp(kd)} and value.dtype: {_cpp(vd)} instead."
+        )
+    if attn_mask is not None:
+        md = attn_mask.dtype
+        if not (md.name == "bool" or md == qd or (md.is_floating_point and md.itemsize >= 4)):
+            raise RuntimeError(
+                "Expected attn_mask dtype to be bool or float or to match query dtype, but got "
+                f"attn_mask.dtype: {_cpp(md)} and  query.dtype: {_cpp(qd)} instead."
+            )
+    if query.ndim >= 3 and key.ndim >= 3 and key.shape[-3] != query.shape[-3]:
+        hq, hk, hv = query.shape[-3], key.shape[-3], value.shape[-3]
+        if enable_gqa and (hk != hv or hq % hk):
+            # torch's message, cut short as it is
+            raise RuntimeError(
+                "Number of heads in key and value must divide the number of heads in "
+            )
+        if not enable_gqa and hk != 1:  # one key head broadcasts, as torch's math kernel
+            raise RuntimeError(
+                f"The size of tensor a ({hq}) must match the size of tensor b ({hk}) at "
+                f"non-singleton dimension {query.ndim - 3}"
+            )
+
+
+def scaled_dot_product_attention(
+    query: Tensor,
+    key: Tensor,
+    value: Tensor,
+    attn_mask: Tensor | None = None,
+    dropout_p: float = 0.0,
+    is_causal: bool = False,
+    scale: float | None = None,
+    enable_gqa: bool = False,
+    generator=None,
+) -> Tensor:
+    """The attention op on checked arguments (``scale`` already resolved when not None)."""
+    if scale is None:
+        scale = 1.0 / float(np.sqrt(query.shape[-1]))
+    gqa = enable_gqa and query.ndim >= 3 and key.shape[-3] != query.shape[-3]
+    bool_mask = attn_mask is not None and attn_mask.dtype.name == "bool"
+    return ScaledDotProductAttention.apply(
+        query,
+        key,
+        value,
+        attn_mask,
+        bool_mask,
+        float(dropout_p),
+        bool(is_causal),
+        float(scale),
+        gqa,
+        generator,
+    )
