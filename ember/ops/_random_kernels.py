@@ -18,8 +18,8 @@ import math
 
 import numpy as np
 
-from .._backend.cpu import threads
-from ._cephes_f32 import fma32, log_f32, sincos_f32
+from ._box_muller_f32 import fill16 as fill16_f32
+from ._cephes_f32 import fma32
 
 _M53 = np.uint64((1 << 53) - 1)
 _M24 = np.uint32((1 << 24) - 1)
@@ -27,8 +27,6 @@ _P53 = 2.0**-53
 _P24 = np.float32(2.0**-24)
 _F32 = np.float32
 _LIBM_MAX = 2048
-_TWO_PI_F = np.float32(2.0 * math.pi)
-_CHUNK = 1 << 14  # Box-Muller in cache-sized pieces (elements)
 
 
 # ---------------------------------------------------------------- uniforms
@@ -83,28 +81,6 @@ def uniform(gen, n: int, npdt, low: float, high: float) -> np.ndarray:
 
 
 # ---------------------------------------------------------------- normal
-def _fill16_f32(d: np.ndarray, mean: float, std: float) -> np.ndarray:
-    """torch's x86 NormalFill16 on rows of 16 float32 uniforms (radius from the first 8, angle
-    from the last 8), bit for bit (see _cephes_f32); cache-sized blocks on ember's threads."""
-    out = np.empty_like(d)
-    step = _CHUNK // 16
-
-    def rows(lo: int, hi: int) -> None:
-        for i in range(lo, hi, step):
-            blk = d[i : min(i + step, hi)]
-            radius = np.sqrt(_F32(-2.0) * log_f32(_F32(1.0) - blk[:, :8]))
-            s, c = sincos_f32(_TWO_PI_F * blk[:, 8:])
-            n1, n2 = radius * c, radius * s
-            if std != 1.0 or mean != 0.0:
-                n1, n2 = fma32(n1, _F32(std), _F32(mean)), fma32(n2, _F32(std), _F32(mean))
-            out[i : i + len(blk), :8] = n1
-            out[i : i + len(blk), 8:] = n2
-
-    # each row is independent, so splitting the rows across threads keeps the values
-    threads.prange(d.shape[0], rows, d.nbytes * 8)
-    return out
-
-
 def _fill16_f64(d: np.ndarray, mean: float, std: float) -> np.ndarray:
     """torch's generic NormalFill16 in double (C library log/cos/sin)."""
     u1 = 1.0 - d[:, :8]
@@ -133,17 +109,17 @@ def normal_vectorised(gen, n: int, npdt, mean: float, std: float) -> np.ndarray:
         return out
     if npdt == np.float32:
         # all n uniforms are drawn into the output first, then the tail's 16 more
-        d = u01_float(gen, n)
-        out = d.copy()
-        out[:full] = _fill16_f32(d[:full].reshape(-1, 16), mean, std).ravel()
+        out = u01_float(gen, n)
+        rows = out[:full].reshape(-1, 16)
+        fill16_f32(rows, mean, std, out=rows)  # in place: each block is read before written
         if n % 16:
-            out[n - 16 :] = _fill16_f32(u01_float(gen, 16).reshape(1, 16), mean, std).ravel()
+            out[n - 16 :] = fill16_f32(u01_float(gen, 16).reshape(1, 16), mean, std).ravel()
         return out
     # float16/bfloat16: a float buffer per row of 16, so only whole rows are drawn before the tail
     out = np.empty(n, npdt)
-    out[:full] = _fill16_f32(u01_float(gen, full).reshape(-1, 16), mean, std).ravel().astype(npdt)
+    out[:full] = fill16_f32(u01_float(gen, full).reshape(-1, 16), mean, std).ravel().astype(npdt)
     if n % 16:
-        tail = _fill16_f32(u01_float(gen, 16).reshape(1, 16), mean, std).ravel()
+        tail = fill16_f32(u01_float(gen, 16).reshape(1, 16), mean, std).ravel()
         out[n - 16 :] = tail.astype(npdt)
     return out
 
