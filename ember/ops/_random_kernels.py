@@ -212,8 +212,10 @@ def randperm(gen, n: int) -> np.ndarray:
     if n < (2**32 - 1) // 20:
         if n <= 1:
             return np.arange(n, dtype=np.int64)
-        r = gen.engine.random(n - 1).astype(np.int64)
-        z = r % np.arange(n, 1, -1, dtype=np.int64) + np.arange(n - 1, dtype=np.int64)
+        r = gen.engine.random(n - 1)
+        r %= np.arange(n, 1, -1, dtype=np.uint32)  # n < 2^32: the modulo in 32 bits
+        z = r.astype(np.int64)
+        z += np.arange(n - 1, dtype=np.int64)
         return _apply_swaps(z, n)
     r = gen.engine.random64(n)
     a = np.empty(n, np.int64)
@@ -234,23 +236,33 @@ def _apply_swaps(z: np.ndarray, n: int) -> np.ndarray:
     chains of such writers back to a position no step wrote to, resolved by pointer jumping.
     """
     m = z.size
-    # group the steps by target, in step order inside a group: one sort of unique keys
-    key = np.sort(z * np.int64(m) + np.arange(m, dtype=np.int64))
-    order = key % m
-    zs = key // m
+    idx = np.arange(m, dtype=np.int64)
+    # group the steps by target, in step order inside a group: one sort of unique keys, the
+    # step index in the low bits (a mask and a shift, not a division: measured ~10% faster)
+    shift = np.int64(max((m - 1).bit_length(), 1))
+    key = z << shift
+    key |= idx
+    key.sort()
+    order = key & ((np.int64(1) << shift) - 1)
+    zs = key
+    zs >>= shift
     same = zs[1:] == zs[:-1]
-    prev = np.full(m, -1, np.int64)
-    prev[order[1:][same]] = order[:-1][same]
-    ends = order[np.append(~same, True)]  # the last step of each target group
+    prev = np.empty(m, np.int64)
+    prev[order[0]] = -1
+    prev[order[1:]] = np.where(same, order[:-1], -1)
+    last = np.empty(m, bool)  # the last step of each target group
+    np.logical_not(same, out=last[:-1])
+    last[-1] = True
     # the last step before j that wrote into position j: that group's last step, or the one
     # before it when j's own step is a self-swap (z[j] == j, always the last of its group)
     writer = np.full(n, -1, np.int64)
-    writer[z[ends]] = ends
-    selfs = np.nonzero(z == np.arange(m))[0]
+    writer[zs[last]] = order[last]
+    selfs = np.nonzero(z == idx)[0]
     writer[selfs] = prev[selfs]
     w = writer[:m]
-    ptr = np.where(w >= 0, w, np.arange(m, dtype=np.int64))
-    active = np.nonzero(w >= 0)[0]
+    has = w >= 0
+    ptr = np.where(has, w, idx)
+    active = np.nonzero(has)[0]
     while active.size:  # pointer jumping on the chains not yet at their root
         cur = ptr[active]
         nxt = ptr[cur]
@@ -258,9 +270,10 @@ def _apply_swaps(z: np.ndarray, n: int) -> np.ndarray:
         active = active[nxt != cur]
     carried = ptr  # a step no one wrote into before carries its own index
     out = np.empty(n, np.int64)
-    out[:m] = np.where(prev >= 0, carried[np.maximum(prev, 0)], z)
-    last = writer[n - 1]  # the final position is no step's own: its last writer's value
-    out[n - 1] = carried[last] if last >= 0 else n - 1
+    np.maximum(prev, 0, out=idx)
+    out[:m] = np.where(prev >= 0, carried[idx], z)
+    lw = writer[n - 1]  # the final position is no step's own: its last writer's value
+    out[n - 1] = carried[lw] if lw >= 0 else n - 1
     return out
 
 
