@@ -26,12 +26,13 @@ import threading
 import numpy as np
 
 from .._backend.cpu import threads
+from .._backend.cpu.mt19937 import split64
 from ._cephes_f32 import fma32, log_f32, sincos_f32
 
 _F32 = np.float32
 _TWO_PI_F = _F32(2.0 * math.pi)
 _P24 = _F32(2.0**-24)
-_T24 = _F32(2.0**24)
+_M24 = np.uint32((1 << 24) - 1)
 _ROWS = 1 << 11  # rows of 16 per block: the block's temporaries stay in the L2 cache
 _BUILD_AFTER = 22_000_000  # emulated values that cost what building the table costs
 # one byte per k: bits 0-2 the radius correction + 2, bits 3-4 the sine's + 1, bits 5-6 the
@@ -101,14 +102,15 @@ def _table() -> np.ndarray | None:
         return _state["table"]
 
 
-def _fast_rows(d: np.ndarray, table: np.ndarray):
-    """(radius, sin, cos) of rows of 16 uniforms through NumPy's functions and the table."""
+def _fast_rows(d: np.ndarray, k: np.ndarray, table: np.ndarray):
+    """(radius, sin, cos) of rows of 16 uniforms ``d`` (``k * 2^-24`` for the 24-bit integers
+    ``k``) through NumPy's functions and the table."""
     # the radius inputs' k, then the angle inputs': each half's codes contiguous (a strided
     # uint8 pass costs several contiguous ones)
-    k = np.empty((2, d.shape[0], 8), np.intp)
-    np.multiply(d[:, :8], _T24, out=k[0], casting="unsafe")  # exact: the uniforms are k * 2^-24
-    np.multiply(d[:, 8:], _T24, out=k[1], casting="unsafe")
-    code = table.take(k)
+    at = np.empty((2, d.shape[0], 8), np.intp)
+    at[0] = k[:, :8]
+    at[1] = k[:, 8:]
+    code = table.take(at)
     cr, ca = code
     x = _F32(1.0) - d[:, :8]
     np.log(x, out=x)
@@ -135,22 +137,27 @@ def _fast_rows(d: np.ndarray, table: np.ndarray):
     return radius, s, c
 
 
-def fill16(d: np.ndarray, mean: float, std: float, out: np.ndarray | None = None) -> np.ndarray:
-    """torch's NormalFill16 on rows of 16 float32 uniforms (radius from the first 8, angle from
-    the last 8), bit for bit; cache-sized blocks on ember's threads. ``out`` may be ``d``."""
+def normal_rows(words: np.ndarray, mean: float, std: float, out: np.ndarray) -> np.ndarray:
+    """torch's NormalFill16 into ``out`` (rows of 16 float32) from ``words``, the engine's
+    64-bit draws (8 a row): each row's 16 float32 uniforms are their 32-bit halves in stream
+    order, the radius from the first 8 and the angle from the last 8; bit for bit. The uniforms
+    are made block by block, in the cache, on ember's threads (the draws themselves are
+    sequential and done; every row after that is independent)."""
     table = _state["table"]
     if table is None and _state["usable"]:
-        _state["emulated"] += d.size
+        _state["emulated"] += out.size
         if _state["emulated"] >= _BUILD_AFTER:
             table = _table()
-    rows_of = _emulate if table is None else (lambda blk: _fast_rows(blk, table))
-    out = np.empty_like(d) if out is None else out
     scaled = std != 1.0 or mean != 0.0
 
     def rows(lo: int, hi: int) -> None:
         for i in range(lo, hi, _ROWS):
             j = min(i + _ROWS, hi)
-            radius, s, c = rows_of(d[i:j])
+            k = np.empty((j - i, 16), np.uint32)
+            split64(words[i * 8 : j * 8], k)
+            k &= _M24
+            d = np.multiply(k, _P24, dtype=_F32)  # exact: 24-bit integers times 2^-24
+            radius, s, c = _emulate(d) if table is None else _fast_rows(d, k, table)
             if scaled:
                 np.multiply(radius, c, out=c)
                 np.multiply(radius, s, out=s)
@@ -160,6 +167,5 @@ def fill16(d: np.ndarray, mean: float, std: float, out: np.ndarray | None = None
                 np.multiply(radius, c, out=out[i:j, :8])
                 np.multiply(radius, s, out=out[i:j, 8:])
 
-    # each row is independent, so splitting the rows across threads keeps the values
-    threads.prange(d.shape[0], rows, d.nbytes * 8)
+    threads.prange(out.shape[0], rows, out.nbytes * 2)
     return out

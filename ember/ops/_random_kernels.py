@@ -18,7 +18,7 @@ import math
 
 import numpy as np
 
-from ._box_muller_f32 import fill16 as fill16_f32
+from ._box_muller_f32 import normal_rows
 from ._cephes_f32 import fma32
 
 _M53 = np.uint64((1 << 53) - 1)
@@ -107,20 +107,18 @@ def normal_vectorised(gen, n: int, npdt, mean: float, std: float) -> np.ndarray:
         if n % 16:
             out[n - 16 :] = _fill16_f64(u01_double(gen, 16).reshape(1, 16), mean, std).ravel()
         return out
-    if npdt == np.float32:
-        # all n uniforms are drawn into the output first, then the tail's 16 more
-        out = u01_float(gen, n)
-        rows = out[:full].reshape(-1, 16)
-        fill16_f32(rows, mean, std, out=rows)  # in place: each block is read before written
-        if n % 16:
-            out[n - 16 :] = fill16_f32(u01_float(gen, 16).reshape(1, 16), mean, std).ravel()
-        return out
-    # float16/bfloat16: a float buffer per row of 16, so only whole rows are drawn before the tail
-    out = np.empty(n, npdt)
-    out[:full] = fill16_f32(u01_float(gen, full).reshape(-1, 16), mean, std).ravel().astype(npdt)
+    # float16/bfloat16: torch fills a float buffer per row of 16, then rounds
+    f32 = npdt == np.float32
+    out = np.empty(n, np.float32 if f32 else npdt)
+    rows = out[:full].reshape(-1, 16) if f32 else np.empty((full // 16, 16), np.float32)
+    normal_rows(gen.engine.random64(full // 2), mean, std, rows)
+    if not f32:
+        out[:full] = rows.reshape(-1)
     if n % 16:
-        tail = fill16_f32(u01_float(gen, 16).reshape(1, 16), mean, std).ravel()
-        out[n - 16 :] = tail.astype(npdt)
+        if f32:  # the rest of the n uniforms torch draws into the output (the tail overwrites
+            gen.engine.random(n - full)  # them); with a buffer per row it draws whole rows
+        tail = normal_rows(gen.engine.random64(8), mean, std, np.empty((1, 16), np.float32))
+        out[n - 16 :] = tail.reshape(-1)
     return out
 
 
