@@ -33,6 +33,7 @@ _F32 = np.float32
 _TWO_PI_F = _F32(2.0 * math.pi)
 _P24 = _F32(2.0**-24)
 _M24 = np.uint32((1 << 24) - 1)
+_TWO_PI_U = _TWO_PI_F * _P24  # exact: a power of two times float32(2 pi)
 _ROWS = 1 << 11  # rows of 16 per block: the block's temporaries stay in the L2 cache
 _BUILD_AFTER = 22_000_000  # emulated values that cost what building the table costs
 # one byte per k: bits 0-2 the radius correction + 2, bits 3-4 the sine's + 1, bits 5-6 the
@@ -102,17 +103,18 @@ def _table() -> np.ndarray | None:
         return _state["table"]
 
 
-def _fast_rows(d: np.ndarray, k: np.ndarray, table: np.ndarray):
-    """(radius, sin, cos) of rows of 16 uniforms ``d`` (``k * 2^-24`` for the 24-bit integers
-    ``k``) through NumPy's functions and the table."""
+def _fast_rows(k: np.ndarray, table: np.ndarray):
+    """(radius, sin, cos) of rows of 16 uniforms ``k * 2^-24`` (``k``: 24-bit integers, uint32)
+    through NumPy's functions and the table."""
     # the radius inputs' k, then the angle inputs': each half's codes contiguous (a strided
     # uint8 pass costs several contiguous ones)
-    at = np.empty((2, d.shape[0], 8), np.intp)
+    at = np.empty((2, k.shape[0], 8), np.intp)
     at[0] = k[:, :8]
     at[1] = k[:, 8:]
     code = table.take(at)
     cr, ca = code
-    x = _F32(1.0) - d[:, :8]
+    x = np.multiply(k[:, :8], -_P24, dtype=_F32)  # -u, exact
+    x += _F32(1.0)  # 1 - u, exact (a multiple of 2^-24 in (0, 1])
     np.log(x, out=x)
     x *= _F32(-2.0)
     radius = np.sqrt(x, out=x)
@@ -120,7 +122,9 @@ def _fast_rows(d: np.ndarray, k: np.ndarray, table: np.ndarray):
     f = cr & np.uint8(7)
     f -= np.uint8(2)
     np.add(radius.view(np.int32), f.view(np.int8), out=radius.view(np.int32))
-    a = _TWO_PI_F * d[:, 8:]
+    # float32(2 pi) * u rounded once: k times float32(2 pi) * 2^-24 (a power of two apart, so
+    # the same rounding)
+    a = np.multiply(k[:, 8:], _TWO_PI_U, dtype=_F32)
     s, c = np.sin(a), np.cos(a)
     f = ca >> np.uint8(3)
     f &= np.uint8(3)
@@ -133,7 +137,7 @@ def _fast_rows(d: np.ndarray, k: np.ndarray, table: np.ndarray):
     flags = code.view(np.uint64)[..., 0] & _EXC8  # a row's 8 bytes of each half: one word
     rows = np.nonzero(flags[0] | flags[1])[0]
     if rows.size:  # the few inputs outside the table's reach: the exact emulation
-        radius[rows], s[rows], c[rows] = _emulate(d[rows])
+        radius[rows], s[rows], c[rows] = _emulate(np.multiply(k[rows], _P24, dtype=_F32))
     return radius, s, c
 
 
@@ -156,8 +160,10 @@ def normal_rows(words: np.ndarray, mean: float, std: float, out: np.ndarray) -> 
             k = np.empty((j - i, 16), np.uint32)
             split64(words[i * 8 : j * 8], k)
             k &= _M24
-            d = np.multiply(k, _P24, dtype=_F32)  # exact: 24-bit integers times 2^-24
-            radius, s, c = _emulate(d) if table is None else _fast_rows(d, k, table)
+            if table is None:  # exact: 24-bit integers times 2^-24
+                radius, s, c = _emulate(np.multiply(k, _P24, dtype=_F32))
+            else:
+                radius, s, c = _fast_rows(k, table)
             if scaled:
                 np.multiply(radius, c, out=c)
                 np.multiply(radius, s, out=s)
