@@ -255,16 +255,14 @@ def _apply_swaps(z: np.ndarray, n: int) -> np.ndarray:
     np.logical_not(same, out=last[:-1])
     last[-1] = True
     # the last step before j that wrote into position j: that group's last step, or the one
-    # before it when j's own step is a self-swap (z[j] == j, always the last of its group)
-    writer = np.full(n, -1, i32)
-    writer[zs[last]] = order[last]
+    # before it when j's own step is a self-swap (z[j] == j, always the last of its group); a
+    # position no earlier step wrote into points at itself (writers are always below j)
+    ptr = np.arange(n, dtype=i32)
+    ptr[zs[last]] = order[last]
     selfs = np.nonzero(z == idx)[0]
-    writer[selfs] = prev[selfs]
-    w = writer[:m]
-    has = w >= 0
-    idx32 = np.arange(m, dtype=i32)
-    ptr = np.where(has, w, idx32)
-    active = np.nonzero(has)[0]
+    ptr[selfs] = np.where(prev[selfs] >= 0, prev[selfs], selfs)
+    lw = int(ptr[n - 1])  # the final position is no step's own: its last writer, or itself
+    active = np.flatnonzero(ptr[:m] != idx)
     while active.size:  # pointer jumping on the chains not yet at their root
         cur = ptr[active]
         nxt = ptr[cur]
@@ -277,8 +275,7 @@ def _apply_swaps(z: np.ndarray, n: int) -> np.ndarray:
     out[:m] = z
     sel = np.flatnonzero(prev >= 0)
     out[sel] = carried[prev[sel]]
-    lw = writer[n - 1]  # the final position is no step's own: its last writer's value
-    out[n - 1] = carried[lw] if lw >= 0 else n - 1
+    out[n - 1] = carried[lw]  # its last writer's carried value (itself when none)
     return out
 
 
