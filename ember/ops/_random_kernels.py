@@ -18,8 +18,8 @@ import math
 
 import numpy as np
 
-from .._backend.cpu import threads
-from ._cephes_f32 import fma32, log_f32, sincos_f32
+from ._box_muller_f32 import normal_rows
+from ._cephes_f32 import fma32
 
 _M53 = np.uint64((1 << 53) - 1)
 _M24 = np.uint32((1 << 24) - 1)
@@ -27,8 +27,6 @@ _P53 = 2.0**-53
 _P24 = np.float32(2.0**-24)
 _F32 = np.float32
 _LIBM_MAX = 2048
-_TWO_PI_F = np.float32(2.0 * math.pi)
-_CHUNK = 1 << 14  # Box-Muller in cache-sized pieces (elements)
 
 
 # ---------------------------------------------------------------- uniforms
@@ -83,28 +81,6 @@ def uniform(gen, n: int, npdt, low: float, high: float) -> np.ndarray:
 
 
 # ---------------------------------------------------------------- normal
-def _fill16_f32(d: np.ndarray, mean: float, std: float) -> np.ndarray:
-    """torch's x86 NormalFill16 on rows of 16 float32 uniforms (radius from the first 8, angle
-    from the last 8), bit for bit (see _cephes_f32); cache-sized blocks on ember's threads."""
-    out = np.empty_like(d)
-    step = _CHUNK // 16
-
-    def rows(lo: int, hi: int) -> None:
-        for i in range(lo, hi, step):
-            blk = d[i : min(i + step, hi)]
-            radius = np.sqrt(_F32(-2.0) * log_f32(_F32(1.0) - blk[:, :8]))
-            s, c = sincos_f32(_TWO_PI_F * blk[:, 8:])
-            n1, n2 = radius * c, radius * s
-            if std != 1.0 or mean != 0.0:
-                n1, n2 = fma32(n1, _F32(std), _F32(mean)), fma32(n2, _F32(std), _F32(mean))
-            out[i : i + len(blk), :8] = n1
-            out[i : i + len(blk), 8:] = n2
-
-    # each row is independent, so splitting the rows across threads keeps the values
-    threads.prange(d.shape[0], rows, d.nbytes * 8)
-    return out
-
-
 def _fill16_f64(d: np.ndarray, mean: float, std: float) -> np.ndarray:
     """torch's generic NormalFill16 in double (C library log/cos/sin)."""
     u1 = 1.0 - d[:, :8]
@@ -131,20 +107,18 @@ def normal_vectorised(gen, n: int, npdt, mean: float, std: float) -> np.ndarray:
         if n % 16:
             out[n - 16 :] = _fill16_f64(u01_double(gen, 16).reshape(1, 16), mean, std).ravel()
         return out
-    if npdt == np.float32:
-        # all n uniforms are drawn into the output first, then the tail's 16 more
-        d = u01_float(gen, n)
-        out = d.copy()
-        out[:full] = _fill16_f32(d[:full].reshape(-1, 16), mean, std).ravel()
-        if n % 16:
-            out[n - 16 :] = _fill16_f32(u01_float(gen, 16).reshape(1, 16), mean, std).ravel()
-        return out
-    # float16/bfloat16: a float buffer per row of 16, so only whole rows are drawn before the tail
-    out = np.empty(n, npdt)
-    out[:full] = _fill16_f32(u01_float(gen, full).reshape(-1, 16), mean, std).ravel().astype(npdt)
+    # float16/bfloat16: torch fills a float buffer per row of 16, then rounds
+    f32 = npdt == np.float32
+    out = np.empty(n, np.float32 if f32 else npdt)
+    rows = out[:full].reshape(-1, 16) if f32 else np.empty((full // 16, 16), np.float32)
+    normal_rows(gen.engine.random64(full // 2), mean, std, rows)
+    if not f32:
+        out[:full] = rows.reshape(-1)
     if n % 16:
-        tail = _fill16_f32(u01_float(gen, 16).reshape(1, 16), mean, std).ravel()
-        out[n - 16 :] = tail.astype(npdt)
+        if f32:  # the rest of the n uniforms torch draws into the output (the tail overwrites
+            gen.engine.random(n - full)  # them); with a buffer per row it draws whole rows
+        tail = normal_rows(gen.engine.random64(8), mean, std, np.empty((1, 16), np.float32))
+        out[n - 16 :] = tail.reshape(-1)
     return out
 
 
@@ -236,8 +210,10 @@ def randperm(gen, n: int) -> np.ndarray:
     if n < (2**32 - 1) // 20:
         if n <= 1:
             return np.arange(n, dtype=np.int64)
-        r = gen.engine.random(n - 1).astype(np.int64)
-        z = r % np.arange(n, 1, -1, dtype=np.int64) + np.arange(n - 1, dtype=np.int64)
+        r = gen.engine.random(n - 1)
+        r %= np.arange(n, 1, -1, dtype=np.uint32)  # n < 2^32: the modulo in 32 bits
+        z = r.astype(np.int64)
+        z += np.arange(n - 1, dtype=np.int64)
         return _apply_swaps(z, n)
     r = gen.engine.random64(n)
     a = np.empty(n, np.int64)
@@ -258,33 +234,48 @@ def _apply_swaps(z: np.ndarray, n: int) -> np.ndarray:
     chains of such writers back to a position no step wrote to, resolved by pointer jumping.
     """
     m = z.size
-    # group the steps by target, in step order inside a group: one sort of unique keys
-    key = np.sort(z * np.int64(m) + np.arange(m, dtype=np.int64))
-    order = key % m
-    zs = key // m
+    idx = np.arange(m, dtype=np.int64)
+    # group the steps by target, in step order inside a group: one sort of unique keys, the
+    # step index in the low bits (a mask and a shift, not a division: measured ~10% faster)
+    shift = np.int64(max((m - 1).bit_length(), 1))
+    key = z << shift
+    key |= idx
+    key.sort()
+    order = key & ((np.int64(1) << shift) - 1)
+    zs = key
+    zs >>= shift
     same = zs[1:] == zs[:-1]
-    prev = np.full(m, -1, np.int64)
-    prev[order[1:][same]] = order[:-1][same]
-    ends = order[np.append(~same, True)]  # the last step of each target group
+    # the links are step indices below 2^31 (n < 2^32 / 20): int32 halves the memory the
+    # random scatters and gathers below touch (measured ~18% faster than int64)
+    i32 = np.int32
+    prev = np.empty(m, i32)
+    prev[order[0]] = -1
+    prev[order[1:]] = np.where(same, order[:-1].astype(i32), i32(-1))
+    last = np.empty(m, bool)  # the last step of each target group
+    np.logical_not(same, out=last[:-1])
+    last[-1] = True
     # the last step before j that wrote into position j: that group's last step, or the one
-    # before it when j's own step is a self-swap (z[j] == j, always the last of its group)
-    writer = np.full(n, -1, np.int64)
-    writer[z[ends]] = ends
-    selfs = np.nonzero(z == np.arange(m))[0]
-    writer[selfs] = prev[selfs]
-    w = writer[:m]
-    ptr = np.where(w >= 0, w, np.arange(m, dtype=np.int64))
-    active = np.nonzero(w >= 0)[0]
+    # before it when j's own step is a self-swap (z[j] == j, always the last of its group); a
+    # position no earlier step wrote into points at itself (writers are always below j)
+    ptr = np.arange(n, dtype=i32)
+    ptr[zs[last]] = order[last]
+    selfs = np.nonzero(z == idx)[0]
+    ptr[selfs] = np.where(prev[selfs] >= 0, prev[selfs], selfs)
+    lw = int(ptr[n - 1])  # the final position is no step's own: its last writer, or itself
+    active = np.flatnonzero(ptr[:m] != idx)
     while active.size:  # pointer jumping on the chains not yet at their root
         cur = ptr[active]
         nxt = ptr[cur]
         ptr[active] = nxt
         active = active[nxt != cur]
     carried = ptr  # a step no one wrote into before carries its own index
+    # a step with no earlier step on its target takes the target's own value; the others (about
+    # half) what that earlier step carried there (compacted: measured ~40% faster than a where)
     out = np.empty(n, np.int64)
-    out[:m] = np.where(prev >= 0, carried[np.maximum(prev, 0)], z)
-    last = writer[n - 1]  # the final position is no step's own: its last writer's value
-    out[n - 1] = carried[last] if last >= 0 else n - 1
+    out[:m] = z
+    sel = np.flatnonzero(prev >= 0)
+    out[sel] = carried[prev[sel]]
+    out[n - 1] = carried[lw]  # its last writer's carried value (itself when none)
     return out
 
 

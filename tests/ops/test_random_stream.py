@@ -209,6 +209,43 @@ def test_normal_overloads_bits():
     same(lambda L: L.randn_like(L.zeros(3, 7, dtype=L.float64)))
 
 
+def _fresh_box_muller(monkeypatch):
+    """ember's float32 Box-Muller with no table yet, built on its first use."""
+    from ember.ops import _box_muller_f32 as bm
+
+    monkeypatch.setattr(bm, "_state", {"emulated": 0, "table": None, "usable": True})
+    monkeypatch.setattr(bm, "_BUILD_AFTER", 0)
+    return bm
+
+
+def test_box_muller_table_path_bits(monkeypatch):
+    """Past the rent-or-buy point float32 normals take NumPy's log/sin/cos plus the per-input
+    correction table: still torch's bits, for every input the table covers."""
+    bm = _fresh_box_muller(monkeypatch)
+    for seed in SEEDS[:2]:
+        same(lambda L: L.randn(300007), seed)  # past 1 MiB: blocks on ember's threads
+        same(lambda L: L.empty(40000).normal_(0.3, 2.5), seed)
+        same(lambda L: L.randn(5001, dtype=L.bfloat16), seed)
+    table = bm._state["table"]
+    assert table is not None
+    # a spread of the 2^24 inputs in both roles (radius and angle) against the exact emulation
+    u = np.arange(0, 1 << 24, 13, dtype=np.uint32).astype(np.float32) * np.float32(2**-24)
+    u = u[: u.size // 8 * 8]
+    d = np.concatenate([u.reshape(-1, 8), np.roll(u, 4099).reshape(-1, 8)], axis=1)
+    k = (d * np.float32(2**24)).astype(np.uint32)
+    for fast, exact in zip(bm._fast_rows(k, table), bm._emulate(d)):
+        assert np.array_equal(fast.view(np.int32), exact.view(np.int32))
+
+
+def test_box_muller_keeps_the_emulation_when_numpy_is_not_pointwise(monkeypatch):
+    """A NumPy whose float32 log/sin/cos give position-dependent bits gets no table."""
+    bm = _fresh_box_muller(monkeypatch)
+    monkeypatch.setattr(bm, "_base_is_pointwise", lambda x: False)
+    same(lambda L: L.randn(1000))
+    same(lambda L: L.randn(300007))  # the emulation on ember's threads
+    assert bm._state["table"] is None and not bm._state["usable"]
+
+
 # ----------------------------------------------------------------- 0-d and empty
 def test_empty_and_scalar_tensors():
     same(lambda L: L.rand(0))

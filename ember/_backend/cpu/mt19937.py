@@ -90,14 +90,8 @@ class MT19937:
         if n <= 0:
             return np.empty(0, np.uint32)
         # pairs through the fast 64-bit path (about 3x NumPy's 32-bit one), split high then low
-        w = self.random64(n // 2)
-        if _LITTLE:  # each word's halves sit low first in memory: swap them while copying
-            out = np.empty(n, np.uint32)
-            out[: n - (n & 1)].reshape(-1, 2)[...] = w.view(np.uint32).reshape(-1, 2)[:, ::-1]
-        else:
-            out = np.empty(n, np.uint32)
-            out[0 : n - 1 : 2] = w >> np.uint64(32)
-            out[1 : n - (n & 1) : 2] = w & np.uint64(0xFFFFFFFF)
+        out = np.empty(n, np.uint32)
+        split64(self.random64(n // 2), out[: n - (n & 1)])
         if n & 1:
             out[-1] = self._bg.random_raw(1)[0]
         self._fresh = False
@@ -129,6 +123,16 @@ class MT19937:
         new._g = np.random.Generator(new._bg)
         new._seed, new._fresh = self._seed, self._fresh
         return new
+
+
+def split64(words: np.ndarray, out: np.ndarray) -> None:
+    """The 32-bit draws that make up 64-bit ones, in stream order (each word's high half, then
+    its low half), into ``out`` (uint32, twice as many elements, contiguous)."""
+    flat = out.reshape(-1, 2)
+    if _LITTLE:  # each word's halves sit low first in memory: swap them while copying
+        flat[...] = words.view(np.uint32).reshape(-1, 2)[:, ::-1]
+    else:
+        flat[...] = words.view(np.uint32).reshape(-1, 2)
 
 
 def pack_state(eng: MT19937, next_double: float | None, next_float: float | None) -> np.ndarray:
