@@ -269,6 +269,17 @@ def _as_view(r: Tensor, base: Tensor) -> Tensor:
 def getitem(self: Tensor, key) -> Tensor:
     """``t[key]``: basic indexing gives a view; advanced indexing a copy, as torch."""
     a = self._data
+    if type(key) is Tensor and key._data.ndim == 0 and key._data.dtype.kind == "i":
+        key = int(key._data)  # a 0-d integer tensor indexes as an int (as convert_key does)
+    elif type(key) is slice and (type(key.start) is Tensor or type(key.stop) is Tensor):
+        # t[i : i + n] with 0-d tensor bounds (a batch built in Python): plain ints, so the
+        # fast path below takes it
+        start, stop = key.start, key.stop
+        key = slice(
+            int(start) if type(start) is Tensor else start,
+            int(stop) if type(stop) is Tensor else stop,
+            key.step,
+        )
     if a.ndim and _fast_basic(key):
         try:
             if _gs.enabled and self._rg:
