@@ -10,7 +10,7 @@ from .._backend.xp import CPU_ARRAY, move_like, xp_of
 from .._grad_state import state
 from .._grad_state import state as _gs
 from ..autograd.node import Op
-from ..tensor import Tensor, _wrap
+from ..tensor import Tensor, _wrap, view_of
 from . import _bw
 from .creation import zeros_like
 from .inplace import _pretty, check_leaf, inplace
@@ -281,18 +281,22 @@ def getitem(self: Tensor, key) -> Tensor:
             key.step,
         )
     if a.ndim and _fast_basic(key):
-        try:
-            if _gs.enabled and self._rg:
+        if _gs.enabled and self._rg:
+            try:
                 r = GetItem.apply(self, key if type(key) is tuple else (key,), True)
+            except IndexError:
+                pass  # torch's message comes from the slow path
             else:
+                return _as_view(r, self)
+        else:
+            try:
                 r = a[key]
+            except IndexError:
+                pass
+            else:
                 if type(r) is not CPU_ARRAY:  # an element: take it as a 0-d view instead
                     r = a[(key if type(key) is tuple else (key,)) + (Ellipsis,)]
-                r = _wrap(r)
-        except IndexError:
-            pass  # torch's message comes from the slow path
-        else:
-            return _as_view(r, self)
+                return view_of(r, self)
     if type(key) is int and a.ndim:
         n = a.shape[0]
         if not -n <= key < n:

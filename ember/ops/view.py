@@ -22,7 +22,7 @@ from .._grad_state import state as _gs
 from .._tensor_errors import broadcast_error, check_dim
 from ..autograd import node as _node
 from ..autograd.node import Op
-from ..tensor import Size, Tensor, _wrap
+from ..tensor import Size, Tensor, _wrap, view_of
 from . import _bw
 from .indexing import index_put_zeros
 
@@ -74,25 +74,6 @@ def as_view(r: Tensor, base: Tensor) -> Tensor:
     """Mark r as a view of base: they share a version counter, as torch's views do."""
     r._vc = base._version_counter()
     r._base = base if base._base is None else base._base
-    return r
-
-
-_new = object.__new__
-
-
-def view_of(arr, base: Tensor) -> Tensor:
-    """A new graph-free Tensor around ``arr``, a view of ``base``'s array (the fast paths'
-    ``as_view(_wrap(arr), base)`` in one call)."""
-    r = _new(Tensor)
-    r._data = arr
-    r._rg = False
-    r.grad_fn = None
-    vc = base._vc
-    if vc is None:
-        vc = base._vc = [0]
-    r._vc = vc
-    b = base._base
-    r._base = base if b is None else b
     return r
 
 
