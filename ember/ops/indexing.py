@@ -291,11 +291,11 @@ def getitem(self: Tensor, key) -> Tensor:
         else:
             try:
                 r = a[key]
-            except IndexError:
-                pass
-            else:
                 if type(r) is not CPU_ARRAY:  # an element: take it as a 0-d view instead
                     r = a[(key if type(key) is tuple else (key,)) + (Ellipsis,)]
+            except IndexError:
+                pass  # torch's message comes from the slow path
+            else:
                 return view_of(r, self)
     if type(key) is int and a.ndim:
         n = a.shape[0]
