@@ -266,6 +266,12 @@ def _as_view(r: Tensor, base: Tensor) -> Tensor:
     return r
 
 
+def _bound(t: Tensor) -> int:
+    """A 0-d tensor slice bound as an int (its array's int: no Tensor.item round trip)."""
+    a = t._data
+    return int(a) if a.ndim == 0 and type(a) is CPU_ARRAY else int(t)
+
+
 def getitem(self: Tensor, key) -> Tensor:
     """``t[key]``: basic indexing gives a view; advanced indexing a copy, as torch."""
     a = self._data
@@ -276,8 +282,8 @@ def getitem(self: Tensor, key) -> Tensor:
         # fast path below takes it
         start, stop = key.start, key.stop
         key = slice(
-            int(start) if type(start) is Tensor else start,
-            int(stop) if type(stop) is Tensor else stop,
+            _bound(start) if type(start) is Tensor else start,
+            _bound(stop) if type(stop) is Tensor else stop,
             key.step,
         )
     if a.ndim and _fast_basic(key):
