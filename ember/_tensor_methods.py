@@ -203,6 +203,17 @@ def _sum(self, dim=None, keepdim=False, *, dtype=None, **kw):
         if self._rg and _gs.enabled:
             return record1(reduction.Sum, self, None, False, None)
         return _wrap(self._data.sum())
+    a = self._data
+    if (
+        type(dim) is int
+        and dtype is None
+        and not kw
+        and type(a) is CPU_ARRAY
+        and a.dtype.kind == "f"
+        and -a.ndim <= dim < a.ndim
+        and not (self._rg and _gs.enabled)
+    ):  # the sum over one dim outside autograd (the no-graph path of reduction.sum)
+        return _wrap(reduction.sum_dim(a, dim % a.ndim, bool(keepdim)))
     return reduction.sum(self, dim, keepdim, dtype=dtype, **kw)
 
 

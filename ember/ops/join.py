@@ -15,14 +15,16 @@ import itertools
 import numpy as np
 
 from .. import dtypes
-from .._backend.xp import xp_of
+from .._backend.xp import CPU_ARRAY, xp_of
+from .._grad_state import state as _gs
 from .._tensor_errors import check_dim
+from ..autograd import node as _node
 from ..autograd.node import Op
-from ..tensor import Tensor
+from ..tensor import Tensor, _wrap, view_of
 from . import _bw
 from .creation import zeros
 from .inplace import copy_into_out
-from .view import _slice, meshgrid, reshape, unsqueeze
+from .view import _slice, meshgrid, plain, reshape, unsqueeze
 
 __all__ = [
     "cartesian_prod",
@@ -75,6 +77,42 @@ class Cat(Op):
         return tuple(outs)
 
 
+class Stack(Op):
+    """Join arrays of one shape along a new dim in one node (not one unsqueeze node each)."""
+
+    higher_order = True
+
+    @staticmethod
+    def forward(ctx, *args):  # the arrays, then the dim (torch's next_functions: the tensors)
+        arrays, dim = args[:-1], args[-1]
+        ctx.dim = dim
+        ctx.dts = [a.dtype for a in arrays]
+        return xp_of(arrays[0]).stack(arrays, axis=dim)
+
+    @staticmethod
+    def backward(ctx, g):
+        pre = (slice(None),) * ctx.dim
+        # the trailing ... keeps each piece an array (a 0-d view) where it is one element
+        return tuple(_bw.cast(g[pre + (i, ...)], dt) for i, dt in enumerate(ctx.dts)) + (None,)
+
+
+def _plain_arrays(tensors):
+    """The arrays of ``tensors`` when all are CPU arrays of one dtype and ndim and none needs
+    a graph (the joins' fast path); None otherwise."""
+    if _node._profiling or not tensors:
+        return None
+    a0 = tensors[0]._data
+    dt, nd = a0.dtype, a0.ndim
+    grad = _gs.enabled
+    arrays = []
+    for x in tensors:
+        a = x._data
+        if type(a) is not CPU_ARRAY or a.dtype is not dt or a.ndim != nd or (grad and x._rg):
+            return None
+        arrays.append(a)
+    return arrays
+
+
 def _promote_all(tensors):
     dt = None
     for t in tensors:
@@ -90,6 +128,13 @@ def cat(tensors, dim: int = 0, *, out=None) -> Tensor:
         )
     if not tensors:
         raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
+    if out is None and type(dim) is int:
+        arrays = _plain_arrays(tensors)
+        if arrays is not None and -arrays[0].ndim <= dim < arrays[0].ndim:
+            try:  # measured: 2 x (64, 128) float32, 10.5 us -> 7 us (NumPy's copy is 6)
+                return _wrap(np.concatenate(arrays, axis=dim))
+            except ValueError:
+                pass  # mismatched shapes: torch's message from the checks below
     # torch skips legacy empty 1-d tensors in cat
     ts = [t for t in tensors if not (t._data.ndim == 1 and t._data.shape[0] == 0)] or [tensors[0]]
     nd = ts[0]._data.ndim
@@ -120,9 +165,29 @@ concat = concatenate = cat
 
 def stack(tensors, dim: int = 0, *, out=None) -> Tensor:
     """Join tensors of one shape along a new dim."""
+    if isinstance(tensors, Tensor) or not isinstance(tensors, (list, tuple)):
+        raise TypeError(
+            "stack(): argument 'tensors' (position 1) must be tuple of Tensors, not "
+            + type(tensors).__name__
+        )
     if not tensors:
         raise RuntimeError("stack expects a non-empty TensorList")
-    shp = tensors[0]._data.shape
+    a0 = tensors[0]._data
+    shp = a0.shape
+    if out is None and type(a0) is CPU_ARRAY and not _node._profiling:
+        # one pass checks everything the graph-free path needs (measured: the nanoGPT batch of
+        # 32 rows, 24 us -> 18 us on a loaded machine; np.stack alone: 50 us, concatenate: 16)
+        dt, grad, arrays = a0.dtype, _gs.enabled, []
+        for x in tensors:
+            a = x._data
+            if type(a) is not CPU_ARRAY or a.dtype is not dt or a.shape != shp or (grad and x._rg):
+                break
+            arrays.append(a)
+        else:
+            d = check_dim(dim, len(shp) + 1)
+            if d == 0 and shp:
+                return _wrap(np.concatenate(arrays).reshape((len(arrays),) + shp))
+            return _wrap(np.stack(arrays, axis=d))
     for i, x in enumerate(tensors):
         if x._data.shape != shp:
             raise RuntimeError(
@@ -130,7 +195,10 @@ def stack(tensors, dim: int = 0, *, out=None) -> Tensor:
                 f"and {list(x._data.shape)} at entry {i}"
             )
     d = check_dim(dim, len(shp) + 1)
-    return cat([unsqueeze(x, d) for x in tensors], d, out=out)
+    r = Stack.apply(*_promote_all(tensors), d)
+    if out is not None:
+        return copy_into_out(out, r)
+    return r
 
 
 def hstack(tensors) -> Tensor:
@@ -250,8 +318,12 @@ def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple:
 
 def unbind(input: Tensor, dim: int = 0) -> tuple:
     """The slices along ``dim``, as a tuple of views."""
-    d = check_dim(dim, input._data.ndim)
-    return tuple(_slice(input, d, i, None, drop=True) for i in range(input._data.shape[d]))
+    a = input._data
+    d = check_dim(dim, a.ndim)
+    if plain(input):  # measured: iterating 32 elements, 190 us -> about 25 us
+        pre = (slice(None),) * d
+        return tuple(view_of(a[pre + (i, ...)], input) for i in range(a.shape[d]))
+    return tuple(_slice(input, d, i, None, drop=True) for i in range(a.shape[d]))
 
 
 def unbind_copy(input: Tensor, dim: int = 0) -> tuple:

@@ -3,7 +3,10 @@ single Ops with hand-written backward, and one plain-RNN/LSTM/GRU time step."""
 
 from __future__ import annotations
 
-from .._backend.xp import xp_of
+from contextlib import nullcontext
+
+from .._backend.cpu import blas
+from .._backend.xp import CPU_ARRAY, xp_of
 from ..autograd.node import Op
 from ..tensor import Tensor
 from .linear import linear
@@ -113,7 +116,16 @@ class _GRUCell(Op):
 class _LSTMLayer(Op):
     """A whole LSTM layer (one direction) over the sequence in one node: the forward keeps
     the gates per step, the backward runs the recurrence in reverse and forms the recurrent
-    weight gradient with a single matrix product."""
+    weight gradient with a single matrix product.
+
+    The three sigmoid gates come from the same tanh pass as the cell gate, as
+    sigmoid(x) = (1 + tanh(x / 2)) / 2: the i, f, o rows of the recurrent weight and their
+    columns of the input projection are halved once (exact in binary floating point), so each
+    step takes one tanh over all 4H gates and two affine passes per sigmoid block, 11 array
+    passes in all instead of 21. The hidden and cell states of all steps live in (T + 1)-step
+    buffers, so a step reads its predecessor without a copy. The small per-step products run
+    on one BLAS thread (measured on 2 loaded cores, (20, 200) @ (200, 800): a layer's forward
+    and backward 21 + 45 ms with OpenBLAS's threads, 13 + 22 ms on one)."""
 
     @staticmethod
     def forward(ctx, proj, h, c, w_hh, b_hh, reverse):
@@ -121,32 +133,54 @@ class _LSTMLayer(Op):
         T, N = proj.shape[0], proj.shape[1]
         H = h.shape[-1]
         dt = proj.dtype
-        hs = xp.empty((T, N, H), dt)  # hidden state after each step
-        hprev = xp.empty((T, N, H), dt)  # hidden state entering each step
-        cprev = xp.empty((T, N, H), dt)
+        # the gate pre-activations' input part, the recurrent bias added and the sigmoid
+        # blocks halved, once for all steps
+        half = xp.full(4 * H, 0.5, dt)
+        half[2 * H : 3 * H] = 1
+        px = proj + b_hh if b_hh is not None else proj.copy()
+        px *= half
+        whT = (w_hh * half[:, None]).T
+        hbuf = xp.empty((T + 1, N, H), dt)  # the hidden state entering / leaving each step
+        cbuf = xp.empty((T + 1, N, H), dt)
         acts = xp.empty((T, N, 4 * H), dt)  # i, f, g, o after their nonlinearities
         tcs = xp.empty((T, N, H), dt)
-        if b_hh is not None:  # once for all steps, not once per step
-            proj = proj + b_hh
-        whT = w_hh.T
+        ig = xp.empty((N, H), dt)
+        # step t reads slot t and writes slot t + 1 (t + 1 and t in reverse)
+        first, d = (T, -1) if reverse else (0, 1)
+        hbuf[first] = h
+        cbuf[first] = c
         order = range(T - 1, -1, -1) if reverse else range(T)
-        for t in order:
-            hprev[t] = h
-            cprev[t] = c
-            a = acts[t]  # the gates are computed in place, in the saved buffer
-            xp.matmul(h, whT, out=a)
-            a += proj[t]
-            _sig_(a[:, : 2 * H])
-            xp.tanh(a[:, 2 * H : 3 * H], out=a[:, 2 * H : 3 * H])
-            _sig_(a[:, 3 * H :])
-            c = a[:, H : 2 * H] * c
-            c += a[:, :H] * a[:, 2 * H : 3 * H]
-            xp.tanh(c, out=tcs[t])
-            h = xp.multiply(a[:, 3 * H :], tcs[t], out=hs[t])
+        with _one_thread(proj):
+            for t in order:
+                src = t + 1 if reverse else t
+                hp, cp = hbuf[src], cbuf[src]
+                a = acts[t]  # the gates are computed in place, in the saved buffer
+                xp.matmul(hp, whT, out=a)
+                a += px[t]
+                xp.tanh(a, out=a)
+                s2 = a[:, : 2 * H]
+                s2 *= 0.5
+                s2 += 0.5
+                so = a[:, 3 * H :]
+                so *= 0.5
+                so += 0.5
+                cn = cbuf[src + d]
+                xp.multiply(a[:, H : 2 * H], cp, out=cn)
+                xp.multiply(a[:, :H], a[:, 2 * H : 3 * H], out=ig)
+                cn += ig
+                xp.tanh(cn, out=tcs[t])
+                xp.multiply(so, tcs[t], out=hbuf[src + d])
+        if reverse:
+            hs, hprev, cprev = hbuf[:T], hbuf[1:], cbuf[1:]
+            hT, cT = hbuf[0], cbuf[0]
+        else:
+            hs, hprev, cprev = hbuf[1:], hbuf[:T], cbuf[:T]
+            hT, cT = hbuf[T], cbuf[T]
         ctx.saved = (acts, cprev, tcs, hprev, w_hh)
         ctx.has_b = b_hh is not None
         ctx.reverse = reverse
-        return hs, h.copy(), c
+        # the output is a copy: an in-place change to it must not reach the saved states
+        return hs.copy(), hT.copy(), cT.copy()
 
     @staticmethod
     def backward(ctx, gout, ghT, gcT):
@@ -168,19 +202,27 @@ class _LSTMLayer(Op):
         d4 = dgates.reshape(T, N, 4, H)
         dh = ghT.copy()
         dc = gcT.copy()
+        tmp = xp.empty_like(dc)
         order = range(T) if ctx.reverse else range(T - 1, -1, -1)
-        for t in order:
-            dh += gout[t]
-            dc += dh * ot[t]
-            xp.multiply(dc[:, None, :], p3[t], out=d4[t, :, :3])
-            xp.multiply(dh, po[t], out=d4[t, :, 3])
-            dh = dgates[t] @ w_hh
-            dc *= f[t]
+        with _one_thread(gout):
+            for t in order:
+                dh += gout[t]
+                xp.multiply(dh, ot[t], out=tmp)
+                dc += tmp
+                xp.multiply(dc[:, None, :], p3[t], out=d4[t, :, :3])
+                xp.multiply(dh, po[t], out=d4[t, :, 3])
+                dh = dgates[t] @ w_hh
+                dc *= f[t]
         n = ctx._needs
         d2 = dgates.reshape(-1, 4 * H)
         dw = d2.T @ hprev.reshape(-1, H) if n[3] else None
         db = xp.ones(d2.shape[0], d2.dtype) @ d2 if ctx.has_b and n[4] else None
         return dgates, dh, dc, dw, db, None
+
+
+def _one_thread(a):
+    """One BLAS thread for the recurrence's small products on the CPU (see _LSTMLayer)."""
+    return blas.single_threaded() if type(a) is CPU_ARRAY else nullcontext()
 
 
 class _GRULayer(Op):

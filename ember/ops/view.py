@@ -17,10 +17,12 @@ from __future__ import annotations
 import numpy as np
 
 from .. import dtypes
-from .._backend.xp import xp_of
+from .._backend.xp import CPU_ARRAY, xp_of
+from .._grad_state import state as _gs
 from .._tensor_errors import broadcast_error, check_dim
+from ..autograd import node as _node
 from ..autograd.node import Op
-from ..tensor import Size, Tensor, _wrap
+from ..tensor import Size, Tensor, _wrap, view_of
 from . import _bw
 from .indexing import index_put_zeros
 
@@ -75,6 +77,13 @@ def as_view(r: Tensor, base: Tensor) -> Tensor:
     return r
 
 
+def plain(t: Tensor) -> bool:
+    """True when an op on ``t`` may skip the graph and the op machinery: a CPU array, no
+    gradient to record, no profile running. The fast paths below take it (measured: a view
+    or transpose of a small tensor went from 3-7 us to under 1 us)."""
+    return type(t._data) is CPU_ARRAY and not (t._rg and _gs.enabled) and not _node._profiling
+
+
 def _shape_arg(shape) -> tuple:
     if len(shape) == 1 and isinstance(shape[0], (tuple, list, Size)):
         shape = shape[0]
@@ -108,10 +117,12 @@ def _infer(shape, numel):
     if shape.count(-1) > 1:
         raise RuntimeError("only one dimension can be inferred")
     known = 1
-    for s in shape:
+    for k, s in enumerate(shape):
         if s != -1:
             if s < -1:
-                raise RuntimeError(f"invalid shape dimension {s}")
+                raise RuntimeError(
+                    f"invalid shape dimension {s} at index {k} of shape {list(shape)}"
+                )
             known *= s
     if -1 in shape:
         if known == 0 or numel % known:
@@ -141,6 +152,16 @@ def reshape(input: Tensor, *shape) -> Tensor:
 def view(input: Tensor, *shape) -> Tensor:
     """A view with a new shape (errors where a view is impossible); ``view(dtype)`` is not
     supported."""
+    a = input._data
+    if shape and type(a) is CPU_ARRAY and not (input._rg and _gs.enabled) and not _node._profiling:
+        s = shape[0] if len(shape) == 1 and type(shape[0]) is not int else shape
+        if (type(s) is tuple or type(s) is Size or type(s) is list) and s and min(s) >= -1:
+            try:  # a C-contiguous array reshapes to a view always; others only without a copy
+                r = a.reshape(s) if a.flags.c_contiguous else a.reshape(s, copy=False)
+            except (ValueError, TypeError):
+                pass  # torch's message (or the dtype form) from the general path below
+            else:
+                return view_of(r, input)
     if len(shape) == 1 and not isinstance(shape[0], (int, tuple, list, Size)):
         dt = dtypes.to_dtype(shape[0])
         return as_view(_wrap(input._data.view(dt.np)), input)
@@ -185,7 +206,18 @@ def permute(input: Tensor, *dims) -> Tensor:
 
 def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
     """Swap two dimensions (a view)."""
-    nd = input._data.ndim
+    a = input._data
+    nd = a.ndim
+    if (
+        type(dim0) is int
+        and type(dim1) is int
+        and -nd <= dim0 < nd
+        and -nd <= dim1 < nd
+        and type(a) is CPU_ARRAY
+        and not (input._rg and _gs.enabled)
+        and not _node._profiling
+    ):
+        return view_of(a.swapaxes(dim0, dim1), input)
     if nd == 0:
         check_dim(dim0, 0), check_dim(dim1, 0)
         return as_view(_wrap(input._data.view()), input) if not input._rg else reshape(input, ())
@@ -200,9 +232,12 @@ swapaxes = swapdims = transpose
 
 def t(input: Tensor) -> Tensor:
     """Transpose a matrix (0-d and 1-d tensors come back as they are)."""
-    nd = input._data.ndim
+    a = input._data
+    nd = a.ndim
     if nd > 2:
         raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {nd}D")
+    if type(a) is CPU_ARRAY and not (input._rg and _gs.enabled) and not _node._profiling:
+        return view_of(a.T, input)
     return transpose(input, 0, 1) if nd == 2 else as_view(_view_same(input), input)
 
 
@@ -245,6 +280,8 @@ def unsqueeze(input: Tensor, dim: int) -> Tensor:
     nd = input._data.ndim
     d = check_dim(dim, nd + 1)
     shp = input._data.shape
+    if plain(input):  # inserting a size-1 dim never copies
+        return view_of(input._data.reshape(shp[:d] + (1,) + shp[d:]), input)
     return _reshape(input, shp[:d] + (1,) + shp[d:], False)
 
 
