@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import ember
+from ember.ops import conv_winograd
 from ember.vision import models
 from tests.vision.models._fixtures import (
     FORWARD,
@@ -72,8 +73,12 @@ def test_small_vit_forward():
     np.testing.assert_allclose(out, FORWARD["_small_vit"], rtol=1e-4, atol=1e-5)
 
 
-def test_resnet18_training_step_matches_torchvision():
+def test_resnet18_training_step_matches_torchvision(monkeypatch):
     """Train mode (batch statistics) forward and the gradients of a weighted sum of outputs."""
+    # one ReLU input of layer3.0 lies 3e-6 from zero, inside float32 rounding: Winograd's
+    # (accurate, differently rounded) 3x3 convolutions flip it and move the gradients ~2e-2, so
+    # this check takes the im2col kernels (Winograd: tests/ops/test_conv_winograd.py)
+    monkeypatch.setattr(conv_winograd, "eligible", lambda *a: False)
     m = _build("resnet18").train()
     set_det(m)
     out = m(ember.from_numpy(det_input((4, 3, 64, 64))))
