@@ -47,13 +47,13 @@ def _geometry(xshape, pads):
 
 
 def weight_transform(w):
-    """U = G g G^T of each kernel g: a (16, C, Cout) view (rows of Cout contiguous) of w
-    (Cout, C, 3, 3)."""
+    """U^T for each kernel g, U = G g G^T: (16, Cout, C) from w (Cout, C, 3, 3)."""
     cout, c = w.shape[:2]
-    # one transposed copy to (C, 9, Cout), then a (16, 9) matrix on each 9 x Cout slab: ~4x
-    # faster than two tensordots or a batch of Cout*C tiny (4x3)(3x3)(3x4) products
-    w9 = np.ascontiguousarray(w.reshape(cout, c * 9).T).reshape(c, 9, cout)
-    return np.matmul(_kron(w.dtype), w9).transpose(1, 0, 2)
+    # one product K @ vec(g) over every (Cout, C) pair, with w read through a transposed view:
+    # measured ~3x faster than transposing w to (C, 9, Cout) first (512x512: 2.2 vs 5.4 ms)
+    ut = np.empty((16, cout * c), w.dtype)
+    np.matmul(_kron(w.dtype), w.reshape(cout * c, 9).T, out=ut)
+    return ut.reshape(16, cout, c)
 
 
 def _kron(dtype):
@@ -120,7 +120,7 @@ def forward(x, w, b, pads, u=None):
             e = min(a + step, hi)
             m = e - a
             v = _input_transform(_padded_block(x, a, e, pads, th, tw), th, tw)
-            mm = _products(v, u, "wino_m").reshape(4, 4, m, th, tw, cout)
+            mm = _products(v, u, "wino_m", transpose_u=True).reshape(4, 4, m, th, tw, cout)
             # A^T over the tile's rows, then its columns, into the NHWC output block
             q = workspace("wino_q", (2, 4, m, th, tw, cout), x.dtype, np)
             np.add(mm[0], mm[1], out=q[0])
@@ -145,7 +145,8 @@ def forward(x, w, b, pads, u=None):
 
 def backward(gy, x, w, pads, needs, u=None):
     """(grad_input, grad_weight, grad_bias) of ``forward``; None where ``needs`` is False.
-    ``u``: the weight's transform, kept from the forward (else formed again)."""
+    ``u``: the weight's transform (``weight_transform``), kept from the forward (else formed
+    again)."""
     n, c, h, w_, oh, ow, th, tw = _geometry(x.shape, pads)
     cout = w.shape[0]
     nx, nw, nb = needs[0], needs[1], needs[2]
@@ -157,7 +158,7 @@ def backward(gy, x, w, pads, needs, u=None):
     t, lft = pads[0][0], pads[1][0]
 
     def run(lo, hi):
-        du = np.zeros((16, c, cout), dt) if nw else None
+        du = np.zeros((16, cout, c), dt) if nw else None  # dU^T
         gb = np.zeros(cout, dt) if nb else None
         for a in range(lo, hi, step):
             e = min(a + step, hi)
@@ -188,12 +189,12 @@ def backward(gy, x, w, pads, needs, u=None):
             dm16 = dm.reshape(16, rows, cout)
             if nw:
                 v = _input_transform(_padded_block(x, a, e, pads, th, tw), th, tw)
-                tk = workspace("wino_tw", (c, cout), dt, np)
+                tk = workspace("wino_tw", (cout, c), dt, np)
                 for k in range(16):
-                    np.matmul(v[k].T, dm16[k], out=tk)
+                    np.matmul(dm16[k].T, v[k], out=tk)
                     du[k] += tk
             if nx:
-                dv = _products(dm16, u, "wino_v", transpose_u=True).reshape(4, 4, m, th, tw, c)
+                dv = _products(dm16, u, "wino_v").reshape(4, 4, m, th, tw, c)
                 # B over the tile's rows: [i, b] <- sum_a B^T[a, i] dV[a, b]
                 r = workspace("wino_r", (4, 4, m, th, tw, c), dt, np)
                 r[0] = dv[0]
@@ -227,9 +228,9 @@ def backward(gy, x, w, pads, needs, u=None):
         du = parts[0][0]
         for part in parts[1:]:
             du += part[0]
-        # dg = G^T dU G for each (C, Cout) pair: K^T @ vec(dU), one product
-        t = np.matmul(_kron(dt).T, du.reshape(16, c * cout))  # (9, C*Cout)
-        gw = np.ascontiguousarray(t.reshape(3, 3, c, cout).transpose(3, 2, 0, 1))
+        # dg = G^T dU G for each (Cout, C) pair: vec(dg) = K^T vec(dU), one product that
+        # writes the (Cout, C, 3, 3) layout directly
+        gw = np.matmul(du.reshape(16, cout * c).T, _kron(dt)).reshape(cout, c, 3, 3)
     if nb:
         gb = sum((part[1] for part in parts[1:]), parts[0][1])
     return gx, gw, gb
