@@ -13,7 +13,7 @@ from .._autocast_state import state as _acs
 from .._backend.xp import move_like, xp_of
 from .._tensor_errors import check_dim
 from .._torch_alias import module_getattr as _module_getattr
-from ..autograd.grad_mode import no_grad
+from ..autograd.grad_mode import is_grad_enabled, no_grad
 from ..dtypes import float64, get_default_dtype
 from ..ops import _autocast
 from ..ops.activation import (
@@ -59,7 +59,7 @@ from ..ops.inplace import inplace as run_inplace
 from ..ops.join import cat
 from ..ops.linear import _Bilinear, linear
 from ..ops.loss import _BCE, _MSE, _NLL, _BCELogits, _CrossEntropy
-from ..ops.normalization import BatchNormTrain, normalize_over
+from ..ops.normalization import BatchNormTrain, batch_norm_eval, normalize_over
 from ..ops.normalization import eligible as batch_norm_eligible
 from ..ops.padding import _Pad
 from ..ops.pool_adaptive import (
@@ -736,6 +736,15 @@ def batch_norm(
     xp = xp_of(x)
     inv = 1.0 / xp.sqrt(running_var._data.astype(x.dtype) + x.dtype.type(eps))
     mean = running_mean._data.astype(x.dtype)
+    if x.ndim >= 3 and not (
+        is_grad_enabled() and any(t is not None and t.requires_grad for t in (input, weight, bias))
+    ):
+        wd = None if weight is None else weight._data
+        bd = None if bias is None else bias._data
+        if batch_norm_eligible(x, wd, bd):  # no graph: the one-pass threaded kernel
+            sc = inv if wd is None else inv * wd
+            sh = -mean * sc if bd is None else bd - mean * sc
+            return _wrap(batch_norm_eval(x, sc, sh))
     # y = x * scale + shift with per-channel scale = inv * w, shift = b - mean * scale: two
     # passes over the activations; the small per-channel tensors carry w's and b's gradients
     scale = _wrap(inv)

@@ -16,7 +16,7 @@ from .._backend.cpu.threads import prange, workspace
 from .._backend.xp import xp_of
 from ..autograd.node import Op
 from ..tensor import Tensor
-from . import conv_depthwise, conv_nhwc
+from . import conv_depthwise, conv_nhwc, conv_winograd
 
 _TNAME = {
     "float32": "Float",
@@ -425,6 +425,13 @@ class ConvNd(Op):
             ctx.saved = (x4, w4, None)
             out = conv_depthwise.forward(x4, w4, b, s4, p4, d4)
             return out[:, :, 0] if lift else out
+        if not lift and conv_winograd.eligible(x, w, s, d, g):
+            ctx.geo = ("wino", s, pads, d, lift)
+            needs = ctx.__dict__.get("_needs")
+            # the input gradient reuses the weight's transform (16/9 of the weight's size)
+            u = conv_winograd.weight_transform(w)
+            ctx.saved = (x, w, u if needs is not None and needs[0] else None)
+            return conv_winograd.forward(x, w, b, pads, u)
         if conv_nhwc.eligible(x4, w4, g):
             s, pads, d = s4, p4, d4
             needs = ctx.__dict__.get("_needs")
@@ -464,6 +471,8 @@ class ConvNd(Op):
     def backward(ctx, gy):
         x, w, cols = ctx.saved
         nd = ctx._needs
+        if ctx.geo[0] == "wino":
+            return conv_winograd.backward(gy, x, w, ctx.geo[2], nd, cols) + (None,) * 4
         if ctx.geo[0] in ("nhwc", "dw"):
             kind, s, pads, d, lift = ctx.geo
             gy4 = gy[:, :, None] if lift else gy

@@ -30,6 +30,9 @@ __all__ = [
 ]
 
 
+_POOL_BLOCK_BYTES = 256 << 10  # a block of images' padded input (gradient): inside L2
+
+
 def _out_size(size, k, s, p, d, ceil):
     eff = d * (k - 1) + 1
     num = size + 2 * p - eff
@@ -93,10 +96,12 @@ class MaxPool(Op):
             best = np.empty((lead,) + xpad.shape[1:-nsp] + tuple(osz), x.dtype)
             arg = np.empty(best.shape, np.int8 if _prod(k) < 128 else np.int32)
 
+            step = max(1, _POOL_BLOCK_BYTES // max(1, xpad[:1].nbytes))
+
             def run(lo, hi):
-                b, a = _max_separable(np, xpad[lo:hi], k, s, d, osz)
-                best[lo:hi] = b
-                arg[lo:hi] = a
+                for a in range(lo, hi, step):
+                    e = min(a + step, hi)
+                    best[a:e], arg[a:e] = _max_separable(np, xpad[a:e], k, s, d, osz)
 
             prange(lead, run, xpad.nbytes)
         else:
@@ -123,14 +128,25 @@ class MaxPool(Op):
         )
         gx = (xp.empty if full else xp.zeros)(pshape, g.dtype)
 
+        # blocks of images whose input gradient stays in L2 across the kernel offsets' passes:
+        # measured on 3x3/2 pooling of 64x64x32x32 (ResNet-18's), one thread: 31 -> 13 ms
+        per = max(1, gx[:1].nbytes)
+        step = max(1, _POOL_BLOCK_BYTES // per)
+
         def run(lo, hi):
-            gg, aa, gxx = g[lo:hi], arg[lo:hi], gx[lo:hi]
-            for j, off in enumerate(offs):
-                sl = _slices(off, s, d, osz)
-                if nonov:
-                    xp.multiply(gg, aa == j, out=gxx[sl])
-                else:
-                    gxx[sl] += xp.where(aa == j, gg, 0)
+            for a in range(lo, hi, step):
+                e = min(a + step, hi)
+                gg, aa, gxx = g[a:e], arg[a:e], gx[a:e]
+                mask = xp.empty(gg.shape, bool)
+                tmp = None if nonov else xp.empty(gg.shape, gg.dtype)
+                for j, off in enumerate(offs):
+                    sl = _slices(off, s, d, osz)
+                    xp.equal(aa, j, out=mask)
+                    if nonov:
+                        xp.multiply(gg, mask, out=gxx[sl])
+                    else:
+                        xp.multiply(gg, mask, out=tmp)
+                        gxx[sl] += tmp
 
         if xp is np and g.ndim > len(k):
             prange(g.shape[0], run, gx.nbytes)

@@ -102,3 +102,33 @@ def test_gradcheck_float64():
         return ember.nn.functional.batch_norm(x, None, None, w, b, training=True)
 
     assert ember.autograd.gradcheck(f, (x, w, b), eps=1e-6, atol=1e-5)
+
+
+@pytest.mark.parametrize("shape", [(3, 5, 7), (4, 6, 5, 3), (2, 3, 4, 5, 2), (40, 8, 30, 30)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("affine", [True, False])
+def test_eval_batch_norm_without_graph_matches_torch(shape, dtype, affine):
+    # evaluation mode under no_grad takes the one-pass kernel (threaded past 1 MiB)
+    tm, em = _pair(shape, dtype, affine=affine)
+    rng = np.random.default_rng(3)
+    stats = rng.standard_normal((2, shape[1])).astype(dtype)
+    for m, lib in ((tm, torch), (em, ember)):
+        m.running_mean.copy_(lib.tensor(stats[0]))
+        m.running_var.copy_(lib.tensor(np.abs(stats[1]) + 0.5))
+        m.eval()
+    x = rng.standard_normal(shape).astype(dtype)
+    with torch.no_grad():
+        ref = tm(torch.tensor(x)).numpy()
+    with ember.no_grad():
+        got = em(ember.tensor(x))
+    assert got.grad_fn is None and got.dtype == em.running_mean.dtype
+    tol = dict(rtol=1e-12, atol=1e-12) if dtype == np.float64 else dict(rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(got.numpy(), ref, **tol)
+    # with a graph (input requiring grad), the differentiable path gives the same values
+    ex = ember.tensor(x, requires_grad=True)
+    y = em(ex)
+    y.sum().backward()
+    np.testing.assert_allclose(y.detach().numpy(), ref, **tol)
+    tx = torch.tensor(x, requires_grad=True)
+    tm(tx).sum().backward()
+    np.testing.assert_allclose(ex.grad.numpy(), tx.grad.numpy(), **tol)

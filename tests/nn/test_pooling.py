@@ -8,6 +8,7 @@ import pytest
 import ember
 import ember.nn as enn
 import ember.nn.functional as EF
+from ember.ops import pooling
 from tests._support.torch_ref import assert_same, to_torch, torch
 
 TF = torch.nn.functional
@@ -48,6 +49,17 @@ MAX2D = [
 @pytest.mark.parametrize("relu", [False, True])
 def test_max_pool2d(kw, relu):
     _run(lambda x: EF.max_pool2d(x, **kw), lambda x: TF.max_pool2d(x, **kw), (2, 3, 9, 8), relu)
+
+
+@pytest.mark.parametrize("kw", MAX2D[:3])
+@pytest.mark.parametrize("block", [1, None])
+def test_max_pool2d_threaded_and_blocked(monkeypatch, kw, block):
+    # past 2 MiB the forward splits the batch over threads; both directions walk blocks of
+    # images (one image per block with block=1)
+    if block is not None:
+        monkeypatch.setattr(pooling, "_POOL_BLOCK_BYTES", block)
+    shape = (5, 16, 90, 80)
+    _run(lambda x: EF.max_pool2d(x, **kw), lambda x: TF.max_pool2d(x, **kw), shape, relu=True)
 
 
 @pytest.mark.parametrize(
