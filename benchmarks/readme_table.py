@@ -299,7 +299,41 @@ def _blas() -> str:
     if "openblas" in name.lower():
         name = "OpenBLAS"
         ver = ".".join(ver.split(".")[:3])  # scipy-openblas 0.3.31.188.0 is OpenBLAS 0.3.31
+        core = _openblas_core()
+        if core:
+            forced = os.environ.get("OPENBLAS_CORETYPE")
+            ver += f" ({core} kernels{', forced by OPENBLAS_CORETYPE' if forced else ''})"
     return f"{name} {ver}".strip()
+
+
+def _openblas_core() -> str:
+    """The kernel set NumPy's OpenBLAS runs (its corename), or "" where it can't be asked: the
+    matrix products' speed depends on it (Haswell's AVX2 kernels are ~1.6x slower than
+    SkylakeX's on an AVX-512 CPU), and OPENBLAS_CORETYPE can force an older set."""
+    import ctypes
+
+    import numpy  # noqa: F401  (loads the OpenBLAS that /proc/self/maps then lists)
+
+    try:
+        with open("/proc/self/maps") as f:
+            paths = {ln.split()[-1] for ln in f if "openblas" in ln.rsplit("/", 1)[-1].lower()}
+    except OSError:
+        return ""
+    for path in sorted(paths, key=lambda p: "numpy" not in p):
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for fn in (
+            "scipy_openblas_get_corename64_",
+            "openblas_get_corename64_",
+            "openblas_get_corename",
+        ):
+            f = getattr(lib, fn, None)
+            if f is not None:
+                f.restype = ctypes.c_char_p
+                return f().decode().strip()
+    return ""
 
 
 def machine_info() -> dict:
@@ -352,6 +386,9 @@ def paragraph(info: dict, kept: list[str], load: tuple[float, float] | None = No
         names = ", ".join(kept[:-1]) + " and " + kept[-1] if len(kept) > 1 else kept[0]
         text += f" The {names} rows were not measured in that run and keep earlier numbers."
     text += (
+        " NumPy's OpenBLAS picks its kernels for the CPU; where OPENBLAS_CORETYPE forces an "
+        "older set (some CI images do, for old OpenBLAS builds), ember's matrix products run up "
+        "to 1.6x slower than here."
         " On a machine shared with other jobs, ratios move by about 10% between runs. "
         "Throughput ratios are ember/PyTorch (above 1: ember is faster); time ratios are "
         "ember time / PyTorch time (below 1: ember is faster). The table is produced by "
