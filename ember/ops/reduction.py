@@ -108,12 +108,15 @@ def sum_dim(a, d: int, keepdim: bool):
     if a.dtype in _FAST and a.size:
         shp = a.shape
         n = shp[d]
+        # np.dot, and no reshape a 2-d array doesn't need: 1.1 us of the 2.6 us a (64, 128)
+        # sum took went to `@` and the two reshapes
+        two = len(shp) == 2
         if d == len(shp) - 1:
-            out = a.reshape(-1, n) @ ones(n, a.dtype)
-            return out.reshape(shp[:d] + (1,) if keepdim else shp[:d])
+            out = np.dot(a if two else a.reshape(-1, n), ones(n, a.dtype))
+            return out if two and not keepdim else out.reshape(shp[:d] + (1,) * keepdim)
         if d == 0:
-            out = ones(n, a.dtype) @ a.reshape(n, -1)
-            return out.reshape((1,) + shp[1:] if keepdim else shp[1:])
+            out = np.dot(ones(n, a.dtype), a if two else a.reshape(n, -1))
+            return out if two and not keepdim else out.reshape((1,) * keepdim + shp[1:])
         return rsum(a, (d,), keepdim)
     return a.sum(axis=d, keepdims=keepdim)
 
