@@ -18,11 +18,20 @@ from .._backend.xp import xp_of
 _GW_BYTES = 8 << 20  # bytes of per-image weight-gradient products formed at once
 
 
+_MIN_POSITIONS = 64  # output positions per image; fewer: the per-image GEMMs are too small
+
+
 def eligible(x, w, s, pads, g: int) -> bool:
     """Whether this path serves the convolution: every kernel dim 1, no padding, one group,
-    float32/float64 input and weight of one dtype, at least one spatial dim."""
+    float32/float64 input and weight of one dtype, at least 64 output positions per image
+    (measured: a 256->512 layer with 2x2 outputs, 64 images, took 4.7 ms forward + backward
+    here vs 2.7 ms on the blocked NHWC path; at 8x8 outputs 3.8 vs 4.8 ms)."""
+    positions = 1
+    for e, st in zip(x.shape[2:], s):
+        positions *= (e - 1) // st + 1
     return (
-        g == 1
+        positions >= _MIN_POSITIONS
+        and g == 1
         and x.ndim >= 3
         and all(e == 1 for e in w.shape[2:])
         and all(lo == 0 and hi == 0 for lo, hi in pads)

@@ -38,6 +38,7 @@ def _run(mod, x, w, b, stride, gy):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("xs,cout,stride,bias", CASES)
 def test_matches_torch(xs, cout, stride, bias, dtype, monkeypatch):
+    monkeypatch.setattr(conv_pointwise, "_MIN_POSITIONS", 1)  # small test sizes take this path
     calls = []
     real = conv_pointwise.forward
     monkeypatch.setattr(conv_pointwise, "forward", lambda *a: calls.append(1) or real(*a))
@@ -56,7 +57,8 @@ def test_matches_torch(xs, cout, stride, bias, dtype, monkeypatch):
         np.testing.assert_allclose(a, r, rtol=tol, atol=tol)
 
 
-def test_eligibility():
+def test_eligibility(monkeypatch):
+    monkeypatch.setattr(conv_pointwise, "_MIN_POSITIONS", 25)
     x = np.zeros((2, 4, 5, 5), np.float32)
     w1 = np.zeros((3, 4, 1, 1), np.float32)
     nopad = ((0, 0), (0, 0))
@@ -64,7 +66,10 @@ def test_eligibility():
     assert not conv_pointwise.eligible(x, w1, (1, 1), ((1, 1), (0, 0)), 1)  # padded
     assert not conv_pointwise.eligible(x, np.zeros((4, 2, 1, 1), np.float32), (1, 1), nopad, 2)
     assert not conv_pointwise.eligible(x, np.zeros((3, 4, 3, 3), np.float32), (1, 1), nopad, 1)
-    assert not conv_pointwise.eligible(x.astype(np.float16), w1.astype(np.float16), 1, nopad, 1)
+    assert not conv_pointwise.eligible(
+        x.astype(np.float16), w1.astype(np.float16), (1, 1), nopad, 1
+    )
+    assert not conv_pointwise.eligible(x, w1, (2, 1), nopad, 1)  # 3x5 outputs: too few
 
 
 NEEDS = [(True, False, False), (False, True, False), (False, False, True)]
@@ -98,7 +103,8 @@ def test_weight_gradient_in_blocks(monkeypatch):
     np.testing.assert_allclose(gw, ref, rtol=1e-12, atol=1e-12)
 
 
-def test_gradcheck_float64():
+def test_gradcheck_float64(monkeypatch):
+    monkeypatch.setattr(conv_pointwise, "_MIN_POSITIONS", 1)
     rng = np.random.default_rng(4)
     x = ember.tensor(rng.standard_normal((2, 3, 4, 5)), requires_grad=True)
     w = ember.tensor(rng.standard_normal((4, 3, 1, 1)), requires_grad=True)
