@@ -16,7 +16,7 @@ from .._backend.cpu.threads import prange, workspace
 from .._backend.xp import xp_of
 from ..autograd.node import Op
 from ..tensor import Tensor
-from . import conv_depthwise, conv_nhwc, conv_pointwise, conv_winograd
+from . import conv_depthwise, conv_nhwc, conv_pointwise, conv_taps, conv_winograd
 
 _TNAME = {
     "float32": "Float",
@@ -429,6 +429,13 @@ class ConvNd(Op):
             ctx.geo = ("pw", s, pads, d, lift)
             ctx.saved = (x, w, None)
             return conv_pointwise.forward(x, w, b, s)
+        if (
+            not lift
+            and ctx.__dict__.get("_needs") is None
+            and conv_taps.eligible(x, w, s, pads, d, g)
+        ):
+            # no graph node (inference): nothing to keep for a backward
+            return conv_taps.forward(x, w, b, s, pads, d)
         if not lift and conv_winograd.eligible(x, w, s, d, g):
             ctx.geo = ("wino", s, pads, d, lift)
             needs = ctx.__dict__.get("_needs")
