@@ -429,12 +429,9 @@ class ConvNd(Op):
             ctx.geo = ("pw", s, pads, d, lift)
             ctx.saved = (x, w, None)
             return conv_pointwise.forward(x, w, b, s)
-        if (
-            not lift
-            and ctx.__dict__.get("_needs") is None
-            and conv_taps.eligible(x, w, s, pads, d, g)
-        ):
-            # no graph node (inference): nothing to keep for a backward
+        if not lift and conv_taps.eligible(x, w, s, pads, d, g):
+            ctx.geo = ("taps", s, pads, d, lift)
+            ctx.saved = (x, w, None)
             return conv_taps.forward(x, w, b, s, pads, d)
         if not lift and conv_winograd.eligible(x, w, s, d, g):
             ctx.geo = ("wino", s, pads, d, lift)
@@ -482,6 +479,8 @@ class ConvNd(Op):
     def backward(ctx, gy):
         x, w, cols = ctx.saved
         nd = ctx._needs
+        if ctx.geo[0] == "taps":
+            return conv_taps.backward(gy, x, w, *ctx.geo[1:4], nd) + (None,) * 4
         if ctx.geo[0] == "pw":
             return conv_pointwise.backward(gy, x, w, ctx.geo[1], nd) + (None,) * 4
         if ctx.geo[0] == "wino":
