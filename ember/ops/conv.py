@@ -16,7 +16,7 @@ from .._backend.cpu.threads import prange, workspace
 from .._backend.xp import xp_of
 from ..autograd.node import Op
 from ..tensor import Tensor
-from . import conv_depthwise, conv_nhwc, conv_winograd
+from . import conv_depthwise, conv_nhwc, conv_pointwise, conv_taps, conv_winograd
 
 _TNAME = {
     "float32": "Float",
@@ -425,6 +425,14 @@ class ConvNd(Op):
             ctx.saved = (x4, w4, None)
             out = conv_depthwise.forward(x4, w4, b, s4, p4, d4)
             return out[:, :, 0] if lift else out
+        if conv_pointwise.eligible(x, w, s, pads, g):
+            ctx.geo = ("pw", s, pads, d, lift)
+            ctx.saved = (x, w, None)
+            return conv_pointwise.forward(x, w, b, s)
+        if not lift and conv_taps.eligible(x, w, s, pads, d, g):
+            ctx.geo = ("taps", s, pads, d, lift)
+            ctx.saved = (x, w, None)
+            return conv_taps.forward(x, w, b, s, pads, d)
         if not lift and conv_winograd.eligible(x, w, s, d, g):
             ctx.geo = ("wino", s, pads, d, lift)
             needs = ctx.__dict__.get("_needs")
@@ -471,6 +479,10 @@ class ConvNd(Op):
     def backward(ctx, gy):
         x, w, cols = ctx.saved
         nd = ctx._needs
+        if ctx.geo[0] == "taps":
+            return conv_taps.backward(gy, x, w, *ctx.geo[1:4], nd) + (None,) * 4
+        if ctx.geo[0] == "pw":
+            return conv_pointwise.backward(gy, x, w, ctx.geo[1], nd) + (None,) * 4
         if ctx.geo[0] == "wino":
             return conv_winograd.backward(gy, x, w, ctx.geo[2], nd, cols) + (None,) * 4
         if ctx.geo[0] in ("nhwc", "dw"):
