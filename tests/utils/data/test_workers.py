@@ -15,6 +15,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from contextlib import contextmanager
 
 import pytest
 import torch.utils.data as tdata
@@ -241,9 +242,11 @@ def test_spawn_context():
         )
 
 
+@contextmanager
 def _run_child(code: str):
-    """Start a Python child (in its own session) running ``code``; return it and the worker
-    pids it prints."""
+    """Start a Python child (in its own session) running ``code``; give it and the worker pids
+    it prints. On the way out, whatever of them is still alive is killed: a failed or timed-out
+    test must not leave a DataLoader iterating for hours."""
     root = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
     env = dict(os.environ, PYTHONPATH=root)
     p = subprocess.Popen(
@@ -254,8 +257,19 @@ def _run_child(code: str):
         text=True,
         start_new_session=True,
     )
-    pids = [int(x) for x in p.stdout.readline().split()]
-    return p, pids
+    pids: list[int] = []
+    try:
+        pids += [int(x) for x in p.stdout.readline().split()]
+        yield p, pids
+    finally:
+        for kill, target in [(os.killpg, p.pid)] + [(os.kill, q) for q in pids]:
+            try:
+                kill(target, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        p.wait(10)
+        p.stdout.close()
+        p.stderr.close()
 
 
 def _gone(pid: int) -> bool:
@@ -280,31 +294,32 @@ CHILD = """
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="uses /proc")
 def test_workers_exit_when_parent_dies():
-    p, pids = _run_child(CHILD)
-    assert len(pids) == 2
-    p.kill()
-    p.wait(10)
-    end = time.monotonic() + 10
-    while not all(_gone(q) for q in pids) and time.monotonic() < end:
-        time.sleep(0.1)
-    assert all(_gone(q) for q in pids)
+    with _run_child(CHILD) as (p, pids):
+        assert len(pids) == 2
+        p.kill()
+        p.wait(10)
+        end = time.monotonic() + 10
+        while not all(_gone(q) for q in pids) and time.monotonic() < end:
+            time.sleep(0.1)
+        assert all(_gone(q) for q in pids)
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="uses /proc")
 @pytest.mark.parametrize("group", [False, True])
 def test_ctrl_c_stops_the_program(group):
-    p, pids = _run_child(CHILD)
-    assert len(pids) == 2
-    if group:  # as a terminal's Ctrl-C: the parent and its workers all get SIGINT
-        os.killpg(p.pid, signal.SIGINT)
-    else:
-        p.send_signal(signal.SIGINT)
-    _, err = p.communicate(timeout=20)
-    assert p.returncode != 0 and "KeyboardInterrupt" in err
-    end = time.monotonic() + 10
-    while not all(_gone(q) for q in pids) and time.monotonic() < end:
-        time.sleep(0.1)
-    assert all(_gone(q) for q in pids)
+    with _run_child(CHILD) as (p, pids):
+        assert len(pids) == 2
+        if group:  # as a terminal's Ctrl-C: the parent and its workers all get SIGINT
+            os.killpg(p.pid, signal.SIGINT)
+        else:
+            p.send_signal(signal.SIGINT)
+        # generous: a loaded 2-core machine takes seconds to unwind three processes
+        _, err = p.communicate(timeout=60)
+        assert p.returncode != 0 and "KeyboardInterrupt" in err
+        end = time.monotonic() + 10
+        while not all(_gone(q) for q in pids) and time.monotonic() < end:
+            time.sleep(0.1)
+        assert all(_gone(q) for q in pids)
 
 
 def test_identity_collate_of_tensor_dataset_through_workers():
