@@ -1,6 +1,7 @@
 """The LAPACK drivers behind solve / svd / eigh (ember/ops/linalg_lapack.py): SciPy's path and
 the NumPy-only path give torch's values, gauge-invariant results, errors and float64 gradients,
-for single matrices, batches through the Python loop (n >= 32) and batches left to NumPy."""
+for single matrices, batches through the Python loop (n >= 32; solve n >= 48) and batches left
+to NumPy."""
 
 import numpy as np
 import pytest
@@ -45,7 +46,7 @@ def _real(*xs):
     return tuple(p for x in xs for p in ((x.real, x.imag) if x.is_complex() else (x,)))
 
 
-SHAPES = [(5, 5), (34, 34), (2, 32, 32), (4, 6, 6)]  # loop (n >= 32) and NumPy's batch
+SHAPES = [(5, 5), (34, 34), (2, 32, 32), (2, 48, 48), (4, 6, 6)]  # loop (n >= 32; solve 48)
 
 
 @pytest.mark.parametrize("shape", SHAPES)
