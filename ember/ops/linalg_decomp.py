@@ -219,9 +219,8 @@ def _lu_arrays(a):
 
 def _lu_scipy(a2):
     """getrf on each matrix of the (B, m, n) array, in place; None without SciPy."""
-    try:
-        from scipy.linalg import lapack  # optional dependency: a faster path
-    except ImportError:
+    lapack = linalg_lapack.scipy_lapack()
+    if lapack is None:
         return None
     getrf = lapack.get_lapack_funcs("getrf", (a2[0],))
     nb, m, n = a2.shape

@@ -29,7 +29,7 @@ _DTYPES = frozenset(np.dtype(t) for t in ("float32", "float64", "complex64", "co
 
 
 @functools.cache
-def _scipy_lapack():
+def scipy_lapack():
     """scipy.linalg.lapack, or None when SciPy is not installed."""
     try:
         from scipy.linalg import lapack  # optional dependency: the faster path above
@@ -41,7 +41,7 @@ def _scipy_lapack():
 
 def path() -> str:
     """Which LAPACK the CPU ops call: 'scipy' or 'numpy'."""
-    return "scipy" if USE_SCIPY and _scipy_lapack() is not None else "numpy"
+    return "scipy" if USE_SCIPY and scipy_lapack() is not None else "numpy"
 
 
 def _use(a, min_n: int = _MIN_N) -> bool:
@@ -49,12 +49,12 @@ def _use(a, min_n: int = _MIN_N) -> bool:
         return False
     if a.ndim > 2 and a.shape[-1] < min_n and int(np.prod(a.shape[:-2])) > 1:
         return False
-    return _scipy_lapack() is not None
+    return scipy_lapack() is not None
 
 
 @functools.cache
 def _fn(name: str, char: str):
-    return _scipy_lapack().get_lapack_funcs(name, dtype=np.dtype(char))
+    return scipy_lapack().get_lapack_funcs(name, dtype=np.dtype(char))
 
 
 def _batch(a):

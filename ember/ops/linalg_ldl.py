@@ -13,6 +13,7 @@ import numpy as np
 
 from .._backend.xp import xp_of
 from ..tensor import Tensor, _wrap
+from . import linalg_lapack
 from .inplace import copy_into_out
 from .linalg_decomp import _check, _flat, _raise_batched, _rt, _same_dtype
 
@@ -139,9 +140,8 @@ USE_SCIPY = True  # LAPACK's sytrf/hetrf through SciPy when it is installed (a s
 
 def _ldl_scipy(a2, piv, info, herm: bool) -> bool:
     """sytrf (hetrf) on each matrix, in place; False without SciPy."""
-    try:
-        from scipy.linalg import lapack  # optional dependency: a faster path
-    except ImportError:
+    lapack = linalg_lapack.scipy_lapack()
+    if lapack is None:
         return False
     name = "hetrf" if (herm and a2.dtype.kind == "c") else "sytrf"
     fn = lapack.get_lapack_funcs(name, (a2[0],))

@@ -130,7 +130,7 @@ def test_pinv_rank_lstsq_through_the_drivers(path):
 def test_scipy_blas_follows_set_num_threads():
     if True not in PATHS or not blas.available():
         pytest.skip("needs SciPy and a controllable OpenBLAS")
-    linalg_lapack._scipy_lapack()  # loads SciPy's own OpenBLAS, which blas adopts
+    linalg_lapack.scipy_lapack()  # loads SciPy's own OpenBLAS, which blas adopts
     before = ember.get_num_threads()
     try:
         for n in (1, 2):
