@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 import ember
 from ember._backend.cpu import blas as _blas
 from ember._backend.cpu.threads import _settings
 from tests._support.torch_ref import torch
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_disk_cache(tmp_path_factory):
+    """ember's disk cache in a folder of the run's own: no test reads or writes the user's."""
+    saved = os.environ.get("EMBER_CACHE_DIR")
+    os.environ["EMBER_CACHE_DIR"] = str(tmp_path_factory.mktemp("ember-cache"))
+    yield
+    if saved is None:
+        del os.environ["EMBER_CACHE_DIR"]
+    else:
+        os.environ["EMBER_CACHE_DIR"] = saved
 
 
 @pytest.fixture(autouse=True)

@@ -8,16 +8,22 @@ per value; NumPy's own float32 ``log``/``sin``/``cos`` are single fast passes wh
 within a couple of ulps of torch's. The table holds, for each ``k``, how many ulps to add to
 NumPy's radius, sine and cosine to land on torch's (exact ``_cephes_f32`` values, compared when
 the table is built), or marks ``k`` as an exception whose row is then computed by
-``_cephes_f32``. One byte per ``k``: 16 MiB. Its random reads (cache and TLB misses) take about a
-third of the time; two packed tables (4 + 8 MiB) and a 2 MiB bitmap with sparse lookups were
-both measured slower, their extra passes costing more than the smaller reads save.
+``_cephes_f32``. One byte per ``k``: 16 MiB. Its random reads (cache misses: huge pages did not
+help) take about half of a block's time; two packed tables (4 + 8 MiB) and a 2 MiB bitmap with
+sparse lookups were both measured slower, their extra passes costing more than the smaller reads
+save.
 
-The table is built in this process, against this process's NumPy, so the corrections hold on any
-CPU (x86-64 or ARM64, whatever SIMD NumPy picked); the build checks that NumPy's functions give
-the same bits wherever a value sits in an array, and when they do not the exact emulation is used
-throughout. Building it costs about as much as emulating 2^24.4 normals (measured: 0.7 s), so it
-is built only once the process has emulated that many (rent or buy: a process never spends more
-than about twice what the better choice in hindsight would have).
+The table is built against this machine's NumPy, so the corrections hold on any CPU (x86-64 or
+ARM64, whatever SIMD NumPy picked); the build checks that NumPy's functions give the same bits
+wherever a value sits in an array, and when they do not the exact emulation is used throughout.
+Building it costs about as much as emulating 20 million normals (measured: 0.5 s on one thread),
+so it is built only once the process has emulated that many (rent or buy: a process never spends
+more than about twice what the better choice in hindsight would have). A built table is kept in
+ember's disk cache (``_backend.cpu.disk_cache``, keyed by NumPy's version and the CPU features it
+dispatches on; ``EMBER_CACHE_DIR=""`` turns it off), so later processes read it instead, once
+they have emulated what reading costs (about 10 ms: 400,000 normals); a read table is checked
+(its CRC, NumPy's pointwise results, and a spread of inputs against the exact emulation) before
+it is used.
 """
 
 from __future__ import annotations
@@ -27,30 +33,32 @@ import threading
 
 import numpy as np
 
-from .._backend.cpu import threads
-from .._backend.cpu.mt19937 import split64
+from .._backend.cpu import disk_cache, threads
 from ._cephes_f32 import fma32, log_f32, sincos_f32
 
 _F32 = np.float32
 _TWO_PI_F = _F32(2.0 * math.pi)
 _P24 = _F32(2.0**-24)
-_M24 = np.uint32((1 << 24) - 1)
+_M24_64 = np.uint64((1 << 24) - 1)
 _TWO_PI_U = _TWO_PI_F * _P24  # exact: a power of two times float32(2 pi)
 _ROWS = 1 << 11  # rows of 16 per block: the block's temporaries stay in the L2 cache
-_BUILD_AFTER = 22_000_000  # emulated values that cost what building the table costs
+_BUILD_AFTER = 20_000_000  # emulated values that cost what building the table costs
+_LOAD_AFTER = 400_000  # emulated values that cost what reading it from the disk cache costs
+_CACHE_NAME = "box_muller_f32"
 # one byte per k: bits 0-2 the radius correction + 2, bits 3-4 the sine's + 1, bits 5-6 the
 # cosine's + 1, bit 7 set when any of them is out of that range (then the row is emulated)
 _EXC = 0x80
 _EXC8 = np.uint64(0x8080808080808080)
 
 _lock = threading.Lock()
-_state: dict = {"emulated": 0, "table": None, "usable": True}
+_state: dict = {"emulated": 0, "table": None, "usable": True, "looked": False}
 
 
 def _emulate(d: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(radius, sin, cos) of rows of 16 uniforms by the exact Cephes emulation."""
-    radius = np.sqrt(_F32(-2.0) * log_f32(_F32(1.0) - d[:, :8]))
-    s, c = sincos_f32(_TWO_PI_F * d[:, 8:])
+    """(radius, sin, cos) by the exact Cephes emulation from ``d``: the radius uniforms, then
+    the angle uniforms (``d[0]``, ``d[1]``)."""
+    radius = np.sqrt(_F32(-2.0) * log_f32(_F32(1.0) - d[0]))
+    s, c = sincos_f32(_TWO_PI_F * d[1])
     return radius, s, c
 
 
@@ -77,45 +85,67 @@ def _base_is_pointwise(x: np.ndarray) -> bool:
 
 
 def _build() -> np.ndarray | None:
-    """The correction byte of every 24-bit k, or None when NumPy's functions are not pointwise."""
+    """The correction byte of every 24-bit k, or None when NumPy's functions are not pointwise.
+    Built on ember's threads, in chunks that keep their temporaries in the cache."""
+    if not _base_is_pointwise(np.arange(1, 4097, dtype=_F32) * (_P24 * _TWO_PI_F)):
+        return None
     table = np.empty(1 << 24, np.uint8)
-    step = 1 << 16
-    for lo in range(0, 1 << 24, step):
-        u = np.arange(lo, lo + step, dtype=np.uint32).astype(_F32) * _P24
-        if lo == 0 and not _base_is_pointwise(u[1:4097] * _TWO_PI_F):
-            return None
-        radius, s, c = _emulate(np.concatenate([u.reshape(-1, 8)] * 2, axis=1))
-        radius, s, c = radius.ravel(), s.ravel(), c.ravel()
-        x = _F32(1.0) - u
-        base_r = np.sqrt(np.log(x) * _F32(-2.0))
-        a = _TWO_PI_F * u
-        dr, ds, dc = _ulps(radius, base_r), _ulps(s, np.sin(a)), _ulps(c, np.cos(a))
-        ok = (np.abs(dr) <= 2) & (np.abs(ds) <= 1) & (np.abs(dc) <= 1)
-        code = (dr + 2) | (ds + 1) << 3 | (dc + 1) << 5
-        code[~ok] = _EXC | 2 | 1 << 3 | 1 << 5  # neutral fields: the row is emulated anyway
-        table[lo : lo + step] = code
+    step = 1 << 14
+
+    def chunks(first: int, last: int) -> None:
+        for lo in range(first * step, last * step, step):
+            u = np.arange(lo, lo + step, dtype=np.int32).astype(_F32) * _P24
+            radius, s, c = _emulate(np.stack([u, u]))
+            x = _F32(1.0) - u
+            base_r = np.sqrt(np.log(x) * _F32(-2.0))
+            a = _TWO_PI_F * u
+            dr, ds, dc = _ulps(radius, base_r), _ulps(s, np.sin(a)), _ulps(c, np.cos(a))
+            ok = (np.abs(dr) <= 2) & (np.abs(ds) <= 1) & (np.abs(dc) <= 1)
+            code = (dr + 2) | (ds + 1) << 3 | (dc + 1) << 5
+            code[~ok] = _EXC | 2 | 1 << 3 | 1 << 5  # neutral fields: the row is emulated anyway
+            table[lo : lo + step] = code
+
+    threads.prange((1 << 24) // step, chunks, 1 << 30)
     return table
 
 
+def _checked(table: np.ndarray | None) -> np.ndarray | None:
+    """``table`` (read from the disk cache) when it gives the exact emulation's bits on a spread
+    of 2^16 inputs in both roles and NumPy's functions are pointwise here; else None."""
+    if table is None or not _base_is_pointwise(np.arange(1, 4097, dtype=_F32) * _TWO_PI_U):
+        return None
+    k = (np.arange(1 << 16, dtype=np.int32) * 256 + 97).reshape(1, -1, 8)
+    k = np.concatenate([k, np.roll(k, 4099)])
+    fast = _fast_rows(k, table)
+    exact = _emulate(np.multiply(k, _P24, dtype=_F32))
+    same = all(np.array_equal(f.view(np.int32), e.view(np.int32)) for f, e in zip(fast, exact))
+    return table if same else None
+
+
 def _table() -> np.ndarray | None:
+    """The table: from the disk cache once the process has emulated what reading it costs,
+    built (and saved there) once it has emulated what building it costs; None until then."""
     with _lock:
         if _state["table"] is None and _state["usable"]:
-            _state["table"] = _build()
-            _state["usable"] = _state["table"] is not None
+            if not _state["looked"]:
+                _state["looked"] = True
+                _state["table"] = _checked(disk_cache.load(_CACHE_NAME, np.uint8, 1 << 24))
+            if _state["table"] is None and _state["emulated"] >= _BUILD_AFTER:
+                _state["table"] = _build()
+                _state["usable"] = _state["table"] is not None
+                if _state["usable"]:
+                    disk_cache.save(_CACHE_NAME, _state["table"])
         return _state["table"]
 
 
 def _fast_rows(k: np.ndarray, table: np.ndarray):
-    """(radius, sin, cos) of rows of 16 uniforms ``k * 2^-24`` (``k``: 24-bit integers, uint32)
-    through NumPy's functions and the table."""
-    # the radius inputs' k, then the angle inputs': each half's codes contiguous (a strided
-    # uint8 pass costs several contiguous ones)
-    at = np.empty((2, k.shape[0], 8), np.intp)
-    at[0] = k[:, :8]
-    at[1] = k[:, 8:]
-    code = table.take(at)
+    """(radius, sin, cos) of rows of 16 uniforms ``k * 2^-24`` through NumPy's functions and the
+    table. ``k``: shape (2, rows, 8), the radius inputs then the angle inputs, 24-bit integers as
+    int32 (whose conversions to intp and float32 are SIMD passes, unlike uint32's), each half
+    contiguous (strided halves made every pass several times slower)."""
+    code = table.take(k.astype(np.intp))
     cr, ca = code
-    x = np.multiply(k[:, :8], -_P24, dtype=_F32)  # -u, exact
+    x = np.multiply(k[0], -_P24, dtype=_F32)  # -u, exact
     x += _F32(1.0)  # 1 - u, exact (a multiple of 2^-24 in (0, 1])
     np.log(x, out=x)
     x *= _F32(-2.0)
@@ -126,7 +156,7 @@ def _fast_rows(k: np.ndarray, table: np.ndarray):
     np.add(radius.view(np.int32), f.view(np.int8), out=radius.view(np.int32))
     # float32(2 pi) * u rounded once: k times float32(2 pi) * 2^-24 (a power of two apart, so
     # the same rounding)
-    a = np.multiply(k[:, 8:], _TWO_PI_U, dtype=_F32)
+    a = np.multiply(k[1], _TWO_PI_U, dtype=_F32)
     s, c = np.sin(a), np.cos(a)
     f = ca >> np.uint8(3)
     f &= np.uint8(3)
@@ -139,41 +169,84 @@ def _fast_rows(k: np.ndarray, table: np.ndarray):
     flags = code.view(np.uint64)[..., 0] & _EXC8  # a row's 8 bytes of each half: one word
     rows = np.nonzero(flags[0] | flags[1])[0]
     if rows.size:  # the few inputs outside the table's reach: the exact emulation
-        radius[rows], s[rows], c[rows] = _emulate(np.multiply(k[rows], _P24, dtype=_F32))
+        radius[rows], s[rows], c[rows] = _emulate(np.multiply(k[:, rows], _P24, dtype=_F32))
     return radius, s, c
 
 
-def normal_rows(words: np.ndarray, mean: float, std: float, out: np.ndarray) -> np.ndarray:
-    """torch's NormalFill16 into ``out`` (rows of 16 float32) from ``words``, the engine's
-    64-bit draws (8 a row): each row's 16 float32 uniforms are their 32-bit halves in stream
-    order, the radius from the first 8 and the angle from the last 8; bit for bit. The uniforms
-    are made block by block, in the cache, on ember's threads (the draws themselves are
-    sequential and done; every row after that is independent)."""
+def normal_rows(engine, mean: float, std: float, out: np.ndarray) -> np.ndarray:
+    """torch's NormalFill16 into ``out`` (rows of 16 float32), drawing 16 32-bit words a row
+    from ``engine`` (``_backend.cpu.mt19937.MT19937``): each row's 16 float32 uniforms in
+    stream order, the radius from the first 8 and the angle from the last 8; bit for bit.
+
+    The draws are sequential, every row after them independent: this thread draws block after
+    block (NumPy draws without holding the GIL) while ember's other threads turn the blocks
+    already drawn into normals, in the cache, and then joins them. Drawing everything first and
+    transforming it after left the other threads idle during the draws, a fifth of the time,
+    and read the draws back from memory."""
     table = _state["table"]
     if table is None and _state["usable"]:
         _state["emulated"] += out.size
-        if _state["emulated"] >= _BUILD_AFTER:
+        if _state["emulated"] >= (_BUILD_AFTER if _state["looked"] else _LOAD_AFTER):
             table = _table()
     scaled = std != 1.0 or mean != 0.0
+    n = out.shape[0]
+    nblocks = -(-n // _ROWS)
 
-    def rows(lo: int, hi: int) -> None:
-        for i in range(lo, hi, _ROWS):
-            j = min(i + _ROWS, hi)
-            k = np.empty((j - i, 16), np.uint32)
-            split64(words[i * 8 : j * 8], k)
-            k &= _M24
-            if table is None:  # exact: 24-bit integers times 2^-24
-                radius, s, c = _emulate(np.multiply(k, _P24, dtype=_F32))
-            else:
-                radius, s, c = _fast_rows(k, table)
-            if scaled:
-                np.multiply(radius, c, out=c)
-                np.multiply(radius, s, out=s)
-                out[i:j, :8] = fma32(c, _F32(std), _F32(mean))
-                out[i:j, 8:] = fma32(s, _F32(std), _F32(mean))
-            else:
-                np.multiply(radius, c, out=out[i:j, :8])
-                np.multiply(radius, s, out=out[i:j, 8:])
+    def transform(b: int, raw: np.ndarray) -> None:
+        i = b * _ROWS
+        j = i + raw.shape[0]
+        # the radius inputs and the angle inputs, each half contiguous
+        k = np.empty((2, j - i, 8), np.int32)
+        np.bitwise_and(raw[:, :8], _M24_64, out=k[0], casting="unsafe")
+        np.bitwise_and(raw[:, 8:], _M24_64, out=k[1], casting="unsafe")
+        if table is None:  # exact: 24-bit integers times 2^-24
+            radius, s, c = _emulate(np.multiply(k, _P24, dtype=_F32))
+        else:
+            radius, s, c = _fast_rows(k, table)
+        if scaled:
+            np.multiply(radius, c, out=c)
+            np.multiply(radius, s, out=s)
+            out[i:j, :8] = fma32(c, _F32(std), _F32(mean))
+            out[i:j, 8:] = fma32(s, _F32(std), _F32(mean))
+        else:
+            np.multiply(radius, c, out=out[i:j, :8])
+            np.multiply(radius, s, out=out[i:j, 8:])
 
-    threads.prange(out.shape[0], rows, out.nbytes * 2)
+    def draw(b: int) -> np.ndarray:
+        rows = min(_ROWS, n - b * _ROWS)
+        return engine.raw32(rows * 16).reshape(rows, 16)
+
+    drawn: list = [None] * nblocks
+    st = {"made": 0, "next": 0, "stop": False}
+    cond = threading.Condition()
+
+    def consume() -> None:
+        while True:
+            with cond:
+                while st["next"] < nblocks and st["next"] >= st["made"] and not st["stop"]:
+                    cond.wait()
+                b = st["next"]
+                if b >= nblocks or b >= st["made"]:
+                    return
+                st["next"] = b + 1
+                raw, drawn[b] = drawn[b], None
+            transform(b, raw)
+
+    def produce() -> None:
+        try:
+            for b in range(nblocks):
+                raw = draw(b)
+                with cond:
+                    drawn[b] = raw
+                    st["made"] = b + 1
+                    cond.notify()
+        finally:  # on an error too: no consumer may wait for a block that never comes
+            with cond:
+                st["stop"] = True
+                cond.notify_all()
+        consume()
+
+    if not threads.alongside(produce, consume, out.nbytes * 2):
+        for b in range(nblocks):
+            transform(b, draw(b))
     return out

@@ -111,13 +111,13 @@ def normal_vectorised(gen, n: int, npdt, mean: float, std: float) -> np.ndarray:
     f32 = npdt == np.float32
     out = np.empty(n, np.float32 if f32 else npdt)
     rows = out[:full].reshape(-1, 16) if f32 else np.empty((full // 16, 16), np.float32)
-    normal_rows(gen.engine.random64(full // 2), mean, std, rows)
+    normal_rows(gen.engine, mean, std, rows)
     if not f32:
         out[:full] = rows.reshape(-1)
     if n % 16:
         if f32:  # the rest of the n uniforms torch draws into the output (the tail overwrites
             gen.engine.random(n - full)  # them); with a buffer per row it draws whole rows
-        tail = normal_rows(gen.engine.random64(8), mean, std, np.empty((1, 16), np.float32))
+        tail = normal_rows(gen.engine, mean, std, np.empty((1, 16), np.float32))
         out[n - 16 :] = tail.reshape(-1)
     return out
 

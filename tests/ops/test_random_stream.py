@@ -3,6 +3,8 @@ with the generator state (torch's get_rng_state bytes) equal after every op."""
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
@@ -213,8 +215,11 @@ def _fresh_box_muller(monkeypatch):
     """ember's float32 Box-Muller with no table yet, built on its first use."""
     from ember.ops import _box_muller_f32 as bm
 
-    monkeypatch.setattr(bm, "_state", {"emulated": 0, "table": None, "usable": True})
+    monkeypatch.setattr(
+        bm, "_state", {"emulated": 0, "table": None, "usable": True, "looked": False}
+    )
     monkeypatch.setattr(bm, "_BUILD_AFTER", 0)
+    monkeypatch.setattr(bm, "_LOAD_AFTER", 0)
     return bm
 
 
@@ -231,10 +236,67 @@ def test_box_muller_table_path_bits(monkeypatch):
     # a spread of the 2^24 inputs in both roles (radius and angle) against the exact emulation
     u = np.arange(0, 1 << 24, 13, dtype=np.uint32).astype(np.float32) * np.float32(2**-24)
     u = u[: u.size // 8 * 8]
-    d = np.concatenate([u.reshape(-1, 8), np.roll(u, 4099).reshape(-1, 8)], axis=1)
-    k = (d * np.float32(2**24)).astype(np.uint32)
+    d = np.stack([u.reshape(-1, 8), np.roll(u, 4099).reshape(-1, 8)])  # radius, angle inputs
+    k = (d * np.float32(2**24)).astype(np.int32)
     for fast, exact in zip(bm._fast_rows(k, table), bm._emulate(d)):
         assert np.array_equal(fast.view(np.int32), exact.view(np.int32))
+
+
+def test_box_muller_reads_its_table_from_the_disk_cache(monkeypatch, tmp_path):
+    """A later process reads the built table from the disk cache (no build), once it has
+    emulated what reading costs; its values are still torch's."""
+    monkeypatch.setenv("EMBER_CACHE_DIR", str(tmp_path))
+    bm = _fresh_box_muller(monkeypatch)
+    same(lambda L: L.randn(2000))  # builds (threshold 0) and saves
+    built = bm._state["table"]
+    assert built is not None and len(list(tmp_path.iterdir())) == 1
+    bm = _fresh_box_muller(monkeypatch)  # "a new process"
+
+    def no_build():
+        raise AssertionError("the cached table should have been read")
+
+    monkeypatch.setattr(bm, "_build", no_build)
+    monkeypatch.setattr(bm, "_LOAD_AFTER", 1000)
+    same(lambda L: L.randn(300007), SEEDS[1])
+    assert np.array_equal(bm._state["table"], built)
+
+
+def test_box_muller_rejects_a_wrong_cached_table(monkeypatch, tmp_path):
+    """A cached table whose corrections are wrong (its CRC intact) fails the check against the
+    exact emulation and is rebuilt; a damaged file fails its CRC."""
+    from ember._backend.cpu import disk_cache
+
+    monkeypatch.setenv("EMBER_CACHE_DIR", str(tmp_path))
+    bm = _fresh_box_muller(monkeypatch)
+    disk_cache.save(bm._CACHE_NAME, np.full(1 << 24, 42 + 1, np.uint8))  # radius +1 everywhere
+    same(lambda L: L.randn(5000))
+    table = bm._state["table"]
+    assert table is not None and (table != 43).any()  # rebuilt, and saved over the wrong one
+    assert np.array_equal(disk_cache.load(bm._CACHE_NAME, np.uint8, 1 << 24), table)
+    f = next(tmp_path.iterdir())
+    blob = bytearray(f.read_bytes())
+    blob[12345] ^= 1
+    f.write_bytes(bytes(blob))
+    assert disk_cache.load(bm._CACHE_NAME, np.uint8, 1 << 24) is None
+    assert disk_cache.load(bm._CACHE_NAME, np.uint8, 1 << 20) is None  # another size
+
+
+def test_disk_cache_off_and_unwritable(monkeypatch, tmp_path):
+    from ember._backend.cpu import disk_cache
+
+    monkeypatch.setenv("EMBER_CACHE_DIR", "")
+    assert disk_cache.path("x") is None
+    disk_cache.save("x", np.arange(4))  # a no-op, no error
+    assert disk_cache.load("x", np.int64, 4) is None
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    monkeypatch.setenv("EMBER_CACHE_DIR", str(blocker / "sub"))  # under a file: cannot be made
+    disk_cache.save("x", np.arange(4))
+    assert disk_cache.load("x", np.int64, 4) is None
+    monkeypatch.setenv("EMBER_CACHE_DIR", str(tmp_path / "c"))
+    disk_cache.save("x", np.arange(4))
+    assert np.array_equal(disk_cache.load("x", np.int64, 4), np.arange(4))
+    assert [p.name for p in (tmp_path / "c").iterdir()] == [os.path.basename(disk_cache.path("x"))]
 
 
 def test_box_muller_keeps_the_emulation_when_numpy_is_not_pointwise(monkeypatch):

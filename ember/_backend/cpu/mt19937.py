@@ -85,6 +85,14 @@ class MT19937:
         # NumPy's full-range uint64 draw is mt19937's next64: (first << 32) | second
         return self._g.integers(0, 1 << 64, size=n, dtype=np.uint64, endpoint=False)
 
+    def raw32(self, n: int) -> np.ndarray:
+        """``n`` 32-bit draws in stream order, each in a uint64 (NumPy's raw output, which it
+        makes without holding the GIL: another thread can work meanwhile)."""
+        if n <= 0:
+            return np.empty(0, np.uint64)
+        self._fresh = False
+        return self._bg.random_raw(n)
+
     def random(self, n: int) -> np.ndarray:
         """``n`` 32-bit draws (uint32), in stream order."""
         if n <= 0:

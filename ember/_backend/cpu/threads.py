@@ -89,6 +89,17 @@ def prange(n: int, fn, nbytes: int) -> list:
     return _split(t, n, fn)
 
 
+def alongside(main, helper, nbytes: int) -> bool:
+    """Run ``main()`` in this thread and ``helper()`` on every other allowed thread at once (a
+    producer and its consumers); returns when all have finished. False, running nothing, when
+    one thread would do (``nbytes`` under ~1 MiB, one thread allowed, or already on the pool)."""
+    t = _threads() if nbytes >= _MIN_BYTES and not _in_pool() else 1
+    if t <= 1:
+        return False
+    _split(t, t, lambda lo, hi: main() if lo == 0 else helper())
+    return True
+
+
 def pblocks(n: int, fn) -> list:
     """Run ``fn(lo, hi)`` over a split of ``range(n)`` on every allowed thread, with the BLAS
     held to one thread meanwhile (each part runs its own matrix products); the parts' results,
