@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._backend import kernels
+from .._backend.cpu import threads
 from .._backend.xp import CPU_ARRAY, xp_of
 from ..autograd.node import Op
 from . import _bw
@@ -128,6 +129,9 @@ def _log_normalize_kernel(s, logp, e):
     return logp, e
 
 
+_CE_BLOCK = 1 << 19  # bytes of logits per block: half of a core's L2
+
+
 class _CrossEntropy(Op):
     """log_softmax + nll (or soft targets) in one node, with label smoothing and weights."""
 
@@ -193,15 +197,44 @@ class _CrossEntropy(Op):
 
     @staticmethod
     def _hard_forward(ctx, x, x2, t, w, ignore, red, C):
-        """The CPU forward for class-index targets without label smoothing."""
+        """The CPU forward for class-index targets without label smoothing, in blocks of rows
+        that stay in the cache (max, shift, pick, exp, row sums), on ember's threads: one read
+        of the logits, and one write of the exps when backward needs them. Pass by pass over the
+        whole array it read and wrote the logits' size five times (measured on 700 x 10,000
+        float32: 10.6 ms, torch 3.1 ms)."""
         M = x2.shape[0]
-        e = x2 - x2.max(1, keepdims=True)
         tc, valid = _check_targets(t.reshape(-1), C, ignore)
-        rows = np.arange(M)
-        picked = e[rows, tc]
-        np.exp(e, out=e)
-        s = rsum(e, (1,))
+        if type(x2) is not CPU_ARRAY:  # e.g. vmap's batched arrays: whole-array passes
+            e = x2 - x2.max(1, keepdims=True)
+            picked = e[np.arange(M), tc]
+            np.exp(e, out=e)
+            s = rsum(e, (1,))
+            picked -= np.log(s).reshape(-1)
+            return _CrossEntropy._hard_finish(ctx, x, e, s, picked, tc, valid, w, red, C)
+        keep = getattr(ctx, "_needs", (True,))[0]
+        e = np.empty(x2.shape, x2.dtype) if keep else None  # the exps, kept for backward
+        picked = np.empty(M, x2.dtype)
+        s = np.empty((M, 1), x2.dtype)
+        step = max(1, _CE_BLOCK // max(1, C * x2.itemsize))
+
+        def part(lo: int, hi: int) -> None:
+            for i in range(lo, hi, step):
+                j = min(i + step, hi)
+                xb = x2[i:j]
+                eb = e[i:j] if keep else np.empty(xb.shape, xb.dtype)
+                np.subtract(xb, xb.max(1, keepdims=True), out=eb)
+                picked[i:j] = eb[np.arange(j - i), tc[i:j]]
+                np.exp(eb, out=eb)
+                s[i:j] = rsum(eb, (1,))
+
+        threads.prange(M, part, x2.nbytes * 2)
         picked -= np.log(s).reshape(-1)
+        return _CrossEntropy._hard_finish(ctx, x, e, s, picked, tc, valid, w, red, C)
+
+    @staticmethod
+    def _hard_finish(ctx, x, e, s, picked, tc, valid, w, red, C):
+        """The loss from the picked log-probabilities; saves the exps and row sums."""
+        M = picked.shape[0]
         if w is not None:
             c = w[tc]
             if valid is not None:

@@ -61,6 +61,23 @@ def test_cross_entropy_large_vocab_matches_torch(reduction, weighted, ignore):
     compare(f, x, t)
 
 
+@pytest.mark.parametrize("shape", [(300, 1500), (6, 3000, 50)])
+def test_cross_entropy_in_cache_blocks_on_threads_matches_torch(shape):
+    """Logits of over 1 MiB: the forward runs in blocks of rows on ember's threads (many rows
+    per block for 2-d input; a 3-d input's rows are strided), with and without grad."""
+    rng = np.random.default_rng(12)
+    x = _t(shape, seed=13)
+    tshape = (shape[0],) + shape[2:]
+    t = ember.tensor(rng.integers(0, shape[1], tshape))
+    compare(lambda m, a, b: m.nn.functional.cross_entropy(a, b, reduction="none"), x, t)
+    with ember.no_grad():
+        got = ember.nn.functional.cross_entropy(x, t)
+    want = torch.nn.functional.cross_entropy(
+        torch.from_numpy(x.detach().numpy()), torch.from_numpy(t.numpy())
+    )
+    np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-5)
+
+
 def test_cross_entropy_3d_and_smoothing_and_gradcheck():
     x = _t((2, 5, 3), seed=9)
     t = ember.tensor(np.random.default_rng(1).integers(0, 5, (2, 3)))
