@@ -7,9 +7,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import dtypes
 from .._backend.xp import CPU_ARRAY
 
 _FAST = (np.dtype(np.float32), np.dtype(np.float64))
+# sums of float16/bfloat16 accumulate in float32 and are rounded once, as torch's CPU kernels
+# do (NumPy accumulates bfloat16 in bfloat16: a sum of ones stops growing at 256)
+HALF = (np.dtype(np.float16), dtypes.bfloat16.np)
 _ONES: dict = {}
 
 
@@ -29,6 +33,8 @@ def rsum(a, axes: tuple, keepdims: bool = True):
     """a.sum(axis=axes, keepdims=keepdims), through BLAS where the layout allows."""
     nd = a.ndim
     axes = tuple(sorted(ax % nd for ax in axes)) if nd else ()
+    if type(a) is CPU_ARRAY and a.dtype in HALF:
+        return rsum(a.astype(np.float32), axes, keepdims).astype(a.dtype)
     if type(a) is not CPU_ARRAY or a.dtype not in _FAST or a.size == 0 or not axes:
         return a.sum(axis=axes, keepdims=keepdims)
     red = [i in axes for i in range(nd)]

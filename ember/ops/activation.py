@@ -15,7 +15,7 @@ from .._tensor_errors import check_dim
 from ..autograd.node import Op
 from ..tensor import Tensor, _wrap
 from . import _bw
-from ._blas_sum import rsum
+from ._blas_sum import HALF, rsum
 from ._elementwise import elementwise_op
 from .inplace import _pretty
 from .unary import erf
@@ -394,6 +394,10 @@ class _Softmax(Op):
         if x.size == 0:  # nothing to normalise (a zero-size dim has no max)
             ctx.saved, ctx.dim = (x,), dim
             return x.copy()
+        if type(x) is CPU_ARRAY and x.dtype in HALF:  # in float32, rounded once, as torch
+            y = _Softmax.forward(ctx, x.astype(np.float32), dim).astype(x.dtype)
+            ctx.saved = (y,)
+            return y
         e = x - x.max(axis=dim, keepdims=True)
         xp.exp(e, out=e)
         e /= rsum(e, (dim,) if dim is not None else tuple(range(x.ndim)))
@@ -406,6 +410,13 @@ class _Softmax(Op):
         (y,) = ctx.saved
         if isinstance(g, Tensor):
             return y * (g - (g * y).sum(ctx.dim, keepdim=True)), None
+        if type(y) is CPU_ARRAY and y.dtype in HALF:
+            ctx.saved = (y.astype(np.float32),)
+            try:
+                gx = _Softmax.backward(ctx, g.astype(np.float32))[0]
+            finally:
+                ctx.saved = (y,)
+            return gx.astype(y.dtype), None
         gy = g * y
         d = ctx.dim
         gy -= y * rsum(gy, (d,) if d is not None else tuple(range(y.ndim)))
@@ -422,6 +433,10 @@ class _LogSoftmax(Op):
         if x.size == 0:  # nothing to normalise (a zero-size dim has no max)
             ctx.saved, ctx.dim = (x,), dim
             return x.copy()
+        if type(x) is CPU_ARRAY and x.dtype in HALF:  # in float32, rounded once, as torch
+            y = _LogSoftmax.forward(ctx, x.astype(np.float32), dim).astype(x.dtype)
+            ctx.saved = (y,)
+            return y
         y = x - x.max(axis=dim, keepdims=True)
         y -= xp.log(rsum(xp.exp(y), (dim,) if dim is not None else tuple(range(x.ndim))))
         ctx.saved = (y,)
@@ -433,6 +448,13 @@ class _LogSoftmax(Op):
         (y,) = ctx.saved
         if isinstance(g, Tensor):
             return g - y.exp() * g.sum(ctx.dim, keepdim=True), None
+        if type(y) is CPU_ARRAY and y.dtype in HALF:
+            ctx.saved = (y.astype(np.float32),)
+            try:
+                gx = _LogSoftmax.backward(ctx, g.astype(np.float32))[0]
+            finally:
+                ctx.saved = (y,)
+            return gx.astype(y.dtype), None
         xp = xp_of(y)
         d = ctx.dim
         return g - xp.exp(y) * rsum(g, (d,) if d is not None else tuple(range(y.ndim))), None

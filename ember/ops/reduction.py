@@ -25,7 +25,7 @@ from .._tensor_errors import check_dim
 from ..autograd.node import Op
 from ..tensor import Tensor, _wrap
 from . import _autocast, _bw
-from ._blas_sum import _FAST, ones, rsum
+from ._blas_sum import _FAST, HALF, ones, rsum
 from ._return_types import return_type
 from .compare import maximum, minimum, where
 from .creation import zeros
@@ -104,7 +104,10 @@ def sum_dim(a, d: int, keepdim: bool):
     """``a.sum(axis=d, keepdims=keepdim)`` for a CPU array and a normalised ``d``: a float sum
     over the first or last dim as one matrix-vector product (measured: 14 us -> 1.5 us for a
     (64, 128) float32 over dim 1; NumPy reduces a short axis one output at a time, and
-    _blas_sum.rsum's general grouping costs 4 us of Python on top)."""
+    _blas_sum.rsum's general grouping costs 4 us of Python on top). float16/bfloat16 sum in
+    float32 (torch's accumulation), rounded once."""
+    if a.dtype in HALF:
+        return sum_dim(a.astype(np.float32), d, keepdim).astype(a.dtype)
     if a.dtype in _FAST and a.size:
         shp = a.shape
         n = shp[d]
@@ -130,6 +133,11 @@ class Sum(Op):
         ctx.dims = dims
         ctx.keep = keepdim
         ctx.dt = a.dtype
+        if type(a) is CPU_ARRAY and a.dtype in HALF and npdt in (None, a.dtype):
+            # accumulated in float32 and rounded once, as torch does
+            r = Sum.forward(ctx, a.astype(np.float32), dims, keepdim, None)
+            ctx.dt = a.dtype
+            return r.astype(a.dtype)
         if dims is not None and npdt is None and type(a) is CPU_ARRAY:
             # float sums as matrix-vector products (see sum_dim)
             return sum_dim(a, dims[0], keepdim) if len(dims) == 1 else rsum(a, dims, keepdim)
@@ -150,6 +158,9 @@ class Mean(Op):
         ctx.dims = dims
         ctx.keep = keepdim
         ctx.n = a.size if dims is None else int(np.prod([a.shape[d] for d in dims]))
+        if type(a) is CPU_ARRAY and a.dtype in HALF and npdt in (None, a.dtype):
+            r = a.astype(np.float32).mean(axis=_axis(dims), keepdims=keepdim)  # as Sum
+            return r.astype(a.dtype)
         r = a.mean(axis=_axis(dims), keepdims=keepdim, dtype=npdt)
         return r.astype(npdt or a.dtype, copy=False)
 
@@ -616,14 +627,17 @@ def is_float(a) -> bool:
     return a.dtype.kind in "fc" or a.dtype == dtypes.bfloat16.np
 
 
-def via_f32(input: Tensor, fn):
-    """fn(input), computed in float32 for a bfloat16 input (as torch accumulates)."""
-    if input._data.dtype != dtypes.bfloat16.np:
+def via_f32(input: Tensor, fn, float16: bool = False):
+    """fn(input), computed in float32 for a bfloat16 input (as torch accumulates), and for a
+    float16 one with ``float16`` (the reductions torch also runs in float32 for it)."""
+    dt = input._data.dtype
+    if dt != dtypes.bfloat16.np and not (float16 and dt == np.float16):
         return fn(input)
     r = fn(input.float())
+    back = input.dtype
     if isinstance(r, tuple):
-        return tuple(x.to(dtypes.bfloat16) for x in r)
-    return r.to(dtypes.bfloat16)
+        return tuple(x.to(back) for x in r)
+    return r.to(back)
 
 
 def _var_args(input, dim, unbiased, keepdim, correction):
@@ -644,7 +658,7 @@ def var(
 ) -> Tensor:
     """Variance over ``dim`` with Bessel's ``correction`` (1 by default)."""
     dims, c, k = _var_args(input, dim, unbiased, keepdim, correction)
-    return _finish(via_f32(input, lambda x: VarStd.apply(x, dims, c, k, False)), out)
+    return _finish(via_f32(input, lambda x: VarStd.apply(x, dims, c, k, False), True), out)
 
 
 def std(
@@ -652,7 +666,7 @@ def std(
 ) -> Tensor:
     """Standard deviation over ``dim`` with Bessel's ``correction`` (1 by default)."""
     dims, c, k = _var_args(input, dim, unbiased, keepdim, correction)
-    return _finish(via_f32(input, lambda x: VarStd.apply(x, dims, c, k, True)), out)
+    return _finish(via_f32(input, lambda x: VarStd.apply(x, dims, c, k, True), True), out)
 
 
 def var_mean(
@@ -661,7 +675,7 @@ def var_mean(
     """(var, mean) over ``dim``."""
     dims, c, k = _var_args(input, dim, unbiased, keepdim, correction)
     return via_f32(
-        input, lambda x: (VarStd.apply(x, dims, c, k, False), Mean.apply(x, dims, k, None))
+        input, lambda x: (VarStd.apply(x, dims, c, k, False), Mean.apply(x, dims, k, None)), True
     )
 
 
@@ -671,7 +685,7 @@ def std_mean(
     """(std, mean) over ``dim``."""
     dims, c, k = _var_args(input, dim, unbiased, keepdim, correction)
     return via_f32(
-        input, lambda x: (VarStd.apply(x, dims, c, k, True), Mean.apply(x, dims, k, None))
+        input, lambda x: (VarStd.apply(x, dims, c, k, True), Mean.apply(x, dims, k, None)), True
     )
 
 
@@ -760,7 +774,7 @@ def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, out=None, dtyp
     dims = norm_dims(dim, a.ndim)
     if a.ndim == 0:
         dims = None
-    return _finish(via_f32(input, lambda x: Norm.apply(x, float(p), dims, keepdim)), out)
+    return _finish(via_f32(input, lambda x: Norm.apply(x, float(p), dims, keepdim), True), out)
 
 
 class NuclearNorm(Op):

@@ -1,0 +1,81 @@
+"""float16/bfloat16 reductions accumulate in float32, as torch's CPU kernels do: sums, means,
+running sums and products, softmax, variance, norms and matrix products come out as torch's
+(within one unit in the last place of the half type, where float32 summation order can flip a
+rounding), and long sums do not stall (bfloat16 accumulated in bfloat16 stops growing at 256)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import ember
+from tests._support.torch_ref import torch
+
+ULP = {"float16": 2.0**-10, "bfloat16": 2.0**-7}
+OPS = {
+    "sum": lambda m, a: a.sum(),
+    "sum_dim1": lambda m, a: a.sum(1),
+    "sum_dim0": lambda m, a: a.sum(0),
+    "mean": lambda m, a: a.mean(),
+    "mean_dim1": lambda m, a: a.mean(1, keepdim=True),
+    "nansum": lambda m, a: m.nansum(a, 1),
+    "cumsum": lambda m, a: a.cumsum(1),
+    "cumprod": lambda m, a: (a[:, :24] + 0.6).cumprod(1),
+    "softmax": lambda m, a: m.softmax(a, 1),
+    "log_softmax": lambda m, a: m.log_softmax(a, 0),
+    "var": lambda m, a: a.var(1),
+    "std_mean": lambda m, a: m.std_mean(a, 0)[0],
+    "norm": lambda m, a: a.norm(dim=1),
+    "matmul": lambda m, a: a @ a.T,
+}
+
+
+def _pair(dt: str, shape=(48, 700), seed=0):
+    x = np.random.default_rng(seed).random(shape).astype(np.float32)
+    e = ember.from_numpy(x).to(getattr(ember, dt))
+    t = torch.from_numpy(x).to(getattr(torch, dt))
+    return e, t
+
+
+def _close(got, want, dt: str) -> None:
+    g = got.float().numpy().astype(np.float64)
+    w = want.float().numpy().astype(np.float64)
+    # one half-precision ulp of the value (float32 order of summation may flip a rounding)
+    np.testing.assert_allclose(g, w, rtol=ULP[dt], atol=ULP[dt] * 1e-3)
+
+
+@pytest.mark.parametrize("dt", ["float16", "bfloat16"])
+@pytest.mark.parametrize("name", sorted(OPS))
+def test_half_reduction_matches_torch(dt, name):
+    e, t = _pair(dt)
+    got, want = OPS[name](ember, e), OPS[name](torch, t)
+    assert got.dtype == getattr(ember, dt) and tuple(got.shape) == tuple(want.shape)
+    _close(got, want, dt)
+
+
+@pytest.mark.parametrize("dt", ["float16", "bfloat16"])
+def test_long_half_sums_do_not_stall(dt):
+    e, t = _pair(dt, (4, 20000), seed=1)
+    for f in (lambda m, a: a.sum(), lambda m, a: a.mean(), lambda m, a: a.cumsum(1)[:, -1]):
+        got, want = f(ember, e), f(torch, t)
+        _close(got, want, dt)
+    assert float(e.sum()) > 30000  # half of 80,000 uniforms, far past 256 and 2048
+
+
+@pytest.mark.parametrize("dt", ["float16", "bfloat16"])
+@pytest.mark.parametrize("fn", ["softmax", "log_softmax", "sum", "cumsum"])
+def test_half_backward_matches_torch(dt, fn):
+    e, t = _pair(dt, (16, 300), seed=2)
+    e.requires_grad_()
+    t.requires_grad_()
+    w = np.random.default_rng(3).standard_normal((16, 300)).astype(np.float32)
+    outs = []
+    for m, a in ((ember, e), (torch, t)):
+        y = getattr(m, fn)(a, 1) if fn != "sum" else a.sum(1)
+        wt = m.from_numpy(w).to(a.dtype)
+        (y * (wt if fn != "sum" else wt[:, 0])).sum().backward()
+        outs.append(a.grad)
+    assert outs[0].dtype == getattr(ember, dt)
+    g = outs[0].float().numpy().astype(np.float64)
+    want = outs[1].float().numpy().astype(np.float64)
+    np.testing.assert_allclose(g, want, rtol=4 * ULP[dt], atol=4 * ULP[dt] * np.abs(want).max())
