@@ -17,6 +17,20 @@ HALF = (np.dtype(np.float16), dtypes.bfloat16.np)
 _ONES: dict = {}
 
 
+def total(a):
+    """``a.sum()`` of an array, float16/bfloat16 accumulated in float32 and rounded once."""
+    if type(a) is CPU_ARRAY and a.dtype in HALF:
+        return np.asarray(a.astype(np.float32).sum()).astype(a.dtype)
+    return a.sum()
+
+
+def average(a):
+    """``a.mean()`` of an array, float16/bfloat16 accumulated in float32 and rounded once."""
+    if type(a) is CPU_ARRAY and a.dtype in HALF:
+        return np.asarray(a.astype(np.float32).mean()).astype(a.dtype)
+    return a.mean()
+
+
 def ones(n: int, dtype):
     """A cached read-only vector of ones (the summing vector of a BLAS reduction)."""
     key = (n, dtype)

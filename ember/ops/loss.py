@@ -12,7 +12,8 @@ from .._backend.cpu import threads
 from .._backend.xp import CPU_ARRAY, xp_of
 from ..autograd.node import Op
 from . import _bw
-from ._blas_sum import rsum
+from ._blas_sum import HALF, average, rsum
+from ._blas_sum import total as _total
 
 
 # --- mse -----------------------------------------------------------------------------------
@@ -36,6 +37,8 @@ class _MSE(Op):
         )
         if red == "none":
             return d * d
+        if type(d) is CPU_ARRAY and d.dtype in HALF:  # squares rounded, summed in float32
+            return _total(d * d) if red == "sum" else average(d * d)
         # vdot: one BLAS/cuBLAS dot (CuPy arrays reach cupy.vdot through __array_function__)
         if red == "sum":
             return np.vdot(d, d) if d.dtype.kind == "f" else (d * d).sum()
@@ -129,6 +132,17 @@ def _log_normalize_kernel(s, logp, e):
     return logp, e
 
 
+def _sum_or_mean(loss, denom, red: str):
+    """The summed loss, or divided by ``denom`` (the weight sum or the count); float16/bfloat16
+    summed and divided in float32 and rounded once, as torch does."""
+    half = type(loss) is CPU_ARRAY and loss.dtype in HALF
+    total = loss.astype(np.float32).sum() if half else loss.sum()
+    if red != "sum":
+        with np.errstate(invalid="ignore", divide="ignore"):
+            total = total / (np.float32(denom) if half else denom)
+    return np.asarray(total).astype(loss.dtype) if half else total
+
+
 _CE_BLOCK = 1 << 19  # bytes of logits per block: half of a core's L2
 
 
@@ -190,7 +204,7 @@ class _CrossEntropy(Op):
                 if valid is not None:
                     sm = sm * valid
                 loss = loss * dt(1 - eps) + sm * dt(eps / C)
-            denom = dt(M) if c is None else c.sum()
+            denom = dt(M) if c is None else _total(c)
             ctx.saved = (e, tc, c, valid, w)
             ctx.eps = eps
         return _CrossEntropy._reduce(ctx, loss, denom, red)
@@ -245,7 +259,7 @@ class _CrossEntropy(Op):
             c = None
         loss = -picked if c is None else -(picked * c)
         dt = x.dtype.type
-        denom = dt(M) if c is None else c.sum()
+        denom = dt(M) if c is None else _total(c)
         ctx.xshape, ctx.red, ctx.probs, ctx.C, ctx.eps = x.shape, red, False, C, 0.0
         ctx.rowsum = s  # the saved exps are not yet divided by their row sums
         ctx.saved = (e, tc, c, valid, w)
@@ -260,11 +274,7 @@ class _CrossEntropy(Op):
             if len(ctx.xshape) >= 3:
                 return loss.reshape((ctx.xshape[0],) + tuple(ctx.xshape[2:]))
             return loss
-        total = loss.sum()
-        if red == "sum":
-            return total
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return total / denom
+        return _sum_or_mean(loss, denom, red)
 
     @staticmethod
     def backward(ctx, g):
@@ -355,16 +365,12 @@ class _NLL(Op):
         dt = x.dtype.type
         ctx.saved = (tc, c)
         ctx.meta = (x.shape, x.dtype, M, C, red)
-        ctx.denom = dt(M) if c is None else c.sum()
+        ctx.denom = dt(M) if c is None else _total(c)
         if red == "none":
             if x.ndim == 1:
                 return loss.reshape(())
             return loss.reshape((x.shape[0],) + tuple(x.shape[2:]))
-        total = loss.sum()
-        if red == "sum":
-            return total
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return total / ctx.denom
+        return _sum_or_mean(loss, ctx.denom, red)
 
     @staticmethod
     def backward(ctx, g):
@@ -404,7 +410,7 @@ class _BCE(Op):
         loss = loss.astype(x.dtype, copy=False)
         if red == "none":
             return loss
-        return loss.sum() if red == "sum" else loss.mean()
+        return _total(loss) if red == "sum" else average(loss)
 
     @staticmethod
     def backward(ctx, g):
@@ -444,7 +450,7 @@ class _BCELogits(Op):
         loss = loss.astype(x.dtype, copy=False)
         if red == "none":
             return loss
-        return loss.sum() if red == "sum" else loss.mean()
+        return _total(loss) if red == "sum" else average(loss)
 
     @staticmethod
     def backward(ctx, g):

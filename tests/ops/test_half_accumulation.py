@@ -27,6 +27,11 @@ OPS = {
     "std_mean": lambda m, a: m.std_mean(a, 0)[0],
     "norm": lambda m, a: a.norm(dim=1),
     "matmul": lambda m, a: a @ a.T,
+    "mse_mean": lambda m, a: m.nn.functional.mse_loss(a, a.flip(1)),
+    "mse_sum": lambda m, a: m.nn.functional.mse_loss(a[:2], a[:2].flip(1), reduction="sum"),
+    "l1": lambda m, a: m.nn.functional.l1_loss(a, a.flip(0)),
+    "nll_sum": lambda m, a: m.nn.functional.nll_loss(-a, m.arange(48) * 7, reduction="sum"),
+    "cross_entropy": lambda m, a: m.nn.functional.cross_entropy(a * 4, m.arange(48) * 3),
 }
 
 
