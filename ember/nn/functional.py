@@ -9,6 +9,7 @@ import warnings
 
 import numpy as np
 
+from .. import dtypes
 from .._autocast_state import state as _acs
 from .._backend.xp import move_like, xp_of
 from .._tensor_errors import check_dim
@@ -773,7 +774,23 @@ def layer_norm(
             f"{input.shape}"
         )
     axes = tuple(range(len(shp) - len(ns), len(shp)))
-    return normalize_over(input, weight, bias, axes, eps, ns)
+    x, back = _mixed_norm(input, weight, bias)
+    y = normalize_over(x, weight, bias, axes, eps, ns)
+    return y if back is None else y.to(back)
+
+
+def _mixed_norm(input: Tensor, *params, strict: bool = True) -> tuple:
+    """(input to normalise, dtype to return in or None): torch's CPU layer and group norms take
+    float16/bfloat16 input with float32 parameters, computing in float32 and returning the
+    input's dtype; other mixes raise (``strict``) or promote as arithmetic does."""
+    dts = {p.dtype for p in params if p is not None}
+    if not dts or dts == {input.dtype} or input.device.type != "cpu":
+        return input, None
+    if input.dtype in (dtypes.float16, dtypes.bfloat16) and dts == {dtypes.float32}:
+        return input.float(), input.dtype
+    if strict:
+        raise RuntimeError("mixed dtype (CPU): expect parameter to have scalar type of Float")
+    return input, None
 
 
 def group_norm(
@@ -791,14 +808,15 @@ def group_norm(
             f"of shape {list(shp)} and num_groups={num_groups}"
         )
     N, C = shp[0], shp[1]
-    xg = input.reshape(N, num_groups, (C // num_groups) * math.prod(shp[2:]))
+    x, back = _mixed_norm(input, weight, bias)
+    xg = x.reshape(N, num_groups, (C // num_groups) * math.prod(shp[2:]))
     y = normalize_over(xg, None, None, (2,), eps, ()).reshape(shp)
     bshape = (1, C) + (1,) * (len(shp) - 2)
     if weight is not None:
         y = y * weight.reshape(bshape)
     if bias is not None:
         y = y + bias.reshape(bshape)
-    return y
+    return y if back is None else y.to(back)
 
 
 def instance_norm(
@@ -862,7 +880,9 @@ def rms_norm(
     if eps is None:
         eps = float(np.finfo(input._data.dtype).eps)
     dims = tuple(range(len(shp) - len(ns), len(shp)))
-    return normalize_over(input, weight, None, dims, eps, ns, centre=False)
+    x, back = _mixed_norm(input, weight, strict=False)
+    y = normalize_over(x, weight, None, dims, eps, ns, centre=False)
+    return y if back is None else y.to(back)
 
 
 def local_response_norm(

@@ -43,8 +43,8 @@ def _pair(dt: str, shape=(48, 700), seed=0):
 
 
 def _close(got, want, dt: str) -> None:
-    g = got.float().numpy().astype(np.float64)
-    w = want.float().numpy().astype(np.float64)
+    g = got.detach().float().numpy().astype(np.float64)
+    w = want.detach().float().numpy().astype(np.float64)
     # one half-precision ulp of the value (float32 order of summation may flip a rounding)
     np.testing.assert_allclose(g, w, rtol=ULP[dt], atol=ULP[dt] * 1e-3)
 
@@ -84,3 +84,48 @@ def test_half_backward_matches_torch(dt, fn):
     g = outs[0].float().numpy().astype(np.float64)
     want = outs[1].float().numpy().astype(np.float64)
     np.testing.assert_allclose(g, want, rtol=4 * ULP[dt], atol=4 * ULP[dt] * np.abs(want).max())
+
+
+@pytest.mark.parametrize("dt", ["float16", "bfloat16"])
+@pytest.mark.parametrize("norm", ["layer_norm", "group_norm", "LayerNorm"])
+def test_half_input_with_float32_parameters(dt, norm):
+    """torch's CPU norms take half input with float32 parameters: computed in float32, returned
+    in the input's dtype (gradients in each tensor's own dtype)."""
+    e, t = _pair(dt, (6, 8, 10), seed=4)
+    e.requires_grad_()
+    t.requires_grad_()
+    outs = []
+    for m, a in ((ember, e), (torch, t)):
+        w = m.linspace(0.5, 1.5, 8 if norm == "group_norm" else 10).requires_grad_()
+        b = m.linspace(-0.2, 0.3, w.shape[0])
+        f = m.nn.functional
+        if norm == "layer_norm":
+            y = f.layer_norm(a, (10,), w, b)
+        elif norm == "group_norm":
+            y = f.group_norm(a, 2, w, b)
+        else:
+            mod = m.nn.LayerNorm(10)
+            with m.no_grad():
+                mod.weight.copy_(w)
+            y = mod(a)
+        y.float().square().sum().backward()
+        outs.append((y, a.grad))
+    (ye, ge), (yt, gt) = outs
+    assert ye.dtype == getattr(ember, dt) == getattr(ember, str(yt.dtype).split(".")[-1])
+    assert ge.dtype == e.dtype
+    _close(ye, yt, dt)
+    np.testing.assert_allclose(
+        ge.float().numpy(), gt.float().numpy(), rtol=4 * ULP[dt], atol=8 * ULP[dt]
+    )
+
+
+def test_float32_input_with_half_parameters_raises_as_torch():
+    x = ember.randn(4, 8)
+    w = ember.ones(8, dtype=ember.bfloat16)
+    with pytest.raises(RuntimeError, match="mixed dtype"):
+        ember.nn.functional.layer_norm(x, (8,), w, None)
+    with pytest.raises(RuntimeError, match="mixed dtype"):
+        ember.nn.functional.group_norm(x, 2, w, w)
+    # rms_norm has no fused mixed kernel: float32 input promotes; half input keeps its dtype
+    assert ember.nn.functional.rms_norm(x, (8,), w).dtype == ember.float32
+    assert ember.nn.functional.rms_norm(w, (8,), x[0]).dtype == ember.bfloat16
