@@ -3,6 +3,8 @@ bilinear op. ``linear`` carries torch's argument checks: torch.nn.functional.lin
 
 from __future__ import annotations
 
+import numpy as np
+
 from .._autocast_state import state as _acs
 from .._backend.cpu.gemm import mm
 from .._backend.xp import CPU_ARRAY, xp_of
@@ -10,7 +12,7 @@ from ..autograd.node import Op
 from ..dtypes import from_numpy_dtype
 from ..tensor import Tensor
 from . import _autocast, _bw
-from ._blas_sum import ones
+from ._blas_sum import HALF, ones
 
 __all__ = ["linear"]
 
@@ -37,9 +39,15 @@ class _Linear(Op):
         x2 = x.reshape(-1, x.shape[-1]) if nd > 2 else x  # one GEMM, not a batch of them
         # x W^T directly: computing W x^T and copying its transpose back measured slower on
         # every shape tried (64x784x256 to 1024x256x768; the copy alone is 1.4 ms at 768x384)
-        y = mm(x2, w.T)
-        if b is not None:
+        if type(x2) is CPU_ARRAY and x2.dtype in HALF and b is not None:
+            # the bias joins the float32 product before its one rounding, as torch's
+            y = mm(x2.astype(np.float32), w.T.astype(np.float32))
             y += b
+            y = y.astype(x2.dtype)
+        else:
+            y = mm(x2, w.T)
+            if b is not None:
+                y += b
         return y.reshape(x.shape[:-1] + (w.shape[0],)) if nd > 2 else y
 
     @staticmethod

@@ -129,3 +129,19 @@ def test_float32_input_with_half_parameters_raises_as_torch():
     # rms_norm has no fused mixed kernel: float32 input promotes; half input keeps its dtype
     assert ember.nn.functional.rms_norm(x, (8,), w).dtype == ember.float32
     assert ember.nn.functional.rms_norm(w, (8,), x[0]).dtype == ember.bfloat16
+
+
+@pytest.mark.parametrize("dt", ["float16", "bfloat16"])
+def test_half_linear_and_addmm_round_once(dt):
+    """The bias joins the float32 product before the one rounding (torch's), so Linear under
+    bfloat16 autocast gives torch's bits."""
+    rng = np.random.default_rng(5)
+    x, w, b = (rng.standard_normal(s).astype(np.float32) for s in ((8, 64), (32, 64), (32,)))
+    got, want = [], []
+    for m, out in ((ember, got), (torch, want)):
+        X, W, B = (m.from_numpy(a).to(getattr(m, dt)) for a in (x, w, b))
+        out.append(m.nn.functional.linear(X, W, B))
+        out.append(m.addmm(B, X, W.T, beta=0.5, alpha=2.0))
+        out.append(m.nn.functional.linear(X[None], W, B)[0])
+    for g, t in zip(got, want):
+        assert np.array_equal(g.float().numpy(), t.float().numpy())
