@@ -282,8 +282,12 @@ def _apply_swaps(z: np.ndarray, n: int) -> np.ndarray:
 # ---------------------------------------------------------------- other distributions
 def bernoulli_scalar(gen, n: int, p: float) -> np.ndarray:
     """bernoulli_(p) with a float p: a double uniform < p per element (torch's generic CPU
-    kernel; its MKL build on Intel CPUs draws from MKL's stream instead)."""
-    return u01_double(gen, n) < p
+    kernel; its MKL build on Intel CPUs draws from MKL's stream instead). The uniform is
+    ``k * 2^-53`` for the low 53 bits ``k`` of a 64-bit draw, so ``u < p`` exactly when
+    ``k < ceil(p * 2^53)``: compared as integers, without the two float64 passes."""
+    r = gen.engine.random64(n)
+    r &= _M53
+    return r < np.uint64(math.ceil(p * 2.0**53))
 
 
 def bernoulli_tensor(gen, p: np.ndarray) -> np.ndarray:
