@@ -116,7 +116,7 @@ def _call_with_graph(node, grads):
         out = outref() if outref is not None else None
         mapped = []
         for s in saved:
-            if isinstance(s, Tensor):
+            if s is None or isinstance(s, Tensor):  # (None is no output array either)
                 mapped.append(s)
                 continue
             m = None

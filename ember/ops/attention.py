@@ -23,11 +23,15 @@ import numpy as np
 
 from .._backend.cpu.gemm import mm
 from .._backend.xp import xp_of
+from ..autograd.engine import grad as _grad
 from ..autograd.node import Op
-from ..tensor import Tensor
+from ..tensor import Tensor, _wrap
 from . import _bw
 from ._blas_sum import rsum
+from .activation import softmax
 from .dropout import keep_mask
+from .gather import masked_fill
+from .linalg import matmul
 
 __all__: list[str] = []
 
@@ -75,6 +79,9 @@ def _mT(a):
 
 class ScaledDotProductAttention(Op):
     """softmax(q k^T * scale + mask) v with dropout; inputs q, k, v, a float mask or None."""
+
+    save_in = (0, 1, 2)  # k and v are saved as they are: an in-place change is an error
+    higher_order = True  # create_graph=True: _backward_with_graph
 
     def name(self) -> str:
         return "ScaledDotProductAttentionBackward0"
@@ -132,6 +139,8 @@ class ScaledDotProductAttention(Op):
 
     @staticmethod
     def backward(ctx, g):
+        if isinstance(g, Tensor):  # create_graph=True
+            return _backward_with_graph(ctx, g)
         qs, k, v, p, pd, keep = ctx.saved
         dt, scale, hk, mshape = ctx.info
         qshape, kshape, vshape = ctx.shapes
@@ -176,6 +185,38 @@ class ScaledDotProductAttention(Op):
                 a = a.astype(dt)
             out.append(a)
         return (*out, None, None, None, None, None, None)
+
+
+def _backward_with_graph(ctx, g: Tensor) -> tuple:
+    """The input gradients as a graph, for higher derivatives: the forward recomputed from the
+    inputs in differentiable ops (the dropout's keep mask reused as a constant) and
+    differentiated with create_graph=True. The first-order backward above stays the fast path."""
+    q, k, v, mask, bool_mask, _, is_causal, scale, gqa, _ = ctx._inputs
+    keep = ctx.saved[5]
+    needs = ctx._needs[:4]
+    kk, vv = k, v
+    if gqa:
+        r = q.shape[-3] // k.shape[-3]
+        kk, vv = k.repeat_interleave(r, dim=-3), v.repeat_interleave(r, dim=-3)
+    s = matmul(q * scale, kk.transpose(-2, -1))
+    dt = s._data.dtype
+    if is_causal:
+        s = s + _wrap(causal_bias(s.shape[-2], s.shape[-1], dt, xp_of(s._data)))
+    if mask is not None:
+        s = s + (_wrap(_bool_bias(mask._data, dt)) if bool_mask else mask)
+    dead = None
+    if mask is not None or is_causal:  # a fully masked row: zero weights, as the forward
+        dead = _wrap(~xp_of(s._data).isfinite(s._data.max(axis=-1, keepdims=True)))
+        s = masked_fill(s, dead, 0.0)
+    p = softmax(s, -1)
+    if dead is not None:
+        p = masked_fill(p, dead, 0.0)
+    if keep is not None:
+        p = p * keep
+    out = matmul(p, vv)
+    wrt = [t for t, n in zip((q, k, v, mask), needs) if n]
+    got = iter(_grad(out, wrt, g, create_graph=True, allow_unused=True))
+    return (*(next(got) if n else None for n in needs), None, None, None, None, None, None)
 
 
 # torch's messages name dtypes by their C++ type

@@ -128,6 +128,71 @@ def test_gradcheck_float64():
     )
 
 
+def _torch_math_sdpa(q, k, v, mask, causal, gqa):
+    """torch's math path as plain ops (torch's CPU SDPA kernel has no double backward)."""
+    if gqa:
+        r = q.shape[-3] // k.shape[-3]
+        k, v = k.repeat_interleave(r, -3), v.repeat_interleave(r, -3)
+    s = q @ k.transpose(-2, -1) / q.shape[-1] ** 0.5
+    L, S = s.shape[-2:]
+    if causal:
+        s = s.masked_fill(~torch.ones(L, S, dtype=torch.bool).tril(), float("-inf"))
+    if mask is not None:
+        s = s.masked_fill(~mask, float("-inf")) if mask.dtype == torch.bool else s + mask
+    dead = ~torch.isfinite(s.detach().amax(-1, keepdim=True))
+    p = torch.softmax(s.masked_fill(dead, 0.0), -1).masked_fill(dead, 0.0)
+    return p @ v
+
+
+@pytest.mark.parametrize(
+    "causal,mask,gqa",
+    [(True, None, False), (False, "float", False), (False, "bool", True), (True, "dead", False)],
+)
+def test_double_backward_matches_torch_math(causal, mask, gqa):
+    """create_graph=True through the op: the gradient is a graph (a gradient penalty on
+    attention), equal to torch's math path differentiated twice."""
+    rng = np.random.default_rng(0)
+    arrays = [rng.standard_normal(s) for s in ((2, 4, 5, 8), (2, 2 if gqa else 4, 6, 8))]
+    arrays.append(rng.standard_normal(arrays[1].shape))
+    m_arr = rng.standard_normal((5, 6)) if mask == "float" else rng.random((5, 6)) > 0.3
+    if mask == "dead":
+        m_arr[1] = False  # a row with nothing to attend to
+    grads = []
+    for m in (ember, torch):
+        q, k, v = (m.from_numpy(a.copy()).requires_grad_() for a in arrays)
+        am = None if mask is None else m.from_numpy(m_arr.copy())
+        if mask == "float":
+            am.requires_grad_()
+        if m is ember:
+            out = m.nn.functional.scaled_dot_product_attention(
+                q, k, v, attn_mask=am, is_causal=causal, enable_gqa=gqa
+            )
+        else:
+            out = _torch_math_sdpa(q, k, v, am, causal, gqa)
+        gq, gk = m.autograd.grad((out**2).sum(), (q, k), create_graph=True)
+        (gq.pow(2).sum() + (gk * gk.detach()).sum()).backward()
+        grads.append([t.grad.numpy() for t in (q, k, v) + ((am,) if mask == "float" else ())])
+    for a, b in zip(*grads):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+def test_gradgradcheck_float64():
+    f = ember.nn.functional.scaled_dot_product_attention
+    q, k, v = (randn(*s, dtype=ember.float64, seed=i) for i, s in enumerate(((1, 2, 3, 2),) * 3))
+    for t in (q, k, v):
+        t.requires_grad_()
+    assert ember.autograd.gradgradcheck(lambda a, b, c: f(a, b, c, is_causal=True), (q, k, v))
+
+
+def test_in_place_change_of_a_saved_input_is_an_error():
+    q, k, v = (randn(1, 2, 3, 4, seed=i).requires_grad_() for i in range(3))
+    kk = k * 1.0
+    out = ember.nn.functional.scaled_dot_product_attention(q, kk, v)
+    kk.add_(1.0)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        out.sum().backward()
+
+
 def test_one_key_head_broadcasts():
     q, k, v = randn(2, 3, 4, 8, seed=1), randn(2, 1, 5, 8, seed=2), randn(2, 1, 5, 6, seed=3)
     compare(_sdpa, q, k, v, atol=1e-5, rtol=1e-4)
