@@ -384,6 +384,18 @@ class _PRelu(Op):
 
 
 # --- softmax family -------------------------------------------------------------------------
+def _half_backward(backward, ctx, g):
+    """``backward`` for a float16/bfloat16 output made in float32 and rounded once (torch's):
+    run in float32 on the saved output, the gradient rounded once."""
+    (y,) = ctx.saved
+    ctx.saved = (y.astype(np.float32),)
+    try:
+        gx = backward(ctx, g.astype(np.float32))[0]
+    finally:
+        ctx.saved = (y,)
+    return gx.astype(y.dtype), None
+
+
 class _Softmax(Op):
     save_out = True
     higher_order = True
@@ -411,12 +423,7 @@ class _Softmax(Op):
         if isinstance(g, Tensor):
             return y * (g - (g * y).sum(ctx.dim, keepdim=True)), None
         if type(y) is CPU_ARRAY and y.dtype in HALF:
-            ctx.saved = (y.astype(np.float32),)
-            try:
-                gx = _Softmax.backward(ctx, g.astype(np.float32))[0]
-            finally:
-                ctx.saved = (y,)
-            return gx.astype(y.dtype), None
+            return _half_backward(_Softmax.backward, ctx, g)
         gy = g * y
         d = ctx.dim
         gy -= y * rsum(gy, (d,) if d is not None else tuple(range(y.ndim)))
@@ -449,12 +456,7 @@ class _LogSoftmax(Op):
         if isinstance(g, Tensor):
             return g - y.exp() * g.sum(ctx.dim, keepdim=True), None
         if type(y) is CPU_ARRAY and y.dtype in HALF:
-            ctx.saved = (y.astype(np.float32),)
-            try:
-                gx = _LogSoftmax.backward(ctx, g.astype(np.float32))[0]
-            finally:
-                ctx.saved = (y,)
-            return gx.astype(y.dtype), None
+            return _half_backward(_LogSoftmax.backward, ctx, g)
         xp = xp_of(y)
         d = ctx.dim
         return g - xp.exp(y) * rsum(g, (d,) if d is not None else tuple(range(y.ndim))), None
