@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._backend.cpu.threads import prange
+from .._backend.cpu.threads import pblocks, prange, workspace
 from .._backend.xp import xp_of
 
 
@@ -109,8 +109,9 @@ def _correlate(src, w4, k, kh, kw, d, rows, wp, acc, tmp, first=True):
                 acc += tmp
 
 
-def forward(x, w, b, s, pads, d):
-    """Output (N, C*m, OH, OW) of x (N, C, H, W) and w (C*m, 1, KH, KW)."""
+def _forward_xp(x, w, b, s, pads, d):
+    """Output (N, C*m, OH, OW) of x (N, C, H, W) and w (C*m, 1, KH, KW): the tap-by-tap
+    passes (CuPy)."""
     xp = xp_of(x)
     n, c, m, kh, kw, hp, wp, oh, ow = _geometry(x.shape, w.shape, s, pads, d)
     flat = s == (1, 1)
@@ -155,11 +156,11 @@ def _direct_ok(s, pads, d, kh, kw) -> bool:
     )
 
 
-def backward(gy, x, w, s, pads, d, needs):
-    """(grad_input, grad_weight, grad_bias) of ``forward``; None where ``needs`` is False.
-    The input gradient of a stride-1 convolution is the padded output gradient correlated with
-    the flipped kernel (flat views, as the forward); otherwise each tap's products are added
-    back into the padded input gradient through strided views."""
+def _backward_xp(gy, x, w, s, pads, d, needs):
+    """(grad_input, grad_weight, grad_bias) of ``_forward_xp`` (CuPy); None where ``needs`` is
+    False. The input gradient of a stride-1 convolution is the padded output gradient
+    correlated with the flipped kernel (flat views, as the forward); otherwise each tap's
+    products are added back into the padded input gradient through strided views."""
     xp = xp_of(gy)
     n, c, m, kh, kw, hp, wp, oh, ow = _geometry(x.shape, w.shape, s, pads, d)
     h, w_ = x.shape[2:]
@@ -213,6 +214,180 @@ def backward(gy, x, w, s, pads, d, needs):
         acc = parts[0]
         for p in parts[1:]:
             acc = acc + p
+        gw = acc.reshape(w.shape)
+    if nb:
+        gb = gy.sum((0, 2, 3))
+    return gx, gw, gb
+
+
+# ---------------------------------------------------------------------------------------------
+# NumPy: one image at a time, columns over flat phase slabs, one batched product per image
+
+
+class _Geo:
+    """Shapes of one depthwise convolution on the phase grid (as ``conv_flat``'s): the padded
+    image split into its s0*s1 phases, each flattened per channel to ``r`` numbers; tap t reads
+    ``span`` = OH*Wq numbers of phase ``taps[t][0]`` from offset ``taps[t][1]``."""
+
+    def __init__(self, xshape, wshape, s, pads, d):
+        self.n, self.c, self.h, self.w = xshape
+        self.m = wshape[0] // self.c
+        self.kh, self.kw = wshape[2:]
+        self.s, self.pads = s, pads
+        hp = self.h + pads[0][0] + pads[0][1]
+        wp = self.w + pads[1][0] + pads[1][1]
+        self.oh = (hp - d[0] * (self.kh - 1) - 1) // s[0] + 1
+        self.ow = (wp - d[1] * (self.kw - 1) - 1) // s[1] + 1
+        self.hq = -(-hp // s[0])
+        self.wq = -(-wp // s[1])
+        self.span = self.oh * self.wq
+        self.taps = [
+            (
+                (i * d[0] % s[0]) * s[1] + j * d[1] % s[1],
+                (i * d[0] // s[0]) * self.wq + j * d[1] // s[1],
+            )
+            for i in range(self.kh)
+            for j in range(self.kw)
+        ]
+        self.r = max(self.hq * self.wq, max(off for _, off in self.taps) + self.span)
+
+    def places(self):
+        """[(phase, first input row, first input column, phase row, phase column)] of the
+        phases that hold input."""
+        (pt, _), (pl, _) = self.pads
+        s0, s1 = self.s
+        out = []
+        for a in range(s0):
+            for b in range(s1):
+                r0, c0 = (a - pt) % s0, (b - pl) % s1
+                if r0 < self.h and c0 < self.w:
+                    out.append((a * s1 + b, r0, c0, (r0 + pt) // s0, (c0 + pl) // s1))
+        return out
+
+
+def _phase_image(g: _Geo, x, i: int, slot: str):
+    """Image ``i`` of x zero-padded and split into phases: (C, S, r) scratch."""
+    s0, s1 = g.s
+    buf = workspace(slot, (g.c, s0 * s1, g.r), x.dtype, np)
+    buf.fill(0)
+    grid = buf[:, :, : g.hq * g.wq].reshape(g.c, s0 * s1, g.hq, g.wq)
+    for p, r0, c0, q0, p0 in g.places():
+        src = x[i, :, r0::s0, c0::s1]
+        grid[:, p, q0 : q0 + src.shape[1], p0 : p0 + src.shape[2]] = src
+    return buf
+
+
+def _columns(g: _Geo, ph, slot: str):
+    """(C, T, span) columns of one image's phase buffer."""
+    cols = workspace(slot, (g.c, len(g.taps), g.span), ph.dtype, np)
+    for t, (p, off) in enumerate(g.taps):
+        cols[:, t] = ph[:, p, off : off + g.span]
+    return cols
+
+
+def forward(x, w, b, s, pads, d):
+    """Output (N, C*m, OH, OW) of x (N, C, H, W) and w (C*m, 1, KH, KW).
+
+    NumPy: per image, the KH*KW tap slabs copied into columns (C, T, OH*Wq) and one batched
+    product (C, m, T) @ (C, T, OH*Wq). Measured (1 thread, 32x96x32x32, 3x3): 4.5 ms against
+    13 ms for the tap-by-tap multiply-add passes, whose broadcast multiply runs ~3x slower than
+    a copy; torch 4.1 ms."""
+    if type(x) is not np.ndarray:
+        return _forward_xp(x, w, b, s, pads, d)
+    g = _Geo(x.shape, w.shape, s, pads, d)
+    w3 = w.reshape(g.c, g.m, -1)
+    out = np.empty((g.n, g.c * g.m, g.oh, g.ow), x.dtype)
+    bc = None if b is None else b.reshape(g.c * g.m, 1, 1)
+
+    def run(lo, hi):
+        o = workspace("dw_o", (g.c, g.m, g.span), x.dtype, np)
+        o4 = o.reshape(g.c * g.m, g.oh, g.wq)[:, :, : g.ow]
+        for i in range(lo, hi):
+            np.matmul(w3, _columns(g, _phase_image(g, x, i, "dw_x"), "dw_cols"), out=o)
+            if bc is None:
+                out[i] = o4
+            else:
+                np.add(o4, bc, out=out[i])
+
+    pblocks(g.n, run)
+    return out
+
+
+def backward(gy, x, w, s, pads, d, needs):
+    """(grad_input, grad_weight, grad_bias) of ``forward``; None where ``needs`` is False.
+
+    NumPy, per image: the output gradient on the (OH, Wq) grid with zeros in the junk columns;
+    the weight gradient is (C, m, span) @ columns^T; the input gradient's columns are
+    (C, T, m) @ (C, m, span), each tap's slab added back into the phase buffer at its offset
+    (the junk columns add zeros), then the phases put back in place."""
+    if type(x) is not np.ndarray:
+        return _backward_xp(gy, x, w, s, pads, d, needs)
+    g = _Geo(x.shape, w.shape, s, pads, d)
+    nx, nw, nb = needs[0], needs[1], needs[2]
+    dt = x.dtype
+    nt = len(g.taps)
+    g5 = gy.reshape(g.n, g.c, g.m, g.oh, g.ow)
+    s0, s1 = g.s
+    direct = nx and _direct_ok(s, pads, d, g.kh, g.kw)
+    gx = np.empty(x.shape, dt) if nx else None
+    gg = wf = w3t = None
+    if direct:
+        # the input gradient of a stride-1 convolution: the output gradient, padded by
+        # (k-1)*d - p, correlated with the flipped kernel, summed over the multiplier
+        gp = tuple(
+            ((kk - 1) * d[a] - pads[a][0], (kk - 1) * d[a] - pads[a][1])
+            for a, kk in ((0, g.kh), (1, g.kw))
+        )
+        gg = _Geo(gy.shape, (g.c * g.m, 1, g.kh, g.kw), (1, 1), gp, d)
+        wf = np.ascontiguousarray(
+            w.reshape(g.c, g.m, g.kh, g.kw)[:, :, ::-1, ::-1].reshape(g.c, 1, g.m * nt)
+        )
+    elif nx:
+        w3t = np.ascontiguousarray(w.reshape(g.c, g.m, nt).transpose(0, 2, 1))
+
+    def run(lo, hi):
+        gw = np.zeros((g.c, g.m, nt), dt) if nw else None
+        if nw or (nx and not direct):
+            gyw = workspace("dw_gy", (g.c, g.m, g.oh, g.wq), dt, np)
+            gyw[:, :, :, g.ow :] = 0
+            g3 = gyw.reshape(g.c, g.m, g.span)
+        t = workspace("dw_tw", (g.c, g.m, nt), dt, np) if nw else None
+        if direct:
+            o = workspace("dw_gxo", (g.c, 1, gg.span), dt, np)
+            o3 = o.reshape(g.c, gg.oh, gg.wq)[:, :, : gg.ow]
+        for i in range(lo, hi):
+            if nw or (nx and not direct):
+                gyw[:, :, :, : g.ow] = g5[i]
+            if nw:
+                cols = _columns(g, _phase_image(g, x, i, "dw_x"), "dw_cols")
+                np.matmul(g3, cols.transpose(0, 2, 1), out=t)
+                gw += t
+            if direct:
+                gcols = _columns(gg, _phase_image(gg, gy, i, "dw_x"), "dw_cols")
+                np.matmul(wf, gcols.reshape(g.c, g.m * nt, gg.span), out=o)
+                gx[i] = o3
+            elif nx:
+                gc = workspace("dw_gc", (g.c, nt, g.span), dt, np)
+                if g.m == 1:  # an outer product: the broadcast multiply beats a K=1 product
+                    np.multiply(w3t, g3, out=gc)
+                else:
+                    np.matmul(w3t, g3, out=gc)
+                gph = workspace("dw_gx", (g.c, s0 * s1, g.r), dt, np)
+                gph.fill(0)
+                for tp, (p, off) in enumerate(g.taps):
+                    gph[:, p, off : off + g.span] += gc[:, tp]
+                grid = gph[:, :, : g.hq * g.wq].reshape(g.c, s0 * s1, g.hq, g.wq)
+                for p, r0, c0, q0, p0 in g.places():
+                    dst = gx[i, :, r0::s0, c0::s1]
+                    dst[...] = grid[:, p, q0 : q0 + dst.shape[1], p0 : p0 + dst.shape[2]]
+        return gw
+
+    parts = pblocks(g.n, run)
+    gw = gb = None
+    if nw:
+        acc = parts[0]
+        for p in parts[1:]:
+            acc += p
         gw = acc.reshape(w.shape)
     if nb:
         gb = gy.sum((0, 2, 3))
