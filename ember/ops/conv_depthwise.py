@@ -316,10 +316,12 @@ def forward(x, w, b, s, pads, d):
 def backward(gy, x, w, s, pads, d, needs):
     """(grad_input, grad_weight, grad_bias) of ``forward``; None where ``needs`` is False.
 
-    NumPy, per image: the output gradient on the (OH, Wq) grid with zeros in the junk columns;
-    the weight gradient is (C, m, span) @ columns^T; the input gradient's columns are
-    (C, T, m) @ (C, m, span), each tap's slab added back into the phase buffer at its offset
-    (the junk columns add zeros), then the phases put back in place."""
+    NumPy, per image: the output gradient on the (OH, Wq) grid with zeros in the junk columns
+    and around it; the weight gradient is (C, m, span) @ columns^T; each input phase's gradient
+    is one product of its taps' weights with the output gradient's slabs read back from the
+    taps' offsets. Measured (1 thread, 32x96x32x32, stride 2): input gradient 6.9 ms with
+    col2im (a broadcast multiply and an add per tap) -> 4.9 ms; stride 1 the same work as the
+    flipped correlation."""
     if type(x) is not np.ndarray:
         return _backward_xp(gy, x, w, s, pads, d, needs)
     g = _Geo(x.shape, w.shape, s, pads, d)
@@ -328,58 +330,50 @@ def backward(gy, x, w, s, pads, d, needs):
     nt = len(g.taps)
     g5 = gy.reshape(g.n, g.c, g.m, g.oh, g.ow)
     s0, s1 = g.s
-    direct = nx and _direct_ok(s, pads, d, g.kh, g.kw)
     gx = np.empty(x.shape, dt) if nx else None
-    gg = wf = w3t = None
-    if direct:
-        # the input gradient of a stride-1 convolution: the output gradient, padded by
-        # (k-1)*d - p, correlated with the flipped kernel, summed over the multiplier
-        gp = tuple(
-            ((kk - 1) * d[a] - pads[a][0], (kk - 1) * d[a] - pads[a][1])
-            for a, kk in ((0, g.kh), (1, g.kw))
-        )
-        gg = _Geo(gy.shape, (g.c * g.m, 1, g.kh, g.kw), (1, 1), gp, d)
-        wf = np.ascontiguousarray(
-            w.reshape(g.c, g.m, g.kh, g.kw)[:, :, ::-1, ::-1].reshape(g.c, 1, g.m * nt)
-        )
-    elif nx:
-        w3t = np.ascontiguousarray(w.reshape(g.c, g.m, nt).transpose(0, 2, 1))
+    rq = g.hq * g.wq  # one phase's grid
+    front = max(off for _, off in g.taps)
+    # per phase: its taps and their weights, (C, 1, m*taps)
+    groups = []
+    if nx:
+        w4 = w.reshape(g.c, g.m, nt)
+        for p in range(s0 * s1):
+            ts = [(t, off) for t, (q, off) in enumerate(g.taps) if q == p]
+            if ts:
+                wp = np.ascontiguousarray(w4[:, :, [t for t, _ in ts]].reshape(g.c, 1, -1))
+                groups.append((p, [off for _, off in ts], wp))
+        if len(groups) < s0 * s1:  # a phase no tap reads (a stride past the kernel): zeros
+            gx = np.zeros(x.shape, dt)
 
     def run(lo, hi):
         gw = np.zeros((g.c, g.m, nt), dt) if nw else None
-        if nw or (nx and not direct):
-            gyw = workspace("dw_gy", (g.c, g.m, g.oh, g.wq), dt, np)
-            gyw[:, :, :, g.ow :] = 0
-            g3 = gyw.reshape(g.c, g.m, g.span)
+        # the output gradient on the (OH, Wq) grid, zeros in the junk columns and around it
+        gpad = workspace("dw_gy", (g.c, g.m, front + rq), dt, np)
+        gpad.fill(0)
+        g3 = gpad[:, :, front : front + g.span]
+        gyw = g3.reshape(g.c, g.m, g.oh, g.wq)
         t = workspace("dw_tw", (g.c, g.m, nt), dt, np) if nw else None
-        if direct:
-            o = workspace("dw_gxo", (g.c, 1, gg.span), dt, np)
-            o3 = o.reshape(g.c, gg.oh, gg.wq)[:, :, : gg.ow]
         for i in range(lo, hi):
-            if nw or (nx and not direct):
-                gyw[:, :, :, : g.ow] = g5[i]
+            gyw[:, :, :, : g.ow] = g5[i]
             if nw:
                 cols = _columns(g, _phase_image(g, x, i, "dw_x"), "dw_cols")
                 np.matmul(g3, cols.transpose(0, 2, 1), out=t)
                 gw += t
-            if direct:
-                gcols = _columns(gg, _phase_image(gg, gy, i, "dw_x"), "dw_cols")
-                np.matmul(wf, gcols.reshape(g.c, g.m * nt, gg.span), out=o)
-                gx[i] = o3
-            elif nx:
-                gc = workspace("dw_gc", (g.c, nt, g.span), dt, np)
-                if g.m == 1:  # an outer product: the broadcast multiply beats a K=1 product
-                    np.multiply(w3t, g3, out=gc)
-                else:
-                    np.matmul(w3t, g3, out=gc)
-                gph = workspace("dw_gx", (g.c, s0 * s1, g.r), dt, np)
-                gph.fill(0)
-                for tp, (p, off) in enumerate(g.taps):
-                    gph[:, p, off : off + g.span] += gc[:, tp]
-                grid = gph[:, :, : g.hq * g.wq].reshape(g.c, s0 * s1, g.hq, g.wq)
-                for p, r0, c0, q0, p0 in g.places():
-                    dst = gx[i, :, r0::s0, c0::s1]
-                    dst[...] = grid[:, p, q0 : q0 + dst.shape[1], p0 : p0 + dst.shape[2]]
+            if nx:
+                # phase p's input gradient at grid position q: the sum over p's taps of
+                # w[t] * gy[q - off_t] (the adjoint of the forward's slab reads), as columns
+                # of the output gradient's slabs and one product (no scatter-adds)
+                for p, offs, wp in groups:
+                    gc = workspace("dw_gc", (g.c, g.m, len(offs), rq), dt, np)
+                    for j, off in enumerate(offs):
+                        gc[:, :, j] = gpad[:, :, front - off : front - off + rq]
+                    o = workspace("dw_go", (g.c, 1, rq), dt, np)
+                    np.matmul(wp, gc.reshape(g.c, -1, rq), out=o)
+                    grid = o.reshape(g.c, g.hq, g.wq)
+                    for q, r0, c0, q0, p0 in g.places():
+                        if q == p:
+                            dst = gx[i, :, r0::s0, c0::s1]
+                            dst[...] = grid[:, q0 : q0 + dst.shape[1], p0 : p0 + dst.shape[2]]
         return gw
 
     parts = pblocks(g.n, run)
