@@ -1,0 +1,201 @@
+"""2-D convolution (groups=1, NumPy, float32/float64) with few channels, one image at a time in
+NCHW, by im2col over flat rows of the padded image.
+
+Why: with 16-32 channels the blocked NHWC kernels spend more time moving data than in the
+product: NCHW <-> NHWC transposes of rows of 16-32 numbers, and im2col copies of KW*C numbers.
+Here each image stays NCHW. Zero-padded and flattened, an image (C, Hp*Wp) read from offset
+``i*Wp + j`` gives every output row of tap (i, j) at once, with ``Wp - OW`` junk columns per row
+(they read across the row's end; the output drops them). So the columns are KH*KW copies of
+whole (C, OH*Wp) slabs, and one product (Cout, KH*KW*C) @ (KH*KW*C, OH*Wp) gives the image's
+output. A stride is folded in first: the padded image is split into its s0*s1 phases
+(rows a::s0, columns b::s1), and tap (i, j) reads phase (i*d0 % s0, j*d1 % s1) from the offset
+(i*d0 // s0, j*d1 // s1), again a stride-1 slab.
+
+Backward per image: the output gradient laid out on the same (OH, Wq) grid with zeros in the
+junk columns and around it; the weight gradient is columns @ (Cout, OH*Wq)^T (columns re-formed
+from the input, in cache); each input phase's gradient is one product of its taps' transposed
+weights with the output gradient's slabs read back from the taps' offsets, then the phases are
+put back in place. Images are split over ember's threads, each with a one-thread BLAS.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._backend.cpu.threads import pblocks, workspace
+from .._backend.xp import CPU_ARRAY
+
+_MAX_CHANNELS = 32
+# Measured (1 thread, 64 images, 3x3 pad 1, forward + both gradients, against conv_nhwc):
+# 32x32 outputs: 16->16 13.3 vs 15.7 ms, 16->32 27 vs 35, 8->16 12 vs 15, 32->32 41 vs 48;
+# 16x16 outputs: 16->16 6.2 vs 5.1, 32->32 15.7 vs 10.8; stride 2 (16->32, 32x32 -> 16x16):
+# 10.4 vs 8.1. The per-image products are too small below 32x32 outputs.
+_MIN_POSITIONS = 1024
+
+
+def eligible(x, w, s, pads, d, g: int) -> bool:
+    """Whether this path serves the convolution: NumPy float32/float64 2-d, one group, stride 1,
+    8 to 32 input channels, at most 32 output channels, at least 32x32 output positions."""
+    if type(x) is not CPU_ARRAY or x.ndim != 4 or g != 1 or w.dtype != x.dtype:
+        return False
+    if x.dtype not in (np.float32, np.float64) or s != (1, 1):
+        return False
+    c, cout = x.shape[1], w.shape[0]
+    if not (8 <= c <= _MAX_CHANNELS and cout <= _MAX_CHANNELS):
+        return False
+    geo = _Geo(x.shape, w.shape, s, pads, d)
+    return geo.oh * geo.ow >= _MIN_POSITIONS
+
+
+class _Geo:
+    """Shapes of one convolution on the phase grid."""
+
+    def __init__(self, xshape, wshape, s, pads, d):
+        self.n, self.c, self.h, self.w = xshape
+        self.cout, _, self.kh, self.kw = wshape
+        self.s, self.pads, self.d = s, pads, d
+        self.hp = self.h + pads[0][0] + pads[0][1]
+        self.wp = self.w + pads[1][0] + pads[1][1]
+        self.oh = (self.hp - d[0] * (self.kh - 1) - 1) // s[0] + 1
+        self.ow = (self.wp - d[1] * (self.kw - 1) - 1) // s[1] + 1
+        self.hq = -(-self.hp // s[0])  # rows and columns of a phase
+        self.wq = -(-self.wp // s[1])
+        self.span = self.oh * self.wq  # one tap's slab: OH rows of the phase grid
+        # (phase, flat offset) of each tap, in (i, j) order
+        self.taps = [
+            (
+                (i * d[0] % s[0]) * s[1] + j * d[1] % s[1],
+                (i * d[0] // s[0]) * self.wq + j * d[1] // s[1],
+            )
+            for i in range(self.kh)
+            for j in range(self.kw)
+        ]
+        # phase buffer length: every slab fits (the last one overruns the grid by its junk)
+        self.flat = max(self.hq * self.wq, max(off for _, off in self.taps) + self.span)
+        self.k = self.kh * self.kw * self.c
+
+
+def _places(g: _Geo) -> list:
+    """[(phase, first input row, first input column, phase row, phase column)] of the phases
+    that hold input."""
+    (pt, _), (pl, _) = g.pads
+    s0, s1 = g.s
+    out = []
+    for a in range(s0):
+        for b in range(s1):
+            r0, c0 = (a - pt) % s0, (b - pl) % s1  # the first input row/column of this phase
+            if r0 < g.h and c0 < g.w:
+                out.append((a * s1 + b, r0, c0, (r0 + pt) // s0, (c0 + pl) // s1))
+    return out
+
+
+def _phases(g: _Geo, x, i: int, slot: str):
+    """Image ``i`` of x zero-padded and split into phases: (s0*s1, C, flat) scratch."""
+    s0, s1 = g.s
+    buf = workspace(slot, (s0 * s1, g.c, g.flat), x.dtype, np)
+    buf.fill(0)
+    grid = buf[:, :, : g.hq * g.wq].reshape(s0 * s1, g.c, g.hq, g.wq)
+    for p, r0, c0, q0, p0 in _places(g):
+        src = x[i, :, r0::s0, c0::s1]
+        grid[p, :, q0 : q0 + src.shape[1], p0 : p0 + src.shape[2]] = src
+    return buf
+
+
+def _columns(g: _Geo, ph, slot: str):
+    """The (KH*KW*C, OH*Wq) columns of one image's phase buffer."""
+    cols = workspace(slot, (len(g.taps), g.c, g.span), ph.dtype, np)
+    for t, (p, off) in enumerate(g.taps):
+        cols[t] = ph[p, :, off : off + g.span]
+    return cols.reshape(g.k, g.span)
+
+
+def _weight_rows(w):
+    """(Cout, KH*KW*C): rows in (tap, channel) order, the columns' order."""
+    cout, c, kh, kw = w.shape
+    return np.ascontiguousarray(w.transpose(0, 2, 3, 1).reshape(cout, kh * kw * c))
+
+
+def forward(x, w, b, s, pads, d):
+    """Output (N, Cout, OH, OW) of x (N, C, H, W) and w (Cout, C, KH, KW)."""
+    g = _Geo(x.shape, w.shape, s, pads, d)
+    wm = _weight_rows(w)
+    out = np.empty((g.n, g.cout, g.oh, g.ow), x.dtype)
+    bc = None if b is None else b.reshape(g.cout, 1, 1)
+
+    def run(lo, hi):
+        o = workspace("flat_o", (g.cout, g.oh, g.wq), x.dtype, np)
+        for i in range(lo, hi):
+            cols = _columns(g, _phases(g, x, i, "flat_x"), "flat_cols")
+            np.matmul(wm, cols, out=o.reshape(g.cout, g.span))
+            if bc is None:
+                out[i] = o[:, :, : g.ow]
+            else:
+                np.add(o[:, :, : g.ow], bc, out=out[i])
+
+    pblocks(g.n, run)
+    return out
+
+
+def backward(gy, x, w, s, pads, d, needs):
+    """(grad_input, grad_weight, grad_bias) of ``forward``; None where ``needs`` is False."""
+    g = _Geo(x.shape, w.shape, s, pads, d)
+    nx, nw, nb = needs[0], needs[1], needs[2]
+    dt = x.dtype
+    s0, s1 = g.s
+    rq = g.hq * g.wq
+    front = max(off for _, off in g.taps)
+    gx = np.empty(x.shape, dt) if nx else None
+    groups = []  # per input phase: its taps' offsets and weights (C, taps*Cout)
+    if nx:
+        w4 = w.reshape(g.cout, g.c, g.kh * g.kw)
+        for p in range(s0 * s1):
+            ts = [(t, off) for t, (q, off) in enumerate(g.taps) if q == p]
+            if ts:
+                wp = w4[:, :, [t for t, _ in ts]].transpose(1, 2, 0).reshape(g.c, -1)
+                groups.append((p, [off for _, off in ts], np.ascontiguousarray(wp)))
+        if len(groups) < s0 * s1:  # a phase no tap reads (a stride past the kernel): zeros
+            gx = np.zeros(x.shape, dt)
+    places = _places(g)
+
+    def run(lo, hi):
+        gw = np.zeros((g.k, g.cout), dt) if nw else None
+        # the output gradient on the (OH, Wq) grid, zeros in the junk columns and around it
+        gpad = workspace("flat_gy", (g.cout, front + rq), dt, np)
+        gpad.fill(0)
+        g2 = gpad[:, front : front + g.span]
+        gyw = g2.reshape(g.cout, g.oh, g.wq)
+        t = workspace("flat_tw", (g.k, g.cout), dt, np) if nw else None
+        for i in range(lo, hi):
+            gyw[:, :, : g.ow] = gy[i]
+            if nw:
+                cols = _columns(g, _phases(g, x, i, "flat_x"), "flat_cols")
+                # columns @ g^T: OpenBLAS runs it ~2x faster than g @ columns^T (measured)
+                np.matmul(cols, g2.T, out=t)
+                gw += t
+            if nx:
+                # input phase p at grid position q: the sum over p's taps of W_t^T gy[q - off_t]
+                # (the adjoint of the forward's slab reads): columns of the output gradient's
+                # slabs and one product with K = taps*Cout, no scatter-adds
+                for p, offs, wp in groups:
+                    gc = workspace("flat_gc", (len(offs), g.cout, rq), dt, np)
+                    for j, off in enumerate(offs):
+                        gc[j] = gpad[:, front - off : front - off + rq]
+                    o = workspace("flat_go", (g.c, rq), dt, np)
+                    np.matmul(wp, gc.reshape(-1, rq), out=o)
+                    grid = o.reshape(g.c, g.hq, g.wq)
+                    for q, r0, c0, q0, p0 in places:
+                        if q == p:
+                            dst = gx[i, :, r0::s0, c0::s1]
+                            dst[...] = grid[:, q0 : q0 + dst.shape[1], p0 : p0 + dst.shape[2]]
+        return gw
+
+    parts = pblocks(g.n, run)
+    gw = gb = None
+    if nw:
+        acc = parts[0]
+        for p in parts[1:]:
+            acc += p
+        gw = np.ascontiguousarray(acc.reshape(g.kh, g.kw, g.c, g.cout).transpose(3, 2, 0, 1))
+    if nb:
+        gb = gy.sum((0, 2, 3))
+    return gx, gw, gb
