@@ -115,13 +115,16 @@ def test_eligibility():
     assert not conv_flat.eligible(x.astype(np.float16), w.astype(np.float16), (1, 1), p, (1, 1), 1)
 
 
-def test_gradcheck_float64():
+def test_gradcheck_float64(monkeypatch):
+    monkeypatch.setattr(conv_flat, "_MIN_POSITIONS", 1)  # a small input through this path
     rng = np.random.default_rng(5)
-    x = ember.tensor(rng.standard_normal((2, 8, 32, 32)), requires_grad=True)
+    x = ember.tensor(rng.standard_normal((2, 8, 5, 6)), requires_grad=True)
     w = ember.tensor(rng.standard_normal((3, 8, 3, 3)), requires_grad=True)
     b = ember.tensor(rng.standard_normal(3), requires_grad=True)
+    p = ((1, 1), (2, 2))
+    assert conv_flat.eligible(x.detach().numpy(), w.detach().numpy(), (1, 1), p, (1, 2), 1)
 
     def f(x, w, b):
-        return ember.nn.functional.conv2d(x, w, b, padding=1)[:, :, :5, :6]
+        return ember.nn.functional.conv2d(x, w, b, padding=(1, 2), dilation=(1, 2))
 
     assert ember.autograd.gradcheck(f, (x, w, b), eps=1e-6, atol=1e-5)
