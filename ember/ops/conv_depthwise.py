@@ -265,24 +265,34 @@ class _Geo:
         return out
 
 
-def _phase_image(g: _Geo, x, i: int, slot: str):
-    """Image ``i`` of x zero-padded and split into phases: (C, S, r) scratch."""
-    s0, s1 = g.s
-    buf = workspace(slot, (g.c, s0 * s1, g.r), x.dtype, np)
-    buf.fill(0)
-    grid = buf[:, :, : g.hq * g.wq].reshape(g.c, s0 * s1, g.hq, g.wq)
-    for p, r0, c0, q0, p0 in g.places():
-        src = x[i, :, r0::s0, c0::s1]
-        grid[:, p, q0 : q0 + src.shape[1], p0 : p0 + src.shape[2]] = src
-    return buf
+class _Slabs:
+    """One thread's phase buffer (C, S, r) and columns (C, T, span) for a geometry, with the
+    views each image's copies use, made once per call: the padding stays zero across images
+    (no fill per image)."""
 
+    def __init__(self, g: _Geo, dtype):
+        s0, s1 = g.s
+        self.buf = workspace("dw_x", (g.c, s0 * s1, g.r), dtype, np)
+        self.buf.fill(0)
+        grid = self.buf[:, :, : g.hq * g.wq].reshape(g.c, s0 * s1, g.hq, g.wq)
+        self.places = []
+        for p, r0, c0, q0, p0 in g.places():
+            nr, nc = len(range(r0, g.h, s0)), len(range(c0, g.w, s1))
+            dst = grid[:, p, q0 : q0 + nr, p0 : p0 + nc]
+            self.places.append((dst, (slice(None), slice(r0, None, s0), slice(c0, None, s1))))
+        self.cols = workspace("dw_cols", (g.c, len(g.taps), g.span), dtype, np)
+        self.pairs = [
+            (self.cols[:, t], self.buf[:, p, off : off + g.span])
+            for t, (p, off) in enumerate(g.taps)
+        ]
 
-def _columns(g: _Geo, ph, slot: str):
-    """(C, T, span) columns of one image's phase buffer."""
-    cols = workspace(slot, (g.c, len(g.taps), g.span), ph.dtype, np)
-    for t, (p, off) in enumerate(g.taps):
-        cols[:, t] = ph[:, p, off : off + g.span]
-    return cols
+    def columns(self, xi):
+        """The columns of image ``xi`` (C, H, W)."""
+        for dst, sl in self.places:
+            np.copyto(dst, xi[sl])
+        for dst, src in self.pairs:
+            np.copyto(dst, src)
+        return self.cols
 
 
 def forward(x, w, b, s, pads, d):
@@ -302,8 +312,9 @@ def forward(x, w, b, s, pads, d):
     def run(lo, hi):
         o = workspace("dw_o", (g.c, g.m, g.span), x.dtype, np)
         o4 = o.reshape(g.c * g.m, g.oh, g.wq)[:, :, : g.ow]
+        sl = _Slabs(g, x.dtype)
         for i in range(lo, hi):
-            np.matmul(w3, _columns(g, _phase_image(g, x, i, "dw_x"), "dw_cols"), out=o)
+            np.matmul(w3, sl.columns(x[i]), out=o)
             if bc is None:
                 out[i] = o4
             else:
@@ -353,27 +364,43 @@ def backward(gy, x, w, s, pads, d, needs):
         g3 = gpad[:, :, front : front + g.span]
         gyw = g3.reshape(g.c, g.m, g.oh, g.wq)
         t = workspace("dw_tw", (g.c, g.m, nt), dt, np) if nw else None
+        sl = _Slabs(g, dt) if nw else None
+        gyv = gyw[:, :, :, : g.ow]
+        plan = []  # per input phase: weights, columns, product, the copies in and out
+        if nx:
+            most = max(len(offs) for _, offs, _ in groups)
+            gcb = workspace("dw_gc", (g.c * g.m * most * rq,), dt, np)
+            ob = workspace("dw_go", (len(groups), g.c, 1, rq), dt, np)
+            for k, (p, offs, wp) in enumerate(groups):
+                gc = gcb[: g.c * g.m * len(offs) * rq].reshape(g.c, g.m, len(offs), rq)
+                pairs = [
+                    (gc[:, :, j], gpad[:, :, front - off : front - off + rq])
+                    for j, off in enumerate(offs)
+                ]
+                grid = ob[k].reshape(g.c, g.hq, g.wq)
+                puts = []
+                for q, r0, c0, q0, p0 in g.places():
+                    if q == p:
+                        nr, nc = len(range(r0, g.h, s0)), len(range(c0, g.w, s1))
+                        sls = (slice(None), slice(r0, None, s0), slice(c0, None, s1))
+                        puts.append((sls, grid[:, q0 : q0 + nr, p0 : p0 + nc]))
+                plan.append((wp, gc.reshape(g.c, -1, rq), ob[k], pairs, puts))
         for i in range(lo, hi):
-            gyw[:, :, :, : g.ow] = g5[i]
+            gyv[...] = g5[i]
             if nw:
-                cols = _columns(g, _phase_image(g, x, i, "dw_x"), "dw_cols")
-                np.matmul(g3, cols.transpose(0, 2, 1), out=t)
+                np.matmul(g3, sl.columns(x[i]).transpose(0, 2, 1), out=t)
                 gw += t
             if nx:
                 # phase p's input gradient at grid position q: the sum over p's taps of
                 # w[t] * gy[q - off_t] (the adjoint of the forward's slab reads), as columns
                 # of the output gradient's slabs and one product (no scatter-adds)
-                for p, offs, wp in groups:
-                    gc = workspace("dw_gc", (g.c, g.m, len(offs), rq), dt, np)
-                    for j, off in enumerate(offs):
-                        gc[:, :, j] = gpad[:, :, front - off : front - off + rq]
-                    o = workspace("dw_go", (g.c, 1, rq), dt, np)
-                    np.matmul(wp, gc.reshape(g.c, -1, rq), out=o)
-                    grid = o.reshape(g.c, g.hq, g.wq)
-                    for q, r0, c0, q0, p0 in g.places():
-                        if q == p:
-                            dst = gx[i, :, r0::s0, c0::s1]
-                            dst[...] = grid[:, q0 : q0 + dst.shape[1], p0 : p0 + dst.shape[2]]
+                for wp, gc3, o, pairs, puts in plan:
+                    for dst, src in pairs:
+                        np.copyto(dst, src)
+                    np.matmul(wp, gc3, out=o)
+                    gxi = gx[i]
+                    for sls, src in puts:
+                        np.copyto(gxi[sls], src)
         return gw
 
     parts = pblocks(g.n, run)
