@@ -26,25 +26,30 @@ from .._backend.cpu.threads import pblocks, workspace
 from .._backend.xp import CPU_ARRAY
 
 _MAX_CHANNELS = 32
-# Measured (1 thread, 64 images, 3x3 pad 1, forward + both gradients, against conv_nhwc):
-# 32x32 outputs: 16->16 13.3 vs 15.7 ms, 16->32 27 vs 35, 8->16 12 vs 15, 32->32 41 vs 48;
-# 16x16 outputs: 16->16 6.2 vs 5.1, 32->32 15.7 vs 10.8; stride 2 (16->32, 32x32 -> 16x16):
-# 10.4 vs 8.1. The per-image products are too small below 32x32 outputs.
-_MIN_POSITIONS = 1024
+# Measured (1 thread, 64 images, 3x3 pad 1, forward + both gradients, against conv_nhwc, each
+# pair in one run): 32x32 outputs: 16->16 13.6 vs 21.1 ms, 16->32 22.9 vs 32.1, 8->16 9.8 vs
+# 14.9, 32->32 37 vs 54; 16x16 outputs: 16->16 4.5 vs 5.1, 32->32 12.1 vs 11.5 (blocks of
+# images per product; one image per product took 15.7), stride 2 16->32 (32x32 -> 16x16) 8.7
+# vs 9.6; 8x8 outputs: 16->16 1.8 vs 1.3. The products are too small below 16x16 outputs, and
+# at 16x16 with more channels the NHWC product's shape wins.
+_MIN_POSITIONS = 256
+_MIN_POSITIONS_WIDE = 1024  # C*Cout above 512
 
 
 def eligible(x, w, s, pads, d, g: int) -> bool:
-    """Whether this path serves the convolution: NumPy float32/float64 2-d, one group, stride 1,
-    8 to 32 input channels, at most 32 output channels, at least 32x32 output positions."""
+    """Whether this path serves the convolution: NumPy float32/float64 2-d, one group, 8 to 32
+    input channels, at most 32 output channels, at least 16x16 output positions (32x32 when
+    C*Cout > 512)."""
     if type(x) is not CPU_ARRAY or x.ndim != 4 or g != 1 or w.dtype != x.dtype:
         return False
-    if x.dtype not in (np.float32, np.float64) or s != (1, 1):
+    if x.dtype not in (np.float32, np.float64):
         return False
     c, cout = x.shape[1], w.shape[0]
     if not (8 <= c <= _MAX_CHANNELS and cout <= _MAX_CHANNELS):
         return False
     geo = _Geo(x.shape, w.shape, s, pads, d)
-    return geo.oh * geo.ow >= _MIN_POSITIONS
+    least = _MIN_POSITIONS if c * cout <= 512 else _MIN_POSITIONS_WIDE
+    return geo.oh * geo.ow >= least
 
 
 class _Geo:
@@ -90,34 +95,46 @@ def _places(g: _Geo) -> list:
 
 
 class _Slabs:
-    """One thread's phase buffer (s0*s1, C, flat) and columns (KH*KW*C, OH*Wq) for a geometry,
-    with the views each image's copies use, made once per call: the padding stays zero across
-    images (per image this leaves ~15 copies and no fill; the Python work per image was a
-    third of the forward's time at 32x32)."""
+    """One thread's phase buffer (s0*s1, C, B, flat) and columns (KH*KW*C, B*OH*Wq) for a block
+    of B images, with the views each block's copies use, made once per call: the padding stays
+    zero across blocks (per block ~15 copies and no fill; the Python work per image was a third
+    of the forward's time at 32x32 when each image re-made them)."""
 
-    def __init__(self, g: _Geo, dtype, pslot: str, cslot: str):
+    def __init__(self, g: _Geo, dtype, nb: int, pslot: str, cslot: str):
         s0, s1 = g.s
-        self.buf = workspace(pslot, (s0 * s1, g.c, g.flat), dtype, np)
+        self.nb = nb
+        self.buf = workspace(pslot, (s0 * s1, g.c, nb, g.flat), dtype, np)
         self.buf.fill(0)
-        grid = self.buf[:, :, : g.hq * g.wq].reshape(s0 * s1, g.c, g.hq, g.wq)
+        grid = self.buf[..., : g.hq * g.wq].reshape(s0 * s1, g.c, nb, g.hq, g.wq)
         self.places = []
         for p, r0, c0, q0, p0 in _places(g):
             nr, nc = len(range(r0, g.h, s0)), len(range(c0, g.w, s1))
-            dst = grid[p, :, q0 : q0 + nr, p0 : p0 + nc]
+            dst = grid[p, :, :, q0 : q0 + nr, p0 : p0 + nc]
             self.places.append((dst, (slice(None), slice(r0, None, s0), slice(c0, None, s1))))
-        self.cols = workspace(cslot, (len(g.taps), g.c, g.span), dtype, np)
+        self.cols = workspace(cslot, (len(g.taps), g.c, nb, g.span), dtype, np)
         self.pairs = [
-            (self.cols[t], self.buf[p, :, off : off + g.span]) for t, (p, off) in enumerate(g.taps)
+            (self.cols[t], self.buf[p, :, :, off : off + g.span])
+            for t, (p, off) in enumerate(g.taps)
         ]
-        self.cols2 = self.cols.reshape(g.k, g.span)
+        self.cols2 = self.cols.reshape(g.k, nb * g.span)
 
-    def columns(self, xi):
-        """The columns of image ``xi`` (C, H, W)."""
+    def columns(self, xb):
+        """The columns of the images ``xb`` (B, C, H, W)."""
         for dst, sl in self.places:
-            np.copyto(dst, xi[sl])
+            np.copyto(dst, xb[(slice(None),) + sl].transpose(1, 0, 2, 3))
         for dst, src in self.pairs:
             np.copyto(dst, src)
         return self.cols2
+
+
+_COLS_BYTES = 1 << 20  # a block's columns: about one L2
+
+
+def _blocks(g: _Geo, lo: int, hi: int, itemsize: int) -> list:
+    """[(first, last)] image blocks of lo:hi whose columns fit ``_COLS_BYTES`` (at least one
+    image): full blocks first, then the remainder."""
+    nb = max(1, min(hi - lo, _COLS_BYTES // max(1, g.k * g.span * itemsize)))
+    return [(a, min(a + nb, hi)) for a in range(lo, hi, nb)]
 
 
 def _weight_rows(w):
@@ -134,16 +151,18 @@ def forward(x, w, b, s, pads, d):
     bc = None if b is None else b.reshape(g.cout, 1, 1)
 
     def run(lo, hi):
-        o = workspace("flat_o", (g.cout, g.oh, g.wq), x.dtype, np)
-        o2 = o.reshape(g.cout, g.span)
-        oc = o[:, :, : g.ow]
-        sl = _Slabs(g, x.dtype, "flat_x", "flat_cols")
-        for i in range(lo, hi):
-            np.matmul(wm, sl.columns(x[i]), out=o2)
+        sl = None
+        for a, e in _blocks(g, lo, hi, x.itemsize):
+            if sl is None or sl.nb != e - a:
+                sl = _Slabs(g, x.dtype, e - a, "flat_x", "flat_cols")
+                o = workspace("flat_o", (g.cout, e - a, g.oh, g.wq), x.dtype, np)
+                o2 = o.reshape(g.cout, -1)
+                oc = o[..., : g.ow].transpose(1, 0, 2, 3)
+            np.matmul(wm, sl.columns(x[a:e]), out=o2)
             if bc is None:
-                out[i] = oc
+                out[a:e] = oc
             else:
-                np.add(oc, bc, out=out[i])
+                np.add(oc, bc, out=out[a:e])
 
     pblocks(g.n, run)
     return out
@@ -170,56 +189,63 @@ def backward(gy, x, w, s, pads, d, needs):
             gx = np.zeros(x.shape, dt)
     places = _places(g)
 
-    def run(lo, hi):
-        gw = np.zeros((g.k, g.cout), dt) if nw else None
+    def state(nb):
+        """One thread's buffers and views for blocks of ``nb`` images."""
         # the output gradient on the (OH, Wq) grid, zeros in the junk columns and around it
-        gpad = workspace("flat_gy", (g.cout, front + rq), dt, np)
+        gpad = workspace("flat_gy", (g.cout, nb, front + rq), dt, np)
         gpad.fill(0)
-        g2 = gpad[:, front : front + g.span]
-        gyw = g2.reshape(g.cout, g.oh, g.wq)
-        t = workspace("flat_tw", (g.k, g.cout), dt, np) if nw else None
-        sl = _Slabs(g, dt, "flat_x", "flat_cols") if nw else None
-        gyv = gyw[:, :, : g.ow]
+        g2 = gpad[:, :, front : front + g.span]
+        gyv = g2.reshape(g.cout, nb, g.oh, g.wq)[..., : g.ow].transpose(1, 0, 2, 3)
+        sl = t = None
+        if nw:
+            sl = _Slabs(g, dt, nb, "flat_x", "flat_cols")
+            t = workspace("flat_tw", (nb, g.k, g.cout), dt, np)
         plan = []  # per input phase: weights, columns, product, the copies in and out
         if nx:
             most = max(len(offs) for _, offs, _ in groups)
-            gcb = workspace("flat_gc", (most * g.cout * rq,), dt, np)
-            ob = workspace("flat_go", (len(groups), g.c, rq), dt, np)
+            gcb = workspace("flat_gc", (most * g.cout * nb * rq,), dt, np)
+            ob = workspace("flat_go", (len(groups), g.c, nb * rq), dt, np)
             for k, (p, offs, wp) in enumerate(groups):
-                gc = gcb[: len(offs) * g.cout * rq].reshape(len(offs), g.cout, rq)
+                gc = gcb[: len(offs) * g.cout * nb * rq].reshape(len(offs), g.cout, nb, rq)
                 pairs = [
-                    (gc[j], gpad[:, front - off : front - off + rq]) for j, off in enumerate(offs)
+                    (gc[j], gpad[:, :, front - off : front - off + rq])
+                    for j, off in enumerate(offs)
                 ]
-                grid = ob[k].reshape(g.c, g.hq, g.wq)
+                grid = ob[k].reshape(g.c, nb, g.hq, g.wq)
                 puts = []
                 for q, r0, c0, q0, p0 in places:
                     if q == p:
                         nr, nc = len(range(r0, g.h, s0)), len(range(c0, g.w, s1))
-                        puts.append(
-                            (
-                                (slice(None), slice(r0, None, s0), slice(c0, None, s1)),
-                                grid[:, q0 : q0 + nr, p0 : p0 + nc],
-                            )
-                        )
-                plan.append((wp, gc.reshape(-1, rq), ob[k], pairs, puts))
-        for i in range(lo, hi):
-            gyv[...] = gy[i]
+                        sls = (slice(None), slice(None), slice(r0, None, s0), slice(c0, None, s1))
+                        src = grid[:, :, q0 : q0 + nr, p0 : p0 + nc].transpose(1, 0, 2, 3)
+                        puts.append((sls, src))
+                plan.append((wp, gc.reshape(-1, nb * rq), ob[k], pairs, puts))
+        return nb, g2, gyv, sl, t, plan
+
+    def run(lo, hi):
+        gw = np.zeros((g.k, g.cout), dt) if nw else None
+        st = None
+        for a, e in _blocks(g, lo, hi, x.itemsize):
+            if st is None or st[0] != e - a:
+                st = state(e - a)
+            nb_, g2, gyv, sl, t, plan = st
+            gyv[...] = gy[a:e]
             if nw:
-                cols = sl.columns(x[i])
-                # columns @ g^T: OpenBLAS runs it ~2x faster than g @ columns^T (measured)
-                np.matmul(cols, g2.T, out=t)
-                gw += t
+                cols = sl.columns(x[a:e]).reshape(g.k, nb_, g.span).transpose(1, 0, 2)
+                # per image columns @ g^T: OpenBLAS runs it ~2x faster than g @ columns^T
+                np.matmul(cols, g2.transpose(1, 2, 0), out=t)
+                gw += t[0] if nb_ == 1 else t.sum(0)
             if nx:
                 # input phase p at grid position q: the sum over p's taps of W_t^T gy[q - off_t]
                 # (the adjoint of the forward's slab reads): columns of the output gradient's
                 # slabs and one product with K = taps*Cout, no scatter-adds
+                gxb = gx[a:e]
                 for wp, gc2, o, pairs, puts in plan:
                     for dst, src in pairs:
                         np.copyto(dst, src)
                     np.matmul(wp, gc2, out=o)
-                    gxi = gx[i]
-                    for sl_, src in puts:
-                        np.copyto(gxi[sl_], src)
+                    for sls, src in puts:
+                        np.copyto(gxb[sls], src)
         return gw
 
     parts = pblocks(g.n, run)

@@ -66,6 +66,18 @@ def test_flat_kernels_match_torch(case, dtype):
     _close(e, t, dtype)
 
 
+@pytest.mark.parametrize("n", [3, 5])
+def test_blocks_of_two_images_and_a_remainder(monkeypatch, n):
+    monkeypatch.setattr(conv_flat, "_COLS_BYTES", 1)
+    g = conv_flat._Geo((n, 8, 7, 9), (5, 8, 3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1))
+    monkeypatch.setattr(conv_flat, "_COLS_BYTES", 2 * g.k * g.span * 8)
+    assert conv_flat._blocks(g, 0, n, 8)[-1] == (n - 1, n)
+    e, t = _kernels((n, 8, 7, 9), (5, 3, 3), 1, 1, 1, np.float64, bias=True)
+    _close(e, t, np.float64)
+    e, t = _kernels((n, 8, 9, 9), (5, 3, 3), 2, 1, 1, np.float64, bias=False)
+    _close(e, t, np.float64)
+
+
 def test_bias_none_and_noncontiguous_input():
     e, t = _kernels((2, 8, 7, 9), (4, 3, 3), 1, 1, 1, np.float64, bias=False, noncontig=True)
     _close(e, t, np.float64)
@@ -106,8 +118,12 @@ def test_eligibility():
     w = np.zeros((16, 16, 3, 3), np.float32)
     p = ((1, 1), (1, 1))
     assert conv_flat.eligible(x, w, (1, 1), p, (1, 1), 1)
-    assert not conv_flat.eligible(x, w, (2, 2), p, (1, 1), 1)  # stride: the NHWC blocks
-    assert not conv_flat.eligible(x[:, :, :16, :16], w, (1, 1), p, (1, 1), 1)  # 16x16 outputs
+    assert conv_flat.eligible(x, w, (2, 2), p, (1, 1), 1)  # 16x16 outputs
+    assert not conv_flat.eligible(x, w, (3, 3), p, (1, 1), 1)  # 11x11
+    w32 = np.zeros((32, 32, 3, 3), np.float32)
+    x32 = np.zeros((2, 32, 16, 16), np.float32)
+    assert not conv_flat.eligible(x32, w32, (1, 1), p, (1, 1), 1)  # 16x16 with C*Cout > 512
+    assert conv_flat.eligible(x32[:, :16], w32[:, :16], (1, 1), p, (1, 1), 1)
     assert not conv_flat.eligible(x[:, :4], w[:, :4], (1, 1), p, (1, 1), 1)  # 4 channels
     w64 = np.zeros((64, 16, 3, 3), np.float32)
     assert not conv_flat.eligible(x, w64, (1, 1), p, (1, 1), 1)
