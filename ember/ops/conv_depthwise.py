@@ -1,16 +1,23 @@
-"""Depthwise 2-D convolution (``groups == in_channels``, any channel multiplier) computed
-directly as a sum over the kernel's taps of shifted views of the input, NumPy or CuPy.
+"""Depthwise 2-D convolution (``groups == in_channels``, any channel multiplier), NumPy or
+CuPy.
 
-Why: with one input channel per group, im2col + batched GEMM runs C tiny (m x K) @ (K x N*P)
-products over a column buffer K times the input's size; the products do almost no arithmetic
-per byte moved. A tap at a time, the forward is one multiply-add pass over the output per
-(tap, multiplier), on views (no column buffer); the input gradient scatters the same products
-back into the padded input gradient (any stride, padding and dilation); the weight gradient is
-one per-channel dot product per (tap, multiplier).
+NumPy: one image at a time on flat slabs, as ``conv_flat``. The zero-padded image, split into
+its stride phases and flattened per channel, gives each tap's outputs as one contiguous slab
+per channel (with a few junk columns per row that the output drops); the KH*KW slabs are copied
+into columns (C, T, OH*Wq) and one batched product (C, m, T) @ (C, T, OH*Wq) gives the image's
+output. Why not a multiply-add pass per tap: NumPy's multiply by a per-channel weight
+broadcast along the rows runs ~3x slower than a copy, and the passes take twice the taps;
+a copy per tap and one product move less (measured below). The weight gradient is the output
+gradient (C, m, span) @ columns^T; each input phase's gradient is one product of its taps'
+weights with the output gradient's slabs read back from the taps' offsets (the adjoint of the
+forward's reads: no scatter-adds). The batch is split over ember's threads (``pblocks``, a
+one-thread BLAS each); the weight gradient's parts are summed.
 
-The output channel ``c*m + j`` reads input channel ``c`` (torch's order). On the CPU, a batch is
-split over ember's threads (``prange``); each part is independent, the weight gradient's parts
-are summed.
+CuPy: a sum over the kernel's taps of shifted views of the input (one multiply-add pass per
+(tap, multiplier)); the input gradient scatters the same products back (any stride, padding
+and dilation); the weight gradient is one per-channel dot product per (tap, multiplier).
+
+The output channel ``c*m + j`` reads input channel ``c`` (torch's order).
 """
 
 from __future__ import annotations
