@@ -1,21 +1,21 @@
-"""2-D convolution (groups=1, NumPy, float32/float64) with few channels, one image at a time in
-NCHW, by im2col over flat rows of the padded image.
+"""2-D convolution (groups=1, NumPy, float32/float64) with few channels, on small blocks of
+images in NCHW, by im2col over flat rows of the padded image.
 
 Why: with 16-32 channels the blocked NHWC kernels spend more time moving data than in the
 product: NCHW <-> NHWC transposes of rows of 16-32 numbers, and im2col copies of KW*C numbers.
 Here each image stays NCHW. Zero-padded and flattened, an image (C, Hp*Wp) read from offset
 ``i*Wp + j`` gives every output row of tap (i, j) at once, with ``Wp - OW`` junk columns per row
 (they read across the row's end; the output drops them). So the columns are KH*KW copies of
-whole (C, OH*Wp) slabs, and one product (Cout, KH*KW*C) @ (KH*KW*C, OH*Wp) gives the image's
-output. A stride is folded in first: the padded image is split into its s0*s1 phases
-(rows a::s0, columns b::s1), and tap (i, j) reads phase (i*d0 % s0, j*d1 % s1) from the offset
-(i*d0 // s0, j*d1 // s1), again a stride-1 slab.
+whole (C, OH*Wp) slabs, and one product (Cout, KH*KW*C) @ (KH*KW*C, B*OH*Wp) gives a block of
+B images' output (B such that the columns stay near one L2). A stride is folded in first: the
+padded image is split into its s0*s1 phases (rows a::s0, columns b::s1), and tap (i, j) reads
+phase (i*d0 % s0, j*d1 % s1) from the offset (i*d0 // s0, j*d1 // s1), again a stride-1 slab.
 
-Backward per image: the output gradient laid out on the same (OH, Wq) grid with zeros in the
+Backward per block: the output gradient laid out on the same (OH, Wq) grid with zeros in the
 junk columns and around it; the weight gradient is columns @ (Cout, OH*Wq)^T (columns re-formed
 from the input, in cache); each input phase's gradient is one product of its taps' transposed
 weights with the output gradient's slabs read back from the taps' offsets, then the phases are
-put back in place. Images are split over ember's threads, each with a one-thread BLAS.
+put back in place. The batch is split over ember's threads, each with a one-thread BLAS.
 """
 
 from __future__ import annotations
