@@ -16,7 +16,7 @@ from .._backend.cpu.threads import prange, workspace
 from .._backend.xp import xp_of
 from ..autograd.node import Op
 from ..tensor import Tensor
-from . import conv_depthwise, conv_nhwc, conv_pointwise, conv_taps, conv_winograd
+from . import conv_depthwise, conv_flat, conv_nhwc, conv_pointwise, conv_taps, conv_winograd
 
 _TNAME = {
     "float32": "Float",
@@ -440,6 +440,10 @@ class ConvNd(Op):
             u = conv_winograd.weight_transform(w)
             ctx.saved = (x, w, u if needs is not None and needs[0] else None)
             return conv_winograd.forward(x, w, b, pads, u)
+        if not lift and conv_flat.eligible(x, w, s, pads, d, g):
+            ctx.geo = ("flat", s, pads, d, lift)
+            ctx.saved = (x, w, None)
+            return conv_flat.forward(x, w, b, s, pads, d)
         if conv_nhwc.eligible(x4, w4, g):
             s, pads, d = s4, p4, d4
             needs = ctx.__dict__.get("_needs")
@@ -483,6 +487,8 @@ class ConvNd(Op):
             return conv_taps.backward(gy, x, w, *ctx.geo[1:4], nd) + (None,) * 4
         if ctx.geo[0] == "pw":
             return conv_pointwise.backward(gy, x, w, ctx.geo[1], nd) + (None,) * 4
+        if ctx.geo[0] == "flat":
+            return conv_flat.backward(gy, x, w, *ctx.geo[1:4], nd) + (None,) * 4
         if ctx.geo[0] == "wino":
             return conv_winograd.backward(gy, x, w, ctx.geo[2], nd, cols) + (None,) * 4
         if ctx.geo[0] in ("nhwc", "dw"):

@@ -1,0 +1,260 @@
+"""2-D convolution (groups=1, NumPy, float32/float64) with few channels, on small blocks of
+images in NCHW, by im2col over flat rows of the padded image.
+
+Why: with 16-32 channels the blocked NHWC kernels spend more time moving data than in the
+product: NCHW <-> NHWC transposes of rows of 16-32 numbers, and im2col copies of KW*C numbers.
+Here each image stays NCHW. Zero-padded and flattened, an image (C, Hp*Wp) read from offset
+``i*Wp + j`` gives every output row of tap (i, j) at once, with ``Wp - OW`` junk columns per row
+(they read across the row's end; the output drops them). So the columns are KH*KW copies of
+whole (C, OH*Wp) slabs, and one product (Cout, KH*KW*C) @ (KH*KW*C, B*OH*Wp) gives a block of
+B images' output (B such that the columns stay near one L2). A stride is folded in first: the
+padded image is split into its s0*s1 phases (rows a::s0, columns b::s1), and tap (i, j) reads
+phase (i*d0 % s0, j*d1 % s1) from the offset (i*d0 // s0, j*d1 // s1), again a stride-1 slab.
+
+Backward per block: the output gradient laid out on the same (OH, Wq) grid with zeros in the
+junk columns and around it; the weight gradient is columns @ (Cout, OH*Wq)^T (columns re-formed
+from the input, in cache); each input phase's gradient is one product of its taps' transposed
+weights with the output gradient's slabs read back from the taps' offsets, then the phases are
+put back in place. The batch is split over ember's threads, each with a one-thread BLAS.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._backend.cpu.threads import pblocks, workspace
+from .._backend.xp import CPU_ARRAY
+
+_MAX_CHANNELS = 32
+# Measured (1 thread, 64 images, 3x3 pad 1, forward + both gradients, against conv_nhwc, each
+# pair in one run): 32x32 outputs: 16->16 13.6 vs 21.1 ms, 16->32 22.9 vs 32.1, 8->16 9.8 vs
+# 14.9, 32->32 37 vs 54; 16x16 outputs: 16->16 4.5 vs 5.1, 32->32 12.1 vs 11.5 (blocks of
+# images per product; one image per product took 15.7), stride 2 16->32 (32x32 -> 16x16) 8.7
+# vs 9.6; 8x8 outputs: 16->16 1.8 vs 1.3. The products are too small below 16x16 outputs, and
+# at 16x16 with more channels the NHWC product's shape wins.
+_MIN_POSITIONS = 256
+_MIN_POSITIONS_WIDE = 1024  # C*Cout above 512
+
+
+def eligible(x, w, s, pads, d, g: int) -> bool:
+    """Whether this path serves the convolution: NumPy float32/float64 2-d, one group, 8 to 32
+    input channels, at most 32 output channels, at least 16x16 output positions (32x32 when
+    C*Cout > 512)."""
+    if type(x) is not CPU_ARRAY or x.ndim != 4 or g != 1 or w.dtype != x.dtype:
+        return False
+    if x.dtype not in (np.float32, np.float64):
+        return False
+    c, cout = x.shape[1], w.shape[0]
+    if not (8 <= c <= _MAX_CHANNELS and cout <= _MAX_CHANNELS):
+        return False
+    geo = _Geo(x.shape, w.shape, s, pads, d)
+    least = _MIN_POSITIONS if c * cout <= 512 else _MIN_POSITIONS_WIDE
+    return geo.oh * geo.ow >= least
+
+
+class _Geo:
+    """Shapes of one convolution on the phase grid."""
+
+    def __init__(self, xshape, wshape, s, pads, d):
+        self.n, self.c, self.h, self.w = xshape
+        self.cout, _, self.kh, self.kw = wshape
+        self.s, self.pads, self.d = s, pads, d
+        self.hp = self.h + pads[0][0] + pads[0][1]
+        self.wp = self.w + pads[1][0] + pads[1][1]
+        self.oh = (self.hp - d[0] * (self.kh - 1) - 1) // s[0] + 1
+        self.ow = (self.wp - d[1] * (self.kw - 1) - 1) // s[1] + 1
+        self.hq = -(-self.hp // s[0])  # rows and columns of a phase
+        self.wq = -(-self.wp // s[1])
+        self.span = self.oh * self.wq  # one tap's slab: OH rows of the phase grid
+        # (phase, flat offset) of each tap, in (i, j) order
+        self.taps = [
+            (
+                (i * d[0] % s[0]) * s[1] + j * d[1] % s[1],
+                (i * d[0] // s[0]) * self.wq + j * d[1] // s[1],
+            )
+            for i in range(self.kh)
+            for j in range(self.kw)
+        ]
+        # phase buffer length: every slab fits (the last one overruns the grid by its junk)
+        self.flat = max(self.hq * self.wq, max(off for _, off in self.taps) + self.span)
+        self.k = self.kh * self.kw * self.c
+
+
+def _places(g: _Geo) -> list:
+    """[(phase, first input row, first input column, phase row, phase column)] of the phases
+    that hold input."""
+    (pt, _), (pl, _) = g.pads
+    s0, s1 = g.s
+    out = []
+    for a in range(s0):
+        for b in range(s1):
+            r0, c0 = (a - pt) % s0, (b - pl) % s1  # the first input row/column of this phase
+            if r0 < g.h and c0 < g.w:
+                out.append((a * s1 + b, r0, c0, (r0 + pt) // s0, (c0 + pl) // s1))
+    return out
+
+
+class _Slabs:
+    """One thread's phase buffer (s0*s1, C, B, flat) and columns (KH*KW*C, B*OH*Wq) for a block
+    of B images, with the views each block's copies use, made once per call: the padding stays
+    zero across blocks (per block ~15 copies and no fill; the Python work per image was a third
+    of the forward's time at 32x32 when each image re-made them)."""
+
+    def __init__(self, g: _Geo, dtype, nb: int, pslot: str, cslot: str):
+        s0, s1 = g.s
+        self.nb = nb
+        self.buf = workspace(pslot, (s0 * s1, g.c, nb, g.flat), dtype, np)
+        self.buf.fill(0)
+        grid = self.buf[..., : g.hq * g.wq].reshape(s0 * s1, g.c, nb, g.hq, g.wq)
+        self.places = []
+        for p, r0, c0, q0, p0 in _places(g):
+            nr, nc = len(range(r0, g.h, s0)), len(range(c0, g.w, s1))
+            dst = grid[p, :, :, q0 : q0 + nr, p0 : p0 + nc]
+            self.places.append((dst, (slice(None), slice(r0, None, s0), slice(c0, None, s1))))
+        self.cols = workspace(cslot, (len(g.taps), g.c, nb, g.span), dtype, np)
+        self.pairs = [
+            (self.cols[t], self.buf[p, :, :, off : off + g.span])
+            for t, (p, off) in enumerate(g.taps)
+        ]
+        self.cols2 = self.cols.reshape(g.k, nb * g.span)
+
+    def columns(self, xb):
+        """The columns of the images ``xb`` (B, C, H, W)."""
+        for dst, sl in self.places:
+            np.copyto(dst, xb[(slice(None),) + sl].transpose(1, 0, 2, 3))
+        for dst, src in self.pairs:
+            np.copyto(dst, src)
+        return self.cols2
+
+
+_COLS_BYTES = 1 << 20  # a block's columns: about one L2
+
+
+def _blocks(g: _Geo, lo: int, hi: int, itemsize: int) -> list:
+    """[(first, last)] image blocks of lo:hi whose columns fit ``_COLS_BYTES`` (at least one
+    image): full blocks first, then the remainder."""
+    nb = max(1, min(hi - lo, _COLS_BYTES // max(1, g.k * g.span * itemsize)))
+    return [(a, min(a + nb, hi)) for a in range(lo, hi, nb)]
+
+
+def _weight_rows(w):
+    """(Cout, KH*KW*C): rows in (tap, channel) order, the columns' order."""
+    cout, c, kh, kw = w.shape
+    return np.ascontiguousarray(w.transpose(0, 2, 3, 1).reshape(cout, kh * kw * c))
+
+
+def forward(x, w, b, s, pads, d):
+    """Output (N, Cout, OH, OW) of x (N, C, H, W) and w (Cout, C, KH, KW)."""
+    g = _Geo(x.shape, w.shape, s, pads, d)
+    wm = _weight_rows(w)
+    out = np.empty((g.n, g.cout, g.oh, g.ow), x.dtype)
+    bc = None if b is None else b.reshape(g.cout, 1, 1)
+
+    def run(lo, hi):
+        sl = None
+        for a, e in _blocks(g, lo, hi, x.itemsize):
+            if sl is None or sl.nb != e - a:
+                sl = _Slabs(g, x.dtype, e - a, "flat_x", "flat_cols")
+                o = workspace("flat_o", (g.cout, e - a, g.oh, g.wq), x.dtype, np)
+                o2 = o.reshape(g.cout, -1)
+                oc = o[..., : g.ow].transpose(1, 0, 2, 3)
+            np.matmul(wm, sl.columns(x[a:e]), out=o2)
+            if bc is None:
+                out[a:e] = oc
+            else:
+                np.add(oc, bc, out=out[a:e])
+
+    pblocks(g.n, run)
+    return out
+
+
+def backward(gy, x, w, s, pads, d, needs):
+    """(grad_input, grad_weight, grad_bias) of ``forward``; None where ``needs`` is False."""
+    g = _Geo(x.shape, w.shape, s, pads, d)
+    nx, nw, nb = needs[0], needs[1], needs[2]
+    dt = x.dtype
+    s0, s1 = g.s
+    rq = g.hq * g.wq
+    front = max(off for _, off in g.taps)
+    gx = np.empty(x.shape, dt) if nx else None
+    groups = []  # per input phase: its taps' offsets and weights (C, taps*Cout)
+    if nx:
+        w4 = w.reshape(g.cout, g.c, g.kh * g.kw)
+        for p in range(s0 * s1):
+            ts = [(t, off) for t, (q, off) in enumerate(g.taps) if q == p]
+            if ts:
+                wp = w4[:, :, [t for t, _ in ts]].transpose(1, 2, 0).reshape(g.c, -1)
+                groups.append((p, [off for _, off in ts], np.ascontiguousarray(wp)))
+        if len(groups) < s0 * s1:  # a phase no tap reads (a stride past the kernel): zeros
+            gx = np.zeros(x.shape, dt)
+    places = _places(g)
+
+    def state(nb):
+        """One thread's buffers and views for blocks of ``nb`` images."""
+        # the output gradient on the (OH, Wq) grid, zeros in the junk columns and around it
+        gpad = workspace("flat_gy", (g.cout, nb, front + rq), dt, np)
+        gpad.fill(0)
+        g2 = gpad[:, :, front : front + g.span]
+        gyv = g2.reshape(g.cout, nb, g.oh, g.wq)[..., : g.ow].transpose(1, 0, 2, 3)
+        sl = t = None
+        if nw:
+            sl = _Slabs(g, dt, nb, "flat_x", "flat_cols")
+            t = workspace("flat_tw", (nb, g.k, g.cout), dt, np)
+        plan = []  # per input phase: weights, columns, product, the copies in and out
+        if nx:
+            most = max(len(offs) for _, offs, _ in groups)
+            gcb = workspace("flat_gc", (most * g.cout * nb * rq,), dt, np)
+            ob = workspace("flat_go", (len(groups), g.c, nb * rq), dt, np)
+            for k, (p, offs, wp) in enumerate(groups):
+                gc = gcb[: len(offs) * g.cout * nb * rq].reshape(len(offs), g.cout, nb, rq)
+                pairs = [
+                    (gc[j], gpad[:, :, front - off : front - off + rq])
+                    for j, off in enumerate(offs)
+                ]
+                grid = ob[k].reshape(g.c, nb, g.hq, g.wq)
+                puts = []
+                for q, r0, c0, q0, p0 in places:
+                    if q == p:
+                        nr, nc = len(range(r0, g.h, s0)), len(range(c0, g.w, s1))
+                        sls = (slice(None), slice(None), slice(r0, None, s0), slice(c0, None, s1))
+                        src = grid[:, :, q0 : q0 + nr, p0 : p0 + nc].transpose(1, 0, 2, 3)
+                        puts.append((sls, src))
+                plan.append((wp, gc.reshape(-1, nb * rq), ob[k], pairs, puts))
+        return nb, g2, gyv, sl, t, plan
+
+    def run(lo, hi):
+        gw = np.zeros((g.k, g.cout), dt) if nw else None
+        st = None
+        for a, e in _blocks(g, lo, hi, x.itemsize):
+            if st is None or st[0] != e - a:
+                st = state(e - a)
+            nb_, g2, gyv, sl, t, plan = st
+            gyv[...] = gy[a:e]
+            if nw:
+                cols = sl.columns(x[a:e]).reshape(g.k, nb_, g.span).transpose(1, 0, 2)
+                # per image columns @ g^T: OpenBLAS runs it ~2x faster than g @ columns^T
+                np.matmul(cols, g2.transpose(1, 2, 0), out=t)
+                gw += t[0] if nb_ == 1 else t.sum(0)
+            if nx:
+                # input phase p at grid position q: the sum over p's taps of W_t^T gy[q - off_t]
+                # (the adjoint of the forward's slab reads): columns of the output gradient's
+                # slabs and one product with K = taps*Cout, no scatter-adds
+                gxb = gx[a:e]
+                for wp, gc2, o, pairs, puts in plan:
+                    for dst, src in pairs:
+                        np.copyto(dst, src)
+                    np.matmul(wp, gc2, out=o)
+                    for sls, src in puts:
+                        np.copyto(gxb[sls], src)
+        return gw
+
+    parts = pblocks(g.n, run)
+    gw = gb = None
+    if nw:
+        acc = parts[0]
+        for p in parts[1:]:
+            acc += p
+        gw = np.ascontiguousarray(acc.reshape(g.kh, g.kw, g.c, g.cout).transpose(3, 2, 0, 1))
+    if nb:
+        gb = gy.sum((0, 2, 3))
+    return gx, gw, gb

@@ -1,0 +1,113 @@
+"""The depthwise conv2d kernels (ops/conv_depthwise.py: groups == in_channels, any channel
+multiplier) against torch: values and all three gradients, odd shapes, strides, padding,
+dilation, bias None, batch 1, non-contiguous inputs, one thread, float64 gradcheck."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import ember
+from ember.ops import conv_depthwise
+
+pytestmark = pytest.mark.usefixtures("restore_thread_settings")
+
+CASES = [
+    # (N, C, H, W), multiplier, (KH, KW), stride, padding, dilation
+    ((3, 6, 9, 11), 1, (3, 3), 1, 1, 1),  # stride 1, "same": the direct input gradient
+    ((2, 4, 8, 8), 1, (3, 3), 2, 1, 1),  # stride 2: phases, col2im input gradient
+    ((2, 3, 7, 9), 2, (3, 3), 1, 1, 1),  # multiplier 2
+    ((2, 3, 10, 7), 3, (5, 3), (2, 3), (2, 0), (1, 2)),
+    ((1, 5, 6, 5), 1, (3, 3), 1, 0, 1),  # batch 1, no padding
+    ((2, 4, 5, 6), 1, (3, 3), 1, 3, 1),  # padding past the kernel's reach
+    ((2, 2, 9, 9), 2, (2, 4), 3, (1, 2), 2),
+    ((3, 4, 4, 4), 1, (1, 1), 2, 0, 1),
+    ((2, 3, 5, 5), 1, (3, 3), 1, 2, 2),
+]
+
+
+def _run(xs, m, ks, stride, padding, dilation, dtype, bias=True, need_x=True, noncontig=False):
+    rng = np.random.default_rng(0)
+    n, c = xs[:2]
+    x = rng.standard_normal(xs).astype(dtype)
+    if noncontig:  # a channels-last array seen as NCHW
+        x = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+    w = rng.standard_normal((c * m, 1) + ks).astype(dtype)
+    b = rng.standard_normal(c * m).astype(dtype) if bias else None
+    out = []
+    for lib in (ember, torch):
+        tx = lib.tensor(x, requires_grad=need_x)
+        if noncontig and lib is torch:
+            tx = torch.from_numpy(x).requires_grad_(need_x)
+        tw = lib.tensor(w, requires_grad=True)
+        tb = lib.tensor(b, requires_grad=True) if bias else None
+        y = lib.nn.functional.conv2d(tx, tw, tb, stride, padding, dilation, c)
+        gy = np.random.default_rng(1).standard_normal(tuple(y.shape)).astype(dtype)
+        y.backward(lib.tensor(gy))
+        grads = [None if t is None or t.grad is None else t.grad.numpy() for t in (tx, tw, tb)]
+        out.append([y.detach().numpy()] + grads)
+    return out
+
+
+def _close(e, t, dtype):
+    tol = dict(rtol=1e-10, atol=1e-10) if dtype == np.float64 else dict(rtol=1e-4, atol=1e-4)
+    for a, b in zip(e, t):
+        assert (a is None) == (b is None)
+        if a is not None:
+            assert a.dtype == b.dtype and a.shape == b.shape
+            np.testing.assert_allclose(a, b, **tol)
+
+
+@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_depthwise_matches_torch(case, dtype):
+    e, t = _run(*case, dtype)
+    _close(e, t, dtype)
+
+
+def test_bias_none_weight_gradient_only_and_noncontiguous_input():
+    e, t = _run((2, 4, 7, 6), 2, (3, 3), 1, 1, 1, np.float64, bias=False, need_x=False)
+    _close(e, t, np.float64)
+    e, t = _run((2, 4, 7, 6), 1, (3, 3), 2, 1, 1, np.float64, noncontig=True)
+    _close(e, t, np.float64)
+
+
+def test_one_thread_and_the_mobilenet_shapes():
+    ember.set_num_threads(1)
+    e, t = _run((2, 96, 16, 16), 1, (3, 3), 2, 1, 1, np.float32)
+    _close(e, t, np.float32)
+    ember.set_num_threads(2)
+    e, t = _run((3, 32, 16, 16), 1, (3, 3), 1, 1, 1, np.float32)
+    _close(e, t, np.float32)
+
+
+def test_conv1d_depthwise():
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((3, 4, 17))
+    w = rng.standard_normal((8, 1, 5))
+    res = []
+    for lib in (ember, torch):
+        tx, tw = lib.tensor(x, requires_grad=True), lib.tensor(w, requires_grad=True)
+        y = lib.nn.functional.conv1d(tx, tw, None, 2, 2, 1, 4)
+        (y * y).sum().backward()
+        res.append([y.detach().numpy(), tx.grad.numpy(), tw.grad.numpy()])
+    _close(res[0], res[1], np.float64)
+
+
+def test_gradcheck_float64():
+    rng = np.random.default_rng(5)
+    x = ember.tensor(rng.standard_normal((2, 3, 6, 5)), requires_grad=True)
+    w = ember.tensor(rng.standard_normal((6, 1, 3, 3)), requires_grad=True)
+    b = ember.tensor(rng.standard_normal(6), requires_grad=True)
+    assert conv_depthwise.eligible(x.detach().numpy(), w.detach().numpy(), 3)
+
+    def f(x, w, b):
+        return ember.nn.functional.conv2d(x, w, b, stride=(2, 1), padding=1, groups=3)
+
+    assert ember.autograd.gradcheck(f, (x, w, b), eps=1e-6, atol=1e-5)
+
+    def g(x, w, b):
+        return ember.nn.functional.conv2d(x, w, b, padding=1, dilation=(1, 2), groups=3)
+
+    assert ember.autograd.gradcheck(g, (x, w, b), eps=1e-6, atol=1e-5)

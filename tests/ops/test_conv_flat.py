@@ -1,0 +1,146 @@
+"""The few-channel conv2d kernels on flat phase slabs (ops/conv_flat.py) against torch: the
+kernels themselves on odd geometries (strides, padding, dilation, batch 1, bias None,
+non-contiguous input), and the dispatch through F.conv2d on the shapes it serves."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import ember
+from ember.ops import conv_flat
+
+pytestmark = pytest.mark.usefixtures("restore_thread_settings")
+
+CASES = [
+    # (N, C, H, W), (Cout, KH, KW), stride, padding, dilation
+    ((3, 8, 9, 11), (5, 3, 3), 1, 1, 1),
+    ((2, 6, 10, 9), (4, 3, 3), 2, 1, 1),
+    ((1, 5, 7, 8), (3, 2, 4), (2, 3), (1, 2), (2, 1)),
+    ((2, 4, 6, 6), (6, 3, 3), 1, 0, 1),
+    ((2, 3, 5, 6), (2, 3, 3), 1, 3, 1),  # padding past the kernel's reach
+    ((2, 4, 9, 9), (3, 1, 1), 3, 0, 1),  # phases no tap reads
+    ((3, 2, 8, 7), (4, 5, 3), 1, (2, 1), (1, 2)),
+]
+
+
+def _tup(v):
+    return (v, v) if isinstance(v, int) else tuple(v)
+
+
+def _kernels(xs, ks, stride, padding, dilation, dtype, bias, noncontig=False):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(xs).astype(dtype)
+    if noncontig:
+        x = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+    w = rng.standard_normal((ks[0], xs[1]) + ks[1:]).astype(dtype)
+    b = rng.standard_normal(ks[0]).astype(dtype) if bias else None
+    s, p, d = _tup(stride), _tup(padding), _tup(dilation)
+    pads = tuple((e, e) for e in p)
+    y = conv_flat.forward(x, w, b, s, pads, d)
+    gy = rng.standard_normal(y.shape).astype(dtype)
+    gx, gw, gb = conv_flat.backward(gy, x, w, s, pads, d, (True, True, bias))
+    tx = torch.from_numpy(x).requires_grad_(True)
+    tw = torch.from_numpy(w).requires_grad_(True)
+    tb = torch.from_numpy(b).requires_grad_(True) if bias else None
+    ty = torch.nn.functional.conv2d(tx, tw, tb, s, p, d)
+    ty.backward(torch.from_numpy(gy))
+    ref = [ty.detach().numpy(), tx.grad.numpy(), tw.grad.numpy(), tb.grad.numpy() if bias else None]
+    return [y, gx, gw, gb], ref
+
+
+def _close(e, t, dtype, atol32=1e-4):
+    tol = dict(rtol=1e-10, atol=1e-10) if dtype == np.float64 else dict(rtol=1e-4, atol=atol32)
+    for a, b in zip(e, t):
+        assert (a is None) == (b is None)
+        if a is not None:
+            assert a.dtype == b.dtype and a.shape == b.shape
+            np.testing.assert_allclose(a, b, **tol)
+
+
+@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_flat_kernels_match_torch(case, dtype):
+    e, t = _kernels(*case, dtype, bias=True)
+    _close(e, t, dtype)
+
+
+@pytest.mark.parametrize("n", [3, 5])
+def test_blocks_of_two_images_and_a_remainder(monkeypatch, n):
+    monkeypatch.setattr(conv_flat, "_COLS_BYTES", 1)
+    g = conv_flat._Geo((n, 8, 7, 9), (5, 8, 3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1))
+    monkeypatch.setattr(conv_flat, "_COLS_BYTES", 2 * g.k * g.span * 8)
+    assert conv_flat._blocks(g, 0, n, 8)[-1] == (n - 1, n)
+    e, t = _kernels((n, 8, 7, 9), (5, 3, 3), 1, 1, 1, np.float64, bias=True)
+    _close(e, t, np.float64)
+    e, t = _kernels((n, 8, 9, 9), (5, 3, 3), 2, 1, 1, np.float64, bias=False)
+    _close(e, t, np.float64)
+
+
+def test_bias_none_and_noncontiguous_input():
+    e, t = _kernels((2, 8, 7, 9), (4, 3, 3), 1, 1, 1, np.float64, bias=False, noncontig=True)
+    _close(e, t, np.float64)
+
+
+def _through_conv2d(xs, cout, dtype, need_x=True, bias=True, threads=None):
+    if threads:
+        ember.set_num_threads(threads)
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal(xs).astype(dtype)
+    w = rng.standard_normal((cout, xs[1], 3, 3)).astype(dtype)
+    b = rng.standard_normal(cout).astype(dtype) if bias else None
+    assert conv_flat.eligible(x, w, (1, 1), ((1, 1), (1, 1)), (1, 1), 1)
+    res = []
+    for lib in (ember, torch):
+        tx = lib.tensor(x, requires_grad=need_x)
+        tw = lib.tensor(w, requires_grad=True)
+        tb = lib.tensor(b, requires_grad=True) if bias else None
+        y = lib.nn.functional.conv2d(tx, tw, tb, 1, 1)
+        (y * y).sum().backward()
+        grads = [None if v is None or v.grad is None else v.grad.numpy() for v in (tx, tw, tb)]
+        res.append([y.detach().numpy()] + grads)
+    # float32: the weight gradient sums 2048 products per entry, rounded in another order
+    _close(res[0], res[1], dtype, atol32=3e-3)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_dispatch_on_the_small_resnet_shapes(dtype):
+    _through_conv2d((2, 16, 32, 32), 16, dtype)
+
+
+def test_dispatch_batch_one_one_thread_weight_gradient_only():
+    _through_conv2d((1, 8, 32, 33), 12, np.float64, need_x=False, bias=False, threads=1)
+
+
+def test_eligibility():
+    x = np.zeros((2, 16, 32, 32), np.float32)
+    w = np.zeros((16, 16, 3, 3), np.float32)
+    p = ((1, 1), (1, 1))
+    assert conv_flat.eligible(x, w, (1, 1), p, (1, 1), 1)
+    assert conv_flat.eligible(x, w, (2, 2), p, (1, 1), 1)  # 16x16 outputs
+    assert not conv_flat.eligible(x, w, (3, 3), p, (1, 1), 1)  # 11x11
+    w32 = np.zeros((32, 32, 3, 3), np.float32)
+    x32 = np.zeros((2, 32, 16, 16), np.float32)
+    assert not conv_flat.eligible(x32, w32, (1, 1), p, (1, 1), 1)  # 16x16 with C*Cout > 512
+    assert conv_flat.eligible(x32[:, :16], w32[:, :16], (1, 1), p, (1, 1), 1)
+    assert not conv_flat.eligible(x[:, :4], w[:, :4], (1, 1), p, (1, 1), 1)  # 4 channels
+    w64 = np.zeros((64, 16, 3, 3), np.float32)
+    assert not conv_flat.eligible(x, w64, (1, 1), p, (1, 1), 1)
+    assert not conv_flat.eligible(x, w[:8], (1, 1), p, (1, 1), 2)
+    assert not conv_flat.eligible(x.astype(np.float16), w.astype(np.float16), (1, 1), p, (1, 1), 1)
+
+
+def test_gradcheck_float64(monkeypatch):
+    monkeypatch.setattr(conv_flat, "_MIN_POSITIONS", 1)  # a small input through this path
+    rng = np.random.default_rng(5)
+    x = ember.tensor(rng.standard_normal((2, 8, 5, 6)), requires_grad=True)
+    w = ember.tensor(rng.standard_normal((3, 8, 3, 3)), requires_grad=True)
+    b = ember.tensor(rng.standard_normal(3), requires_grad=True)
+    p = ((1, 1), (2, 2))
+    assert conv_flat.eligible(x.detach().numpy(), w.detach().numpy(), (1, 1), p, (1, 2), 1)
+
+    def f(x, w, b):
+        return ember.nn.functional.conv2d(x, w, b, padding=(1, 2), dilation=(1, 2))
+
+    assert ember.autograd.gradcheck(f, (x, w, b), eps=1e-6, atol=1e-5)
