@@ -88,7 +88,8 @@ JOBS: dict[str, list[Job]] = {
         Job("benchmarks/bench_mlp.py", [], ["--repeat", "2"], keys=frozenset({"pinned", "step"})),
     ],
     "cnn": [
-        Job("benchmarks/bench_cnn.py", [], ["--repeats", "1", "--rounds", "4", "--steps", "3"])
+        Job("benchmarks/bench_cnn.py", [], ["--repeats", "1", "--rounds", "4", "--steps", "3"]),
+        Job("benchmarks/bench_depthwise.py", [], ["--rounds", "2", "--steps", "3"]),
     ],
     "lm": [Job("benchmarks/bench_lm.py", [], ["--steps", "5", "--rounds", "2"])],
     "data": [Job("benchmarks.bench_data", module=True)],
