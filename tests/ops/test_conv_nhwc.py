@@ -24,6 +24,9 @@ CASES = [
     ((2, 8, 7, 7), (5, 4, 4), 3, 2, 2),
     ((3, 16, 10, 10), (12, 3, 3), 2, 1, 1),
     ((2, 12, 8, 9), (7, 2, 3), 1, (1, 2), (2, 2)),
+    # few channels, wide kernel (rows of KW*C >= 16 numbers): a ResNet stem, odd sizes
+    ((3, 3, 21, 19), (8, 7, 7), 2, 3, 1),
+    ((2, 2, 11, 13), (4, 5, 8), (2, 1), (2, 3), 1),
 ]
 
 
@@ -114,9 +117,23 @@ def test_gradcheck_float64():
     assert ember.autograd.gradcheck(f, (x, w, b), eps=1e-6, atol=1e-5)
 
 
+def test_gradcheck_float64_stem_shape():
+    # 3 input channels and a 7x7 stride-2 kernel: served here since rows are 21 numbers long
+    rng = np.random.default_rng(6)
+    x = ember.tensor(rng.standard_normal((2, 3, 9, 8)), requires_grad=True)
+    w = ember.tensor(rng.standard_normal((4, 3, 7, 7)), requires_grad=True)
+    assert conv_nhwc.eligible(x.detach().numpy(), w.detach().numpy(), 1)
+
+    def f(x, w):
+        return ember.nn.functional.conv2d(x, w, None, stride=2, padding=3)
+
+    assert ember.autograd.gradcheck(f, (x, w), eps=1e-6, atol=1e-5)
+
+
 def test_not_eligible_cases_fall_back():
     x = np.zeros((2, 3, 8, 8), np.float32)  # 3 channels: a first layer, NCHW path
     assert not conv_nhwc.eligible(x, np.zeros((4, 3, 3, 3), np.float32), 1)
+    assert not conv_nhwc.eligible(x, np.zeros((4, 3, 5, 5), np.float32), 1)  # rows of 15
     x = np.zeros((2, 16, 8, 8), np.float32)
     assert not conv_nhwc.eligible(x, np.zeros((4, 8, 3, 3), np.float32), 2)  # groups
     assert not conv_nhwc.eligible(x.astype(np.float16), np.zeros((4, 16, 3, 3), np.float16), 1)

@@ -100,7 +100,8 @@ def test_backward_float64_matches_torch(xs, ws, s, pads, d, needs):
             np.testing.assert_allclose(a, t.grad.numpy(), rtol=1e-12, atol=1e-12)
 
 
-@pytest.mark.parametrize("shape", [(5, 7), (16, 3), (301, 1029)])  # the last one splits over threads
+# the last one is over 1 MiB: split over the threads
+@pytest.mark.parametrize("shape", [(5, 7), (16, 3), (301, 1029)])
 def test_blocked_transpose_is_exact(shape):
     a = np.random.default_rng(3).standard_normal(shape).astype(np.float32)
     got = conv_taps._transpose(a)
