@@ -127,3 +127,25 @@ def test_kept_tap_weights_give_the_same_results():
         conv_taps.backward(gy, x, w, s, pads, d, (True, True, True)),
     ):
         np.testing.assert_array_equal(a, e)
+
+
+@pytest.mark.usefixtures("restore_thread_settings")
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_thread_splits_match_torch(threads):
+    # the batch split (forward, input gradient) and the output-channel split (weight gradient)
+    # over 1-3 threads, with more threads than images or channels in one case
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((5, 64, 3, 4))
+    w = rng.standard_normal((2, 64, 3, 3))
+    b = rng.standard_normal(2)
+    pads, s, d = ((1, 1), (1, 1)), (1, 1), (1, 1)
+    ember.set_num_threads(threads)
+    y = conv_taps.forward(x, w, b, s, pads, d)
+    gy = rng.standard_normal(y.shape)
+    got = conv_taps.backward(gy, x, w, s, pads, d, (True, True, True))
+    tx, tw, tb = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
+    ty = torch.nn.functional.conv2d(tx, tw, tb, padding=1)
+    ty.backward(torch.tensor(gy))
+    np.testing.assert_allclose(y, ty.detach().numpy(), rtol=1e-12, atol=1e-12)
+    for a, t in zip(got, (tx, tw, tb)):
+        np.testing.assert_allclose(a, t.grad.numpy(), rtol=1e-12, atol=1e-12)
