@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._backend.cpu import blas
 from .._backend.cpu.threads import _threads, pblocks, workspace
 from .._backend.xp import CPU_ARRAY
 
@@ -52,7 +53,10 @@ def weight_transform(w):
     # one product K @ vec(g) over every (Cout, C) pair, with w read through a transposed view:
     # measured ~3x faster than transposing w to (C, 9, Cout) first (512x512: 2.2 vs 5.4 ms)
     ut = np.empty((16, cout * c), w.dtype)
-    np.matmul(_kron(w.dtype), w.reshape(cout * c, 9).T, out=ut)
+    # a thin product (K = 9): on one BLAS thread, so that no OpenBLAS worker is left spinning
+    # while the blocks that follow run on ember's threads
+    with blas.single_threaded():
+        np.matmul(_kron(w.dtype), w.reshape(cout * c, 9).T, out=ut)
     return ut.reshape(16, cout, c)
 
 
@@ -229,7 +233,8 @@ def backward(gy, x, w, pads, needs, u=None):
             du += part[0]
         # dg = G^T dU G for each (Cout, C) pair: vec(dg) = K^T vec(dU), one product that
         # writes the (Cout, C, 3, 3) layout directly
-        gw = np.matmul(du.reshape(16, cout * c).T, _kron(dt)).reshape(cout, c, 3, 3)
+        with blas.single_threaded():  # as in weight_transform
+            gw = np.matmul(du.reshape(16, cout * c).T, _kron(dt)).reshape(cout, c, 3, 3)
     if nb:
         gb = sum((part[1] for part in parts[1:]), parts[0][1])
     return gx, gw, gb
