@@ -442,7 +442,7 @@ class ConvNd(Op):
             u = conv_winograd.weight_transform(w)
             ctx.saved = (x, w, u if needs is not None and needs[0] else None)
             return conv_winograd.forward(x, w, b, pads, u)
-        if conv_nhwc.eligible(x4, w4, g):
+        if conv_nhwc.eligible(x4, w4, g, ctx.__dict__.get("_needs")):
             s, pads, d = s4, p4, d4
             needs = ctx.__dict__.get("_needs")
             ctx.geo = ("nhwc", s, pads, d, lift)

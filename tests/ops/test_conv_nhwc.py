@@ -118,16 +118,36 @@ def test_gradcheck_float64():
 
 
 def test_gradcheck_float64_stem_shape():
-    # 3 input channels and a 7x7 stride-2 kernel: served here since rows are 21 numbers long
+    # 3 input channels and a 7x7 stride-2 kernel: served here (rows of 21 numbers) when the
+    # weight gradient is not wanted (an input's gradient, or inference)
     rng = np.random.default_rng(6)
     x = ember.tensor(rng.standard_normal((2, 3, 9, 8)), requires_grad=True)
-    w = ember.tensor(rng.standard_normal((4, 3, 7, 7)), requires_grad=True)
-    assert conv_nhwc.eligible(x.detach().numpy(), w.detach().numpy(), 1)
+    w = ember.tensor(rng.standard_normal((4, 3, 7, 7)))
+    assert conv_nhwc.eligible(x.detach().numpy(), w.numpy(), 1, (True, False, False))
 
-    def f(x, w):
+    def f(x):
         return ember.nn.functional.conv2d(x, w, None, stride=2, padding=3)
 
-    assert ember.autograd.gradcheck(f, (x, w), eps=1e-6, atol=1e-5)
+    assert ember.autograd.gradcheck(f, (x,), eps=1e-6, atol=1e-5)
+
+
+@pytest.mark.parametrize("need_x", [True, False])
+def test_few_wide_channels_take_this_path_without_weight_gradient(monkeypatch, need_x):
+    calls = []
+    real = conv_nhwc.forward
+    monkeypatch.setattr(conv_nhwc, "forward", lambda *a, **k: calls.append(1) or real(*a, **k))
+    e, t = _run((3, 3, 21, 19), (8, 7, 7), 2, 3, 1, np.float32, need_x=need_x, need_w=False)
+    _close(e, t, np.float32)
+    assert calls
+    # with the weight gradient wanted, the batch im2col path serves them (one long product)
+    calls.clear()
+    e, t = _run((3, 3, 21, 19), (8, 7, 7), 2, 3, 1, np.float32)
+    _close(e, t, np.float32)
+    assert not calls
+    x, w = np.zeros((2, 3, 9, 9), np.float32), np.zeros((4, 3, 7, 7), np.float32)
+    assert not conv_nhwc.eligible(x, w, 1, (False, True, False))
+    assert conv_nhwc.eligible(x, w, 1, (True, False, True))
+    assert conv_nhwc.eligible(np.zeros((2, 8, 9, 9)), np.zeros((4, 8, 3, 3)), 1, (0, 1, 0))
 
 
 def test_not_eligible_cases_fall_back():
