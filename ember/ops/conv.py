@@ -431,8 +431,10 @@ class ConvNd(Op):
             return conv_pointwise.forward(x, w, b, s)
         if not lift and conv_taps.eligible(x, w, s, pads, d, g):
             ctx.geo = ("taps", s, pads, d, lift)
-            ctx.saved = (x, w, None)
-            return conv_taps.forward(x, w, b, s, pads, d)
+            needs = ctx.__dict__.get("_needs")
+            wt = conv_taps.tap_weights(w)  # the input gradient reuses the (C, KH, KW, Cout) copy
+            ctx.saved = (x, w, wt if needs is not None and needs[0] else None)
+            return conv_taps.forward(x, w, b, s, pads, d, wt)
         if not lift and conv_winograd.eligible(x, w, s, d, g):
             ctx.geo = ("wino", s, pads, d, lift)
             needs = ctx.__dict__.get("_needs")
@@ -444,7 +446,7 @@ class ConvNd(Op):
             ctx.geo = ("flat", s, pads, d, lift)
             ctx.saved = (x, w, None)
             return conv_flat.forward(x, w, b, s, pads, d)
-        if conv_nhwc.eligible(x4, w4, g):
+        if conv_nhwc.eligible(x4, w4, g, ctx.__dict__.get("_needs")):
             s, pads, d = s4, p4, d4
             needs = ctx.__dict__.get("_needs")
             ctx.geo = ("nhwc", s, pads, d, lift)
@@ -484,7 +486,7 @@ class ConvNd(Op):
         x, w, cols = ctx.saved
         nd = ctx._needs
         if ctx.geo[0] == "taps":
-            return conv_taps.backward(gy, x, w, *ctx.geo[1:4], nd) + (None,) * 4
+            return conv_taps.backward(gy, x, w, *ctx.geo[1:4], nd, cols) + (None,) * 4
         if ctx.geo[0] == "pw":
             return conv_pointwise.backward(gy, x, w, ctx.geo[1], nd) + (None,) * 4
         if ctx.geo[0] == "flat":

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._backend.cpu import blas
 from .._backend.cpu.threads import _threads, pblocks, workspace
 from .._backend.xp import CPU_ARRAY
 
@@ -52,7 +53,10 @@ def weight_transform(w):
     # one product K @ vec(g) over every (Cout, C) pair, with w read through a transposed view:
     # measured ~3x faster than transposing w to (C, 9, Cout) first (512x512: 2.2 vs 5.4 ms)
     ut = np.empty((16, cout * c), w.dtype)
-    np.matmul(_kron(w.dtype), w.reshape(cout * c, 9).T, out=ut)
+    # a thin product (K = 9): on one BLAS thread, so that no OpenBLAS worker is left spinning
+    # while the blocks that follow run on ember's threads
+    with blas.single_threaded():
+        np.matmul(_kron(w.dtype), w.reshape(cout * c, 9).T, out=ut)
     return ut.reshape(16, cout, c)
 
 
@@ -96,11 +100,11 @@ def _input_transform(xb, th, tw):
 
 
 def _products(v, u, slot, transpose_u=False):
-    """The 16 products v[k] @ u[k] (or u[k]^T) into a scratch (16, rows, cols) array."""
+    """The 16 products v[k] @ u[k] (or u[k]^T) into a scratch (16, rows, cols) array, as one
+    batched call (measured ~7-10% faster than 16 calls: 256x64 @ 64x64, 64x128 @ 128x128)."""
     cols = u.shape[1] if transpose_u else u.shape[2]
     out = workspace(slot, (16, v.shape[1], cols), v.dtype, np)
-    for k in range(16):
-        np.matmul(v[k], u[k].T if transpose_u else u[k], out=out[k])
+    np.matmul(v, u.transpose(0, 2, 1) if transpose_u else u, out=out)
     return out
 
 
@@ -189,10 +193,9 @@ def backward(gy, x, w, pads, needs, u=None):
             dm16 = dm.reshape(16, rows, cout)
             if nw:
                 v = _input_transform(_padded_block(x, a, e, pads, th, tw), th, tw)
-                tk = workspace("wino_tw", (cout, c), dt, np)
-                for k in range(16):
-                    np.matmul(dm16[k].T, v[k], out=tk)
-                    du[k] += tk
+                tk = workspace("wino_tw", (16, cout, c), dt, np)
+                np.matmul(dm16.transpose(0, 2, 1), v, out=tk)  # one batched call, as above
+                du += tk
             if nx:
                 dv = _products(dm16, u, "wino_v").reshape(4, 4, m, th, tw, c)
                 # B over the tile's rows: [i, b] <- sum_a B^T[a, i] dV[a, b]
@@ -230,7 +233,8 @@ def backward(gy, x, w, pads, needs, u=None):
             du += part[0]
         # dg = G^T dU G for each (Cout, C) pair: vec(dg) = K^T vec(dU), one product that
         # writes the (Cout, C, 3, 3) layout directly
-        gw = np.matmul(du.reshape(16, cout * c).T, _kron(dt)).reshape(cout, c, 3, 3)
+        with blas.single_threaded():  # as in weight_transform
+            gw = np.matmul(du.reshape(16, cout * c).T, _kron(dt)).reshape(cout, c, 3, 3)
     if nb:
         gb = sum((part[1] for part in parts[1:]), parts[0][1])
     return gx, gw, gb

@@ -62,6 +62,15 @@ class AdaptiveAvgPool(Op):
         xp = xp_of(x)
         nsp = len(osz)
         sp = x.shape[-nsp:]
+        if xp is np and x.dtype in (np.float32, np.float64) and all(e == 1 for e in osz):
+            # global average (a ResNet's head): the sums as one matrix-vector product over
+            # rows of the spatial size, then / size; NumPy's mean over short axes loops per
+            # row (64x512x2x2, one thread: 2.3 ms that way, 0.08 ms this way)
+            p = math.prod(sp)
+            ctx.geo = (x.shape, osz, "global")
+            rows = np.ascontiguousarray(x).reshape(-1, p)
+            y = rows @ np.ones(p, x.dtype) / x.dtype.type(p)
+            return y.reshape(x.shape[: x.ndim - nsp] + (1,) * nsp)
         mats = []
         y = x
         for i in range(nsp):
@@ -83,6 +92,9 @@ class AdaptiveAvgPool(Op):
         xp = xp_of(g)
         xshape, osz, mats = ctx.geo
         nsp = len(osz)
+        if mats == "global":  # the gradient of a mean: g / size at every position
+            p = math.prod(xshape[-nsp:])
+            return np.ascontiguousarray(np.broadcast_to(g / g.dtype.type(p), xshape)), None
         sp = xshape[-nsp:]
         y = g
         for i in range(nsp):

@@ -157,6 +157,32 @@ def test_adaptive_pool_1d_3d_unbatched():
     _run(lambda x: EF.adaptive_avg_pool2d(x, 3), lambda x: TF.adaptive_avg_pool2d(x, 3), (3, 7, 7))
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_global_adaptive_avg_pool(dtype):
+    # output size 1: the sums run as one matrix-vector product (a ResNet's head)
+    _run(
+        lambda x: EF.adaptive_avg_pool2d(x, 1),
+        lambda x: TF.adaptive_avg_pool2d(x, 1),
+        (3, 5, 3, 7),
+        dtype=dtype,
+    )
+    _run(lambda x: EF.adaptive_avg_pool1d(x, 1), lambda x: TF.adaptive_avg_pool1d(x, 1), (4, 9))
+    _run(
+        lambda x: EF.adaptive_avg_pool3d(x, 1),
+        lambda x: TF.adaptive_avg_pool3d(x, 1),
+        (2, 3, 2, 3, 5),
+    )
+    # a non-contiguous input, and the torch name of the gradient node
+    a = np.random.RandomState(1).randn(2, 6, 5, 4).astype(dtype)
+    x = ember.tensor(a, requires_grad=True)
+    y = EF.adaptive_avg_pool2d(x.transpose(2, 3), (1, 1))
+    ty = TF.adaptive_avg_pool2d(torch.from_numpy(a).transpose(2, 3), (1, 1))
+    assert_same(y, ty)
+    assert y.grad_fn.name() == "MeanBackward1"
+    d = ember.tensor(np.random.RandomState(2).randn(2, 3, 4, 5), requires_grad=True)
+    assert ember.autograd.gradcheck(lambda t: EF.adaptive_avg_pool2d(t, 1), (d,))
+
+
 @pytest.mark.parametrize("kw", [dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1)])
 def test_max_unpool2d(kw):
     x = np.random.RandomState(0).randn(2, 3, 8, 7).astype(np.float32)

@@ -24,6 +24,9 @@ CASES = [
     ((2, 8, 7, 7), (5, 4, 4), 3, 2, 2),
     ((3, 16, 10, 10), (12, 3, 3), 2, 1, 1),
     ((2, 12, 8, 9), (7, 2, 3), 1, (1, 2), (2, 2)),
+    # few channels, wide kernel (rows of KW*C >= 16 numbers): a ResNet stem, odd sizes
+    ((3, 3, 21, 19), (8, 7, 7), 2, 3, 1),
+    ((2, 2, 11, 13), (4, 5, 8), (2, 1), (2, 3), 1),
 ]
 
 
@@ -114,9 +117,43 @@ def test_gradcheck_float64():
     assert ember.autograd.gradcheck(f, (x, w, b), eps=1e-6, atol=1e-5)
 
 
+def test_gradcheck_float64_stem_shape():
+    # 3 input channels and a 7x7 stride-2 kernel: served here (rows of 21 numbers) when the
+    # weight gradient is not wanted (an input's gradient, or inference)
+    rng = np.random.default_rng(6)
+    x = ember.tensor(rng.standard_normal((2, 3, 9, 8)), requires_grad=True)
+    w = ember.tensor(rng.standard_normal((4, 3, 7, 7)))
+    assert conv_nhwc.eligible(x.detach().numpy(), w.numpy(), 1, (True, False, False))
+
+    def f(x):
+        return ember.nn.functional.conv2d(x, w, None, stride=2, padding=3)
+
+    assert ember.autograd.gradcheck(f, (x,), eps=1e-6, atol=1e-5)
+
+
+@pytest.mark.parametrize("need_x", [True, False])
+def test_few_wide_channels_take_this_path_without_weight_gradient(monkeypatch, need_x):
+    calls = []
+    real = conv_nhwc.forward
+    monkeypatch.setattr(conv_nhwc, "forward", lambda *a, **k: calls.append(1) or real(*a, **k))
+    e, t = _run((3, 3, 21, 19), (8, 7, 7), 2, 3, 1, np.float32, need_x=need_x, need_w=False)
+    _close(e, t, np.float32)
+    assert calls
+    # with the weight gradient wanted, the batch im2col path serves them (one long product)
+    calls.clear()
+    e, t = _run((3, 3, 21, 19), (8, 7, 7), 2, 3, 1, np.float32)
+    _close(e, t, np.float32)
+    assert not calls
+    x, w = np.zeros((2, 3, 9, 9), np.float32), np.zeros((4, 3, 7, 7), np.float32)
+    assert not conv_nhwc.eligible(x, w, 1, (False, True, False))
+    assert conv_nhwc.eligible(x, w, 1, (True, False, True))
+    assert conv_nhwc.eligible(np.zeros((2, 8, 9, 9)), np.zeros((4, 8, 3, 3)), 1, (0, 1, 0))
+
+
 def test_not_eligible_cases_fall_back():
     x = np.zeros((2, 3, 8, 8), np.float32)  # 3 channels: a first layer, NCHW path
     assert not conv_nhwc.eligible(x, np.zeros((4, 3, 3, 3), np.float32), 1)
+    assert not conv_nhwc.eligible(x, np.zeros((4, 3, 5, 5), np.float32), 1)  # rows of 15
     x = np.zeros((2, 16, 8, 8), np.float32)
     assert not conv_nhwc.eligible(x, np.zeros((4, 8, 3, 3), np.float32), 2)  # groups
     assert not conv_nhwc.eligible(x.astype(np.float16), np.zeros((4, 16, 3, 3), np.float16), 1)

@@ -112,3 +112,29 @@ def test_gradcheck_float64(monkeypatch):
     assert ember.autograd.gradcheck(
         lambda x, w, b: ember.nn.functional.conv2d(x, w, b, stride=(2, 1)), (x, w, b)
     )
+
+
+@pytest.mark.usefixtures("restore_thread_settings")
+@pytest.mark.parametrize("threads", [1, 2, 3])
+@pytest.mark.parametrize("gw_bytes", [None, 1])  # 1: one image per weight-gradient product
+def test_thread_splits_match_torch(threads, gw_bytes, monkeypatch):
+    # the batch split over 1-3 threads (forward and backward, the weight-gradient partial sums
+    # added), with more threads than images in one case
+    if gw_bytes is not None:
+        monkeypatch.setattr(conv_pointwise, "_GW_BYTES", gw_bytes)
+    ember.set_num_threads(threads)
+    rng = np.random.default_rng(4)
+    for xs, stride in (((5, 4, 7, 6), (2, 2)), ((2, 3, 5, 4), (1, 1))):
+        x = rng.standard_normal(xs)
+        w = rng.standard_normal((6, xs[1], 1, 1))
+        b = rng.standard_normal(6)
+        y = conv_pointwise.forward(x, w, b, stride)
+        gy = rng.standard_normal(y.shape)
+        got = conv_pointwise.backward(gy, x, w, stride, (True, True, True))
+        tx, tw, tb = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
+        ty = torch.nn.functional.conv2d(tx, tw, tb, stride=stride)
+        ty.backward(torch.tensor(gy))
+        np.testing.assert_allclose(y, ty.detach().numpy(), rtol=1e-12, atol=1e-12)
+        for a, t in zip(got, (tx, tw, tb)):
+            assert a.shape == t.shape
+            np.testing.assert_allclose(a, t.grad.numpy(), rtol=1e-12, atol=1e-12)

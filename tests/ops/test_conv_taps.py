@@ -98,3 +98,54 @@ def test_backward_float64_matches_torch(xs, ws, s, pads, d, needs):
         if n:
             assert a.shape == t.shape and a.flags.c_contiguous
             np.testing.assert_allclose(a, t.grad.numpy(), rtol=1e-12, atol=1e-12)
+
+
+# the last one is over 1 MiB: split over the threads
+@pytest.mark.parametrize("shape", [(5, 7), (16, 3), (301, 1029)])
+def test_blocked_transpose_is_exact(shape):
+    a = np.random.default_rng(3).standard_normal(shape).astype(np.float32)
+    got = conv_taps._transpose(a)
+    assert got.flags.c_contiguous
+    np.testing.assert_array_equal(got, a.T)
+
+
+def test_kept_tap_weights_give_the_same_results():
+    # the forward's (C, KH, KW, Cout) weight copy, passed on to backward as conv.py does
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((3, 70, 3, 2))
+    w = rng.standard_normal((33, 70, 3, 3))
+    pads, s, d = ((1, 1), (1, 1)), (1, 1), (1, 1)
+    wt = conv_taps.tap_weights(w)
+    assert wt.shape == (70, 3, 3, 33)
+    np.testing.assert_array_equal(wt, w.transpose(1, 2, 3, 0))
+    np.testing.assert_array_equal(
+        conv_taps.forward(x, w, None, s, pads, d, wt), conv_taps.forward(x, w, None, s, pads, d)
+    )
+    gy = rng.standard_normal((3, 33, 3, 2))
+    for a, e in zip(
+        conv_taps.backward(gy, x, w, s, pads, d, (True, True, True), wt),
+        conv_taps.backward(gy, x, w, s, pads, d, (True, True, True)),
+    ):
+        np.testing.assert_array_equal(a, e)
+
+
+@pytest.mark.usefixtures("restore_thread_settings")
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_thread_splits_match_torch(threads):
+    # the batch split (forward, input gradient) and the output-channel split (weight gradient)
+    # over 1-3 threads, with more threads than images or channels in one case
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((5, 64, 3, 4))
+    w = rng.standard_normal((2, 64, 3, 3))
+    b = rng.standard_normal(2)
+    pads, s, d = ((1, 1), (1, 1)), (1, 1), (1, 1)
+    ember.set_num_threads(threads)
+    y = conv_taps.forward(x, w, b, s, pads, d)
+    gy = rng.standard_normal(y.shape)
+    got = conv_taps.backward(gy, x, w, s, pads, d, (True, True, True))
+    tx, tw, tb = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
+    ty = torch.nn.functional.conv2d(tx, tw, tb, padding=1)
+    ty.backward(torch.tensor(gy))
+    np.testing.assert_allclose(y, ty.detach().numpy(), rtol=1e-12, atol=1e-12)
+    for a, t in zip(got, (tx, tw, tb)):
+        np.testing.assert_allclose(a, t.grad.numpy(), rtol=1e-12, atol=1e-12)
