@@ -117,6 +117,8 @@ def benchmark_of(command: str) -> str | None:
     for name in ORDER:
         if name != "demo" and f"bench_{name}" in command:
             return name
+    if "bench_depthwise" in command:  # the depthwise block's row sits with the CNN rows
+        return "cnn"
     if "ember demo" in command or "-m ember demo" in command:
         return "demo"
     return None
