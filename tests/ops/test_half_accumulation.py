@@ -32,6 +32,10 @@ OPS = {
     "l1": lambda m, a: m.nn.functional.l1_loss(a, a.flip(0)),
     "nll_sum": lambda m, a: m.nn.functional.nll_loss(-a, m.arange(48) * 7, reduction="sum"),
     "cross_entropy": lambda m, a: m.nn.functional.cross_entropy(a * 4, m.arange(48) * 3),
+    "avg_pool": lambda m, a: m.nn.functional.avg_pool1d(a[None], 50),
+    "avg_pool_pad": lambda m, a: m.nn.functional.avg_pool2d(a[None], 5, 3, 2),
+    "adaptive_avg": lambda m, a: m.nn.functional.adaptive_avg_pool1d(a, 3),
+    "adaptive_avg_global": lambda m, a: m.nn.functional.adaptive_avg_pool2d(a[None], 1),
 }
 
 
@@ -68,7 +72,7 @@ def test_long_half_sums_do_not_stall(dt):
 
 
 @pytest.mark.parametrize("dt", ["float16", "bfloat16"])
-@pytest.mark.parametrize("fn", ["softmax", "log_softmax", "sum", "cumsum"])
+@pytest.mark.parametrize("fn", ["softmax", "log_softmax", "sum", "cumsum", "avg_pool1d"])
 def test_half_backward_matches_torch(dt, fn):
     e, t = _pair(dt, (16, 300), seed=2)
     e.requires_grad_()
@@ -76,9 +80,13 @@ def test_half_backward_matches_torch(dt, fn):
     w = np.random.default_rng(3).standard_normal((16, 300)).astype(np.float32)
     outs = []
     for m, a in ((ember, e), (torch, t)):
-        y = getattr(m, fn)(a, 1) if fn != "sum" else a.sum(1)
+        if fn == "avg_pool1d":
+            y = m.nn.functional.avg_pool1d(a, 30)
+        else:
+            y = getattr(m, fn)(a, 1) if fn != "sum" else a.sum(1)
         wt = m.from_numpy(w).to(a.dtype)
-        (y * (wt if fn != "sum" else wt[:, 0])).sum().backward()
+        wt = wt[:, 0] if fn == "sum" else wt[:, : y.shape[1]]
+        (y * wt).sum().backward()
         outs.append(a.grad)
     assert outs[0].dtype == getattr(ember, dt)
     g = outs[0].float().numpy().astype(np.float64)
