@@ -26,6 +26,7 @@ import numpy as np
 
 from .._backend.cpu.threads import pblocks, prange, workspace
 from .._backend.xp import xp_of
+from .conv_flat import run_phase_plan
 
 
 def eligible(x, w, g: int) -> bool:
@@ -401,13 +402,7 @@ def backward(gy, x, w, s, pads, d, needs):
                 # phase p's input gradient at grid position q: the sum over p's taps of
                 # w[t] * gy[q - off_t] (the adjoint of the forward's slab reads), as columns
                 # of the output gradient's slabs and one product (no scatter-adds)
-                for wp, gc3, o, pairs, puts in plan:
-                    for dst, src in pairs:
-                        np.copyto(dst, src)
-                    np.matmul(wp, gc3, out=o)
-                    gxi = gx[i]
-                    for sls, src in puts:
-                        np.copyto(gxi[sls], src)
+                run_phase_plan(plan, gx[i])
         return gw
 
     parts = pblocks(g.n, run)

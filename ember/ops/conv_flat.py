@@ -36,6 +36,18 @@ _MIN_POSITIONS = 256
 _MIN_POSITIONS_WIDE = 1024  # C*Cout above 512
 
 
+def run_phase_plan(plan, target) -> None:
+    """The input gradient's phases, each as one product: for every (taps' weights, columns,
+    product buffer, slab copies into the columns, result copies into ``target``) of ``plan``,
+    fill the columns, multiply, and place the result (shared with conv_depthwise)."""
+    for wp, cols, o, pairs, puts in plan:
+        for dst, src in pairs:
+            np.copyto(dst, src)
+        np.matmul(wp, cols, out=o)
+        for sls, src in puts:
+            np.copyto(target[sls], src)
+
+
 def eligible(x, w, s, pads, d, g: int) -> bool:
     """Whether this path serves the convolution: NumPy float32/float64 2-d, one group, 8 to 32
     input channels, at most 32 output channels, at least 16x16 output positions (32x32 when
@@ -239,13 +251,7 @@ def backward(gy, x, w, s, pads, d, needs):
                 # input phase p at grid position q: the sum over p's taps of W_t^T gy[q - off_t]
                 # (the adjoint of the forward's slab reads): columns of the output gradient's
                 # slabs and one product with K = taps*Cout, no scatter-adds
-                gxb = gx[a:e]
-                for wp, gc2, o, pairs, puts in plan:
-                    for dst, src in pairs:
-                        np.copyto(dst, src)
-                    np.matmul(wp, gc2, out=o)
-                    for sls, src in puts:
-                        np.copyto(gxb[sls], src)
+                run_phase_plan(plan, gx[a:e])
         return gw
 
     parts = pblocks(g.n, run)
