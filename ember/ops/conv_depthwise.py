@@ -26,7 +26,7 @@ import numpy as np
 
 from .._backend.cpu.threads import pblocks, prange, workspace
 from .._backend.xp import xp_of
-from .conv_flat import run_phase_plan
+from .conv_flat import phase_taps, run_phase_plan
 
 
 def eligible(x, w, g: int) -> bool:
@@ -249,14 +249,7 @@ class _Geo:
         self.hq = -(-hp // s[0])
         self.wq = -(-wp // s[1])
         self.span = self.oh * self.wq
-        self.taps = [
-            (
-                (i * d[0] % s[0]) * s[1] + j * d[1] % s[1],
-                (i * d[0] // s[0]) * self.wq + j * d[1] // s[1],
-            )
-            for i in range(self.kh)
-            for j in range(self.kw)
-        ]
+        self.taps = phase_taps(self.kh, self.kw, s, d, self.wq)
         self.r = max(self.hq * self.wq, max(off for _, off in self.taps) + self.span)
 
     def places(self):

@@ -36,6 +36,16 @@ _MIN_POSITIONS = 256
 _MIN_POSITIONS_WIDE = 1024  # C*Cout above 512
 
 
+def phase_taps(kh: int, kw: int, s, d, wq: int) -> list:
+    """(phase, flat offset) of each tap of a kh x kw kernel with strides ``s`` and dilations
+    ``d``, in (i, j) order, on phase grids ``wq`` wide (shared with conv_depthwise)."""
+    return [
+        ((i * d[0] % s[0]) * s[1] + j * d[1] % s[1], (i * d[0] // s[0]) * wq + j * d[1] // s[1])
+        for i in range(kh)
+        for j in range(kw)
+    ]
+
+
 def run_phase_plan(plan, target) -> None:
     """The input gradient's phases, each as one product: for every (taps' weights, columns,
     product buffer, slab copies into the columns, result copies into ``target``) of ``plan``,
@@ -79,14 +89,7 @@ class _Geo:
         self.wq = -(-self.wp // s[1])
         self.span = self.oh * self.wq  # one tap's slab: OH rows of the phase grid
         # (phase, flat offset) of each tap, in (i, j) order
-        self.taps = [
-            (
-                (i * d[0] % s[0]) * s[1] + j * d[1] % s[1],
-                (i * d[0] // s[0]) * self.wq + j * d[1] // s[1],
-            )
-            for i in range(self.kh)
-            for j in range(self.kw)
-        ]
+        self.taps = phase_taps(self.kh, self.kw, s, d, self.wq)
         # phase buffer length: every slab fits (the last one overruns the grid by its junk)
         self.flat = max(self.hq * self.wq, max(off for _, off in self.taps) + self.span)
         self.k = self.kh * self.kw * self.c

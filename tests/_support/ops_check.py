@@ -81,3 +81,14 @@ def compare_double_backward(fn, *shapes):
     sum(((g * g).sum() for g in gt), torch.zeros((), dtype=torch.float64)).backward()
     for x, t in zip(xs, ts):
         assert_same(x.grad, t.grad, atol=1e-8)
+
+
+def close_outputs(e, t, dtype, atol32: float = 1e-4) -> None:
+    """ember's [output, gradients...] against torch's (numpy arrays or None, in pairs): the
+    same dtypes and shapes, values within float64 or float32 rounding."""
+    tol = dict(rtol=1e-10, atol=1e-10) if dtype == np.float64 else dict(rtol=1e-4, atol=atol32)
+    for a, b in zip(e, t):
+        assert (a is None) == (b is None)
+        if a is not None:
+            assert a.dtype == b.dtype and a.shape == b.shape
+            np.testing.assert_allclose(a, b, **tol)

@@ -10,6 +10,7 @@ import torch
 
 import ember
 from ember.ops import conv_depthwise
+from tests._support.ops_check import close_outputs
 
 pytestmark = pytest.mark.usefixtures("restore_thread_settings")
 
@@ -50,36 +51,27 @@ def _run(xs, m, ks, stride, padding, dilation, dtype, bias=True, need_x=True, no
     return out
 
 
-def _close(e, t, dtype):
-    tol = dict(rtol=1e-10, atol=1e-10) if dtype == np.float64 else dict(rtol=1e-4, atol=1e-4)
-    for a, b in zip(e, t):
-        assert (a is None) == (b is None)
-        if a is not None:
-            assert a.dtype == b.dtype and a.shape == b.shape
-            np.testing.assert_allclose(a, b, **tol)
-
-
 @pytest.mark.parametrize("case", CASES)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_depthwise_matches_torch(case, dtype):
     e, t = _run(*case, dtype)
-    _close(e, t, dtype)
+    close_outputs(e, t, dtype)
 
 
 def test_bias_none_weight_gradient_only_and_noncontiguous_input():
     e, t = _run((2, 4, 7, 6), 2, (3, 3), 1, 1, 1, np.float64, bias=False, need_x=False)
-    _close(e, t, np.float64)
+    close_outputs(e, t, np.float64)
     e, t = _run((2, 4, 7, 6), 1, (3, 3), 2, 1, 1, np.float64, noncontig=True)
-    _close(e, t, np.float64)
+    close_outputs(e, t, np.float64)
 
 
 def test_one_thread_and_the_mobilenet_shapes():
     ember.set_num_threads(1)
     e, t = _run((2, 96, 16, 16), 1, (3, 3), 2, 1, 1, np.float32)
-    _close(e, t, np.float32)
+    close_outputs(e, t, np.float32)
     ember.set_num_threads(2)
     e, t = _run((3, 32, 16, 16), 1, (3, 3), 1, 1, 1, np.float32)
-    _close(e, t, np.float32)
+    close_outputs(e, t, np.float32)
 
 
 def test_conv1d_depthwise():
@@ -92,7 +84,7 @@ def test_conv1d_depthwise():
         y = lib.nn.functional.conv1d(tx, tw, None, 2, 2, 1, 4)
         (y * y).sum().backward()
         res.append([y.detach().numpy(), tx.grad.numpy(), tw.grad.numpy()])
-    _close(res[0], res[1], np.float64)
+    close_outputs(res[0], res[1], np.float64)
 
 
 def test_gradcheck_float64():

@@ -10,6 +10,7 @@ import torch
 
 import ember
 from ember.ops import conv_flat
+from tests._support.ops_check import close_outputs
 
 pytestmark = pytest.mark.usefixtures("restore_thread_settings")
 
@@ -50,20 +51,11 @@ def _kernels(xs, ks, stride, padding, dilation, dtype, bias, noncontig=False):
     return [y, gx, gw, gb], ref
 
 
-def _close(e, t, dtype, atol32=1e-4):
-    tol = dict(rtol=1e-10, atol=1e-10) if dtype == np.float64 else dict(rtol=1e-4, atol=atol32)
-    for a, b in zip(e, t):
-        assert (a is None) == (b is None)
-        if a is not None:
-            assert a.dtype == b.dtype and a.shape == b.shape
-            np.testing.assert_allclose(a, b, **tol)
-
-
 @pytest.mark.parametrize("case", CASES)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_flat_kernels_match_torch(case, dtype):
     e, t = _kernels(*case, dtype, bias=True)
-    _close(e, t, dtype)
+    close_outputs(e, t, dtype)
 
 
 @pytest.mark.parametrize("n", [3, 5])
@@ -73,14 +65,14 @@ def test_blocks_of_two_images_and_a_remainder(monkeypatch, n):
     monkeypatch.setattr(conv_flat, "_COLS_BYTES", 2 * g.k * g.span * 8)
     assert conv_flat._blocks(g, 0, n, 8)[-1] == (n - 1, n)
     e, t = _kernels((n, 8, 7, 9), (5, 3, 3), 1, 1, 1, np.float64, bias=True)
-    _close(e, t, np.float64)
+    close_outputs(e, t, np.float64)
     e, t = _kernels((n, 8, 9, 9), (5, 3, 3), 2, 1, 1, np.float64, bias=False)
-    _close(e, t, np.float64)
+    close_outputs(e, t, np.float64)
 
 
 def test_bias_none_and_noncontiguous_input():
     e, t = _kernels((2, 8, 7, 9), (4, 3, 3), 1, 1, 1, np.float64, bias=False, noncontig=True)
-    _close(e, t, np.float64)
+    close_outputs(e, t, np.float64)
 
 
 def _through_conv2d(xs, cout, dtype, need_x=True, bias=True, threads=None):
@@ -101,7 +93,7 @@ def _through_conv2d(xs, cout, dtype, need_x=True, bias=True, threads=None):
         grads = [None if v is None or v.grad is None else v.grad.numpy() for v in (tx, tw, tb)]
         res.append([y.detach().numpy()] + grads)
     # float32: the weight gradient sums 2048 products per entry, rounded in another order
-    _close(res[0], res[1], dtype, atol32=3e-3)
+    close_outputs(res[0], res[1], dtype, atol32=3e-3)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

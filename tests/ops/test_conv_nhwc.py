@@ -10,6 +10,7 @@ import torch
 import ember
 from ember._backend.cpu import blas as _blas
 from ember.ops import conv_nhwc
+from tests._support.ops_check import close_outputs
 
 pytestmark = pytest.mark.usefixtures("restore_thread_settings")
 
@@ -50,44 +51,35 @@ def _run(xs, ks, stride, padding, dilation, dtype, bias=True, need_x=True, need_
     return out["ember"], out["torch"]
 
 
-def _close(e, t, dtype):
-    tol = dict(rtol=1e-10, atol=1e-10) if dtype == np.float64 else dict(rtol=1e-4, atol=1e-4)
-    for a, b in zip(e, t):
-        assert (a is None) == (b is None)
-        if a is not None:
-            assert a.dtype == b.dtype and a.shape == b.shape
-            np.testing.assert_allclose(a, b, **tol)
-
-
 @pytest.mark.parametrize("case", CASES)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_blocked_conv2d_matches_torch(case, dtype):
     e, t = _run(*case, dtype)
-    _close(e, t, dtype)
+    close_outputs(e, t, dtype)
 
 
 @pytest.mark.parametrize("need", [(False, True), (True, False)])
 def test_only_the_needed_gradients(need):
     e, t = _run((3, 8, 9, 9), (4, 3, 3), 1, 1, 1, np.float64, need_x=need[0], need_w=need[1])
-    _close(e, t, np.float64)
+    close_outputs(e, t, np.float64)
 
 
 def test_no_bias_and_one_image_per_block(monkeypatch):
     monkeypatch.setattr(conv_nhwc, "_BLOCK_BYTES", 1)  # every image its own block
     e, t = _run((5, 16, 8, 8), (6, 3, 3), 1, 1, 1, np.float64, bias=False)
-    _close(e, t, np.float64)
+    close_outputs(e, t, np.float64)
 
 
 def test_without_blas_control_runs_in_one_thread(monkeypatch):
     monkeypatch.setattr(_blas, "available", lambda: False)
     e, t = _run((4, 16, 8, 8), (6, 3, 3), 2, 1, 1, np.float32)
-    _close(e, t, np.float32)
+    close_outputs(e, t, np.float32)
 
 
 def test_one_thread_setting():
     ember.set_num_threads(1)
     e, t = _run((4, 16, 8, 8), (6, 3, 3), 1, 0, 1, np.float64)
-    _close(e, t, np.float64)
+    close_outputs(e, t, np.float64)
 
 
 def test_padding_modes_through_the_module():
@@ -137,12 +129,12 @@ def test_few_wide_channels_take_this_path_without_weight_gradient(monkeypatch, n
     real = conv_nhwc.forward
     monkeypatch.setattr(conv_nhwc, "forward", lambda *a, **k: calls.append(1) or real(*a, **k))
     e, t = _run((3, 3, 21, 19), (8, 7, 7), 2, 3, 1, np.float32, need_x=need_x, need_w=False)
-    _close(e, t, np.float32)
+    close_outputs(e, t, np.float32)
     assert calls
     # with the weight gradient wanted, the batch im2col path serves them (one long product)
     calls.clear()
     e, t = _run((3, 3, 21, 19), (8, 7, 7), 2, 3, 1, np.float32)
-    _close(e, t, np.float32)
+    close_outputs(e, t, np.float32)
     assert not calls
     x, w = np.zeros((2, 3, 9, 9), np.float32), np.zeros((4, 3, 7, 7), np.float32)
     assert not conv_nhwc.eligible(x, w, 1, (False, True, False))
@@ -176,7 +168,7 @@ def test_conv1d_runs_as_a_height_one_conv2d(xs, ks, stride, padding, dilation, d
         y = lib.nn.functional.conv1d(tx, tw, tb, stride, padding, dilation)
         (y * y).sum().backward()
         res.append([y.detach().numpy(), tx.grad.numpy(), tw.grad.numpy(), tb.grad.numpy()])
-    _close(res[0], res[1], dtype)
+    close_outputs(res[0], res[1], dtype)
 
 
 TRANSPOSED = [
@@ -217,7 +209,7 @@ def test_conv_transpose_on_the_blocked_kernels(case, dtype):
         y = f(tx, tw, tb, stride, padding, out_pad, 1, dilation)
         (y * y).sum().backward()
         res.append([y.detach().numpy(), tx.grad.numpy(), tw.grad.numpy(), tb.grad.numpy()])
-    _close(res[0], res[1], dtype)
+    close_outputs(res[0], res[1], dtype)
 
 
 def test_conv_transpose_output_padding_past_the_stride_falls_back():
@@ -234,4 +226,4 @@ def test_conv_transpose_output_padding_past_the_stride_falls_back():
         y = lib.nn.functional.conv_transpose2d(tx, tw, None, 1, 0, 1, 1, 2)
         y.square().sum().backward()
         res.append([y.detach().numpy(), tx.grad.numpy(), tw.grad.numpy()])
-    _close(res[0], res[1], np.float64)
+    close_outputs(res[0], res[1], np.float64)
