@@ -17,16 +17,22 @@ HALF = (np.dtype(np.float16), dtypes.bfloat16.np)
 _ONES: dict = {}
 
 
+def is_half(a) -> bool:
+    """A float16/bfloat16 NumPy array (float32 and float64 answer at the first, cheap test)."""
+    dt = a.dtype
+    return dt not in _FAST and type(a) is CPU_ARRAY and dt in HALF
+
+
 def total(a):
     """``a.sum()`` of an array, float16/bfloat16 accumulated in float32 and rounded once."""
-    if type(a) is CPU_ARRAY and a.dtype in HALF:
+    if is_half(a):
         return np.asarray(a.astype(np.float32).sum()).astype(a.dtype)
     return a.sum()
 
 
 def average(a):
     """``a.mean()`` of an array, float16/bfloat16 accumulated in float32 and rounded once."""
-    if type(a) is CPU_ARRAY and a.dtype in HALF:
+    if is_half(a):
         return np.asarray(a.astype(np.float32).mean()).astype(a.dtype)
     return a.mean()
 
@@ -47,9 +53,9 @@ def rsum(a, axes: tuple, keepdims: bool = True):
     """a.sum(axis=axes, keepdims=keepdims), through BLAS where the layout allows."""
     nd = a.ndim
     axes = tuple(sorted(ax % nd for ax in axes)) if nd else ()
-    if type(a) is CPU_ARRAY and a.dtype in HALF:
-        return rsum(a.astype(np.float32), axes, keepdims).astype(a.dtype)
     if type(a) is not CPU_ARRAY or a.dtype not in _FAST or a.size == 0 or not axes:
+        if is_half(a):
+            return rsum(a.astype(np.float32), axes, keepdims).astype(a.dtype)
         return a.sum(axis=axes, keepdims=keepdims)
     red = [i in axes for i in range(nd)]
     # group consecutive axes into (reduced?, size) runs

@@ -15,7 +15,7 @@ from .._tensor_errors import check_dim
 from ..autograd.node import Op
 from ..tensor import Tensor, _wrap
 from . import _bw
-from ._blas_sum import HALF, rsum
+from ._blas_sum import is_half, rsum
 from ._elementwise import elementwise_op
 from .inplace import _pretty
 from .unary import erf
@@ -406,7 +406,7 @@ class _Softmax(Op):
         if x.size == 0:  # nothing to normalise (a zero-size dim has no max)
             ctx.saved, ctx.dim = (x,), dim
             return x.copy()
-        if type(x) is CPU_ARRAY and x.dtype in HALF:  # in float32, rounded once, as torch
+        if is_half(x):  # in float32, rounded once, as torch
             y = _Softmax.forward(ctx, x.astype(np.float32), dim).astype(x.dtype)
             ctx.saved = (y,)
             return y
@@ -422,7 +422,7 @@ class _Softmax(Op):
         (y,) = ctx.saved
         if isinstance(g, Tensor):
             return y * (g - (g * y).sum(ctx.dim, keepdim=True)), None
-        if type(y) is CPU_ARRAY and y.dtype in HALF:
+        if is_half(y):
             return _half_backward(_Softmax.backward, ctx, g)
         gy = g * y
         d = ctx.dim
@@ -440,7 +440,7 @@ class _LogSoftmax(Op):
         if x.size == 0:  # nothing to normalise (a zero-size dim has no max)
             ctx.saved, ctx.dim = (x,), dim
             return x.copy()
-        if type(x) is CPU_ARRAY and x.dtype in HALF:  # in float32, rounded once, as torch
+        if is_half(x):  # in float32, rounded once, as torch
             y = _LogSoftmax.forward(ctx, x.astype(np.float32), dim).astype(x.dtype)
             ctx.saved = (y,)
             return y
@@ -455,7 +455,7 @@ class _LogSoftmax(Op):
         (y,) = ctx.saved
         if isinstance(g, Tensor):
             return g - y.exp() * g.sum(ctx.dim, keepdim=True), None
-        if type(y) is CPU_ARRAY and y.dtype in HALF:
+        if is_half(y):
             return _half_backward(_LogSoftmax.backward, ctx, g)
         xp = xp_of(y)
         d = ctx.dim

@@ -6,12 +6,12 @@ import numpy as np
 
 from .. import dtypes
 from .._backend.casting import cast, needs_cast
-from .._backend.xp import CPU_ARRAY, xp_of
+from .._backend.xp import xp_of
 from .._tensor_errors import check_dim
 from ..autograd.node import Op
 from ..tensor import Tensor, _wrap
 from . import _bw
-from ._blas_sum import HALF
+from ._blas_sum import is_half
 from ._return_types import return_type
 from .gather import Gather
 from .inplace import copy_into_out
@@ -49,7 +49,7 @@ class CumSum(Op):
             a = cast(a, npdt)  # torch casts the input first
         if a.ndim == 0:
             return a.astype(npdt or a.dtype)
-        if type(a) is CPU_ARRAY and a.dtype in HALF and npdt in (None, a.dtype):
+        if is_half(a) and npdt in (None, a.dtype):
             # torch accumulates float16/bfloat16 in float32, rounding each running value
             return np.cumsum(a.astype(np.float32), axis=dim).astype(a.dtype)
         return xp_of(a).cumsum(a, axis=dim, dtype=npdt)
@@ -79,7 +79,7 @@ class CumProd(Op):
             a = cast(a, npdt)  # torch casts the input first
         if a.ndim == 0:
             r = a.astype(npdt or a.dtype)
-        elif type(a) is CPU_ARRAY and a.dtype in HALF and npdt in (None, a.dtype):
+        elif is_half(a) and npdt in (None, a.dtype):
             r = np.cumprod(a.astype(np.float32), axis=dim).astype(a.dtype)  # as CumSum
         else:
             r = xp_of(a).cumprod(a, axis=dim, dtype=npdt)

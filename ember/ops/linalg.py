@@ -10,12 +10,12 @@ import numpy as np
 from .. import dtypes
 from .._autocast_state import state as _acs
 from .._backend.cpu.gemm import mm as _mm
-from .._backend.xp import CPU_ARRAY, cuda_index, xp_of
+from .._backend.xp import cuda_index, xp_of
 from .._tensor_errors import check_dim, device_error
 from ..autograd.node import Op
 from ..tensor import Tensor
 from . import _autocast, _bw, sparse
-from ._blas_sum import HALF
+from ._blas_sum import is_half
 from ._ignore import IgnoreSecond
 from .einsum import einsum
 from .inplace import _pretty, copy_into_out
@@ -233,7 +233,7 @@ class AddMM(Op):
         ctx.saved = (m1, m2)
         ctx.bshape = bias.shape
         ctx.beta, ctx.alpha = beta, alpha
-        half = type(m1) is CPU_ARRAY and m1.dtype in HALF and m2.dtype == m1.dtype
+        half = is_half(m1) and m2.dtype == m1.dtype
         # half precision: the product, scaled and with the bias, rounded once as torch's
         r = _mm(m1.astype(np.float32), m2.astype(np.float32)) if half else _mm(m1, m2)
         if alpha != 1:

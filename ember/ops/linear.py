@@ -12,7 +12,7 @@ from ..autograd.node import Op
 from ..dtypes import from_numpy_dtype
 from ..tensor import Tensor
 from . import _autocast, _bw
-from ._blas_sum import HALF, ones
+from ._blas_sum import is_half, ones
 
 __all__ = ["linear"]
 
@@ -39,7 +39,7 @@ class _Linear(Op):
         x2 = x.reshape(-1, x.shape[-1]) if nd > 2 else x  # one GEMM, not a batch of them
         # x W^T directly: computing W x^T and copying its transpose back measured slower on
         # every shape tried (64x784x256 to 1024x256x768; the copy alone is 1.4 ms at 768x384)
-        if type(x2) is CPU_ARRAY and x2.dtype in HALF and b is not None:
+        if is_half(x2) and b is not None:
             # the bias joins the float32 product before its one rounding, as torch's
             y = mm(x2.astype(np.float32), w.T.astype(np.float32))
             y += b

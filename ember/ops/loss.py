@@ -12,7 +12,7 @@ from .._backend.cpu import threads
 from .._backend.xp import CPU_ARRAY, xp_of
 from ..autograd.node import Op
 from . import _bw
-from ._blas_sum import HALF, average, rsum
+from ._blas_sum import average, is_half, rsum
 from ._blas_sum import total as _total
 
 
@@ -37,7 +37,7 @@ class _MSE(Op):
         )
         if red == "none":
             return d * d
-        if type(d) is CPU_ARRAY and d.dtype in HALF:  # squares rounded, summed in float32
+        if is_half(d):  # squares rounded, summed in float32
             return _total(d * d) if red == "sum" else average(d * d)
         # vdot: one BLAS/cuBLAS dot (CuPy arrays reach cupy.vdot through __array_function__)
         if red == "sum":
@@ -135,7 +135,7 @@ def _log_normalize_kernel(s, logp, e):
 def _sum_or_mean(loss, denom, red: str):
     """The summed loss, or divided by ``denom`` (the weight sum or the count); float16/bfloat16
     summed and divided in float32 and rounded once, as torch does."""
-    half = type(loss) is CPU_ARRAY and loss.dtype in HALF
+    half = is_half(loss)
     total = loss.astype(np.float32).sum() if half else loss.sum()
     if red != "sum":
         with np.errstate(invalid="ignore", divide="ignore"):

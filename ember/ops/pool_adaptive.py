@@ -8,11 +8,11 @@ import math
 import numpy as np
 
 from .._autocast_state import state as _acs
-from .._backend.xp import CPU_ARRAY, xp_of
+from .._backend.xp import xp_of
 from ..autograd.node import Op
 from ..tensor import Tensor, _wrap
 from . import _autocast
-from ._blas_sum import HALF
+from ._blas_sum import is_half
 from ._consts import device_const
 from .conv import ntuple
 
@@ -60,7 +60,7 @@ class AdaptiveAvgPool(Op):
 
     @staticmethod
     def forward(ctx, x, osz):
-        if type(x) is CPU_ARRAY and x.dtype in HALF:  # summed in float32, rounded once (torch)
+        if is_half(x):  # summed in float32, rounded once (torch)
             return AdaptiveAvgPool.forward(ctx, x.astype(np.float32), osz).astype(x.dtype)
         xp = xp_of(x)
         nsp = len(osz)
@@ -92,7 +92,7 @@ class AdaptiveAvgPool(Op):
 
     @staticmethod
     def backward(ctx, g):
-        if type(g) is CPU_ARRAY and g.dtype in HALF:
+        if is_half(g):
             return AdaptiveAvgPool.backward(ctx, g.astype(np.float32))[0].astype(g.dtype), None
         xp = xp_of(g)
         xshape, osz, mats = ctx.geo

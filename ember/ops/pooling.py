@@ -13,11 +13,11 @@ import numpy as np
 
 from .._autocast_state import state as _acs
 from .._backend.cpu.threads import prange
-from .._backend.xp import CPU_ARRAY, xp_of
+from .._backend.xp import xp_of
 from ..autograd.node import Op
 from ..tensor import Tensor, _wrap
 from . import _autocast
-from ._blas_sum import HALF
+from ._blas_sum import is_half
 from ._consts import device_const
 from .conv import ntuple
 
@@ -375,7 +375,7 @@ class AvgPool(Op):
 
     @staticmethod
     def forward(ctx, x, k, s, p, osz, include_pad, override):
-        if type(x) is CPU_ARRAY and x.dtype in HALF:  # summed in float32, rounded once (torch)
+        if is_half(x):  # summed in float32, rounded once (torch)
             y = AvgPool.forward(ctx, x.astype(np.float32), k, s, p, osz, include_pad, override)
             return y.astype(x.dtype)
         nsp = len(k)
@@ -403,7 +403,7 @@ class AvgPool(Op):
 
     @staticmethod
     def backward(ctx, g):
-        if type(g) is CPU_ARRAY and g.dtype in HALF:
+        if is_half(g):
             return (AvgPool.backward(ctx, g.astype(np.float32))[0].astype(g.dtype),) + (None,) * 6
         xp = xp_of(g)
         xshape, pshape, k, s, p, osz, div, override = ctx.geo

@@ -25,7 +25,7 @@ from .._tensor_errors import check_dim
 from ..autograd.node import Op
 from ..tensor import Tensor, _wrap
 from . import _autocast, _bw
-from ._blas_sum import _FAST, HALF, ones, rsum
+from ._blas_sum import _FAST, is_half, ones, rsum
 from ._return_types import return_type
 from .compare import maximum, minimum, where
 from .creation import zeros
@@ -106,8 +106,6 @@ def sum_dim(a, d: int, keepdim: bool):
     (64, 128) float32 over dim 1; NumPy reduces a short axis one output at a time, and
     _blas_sum.rsum's general grouping costs 4 us of Python on top). float16/bfloat16 sum in
     float32 (torch's accumulation), rounded once."""
-    if a.dtype in HALF:
-        return sum_dim(a.astype(np.float32), d, keepdim).astype(a.dtype)
     if a.dtype in _FAST and a.size:
         shp = a.shape
         n = shp[d]
@@ -121,6 +119,8 @@ def sum_dim(a, d: int, keepdim: bool):
             out = np.dot(ones(n, a.dtype), a if two else a.reshape(n, -1))
             return out if two and not keepdim else out.reshape((1,) * keepdim + shp[1:])
         return rsum(a, (d,), keepdim)
+    if is_half(a):
+        return sum_dim(a.astype(np.float32), d, keepdim).astype(a.dtype)
     return a.sum(axis=d, keepdims=keepdim)
 
 
@@ -133,7 +133,7 @@ class Sum(Op):
         ctx.dims = dims
         ctx.keep = keepdim
         ctx.dt = a.dtype
-        if type(a) is CPU_ARRAY and a.dtype in HALF and npdt in (None, a.dtype):
+        if is_half(a) and npdt in (None, a.dtype):
             # accumulated in float32 and rounded once, as torch does
             r = Sum.forward(ctx, a.astype(np.float32), dims, keepdim, None)
             ctx.dt = a.dtype
@@ -158,7 +158,7 @@ class Mean(Op):
         ctx.dims = dims
         ctx.keep = keepdim
         ctx.n = a.size if dims is None else int(np.prod([a.shape[d] for d in dims]))
-        if type(a) is CPU_ARRAY and a.dtype in HALF and npdt in (None, a.dtype):
+        if is_half(a) and npdt in (None, a.dtype):
             r = a.astype(np.float32).mean(axis=_axis(dims), keepdims=keepdim)  # as Sum
             return r.astype(a.dtype)
         r = a.mean(axis=_axis(dims), keepdims=keepdim, dtype=npdt)

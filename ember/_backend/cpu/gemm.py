@@ -13,12 +13,17 @@ from . import blas, blas_policy, threads
 
 _BLAS_MT_FLOPS = 1 << 18  # OpenBLAS threads products past ~65536*4 multiply-adds
 _F16 = np.dtype(np.float16)
+_F32_64 = (np.dtype(np.float32), np.dtype(np.float64))  # the common case, tested first
 _SPLIT_FLOPS = 1 << 23  # from here a split over ember's threads beats one BLAS thread
 
 
 def mm(a, b):
     """``a @ b``, kept off OpenBLAS's worker threads when they would spin afterwards."""
-    if type(a) is np.ndarray and (a.dtype.kind == "V" or a.dtype == _F16):
+    if (
+        type(a) is np.ndarray
+        and a.dtype not in _F32_64
+        and (a.dtype.kind == "V" or a.dtype == _F16)
+    ):
         # NumPy's bfloat16 product returns float32, and its float16 one runs without the BLAS:
         # run both in float32 on the BLAS and round once, as torch's half-precision GEMMs
         # accumulate in float32
