@@ -29,6 +29,7 @@ it is used.
 from __future__ import annotations
 
 import math
+import sys
 import threading
 
 import numpy as np
@@ -39,7 +40,8 @@ from ._cephes_f32 import fma32, log_f32, sincos_f32
 _F32 = np.float32
 _TWO_PI_F = _F32(2.0 * math.pi)
 _P24 = _F32(2.0**-24)
-_M24_64 = np.uint64((1 << 24) - 1)
+_M24 = np.uint32((1 << 24) - 1)
+_LOW = 0 if sys.byteorder == "little" else 1  # the low 32-bit word of a uint64 in memory
 _TWO_PI_U = _TWO_PI_F * _P24  # exact: a power of two times float32(2 pi)
 _ROWS = 1 << 11  # rows of 16 per block: the block's temporaries stay in the L2 cache
 _BUILD_AFTER = 20_000_000  # emulated values that cost what building the table costs
@@ -195,10 +197,13 @@ def normal_rows(engine, mean: float, std: float, out: np.ndarray) -> np.ndarray:
     def transform(b: int, raw: np.ndarray) -> None:
         i = b * _ROWS
         j = i + raw.shape[0]
-        # the radius inputs and the angle inputs, each half contiguous
-        k = np.empty((2, j - i, 8), np.int32)
-        np.bitwise_and(raw[:, :8], _M24_64, out=k[0], casting="unsafe")
-        np.bitwise_and(raw[:, 8:], _M24_64, out=k[1], casting="unsafe")
+        # the radius inputs and the angle inputs, each half contiguous: the draws' 32-bit
+        # words out of NumPy's uint64 ones in one same-type pass (a casting pass took 28 us
+        # of a block's ~380, this one 17)
+        words = raw.view(np.uint32).reshape(j - i, 2, 8, 2)[..., _LOW]
+        k = np.empty((2, j - i, 8), np.uint32)
+        np.bitwise_and(words.transpose(1, 0, 2), _M24, out=k)
+        k = k.view(np.int32)
         if table is None:  # exact: 24-bit integers times 2^-24
             radius, s, c = _emulate(np.multiply(k, _P24, dtype=_F32))
         else:
