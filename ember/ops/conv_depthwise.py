@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._backend.cpu.threads import pblocks, prange, workspace
+from .._backend.cpu.threads import add_parts, pblocks, prange, workspace
 from .._backend.xp import xp_of
 from .conv_flat import phase_taps, run_phase_plan
 
@@ -219,10 +219,7 @@ def _backward_xp(gy, x, w, s, pads, d, needs):
             gxp[:, :, pads[0][0] : pads[0][0] + h, pads[1][0] : pads[1][0] + w_]
         )
     if nw:
-        acc = parts[0]
-        for p in parts[1:]:
-            acc = acc + p
-        gw = acc.reshape(w.shape)
+        gw = add_parts(parts).reshape(w.shape)
     if nb:
         gb = gy.sum((0, 2, 3))
     return gx, gw, gb
@@ -401,10 +398,7 @@ def backward(gy, x, w, s, pads, d, needs):
     parts = pblocks(g.n, run)
     gw = gb = None
     if nw:
-        acc = parts[0]
-        for p in parts[1:]:
-            acc += p
-        gw = acc.reshape(w.shape)
+        gw = add_parts(parts).reshape(w.shape)
     if nb:
         gb = gy.sum((0, 2, 3))
     return gx, gw, gb

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._backend.cpu.threads import pblocks, workspace
+from .._backend.cpu.threads import add_parts, pblocks, workspace
 from .._backend.xp import CPU_ARRAY
 
 _MAX_CHANNELS = 32
@@ -260,9 +260,7 @@ def backward(gy, x, w, s, pads, d, needs):
     parts = pblocks(g.n, run)
     gw = gb = None
     if nw:
-        acc = parts[0]
-        for p in parts[1:]:
-            acc += p
+        acc = add_parts(parts)
         gw = np.ascontiguousarray(acc.reshape(g.kh, g.kw, g.c, g.cout).transpose(3, 2, 0, 1))
     if nb:
         gb = gy.sum((0, 2, 3))

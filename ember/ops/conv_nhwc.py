@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._backend.cpu.threads import _threads, pblocks, workspace
+from .._backend.cpu.threads import _threads, add_parts, pblocks, workspace
 from .._backend.xp import CPU_ARRAY
 
 _BLOCK_BYTES = 2 << 20  # a block's im2col columns: about two L2s' worth (fewer, larger calls)
@@ -222,10 +222,8 @@ def backward(gy, x, w, s, pads, d, needs, xpad=None):
     parts = pblocks(n, run)
     gw = gb = None
     if nw:
-        acc = parts[0][0]
-        for part in parts[1:]:
-            acc += part[0]
+        acc = add_parts([part[0] for part in parts])
         gw = np.ascontiguousarray(acc.reshape(kh, kw, c, cout).transpose(3, 2, 0, 1))
     if nb:
-        gb = sum((part[1] for part in parts[1:]), parts[0][1])
+        gb = add_parts([part[1] for part in parts])
     return gx, gw, gb

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._backend.cpu.threads import pblocks
+from .._backend.cpu.threads import add_parts, pblocks
 from .._backend.xp import xp_of
 
 _GW_BYTES = 8 << 20  # bytes of per-image weight-gradient products formed at once
@@ -143,12 +143,7 @@ def _backward_blocks(gy, x, w, s, needs):
     parts = pblocks(n, run)
     gw = gb = None
     if needs[1]:
-        gw = parts[0][0]
-        for part in parts[1:]:
-            gw += part[0]
-        gw = gw.reshape(w.shape)
+        gw = add_parts([part[0] for part in parts]).reshape(w.shape)
     if needs[2]:
-        gb = parts[0][1]
-        for part in parts[1:]:
-            gb = gb + part[1]
+        gb = add_parts([part[1] for part in parts])
     return gx, gw, gb

@@ -74,19 +74,24 @@ def _taps(xshape, wshape, s, pads, d, oh, ow) -> list:
     kh, kw = wshape[2:]
     out = []
     for i in range(kh):
-        rr = _reach(i, d[0], s[0], pads[0][0], h, oh)
-        if rr is None:
+        ri = _span(i, d[0], s[0], pads[0][0], h, oh)
+        if ri is None:
             continue
-        y0 = rr[0] * s[0] + i * d[0] - pads[0][0]
-        rows = slice(y0, y0 + (rr[1] - rr[0] - 1) * s[0] + 1, s[0])
         for j in range(kw):
-            cc = _reach(j, d[1], s[1], pads[1][0], wd, ow)
-            if cc is None:
-                continue
-            x0 = cc[0] * s[1] + j * d[1] - pads[1][0]
-            cols = slice(x0, x0 + (cc[1] - cc[0] - 1) * s[1] + 1, s[1])
-            out.append((i, j, rows, cols, slice(*rr), slice(*cc)))
+            ci = _span(j, d[1], s[1], pads[1][0], wd, ow)
+            if ci is not None:
+                out.append((i, j, ri[0], ci[0], ri[1], ci[1]))
     return out
+
+
+def _span(i: int, d: int, s: int, pad: int, n: int, on: int):
+    """(input slice, output slice) along one axis of kernel offset ``i``, or None when it reaches
+    no input."""
+    r = _reach(i, d, s, pad, n, on)
+    if r is None:
+        return None
+    x0 = r[0] * s + i * d - pad
+    return slice(x0, x0 + (r[1] - r[0] - 1) * s + 1, s), slice(*r)
 
 
 def _transpose(a):

@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._backend.cpu import blas
-from .._backend.cpu.threads import _threads, pblocks, workspace
+from .._backend.cpu.threads import _threads, add_parts, pblocks, workspace
 from .._backend.xp import CPU_ARRAY
 
 _BLOCK_BYTES = 1 << 20  # a block's transformed input (16 x tiles x C): near one L2's worth
@@ -228,13 +228,11 @@ def backward(gy, x, w, pads, needs, u=None):
     parts = pblocks(n, run)
     gw = gb = None
     if nw:
-        du = parts[0][0]
-        for part in parts[1:]:
-            du += part[0]
+        du = add_parts([part[0] for part in parts])
         # dg = G^T dU G for each (Cout, C) pair: vec(dg) = K^T vec(dU), one product that
         # writes the (Cout, C, 3, 3) layout directly
         with blas.single_threaded():  # as in weight_transform
             gw = np.matmul(du.reshape(16, cout * c).T, _kron(dt)).reshape(cout, c, 3, 3)
     if nb:
-        gb = sum((part[1] for part in parts[1:]), parts[0][1])
+        gb = add_parts([part[1] for part in parts])
     return gx, gw, gb

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._backend.cpu import blas
-from .._backend.cpu.threads import prange
+from .._backend.cpu.threads import add_parts, prange
 from .._backend.xp import CPU_ARRAY, xp_of
 from ..autograd.node import Op
 from ..tensor import Tensor
@@ -168,7 +168,7 @@ class BatchNormTrain(Op):
 
         with blas.single_threaded():  # ember's threads split the batch; each sum on one
             parts = prange(n, total, x.nbytes)
-        mean = sum(parts[1:], parts[0]) * dt(1.0 / cnt)
+        mean = add_parts(parts) * dt(1.0 / cnt)
         mcol = mean.reshape(c, 1)
         xc = np.empty_like(x3)
 
@@ -184,7 +184,7 @@ class BatchNormTrain(Op):
 
         with blas.single_threaded():
             parts = prange(n, centre, x.nbytes)
-        var = sum(parts[1:], parts[0]) * dt(1.0 / cnt)
+        var = add_parts(parts) * dt(1.0 / cnt)
         invstd = 1.0 / np.sqrt(var + dt(eps))
         scale = invstd if w is None else invstd * w
         scol = scale.reshape(c, 1)
@@ -228,8 +228,8 @@ class BatchNormTrain(Op):
 
         with blas.single_threaded():
             parts = prange(n, sums, xc.nbytes)
-        sg = sum((q[0] for q in parts[1:]), parts[0][0])
-        sgx = sum((q[1] for q in parts[1:]), parts[0][1])
+        sg = add_parts([q[0] for q in parts])
+        sgx = add_parts([q[1] for q in parts])
         gw = (sgx * invstd).astype(xc.dtype, copy=False) if nd[1] else None
         gb = sg if nd[2] else None
         gx = None

@@ -100,6 +100,15 @@ def alongside(main, helper, nbytes: int) -> bool:
     return True
 
 
+def add_parts(parts: list):
+    """The sum of the threads' partial results in their order, added into the first (each
+    part is an array its own thread made)."""
+    acc = parts[0]
+    for part in parts[1:]:
+        acc += part
+    return acc
+
+
 def pblocks(n: int, fn) -> list:
     """Run ``fn(lo, hi)`` over a split of ``range(n)`` on every allowed thread, with the BLAS
     held to one thread meanwhile (each part runs its own matrix products); the parts' results,
