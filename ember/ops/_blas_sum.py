@@ -13,7 +13,8 @@ from .._backend.xp import CPU_ARRAY
 _FAST = (np.dtype(np.float32), np.dtype(np.float64))
 # sums of float16/bfloat16 accumulate in float32 and are rounded once, as torch's CPU kernels
 # do (NumPy accumulates bfloat16 in bfloat16: a sum of ones stops growing at 256)
-HALF = (np.dtype(np.float16), dtypes.bfloat16.np)
+# (bfloat16 only where its optional ml_dtypes package is installed)
+HALF = tuple(d for d in (np.dtype(np.float16), dtypes.bfloat16._np) if d is not None)
 _ONES: dict = {}
 
 

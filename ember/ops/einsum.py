@@ -235,6 +235,6 @@ def einsum(equation: str, *operands) -> Tensor:
             )
     plan = _einsum_plan(equation, [o._data.shape for o in operands])
     op = _einsum_cls(len(operands))
-    if dt0 == dtypes.bfloat16.np:
+    if dt0.kind == "V":  # bfloat16 (comparing with its dtype needs ml_dtypes)
         return op.apply(plan, *[o.float() for o in operands]).to(dtypes.bfloat16)
     return op.apply(plan, *operands)

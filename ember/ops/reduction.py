@@ -624,14 +624,14 @@ class VarStd(Op):
 
 def is_float(a) -> bool:
     """Floating or complex array (bfloat16 included)."""
-    return a.dtype.kind in "fc" or a.dtype == dtypes.bfloat16.np
+    return a.dtype.kind in "fcV"  # V: bfloat16 (without ml_dtypes there is none to compare)
 
 
 def via_f32(input: Tensor, fn, float16: bool = False):
     """fn(input), computed in float32 for a bfloat16 input (as torch accumulates), and for a
     float16 one with ``float16`` (the reductions torch also runs in float32 for it)."""
     dt = input._data.dtype
-    if dt != dtypes.bfloat16.np and not (float16 and dt == np.float16):
+    if dt.kind != "V" and not (float16 and dt == np.float16):  # V: bfloat16
         return fn(input)
     r = fn(input.float())
     back = input.dtype

@@ -46,3 +46,34 @@ def test_quickstart_is_two_commands():
     assert second.startswith("pip install -e '.[test]'") and "pytest" in second
     scripts = _pyproject()["project"]["scripts"]
     assert scripts["ember"] == "ember.__main__:main"
+
+
+def test_numpy_only_install_runs_without_ml_dtypes():
+    """A plain install has no ml_dtypes (bfloat16's optional package): importing ember, the
+    demo's training and the ops whose half-precision paths test for bfloat16 still work, and
+    only bfloat16 itself asks for the extra."""
+    import subprocess
+    import sys
+
+    code = """
+import sys
+sys.modules["ml_dtypes"] = None  # as if it were not installed
+import ember, ember.nn.functional as F
+x = ember.randn(8, 16)
+x.sum(1); x.mean(); x.var(1); x.std(); x.norm(); x.logsumexp(1); x.cumsum(1)
+ember.arange(5).logsumexp(0); ember.einsum("ij,kj->ik", x, x); ember.var_mean(x, 1)
+F.softmax(x, 1); F.cross_entropy(x, ember.arange(8)); F.mse_loss(x, x * 2)
+h = x.half()
+h.sum(); h.var(); h @ h.T; F.avg_pool1d(h[None], 2); F.linear(h, h[:4], h[0, :4])
+F.layer_norm(h, (16,), ember.ones(16), ember.zeros(16))
+ember.randn(300_000)
+try:
+    x.to(ember.bfloat16)
+except TypeError as e:
+    assert "ml_dtypes" in str(e)
+else:
+    raise AssertionError("bfloat16 without ml_dtypes")
+print("ok")
+"""
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr
