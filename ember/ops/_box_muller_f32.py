@@ -46,7 +46,7 @@ _TWO_PI_U = _TWO_PI_F * _P24  # exact: a power of two times float32(2 pi)
 _ROWS = 1 << 11  # rows of 16 per block: the block's temporaries stay in the L2 cache
 _BUILD_AFTER = 20_000_000  # emulated values that cost what building the table costs
 _LOAD_AFTER = 400_000  # emulated values that cost what reading it from the disk cache costs
-_CACHE_NAME = "box_muller_f32"
+_CACHE_NAME = "box_muller_f32_v2"  # v2: the three angles next to 3 pi / 2 corrected
 # one byte per k: bits 0-2 the radius correction + 2, bits 3-4 the sine's + 1, bits 5-6 the
 # cosine's + 1, bit 7 set when any of them is out of that range (then the row is emulated)
 _EXC = 0x80

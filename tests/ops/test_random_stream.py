@@ -242,6 +242,24 @@ def test_box_muller_table_path_bits(monkeypatch):
         assert np.array_equal(fast.view(np.int32), exact.view(np.int32))
 
 
+@pytest.mark.parametrize("seed,k", [(20, 12582912), (24, 12582913), (45, 12582909)])
+@pytest.mark.parametrize("table", [False, True])
+def test_box_muller_angles_next_to_three_half_pi(monkeypatch, seed, k, table):
+    """The three angles whose cosine is decided by torch fusing the last step of the argument
+    reduction (the cosine is near 0 there, so one rounding more moved it an ulp): each seed draws
+    that k as an angle within its first 2^18 words; both the exact emulation and the table give
+    torch's bits."""
+    bm = _fresh_box_muller(monkeypatch)
+    if not table:
+        monkeypatch.setattr(bm, "_BUILD_AFTER", 1 << 62)
+        monkeypatch.setattr(bm, "_LOAD_AFTER", 1 << 62)
+    ember.manual_seed(seed)
+    angles = ember.default_generator.engine.raw32(1 << 18).reshape(-1, 16)[:, 8:] & 0xFFFFFF
+    assert (angles == k).any()
+    same(lambda L: L.randn(1 << 18), seed)
+    assert (bm._state["table"] is not None) == table
+
+
 def test_box_muller_reads_its_table_from_the_disk_cache(monkeypatch, tmp_path):
     """A later process reads the built table from the disk cache (no build), once it has
     emulated what reading costs; its values are still torch's."""
