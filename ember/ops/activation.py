@@ -10,6 +10,7 @@ import warnings
 import numpy as np
 
 from .._backend import kernels
+from .._backend.cpu import threads as _par
 from .._backend.xp import CPU_ARRAY, xp_of
 from .._tensor_errors import check_dim
 from ..autograd.node import Op
@@ -59,10 +60,35 @@ def _softplus_np(x):
     return xp_of(x).logaddexp(0, x).astype(x.dtype, copy=False)
 
 
+def _hardtanh_bw(g, x, y, lo, hi):
+    """g where lo < x < hi, else 0. Big C-contiguous float arrays: two compares and a multiply
+    by the mask per thread's part (five whole-array passes on one thread before: ReLU6 forward
+    plus backward on 32x96x32x32 float32, 4.3 -> 3.7 ms; torch 1.5)."""
+    if (
+        type(g) is CPU_ARRAY
+        and g.nbytes >= 1 << 20
+        and g.dtype == x.dtype
+        and g.dtype.kind == "f"
+        and g.shape == x.shape
+        and g.flags.c_contiguous
+        and x.flags.c_contiguous
+    ):
+        out = np.empty_like(g)
+
+        def part(o, gg, xx):
+            inside = np.greater(xx, lo)
+            inside &= np.less(xx, hi)
+            np.multiply(gg, inside, out=o)
+
+        _par.elementwise(part, out, g, x)
+        return out
+    return g * ((x > lo) & (x < hi)).astype(x.dtype)
+
+
 _Relu6 = elementwise_op(
     "Hardtanh",
     lambda x, lo, hi: x.clip(lo, hi),
-    lambda g, x, y, lo, hi: g * ((x > lo) & (x < hi)).astype(x.dtype),
+    _hardtanh_bw,
     nparams=2,
 )
 _Leaky = elementwise_op(

@@ -31,6 +31,23 @@ def _check(fe, ft, shape=(4, 5), dtype=np.float32, lo=-3.0, hi=3.0, rtol=1e-5, a
     assert_same(e.grad, t.grad, rtol, atol)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("bounds", [(0.0, 6.0), (-0.5, 1.5)])
+def test_hardtanh_gradient_on_big_tensors(dtype, bounds):
+    """Past 1 MiB hardtanh's gradient takes ember's threaded path: the bounds themselves (where
+    the gradient is 0) and NaN (0 too) as torch."""
+    lo, hi = bounds
+    a = np.random.default_rng(3).uniform(-8, 8, (8, 48, 32, 32)).astype(dtype)
+    a.reshape(-1)[::97] = lo
+    a.reshape(-1)[1::97] = hi
+    a.reshape(-1)[2::991] = np.nan
+    e, t = ember.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    g = np.random.default_rng(4).standard_normal(a.shape).astype(dtype)
+    F.hardtanh(e, lo, hi).backward(ember.tensor(g))
+    TF.hardtanh(t, lo, hi).backward(torch.tensor(g))
+    assert_same(e.grad, t.grad, 0, 0)
+
+
 ACTS = [
     ("relu", lambda m: m.relu),
     ("relu6", lambda m: m.relu6),
