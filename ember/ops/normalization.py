@@ -151,8 +151,54 @@ def batch_norm_eval(x, scale, shift):
     return y.reshape(x.shape)
 
 
+# the one-pass statistics (var = E[x^2] - mean^2) are used where mean^2 <= 4 var: there the
+# float32 cancellation costs at most a few parts in 10^6 of var; above it (data far from zero
+# mean) the two-pass centred form runs, as torch's
+_ONE_PASS_SPREAD = 4.0
+
+
+def _rowdots(a2, b2):
+    """Per-row dot products of two C-contiguous (rows, P) arrays: NumPy's stacked matmul (the
+    BLAS's dot per row), about 2x faster than a product pass and a sum."""
+    return np.matmul(a2[:, None, :], b2[:, :, None]).reshape(-1)
+
+
+def _channel_sums(parts_of, x3, g3=None):
+    """Per-channel (sum, sum of squares) of x3, or (sum of g3, sum of g3 * x3) when ``g3`` is
+    given, in float64 from blocks on ember's threads (each block's rows summed on the BLAS)."""
+    n, c, p = x3.shape
+    step = _blocks(x3)
+    ones = _blas_ones(p, x3.dtype)
+    first = x3 if g3 is None else g3
+
+    def run(lo, hi):
+        s = np.zeros(c)
+        q = np.zeros(c)
+        for a in range(lo, hi, step):
+            e = min(a + step, hi)
+            f2 = first[a:e].reshape(-1, p)
+            s += (f2 @ ones).reshape(e - a, c).sum(0, dtype=np.float64)
+            q += _rowdots(f2, x3[a:e].reshape(-1, p)).reshape(e - a, c).sum(0, dtype=np.float64)
+        return s, q
+
+    with blas.single_threaded():  # ember's threads split the batch; each sum on one
+        parts = parts_of(n, run, x3.nbytes)
+    return sum(q[0] for q in parts), sum(q[1] for q in parts)
+
+
 class BatchNormTrain(Op):
-    """y = (x - mean) / sqrt(var + eps) * w + b with the batch's per-channel statistics."""
+    """y = (x - mean) / sqrt(var + eps) * w + b with the batch's per-channel statistics.
+
+    Where the batch's mean is within two standard deviations of zero (``_ONE_PASS_SPREAD``; as
+    for activations and convolution outputs), one read of x gives each channel's sum and sum of
+    squares, y = x * alpha + beta (torch's form: alpha = w / sqrt(var + eps), beta = b - mean *
+    alpha) is a second, and backward reads x again (saved, version-checked) for the sums of
+    g and g * x: no centred copy of x is written. Measured against the two-pass form (float32,
+    forward / backward): 32x96x32x32 4.0 -> 2.5 ms / 4.5 -> 3.9 ms (torch 2.3-2.7 forward),
+    64x64x16x16 1.4 -> 0.7 ms / 1.7 -> 0.8 ms.
+    Elsewhere the two-pass centred form runs, keeping the centred copy for backward."""
+
+    save_in = (0,)
 
     def name(self) -> str:
         return "NativeBatchNormBackward0"
@@ -161,6 +207,40 @@ class BatchNormTrain(Op):
     def forward(ctx, x, w, b, eps, stats):
         n, c = x.shape[:2]
         x3 = x.reshape(n, c, -1)
+        cnt = x3.shape[0] * x3.shape[2]
+        total, squares = _channel_sums(prange, x3)
+        mean64 = total / cnt
+        var64 = squares / cnt - mean64 * mean64
+        if not np.all(mean64 * mean64 <= _ONE_PASS_SPREAD * var64):  # also catches NaN/inf
+            return BatchNormTrain._centred(ctx, x, x3, w, b, eps, stats)
+        dt = x.dtype.type
+        mean = mean64.astype(x.dtype)
+        var = var64.astype(x.dtype)
+        invstd = 1.0 / np.sqrt(var + dt(eps))
+        alpha = invstd if w is None else invstd * w
+        beta = -mean * alpha if b is None else b - mean * alpha
+        acol = alpha.reshape(c, 1)
+        bcol = beta.reshape(c, 1)
+        step = _blocks(x3)
+        y = np.empty_like(x3)
+
+        def affine(lo, hi):
+            for a in range(lo, hi, step):
+                e = min(a + step, hi)
+                np.multiply(x3[a:e], acol, out=y[a:e])
+                y[a:e] += bcol
+
+        prange(n, affine, x.nbytes)
+        if stats is not None:
+            stats.append((mean, var))
+        ctx.saved = (None, x3, mean64, invstd, w)
+        ctx.shape = x.shape
+        return y.reshape(x.shape)
+
+    @staticmethod
+    def _centred(ctx, x, x3, w, b, eps, stats):
+        """The two-pass form: the mean, then the centred copy and its sum of squares."""
+        n, c = x.shape[:2]
         cnt = x3.shape[0] * x3.shape[2]
         dt = x.dtype.type
         step = _blocks(x3)
@@ -204,13 +284,15 @@ class BatchNormTrain(Op):
         prange(n, affine, x.nbytes)
         if stats is not None:
             stats.append((mean, var))
-        ctx.saved = (xc, invstd, w)
+        ctx.saved = (xc, None, None, invstd, w)
         ctx.shape = x.shape
         return y.reshape(x.shape)
 
     @staticmethod
     def backward(ctx, g):
-        xc, invstd, w = ctx.saved
+        xc, x3, mean64, invstd, w = ctx.saved
+        if xc is None:
+            return BatchNormTrain._backward_from_x(ctx, g, x3, mean64, invstd, w)
         nd = ctx._needs
         n, c, p = xc.shape
         cnt = n * p
@@ -255,5 +337,43 @@ class BatchNormTrain(Op):
                     o += ccol
 
             prange(n, grad, xc.nbytes)
+            gx = out.reshape(ctx.shape)
+        return gx, gw, gb, None, None
+
+    @staticmethod
+    def _backward_from_x(ctx, g, x3, mean64, invstd, w):
+        """Backward of the one-pass form: the sums of g and g * x in one read of each, then
+        gx = A g + B x + C per channel (C holding B's share of the mean)."""
+        nd = ctx._needs
+        n, c, p = x3.shape
+        cnt = n * p
+        dt = x3.dtype
+        g3 = np.ascontiguousarray(g).reshape(n, c, p)
+        sg64, sgx64 = _channel_sums(prange, x3, g3)
+        sgx64 -= mean64 * sg64  # the sum of g * (x - mean)
+        sg = sg64.astype(dt)
+        gw = (sgx64 * invstd).astype(dt) if nd[1] else None
+        gb = sg if nd[2] else None
+        gx = None
+        if nd[0]:
+            a64 = invstd.astype(np.float64) if w is None else (invstd * w).astype(np.float64)
+            i64 = invstd.astype(np.float64)
+            b64 = -a64 * i64 * i64 * sgx64 / cnt
+            acol = a64.astype(dt).reshape(c, 1)
+            bcol = b64.astype(dt).reshape(c, 1)
+            ccol = (-a64 * sg64 / cnt - b64 * mean64).astype(dt).reshape(c, 1)
+            step = _blocks(x3)
+            out = np.empty_like(x3)
+
+            def grad(lo, hi):
+                tmp = np.empty_like(x3[:step])
+                for a in range(lo, hi, step):
+                    e = min(a + step, hi)
+                    o = out[a:e]
+                    np.multiply(g3[a:e], acol, out=o)
+                    o += np.multiply(x3[a:e], bcol, out=tmp[: e - a])
+                    o += ccol
+
+            prange(n, grad, x3.nbytes)
             gx = out.reshape(ctx.shape)
         return gx, gw, gb, None, None

@@ -132,3 +132,51 @@ def test_eval_batch_norm_without_graph_matches_torch(shape, dtype, affine):
     tx = torch.tensor(x, requires_grad=True)
     tm(tx).sum().backward()
     np.testing.assert_allclose(ex.grad.numpy(), tx.grad.numpy(), **tol)
+
+
+def _far_from_zero_check(shape, dtype, offset):
+    """Inputs whose mean is far from zero relative to their spread take the two-pass centred
+    statistics (the one-pass form would cancel); one channel far is enough."""
+    tm, em = _pair(shape, dtype)
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal(shape)
+    x[:, 0] += offset
+    x = x.astype(dtype)
+    gy = rng.standard_normal(shape).astype(dtype)
+    tx, ex = torch.tensor(x, requires_grad=True), ember.tensor(x, requires_grad=True)
+    ty, ey = tm(tx), em(ex)
+    ty.backward(torch.tensor(gy))
+    ey.backward(ember.tensor(gy))
+    tol = dict(rtol=1e-9, atol=1e-9) if dtype == np.float64 else dict(rtol=2e-4, atol=2e-4)
+    np.testing.assert_allclose(ey.detach().numpy(), ty.detach().numpy(), **tol)
+    np.testing.assert_allclose(ex.grad.numpy(), tx.grad.numpy(), **tol)
+    np.testing.assert_allclose(em.running_var.numpy(), tm.running_var.numpy(), **tol)
+    np.testing.assert_allclose(em.weight.grad.numpy(), tm.weight.grad.numpy(), rtol=1e-3, atol=1e-3)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("offset", [1e3, 1.5, -2.5])  # the last two straddle the switch
+def test_inputs_far_from_zero_mean(dtype, offset):
+    _far_from_zero_check((8, 3, 6, 6), dtype, offset)
+
+
+def test_one_pass_statistics_stay_accurate_near_the_switch():
+    """At the one-pass form's limit (mean = 2 standard deviations) float32 statistics still
+    agree with float64 ones to a few parts in 10^6."""
+    rng = np.random.default_rng(6)
+    x = (rng.standard_normal((16, 4, 32, 32)) * 3 + 5.9).astype(np.float32)
+    em = ember.nn.BatchNorm2d(4, affine=False, momentum=1.0)
+    em(ember.tensor(x))
+    var = x.astype(np.float64).var(axis=(0, 2, 3), ddof=1)
+    np.testing.assert_allclose(em.running_var.numpy(), var, rtol=1e-5)
+
+
+def test_input_changed_in_place_after_forward_raises_as_torch():
+    for lib in (torch, ember):
+        m = lib.nn.BatchNorm2d(3)
+        x = lib.randn(4, 3, 5, 5, requires_grad=True)
+        h = x * 1.0
+        y = m(h)
+        h.mul_(2)
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            y.sum().backward()
