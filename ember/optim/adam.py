@@ -38,6 +38,7 @@ class Adam(Optimizer):
     """Adaptive moment estimation (fused flat update)."""
 
     _uses_step = True
+    _elementwise = True
 
     def __init__(
         self,

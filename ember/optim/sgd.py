@@ -36,6 +36,8 @@ def _sgd_step_kernel(g, lr, wd, mom, damp, sgn, first, nesterov, p, buf):
 class SGD(Optimizer):
     """Stochastic gradient descent, as ``torch.optim.SGD`` (fused flat update)."""
 
+    _elementwise = True
+
     def __init__(
         self,
         params,

@@ -246,6 +246,31 @@ def test_per_tensor_path_matches_torch(monkeypatch, name, kw):
     )
 
 
+@pytest.mark.parametrize(
+    "name,kw",
+    [
+        ("SGD", dict(lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.1)),
+        ("SGD", dict(lr=0.05, momentum=0.5, dampening=0.3, maximize=True)),
+        ("Adam", dict(lr=0.01, amsgrad=True, weight_decay=0.1)),
+        ("AdamW", dict(lr=0.01, maximize=True)),
+    ],
+)
+def test_big_tensors_updated_in_pieces_match_torch(monkeypatch, name, kw):
+    """Elementwise optimizers update big tensors piece by piece (here pieces of 3 elements, the
+    last one shorter; the first step creates the state piece by piece too)."""
+    import ember.optim.optimizer as O
+
+    monkeypatch.setattr(O, "_GATHER_BELOW", 0)
+    monkeypatch.setattr(O, "_PIECE", 3)
+    e, t = _models()
+    oe = getattr(ember.optim, name)(e.parameters(), **kw)
+    ot = getattr(torch.optim, name)(t.parameters(), **kw)
+    _run(e, t, oe, ot)
+    for i, st in ot.state_dict()["state"].items():
+        for k, v in st.items():
+            assert_same(oe.state_dict()["state"][i][k], v, 1e-4, 1e-6)
+
+
 OTHER_CASES = [
     ("RMSprop", dict(lr=0.01)),
     ("RMSprop", dict(lr=0.01, momentum=0.9, centered=True, weight_decay=0.1)),
