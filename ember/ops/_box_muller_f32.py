@@ -1,17 +1,23 @@
 """torch's float32 Box-Muller (its x86 AVX2 NormalFill16) bit for bit, at the speed of NumPy's
-vectorised float32 log/sin/cos: a table of per-input corrections.
+vectorised log/sin/cos: a table of per-input corrections.
 
 Every float32 uniform torch feeds Box-Muller is ``k * 2^-24`` for a 24-bit ``k``, so each of its
 transcendental results (the radius ``sqrt(-2 log(1 - u))`` and the angle's sine and cosine) is a
 function of ``k`` alone. ``_cephes_f32`` reproduces them exactly but costs some sixty NumPy passes
-per value; NumPy's own float32 ``log``/``sin``/``cos`` are single fast passes whose results sit
-within a couple of ulps of torch's. The table holds, for each ``k``, how many ulps to add to
-NumPy's radius, sine and cosine to land on torch's (exact ``_cephes_f32`` values, compared when
-the table is built), or marks ``k`` as an exception whose row is then computed by
-``_cephes_f32``. One byte per ``k``: 16 MiB. Its random reads (cache misses: huge pages did not
-help) take about half of a block's time; two packed tables (4 + 8 MiB) and a 2 MiB bitmap with
-sparse lookups were both measured slower, their extra passes costing more than the smaller reads
-save.
+per value; NumPy's own functions are single fast passes whose results sit within a couple of ulps
+of torch's: the radius from a correctly rounded log (float64, rounded to float32), the sine and
+cosine from NumPy's float32 ones. The table holds, for each ``k``, how many ulps to add to those
+to land on torch's (exact ``_cephes_f32`` values, compared when the table is built), or marks
+``k`` as an exception whose row is then computed by ``_cephes_f32``. One byte per ``k``: 16 MiB.
+
+Reading a byte of it for every value took about half of the time: random reads spread over more
+than about 8 MiB miss the TLB and the cache (16,384 random bytes from a 16 MiB table: 92 us, from
+a 2 MiB one: 14 us). So each role also has a bitmap (2 MiB) of the ``k`` whose correction there
+is not zero; every value reads its bit, and only the flagged ones (4% of the radii, 10% of the
+angles) read their byte. The extra passes of that scheme cost more than they save in blocks that
+stay in the L2 cache, whose many short NumPy calls the two threads also contend for; in blocks of
+up to 32,768 rows it is the faster one (measured in one process against the byte-per-value
+scheme in 2,048-row blocks: randn(1e6) 6.8 -> 5.5 ms, randn(1e7) 60 -> 55 ms).
 
 The table is built against this machine's NumPy, so the corrections hold on any CPU (x86-64 or
 ARM64, whatever SIMD NumPy picked); the build checks that NumPy's functions give the same bits
@@ -31,6 +37,7 @@ from __future__ import annotations
 import math
 import sys
 import threading
+from typing import NamedTuple
 
 import numpy as np
 
@@ -40,17 +47,19 @@ from ._cephes_f32 import fma32, log_f32, sincos_f32
 _F32 = np.float32
 _TWO_PI_F = _F32(2.0 * math.pi)
 _P24 = _F32(2.0**-24)
+_P24D = 2.0**-24
 _M24 = np.uint32((1 << 24) - 1)
 _LOW = 0 if sys.byteorder == "little" else 1  # the low 32-bit word of a uint64 in memory
 _TWO_PI_U = _TWO_PI_F * _P24  # exact: a power of two times float32(2 pi)
-_ROWS = 1 << 11  # rows of 16 per block: the block's temporaries stay in the L2 cache
+_ROWS = 1 << 15  # at most this many rows of 16 per block (see the module's docstring)
 _BUILD_AFTER = 20_000_000  # emulated values that cost what building the table costs
 _LOAD_AFTER = 400_000  # emulated values that cost what reading it from the disk cache costs
-_CACHE_NAME = "box_muller_f32_v2"  # v2: the three angles next to 3 pi / 2 corrected
+# v2: the three angles next to 3 pi / 2 corrected; v3: radii against a correctly rounded log
+_CACHE_NAME = "box_muller_f32_v3"
 # one byte per k: bits 0-2 the radius correction + 2, bits 3-4 the sine's + 1, bits 5-6 the
 # cosine's + 1, bit 7 set when any of them is out of that range (then the row is emulated)
 _EXC = 0x80
-_EXC8 = np.uint64(0x8080808080808080)
+_NEUTRAL = 2 | 1 << 3 | 1 << 5  # no correction
 
 _lock = threading.Lock()
 _state: dict = {"emulated": 0, "table": None, "usable": True, "looked": False}
@@ -72,18 +81,30 @@ def _ulps(exact: np.ndarray, base: np.ndarray) -> np.ndarray:
 
 
 def _base_is_pointwise(x: np.ndarray) -> bool:
-    """True when NumPy's float32 log/sin/cos give each value the same bits wherever it sits
-    (the fast path calls them on blocks at other offsets and lengths than the build did)."""
-    pad = np.empty(x.size + 1, _F32)[1:]  # misaligned by one element
-    pad[...] = x
-    for fn in (np.log, np.sin, np.cos):
-        whole = fn(x)
+    """True when NumPy's float64 log and float32 sin/cos give each value the same bits wherever
+    it sits (the fast path calls them on blocks at other offsets and lengths than the build
+    did)."""
+    for v, fn in ((x.astype(np.float64), np.log), (x, np.sin), (x, np.cos)):
+        pad = np.empty(v.size + 1, v.dtype)[1:]  # misaligned by one element
+        pad[...] = v
+        whole = fn(v)
         for lo, hi in ((0, 1), (3, 10), (5, 22), (17, 200)):
-            if not np.array_equal(fn(pad[lo:hi]).view(np.int32), whole[lo:hi].view(np.int32)):
+            if not np.array_equal(fn(pad[lo:hi]), whole[lo:hi]):
                 return False
-        if not np.array_equal(fn(pad).view(np.int32), whole.view(np.int32)):
+        if not np.array_equal(fn(pad), whole):
             return False
     return True
+
+
+def _radius_base(k: np.ndarray) -> np.ndarray:
+    """sqrt(-2 log(1 - u)) for ``u = k * 2^-24``, the log correctly rounded to float32 (through
+    float64): it differs from torch's in 3.7% of the k, NumPy's float32 log in 11%."""
+    x = np.multiply(k, -_P24D, dtype=np.float64)  # -u, exact
+    x += 1.0
+    np.log(x, out=x)
+    r = x.astype(_F32)
+    r *= _F32(-2.0)
+    return np.sqrt(r, out=r)
 
 
 def _build() -> np.ndarray | None:
@@ -96,36 +117,55 @@ def _build() -> np.ndarray | None:
 
     def chunks(first: int, last: int) -> None:
         for lo in range(first * step, last * step, step):
-            u = np.arange(lo, lo + step, dtype=np.int32).astype(_F32) * _P24
+            k = np.arange(lo, lo + step, dtype=np.int32)
+            u = k.astype(_F32) * _P24
             radius, s, c = _emulate(np.stack([u, u]))
-            x = _F32(1.0) - u
-            base_r = np.sqrt(np.log(x) * _F32(-2.0))
+            base_r = _radius_base(k)
             a = _TWO_PI_F * u
             dr, ds, dc = _ulps(radius, base_r), _ulps(s, np.sin(a)), _ulps(c, np.cos(a))
             ok = (np.abs(dr) <= 2) & (np.abs(ds) <= 1) & (np.abs(dc) <= 1)
             code = (dr + 2) | (ds + 1) << 3 | (dc + 1) << 5
-            code[~ok] = _EXC | 2 | 1 << 3 | 1 << 5  # neutral fields: the row is emulated anyway
+            code[~ok] = _EXC | _NEUTRAL  # neutral fields: the row is emulated anyway
             table[lo : lo + step] = code
 
     threads.prange((1 << 24) // step, chunks, 1 << 30)
     return table
 
 
-def _checked(table: np.ndarray | None) -> np.ndarray | None:
-    """``table`` (read from the disk cache) when it gives the exact emulation's bits on a spread
-    of 2^16 inputs in both roles and NumPy's functions are pointwise here; else None."""
-    if table is None or not _base_is_pointwise(np.arange(1, 4097, dtype=_F32) * _TWO_PI_U):
+class _Tables(NamedTuple):
+    """The correction byte of every k, and per role the bitmap (little bit order) of the k whose
+    byte holds a correction there."""
+
+    codes: np.ndarray
+    radius_bits: np.ndarray
+    angle_bits: np.ndarray
+
+
+def _tables(codes: np.ndarray) -> _Tables:
+    radius = (codes & np.uint8(_EXC | 0x07)) != np.uint8(_NEUTRAL & 0x07)
+    angle = (codes & np.uint8(_EXC | 0x78)) != np.uint8(_NEUTRAL & 0x78)
+    return _Tables(
+        codes, np.packbits(radius, bitorder="little"), np.packbits(angle, bitorder="little")
+    )
+
+
+def _checked(codes: np.ndarray | None) -> _Tables | None:
+    """The tables of ``codes`` (read from the disk cache) when they give the exact emulation's
+    bits on a spread of 2^16 inputs in both roles and NumPy's functions are pointwise here;
+    else None."""
+    if codes is None or not _base_is_pointwise(np.arange(1, 4097, dtype=_F32) * _TWO_PI_U):
         return None
+    tables = _tables(codes)
     k = (np.arange(1 << 16, dtype=np.int32) * 256 + 97).reshape(1, -1, 8)
     k = np.concatenate([k, np.roll(k, 4099)])
-    fast = _fast_rows(k, table)
+    fast = _fast_rows(k, tables)
     exact = _emulate(np.multiply(k, _P24, dtype=_F32))
     same = all(np.array_equal(f.view(np.int32), e.view(np.int32)) for f, e in zip(fast, exact))
-    return table if same else None
+    return tables if same else None
 
 
-def _table() -> np.ndarray | None:
-    """The table: from the disk cache once the process has emulated what reading it costs,
+def _table() -> _Tables | None:
+    """The tables: from the disk cache once the process has emulated what reading it costs,
     built (and saved there) once it has emulated what building it costs; None until then."""
     with _lock:
         if _state["table"] is None and _state["usable"]:
@@ -133,43 +173,58 @@ def _table() -> np.ndarray | None:
                 _state["looked"] = True
                 _state["table"] = _checked(disk_cache.load(_CACHE_NAME, np.uint8, 1 << 24))
             if _state["table"] is None and _state["emulated"] >= _BUILD_AFTER:
-                _state["table"] = _build()
-                _state["usable"] = _state["table"] is not None
-                if _state["usable"]:
-                    disk_cache.save(_CACHE_NAME, _state["table"])
+                codes = _build()
+                _state["usable"] = codes is not None
+                if codes is not None:
+                    _state["table"] = _tables(codes)
+                    disk_cache.save(_CACHE_NAME, codes)
         return _state["table"]
 
 
-def _fast_rows(k: np.ndarray, table: np.ndarray):
+def _flagged(bits: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """Flat positions of the ``k`` (int32, C-contiguous) whose bit in ``bits`` is set."""
+    b = bits.take((k >> 3).astype(np.intp))
+    shift = np.bitwise_and(k, 7, out=np.empty(k.shape, np.uint8), casting="unsafe")
+    b >>= shift
+    b &= np.uint8(1)
+    return np.flatnonzero(b.view(np.bool_))
+
+
+def _correct(values: np.ndarray, at: np.ndarray, codes: np.ndarray, shift: int, bias: int):
+    """Add to float32 ``values``, at flat positions ``at``, the ulps in the bit field of
+    ``codes`` that starts at bit ``shift`` (stored plus ``bias``; 3 bits wide for bias 2, else
+    2)."""
+    f = codes >> np.uint8(shift) if shift else codes.copy()
+    f &= np.uint8(7 if bias == 2 else 3)
+    f -= np.uint8(bias)  # wraps: read as int8 it is the signed correction
+    flat = values.view(np.int32).reshape(-1)
+    flat[at] += f.view(np.int8)
+
+
+def _fast_rows(k: np.ndarray, tables: _Tables):
     """(radius, sin, cos) of rows of 16 uniforms ``k * 2^-24`` through NumPy's functions and the
-    table. ``k``: shape (2, rows, 8), the radius inputs then the angle inputs, 24-bit integers as
-    int32 (whose conversions to intp and float32 are SIMD passes, unlike uint32's), each half
+    tables. ``k``: shape (2, rows, 8), the radius inputs then the angle inputs, 24-bit integers
+    as int32 (whose conversions to intp and float are SIMD passes, unlike uint32's), each half
     contiguous (strided halves made every pass several times slower)."""
-    code = table.take(k.astype(np.intp))
-    cr, ca = code
-    x = np.multiply(k[0], -_P24, dtype=_F32)  # -u, exact
-    x += _F32(1.0)  # 1 - u, exact (a multiple of 2^-24 in (0, 1])
-    np.log(x, out=x)
-    x *= _F32(-2.0)
-    radius = np.sqrt(x, out=x)
-    # each correction is taken out of its bit field in uint8 (the -bias wraps) and added as int8
-    f = cr & np.uint8(7)
-    f -= np.uint8(2)
-    np.add(radius.view(np.int32), f.view(np.int8), out=radius.view(np.int32))
+    codes = tables.codes
+    radius = _radius_base(k[0])
     # float32(2 pi) * u rounded once: k times float32(2 pi) * 2^-24 (a power of two apart, so
     # the same rounding)
     a = np.multiply(k[1], _TWO_PI_U, dtype=_F32)
     s, c = np.sin(a), np.cos(a)
-    f = ca >> np.uint8(3)
-    f &= np.uint8(3)
-    f -= np.uint8(1)
-    np.add(s.view(np.int32), f.view(np.int8), out=s.view(np.int32))
-    f = ca >> np.uint8(5)
-    f &= np.uint8(3)
-    f -= np.uint8(1)
-    np.add(c.view(np.int32), f.view(np.int8), out=c.view(np.int32))
-    flags = code.view(np.uint64)[..., 0] & _EXC8  # a row's 8 bytes of each half: one word
-    rows = np.nonzero(flags[0] | flags[1])[0]
+    odd = []
+    at = _flagged(tables.radius_bits, k[0])
+    if at.size:
+        code = codes.take(k[0].reshape(-1).take(at))
+        _correct(radius, at, code, 0, 2)
+        odd.append(at[code >= _EXC])
+    at = _flagged(tables.angle_bits, k[1])
+    if at.size:
+        code = codes.take(k[1].reshape(-1).take(at))
+        _correct(s, at, code, 3, 1)
+        _correct(c, at, code, 5, 1)
+        odd.append(at[code >= _EXC])
+    rows = np.unique(np.concatenate(odd) >> 3) if odd else np.empty(0, np.intp)
     if rows.size:  # the few inputs outside the table's reach: the exact emulation
         radius[rows], s[rows], c[rows] = _emulate(np.multiply(k[:, rows], _P24, dtype=_F32))
     return radius, s, c
@@ -182,7 +237,7 @@ def normal_rows(engine, mean: float, std: float, out: np.ndarray) -> np.ndarray:
 
     The draws are sequential, every row after them independent: this thread draws block after
     block (NumPy draws without holding the GIL) while ember's other threads turn the blocks
-    already drawn into normals, in the cache, and then joins them. Drawing everything first and
+    already drawn into normals, and then joins them. Drawing everything first and
     transforming it after left the other threads idle during the draws, a fifth of the time,
     and read the draws back from memory."""
     table = _state["table"]
@@ -192,10 +247,12 @@ def normal_rows(engine, mean: float, std: float, out: np.ndarray) -> np.ndarray:
             table = _table()
     scaled = std != 1.0 or mean != 0.0
     n = out.shape[0]
-    nblocks = -(-n // _ROWS)
+    # blocks of up to _ROWS rows, and at least two when there are 4,096 rows (both threads work)
+    per = min(_ROWS, max(1 << 11, -(-n // 2)))
+    nblocks = -(-n // per)
 
     def transform(b: int, raw: np.ndarray) -> None:
-        i = b * _ROWS
+        i = b * per
         j = i + raw.shape[0]
         # the radius inputs and the angle inputs, each half contiguous: the draws' 32-bit
         # words out of NumPy's uint64 ones in one same-type pass (a casting pass took 28 us
@@ -218,7 +275,7 @@ def normal_rows(engine, mean: float, std: float, out: np.ndarray) -> np.ndarray:
             np.multiply(radius, s, out=out[i:j, 8:])
 
     def draw(b: int) -> np.ndarray:
-        rows = min(_ROWS, n - b * _ROWS)
+        rows = min(per, n - b * per)
         return engine.raw32(rows * 16).reshape(rows, 16)
 
     drawn: list = [None] * nblocks
