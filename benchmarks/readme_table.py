@@ -232,14 +232,28 @@ def merge_rows(
 _NUM = re.compile(r"(\d+(?:\.\d+)?)")
 
 
-def _ratios(cell: str) -> list[tuple[float, bool]]:
+_TIME_CELL = re.compile(r"\d\s*(ms|us|µs|s)\s*$")
+
+
+def _is_time(row: dict) -> bool:
+    """Whether a row's ratio is a time ratio (lower is better): marked "(time)", or the row
+    measures times ("ms per call" in its workload, or a time in its ember cell)."""
+    return (
+        "(time)" in row["ratio"]
+        or re.search(r"\b(ms|us|µs) per call\b", row["workload"]) is not None
+        or _TIME_CELL.search(row.get("ember", "")) is not None
+    )
+
+
+def _ratios(cell: str, time: bool = False) -> list[tuple[float, bool]]:
     """The ratios of a Ratio cell as (value, higher_is_better): "3.51x" and "0.99x (0.82-1.10x)"
-    are throughputs (the first number of each " / " part), "0.56 (time)" a time."""
+    are throughputs (the first number of each " / " part) unless ``time``; "0.56 (time)" is a
+    time."""
     out = []
     for part in cell.split(" / "):
         m = _NUM.search(part)
         if m:
-            out.append((float(m.group(1)), "(time)" not in cell))
+            out.append((float(m.group(1)), not time and "(time)" not in cell))
     return out
 
 
@@ -253,7 +267,8 @@ def compare(old_rows: list[dict], new_rows: list[dict], tolerance: float = 0.10)
         if old is None or not r["ratio"] or old == r["ratio"]:
             continue
         worse = False
-        for (a, up), (b, _) in zip(_ratios(old), _ratios(r["ratio"])):
+        time = _is_time(r)
+        for (a, up), (b, _) in zip(_ratios(old, time), _ratios(r["ratio"], time)):
             if a > 0 and ((b < a * (1 - tolerance)) if up else (b > a * (1 + tolerance))):
                 worse = True
         mark = "  REGRESSION" if worse else ""

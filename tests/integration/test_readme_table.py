@@ -349,3 +349,22 @@ def test_before_and_after_marks_regressions_in_either_direction():
     assert rt.compare(old, [{"workload": "add", "ratio": "0.40 (time)"}]) == [
         "add: 0.56 (time) -> 0.40 (time)"  # faster: no mark
     ]
+
+
+def test_time_rows_written_with_an_x_are_times():
+    """Rows that measure times ("ms per call", or a time in the ember cell) have time ratios
+    even when the cell reads "2.16x": lower is better there."""
+    old = [
+        {"workload": "`randn(1e+07)`, ms per call", "ember": "82.3", "ratio": "2.16x"},
+        {"workload": "Normal rsample", "ember": "11.3 ms", "ratio": "1.84x"},
+    ]
+    faster = [
+        {"workload": "`randn(1e+07)`, ms per call", "ember": "74.0", "ratio": "1.68x"},
+        {"workload": "Normal rsample", "ember": "9.58 ms", "ratio": "1.50x"},
+    ]
+    assert rt.compare(old, faster) == [
+        "`randn(1e+07)`, ms per call: 2.16x -> 1.68x",
+        "Normal rsample: 1.84x -> 1.50x",
+    ]
+    slower = [{"workload": "Normal rsample", "ember": "15 ms", "ratio": "2.50x"}]
+    assert rt.compare(old, slower) == ["Normal rsample: 1.84x -> 2.50x  REGRESSION"]
