@@ -163,7 +163,7 @@ def _rowdots(a2, b2):
     return np.matmul(a2[:, None, :], b2[:, :, None]).reshape(-1)
 
 
-def _channel_sums(parts_of, x3, g3=None):
+def _channel_sums(x3, g3=None):
     """Per-channel (sum, sum of squares) of x3, or (sum of g3, sum of g3 * x3) when ``g3`` is
     given, in float64 from blocks on ember's threads (each block's rows summed on the BLAS)."""
     n, c, p = x3.shape
@@ -182,8 +182,27 @@ def _channel_sums(parts_of, x3, g3=None):
         return s, q
 
     with blas.single_threaded():  # ember's threads split the batch; each sum on one
-        parts = parts_of(n, run, x3.nbytes)
+        parts = prange(n, run, x3.nbytes)
     return sum(q[0] for q in parts), sum(q[1] for q in parts)
+
+
+def _combine(g3, x3, acol, bcol, ccol):
+    """g3 * acol + x3 * bcol + ccol per channel of (N, C, P) arrays (the batch-norm input
+    gradient, expanded), in cache-sized blocks on ember's threads."""
+    step = _blocks(x3)
+    out = np.empty_like(x3)
+
+    def run(lo, hi):
+        tmp = np.empty_like(x3[:step])
+        for a in range(lo, hi, step):
+            e = min(a + step, hi)
+            o = out[a:e]
+            np.multiply(g3[a:e], acol, out=o)
+            o += np.multiply(x3[a:e], bcol, out=tmp[: e - a])
+            o += ccol
+
+    prange(x3.shape[0], run, x3.nbytes)
+    return out
 
 
 class BatchNormTrain(Op):
@@ -208,7 +227,7 @@ class BatchNormTrain(Op):
         n, c = x.shape[:2]
         x3 = x.reshape(n, c, -1)
         cnt = x3.shape[0] * x3.shape[2]
-        total, squares = _channel_sums(prange, x3)
+        total, squares = _channel_sums(x3)
         mean64 = total / cnt
         var64 = squares / cnt - mean64 * mean64
         if not np.all(mean64 * mean64 <= _ONE_PASS_SPREAD * var64):  # also catches NaN/inf
@@ -219,23 +238,12 @@ class BatchNormTrain(Op):
         invstd = 1.0 / np.sqrt(var + dt(eps))
         alpha = invstd if w is None else invstd * w
         beta = -mean * alpha if b is None else b - mean * alpha
-        acol = alpha.reshape(c, 1)
-        bcol = beta.reshape(c, 1)
-        step = _blocks(x3)
-        y = np.empty_like(x3)
-
-        def affine(lo, hi):
-            for a in range(lo, hi, step):
-                e = min(a + step, hi)
-                np.multiply(x3[a:e], acol, out=y[a:e])
-                y[a:e] += bcol
-
-        prange(n, affine, x.nbytes)
+        y = batch_norm_eval(x, alpha, beta)  # the same one pass: x * alpha + beta
         if stats is not None:
             stats.append((mean, var))
         ctx.saved = (None, x3, mean64, invstd, w)
         ctx.shape = x.shape
-        return y.reshape(x.shape)
+        return y
 
     @staticmethod
     def _centred(ctx, x, x3, w, b, eps, stats):
@@ -270,18 +278,7 @@ class BatchNormTrain(Op):
         var = add_parts(parts) * dt(1.0 / cnt)
         invstd = 1.0 / np.sqrt(var + dt(eps))
         scale = invstd if w is None else invstd * w
-        scol = scale.reshape(c, 1)
-        bcol = None if b is None else b.reshape(c, 1)
-        y = np.empty_like(x3)
-
-        def affine(lo, hi):
-            for a in range(lo, hi, step):
-                e = min(a + step, hi)
-                np.multiply(xc[a:e], scol, out=y[a:e])
-                if bcol is not None:
-                    y[a:e] += bcol
-
-        prange(n, affine, x.nbytes)
+        y = batch_norm_eval(xc, scale, np.zeros(c, x.dtype) if b is None else b)
         if stats is not None:
             stats.append((mean, var))
         ctx.saved = (xc, None, None, invstd, w)
@@ -325,19 +322,7 @@ class BatchNormTrain(Op):
             acol = a_.reshape(c, 1)
             bcol = (-a_ * invstd * invstd * sgx * k).reshape(c, 1)
             ccol = (-a_ * sg * k).reshape(c, 1)
-            out = np.empty_like(xc)
-
-            def grad(lo, hi):
-                tmp = np.empty_like(xc[:step])
-                for a in range(lo, hi, step):
-                    e = min(a + step, hi)
-                    o = out[a:e]
-                    np.multiply(g3[a:e], acol, out=o)
-                    o += np.multiply(xc[a:e], bcol, out=tmp[: e - a])
-                    o += ccol
-
-            prange(n, grad, xc.nbytes)
-            gx = out.reshape(ctx.shape)
+            gx = _combine(g3, xc, acol, bcol, ccol).reshape(ctx.shape)
         return gx, gw, gb, None, None
 
     @staticmethod
@@ -349,7 +334,7 @@ class BatchNormTrain(Op):
         cnt = n * p
         dt = x3.dtype
         g3 = np.ascontiguousarray(g).reshape(n, c, p)
-        sg64, sgx64 = _channel_sums(prange, x3, g3)
+        sg64, sgx64 = _channel_sums(x3, g3)
         sgx64 -= mean64 * sg64  # the sum of g * (x - mean)
         sg = sg64.astype(dt)
         gw = (sgx64 * invstd).astype(dt) if nd[1] else None
@@ -362,18 +347,5 @@ class BatchNormTrain(Op):
             acol = a64.astype(dt).reshape(c, 1)
             bcol = b64.astype(dt).reshape(c, 1)
             ccol = (-a64 * sg64 / cnt - b64 * mean64).astype(dt).reshape(c, 1)
-            step = _blocks(x3)
-            out = np.empty_like(x3)
-
-            def grad(lo, hi):
-                tmp = np.empty_like(x3[:step])
-                for a in range(lo, hi, step):
-                    e = min(a + step, hi)
-                    o = out[a:e]
-                    np.multiply(g3[a:e], acol, out=o)
-                    o += np.multiply(x3[a:e], bcol, out=tmp[: e - a])
-                    o += ccol
-
-            prange(n, grad, x3.nbytes)
-            gx = out.reshape(ctx.shape)
+            gx = _combine(g3, x3, acol, bcol, ccol).reshape(ctx.shape)
         return gx, gw, gb, None, None

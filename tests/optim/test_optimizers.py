@@ -224,15 +224,15 @@ def test_repr():
     )
 
 
-@pytest.mark.parametrize(
-    "name,kw",
-    [
-        ("SGD", dict(lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.1)),
-        ("SGD", dict(lr=0.05, momentum=0.5, dampening=0.3, maximize=True)),
-        ("Adam", dict(lr=0.01, amsgrad=True, weight_decay=0.1)),
-        ("AdamW", dict(lr=0.01, maximize=True)),
-    ],
-)
+PER_TENSOR_CASES = [
+    ("SGD", dict(lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.1)),
+    ("SGD", dict(lr=0.05, momentum=0.5, dampening=0.3, maximize=True)),
+    ("Adam", dict(lr=0.01, amsgrad=True, weight_decay=0.1)),
+    ("AdamW", dict(lr=0.01, maximize=True)),
+]
+
+
+@pytest.mark.parametrize("name,kw", PER_TENSOR_CASES)
 def test_per_tensor_path_matches_torch(monkeypatch, name, kw):
     import ember.optim.optimizer as O
 
@@ -246,15 +246,7 @@ def test_per_tensor_path_matches_torch(monkeypatch, name, kw):
     )
 
 
-@pytest.mark.parametrize(
-    "name,kw",
-    [
-        ("SGD", dict(lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.1)),
-        ("SGD", dict(lr=0.05, momentum=0.5, dampening=0.3, maximize=True)),
-        ("Adam", dict(lr=0.01, amsgrad=True, weight_decay=0.1)),
-        ("AdamW", dict(lr=0.01, maximize=True)),
-    ],
-)
+@pytest.mark.parametrize("name,kw", PER_TENSOR_CASES)
 def test_big_tensors_updated_in_pieces_match_torch(monkeypatch, name, kw):
     """Elementwise optimizers update big tensors piece by piece (here pieces of 3 elements, the
     last one shorter; the first step creates the state piece by piece too)."""
