@@ -328,30 +328,9 @@ def _openblas_core() -> str:
     """The kernel set NumPy's OpenBLAS runs (its corename), or "" where it can't be asked: the
     matrix products' speed depends on it (Haswell's AVX2 kernels are ~1.6x slower than
     SkylakeX's on an AVX-512 CPU), and OPENBLAS_CORETYPE can force an older set."""
-    import ctypes
+    from ember._backend.cpu import blas  # the benchmarks' own ember, as the children use
 
-    import numpy  # noqa: F401  (loads the OpenBLAS that /proc/self/maps then lists)
-
-    try:
-        with open("/proc/self/maps") as f:
-            paths = {ln.split()[-1] for ln in f if "openblas" in ln.rsplit("/", 1)[-1].lower()}
-    except OSError:
-        return ""
-    for path in sorted(paths, key=lambda p: "numpy" not in p):
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:
-            continue
-        for fn in (
-            "scipy_openblas_get_corename64_",
-            "openblas_get_corename64_",
-            "openblas_get_corename",
-        ):
-            f = getattr(lib, fn, None)
-            if f is not None:
-                f.restype = ctypes.c_char_p
-                return f().decode().strip()
-    return ""
+    return blas.corename()
 
 
 def machine_info() -> dict:

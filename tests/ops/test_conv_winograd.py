@@ -109,6 +109,7 @@ def _public(x, w, b, padding, lib):
 def test_conv2d_float32_uses_winograd_and_matches_torch(monkeypatch, xs, cout, padding, bias):
     x, w, b = _data(xs, cout, np.float32)
     b = b if bias else None
+    monkeypatch.setattr(conv_winograd, "_min_channels", lambda: 64)  # whatever the BLAS
     assert conv_winograd.eligible(x, w, (1, 1), (1, 1), 1)
     monkeypatch.setattr(conv_taps, "_MAX_POSITIONS", 0)  # small maps: conv_taps serves them
     calls = []
@@ -160,3 +161,22 @@ def test_not_eligible_cases():
     assert not conv_winograd.eligible(x, np.zeros((64, 64, 5, 5), np.float32), (1, 1), (1, 1), 1)
     assert not conv_winograd.eligible(x.astype(np.float64), w.astype(np.float64), (1, 1), (1, 1), 1)
     assert not conv_winograd.eligible(x[:, :16], w[:16, :16], (1, 1), (1, 1), 1)  # few channels
+
+
+@pytest.mark.parametrize("wide", [False, True])
+def test_channel_threshold_follows_the_blas_kernels(monkeypatch, wide):
+    """64-channel layers take Winograd with AVX2 BLAS kernels, not with 512-bit ones; 128-channel
+    layers take it with both."""
+    monkeypatch.setattr(_blas, "wide_kernels", lambda: wide)
+    x64, w64, _ = _data((2, 64, 8, 8), 64, np.float32)
+    x128, w128, _ = _data((2, 128, 8, 8), 128, np.float32)
+    assert conv_winograd.eligible(x64, w64, (1, 1), (1, 1), 1) == (not wide)
+    assert conv_winograd.eligible(x128, w128, (1, 1), (1, 1), 1)
+
+
+def test_blas_corename_is_reported():
+    name = _blas.corename()
+    assert isinstance(name, str)
+    if _blas.available():  # NumPy's OpenBLAS answers
+        assert name
+    assert _blas.wide_kernels() == (name.lower() in ("skylakex", "cooperlake", "sapphirerapids"))
