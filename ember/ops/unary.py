@@ -387,7 +387,7 @@ def _sigmoid_bw(g, a, y):
 
 
 def _relu_np(a):
-    if type(a) is CPU_ARRAY and a.nbytes >= 1 << 20 and a.flags.c_contiguous:
+    if _par.elementwise_pays(a):
         out = np.empty_like(a)
         _par.elementwise(lambda o, x: np.maximum(x, 0, out=o), out, a)
         return out
@@ -403,14 +403,7 @@ def _relu_bw_kernel(g, y):
 def _relu_bw(g, a, y):
     if type(g) is not CPU_ARRAY and kernels.on_device(g):
         return _relu_bw_kernel(g, y)
-    if (
-        type(g) is CPU_ARRAY
-        and g.nbytes >= 1 << 20
-        and g.dtype == y.dtype
-        and g.shape == y.shape
-        and g.flags.c_contiguous
-        and y.flags.c_contiguous
-    ):
+    if _par.elementwise_pays(g, y):
         out = np.empty_like(g)
         _par.elementwise(lambda o, gg, yy: np.multiply(gg, yy > 0, out=o), out, g, y)
         return out

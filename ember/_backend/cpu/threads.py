@@ -145,6 +145,23 @@ def release_workspaces() -> None:
     _ws.__dict__.pop("bufs", None)
 
 
+def elementwise_pays(first, *others) -> bool:
+    """Whether ``elementwise`` serves these arrays and pays for its threads: NumPy arrays,
+    C-contiguous, of one shape and dtype, the first at least 1 MiB."""
+    return (
+        type(first) is np.ndarray
+        and first.nbytes >= 1 << 20
+        and first.flags.c_contiguous
+        and all(
+            type(o) is np.ndarray
+            and o.dtype == first.dtype
+            and o.shape == first.shape
+            and o.flags.c_contiguous
+            for o in others
+        )
+    )
+
+
 def elementwise(fn, out, *arrays) -> None:
     """``fn(out_part, *parts)`` over matching slices of C-contiguous same-shape NumPy arrays,
     split across threads when they are big (one memory pass each: ReLU and its gradient)."""
