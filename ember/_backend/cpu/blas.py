@@ -88,25 +88,28 @@ def corename() -> str:
     """The kernel set of the OpenBLAS in use (its corename: "Haswell", "SkylakeX", ...), or ""
     where it can't be asked. OPENBLAS_CORETYPE can force an older set than the CPU's."""
     if not _core:
-        name = ""
-        c = _controls()
-        if c is not None:
-            try:
-                lib = ctypes.CDLL(c[2])
-            except OSError:
-                lib = None
-            for fn in (
-                "scipy_openblas_get_corename64_",
-                "openblas_get_corename64_",
-                "openblas_get_corename",
-            ):
-                f = getattr(lib, fn, None) if lib is not None else None
-                if f is not None:
-                    f.restype = ctypes.c_char_p
-                    name = (f() or b"").decode(errors="replace").strip()
-                    break
-        _core.append(name)
+        _core.append(_ask_corename())
     return _core[0]
+
+
+def _ask_corename() -> str:
+    c = _controls()
+    if c is None:
+        return ""
+    try:
+        lib = ctypes.CDLL(c[2])
+    except OSError:
+        return ""
+    for fn in (
+        "scipy_openblas_get_corename64_",
+        "openblas_get_corename64_",
+        "openblas_get_corename",
+    ):
+        f = getattr(lib, fn, None)
+        if f is not None:
+            f.restype = ctypes.c_char_p
+            return (f() or b"").decode(errors="replace").strip()
+    return ""
 
 
 def wide_kernels() -> bool:
