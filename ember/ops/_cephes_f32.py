@@ -10,10 +10,9 @@ final ``y * x + x`` of the sine, and the last step of the argument reduction (``
 which decides the angles next to 3 pi / 2: k = 12582909, 12582912 and 12582913 of the 2^24;
 fusing its first two steps too changes no result); the other log steps stay unfused. With that
 pattern every value of 120M draws (twelve seeds, all three of those k among them) equals
-torch's. ``fma32`` computes a fused
-multiply-add exactly from float64 (the product of two float32 is exact there; a sum that lands on
-a float32 rounding midpoint is rounded by the sign of its float64 error), so the results do not
-depend on the CPU's instruction set.
+torch's. ``fma32`` computes a fused multiply-add exactly from float64 (the product of two
+float32 is exact there; a sum that lands on a float32 rounding midpoint is rounded by the sign of
+its float64 error), so the results do not depend on the CPU's instruction set.
 """
 
 from __future__ import annotations
