@@ -174,9 +174,11 @@ def test_channel_threshold_follows_the_blas_kernels(monkeypatch, wide):
     assert conv_winograd.eligible(x128, w128, (1, 1), (1, 1), 1)
 
 
-def test_blas_corename_is_reported():
+def test_blas_corename_is_reported(monkeypatch):
     name = _blas.corename()
     assert isinstance(name, str)
     if _blas.available():  # NumPy's OpenBLAS answers
         assert name
-    assert _blas.wide_kernels() == (name.lower() in ("skylakex", "cooperlake", "sapphirerapids"))
+    for core, wide in (("SkylakeX", True), ("Cooperlake", True), ("Haswell", False), ("", False)):
+        monkeypatch.setattr(_blas, "_core", [core])
+        assert _blas.wide_kernels() == wide
