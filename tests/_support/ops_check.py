@@ -92,3 +92,19 @@ def close_outputs(e, t, dtype, atol32: float = 1e-4) -> None:
         if a is not None:
             assert a.dtype == b.dtype and a.shape == b.shape
             np.testing.assert_allclose(a, b, **tol)
+
+
+def conv_gradcheck(xshape, wshape, served, *conv_args, seed=5, **conv_kw):
+    """Finite-difference gradcheck (float64) of ``conv2d(x, w, b, *conv_args, **conv_kw)`` for
+    random x (``xshape``), w (``wshape``) and bias, after asserting that ``served(x, w)`` (the
+    path's eligibility on the arrays) holds, so the check reaches the path under test."""
+    rng = np.random.default_rng(seed)
+    x = ember.tensor(rng.standard_normal(xshape), requires_grad=True)
+    w = ember.tensor(rng.standard_normal(wshape), requires_grad=True)
+    b = ember.tensor(rng.standard_normal(wshape[0]), requires_grad=True)
+    assert served(x.detach().numpy(), w.detach().numpy())
+
+    def f(x, w, b):
+        return ember.nn.functional.conv2d(x, w, b, *conv_args, **conv_kw)
+
+    assert ember.autograd.gradcheck(f, (x, w, b), eps=1e-6, atol=1e-5)

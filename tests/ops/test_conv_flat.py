@@ -10,7 +10,7 @@ import torch
 
 import ember
 from ember.ops import conv_flat
-from tests._support.ops_check import close_outputs
+from tests._support.ops_check import close_outputs, conv_gradcheck
 
 pytestmark = pytest.mark.usefixtures("restore_thread_settings")
 
@@ -125,14 +125,11 @@ def test_eligibility():
 
 def test_gradcheck_float64(monkeypatch):
     monkeypatch.setattr(conv_flat, "_MIN_POSITIONS", 1)  # a small input through this path
-    rng = np.random.default_rng(5)
-    x = ember.tensor(rng.standard_normal((2, 8, 5, 6)), requires_grad=True)
-    w = ember.tensor(rng.standard_normal((3, 8, 3, 3)), requires_grad=True)
-    b = ember.tensor(rng.standard_normal(3), requires_grad=True)
     p = ((1, 1), (2, 2))
-    assert conv_flat.eligible(x.detach().numpy(), w.detach().numpy(), (1, 1), p, (1, 2), 1)
-
-    def f(x, w, b):
-        return ember.nn.functional.conv2d(x, w, b, padding=(1, 2), dilation=(1, 2))
-
-    assert ember.autograd.gradcheck(f, (x, w, b), eps=1e-6, atol=1e-5)
+    conv_gradcheck(
+        (2, 8, 5, 6),
+        (3, 8, 3, 3),
+        lambda x, w: conv_flat.eligible(x, w, (1, 1), p, (1, 2), 1),
+        padding=(1, 2),
+        dilation=(1, 2),
+    )
