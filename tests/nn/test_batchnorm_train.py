@@ -152,6 +152,23 @@ def test_inputs_far_from_zero_mean(dtype, offset):
     _check((8, 3, 6, 6), dtype, inputs=one_channel_off)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("offset", [0.0, 1e3])  # the one-pass and the centred statistics
+@pytest.mark.parametrize("shape", [(13, 6, 3, 3), (13, 3, 9, 9), (11, 5, 2)])
+def test_many_blocks_short_and_long_rows(monkeypatch, shape, offset, dtype):
+    """Small blocks (a few images each, a shorter last one, split over the threads) on both
+    sides of _SHORT_ROWS: channels of fewer positions are summed over the images first."""
+    monkeypatch.setattr(bnt, "_BLOCK_BYTES", 3 * shape[1] * int(np.prod(shape[2:])) * 8)
+    assert (np.prod(shape[2:]) < bnt._SHORT_ROWS) == (shape[2] != 9)
+
+    def far(rng, shp):
+        x = rng.standard_normal(shp)
+        x[:, -1] += offset
+        return x
+
+    _check(shape, dtype, inputs=far)
+
+
 def test_one_pass_statistics_stay_accurate_near_the_switch():
     """At the one-pass form's limit (mean = 2 standard deviations) float32 statistics still
     agree with float64 ones to a few parts in 10^6."""
