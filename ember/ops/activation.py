@@ -104,10 +104,12 @@ _Silu = elementwise_op("Silu", lambda x: x * _sigm(x), lambda g, x, y: g * _silu
 _Mish = elementwise_op(
     "Mish", lambda x: x * xp_of(x).tanh(_softplus_np(x)), lambda g, x, y: g * _mish_grad(x)
 )
+_SIXTH_F32 = float(np.float32(1 / 6))
 _Hsig = elementwise_op(
     "Hardsigmoid",
-    lambda x: (x / _c(x, 6) + _c(x, 0.5)).clip(0, 1),
-    lambda g, x, y: g * (((x > -3) & (x < 3)).astype(x.dtype) / _c(x, 6)),
+    lambda x: (x + _c(x, 3)).clip(0, 6) / _c(x, 6),  # torch's form (x / 6 + 1/2 cancels near -3)
+    # torch's kernel multiplies by the float32 constant 1/6, in float64 too
+    lambda g, x, y: g * (((x > -3) & (x < 3)).astype(x.dtype) * _c(x, _SIXTH_F32)),
 )
 _Hswish = elementwise_op(
     "Hardswish",
@@ -115,7 +117,10 @@ _Hswish = elementwise_op(
     lambda g, x, y: (
         g
         * xp_of(x).where(
-            x < -3, _c(x, 0), xp_of(x).where(x <= 3, x / _c(x, 3) + _c(x, 0.5), _c(x, 1))
+            # torch's ends: 0 at -3, 1 at 3
+            x <= -3,
+            _c(x, 0),
+            xp_of(x).where(x < 3, x / _c(x, 3) + _c(x, 0.5), _c(x, 1)),
         )
     ),
 )
