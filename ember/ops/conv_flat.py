@@ -46,6 +46,26 @@ def phase_taps(kh: int, kw: int, s, d, wq: int) -> list:
     ]
 
 
+def tap_grid(a, taps: list, kh: int, kw: int, span: int, sign: int = 1):
+    """The slabs of every tap as one strided view (KH, KW, *a.shape[:-1], span) of ``a`` when
+    the taps sit on one phase at offsets ``i * r + j * q`` (a stride-1 convolution), read from
+    offset ``sign * off``; else None. One copy of the view replaces KH*KW copies (their
+    Python calls were a sixth of a 16-channel 32x32 layer's forward)."""
+    if any(p for p, _ in taps):
+        return None
+    r = taps[kw][1] if kh > 1 else 0
+    q = taps[1][1] if kw > 1 else 0
+    if any(off != i * r + j * q for (_, off), (i, j) in zip(taps, np.ndindex(kh, kw))):
+        return None
+    st = a.strides
+    return np.lib.stride_tricks.as_strided(
+        a[..., :span],
+        (kh, kw) + a.shape[:-1] + (span,),
+        (sign * r * st[-1], sign * q * st[-1]) + st,
+        writeable=False,
+    )
+
+
 def run_phase_plan(plan, target) -> None:
     """The input gradient's phases, each as one product: for every (taps' weights, columns,
     product buffer, slab copies into the columns, result copies into ``target``) of ``plan``,
@@ -127,10 +147,14 @@ class _Slabs:
             dst = grid[p, :, :, q0 : q0 + nr, p0 : p0 + nc]
             self.places.append((dst, (slice(None), slice(r0, None, s0), slice(c0, None, s1))))
         self.cols = workspace(cslot, (len(g.taps), g.c, nb, g.span), dtype, np)
-        self.pairs = [
-            (self.cols[t], self.buf[p, :, :, off : off + g.span])
-            for t, (p, off) in enumerate(g.taps)
-        ]
+        grid = tap_grid(self.buf[0], g.taps, g.kh, g.kw, g.span)
+        if grid is not None:
+            self.pairs = [(self.cols.reshape(grid.shape), grid)]
+        else:
+            self.pairs = [
+                (self.cols[t], self.buf[p, :, :, off : off + g.span])
+                for t, (p, off) in enumerate(g.taps)
+            ]
         self.cols2 = self.cols.reshape(g.k, nb * g.span)
 
     def columns(self, xb):
@@ -222,10 +246,17 @@ def backward(gy, x, w, s, pads, d, needs):
             ob = workspace("flat_go", (len(groups), g.c, nb * rq), dt, np)
             for k, (p, offs, wp) in enumerate(groups):
                 gc = gcb[: len(offs) * g.cout * nb * rq].reshape(len(offs), g.cout, nb, rq)
-                pairs = [
-                    (gc[j], gpad[:, :, front - off : front - off + rq])
-                    for j, off in enumerate(offs)
-                ]
+                # the slabs start at front - off: a tap grid read backwards from front
+                grid = None
+                if len(groups) == 1:
+                    grid = tap_grid(gpad[:, :, front:], g.taps, g.kh, g.kw, rq, sign=-1)
+                if grid is not None:
+                    pairs = [(gc.reshape(grid.shape), grid)]
+                else:
+                    pairs = [
+                        (gc[j], gpad[:, :, front - off : front - off + rq])
+                        for j, off in enumerate(offs)
+                    ]
                 grid = ob[k].reshape(g.c, nb, g.hq, g.wq)
                 puts = []
                 for q, r0, c0, q0, p0 in places:

@@ -58,6 +58,23 @@ def test_flat_kernels_match_torch(case, dtype):
     close_outputs(e, t, dtype)
 
 
+@pytest.mark.parametrize("sign", [1, -1])
+def test_tap_grid_holds_every_taps_slab(sign):
+    """The one-view gather of a stride-1 convolution's taps (forward columns: read forward;
+    the input gradient's: backward from the end of the padding) against each tap's slab; none
+    for a strided one, whose taps sit on several phases."""
+    g = conv_flat._Geo((2, 3, 9, 11), (4, 3, 5, 3), (1, 1), ((2, 2), (1, 1)), (1, 2))
+    a = np.arange(3 * 2 * 2 * g.flat, dtype=np.float64).reshape(3, 2, 2 * g.flat)
+    base = g.flat if sign < 0 else 0
+    grid = conv_flat.tap_grid(a[..., base:], g.taps, g.kh, g.kw, g.span, sign=sign)
+    assert grid.shape == (g.kh, g.kw, 3, 2, g.span)
+    for t, (i, j) in enumerate(np.ndindex(g.kh, g.kw)):
+        start = base + sign * g.taps[t][1]
+        np.testing.assert_array_equal(grid[i, j], a[..., start : start + g.span])
+    s2 = conv_flat._Geo((2, 3, 9, 11), (4, 3, 3, 3), (2, 2), ((1, 1), (1, 1)), (1, 1))
+    assert conv_flat.tap_grid(a, s2.taps, 3, 3, s2.span) is None
+
+
 @pytest.mark.parametrize("n", [3, 5])
 def test_blocks_of_two_images_and_a_remainder(monkeypatch, n):
     monkeypatch.setattr(conv_flat, "_COLS_BYTES", 1)
