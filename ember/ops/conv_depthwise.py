@@ -26,7 +26,7 @@ import numpy as np
 
 from .._backend.cpu.threads import add_parts, pblocks, prange, workspace
 from .._backend.xp import xp_of
-from .conv_flat import phase_taps, run_phase_plan
+from .conv_flat import phase_taps, run_phase_plan, tap_grid
 
 
 def eligible(x, w, g: int) -> bool:
@@ -279,10 +279,15 @@ class _Slabs:
             dst = grid[:, p, q0 : q0 + nr, p0 : p0 + nc]
             self.places.append((dst, (slice(None), slice(r0, None, s0), slice(c0, None, s1))))
         self.cols = workspace("dw_cols", (g.c, len(g.taps), g.span), dtype, np)
-        self.pairs = [
-            (self.cols[:, t], self.buf[:, p, off : off + g.span])
-            for t, (p, off) in enumerate(g.taps)
-        ]
+        grid = tap_grid(self.buf[:, 0], g.taps, g.kh, g.kw, g.span)
+        if grid is not None:  # stride 1: every tap in one copy
+            cols = self.cols.reshape(g.c, g.kh, g.kw, g.span).transpose(1, 2, 0, 3)
+            self.pairs = [(cols, grid)]
+        else:
+            self.pairs = [
+                (self.cols[:, t], self.buf[:, p, off : off + g.span])
+                for t, (p, off) in enumerate(g.taps)
+            ]
 
     def columns(self, xi):
         """The columns of image ``xi`` (C, H, W)."""
@@ -371,10 +376,17 @@ def backward(gy, x, w, s, pads, d, needs):
             ob = workspace("dw_go", (len(groups), g.c, 1, rq), dt, np)
             for k, (p, offs, wp) in enumerate(groups):
                 gc = gcb[: g.c * g.m * len(offs) * rq].reshape(g.c, g.m, len(offs), rq)
-                pairs = [
-                    (gc[:, :, j], gpad[:, :, front - off : front - off + rq])
-                    for j, off in enumerate(offs)
-                ]
+                grid = None
+                if len(groups) == 1:  # stride 1: the slabs back from front, in one copy
+                    grid = tap_grid(gpad[:, :, front:], g.taps, g.kh, g.kw, rq, sign=-1)
+                if grid is not None:
+                    dst = gc.reshape(g.c, g.m, g.kh, g.kw, rq).transpose(2, 3, 0, 1, 4)
+                    pairs = [(dst, grid)]
+                else:
+                    pairs = [
+                        (gc[:, :, j], gpad[:, :, front - off : front - off + rq])
+                        for j, off in enumerate(offs)
+                    ]
                 grid = ob[k].reshape(g.c, g.hq, g.wq)
                 puts = []
                 for q, r0, c0, q0, p0 in g.places():
