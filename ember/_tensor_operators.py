@@ -203,6 +203,10 @@ def _iop(fn, ufunc):
 
 def _add_(self, other, *, alpha=1):
     if alpha != 1:
+        if isinstance(other, Tensor) and other._data.dtype == self._data.dtype:
+            # float tensors round once, as torch's FMA (a hand-written SGD step's p.add_(g,
+            # alpha=-lr))
+            return inplace.inplace(self, lambda s: arith.add(s, other, alpha=alpha), other)
         other = other * alpha
     return inplace.ufunc_inplace(self, np.add, other, arith.add)
 
@@ -211,6 +215,8 @@ def _sub_(self, other, *, alpha=1):
     if arith._is_bool(self) or arith._is_bool(other):
         arith.sub(self, other)  # raises torch's error about bool subtraction
     if alpha != 1:
+        if isinstance(other, Tensor) and other._data.dtype == self._data.dtype:
+            return inplace.inplace(self, lambda s: arith.sub(s, other, alpha=alpha), other)
         other = other * alpha
     return inplace.ufunc_inplace(self, np.subtract, other, arith.sub)
 

@@ -42,7 +42,8 @@ from typing import NamedTuple
 import numpy as np
 
 from .._backend.cpu import disk_cache, threads
-from ._cephes_f32 import fma32, log_f32, sincos_f32
+from ._cephes_f32 import log_f32, sincos_f32
+from ._fma import fma32
 
 _F32 = np.float32
 _TWO_PI_F = _F32(2.0 * math.pi)

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._fma import fma32
+
 _F = np.float32
 _D = np.float64
 _ONE = _F(1.0)
@@ -46,27 +48,6 @@ _DP3 = _F(-3.77489497744594108e-8)
 _SIN_P = (_F(-1.9515295891e-4), _F(8.3321608736e-3), _F(-1.6666654611e-1))
 _COS_P = (_F(2.443315711809948e-005), _F(-1.388731625493765e-003), _F(4.166664568298827e-002))
 _FOPI = _F(1.27323954473516)  # 4 / pi
-_MID_MASK = np.int64((1 << 29) - 1)
-_MID = np.int64(1 << 28)
-
-
-def fma32(a, b, c) -> np.ndarray:
-    """float32 ``a * b + c`` with one rounding, as an FMA instruction gives it."""
-    p = np.multiply(a, b, dtype=_D)  # exact: 24 + 24 bits fit a double's 53
-    s = p + c
-    out = s.astype(_F)
-    # the double sum was rounded once already; that matters only when it sits exactly halfway
-    # between two floats (its 29 low mantissa bits 1000...0), then the exact sum's side decides
-    mid = (s.view(np.int64) & _MID_MASK) == _MID
-    if mid.any():
-        idx = np.nonzero(mid)
-        pm, sm = p[idx], s[idx]
-        cm = np.broadcast_to(np.asarray(c, _D), s.shape)[idx]
-        bb = sm - pm
-        err = (pm - (sm - bb)) + (cm - bb)
-        exact = np.where(err != 0, np.nextafter(sm, sm + err), sm)
-        out[idx] = exact.astype(_F)
-    return out
 
 
 def _fma32_exact_sum(a, b, c) -> np.ndarray:

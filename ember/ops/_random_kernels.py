@@ -19,7 +19,7 @@ import math
 import numpy as np
 
 from ._box_muller_f32 import normal_rows
-from ._cephes_f32 import fma32
+from ._fma import fma32
 
 _M53 = np.uint64((1 << 53) - 1)
 _M24 = np.uint32((1 << 24) - 1)

@@ -12,6 +12,7 @@ from ..autograd.node import Op, record2
 from ..device import device_of
 from ..tensor import Tensor, _wrap
 from . import _bw
+from ._fma import fma
 from ._promotion import result_np_dtype
 from .inplace import copy_into_out
 from .unary import trunc
@@ -421,6 +422,39 @@ def _sparse_arith(out, result):
     return result
 
 
+_FMA_TYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def scaled_add(input, other, alpha):
+    """input + alpha * other rounded once, as torch's kernels compute it (an FMA), for CPU float
+    tensors of one dtype and a number ``alpha``; None where that does not apply."""
+    if not (isinstance(input, Tensor) and isinstance(other, Tensor)):
+        return None
+    a, b = input._data, other._data
+    if type(a) is not CPU_ARRAY or type(b) is not CPU_ARRAY or type(alpha) not in (int, float):
+        return None
+    if a.dtype != b.dtype or a.dtype not in _FMA_TYPES:
+        return None
+    try:
+        np.broadcast_shapes(a.shape, b.shape)
+    except ValueError:
+        return None  # the two-op form raises torch's error
+    return fma(b, alpha, a, a.dtype)
+
+
+def _alpha_op(op, ufunc, input, other, alpha, out):
+    """input + alpha * other (``op`` Add or Sub, the sign in ``alpha``): one rounding where
+    ``scaled_add`` serves, in a recorded graph too (the two-op form's nodes give the gradients;
+    neither needs the output)."""
+    fused = scaled_add(input, other, alpha if op is Add else -alpha)
+    if fused is not None and not (_gs.enabled and (input._rg or other._rg)):
+        return _out(_wrap(fused), out)
+    r = _binary(op, ufunc, input, _binary(Mul, np.multiply, other, alpha))
+    if fused is not None:
+        r._data[...] = fused
+    return _out(r, out)
+
+
 def add(input, other, *, alpha=1, out=None):
     """input + alpha * other, with torch's promotion."""
     if (isinstance(input, Tensor) and input._sparse) or (
@@ -428,9 +462,8 @@ def add(input, other, *, alpha=1, out=None):
     ):
         return _sparse_arith(out, input + (other if alpha == 1 else other * alpha))
     if alpha != 1:
-        other = _binary(Mul, np.multiply, other, alpha)
-    r = _binary(Add, np.add, input, other)
-    return _out(r, out)
+        return _alpha_op(Add, np.add, input, other, alpha, out)
+    return _out(_binary(Add, np.add, input, other), out)
 
 
 def _is_bool(x) -> bool:
@@ -455,7 +488,7 @@ def sub(input, other, *, alpha=1, out=None):
             "operator instead."
         )
     if alpha != 1:
-        other = _binary(Mul, np.multiply, other, alpha)
+        return _alpha_op(Sub, np.subtract, input, other, alpha, out)
     return _out(_binary(Sub, np.subtract, input, other), out)
 
 

@@ -13,8 +13,9 @@ from .._backend.xp import xp_of
 from .._grad_state import state as _gs
 from ..tensor import Tensor, _wrap
 from . import _bw
+from ._fma import fma
 from ._promotion import result_np_dtype
-from .arith import _Binary, _binary, _out, add, div, mul
+from .arith import _FMA_TYPES, _Binary, _binary, _out, add, div, mul
 from .arith import pow as _pow
 from .compare import _need_tensors
 from .inplace import _pretty
@@ -276,11 +277,38 @@ def _value_for(input: Tensor, value):
     return value
 
 
+def _fused_addcmul(input, tensor1, tensor2, value):
+    """fma(value * tensor1, tensor2, input), torch's addcmul kernel (one rounding after the
+    scaling), for CPU float tensors of one dtype; None where that does not apply."""
+    ts = (input, tensor1, tensor2)
+    if type(value) not in (int, float) or not all(isinstance(t, Tensor) for t in ts):
+        return None
+    dt = input._data.dtype
+    if dt not in _FMA_TYPES:
+        return None
+    if any(type(t._data) is not np.ndarray or t._data.dtype != dt for t in ts):
+        return None
+    try:
+        np.broadcast_shapes(*(t._data.shape for t in ts))
+    except ValueError:
+        return None  # the two-op form raises torch's error
+    a = tensor1._data if value == 1 else tensor1._data * dt.type(value)
+    return fma(a, tensor2._data, input._data, dt)
+
+
 def addcmul(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1, out=None) -> Tensor:
-    """input + value * tensor1 * tensor2."""
-    prod = mul(tensor1, tensor2)
+    """input + value * tensor1 * tensor2 (on CPU float tensors rounded as torch's kernel,
+    fma(value * tensor1, tensor2, input), in a recorded graph too: its nodes' backward needs no
+    output)."""
     value = _value_for(input, value)
-    return _out(add(input, prod if value == 1 else mul(prod, value)), out)
+    fused = _fused_addcmul(input, tensor1, tensor2, value)
+    if fused is not None and not (_gs.enabled and (input._rg or tensor1._rg or tensor2._rg)):
+        return _out(_wrap(fused), out)
+    prod = mul(tensor1, tensor2)
+    r = add(input, prod if value == 1 else mul(prod, value))
+    if fused is not None:
+        r._data[...] = fused
+    return _out(r, out)
 
 
 def addcdiv(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1, out=None) -> Tensor:
@@ -294,5 +322,6 @@ def addcdiv(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1, out=Non
             "float inputs. The future addcdiv behavior is just the latter implementation: "
             "(input + value * tensor1 / tensor2), for all dtypes."
         )
-    q = div(tensor1, tensor2)
-    return _out(add(input, q if value == 1 else mul(q, value)), out)
+    # torch's order: input + (value * tensor1) / tensor2
+    value = _value_for(input, value)
+    return _out(add(input, div(tensor1 if value == 1 else mul(tensor1, value), tensor2)), out)

@@ -7,12 +7,14 @@ import numpy as np
 from .. import dtypes
 from .._backend.casting import cast
 from .._backend.xp import host_scalar_to, xp_of
+from .._grad_state import state as _gs
 from .._tensor_errors import broadcast_error
 from ..autograd.node import Op
 from ..tensor import Tensor, _wrap
 from . import _bw
+from ._fma import fma
 from ._promotion import result_np_dtype
-from .arith import _Binary, _binary, _cast, operand
+from .arith import _FMA_TYPES, _Binary, _binary, _cast, operand
 from .indexing import nonzero
 from .inplace import _pretty, copy_into_out
 
@@ -350,9 +352,47 @@ def fmin(input: Tensor, other: Tensor, *, out=None) -> Tensor:
     return _finish(_binary(FMin, np.fmin, input, other), out)
 
 
+def _fused_lerp(input, end, weight):
+    """torch's lerp kernel on CPU float tensors of one dtype: input + w * (end - input) where
+    |w| < 0.5, else end - (end - input) * (1 - w), each with one rounding after the difference
+    (an FMA); None where that does not apply."""
+    ws = isinstance(weight, Tensor)
+    if not (isinstance(input, Tensor) and isinstance(end, Tensor)):
+        return None
+    if not ws and type(weight) not in (int, float):
+        return None
+    dt = input._data.dtype
+    arrays = (input._data, end._data) + ((weight._data,) if ws else ())
+    if dt not in _FMA_TYPES or any(type(a) is not np.ndarray or a.dtype != dt for a in arrays):
+        return None
+    try:
+        np.broadcast_shapes(*(a.shape for a in arrays))
+    except ValueError:
+        return None  # the two-op form raises torch's error
+    a, b = input._data, end._data
+    d = b - a
+    w = weight._data if ws else dt.type(weight)
+    one = dt.type(1)
+    if not ws:
+        return fma(w, d, a, dt) if abs(weight) < 0.5 else fma(-(one - w), d, b, dt)
+    return np.where(np.abs(w) < 0.5, fma(w, d, a, dt), fma(-(one - w), d, b, dt))
+
+
 def lerp(input: Tensor, end: Tensor, weight, *, out=None) -> Tensor:
-    """input + weight * (end - input)."""
-    return _finish(input + weight * (end - input), out)
+    """input + weight * (end - input), rounded as torch's kernel on CPU float tensors (also in
+    a recorded graph: the composite's nodes give the gradients, torch's for a number weight,
+    and need no output)."""
+    fused = _fused_lerp(input, end, weight)
+    wt = isinstance(weight, Tensor)
+    if fused is not None and not (_gs.enabled and (input._rg or end._rg or (wt and weight._rg))):
+        return _finish(_wrap(fused), out)
+    if wt:
+        r = input + weight * (end - input)
+    else:  # torch's gradients: grad * (1 - w) and grad * w
+        r = input * (1 - weight) + end * weight
+    if fused is not None:
+        r._data[...] = fused
+    return _finish(r, out)
 
 
 def isclose(
