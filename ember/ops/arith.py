@@ -425,20 +425,30 @@ def _sparse_arith(out, result):
 _FMA_TYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
+def fma_operands(*tensors):
+    """The NumPy arrays of ``tensors`` when they are CPU float32/float64 tensors of one dtype
+    whose shapes broadcast (where ember rounds as torch's FMA kernels do), else None (the
+    two-op forms serve, and raise torch's errors)."""
+    if not all(isinstance(t, Tensor) for t in tensors):
+        return None
+    arrays = [t._data for t in tensors]
+    dt = arrays[0].dtype
+    if dt not in _FMA_TYPES or any(type(a) is not CPU_ARRAY or a.dtype != dt for a in arrays):
+        return None
+    try:
+        np.broadcast_shapes(*(a.shape for a in arrays))
+    except ValueError:
+        return None
+    return arrays
+
+
 def scaled_add(input, other, alpha):
     """input + alpha * other rounded once, as torch's kernels compute it (an FMA), for CPU float
     tensors of one dtype and a number ``alpha``; None where that does not apply."""
-    if not (isinstance(input, Tensor) and isinstance(other, Tensor)):
+    arrays = fma_operands(input, other) if type(alpha) in (int, float) else None
+    if arrays is None:
         return None
-    a, b = input._data, other._data
-    if type(a) is not CPU_ARRAY or type(b) is not CPU_ARRAY or type(alpha) not in (int, float):
-        return None
-    if a.dtype != b.dtype or a.dtype not in _FMA_TYPES:
-        return None
-    try:
-        np.broadcast_shapes(a.shape, b.shape)
-    except ValueError:
-        return None  # the two-op form raises torch's error
+    a, b = arrays
     return fma(b, alpha, a, a.dtype)
 
 

@@ -15,7 +15,7 @@ from ..tensor import Tensor, _wrap
 from . import _bw
 from ._fma import fma
 from ._promotion import result_np_dtype
-from .arith import _FMA_TYPES, _Binary, _binary, _out, add, div, mul
+from .arith import _Binary, _binary, _out, add, div, fma_operands, mul
 from .arith import pow as _pow
 from .compare import _need_tensors
 from .inplace import _pretty
@@ -280,20 +280,11 @@ def _value_for(input: Tensor, value):
 def _fused_addcmul(input, tensor1, tensor2, value):
     """fma(value * tensor1, tensor2, input), torch's addcmul kernel (one rounding after the
     scaling), for CPU float tensors of one dtype; None where that does not apply."""
-    ts = (input, tensor1, tensor2)
-    if type(value) not in (int, float) or not all(isinstance(t, Tensor) for t in ts):
+    arrays = fma_operands(input, tensor1, tensor2) if type(value) in (int, float) else None
+    if arrays is None:
         return None
-    dt = input._data.dtype
-    if dt not in _FMA_TYPES:
-        return None
-    if any(type(t._data) is not np.ndarray or t._data.dtype != dt for t in ts):
-        return None
-    try:
-        np.broadcast_shapes(*(t._data.shape for t in ts))
-    except ValueError:
-        return None  # the two-op form raises torch's error
-    a = tensor1._data if value == 1 else tensor1._data * dt.type(value)
-    return fma(a, tensor2._data, input._data, dt)
+    a, t1, t2 = arrays
+    return fma(t1 if value == 1 else t1 * a.dtype.type(value), t2, a, a.dtype)
 
 
 def addcmul(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1, out=None) -> Tensor:

@@ -14,7 +14,7 @@ from ..tensor import Tensor, _wrap
 from . import _bw
 from ._fma import fma
 from ._promotion import result_np_dtype
-from .arith import _FMA_TYPES, _Binary, _binary, _cast, operand
+from .arith import _Binary, _binary, _cast, fma_operands, operand
 from .indexing import nonzero
 from .inplace import _pretty, copy_into_out
 
@@ -357,24 +357,18 @@ def _fused_lerp(input, end, weight):
     |w| < 0.5, else end - (end - input) * (1 - w), each with one rounding after the difference
     (an FMA); None where that does not apply."""
     ws = isinstance(weight, Tensor)
-    if not (isinstance(input, Tensor) and isinstance(end, Tensor)):
-        return None
     if not ws and type(weight) not in (int, float):
         return None
-    dt = input._data.dtype
-    arrays = (input._data, end._data) + ((weight._data,) if ws else ())
-    if dt not in _FMA_TYPES or any(type(a) is not np.ndarray or a.dtype != dt for a in arrays):
+    arrays = fma_operands(input, end, weight) if ws else fma_operands(input, end)
+    if arrays is None:
         return None
-    try:
-        np.broadcast_shapes(*(a.shape for a in arrays))
-    except ValueError:
-        return None  # the two-op form raises torch's error
-    a, b = input._data, end._data
+    a, b = arrays[:2]
+    dt = a.dtype
     d = b - a
-    w = weight._data if ws else dt.type(weight)
+    w = arrays[2] if ws else dt.type(weight)  # a number in the tensors' type, as torch
     one = dt.type(1)
     if not ws:
-        return fma(w, d, a, dt) if abs(weight) < 0.5 else fma(-(one - w), d, b, dt)
+        return fma(w, d, a, dt) if abs(w) < 0.5 else fma(-(one - w), d, b, dt)
     return np.where(np.abs(w) < 0.5, fma(w, d, a, dt), fma(-(one - w), d, b, dt))
 
 
