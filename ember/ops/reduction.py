@@ -106,6 +106,8 @@ def sum_dim(a, d: int, keepdim: bool):
     (64, 128) float32 over dim 1; NumPy reduces a short axis one output at a time, and
     _blas_sum.rsum's general grouping costs 4 us of Python on top). float16/bfloat16 sum in
     float32 (torch's accumulation), rounded once."""
+    if a.ndim == 0:  # a 0-d tensor's dim 0 (or -1) is the value itself, as torch
+        return a.copy()
     if a.dtype in _FAST and a.size:
         shp = a.shape
         n = shp[d]

@@ -541,3 +541,31 @@ def test_resize_keeps_storage_and_refuses_grad_tensors():
     assert e.shape == (2, 3)
     with pytest.raises(RuntimeError, match="cannot resize variables that require grad"):
         ember.ones(2, requires_grad=True).resize_(3)
+
+
+@pytest.mark.parametrize("dtype", [ember.float32, ember.float64, ember.float16])
+@pytest.mark.parametrize("op", ["sum", "nansum", "mean", "nanmean"])
+@pytest.mark.parametrize("dim,keepdim", [(0, True), (-1, False), ((0,), False)])
+def test_reductions_of_a_0d_tensor_over_its_dim(op, dim, keepdim, dtype):
+    """A 0-d tensor reduced over dim 0 or -1 is its value (the float sums' fast path indexed
+    the missing dim: op_db's 0-d samples of sum, nansum, nanmean and masked.* raised)."""
+    x = ember.tensor(2.5, dtype=dtype, requires_grad=dtype != ember.float16)
+    compare(lambda m, x: getattr(m, op)(x, dim, keepdim), x, grad=dtype != ember.float16)
+
+
+@pytest.mark.parametrize("name", ["silu", "mish", "sigmoid", "logsigmoid"])
+def test_sigmoid_family_on_0d(name):
+    """The in-place passes of the CPU logistic function on a 0-d input (NumPy hands back
+    scalars there: silu and mish raised)."""
+    for v in (-3.0, 0.5):
+        x = ember.tensor(v, dtype=ember.float64, requires_grad=True)
+        f = getattr(ember.nn.functional, name, None) or getattr(ember, name)
+        compare(lambda m, x: (getattr(m.nn.functional, name, None) or getattr(m, name))(x), x)
+        assert f(x).shape == ()
+
+
+@pytest.mark.parametrize("fn", ["softmax", "log_softmax"])
+def test_softmax_of_a_0d_tensor(fn):
+    x = ember.tensor(0.3, dtype=ember.float64, requires_grad=True)
+    compare(lambda m, x: getattr(m, fn)(x, 0), x)
+    compare_double_backward(lambda m, x: getattr(m, fn)(x.sum(), 0), (1,))
