@@ -186,8 +186,11 @@ class Div(_Binary):
 # torch computes a floating tensor to these Python-scalar powers with products and quotients
 # (its scalar-exponent kernel), not with pow: the same operations give its bits (NumPy's pow
 # differs in the last bit for a third of float32 values at 3, -2 and -0.5), and a square is one
-# multiply (np.power(x, 2) on 1M float32: 0.53 ms, x * x: 0.1 ms)
+# multiply (np.power(x, 2) on 1M float32: 0.53 ms, x * x: 0.1 ms; x ** 1 is a copy, as the
+# gradient of a square asks for it)
 _SCALAR_POWERS = {
+    0: lambda x: xp_of(x).ones_like(x),
+    1: lambda x: x.copy(),
     2: lambda x: x * x,
     3: lambda x: x * x * x,
     -1: lambda x: 1 / x,
