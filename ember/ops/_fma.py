@@ -5,7 +5,9 @@ quarter of float32 values, by hundreds of ulps where the sum cancels.
 
 float32: the product of two float32 is exact in float64, so one float64 sum rounded to float32
 is the fused result, except when that sum lands exactly on a float32 rounding midpoint after
-rounding inexactly; those few are rounded by the sign of the sum's exact error.
+rounding inexactly; those few are rounded by the sign of the sum's exact error (midpoints of
+the subnormal float32 range, below 2^-126, are not looked for: landing on one needs a product
+within about 2^-180 of it).
 float64: the product split exactly into two doubles (Dekker's product with Veltkamp's split) and
 the sum into two (Knuth's two-sum), then added once more: correctly rounded unless the exact
 result lies within about 2^-106 of a rounding midpoint, and exact only while the operands stay
