@@ -118,6 +118,9 @@ def _div(self, other):
 
 
 def _rdiv(self, other):
+    if type(other) in (int, float) and self._data.dtype.kind == "f":
+        # torch's number / tensor is reciprocal(tensor) * number (its bits and gradients)
+        return unary.reciprocal(self) * other
     return arith._binary(arith.Div, np.true_divide, other, self, true_div=True)
 
 

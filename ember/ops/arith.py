@@ -179,7 +179,7 @@ class Div(_Binary):
             a, b = _conj(a), _conj(b)
         gb = None
         if n[1]:
-            gb = -g * a / (b * b)
+            gb = -g * ((a / b) / b)  # torch's order (-g * a / (b * b) differed for half the values)
         return Div.out(ctx, g / b if n[0] else None, gb)
 
 

@@ -51,8 +51,10 @@ class _MSE(Op):
         if type(d) is not CPU_ARRAY and red != "none" and kernels.on_device(d):
             c = 2.0 / d.size if red == "mean" else 2.0
             gd = _mse_bw_kernel(d, g.astype(d.dtype, copy=False), c)
-        elif red == "mean":
-            gd = d * (g * d.dtype.type(2.0 / d.size))
+        elif red == "mean":  # torch's order, (2/n * d) * g: the product with g only when g != 1
+            gd = d * d.dtype.type(2.0 / d.size)
+            if not (g.ndim == 0 and g == 1):
+                gd *= g
         elif red == "sum":
             gd = d * (g * d.dtype.type(2.0))
         else:

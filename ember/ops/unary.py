@@ -289,7 +289,7 @@ sqrt = _unary("sqrt", np.sqrt, lambda g, a, y: g / (2 * y), save="out", higher=T
 rsqrt = _unary(
     "rsqrt",
     lambda a: 1 / np.sqrt(a),
-    lambda g, a, y: -0.5 * g * y * y * y,
+    lambda g, a, y: (-0.5 * g) * (y * y * y),  # torch's order
     save="out",
     higher=True,
 )
@@ -435,7 +435,7 @@ erfinv = _unary(
     higher=True,
 )
 reciprocal = _unary(
-    "reciprocal", lambda a: 1 / a, lambda g, a, y: -g * y * y, save="out", higher=True
+    "reciprocal", lambda a: 1 / a, lambda g, a, y: -g * (y * y), save="out", higher=True
 )
 _logit = _unary(
     "logit", lambda a: np.log(a / (1 - a)), lambda g, a, y: g / (a * (1 - a)), higher=True
