@@ -64,8 +64,8 @@ class Atan2(_Binary):
     def backward(ctx, g):
         a, b = ctx.saved
         n = ctx._needs
-        den = a * a + b * b
-        return Atan2.out(ctx, g * b / den if n[0] else None, -g * a / den if n[1] else None)
+        recip = 1 / (a * a + b * b)  # torch's order: (g * b) * recip, (g * -a) * recip
+        return Atan2.out(ctx, g * b * recip if n[0] else None, g * -a * recip if n[1] else None)
 
 
 def atan2(input: Tensor, other: Tensor, *, out=None) -> Tensor:
