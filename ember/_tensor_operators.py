@@ -206,7 +206,7 @@ def _iop(fn, ufunc):
 
 def _add_(self, other, *, alpha=1):
     if alpha != 1:
-        if isinstance(other, Tensor) and other._data.dtype == self._data.dtype:
+        if arith.fma_operands(self, other) is not None:
             # float tensors round once, as torch's FMA (a hand-written SGD step's p.add_(g,
             # alpha=-lr))
             return inplace.inplace(self, lambda s: arith.add(s, other, alpha=alpha), other)
@@ -218,7 +218,7 @@ def _sub_(self, other, *, alpha=1):
     if arith._is_bool(self) or arith._is_bool(other):
         arith.sub(self, other)  # raises torch's error about bool subtraction
     if alpha != 1:
-        if isinstance(other, Tensor) and other._data.dtype == self._data.dtype:
+        if arith.fma_operands(self, other) is not None:  # as add_
             return inplace.inplace(self, lambda s: arith.sub(s, other, alpha=alpha), other)
         other = other * alpha
     return inplace.ufunc_inplace(self, np.subtract, other, arith.sub)

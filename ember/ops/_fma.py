@@ -121,7 +121,8 @@ def _fma64(a, b, c):
 
 def fma(a, b, c, dtype) -> np.ndarray:
     """``a * b + c`` rounded once to ``dtype`` (float16/bfloat16 through float32, as torch),
-    elementwise with broadcasting; NumPy arrays and numbers, numbers taken in ``dtype`` first."""
+    elementwise with broadcasting; NumPy arrays and numbers, numbers taken in the arithmetic's
+    type (float64 for float64, else float32)."""
     dt = np.dtype(dtype)
     if dt == _F64:
         return fma64(a, b, c)

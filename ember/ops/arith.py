@@ -197,13 +197,15 @@ _SCALAR_POWERS = {
     -2: lambda x: 1 / (x * x),
     -0.5: lambda x: 1 / xp_of(x).sqrt(x),
 }
-_FLOAT_POWER_TYPES = (np.dtype(np.float32), np.dtype(np.float64))
+# the float dtypes ember computes torch's elementwise roundings for (the special-cased powers
+# here, the FMA-rounded ops below)
+_FLOAT_TYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def int_pow(a, b):
     """a ** b with torch's answers: a floating array to a special-cased scalar power through the
     products torch uses, integers to a negative exponent 0 unless |a| == 1."""
-    if type(b) in (int, float) and getattr(a, "dtype", None) in _FLOAT_POWER_TYPES:
+    if type(b) in (int, float) and getattr(a, "dtype", None) in _FLOAT_TYPES:
         f = _SCALAR_POWERS.get(b)
         if f is not None:
             return f(a)
@@ -425,9 +427,6 @@ def _sparse_arith(out, result):
     return result
 
 
-_FMA_TYPES = (np.dtype(np.float32), np.dtype(np.float64))
-
-
 def fma_operands(*tensors):
     """The NumPy arrays of ``tensors`` when they are CPU float32/float64 tensors of one dtype
     whose shapes broadcast (where ember rounds as torch's FMA kernels do), else None (the
@@ -436,7 +435,7 @@ def fma_operands(*tensors):
         return None
     arrays = [t._data for t in tensors]
     dt = arrays[0].dtype
-    if dt not in _FMA_TYPES or any(type(a) is not CPU_ARRAY or a.dtype != dt for a in arrays):
+    if dt not in _FLOAT_TYPES or any(type(a) is not CPU_ARRAY or a.dtype != dt for a in arrays):
         return None
     try:
         np.broadcast_shapes(*(a.shape for a in arrays))
@@ -455,17 +454,31 @@ def scaled_add(input, other, alpha):
     return fma(b, alpha, a, a.dtype)
 
 
-def _alpha_op(op, ufunc, input, other, alpha, out):
-    """input + alpha * other (``op`` Add or Sub, the sign in ``alpha``): one rounding where
-    ``scaled_add`` serves, in a recorded graph too (the two-op form's nodes give the gradients;
-    neither needs the output)."""
-    fused = scaled_add(input, other, alpha if op is Add else -alpha)
-    if fused is not None and not (_gs.enabled and (input._rg or other._rg)):
-        return _out(_wrap(fused), out)
-    r = _binary(op, ufunc, input, _binary(Mul, np.multiply, other, alpha))
+def with_fused_value(fused, inputs, composite):
+    """The result of an op torch rounds once (``fused``, or None where ember can't): the fused
+    array itself when no graph is recorded; else ``composite()``, the op's two-op form, whose
+    nodes give the gradients (none of them reads its output), holding the fused values."""
+    recording = _gs.enabled and any(isinstance(t, Tensor) and t._rg for t in inputs)
+    if fused is not None and not recording:
+        return _wrap(fused)
+    r = composite()
     if fused is not None:
         r._data[...] = fused
-    return _out(r, out)
+    return r
+
+
+def _alpha_op(op, ufunc, input, other, alpha, out):
+    """input + alpha * other (``op`` Add or Sub, the sign in ``alpha``): one rounding where
+    ``scaled_add`` serves."""
+    fused = scaled_add(input, other, alpha if op is Add else -alpha)
+    return _out(
+        with_fused_value(
+            fused,
+            (input, other),
+            lambda: _binary(op, ufunc, input, _binary(Mul, np.multiply, other, alpha)),
+        ),
+        out,
+    )
 
 
 def add(input, other, *, alpha=1, out=None):

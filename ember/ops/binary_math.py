@@ -15,7 +15,7 @@ from ..tensor import Tensor, _wrap
 from . import _bw
 from ._fma import fma
 from ._promotion import result_np_dtype
-from .arith import _Binary, _binary, _out, add, div, fma_operands, mul
+from .arith import _Binary, _binary, _out, add, div, fma_operands, mul, with_fused_value
 from .arith import pow as _pow
 from .compare import _need_tensors
 from .inplace import _pretty
@@ -289,17 +289,15 @@ def _fused_addcmul(input, tensor1, tensor2, value):
 
 def addcmul(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1, out=None) -> Tensor:
     """input + value * tensor1 * tensor2 (on CPU float tensors rounded as torch's kernel,
-    fma(value * tensor1, tensor2, input), in a recorded graph too: its nodes' backward needs no
-    output)."""
+    fma(value * tensor1, tensor2, input), in a recorded graph too)."""
     value = _value_for(input, value)
+
+    def composite():
+        prod = mul(tensor1, tensor2)
+        return add(input, prod if value == 1 else mul(prod, value))
+
     fused = _fused_addcmul(input, tensor1, tensor2, value)
-    if fused is not None and not (_gs.enabled and (input._rg or tensor1._rg or tensor2._rg)):
-        return _out(_wrap(fused), out)
-    prod = mul(tensor1, tensor2)
-    r = add(input, prod if value == 1 else mul(prod, value))
-    if fused is not None:
-        r._data[...] = fused
-    return _out(r, out)
+    return _out(with_fused_value(fused, (input, tensor1, tensor2), composite), out)
 
 
 def addcdiv(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1, out=None) -> Tensor:

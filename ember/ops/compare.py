@@ -7,14 +7,13 @@ import numpy as np
 from .. import dtypes
 from .._backend.casting import cast
 from .._backend.xp import host_scalar_to, xp_of
-from .._grad_state import state as _gs
 from .._tensor_errors import broadcast_error
 from ..autograd.node import Op
 from ..tensor import Tensor, _wrap
 from . import _bw
 from ._fma import fma
 from ._promotion import result_np_dtype
-from .arith import _Binary, _binary, _cast, fma_operands, operand
+from .arith import _Binary, _binary, _cast, fma_operands, operand, with_fused_value
 from .indexing import nonzero
 from .inplace import _pretty, copy_into_out
 
@@ -374,19 +373,15 @@ def _fused_lerp(input, end, weight):
 
 def lerp(input: Tensor, end: Tensor, weight, *, out=None) -> Tensor:
     """input + weight * (end - input), rounded as torch's kernel on CPU float tensors (also in
-    a recorded graph: the composite's nodes give the gradients, torch's for a number weight,
-    and need no output)."""
+    a recorded graph, whose gradients are torch's for a number weight)."""
+
+    def composite():
+        if isinstance(weight, Tensor):
+            return input + weight * (end - input)
+        return input * (1 - weight) + end * weight  # torch's grad * (1 - w) and grad * w
+
     fused = _fused_lerp(input, end, weight)
-    wt = isinstance(weight, Tensor)
-    if fused is not None and not (_gs.enabled and (input._rg or end._rg or (wt and weight._rg))):
-        return _finish(_wrap(fused), out)
-    if wt:
-        r = input + weight * (end - input)
-    else:  # torch's gradients: grad * (1 - w) and grad * w
-        r = input * (1 - weight) + end * weight
-    if fused is not None:
-        r._data[...] = fused
-    return _finish(r, out)
+    return _finish(with_fused_value(fused, (input, end, weight), composite), out)
 
 
 def isclose(
