@@ -96,21 +96,13 @@ class Stack(Op):
         return tuple(_bw.cast(g[pre + (i, ...)], dt) for i, dt in enumerate(ctx.dts)) + (None,)
 
 
-def _plain_arrays(tensors):
-    """The arrays of ``tensors`` when all are CPU arrays of one dtype and ndim and none needs
-    a graph (the joins' fast path); None otherwise."""
-    if _node._profiling or not tensors:
-        return None
-    a0 = tensors[0]._data
-    dt, nd = a0.dtype, a0.ndim
-    grad = _gs.enabled
-    arrays = []
-    for x in tensors:
-        a = x._data
-        if type(a) is not CPU_ARRAY or a.dtype is not dt or a.ndim != nd or (grad and x._rg):
-            return None
-        arrays.append(a)
-    return arrays
+def _check_elements(tensors) -> None:
+    """torch's TypeError for a list element that is not a Tensor."""
+    for i, t in enumerate(tensors):
+        if not isinstance(t, Tensor):
+            raise TypeError(
+                f"expected Tensor as element {i} in argument 0, but got {type(t).__name__}"
+            )
 
 
 def _promote_all(tensors):
@@ -122,19 +114,34 @@ def _promote_all(tensors):
 
 def cat(tensors, dim: int = 0, *, out=None) -> Tensor:
     """Join tensors along an existing dim (dtypes promoted, as torch)."""
+    tt = type(tensors)
+    if out is None and type(dim) is int and (tt is list or tt is tuple) and tensors:
+        # the graph-free path, checked in one pass, with the axis passed by position: NumPy's
+        # keyword parsing alone cost 0.6 of the 3.1 us that two (64, 128) float32 took (torch:
+        # 2.2 us; NumPy's copy 1.3); 10.5 us before this fast path
+        if not isinstance(tensors[0], Tensor):
+            _check_elements(tensors)
+        a0 = tensors[0]._data
+        dt, nd, grad = a0.dtype, a0.ndim, _gs.enabled
+        arrays = []
+        for x in tensors:
+            a = getattr(x, "_data", None)
+            if type(a) is not CPU_ARRAY or a.dtype is not dt or a.ndim != nd or (grad and x._rg):
+                break
+            arrays.append(a)
+        else:
+            if -nd <= dim < nd and not _node._profiling:
+                try:
+                    return _wrap(np.concatenate(arrays, dim))
+                except ValueError:
+                    pass  # mismatched shapes: torch's message from the checks below
     if isinstance(tensors, Tensor) or not isinstance(tensors, (list, tuple)):
         raise TypeError(
             "cat() argument 'tensors' must be tuple of Tensors, not " + type(tensors).__name__
         )
     if not tensors:
         raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
-    if out is None and type(dim) is int:
-        arrays = _plain_arrays(tensors)
-        if arrays is not None and -arrays[0].ndim <= dim < arrays[0].ndim:
-            try:  # measured: 2 x (64, 128) float32, 10.5 us -> 7 us (NumPy's copy is 6)
-                return _wrap(np.concatenate(arrays, axis=dim))
-            except ValueError:
-                pass  # mismatched shapes: torch's message from the checks below
+    _check_elements(tensors)
     # torch skips legacy empty 1-d tensors in cat
     ts = [t for t in tensors if not (t._data.ndim == 1 and t._data.shape[0] == 0)] or [tensors[0]]
     nd = ts[0]._data.ndim
@@ -172,6 +179,8 @@ def stack(tensors, dim: int = 0, *, out=None) -> Tensor:
         )
     if not tensors:
         raise RuntimeError("stack expects a non-empty TensorList")
+    if not isinstance(tensors[0], Tensor):
+        _check_elements(tensors)
     a0 = tensors[0]._data
     shp = a0.shape
     if out is None and type(a0) is CPU_ARRAY and not _node._profiling:
@@ -179,7 +188,7 @@ def stack(tensors, dim: int = 0, *, out=None) -> Tensor:
         # 32 rows, 24 us -> 18 us on a loaded machine; np.stack alone: 50 us, concatenate: 16)
         dt, grad, arrays = a0.dtype, _gs.enabled, []
         for x in tensors:
-            a = x._data
+            a = getattr(x, "_data", None)
             if type(a) is not CPU_ARRAY or a.dtype is not dt or a.shape != shp or (grad and x._rg):
                 break
             arrays.append(a)
@@ -188,6 +197,7 @@ def stack(tensors, dim: int = 0, *, out=None) -> Tensor:
             if d == 0 and shp:
                 return _wrap(np.concatenate(arrays).reshape((len(arrays),) + shp))
             return _wrap(np.stack(arrays, axis=d))
+    _check_elements(tensors)
     for i, x in enumerate(tensors):
         if x._data.shape != shp:
             raise RuntimeError(

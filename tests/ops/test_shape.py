@@ -510,3 +510,29 @@ def test_empty_combinations_stay_in_the_graph():
     for r in (0, 4):
         e = ember.combinations(x, r)
         assert e.requires_grad and e.numel() == 0
+
+
+@pytest.mark.parametrize("fn", ["cat", "stack"])
+@pytest.mark.parametrize("at", [0, 1])
+def test_joins_reject_non_tensor_elements_as_torch(fn, at):
+    from tests._support.torch_ref import torch
+
+    def parts(m):
+        items = [m.ones(2), m.ones(2)]
+        items[at] = [1.0]
+        return items
+
+    with pytest.raises(TypeError) as want:
+        getattr(torch, fn)(parts(torch))
+    with pytest.raises(TypeError) as got:
+        getattr(ember, fn)(parts(ember))
+    assert str(got.value) == str(want.value)
+
+
+@pytest.mark.parametrize("dim", [0, 1, -1, -2])
+def test_cat_fast_path_matches_torch(dim):
+    from tests._support.torch_ref import torch
+
+    a, b = randn(3, 4), randn(3, 4)
+    assert_same(ember.cat([a, b], dim), torch.cat([to_torch(a), to_torch(b)], dim))
+    assert_same(ember.cat((a, b), dim=dim), torch.cat((to_torch(a), to_torch(b)), dim=dim))
