@@ -35,7 +35,6 @@ it is used.
 from __future__ import annotations
 
 import math
-import sys
 import threading
 from typing import NamedTuple
 
@@ -50,7 +49,6 @@ _TWO_PI_F = _F32(2.0 * math.pi)
 _P24 = _F32(2.0**-24)
 _P24D = 2.0**-24
 _M24 = np.uint32((1 << 24) - 1)
-_LOW = 0 if sys.byteorder == "little" else 1  # the low 32-bit word of a uint64 in memory
 _TWO_PI_U = _TWO_PI_F * _P24  # exact: a power of two times float32(2 pi)
 _ROWS = 1 << 15  # at most this many rows of 16 per block (see the module's docstring)
 _BUILD_AFTER = 20_000_000  # emulated values that cost what building the table costs
@@ -255,12 +253,9 @@ def normal_rows(engine, mean: float, std: float, out: np.ndarray) -> np.ndarray:
     def transform(b: int, raw: np.ndarray) -> None:
         i = b * per
         j = i + raw.shape[0]
-        # the radius inputs and the angle inputs, each half contiguous: the draws' 32-bit
-        # words out of NumPy's uint64 ones in one same-type pass (a casting pass took 28 us
-        # of a block's ~380, this one 17)
-        words = raw.view(np.uint32).reshape(j - i, 2, 8, 2)[..., _LOW]
+        # the radius inputs and the angle inputs, each half contiguous
         k = np.empty((2, j - i, 8), np.uint32)
-        np.bitwise_and(words.transpose(1, 0, 2), _M24, out=k)
+        np.bitwise_and(raw.reshape(j - i, 2, 8).transpose(1, 0, 2), _M24, out=k)
         k = k.view(np.int32)
         if table is None:  # exact: 24-bit integers times 2^-24
             radius, s, c = _emulate(np.multiply(k, _P24, dtype=_F32))
@@ -277,7 +272,7 @@ def normal_rows(engine, mean: float, std: float, out: np.ndarray) -> np.ndarray:
 
     def draw(b: int) -> np.ndarray:
         rows = min(per, n - b * per)
-        return engine.raw32(rows * 16).reshape(rows, 16)
+        return engine.random(rows * 16).reshape(rows, 16)
 
     drawn: list = [None] * nblocks
     st = {"made": 0, "next": 0, "stop": False}
