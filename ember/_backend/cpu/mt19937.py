@@ -121,6 +121,7 @@ class MT19937:
         new._seed, new._fresh = self._seed, self._fresh
         return new
 
+
 def pack_state(eng: MT19937, next_double: float | None, next_float: float | None) -> np.ndarray:
     """torch's get_rng_state bytes (uint8, 5056) for the engine and the cached normal samples."""
     rec = np.zeros((), STATE_DTYPE)
