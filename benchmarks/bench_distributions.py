@@ -7,14 +7,13 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 
 try:
-    from .harness import command_line, num, row, write_json
+    from .harness import best_alternating, command_line, num, row, write_json
 except ImportError:  # run as a script, or loaded from its path: the checkout's ember
     _here = os.path.dirname(os.path.abspath(__file__))
     sys.path[:0] = [_here, os.path.dirname(_here)]
-    from harness import command_line, num, row, write_json
+    from harness import best_alternating, command_line, num, row, write_json
 
 import numpy as np  # noqa: E402
 
@@ -48,16 +47,6 @@ def _backward(m, loc, scale):
     return loc.grad, scale.grad
 
 
-def _best(fn, repeat: int) -> float:
-    fn()  # warm
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
-
-
 def _check(n: int) -> None:
     """The same numbers on both for the same standard-normal draws, or the timing means
     nothing: log_prob of loc + eps * scale is -eps^2/2 - log(scale) - log(sqrt(2 pi))."""
@@ -89,11 +78,12 @@ def main(argv: list[str] | None = None) -> int:
         ("rsample + log_prob, fwd+bwd", _backward, True),
     ):
         pe = _params(ember, args.n, grad)
-        te = _best(lambda fn=fn, pe=pe: fn(ember, *pe), args.repeat)
-        tt = float("nan")
-        if torch is not None:
-            pt = _params(torch, args.n, grad)
-            tt = _best(lambda fn=fn, pt=pt: fn(torch, *pt), args.repeat)
+        pt = _params(torch, args.n, grad) if torch is not None else None
+        te, tt = best_alternating(
+            lambda fn=fn, pe=pe: fn(ember, *pe),
+            None if pt is None else (lambda fn=fn, pt=pt: fn(torch, *pt)),
+            args.repeat,
+        )
         name = f"distributions.Normal {label}, {args.n:,} float32 samples"
         ratio = te / tt  # < 1.5: the target
         print(

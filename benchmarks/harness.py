@@ -50,6 +50,37 @@ def compare(
     return {"name": name, "ember_s": te, "torch_s": tt, "ratio": ratio}
 
 
+def best_alternating(
+    ember_fn: Callable[[], object],
+    torch_fn: Callable[[], object] | None,
+    repeat: int = 15,
+    pause: float = 0.01,
+) -> tuple[float, float]:
+    """(ember's, torch's) best seconds per call of single calls taken in turn, with a short
+    pause after each (so neither runtime's spinning worker threads eat into the other's call).
+
+    Why: on a shared machine the speed changes by 2x within a minute; all of one framework's
+    calls and then all of the other's put the two in different phases (the same code measured
+    1.0x and 2.2x minutes apart), while calls in turn share each phase."""
+    te = tt = float("inf")
+    ember_fn()
+    if torch_fn is not None:
+        torch_fn()
+    for _ in range(repeat):
+        for i, fn in enumerate((ember_fn, torch_fn)):
+            if fn is None:
+                continue
+            time.sleep(pause)
+            t0 = time.perf_counter()
+            fn()
+            dt = time.perf_counter() - t0
+            if i == 0:
+                te = min(te, dt)
+            else:
+                tt = min(tt, dt)
+    return te, (tt if torch_fn is not None else float("nan"))
+
+
 # --- rows for the README's benchmark table (benchmarks/readme_table.py collects them) ---
 
 
