@@ -53,9 +53,49 @@ def _kernels(xs, ks, stride, padding, dilation, dtype, bias, noncontig=False):
 
 @pytest.mark.parametrize("case", CASES)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_flat_kernels_match_torch(case, dtype):
+@pytest.mark.parametrize("rows", [True, False])
+def test_flat_kernels_match_torch(case, dtype, rows, monkeypatch):
+    """Both stride-1 paths: the row path (the default for these sizes) and the phase slabs."""
+    if not rows:
+        monkeypatch.setattr(conv_flat, "_ROW_OUT", 0)
     e, t = _kernels(*case, dtype, bias=True)
     close_outputs(e, t, dtype)
+
+
+ROW_CASES = [
+    # (N, C, H, W), (Cout, KH, KW), padding, dilation
+    ((3, 8, 9, 11), (5, 3, 3), 1, 1),
+    ((2, 5, 7, 8), (3, 2, 4), (1, 2), (2, 1)),
+    ((2, 4, 6, 6), (6, 3, 3), 0, 1),  # the input gradient pads by 2
+    ((2, 3, 5, 6), (2, 3, 3), 3, 1),  # padding past the kernel's reach: phase-slab backward
+    ((3, 2, 8, 7), (4, 5, 3), (2, 1), (1, 2)),
+    ((5, 6, 7, 5), (7, 3, 2), (1, 0), 1),
+]
+
+
+@pytest.mark.parametrize("case", ROW_CASES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("block_bytes", [1, 1 << 19])
+def test_row_path_matches_torch(case, dtype, block_bytes, monkeypatch):
+    """The row path on its own: one image per block (and a remainder) or several, odd kernels,
+    dilations and paddings, against torch's values and gradients."""
+    monkeypatch.setattr(conv_flat, "_ROW_BYTES", block_bytes)
+    xs, ks, p, d = case
+    g = conv_flat._Geo(xs, (ks[0], xs[1]) + ks[1:], (1, 1), tuple((e, e) for e in _tup(p)), _tup(d))
+    assert conv_flat._row_path(g)
+    e, t = _kernels(xs, ks, 1, p, d, dtype, bias=True, noncontig=dtype == np.float64)
+    close_outputs(e, t, dtype)
+
+
+def test_row_path_limits():
+    """Stride 1 and a kernel wider than one column, and at most _ROW_OUT output values per
+    image on the grid (16->16 on 32x32 yes; 16->32 on 32x32, strided or 1-wide kernels no)."""
+    p = ((1, 1), (1, 1))
+    geo = conv_flat._Geo
+    assert conv_flat._row_path(geo((2, 16, 32, 32), (16, 16, 3, 3), (1, 1), p, (1, 1)))
+    assert not conv_flat._row_path(geo((2, 16, 32, 32), (32, 16, 3, 3), (1, 1), p, (1, 1)))
+    assert not conv_flat._row_path(geo((2, 16, 32, 32), (16, 16, 3, 3), (2, 2), p, (1, 1)))
+    assert not conv_flat._row_path(geo((2, 16, 32, 32), (16, 16, 3, 1), (1, 1), p, (1, 1)))
 
 
 @pytest.mark.parametrize("sign", [1, -1])
@@ -140,8 +180,11 @@ def test_eligibility():
     assert not conv_flat.eligible(x.astype(np.float16), w.astype(np.float16), (1, 1), p, (1, 1), 1)
 
 
-def test_gradcheck_float64(monkeypatch):
+@pytest.mark.parametrize("rows", [True, False])
+def test_gradcheck_float64(monkeypatch, rows):
     monkeypatch.setattr(conv_flat, "_MIN_POSITIONS", 1)  # a small input through this path
+    if not rows:
+        monkeypatch.setattr(conv_flat, "_ROW_OUT", 0)
     p = ((1, 1), (2, 2))
     conv_gradcheck(
         (2, 8, 5, 6),
