@@ -50,6 +50,14 @@ _MAX_CHANNELS = 32
 # vs 9.6; 8x8 outputs: 16->16 1.8 vs 1.3. The products are too small below 16x16 outputs, and
 # at 16x16 with more channels the NHWC product's shape wins.
 _MIN_POSITIONS = 256
+# First layers on 3-7 channels: their batch im2col product has K = 27 (3x3) or 147 (7x7) rows,
+# and these blocks beat it. Measured (2026-12-03, 64 images, float32, two threads, forward +
+# weight gradient, im2col -> this path): 3->16 3x3 on 32x32 4.9 -> 3.5 ms, 3->64 3x3 on 32x32
+# 13.1 -> 9.7 and on 64x64 51.6 -> 32.4, ResNet-18's 3->64 7x7/2 on 64x64 32.1 -> 22.0 (its
+# forward alone against the NHWC blocks: 10.0 vs 9.6); on 1-2 channels it was even (MNIST's
+# 1->32 on 28x28: 3.9 vs 3.8 ms).
+_FIRST_LAYER_MIN = 3
+_FIRST_LAYER_OUT = 64
 _MIN_POSITIONS_WIDE = 1024  # C*Cout above 512
 _ROW_OUT = 1 << 15  # the row path's limit on Cout * OH * Wq (one image's output on its grid)
 _ROW_BYTES = 1 << 19  # a block's row copies on the row path (a few images: fewer NumPy calls)
@@ -99,14 +107,16 @@ def run_phase_plan(plan, target) -> None:
 
 def eligible(x, w, s, pads, d, g: int) -> bool:
     """Whether this path serves the convolution: NumPy float32/float64 2-d, one group, 8 to 32
-    input channels, at most 32 output channels, at least 16x16 output positions (32x32 when
+    input channels and at most 32 output channels, or 3 to 7 input channels (a first layer on
+    an image) and at most 64 output channels; at least 16x16 output positions (32x32 when
     C*Cout > 512)."""
     if type(x) is not CPU_ARRAY or x.ndim != 4 or g != 1 or w.dtype != x.dtype:
         return False
     if x.dtype not in (np.float32, np.float64):
         return False
     c, cout = x.shape[1], w.shape[0]
-    if not (8 <= c <= _MAX_CHANNELS and cout <= _MAX_CHANNELS):
+    most = _MAX_CHANNELS if c >= 8 else _FIRST_LAYER_OUT
+    if not (_FIRST_LAYER_MIN <= c <= _MAX_CHANNELS and cout <= most):
         return False
     geo = _Geo(x.shape, w.shape, s, pads, d)
     least = _MIN_POSITIONS if c * cout <= 512 else _MIN_POSITIONS_WIDE

@@ -173,7 +173,14 @@ def test_eligibility():
     x32 = np.zeros((2, 32, 16, 16), np.float32)
     assert not conv_flat.eligible(x32, w32, (1, 1), p, (1, 1), 1)  # 16x16 with C*Cout > 512
     assert conv_flat.eligible(x32[:, :16], w32[:, :16], (1, 1), p, (1, 1), 1)
-    assert not conv_flat.eligible(x[:, :4], w[:, :4], (1, 1), p, (1, 1), 1)  # 4 channels
+    assert not conv_flat.eligible(x[:, :2], w[:, :2], (1, 1), p, (1, 1), 1)  # 2 channels
+    # a first layer on 3-7 channels, up to 64 output channels, any kernel
+    w3 = np.zeros((64, 3, 7, 7), np.float32)
+    x64 = np.zeros((2, 3, 64, 64), np.float32)
+    assert conv_flat.eligible(x64, w3, (2, 2), ((3, 3), (3, 3)), (1, 1), 1)
+    assert conv_flat.eligible(x[:, :4], w[:, :4], (1, 1), p, (1, 1), 1)
+    w128 = np.zeros((128, 3, 3, 3), np.float32)
+    assert not conv_flat.eligible(x[:, :3], w128, (1, 1), p, (1, 1), 1)
     w64 = np.zeros((64, 16, 3, 3), np.float32)
     assert not conv_flat.eligible(x, w64, (1, 1), p, (1, 1), 1)
     assert not conv_flat.eligible(x, w[:8], (1, 1), p, (1, 1), 2)
@@ -193,3 +200,30 @@ def test_gradcheck_float64(monkeypatch, rows):
         padding=(1, 2),
         dilation=(1, 2),
     )
+
+
+@pytest.mark.parametrize(
+    "xs, ws, stride, padding",
+    [
+        ((2, 3, 64, 64), (64, 3, 7, 7), 2, 3),  # ResNet's stem
+        ((3, 3, 32, 32), (64, 3, 3, 3), 1, 1),  # a CIFAR network's first layer
+        ((2, 5, 20, 24), (16, 5, 3, 3), 1, 0),
+    ],
+)
+def test_first_layers_dispatch_here_and_match_torch(xs, ws, stride, padding):
+    """First layers on 3-7 channels take this path through F.conv2d: the output and the
+    weight and bias gradients (the image needs none) against torch's, float32."""
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal(xs).astype(np.float32)
+    w = (rng.standard_normal(ws) * 0.1).astype(np.float32)
+    b = rng.standard_normal(ws[0]).astype(np.float32)
+    pads = ((padding, padding), (padding, padding))
+    assert conv_flat.eligible(x, w, (stride, stride), pads, (1, 1), 1)
+    res = []
+    for lib in (ember, torch):
+        tw = lib.tensor(w, requires_grad=True)
+        tb = lib.tensor(b, requires_grad=True)
+        y = lib.nn.functional.conv2d(lib.tensor(x), tw, tb, stride, padding)
+        (y * y).sum().backward()
+        res.append([y.detach().numpy(), tw.grad.numpy(), tb.grad.numpy()])
+    close_outputs(res[0], res[1], np.float32, atol32=3e-3)
