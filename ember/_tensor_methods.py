@@ -879,6 +879,7 @@ METHODS.setdefault("vdot", linalg.vdot)
 METHODS.setdefault("multinomial", random.multinomial)
 
 METHODS["round"] = unary.round
+METHODS["relu_"] = unary.relu_
 for _name in ("lgamma", "digamma", "i0", "igamma", "igammac", "xlogy", "mvlgamma"):
     METHODS[_name] = getattr(special, _name)
     METHODS[_name + "_"] = _inplace_of(getattr(special, _name))

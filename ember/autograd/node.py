@@ -253,6 +253,30 @@ def record1(cls, t, *extra):
     return res
 
 
+def record_inplace(cls, t, saved: tuple) -> Op:
+    """Make a node of ``cls`` the history of ``t``, which a one-tensor op has just overwritten
+    in place (its version already bumped): the node's edge is ``t``'s previous history, its
+    saved arrays ``saved`` (``t``'s memory among them, as the op's output), and backward checks
+    that ``t`` has not changed since (torch's error if it has). ``t`` must not be a leaf.
+    Returns the node."""
+    ctx = _new(cls)
+    d = ctx.__dict__
+    d["_next"] = (t.grad_fn,)
+    d["_needs"] = _TRUE1
+    if t._out_nr:
+        d["_next_nr"] = (t._out_nr,)
+        t.__dict__.pop("_out_nr", None)
+    vc = t._vc
+    d["_vchk"] = [(vc, vc[0], t, 0)]
+    ctx.saved = saved
+    if cls.higher_order:
+        d["_outref"] = weakref.ref(t)
+        d["_outarr"] = t._data
+    t.grad_fn = ctx
+    t._rg = True
+    return ctx
+
+
 def _edge(t):
     fn = t.grad_fn
     if fn is None:

@@ -94,6 +94,7 @@ from ..ops.resample import (
     upsample,
 )
 from ..ops.unary import relu as _unary_relu
+from ..ops.unary import relu_ as _unary_relu_
 from ..ops.unary import sigmoid as _unary_sigmoid
 from ..ops.unary import tanh as _unary_tanh
 from ..ops.view import broadcast_tensors
@@ -412,13 +413,13 @@ def _inplace_apply(x: Tensor, fn, *params) -> Tensor:
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
     """max(x, 0)."""
     if inplace:
-        return _inplace_apply(input, _unary_relu)
+        return _unary_relu_(input)
     return _unary_relu(input)
 
 
 def relu_(input: Tensor) -> Tensor:
     """In-place ReLU."""
-    return relu(input, inplace=True)
+    return _unary_relu_(input)
 
 
 def hardtanh(

@@ -168,3 +168,73 @@ def test_neg_bool_and_invert_errors():
 def test_unary_gradcheck_float64(name):
     x = ember.from_numpy(_arr((5,), "pos", dtype=np.float64)).requires_grad_()
     assert ember.autograd.gradcheck(getattr(ember, name), (x,))
+
+
+def _relu_forms(lib, t):
+    return {
+        "method": lambda: t.relu_(),
+        "top-level": lambda: lib.relu_(t),
+        "functional": lambda: lib.nn.functional.relu(t, inplace=True),
+        "module": lambda: lib.nn.ReLU(inplace=True)(t),
+    }
+
+
+@pytest.mark.parametrize("form", ["method", "top-level", "functional", "module"])
+@pytest.mark.parametrize("shape", [(3, 4), (4, 64, 32, 32)])  # the second splits over threads
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_relu_inplace_values_grads_and_versions(form, shape, dtype):
+    """In-place relu of an intermediate written in its own memory: the same tensor back, the
+    values, the gradient through it and the version bump as torch's."""
+    a = np.random.default_rng(0).standard_normal(shape).astype(dtype)
+    w = np.random.default_rng(1).standard_normal(shape).astype(dtype)
+    res = []
+    for lib in (ember, torch):
+        x = lib.tensor(a, requires_grad=True)
+        y = x * 2
+        before = y._version
+        z = _relu_forms(lib, y)[form]()
+        assert z is y
+        assert y._version == before + 1
+        (z * lib.tensor(w)).sum().backward()
+        res.append((z.detach().numpy().copy(), x.grad.numpy()))
+    np.testing.assert_array_equal(res[0][0], res[1][0])
+    np.testing.assert_array_equal(res[0][1], res[1][1])
+
+
+def test_relu_inplace_errors_as_torch():
+    """A leaf that requires grad cannot be overwritten; changing the result before backward is
+    caught at backward; so is overwriting a value another node saved."""
+    for lib in (ember, torch):
+        leaf = lib.ones(3, requires_grad=True)
+        with pytest.raises(RuntimeError, match="a leaf Variable that requires grad"):
+            leaf.relu_()
+        y = (lib.tensor([1.0, -2.0], requires_grad=True) * 1).relu_()
+        y.add_(1)
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            y.sum().backward()
+        e = lib.tensor([1.0, -2.0], requires_grad=True).exp()
+        e.relu_()
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            e.sum().backward()
+
+
+def test_relu_inplace_on_a_view_without_grad_and_double_backward():
+    """A view takes the general path (the base sees the write, its gradient flows); without a
+    graph the values are written in place; a second derivative through relu_ is torch's."""
+    a = np.random.default_rng(2).standard_normal((4, 5))
+    outs = []
+    for lib in (ember, torch):
+        x = lib.tensor(a, requires_grad=True)
+        y = x * 3
+        y[1:3].relu_()
+        (y * y).sum().backward()
+        with lib.no_grad():
+            n = lib.tensor(a)
+            n.relu_()
+        x2 = lib.tensor(a, requires_grad=True)
+        r = (x2 * x2).relu_()
+        (g,) = lib.autograd.grad(r.sum(), x2, create_graph=True)
+        (gg,) = lib.autograd.grad((g * g).sum(), x2)
+        outs.append([y.detach().numpy(), x.grad.numpy(), n.numpy(), g.detach().numpy(), gg.numpy()])
+    for e, t in zip(*outs):
+        np.testing.assert_allclose(e, t, rtol=1e-12)
