@@ -227,3 +227,20 @@ def test_first_layers_dispatch_here_and_match_torch(xs, ws, stride, padding):
         (y * y).sum().backward()
         res.append([y.detach().numpy(), tw.grad.numpy(), tb.grad.numpy()])
     close_outputs(res[0], res[1], np.float32, atol32=3e-3)
+
+
+@pytest.mark.parametrize("ks, dil", [((2, 4), (1, 1)), ((4, 2), (2, 1))])
+def test_row_path_asymmetric_same_padding(ks, dil):
+    """padding='same' with even kernels pads one side less: the row path's forward and its
+    flipped-kernel input gradient against torch (float64)."""
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((2, 8, 20, 20))
+    w = rng.standard_normal((6, 8) + ks)
+    res = []
+    for lib in (ember, torch):
+        tx = lib.tensor(x, requires_grad=True)
+        tw = lib.tensor(w, requires_grad=True)
+        y = lib.nn.functional.conv2d(tx, tw, None, 1, "same", dil)
+        (y * y).sum().backward()
+        res.append([y.detach().numpy(), tx.grad.numpy(), tw.grad.numpy()])
+    close_outputs(res[0], res[1], np.float64)
