@@ -159,6 +159,7 @@ def test_many_blocks_short_and_long_rows(monkeypatch, shape, offset, dtype):
     """Small blocks (a few images each, a shorter last one, split over the threads) on both
     sides of _SHORT_ROWS: channels of fewer positions are summed over the images first."""
     monkeypatch.setattr(bnt, "_BLOCK_BYTES", 3 * shape[1] * int(np.prod(shape[2:])) * 8)
+    monkeypatch.setattr(bnt, "_SUM_BLOCK_BYTES", bnt._BLOCK_BYTES)  # the sums' blocks too
     assert (np.prod(shape[2:]) < bnt._SHORT_ROWS) == (shape[2] != 9)
 
     def far(rng, shp):
