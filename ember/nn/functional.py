@@ -630,6 +630,8 @@ def rrelu(
     """Leaky ReLU with a random slope in training, the mean slope in eval."""
     if not training:
         return leaky_relu(input, (lower + upper) / 2, inplace)
+    if inplace:
+        return _inplace_apply(input, lambda t: rrelu(t, lower, upper, True))
     return input * _wrap(move_like(_rrelu_slopes(input._host(), lower, upper), input._data))
 
 
@@ -1005,6 +1007,8 @@ def alpha_dropout(
         return input
     if p == 1.0:  # everything dropped: torch returns zeros (the affine correction is undefined)
         return input.mul_(0) if inplace else input * 0
+    if inplace:
+        return _inplace_apply(input, lambda t: _alpha(t, p, t._data.shape, t._data))
     return _alpha(input, p, input._data.shape, input._data)
 
 
@@ -1025,6 +1029,8 @@ def feature_alpha_dropout(
     if p == 1.0:  # everything dropped: torch returns zeros
         return input.mul_(0) if inplace else input * 0
     shape = input._data.shape[:2] + (1,) * (input.ndim - 2)
+    if inplace:
+        return _inplace_apply(input, lambda t: _alpha(t, p, shape))
     return _alpha(input, p, shape)
 
 

@@ -632,3 +632,27 @@ def test_multihead_attention_module_with_bias_kv_and_zero_attn_against_torch():
     t, tw = tm(torch.tensor(x), torch.tensor(x), torch.tensor(x))
     assert_same(e, t, 1e-5, 1e-6)
     assert_same(ew, tw, 1e-5, 1e-6)
+
+
+@pytest.mark.parametrize(
+    "name, kwargs",
+    [
+        ("alpha_dropout", {"p": 0.3, "training": True}),
+        ("feature_alpha_dropout", {"p": 0.3, "training": True}),
+        ("rrelu", {"training": True}),
+    ],
+)
+def test_random_activations_inplace_write_in_place_as_torch(name, kwargs):
+    """inplace=True returns the input itself, written with torch's draws; the gradient flows
+    through the rewritten intermediate as torch's."""
+    res = []
+    for lib in (ember, torch):
+        lib.manual_seed(0)
+        x = lib.tensor(np.linspace(-1, 1, 24).reshape(2, 3, 4), requires_grad=True)
+        y = x * 1.5
+        r = getattr(lib.nn.functional, name)(y, inplace=True, **kwargs)
+        assert r is y
+        (r * r).sum().backward()
+        res.append((r.detach().numpy().copy(), x.grad.numpy()))
+    np.testing.assert_array_equal(res[0][0], res[1][0])
+    np.testing.assert_allclose(res[0][1], res[1][1], rtol=1e-12)
