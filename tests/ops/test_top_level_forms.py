@@ -1,0 +1,137 @@
+"""torch's top-level in-place functions and ATen-named functional ops (ember/_top_level_forms.py)
+against torch: the same tensor back, written in place, with torch's values; the functional ones
+with the same draws from the same seed."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import ember
+from tests._support.torch_ref import torch
+
+_UNIT = [
+    "abs_", "acos_", "arccos_", "arcsin_", "arcsinh_", "arctan_", "arctanh_", "asin_", "asinh_",
+    "atan_", "atanh_", "ceil_", "cos_", "cosh_", "deg2rad_", "erf_", "erfc_", "exp2_", "exp_",
+    "expm1_", "fix_", "floor_", "frac_", "i0_", "log10_", "log1p_", "log2_", "log_", "logit_",
+    "neg_", "negative_", "rad2deg_", "reciprocal_", "round_", "rsqrt_", "sigmoid_", "sin_",
+    "sinc_", "sinh_", "sqrt_", "square_", "tan_", "tanh_", "trunc_", "nan_to_num_",
+    "conj_physical_", "detach_",
+]  # fmt: skip
+
+
+def _x(lib, low=0.1, high=0.9):
+    a = np.random.default_rng(0).uniform(low, high, (3, 4))
+    return lib.tensor(a)
+
+
+def _same_in_place(fn_e, fn_t, make):
+    e, t = make(ember), make(torch)
+    re_, rt = fn_e(e), fn_t(t)
+    assert re_ is e and rt is t
+    np.testing.assert_allclose(e.numpy(), t.numpy(), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", _UNIT)
+def test_unary_in_place_forms(name):
+    _same_in_place(getattr(ember, name), getattr(torch, name), _x)
+
+
+def test_acosh_and_forms_with_arguments():
+    _same_in_place(ember.acosh_, torch.acosh_, lambda L: _x(L, 1.5, 3.0))
+    for name, args in [
+        ("clamp_", (0.3, 0.6)),
+        ("clip_", (0.3, 0.6)),
+        ("clamp_min_", (0.5,)),
+        ("clamp_max_", (0.5,)),
+        ("fill_", (2.5,)),
+        ("logit_", (0.2,)),
+    ]:
+        _same_in_place(
+            lambda t, n=name, a=args: getattr(ember, n)(t, *a),
+            lambda t, n=name, a=args: getattr(torch, n)(t, *a),
+            _x,
+        )
+    for name in ("ldexp_", "xlogy_"):
+        _same_in_place(
+            lambda t, n=name: getattr(ember, n)(t, ember.tensor(np.full((3, 4), 2.0))),
+            lambda t, n=name: getattr(torch, n)(t, torch.tensor(np.full((3, 4), 2.0))),
+            _x,
+        )
+    m, v = np.ones((3, 2)), np.arange(2.0)
+    for lib in (ember, torch):
+        y = lib.tensor(np.arange(3.0))
+        assert lib.addmv_(y, lib.tensor(m), lib.tensor(v), beta=0.5, alpha=2.0) is y
+        np.testing.assert_allclose(y.numpy(), 0.5 * np.arange(3.0) + 2.0 * (m @ v))
+    for name in ("gcd_", "lcm_"):
+        e, t = ember.tensor([12, 18, 7]), torch.tensor([12, 18, 7])
+        assert getattr(ember, name)(e, ember.tensor([8, 12, 3])) is e
+        getattr(torch, name)(t, torch.tensor([8, 12, 3]))
+        assert e.tolist() == t.tolist()
+    idx = ([0, 2], [1, 3])
+    _same_in_place(
+        lambda t: ember.index_put_(
+            t, tuple(ember.tensor(i) for i in idx), ember.tensor(5.0, dtype=ember.float64)
+        ),
+        lambda t: torch.index_put_(
+            t, tuple(torch.tensor(i) for i in idx), torch.tensor(5.0, dtype=torch.float64)
+        ),
+        _x,
+    )
+
+
+@pytest.mark.parametrize(
+    "name, args",
+    [
+        ("celu", (0.7,)),
+        ("selu", ()),
+        ("threshold", (0.5, -2.0)),
+        ("rrelu", (0.1, 0.3, False)),
+    ],
+)
+def test_functional_forms_and_their_in_place_twins(name, args):
+    for suffix in ("", "_"):
+        fe, ft = getattr(ember, name + suffix), getattr(torch, name + suffix)
+        e, t = _x(ember, -1.0, 1.0), _x(torch, -1.0, 1.0)
+        re_, rt = fe(e, *args), ft(t, *args)
+        assert (re_ is e) == (rt is t) == (suffix == "_")
+        np.testing.assert_allclose(re_.numpy(), rt.numpy(), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["dropout_", "alpha_dropout", "alpha_dropout_", "feature_dropout", "feature_dropout_"]
+    + ["feature_alpha_dropout", "feature_alpha_dropout_", "rrelu_train"],
+)
+def test_random_forms_draw_torchs_numbers(name):
+    outs = []
+    for lib in (ember, torch):
+        lib.manual_seed(7)
+        x = lib.tensor(np.random.default_rng(1).standard_normal((4, 3, 5)).astype(np.float32))
+        if name == "rrelu_train":
+            r = lib.rrelu_(x, 0.1, 0.3, True)
+        else:
+            r = getattr(lib, name)(x, 0.4, True)
+        assert (r is x) == (name.endswith("_") or name == "rrelu_train")
+        outs.append(r.numpy())
+    np.testing.assert_array_equal(outs[0], outs[1])
+
+
+def test_errors_and_no_op_cases_as_torch():
+    for lib in (ember, torch):
+        x = lib.randn(4, 3)
+        assert lib.feature_dropout(x, 0.5, False) is x
+        with pytest.raises(RuntimeError, match="at least 2 dimensions"):
+            lib.feature_dropout(lib.randn(3), 0.5, True)
+    with pytest.raises(NotImplementedError, match="generator"):
+        ember.rrelu(ember.randn(3), 0.1, 0.3, True, ember.Generator())
+
+
+def test_embedding_renorm_():
+    w = np.random.default_rng(2).standard_normal((6, 3)) * 3
+    outs = []
+    for lib in (ember, torch):
+        t = lib.tensor(w)
+        assert lib.embedding_renorm_(t, lib.tensor([0, 2, 2, 5]), 1.5, 2.0) is t
+        outs.append(t.numpy())
+    np.testing.assert_allclose(outs[0], outs[1], rtol=1e-6)
