@@ -1,11 +1,17 @@
 """Functions torch keeps at its top level whose work ember does elsewhere: the in-place forms of
 tensor methods (``torch.exp_(x)`` is ``x.exp_()``, ``torch.clamp_(x, 0, 1)`` is
-``x.clamp_(0, 1)``) and a few ``nn.functional`` ops under their ATen names (``torch.celu``,
-``torch.rrelu``, ``torch.alpha_dropout``, ``torch.feature_dropout``, ``torch.dropout_``, ...),
-with torch's positional signatures (``train`` where ``nn.functional`` says ``training=``).
+``x.clamp_(0, 1)``) and ``nn.functional`` ops under their ATen names (``torch.conv2d``,
+``torch.batch_norm``, ``torch.layer_norm``, ``torch.embedding``, ``torch.max_pool2d``, the
+losses, ``torch.celu``, ``torch.alpha_dropout``, ...), with the ATen signatures: ``train`` where
+``nn.functional`` says ``training=``, batch norm's weight and bias before its running
+statistics, ``embedding(weight, indices)``, ``stride=()`` for the kernel size, losses'
+``reduction`` as ATen's integer (0 none, 1 mean, 2 sum; none when left out, as torch's), the
+``*_with_indices`` and adaptive max pooling forms returning (values, indices).
 """
 
 from __future__ import annotations
+
+import warnings
 
 from ._backend.xp import xp_of
 from .nn import functional as F
@@ -150,21 +156,206 @@ def embedding_renorm_(input: Tensor, indices: Tensor, max_norm: float, norm_type
     return input
 
 
-__all__ = list(_METHOD_FORMS) + [
-    "dropout_",
-    "alpha_dropout",
-    "alpha_dropout_",
-    "feature_alpha_dropout",
-    "feature_alpha_dropout_",
-    "feature_dropout",
-    "feature_dropout_",
-    "celu",
-    "celu_",
-    "selu",
-    "selu_",
-    "rrelu",
-    "rrelu_",
-    "threshold",
-    "threshold_",
-    "embedding_renorm_",
-]
+# ATen forms whose signature is nn.functional's
+conv1d = F.conv1d
+conv2d = F.conv2d
+conv3d = F.conv3d
+conv_transpose1d = F.conv_transpose1d
+conv_transpose2d = F.conv_transpose2d
+conv_transpose3d = F.conv_transpose3d
+cosine_similarity = F.cosine_similarity
+pairwise_distance = F.pairwise_distance
+pdist = F.pdist
+pixel_shuffle = F.pixel_shuffle
+pixel_unshuffle = F.pixel_unshuffle
+channel_shuffle = F.channel_shuffle
+prelu = F.prelu
+hardshrink = F.hardshrink
+bilinear = F.bilinear
+rms_norm = F.rms_norm
+adaptive_avg_pool1d = F.adaptive_avg_pool1d
+
+
+def _stride(stride):
+    return None if stride is None or (not isinstance(stride, int) and len(stride) == 0) else stride
+
+
+def max_pool1d(input: Tensor, kernel_size, stride=(), padding=0, dilation=1, ceil_mode=False):
+    """As torch.max_pool1d (``stride=()``: the kernel size)."""
+    return F.max_pool1d(input, kernel_size, _stride(stride), padding, dilation, ceil_mode)
+
+
+def max_pool2d(input: Tensor, kernel_size, stride=(), padding=0, dilation=1, ceil_mode=False):
+    """As torch.max_pool2d (``stride=()``: the kernel size)."""
+    return F.max_pool2d(input, kernel_size, _stride(stride), padding, dilation, ceil_mode)
+
+
+def max_pool3d(input: Tensor, kernel_size, stride=(), padding=0, dilation=1, ceil_mode=False):
+    """As torch.max_pool3d (``stride=()``: the kernel size)."""
+    return F.max_pool3d(input, kernel_size, _stride(stride), padding, dilation, ceil_mode)
+
+
+def max_pool1d_with_indices(
+    input: Tensor, kernel_size, stride=(), padding=0, dilation=1, ceil_mode=False
+):
+    """(values, indices), as torch.max_pool1d_with_indices."""
+    s = _stride(stride)
+    return F.max_pool1d(input, kernel_size, s, padding, dilation, ceil_mode, return_indices=True)
+
+
+def avg_pool1d(
+    input: Tensor, kernel_size, stride=(), padding=0, ceil_mode=False, count_include_pad=True
+) -> Tensor:
+    """As torch.avg_pool1d (``stride=()``: the kernel size)."""
+    s = _stride(stride)
+    return F.avg_pool1d(input, kernel_size, s, padding, ceil_mode, count_include_pad)
+
+
+def adaptive_max_pool1d(input: Tensor, output_size):
+    """(values, indices), as torch.adaptive_max_pool1d."""
+    return F.adaptive_max_pool1d(input, output_size, return_indices=True)
+
+
+def batch_norm(
+    input, weight, bias, running_mean, running_var, training, momentum, eps, cudnn_enabled
+) -> Tensor:
+    """As torch.batch_norm: ``nn.functional.batch_norm`` with weight and bias first."""
+    return F.batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)
+
+
+def instance_norm(
+    input, weight, bias, running_mean, running_var, use_input_stats, momentum, eps, cudnn_enabled
+) -> Tensor:
+    """As torch.instance_norm: ``nn.functional.instance_norm`` with weight and bias first."""
+    return F.instance_norm(
+        input, running_mean, running_var, weight, bias, use_input_stats, momentum, eps
+    )
+
+
+def layer_norm(
+    input: Tensor, normalized_shape, weight=None, bias=None, eps=1e-5, cudnn_enable=True
+) -> Tensor:
+    """As torch.layer_norm."""
+    return F.layer_norm(input, normalized_shape, weight, bias, eps)
+
+
+def group_norm(
+    input: Tensor, num_groups: int, weight=None, bias=None, eps=1e-5, cudnn_enabled=True
+) -> Tensor:
+    """As torch.group_norm."""
+    return F.group_norm(input, num_groups, weight, bias, eps)
+
+
+def embedding(
+    weight: Tensor, indices: Tensor, padding_idx=-1, scale_grad_by_freq=False, sparse=False
+):
+    """As torch.embedding(weight, indices, ...): ATen's padding_idx -1 is none."""
+    pad = None if padding_idx is None or padding_idx < 0 else padding_idx
+    return F.embedding(indices, weight, pad, None, 2.0, scale_grad_by_freq, sparse)
+
+
+# ATen's reduction integers. torch's top-level losses default to 0 (none) when it is left out,
+# though ATen's schemas say Mean: torch.kl_div(x, y) is elementwise (measured, torch 2.13)
+_REDUCTIONS = {0: "none", 1: "mean", 2: "sum"}
+
+
+def _reduction(r) -> str:
+    if r not in _REDUCTIONS:
+        raise ValueError(f"{r} is not a valid value for reduction")
+    return _REDUCTIONS[r]
+
+
+def kl_div(input: Tensor, target: Tensor, reduction: int = 0, *, log_target: bool = False):
+    """As torch.kl_div (``reduction`` as ATen's integer; ATen's mean, without the warning
+    ``nn.functional.kl_div`` gives for 'mean')."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "reduction: 'mean' divides", UserWarning)
+        return F.kl_div(input, target, reduction=_reduction(reduction), log_target=log_target)
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, pos_weight=None, reduction=0):
+    """As torch.binary_cross_entropy_with_logits (``reduction`` as ATen's integer)."""
+    return F.binary_cross_entropy_with_logits(
+        input, target, weight, reduction=_reduction(reduction), pos_weight=pos_weight
+    )
+
+
+def hinge_embedding_loss(input, target, margin=1.0, reduction=0) -> Tensor:
+    """As torch.hinge_embedding_loss (``reduction`` as ATen's integer)."""
+    return F.hinge_embedding_loss(input, target, margin, reduction=_reduction(reduction))
+
+
+def margin_ranking_loss(input1, input2, target, margin=0.0, reduction=0) -> Tensor:
+    """As torch.margin_ranking_loss (``reduction`` as ATen's integer)."""
+    return F.margin_ranking_loss(input1, input2, target, margin, reduction=_reduction(reduction))
+
+
+def cosine_embedding_loss(input1, input2, target, margin=0.0, reduction=0) -> Tensor:
+    """As torch.cosine_embedding_loss (``reduction`` as ATen's integer)."""
+    return F.cosine_embedding_loss(input1, input2, target, margin, reduction=_reduction(reduction))
+
+
+def triplet_margin_loss(
+    anchor, positive, negative, margin=1.0, p=2.0, eps=1e-6, swap=False, reduction=0
+) -> Tensor:
+    """As torch.triplet_margin_loss (``reduction`` as ATen's integer)."""
+    return F.triplet_margin_loss(
+        anchor, positive, negative, margin, p, eps, swap, reduction=_reduction(reduction)
+    )
+
+
+def poisson_nll_loss(input, target, log_input, full, eps, reduction) -> Tensor:
+    """As torch.poisson_nll_loss (every argument given; ``reduction`` as ATen's integer)."""
+    return F.poisson_nll_loss(
+        input, target, log_input, full, eps=eps, reduction=_reduction(reduction)
+    )
+
+
+def ctc_loss(
+    log_probs, targets, input_lengths, target_lengths, blank=0, reduction=0, zero_infinity=False
+) -> Tensor:
+    """As torch.ctc_loss (``reduction`` as ATen's integer)."""
+    return F.ctc_loss(
+        log_probs,
+        targets,
+        input_lengths,
+        target_lengths,
+        blank,
+        _reduction(reduction),
+        zero_infinity,
+    )
+
+
+_ATEN_FORMS = [
+    "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
+    "cosine_similarity", "pairwise_distance", "pdist", "pixel_shuffle", "pixel_unshuffle",
+    "channel_shuffle", "prelu", "hardshrink", "bilinear", "rms_norm", "adaptive_avg_pool1d",
+    "max_pool1d", "max_pool2d", "max_pool3d", "max_pool1d_with_indices", "avg_pool1d",
+    "adaptive_max_pool1d", "batch_norm", "instance_norm", "layer_norm", "group_norm",
+    "embedding", "kl_div", "binary_cross_entropy_with_logits", "hinge_embedding_loss",
+    "margin_ranking_loss", "cosine_embedding_loss", "triplet_margin_loss", "poisson_nll_loss",
+    "ctc_loss",
+]  # fmt: skip
+
+__all__ = (
+    list(_METHOD_FORMS)
+    + _ATEN_FORMS
+    + [
+        "dropout_",
+        "alpha_dropout",
+        "alpha_dropout_",
+        "feature_alpha_dropout",
+        "feature_alpha_dropout_",
+        "feature_dropout",
+        "feature_dropout_",
+        "celu",
+        "celu_",
+        "selu",
+        "selu_",
+        "rrelu",
+        "rrelu_",
+        "threshold",
+        "threshold_",
+        "embedding_renorm_",
+    ]
+)

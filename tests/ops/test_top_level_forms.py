@@ -135,3 +135,122 @@ def test_embedding_renorm_():
         assert lib.embedding_renorm_(t, lib.tensor([0, 2, 2, 5]), 1.5, 2.0) is t
         outs.append(t.numpy())
     np.testing.assert_allclose(outs[0], outs[1], rtol=1e-6)
+
+
+def _r(*shape, seed=0, low=-1.0, high=1.0):
+    return np.random.default_rng(seed).uniform(low, high, shape)
+
+
+# (name, arrays builder, extra args builder (lib -> tuple)): torch.<name>(*tensors, *extras)
+_ATEN_CASES = [
+    ("conv1d", lambda: (_r(2, 3, 9), _r(4, 3, 3, seed=1)), lambda L: (None, 2, 1)),
+    ("conv2d", lambda: (_r(2, 3, 7, 7), _r(4, 3, 3, 3, seed=1)), lambda L: (None, 1, 1)),
+    ("conv3d", lambda: (_r(1, 2, 5, 5, 5), _r(3, 2, 3, 3, 3, seed=1)), lambda L: ()),
+    ("conv_transpose1d", lambda: (_r(2, 3, 6), _r(3, 4, 3, seed=1)), lambda L: (None, 2)),
+    ("conv_transpose2d", lambda: (_r(1, 3, 4, 4), _r(3, 2, 3, 3, seed=1)), lambda L: (None, 2)),
+    ("conv_transpose3d", lambda: (_r(1, 2, 3, 3, 3), _r(2, 2, 2, 2, 2, seed=1)), lambda L: ()),
+    ("cosine_similarity", lambda: (_r(4, 5), _r(4, 5, seed=1)), lambda L: (1, 1e-8)),
+    ("pairwise_distance", lambda: (_r(4, 5), _r(4, 5, seed=1)), lambda L: (3.0,)),
+    ("pdist", lambda: (_r(5, 3),), lambda L: (2.0,)),
+    ("pixel_shuffle", lambda: (_r(1, 8, 3, 3),), lambda L: (2,)),
+    ("pixel_unshuffle", lambda: (_r(1, 2, 4, 4),), lambda L: (2,)),
+    ("channel_shuffle", lambda: (_r(1, 6, 2, 2),), lambda L: (3,)),
+    ("prelu", lambda: (_r(2, 3, 4), np.array([0.1, 0.2, 0.3])), lambda L: ()),
+    ("hardshrink", lambda: (_r(3, 4),), lambda L: (0.3,)),
+    ("bilinear", lambda: (_r(2, 3), _r(2, 4, seed=1), _r(5, 3, 4, seed=2)), lambda L: ()),
+    ("rms_norm", lambda: (_r(2, 3, 4),), lambda L: ([4],)),
+    ("adaptive_avg_pool1d", lambda: (_r(2, 3, 10),), lambda L: (4,)),
+    ("adaptive_max_pool1d", lambda: (_r(2, 3, 10),), lambda L: (4,)),
+    ("max_pool1d", lambda: (_r(2, 3, 10),), lambda L: (3,)),
+    ("max_pool2d", lambda: (_r(2, 3, 7, 7),), lambda L: (3, 2, 1)),
+    ("max_pool3d", lambda: (_r(1, 2, 5, 5, 5),), lambda L: (2,)),
+    ("max_pool1d_with_indices", lambda: (_r(2, 3, 10),), lambda L: (3, [], 1)),
+    ("avg_pool1d", lambda: (_r(2, 3, 10),), lambda L: (3, 2, 1, False, False)),
+    ("layer_norm", lambda: (_r(2, 3, 4), _r(4, seed=1), _r(4, seed=2)), None),
+    ("group_norm", lambda: (_r(2, 6, 3),), lambda L: (3,)),
+    ("kl_div", lambda: (_r(3, 4), _r(3, 4, seed=1, low=0.1)), lambda L: (0,)),
+    ("binary_cross_entropy_with_logits", lambda: (_r(3, 4), _r(3, 4, seed=1, low=0.0)), None),
+    (
+        "hinge_embedding_loss",
+        lambda: (
+            _r(
+                6,
+            ),
+            np.sign(_r(6, seed=1)),
+        ),
+        lambda L: (0.5, 2),
+    ),
+    (
+        "margin_ranking_loss",
+        lambda: (
+            _r(
+                6,
+            ),
+            _r(6, seed=1),
+            np.sign(_r(6, seed=2)),
+        ),
+        None,
+    ),
+    ("cosine_embedding_loss", lambda: (_r(4, 3), _r(4, 3, seed=1), np.sign(_r(4, seed=2))), None),
+    ("triplet_margin_loss", lambda: (_r(4, 3), _r(4, 3, seed=1), _r(4, 3, seed=2)), None),
+    (
+        "poisson_nll_loss",
+        lambda: (_r(3, 4), _r(3, 4, seed=1, low=0)),
+        lambda L: (True, False, 1e-8, 1),
+    ),
+]
+
+
+@pytest.mark.parametrize("name, arrays, extras", _ATEN_CASES, ids=[c[0] for c in _ATEN_CASES])
+def test_aten_named_functional_forms(name, arrays, extras):
+    """Each with ATen's positional signature: values (and gradients) as torch's."""
+    outs, grads = [], []
+    for lib in (ember, torch):
+        ts = [lib.tensor(a, requires_grad=True) for a in arrays()]
+        if name == "layer_norm":
+            r = lib.layer_norm(ts[0], [4], ts[1], ts[2], 1e-5, True)
+        else:
+            r = getattr(lib, name)(*ts, *(extras(lib) if extras else ()))
+        vals = r if isinstance(r, tuple) else (r,)
+        outs.append([v.detach().numpy() for v in vals])
+        vals[0].sum().backward()
+        grads.append(ts[0].grad.numpy())
+    for e, t in zip(*outs):
+        np.testing.assert_allclose(e, t, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(grads[0], grads[1], rtol=1e-10, atol=1e-12)
+
+
+def test_aten_norms_embedding_and_ctc():
+    """batch_norm/instance_norm with weight and bias before the running statistics (which they
+    update as torch's), embedding(weight, indices) with ATen's padding_idx, ctc_loss's integer
+    reduction."""
+    x, w, b = _r(4, 3, 5), _r(3, seed=1), _r(3, seed=2)
+    outs = []
+    for lib in (ember, torch):
+        rm, rv = lib.zeros(3, dtype=lib.float64), lib.ones(3, dtype=lib.float64)
+        y = lib.batch_norm(
+            lib.tensor(x), lib.tensor(w), lib.tensor(b), rm, rv, True, 0.1, 1e-5, True
+        )
+        z = lib.instance_norm(
+            lib.tensor(x), lib.tensor(w), lib.tensor(b), None, None, True, 0.1, 1e-5, True
+        )
+        weight = lib.tensor(_r(6, 4, seed=3))
+        e0 = lib.embedding(weight, lib.tensor([[0, 2], [5, 1]]))
+        e1 = lib.embedding(weight, lib.tensor([0, 2]), 2)
+        lp = lib.tensor(_r(6, 2, 4, seed=4)).log_softmax(2)
+        c = lib.ctc_loss(lp, lib.tensor([[1, 2], [3, 1]]), [6, 6], [2, 2], 0, 2, False)
+        outs.append([v.numpy() for v in (y, rm, rv, z, e0, e1, c)])
+    for e, t in zip(*outs):
+        np.testing.assert_allclose(e, t, rtol=1e-10, atol=1e-12)
+    with pytest.raises(ValueError, match="not a valid value for reduction"):
+        ember.kl_div(ember.randn(3), ember.rand(3), 5)
+
+
+def test_aten_losses_reduce_only_when_asked():
+    """Left out, ``reduction`` is none (torch's top-level losses, whatever ATen's schema says);
+    1 and 2 are the mean and the sum."""
+    x, y = _r(3, 4), _r(3, 4, seed=1, low=0.1)
+    for red in ((), (0,), (1,), (2,)):
+        e = ember.kl_div(ember.tensor(x), ember.tensor(y), *red)
+        t = torch.kl_div(torch.tensor(x), torch.tensor(y), *red)
+        np.testing.assert_allclose(e.numpy(), t.numpy(), rtol=1e-12)
