@@ -116,7 +116,21 @@ from ._backend.cpu.runtime import set_flush_denormal  # noqa: E402,F401
 from ._backend.cpu.threads import get_num_threads, set_num_threads  # noqa: E402,F401
 from ._backend.determinism import (  # noqa: E402,F401
     are_deterministic_algorithms_enabled,
+    get_deterministic_debug_mode,
+    is_deterministic_algorithms_warn_only_enabled,
+    set_deterministic_debug_mode,
     use_deterministic_algorithms,
+)
+from ._settings import (  # noqa: E402,F401
+    get_float32_matmul_precision,
+    get_num_interop_threads,
+    is_anomaly_check_nan_enabled,
+    is_anomaly_enabled,
+    is_warn_always_enabled,
+    set_anomaly_enabled,
+    set_float32_matmul_precision,
+    set_num_interop_threads,
+    set_warn_always,
 )
 
 inf = _math.inf
