@@ -879,6 +879,10 @@ METHODS.setdefault("vdot", linalg.vdot)
 METHODS.setdefault("multinomial", random.multinomial)
 
 METHODS["round"] = unary.round
+METHODS["is_signed"] = lambda self: self._data.dtype.kind in "ifcV"  # V: bfloat16
+METHODS["get_device"] = lambda self: self.device.index if self.device.type == "cuda" else -1
+METHODS["adjoint"] = lambda self: self.mH
+METHODS["is_same_size"] = lambda self, other: tuple(self.shape) == tuple(other.shape)
 METHODS["relu_"] = unary.relu_
 for _name in ("lgamma", "digamma", "i0", "igamma", "igammac", "xlogy", "mvlgamma"):
     METHODS[_name] = getattr(special, _name)

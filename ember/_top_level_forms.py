@@ -13,20 +13,22 @@ from __future__ import annotations
 
 import warnings
 
+from . import linalg
 from ._backend.xp import xp_of
 from .nn import functional as F
 from .ops.dropout import apply_mask, check_p, keep_mask
 from .ops.embedding import renorm_rows
 from .tensor import Tensor
 
-# torch.<name>(input, *args) is input.<name>(*args) for each of these
+# torch.<name>(input, *args) is input.<name>(*args) for each of these (the in-place forms, and
+# a few queries and views)
 _METHOD_FORMS = (
     "abs_ acos_ acosh_ addmv_ arccos_ arccosh_ arcsin_ arcsinh_ arctan_ arctanh_ as_strided_ "
     "asin_ asinh_ atan_ atanh_ ceil_ clamp_ clamp_max_ clamp_min_ clip_ conj_physical_ cos_ "
     "cosh_ deg2rad_ detach_ erf_ erfc_ exp2_ exp_ expm1_ fill_ fix_ floor_ frac_ gcd_ i0_ "
     "index_put_ lcm_ ldexp_ log10_ log1p_ log2_ log_ logit_ nan_to_num_ neg_ negative_ "
     "rad2deg_ reciprocal_ resize_as_ round_ rsqrt_ sigmoid_ sin_ sinc_ sinh_ sqrt_ square_ "
-    "tan_ tanh_ trunc_ xlogy_"
+    "tan_ tanh_ trunc_ xlogy_ is_signed get_device adjoint is_same_size"
 ).split()
 
 
@@ -35,7 +37,7 @@ def _method_form(name: str):
         return getattr(input, name)(*args, **kwargs)
 
     fn.__name__ = fn.__qualname__ = name
-    fn.__doc__ = f"torch.{name}(input, ...): ``input.{name}(...)``, in place."
+    fn.__doc__ = f"torch.{name}(input, ...): ``input.{name}(...)``."
     return fn
 
 
@@ -326,6 +328,13 @@ def ctc_loss(
     )
 
 
+def vander(x: Tensor, N: int | None = None, increasing: bool = False) -> Tensor:
+    """The Vandermonde matrix of a 1-d ``x``, powers decreasing left to right unless
+    ``increasing``, as torch.vander (``linalg.vander``'s columns, reversed)."""
+    v = linalg.vander(x, N=N)
+    return v if increasing else v.flip(-1)
+
+
 _ATEN_FORMS = [
     "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
     "cosine_similarity", "pairwise_distance", "pdist", "pixel_shuffle", "pixel_unshuffle",
@@ -334,7 +343,7 @@ _ATEN_FORMS = [
     "adaptive_max_pool1d", "batch_norm", "instance_norm", "layer_norm", "group_norm",
     "embedding", "kl_div", "binary_cross_entropy_with_logits", "hinge_embedding_loss",
     "margin_ranking_loss", "cosine_embedding_loss", "triplet_margin_loss", "poisson_nll_loss",
-    "ctc_loss",
+    "ctc_loss", "vander",
 ]  # fmt: skip
 
 __all__ = (

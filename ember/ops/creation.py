@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import builtins
 import math
+import warnings
 
 import numpy as np
 
@@ -18,6 +19,7 @@ from .inplace import _pretty, copy_into_out
 
 __all__ = [
     "tensor",
+    "frombuffer",
     "as_tensor",
     "asarray",
     "from_numpy",
@@ -281,6 +283,46 @@ def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad: bool = Fa
     t = as_tensor(obj, dtype=dtype, device=device)
     if copy:
         t = t.clone()
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def frombuffer(
+    buffer, *, dtype, count: int = -1, offset: int = 0, requires_grad: bool = False
+) -> Tensor:
+    """A 1-d tensor over the bytes of an object with the buffer protocol, sharing its memory,
+    as torch.frombuffer (``count`` elements from byte ``offset``; -1: to the end)."""
+    npdt = dtypes.to_dtype(dtype).np
+    size = memoryview(buffer).nbytes
+    if size == 0 and count == -1 or count == 0:
+        raise ValueError(f"both buffer length ({size}) and count ({count}) must not be 0")
+    if offset < 0 or offset > size:
+        raise ValueError(
+            f"offset ({offset} bytes) must be non-negative and no greater than buffer length "
+            f"({size} bytes) minus 1"
+        )
+    if count == -1 and (size - offset) % npdt.itemsize:
+        raise ValueError(
+            f"buffer length ({size - offset} bytes) after offset ({offset} bytes) must be a "
+            f"multiple of element size ({npdt.itemsize})"
+        )
+    if count > 0 and size - offset < count * npdt.itemsize:
+        raise ValueError(
+            f"requested buffer length ({count} * {npdt.itemsize} bytes) after offset ({offset} "
+            f"bytes) must not be greater than actual buffer length ({size} bytes)"
+        )
+    arr = np.frombuffer(buffer, dtype=npdt, count=count, offset=offset)
+    if not arr.flags.writeable:
+        warnings.warn(
+            "The given buffer is not writable, and PyTorch does not support non-writable "
+            "tensors. This means you can write to the underlying (supposedly non-writable) "
+            "buffer using the tensor. You may want to copy the buffer to protect its data or "
+            "make it writable before converting it to a tensor.",
+            UserWarning,
+            stacklevel=2,
+        )
+    t = _wrap(arr)
     if requires_grad:
         t.requires_grad_(True)
     return t

@@ -254,3 +254,32 @@ def test_aten_losses_reduce_only_when_asked():
         e = ember.kl_div(ember.tensor(x), ember.tensor(y), *red)
         t = torch.kl_div(torch.tensor(x), torch.tensor(y), *red)
         np.testing.assert_allclose(e.numpy(), t.numpy(), rtol=1e-12)
+
+
+def test_queries_views_vander_and_frombuffer_as_torch():
+    """is_signed, get_device, adjoint and is_same_size (methods and top level), vander with
+    torch's decreasing powers, frombuffer sharing the buffer's memory, with torch's errors."""
+    for dt in ("float32", "int64", "uint8", "bool", "complex64"):
+        e, t = ember.zeros(2, dtype=getattr(ember, dt)), torch.zeros(2, dtype=getattr(torch, dt))
+        assert e.is_signed() == t.is_signed() == ember.is_signed(e)
+    a = _r(2, 3)
+    for lib in (ember, torch):
+        x = lib.tensor(a)
+        assert lib.get_device(x) == x.get_device() == -1
+        assert lib.is_same_size(x, lib.zeros(2, 3)) and not x.is_same_size(lib.zeros(3, 2))
+    np.testing.assert_array_equal(ember.adjoint(ember.tensor(a)).numpy(), a.T)
+    for x in ([1.0, 2.0, 3.0], [1, 2, 3]):
+        for n, inc in ((None, False), (4, True), (2, False)):
+            e, t = ember.vander(ember.tensor(x), n, inc), torch.vander(torch.tensor(x), n, inc)
+            assert e.tolist() == t.tolist() and str(e.dtype) == str(t.dtype)
+    raw = bytearray(np.arange(4, dtype=np.int32).tobytes())
+    e = ember.frombuffer(raw, dtype=ember.int32, count=2, offset=4)
+    t = torch.frombuffer(bytearray(raw), dtype=torch.int32, count=2, offset=4)
+    assert e.tolist() == t.tolist() == [1, 2]
+    e[0] = 9
+    assert np.frombuffer(raw, np.int32)[1] == 9  # the buffer's own memory
+    for lib in (ember, torch):
+        with pytest.raises(ValueError, match="must be a multiple of element size"):
+            lib.frombuffer(bytearray(3), dtype=lib.int32)
+        with pytest.raises(ValueError, match="must not be 0"):
+            lib.frombuffer(bytearray(0), dtype=lib.int32)
