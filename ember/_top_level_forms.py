@@ -28,7 +28,7 @@ _METHOD_FORMS = (
     "cosh_ deg2rad_ detach_ erf_ erfc_ exp2_ exp_ expm1_ fill_ fix_ floor_ frac_ gcd_ i0_ "
     "index_put_ lcm_ ldexp_ log10_ log1p_ log2_ log_ logit_ nan_to_num_ neg_ negative_ "
     "rad2deg_ reciprocal_ resize_as_ round_ rsqrt_ sigmoid_ sin_ sinc_ sinh_ sqrt_ square_ "
-    "tan_ tanh_ trunc_ xlogy_ is_signed get_device adjoint is_same_size"
+    "tan_ tanh_ trunc_ xlogy_ is_signed get_device adjoint is_same_size is_inference"
 ).split()
 
 

@@ -266,6 +266,7 @@ def test_queries_views_vander_and_frombuffer_as_torch():
     for lib in (ember, torch):
         x = lib.tensor(a)
         assert lib.get_device(x) == x.get_device() == -1
+        assert lib.is_inference(x) is False
         assert lib.is_same_size(x, lib.zeros(2, 3)) and not x.is_same_size(lib.zeros(3, 2))
     np.testing.assert_array_equal(ember.adjoint(ember.tensor(a)).numpy(), a.T)
     for x in ([1.0, 2.0, 3.0], [1, 2, 3]):
