@@ -199,10 +199,11 @@ def _channel_sums(x3, g3=None):
     first = x3 if g3 is None else g3
 
     def over_images(lo, hi):  # short rows (see _SHORT_ROWS): per position, then per channel
-        ones_m = _blas_ones(step, x3.dtype)
+        rows = min(step, hi - lo)  # step alone can be far more images than the batch holds
+        ones_m = _blas_ones(rows, x3.dtype)
         s = np.zeros(c * p)
         q = np.zeros(c * p)
-        tmp = np.empty((min(step, hi - lo), c * p), x3.dtype)
+        tmp = np.empty((rows, c * p), x3.dtype)
         for a in range(lo, hi, step):
             e = min(a + step, hi)
             f2 = first[a:e].reshape(e - a, -1)

@@ -190,3 +190,19 @@ def test_input_changed_in_place_after_forward_raises_as_torch():
         h.mul_(2)
         with pytest.raises(RuntimeError, match="modified by an inplace operation"):
             y.sum().backward()
+
+
+def test_tiny_maps_allocate_by_the_batch_not_the_block_limit():
+    """The sums' blocks may span far more images than a batch holds: a 1x1 map's buffers are
+    sized by the batch (the block limit once asked for a 1 GiB vector of ones)."""
+    import tracemalloc
+
+    m = ember.nn.BatchNorm2d(1)
+    x = ember.randn(8, 1, 1, 1, requires_grad=True)
+    tracemalloc.start()
+    try:
+        m(x).sum().backward()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 1 << 20
