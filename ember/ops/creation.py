@@ -297,7 +297,7 @@ def frombuffer(
     size = memoryview(buffer).nbytes
     if size == 0 and count == -1 or count == 0:
         raise ValueError(f"both buffer length ({size}) and count ({count}) must not be 0")
-    if offset < 0 or offset > size:
+    if offset < 0 or offset >= size:
         raise ValueError(
             f"offset ({offset} bytes) must be non-negative and no greater than buffer length "
             f"({size} bytes) minus 1"

@@ -284,3 +284,6 @@ def test_queries_views_vander_and_frombuffer_as_torch():
             lib.frombuffer(bytearray(3), dtype=lib.int32)
         with pytest.raises(ValueError, match="must not be 0"):
             lib.frombuffer(bytearray(0), dtype=lib.int32)
+        for off in (-1, 8):  # the offset must fall inside the buffer
+            with pytest.raises(ValueError, match="must be non-negative and no greater"):
+                lib.frombuffer(bytearray(8), dtype=lib.int32, offset=off, count=1)
