@@ -26,7 +26,7 @@ import numpy as np
 
 from .._backend.cpu.threads import add_parts, pblocks, prange, workspace
 from .._backend.xp import xp_of
-from .conv_flat import phase_taps, run_phase_plan, tap_grid
+from .conv_flat import flipped_pads, phase_taps, run_phase_plan, tap_grid
 
 
 def eligible(x, w, g: int) -> bool:
@@ -158,12 +158,6 @@ def _forward_xp(x, w, b, s, pads, d):
     return out
 
 
-def _direct_ok(s, pads, d, kh, kw) -> bool:
-    return s == (1, 1) and all(
-        pads[a][e] <= (kk - 1) * d[a] for a, kk in ((0, kh), (1, kw)) for e in (0, 1)
-    )
-
-
 def _backward_xp(gy, x, w, s, pads, d, needs):
     """(grad_input, grad_weight, grad_bias) of ``_forward_xp`` (CuPy); None where ``needs`` is
     False. The input gradient of a stride-1 convolution is the padded output gradient
@@ -177,13 +171,10 @@ def _backward_xp(gy, x, w, s, pads, d, needs):
     w4 = w.reshape(c, m, kh, kw)
     taps = _taps(kh, kw, s, d, oh, ow)
     xpad = _pad(x, pads, hp, wp) if nw else None
-    direct = nx and _direct_ok(s, pads, d, kh, kw)
+    gp = flipped_pads(kh, kw, s, pads, d) if nx else None
+    direct = gp is not None
     gx = gxp = gyp = wf = None
     if direct:
-        gp = tuple(
-            ((kk - 1) * d[a] - pads[a][0], (kk - 1) * d[a] - pads[a][1])
-            for a, kk in ((0, kh), (1, kw))
-        )
         gwp = ow + gp[1][0] + gp[1][1]
         gyp = _pad(gy, gp, oh + gp[0][0] + gp[0][1], gwp, extra=1)
         gyp = gyp.reshape(n, c, m, -1)

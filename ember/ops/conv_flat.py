@@ -73,6 +73,18 @@ def phase_taps(kh: int, kw: int, s, d, wq: int) -> list:
     ]
 
 
+def flipped_pads(kh: int, kw: int, s, pads, d):
+    """((top, bottom), (left, right)) padding of the output gradient whose convolution with
+    the flipped kernel is the input gradient: for stride 1 with padding within the kernel's
+    reach; None otherwise (shared with conv_nhwc and conv_depthwise)."""
+    if s != (1, 1):
+        return None
+    gp = tuple(
+        ((kk - 1) * d[a] - pads[a][0], (kk - 1) * d[a] - pads[a][1]) for a, kk in ((0, kh), (1, kw))
+    )
+    return gp if all(v >= 0 for side in gp for v in side) else None
+
+
 def tap_grid(a, taps: list, kh: int, kw: int, span: int, sign: int = 1):
     """The slabs of every tap as one strided view (KH, KW, *a.shape[:-1], span) of ``a`` when
     the taps sit on one phase at offsets ``i * r + j * q`` (a stride-1 convolution), read from
@@ -253,6 +265,11 @@ class _Rows:
         np.copyto(self.dst, self.src)
 
 
+def _row_step(g: _Geo, itemsize: int) -> int:
+    """Images per block on the row path: their row copies within ``_ROW_BYTES``."""
+    return max(1, _ROW_BYTES // (g.kh * g.c * g.span * itemsize))
+
+
 def _column_weights(w) -> list:
     """Per kernel column j, (Cout, KH*C) with rows in the row copies' (i, c) order."""
     cout, c, kh, kw = w.shape
@@ -267,7 +284,7 @@ def _forward_rows(x, w, b, g: _Geo):
     wj = _column_weights(w)
     out = np.empty((g.n, g.cout, g.oh, g.ow), x.dtype)
     bias = None if b is None else b.reshape(1, g.cout, 1, 1)
-    step = max(1, _ROW_BYTES // (g.kh * g.c * g.span * x.itemsize))
+    step = _row_step(g, x.itemsize)
 
     def run(lo, hi):
         st = None
@@ -293,22 +310,18 @@ def _forward_rows(x, w, b, g: _Geo):
     return out
 
 
-def _backward_rows(gy, x, w, g: _Geo, needs):
-    """``backward`` on the row path: the input gradient as the stride-1 convolution of ``gy``
-    with the flipped, transposed kernel (None when that needs negative padding), the weight
+def _backward_rows(gy, x, w, g: _Geo, needs, gp):
+    """``backward`` on the row path: the input gradient as the stride-1 convolution of ``gy``,
+    padded by ``gp`` (``flipped_pads``), with the flipped, transposed kernel; the weight
     gradient as KW products per block."""
     nx, nw, nb = needs[0], needs[1], needs[2]
     gx = gw = gb = None
     if nx:
-        pads = tuple(
-            ((k - 1) * dd - p0, (k - 1) * dd - p1)
-            for k, dd, (p0, p1) in zip((g.kh, g.kw), g.d, g.pads)
-        )
         wf = w.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1]
-        gx = forward(gy, wf, None, (1, 1), pads, g.d)
+        gx = forward(gy, wf, None, (1, 1), gp, g.d)
     if nw:
         dt = x.dtype
-        step = max(1, _ROW_BYTES // (g.kh * g.c * g.span * x.itemsize))
+        step = _row_step(g, x.itemsize)
         k = g.kh * g.c
 
         def run(lo, hi):
@@ -370,10 +383,9 @@ def forward(x, w, b, s, pads, d):
 def backward(gy, x, w, s, pads, d, needs):
     """(grad_input, grad_weight, grad_bias) of ``forward``; None where ``needs`` is False."""
     g = _Geo(x.shape, w.shape, s, pads, d)
-    if _row_path(g) and all(
-        p <= (k - 1) * dd for k, dd, pp in zip((g.kh, g.kw), d, pads) for p in pp
-    ):
-        return _backward_rows(gy, x, w, g, needs)
+    gp = flipped_pads(g.kh, g.kw, s, pads, d) if _row_path(g) else None
+    if gp is not None:
+        return _backward_rows(gy, x, w, g, needs, gp)
     nx, nw, nb = needs[0], needs[1], needs[2]
     dt = x.dtype
     s0, s1 = g.s

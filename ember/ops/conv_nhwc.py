@@ -21,6 +21,7 @@ import numpy as np
 
 from .._backend.cpu.threads import _threads, add_parts, pblocks, workspace
 from .._backend.xp import CPU_ARRAY
+from .conv_flat import flipped_pads
 
 _BLOCK_BYTES = 2 << 20  # a block's im2col columns: about two L2s' worth (fewer, larger calls)
 
@@ -136,14 +137,6 @@ def forward(x, w, b, s, pads, d, keep=False):
     return (out, kept) if keep else out
 
 
-def _direct_ok(s, pads, d, kh, kw) -> bool:
-    """Stride 1 and padding within the kernel's reach: the input gradient is then a plain
-    convolution of the padded output gradient with the flipped kernel (no col2im)."""
-    return s == (1, 1) and all(
-        pads[a][b] <= (kk - 1) * d[a] for a, kk in ((0, kh), (1, kw)) for b in (0, 1)
-    )
-
-
 def backward(gy, x, w, s, pads, d, needs, xpad=None):
     """(grad_input, grad_weight, grad_bias) of ``forward``; None where ``needs`` is False.
     ``xpad``: the padded NHWC input kept by the forward (else re-formed from x per block)."""
@@ -151,15 +144,14 @@ def backward(gy, x, w, s, pads, d, needs, xpad=None):
     k = kh * kw * c
     kg = kh * kw * cout
     nx, nw, nb = needs[0], needs[1], needs[2]
-    direct = nx and _direct_ok(s, pads, d, kh, kw)
+    # stride 1, padding within the kernel's reach: the input gradient is then a plain
+    # convolution of the padded output gradient with the flipped kernel (no col2im)
+    gp = flipped_pads(kh, kw, s, pads, d) if nx else None
+    direct = gp is not None
     phases, p = _phases(ow, kw, s[1], d[1]) if nx and not direct else ([(0, 0, ow)], 1)
     wk = None
     if direct:  # rows (i, j, co) of the flipped kernel
         wk = np.ascontiguousarray(w[:, :, ::-1, ::-1].transpose(2, 3, 0, 1).reshape(kg, c))
-        gp = tuple(
-            ((kk - 1) * d[a] - pads[a][0], (kk - 1) * d[a] - pads[a][1])
-            for a, kk in ((0, kh), (1, kw))
-        )
         ghp, gwp = oh + gp[0][0] + gp[0][1], ow + gp[1][0] + gp[1][1]
     elif nx:
         wk = np.ascontiguousarray(w.transpose(0, 2, 3, 1).reshape(cout, k))
