@@ -14,9 +14,8 @@ from __future__ import annotations
 import warnings
 
 from . import linalg
-from ._backend.xp import xp_of
 from .nn import functional as F
-from .ops.dropout import apply_mask, check_p, keep_mask
+from .ops.dropout import check_p
 from .ops.embedding import renorm_rows
 from .tensor import Tensor
 
@@ -71,14 +70,7 @@ def feature_alpha_dropout_(input: Tensor, p: float, train: bool) -> Tensor:
 
 def _feature_dropout(input: Tensor, p: float, train: bool, inplace: bool) -> Tensor:
     check_p(p)
-    if not train or p == 0.0 or input._data.size == 0:  # torch draws nothing
-        return input
-    nd = input._data.ndim
-    if nd < 2:
-        raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
-    a = input._data
-    mask = keep_mask(a.shape[:2] + (1,) * (nd - 2), p, a.dtype, xp_of(a))
-    return apply_mask(input, mask, inplace)
+    return F._channel_dropout(input, p, train, inplace)
 
 
 def feature_dropout(input: Tensor, p: float, train: bool) -> Tensor:

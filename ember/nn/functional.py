@@ -983,8 +983,15 @@ def dropout2d(
             "channel-wise dropout behavior, please switch to using dropout1d instead.",
             stacklevel=2,
         )
+    return _channel_dropout(input, p, training, inplace)
+
+
+def _channel_dropout(input: Tensor, p: float, training: bool, inplace: bool) -> Tensor:
+    """Zero whole channels (dim 1) of an input of 2 or more dims, ``p`` already checked:
+    dropout2d's work after its rank warnings, and torch.feature_dropout's."""
     if not training or p == 0.0 or input._data.size == 0:  # torch draws nothing
         return input
+    nd = input.ndim
     if nd < 2:
         raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
     shape = input._data.shape[:2] + (1,) * (nd - 2)
