@@ -6,6 +6,7 @@ import numpy as np
 
 from .. import dtypes
 from .._backend.casting import cast
+from .._backend.cpu import extrema
 from .._backend.xp import host_scalar_to, xp_of
 from .._tensor_errors import broadcast_error
 from ..autograd.node import Op
@@ -195,11 +196,16 @@ class Clamp(Op):
     def forward(ctx, a, lo, hi):
         ctx.saved = (a,)
         ctx.lo, ctx.hi = lo, hi
-        r = a
-        if lo is not None:
-            r = np.maximum(r, lo)
-        if hi is not None:
-            r = np.minimum(r, hi)
+        # NumPy's clip with two numbers is one SIMD pass (and keeps -0.0 at 0, as torch); one
+        # bound alone is its slow scalar loop, hence extrema's rows
+        if lo is not None and hi is not None:
+            r = np.clip(a, lo, hi)
+        elif lo is not None:
+            r = extrema.with_number(np.maximum, a, lo)
+        elif hi is not None:
+            r = extrema.with_number(np.minimum, a, hi)
+        else:
+            r = a
         if r is a:
             r = a.copy()
         return cast(r, a.dtype, copy=False)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from contextlib import nullcontext
 
-from .._backend.cpu import blas
+from .._backend.cpu import blas, extrema
 from .._backend.xp import CPU_ARRAY, xp_of
 from ..autograd.node import Op
 from ..tensor import Tensor
@@ -16,7 +16,7 @@ from .unary import relu, tanh
 def _sig(a):
     xp = xp_of(a)
     y = xp.negative(a)
-    xp.minimum(y, 88.0 if a.dtype.itemsize <= 4 else 709.0, out=y)
+    extrema.with_number(xp.minimum, y, 88.0 if a.dtype.itemsize <= 4 else 709.0, y)
     xp.exp(y, out=y)
     y += 1
     xp.reciprocal(y, out=y)
