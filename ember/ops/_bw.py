@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._backend.cpu import select
 from .._backend.xp import CPU_ARRAY, xp_of
 from ..dtypes import from_numpy_dtype
 from ..tensor import Tensor
@@ -114,7 +115,7 @@ def where(cond, a, b):
         # Tensor.where(input, condition, other) is ops.compare.where(condition, input, other),
         # a plain function: ``a`` may be a scalar here
         return Tensor.where(a, cond, b)
-    return xp_of(cond).where(cond, a, b)
+    return select.where(cond, a, b)
 
 
 def mT(x):

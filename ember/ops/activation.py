@@ -10,6 +10,7 @@ import warnings
 import numpy as np
 
 from .._backend import kernels
+from .._backend.cpu import extrema, select
 from .._backend.cpu import threads as _par
 from .._backend.xp import CPU_ARRAY, xp_of
 from .._tensor_errors import check_dim
@@ -87,18 +88,17 @@ _Relu6 = elementwise_op(
 )
 _Leaky = elementwise_op(
     "LeakyRelu",
-    lambda x, s: xp_of(x).where(x > 0, x, x * _c(x, s)),
-    lambda g, x, y, s: g * xp_of(x).where(x > 0, _c(x, 1), _c(x, s)),
+    lambda x, s: select.where(x > 0, x, x * _c(x, s)),
+    lambda g, x, y, s: g * select.where(x > 0, _c(x, 1), _c(x, s)),
     nparams=1,
 )
 _Elu = elementwise_op(
     "Elu",
-    lambda x, a, scale, isc: xp_of(x).where(
+    lambda x, a, scale, isc: select.where(
         x > 0, x * _c(x, scale), _c(x, a * scale) * xp_of(x).expm1(x * _c(x, isc))
     ),
     lambda g, x, y, a, scale, isc: (
-        g
-        * xp_of(x).where(x > 0, _c(x, scale), _c(x, a * scale * isc) * xp_of(x).exp(x * _c(x, isc)))
+        g * select.where(x > 0, _c(x, scale), _c(x, a * scale * isc) * xp_of(x).exp(x * _c(x, isc)))
     ),
     nparams=3,
 )
@@ -118,11 +118,11 @@ _Hswish = elementwise_op(
     lambda x: x * (x + _c(x, 3)).clip(0, 6) / _c(x, 6),
     lambda g, x, y: (
         g
-        * xp_of(x).where(
+        * select.where(
             # torch's ends: 0 at -3, 1 at 3
             x <= -3,
             _c(x, 0),
-            xp_of(x).where(x < 3, x / _c(x, 3) + _c(x, 0.5), _c(x, 1)),
+            select.where(x < 3, x / _c(x, 3) + _c(x, 0.5), _c(x, 1)),
         )
     ),
 )
@@ -131,7 +131,7 @@ _Softsign = elementwise_op(
 )
 _Thresh = elementwise_op(
     "Threshold",
-    lambda x, th, v: xp_of(x).where(x > th, x, _c(x, v)),
+    lambda x, th, v: select.where(x > th, x, _c(x, v)),
     lambda g, x, y, th, v: g * (x > th).astype(x.dtype),
     nparams=2,
 )
@@ -141,15 +141,15 @@ _TanhShrink = elementwise_op(
 )
 _SoftShrink = elementwise_op(
     "Softshrink",
-    lambda x, lam: xp_of(x).where(
-        x > lam, x - _c(x, lam), xp_of(x).where(x < -lam, x + _c(x, lam), _c(x, 0))
+    lambda x, lam: select.where(
+        x > lam, x - _c(x, lam), select.where(x < -lam, x + _c(x, lam), _c(x, 0))
     ),
     lambda g, x, y, lam: g * (abs(x) > lam).astype(x.dtype),
     nparams=1,
 )
 _HardShrink = elementwise_op(
     "Hardshrink",
-    lambda x, lam: xp_of(x).where(abs(x) > lam, x, _c(x, 0)),
+    lambda x, lam: select.where(abs(x) > lam, x, _c(x, 0)),
     lambda g, x, y, lam: g * (abs(x) > lam).astype(x.dtype),
     nparams=1,
 )
@@ -167,15 +167,14 @@ def _mish_grad(x):
 
 
 def _softplus_fwd(x, beta, th):
-    xp = xp_of(x)
     bx = x * _c(x, beta)
-    return xp.where(bx > th, x, _softplus_np(bx) / _c(x, beta))
+    return select.where(bx > th, x, _softplus_np(bx) / _c(x, beta))
 
 
 _Softplus = elementwise_op(
     "Softplus",
     _softplus_fwd,
-    lambda g, x, y, beta, th: g * xp_of(x).where(x * beta > th, _c(x, 1), _sigm(x * _c(x, beta))),
+    lambda g, x, y, beta, th: g * select.where(x * beta > th, _c(x, 1), _sigm(x * _c(x, beta))),
     nparams=2,
 )
 
@@ -371,7 +370,7 @@ class _Sigmoid(Op):
     def forward(ctx, x):
         xp = xp_of(x)
         y = xp.negative(x, out=xp.empty_like(x))  # an array for a 0-d x too (NumPy: a scalar)
-        xp.minimum(y, _EXP_MAX.get(x.dtype.itemsize, 88.0), out=y)
+        extrema.with_number(xp.minimum, y, _EXP_MAX.get(x.dtype.itemsize, 88.0), y)
         xp.exp(y, out=y)
         y += 1
         xp.reciprocal(y, out=y)
@@ -389,22 +388,20 @@ class _PRelu(Op):
 
     @staticmethod
     def forward(ctx, x, w):
-        xp = xp_of(x)
         shape = [1] * x.ndim
         if x.ndim >= 2 and w.size > 1:
             shape[1] = w.size
         wb = w.reshape(shape) if x.ndim else w.reshape(())
         ctx.saved = (x, wb)
         ctx.wshape = w.shape
-        return xp.where(x > 0, x, wb * x)
+        return select.where(x > 0, x, wb * x)
 
     @staticmethod
     def backward(ctx, g):
         x, wb = ctx.saved
-        xp = xp_of(x)
         pos = x > 0
-        gx = xp.where(pos, g, wb * g)
-        gw = _bw.sum_to(xp.where(pos, 0, g * x), wb.shape).reshape(ctx.wshape)
+        gx = select.where(pos, g, wb * g)
+        gw = _bw.sum_to(select.where(pos, 0, g * x), wb.shape).reshape(ctx.wshape)
         return gx, gw
 
 

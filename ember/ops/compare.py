@@ -6,7 +6,7 @@ import numpy as np
 
 from .. import dtypes
 from .._backend.casting import cast
-from .._backend.cpu import extrema
+from .._backend.cpu import extrema, select
 from .._backend.xp import host_scalar_to, xp_of
 from .._tensor_errors import broadcast_error
 from ..autograd.node import Op
@@ -136,7 +136,7 @@ class Where(Op):
         xp = xp_of(cond)
         if xp is not np:  # CPU 0-d values (masked_fill's fill) join a CUDA where, as torch
             a, b = host_scalar_to(xp, a), host_scalar_to(xp, b)
-        return xp.where(cond, a, b).astype(rt, copy=False)
+        return select.where(cond, a, b).astype(rt, copy=False)
 
     @staticmethod
     def backward(ctx, g):

@@ -12,6 +12,7 @@ import itertools
 import numpy as np
 
 from .._autocast_state import state as _acs
+from .._backend.cpu import select
 from .._backend.cpu.threads import prange
 from .._backend.xp import xp_of
 from ..autograd.node import Op
@@ -266,9 +267,9 @@ def _max_separable(xp, xpad, k, s, d, osz):
                         m.view(itype) if itype is np.int8 and i == 1 else m.astype(itype) * itype(i)
                     )
                 else:
-                    carry = xp.where(m, itype(i), carry)
+                    carry = select.where(m, itype(i), carry)
             else:
-                carry = xp.where(m, arg[sl(i)] + itype(i * inner), carry)
+                carry = select.where(m, arg[sl(i)] + itype(i * inner), carry)
         if k[ax] == 1:
             best = best.copy()
             carry = xp.zeros(best.shape, itype) if carry is None else carry.copy()
