@@ -6,7 +6,9 @@ losses, ``torch.celu``, ``torch.alpha_dropout``, ...), with the ATen signatures:
 ``nn.functional`` says ``training=``, batch norm's weight and bias before its running
 statistics, ``embedding(weight, indices)``, ``stride=()`` for the kernel size, losses'
 ``reduction`` as ATen's integer (0 none, 1 mean, 2 sum; none when left out, as torch's), the
-``*_with_indices`` and adaptive max pooling forms returning (values, indices).
+``*_with_indices`` and adaptive max pooling forms returning (values, indices); the recurrent
+cells (``torch.lstm_cell``, ...) and whole stacked RNNs over ATen's flat parameter list
+(``torch.lstm``, ``torch.gru``, ...) on ``nn.modules.rnn``'s machinery.
 """
 
 from __future__ import annotations
@@ -15,8 +17,10 @@ import warnings
 
 from . import linalg
 from .nn import functional as F
+from .nn.modules.rnn import run_layers
 from .ops.dropout import check_p
 from .ops.embedding import renorm_rows
+from .ops.rnn import rnn_step
 from .tensor import Tensor
 
 # torch.<name>(input, *args) is input.<name>(*args) for each of these (the in-place forms, and
@@ -327,6 +331,139 @@ def vander(x: Tensor, N: int | None = None, increasing: bool = False) -> Tensor:
     return v if increasing else v.flip(-1)
 
 
+def _check_cell(input: Tensor, hx: tuple, w_ih: Tensor, w_hh: Tensor) -> None:
+    if input.size(1) != w_ih.size(1):
+        raise RuntimeError(
+            f"input has inconsistent input_size: got {input.size(1)} expected {w_ih.size(1)}"
+        )
+    for i, h in enumerate(hx):
+        if input.size(0) != h.size(0):
+            raise RuntimeError(
+                f"Input batch size {input.size(0)} doesn't match hidden{i} batch size {h.size(0)}"
+            )
+        if h.size(1) != w_hh.size(1):
+            raise RuntimeError(
+                f"hidden{i} has inconsistent hidden_size: got {h.size(1)}, expected {w_hh.size(1)}"
+            )
+
+
+def _cell(mode: str, input: Tensor, hx, w_ih: Tensor, w_hh: Tensor, b_ih, b_hh):
+    _check_cell(input, hx if mode == "LSTM" else (hx,), w_ih, w_hh)
+    return rnn_step(mode, F.linear(input, w_ih, b_ih), hx, w_hh, b_hh)
+
+
+def lstm_cell(
+    input: Tensor, hx, w_ih: Tensor, w_hh: Tensor, b_ih=None, b_hh=None
+) -> tuple[Tensor, Tensor]:
+    """One LSTM step of a (batch, input_size) input from the state ``hx`` = (h, c); returns the
+    new (h, c), as torch.lstm_cell."""
+    if not isinstance(hx, (tuple, list)):
+        raise TypeError(
+            "lstm_cell(): argument 'hx' (position 2) must be tuple of Tensors, not "
+            f"{type(hx).__name__}"
+        )
+    if len(hx) != 2:
+        raise RuntimeError("lstm_cell expects two hidden states")
+    return tuple(_cell("LSTM", input, tuple(hx), w_ih, w_hh, b_ih, b_hh))
+
+
+def gru_cell(input: Tensor, hx: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih=None, b_hh=None):
+    """One GRU step of a (batch, input_size) input, as torch.gru_cell."""
+    return _cell("GRU", input, hx, w_ih, w_hh, b_ih, b_hh)
+
+
+def rnn_tanh_cell(input: Tensor, hx: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih=None, b_hh=None):
+    """One Elman step with tanh, as torch.rnn_tanh_cell."""
+    return _cell("RNN_TANH", input, hx, w_ih, w_hh, b_ih, b_hh)
+
+
+def rnn_relu_cell(input: Tensor, hx: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih=None, b_hh=None):
+    """One Elman step with relu, as torch.rnn_relu_cell."""
+    return _cell("RNN_RELU", input, hx, w_ih, w_hh, b_ih, b_hh)
+
+
+_RNN_TAIL = ["params", "has_biases", "num_layers", "dropout", "train", "bidirectional"]
+# ATen's two overloads of each: padded (batch_first last) and packed (batch_sizes second)
+_RNN_OVERLOADS = {
+    False: ["input", "hx", *_RNN_TAIL, "batch_first"],
+    True: ["data", "batch_sizes", "hx", *_RNN_TAIL],
+}
+
+
+def _bind(name: str, names: list, args: tuple, kwargs: dict) -> dict:
+    bound = dict(zip(names, args))
+    if len(args) > len(names) or set(kwargs) - set(names) or set(bound) & set(kwargs):
+        raise TypeError(f"{name}() received an invalid combination of arguments")
+    bound.update(kwargs)
+    if len(bound) != len(names):
+        raise TypeError(f"{name}() received an invalid combination of arguments")
+    return bound
+
+
+def _aten_rnn(mode: str, name: str, args: tuple, kwargs: dict) -> tuple:
+    """torch.lstm / gru / rnn_tanh / rnn_relu: ATen's two overloads, (input, hx, params,
+    has_biases, num_layers, dropout, train, bidirectional, batch_first) and the packed
+    (data, batch_sizes, hx, params, has_biases, num_layers, dropout, train, bidirectional),
+    told apart as torch's parser does, by the fourth argument (has_biases or params)."""
+    packed = "batch_sizes" in kwargs or (len(args) > 3 and not isinstance(args[3], bool))
+    a = _bind(name, _RNN_OVERLOADS[packed], args, kwargs)
+    x, hx, params, has_b = a["data" if packed else "input"], a["hx"], a["params"], a["has_biases"]
+    num_layers, bidir, batch_first = a["num_layers"], a["bidirectional"], a.get("batch_first")
+    sizes = a.get("batch_sizes")
+    lstm = mode == "LSTM"
+    if lstm and len(hx) != 2:
+        raise RuntimeError(f"{name} expects two hidden states")
+    stride = 4 if has_b else 2
+    if len(params) % stride:
+        raise RuntimeError("got an incorrect number of RNN parameters")
+    groups = [tuple(params[i : i + stride]) for i in range(0, len(params), stride)]
+    weights = [g if has_b else g + (None, None) for g in groups]
+    dirs = 2 if bidir else 1
+    layers = hx[0].size(0) if lstm else hx.size(0)
+    if bidir and (len(weights) % 2 or layers % 2):
+        raise RuntimeError("Odd number of params or hiddens given to a bidirectional RNN")
+    if len(weights) > num_layers * dirs:
+        raise RuntimeError("Expected more weights in stacked_rnn")
+    if len(weights) < num_layers * dirs:
+        raise RuntimeError(
+            f"{name}: {num_layers * dirs} sets of weights needed, {len(weights)} given"
+        )
+    if layers != num_layers * dirs:
+        raise RuntimeError("Expected more hidden states in stacked_rnn")
+    if packed:
+        sizes = [int(b) for b in sizes.tolist()]
+    else:
+        x.size(2)  # torch's IndexError for an unbatched input
+        x = x.transpose(0, 1) if batch_first else x
+    out, h_n, c_n = run_layers(mode, x, hx, weights, a["dropout"], a["train"], dirs, sizes)
+    if batch_first:
+        out = out.transpose(0, 1)
+    return (out, h_n, c_n) if lstm else (out, h_n)
+
+
+def lstm(*args, **kwargs) -> tuple[Tensor, Tensor, Tensor]:
+    """A stacked LSTM with ATen's flat parameter list, returning (output, h_n, c_n), as
+    torch.lstm (padded or packed form)."""
+    return _aten_rnn("LSTM", "lstm", args, kwargs)
+
+
+def gru(*args, **kwargs) -> tuple[Tensor, Tensor]:
+    """A stacked GRU with ATen's flat parameter list, returning (output, h_n), as torch.gru."""
+    return _aten_rnn("GRU", "gru", args, kwargs)
+
+
+def rnn_tanh(*args, **kwargs) -> tuple[Tensor, Tensor]:
+    """A stacked tanh RNN with ATen's flat parameter list, returning (output, h_n), as
+    torch.rnn_tanh."""
+    return _aten_rnn("RNN_TANH", "rnn_tanh", args, kwargs)
+
+
+def rnn_relu(*args, **kwargs) -> tuple[Tensor, Tensor]:
+    """A stacked relu RNN with ATen's flat parameter list, returning (output, h_n), as
+    torch.rnn_relu."""
+    return _aten_rnn("RNN_RELU", "rnn_relu", args, kwargs)
+
+
 _ATEN_FORMS = [
     "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
     "cosine_similarity", "pairwise_distance", "pdist", "pixel_shuffle", "pixel_unshuffle",
@@ -335,7 +472,8 @@ _ATEN_FORMS = [
     "adaptive_max_pool1d", "batch_norm", "instance_norm", "layer_norm", "group_norm",
     "embedding", "kl_div", "binary_cross_entropy_with_logits", "hinge_embedding_loss",
     "margin_ranking_loss", "cosine_embedding_loss", "triplet_margin_loss", "poisson_nll_loss",
-    "ctc_loss", "vander",
+    "ctc_loss", "vander", "lstm_cell", "gru_cell", "rnn_tanh_cell", "rnn_relu_cell", "lstm",
+    "gru", "rnn_tanh", "rnn_relu",
 ]  # fmt: skip
 
 __all__ = (

@@ -287,3 +287,212 @@ def test_queries_views_vander_and_frombuffer_as_torch():
         for off in (-1, 8):  # the offset must fall inside the buffer
             with pytest.raises(ValueError, match="must be non-negative and no greater"):
                 lib.frombuffer(bytearray(8), dtype=lib.int32, offset=off, count=1)
+
+
+_GATES = {"lstm": 4, "gru": 3, "rnn_tanh": 1, "rnn_relu": 1}
+
+
+def _rnn_params(gates, layers, dirs, has_biases, F=4, H=3, seed=0):
+    rng = np.random.default_rng(seed)
+    ps = []
+    for layer in range(layers):
+        for _ in range(dirs):
+            fan = F if layer == 0 else H * dirs
+            ps += [rng.standard_normal((gates * H, fan)), rng.standard_normal((gates * H, H))]
+            if has_biases:
+                ps += [rng.standard_normal(gates * H), rng.standard_normal(gates * H)]
+    return ps
+
+
+def _run_both(fn, arrays):
+    """fn(lib, tensors) on ember and torch with float64 leaves; compares the outputs and the
+    gradients of the sum of their squares for every leaf."""
+    res = []
+    for lib in (ember, torch):
+        ts = [lib.tensor(a, requires_grad=True) for a in arrays]
+        out = fn(lib, ts)
+        out = out if isinstance(out, tuple) else (out,)
+        sum((o * o).sum() for o in out).backward()
+        res.append([o.detach().numpy() for o in out] + [t.grad.numpy() for t in ts])
+    assert len(res[0]) == len(res[1])
+    for e, t in zip(*res):
+        assert e.shape == t.shape
+        np.testing.assert_allclose(e, t, rtol=1e-9, atol=1e-10)
+
+
+@pytest.mark.parametrize("name", list(_GATES))
+@pytest.mark.parametrize("has_biases", [True, False])
+def test_rnn_cells(name, has_biases):
+    """torch.lstm_cell / gru_cell / rnn_tanh_cell / rnn_relu_cell: values and gradients (of
+    every input, weight and bias) as torch's; lstm_cell takes and returns (h, c)."""
+    g, lstm = _GATES[name], name == "lstm"
+    ps = _rnn_params(g, 1, 1, has_biases)
+    rng = np.random.default_rng(3)
+    x, h, c = rng.standard_normal((2, 4)), rng.standard_normal((2, 3)), rng.standard_normal((2, 3))
+
+    def fn(lib, ts):
+        hx = [ts[1], ts[2]] if lstm else ts[1]
+        r = getattr(lib, name + "_cell")(ts[0], hx, *ts[3 if lstm else 2 :])
+        assert isinstance(r, tuple) == lstm
+        return r
+
+    _run_both(fn, [x, h, c] + ps if lstm else [x, h] + ps)
+
+
+def test_rnn_cell_with_one_bias():
+    rng = np.random.default_rng(4)
+    _run_both(
+        lambda lib, ts: lib.gru_cell(ts[0], ts[1], ts[2], ts[3], None, ts[4]),
+        [rng.standard_normal(s) for s in ((2, 4), (2, 3), (9, 4), (9, 3), (9,))],
+    )
+
+
+def _cell_w(L, g, x=(2, 4), h=(2, 3)):
+    """(input, h, w_ih, w_hh) zeros of the given shapes, for g gates of hidden size 3."""
+    return L.zeros(*x), L.zeros(*h), L.zeros(g * 3, 4), L.zeros(g * 3, 3)
+
+
+def _lstm_cell(L, x=(2, 4), h=(2, 3), c=(2, 3), pair=True):
+    i, hh, w_ih, w_hh = _cell_w(L, 4, x, h)
+    return L.lstm_cell(i, (hh, L.zeros(*c)) if pair else hh, w_ih, w_hh)
+
+
+_CELL_ERRORS = [
+    (lambda L: _lstm_cell(L, x=(2, 5)), RuntimeError, "input_size: got 5 expected 4"),
+    (
+        lambda L: L.lstm_cell(*_cell_w(L, 4)[:1], (L.zeros(2, 3),), *_cell_w(L, 4)[2:]),
+        RuntimeError,
+        "lstm_cell expects two hidden states",
+    ),
+    (lambda L: _lstm_cell(L, pair=False), TypeError, "must be tuple of Tensors"),
+    (lambda L: _lstm_cell(L, h=(1, 3)), RuntimeError, "size 2 doesn't match hidden0 batch size 1"),
+    (lambda L: _lstm_cell(L, c=(2, 5)), RuntimeError, "hidden1 has inconsistent hidden_size: got"),
+    (lambda L: L.rnn_tanh_cell(*_cell_w(L, 1, h=(2, 5))), RuntimeError, "hidden_size: got 5, exp"),
+    (lambda L: L.gru_cell(*_cell_w(L, 3, x=(4,))), IndexError, "Dimension out of range"),
+]
+
+
+@pytest.mark.parametrize("case", range(len(_CELL_ERRORS)))
+def test_rnn_cell_errors_as_torch(case):
+    bad, err, msg = _CELL_ERRORS[case]
+    for lib in (ember, torch):
+        with pytest.raises(err, match=msg):
+            bad(lib)
+
+
+@pytest.mark.parametrize("name", list(_GATES))
+@pytest.mark.parametrize(
+    "bidirectional, batch_first, has_biases",
+    [(False, False, True), (True, False, True), (False, True, False), (True, True, False)],
+)
+def test_aten_rnns(name, bidirectional, batch_first, has_biases):
+    """torch.lstm / gru / rnn_tanh / rnn_relu (input, hx, params, has_biases, num_layers,
+    dropout, train, bidirectional, batch_first), two layers: (output, h_n[, c_n]) and the
+    gradients of input, state and every parameter as torch's."""
+    lstm, dirs = name == "lstm", 2 if bidirectional else 1
+    ps = _rnn_params(_GATES[name], 2, dirs, has_biases)
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((2, 5, 4) if batch_first else (5, 2, 4))
+    h, c = rng.standard_normal((2 * dirs, 2, 3)), rng.standard_normal((2 * dirs, 2, 3))
+
+    def fn(lib, ts):
+        k = 3 if lstm else 2
+        hx = (ts[1], ts[2]) if lstm else ts[1]
+        args = (has_biases, 2, 0.0, False, bidirectional, batch_first)
+        r = getattr(lib, name)(ts[0], hx, ts[k:], *args)
+        assert isinstance(r, tuple) and len(r) == (3 if lstm else 2)
+        return r
+
+    _run_both(fn, [x, h, c] + ps if lstm else [x, h] + ps)
+
+
+@pytest.mark.parametrize("name", ["lstm", "gru"])
+def test_aten_rnns_packed_form(name):
+    """The packed overload (data, batch_sizes, hx, params, has_biases, num_layers, dropout,
+    train, bidirectional): each sequence stops at its own length."""
+    lstm = name == "lstm"
+    ps = _rnn_params(_GATES[name], 1, 2, True)
+    rng = np.random.default_rng(6)
+    data, h, c = (rng.standard_normal(s) for s in ((6, 4), (2, 3, 3), (2, 3, 3)))
+
+    def fn(lib, ts):
+        sizes = lib.tensor([3, 2, 1])
+        hx = (ts[1], ts[2]) if lstm else ts[1]
+        return getattr(lib, name)(
+            ts[0], sizes, hx, ts[3 if lstm else 2 :], True, 1, 0.0, False, True
+        )
+
+    _run_both(fn, [data, h, c] + ps if lstm else [data, h] + ps)
+
+
+def test_aten_rnn_dropout_draws_torchs_numbers():
+    ps = _rnn_params(3, 3, 1, True)
+    x, h = _r(5, 2, 4), _r(3, 2, 3, seed=1)
+    outs = []
+    for lib in (ember, torch):
+        lib.manual_seed(11)
+        r = lib.gru(
+            lib.tensor(x),
+            lib.tensor(h),
+            [lib.tensor(p) for p in ps],
+            True,
+            3,
+            0.4,
+            True,
+            False,
+            False,
+        )
+        outs.append([o.numpy() for o in r])
+    for e, t in zip(*outs):
+        np.testing.assert_allclose(e, t, rtol=1e-10, atol=1e-12)
+
+
+def _gru(L, layers=1, x=(5, 2, 4), h=(1, 2, 3), n_params=None, bidirectional=False):
+    ps = [L.tensor(p) for p in _rnn_params(3, 2, 1, True)][:n_params]
+    x, h = L.zeros(*x, dtype=L.float64), L.zeros(*h, dtype=L.float64)
+    return L.gru(x, h, ps, True, layers, 0.0, False, bidirectional, False)
+
+
+def _lstm(L, n_states=2, n_params=4):
+    ps = [L.tensor(p) for p in _rnn_params(4, 1, 1, True)][:n_params]
+    hx = (L.zeros(1, 2, 3, dtype=L.float64),) * n_states
+    return L.lstm(L.zeros(5, 2, 4, dtype=L.float64), hx, ps, True, 1, 0.0, False, False, False)
+
+
+_RNN_ERRORS = [
+    (lambda L: _lstm(L, n_states=1), "lstm expects two hidden states"),
+    (lambda L: _lstm(L, n_params=3), "got an incorrect number of RNN parameters"),
+    (lambda L: _gru(L), "Expected more weights in stacked_rnn"),
+    (lambda L: _gru(L, layers=2), "Expected more hidden states in stacked_rnn"),
+    (lambda L: _gru(L, n_params=4, bidirectional=True), "Odd number of params or hiddens"),
+    (lambda L: _gru(L, layers=2, h=(2, 2, 3), n_params=4), None),  # too few weights
+]
+
+
+@pytest.mark.parametrize("case", range(len(_RNN_ERRORS)))
+def test_aten_rnn_errors_as_torch(case):
+    bad, msg = _RNN_ERRORS[case]
+    for lib in (ember, torch):
+        with pytest.raises(RuntimeError, match=msg):
+            bad(lib)
+
+
+def test_aten_rnn_arguments_as_torch():
+    """Keywords bind as torch's; a missing or extra argument is a TypeError; an unbatched
+    input fails as torch's ATen form does."""
+    ps = _rnn_params(3, 1, 1, True)
+    x, h = _r(5, 2, 4), _r(1, 2, 3, seed=1)
+    outs = []
+    for lib in (ember, torch):
+        t = [lib.tensor(p) for p in ps]
+        kw = dict(has_biases=True, num_layers=1, dropout=0.0, train=False, bidirectional=False)
+        r = lib.gru(input=lib.tensor(x), hx=lib.tensor(h), params=t, batch_first=False, **kw)
+        outs.append([o.numpy() for o in r])
+        with pytest.raises(TypeError, match="invalid combination of arguments"):
+            lib.gru(lib.tensor(x), lib.tensor(h), t, True, 1, 0.0, False, False)
+        with pytest.raises(TypeError, match="invalid combination of arguments"):
+            lib.gru(lib.tensor(x), lib.tensor(h), t, True, 1, 0.0, False, False, False, 1)
+        with pytest.raises(IndexError, match="Dimension out of range"):
+            _gru(lib, x=(5, 4), h=(1, 3), n_params=4)
+    for e, t in zip(*outs):
+        np.testing.assert_allclose(e, t, rtol=1e-10, atol=1e-12)

@@ -124,6 +124,10 @@ class RNNBase(Module):
             g.get(f"bias_hh{sfx}"),
         )
 
+    def _all_layer_weights(self) -> list:
+        dirs = 2 if self.bidirectional else 1
+        return [self._weights(layer, d) for layer in range(self.num_layers) for d in range(dirs)]
+
     def forward(self, input: Tensor, hx=None):
         if isinstance(input, PackedSequence):
             return self._forward_packed(input, hx)
@@ -151,42 +155,15 @@ class RNNBase(Module):
             hx = (z, z) if lstm else z
         elif unbatched:
             hx = tuple(h.unsqueeze(1) for h in hx) if lstm else hx.unsqueeze(1)
-        h_out, c_out = [], []
-        layer_in = x
-        for layer in range(self.num_layers):
-            outs = []
-            for d in range(dirs):
-                w_ih, w_hh, b_ih, b_hh = self._weights(layer, d)
-                k = layer * dirs + d
-                h = (hx[0][k], hx[1][k]) if lstm else hx[k]
-                proj = F.linear(layer_in, w_ih, b_ih)
-                if lstm:
-                    seq, hT, cT = _LSTMLayer.apply(proj, h[0], h[1], w_hh, b_hh, d == 1)
-                    c_out.append(cT)
-                elif self.mode == "GRU":
-                    seq, hT = _GRULayer.apply(proj, h, w_hh, b_hh, d == 1)
-                else:
-                    steps = proj.unbind(0)
-                    T = len(steps)
-                    hs = [None] * T
-                    for t in range(T - 1, -1, -1) if d == 1 else range(T):
-                        h = rnn_step(self.mode, steps[t], h, w_hh, b_hh)
-                        hs[t] = h
-                    seq, hT = stack(hs, 0), h
-                outs.append(seq)
-                h_out.append(hT)
-            layer_in = outs[0] if dirs == 1 else cat(outs, -1)
-            if self.dropout > 0 and self.training and layer < self.num_layers - 1:
-                layer_in = F.dropout(layer_in, self.dropout, True)
-        out = layer_in
-        h_n = stack(h_out, 0)
+        out, h_n, c_n = run_layers(
+            self.mode, x, hx, self._all_layer_weights(), self.dropout, self.training, dirs
+        )
         if unbatched:
             out = out.squeeze(1)
             h_n = h_n.squeeze(1)
         elif self.batch_first:
             out = out.transpose(0, 1)
         if lstm:
-            c_n = stack(c_out, 0)
             return out, (h_n, c_n.squeeze(1) if unbatched else c_n)
         return out, h_n
 
@@ -206,9 +183,6 @@ class RNNBase(Module):
                 f"{self.input_size}, got {data.shape[-1]}"
             )
         bsizes = [int(b) for b in input.batch_sizes.tolist()]
-        offsets = [0]
-        for b in bsizes[:-1]:
-            offsets.append(offsets[-1] + b)
         dirs = 2 if self.bidirectional else 1
         N = bsizes[0]
         perm, unperm = input.sorted_indices, input.unsorted_indices
@@ -220,33 +194,14 @@ class RNNBase(Module):
         elif perm is not None:
             # the caller's state is in batch order; the packed data is in sorted order
             hx = tuple(h.index_select(1, perm) for h in hx) if lstm else hx.index_select(1, perm)
-        h_out, c_out = [], []
-        layer_in = data
-        for layer in range(self.num_layers):
-            outs = []
-            for d in range(dirs):
-                w_ih, w_hh, b_ih, b_hh = self._weights(layer, d)
-                k = layer * dirs + d
-                h0 = (hx[0][k], hx[1][k]) if lstm else hx[k]
-                proj = F.linear(layer_in, w_ih, b_ih)
-                seq, hT = _packed_direction(
-                    self.mode, proj, bsizes, offsets, h0, w_hh, b_hh, d == 1
-                )
-                outs.append(seq)
-                if lstm:
-                    h_out.append(hT[0])
-                    c_out.append(hT[1])
-                else:
-                    h_out.append(hT)
-            layer_in = outs[0] if dirs == 1 else cat(outs, -1)
-            if self.dropout > 0 and self.training and layer < self.num_layers - 1:
-                layer_in = F.dropout(layer_in, self.dropout, True)
-        out = PackedSequence(layer_in, input.batch_sizes, perm, unperm)
-        h_n = stack(h_out, 0)
+        weights = self._all_layer_weights()
+        out_data, h_n, c_n = run_layers(
+            self.mode, data, hx, weights, self.dropout, self.training, dirs, bsizes
+        )
+        out = PackedSequence(out_data, input.batch_sizes, perm, unperm)
         if unperm is not None:
             h_n = h_n.index_select(1, unperm)
         if lstm:
-            c_n = stack(c_out, 0)
             if unperm is not None:
                 c_n = c_n.index_select(1, unperm)
             return out, (h_n, c_n)
@@ -293,6 +248,70 @@ def _packed_direction(mode, proj, bsizes, offsets, h0, w_hh, b_hh, reverse: bool
             outs[t] = h[0] if isinstance(h, tuple) else h
         final = h
     return cat(outs, 0), final
+
+
+def _padded_direction(mode: str, proj: Tensor, h, w_hh: Tensor, b_hh, reverse: bool):
+    """One direction of one layer over a (T, N, 4H / 3H / H) input projection; returns (outputs,
+    final state)."""
+    if mode == "LSTM":
+        seq, hT, cT = _LSTMLayer.apply(proj, h[0], h[1], w_hh, b_hh, reverse)
+        return seq, (hT, cT)
+    if mode == "GRU":
+        return _GRULayer.apply(proj, h, w_hh, b_hh, reverse)
+    steps = proj.unbind(0)
+    T = len(steps)
+    hs = [None] * T
+    for t in range(T - 1, -1, -1) if reverse else range(T):
+        h = rnn_step(mode, steps[t], h, w_hh, b_hh)
+        hs[t] = h
+    return stack(hs, 0), h
+
+
+def run_layers(
+    mode: str,
+    x: Tensor,
+    hx,
+    weights: list,
+    dropout: float,
+    train: bool,
+    dirs: int,
+    batch_sizes: list | None = None,
+):
+    """A stacked RNN over a (T, N, F) input from the state ``hx`` ((L * dirs, N, H), a pair of
+    them for an LSTM); ``weights`` holds (w_ih, w_hh, b_ih, b_hh) for each layer and direction,
+    a bias None when absent; dropout between layers when ``train``. With ``batch_sizes``, ``x``
+    is packed rows (sorted order, as ``hx``) and each sequence runs for its own length, its
+    state the one at its last real step. Returns (output, h_n, c_n), c_n None unless an LSTM."""
+    lstm = mode == "LSTM"
+    hx = tuple(hx) if lstm else hx
+    if batch_sizes is not None:
+        offsets = [0]
+        for b in batch_sizes[:-1]:
+            offsets.append(offsets[-1] + b)
+    finals = []
+    layer_in = x
+    num_layers = len(weights) // dirs
+    for layer in range(num_layers):
+        outs = []
+        for d in range(dirs):
+            k = layer * dirs + d
+            w_ih, w_hh, b_ih, b_hh = weights[k]
+            h0 = (hx[0][k], hx[1][k]) if lstm else hx[k]
+            proj = F.linear(layer_in, w_ih, b_ih)
+            if batch_sizes is None:
+                seq, hT = _padded_direction(mode, proj, h0, w_hh, b_hh, d == 1)
+            else:
+                seq, hT = _packed_direction(
+                    mode, proj, batch_sizes, offsets, h0, w_hh, b_hh, d == 1
+                )
+            outs.append(seq)
+            finals.append(hT)
+        layer_in = outs[0] if dirs == 1 else cat(outs, -1)
+        if dropout > 0 and train and layer < num_layers - 1:
+            layer_in = F.dropout(layer_in, dropout, True)
+    if lstm:
+        return layer_in, stack([f[0] for f in finals], 0), stack([f[1] for f in finals], 0)
+    return layer_in, stack(finals, 0), None
 
 
 class RNN(RNNBase):
