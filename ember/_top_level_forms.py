@@ -8,16 +8,20 @@ statistics, ``embedding(weight, indices)``, ``stride=()`` for the kernel size, l
 ``reduction`` as ATen's integer (0 none, 1 mean, 2 sum; none when left out, as torch's), the
 ``*_with_indices`` and adaptive max pooling forms returning (values, indices); the recurrent
 cells (``torch.lstm_cell``, ...) and whole stacked RNNs over ATen's flat parameter list
-(``torch.lstm``, ``torch.gru``, ...) on ``nn.modules.rnn``'s machinery.
+(``torch.lstm``, ``torch.gru``, ...) on ``nn.modules.rnn``'s machinery; ``torch.embedding_bag``
+with its four outputs, ``torch.convolution`` and ``torch.conv_tbc``.
 """
 
 from __future__ import annotations
 
 import warnings
 
-from . import linalg
+import numpy as np
+
+from . import dtypes, linalg
 from .nn import functional as F
 from .nn.modules.rnn import run_layers
+from .ops.creation import tensor
 from .ops.dropout import check_p
 from .ops.embedding import renorm_rows
 from .ops.rnn import rnn_step
@@ -464,6 +468,156 @@ def rnn_relu(*args, **kwargs) -> tuple[Tensor, Tensor]:
     return _aten_rnn("RNN_RELU", "rnn_relu", args, kwargs)
 
 
+_BAG_MODES = ("sum", "mean", "max")
+
+
+def _bag_aux(weight: Tensor, idx, off, mode: int, padding_idx, last: bool) -> tuple:
+    """embedding_bag's offset2bag, bag_size and max_indices as torch's CPU kernel gives them:
+    for a sum the last two zero, and offset2bag left empty on its fast path (no padding_idx, a
+    weight other than float64); else bag_size the non-padding count per bag, max_indices the
+    bag size (mean) or each column's arg-max row (max)."""
+    bounds = off[:-1] if last else off
+    B, n = len(bounds), len(idx)
+    o2b = np.searchsorted(bounds, np.arange(n), "right") - 1
+    if mode == 0:
+        fast = padding_idx is None and weight.dtype != dtypes.float64
+        return o2b[: 0 if fast else n], np.zeros(B, int), np.zeros(B, int)
+    keep = idx != padding_idx if padding_idx is not None else np.ones(n, bool)
+    size = np.bincount(o2b[keep], minlength=B)
+    if mode == 1:
+        return o2b, size, size.copy()
+    w = weight.detach().cpu().numpy()
+    rows, bags = idx[keep], o2b[keep]
+    best = np.full((B, w.shape[1]), -np.inf)
+    np.maximum.at(best, bags, w[rows])
+    # the first position of each bag that reaches its column maximum
+    pos = np.where(w[rows] == best[bags], np.arange(len(rows))[:, None], len(rows))
+    first = np.full(best.shape, len(rows))
+    np.minimum.at(first, bags, pos)
+    found = first < len(rows)
+    maxi = np.where(found, np.append(rows, 0)[np.where(found, first, len(rows))], 0)
+    return o2b, size, maxi
+
+
+def embedding_bag(
+    weight: Tensor,
+    indices: Tensor,
+    offsets: Tensor,
+    scale_grad_by_freq: bool = False,
+    mode: int = 0,
+    sparse: bool = False,
+    per_sample_weights: Tensor | None = None,
+    include_last_offset: bool = False,
+    padding_idx: int | None = None,
+) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """As torch.embedding_bag(weight, indices, offsets, ...): ``mode`` 0 sum, 1 mean, 2 max;
+    returns (output, offset2bag, bag_size, max_indices), the last three as torch's CPU kernel
+    (integer tensors of the indices' dtype)."""
+    if mode not in (0, 1, 2):
+        raise RuntimeError("`mode` must be sum, mean, or max.")
+    if indices.dtype not in (dtypes.int64, dtypes.int32):
+        raise RuntimeError(
+            "Expected tensor for argument #1 'indices' to have one of the following scalar "
+            f"types: Long, Int; but got {indices.type()} instead (while checking arguments "
+            "for embedding_bag)"
+        )
+    if per_sample_weights is not None and mode != 0:
+        raise RuntimeError("embedding_bag: per_sample_weights only supported with mode='sum'")
+    n = weight.size(0)
+    if padding_idx is not None and not -n <= padding_idx < n:
+        raise RuntimeError(
+            f"padding_idx must be within the number of embeddings, {-n} through {n - 1}, but "
+            f"got {padding_idx}"
+        )
+    pad = None if padding_idx is None else padding_idx % n
+    idx = indices.detach().cpu().numpy().astype(np.int64).reshape(-1)
+    off = offsets.detach().cpu().numpy().astype(np.int64).reshape(-1)
+    if len(off) and off[0] != 0:
+        raise RuntimeError(
+            "offsets[0] has to be 0, i.e., the first sequence in the mini-batch has to start "
+            f"from position 0. However, got {off[0]}"
+        )
+    if len(off) and off[-1] > indices.size(0):
+        raise RuntimeError(
+            f"offsets[-1] can not be greater than input's length {indices.size(0)} but got "
+            f"offsets[-1] of {off[-1]}"
+        )
+    out = F.embedding_bag(
+        indices.reshape(-1),
+        weight,
+        offsets,
+        scale_grad_by_freq=scale_grad_by_freq,
+        mode=_BAG_MODES[mode],
+        sparse=sparse,
+        per_sample_weights=per_sample_weights,
+        include_last_offset=include_last_offset,
+        padding_idx=pad,
+    )
+    aux = _bag_aux(weight, idx, off, mode, pad, include_last_offset)
+    return (out, *(tensor(a, dtype=indices.dtype, device=indices.device) for a in aux))
+
+
+def _one(v):
+    """ATen's int lists: one value stands for every spatial dimension."""
+    return v[0] if isinstance(v, (list, tuple)) and len(v) == 1 else tuple(v)
+
+
+_CONVS = {
+    False: (conv1d, conv2d, conv3d),
+    True: (conv_transpose1d, conv_transpose2d, conv_transpose3d),
+}
+
+
+def convolution(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None,
+    stride,
+    padding,
+    dilation,
+    transposed: bool,
+    output_padding,
+    groups: int,
+) -> Tensor:
+    """The 1-, 2- or 3-d convolution (or transposed convolution) that the weight's rank names,
+    of a batched input, as torch.convolution (every argument given, the int ones as lists)."""
+    k = weight.dim()
+    if input.dim() != k:
+        raise RuntimeError(
+            f"Expected {k}-dimensional input for {k}-dimensional weight {list(weight.shape)}, "
+            f"but got {input.dim()}-dimensional input of size {list(input.shape)} instead"
+        )
+    if not 3 <= k <= 5:
+        raise RuntimeError("unsupported ConvNd parameters")
+    fn = _CONVS[bool(transposed)][k - 3]
+    s, p, d = _one(stride), _one(padding), _one(dilation)
+    if transposed:
+        return fn(input, weight, bias, s, p, _one(output_padding), groups, d)
+    return fn(input, weight, bias, s, p, d, groups)
+
+
+def conv_tbc(input: Tensor, weight: Tensor, bias: Tensor, pad: int = 0) -> Tensor:
+    """A 1-d convolution of a (time, batch, channels) input with a (kernel width, in, out)
+    weight, padded by ``pad`` steps at both ends, as torch.conv_tbc."""
+    if input.dim() != 3:
+        raise RuntimeError("Input must have 3 dims: time, batch, in_channel")
+    if weight.dim() != 3:
+        raise RuntimeError(
+            "Weight tensor must have 3 dims: kernel_width, in_channels, out_channels."
+        )
+    if bias.dim() != 1:
+        raise RuntimeError("Bias must be 1-D")
+    if input.size(2) != weight.size(1):
+        raise RuntimeError("Input dim 2 (input channels) is not == dim 1 in the weight tensor")
+    if bias.size(0) != weight.size(2):
+        raise RuntimeError("Bias size must equal dim 2 in the weight tensor (output channels).")
+    x = input.permute(1, 2, 0)
+    if input.size(0) + 2 * pad < weight.size(0):  # no output step: an empty (0, B, C) result
+        x = F.pad(x, (pad, weight.size(0) - input.size(0) - pad))
+        return conv1d(x, weight.permute(2, 1, 0), bias)[:, :, :0].permute(2, 0, 1)
+    return conv1d(x, weight.permute(2, 1, 0), bias, 1, pad).permute(2, 0, 1)
+
+
 _ATEN_FORMS = [
     "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
     "cosine_similarity", "pairwise_distance", "pdist", "pixel_shuffle", "pixel_unshuffle",
@@ -473,7 +627,7 @@ _ATEN_FORMS = [
     "embedding", "kl_div", "binary_cross_entropy_with_logits", "hinge_embedding_loss",
     "margin_ranking_loss", "cosine_embedding_loss", "triplet_margin_loss", "poisson_nll_loss",
     "ctc_loss", "vander", "lstm_cell", "gru_cell", "rnn_tanh_cell", "rnn_relu_cell", "lstm",
-    "gru", "rnn_tanh", "rnn_relu",
+    "gru", "rnn_tanh", "rnn_relu", "embedding_bag", "convolution", "conv_tbc",
 ]  # fmt: skip
 
 __all__ = (

@@ -496,3 +496,147 @@ def test_aten_rnn_arguments_as_torch():
             _gru(lib, x=(5, 4), h=(1, 3), n_params=4)
     for e, t in zip(*outs):
         np.testing.assert_allclose(e, t, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("mode", [0, 1, 2])
+@pytest.mark.parametrize("padding_idx", [None, 3, -1])
+def test_embedding_bag_aten_form(dtype, mode, padding_idx):
+    """torch.embedding_bag(weight, indices, offsets, ...): the bags' values and the weight's
+    gradient, and the (offset2bag, bag_size, max_indices) torch's CPU kernel returns beside
+    them (empty offset2bag on float32's sum fast path, arg-max rows for max), in the indices'
+    dtype; with empty bags, include_last_offset and int32 indices."""
+    w = _r(10, 3, seed=8).astype(dtype)
+    idx = [1, 3, 4, 5, 4, 3, 2, 9]
+    cases = [
+        ([0, 4, 4, 6], False, "int64"),
+        ([0, 4, 4, 8], True, "int32"),
+        ([0, 0, 5], False, "int64"),
+    ]
+    for offsets, last, idt in cases:
+        res = []
+        for lib in (ember, torch):
+            W = lib.tensor(w, requires_grad=True)
+            i = lib.tensor(idx, dtype=getattr(lib, idt))
+            o = lib.tensor(offsets, dtype=getattr(lib, idt))
+            pad = () if padding_idx is None else (padding_idx,)
+            r = lib.embedding_bag(W, i, o, False, mode, False, None, last, *pad)
+            assert isinstance(r, tuple) and len(r) == 4
+            (r[0] * r[0]).sum().backward()
+            res.append([x.detach().numpy() for x in r] + [W.grad.numpy()])
+        for e, t in zip(*res):
+            assert e.dtype == t.dtype and e.shape == t.shape
+            np.testing.assert_allclose(e, t, rtol=1e-6, atol=1e-7)
+
+
+def test_embedding_bag_aten_per_sample_weights():
+    w, psw = _r(10, 3, seed=8), _r(8, seed=9)
+    idx, off = [1, 3, 4, 5, 4, 3, 2, 9], [0, 4, 6]
+    res = []
+    for lib in (ember, torch):
+        W, P = lib.tensor(w, requires_grad=True), lib.tensor(psw, requires_grad=True)
+        r = lib.embedding_bag(W, lib.tensor(idx), lib.tensor(off), False, 0, False, P)
+        (r[0] * r[0]).sum().backward()
+        res.append([x.detach().numpy() for x in r] + [W.grad.numpy(), P.grad.numpy()])
+    for e, t in zip(*res):
+        np.testing.assert_allclose(e, t, rtol=1e-10, atol=1e-12)
+
+
+_BAG_ERRORS = [  # f(lib, weight, indices, offsets, per_sample_weights), torch's message
+    (lambda L, W, i, o, P: L.embedding_bag(W, i, o, False, 3), "`mode` must be sum, mean, or"),
+    (lambda L, W, i, o, P: L.embedding_bag(W, i.float(), o), "'indices' to have one of the"),
+    (
+        lambda L, W, i, o, P: L.embedding_bag(W, i, o, False, 1, False, P),
+        "only supported with mode='sum'",
+    ),
+    (
+        lambda L, W, i, o, P: L.embedding_bag(W, i, o, False, 0, False, None, False, 10),
+        "-10 through 9",
+    ),
+    (lambda L, W, i, o, P: L.embedding_bag(W, i, o + 1), "offsets\\[0\\] has to be 0"),
+    (lambda L, W, i, o, P: L.embedding_bag(W, i, o * 3), "greater than input's length 8"),
+]
+
+
+@pytest.mark.parametrize("case", range(len(_BAG_ERRORS)))
+def test_embedding_bag_aten_errors_as_torch(case):
+    bad, msg = _BAG_ERRORS[case]
+    for lib in (ember, torch):
+        W, P = lib.zeros(10, 3), lib.ones(8)
+        with pytest.raises(RuntimeError, match=msg):
+            bad(lib, W, lib.tensor([1, 3, 4, 5, 4, 3, 2, 9]), lib.tensor([0, 4]), P)
+
+
+# (input, weight, bias?, stride, padding, dilation, transposed, output_padding, groups)
+_CONVOLUTION_CASES = [
+    ((2, 3, 9), (4, 3, 3), True, [2], [1], [1], False, [0], 1),
+    ((1, 4, 6, 5), (4, 2, 3, 2), False, [1, 2], [1, 0], [2, 1], False, [0, 0], 2),
+    ((1, 2, 5, 5), (2, 1, 3, 3), True, [1], [1], [1], False, [0], 2),  # one value for each dim
+    ((1, 2, 4, 4, 3), (3, 2, 2, 2, 2), True, [1, 1, 1], [0, 1, 0], [1, 1, 1], False, [0, 0, 0], 1),
+    ((2, 3, 6), (3, 4, 3), True, [2], [1], [1], True, [1], 1),
+    ((1, 4, 4, 3), (4, 1, 3, 3), False, [2, 1], [1, 1], [1, 2], True, [1, 0], 2),
+    ((1, 2, 3, 3, 2), (2, 2, 2, 2, 2), True, [2, 1, 1], [0, 0, 1], [1, 1, 1], True, [1, 0, 0], 1),
+]
+
+
+@pytest.mark.parametrize("case", _CONVOLUTION_CASES, ids=[str(i) for i in range(7)])
+def test_convolution(case):
+    """torch.convolution, the convolution and transposed convolution of 1, 2 and 3 spatial
+    dims behind one signature: values and gradients of input, weight and bias."""
+    xs, ws, has_b, *args = case
+    arrays = [_r(*xs), _r(*ws, seed=1)] + (
+        [_r(ws[1] if args[3] else ws[0], seed=2)] if has_b else []
+    )
+    res = []
+    for lib in (ember, torch):
+        ts = [lib.tensor(a, requires_grad=True) for a in arrays]
+        y = lib.convolution(ts[0], ts[1], ts[2] if has_b else None, *args)
+        (y * y).sum().backward()
+        res.append([y.detach().numpy()] + [t.grad.numpy() for t in ts])
+    for e, t in zip(*res):
+        assert e.shape == t.shape
+        np.testing.assert_allclose(e, t, rtol=1e-10, atol=1e-10)
+
+
+def test_convolution_errors_as_torch():
+    for lib in (ember, torch):
+        x, w = lib.zeros(3, 8), lib.zeros(4, 3, 3)
+        with pytest.raises(RuntimeError, match="Expected 3-dimensional input for 3-dimensional"):
+            lib.convolution(x, w, None, [1], [0], [1], False, [0], 1)
+        x, w = lib.zeros(1, 2, 3, 3, 3, 3), lib.zeros(1, 2, 1, 1, 1, 1)
+        with pytest.raises(RuntimeError, match="unsupported ConvNd parameters"):
+            lib.convolution(x, w, None, [1] * 4, [0] * 4, [1] * 4, False, [0] * 4, 1)
+
+
+@pytest.mark.parametrize("T, pad", [(8, 0), (8, 2), (2, 0)])
+def test_conv_tbc(T, pad):
+    """torch.conv_tbc: a (time, batch, channels) input and a (width, in, out) weight, values
+    and gradients (an input shorter than the kernel gives no steps)."""
+    res = []
+    for lib in (ember, torch):
+        ts = [
+            lib.tensor(a, requires_grad=True)
+            for a in (_r(T, 2, 3), _r(3, 3, 4, seed=1), _r(4, seed=2))
+        ]
+        y = lib.conv_tbc(*ts, pad)
+        (y * y).sum().backward()
+        res.append([y.detach().numpy()] + [t.grad.numpy() for t in ts])
+    for e, t in zip(*res):
+        assert e.shape == t.shape
+        np.testing.assert_allclose(e, t, rtol=1e-10, atol=1e-10)
+
+
+_TBC_ERRORS = [
+    (((8, 3), (3, 3, 4), (4,)), "Input must have 3 dims"),
+    (((8, 2, 3), (3, 4), (4,)), "Weight tensor must have 3 dims"),
+    (((8, 2, 3), (3, 3, 4), (4, 1)), "Bias must be 1-D"),
+    (((8, 2, 3), (3, 5, 4), (4,)), "Input dim 2 \\(input channels\\) is not == dim 1"),
+    (((8, 2, 3), (3, 3, 4), (5,)), "Bias size must equal dim 2 in the weight tensor"),
+]
+
+
+@pytest.mark.parametrize("shapes, msg", _TBC_ERRORS)
+def test_conv_tbc_errors_as_torch(shapes, msg):
+    for lib in (ember, torch):
+        with pytest.raises(RuntimeError, match=msg):
+            lib.conv_tbc(*(lib.zeros(*s) for s in shapes))
