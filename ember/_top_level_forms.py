@@ -9,7 +9,8 @@ statistics, ``embedding(weight, indices)``, ``stride=()`` for the kernel size, l
 ``*_with_indices`` and adaptive max pooling forms returning (values, indices); the recurrent
 cells (``torch.lstm_cell``, ...) and whole stacked RNNs over ATen's flat parameter list
 (``torch.lstm``, ``torch.gru``, ...) on ``nn.modules.rnn``'s machinery; ``torch.embedding_bag``
-with its four outputs, ``torch.convolution`` and ``torch.conv_tbc``.
+with its four outputs, ``torch.convolution`` and ``torch.conv_tbc``; the ``native_*`` norms
+with their saved statistics, and the deprecated ``frobenius_norm`` / ``nuclear_norm``.
 """
 
 from __future__ import annotations
@@ -19,8 +20,10 @@ import warnings
 import numpy as np
 
 from . import dtypes, linalg
+from .autograd.grad_mode import no_grad
 from .nn import functional as F
 from .nn.modules.rnn import run_layers
+from .ops import dropout as dropout_ops
 from .ops.creation import tensor
 from .ops.dropout import check_p
 from .ops.embedding import renorm_rows
@@ -618,6 +621,135 @@ def conv_tbc(input: Tensor, weight: Tensor, bias: Tensor, pad: int = 0) -> Tenso
     return conv1d(x, weight.permute(2, 1, 0), bias, 1, pad).permute(2, 0, 1)
 
 
+def _stats(x: Tensor, dims, eps: float, keepdim: bool) -> tuple[Tensor, Tensor]:
+    """The mean and 1 / sqrt(biased variance + eps) over ``dims``, outside the graph (torch's
+    saved statistics)."""
+    with no_grad():
+        return x.mean(dims, keepdim=keepdim), (
+            x.var(dims, correction=0, keepdim=keepdim) + eps
+        ).rsqrt()
+
+
+def native_layer_norm(
+    input: Tensor, normalized_shape, weight: Tensor | None, bias: Tensor | None, eps: float
+) -> tuple[Tensor, Tensor, Tensor]:
+    """(output, mean, rstd) of layer norm over the trailing ``normalized_shape`` dims, the
+    statistics with those dims kept as 1, as torch.native_layer_norm."""
+    out = F.layer_norm(input, normalized_shape, weight, bias, eps)
+    dims = tuple(range(input.dim() - len(normalized_shape), input.dim()))
+    return (out, *_stats(input, dims, eps, True))
+
+
+def native_batch_norm(
+    input: Tensor,
+    weight: Tensor | None,
+    bias: Tensor | None,
+    running_mean: Tensor | None,
+    running_var: Tensor | None,
+    training: bool,
+    momentum: float,
+    eps: float,
+) -> tuple[Tensor, Tensor, Tensor]:
+    """(output, save_mean, save_invstd) of batch norm, as torch.native_batch_norm: the batch's
+    per-channel mean and 1 / sqrt(biased variance + eps) when training (the running statistics
+    updated), empty tensors otherwise."""
+    out = F.batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)
+    if not training:
+        empty = input.new_empty((0,))
+        return out, empty, empty.clone()
+    dims = (0,) + tuple(range(2, input.dim()))
+    return (out, *_stats(input, dims, eps, False))
+
+
+def native_group_norm(
+    input: Tensor,
+    weight: Tensor | None,
+    bias: Tensor | None,
+    N: int,
+    C: int,
+    HxW: int,
+    group: int,
+    eps: float,
+) -> tuple[Tensor, Tensor, Tensor]:
+    """(output, mean, rstd) of group norm, the statistics (N, group), as
+    torch.native_group_norm."""
+    out = F.group_norm(input, group, weight, bias, eps)
+    return (out, *_stats(input.reshape(N, group, -1), 2, eps, False))
+
+
+def batch_norm_update_stats(
+    input: Tensor, running_mean: Tensor | None, running_var: Tensor | None, momentum: float
+) -> tuple[Tensor, Tensor]:
+    """The per-channel mean and biased variance of a batch, the running statistics moved
+    towards them (the variance unbiased) in place, as torch.batch_norm_update_stats."""
+    dims = (0,) + tuple(range(2, input.dim()))
+    with no_grad():
+        mean, var = input.mean(dims), input.var(dims, correction=0)
+        n = input.numel() // input.size(1)
+        if running_mean is not None:
+            running_mean.mul_(1 - momentum).add_(mean * momentum)
+        if running_var is not None:
+            running_var.mul_(1 - momentum).add_(var * (momentum * n / max(n - 1, 1)))
+    return mean, var
+
+
+def frobenius_norm(input: Tensor, dim, keepdim: bool = False) -> Tensor:
+    """The 2-norm over ``dim`` (at most two dims; none: all), as torch.frobenius_norm
+    (deprecated in torch, which warns)."""
+    warnings.warn(
+        "at::frobenius_norm is deprecated and it is just left for JIT compatibility. It will "
+        "be removed in a future PyTorch release. Please use `linalg.vector_norm(A, 2., dim, "
+        "keepdim)` instead",
+        UserWarning,
+        stacklevel=2,
+    )
+    dim = [dim] if isinstance(dim, int) else list(dim)
+    if len(dim) > 2:
+        raise RuntimeError(f"Expected at most 2 dimensions, but got {len(dim)} dimensions instead.")
+    return linalg.vector_norm(input, 2, dim or None, keepdim)
+
+
+def nuclear_norm(input: Tensor, *args, **kwargs) -> Tensor:
+    """The sum of the singular values over two dims (the last two by default), as
+    torch.nuclear_norm(input, keepdim=False) and torch.nuclear_norm(input, dim, keepdim=False)
+    (deprecated in torch, which warns)."""
+    warnings.warn(
+        "at::nuclear_norm is deprecated and it is just left for JIT compatibility. It will be "
+        "removed in a future PyTorch release. Please use `linalg.matrix_norm(A, 'nuc', dim, "
+        "keepdim)` instead",
+        UserWarning,
+        stacklevel=2,
+    )
+    if args and not isinstance(args[0], bool) or "dim" in kwargs:
+        dim, keepdim = _nuclear_args(*args, **kwargs)
+    else:
+        dim, keepdim = (-2, -1), *_keepdim_arg(*args, **kwargs)
+    return linalg.matrix_norm(input, "nuc", dim, keepdim)
+
+
+def _nuclear_args(dim, keepdim: bool = False):
+    return dim, keepdim
+
+
+def _keepdim_arg(keepdim: bool = False):
+    return (keepdim,)
+
+
+def norm_except_dim(v: Tensor, pow: float = 2, dim: int = 0) -> Tensor:
+    """The ``pow``-norm over every dim but ``dim`` (kept, the others as 1; dim -1: the norm of
+    everything, a scalar), as torch.norm_except_dim (weight norm's g)."""
+    if dim == -1:
+        return linalg.vector_norm(v, pow)
+    d = dim % v.dim()
+    others = [i for i in range(v.dim()) if i != d]
+    return linalg.vector_norm(v, pow, others, True)
+
+
+native_dropout = dropout_ops.native_dropout
+native_channel_shuffle = F.channel_shuffle
+affine_grid_generator = F.affine_grid
+
+
 _ATEN_FORMS = [
     "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
     "cosine_similarity", "pairwise_distance", "pdist", "pixel_shuffle", "pixel_unshuffle",
@@ -627,7 +759,10 @@ _ATEN_FORMS = [
     "embedding", "kl_div", "binary_cross_entropy_with_logits", "hinge_embedding_loss",
     "margin_ranking_loss", "cosine_embedding_loss", "triplet_margin_loss", "poisson_nll_loss",
     "ctc_loss", "vander", "lstm_cell", "gru_cell", "rnn_tanh_cell", "rnn_relu_cell", "lstm",
-    "gru", "rnn_tanh", "rnn_relu", "embedding_bag", "convolution", "conv_tbc",
+    "gru", "rnn_tanh", "rnn_relu", "embedding_bag", "convolution", "conv_tbc", "native_dropout",
+    "native_layer_norm", "native_batch_norm", "native_group_norm", "batch_norm_update_stats",
+    "frobenius_norm", "nuclear_norm", "norm_except_dim", "native_channel_shuffle",
+    "affine_grid_generator",
 ]  # fmt: skip
 
 __all__ = (

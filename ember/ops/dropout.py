@@ -97,3 +97,38 @@ def dropout(input: Tensor, p: float, train: bool) -> Tensor:
         return input
     a = input._data
     return apply_mask(input, keep_mask(a.shape, p, a.dtype, xp_of(a), like=a), False)
+
+
+class _NativeDropout(Op):
+    """x * scaled mask; backward g * ``grad_mask``: torch.native_dropout's derivative scales by
+    1 / (1 - p) only when ``train`` is given as True (None trains the forward, but its gradient
+    is the bare mask)."""
+
+    @staticmethod
+    def forward(ctx, x, mask, grad_mask):
+        ctx.mask = grad_mask
+        return x * mask
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * ctx.mask, None, None
+
+
+def native_dropout(input: Tensor, p: float, train: bool | None) -> tuple[Tensor, Tensor]:
+    """(output, keep mask): dropout that draws its noise whenever it trains, even for p of 0
+    or 1, and returns the boolean mask beside the output, as torch.native_dropout (``train``
+    None trains, with torch's unscaled gradient)."""
+    a = input._data
+    xp = xp_of(a)
+    if train is False:
+        return _MulMask.apply(input, a.dtype.type(1)), _wrap(xp.ones(a.shape, bool))
+    if not 0.0 <= p <= 1.0:
+        raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={1.0 - p}")
+    noise = _noise(a.shape, p, a.dtype, xp, None, like=a)
+    keep = _wrap(noise != 0)
+    if p == 1.0:
+        noise = xp.zeros_like(noise)
+        return _MulMask.apply(input, noise), keep
+    op = _opmath(a.dtype)
+    mask = noise * a.dtype.type(op(1.0) / op(1.0 - p))
+    return _NativeDropout.apply(input, mask, mask if train else noise), keep

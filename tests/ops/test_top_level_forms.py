@@ -640,3 +640,114 @@ def test_conv_tbc_errors_as_torch(shapes, msg):
     for lib in (ember, torch):
         with pytest.raises(RuntimeError, match=msg):
             lib.conv_tbc(*(lib.zeros(*s) for s in shapes))
+
+
+def _same_outputs(fn, arrays, grad=True):
+    """fn(lib, leaves) on ember and torch (float64 leaves): every output the same dtype, shape
+    and values, and (``grad``) the leaves' gradients of the first output's sum of squares."""
+    res = []
+    for lib in (ember, torch):
+        ts = [lib.tensor(a, requires_grad=grad) for a in arrays]
+        out = fn(lib, ts)
+        out = out if isinstance(out, tuple) else (out,)
+        if grad:
+            (out[0] * out[0]).sum().backward()
+        res.append([o.detach().numpy() for o in out] + [t.grad.numpy() for t in ts if grad])
+    assert len(res[0]) == len(res[1])
+    for e, t in zip(*res):
+        assert e.dtype == t.dtype and e.shape == t.shape
+        np.testing.assert_allclose(e, t, rtol=1e-9, atol=1e-10)
+
+
+def _bn_with_stats(lib, ts, training):
+    rm, rv = lib.zeros(6, dtype=lib.float64), lib.ones(6, dtype=lib.float64)
+    return lib.native_batch_norm(ts[0], ts[1], ts[2], rm, rv, training, 0.1, 1e-5) + (rm, rv)
+
+
+def _update_stats(lib, ts):
+    rm, rv = lib.zeros(6, dtype=lib.float64), lib.ones(6, dtype=lib.float64)
+    return lib.batch_norm_update_stats(ts[0], rm, rv, 0.3) + (rm, rv)
+
+
+_X, _W6 = _r(4, 6, 5, seed=12), _r(6, seed=13)
+_NATIVE_CASES = {  # name: (fn(lib, leaves), arrays)
+    "layer_norm": (lambda L, t: L.native_layer_norm(t[0], [5], t[1], None, 1e-5), [_X, _r(5)]),
+    "layer_norm_2d": (lambda L, t: L.native_layer_norm(t[0], [6, 5], None, None, 1e-5), [_X]),
+    "batch_norm_train": (lambda L, t: _bn_with_stats(L, t, True), [_X, _W6, _W6]),
+    "batch_norm_eval": (lambda L, t: _bn_with_stats(L, t, False), [_X, _W6, _W6]),
+    "batch_norm_no_stats": (
+        lambda L, t: L.native_batch_norm(t[0], None, None, None, None, True, 0.1, 1e-5),
+        [_X],
+    ),
+    "group_norm": (
+        lambda L, t: L.native_group_norm(t[0], t[1], t[2], 4, 6, 5, 3, 1e-5),
+        [_X, _W6, _W6],
+    ),
+    "frobenius_norm": (lambda L, t: L.frobenius_norm(t[0], [1, 2]), [_X]),
+    "frobenius_norm_keepdim": (lambda L, t: L.frobenius_norm(t[0], [1], True), [_X]),
+    "frobenius_norm_all": (lambda L, t: L.frobenius_norm(t[0], []), [_X]),
+    "nuclear_norm": (lambda L, t: L.nuclear_norm(t[0][0]), [_X]),
+    "nuclear_norm_keepdim": (lambda L, t: L.nuclear_norm(t[0][0], True), [_X]),
+    "nuclear_norm_dim": (lambda L, t: L.nuclear_norm(t[0], [0, 2]), [_X]),
+    "nuclear_norm_keywords": (lambda L, t: L.nuclear_norm(t[0], dim=[1, 2], keepdim=True), [_X]),
+    "affine_grid_generator": (
+        lambda L, t: L.affine_grid_generator(t[0], [2, 1, 4, 5], False),
+        [_r(2, 2, 3)],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(_NATIVE_CASES))
+@pytest.mark.filterwarnings("ignore:.*is deprecated and it is just left for JIT")
+def test_native_norms_and_deprecated_norms(name):
+    """native_layer_norm / native_batch_norm / native_group_norm return (output, mean, rstd)
+    with torch's shapes (the mean and rstd kept as 1 over the normalised dims; (N, group); the
+    batch's, or empty in eval), running statistics updated as torch's; frobenius_norm,
+    nuclear_norm and affine_grid_generator: values and gradients as torch's."""
+    fn, arrays = _NATIVE_CASES[name]
+    _same_outputs(fn, arrays)
+
+
+def test_batch_norm_update_stats_and_channel_shuffle():
+    _same_outputs(_update_stats, [_X], grad=False)
+    # torch's native_channel_shuffle has no derivative; ember's has channel_shuffle's
+    _same_outputs(lambda L, t: L.native_channel_shuffle(t[0].reshape(2, 6, 2, 5), 3), [_X], False)
+
+
+@pytest.mark.parametrize("args", [(), (2, 0), (2, 1), (3, 2), (2, -1), (2, -2), (1, 1)])
+def test_norm_except_dim(args):
+    """Kept dim's size, the others 1; dim -1 the norm of everything."""
+    _same_outputs(lambda L, t: L.norm_except_dim(t[0], *args), [_X])
+
+
+@pytest.mark.filterwarnings("ignore:.*is deprecated and it is just left for JIT")
+def test_deprecated_norms_warn_and_check_as_torch():
+    """ember warns on every call (torch once a process, so only ember's is checked here)."""
+    x = ember.zeros(2, 3, 4)
+    with pytest.warns(UserWarning, match="frobenius_norm is deprecated"):
+        ember.frobenius_norm(x, [1])
+    with pytest.warns(UserWarning, match="nuclear_norm is deprecated"):
+        ember.nuclear_norm(x[0])
+    for lib in (ember, torch):
+        with pytest.raises(RuntimeError, match="Expected at most 2 dimensions, but got 3"):
+            lib.frobenius_norm(lib.zeros(2, 3, 4), [0, 1, 2])
+
+
+@pytest.mark.parametrize("p", [0.0, 0.3, 1.0])
+@pytest.mark.parametrize("train", [True, None, False])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_native_dropout(p, train, dtype):
+    """(output, bool keep mask) with torch's draws (made even for p 0 and 1, the generator left
+    where torch's is), and torch's gradients: train=None trains, but its derivative is the
+    bare mask."""
+    x = _r(40, 50, seed=14).astype(dtype)
+
+    def fn(lib, ts):
+        lib.manual_seed(5)
+        out = lib.native_dropout(ts[0], p, train)
+        return out + (lib.rand(3, dtype=lib.float64),)
+
+    _same_outputs(fn, [x])
+    for lib in (ember, torch):
+        with pytest.raises(RuntimeError, match="bernoulli_ expects p to be in \\[0, 1\\]"):
+            lib.native_dropout(lib.zeros(3), 1.5, True)
