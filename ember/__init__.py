@@ -7,6 +7,8 @@
 from __future__ import annotations
 
 import math as _math
+import sys as _sys
+import warnings as _warnings
 
 from ._backend.cpu import runtime as _rt  # noqa: E402  (before anything imports NumPy)
 
@@ -48,6 +50,7 @@ from .dtypes import (  # noqa: E402,F401
     uint64,
 )
 from .device import device  # noqa: E402,F401
+from .device import device as _device_type  # noqa: E402
 from .tensor import Size, Tensor, result_type  # noqa: E402,F401
 from . import _tensor_methods  # noqa: E402
 
@@ -178,6 +181,7 @@ from .amp.autocast_mode import (  # noqa: E402,F401
 from . import sparse  # noqa: E402,F401
 from .func import vmap  # noqa: E402,F401  (torch.vmap is torch.func.vmap)
 from ._top_level_forms import *  # noqa: E402,F401,F403
+from ._sym import *  # noqa: E402,F401,F403
 
 
 def is_tensor(obj) -> bool:
@@ -204,6 +208,49 @@ def set_default_device(device) -> None:  # noqa: F811
 
 def get_default_device():
     return _device_ctx.current()
+
+
+def is_storage(obj) -> bool:
+    """False: ember has no storage objects (torch.is_storage is True only for those)."""
+    return False
+
+
+def is_distributed(input: Tensor) -> bool:
+    """False: no ember tensor is distributed, as torch.is_distributed for dense tensors."""
+    return False
+
+
+def get_device_module(device=None):  # noqa: F811  (torch's parameter name)
+    """The module of a device type (``ember.cpu``, ``ember.cuda``), or of the current
+    accelerator (the CPU's without one), as torch.get_device_module."""
+    if device is None:
+        return cuda if cuda.is_available() else cpu
+    kind = device.type if isinstance(device, _device_type) else str(device)
+    return getattr(_this_module, _device_type(kind).type)
+
+
+def set_default_tensor_type(t) -> None:
+    """Make a legacy tensor type's dtype (``ember.DoubleTensor`` or ``'torch.DoubleTensor'``) the
+    default, as the deprecated torch.set_default_tensor_type (which warns); a
+    ``torch.cuda.*Tensor`` also makes CUDA the default device."""
+    _warnings.warn(
+        "torch.set_default_tensor_type() is deprecated as of PyTorch 2.1, please use "
+        "torch.set_default_dtype() and torch.set_default_device() as alternatives.",
+        UserWarning,
+        stacklevel=2,
+    )
+    on_cuda = False
+    if isinstance(t, str):
+        module, _, name = t.rpartition(".")
+        if module not in ("torch", "torch.cuda"):
+            raise ModuleNotFoundError(f"No module named '{module or t}'")
+        t, on_cuda = getattr(_this_module, name), module == "torch.cuda"
+    set_default_dtype(t.dtype)
+    if on_cuda:
+        set_default_device("cuda")
+
+
+_this_module = _sys.modules[__name__]
 
 
 def __getattr__(name: str):

@@ -27,6 +27,7 @@ __all__ = [
     "ones",
     "full",
     "empty",
+    "empty_permuted",
     "eye",
     "arange",
     "range",
@@ -425,6 +426,40 @@ def empty(
         if memory_format is dtypes.preserve_format:
             raise RuntimeError("unsupported memory format Preserve")
     return _make(_empty, shape, dtype, device, requires_grad, out)
+
+
+def empty_permuted(
+    size,
+    physical_layout,
+    *,
+    dtype=None,
+    layout=None,
+    device=None,
+    requires_grad: bool = False,
+    pin_memory: bool = False,
+) -> Tensor:
+    """An uninitialised dense tensor of shape ``size`` whose dims lie in memory in the order
+    ``physical_layout`` (outermost first), as torch.empty_permuted."""
+    size, order = list(size), list(physical_layout)
+    if len(size) != len(order):
+        raise RuntimeError(
+            "Number of dimensions in size does not match the length of the physical_layout; "
+            f"i.e. len(size) = {len(size)} is not equal to len(physical_layout) = {len(order)}"
+        )
+    for i, d in enumerate(order):
+        if not 0 <= d < len(order):
+            raise RuntimeError(
+                f"Dimension out of range (expected to be between 0 and {len(order) - 1}, but got "
+                f"{d} at index {i}).  NB: negative dims not currently supported; file an issue "
+                "if you want it."
+            )
+    if len(set(order)) != len(order):
+        raise RuntimeError("Duplicate dim not allowed")
+    phys = empty(
+        [size[d] for d in order], dtype=dtype, layout=layout, device=device, pin_memory=pin_memory
+    )
+    inverse = sorted(builtins.range(len(order)), key=order.__getitem__)
+    return phys.permute(inverse).detach().requires_grad_(requires_grad)
 
 
 def empty_strided(

@@ -751,3 +751,65 @@ def test_native_dropout(p, train, dtype):
     for lib in (ember, torch):
         with pytest.raises(RuntimeError, match="bernoulli_ expects p to be in \\[0, 1\\]"):
             lib.native_dropout(lib.zeros(3), 1.5, True)
+
+
+def test_sym_helpers_as_torch():
+    """Eager torch.sym_*: plain numbers with torch's result types."""
+    cases = [
+        ("sym_int", (3.7,)), ("sym_int", (-3.7,)), ("sym_int", (4,)), ("sym_float", (3,)),
+        ("sym_max", (2, 3.0)), ("sym_max", (2, 3)), ("sym_min", (2, 3.0)), ("sym_min", (5, 3)),
+        ("sym_not", (True,)), ("sym_not", (0,)), ("sym_sqrt", (4,)), ("sym_sum", ([1, 2, 3],)),
+        ("sym_sum", ([1.0, 2],)), ("sym_sum", ([],)), ("sym_ite", (True, 1, 2)),
+        ("sym_ite", (False, 1, 2)),
+    ]  # fmt: skip
+    for name, args in cases:
+        e, t = getattr(ember, name)(*args), getattr(torch, name)(*args)
+        assert e == t and type(e) is type(t), (name, args, e, t)
+
+
+def test_storage_distributed_and_device_module_queries():
+    for lib in (ember, torch):
+        x = lib.zeros(2)
+        assert lib.is_storage(x) is False and lib.is_distributed(x) is False
+        assert lib.get_device_module("cpu") is lib.cpu
+        assert lib.get_device_module(lib.device("cpu")) is lib.cpu
+        assert lib.get_device_module() is (lib.cuda if lib.cuda.is_available() else lib.cpu)
+        with pytest.raises(RuntimeError, match="device type at start of device string: foo"):
+            lib.get_device_module("foo")
+
+
+@pytest.mark.filterwarnings("ignore:torch.set_default_tensor_type\\(\\) is deprecated")
+def test_set_default_tensor_type():
+    """A type or its 'torch.*Tensor' name sets the default dtype; a non-float type is a
+    TypeError, an unknown module a ModuleNotFoundError, as torch's."""
+    try:
+        for lib in (ember, torch):
+            lib.set_default_tensor_type("torch.DoubleTensor")
+            assert lib.get_default_dtype() == lib.float64 and lib.tensor([1.0]).dtype == lib.float64
+            lib.set_default_tensor_type(lib.FloatTensor)
+            assert lib.get_default_dtype() == lib.float32
+            with pytest.raises(TypeError, match="only floating-point types are supported"):
+                lib.set_default_tensor_type("torch.IntTensor")
+            with pytest.raises(ModuleNotFoundError, match="No module named 'foo'"):
+                lib.set_default_tensor_type("foo")
+        with pytest.warns(UserWarning, match="set_default_tensor_type\\(\\) is deprecated"):
+            ember.set_default_tensor_type(ember.FloatTensor)
+    finally:
+        ember.set_default_dtype(ember.float32)
+        torch.set_default_dtype(torch.float32)
+
+
+def test_empty_permuted():
+    """torch's strides for a physical layout, dtype and requires_grad, and its errors."""
+    for lib in (ember, torch):
+        t = lib.empty_permuted((2, 3, 5, 7), (0, 2, 3, 1))
+        assert tuple(t.shape) == (2, 3, 5, 7) and t.stride() == (105, 1, 21, 3)
+        t = lib.empty_permuted((2, 3), (1, 0), dtype=lib.float64, requires_grad=True)
+        assert t.stride() == (1, 2) and t.requires_grad and t.is_leaf and t.dtype == lib.float64
+        for size, order, msg in [
+            ((2, 3), (0, 0), "Duplicate dim not allowed"),
+            ((2, 3), (0,), "len\\(size\\) = 2 is not equal to len\\(physical_layout\\) = 1"),
+            ((2, 3), (0, 2), "expected to be between 0 and 1, but got 2 at index 1"),
+        ]:
+            with pytest.raises(RuntimeError, match=msg):
+                lib.empty_permuted(size, order)
