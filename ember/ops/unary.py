@@ -393,15 +393,8 @@ def _relu_part(o, x):
     extrema.with_number(np.maximum, x, 0, o)
 
 
-# relu's pass (on extrema's rows) gains from ember's threads only from about this size: float32,
-# one thread vs two, ms: 2 MiB 0.063 vs 0.114, 4 MiB 0.12 vs 0.16, 8 MiB 0.25 vs 0.20, 16 MiB
-# 0.97 vs 0.54 (the threads' hand-over costs some 50 us); the backward's g * (y > 0) likewise:
-# 2 MiB 0.14 vs 0.20, 4 MiB 0.29 vs 0.41
-_RELU_THREADS_BYTES = 6 << 20
-
-
 def _relu_np(a):
-    if a.nbytes >= _RELU_THREADS_BYTES and _par.elementwise_pays(a):
+    if _par.elementwise_pays(a):
         out = np.empty_like(a)
         _par.elementwise(_relu_part, out, a)
         return out
@@ -417,7 +410,7 @@ def _relu_bw_kernel(g, y):
 def _relu_bw(g, a, y):
     if type(g) is not CPU_ARRAY and kernels.on_device(g):
         return _relu_bw_kernel(g, y)
-    if g.nbytes >= _RELU_THREADS_BYTES and _par.elementwise_pays(g, y):  # as the forward's
+    if _par.elementwise_pays(g, y):
         out = np.empty_like(g)
         _par.elementwise(lambda o, gg, yy: np.multiply(gg, yy > 0, out=o), out, g, y)
         return out
@@ -451,7 +444,7 @@ def relu_(input: Tensor) -> Tensor:
     graph = _gs.enabled and input._rg
     if graph and (input.grad_fn is None or _node._profiling):
         return inplace(input, relu)  # a leaf (torch's error), or the profiler's own path
-    if a.nbytes >= _RELU_THREADS_BYTES and _par.elementwise_pays(a):
+    if _par.elementwise_pays(a):
         _par.elementwise(_relu_part, a, a)
     else:
         extrema.with_number(np.maximum, a, 0, a)
