@@ -86,12 +86,21 @@ _Relu6 = elementwise_op(
     _hardtanh_bw,
     nparams=2,
 )
-_Leaky = elementwise_op(
-    "LeakyRelu",
-    lambda x, s: select.where(x > 0, x, x * _c(x, s)),
-    lambda g, x, y, s: g * select.where(x > 0, _c(x, 1), _c(x, s)),
-    nparams=1,
-)
+def _leaky_fwd(x, s):
+    """x where x > 0 else x * s. For 0 < s <= 1 that is max(x, x * s) (x * s lies between 0
+    and x, and keeps x's zero sign and NaN), two SIMD passes instead of a compare and a select:
+    64x64x32x32 float32 forward 7 -> 2 ms. s = 0 would turn inf * 0 into NaN, so it selects."""
+    xs = x * _c(x, s)
+    if 0.0 < s <= 1.0 and x.dtype.kind == "f":
+        return xp_of(x).maximum(x, xs, out=xs)
+    return select.where(x > 0, x, xs)
+
+
+def _leaky_bwd(g, x, y, s):
+    return select.where(x > 0, g, g * _c(x, s))
+
+
+_Leaky = elementwise_op("LeakyRelu", _leaky_fwd, _leaky_bwd, nparams=1)
 _Elu = elementwise_op(
     "Elu",
     lambda x, a, scale, isc: select.where(

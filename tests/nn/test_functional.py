@@ -48,6 +48,24 @@ def test_hardtanh_gradient_on_big_tensors(dtype, bounds):
     assert_same(e.grad, t.grad, 0, 0)
 
 
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("slope", [0.01, 0.2, 1.0, 0.0, 1.5, -0.3])
+def test_leaky_relu_edges(dtype, slope):
+    """leaky_relu's max(x, x * s) form (0 < s <= 1) and its select form (other slopes) keep
+    torch's values on zeros of both signs, infinities and NaN, and its gradient."""
+    a = np.random.default_rng(0).standard_normal(50_000).astype(dtype) * 3
+    a[::7], a[::11], a[::13], a[::17], a[::19] = -0.0, 0.0, np.nan, np.inf, -np.inf
+    e, t = ember.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    with np.errstate(invalid="ignore"):  # inf * 0 for slope 0, as torch computes it too
+        ye = F.leaky_relu(e, slope)
+    yt = TF.leaky_relu(t, slope)
+    g = np.random.default_rng(1).standard_normal(a.size).astype(dtype)
+    ye.backward(ember.tensor(g))
+    yt.backward(torch.tensor(g))
+    assert_same(ye, yt, 0, 0)
+    assert_same(e.grad, t.grad, 0, 0)
+
 ACTS = [
     ("relu", lambda m: m.relu),
     ("relu6", lambda m: m.relu6),
