@@ -86,6 +86,8 @@ _Relu6 = elementwise_op(
     _hardtanh_bw,
     nparams=2,
 )
+
+
 def _leaky_fwd(x, s):
     """x where x > 0 else x * s. For 0 < s <= 1 that is max(x, x * s) (x * s lies between 0
     and x, and keeps x's zero sign and NaN), two SIMD passes instead of a compare and a select:

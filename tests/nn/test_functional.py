@@ -48,7 +48,6 @@ def test_hardtanh_gradient_on_big_tensors(dtype, bounds):
     assert_same(e.grad, t.grad, 0, 0)
 
 
-
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("slope", [0.01, 0.2, 1.0, 0.0, 1.5, -0.3])
 def test_leaky_relu_edges(dtype, slope):
@@ -65,6 +64,7 @@ def test_leaky_relu_edges(dtype, slope):
     yt.backward(torch.tensor(g))
     assert_same(ye, yt, 0, 0)
     assert_same(e.grad, t.grad, 0, 0)
+
 
 ACTS = [
     ("relu", lambda m: m.relu),
