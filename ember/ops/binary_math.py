@@ -9,6 +9,7 @@ import math
 import numpy as np
 
 from .. import dtypes
+from .._backend.cpu import select
 from .._backend.xp import xp_of
 from .._grad_state import state as _gs
 from ..tensor import Tensor, _wrap
@@ -127,6 +128,36 @@ def copysign(input: Tensor, other, *, out=None) -> Tensor:
 
 
 # --- logaddexp, logaddexp2 -----------------------------------------------------------------
+_F32_F64 = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def logaddexp_np(a, b):
+    """np.logaddexp's values by torch's vectorised formula, max(a, b) + log1p(exp(-|a - b|))
+    (equal infinities give themselves), in SIMD passes: NumPy's own logaddexp calls libm per
+    element (1M float32: 22 ms, against about 2 ms here). Other inputs (not float32/float64
+    arrays of one dtype, 0-d) go to np.logaddexp."""
+    if (
+        type(a) is not np.ndarray
+        or type(b) is not np.ndarray
+        or a.dtype != b.dtype
+        or a.dtype not in _F32_F64
+        or (a.ndim == 0 and b.ndim == 0)
+    ):
+        return np.logaddexp(a, b)
+    m = np.maximum(a, b)
+    with np.errstate(invalid="ignore"):  # inf - inf: fixed below
+        d = np.subtract(a, b)
+        np.abs(d, out=d)
+        np.negative(d, out=d)
+        np.exp(d, out=d)
+        np.log1p(d, out=d)
+    d += m
+    inf = np.isinf(m)
+    if inf.any():  # both +inf or both -inf made NaN; one +inf made +inf already
+        d = select.where(inf, m, d)
+    return d
+
+
 class LogAddExp(_Binary):
     save_in = (0, 1)
     base2 = False
@@ -136,7 +167,9 @@ class LogAddExp(_Binary):
         a2, b2 = cls.setup(ctx, a, b, rt)
         ctx.saved = (a2, b2)
         xp = xp_of(a2)
-        return xp.logaddexp2(a2, b2) if cls.base2 else xp.logaddexp(a2, b2)
+        if cls.base2:
+            return xp.logaddexp2(a2, b2)
+        return logaddexp_np(a2, b2) if xp is np else xp.logaddexp(a2, b2)
 
     @classmethod
     def backward(cls, ctx, g):
@@ -160,7 +193,7 @@ def logaddexp(input: Tensor, other: Tensor, *, out=None) -> Tensor:
     """log(exp(input) + exp(other)), computed stably."""
     _need_tensors("logaddexp", input, other)
     _float_kernel("logaddexp", input, other)
-    return _float_binary(LogAddExp, np.logaddexp, input, other, out)
+    return _float_binary(LogAddExp, logaddexp_np, input, other, out)
 
 
 def logaddexp2(input: Tensor, other: Tensor, *, out=None) -> Tensor:

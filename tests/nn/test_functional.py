@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -64,6 +66,51 @@ def test_leaky_relu_edges(dtype, slope):
     yt.backward(torch.tensor(g))
     assert_same(ye, yt, 0, 0)
     assert_same(e.grad, t.grad, 0, 0)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(
+    "name",
+    ["sigmoid", "F.sigmoid", "silu", "softplus", "softplus_b2", "mish", "logsigmoid"],
+)
+def test_exp_based_activations_on_edges(dtype, name):
+    """The exp-based activations written as torch's CPU formulas in SIMD passes: torch's values
+    within a few float ulps (its exp and log1p are its own), NaN where torch has NaN, infinities
+    and overflow to 0 as torch (sigmoid(-100) is 0 in float32), 0-d inputs, no warnings, and
+    the gradient."""
+    fns = {
+        "sigmoid": lambda m: m.sigmoid,
+        "F.sigmoid": lambda m: m.nn.functional.sigmoid,
+        "silu": lambda m: m.nn.functional.silu,
+        "softplus": lambda m: m.nn.functional.softplus,
+        "softplus_b2": lambda m: lambda x: m.nn.functional.softplus(x, 2.0, 5.0),
+        "mish": lambda m: m.nn.functional.mish,
+        "logsigmoid": lambda m: m.nn.functional.logsigmoid,
+    }
+    a = (np.random.default_rng(0).standard_normal(20_000) * 30).astype(dtype)
+    a[::101], a[::103], a[::107], a[::109], a[::113] = np.nan, np.inf, -np.inf, -0.0, -100.0
+    e, t = ember.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ye = fns[name](ember)(e)
+        y0 = fns[name](ember)(ember.tensor(a[1]))
+    yt = fns[name](torch)(t)
+    got, want = ye.detach().numpy(), yt.detach().numpy()
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    rtol = 1e-6 if dtype == np.float32 else 1e-15  # a few ulps: exp and log1p are libraries'
+    ok = np.isfinite(want)
+    np.testing.assert_array_equal(got[~ok], want[~ok])
+    np.testing.assert_allclose(got[ok], want[ok], rtol=rtol, atol=rtol * 1e-3)
+    np.testing.assert_allclose(y0.numpy(), fns[name](torch)(torch.tensor(a[1])).numpy(), rtol=rtol)
+    fin = np.isfinite(a)
+    g = np.random.default_rng(1).standard_normal(a.size).astype(dtype) * fin
+    ye.backward(ember.tensor(g))
+    yt.backward(torch.tensor(g))
+    # y (1 - y) and the like cancel where y is near 1: the few ulps between ember's y and
+    # torch's show there as an absolute difference
+    np.testing.assert_allclose(
+        e.grad.numpy()[fin], t.grad.numpy()[fin], rtol=rtol * 8, atol=rtol * 4
+    )
 
 
 ACTS = [
