@@ -118,6 +118,8 @@ _Elu = elementwise_op(
     nparams=3,
 )
 _Silu = elementwise_op("Silu", _silu_fwd, lambda g, x, y: g * _silu_grad(x))
+
+
 def _mish_fwd(x):
     """x * tanh(log1p(exp(x))), torch's formula (exp's overflow gives tanh(inf) = 1)."""
     xp = xp_of(x)
