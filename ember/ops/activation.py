@@ -454,6 +454,54 @@ def _half_backward(backward, ctx, g):
     return gx.astype(y.dtype), None
 
 
+# rows per block of the last-axis softmaxes: the max, shift, exp and sum passes of a block stay
+# in the L2 cache, and ember's threads take blocks
+_SM_BLOCK_BYTES = 256 << 10
+_SM_THREADS_BYTES = 1 << 20
+
+
+def _softmax_last(x, log: bool):
+    """softmax (or log_softmax) over the last axis of a C-contiguous float32/float64 NumPy
+    array, in blocks of rows on ember's threads: pass by pass over the whole array each of the
+    four passes read and wrote it from memory on one thread (1024 x 1024 float32: 1.36 ms,
+    700 x 10,000: 8.6 ms; torch 0.36 and 2.4 on two threads)."""
+    c = x.shape[-1]
+    x2 = x.reshape(-1, c)
+    out = np.empty_like(x2)
+    step = max(1, _SM_BLOCK_BYTES // (c * x2.itemsize))
+
+    def part(lo: int, hi: int) -> None:
+        for i in range(lo, hi, step):
+            j = min(i + step, hi)
+            ob = out[i:j]
+            xb = x2[i:j]
+            with np.errstate(invalid="ignore"):  # a row of -inf: NaN, as torch (no warning)
+                np.subtract(xb, xb.max(1, keepdims=True), out=ob)
+            if log:
+                ob -= np.log(rsum(np.exp(ob), (1,)))
+            else:
+                np.exp(ob, out=ob)
+                ob /= rsum(ob, (1,))
+
+    if x2.nbytes >= _SM_THREADS_BYTES:
+        _par.prange(x2.shape[0], part, x2.nbytes * 4)
+    else:
+        part(0, x2.shape[0])
+    return out.reshape(x.shape)
+
+
+def _last_axis_rows(x, dim) -> bool:
+    """Whether ``_softmax_last`` serves a softmax of ``x`` over ``dim``."""
+    return (
+        type(x) is CPU_ARRAY
+        and x.ndim >= 2
+        and dim is not None
+        and dim % x.ndim == x.ndim - 1
+        and x.dtype in _F32_F64
+        and x.flags.c_contiguous
+    )
+
+
 class _Softmax(Op):
     save_out = True
     higher_order = True
@@ -472,9 +520,12 @@ class _Softmax(Op):
             y = _Softmax.forward(ctx, x.reshape(1), 0).reshape(())
             ctx.saved, ctx.scalar = (y,), True  # the output itself (a graph maps it back)
             return y
-        e = x - x.max(axis=dim, keepdims=True)
-        xp.exp(e, out=e)
-        e /= rsum(e, (dim,) if dim is not None else tuple(range(x.ndim)))
+        if _last_axis_rows(x, dim):
+            e = _softmax_last(x, log=False)
+        else:
+            e = x - x.max(axis=dim, keepdims=True)
+            xp.exp(e, out=e)
+            e /= rsum(e, (dim,) if dim is not None else tuple(range(x.ndim)))
         ctx.saved = (e,)
         ctx.dim = dim
         return e
@@ -512,8 +563,11 @@ class _LogSoftmax(Op):
             y = _LogSoftmax.forward(ctx, x.astype(np.float32), dim).astype(x.dtype)
             ctx.saved = (y,)
             return y
-        y = x - x.max(axis=dim, keepdims=True)
-        y -= xp.log(rsum(xp.exp(y), (dim,) if dim is not None else tuple(range(x.ndim))))
+        if _last_axis_rows(x, dim):
+            y = _softmax_last(x, log=True)
+        else:
+            y = x - x.max(axis=dim, keepdims=True)
+            y -= xp.log(rsum(xp.exp(y), (dim,) if dim is not None else tuple(range(x.ndim))))
         ctx.saved = (y,)
         ctx.dim = dim
         return y

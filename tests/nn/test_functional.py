@@ -113,6 +113,33 @@ def test_exp_based_activations_on_edges(dtype, name):
     )
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(2, 1), (5, 3), (3072, 64), (700, 1000), (8, 4, 64, 128)])
+def test_softmax_over_the_last_axis_in_blocks(dtype, shape):
+    """softmax and log_softmax over the last axis run in cached blocks of rows on ember's
+    threads (from 1 MiB): torch's values (rows with -inf, a fully masked row's NaN) and
+    gradients."""
+    rng = np.random.default_rng(0)
+    x = (rng.standard_normal(shape) * 5).astype(dtype)
+    x.reshape(-1)[::97] = -np.inf
+    x.reshape(-1, shape[-1])[-1] = -np.inf  # a row with no finite score: NaN, as torch
+    f32 = dtype == np.float32
+    for name in ("softmax", "log_softmax"):
+        e, t = ember.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+        with np.errstate(invalid="ignore"):
+            ye = getattr(ember, name)(e, -1)
+        yt = getattr(torch, name)(t, -1)
+        a, b = ye.detach().numpy(), yt.detach().numpy()
+        np.testing.assert_array_equal(np.isnan(a), np.isnan(b))
+        np.testing.assert_allclose(a, b, rtol=2e-6 if f32 else 1e-14, atol=1e-5 if f32 else 1e-13)
+        g = rng.standard_normal(shape).astype(dtype)
+        with np.errstate(invalid="ignore"):
+            ye.backward(ember.tensor(g))
+        yt.backward(torch.tensor(g))
+        tol = 1e-5 if f32 else 1e-12
+        np.testing.assert_allclose(e.grad.numpy(), t.grad.numpy(), rtol=tol, atol=tol)
+
+
 ACTS = [
     ("relu", lambda m: m.relu),
     ("relu6", lambda m: m.relu6),
