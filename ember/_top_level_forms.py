@@ -474,18 +474,22 @@ def rnn_relu(*args, **kwargs) -> tuple[Tensor, Tensor]:
 _BAG_MODES = ("sum", "mean", "max")
 
 
-def _bag_aux(weight: Tensor, idx, off, mode: int, padding_idx, last: bool) -> tuple:
+def _bag_aux(weight: Tensor, idx, off, mode: int, padding_idx, last: bool, grad: bool) -> tuple:
     """embedding_bag's offset2bag, bag_size and max_indices as torch's CPU kernel gives them:
-    for a sum the last two zero, and offset2bag left empty on its fast path (no padding_idx, a
-    weight other than float64); else bag_size the non-padding count per bag, max_indices the
-    bag size (mean) or each column's arg-max row (max)."""
+    for a sum the last two zero (one per bag when an input requires grad, ``grad``, else one
+    per offset), and offset2bag left empty on its fast path (no padding_idx, a weight other
+    than float64); else bag_size the non-padding count per bag, max_indices the bag size
+    (mean) or each column's arg-max row (max)."""
     bounds = off[:-1] if last else off
     B, n = len(bounds), len(idx)
     o2b = np.searchsorted(bounds, np.arange(n), "right") - 1
     if mode == 0:
         fast = padding_idx is None and weight.dtype != dtypes.float64
-        return o2b[: 0 if fast else n], np.zeros(B, int), np.zeros(B, int)
-    keep = idx != padding_idx if padding_idx is not None else np.ones(n, bool)
+        zeros = np.zeros(B if grad else len(off), int)
+        return o2b[: 0 if fast else n], zeros, zeros.copy()
+    keep = o2b >= 0  # with include_last_offset and one offset: no bag
+    if padding_idx is not None:
+        keep &= idx != padding_idx
     size = np.bincount(o2b[keep], minlength=B)
     if mode == 1:
         return o2b, size, size.copy()
@@ -535,16 +539,6 @@ def embedding_bag(
     pad = None if padding_idx is None else padding_idx % n
     idx = indices.detach().cpu().numpy().astype(np.int64).reshape(-1)
     off = offsets.detach().cpu().numpy().astype(np.int64).reshape(-1)
-    if len(off) and off[0] != 0:
-        raise RuntimeError(
-            "offsets[0] has to be 0, i.e., the first sequence in the mini-batch has to start "
-            f"from position 0. However, got {off[0]}"
-        )
-    if len(off) and off[-1] > indices.size(0):
-        raise RuntimeError(
-            f"offsets[-1] can not be greater than input's length {indices.size(0)} but got "
-            f"offsets[-1] of {off[-1]}"
-        )
     out = F.embedding_bag(
         indices.reshape(-1),
         weight,
@@ -556,7 +550,10 @@ def embedding_bag(
         include_last_offset=include_last_offset,
         padding_idx=pad,
     )
-    aux = _bag_aux(weight, idx, off, mode, pad, include_last_offset)
+    grad = weight.requires_grad or (
+        per_sample_weights is not None and per_sample_weights.requires_grad
+    )
+    aux = _bag_aux(weight, idx, off, mode, pad, include_last_offset, grad)
     return (out, *(tensor(a, dtype=indices.dtype, device=indices.device) for a in aux))
 
 

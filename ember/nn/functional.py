@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import dtypes
 from .._autocast_state import state as _acs
-from .._backend.xp import move_like, xp_of
+from .._backend.xp import is_cpu, move_like, xp_of
 from .._tensor_errors import check_dim
 from .._torch_alias import module_getattr as _module_getattr
 from ..autograd.grad_mode import is_grad_enabled, no_grad
@@ -54,7 +54,7 @@ from ..ops.conv_functional import (
 from ..ops.creation import empty, zeros
 from ..ops.ctc import CTCLoss as CTCLossOp
 from ..ops.dropout import alpha_masks, apply_mask, check_p, keep_mask
-from ..ops.embedding import _Embedding, _EmbeddingBag, renorm_rows
+from ..ops.embedding import _Embedding, _EmbeddingBag, bag_of_positions, renorm_rows
 from ..ops.inplace import _pretty
 from ..ops.inplace import inplace as run_inplace
 from ..ops.join import cat
@@ -1113,13 +1113,8 @@ def embedding_bag(
     else:
         if offsets is None:
             raise ValueError("offsets has to be a 1D Tensor but got None")
-        off = offsets._data.astype(np.int64)
         idx = a
-        if include_last_offset:
-            off = off[:-1]
-        nbags = len(off)
-        bounds = xp.concatenate([off, xp.asarray([len(idx)])])
-        bag = xp.repeat(xp.arange(nbags), xp.diff(bounds))
+        bag, nbags = bag_of_positions(offsets._data.astype(np.int64), len(idx), include_last_offset)
     n = weight._data.shape[0]
     if idx.size and (idx.max() >= n or idx.min() < 0):
         raise IndexError("index out of range in self")
@@ -1127,12 +1122,44 @@ def embedding_bag(
         padding_idx += n
     if max_norm is not None:
         renorm_rows(weight, idx, max_norm, norm_type)
+    keep = bag >= 0  # before the first offset, or past the last with include_last_offset=True
+    stop = None
+    if (
+        a.ndim == 1
+        and include_last_offset
+        and nbags
+        and mode != "max"
+        and _bag_fast_path(weight, psw, padding_idx)
+    ):
+        # torch's CPU fast path (fbgemm-style, float32/16/bfloat16, unit column stride, no
+        # padding_idx) sums the last bag only up to the last offset, where its other paths
+        # (float64, padding_idx, max) run it to the end of the indices. Its mean still divides
+        # by the count to the end and back-propagates to every index up to the end; ember does
+        # the same. Its sum's backward reads past the gradient for the indices after the last
+        # offset (garbage values); ember gives them the zero gradient of the forward it ran.
+        stop = int(offsets._data[-1])
+        if mode == "sum":
+            keep = keep & (xp.arange(len(idx)) < stop)
+            stop = None
     if padding_idx is not None:
-        keep = idx != padding_idx
+        keep = keep & (idx != padding_idx)
+    if not bool(keep.all()):
         idx, bag = idx[keep], bag[keep]
         if psw is not None:
             psw = psw[_wrap(keep)]
-    return _EmbeddingBag.apply(weight, psw, idx, bag, nbags, mode)
+    return _EmbeddingBag.apply(weight, psw, idx, bag, nbags, mode, stop)
+
+
+def _bag_fast_path(weight: Tensor, psw: Tensor | None, padding_idx: int | None) -> bool:
+    """Whether torch's CPU embedding_bag takes its fast sum/mean kernel for these arguments."""
+    w = weight._data
+    return (
+        is_cpu(w)
+        and padding_idx is None
+        and weight.dtype in (dtypes.float32, dtypes.float16, dtypes.bfloat16)
+        and w.strides[1] == w.itemsize
+        and (psw is None or psw._data.strides[0] == psw._data.itemsize)
+    )
 
 
 def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:

@@ -76,9 +76,30 @@ def renorm_rows(weight: Tensor, idx, max_norm: float, norm_type: float) -> None:
     weight._bump()
 
 
+def bag_of_positions(off, n: int, include_last_offset: bool) -> tuple:
+    """embedding_bag's bag number for each of ``n`` indices from its 1-d ``offsets`` array (-1
+    for none: with include_last_offset, zero bags when there is one offset), and the bag count;
+    torch's errors for offsets it refuses."""
+    xp = xp_of(off)
+    if include_last_offset and len(off) == 0:
+        raise RuntimeError("include_last_offset: number of offset should be at least 1")
+    if len(off) and int(off[0]) != 0:
+        raise RuntimeError(
+            "offsets[0] has to be 0, i.e., the first sequence in the mini-batch has to start "
+            f"from position 0. However, got {int(off[0])}"
+        )
+    if len(off) and int(off[-1]) > n:
+        raise RuntimeError(
+            f"offsets[-1] can not be greater than input's length {n} but got offsets[-1] of "
+            f"{int(off[-1])}"
+        )
+    starts = off[:-1] if include_last_offset else off
+    return xp.searchsorted(starts, xp.arange(n), side="right") - 1, len(starts)
+
+
 class _EmbeddingBag(Op):
     @staticmethod
-    def forward(ctx, w, psw, idx, bag, nbags, mode):
+    def forward(ctx, w, psw, idx, bag, nbags, mode, stop=None):
         xp = xp_of(w)
         D = w.shape[1]
         rows = w[idx]
@@ -97,7 +118,9 @@ class _EmbeddingBag(Op):
             ctx.arg = first
             return out
         out = xp.zeros((nbags, D), w.dtype)
-        _scatter_add(xp, out, bag, rows)
+        # stop: the forward adds only the first ``stop`` rows, the backward reaches them all
+        # (torch's fast-path mean past include_last_offset's last offset)
+        _scatter_add(xp, out, bag[:stop], rows[:stop])
         if mode == "mean":
             out /= xp.maximum(counts, 1)[:, None]
         ctx.saved = (w, psw)
@@ -112,7 +135,7 @@ class _EmbeddingBag(Op):
             arg = ctx.arg
             b, c = xp.nonzero(arg < len(idx))
             _scatter_add(xp, gw, (idx[arg[b, c]], c), g[b, c])
-            return gw, None, None, None, None, None
+            return gw, None, None, None, None, None, None
         w, psw = ctx.saved
         gr = g[bag]
         if mode == "mean":
@@ -123,4 +146,4 @@ class _EmbeddingBag(Op):
                 gpsw = (gr * w[idx]).sum(1)
             gr = gr * psw[:, None]
         _scatter_add(xp, gw, idx, gr)
-        return gw, gpsw, None, None, None, None
+        return gw, gpsw, None, None, None, None, None

@@ -516,6 +516,118 @@ def test_embedding_bag_per_sample_weights():
     assert_same(we.grad, wt.grad)
 
 
+def _bag_run(lib, w, idx, off, mode, psw=None, pad=None, transposed=False, g=None):
+    """embedding_bag of a weight (given transposed: a unit row stride, torch's slow path) with
+    include_last_offset=True; the output and the weight's and per-sample weights' gradients."""
+    W = lib.tensor(w.T.copy() if transposed else w)
+    W = (W.t() if transposed else W).requires_grad_()
+    P = None if psw is None else lib.tensor(psw, requires_grad=True)
+    y = lib.nn.functional.embedding_bag(
+        lib.tensor(idx), W, lib.tensor(off), mode=mode, per_sample_weights=P,
+        include_last_offset=True, padding_idx=pad,
+    )  # fmt: skip
+    y.backward(lib.tensor(g if g is not None else np.ones(tuple(y.shape), w.dtype)))
+    return y.detach().numpy(), W.grad.numpy(), None if P is None else P.grad.numpy()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(
+    "mode,psw", [("sum", False), ("sum", True), ("mean", False), ("max", False)]
+)
+@pytest.mark.parametrize("pad", [None, 2])
+@pytest.mark.parametrize("transposed", [False, True])
+def test_embedding_bag_last_offset_before_the_end(dtype, mode, psw, pad, transposed):
+    """include_last_offset=True with indices past the last offset: torch's CPU fast path (sum
+    and mean of a float32 weight with unit column stride, no padding_idx) ends the last bag at
+    the last offset, its mean still dividing by the count to the end and back-propagating to
+    every index; its other paths run the last bag to the end. Values and gradients as torch's,
+    but for the fast-path sum's gradient of the indices past the last offset: torch's reads
+    past its buffer (garbage), ember's is zero."""
+    rng = np.random.default_rng(3)
+    w = rng.standard_normal((10, 3)).astype(dtype)
+    idx, off = np.array([1, 2, 4, 5, 4, 3, 2, 9, 0, 7]), np.array([0, 2, 2, 5, 7])
+    p = rng.random(len(idx)).astype(dtype) if psw else None
+    g = rng.standard_normal((4, 3)).astype(dtype)
+    e = _bag_run(ember, w, idx, off, mode, p, pad, transposed, g)
+    t = _bag_run(torch, w, idx, off, mode, p, pad, transposed, g)
+    tol = dict(rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(e[0], t[0], **tol)
+    fast = dtype == np.float32 and pad is None and not transposed and mode != "max"
+    ends_early = np.allclose(
+        t[0][-1], _bag_run(torch, w, idx[:7], off, mode, p if p is None else p[:7], pad)[0][-1]
+    )
+    assert ends_early == (fast and mode == "sum"), "the case reaches torch's path under test"
+    if fast and mode == "sum":
+        tail_rows = [0, 7, 9]  # the rows that only indices past the last offset name
+        np.testing.assert_array_equal(e[1][tail_rows], 0)
+        keep = np.setdiff1d(np.arange(10), tail_rows)
+        np.testing.assert_allclose(e[1][keep], t[1][keep], **tol)
+        if psw:
+            np.testing.assert_array_equal(e[2][7:], 0)
+            np.testing.assert_allclose(e[2][:7], t[2][:7], **tol)
+        return
+    for a, b in zip(e[1:], t[1:]):
+        assert (a is None) == (b is None)
+        if a is not None:
+            np.testing.assert_allclose(a, b, **tol)
+
+
+@pytest.mark.parametrize("mode", ["sum", "mean", "max"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_embedding_bag_zero_bags(mode, dtype):
+    """include_last_offset=True with one offset is zero bags: a (0, D) output, and no gradient
+    to the weight. torch gives the same output for float32 sum and mean (with garbage
+    gradients) and for empty indices, and crashes (segfault) on the rest, which is run on
+    ember alone."""
+    w = np.random.default_rng(0).standard_normal((5, 3)).astype(dtype)
+    for idx in ([1, 2, 3], []):
+        torch_runs = not idx or (dtype == np.float32 and mode != "max")
+        libs = (ember, torch) if torch_runs else (ember,)
+        outs = []
+        for lib in libs:
+            W = lib.tensor(w, requires_grad=True)
+            y = lib.nn.functional.embedding_bag(
+                lib.tensor(idx, dtype=lib.int64), W, lib.tensor([0]), mode=mode,
+                include_last_offset=True,
+            )  # fmt: skip
+            outs.append(y)
+            if lib is ember:
+                y.sum().backward()
+                np.testing.assert_array_equal(W.grad.numpy(), 0)
+        for y in outs:
+            assert tuple(y.shape) == (0, 3) and str(y.dtype) == str(outs[0].dtype)
+        assert str(outs[-1].dtype).split(".")[-1] == np.dtype(dtype).name
+
+
+@pytest.mark.parametrize(
+    "off,last,msg",
+    [
+        ([], True, "include_last_offset: number of offset should be at least 1"),
+        ([1, 2], False, "offsets\\[0\\] has to be 0, i.e., the first sequence"),
+        ([0, 3], False, "offsets\\[-1\\] can not be greater than input's length 2 but got"),
+    ],
+)
+def test_embedding_bag_offsets_errors_as_torch(off, last, msg):
+    for lib in (ember, torch):
+        with pytest.raises(RuntimeError, match=msg):
+            lib.nn.functional.embedding_bag(
+                lib.tensor([1, 2]), lib.ones(5, 3), lib.tensor(off, dtype=lib.int64),
+                include_last_offset=last,
+            )  # fmt: skip
+
+
+def test_embedding_bag_empty_offsets_without_last_offset():
+    """No offsets (and include_last_offset=False) is zero bags, as torch's forward (torch's
+    backward then crashes, so only ember's zero gradient is checked)."""
+    for lib in (ember, torch):
+        W = lib.ones(5, 3, requires_grad=True)
+        y = lib.nn.functional.embedding_bag(lib.tensor([1, 2]), W, lib.tensor([], dtype=lib.int64))
+        assert tuple(y.shape) == (0, 3)
+    We = ember.ones(5, 3, requires_grad=True)
+    F.embedding_bag(ember.tensor([1, 2]), We, ember.tensor([], dtype=ember.int64)).sum().backward()
+    np.testing.assert_array_equal(We.grad.numpy(), 0)
+
+
 @pytest.mark.parametrize("shape", [(70, 300), (3, 40, 300)])
 def test_linear_large_inputs(shape):
     e, t = _pair(shape)

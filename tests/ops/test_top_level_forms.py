@@ -542,6 +542,35 @@ def test_embedding_bag_aten_per_sample_weights():
         np.testing.assert_allclose(e, t, rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("mode", [0, 1, 2])
+@pytest.mark.parametrize("requires_grad", [False, True])
+def test_embedding_bag_aten_last_offset_and_zero_bags(dtype, mode, requires_grad):
+    """The four outputs with include_last_offset and indices past the last offset (torch's
+    float32 sum and mean end the last bag there, its other paths run to the end), and with no
+    bags (one offset with include_last_offset, or none): a sum's bag_size and max_indices have
+    one zero per offset, or one per bag when an input requires grad. torch crashes on no bags
+    but for float32 sum and mean and for empty indices; those cases are left out."""
+    w = np.arange(30.0).reshape(10, 3).astype(dtype)
+    idx = [1, 3, 4, 5, 4, 3, 2, 9]
+    cases = [(idx, [0, 4, 4, 8], True), (idx, [0, 4, 4, 6], True), (idx, [0, 4, 4, 6], False)]
+    cases += [([], [0], True), ([], [], False)]
+    if dtype == "float32" and mode != 2:
+        cases += [(idx, [0], True), (idx, [], False)]
+    for i, o, last in cases:
+        res = []
+        for lib in (ember, torch):
+            W = lib.tensor(w, requires_grad=requires_grad)
+            r = lib.embedding_bag(
+                W, lib.tensor(i, dtype=lib.int64), lib.tensor(o, dtype=lib.int64), False, mode,
+                False, None, last,
+            )  # fmt: skip
+            res.append([x.detach().numpy() for x in r])
+        for e, t in zip(*res):
+            assert e.dtype == t.dtype and e.shape == t.shape
+            np.testing.assert_array_equal(e, t)
+
+
 _BAG_ERRORS = [  # f(lib, weight, indices, offsets, per_sample_weights), torch's message
     (lambda L, W, i, o, P: L.embedding_bag(W, i, o, False, 3), "`mode` must be sum, mean, or"),
     (lambda L, W, i, o, P: L.embedding_bag(W, i.float(), o), "'indices' to have one of the"),
