@@ -182,6 +182,7 @@ from . import sparse  # noqa: E402,F401
 from .func import vmap  # noqa: E402,F401  (torch.vmap is torch.func.vmap)
 from ._top_level_forms import *  # noqa: E402,F401,F403
 from ._sym import *  # noqa: E402,F401,F403
+from ._control_flow import *  # noqa: E402,F401,F403
 
 
 def is_tensor(obj) -> bool:
