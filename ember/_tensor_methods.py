@@ -481,6 +481,8 @@ METHODS: dict = {
     "type": _type,
     # autograd
     "_accumulator": _accumulator,
+    "__dlpack__": creation.dlpack_export,
+    "__dlpack_device__": creation.dlpack_device,
     "backward": _backward,
     "register_hook": _register_hook,
     # operators (fast paths in _tensor_operators.py)

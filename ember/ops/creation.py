@@ -12,7 +12,7 @@ import numpy as np
 from .. import _device_ctx as _ctx
 from .. import dtypes
 from .._backend.casting import cast
-from .._backend.xp import cuda_device_count, xp_for
+from .._backend.xp import cuda_device_count, is_cpu, xp_for
 from ..device import CPU, _default_stack, to_device
 from ..tensor import Size, Tensor, _wrap
 from .inplace import _pretty, copy_into_out
@@ -23,6 +23,8 @@ __all__ = [
     "as_tensor",
     "asarray",
     "from_numpy",
+    "from_dlpack",
+    "to_dlpack",
     "zeros",
     "ones",
     "full",
@@ -340,6 +342,93 @@ def from_numpy(ndarray: np.ndarray) -> Tensor:
             "order. Conversion between byte orders is currently not supported."
         )
     return _wrap(ndarray)
+
+
+_CAPSULE_ERROR = (
+    "from_dlpack received an invalid capsule. Note that DLTensor capsules can be consumed only "
+    "once, so you might have already constructed a tensor from it once."
+)
+
+
+class _Capsule:
+    """A bare DLPack capsule (``to_dlpack``'s legacy form) as an object with ``__dlpack__``,
+    which ``numpy.from_dlpack`` asks for; the capsule names a CPU tensor."""
+
+    def __init__(self, capsule):
+        self.capsule = capsule
+
+    def __dlpack__(self, **kwargs):
+        return self.capsule
+
+    def __dlpack_device__(self) -> tuple[int, int]:
+        return (1, 0)  # kDLCPU
+
+
+def from_dlpack(ext_tensor, *, device=None, copy: bool | None = None) -> Tensor:
+    """A tensor over the memory of an object with ``__dlpack__`` (a NumPy array, a tensor of
+    ember or torch, ...) or of a DLPack capsule, as torch.from_dlpack; ``copy=True`` copies."""
+    if hasattr(ext_tensor, "__dlpack__"):
+        source = ext_tensor
+    elif type(ext_tensor).__name__ == "PyCapsule":
+        source = _Capsule(ext_tensor)
+    else:
+        raise RuntimeError(_CAPSULE_ERROR)
+    if source.__dlpack_device__()[0] == 2:  # kDLCUDA: CuPy takes it
+        arr = xp_for("cuda").from_dlpack(source)
+        out = _wrap(arr.copy() if copy else arr)
+    else:
+        try:
+            arr = np.from_dlpack(source, copy=copy)
+        except ValueError as e:  # a capsule already consumed
+            raise RuntimeError(_CAPSULE_ERROR) from e
+        if isinstance(source, _Capsule) and not arr.flags.writeable:
+            arr = _writeable_view(arr)
+        out = from_numpy(arr)
+    return out if device is None else out.to(device)
+
+
+class _Writeable:
+    """The memory of a read-only array offered writeable through ``__array_interface__``
+    (keeping the array alive)."""
+
+    def __init__(self, arr: np.ndarray):
+        self.arr = arr
+        iface = dict(arr.__array_interface__)
+        iface["data"] = (iface["data"][0], False)
+        self.__array_interface__ = iface
+
+
+def _writeable_view(arr: np.ndarray) -> np.ndarray:
+    """NumPy marks an array from an unversioned capsule read-only (the capsule carries no flag
+    to say otherwise); torch's tensor from one is writeable, so ember's is too."""
+    return np.asarray(_Writeable(arr))
+
+
+def to_dlpack(tensor: Tensor):
+    """A DLPack capsule (the legacy, unversioned form) over the tensor's memory, as
+    torch.to_dlpack; consumed once by a ``from_dlpack``."""
+    if not isinstance(tensor, Tensor):
+        raise TypeError(
+            f"_to_dlpack(): argument 'data' (position 1) must be Tensor, not "
+            f"{type(tensor).__module__}.{type(tensor).__name__}"
+        )
+    return tensor._data.__dlpack__()
+
+
+def dlpack_export(self: Tensor, *, stream=-1, max_version=None, dl_device=None, copy=None):
+    """Tensor.__dlpack__: a DLPack capsule over the tensor's memory (versioned when the
+    consumer gives ``max_version``); refused for a tensor that requires grad, as torch."""
+    if self.requires_grad:
+        raise BufferError("Can't export tensors that require gradient, use tensor.detach()")
+    kwargs = dict(max_version=max_version, dl_device=dl_device, copy=copy)
+    if not is_cpu(self._data):
+        kwargs["stream"] = None if stream == -1 else stream
+    return self._data.__dlpack__(**{k: v for k, v in kwargs.items() if v is not None})
+
+
+def dlpack_device(self: Tensor) -> tuple[int, int]:
+    """Tensor.__dlpack_device__: (DLPack device type, index): (1, 0) on the CPU."""
+    return tuple(int(v) for v in self._data.__dlpack_device__())
 
 
 def _make(fill, shape, dtype, device, requires_grad, out=None):
