@@ -72,6 +72,7 @@ from .ops.indexing import *  # noqa: E402,F401,F403
 from .ops.linalg import *  # noqa: E402,F401,F403
 from .ops.linalg_decomp import *  # noqa: E402,F401,F403
 from .ops.linalg_func import *  # noqa: E402,F401,F403
+from .ops.linalg_lowrank import *  # noqa: E402,F401,F403
 from .ops.einsum import einsum  # noqa: E402,F401
 from .ops.reduction import *  # noqa: E402,F401,F403
 from .ops.cumulative import (  # noqa: E402,F401
