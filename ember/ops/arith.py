@@ -196,6 +196,9 @@ _SCALAR_POWERS = {
     -1: lambda x: 1 / x,
     -2: lambda x: 1 / (x * x),
     -0.5: lambda x: 1 / xp_of(x).sqrt(x),
+    # torch's square root (NumPy's power gives sqrt's values for x >= 0, 4x slower: 1M float32
+    # 1.28 -> 0.33 ms; at -0.0 and -inf sqrt gives torch's -0.0 and NaN, power +0.0 and inf)
+    0.5: lambda x: xp_of(x).sqrt(x),
 }
 # the float dtypes ember computes torch's elementwise roundings for (the special-cased powers
 # here, the FMA-rounded ops below)

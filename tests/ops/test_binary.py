@@ -444,3 +444,23 @@ def test_gradients_in_torchs_order(name, dtype):
     skip = 1 if name.startswith("mse") or name == "atan2" else 0
     for e, t in zip(outs[0][skip:], outs[1][skip:]):
         np.testing.assert_array_equal(e, t)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_pow_one_half_is_sqrt(dtype):
+    """x ** 0.5 is torch's square root: NumPy's sqrt values (np.power's for x >= 0), and at
+    -0.0, negatives and -inf torch's -0.0 and NaN (np.power gives +0.0 and inf at the ends);
+    the gradient is 0.5 / sqrt(x)."""
+    x = (np.random.default_rng(5).random(20_000) * 10).astype(dtype)
+    x[:5] = [-0.0, -1.0, -np.inf, np.inf, np.nan]
+    ex, tx = _pair(x, rg=True)
+    with np.errstate(invalid="ignore"):
+        got = (ex**0.5).detach().numpy()
+        np.testing.assert_array_equal(got[5:], np.sqrt(x[5:]))
+    want = (tx**0.5).detach().numpy()
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    num = ~np.isnan(want[:5])  # a NaN's sign bit is the CPU's choice
+    np.testing.assert_array_equal(np.signbit(got[:5][num]), np.signbit(want[:5][num]))
+    y = ex[5:] ** 0.5
+    y.backward(ember.ones_like(y))
+    np.testing.assert_allclose(ex.grad.numpy()[5:], 0.5 / np.sqrt(x[5:]), rtol=1e-6)
