@@ -12,6 +12,7 @@ import numpy as np
 
 from . import dtypes, random
 from ._backend.casting import cast
+from ._backend.cpu import layout
 from ._backend.xp import CPU_ARRAY, xp_for
 from ._grad_state import state as _gs
 from ._tensor_operators import (
@@ -288,7 +289,7 @@ def _new_tensor(self, data, *, dtype=None, device=None, requires_grad=False):
 
 
 def _clone(self, *, memory_format=None):
-    return unary.Clone.apply(self) if self._rg else _wrap(self._data.copy())
+    return unary.Clone.apply(self) if self._rg else _wrap(layout.c_copy(self._data))
 
 
 def clone(input: Tensor, *, memory_format=None) -> Tensor:

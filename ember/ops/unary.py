@@ -10,7 +10,7 @@ import numpy as np
 from .. import dtypes
 from .._backend import kernels
 from .._backend.casting import cast
-from .._backend.cpu import extrema
+from .._backend.cpu import extrema, layout
 from .._backend.cpu import threads as _par
 from .._backend.xp import CPU_ARRAY, xp_for, xp_of
 from .._grad_state import state as _gs
@@ -138,7 +138,7 @@ class Clone(Op):
 
     @staticmethod
     def forward(ctx, a):
-        return a.copy()
+        return layout.c_copy(a)
 
     @staticmethod
     def backward(ctx, g):
