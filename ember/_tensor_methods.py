@@ -887,6 +887,7 @@ METHODS["get_device"] = lambda self: self.device.index if self.device.type == "c
 METHODS["adjoint"] = lambda self: self.mH
 METHODS["is_same_size"] = lambda self, other: tuple(self.shape) == tuple(other.shape)
 METHODS["relu_"] = unary.relu_
+METHODS["nan_to_num_"] = unary.nan_to_num_
 for _name in ("lgamma", "digamma", "i0", "igamma", "igammac", "xlogy", "mvlgamma"):
     METHODS[_name] = getattr(special, _name)
     METHODS[_name + "_"] = _inplace_of(getattr(special, _name))

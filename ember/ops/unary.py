@@ -697,13 +697,68 @@ def bitwise_not(input, *, out=None):
     return _nograd("bitwise_not", np.invert)(input, out=out)
 
 
+def _nan_to_num_np(a, nan, posinf, neginf, out=None):
+    """torch.nan_to_num's values for a NumPy float array, into ``out`` (a new array if None).
+
+    np.nan_to_num makes a copy and then three masks, isnan, isposinf and isneginf, each written
+    out and selected through (1M float32: 0.8 ms, torch 0.05). Here one clip to the finite
+    range maps the infinities to the dtype's max and min and keeps NaN (0.15 ms); one max
+    reduction (0.05 ms) then tells whether any NaN, or any element at the max, is there, and
+    only then is a mask built: NaN and infinities are rare, so that branch is predictable.
+    ``out`` may be ``a`` itself (the in-place form).
+    The replacement values are torch's: cast to the dtype (1e40 is inf in float32, no
+    warning), NaN -> 0 and the infinities -> max and min where not given."""
+    dt = a.dtype
+    if dt == dtypes.bfloat16._np:  # ml_dtypes has no clip: float32 holds bfloat16 exactly
+        m = dtypes.finfo(dtypes.bfloat16).max
+        r = _nan_to_num_np(
+            a.astype(np.float32),
+            nan,
+            m if posinf is None else posinf,
+            -m if neginf is None else neginf,
+        )
+        r = r.astype(dt)
+        if out is None:
+            return r
+        out[...] = r
+        return out
+    fi = np.finfo(dt)
+    with np.errstate(over="ignore"):  # torch's static_cast: out of range is inf
+        nan_v = dt.type(0.0 if nan is None else nan)
+        pos_v = fi.max if posinf is None else dt.type(posinf)
+        neg_v = fi.min if neginf is None else dt.type(neginf)
+    if not a.size:
+        return a.copy() if out is None else out
+    top = a.max()  # NaN when any element is NaN, inf when any is +inf
+    pos = np.isposinf(a) if pos_v != fi.max and (top != top or top == np.inf) else None
+    neg = None
+    if neg_v != fi.min:
+        low = a.min()
+        if low != low or low == -np.inf:
+            neg = np.isneginf(a)
+    if out is None:
+        out = np.empty_like(a)  # an array for a 0-d input too (clip alone gives a scalar)
+    np.clip(a, fi.min, fi.max, out=out)  # out may be a itself: the masks are taken already
+    if top != top:
+        np.copyto(out, nan_v, where=np.isnan(out))
+    if pos is not None:
+        np.copyto(out, pos_v, where=pos)
+    if neg is not None:
+        np.copyto(out, neg_v, where=neg)
+    return out
+
+
 class _NanToNum(Op):
     save_in = (0,)
 
     @staticmethod
     def forward(ctx, a, nan, posinf, neginf):
         ctx.saved = (a,)
-        return np.nan_to_num(a, nan=nan, posinf=posinf, neginf=neginf)
+        if type(a) is CPU_ARRAY and (a.dtype.kind == "f" or a.dtype == dtypes.bfloat16._np):
+            return _nan_to_num_np(a, nan, posinf, neginf)
+        if a.dtype.kind in "biu":
+            return a.copy()  # torch returns integers and bools unchanged
+        return np.nan_to_num(a, nan=0.0 if nan is None else nan, posinf=posinf, neginf=neginf)
 
     @staticmethod
     def backward(ctx, g):
@@ -717,3 +772,21 @@ def nan_to_num(input, nan: float = 0.0, posinf=None, neginf=None, *, out=None):
     if out is not None:
         return copy_into_out(out, r)
     return r
+
+
+def nan_to_num_(input, nan: float = 0.0, posinf=None, neginf=None):
+    """In-place nan_to_num (``Tensor.nan_to_num_``, ``torch.nan_to_num_``). A float CPU tensor
+    that is not a view and records no graph is written in its own memory in one clip pass;
+    the general in-place path first computed aside and copied back (1M float32: 0.25 -> 0.15
+    ms). With a graph the backward needs the old values, so it takes the general path."""
+    a = input._data
+    if (
+        type(a) is not CPU_ARRAY
+        or a.dtype.kind != "f"
+        or input._base is not None
+        or (_gs.enabled and input._rg)
+    ):
+        return inplace(input, lambda s: nan_to_num(s, nan, posinf, neginf))
+    _nan_to_num_np(a, nan, posinf, neginf, out=a)
+    input._bump()
+    return input

@@ -4,6 +4,8 @@ clamp, float64 gradient checks (binary ops in test_binary.py, every dtype in tes
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -96,6 +98,63 @@ def test_nan_to_num_and_special_values():
             assert_same(
                 getattr(ember, name)(ember.from_numpy(b)), getattr(torch, name)(torch.from_numpy(b))
             )
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16", "bfloat16"])
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {},
+        {"nan": 2.0, "posinf": 5.0, "neginf": -5.0},
+        {"posinf": 1e40},
+        {"nan": None},
+        {"neginf": -1e-50},
+    ],
+)
+def test_nan_to_num_clip_path_matches_torch(dtype, kw):
+    """nan_to_num's clip-then-fix path: torch's bits (the dtype's max/min, the arguments cast to
+    the dtype, 1e40 is inf in float32, -0.0 kept), with and without NaN/infinities present,
+    0-d, non-contiguous and in-place (Tensor.nan_to_num_, torch.nan_to_num_) forms, integer
+    inputs unchanged, the gradient (zero at NaN and infinities), no warnings."""
+    rng = np.random.default_rng(0)
+    base = (rng.standard_normal(6000) * 1e4).astype(np.float32)
+    base[:6] = [np.nan, np.inf, -np.inf, -0.0, 3e38, -3e38]
+    base[::97], base[::89], base[::83] = np.nan, np.inf, -np.inf
+    tdt = getattr(torch, dtype)
+    for a in (base, np.abs(base[6:]).clip(0, 100), base[6:].clip(-100, 100)):  # some, none
+        t = torch.from_numpy(a).to(tdt)
+        want = torch.nan_to_num(t, **kw)
+        e = ember.from_numpy(t.float().numpy()).to(getattr(ember, dtype))
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            got = ember.nan_to_num(e, **kw)
+            got_nc = ember.nan_to_num(e[::3], **kw)
+            got_0d = ember.nan_to_num(e[1], **kw)
+            e2 = e.clone()
+            assert e2.nan_to_num_(**kw) is e2
+            e3 = e.clone()
+            ember.nan_to_num_(e3, **kw)
+        for g, w in ((got, want), (got_nc, want[::3]), (got_0d, want[1])):
+            assert_same(g, w, 0, 0)
+            assert tuple(g.shape) == tuple(w.shape)
+        assert_same(e2, want, 0, 0)
+        assert_same(e3, want, 0, 0)
+        if dtype in ("float32", "float64"):
+            np.testing.assert_array_equal(np.signbit(got.numpy()), np.signbit(want.numpy()))
+    for dt in (torch.int32, torch.int64, torch.uint8, torch.bool):
+        ti = torch.tensor([0, 1, 5], dtype=dt)
+        assert_same(
+            ember.nan_to_num(ember.from_numpy(ti.numpy()), **kw), torch.nan_to_num(ti, **kw)
+        )
+    if dtype == "float64":
+        t = torch.from_numpy(base.astype(np.float64)).requires_grad_()
+        e = ember.from_numpy(base.astype(np.float64)).requires_grad_()
+        g = rng.standard_normal(base.size)
+        torch.nan_to_num(t * 2, **kw).backward(torch.from_numpy(g))
+        ember.nan_to_num(e * 2, **kw).backward(ember.from_numpy(g))
+        assert_same(e.grad, t.grad, 0, 0)
+        e4 = (e * 1).nan_to_num_(**kw)  # in-place on a non-leaf with a graph: the general path
+        e4.backward(ember.from_numpy(g))
 
 
 def test_round_decimals_and_clamp():
