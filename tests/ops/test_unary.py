@@ -297,3 +297,30 @@ def test_relu_inplace_on_a_view_without_grad_and_double_backward():
         outs.append([y.detach().numpy(), x.grad.numpy(), n.numpy(), g.detach().numpy(), gg.numpy()])
     for e, t in zip(*outs):
         np.testing.assert_allclose(e, t, rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16", "bfloat16", "int32", "int64"])
+def test_sign_matches_torch_bits(dtype):
+    """sign as torch's (0 < x) - (x < 0): NaN gives 0 and -0.0 gives +0.0 (torch's bits, sign
+    bit included), subnormals and infinities give +-1; strided and 0-d inputs, the in-place
+    and sgn forms, and a zero gradient."""
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal(5000) * 100
+    a[:9] = [-0.0, 0.0, np.nan, -np.inf, np.inf, 1e-45, -1e-45, 3.0, -2.5]
+    a[::7] = 0.0
+    t = torch.from_numpy(a).to(getattr(torch, dtype))
+    e = ember.from_numpy(t.float().numpy() if dtype == "bfloat16" else t.numpy())
+    e = e.to(getattr(ember, dtype))
+    for got, want in (
+        (ember.sign(e), torch.sign(t)),
+        (ember.sgn(e[::3]), torch.sgn(t[::3])),
+        (ember.sign(e[2]), torch.sign(t[2])),
+        (e.clone().sign_(), t.clone().sign_()),
+    ):
+        assert_same(got, want, 0, 0)
+        if dtype.startswith("float"):
+            np.testing.assert_array_equal(np.signbit(got.numpy()), np.signbit(want.numpy()))
+    if dtype == "float64":
+        x = ember.from_numpy(a).requires_grad_()
+        ember.sign(x).sum().backward()
+        assert not x.grad.numpy().any()
