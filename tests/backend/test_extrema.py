@@ -41,6 +41,21 @@ def test_same_values_as_numpy_for_every_length_around_a_row(dt, ufunc):
             _same(extrema.with_number(ufunc, a, s), ufunc(s, a))
 
 
+@pytest.mark.parametrize("dt", [np.int32, np.int64])
+@pytest.mark.parametrize("ufunc", _UFUNCS, ids=lambda u: u.__name__)
+def test_integer_rows_give_numpys_values(dt, ufunc):
+    info = np.iinfo(dt)
+    width = (32 << 10) // np.dtype(dt).itemsize
+    for n in (width - 1, width, 3 * width + 5):
+        a = np.random.default_rng(n).integers(info.min, info.max, n, dtype=dt, endpoint=True)
+        a[:4] = [info.min, info.max, 0, -1]
+        for s in (0, -1, 7, info.min, info.max, dt(3)):
+            got = extrema.with_number(ufunc, a, s)
+            want = ufunc(s, a)
+            assert got.dtype == want.dtype
+            np.testing.assert_array_equal(got, want)
+
+
 def test_out_in_place_and_shaped_arrays():
     a = _values(4 * 64 * 33, np.float32).reshape(4, 64, 33)
     want = np.maximum(0, a)
@@ -54,7 +69,7 @@ def test_out_in_place_and_shaped_arrays():
 
 def test_other_inputs_take_numpys_own_call():
     a = _values(50_000, np.float32)
-    # a wider number promotes as NumPy does (float64 here), a strided array, ints, float16
+    # a wider number promotes as NumPy does (float64 here), a strided array, float16 (ints: rows)
     r = extrema.with_number(np.maximum, a, np.float64(0.1))
     assert r.dtype == np.float64
     np.testing.assert_array_equal(r, np.maximum(np.float64(0.1), a))

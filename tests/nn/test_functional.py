@@ -70,6 +70,41 @@ def test_leaky_relu_edges(dtype, slope):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize(
+    "name,args", [("elu", ()), ("elu", (0.3,)), ("selu", ()), ("celu", (0.3,)), ("celu", (2.0,))]
+)
+def test_elu_family_without_select_on_edges(dtype, name, args):
+    """elu, selu and celu as the difference of their two one-sided terms: torch's values within
+    a few ulps, -0.0 and +0.0 kept (elu(-0.0) is -0.0), infinities and NaN as torch, strided,
+    0-d and in-place inputs, no warnings, and the gradient (celu's with torch's float
+    1 / alpha) except at NaN inputs, where torch's vector loop and its scalar tail differ."""
+    a = (np.random.default_rng(0).standard_normal(30_000) * 5).astype(dtype)
+    a[::7], a[::11], a[::13], a[::17], a[::19], a[::23] = -0.0, 0.0, np.nan, np.inf, -np.inf, -200
+    e, t = ember.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    fe, ft = getattr(F, name), getattr(TF, name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ye = fe(e, *args)
+        others = [fe(e.detach()[::3], *args), fe(e.detach()[5], *args)]
+        inplace = e.detach().clone()
+        fe(inplace, *args, inplace=True)
+    yt = ft(t, *args)
+    tol = 4 * np.finfo(dtype).eps  # expm1 and exp are NumPy's, torch's are its own
+    for got, want in [(ye, yt), (others[0], yt[::3]), (others[1], yt[5]), (inplace, yt)]:
+        g, w = got.detach().numpy(), want.detach().numpy()
+        assert g.dtype == w.dtype and g.shape == w.shape
+        num = ~np.isnan(w)
+        np.testing.assert_array_equal(np.isnan(g), ~num)
+        np.testing.assert_array_equal(np.signbit(g[num]), np.signbit(w[num]))
+        np.testing.assert_allclose(g, w, rtol=tol, atol=0)
+    gr = np.random.default_rng(1).standard_normal(a.size).astype(dtype)
+    ye.backward(ember.tensor(gr))
+    yt.backward(torch.tensor(gr))
+    ok = ~np.isnan(a)
+    np.testing.assert_allclose(e.grad.numpy()[ok], t.grad.numpy()[ok], rtol=tol, atol=0)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(
     "name",
     ["sigmoid", "F.sigmoid", "silu", "softplus", "softplus_b2", "mish", "logsigmoid"],
 )

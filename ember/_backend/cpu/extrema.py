@@ -4,7 +4,9 @@ NumPy (2.4, x86-64) vectorises ``maximum`` and ``minimum`` only where both opera
 by element; against a number (a zero stride) it runs a scalar loop. Measured on 512K contiguous
 values (float32 / float64, one thread): ``maximum(a, 0)`` 0.20 / 0.27 ms, the same with an
 array of zeros 0.06-0.08 / 0.14 ms; ``add``, ``multiply``, the comparisons and ``clip`` with
-two numbers are as fast with numbers as with arrays, so only these two take this path.
+two numbers are as fast with numbers as with arrays, so only these two take this path. Integer
+arrays have the same scalar loop (1M int32: 0.33 ms, against 0.13 row by row): int32 and int64
+take this path too (elu's bit-level clamp of a float's sign).
 
 So the array is viewed as rows of 32 KiB and the number as one such row (built once, cached),
 which NumPy's outer loop repeats: each row is one call of the SIMD array-array loop, and the
@@ -26,7 +28,7 @@ from ..xp import xp_of
 
 enabled = os.environ.get("EMBER_ROW_EXTREMA", "1") != "0"
 _ROW_BYTES = 32 << 10
-_FAST = (np.dtype(np.float32), np.dtype(np.float64))
+_FAST = tuple(np.dtype(t) for t in (np.float32, np.float64, np.int32, np.int64))
 _rows: dict = {}  # (dtype, the number's bytes) -> a row of the number, read-only
 
 
@@ -49,9 +51,9 @@ def _same_layout(out, a) -> bool:
 
 def with_number(ufunc, a, s, out=None):
     """``ufunc(s, a)`` for ``np.maximum`` or ``np.minimum``, an array ``a`` and a Python or
-    NumPy number ``s`` (``out`` optional, as for the ufunc). Contiguous float32/float64 NumPy
-    arrays of at least a row, with ``s`` exact in their dtype, run row by row (see the module's
-    docstring); anything else is the array module's own call."""
+    NumPy number ``s`` (``out`` optional, as for the ufunc). Contiguous float32, float64, int32
+    and int64 NumPy arrays of at least a row, with ``s`` exact in their dtype, run row by row
+    (see the module's docstring); anything else is the array module's own call."""
     if type(a) is not np.ndarray:  # a CuPy array: its own function
         return getattr(xp_of(a), ufunc.__name__)(s, a, out=out)
     dt = a.dtype
