@@ -69,6 +69,31 @@ def test_leaky_relu_edges(dtype, slope):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_hardswish_slope_without_select_at_the_ends(dtype):
+    """hardswish's backward from the clipped input (no compare or select): torch's gradient to
+    the bit at -3, 3 and their neighbouring floats, at signed zeros and infinities, on strided
+    input; the forward gives NaN for -inf as torch, without a warning."""
+    rng = np.random.default_rng(0)
+    a = (rng.standard_normal(40_000) * 4).astype(dtype)
+    three = dtype(3)
+    ends = [three, np.nextafter(three, 0), np.nextafter(three, 9), -three, -1.5, 1.5]
+    ends += [np.nextafter(-three, 0), np.nextafter(-three, -9), -0.0, 0.0, np.inf, -np.inf]
+    a[: 50 * len(ends)] = np.repeat(np.array(ends, dtype), 50)
+    e, t = ember.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    g = rng.standard_normal(a.size).astype(dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ye = F.hardswish(e)
+        ye.backward(ember.tensor(g))
+        ys = F.hardswish(e.detach()[::3])
+    yt = TF.hardswish(t)
+    yt.backward(torch.tensor(g))
+    assert_same(ye, yt, 0, 0)
+    assert_same(ys, yt.detach()[::3], 0, 0)
+    assert_same(e.grad, t.grad, 0, 0)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize(
     "name,args", [("elu", ()), ("elu", (0.3,)), ("selu", ()), ("celu", (0.3,)), ("celu", (2.0,))]
 )
