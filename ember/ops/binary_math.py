@@ -80,6 +80,20 @@ arctan2 = atan2
 
 # --- hypot -------------------------------------------------------------------------------
 _F32_F64 = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _simd_pair(a, b) -> bool:
+    """Whether the SIMD-pass forms (hypot_np, logaddexp_np) take these operands: NumPy arrays
+    of one dtype, float32 or float64, not both 0-d (NumPy gives scalars for those)."""
+    return (
+        type(a) is np.ndarray
+        and type(b) is np.ndarray
+        and a.dtype == b.dtype
+        and a.dtype in _F32_F64
+        and (a.ndim > 0 or b.ndim > 0)
+    )
+
+
 # |hypot| between these is sqrt(a*a + b*b) without overflow or subnormal squares
 _SAFE = {4: (2.0**-60, 2.0**62), 8: (2.0**-500, 2.0**510)}
 
@@ -93,13 +107,7 @@ def hypot_np(a, b):
     NaN (inf and NaN together give inf) are recomputed by np.hypot; two reductions find them,
     and only then is a mask built. Other inputs (not float32/float64 NumPy arrays of one dtype,
     or two 0-d ones) go to np.hypot."""
-    if (
-        type(a) is not np.ndarray
-        or type(b) is not np.ndarray
-        or a.dtype != b.dtype
-        or a.dtype not in _F32_F64
-        or (a.ndim == 0 and b.ndim == 0)
-    ):
+    if not _simd_pair(a, b):
         return np.hypot(a, b)
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):
         y = np.multiply(a, a)
@@ -175,7 +183,6 @@ def copysign(input: Tensor, other, *, out=None) -> Tensor:
 
 
 # --- logaddexp, logaddexp2 -----------------------------------------------------------------
-_F32_F64 = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def logaddexp_np(a, b):
@@ -183,13 +190,7 @@ def logaddexp_np(a, b):
     (equal infinities give themselves), in SIMD passes: NumPy's own logaddexp calls libm per
     element (1M float32: 22 ms, against about 2 ms here). Other inputs (not float32/float64
     arrays of one dtype, 0-d) go to np.logaddexp."""
-    if (
-        type(a) is not np.ndarray
-        or type(b) is not np.ndarray
-        or a.dtype != b.dtype
-        or a.dtype not in _F32_F64
-        or (a.ndim == 0 and b.ndim == 0)
-    ):
+    if not _simd_pair(a, b):
         return np.logaddexp(a, b)
     m = np.maximum(a, b)
     with np.errstate(invalid="ignore"):  # inf - inf: fixed below
