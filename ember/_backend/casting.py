@@ -15,6 +15,8 @@ import platform
 
 import numpy as np
 
+from .cpu import half
+
 try:  # bfloat16 needs ml_dtypes (an optional extra); the backend sits below ember.dtypes
     import ml_dtypes as _ml
 
@@ -24,6 +26,7 @@ except ImportError:  # pragma: no cover - exercised only without the extra
 
 _I32, _I64, _U64 = np.dtype(np.int32), np.dtype(np.int64), np.dtype(np.uint64)
 _F32, _ND = np.dtype(np.float32), np.ndarray
+_F16 = np.dtype(np.float16)
 
 # the integer type torch converts through before wrapping into the destination
 _VIA = {
@@ -90,7 +93,13 @@ def needs_cast(src: np.dtype, dst: np.dtype) -> bool:
 
 
 def cast(a, dtype: np.dtype, copy: bool = True):
-    """``a.astype(dtype)`` for a NumPy or CuPy array, with torch's float -> integer results."""
+    """``a.astype(dtype)`` for a NumPy or CuPy array, with torch's float -> integer results
+    (float32 -> float16 in SIMD passes: ``cpu/half.py``)."""
+    if dtype == _F16 and a.dtype.kind == "f" and type(a) is _ND:
+        if half.serves(a, dtype):
+            return half.to_float16(a)
+        with np.errstate(over="ignore"):  # past 65504 is inf, as torch gives it (no warning)
+            return a.astype(dtype, copy=copy)
     how = _HOW.get((a.dtype, dtype))
     if how is None or (how is _plain and type(a) is _ND):
         return a.astype(dtype, copy=copy)
