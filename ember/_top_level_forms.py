@@ -745,6 +745,38 @@ def norm_except_dim(v: Tensor, pow: float = 2, dim: int = 0) -> Tensor:
 native_dropout = dropout_ops.native_dropout
 native_channel_shuffle = F.channel_shuffle
 affine_grid_generator = F.affine_grid
+orgqr = linalg.householder_product  # torch.orgqr is the same product of Householder reflectors
+
+
+def init_num_threads() -> None:
+    """Nothing to do: ember's threads start on first use (torch's call sets up OpenMP)."""
+
+
+def is_vulkan_available() -> bool:
+    """False: ember has no Vulkan backend."""
+    return False
+
+
+def _removed(name: str, use: str):
+    """One of the functions torch 1.9 deprecated and later removed: calling it raises torch's
+    RuntimeError, naming its replacement."""
+
+    def fn(*args, **kwargs):
+        raise RuntimeError(
+            "This function was deprecated since version 1.9 and is now removed. "
+            f"Use {use} instead (torch.{name} no longer exists in PyTorch)."
+        )
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = f"Removed from torch: raises, naming {use}."
+    return fn
+
+
+eig = _removed("eig", "`torch.linalg.eig` or `torch.linalg.eigvals`")
+lstsq = _removed("lstsq", "`torch.linalg.lstsq` (its arguments are reversed)")
+matrix_rank = _removed("matrix_rank", "`torch.linalg.matrix_rank` ('symmetric' is 'hermitian')")
+solve = _removed("solve", "`torch.linalg.solve` (its arguments are reversed)")
+symeig = _removed("symeig", "`torch.linalg.eigh` or `torch.linalg.eigvalsh`")
 
 
 _ATEN_FORMS = [
@@ -759,7 +791,8 @@ _ATEN_FORMS = [
     "gru", "rnn_tanh", "rnn_relu", "embedding_bag", "convolution", "conv_tbc", "native_dropout",
     "native_layer_norm", "native_batch_norm", "native_group_norm", "batch_norm_update_stats",
     "frobenius_norm", "nuclear_norm", "norm_except_dim", "native_channel_shuffle",
-    "affine_grid_generator",
+    "affine_grid_generator", "orgqr", "init_num_threads", "is_vulkan_available", "eig", "lstsq",
+    "matrix_rank", "solve", "symeig",
 ]  # fmt: skip
 
 __all__ = (

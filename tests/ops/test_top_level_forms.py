@@ -842,3 +842,23 @@ def test_empty_permuted():
         ]:
             with pytest.raises(RuntimeError, match=msg):
                 lib.empty_permuted(size, order)
+
+
+def test_orgqr_and_process_queries_match_torch():
+    a = np.random.default_rng(0).standard_normal((5, 3))
+    q, tau = torch.geqrf(torch.tensor(a))
+    got = ember.orgqr(ember.tensor(q.numpy()), ember.tensor(tau.numpy()))
+    np.testing.assert_allclose(got.numpy(), torch.orgqr(q, tau).numpy(), rtol=1e-12, atol=1e-12)
+    assert ember.is_vulkan_available() is torch.is_vulkan_available() is False
+    assert ember.init_num_threads() is None and torch.init_num_threads() is None
+
+
+@pytest.mark.parametrize("name", ["eig", "lstsq", "matrix_rank", "solve", "symeig"])
+def test_removed_linalg_functions_raise_torchs_error(name):
+    args = (ember.eye(2), ember.eye(2)) if name in ("lstsq", "solve") else (ember.eye(2),)
+    targs = (torch.eye(2), torch.eye(2)) if name in ("lstsq", "solve") else (torch.eye(2),)
+    start = "This function was deprecated since version 1.9 and is now removed."
+    with pytest.raises(RuntimeError, match=start):
+        getattr(torch, name)(*targs)
+    with pytest.raises(RuntimeError, match=start):
+        getattr(ember, name)(*args)
