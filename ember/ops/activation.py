@@ -20,7 +20,7 @@ from . import _bw
 from ._blas_sum import is_half, rsum
 from ._elementwise import elementwise_op
 from .inplace import _pretty
-from .unary import erf, sigmoid_cpu
+from .unary import erf, one_plus_exp_neg, sigmoid_cpu, simd_float
 
 __all__ = ["softmax", "log_softmax"]
 
@@ -33,23 +33,18 @@ def _c(x, v):
 
 
 def _sigm(x):
-    if type(x) is CPU_ARRAY and x.dtype in _F32_F64 and x.ndim:
+    if simd_float(x):
         return sigmoid_cpu(x)
     xp = xp_of(x)
     return xp.exp(-xp.logaddexp(0, -x)).astype(x.dtype, copy=False)
 
 
-_F32_F64 = (np.dtype(np.float32), np.dtype(np.float64))
-
-
 def _silu_fwd(x):
     """x / (1 + exp(-x)), torch's CPU formula (one division, not x times a rounded sigmoid)."""
-    if type(x) is CPU_ARRAY and x.dtype in _F32_F64 and x.ndim:
-        d = np.negative(x)
-        # exp overflows to inf below about -88.7: x / inf is -0.0 there, -inf / inf NaN (torch's)
-        with np.errstate(over="ignore", invalid="ignore"):
-            np.exp(d, out=d)
-            d += 1
+    if simd_float(x):
+        d = one_plus_exp_neg(x)
+        # where exp overflowed: x / inf is -0.0, and -inf / inf NaN, as torch's (silently)
+        with np.errstate(invalid="ignore"):
             return np.divide(x, d, out=d)
     return x * _sigm(x)
 
@@ -57,7 +52,7 @@ def _silu_fwd(x):
 def _softplus_np(x):
     """log(1 + exp(x)) without overflow: max(x, 0) + log1p(exp(-|x|)) (np.logaddexp(0, x)'s
     value in six SIMD passes; NumPy's logaddexp calls libm per element, 1M float32 22 -> 2 ms)."""
-    if type(x) is CPU_ARRAY and x.dtype in _F32_F64 and x.ndim:
+    if simd_float(x):
         t = np.abs(x)
         np.negative(t, out=t)
         np.exp(t, out=t)
@@ -118,17 +113,13 @@ def _nonpositive(x):
     return extrema.with_number(np.minimum, np.ascontiguousarray(x).view(it), 0).view(x.dtype)
 
 
-def _elu_simd(x) -> bool:
-    return type(x) is CPU_ARRAY and x.dtype in _F32_F64 and x.ndim > 0
-
-
 def _elu_fwd(x, a, scale, isc):
     """torch's x * scale where x > 0, else expm1(x * isc) * (a * scale), without a select: the
     negative side N from the bit-level minimum (+0 for x > 0, expm1(0) = 0) minus P, the
     minimum of -x * scale and 0 (+0 for x <= 0; NaN stays NaN), so exactly one term is not
     zero and -0.0 stays -0.0. Five SIMD passes, elu 1M float32 1.2 -> 0.75 ms (torch 0.5 on
     two threads); the select form computed both sides and a compare and the select."""
-    if not _elu_simd(x):
+    if not simd_float(x):
         return select.where(
             x > 0, x * _c(x, scale), _c(x, a * scale) * xp_of(x).expm1(x * _c(x, isc))
         )
@@ -151,7 +142,7 @@ def _elu_bwd(g, x, y, a, scale, isc):
     if isc != 1:  # celu: torch's backward takes 1 / alpha.toFloat() (float64 inputs too)
         isc = 1.0 / float(np.float32(a))
     c = a * scale * isc
-    if _elu_simd(x) and type(g) is CPU_ARRAY and g.dtype == x.dtype:
+    if simd_float(x) and type(g) is CPU_ARRAY and g.dtype == x.dtype:
         f = _nonpositive(x)
         if isc != 1:
             f *= _c(x, isc)
@@ -193,7 +184,7 @@ def _hswish_bwd(g, x, y):
     clipped to [-3, 3], u / 3 + 1/2 is the slope inside and 1.5 / -0.5 at the ends, and u minus
     u clipped one ulp further in is that ulp (+-) exactly at the ends and 0 inside, so times
     0.5 / ulp it is the +-0.5 to take off (1M float32 backward 1.4 -> 0.7 ms)."""
-    if not (_elu_simd(x) and type(g) is CPU_ARRAY and g.dtype == x.dtype):
+    if not (simd_float(x) and type(g) is CPU_ARRAY and g.dtype == x.dtype):
         return g * select.where(
             x <= -3, _c(x, 0), select.where(x < 3, x / _c(x, 3) + _c(x, 0.5), _c(x, 1))
         )
@@ -466,7 +457,7 @@ class _Sigmoid(Op):
 
     @staticmethod
     def forward(ctx, x):
-        if type(x) is CPU_ARRAY and x.dtype in _F32_F64 and x.ndim:
+        if simd_float(x):
             y = sigmoid_cpu(x)  # torch's formula, 0 where exp(-x) overflows
         else:
             xp = xp_of(x)
@@ -558,11 +549,10 @@ def _softmax_last(x, log: bool):
 def _last_axis_rows(x, dim) -> bool:
     """Whether ``_softmax_last`` serves a softmax of ``x`` over ``dim``."""
     return (
-        type(x) is CPU_ARRAY
+        simd_float(x)
         and x.ndim >= 2
         and dim is not None
         and dim % x.ndim == x.ndim - 1
-        and x.dtype in _F32_F64
         and x.flags.c_contiguous
     )
 
