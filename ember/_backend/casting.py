@@ -96,7 +96,7 @@ def cast(a, dtype: np.dtype, copy: bool = True):
     """``a.astype(dtype)`` for a NumPy or CuPy array, with torch's float -> integer results
     (float32 -> float16 in SIMD passes: ``cpu/half.py``)."""
     if dtype == _F16 and a.dtype.kind == "f" and type(a) is _ND:
-        if half.serves(a, dtype):
+        if half.serves(a):
             return half.to_float16(a)
         with np.errstate(over="ignore"):  # past 65504 is inf, as torch gives it (no warning)
             return a.astype(dtype, copy=copy)

@@ -39,17 +39,10 @@ _TOP = np.float32(65536.0)
 _DOWN = np.float32(2.0**-112)
 
 
-def serves(a, dtype) -> bool:
-    """Whether ``to_float16`` takes this conversion (a C-contiguous float32 NumPy array of at
-    least ``_MIN`` elements to float16)."""
-    return (
-        enabled
-        and dtype == np.float16
-        and type(a) is np.ndarray
-        and a.dtype == _F32
-        and a.size >= _MIN
-        and a.flags.c_contiguous
-    )
+def serves(a: np.ndarray) -> bool:
+    """Whether ``to_float16`` takes this NumPy array's conversion to float16 (C-contiguous
+    float32, at least ``_MIN`` elements)."""
+    return enabled and a.dtype == _F32 and a.size >= _MIN and a.flags.c_contiguous
 
 
 def to_float16(x: np.ndarray) -> np.ndarray:
