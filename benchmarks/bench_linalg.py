@@ -127,8 +127,8 @@ def main(argv: list[str] | None = None) -> int:
                     lapack=linalg_lapack.path(),
                 )
             )
-    # which LAPACK ember's ops called: SciPy's when installed, else NumPy's
-    print(f"ember's LAPACK path: {linalg_lapack.path()}")
+    # the precision ember's float32 ops ran LAPACK in: 'single' (its float32 loops, as torch)
+    print(f"ember's float32 LAPACK: {linalg_lapack.path()} precision")
     write_json(args.json, rows)
     return 0
 

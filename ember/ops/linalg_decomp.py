@@ -471,7 +471,7 @@ class Inv(Op):
 
     @staticmethod
     def forward(ctx, a):
-        r = _safe(xp_of(a).linalg.inv, a, "linalg.inv", _singular_msg("linalg.inv"))
+        r = _safe(linalg_lapack.inv, a, "linalg.inv", _singular_msg("linalg.inv"))
         ctx.saved = (r,)
         return r
 
@@ -630,7 +630,7 @@ class Cholesky(Op):
     @staticmethod
     def forward(ctx, a):
         try:
-            L = xp_of(a).linalg.cholesky(a)
+            L = linalg_lapack.cholesky(a)
         except Exception:
             _raise_batched(_chol_info(a), _chol_msg("linalg.cholesky"))
             raise
@@ -968,7 +968,7 @@ class Eigh(Op):
         vhgv = _mH(v) @ gv
         if v.dtype.kind == "c":
             im = _diag(vhgv).imag
-            if bool((xp.abs(im) > 1e-6 * max(1.0, float(xp.abs(im).max()))).any()):
+            if not bool(xp.allclose(im, 0.0, rtol=1e-2, atol=1e-2)):  # torch's test
                 raise RuntimeError(
                     "linalg_eigh_backward: The eigenvectors in the complex case are specified up "
                     "to multiplication by e^{i phi}. The specified loss function depends on this "
@@ -1037,7 +1037,7 @@ class Eig(Op):
         else:
             vhgv = _mH(v) @ gv
             im = _diag(vhgv).imag
-            if bool((xp.abs(im) > 1e-6 * max(1.0, float(xp.abs(im).max()))).any()):
+            if not bool(xp.allclose(im, 0.0, rtol=1e-2, atol=1e-2)):  # torch's test
                 raise RuntimeError(
                     "linalg_eig_backward: The eigenvectors in the complex case are specified up "
                     "to multiplication by e^{i phi}. The specified loss function depends on this "

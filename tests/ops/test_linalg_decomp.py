@@ -488,3 +488,23 @@ def test_double_backward(fn):
     from tests._support.ops_check import compare_double_backward
 
     compare_double_backward(fn, (2, 3, 3))
+
+
+@pytest.mark.parametrize("fn", ["eigh", "eig"])
+@pytest.mark.parametrize("c", [1e-1, 3e-2, 1e-5])
+def test_eigenvector_phase_check_has_torchs_tolerance(fn, c):
+    # a loss that depends on the eigenvectors' phase: torch raises only once the imaginary part
+    # of diag(V^H gV) is past 1e-2 (c = 1e-1 and, for eig's unnormalised phase, 3e-2)
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((4, 4)) + 1j * rng.standard_normal((4, 4))
+    h = a @ a.conj().T + 4 * np.eye(4)
+    outcomes = []
+    for m in (ember, torch):
+        x = m.from_numpy(h.copy()).requires_grad_()
+        v = getattr(m.linalg, fn)(x)[1]
+        try:
+            (c * v[0, 0].imag).backward()
+            outcomes.append(None)
+        except RuntimeError as e:
+            outcomes.append(str(e))
+    assert outcomes[0] == outcomes[1]

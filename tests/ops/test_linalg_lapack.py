@@ -1,7 +1,7 @@
-"""The LAPACK drivers behind solve / svd / eigh (ember/ops/linalg_lapack.py): SciPy's path and
-the NumPy-only path give torch's values, gauge-invariant results, errors and float64 gradients,
-for single matrices, batches through the Python loop (n >= 32; solve n >= 48) and batches left
-to NumPy."""
+"""The LAPACK drivers behind solve / inv / cholesky / svd / eigh (ember/ops/linalg_lapack.py):
+float32 and complex64 in LAPACK's single-precision loops, and with SINGLE_PRECISION off in
+numpy.linalg's double-precision path, give torch's values, gauge-invariant results, errors and
+gradients, for single matrices and batches."""
 
 import numpy as np
 import pytest
@@ -12,20 +12,21 @@ from ember.ops import linalg_lapack
 from tests._support.ops_check import compare
 from tests._support.torch_ref import assert_same, torch
 
-PATHS = [False]
-try:
-    import scipy.linalg  # noqa: F401  (optional: the faster path is tested where installed)
 
-    PATHS.append(True)
-except ImportError:  # pragma: no cover
-    pass
-
-
-@pytest.fixture(params=PATHS, ids=lambda p: "scipy" if p else "numpy")
+@pytest.fixture(params=[True, False], ids=["single", "double"])
 def path(request, monkeypatch):
-    monkeypatch.setattr(linalg_lapack, "USE_SCIPY", request.param)
-    assert linalg_lapack.path() == ("scipy" if request.param else "numpy")
+    monkeypatch.setattr(linalg_lapack, "SINGLE_PRECISION", request.param)
+    assert linalg_lapack.path() == ("single" if request.param else "double")
     return request.param
+
+
+DTYPES = [np.float64, np.complex128, np.float32, np.complex64]
+
+
+def _tol(dtype, rtol64: float, atol64: float) -> dict:
+    """The float64 tolerances, or float32's where the dtype is single precision."""
+    single = np.dtype(dtype) in (np.float32, np.complex64)
+    return {"rtol": 1e-3, "atol": 2e-3} if single else {"rtol": rtol64, "atol": atol64}
 
 
 def _mat(shape, dtype=np.float64, seed=0, kind="gen"):
@@ -46,18 +47,46 @@ def _real(*xs):
     return tuple(p for x in xs for p in ((x.real, x.imag) if x.is_complex() else (x,)))
 
 
-SHAPES = [(5, 5), (34, 34), (2, 32, 32), (2, 48, 48), (4, 6, 6)]  # loop (n >= 32; solve 48)
+SHAPES = [(5, 5), (34, 34), (2, 32, 32), (2, 48, 48), (4, 6, 6)]
 
 
 @pytest.mark.parametrize("shape", SHAPES)
-@pytest.mark.parametrize("dtype", [np.float64, np.complex128])
+@pytest.mark.parametrize("dtype", DTYPES)
 def test_solve_matches_torch(path, shape, dtype):
     a = _mat(shape, dtype)
     b = _mat(shape[:-1] + (3,), dtype, seed=1)
-    compare(lambda m, a, b: _real(m.linalg.solve(a, b)), a, b, rtol=1e-9, atol=1e-10)
+    tol = _tol(dtype, 1e-9, 1e-10)
+    compare(lambda m, a, b: _real(m.linalg.solve(a, b)), a, b, **tol)
     a.grad = None
     v = _mat(shape[-1:], dtype, seed=2)  # vector rhs, broadcast over the batch
-    compare(lambda m, a, v: _real(m.linalg.solve(a, v)), a, v, rtol=1e-9, atol=1e-10)
+    compare(lambda m, a, v: _real(m.linalg.solve(a, v)), a, v, **tol)
+
+
+@pytest.mark.parametrize("shape", [(5, 5), (34, 34), (3, 8, 8)])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_inv_and_cholesky_match_torch(path, shape, dtype):
+    tol = _tol(dtype, 1e-9, 1e-10)
+    compare(lambda m, a: _real(m.linalg.inv(a)), _mat(shape, dtype), **tol)
+    h = _mat(shape, dtype, kind="herm")
+    compare(lambda m, h: _real(m.linalg.cholesky(h)), h, **tol)
+
+
+def test_single_precision_errors(path):
+    s = np.ones((2, 4, 4), np.float32)
+    s[0] = np.eye(4)
+    for name in ("inv", "solve"):
+        args = (s,) if name == "inv" else (s, np.ones((2, 4, 1), np.float32))
+        with pytest.raises(ember.linalg.LinAlgError) as e:
+            getattr(ember.linalg, name)(*map(ember.from_numpy, args))
+        with pytest.raises(torch.linalg.LinAlgError) as t:
+            getattr(torch.linalg, name)(*map(torch.from_numpy, args))
+        assert str(e.value) == str(t.value)
+    npd = -np.eye(3, dtype=np.float32)
+    with pytest.raises(ember.linalg.LinAlgError) as e:
+        ember.linalg.cholesky(ember.from_numpy(npd))
+    with pytest.raises(torch.linalg.LinAlgError) as t:
+        torch.linalg.cholesky(torch.from_numpy(npd))
+    assert str(e.value) == str(t.value)
 
 
 def test_solve_float32_and_singular_errors(path):
@@ -83,25 +112,26 @@ def test_solve_float32_and_singular_errors(path):
 
 
 @pytest.mark.parametrize("shape", SHAPES + [(40, 7), (2, 5, 36)])
-@pytest.mark.parametrize("dtype", [np.float64, np.complex128])
+@pytest.mark.parametrize("dtype", DTYPES)
 def test_svd_matches_torch(path, shape, dtype):
     a = _mat(shape, dtype)
+    tol = _tol(dtype, 1e-8, 1e-9)
 
     def f(m, a):  # gauge-invariant: the singular values and the projector U U^H
         u, s, vh = m.linalg.svd(a, full_matrices=False)
         return _real(s, u @ u.mH, vh.mH @ vh, (u * s.unsqueeze(-2).to(u.dtype)) @ vh)
 
-    compare(f, a, rtol=1e-8, atol=1e-9)
-    compare(lambda m, a: m.linalg.svdvals(a), a.detach(), grad=False, rtol=1e-9, atol=1e-10)
+    compare(f, a, **tol)
+    compare(lambda m, a: m.linalg.svdvals(a), a.detach(), grad=False, **tol)
     full = ember.linalg.svd(a.detach(), full_matrices=True)
     k = min(shape[-2:])
     assert full.U.shape == shape[:-1] + (shape[-2],) and full.Vh.shape[-2:] == (shape[-1],) * 2
     back = (full.U[..., :k] * full.S.unsqueeze(-2).to(full.U.dtype)) @ full.Vh[..., :k, :]
-    np.testing.assert_allclose(back.numpy(), a.detach().numpy(), atol=1e-10)
+    np.testing.assert_allclose(back.numpy(), a.detach().numpy(), atol=tol["atol"] * 10)
 
 
 @pytest.mark.parametrize("shape", SHAPES)
-@pytest.mark.parametrize("dtype", [np.float64, np.complex128])
+@pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("uplo", ["L", "U"])
 def test_eigh_matches_torch(path, shape, dtype, uplo):
     a = _mat(shape, dtype, kind="herm")
@@ -115,8 +145,9 @@ def test_eigh_matches_torch(path, shape, dtype, uplo):
         w, v = m.linalg.eigh(a, UPLO=uplo)
         return _real(w, (v * w.unsqueeze(-2).to(v.dtype)) @ v.mH)
 
-    compare(f, a, rtol=1e-8, atol=1e-8)
-    compare(lambda m, a: m.linalg.eigvalsh(a, UPLO=uplo), a.detach(), grad=False, rtol=1e-9)
+    tol = _tol(dtype, 1e-8, 1e-8)
+    compare(f, a, **tol)
+    compare(lambda m, a: m.linalg.eigvalsh(a, UPLO=uplo), a.detach(), grad=False, **tol)
 
 
 def test_pinv_rank_lstsq_through_the_drivers(path):
@@ -128,7 +159,8 @@ def test_pinv_rank_lstsq_through_the_drivers(path):
 
 
 def test_scipy_blas_follows_set_num_threads():
-    if True not in PATHS or not blas.available():
+    pytest.importorskip("scipy.linalg")  # optional: lu and ldl call its LAPACK
+    if not blas.available():
         pytest.skip("needs SciPy and a controllable OpenBLAS")
     linalg_lapack.scipy_lapack()  # loads SciPy's own OpenBLAS, which blas adopts
     before = ember.get_num_threads()
