@@ -161,3 +161,23 @@ def test_erfinv_edges_and_float32_rounding():
     ref = torch.erfinv(torch.from_numpy(x32).double()).numpy()
     err = np.abs(got32 - ref) / np.spacing(np.abs(ref).astype(np.float32))
     assert err.max() <= 1
+
+
+def test_float32_erf_within_one_ulp_of_libm_and_torch():
+    # erf_f32 (the rational fit in float64 passes) serves every float32 erf, SciPy or not
+    x = _grid()
+    x = np.unique(np.concatenate([x.astype(np.float32), np.float32([4.0, 3.9999998, 1e-45])]))
+    ref = np.array([math.erf(float(v)) for v in x])
+    got = _special_math.erf_f32(x)
+    assert got.dtype == np.float32 and got.shape == x.shape
+    err = np.abs(got - ref) / np.spacing(np.abs(ref).astype(np.float32)).astype(np.float64)
+    assert err.max() <= 0.6, (x[err.argmax()], err.max())
+    t = torch.erf(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(got, t, rtol=2.4e-7, atol=3e-45)  # a float32 ulp or so of torch
+    y = _special_math.erf_f32(np.float32([0.0, -0.0, np.inf, -np.inf, np.nan]))
+    np.testing.assert_array_equal(y, [0.0, -0.0, 1.0, -1.0, np.nan])
+    assert np.signbit(y[1]) and not np.signbit(y[0])
+    # the op and GELU written with erf use it: torch's values and gradients in float32
+    compare(lambda m, a: m.erf(a), ember.from_numpy(x[np.isfinite(x)][::97].copy()), grad=False)
+    a = ember.from_numpy(np.linspace(-5, 5, 301, dtype=np.float32)).requires_grad_()
+    compare(lambda m, a: 0.5 * a * (1 + m.erf(a / math.sqrt(2))), a, rtol=2e-6, atol=1e-6)
