@@ -1,6 +1,6 @@
 """torch.fft: rfft and irfft of 2^20 float32 points and fft2 of a 512 x 512 complex64 array,
 ember vs torch in one process (python -m benchmarks.bench_fft). Target: ember within 1.5x of
-torch's time (speed ember/torch >= 0.67x)."""
+torch's time (time ember/torch <= 1.5x)."""
 
 from __future__ import annotations
 
