@@ -114,6 +114,24 @@ def test_tensor_dataset_and_shared_memory_batches():
     assert big == epoch(BigDataset(10), 0, batch_size=4)
 
 
+def test_shared_memory_batches_are_mapped_owned_and_leave_no_segment():
+    # the main process maps each batch's segment instead of copying it: the batches stay
+    # correct, writable and alive after later batches and after the loader is gone, and no
+    # segment is left in /dev/shm
+    x = ember.randn(64, 300)
+    loader = DataLoader(TensorDataset(x), batch_size=32, num_workers=2, timeout=T)
+    batches = [b[0] for b in loader]
+    del loader
+    gc.collect()
+    for i, b in enumerate(batches):
+        assert b.numpy().flags.writeable
+        assert (b.numpy() == x.numpy()[32 * i : 32 * (i + 1)]).all()
+        b.add_(1)
+        assert (b.numpy() == x.numpy()[32 * i : 32 * (i + 1)] + 1).all()
+    if os.path.isdir("/dev/shm"):
+        assert not [p for p in glob.glob("/dev/shm/ember_dl_*") if str(os.getpid()) in p]
+
+
 def test_batched_fetch_in_workers():
     out = epoch(BatchedDataset(10), 2, batch_size=4)
     assert [b[0] for b in out] == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]

@@ -3,17 +3,28 @@
 A worker calls ``share(batch, prefix)``: every large CPU array (bare or in a tensor) is copied
 once into a fresh ``multiprocessing.shared_memory`` segment and replaced by a small
 ``_SharedArray`` record (name, shape, dtype). Only those records are pickled through the result
-queue. The main process calls ``rebuild(batch)``, which copies each segment into an ordinary
-array and unlinks it at once, so no segment outlives its batch. Segment names start with a
-per-iterator prefix; ``unlink_prefix`` removes any left in flight when the workers shut down.
-Segments are registered with multiprocessing's resource tracker (shared by parent and workers),
-which also unlinks them if the whole program dies.
+queue. The main process calls ``rebuild(batch)``, which maps each segment and unlinks its name at
+once: the batch's arrays live in the mapping (as torch's batches live in shared memory), which
+is freed with them, so no segment outlives its batch. Where there is no ``/dev/shm`` to map
+from, it copies the segment into an ordinary array instead. Mapping in place skips a copy of
+every batch in the main process: in the ImageNet pipeline of ``benchmarks/bench_vision_data.py``
+(batches of 32x3x224x224 float32, 19 MB) with 2 workers the main process's CPU time went from
+0.29-0.43 to 0.13-0.17 ms per image (2026-12-04, three runs each, old and new code alternating).
+
+What stays in the workers is the kernel's work: each batch's fresh shared pages cost about 4 us
+apiece here (19 MB: 20 ms, against 0.8 ms for the stack itself), with a copy into them or without
+(collating straight into the segment, as torch does, measured the same).
+
+Segment names start with a per-iterator prefix; ``unlink_prefix`` removes any left in flight
+when the workers shut down. Segments are registered with multiprocessing's resource tracker
+(shared by parent and workers), which also unlinks them if the whole program dies.
 """
 
 from __future__ import annotations
 
 import glob
 import itertools
+import mmap
 import os
 from multiprocessing import resource_tracker
 from multiprocessing.shared_memory import SharedMemory
@@ -84,7 +95,24 @@ def share(data: Any, prefix: str) -> Any:
     return data
 
 
+def _mapped(name: str, shape: tuple, dtype: np.dtype) -> np.ndarray:
+    """The segment ``name`` as an array, mapped where it lies; its name is unlinked at once,
+    its memory freed with the array."""
+    path = os.path.join("/dev/shm", name)
+    fd = os.open(path, os.O_RDWR)
+    try:
+        mm = mmap.mmap(fd, os.fstat(fd).st_size)
+    finally:
+        os.close(fd)
+        os.unlink(path)
+        resource_tracker.unregister("/" + name, "shared_memory")  # as SharedMemory.unlink
+    return np.frombuffer(mm, dtype, count=int(np.prod(shape))).reshape(shape)
+
+
 def _get(rec: _SharedArray):
+    if _HAS_DEV_SHM:
+        arr = _mapped(rec.name, rec.shape, np.dtype(rec.dtype))
+        return _wrap(arr) if rec.is_tensor else arr
     shm = SharedMemory(name=rec.name)
     try:
         view = np.ndarray(rec.shape, np.dtype(rec.dtype), buffer=shm.buf)
