@@ -133,3 +133,23 @@ def test_recorded_graph_keeps_the_fused_values_and_gradients(dtype):
                 np.testing.assert_allclose(
                     e.numpy(), t.numpy(), rtol=1e-6 if dtype == np.float32 else 1e-15
                 )
+
+
+def test_one_value_path_matches_the_array_path_midpoints_included():
+    # a single value (a transform's one random draw) is fused in Python floats; where the
+    # float64 sum sits on a float32 midpoint it defers to the array path's tie-breaking
+    rng = np.random.default_rng(3)
+    u = (rng.integers(0, 1 << 24, 4000) * 2.0**-24).astype(np.float32)
+    d = rng.standard_normal(4000).astype(np.float32)
+    f = (rng.standard_normal(4000) * rng.choice([1e-3, 1.0, 1e3], 4000)).astype(np.float32)
+    # a midpoint: (1 + 2^-23)(1 - 2^-23) + 2^24 + 2 = 2^24 + 3 - 2^-46 rounds in float64 to
+    # 2^24 + 3, halfway between two float32; the fused result is the lower one, 2^24 + 2
+    u = np.concatenate([u, np.float32([1.0 + 2.0**-23])])
+    d = np.concatenate([d, np.float32([1.0 - 2.0**-23])])
+    f = np.concatenate([f, np.float32([2.0**24 + 2])])
+    whole = _fma.fma32(u, d, f)
+    assert whole[-1] == np.float32(2.0**24 + 2)
+    for i in range(u.size):
+        one = _fma.fma32(u[i : i + 1], d[i], f[i])
+        assert one.shape == (1,) and one.dtype == np.float32
+        assert one.view(np.int32)[0] == whole.view(np.int32)[i], i

@@ -352,3 +352,22 @@ def test_box_muller_fused_steps_round_once():
         C._fma32_exact_sum = exact_sum
     for a, b in zip(fast, checked):
         assert (a.view(np.int32) == b.view(np.int32)).all()
+
+
+def test_small_and_large_draws_interleave_as_torchs_stream():
+    # up to 256 words come from the engine's raw draws, more from NumPy's integers: one stream
+    def draws(m):
+        m.manual_seed(11)
+        return [
+            m.rand(1),
+            m.rand(300),
+            m.randint(0, 1000, (3,)),
+            m.empty(1).uniform_(0.08, 1.0),
+            m.rand(1, dtype=m.float64),
+            m.randn(200),
+            m.rand(257),
+            m.randperm(40),
+        ]
+
+    for e, t in zip(draws(ember), draws(torch)):
+        assert np.array_equal(bits(e), bits(t))
