@@ -65,9 +65,22 @@ def _as_tensor(x) -> Tensor:
     return x if isinstance(x, Tensor) else _wrap(np.asarray(x))
 
 
-def _unary(name, kernel, grad=None, *, torch_name=None):
-    """A differentiable elementwise op from a float64 kernel and grad(g, a, y) on arrays."""
-    fwd = _f64(kernel)
+def _f64_or_f32(kernel, kernel_f32):
+    """``_f64(kernel)``, except that float32 NumPy arrays go to their own ``kernel_f32``."""
+    wide = _f64(kernel)
+
+    def f(a):
+        if type(a) is CPU_ARRAY and a.dtype == np.float32:
+            return kernel_f32(a)
+        return wide(a)
+
+    return f
+
+
+def _unary(name, kernel, grad=None, *, torch_name=None, kernel_f32=None):
+    """A differentiable elementwise op from a float64 kernel (and optionally a float32 one) and
+    grad(g, a, y) on arrays."""
+    fwd = _f64(kernel) if kernel_f32 is None else _f64_or_f32(kernel, kernel_f32)
     cls = elementwise_op(
         "".join(p.capitalize() for p in name.split("_")),
         fwd,
@@ -109,8 +122,16 @@ def _digamma_grad(g, a, y):
     return g * _g(_gm.trigamma)(a)
 
 
-lgamma = _unary("lgamma", _gm.lgamma, lambda g, a, y: g * _g(_gm.digamma)(a), torch_name="lgamma")
-gammaln = _unary("gammaln", _gm.lgamma, lambda g, a, y: g * _g(_gm.digamma)(a))
+lgamma = _unary(
+    "lgamma",
+    _gm.lgamma,
+    lambda g, a, y: g * _g(_gm.digamma)(a),
+    torch_name="lgamma",
+    kernel_f32=_gm.lgamma_f32,
+)
+gammaln = _unary(
+    "gammaln", _gm.lgamma, lambda g, a, y: g * _g(_gm.digamma)(a), kernel_f32=_gm.lgamma_f32
+)
 digamma = _unary("digamma", _gm.digamma, _digamma_grad, torch_name="digamma")
 psi = _unary("psi", _gm.digamma, _digamma_grad)
 i0 = _unary("i0", _bm.i0, lambda g, a, y: g * _g(_bm.i1)(a), torch_name="i0")
