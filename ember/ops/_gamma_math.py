@@ -27,6 +27,7 @@ __all__ = [
     "lgamma",
     "lgamma_f32",
     "digamma",
+    "digamma_f32",
     "trigamma",
     "zeta",
     "polygamma",
@@ -292,6 +293,50 @@ def digamma(a: np.ndarray) -> np.ndarray:
     if neg.any():
         xn = x[neg]
         out[neg] = digamma(1.0 - xn) - np.pi / _tanpi(xn)
+    return out.reshape(np.shape(a))
+
+
+# float32 digamma (digamma_f32) the same way: digamma(x) = digamma(x + 8) - sum_j 1 / (x + j)
+# below 8, the asymptotic series with eight terms from 8 up, in float64 blocks; zero, the
+# negative axis and NaN go to the float64 kernel (its reflection and torch's special values).
+# Near the positive root (1.4616...) the sum cancels to about 5e-16 absolute, which float32
+# rounding hides: within an ulp of the float64 kernel (torch's float32 digamma is off by many
+# ulps there). 1M float32 values (2026-12-04, one thread, best of 5): 93-127 ms through the
+# float64 pieces -> 14 ms; torch 10.5-11.2 ms on two threads.
+def _psi_shifted(x: np.ndarray) -> np.ndarray:
+    """digamma of positive float64 x (finite or +inf), by the shifted asymptotic series."""
+    xs = np.minimum(x, _SHIFT)
+    small = x < _SHIFT
+    acc = 1.0 / xs
+    for j in range(1, 8):
+        acc += 1.0 / (xs + float(j))
+    acc *= small
+    y = x + _SHIFT * small
+    r2 = 1.0 / (y * y)
+    ser = np.full_like(y, _B2K[7] / 16)
+    for k in range(7, 0, -1):
+        ser *= r2
+        ser += _B2K[k - 1] / (2 * k)
+    ser *= r2
+    out = np.log(y)
+    out -= 0.5 / y
+    out -= ser
+    out -= acc
+    return out
+
+
+def digamma_f32(a: np.ndarray) -> np.ndarray:
+    """digamma of a float32 array in float32 (see above), with torch's special values."""
+    x = np.ascontiguousarray(a).reshape(-1)
+    out = np.empty(x.shape, np.float32)
+    for lo in range(0, x.size, _BLOCK):
+        xb = x[lo : lo + _BLOCK].astype(np.float64)
+        pos = xb > 0
+        r = _psi_shifted(np.where(pos, xb, 1.0))
+        rest = np.flatnonzero(~pos)
+        if rest.size:
+            r[rest] = digamma(xb[rest])
+        out[lo : lo + _BLOCK] = r
     return out.reshape(np.shape(a))
 
 

@@ -132,8 +132,10 @@ lgamma = _unary(
 gammaln = _unary(
     "gammaln", _gm.lgamma, lambda g, a, y: g * _g(_gm.digamma)(a), kernel_f32=_gm.lgamma_f32
 )
-digamma = _unary("digamma", _gm.digamma, _digamma_grad, torch_name="digamma")
-psi = _unary("psi", _gm.digamma, _digamma_grad)
+digamma = _unary(
+    "digamma", _gm.digamma, _digamma_grad, torch_name="digamma", kernel_f32=_gm.digamma_f32
+)
+psi = _unary("psi", _gm.digamma, _digamma_grad, kernel_f32=_gm.digamma_f32)
 i0 = _unary("i0", _bm.i0, lambda g, a, y: g * _g(_bm.i1)(a), torch_name="i0")
 i0e = _unary("i0e", _bm.i0e, lambda g, a, y: g * (_g(_bm.i1e)(a) - np.sign(a) * y))
 
