@@ -490,7 +490,15 @@ class ConvNd(Op):
         if ctx.geo[0] == "pw":
             return conv_pointwise.backward(gy, x, w, ctx.geo[1], nd) + (None,) * 4
         if ctx.geo[0] == "flat":
-            return conv_flat.backward(gy, x, w, *ctx.geo[1:4], nd) + (None,) * 4
+            s, pads, d = ctx.geo[1:4]
+            if nd[0] and conv_flat.input_grad_by_columns(x.shape, w.shape, s):
+                _, gw, gb = conv_flat.backward(gy, x, w, s, pads, d, (False,) + tuple(nd[1:3]))
+                n, cout = gy.shape[:2]
+                with _gemm.guard():
+                    g2 = _to_cn(gy, n, cout, "gy")
+                    gx = conv_input_grad(g2, w, None, x.shape, s, pads, d, 1, gy.shape[2:])
+                return (gx, gw, gb) + (None,) * 4
+            return conv_flat.backward(gy, x, w, s, pads, d, nd) + (None,) * 4
         if ctx.geo[0] == "wino":
             return conv_winograd.backward(gy, x, w, ctx.geo[2], nd, cols) + (None,) * 4
         if ctx.geo[0] in ("nhwc", "dw"):

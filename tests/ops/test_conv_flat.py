@@ -244,3 +244,43 @@ def test_row_path_asymmetric_same_padding(ks, dil):
         (y * y).sum().backward()
         res.append([y.detach().numpy(), tx.grad.numpy(), tw.grad.numpy()])
     close_outputs(res[0], res[1], np.float64)
+
+
+@pytest.mark.parametrize(
+    "xs, ws, stride, padding, by_columns",
+    [
+        ((2, 3, 32, 32), (64, 3, 7, 7), 2, 3, True),  # ResNet's stem, the image with gradients
+        ((3, 3, 16, 16), (32, 3, 3, 3), 1, 1, True),
+        ((2, 4, 34, 32), (64, 4, 3, 3), 1, 0, True),
+        ((3, 3, 16, 16), (16, 3, 3, 3), 1, 1, False),  # few outputs: the blocks' own gradient
+        ((2, 6, 64, 64), (64, 6, 3, 3), 2, 1, False),
+    ],
+)
+def test_first_layer_input_gradient_matches_torch(xs, ws, stride, padding, by_columns):
+    """Where the image takes gradients, a first layer's input gradient comes from the batch
+    product and col2im when its taps times outputs are many (input_grad_by_columns), else from
+    the blocks: all gradients against torch's (float32) and float64 finite differences."""
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal(xs).astype(np.float32)
+    w = (rng.standard_normal(ws) * 0.1).astype(np.float32)
+    s = (stride, stride)
+    assert conv_flat.eligible(x, w, s, ((padding,) * 2,) * 2, (1, 1), 1)
+    assert conv_flat.input_grad_by_columns(xs, ws, s) is by_columns
+    res = []
+    for lib in (ember, torch):
+        tx = lib.tensor(x, requires_grad=True)
+        tw = lib.tensor(w, requires_grad=True)
+        y = lib.nn.functional.conv2d(tx, tw, None, stride, padding)
+        (y * y).sum().backward()
+        res.append([y.detach().numpy(), tx.grad.numpy(), tw.grad.numpy()])
+    close_outputs(res[0], res[1], np.float32, atol32=3e-3)
+
+
+def test_first_layer_input_gradient_by_columns_gradcheck():
+    def served(x, w):
+        pads = ((1, 1), (1, 1))
+        return conv_flat.eligible(x, w, (1, 1), pads, (1, 1), 1) and (
+            conv_flat.input_grad_by_columns(x.shape, w.shape, (1, 1))
+        )
+
+    conv_gradcheck((1, 3, 16, 16), (32, 3, 3, 3), served, 1, 1)
