@@ -20,6 +20,12 @@ import sys
 import tempfile
 import time
 
+try:
+    from .harness import command_line, rate, row, write_json
+except ImportError:  # run as a script, or loaded from its path (the torchvision side too)
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from harness import command_line, rate, row, write_json
+
 # torchvision 0.29.1's images/s measured by this script on the development machine (2 cores
 # shared with other jobs, load average ~13, 2026-12-03; 96 images, best of 3 epochs), used when
 # no torchvision interpreter is available: {workers: images per second}
@@ -89,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rounds", type=int, default=2, help="alternating runs of each side")
     ap.add_argument("--workers", default="0,2")
     ap.add_argument("--tv-python", default=os.environ.get("EMBER_BENCH_TV_PYTHON"))
+    ap.add_argument("--json", metavar="PATH", help="also write the README table rows here")
     ap.add_argument("--side", choices=["ember", "torchvision"], help=argparse.SUPPRESS)
     ap.add_argument("--root", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -144,12 +151,21 @@ def main(argv: list[str] | None = None) -> int:
         "RandomResizedCrop(224)+flip+ToTensor+Normalize, batch 32"
     )
     print(f"torchvision side: {source}")
+    rows = []
+    cmd = command_line("python -m benchmarks.bench_vision_data", argv)
     for nw in workers:
         e, t = ember_ips[nw], tv_ips.get(nw, float("nan"))
         print(
             f"  {nw} workers: ember {e:7.1f} images/s, torchvision {t:7.1f} images/s, "
             f"ratio ember/torchvision {e / t:.2f}"
         )
+        work = (
+            f"ImageFolder + RandomResizedCrop(224) + flip + ToTensor + Normalize, DataLoader "
+            f"batch 32, {nw} workers (against torchvision 0.29.1"
+            f"{'' if measured_tv else ', recorded figures'})"
+        )
+        rows.append(row(work, f"{rate(e)} images/s", f"{rate(t)} images/s", f"{e / t:.2f}x", cmd))
+    write_json(args.json, rows)
     return 0
 
 

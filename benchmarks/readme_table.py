@@ -40,6 +40,7 @@ ORDER = (
     "cnn",
     "lm",
     "vision_models",
+    "vision_data",
     "data",
     "random",
     "func",
@@ -100,6 +101,9 @@ JOBS: dict[str, list[Job]] = {
     "distributions": [Job("benchmarks.bench_distributions", module=True)],
     "sparse": [Job("benchmarks/bench_sparse.py")],
     "vision_models": [Job("benchmarks/bench_vision_models.py")],
+    "vision_data": [
+        Job("benchmarks.bench_vision_data", ["--rounds", "3"], ["--rounds", "1"], module=True)
+    ],
     "distributed": [Job("benchmarks/bench_distributed.py")],
     "gpu": [Job("benchmarks.bench_gpu", [], ["--steps", "10", "--repeat", "2"], module=True)],
 }
