@@ -9,6 +9,7 @@ task order whatever order they arrive in.
 
 from __future__ import annotations
 
+import collections
 import itertools
 import math
 import multiprocessing
@@ -337,6 +338,12 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
         self._worker_init_fn = loader.worker_init_fn
         self._shm_prefix = f"ember_dl_{os.getpid()}_{next(_iter_ids)}"
         shared_memory.ensure_tracker()
+        # segments whose batches this process has dropped, (name, size), filled from the
+        # arrays' finalizers (any thread); handed back to their workers with the next tasks
+        recycled: collections.deque = collections.deque()
+        self._recycled = recycled
+        self._recycle = lambda name, size: recycled.append((name, size))
+        self._free_for: list[list] = [[] for _ in range(self._num_workers)]
         self._worker_result_queue = _ResultQueue(ctx=ctx)
         self._workers_done_event = ctx.Event()
         self._index_queues = []
@@ -410,11 +417,23 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
                 break
         else:
             return
-        self._index_queues[wid].put((self._send_idx, index))
+        self._index_queues[wid].put((self._send_idx, index, self._segments_for(wid)))
         self._task_info[self._send_idx] = (wid,)
         self._worker_tasks[wid] += 1
         self._in_flight += 1
         self._send_idx += 1
+
+    def _segments_for(self, wid: int) -> list:
+        """The dropped batches' segments that worker ``wid`` made, to write new batches into."""
+        start = len(self._shm_prefix) + 1
+        while self._recycled:
+            name, size = self._recycled.popleft()
+            owner = name[start:].split("_", 1)[0]
+            if name.startswith(self._shm_prefix + "_") and owner.isdigit():
+                if int(owner) < self._num_workers:
+                    self._free_for[int(owner)].append((name, size))
+        segs, self._free_for[wid] = self._free_for[wid], []
+        return segs
 
     def _retire(self, idx: int) -> tuple | None:
         """Forget task ``idx`` (delivered or skipped): its slot may take a new task."""
@@ -451,7 +470,7 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
             except (EOFError, OSError, ConnectionError) as e:
                 self._check_workers()
                 raise RuntimeError("DataLoader workers exited unexpectedly") from e
-            return idx, shared_memory.rebuild(data)
+            return idx, shared_memory.rebuild(data, self._recycle)
 
     def _next_data(self):
         while True:

@@ -17,6 +17,7 @@ import textwrap
 import time
 from contextlib import contextmanager
 
+import numpy as np
 import pytest
 import torch.utils.data as tdata
 
@@ -130,6 +131,53 @@ def test_shared_memory_batches_are_mapped_owned_and_leave_no_segment():
         assert (b.numpy() == x.numpy()[32 * i : 32 * (i + 1)] + 1).all()
     if os.path.isdir("/dev/shm"):
         assert not [p for p in glob.glob("/dev/shm/ember_dl_*") if str(os.getpid()) in p]
+
+
+@pytest.mark.parametrize("persistent", [False, True])
+def test_recycled_segments_never_overwrite_a_held_batch(persistent, monkeypatch):
+    # a dropped batch's segment goes back to its worker for a later batch; one still held (or a
+    # view of it) keeps its segment: every batch keeps its own values, over several epochs
+    from ember.utils.data._utils import shared_memory as shm
+
+    names = []
+    get = shm._get
+
+    def spy(rec, recycle=None):
+        names.append(rec.name)
+        return get(rec, recycle)
+
+    monkeypatch.setattr(shm, "_get", spy)
+    x = ember.arange(128 * 4096, dtype=ember.float32).reshape(128, 4096)  # 8 rows: 128 KB
+    loader = DataLoader(
+        TensorDataset(x), batch_size=8, num_workers=2, timeout=T, persistent_workers=persistent
+    )
+    held = []
+    for _ in range(3):
+        for i, (b,) in enumerate(loader):
+            assert (b.numpy() == x.numpy()[8 * i : 8 * (i + 1)]).all()
+            if i % 2 == 0:
+                held.append((i, b[1:]))  # a view keeps the whole mapping alive
+            del b
+            gc.collect()  # the dropped batches' segments go back at once
+    for i, v in held:
+        assert (v.numpy() == x.numpy()[8 * i + 1 : 8 * (i + 1)]).all()
+    if os.path.isdir("/dev/shm"):
+        assert len(set(names)) < len(names) == 48  # segments were written again
+    del loader
+    gc.collect()
+    if os.path.isdir("/dev/shm"):
+        assert not [p for p in glob.glob("/dev/shm/ember_dl_*") if str(os.getpid()) in p]
+
+
+def test_given_back_segment_gone_falls_back_to_a_new_one():
+    from ember.utils.data._utils import shared_memory as shm
+
+    shm.give_back([("ember_dl_no_such_segment", 4 * 20_000)])
+    rec = shm.share(np.ones(20_000, np.float32), f"ember_dl_{os.getpid()}_t")
+    assert rec.name != "ember_dl_no_such_segment"
+    back = shm.rebuild(rec)
+    assert (back == 1).all()
+    shm._free.clear()
 
 
 def test_batched_fetch_in_workers():

@@ -205,7 +205,8 @@ def _worker_loop(
                 break
             if done_event.is_set() or iteration_end:
                 continue
-            idx, index = r
+            idx, index, segments = r
+            shared_memory.give_back(segments)  # the main process's dropped batches: reuse them
             if init_exception is not None:
                 data = init_exception
                 init_exception = None
