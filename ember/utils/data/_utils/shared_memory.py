@@ -69,7 +69,7 @@ def ensure_tracker() -> None:
 # against 2-5 ms to map and fill pages that already exist.
 _free: dict[int, list[str]] = {}
 # its pages exist: map them all in one call rather than fault them in one by one
-_MAP_FLAGS = mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0)
+_MAP_FLAGS = getattr(mmap, "MAP_SHARED", 0) | getattr(mmap, "MAP_POPULATE", 0)  # (Linux only)
 
 
 def give_back(segments) -> None:
