@@ -513,6 +513,10 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
 
 def silu(input: Tensor, inplace: bool = False) -> Tensor:
     """x * sigmoid(x)."""
+    if input.is_complex() and input.requires_grad and is_grad_enabled():
+        raise RuntimeError(  # torch has no complex derivative for silu
+            "silu does not support automatic differentiation for outputs with complex dtype."
+        )
     if inplace:
         return _inplace_apply(input, _Silu.apply)
     return _Silu.apply(input)

@@ -36,6 +36,8 @@ def _sigm(x):
     if simd_float(x):
         return sigmoid_cpu(x)
     xp = xp_of(x)
+    if x.dtype.kind == "c":  # torch's formula (logaddexp has no complex loop)
+        return 1 / (1 + xp.exp(-x))
     return xp.exp(-xp.logaddexp(0, -x)).astype(x.dtype, copy=False)
 
 
@@ -46,6 +48,8 @@ def _silu_fwd(x):
         # where exp overflowed: x / inf is -0.0, and -inf / inf NaN, as torch's (silently)
         with np.errstate(invalid="ignore"):
             return np.divide(x, d, out=d)
+    if x.dtype.kind == "c":
+        return x / (1 + xp_of(x).exp(-x))
     return x * _sigm(x)
 
 

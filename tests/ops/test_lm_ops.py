@@ -193,3 +193,21 @@ def test_silu_mish_tails(name, dtype):
     tol = 1e-6 if dtype == np.float32 else 1e-13
     with np.errstate(invalid="ignore"):
         compare(lambda m, v: getattr(m.nn.functional, name)(v), x, atol=1e-30, rtol=tol * 4)
+
+
+@pytest.mark.parametrize("dtype", [np.complex64, np.complex128])
+def test_silu_of_complex_inputs_matches_torch(dtype):
+    # torch's x / (1 + exp(-x)) (the real path's logaddexp has no complex loop); like torch,
+    # no derivative for complex silu
+    rng = np.random.default_rng(2)
+    a = (rng.standard_normal(20) + 1j * rng.standard_normal(20)).astype(dtype)
+    tol = 1e-5 if dtype == np.complex64 else 1e-12
+    e = ember.nn.functional.silu(ember.tensor(a)).numpy()
+    t = torch.nn.functional.silu(torch.tensor(a)).numpy()
+    np.testing.assert_allclose(e, t, rtol=tol, atol=tol)
+    errors = []
+    for m in (ember, torch):
+        with pytest.raises(RuntimeError) as err:
+            m.nn.functional.silu(m.tensor(a, requires_grad=True))
+        errors.append(str(err.value))
+    assert errors[0] == errors[1]
