@@ -119,14 +119,25 @@ def istft(
     n_frames = spec._data.shape[-1]
     if onesided is None:
         onesided = spec._data.shape[-2] != n_fft
+    bins = spec._data.shape[-2]
+    if bins != (n_fft // 2 + 1 if onesided else n_fft):
+        want = "n_fft / 2 + 1 when onesided=True" if onesided else "n_fft when onesided=False"
+        raise RuntimeError(
+            "istft: expected the frequency dimension (3rd to the last) of the input tensor to "
+            f"match {want}, but got {bins}"
+        )
     norm = "ortho" if normalized else "backward"
     cols = spec.transpose(-1, -2)
-    if onesided:
-        frames = _fft.irfft(cols, n=n_fft, dim=-1, norm=norm)
-    else:
+    if return_complex:
+        if onesided:
+            raise RuntimeError("Cannot have onesided output if window or input is complex")
         frames = _fft.ifft(cols, n=n_fft, dim=-1, norm=norm)
-        if not return_complex:
-            frames = frames.real
+    else:
+        if window is not None and window.is_complex():
+            raise RuntimeError("Complex windows are incompatible with return_complex=False")
+        if not onesided:  # as torch: a real signal's half of the spectrum, the rest ignored
+            cols = cols[..., : n_fft // 2 + 1]
+        frames = _fft.irfft(cols, n=n_fft, dim=-1, norm=norm)
     w = _window(window, win_length, n_fft, frames)
     frames = frames * w
     out_len = n_fft + hop * (n_frames - 1)
@@ -134,8 +145,8 @@ def istft(
     b = frames._data.shape[0]
     zeros = _wrap(np.zeros((b, out_len), dtype=frames._data.dtype))
     y = zeros.index_add(1, _wrap(idx), frames.reshape(b, -1))
-    wsq = (w._data * w._data).astype(np.float64)
-    env = np.zeros(out_len)
+    wsq = w._data * w._data  # complex for a complex window, as torch's window.pow(2)
+    env = np.zeros(out_len, np.complex128 if wsq.dtype.kind == "c" else np.float64)
     np.add.at(env, idx, np.tile(wsq, n_frames))
     start = n_fft // 2 if center else 0
     if length is not None:
@@ -143,9 +154,10 @@ def istft(
     else:
         end = out_len - (n_fft // 2 if center else 0)
     env_part = env[start : min(end, out_len)]
-    if env_part.size and env_part.min() < 1e-11:
-        raise RuntimeError("istft(...): window overlap add min: " + f"{env_part.min():g}")
-    y = y[:, start : min(end, out_len)] / _wrap(env_part.astype(frames._data.real.dtype))
+    if env_part.size and np.abs(env_part).min() < 1e-11:
+        raise RuntimeError("istft(...): window overlap add min: " + f"{np.abs(env_part).min():g}")
+    env_dt = frames._data.dtype if env.dtype.kind == "c" else frames._data.real.dtype
+    y = y[:, start : min(end, out_len)] / _wrap(env_part.astype(env_dt))
     if length is not None and end > out_len:
         pad = _wrap(np.zeros((b, end - out_len), dtype=y._data.dtype))
         y = cat([y, pad], -1)

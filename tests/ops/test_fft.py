@@ -237,3 +237,43 @@ def test_stft_istft_match_torch(kw, shape):
 def test_stft_requires_return_complex():
     with pytest.raises(RuntimeError, match="requires the return_complex parameter"):
         ember.stft(ember.ones(32), 8)
+
+
+def test_istft_of_spectra_no_stft_made_matches_torch():
+    # two-sided spectra that are not conjugate-symmetric: with a real result torch reads only
+    # the first n_fft // 2 + 1 bins (irfft); with return_complex the whole ifft, complex windows
+    # allowed; torch's errors otherwise
+    rng = np.random.default_rng(7)
+    x = (rng.standard_normal((3, 10, 6)) + 1j * rng.standard_normal((3, 10, 6))).astype(
+        np.complex64
+    )
+    wc = (rng.uniform(0.5, 1.5, 10) + 1j * rng.uniform(-0.3, 0.3, 10)).astype(np.complex64)
+    cases = [
+        dict(n_fft=10, window=np.hanning(12)[1:-1].astype(np.float32)),
+        dict(n_fft=10, center=False, window=np.ones(10, np.float32)),
+        dict(n_fft=10, window=np.ones(10, np.float32), onesided=False, length=20),
+        dict(n_fft=10, window=wc, return_complex=True),
+        dict(n_fft=10, window=np.ones(10, np.float32), return_complex=True, normalized=True),
+    ]
+    for kw in cases:
+        res = []
+        for m in (ember, torch):
+            args = {k: (m.tensor(v) if isinstance(v, np.ndarray) else v) for k, v in kw.items()}
+            res.append(m.istft(m.tensor(x), **args))
+        assert res[0].dtype.is_complex == res[1].is_complex()
+        np.testing.assert_allclose(res[0].numpy(), res[1].numpy(), rtol=1e-5, atol=1e-5)
+    ones = np.ones(10, np.float32)
+    for spec, kw in (
+        (x, dict(n_fft=10, window=wc)),  # a complex window needs return_complex
+        (x[:, :6], dict(n_fft=10, window=ones, return_complex=True)),  # a one-sided spectrum
+    ):
+        errors = []
+        for m in (ember, torch):
+            args = {k: (m.tensor(v) if isinstance(v, np.ndarray) else v) for k, v in kw.items()}
+            with pytest.raises(RuntimeError) as e:
+                m.istft(m.tensor(spec), **args)
+            errors.append(str(e.value))
+        assert errors[0] == errors[1]
+    for m in (ember, torch):  # the frequency bins must fit n_fft (torch's message is longer)
+        with pytest.raises(RuntimeError, match="frequency dimension"):
+            m.istft(m.tensor(x[:, :7]), n_fft=10, window=m.tensor(ones), onesided=True)
