@@ -669,9 +669,10 @@ def native_group_norm(
     eps: float,
 ) -> tuple[Tensor, Tensor, Tensor]:
     """(output, mean, rstd) of group norm, the statistics (N, group), as
-    torch.native_group_norm."""
+    torch.native_group_norm: unlike layer and batch norm's, these statistics carry gradients."""
     out = F.group_norm(input, group, weight, bias, eps)
-    return (out, *_stats(input.reshape(N, group, -1), 2, eps, False))
+    xs = input.reshape(N, group, -1)
+    return out, xs.mean(2), (xs.var(2, correction=0) + eps).rsqrt()
 
 
 def batch_norm_update_stats(

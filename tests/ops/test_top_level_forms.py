@@ -862,3 +862,21 @@ def test_removed_linalg_functions_raise_torchs_error(name):
         getattr(torch, name)(*targs)
     with pytest.raises(RuntimeError, match=start):
         getattr(ember, name)(*args)
+
+
+def test_native_group_norm_statistics_carry_gradients_as_torchs():
+    # only group norm's (mean, rstd) are differentiable in torch; layer and batch norm's are not
+    rng = np.random.default_rng(3)
+    a = rng.standard_normal((2, 6, 5))
+    res = []
+    for lib in (ember, torch):
+        x = lib.tensor(a, requires_grad=True)
+        _, mean, rstd = lib.native_group_norm(x, None, None, 2, 6, 5, 3, 1e-5)
+        flags = [
+            t.requires_grad
+            for t in lib.native_layer_norm(x, (5,), None, None, 1e-5)[1:] + (mean, rstd)
+        ]
+        (mean * 3 + rstd * rstd).sum().backward()
+        res.append((flags, x.grad.numpy()))
+    assert res[0][0] == res[1][0] == [False, False, True, True]
+    np.testing.assert_allclose(res[0][1], res[1][1], rtol=1e-9, atol=1e-10)
