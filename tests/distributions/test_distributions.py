@@ -193,3 +193,27 @@ def test_entropy_mc_matches_closed_form():
     np.testing.assert_allclose(_np(ef), _np(d.entropy()), rtol=1e-9)
     np.testing.assert_allclose(_np(mc), _np(d.entropy()), atol=0.03)
     assert math.isfinite(float(ef.sum()))
+
+
+def test_normal_without_a_graph_gives_the_graphs_values():
+    # with nothing to differentiate, log_prob and rsample work in place on one array: the same
+    # operations, so the same bits as the recorded path, and torch's draws
+    rng = np.random.default_rng(9)
+    loc = rng.standard_normal(50).astype(np.float32)
+    scale = rng.uniform(0.5, 2.0, 50).astype(np.float32)
+    value = rng.standard_normal((3, 50)).astype(np.float32)
+    fast = ember.distributions.Normal(ember.tensor(loc), ember.tensor(scale))
+    graph = ember.distributions.Normal(ember.tensor(loc, requires_grad=True), ember.tensor(scale))
+    a = fast.log_prob(ember.tensor(value)).numpy()
+    b = graph.log_prob(ember.tensor(value)).detach().numpy()
+    assert np.array_equal(a, b)
+    with ember.no_grad():
+        assert np.array_equal(graph.log_prob(ember.tensor(value)).numpy(), a)
+    t = torch.distributions.Normal(torch.tensor(loc), torch.tensor(scale))
+    np.testing.assert_allclose(a, t.log_prob(torch.tensor(value)).numpy(), rtol=1e-6, atol=1e-6)
+    ember.manual_seed(5)
+    torch.manual_seed(5)
+    want = t.rsample((4,)).numpy()
+    assert np.array_equal(fast.rsample((4,)).numpy(), want)
+    ember.manual_seed(5)
+    assert np.array_equal(graph.rsample((4,)).detach().numpy(), want)
