@@ -321,25 +321,32 @@ def test_no_gradient_where_torch_has_none():
     assert not E.chebyshev_polynomial_t(x, 3).requires_grad
 
 
-def test_float32_lgamma_within_an_ulp_of_the_float64_kernel():
-    # float32 takes lgamma_f32 (the shifted Stirling series in float64 blocks); the float64
-    # kernel, checked against mpmath above, is the reference
+def _f32_ulps(kernel_f32, kernel_f64, near, extra=()):
+    """A float32 kernel on a grid (tiny to huge, 0-20, ``near`` (lo, hi) densely, the negative
+    axis, ``extra``) against the float64 kernel: (x, got, ref, finite nonzero ref, ulps)."""
     x = np.concatenate(
         [
             np.geomspace(1e-38, 1e36, 20_000),
             np.linspace(0, 20, 40_001),
-            np.linspace(0.9, 2.1, 20_001),  # lgamma's zeros at 1 and 2
+            np.linspace(*near, 20_001),
             -np.linspace(0.001, 40, 20_000),
+            np.asarray(extra, np.float64),
         ]
     ).astype(np.float32)
     with np.errstate(all="ignore"):
-        got = _gamma_math.lgamma_f32(x)
-        ref = _gamma_math.lgamma(x.astype(np.float64))
+        got = kernel_f32(x)
+        ref = kernel_f64(x.astype(np.float64))
     assert got.dtype == np.float32 and got.shape == x.shape
     fin = np.isfinite(ref) & (ref != 0)
     ulp = np.spacing(np.abs(ref[fin]).astype(np.float32)).astype(np.float64)
+    return x, got, ref, fin, np.abs(got[fin] - ref[fin]) / ulp
+
+
+def test_float32_lgamma_within_an_ulp_of_the_float64_kernel():
+    # float32 takes lgamma_f32 (the shifted Stirling series in float64 blocks); the float64
+    # kernel, checked against mpmath above, is the reference (near: lgamma's zeros at 1 and 2)
+    x, got, ref, fin, err = _f32_ulps(_gamma_math.lgamma_f32, _gamma_math.lgamma, (0.9, 2.1))
     pos = x[fin] > 0
-    err = np.abs(got[fin] - ref[fin]) / ulp
     assert err[pos].max() <= 1.0, x[fin][pos][err[pos].argmax()]
     # on the negative axis, near lgamma's zeros, only an absolute bound holds (as for torch)
     np.testing.assert_allclose(got[fin][~pos], ref[fin][~pos], rtol=1e-6, atol=1e-6)
@@ -355,23 +362,11 @@ def test_float32_lgamma_within_an_ulp_of_the_float64_kernel():
 
 def test_float32_digamma_within_an_ulp_of_the_float64_kernel():
     # float32 takes digamma_f32 (the shifted asymptotic series in float64 blocks; zero, the
-    # negative axis and NaN through the float64 kernel)
-    x = np.concatenate(
-        [
-            np.geomspace(1e-38, 1e36, 20_000),
-            np.linspace(0, 20, 40_001),
-            np.linspace(1.3, 1.6, 20_001),  # digamma's positive root
-            -np.linspace(0.001, 40, 20_000),
-            [0.0, -0.0, np.inf, -np.inf, np.nan, -1.0, -2.0],
-        ]
-    ).astype(np.float32)
-    with np.errstate(all="ignore"):
-        got = _gamma_math.digamma_f32(x)
-        ref = _gamma_math.digamma(x.astype(np.float64))
-    assert got.dtype == np.float32 and got.shape == x.shape
-    fin = np.isfinite(ref) & (ref != 0)
-    ulp = np.spacing(np.abs(ref[fin]).astype(np.float32)).astype(np.float64)
-    err = np.abs(got[fin] - ref[fin]) / ulp
+    # negative axis and NaN through the float64 kernel); near: digamma's positive root
+    specials = [0.0, -0.0, np.inf, -np.inf, np.nan, -1.0, -2.0]
+    x, got, ref, fin, err = _f32_ulps(
+        _gamma_math.digamma_f32, _gamma_math.digamma, (1.3, 1.6), specials
+    )
     assert err.max() <= 1.0, x[fin][err.argmax()]
     np.testing.assert_array_equal(got[~fin], ref[~fin].astype(np.float32))  # inf, NaN, signs
     grid = x[np.isfinite(x) & (np.abs(x) < 1e3)]
