@@ -355,6 +355,54 @@ def _data_ptr(self):
     return a.__array_interface__["data"][0] if type(a) is CPU_ARRAY else a.data.ptr
 
 
+def _new_empty_strided(
+    self,
+    size,
+    stride,
+    *,
+    dtype=None,
+    layout=None,
+    device=None,
+    pin_memory=False,
+    requires_grad=False,
+):
+    """x.new_empty_strided(size, stride): empty_strided with x's dtype and device by default."""
+    return creation.empty_strided(
+        size,
+        stride,
+        dtype=self.dtype if dtype is None else dtype,
+        layout=layout,
+        device=self.device if device is None else device,
+        pin_memory=pin_memory,
+        requires_grad=requires_grad,
+    )
+
+
+def _dim_order(self, *, ambiguity_check=False):
+    """The dims from outermost to innermost in memory: by decreasing stride, ties in dim order
+    (torch's answer for sizes of 1 and other ambiguous layouts)."""
+    st = self.stride()
+    return tuple(sorted(range(self.dim()), key=lambda d: -st[d]))
+
+
+def _is_nonzero(self) -> bool:
+    """bool(x != 0) of a one-element tensor; torch's RuntimeError otherwise."""
+    n = self.numel()
+    if n != 1:
+        which = "no values" if n == 0 else "more than one value"
+        raise RuntimeError(f"Boolean value of Tensor with {which} is ambiguous")
+    return bool(self.item() != 0)
+
+
+def _nonzero_static(self, *, size: int, fill_value: int = -1):
+    """The first ``size`` rows of x.nonzero(), padded with ``fill_value`` rows to ``size``."""
+    idx = indexing.nonzero(self)
+    if idx.shape[0] >= size:
+        return idx[:size].clone()
+    pad = creation.full((size - idx.shape[0], idx.shape[1]), fill_value, dtype=idx.dtype)
+    return join.cat([idx, pad], 0)
+
+
 def _legacy_new_method(self, *args, device=None, dtype=None):
     """x.new(...): the legacy constructor with x's dtype and device."""
     dt = dtype or self.dtype
@@ -679,6 +727,23 @@ METHODS: dict = {
     "to_sparse_csr": sparse.to_sparse_csr,
     "to_dense": lambda s, dtype=None, *, masked_grad=None: s if dtype is None else s.to(dtype),
     "is_quantized": property(lambda s: False),
+    "is_xpu": property(lambda s: False),
+    "is_ipu": property(lambda s: False),
+    "is_maia": property(lambda s: False),
+    "is_mtia": property(lambda s: False),
+    "is_mkldnn": property(lambda s: False),
+    "is_vulkan": property(lambda s: False),
+    "is_xla": property(lambda s: False),
+    "is_distributed": lambda s: False,
+    "new_empty_strided": _new_empty_strided,
+    "dim_order": _dim_order,
+    "const_data_ptr": _data_ptr,
+    "is_nonzero": _is_nonzero,
+    "nonzero_static": _nonzero_static,
+    "bitwise_left_shift": compare.bitwise_left_shift,
+    "bitwise_right_shift": compare.bitwise_right_shift,
+    "true_divide_": lambda self, other: _div_(self, other),
+    "orgqr": linalg_decomp.householder_product,
     "is_meta": property(lambda s: False),
     "is_mps": property(lambda s: False),
     "is_nested": property(lambda s: False),

@@ -496,3 +496,39 @@ def test_matrix_transpose_attributes_check_the_rank_as_torch():
                 getattr(lib.ones(2), attr)
             with pytest.warns(UserWarning, match=rf"Tensor.{attr} is deprecated on 0-D tensors"):
                 assert getattr(lib.tensor(2.0), attr).item() == 2.0
+
+
+def test_small_methods_answer_as_torchs():
+    """dim_order, is_nonzero (and its errors), nonzero_static, the shifts, true_divide_,
+    orgqr, new_empty_strided, const_data_ptr and the other back-ends' flags, against torch."""
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((4, 3))
+    for m in (ember, torch):
+        assert m.zeros(2, 3).dim_order() == (0, 1)
+        assert m.zeros(2, 3).t().dim_order() == (1, 0)
+        assert m.zeros(2, 3, 4).permute(2, 0, 1).dim_order() == (1, 2, 0)
+        x = m.zeros(2, 3)
+        assert x.const_data_ptr() == x.data_ptr()
+        flags = (x.is_xpu, x.is_ipu, x.is_maia, x.is_mtia, x.is_mkldnn, x.is_vulkan, x.is_xla)
+        assert not any(flags) and x.is_distributed() is False
+        assert m.tensor([3]).is_nonzero() and not m.tensor([0.0]).is_nonzero()
+        e = m.zeros(2, 3, dtype=m.float64).new_empty_strided((2, 3), (3, 1))
+        assert tuple(e.shape) == (2, 3) and e.dtype == m.float64
+    calls = [
+        lambda m: m.tensor([0, 1, 0, 2]).nonzero_static(size=3),
+        lambda m: m.tensor([[0, 1], [1, 0]]).nonzero_static(size=4, fill_value=9),
+        lambda m: m.tensor([0, 1, 0, 2]).nonzero_static(size=1),
+        lambda m: m.tensor([1, 2]).bitwise_left_shift(2),
+        lambda m: m.tensor([8, 16]).bitwise_right_shift(m.tensor([1, 2])),
+        lambda m: m.tensor([1.0, 2.0]).true_divide_(2),
+        lambda m: m.geqrf(m.tensor(a))[0].orgqr(m.geqrf(m.tensor(a))[1]),
+    ]
+    for f in calls:
+        assert_same(f(ember), f(torch), rtol=1e-12, atol=1e-12)
+    for n in (2, 0):
+        msgs = []
+        for m in (ember, torch):
+            with pytest.raises(RuntimeError) as err:
+                m.zeros(n).is_nonzero()
+            msgs.append(str(err.value))
+        assert msgs[0] == msgs[1]
