@@ -744,6 +744,7 @@ METHODS: dict = {
     "bitwise_right_shift": compare.bitwise_right_shift,
     "true_divide_": lambda self, other: _div_(self, other),
     "orgqr": linalg_decomp.householder_product,
+    "hash_tensor": reduction.hash_tensor,
     "is_meta": property(lambda s: False),
     "is_mps": property(lambda s: False),
     "is_nested": property(lambda s: False),

@@ -61,6 +61,7 @@ __all__ = [
     "cov",
     "corrcoef",
     "renorm",
+    "hash_tensor",
 ]
 
 
@@ -969,3 +970,28 @@ def renorm(input: Tensor, p: float, dim: int, maxnorm: float) -> Tensor:
     n = norm(input, p, others, keepdim=True)
     factor = where(n > maxnorm, maxnorm / (n + 1e-7), 1.0)
     return input * factor
+
+
+def hash_tensor(input: Tensor, dim=None, *, keepdim: bool = False, mode: int = 0) -> Tensor:
+    """The xor of the elements' bits (floats as float64, the rest as int64), over ``dim`` or
+    everything, as torch.hash_tensor: a uint64 tensor, outside autograd."""
+    if mode != 0:
+        raise RuntimeError(f"Unknown hash_tensor mode: {mode}")
+    if input.dtype.is_complex:
+        raise NotImplementedError(
+            f"\"xor_sum_cpu\" not implemented for '{_pretty(input.dtype.name)}'"
+        )
+    axes = norm_dims(dim, input.dim())
+    if axes is None and input.numel() == 0:
+        raise RuntimeError(
+            "hash_tensor: Expected reduction dim to be specified for input.numel() == 0. "
+            "Specify the reduction dim with the 'dim' argument."
+        )
+    wide = dtypes.float64 if input.dtype.is_floating_point else dtypes.int64
+    a = input.detach().to(wide)._data
+    xp = xp_of(a)
+    if a.ndim == 0:  # dim 0 (or -1) of a 0-d tensor is the element itself
+        return _wrap(a.reshape(()).view(xp.uint64).copy())
+    bits = a.view(xp.uint64)
+    r = xp.bitwise_xor.reduce(bits, axis=axes, keepdims=keepdim)
+    return _wrap(xp.asarray(r, dtype=xp.uint64))

@@ -569,3 +569,44 @@ def test_softmax_of_a_0d_tensor(fn):
     x = ember.tensor(0.3, dtype=ember.float64, requires_grad=True)
     compare(lambda m, x: getattr(m, fn)(x, 0), x)
     compare_double_backward(lambda m, x: getattr(m, fn)(x.sum(), 0), (1,))
+
+
+def test_hash_tensor_matches_torch():
+    # the xor of the elements' 64-bit forms (floats through float64, the rest through int64)
+    rng = np.random.default_rng(4)
+    arrays = [
+        rng.standard_normal((3, 5, 4)).astype(np.float32),
+        rng.standard_normal(7),
+        rng.integers(-100, 100, (4, 6)).astype(np.int8),
+        rng.integers(0, 255, 9).astype(np.uint8),
+        rng.integers(0, 2, 5).astype(bool),
+        rng.standard_normal(6).astype(np.float16),
+    ]
+    for a in arrays:
+        e, t = ember.tensor(a), torch.tensor(a)
+        assert ember.hash_tensor(e).item() == torch.hash_tensor(t).item()
+        assert ember.hash_tensor(e).dtype == ember.uint64
+        for dim, keep in ((0, False), (-1, True), ((0, -1), False)):
+            if a.ndim > 1 or dim in (0, -1):
+                r = e.hash_tensor(dim=dim, keepdim=keep)
+                w = t.hash_tensor(dim=dim, keepdim=keep)
+                assert r.shape == w.shape and r.tolist() == w.tolist()
+    for m_dim in ({}, {"dim": 0, "keepdim": True}, {"dim": -1}):  # a 0-d tensor
+        r, w = ember.tensor(2.5).hash_tensor(**m_dim), torch.tensor(2.5).hash_tensor(**m_dim)
+        assert r.shape == w.shape and r.item() == w.item()
+    x = torch.tensor([1.0, 2.0], dtype=torch.bfloat16)
+    assert ember.hash_tensor(ember.tensor([1.0, 2.0], dtype=ember.bfloat16)).item() == (
+        torch.hash_tensor(x).item()
+    )
+    for f in (
+        lambda m: m.hash_tensor(m.zeros(0)),
+        lambda m: m.hash_tensor(m.ones(2), mode=1),
+        lambda m: m.hash_tensor(m.ones(2), dim=3),
+        lambda m: m.hash_tensor(m.tensor([1 + 1j])),
+    ):
+        errors = []
+        for m in (ember, torch):
+            with pytest.raises(Exception) as err:
+                f(m)
+            errors.append((type(err.value), str(err.value)))
+        assert errors[0] == errors[1]
