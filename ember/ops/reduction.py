@@ -14,6 +14,7 @@ Borderline choices, one line each:
 from __future__ import annotations
 
 import builtins
+import math
 import warnings
 
 import numpy as np
@@ -31,6 +32,7 @@ from .compare import maximum, minimum, where
 from .creation import zeros
 from .gather import Gather, ScatterAdd
 from .inplace import _pretty, copy_into_out
+from .join import stack
 from .unary import isnan
 from .view import reshape
 
@@ -62,6 +64,7 @@ __all__ = [
     "corrcoef",
     "renorm",
     "hash_tensor",
+    "segment_reduce",
 ]
 
 
@@ -995,3 +998,76 @@ def hash_tensor(input: Tensor, dim=None, *, keepdim: bool = False, mode: int = 0
     bits = a.view(xp.uint64)
     r = xp.bitwise_xor.reduce(bits, axis=axes, keepdims=keepdim)
     return _wrap(xp.asarray(r, dtype=xp.uint64))
+
+
+_SEGMENT_EMPTY = {"sum": 0.0, "mean": float("nan"), "max": -math.inf, "min": math.inf, "prod": 1.0}
+
+
+def segment_reduce(
+    data: Tensor,
+    reduce: str,
+    *,
+    lengths: Tensor | None = None,
+    indices: Tensor | None = None,
+    offsets: Tensor | None = None,
+    axis: int = 0,
+    unsafe: bool = False,
+    initial=None,
+) -> Tensor:
+    """Reduce consecutive segments of ``data`` along ``axis`` ('sum', 'mean', 'max', 'min',
+    'prod'), as torch.segment_reduce: segments given by ``lengths`` or ``offsets`` (shaped as
+    data's dims before ``axis`` plus the segments); an empty segment gives ``initial`` or the
+    reduction's identity (NaN for mean), ``initial`` joins every other one. Differentiable (a
+    tie in max/min shares the gradient, as torch's)."""
+    if reduce not in _SEGMENT_EMPTY:
+        raise RuntimeError(
+            f"reduce argument must be either sum, prod, mean, amax or amin, got {reduce}"
+        )
+    if indices is not None:
+        raise RuntimeError("segment_reduce(): indices based reduction is not supported yet.")
+    if lengths is None and offsets is None:
+        raise RuntimeError("segment_reduce(): Either lengths or offsets must be defined.")
+    if not data.dtype.is_floating_point:
+        raise NotImplementedError(
+            f"\"_segment_reduce_cpu\" not implemented for '{_pretty(data.dtype.name)}'"
+        )
+    ax = check_dim(axis, data.dim())
+    seg = lengths if lengths is not None else offsets
+    if seg.dim() - 1 != ax:
+        raise RuntimeError(
+            f"segment_reduce(): Expected axis to be the last dimension of lengths but got {ax}."
+        )
+    ends = np.asarray(seg.detach()._host(), dtype=np.int64)
+    if lengths is not None:
+        starts = np.cumsum(ends, axis=-1) - ends
+        if not unsafe and (ends.sum(axis=-1) != data.shape[ax]).any():
+            raise RuntimeError(
+                "segment_reduce(): Expected all rows of lengths along axis to sum to "
+                "data.size(lengths.dim()-1) when !unsafe."
+            )
+    else:
+        starts, ends = ends[..., :-1], np.diff(ends, axis=-1)
+    empty = _SEGMENT_EMPTY[reduce] if initial is None else float(initial)
+    rows = []
+    for b in np.ndindex(*starts.shape[:-1]):
+        row = data[b] if b else data  # the batch dims before ``axis`` taken away
+        parts = []
+        for st, n in zip(starts[b].tolist(), ends[b].tolist()):
+            part = row[int(st) : int(st) + int(n)]
+            if n == 0:
+                part = zeros(row.shape[1:], dtype=data.dtype) + empty
+            elif reduce in ("sum", "mean"):
+                part = sum(part, 0) if initial is None else sum(part, 0) + initial
+                if reduce == "mean":
+                    part = part / n
+            elif reduce == "prod":
+                part = prod(part, 0) if initial is None else prod(part, 0) * initial
+            else:
+                part = (amax if reduce == "max" else amin)(part, 0)
+                if initial is not None:
+                    part = (maximum if reduce == "max" else minimum)(part, zeros(()) + initial)
+            parts.append(part)
+        rows.append(stack(parts, 0))
+    if not starts.shape[:-1]:
+        return rows[0]
+    return reshape(stack(rows, 0), tuple(data.shape[:ax]) + tuple(rows[0].shape))

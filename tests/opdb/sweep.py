@@ -63,6 +63,7 @@ LAMBDAS = {
     "linalg.pinv.hermitian": None,
     "linalg.pinv.singular": lambda: lambda a, b: ember.linalg.pinv(a @ b.mT),
     "svd_lowrank": lambda: lambda a, b, **k: ember.svd_lowrank(a @ b.mT, **k),
+    "_segment_reduce": lambda: ember.segment_reduce,  # the OpInfo's op is torch.segment_reduce
     "pca_lowrank": lambda: lambda a, b, **k: ember.pca_lowrank(a @ b.mT, **k),
     "resize_": lambda: lambda x, shape: x.clone().resize_(shape),
     "resize_as_": lambda: lambda x, other: x.clone().resize_as_(other),

@@ -610,3 +610,46 @@ def test_hash_tensor_matches_torch():
                 f(m)
             errors.append((type(err.value), str(err.value)))
         assert errors[0] == errors[1]
+
+
+@pytest.mark.parametrize("reduce", ["sum", "mean", "max", "min", "prod"])
+@pytest.mark.parametrize("initial", [None, 0.5])
+def test_segment_reduce_matches_torch(reduce, initial):
+    # lengths (with an empty segment and ties) and offsets, along axis 0 and along axis 1 with
+    # per-row segments; values and float64 gradients as torch's
+    rng = np.random.default_rng(6)
+    data = np.round(rng.standard_normal((6, 3)), 1)  # rounded: ties for max/min
+    wide = rng.standard_normal((2, 7))
+    cases = [
+        (data, {"lengths": np.array([2, 0, 3, 1])}, 0),
+        (data, {"offsets": np.array([0, 1, 1, 6])}, 0),
+        (wide, {"lengths": np.array([[3, 4], [0, 7]])}, 1),
+    ]
+    for arr, seg, axis in cases:
+        res = []
+        for m in (ember, torch):
+            x = m.tensor(arr, requires_grad=True)
+            kw = {k: m.tensor(v) for k, v in seg.items()}
+            y = m.segment_reduce(x, reduce, axis=axis, initial=initial, **kw)
+            w = m.tensor(np.linspace(0.5, 1.5, y.numel()).reshape(tuple(y.shape)))
+            (y.nan_to_num(0.0, 0.0, 0.0) * w).sum().backward()
+            res.append((y.detach().numpy(), x.grad.numpy()))
+        for e, t in zip(*res):
+            np.testing.assert_allclose(e, t, rtol=1e-12, atol=1e-12)
+
+
+def test_segment_reduce_errors_match_torch():
+    d = [1.0, 2.0, 3.0]
+    for f in (
+        lambda m: m.segment_reduce(m.tensor(d), "foo", lengths=m.tensor([3])),
+        lambda m: m.segment_reduce(m.tensor(d), "sum", lengths=m.tensor([1, 1])),
+        lambda m: m.segment_reduce(m.tensor(d), "sum", indices=m.tensor([0, 0, 1])),
+        lambda m: m.segment_reduce(m.tensor(d), "sum"),
+        lambda m: m.segment_reduce(m.tensor([1, 2]), "sum", lengths=m.tensor([2])),
+    ):
+        errors = []
+        for m in (ember, torch):
+            with pytest.raises(Exception) as err:
+                f(m)
+            errors.append((type(err.value), str(err.value)))
+        assert errors[0] == errors[1]
