@@ -90,7 +90,16 @@ from .ops.join import *  # noqa: E402,F401,F403
 from .ops.rearrange import *  # noqa: E402,F401,F403
 from .ops.sorting import *  # noqa: E402,F401,F403
 from .ops.unary import *  # noqa: E402,F401,F403
-from .ops.complex import complex, imag, polar, real, view_as_complex, view_as_real  # noqa: E402,F401
+from .ops.complex import (  # noqa: E402,F401
+    complex,
+    imag,
+    polar,
+    real,
+    view_as_complex,
+    view_as_complex_copy,
+    view_as_real,
+    view_as_real_copy,
+)
 from .ops.special import *  # noqa: E402,F401,F403
 from .ops.window import *  # noqa: E402,F401,F403
 from .ops.spectral import istft, stft  # noqa: E402,F401

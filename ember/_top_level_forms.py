@@ -758,6 +758,16 @@ def is_vulkan_available() -> bool:
     return False
 
 
+def compiled_with_cxx11_abi() -> bool:
+    """True, as torch's current wheels (ember has no C++ build: nothing to link against)."""
+    return True
+
+
+def cudnn_is_acceptable(tensor: Tensor) -> bool:
+    """False: ember calls no cuDNN (its CUDA path is CuPy's)."""
+    return False
+
+
 def _removed(name: str, use: str):
     """One of the functions torch 1.9 deprecated and later removed: calling it raises torch's
     RuntimeError, naming its replacement."""
@@ -793,7 +803,7 @@ _ATEN_FORMS = [
     "native_layer_norm", "native_batch_norm", "native_group_norm", "batch_norm_update_stats",
     "frobenius_norm", "nuclear_norm", "norm_except_dim", "native_channel_shuffle",
     "affine_grid_generator", "orgqr", "init_num_threads", "is_vulkan_available", "eig", "lstsq",
-    "matrix_rank", "solve", "symeig",
+    "matrix_rank", "solve", "symeig", "compiled_with_cxx11_abi", "cudnn_is_acceptable",
 ]  # fmt: skip
 
 __all__ = (

@@ -13,8 +13,18 @@ from .._backend.xp import xp_of
 from ..autograd.node import Op
 from ..tensor import Tensor
 from .inplace import copy_into_out
+from .view import _copy_of
 
-__all__ = ["complex", "polar", "real", "imag", "view_as_real", "view_as_complex"]
+__all__ = [
+    "complex",
+    "polar",
+    "real",
+    "imag",
+    "view_as_real",
+    "view_as_complex",
+    "view_as_real_copy",
+    "view_as_complex_copy",
+]
 
 _PRETTY = {
     "float16": "Half",
@@ -196,3 +206,7 @@ def polar(abs: Tensor, angle: Tensor, *, out=None) -> Tensor:  # noqa: A002
     """abs * (cos(angle) + i sin(angle)), as torch.polar."""
     _check_pair(abs, angle)
     return _finish(_Polar.apply(abs, angle), out)
+
+
+view_as_real_copy = _copy_of(view_as_real, "view_as_real_copy")
+view_as_complex_copy = _copy_of(view_as_complex, "view_as_complex_copy")

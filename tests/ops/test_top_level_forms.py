@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import ember
-from tests._support.torch_ref import torch
+from tests._support.torch_ref import assert_same, torch
 
 _UNIT = [
     "abs_", "acos_", "arccos_", "arcsin_", "arcsinh_", "arctan_", "arctanh_", "asin_", "asinh_",
@@ -880,3 +880,16 @@ def test_native_group_norm_statistics_carry_gradients_as_torchs():
         res.append((flags, x.grad.numpy()))
     assert res[0][0] == res[1][0] == [False, False, True, True]
     np.testing.assert_allclose(res[0][1], res[1][1], rtol=1e-9, atol=1e-10)
+
+
+def test_view_as_real_and_complex_copies_and_build_flags():
+    c = np.array([1 + 2j, 3 - 1j], np.complex64)
+    for name, arr in (("view_as_real_copy", c), ("view_as_complex_copy", np.ones((2, 2)))):
+        e, t = getattr(ember, name)(ember.tensor(arr)), getattr(torch, name)(torch.tensor(arr))
+        assert_same(e, t)
+    x = ember.tensor(c)
+    y = ember.view_as_real_copy(x)
+    y[0, 0] = 100.0  # a copy: the complex tensor keeps its values
+    assert x[0].item() == 1 + 2j
+    assert ember.compiled_with_cxx11_abi() is torch.compiled_with_cxx11_abi()
+    assert ember.cudnn_is_acceptable(ember.zeros(2)) is torch.cudnn_is_acceptable(torch.zeros(2))
