@@ -355,27 +355,12 @@ def _data_ptr(self):
     return a.__array_interface__["data"][0] if type(a) is CPU_ARRAY else a.data.ptr
 
 
-def _new_empty_strided(
-    self,
-    size,
-    stride,
-    *,
-    dtype=None,
-    layout=None,
-    device=None,
-    pin_memory=False,
-    requires_grad=False,
-):
-    """x.new_empty_strided(size, stride): empty_strided with x's dtype and device by default."""
-    return creation.empty_strided(
-        size,
-        stride,
-        dtype=self.dtype if dtype is None else dtype,
-        layout=layout,
-        device=self.device if device is None else device,
-        pin_memory=pin_memory,
-        requires_grad=requires_grad,
-    )
+def _new_empty_strided(self, size, stride, **options):
+    """x.new_empty_strided(size, stride): empty_strided, x's dtype and device by default."""
+    for key, mine in (("dtype", self.dtype), ("device", self.device)):
+        if options.get(key) is None:
+            options[key] = mine
+    return creation.empty_strided(size, stride, **options)
 
 
 def _dim_order(self, *, ambiguity_check=False):
