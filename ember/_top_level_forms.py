@@ -26,7 +26,7 @@ from .nn.modules.rnn import run_layers
 from .ops import dropout as dropout_ops
 from .ops.creation import tensor
 from .ops.dropout import check_p
-from .ops.embedding import renorm_rows
+from .ops.embedding import bag_of_positions, renorm_rows
 from .ops.rnn import rnn_step
 from .tensor import Tensor
 
@@ -480,9 +480,8 @@ def _bag_aux(weight: Tensor, idx, off, mode: int, padding_idx, last: bool, grad:
     per offset), and offset2bag left empty on its fast path (no padding_idx, a weight other
     than float64); else bag_size the non-padding count per bag, max_indices the bag size
     (mean) or each column's arg-max row (max)."""
-    bounds = off[:-1] if last else off
-    B, n = len(bounds), len(idx)
-    o2b = np.searchsorted(bounds, np.arange(n), "right") - 1
+    n = len(idx)
+    o2b, B = bag_of_positions(off, n, last)
     if mode == 0:
         fast = padding_idx is None and weight.dtype != dtypes.float64
         zeros = np.zeros(B if grad else len(off), int)
