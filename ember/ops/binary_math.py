@@ -20,6 +20,7 @@ from .arith import _Binary, _binary, _out, add, div, fma_operands, mul, with_fus
 from .arith import pow as _pow
 from .compare import _need_tensors
 from .inplace import _pretty
+from .unary import simd_float
 
 __all__ = [
     "atan2",
@@ -79,18 +80,15 @@ arctan2 = atan2
 
 
 # --- hypot -------------------------------------------------------------------------------
-_F32_F64 = (np.dtype(np.float32), np.dtype(np.float64))
-
-
 def _simd_pair(a, b) -> bool:
     """Whether the SIMD-pass forms (hypot_np, logaddexp_np) take these operands: NumPy arrays
-    of one dtype, float32 or float64, not both 0-d (NumPy gives scalars for those)."""
+    of one dtype, one of them an array the activations' SIMD passes take (``simd_float``:
+    float32 or float64, not 0-d; NumPy gives scalars for two 0-d ones)."""
     return (
         type(a) is np.ndarray
         and type(b) is np.ndarray
         and a.dtype == b.dtype
-        and a.dtype in _F32_F64
-        and (a.ndim > 0 or b.ndim > 0)
+        and (simd_float(a) or simd_float(b))
     )
 
 
