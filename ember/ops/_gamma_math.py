@@ -196,25 +196,34 @@ def _lgamma_shifted(x: np.ndarray) -> np.ndarray:
     return out
 
 
-def lgamma_f32(a: np.ndarray) -> np.ndarray:
-    """log|Gamma(x)| of a float32 array in float32 (see above); +inf at 0, the negative
-    integers and +-inf, NaN stays NaN; negative arguments by reflection."""
+def _f32_in_blocks(a: np.ndarray, block_fn) -> np.ndarray:
+    """``block_fn`` over the values of a float32 array in float64 blocks of ``_BLOCK`` (their
+    temporaries stay in the L2 cache), each result rounded once into a float32 array."""
     x = np.ascontiguousarray(a).reshape(-1)
     out = np.empty(x.shape, np.float32)
     for lo in range(0, x.size, _BLOCK):
-        xb = x[lo : lo + _BLOCK].astype(np.float64)
-        pos = xb > 0
-        r = _lgamma_shifted(np.where(pos, xb, 1.0 - xb))  # 1 - x for the reflection
-        neg = np.flatnonzero(~pos)
-        if neg.size:
-            xn = xb[neg]
-            with np.errstate(divide="ignore", invalid="ignore"):  # the poles and -inf: below
-                refl = np.log(np.pi / np.abs(_sinpi(xn))) - r[neg]
-            refl[xn == np.floor(xn)] = np.inf  # 0, the negative integers and -inf
-            refl[np.isnan(xn)] = np.nan
-            r[neg] = refl
-        out[lo : lo + _BLOCK] = r
+        out[lo : lo + _BLOCK] = block_fn(x[lo : lo + _BLOCK].astype(np.float64))
     return out.reshape(np.shape(a))
+
+
+def _lgamma_block(xb: np.ndarray) -> np.ndarray:
+    pos = xb > 0
+    r = _lgamma_shifted(np.where(pos, xb, 1.0 - xb))  # 1 - x for the reflection
+    neg = np.flatnonzero(~pos)
+    if neg.size:
+        xn = xb[neg]
+        with np.errstate(divide="ignore", invalid="ignore"):  # the poles and -inf: below
+            refl = np.log(np.pi / np.abs(_sinpi(xn))) - r[neg]
+        refl[xn == np.floor(xn)] = np.inf  # 0, the negative integers and -inf
+        refl[np.isnan(xn)] = np.nan
+        r[neg] = refl
+    return r
+
+
+def lgamma_f32(a: np.ndarray) -> np.ndarray:
+    """log|Gamma(x)| of a float32 array in float32 (see above); +inf at 0, the negative
+    integers and +-inf, NaN stays NaN; negative arguments by reflection."""
+    return _f32_in_blocks(a, _lgamma_block)
 
 
 # digamma's positive root, as a double-double, and its Taylor coefficients zeta(k + 1, x0)
@@ -325,19 +334,18 @@ def _psi_shifted(x: np.ndarray) -> np.ndarray:
     return out
 
 
+def _digamma_block(xb: np.ndarray) -> np.ndarray:
+    pos = xb > 0
+    r = _psi_shifted(np.where(pos, xb, 1.0))
+    rest = np.flatnonzero(~pos)
+    if rest.size:
+        r[rest] = digamma(xb[rest])
+    return r
+
+
 def digamma_f32(a: np.ndarray) -> np.ndarray:
     """digamma of a float32 array in float32 (see above), with torch's special values."""
-    x = np.ascontiguousarray(a).reshape(-1)
-    out = np.empty(x.shape, np.float32)
-    for lo in range(0, x.size, _BLOCK):
-        xb = x[lo : lo + _BLOCK].astype(np.float64)
-        pos = xb > 0
-        r = _psi_shifted(np.where(pos, xb, 1.0))
-        rest = np.flatnonzero(~pos)
-        if rest.size:
-            r[rest] = digamma(xb[rest])
-        out[lo : lo + _BLOCK] = r
-    return out.reshape(np.shape(a))
+    return _f32_in_blocks(a, _digamma_block)
 
 
 def zeta(s: np.ndarray, q: np.ndarray) -> np.ndarray:
