@@ -13,7 +13,8 @@ are the dear part: about 4 us each here, 15 ms to fill a 19 MB batch of images, 
 for a given-back segment mapped with MAP_POPULATE. Measured (2026-12-04) on the ImageNet
 pipeline of ``benchmarks/bench_vision_data.py`` (batches of 32x3x224x224 float32) with 2
 workers, old and new code alternating: 633-713 -> 830-943 images/s; before, the main process
-also copied every batch out of its segment (0.29-0.43 ms of CPU per image, now 0.03-0.16).
+also copied every batch out of its segment (0.29-0.43 ms of CPU per image, now 0.13-0.16 with
+the mapping's page tables set up front, which a loop reading the batch pays anyway).
 Without ``recycle`` a segment's name is unlinked as soon as it is mapped; without /dev/shm to
 map from, the segment is copied into an ordinary array and unlinked.
 
@@ -65,8 +66,7 @@ def ensure_tracker() -> None:
 
 # A worker's segments that the main process has finished with (``rebuild`` with ``recycle``):
 # {size in bytes: [names]}. Writing a batch into one of them skips the kernel's work of a fresh
-# segment: every new shared page costs about 4 us here, 20 ms for a 19 MB batch of images,
-# against 2-5 ms to map and fill pages that already exist.
+# segment (see the module's docstring).
 _free: dict[int, list[str]] = {}
 # its pages exist: map them all in one call rather than fault them in one by one
 _MAP_FLAGS = getattr(mmap, "MAP_SHARED", 0) | getattr(mmap, "MAP_POPULATE", 0)  # (Linux only)
@@ -79,19 +79,29 @@ def give_back(segments) -> None:
         _free.setdefault(size, []).append(name)
 
 
+def _map(name: str, unlink: bool) -> mmap.mmap:
+    """The whole segment ``name`` mapped (its pages set up in one call), and its name unlinked
+    when ``unlink`` (the mapping stays valid); OSError when there is no such segment."""
+    path = os.path.join("/dev/shm", name)
+    fd = os.open(path, os.O_RDWR)
+    try:
+        return mmap.mmap(fd, os.fstat(fd).st_size, flags=_MAP_FLAGS)
+    finally:
+        os.close(fd)
+        if unlink:
+            os.unlink(path)
+            resource_tracker.unregister("/" + name, "shared_memory")  # as SharedMemory.unlink
+
+
 def _reuse(arr: np.ndarray) -> str | None:
     """Copy ``arr`` into a given-back segment of its size; its name, or None (none left)."""
     names = _free.get(max(arr.nbytes, 1))
     while names:
         name = names.pop()
         try:
-            fd = os.open(os.path.join("/dev/shm", name), os.O_RDWR)
+            mm = _map(name, unlink=False)
         except OSError:  # unlinked meanwhile (the iterator shut down): try the next
             continue
-        try:
-            mm = mmap.mmap(fd, max(arr.nbytes, 1), flags=_MAP_FLAGS)
-        finally:
-            os.close(fd)
         view = np.frombuffer(mm, arr.dtype, count=arr.size).reshape(arr.shape)
         np.copyto(view, arr, casting="no")
         del view
@@ -145,15 +155,7 @@ def _mapped(name: str, shape: tuple, dtype: np.dtype, recycle) -> np.ndarray:
     unlinked at once and its memory freed with the array; with it, ``recycle(name, size)`` is
     called once the array (and every view of it) is gone, and the name stays for the worker to
     write another batch into."""
-    path = os.path.join("/dev/shm", name)
-    fd = os.open(path, os.O_RDWR)
-    try:
-        mm = mmap.mmap(fd, os.fstat(fd).st_size, flags=_MAP_FLAGS)
-    finally:
-        os.close(fd)
-        if recycle is None:
-            os.unlink(path)
-            resource_tracker.unregister("/" + name, "shared_memory")  # as SharedMemory.unlink
+    mm = _map(name, unlink=recycle is None)
     if recycle is not None:
         weakref.finalize(mm, recycle, name, len(mm))
     return np.frombuffer(mm, dtype, count=int(np.prod(shape))).reshape(shape)
