@@ -425,13 +425,10 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
 
     def _segments_for(self, wid: int) -> list:
         """The dropped batches' segments that worker ``wid`` made, to write new batches into."""
-        start = len(self._shm_prefix) + 1
+        start = len(self._shm_prefix) + 1  # names are <prefix>_<worker>_<n> (worker.py)
         while self._recycled:
             name, size = self._recycled.popleft()
-            owner = name[start:].split("_", 1)[0]
-            if name.startswith(self._shm_prefix + "_") and owner.isdigit():
-                if int(owner) < self._num_workers:
-                    self._free_for[int(owner)].append((name, size))
+            self._free_for[int(name[start:].split("_", 1)[0])].append((name, size))
         segs, self._free_for[wid] = self._free_for[wid], []
         return segs
 
