@@ -154,8 +154,9 @@ def istft(
     else:
         end = out_len - (n_fft // 2 if center else 0)
     env_part = env[start : min(end, out_len)]
-    if env_part.size and np.abs(env_part).min() < 1e-11:
-        raise RuntimeError("istft(...): window overlap add min: " + f"{np.abs(env_part).min():g}")
+    low = np.abs(env_part).min() if env_part.size else np.inf
+    if low < 1e-11:
+        raise RuntimeError(f"istft(...): window overlap add min: {low:g}")
     env_dt = frames._data.dtype if env.dtype.kind == "c" else frames._data.real.dtype
     y = y[:, start : min(end, out_len)] / _wrap(env_part.astype(env_dt))
     if length is not None and end > out_len:
