@@ -1037,23 +1037,25 @@ def segment_reduce(
         raise RuntimeError(
             f"segment_reduce(): Expected axis to be the last dimension of lengths but got {ax}."
         )
-    ends = np.asarray(seg.detach()._host(), dtype=np.int64)
+    given = np.asarray(seg.detach()._host(), dtype=np.int64)
     if lengths is not None:
-        starts = np.cumsum(ends, axis=-1) - ends
-        if not unsafe and (ends.sum(axis=-1) != data.shape[ax]).any():
+        counts = given
+        starts = np.cumsum(counts, axis=-1) - counts
+        if not unsafe and (counts.sum(axis=-1) != data.shape[ax]).any():
             raise RuntimeError(
                 "segment_reduce(): Expected all rows of lengths along axis to sum to "
                 "data.size(lengths.dim()-1) when !unsafe."
             )
     else:
-        starts, ends = ends[..., :-1], np.diff(ends, axis=-1)
+        starts, counts = given[..., :-1], np.diff(given, axis=-1)
     empty = _SEGMENT_EMPTY[reduce] if initial is None else float(initial)
+    init = None if initial is None else zeros(()) + initial
     rows = []
     for b in np.ndindex(*starts.shape[:-1]):
         row = data[b] if b else data  # the batch dims before ``axis`` taken away
         parts = []
-        for st, n in zip(starts[b].tolist(), ends[b].tolist()):
-            part = row[int(st) : int(st) + int(n)]
+        for st, n in zip(starts[b].tolist(), counts[b].tolist()):
+            part = row[st : st + n]
             if n == 0:
                 part = zeros(row.shape[1:], dtype=data.dtype) + empty
             elif reduce in ("sum", "mean"):
@@ -1064,8 +1066,8 @@ def segment_reduce(
                 part = prod(part, 0) if initial is None else prod(part, 0) * initial
             else:
                 part = (amax if reduce == "max" else amin)(part, 0)
-                if initial is not None:
-                    part = (maximum if reduce == "max" else minimum)(part, zeros(()) + initial)
+                if init is not None:
+                    part = (maximum if reduce == "max" else minimum)(part, init)
             parts.append(part)
         rows.append(stack(parts, 0))
     if not starts.shape[:-1]:
