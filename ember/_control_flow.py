@@ -140,8 +140,10 @@ def while_loop(cond_fn: Callable, body_fn: Callable, carried_inputs: tuple | lis
     # each step sees the carried values in carried_inputs' structure, whatever the body's;
     # without a step, torch gives back the carried inputs as a tuple of new tensors
     out = _rebuild(tuple(carried_inputs), (x.clone() if isinstance(x, Tensor) else x for x in flat))
-    while _go_on(cond_fn, _rebuild(carried_inputs, iter(flat))):
-        out = body_fn(*_rebuild(carried_inputs, iter(flat)))
+    carried = _rebuild(carried_inputs, iter(flat))
+    while _go_on(cond_fn, carried):
+        out = body_fn(*carried)
         _check_step(out, flat)
         flat = _leaves(out)
+        carried = _rebuild(carried_inputs, iter(flat))
     return out
