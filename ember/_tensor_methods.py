@@ -370,15 +370,6 @@ def _dim_order(self, *, ambiguity_check=False):
     return tuple(sorted(range(self.dim()), key=lambda d: -st[d]))
 
 
-def _is_nonzero(self) -> bool:
-    """bool(x != 0) of a one-element tensor; torch's RuntimeError otherwise."""
-    n = self.numel()
-    if n != 1:
-        which = "no values" if n == 0 else "more than one value"
-        raise RuntimeError(f"Boolean value of Tensor with {which} is ambiguous")
-    return bool(self.item() != 0)
-
-
 def _nonzero_static(self, *, size: int, fill_value: int = -1):
     """The first ``size`` rows of x.nonzero(), padded with ``fill_value`` rows to ``size``."""
     idx = indexing.nonzero(self)
@@ -723,7 +714,7 @@ METHODS: dict = {
     "new_empty_strided": _new_empty_strided,
     "dim_order": _dim_order,
     "const_data_ptr": _data_ptr,
-    "is_nonzero": _is_nonzero,
+    "is_nonzero": lambda self: bool(self),  # __bool__: one element, torch's errors otherwise
     "nonzero_static": _nonzero_static,
     "bitwise_left_shift": compare.bitwise_left_shift,
     "bitwise_right_shift": compare.bitwise_right_shift,
