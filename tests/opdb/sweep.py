@@ -1,6 +1,6 @@
 """Run torch's operator database (op_db) through ember and count the agreement.
 
-    python -m tests.opdb.sweep [--json out.json] [--only NAME ...] [--samples N]
+    python -m tests.opdb.sweep [--json out.json] [--only NAME ...] [--samples N] [--device cuda]
 
 For every OpInfo with CPU samples it reports whether ember has a counterpart (the same dotted
 name on ``ember``, else a Tensor method of that name), whether every forward sample agrees with
@@ -8,6 +8,8 @@ torch (values within tolerance, dtypes, shapes; shapes and dtypes only for rando
 whether float64 gradients agree for the differentiable ones. It prints the three totals and the
 ops that fail, with the first error, so the closing note of an issue can quote them. It needs
 torch (the test extra) and takes a few minutes; it is a script, not part of the test suite.
+``--device cuda`` puts ember's inputs on the GPU (CuPy) and compares with torch on the CPU, so
+one run checks every op's CUDA path; ``--deadline`` stops it after that many seconds.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import argparse
 import json
 import signal
 import sys
+import time
 import warnings
 
 import numpy as np
@@ -33,6 +36,9 @@ RANDOM = {
     "new_empty_strided", "empty_permuted", "nn.functional.fractional_max_pool2d",
     "nn.functional.fractional_max_pool3d", "randperm", "torch.empty",
 }  # fmt: skip
+
+
+DEVICE = "cpu"  # where ember's inputs go (--device)
 
 
 class _Timeout(Exception):
@@ -126,6 +132,8 @@ def to_ember(x):
             t = _view_of_storage(a)
         else:
             t = ember.tensor(a.numpy().copy())
+        if DEVICE != "cpu" and t.device.type != DEVICE:
+            t = t.to(DEVICE)
         if x.requires_grad:
             t.requires_grad_(True)
         return t
@@ -170,7 +178,7 @@ def _view_of_storage(a):
     """The same view of a copy of ``a``'s whole storage, on ember."""
     n = a.untyped_storage().nbytes() // a.itemsize
     flat = torch.empty(0, dtype=a.dtype).set_(a.untyped_storage(), 0, (n,), (1,))
-    base = ember.tensor(flat.numpy().copy())
+    base = ember.tensor(flat.numpy().copy()).to(DEVICE)
     return ember.as_strided(base, tuple(a.shape), a.stride(), a.storage_offset()).detach()
 
 
@@ -204,7 +212,7 @@ def same(e, t, shape_only=False) -> str | None:
             if shape_only or b.numel() == 0:
                 continue
             bv = b.detach()
-            av = a.detach()
+            av = a.detach().cpu()
             if b.dtype == torch.bfloat16:
                 bv, av = bv.float(), av.float()
             rtol, atol = _tols(b.dtype)
@@ -219,6 +227,13 @@ def same(e, t, shape_only=False) -> str | None:
             if str(a) != str(b):
                 return f"{a}, torch {b}"
     return None
+
+
+def _draws(sample) -> bool:
+    """Whether a sample draws random numbers (dropout in training) where ember's stream is not
+    torch's CPU one (on a GPU): only shapes and dtypes compare then, and no gradient."""
+    kw = sample.kwargs
+    return DEVICE != "cpu" and bool(kw.get("dropout_p") or kw.get("training") is True)
 
 
 def _grad_inputs(sample):
@@ -261,7 +276,7 @@ def check_op(info, fn, max_samples: int) -> tuple[str | None, str | None]:
             fwd = f"{type(err).__name__}: {err}"[:160]
             break
         e_out, t_out = _post(s, e_out, t_out)
-        why = same(e_out, t_out, shape_only=info.name in RANDOM)
+        why = same(e_out, t_out, shape_only=info.name in RANDOM or _draws(s))
         if why:
             fwd = why
             break
@@ -278,7 +293,7 @@ def check_op(info, fn, max_samples: int) -> tuple[str | None, str | None]:
             return fwd, f"samples: {err!r}"[:120]
         for s in gsamples[:max_samples]:
             tin = _grad_inputs(s)
-            if not tin:
+            if not tin or _draws(s):
                 continue
             try:
                 torch.manual_seed(42)
@@ -309,7 +324,7 @@ def check_op(info, fn, max_samples: int) -> tuple[str | None, str | None]:
                 if len(eouts) != len(touts):
                     grad = f"{len(eouts)} differentiable outputs, torch {len(touts)}"
                     break
-                el = sum((o * ember.tensor(w)).sum() for o, w in zip(eouts, ws))
+                el = sum((o * ember.tensor(w, device=o.device)).sum() for o, w in zip(eouts, ws))
                 egrads = ember.autograd.grad(el, ein, allow_unused=True)
             except _Timeout:
                 raise
@@ -356,13 +371,23 @@ def main(argv=None) -> int:
     p.add_argument("--only", nargs="*", help="only these op names")
     p.add_argument("--samples", type=int, default=6, help="samples per op (default 6)")
     p.add_argument("--timeout", type=int, default=30, help="seconds per op (default 30)")
+    p.add_argument("--device", default="cpu", help="where ember's inputs go (default cpu)")
+    p.add_argument("--deadline", type=float, help="stop after this many seconds")
+    p.add_argument("--shard", default="0/1", help="K/N: only every N-th OpInfo from the K-th")
     args = p.parse_args(argv)
+    global DEVICE
+    DEVICE = args.device
+    start = time.monotonic()
     warnings.simplefilter("ignore")
     signal.signal(signal.SIGALRM, _alarm)
     results = {}
     counterpart = forward_ok = grad_ok = grad_total = 0
-    infos = [o for o in op_db if not args.only or o.name in args.only]
+    k, n = (int(v) for v in args.shard.split("/"))
+    infos = [o for o in op_db if not args.only or o.name in args.only][k::n]
     for info in infos:
+        if args.deadline and time.monotonic() - start > args.deadline:
+            print(f"deadline: stopped after {len(results)} of {len(infos)} OpInfos")
+            break
         key = info.name + (f".{info.variant_test_name}" if info.variant_test_name else "")
         fn = resolve(info)
         if fn is None:
