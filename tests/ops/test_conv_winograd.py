@@ -152,13 +152,14 @@ def test_gradcheck_float64_through_the_op(monkeypatch):
 
 
 def test_not_eligible_cases():
-    x = np.zeros((2, 64, 8, 8), np.float32)
-    w = np.zeros((64, 64, 3, 3), np.float32)
+    # 128 channels: eligible whatever the BLAS's kernel width (64 is with AVX2 kernels only)
+    x = np.zeros((2, 128, 8, 8), np.float32)
+    w = np.zeros((128, 128, 3, 3), np.float32)
     assert conv_winograd.eligible(x, w, (1, 1), (1, 1), 1)
     assert not conv_winograd.eligible(x, w, (2, 2), (1, 1), 1)  # stride
     assert not conv_winograd.eligible(x, w, (1, 1), (2, 2), 1)  # dilation
-    assert not conv_winograd.eligible(x, np.zeros((64, 32, 3, 3), np.float32), (1, 1), (1, 1), 2)
-    assert not conv_winograd.eligible(x, np.zeros((64, 64, 5, 5), np.float32), (1, 1), (1, 1), 1)
+    assert not conv_winograd.eligible(x, np.zeros((128, 64, 3, 3), np.float32), (1, 1), (1, 1), 2)
+    assert not conv_winograd.eligible(x, np.zeros((128, 128, 5, 5), np.float32), (1, 1), (1, 1), 1)
     assert not conv_winograd.eligible(x.astype(np.float64), w.astype(np.float64), (1, 1), (1, 1), 1)
     assert not conv_winograd.eligible(x[:, :16], w[:16, :16], (1, 1), (1, 1), 1)  # few channels
 
