@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import dtypes
+from .._backend import ufunc_methods
 from .._backend.casting import cast, needs_cast
 from .._backend.xp import xp_of
 from .._tensor_errors import check_dim
@@ -132,12 +133,12 @@ def _cum_ext(input: Tensor, dim: int, is_max: bool, name: str):
     if a.ndim == 0:
         return return_type(name, input.clone(), _wrap(np.zeros((), np.int64)))
     xp = xp_of(a)
-    vals = (xp.maximum if is_max else xp.minimum).accumulate(a, axis=d)
+    vals = ufunc_methods.accumulate(xp.maximum if is_max else xp.minimum, a, d)
     shp = [1] * a.ndim
     shp[d] = a.shape[d]
     pos = xp.arange(a.shape[d]).reshape(shp)
     hit = (a == vals) | (xp.isnan(a) if a.dtype.kind == "f" else False)
-    idx = xp.maximum.accumulate(xp.where(hit, pos, 0), axis=d).astype(np.int64)
+    idx = ufunc_methods.accumulate(xp.maximum, xp.where(hit, pos, 0), d).astype(np.int64)
     return return_type(name, Gather.apply(input, d, idx, False), _wrap(idx))
 
 
@@ -158,7 +159,7 @@ class LogCumSumExp(Op):
 
     @staticmethod
     def forward(ctx, a, dim):
-        r = a.copy() if a.ndim == 0 else xp_of(a).logaddexp.accumulate(a, axis=dim)
+        r = a.copy() if a.ndim == 0 else ufunc_methods.accumulate(xp_of(a).logaddexp, a, dim)
         ctx.saved = (a, r)
         ctx.dim = dim
         return r

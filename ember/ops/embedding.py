@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._backend import ufunc_methods
 from .._backend.xp import xp_of
 from ..autograd.node import Op
 from ..tensor import Tensor
@@ -109,12 +110,12 @@ class _EmbeddingBag(Op):
         ctx.meta = (idx, bag, nbags, mode, w.shape, counts)
         if mode == "max":
             out = xp.full((nbags, D), -xp.inf, w.dtype)
-            xp.maximum.at(out, bag, rows)
+            ufunc_methods.at(xp.maximum, out, bag, rows)
             out[counts == 0] = 0
             # the first winning index per (bag, column), for the backward
             j, col = xp.nonzero(rows == out[bag])
             first = xp.full((nbags, D), len(idx), np.int64)
-            xp.minimum.at(first, (bag[j], col), j)
+            ufunc_methods.at(xp.minimum, first, (bag[j], col), j)
             ctx.arg = first
             return out
         out = xp.zeros((nbags, D), w.dtype)

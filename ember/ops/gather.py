@@ -10,8 +10,9 @@ from __future__ import annotations
 import numpy as np
 
 from .. import dtypes
+from .._backend import ufunc_methods
 from .._backend.casting import cast
-from .._backend.xp import CPU_ARRAY, xp_of
+from .._backend.xp import CPU_ARRAY, cuda_index, xp_of
 from .._tensor_errors import broadcast_error, check_dim
 from ..autograd.node import Op
 from ..tensor import Tensor, _wrap, is_grad_recording
@@ -52,7 +53,7 @@ def full_index(idx, dim: int) -> tuple:
         if k == dim:
             key.append(idx)
         else:
-            ck = (xp.__name__, n, k, nd)
+            ck = (xp.__name__, cuda_index(idx), n, k, nd)
             g = _GRIDS.get(ck)
             if g is None:
                 if len(_GRIDS) > 256:
@@ -66,7 +67,7 @@ def full_index(idx, dim: int) -> tuple:
     return tuple(key)
 
 
-_GRIDS: dict = {}  # open-grid aranges by (array module, length, position, ndim); read-only
+_GRIDS: dict = {}  # open-grid aranges by (array module, GPU, length, position, ndim); read-only
 
 
 def _lead(a, shape, dim: int):
@@ -277,7 +278,7 @@ class Scatter(Op):
         elif reduce == "add":
             add_at(o, key, v)
         else:
-            xp_of(a).multiply.at(o, key, v)
+            ufunc_methods.at(xp_of(a).multiply, o, key, v)
         return out
 
     @staticmethod
@@ -345,7 +346,7 @@ def _scatter_reduce_arr(a, d, idx, v, reduce, include_self):
         "amax": xp.maximum,
         "amin": xp.minimum,
     }[reduce]
-    ufunc.at(o, key, _as1(v))
+    ufunc_methods.at(ufunc, o, key, _as1(v))
     if reduce == "mean":
         o[...] = (
             (o / _mean_count(o, key, include_self))
@@ -659,7 +660,8 @@ def index_fill(input: Tensor, dim: int, index: Tensor, value) -> Tensor:
     if isinstance(value, Tensor):
         if value._rg and is_grad_recording(value):  # torch: value's gradient sums the filled g
             filled = IndexFill.apply(input, d, idx, 0)
-            mask = IndexFill.apply(zeros(input._data.shape, dtype=input.dtype), d, idx, 1)
+            blank = zeros(input._data.shape, dtype=input.dtype, device=input.device)
+            mask = IndexFill.apply(blank, d, idx, 1)
             return filled + mask * value
         value = value.item()
     return IndexFill.apply(input, d, idx, value)

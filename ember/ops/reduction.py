@@ -21,6 +21,7 @@ import numpy as np
 
 from .. import dtypes
 from .._autocast_state import state as _acs
+from .._backend import ufunc_methods
 from .._backend.xp import CPU_ARRAY, xp_of
 from .._tensor_errors import check_dim
 from ..autograd.node import Op
@@ -190,6 +191,8 @@ def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None, out=None,
         keepdim = keep
     a = input._data
     dims = norm_dims(dim, a.ndim)
+    if not a.ndim:  # dim 0 or -1 of a 0-d tensor: the tensor itself
+        dims = None
     if dtype is not None:
         npdt = dtypes.to_dtype(dtype).np
     elif a.dtype.kind in "biu":
@@ -212,7 +215,9 @@ def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None, out=None
             f"or complex dtype. Got: {_name(input.dtype)}"
         )
     npdt = dtypes.to_dtype(dtype).np if dtype is not None else None
-    dims = norm_dims(dim, a.ndim) if a.ndim else None  # dim 0 or -1 of a 0-d tensor: itself
+    dims = norm_dims(dim, a.ndim)
+    if not a.ndim:  # dim 0 or -1 of a 0-d tensor: the tensor itself
+        dims = None
     return _finish(Mean.apply(input, dims, keepdim, npdt), out)
 
 
@@ -996,7 +1001,7 @@ def hash_tensor(input: Tensor, dim=None, *, keepdim: bool = False, mode: int = 0
     if a.ndim == 0:  # dim 0 (or -1) of a 0-d tensor is the element itself
         return _wrap(a.reshape(()).view(xp.uint64).copy())
     bits = a.view(xp.uint64)
-    r = xp.bitwise_xor.reduce(bits, axis=axes, keepdims=keepdim)
+    r = ufunc_methods.reduce(xp.bitwise_xor, bits, axes, keepdim)
     return _wrap(xp.asarray(r, dtype=xp.uint64))
 
 

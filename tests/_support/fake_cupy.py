@@ -91,6 +91,14 @@ class ndarray(np.ndarray):
     def __bool__(self):
         return bool(self._sync())
 
+    @property
+    def flags(self):
+        """CuPy's flags: the contiguity and ownership ones only (no ``writeable``)."""
+        f = super().flags
+        return types.SimpleNamespace(
+            c_contiguous=f.c_contiguous, f_contiguous=f.f_contiguous, owndata=f.owndata
+        )
+
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         _check_no_host(inputs)
         out = kwargs.get("out")
@@ -109,16 +117,60 @@ class ndarray(np.ndarray):
         r = func(*_plain(args), **{k: _plain(v) for k, v in kwargs.items()})
         return out if out is not None else _wrap(r)
 
+    # CuPy copies host (NumPy) index arrays to the device: keys may hold them
     def __getitem__(self, key):
-        _check_no_host(key if isinstance(key, tuple) else (key,))
         return super().__getitem__(_plain(key))
 
     def __setitem__(self, key, value):
         if type(value) is np.ndarray and value.ndim:
             raise TypeError(f"Unsupported type {type(value)}")
-        k = key if isinstance(key, tuple) else (key,)
-        _check_no_host(k)
         super().__setitem__(_plain(key), value)
+
+
+# CuPy's ufuncs are named "cupy_<name>" and have reduce/accumulate for add and multiply only,
+# and ``at`` for the scatter operations alone; anything else raises NotImplementedError.
+_REDUCING = {"add", "multiply"}
+_SCATTERING = {"add", "subtract", "maximum", "minimum", "bitwise_and", "bitwise_or", "bitwise_xor"}
+# CuPy's max/min take no ``initial`` (NumPy's do)
+_NO_INITIAL = {"max", "min", "amax", "amin", "nanmax", "nanmin"}
+
+
+class _Ufunc:
+    """A NumPy ufunc with CuPy's name and CuPy's subset of the ufunc methods."""
+
+    def __init__(self, f: np.ufunc):
+        self._f = f
+        self.__name__ = "cupy_" + f.__name__
+        self.nin, self.nout, self.nargs = f.nin, f.nout, f.nargs
+
+    def __call__(self, *a, **k):
+        return self._f(*a, **k)
+
+    def _method(self, method: str, allowed: set):
+        if self._f.__name__ not in allowed:
+            raise NotImplementedError(f"`{self.__name__}.{method}` is not supported yet")
+        return getattr(self._f, method)
+
+    def reduce(self, *a, **k):
+        return _wrap(self._method("reduce", _REDUCING)(*_plain(a), **k))
+
+    def accumulate(self, *a, **k):
+        return _wrap(self._method("accumulate", _REDUCING)(*_plain(a), **k))
+
+    def at(self, a, indices, b=None):
+        f = self._method("at", _SCATTERING)
+        _check_no_host((a, b))
+        b = _plain(b)
+        if self._f in (np.maximum, np.minimum) and a.dtype == np.float64:
+            # as seen on an H200: CuPy's maximum.at / minimum.at round float64 to float32
+            b = np.asarray(b, np.float64).astype(np.float32).astype(np.float64)
+        f(_plain(a), _plain(indices), b)
+
+    def outer(self, *a, **k):
+        return self._f.outer(*a, **k)
+
+
+_UFUNCS: dict = {}
 
 
 class _Proxy(types.ModuleType):
@@ -130,11 +182,17 @@ class _Proxy(types.ModuleType):
 
     def __getattr__(self, name):
         f = getattr(self._src, name)
-        if isinstance(f, type) or not callable(f) or isinstance(f, np.ufunc):
+        if isinstance(f, np.ufunc):
+            if f not in _UFUNCS:
+                _UFUNCS[f] = _Ufunc(f)
+            return _UFUNCS[f]
+        if isinstance(f, type) or not callable(f):
             return f
 
         def call(*a, **k):
             _check_no_host(a)
+            if name in _NO_INITIAL and "initial" in k:
+                raise TypeError(f"{name}() got an unexpected keyword argument 'initial'")
             return _wrap(f(*_plain(a), **{kk: _plain(v) for kk, v in k.items()}))
 
         call.__name__ = name

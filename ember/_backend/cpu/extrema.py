@@ -54,8 +54,8 @@ def with_number(ufunc, a, s, out=None):
     NumPy number ``s`` (``out`` optional, as for the ufunc). Contiguous float32, float64, int32
     and int64 NumPy arrays of at least a row, with ``s`` exact in their dtype, run row by row
     (see the module's docstring); anything else is the array module's own call."""
-    if type(a) is not np.ndarray:  # a CuPy array: its own function
-        return getattr(xp_of(a), ufunc.__name__)(s, a, out=out)
+    if type(a) is not np.ndarray:  # a CuPy array: its own function (CuPy's are named cupy_*)
+        return getattr(xp_of(a), ufunc.__name__.removeprefix("cupy_"))(s, a, out=out)
     dt = a.dtype
     n = a.size
     if (
