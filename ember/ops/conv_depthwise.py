@@ -82,7 +82,8 @@ def _taps(kh, kw, s, d, oh, ow) -> list:
 def _blocks(xp, n: int, per_image: int, fn) -> list:
     """``fn(a, e)`` over blocks of images sized to stay in cache, the batch split over threads
     (NumPy); the parts' results, one per thread."""
-    step = max(1, _BLOCK_BYTES // max(1, per_image))
+    # a GPU takes the whole batch at once: blocks only add kernel launches there
+    step = max(1, _BLOCK_BYTES // max(1, per_image)) if xp is np else max(1, n)
 
     def run(lo, hi):
         acc = None
