@@ -12,6 +12,7 @@ import math
 import numpy as np
 
 from .. import dtypes
+from .._backend.xp import move_like, xp_of
 from ..ops import activation, compare, cumulative, reduction
 from ..tensor import Tensor, _wrap
 
@@ -42,15 +43,16 @@ def _prep(input: Tensor, dtype, mask):
     if dtype is not None:
         input = input.to(dtypes.to_dtype(dtype))
     if mask is None:
-        m = _wrap(np.ones(input._data.shape, dtype=bool))
+        m = _wrap(xp_of(input._data).ones(input._data.shape, dtype=bool))
     else:
         m = mask if isinstance(mask, Tensor) else _wrap(np.asarray(mask, dtype=bool))
-        m = _wrap(np.broadcast_to(m._data.astype(bool), input._data.shape).copy())
+        mb = move_like(m._data.astype(bool), input._data)  # on the input's device
+        m = _wrap(xp_of(mb).broadcast_to(mb, input._data.shape).copy())
     return input, m
 
 
 def _fill(input: Tensor, m: Tensor, value) -> Tensor:
-    v = _wrap(np.asarray(value, dtype=input._data.dtype))
+    v = _wrap(xp_of(input._data).asarray(value, dtype=input._data.dtype))
     return compare.where(m, input, v)
 
 
@@ -159,7 +161,7 @@ def var(input, dim=None, unbiased=None, *, correction=None, keepdim=False, dtype
     if not keepdim:
         n = _count(m, dims, False, x.dtype)
     den = n - correction
-    den = compare.where(den > 0, den, _wrap(np.asarray(math.nan, dtype=x._data.dtype)))
+    den = compare.where(den > 0, den, _wrap(xp_of(x._data).asarray(math.nan, dtype=x._data.dtype)))
     return ss / den
 
 
@@ -251,5 +253,5 @@ def logaddexp(input, other, *, dtype=None, input_mask=None, other_mask=None):
     hi = compare.where(a > b, a, b)
     lo = compare.where(a > b, b, a)
     finite = hi > -math.inf
-    safe_hi = compare.where(finite, hi, _wrap(np.asarray(0.0, dtype=hi._data.dtype)))
+    safe_hi = compare.where(finite, hi, _wrap(xp_of(hi._data).asarray(0.0, dtype=hi._data.dtype)))
     return compare.where(finite, safe_hi + ((lo - safe_hi).exp()).log1p(), hi)

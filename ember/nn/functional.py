@@ -12,7 +12,7 @@ import numpy as np
 from .. import dtypes
 from .._autocast_state import state as _acs
 from .._backend.xp import is_cpu, move_like, xp_of
-from .._tensor_errors import check_dim
+from .._tensor_errors import check_dim, device_error
 from .._torch_alias import module_getattr as _module_getattr
 from ..autograd.grad_mode import is_grad_enabled, no_grad
 from ..dtypes import float64, get_default_dtype
@@ -1267,6 +1267,8 @@ def l1_loss(
 
 
 def _check_index_target(input: Tensor, target: Tensor, fn: str = "cross_entropy") -> None:
+    if input.device != target.device:  # CuPy would take a host index array silently
+        raise device_error(input._data, target._data)
     td = target._data.dtype
     if td != np.int64 and td != np.uint8:
         raise RuntimeError(
@@ -1627,7 +1629,7 @@ def multi_margin_loss(
         h = h * h
     if weight is not None:
         h = h * weight[t].reshape(-1, 1)
-    others = _wrap(np.arange(c)[None, :] != t._data.reshape(-1, 1))
+    others = _wrap(xp_of(t._data).arange(c)[None, :] != t._data.reshape(-1, 1))
     loss = (h * others).sum(1) / c
     if single:
         loss = loss.reshape(())
@@ -1646,7 +1648,7 @@ def multilabel_margin_loss(
             f"inconsistent target size: {list(target.shape)} for input of size: {list(input.shape)}"
         )
     x = input.reshape(1, -1) if single else input
-    t = np.asarray(target._data).reshape(x.shape)
+    t = target._host().reshape(x.shape)  # a few host passes over the (small) target
     n, c = x.shape
     count = np.zeros((n, c), np.int64)  # how often each class is named before the first -1
     live = np.ones(n, bool)
@@ -1656,7 +1658,9 @@ def multilabel_margin_loss(
         rows = np.nonzero(live)[0]
         np.add.at(count, (rows, col[rows]), 1)
     # pair (j, i): j a target (counted as often as named, as torch), i not; hinge on x[j] - x[i]
-    pair = _wrap((count[:, :, None] * (count == 0)[:, None, :]).astype(x._data.dtype))
+    pair = _wrap(
+        move_like((count[:, :, None] * (count == 0)[:, None, :]).astype(x._data.dtype), x._data)
+    )
     h = clamp_min(1 - (x.unsqueeze(2) - x.unsqueeze(1)), 0)
     loss = (h * pair).sum((1, 2)) / c
     if single:
@@ -1761,7 +1765,8 @@ def ctc_loss(
     if unbatched:
         nll = nll.reshape(())
     if reduction == "mean":
-        denom = _wrap(np.maximum(np.asarray(tlen, np.int64), 1).astype(nll._data.dtype))
+        denom = np.maximum(np.asarray(tlen, np.int64), 1).astype(nll._data.dtype)
+        denom = _wrap(move_like(denom, nll._data))
         return (nll / (denom.reshape(()) if unbatched else denom)).mean()
     if reduction == "sum":
         return nll.sum()

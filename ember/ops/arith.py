@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .. import dtypes
@@ -267,8 +269,13 @@ class Pow(_Binary):
             else:
                 ga = _bw.where(b == 0, 0.0 * g, g * cb * ca ** (cb - 1))
         if n[1]:
+            if type(a) is CPU_ARRAY and a.ndim == 0 and type(b) is not CPU_ARRAY:
+                a = a.item()  # a host 0-d base joins a GPU exponent as a number
             r = a**b
-            ga_log = _bw.where(a > 0, _bw.log(_bw.where(a > 0, a, 1.0 + 0 * a)), 0.0 * a)
+            if type(a) in (int, float):  # its log a number too
+                ga_log = math.log(a) if a > 0 else 0.0
+            else:
+                ga_log = _bw.where(a > 0, _bw.log(_bw.where(a > 0, a, 1.0 + 0 * a)), 0.0 * a)
             gb = g * r * ga_log
         return Pow.out(ctx, ga, gb)
 

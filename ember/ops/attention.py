@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._backend.cpu.gemm import mm
-from .._backend.xp import xp_of
+from .._backend.xp import CPU_ARRAY, xp_of
 from ..autograd.engine import grad as _grad
 from ..autograd.node import Op
 from ..tensor import Tensor, _wrap
@@ -103,7 +103,7 @@ class ScaledDotProductAttention(Op):
             s = mm(qf, _mT(k)).reshape(q.shape[:-1] + (S,))
         else:
             s = mm(qs, _mT(k))
-        if not s.flags.c_contiguous or not s.flags.writeable:
+        if not s.flags.c_contiguous or (type(s) is CPU_ARRAY and not s.flags.writeable):
             s = xp.ascontiguousarray(s)
         masked = False
         if is_causal:

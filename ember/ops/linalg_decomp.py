@@ -977,9 +977,9 @@ class Eigh(Op):
         vhgv = 0.5 * (vhgv - _mH(vhgv))
         e = w[..., None, :] - w[..., :, None]
         n = w.shape[-1]
-        e[..., range(n), range(n)] = 1
+        e[..., _diag_idx(n), _diag_idx(n)] = 1
         x = vhgv / e
-        x[..., range(n), range(n)] = gw if gw is not None else 0
+        x[..., _diag_idx(n), _diag_idx(n)] = gw if gw is not None else 0
         return v @ x @ _mH(v)
 
 
@@ -1045,9 +1045,9 @@ class Eig(Op):
                 )
             wc = w.conj()
             e = wc[..., None, :] - wc[..., :, None]
-            e[..., range(n), range(n)] = 1
+            e[..., _diag_idx(n), _diag_idx(n)] = 1
             x = (vhgv - _mH(v) @ (v * _diag(vhgv).real[..., None, :])) / e
-            x[..., range(n), range(n)] = gw if gw is not None else 0
+            x[..., _diag_idx(n), _diag_idx(n)] = gw if gw is not None else 0
         g = _solve(_mH(v), x @ _mH(v))
         return _real_if(g, ctx.dt)
 
@@ -1115,7 +1115,7 @@ def _svd_grad(u, s, vh, gu, gs, gvh, m, n):
             )
     s2 = s * s
     e = s2[..., None, :] - s2[..., :, None]
-    e[..., range(k), range(k)] = 1
+    e[..., _diag_idx(k), _diag_idx(k)] = 1
     if uhgu is not None and vhgv is not None:
         ret = (uhgu * s[..., None, :] + s[..., :, None] * vhgv) / e
     elif uhgu is not None:
@@ -1125,7 +1125,7 @@ def _svd_grad(u, s, vh, gu, gs, gvh, m, n):
     if gs is not None:
         ret = ret + _diag_embed(gs.astype(ret.dtype))
     if u.dtype.kind == "c" and uhgu is not None:
-        ret[..., range(k), range(k)] += 1j * _diag(uhgu).imag / (2 * s)
+        ret[..., _diag_idx(k), _diag_idx(k)] += 1j * _diag(uhgu).imag / (2 * s)
     if m > n and gu is not None:
         ga = u @ ret
         gus = gu / s[..., None, :]
@@ -1202,6 +1202,20 @@ def _arr(x):
     return x._data if isinstance(x, Tensor) else x
 
 
+def _diag_idx(n: int) -> np.ndarray:
+    """The positions 0..n-1 as an integer index array: with two of them, ``a[..., d, d]`` is the
+    diagonal (a ``range`` would do for NumPy, but an empty one is a float index to CuPy)."""
+    return np.arange(n)
+
+
+def _last_max(s):
+    """The largest of non-negative values along the last axis, 0 where it is empty, that axis
+    kept (CuPy's max has no ``initial``)."""
+    if s.shape[-1]:
+        return s.max(-1, keepdims=True)
+    return xp_of(s).zeros(s.shape[:-1] + (1,), s.dtype)
+
+
 class Pinv(Op):
     @staticmethod
     def forward(ctx, a, atol, rtol, hermitian):
@@ -1211,7 +1225,7 @@ class Pinv(Op):
         if hermitian:
             w, v = linalg_lapack.eigh(a)
             aw = xp.abs(w)
-            tol = _tol_arrays(aw.max(-1, initial=0)[..., None], _ex(atol), _ex(rtol), m, n, eps)
+            tol = _tol_arrays(_last_max(aw), _ex(atol), _ex(rtol), m, n, eps)
             with np.errstate(divide="ignore"):
                 inv_w = xp.where(aw > tol, 1 / xp.where(aw > tol, w, 1), 0).astype(a.dtype)
             p = (v * inv_w[..., None, :]) @ _mH(v)
@@ -1276,7 +1290,7 @@ def matrix_rank(
         if hermitian
         else linalg_lapack.svd(a, compute_uv=False)
     )
-    smax = s.max(-1, initial=0)[..., None]
+    smax = _last_max(s)
     eps = float(np.finfo(a.real.dtype).eps)
     t = _tol_arrays(smax, _ex(_arr(atol)), _ex(_arr(rtol)), m, n, eps)
     r = (s > t).sum(-1).astype(np.int64)

@@ -112,6 +112,9 @@ class _Bilinear(Op):
         n = ctx._needs
         g1 = xp.einsum("...o,oij,...j->...i", g, w, x2, optimize=True) if n[0] else None
         g2 = xp.einsum("...o,oij,...i->...j", g, w, x1, optimize=True) if n[1] else None
-        gw = xp.einsum("...o,...i,...j->oij", g, x1, x2, optimize=True) if n[2] else None
+        gw = None
+        if n[2]:  # batch dims flattened: CuPy's einsum cannot sum an ellipsis away
+            gf, af, bf = (t.reshape(-1, t.shape[-1]) for t in (g, x1, x2))
+            gw = xp.einsum("no,ni,nj->oij", gf, af, bf, optimize=True)
         gb = g.reshape(-1, g.shape[-1]).sum(0) if n[3] else None
         return g1, g2, gw, gb

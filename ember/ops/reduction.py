@@ -1054,7 +1054,7 @@ def segment_reduce(
     else:
         starts, counts = given[..., :-1], np.diff(given, axis=-1)
     empty = _SEGMENT_EMPTY[reduce] if initial is None else float(initial)
-    init = None if initial is None else zeros(()) + initial
+    init = None if initial is None else zeros((), device=data.device) + initial
     rows = []
     for b in np.ndindex(*starts.shape[:-1]):
         row = data[b] if b else data  # the batch dims before ``axis`` taken away
@@ -1062,7 +1062,7 @@ def segment_reduce(
         for st, n in zip(starts[b].tolist(), counts[b].tolist()):
             part = row[st : st + n]
             if n == 0:
-                part = zeros(row.shape[1:], dtype=data.dtype) + empty
+                part = zeros(row.shape[1:], dtype=data.dtype, device=data.device) + empty
             elif reduce in ("sum", "mean"):
                 part = sum(part, 0) if initial is None else sum(part, 0) + initial
                 if reduce == "mean":

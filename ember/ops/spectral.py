@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._backend.xp import move_like, xp_of
 from ..tensor import Tensor, _wrap
 from . import fft as _fft
 from .complex import view_as_complex, view_as_real
@@ -18,7 +19,7 @@ __all__ = ["stft", "istft"]
 def _window(window, win_length: int, n_fft: int, like: Tensor) -> Tensor:
     """The window zero-padded (centred) to n_fft, as torch does for win_length < n_fft."""
     if window is None:
-        window = _wrap(np.ones(win_length, dtype=like._data.real.dtype))
+        window = _wrap(xp_of(like._data).ones(win_length, dtype=like._data.real.dtype))
     if window._data.shape != (win_length,):
         raise RuntimeError(
             f"stft: expected a 1D window tensor of size equal to win_length={win_length}, but "
@@ -26,8 +27,9 @@ def _window(window, win_length: int, n_fft: int, like: Tensor) -> Tensor:
         )
     if win_length < n_fft:
         left = (n_fft - win_length) // 2
-        z = _wrap(np.zeros(left, dtype=window._data.dtype))
-        z2 = _wrap(np.zeros(n_fft - win_length - left, dtype=window._data.dtype))
+        xp = xp_of(window._data)
+        z = _wrap(xp.zeros(left, dtype=window._data.dtype))
+        z2 = _wrap(xp.zeros(n_fft - win_length - left, dtype=window._data.dtype))
         window = cat([z, window, z2])
     return window
 
@@ -79,7 +81,7 @@ def stft(
         if pad_mode == "reflect":
             x = _reflect(x, p)
         elif pad_mode == "constant":
-            z = _wrap(np.zeros(x._data.shape[:-1] + (p,), dtype=x._data.dtype))
+            z = _wrap(xp_of(x._data).zeros(x._data.shape[:-1] + (p,), dtype=x._data.dtype))
             x = cat([z, x, z], -1)
         else:
             raise NotImplementedError("ember's stft supports pad_mode 'reflect' or 'constant'")
@@ -143,9 +145,12 @@ def istft(
     out_len = n_fft + hop * (n_frames - 1)
     idx = (np.arange(n_frames)[:, None] * hop + np.arange(n_fft)[None, :]).reshape(-1)
     b = frames._data.shape[0]
-    zeros = _wrap(np.zeros((b, out_len), dtype=frames._data.dtype))
-    y = zeros.index_add(1, _wrap(idx), frames.reshape(b, -1))
-    wsq = w._data * w._data  # complex for a complex window, as torch's window.pow(2)
+    xp = xp_of(frames._data)
+    zeros = _wrap(xp.zeros((b, out_len), dtype=frames._data.dtype))
+    y = zeros.index_add(1, _wrap(move_like(idx, frames._data)), frames.reshape(b, -1))
+    # the window's overlap-add envelope, on the host (its minimum is checked here anyway)
+    wh = w.detach()._host()
+    wsq = wh * wh  # complex for a complex window, as torch's window.pow(2)
     env = np.zeros(out_len, np.complex128 if wsq.dtype.kind == "c" else np.float64)
     np.add.at(env, idx, np.tile(wsq, n_frames))
     start = n_fft // 2 if center else 0
@@ -158,8 +163,8 @@ def istft(
     if low < 1e-11:
         raise RuntimeError(f"istft(...): window overlap add min: {low:g}")
     env_dt = frames._data.dtype if env.dtype.kind == "c" else frames._data.real.dtype
-    y = y[:, start : min(end, out_len)] / _wrap(env_part.astype(env_dt))
+    y = y[:, start : min(end, out_len)] / _wrap(move_like(env_part.astype(env_dt), frames._data))
     if length is not None and end > out_len:
-        pad = _wrap(np.zeros((b, end - out_len), dtype=y._data.dtype))
+        pad = _wrap(xp.zeros((b, end - out_len), dtype=y._data.dtype))
         y = cat([y, pad], -1)
     return y if batched else y.squeeze(0)

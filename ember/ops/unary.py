@@ -660,7 +660,7 @@ def is_neg(input) -> bool:
 def _nograd(name, f):
     def fn(input, *, out=None):
         a = input._data if isinstance(input, Tensor) else np.asarray(input)
-        r = _wrap(np.asarray(f(a)))
+        r = _wrap(xp_of(a).asarray(f(a)))  # NumPy's function runs CuPy's for a CuPy array
         if out is not None:
             return copy_into_out(out, r)
         return r

@@ -673,6 +673,14 @@ def _storage_root(a):
     """The array that owns ``a``'s memory (torch's storage) as a flat array, and ``a``'s offset
     into it. Memory that no contiguous array owns (a strided view made by NumPy's
     as_strided) is taken as a contiguous copy of ``a`` itself."""
+    mem = getattr(getattr(a, "data", None), "mem", None)
+    if mem is not None and type(a) is not CPU_ARRAY:
+        # a CuPy array: its allocation is the storage (CuPy's views and as_strided results
+        # keep no base array, only the pointer into it)
+        xp = xp_of(a)
+        n = mem.size // a.itemsize
+        root = xp.ndarray((n,), a.dtype, memptr=xp.cuda.MemoryPointer(mem, 0))
+        return root, (a.data.ptr - mem.ptr) // a.itemsize
     root = a
     while (b := getattr(root, "base", None)) is not None:
         if type(b) is not type(a):  # NumPy's as_strided result: its base is a wrapper's base
