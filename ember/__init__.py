@@ -113,6 +113,8 @@ from .ops.padding import constant_pad_nd  # noqa: E402,F401
 from .ops.resample import grid_sampler, grid_sampler_2d, grid_sampler_3d  # noqa: E402,F401
 from .ops.sparse import sparse_coo_tensor, sparse_csr_tensor, spmm  # noqa: E402,F401
 from ._tensor_methods import clone, compile, detach, is_nonzero, typename  # noqa: E402,F401
+from .storage import *  # noqa: E402,F401,F403
+from .storage import TypedStorage, UntypedStorage, from_file  # noqa: E402,F401
 from ._tensor_str import get_printoptions, set_printoptions  # noqa: E402,F401
 from .dtypes import (  # noqa: E402,F401
     can_cast,
@@ -168,7 +170,10 @@ from . import utils  # noqa: E402,F401
 from .serialization import load, save  # noqa: E402,F401
 from . import serialization, safetensors  # noqa: E402,F401
 from . import nn, optim  # noqa: E402,F401
-from . import jit  # noqa: E402,F401
+from . import futures, jit  # noqa: E402,F401
+from .futures import Future  # noqa: E402,F401
+from .jit import fork, wait  # noqa: E402,F401
+from ._tensor_errors import AcceleratorError, OutOfMemoryError  # noqa: E402,F401
 from . import amp, cpu  # noqa: E402,F401
 from .amp import autocast  # noqa: E402,F401
 from .amp.autocast_mode import (  # noqa: E402,F401
@@ -222,8 +227,8 @@ def get_default_device():
 
 
 def is_storage(obj) -> bool:
-    """False: ember has no storage objects (torch.is_storage is True only for those)."""
-    return False
+    """Whether ``obj`` is a storage (UntypedStorage, TypedStorage or a legacy typed one)."""
+    return isinstance(obj, (UntypedStorage, TypedStorage))
 
 
 def is_distributed(input: Tensor) -> bool:

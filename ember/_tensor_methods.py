@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import dtypes, random
+from . import dtypes, random, storage
 from ._backend.casting import cast
 from ._backend.cpu import layout
 from ._backend.xp import CPU_ARRAY, xp_for
@@ -340,14 +340,8 @@ def _stride(self, dim=None):
 
 
 def _storage_offset(self):
-    base = self._data
-    while getattr(base, "base", None) is not None and isinstance(base.base, CPU_ARRAY):
-        base = base.base
-    if base is self._data:
-        return 0
-    return (
-        self._data.__array_interface__["data"][0] - base.__array_interface__["data"][0]
-    ) // self._data.itemsize
+    """Where this tensor starts in its storage, in elements."""
+    return storage._bytes_of(self._data)[1] // self._data.itemsize
 
 
 def _data_ptr(self):
@@ -908,6 +902,9 @@ METHODS.setdefault("__rdiv__", METHODS["__rtruediv__"])  # torch keeps the Pytho
 METHODS.setdefault("cdouble", lambda self, memory_format=None: self.to(dtypes.complex128))
 METHODS.setdefault("index_reduce", gather.index_reduce)
 METHODS.setdefault("index_reduce_", _inplace_of(gather.index_reduce))
+METHODS.setdefault("untyped_storage", storage._untyped_storage)
+METHODS.setdefault("storage", storage._storage)
+METHODS.setdefault("set_", storage.set_)
 METHODS.setdefault("resize_", copy.resize_)
 METHODS.setdefault("resize_as_", copy.resize_as_)
 METHODS.setdefault("renorm", reduction.renorm)

@@ -693,6 +693,30 @@ def _storage_root(a):
     return root.reshape(-1), (_ptr(a) - _ptr(root)) // a.itemsize
 
 
+def _as_strided_checked(b, dt, offset: int, size, stride):
+    """A view of the flat bytes ``b`` as elements of NumPy dtype ``dt``: ``size`` and ``stride``
+    (contiguous when None) in elements from element ``offset``; torch's setStorage error when
+    it reaches past the bytes (``Tensor.set_`` on a storage)."""
+    size = tuple(int(v) for v in size)
+    if stride is None:
+        stride, acc = [], 1
+        for v in reversed(size):
+            stride.insert(0, acc)
+            acc *= max(v, 1)
+    stride = tuple(int(v) for v in stride)
+    isz = np.dtype(dt).itemsize
+    n = b.size // isz
+    need = 0 if 0 in size else offset + 1 + sum((v - 1) * st for v, st in zip(size, stride))
+    if need > n or offset < 0 or len(size) != len(stride):
+        raise RuntimeError(
+            f"setStorage: sizes {list(size)}, strides {list(stride)}, storage offset {offset}, and "
+            f"itemsize {isz} requiring a storage size of {need * isz} are out of bounds for "
+            f"storage of size {b.size}"
+        )
+    flat = b[: n * isz].view(dt)
+    return _as_strided(flat[offset:], size, tuple(st * isz for st in stride))
+
+
 def _strided_positions(n: int, shape, strides, offset: int):
     """For each element of a strided view, its position in a storage of ``n`` elements."""
     pos = np.arange(n, dtype=np.int64)

@@ -700,3 +700,12 @@ def test_gpu_cuda_api():
     c.manual_seed(1)
     b = F.dropout(ember.ones(1000, device="cuda"), 0.5)
     assert a.tolist() == b.tolist()
+
+
+def test_storage_of_a_cuda_tensor():
+    x = ember.arange(6.0, device="cuda")
+    s = x.untyped_storage()
+    assert s.device.type == "cuda" and s.nbytes() >= 24
+    y = ember.empty(0, device="cuda").set_(s, 2, (2,), (1,))
+    assert _on_cuda(y) and y.tolist() == [2.0, 3.0]
+    assert s.cpu().device.type == "cpu" and s.cpu().tolist()[:24] == s.tolist()[:24]
