@@ -7,6 +7,9 @@ from __future__ import annotations
 import math
 
 __all__ = [
+    "SymInt",
+    "SymFloat",
+    "SymBool",
     "sym_int",
     "sym_float",
     "sym_max",
@@ -16,6 +19,19 @@ __all__ = [
     "sym_sum",
     "sym_ite",
 ]
+
+
+class SymInt:
+    """torch.SymInt: a symbolic int of traced shapes. ember traces nothing, so no value is one;
+    the class is there for annotations and ``isinstance`` checks."""
+
+
+class SymFloat:
+    """torch.SymFloat: a symbolic float (never made by ember; see SymInt)."""
+
+
+class SymBool:
+    """torch.SymBool: a symbolic bool (never made by ember; see SymInt)."""
 
 
 def sym_int(a) -> int:

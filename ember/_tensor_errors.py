@@ -6,6 +6,15 @@ from __future__ import annotations
 from .device import device_of
 
 
+class OutOfMemoryError(RuntimeError):
+    """torch.OutOfMemoryError (also ``torch.cuda.OutOfMemoryError``): a device ran out of
+    memory. CuPy's own out-of-memory error is a MemoryError, which ember lets through."""
+
+
+class AcceleratorError(RuntimeError):
+    """torch.AcceleratorError: an accelerator (GPU) reported an error."""
+
+
 def broadcast_error(sa, sb) -> RuntimeError:
     """torch's message for shapes that do not broadcast."""
     sa, sb = tuple(sa), tuple(sb)

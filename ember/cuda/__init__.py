@@ -16,6 +16,7 @@ import contextlib
 from dataclasses import dataclass
 
 from .._backend.xp import cuda_device_count, cupy, cupy_loaded
+from .._tensor_errors import OutOfMemoryError  # noqa: F401  (torch.cuda.OutOfMemoryError)
 from .._torch_alias import module_getattr as _module_getattr
 from ..device import to_device
 from . import amp  # noqa: F401  (torch.cuda.amp)

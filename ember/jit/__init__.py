@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any, Final
 
 from .._torch_alias import EmberNotImplementedError, module_getattr
+from ..futures import Future
 from ..nn import Module
 
 __all__ = [
@@ -162,29 +163,15 @@ class ScriptFunction:
     """torch.jit.ScriptFunction: ember never makes one (``script`` returns the function)."""
 
 
-class _Done:
-    """The finished future of ``fork``: the call already ran eagerly."""
-
-    def __init__(self, value: Any) -> None:
-        self._value = value
-
-    def wait(self) -> Any:
-        return self._value
-
-    def value(self) -> Any:
-        return self._value
-
-    def done(self) -> bool:
-        return True
+def fork(func: Callable, *args: Any, **kwargs: Any) -> Future:
+    """torch.jit.fork (and torch.fork): runs func now and returns its completed Future."""
+    fut = Future()
+    fut.set_result(func(*args, **kwargs))
+    return fut
 
 
-def fork(func: Callable, *args: Any, **kwargs: Any) -> _Done:
-    """torch.jit.fork: runs func now and returns a finished future."""
-    return _Done(func(*args, **kwargs))
-
-
-def wait(future: _Done) -> Any:
-    """torch.jit.wait: the forked call's result."""
+def wait(future: Future) -> Any:
+    """torch.jit.wait (and torch.wait): the forked call's result."""
     return future.wait()
 
 
