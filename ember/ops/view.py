@@ -688,6 +688,8 @@ def _storage_root(a):
         if b is None or type(b) is not type(a):
             break
         root = b
+    if not root.flags.c_contiguous and root.flags.f_contiguous:
+        root = root.T  # a Fortran-ordered owner: the same memory, read in its own order
     if not root.flags.c_contiguous:
         return xp_of(a).ascontiguousarray(a).reshape(-1), 0
     return root.reshape(-1), (_ptr(a) - _ptr(root)) // a.itemsize

@@ -243,3 +243,11 @@ def test_storage_round_trips_through_save(tmp_path):
     ember.save({"x": x}, tmp_path / "x.pt")
     y = torch.load(tmp_path / "x.pt")["x"]
     assert y.tolist() == x.tolist()
+
+
+def test_fortran_ordered_owner_keeps_offsets():
+    x = np.asfortranarray(np.arange(12.0).reshape(3, 4))
+    e, t = ember.from_numpy(x)[1:], torch.from_numpy(x)[1:]
+    assert e.storage_offset() == t.storage_offset()
+    assert e.untyped_storage().nbytes() == t.untyped_storage().nbytes()
+    assert e.untyped_storage().data_ptr() == t.untyped_storage().data_ptr()
