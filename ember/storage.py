@@ -36,7 +36,31 @@ def _bytes_of(a) -> tuple:
     return root.view(xp_of(root).uint8), off * a.itemsize
 
 
-class UntypedStorage:
+class _Placement:
+    """What both storage classes answer alike about where they live (``to`` is each one's)."""
+
+    __slots__ = ()
+
+    def cpu(self):
+        return self.to(device="cpu")
+
+    def cuda(self, device=None, non_blocking: bool = False):
+        return self.to(device=_device("cuda", device) if isinstance(device, int) else "cuda")
+
+    def is_shared(self) -> bool:
+        return False  # ember's worker processes share batches through their own segments
+
+    def share_memory_(self):
+        return self
+
+    def is_pinned(self, device="cuda") -> bool:
+        return False
+
+    def pin_memory(self, device="cuda"):
+        return self
+
+
+class UntypedStorage(_Placement):
     """Bytes (torch.UntypedStorage): ``UntypedStorage(n)`` (n zero bytes), ``UntypedStorage(
     [ints])``, ``device=``; ``Tensor.untyped_storage()`` gives a tensor's."""
 
@@ -152,24 +176,6 @@ class UntypedStorage:
         b = self._bytes
         return UntypedStorage._over(xp.asarray(b if type(b) is CPU_ARRAY else b.get()))
 
-    def cpu(self) -> UntypedStorage:
-        return self.to(device="cpu")
-
-    def cuda(self, device=None, non_blocking: bool = False) -> UntypedStorage:
-        return self.to(device=_device("cuda", device) if isinstance(device, int) else "cuda")
-
-    def is_shared(self) -> bool:
-        return False
-
-    def share_memory_(self) -> UntypedStorage:
-        return self
-
-    def is_pinned(self, device="cuda") -> bool:
-        return False
-
-    def pin_memory(self, device="cuda") -> UntypedStorage:
-        return self
-
     def resize_(self, size: int):
         raise RuntimeError(
             "Trying to resize storage that is not resizable (ember's storages are the memory of "
@@ -220,7 +226,7 @@ class UntypedStorage:
         )
 
 
-class TypedStorage:
+class TypedStorage(_Placement):
     """The elements of a storage as one dtype (torch.TypedStorage, deprecated there):
     ``Tensor.storage()``, or ``TypedStorage(n, dtype=)`` / ``TypedStorage([values], dtype=)``."""
 
@@ -335,24 +341,6 @@ class TypedStorage:
             return self
         return TypedStorage(wrap_storage=u, dtype=self.dtype)
 
-    def cpu(self) -> TypedStorage:
-        return self.to(device="cpu")
-
-    def cuda(self, device=None, non_blocking: bool = False) -> TypedStorage:
-        return self.to(device=_device("cuda", device) if isinstance(device, int) else "cuda")
-
-    def is_shared(self) -> bool:
-        return False
-
-    def share_memory_(self) -> TypedStorage:
-        return self
-
-    def is_pinned(self, device="cuda") -> bool:
-        return False
-
-    def pin_memory(self, device="cuda") -> TypedStorage:
-        return self
-
     def __repr__(self) -> str:
         body = " " + "\n ".join(str(v) for v in self.tolist())
         return (
@@ -361,21 +349,24 @@ class TypedStorage:
         )
 
 
-_LEGACY = {
+# torch's legacy typed storage classes and the dtype of their elements (the checkpoint reader
+# and writer name storages by these too)
+STORAGE_DTYPES: dict[str, dtypes.dtype] = {
     "DoubleStorage": dtypes.float64,
     "FloatStorage": dtypes.float32,
     "HalfStorage": dtypes.float16,
+    "BFloat16Storage": dtypes.bfloat16,
     "LongStorage": dtypes.int64,
     "IntStorage": dtypes.int32,
     "ShortStorage": dtypes.int16,
     "CharStorage": dtypes.int8,
     "ByteStorage": dtypes.uint8,
     "BoolStorage": dtypes.bool_,
-    "BFloat16Storage": dtypes.bfloat16,
-    "ComplexDoubleStorage": dtypes.complex128,
     "ComplexFloatStorage": dtypes.complex64,
+    "ComplexDoubleStorage": dtypes.complex128,
 }
-_LEGACY_NAMES = {dt.name: name for name, dt in _LEGACY.items()}
+STORAGE_OF_DTYPE = {d: name for name, d in STORAGE_DTYPES.items()}
+_LEGACY_NAMES = {dt.name: name for name, dt in STORAGE_DTYPES.items()}
 # the C++ names torch's set_ error gives a tensor's element type
 _C_TYPES = {
     "float32": "float", "float64": "double", "int64": "long int", "int32": "int",
@@ -394,7 +385,7 @@ def _legacy_class(name: str, dt: dtypes.dtype) -> type:
     return cls
 
 
-for _name, _dt in _LEGACY.items():
+for _name, _dt in STORAGE_DTYPES.items():
     globals()[_name] = _legacy_class(_name, _dt)
     __all__.append(_name)
 

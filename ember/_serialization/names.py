@@ -10,6 +10,7 @@ from collections import Counter, OrderedDict
 from .. import dtypes
 from ..device import device
 from ..nn.parameter import Parameter
+from ..storage import STORAGE_DTYPES
 from ..tensor import Size, Tensor
 from . import storage
 
@@ -62,7 +63,7 @@ def safe_globals_table() -> dict:
     for name in storage.TORCH_DTYPE_NAMES:
         rc[f"torch.{name}"] = storage.dtype_global(name)
     for prefix in ("torch", "torch.cuda"):
-        for name, dt in storage.STORAGE_DTYPES.items():
+        for name, dt in STORAGE_DTYPES.items():
             rc[f"{prefix}.{name}"] = storage.StorageType(name, dt)
             if "Complex" not in name:  # the legacy tensor classes: names only, never called
                 for mod in (prefix, f"{prefix}.sparse"):

@@ -14,8 +14,8 @@ import numpy as np
 from .. import dtypes
 from ..device import device as Device
 from ..nn.parameter import Parameter
+from ..storage import STORAGE_OF_DTYPE
 from ..tensor import Size, Tensor, _wrap
-from . import storage
 from .names import torch_name_of
 
 _BATCH = 1000
@@ -316,11 +316,9 @@ class Pickler:
     def save_plain_tensor(self, t: Tensor, requires_grad: bool) -> None:
         arr = t._host()
         dt = t.dtype
-        v3 = dt not in storage.STORAGE_OF_DTYPE  # uint16/32/64 (and any newer dtype): untyped
+        v3 = dt not in STORAGE_OF_DTYPE  # uint16/32/64 (and any newer dtype): untyped
         stype = (
-            b"torch.storage\nUntypedStorage"
-            if v3
-            else b"torch\n" + storage.STORAGE_OF_DTYPE[dt].encode()
+            b"torch.storage\nUntypedStorage" if v3 else b"torch\n" + STORAGE_OF_DTYPE[dt].encode()
         )
         loc = "cpu" if t.is_cpu else f"cuda:{t.device.index or 0}"
         self.save_global("torch._utils", "_rebuild_tensor_v3" if v3 else "_rebuild_tensor_v2")

@@ -11,22 +11,6 @@ from ..nn.parameter import Parameter
 from ..ops import sparse
 from ..tensor import Tensor, _wrap
 
-# torch's legacy typed storage classes and the ember dtype of their elements
-STORAGE_DTYPES: dict[str, dtypes.dtype] = {
-    "DoubleStorage": dtypes.float64,
-    "FloatStorage": dtypes.float32,
-    "HalfStorage": dtypes.float16,
-    "BFloat16Storage": dtypes.bfloat16,
-    "LongStorage": dtypes.int64,
-    "IntStorage": dtypes.int32,
-    "ShortStorage": dtypes.int16,
-    "CharStorage": dtypes.int8,
-    "ByteStorage": dtypes.uint8,
-    "BoolStorage": dtypes.bool_,
-    "ComplexFloatStorage": dtypes.complex64,
-    "ComplexDoubleStorage": dtypes.complex128,
-}
-STORAGE_OF_DTYPE = {d: name for name, d in STORAGE_DTYPES.items()}
 QUANTIZED_STORAGES = (
     "QUInt8Storage",
     "QInt8Storage",
