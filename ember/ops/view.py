@@ -139,7 +139,9 @@ def _reshape(input: Tensor, shape, need_view: bool) -> Tensor:
         r = Reshape.apply(input, shape, False) if input._rg else _wrap(input._data.view())
         return as_view(r, input)
     r = Reshape.apply(input, shape, need_view)
-    if need_view or np.shares_memory(r._data, input._data):
+    # a reshape that is a view starts where its input does; a copy is a new allocation (one
+    # pointer read, where shares_memory cost CuPy 0.5 ms a call: a tenth of a GPU CNN step)
+    if need_view or (r._data.size and _ptr(r._data) == _ptr(input._data)):
         as_view(r, input)
     return r
 
