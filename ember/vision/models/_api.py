@@ -10,17 +10,8 @@ from __future__ import annotations
 import enum
 import fnmatch
 import functools
-import hashlib
 import inspect
 import json
-import os
-import re
-import shutil
-import sys
-import tempfile
-import urllib.error
-import urllib.parse
-import urllib.request
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,9 +19,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import ember
 from ember import nn
 
+from ...hub import load_state_dict_from_url
 from ..transforms._presets import ImageClassification
 from ..transforms.functional import InterpolationMode
 
@@ -293,108 +284,3 @@ def finish(model: nn.Module, weights: WeightsEnum | None, progress: bool) -> nn.
     if weights is not None:
         model.load_state_dict(weights.get_state_dict(progress=progress, check_hash=True))
     return model
-
-
-# --- the torch hub cache -------------------------------------------------------------------------
-
-_HASH_RE = re.compile(r"-([a-f0-9]*)\.")
-
-
-def get_dir() -> str:
-    """The hub folder: $TORCH_HOME/hub, TORCH_HOME defaulting to $XDG_CACHE_HOME/torch."""
-    torch_home = os.path.expanduser(
-        os.getenv(
-            "TORCH_HOME",
-            os.path.join(os.getenv("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "torch"),
-        )
-    )
-    return os.path.join(torch_home, "hub")
-
-
-def _progress_bar(total: int | None, enabled: bool):
-    """tqdm when installed (an optional extra), else a plain line on stderr."""
-    if not enabled:
-        return None
-    try:
-        from tqdm import tqdm  # optional: a nicer bar
-
-        return tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024)
-    except ImportError:
-        return _PlainBar(total)
-
-
-class _PlainBar:
-    def __init__(self, total: int | None) -> None:
-        self.total, self.n = total, 0
-
-    def update(self, n: int) -> None:
-        self.n += n
-        if self.total:
-            pct = 100.0 * self.n / self.total
-            sys.stderr.write(
-                f"\r{self.n / 2**20:.1f} MiB / {self.total / 2**20:.1f} MiB ({pct:.0f}%)"
-            )
-        else:
-            sys.stderr.write(f"\r{self.n / 2**20:.1f} MiB")
-        sys.stderr.flush()
-
-    def close(self) -> None:
-        sys.stderr.write("\n")
-
-
-def download_url_to_file(url: str, dst: str, hash_prefix: str | None = None, progress=True):
-    """Downloads ``url`` to ``dst`` (through a temporary file), checking the SHA-256 prefix."""
-    try:
-        resp = urllib.request.urlopen(urllib.request.Request(url, headers={"User-Agent": "ember"}))
-    except (urllib.error.URLError, OSError) as e:
-        raise RuntimeError(
-            f"could not download {url} ({e}). Without network access, fetch that file elsewhere "
-            f"and put it at {dst}"
-        ) from None
-    size = resp.headers.get("Content-Length")
-    total = int(size) if size else None
-    os.makedirs(os.path.dirname(dst), exist_ok=True)
-    tmp = tempfile.NamedTemporaryFile(delete=False, dir=os.path.dirname(dst), suffix=".partial")
-    sha = hashlib.sha256()
-    bar = _progress_bar(total, progress)
-    try:
-        with tmp:
-            while True:
-                chunk = resp.read(1 << 20)
-                if not chunk:
-                    break
-                tmp.write(chunk)
-                sha.update(chunk)
-                if bar is not None:
-                    bar.update(len(chunk))
-        if bar is not None:
-            bar.close()
-        if hash_prefix is not None and not sha.hexdigest().startswith(hash_prefix):
-            raise RuntimeError(
-                f'invalid hash value (expected "{hash_prefix}", got "{sha.hexdigest()}")'
-            )
-        shutil.move(tmp.name, dst)
-    finally:
-        if os.path.exists(tmp.name):
-            os.remove(tmp.name)
-
-
-def load_state_dict_from_url(
-    url: str,
-    model_dir: str | None = None,
-    map_location: Any = None,
-    progress: bool = True,
-    check_hash: bool = False,
-    file_name: str | None = None,
-    weights_only: bool = True,
-) -> dict[str, Any]:
-    """The checkpoint at ``url``, cached at ``$TORCH_HOME/hub/checkpoints/<file name>``."""
-    if model_dir is None:
-        model_dir = os.path.join(get_dir(), "checkpoints")
-    filename = file_name or os.path.basename(urllib.parse.urlparse(url).path)
-    cached = os.path.join(model_dir, filename)
-    if not os.path.exists(cached):
-        sys.stderr.write(f'Downloading: "{url}" to {cached}\n')
-        m = _HASH_RE.search(filename)
-        download_url_to_file(url, cached, m.group(1) if (check_hash and m) else None, progress)
-    return ember.load(cached, map_location=map_location, weights_only=weights_only)
