@@ -21,8 +21,9 @@ def test_compiler_markers_as_torch_eager():
         assert f(1) == 2 and g(3) == 6
         assert m.compiler.is_compiling() is False and m.compiler.is_dynamo_compiling() is False
         assert m.compiler.is_exporting() is False
-        assert m.compiler.allow_in_graph(len) is len
-        with m.compiler.set_stance("force_eager"):
-            assert f(2) == 3
-        m.compiler.reset()
-    assert ember.compiler.compile(len) is len and ember.compiler.list_backends() == []
+    # allow_in_graph, set_stance and reset change torch's global compiler state: ember's alone
+    assert ember.compiler.allow_in_graph(len) is len
+    with ember.compiler.set_stance("force_eager"):
+        assert ember.compiler.compile(len) is len
+    ember.compiler.reset()
+    assert ember.compiler.list_backends() == []
