@@ -192,9 +192,8 @@ class UntypedStorage(_Placement):
         a = np.frombuffer(buffer, dtype=dt.np, count=count, offset=offset * dt.itemsize)
         if byte_order not in ("native", "little", "big"):
             raise ValueError(f"byte_order must be 'native', 'little' or 'big', got {byte_order}")
-        swap = (byte_order == "big") == (np.little_endian or byte_order == "native")
-        if byte_order != "native" and swap:
-            a = a.byteswap()
+        if byte_order != "native" and (byte_order == "little") != np.little_endian:
+            a = a.byteswap()  # the bytes are in the other order than this machine's
         return cls._over(np.array(a).view(np.uint8))
 
     @classmethod

@@ -251,3 +251,11 @@ def test_fortran_ordered_owner_keeps_offsets():
     assert e.storage_offset() == t.storage_offset()
     assert e.untyped_storage().nbytes() == t.untyped_storage().nbytes()
     assert e.untyped_storage().data_ptr() == t.untyped_storage().data_ptr()
+
+
+@pytest.mark.parametrize("order", ["big", "little", "native"])
+def test_from_buffer_as_torch(order):
+    raw = np.arange(4, dtype=">i4" if order == "big" else "<i4").tobytes()
+    e = ember.UntypedStorage.from_buffer(raw, byte_order=order, dtype=ember.int32)
+    t = torch.UntypedStorage.from_buffer(raw, byte_order=order, dtype=torch.int32)
+    assert e.tolist() == t.tolist() and e.nbytes() == t.nbytes()
