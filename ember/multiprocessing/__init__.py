@@ -12,23 +12,12 @@ from __future__ import annotations
 import multiprocessing
 from multiprocessing import *  # noqa: F403  (torch.multiprocessing is the standard module too)
 
-from .spawn import (
-    ProcessContext,
-    ProcessException,
-    ProcessExitedException,
-    ProcessRaisedException,
-    spawn,
-    start_processes,
-)
+from . import spawn as _spawn
+from .spawn import *  # noqa: F403  (torch.multiprocessing has spawn's names at the top)
 
 __all__ = [  # noqa: PLE0604 - the standard module's names, then torch's own
     *multiprocessing.__all__,
-    "ProcessContext",
-    "ProcessException",
-    "ProcessExitedException",
-    "ProcessRaisedException",
-    "spawn",
-    "start_processes",
+    *_spawn.__all__,
     "get_sharing_strategy",
     "set_sharing_strategy",
     "get_all_sharing_strategies",
