@@ -23,15 +23,14 @@ from . import dtypes
 from ._backend.xp import CPU_ARRAY, move_like, xp_for, xp_of
 from .device import device as _device
 from .device import device_of
-from .tensor import Tensor
+from .ops.view import _as_strided_checked, _storage_root
+from .tensor import Tensor, _wrap
 
 __all__ = ["UntypedStorage", "TypedStorage"]
 
 
 def _bytes_of(a) -> tuple:
     """(flat uint8 array over the allocation ``a`` lives in, ``a``'s byte offset into it)."""
-    from .ops.view import _storage_root  # the ops layer sits below: no cycle at call time
-
     root, off = _storage_root(a)
     return root.view(xp_of(root).uint8), off * a.itemsize
 
@@ -415,8 +414,6 @@ def set_(self: Tensor, source=None, storage_offset: int = 0, size=None, stride=N
     """Make this tensor view ``source`` in place: a storage (at ``storage_offset`` elements, with
     ``size`` and ``stride``, the whole storage as 1-d by default), a tensor (its view), or
     nothing (an empty tensor)."""
-    from .ops.view import _as_strided_checked  # the ops layer sits below: no cycle at call time
-
     if self._rg and self.is_leaf:
         raise RuntimeError(
             "a leaf Variable that requires grad is being used in an in-place operation."
@@ -456,8 +453,6 @@ def from_file(filename: str, shared: bool | None = None, size: int = 0, *, dtype
               device=None, **kw) -> Tensor:  # fmt: skip
     """A 1-d tensor of ``size`` elements read from a file (``shared=True``: mapped, so writes
     reach the file), as torch.from_file."""
-    from .tensor import _wrap  # the tensor layer's constructor
-
     dt = dtypes.to_dtype(dtype) if dtype is not None else dtypes.get_default_dtype()
     st = UntypedStorage.from_file(filename, bool(shared), size * dt.itemsize)
     t = _wrap(st._bytes.view(dt.np))

@@ -22,7 +22,10 @@ from typing import Any
 import numpy as np
 
 from .. import dtypes
-from ..tensor import Tensor
+from ..ops.complex import view_as_real
+from ..ops.creation import empty
+from ..random import randint
+from ..tensor import Tensor, _wrap
 
 __all__ = ["assert_close", "make_tensor"]
 
@@ -52,8 +55,6 @@ def _as_tensor(x) -> Tensor:
 
 
 def _from_array(a: np.ndarray) -> Tensor:
-    from ..tensor import _wrap  # the tensor layer's constructor
-
     return _wrap(a)
 
 
@@ -286,8 +287,6 @@ def make_tensor(
     """A tensor of ``shape`` drawn uniformly from ``[low, high)`` (torch's default ranges: bools
     [0, 2), unsigned [0, 10), signed [-9, 10), floating and complex [-9, 9)), as
     torch.testing.make_tensor, through ember's generator."""
-    import ember  # the package's creation functions (this module sits above them)
-
     dt = dtypes.to_dtype(dtype)
     if len(shape) == 1 and isinstance(shape[0], Sequence):
         shape = tuple(shape[0])
@@ -335,16 +334,16 @@ def make_tensor(
         shape = (*shape[:-1], 2 * shape[-1])
     if dt is dtypes.bool_:
         lo, hi = bounds(0, 2, 0, 2)
-        result = ember.randint(lo, hi, shape, device=device, dtype=dt)
+        result = randint(lo, hi, shape, device=device, dtype=dt)
     elif integral:
         info = dtypes.iinfo(dt)
         lo, hi = bounds(info.min, info.max + (1 if dt is not dtypes.int64 else 0), -9, 10)
-        result = ember.randint(lo, hi, shape, device=device, dtype=dt)
+        result = randint(lo, hi, shape, device=device, dtype=dt)
     else:
         info = dtypes.finfo(dt)
         lo, hi = bounds(info.min, info.max, -9, 9)
-        result = ember.empty(shape, device=device, dtype=dt)
-        target = ember.view_as_real(result) if dt.is_complex else result
+        result = empty(shape, device=device, dtype=dt)
+        target = view_as_real(result) if dt.is_complex else result
         if hi - lo >= dtypes.finfo(target.dtype).max:  # uniform_ needs to - from below max
             target.uniform_(lo / 2, hi / 2).mul_(2)
         else:
