@@ -22,6 +22,7 @@ from ..tensor import Tensor, _wrap
 from . import _bw, linalg_lapack
 from .inplace import copy_into_out
 from .join import cat
+from .view import diag_view
 
 __all__ = [
     "det",
@@ -84,12 +85,17 @@ def _diag(a):
     return a.diagonal(0, -2, -1)
 
 
+def _diag_w(a):
+    """A writable view of the diagonal of the last two dims (NumPy's and CuPy's ``diagonal``
+    are read-only)."""
+    return diag_view(a, 0, a.ndim - 2, a.ndim - 1)
+
+
 def _diag_embed(v):
     xp = xp_of(v)
     n = v.shape[-1]
     out = xp.zeros(v.shape + (n,), dtype=v.dtype)
-    idx = xp.arange(n)
-    out[..., idx, idx] = v
+    _diag_w(out)[...] = v
     return out
 
 
@@ -976,10 +982,9 @@ class Eigh(Op):
                 )
         vhgv = 0.5 * (vhgv - _mH(vhgv))
         e = w[..., None, :] - w[..., :, None]
-        n = w.shape[-1]
-        e[..., _diag_idx(n), _diag_idx(n)] = 1
+        _diag_w(e)[...] = 1
         x = vhgv / e
-        x[..., _diag_idx(n), _diag_idx(n)] = gw if gw is not None else 0
+        _diag_w(x)[...] = gw if gw is not None else 0
         return v @ x @ _mH(v)
 
 
@@ -1031,7 +1036,6 @@ class Eig(Op):
     def backward(ctx, gw, gv):
         w, v = ctx.saved
         xp = xp_of(v)
-        n = w.shape[-1]
         if gv is None:
             x = _diag_embed(gw)
         else:
@@ -1045,9 +1049,9 @@ class Eig(Op):
                 )
             wc = w.conj()
             e = wc[..., None, :] - wc[..., :, None]
-            e[..., _diag_idx(n), _diag_idx(n)] = 1
+            _diag_w(e)[...] = 1
             x = (vhgv - _mH(v) @ (v * _diag(vhgv).real[..., None, :])) / e
-            x[..., _diag_idx(n), _diag_idx(n)] = gw if gw is not None else 0
+            _diag_w(x)[...] = gw if gw is not None else 0
         g = _solve(_mH(v), x @ _mH(v))
         return _real_if(g, ctx.dt)
 
@@ -1096,7 +1100,6 @@ def _svd_grad(u, s, vh, gu, gs, gvh, m, n):
     xp = xp_of(u)
     if gu is None and gvh is None:
         return u @ (gs[..., :, None].astype(u.dtype) * vh)
-    k = s.shape[-1]
     uhgu = vhgv = None
     if gu is not None:
         uhgu = _mH(u) @ gu
@@ -1115,7 +1118,7 @@ def _svd_grad(u, s, vh, gu, gs, gvh, m, n):
             )
     s2 = s * s
     e = s2[..., None, :] - s2[..., :, None]
-    e[..., _diag_idx(k), _diag_idx(k)] = 1
+    _diag_w(e)[...] = 1
     if uhgu is not None and vhgv is not None:
         ret = (uhgu * s[..., None, :] + s[..., :, None] * vhgv) / e
     elif uhgu is not None:
@@ -1125,7 +1128,7 @@ def _svd_grad(u, s, vh, gu, gs, gvh, m, n):
     if gs is not None:
         ret = ret + _diag_embed(gs.astype(ret.dtype))
     if u.dtype.kind == "c" and uhgu is not None:
-        ret[..., _diag_idx(k), _diag_idx(k)] += 1j * _diag(uhgu).imag / (2 * s)
+        _diag_w(ret)[...] += 1j * _diag(uhgu).imag / (2 * s)
     if m > n and gu is not None:
         ga = u @ ret
         gus = gu / s[..., None, :]
@@ -1200,12 +1203,6 @@ def _all_zero(x) -> bool:
 
 def _arr(x):
     return x._data if isinstance(x, Tensor) else x
-
-
-def _diag_idx(n: int) -> np.ndarray:
-    """The positions 0..n-1 as an integer index array: with two of them, ``a[..., d, d]`` is the
-    diagonal (a ``range`` would do for NumPy, but an empty one is a float index to CuPy)."""
-    return np.arange(n)
 
 
 def _last_max(s):
