@@ -285,7 +285,7 @@ class TypedStorage(_Placement):
         return self._untyped_storage.is_cuda
 
     def _legacy_name(self) -> str:
-        return _LEGACY_NAMES.get(self.dtype.name, "TypedStorage")
+        return STORAGE_OF_DTYPE.get(self.dtype, "TypedStorage")
 
     def type(self, dtype=None, non_blocking: bool = False):
         if dtype is None:
@@ -364,7 +364,6 @@ STORAGE_DTYPES: dict[str, dtypes.dtype] = {
     "ComplexDoubleStorage": dtypes.complex128,
 }
 STORAGE_OF_DTYPE = {d: name for name, d in STORAGE_DTYPES.items()}
-_LEGACY_NAMES = {dt.name: name for name, dt in STORAGE_DTYPES.items()}
 # the C++ names torch's set_ error gives a tensor's element type
 _C_TYPES = {
     "float32": "float", "float64": "double", "int64": "long int", "int32": "int",
@@ -434,7 +433,7 @@ def set_(self: Tensor, source=None, storage_offset: int = 0, size=None, stride=N
     elif isinstance(source, (UntypedStorage, TypedStorage)):
         if isinstance(source, TypedStorage) and source.dtype.np != dt:
             want = _C_TYPES.get(self.dtype.name, self.dtype.name)
-            got = _LEGACY_NAMES.get(source.dtype.name, source.dtype.name).removesuffix("Storage")
+            got = STORAGE_OF_DTYPE.get(source.dtype, source.dtype.name).removesuffix("Storage")
             raise RuntimeError(
                 f"Expected a Storage of type {want} or an UntypedStorage, but got type {got} for "
                 "argument 1 'storage'"
@@ -450,9 +449,10 @@ def set_(self: Tensor, source=None, storage_offset: int = 0, size=None, stride=N
 
 
 def from_file(filename: str, shared: bool | None = None, size: int = 0, *, dtype=None,
-              device=None, **kw) -> Tensor:  # fmt: skip
+              layout=None, device=None, pin_memory: bool = False) -> Tensor:  # fmt: skip
     """A 1-d tensor of ``size`` elements read from a file (``shared=True``: mapped, so writes
-    reach the file), as torch.from_file."""
+    reach the file), as torch.from_file (``layout`` strided; ``pin_memory`` changes nothing on
+    ember's CPU tensors)."""
     dt = dtypes.to_dtype(dtype) if dtype is not None else dtypes.get_default_dtype()
     st = UntypedStorage.from_file(filename, bool(shared), size * dt.itemsize)
     t = _wrap(st._bytes.view(dt.np))
