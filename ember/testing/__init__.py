@@ -51,11 +51,7 @@ def _tolerances(*dts: str) -> tuple[float, float]:
 
 
 def _as_tensor(x) -> Tensor:
-    return x if isinstance(x, Tensor) else _from_array(np.asarray(x))
-
-
-def _from_array(a: np.ndarray) -> Tensor:
-    return _wrap(a)
+    return x if isinstance(x, Tensor) else _wrap(np.asarray(x))
 
 
 def _fmt_index(flat: int, shape: tuple) -> str:
@@ -142,9 +138,7 @@ def _compare_tensors(actual, expected, rtol, atol, equal_nan, check_device, chec
         _attr("layout", a_t.layout, e_t.layout)
     if check_stride and a_t.numel() > 1:
         _attr("stride()", a_t.stride(), e_t.stride())
-    a, e = a_t.detach().cpu()._host(), e_t.detach().cpu()._host()
-    if a_t.layout != e_t.layout or getattr(a_t, "is_sparse", False):
-        a, e = a_t.to_dense().cpu()._host(), e_t.to_dense().cpu()._host()
+    a, e = ((t.to_dense() if t.is_sparse else t).detach().cpu()._host() for t in (a_t, e_t))
     if rtol is None:
         rtol, atol = _tolerances(a_t.dtype.name, e_t.dtype.name)
     if a.dtype != e.dtype:
@@ -263,9 +257,9 @@ def assert_allclose(actual, expected, rtol=None, atol=None, equal_nan=True, msg=
         stacklevel=2,
     )
     if not isinstance(actual, Tensor):
-        actual = _from_array(np.asarray(actual))
+        actual = _wrap(np.asarray(actual))
     if not isinstance(expected, Tensor):
-        expected = _from_array(np.asarray(expected, dtype=actual._data.dtype))
+        expected = _wrap(np.asarray(expected, dtype=actual._data.dtype))
     if rtol is None and atol is None:
         rtol, atol = _tolerances(actual.dtype.name, expected.dtype.name)
     assert_close(actual, expected, rtol=rtol, atol=atol, equal_nan=equal_nan,
