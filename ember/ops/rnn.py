@@ -19,7 +19,7 @@ def _sig(a):
     extrema.with_number(xp.minimum, y, 88.0 if a.dtype.itemsize <= 4 else 709.0, y)
     xp.exp(y, out=y)
     y += 1
-    xp.reciprocal(y, out=y)
+    xp.divide(1.0, y, out=y)  # twice as fast as reciprocal (see unary.sigmoid_cpu)
     return y
 
 
@@ -30,7 +30,7 @@ def _sig_(a) -> None:
     xp.minimum(a, 88.0 if a.dtype.itemsize <= 4 else 709.0, out=a)
     xp.exp(a, out=a)
     a += 1
-    xp.reciprocal(a, out=a)
+    xp.divide(1.0, a, out=a)
 
 
 class _LSTMCell(Op):
@@ -139,7 +139,9 @@ class _LSTMLayer(Op):
         half[2 * H : 3 * H] = 1
         px = proj + b_hh if b_hh is not None else proj.copy()
         px *= half
-        whT = (w_hh * half[:, None]).T
+        # a C-ordered W^T: OpenBLAS's small-row products (20 x 200 @ 200 x 800, one thread)
+        # take 80 us against 137 with the transposed view of W (2026-12-04, AVX-512 EPYC)
+        whT = xp.ascontiguousarray((w_hh * half[:, None]).T)
         hbuf = xp.empty((T + 1, N, H), dt)  # the hidden state entering / leaving each step
         cbuf = xp.empty((T + 1, N, H), dt)
         acts = xp.empty((T, N, 4 * H), dt)  # i, f, g, o after their nonlinearities
@@ -240,9 +242,10 @@ class _GRULayer(Op):
         ns = xp.empty((T, N, H), dt)
         hns = xp.empty((T, N, H), dt)
         order = range(T - 1, -1, -1) if reverse else range(T)
+        whT = xp.ascontiguousarray(w_hh.T)  # C-ordered: faster small products (_LSTMLayer)
         for t in order:
             hprev[t] = h
-            hp = h @ w_hh.T
+            hp = h @ whT
             if b_hh is not None:
                 hp += b_hh
             x = proj[t]

@@ -396,9 +396,11 @@ def one_plus_exp_neg(a: np.ndarray) -> np.ndarray:
 def sigmoid_cpu(a: np.ndarray) -> np.ndarray:
     """1 / (1 + exp(-a)) for a ``simd_float`` array, torch's CPU formula in four passes (0 where
     exp(-a) overflows, as in torch). 1M float32: 0.69 ms, against 2.8 for SciPy's expit and 3
-    for the exp(-|a|) form with a branch per element."""
+    for the exp(-|a|) form with a branch per element. The last pass divides 1 by y: NumPy's
+    ``reciprocal`` has no SIMD loop and takes twice as long as ``divide`` (2.4, x86-64: 393K
+    float32 82 vs 42 us, float64 259 vs 128)."""
     y = one_plus_exp_neg(a)
-    return np.reciprocal(y, out=y)
+    return np.divide(1.0, y, out=y)
 
 
 def _sigmoid_np(a):

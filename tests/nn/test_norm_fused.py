@@ -52,3 +52,30 @@ def test_gradcheck_float64():
     gradcheck(lambda x: ember.nn.functional.layer_norm(x, (4, 3), w, b), (2, 4, 3))
     gradcheck(lambda x, w: ember.nn.functional.rms_norm(x, (4, 3), w), (2, 4, 3), (4, 3))
     gradcheck(lambda x: ember.nn.functional.rms_norm(x, 3, None, 1e-2), (5, 3))
+
+
+def test_row_path_edges():
+    """The row-wise path (trailing dims of a C-contiguous array) beside the general one: a
+    transposed input (general path), an input without gradient (weight and bias only), a
+    gradient that is a broadcast (the sum's), and the second backward's error."""
+    x = randn(5, 6, 8, seed=10)
+    w, b = randn(8, seed=11), randn(8, seed=12)
+    compare(lambda m, x, w, b: m.nn.functional.layer_norm(x.transpose(0, 1), (8,), w, b), x, w, b)
+    const = randn(5, 6, 8, seed=13).detach()
+    w2, b2 = randn(8, seed=11), randn(8, seed=12)  # compare leaves gradients on its inputs
+    compare(lambda m, w, b: m.nn.functional.layer_norm(m.tensor(const.numpy()), (8,), w, b), w2, b2)
+    for m in (ember, __import__("torch")):
+        xx = m.tensor(x.detach().numpy(), requires_grad=True)
+        ww = m.tensor(w.detach().numpy(), requires_grad=True)
+        y = m.nn.functional.layer_norm(xx, (8,), ww, None)
+        y.sum().backward(retain_graph=False)
+        if m is ember:
+            got = (xx.grad.numpy(), ww.grad.numpy())
+        else:
+            import numpy as np
+
+            np.testing.assert_allclose(got[0], xx.grad.numpy(), atol=1e-5)
+            np.testing.assert_allclose(got[1], ww.grad.numpy(), rtol=1e-4, atol=1e-4)
+        with pytest.raises(RuntimeError, match="backward through the graph a second time"):
+            y.sum().backward()
+    gradcheck(lambda x, w, b: ember.nn.functional.layer_norm(x, (3,), w, b), (4, 3), (3,), (3,))

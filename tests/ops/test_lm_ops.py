@@ -25,6 +25,15 @@ def test_gelu_matches_torch(approx, shape):
     compare(lambda m, a: m.nn.functional.gelu(a, approximate=approx), x)
 
 
+def test_exact_gelu_big_and_strided_inputs():
+    """Exact GELU on a float32 activation of nanoGPT's size and on a strided view of it (the
+    sign-bit reflection reads the input's bits through a view): values and gradients against
+    torch."""
+    compare(lambda m, a: m.nn.functional.gelu(a), _t((8, 64, 512), seed=11))
+    compare(lambda m, a: m.nn.functional.gelu(a.transpose(0, 2)), _t((8, 64, 512), seed=11))
+    compare(lambda m, a: m.nn.functional.gelu(a[:, ::3, 1::2]), _t((4, 30, 64), seed=12))
+
+
 @pytest.mark.parametrize("approx", ["none", "tanh"])
 def test_gelu_float64_and_extremes(approx):
     a = np.array([-40.0, -8.0, -1e-8, 0.0, 1e-8, 0.5, 3.0, 9.0, 40.0])
