@@ -6,6 +6,7 @@ from __future__ import annotations
 from .._torch_alias import module_getattr as _module_getattr
 from . import lr_scheduler, swa_utils
 from .adadelta import Adadelta
+from .adafactor import Adafactor
 from .adagrad import Adagrad
 from .adam import Adam
 from .adamax import Adamax
@@ -17,5 +18,6 @@ from .radam import RAdam
 from .rmsprop import RMSprop
 from .rprop import Rprop
 from .sgd import SGD
+from .sparse_adam import SparseAdam
 
 __getattr__ = _module_getattr(__name__)  # unknown names: a clear not-implemented error
