@@ -167,6 +167,7 @@ from .version import __version__  # noqa: E402,F401,F811
 
 from . import distributed  # noqa: E402,F401
 from . import utils  # noqa: E402,F401
+from . import return_types, types  # noqa: E402,F401  (attributes after import, as torch's)
 from .serialization import load, save  # noqa: E402,F401
 from . import serialization, safetensors  # noqa: E402,F401
 from . import nn, optim  # noqa: E402,F401

@@ -11,8 +11,6 @@ of ``full_matrices=True`` get no gradient.
 
 from __future__ import annotations
 
-from collections import namedtuple
-
 import numpy as np
 
 from .._backend.xp import xp_of
@@ -20,6 +18,7 @@ from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.node import Op
 from ..tensor import Tensor, _wrap
 from . import _bw, linalg_lapack
+from ._return_types import struct
 from .inplace import copy_into_out
 from .join import cat
 from .view import diag_view
@@ -50,22 +49,9 @@ class LinAlgError(RuntimeError):
 
 LinAlgError.__module__ = "torch.linalg"
 
-_RT: dict = {}
-
-
 def _rt(name: str, fields: tuple, *vals) -> tuple:
     """A torch.return_types-like named tuple."""
-    cls = _RT.get(name)
-    if cls is None:
-        cls = _RT[name] = namedtuple(name, fields)
-        cls.__module__ = "torch.return_types"
-        cls.__repr__ = _rt_repr
-    return cls(*vals)
-
-
-def _rt_repr(self) -> str:
-    body = ",\n".join(f"{k}={v!r}" for k, v in zip(self._fields, self))
-    return f"torch.return_types.{type(self).__name__}(\n{body})"
+    return struct(name, fields)(*vals)
 
 
 # --- array helpers (NumPy or CuPy) ---------------------------------------------------------
