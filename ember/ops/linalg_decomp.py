@@ -49,6 +49,7 @@ class LinAlgError(RuntimeError):
 
 LinAlgError.__module__ = "torch.linalg"
 
+
 def _rt(name: str, fields: tuple, *vals) -> tuple:
     """A torch.return_types-like named tuple."""
     return struct(name, fields)(*vals)
