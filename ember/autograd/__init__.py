@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from .. import _settings
 from .._torch_alias import module_getattr as _module_getattr
-from . import forward_ad, grad_mode
+from . import forward_ad, grad_mode, graph
 from .engine import backward, grad
 from .function import Function, FunctionCtx, once_differentiable
 from .grad_mode import (
@@ -39,6 +39,7 @@ __all__ = [
     "once_differentiable",
     "grad_mode",
     "forward_ad",
+    "graph",
     "functional",
     "profiler",
     "Variable",

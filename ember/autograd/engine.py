@@ -5,10 +5,13 @@ entry points ``backward`` and ``grad`` (``ember.autograd.backward``/``grad``).""
 
 from __future__ import annotations
 
+import itertools
+import math
+
 from .._backend.xp import xp_for, xp_of
 from .._grad_state import state as _grad_state
 from ..tensor import Size, Tensor, _wrap, _wrap_node
-from .node import AccumulateGrad, NotDifferentiableTwice, Op
+from .node import AccumulateGrad, GradientEdge, NotDifferentiableTwice, Op, repack, unpack_saved
 
 # set by ember.profiler while a profile records (with _prof, its recorder): each node processed
 # then becomes an "autograd::engine::evaluate_function: <node name>" event
@@ -67,6 +70,8 @@ def _call_node(node, grads, create_graph: bool):
         if node._freed:
             raise RuntimeError(_FREED_MSG)
         _check_versions(node)
+        if node._packed is not None:
+            node.saved = _unpack(node, create_graph and node.higher_order)
         if not create_graph:
             res = node.backward(node, *grads)
         elif node.higher_order:
@@ -96,6 +101,17 @@ def _call_node(node, grads, create_graph: bool):
         )
     # a user autograd.Function node, or anything else with a Tensor-level backward
     return node._run_backward(grads, create_graph)
+
+
+def _unpack(node, graph: bool) -> tuple:
+    """The node's saved values through its unpack hook, called as torch does: with grad mode on
+    only for a create_graph backward."""
+    prev = _grad_state.enabled
+    _grad_state.enabled = graph
+    try:
+        return unpack_saved(node, graph)
+    finally:
+        _grad_state.enabled = prev
 
 
 class _no_grad:
@@ -158,6 +174,8 @@ def _add(a, b):
 
 
 def _root_node(t):
+    if type(t) is GradientEdge:
+        return t.node
     n = t.grad_fn
     if n is None:
         if not t._rg:
@@ -184,6 +202,42 @@ def _count_deps(root_nodes) -> dict:
     return deps
 
 
+class _Task:
+    """One running backward (torch's graph task): which nodes it will execute."""
+
+    __slots__ = ("id", "deps", "roots", "needed", "captured", "__weakref__")
+
+    def __init__(self, deps, roots, needed, captured):
+        self.id = next(_task_ids)
+        self.deps = deps
+        self.roots = roots
+        self.needed = needed
+        self.captured = captured
+
+    def will_execute(self, node) -> bool:
+        if self.needed is None:
+            return node in self.deps or node in self.roots
+        return node in self.needed or node in self.captured
+
+
+_task_ids = itertools.count()
+_tasks: list = []  # the running backward calls, the innermost (a backward inside a hook) last
+
+
+def current_task() -> _Task | None:
+    """The innermost running backward, None outside backward."""
+    return _tasks[-1] if _tasks else None
+
+
+def _edge_of_input(t):
+    if type(t) is GradientEdge:
+        return t.node, t.output_nr
+    n = t.grad_fn if t.grad_fn is not None else (t._accumulator() if t._rg else None)
+    if n is None:
+        raise RuntimeError("One of the differentiated Tensors does not require grad")
+    return n, t._out_nr
+
+
 def run_backward(
     roots,
     root_grads,
@@ -193,23 +247,20 @@ def run_backward(
     accumulate: bool = True,
     allow_unused: bool = True,
 ):
-    """Propagate ``root_grads`` from the ``roots`` tensors through the graph.
+    """Propagate ``root_grads`` from the ``roots`` tensors (or GradientEdges) through the graph.
 
     With ``accumulate`` the leaves' ``.grad`` receive the gradient (``backward``); without it the
     gradients for ``inputs`` are returned (``autograd.grad``). Gradients are arrays, or Tensors
     when ``create_graph``.
     """
     root_nodes = [_root_node(t) for t in roots]
-    capture = needed = None
+    capture = needed = cap_nodes = None
     if inputs is None:
         deps = _count_deps(root_nodes)
     else:
         capture = {}  # (node, out_nr) -> index in inputs
         for i, t in enumerate(inputs):
-            n = t.grad_fn if t.grad_fn is not None else (t._accumulator() if t._rg else None)
-            if n is None:
-                raise RuntimeError("One of the differentiated Tensors does not require grad")
-            capture[(n, t._out_nr)] = i
+            capture[_edge_of_input(t)] = i
         children: dict = {}
         stack = list(dict.fromkeys(root_nodes))
         while stack:
@@ -219,7 +270,8 @@ def run_backward(
             for c in nx:
                 if c is not None and c not in children:
                     stack.append(c)
-        needed = _ancestors(children, {n for n, _ in capture})
+        cap_nodes = {n for n, _ in capture}
+        needed = _ancestors(children, cap_nodes)
         deps = {}
         for n in needed:
             for c in children.get(n, ()):
@@ -235,9 +287,39 @@ def run_backward(
             buf = buffers.get(n)
             if buf is None:
                 buf = buffers[n] = [None] * n._nout
-            k = t._out_nr
+            k = t.output_nr if type(t) is GradientEdge else t._out_nr
             buf[k] = _add(buf[k], g)
     ready = [n for n in dict.fromkeys(root_nodes) if n not in deps]
+    _tasks.append(_Task(deps, set(root_nodes), needed, cap_nodes))
+    try:
+        _walk(
+            ready, buffers, deps, capture, needed, results, retain_graph, create_graph, accumulate
+        )
+    finally:
+        _tasks.pop()
+
+    if inputs is not None and not accumulate:
+        for i, r in enumerate(results):
+            if r is None and not allow_unused:
+                raise RuntimeError(
+                    f"The differentiated Tensor at index {i} appears to not have been used in "
+                    "the graph. Set allow_unused=True if this is the desired behavior."
+                )
+        return [None if r is None else (r if isinstance(r, Tensor) else _wrap(r)) for r in results]
+    if inputs is not None:
+        for t, r in zip(inputs, results):
+            if (
+                r is not None
+                and type(t) is not GradientEdge
+                and t.grad_fn is not None
+                and not t._retains_grad
+            ):
+                _store_grad(t, r, create_graph)
+    return None
+
+
+def _walk(ready, buffers, deps, capture, needed, results, retain_graph, create_graph, accumulate):
+    """Run the nodes in dependency order from ``ready``, the nodes no other node feeds."""
     is_op = Op.__instancecheck__
     pev = None  # the profiler's open event for the node in progress
 
@@ -250,6 +332,19 @@ def run_backward(
             grads = [buffers.pop(node, None)]
         else:
             grads = buffers.pop(node, None) or [None] * nout
+
+        if capture is not None and node not in needed:
+            # a node reached only for its captured gradients does not run; the tensor hooks of
+            # the captured tensors run before the capture, as torch's
+            if any((node, k) in capture for k in range(nout)):
+                grads = _tensor_hooks(node, grads, create_graph)
+                for k, g in enumerate(grads):
+                    i = capture.get((node, k))
+                    if i is not None:
+                        results[i] = _add(results[i], g)
+                if accumulate and type(node) is AccumulateGrad and grads[0] is not None:
+                    _store_leaf(node, grads[0], create_graph)
+            continue
         if capture is not None:
             for k, g in enumerate(grads):
                 i = capture.get((node, k))
@@ -258,7 +353,7 @@ def run_backward(
 
         if type(node) is AccumulateGrad:
             g = grads[0]
-            if g is not None and (capture is None or (accumulate and (node, 0) in capture)):
+            if g is not None:
                 _accumulate_leaf(node, g, create_graph)
             continue
 
@@ -266,14 +361,14 @@ def run_backward(
             grads = _run_pre_hooks(node, grads)
         if node._retain:
             _retain_grads(node, grads)
-        if needed is not None and node not in needed:
-            continue
 
         if not create_graph and is_op(node):
             if node._freed:
                 raise RuntimeError(_FREED_MSG)
             if node._vchk is not None or node._outchk is not None:
                 _check_versions(node)
+            if node._packed is not None:
+                node.saved = _unpack(node, False)
             if nout == 1:
                 res = node.backward(node, grads[0])
             else:
@@ -296,11 +391,14 @@ def run_backward(
                 if node.saved:  # torch raises on a second backward only where it saved tensors
                     node._freed = True
                     node.saved = ()
-                for k in ("_inputs", "_vchk", "_outarr"):
+                for k in ("_inputs", "_vchk", "_outarr", "_packed"):
                     if k in d:
                         del d[k]
             elif d.get("_saved"):
                 node._freed = True
+                d.pop("_packed", None)
+        elif node._packed is not None and is_op(node):
+            repack(node)
         nrs = node._next_nr
         j = 0
         for child in node._next:
@@ -325,20 +423,6 @@ def run_backward(
     if pev is not None:
         _prof.engine_node(pev, None)
 
-    if inputs is not None and not accumulate:
-        for i, r in enumerate(results):
-            if r is None and not allow_unused:
-                raise RuntimeError(
-                    f"The differentiated Tensor at index {i} appears to not have been used in "
-                    "the graph. Set allow_unused=True if this is the desired behavior."
-                )
-        return [None if r is None else (r if isinstance(r, Tensor) else _wrap(r)) for r in results]
-    if inputs is not None:
-        for t, r in zip(inputs, results):
-            if r is not None and t.grad_fn is not None and not t._retains_grad:
-                _store_grad(t, r, create_graph)
-    return None
-
 
 def _ancestors(children: dict, targets: set) -> set:
     """Nodes with a path of at least one edge to a target (the ones backward must run)."""
@@ -362,10 +446,12 @@ def _as_tensors(seq):
     return tuple(None if g is None else (g if isinstance(g, Tensor) else _wrap(g)) for g in seq)
 
 
-def _run_pre_hooks(node, grads):
+def _run_pre_hooks(node, grads, tensor_only: bool = False):
     grads = list(grads)
     for k, hooks in list(node._pre_hooks.items()):
         if k == "all":
+            if tensor_only:
+                continue
             for h in list(hooks):
                 r = h(_as_tensors(grads))
                 if r is not None:
@@ -412,17 +498,42 @@ def _fill_zeros(node, grads, create_graph):
 
 
 def _accumulate_leaf(acc: AccumulateGrad, g, create_graph: bool) -> None:
-    t = acc._ref()
-    if t is None:
-        return
+    if acc._ref() is not None:
+        _store_leaf(acc, _leaf_hooks(acc, g, create_graph), create_graph)
+
+
+def _leaf_hooks(acc: AccumulateGrad, g, create_graph: bool):
+    """The leaf's tensor hooks run on its incoming gradient; returns the gradient they leave."""
     for h in acc.leaf_hooks:
         r = h(g if isinstance(g, Tensor) else _wrap(g))
         if r is not None:
             g = r if create_graph else r._data
+    return g
+
+
+def _store_leaf(acc: AccumulateGrad, g, create_graph: bool) -> None:
+    t = acc._ref()
+    if t is None:
+        return
     _store_grad(t, g, create_graph)
     if acc.post_hooks:
         for h in list(acc.post_hooks):
             h(t)
+
+
+def _tensor_hooks(node, grads, create_graph: bool):
+    """The hooks registered on the tensors whose gradients arrive at ``node`` (tensor hooks and
+    retain_grad, not the node's own pre-hooks), for a node that will not run."""
+    if type(node) is AccumulateGrad:
+        g = grads[0]
+        if g is None or not node.leaf_hooks or node._ref() is None:
+            return grads
+        return [_leaf_hooks(node, g, create_graph)]
+    if node._pre_hooks:
+        grads = _run_pre_hooks(node, grads, tensor_only=True)
+    if node._retain:
+        _retain_grads(node, grads)
+    return grads
 
 
 def _store_grad(t, g, create_graph: bool) -> None:
@@ -453,13 +564,35 @@ def _store_grad(t, g, create_graph: bool) -> None:
 def _seq(x):
     if x is None:
         return None
-    return [x] if isinstance(x, Tensor) else list(x)
+    return [x] if isinstance(x, (Tensor, GradientEdge)) else list(x)
+
+
+def _edge_meta(e: GradientEdge):
+    """(array module, shape, dtype) of the output a GradientEdge names, where its node keeps it."""
+    metas = e.node.__dict__.get("_out_meta")
+    if metas is None and type(e.node) is AccumulateGrad and e.node._ref() is not None:
+        d = e.node._ref()._data
+        return xp_of(d), d.shape, d.dtype
+    if metas is None or metas[e.output_nr] is None:
+        raise RuntimeError(
+            "ember needs grad_outputs for a GradientEdge output of this node: the node does not "
+            "keep its output's shape"
+        )
+    return metas[e.output_nr]
 
 
 def _root_grads(outputs, grad_outputs, create_graph):
     grads = []
     for i, o in enumerate(outputs):
         g = None if grad_outputs is None else grad_outputs[i]
+        if type(o) is GradientEdge:
+            if g is None:
+                xp, shape, dt = _edge_meta(o)
+                if math.prod(shape) != 1:
+                    raise RuntimeError("grad can be implicitly created only for scalar outputs")
+                g = _wrap(xp.ones(shape, dt))
+            grads.append(g if create_graph else (g._data if isinstance(g, Tensor) else g))
+            continue
         if g is None:
             if o._data.size != 1:
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
@@ -511,7 +644,7 @@ def grad(
     if retain_graph is None:
         retain_graph = create_graph
     for t in outs:
-        if not t._rg:
+        if type(t) is not GradientEdge and not t._rg:
             raise RuntimeError(
                 "element 0 of tensors does not require grad and does not have a grad_fn"
             )

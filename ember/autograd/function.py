@@ -7,7 +7,7 @@ from .._grad_state import state as _gs
 from ..tensor import Tensor, _wrap
 from .engine import _FREED_MSG
 from .grad_mode import no_grad
-from .node import Node
+from .node import Node, _hooks_pushed, pack_function_saved, unpack_saved
 
 
 class FunctionCtx:
@@ -20,6 +20,8 @@ class FunctionCtx:
     def saved_tensors(self) -> tuple:
         if getattr(self, "_freed", False):
             raise RuntimeError(_FREED_MSG)
+        if self.__dict__.get("_packed") is not None:
+            return unpack_saved(self, True)  # through the unpack hook on every access, as torch
         return getattr(self, "_saved", ())
 
     def mark_non_differentiable(self, *tensors) -> None:
@@ -165,6 +167,8 @@ class Function(metaclass=_FunctionMeta):
                 if i:
                     o._out_nr = i
             res.append(o)
+        if _hooks_pushed:
+            pack_function_saved(ctx, outs, res)
         return res[0] if single else tuple(res)
 
 

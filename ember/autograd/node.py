@@ -9,9 +9,11 @@ uses only operators and the duck-typed helpers in ``ember.ops._bw`` get higher-o
 
 from __future__ import annotations
 
+import threading
 import weakref
+from typing import NamedTuple
 
-from .._backend.xp import xp_of
+from .._backend.xp import CPU_ARRAY, cupy_array_type, xp_of
 from .._grad_state import state as _grad_state
 from .._tensor_errors import device_error
 from ..tensor import Tensor, _wrap, _wrap_node
@@ -23,6 +25,11 @@ _new = object.__new__
 # points below then cost one module-global check when no profile is active.
 _profiling = False
 _prof = None
+
+# Saved-tensor hooks (ember.autograd.graph.saved_tensors_hooks): one entry per (pack, unpack) pair
+# pushed in any thread. The recording paths test only this list, so without hooks they pay one
+# global read per op; the pairs themselves sit in a thread-local stack, as torch keeps them.
+_hooks_pushed: list = []
 
 
 class Node:
@@ -36,6 +43,7 @@ class Node:
     _next_nr = None  # output index of each next node, when one is not 0
     _retain = None  # {output index: weakref to a tensor whose .grad retain_grad() keeps}
     _nin = None  # how many leading arguments torch counts as inputs (None: up to the last Tensor)
+    _packed = None  # a Packed: what saved-tensor hooks made of its saved values
 
     def name(self) -> str:
         return type(self).__name__
@@ -198,7 +206,10 @@ def _apply_recording(cls, args):
     if type(out) is tuple:
         ctx._nout = len(out)
         ctx._out_meta = [(xp_of(o), o.shape, o.dtype) for o in out]
-        return tuple(_wrap_node(o, ctx, i) for i, o in enumerate(out))
+        res = tuple(_wrap_node(o, ctx, i) for i, o in enumerate(out))
+        if _hooks_pushed:
+            _pack_saved(ctx, args, res, True)
+        return res
     res = _wrap_node(out, ctx, 0)
     if cls.save_out:
         vc = res._vc = [0]
@@ -206,6 +217,8 @@ def _apply_recording(cls, args):
         if cls.higher_order:
             ctx._outref = weakref.ref(res)
             ctx._outarr = out
+    if _hooks_pushed:
+        _pack_saved(ctx, args, (res,), cls.save_out)
     return res
 
 
@@ -250,6 +263,8 @@ def record1(cls, t, *extra):
         if cls.higher_order:
             d["_outref"] = weakref.ref(res)
             d["_outarr"] = out
+    if _hooks_pushed:
+        _pack_saved(ctx, (t,) + extra, (res,), cls.save_out)
     return res
 
 
@@ -274,6 +289,8 @@ def record_inplace(cls, t, saved: tuple) -> Op:
         d["_outarr"] = t._data
     t.grad_fn = ctx
     t._rg = True
+    if _hooks_pushed:
+        _pack_saved(ctx, (), (t,), True)  # what it saved of t's memory is its output
     return ctx
 
 
@@ -323,7 +340,10 @@ def record2(cls, a, b, extra):
         out = cls.forward(ctx, a._data if ta else a, b._data if tb else b, extra)
     except Exception as e:
         raise _device_mix((a, b)) or e from None
-    return _wrap_node(out, ctx, 0)
+    res = _wrap_node(out, ctx, 0)
+    if _hooks_pushed:
+        _pack_saved(ctx, (a, b, extra), (res,), False)
+    return res
 
 
 def _device_mix(args):
@@ -355,3 +375,250 @@ class NotDifferentiableTwice(Node):
 
     def name(self) -> str:
         return "NotDifferentiableTwice"
+
+
+class GradientEdge(NamedTuple):
+    """An edge of the graph: the node a gradient flows into and which of that node's outputs it
+    is (``torch.autograd.graph.GradientEdge``; ``autograd.grad`` and ``backward`` accept one
+    where they take a tensor)."""
+
+    node: Node
+    output_nr: int
+    ownership_token: object = None
+
+
+# --- saved-tensor hooks: packing when an op records, unpacking when backward runs ------------
+
+
+class _HookStacks(threading.local):
+    def __init__(self):
+        self.hooks = []  # this thread's (pack, unpack) pairs, the innermost last
+        self.disabled = []  # messages of the enclosing disable_saved_tensors_hooks blocks
+
+
+_stacks = _HookStacks()
+
+
+def push_saved_tensors_hooks(pack_hook, unpack_hook) -> None:
+    """Make (pack_hook, unpack_hook) the innermost pair of this thread."""
+    if _stacks.disabled:
+        raise RuntimeError(_stacks.disabled[-1])
+    _stacks.hooks.append((pack_hook, unpack_hook))
+    _hooks_pushed.append(None)
+
+
+def pop_saved_tensors_hooks() -> None:
+    """Undo the last push_saved_tensors_hooks of this thread."""
+    _stacks.hooks.pop()
+    _hooks_pushed.pop()
+
+
+def push_hooks_disabled(message: str) -> None:
+    """Refuse saved-tensor hooks in this thread with ``message`` until pop_hooks_disabled; like
+    torch, refused at once while hooks are in effect."""
+    if _stacks.hooks:
+        raise RuntimeError(message)
+    _stacks.disabled.append(message)
+
+
+def pop_hooks_disabled() -> None:
+    """Undo the last push_hooks_disabled of this thread."""
+    _stacks.disabled.pop()
+
+
+_SELF = object()  # a packed slot's edge when the value is an output of the node that saved it
+
+_PACK_INPLACE_MSG = (
+    "A saved tensor pack hook is modifying its input in place. Tensors provided as input to pack "
+    "hook cannot be modified by in-place operations as this can lead to unexpected side-effects. "
+    "Please open an issue if you need to perform in-place operations on the input to a pack hook."
+)
+
+
+class Packed:
+    """What a node saved under saved-tensor hooks. ``template`` is its saved values with None
+    where a value was packed; ``slots`` holds (position, the pack hook's result, the graph edge
+    of the original tensor: node or ``_SELF`` or None, output number); ``inputs`` is the node's
+    ``_inputs`` with the packed tensors left out and ``in_slots`` maps an input's index to its
+    slot, so the tensors can be rebuilt from the unpacked values for create_graph."""
+
+    __slots__ = ("template", "slots", "unpack", "inputs", "in_slots")
+
+    def __init__(self, template, slots, unpack, inputs=None, in_slots=None):
+        self.template = template
+        self.slots = slots
+        self.unpack = unpack
+        self.inputs = inputs
+        self.in_slots = in_slots
+
+
+def _is_array(s) -> bool:
+    if type(s) is CPU_ARRAY:
+        return True
+    ct = cupy_array_type()
+    return ct is not None and isinstance(s, ct)
+
+
+def _edge_of(t):
+    """The node and output number a gradient for ``t`` flows into (None when it has none)."""
+    if not t._rg:
+        return None, 0
+    fn = t.grad_fn
+    if fn is None:
+        return _edge(t), 0
+    return fn, t._out_nr
+
+
+def pack_one(pack_hook, t):
+    """``pack_hook(t)`` as torch calls it: without grad mode, refusing an in-place change of t."""
+    v = t._version
+    prev = _grad_state.enabled
+    _grad_state.enabled = False
+    try:
+        packed = pack_hook(t)
+    finally:
+        _grad_state.enabled = prev
+    if t._version != v:
+        raise RuntimeError(_PACK_INPLACE_MSG)
+    return packed
+
+
+def _pack_saved(ctx, inputs, outs, out_read) -> None:
+    """Pass the arrays an op saved through this thread's innermost pack hook, as torch's saved
+    variables: an input's array only when the op reads it (``save_in``), an output's only when
+    ``out_read``, anything else the op computed always. The hook receives the input or output
+    tensor itself, or a new tensor around an intermediate array."""
+    hooks = _stacks.hooks
+    saved = ctx.saved
+    if not hooks or not saved or (type(saved) is not tuple and type(saved) is not list):
+        return  # (hooks of another thread, or nothing saved)
+    pack_hook, unpack_hook = hooks[-1]
+    save_in = type(ctx).save_in
+    d = ctx.__dict__
+    template = list(saved)
+    slots = []
+    in_slots = {}
+    for j, s in enumerate(saved):
+        if not _is_array(s):
+            continue
+        src = None
+        is_input = False
+        for i, a in enumerate(inputs):
+            if isinstance(a, Tensor) and a._data is s:
+                is_input = True
+                if i in save_in:
+                    if src is None:
+                        src = a
+                    in_slots.setdefault(i, j)
+        if is_input:
+            if src is None:
+                continue  # backward does not read it: torch saves nothing there
+            fn, nr = _edge_of(src)
+        else:
+            k = next((k for k, o in enumerate(outs) if o._data is s), -1)
+            if k >= 0:
+                if not out_read:
+                    continue
+                src = outs[k]
+                fn, nr = _SELF, k
+            else:
+                src = _wrap(s)
+                fn, nr = None, 0
+        slots.append((j, pack_one(pack_hook, src), fn, nr))
+        template[j] = None
+    if not slots:
+        return
+    ctx.saved = type(saved)(template)
+    inp = d.get("_inputs")
+    if inp is not None:
+        inp = tuple(None if i in in_slots else a for i, a in enumerate(inp))
+        d["_inputs"] = inp
+    d["_packed"] = Packed(ctx.saved, slots, unpack_hook, inp, in_slots)
+    # what the hook returned is all that is kept (torch checks no versions of hooked values)
+    for k in ("_vchk", "_outchk", "_outarr"):
+        d.pop(k, None)
+
+
+def _unpack_one(unpack_hook, packed):
+    t = unpack_hook(packed)
+    if not isinstance(t, Tensor):
+        raise TypeError(
+            "Output of saved tensor unpack_hook expected to be a Tensor but got result of type "
+            f"{type(t).__name__}"
+        )
+    return t
+
+
+def _standin(t, fn, nr, node):
+    """The unpacked ``t`` as the original tensor in the graph (torch gives the unpacked value
+    the original's history), so a create_graph backward differentiates through it."""
+    if fn is None:
+        return t
+    if fn is _SELF:
+        fn = node
+    if t.grad_fn is fn and t._out_nr == nr:
+        return t
+    if type(fn) is AccumulateGrad and fn._ref() is t:
+        return t
+    r = _wrap(t._data)
+    r._rg = True
+    if type(fn) is AccumulateGrad:
+        r._accum = fn  # looks like a leaf whose gradient lands in the original leaf
+    else:
+        r.grad_fn = fn
+        if nr:
+            r._out_nr = nr
+    return r
+
+
+def unpack_saved(node, graph: bool) -> tuple:
+    """``node``'s saved values with the packed ones through the unpack hook, which torch calls
+    on every use: arrays for a plain backward, with ``graph`` Tensors standing for the originals
+    in the graph (and the node's ``_inputs`` rebuilt from them)."""
+    pk = node._packed
+    out = list(pk.template)
+    for j, packed, fn, nr in pk.slots:
+        t = _unpack_one(pk.unpack, packed)
+        out[j] = _standin(t, fn, nr, node) if graph else t._data
+    if graph and pk.inputs is not None:
+        inp = list(pk.inputs)
+        for i, j in pk.in_slots.items():
+            inp[i] = out[j]
+        node.__dict__["_inputs"] = tuple(inp)
+    return type(pk.template)(out)
+
+
+def repack(node) -> None:
+    """Drop what unpack_saved put on ``node`` (a retained graph unpacks again next time)."""
+    pk = node._packed
+    node.saved = pk.template
+    if pk.inputs is not None:
+        node.__dict__["_inputs"] = pk.inputs
+
+
+def pack_function_saved(ctx, outputs, results) -> None:
+    """Pass what a custom Function's ``ctx.save_for_backward`` kept through this thread's
+    innermost pack hook; a saved output reaches the hook as the tensor ``apply`` returns
+    (``results``, where ``outputs`` are what ``forward`` returned)."""
+    hooks = _stacks.hooks
+    saved = ctx.__dict__.get("_saved")
+    if not hooks or not saved:
+        return
+    pack_hook, unpack_hook = hooks[-1]
+    template = list(saved)
+    slots = []
+    for j, s in enumerate(saved):
+        if not isinstance(s, Tensor):
+            continue
+        for o, r in zip(outputs, results):
+            if s is o:
+                s = r
+                break
+        fn, nr = _edge_of(s)
+        if fn is ctx:
+            fn = _SELF
+        slots.append((j, pack_one(pack_hook, s), fn, nr))
+        template[j] = None
+    if slots:
+        ctx._saved = tuple(template)
+        ctx._packed = Packed(ctx._saved, slots, unpack_hook)
