@@ -279,6 +279,22 @@ def test_box_muller_reads_its_table_from_the_disk_cache(monkeypatch, tmp_path):
     assert np.array_equal(bm._state["table"].codes, built.codes)
 
 
+@pytest.mark.parametrize("cached", [True, False])
+def test_box_muller_builds_sooner_with_a_disk_cache(monkeypatch, tmp_path, cached):
+    """With the disk cache on, the table is built at the lower threshold (a build serves later
+    processes too); without it, only at the single-process rent-or-buy point."""
+    monkeypatch.setenv("EMBER_CACHE_DIR", str(tmp_path) if cached else "")
+    bm = _fresh_box_muller(monkeypatch)
+    monkeypatch.setattr(bm, "_BUILD_AFTER", 1 << 62)
+    monkeypatch.setattr(bm, "_BUILD_AFTER_CACHED", 4096)
+    monkeypatch.setattr(bm, "_LOAD_AFTER", 1 << 62 if not cached else 0)
+    same(lambda L: L.randn(2000), SEEDS[0])
+    assert bm._state["table"] is None  # under the threshold: emulated
+    same(lambda L: L.randn(6000), SEEDS[1])
+    assert (bm._state["table"] is not None) == cached
+    assert len(list(tmp_path.iterdir())) == (1 if cached else 0)
+
+
 def test_box_muller_rejects_a_wrong_cached_table(monkeypatch, tmp_path):
     """A cached table whose corrections are wrong (its CRC intact) fails the check against the
     exact emulation and is rebuilt; a damaged file fails its CRC."""
