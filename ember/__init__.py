@@ -161,6 +161,7 @@ del _autograd_functional, _autograd_profiler  # ember.autograd's, not top-level 
 
 
 from . import accelerator, backends, version  # noqa: E402,F401
+from .stream import Event, Stream  # noqa: E402,F401  (torch.Stream, torch.Event)
 from ._torch_alias import top_level_getattr as _top_level_getattr  # noqa: E402
 from .version import __version__  # noqa: E402,F401,F811
 

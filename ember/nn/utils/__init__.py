@@ -1,10 +1,10 @@
-"""nn.utils: gradient clipping, parameter/vector conversion, sequence packing and
-parametrizations."""
+"""nn.utils: gradient clipping, parameter/vector conversion, sequence packing,
+parametrizations and conv/linear + BatchNorm fusion."""
 
 from __future__ import annotations
 
 from ..._torch_alias import module_getattr as _module_getattr
-from . import parametrizations, parametrize, prune, rnn, stateless  # noqa: F401
+from . import fusion, parametrizations, parametrize, prune, rnn, stateless  # noqa: F401
 from .clip_grad import (  # noqa: F401
     clip_grad_norm,
     clip_grad_norm_,
@@ -13,6 +13,12 @@ from .clip_grad import (  # noqa: F401
     get_total_norm,
 )
 from .convert_parameters import parameters_to_vector, vector_to_parameters  # noqa: F401
+from .fusion import (  # noqa: F401
+    fuse_conv_bn_eval,
+    fuse_conv_bn_weights,
+    fuse_linear_bn_eval,
+    fuse_linear_bn_weights,
+)
 from .weight_norm import (  # noqa: F401
     remove_spectral_norm,
     remove_weight_norm,
