@@ -285,6 +285,12 @@ def test_cuda_stream_context(fake_cuda):
             assert ember.cuda.current_device() == 0
         assert ember.cuda.current_device() == 1
     assert ember.cuda.current_device() == 0
+    # torch.cuda's stream functions take a device-generic stream on CUDA too
+    with ember.cuda.stream(s):
+        assert ember.cuda.current_stream().cuda_stream == s.native_handle
+    ember.cuda.set_stream(s)
+    assert ember.cuda.current_stream().cuda_stream == s.native_handle
+    ember.cuda.set_stream(ember.cuda.default_stream())
 
 
 def test_cuda_events(fake_cuda):

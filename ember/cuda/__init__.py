@@ -309,6 +309,7 @@ def stream(s: Stream | None):
     if s is None:
         yield
         return
+    s = getattr(s, "_cuda", None) or s  # a torch.Stream on a CUDA device wraps one of ours
     _streams.append(s)
     try:
         with s._s:
@@ -318,6 +319,7 @@ def stream(s: Stream | None):
 
 
 def set_stream(s: Stream) -> None:
+    s = getattr(s, "_cuda", None) or s  # a torch.Stream on a CUDA device wraps one of ours
     s._s.use()
 
 
