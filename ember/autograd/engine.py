@@ -8,6 +8,9 @@ from __future__ import annotations
 import itertools
 import math
 
+import numpy as np
+
+from .._backend import ufunc_methods
 from .._backend.xp import xp_for, xp_of
 from .._grad_state import state as _grad_state
 from ..tensor import Size, Tensor, _wrap, _wrap_node
@@ -84,8 +87,8 @@ def _call_node(node, grads, create_graph: bool):
             stub = NotDifferentiableTwice(node.name(), node._next)
             res = []
             for o in out:
-                if o is None:
-                    res.append(None)
+                if o is None or isinstance(o, Tensor):  # (a Tensor: a sparse gradient)
+                    res.append(o)
                 else:
                     t = _wrap(o)
                     t._rg = True
@@ -170,7 +173,110 @@ def _add(a, b):
         return b
     if b is None:
         return a
+    if isinstance(a, Tensor) or isinstance(b, Tensor):
+        return _sum_leaf_grads(a, b)
     return a + b
+
+
+# --- sparse gradients ------------------------------------------------------------------------
+# A sparse COO gradient (ember.ops.sparse.SparseTensor, what Embedding(sparse=True) gives its
+# weight) flows only into AccumulateGrad nodes: the ops that make one give it only there. The
+# sparse module sits above the engine, so a sparse tensor is handled here through its own
+# fields, as that module's docstring lays them out: ``_data`` (the values), ``_indices()``,
+# ``_pat`` (indices, size, coalesced flag), whose type makes the pattern of a new one.
+
+
+def _is_sparse(g) -> bool:
+    return isinstance(g, Tensor) and g._sparse
+
+
+def _set_entries(s, ind, vals, coalesced: bool) -> None:
+    """Give the sparse tensor ``s`` the entries (``ind``, ``vals``), keeping its size."""
+    pat = s._pat
+    s.__dict__["_pat"] = type(pat)(ind, pat.size, coalesced)
+    s._data = vals
+
+
+def _sparse_add_(t, src, alpha=1) -> None:
+    """``t += alpha * src`` for sparse ``t`` and ``src``, in place, as torch's CPU sparse add
+    when it concatenates (and torch's CUDA one always): the entries of ``t`` then those of
+    ``src``, uncoalesced, coalesced only once they outnumber the elements of the tensor.
+
+    torch's CPU add instead merges the two entry lists when both value arrays are contiguous
+    (as a sorted merge would, so equal heads meet in one entry): ember's arrays do not follow
+    torch's memory layouts, so that choice cannot be made as torch's; the sum is the same.
+    """
+    if src._nnz() == 0:
+        return
+    vs = src._data * alpha if alpha != 1 else src._data
+    if t._nnz() == 0:
+        _set_entries(
+            t, src._indices()._data, vs.copy() if vs is src._data else vs, src.is_coalesced()
+        )
+        return
+    ti = t._indices()._data
+    ind = xp_of(ti).concatenate([ti, src._indices()._data], axis=1)
+    vals = xp_of(t._data).concatenate([t._data, vs.astype(t._data.dtype, copy=False)])
+    if ind.shape[1] > math.prod(t.shape):
+        ind, vals = _coalesced(ind, vals, tuple(t.shape))
+    _set_entries(t, ind, vals, False)
+
+
+def _coalesced(ind, vals, size: tuple) -> tuple:
+    """Sparse entries with duplicate indices summed (in entry order) and the indices sorted, as
+    ``coalesce()``; the values stay on their device, the indices on the host."""
+    sd = ind.shape[0]
+    lin = np.ravel_multi_index(tuple(ind), size[:sd])
+    uniq, inv = np.unique(lin, return_inverse=True)
+    xp = xp_of(vals)
+    out = xp.zeros((len(uniq),) + vals.shape[1:], vals.dtype)
+    ufunc_methods.at(xp.add, out, xp.asarray(inv.reshape(-1)), vals)
+    return np.stack(np.unravel_index(uniq, size[:sd])).reshape(sd, -1).astype(np.int64), out
+
+
+def _sparse_sum(a, b, alpha=1):
+    """A new sparse tensor ``a + alpha * b`` (entries of ``a`` first), as torch's sparse add."""
+    out = a.detach()
+    _sparse_add_(out, b, alpha)
+    return out
+
+
+def _sparse_copy(s):
+    """A new leaf sparse tensor with the entries of ``s``, its values copied."""
+    out = s.detach()
+    _set_entries(out, s._indices()._data, s._data.copy(), s.is_coalesced())
+    return out
+
+
+def _scatter_sparse(arr, s, alpha=1) -> None:
+    """``arr += alpha * s`` in place for a dense array and a sparse tensor, entry by entry in
+    order (torch's dense += sparse)."""
+    xp = xp_of(arr)
+    key = tuple(xp.asarray(k) for k in s._indices()._data)
+    vals = s._data * alpha if alpha != 1 else s._data
+    ufunc_methods.at(xp.add, arr, key, vals.astype(arr.dtype, copy=False))
+
+
+def _dense_plus_sparse(d, s):
+    """A new dense gradient ``d + s`` (``d``: an array, or a Tensor under create_graph)."""
+    if isinstance(d, Tensor):
+        return d + s
+    out = d.copy()
+    _scatter_sparse(out, s)
+    return out
+
+
+def _sum_leaf_grads(old, new):
+    """Two gradients for one leaf summed as torch's input buffer does: sparse only when both
+    are (the later one's entries first); a sparse one meeting a dense one gives a dense sum."""
+    so, sn = _is_sparse(old), _is_sparse(new)
+    if so and sn:
+        return _sparse_sum(new, old)
+    if so:
+        return _dense_plus_sparse(new, old)
+    if sn:
+        return _dense_plus_sparse(old, new)
+    return old + new
 
 
 def _root_node(t):
@@ -407,7 +513,12 @@ def _walk(ready, buffers, deps, capture, needed, results, retain_graph, create_g
                 if g is not None:
                     if child._nout == 1:
                         old = buffers.get(child)
-                        buffers[child] = g if old is None else old + g
+                        if old is None:
+                            buffers[child] = g
+                        elif type(child) is AccumulateGrad:  # where sparse gradients go
+                            buffers[child] = _sum_leaf_grads(old, g)
+                        else:
+                            buffers[child] = old + g
                     else:
                         buf = buffers.get(child)
                         if buf is None:
@@ -505,10 +616,29 @@ def _accumulate_leaf(acc: AccumulateGrad, g, create_graph: bool) -> None:
 def _leaf_hooks(acc: AccumulateGrad, g, create_graph: bool):
     """The leaf's tensor hooks run on its incoming gradient; returns the gradient they leave."""
     for h in acc.leaf_hooks:
-        r = h(g if isinstance(g, Tensor) else _wrap(g))
+        gt = g if isinstance(g, Tensor) else _wrap(g)
+        r = h(gt)
         if r is not None:
-            g = r if create_graph else r._data
+            if r._sparse or gt._sparse:
+                _check_hook_layout(h, gt, r)
+                g = r
+            else:
+                g = r if create_graph else r._data
     return g
+
+
+def _check_hook_layout(hook, g, r) -> None:
+    """torch's error for a hook that turns a sparse gradient dense, or a dense one sparse."""
+    if r._sparse != g._sparse or r.dtype != g.dtype:
+
+        def name(t):
+            n = _legacy_type_name(t)
+            return n.replace("torch.", "torch.sparse.", 1) if t._sparse else n
+
+        raise RuntimeError(
+            f"hook '{getattr(hook, '__name__', type(hook).__name__)}' has changed the type of "
+            f"value (was {name(g)} got {name(r)})"
+        )
 
 
 def _store_leaf(acc: AccumulateGrad, g, create_graph: bool) -> None:
@@ -538,6 +668,9 @@ def _tensor_hooks(node, grads, create_graph: bool):
 
 def _store_grad(t, g, create_graph: bool) -> None:
     if isinstance(g, Tensor):
+        if g._sparse:
+            _store_sparse(t, g, create_graph)
+            return
         garr = g._data
     else:
         garr = g
@@ -551,11 +684,37 @@ def _store_grad(t, g, create_graph: bool) -> None:
         else:
             # own the memory: backward may hand the same array to several inputs
             t.grad = _wrap(garr.copy())
+    elif old._sparse and not t._sparse:
+        # a dense leaf whose .grad is sparse (Embedding(sparse=True)) meets a dense gradient:
+        # torch gives the sum as a new dense .grad. (A sparse leaf's gradient arrives as its
+        # values and adds to its .grad's values below.)
+        d = _dense_plus_sparse(g, old)
+        t.grad = d if isinstance(d, Tensor) else _wrap(d)
     elif create_graph or old._rg:
         t.grad = old + (g if isinstance(g, Tensor) else _wrap(g))
     else:
         arr = old._data
         arr += garr
+        if old._vc is not None:
+            old._vc[0] += 1
+
+
+def _store_sparse(t, g, create_graph: bool) -> None:
+    """A sparse gradient into ``t.grad``, as torch's AccumulateGrad: kept sparse (its values
+    copied) when there is none, its entries appended to a sparse one in place, added into a
+    dense one in place."""
+    old = t.grad
+    if old is None:
+        # own the values: backward may hand the same array to several inputs
+        t.grad = _sparse_copy(g)
+    elif old._sparse:
+        _sparse_add_(old, g)
+        if old._vc is not None:
+            old._vc[0] += 1
+    elif create_graph or old._rg:
+        t.grad = old + g
+    else:
+        _scatter_sparse(old._data, g)
         if old._vc is not None:
             old._vc[0] += 1
 

@@ -1055,7 +1055,11 @@ def embedding(
     scale_grad_by_freq: bool = False,
     sparse: bool = False,
 ) -> Tensor:
-    """Rows of ``weight`` picked by the integer ``input``."""
+    """Rows of ``weight`` picked by the integer ``input``.
+
+    With ``sparse=True`` the weight's gradient is a sparse COO tensor, as torch's (one entry per
+    index, padding_idx's left out; scale_grad_by_freq then raises in backward, as torch).
+    """
     idx = input._data
     if idx.dtype.kind not in "iu":
         raise RuntimeError(
@@ -1074,7 +1078,7 @@ def embedding(
             padding_idx = n + padding_idx
     if max_norm is not None:
         renorm_rows(weight, idx, max_norm, norm_type)
-    return _Embedding.apply(input, weight, padding_idx, scale_grad_by_freq)
+    return _Embedding.apply(input, weight, padding_idx, scale_grad_by_freq, bool(sparse))
 
 
 def embedding_bag(
@@ -1090,9 +1094,18 @@ def embedding_bag(
     include_last_offset: bool = False,
     padding_idx: int | None = None,
 ) -> Tensor:
-    """Reduce (sum, mean or max) the embedding rows of each bag of indices."""
+    """Reduce (sum, mean or max) the embedding rows of each bag of indices.
+
+    With ``sparse=True`` (sum and mean; max refuses it, as torch) the weight's gradient is a
+    sparse COO tensor, as torch's: one entry per index, holding its bag's gradient row.
+    """
     if mode not in ("sum", "mean", "max"):
         raise ValueError(f"mode has to be one of sum, mean or max, but got {mode}")
+    if mode == "max":
+        if scale_grad_by_freq:
+            raise ValueError("max mode does not support scaling the gradient by the frequency")
+        if sparse:
+            raise ValueError("max mode does not support sparse weights")
     if per_sample_weights is not None and mode != "sum":
         raise NotImplementedError(
             "embedding_bag: per_sample_weights was not None. "
@@ -1128,6 +1141,7 @@ def embedding_bag(
         renorm_rows(weight, idx, max_norm, norm_type)
     keep = bag >= 0  # before the first offset, or past the last with include_last_offset=True
     stop = None
+    cut = False
     if (
         a.ndim == 1
         and include_last_offset
@@ -1144,6 +1158,7 @@ def embedding_bag(
         stop = int(offsets._data[-1])
         if mode == "sum":
             keep = keep & (xp.arange(len(idx)) < stop)
+            cut = stop < len(idx)
             stop = None
     if padding_idx is not None:
         keep = keep & (idx != padding_idx)
@@ -1151,7 +1166,9 @@ def embedding_bag(
         idx, bag = idx[keep], bag[keep]
         if psw is not None:
             psw = psw[_wrap(keep)]
-    return _EmbeddingBag.apply(weight, psw, idx, bag, nbags, mode, stop)
+    return _EmbeddingBag.apply(
+        weight, psw, idx, bag, nbags, mode, stop, bool(sparse), cut, bool(scale_grad_by_freq)
+    )
 
 
 def _bag_fast_path(weight: Tensor, psw: Tensor | None, padding_idx: int | None) -> bool:

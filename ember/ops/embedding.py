@@ -1,5 +1,13 @@
 """Embedding ops: rows of a weight picked by integer indices, and embedding_bag's sums, means
-or maxima of those rows per bag, each in one node with a hand-written backward."""
+or maxima of those rows per bag, each in one node with a hand-written backward.
+
+With ``sparse=True`` the weight's gradient is a sparse COO tensor, as torch's: one entry per
+looked-up index, in input order and uncoalesced (padding_idx entries left out), holding the
+incoming gradient row (for a bag, its bag's row, divided by the bag size for a mean and
+multiplied by the per-sample weight). It is sparse only where the weight feeds its leaf's
+``.grad`` (or ``autograd.grad``'s input) directly; through another op it stays dense, since
+ember's other backwards take dense gradients only.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +15,9 @@ import numpy as np
 
 from .._backend import ufunc_methods
 from .._backend.xp import xp_of
-from ..autograd.node import Op
-from ..tensor import Tensor
+from ..autograd.node import AccumulateGrad, Op
+from ..tensor import Tensor, _wrap
+from .sparse import SparseTensor, sparse_coo_tensor
 
 
 def _scatter_add(xp, dst, idx, src) -> None:
@@ -43,13 +52,28 @@ def _add_rows(xp, dst, idx, src) -> None:
     dst[s[starts]] += np.add.reduceat(src[order], starts, axis=0)
 
 
+_SPARSE_FREQ = "embedding_backward: scale_grad_by_freq not supported with sparse gradients"
+
+
+def _sparse_weight_grad(ctx, k: int) -> bool:
+    """Whether the weight (input ``k`` of the node) gets a sparse gradient: asked for, and the
+    weight a leaf whose accumulator takes it as is (see the module docstring)."""
+    return ctx.sparse and type(ctx._next[k]) is AccumulateGrad
+
+
+def _rows_grad(idx, rows, wshape) -> SparseTensor:
+    """The sparse gradient of a (V, D) weight: entry i adds ``rows[i]`` to row ``idx[i]``."""
+    return sparse_coo_tensor(_wrap(idx.reshape(1, -1)), _wrap(rows), wshape)
+
+
 class _Embedding(Op):
     @staticmethod
-    def forward(ctx, idx, w, padding_idx, scale_grad):
+    def forward(ctx, idx, w, padding_idx, scale_grad, sparse=False):
         ctx.idx = idx
         ctx.wshape = w.shape
         ctx.pad = padding_idx
         ctx.scale = scale_grad
+        ctx.sparse = sparse
         return w[idx]
 
     @staticmethod
@@ -57,6 +81,13 @@ class _Embedding(Op):
         xp = xp_of(g)
         idx = ctx.idx.reshape(-1)
         g2 = g.reshape(-1, ctx.wshape[1])
+        if _sparse_weight_grad(ctx, 1):
+            if ctx.scale:
+                raise RuntimeError(_SPARSE_FREQ)
+            if ctx.pad is not None:
+                keep = idx != ctx.pad
+                idx, g2 = idx[keep], g2[keep]
+            return None, _rows_grad(idx, g2, ctx.wshape), None, None, None
         gw = xp.zeros(ctx.wshape, g.dtype)
         if ctx.scale:
             counts = xp.bincount(idx, minlength=ctx.wshape[0]).astype(g.dtype)
@@ -64,7 +95,7 @@ class _Embedding(Op):
         _add_rows(xp, gw, idx, g2)
         if ctx.pad is not None:
             gw[ctx.pad] = 0
-        return None, gw, None, None
+        return None, gw, None, None, None
 
 
 def renorm_rows(weight: Tensor, idx, max_norm: float, norm_type: float) -> None:
@@ -100,7 +131,11 @@ def bag_of_positions(off, n: int, include_last_offset: bool) -> tuple:
 
 class _EmbeddingBag(Op):
     @staticmethod
-    def forward(ctx, w, psw, idx, bag, nbags, mode, stop=None):
+    def forward(
+        ctx, w, psw, idx, bag, nbags, mode, stop=None, sparse=False, cut=False, scale=False
+    ):
+        # cut: indices past the last offset were left out (torch's fast-path sum); torch's
+        # sparse backward then indexes its gradient out of range, and so raises here
         xp = xp_of(w)
         D = w.shape[1]
         rows = w[idx]
@@ -108,6 +143,7 @@ class _EmbeddingBag(Op):
             rows = rows * psw[:, None]
         counts = xp.bincount(bag, minlength=nbags).astype(w.dtype)
         ctx.meta = (idx, bag, nbags, mode, w.shape, counts)
+        ctx.sparse, ctx.cut, ctx.scale = sparse, cut, scale
         if mode == "max":
             out = xp.full((nbags, D), -xp.inf, w.dtype)
             ufunc_methods.at(xp.maximum, out, bag, rows)
@@ -131,12 +167,18 @@ class _EmbeddingBag(Op):
     def backward(ctx, g):
         xp = xp_of(g)
         idx, bag, nbags, mode, wshape, counts = ctx.meta
-        gw = xp.zeros(wshape, g.dtype)
+        nones = (None,) * 8
         if mode == "max":
+            gw = xp.zeros(wshape, g.dtype)
             arg = ctx.arg
             b, c = xp.nonzero(arg < len(idx))
             _scatter_add(xp, gw, (idx[arg[b, c]], c), g[b, c])
-            return gw, None, None, None, None, None, None
+            return (gw, None) + nones
+        sparse = _sparse_weight_grad(ctx, 0)
+        if sparse and ctx.scale:
+            raise RuntimeError(_SPARSE_FREQ)
+        if sparse and ctx.cut:
+            raise IndexError("index out of range in self")
         w, psw = ctx.saved
         gr = g[bag]
         if mode == "mean":
@@ -146,5 +188,8 @@ class _EmbeddingBag(Op):
             if ctx._needs[1]:
                 gpsw = (gr * w[idx]).sum(1)
             gr = gr * psw[:, None]
+        if sparse:
+            return (_rows_grad(idx, gr, wshape), gpsw) + nones
+        gw = xp.zeros(wshape, g.dtype)
         _scatter_add(xp, gw, idx, gr)
-        return gw, gpsw, None, None, None, None, None
+        return (gw, gpsw) + nones

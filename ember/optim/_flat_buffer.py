@@ -95,12 +95,12 @@ class FlatBuffer:
         return True
 
     def grad_list(self):
-        """The gradient arrays, or None when one is missing or of another dtype."""
+        """The gradient arrays, or None when one is missing, sparse or of another dtype."""
         gs = []
         dt = self.flat.dtype
         for p in self.params:
             g = p.grad
-            if g is None:
+            if g is None or g._sparse:  # a sparse gradient: the per-parameter path
                 return None
             a = g._data
             if a.dtype != dt:

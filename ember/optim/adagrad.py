@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from .._backend.xp import xp_of
-from ..tensor import _wrap
+from ..autograd.engine import _coalesced
+from ..tensor import Tensor, _wrap
 from ._arg_checks import check_hyperparameters
 from .optimizer import Optimizer, direction
 
@@ -13,10 +14,15 @@ __all__ = ["Adagrad"]
 
 
 class Adagrad(Optimizer):
-    """Per-coordinate learning rates from the sum of squared gradients."""
+    """Per-coordinate learning rates from the sum of squared gradients.
+
+    A sparse gradient moves only its rows (coalesced first), as torch's; weight decay then
+    raises torch's error.
+    """
 
     _uses_step = True
     _state_names = ("sum",)
+    _sparse_error = None
 
     def __init__(
         self,
@@ -70,3 +76,22 @@ class Adagrad(Optimizer):
         std += group["eps"]
         p -= clr * (d / std)
         return {}
+
+    def _sparse_kernel(self, group: dict, p: Tensor, g: Tensor, st: dict, step) -> None:
+        if group["maximize"]:
+            g = -g
+        if group["weight_decay"] != 0:
+            raise RuntimeError("weight_decay option is not compatible with sparse gradients")
+        clr = float(group["lr"]) / (1 + (step - 1) * group["lr_decay"])
+        # the update is not linear in the gradient: duplicates summed first
+        ind, vals = _coalesced(g._indices()._data, g._data, tuple(g.shape))
+        pa = p._data
+        xp = xp_of(pa)
+        rows = tuple(xp.asarray(k) for k in ind)
+        acc = st["sum"]._data
+        acc[rows] += vals * vals
+        std = xp.sqrt(acc[rows])
+        std += group["eps"]
+        upd = vals / std
+        upd *= -clr
+        pa[rows] += upd

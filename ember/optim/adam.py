@@ -39,6 +39,7 @@ class Adam(Optimizer):
 
     _uses_step = True
     _elementwise = True
+    _sparse_error = "Adam does not support sparse gradients, please consider SparseAdam instead"
 
     def __init__(
         self,

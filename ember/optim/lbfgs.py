@@ -56,10 +56,11 @@ class LBFGS(Optimizer):
         xp = xp_of(self._params[0]._data)
         parts = []
         for p in self._params:
-            if p.grad is None:
+            g = p.grad
+            if g is None:
                 parts.append(xp.zeros(p._data.size, p._data.dtype))
             else:
-                parts.append(p.grad._data.reshape(-1))
+                parts.append((g.to_dense() if g._sparse else g)._data.reshape(-1))
         return xp.concatenate(parts)
 
     def _add_grad(self, t: float, d) -> None:

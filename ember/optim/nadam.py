@@ -55,6 +55,7 @@ class NAdam(Optimizer):
 
     def _step_each(self, group: dict, names: tuple) -> None:
         state = self.state
+        self._refuse_sparse(group)
         for p in group["params"]:
             if p.grad is None:
                 continue

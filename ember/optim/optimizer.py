@@ -3,7 +3,10 @@ and the stepping paths.
 
 A step runs the optimizer's ``_kernel`` on a group's flat buffers (``_flat_buffer``) when it
 can; a step where some parameter has a gradient of another dtype, or a state that is not
-uniform across the group, runs the same kernel parameter by parameter instead.
+uniform across the group, runs the same kernel parameter by parameter instead. So does one with
+a sparse gradient (``Embedding(sparse=True)``): an optimizer that takes those (SGD, Adagrad)
+updates that parameter in ``_sparse_kernel``; the others raise torch's error before any
+parameter of the group moves.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from ..autograd._profiler_recorder import profiled_method as _profiled
 from ..autograd.engine import _legacy_type_name
 from ..autograd.grad_mode import enable_grad, no_grad
 from ..autograd.hooks import RemovableHandle
+from ..ops.sparse import sparse_coo_tensor
 from ..tensor import Tensor, _wrap
 from ._flat_buffer import FlatBuffer
 
@@ -62,6 +66,9 @@ class Optimizer:
 
     _state_names: tuple = ()
     _uses_step = False
+    # torch's error for a sparse gradient ("{}": the class name); None where the optimizer
+    # takes sparse gradients, updating from them in ``_sparse_kernel``
+    _sparse_error: str | None = "{} does not support sparse gradients"
     # True where ``_kernel`` is elementwise (no per-tensor reduction): big tensors are then
     # updated in cache-sized pieces
     _elementwise = False
@@ -175,8 +182,11 @@ class Optimizer:
                         g.detach_()
                     else:
                         g._rg = False
-                    g._data[...] = 0
-                    g._bump()
+                    if g._sparse:
+                        p.grad = _no_entries(g)
+                    else:
+                        g._data[...] = 0
+                        g._bump()
 
     zero_grad = _profiled(zero_grad, "zero_grad")
 
@@ -417,16 +427,35 @@ class Optimizer:
         for s in sts:
             if s:
                 for n in names:
-                    if not isinstance(s.get(n), Tensor):
+                    t = s.get(n)
+                    if not isinstance(t, Tensor) or t._sparse:
                         return None
         try:
             return FlatBuffer(params, state, names, self._uses_step)
         except Exception:  # pragma: no cover - odd shapes or memory layouts
             return None
 
+    def _sparse_kernel(self, group: dict, p: Tensor, g: Tensor, st: dict, step) -> None:
+        """Update ``p`` in place from a sparse gradient ``g`` (or a dense one meeting sparse
+        state) and its state dict ``st``; ``step`` as for ``_kernel``. Only optimizers with
+        ``_sparse_error = None`` get here."""
+        raise NotImplementedError
+
+    def _refuse_sparse(self, group: dict) -> None:
+        """torch's error when a gradient of the group is sparse and this optimizer takes none
+        (before any parameter moves, as torch checks them all first)."""
+        msg = self._sparse_error
+        if msg is None:
+            return
+        for p in group["params"]:
+            g = p.grad
+            if g is not None and g._sparse:
+                raise RuntimeError(msg.format(type(self).__name__))
+
     def _step_each(self, group: dict, names: tuple) -> None:
         """The per-parameter path: the same kernel on each parameter's own arrays."""
         state = self.state
+        self._refuse_sparse(group)
         for p in group["params"]:
             if p.grad is None:
                 continue
@@ -436,7 +465,6 @@ class Optimizer:
                 t = st.get(n)
                 if isinstance(t, Tensor) and type(t._data) is not type(pa):
                     st[n] = _wrap(move_like(t._data, pa))
-            bufs = {n: st[n]._data for n in names if n in st and st[n] is not None}
             step = None
             if self._uses_step:
                 t = st.get("step")
@@ -444,7 +472,16 @@ class Optimizer:
                     t = st["step"] = _wrap(np.asarray(0.0 if t is None else float(t), np.float32))
                 t._data += 1
                 step = float(t._data)
-            g = p.grad._data
+            g = p.grad
+            if g._sparse or (
+                self._sparse_error is None
+                and any(isinstance(st.get(n), Tensor) and st[n]._sparse for n in names)
+            ):
+                self._sparse_kernel(group, p, g, st, step)
+                p._bump()
+                continue
+            bufs = {n: st[n]._data for n in names if n in st and st[n] is not None}
+            g = g._data
             if g.dtype != p._data.dtype:
                 g = g.astype(p._data.dtype)
             new = self._kernel(group, p._data, g, bufs, step, xp_of(g).empty_like(p._data))
@@ -464,6 +501,18 @@ def direction(group: dict, p, g, decoupled: bool = False):
         else:
             d = d + wd * p
     return d
+
+
+def _no_entries(g: Tensor) -> Tensor:
+    """A sparse tensor of ``g``'s size, dtype and device with no entries: what torch's
+    ``zero_()`` leaves of a sparse gradient (ember's sparse tensors have no in-place ops, so
+    the gradient is replaced rather than emptied)."""
+    vals = g._data
+    return sparse_coo_tensor(
+        np.zeros((g.sparse_dim(), 0), np.int64),
+        _wrap(xp_of(vals).zeros((0,) + vals.shape[1:], vals.dtype)),
+        tuple(g.shape),
+    )
 
 
 def _typename(x) -> str:

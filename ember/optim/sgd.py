@@ -6,8 +6,14 @@ import numpy as np
 
 from .._backend import kernels
 from .._backend.xp import xp_of
+from ..autograd.engine import _scatter_sparse, _sparse_add_, _sparse_copy, _sparse_sum
+from ..tensor import Tensor
 from ._arg_checks import check_hyperparameters
 from .optimizer import Optimizer
+
+# torch's error where its SGD adds a dense tensor to a sparse one (weight decay on a sparse
+# gradient, a dense gradient into a sparse momentum buffer, ...)
+_SPARSE_PLUS_DENSE = "add(sparse, dense) is not supported. Use add(dense, sparse) instead."
 
 __all__ = ["SGD"]
 
@@ -34,9 +40,14 @@ def _sgd_step_kernel(g, lr, wd, mom, damp, sgn, first, nesterov, p, buf):
 
 
 class SGD(Optimizer):
-    """Stochastic gradient descent, as ``torch.optim.SGD`` (fused flat update)."""
+    """Stochastic gradient descent, as ``torch.optim.SGD`` (fused flat update).
+
+    Sparse gradients as torch: momentum keeps a sparse buffer (its entries appended each
+    step), weight decay raises torch's ``add(sparse, dense)`` error.
+    """
 
     _elementwise = True
+    _sparse_error = None
 
     def __init__(
         self,
@@ -123,6 +134,40 @@ class SGD(Optimizer):
         xp.multiply(d, lr, out=s)
         p -= s
         return new
+
+    def _sparse_kernel(self, group: dict, p: Tensor, g: Tensor, st: dict, step) -> None:
+        # torch's single-tensor SGD, each step on the layout it has: sparse + sparse stays
+        # sparse, dense + sparse is dense, sparse + dense raises
+        d = -g if group["maximize"] else g
+        if group["weight_decay"] != 0:
+            if d._sparse:
+                raise RuntimeError(_SPARSE_PLUS_DENSE)
+            d = d + group["weight_decay"] * p
+        mom = group["momentum"]
+        if mom != 0:
+            buf = st.get("momentum_buffer")
+            if buf is None:
+                buf = st["momentum_buffer"] = _sparse_copy(d) if d._sparse else d.clone()
+            else:
+                buf._data *= mom
+                damp = 1 - group["dampening"]
+                if buf._sparse:
+                    if not d._sparse:
+                        raise RuntimeError(_SPARSE_PLUS_DENSE)
+                    _sparse_add_(buf, d, damp)
+                else:  # a dense buffer from earlier dense steps
+                    _scatter_sparse(buf._data, d, damp)
+            if group["nesterov"]:
+                if d._sparse and not buf._sparse:
+                    raise RuntimeError(_SPARSE_PLUS_DENSE)
+                d = _sparse_sum(d, buf, mom) if d._sparse else d + mom * buf
+            else:
+                d = buf
+        lr = float(group["lr"])
+        if d._sparse:
+            _scatter_sparse(p._data, d, -lr)
+        else:
+            p._data -= lr * d._data
 
     @staticmethod
     def _fused(group: dict, p, g, bufs: dict, s) -> dict:

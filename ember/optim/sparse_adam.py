@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
 from .._backend.xp import move_like, xp_of
-from ..ops.sparse import sparse_coo_tensor
+from ..autograd.engine import _coalesced
 from ..tensor import Tensor, _wrap
 from .optimizer import Optimizer
 
@@ -20,8 +18,8 @@ class SparseAdam(Optimizer):
     As torch's: a step coalesces each gradient and moves ``exp_avg``, ``exp_avg_sq`` (dense,
     the parameter's shape) and the parameter only at the gradient's indices; ``step`` is a
     Python int counting every step the parameter had a gradient, an empty one included. A dense
-    gradient raises. ember's ``nn.Embedding(sparse=True)`` still gives dense gradients: sparse
-    ones come from assigning ``p.grad`` (``sparse_coo_tensor``, ``Tensor.to_sparse``).
+    gradient raises. Sparse gradients come from ``nn.Embedding(sparse=True)``,
+    ``nn.EmbeddingBag(sparse=True)`` or an assigned ``p.grad``.
     """
 
     def __init__(
@@ -60,24 +58,6 @@ class SparseAdam(Optimizer):
                 "parameters"
             )
 
-    def zero_grad(self, set_to_none: bool = True) -> None:
-        """Reset the gradients; a kept sparse one (``set_to_none=False``) becomes empty, as
-        torch's ``zero_()`` leaves it: the next step then moves no row."""
-        for group in self.param_groups:
-            for p in group["params"]:
-                g = p.grad
-                if not set_to_none and g is not None and g.is_sparse:
-                    # replaced rather than emptied in place (torch's zero_()): the next step
-                    # sees the same empty gradient either way
-                    ind = g._indices()._data
-                    vals = g._values()._data
-                    p.grad = sparse_coo_tensor(
-                        np.zeros((ind.shape[0], 0), np.int64),
-                        np.zeros((0,) + vals.shape[1:], vals.dtype),
-                        tuple(g.shape),
-                    )
-        super().zero_grad(set_to_none)
-
     def _step_group(self, group: dict) -> None:
         # the state of the parameters before a dense gradient is made and counted before that
         # raises, as in torch, and nothing is updated
@@ -110,12 +90,13 @@ class SparseAdam(Optimizer):
         g = p.grad
         if group.get("maximize", False):
             g = -g
-        g = g.coalesce()  # duplicates summed first: the update is not linear in the gradient
+        # duplicates summed first: the update is not linear in the gradient
+        ind, vals = _coalesced(g._indices()._data, g._data, tuple(g.shape))
         pa = p._data
-        vals = move_like(g._values()._data, pa)
+        vals = move_like(vals, pa)
         if vals.size == 0:
             return False
-        rows = tuple(move_like(g._indices()._data, pa))
+        rows = tuple(move_like(ind, pa))
         xp = xp_of(pa)
         b1, b2 = group["betas"]
         m, v = st["exp_avg"]._data, st["exp_avg_sq"]._data

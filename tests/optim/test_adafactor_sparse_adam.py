@@ -403,12 +403,6 @@ def test_sparse_adam_parameter_errors():
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=RuntimeError,
-    reason="ember's Embedding(sparse=True) gives a dense weight gradient (torch: sparse COO), "
-    "so SparseAdam refuses it",
-)
 def test_sparse_adam_on_sparse_embedding():
     rng = np.random.default_rng(7)
     w = rng.standard_normal((10, 4)).astype(np.float32)
