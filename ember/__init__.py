@@ -111,7 +111,14 @@ from .random import default_generator  # noqa: E402,F401
 from .ops.copy import copy_, fill, zero_  # noqa: E402,F401
 from .ops.padding import constant_pad_nd  # noqa: E402,F401
 from .ops.resample import grid_sampler, grid_sampler_2d, grid_sampler_3d  # noqa: E402,F401
-from .ops.sparse import sparse_coo_tensor, sparse_csr_tensor, spmm  # noqa: E402,F401
+from .ops.sparse import sparse_coo_tensor, spmm  # noqa: E402,F401
+from .ops.sparse_compressed import (  # noqa: E402,F401
+    sparse_bsc_tensor,
+    sparse_bsr_tensor,
+    sparse_compressed_tensor,
+    sparse_csc_tensor,
+    sparse_csr_tensor,
+)
 from ._tensor_methods import clone, compile, detach, is_nonzero, typename  # noqa: E402,F401
 from .storage import *  # noqa: E402,F401,F403
 from .storage import TypedStorage, UntypedStorage, from_file  # noqa: E402,F401
@@ -123,7 +130,10 @@ from .dtypes import (  # noqa: E402,F401
     layout,
     memory_format,
     preserve_format,
+    sparse_bsc,
+    sparse_bsr,
     sparse_coo,
+    sparse_csc,
     sparse_csr,
     strided,
 )

@@ -301,7 +301,7 @@ class Pickler:
 
     def save_sparse(self, t: Tensor) -> None:
         """As torch: _rebuild_sparse_tensor(layout, (indices, values, size, coalesced)) for COO,
-        (crow_indices, col_indices, values, size) for CSR."""
+        (compressed_indices, plain_indices, values, size) for CSR, CSC, BSR and BSC."""
         self.save_global("torch._utils", "_rebuild_sparse_tensor")
         name = f"torch.{t.layout.name}"
         self.save_reduce_global("torch.serialization", "_get_layout", (name,))
@@ -309,7 +309,10 @@ class Pickler:
         if t.layout is dtypes.sparse_coo:
             self.save_tuple_of((t._indices(), values, Size(t.shape), t.is_coalesced()))
         else:
-            self.save_tuple_of((t.crow_indices(), t.col_indices(), values, Size(t.shape)))
+            rowwise = t.layout in (dtypes.sparse_csr, dtypes.sparse_bsr)
+            compressed = t.crow_indices() if rowwise else t.ccol_indices()
+            plain = t.col_indices() if rowwise else t.row_indices()
+            self.save_tuple_of((compressed, plain, values, Size(t.shape)))
         self.w(b"\x86R")  # TUPLE2 (layout, data), REDUCE
         self.put(t)
 

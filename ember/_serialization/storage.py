@@ -8,7 +8,7 @@ import numpy as np
 from .. import cuda, dtypes
 from ..device import device as Device
 from ..nn.parameter import Parameter
-from ..ops import sparse
+from ..ops import sparse, sparse_compressed
 from ..tensor import Tensor, _wrap
 
 QUANTIZED_STORAGES = (
@@ -357,15 +357,18 @@ def rebuild_device_tensor_from_numpy(data, dtype, device, requires_grad):
 
 
 def rebuild_sparse_tensor(layout, data):
-    """torch._utils._rebuild_sparse_tensor: a COO (indices, values, size[, coalesced]) or CSR
-    (crow_indices, col_indices, values, size) tensor."""
+    """torch._utils._rebuild_sparse_tensor: a COO (indices, values, size[, coalesced]) or a
+    CSR/CSC/BSR/BSC (compressed_indices, plain_indices, values, size) tensor; as torch, the
+    compressed ones are checked only under ``torch.sparse.check_sparse_tensor_invariants``."""
     if layout is dtypes.sparse_coo:
         indices, values, size = data[:3]
         coalesced = data[3] if len(data) > 3 else None
         return sparse.sparse_coo_tensor(indices, values, size, is_coalesced=coalesced)
-    if layout is dtypes.sparse_csr:
-        crow, col, values, size = data
-        return sparse.sparse_csr_tensor(crow, col, values, size)
+    if layout in sparse_compressed.COMPRESSED:
+        compressed, plain, values, size = data
+        return sparse_compressed.sparse_compressed_tensor(
+            compressed, plain, values, size, layout=layout
+        )
     raise RuntimeError(f"ember cannot load sparse tensors of layout {layout}")
 
 

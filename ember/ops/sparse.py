@@ -1,8 +1,8 @@
-"""Sparse tensors (COO and CSR) and their ops: construction, coalesce, to_dense/to_sparse, the
-sparse @ dense product, sums and the arithmetic a graph network needs, as torch.sparse.
+"""Sparse COO tensors and their ops: construction, coalesce, to_dense/to_sparse, the sparse @
+dense product, sums and the arithmetic a graph network needs, as torch.sparse.
 
 A sparse tensor is a :class:`SparseTensor`, a subclass of Tensor whose ``_data`` is the values
-array (nnz, *dense_dims) and whose pattern (indices, full size, coalesced flag, layout) lives in
+array (nnz, *dense_dims) and whose pattern (indices, full size, coalesced flag) and layout live in
 its instance dict. Ops on the values therefore go through the ordinary ``Op`` machinery, and the
 gradient flowing into a sparse tensor is either values-shaped (the pattern's entries, what
 ``torch.sparse.mm`` and ``to_dense`` give) or full-shaped dense (what ``torch.mm``/``@`` give, as
@@ -11,6 +11,10 @@ shape ``sparse_dim + dense_dim``; every product here has ``sparse_dim == 2``). D
 look at this class: ``dense + sparse`` and ``dense @ sparse`` reach it through Python's rule that
 a subclass's reflected operator runs first, and ``torch.mm``/``matmul`` test one class attribute
 (``Tensor._sparse``) before anything else.
+
+The compressed layouts (CSR, CSC, BSR, BSC) subclass SparseTensor in
+``ops/sparse_compressed.py``; the functions here hand those to their own methods (``_mm_dense``,
+``_rmm_dense``), so this module never imports that one.
 """
 
 from __future__ import annotations
@@ -28,6 +32,16 @@ from .creation import tensor as _tensor
 
 _new = object.__new__
 
+# torch's C++ layout names, as its error messages print them
+LAYOUT_NAME = {
+    dtypes.strided: "Strided",
+    dtypes.sparse_coo: "Sparse",
+    dtypes.sparse_csr: "SparseCsr",
+    dtypes.sparse_csc: "SparseCsc",
+    dtypes.sparse_bsr: "SparseBsr",
+    dtypes.sparse_bsc: "SparseBsc",
+}
+
 # nnz rows gathered at once in the NumPy paths (bounds the (chunk, k) temporaries)
 _CHUNK = 1 << 16
 
@@ -36,6 +50,7 @@ class _Pattern:
     """The index structure of a sparse tensor, shared by the tensors that have the same one."""
 
     __slots__ = ("ind", "size", "coalesced", "_csr")
+    tensor_class: type  # the tensor type with this kind of pattern (set below the class)
 
     def __init__(self, ind, size: tuple, coalesced: bool):
         self.ind = ind  # int64 (sparse_dim, nnz)
@@ -63,8 +78,9 @@ class _Pattern:
 
 
 def _make(values: Tensor, pat: _Pattern, layout=dtypes.sparse_coo) -> SparseTensor:
-    """Turn ``values`` (a fresh Tensor, possibly with a graph) into a SparseTensor in place."""
-    values.__class__ = SparseTensor
+    """Turn ``values`` (a fresh Tensor, possibly with a graph) into a sparse tensor in place (the
+    pattern's kind names the class: a compressed pattern makes a compressed tensor)."""
+    values.__class__ = pat.tensor_class
     d = values.__dict__
     d["_pat"] = pat
     d["_layout"] = layout
@@ -289,16 +305,25 @@ class _ToSparse(Op):
         return out, None, None
 
 
-def to_sparse(x: Tensor, sparse_dim: int | None = None, *, layout=None) -> SparseTensor:
-    """The COO form of a dense tensor (coalesced; rows with any non-zero are kept)."""
+def to_sparse(x: Tensor, sparse_dim: int | None = None, *, dense_dim=None) -> SparseTensor:
+    """The COO form of a dense tensor (coalesced; rows with any non-zero are kept); a COO tensor
+    is returned as it is. Other layouts: ``ops/sparse_compressed.to_sparse``."""
     if isinstance(x, SparseTensor):
-        if layout is dtypes.sparse_csr:
-            return to_sparse_csr(x)
-        return x if x._layout is dtypes.sparse_coo else _csr_to_coo(x)
-    if layout is dtypes.sparse_csr:
-        return to_sparse_csr(x)
+        return x
     a = x._host()
     sd = a.ndim if sparse_dim is None else int(sparse_dim)
+    if dense_dim is not None:
+        dd = int(dense_dim)
+        if not 0 <= dd <= a.ndim:
+            raise RuntimeError(
+                f"dense_to_sparse: dense_dim argument must be in [0,{a.ndim}] range, but {dd} "
+                "is given"
+            )
+        if dd == a.ndim and a.ndim:
+            raise RuntimeError(
+                "dense_to_sparse: dense_dim argument must be !=self.dim() when self.dim()>0"
+            )
+        sd = a.ndim - dd
     if sd < 1 or sd > a.ndim:
         raise RuntimeError(
             f"sparse_dim argument must be in [1, {a.ndim}] range, but {sd} is given"
@@ -311,87 +336,6 @@ def to_sparse(x: Tensor, sparse_dim: int | None = None, *, layout=None) -> Spars
     ind = np.stack(np.nonzero(nz)).astype(np.int64).reshape(sd, -1)
     pat = _Pattern(ind, a.shape, True)
     return _make(_ToSparse.apply(x, pat, sparse_dim is not None), pat)
-
-
-# --- CSR -------------------------------------------------------------------------------------
-
-
-def _csr_pattern(crow, col, size) -> _Pattern:
-    n = len(crow) - 1
-    rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(crow))
-    pat = _Pattern(np.stack([rows, col.astype(np.int64)]), size, True)
-    pat._csr = crow.astype(np.int64)
-    return pat
-
-
-def sparse_csr_tensor(
-    crow_indices,
-    col_indices,
-    values,
-    size=None,
-    *,
-    dtype=None,
-    device=None,
-    pin_memory: bool = False,
-    requires_grad: bool = False,
-    check_invariants=None,
-) -> SparseTensor:
-    """A sparse CSR matrix from row pointers, column indices and values, as torch."""
-    crow, col = _as_index(crow_indices), _as_index(col_indices)
-    if crow.ndim != 1 or col.ndim != 1:
-        raise RuntimeError("crow_indices and col_indices must be 1-dimensional (batches: no)")
-    v = values if isinstance(values, Tensor) else _tensor(values, dtype=dtype)
-    if dtype is not None and isinstance(values, Tensor):
-        v = v.to(dtype)
-    if len(col) != v.shape[0] or crow[-1] != len(col):
-        raise RuntimeError(
-            f"crow_indices[-1] ({int(crow[-1])}), col_indices ({len(col)}) and values "
-            f"({v.shape[0]}) must agree on nnz"
-        )
-    if size is None:
-        size = (len(crow) - 1, int(col.max()) + 1 if len(col) else 0) + tuple(v.shape[1:])
-    pat = _csr_pattern(crow, col, tuple(size))
-    if v._rg:
-        return _make(_SparseCoo.apply(v, pat), pat, dtypes.sparse_csr)
-    out = _leaf(v._data, pat, dtypes.sparse_csr)
-    if requires_grad:
-        out.requires_grad_(True)
-    return out
-
-
-class _Relabel(Op):
-    """The same values under another layout (identity on values, both gradient forms)."""
-
-    _bname = "ToSparseCsrBackward0"
-
-    @staticmethod
-    def forward(ctx, v):
-        return v.view()
-
-    @staticmethod
-    def backward(ctx, g):
-        return g
-
-
-def to_sparse_csr(x: Tensor, dense_dim=None) -> SparseTensor:
-    """The CSR form of a 2-d dense or COO tensor."""
-    if not isinstance(x, SparseTensor):
-        x = to_sparse(x)
-    if x._layout is dtypes.sparse_csr:
-        return x
-    if x._pat.sparse_dim != 2:
-        raise RuntimeError("to_sparse_csr: expected a 2-d sparse tensor")
-    x = coalesce(x)
-    pat = x._pat
-    cpat = _csr_pattern(pat.crow(), pat.ind[1], pat.size)
-    return _make(_Relabel.apply(x), cpat, dtypes.sparse_csr)
-
-
-def _csr_to_coo(x: SparseTensor) -> SparseTensor:
-    pat = x._pat
-    out = _Relabel.apply(x)
-    out = _make(out, _Pattern(pat.ind, pat.size, True))
-    return out
 
 
 # --- the product ------------------------------------------------------------------------------
@@ -483,12 +427,19 @@ class _SpMM(Op):
 
 
 _SCALAR = {  # torch's ScalarType names, used in its dtype errors
-    "float32": "Float",
-    "float64": "Double",
+    "bool": "Bool",
+    "uint8": "Byte",
+    "int8": "Char",
+    "int16": "Short",
+    "int32": "Int",
+    "int64": "Long",
+    "uint16": "UInt16",
+    "uint32": "UInt32",
+    "uint64": "UInt64",
     "float16": "Half",
     "bfloat16": "BFloat16",
-    "int64": "Long",
-    "int32": "Int",
+    "float32": "Float",
+    "float64": "Double",
     "complex64": "ComplexFloat",
     "complex128": "ComplexDouble",
 }
@@ -517,7 +468,11 @@ def _check_mm(s: SparseTensor, d: Tensor) -> None:
 def mm(mat1: SparseTensor, mat2: Tensor) -> Tensor:
     """``torch.sparse.mm``: sparse @ dense; the sparse operand's gradient keeps its pattern."""
     if not isinstance(mat1, SparseTensor):
+        if isinstance(mat2, SparseTensor) and mat2._layout is not dtypes.sparse_coo:
+            return mat2._rmm_dense(mat1, "sparse")
         raise NotImplementedError("ember does not implement torch.sparse.mm of a dense mat1 yet")
+    if mat1._layout is not dtypes.sparse_coo:
+        return mat1._mm_dense(mat2, "sparse")
     _check_mm(mat1, mat2)
     return _SpMM.apply(mat1, mat2, mat1._pat, False, _leaf_split(mat1))
 
@@ -526,6 +481,8 @@ def spmm(input: SparseTensor, mat2: Tensor) -> Tensor:
     """``torch.spmm`` / ``torch.mm(sparse, dense)`` / ``sparse @ dense``: a dense gradient."""
     if not isinstance(input, SparseTensor):
         raise RuntimeError("spmm: expected a sparse first argument")
+    if input._layout is not dtypes.sparse_coo:
+        return input._mm_dense(mat2, "mm")
     _check_mm(input, mat2)
     return _SpMM.apply(input, mat2, input._pat, True, None)
 
@@ -553,6 +510,13 @@ def sum(input: SparseTensor, dim=None, dtype=None) -> Tensor:  # noqa: A001
     when every sparse dim is reduced)."""
     if not isinstance(input, SparseTensor):
         return reduction.sum(input, dim, dtype=dtype) if dim is not None else input.sum()
+    if input._layout is not dtypes.sparse_coo:
+        if dim is None:  # torch's sparse.sum coalesces first
+            raise RuntimeError(
+                "coalesce expected sparse coordinate tensor layout but got "
+                + LAYOUT_NAME[input._layout]
+            )
+        raise NotImplementedError(no_kernel("_indices"))
     if dim is None:
         r = reduction.sum(
             _values_view(input)
@@ -612,6 +576,8 @@ class _SparseSoftmax(Op):
 
 
 def _softmax(input: SparseTensor, dim: int, dtype, log: bool) -> SparseTensor:
+    if input._layout is not dtypes.sparse_coo:
+        raise NotImplementedError(no_kernel("_sparse_log_softmax" if log else "_sparse_softmax"))
     s = coalesce(input)
     if dtype is not None:
         s = s.to(dtype)
@@ -685,6 +651,8 @@ class _Transpose(Op):
 
 def dense_mm(dense: Tensor, s: SparseTensor) -> Tensor:
     """dense @ sparse, as ``(s.t() @ dense.t()).t()`` (a dense gradient to the sparse one)."""
+    if s._layout is not dtypes.sparse_coo:
+        return s._rmm_dense(dense)
     if dense.dim() != 2:
         raise RuntimeError(f"addmm: matrices expected, got {dense.dim()}D tensor")
     return spmm(s.t(), dense.t()).t()
@@ -722,16 +690,51 @@ def _values_view(s: SparseTensor) -> Tensor:
     return _Values.apply(s)
 
 
+def no_kernel(op: str) -> str:
+    """torch's message for an op that has no kernel for a sparse compressed tensor (its first
+    sentences: the rest lists torch's dispatch keys)."""
+    return (
+        f"Could not run 'aten::{op}' with arguments from the 'SparseCsrCPU' backend. This could "
+        "be because the operator doesn't exist for this backend, or was omitted during the "
+        "selective/custom build process (if using custom build)."
+    )
+
+
+def _rewrap(text: str, first_col: int) -> str:
+    """Break the innermost rows of a printed tensor again for the columns they now start at:
+    torch fits each row into 80 columns counted from its own opening bracket (the repr this
+    comes from counted from column 7)."""
+    rows = list(re.finditer(r"\[([^\[\]]*)\]", text))
+    if not rows or any("..." in m.group(1) for m in rows):
+        return text  # summarised: left as printed
+    items = [[x.strip() for x in re.split(r",\s+", m.group(1).strip())] for m in rows]
+    # one formatter pads every entry to the widest finite one (non-finite ones are not counted)
+    finite = [len(x) for row in items for x in row if x not in ("nan", "inf", "-inf")]
+    width = max(finite, default=1)
+    out, pos = [], 0
+    for m, row in zip(rows, items, strict=True):
+        line_start = text.rfind("\n", 0, m.start()) + 1
+        col = m.start() - line_start + (first_col if line_start == 0 else 0)
+        per_line = max(1, (80 - col) // (width + 2))
+        cells = [x.rjust(width) for x in row]
+        lines = [", ".join(cells[i : i + per_line]) for i in range(0, len(cells), per_line)]
+        out.append(text[pos : m.start()] + "[" + (",\n" + " " * (col + 1)).join(lines) + "]")
+        pos = m.end()
+    return "".join(out) + text[pos:]
+
+
 def _fmt(t: Tensor, indent: int) -> str:
     # torch prints the dtype once, in the sparse tensor's own tail
     r = re.sub(r",\s*dtype=torch\.\w+\)$", ")", repr(t))
     if t.numel() == 0 and "size=" not in r:
         r = r[:-1] + f", size={tuple(t.shape)})"
-    return r.replace("\n", "\n" + " " * indent)
+    # the blank lines between slices stay empty, as torch prints them
+    return _rewrap(re.sub(r"\n(?!\n)", "\n" + " " * indent, r), indent)
 
 
 class SparseTensor(Tensor):
-    """A sparse COO or CSR tensor (``layout`` tells which), as torch's sparse layouts.
+    """A sparse COO tensor, as torch's ``torch.sparse_coo`` layout (the compressed layouts are
+    ``ops/sparse_compressed.SparseCompressedTensor``, a subclass).
 
     ``_data`` holds the values (nnz, *dense_dims); ``_pat`` the indices, size and coalesced flag.
     """
@@ -759,6 +762,8 @@ class SparseTensor(Tensor):
     def numel(self) -> int:
         return int(np.prod(self._pat.size))
 
+    nelement = numel
+
     @property
     def is_sparse(self) -> bool:
         return self._layout is dtypes.sparse_coo
@@ -780,17 +785,23 @@ class SparseTensor(Tensor):
     def dense_dim(self) -> int:
         return self._data.ndim - 1
 
-    def is_coalesced(self) -> bool:
+    def _coo_only(self, name: str) -> None:
         if self._layout is not dtypes.sparse_coo:
             raise RuntimeError(
-                "is_coalesced expected sparse coordinate tensor layout but got Sparse"
+                f"{name} expected sparse coordinate tensor layout but got "
+                + LAYOUT_NAME[self._layout]
             )
+
+    def is_coalesced(self) -> bool:
+        self._coo_only("is_coalesced")
         return self._pat.coalesced
 
     def coalesce(self) -> SparseTensor:
+        self._coo_only("coalesce")
         return coalesce(self)
 
     def indices(self) -> Tensor:
+        self._coo_only("indices")
         if not self._pat.coalesced:
             raise RuntimeError(
                 "Cannot get indices on an uncoalesced tensor, please call .coalesce() first"
@@ -810,27 +821,11 @@ class SparseTensor(Tensor):
     def _values(self) -> Tensor:
         return _wrap(self._data)  # as torch: an alias outside the graph
 
-    def crow_indices(self) -> Tensor:
-        if self._layout is not dtypes.sparse_csr:
-            raise RuntimeError("crow_indices expected sparse row compressed tensor layout")
-        return _wrap(self._pat.crow())
-
-    def col_indices(self) -> Tensor:
-        if self._layout is not dtypes.sparse_csr:
-            raise RuntimeError("col_indices expected sparse row compressed tensor layout")
-        return _wrap(self._pat.ind[1])
-
     def to_dense(self, dtype=None, *, masked_grad=None) -> Tensor:
         return to_dense(self, dtype)
 
-    def to_sparse(self, sparse_dim=None, *, layout=None) -> SparseTensor:
-        return to_sparse(self, sparse_dim, layout=layout)
-
-    def to_sparse_csr(self, dense_dim=None) -> SparseTensor:
-        return to_sparse_csr(self)
-
-    def to_sparse_coo(self) -> SparseTensor:
-        return to_sparse(self)
+    # to_sparse, to_sparse_csr, ... and crow_indices, ...: Tensor's methods (one dispatcher for
+    # every layout, in ops/sparse_compressed.py)
 
     # --- graph fields --------------------------------------------------------------------
     @property
@@ -946,19 +941,17 @@ class SparseTensor(Tensor):
         locals()[_name] = _dense_only(_name)
     del _name, _dense_only
 
+    def _repr_indices(self) -> str:
+        """The index part of the repr, up to ``values=``."""
+        return f"indices={_fmt(_wrap(self._pat.ind), 15)},\n       "
+
     def __repr__(self) -> str:
         pat = self._pat
-        sep = ",\n       "
-        if self._layout is dtypes.sparse_csr:
-            body = (
-                f"crow_indices={_fmt(_wrap(pat.crow()), 20)}{sep}"
-                f"col_indices={_fmt(_wrap(pat.ind[1]), 19)}{sep}"
-            )
-        else:
-            body = f"indices={_fmt(_wrap(pat.ind), 15)}{sep}"
-        text = "tensor(" + body + "values=" + _fmt(_wrap(self._data), 14)
+        text = "tensor(" + self._repr_indices() + "values=" + _fmt(_wrap(self._data), 14)
         suffixes = [f"size={pat.size}", f"nnz={pat.nnz}"]
-        if self.dtype not in (dtypes.get_default_dtype(), dtypes.int64, dtypes.bool_):
+        default = dtypes.get_default_dtype()
+        cdefault = dtypes.complex128 if default is dtypes.float64 else dtypes.complex64
+        if self.dtype not in (default, cdefault, dtypes.int64, dtypes.bool_):
             suffixes.append(f"dtype={self.dtype}")
         suffixes.append(f"layout={self._layout}")
         if self.grad_fn is not None:
@@ -981,4 +974,6 @@ class SparseTensor(Tensor):
     __str__ = __repr__
 
 
-__all__ = ["sparse_coo_tensor", "sparse_csr_tensor", "spmm"]
+_Pattern.tensor_class = SparseTensor
+
+__all__ = ["sparse_coo_tensor", "spmm"]
