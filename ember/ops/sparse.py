@@ -122,9 +122,15 @@ def _gather(g, pat: _Pattern):
 
 
 class _SparseCoo(Op):
-    """Values into a sparse tensor: the gradient to the values is the sparse gradient's entries."""
+    """Values into a sparse tensor: the gradient to the values is the sparse gradient's entries
+    (``entries``: a full gradient read at the pattern; the compressed layouts' constructor is a
+    subclass that reads its own pattern)."""
 
     _bname = "SparseCooTensorWithDimsAndTensorsBackward0"
+
+    @staticmethod
+    def entries(g, pat, vshape):
+        return _gather(g, pat)
 
     @staticmethod
     def forward(ctx, v, pat):
@@ -135,7 +141,7 @@ class _SparseCoo(Op):
     @staticmethod
     def backward(ctx, g):
         if g.ndim != len(ctx.vshape):
-            return _gather(g, ctx.pat), None
+            return type(ctx).entries(g, ctx.pat, ctx.vshape), None
         return g, None
 
 

@@ -31,6 +31,7 @@ from .sparse import (
     _Pattern,
     _sampled_dot,
     _scipy,
+    _SparseCoo,
     _spmm_fwd,
     _spmm_t,
     _values_view,
@@ -244,22 +245,14 @@ def _gather(x, cpat: _CPattern, vshape: tuple):
 # --- the ops ----------------------------------------------------------------------------------
 
 
-class _FromValues(Op):
+class _FromValues(_SparseCoo):
     """Values into a compressed tensor (the constructors, with a given size)."""
 
     _bname = "SparseCompressedTensorBackward0"
 
     @staticmethod
-    def forward(ctx, v, cpat):
-        ctx.cpat = cpat
-        ctx.vshape = v.shape
-        return v.view()
-
-    @staticmethod
-    def backward(ctx, g):
-        if g.ndim != len(ctx.vshape):
-            return _gather(g, ctx.cpat, ctx.vshape), None
-        return g, None
+    def entries(g, cpat, vshape):
+        return _gather(g, cpat, vshape)
 
 
 class _NoDerivative(Op):

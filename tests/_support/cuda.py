@@ -3,6 +3,7 @@ the real GPU or a skip for tests marked ``gpu``) and CPU-vs-device comparison he
 
 from __future__ import annotations
 
+import contextlib
 import sys
 
 import numpy as np
@@ -28,14 +29,10 @@ def _real_gpu() -> bool:
         return False
 
 
-@pytest.fixture(autouse=True, name="cuda_backend")
-def _backend_fixture(request):
-    """Install the stand-in as ``cupy`` for unmarked tests; gpu tests need the real thing."""
-    if request.node.get_closest_marker("gpu"):
-        if not _real_gpu():
-            pytest.skip(_NO_GPU)
-        yield None
-        return
+@contextlib.contextmanager
+def stand_in():
+    """The CuPy stand-in installed as ``cupy`` for the block (CUDA tensors without a GPU), the
+    previous module and ember's CUDA state restored afterwards."""
     saved = sys.modules.get("cupy"), edev._cupy, ember.cuda._available
     sys.modules["cupy"] = fake_cupy
     edev._cupy = fake_cupy
@@ -49,6 +46,20 @@ def _backend_fixture(request):
         else:
             sys.modules["cupy"] = saved[0]
         edev._cupy, ember.cuda._available = saved[1], saved[2]
+
+
+@pytest.fixture(autouse=True, name="cuda_backend")
+def _backend_fixture(request):
+    """Install the stand-in as ``cupy`` for unmarked tests; gpu tests need the real thing."""
+    if request.node.get_closest_marker("gpu"):
+        if not _real_gpu():
+            pytest.skip(_NO_GPU)
+        yield None
+        return
+    try:
+        with stand_in() as fake:
+            yield fake
+    finally:
         ember._backend.kernels._built.clear()  # stand-in kernels must not reach a real GPU
         ember.set_default_device(None)
 

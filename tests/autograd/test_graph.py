@@ -7,7 +7,6 @@ libraries (``lib`` is ember or torch) and the results are compared."""
 from __future__ import annotations
 
 import gc
-import sys
 import threading
 import weakref
 
@@ -15,7 +14,7 @@ import numpy as np
 import pytest
 
 import ember
-from tests._support import fake_cupy
+from tests._support.cuda import stand_in
 from tests._support.torch_ref import assert_same, torch
 
 LIBS = (ember, torch)
@@ -355,20 +354,8 @@ def test_save_on_cpu_keeps_a_cpu_tensor_or_copies_it_when_pinning(lib, pin):
 @pytest.fixture
 def fake_cuda():
     """The CuPy stand-in of tests/_support as ``cupy`` (CUDA tensors without a GPU)."""
-    edev = sys.modules["ember._backend.xp"]
-    saved = sys.modules.get("cupy"), edev._cupy, ember.cuda._available
-    sys.modules["cupy"] = fake_cupy
-    edev._cupy = fake_cupy
-    ember.cuda._available = None
-    fake_cupy.reset()
-    try:
-        yield fake_cupy
-    finally:
-        if saved[0] is None:
-            sys.modules.pop("cupy", None)
-        else:
-            sys.modules["cupy"] = saved[0]
-        edev._cupy, ember.cuda._available = saved[1], saved[2]
+    with stand_in() as fake:
+        yield fake
 
 
 def test_save_on_cpu_moves_cuda_tensors_to_the_host_and_back(fake_cuda):
