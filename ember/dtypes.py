@@ -363,3 +363,47 @@ memory_format = _Named
 contiguous_format = _Named("contiguous_format")
 channels_last = _Named("channels_last")
 preserve_format = _Named("preserve_format")
+
+
+# torch's names for dtypes in its error messages, by NumPy dtype name: its ScalarType names
+# ("expected scalar type Long but found Float") and its C++ type names ("Input type (float)")
+_SCALAR_TYPE_NAME = {
+    "bool": "Bool",
+    "uint8": "Byte",
+    "int8": "Char",
+    "int16": "Short",
+    "int32": "Int",
+    "int64": "Long",
+    "uint16": "UInt16",
+    "uint32": "UInt32",
+    "uint64": "UInt64",
+    "float16": "Half",
+    "bfloat16": "BFloat16",
+    "float32": "Float",
+    "float64": "Double",
+    "complex64": "ComplexFloat",
+    "complex128": "ComplexDouble",
+}
+_CPP_TYPE_NAME = {
+    "float32": "float",
+    "float64": "double",
+    "float16": "c10::Half",
+    "bfloat16": "c10::BFloat16",
+    "int64": "long int",
+    "int32": "int",
+    "int16": "short int",
+    "int8": "signed char",
+    "uint8": "unsigned char",
+    "bool": "bool",
+}
+
+
+def scalar_type_name(name: str) -> str:
+    """torch's ScalarType name ("Long", "Float", ...) of a NumPy dtype name; others as given."""
+    return _SCALAR_TYPE_NAME.get(name, name)
+
+
+def cpp_type_name(name: str) -> str:
+    """torch's C++ type name ("float", "long int", ...) of a NumPy dtype name; others as
+    given."""
+    return _CPP_TYPE_NAME.get(name, name)

@@ -18,6 +18,7 @@ from ._backend.cpu.mt19937 import MT19937, pack_state, unpack_state
 from ._backend.xp import is_cpu, move_like, xp_for, xp_of
 from ._torch_alias import module_getattr as _module_getattr
 from .device import to_device
+from .dtypes import scalar_type_name
 from .ops import _random_kernels as K
 from .ops.creation import (
     _check_options,
@@ -27,7 +28,7 @@ from .ops.creation import (
     check_requires_grad,
     like_options,
 )
-from .ops.inplace import _pretty, check_leaf, copy_into_out
+from .ops.inplace import check_leaf, copy_into_out
 from .tensor import Tensor, _wrap
 
 __all__ = [
@@ -181,7 +182,7 @@ def set_rng_state(new_state: Tensor) -> None:
 def _float_dtype(dtype, kernel: str = "check_uniform_bounds"):
     dt = dtypes.to_dtype(dtype) if dtype is not None else dtypes._default
     if not (dt.is_floating_point or dt.is_complex):
-        raise NotImplementedError(f"\"{kernel}\" not implemented for '{_pretty(dt.name)}'")
+        raise NotImplementedError(f"\"{kernel}\" not implemented for '{scalar_type_name(dt.name)}'")
     return dt
 
 
@@ -594,7 +595,9 @@ def randint_like(
 
 def _check_float(t: Tensor, kernel: str):
     if not (t.dtype.is_floating_point or t.dtype.is_complex):
-        raise NotImplementedError(f"\"{kernel}\" not implemented for '{_pretty(t.dtype.name)}'")
+        raise NotImplementedError(
+            f"\"{kernel}\" not implemented for '{scalar_type_name(t.dtype.name)}'"
+        )
 
 
 def uniform_(t: Tensor, a: float = 0.0, b: float = 1.0, *, generator=None) -> Tensor:
@@ -703,7 +706,7 @@ def exponential_(t: Tensor, lambd: float = 1.0, *, generator=None) -> Tensor:
     if not t.dtype.is_floating_point:
         raise RuntimeError(
             "Exponential distribution is a continuous probability distribution. dtype must be a "
-            f"floating point but you specified {_pretty(t.dtype.name)}"
+            f"floating point but you specified {scalar_type_name(t.dtype.name)}"
         )
     if not lambd > 0:
         raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={lambd:g}")

@@ -15,7 +15,7 @@ from .._backend.xp import is_cpu, move_like, xp_of
 from .._tensor_errors import check_dim, device_error
 from .._torch_alias import module_getattr as _module_getattr
 from ..autograd.grad_mode import is_grad_enabled, no_grad
-from ..dtypes import float64, get_default_dtype
+from ..dtypes import float64, get_default_dtype, scalar_type_name
 from ..ops import _autocast
 from ..ops.activation import (
     _Elu,
@@ -55,7 +55,6 @@ from ..ops.creation import empty, zeros
 from ..ops.ctc import CTCLoss as CTCLossOp
 from ..ops.dropout import alpha_masks, apply_mask, check_p, keep_mask
 from ..ops.embedding import _Embedding, _EmbeddingBag, bag_of_positions, renorm_rows
-from ..ops.inplace import _pretty
 from ..ops.inplace import inplace as run_inplace
 from ..ops.join import cat
 from ..ops.linear import _Bilinear, linear
@@ -1288,9 +1287,8 @@ def _check_index_target(input: Tensor, target: Tensor, fn: str = "cross_entropy"
         raise device_error(input._data, target._data)
     td = target._data.dtype
     if td != np.int64 and td != np.uint8:
-        raise RuntimeError(
-            f"expected target dtype to be Long or Byte, but got {_pretty(target.dtype.name)}"
-        )
+        got = scalar_type_name(target.dtype.name)
+        raise RuntimeError(f"expected target dtype to be Long or Byte, but got {got}")
     xs, ts = tuple(input.shape), tuple(target.shape)
     if len(xs) == 1:
         if len(ts) != 0:

@@ -15,11 +15,11 @@ from .._backend.cpu import threads as _par
 from .._backend.xp import CPU_ARRAY, xp_of
 from .._tensor_errors import check_dim
 from ..autograd.node import Op
+from ..dtypes import scalar_type_name
 from ..tensor import Tensor, _wrap
 from . import _bw
 from ._blas_sum import is_half, rsum
 from ._elementwise import elementwise_op
-from .inplace import _pretty
 from .unary import erf, one_plus_exp_neg, sigmoid_cpu, simd_float
 
 __all__ = ["softmax", "log_softmax"]
@@ -674,7 +674,7 @@ def _softmax_dim(ndim: int) -> int:
 
 
 def _dtname(x: Tensor) -> str:
-    return _pretty(x.dtype.name)
+    return scalar_type_name(x.dtype.name)
 
 
 def prep_softmax(input: Tensor, dim, dtype) -> tuple:

@@ -25,6 +25,7 @@ from .._backend.cpu.gemm import mm
 from .._backend.xp import CPU_ARRAY, xp_of
 from ..autograd.engine import grad as _grad
 from ..autograd.node import Op
+from ..dtypes import cpp_type_name
 from ..tensor import Tensor, _wrap
 from . import _bw
 from ._blas_sum import rsum
@@ -219,23 +220,8 @@ def _backward_with_graph(ctx, g: Tensor) -> tuple:
     return (*(next(got) if n else None for n in needs), None, None, None, None, None, None)
 
 
-# torch's messages name dtypes by their C++ type
-_CPP_NAMES = {
-    "float32": "float",
-    "float64": "double",
-    "float16": "c10::Half",
-    "bfloat16": "c10::BFloat16",
-    "int64": "long int",
-    "int32": "int",
-    "int16": "short int",
-    "int8": "signed char",
-    "uint8": "unsigned char",
-    "bool": "bool",
-}
-
-
 def _cpp(d) -> str:
-    return _CPP_NAMES.get(d.name, d.name)
+    return cpp_type_name(d.name)
 
 
 def check_args(query: Tensor, key: Tensor, value: Tensor, attn_mask, enable_gqa: bool) -> None:

@@ -12,6 +12,7 @@ from .. import dtypes
 from .._backend.cpu import select
 from .._backend.xp import xp_of
 from .._grad_state import state as _gs
+from ..dtypes import scalar_type_name
 from ..tensor import Tensor, _wrap
 from . import _bw
 from ._fma import fma
@@ -19,7 +20,6 @@ from ._promotion import result_np_dtype
 from .arith import _Binary, _binary, _out, add, div, fma_operands, mul, with_fused_value
 from .arith import pow as _pow
 from .compare import _need_tensors
-from .inplace import _pretty
 from .unary import simd_float
 
 __all__ = [
@@ -44,7 +44,7 @@ def _float_kernel(name: str, input: Tensor, other: Tensor) -> None:
     """torch's refusal of integer and bool operands for a float-only kernel."""
     rt = result_np_dtype(input, other)
     if rt.kind in "biu":
-        kind = "Bool" if rt.kind == "b" else _pretty(dtypes.from_numpy_dtype(rt).name)
+        kind = "Bool" if rt.kind == "b" else scalar_type_name(dtypes.from_numpy_dtype(rt).name)
         raise NotImplementedError(f"\"{name}_cpu\" not implemented for '{kind}'")
 
 
@@ -259,8 +259,8 @@ def float_power(input, exponent, *, out=None) -> Tensor:
     dt = dtypes.complex128 if cplx else dtypes.float64
     if out is not None and out.dtype is not dt:
         raise RuntimeError(
-            f"the output given to float_power has dtype {_pretty(out.dtype.name)} but the "
-            f"operation's result requires dtype {_pretty(dt.name)}"
+            f"the output given to float_power has dtype {scalar_type_name(out.dtype.name)} but the "
+            f"operation's result requires dtype {scalar_type_name(dt.name)}"
         )
     a = input.to(dt) if isinstance(input, Tensor) else input
     b = exponent.to(dt) if isinstance(exponent, Tensor) else exponent
@@ -331,7 +331,7 @@ class NextAfter(_Binary):
 def _int_kernel(name: str, input: Tensor, other: Tensor):
     rt = result_np_dtype(input, other)
     if rt.kind not in "iu":
-        kind = "Bool" if rt.kind == "b" else _pretty(dtypes.from_numpy_dtype(rt).name)
+        kind = "Bool" if rt.kind == "b" else scalar_type_name(dtypes.from_numpy_dtype(rt).name)
         raise NotImplementedError(f"\"{name}_cpu\" not implemented for '{kind}'")
     return rt
 

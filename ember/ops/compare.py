@@ -10,13 +10,14 @@ from .._backend.cpu import extrema, select
 from .._backend.xp import host_scalar_to, xp_of
 from .._tensor_errors import broadcast_error
 from ..autograd.node import Op
+from ..dtypes import scalar_type_name
 from ..tensor import Tensor, _wrap
 from . import _bw
 from ._fma import fma
 from ._promotion import result_np_dtype
 from .arith import _Binary, _binary, _cast, fma_operands, operand, with_fused_value
 from .indexing import nonzero
-from .inplace import _pretty, copy_into_out
+from .inplace import copy_into_out
 
 __all__ = [
     "eq",
@@ -103,7 +104,7 @@ def _bitwise(ufunc, name):
     def fn(input, other, *, out=None):
         for x in (input, other):
             if isinstance(x, Tensor) and x._data.dtype.kind in "fcV" or isinstance(x, float):
-                dn = _pretty(x.dtype.name) if isinstance(x, Tensor) else "Float"
+                dn = scalar_type_name(x.dtype.name) if isinstance(x, Tensor) else "Float"
                 raise NotImplementedError(f"\"{name}_cpu\" not implemented for '{dn}'")
         r = _binary(None, ufunc, input, other)
         if out is not None:

@@ -11,6 +11,7 @@ import numpy as np
 
 from .._backend.xp import xp_of
 from ..autograd.node import Op
+from ..dtypes import scalar_type_name
 from ..tensor import Tensor
 from .inplace import copy_into_out
 from .view import _copy_of
@@ -26,20 +27,11 @@ __all__ = [
     "view_as_complex_copy",
 ]
 
-_PRETTY = {
-    "float16": "Half",
-    "float32": "Float",
-    "float64": "Double",
-    "complex64": "ComplexFloat",
-    "complex128": "ComplexDouble",
-    "bool": "Bool",
-}
-
 
 def _pretty(npdt) -> str:
     if npdt.kind == "V":
         return "BFloat16"
-    return _PRETTY.get(npdt.name, npdt.name.capitalize())
+    return scalar_type_name(npdt.name)
 
 
 def _complex_of(npdt) -> np.dtype:

@@ -18,22 +18,6 @@ from ..autograd.node import Op
 from ..tensor import Tensor
 from . import conv_depthwise, conv_flat, conv_nhwc, conv_pointwise, conv_taps, conv_winograd
 
-_TNAME = {
-    "float32": "Float",
-    "float64": "Double",
-    "float16": "Half",
-    "int64": "Long",
-    "int32": "Int",
-    "bfloat16": "BFloat16",
-}
-_LOWER = {
-    "float32": "float",
-    "float64": "double",
-    "float16": "c10::Half",
-    "int64": "long int",
-    "bfloat16": "c10::BFloat16",
-}
-
 
 def ntuple(v, n: int, name: str = "") -> tuple:
     """``v`` as an n-tuple of ints (an int is repeated)."""

@@ -6,9 +6,10 @@ from __future__ import annotations
 import numpy as np
 
 from .._autocast_state import state as _acs
+from ..dtypes import cpp_type_name, scalar_type_name
 from ..tensor import Tensor
 from . import _autocast
-from .conv import _LOWER, _TNAME, ConvNd, ntuple
+from .conv import ConvNd, ntuple
 from .conv_transpose import ConvTransposeNd
 from .unary import Cast
 
@@ -23,22 +24,22 @@ __all__ = [
 
 
 def _tn(arr) -> str:
-    return f"torch.{_TNAME.get(arr.dtype.name, arr.dtype.name)}Tensor"
+    return f"torch.{scalar_type_name(arr.dtype.name)}Tensor"
 
 
 def _check_types(x, w, b) -> None:
     xd, wd = x._data, w._data
     if b is not None and b._data.dtype != xd.dtype:
         raise RuntimeError(
-            f"Input type ({_LOWER.get(xd.dtype.name, xd.dtype.name)}) and bias "
-            f"type ({_LOWER.get(b._data.dtype.name, b._data.dtype.name)}) should "
+            f"Input type ({cpp_type_name(xd.dtype.name)}) and bias "
+            f"type ({cpp_type_name(b._data.dtype.name)}) should "
             "be the same"
         )
     if xd.dtype != wd.dtype:
         if xd.dtype.itemsize > wd.dtype.itemsize:
             raise RuntimeError(
-                f"expected scalar type {_TNAME.get(xd.dtype.name)} but found "
-                f"{_TNAME.get(wd.dtype.name)}"
+                f"expected scalar type {scalar_type_name(xd.dtype.name)} but found "
+                f"{scalar_type_name(wd.dtype.name)}"
             )
         raise RuntimeError(
             f"Input type ({_tn(xd)}) and weight type ({_tn(wd)}) should be the same or input "

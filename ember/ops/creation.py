@@ -14,8 +14,9 @@ from .. import dtypes
 from .._backend.casting import cast
 from .._backend.xp import cuda_device_count, is_cpu, xp_for
 from ..device import CPU, _default_stack, to_device
+from ..dtypes import scalar_type_name
 from ..tensor import Size, Tensor, _wrap
-from .inplace import _pretty, copy_into_out
+from .inplace import copy_into_out
 
 __all__ = [
     "tensor",
@@ -652,9 +653,7 @@ def eye(
 
 def _no_bool_complex(dt: dtypes.dtype, name: str) -> None:
     if dt is dtypes.bool_ or dt.is_complex:
-        n = {"complex64": "ComplexFloat", "complex128": "ComplexDouble"}.get(
-            dt.name, _pretty(dt.name)
-        )
+        n = scalar_type_name(dt.name)
         raise NotImplementedError(f"\"{name}_cpu\" not implemented for '{n}'")
 
 
@@ -870,7 +869,7 @@ def triu_indices(
 def _indices(r, c, dtype, device, requires_grad: bool, name: str) -> Tensor:
     dt = dtypes.to_dtype(dtype) if dtype is not None else dtypes.int64
     if dt not in (dtypes.int32, dtypes.int64):
-        raise NotImplementedError(f"\"{name}\" not implemented for '{_pretty(dt.name)}'")
+        raise NotImplementedError(f"\"{name}\" not implemented for '{scalar_type_name(dt.name)}'")
     arr = np.stack([r, c]).astype(dt.np)
     dev = _dev(device)
     if dev.type != "cpu":

@@ -11,14 +11,14 @@ from .. import dtypes
 from .._autocast_state import state as _acs
 from .._backend.xp import xp_of
 from ..autograd.node import Op
+from ..dtypes import scalar_type_name
 from ..tensor import Tensor, _wrap
 from . import _autocast
 from .creation import eye
-from .inplace import _pretty
 
 
 def _dt_name(d) -> str:
-    return _pretty(dtypes.from_numpy_dtype(d).name)
+    return scalar_type_name(dtypes.from_numpy_dtype(d).name)
 
 
 # --- einsum ---------------------------------------------------------------------------------

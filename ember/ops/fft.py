@@ -76,11 +76,6 @@ def _fft(a, name: str):
 
 _NORMS = ("backward", "ortho", "forward")
 _DUAL = {"backward": "forward", "ortho": "ortho", "forward": "backward"}
-_NAMES = {
-    np.dtype(np.float16): "Half",
-    np.dtype(np.complex64): "ComplexFloat",
-    np.dtype(np.complex128): "ComplexDouble",
-}
 
 
 def _norm(norm: str | None) -> str:
@@ -200,7 +195,7 @@ def _promote(x: Tensor, name: str, *, real_only: bool = False, to_complex: bool 
 def _pretty(x: Tensor) -> str:
     if x._data.dtype.kind == "V":
         return "BFloat16"
-    return _NAMES.get(x._data.dtype, x._data.dtype.name.capitalize())
+    return dtypes.scalar_type_name(x._data.dtype.name)
 
 
 def _dims_sizes(x: Tensor, s, dim, name: str, default_all: bool) -> tuple[tuple, list | None]:

@@ -15,12 +15,12 @@ from .._backend.casting import cast
 from .._backend.xp import CPU_ARRAY, cuda_index, xp_of
 from .._tensor_errors import broadcast_error, check_dim
 from ..autograd.node import Op
+from ..dtypes import scalar_type_name
 from ..tensor import Tensor, _wrap, is_grad_recording
 from . import _bw
 from .compare import where
 from .creation import zeros
 from .indexing import index_put_zeros
-from .inplace import _pretty as _pretty_name
 from .inplace import copy_into_out, inplace
 
 __all__ = [
@@ -585,7 +585,7 @@ def _index_src_check(input: Tensor, dim: int, index: Tensor, source: Tensor, nam
 
 
 def _pretty(npd) -> str:
-    return _pretty_name(dtypes.from_numpy_dtype(npd).name)
+    return scalar_type_name(dtypes.from_numpy_dtype(npd).name)
 
 
 def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha=1) -> Tensor:

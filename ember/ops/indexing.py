@@ -10,10 +10,11 @@ from .._backend.xp import CPU_ARRAY, move_like, xp_of
 from .._grad_state import state
 from .._grad_state import state as _gs
 from ..autograd.node import Op
+from ..dtypes import scalar_type_name
 from ..tensor import Tensor, _wrap, view_of
 from . import _bw
 from .creation import zeros_like
-from .inplace import _pretty, check_leaf, inplace
+from .inplace import check_leaf, inplace
 
 __all__ = ["nonzero", "nonzero_static", "argwhere", "index_put", "unravel_index"]
 
@@ -403,8 +404,8 @@ def index_put_(
     if values._data.dtype != input._data.dtype:
         raise RuntimeError(
             f"Index put requires the source and destination dtypes match, got "
-            f"{_pretty(input.dtype.name)} for the destination and "
-            f"{_pretty(values.dtype.name)} for the source."
+            f"{scalar_type_name(input.dtype.name)} for the destination and "
+            f"{scalar_type_name(values.dtype.name)} for the source."
         )
     for n, i in enumerate(indices):
         if not isinstance(i, Tensor):
@@ -465,9 +466,8 @@ def unravel_index(indices: Tensor, shape) -> tuple:
         raise TypeError(f"expected 'indices' to be a tensor, but got {type(indices)}")
     a = indices._data
     if a.dtype.kind not in "iu":
-        raise TypeError(
-            f"expected 'indices' to be integer dtype, but got {_pretty(indices.dtype.name)}"
-        )
+        got = scalar_type_name(indices.dtype.name)
+        raise TypeError(f"expected 'indices' to be integer dtype, but got {got}")
     shape = (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(int(s) for s in shape)
     if any(s < 0 for s in shape):
         raise ValueError(f"'shape' cannot have negative values, but got {shape}")

@@ -24,27 +24,9 @@ def _cat(npd) -> int:
 def check_cast(result_np, out_np) -> None:
     """torch refuses in-place results of a higher category than the destination."""
     if result_np != out_np and _cat(result_np) > _cat(out_np):
-        rn = dtypes.from_numpy_dtype(result_np).name
-        on = dtypes.from_numpy_dtype(out_np).name
-        raise RuntimeError(
-            f"result type {_pretty(rn)} can't be cast to the desired output type {_pretty(on)}"
-        )
-
-
-def _pretty(name: str) -> str:
-    return {
-        "float32": "Float",
-        "float64": "Double",
-        "float16": "Half",
-        "int64": "Long",
-        "int32": "Int",
-        "int16": "Short",
-        "int8": "Char",
-        "uint8": "Byte",
-        "bool": "Bool",
-        "bfloat16": "BFloat16",
-        "complex64": "ComplexFloat",
-    }.get(name, name)
+        rn = dtypes.scalar_type_name(dtypes.from_numpy_dtype(result_np).name)
+        on = dtypes.scalar_type_name(dtypes.from_numpy_dtype(out_np).name)
+        raise RuntimeError(f"result type {rn} can't be cast to the desired output type {on}")
 
 
 def check_leaf(t: Tensor) -> None:

@@ -13,12 +13,13 @@ from .._backend.cpu.gemm import mm as _mm
 from .._backend.xp import cuda_index, xp_of
 from .._tensor_errors import check_dim, device_error
 from ..autograd.node import Op
+from ..dtypes import scalar_type_name
 from ..tensor import Tensor
 from . import _autocast, _bw, sparse
 from ._blas_sum import is_half
 from ._ignore import IgnoreSecond
 from .einsum import einsum
-from .inplace import _pretty, copy_into_out
+from .inplace import copy_into_out
 from .reduction import norm
 from .view import broadcast_tensors
 
@@ -48,7 +49,7 @@ __all__ = [
 
 
 def _dt_name(d) -> str:
-    return _pretty(dtypes.from_numpy_dtype(d).name)
+    return scalar_type_name(dtypes.from_numpy_dtype(d).name)
 
 
 class MatMul(Op):

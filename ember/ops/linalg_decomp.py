@@ -16,6 +16,7 @@ import numpy as np
 from .._backend.xp import xp_of
 from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.node import Op
+from ..dtypes import scalar_type_name
 from ..tensor import Tensor, _wrap
 from . import _bw, linalg_lapack
 from ._return_types import struct
@@ -112,14 +113,6 @@ def _real_if(g, dt):
 # --- checks and torch's messages -----------------------------------------------------------
 
 _LOW = {"float16": "Half", "bfloat16": "BFloat16"}
-_TORCH_DT = {
-    "bool": "Bool",
-    "uint8": "Byte",
-    "int8": "Char",
-    "int16": "Short",
-    "int32": "Int",
-    "int64": "Long",
-}
 
 
 def _check(A: Tensor, fname: str, square: bool = True, low_ok: bool = False) -> None:
@@ -135,7 +128,7 @@ def _check(A: Tensor, fname: str, square: bool = True, low_ok: bool = False) -> 
         if a.dtype.kind not in "fc":
             raise RuntimeError(
                 f"{fname}: Expected a floating point or complex tensor as input. "
-                f"Got {_TORCH_DT.get(str(a.dtype), str(a.dtype))}"
+                f"Got {scalar_type_name(str(a.dtype))}"
             )
     if square and a.shape[-1] != a.shape[-2]:
         raise RuntimeError(
@@ -153,9 +146,7 @@ def _same_dtype(A: Tensor, B: Tensor, fname: str, an="A", bn="B") -> None:
 
 
 def _tname(t: Tensor) -> str:
-    n = {"float32": "Float", "float64": "Double", "complex64": "ComplexFloat"}
-    n.update(complex128="ComplexDouble", float16="Half", **_TORCH_DT)
-    return n.get(str(t._data.dtype), str(t._data.dtype))
+    return scalar_type_name(str(t._data.dtype))
 
 
 def _raise_batched(info, msg, cls=None) -> None:

@@ -25,6 +25,7 @@ from .._backend import ufunc_methods
 from .._backend.xp import CPU_ARRAY, xp_of
 from .._tensor_errors import check_dim
 from ..autograd.node import Op
+from ..dtypes import scalar_type_name
 from ..tensor import Tensor, _wrap
 from . import _autocast, _bw
 from ._blas_sum import _FAST, is_half, ones, rsum
@@ -32,7 +33,7 @@ from ._return_types import return_type
 from .compare import maximum, minimum, where
 from .creation import zeros
 from .gather import Gather, ScatterAdd
-from .inplace import _pretty, copy_into_out
+from .inplace import copy_into_out
 from .join import stack
 from .unary import isnan
 from .view import reshape
@@ -222,7 +223,7 @@ def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None, out=None
 
 
 def _name(d):
-    return _pretty(d.name)
+    return scalar_type_name(d.name)
 
 
 def _finish(r, out):
@@ -987,7 +988,7 @@ def hash_tensor(input: Tensor, dim=None, *, keepdim: bool = False, mode: int = 0
         raise RuntimeError(f"Unknown hash_tensor mode: {mode}")
     if input.dtype.is_complex:
         raise NotImplementedError(
-            f"\"xor_sum_cpu\" not implemented for '{_pretty(input.dtype.name)}'"
+            f"\"xor_sum_cpu\" not implemented for '{scalar_type_name(input.dtype.name)}'"
         )
     axes = norm_dims(dim, input.dim())
     if axes is None and input.numel() == 0:
@@ -1034,7 +1035,7 @@ def segment_reduce(
         raise RuntimeError("segment_reduce(): Either lengths or offsets must be defined.")
     if not data.dtype.is_floating_point:
         raise NotImplementedError(
-            f"\"_segment_reduce_cpu\" not implemented for '{_pretty(data.dtype.name)}'"
+            f"\"_segment_reduce_cpu\" not implemented for '{scalar_type_name(data.dtype.name)}'"
         )
     ax = check_dim(axis, data.dim())
     seg = lengths if lengths is not None else offsets

@@ -14,11 +14,12 @@ import numpy as np
 from .._backend.casting import cast
 from .._backend.xp import xp_of
 from .._tensor_errors import check_dim
+from ..dtypes import scalar_type_name
 from ..tensor import Tensor, _wrap
 from ._return_types import return_type
 from .compare import where
 from .gather import gather
-from .inplace import _pretty, copy_into_out
+from .inplace import copy_into_out
 from .join import stack
 from .reduction import rev, select_along, span
 
@@ -297,7 +298,7 @@ def histc(input: Tensor, bins: int = 100, min=0, max=0, *, out=None) -> Tensor: 
     a = input._data
     if a.dtype.kind not in "f":
         raise NotImplementedError(
-            f"\"histogram_cpu\" not implemented for '{_pretty(input.dtype.name)}'"
+            f"\"histogram_cpu\" not implemented for '{scalar_type_name(input.dtype.name)}'"
         )
     if bins <= 0:
         raise RuntimeError("torch.histc(): bins must be > 0")
@@ -339,7 +340,9 @@ def _hist_edges(a, bins, rng, name: str):
 
 def _hist_float_check(input: Tensor, name: str) -> None:
     if input._data.dtype.kind != "f":
-        raise NotImplementedError(f"\"{name}\" not implemented for '{_pretty(input.dtype.name)}'")
+        raise NotImplementedError(
+            f"\"{name}\" not implemented for '{scalar_type_name(input.dtype.name)}'"
+        )
 
 
 def histogram(input: Tensor, bins=100, *, range=None, weight=None, density: bool = False, out=None):  # noqa: A002

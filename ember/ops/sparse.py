@@ -432,25 +432,6 @@ class _SpMM(Op):
         return gv, gd, None, None, None
 
 
-_SCALAR = {  # torch's ScalarType names, used in its dtype errors
-    "bool": "Bool",
-    "uint8": "Byte",
-    "int8": "Char",
-    "int16": "Short",
-    "int32": "Int",
-    "int64": "Long",
-    "uint16": "UInt16",
-    "uint32": "UInt32",
-    "uint64": "UInt64",
-    "float16": "Half",
-    "bfloat16": "BFloat16",
-    "float32": "Float",
-    "float64": "Double",
-    "complex64": "ComplexFloat",
-    "complex128": "ComplexDouble",
-}
-
-
 def _check_mm(s: SparseTensor, d: Tensor) -> None:
     if not isinstance(d, Tensor):
         raise TypeError(f"mm(): argument 'mat2' must be Tensor, not {type(d).__name__}")
@@ -466,8 +447,8 @@ def _check_mm(s: SparseTensor, d: Tensor) -> None:
         )
     if d.dtype != s.dtype:
         raise RuntimeError(
-            f"expected scalar type {_SCALAR.get(s.dtype.name, s.dtype.name)} but found "
-            f"{_SCALAR.get(d.dtype.name, d.dtype.name)}"
+            f"expected scalar type {dtypes.scalar_type_name(s.dtype.name)} but found "
+            f"{dtypes.scalar_type_name(d.dtype.name)}"
         )
 
 

@@ -23,7 +23,6 @@ from ..tensor import Tensor, _wrap
 from . import arith, reduction
 from .creation import tensor as _tensor
 from .sparse import (
-    _SCALAR,
     LAYOUT_NAME,
     SparseTensor,
     _fmt,
@@ -78,7 +77,7 @@ def set_invariants_checked(enable: bool) -> None:
 
 def _scalar(dt) -> str:
     name = dt.name if isinstance(dt, dtypes.dtype) else np.dtype(dt).name
-    return _SCALAR.get(name, name)
+    return dtypes.scalar_type_name(name)
 
 
 def _layout_of(x: Tensor):

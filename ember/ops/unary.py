@@ -17,12 +17,13 @@ from .._grad_state import state as _gs
 from ..autograd import node as _node
 from ..autograd.node import Op, record1, record_inplace
 from ..device import device_of
+from ..dtypes import scalar_type_name
 from ..tensor import Tensor, _wrap
 from . import _bw, _special_math
 from ._elementwise import elementwise_op
 from ._ignore import IgnoreSecond
 from ._return_types import return_type
-from .inplace import _pretty, copy_into_out, inplace
+from .inplace import copy_into_out, inplace
 
 try:  # SciPy is optional: its ufuncs are exact and fast where present
     from scipy.special import erf as _sp_erf
@@ -593,7 +594,9 @@ _frac = _unary(
 def frac(input, *, out=None):
     """The fractional part, input - trunc(input) (float tensors only, as torch)."""
     if input._data.dtype.kind in "biu":
-        raise NotImplementedError(f"\"frac_cpu\" not implemented for '{_pretty(input.dtype.name)}'")
+        raise NotImplementedError(
+            f"\"frac_cpu\" not implemented for '{scalar_type_name(input.dtype.name)}'"
+        )
     return _frac(input, out=out)
 
 
@@ -727,7 +730,7 @@ def bitwise_not(input, *, out=None):
     """~input on bool and integer tensors."""
     if input.is_floating_point() or input.is_complex():
         raise NotImplementedError(
-            f"\"bitwise_not_cpu\" not implemented for '{_pretty(input.dtype.name)}'"
+            f"\"bitwise_not_cpu\" not implemented for '{scalar_type_name(input.dtype.name)}'"
         )
     return _nograd("bitwise_not", np.invert)(input, out=out)
 

@@ -24,13 +24,11 @@ __all__ = [
     "kaiser_window",
 ]
 
-_PRETTY = {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte"}
-
 
 def _make(arr: np.ndarray, dtype, device, requires_grad: bool, name: str) -> Tensor:
     dt = dtypes.get_default_dtype() if dtype is None else dtypes.to_dtype(dtype)
     if not dt.is_floating_point:
-        pretty = _PRETTY.get(dt.np.name, dt.np.name.capitalize()) if dt.np.kind != "b" else "Bool"
+        pretty = dtypes.scalar_type_name(dt.np.name)
         raise RuntimeError(f"{name} expects floating point dtypes, got: {pretty}")
     t = _wrap(arr.astype(np.float64)).to(dt)
     if device is not None:

@@ -119,9 +119,7 @@ def _lengths_array(lengths: Any) -> np.ndarray:
 
 
 def _type_name(t: Tensor) -> str:
-    return {"int64": "Long", "int32": "Int", "float32": "Float", "float64": "Double"}.get(
-        str(t.dtype).split(".")[-1], str(t.dtype)
-    )
+    return dtypes.scalar_type_name(t._data.dtype.name)
 
 
 def _layout(sorted_lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
