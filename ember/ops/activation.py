@@ -380,18 +380,38 @@ def _phi_f32(x, p):
     p += w
 
 
+# GELU's forward (some 35 passes) and backward (7) split across ember's threads from this size
+# on. Float32, one thread vs two, ms (2026-12-04): forward 393K values 1.22 vs 1.30, 512K 1.53
+# vs 1.07, 1M (the BERT benchmark's FFN) 3.31 vs 1.83; backward 393K 0.36 vs 0.47, 512K 0.52 vs
+# 0.40, 1M 1.06 vs 0.73. Below it the threads' GIL hand-overs between the passes (each is a few
+# tens of us on this VM) cost more than the second core gives, as they did for nanoGPT's 393K.
+_GELU_THREADS_BYTES = 2 << 20
+
+
 def _gelu_f32(x):
-    """(GELU(x), Phi(x)) of a float32 NumPy array. (Split over two threads, the pair took 0.74
-    ms instead of 1.24 on nanoGPT's activations alone, but a training step gained nothing:
-    OpenBLAS's workers still spin on the cores after the product before it.)"""
+    """(GELU(x), Phi(x)) of a float32 NumPy array; big contiguous ones on ember's threads."""
     t = np.empty_like(x)
+    if _par.elementwise_pays(x, min_bytes=_GELU_THREADS_BYTES):
+        y = np.empty_like(x)
+
+        def part(yy, tt, xx):
+            _phi_f32(xx, tt)
+            np.multiply(xx, tt, out=yy)
+
+        _par.elementwise(part, y, t, x)
+        return y, t
     _phi_f32(x, t)
     return x * t, t
 
 
-def _gelu_erf_grad(g, x, t):
-    """g * (Phi(x) + x phi(x)) for NumPy arrays, with ``t`` = Phi(x)."""
-    d = x * x
+def _gelu_erf_grad(g, x, t, out=None):
+    """g * (Phi(x) + x phi(x)) for NumPy arrays, with ``t`` = Phi(x); big contiguous float
+    ones on ember's threads."""
+    if out is None and _par.elementwise_pays(g, x, t, min_bytes=_GELU_THREADS_BYTES):
+        d = np.empty_like(g)
+        _par.elementwise(lambda dd, gg, xx, tt: _gelu_erf_grad(gg, xx, tt, dd), d, g, x, t)
+        return d
+    d = np.multiply(x, x, out=out)
     d *= _c(x, -0.5)
     np.exp(d, out=d)
     d *= x

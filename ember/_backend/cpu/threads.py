@@ -152,12 +152,13 @@ def release_workspaces() -> None:
 _ELEMENTWISE_BYTES = 6 << 20
 
 
-def elementwise_pays(first, *others) -> bool:
+def elementwise_pays(first, *others, min_bytes: int = _ELEMENTWISE_BYTES) -> bool:
     """Whether ``elementwise`` serves these arrays and pays for its threads: NumPy arrays,
-    C-contiguous, of one shape and dtype, the first at least 6 MiB."""
+    C-contiguous, of one shape and dtype, the first at least ``min_bytes`` (6 MiB: the size
+    from which one memory pass gains; a function of many passes gains from less)."""
     return (
         type(first) is np.ndarray
-        and first.nbytes >= _ELEMENTWISE_BYTES
+        and first.nbytes >= min_bytes
         and first.flags.c_contiguous
         and all(
             type(o) is np.ndarray
