@@ -29,6 +29,7 @@ from ..autograd.node import Op
 from ..tensor import Size, Tensor, _wrap
 from . import arith, reduction
 from .creation import tensor as _tensor
+from .inplace import check_leaf
 
 _new = object.__new__
 
@@ -907,6 +908,23 @@ class SparseTensor(Tensor):
     def sum(self, dim=None, keepdim=False, dtype=None):
         return sum(self, dim, dtype)
 
+    def zero_(self) -> SparseTensor:
+        """Remove every entry in place (torch's sparse ``zero_``): size, sparse and dense dims,
+        dtype and device stay; the tensor is coalesced, with nnz 0."""
+        if self._layout is not dtypes.sparse_coo:
+            raise NotImplementedError(
+                "ember does not implement torch.Tensor.zero_ for sparse compressed tensors yet"
+            )
+        check_leaf(self)
+        vals = self._data
+        xp = xp_of(vals)
+        self._data = xp.zeros((0,) + vals.shape[1:], vals.dtype)
+        self.__dict__["_pat"] = _Pattern(
+            np.zeros((self._pat.sparse_dim, 0), np.int64), self._pat.size, True
+        )
+        self._bump()
+        return self
+
     def __len__(self) -> int:
         return self._pat.size[0]
 
@@ -923,7 +941,7 @@ class SparseTensor(Tensor):
     for _name in (
         "__getitem__", "__setitem__", "numpy", "tolist", "item", "view", "reshape",
         "flatten", "squeeze", "unsqueeze", "permute", "transpose", "expand", "contiguous",
-        "__iter__", "mean", "add_", "mul_", "sub_", "div_", "zero_", "fill_", "copy_",
+        "__iter__", "mean", "add_", "mul_", "sub_", "div_", "fill_", "copy_",
     ):  # fmt: skip
         locals()[_name] = _dense_only(_name)
     del _name, _dense_only

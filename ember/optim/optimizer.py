@@ -24,7 +24,6 @@ from ..autograd._profiler_recorder import profiled_method as _profiled
 from ..autograd.engine import _legacy_type_name
 from ..autograd.grad_mode import enable_grad, no_grad
 from ..autograd.hooks import RemovableHandle
-from ..ops.sparse import sparse_coo_tensor
 from ..tensor import Tensor, _wrap
 from ._flat_buffer import FlatBuffer
 
@@ -183,7 +182,7 @@ class Optimizer:
                     else:
                         g._rg = False
                     if g._sparse:
-                        p.grad = _no_entries(g)
+                        g.zero_()
                     else:
                         g._data[...] = 0
                         g._bump()
@@ -501,18 +500,6 @@ def direction(group: dict, p, g, decoupled: bool = False):
         else:
             d = d + wd * p
     return d
-
-
-def _no_entries(g: Tensor) -> Tensor:
-    """A sparse tensor of ``g``'s size, dtype and device with no entries: what torch's
-    ``zero_()`` leaves of a sparse gradient (ember's sparse tensors have no in-place ops, so
-    the gradient is replaced rather than emptied)."""
-    vals = g._data
-    return sparse_coo_tensor(
-        np.zeros((g.sparse_dim(), 0), np.int64),
-        _wrap(xp_of(vals).zeros((0,) + vals.shape[1:], vals.dtype)),
-        tuple(g.shape),
-    )
 
 
 def _typename(x) -> str:

@@ -345,6 +345,35 @@ def test_zero_grad():
     assert_sparse_same(res[0][1], res[1][1])
 
 
+@pytest.mark.parametrize("owner", ["module", "optimizer"])
+def test_zero_grad_keeping_the_tensor_empties_it_in_place(owner):
+    # torch's zero_ of a sparse gradient: the same tensor, with no entries, coalesced
+    res = []
+    for lib in LIBS:
+        e = _emb(lib)
+        e(lib.tensor([1, 2, 2])).sum().backward()
+        g = e.weight.grad
+        zero = e if owner == "module" else lib.optim.SGD(e.parameters(), lr=0.1)
+        zero.zero_grad(set_to_none=False)
+        assert e.weight.grad is g and g._nnz() == 0 and g.is_coalesced()
+        e(lib.tensor([4])).sum().backward()
+        res.append((g, e.weight.grad))
+    assert_sparse_same(res[0][0], res[1][0])
+    assert_sparse_same(res[0][1], res[1][1])
+
+
+def test_sparse_zero_in_place_as_torch():
+    got = []
+    for lib in LIBS:
+        s = lib.sparse_coo_tensor(lib.tensor([[0, 2, 0]]), lib.ones(3, 4), (3, 4))
+        assert s.zero_() is s
+        got.append(s)
+        with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
+            lib.sparse_coo_tensor(lib.tensor([[0]]), lib.ones(1), (2,), requires_grad=True).zero_()
+    assert_sparse_same(*got)
+    assert got[0]._values().shape == (0, 4) and got[0]._indices().shape == (1, 0)
+
+
 def _model_grads(lib):
     e = _emb(lib)
     lin = lib.nn.Linear(D, 2)

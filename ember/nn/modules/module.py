@@ -718,7 +718,11 @@ class Module:
                     g.detach_()
                 else:
                     g._rg = False
-                g._data[...] = 0
+                if g._sparse:  # torch's zero_ of a sparse gradient drops its entries
+                    g.zero_()
+                else:
+                    g._data[...] = 0
+                    g._bump()
 
     def apply(self, fn: Callable[[Module], None]) -> Module:
         """Call fn on every submodule (children first) and then self."""
