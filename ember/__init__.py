@@ -284,3 +284,13 @@ _this_module = _sys.modules[__name__]
 def __getattr__(name: str):
     """Unknown names raise an error naming the torch API that ember lacks (or import lazily)."""
     return _top_level_getattr(name)
+
+
+# `from ember import *` gives what torch's gives: the functions, classes, dtypes and constants,
+# not the submodules (``random`` and ``types`` would shadow the standard library's modules in
+# the importing program, as torch's ``__all__`` avoids) nor this file's ``annotations``
+__all__ = sorted(
+    n
+    for n, v in list(globals().items())
+    if n[0] != "_" and not isinstance(v, type(_sys)) and n != "annotations"
+)

@@ -277,3 +277,25 @@ def test_ember_run_maps_the_torch_names(tmp_path):
 
     assert got["spec"] == repr(tp.tree_structure(out))
     assert got["number"] == repr(torch.types.Number)
+
+
+def test_star_import_gives_torch_names_not_submodules():
+    """`from ember import *` as `from torch import *`: the functions, classes and dtypes that
+    torch's ``__all__`` lists and ember has, and no submodule shadowing the importing module's
+    own ``random`` or ``types``."""
+    import random
+
+    got: dict = {"random": random, "types": types}
+    exec("from ember import *", got)
+    assert got["random"] is random and got["types"] is types
+    assert not any(
+        isinstance(v, types.ModuleType) for k, v in got.items() if k not in ("random", "types")
+    )
+    assert "annotations" not in got
+    wanted = {
+        n
+        for n in torch.__all__
+        if hasattr(ember, n) and not isinstance(getattr(torch, n), types.ModuleType)
+    }
+    assert wanted <= set(got)
+    assert {"tensor", "float32", "Tensor", "no_grad", "manual_seed"} <= set(got)
