@@ -241,6 +241,35 @@ def test_cuda_without_cupy_raises_embers_error():
         ember.Event("cuda")
 
 
+# torch.accelerator on a machine without one: every call that needs the device raises torch's
+# RuntimeError; the queries answer
+ACCELERATOR_CASES = {
+    "current_device_index": lambda m: m.accelerator.current_device_index(),
+    "set_device_index": lambda m: m.accelerator.set_device_index(0),
+    "synchronize": lambda m: m.accelerator.synchronize(),
+    "current_stream": lambda m: m.accelerator.current_stream(),
+    "set_stream": lambda m: m.accelerator.set_stream(m.Stream("cpu")),
+    "memory_allocated": lambda m: m.accelerator.memory_allocated(),
+    "max_memory_reserved": lambda m: m.accelerator.max_memory_reserved(),
+    "reset_peak_memory_stats": lambda m: m.accelerator.reset_peak_memory_stats(),
+    "empty_cache": lambda m: m.accelerator.empty_cache(),
+    "get_memory_info": lambda m: m.accelerator.get_memory_info(),
+    "get_device_capability": lambda m: m.accelerator.get_device_capability(),
+    "device_index(None)": lambda m: m.accelerator.device_index(None).__enter__(),
+    "device_index(0)": lambda m: m.accelerator.device_index(0).__enter__(),
+    "current_accelerator": lambda m: m.accelerator.current_accelerator(True),
+    "is_available": lambda m: (m.accelerator.is_available(), m.accelerator.device_count()),
+}
+
+
+@pytest.mark.parametrize("name", list(ACCELERATOR_CASES))
+def test_accelerator_without_one_like_torch(name):
+    if ember.cuda.is_available() or torch.cuda.is_available():
+        pytest.skip("an accelerator is present here")
+    case = ACCELERATOR_CASES[name]
+    assert _outcome(ember, case) == _outcome(torch, case)
+
+
 # --- CUDA through the CuPy stand-in ------------------------------------------------------------
 
 
@@ -355,6 +384,21 @@ def test_cuda_and_cpu_do_not_mix(fake_cuda):
         with pytest.raises(RuntimeError, match=message):
             call()
     cpu_event.wait(ember.Stream("cuda"))  # never recorded: nothing to wait for, as torch
+
+
+def test_accelerator_streams_are_torch_streams(fake_cuda):
+    a = ember.accelerator
+    cur = a.current_stream()
+    assert isinstance(cur, ember.Stream) and cur.device == ember.device("cuda", 0)
+    assert cur.stream_id == ember.cuda.current_stream().cuda_stream
+    s = ember.Stream("cuda")
+    a.set_stream(s)
+    assert a.current_stream() == s and ember.cuda.current_stream().cuda_stream == s.stream_id
+    a.set_stream(ember.Stream(s.stream_id, 0, 1))  # one named by its ids
+    assert a.current_stream() == s
+    a.set_stream(ember.cuda.default_stream())
+    assert a.current_stream().stream_id == ember.cuda.default_stream().cuda_stream
+    assert a.current_stream("cuda:1").device_index == 1
 
 
 def test_cuda_stream_from_ids(fake_cuda):
