@@ -54,6 +54,55 @@ def test_pblocks_waits_for_every_part_and_reraises():
         assert _blas.get_threads() == ember.get_num_threads()  # restored after the failure
 
 
+@pytest.mark.parametrize("failing", [0, 2])
+def test_split_waits_for_every_part_and_raises_the_failure(failing):
+    # the part on this thread (0) or one on the pool (2) fails: every other part still ran to
+    # its end before the error comes back, and the pool serves the next split
+    ended = []
+
+    def fn(lo, hi):
+        if lo == failing:
+            raise KeyError("part")
+        threading.Event().wait(0.01)
+        ended.append(lo)
+        return lo
+
+    with pytest.raises(KeyError):
+        threads._split(4, 4, fn)
+    assert sorted(ended) == sorted({0, 1, 2, 3} - {failing})
+    assert threads._split(3, 9, lambda lo, hi: (lo, hi)) == [(0, 3), (3, 6), (6, 9)]
+
+
+def test_split_from_two_threads_at_once():
+    # a second caller while the pool is busy runs its parts itself; both get every result
+    out = {}
+    gate = threading.Barrier(2)
+
+    def caller(k):
+        gate.wait()
+        out[k] = [threads._split(2, 1000, lambda lo, hi: sum(range(lo, hi))) for _ in range(200)]
+
+    ts = [threading.Thread(target=caller, args=(k,)) for k in range(2)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    want = [sum(range(500)), sum(range(500, 1000))]
+    assert out[0] == out[1] == [want] * 200
+
+
+def test_split_in_a_forked_child():
+    if not hasattr(os, "fork"):
+        pytest.skip("no fork here")
+    threads._split(2, 2, lambda lo, hi: lo)  # the parent's pool exists
+    pid = os.fork()
+    if pid == 0:  # the child: a fresh pool, not the parent's threads
+        ok = threads._split(2, 4, lambda lo, hi: hi - lo) == [2, 2]
+        os._exit(0 if ok else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.WEXITSTATUS(status) == 0
+
+
 @pytest.mark.skipif(not _blas.available(), reason="no controllable OpenBLAS in this NumPy")
 def test_blas_single_threaded_nests_and_restores():
     ember.set_num_threads(2)
