@@ -381,10 +381,12 @@ def _phi_f32(x, p):
 
 
 # GELU's forward (some 35 passes) and backward (7) split across ember's threads from this size
-# on. Float32, one thread vs two, ms (2026-12-04): forward 393K values 1.22 vs 1.30, 512K 1.53
-# vs 1.07, 1M (the BERT benchmark's FFN) 3.31 vs 1.83; backward 393K 0.36 vs 0.47, 512K 0.52 vs
-# 0.40, 1M 1.06 vs 0.73. Below it the threads' GIL hand-overs between the passes (each is a few
-# tens of us on this VM) cost more than the second core gives, as they did for nanoGPT's 393K.
+# on. Float32, one thread vs two, ms (2026-12-04): forward 512K values 1.53 vs 1.07, 1M (the BERT
+# benchmark's FFN) 3.31 vs 1.83, and inside BERT's training step 4.3-5.0 vs 3.1-3.6; backward
+# 1M 1.06 vs 0.73. Below it, at nanoGPT's 393K, two threads win alone (1.11-1.21 vs 0.67-0.74)
+# but not inside its step (1.56-1.61 vs 1.51-1.88): OpenBLAS's workers still spin on the cores
+# after the product before GELU. With OPENBLAS_THREAD_TIMEOUT=14-18 instead of ember's 22 they
+# would not (1.03-1.20 ms), but the MLP benchmark's back-to-back products then lose 7%.
 _GELU_THREADS_BYTES = 2 << 20
 
 
