@@ -249,8 +249,11 @@ def tensor(
             if dt is None:
                 dt = _infer_dtype(data)
             nested = _to_nested(data)
+            build = dt.np if not dt.is_complex else None
+            if dt.is_floating_point and dt.itemsize == 2:
+                build = np.float64  # Python floats are doubles: rounded as torch, through float
             try:
-                arr = np.array(nested, dtype=dt.np if not dt.is_complex else None)
+                arr = np.array(nested, dtype=build)
             except ValueError as e:
                 raise ValueError(f"expected sequence of equal-length lists: {e}") from None
             except OverflowError:

@@ -437,20 +437,52 @@ def _relu_np(a):
     return extrema.with_number(np.maximum, a, 0)
 
 
-@kernels.fused("relu_bw", "T g, T y", "T gx", "gx = y > (T)0 ? g : (T)0")
+@kernels.fused("relu_bw", "T g, T y", "T gx", "gx = y <= (T)0 ? (T)0 : g")
 def _relu_bw_kernel(g, y):
-    """Gradient of relu from the output: g where y > 0."""
-    return np.where(y > 0, g, np.zeros((), g.dtype))
+    """Gradient of relu from the output, as torch's threshold_backward: 0 where y <= 0, else g
+    (so g where y is NaN, and 0 where y <= 0 even if g is NaN or infinite)."""
+    return np.where(y <= 0, np.zeros((), g.dtype), g)
+
+
+# the integer type of each float width, its sign-clearing mask and its sign bit's shift
+_BITS = {2: (np.int16, 0x7FFF, 15), 4: (np.int32, 0x7FFFFFFF, 31), 8: (np.int64, 2**63 - 1, 63)}
+
+
+def _relu_grad_part(o, g, y) -> None:
+    """``o`` = 0 where the relu output y is +-0, else g, in bit operations: y is never below 0,
+    so y <= 0 exactly where its bits without the sign are 0 (a NaN's are not). That mask, -1 or
+    0 per element (the negated magnitude shifted by the sign bit), ANDed with g's bits gives
+    torch's values, NaN and infinite g included; 4 MB float32, 344 us against 362 for g *
+    (y > 0), which also gave 0 where y is NaN and NaN where g is."""
+    it, mag, shift = _BITS[g.dtype.itemsize]
+    t = np.bitwise_and(y.view(it), it(mag), out=o.view(it))
+    np.negative(t, out=t)
+    np.right_shift(t, shift, out=t)
+    np.bitwise_and(t, g.view(it), out=t)
 
 
 def _relu_bw(g, a, y):
+    if isinstance(g, Tensor):  # create_graph=True: differentiable ops
+        return g * (y > 0)
     if type(g) is not CPU_ARRAY and kernels.on_device(g):
         return _relu_bw_kernel(g, y)
+    if (
+        type(g) is not CPU_ARRAY
+        or g.dtype.kind not in "fV"
+        or g.dtype != y.dtype
+        or g.dtype.itemsize not in _BITS
+        or g.shape != y.shape
+    ):  # e.g. a broadcast gradient or another array type: the comparison, as torch's
+        return np.where(y <= 0, np.zeros((), g.dtype), g)
     if _par.elementwise_pays(g, y):
         out = np.empty_like(g)
-        _par.elementwise(lambda o, gg, yy: np.multiply(gg, yy > 0, out=o), out, g, y)
+        _par.elementwise(_relu_grad_part, out, g, y)
         return out
-    return g * (y > 0)
+    gc = np.ascontiguousarray(g)
+    yc = np.ascontiguousarray(y)
+    out = np.empty_like(gc)
+    _relu_grad_part(out, gc, yc)
+    return out
 
 
 sigmoid = _unary("sigmoid", _sigmoid_np, _sigmoid_bw, save="out", higher=True)

@@ -260,6 +260,32 @@ def test_relu_inplace_values_grads_and_versions(form, shape, dtype):
     np.testing.assert_array_equal(res[0][1], res[1][1])
 
 
+@pytest.mark.parametrize("shape", [(7,), (3, 40), (16, 100, 32, 32)])  # the last: threads
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16", "bfloat16"])
+def test_relu_gradient_edges_as_torch(shape, dtype):
+    """relu's gradient as torch's threshold_backward: g where the output is above 0 or NaN, 0
+    where it is +-0 even for a NaN or infinite g; every dtype, big tensors on the threads."""
+    if dtype == "bfloat16" and ember.bfloat16._np is None:
+        pytest.skip("bfloat16 needs ml_dtypes")
+    n = int(np.prod(shape))
+    rng = np.random.default_rng(7)
+    a = rng.standard_normal(n)
+    a[::5] = 0.0
+    a[1::5] = -0.0
+    a[2::11] = np.nan
+    a[3::13] = -np.nan
+    g = rng.standard_normal(n)
+    g[::7] = np.nan
+    g[1::9] = np.inf
+    res = []
+    for lib in (ember, torch):
+        dt = getattr(lib, dtype)
+        x = lib.tensor(a.reshape(shape), dtype=dt, requires_grad=True)
+        lib.relu(x).backward(lib.tensor(g.reshape(shape), dtype=dt))
+        res.append(x.grad.float().numpy())
+    np.testing.assert_array_equal(res[0], res[1])
+
+
 def test_relu_inplace_errors_as_torch():
     """A leaf that requires grad cannot be overwritten; changing the result before backward is
     caught at backward; so is overwriting a value another node saved."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import platform
+import warnings
 
 import numpy as np
 import pytest
@@ -270,3 +271,32 @@ def test_float_to_int_on_a_real_gpu(fd):
             for entry in ("cuda", "copy_cuda"):
                 got = ENTRIES[entry](_src(fd), it)
                 assert _ints(got) == _ints(_src(fd).to(getattr(ember, it))), (entry, fd, it)
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_double_to_half_rounds_through_float_as_torch(dtype):
+    """torch converts a double to float16/bfloat16 through float (rounded twice): tensor() from
+    float64 data or Python floats, .to() and the half methods give its bits, infinities past
+    the range and NaN included, without warnings."""
+    if dtype == "bfloat16" and ember.bfloat16._np is None:
+        pytest.skip("bfloat16 needs ml_dtypes")
+    rng = np.random.default_rng(5)
+    a = rng.standard_normal(200_000) * 100
+    # values just past a float16 rounding tie, where one rounding and two differ
+    a[:4] = [1.0009765625000002, 2049.0000000001, -0.000061035156250001, 65519.99]
+    a[4:8] = [1e10, -1e300, np.nan, np.inf]
+    short = a[:2000].tolist()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for make in (
+            lambda m: m.tensor(a, dtype=getattr(m, dtype)),
+            lambda m: m.tensor(a).to(getattr(m, dtype)),
+            lambda m: m.tensor(short, dtype=getattr(m, dtype)),
+            lambda m: m.tensor(a).half() if dtype == "float16" else m.tensor(a).bfloat16(),
+        ):
+            e = make(ember).float().numpy()
+            t = make(torch).float().numpy()
+            np.testing.assert_array_equal(e, t)
+    direct = a.astype(np.float16) if dtype == "float16" else None
+    if direct is not None:  # the data do hold values where one rounding differs
+        assert not np.array_equal(ember.tensor(a, dtype=ember.float16).numpy(), direct)
