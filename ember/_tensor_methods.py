@@ -126,12 +126,26 @@ def _to(self, dev, dt, copy: bool = False) -> Tensor:
 
 
 def _type(self, dtype=None, non_blocking: bool = False):
-    """With no argument, the legacy type name ('torch.FloatTensor'); else a cast."""
+    """With no argument, the legacy type name ('torch.FloatTensor'); else a cast, as torch's:
+    to a dtype on the tensor's device, or to a legacy type (a name such as 'torch.HalfTensor'
+    or 'torch.cuda.FloatTensor', or a class such as ``torch.HalfTensor``) on its device."""
     if dtype is None:
         return engine._legacy_type_name(self)
+    if isinstance(dtype, dtypes.dtype):
+        return self._to(None, dtype)
+    legacy = creation._LEGACY_NAMES
     if isinstance(dtype, str):
-        dtype = creation._LEGACY_NAMES[dtype.rsplit(".", 1)[-1]]
-    return self._to(None, dtypes.to_dtype(dtype))
+        module, _, name = dtype.rpartition(".")
+        if module not in ("torch", "torch.cuda") or name not in legacy:
+            raise ValueError(f"invalid type: '{dtype}'")
+        dev = "cuda" if module == "torch.cuda" else "cpu"
+    elif isinstance(dtype, type) and getattr(creation, dtype.__name__, None) is dtype:
+        name, dev = dtype.__name__, "cpu"  # ember.HalfTensor and the other legacy classes
+    else:
+        raise ValueError(f"invalid type: '{getattr(dtype, '__name__', dtype)}'")
+    if name not in legacy:
+        raise ValueError(f"invalid type: '{name}'")
+    return self._to(to_device(dev), legacy[name])
 
 
 def _accumulator(self):

@@ -89,8 +89,9 @@ for _s in _FLOATS:
 
 
 def needs_cast(src: np.dtype, dst: np.dtype) -> bool:
-    """Whether ``src -> dst`` is a float (bfloat16 included) to integer conversion."""
-    return (src, dst) in _HOW
+    """Whether NumPy's own ``src -> dst`` conversion can differ from torch's: float (bfloat16
+    included) to integer, and double to float16/bfloat16 (rounded through float by torch)."""
+    return (src, dst) in _HOW or (src == _F64 and (dst == _F16 or dst == _BF16))
 
 
 def cast(a, dtype: np.dtype, copy: bool = True):

@@ -358,11 +358,52 @@ class SetItem(Op):
         return ga, gv, None
 
 
+def _advanced_parts(key) -> list:
+    """The parts of an index that make it advanced (integer or boolean arrays, lists, tensors
+    other than 0-d integer ones, which index as integers)."""
+    parts = key if isinstance(key, tuple) else (key,)
+    out = []
+    for p in parts:
+        if isinstance(p, Tensor):
+            if p.ndim or p._data.dtype == np.bool_:
+                out.append(p)
+        elif isinstance(p, (list, np.ndarray)):
+            out.append(p)
+    return out
+
+
+def _put_dtype_error(dst: Tensor, src: Tensor) -> RuntimeError:
+    return RuntimeError(
+        f"Index put requires the source and destination dtypes match, got "
+        f"{scalar_type_name(dst.dtype.name)} for the destination and "
+        f"{scalar_type_name(src.dtype.name)} for the source."
+    )
+
+
+def _check_put_dtype(self: Tensor, key, value: Tensor) -> None:
+    """torch's index_put_ takes a value of another dtype only as a masked fill (one boolean
+    mask of at least one dim, one value): other advanced assignments raise its error."""
+    adv = _advanced_parts(key)
+    if not adv:
+        return
+    if (
+        len(adv) == 1
+        and isinstance(adv[0], Tensor)
+        and adv[0]._data.dtype == np.bool_
+        and adv[0].ndim
+        and value.numel() == 1
+    ):
+        return
+    raise _put_dtype_error(self, value)
+
+
 def setitem(self: Tensor, key, value) -> None:
     """``t[key] = value`` with broadcasting; recorded in the graph when grads flow."""
     k = convert_key(key, self)
     check_leaf(self)
     vt = isinstance(value, Tensor)
+    if vt and value._data.dtype != self._data.dtype:
+        _check_put_dtype(self, key, value)
     if state.enabled and (self._rg or (vt and value._rg)):
         if vt and value._data.dtype != self._data.dtype:
             value = value.to(self.dtype)
@@ -402,11 +443,7 @@ def index_put_(
             f"{type(values).__name__}"
         )
     if values._data.dtype != input._data.dtype:
-        raise RuntimeError(
-            f"Index put requires the source and destination dtypes match, got "
-            f"{scalar_type_name(input.dtype.name)} for the destination and "
-            f"{scalar_type_name(values.dtype.name)} for the source."
-        )
+        raise _put_dtype_error(input, values)
     for n, i in enumerate(indices):
         if not isinstance(i, Tensor):
             raise TypeError(

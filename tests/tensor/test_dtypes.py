@@ -276,3 +276,34 @@ def test_to_dtype_and_casts():
     assert e.bfloat16().dtype is ember.bfloat16
     assert e.type(ember.float64).dtype is ember.float64
     assert e.type() == t.type() == "torch.FloatTensor"
+
+
+TYPE_ARGS = {
+    "name": "torch.HalfTensor",
+    "same name": "torch.FloatTensor",
+    "class": lambda m: m.HalfTensor,
+    "int class": lambda m: m.IntTensor,
+    "dtype": lambda m: m.float64,
+    "no module": "HalfTensor",
+    "unknown": "torch.Foo",
+    "other module": "numpy.float32",
+    "python type": int,
+    "python name": "float",
+}
+
+
+@pytest.mark.parametrize("case", list(TYPE_ARGS))
+def test_tensor_type_conversions_as_torch(case):
+    """Tensor.type(t): torch's legacy names and classes and dtypes convert; anything else is
+    torch's ValueError with its message."""
+    out = []
+    for lib in (ember, torch):
+        arg = TYPE_ARGS[case]
+        arg = arg(lib) if callable(arg) and arg not in (int,) else arg
+        x = lib.tensor([1.5, -2.25, 3.0])
+        try:
+            r = x.type(arg)
+            out.append((str(r.dtype), r.tolist(), r is x))
+        except ValueError as e:
+            out.append(("ValueError", str(e)))
+    assert out[0] == out[1]

@@ -506,3 +506,50 @@ def test_inplace_through_views_of_nonleaf_gradients(seed):
         assert gwe is None or not gwe.numpy().any()
     else:
         assert_same(gwe, gwt)
+
+
+SETITEM_DTYPE_CASES = {
+    "tensor index": lambda m: m.zeros(6, dtype=m.float16).__setitem__(
+        m.tensor([0, 2]), m.tensor([1.0, 2.0], dtype=m.float64)
+    ),
+    "tensor index, 0-d value": lambda m: m.zeros(6).__setitem__(
+        m.tensor([0, 2]), m.tensor(1.0, dtype=m.float64)
+    ),
+    "tensor index, int value": lambda m: m.zeros(6).__setitem__(m.tensor([0, 2]), m.tensor([1, 2])),
+    "list index": lambda m: m.zeros(6).__setitem__([0, 2], m.tensor([1.0, 2.0], dtype=m.float64)),
+    "mask, two values": lambda m: m.zeros(3).__setitem__(
+        m.tensor([True, False, True]), m.tensor([1.0, 2.0], dtype=m.float64)
+    ),
+    "mask, one value": lambda m: m.zeros(3, 2).__setitem__(
+        m.tensor([True, False, True]), m.tensor([2.0], dtype=m.float64)
+    ),
+    "mask and int, 0-d value": lambda m: m.zeros(3, 2).__setitem__(
+        (m.tensor([True, False, True]), 0), m.tensor(2.0, dtype=m.float64)
+    ),
+    "0-d bool index": lambda m: m.zeros(3).__setitem__(
+        m.tensor(True), m.tensor(2.0, dtype=m.float64)
+    ),
+    "0-d int index": lambda m: m.zeros(3).__setitem__(m.tensor(1), m.tensor(2.0, dtype=m.float64)),
+    "slice": lambda m: m.zeros(6).__setitem__(slice(0, 2), m.tensor([1.0, 2.0], dtype=m.float64)),
+    "slice and tensor": lambda m: m.zeros(3, 3).__setitem__(
+        (slice(None), m.tensor([0, 2])), m.ones(3, 2, dtype=m.float64)
+    ),
+    "with grad": lambda m: m.zeros(3).__setitem__(
+        m.tensor([0]), m.tensor([2.0], dtype=m.float64, requires_grad=True)
+    ),
+    "python float": lambda m: m.zeros(6, dtype=m.float16).__setitem__(m.tensor([0, 2]), 1.5),
+}
+
+
+@pytest.mark.parametrize("case", list(SETITEM_DTYPE_CASES))
+def test_advanced_assignment_of_another_dtype_as_torch(case):
+    """t[index] = value of another dtype: basic indexing converts it, advanced indexing raises
+    torch's index_put_ error unless it is a masked fill (one boolean mask, one value)."""
+    outcomes = []
+    for lib in (ember, torch):
+        try:
+            SETITEM_DTYPE_CASES[case](lib)
+            outcomes.append("ok")
+        except RuntimeError as e:
+            outcomes.append(str(e))
+    assert outcomes[0] == outcomes[1]
