@@ -29,7 +29,8 @@ def _scalar_op(self, other, ufunc):
     k = a.dtype.kind
     to = type(other)
     if not (
-        (k == "f" and (to is float or to is int))
+        # float32/float64: float16 computes in float32 with the number unrounded (arith._cast)
+        (k == "f" and a.dtype.itemsize >= 4 and (to is float or to is int))
         or (to is int and k == "i" and a.dtype.itemsize == 8 and -_I64 <= other < _I64)
     ):
         return None
@@ -118,7 +119,7 @@ def _div(self, other):
 
 
 def _rdiv(self, other):
-    if type(other) in (int, float) and self._data.dtype.kind == "f":
+    if type(other) in (int, float) and self.dtype.is_floating_point:
         # torch's number / tensor is reciprocal(tensor) * number (its bits and gradients)
         return unary.reciprocal(self) * other
     return arith._binary(arith.Div, np.true_divide, other, self, true_div=True)

@@ -65,9 +65,18 @@ _IRANGE = {
 }
 
 
-def _cast(x, rt):
+_HALF_TYPES = tuple(d for d in (np.dtype(np.float16), dtypes.bfloat16._np) if d is not None)
+
+
+def _cast(x, rt, opmath: bool = False):
     if hasattr(x, "dtype"):
         return x if x.dtype == rt else x.astype(rt)
+    if opmath and rt in _HALF_TYPES and type(x) in (float, int, bool):
+        # torch's products and quotients of a half tensor and a Python number run in float
+        # (its opmath) with the number never rounded to the half type (its sums, remainders
+        # and powers take the rounded number): in float32 here, and ``_half`` rounds once
+        with np.errstate(over="ignore"):
+            return np.float32(x)
     if rt.kind == "V":  # bfloat16 would take a Python scalar to float32: give it the dtype
         return np.asarray(x, rt)
     if type(x) is int and rt.kind in "iu":
@@ -77,9 +86,15 @@ def _cast(x, rt):
     return x
 
 
+def _half(r, rt):
+    """A result computed in float32 for a half type (see ``_cast``), rounded to it once."""
+    return r.astype(rt) if r.dtype != rt and rt in _HALF_TYPES else r
+
+
 class _Binary(Op):
     higher_order = True
     _nin = 2  # torch lists both operands in next_functions, a Python scalar as None
+    opmath_scalar = False  # a Python number with a half tensor stays unrounded (see _cast)
 
     @classmethod
     def setup(cls, ctx, a, b, rt):
@@ -92,7 +107,7 @@ class _Binary(Op):
         else:
             d["sa"] = _shape(a)
             d["da"] = _dtype(a)
-            a = _cast(a, rt)
+            a = _cast(a, rt, cls.opmath_scalar)
         if type(b) is CPU_ARRAY:
             d["sb"] = b.shape
             d["db"] = db = b.dtype
@@ -101,7 +116,7 @@ class _Binary(Op):
         else:
             d["sb"] = _shape(b)
             d["db"] = _dtype(b)
-            b = _cast(b, rt)
+            b = _cast(b, rt, cls.opmath_scalar)
         return a, b
 
     @staticmethod
@@ -117,7 +132,7 @@ class Add(_Binary):
     @staticmethod
     def forward(ctx, a, b, rt):
         a, b = Add.setup(ctx, a, b, rt)
-        return a + b
+        return _half(a + b, rt)
 
     @staticmethod
     def backward(ctx, g):
@@ -129,7 +144,7 @@ class Sub(_Binary):
     @staticmethod
     def forward(ctx, a, b, rt):
         a, b = Sub.setup(ctx, a, b, rt)
-        return a - b
+        return _half(a - b, rt)
 
     @staticmethod
     def backward(ctx, g):
@@ -146,13 +161,14 @@ def _conj(x):
 
 class Mul(_Binary):
     save_in = (0, 1)
+    opmath_scalar = True
 
     @staticmethod
     def forward(ctx, a, b, rt):
         a2, b2 = Mul.setup(ctx, a, b, rt)
         ctx.saved = (a, b)
         ctx.cplx = rt.kind == "c"  # the backward conjugates
-        return a2 * b2
+        return _half(a2 * b2, rt)
 
     @staticmethod
     def backward(ctx, g):
@@ -165,13 +181,14 @@ class Mul(_Binary):
 
 class Div(_Binary):
     save_in = (0, 1)
+    opmath_scalar = True
 
     @staticmethod
     def forward(ctx, a, b, rt):
         a2, b2 = Div.setup(ctx, a, b, rt)
         ctx.saved = (a, b)
         ctx.cplx = rt.kind == "c"  # the backward conjugates
-        return a2 / b2
+        return _half(a2 / b2, rt)
 
     @staticmethod
     def backward(ctx, g):
@@ -315,10 +332,12 @@ class Fmod(_Binary):
 
 
 class FloorDiv(_Binary):
+    opmath_scalar = True
+
     @staticmethod
     def forward(ctx, a, b, rt):
         a2, b2 = FloorDiv.setup(ctx, a, b, rt)
-        return np.floor_divide(a2, b2)
+        return _half(np.floor_divide(a2, b2), rt)
 
     @staticmethod
     def backward(ctx, g):
@@ -384,7 +403,8 @@ def _binary(op, ufunc, a, b, true_div=False):
                 raise device_error(ad, bd) from None
             return _binary(op, ufunc, a2, b2, true_div)
     try:
-        r = ufunc(_cast(ad, rt), _cast(bd, rt))
+        om = getattr(op, "opmath_scalar", False)  # None for the ops without a gradient
+        r = _half(ufunc(_cast(ad, rt, om), _cast(bd, rt, om)), rt)
     except ValueError:
         raise broadcast_error(_shape(ad), _shape(bd)) from None
     except TypeError:

@@ -163,6 +163,10 @@ def _write(t: Tensor, arr) -> None:
     t._bump()
 
 
+_HALF_TYPES = tuple(d for d in (np.dtype(np.float16), dtypes.bfloat16._np) if d is not None)
+_OPMATH_UFUNCS = (np.multiply, np.true_divide)
+
+
 def ufunc_inplace(t: Tensor, ufunc, other, op_fn) -> Tensor:
     """Fast path of add_/mul_/...: one ufunc with out= when no graph is recorded."""
     if _gs.enabled and (t._rg or (isinstance(other, Tensor) and other._rg)):
@@ -180,6 +184,10 @@ def ufunc_inplace(t: Tensor, ufunc, other, op_fn) -> Tensor:
         check_cast(np.dtype(np.int64), dst.dtype)
     elif isinstance(o, (list, tuple)):
         o = np.asarray(o)
+    elif type(o) in (float, int) and ufunc in _OPMATH_UFUNCS and dst.dtype in _HALF_TYPES:
+        # as arith's products and quotients: the number unrounded, the result rounded once
+        with np.errstate(over="ignore"):
+            o = np.float32(o)
     try:
         ufunc(dst, o, out=dst, casting="unsafe")
     except ValueError:

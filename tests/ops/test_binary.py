@@ -464,3 +464,38 @@ def test_pow_one_half_is_sqrt(dtype):
     y = ex[5:] ** 0.5
     y.backward(ember.ones_like(y))
     np.testing.assert_allclose(ex.grad.numpy()[5:], 0.5 / np.sqrt(x[5:]), rtol=1e-6)
+
+
+HALF_SCALAR_OPS = {
+    "x * s": lambda m, x: x * 0.1,
+    "s * x": lambda m, x: 0.1 * x,
+    "x / s": lambda m, x: x / 3.0,
+    "s / x": lambda m, x: 3.0 / x,
+    "x // s": lambda m, x: x // 0.7,
+    "div floor": lambda m, x: m.div(x, 0.3, rounding_mode="floor"),
+    "x + s": lambda m, x: x + 0.3333,
+    "s - x": lambda m, x: 1.7 - x,
+    "x % s": lambda m, x: x % 0.7,
+    "x * int": lambda m, x: x * 3,
+    "mul_": lambda m, x: x.clone().mul_(0.1),
+    "div_": lambda m, x: x.clone().div_(7.0),
+    "add_": lambda m, x: x.clone().add_(0.37),
+    "mul grad": lambda m, x: m.autograd.grad((x * 0.1).sum(), x)[0],
+    "div grad": lambda m, x: m.autograd.grad((3.0 / x).sum(), x)[0],
+}
+
+
+@pytest.mark.parametrize("op", list(HALF_SCALAR_OPS))
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_half_tensor_with_a_python_number_as_torch(op, dtype):
+    """float16/bfloat16 with a Python number: products and quotients in float with the number
+    unrounded (torch's opmath), sums and remainders with it rounded to the half type; the
+    same bits as torch, gradients included."""
+    if dtype == "bfloat16" and ember.bfloat16._np is None:
+        pytest.skip("bfloat16 needs ml_dtypes")
+    a = (np.random.default_rng(0).standard_normal(20000) * 10).astype(np.float32)
+    got = []
+    for lib in (ember, torch):
+        x = lib.tensor(a, dtype=getattr(lib, dtype), requires_grad=op.endswith("grad"))
+        got.append(HALF_SCALAR_OPS[op](lib, x).float().detach().numpy())
+    np.testing.assert_array_equal(got[0], got[1])
