@@ -210,7 +210,10 @@ def _hswish_fwd(x):
 
 _Hswish = elementwise_op("Hardswish", _hswish_fwd, _hswish_bwd)
 _Softsign = elementwise_op(
-    "Softsign", lambda x: x / (1 + abs(x)), lambda g, x, y: g * (1 / (1 + abs(x)) ** 2)
+    "Softsign",
+    lambda x: x / (1 + abs(x)),
+    lambda g, x, y: g * (1 / (1 + abs(x)) ** 2),
+    opmath=False,
 )
 _Thresh = elementwise_op(
     "Threshold",
@@ -220,7 +223,10 @@ _Thresh = elementwise_op(
 )
 _LogSig = elementwise_op("LogSigmoid", lambda x: -_softplus_np(-x), lambda g, x, y: g * _sigm(-x))
 _TanhShrink = elementwise_op(
-    "Tanhshrink", lambda x: x - xp_of(x).tanh(x), lambda g, x, y: g * xp_of(x).tanh(x) ** 2
+    "Tanhshrink",
+    lambda x: x - xp_of(x).tanh(x),
+    lambda g, x, y: g * xp_of(x).tanh(x) ** 2,
+    opmath=False,
 )
 _SoftShrink = elementwise_op(
     "Softshrink",

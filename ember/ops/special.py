@@ -86,8 +86,8 @@ def _unary(name, kernel, grad=None, *, torch_name=None, kernel_f32=None):
         fwd,
         grad,
         float_only=True,
-        bf16_in_f32=True,
         save="in" if grad is not None else None,
+        opmath_grad=False,  # torch's gradients of these are formulas of half-type ops
     )
 
     def fn(input, *, out=None):

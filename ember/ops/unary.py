@@ -20,6 +20,7 @@ from ..device import device_of
 from ..dtypes import scalar_type_name
 from ..tensor import Tensor, _wrap
 from . import _bw, _special_math
+from ._blas_sum import HALF
 from ._elementwise import elementwise_op
 from ._ignore import IgnoreSecond
 from ._return_types import return_type
@@ -182,16 +183,16 @@ def _unary(
         fwd,
         bwd,
         float_only=float_only,
-        bf16_in_f32=True,
         save=save,
         higher=higher,
         holomorphic=holomorphic,
+        opmath_grad=False,  # torch's gradients of these are formulas of half-type ops
     )
 
     def compute(a):
         if float_only and a.dtype.kind in "biu":
             a = a.astype(dtypes._default.np)
-        if a.dtype.kind == "V":
+        if a.dtype in HALF:  # in float32, rounded once (as the op's forward)
             return fwd(a.astype(np.float32)).astype(a.dtype)
         return fwd(a)
 
