@@ -14,6 +14,7 @@ from ..autograd.node import Op, record2
 from ..device import device_of
 from ..tensor import Tensor, _wrap
 from . import _bw
+from ._blas_sum import HALF
 from ._fma import fma
 from ._promotion import result_np_dtype
 from .inplace import copy_into_out
@@ -65,13 +66,10 @@ _IRANGE = {
 }
 
 
-_HALF_TYPES = tuple(d for d in (np.dtype(np.float16), dtypes.bfloat16._np) if d is not None)
-
-
 def _cast(x, rt, opmath: bool = False):
     if hasattr(x, "dtype"):
         return x if x.dtype == rt else x.astype(rt)
-    if opmath and rt in _HALF_TYPES and type(x) in (float, int, bool):
+    if opmath and rt in HALF and type(x) in (float, int, bool):
         # torch's products and quotients of a half tensor and a Python number run in float
         # (its opmath) with the number never rounded to the half type (its sums, remainders
         # and powers take the rounded number): in float32 here, and ``_half`` rounds once
@@ -88,7 +86,7 @@ def _cast(x, rt, opmath: bool = False):
 
 def _half(r, rt):
     """A result computed in float32 for a half type (see ``_cast``), rounded to it once."""
-    return r.astype(rt) if r.dtype != rt and rt in _HALF_TYPES else r
+    return r.astype(rt) if r.dtype != rt and rt in HALF else r
 
 
 class _Binary(Op):

@@ -11,6 +11,7 @@ from .._grad_state import state as _gs
 from .._tensor_errors import broadcast_error, device_error
 from ..autograd.node import Op
 from ..tensor import Tensor, _wrap
+from ._blas_sum import HALF
 from ._promotion import result_np_dtype
 
 _LEAF_MSG = "a leaf Variable that requires grad is being used in an in-place operation."
@@ -163,7 +164,6 @@ def _write(t: Tensor, arr) -> None:
     t._bump()
 
 
-_HALF_TYPES = tuple(d for d in (np.dtype(np.float16), dtypes.bfloat16._np) if d is not None)
 _OPMATH_UFUNCS = (np.multiply, np.true_divide)
 
 
@@ -184,7 +184,7 @@ def ufunc_inplace(t: Tensor, ufunc, other, op_fn) -> Tensor:
         check_cast(np.dtype(np.int64), dst.dtype)
     elif isinstance(o, (list, tuple)):
         o = np.asarray(o)
-    elif type(o) in (float, int) and ufunc in _OPMATH_UFUNCS and dst.dtype in _HALF_TYPES:
+    elif type(o) in (float, int) and ufunc in _OPMATH_UFUNCS and dst.dtype in HALF:
         # as arith's products and quotients: the number unrounded, the result rounded once
         with np.errstate(over="ignore"):
             o = np.float32(o)
