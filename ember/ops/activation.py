@@ -438,6 +438,11 @@ class _Gelu(Op):
     @staticmethod
     def forward(ctx, x, approx):
         ctx.approx = approx
+        ctx.half = None
+        if is_half(x) and x.ndim:  # in float32, rounded once, as torch's kernels
+            y = _Gelu.forward(ctx, x.astype(np.float32), approx)
+            ctx.half = x.dtype
+            return y.astype(x.dtype)
         if type(x) is not CPU_ARRAY or x.ndim == 0:  # 0-d: no in-place passes on scalars
             ctx.saved = (x, None)
             if approx != "tanh" and kernels.on_device(x):
@@ -469,6 +474,12 @@ class _Gelu(Op):
 
     @staticmethod
     def backward(ctx, g):
+        if ctx.half is not None and not isinstance(g, Tensor):  # torch's backward kernel's way
+            half, ctx.half = ctx.half, None
+            try:
+                return _Gelu.backward(ctx, g.astype(np.float32))[0].astype(half), None
+            finally:
+                ctx.half = half
         x, t = ctx.saved
         if t is None:  # not a NumPy array: the generic formulas (or the device kernels)
             return _gelu_bw(g, x, None, ctx.approx), None
