@@ -39,7 +39,7 @@ def elementwise_op(
     higher: bool = False,
     holomorphic: bool = True,
     opmath: bool = True,
-    opmath_grad: bool = True,
+    opmath_grad: bool | tuple = True,
 ) -> type[Op]:
     """An Op class named ``name`` from ``fwd`` and ``bwd``: ``nparams`` trailing non-tensor
     arguments, ``float_only`` computes integer/bool inputs in the default float dtype, ``save``
@@ -50,9 +50,13 @@ def elementwise_op(
     keeps float16/bfloat16 in their own type, for the functions torch composes of several ops
     (each rounded: softsign, tanhshrink); ``opmath_grad=False`` keeps only the gradient in it, for
     the functions whose torch gradient is a formula of tensor ops (exp, reciprocal, sin, ...)
-    rather than a backward kernel (the activations' own)."""
+    rather than a backward kernel (the activations' own); a tuple of dtypes names the ones the
+    kernel computes in float (sigmoid's: bfloat16 only)."""
     half = HALF if opmath else ()
-    half_grad = half if opmath_grad else ()
+    if isinstance(opmath_grad, tuple):
+        half_grad = tuple(d for d in opmath_grad if d is not None)
+    else:
+        half_grad = half if opmath_grad else ()
     if nparams:
         nones = (None,) * nparams
 

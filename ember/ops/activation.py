@@ -9,6 +9,7 @@ import warnings
 
 import numpy as np
 
+from .. import dtypes
 from .._backend import kernels
 from .._backend.cpu import extrema, select
 from .._backend.cpu import threads as _par
@@ -517,6 +518,9 @@ def _gelu_bw(g, x, y, approx):
 _EXP_MAX = {2: 11.0, 4: 88.0, 8: 709.0}  # largest safe exp argument by float size
 
 
+_BF16 = dtypes.bfloat16._np  # None without ml_dtypes: no array has it then
+
+
 class _Sigmoid(Op):
     """1 / (1 + exp(-x)) in four in-place passes (the argument of exp is capped, so no
     overflow warning); backward g * y * (1 - y)."""
@@ -526,6 +530,10 @@ class _Sigmoid(Op):
 
     @staticmethod
     def forward(ctx, x):
+        if is_half(x) and x.ndim:  # in float32, rounded once, as torch's kernel
+            y = sigmoid_cpu(x.astype(np.float32)).astype(x.dtype)
+            ctx.saved = (y,)
+            return y
         if simd_float(x):
             y = sigmoid_cpu(x)  # torch's formula, 0 where exp(-x) overflows
         else:
@@ -541,7 +549,11 @@ class _Sigmoid(Op):
     @staticmethod
     def backward(ctx, g):
         (y,) = ctx.saved
-        return g * y * (1 - y)
+        if y.dtype == _BF16 and not isinstance(g, Tensor):
+            # torch's sigmoid_backward: bfloat16 in float, float16 in float16 (below)
+            y32 = y.astype(np.float32)
+            return (g.astype(np.float32) * (1 - y32) * y32).astype(y.dtype)
+        return g * (1 - y) * y  # torch's order
 
 
 class _PRelu(Op):

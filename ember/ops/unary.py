@@ -175,6 +175,7 @@ def _unary(
     int_ok=False,
     no_bool=None,
     holomorphic=True,
+    opmath_grad: bool | tuple = False,
 ):
     """Build an Op class (``elementwise_op``) and its function from forward fwd(a) and backward
     bwd(g, a, y); ``no_bool`` is (exception type, message) raised for bool inputs, as torch."""
@@ -186,7 +187,9 @@ def _unary(
         save=save,
         higher=higher,
         holomorphic=holomorphic,
-        opmath_grad=False,  # torch's gradients of these are formulas of half-type ops
+        # torch's gradients are formulas of half-type ops, except where it has a backward
+        # kernel (sigmoid, tanh), which computes in float
+        opmath_grad=opmath_grad,
     )
 
     def compute(a):
@@ -353,7 +356,7 @@ acos = _unary("acos", np.arccos, lambda g, a, y: -g / _bw.sqrt(1 - a * a), highe
 atan = _unary("atan", np.arctan, lambda g, a, y: g / (1 + a * a), higher=True)
 sinh = _unary("sinh", np.sinh, lambda g, a, y: g * _bw.cosh(a), higher=True)
 cosh = _unary("cosh", np.cosh, lambda g, a, y: g * _bw.sinh(a), higher=True)
-tanh = _unary("tanh", np.tanh, _tanh_bw, save="out", higher=True)
+tanh = _unary("tanh", np.tanh, _tanh_bw, save="out", higher=True, opmath_grad=True)
 asinh = _unary("asinh", np.arcsinh, lambda g, a, y: g / _bw.sqrt(a * a + 1), higher=True)
 acosh = _unary("acosh", np.arccosh, lambda g, a, y: g / _bw.sqrt(a * a - 1), higher=True)
 atanh = _unary("atanh", np.arctanh, lambda g, a, y: g / (1 - a * a), higher=True)
@@ -423,7 +426,7 @@ def _sigmoid_np(a):
 def _sigmoid_bw(g, a, y):
     if type(g) is not CPU_ARRAY and kernels.on_device(g):
         return _sigmoid_bw_kernel(g, y)
-    return g * y * (1 - y)
+    return g * (1 - y) * y  # torch's order (its sigmoid_backward)
 
 
 def _relu_part(o, x):
@@ -486,7 +489,15 @@ def _relu_bw(g, a, y):
     return out
 
 
-sigmoid = _unary("sigmoid", _sigmoid_np, _sigmoid_bw, save="out", higher=True)
+# torch's sigmoid_backward computes bfloat16 in float, float16 in float16 (g * (1 - y) * y)
+sigmoid = _unary(
+    "sigmoid",
+    _sigmoid_np,
+    _sigmoid_bw,
+    save="out",
+    higher=True,
+    opmath_grad=(dtypes.bfloat16._np,),
+)
 relu = _unary(
     "relu",
     _relu_np,

@@ -996,3 +996,30 @@ def test_half_gelu_is_the_float32_gelu_rounded_once(approximate, dtype):
     tol = 8e-3 if dtype == "float16" else 6e-2
     np.testing.assert_allclose(y, ty, rtol=tol, atol=1e-4)
     np.testing.assert_allclose(g, tg, rtol=tol, atol=1e-4)
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda m, x: m.sigmoid(x),
+        lambda m, x: m.nn.functional.sigmoid(x),
+        lambda m, x: m.tanh(x),
+        lambda m, x: m.nn.functional.tanh(x),
+    ],
+    ids=["torch.sigmoid", "F.sigmoid", "torch.tanh", "F.tanh"],
+)
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_half_sigmoid_and_tanh_bits_as_torch(fn, dtype):
+    """Forward in float, rounded once; backward as torch's kernels: tanh's and bfloat16
+    sigmoid's in float, float16 sigmoid's as g * (1 - y) * y in float16. torch's bits."""
+    if dtype == "bfloat16" and ember.bfloat16._np is None:
+        pytest.skip("bfloat16 needs ml_dtypes")
+    a = (np.random.default_rng(0).standard_normal(20000) * 4).astype(np.float32)
+    out = []
+    for lib in (ember, torch):
+        x = lib.tensor(a, dtype=getattr(lib, dtype), requires_grad=True)
+        y = fn(lib, x)
+        (g,) = lib.autograd.grad(y, x, lib.ones_like(y) * 0.37)
+        out.append((y.detach().float().numpy(), g.float().numpy()))
+    np.testing.assert_array_equal(out[0][0], out[1][0])
+    np.testing.assert_array_equal(out[0][1], out[1][1])
