@@ -922,6 +922,23 @@ def test_random_activations_inplace_write_in_place_as_torch(name, kwargs):
     np.testing.assert_allclose(res[0][1], res[1][1], rtol=1e-12)
 
 
+_HALF_VALUES = (np.random.default_rng(0).standard_normal(20000) * 4).astype(np.float32)
+
+
+def _half_value_and_grad(fn, dtype, values=_HALF_VALUES):
+    """fn on ``values`` in the half type ``dtype``, for ember then torch: each library's output
+    and input gradient (for an upstream gradient of 0.37) as float32 arrays."""
+    if dtype == "bfloat16" and ember.bfloat16._np is None:
+        pytest.skip("bfloat16 needs ml_dtypes")
+    out = []
+    for lib in (ember, torch):
+        x = lib.tensor(values, dtype=getattr(lib, dtype), requires_grad=True)
+        y = fn(lib, x)
+        (g,) = lib.autograd.grad(y, x, lib.ones_like(y) * 0.37)
+        out.append((y.detach().float().numpy(), g.float().numpy()))
+    return out
+
+
 HALF_ACTIVATIONS = [
     "silu",
     "softplus",
@@ -944,15 +961,7 @@ def test_half_activations_round_once_as_torch(name, dtype):
     """float16/bfloat16 activations computed in float32 and rounded once, forward and backward,
     as torch's kernels (softsign and tanhshrink, torch's compositions of ops, in the half
     type): torch's bits."""
-    if dtype == "bfloat16" and ember.bfloat16._np is None:
-        pytest.skip("bfloat16 needs ml_dtypes")
-    a = (np.random.default_rng(0).standard_normal(20000) * 4).astype(np.float32)
-    out = []
-    for lib in (ember, torch):
-        x = lib.tensor(a, dtype=getattr(lib, dtype), requires_grad=True)
-        y = getattr(lib.nn.functional, name)(x)
-        (g,) = lib.autograd.grad(y, x, lib.ones_like(y) * 0.37)
-        out.append((y.detach().float().numpy(), g.float().numpy()))
+    out = _half_value_and_grad(lambda m, x: getattr(m.nn.functional, name)(x), dtype)
     _same_bits_but_few(out[0][0], out[1][0])
     if name not in ("softsign", "tanhshrink"):  # their gradients: not yet torch's roundings
         _same_bits_but_few(out[0][1], out[1][1])
@@ -973,26 +982,15 @@ def test_half_gelu_is_the_float32_gelu_rounded_once(approximate, dtype):
     """float16/bfloat16 GELU and its gradient: ember's float32 GELU of the same values, rounded
     once (torch's kernels' way; torch's float32 erf is less exact in the left tail, so a share of
     its rounded values differ by a step, which the tolerance allows)."""
-    if dtype == "bfloat16" and ember.bfloat16._np is None:
-        pytest.skip("bfloat16 needs ml_dtypes")
-    a = (np.random.default_rng(0).standard_normal(20000) * 4).astype(np.float32)
-    res = {}
-    for lib in (ember, torch):
-        x = lib.tensor(a, dtype=getattr(lib, dtype), requires_grad=True)
-        y = (
-            F.gelu(x, approximate=approximate)
-            if lib is ember
-            else TF.gelu(x, approximate=approximate)
-        )
-        (g,) = lib.autograd.grad(y, x, lib.ones_like(y) * 0.37)
-        res[lib.__name__] = (x, y.detach().float().numpy(), g.float().numpy())
-    x, y, g = res["ember"]
-    x32 = ember.tensor(x.detach().float().numpy(), requires_grad=True)
+    (y, g), (ty, tg) = _half_value_and_grad(
+        lambda m, x: m.nn.functional.gelu(x, approximate=approximate), dtype
+    )
+    half = getattr(ember, dtype)
+    x32 = ember.tensor(_HALF_VALUES, dtype=half).float().requires_grad_()
     y32 = F.gelu(x32, approximate=approximate)
-    (g32,) = ember.autograd.grad(y32, x32, ember.full_like(y32, 0.37).to(x.dtype).float())
-    np.testing.assert_array_equal(y, y32.detach().to(x.dtype).float().numpy())
-    np.testing.assert_array_equal(g, g32.to(x.dtype).float().numpy())
-    _, ty, tg = res["torch"]
+    (g32,) = ember.autograd.grad(y32, x32, ember.full_like(y32, 0.37).to(half).float())
+    np.testing.assert_array_equal(y, y32.detach().to(half).float().numpy())
+    np.testing.assert_array_equal(g, g32.to(half).float().numpy())
     tol = 8e-3 if dtype == "float16" else 6e-2
     np.testing.assert_allclose(y, ty, rtol=tol, atol=1e-4)
     np.testing.assert_allclose(g, tg, rtol=tol, atol=1e-4)
@@ -1012,14 +1010,6 @@ def test_half_gelu_is_the_float32_gelu_rounded_once(approximate, dtype):
 def test_half_sigmoid_and_tanh_bits_as_torch(fn, dtype):
     """Forward in float, rounded once; backward as torch's kernels: tanh's and bfloat16
     sigmoid's in float, float16 sigmoid's as g * (1 - y) * y in float16. torch's bits."""
-    if dtype == "bfloat16" and ember.bfloat16._np is None:
-        pytest.skip("bfloat16 needs ml_dtypes")
-    a = (np.random.default_rng(0).standard_normal(20000) * 4).astype(np.float32)
-    out = []
-    for lib in (ember, torch):
-        x = lib.tensor(a, dtype=getattr(lib, dtype), requires_grad=True)
-        y = fn(lib, x)
-        (g,) = lib.autograd.grad(y, x, lib.ones_like(y) * 0.37)
-        out.append((y.detach().float().numpy(), g.float().numpy()))
+    out = _half_value_and_grad(fn, dtype)
     np.testing.assert_array_equal(out[0][0], out[1][0])
     np.testing.assert_array_equal(out[0][1], out[1][1])
