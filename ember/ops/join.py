@@ -20,7 +20,7 @@ from .._grad_state import state as _gs
 from .._tensor_errors import check_dim
 from ..autograd import node as _node
 from ..autograd.node import Op
-from ..tensor import Tensor, _wrap, view_of
+from ..tensor import Tensor, _new, _wrap, view_of
 from . import _bw
 from .creation import zeros
 from .inplace import copy_into_out
@@ -100,14 +100,18 @@ def _plain_arrays(tensors):
     """The arrays of ``tensors`` when all are CPU arrays of one dtype and none needs a graph
     (the joins' graph-free path), checked in one pass; None otherwise (torch's TypeError for an
     element that is not a Tensor)."""
-    if not isinstance(tensors[0], Tensor):
-        _check_elements(tensors)
     if _node._profiling:
         return None
-    dt, grad, arrays = tensors[0]._data.dtype, _gs.enabled, []
+    grad, arrays, dt = _gs.enabled, [], None
     for x in tensors:
-        a = getattr(x, "_data", None)
-        if type(a) is not CPU_ARRAY or a.dtype is not dt or (grad and x._rg):
+        if type(x) is not Tensor and not isinstance(x, Tensor):
+            _check_elements(tensors)
+        a = x._data
+        if type(a) is not CPU_ARRAY or (grad and x._rg):
+            return None
+        if dt is None:
+            dt = a.dtype
+        elif a.dtype is not dt:
             return None
         arrays.append(a)
     return arrays
@@ -139,9 +143,13 @@ def cat(tensors, dim: int = 0, *, out=None) -> Tensor:
         arrays = _plain_arrays(tensors)
         if arrays is not None and -arrays[0].ndim <= dim < arrays[0].ndim:
             try:  # NumPy raises for ranks or sizes that differ
-                return _wrap(np.concatenate(arrays, dim))
+                r = np.concatenate(arrays, dim)
             except ValueError:
                 pass  # mismatched shapes: torch's message from the checks below
+            else:  # _wrap inlined: a sixth of the remaining overhead
+                t = _new(Tensor)
+                t._data, t._rg, t.grad_fn = r, False, None
+                return t
     if isinstance(tensors, Tensor) or not isinstance(tensors, (list, tuple)):
         raise TypeError(
             "cat() argument 'tensors' must be tuple of Tensors, not " + type(tensors).__name__

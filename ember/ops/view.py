@@ -165,13 +165,16 @@ def view(input: Tensor, *shape) -> Tensor:
     a = input._data
     if shape and type(a) is CPU_ARRAY and not (input._rg and _gs.enabled) and not _node._profiling:
         s = shape[0] if len(shape) == 1 and type(shape[0]) is not int else shape
-        if (type(s) is tuple or type(s) is Size or type(s) is list) and s and min(s) >= -1:
+        if (type(s) is tuple or type(s) is Size or type(s) is list) and s:
             try:  # a C-contiguous array reshapes to a view always; others only without a copy
-                r = a.reshape(s) if a.flags.c_contiguous else a.reshape(s, copy=False)
+                # (sizes unpacked: NumPy parses a tuple argument 100 ns slower than positions)
+                r = a.reshape(*s) if a.flags["C_CONTIGUOUS"] else a.reshape(s, copy=False)
             except (ValueError, TypeError):
                 pass  # torch's message (or the dtype form) from the general path below
             else:
-                return view_of(r, input)
+                # NumPy takes any negative size as the inferred one, torch only -1
+                if r.shape == s or min(s) >= -1:
+                    return view_of(r, input)
     if len(shape) == 1 and not isinstance(shape[0], (int, tuple, list, Size)):
         dt = dtypes.to_dtype(shape[0])
         return as_view(_wrap(input._data.view(dt.np)), input)

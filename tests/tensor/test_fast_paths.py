@@ -67,12 +67,14 @@ def test_view_under_no_grad_of_a_grad_tensor():
 
 def test_view_errors_as_torch():
     e, t = _pair(2, 3, 4)
-    for shape in ((5, 5), (-1, -1), (-2, 12)):
+    # NumPy infers any negative size; torch only -1
+    for shape in ((5, 5), (-1, -1), (-2, 12), (12, -2), [6, -4]):
         with pytest.raises(RuntimeError) as te:
-            t.view(*shape)
+            t.view(shape)
         with pytest.raises(RuntimeError) as ee:
-            e.view(*shape)
+            e.view(shape)
         assert str(ee.value) == str(te.value)
+    assert_same(e.view([-1, 4]), t.view([-1, 4]))
     with pytest.raises(RuntimeError, match="view size is not compatible"):
         e.transpose(0, 1).view(-1)
     assert e.transpose(0, 2).view(4, 3, 2).shape == (4, 3, 2)  # splits no merged dim
@@ -159,6 +161,14 @@ def test_cat_fast_path_and_errors_as_torch():
     assert str(ee.value) == str(te.value)
     r = ember.cat([e1, e1.double()])
     assert r.dtype == ember.float64
+    p = ember.nn.Parameter(e1.clone())
+    with ember.no_grad():
+        assert_same(ember.cat([e1, p]), torch.cat([t1, t1]))
+    with pytest.raises(TypeError) as te:
+        torch.cat([t1, 1.0])
+    with pytest.raises(TypeError) as ee:
+        ember.cat([e1, 1.0])
+    assert str(ee.value) == str(te.value)
 
 
 @pytest.mark.parametrize("dim", [0, 1])
