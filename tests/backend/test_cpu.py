@@ -181,6 +181,23 @@ def test_runtime_settings_on_import():
     assert _py(code, {"EMBER_TUNE_RUNTIME": "0"}) == "None [] False"
 
 
+def test_numpy_float_warnings_silent_in_ember_only():
+    """torch computes inf and NaN silently; the program's own NumPy code still warns (a fresh
+    process with every warning shown, as ``python -W always``)."""
+    code = (
+        "import warnings; warnings.simplefilter('always'); import numpy as np, ember; "
+        "x = ember.tensor([0.0, 1.0, -1.0, float('inf')]); "
+        "x / 0; ember.log(x); x * float('inf'); ember.sqrt(x); ember.exp(x * 1e4); "
+        "x.to(ember.int32); ember.nn.functional.softmax(ember.full((3,), -float('inf')), 0); "
+        "np.log(np.zeros(1))"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    lines = [ln for ln in r.stderr.splitlines() if "Warning" in ln]
+    assert len(lines) == 1 and "divide by zero encountered in log" in lines[0], r.stderr
+    assert lines[0].startswith("<string>")  # the program's np.log, not ember's
+
+
 def test_user_timeout_is_respected():
     code = (
         "import os, ember; "

@@ -15,6 +15,11 @@
 
 ``EMBER_TUNE_RUNTIME=0`` in the environment turns both off.
 
+And always: NumPy's floating-point warnings (``RuntimeWarning: divide by zero encountered in
+log``) are ignored where they come from ember's own code, since torch computes the IEEE results
+(inf, NaN) silently: ``torch.log(p)`` of a probability that is 0 prints nothing in torch. The
+filter matches ember's modules only, so the program's own NumPy code keeps its warnings.
+
 This module must not import NumPy (nor must ``ember._backend`` and ``ember._backend.cpu``, the
 packages above it): ``ember`` runs ``configure()`` first, while the variable can still count.
 """
@@ -24,6 +29,7 @@ from __future__ import annotations
 import ctypes
 import os
 import sys
+import warnings
 
 applied: dict = {}
 _TIMEOUT = 22
@@ -40,6 +46,12 @@ def blas_spin_safe() -> bool:
 
 def configure() -> None:
     global _spin_safe
+    warnings.filterwarnings(
+        "ignore",
+        message=r"(divide by zero|invalid value|overflow|underflow) encountered in ",
+        category=RuntimeWarning,
+        module=r"ember(\.|$)",
+    )
     tune = os.environ.get("EMBER_TUNE_RUNTIME", "1") != "0"
     if tune and "numpy" not in sys.modules and "OPENBLAS_THREAD_TIMEOUT" not in os.environ:
         os.environ["OPENBLAS_THREAD_TIMEOUT"] = str(_TIMEOUT)
