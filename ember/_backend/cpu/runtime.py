@@ -18,7 +18,9 @@
 And always: NumPy's floating-point warnings (``RuntimeWarning: divide by zero encountered in
 log``) are ignored where they come from ember's own code, since torch computes the IEEE results
 (inf, NaN) silently: ``torch.log(p)`` of a probability that is 0 prints nothing in torch. The
-filter matches ember's modules only, so the program's own NumPy code keeps its warnings.
+filter matches ember's modules only, so the program's own NumPy code keeps its warnings. A
+``warnings.catch_warnings()`` block around ``import ember`` (pytest's collection is one) drops it
+with the block's other filters.
 
 This module must not import NumPy (nor must ``ember._backend`` and ``ember._backend.cpu``, the
 packages above it): ``ember`` runs ``configure()`` first, while the variable can still count.
