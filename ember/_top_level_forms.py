@@ -115,14 +115,6 @@ def selu_(input: Tensor) -> Tensor:
     return F.selu(input, inplace=True)
 
 
-def _no_generator(generator, name: str) -> None:
-    if generator is not None:
-        raise NotImplementedError(
-            f"ember does not implement torch.{name} with generator= yet (it draws from the "
-            "default generator)"
-        )
-
-
 def _rrelu_args(
     lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False, generator=None
 ):
@@ -133,15 +125,12 @@ def rrelu(input: Tensor, *args, **kwargs) -> Tensor:
     """As torch.rrelu(input, lower=1/8, upper=1/3, training=False, generator=None)
     (``nn.functional.rrelu``, whose 5th argument is inplace, not a generator)."""
     lower, upper, training, generator = _rrelu_args(*args, **kwargs)
-    _no_generator(generator, "rrelu")
-    return F.rrelu(input, lower, upper, training)
+    return F._rrelu(input, lower, upper, training, False, generator)
 
 
 def rrelu_(input: Tensor, *args, **kwargs) -> Tensor:
-    """In-place rrelu, as torch.rrelu_ (rrelu's arguments)."""
-    lower, upper, training, generator = _rrelu_args(*args, **kwargs)
-    _no_generator(generator, "rrelu_")
-    return F.rrelu(input, lower, upper, training, inplace=True)
+    """In-place rrelu, as torch.rrelu_ (``nn.functional.rrelu_``)."""
+    return F.rrelu_(input, *args, **kwargs)
 
 
 def threshold(input: Tensor, threshold: float, value: float) -> Tensor:

@@ -285,17 +285,21 @@ EMBER_CLASS_PATHS = {
     "ember.dtypes": "dtype",
     "ember.device": "device",
     "ember.random": "Generator",
-    "ember.nn.parameter": "Parameter Buffer",
+    "ember.nn.parameter": "Parameter Buffer UninitializedParameter UninitializedBuffer",
     "ember.nn.modules.module": "Module",
     "ember.nn.modules.activation": (
         "CELU ELU GELU GLU Hardshrink Hardsigmoid Hardswish Hardtanh LeakyReLU LogSigmoid "
         "LogSoftmax Mish MultiheadAttention PReLU RReLU ReLU ReLU6 SELU SiLU Sigmoid Softmax "
         "Softmax2d Softmin Softplus Softshrink Softsign Tanh Tanhshrink Threshold"
     ),
-    "ember.nn.modules.batchnorm": "BatchNorm1d BatchNorm2d BatchNorm3d SyncBatchNorm",
+    "ember.nn.modules.batchnorm": (
+        "BatchNorm1d BatchNorm2d BatchNorm3d SyncBatchNorm LazyBatchNorm1d LazyBatchNorm2d "
+        "LazyBatchNorm3d"
+    ),
     "ember.nn.modules.container": "ModuleDict ModuleList ParameterDict ParameterList Sequential",
     "ember.nn.modules.conv": (
-        "Conv1d Conv2d Conv3d ConvTranspose1d ConvTranspose2d ConvTranspose3d"
+        "Conv1d Conv2d Conv3d ConvTranspose1d ConvTranspose2d ConvTranspose3d LazyConv1d "
+        "LazyConv2d LazyConv3d LazyConvTranspose1d LazyConvTranspose2d LazyConvTranspose3d"
     ),
     "ember.nn.modules.distance": "CosineSimilarity PairwiseDistance",
     "ember.nn.modules.dropout": (
@@ -303,8 +307,14 @@ EMBER_CLASS_PATHS = {
     ),
     "ember.nn.modules.flatten": "Flatten Unflatten",
     "ember.nn.modules.fold": "Fold Unfold",
-    "ember.nn.modules.instancenorm": "InstanceNorm1d InstanceNorm2d InstanceNorm3d",
-    "ember.nn.modules.linear": "Bilinear Identity Linear NonDynamicallyQuantizableLinear",
+    "ember.nn.modules.instancenorm": (
+        "InstanceNorm1d InstanceNorm2d InstanceNorm3d LazyInstanceNorm1d LazyInstanceNorm2d "
+        "LazyInstanceNorm3d"
+    ),
+    "ember.nn.modules.lazy": "LazyModuleMixin",
+    "ember.nn.modules.linear": (
+        "Bilinear Identity LazyLinear Linear NonDynamicallyQuantizableLinear"
+    ),
     "ember.nn.modules.loss": (
         "BCELoss BCEWithLogitsLoss CosineEmbeddingLoss CrossEntropyLoss GaussianNLLLoss "
         "HingeEmbeddingLoss HuberLoss KLDivLoss L1Loss MSELoss MarginRankingLoss "

@@ -13,7 +13,7 @@ import numpy as np
 
 from .. import dtypes
 from ..device import device as Device
-from ..nn.parameter import Parameter
+from ..nn.parameter import Parameter, is_lazy
 from ..storage import STORAGE_OF_DTYPE
 from ..tensor import Size, Tensor, _wrap
 from .names import torch_name_of
@@ -287,6 +287,8 @@ class Pickler:
     def save_tensor(self, t: Tensor) -> None:
         if t._sparse:
             return self.save_sparse(t)
+        if is_lazy(t):  # no storage: torch's reduction, UninitializedParameter(requires_grad)
+            return self.save_object(t)
         if isinstance(t, Parameter):
             self.save_global("torch._utils", "_rebuild_parameter")
             self.w(b"(")

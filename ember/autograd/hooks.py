@@ -9,7 +9,17 @@ from typing import Any
 
 # One counter for every handle: an id is unique among all hooks of a process, as torch's.
 _ids = itertools.count()
-_BY_ID = object()  # the default ``hook``: the hook sits in ``hooks`` under this handle's id
+
+
+class _ById:
+    """The default ``hook``: the hook sits in ``hooks`` under this handle's id. One object, also
+    after pickling or deep-copying a handle (a module keeps one, e.g. a lazy module's)."""
+
+    def __reduce__(self) -> str:
+        return "_BY_ID"
+
+
+_BY_ID = _ById()
 
 
 class RemovableHandle:

@@ -19,6 +19,7 @@ from .modules import (
     AdaptiveAvgPool1d,
     AdaptiveAvgPool2d,
     AdaptiveAvgPool3d,
+    AdaptiveLogSoftmaxWithLoss,
     AdaptiveMaxPool1d,
     AdaptiveMaxPool2d,
     AdaptiveMaxPool3d,
@@ -76,6 +77,19 @@ from .modules import (
     KLDivLoss,
     L1Loss,
     LayerNorm,
+    LazyBatchNorm1d,
+    LazyBatchNorm2d,
+    LazyBatchNorm3d,
+    LazyConv1d,
+    LazyConv2d,
+    LazyConv3d,
+    LazyConvTranspose1d,
+    LazyConvTranspose2d,
+    LazyConvTranspose3d,
+    LazyInstanceNorm1d,
+    LazyInstanceNorm2d,
+    LazyInstanceNorm3d,
+    LazyLinear,
     LeakyReLU,
     Linear,
     LocalResponseNorm,
@@ -83,6 +97,7 @@ from .modules import (
     LogSoftmax,
     LPPool1d,
     LPPool2d,
+    LPPool3d,
     LSTMCell,
     MarginRankingLoss,
     MaxPool1d,
@@ -176,7 +191,6 @@ from .modules import (
 )
 from .modules.module import register_module_forward_hook, register_module_forward_pre_hook
 from .parallel import DataParallel, DistributedDataParallel
-from .parameter import Buffer, Parameter
-from .parameter import Parameter as UninitializedParameter
+from .parameter import Buffer, Parameter, UninitializedBuffer, UninitializedParameter
 
 __getattr__ = _module_getattr(__name__)  # unknown names: a clear not-implemented error

@@ -51,7 +51,7 @@ from ..ops.conv_functional import (
     conv_transpose2d,
     conv_transpose3d,
 )
-from ..ops.creation import empty, zeros
+from ..ops.creation import empty, empty_like, zeros, zeros_like
 from ..ops.ctc import CTCLoss as CTCLossOp
 from ..ops.dropout import alpha_masks, apply_mask, check_p, keep_mask
 from ..ops.embedding import _Embedding, _EmbeddingBag, bag_of_positions, renorm_rows
@@ -227,6 +227,9 @@ __all__ = [
     "fold",
     "lp_pool1d",
     "lp_pool2d",
+    "lp_pool3d",
+    "rrelu_",
+    "gumbel_softmax",
 ]
 
 
@@ -381,27 +384,48 @@ def adaptive_max_pool2d_with_indices(input: Tensor, output_size, return_indices:
 
 
 def _lp_pool(input: Tensor, norm_type, kernel_size, stride, ceil_mode, nsp) -> Tensor:
-    k = ntuple(kernel_size, nsp, "kernel_size")
-    pool = avg_pool1d if nsp == 1 else avg_pool2d
-    out = pool(input.pow(norm_type), k, stride, 0, ceil_mode)
-    kk = 1
-    for e in k:
-        kk *= e
-    return (out.sign() * out.abs().relu()).mul(kk).pow(1.0 / norm_type)
+    if nsp == 1:
+        k = ntuple(kernel_size, 1, "kernel_size")
+    else:
+        # torch unpacks the kernel size into nsp names first: a wrong length is Python's
+        # ValueError, before any pooling argument check
+        k = tuple(kernel_size) if isinstance(kernel_size, (list, tuple)) else (kernel_size,) * nsp
+        if nsp == 2:
+            _, _ = k
+        else:
+            _, _, _ = k
+    if isinstance(norm_type, (int, float)) and math.isinf(norm_type):
+        # p = +-inf: the max (min) of |x| over each window, as torch
+        pool = (max_pool1d, max_pool2d, max_pool3d)[nsp - 1]
+        if norm_type > 0:
+            return pool(input.abs(), kernel_size, stride, 0, 1, ceil_mode)
+        return -pool(-input.abs(), kernel_size, stride, 0, 1, ceil_mode)
+    pool = (avg_pool1d, avg_pool2d, avg_pool3d)[nsp - 1]
+    out = pool(input.pow(norm_type), kernel_size, stride, 0, ceil_mode)
+    return (out.sign() * out.abs().relu()).mul(math.prod(k)).pow(1.0 / norm_type)
 
 
 def lp_pool1d(
     input: Tensor, norm_type, kernel_size, stride=None, ceil_mode: bool = False
 ) -> Tensor:
-    """Power-average pooling over 1 dim, as F.lp_pool1d."""
+    """Power-average pooling over 1 dim, as F.lp_pool1d (p = inf: max of |x|)."""
     return _lp_pool(input, norm_type, kernel_size, stride, ceil_mode, 1)
 
 
 def lp_pool2d(
     input: Tensor, norm_type, kernel_size, stride=None, ceil_mode: bool = False
 ) -> Tensor:
-    """Power-average pooling over 2 dims, as F.lp_pool2d."""
+    """Power-average pooling over 2 dims, as F.lp_pool2d (p = inf: max of |x|)."""
     return _lp_pool(input, norm_type, kernel_size, stride, ceil_mode, 2)
+
+
+def lp_pool3d(
+    input: Tensor, norm_type, kernel_size, stride=None, ceil_mode: bool = False
+) -> Tensor:
+    """Power-average pooling over 3 dims, as F.lp_pool3d: (sum of x**p over each window)**(1/p),
+    computed as torch does (an average pool of x**p times the window size), so an all-zero
+    window has a zero gradient and p = inf is the max of |x|."""
+    return _lp_pool(input, norm_type, kernel_size, stride, ceil_mode, 3)
 
 
 # --- activations ----------------------------------------------------------------------------
@@ -631,23 +655,42 @@ def rrelu(
     inplace: bool = False,
 ) -> Tensor:
     """Leaky ReLU with a random slope in training, the mean slope in eval."""
+    return _rrelu(input, lower, upper, training, inplace, None)
+
+
+def rrelu_(
+    input: Tensor,
+    lower: float = 1.0 / 8,
+    upper: float = 1.0 / 3,
+    training: bool = False,
+    generator=None,
+) -> Tensor:
+    """In-place rrelu, as F.rrelu_ (which is torch.rrelu_): in training each x <= 0 is scaled by
+    a slope drawn from ``generator`` (the default one when None), torch's draws; in eval by
+    (lower + upper) / 2."""
+    return _rrelu(input, lower, upper, training, True, generator)
+
+
+def _rrelu(input: Tensor, lower, upper, training, inplace, generator) -> Tensor:
+    """rrelu, rrelu_ and torch.rrelu(..., generator=) in one place."""
     if not training:
         return leaky_relu(input, (lower + upper) / 2, inplace)
     if inplace:
-        return _inplace_apply(input, lambda t: rrelu(t, lower, upper, True))
-    return input * _wrap(move_like(_rrelu_slopes(input._host(), lower, upper), input._data))
+        return _inplace_apply(input, lambda t: _rrelu(t, lower, upper, True, False, generator))
+    slopes = _rrelu_slopes(input._host(), lower, upper, generator)
+    return input * _wrap(move_like(slopes, input._data))
 
 
-def _rrelu_slopes(x: np.ndarray, lower: float, upper: float) -> np.ndarray:
+def _rrelu_slopes(x: np.ndarray, lower: float, upper: float, generator=None) -> np.ndarray:
     """Training RReLU's per-element slopes, torch's CPU draws: 1 where x > 0; for each x <= 0,
-    in order, one float64 uniform u of the global generator and the slope
+    in order, one float64 uniform u of the generator and the slope
     u * (upper - lower) + lower in double with lower and upper first rounded to x's dtype (to
     float32 for the half types), then rounded to x's dtype."""
     dt = x.dtype
     op = np.float32 if dt.itemsize < 4 else dt.type
     lo, hi = float(op(lower)), float(op(upper))
     nonpos = x <= 0
-    u = empty(int(nonpos.sum()), dtype=float64).uniform_(0.0, 1.0)._data
+    u = empty(int(nonpos.sum()), dtype=float64).uniform_(0.0, 1.0, generator=generator)._data
     slopes = np.ones(x.shape, dt)
     slopes[nonpos] = (u * (hi - lo) + lo).astype(op).astype(dt)
     return slopes
@@ -669,6 +712,28 @@ def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dty
 def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
     """softmax(-x) along dim."""
     return softmax(-input, dim, dtype=dtype)
+
+
+def gumbel_softmax(
+    logits: Tensor, tau: float = 1, hard: bool = False, eps: float = 1e-10, dim: int = -1
+) -> Tensor:
+    """A sample of the Gumbel-softmax distribution along dim, as F.gumbel_softmax.
+
+    The noise is -log(e) for e drawn by one ``exponential_`` over a contiguous tensor shaped
+    like ``logits`` (torch's draws from the same seed), then softmax((logits + noise) / tau).
+    ``hard=True``: the one-hot of the argmax, differentiated as the soft sample
+    (straight-through, with torch's values: one_hot - soft + soft). ``eps`` is deprecated and
+    ignored, with torch's warning.
+    """
+    if eps != 1e-10:
+        warnings.warn("`eps` parameter is deprecated and has no effect.", stacklevel=2)
+    noise = -empty_like(logits).exponential_().log()
+    y_soft = ((logits + noise) / tau).softmax(dim)
+    if not hard:
+        return y_soft
+    index = y_soft.max(dim, keepdim=True)[1]
+    y_hard = zeros_like(logits).scatter_(dim, index, 1.0)
+    return y_hard - y_soft.detach() + y_soft
 
 
 def glu(input: Tensor, dim: int = -1) -> Tensor:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import math
+import threading
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -33,8 +36,26 @@ __all__ = [
 ]
 
 
+# nn.utils.skip_init builds a module with every initialiser here a no-op (torch builds it on the
+# meta device, where they do nothing); per thread, so other threads still initialise
+_skip = threading.local()
+
+
+@contextmanager
+def _skipped() -> Iterator[None]:
+    """Within: the initialisers leave their tensors as they are (nn.utils.skip_init)."""
+    before = getattr(_skip, "on", False)
+    _skip.on = True
+    try:
+        yield
+    finally:
+        _skip.on = before
+
+
 def _fill(t: Tensor, arr) -> Tensor:
     """Write ``arr`` into t's memory (t keeps its identity, views see it)."""
+    if getattr(_skip, "on", False):
+        return t
     dst = t._data
     if not is_cpu(dst):
         arr = xp_of(dst).asarray(arr)
@@ -96,12 +117,16 @@ def _calculate_correct_fan(tensor: Tensor, mode: str) -> int:
 
 def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, generator=None) -> Tensor:
     """Fill with U(a, b), drawn as torch draws it (``tensor.uniform_``: the same stream)."""
+    if getattr(_skip, "on", False):
+        return tensor
     with no_grad():
         return tensor.uniform_(a, b, generator=generator)
 
 
 def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator=None) -> Tensor:
     """Fill with N(mean, std^2), drawn as torch draws it (``tensor.normal_``)."""
+    if getattr(_skip, "on", False):
+        return tensor
     with no_grad():
         return tensor.normal_(mean, std, generator=generator)
 
@@ -133,6 +158,8 @@ def trunc_normal_(
     against the density's peak. The same draws in the same order as torch, so the values
     agree for the same seed.
     """
+    if getattr(_skip, "on", False):
+        return tensor
 
     def cdf(x: float) -> float:
         return (1.0 + math.erf(x / math.sqrt(2.0))) / 2.0
@@ -276,7 +303,7 @@ def orthogonal_(tensor: Tensor, gain: float = 1, generator=None) -> Tensor:
     """
     if tensor.ndim < 2:
         raise ValueError("Only tensors with 2 or more dimensions are supported")
-    if tensor.numel() == 0:
+    if tensor.numel() == 0 or getattr(_skip, "on", False):
         return tensor
     rows = tensor.shape[0]
     cols = tensor.numel() // rows
@@ -303,6 +330,8 @@ def sparse_(tensor: Tensor, sparsity: float, std: float = 0.01, generator=None) 
     """
     if tensor.ndim != 2:
         raise ValueError("Only tensors with 2 dimensions are supported")
+    if getattr(_skip, "on", False):
+        return tensor
     rows, cols = tensor.shape
     nz = int(math.ceil(sparsity * rows))
     with no_grad():

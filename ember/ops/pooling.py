@@ -554,6 +554,79 @@ def avg_pool2d(
     )
 
 
+def _int_list(v, name: str) -> list:
+    """An int-or-ints argument as a list, with torch's TypeErrors for other types."""
+    if isinstance(v, Tensor):
+        v = v.tolist()
+    items = list(v) if isinstance(v, (list, tuple)) else None
+    for i, e in enumerate([v] if items is None else items):
+        if isinstance(e, bool) or not hasattr(e, "__index__"):
+            if items is None:
+                raise TypeError(
+                    f"avg_pool3d(): argument '{name}' must be tuple of ints, not {type(e).__name__}"
+                )
+            raise TypeError(
+                f"avg_pool3d(): argument '{name}' failed to unpack the object at pos {i + 1} "
+                f'with error "type must be tuple of ints,but got {type(e).__name__}"'
+            )
+    return [int(e) for e in ([v] if items is None else items)]
+
+
+def _check_avg_pool3d(input: Tensor, kernel_size, stride, padding, divisor_override) -> None:
+    """torch's argument errors of avg_pool3d, in its order: the argument lengths, the input's
+    rank, the divisor, each dim's stride and padding, then the kernel and stride signs, empty
+    non-batch dims and an input smaller than the kernel."""
+    k = _int_list(kernel_size, "kernel_size")
+    s = [] if stride is None else _int_list(stride, "stride")
+    p = _int_list(padding, "padding")
+    if len(k) not in (1, 3):
+        raise RuntimeError("avg_pool3d: kernel_size must be a single int, or a tuple of three ints")
+    if len(s) not in (0, 1, 3):
+        raise RuntimeError(
+            "avg_pool3d: stride must be omitted, a single int, or a tuple of three ints"
+        )
+    if len(p) not in (1, 3):
+        raise RuntimeError("avg_pool3d: padding must be a single int, or a tuple of three ints")
+    k = k * 3 if len(k) == 1 else k
+    s = k if not s else (s * 3 if len(s) == 1 else s)
+    p = p * 3 if len(p) == 1 else p
+    shape = tuple(input.shape)
+    if len(shape) not in (4, 5):
+        raise RuntimeError("non-empty 4D or 5D (batch mode) tensor expected for input")
+    if divisor_override is not None and divisor_override == 0:
+        raise RuntimeError("divisor must be not zero")
+    for ki, si, pi in zip(k, s, p):
+        if si == 0:
+            raise RuntimeError("stride should not be zero")
+        if pi < 0:
+            raise RuntimeError(f"pad must be non-negative, but got pad: {pi}")
+        if pi > int(ki / 2):  # C++'s division, toward zero, as torch's check
+            raise RuntimeError(
+                f"pad should be at most half of effective kernel size, but got pad={pi}, "
+                f"kernel_size={ki} and dilation=1"
+            )
+    if min(k) <= 0:
+        raise RuntimeError(
+            f"kernel size should be greater than zero, but got kT: {k[0]} kH: {k[1]} kW: {k[2]}"
+        )
+    if min(s) <= 0:
+        raise RuntimeError(
+            f"stride should be greater than zero, but got dT: {s[0]} dH: {s[1]} dW: {s[2]}"
+        )
+    if 0 in shape[-4:]:
+        # torch prints the zero length where it means the dim's index
+        raise RuntimeError(
+            "avg_pool3d(): Expected input's non-batch dimensions to have positive length, but "
+            f"input has a shape of {list(shape)} and non-batch dimension 0 has length zero!"
+        )
+    t, h, w = shape[-3:]
+    if t < k[0] or h < k[1] or w < k[2]:
+        raise RuntimeError(
+            f"input image (T: {t} H: {h} W: {w}) smaller than kernel size "
+            f"(kT: {k[0]} kH: {k[1]} kW: {k[2]})"
+        )
+
+
 def avg_pool3d(
     input: Tensor,
     kernel_size,
@@ -563,7 +636,8 @@ def avg_pool3d(
     count_include_pad: bool = True,
     divisor_override: int | None = None,
 ) -> Tensor:
-    """3-d average pooling, as torch.nn.functional.avg_pool3d."""
+    """3-d average pooling, as torch.nn.functional.avg_pool3d (with its argument errors)."""
+    _check_avg_pool3d(input, kernel_size, stride, padding, divisor_override)
     if _acs.active:  # autocast: an fp32 op
         (input,) = _autocast.fp32(input)
     return _avg_pool(

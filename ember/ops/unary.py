@@ -569,7 +569,9 @@ def _nb(name):
 
 
 def _zero_grad(g, a, y):
-    return g * 0
+    # zeros, not g * 0: torch's derivative of sign/floor/ceil/round/trunc is zeros_like(grad),
+    # so an inf or NaN arriving from above stops here (lp_pool's gradient at an all-zero window)
+    return _bw.zeros_like(g)
 
 
 def _sign_np(a):

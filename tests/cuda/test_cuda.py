@@ -287,6 +287,7 @@ def test_module_to_moves_params_buffers_grads():
         lambda p: ember.optim.AdamW(p, lr=1e-2, weight_decay=0.1),
         lambda p: ember.optim.RMSprop(p, lr=1e-2),
         lambda p: ember.optim.Adagrad(p, lr=1e-2),
+        lambda p: ember.optim.ASGD(p, lr=5e-2, t0=1),
     ],
 )
 def test_training_on_device_matches_cpu(make):
@@ -582,6 +583,14 @@ def test_bench_gpu_runs_on_stand_in(capsys):
         lambda d, p: d.clone().normal_(),
         lambda d, p: d.clone().uniform_(),
         lambda d, p: F.rrelu(d, training=True),
+        lambda d, p: F.rrelu_(d.clone(), training=True),
+        lambda d, p: F.gumbel_softmax(d, hard=True),
+        lambda d, p: F.lp_pool3d(p[None, None], 2, (1, 2, 2)),
+        lambda d, p: (
+            nn.AdaptiveLogSoftmaxWithLoss(5, 6, [2])
+            .cuda()(d, ember.tensor([0, 1, 4, 5], device="cuda"))
+            .output
+        ),
         lambda d, p: F.alpha_dropout(d, 0.2, True),
         lambda d, p: F.dropout2d(d[None, :, :, None], 0.5),
         lambda d, p: ember.isclose(d, d),

@@ -111,6 +111,44 @@ def test_rrelu_training(bounds, dtype):
     )
 
 
+@pytest.mark.parametrize(
+    "dtype,training",
+    [("float32", True), ("float64", True), ("float32", False), ("bfloat16", False)],
+)
+def test_rrelu_in_place(dtype, training):
+    """F.rrelu_ writes into its input and returns it: torch's draws in training (one per
+    x <= 0), the fixed slope (lower + upper) / 2 in eval (no draw); the gradient flows through
+    the rewritten intermediate as torch's."""
+    xe, xt = _input((6, 11), dtype, seed=5)
+
+    def run(lib, x):
+        y = x * 1.0  # a non-leaf to write into
+        r = lib.nn.functional.rrelu_(y, 0.05, 0.4, training)
+        assert r is y
+        (r * r.detach()).sum().backward()
+        return [r, x.grad]
+
+    run_both(lambda: run(ember, xe), lambda: run(torch, xt), seed=11)
+
+
+def test_rrelu_in_place_defaults_generator_and_leaf_error():
+    # the defaults (1/8, 1/3, eval); generator= draws from that generator, the global one
+    # untouched
+    for lib in (ember, torch):
+        with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
+            lib.nn.functional.rrelu_(lib.ones(3, requires_grad=True), training=True)
+
+    def run(lib):
+        x = lib.tensor(np.linspace(-3.0, 2.0, 20, dtype=np.float32))
+        out = [lib.nn.functional.rrelu_(x.clone())]
+        gen = lib.Generator().manual_seed(2)
+        out.append(lib.nn.functional.rrelu_(x.clone(), 0.2, 0.6, True, generator=gen))
+        out.append(lib.nn.functional.rrelu_(x.clone(), 0.2, 0.6, True, gen))
+        return out
+
+    run_both(lambda: run(ember), lambda: run(torch), seed=4)
+
+
 def test_modules_in_a_network():
     """Dropout layers interleaved with others: masks drawn in forward order across steps. The
     matmuls may round differently (BLAS), so values are compared to float32 rounding and the

@@ -341,6 +341,10 @@ LAYER_REPRS = [
     "BCEWithLogitsLoss()",
     "HuberLoss()",
     "SmoothL1Loss()",
+    "LPPool3d(2, 3)",
+    "LPPool3d(1.5, (2, 3, 2), stride=1, ceil_mode=True)",
+    "AdaptiveLogSoftmaxWithLoss(8, 10, [3, 6])",
+    "AdaptiveLogSoftmaxWithLoss(8, 10, [3], div_value=2.0, head_bias=True)",
 ]
 
 

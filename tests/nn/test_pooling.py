@@ -359,3 +359,152 @@ def test_fractional_max_pool_modules_draw_samples_and_check_arguments():
         enn.FractionalMaxPool2d(2)
     with pytest.raises(ValueError, match="output_ratio must be between 0 and 1"):
         enn.FractionalMaxPool2d(2, output_ratio=1.5)
+
+
+LP3D = [
+    (2, dict(kernel_size=2)),
+    (3, dict(kernel_size=(2, 3, 2), stride=(1, 2, 1))),
+    (1.5, dict(kernel_size=3, stride=2, ceil_mode=True)),
+    (2, dict(kernel_size=[1, 2, 2], stride=1)),
+]
+
+
+@pytest.mark.parametrize("p,kw", LP3D)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_lp_pool3d(p, kw, dtype):
+    # |x| keeps x**p real for fractional p, as torch's documented use
+    _run(
+        lambda x: EF.lp_pool3d(x.abs(), p, **kw),
+        lambda x: TF.lp_pool3d(x.abs(), p, **kw),
+        (2, 3, 6, 7, 5),
+        dtype=dtype,
+    )
+    _run(  # unbatched (C, D, H, W)
+        lambda x: EF.lp_pool3d(x.abs(), p, **kw),
+        lambda x: TF.lp_pool3d(x.abs(), p, **kw),
+        (3, 6, 7, 5),
+        dtype=dtype,
+    )
+    e, t = enn.LPPool3d(p, **kw), torch.nn.LPPool3d(p, **kw)
+    assert repr(e) == repr(t)
+    _run(lambda x: e(x.abs()), lambda x: t(x.abs()), (1, 2, 5, 6, 7), dtype=dtype)
+
+
+@pytest.mark.parametrize("nsp", [1, 2, 3])
+@pytest.mark.parametrize("p", [float("inf"), -float("inf"), 2])
+def test_lp_pool_signed_input_and_infinite_norms(nsp, p):
+    """p = +-inf is max (min) of |x| over the window (a max pool), on signed inputs too; an
+    even p takes signed inputs as they are."""
+    shape = (2, 3, 6, 7, 5)[: 2 + nsp]
+    kw = dict(kernel_size=2, stride=1) if nsp == 3 else dict(kernel_size=3, stride=2)
+    name = f"lp_pool{nsp}d"
+    _run(
+        lambda x: getattr(EF, name)(x, p, **kw),
+        lambda x: getattr(TF, name)(x, p, **kw),
+        shape,
+        seed=3,
+    )
+
+
+@pytest.mark.parametrize("nsp", [1, 2, 3])
+def test_lp_pool_zero_windows_have_zero_gradient(nsp):
+    """An all-zero window: torch's gradient is 0 there (sign's derivative is zero, so the
+    infinite derivative of the root stops at it), not NaN."""
+    shape = (1, 2, 4, 4, 4)[: 2 + nsp]
+    a = np.random.RandomState(1).randn(*shape).astype(np.float32)
+    a[(0, 0) + (slice(0, 2),) * nsp] = 0.0  # the first window of channel 0
+    outs = []
+    for lib in (ember, torch):
+        x = lib.tensor(a, requires_grad=True)
+        y = getattr(lib.nn.functional, f"lp_pool{nsp}d")(x, 2, 2)
+        y.sum().backward()
+        outs.append((y, x.grad))
+    assert_same(outs[0][0], outs[1][0])
+    assert_same(outs[0][1], outs[1][1])
+    assert not np.isnan(outs[0][1].numpy()).any()
+    assert (outs[0][1].numpy()[(0, 0) + (slice(0, 2),) * nsp] == 0).all()
+
+
+def test_gradcheck_lp_pool3d():
+    rs = np.random.RandomState(2)
+    x = ember.tensor(np.abs(rs.randn(1, 2, 4, 5, 4)) + 0.1, requires_grad=True)
+    gc = ember.autograd.gradcheck
+    assert gc(lambda a: EF.lp_pool3d(a, 2, 2), (x,))
+    assert gc(lambda a: EF.lp_pool3d(a, 3, (2, 3, 2), stride=(1, 2, 1), ceil_mode=True), (x,))
+    assert gc(lambda a: EF.lp_pool3d(a, 1.5, 3, stride=2), (x,))
+
+
+def test_lp_pool3d_errors_as_torch():
+    x = np.random.RandomState(0).rand(2, 3, 6, 7, 5).astype(np.float32)
+    ex, tx = ember.tensor(x), torch.from_numpy(x)
+    for args in [
+        (2, (2, 2)),  # torch unpacks three sizes: Python's ValueError
+        (2, (2, 2, 2, 2)),
+        (2, (2,)),
+        (2, 0),  # the stride defaults to the kernel: "stride should not be zero"
+        (2, 2, 0),
+        (2, 2, -1),
+        (2, -1),
+        (2, (2, -1, 2)),
+        (2, 10),  # larger than the input
+        (2, 2, (1, 1)),
+        (0, 2),  # 1 / p
+    ]:
+        _same_error(lambda a=args: EF.lp_pool3d(ex, *a), lambda a=args: TF.lp_pool3d(tx, *a))
+    _same_error(lambda: EF.lp_pool3d(ex[0, 0], 2, 2), lambda: TF.lp_pool3d(tx[0, 0], 2, 2))
+    x2, t2 = ex[..., 0], tx[..., 0]
+    for args in [(2, (2, 2, 2)), (2, (3,))]:
+        _same_error(lambda a=args: EF.lp_pool2d(x2, *a), lambda a=args: TF.lp_pool2d(t2, *a))
+
+
+AVG3D_BAD = [
+    dict(kernel_size=(2, 2)),
+    dict(kernel_size=2, stride=(1, 1)),
+    dict(kernel_size=2, padding=(1, 1)),
+    dict(kernel_size=0),
+    dict(kernel_size=2, stride=0),
+    dict(kernel_size=2, stride=-1),
+    dict(kernel_size=-1),
+    dict(kernel_size=(2, -1, 2)),
+    dict(kernel_size=-3, padding=1),
+    dict(kernel_size=2, padding=-1),
+    dict(kernel_size=2, padding=2),
+    dict(kernel_size=(2, 8, 2), padding=(0, 1, 0)),
+    dict(kernel_size=(7, 1, 1), ceil_mode=True),
+    dict(kernel_size=2, divisor_override=0),
+    dict(kernel_size=(2, 2, 2), stride=(0, -1, 1)),
+    dict(kernel_size=1.5),
+    dict(kernel_size=(2, 2.0, 2)),
+    dict(kernel_size=2, padding=1.0),
+    dict(kernel_size=True),
+]
+
+
+@pytest.mark.parametrize("kw", AVG3D_BAD, ids=[str(k) for k in AVG3D_BAD])
+def test_avg_pool3d_argument_errors_as_torch(kw):
+    x = np.random.RandomState(0).rand(2, 3, 6, 7, 5).astype(np.float32)
+    _same_error(
+        lambda: EF.avg_pool3d(ember.tensor(x), **kw),
+        lambda: TF.avg_pool3d(torch.from_numpy(x), **kw),
+    )
+
+
+@pytest.mark.parametrize("shape", [(2, 0, 6, 7, 5), (3, 6, 0, 5), (6, 7, 5), (1, 2, 3, 4, 5, 6)])
+def test_avg_pool3d_input_errors_as_torch(shape):
+    _same_error(
+        lambda: EF.avg_pool3d(ember.rand(*shape), 2),
+        lambda: TF.avg_pool3d(torch.rand(*shape), 2),
+    )
+
+
+def test_avg_pool3d_accepted_edge_arguments():
+    x = np.random.RandomState(0).rand(2, 3, 6, 7, 5).astype(np.float32)
+    for kw in [
+        dict(kernel_size=2, stride=()),
+        dict(kernel_size=(6, 1, 1), stride=5, ceil_mode=True),
+        dict(kernel_size=(4, 4, 4), padding=(2, 2, 2)),
+        dict(kernel_size=np.int64(2), stride=[np.int64(1)]),
+    ]:
+        assert_same(EF.avg_pool3d(ember.tensor(x), **kw), TF.avg_pool3d(torch.from_numpy(x), **kw))
+    empty = np.zeros((0, 3, 6, 7, 5), np.float32)
+    assert_same(EF.avg_pool3d(ember.tensor(empty), 2), TF.avg_pool3d(torch.from_numpy(empty), 2))

@@ -123,8 +123,17 @@ def test_errors_and_no_op_cases_as_torch():
         assert lib.feature_dropout(x, 0.5, False) is x
         with pytest.raises(RuntimeError, match="at least 2 dimensions"):
             lib.feature_dropout(lib.randn(3), 0.5, True)
-    with pytest.raises(NotImplementedError, match="generator"):
-        ember.rrelu(ember.randn(3), 0.1, 0.3, True, ember.Generator())
+    # torch.rrelu and rrelu_ draw their slopes from generator= when given (torch's draws)
+    outs = []
+    for lib in (ember, torch):
+        gen = lib.Generator().manual_seed(5)
+        x = lib.tensor(np.linspace(-2.0, 1.0, 13))
+        y = lib.rrelu(x, 0.1, 0.3, True, gen)
+        assert lib.rrelu_(x, 0.1, 0.3, True, generator=gen) is x
+        outs.append((y.numpy(), x.numpy()))
+    np.testing.assert_array_equal(outs[0][0], outs[1][0])
+    np.testing.assert_array_equal(outs[0][1], outs[1][1])
+    assert not np.array_equal(outs[0][0], outs[0][1])  # the second draw is not the first
 
 
 def test_embedding_renorm_():

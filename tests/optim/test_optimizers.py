@@ -229,6 +229,7 @@ PER_TENSOR_CASES = [
     ("SGD", dict(lr=0.05, momentum=0.5, dampening=0.3, maximize=True)),
     ("Adam", dict(lr=0.01, amsgrad=True, weight_decay=0.1)),
     ("AdamW", dict(lr=0.01, maximize=True)),
+    ("ASGD", dict(lr=0.05, t0=4, lambd=0.01, weight_decay=0.1, maximize=True)),
 ]
 
 
@@ -280,6 +281,8 @@ OTHER_CASES = [
     ("RAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True)),
     ("Rprop", dict(lr=0.01)),
     ("Rprop", dict(lr=0.05, etas=(0.3, 1.5), step_sizes=(1e-4, 0.1), maximize=True)),
+    ("ASGD", dict(lr=0.05)),
+    ("ASGD", dict(lr=0.05, t0=3, lambd=0.01, alpha=0.5, weight_decay=0.1)),
 ]
 
 

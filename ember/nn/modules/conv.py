@@ -1,9 +1,11 @@
-"""Convolution modules: Conv1d/2d/3d and ConvTranspose1d/2d/3d, with torch's init and repr."""
+"""Convolution modules: Conv1d/2d/3d and ConvTranspose1d/2d/3d, with torch's init and repr, and
+their lazy forms (LazyConv1d, ..., LazyConvTranspose3d: in_channels from the first input)."""
 
 from __future__ import annotations
 
 import math
 
+from ...autograd.grad_mode import no_grad
 from ...ops.conv import ntuple
 from ...ops.conv_functional import (
     conv1d,
@@ -17,10 +19,24 @@ from ...ops.creation import empty
 from ...tensor import Tensor
 from .. import init
 from ..functional import pad
-from ..parameter import Parameter
+from ..parameter import Parameter, UninitializedParameter
+from .lazy import LazyModuleMixin
 from .module import Module
 
-__all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d"]
+__all__ = [
+    "Conv1d",
+    "Conv2d",
+    "Conv3d",
+    "ConvTranspose1d",
+    "ConvTranspose2d",
+    "ConvTranspose3d",
+    "LazyConv1d",
+    "LazyConv2d",
+    "LazyConv3d",
+    "LazyConvTranspose1d",
+    "LazyConvTranspose2d",
+    "LazyConvTranspose3d",
+]
 
 _MODES = ("zeros", "reflect", "replicate", "circular")
 
@@ -356,3 +372,150 @@ class ConvTranspose3d(_ConvTransposeNd):
 
     _nsp = 3
     _fn = staticmethod(conv_transpose3d)
+
+
+class _LazyConvXdMixin(LazyModuleMixin):
+    """in_channels from the first input, then the conv's weight shape and initialisation."""
+
+    def _lazy_parameters(self, out_channels: int, bias: bool, device, dtype) -> None:
+        self.weight = UninitializedParameter(device=device, dtype=dtype)
+        self.out_channels = out_channels
+        if bias:
+            self.bias = UninitializedParameter(device=device, dtype=dtype)
+
+    def reset_parameters(self) -> None:
+        """The conv's initialisation, once the parameters have their shapes (a no-op before)."""
+        if not self.has_uninitialized_params() and self.in_channels != 0:
+            super().reset_parameters()
+
+    def initialize_parameters(self, input: Tensor, *args, **kwargs) -> None:
+        """Take in_channels from the input's channel dimension, materialise and initialise the
+        weight and bias."""
+        if not self.has_uninitialized_params():
+            return
+        self.in_channels = self._get_in_channels(input)
+        if self.in_channels % self.groups != 0:
+            raise ValueError("in_channels must be divisible by groups")
+        if self.transposed:
+            shape = (self.in_channels, self.out_channels // self.groups, *self.kernel_size)
+        else:
+            shape = (self.out_channels, self.in_channels // self.groups, *self.kernel_size)
+        with no_grad():
+            self.weight.materialize(shape)
+            if self.bias is not None:
+                self.bias.materialize((self.out_channels,))
+            self.reset_parameters()
+
+    def _get_in_channels(self, input: Tensor) -> int:
+        n = self._nsp + 1  # the dims of an unbatched input: channels and the spatial ones
+        if input.dim() not in (n, n + 1):
+            raise RuntimeError(
+                f"Expected {n}D (unbatched) or {n + 1}D (batched) input to "
+                f"{type(self).__name__}, but got input of size: {input.shape}"
+            )
+        return input.shape[1] if input.dim() == n + 1 else input.shape[0]
+
+
+class _LazyConvNd(_LazyConvXdMixin):
+    def __init__(
+        self,
+        out_channels: int,
+        kernel_size,
+        stride=1,
+        padding=0,
+        dilation=1,
+        groups: int = 1,
+        bias: bool = True,
+        padding_mode: str = "zeros",
+        device=None,
+        dtype=None,
+    ) -> None:
+        # in_channels 0 and no bias: the real parameters are the uninitialised ones below
+        super().__init__(
+            0,
+            0,
+            kernel_size,
+            stride,
+            padding,
+            dilation,
+            groups,
+            False,
+            padding_mode,
+            device=device,
+            dtype=dtype,
+        )
+        self._lazy_parameters(out_channels, bias, device, dtype)
+
+
+class _LazyConvTransposeNd(_LazyConvXdMixin):
+    def __init__(
+        self,
+        out_channels: int,
+        kernel_size,
+        stride=1,
+        padding=0,
+        output_padding=0,
+        groups: int = 1,
+        bias: bool = True,
+        dilation=1,
+        padding_mode: str = "zeros",
+        device=None,
+        dtype=None,
+    ) -> None:
+        super().__init__(
+            0,
+            0,
+            kernel_size,
+            stride,
+            padding,
+            output_padding,
+            groups,
+            False,
+            dilation,
+            padding_mode,
+            device=device,
+            dtype=dtype,
+        )
+        self._lazy_parameters(out_channels, bias, device, dtype)
+
+
+class LazyConv1d(_LazyConvNd, Conv1d):
+    """Conv1d with in_channels from the first input (``input.size(-2)``), as torch's; becomes a
+    Conv1d then."""
+
+    cls_to_become = Conv1d
+
+
+class LazyConv2d(_LazyConvNd, Conv2d):
+    """Conv2d with in_channels from the first input (``input.size(-3)``), as torch's; becomes a
+    Conv2d then."""
+
+    cls_to_become = Conv2d
+
+
+class LazyConv3d(_LazyConvNd, Conv3d):
+    """Conv3d with in_channels from the first input (``input.size(-4)``), as torch's; becomes a
+    Conv3d then."""
+
+    cls_to_become = Conv3d
+
+
+class LazyConvTranspose1d(_LazyConvTransposeNd, ConvTranspose1d):
+    """ConvTranspose1d with in_channels from the first input, as torch's; becomes a
+    ConvTranspose1d then."""
+
+    cls_to_become = ConvTranspose1d
+
+
+class LazyConvTranspose2d(_LazyConvTransposeNd, ConvTranspose2d):
+    """ConvTranspose2d with in_channels from the first input, as torch's; becomes a
+    ConvTranspose2d then."""
+
+    cls_to_become = ConvTranspose2d
+
+
+class LazyConvTranspose3d(_LazyConvTransposeNd, ConvTranspose3d):
+    """ConvTranspose3d with in_channels from the first input, as torch's; becomes a
+    ConvTranspose3d then."""
+
+    cls_to_become = ConvTranspose3d

@@ -1,12 +1,20 @@
-"""InstanceNorm1d/2d/3d: per-sample, per-channel normalization over the spatial dims."""
+"""InstanceNorm1d/2d/3d: per-sample, per-channel normalization over the spatial dims, and
+LazyInstanceNorm1d/2d/3d (num_features from the first input)."""
 
 from __future__ import annotations
 
 from ...tensor import Tensor
 from ..functional import instance_norm
-from .batchnorm import _NormBase
+from .batchnorm import _LazyNormBase, _NormBase
 
-__all__ = ["InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d"]
+__all__ = [
+    "InstanceNorm1d",
+    "InstanceNorm2d",
+    "InstanceNorm3d",
+    "LazyInstanceNorm1d",
+    "LazyInstanceNorm2d",
+    "LazyInstanceNorm3d",
+]
 
 
 class _InstanceNorm(_NormBase):
@@ -60,4 +68,30 @@ class InstanceNorm2d(_InstanceNorm):
 class InstanceNorm3d(_InstanceNorm):
     """Instance normalization over (N, C, D, H, W), as torch.nn.InstanceNorm3d."""
 
+    _nsp = 3
+
+
+# As torch's: affine and running statistics on by default (the non-lazy ones default to off),
+# num_features from the input's dim 1 (also for an unbatched input).
+class LazyInstanceNorm1d(_LazyNormBase, _InstanceNorm):
+    """InstanceNorm1d with num_features from the first input, as torch's; becomes an
+    InstanceNorm1d."""
+
+    cls_to_become = InstanceNorm1d
+    _nsp = 1
+
+
+class LazyInstanceNorm2d(_LazyNormBase, _InstanceNorm):
+    """InstanceNorm2d with num_features from the first input, as torch's; becomes an
+    InstanceNorm2d."""
+
+    cls_to_become = InstanceNorm2d
+    _nsp = 2
+
+
+class LazyInstanceNorm3d(_LazyNormBase, _InstanceNorm):
+    """InstanceNorm3d with num_features from the first input, as torch's; becomes an
+    InstanceNorm3d."""
+
+    cls_to_become = InstanceNorm3d
     _nsp = 3

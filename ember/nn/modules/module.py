@@ -7,7 +7,6 @@ Registered members are also mirrored into the instance ``__dict__`` so that ``se
 
 from __future__ import annotations
 
-import itertools
 from collections import OrderedDict, namedtuple
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -22,7 +21,7 @@ from ...dtypes import bfloat16, float16, float32, float64
 from ...ops.creation import empty_like
 from ...ops.module_hooks import apply_backward_hooks
 from ...tensor import Tensor, _parse_to, _wrap
-from ..parameter import Buffer, Parameter
+from ..parameter import Buffer, Parameter, is_lazy
 from ._registry import _Registry, _registry
 
 __all__ = ["Module", "register_module_forward_pre_hook", "register_module_forward_hook"]
@@ -218,9 +217,8 @@ class Module:
         )
 
     def _call_with_hooks(self, args, kwargs):
-        for hid, hook in itertools.chain(
-            _global_pre_hooks.items(), self._forward_pre_hooks.items()
-        ):
+        # over a snapshot: a hook may remove itself (a lazy module's does, on its first call)
+        for hid, hook in (*_global_pre_hooks.items(), *self._forward_pre_hooks.items()):
             if hid in self._forward_pre_hooks_with_kwargs:
                 r = hook(self, args, kwargs)
                 if r is not None:
@@ -235,7 +233,7 @@ class Module:
             state = _BackwardHookState(self)
             args = state.wrap_inputs(args)
         out = self.forward(*args, **kwargs)
-        for hid, hook in itertools.chain(_global_hooks.items(), self._forward_hooks.items()):
+        for hid, hook in (*_global_hooks.items(), *self._forward_hooks.items()):
             if hid in self._forward_hooks_with_kwargs:
                 r = hook(self, args, kwargs, out)
             else:
@@ -740,6 +738,9 @@ class Module:
         for _key, p in list(self._parameters.items()):
             if p is None:
                 continue
+            if is_lazy(p):  # no values to convert: the placeholder takes fn's dtype and device
+                p.data = fn(p).data
+                continue
             new = fn(p.detach())
             if new._data is not p._data:
                 p._data = new._data
@@ -884,7 +885,10 @@ class Module:
                     f"Tensor-like object from checkpoint but received {type(val)}"
                 )
                 continue
-            if tuple(val._data.shape) != tuple(cur._data.shape):
+            if is_lazy(cur) and is_lazy(val):
+                continue  # uninitialised into uninitialised: nothing to copy
+            # val.shape: an uninitialised value raises torch's error for loading it here
+            if tuple(val.shape) != tuple(cur._data.shape):
                 error_msgs.append(
                     f"size mismatch for {key}: copying a param with shape {val.shape} from "
                     f"checkpoint, the shape in current model is {cur.shape}."

@@ -5,7 +5,13 @@ from __future__ import annotations
 from ...ops import pool_adaptive, pooling
 from ...ops.conv import ntuple
 from ...tensor import Tensor
-from ..functional import fractional_max_pool2d, fractional_max_pool3d, lp_pool1d, lp_pool2d
+from ..functional import (
+    fractional_max_pool2d,
+    fractional_max_pool3d,
+    lp_pool1d,
+    lp_pool2d,
+    lp_pool3d,
+)
 from .module import Module
 
 __all__ = [
@@ -25,6 +31,7 @@ __all__ = [
     "MaxUnpool3d",
     "LPPool1d",
     "LPPool2d",
+    "LPPool3d",
 ]
 
 
@@ -280,7 +287,7 @@ class _LPPoolNd(Module):
         )
 
     def forward(self, input: Tensor) -> Tensor:
-        fn = lp_pool1d if self._nsp == 1 else lp_pool2d
+        fn = (lp_pool1d, lp_pool2d, lp_pool3d)[self._nsp - 1]
         return fn(input, self.norm_type, self.kernel_size, self.stride, self.ceil_mode)
 
 
@@ -294,6 +301,12 @@ class LPPool2d(_LPPoolNd):
     """Power-average pooling over 2 dims, as torch.nn.LPPool2d."""
 
     _nsp = 2
+
+
+class LPPool3d(_LPPoolNd):
+    """Power-average pooling over 3 dims, as torch.nn.LPPool3d."""
+
+    _nsp = 3
 
 
 class AdaptiveMaxPool3d(_AdaptiveMaxNd):

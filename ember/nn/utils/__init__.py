@@ -1,5 +1,5 @@
 """nn.utils: gradient clipping, parameter/vector conversion, sequence packing,
-parametrizations and conv/linear + BatchNorm fusion."""
+parametrizations, conv/linear + BatchNorm fusion and skip_init."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from .fusion import (  # noqa: F401
     fuse_linear_bn_eval,
     fuse_linear_bn_weights,
 )
+from .init import skip_init  # noqa: F401
 from .weight_norm import (  # noqa: F401
     remove_spectral_norm,
     remove_weight_norm,
