@@ -9,6 +9,7 @@ staged through host memory on an 'mpi' group. ``async_op=True`` returns a :class
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 
 import numpy as np
@@ -38,6 +39,8 @@ __all__ = [
     "reduce_scatter",
     "reduce_scatter_tensor",
     "scatter",
+    "all_gather_coalesced",
+    "all_reduce_coalesced",
 ]
 
 _NATIVE = {
@@ -552,3 +555,52 @@ def monitored_barrier(
     pg = _resolve(group)
     t = _timeout_seconds(timeout) if timeout is not None else pg.timeout
     _wait_requests([pg.comm.Ibarrier()], t, "monitored_barrier")
+
+
+_COALESCED_NOTE = (
+    "`torch.distributed.{}` will be deprecated. If you must use it, please revisit our "
+    "documentation later at https://pytorch.org/docs/main/distributed.html#collective-functions"
+)
+
+
+def _all_of(works: list) -> Work | None:
+    """One Work that completes when every one of ``works`` has (None when none is pending)."""
+    works = [w for w in works if w is not None]
+    if not works:
+        return None
+    return Work([], None, lambda: [w.wait() for w in works], "coalesced collective")
+
+
+def all_reduce_coalesced(
+    tensors: list, op=ReduceOp.SUM, group: ProcessGroup | None = None, async_op: bool = False
+):
+    """All-reduce each tensor of a list, in place (deprecated in torch: warns FutureWarning).
+
+    ember runs one all-reduce per tensor; the results are the same as torch's single fused call.
+    """
+    warnings.warn(_COALESCED_NOTE.format("all_reduce_coalesced"), FutureWarning, stacklevel=2)
+    _resolve(group)  # before init_process_group: torch's ValueError, even for no tensors
+    if not isinstance(tensors, (list, tuple)):
+        tensors = [tensors]
+    works = [all_reduce(t, op, group, async_op) for t in tensors]
+    return _all_of(works) if async_op else None
+
+
+def all_gather_coalesced(
+    output_tensor_lists: list,
+    input_tensor_list: list,
+    group: ProcessGroup | None = None,
+    async_op: bool = False,
+):
+    """All-gather each input tensor into its list of outputs (deprecated in torch: warns).
+
+    ``output_tensor_lists[r][i]`` receives rank r's ``input_tensor_list[i]``, as torch.
+    """
+    warnings.warn(_COALESCED_NOTE.format("all_gather_coalesced"), FutureWarning, stacklevel=2)
+    pg = _resolve(group)
+    _check_list(output_tensor_lists, pg.size(), "output_tensor_lists")
+    works = []
+    for i, t in enumerate(input_tensor_list):
+        outs = [per_rank[i] for per_rank in output_tensor_lists]
+        works.append(all_gather(outs, t, group, async_op))
+    return _all_of(works) if async_op else None

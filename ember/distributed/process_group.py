@@ -13,6 +13,8 @@ import os
 import sys
 import time
 import traceback
+import typing
+import warnings
 from collections.abc import Callable, Sequence
 
 from .._backend.xp import nccl as cupy_nccl
@@ -39,6 +41,14 @@ __all__ = [
     "is_nccl_available",
     "is_torchelastic_launched",
     "new_group",
+    "GroupName",
+    "RankType",
+    "get_backend_config",
+    "get_default_backend_for_device",
+    "get_pg_count",
+    "is_backend_available",
+    "reduce_op",
+    "supports_complex",
 ]
 
 
@@ -59,6 +69,42 @@ class ReduceOp(enum.Enum):
 
 
 ReduceOp.RedOpType = ReduceOp  # torch exposes the enum under this name too
+
+
+class _DeprecatedReduceOp:
+    """``torch.distributed.reduce_op``: ReduceOp's members, warning on every attribute read."""
+
+    def __init__(self) -> None:
+        for op in ReduceOp:
+            object.__setattr__(self, op.name, op)
+        object.__setattr__(self, "__members__", dict(ReduceOp.__members__))
+
+    def __getattribute__(self, name: str):
+        warnings.warn(
+            "`torch.distributed.reduce_op` is deprecated, please use "
+            "`torch.distributed.ReduceOp` instead",
+            FutureWarning,
+            stacklevel=2,
+        )
+        return object.__getattribute__(self, name)
+
+
+reduce_op = _DeprecatedReduceOp()
+
+GroupName = typing.NewType("GroupName", str)  # the name torch gives a process group
+RankType = int  # torch: int or SymInt; ember has no symbolic ints
+
+
+def supports_complex(reduceOp: ReduceOp) -> bool:  # noqa: N803 (torch's argument name)
+    """Whether a reduction works on complex tensors: SUM and AVG do, ordering/bitwise ops not."""
+    return reduceOp not in (
+        ReduceOp.MAX,
+        ReduceOp.MIN,
+        ReduceOp.PRODUCT,
+        ReduceOp.BAND,
+        ReduceOp.BOR,
+        ReduceOp.BXOR,
+    )
 
 
 class Backend(str):
@@ -99,6 +145,34 @@ def is_nccl_available() -> bool:
     except Exception:
         return False
     return True
+
+
+def is_backend_available(backend: str) -> bool:
+    """Whether a backend name (or a ``"cpu:gloo,cuda:nccl"`` map) can run here.
+
+    Unlike torch's CPU build, 'mpi' is available wherever mpi4py is, since it is ember's
+    transport; 'gloo' runs over it too. Unknown names give False.
+    """
+    name = str(backend).lower()
+    if ":" in name:
+        return all(is_backend_available(p.split(":", 1)[1]) for p in name.split(",") if p)
+    if name in ("gloo", "mpi"):
+        return is_available()
+    if name == "nccl":
+        return is_nccl_available()
+    return False
+
+
+_DEVICE_BACKEND = {"cpu": "gloo", "cuda": "nccl"}
+
+
+def get_default_backend_for_device(device) -> str:
+    """The backend torch picks for a device type: 'gloo' for cpu, 'nccl' for cuda."""
+    kind = getattr(device, "type", None) or str(device).split(":", 1)[0]
+    try:
+        return _DEVICE_BACKEND[kind]
+    except KeyError:
+        raise ValueError(f"Default backend not registered for device : {device}") from None
 
 
 def is_torchelastic_launched() -> bool:
@@ -177,7 +251,7 @@ class _GroupMember:
 GroupMember = _GroupMember
 group = _GroupMember  # torch.distributed.group.WORLD
 
-_state: dict = {"pg": None, "hook": None}
+_state: dict = {"pg": None, "hook": None, "store": None, "pg_count": 0}
 
 
 def _default_pg() -> ProcessGroup:
@@ -269,6 +343,8 @@ def init_process_group(
     name = "nccl" if name in ("nccl", "cpu:gloo,cuda:nccl") else "mpi"
     pg = ProcessGroup(comm.Dup(), name, _timeout_seconds(timeout), range(n))
     _state["pg"] = pg
+    _state["store"] = store  # MPI needs no rendezvous store; kept for code that reads it back
+    _state["pg_count"] += 1
     _GroupMember.WORLD = pg
     for var, val in (("RANK", r), ("WORLD_SIZE", n), ("LOCAL_RANK", local_rank(comm))):
         os.environ.setdefault(var, str(val))  # what torchrun-style scripts read
@@ -301,6 +377,20 @@ def get_backend(group: ProcessGroup | None = None) -> str:
     return _resolve(group).backend
 
 
+def get_backend_config(group: ProcessGroup | None = None) -> str:
+    """The group's device -> backend map as text, e.g. ``"cpu:mpi,cuda:nccl"``.
+
+    ember's own names: CPU tensors always travel over MPI, CUDA ones over NCCL on an NCCL group.
+    """
+    pg = _resolve(group)
+    return f"cpu:mpi,cuda:{'nccl' if pg.backend == 'nccl' else 'mpi'}"
+
+
+def get_pg_count() -> int:
+    """Number of process groups created since init_process_group (the default one included)."""
+    return _state["pg_count"]
+
+
 def get_global_rank(group: ProcessGroup, group_rank: int) -> int:
     """The global rank of a group's member ``group_rank``."""
     return _resolve(group).ranks[group_rank]
@@ -330,6 +420,7 @@ def new_group(
     sub = world.comm.Get_group().Incl(ranks)
     comm = world.comm.Create(sub)
     sub.Free()
+    _state["pg_count"] += 1  # counted on every rank, member or not, as torch
     if comm == MPI.COMM_NULL:
         return _GroupMember.NON_GROUP_MEMBER
     name = world.backend if backend is None else Backend(backend)
@@ -352,6 +443,8 @@ def destroy_process_group(group: ProcessGroup | None = None) -> None:
         pass
     if group is None or pg is _state["pg"]:
         _state["pg"] = None
+        _state["store"] = None
+        _state["pg_count"] = 0
         _GroupMember.WORLD = None
         if _state["hook"] is not None:
             sys.excepthook = _state["hook"]
