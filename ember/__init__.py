@@ -20,6 +20,39 @@ ember_version = "0.1.0"
 from . import _device_ctx  # noqa: E402,F401
 from .dtypes import (  # noqa: E402,F401
     bfloat16,
+    bit,
+    bits1x8,
+    bits2x4,
+    bits4x2,
+    bits8,
+    bits16,
+    chalf,
+    complex32,
+    float4_e2m1fn_x2,
+    float8_e4m3fn,
+    float8_e4m3fnuz,
+    float8_e5m2,
+    float8_e5m2fnuz,
+    float8_e8m0fnu,
+    int1,
+    int2,
+    int3,
+    int4,
+    int5,
+    int6,
+    int7,
+    qint8,
+    qint32,
+    quint2x4,
+    quint4x2,
+    quint8,
+    uint1,
+    uint2,
+    uint3,
+    uint4,
+    uint5,
+    uint6,
+    uint7,
     bool_ as bool,
     cdouble,
     cfloat,
@@ -170,10 +203,10 @@ from .autograd import profiler as _autograd_profiler  # noqa: E402  (above ember
 del _autograd_functional, _autograd_profiler  # ember.autograd's, not top-level names
 
 
-from . import accelerator, backends, version  # noqa: E402,F401
+from . import accelerator, backends, torch_version, version  # noqa: E402,F401
 from .stream import Event, Stream  # noqa: E402,F401  (torch.Stream, torch.Event)
 from ._torch_alias import top_level_getattr as _top_level_getattr  # noqa: E402
-from .version import __version__  # noqa: E402,F401,F811
+from .torch_version import __version__  # noqa: E402,F401,F811
 
 
 from . import distributed  # noqa: E402,F401
@@ -281,8 +314,31 @@ def set_default_tensor_type(t) -> None:
 _this_module = _sys.modules[__name__]
 
 
+# torch's build flags: NumPy's linalg is LAPACK and ember has FFTs; NumPy's BLAS is not MKL, and
+# ember starts no OpenMP threads (as ``backends.openmp.is_available()``)
+has_lapack: bool = True
+has_spectral: bool = True
+has_mkl: bool = False
+has_openmp: bool = backends.openmp.is_available()
+
+# the build flags torch deprecated: read through ``__getattr__``, with torch's warning
+_DEPRECATED_FLAGS = {
+    "has_mps": ("backends.mps.is_built", backends.mps.is_built),
+    "has_cuda": ("backends.cuda.is_built", backends.cuda.is_built),
+    "has_cudnn": ("backends.cudnn.is_available", backends.cudnn.is_available),
+    "has_mkldnn": ("backends.mkldnn.is_available", backends.mkldnn.is_available),
+}
+
+
 def __getattr__(name: str):
-    """Unknown names raise an error naming the torch API that ember lacks (or import lazily)."""
+    """Unknown names raise an error naming the torch API that ember lacks (or import lazily);
+    torch's deprecated ``has_cuda``-style flags warn as torch's do."""
+    flag = _DEPRECATED_FLAGS.get(name)
+    if flag is not None:
+        _warnings.warn(
+            f"'{name}' is deprecated, please use 'torch.{flag[0]}()'", UserWarning, stacklevel=2
+        )
+        return flag[1]()
     return _top_level_getattr(name)
 
 

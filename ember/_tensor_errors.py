@@ -1,9 +1,10 @@
-"""torch's messages for broadcasting, device and dim mistakes (the ops, the Tensor and the
-autograd nodes raise them)."""
+"""torch's messages for broadcasting, device, dim and missing-kernel mistakes (the ops, the
+Tensor and the autograd nodes raise them)."""
 
 from __future__ import annotations
 
 from .device import device_of
+from .dtypes import scalar_type_name
 
 
 class OutOfMemoryError(RuntimeError):
@@ -50,3 +51,10 @@ def check_dim(dim: int, ndim: int) -> int:
             f"Dimension out of range (expected to be in range of [{lo}, {hi}], but got {dim})"
         )
     return dim + ndim if dim < 0 else (0 if ndim == 0 else dim)
+
+
+def not_implemented_for(kernel: str, np_dtype) -> NotImplementedError:
+    """torch's error for a kernel that has no loop for a dtype (float8 arithmetic):
+    ``"add_stub" not implemented for 'Float8_e4m3fn'``."""
+    name = scalar_type_name(np_dtype.name)
+    return NotImplementedError(f"\"{kernel}\" not implemented for '{name}'")

@@ -214,6 +214,7 @@ def _sum(self, dim=None, keepdim=False, *, dtype=None, **kw):
         and not kw
         and self._data.dtype.kind in "fc"
         and type(self._data) is CPU_ARRAY
+        and self._data.itemsize > 1  # float8 (ml_dtypes' "f" kind) raises torch's error
     ):
         if self._rg and _gs.enabled:
             return record1(reduction.Sum, self, None, False, None)
@@ -227,6 +228,7 @@ def _sum(self, dim=None, keepdim=False, *, dtype=None, **kw):
         and a.dtype.kind == "f"
         and -a.ndim <= dim < a.ndim
         and not (self._rg and _gs.enabled)
+        and a.itemsize > 1
     ):  # the sum over one dim outside autograd (the no-graph path of reduction.sum)
         return _wrap(reduction.sum_dim(a, dim % a.ndim, bool(keepdim)))
     return reduction.sum(self, dim, keepdim, dtype=dtype, **kw)
@@ -242,6 +244,7 @@ def _mean(self, dim=None, keepdim=False, *, dtype=None, **kw):
         and self._data.dtype.kind in "fc"
         and type(self._data) is CPU_ARRAY
         and self._data.size
+        and self._data.itemsize > 1  # float8 (ml_dtypes' "f" kind) raises torch's error
     ):
         if self._rg and _gs.enabled:
             return record1(reduction.Mean, self, None, False, None)

@@ -6,15 +6,17 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import dtypes
 from ._autocast_state import state as _acs
 from ._backend.xp import CPU_ARRAY
 from ._grad_state import state as _gs
-from ._tensor_errors import broadcast_error
+from ._tensor_errors import broadcast_error, not_implemented_for
 from .autograd.node import _apply_recording
 from .ops import arith, compare, inplace, linalg, unary
 from .tensor import Tensor, _wrap
 
 _new = object.__new__
+_FLOAT8 = dtypes.FLOAT8_NP
 
 
 def _scalar_op(self, other, ufunc):
@@ -55,7 +57,9 @@ def _add(self, other):
             return r
     if type(other) is Tensor and not (self._rg or other._rg):
         a, b = self._data, other._data
-        if a.dtype is b.dtype and type(a) is CPU_ARRAY and type(b) is CPU_ARRAY:
+        d = a.dtype
+        # float8 raises torch's error from the op: one set lookup, the cheapest test measured
+        if d is b.dtype and type(a) is CPU_ARRAY and type(b) is CPU_ARRAY and d not in _FLOAT8:
             try:
                 r = a + b
             except ValueError:
@@ -102,6 +106,7 @@ def _sub(self, other):
             and type(a) is CPU_ARRAY
             and type(b) is CPU_ARRAY
             and a.dtype.kind != "b"
+            and a.dtype not in _FLOAT8  # bool and float8 raise torch's errors from the op
         ):
             try:
                 return _wrap(a - b)
@@ -166,6 +171,8 @@ def _neg(self):
             "you are trying to invert a mask, use the `~` or `logical_not()` "
             "operator instead."
         )
+    if self._data.dtype in _FLOAT8:
+        raise not_implemented_for("neg_cpu", self._data.dtype)
     return unary.neg(self)
 
 

@@ -6,7 +6,7 @@ import builtins
 
 import numpy as np
 
-try:  # bfloat16 needs ml_dtypes (an optional extra); everything else is plain NumPy.
+try:  # bfloat16 and float8 need ml_dtypes (an optional extra); the rest is plain NumPy.
     import ml_dtypes
 
     _BF16 = np.dtype(ml_dtypes.bfloat16)
@@ -14,8 +14,17 @@ except ImportError:  # pragma: no cover - exercised only without the extra
     ml_dtypes = None
     _BF16 = None
 
+
+def _ml(name: str):
+    """The NumPy dtype ml_dtypes gives ``name``, or None (no ml_dtypes, or an older one)."""
+    t = getattr(ml_dtypes, name, None)
+    return None if t is None else np.dtype(t)
+
+
 # categories, in promotion order
 _BOOL, _INT, _FLOAT, _COMPLEX = 0, 1, 2, 3
+# what ``is_signed`` answers for the dtypes torch refuses it for (their ``_signed``)
+_BITS_SIGN, _QUANT_SIGN = "bits", "quantized"
 
 
 class dtype:
@@ -27,32 +36,65 @@ class dtype:
         "itemsize",
         "is_floating_point",
         "is_complex",
-        "is_signed",
+        "_signed",
         "_cat",
+        "_kind",
         "__weakref__",
     )
 
-    def __init__(self, name: str, np_dtype, itemsize: int, cat: int, signed: bool):
+    def __init__(
+        self,
+        name: str,
+        np_dtype,
+        itemsize: int,
+        cat: int,
+        signed: bool | str,
+        kind: str = "",
+    ):
         self.name = name
         self._np = np_dtype
         self.itemsize = itemsize
         self._cat = cat
         self.is_floating_point = cat == _FLOAT
         self.is_complex = cat == _COMPLEX
-        self.is_signed = signed
+        self._signed = signed
+        # "" for the dtypes ember computes with; "float8", "sub-byte", "bits", "quantized",
+        # "float4" or "complex32" for those it only holds or only names
+        self._kind = kind
+
+    @property
+    def is_signed(self) -> bool:
+        """Whether the type holds negative values; torch raises for bits and quantized types."""
+        s = self._signed
+        if s is _BITS_SIGN:
+            raise RuntimeError("Bits types are undefined")
+        if s is _QUANT_SIGN:
+            raise RuntimeError("isSignedType not supported for quantized types")
+        return s
 
     @property
     def np(self) -> np.dtype:
         if self._np is None:
-            raise TypeError(f"{self!r} needs the ml_dtypes package: pip install 'ember[bf16]'")
+            if self._kind in ("", "float8"):
+                raise TypeError(f"{self!r} needs the ml_dtypes package: pip install 'ember[bf16]'")
+            raise TypeError(f"ember cannot hold tensors of dtype {self!r}")
         return self._np
 
     def to_complex(self) -> dtype:
-        # torch's complex32 (ComplexHalf) has no NumPy type: ember uses complex64 for it
-        return complex128 if self is float64 or self is complex128 else complex64
+        """The complex dtype of this floating dtype, as torch (float16 -> complex32)."""
+        c = _TO_COMPLEX.get(self)
+        if c is None:
+            raise RuntimeError(f"Unknown Complex ScalarType for {scalar_type_name(self.name)}")
+        return c
 
     def to_real(self) -> dtype:
-        return {complex128: float64, complex32: float16}.get(self, float32)
+        """The real dtype of this complex dtype; any other dtype is returned as it is."""
+        return _TO_REAL.get(self, self)
+
+    def _compute_complex(self) -> dtype:
+        # the complex dtype ember computes in: complex32 (ComplexHalf) has no NumPy type,
+        # so float16 and bfloat16 promote to complex64
+        return complex128 if self is float64 or self is complex128 else complex64
 
     def __repr__(self) -> str:
         return "torch." + self.name
@@ -78,11 +120,49 @@ float16 = dtype("float16", np.dtype(np.float16), 2, _FLOAT, True)
 bfloat16 = dtype("bfloat16", _BF16, 2, _FLOAT, True)
 float32 = dtype("float32", np.dtype(np.float32), 4, _FLOAT, True)
 float64 = dtype("float64", np.dtype(np.float64), 8, _FLOAT, True)
-complex32 = dtype("complex32", None, 4, _COMPLEX, True)
+complex32 = dtype("complex32", None, 4, _COMPLEX, True, "complex32")
 complex64 = dtype("complex64", np.dtype(np.complex64), 8, _COMPLEX, True)
 complex128 = dtype("complex128", np.dtype(np.complex128), 16, _COMPLEX, True)
 bool_.name = "bool"
 globals()["bool"] = bool_  # the torch name shadows the builtin only inside this namespace
+
+# float8: held (created, converted, copied, printed, saved) through ml_dtypes; torch computes
+# with them hardly at all, and neither does ember
+float8_e4m3fn = dtype("float8_e4m3fn", _ml("float8_e4m3fn"), 1, _FLOAT, True, "float8")
+float8_e5m2 = dtype("float8_e5m2", _ml("float8_e5m2"), 1, _FLOAT, True, "float8")
+float8_e4m3fnuz = dtype("float8_e4m3fnuz", _ml("float8_e4m3fnuz"), 1, _FLOAT, True, "float8")
+float8_e5m2fnuz = dtype("float8_e5m2fnuz", _ml("float8_e5m2fnuz"), 1, _FLOAT, True, "float8")
+float8_e8m0fnu = dtype("float8_e8m0fnu", _ml("float8_e8m0fnu"), 1, _FLOAT, False, "float8")
+FLOAT8 = (float8_e4m3fn, float8_e5m2, float8_e4m3fnuz, float8_e5m2fnuz, float8_e8m0fnu)
+# their NumPy dtypes (those ml_dtypes has): arrays ember holds but does not compute with
+FLOAT8_NP = frozenset(d._np for d in FLOAT8 if d._np is not None)
+# two float4 values packed in a byte: ml_dtypes's float4_e2m1fn holds one, so no NumPy type
+float4_e2m1fn_x2 = dtype("float4_e2m1fn_x2", None, 1, _FLOAT, True, "float4")
+# the dtypes torch only names: sub-byte integers, raw bits, quantized integers
+uint1 = dtype("uint1", None, 1, _INT, False, "sub-byte")
+uint2 = dtype("uint2", None, 1, _INT, False, "sub-byte")
+uint3 = dtype("uint3", None, 1, _INT, False, "sub-byte")
+uint4 = dtype("uint4", None, 1, _INT, False, "sub-byte")
+uint5 = dtype("uint5", None, 1, _INT, False, "sub-byte")
+uint6 = dtype("uint6", None, 1, _INT, False, "sub-byte")
+uint7 = dtype("uint7", None, 1, _INT, False, "sub-byte")
+int1 = dtype("int1", None, 1, _INT, True, "sub-byte")
+int2 = dtype("int2", None, 1, _INT, True, "sub-byte")
+int3 = dtype("int3", None, 1, _INT, True, "sub-byte")
+int4 = dtype("int4", None, 1, _INT, True, "sub-byte")
+int5 = dtype("int5", None, 1, _INT, True, "sub-byte")
+int6 = dtype("int6", None, 1, _INT, True, "sub-byte")
+int7 = dtype("int7", None, 1, _INT, True, "sub-byte")
+bits1x8 = dtype("bits1x8", None, 1, _INT, _BITS_SIGN, "bits")
+bits2x4 = dtype("bits2x4", None, 1, _INT, _BITS_SIGN, "bits")
+bits4x2 = dtype("bits4x2", None, 1, _INT, _BITS_SIGN, "bits")
+bits8 = dtype("bits8", None, 1, _INT, _BITS_SIGN, "bits")
+bits16 = dtype("bits16", None, 2, _INT, _BITS_SIGN, "bits")
+qint8 = dtype("qint8", None, 1, _INT, _QUANT_SIGN, "quantized")
+quint8 = dtype("quint8", None, 1, _INT, _QUANT_SIGN, "quantized")
+qint32 = dtype("qint32", None, 4, _INT, _QUANT_SIGN, "quantized")
+quint4x2 = dtype("quint4x2", None, 1, _INT, _QUANT_SIGN, "quantized")
+quint2x4 = dtype("quint2x4", None, 1, _INT, _QUANT_SIGN, "quantized")
 
 ALL = (
     bool_,
@@ -108,11 +188,24 @@ float = float32  # noqa: A001
 double = float64
 cfloat = complex64
 cdouble = complex128
+chalf = complex32
+bit = uint1
 short = int16
 int = int32  # noqa: A001
 long = int64
 
-_FROM_NP: dict = {d._np: d for d in ALL if d._np is not None}
+_TO_COMPLEX = {
+    float16: complex32,
+    bfloat16: complex64,
+    float32: complex64,
+    float64: complex128,
+    complex32: complex32,
+    complex64: complex64,
+    complex128: complex128,
+}
+_TO_REAL = {complex32: float16, complex64: float32, complex128: float64}
+
+_FROM_NP: dict = {d._np: d for d in ALL + FLOAT8 if d._np is not None}
 _FROM_NP[np.dtype(np.longlong)] = int64  # alias on some platforms
 
 _default = float32
@@ -189,6 +282,10 @@ def promote_types(a: dtype, b: dtype) -> dtype:
 
 
 def _promote(a: dtype, b: dtype) -> dtype:
+    if a._kind or b._kind:
+        r = _promote_exotic(a, b)
+        if r is not None:
+            return r
     if a._cat < b._cat:
         a, b = b, a  # a is of the higher category
     if b is bool_:
@@ -212,8 +309,38 @@ def _promote(a: dtype, b: dtype) -> dtype:
     if b._cat == _COMPLEX:
         return a if a.itemsize >= b.itemsize else b
     if b._cat == _FLOAT and b.itemsize > a.itemsize // 2:
-        return b.to_complex()
+        return b._compute_complex()
     return a
+
+
+def _promote_exotic(a: dtype, b: dtype) -> dtype | None:
+    """torch's refusals to promote float8, quantized, bits and sub-byte types with another
+    dtype; None where the ordinary rules apply (complex32 with a wider type)."""
+    an, bn = scalar_type_name(a.name), scalar_type_name(b.name)
+    kinds = (a._kind, b._kind)
+    if "quantized" in kinds:
+        raise RuntimeError(
+            "promoteTypes with quantized numbers is not handled yet; figure out what the "
+            f"correct rules should be, offending types: {an} {bn}"
+        )
+    if "float8" in kinds:
+        raise RuntimeError(
+            f"Promotion for Float8 Types is not supported, attempted to promote {an} and {bn}"
+        )
+    if "bits" in kinds:
+        raise RuntimeError(f"Promotion from {an} and {bn} is unsupported.")
+    for u, o in ((a, b), (b, a)):  # torch: an unsigned sub-byte type goes to a float type
+        if u._kind == "sub-byte" and not u._signed and o._cat == _FLOAT and not o._kind:
+            return o
+    for u in (a, b):  # as torch words it for the wide unsigned types
+        if u._kind == "sub-byte" and not u._signed:
+            raise RuntimeError(
+                "Promotion for uint16, uint32, uint64 types is not supported, "
+                f"attempted to promote {an} and {bn}"
+            )
+    if "sub-byte" in kinds or "float4" in kinds:
+        raise RuntimeError(f"Promotion for {an} and {bn} is not supported")
+    return None
 
 
 def _promote_wide_unsigned(a: dtype, b: dtype) -> dtype:
@@ -245,7 +372,7 @@ def _combine(higher: dtype | None, lower: dtype | None) -> dtype | None:
         return higher
     if lower._cat == _COMPLEX:
         if higher._cat == _FLOAT:
-            return higher.to_complex()
+            return higher._compute_complex()
         return lower
     if higher._cat == _FLOAT:
         return higher
@@ -286,18 +413,35 @@ def finfo_np(d: dtype):
     return np.finfo(d.np)
 
 
+# torch's finfo of the float8 types as (eps, max, min, tiny): torch gives them all resolution 1
+# (one decimal digit) and, for float8_e5m2fnuz, an eps of 2**-3 (not ml_dtypes's 2**-2)
+_FLOAT8_FINFO = {
+    "float8_e4m3fn": (2.0**-3, 448.0, -448.0, 2.0**-6),
+    "float8_e5m2": (2.0**-2, 57344.0, -57344.0, 2.0**-14),
+    "float8_e4m3fnuz": (2.0**-3, 240.0, -240.0, 2.0**-7),
+    "float8_e5m2fnuz": (2.0**-3, 57344.0, -57344.0, 2.0**-15),
+    "float8_e8m0fnu": (1.0, 2.0**127, 2.0**-127, 2.0**-127),
+}
+
+
 class finfo:
-    """torch.finfo: machine limits of a floating dtype."""
+    """torch.finfo: machine limits of a floating dtype (float8 ones included)."""
 
     def __init__(self, type: dtype | None = None):  # noqa: A002
         d = _default if type is None else to_dtype(type)
-        if not (d.is_floating_point or d.is_complex):
+        if not (d.is_floating_point or d.is_complex) or d is float4_e2m1fn_x2:
             raise TypeError(f"torch.finfo() requires a floating point input type, got {d!r}")
         if d.is_complex:
             d = d.to_real()
-        fi = ml_dtypes.finfo(d.np) if d is bfloat16 else np.finfo(d.np)
         self.dtype = d.name
         self.bits = d.itemsize * 8
+        f8 = _FLOAT8_FINFO.get(d.name)
+        if f8 is not None:
+            self.eps, self.max, self.min, self.tiny = f8
+            self.smallest_normal = self.tiny
+            self.resolution = 1.0
+            return
+        fi = ml_dtypes.finfo(d.np) if d is bfloat16 else np.finfo(d.np)
         self.eps = builtins.float(fi.eps)
         self.max = builtins.float(fi.max)
         self.min = builtins.float(fi.min)
@@ -313,18 +457,26 @@ class finfo:
         )
 
 
+_QUANT_HOLDS = {"qint8": np.int8, "quint8": np.uint8, "qint32": np.int32}
+_QUANT_HOLDS.update(quint4x2=np.uint8, quint2x4=np.uint8)
+
+
 class iinfo:
     """torch.iinfo: limits of an integer dtype."""
 
     def __init__(self, type: dtype):  # noqa: A002
         d = to_dtype(type)
-        if d._cat != _INT:
+        if d._cat != _INT or (d._kind and d._kind != "quantized"):
             raise TypeError(
                 "torch.bool is not supported by torch.iinfo"
                 if d is bool_
+                else "torch.iinfo() requires an integer input type. Use torch.finfo to handle "
+                "'torch.iinfo'"
+                if d._kind
                 else f"torch.iinfo() requires an integer input type, got {d!r}"
             )
-        ii = np.iinfo(d.np)
+        # quantized types: the limits of the integers they hold (torch's iinfo reads them)
+        ii = np.iinfo(_QUANT_HOLDS.get(d.name) or d.np)
         self.dtype = d.name
         self.bits = d.itemsize * 8
         self.max = builtins.int(ii.max)
@@ -383,6 +535,25 @@ _SCALAR_TYPE_NAME = {
     "float64": "Double",
     "complex64": "ComplexFloat",
     "complex128": "ComplexDouble",
+    "complex32": "ComplexHalf",
+    "float8_e4m3fn": "Float8_e4m3fn",
+    "float8_e5m2": "Float8_e5m2",
+    "float8_e4m3fnuz": "Float8_e4m3fnuz",
+    "float8_e5m2fnuz": "Float8_e5m2fnuz",
+    "float8_e8m0fnu": "Float8_e8m0fnu",
+    "float4_e2m1fn_x2": "Float4_e2m1fn_x2",
+    **{f"uint{i}": f"UInt{i}" for i in range(1, 8)},
+    **{f"int{i}": f"Int{i}" for i in range(1, 8)},
+    "bits1x8": "Bits1x8",
+    "bits2x4": "Bits2x4",
+    "bits4x2": "Bits4x2",
+    "bits8": "Bits8",
+    "bits16": "Bits16",
+    "qint8": "QInt8",
+    "quint8": "QUInt8",
+    "qint32": "QInt32",
+    "quint4x2": "QUInt4x2",
+    "quint2x4": "QUInt2x4",
 }
 _CPP_TYPE_NAME = {
     "float32": "float",

@@ -22,7 +22,65 @@ try:  # bfloat16 needs ml_dtypes (an optional extra); the backend sits below emb
 
     _BF16 = np.dtype(_ml.bfloat16)
 except ImportError:  # pragma: no cover - exercised only without the extra
+    _ml = None
     _BF16 = None
+
+
+def _ml_dtype(name: str):
+    t = getattr(_ml, name, None)
+    return None if t is None else np.dtype(t)
+
+
+# torch's float -> float8 rules where ml_dtypes' differ: e4m3fn saturates (an infinity or a
+# value past 448 gives +-448, never NaN); e5m2 writes NaN as 0x7f (ml_dtypes: 0x7e); e8m0fnu
+# (no sign, no zero) takes the magnitude, and gives zero its smallest value 2**-127
+_E4M3FN, _E5M2 = _ml_dtype("float8_e4m3fn"), _ml_dtype("float8_e5m2")
+_E8M0 = _ml_dtype("float8_e8m0fnu")
+_FLOAT8 = frozenset(
+    d
+    for d in (_E4M3FN, _E5M2, _ml_dtype("float8_e4m3fnuz"), _ml_dtype("float8_e5m2fnuz"), _E8M0)
+    if d is not None
+)
+
+
+_NAN_ONLY = frozenset(  # the types whose one NaN has the sign bit's pattern (0x80) or is 0xff
+    d for d in (_ml_dtype("float8_e4m3fnuz"), _ml_dtype("float8_e5m2fnuz"), _E8M0) if d is not None
+)
+
+
+def _from_float8(a, dtype: np.dtype):
+    """A float8 NumPy array converted to a non-float8 type as torch does: exactly through
+    float32, where the fnuz types' and e8m0's NaN is a positive NaN (an integer 0)."""
+    f = a.astype(_F32)
+    if a.dtype in _NAN_ONLY:
+        nan = np.isnan(f)
+        if nan.any():
+            f[nan] = 0.0 if dtype.kind in "iu" else np.float32(np.nan)
+    if dtype == _F32:
+        return f
+    with np.errstate(invalid="ignore"):  # NaN and infinities to integers: torch does not warn
+        return cast(f, dtype, False)
+
+
+def _to_float8(a, dtype: np.dtype):
+    """A NumPy array converted to a float8 type with torch's results."""
+    if a.dtype in _FLOAT8:
+        a = _from_float8(a, _F32)
+    elif a.dtype.kind in "biu":  # integers: through float32 (int64 through float64)
+        a = a.astype(_F32 if a.dtype.kind != "i" or a.dtype.itemsize < 8 else _F64)
+    if dtype == _E4M3FN:
+        return np.clip(a, -448.0, 448.0).astype(dtype)  # NaN stays NaN
+    if dtype == _E8M0:
+        m = np.abs(a)
+        return np.where(m == 0, np.float32(2.0**-127), m).astype(dtype)
+    r = a.astype(dtype)
+    if dtype == _E5M2:
+        nan = np.isnan(a)
+        if nan.any():
+            bits = r.view(np.uint8)
+            bits[nan] = 0x7F | (bits[nan] & 0x80)
+    return r
+
 
 _I32, _I64, _U64 = np.dtype(np.int32), np.dtype(np.int64), np.dtype(np.uint64)
 _F32, _ND = np.dtype(np.float32), np.ndarray
@@ -108,6 +166,11 @@ def cast(a, dtype: np.dtype, copy: bool = True):
             return half.to_float16(a)
         with np.errstate(over="ignore"):  # past 65504 is inf, as torch gives it (no warning)
             return a.astype(dtype, copy=copy)
+    if (dtype.itemsize == 1 or a.dtype.itemsize == 1) and type(a) is _ND:  # float8 is 1 byte
+        if dtype in _FLOAT8 and dtype != a.dtype:
+            return _to_float8(a, dtype)
+        if a.dtype in _FLOAT8 and dtype != a.dtype and dtype.kind in "iufb":
+            return _from_float8(a, dtype)
     how = _HOW.get((a.dtype, dtype))
     if how is None or (how is _plain and type(a) is _ND):
         return a.astype(dtype, copy=copy)

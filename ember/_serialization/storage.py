@@ -286,7 +286,9 @@ def rebuild_tensor_v3(
 ) -> Tensor:
     """torch._utils._rebuild_tensor_v3: a view of an untyped storage with an explicit dtype."""
     if isinstance(dtype, UnsupportedDtype):
-        raise RuntimeError(f"ember has no dtype {dtype!r}, so it cannot load this tensor")
+        raise RuntimeError(
+            f"ember cannot hold tensors of dtype {dtype!r}, so it cannot load this one"
+        )
     if not isinstance(dtype, dtypes.dtype):
         raise RuntimeError(f"corrupted checkpoint: expected a dtype, got {type(dtype)}")
     arr = make_array(storage, storage_offset, size, stride, dtype)

@@ -9,7 +9,7 @@ import numpy as np
 from .. import dtypes
 from .._backend.xp import CPU_ARRAY, xp_of
 from .._grad_state import state as _gs
-from .._tensor_errors import broadcast_error, device_error
+from .._tensor_errors import broadcast_error, device_error, not_implemented_for
 from ..autograd.node import Op, record2
 from ..device import device_of
 from ..tensor import Tensor, _wrap
@@ -370,6 +370,20 @@ _OPS = {
 }
 
 
+# torch's kernels that have no float8 loop: adding, subtracting, dividing, and multiplying by a
+# number (a float8 tensor times a float8 tensor works)
+_FLOAT8_KERNELS = {"Add": "add_stub", "Sub": "add_stub", "Div": "div_cpu"}
+
+
+def _float8_check(op, rt, other_is_tensor: bool) -> None:
+    """Raise torch's NotImplementedError for a float8 op torch cannot compute."""
+    kernel = _FLOAT8_KERNELS.get(op.__name__)
+    if kernel is None and op.__name__ == "Mul" and not other_is_tensor:
+        kernel = "mul_cpu_reduced_float"
+    if kernel is not None:
+        raise not_implemented_for(kernel, rt)
+
+
 def _binary(op, ufunc, a, b, true_div=False):
     """Apply a binary op with torch's promotion; ``a`` or ``b`` may be a scalar."""
     ta = isinstance(a, Tensor)
@@ -388,6 +402,8 @@ def _binary(op, ufunc, a, b, true_div=False):
             rt = dtypes._default.np
     if rt.kind in "biu" and op in _INT_CHECKED:
         _int_checks(op, rt, bd, b)
+    elif rt.itemsize == 1 and rt in dtypes.FLOAT8_NP:
+        _float8_check(op, rt, tb)
     if _gs.enabled and ((ta and a._rg) or (tb and b._rg)):
         if rt.kind not in "fc" and rt != dtypes.bfloat16._np:
             raise RuntimeError(f"{op.__name__}: only floating point results are differentiable")

@@ -230,6 +230,9 @@ def tensor(
     if pin_memory:
         check_pin_memory(pin_memory)
     dt = dtypes.to_dtype(dtype) if dtype is not None else None
+    if dt is not None and dt._np is None and dt._kind not in ("", "float8", "complex32"):
+        # sub-byte, bits, packed float4 and quantized types: torch cannot write an element
+        raise RuntimeError("store_scalar: invalid type")
     if isinstance(data, Tensor):
         arr = data._host().copy()
         if dt is None:

@@ -23,7 +23,7 @@ from .. import dtypes
 from .._autocast_state import state as _acs
 from .._backend import ufunc_methods
 from .._backend.xp import CPU_ARRAY, xp_of
-from .._tensor_errors import check_dim
+from .._tensor_errors import check_dim, not_implemented_for
 from ..autograd.node import Op
 from ..dtypes import scalar_type_name
 from ..tensor import Tensor, _wrap
@@ -199,6 +199,8 @@ def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None, out=None,
     elif a.dtype.kind in "biu":
         npdt = np.dtype(np.int64)
     else:
+        if a.dtype.itemsize == 1 and a.dtype in dtypes.FLOAT8_NP:
+            raise not_implemented_for("sum_cpu", a.dtype)
         npdt = None
     r = Sum.apply(input, dims, keepdim, npdt)
     return _finish(r, out)
@@ -215,6 +217,8 @@ def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None, out=None
             "mean(): could not infer output dtype. Input dtype must be either a floating point "
             f"or complex dtype. Got: {_name(input.dtype)}"
         )
+    if dtype is None and a.dtype.itemsize == 1 and a.dtype in dtypes.FLOAT8_NP:
+        raise not_implemented_for("sum_cpu", a.dtype)
     npdt = dtypes.to_dtype(dtype).np if dtype is not None else None
     dims = norm_dims(dim, a.ndim)
     if not a.ndim:  # dim 0 or -1 of a 0-d tensor: the tensor itself
