@@ -8,20 +8,26 @@ this package.
 
 from __future__ import annotations
 
-from .. import _settings
 from .._torch_alias import module_getattr as _module_getattr
-from . import forward_ad, grad_mode, graph
+from . import anomaly_mode, forward_ad, grad_mode, graph
+from .anomaly_mode import detect_anomaly, set_detect_anomaly
 from .engine import backward, grad
-from .function import Function, FunctionCtx, once_differentiable
+from .function import Function, FunctionCtx, NestedIOFunction, once_differentiable
 from .grad_mode import (
     enable_grad,
+    enforce_grad_layout_policy,
     inference_mode,
     is_grad_enabled,
     is_inference_mode_enabled,
+    is_multithreading_enabled,
+    is_view_replay_enabled,
     no_grad,
     set_grad_enabled,
+    set_multithreading_enabled,
 )
 from .gradcheck import gradcheck, gradgradcheck
+from .graph import SavedTensor
+from .variable import Variable
 
 __all__ = [
     "Function",
@@ -45,55 +51,20 @@ __all__ = [
     "Variable",
     "detect_anomaly",
     "set_detect_anomaly",
+    "anomaly_mode",
+    "NestedIOFunction",
+    "SavedTensor",
+    "enforce_grad_layout_policy",
+    "is_multithreading_enabled",
+    "is_view_replay_enabled",
+    "set_multithreading_enabled",
 ]
 
 
-def Variable(data, requires_grad: bool = False, volatile: bool = False):  # noqa: N802
-    """The legacy wrapper: today's tensors are Variables; this returns ``data`` itself."""
-    if requires_grad:
-        data.requires_grad_(True)
-    return data
-
-
-class detect_anomaly:
-    """Anomaly mode for the block (``is_anomaly_enabled()`` reads it); ember's backward errors
-    already name the failing op, so it changes nothing else."""
-
-    def __init__(self, check_nan: bool = True):
-        self.check_nan = check_nan
-        self._prev = None
-
-    def __enter__(self):
-        self._prev = (_settings.is_anomaly_enabled(), _settings.is_anomaly_check_nan_enabled())
-        _settings.set_anomaly_enabled(True, self.check_nan)
-        return self
-
-    def __exit__(self, *exc):
-        _settings.set_anomaly_enabled(*self._prev)
-        return False
-
-    def __call__(self, fn):
-        def wrapped(*args, **kwargs):
-            with self.__class__(self.check_nan):
-                return fn(*args, **kwargs)
-
-        return wrapped
-
-
-class set_detect_anomaly:
-    """Set the anomaly mode now, as a call; as a context manager, restore it on exit."""
-
-    def __init__(self, mode: bool, check_nan: bool = True):
-        self.mode = mode
-        self._prev = (_settings.is_anomaly_enabled(), _settings.is_anomaly_check_nan_enabled())
-        _settings.set_anomaly_enabled(mode, check_nan)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        _settings.set_anomaly_enabled(*self._prev)
-        return False
+def variable(*args, **kwargs):
+    """The removed legacy constructor: raises as torch's (the ``variable`` module keeps
+    ``Variable``), so ``autograd.variable`` is this function, as in torch."""
+    raise RuntimeError("torch.autograd.variable(...) is deprecated, use torch.tensor(...) instead")
 
 
 __getattr__ = _module_getattr(__name__)  # unknown names: a clear not-implemented error

@@ -55,8 +55,9 @@ def start(record_shapes: bool = False) -> Session:
             )
         s = Session(record_shapes)
         _session = s
-        node._prof = engine._prof = _this_module()
-        node._profiling = engine._profiling = True
+        engine._prof = _this_module()
+        engine._profiling = True
+        node.set_recorder(_this_module())
     return s
 
 
@@ -65,7 +66,8 @@ def stop(s: Session) -> Session:
     global _session
     with _lock:
         if _session is s:
-            node._profiling = engine._profiling = False
+            engine._profiling = False
+            node.set_recorder(None)
             _session = None
         s.end_ns = _now()
     return s

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from .._backend.xp import xp_of
 from .._grad_state import state as _gs
 from ..tensor import Tensor, _wrap
@@ -170,6 +172,26 @@ class Function(metaclass=_FunctionMeta):
         if _hooks_pushed:
             pack_function_saved(ctx, outs, res)
         return res[0] if single else tuple(res)
+
+
+class NestedIOFunction(Function):
+    """The legacy Function with instance methods ``forward_extended``/``backward_extended``,
+    kept as a name only: torch 2.13's cannot run either (its call reaches a removed method), so
+    ember's refuses a call with a pointer to ``Function``."""
+
+    def __call__(self, *args: Any) -> Any:
+        raise RuntimeError(
+            "NestedIOFunction is a legacy autograd function that cannot be called; subclass "
+            "autograd.Function with static forward/backward and call .apply instead"
+        )
+
+    def forward_extended(self, *input: Any) -> Any:
+        """The user's forward, on nested inputs."""
+        raise NotImplementedError
+
+    def backward_extended(self, *grad_output: Any) -> Any:
+        """The user's backward, on nested gradients."""
+        raise NotImplementedError
 
 
 def _alias(t):

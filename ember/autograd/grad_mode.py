@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import threading
 
 from .._grad_state import state
 
@@ -140,3 +141,64 @@ class inference_mode(_DecoratorContextManager):
 
     def clone(self):
         return self.__class__(self.mode)
+
+
+class _EngineFlags(threading.local):
+    """Per-thread switches of the backward engine that ember keeps only to report them: its
+    backward always runs in the calling thread and lays out gradients as the parameter."""
+
+    multithreading = True
+    grad_layout = True
+
+
+_flags = _EngineFlags()
+
+
+def is_multithreading_enabled() -> bool:
+    """Whether backward may use per-device worker threads (``set_multithreading_enabled``)."""
+    return _flags.multithreading
+
+
+def is_view_replay_enabled() -> bool:
+    """Whether views are replayed instead of as_strided in backward: always False in ember, as
+    torch's default."""
+    return False
+
+
+class _FlagSwitch(_DecoratorContextManager):
+    """Set a flag of ``_flags`` at once; as a context manager restore it on exit, as a decorator
+    set it only during each call."""
+
+    _name = ""
+
+    def __init__(self, mode: bool) -> None:
+        self.prev = getattr(_flags, self._name)
+        self.mode = bool(mode)
+        setattr(_flags, self._name, self.mode)
+
+    def __call__(self, func):
+        setattr(_flags, self._name, self.prev)
+        return super().__call__(func)
+
+    def __enter__(self) -> None:
+        pass
+
+    def __exit__(self, *exc) -> None:
+        setattr(_flags, self._name, self.prev)
+
+    def clone(self):
+        return self.__class__(self.mode)
+
+
+class set_multithreading_enabled(_FlagSwitch):
+    """Enable or disable multithreaded backward (thread-local, as torch); ember's backward runs
+    in the calling thread either way, so only ``is_multithreading_enabled`` changes."""
+
+    _name = "multithreading"
+
+
+class enforce_grad_layout_policy(_FlagSwitch):
+    """Enforce (default) or relax the rule that accumulated gradients take their parameter's
+    strides; ember's gradients always do, so the switch is only recorded."""
+
+    _name = "grad_layout"

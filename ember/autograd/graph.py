@@ -223,3 +223,16 @@ def allow_mutation_on_saved_tensors() -> Iterator[_MutationContext]:
     finally:
         ctx.open = False
         _mutation_ctx.pop()
+
+
+class SavedTensor:
+    """A value saved for backward, as ``torch.autograd.SavedTensor``. torch hands these out only
+    through a node's ``_raw_saved_*`` attributes, which ember's nodes do not have, so the type
+    exists for annotations and isinstance checks and, as torch's, cannot be made from Python."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("Trying to create a SavedTensor object from Python is forbidden.")
+
+    def register_hooks(self, pack_hook: Callable, unpack_hook: Callable) -> None:
+        """Pack and unpack this one saved value with the given hooks."""
+        raise NotImplementedError

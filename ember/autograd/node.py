@@ -21,10 +21,13 @@ from .hooks import RemovableHandle
 
 _new = object.__new__
 
-# While a profile records, ember.profiler sets _prof (its recorder) and _profiling; the entry
-# points below then cost one module-global check when no profile is active.
+# While a profile records (``set_recorder``) or an op mode is pushed (``push_op_mode``), _prof is
+# the object that runs each op call and _profiling is True; the entry points below then cost one
+# module-global check when neither is active.
 _profiling = False
 _prof = None
+_recorder = None  # the profiler's recorder while a profile records
+_mode_count = 0  # op modes pushed in all threads
 
 # Saved-tensor hooks (ember.autograd.graph.saved_tensors_hooks): one entry per (pack, unpack) pair
 # pushed in any thread. The recording paths test only this list, so without hooks they pay one
@@ -151,8 +154,8 @@ class Op(Node):
         return _wrap(out)
 
 
-def _apply_recording(cls, args):
-    if _profiling and _prof.enter(cls):
+def _apply_recording(cls, args, forward=None):
+    if _profiling and forward is None and _prof.enter(cls):
         return _prof.run_op(cls, _apply_recording, (cls, args), args)
     ctx = _new(cls)
     n = len(args)
@@ -200,7 +203,7 @@ def _apply_recording(cls, args):
         if cls.higher_order:
             ctx._inputs = args
     try:
-        out = cls.forward(ctx, *arrays)
+        out = (forward or cls.forward)(ctx, *arrays)
     except Exception as e:
         raise _device_mix(args) or e from None
     if type(out) is tuple:
@@ -385,6 +388,144 @@ class GradientEdge(NamedTuple):
     node: Node
     output_nr: int
     ownership_token: object = None
+
+
+# --- op modes: code that sees every op call of its thread (selective checkpointing) ---------
+
+
+class _OpModes(threading.local):
+    def __init__(self) -> None:
+        self.stack = []  # this thread's modes, the innermost last
+        self.op = None  # the op class whose call the modes are running (not to be seen twice)
+
+
+_op_modes = _OpModes()
+
+
+def _refresh_dispatch() -> None:
+    global _prof, _profiling
+    if _mode_count:
+        _prof, _profiling = _ModeDispatch, True
+    else:
+        _prof, _profiling = _recorder, _recorder is not None
+
+
+def set_recorder(recorder) -> None:
+    """Make ``recorder`` (the profiler's, with ``enter(cls)`` and ``run_op(cls, fn, args,
+    inputs)``) see every op call, or none with None."""
+    global _recorder
+    _recorder = recorder
+    _refresh_dispatch()
+
+
+def push_op_mode(mode) -> None:
+    """Run every op call of this thread through ``mode.run_op(cls, inputs, proceed)`` until
+    ``pop_op_mode``: ``inputs`` are the op's ``apply`` arguments, ``proceed()`` computes it as
+    usual (through any outer mode and the profiler) and ``mode`` returns the op's result."""
+    global _mode_count
+    _op_modes.stack.append(mode)
+    _mode_count += 1
+    _refresh_dispatch()
+
+
+def pop_op_mode() -> None:
+    """Undo this thread's last ``push_op_mode``."""
+    global _mode_count
+    _op_modes.stack.pop()
+    _mode_count -= 1
+    _refresh_dispatch()
+
+
+class _ModeDispatch:
+    """What _prof is while op modes are pushed: the thread's modes, innermost first, then the
+    profiler's recorder."""
+
+    @staticmethod
+    def enter(cls) -> bool:
+        if _op_modes.stack and _op_modes.op is not cls:
+            return True
+        return _recorder is not None and _recorder.enter(cls)
+
+    @staticmethod
+    def run_op(cls, fn, args, inputs):
+        tls = _op_modes
+        stack = tls.stack
+        if not stack or tls.op is cls:  # only the recorder wanted this call
+            return _recorder.run_op(cls, fn, args, inputs)
+
+        def call(i):
+            if i < 0:
+                if _recorder is not None and _recorder.enter(cls):
+                    return _recorder.run_op(cls, fn, args, inputs)
+                return fn(*args)
+            return stack[i].run_op(cls, inputs, lambda: call(i - 1))
+
+        prev = tls.op
+        tls.op = cls
+        try:
+            return call(len(stack) - 1)
+        finally:
+            tls.op = prev
+
+
+# what the recording paths set on a node (its edges and checks), as opposed to what its op's
+# forward saved
+_GRAPH_FIELDS = frozenset(
+    (
+        "_next",
+        "_needs",
+        "_ntens",
+        "_next_nr",
+        "_vchk",
+        "_inputs",
+        "_nout",
+        "_out_meta",
+        "_outchk",
+        "_outref",
+        "_outarr",
+        "_packed",
+        "_hooks",
+        "_pre_hooks",
+    )
+)
+
+
+def capture_op(cls, args: tuple):
+    """Run op ``cls`` on ``args`` (its ``apply`` arguments) without recording a node, as if every
+    tensor input required grad; return (its output(s), what its forward stored on its ctx) for
+    ``replay_op``."""
+    ctx = _new(cls)
+    ctx._needs = tuple(isinstance(a, Tensor) for a in args)
+    out = cls.forward(ctx, *[a._data if isinstance(a, Tensor) else a for a in args])
+    fields = {k: v for k, v in ctx.__dict__.items() if k not in _GRAPH_FIELDS}
+    if type(out) is tuple:
+        return tuple(_wrap(o) for o in out), (fields, out)
+    return _wrap(out), (fields, out)
+
+
+def captured_of(out):
+    """What ``capture_op`` keeps, from the output(s) of an op call that recorded a node."""
+    outs = out if type(out) is tuple else (out,)
+    ctx = outs[0].grad_fn
+    fields = {k: v for k, v in ctx.__dict__.items() if k not in _GRAPH_FIELDS}
+    arrays = tuple(o._data for o in outs) if type(out) is tuple else out._data
+    return fields, arrays
+
+
+def replay_op(cls, args: tuple, captured):
+    """Op ``cls`` on ``args`` from what ``capture_op`` kept, without running its forward again:
+    the node is recorded as ``cls.apply`` would (the gradients are those of a fresh forward)."""
+    fields, out = captured
+    if _grad_state.enabled and any(isinstance(a, Tensor) and a._rg for a in args):
+
+        def forward(ctx, *arrays):
+            ctx.__dict__.update(fields)
+            return out
+
+        return _apply_recording(cls, args, forward)
+    if type(out) is tuple:
+        return tuple(_wrap(o) for o in out)
+    return _wrap(out)
 
 
 # --- saved-tensor hooks: packing when an op records, unpacking when backward runs ------------

@@ -20,6 +20,10 @@ from .fusion import (  # noqa: F401
     fuse_linear_bn_weights,
 )
 from .init import skip_init  # noqa: F401
+from .memory_format import (  # noqa: F401
+    convert_conv2d_weight_memory_format,
+    convert_conv3d_weight_memory_format,
+)
 from .weight_norm import (  # noqa: F401
     remove_spectral_norm,
     remove_weight_norm,
