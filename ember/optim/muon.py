@@ -7,7 +7,6 @@ import math
 import numpy as np
 
 from .._backend.xp import xp_of
-from ..dtypes import bfloat16
 from ..ops._fma import fma
 from ..tensor import Tensor
 from .optimizer import Optimizer
@@ -119,15 +118,14 @@ def _newton_schulz(xp, g, coefficients, steps: int, eps: float):
         raise ValueError("Input tensor gradient must be a 2D matrix")
     if len(coefficients) != 3:
         raise ValueError("Coefficients must be a tuple of exactly 3 values")
-    bf = bfloat16.np
     f32 = np.float32
     a, b, c = (f32(v) for v in coefficients)
 
     def rnd(x):
-        return x.astype(bf).astype(f32)
+        return _bf16_round(xp, x)
 
     # torch converts float64 to bfloat16 through float32 (two roundings)
-    x = g.astype(f32).astype(bf).astype(f32)
+    x = rnd(g.astype(f32))
     tall = g.shape[0] > g.shape[1]
     if tall:
         x = x.T
@@ -139,6 +137,17 @@ def _newton_schulz(xp, g, coefficients, steps: int, eps: float):
         upd = rnd(b * gram + c * (gram @ gram))
         x = rnd(a * x + upd @ x)
     return x.T if tall else x
+
+
+def _bf16_round(xp, x):
+    """float32 ``x`` rounded to bfloat16's precision (to nearest, ties to even) and kept as
+    float32: a cast to bfloat16 and back, on the bits, so Muon needs no ml_dtypes."""
+    u = xp.asarray(x, dtype=xp.float32).view(xp.uint32)
+    r = (u + (xp.uint32(0x7FFF) + ((u >> 16) & xp.uint32(1)))) & xp.uint32(0xFFFF0000)
+    nan = u & xp.uint32(0x7FFFFFFF) > xp.uint32(0x7F800000)
+    if nan.any():  # a NaN stays a NaN (quiet), where the carry could turn it into an infinity
+        r = xp.where(nan, (u | xp.uint32(0x00400000)) & xp.uint32(0xFFFF0000), r)
+    return r.view(xp.float32)
 
 
 def _adjusted_lr(lr: float, adjust_lr_fn: str | None, shape) -> float:

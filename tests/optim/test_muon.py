@@ -223,3 +223,21 @@ def test_swap_in_errors_match_torch():
             with ember.optim.swap_in_optimizer_params_and_state(oe, {}, bad(oe)):
                 pass
         assert str(ee.value) == str(te.value)
+
+
+def test_bfloat16_rounding_on_the_bits_equals_a_cast():
+    """Muon rounds to bfloat16 on float32 bits (no ml_dtypes needed): the same bits as a cast to
+    bfloat16 and back, over normal, subnormal, special and random bit patterns."""
+    ml_dtypes = pytest.importorskip("ml_dtypes")
+    from ember.optim.muon import _bf16_round
+
+    rng = np.random.default_rng(0)
+    scaled = rng.standard_normal(20000) * 10.0 ** rng.integers(-40, 38, 20000)
+    special = [0.0, -0.0, np.inf, -np.inf, np.nan, 3.4028235e38, -3.4028235e38, 1e-45]
+    bits = rng.integers(0, 2**32, 20000, dtype=np.uint64).astype(np.uint32).view(np.float32)
+    x = np.concatenate([scaled.astype(np.float32), np.array(special, np.float32), bits])
+    with np.errstate(all="ignore"):
+        ref = x.astype(ml_dtypes.bfloat16).astype(np.float32)
+    got = _bf16_round(np, x)
+    same = (ref.view(np.uint32) == got.view(np.uint32)) | (np.isnan(ref) & np.isnan(got))
+    assert same.all()
