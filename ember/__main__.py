@@ -13,19 +13,17 @@ import builtins
 import importlib.machinery
 import io
 import os
-import platform
 import runpy
 import sys
 import types
 import zipfile
 from types import TracebackType
 
-import numpy
-
 import ember
 
 from . import _torch_alias
 from .demo import main as demo_main
+from .utils.collect_env import get_pretty_env_info
 
 USAGE = """\
 usage: ember run script.py [args ...]
@@ -159,19 +157,7 @@ def run(argv: list[str]) -> int:
 
 def info() -> int:
     """``ember info``: versions and optional components."""
-
-    def have(name: str) -> str:
-        try:
-            mod = __import__(name)
-        except Exception:
-            return "not installed"
-        return getattr(mod, "__version__", "installed")
-
-    print(f"ember {ember.version.ember} (torch API {str(ember.__version__).split('+')[0]})")
-    print(f"python {platform.python_version()}  numpy {numpy.__version__}")
-    print(f"cuda available: {ember.cuda.is_available()}  (cupy: {have('cupy')})")
-    for name in ("tqdm", "matplotlib", "tensorboardX", "ml_dtypes", "mpi4py"):
-        print(f"{name}: {have(name)}")
+    print(get_pretty_env_info())
     return 0
 
 

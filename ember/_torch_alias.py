@@ -73,6 +73,11 @@ KNOWN_TORCH_NAMESPACES = frozenset(
 )
 
 
+# torch's private submodules that scripts reach as ``torch.<name>`` after a plain ``import torch``
+# (torch imports them at start-up or on first use); other private names stay private.
+PRIVATE_SUBMODULES = frozenset({"_dynamo", "_inductor", "_utils"})
+
+
 class EmberNotImplementedError(NotImplementedError, AttributeError):
     """A torch API that ember does not provide yet (also an AttributeError, so hasattr is False)."""
 
@@ -126,7 +131,8 @@ def module_getattr(module_name: str) -> Callable[[str], Any]:
         if name.startswith("__") and name.endswith("__"):
             raise AttributeError(f"module {module_name!r} has no attribute {name!r}")
         mod = sys.modules.get(module_name)
-        if mod is not None and hasattr(mod, "__path__") and not name.startswith("_"):
+        public = not name.startswith("_") or (module_name == TARGET and name in PRIVATE_SUBMODULES)
+        if mod is not None and hasattr(mod, "__path__") and public:
             sub = _import_ember(f"{module_name}.{name}")
             if sub is not None:
                 return sub

@@ -3,7 +3,7 @@ are deterministic already)."""
 
 from __future__ import annotations
 
-_settings = {"deterministic": False, "warn_only": False}
+_settings = {"deterministic": False, "warn_only": False, "fill_uninitialized_memory": True}
 
 
 def use_deterministic_algorithms(mode: bool, *, warn_only: bool = False) -> None:
@@ -46,3 +46,15 @@ def set_deterministic_debug_mode(debug_mode) -> None:
 
 def is_deterministic_algorithms_warn_only_enabled() -> bool:
     return _settings["warn_only"]
+
+
+def fill_uninitialized_memory() -> bool:
+    """torch.utils.deterministic.fill_uninitialized_memory (True by default, as torch)."""
+    return _settings["fill_uninitialized_memory"]
+
+
+def set_fill_uninitialized_memory(mode: bool) -> None:
+    """Record the flag (a bool, else RuntimeError, as torch)."""
+    if not isinstance(mode, bool):
+        raise RuntimeError(f"expected a bool, but got {type(mode).__name__}")
+    _settings["fill_uninitialized_memory"] = mode
