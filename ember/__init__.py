@@ -239,6 +239,7 @@ from .amp.autocast_mode import (  # noqa: E402,F401
     set_autocast_gpu_dtype,
 )
 from . import sparse  # noqa: E402,F401
+from . import library  # noqa: E402,F401  (torch.library; torch.ops is ember.ops)
 from .func import vmap  # noqa: E402,F401  (torch.vmap is torch.func.vmap)
 from ._top_level_forms import *  # noqa: E402,F401,F403
 from ._sym import *  # noqa: E402,F401,F403
