@@ -141,11 +141,23 @@ def _type(self, dtype=None, non_blocking: bool = False):
         dev = "cuda" if module == "torch.cuda" else "cpu"
     elif isinstance(dtype, type) and getattr(creation, dtype.__name__, None) is dtype:
         name, dev = dtype.__name__, "cpu"  # ember.HalfTensor and the other legacy classes
+    elif (
+        isinstance(dtype, type)
+        and getattr(dtype, "is_cuda", False) is True
+        and not getattr(dtype, "is_sparse", True)
+        and getattr(dtype, "dtype", None) is legacy.get(dtype.__name__)
+    ):
+        name, dev = dtype.__name__, "cuda"  # ember.cuda.FloatTensor and the other CUDA classes
     else:
         raise ValueError(f"invalid type: '{getattr(dtype, '__name__', dtype)}'")
     if name not in legacy:
         raise ValueError(f"invalid type: '{name}'")
-    return self._to(to_device(dev), legacy[name])
+    try:
+        return self._to(to_device(dev), legacy[name])
+    except AssertionError as e:  # no CUDA: torch's CPU build raises a RuntimeError here
+        if dev != "cuda":
+            raise
+        raise RuntimeError(f"Cannot initialize CUDA: {e}") from None
 
 
 def _accumulator(self):

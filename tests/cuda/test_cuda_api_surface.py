@@ -638,6 +638,8 @@ def test_legacy_types_on_the_gpu(fake_gpu):
     assert isinstance(t, c.FloatTensor) and not isinstance(t, c.DoubleTensor)
     assert not isinstance(t.cpu(), c.FloatTensor) and isinstance(t.cpu(), ember.FloatTensor)
     assert c.LongTensor([1, 2]).tolist() == [1, 2]
+    moved = ember.tensor([1.5, 2.5]).type(c.HalfTensor)  # the class form, as the name form
+    assert moved.is_cuda and moved.dtype == ember.float16 and moved.cpu().tolist() == [1.5, 2.5]
     s = c.FloatStorage(3)
     assert s.device.type == "cuda" and s.size() == 3 and isinstance(s, c.FloatStorage)
     assert not isinstance(ember.FloatStorage(3), c.FloatStorage)

@@ -307,3 +307,15 @@ def test_tensor_type_conversions_as_torch(case):
         except ValueError as e:
             out.append(("ValueError", str(e)))
     assert out[0] == out[1]
+
+
+def test_tensor_type_to_a_cuda_class_without_a_gpu():
+    """The class form of a CUDA legacy type converts as its name does: without a GPU both
+    raise a RuntimeError that begins as torch's CPU build's ("Cannot initialize CUDA")."""
+    if ember.cuda.is_available():
+        pytest.skip("a GPU is present")
+    for lib in (ember, torch):
+        x = lib.tensor([1.5, -2.25])
+        for arg in (lib.cuda.FloatTensor, "torch.cuda.FloatTensor"):
+            with pytest.raises(RuntimeError, match="^Cannot initialize CUDA"):
+                x.type(arg)
