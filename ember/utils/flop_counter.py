@@ -6,7 +6,7 @@ and maps the ember op to the ATen ops torch would have run for the same call (``
 ``aten.addmm`` or ``aten.mm``, ``matmul`` as ``aten.mm``/``aten.bmm`` or an uncounted
 ``mv``/``dot``, ...). The backward FLOPs are known at forward time from the shapes and from
 which inputs need a gradient; a post-hook on the node adds them when its backward runs, under
-the modules then being differentiated (tracked as torch's ``ModuleTracker`` does).
+the modules then being differentiated (``ModuleTracker``'s parents).
 """
 
 from __future__ import annotations
@@ -18,20 +18,15 @@ from collections.abc import Callable
 from typing import Any
 
 from .._backend.xp import is_cpu
-from ..autograd import engine as _engine
 from ..autograd import node as _node
-from ..autograd.graph import register_multi_grad_hook
-from ..nn.modules.module import (
-    Module,
-    register_module_forward_hook,
-    register_module_forward_pre_hook,
-)
+from ..nn.modules.module import Module
 from ..ops.attention import ScaledDotProductAttention
 from ..ops.conv import ConvNd
 from ..ops.conv_transpose import ConvTransposeNd
 from ..ops.linalg import AddMM, MatMul
 from ..ops.linear import _Linear
 from ..tensor import Tensor
+from .module_tracker import ModuleTracker
 
 __all__ = ["FlopCounterMode", "register_flop_formula"]
 
@@ -215,87 +210,6 @@ def _backward_counts(per_input: list, needs: tuple) -> list:
     return out
 
 
-class _ModuleTracker:
-    """The modules running, forward or backward, by torch's names ("Global", "Net",
-    "Net.fc1", ...), as torch.utils.module_tracker.ModuleTracker tracks them."""
-
-    def __init__(self) -> None:
-        self.parents: set = {"Global"}
-        self._names: dict = {}  # id(module) -> (module, name)
-        self._seen: set = set()
-        self._hooks: list = []
-        self.bw_dirty = False
-
-    def name_of(self, mod: Module) -> str:
-        entry = self._names.get(id(mod))
-        if entry is None or entry[0] is not mod:
-            entry = self._names[id(mod)] = (mod, type(mod).__name__)
-        name = entry[1]
-        if id(mod) not in self._seen:
-            for child_name, child in mod.named_children():
-                self._names[id(child)] = (child, f"{name}.{child_name}")
-                self.name_of(child)
-            self._seen.add(id(mod))
-        return name
-
-    def end_backward_if_done(self) -> None:
-        """torch resets the set when a backward ends; here, at the first op call after it."""
-        if self.bw_dirty and not _engine._tasks:
-            self.parents = {"Global"}
-            self.bw_dirty = False
-
-    def _append(self, name: str, bw: bool) -> Callable:
-        def fn(*_: Any) -> None:
-            if bw:
-                self.bw_dirty = True
-            self.parents.add(name)
-
-        return fn
-
-    def _pop(self, name: str) -> Callable:
-        def fn(*_: Any) -> None:
-            self.parents.discard(name)
-
-        return fn
-
-    def _pre(self, mod: Module, args: Any) -> None:
-        self.end_backward_if_done()
-        name = self.name_of(mod)
-        self._append(name, False)()
-        ts = [a for a in _tensors(args) if a.requires_grad]
-        if ts:
-            self._hooks.append(register_multi_grad_hook(ts, self._pop(name)))
-
-    def _post(self, mod: Module, args: Any, output: Any) -> None:
-        name = self.name_of(mod)
-        self.parents.discard(name)
-        ts = [a for a in _tensors(output) if a.requires_grad]
-        if ts:
-            self._hooks.append(register_multi_grad_hook(ts, self._append(name, True)))
-
-    def __enter__(self) -> _ModuleTracker:
-        self._handles = [
-            register_module_forward_pre_hook(self._pre),
-            register_module_forward_hook(self._post),
-        ]
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        for h in self._handles + self._hooks:
-            h.remove()
-        self._hooks.clear()
-
-
-def _tensors(x: Any) -> list:
-    if isinstance(x, Tensor):
-        return [x]
-    if isinstance(x, (list, tuple)):
-        return [t for a in x for t in _tensors(a)]
-    if isinstance(x, dict):
-        return [t for a in x.values() for t in _tensors(a)]
-    return []
-
-
 def _suffix(n: int) -> str:
     return ["", "K", "M", "B", "T"][max(0, min(4, (len(str(n)) - 2) // 3))]
 
@@ -330,7 +244,7 @@ class FlopCounterMode:
         self.custom_mapping = {**_custom_registry}
         for k, v in (custom_mapping or {}).items():
             self.custom_mapping[k] = v if isinstance(v, tuple) else (v, getattr(v, "_get_raw", 0))
-        self.mod_tracker = _ModuleTracker()
+        self.mod_tracker = ModuleTracker()
         self._active = False
         self._bw_handles: list = []
 
@@ -400,7 +314,6 @@ class FlopCounterMode:
 
     def run_op(self, cls: type, inputs: tuple, proceed: Callable) -> Any:
         """The op mode's entry: run the op, count its forward, arm the count of its backward."""
-        self.mod_tracker.end_backward_if_done()
         out = proceed()
         custom = self.custom_mapping.get(cls)
         if custom is not None:
