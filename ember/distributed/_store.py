@@ -25,6 +25,11 @@ from typing import Any
 
 from ._errors import DistNetworkError, DistStoreError, QueueEmptyError
 
+try:  # POSIX only: FileStore's lock; the rest of the module works everywhere
+    import fcntl
+except ImportError:
+    fcntl = None
+
 __all__ = ["FileStore", "HashStore", "PrefixStore", "Store", "TCPStore"]
 
 _DEFAULT_TIMEOUT = datetime.timedelta(seconds=300)
@@ -325,8 +330,8 @@ class FileStore(Store):
         return self._path
 
     def _op(self, op: str, *args: Any) -> Any:
-        import fcntl  # POSIX only: imported where the lock is taken so import works everywhere
-
+        if fcntl is None:
+            raise ModuleNotFoundError("No module named 'fcntl' (FileStore needs POSIX locks)")
         with open(self._path, "r+b") as f:
             fcntl.flock(f, fcntl.LOCK_EX)
             try:

@@ -18,6 +18,7 @@ every point.
 
 from __future__ import annotations
 
+import inspect
 import math
 import warnings
 from collections.abc import Callable
@@ -124,8 +125,6 @@ def _positional_count(fn: Callable) -> int:
     code = getattr(fn, "__code__", None)
     if code is not None:
         return code.co_argcount - len(getattr(fn, "__defaults__", None) or ())
-    import inspect  # only for callables without __code__ (partials, objects)
-
     return sum(
         1 for p in inspect.signature(fn).parameters.values() if p.default is inspect.Parameter.empty
     )
