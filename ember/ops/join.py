@@ -20,7 +20,7 @@ from .._grad_state import state as _gs
 from .._tensor_errors import check_dim
 from ..autograd import node as _node
 from ..autograd.node import Op
-from ..tensor import Tensor, _new, _wrap, view_of
+from ..tensor import Tensor, _wrap, view_of
 from . import _bw
 from .creation import zeros
 from .inplace import copy_into_out
@@ -143,13 +143,9 @@ def cat(tensors, dim: int = 0, *, out=None) -> Tensor:
         arrays = _plain_arrays(tensors)
         if arrays is not None and -arrays[0].ndim <= dim < arrays[0].ndim:
             try:  # NumPy raises for ranks or sizes that differ
-                r = np.concatenate(arrays, dim)
+                return _wrap(np.concatenate(arrays, dim))
             except ValueError:
                 pass  # mismatched shapes: torch's message from the checks below
-            else:  # _wrap inlined: a sixth of the remaining overhead
-                t = _new(Tensor)
-                t._data, t._rg, t.grad_fn = r, False, None
-                return t
     if isinstance(tensors, Tensor) or not isinstance(tensors, (list, tuple)):
         raise TypeError(
             "cat() argument 'tensors' must be tuple of Tensors, not " + type(tensors).__name__
