@@ -79,3 +79,32 @@ def test_row_path_edges():
         with pytest.raises(RuntimeError, match="backward through the graph a second time"):
             y.sum().backward()
     gradcheck(lambda x, w, b: ember.nn.functional.layer_norm(x, (3,), w, b), (4, 3), (3,), (3,))
+
+
+def test_row_path_from_centred_rows():
+    """With a weight, the row path keeps x - mean and invstd (not xhat) and builds invstd outer
+    w as a GEMM: rows far from zero (mean 1000, std 0.5) with BERT's eps keep torch's values and
+    gradients (a variance from mean(x^2) - mean^2 would be 25% off); a (m, d) big enough for
+    the BLAS; the weight alone differentiable."""
+    x = randn(64, 256, seed=14)
+    with ember.no_grad():
+        x.mul_(0.5).add_(1000.0)
+    w, b = randn(256, seed=15), randn(256, seed=16)
+    compare(
+        lambda m, x, w, b: m.nn.functional.layer_norm(x, (256,), w, b, 1e-12),
+        x,
+        w,
+        b,
+        atol=3e-3,  # both are off float64's by up to 6e-4: x's own float32 rounding at 1000
+        rtol=1e-3,
+    )
+    x2 = randn(3, 40, 96, seed=17)
+    w2 = randn(96, seed=18)
+    compare(lambda m, x, w: m.nn.functional.layer_norm(x, (96,), w), x2, w2, atol=1e-5, rtol=1e-4)
+    gradcheck(lambda x, w, b: ember.nn.functional.layer_norm(x, (5,), w, b), (6, 5), (5,), (5,))
+    gradcheck(
+        lambda w: ember.nn.functional.layer_norm(
+            randn(4, 7, dtype=ember.float64, seed=19), (7,), w
+        ),
+        (7,),
+    )
