@@ -52,6 +52,39 @@ def test_bool_mask_and_fully_masked_row():
     assert not np.any(e.detach().numpy()[..., 0, :])
 
 
+def test_softmax_shift_and_its_fallback_rows():
+    """The CPU softmax shifts each row by the largest of four of its scores, in base 2 for
+    float32: rows whose range overflows that shift, left padding that masks the sampled
+    columns (-inf and -1e4), a NaN off the sampled columns, fully masked rows, and a float
+    mask as big as the scores (base e) all keep torch's values and gradients."""
+
+    def qkv(wide=False):
+        q = randn(2, 3, 16, 8, seed=1)
+        if wide:
+            with ember.no_grad():
+                q[0, 0, 3] *= 60.0  # that row's scores span far more than exp's range
+        return q, randn(2, 3, 24, 8, seed=2), randn(2, 3, 24, 6, seed=3)
+
+    compare(_sdpa, *qkv(wide=True), atol=1e-5, rtol=1e-4)
+    left = np.zeros((2, 1, 1, 24), np.float32)
+    left[0, ..., :20] = -np.inf
+    left[1, ..., :9] = -1e4
+    compare(_sdpa, *qkv(), ember.tensor(left), atol=1e-5, rtol=1e-4)
+    keep = np.ones((16, 24), bool)
+    keep[2] = False
+    keep[5, ::2] = False
+    e, _ = compare(_sdpa, *qkv(), ember.tensor(keep), atol=1e-5, rtol=1e-4)
+    assert not np.any(e.detach().numpy()[..., 2, :])
+    compare(_sdpa, *qkv(), randn(2, 3, 16, 24, seed=5), atol=1e-5, rtol=1e-4)
+    q, k, v = (a.detach().numpy() for a in qkv())
+    k[1, 2, 5, 0] = np.nan
+    rows = [
+        np.isnan(_sdpa(m, m.tensor(q), m.tensor(k), m.tensor(v)).numpy()).any(-1)
+        for m in (ember, torch)
+    ]
+    assert np.array_equal(*rows) and rows[0][1, 2].all() and not rows[0][0].any()
+
+
 def test_causal_with_float_mask_in_float64():
     """The causal bias and a float mask together, rectangular (top-left aligned), float64."""
     q, k, v = (randn(2, 2, s, 5, dtype=ember.float64, seed=i) for i, s in enumerate((6, 4, 4)))
