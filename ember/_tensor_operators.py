@@ -4,6 +4,8 @@ every model, and fall back to the ops otherwise."""
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
 from . import dtypes
@@ -17,6 +19,37 @@ from .tensor import Tensor, _wrap
 
 _new = object.__new__
 _FLOAT8 = dtypes.FLOAT8_NP
+
+# what a binary operator takes as its other operand, as torch's do; for anything else it returns
+# NotImplemented, so Python tries the other operand's reflected method (an fx Proxy's __radd__,
+# a user type's __rmul__) and otherwise raises its own "unsupported operand type(s)" TypeError,
+# torch's message (lists and tuples are refused too, as torch refuses them)
+_OPERANDS = (Tensor, numbers.Number, np.ndarray, np.generic)
+
+
+def operand_ok(other) -> bool:
+    """Whether a Tensor operator computes with ``other`` (else it returns NotImplemented)."""
+    return isinstance(other, _OPERANDS)
+
+
+def deferring(fn, reflected: bool = False):
+    """``fn(self, other)`` (``fn(other, self)`` if ``reflected``) as an operator method that
+    returns NotImplemented for an operand torch's operators do not take."""
+    if reflected:
+
+        def method(self, other):
+            if not isinstance(other, _OPERANDS):
+                return NotImplemented
+            return fn(other, self)
+    else:
+
+        def method(self, other):
+            if not isinstance(other, _OPERANDS):
+                return NotImplemented
+            return fn(self, other)
+
+    method.__name__ = getattr(fn, "__name__", "method")
+    return method
 
 
 def _scalar_op(self, other, ufunc):
@@ -71,6 +104,8 @@ def _add(self, other):
             t._rg = False
             t.grad_fn = None
             return t
+    if not isinstance(other, _OPERANDS):
+        return NotImplemented
     return arith._binary(arith.Add, np.add, self, other)
 
 
@@ -91,6 +126,8 @@ def _mul(self, other):
                 return _wrap(a * b)
             except ValueError:
                 raise broadcast_error(a.shape, b.shape) from None
+    if not isinstance(other, _OPERANDS):
+        return NotImplemented
     return arith._binary(arith.Mul, np.multiply, self, other)
 
 
@@ -112,18 +149,26 @@ def _sub(self, other):
                 return _wrap(a - b)
             except ValueError:
                 raise broadcast_error(a.shape, b.shape) from None
+    if not isinstance(other, _OPERANDS):
+        return NotImplemented
     return arith.sub(self, other)
 
 
 def _rsub(self, other):
+    if not isinstance(other, _OPERANDS):
+        return NotImplemented
     return arith.sub(other, self)
 
 
 def _div(self, other):
+    if not isinstance(other, _OPERANDS):
+        return NotImplemented
     return arith._binary(arith.Div, np.true_divide, self, other, true_div=True)
 
 
 def _rdiv(self, other):
+    if not isinstance(other, _OPERANDS):
+        return NotImplemented
     if type(other) in (int, float) and self.dtype.is_floating_point:
         # torch's number / tensor is reciprocal(tensor) * number (its bits and gradients)
         return unary.reciprocal(self) * other
@@ -131,10 +176,14 @@ def _rdiv(self, other):
 
 
 def _pow(self, other):
+    if not isinstance(other, _OPERANDS):
+        return NotImplemented
     return arith.pow(self, other)
 
 
 def _rpow(self, other):
+    if not isinstance(other, _OPERANDS):
+        return NotImplemented
     return arith._binary(arith.Pow, arith.int_pow, other, self)
 
 
@@ -155,13 +204,19 @@ def _matmul(self, other):
             if _gs.enabled and (self._rg or other._rg):
                 return _apply_recording(linalg.MatMul, (self, other))
             return _wrap(a @ b)
+    elif type(other) is CPU_ARRAY and type(self._data) is CPU_ARRAY:
+        # torch's @ takes tensors only and leaves a NumPy array to NumPy, whose product (in
+        # NumPy's dtype, outside autograd) comes back as a tensor
+        return _wrap(np.asarray(self._data @ other))
+    else:
+        return NotImplemented
     return linalg.matmul(self, other)
 
 
 def _rmatmul(self, other):
     if isinstance(other, Tensor):  # a direct call keeps the other operand in the graph
         return linalg.matmul(other, self)
-    return linalg.matmul(_wrap(np.asarray(other)), self)
+    return NotImplemented
 
 
 def _neg(self):
