@@ -24,7 +24,7 @@ _FLOAT8 = dtypes.FLOAT8_NP
 # NotImplemented, so Python tries the other operand's reflected method (an fx Proxy's __radd__,
 # a user type's __rmul__) and otherwise raises its own "unsupported operand type(s)" TypeError,
 # torch's message (lists and tuples are refused too, as torch refuses them)
-_OPERANDS = (Tensor, numbers.Number, np.ndarray, np.generic)
+_OPERANDS = (Tensor, float, int, numbers.Number, np.ndarray, np.generic)  # the common first
 
 
 def operand_ok(other) -> bool:
