@@ -24,7 +24,7 @@ from ..tensor import Tensor, _wrap, view_of
 from . import _bw
 from .creation import zeros
 from .inplace import copy_into_out
-from .view import _slice, meshgrid, plain, reshape, unsqueeze
+from .view import _slice, as_view, meshgrid, plain, reshape, unsqueeze
 
 __all__ = [
     "cartesian_prod",
@@ -296,11 +296,65 @@ def split(tensor: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
                 f"split_with_sizes expects split_sizes to sum exactly to {n} (input tensor's "
                 f"size at dimension {dim}), but got split_sizes={sizes}"
             )
+    if len(sizes) > 1 and tensor._rg and _gs.enabled:
+        by_int = isinstance(split_size_or_sections, int)
+        parts = SplitViews.apply(tensor, d, tuple(sizes), by_int)
+        return tuple(as_view(t, tensor) for t in parts)
     out, start = [], 0
     for s in sizes:
         out.append(_slice(tensor, d, start, start + s))
         start += s
     return tuple(out)
+
+
+class SplitViews(Op):
+    """The pieces of a split along one dim as views, one node for all of them: the backward
+    writes the pieces' gradients into one array (zeros only where a piece has none), where a
+    node per piece made a zero-padded full-size gradient for each and summed them (nanoGPT's
+    q, k, v split of (12, 64, 384): 190 -> 60 us per backward)."""
+
+    higher_order = True
+
+    def name(self) -> str:
+        return "SplitBackward0" if self.by_int else "SplitWithSizesBackward0"
+
+    @staticmethod
+    def forward(ctx, a, d, sizes, by_int):
+        ctx.by_int = by_int
+        ctx.shape = a.shape
+        ctx.d = d
+        ctx.sizes = sizes
+        pre = (slice(None),) * d
+        out, start = [], 0
+        for n in sizes:
+            out.append(a[pre + (slice(start, start + n),)])
+            start += n
+        return tuple(out)
+
+    @staticmethod
+    def backward(ctx, *gs):
+        d, sizes = ctx.d, ctx.sizes
+        if any(isinstance(g, Tensor) for g in gs):  # create_graph: a differentiable cat
+            like = next(g for g in gs if g is not None)
+            parts = []
+            for g, n in zip(gs, sizes):
+                if g is None:
+                    shape = list(ctx.shape)
+                    shape[d] = n
+                    g = zeros(*shape, dtype=like.dtype, device=like.device)
+                parts.append(g)
+            return cat(parts, d), None, None, None
+        like = next(g for g in gs if g is not None)
+        xp = xp_of(like)
+        full = xp.empty if all(g is not None for g in gs) else xp.zeros
+        out = full(ctx.shape, like.dtype)
+        pre = (slice(None),) * d
+        start = 0
+        for g, n in zip(gs, sizes):
+            if g is not None:
+                out[pre + (slice(start, start + n),)] = g
+            start += n
+        return out, None, None, None
 
 
 def split_with_sizes(input: Tensor, split_sizes, dim: int = 0) -> tuple:

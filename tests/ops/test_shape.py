@@ -297,6 +297,32 @@ def test_splits_and_ravel():
         ember.vsplit(randn(3), 1)
 
 
+def test_split_is_one_node_with_torchs_gradients():
+    """split/chunk of a tensor that records a graph: one node for all the pieces (torch's
+    SplitBackward0 / SplitWithSizesBackward0), gradients with pieces unused, used twice, or
+    changed in place, higher derivatives, and float64 finite differences."""
+    compare(lambda m, x: [p * (i + 1) for i, p in enumerate((x * 1).split(3, dim=1))], randn(4, 9))
+    compare(lambda m, x: (x * 2).split([2, 3, 4], 1)[2].exp(), randn(4, 9))
+    compare(lambda m, x: sum(p.sum() * p.mean() for p in (x + 0).chunk(4, 0)), randn(4, 9))
+    x = randn(4, 9, seed=5)
+    for m in (ember, __import__("torch")):
+        y = m.tensor(x.detach().numpy(), requires_grad=True)
+        a, b = (y * 1).split([4, 5], 1)
+        assert a.grad_fn.name() == "SplitWithSizesBackward0" and a.grad_fn is b.grad_fn
+        assert (y * 1).split(3, 1)[0].grad_fn.name() == "SplitBackward0"
+    compare_double_backward(
+        lambda m, x: m.cat([p.pow(3) * i for i, p in enumerate((x * 1).split(2, 1))], 1), (3, 5)
+    )
+    gradcheck(lambda x: (x * 1).split([1, 2], 0)[1].sin(), (3, 4))
+    # in place on a piece: ember rewrites the history, as for a narrow (torch refuses this)
+    y = ember.tensor(x.detach().numpy(), requires_grad=True)
+    q, k, v = (y * 1).split(3, 1)
+    q.mul_(2)
+    (q.sum() + v.sum()).backward()
+    want = np.concatenate([np.full((4, 3), 2.0), np.zeros((4, 3)), np.ones((4, 3))], 1)
+    np.testing.assert_array_equal(y.grad.numpy(), want)
+
+
 def test_block_diag_diagflat_row_stack():
     a, b = randn(1, 2), randn(2, seed=2)
     c = ember.tensor(0.5, requires_grad=True)
