@@ -159,6 +159,7 @@ from ._tensor_str import get_printoptions, set_printoptions  # noqa: E402,F401
 from .dtypes import (  # noqa: E402,F401
     can_cast,
     channels_last,
+    channels_last_3d,
     contiguous_format,
     layout,
     memory_format,

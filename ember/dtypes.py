@@ -514,6 +514,7 @@ sparse_bsc = _Named("sparse_bsc")
 memory_format = _Named
 contiguous_format = _Named("contiguous_format")
 channels_last = _Named("channels_last")
+channels_last_3d = _Named("channels_last_3d")
 preserve_format = _Named("preserve_format")
 
 

@@ -29,8 +29,7 @@ class TensorMetadata(NamedTuple):
 
 def _extract_tensor_metadata(result: ember.Tensor) -> TensorMetadata:
     memory_format = None
-    # ember has no channels_last_3d: a 5-d tensor reports contiguous_format or None
-    for fmt in (ember.contiguous_format, ember.channels_last):
+    for fmt in (ember.contiguous_format, ember.channels_last, ember.channels_last_3d):
         try:
             if result.is_contiguous(memory_format=fmt):
                 memory_format = fmt

@@ -3,6 +3,10 @@
 
 from __future__ import annotations
 
+# a submodule, as torchvision.models.feature_extraction (which `import torchvision` leaves
+# unimported; here it is imported so the attribute is always there)
+from ember.vision.models import feature_extraction  # noqa: F401
+
 # the registry and weights API, then every model module's __all__
 from ember.vision.models._api import (  # noqa: F401  # noqa: F401  # noqa: F401
     Weights,
