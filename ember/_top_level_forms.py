@@ -794,6 +794,13 @@ _ATEN_FORMS = [
     "matrix_rank", "solve", "symeig", "compiled_with_cxx11_abi", "cudnn_is_acceptable",
 ]  # fmt: skip
 
+
+def _assert(condition, message) -> None:
+    """``torch._assert``: ``assert condition, message`` as a function, which ``torch.fx``
+    records as a node (torchvision's models check shapes with it, so they stay traceable)."""
+    assert condition, message
+
+
 __all__ = (
     list(_METHOD_FORMS)
     + _ATEN_FORMS
@@ -814,5 +821,6 @@ __all__ = (
         "threshold",
         "threshold_",
         "embedding_renorm_",
+        "_assert",
     ]
 )

@@ -72,9 +72,13 @@ def tracing_wrapper(orig: Callable[..., Any]) -> Callable[..., Any]:
     return wrapped
 
 
+# private names torch.fx records all the same (torch._assert: torchvision's shape checks)
+_PRIVATE_WRAPPED = frozenset({"_assert"})
+
+
 def _wrappable(name: str, value: Any) -> bool:
     return (
-        not name.startswith("_")
+        (not name.startswith("_") or name in _PRIVATE_WRAPPED)
         and name not in _NEVER_WRAP
         and callable(value)
         and not isinstance(value, (type, types.ModuleType))

@@ -99,8 +99,9 @@ class EncoderBlock(nn.Module):
         self.mlp = MLPBlock(hidden_dim, mlp_dim, dropout)
 
     def forward(self, input: Tensor) -> Tensor:
-        if input.dim() != 3:
-            raise AssertionError(f"Expected (batch_size, seq_length, hidden_dim) got {input.shape}")
+        ember._assert(
+            input.dim() == 3, f"Expected (batch_size, seq_length, hidden_dim) got {input.shape}"
+        )
         x = self.ln_1(input)
         x, _ = self.self_attention(x, x, x, need_weights=False)
         x = self.dropout(x) + input
@@ -134,8 +135,9 @@ class Encoder(nn.Module):
         self.ln = norm_layer(hidden_dim)
 
     def forward(self, input: Tensor) -> Tensor:
-        if input.dim() != 3:
-            raise AssertionError(f"Expected (batch_size, seq_length, hidden_dim) got {input.shape}")
+        ember._assert(
+            input.dim() == 3, f"Expected (batch_size, seq_length, hidden_dim) got {input.shape}"
+        )
         return self.ln(self.layers(self.dropout(input + self.pos_embedding)))
 
 
@@ -237,16 +239,22 @@ class VisionTransformer(nn.Module):
     def _process_input(self, x: Tensor) -> Tensor:
         n, c, h, w = x.shape
         p = self.patch_size
-        if h != self.image_size:
-            raise AssertionError(f"Wrong image height! Expected {self.image_size} but got {h}!")
-        if w != self.image_size:
-            raise AssertionError(f"Wrong image width! Expected {self.image_size} but got {w}!")
-        x = self.conv_proj(x).reshape(n, self.hidden_dim, (h // p) * (w // p))
+        # ember._assert, not an if: torch.fx records it, so the model stays traceable
+        ember._assert(
+            h == self.image_size, f"Wrong image height! Expected {self.image_size} but got {h}!"
+        )
+        ember._assert(
+            w == self.image_size, f"Wrong image width! Expected {self.image_size} but got {w}!"
+        )
+        # the patch grid before the projection: a traced graph then has torchvision's node order
+        n_h, n_w = h // p, w // p
+        x = self.conv_proj(x).reshape(n, self.hidden_dim, n_h * n_w)
         return x.permute(0, 2, 1)
 
     def forward(self, x: Tensor) -> Tensor:
         x = self._process_input(x)
-        token = self.class_token.expand(x.shape[0], -1, -1)
+        n = x.shape[0]  # before the token: torchvision's order of traced nodes
+        token = self.class_token.expand(n, -1, -1)
         x = self.encoder(ember.cat([token, x], dim=1))
         return self.heads(x[:, 0])
 

@@ -19,7 +19,6 @@ import pytest
 import ember
 import ember.vision
 from ember import nn
-from ember.fx.proxy import TraceError
 from ember.vision import models, ops
 from ember.vision.models.feature_extraction import (
     create_feature_extractor,
@@ -34,9 +33,6 @@ VALUES = dict(np.load(HERE / "feature_extraction.npz"))
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(ember.__file__)))
 
 CNNS = ("resnet18", "mobilenet_v2", "mobilenet_v3_small", "vgg11")
-# ember's VisionTransformer checks shapes with Python `if` (torchvision: torch._assert, which fx
-# records), so tracing it stops at the first check; ember has no _assert yet
-VIT_XFAIL = pytest.mark.xfail(raises=TraceError, strict=True, reason="ViT is not fx-traceable")
 
 
 def _build(name: str) -> nn.Module:
@@ -86,13 +82,13 @@ def test_resnet18_feature_values_match_torchvision():
         np.testing.assert_allclose(value.numpy(), ref, rtol=1e-4, atol=1e-4 * np.abs(ref).max())
 
 
-@VIT_XFAIL
 @pytest.mark.parametrize("name", ["vit_b_16", "_small_vit"])
 def test_vit_node_names_match_torchvision(name):
+    """ViT checks its shapes with ember._assert, which fx records as torch._assert: the same
+    187 nodes as torchvision's vit_b_16."""
     _check_nodes(name)
 
 
-@VIT_XFAIL
 def test_small_vit_feature_values_match_torchvision():
     out = _features("_small_vit", det=True)
     for key, value in out.items():
