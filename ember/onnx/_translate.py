@@ -431,6 +431,17 @@ def _slice(tr, inp, outs):
     return _index(tr, tr.name(a), tuple(a.shape), key)
 
 
+def _split(tr, inp, outs):
+    """split/chunk's one node: a Slice per piece (names in the pieces' order)."""
+    a, d, sizes, _ = inp
+    x, shape = tr.name(a), tuple(a.shape)
+    names, start = [], 0
+    for n in sizes:
+        names.append(_index(tr, x, shape, (slice(None),) * d + (slice(start, start + n),)))
+        start += n
+    return names
+
+
 def _cat(tr, inp, outs):
     dim, *tensors = inp
     return tr.g.add("Concat", [tr.name(t) for t in tensors], {"axis": int(dim)})
@@ -493,6 +504,7 @@ TABLE = {
     "view.Permute": _permute,
     "view.Expand": _expand,
     "view.Slice": _slice,
+    "join.SplitViews": _split,
     "indexing.GetItem": _getitem,
     "join.Cat": _cat,
     "join.Stack": _stack,
