@@ -343,6 +343,8 @@ def is_nonzero(input: Tensor) -> bool:
 
 def _contiguous(self, memory_format=None):
     a = self._data
+    if memory_format is not None:  # torch's rank and type errors; the layout stays row-major
+        creation.check_memory_format(memory_format, a.ndim, "contiguous")
     if a.flags.c_contiguous:
         return self
     return _clone(self)

@@ -372,3 +372,19 @@ def test_to_with_positional_flags():
     assert e.to("cpu", ember.float64).dtype is ember.float64
     assert e.to(ember.ones(1, dtype=ember.int32)).dtype is ember.int32
     assert e.to("cpu") is e and e.to(ember.float32) is e
+
+
+@pytest.mark.parametrize("fmt", ["channels_last", "channels_last_3d", "contiguous_format", "x"])
+@pytest.mark.parametrize("shape", [(2, 3), (2, 3, 4, 5), (2, 3, 4, 5, 6)])
+def test_contiguous_memory_format_checks_as_torch(shape, fmt):
+    """contiguous(memory_format=) checks the format's rank and type as torch does (ember's
+    layout stays row-major either way)."""
+    got = []
+    for m in (ember, torch):
+        f = getattr(m, fmt, fmt)
+        try:
+            r = m.ones(*shape).contiguous(memory_format=f)
+            got.append(("ok", tuple(r.shape)))
+        except (RuntimeError, TypeError) as e:
+            got.append((type(e).__name__, str(e)))
+    assert got[0] == got[1]
