@@ -221,7 +221,7 @@ from .futures import Future  # noqa: E402,F401
 from .jit import fork, wait  # noqa: E402,F401
 from ._tensor_errors import AcceleratorError, OutOfMemoryError  # noqa: E402,F401
 from . import amp, cpu  # noqa: E402,F401
-from .amp import autocast  # noqa: E402,F401
+from .amp import GradScaler, autocast  # noqa: E402,F401
 from .amp.autocast_mode import (  # noqa: E402,F401
     autocast_decrement_nesting,
     autocast_increment_nesting,

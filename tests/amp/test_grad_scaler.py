@@ -196,3 +196,11 @@ def test_nanogpt_disabled_scaler_pattern_runs_on_cpu():
         losses.append(loss.item())
     assert losses[-1] < losses[0]
     scaler.load_state_dict({})  # a disabled scaler ignores it, as torch's
+
+
+def test_top_level_name_as_torch():
+    """torch.GradScaler is torch.amp.GradScaler (the top-level name since torch 2.3)."""
+    assert torch.GradScaler is torch.amp.GradScaler
+    assert ember.GradScaler is ember.amp.GradScaler
+    s = ember.GradScaler("cpu", init_scale=4.0)
+    assert s.get_scale() == torch.GradScaler("cpu", init_scale=4.0).get_scale()
