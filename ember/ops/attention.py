@@ -84,6 +84,21 @@ _F32 = np.dtype(np.float32)
 _LOG2E = 1.0 / math.log(2.0)
 
 
+def _softmax_exact(s, masked: bool, exp):
+    """Softmax over the last axis of ``s`` in place, each row shifted by its maximum; with
+    ``masked``, a row whose every score is -inf comes out zero (torch's safe softmax)."""
+    m = s.max(axis=-1, keepdims=True)
+    if masked:  # keep exp finite: the row sums to 0 and is divided by 1
+        m[~xp_of(s).isfinite(m)] = 0
+    s -= m
+    exp(s, out=s)
+    tot = rsum(s, (-1,))
+    if masked:
+        tot[tot == 0] = 1
+    s /= tot
+    return s
+
+
 def _softmax_rows(s, masked: bool, exp):
     """The softmax over the last axis of a C-contiguous NumPy score array, ``exp`` being np.exp
     or np.exp2 (scores in base 2). Each row is shifted by the largest of four of its scores
@@ -91,8 +106,8 @@ def _softmax_rows(s, masked: bool, exp):
     one reduction loop per row (280 us for BERT's 8 x 4 x 128 x 128 scores, against 17 for the
     four columns' elementwise maximum). A shift at most the row's maximum cannot make every
     term underflow; where it lies so far below that a term overflows, or a row is masked,
-    infinite or NaN, the row's total is not finite and that row is done again with its own
-    maximum (torch's safe softmax for fully masked rows: zeros)."""
+    infinite or NaN, the row's total is not finite and that row is done again by
+    ``_softmax_exact``."""
     n = s.shape[-1]
     c = s[..., 0].copy()
     for j in {n // 3, (2 * n) // 3, n - 1} - {0}:
@@ -100,20 +115,10 @@ def _softmax_rows(s, masked: bool, exp):
     e = np.subtract(s, c[..., None])
     exp(e, out=e)
     tot = rsum(e, (-1,))
-    bad = ~np.isfinite(tot)
-    if bad.any():
-        rows = bad[..., 0]
-        r = s[rows]
-        m = r.max(axis=-1, keepdims=True)
-        m[~np.isfinite(m)] = 0
-        r -= m
-        exp(r, out=r)
-        t = r.sum(axis=-1, keepdims=True)
-        if masked:
-            t[t == 0] = 1
-        e[rows] = r
-        tot[rows] = t
+    bad = ~np.isfinite(tot[..., 0])
     e /= tot
+    if bad.any():
+        e[bad] = _softmax_exact(s[bad], masked, exp)
     return e
 
 
@@ -167,15 +172,7 @@ class ScaledDotProductAttention(Op):
         if type(s) is CPU_ARRAY:
             s = _softmax_rows(s, masked, np.exp2 if fold else np.exp)
         else:
-            m = s.max(axis=-1, keepdims=True)
-            if masked:  # a row with every score at -inf: keep exp finite, the row comes out 0
-                m[~xp.isfinite(m)] = 0
-            s -= m
-            xp.exp(s, out=s)
-            tot = rsum(s, (-1,))
-            if masked:
-                tot[tot == 0] = 1
-            s /= tot
+            s = _softmax_exact(s, masked, xp.exp)
         p = s
         keep = None
         if dropout_p > 0.0:
