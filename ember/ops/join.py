@@ -325,11 +325,9 @@ class SplitViews(Op):
         ctx.d = d
         ctx.sizes = sizes
         pre = (slice(None),) * d
-        out, start = [], 0
-        for n in sizes:
-            out.append(a[pre + (slice(start, start + n),)])
-            start += n
-        return tuple(out)
+        starts = itertools.accumulate(sizes, initial=0)
+        ctx.keys = [pre + (slice(b, b + n),) for b, n in zip(starts, sizes)]
+        return tuple(a[k] for k in ctx.keys)
 
     @staticmethod
     def backward(ctx, *gs):
@@ -348,12 +346,9 @@ class SplitViews(Op):
         xp = xp_of(like)
         full = xp.empty if all(g is not None for g in gs) else xp.zeros
         out = full(ctx.shape, like.dtype)
-        pre = (slice(None),) * d
-        start = 0
-        for g, n in zip(gs, sizes):
+        for g, k in zip(gs, ctx.keys):
             if g is not None:
-                out[pre + (slice(start, start + n),)] = g
-            start += n
+                out[k] = g
         return out, None, None, None
 
 
