@@ -84,6 +84,18 @@ class UninitializedTensorMixin:
     __slots__ = ()
     cls_to_become: type
 
+    @classmethod
+    def _blank(cls, requires_grad: bool, device, dtype):
+        """A new instance holding an empty array of the dtype and device it will materialise
+        as (``_data``'s slot is set directly: the property below refuses reads)."""
+        t = object.__new__(cls)
+        _DATA_SLOT.__set__(t, empty(0, device=device, dtype=dtype)._data)
+        t._rg = False
+        t.grad_fn = None
+        if requires_grad:
+            t.requires_grad_(True)
+        return t
+
     # Every op reads the backend array through ``_data``: refusing it here is what makes any
     # op on an uninitialised tensor raise (torch refuses them in __torch_function__).
     @property
@@ -222,13 +234,7 @@ class UninitializedParameter(UninitializedTensorMixin, Parameter):
     cls_to_become = Parameter
 
     def __new__(cls, requires_grad: bool = True, device=None, dtype=None):
-        t = object.__new__(cls)
-        _DATA_SLOT.__set__(t, empty(0, device=device, dtype=dtype)._data)
-        t._rg = False
-        t.grad_fn = None
-        if requires_grad:
-            t.requires_grad_(True)
-        return t
+        return cls._blank(requires_grad, device, dtype)
 
     def __init__(self, requires_grad: bool = True, device=None, dtype=None) -> None:
         pass
@@ -245,12 +251,7 @@ class UninitializedBuffer(UninitializedTensorMixin, Buffer):
     cls_to_become = Tensor
 
     def __new__(cls, requires_grad: bool = False, device=None, dtype=None, persistent: bool = True):
-        t = object.__new__(cls)
-        _DATA_SLOT.__set__(t, empty(0, device=device, dtype=dtype)._data)
-        t._rg = False
-        t.grad_fn = None
-        if requires_grad:
-            t.requires_grad_(True)
+        t = cls._blank(requires_grad, device, dtype)
         t.persistent = persistent
         return t
 
