@@ -154,12 +154,6 @@ def _sub(self, other):
     return arith.sub(self, other)
 
 
-def _rsub(self, other):
-    if not isinstance(other, _OPERANDS):
-        return NotImplemented
-    return arith.sub(other, self)
-
-
 def _div(self, other):
     if not isinstance(other, _OPERANDS):
         return NotImplemented
@@ -173,12 +167,6 @@ def _rdiv(self, other):
         # torch's number / tensor is reciprocal(tensor) * number (its bits and gradients)
         return unary.reciprocal(self) * other
     return arith._binary(arith.Div, np.true_divide, other, self, true_div=True)
-
-
-def _pow(self, other):
-    if not isinstance(other, _OPERANDS):
-        return NotImplemented
-    return arith.pow(self, other)
 
 
 def _rpow(self, other):
