@@ -3,10 +3,8 @@ single Ops with hand-written backward, and one plain-RNN/LSTM/GRU time step."""
 
 from __future__ import annotations
 
-from contextlib import nullcontext
-
-from .._backend.cpu import blas, extrema
-from .._backend.xp import CPU_ARRAY, xp_of
+from .._backend.cpu import extrema, gemm
+from .._backend.xp import xp_of
 from ..autograd.node import Op
 from ..tensor import Tensor
 from .linear import linear
@@ -122,10 +120,16 @@ class _LSTMLayer(Op):
     sigmoid(x) = (1 + tanh(x / 2)) / 2: the i, f, o rows of the recurrent weight and their
     columns of the input projection are halved once (exact in binary floating point), so each
     step takes one tanh over all 4H gates and two affine passes per sigmoid block, 11 array
-    passes in all instead of 21. The hidden and cell states of all steps live in (T + 1)-step
-    buffers, so a step reads its predecessor without a copy. The small per-step products run
-    on one BLAS thread (measured on 2 loaded cores, (20, 200) @ (200, 800): a layer's forward
-    and backward 21 + 45 ms with OpenBLAS's threads, 13 + 22 ms on one)."""
+    passes in all instead of 21.
+
+    The recurrence runs transposed: states are (H, N) and gates (4H, N), so a step's product is
+    W_hh (4H, H) @ h (H, N) and every gate block is a contiguous run of rows. OpenBLAS splits
+    that product's 4H rows over its threads far better than the (N, H) @ (H, 4H) form's N rows:
+    measured for nanoGPT's sibling benchmark's LSTM ((20, 200) states, 2026-12-05, 2-core
+    AVX-512 EPYC) 45 us a step on two threads against 54 (the (N, 4H) form) and 80 on one, and
+    35 steps' forward 3.8 ms against 5.6 ms on one thread. The states of all steps live in
+    (T + 1)-step buffers, so a step reads its predecessor without a copy; the sequence's input
+    and output cross between the layouts once, outside the loop."""
 
     @staticmethod
     def forward(ctx, proj, h, c, w_hh, b_hh, reverse):
@@ -133,98 +137,94 @@ class _LSTMLayer(Op):
         T, N = proj.shape[0], proj.shape[1]
         H = h.shape[-1]
         dt = proj.dtype
-        # the gate pre-activations' input part, the recurrent bias added and the sigmoid
-        # blocks halved, once for all steps
-        half = xp.full(4 * H, 0.5, dt)
+        # the gate pre-activations' input part, transposed to (T, 4H, N), with the recurrent
+        # bias added and the sigmoid blocks halved, once for all steps
+        half = xp.full((4 * H, 1), 0.5, dt)
         half[2 * H : 3 * H] = 1
-        px = proj + b_hh if b_hh is not None else proj.copy()
-        px *= half
-        # a C-ordered W^T: OpenBLAS's small-row products (20 x 200 @ 200 x 800, one thread)
-        # take 80 us against 137 with the transposed view of W (2026-12-04, AVX-512 EPYC)
-        whT = xp.ascontiguousarray((w_hh * half[:, None]).T)
-        hbuf = xp.empty((T + 1, N, H), dt)  # the hidden state entering / leaving each step
-        cbuf = xp.empty((T + 1, N, H), dt)
-        acts = xp.empty((T, N, 4 * H), dt)  # i, f, g, o after their nonlinearities
-        tcs = xp.empty((T, N, H), dt)
-        ig = xp.empty((N, H), dt)
+        px = xp.multiply(proj.transpose(0, 2, 1), half)
+        if b_hh is not None:
+            px += b_hh[:, None] * half
+        wh = w_hh * half  # (4H, H), C-ordered
+        hbuf = xp.empty((T + 1, H, N), dt)  # the hidden state entering / leaving each step
+        cbuf = xp.empty((T + 1, H, N), dt)
+        acts = xp.empty((T, 4 * H, N), dt)  # i, f, g, o after their nonlinearities
+        tcs = xp.empty((T, H, N), dt)
+        ig = xp.empty((H, N), dt)
         # step t reads slot t and writes slot t + 1 (t + 1 and t in reverse)
         first, d = (T, -1) if reverse else (0, 1)
-        hbuf[first] = h
-        cbuf[first] = c
-        order = range(T - 1, -1, -1) if reverse else range(T)
-        with _one_thread(proj):
-            for t in order:
+        hbuf[first] = h.T
+        cbuf[first] = c.T
+        with gemm.guard():  # off OpenBLAS's threads only where ember's own ran just now
+            for t in range(T - 1, -1, -1) if reverse else range(T):
                 src = t + 1 if reverse else t
-                hp, cp = hbuf[src], cbuf[src]
+                cp = cbuf[src]
                 a = acts[t]  # the gates are computed in place, in the saved buffer
-                xp.matmul(hp, whT, out=a)
+                xp.matmul(wh, hbuf[src], out=a)
                 a += px[t]
                 xp.tanh(a, out=a)
-                s2 = a[:, : 2 * H]
+                s2 = a[: 2 * H]
                 s2 *= 0.5
                 s2 += 0.5
-                so = a[:, 3 * H :]
+                so = a[3 * H :]
                 so *= 0.5
                 so += 0.5
                 cn = cbuf[src + d]
-                xp.multiply(a[:, H : 2 * H], cp, out=cn)
-                xp.multiply(a[:, :H], a[:, 2 * H : 3 * H], out=ig)
+                xp.multiply(a[H : 2 * H], cp, out=cn)
+                xp.multiply(a[:H], a[2 * H : 3 * H], out=ig)
                 cn += ig
                 xp.tanh(cn, out=tcs[t])
                 xp.multiply(so, tcs[t], out=hbuf[src + d])
+        # every step's state in the (T + 1, N, H) layout: the output, and the backward's
+        # weight-gradient product
+        hstd = xp.ascontiguousarray(hbuf.transpose(0, 2, 1))
         if reverse:
-            hs, hprev, cprev = hbuf[:T], hbuf[1:], cbuf[1:]
-            hT, cT = hbuf[0], cbuf[0]
+            hs, hprev, cprev, last = hstd[:T], hstd[1:], cbuf[1:], 0
         else:
-            hs, hprev, cprev = hbuf[1:], hbuf[:T], cbuf[:T]
-            hT, cT = hbuf[T], cbuf[T]
+            hs, hprev, cprev, last = hstd[1:], hstd[:T], cbuf[:T], T
         ctx.saved = (acts, cprev, tcs, hprev, w_hh)
         ctx.has_b = b_hh is not None
         ctx.reverse = reverse
         # the output is a copy: an in-place change to it must not reach the saved states
-        return hs.copy(), hT.copy(), cT.copy()
+        return hs.copy(), hstd[last].copy(), xp.ascontiguousarray(cbuf[last].T)
 
     @staticmethod
     def backward(ctx, gout, ghT, gcT):
         xp = xp_of(gout)
         acts, cprev, tcs, hprev, w_hh = ctx.saved
-        T, N = acts.shape[0], acts.shape[1]
-        H = hprev.shape[-1]
-        a4 = acts.reshape(T, N, 4, H)
-        i, f, g, o = a4[:, :, 0], a4[:, :, 1], a4[:, :, 2], a4[:, :, 3]
+        T, N = acts.shape[0], acts.shape[2]
+        H = tcs.shape[1]
+        a4 = acts.reshape(T, 4, H, N)
+        i, f, g, o = a4[:, 0], a4[:, 1], a4[:, 2], a4[:, 3]
         # every factor that does not depend on the incoming gradients, for all steps at once
         # (a few large passes instead of many small ones inside the loop)
         ot = o * (1 - tcs * tcs)  # d c / d h through tanh(c) and the output gate
-        p3 = xp.empty((T, N, 3, H), acts.dtype)  # d gate pre-activation / d c, for i, f, g
-        xp.multiply(g, i * (1 - i), out=p3[:, :, 0])
-        xp.multiply(cprev, f * (1 - f), out=p3[:, :, 1])
-        xp.multiply(i, 1 - g * g, out=p3[:, :, 2])
+        p3 = xp.empty((T, 3, H, N), acts.dtype)  # d gate pre-activation / d c, for i, f, g
+        xp.multiply(g, i * (1 - i), out=p3[:, 0])
+        xp.multiply(cprev, f * (1 - f), out=p3[:, 1])
+        xp.multiply(i, 1 - g * g, out=p3[:, 2])
         po = tcs * o * (1 - o)  # d o pre-activation / d h
+        gt = xp.ascontiguousarray(gout.transpose(0, 2, 1))  # (T, H, N)
+        whT = xp.ascontiguousarray(w_hh.T)  # (H, 4H)
         dgates = xp.empty_like(acts)
-        d4 = dgates.reshape(T, N, 4, H)
-        dh = ghT.copy()
-        dc = gcT.copy()
+        d4 = dgates.reshape(T, 4, H, N)
+        dh = xp.ascontiguousarray(ghT.T)
+        dc = xp.ascontiguousarray(gcT.T)
         tmp = xp.empty_like(dc)
-        order = range(T) if ctx.reverse else range(T - 1, -1, -1)
-        with _one_thread(gout):
-            for t in order:
-                dh += gout[t]
+        with gemm.guard():
+            for t in range(T) if ctx.reverse else range(T - 1, -1, -1):
+                dh += gt[t]
                 xp.multiply(dh, ot[t], out=tmp)
                 dc += tmp
-                xp.multiply(dc[:, None, :], p3[t], out=d4[t, :, :3])
-                xp.multiply(dh, po[t], out=d4[t, :, 3])
-                dh = dgates[t] @ w_hh
+                xp.multiply(dc, p3[t], out=d4[t, :3])
+                xp.multiply(dh, po[t], out=d4[t, 3])
+                dh = whT @ dgates[t]
                 dc *= f[t]
+        dproj = xp.ascontiguousarray(dgates.transpose(0, 2, 1))  # (T, N, 4H)
         n = ctx._needs
-        d2 = dgates.reshape(-1, 4 * H)
+        d2 = dproj.reshape(-1, 4 * H)
         dw = d2.T @ hprev.reshape(-1, H) if n[3] else None
         db = xp.ones(d2.shape[0], d2.dtype) @ d2 if ctx.has_b and n[4] else None
-        return dgates, dh, dc, dw, db, None
-
-
-def _one_thread(a):
-    """One BLAS thread for the recurrence's small products on the CPU (see _LSTMLayer)."""
-    return blas.single_threaded() if type(a) is CPU_ARRAY else nullcontext()
+        return dproj, xp.ascontiguousarray(dh.T), xp.ascontiguousarray(dc.T), dw, db, None
 
 
 class _GRULayer(Op):
