@@ -300,6 +300,11 @@ class Optimizer:
     def _names(self, group: dict) -> tuple:
         return self._state_names
 
+    def _in_pieces(self, group: dict) -> bool:
+        """Whether an elementwise update runs over L2-sized pieces of a big tensor (a kernel
+        of several passes) rather than the whole tensor at once (one pass)."""
+        return True
+
     @no_grad()
     def step(self, closure: Callable[[], Any] | None = None):
         """One optimization step; ``closure`` re-evaluates the model and returns the loss."""
@@ -380,7 +385,7 @@ class Optimizer:
                     dst = created[n] = xp.empty_like(fl.flat)
                 dst[a:b] = arr.reshape(-1)
 
-        pieces = self._elementwise and xp is np
+        pieces = self._elementwise and xp is np and self._in_pieces(group)
         for v, g, a, b, shp in zip(fl.views, gs, fl.offs, fl.offs[1:], fl.shapes):
             if pieces and b - a >= 4 * _PIECE and g.flags.c_contiguous:
                 # each pass of the update over a piece in L2, not over the whole tensor in

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._backend import kernels
+from .._backend.cpu import blas_level1, gemm
 from .._backend.xp import xp_of
 from ..autograd.engine import _scatter_sparse, _sparse_add_, _sparse_copy, _sparse_sum
 from ..tensor import Tensor
@@ -37,6 +38,17 @@ def _sgd_step_kernel(g, lr, wd, mom, damp, sgn, first, nesterov, p, buf):
         buf[...] = dt(mom) * buf + dt(damp) * d
     p -= dt(lr) * (d + dt(mom) * buf if nesterov else buf)
     return p, buf
+
+
+def _one_pass(group: dict) -> bool:
+    """Whether the group's update is the BLAS's one-pass form: p += -lr * g without momentum,
+    buf = (1 - dampening) * g + momentum * buf and p += -lr * buf with it (``blas_level1``)."""
+    return (
+        group["weight_decay"] == 0
+        and not group["maximize"]
+        and not group["nesterov"]
+        and blas_level1.available()
+    )
 
 
 class SGD(Optimizer):
@@ -91,11 +103,26 @@ class SGD(Optimizer):
     def _names(self, group: dict) -> tuple:
         return ("momentum_buffer",) if group["momentum"] != 0 else ()
 
+    def _in_pieces(self, group: dict) -> bool:
+        return not _one_pass(group)
+
     def _kernel(self, group: dict, p, g, bufs: dict, step, s) -> dict:
         xp = xp_of(p)
         if xp is not np and kernels.on_device(p):
             return self._fused(group, p, g, bufs, s if s is not g else xp.empty_like(p))
         lr = float(group["lr"])
+        if _one_pass(group) and xp is np:
+            buf = bufs.get("momentum_buffer")
+            with gemm.guard():  # off OpenBLAS's threads where they would spin into ember's
+                if group["momentum"] == 0:
+                    if blas_level1.axpy(-lr, g, p):
+                        return {}
+                elif buf is not None and blas_level1.axpby(
+                    1 - group["dampening"], g, group["momentum"], buf
+                ):
+                    if not blas_level1.axpy(-lr, buf, p):
+                        p -= lr * buf
+                    return {}
         wd = group["weight_decay"]
         mom = group["momentum"]
         d = g

@@ -220,3 +220,34 @@ def test_fork_inside_a_single_threaded_region_restores_the_child():
             os._exit(0 if _blas.get_threads() == 2 and _blas._single[0] == 0 else 1)
         _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_blas_level1_updates_match_numpy_and_refuse_what_they_cannot_do():
+    from ember._backend.cpu import blas_level1
+
+    if not blas_level1.available():
+        pytest.skip("no OpenBLAS axpy/axpby in this NumPy")
+    rng = np.random.default_rng(0)
+    n = blas_level1.MIN_SIZE + 5
+    for dt in (np.float32, np.float64):
+        tol = dict(rtol=1e-6, atol=1e-6) if dt == np.float32 else dict(rtol=1e-14, atol=1e-14)
+        x, y = rng.standard_normal(n).astype(dt), rng.standard_normal(n).astype(dt)
+        want = y + dt(-0.3) * x
+        assert blas_level1.axpy(-0.3, x, y)
+        np.testing.assert_allclose(y, want, **tol)
+        want = dt(0.7) * x + dt(0.9) * y
+        assert blas_level1.axpby(0.7, x, 0.9, y)
+        np.testing.assert_allclose(y, want, **tol)
+    x = rng.standard_normal(n).astype(np.float32)
+    y = x.copy()
+    before = y.copy()
+    assert not blas_level1.axpy(0.0, x, y)  # BLAS would skip the update, dropping a NaN in x
+    assert not blas_level1.axpby(0.5, x, 0.0, y)  # and y's NaN for a zero b
+    assert not blas_level1.axpy(1.0, x[::2], y[: (n + 1) // 2])  # strided
+    assert not blas_level1.axpy(1.0, x.astype(np.float64), y)  # dtypes differ
+    assert not blas_level1.axpy(1.0, x[:100], y[:100])  # under MIN_SIZE: NumPy is faster
+    assert not blas_level1.axpy(1.0, x.astype(np.float16), y.astype(np.float16))
+    ro = y.copy()
+    ro.flags.writeable = False
+    assert not blas_level1.axpy(1.0, x, ro)
+    np.testing.assert_array_equal(y, before)

@@ -78,6 +78,50 @@ def test_sgd_matches_torch(kw):
     _run(e, t, ember.optim.SGD(e.parameters(), **kw), torch.optim.SGD(t.parameters(), **kw))
 
 
+@pytest.mark.parametrize("kw", SGD_CASES, ids=[str(k) for k in SGD_CASES])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sgd_one_pass_blas_update_matches_torch(monkeypatch, kw, dtype):
+    """With the BLAS's axpy/axpby allowed on every size, plain and momentum SGD take the
+    one-pass update (the other cases keep NumPy's), in float32 and float64, over the whole
+    flat buffer and over each tensor."""
+    from ember._backend.cpu import blas_level1
+
+    if not blas_level1.available():
+        pytest.skip("no OpenBLAS axpy/axpby in this NumPy")
+    import ember.optim.optimizer as O
+
+    monkeypatch.setattr(blas_level1, "MIN_SIZE", 1)
+    calls = []
+    real = blas_level1.axpy
+    monkeypatch.setattr(blas_level1, "axpy", lambda *a: calls.append(1) or real(*a))
+    for gather in (16384, 0):
+        monkeypatch.setattr(O, "_GATHER_BELOW", gather)
+        e, t = _models(dtype=dtype)
+        oe, ot = ember.optim.SGD(e.parameters(), **kw), torch.optim.SGD(t.parameters(), **kw)
+        _run(e, t, oe, ot)
+    one_pass = "nesterov" not in kw and "maximize" not in kw and "weight_decay" not in kw
+    assert bool(calls) == one_pass
+
+
+def test_sgd_one_pass_on_a_big_parameter_matches_torch():
+    """A 300,000-value parameter (past blas_level1.MIN_SIZE, so the BLAS path runs as it does
+    in real models) and NaN in its gradient, which the update carries into the parameter."""
+    rng = np.random.default_rng(3)
+    w = rng.standard_normal((600, 500)).astype(np.float32)
+    for kw in (dict(lr=0.3), dict(lr=0.3, momentum=0.9, dampening=0.2)):
+        pe, pt = ember.nn.Parameter(ember.tensor(w)), torch.nn.Parameter(torch.tensor(w))
+        oe, ot = ember.optim.SGD([pe], **kw), torch.optim.SGD([pt], **kw)
+        for k in range(4):
+            g = rng.standard_normal(w.shape).astype(np.float32)
+            if k == 3:
+                g[7, 9] = np.nan
+            pe.grad, pt.grad = ember.tensor(g), torch.tensor(g)
+            oe.step()
+            ot.step()
+            assert_same(pe, pt, 1e-6, 1e-6)
+        assert np.isnan(pe.detach().numpy()[7, 9])
+
+
 ADAM_CASES = [
     ("Adam", dict(lr=0.01)),
     ("Adam", dict(lr=0.01, amsgrad=True, weight_decay=0.05)),
