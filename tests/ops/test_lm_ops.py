@@ -87,6 +87,31 @@ def test_cross_entropy_in_cache_blocks_on_threads_matches_torch(shape):
     np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-5)
 
 
+def test_cross_entropy_unshifted_exps_and_their_fallback_rows_match_torch():
+    """Float32 logits of over 1 MiB take the unshifted base-2 exps block by block; blocks with a
+    row whose sum overflows (logits near 100), all but vanishes (logits near -200), holds NaN,
+    or masks everything with -inf are done again with the row maximum's shift. Values and
+    gradients as torch's; -inf entries in an ordinary row stay on the fast path."""
+    rng = np.random.default_rng(21)
+    a = (rng.standard_normal((240, 2000)) * 3).astype(np.float32)
+    a[10] += 100.0
+    a[40] -= 200.0
+    a[70, 5] = np.nan
+    a[100] = -np.inf
+    a[130, ::3] = -np.inf
+    a[160] *= 10.0
+    t = ember.tensor(rng.integers(0, 2000, 240))
+    t.numpy()[130] = 1  # a target that is not masked
+
+    def f(m, x, y):
+        return m.nn.functional.cross_entropy(x, y, reduction="none")
+
+    compare(f, ember.tensor(a, requires_grad=True), t, atol=1e-4, rtol=1e-5)
+    got = ember.nn.functional.cross_entropy(ember.tensor(a), t, reduction="none").numpy()
+    assert np.isnan(got[70]) and np.isnan(got[100])
+    assert np.isfinite(np.delete(got, [70, 100])).all()
+
+
 def test_cross_entropy_3d_and_smoothing_and_gradcheck():
     x = _t((2, 5, 3), seed=9)
     t = ember.tensor(np.random.default_rng(1).integers(0, 5, (2, 3)))
