@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 
+import numpy as np
 import pytest
 
 import ember
@@ -313,3 +314,50 @@ def test_post_accumulate_grad_hook():
         x.register_post_accumulate_grad_hook(lambda p, seen=seen: seen.append(p.grad.clone()))
         (x * 3).sum().backward()
         assert len(seen) == 1 and seen[0].tolist() == [3.0, 3.0, 3.0], lib
+
+
+def test_a_sole_gradient_becomes_grad_uncopied_and_shared_ones_are_copied(monkeypatch):
+    """A leaf's gradient that nothing else refers to is taken as .grad without a copy (as torch's
+    AccumulateGrad with a use count of 1); one that another input, a retained .grad, the
+    caller's gradient or a saved tensor also holds is copied, so no two .grads share memory and
+    an in-place change to one leaves the other alone."""
+    from ember.autograd import engine
+
+    taken = []
+    store = engine._store_grad
+    monkeypatch.setattr(
+        engine,
+        "_store_grad",
+        lambda t, g, cg, sole=False: taken.append(sole) or store(t, g, cg, sole),
+    )
+    lin = ember.nn.Linear(6, 4)
+    lin(ember.randn(3, 6)).sum().backward()
+    assert taken == [True, True]  # the weight's and bias's fresh products
+    taken.clear()
+
+    a, b = ember.randn(5, requires_grad=True), ember.randn(5, requires_grad=True)
+    (a + b).sum().backward()  # one array handed to both
+    assert taken.count(True) <= 1
+    assert not np.shares_memory(a.grad.numpy(), b.grad.numpy())
+    a.grad.add_(1.0)
+    np.testing.assert_array_equal(b.grad.numpy(), np.ones(5, np.float32))
+
+    x = ember.randn(4, requires_grad=True)
+    g = ember.arange(4.0)
+    x.clone().backward(g)  # clone's backward hands the caller's gradient through
+    assert not np.shares_memory(x.grad.numpy(), g.numpy())
+
+    x = ember.randn(4, requires_grad=True)
+    y = x * 1.0
+    y.retain_grad()
+    y.backward(ember.arange(4.0))
+    assert not np.shares_memory(x.grad.numpy(), y.grad.numpy())
+
+    # a second backward through the same graph: the first .grad was taken as it came, the
+    # second adds into it, and the retained graph's arrays are untouched
+    w = ember.randn(3, 3, requires_grad=True)
+    out = (w @ ember.ones(3, 2)).sum()
+    out.backward(retain_graph=True)
+    first = w.grad.numpy().copy()
+    out.backward()
+    np.testing.assert_allclose(w.grad.numpy(), 2 * first)
