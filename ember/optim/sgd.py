@@ -40,15 +40,39 @@ def _sgd_step_kernel(g, lr, wd, mom, damp, sgn, first, nesterov, p, buf):
     return p, buf
 
 
-def _one_pass(group: dict) -> bool:
-    """Whether the group's update is the BLAS's one-pass form: p += -lr * g without momentum,
-    buf = (1 - dampening) * g + momentum * buf and p += -lr * buf with it (``blas_level1``)."""
-    return (
-        group["weight_decay"] == 0
-        and not group["maximize"]
-        and not group["nesterov"]
-        and blas_level1.available()
-    )
+def _blas_step(group: dict, p, g, buf) -> bool:
+    """The step through the BLAS's one-pass updates (``blas_level1``), all or nothing; False,
+    with nothing changed, where it cannot run (then NumPy's passes do the step). With d = sgn g
+    + wd p (sgn -1 under maximize):
+    no momentum: p = (1 - lr wd) p - lr sgn g, one pass;
+    momentum: buf = mom buf + damp sgn g (+ damp wd p), then p -= lr buf, two or three passes
+    (NumPy: four to six); Nesterov: p = (1 - lr wd) p - lr sgn g - lr mom buf.
+    The first momentum step (no buffer yet) and a zero lr or dampening of 1 take NumPy's way."""
+    lr = float(group["lr"])
+    wd = float(group["weight_decay"])
+    mom = group["momentum"]
+    sgn = -1.0 if group["maximize"] else 1.0
+    keep = 1.0 - lr * wd
+    if lr == 0 or keep == 0:
+        return False
+    if mom == 0:
+        if not blas_level1.fits(g, p):
+            return False
+        if wd == 0:
+            return blas_level1.axpy(-lr * sgn, g, p)
+        return blas_level1.axpby(-lr * sgn, g, keep, p)
+    damp = 1.0 - group["dampening"]
+    if buf is None or damp == 0 or not blas_level1.fits(g, p, buf):
+        return False
+    blas_level1.axpby(damp * sgn, g, mom, buf)
+    if wd != 0:
+        blas_level1.axpy(damp * wd, p, buf)
+    if group["nesterov"]:
+        blas_level1.axpby(-lr * sgn, g, keep, p)
+        blas_level1.axpy(-lr * mom, buf, p)
+    else:
+        blas_level1.axpy(-lr, buf, p)
+    return True
 
 
 class SGD(Optimizer):
@@ -104,24 +128,17 @@ class SGD(Optimizer):
         return ("momentum_buffer",) if group["momentum"] != 0 else ()
 
     def _in_pieces(self, group: dict) -> bool:
-        return not _one_pass(group)
+        # whole tensors for the BLAS's one-pass updates; L2-sized pieces for NumPy's passes
+        return not blas_level1.available()
 
     def _kernel(self, group: dict, p, g, bufs: dict, step, s) -> dict:
         xp = xp_of(p)
         if xp is not np and kernels.on_device(p):
             return self._fused(group, p, g, bufs, s if s is not g else xp.empty_like(p))
         lr = float(group["lr"])
-        if _one_pass(group) and xp is np:
-            buf = bufs.get("momentum_buffer")
+        if xp is np:
             with gemm.guard():  # off OpenBLAS's threads where they would spin into ember's
-                if group["momentum"] == 0:
-                    if blas_level1.axpy(-lr, g, p):
-                        return {}
-                elif buf is not None and blas_level1.axpby(
-                    1 - group["dampening"], g, group["momentum"], buf
-                ):
-                    if not blas_level1.axpy(-lr, buf, p):
-                        p -= lr * buf
+                if _blas_step(group, p, g, bufs.get("momentum_buffer")):
                     return {}
         wd = group["weight_decay"]
         mom = group["momentum"]

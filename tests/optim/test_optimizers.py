@@ -81,9 +81,9 @@ def test_sgd_matches_torch(kw):
 @pytest.mark.parametrize("kw", SGD_CASES, ids=[str(k) for k in SGD_CASES])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_sgd_one_pass_blas_update_matches_torch(monkeypatch, kw, dtype):
-    """With the BLAS's axpy/axpby allowed on every size, plain and momentum SGD take the
-    one-pass update (the other cases keep NumPy's), in float32 and float64, over the whole
-    flat buffer and over each tensor."""
+    """With the BLAS's axpy/axpby allowed on every size, every SGD form (weight decay,
+    Nesterov, dampening, maximize) takes the one-pass updates after its first step, in float32
+    and float64, over the whole flat buffer and over each tensor."""
     from ember._backend.cpu import blas_level1
 
     if not blas_level1.available():
@@ -92,15 +92,29 @@ def test_sgd_one_pass_blas_update_matches_torch(monkeypatch, kw, dtype):
 
     monkeypatch.setattr(blas_level1, "MIN_SIZE", 1)
     calls = []
-    real = blas_level1.axpy
-    monkeypatch.setattr(blas_level1, "axpy", lambda *a: calls.append(1) or real(*a))
+    for name in ("axpy", "axpby"):
+        real = getattr(blas_level1, name)
+        monkeypatch.setattr(
+            blas_level1, name, lambda *a, real=real, name=name: calls.append(name) or real(*a)
+        )
     for gather in (16384, 0):
         monkeypatch.setattr(O, "_GATHER_BELOW", gather)
         e, t = _models(dtype=dtype)
         oe, ot = ember.optim.SGD(e.parameters(), **kw), torch.optim.SGD(t.parameters(), **kw)
         _run(e, t, oe, ot)
-    one_pass = "nesterov" not in kw and "maximize" not in kw and "weight_decay" not in kw
-    assert bool(calls) == one_pass
+    assert calls
+
+
+def test_sgd_with_zero_lr_or_full_dampening_keeps_numpy_and_torch_values(monkeypatch):
+    """A zero lr (BLAS's axpy would skip the update, dropping NaN) and a dampening of 1 (a zero
+    coefficient) take NumPy's passes, with torch's results."""
+    from ember._backend.cpu import blas_level1
+
+    monkeypatch.setattr(blas_level1, "MIN_SIZE", 1)
+    for kw in (dict(lr=0.0), dict(lr=0.0, momentum=0.9), dict(lr=0.1, momentum=0.9, dampening=1.0)):
+        e, t = _models()
+        oe, ot = ember.optim.SGD(e.parameters(), **kw), torch.optim.SGD(t.parameters(), **kw)
+        _run(e, t, oe, ot, steps=4)
 
 
 def test_sgd_one_pass_on_a_big_parameter_matches_torch():
@@ -108,7 +122,12 @@ def test_sgd_one_pass_on_a_big_parameter_matches_torch():
     in real models) and NaN in its gradient, which the update carries into the parameter."""
     rng = np.random.default_rng(3)
     w = rng.standard_normal((600, 500)).astype(np.float32)
-    for kw in (dict(lr=0.3), dict(lr=0.3, momentum=0.9, dampening=0.2)):
+    for kw in (
+        dict(lr=0.3),
+        dict(lr=0.3, momentum=0.9, dampening=0.2),
+        dict(lr=0.3, momentum=0.9, weight_decay=0.01, nesterov=True),
+        dict(lr=0.3, weight_decay=0.01, maximize=True),
+    ):
         pe, pt = ember.nn.Parameter(ember.tensor(w)), torch.nn.Parameter(torch.tensor(w))
         oe, ot = ember.optim.SGD([pe], **kw), torch.optim.SGD([pt], **kw)
         for k in range(4):

@@ -73,40 +73,41 @@ def available() -> bool:
     return bool(_functions())
 
 
-def _usable(x, y) -> bool:
-    return (
-        type(x) is np.ndarray
-        and type(y) is np.ndarray
-        and x.dtype == y.dtype
-        and (x.dtype == _F32 or x.dtype == _F64)
-        and x.size == y.size
-        and x.size >= MIN_SIZE
-        and x.flags.c_contiguous
-        and y.flags.c_contiguous
-        and y.flags.writeable
-    )
+def fits(*arrays) -> bool:
+    """Whether ``axpy``/``axpby`` can run on these arrays (each as x or y): writeable
+    C-contiguous float32/float64 NumPy arrays of one dtype and size, at least ``MIN_SIZE``
+    values, and the BLAS's routines found. (A zero coefficient is refused apart.)"""
+    a0 = arrays[0]
+    if type(a0) is not np.ndarray or not (a0.dtype == _F32 or a0.dtype == _F64):
+        return False
+    n = a0.size
+    for a in arrays:
+        if (
+            type(a) is not np.ndarray
+            or a.dtype != a0.dtype
+            or a.size != n
+            or not a.flags.c_contiguous
+            or not a.flags.writeable
+        ):
+            return False
+    fns = _functions()
+    return n >= MIN_SIZE and ("axpy", a0.dtype) in fns and n <= fns[("limit", a0.dtype)]
 
 
 def axpy(a: float, x, y) -> bool:
     """y += a * x in place, in one pass; False (nothing done) where the BLAS can't: not two
     C-contiguous float32/float64 NumPy arrays of one dtype and size, fewer than ``MIN_SIZE``
     values, a zero ``a``, or no BLAS routine."""
-    if a == 0 or not _usable(x, y):
+    if a == 0 or not fits(x, y):
         return False
-    f = _functions().get(("axpy", x.dtype))
-    if f is None or x.size > _functions()[("limit", x.dtype)]:
-        return False
-    f(x.size, a, x.ctypes.data, 1, y.ctypes.data, 1)
+    _functions()[("axpy", x.dtype)](x.size, a, x.ctypes.data, 1, y.ctypes.data, 1)
     return True
 
 
 def axpby(a: float, x, b: float, y) -> bool:
     """y = a * x + b * y in place, in one pass; False (nothing done) where ``axpy`` would be,
     or for a zero ``b`` (BLAS's convention: y's NaN would be dropped)."""
-    if a == 0 or b == 0 or not _usable(x, y):
+    if a == 0 or b == 0 or not fits(x, y):
         return False
-    f = _functions().get(("axpby", x.dtype))
-    if f is None or x.size > _functions()[("limit", x.dtype)]:
-        return False
-    f(x.size, a, x.ctypes.data, 1, b, y.ctypes.data, 1)
+    _functions()[("axpby", x.dtype)](x.size, a, x.ctypes.data, 1, b, y.ctypes.data, 1)
     return True
