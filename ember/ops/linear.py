@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._autocast_state import state as _acs
-from .._backend.cpu.gemm import mm
+from .._backend.cpu.gemm import addmm_t, mm
 from .._backend.xp import CPU_ARRAY, xp_of
 from ..autograd.node import Op
 from ..dtypes import from_numpy_dtype
@@ -44,10 +44,10 @@ class _Linear(Op):
             y = mm(x2.astype(np.float32), w.T.astype(np.float32))
             y += b
             y = y.astype(x2.dtype)
+        elif b is not None:
+            y = addmm_t(b, x2, w)
         else:
             y = mm(x2, w.T)
-            if b is not None:
-                y += b
         return y.reshape(x.shape[:-1] + (w.shape[0],)) if nd > 2 else y
 
     @staticmethod

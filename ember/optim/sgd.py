@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._backend import kernels
-from .._backend.cpu import blas_level1, gemm
+from .._backend.cpu import blas_routines, gemm
 from .._backend.xp import xp_of
 from ..autograd.engine import _scatter_sparse, _sparse_add_, _sparse_copy, _sparse_sum
 from ..tensor import Tensor
@@ -41,7 +41,7 @@ def _sgd_step_kernel(g, lr, wd, mom, damp, sgn, first, nesterov, p, buf):
 
 
 def _blas_step(group: dict, p, g, buf) -> bool:
-    """The step through the BLAS's one-pass updates (``blas_level1``), all or nothing; False,
+    """The step through the BLAS's one-pass updates (``blas_routines``), all or nothing; False,
     with nothing changed, where it cannot run (then NumPy's passes do the step). With d = sgn g
     + wd p (sgn -1 under maximize):
     no momentum: p = (1 - lr wd) p - lr sgn g, one pass;
@@ -56,22 +56,22 @@ def _blas_step(group: dict, p, g, buf) -> bool:
     if lr == 0 or keep == 0:
         return False
     if mom == 0:
-        if not blas_level1.fits(g, p):
+        if not blas_routines.fits(g, p):
             return False
         if wd == 0:
-            return blas_level1.axpy(-lr * sgn, g, p)
-        return blas_level1.axpby(-lr * sgn, g, keep, p)
+            return blas_routines.axpy(-lr * sgn, g, p)
+        return blas_routines.axpby(-lr * sgn, g, keep, p)
     damp = 1.0 - group["dampening"]
-    if buf is None or damp == 0 or not blas_level1.fits(g, p, buf):
+    if buf is None or damp == 0 or not blas_routines.fits(g, p, buf):
         return False
-    blas_level1.axpby(damp * sgn, g, mom, buf)
+    blas_routines.axpby(damp * sgn, g, mom, buf)
     if wd != 0:
-        blas_level1.axpy(damp * wd, p, buf)
+        blas_routines.axpy(damp * wd, p, buf)
     if group["nesterov"]:
-        blas_level1.axpby(-lr * sgn, g, keep, p)
-        blas_level1.axpy(-lr * mom, buf, p)
+        blas_routines.axpby(-lr * sgn, g, keep, p)
+        blas_routines.axpy(-lr * mom, buf, p)
     else:
-        blas_level1.axpy(-lr, buf, p)
+        blas_routines.axpy(-lr, buf, p)
     return True
 
 
@@ -129,7 +129,7 @@ class SGD(Optimizer):
 
     def _in_pieces(self, group: dict) -> bool:
         # whole tensors for the BLAS's one-pass updates; L2-sized pieces for NumPy's passes
-        return not blas_level1.available()
+        return not blas_routines.available()
 
     def _kernel(self, group: dict, p, g, bufs: dict, step, s) -> dict:
         xp = xp_of(p)

@@ -222,32 +222,66 @@ def test_fork_inside_a_single_threaded_region_restores_the_child():
     assert os.waitstatus_to_exitcode(status) == 0
 
 
-def test_blas_level1_updates_match_numpy_and_refuse_what_they_cannot_do():
-    from ember._backend.cpu import blas_level1
+def test_blas_routines_updates_match_numpy_and_refuse_what_they_cannot_do():
+    from ember._backend.cpu import blas_routines
 
-    if not blas_level1.available():
+    if not blas_routines.available():
         pytest.skip("no OpenBLAS axpy/axpby in this NumPy")
     rng = np.random.default_rng(0)
-    n = blas_level1.MIN_SIZE + 5
+    n = blas_routines.MIN_SIZE + 5
     for dt in (np.float32, np.float64):
         tol = dict(rtol=1e-6, atol=1e-6) if dt == np.float32 else dict(rtol=1e-14, atol=1e-14)
         x, y = rng.standard_normal(n).astype(dt), rng.standard_normal(n).astype(dt)
         want = y + dt(-0.3) * x
-        assert blas_level1.axpy(-0.3, x, y)
+        assert blas_routines.axpy(-0.3, x, y)
         np.testing.assert_allclose(y, want, **tol)
         want = dt(0.7) * x + dt(0.9) * y
-        assert blas_level1.axpby(0.7, x, 0.9, y)
+        assert blas_routines.axpby(0.7, x, 0.9, y)
         np.testing.assert_allclose(y, want, **tol)
     x = rng.standard_normal(n).astype(np.float32)
     y = x.copy()
     before = y.copy()
-    assert not blas_level1.axpy(0.0, x, y)  # BLAS would skip the update, dropping a NaN in x
-    assert not blas_level1.axpby(0.5, x, 0.0, y)  # and y's NaN for a zero b
-    assert not blas_level1.axpy(1.0, x[::2], y[: (n + 1) // 2])  # strided
-    assert not blas_level1.axpy(1.0, x.astype(np.float64), y)  # dtypes differ
-    assert not blas_level1.axpy(1.0, x[:100], y[:100])  # under MIN_SIZE: NumPy is faster
-    assert not blas_level1.axpy(1.0, x.astype(np.float16), y.astype(np.float16))
+    assert not blas_routines.axpy(0.0, x, y)  # BLAS would skip the update, dropping a NaN in x
+    assert not blas_routines.axpby(0.5, x, 0.0, y)  # and y's NaN for a zero b
+    assert not blas_routines.axpy(1.0, x[::2], y[: (n + 1) // 2])  # strided
+    assert not blas_routines.axpy(1.0, x.astype(np.float64), y)  # dtypes differ
+    assert not blas_routines.axpy(1.0, x[:100], y[:100])  # under MIN_SIZE: NumPy is faster
+    assert not blas_routines.axpy(1.0, x.astype(np.float16), y.astype(np.float16))
     ro = y.copy()
     ro.flags.writeable = False
-    assert not blas_level1.axpy(1.0, x, ro)
+    assert not blas_routines.axpy(1.0, x, ro)
     np.testing.assert_array_equal(y, before)
+
+
+def test_addmm_onto_the_bias_matches_numpy_and_declines_what_it_cannot_do():
+    from ember._backend.cpu import blas_routines
+
+    if not blas_routines.available():
+        pytest.skip("no OpenBLAS routines in this NumPy")
+    rng = np.random.default_rng(1)
+    for dt, tol in ((np.float32, 1e-4), (np.float64, 1e-12)):
+        x = rng.standard_normal((300, 70)).astype(dt)
+        w = rng.standard_normal((250, 70)).astype(dt)
+        b = rng.standard_normal(250).astype(dt)
+        got = blas_routines.addmm_t(b, x, w)
+        assert got.dtype == dt and got.shape == (300, 250)
+        np.testing.assert_allclose(got, x @ w.T + b, rtol=tol, atol=tol)
+    x32, w32, b32 = (a.astype(np.float32) for a in (x, w, b))
+    assert blas_routines.addmm_t(b32, x32[:, ::2], w32[:, ::2]) is None  # strided
+    assert blas_routines.addmm_t(b, x32, w32) is None  # the bias's dtype differs
+    assert blas_routines.addmm_t(b32[:10], x32[:10], w32[:10]) is None  # 100 outputs: NumPy's
+    assert blas_routines.addmm_t(b32, x32.astype(np.float16), w32.astype(np.float16)) is None
+
+
+def test_linear_with_bias_on_the_gemm_path_matches_torch():
+    """Outputs past blas_routines.ADDMM_MIN_SIZE: the bias goes in with the product (torch's
+    addmm); values and gradients as torch's, float32 and float64, and 3-d input."""
+    from tests._support.ops_check import compare
+
+    rng = np.random.default_rng(2)
+    for dt in (np.float32, np.float64):
+        x = ember.tensor(rng.standard_normal((4, 90, 64)).astype(dt), requires_grad=True)
+        w = ember.tensor(rng.standard_normal((300, 64)).astype(dt), requires_grad=True)
+        b = ember.tensor(rng.standard_normal(300).astype(dt), requires_grad=True)
+        tol = dict(atol=1e-4, rtol=1e-5) if dt == np.float32 else dict(atol=1e-10, rtol=1e-10)
+        compare(lambda m, a, ww, bb: m.nn.functional.linear(a, ww, bb), x, w, b, **tol)

@@ -84,18 +84,18 @@ def test_sgd_one_pass_blas_update_matches_torch(monkeypatch, kw, dtype):
     """With the BLAS's axpy/axpby allowed on every size, every SGD form (weight decay,
     Nesterov, dampening, maximize) takes the one-pass updates after its first step, in float32
     and float64, over the whole flat buffer and over each tensor."""
-    from ember._backend.cpu import blas_level1
+    from ember._backend.cpu import blas_routines
 
-    if not blas_level1.available():
+    if not blas_routines.available():
         pytest.skip("no OpenBLAS axpy/axpby in this NumPy")
     import ember.optim.optimizer as O
 
-    monkeypatch.setattr(blas_level1, "MIN_SIZE", 1)
+    monkeypatch.setattr(blas_routines, "MIN_SIZE", 1)
     calls = []
     for name in ("axpy", "axpby"):
-        real = getattr(blas_level1, name)
+        real = getattr(blas_routines, name)
         monkeypatch.setattr(
-            blas_level1, name, lambda *a, real=real, name=name: calls.append(name) or real(*a)
+            blas_routines, name, lambda *a, real=real, name=name: calls.append(name) or real(*a)
         )
     for gather in (16384, 0):
         monkeypatch.setattr(O, "_GATHER_BELOW", gather)
@@ -108,9 +108,9 @@ def test_sgd_one_pass_blas_update_matches_torch(monkeypatch, kw, dtype):
 def test_sgd_with_zero_lr_or_full_dampening_keeps_numpy_and_torch_values(monkeypatch):
     """A zero lr (BLAS's axpy would skip the update, dropping NaN) and a dampening of 1 (a zero
     coefficient) take NumPy's passes, with torch's results."""
-    from ember._backend.cpu import blas_level1
+    from ember._backend.cpu import blas_routines
 
-    monkeypatch.setattr(blas_level1, "MIN_SIZE", 1)
+    monkeypatch.setattr(blas_routines, "MIN_SIZE", 1)
     for kw in (dict(lr=0.0), dict(lr=0.0, momentum=0.9), dict(lr=0.1, momentum=0.9, dampening=1.0)):
         e, t = _models()
         oe, ot = ember.optim.SGD(e.parameters(), **kw), torch.optim.SGD(t.parameters(), **kw)
@@ -118,7 +118,7 @@ def test_sgd_with_zero_lr_or_full_dampening_keeps_numpy_and_torch_values(monkeyp
 
 
 def test_sgd_one_pass_on_a_big_parameter_matches_torch():
-    """A 300,000-value parameter (past blas_level1.MIN_SIZE, so the BLAS path runs as it does
+    """A 300,000-value parameter (past blas_routines.MIN_SIZE, so the BLAS path runs as it does
     in real models) and NaN in its gradient, which the update carries into the parameter."""
     rng = np.random.default_rng(3)
     w = rng.standard_normal((600, 500)).astype(np.float32)

@@ -9,7 +9,7 @@ from contextlib import nullcontext
 
 import numpy as np
 
-from . import blas, blas_policy, threads
+from . import blas, blas_policy, blas_routines, threads
 
 _BLAS_MT_FLOPS = 1 << 18  # OpenBLAS threads products past ~65536*4 multiply-adds
 _F16 = np.dtype(np.float16)
@@ -63,3 +63,15 @@ def guard():
     if not blas_policy.single_threaded_products():
         return nullcontext()
     return blas.single_threaded()
+
+
+def addmm_t(bias, x, w):
+    """``x @ w.T + bias`` (a Linear layer's forward): one gemm onto the bias's rows where
+    OpenBLAS's threads may run (``blas_routines.addmm_t``), else ``mm`` and an add."""
+    if not blas_policy.single_threaded_products():
+        y = blas_routines.addmm_t(bias, x, w)
+        if y is not None:
+            return y
+    y = mm(x, w.T)
+    y += bias
+    return y
