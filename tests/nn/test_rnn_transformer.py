@@ -36,6 +36,7 @@ RNN_CASES = [
     ("GRU", dict(bidirectional=True, batch_first=True)),
     ("RNN", dict(nonlinearity="relu", bidirectional=True)),
     ("RNN", dict(num_layers=3, dropout=0.0)),
+    ("RNN", dict(nonlinearity="relu", num_layers=2, bias=False, batch_first=True)),
 ]
 
 
@@ -48,6 +49,23 @@ def test_rnn_matches_torch(name, kw):
     assert_same(oe[1], ot[1], 1e-5, 1e-6)
     (oe[0].sum() + (oe[1][0] if name == "LSTM" else oe[1]).sum()).backward()
     (ot[0].sum() + (ot[1][0] if name == "LSTM" else ot[1]).sum()).backward()
+    _check_grads(e, t, xe, xt)
+
+
+@pytest.mark.parametrize("nonlinearity", ["tanh", "relu"])
+def test_plain_rnn_initial_state_and_final_state_gradients(nonlinearity):
+    """The fused plain-RNN layer: a given h0, both directions, and gradients through the
+    final state alone (the outputs unused) as well as through the outputs."""
+    e, t = _pair("RNN", 3, 4, num_layers=2, bidirectional=True, nonlinearity=nonlinearity)
+    xe, xt = _leaf((6, 2, 3))
+    he, ht = _leaf((4, 2, 4), 1)
+    oe, hne = e(xe, he)
+    ot, hnt = t(xt, ht)
+    assert_same(oe, ot, 1e-5, 1e-6)
+    assert_same(hne, hnt, 1e-5, 1e-6)
+    (hne * 2).sum().backward()
+    (hnt * 2).sum().backward()
+    assert_same(he.grad, ht.grad, 1e-5, 1e-6)
     _check_grads(e, t, xe, xt)
 
 
@@ -131,7 +149,7 @@ def test_full_transformer_and_mha():
 
 @pytest.mark.parametrize("reverse", [False, True])
 def test_fused_recurrent_layers_gradcheck(reverse):
-    from ember.ops.rnn import _GRULayer, _LSTMCell, _LSTMLayer
+    from ember.ops.rnn import _GRULayer, _LSTMCell, _LSTMLayer, _RNNLayer
 
     d = ember.float64
     h, c = (
@@ -143,6 +161,11 @@ def test_fused_recurrent_layers_gradcheck(reverse):
     assert ember.autograd.gradcheck(lambda *a: _LSTMCell.apply(*a), (p[0], h, c, w, b))
     p, w, b = (ember.randn(*s, dtype=d, requires_grad=True) for s in [(4, 3, 6), (6, 2), (6,)])
     assert ember.autograd.gradcheck(lambda *a: _GRULayer.apply(*a, reverse), (p, h, w, b))
+    p, w, b = (ember.randn(*s, dtype=d, requires_grad=True) for s in [(4, 3, 2), (2, 2), (2,)])
+    for use_relu in (False, True):
+        assert ember.autograd.gradcheck(
+            lambda *a, r=use_relu: _RNNLayer.apply(*a, reverse, r), (p, h, w, b)
+        )
 
 
 def test_rnn_dropout_between_layers_trains():

@@ -8,7 +8,7 @@ import warnings
 
 from ...ops.creation import empty, zeros
 from ...ops.join import cat, stack
-from ...ops.rnn import _GRULayer, _LSTMLayer, rnn_step
+from ...ops.rnn import _GRULayer, _LSTMLayer, _RNNLayer, rnn_step
 from ...tensor import Tensor
 from .. import functional as F
 from .. import init
@@ -258,13 +258,7 @@ def _padded_direction(mode: str, proj: Tensor, h, w_hh: Tensor, b_hh, reverse: b
         return seq, (hT, cT)
     if mode == "GRU":
         return _GRULayer.apply(proj, h, w_hh, b_hh, reverse)
-    steps = proj.unbind(0)
-    T = len(steps)
-    hs = [None] * T
-    for t in range(T - 1, -1, -1) if reverse else range(T):
-        h = rnn_step(mode, steps[t], h, w_hh, b_hh)
-        hs[t] = h
-    return stack(hs, 0), h
+    return _RNNLayer.apply(proj, h, w_hh, b_hh, reverse, mode == "RNN_RELU")
 
 
 def run_layers(
