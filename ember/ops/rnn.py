@@ -232,7 +232,8 @@ class _RNNLayer(Op):
     transposed as ``_LSTMLayer``: h_t = act(W_hh h_{t-1} + x_t W_ih^T + b), states (H, N), the
     step's product on OpenBLAS's threads. As one op per step (a linear, an add and the
     activation) the 2-layer 200-wide, 35 x 20 RNN took 4.6-6.0 ms forward and 8.3-9.1 backward
-    against torch's 3.3-3.5 and 6.5-7.0 (2026-12-05): see its commit for the fused op's."""
+    against torch's 3.3-3.5 and 6.5-7.0; fused, 2.8-4.0 and 4.2-6.4 (2026-12-05, alternating
+    processes)."""
 
     @staticmethod
     def forward(ctx, proj, h, w_hh, b_hh, reverse, use_relu):
