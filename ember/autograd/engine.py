@@ -707,7 +707,13 @@ def _store_grad(t, g, create_graph: bool, sole: bool = False) -> None:
     if old is None:
         if create_graph:
             t.grad = g if isinstance(g, Tensor) else _wrap(g)
-        elif sole and garr is g and garr.flags.c_contiguous and garr.shape == t._data.shape:
+        elif (
+            sole
+            and garr is g
+            and garr.flags.c_contiguous
+            and garr.flags.writeable
+            and garr.shape == t._data.shape
+        ):
             t.grad = _wrap(garr)
         else:
             # own the memory: backward may hand the same array to several inputs
