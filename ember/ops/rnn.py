@@ -294,7 +294,13 @@ class _RNNLayer(Op):
 
 
 class _GRULayer(Op):
-    """A whole GRU layer (one direction) in one node, backward by hand."""
+    """A whole GRU layer (one direction) in one node, backward by hand, run transposed as
+    ``_LSTMLayer``: states (H + 1, N) whose last row is ones, so W_hh (3H, H) and b_hh join in
+    one (3H, H + 1) matrix and a step's product W h + b is one GEMM on OpenBLAS's threads. The
+    r and z rows (and their input parts) are halved once so that their sigmoids come from one
+    tanh pass, as the LSTM's gates. The 2-layer 200-wide GRU on 35 x 20 steps, alternating
+    processes (2026-12-05): forward 8.6-9.0 -> 7.7-7.8 ms, backward 12.8-13.5 -> 12.8-13.4
+    (per-step allocations gone; torch 9.5 / 19.3)."""
 
     @staticmethod
     def forward(ctx, proj, h, w_hh, b_hh, reverse):
@@ -302,57 +308,86 @@ class _GRULayer(Op):
         T, N = proj.shape[0], proj.shape[1]
         H = h.shape[-1]
         dt = proj.dtype
-        hs = xp.empty((T, N, H), dt)
-        hprev = xp.empty((T, N, H), dt)
-        rz = xp.empty((T, N, 2 * H), dt)
-        ns = xp.empty((T, N, H), dt)
-        hns = xp.empty((T, N, H), dt)
-        order = range(T - 1, -1, -1) if reverse else range(T)
-        whT = xp.ascontiguousarray(w_hh.T)  # C-ordered: faster small products (_LSTMLayer)
-        for t in order:
-            hprev[t] = h
-            hp = h @ whT
-            if b_hh is not None:
-                hp += b_hh
-            x = proj[t]
-            rz[t] = _sig(x[:, : 2 * H] + hp[:, : 2 * H])
-            hns[t] = hp[:, 2 * H :]
-            ns[t] = xp.tanh(x[:, 2 * H :] + rz[t][:, :H] * hns[t])
-            z = rz[t][:, H:]
-            h = ns[t] + z * (h - ns[t])
-            hs[t] = h
-        ctx.saved = (rz, ns, hns, hprev, w_hh)
+        half = xp.full((3 * H, 1), 0.5, dt)
+        half[2 * H :] = 1
+        px = xp.multiply(proj.transpose(0, 2, 1), half)  # (T, 3H, N), r and z halved
+        wa = xp.empty((3 * H, H + 1), dt)
+        xp.multiply(w_hh, half, out=wa[:, :H])
+        if b_hh is not None:
+            xp.multiply(b_hh, half[:, 0], out=wa[:, H])
+        else:
+            wa[:, H] = 0
+        hbuf = xp.empty((T + 1, H + 1, N), dt)  # the state entering / leaving each step, + ones
+        hbuf[:, H] = 1
+        first, d = (T, -1) if reverse else (0, 1)
+        hbuf[first, :H] = h.T
+        hp = xp.empty((T, 3 * H, N), dt)  # W h + b per step (r, z halved); its n rows are saved
+        rz = xp.empty((T, 2 * H, N), dt)
+        ns = xp.empty((T, H, N), dt)
+        with gemm.guard():  # off OpenBLAS's threads only where ember's own ran just now
+            for t in range(T - 1, -1, -1) if reverse else range(T):
+                src = t + 1 if reverse else t
+                hcur = hbuf[src]
+                a = hp[t]
+                xp.matmul(wa, hcur, out=a)
+                g = rz[t]
+                xp.add(a[: 2 * H], px[t, : 2 * H], out=g)
+                xp.tanh(g, out=g)
+                g *= 0.5
+                g += 0.5
+                n = ns[t]
+                xp.multiply(g[:H], a[2 * H :], out=n)
+                n += px[t, 2 * H :]
+                xp.tanh(n, out=n)
+                hn = hbuf[src + d, :H]
+                xp.subtract(hcur[:H], n, out=hn)
+                hn *= g[H:]
+                hn += n
+        hstd = xp.ascontiguousarray(hbuf[:, :H].transpose(0, 2, 1))  # (T + 1, N, H)
+        if reverse:
+            hs, hprev, hprevT, last = hstd[:T], hstd[1:], hbuf[1:, :H], 0
+        else:
+            hs, hprev, hprevT, last = hstd[1:], hstd[:T], hbuf[:T, :H], T
+        ctx.saved = (rz, ns, hp, hprevT, hprev, w_hh)
         ctx.has_b = b_hh is not None
         ctx.reverse = reverse
-        return hs, h.copy()
+        # the outputs are copies: an in-place change to them must not reach the saved states
+        return hs.copy(), hstd[last].copy()
 
     @staticmethod
     def backward(ctx, gout, ghT):
         xp = xp_of(gout)
-        rz, ns, hns, hprev, w_hh = ctx.saved
-        T = rz.shape[0]
-        H = hprev.shape[-1]
-        dgx = xp.empty((T,) + rz.shape[1:-1] + (3 * H,), rz.dtype)
-        dhp = xp.empty_like(dgx)
-        dh = ghT.copy()
-        order = range(T) if ctx.reverse else range(T - 1, -1, -1)
-        for t in order:
-            dh += gout[t]
-            r, z, n, hn = rz[t][:, :H], rz[t][:, H:], ns[t], hns[t]
-            dn = dh * (1 - z) * (1 - n * n)
-            dz = dh * (hprev[t] - n) * z * (1 - z)
-            dr = dn * hn * r * (1 - r)
-            dgx[t][:, :H] = dr
-            dgx[t][:, H : 2 * H] = dz
-            dgx[t][:, 2 * H :] = dn
-            dhp[t][:, : 2 * H] = dgx[t][:, : 2 * H]
-            dhp[t][:, 2 * H :] = dn * r
-            dh = dh * z + dhp[t] @ w_hh
+        rz, ns, hp, hprevT, hprev, w_hh = ctx.saved
+        T, H = ns.shape[0], ns.shape[1]
+        r, z, hn = rz[:, :H], rz[:, H:], hp[:, 2 * H :]
+        # the factors that do not depend on the incoming gradients, for all steps at once
+        fa = (1 - z) * (1 - ns * ns)  # dn = dh * fa
+        fb = (hprevT - ns) * z * (1 - z)  # dz = dh * fb
+        fc = hn * r * (1 - r)  # dr = dn * fc
+        gt = xp.ascontiguousarray(gout.transpose(0, 2, 1))  # (T, H, N)
+        whT = xp.ascontiguousarray(w_hh.T)  # (H, 3H)
+        dgx = xp.empty_like(hp)  # the input projection's gradient: dr, dz, dn
+        dhp = xp.empty_like(hp)  # W h + b's: dr, dz, dn * r
+        dh = xp.ascontiguousarray(ghT.T)
+        tmp = xp.empty_like(dh)
+        with gemm.guard():
+            for t in range(T) if ctx.reverse else range(T - 1, -1, -1):
+                dh += gt[t]
+                dn = dgx[t, 2 * H :]
+                xp.multiply(dh, fa[t], out=dn)
+                xp.multiply(dh, fb[t], out=dgx[t, H : 2 * H])
+                xp.multiply(dn, fc[t], out=dgx[t, :H])
+                dhp[t, : 2 * H] = dgx[t, : 2 * H]
+                xp.multiply(dn, r[t], out=dhp[t, 2 * H :])
+                xp.matmul(whT, dhp[t], out=tmp)
+                dh *= z[t]
+                dh += tmp
+        dproj = xp.ascontiguousarray(dgx.transpose(0, 2, 1))  # (T, N, 3H)
         nd = ctx._needs
-        d2 = dhp.reshape(-1, 3 * H)
+        d2 = xp.ascontiguousarray(dhp.transpose(0, 2, 1)).reshape(-1, 3 * H)
         dw = d2.T @ hprev.reshape(-1, H) if nd[2] else None
         db = xp.ones(d2.shape[0], d2.dtype) @ d2 if ctx.has_b and nd[3] else None
-        return dgx, dh, dw, db, None
+        return dproj, xp.ascontiguousarray(dh.T), dw, db, None
 
 
 def rnn_step(mode: str, x_proj: Tensor, h, w_hh: Tensor, b_hh):
