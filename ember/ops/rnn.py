@@ -21,14 +21,29 @@ def _sig(a):
     return y
 
 
-def _sig_(a) -> None:
-    """The logistic sigmoid of ``a`` in place (a may be a strided view)."""
-    xp = xp_of(a)
-    xp.negative(a, out=a)
-    xp.minimum(a, 88.0 if a.dtype.itemsize <= 4 else 709.0, out=a)
-    xp.exp(a, out=a)
-    a += 1
-    xp.divide(1.0, a, out=a)
+def _swap(a):
+    """A (T, A, B) array as a C-ordered (T, B, A) one: a sequence crossing between the
+    caller's (T, N, features) layout and the layers' transposed (T, features, N) one."""
+    return xp_of(a).ascontiguousarray(a.transpose(0, 2, 1))
+
+
+def _slots(T: int, reverse: bool):
+    """Where a layer's (T + 1)-slot state buffers put its steps: step t reads slot t + rd and
+    writes slot t + wr ((rd, wr) = (0, 1), or (1, 0) in reverse), so the initial state sits in
+    slot T rd and the final one in slot T wr. Returns (rd, wr, the forward's step order); the
+    backward walks that order reversed."""
+    if reverse:
+        return 1, 0, range(T - 1, -1, -1)
+    return 0, 1, range(T)
+
+
+def _weight_grads(d2, hprev, need_w: bool, need_b: bool):
+    """The recurrent weight's and bias's gradients from the (T N, G) gradients of W h + b and
+    the (T, N, H) states entering each step (one step: (N, G) and (N, H)): one product and
+    one column sum over all steps."""
+    dw = d2.T @ hprev.reshape(-1, hprev.shape[-1]) if need_w else None
+    db = xp_of(d2).ones(d2.shape[0], d2.dtype) @ d2 if need_b else None
+    return dw, db
 
 
 class _LSTMCell(Op):
@@ -72,8 +87,7 @@ class _LSTMCell(Op):
         )
         n = ctx._needs
         dh = dgates @ w_hh if n[1] else None
-        dw = dgates.T @ h if n[3] else None
-        db = xp.ones(dgates.shape[0], dgates.dtype) @ dgates if ctx.has_b and n[4] else None
+        dw, db = _weight_grads(dgates, h, n[3], ctx.has_b and n[4])
         return dgates, dh, dc * f, dw, db
 
 
@@ -106,8 +120,7 @@ class _GRUCell(Op):
         dhp = xp.concatenate([dr, dz, dn * r], axis=1)
         nd = ctx._needs
         dh = gh * z + dhp @ w_hh if nd[1] else None
-        dw = dhp.T @ h if nd[2] else None
-        db = xp.ones(dhp.shape[0], dhp.dtype) @ dhp if ctx.has_b and nd[3] else None
+        dw, db = _weight_grads(dhp, h, nd[2], ctx.has_b and nd[3])
         return dgx, dh, dw, db
 
 
@@ -125,9 +138,9 @@ class _LSTMLayer(Op):
     The recurrence runs transposed: states are (H, N) and gates (4H, N), so a step's product is
     W_hh (4H, H) @ h (H, N) and every gate block is a contiguous run of rows. OpenBLAS splits
     that product's 4H rows over its threads far better than the (N, H) @ (H, 4H) form's N rows:
-    measured for nanoGPT's sibling benchmark's LSTM ((20, 200) states, 2026-12-05, 2-core
-    AVX-512 EPYC) 45 us a step on two threads against 54 (the (N, 4H) form) and 80 on one, and
-    35 steps' forward 3.8 ms against 5.6 ms on one thread. The states of all steps live in
+    measured for the word-language-model benchmark's LSTM ((20, 200) states, 2026-12-05,
+    2-core AVX-512 EPYC) 45 us a step on two threads against 54 (the (N, 4H) form) and 80 on
+    one, and 35 steps' forward 3.8 ms against 5.6 ms on one thread. The states of all steps live in
     (T + 1)-step buffers, so a step reads its predecessor without a copy; the sequence's input
     and output cross between the layouts once, outside the loop."""
 
@@ -150,16 +163,14 @@ class _LSTMLayer(Op):
         acts = xp.empty((T, 4 * H, N), dt)  # i, f, g, o after their nonlinearities
         tcs = xp.empty((T, H, N), dt)
         ig = xp.empty((H, N), dt)
-        # step t reads slot t and writes slot t + 1 (t + 1 and t in reverse)
-        first, d = (T, -1) if reverse else (0, 1)
-        hbuf[first] = h.T
-        cbuf[first] = c.T
+        rd, wr, order = _slots(T, reverse)
+        hbuf[T * rd] = h.T
+        cbuf[T * rd] = c.T
         with gemm.guard():  # off OpenBLAS's threads only where ember's own ran just now
-            for t in range(T - 1, -1, -1) if reverse else range(T):
-                src = t + 1 if reverse else t
-                cp = cbuf[src]
+            for t in order:
+                cp = cbuf[t + rd]
                 a = acts[t]  # the gates are computed in place, in the saved buffer
-                xp.matmul(wh, hbuf[src], out=a)
+                xp.matmul(wh, hbuf[t + rd], out=a)
                 a += px[t]
                 xp.tanh(a, out=a)
                 s2 = a[: 2 * H]
@@ -168,19 +179,16 @@ class _LSTMLayer(Op):
                 so = a[3 * H :]
                 so *= 0.5
                 so += 0.5
-                cn = cbuf[src + d]
+                cn = cbuf[t + wr]
                 xp.multiply(a[H : 2 * H], cp, out=cn)
                 xp.multiply(a[:H], a[2 * H : 3 * H], out=ig)
                 cn += ig
                 xp.tanh(cn, out=tcs[t])
-                xp.multiply(so, tcs[t], out=hbuf[src + d])
+                xp.multiply(so, tcs[t], out=hbuf[t + wr])
         # every step's state in the (T + 1, N, H) layout: the output, and the backward's
         # weight-gradient product
-        hstd = xp.ascontiguousarray(hbuf.transpose(0, 2, 1))
-        if reverse:
-            hs, hprev, cprev, last = hstd[:T], hstd[1:], cbuf[1:], 0
-        else:
-            hs, hprev, cprev, last = hstd[1:], hstd[:T], cbuf[:T], T
+        hstd = _swap(hbuf)
+        hs, hprev, cprev, last = hstd[wr : T + wr], hstd[rd : T + rd], cbuf[rd : T + rd], T * wr
         ctx.saved = (acts, cprev, tcs, hprev, w_hh)
         ctx.has_b = b_hh is not None
         ctx.reverse = reverse
@@ -203,7 +211,7 @@ class _LSTMLayer(Op):
         xp.multiply(cprev, f * (1 - f), out=p3[:, 1])
         xp.multiply(i, 1 - g * g, out=p3[:, 2])
         po = tcs * o * (1 - o)  # d o pre-activation / d h
-        gt = xp.ascontiguousarray(gout.transpose(0, 2, 1))  # (T, H, N)
+        gt = _swap(gout)  # (T, H, N)
         whT = xp.ascontiguousarray(w_hh.T)  # (H, 4H)
         dgates = xp.empty_like(acts)
         d4 = dgates.reshape(T, 4, H, N)
@@ -211,7 +219,7 @@ class _LSTMLayer(Op):
         dc = xp.ascontiguousarray(gcT.T)
         tmp = xp.empty_like(dc)
         with gemm.guard():
-            for t in range(T) if ctx.reverse else range(T - 1, -1, -1):
+            for t in reversed(_slots(T, ctx.reverse)[2]):
                 dh += gt[t]
                 xp.multiply(dh, ot[t], out=tmp)
                 dc += tmp
@@ -219,11 +227,9 @@ class _LSTMLayer(Op):
                 xp.multiply(dh, po[t], out=d4[t, 3])
                 dh = whT @ dgates[t]
                 dc *= f[t]
-        dproj = xp.ascontiguousarray(dgates.transpose(0, 2, 1))  # (T, N, 4H)
+        dproj = _swap(dgates)  # (T, N, 4H)
         n = ctx._needs
-        d2 = dproj.reshape(-1, 4 * H)
-        dw = d2.T @ hprev.reshape(-1, H) if n[3] else None
-        db = xp.ones(d2.shape[0], d2.dtype) @ d2 if ctx.has_b and n[4] else None
+        dw, db = _weight_grads(dproj.reshape(-1, 4 * H), hprev, n[3], ctx.has_b and n[4])
         return dproj, xp.ascontiguousarray(dh.T), xp.ascontiguousarray(dc.T), dw, db, None
 
 
@@ -240,27 +246,23 @@ class _RNNLayer(Op):
         xp = xp_of(proj)
         T, N = proj.shape[0], proj.shape[1]
         H = h.shape[-1]
-        px = xp.ascontiguousarray(proj.transpose(0, 2, 1))  # (T, H, N)
+        px = _swap(proj)  # (T, H, N)
         if b_hh is not None:
             px += b_hh[:, None]
         hbuf = xp.empty((T + 1, H, N), proj.dtype)  # the state entering / leaving each step
-        first, d = (T, -1) if reverse else (0, 1)
-        hbuf[first] = h.T
+        rd, wr, order = _slots(T, reverse)
+        hbuf[T * rd] = h.T
         with gemm.guard():  # off OpenBLAS's threads only where ember's own ran just now
-            for t in range(T - 1, -1, -1) if reverse else range(T):
-                src = t + 1 if reverse else t
-                a = hbuf[src + d]
-                xp.matmul(w_hh, hbuf[src], out=a)
+            for t in order:
+                a = hbuf[t + wr]
+                xp.matmul(w_hh, hbuf[t + rd], out=a)
                 a += px[t]
                 if use_relu:
                     extrema.with_number(xp.maximum, a, 0.0, a)
                 else:
                     xp.tanh(a, out=a)
-        hstd = xp.ascontiguousarray(hbuf.transpose(0, 2, 1))  # (T + 1, N, H)
-        if reverse:
-            ys, hs, hprev, last = hbuf[:T], hstd[:T], hstd[1:], 0
-        else:
-            ys, hs, hprev, last = hbuf[1:], hstd[1:], hstd[:T], T
+        hstd = _swap(hbuf)  # (T + 1, N, H)
+        ys, hs, hprev, last = hbuf[wr : T + wr], hstd[wr : T + wr], hstd[rd : T + rd], T * wr
         ctx.saved = (ys, hprev, w_hh)
         ctx.has_b = b_hh is not None
         ctx.reverse = reverse
@@ -276,20 +278,18 @@ class _RNNLayer(Op):
         # d h_t / d pre-activation, for all steps at once: 1 - y^2, or y > 0 (torch's
         # threshold_backward: 0 where the output is 0)
         der = (ys > 0).astype(ys.dtype) if ctx.relu else 1 - ys * ys
-        gt = xp.ascontiguousarray(gout.transpose(0, 2, 1))  # (T, H, N)
+        gt = _swap(gout)  # (T, H, N)
         whT = xp.ascontiguousarray(w_hh.T)
         dpre = xp.empty_like(ys)
         dh = xp.ascontiguousarray(ghT.T)
         with gemm.guard():
-            for t in range(T) if ctx.reverse else range(T - 1, -1, -1):
+            for t in reversed(_slots(T, ctx.reverse)[2]):
                 dh += gt[t]
                 xp.multiply(dh, der[t], out=dpre[t])
                 dh = whT @ dpre[t]
-        dproj = xp.ascontiguousarray(dpre.transpose(0, 2, 1))  # (T, N, H)
+        dproj = _swap(dpre)  # (T, N, H)
         n = ctx._needs
-        d2 = dproj.reshape(-1, H)
-        dw = d2.T @ hprev.reshape(-1, H) if n[2] else None
-        db = xp.ones(d2.shape[0], d2.dtype) @ d2 if ctx.has_b and n[3] else None
+        dw, db = _weight_grads(dproj.reshape(-1, H), hprev, n[2], ctx.has_b and n[3])
         return dproj, xp.ascontiguousarray(dh.T), dw, db, None, None
 
 
@@ -319,15 +319,14 @@ class _GRULayer(Op):
             wa[:, H] = 0
         hbuf = xp.empty((T + 1, H + 1, N), dt)  # the state entering / leaving each step, + ones
         hbuf[:, H] = 1
-        first, d = (T, -1) if reverse else (0, 1)
-        hbuf[first, :H] = h.T
+        rd, wr, order = _slots(T, reverse)
+        hbuf[T * rd, :H] = h.T
         hp = xp.empty((T, 3 * H, N), dt)  # W h + b per step (r, z halved); its n rows are saved
         rz = xp.empty((T, 2 * H, N), dt)
         ns = xp.empty((T, H, N), dt)
         with gemm.guard():  # off OpenBLAS's threads only where ember's own ran just now
-            for t in range(T - 1, -1, -1) if reverse else range(T):
-                src = t + 1 if reverse else t
-                hcur = hbuf[src]
+            for t in order:
+                hcur = hbuf[t + rd]
                 a = hp[t]
                 xp.matmul(wa, hcur, out=a)
                 g = rz[t]
@@ -339,16 +338,13 @@ class _GRULayer(Op):
                 xp.multiply(g[:H], a[2 * H :], out=n)
                 n += px[t, 2 * H :]
                 xp.tanh(n, out=n)
-                hn = hbuf[src + d, :H]
+                hn = hbuf[t + wr, :H]
                 xp.subtract(hcur[:H], n, out=hn)
                 hn *= g[H:]
                 hn += n
-        hstd = xp.ascontiguousarray(hbuf[:, :H].transpose(0, 2, 1))  # (T + 1, N, H)
-        if reverse:
-            hs, hprev, hprevT, last = hstd[:T], hstd[1:], hbuf[1:, :H], 0
-        else:
-            hs, hprev, hprevT, last = hstd[1:], hstd[:T], hbuf[:T, :H], T
-        ctx.saved = (rz, ns, hp, hprevT, hprev, w_hh)
+        hstd = _swap(hbuf[:, :H])  # (T + 1, N, H)
+        hs, hprev, last = hstd[wr : T + wr], hstd[rd : T + rd], T * wr
+        ctx.saved = (rz, ns, hp, hprev, w_hh)
         ctx.has_b = b_hh is not None
         ctx.reverse = reverse
         # the outputs are copies: an in-place change to them must not reach the saved states
@@ -357,21 +353,21 @@ class _GRULayer(Op):
     @staticmethod
     def backward(ctx, gout, ghT):
         xp = xp_of(gout)
-        rz, ns, hp, hprevT, hprev, w_hh = ctx.saved
+        rz, ns, hp, hprev, w_hh = ctx.saved
         T, H = ns.shape[0], ns.shape[1]
         r, z, hn = rz[:, :H], rz[:, H:], hp[:, 2 * H :]
         # the factors that do not depend on the incoming gradients, for all steps at once
         fa = (1 - z) * (1 - ns * ns)  # dn = dh * fa
-        fb = (hprevT - ns) * z * (1 - z)  # dz = dh * fb
+        fb = (hprev.transpose(0, 2, 1) - ns) * z * (1 - z)  # dz = dh * fb
         fc = hn * r * (1 - r)  # dr = dn * fc
-        gt = xp.ascontiguousarray(gout.transpose(0, 2, 1))  # (T, H, N)
+        gt = _swap(gout)  # (T, H, N)
         whT = xp.ascontiguousarray(w_hh.T)  # (H, 3H)
         dgx = xp.empty_like(hp)  # the input projection's gradient: dr, dz, dn
         dhp = xp.empty_like(hp)  # W h + b's: dr, dz, dn * r
         dh = xp.ascontiguousarray(ghT.T)
         tmp = xp.empty_like(dh)
         with gemm.guard():
-            for t in range(T) if ctx.reverse else range(T - 1, -1, -1):
+            for t in reversed(_slots(T, ctx.reverse)[2]):
                 dh += gt[t]
                 dn = dgx[t, 2 * H :]
                 xp.multiply(dh, fa[t], out=dn)
@@ -382,11 +378,9 @@ class _GRULayer(Op):
                 xp.matmul(whT, dhp[t], out=tmp)
                 dh *= z[t]
                 dh += tmp
-        dproj = xp.ascontiguousarray(dgx.transpose(0, 2, 1))  # (T, N, 3H)
+        dproj = _swap(dgx)  # (T, N, 3H)
         nd = ctx._needs
-        d2 = xp.ascontiguousarray(dhp.transpose(0, 2, 1)).reshape(-1, 3 * H)
-        dw = d2.T @ hprev.reshape(-1, H) if nd[2] else None
-        db = xp.ones(d2.shape[0], d2.dtype) @ d2 if ctx.has_b and nd[3] else None
+        dw, db = _weight_grads(_swap(dhp).reshape(-1, 3 * H), hprev, nd[2], ctx.has_b and nd[3])
         return dproj, xp.ascontiguousarray(dh.T), dw, db, None
 
 
