@@ -58,20 +58,22 @@ def _blas_step(group: dict, p, g, buf) -> bool:
     if mom == 0:
         if not blas_routines.fits(g, p):
             return False
-        if wd == 0:
-            return blas_routines.axpy(-lr * sgn, g, p)
-        return blas_routines.axpby(-lr * sgn, g, keep, p)
+        with gemm.guard():  # off OpenBLAS's threads where they would spin into ember's
+            if wd == 0:
+                return blas_routines.axpy(-lr * sgn, g, p)
+            return blas_routines.axpby(-lr * sgn, g, keep, p)
     damp = 1.0 - group["dampening"]
     if buf is None or damp == 0 or not blas_routines.fits(g, p, buf):
         return False
-    blas_routines.axpby(damp * sgn, g, mom, buf)
-    if wd != 0:
-        blas_routines.axpy(damp * wd, p, buf)
-    if group["nesterov"]:
-        blas_routines.axpby(-lr * sgn, g, keep, p)
-        blas_routines.axpy(-lr * mom, buf, p)
-    else:
-        blas_routines.axpy(-lr, buf, p)
+    with gemm.guard():
+        blas_routines.axpby(damp * sgn, g, mom, buf)
+        if wd != 0:
+            blas_routines.axpy(damp * wd, p, buf)
+        if group["nesterov"]:
+            blas_routines.axpby(-lr * sgn, g, keep, p)
+            blas_routines.axpy(-lr * mom, buf, p)
+        else:
+            blas_routines.axpy(-lr, buf, p)
     return True
 
 
@@ -135,11 +137,9 @@ class SGD(Optimizer):
         xp = xp_of(p)
         if xp is not np and kernels.on_device(p):
             return self._fused(group, p, g, bufs, s if s is not g else xp.empty_like(p))
+        if xp is np and _blas_step(group, p, g, bufs.get("momentum_buffer")):
+            return {}
         lr = float(group["lr"])
-        if xp is np:
-            with gemm.guard():  # off OpenBLAS's threads where they would spin into ember's
-                if _blas_step(group, p, g, bufs.get("momentum_buffer")):
-                    return {}
         wd = group["weight_decay"]
         mom = group["momentum"]
         d = g

@@ -80,7 +80,7 @@ def _functions() -> dict:
 
 
 def available() -> bool:
-    """Whether the BLAS's axpy and axpby were found."""
+    """Whether the BLAS's axpy, axpby and gemm were found."""
     return bool(_functions())
 
 
