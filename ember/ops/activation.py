@@ -67,21 +67,46 @@ def _softplus_np(x):
     return xp_of(x).logaddexp(0, x).astype(x.dtype, copy=False)
 
 
+_INT_OF = {2: np.dtype(np.int16), 4: np.dtype(np.int32), 8: np.dtype(np.int64)}
+
+
+def _hardtanh_part(o, g, x, lo, hi) -> None:
+    """``o`` = g where lo < x < hi, else 0 (a NaN x included), in bit operations: the mask as
+    int8, negated, is -1 inside and 0 outside; widened to g's integer type and ANDed with g's
+    bits it gives 0 outside even for a NaN or infinite g, as torch's vectorised
+    hardtanh_backward (a blend; the product with the mask before gave NaN there; torch's
+    scalar tail, its last few elements, keeps g for a NaN x). 32x96x16x16 float32: 309 -> 271
+    us."""
+    inside = np.greater(x, lo)
+    inside &= np.less(x, hi)
+    m = inside.view(np.int8)
+    np.negative(m, out=m)
+    t = o.view(_INT_OF[o.dtype.itemsize])
+    np.copyto(t, m)
+    np.bitwise_and(t, g.view(t.dtype), out=t)
+
+
 def _hardtanh_bw(g, x, y, lo, hi):
-    """g where lo < x < hi, else 0. Big C-contiguous float arrays: two compares and a multiply
-    by the mask per thread's part (five whole-array passes on one thread before: ReLU6 forward
-    plus backward on 32x96x32x32 float32, 4.3 -> 3.7 ms; torch 1.5)."""
-    if g.dtype.kind == "f" and _par.elementwise_pays(g, x):
-        out = np.empty_like(g)
-
-        def part(o, gg, xx):
-            inside = np.greater(xx, lo)
-            inside &= np.less(xx, hi)
-            np.multiply(gg, inside, out=o)
-
-        _par.elementwise(part, out, g, x)
+    """g where lo < x < hi, else 0 (torch's hardtanh_backward, vectorised). Same-shape
+    C-contiguous float NumPy arrays take ``_hardtanh_part``, big ones split over ember's threads
+    (five whole-array passes on one thread before: ReLU6 forward plus backward on 32x96x32x32
+    float32, 4.3 -> 3.7 ms; torch 1.5)."""
+    if (
+        type(g) is CPU_ARRAY
+        and type(x) is CPU_ARRAY
+        and g.dtype.kind == "f"
+        and g.dtype == x.dtype
+        and g.shape == x.shape
+        and g.dtype.itemsize in _INT_OF
+    ):
+        out = np.empty(g.shape, g.dtype)
+        if _par.elementwise_pays(g, x):
+            _par.elementwise(lambda o, gg, xx: _hardtanh_part(o, gg, xx, lo, hi), out, g, x)
+        else:
+            _hardtanh_part(out, np.ascontiguousarray(g), np.ascontiguousarray(x), lo, hi)
         return out
-    return g * ((x > lo) & (x < hi)).astype(x.dtype)
+    xp = xp_of(g)
+    return xp.where((x > lo) & (x < hi), g, xp.zeros((), g.dtype))
 
 
 _Relu6 = elementwise_op(

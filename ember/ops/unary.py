@@ -448,20 +448,19 @@ def _relu_bw_kernel(g, y):
     return np.where(y <= 0, np.zeros((), g.dtype), g)
 
 
-# the integer type of each float width, its sign-clearing mask and its sign bit's shift
-_BITS = {2: (np.int16, 0x7FFF, 15), 4: (np.int32, 0x7FFFFFFF, 31), 8: (np.int64, 2**63 - 1, 63)}
+# the integer type of each float width
+_BITS = {2: np.int16, 4: np.int32, 8: np.int64}
 
 
 def _relu_grad_part(o, g, y) -> None:
-    """``o`` = 0 where the relu output y is +-0, else g, in bit operations: y is never below 0,
-    so y <= 0 exactly where its bits without the sign are 0 (a NaN's are not). That mask, -1 or
-    0 per element (the negated magnitude shifted by the sign bit), ANDed with g's bits gives
-    torch's values, NaN and infinite g included; 4 MB float32, 344 us against 362 for g *
-    (y > 0), which also gave 0 where y is NaN and NaN where g is."""
-    it, mag, shift = _BITS[g.dtype.itemsize]
-    t = np.bitwise_and(y.view(it), it(mag), out=o.view(it))
-    np.negative(t, out=t)
-    np.right_shift(t, shift, out=t)
+    """``o`` = 0 where the relu output y is +-0, else g (NaN and infinite g included, and g
+    where y is NaN: torch's threshold_backward). y is never below 0, so the mask is y != 0
+    (False for both zeros, True for NaN); negated as int8 and widened to g's integer type it
+    is -1 or 0 per element, ANDed with g's bits. 4 MB float32: 352 -> 300 us, against the
+    four integer passes before (and, negate, shift, and; 2026-12-05)."""
+    it = _BITS[g.dtype.itemsize]
+    t = o.view(it)
+    np.negative(np.not_equal(y, 0).view(np.int8), out=t)
     np.bitwise_and(t, g.view(it), out=t)
 
 

@@ -1,5 +1,6 @@
-"""ember._backend.cpu.extrema: max/min of an array and a number row by row, the same values as
-NumPy's own call, and the ops built on it (relu, relu_, one-sided clamp) against torch."""
+"""ember._backend.cpu.extrema: max/min of an array and a number (floats by clip with an infinite
+bound, integers row by row), the same values as NumPy's own call, and the ops built on it (relu,
+relu_, one-sided clamp) against torch."""
 
 from __future__ import annotations
 
