@@ -55,6 +55,7 @@ def check_dim(dim: int, ndim: int) -> int:
 
 def not_implemented_for(kernel: str, np_dtype) -> NotImplementedError:
     """torch's error for a kernel that has no loop for a dtype (float8 arithmetic):
-    ``"add_stub" not implemented for 'Float8_e4m3fn'``."""
-    name = scalar_type_name(np_dtype.name)
+    ``"add_stub" not implemented for 'Float8_e4m3fn'``. ``np_dtype`` may also be torch's
+    ScalarType name itself ('ComplexHalf', which has no NumPy dtype)."""
+    name = np_dtype if isinstance(np_dtype, str) else scalar_type_name(np_dtype.name)
     return NotImplementedError(f"\"{kernel}\" not implemented for '{name}'")

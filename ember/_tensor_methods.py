@@ -86,6 +86,25 @@ def _inplace_of(fn):
     return method
 
 
+def _clamp_inplace(fn, numbers: bool):
+    """clamp_ (``numbers``: it takes complex numbers as clamp does), clamp_min_, clamp_max_:
+    where clamp refuses complex operands, torch's in-place form may first refuse the complex
+    result as one this tensor cannot hold."""
+
+    def method(self, *args, **kwargs):  # _inplace_of's, inlined: no extra call on this path
+        others = [a for a in args if isinstance(a, Tensor)]
+        if kwargs:
+            others += [v for v in kwargs.values() if isinstance(v, Tensor)]
+        try:
+            return inplace.inplace(self, lambda s: fn(s, *args, **kwargs), *others)
+        except NotImplementedError:
+            compare.check_clamp_inplace(self, (*args, *kwargs.values()), numbers)
+            raise
+
+    method.__name__ = fn.__name__ + "_"
+    return method
+
+
 # --- the methods that need ops or autograd nodes --------------------------------------------
 def _init(self, *args, device=None, dtype=None):
     """``ember.Tensor(data)`` / ``ember.Tensor(2, 3)``: the legacy constructors (default dtype)."""
@@ -657,12 +676,12 @@ METHODS: dict = {
     "where": lambda self, condition, other: compare.where(condition, self, other),
     "clamp": compare.clamp,
     "clip": compare.clamp,
-    "clamp_": _inplace_of(compare.clamp),
-    "clip_": _inplace_of(compare.clamp),
+    "clamp_": _clamp_inplace(compare.clamp, True),
+    "clip_": _clamp_inplace(compare.clamp, True),
     "clamp_min": compare.clamp_min,
     "clamp_max": compare.clamp_max,
-    "clamp_min_": _inplace_of(compare.clamp_min),
-    "clamp_max_": _inplace_of(compare.clamp_max),
+    "clamp_min_": _clamp_inplace(compare.clamp_min, False),
+    "clamp_max_": _clamp_inplace(compare.clamp_max, False),
     "maximum": compare.maximum,
     "minimum": compare.minimum,
     "fmax": compare.fmax,

@@ -46,3 +46,21 @@ def _key(x):
     if isinstance(x, np.generic):
         return (x.dtype, None)
     return type(x)
+
+
+def result_type_name(*operands) -> str:
+    """torch's ScalarType name ('ComplexFloat', ...) of the result dtype of ``operands``
+    (Tensors or numbers), for error messages. Where a half tensor meets a complex operand of a
+    lower category (a number, or a 0-d tensor beside a dimensioned one) torch's result is
+    ComplexHalf, which ember computes in complex64 and so never names elsewhere."""
+    parts: list = [None, None, None]  # numbers, 0-d tensors, dimensioned tensors
+    for x in operands:
+        if isinstance(x, Tensor):
+            k, d = (2 if x._data.ndim else 1), x.dtype
+        else:
+            k, d = 0, dtypes.scalar_dtype(x)
+        parts[k] = d if parts[k] is None else dtypes.promote_types(parts[k], d)
+    top = next(p for p in reversed(parts) if p is not None)
+    if top is dtypes.float16 and any(p is not None and p.is_complex for p in parts):
+        return "ComplexHalf"
+    return dtypes.scalar_type_name(dtypes.result_type_parts(parts[2], parts[1], parts[0]).name)

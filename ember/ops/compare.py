@@ -8,16 +8,16 @@ from .. import dtypes
 from .._backend.casting import cast
 from .._backend.cpu import extrema, select
 from .._backend.xp import host_scalar_to, xp_of
-from .._tensor_errors import broadcast_error
+from .._tensor_errors import broadcast_error, not_implemented_for
 from ..autograd.node import Op
-from ..dtypes import scalar_type_name
-from ..tensor import Tensor, _wrap
+from ..dtypes import cpp_type_name, scalar_type_name
+from ..tensor import Tensor, _wrap, result_type
 from . import _bw
 from ._fma import fma
-from ._promotion import result_np_dtype
+from ._promotion import result_np_dtype, result_type_name
 from .arith import _Binary, _binary, _cast, fma_operands, operand, with_fused_value
 from .indexing import nonzero
-from .inplace import copy_into_out
+from .inplace import check_cast, copy_into_out
 
 __all__ = [
     "eq",
@@ -56,7 +56,7 @@ __all__ = [
 ]
 
 
-def _cmp(ufunc, name, tensors_only=False):
+def _cmp(ufunc, name, tensors_only=False, ordered=False):
     def fn(input, other, *, out=None):
         if tensors_only and not isinstance(other, Tensor):
             raise TypeError(
@@ -65,11 +65,13 @@ def _cmp(ufunc, name, tensors_only=False):
             )
         a = operand(input)
         b = operand(other)
-        if type(b) is int and hasattr(a, "dtype") and a.dtype.kind in "iu":
-            b = _cast(b, a.dtype)  # torch wraps an out-of-range int into the tensor's type
-        elif type(a) is int and hasattr(b, "dtype") and b.dtype.kind in "iu":
-            a = _cast(a, b.dtype)
-        if hasattr(a, "dtype") and hasattr(b, "dtype") and a.dtype != b.dtype:
+        da = getattr(a, "dtype", None)
+        db = getattr(b, "dtype", None)
+        if type(b) is int and da is not None and da.kind in "iu":
+            b = _cast(b, da)  # torch wraps an out-of-range int into the tensor's type
+        elif type(a) is int and db is not None and db.kind in "iu":
+            a = _cast(a, db)
+        elif da is not None and db is not None and da != db:
             rt = result_np_dtype(
                 input if isinstance(input, Tensor) else _wrap(a),
                 other if isinstance(other, Tensor) else _wrap(b),
@@ -79,6 +81,13 @@ def _cmp(ufunc, name, tensors_only=False):
             r = ufunc(a, b)
         except ValueError:
             raise broadcast_error(getattr(a, "shape", ()), getattr(b, "shape", ())) from None
+        # complex numbers have no order in torch (NumPy's is lexicographic); a complex operand
+        # makes the promoted type complex. Checked after the ufunc: a broadcast error comes first
+        if ordered and (
+            (da.kind == "c" if da is not None else type(a) is complex)
+            or (db.kind == "c" if db is not None else type(b) is complex)
+        ):
+            raise not_implemented_for(f"{name}_cpu", result_type_name(input, other))
         r = _wrap(np.asarray(r) if not hasattr(r, "shape") or isinstance(r, np.generic) else r)
         if out is not None:
             return copy_into_out(out, r)
@@ -91,10 +100,10 @@ def _cmp(ufunc, name, tensors_only=False):
 
 eq = _cmp(np.equal, "eq")
 ne = not_equal = _cmp(np.not_equal, "ne")
-lt = less = _cmp(np.less, "lt")
-le = less_equal = _cmp(np.less_equal, "le")
-gt = greater = _cmp(np.greater, "gt")
-ge = greater_equal = _cmp(np.greater_equal, "ge")
+lt = less = _cmp(np.less, "lt", ordered=True)
+le = less_equal = _cmp(np.less_equal, "le", ordered=True)
+gt = greater = _cmp(np.greater, "gt", ordered=True)
+ge = greater_equal = _cmp(np.greater_equal, "ge", ordered=True)
 logical_and = _cmp(np.logical_and, "logical_and", True)
 logical_or = _cmp(np.logical_or, "logical_or", True)
 logical_xor = _cmp(np.logical_xor, "logical_xor", True)
@@ -230,16 +239,35 @@ def clamp(input: Tensor, min=None, max=None, *, out=None) -> Tensor:  # noqa: A0
     """Limit values to [min, max] (either bound may be a number, a tensor or None)."""
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    k = input._data.dtype.kind
     if isinstance(min, Tensor) or isinstance(max, Tensor):
+        if k == "c":
+            raise NotImplementedError(_CLAMP_COMPLEX)
+        if type(min) is complex:
+            min = _real_bound(input, min)
+        if type(max) is complex:
+            max = _real_bound(input, max)
+        if (isinstance(min, Tensor) and min._data.dtype.kind == "c") or (
+            isinstance(max, Tensor) and max._data.dtype.kind == "c"
+        ):
+            kernel = "minimum_cpu" if min is None else "maximum_cpu" if max is None else "clamp_cpu"
+            raise _complex_bound_error(kernel, input, (min, max), out)
         r = input
         if min is not None:
             r = where(r < min, min, r)
         if max is not None:
             r = where(r > max, max, r)
         return _finish(r, out)
-    if input._data.dtype == np.bool_:
-        if type(min) is bool or type(max) is bool:
-            raise NotImplementedError("\"clamp_scalar_cpu\" not implemented for 'Bool'")
+    if k == "c":
+        raise NotImplementedError(_CLAMP_COMPLEX)
+    if type(min) is complex:
+        min = _real_bound(input, min)
+    if type(max) is complex:
+        max = _real_bound(input, max)
+    if k == "b":
+        if (min is None or type(min) is bool) and (max is None or type(max) is bool):
+            kernel = "clamp_max" if min is None else "clamp_min" if max is None else "clamp"
+            raise NotImplementedError(f"\"{kernel}_scalar_cpu\" not implemented for 'Bool'")
         input = input.long() if not (isinstance(min, float) or isinstance(max, float)) else input
     if input._data.dtype.kind in "biu" and (isinstance(min, float) or isinstance(max, float)):
         input = input.to(dtypes.get_default_dtype())
@@ -248,13 +276,70 @@ def clamp(input: Tensor, min=None, max=None, *, out=None) -> Tensor:  # noqa: A0
 
 clip = clamp
 
+_CLAMP_COMPLEX = "clamp is not supported for complex types"
+
+
+def _real_bound(input: Tensor, x: complex) -> float:
+    """A complex number as clamp's bound: torch reads it as a double for a floating tensor
+    (refusing a nonzero imaginary part); for an integer or bool tensor it makes the result
+    complex, which clamp refuses."""
+    if not input.dtype.is_floating_point:
+        raise NotImplementedError(_CLAMP_COMPLEX)
+    if x.imag:
+        raise RuntimeError("value cannot be converted to type double without overflow")
+    return x.real
+
+
+def _complex_bound_error(kernel: str, input: Tensor, bounds, out=None) -> Exception:
+    """torch's error for clamp with a complex tensor among its operands: a broadcast error
+    first, then an ``out=`` that cannot hold the complex result, then the kernel's refusal."""
+    shape = input._data.shape
+    for b in bounds:
+        if isinstance(b, Tensor):
+            try:
+                shape = np.broadcast_shapes(shape, b._data.shape)
+            except ValueError:
+                return broadcast_error(shape, b._data.shape)
+    operands = (input, *(b for b in bounds if b is not None))
+    if out is not None:
+        check_cast(result_type(*operands).np, out._data.dtype)
+    return not_implemented_for(kernel, result_type_name(*operands))
+
 
 def clamp_min(input: Tensor, min) -> Tensor:  # noqa: A002
+    # torch's clamp_min promotes a complex number with the tensor (even one with no imaginary
+    # part), where clamp reads it as a double
+    if type(min) is complex:
+        raise NotImplementedError(_CLAMP_COMPLEX)
+    if isinstance(min, Tensor) and (input._data.dtype.kind == "c" or min._data.dtype.kind == "c"):
+        raise _complex_bound_error("maximum_cpu", input, (min,))
     return clamp(input, min=min)
 
 
 def clamp_max(input: Tensor, max) -> Tensor:  # noqa: A002
+    if type(max) is complex:
+        raise NotImplementedError(_CLAMP_COMPLEX)
+    if isinstance(max, Tensor) and (input._data.dtype.kind == "c" or max._data.dtype.kind == "c"):
+        raise _complex_bound_error("minimum_cpu", input, (max,))
     return clamp(input, max=max)
+
+
+def check_clamp_inplace(self: Tensor, bounds, numbers: bool) -> None:
+    """Called when clamp refuses complex operands for ``self.clamp_(...)`` (and clamp_min_,
+    clamp_max_): torch first refuses, as a cast error, a complex result that a real ``self``
+    cannot hold (from a complex tensor bound, or for clamp_ a complex number with an integer
+    or bool ``self``)."""
+    if self._data.dtype.kind == "c":
+        return
+    ts = [b for b in bounds if isinstance(b, Tensor)]
+    if any(t._data.dtype.kind == "c" for t in ts):
+        check_cast(result_type(self, *ts).np, self._data.dtype)
+    elif numbers and any(type(b) is complex for b in bounds):
+        # torch names the destination by its C++ type on this path ('long int')
+        raise RuntimeError(
+            f"result type {result_type_name(self, 1j)} can't be cast to the desired output "
+            f"type {cpp_type_name(self._data.dtype.name)}"
+        )
 
 
 def _finish(r, out):
@@ -308,12 +393,16 @@ def _need_tensors(name, input, other, second: str = "other") -> None:
 def maximum(input: Tensor, other: Tensor, *, out=None) -> Tensor:
     """Elementwise maximum (NaN propagates); ties split the gradient, as torch."""
     _need_tensors("maximum", input, other)
+    if input._data.dtype.kind == "c" or other._data.dtype.kind == "c":
+        raise RuntimeError("maximum not implemented for complex tensors.")
     return _finish(_binary(Maximum, np.maximum, input, other), out)
 
 
 def minimum(input: Tensor, other: Tensor, *, out=None) -> Tensor:
     """Elementwise minimum (NaN propagates); ties split the gradient, as torch."""
     _need_tensors("minimum", input, other)
+    if input._data.dtype.kind == "c" or other._data.dtype.kind == "c":
+        raise RuntimeError("minimum not implemented for complex tensors.")
     return _finish(_binary(Minimum, np.minimum, input, other), out)
 
 
@@ -349,12 +438,16 @@ class FMin(_FMaxMin):
 def fmax(input: Tensor, other: Tensor, *, out=None) -> Tensor:
     """Elementwise maximum where a NaN is ignored (the other value wins)."""
     _need_tensors("fmax", input, other)
+    if input._data.dtype.kind == "c" or other._data.dtype.kind == "c":
+        raise RuntimeError("fmax not implemented for complex tensors.")
     return _finish(_binary(FMax, np.fmax, input, other), out)
 
 
 def fmin(input: Tensor, other: Tensor, *, out=None) -> Tensor:
     """Elementwise minimum where a NaN is ignored (the other value wins)."""
     _need_tensors("fmin", input, other)
+    if input._data.dtype.kind == "c" or other._data.dtype.kind == "c":
+        raise RuntimeError("fmin not implemented for complex tensors.")
     return _finish(_binary(FMin, np.fmin, input, other), out)
 
 
@@ -410,5 +503,11 @@ def equal(input: Tensor, other: Tensor) -> bool:
 
 
 def isin(elements, test_elements, *, assume_unique: bool = False, invert: bool = False):
-    r = np.isin(operand(elements), operand(test_elements), invert=invert)
+    e, t = operand(elements), operand(test_elements)
+    for x in (e, t):
+        if x.dtype.kind == "c" if hasattr(x, "dtype") else type(x) is complex:
+            # torch names the first complex operand's type; a number counts as ComplexDouble
+            n = scalar_type_name(x.dtype.name) if hasattr(x, "dtype") else "ComplexDouble"
+            raise RuntimeError(f"Unsupported input type encountered for isin(): {n}")
+    r = np.isin(e, t, invert=invert)
     return _wrap(r if hasattr(r, "shape") else np.asarray(r))

@@ -8,7 +8,7 @@ from .. import dtypes
 from .._backend import ufunc_methods
 from .._backend.casting import cast, needs_cast
 from .._backend.xp import xp_of
-from .._tensor_errors import check_dim
+from .._tensor_errors import check_dim, not_implemented_for
 from ..autograd.node import Op
 from ..tensor import Tensor, _wrap
 from . import _bw
@@ -132,6 +132,8 @@ def _cum_ext(input: Tensor, dim: int, is_max: bool, name: str):
     d = check_dim(dim, a.ndim)
     if a.ndim == 0:
         return return_type(name, input.clone(), _wrap(np.zeros((), np.int64)))
+    if a.dtype.kind == "c" and a.size:  # torch takes a 0-d or empty complex tensor as it is
+        raise not_implemented_for(f"{name}_cpu", a.dtype)
     xp = xp_of(a)
     vals = ufunc_methods.accumulate(xp.maximum if is_max else xp.minimum, a, d)
     shp = [1] * a.ndim

@@ -407,9 +407,21 @@ def _amaxmin(input: Tensor, dim, keepdim: bool, is_max: bool, name: str) -> Tens
         for d in dims:
             if a.shape[d] == 0:
                 raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
+    elif a.dtype.kind == "c":  # torch has no order on complex numbers; an empty result is fine
+        raise not_implemented_for(_NO_COMPLEX[name], a.dtype)
     if a.ndim == 0:
         dims = None
     return AMaxMin.apply(input, dims, keepdim, is_max)
+
+
+# the kernels torch names when it refuses complex input
+_NO_COMPLEX = {
+    "max": "max_all",
+    "min": "min_all",
+    "amax": "max_values_cpu",
+    "amin": "min_values_cpu",
+    "aminmax": "aminmax_cpu",
+}
 
 
 def amax(input: Tensor, dim=(), keepdim: bool = False, *, out=None) -> Tensor:
@@ -462,10 +474,12 @@ class PickAlong(Op):
 def _minmax_dim(input: Tensor, dim, keepdim: bool, is_max: bool, name: str):
     a = input._data
     d = check_dim(dim, a.ndim)
+    if a.ndim and a.shape[d] == 0:
+        raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
+    if a.dtype.kind == "c":
+        raise RuntimeError(f"{name}(): does not support complex input")
     if a.ndim == 0:
         return return_type(name, input.clone(), _wrap(np.zeros((), np.int64)))
-    if a.shape[d] == 0:
-        raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
     idx = _arg(a, d, is_max, True)
     vals = a.max(axis=d, keepdims=keepdim) if is_max else a.min(axis=d, keepdims=keepdim)
     vals = PickAlong.apply(input, d, idx, keepdim, vals) if input._rg else _wrap(vals)
@@ -494,8 +508,9 @@ def min(input: Tensor, dim=None, keepdim: bool = False, *, out=None) -> Tensor |
 
 def _argmaxmin(input: Tensor, dim, keepdim: bool, is_max: bool, name: str) -> Tensor:
     a = input._data
-    if a.dtype == np.bool_:
-        raise RuntimeError(f"{name}(): does not support bool input")
+    k = a.dtype.kind
+    if k == "b" or k == "c":
+        raise RuntimeError(f"{name}(): does not support {'bool' if k == 'b' else 'complex'} input")
     if dim is None:
         if a.size == 0:
             raise IndexError(
@@ -523,14 +538,20 @@ def argmin(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
 
 def aminmax(input: Tensor, *, dim=None, keepdim: bool = False) -> tuple:
     """(min, max) over everything or one ``dim``."""
-    if dim is not None:
-        dim = check_dim(dim, input._data.ndim)
     a = input._data
-    if a.size == 0 and (dim is None or a.ndim == 0 or a.shape[dim] == 0):
+    if dim is not None:
+        dim = check_dim(dim, a.ndim)
+        if a.ndim and a.shape[dim] == 0:
+            raise IndexError(f"aminmax: Expected reduction dim {dim} to have non-zero size.")
+    elif a.size == 0:
         raise RuntimeError(
             "aminmax(): cannot compute aminmax over an empty dimension as the "
             "operation has no identity."
         )
+    if a.dtype.kind == "c":  # even where the result is empty, unlike amax
+        if dim is not None and a.ndim == 0:  # torch's 0-d path words it differently
+            raise RuntimeError(f"aminmax not implemented for {scalar_type_name(input.dtype.name)}")
+        raise not_implemented_for("aminmax_cpu", a.dtype)
     lo = _amaxmin(input, dim, keepdim, False, "aminmax")
     hi = _amaxmin(input, dim, keepdim, True, "aminmax")
     return return_type("aminmax", lo, hi, ("min", "max"))
@@ -553,6 +574,8 @@ def _median(input: Tensor, dim, keepdim: bool, skip_nan: bool, name: str):
     if dim is None:
         if a.size == 0:
             return _wrap(np.full((), np.nan, a.dtype))
+        if a.dtype.kind == "c":
+            raise not_implemented_for("median_cpu", a.dtype)
         flat = a.reshape(-1)
         n = int((~xp.isnan(flat)).sum()) if skip_nan and isf else a.size
         v = flat[xp.argsort(flat, kind="stable")[builtins.max(n - 1, 0) // 2]]
@@ -560,11 +583,13 @@ def _median(input: Tensor, dim, keepdim: bool, skip_nan: bool, name: str):
             v = flat.dtype.type(np.nan)
         return EvenSplit.apply(input, xp.asarray(v))
     d = check_dim(dim, a.ndim)
-    if a.ndim == 0:
-        return return_type(name, input.clone(), _wrap(np.zeros((), np.int64)))
-    n = a.shape[d]
+    n = a.shape[d] if a.ndim else 1
     if n == 0:
         raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
+    if a.dtype.kind == "c":
+        raise not_implemented_for("median_out", a.dtype)
+    if a.ndim == 0:
+        return return_type(name, input.clone(), _wrap(np.zeros((), np.int64)))
     order = xp.argsort(a, axis=d, kind="stable")  # NaN sorts last
     if isf:
         cnt = (~xp.isnan(a)).sum(axis=d, keepdims=True)

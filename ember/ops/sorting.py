@@ -13,9 +13,10 @@ import numpy as np
 
 from .._backend.casting import cast
 from .._backend.xp import xp_of
-from .._tensor_errors import check_dim
+from .._tensor_errors import check_dim, not_implemented_for
 from ..dtypes import scalar_type_name
 from ..tensor import Tensor, _wrap
+from ._promotion import result_type_name
 from ._return_types import return_type
 from .compare import where
 from .gather import gather
@@ -58,12 +59,18 @@ def _order(a, d: int, descending: bool):
     return (n - 1 - rev(r, d)).astype(np.int64, copy=False)
 
 
+# torch's words, leading space included
+_SORT_COMPLEX = " Sort does not support complex dtypes on CPU"
+
+
 def sort(
     input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False, *, out=None
 ) -> tuple:
     """(values, indices) sorted along ``dim``; ties keep their order."""
     a = input._data
     d = check_dim(dim, a.ndim)
+    if a.dtype.kind == "c":
+        raise RuntimeError(_SORT_COMPLEX)
     if a.ndim == 0:
         return return_type("sort", input.clone(), _wrap(np.zeros((), np.int64)))
     idx = _order(a, d, descending)
@@ -74,6 +81,8 @@ def argsort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool
     """Indices that sort input along ``dim``."""
     a = input._data
     d = check_dim(dim, a.ndim)
+    if a.dtype.kind == "c":
+        raise RuntimeError(_SORT_COMPLEX)
     if a.ndim == 0:
         return _wrap(np.zeros((), np.int64))
     return _wrap(_order(a, d, descending))
@@ -99,6 +108,8 @@ def topk(
     n = a.shape[d] if a.ndim else 1
     if k < 0 or k > n:
         raise RuntimeError("selected index k out of range")
+    if a.dtype.kind == "c":
+        raise RuntimeError(" topk does not support complex dtypes on CPU")
     if a.ndim == 0:
         return return_type("topk", input.clone(), _wrap(np.zeros((), np.int64)))
     if 0 < k and 4 * k < n and n >= 64 and a.dtype != np.bool_:
@@ -128,8 +139,10 @@ def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False, *, out
     n = a.shape[d] if a.ndim else 1
     if k < 1 or k > n:
         raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {d}")
-    if a.ndim == 0:
+    if a.ndim == 0:  # torch takes a 0-d complex tensor's one value too
         return return_type("kthvalue", input.clone(), _wrap(np.zeros((), np.int64)))
+    if a.dtype.kind == "c":
+        raise not_implemented_for("kthvalue_cpu", a.dtype)
     idx = span(_order(a, d, False), d, k - 1, k)
     vals = select_along(input, d, idx, keepdim)
     return return_type("kthvalue", vals, _wrap(idx if keepdim else idx.squeeze(d)))
@@ -146,6 +159,8 @@ def mode(input: Tensor, dim: int = -1, keepdim: bool = False) -> tuple:
     n = a.shape[d]
     if n == 0:
         raise IndexError(f"mode(): Expected reduction dim {d} to have non-zero size.")
+    if a.dtype.kind == "c" and a.size:  # torch returns an empty result, and a 0-d value
+        raise not_implemented_for("mode_cpu", a.dtype)
     moved = xp.moveaxis(a, d, -1).reshape(-1, n)
     order = xp.argsort(moved, axis=1, kind="stable")
     sv = xp.take_along_axis(moved, order, 1)
@@ -181,6 +196,8 @@ def unique(
 ) -> Tensor | tuple:
     """The distinct values (or slices along ``dim``), sorted; optionally inverse and counts."""
     a = input._data
+    if a.dtype.kind == "c":
+        raise not_implemented_for("unique" if dim is None else "unique_dim", a.dtype)
     xp = xp_of(a)
     if dim is None:
         vals, inv, cnt = xp.unique(a.reshape(-1), return_inverse=True, return_counts=True)
@@ -197,6 +214,10 @@ def unique_consecutive(
 ) -> Tensor | tuple:
     """Collapse runs of equal consecutive values (or slices along ``dim``)."""
     a = input._data
+    if a.dtype.kind == "c":
+        # torch takes dim 0 of a 1-d tensor as no dim (checked before the dim is)
+        flat_path = dim is None or (a.ndim == 1 and dim == 0)
+        raise not_implemented_for("unique" if flat_path else "unique_dim", a.dtype)
     xp = xp_of(a)
     if dim is None:
         flat = a.reshape(-1)
@@ -252,18 +273,20 @@ def searchsorted(
             )
         right = side == "right"
     s = "right" if right else "left"
+    if seq.ndim > 1 and seq.shape[:-1] != vals.shape[:-1]:
+        raise RuntimeError(
+            "torch.searchsorted(): boundaries tensor should be 1 dimension or the first N-1 "
+            "dimensions of boundaries tensor and input value tensor must match, but we got "
+            f"boundaries tensor {list(seq.shape)} and input value tensor {list(vals.shape)}"
+        )
+    if seq.dtype.kind == "c" or vals.dtype.kind == "c":
+        raise not_implemented_for("searchsorted_out_cpu", result_type_name(sorted_sequence, input))
     if sorter is not None:
         seq = xp_of(seq).take_along_axis(seq, sorter._data, -1)
     xp = xp_of(seq)
     if seq.ndim <= 1:
         r = xp.searchsorted(seq.reshape(-1), vals, side=s)
     else:
-        if seq.shape[:-1] != vals.shape[:-1]:
-            raise RuntimeError(
-                "torch.searchsorted(): boundaries tensor should be 1 dimension or the first N-1 "
-                "dimensions of boundaries tensor and input value tensor must match, but we got "
-                f"boundaries tensor {list(seq.shape)} and input value tensor {list(vals.shape)}"
-            )
         s2, v2 = seq.reshape(-1, seq.shape[-1]), vals.reshape(-1, vals.shape[-1])
         r = xp.stack([xp.searchsorted(a, b, side=s) for a, b in zip(s2, v2)]).reshape(vals.shape)
     return _wrap(xp.asarray(r).astype(np.int32 if out_int32 else np.int64))
@@ -296,19 +319,19 @@ def bincount(input: Tensor, weights: Tensor | None = None, minlength: int = 0) -
 def histc(input: Tensor, bins: int = 100, min=0, max=0, *, out=None) -> Tensor:  # noqa: A002
     """Histogram of ``bins`` equal bins over [min, max] (the data range when both are 0)."""
     a = input._data
-    if a.dtype.kind not in "f":
-        raise NotImplementedError(
-            f"\"histogram_cpu\" not implemented for '{scalar_type_name(input.dtype.name)}'"
-        )
     if bins <= 0:
-        raise RuntimeError("torch.histc(): bins must be > 0")
+        raise RuntimeError(f"torch.histogram(): bins must be > 0, but got {bins} for dimension 0")
     lo, hi = float(min), float(max)
+    if lo > hi:
+        raise RuntimeError("torch.histc: max must be larger than min")
+    if a.dtype.kind not in "f":
+        # torch takes the range of complex data with aminmax, which refuses it first
+        kernel = "aminmax_cpu" if a.dtype.kind == "c" and lo == hi and a.size else "histogram_cpu"
+        raise not_implemented_for(kernel, a.dtype)
     if lo == hi and a.size:
         lo, hi = float(a.min()), float(a.max())
     if lo == hi:
         lo, hi = lo - 1, hi + 1
-    if lo > hi:
-        raise RuntimeError("torch.histc(): max must be larger than min")
     h, _ = xp_of(a).histogram(a.reshape(-1), bins=bins, range=(lo, hi))
     r = _wrap(h.astype(a.dtype))
     if out is not None:
@@ -348,7 +371,7 @@ def _hist_float_check(input: Tensor, name: str) -> None:
 def histogram(input: Tensor, bins=100, *, range=None, weight=None, density: bool = False, out=None):  # noqa: A002
     """(hist, bin_edges): counts (or summed weights) in ``bins`` equal bins or at the given
     edges; the last bin includes its right edge. Values outside the edges are not counted."""
-    _hist_float_check(input, "histogram_cpu")
+    _hist_float_check(input, "histogramdd")  # torch computes histogram with histogramdd
     a = input._data.reshape(-1)
     edges = _hist_edges(a, bins, range, "torch.histogram")
     w = None if weight is None else weight._data.reshape(-1)
@@ -393,22 +416,21 @@ def histogramdd(input: Tensor, bins=10, *, range=None, weight=None, density: boo
 _INTERP = ("linear", "lower", "higher", "midpoint", "nearest")
 
 
-def _quantile(
-    input: Tensor, q, dim, keepdim: bool, interpolation: str, skip_nan: bool, name: str
-) -> Tensor:
+def _quantile(input: Tensor, q, dim, keepdim: bool, interpolation: str, skip_nan: bool) -> Tensor:
+    # torch's messages say quantile() for nanquantile too
     a = input._data
     if a.dtype not in (np.float32, np.float64):
-        raise RuntimeError(f"{name}() input tensor must be either float or double dtype")
+        raise RuntimeError("quantile() input tensor must be either float or double dtype")
     if interpolation not in _INTERP:
         raise RuntimeError(
-            f"{name}() interpolation must be one of linear, lower, higher, "
-            f"midpoint or nearest. Got {interpolation}"
+            "quantile() interpolation must be one of linear, lower, higher, "
+            f"midpoint or nearest, but got {interpolation}"
         )
     many = isinstance(q, Tensor) and q._data.ndim == 1
     qs = np.asarray(q._data if isinstance(q, Tensor) else q, dtype=np.float64).reshape(-1)
     for v in qs:
         if not 0 <= v <= 1:
-            raise RuntimeError(f"{name}() q must be in the range [0, 1] but got {v:g}")
+            raise RuntimeError(f"quantile() q must be in the range [0, 1] but got {v:g}")
     x = input.reshape(-1) if dim is None else input
     d = 0 if dim is None else check_dim(dim, a.ndim)
     if x._data.ndim == 0:
@@ -416,7 +438,7 @@ def _quantile(
     xs = x._data
     n = xs.shape[d]
     if n == 0:
-        raise RuntimeError(f"{name}() input tensor must be non-empty")
+        raise RuntimeError("quantile() input tensor must be non-empty")
     srt = sort(x, d).values
     xp = xp_of(xs)
     nan = xp.isnan(xs).sum(axis=d, keepdims=True)
@@ -460,7 +482,7 @@ def quantile(
     out=None,
 ) -> Tensor:
     """The q-th quantiles along ``dim`` (all elements when None); NaN in a slice gives NaN."""
-    return _quantile(input, q, dim, keepdim, interpolation, False, "quantile")
+    return _quantile(input, q, dim, keepdim, interpolation, False)
 
 
 def nanquantile(
@@ -473,4 +495,4 @@ def nanquantile(
     out=None,
 ) -> Tensor:
     """quantile that ignores NaN values."""
-    return _quantile(input, q, dim, keepdim, interpolation, True, "nanquantile")
+    return _quantile(input, q, dim, keepdim, interpolation, True)
