@@ -630,6 +630,7 @@ def normal_(t: Tensor, mean: float = 0.0, std: float = 1.0, *, generator=None) -
 def bernoulli_(t: Tensor, p=0.5, *, generator=None) -> Tensor:
     """Fill with 0/1 samples: a float ``p`` (a double uniform each) or a tensor of
     probabilities broadcast to ``t`` (a float uniform each, double for float64 ``p``)."""
+    check_leaf(t)
     g = _cpu_gen(generator)
     if isinstance(p, Tensor):
         probs = p._host()
@@ -703,6 +704,7 @@ def random_(t: Tensor, from_=_NO, to=_NO, *, generator=None) -> Tensor:
 
 def exponential_(t: Tensor, lambd: float = 1.0, *, generator=None) -> Tensor:
     """Fill with Exp(lambd) samples, ``-log1p(-u) / lambd`` on double uniforms."""
+    check_leaf(t)
     if not t.dtype.is_floating_point:
         raise RuntimeError(
             "Exponential distribution is a continuous probability distribution. dtype must be a "
@@ -716,6 +718,7 @@ def exponential_(t: Tensor, lambd: float = 1.0, *, generator=None) -> Tensor:
 
 def cauchy_(t: Tensor, median: float = 0.0, sigma: float = 1.0, *, generator=None) -> Tensor:
     """Fill with Cauchy(median, sigma) samples."""
+    check_leaf(t)
     if not t.dtype.is_floating_point:
         raise RuntimeError(
             "Cauchy distribution is a continuous probability distribution. dtype must be a "
@@ -729,6 +732,7 @@ def cauchy_(t: Tensor, median: float = 0.0, sigma: float = 1.0, *, generator=Non
 
 def log_normal_(t: Tensor, mean: float = 1.0, std: float = 2.0, *, generator=None) -> Tensor:
     """Fill with exp(N(mean, std^2)) samples (torch's scalar normal, cached sample included)."""
+    check_leaf(t)
     _check_float(t, "log_normal_cpu")
     if not std > 0:
         raise RuntimeError(f"log_normal_ expects std > 0.0, but found std={std:g}")
@@ -738,6 +742,7 @@ def log_normal_(t: Tensor, mean: float = 1.0, std: float = 2.0, *, generator=Non
 
 def geometric_(t: Tensor, p: float, *, generator=None) -> Tensor:
     """Fill with Geometric(p) samples (trials to the first success, from 1)."""
+    check_leaf(t)
     if not 0 < p < 1:
         raise RuntimeError(f"geometric_ expects p to be in (0, 1), but got p={p:g}")
     vals = K.geometric(_cpu_gen(generator), t._data.size, float(p))

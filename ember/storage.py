@@ -23,6 +23,7 @@ from . import dtypes
 from ._backend.xp import CPU_ARRAY, move_like, xp_for, xp_of
 from .device import device as _device
 from .device import device_of
+from .ops.inplace import check_leaf
 from .ops.view import _as_strided_checked, _storage_root
 from .tensor import Tensor, _wrap
 
@@ -413,10 +414,7 @@ def set_(self: Tensor, source=None, storage_offset: int = 0, size=None, stride=N
     """Make this tensor view ``source`` in place: a storage (at ``storage_offset`` elements, with
     ``size`` and ``stride``, the whole storage as 1-d by default), a tensor (its view), or
     nothing (an empty tensor)."""
-    if self._rg and self.is_leaf:
-        raise RuntimeError(
-            "a leaf Variable that requires grad is being used in an in-place operation."
-        )
+    check_leaf(self, (source,))
     dt = self._data.dtype
     if source is None:
         self._data = xp_of(self._data).empty(0, dt)

@@ -20,6 +20,9 @@ dict, with the class-level defaults below, so a plain tensor never allocates the
 ``_accum``         the ``AccumulateGrad`` node of a leaf that requires grad (made on first use)
 ``_retains_grad``  ``retain_grad()`` was called on this non-leaf
 ``_is_param``      class-level marker, True on ``nn.Parameter`` (pickling, repr)
+``_mv``            on an output of split/chunk/unbind (and on views of one): which of torch's
+                   refusals of an in-place change applies, a tuple read by
+                   ``ember.ops.inplace.check_marked_view``; None on every other tensor
 =================  ===========================================================================
 """
 
@@ -94,8 +97,24 @@ def view_of(arr, base: Tensor) -> Tensor:
         vc = base._vc = [0]
     r._vc = vc
     b = base._base
-    r._base = base if b is None else b
+    if b is None:
+        r._base = base
+    else:
+        r._base = b
+        if base._mv is not None:  # read only for views of views: plain views pay nothing
+            inherit_view_mark(r, base)
     return r
+
+
+def inherit_view_mark(r: Tensor, base: Tensor) -> None:
+    """Mark ``r``, a view of the marked view ``base``, as torch passes a view's creation kind
+    to views of it: an in-place change of ``p[0][1:]`` is refused as one of ``p[0]`` is. A view
+    made with grad mode off counts as made in no_grad mode; it requires grad, as torch's, where
+    ``base`` does, and has a grad_fn where it was made with grad mode on (ember's names it)."""
+    multi, rg = base._mv[:2]
+    rg = rg or base._rg
+    on = _gs.enabled
+    r._mv = (multi and on, rg, rg and on, None, 0)
 
 
 def _wrap_node(arr, node, i: int) -> Tensor:
@@ -127,6 +146,7 @@ class Tensor:
     _accum = None
     _retains_grad = False
     _is_param = False
+    _mv = None
     _sparse = False  # True on ember.ops.sparse.SparseTensor (torch.mm/matmul test it first)
 
     # --- basic attributes ------------------------------------------------------------------

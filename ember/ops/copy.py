@@ -34,7 +34,7 @@ def copy_(self: Tensor, src, non_blocking: bool = False) -> Tensor:
             return r + s * 0
         return r
 
-    check_leaf(self)
+    check_leaf(self, (src,))
     if not (_gs.enabled and (self._rg or src._rg)):
         arr = src._data
         if type(arr) is not type(self._data):

@@ -11,10 +11,10 @@ from .._grad_state import state
 from .._grad_state import state as _gs
 from ..autograd.node import Op
 from ..dtypes import scalar_type_name
-from ..tensor import Tensor, _wrap, view_of
+from ..tensor import Tensor, _wrap, inherit_view_mark, view_of
 from . import _bw
 from .creation import zeros_like
-from .inplace import check_leaf, inplace
+from .inplace import check_leaf, check_marked_view, inplace
 
 __all__ = ["nonzero", "nonzero_static", "argwhere", "index_put", "unravel_index"]
 
@@ -263,7 +263,13 @@ def _fast_basic(key) -> bool:
 
 def _as_view(r: Tensor, base: Tensor) -> Tensor:
     r._vc = base._version_counter()
-    r._base = base if base._base is None else base._base
+    b = base._base
+    if b is None:
+        r._base = base
+    else:
+        r._base = b
+        if base._mv is not None:
+            inherit_view_mark(r, base)
     return r
 
 
@@ -400,6 +406,8 @@ def _check_put_dtype(self: Tensor, key, value: Tensor) -> None:
 def setitem(self: Tensor, key, value) -> None:
     """``t[key] = value`` with broadcasting; recorded in the graph when grads flow."""
     k = convert_key(key, self)
+    if self._mv is not None and state.enabled:
+        check_marked_view(self, (value,), lambda: _setitem_view_name(key, self._data.shape))
     check_leaf(self)
     vt = isinstance(value, Tensor)
     if vt and value._data.dtype != self._data.dtype:
@@ -423,6 +431,44 @@ def setitem(self: Tensor, key, value) -> None:
             f"result ({e})"
         ) from None
     self._bump()
+
+
+def _setitem_view_name(key, shape) -> str | None:
+    """The view op whose output torch's ``t[key] = value`` writes into, as its errors name it:
+    the last of the basic indexing steps it applies first (Select for an int, Slice for a slice
+    that is not the whole dim, Unsqueeze for None or a bool); None where it writes ``t``."""
+    ks = key if type(key) is tuple else (key,)
+
+    def dims(k) -> int:
+        if k is None or k is Ellipsis or isinstance(k, bool):
+            return 0
+        if isinstance(k, Tensor) and k._data.dtype == np.bool_:
+            return k._data.ndim
+        return 1
+
+    rest = len(shape) - sum(dims(k) for k in ks)
+    name, d = None, 0
+    for k in ks:
+        if k is Ellipsis:
+            d += max(rest, 0)
+            rest = 0
+        elif k is None or isinstance(k, bool):
+            name = "Unsqueeze"
+        elif isinstance(k, (int, np.integer)) or (
+            isinstance(k, Tensor) and k._data.ndim == 0 and k._data.dtype.kind in "iu"
+        ):
+            name = "Select"
+            d += 1
+        elif isinstance(k, slice):
+            n = shape[d] if d < len(shape) else 0
+            start = 0 if k.start is None else int(k.start)
+            step = 1 if k.step is None else int(k.step)
+            if not (start == 0 and step == 1 and (k.stop is None or int(k.stop) >= n)):
+                name = "Slice"
+            d += 1
+        else:
+            d += dims(k)
+    return name
 
 
 def index_put_(
@@ -454,7 +500,7 @@ def index_put_(
         setitem(input, key, values)
         return input
     k = convert_key(key, input)
-    check_leaf(input)
+    check_leaf(input, (values,))
     shape = _take_any(input._data, k).shape
     if state.enabled and (input._rg or values._rg):
         vals = values.expand(shape)

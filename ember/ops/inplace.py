@@ -1,6 +1,9 @@
-"""In-place operations and ``out=``: torch's rules on leaves, dtypes and version counters."""
+"""In-place operations and ``out=``: torch's rules on leaves, views (those of split, chunk and
+unbind refuse changes autograd would record), dtypes and version counters."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 
@@ -15,6 +18,9 @@ from ._blas_sum import HALF
 from ._promotion import result_np_dtype
 
 _LEAF_MSG = "a leaf Variable that requires grad is being used in an in-place operation."
+_LEAF_VIEW_MSG = (
+    "a view of a leaf Variable that requires grad is being used in an in-place operation."
+)
 
 
 def _cat(npd) -> int:
@@ -30,16 +36,108 @@ def check_cast(result_np, out_np) -> None:
         raise RuntimeError(f"result type {rn} can't be cast to the desired output type {on}")
 
 
-def check_leaf(t: Tensor) -> None:
-    if t._rg and t.grad_fn is None and _gs.enabled:
-        raise RuntimeError(_LEAF_MSG)
+_MULTI_VIEW_MSG = (
+    " This view is the output of a function that returns multiple views. Such functions do not "
+    "allow the output views to be modified inplace. You should replace the inplace operation by "
+    "an out-of-place one."
+)
+_NO_GRAD_VIEW_MSG = (
+    " Given that this use case is ambiguous and error-prone, it is forbidden. You can clarify "
+    "your code by moving both the view and the inplace either both inside the no_grad block (if "
+    "you don't want the inplace to be tracked) or both outside (if you want the inplace to be "
+    "tracked)."
+)
+
+
+def check_leaf(t: Tensor, others: tuple = ()) -> None:
+    """torch's refusals of an in-place change of ``t`` (``others``: its tensor operands) that
+    autograd could not record: on a leaf that requires grad or a view of one, and on a marked
+    view (see ``check_marked_view``). Every in-place op calls it, through ``inplace`` or itself,
+    before writing; on a tensor that is none of these it costs an attribute read or two."""
+    if _gs.enabled:
+        if t._mv is not None:
+            check_marked_view(t, others)
+        if t._rg:
+            if t.grad_fn is None:
+                raise RuntimeError(_LEAF_MSG)
+            b = t._base
+            if b is not None and b._rg and b.grad_fn is None:
+                raise RuntimeError(_LEAF_VIEW_MSG)
+
+
+def check_marked_view(
+    t: Tensor, others: tuple = (), view_name: Callable[[], str | None] | None = None
+) -> None:
+    """torch's error for an in-place change, with grad mode on, of an output of split, chunk,
+    unbind or split_with_sizes (or of a view of one) that autograd would record: the view, as
+    torch counts it, or an operand requires grad. One node makes all those outputs, so torch
+    cannot rewrite the history of one alone (a CopySlices) and refuses instead; tensor_split
+    and the unsafe_ forms make theirs otherwise and are not marked. Outputs made in no_grad
+    mode get torch's error for views made there.
+
+    The mark (``Tensor._mv``, set by ``mark_multi_views`` and passed on to views by
+    ``inherit_view_mark``) is ``(multi, rg, has_fn, name, nr)``: made with grad mode on; torch's
+    view requires grad; torch's view has a grad_fn, named ``name`` with output number ``nr``
+    (None: ember's own grad_fn names it). ``view_name``: setitem's function that names the
+    view op it applies before writing, or None where it writes ``t`` itself (torch names that
+    view, e.g. Select for ``p[0][1] = 5``); called only when raising."""
+    multi, rg, has_fn, name, nr = t._mv
+    if not (rg or t._rg or any(isinstance(o, Tensor) and o._rg for o in others)):
+        return
+    vname = view_name() if view_name is not None else None
+    if vname is not None:  # setitem's view of t is made with grad mode on
+        has_fn, name, nr = rg or t._rg, vname, 0
+    elif has_fn and name is None:
+        fn = t.grad_fn
+        if fn is None:  # a view ember made without a node: no op to name
+            has_fn = False
+        else:
+            name, nr = _op_name(fn), t._out_nr
+    if not has_fn:
+        head = (
+            "A view was created in no_grad mode and is being modified inplace with grad mode "
+            "enabled."
+        )
+    elif multi:
+        head = f"Output {nr} of {name} is a view and is being modified inplace."
+    else:
+        head = (
+            f"Output {nr} of {name} is a view of a view which was created in no_grad mode and "
+            "is being modified inplace with grad mode enabled."
+        )
+    raise RuntimeError(head + (_MULTI_VIEW_MSG if multi else _NO_GRAD_VIEW_MSG))
+
+
+def _op_name(node) -> str:
+    """torch's short name of a node in these messages: SliceBackward0 -> Slice."""
+    name = node.name()
+    k = name.rfind("Backward")
+    return name[:k] if k > 0 else name
+
+
+def mark_multi_views(views: tuple, name: str, base: Tensor) -> tuple:
+    """Mark ``views``, the outputs of split/chunk/unbind of ``base`` (``name``: torch's node
+    name less "Backward0"), for ``check_marked_view``; returns them."""
+    m, root = base._mv, base._base
+    # torch's views require grad where their input does, and its views made in no_grad mode
+    # where their input's root does (ember's do not)
+    rg = base._rg or (m is not None and m[1]) or (root is not None and root._rg)
+    multi = _gs.enabled
+    if multi and rg:
+        for i, v in enumerate(views):
+            v._mv = (True, True, True, name, i)
+    else:  # torch's outputs have no grad_fn, so nothing to name: one mark for all
+        mark = (multi, rg, False, None, 0)
+        for v in views:
+            v._mv = mark
+    return views
 
 
 def inplace(t: Tensor, compute, *others) -> Tensor:
     """Make ``t`` hold ``compute(t)``: written into its memory (views see it), version bumped;
     when a graph is recorded, ``t`` takes the new node as its grad_fn (and when ``t`` is a view,
     its base's history is rewritten too, as torch's CopySlices)."""
-    check_leaf(t)
+    check_leaf(t, others)
     recording = _gs.enabled and (t._rg or any(isinstance(o, Tensor) and o._rg for o in others))
     if not recording:
         r = compute(t)
@@ -47,11 +145,8 @@ def inplace(t: Tensor, compute, *others) -> Tensor:
         return t
     base = t._base
     if base is not None:
-        if base._rg and base.grad_fn is None:
-            raise RuntimeError(
-                "a view of a leaf Variable that requires grad is being used in an in-place "
-                "operation."
-            )
+        if base._rg and base.grad_fn is None:  # t does not require grad, an operand does
+            raise RuntimeError(_LEAF_VIEW_MSG)
         geom = _view_geometry(t, base)
         if geom is not None:
             return _inplace_on_view(t, base, geom, compute)
@@ -169,8 +264,11 @@ _OPMATH_UFUNCS = (np.multiply, np.true_divide)
 
 def ufunc_inplace(t: Tensor, ufunc, other, op_fn) -> Tensor:
     """Fast path of add_/mul_/...: one ufunc with out= when no graph is recorded."""
-    if _gs.enabled and (t._rg or (isinstance(other, Tensor) and other._rg)):
-        return inplace(t, lambda s: op_fn(s, other), other)
+    if _gs.enabled:
+        if t._rg or (isinstance(other, Tensor) and other._rg):
+            return inplace(t, lambda s: op_fn(s, other), other)
+        if t._mv is not None:  # an output of split made in no_grad mode (torch: requires grad)
+            check_marked_view(t)
     dst = t._data
     o = other._data if isinstance(other, Tensor) else other
     if isinstance(o, np.generic):

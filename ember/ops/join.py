@@ -23,8 +23,8 @@ from ..autograd.node import Op
 from ..tensor import Tensor, _wrap, view_of
 from . import _bw
 from .creation import zeros
-from .inplace import copy_into_out
-from .view import _slice, as_view, meshgrid, plain, reshape, unsqueeze
+from .inplace import copy_into_out, mark_multi_views
+from .view import Slice, _slice, as_view, meshgrid, plain, reshape, unsqueeze
 
 __all__ = [
     "cartesian_prod",
@@ -274,7 +274,15 @@ def block_diag(*tensors) -> Tensor:
 
 # --- splits (views of the input) -------------------------------------------------------------
 def split(tensor: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
-    """Pieces of ``split_size`` along dim (the last may be smaller), or of the given sizes."""
+    """Pieces of ``split_size`` along dim (the last may be smaller), or of the given sizes.
+    As torch's, the pieces refuse in-place changes that autograd would record."""
+    name = "Split" if isinstance(split_size_or_sections, int) else "SplitWithSizes"
+    return mark_multi_views(_split(tensor, split_size_or_sections, dim, name), name, tensor)
+
+
+def _split(tensor: Tensor, split_size_or_sections, dim: int, name: str) -> tuple:
+    """The pieces; ``name`` is torch's for the node (with "Unsafe", the unsafe_ forms, whose
+    pieces share memory but are not views to autograd: no shared base or version counter)."""
     d = check_dim(dim, tensor._data.ndim)
     n = tensor._data.shape[d]
     if isinstance(split_size_or_sections, int):
@@ -296,13 +304,16 @@ def split(tensor: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
                 f"split_with_sizes expects split_sizes to sum exactly to {n} (input tensor's "
                 f"size at dimension {dim}), but got split_sizes={sizes}"
             )
+    views = not name.startswith("Unsafe")
     if len(sizes) > 1 and tensor._rg and _gs.enabled:
-        by_int = isinstance(split_size_or_sections, int)
-        parts = SplitViews.apply(tensor, d, tuple(sizes), by_int)
-        return tuple(as_view(t, tensor) for t in parts)
+        parts = SplitViews.apply(tensor, d, tuple(sizes), name + "Backward0")
+        return tuple(as_view(t, tensor) for t in parts) if views else parts
     out, start = [], 0
     for s in sizes:
-        out.append(_slice(tensor, d, start, start + s))
+        if views:
+            out.append(_slice(tensor, d, start, start + s))
+        else:
+            out.append(Slice.apply(tensor, (slice(None),) * d + (slice(start, start + s),)))
         start += s
     return tuple(out)
 
@@ -316,11 +327,11 @@ class SplitViews(Op):
     higher_order = True
 
     def name(self) -> str:
-        return "SplitBackward0" if self.by_int else "SplitWithSizesBackward0"
+        return self.node_name
 
     @staticmethod
-    def forward(ctx, a, d, sizes, by_int):
-        ctx.by_int = by_int
+    def forward(ctx, a, d, sizes, node_name):
+        ctx.node_name = node_name
         ctx.shape = a.shape
         ctx.d = d
         ctx.sizes = sizes
@@ -369,22 +380,29 @@ def split_with_sizes_copy(input: Tensor, split_sizes, dim: int = 0) -> tuple:
 
 def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple:
     """Split into ``chunks`` nearly equal pieces along ``dim``."""
+    return split(input, *_chunk_split(input, chunks, dim))
+
+
+def _chunk_split(input: Tensor, chunks: int, dim: int) -> tuple:
+    """split's arguments for chunk: the piece size (one empty piece of an empty dim) and dim."""
     if chunks <= 0:
         raise RuntimeError("chunk expects `chunks` to be greater than 0, got: " + str(chunks))
     d = check_dim(dim, input._data.ndim)
     n = input._data.shape[d]
-    step = -(-n // chunks) if n else 1
-    return split(input, step, d) if n else split(input, [0], d)
+    return (-(-n // chunks) if n else [0]), d
 
 
 def unbind(input: Tensor, dim: int = 0) -> tuple:
-    """The slices along ``dim``, as a tuple of views."""
+    """The slices along ``dim``, as a tuple of views (which refuse in-place changes that
+    autograd would record, as torch's)."""
     a = input._data
     d = check_dim(dim, a.ndim)
     if plain(input):  # measured: iterating 32 elements, 190 us -> about 25 us
         pre = (slice(None),) * d
-        return tuple(view_of(a[pre + (i, ...)], input) for i in range(a.shape[d]))
-    return tuple(_slice(input, d, i, None, drop=True) for i in range(a.shape[d]))
+        parts = tuple(view_of(a[pre + (i, ...)], input) for i in range(a.shape[d]))
+    else:
+        parts = tuple(_slice(input, d, i, None, drop=True) for i in range(a.shape[d]))
+    return mark_multi_views(parts, "Unbind", input)
 
 
 def unbind_copy(input: Tensor, dim: int = 0) -> tuple:
@@ -483,15 +501,23 @@ def combinations(input: Tensor, r: int = 2, with_replacement: bool = False) -> T
 
 
 def unsafe_chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple:
-    """chunk (torch's unsafe_ form skips a view check ember does not need)."""
-    return chunk(input, chunks, dim)
+    """chunk whose pieces allow in-place changes under autograd, as torch's unsafe_ forms: they
+    share the input's memory but are not views to autograd, so an in-place change of one is
+    recorded on it alone (the input's history is not rewritten: the caller vouches for that)."""
+    size, d = _chunk_split(input, chunks, dim)
+    return _split(
+        input, size, d, "UnsafeSplit" if isinstance(size, int) else "UnsafeSplitWithSizes"
+    )
 
 
 def unsafe_split(tensor: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
-    """split (see unsafe_chunk)."""
-    return split(tensor, split_size_or_sections, dim)
+    """split without the in-place refusal (see unsafe_chunk)."""
+    by_int = isinstance(split_size_or_sections, int)
+    return _split(
+        tensor, split_size_or_sections, dim, "UnsafeSplit" if by_int else "UnsafeSplitWithSizes"
+    )
 
 
 def unsafe_split_with_sizes(input: Tensor, split_sizes, dim: int = 0) -> tuple:
-    """split_with_sizes (see unsafe_chunk)."""
-    return split(input, list(split_sizes), dim)
+    """split_with_sizes without the in-place refusal (see unsafe_chunk)."""
+    return _split(input, list(split_sizes), dim, "UnsafeSplitWithSizes")
