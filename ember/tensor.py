@@ -23,6 +23,8 @@ dict, with the class-level defaults below, so a plain tensor never allocates the
 ``_mv``            on an output of split/chunk/unbind (and on views of one): which of torch's
                    refusals of an in-place change applies, a tuple read by
                    ``ember.ops.inplace.check_marked_view``; None on every other tensor
+``_views``         on a non-leaf with views in the graph: weak references to them
+                   (``note_view``), given its new history by an in-place change
 =================  ===========================================================================
 """
 
@@ -115,6 +117,19 @@ def inherit_view_mark(r: Tensor, base: Tensor) -> None:
     rg = rg or base._rg
     on = _gs.enabled
     r._mv = (multi and on, rg, rg and on, None, 0)
+
+
+def note_view(r: Tensor, root: Tensor) -> None:
+    """Remember ``r``, a view of the non-leaf ``root`` recorded in the graph, on ``root``: an
+    in-place change that rewrites ``root``'s history gives ``r`` a view of the new history
+    (``ember.ops.inplace.refresh_views``), as torch regenerates a view's grad_fn once its
+    base's version has moved. Dead references are dropped as the list grows."""
+    views = root.__dict__.get("_views")
+    if views is None:
+        root._views = views = []
+    elif len(views) >= 32 and not len(views) & 31:
+        views[:] = [w for w in views if w() is not None]
+    views.append(weakref.ref(r))
 
 
 def _wrap_node(arr, node, i: int) -> Tensor:

@@ -11,7 +11,7 @@ from .._grad_state import state
 from .._grad_state import state as _gs
 from ..autograd.node import Op
 from ..dtypes import scalar_type_name
-from ..tensor import Tensor, _wrap, inherit_view_mark, view_of
+from ..tensor import Tensor, _wrap, inherit_view_mark, note_view, view_of
 from . import _bw
 from .creation import zeros_like
 from .inplace import check_leaf, check_marked_view, inplace
@@ -265,11 +265,13 @@ def _as_view(r: Tensor, base: Tensor) -> Tensor:
     r._vc = base._version_counter()
     b = base._base
     if b is None:
-        r._base = base
+        r._base = b = base
     else:
         r._base = b
         if base._mv is not None:
             inherit_view_mark(r, base)
+    if r._rg and b.grad_fn is not None:
+        note_view(r, b)
     return r
 
 

@@ -162,7 +162,57 @@ def inplace(t: Tensor, compute, *others) -> Tensor:
     t.__dict__.pop("_out_nr", None)
     if r._out_nr:
         t._out_nr = r._out_nr
+    if base is None:
+        refresh_views(t)
     return t
+
+
+def refresh_views(root: Tensor, skip: Tensor | None = None) -> None:
+    """Give each live view of ``root`` recorded in the graph (``tensor.note_view``), ``skip``
+    aside, a view of ``root``'s new history, after an in-place change rewrote it: torch
+    regenerates a view's grad_fn once its base's version has moved. Before, a view kept the
+    history it was made with: ``v = a[0:2]; a.mul_(2); v.sum().backward()`` gave a gradient of
+    1 where torch's is 2. A view whose place in ``root`` has no (offset, strides) form (another
+    dtype, a non-contiguous root) keeps its history."""
+    views = root.__dict__.get("_views")
+    if not views:
+        return
+    for ref in views:
+        v = ref()
+        if v is None or v is skip:
+            continue
+        m = v._mv
+        if m is not None and m[0]:  # an output of split/chunk/unbind (or a view of one)
+            name, nr = m[3], m[4]
+            if name is None:
+                name, nr = _op_name(v.grad_fn), v._out_nr
+            v.grad_fn = _StaleView.apply(v, f"Output {nr} of {name}").grad_fn
+            v.__dict__.pop("_out_nr", None)
+            continue
+        geom = _view_geometry(v, root)
+        if geom is None:
+            continue
+        v.grad_fn = _ViewOf.apply(root, geom, True).grad_fn
+        v._rg = True
+        v.__dict__.pop("_out_nr", None)
+
+
+class _StaleView(Op):
+    """The history of an output of split/chunk/unbind (or a view of one) whose base changed in
+    place: torch refuses to use it, as no view function can rebuild it from the base's new
+    history. ember refuses when a gradient reaches it, with torch's message."""
+
+    @staticmethod
+    def forward(ctx, a, which):
+        ctx.which = which
+        return a
+
+    @staticmethod
+    def backward(ctx, g):
+        raise RuntimeError(
+            f"{ctx.which} is a view and its base or another view of its base has been modified "
+            "inplace." + _MULTI_VIEW_MSG
+        )
 
 
 def _view_geometry(t: Tensor, base: Tensor):
@@ -187,21 +237,25 @@ def _strided(arr, geom):
 
 
 class _ViewOf(Op):
-    """A copy of the region ``geom`` of a base; backward scatters into zeros."""
+    """A copy of the region ``geom`` of a base; backward scatters into zeros. With
+    ``only_node``, the output is a read-only stand-in of the right shape and dtype: the caller
+    keeps only the node (``refresh_views``: the view's values are already in place)."""
 
     _bname = "AsStridedBackward0"
 
     @staticmethod
-    def forward(ctx, b, geom):
+    def forward(ctx, b, geom, only_node=False):
         ctx.shape = b.shape
         ctx.geom = geom
+        if only_node:
+            return np.broadcast_to(np.zeros((), b.dtype), geom[1])
         return _strided(np.ascontiguousarray(b), geom).copy()
 
     @staticmethod
     def backward(ctx, g):
         z = np.zeros(ctx.shape, g.dtype)
         _strided(z, ctx.geom)[...] = g
-        return z, None
+        return z, None, None
 
 
 class _WriteView(Op):
@@ -234,10 +288,11 @@ def _inplace_on_view(t: Tensor, base: Tensor, geom, compute) -> Tensor:
     base.grad_fn = new_base.grad_fn
     base._rg = True
     base.__dict__.pop("_out_nr", None)
-    hist = _ViewOf.apply(base, geom)
+    hist = _ViewOf.apply(base, geom, True)
     t.grad_fn = hist.grad_fn
     t._rg = True
     t.__dict__.pop("_out_nr", None)
+    refresh_views(base, t)
     return t
 
 

@@ -24,7 +24,7 @@ from ._blas_sum import HALF
 from ._elementwise import elementwise_op
 from ._ignore import IgnoreSecond
 from ._return_types import return_type
-from .inplace import copy_into_out, inplace
+from .inplace import copy_into_out, inplace, refresh_views
 
 try:  # SciPy is optional: its ufuncs are exact and fast where present
     from scipy.special import erf as _sp_erf
@@ -530,6 +530,7 @@ def relu_(input: Tensor) -> Tensor:
     input._bump()
     if graph:
         record_inplace(relu.op, input, (a, a)).cplx = False
+        refresh_views(input)
     return input
 
 
