@@ -119,6 +119,11 @@ def inherit_view_mark(r: Tensor, base: Tensor) -> None:
     r._mv = (multi and on, rg, rg and on, None, 0)
 
 
+# ember.ops.inplace's refresh_views, set when it is imported: a custom Function's mark_dirty
+# (the autograd layer, below ops) rewrites a tensor's history too, and its views need the new one
+refresh_views_of = None
+
+
 def note_view(r: Tensor, root: Tensor) -> None:
     """Remember ``r``, a view of the non-leaf ``root`` recorded in the graph, on ``root``: an
     in-place change that rewrites ``root``'s history gives ``r`` a view of the new history

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import tensor as _tensor
 from .._backend.xp import xp_of
 from .._grad_state import state as _gs
 from ..tensor import Tensor, _wrap
@@ -131,10 +132,13 @@ class Function(metaclass=_FunctionMeta):
                 cls.setup_context(ctx, args, out)
             else:
                 out = cls.forward(ctx, *args, **kwargs)
-        if not record:
-            return out
         single = not isinstance(out, tuple)
         outs = (out,) if single else out
+        dirty = ctx.__dict__.get("_dirty", ())
+        if dirty:
+            _check_dirty(dirty, outs, record)
+        if not record:
+            return out
         nxt, needs, nrs = [], [], []
         for a in args:
             if isinstance(a, Tensor) and a._rg:
@@ -156,19 +160,28 @@ class Function(metaclass=_FunctionMeta):
         ]
         non_diff = getattr(ctx, "_non_diff", set())
         res = []
+        refresh = []
         for i, o in enumerate(outs):
             if (
                 isinstance(o, Tensor)
                 and id(o) not in non_diff
                 and (o.is_floating_point() or o.is_complex())
             ):
-                if any(o is t for t in tensors) or o.grad_fn is not None or o._rg:
+                if any(o is d for d in dirty):
+                    # changed in place (mark_dirty): the input itself takes this node as its
+                    # history, as torch's, so later uses of it see the change
+                    o.__dict__.pop("_out_nr", None)
+                    if "_views" in o.__dict__:
+                        refresh.append(o)
+                elif any(o is t for t in tensors) or o.grad_fn is not None or o._rg:
                     o = _alias(o)  # an input returned as is gets a new identity in the graph
                 o._rg = True
                 o.grad_fn = ctx
                 if i:
                     o._out_nr = i
             res.append(o)
+        for o in refresh:  # after every output has its node: a view's new history is o's
+            _tensor.refresh_views_of(o)
         if _hooks_pushed:
             pack_function_saved(ctx, outs, res)
         return res[0] if single else tuple(res)
@@ -192,6 +205,25 @@ class NestedIOFunction(Function):
     def backward_extended(self, *grad_output: Any) -> Any:
         """The user's backward, on nested gradients."""
         raise NotImplementedError
+
+
+def _check_dirty(dirty, outs, record: bool) -> None:
+    """torch's rules for the tensors a forward marked dirty (changed in place): each must be
+    returned, each gets its version bumped, and with a graph recorded none may be a leaf that
+    requires grad."""
+    for d in dirty:
+        if not any(d is o for o in outs):
+            raise RuntimeError(
+                "Some elements marked as dirty during the forward method were not returned as "
+                "output. The inputs that are modified inplace must all be outputs of the "
+                "Function."
+            )
+    for d in dirty:
+        if record and d._rg and d.grad_fn is None:
+            raise RuntimeError(
+                "a leaf Variable that requires grad has been used in an in-place operation."
+            )
+        d._bump()
 
 
 def _alias(t):

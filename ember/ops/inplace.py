@@ -8,6 +8,7 @@ from collections.abc import Callable
 import numpy as np
 
 from .. import dtypes
+from .. import tensor as _tensor_module
 from .._backend.casting import cast
 from .._backend.xp import CPU_ARRAY, host_scalar_to, xp_of
 from .._grad_state import state as _gs
@@ -195,6 +196,9 @@ def refresh_views(root: Tensor, skip: Tensor | None = None) -> None:
         v.grad_fn = _ViewOf.apply(root, geom, True).grad_fn
         v._rg = True
         v.__dict__.pop("_out_nr", None)
+
+
+_tensor_module.refresh_views_of = refresh_views
 
 
 class _StaleView(Op):
