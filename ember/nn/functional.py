@@ -12,7 +12,7 @@ import numpy as np
 from .. import dtypes
 from .._autocast_state import state as _acs
 from .._backend.xp import is_cpu, move_like, xp_of
-from .._tensor_errors import check_dim, device_error
+from .._tensor_errors import check_dim, device_error, not_implemented_for
 from .._torch_alias import module_getattr as _module_getattr
 from ..autograd.grad_mode import is_grad_enabled, no_grad
 from ..dtypes import float64, get_default_dtype, scalar_type_name
@@ -452,7 +452,9 @@ def hardtanh(
     if min_val > max_val:
         raise ValueError("min_val cannot be greater than max_val")
     kind = input._data.dtype.kind
-    if kind in "biu":  # torch clamps integers to the limits truncated to the integer type
+    if kind in "biuc":  # torch clamps integers to the limits truncated to the integer type
+        if kind == "c":
+            raise NotImplementedError("clamp is not supported for complex types")
         if kind == "b":
             raise RuntimeError("Bool inputs not supported for hardtanh")
         if kind == "u" and (min_val < 0 or max_val < 0):
@@ -516,7 +518,7 @@ def selu_(input: Tensor) -> Tensor:
 def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """x where x > 0, else alpha * (exp(x / alpha) - 1)."""
     if alpha == 0:
-        raise RuntimeError("ZeroDivisionError")
+        raise RuntimeError("ZeroDivisionError: alpha cannot be 0 for CELU")
     if inplace:
         return _inplace_apply(input, _Elu.apply, alpha, 1.0, 1.0 / alpha)
     return _Elu.apply(input, alpha, 1.0, 1.0 / alpha)
@@ -637,6 +639,13 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
     """max(0, x) + weight * min(0, x), weight per channel (dim 1) or shared."""
     if _acs.active:  # autocast: a lower-precision op
         input, weight = _autocast.lower(input, weight)
+    if input._data.dtype != weight._data.dtype:
+        raise RuntimeError(
+            f"prelu: Type promoting not supported. Got {scalar_type_name(input.dtype.name)} "
+            f"and {scalar_type_name(weight.dtype.name)}"
+        )
+    if input._data.dtype.kind == "c":
+        raise not_implemented_for("prelu_cpu", input._data.dtype)
     n = weight.numel()
     if n != 1 and (input.ndim < 2 or input.shape[1] != n):
         ch = input.shape[1] if input.ndim >= 2 else 1
@@ -675,6 +684,8 @@ def _rrelu(input: Tensor, lower, upper, training, inplace, generator) -> Tensor:
     """rrelu, rrelu_ and torch.rrelu(..., generator=) in one place."""
     if not training:
         return leaky_relu(input, (lower + upper) / 2, inplace)
+    if input._data.dtype.kind == "c":
+        raise not_implemented_for("rrelu_with_noise_out_cpu", input._data.dtype)
     if inplace:
         return _inplace_apply(input, lambda t: _rrelu(t, lower, upper, True, False, generator))
     slopes = _rrelu_slopes(input._host(), lower, upper, generator)
@@ -705,7 +716,7 @@ def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=N
 
 def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
     """x - logsumexp(x) along dim (stable)."""
-    input, d = prep_softmax(input, dim, dtype)
+    input, d = prep_softmax(input, dim, dtype, log=True)
     return _LogSoftmax.apply(input, d)
 
 
@@ -746,6 +757,8 @@ def glu(input: Tensor, dim: int = -1) -> Tensor:
             f"Halving dimension must be even, but dimension "
             f"{check_dim(dim, input.ndim)} is size {n}"
         )
+    if input._data.dtype.kind == "c":  # torch has no complex glu kernel (sigmoid has one)
+        raise not_implemented_for("glu_cpu", input._data.dtype)
     a, b = input.split(n // 2, dim)
     return a * sigmoid(b)
 

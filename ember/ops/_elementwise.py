@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import dtypes
+from .._tensor_errors import not_implemented_for
 from ..autograd.node import Op
 from ..tensor import Tensor
 from ._blas_sum import HALF
@@ -40,6 +41,7 @@ def elementwise_op(
     holomorphic: bool = True,
     opmath: bool = True,
     opmath_grad: bool | tuple = True,
+    no_complex: str | None = None,
 ) -> type[Op]:
     """An Op class named ``name`` from ``fwd`` and ``bwd``: ``nparams`` trailing non-tensor
     arguments, ``float_only`` computes integer/bool inputs in the default float dtype, ``save``
@@ -51,7 +53,8 @@ def elementwise_op(
     (each rounded: softsign, tanhshrink); ``opmath_grad=False`` keeps only the gradient in it, for
     the functions whose torch gradient is a formula of tensor ops (exp, reciprocal, sin, ...)
     rather than a backward kernel (the activations' own); a tuple of dtypes names the ones the
-    kernel computes in float (sigmoid's: bfloat16 only)."""
+    kernel computes in float (sigmoid's: bfloat16 only). ``no_complex`` names torch's kernel for
+    the ops it has no complex loop for: complex input raises its NotImplementedError."""
     half = HALF if opmath else ()
     if isinstance(opmath_grad, tuple):
         half_grad = tuple(d for d in opmath_grad if d is not None)
@@ -61,6 +64,8 @@ def elementwise_op(
         nones = (None,) * nparams
 
         def forward(ctx, a, *params):
+            if no_complex is not None and a.dtype.kind == "c":
+                raise not_implemented_for(no_complex, a.dtype)
             y = _in_f32(fwd, a, *params) if a.dtype in half else fwd(a, *params)
             ctx.saved = (a, y)
             ctx.cplx = holomorphic and a.dtype.kind == "c"
@@ -79,6 +84,8 @@ def elementwise_op(
     else:
 
         def forward(ctx, a):
+            if no_complex is not None and a.dtype.kind == "c":
+                raise not_implemented_for(no_complex, a.dtype)
             if float_only and a.dtype.kind in "biu":
                 a = a.astype(dtypes._default.np)
             y = _in_f32(fwd, a) if a.dtype in half else fwd(a)

@@ -14,7 +14,7 @@ from .._backend import kernels
 from .._backend.cpu import extrema, select
 from .._backend.cpu import threads as _par
 from .._backend.xp import CPU_ARRAY, xp_of
-from .._tensor_errors import check_dim
+from .._tensor_errors import check_dim, not_implemented_for
 from ..autograd.node import Op
 from ..dtypes import scalar_type_name
 from ..tensor import Tensor, _wrap
@@ -131,7 +131,7 @@ def _leaky_bwd(g, x, y, s):
     return select.where(x > 0, g, g * _c(x, s))
 
 
-_Leaky = elementwise_op("LeakyRelu", _leaky_fwd, _leaky_bwd, nparams=1)
+_Leaky = elementwise_op("LeakyRelu", _leaky_fwd, _leaky_bwd, nparams=1, no_complex="leaky_relu_cpu")
 _BITS = {4: np.dtype(np.int32), 8: np.dtype(np.int64)}
 
 
@@ -186,7 +186,7 @@ def _elu_bwd(g, x, y, a, scale, isc):
     return g * select.where(x > 0, _c(x, scale), _c(x, c) * xp_of(x).exp(x * _c(x, isc)))
 
 
-_Elu = elementwise_op("Elu", _elu_fwd, _elu_bwd, nparams=3)
+_Elu = elementwise_op("Elu", _elu_fwd, _elu_bwd, nparams=3, no_complex="elu_cpu")
 _Silu = elementwise_op("Silu", _silu_fwd, lambda g, x, y: g * _silu_grad(x))
 
 
@@ -198,13 +198,14 @@ def _mish_fwd(x):
         return xp.multiply(x, t, out=t) if x.ndim else x * t
 
 
-_Mish = elementwise_op("Mish", _mish_fwd, lambda g, x, y: g * _mish_grad(x))
+_Mish = elementwise_op("Mish", _mish_fwd, lambda g, x, y: g * _mish_grad(x), no_complex="mish_cpu")
 _SIXTH_F32 = float(np.float32(1 / 6))
 _Hsig = elementwise_op(
     "Hardsigmoid",
     lambda x: (x + _c(x, 3)).clip(0, 6) / _c(x, 6),  # torch's form (x / 6 + 1/2 cancels near -3)
     # torch's kernel multiplies by the float32 constant 1/6, in float64 too
     lambda g, x, y: g * (((x > -3) & (x < 3)).astype(x.dtype) * _c(x, _SIXTH_F32)),
+    no_complex="hardsigmoid_cpu",
 )
 
 
@@ -234,7 +235,7 @@ def _hswish_fwd(x):
         return x * (x + _c(x, 3)).clip(0, 6) / _c(x, 6)
 
 
-_Hswish = elementwise_op("Hardswish", _hswish_fwd, _hswish_bwd)
+_Hswish = elementwise_op("Hardswish", _hswish_fwd, _hswish_bwd, no_complex="hardswish_cpu")
 _Softsign = elementwise_op(
     "Softsign",
     lambda x: x / (1 + abs(x)),
@@ -246,8 +247,14 @@ _Thresh = elementwise_op(
     lambda x, th, v: select.where(x > th, x, _c(x, v)),
     lambda g, x, y, th, v: g * (x > th).astype(x.dtype),
     nparams=2,
+    no_complex="threshold_cpu",
 )
-_LogSig = elementwise_op("LogSigmoid", lambda x: -_softplus_np(-x), lambda g, x, y: g * _sigm(-x))
+_LogSig = elementwise_op(
+    "LogSigmoid",
+    lambda x: -_softplus_np(-x),
+    lambda g, x, y: g * _sigm(-x),
+    no_complex="log_sigmoid_cpu",
+)
 _TanhShrink = elementwise_op(
     "Tanhshrink",
     lambda x: x - xp_of(x).tanh(x),
@@ -261,12 +268,14 @@ _SoftShrink = elementwise_op(
     ),
     lambda g, x, y, lam: g * (abs(x) > lam).astype(x.dtype),
     nparams=1,
+    no_complex="softshrink_check",
 )
 _HardShrink = elementwise_op(
     "Hardshrink",
     lambda x, lam: select.where(abs(x) > lam, x, _c(x, 0)),
     lambda g, x, y, lam: g * (abs(x) > lam).astype(x.dtype),
     nparams=1,
+    no_complex="hardshrink_cpu",
 )
 
 
@@ -301,6 +310,7 @@ _Softplus = elementwise_op(
     _softplus_fwd,
     lambda g, x, y, beta, th: g * select.where(x * beta > th, _c(x, 1), _sigm(x * _c(x, beta))),
     nparams=2,
+    no_complex="softplus_cpu",
 )
 
 
@@ -472,6 +482,8 @@ class _Gelu(Op):
 
     @staticmethod
     def forward(ctx, x, approx):
+        if x.dtype.kind == "c":
+            raise not_implemented_for("GeluKernelImpl", x.dtype)
         ctx.approx = approx
         ctx.half = None
         if is_half(x) and x.ndim:  # in float32, rounded once, as torch's kernels
@@ -762,15 +774,12 @@ def _dtname(x: Tensor) -> str:
     return scalar_type_name(x.dtype.name)
 
 
-def prep_softmax(input: Tensor, dim, dtype) -> tuple:
-    """(input in ``dtype``, dim checked): torch's error for integer input without a dtype, and
-    its deprecation warning (pointing at the caller's caller) when dim is None."""
+def prep_softmax(input: Tensor, dim, dtype, log: bool = False) -> tuple:
+    """(input in ``dtype``, dim checked): torch's error for non-empty integer, bool or complex
+    input (after the cast to ``dtype``), and its deprecation warning (pointing at the caller's
+    caller) when dim is None."""
     if dtype is not None:
         input = input.to(dtype)
-    elif input._data.dtype.kind not in "fcV":  # V: bfloat16
-        raise RuntimeError(
-            f"\"softmax_lastdim_kernel_impl\" not implemented for '{_dtname(input)}'"
-        )
     nd = input._data.ndim
     if dim is None:
         warnings.warn(
@@ -779,7 +788,13 @@ def prep_softmax(input: Tensor, dim, dtype) -> tuple:
             stacklevel=3,
         )
         dim = _softmax_dim(nd)
-    return input, check_dim(dim, nd) if nd else None
+    d = check_dim(dim, nd) if nd else None
+    if input._data.dtype.kind not in "fV" and input._data.size:  # V: bfloat16
+        # torch's kernel for the last dim and for any other differ in name
+        last = d is None or d == nd - 1
+        kernel = ("log_" if log else "") + ("softmax_lastdim" if last else "softmax")
+        raise not_implemented_for(f"{kernel}_kernel_impl", input._data.dtype)
+    return input, d
 
 
 def softmax(input: Tensor, dim: int, dtype=None) -> Tensor:
@@ -790,5 +805,5 @@ def softmax(input: Tensor, dim: int, dtype=None) -> Tensor:
 
 def log_softmax(input: Tensor, dim: int, dtype=None) -> Tensor:
     """x - logsumexp(x) along dim (stable), as torch.log_softmax."""
-    input, d = prep_softmax(input, dim, dtype)
+    input, d = prep_softmax(input, dim, dtype, log=True)
     return _LogSoftmax.apply(input, d)

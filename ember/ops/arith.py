@@ -404,6 +404,8 @@ def _binary(op, ufunc, a, b, true_div=False):
         _int_checks(op, rt, bd, b)
     elif rt.itemsize == 1 and rt in dtypes.FLOAT8_NP:
         _float8_check(op, rt, tb)
+    elif rt.kind == "c" and op in _NO_COMPLEX:
+        raise not_implemented_for(_NO_COMPLEX[op], rt)  # no complex remainder or floor division
     if _gs.enabled and ((ta and a._rg) or (tb and b._rg)):
         if rt.kind not in "fc" and rt != dtypes.bfloat16._np:
             raise RuntimeError(f"{op.__name__}: only floating point results are differentiable")
@@ -473,6 +475,12 @@ def _coerce_result(r, rt):
 
 
 _INT_CHECKED.update((Remainder, FloorDiv, Fmod, Pow))
+_NO_COMPLEX = {
+    Remainder: "remainder_cpu",
+    FloorDiv: "div_floor_cpu",
+    DivFloor: "div_floor_cpu",
+    Fmod: "fmod_cpu",
+}
 _BOOL_NAMES.update(
     {Remainder: "remainder_cpu", FloorDiv: "div_floor_cpu", Fmod: "fmod_cpu", Pow: "pow"}
 )
@@ -606,6 +614,8 @@ def div(input, other, *, rounding_mode=None, out=None):
     elif rounding_mode == "floor":
         r = _binary(DivFloor, np.floor_divide, input, other)
     elif rounding_mode == "trunc":
+        if result_np_dtype(input, other).kind == "c":
+            raise not_implemented_for("div_trunc_cpu", result_np_dtype(input, other))
         q = _binary(Div, np.true_divide, input, other, true_div=True)
         r = trunc(q)
         rt = result_np_dtype(*(x if isinstance(x, Tensor) else x for x in (input, other)))

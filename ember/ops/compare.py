@@ -484,9 +484,21 @@ def lerp(input: Tensor, end: Tensor, weight, *, out=None) -> Tensor:
     return _finish(with_fused_value(fused, (input, end, weight), composite), out)
 
 
+def _same_dtype(name: str, input: Tensor, other: Tensor) -> None:
+    """torch's isclose/allclose take two tensors of one dtype (no promotion)."""
+    _need_tensors(name, input, other)
+    if input._data.dtype != other._data.dtype:
+        raise RuntimeError(
+            f"{scalar_type_name(input.dtype.name)} did not match "
+            f"{scalar_type_name(other.dtype.name)}"
+        )
+
+
 def isclose(
     input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False
 ) -> Tensor:
+    """|input - other| <= atol + rtol * |other| elementwise (NaNs equal with ``equal_nan``)."""
+    _same_dtype("isclose", input, other)
     r = np.isclose(input._data, operand(other), rtol=rtol, atol=atol, equal_nan=equal_nan)
     return _wrap(r if hasattr(r, "shape") else np.asarray(r))
 
@@ -494,6 +506,8 @@ def isclose(
 def allclose(
     input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False
 ) -> bool:
+    """Whether isclose holds everywhere."""
+    _same_dtype("allclose", input, other)
     return bool(np.allclose(input._data, operand(other), rtol=rtol, atol=atol, equal_nan=equal_nan))
 
 

@@ -14,6 +14,7 @@ from ..tensor import Tensor, _wrap
 from . import _bw
 from ._blas_sum import is_half
 from ._return_types import return_type
+from .binary_math import logaddexp_complex
 from .gather import Gather
 from .inplace import copy_into_out
 from .reduction import is_float, rev, via_f32
@@ -154,6 +155,15 @@ def cummin(input: Tensor, dim: int) -> tuple:
     return _cum_ext(input, dim, False, "cummin")
 
 
+def _complex_logcumsumexp(a, dim: int):
+    """The running complex logaddexp along ``dim``, one slice at a time."""
+    xp = xp_of(a)
+    r = xp.moveaxis(a, dim, 0).copy()
+    for i in range(1, r.shape[0]):
+        r[i] = logaddexp_complex(r[i - 1], r[i])
+    return xp.moveaxis(r, 0, dim)
+
+
 class LogCumSumExp(Op):
     save_in = (0,)
     save_out = True
@@ -161,7 +171,12 @@ class LogCumSumExp(Op):
 
     @staticmethod
     def forward(ctx, a, dim):
-        r = a.copy() if a.ndim == 0 else ufunc_methods.accumulate(xp_of(a).logaddexp, a, dim)
+        if a.ndim == 0:
+            r = a.copy()
+        elif a.dtype.kind == "c":  # NumPy's logaddexp has no complex loop to accumulate
+            r = _complex_logcumsumexp(a, dim)
+        else:
+            r = ufunc_methods.accumulate(xp_of(a).logaddexp, a, dim)
         ctx.saved = (a, r)
         ctx.dim = dim
         return r

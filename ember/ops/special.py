@@ -15,6 +15,7 @@ import numpy as np
 from .. import dtypes
 from .._backend.xp import CPU_ARRAY
 from .._grad_state import state as _gs
+from .._tensor_errors import not_implemented_for
 from ..autograd.node import Op, record1
 from ..tensor import Tensor, _wrap, result_type
 from . import _bessel_math as _bm
@@ -77,9 +78,10 @@ def _f64_or_f32(kernel, kernel_f32):
     return f
 
 
-def _unary(name, kernel, grad=None, *, torch_name=None, kernel_f32=None):
+def _unary(name, kernel, grad=None, *, torch_name=None, kernel_f32=None, no_complex=None):
     """A differentiable elementwise op from a float64 kernel (and optionally a float32 one) and
-    grad(g, a, y) on arrays."""
+    grad(g, a, y) on arrays; ``no_complex`` names torch's kernel in its refusal of complex
+    input (these kernels are real: a complex input lost its imaginary part)."""
     fwd = _f64(kernel) if kernel_f32 is None else _f64_or_f32(kernel, kernel_f32)
     cls = elementwise_op(
         "".join(p.capitalize() for p in name.split("_")),
@@ -92,6 +94,8 @@ def _unary(name, kernel, grad=None, *, torch_name=None, kernel_f32=None):
 
     def fn(input, *, out=None):
         input = _as_tensor(input)
+        if no_complex is not None and input._data.dtype.kind == "c":
+            raise not_implemented_for(no_complex, input._data.dtype)
         if grad is not None and input._rg and _gs.enabled:
             r = record1(cls, input)
         else:
@@ -128,15 +132,27 @@ lgamma = _unary(
     lambda g, a, y: g * _g(_gm.digamma)(a),
     torch_name="lgamma",
     kernel_f32=_gm.lgamma_f32,
+    no_complex="lgamma_vml_cpu",
 )
 gammaln = _unary(
-    "gammaln", _gm.lgamma, lambda g, a, y: g * _g(_gm.digamma)(a), kernel_f32=_gm.lgamma_f32
+    "gammaln",
+    _gm.lgamma,
+    lambda g, a, y: g * _g(_gm.digamma)(a),
+    kernel_f32=_gm.lgamma_f32,
+    no_complex="lgamma_vml_cpu",
 )
 digamma = _unary(
-    "digamma", _gm.digamma, _digamma_grad, torch_name="digamma", kernel_f32=_gm.digamma_f32
+    "digamma",
+    _gm.digamma,
+    _digamma_grad,
+    torch_name="digamma",
+    kernel_f32=_gm.digamma_f32,
+    no_complex="digamma",
 )
-psi = _unary("psi", _gm.digamma, _digamma_grad, kernel_f32=_gm.digamma_f32)
-i0 = _unary("i0", _bm.i0, lambda g, a, y: g * _g(_bm.i1)(a), torch_name="i0")
+psi = _unary("psi", _gm.digamma, _digamma_grad, kernel_f32=_gm.digamma_f32, no_complex="digamma")
+i0 = _unary(
+    "i0", _bm.i0, lambda g, a, y: g * _g(_bm.i1)(a), torch_name="i0", no_complex="i0_vml_cpu"
+)
 i0e = _unary("i0e", _bm.i0e, lambda g, a, y: g * (_g(_bm.i1e)(a) - np.sign(a) * y))
 
 
@@ -155,7 +171,10 @@ def _i1e_grad(g, a, y):
 i1 = _unary("i1", _bm.i1, _i1_grad)
 i1e = _unary("i1e", _bm.i1e, _i1e_grad)
 erfcx = _unary(
-    "erfcx", _sm.erfcx, lambda g, a, y: g * (2 * a * y - _TWO_OVER_SQRT_PI).astype(y.dtype)
+    "erfcx",
+    _sm.erfcx,
+    lambda g, a, y: g * (2 * a * y - _TWO_OVER_SQRT_PI).astype(y.dtype),
+    no_complex="erfcx_cpu",
 )
 ndtr = _unary(
     "ndtr",

@@ -14,6 +14,7 @@ from .._backend.cpu import extrema, layout
 from .._backend.cpu import threads as _par
 from .._backend.xp import CPU_ARRAY, xp_for, xp_of
 from .._grad_state import state as _gs
+from .._tensor_errors import not_implemented_for
 from ..autograd import node as _node
 from ..autograd.node import Op, record1, record_inplace
 from ..device import device_of
@@ -174,11 +175,16 @@ def _unary(
     higher=False,
     int_ok=False,
     no_bool=None,
+    no_complex=None,
     holomorphic=True,
     opmath_grad: bool | tuple = False,
 ):
     """Build an Op class (``elementwise_op``) and its function from forward fwd(a) and backward
-    bwd(g, a, y); ``no_bool`` is (exception type, message) raised for bool inputs, as torch."""
+    bwd(g, a, y); ``no_bool`` and ``no_complex`` are (exception type, message) raised for bool
+    and complex inputs, as torch, or a kernel name for torch's "<kernel>" not implemented for
+    '<dtype>'."""
+    refuse = {"b": no_bool, "c": no_complex}
+    checked = "".join(k for k, v in refuse.items() if v is not None)
     cls = elementwise_op(
         name.capitalize(),
         fwd,
@@ -206,8 +212,11 @@ def _unary(
             raise NotImplementedError(
                 f"ember does not implement torch.{name} for sparse tensors yet"
             )
-        if no_bool is not None and input._data.dtype == np.bool_:
-            raise no_bool[0](no_bool[1])
+        if checked and input._data.dtype.kind in checked:
+            why = refuse[input._data.dtype.kind]
+            if isinstance(why, str):
+                raise not_implemented_for(why, input._data.dtype)
+            raise why[0](why[1])
         if input._rg and _gs.enabled:
             r = record1(cls, input)
         else:
@@ -313,10 +322,16 @@ square = _unary(
 sin = _unary("sin", np.sin, lambda g, a, y: g * _bw.cos(a), higher=True)
 cos = _unary("cos", np.cos, lambda g, a, y: -g * _bw.sin(a), higher=True)
 deg2rad = _unary(
-    "deg2rad", lambda a: a * a.dtype.type(math.pi / 180), lambda g, a, y: g * (math.pi / 180)
+    "deg2rad",
+    lambda a: a * a.dtype.type(math.pi / 180),
+    lambda g, a, y: g * (math.pi / 180),
+    no_complex=(RuntimeError, "deg2rad is not supported for complex tensors."),
 )
 rad2deg = _unary(
-    "rad2deg", lambda a: a * a.dtype.type(180 / math.pi), lambda g, a, y: g * (180 / math.pi)
+    "rad2deg",
+    lambda a: a * a.dtype.type(180 / math.pi),
+    lambda g, a, y: g * (180 / math.pi),
+    no_complex=(RuntimeError, "rad2deg is not supported for complex tensors."),
 )
 
 
@@ -505,6 +520,7 @@ relu = _unary(
     save="out",
     higher=True,
     no_bool=(RuntimeError, "Boolean inputs not supported for relu"),
+    no_complex=(NotImplementedError, "clamp is not supported for complex types"),
 )
 
 
@@ -534,12 +550,19 @@ def relu_(input: Tensor) -> Tensor:
     return input
 
 
-erf = _unary("erf", _erf, lambda g, a, y: g * (2 / _SQRT_PI) * _bw.exp(-a * a), higher=True)
+erf = _unary(
+    "erf",
+    _erf,
+    lambda g, a, y: g * (2 / _SQRT_PI) * _bw.exp(-a * a),
+    higher=True,
+    no_complex="erf_vml_cpu",
+)
 erfc = _unary(
     "erfc",
     _erfc,
     lambda g, a, y: -g * (2 / _SQRT_PI) * _bw.exp(-a * a),
     higher=True,
+    no_complex="erfc_vml_cpu",
 )
 erfinv = _unary(
     "erfinv",
@@ -547,6 +570,7 @@ erfinv = _unary(
     lambda g, a, y: g * (_SQRT_PI / 2) * _bw.exp(y * y),
     save="out",
     higher=True,
+    no_complex="erfinv_vml_cpu",
 )
 reciprocal = _unary(
     "reciprocal", lambda a: 1 / a, lambda g, a, y: -g * (y * y), save="out", higher=True
@@ -566,6 +590,11 @@ def logit(input: Tensor, eps: float | None = None, *, out=None) -> Tensor:
 
 def _nb(name):
     return (NotImplementedError, f"\"{name}_vml_cpu\" not implemented for 'Bool'")
+
+
+def _nc(name):
+    # torch names the rounding functions' refusal of complex input in words, not by kernel
+    return (NotImplementedError, f"{name} is not supported for complex inputs")
 
 
 def _zero_grad(g, a, y):
@@ -598,8 +627,14 @@ sign = _unary(
     float_only=False,
     save=None,
     higher=True,
+    no_complex=(
+        NotImplementedError,
+        "Unlike NumPy, torch.sign is not intended to support complex numbers. Please use "
+        "torch.sgn instead.",
+    ),
 )
-sgn = sign
+# sgn is sign extended to complex numbers (z / |z|), which torch.sign refuses
+sgn = _unary("sgn", _sign_np, _zero_grad, float_only=False, save=None, higher=True)
 floor = _unary(
     "floor",
     lambda a: np.floor(a) if a.dtype.kind in "fc" else a.copy(),
@@ -608,6 +643,7 @@ floor = _unary(
     save=None,
     higher=True,
     no_bool=_nb("floor"),
+    no_complex=_nc("floor"),
 )
 ceil = _unary(
     "ceil",
@@ -616,6 +652,7 @@ ceil = _unary(
     float_only=False,
     save=None,
     no_bool=_nb("ceil"),
+    no_complex=_nc("ceil"),
 )
 trunc = _unary(
     "trunc",
@@ -625,6 +662,7 @@ trunc = _unary(
     save=None,
     higher=True,
     no_bool=_nb("trunc"),
+    no_complex=_nc("trunc"),
 )
 fix = trunc
 _frac = _unary(
@@ -639,7 +677,7 @@ _frac = _unary(
 
 def frac(input, *, out=None):
     """The fractional part, input - trunc(input) (float tensors only, as torch)."""
-    if input._data.dtype.kind in "biu":
+    if input._data.dtype.kind in "biuc":
         raise NotImplementedError(
             f"\"frac_cpu\" not implemented for '{scalar_type_name(input.dtype.name)}'"
         )
@@ -650,6 +688,8 @@ def round(input, *, decimals: int = 0, out=None):  # noqa: A001
     """Round half to even, as torch.round; ``decimals`` rounds to that many places."""
     if decimals == 0:
         return _round0(input, out=out)
+    if input._data.dtype.kind == "c":
+        raise not_implemented_for("round_cpu", input._data.dtype)
     s = 10.0**decimals
     return _round0(input * s, out=None) / s
 
@@ -662,6 +702,7 @@ _round0 = _unary(
     save=None,
     higher=True,
     no_bool=_nb("round"),
+    no_complex="round_vml_cpu",
 )
 
 
@@ -762,7 +803,16 @@ def imag(input, *, out=None):
     return _imag(input, out=out)
 
 
-signbit = _nograd("signbit", np.signbit)
+_signbit = _nograd("signbit", np.signbit)
+
+
+def signbit(input, *, out=None):
+    """Whether the sign bit is set (-0.0 and negative NaN included); real tensors only."""
+    if isinstance(input, Tensor) and input._data.dtype.kind == "c":
+        raise NotImplementedError("signbit is not implemented for complex tensors.")
+    return _signbit(input, out=out)
+
+
 isnan = _nograd("isnan", np.isnan)
 isinf = _nograd("isinf", np.isinf)
 isfinite = _nograd("isfinite", np.isfinite)
