@@ -633,8 +633,23 @@ sign = _unary(
         "torch.sgn instead.",
     ),
 )
+
+
+def _sgn_grad(g, a, y):
+    """sgn's gradient: zeros for real input (as sign's); for complex z, torch's
+    (g - Re(conj(sgn z) g) sgn z) / |z|, 0 where z is 0 (it was zeros there too)."""
+    if _bw.np_dtype(a).kind != "c":
+        return _zero_grad(g, a, y)
+    r = abs(a)
+    zero = r == 0
+    d = (g - (y.conj() * g).real * y) / _bw.where(zero, 1.0, r)
+    return _bw.where(zero, _bw.zeros_like(d), d)
+
+
 # sgn is sign extended to complex numbers (z / |z|), which torch.sign refuses
-sgn = _unary("sgn", _sign_np, _zero_grad, float_only=False, save=None, higher=True)
+sgn = _unary(
+    "sgn", _sign_np, _sgn_grad, float_only=False, save=None, higher=True, holomorphic=False
+)
 floor = _unary(
     "floor",
     lambda a: np.floor(a) if a.dtype.kind in "fc" else a.copy(),

@@ -422,3 +422,61 @@ def test_mark_dirty_as_torch():
     kept its old one: a gradient of 1 where torch's is 2), versions are bumped, and torch's
     errors for a dirty leaf and a dirty input not returned."""
     assert _mark_dirty_cases(ember) == _mark_dirty_cases(torch)
+
+
+def _conj_square(m):
+    """z * z with a gradient that forgets the conjugate (right only for real z)."""
+
+    class Square(m.autograd.Function):
+        @staticmethod
+        def forward(ctx, z):
+            ctx.save_for_backward(z)
+            return z * z
+
+        @staticmethod
+        def backward(ctx, g):
+            (z,) = ctx.saved_tensors
+            return g * 2 * z
+
+    return Square
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda t: t.sgn(),
+        lambda t: t.exp() * t.conj(),
+        lambda t: t.abs(),
+        lambda t: (t * t).real,
+        lambda t: t.angle(),
+    ],
+)
+def test_gradcheck_checks_complex_functions_as_torch(fn):
+    """Complex inputs and outputs are checked through their real and imaginary parts (the
+    parts were dropped: any complex gradient passed); the verdicts are torch's."""
+    z = np.array([1 + 2j, -3 + 0.5j, 2 - 1j])
+    verdicts = []
+    for m in (ember, torch):
+        t = m.tensor(z, dtype=m.complex128, requires_grad=True)
+        verdicts.append(m.autograd.gradcheck(fn, (t,), raise_exception=False))
+    assert verdicts == [True, True]
+
+
+def test_gradcheck_refuses_a_wrong_complex_gradient():
+    z = np.array([1 + 2j, -3 + 0.5j])
+    for m in (ember, torch):
+        t = m.tensor(z, dtype=m.complex128, requires_grad=True)
+        assert not m.autograd.gradcheck(_conj_square(m).apply, (t,), raise_exception=False)
+        r = m.tensor(z.real, dtype=m.float64, requires_grad=True)
+        assert m.autograd.gradcheck(_conj_square(m).apply, (r,))
+
+
+def test_sgn_gradient_of_complex_input_as_torch():
+    z = np.array([1 + 2j, -3 + 0.5j, 0j, 2 - 1j])
+    g = np.array([0.3 - 1j, 2 + 0.5j, 1 + 1j, -1 + 2j])
+    res = []
+    for m in (ember, torch):
+        t = m.tensor(z, dtype=m.complex128, requires_grad=True)
+        t.sgn().backward(m.tensor(g))
+        res.append(t.grad.numpy())
+    np.testing.assert_allclose(res[0], res[1], rtol=1e-12, atol=1e-15)
