@@ -56,8 +56,18 @@ __all__ = [
 ]
 
 
-def _cmp(ufunc, name, tensors_only=False, ordered=False):
+def _cmp(ufunc, name, tensors_only=False, ordered=False, kernel=None):
+    kernel = kernel or name  # torch's kernel name in its dtype errors (less: lt_cpu)
+
     def fn(input, other, *, out=None):
+        if not isinstance(input, Tensor) and not tensors_only:
+            # torch's functional forms take a Tensor first (``1 < t`` reaches gt(t, 1))
+            raise TypeError(
+                f"{name}() received an invalid combination of arguments - got "
+                f"({type(input).__name__}, {type(other).__name__}), but expected one of:\n"
+                " * (Tensor input, Tensor other, *, Tensor out = None)\n"
+                " * (Tensor input, Number other, *, Tensor out = None)\n"
+            )
         if tensors_only and not isinstance(other, Tensor):
             raise TypeError(
                 f"{name}(): argument 'other' (position 2) must be Tensor, not "
@@ -87,7 +97,7 @@ def _cmp(ufunc, name, tensors_only=False, ordered=False):
             (da.kind == "c" if da is not None else type(a) is complex)
             or (db.kind == "c" if db is not None else type(b) is complex)
         ):
-            raise not_implemented_for(f"{name}_cpu", result_type_name(input, other))
+            raise not_implemented_for(f"{kernel}_cpu", result_type_name(input, other))
         r = _wrap(np.asarray(r) if not hasattr(r, "shape") or isinstance(r, np.generic) else r)
         if out is not None:
             return copy_into_out(out, r)
@@ -99,11 +109,16 @@ def _cmp(ufunc, name, tensors_only=False, ordered=False):
 
 
 eq = _cmp(np.equal, "eq")
-ne = not_equal = _cmp(np.not_equal, "ne")
-lt = less = _cmp(np.less, "lt", ordered=True)
-le = less_equal = _cmp(np.less_equal, "le", ordered=True)
-gt = greater = _cmp(np.greater, "gt", ordered=True)
-ge = greater_equal = _cmp(np.greater_equal, "ge", ordered=True)
+ne = _cmp(np.not_equal, "ne")
+not_equal = _cmp(np.not_equal, "not_equal", kernel="ne")
+lt = _cmp(np.less, "lt", ordered=True)
+less = _cmp(np.less, "less", ordered=True, kernel="lt")
+le = _cmp(np.less_equal, "le", ordered=True)
+less_equal = _cmp(np.less_equal, "less_equal", ordered=True, kernel="le")
+gt = _cmp(np.greater, "gt", ordered=True)
+greater = _cmp(np.greater, "greater", ordered=True, kernel="gt")
+ge = _cmp(np.greater_equal, "ge", ordered=True)
+greater_equal = _cmp(np.greater_equal, "greater_equal", ordered=True, kernel="ge")
 logical_and = _cmp(np.logical_and, "logical_and", True)
 logical_or = _cmp(np.logical_or, "logical_or", True)
 logical_xor = _cmp(np.logical_xor, "logical_xor", True)

@@ -315,3 +315,21 @@ REAL_ERRORS = {
 @pytest.mark.parametrize("call", REAL_ERRORS.values(), ids=REAL_ERRORS.keys())
 def test_real_errors_as_torch(call):
     test_refused_as_torch(call)
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["eq", "ne", "not_equal", "lt", "less", "le", "less_equal", "gt", "greater", "ge",
+     "greater_equal"],
+)  # fmt: skip
+@pytest.mark.parametrize("first", [1.0, 2, True, 1j])
+def test_comparison_functions_take_a_tensor_first(name, first):
+    """torch.lt(1.0, t) is a TypeError naming the function as called (the operators, which
+    reach the reflected comparison with the tensor first, are unaffected)."""
+    msgs = []
+    for m in (ember, torch):
+        with pytest.raises(TypeError) as info:
+            getattr(m, name)(first, m.ones(2))
+        msgs.append(str(info.value))
+    assert msgs[0] == msgs[1]
+    assert (first < ember.ones(2) if first != 1j else first == ember.ones(2)).shape == (2,)
