@@ -137,6 +137,23 @@ def note_view(r: Tensor, root: Tensor) -> None:
     views.append(weakref.ref(r))
 
 
+def as_view(r: Tensor, base: Tensor) -> Tensor:
+    """Mark ``r``, an op's result over ``base``'s memory, as a view of ``base``: they share a
+    version counter and a root, as torch's views do; a view recorded in the graph is
+    remembered on a non-leaf root (``note_view``)."""
+    r._vc = base._version_counter()
+    b = base._base
+    if b is None:
+        r._base = b = base
+    else:
+        r._base = b
+        if base._mv is not None:
+            inherit_view_mark(r, base)
+    if r._rg and b.grad_fn is not None:
+        note_view(r, b)
+    return r
+
+
 def _wrap_node(arr, node, i: int) -> Tensor:
     if type(arr) is not CPU_ARRAY:
         arr = _coerce(arr)

@@ -255,13 +255,13 @@ def clamp(input: Tensor, min=None, max=None, *, out=None) -> Tensor:  # noqa: A0
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
     k = input._data.dtype.kind
+    if k == "c":
+        raise NotImplementedError(_CLAMP_COMPLEX)
+    if type(min) is complex:
+        min = _real_bound(input, min)
+    if type(max) is complex:
+        max = _real_bound(input, max)
     if isinstance(min, Tensor) or isinstance(max, Tensor):
-        if k == "c":
-            raise NotImplementedError(_CLAMP_COMPLEX)
-        if type(min) is complex:
-            min = _real_bound(input, min)
-        if type(max) is complex:
-            max = _real_bound(input, max)
         if (isinstance(min, Tensor) and min._data.dtype.kind == "c") or (
             isinstance(max, Tensor) and max._data.dtype.kind == "c"
         ):
@@ -273,12 +273,6 @@ def clamp(input: Tensor, min=None, max=None, *, out=None) -> Tensor:  # noqa: A0
         if max is not None:
             r = where(r > max, max, r)
         return _finish(r, out)
-    if k == "c":
-        raise NotImplementedError(_CLAMP_COMPLEX)
-    if type(min) is complex:
-        min = _real_bound(input, min)
-    if type(max) is complex:
-        max = _real_bound(input, max)
     if k == "b":
         if (min is None or type(min) is bool) and (max is None or type(max) is bool):
             kernel = "clamp_max" if min is None else "clamp_min" if max is None else "clamp"

@@ -11,7 +11,7 @@ from .._grad_state import state
 from .._grad_state import state as _gs
 from ..autograd.node import Op
 from ..dtypes import scalar_type_name
-from ..tensor import Tensor, _wrap, inherit_view_mark, note_view, view_of
+from ..tensor import Tensor, _wrap, as_view, view_of
 from . import _bw
 from .creation import zeros_like
 from .inplace import check_leaf, check_marked_view, inplace
@@ -261,20 +261,6 @@ def _fast_basic(key) -> bool:
     return False
 
 
-def _as_view(r: Tensor, base: Tensor) -> Tensor:
-    r._vc = base._version_counter()
-    b = base._base
-    if b is None:
-        r._base = b = base
-    else:
-        r._base = b
-        if base._mv is not None:
-            inherit_view_mark(r, base)
-    if r._rg and b.grad_fn is not None:
-        note_view(r, b)
-    return r
-
-
 def _bound(t: Tensor) -> int:
     """A 0-d tensor slice bound as an int (its array's int: no Tensor.item round trip)."""
     a = t._data
@@ -302,7 +288,7 @@ def getitem(self: Tensor, key) -> Tensor:
             except IndexError:
                 pass  # torch's message comes from the slow path
             else:
-                return _as_view(r, self)
+                return as_view(r, self)
         else:
             try:
                 r = a[key]
@@ -332,7 +318,7 @@ def getitem(self: Tensor, key) -> Tensor:
         basic = type(k) is not _Two and _is_basic(k)
     r = GetItem.apply(self, k, basic)
     if basic:
-        _as_view(r, self)
+        as_view(r, self)
     return r
 
 

@@ -20,11 +20,11 @@ from .._grad_state import state as _gs
 from .._tensor_errors import check_dim
 from ..autograd import node as _node
 from ..autograd.node import Op
-from ..tensor import Tensor, _wrap, view_of
+from ..tensor import Tensor, _wrap, as_view, view_of
 from . import _bw
 from .creation import zeros
 from .inplace import copy_into_out, mark_multi_views
-from .view import Slice, _slice, as_view, meshgrid, plain, reshape, unsqueeze
+from .view import Slice, _slice, meshgrid, plain, reshape, unsqueeze
 
 __all__ = [
     "cartesian_prod",

@@ -22,7 +22,7 @@ from .._grad_state import state as _gs
 from .._tensor_errors import broadcast_error, check_dim
 from ..autograd import node as _node
 from ..autograd.node import Op
-from ..tensor import Size, Tensor, _wrap, inherit_view_mark, note_view, view_of
+from ..tensor import Size, Tensor, _wrap, as_view, view_of
 from . import _bw
 from .indexing import index_put_zeros
 
@@ -68,21 +68,6 @@ __all__ = [
     "alias_copy",
     "detach_copy",
 ]
-
-
-def as_view(r: Tensor, base: Tensor) -> Tensor:
-    """Mark r as a view of base: they share a version counter, as torch's views do."""
-    r._vc = base._version_counter()
-    b = base._base
-    if b is None:
-        r._base = b = base
-    else:
-        r._base = b
-        if base._mv is not None:
-            inherit_view_mark(r, base)
-    if r._rg and b.grad_fn is not None:
-        note_view(r, b)
-    return r
 
 
 def plain(t: Tensor) -> bool:
