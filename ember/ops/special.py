@@ -81,7 +81,9 @@ def _f64_or_f32(kernel, kernel_f32):
 def _unary(name, kernel, grad=None, *, torch_name=None, kernel_f32=None, no_complex=None):
     """A differentiable elementwise op from a float64 kernel (and optionally a float32 one) and
     grad(g, a, y) on arrays; ``no_complex`` names torch's kernel in its refusal of complex
-    input (these kernels are real: a complex input lost its imaginary part)."""
+    input, ``<name>_cpu`` by default (these kernels are real: a complex input lost its
+    imaginary part)."""
+    no_complex = no_complex or f"{name}_cpu"
     fwd = _f64(kernel) if kernel_f32 is None else _f64_or_f32(kernel, kernel_f32)
     cls = elementwise_op(
         "".join(p.capitalize() for p in name.split("_")),
@@ -180,6 +182,7 @@ ndtr = _unary(
     "ndtr",
     _sm.ndtr,
     lambda g, a, y: g * (np.exp(-0.5 * a * a) / _SQRT_2PI).astype(y.dtype),
+    no_complex="erf_vml_cpu",  # torch's ndtr is made of erf
 )
 ndtri = _unary(
     "ndtri", _sm.ndtri, lambda g, a, y: g * (_SQRT_2PI * np.exp(0.5 * y * y)).astype(y.dtype)
@@ -243,6 +246,9 @@ def polygamma(n: int, input: Tensor, *, out=None) -> Tensor:
     """The n-th derivative of digamma, as torch.polygamma (n >= 0)."""
     if n < 0:
         raise RuntimeError("polygamma(n, x) does not support negative n.")
+    if isinstance(input, Tensor) and input._data.dtype.kind == "c":
+        kernel = ("digamma", "trigamma")[n] if n < 2 else "polygamma"
+        raise not_implemented_for(kernel, input._data.dtype)
     input = _float_tensor(input)
     return _finish(_Polygamma.apply(input, int(n)), out)
 
@@ -264,6 +270,8 @@ def multigammaln(input: Tensor, p: int, *, out=None) -> Tensor:
     """The multivariate log-gamma of dimension p, as torch.special.multigammaln / mvlgamma."""
     if p < 1:
         raise RuntimeError("p has to be greater than or equal to 1")
+    if isinstance(input, Tensor) and input._data.dtype.kind == "c":
+        raise not_implemented_for("arange_cpu", input._data.dtype)  # torch's own refusal
     input = _float_tensor(input)
     if not input.is_floating_point():
         raise RuntimeError("mvlgamma is not implemented for " + str(input.dtype))
@@ -284,12 +292,17 @@ def mvlgamma(input: Tensor, p: int, *, out=None) -> Tensor:
 # -- functions of two tensors ------------------------------------------------------------------
 
 
+_KERNEL = {"gammainc": "igamma", "gammaincc": "igammac"}  # torch's kernels behind the aliases
+
+
 def _pair(a, b, name: str):
     """Two operands as tensors of their float result type (Python numbers allowed)."""
     if not isinstance(a, Tensor) and not isinstance(b, Tensor):
         raise TypeError(f"{name}(): expected at least one Tensor argument")
     dt = result_type(a, b)
-    if not (dt.is_floating_point or dt.is_complex):
+    if dt.is_complex:  # real kernels: a complex operand lost its imaginary part
+        raise not_implemented_for(f"{_KERNEL.get(name, name)}_cpu", dt.np)
+    if not dt.is_floating_point:
         dt = dtypes.get_default_dtype()
     ta = a.to(dt) if isinstance(a, Tensor) else _wrap(np.asarray(a, dtype=_np_of(dt)))
     tb = b.to(dt) if isinstance(b, Tensor) else _wrap(np.asarray(b, dtype=_np_of(dt)))

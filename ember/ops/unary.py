@@ -576,7 +576,11 @@ reciprocal = _unary(
     "reciprocal", lambda a: 1 / a, lambda g, a, y: -g * (y * y), save="out", higher=True
 )
 _logit = _unary(
-    "logit", lambda a: np.log(a / (1 - a)), lambda g, a, y: g / (a * (1 - a)), higher=True
+    "logit",
+    lambda a: np.log(a / (1 - a)),
+    lambda g, a, y: g / (a * (1 - a)),
+    higher=True,
+    no_complex="logit_cpu",
 )
 
 
