@@ -522,6 +522,7 @@ def allclose(
 
 def equal(input: Tensor, other: Tensor) -> bool:
     """True when both have the same shape and elements."""
+    _need_tensors("equal", input, other)
     return input._data.shape == other._data.shape and bool((input._data == other._data).all())
 
 

@@ -333,3 +333,14 @@ def test_comparison_functions_take_a_tensor_first(name, first):
         msgs.append(str(info.value))
     assert msgs[0] == msgs[1]
     assert (first < ember.ones(2) if first != 1j else first == ember.ones(2)).shape == (2,)
+
+
+def test_equal_takes_tensors():
+    """torch.equal with a number: torch's TypeError naming the argument (an AttributeError)."""
+    for args in ((1.0, [1.0, 2.0]), ([1.0, 2.0], 1.0)):
+        msgs = []
+        for m in (ember, torch):
+            with pytest.raises(TypeError) as info:
+                m.equal(*(m.tensor(a) if isinstance(a, list) else a for a in args))
+            msgs.append(str(info.value))
+        assert msgs[0] == msgs[1]
