@@ -109,10 +109,13 @@ class AccumulateGrad(Node):
 class Op(Node):
     """An ember op: subclasses define ``forward(ctx, *args)`` and ``backward(ctx, *grads)`` on
     arrays. Class attributes: ``save_in`` (indices of inputs whose values backward reads, for
-    the in-place version check), ``save_out`` (backward reads the output), ``higher_order``
-    (backward is written duck-typed, so create_graph gives a graph through it)."""
+    the in-place version check), ``cross_save`` (those of them a binary op's backward reads
+    only for the other input's gradient: checked only when the other input requires grad, as
+    torch saves them), ``save_out`` (backward reads the output), ``higher_order`` (backward is
+    written duck-typed, so create_graph gives a graph through it)."""
 
     save_in: tuple = ()
+    cross_save: tuple = ()
     save_out = False
     higher_order = False
     saved: tuple = ()
@@ -326,12 +329,13 @@ def record2(cls, a, b, extra):
         d["_next_nr"] = (a._out_nr if ra else 0, b._out_nr if rb else 0, 0)
     if cls.save_in:
         chk = []
-        if ta:
+        cross = cls.cross_save
+        if ta and (rb or 0 not in cross):
             vc = a._vc
             if vc is None:
                 vc = a._vc = [0]
             chk.append((vc, vc[0], a, 0))
-        if tb:
+        if tb and (ra or 1 not in cross):
             vc = b._vc
             if vc is None:
                 vc = b._vc = [0]

@@ -159,6 +159,7 @@ def _conj(x):
 
 class Mul(_Binary):
     save_in = (0, 1)
+    cross_save = (0, 1)  # a * 2.0 then a.add_(1) is fine: a's gradient reads only the 2.0
     opmath_scalar = True
 
     @staticmethod
@@ -179,6 +180,7 @@ class Mul(_Binary):
 
 class Div(_Binary):
     save_in = (0, 1)
+    cross_save = (0,)  # a is read only for b's gradient
     opmath_scalar = True
 
     @staticmethod

@@ -193,9 +193,17 @@ def refresh_views(root: Tensor, skip: Tensor | None = None) -> None:
         geom = _view_geometry(v, root)
         if geom is None:
             continue
+        retained = v._retains_grad
+        if retained:  # retain_grad moves to the new history, as torch moves its hook
+            old = v.grad_fn.__dict__.get("_retain")
+            if old is not None:
+                old.pop(v._out_nr, None)
+            v._retains_grad = False
         v.grad_fn = _ViewOf.apply(root, geom, True).grad_fn
         v._rg = True
         v.__dict__.pop("_out_nr", None)
+        if retained:
+            v.retain_grad()
 
 
 _tensor_module.refresh_views_of = refresh_views

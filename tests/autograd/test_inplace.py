@@ -91,3 +91,37 @@ def test_uniform_normal_inplace_bump_version():
     e.uniform_()
     e.normal_()
     assert e._version == v + 2
+
+
+def _saved_operand_cases(m):
+    """A product or quotient reads an operand only for the other's gradient: changing that
+    operand in place afterwards is fine while the other needs no gradient (torch saves it only
+    then), and refused where it is read."""
+
+    def run(make, change):
+        x = m.ones(3, requires_grad=True)
+        w = m.full((3,), 3.0, requires_grad=make == "both")
+        a = x * 1
+        products = {
+            "scalar": lambda: a * 2.0,
+            "tensor": lambda: a * w,
+            "both": lambda: a * w,
+            "div": lambda: a / 4.0,
+            "rdiv": lambda: w / a,
+            "square": lambda: a * a,
+        }
+        y = products[make]()
+        (a if change == "a" else w).add_(1)
+        try:
+            y.sum().backward()
+        except RuntimeError as e:
+            return str(e)[:60]
+        return x.grad.tolist()
+
+    cases = [("scalar", "a"), ("tensor", "a"), ("tensor", "w"), ("both", "a"), ("div", "a"),
+             ("rdiv", "w"), ("square", "a")]  # fmt: skip
+    return [run(*c) for c in cases]
+
+
+def test_in_place_change_of_an_operand_read_only_for_the_other_gradient():
+    assert _saved_operand_cases(ember) == _saved_operand_cases(torch)

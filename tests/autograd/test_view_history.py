@@ -182,3 +182,21 @@ def test_views_without_graph_or_of_leaves_are_left_alone():
     u = a[0:2]
     a.mul_(3)
     assert not u.requires_grad and "_views" not in a.__dict__
+
+
+def _retained_view(m):
+    x = m.ones(4, requires_grad=True)
+    a = x * 1
+    b = a[0:2]
+    b.retain_grad()
+    s1 = (b * 1).sum()
+    a.mul_(2)
+    (s1 + (b * 3).sum()).backward()
+    return [b.grad, x.grad]
+
+
+def test_retain_grad_moves_to_the_views_new_history():
+    """As torch moves its retains_grad hook: .grad is the gradient reaching the new history."""
+    got, want = _retained_view(ember), _retained_view(torch)
+    for g, w in zip(got, want, strict=True):
+        np.testing.assert_array_equal(g.numpy(), w.numpy())
