@@ -67,23 +67,14 @@ def _softplus_np(x):
     return xp_of(x).logaddexp(0, x).astype(x.dtype, copy=False)
 
 
-_INT_OF = {2: np.dtype(np.int16), 4: np.dtype(np.int32), 8: np.dtype(np.int64)}
-
-
 def _hardtanh_part(o, g, x, lo, hi) -> None:
-    """``o`` = g where lo < x < hi, else 0 (a NaN x included), in bit operations: the mask as
-    int8, negated, is -1 inside and 0 outside; widened to g's integer type and ANDed with g's
-    bits it gives 0 outside even for a NaN or infinite g, as torch's vectorised
-    hardtanh_backward (a blend; the product with the mask before gave NaN there; torch's
-    scalar tail, its last few elements, keeps g for a NaN x). 32x96x16x16 float32: 309 -> 271
-    us."""
+    """``o`` = g where lo < x < hi, else 0 (a NaN x included), on g's bits (``select.keep``):
+    0 outside even for a NaN or infinite g, as torch's vectorised hardtanh_backward (a blend;
+    the product with the mask before gave NaN there; torch's scalar tail, its last few
+    elements, keeps g for a NaN x). 32x96x16x16 float32: 309 -> 271 us."""
     inside = np.greater(x, lo)
     inside &= np.less(x, hi)
-    m = inside.view(np.int8)
-    np.negative(m, out=m)
-    t = o.view(_INT_OF[o.dtype.itemsize])
-    np.copyto(t, m)
-    np.bitwise_and(t, g.view(t.dtype), out=t)
+    select.keep(inside, g, o)
 
 
 def _hardtanh_bw(g, x, y, lo, hi):
@@ -97,7 +88,7 @@ def _hardtanh_bw(g, x, y, lo, hi):
         and g.dtype.kind == "f"
         and g.dtype == x.dtype
         and g.shape == x.shape
-        and g.dtype.itemsize in _INT_OF
+        and g.dtype.itemsize in (2, 4, 8)
     ):
         out = np.empty(g.shape, g.dtype)
         if _par.elementwise_pays(g, x):

@@ -10,7 +10,7 @@ import numpy as np
 from .. import dtypes
 from .._backend import kernels
 from .._backend.casting import cast
-from .._backend.cpu import extrema, layout
+from .._backend.cpu import extrema, layout, select
 from .._backend.cpu import threads as _par
 from .._backend.xp import CPU_ARRAY, xp_for, xp_of
 from .._grad_state import state as _gs
@@ -463,20 +463,13 @@ def _relu_bw_kernel(g, y):
     return np.where(y <= 0, np.zeros((), g.dtype), g)
 
 
-# the integer type of each float width
-_BITS = {2: np.int16, 4: np.int32, 8: np.int64}
-
-
 def _relu_grad_part(o, g, y) -> None:
     """``o`` = 0 where the relu output y is +-0, else g (NaN and infinite g included, and g
     where y is NaN: torch's threshold_backward). y is never below 0, so the mask is y != 0
-    (False for both zeros, True for NaN); negated as int8 and widened to g's integer type it
-    is -1 or 0 per element, ANDed with g's bits. 4 MB float32: 352 -> 300 us, against the
-    four integer passes before (and, negate, shift, and; 2026-12-05)."""
-    it = _BITS[g.dtype.itemsize]
-    t = o.view(it)
-    np.negative(np.not_equal(y, 0).view(np.int8), out=t)
-    np.bitwise_and(t, g.view(it), out=t)
+    (False for both zeros, True for NaN), applied to g's bits (``select.keep``). 4 MB float32:
+    352 -> 300 us, against the four integer passes before (and, negate, shift, and;
+    2026-12-05)."""
+    select.keep(np.not_equal(y, 0), g, o)
 
 
 def _relu_bw(g, a, y):
@@ -488,7 +481,7 @@ def _relu_bw(g, a, y):
         type(g) is not CPU_ARRAY
         or g.dtype.kind not in "fV"
         or g.dtype != y.dtype
-        or g.dtype.itemsize not in _BITS
+        or g.dtype.itemsize not in (2, 4, 8)
         or g.shape != y.shape
     ):  # e.g. a broadcast gradient or another array type: the comparison, as torch's
         return np.where(y <= 0, np.zeros((), g.dtype), g)

@@ -80,3 +80,19 @@ def where(cond, a, b):
         out &= mask
         out ^= bb
     return out.view(dt)
+
+
+def keep(cond, a, out=None):
+    """``np.where(cond, a, 0)`` for a C-contiguous boolean ``cond`` and a C-contiguous NumPy
+    array ``a`` of its shape with 1, 2, 4 or 8-byte elements, as bits: the condition negated
+    as int8 and widened to a's integer type is all ones or zeros, ANDed with a's bits, so an
+    infinite or NaN ``a`` where ``cond`` fails gives 0 (a product with the mask gives NaN). Two
+    passes, the first over bytes; ``out`` (a's dtype and shape) takes the result. The backward
+    passes of relu and hardtanh."""
+    it = _INT[a.dtype.itemsize]
+    if out is None:
+        out = np.empty_like(a)
+    t = out.view(it)
+    np.negative(cond.view(np.int8), out=t)
+    np.bitwise_and(t, a.view(it), out=t)
+    return out
