@@ -184,6 +184,8 @@ def refresh_views(root: Tensor, skip: Tensor | None = None) -> None:
             continue
         m = v._mv
         if m is not None and m[0]:  # an output of split/chunk/unbind (or a view of one)
+            if type(v.grad_fn) is _StaleView:  # refused already, under its own name
+                continue
             name, nr = m[3], m[4]
             if name is None:
                 name, nr = _op_name(v.grad_fn), v._out_nr

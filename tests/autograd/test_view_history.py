@@ -147,6 +147,14 @@ def _unbind_piece(m):
     (r[1] * 3).sum().backward()
 
 
+def _view_of_split_piece_twice(m):
+    a = m.ones(6, requires_grad=True) * 1
+    q = a.split(2)[1][1:]
+    a.mul_(3)
+    a.add_(1)  # a second change keeps the view's own name in the refusal
+    (q.sum() * 2).backward()
+
+
 def _view_of_chunk(m):
     a = m.ones(6, requires_grad=True) * 1
     q = a.chunk(3)[1][0:1]
@@ -155,7 +163,9 @@ def _view_of_chunk(m):
 
 
 @pytest.mark.parametrize(
-    "case", [_split_piece, _unbind_piece, _view_of_chunk], ids=lambda f: f.__name__.strip("_")
+    "case",
+    [_split_piece, _view_of_split_piece_twice, _unbind_piece, _view_of_chunk],
+    ids=lambda f: f.__name__.strip("_"),
 )
 def test_multi_output_views_refuse_a_changed_base(case):
     """torch refuses when the piece is used; ember when a gradient reaches it (same message)."""
