@@ -276,8 +276,14 @@ def block_diag(*tensors) -> Tensor:
 def split(tensor: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
     """Pieces of ``split_size`` along dim (the last may be smaller), or of the given sizes.
     As torch's, the pieces refuse in-place changes that autograd would record."""
-    name = "Split" if isinstance(split_size_or_sections, int) else "SplitWithSizes"
+    name = _split_name(split_size_or_sections)
     return mark_multi_views(_split(tensor, split_size_or_sections, dim, name), name, tensor)
+
+
+def _split_name(split_size_or_sections, unsafe: bool = False) -> str:
+    """torch's node name (less "Backward0") for a split by one size or by a list of sizes."""
+    kind = "Split" if isinstance(split_size_or_sections, int) else "SplitWithSizes"
+    return "Unsafe" + kind if unsafe else kind
 
 
 def _split(tensor: Tensor, split_size_or_sections, dim: int, name: str) -> tuple:
@@ -505,19 +511,16 @@ def unsafe_chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple:
     share the input's memory but are not views to autograd, so an in-place change of one is
     recorded on it alone (the input's history is not rewritten: the caller vouches for that)."""
     size, d = _chunk_split(input, chunks, dim)
-    return _split(
-        input, size, d, "UnsafeSplit" if isinstance(size, int) else "UnsafeSplitWithSizes"
-    )
+    return _split(input, size, d, _split_name(size, unsafe=True))
 
 
 def unsafe_split(tensor: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
     """split without the in-place refusal (see unsafe_chunk)."""
-    by_int = isinstance(split_size_or_sections, int)
     return _split(
-        tensor, split_size_or_sections, dim, "UnsafeSplit" if by_int else "UnsafeSplitWithSizes"
+        tensor, split_size_or_sections, dim, _split_name(split_size_or_sections, unsafe=True)
     )
 
 
 def unsafe_split_with_sizes(input: Tensor, split_sizes, dim: int = 0) -> tuple:
     """split_with_sizes without the in-place refusal (see unsafe_chunk)."""
-    return _split(input, list(split_sizes), dim, "UnsafeSplitWithSizes")
+    return _split(input, list(split_sizes), dim, _split_name(list(split_sizes), unsafe=True))
