@@ -30,9 +30,7 @@ images, float32, two threads, one process, medians of 15, phase slabs -> rows): 
 32x32 forward 2.87 -> 2.36 ms, input gradient 3.25 -> 2.57, weight gradient 4.17 -> 2.67;
 8->16 forward 1.91 -> 1.69, gradients 3.14 -> 2.29 and 2.70 -> 1.73; the small ResNet's
 training step (alternating steps) 229 -> 206 ms in a slow phase of the machine. But 16->32 on
-32x32 went 7.84 -> 8.48 ms forward, hence the limit on Cout*OH*Wq; and against the NHWC
-kernels on 32->32 at 16x16 it was even (7.55 vs 7.80 ms forward + backward), so eligibility is
-unchanged.
+32x32 went 7.84 -> 8.48 ms forward, hence the limit on Cout*OH*Wq.
 """
 
 from __future__ import annotations
@@ -45,10 +43,15 @@ from .._backend.xp import CPU_ARRAY
 _MAX_CHANNELS = 32
 # Measured (1 thread, 64 images, 3x3 pad 1, forward + both gradients, against conv_nhwc, each
 # pair in one run): 32x32 outputs: 16->16 13.6 vs 21.1 ms, 16->32 22.9 vs 32.1, 8->16 9.8 vs
-# 14.9, 32->32 37 vs 54; 16x16 outputs: 16->16 4.5 vs 5.1, 32->32 12.1 vs 11.5 (blocks of
-# images per product; one image per product took 15.7), stride 2 16->32 (32x32 -> 16x16) 8.7
-# vs 9.6; 8x8 outputs: 16->16 1.8 vs 1.3. The products are too small below 16x16 outputs, and
-# at 16x16 with more channels the NHWC product's shape wins.
+# 14.9, 32->32 37 vs 54; 16x16 outputs: 16->16 4.5 vs 5.1, stride 2 16->32 (32x32 -> 16x16) 8.7
+# vs 9.6; 8x8 outputs: 16->16 1.8 vs 1.3. The products are too small below 16x16 outputs.
+# 32->32 on 16x16 outputs went to conv_nhwc until 2026-12-05 (12.1 vs 11.5 ms then); since the
+# row path it is faster here on every 24-32 channel layer tried, forward / forward + backward,
+# ms, NHWC vs this path: one thread 32->32 on 16x16 4.9 / 15.3 vs 4.0 / 13.9, stride 2 from
+# 32x32 9.3 / 24.5 vs 5.7 / 20.4, 24->32 on 16x16 3.9 / 12.4 vs 3.1 / 10.9, 32->32 on 24x24
+# 11.1 / 33.5 vs 10.2 / 32.3; two threads 32->32 on 16x16 3.2 / 9.3 vs 2.5 / 9.0, on 24x24
+# 7.0 / 18.9 vs 5.8 / 19.6; the small ResNet's training step (alternating, medians of 25-30)
+# 102.6 -> 96.3 and 102.2 -> 99.0 ms.
 _MIN_POSITIONS = 256
 # First layers on 3-7 channels: their batch im2col product has K = 27 (3x3) or 147 (7x7) rows,
 # and these blocks beat it. Measured (2026-12-03, 64 images, float32, two threads, forward +
@@ -58,7 +61,6 @@ _MIN_POSITIONS = 256
 # 1->32 on 28x28: 3.9 vs 3.8 ms).
 _FIRST_LAYER_MIN = 3
 _FIRST_LAYER_OUT = 64
-_MIN_POSITIONS_WIDE = 1024  # C*Cout above 512
 # A first layer's input gradient (needed where the image itself takes gradients: adversarial
 # inputs, GAN discriminators, style transfer) copies each input phase's taps of the output
 # gradient, Cout channels each: with many outputs and taps per input channel the batch product
@@ -129,8 +131,7 @@ def run_phase_plan(plan, target) -> None:
 def eligible(x, w, s, pads, d, g: int) -> bool:
     """Whether this path serves the convolution: NumPy float32/float64 2-d, one group, 8 to 32
     input channels and at most 32 output channels, or 3 to 7 input channels (a first layer on
-    an image) and at most 64 output channels; at least 16x16 output positions (32x32 when
-    C*Cout > 512)."""
+    an image) and at most 64 output channels; at least 16x16 output positions."""
     if type(x) is not CPU_ARRAY or x.ndim != 4 or g != 1 or w.dtype != x.dtype:
         return False
     if x.dtype not in (np.float32, np.float64):
@@ -140,8 +141,7 @@ def eligible(x, w, s, pads, d, g: int) -> bool:
     if not (_FIRST_LAYER_MIN <= c <= _MAX_CHANNELS and cout <= most):
         return False
     geo = _Geo(x.shape, w.shape, s, pads, d)
-    least = _MIN_POSITIONS if c * cout <= 512 else _MIN_POSITIONS_WIDE
-    return geo.oh * geo.ow >= least
+    return geo.oh * geo.ow >= _MIN_POSITIONS
 
 
 def input_grad_by_columns(xshape, wshape, s) -> bool:

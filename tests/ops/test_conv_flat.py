@@ -154,8 +154,9 @@ def _through_conv2d(xs, cout, dtype, need_x=True, bias=True, threads=None):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_dispatch_on_the_small_resnet_shapes(dtype):
-    _through_conv2d((2, 16, 32, 32), 16, dtype)
+@pytest.mark.parametrize("xs, cout", [((2, 16, 32, 32), 16), ((2, 32, 16, 16), 32)])
+def test_dispatch_on_the_small_resnet_shapes(dtype, xs, cout):
+    _through_conv2d(xs, cout, dtype)
 
 
 def test_dispatch_batch_one_one_thread_weight_gradient_only():
@@ -171,8 +172,8 @@ def test_eligibility():
     assert not conv_flat.eligible(x, w, (3, 3), p, (1, 1), 1)  # 11x11
     w32 = np.zeros((32, 32, 3, 3), np.float32)
     x32 = np.zeros((2, 32, 16, 16), np.float32)
-    assert not conv_flat.eligible(x32, w32, (1, 1), p, (1, 1), 1)  # 16x16 with C*Cout > 512
-    assert conv_flat.eligible(x32[:, :16], w32[:, :16], (1, 1), p, (1, 1), 1)
+    assert conv_flat.eligible(x32, w32, (1, 1), p, (1, 1), 1)  # the ResNet's 32-channel stage
+    assert not conv_flat.eligible(x32[:, :, :15], w32, (1, 1), p, (1, 1), 1)  # 15x16 outputs
     assert not conv_flat.eligible(x[:, :2], w[:, :2], (1, 1), p, (1, 1), 1)  # 2 channels
     # a first layer on 3-7 channels, up to 64 output channels, any kernel
     w3 = np.zeros((64, 3, 7, 7), np.float32)
