@@ -17,6 +17,7 @@ _settings = {"threads": None}  # what set_num_threads asked for; None: every cor
 _workers: list = []  # the pool's threads (_Worker), grown on demand
 _busy = threading.Lock()  # held while a split runs on the pool
 _MIN_BYTES = 1 << 20  # below ~1 MiB a pass is faster on one thread than dispatched
+MIN_SPLIT_BYTES = _MIN_BYTES
 
 
 def get_num_threads() -> int:

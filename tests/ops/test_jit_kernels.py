@@ -1,0 +1,357 @@
+"""ember's compiled CPU kernels (``_backend/cpu/jit.py`` and the loops the ops register with it):
+the helpers' arithmetic, each kernel run as plain Python against its op's NumPy path, the compiled
+kernel against the Python one (where Numba is installed), the split over ember's threads, and the
+NumPy paths when Numba is absent or turned off."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import ember
+from ember._backend.cpu import jit, threads
+from ember.ops import activation as act
+from ember.ops import normalization as nrm
+from tests._support.ops_check import compare
+from tests._support.torch_ref import torch
+
+pytestmark = pytest.mark.usefixtures("restore_thread_settings")
+
+needs_numba = pytest.mark.skipif(not jit.available(), reason="Numba not installed (jit extra)")
+
+
+def _exp2_loop(u, out):
+    for i in range(u.size):
+        out[i] = jit.exp2_f32(u[i])
+
+
+def _broken_loop(a):
+    for i in range(a.size):
+        a[i] = a[i] + "text"
+
+
+_EXP2 = jit.kernel(_exp2_loop)
+_BROKEN = jit.kernel(_broken_loop)
+
+
+def _ulps(got, ref):
+    return np.abs(got.astype(np.float64) - ref) / np.spacing(np.abs(ref).astype(np.float32))
+
+
+def _exp2_args():
+    u = np.concatenate([np.linspace(-130, 0, 4001), [-0.0, -1e-30, -126, -125.5, -0.5, 0.5]])
+    return u.astype(np.float32)
+
+
+def test_exp2_f32_within_an_ulp_as_python():
+    u = _exp2_args()
+    got = np.array([jit.exp2_f32(v) for v in u], np.float32)
+    ref = np.exp2(u.astype(np.float64))
+    normal = u > -126
+    assert _ulps(got[normal], ref[normal]).max() <= 1.0
+    assert np.all(got[~normal] == 0)
+    assert jit.exp2_f32(np.float32(np.nan)) == 0  # a NaN argument underflows with the rest
+
+
+@needs_numba
+def test_exp2_f32_compiled_is_the_python_arithmetic():
+    u = _exp2_args()
+    out = np.empty_like(u)
+    assert _EXP2.run(u, out)
+    assert np.array_equal(out, np.array([jit.exp2_f32(v) for v in u], np.float32))
+
+
+def test_a_kernel_that_does_not_compile_leaves_the_numpy_path():
+    a = np.zeros(4)
+    assert _BROKEN.run(a) is False
+    assert _BROKEN.run(a) is False  # and stays refused, without trying again
+    assert np.all(a == 0)
+
+
+def _gelu_inputs():
+    rng = np.random.default_rng(5)
+    special = [0.0, -0.0, 1e-30, -1e-30, 1e-45, -1e-45, np.inf, -np.inf, np.nan, 1e20, -1e20]
+    special += [3e38, -3e38, 12.7, -12.7, -13.0, -20.0, 2.0, -2.0]
+    x = np.concatenate([rng.standard_normal(300) * 3, np.linspace(-14, 14, 281), special])
+    return x.astype(np.float32)
+
+
+def _python(kernel, *arrays):
+    with np.errstate(all="ignore"):  # the loop as plain Python, scalar by scalar
+        kernel.py(*arrays)
+
+
+def _numpy_gelu(x):
+    t = np.empty_like(x)
+    with np.errstate(all="ignore"):
+        act._phi_f32(x, t)
+        return x * t, t
+
+
+def test_gelu_kernels_as_python_match_the_numpy_passes():
+    x = _gelu_inputs()
+    y, phi = np.empty_like(x), np.empty_like(x)
+    _python(act._gelu_fw_loop, x, y, phi)
+    y0, t0 = _numpy_gelu(x)
+    fin = np.isfinite(x)
+    np.testing.assert_allclose(phi[fin], t0[fin], rtol=4e-7, atol=1.2e-7)
+    np.testing.assert_allclose(y[fin], y0[fin], rtol=1e-6, atol=1e-30)
+    # the non-finite values and the signs of zeros exactly as the NumPy passes give them
+    assert np.array_equal(y[~fin], y0[~fin], equal_nan=True)
+    assert np.array_equal(np.signbit(y[x == 0]), np.signbit(y0[x == 0]))
+    g = np.random.default_rng(6).standard_normal(x.shape).astype(np.float32)
+    d = np.empty_like(x)
+    _python(act._gelu_bw_loop, g, x, t0, d)
+    with np.errstate(all="ignore"):
+        d0 = act._gelu_erf_grad(g, x, t0, out=np.empty_like(x))
+    np.testing.assert_allclose(d[fin], d0[fin], rtol=1e-6, atol=1e-7)
+    assert np.array_equal(np.isnan(d), np.isnan(d0))
+
+
+@needs_numba
+def test_gelu_kernels_compiled_are_the_python_arithmetic():
+    x = _gelu_inputs()
+    y, phi = np.empty_like(x), np.empty_like(x)
+    _python(act._gelu_fw_loop, x, y, phi)
+    yc, pc = np.empty_like(x), np.empty_like(x)
+    assert act._gelu_fw_loop.run(x, yc, pc)
+    assert np.array_equal(yc, y, equal_nan=True) and np.array_equal(pc, phi, equal_nan=True)
+    assert np.array_equal(np.signbit(yc), np.signbit(y))
+    g = np.random.default_rng(7).standard_normal(x.shape).astype(np.float32)
+    d, dc = np.empty_like(x), np.empty_like(x)
+    _python(act._gelu_bw_loop, g, x, phi, d)
+    assert act._gelu_bw_loop.run(g, x, phi, dc)
+    assert np.array_equal(dc, d, equal_nan=True)
+
+
+@needs_numba
+def test_gelu_compiled_split_over_threads_is_one_call():
+    """BERT's FFN activations (8 x 128 x 1024 float32): the split over ember's threads gives the
+    bits of one call on the whole array, and torch's values and gradients."""
+    ember.set_num_threads(2)
+    x = (np.random.default_rng(8).standard_normal((8, 128, 1024)) * 3).astype(np.float32)
+    assert x.nbytes >= threads.MIN_SPLIT_BYTES
+    y, t = act._gelu_f32(x)
+    y1, t1 = np.empty_like(x), np.empty_like(x)
+    assert act._gelu_fw_loop.run(x.reshape(-1), y1.reshape(-1), t1.reshape(-1))
+    assert np.array_equal(y, y1) and np.array_equal(t, t1)
+    g = np.random.default_rng(9).standard_normal(x.shape).astype(np.float32)
+    d1 = np.empty_like(x)
+    assert act._gelu_bw_loop.run(g.reshape(-1), x.reshape(-1), t.reshape(-1), d1.reshape(-1))
+    assert np.array_equal(act._gelu_erf_grad(g, x, t), d1)
+    xt = ember.tensor(x, requires_grad=True)
+    compare(lambda m, v: m.nn.functional.gelu(v), xt, atol=3e-6, rtol=1e-5)
+
+
+def test_gelu_without_numba_runs_the_numpy_passes():
+    """``EMBER_JIT=0``: no kernel compiles, and GELU's values are the NumPy passes' bits."""
+    code = (
+        "import numpy as np, ember\n"
+        "from ember._backend.cpu import jit\n"
+        "from ember.ops import activation as act\n"
+        "assert not jit.available()\n"
+        "x = (np.random.default_rng(1).standard_normal(1 << 15) * 3).astype(np.float32)\n"
+        "t = np.empty_like(x); act._phi_f32(x, t)\n"
+        "y = ember.nn.functional.gelu(ember.tensor(x)).numpy()\n"
+        "assert np.array_equal(y, x * t)\n"
+        "print('ok')\n"
+    )
+    env = dict(os.environ, EMBER_JIT="0")
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "ok"
+
+
+def _ln_reference(x, w, b, g, eps):
+    """Layer norm over the last dim and its gradients, in float64 NumPy."""
+    x = x.astype(np.float64)
+    mu = x.mean(-1, keepdims=True)
+    r = 1 / np.sqrt(((x - mu) ** 2).mean(-1, keepdims=True) + eps)
+    h = (x - mu) * r
+    y = h * w + b
+    gw_ = g * w
+    gx = (gw_ - gw_.mean(-1, keepdims=True) - h * (gw_ * h).mean(-1, keepdims=True)) * r
+    rows = tuple(range(x.ndim - 1))
+    return y, gx, (g * h).sum(rows), g.sum(rows)
+
+
+@pytest.mark.parametrize("d", [16, 37, 128])
+def test_layer_norm_kernels_as_python_match_float64(d):
+    rng = np.random.default_rng(d)
+    m = 5
+    x = (rng.standard_normal((m, d)) * 3 + 1).astype(np.float32)
+    x[1] += 5e3  # a mean far from zero: the two-pass variance
+    w = rng.standard_normal(d).astype(np.float32)
+    b = rng.standard_normal(d).astype(np.float32)
+    g = rng.standard_normal((m, d)).astype(np.float32)
+    y, xhat = np.empty(m * d, np.float32), np.empty(m * d, np.float32)
+    mean, rstd = np.empty(m, np.float32), np.empty(m, np.float32)
+    args = (x.reshape(-1), w, b, np.float32(1e-5), d, False, y, xhat, mean, rstd)
+    _python(nrm._ln_fw_loop, *args)
+    ry, rgx, rgw, rgb = _ln_reference(x, w, b, g, 1e-5)
+    # the far row's mean rounds to float32 (spacing 5e-4 at 5e3), as torch's does: a shift of
+    # up to 2.5e-4 / std in its xhat
+    far = np.arange(m) == 1
+    np.testing.assert_allclose(y.reshape(m, d)[~far], ry[~far], rtol=2e-5, atol=2e-5)
+    np.testing.assert_allclose(y.reshape(m, d)[far], ry[far], rtol=0, atol=5e-4)
+    gx = np.empty(m * d, np.float32)
+    gw, gb = np.zeros(d), np.zeros(d)
+    _python(nrm._ln_bw_loop, g.reshape(-1), xhat, w, rstd, d, gx, gw, gb)
+    np.testing.assert_allclose(gx.reshape(m, d), rgx, rtol=1e-4, atol=5e-4)
+    np.testing.assert_allclose(gw, rgw, rtol=1e-4, atol=2e-3)
+    np.testing.assert_allclose(gb, rgb, rtol=1e-5, atol=1e-5)
+
+
+@needs_numba
+@pytest.mark.parametrize("affine", [True, False])
+@pytest.mark.parametrize(
+    "shape, dtype, offset",
+    [
+        ((12, 64, 128), np.float32, 0.0),  # nanoGPT's rows
+        ((8, 128, 256), np.float32, 0.0),  # BERT's: split over ember's threads
+        ((4, 64, 100), np.float32, 3e3),  # rows far from zero mean, d not a multiple of 16
+        ((3, 50, 120), np.float64, 1e5),
+    ],
+)
+def test_layer_norm_compiled_matches_torch(shape, dtype, offset, affine):
+    ember.set_num_threads(2)
+    rng = np.random.default_rng(11)
+    x = ember.tensor((rng.standard_normal(shape) + offset).astype(dtype), requires_grad=True)
+    assert x.numel() >= nrm._JIT_MIN
+    d = shape[-1]
+    if affine:
+        w = ember.tensor(rng.standard_normal(d).astype(dtype), requires_grad=True)
+        b = ember.tensor(rng.standard_normal(d).astype(dtype), requires_grad=True)
+        fn = lambda m, a, ww, bb: m.nn.functional.layer_norm(a, (d,), ww, bb)  # noqa: E731
+        args = (x, w, b)
+    else:
+        fn = lambda m, a: m.nn.functional.layer_norm(a, (d,))  # noqa: E731
+        args = (x,)
+    tol = 1e-10 if dtype == np.float64 else 2e-5
+    if offset and dtype == np.float32:
+        # inputs at 3e3 carry float32 spacing 2.4e-4, and torch's float32 statistics are off
+        # by ~1e-3 there (its output's max error against float64: 1.2e-3; the kernels', with
+        # float64 sums: 3.9e-4): checked against float64 instead of torch
+        xs = x.detach().numpy()
+        wn = w.detach().numpy() if affine else np.ones(d, dtype)
+        bn = b.detach().numpy() if affine else np.zeros(d, dtype)
+        g = rng.standard_normal(shape).astype(dtype)
+        ry, rgx, rgw, rgb = _ln_reference(xs, wn, bn, g.astype(np.float64), 1e-5)
+        y = fn(ember, *args)
+        y.backward(ember.tensor(g))
+        assert np.abs(y.detach().numpy() - ry).max() < 5e-4
+        assert np.abs(x.grad.numpy() - rgx).max() < 5e-4
+        if affine:
+            np.testing.assert_allclose(w.grad.numpy(), rgw, rtol=1e-5, atol=3e-3)
+            np.testing.assert_allclose(b.grad.numpy(), rgb, rtol=1e-5, atol=1e-4)
+        return
+    compare(fn, *args, atol=tol, rtol=tol if dtype == np.float64 else 1e-4)
+
+
+@needs_numba
+def test_layer_norm_compiled_gradcheck_float64(monkeypatch):
+    monkeypatch.setattr(nrm, "_JIT_MIN", 1)  # a small input through the kernels
+    rng = np.random.default_rng(12)
+    x = ember.tensor(rng.standard_normal((3, 4, 7)), requires_grad=True)
+    w = ember.tensor(rng.standard_normal(7), requires_grad=True)
+    b = ember.tensor(rng.standard_normal(7), requires_grad=True)
+    f = lambda a, ww, bb: ember.nn.functional.layer_norm(a, (7,), ww, bb)  # noqa: E731
+    assert ember.autograd.gradcheck(f, (x, w, b))
+    assert nrm._ln_fw_loop._compiled is not None
+
+
+@needs_numba
+def test_layer_norm_compiled_split_over_threads_is_one_call(monkeypatch):
+    """The rows split across ember's threads: each row's values are one call's bits; the weight
+    and bias gradients are the parts' sums (float64), equal to one call's to float32 rounding."""
+    ember.set_num_threads(2)
+    rng = np.random.default_rng(13)
+    x = rng.standard_normal((8, 128, 256)).astype(np.float32)
+    assert x.nbytes >= 1 << 20
+    w = ember.tensor(rng.standard_normal(256).astype(np.float32), requires_grad=True)
+    b = ember.tensor(rng.standard_normal(256).astype(np.float32), requires_grad=True)
+    g = rng.standard_normal(x.shape).astype(np.float32)
+    outs = []
+    for count in (2, 1):
+        ember.set_num_threads(count)
+        xt = ember.tensor(x, requires_grad=True)
+        w.grad = b.grad = None
+        y = ember.nn.functional.layer_norm(xt, (256,), w, b)
+        y.backward(ember.tensor(g))
+        outs.append((y.detach().numpy(), xt.grad.numpy(), w.grad.numpy(), b.grad.numpy()))
+    (y2, gx2, gw2, gb2), (y1, gx1, gw1, gb1) = outs
+    assert np.array_equal(y2, y1) and np.array_equal(gx2, gx1)
+    np.testing.assert_allclose(gw2, gw1, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(gb2, gb1, rtol=1e-6, atol=1e-6)
+
+
+_ADAMS = [
+    ("Adam", {}),
+    ("Adam", {"weight_decay": 0.1}),
+    ("AdamW", {"weight_decay": 0.1}),
+    ("Adam", {"maximize": True, "weight_decay": 0.05}),
+    ("AdamW", {"maximize": True}),
+]
+
+
+# 22 tensors of 325,605 values in all: their gathered flat buffer (1.3 MB in float32) is updated
+# in one compiled call, split across ember's threads
+_ADAM_SHAPES = ((70, 80), (5,)) + ((125, 128),) * 20
+
+
+def _adam_run(name, kw, dtype, steps=3):
+    """Parameters and states after ``steps`` updates of the tensors of ``_ADAM_SHAPES``."""
+    ember.set_num_threads(2)
+    rng = np.random.default_rng(21)
+    ps = [
+        ember.tensor(rng.standard_normal(s).astype(dtype), requires_grad=True) for s in _ADAM_SHAPES
+    ]
+    opt = getattr(ember.optim, name)(ps, lr=1e-2, **kw)
+    for _ in range(steps):
+        for p in ps:
+            p.grad = ember.tensor(rng.standard_normal(p.shape).astype(dtype))
+        opt.step()
+    st = [opt.state[p] for p in ps]
+    return [p.detach().numpy().copy() for p in ps], [
+        (s["exp_avg"].numpy().copy(), s["exp_avg_sq"].numpy().copy()) for s in st
+    ]
+
+
+@needs_numba
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name, kw", _ADAMS)
+def test_adam_compiled_loop_is_the_numpy_update(name, kw, dtype, monkeypatch):
+    """The compiled Adam/AdamW update gives the NumPy passes' bits, step after step (L2 and
+    decoupled weight decay, maximize), and torch's values."""
+    from ember.optim import adam
+
+    splits = []
+    prange = threads.prange
+    monkeypatch.setattr(threads, "prange", lambda n, fn, nb: splits.append(n) or prange(n, fn, nb))
+    got = _adam_run(name, kw, dtype)
+    assert splits  # the compiled update ran split
+    monkeypatch.setattr(threads, "prange", prange)
+    monkeypatch.setattr(adam, "_JIT_MIN", 1 << 62)
+    ref = _adam_run(name, kw, dtype)
+    for a, b in zip(got[0], ref[0]):
+        assert np.array_equal(a, b)
+    for (m1, v1), (m2, v2) in zip(got[1], ref[1]):
+        assert np.array_equal(m1, m2) and np.array_equal(v1, v2)
+    rng = np.random.default_rng(21)
+    tp = [
+        torch.tensor(rng.standard_normal(s).astype(dtype), requires_grad=True) for s in _ADAM_SHAPES
+    ]
+    topt = getattr(torch.optim, name)(tp, lr=1e-2, **kw)
+    for _ in range(3):
+        for p in tp:
+            p.grad = torch.tensor(rng.standard_normal(tuple(p.shape)).astype(dtype))
+        topt.step()
+    tol = 1e-6 if dtype == np.float32 else 1e-12
+    for a, p in zip(got[0], tp):
+        np.testing.assert_allclose(a, p.detach().numpy(), rtol=tol, atol=tol)
