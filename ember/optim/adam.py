@@ -41,7 +41,7 @@ def _adam_loop(p, g, m, v, b1, b2, omb2, bc2s, eps, step_size, wd, decay, flags)
     one dtype, the same operations in the same order, so the same bits: the scalars come in the
     arrays' dtype, as NumPy casts Python floats; ``flags`` bit 0 maximize, bit 1 L2 weight
     decay, bit 2 decoupled weight decay (``decay`` = 1 - lr wd). NumPy's form makes 14 passes
-    over the parameters; nanoGPT's AdamW step, 2026-12-05: 2.4 -> 0.6 ms."""
+    over the parameters; nanoGPT's AdamW step, 2026-12-05: 1.74 -> 0.62 ms."""
     for i in range(p.size):
         pi = p[i]
         if flags & 4:
