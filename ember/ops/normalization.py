@@ -82,8 +82,8 @@ def _ln_fw_loop(x, w, b, eps, d, two_pass, y, xhat, mean, rstd):
     a second loop over the row. E[x^2] - mean^2 keeps float32's precision while the mean is
     within 1000 standard deviations of zero; past that, and always with ``two_pass`` (float64
     input), the variance is summed again from the centred row. ``eps`` comes in x's dtype; ``w``
-    and ``b`` are ones and zeros where the norm has none. nanoGPT's 768 x 128 float32, one
-    thread: 99 -> 27 us (the NumPy path's ten passes; torch 35-39 on two threads)."""
+    and ``b`` are ones and zeros where the norm has none. ``F.layer_norm`` on nanoGPT's 12 x 64
+    x 128 float32 (2026-12-05): 104 -> 48 us against the NumPy path's ten passes (torch: 35)."""
     m = x.size // d
     for i in range(m):
         o = i * d
