@@ -65,6 +65,26 @@ def test_exp2_f32_compiled_is_the_python_arithmetic():
     assert np.array_equal(out, np.array([jit.exp2_f32(v) for v in u], np.float32))
 
 
+@needs_numba
+def test_a_kernel_compiles_where_numba_cannot_cache(monkeypatch):
+    """No writable cache directory (Numba's njit(cache=True) raises): compiled for the process."""
+    import numba  # the jit extra
+
+    real = numba.njit
+
+    def no_cache(*args, cache=False, **kw):
+        if cache:
+            raise RuntimeError("cannot cache function: no locator available")
+        return real(*args, **kw)
+
+    monkeypatch.setattr(numba, "njit", no_cache)
+    k = jit.kernel(_exp2_loop)
+    u = _exp2_args()
+    out = np.empty_like(u)
+    assert k.run(u, out)
+    assert np.array_equal(out, np.array([jit.exp2_f32(v) for v in u], np.float32))
+
+
 def test_a_kernel_that_does_not_compile_leaves_the_numpy_path():
     a = np.zeros(4)
     assert _BROKEN.run(a) is False
@@ -148,7 +168,8 @@ def test_gelu_compiled_split_over_threads_is_one_call():
 
 
 def test_gelu_without_numba_runs_the_numpy_passes():
-    """``EMBER_JIT=0``: no kernel compiles, and GELU's values are the NumPy passes' bits."""
+    """``EMBER_JIT=0``, or Numba's ``NUMBA_DISABLE_JIT=1``: no loop runs (Numba's switch would
+    run them interpreted), and GELU's values are the NumPy passes' bits."""
     code = (
         "import numpy as np, ember\n"
         "from ember._backend.cpu import jit\n"
@@ -160,12 +181,13 @@ def test_gelu_without_numba_runs_the_numpy_passes():
         "assert np.array_equal(y, x * t)\n"
         "print('ok')\n"
     )
-    env = dict(os.environ, EMBER_JIT="0")
-    out = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
-    )
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "ok"
+    for var in ("EMBER_JIT", "NUMBA_DISABLE_JIT"):  # ember's switch; Numba's own (interpreted)
+        env = dict(os.environ, **{var: "0" if var == "EMBER_JIT" else "1"})
+        out = subprocess.run(
+            [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
+        )
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.strip() == "ok"
 
 
 def _ln_reference(x, w, b, g, eps):

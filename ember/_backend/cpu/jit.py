@@ -103,7 +103,9 @@ def _load():
                     return impl
 
                 register_jitable(exp2_f32)
-                mod = numba
+                # NUMBA_DISABLE_JIT=1 makes njit return the Python function: ember's loops would
+                # then run element by element in the interpreter, far slower than the NumPy paths
+                mod = None if numba.config.DISABLE_JIT else numba
             except Exception:  # noqa: BLE001  (an incompatible Numba: as if absent)
                 mod = None
         _numba.append(mod)
@@ -140,9 +142,11 @@ class Kernel:
                 return False
             with _lock:
                 if self._compiled is None:
-                    self._compiled = numba.njit(
-                        nogil=True, error_model="numpy", cache=True, **self._flags
-                    )(self.py)
+                    opts = dict(nogil=True, error_model="numpy", **self._flags)
+                    try:
+                        self._compiled = numba.njit(cache=True, **opts)(self.py)
+                    except Exception:  # noqa: BLE001  (no writable cache directory)
+                        self._compiled = numba.njit(**opts)(self.py)
             f = self._compiled
         try:
             f(*args)
