@@ -13,8 +13,8 @@ wrapped in ``Kernel``. It stays runnable as Python (the tests run it so on small
 Numba is missing), and the first ``run`` compiles it: nopython, ``nogil`` (ember's threads can
 split it), NumPy's error model (1/0 is inf, not an exception), cached on disk by Numba. A kernel
 that fails to compile, or any Numba import error, turns into ``run`` answering False: the caller
-then runs its NumPy path. Kernels use no fast-math flags, so their arithmetic is IEEE's, as
-NumPy's.
+then runs its NumPy path. Kernels compute in IEEE arithmetic, as NumPy does, except that one
+may let LLVM reorder its additions (``kernel(reassoc=True)``) so that a sum is vectorised.
 """
 
 from __future__ import annotations
