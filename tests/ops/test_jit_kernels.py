@@ -377,3 +377,90 @@ def test_adam_compiled_loop_is_the_numpy_update(name, kw, dtype, monkeypatch):
     tol = 1e-6 if dtype == np.float32 else 1e-12
     for a, p in zip(got[0], tp):
         np.testing.assert_allclose(a, p.detach().numpy(), rtol=tol, atol=tol)
+
+
+def _scores():
+    """Base-2 float32 scores, rows of 50: ordinary rows, a row masked to -inf but one entry, a
+    fully masked row, a row with a NaN, rows far above and below zero."""
+    rng = np.random.default_rng(41)
+    s = (rng.standard_normal((8, 50)) * 4).astype(np.float32)
+    s[1, 1:] = -np.inf
+    s[2] = -np.inf
+    s[3, 7] = np.nan
+    s[4] += 300.0
+    s[5] -= 300.0
+    s[6, 10] = 500.0  # far past the shift (the max of four columns): the exact row again
+    return s
+
+
+def test_softmax_loops_as_python_match_the_numpy_rows():
+    from ember.ops import attention as att
+
+    s = _scores()
+    with np.errstate(all="ignore"):
+        ref = att._softmax_rows(s.copy(), True, np.exp2)
+    rows, n = s.shape
+    c = s[:, 0].copy()
+    for j in {n // 3, (2 * n) // 3, n - 1} - {0}:
+        np.maximum(c, s[:, j], out=c)
+    e, tot = np.empty_like(s), np.empty(rows, np.float32)
+    _python(att._softmax_rows_loop, s.reshape(-1), c, n, e.reshape(-1), tot)
+    good = ~np.isnan(tot)
+    # rows 1 (one term), 2 (all -inf: exact again), 3 (NaN), 6 (a term past the range)
+    assert list(np.flatnonzero(~good)) == [2, 3, 6]
+    np.testing.assert_allclose(e[good], ref[good], rtol=1e-6, atol=1e-30)  # exp2: an ulp or two
+    rng = np.random.default_rng(42)
+    p = ref[good]
+    gp = rng.standard_normal(p.shape).astype(np.float32)
+    keep = (rng.random(p.shape) > 0.1).astype(np.float32) / np.float32(0.9)
+    want = gp * keep * p
+    want -= p * want.sum(-1, keepdims=True)
+    got = gp.copy()
+    _python(att._softmax_grad_loop, got.reshape(-1), p.reshape(-1), keep.reshape(-1), True, n)
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+@needs_numba
+@pytest.mark.parametrize(
+    "shape, mask",
+    [
+        ((12, 4, 64, 32), "causal"),  # nanoGPT's heads
+        ((8, 4, 128, 64), "float"),  # BERT's, with its padding mask
+        ((2, 4, 64, 32), "bool"),  # a boolean mask with fully masked rows
+    ],
+)
+def test_attention_compiled_softmax_matches_torch(shape, mask):
+    """Scaled dot-product attention over the compiled softmax loops (forward and backward,
+    split across ember's threads) against torch."""
+    from ember.ops import attention as att
+
+    ember.set_num_threads(2)
+    rng = np.random.default_rng(43)
+    B, H, T, D = shape
+    assert B * H * T * T >= att._JIT_MIN
+    q, k, v = (
+        ember.tensor(rng.standard_normal(shape).astype(np.float32), requires_grad=True)
+        for _ in range(3)
+    )
+    kw: dict = {}
+    if mask == "causal":
+        kw["is_causal"] = True
+        args = (q, k, v)
+    elif mask == "float":
+        keep = np.arange(T)[None, :] < rng.integers(T // 2, T + 1, B)[:, None]
+        m = np.where(keep, 0.0, -1e4).astype(np.float32).reshape(B, 1, 1, T)
+        args = (q, k, v, ember.tensor(m))
+    else:
+        m = rng.random((B, 1, T, T)) > 0.3
+        m[:, :, 5] = False  # whole rows masked: zeros out, as torch's safe softmax
+        args = (q, k, v, ember.tensor(m))
+    f = (  # noqa: E731
+        (lambda mod, a, b, c: mod.nn.functional.scaled_dot_product_attention(a, b, c, **kw))
+        if len(args) == 3
+        else (
+            lambda mod, a, b, c, mm: mod.nn.functional.scaled_dot_product_attention(
+                a, b, c, attn_mask=mm
+            )
+        )
+    )
+    compare(f, *args, atol=2e-5, rtol=1e-4)
