@@ -25,7 +25,6 @@ import numpy as np
 
 from .._backend.cpu import jit
 from .._backend.cpu.gemm import mm
-from .._backend.cpu.threads import prange
 from .._backend.xp import CPU_ARRAY, xp_of
 from ..autograd.engine import grad as _grad
 from ..autograd.node import Op
@@ -183,17 +182,6 @@ def _softmax_grad_loop(gp, p, keep, dropped, n):
 _JIT_MIN = 1 << 14  # scores from which the softmax runs its compiled loops
 
 
-def _row_parts(rows: int, part, nbytes: int) -> bool:
-    """``part(lo, hi)`` over the rows: the first row alone first (it compiles the kernel, or
-    finds it refused, before any split), then the rest split across ember's threads from ~1
-    MiB; False where the kernel cannot run."""
-    if not part(0, 1):
-        return False
-    if rows > 1:
-        prange(rows - 1, lambda lo, hi: part(lo + 1, hi + 1), nbytes)
-    return True
-
-
 def _softmax_rows_jit(s, masked: bool):
     """``_softmax_rows`` of C-contiguous float32 scores in base 2 by ``_softmax_rows_loop``
     (the same shift); None where the loop cannot run."""
@@ -210,7 +198,7 @@ def _softmax_rows_jit(s, masked: bool):
         sl = slice(lo * n, hi * n)
         return _softmax_rows_loop.run(sf[sl], cf[lo:hi], n, ef[sl], tot[lo:hi])
 
-    if not _row_parts(rows, part, s.nbytes):
+    if jit.split(rows, part, s.nbytes) is None:
         return None
     bad = np.isnan(tot)
     if bad.any():
@@ -241,7 +229,7 @@ def _softmax_grad_jit(gp, p, keep) -> bool:
         sl = slice(lo * n, hi * n)
         return _softmax_grad_loop.run(gf[sl], pf[sl], kf[sl], dropped, n)
 
-    return _row_parts(p.size // n, part, p.nbytes)
+    return jit.split(p.size // n, part, p.nbytes) is not None
 
 
 class ScaledDotProductAttention(Op):

@@ -160,11 +160,8 @@ def _row_forward_jit(ctx, x, w, b, eps, m, d):
         rows = slice(lo, hi)
         return _ln_fw_loop.run(xf[sl], wv, bv, e, d, two, y[sl], xhat[sl], mean[rows], rstd[rows])
 
-    # the first row alone first: it compiles the kernel (or finds it refused) before any split
-    if not part(0, 1):
+    if jit.split(m, part, x.nbytes) is None:
         return None
-    if m > 1:
-        prange(m - 1, lambda lo, hi: part(lo + 1, hi + 1), x.nbytes)
     ctx.rows = (m, d)
     ctx.saved = (xhat.reshape(m, d), rstd, w)
     ctx.centred = False
@@ -187,20 +184,17 @@ def _row_backward_jit(ctx, g):
         gw, gb = np.zeros(d), np.zeros(d)
         sl = slice(lo * d, hi * d)
         ok = _ln_bw_loop.run(gf[sl], hf[sl], wv, rstd[lo:hi], d, gx[sl], gw, gb)
-        return ok, gw, gb
+        return (gw, gb) if ok else None
 
-    first = part(0, 1)  # compiles the kernel (or finds it refused) before any split
-    if not first[0]:
+    parts = jit.split(m, part, xhat.nbytes)
+    if parts is None:
         return None
-    parts = [first]
-    if m > 1:
-        parts += prange(m - 1, lambda lo, hi: part(lo + 1, hi + 1), xhat.nbytes)
     n = ctx._needs
     gw = gb = None
     if n[1]:
-        gw = sum(p[1] for p in parts).astype(dt).reshape(w.shape)
+        gw = sum(p[0] for p in parts).astype(dt).reshape(w.shape)
     if n[2]:
-        gb = sum(p[2] for p in parts).astype(dt).reshape(ctx.bshape_b)
+        gb = sum(p[1] for p in parts).astype(dt).reshape(ctx.bshape_b)
     gx = gx.reshape(g.shape) if n[0] else None
     return gx, gw, gb, None, None, None, None, None
 

@@ -169,21 +169,26 @@ def kernel(fn=None, *, reassoc: bool = False):
     return Kernel(fn, reassoc)
 
 
+def split(n: int, part, nbytes: int):
+    """``part(lo, hi)`` over ``range(n)``: ``part(0, 1)`` alone first, then ``[1, n)`` split
+    across ember's threads when the data is ~1 MiB or more (``nbytes``). The parts' results in
+    order, or None where the first answers None or False (its kernel cannot run). The first part
+    compiles the kernel (or finds it refused) before any thread starts, and each index is done
+    once, which in-place kernels need."""
+    first = part(0, 1)
+    if first is None or first is False:
+        return None
+    if n == 1:
+        return [first]
+    return [first] + threads.prange(n - 1, lambda lo, hi: part(lo + 1, hi + 1), nbytes)
+
+
 def run_split(k: Kernel, arrays: list, scalars: tuple = ()) -> bool:
-    """``k(*arrays, *scalars)`` for an elementwise kernel over 1-d arrays of one size, split
-    into ranges across ember's threads when the first array is ~1 MiB or more; False where the
-    kernel cannot run. The first element runs alone first: it compiles the kernel (or finds it
-    refused) before any thread starts, and the rest is split once (in-place kernels update each
-    element once)."""
+    """``k(*arrays, *scalars)`` for an elementwise kernel over 1-d arrays of one size, split as
+    ``split`` does; False where the kernel cannot run."""
     a0 = arrays[0]
-    n = a0.size
-    if n < 2 or a0.nbytes < threads.MIN_SPLIT_BYTES:
-        return k.run(*arrays, *scalars)
-    if not k.run(*(a[:1] for a in arrays), *scalars):
-        return False
 
     def part(lo, hi):
-        k.run(*(a[lo + 1 : hi + 1] for a in arrays), *scalars)
+        return k.run(*(a[lo:hi] for a in arrays), *scalars)
 
-    threads.prange(n - 1, part, a0.nbytes)
-    return True
+    return a0.size > 0 and split(a0.size, part, a0.nbytes) is not None
