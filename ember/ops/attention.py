@@ -209,15 +209,16 @@ def _softmax_rows_jit(s, masked: bool):
 
 def _softmax_grad_jit(gp, p, keep) -> bool:
     """``gp = p * (gp * keep) - p * rowsum(...)`` in place by ``_softmax_grad_loop`` for
-    C-contiguous float32 arrays of one shape; False (nothing done) where it cannot run."""
-    arrays = (gp, p) if keep is None else (gp, p, keep)
-    for a in arrays:
+    C-contiguous float32 arrays of one shape (``gp`` writeable); False (nothing done) where it
+    cannot run."""
+    if type(gp) is not CPU_ARRAY or not gp.flags.writeable:
+        return False
+    for a in (gp, p) if keep is None else (gp, p, keep):
         if (
             type(a) is not CPU_ARRAY
             or a.dtype != _F32
             or a.shape != p.shape
             or not a.flags.c_contiguous
-            or not a.flags.writeable
         ):
             return False
     n = p.shape[-1]
