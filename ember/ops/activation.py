@@ -42,8 +42,33 @@ def _sigm(x):
     return xp.exp(-xp.logaddexp(0, -x)).astype(x.dtype, copy=False)
 
 
+@jit.kernel
+def _silu_fw_loop(x, y):
+    """SiLU over float32 1-d arrays in one loop: x / (1 + exp(-x)), torch's formula, with
+    ``jit.exp_f32``. 393K values, one thread: 0.28 -> 0.17 ms, the backward 0.47 -> 0.21
+    (2026-12-05; torch: 0.09 and 0.15 on two threads)."""
+    for i in range(x.size):
+        xi = x[i]
+        y[i] = xi / (_F32_1 + jit.exp_f32(-xi))
+
+
+@jit.kernel
+def _silu_bw_loop(g, x, d):
+    """SiLU's gradient over float32 1-d arrays in one loop: g * (s (1 + x (1 - s))) with s the
+    sigmoid 1 / (1 + exp(-x)), the NumPy path's operations in its order."""
+    for i in range(x.size):
+        xi = x[i]
+        s = _F32_1 / (_F32_1 + jit.exp_f32(-xi))
+        d[i] = g[i] * (s * (_F32_1 + xi * (_F32_1 - s)))
+
+
 def _silu_fwd(x):
     """x / (1 + exp(-x)), torch's CPU formula (one division, not x times a rounded sigmoid)."""
+    if x.size >= _JIT_MIN:
+        y = np.empty_like(x)
+        flat = _flat_f32(x, y)
+        if flat is not None and jit.run_split(_silu_fw_loop, flat):
+            return y
     if simd_float(x):
         d = one_plus_exp_neg(x)
         # where exp overflowed: x / inf is -0.0, and -inf / inf NaN, as torch's (silently)
@@ -178,7 +203,18 @@ def _elu_bwd(g, x, y, a, scale, isc):
 
 
 _Elu = elementwise_op("Elu", _elu_fwd, _elu_bwd, nparams=3, no_complex="elu_cpu")
-_Silu = elementwise_op("Silu", _silu_fwd, lambda g, x, y: g * _silu_grad(x))
+
+
+def _silu_bw(g, x, y):
+    if x.size >= _JIT_MIN:
+        d = np.empty_like(x)
+        flat = _flat_f32(g, x, d)
+        if flat is not None and jit.run_split(_silu_bw_loop, flat):
+            return d
+    return g * _silu_grad(x)
+
+
+_Silu = elementwise_op("Silu", _silu_fwd, _silu_bw)
 
 
 def _mish_fwd(x):

@@ -464,3 +464,87 @@ def test_attention_compiled_softmax_matches_torch(shape, mask):
         )
     )
     compare(f, *args, atol=2e-5, rtol=1e-4)
+
+
+def _exp_args():
+    u = np.concatenate(
+        [np.linspace(-87.3, 88.72, 40001), [0.0, -0.0, 88.7228, -87.336, 100.0, -100.0]]
+    )
+    return np.concatenate([u.astype(np.float32), np.float32([np.inf, -np.inf, np.nan])])
+
+
+def _exp_loop(u, out):
+    for i in range(u.size):
+        out[i] = jit.exp_f32(u[i])
+
+
+_EXP = jit.kernel(_exp_loop)
+
+
+def test_exp_f32_within_two_ulps_as_python():
+    u = _exp_args()
+    with np.errstate(all="ignore"):
+        got = np.array([jit.exp_f32(v) for v in u], np.float32)
+    ref = np.exp(u.astype(np.float64))
+    normal = np.isfinite(ref) & (ref >= np.finfo(np.float32).tiny) & (ref <= 3.4e38)
+    assert _ulps(got[normal], ref[normal]).max() <= 2.0
+    assert got[-5] == np.inf and got[-4] == 0 and got[-3] == np.inf and got[-2] == 0
+    assert np.isnan(got[-1])
+
+
+@needs_numba
+def test_exp_f32_compiled_is_the_python_arithmetic():
+    u = _exp_args()
+    out = np.empty_like(u)
+    assert _EXP.run(u, out)
+    with np.errstate(all="ignore"):
+        ref = np.array([jit.exp_f32(v) for v in u], np.float32)
+    assert np.array_equal(out, ref, equal_nan=True)
+
+
+def _silu_inputs():
+    rng = np.random.default_rng(51)
+    special = [0.0, -0.0, 1e-30, -1e-30, 88.0, -88.0, -88.5, -89.0, 100.0, -100.0, 3e38, -3e38]
+    special += [np.inf, -np.inf, np.nan]
+    return np.concatenate([rng.standard_normal(500) * 6, special]).astype(np.float32)
+
+
+def test_silu_loops_as_python_match_the_numpy_path():
+    x = _silu_inputs()
+    y = np.empty_like(x)
+    _python(act._silu_fw_loop, x, y)
+    assert x.size < act._JIT_MIN  # so _silu_fwd runs its NumPy passes
+    with np.errstate(all="ignore"):
+        y0 = act._silu_fwd(x.copy())
+    fin = np.isfinite(y0)
+    np.testing.assert_allclose(y[fin], y0[fin], rtol=5e-7, atol=1e-37)
+    assert np.array_equal(y[~fin], y0[~fin], equal_nan=True)
+    assert np.array_equal(np.signbit(y[x == 0]), np.signbit(y0[x == 0]))
+    g = np.random.default_rng(52).standard_normal(x.shape).astype(np.float32)
+    d = np.empty_like(x)
+    _python(act._silu_bw_loop, g, x, d)
+    with np.errstate(all="ignore"):
+        d0 = g * act._silu_grad(x)
+    fin = np.isfinite(d0)
+    np.testing.assert_allclose(d[fin], d0[fin], rtol=2e-6, atol=1e-37)
+    assert np.array_equal(np.isnan(d), np.isnan(d0))
+
+
+@needs_numba
+def test_silu_compiled_matches_the_python_run_and_torch():
+    x = _silu_inputs()
+    y, yc = np.empty_like(x), np.empty_like(x)
+    _python(act._silu_fw_loop, x, y)
+    assert act._silu_fw_loop.run(x, yc)
+    assert np.array_equal(yc, y, equal_nan=True)
+    g = np.random.default_rng(53).standard_normal(x.shape).astype(np.float32)
+    d, dc = np.empty_like(x), np.empty_like(x)
+    _python(act._silu_bw_loop, g, x, d)
+    assert act._silu_bw_loop.run(g, x, dc)
+    assert np.array_equal(dc, d, equal_nan=True)
+    # through F.silu on a tensor big enough for the loops, with the special values in it
+    ember.set_num_threads(2)
+    big = np.concatenate([np.random.default_rng(54).standard_normal(300_000) * 6, x])
+    xt = ember.tensor(big.astype(np.float32), requires_grad=True)
+    assert xt.numel() >= act._JIT_MIN
+    compare(lambda m, a: m.nn.functional.silu(a), xt, atol=1e-6, rtol=1e-5)
