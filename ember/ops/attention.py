@@ -198,7 +198,7 @@ def _softmax_rows_jit(s, masked: bool):
         sl = slice(lo * n, hi * n)
         return _softmax_rows_loop.run(sf[sl], cf[lo:hi], n, ef[sl], tot[lo:hi])
 
-    if jit.split(rows, part, s.nbytes) is None:
+    if jit.split(rows, part, s.nbytes, jit.ROWS_SPLIT_BYTES) is None:
         return None
     bad = np.isnan(tot)
     if bad.any():
@@ -230,7 +230,7 @@ def _softmax_grad_jit(gp, p, keep) -> bool:
         sl = slice(lo * n, hi * n)
         return _softmax_grad_loop.run(gf[sl], pf[sl], kf[sl], dropped, n)
 
-    return jit.split(p.size // n, part, p.nbytes) is not None
+    return jit.split(p.size // n, part, p.nbytes, jit.ROWS_SPLIT_BYTES) is not None
 
 
 class ScaledDotProductAttention(Op):

@@ -160,7 +160,7 @@ def _row_forward_jit(ctx, x, w, b, eps, m, d):
         rows = slice(lo, hi)
         return _ln_fw_loop.run(xf[sl], wv, bv, e, d, two, y[sl], xhat[sl], mean[rows], rstd[rows])
 
-    if jit.split(m, part, x.nbytes) is None:
+    if jit.split(m, part, x.nbytes, jit.ROWS_SPLIT_BYTES) is None:
         return None
     ctx.rows = (m, d)
     ctx.saved = (xhat.reshape(m, d), rstd, w)
@@ -186,7 +186,7 @@ def _row_backward_jit(ctx, g):
         ok = _ln_bw_loop.run(gf[sl], hf[sl], wv, rstd[lo:hi], d, gx[sl], gw, gb)
         return (gw, gb) if ok else None
 
-    parts = jit.split(m, part, xhat.nbytes)
+    parts = jit.split(m, part, xhat.nbytes, jit.ROWS_SPLIT_BYTES)
     if parts is None:
         return None
     n = ctx._needs

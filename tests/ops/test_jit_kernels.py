@@ -236,7 +236,7 @@ def test_layer_norm_kernels_as_python_match_float64(d):
     "shape, dtype, offset",
     [
         ((12, 64, 128), np.float32, 0.0),  # nanoGPT's rows
-        ((8, 128, 256), np.float32, 0.0),  # BERT's: split over ember's threads
+        ((8, 128, 256), np.float32, 0.0),  # BERT's
         ((4, 64, 100), np.float32, 3e3),  # rows far from zero mean, d not a multiple of 16
         ((3, 50, 120), np.float64, 1e5),
     ],
@@ -290,12 +290,14 @@ def test_layer_norm_compiled_gradcheck_float64(monkeypatch):
 
 @needs_numba
 def test_layer_norm_compiled_split_over_threads_is_one_call(monkeypatch):
-    """The rows split across ember's threads: each row's values are one call's bits; the weight
-    and bias gradients are the parts' sums (float64), equal to one call's to float32 rounding."""
+    """The rows split across ember's threads (from 1 MiB here; by default from
+    ``jit.ROWS_SPLIT_BYTES``): each row's values are one call's bits; the weight and bias
+    gradients are the parts' sums (float64), equal to one call's to float32 rounding."""
+    monkeypatch.setattr(jit, "ROWS_SPLIT_BYTES", 1 << 20)
     ember.set_num_threads(2)
     rng = np.random.default_rng(13)
     x = rng.standard_normal((8, 128, 256)).astype(np.float32)
-    assert x.nbytes >= 1 << 20
+    assert x.nbytes >= jit.ROWS_SPLIT_BYTES
     w = ember.tensor(rng.standard_normal(256).astype(np.float32), requires_grad=True)
     b = ember.tensor(rng.standard_normal(256).astype(np.float32), requires_grad=True)
     g = rng.standard_normal(x.shape).astype(np.float32)
@@ -429,11 +431,12 @@ def test_softmax_loops_as_python_match_the_numpy_rows():
         ((2, 4, 64, 32), "bool"),  # a boolean mask with fully masked rows
     ],
 )
-def test_attention_compiled_softmax_matches_torch(shape, mask):
-    """Scaled dot-product attention over the compiled softmax loops (forward and backward,
-    split across ember's threads) against torch."""
+def test_attention_compiled_softmax_matches_torch(shape, mask, monkeypatch):
+    """Scaled dot-product attention over the compiled softmax loops (forward and backward, the
+    rows split across ember's threads from 1 MiB here) against torch."""
     from ember.ops import attention as att
 
+    monkeypatch.setattr(jit, "ROWS_SPLIT_BYTES", 1 << 20)
     ember.set_num_threads(2)
     rng = np.random.default_rng(43)
     B, H, T, D = shape
