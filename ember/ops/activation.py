@@ -66,8 +66,7 @@ def _silu_fwd(x):
     """x / (1 + exp(-x)), torch's CPU formula (one division, not x times a rounded sigmoid)."""
     if x.size >= _JIT_MIN:
         y = np.empty_like(x)
-        flat = _flat_f32(x, y)
-        if flat is not None and jit.run_split(_silu_fw_loop, flat):
+        if _run_loop(_silu_fw_loop, x, y):
             return y
     if simd_float(x):
         d = one_plus_exp_neg(x)
@@ -208,8 +207,7 @@ _Elu = elementwise_op("Elu", _elu_fwd, _elu_bwd, nparams=3, no_complex="elu_cpu"
 def _silu_bw(g, x, y):
     if x.size >= _JIT_MIN:
         d = np.empty_like(x)
-        flat = _flat_f32(g, x, d)
-        if flat is not None and jit.run_split(_silu_bw_loop, flat):
+        if _run_loop(_silu_bw_loop, g, x, d):
             return d
     return g * _silu_grad(x)
 
@@ -502,18 +500,15 @@ def _gelu_bw_loop(g, x, phi, d):
         d[i] = (e * xi * _F32_INV_SQRT_2PI + phi[i]) * g[i]
 
 
-_JIT_MIN = 1 << 14  # values from which GELU runs its compiled loops (smaller: no compile)
+_JIT_MIN = 1 << 14  # values from which GELU and SiLU run their compiled loops (else no compile)
 
 
-def _flat_f32(*arrays):
-    """1-d views of C-contiguous float32 NumPy arrays of one size (the loops' inputs), or None."""
-    n = arrays[0].size
-    out = []
-    for a in arrays:
-        if type(a) is not CPU_ARRAY or a.dtype != _F32 or a.size != n or not a.flags.c_contiguous:
-            return None
-        out.append(a.reshape(-1))
-    return out
+def _run_loop(k, *arrays) -> bool:
+    """The compiled elementwise loop ``k`` over float32 arrays (inputs, then outputs), split
+    across ember's threads where they are big; False (nothing run) where they are not
+    C-contiguous float32 of one size, or the loop cannot run."""
+    flat = jit.flat_views(arrays, (_F32,))
+    return flat is not None and jit.run_split(k, flat)
 
 
 # GELU's forward (some 30 passes) and backward (7) split across ember's threads from this size
@@ -531,8 +526,7 @@ def _gelu_f32(x):
     t = np.empty_like(x)
     if x.size >= _JIT_MIN:
         y = np.empty_like(x)
-        flat = _flat_f32(x, y, t)
-        if flat is not None and jit.run_split(_gelu_fw_loop, flat):
+        if _run_loop(_gelu_fw_loop, x, y, t):
             return y, t
     if _par.elementwise_pays(x, min_bytes=_GELU_THREADS_BYTES):
         y = np.empty_like(x)
@@ -552,8 +546,7 @@ def _gelu_erf_grad(g, x, t, out=None):
     ones on ember's threads."""
     if out is None and g.size >= _JIT_MIN:
         d = np.empty_like(g)
-        flat = _flat_f32(g, x, t, d)
-        if flat is not None and jit.run_split(_gelu_bw_loop, flat):
+        if _run_loop(_gelu_bw_loop, g, x, t, d):
             return d
     if out is None and _par.elementwise_pays(g, x, t, min_bytes=_GELU_THREADS_BYTES):
         d = np.empty_like(g)

@@ -100,6 +100,16 @@ def _softmax_exact(s, masked: bool, exp):
     return s
 
 
+def _row_shift(s):
+    """Each row's shift for ``_softmax_rows``: the largest of four of its scores (its first,
+    its thirds and its last), shape s.shape[:-1]."""
+    n = s.shape[-1]
+    c = s[..., 0].copy()
+    for j in {n // 3, (2 * n) // 3, n - 1} - {0}:
+        np.maximum(c, s[..., j], out=c)
+    return c
+
+
 def _softmax_rows(s, masked: bool, exp):
     """The softmax over the last axis of a C-contiguous NumPy score array, ``exp`` being np.exp
     or np.exp2 (scores in base 2). Each row is shifted by the largest of four of its scores
@@ -109,10 +119,7 @@ def _softmax_rows(s, masked: bool, exp):
     term underflow; where it lies so far below that a term overflows, or a row is masked,
     infinite or NaN, the row's total is not finite and that row is done again by
     ``_softmax_exact``."""
-    n = s.shape[-1]
-    c = s[..., 0].copy()
-    for j in {n // 3, (2 * n) // 3, n - 1} - {0}:
-        np.maximum(c, s[..., j], out=c)
+    c = _row_shift(s)
     e = np.subtract(s, c[..., None])
     exp(e, out=e)
     tot = rsum(e, (-1,))
@@ -187,9 +194,7 @@ def _softmax_rows_jit(s, masked: bool):
     (the same shift); None where the loop cannot run."""
     n = s.shape[-1]
     rows = s.size // n
-    c = s[..., 0].copy()
-    for j in {n // 3, (2 * n) // 3, n - 1} - {0}:
-        np.maximum(c, s[..., j], out=c)
+    c = _row_shift(s)
     e = np.empty_like(s)
     tot = np.empty(rows, s.dtype)
     sf, cf, ef = s.reshape(-1), c.reshape(-1), e.reshape(-1)
@@ -211,19 +216,13 @@ def _softmax_grad_jit(gp, p, keep) -> bool:
     """``gp = p * (gp * keep) - p * rowsum(...)`` in place by ``_softmax_grad_loop`` for
     C-contiguous float32 arrays of one shape (``gp`` writeable); False (nothing done) where it
     cannot run."""
-    if type(gp) is not CPU_ARRAY or not gp.flags.writeable:
+    arrays = (gp, p) if keep is None else (gp, p, keep)
+    flat = jit.flat_views(arrays, (_F32,))
+    if flat is None or not gp.flags.writeable or any(a.shape != p.shape for a in arrays):
         return False
-    for a in (gp, p) if keep is None else (gp, p, keep):
-        if (
-            type(a) is not CPU_ARRAY
-            or a.dtype != _F32
-            or a.shape != p.shape
-            or not a.flags.c_contiguous
-        ):
-            return False
     n = p.shape[-1]
-    gf, pf = gp.reshape(-1), p.reshape(-1)
-    kf = pf if keep is None else keep.reshape(-1)
+    gf, pf = flat[0], flat[1]
+    kf = pf if keep is None else flat[2]
     dropped = keep is not None
 
     def part(lo, hi):

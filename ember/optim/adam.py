@@ -62,19 +62,6 @@ _JIT_MIN = 1 << 12  # values from which a tensor's update runs the compiled loop
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
-def _flat_views(*arrays):
-    """1-d views of C-contiguous NumPy arrays of one float32/float64 dtype, or None."""
-    dt = arrays[0].dtype
-    if dt not in _FLOATS:
-        return None
-    out = []
-    for a in arrays:
-        if type(a) is not np.ndarray or a.dtype != dt or not a.flags.c_contiguous:
-            return None
-        out.append(a.reshape(-1))
-    return out
-
-
 class Adam(Optimizer):
     """Adaptive moment estimation (fused flat update)."""
 
@@ -149,7 +136,7 @@ class Adam(Optimizer):
             if group["amsgrad"]:
                 new["max_exp_avg_sq"] = xp.zeros_like(p)
         if not group["amsgrad"] and p.size >= _JIT_MIN and xp is np:
-            flat = _flat_views(p, g, m, v)
+            flat = jit.flat_views((p, g, m, v), _FLOATS)
             if flat is not None:
                 dt = p.dtype.type
                 flags = int(group["maximize"]) | (2 if wd != 0 and not dec else 0)

@@ -214,6 +214,21 @@ def kernel(fn=None, *, reassoc: bool = False):
     return Kernel(fn, reassoc)
 
 
+def flat_views(arrays, dtypes: tuple):
+    """1-d views of C-contiguous NumPy arrays of one size and one of ``dtypes`` (all the same),
+    the way a loop over flat indices takes them; None where any is not one."""
+    a0 = arrays[0]
+    dt, n = a0.dtype, a0.size
+    if dt not in dtypes:
+        return None
+    out = []
+    for a in arrays:
+        if type(a) is not np.ndarray or a.dtype != dt or a.size != n or not a.flags.c_contiguous:
+            return None
+        out.append(a.reshape(-1))
+    return out
+
+
 # Row loops that move little per value (layer norm's rows, attention's softmax) split only from
 # this size: measured (2026-12-05, one thread vs two), layer norm over BERT's 1 MiB of rows
 # forward 128 vs 154 us and forward + backward 319 vs 424, the softmax over its 2 MiB of scores
