@@ -549,3 +549,82 @@ def test_silu_compiled_matches_the_python_run_and_torch():
     xt = ember.tensor(big.astype(np.float32), requires_grad=True)
     assert xt.numel() >= act._JIT_MIN
     compare(lambda m, a: m.nn.functional.silu(a), xt, atol=1e-6, rtol=1e-5)
+
+
+def _logits():
+    """Float32 logits, rows of 300: ordinary rows, a row past exp's range, a row far below
+    zero, a row with a NaN, a row with an inf, a row of one huge logit."""
+    rng = np.random.default_rng(61)
+    x = (rng.standard_normal((9, 300)) * 4).astype(np.float32)
+    x[1] += 100.0  # the unshifted sum overflows: done again with the shift
+    x[2] -= 120.0  # the unshifted terms vanish
+    x[3, 17] = np.nan
+    x[4, 5] = np.inf
+    x[5, 9] = 3e38
+    x[6] -= 40.0  # low, but its sum is still trusted (2**-60 floor)
+    return x
+
+
+def test_cross_entropy_loop_as_python_matches_the_numpy_rows():
+    from ember.ops import loss as ls
+
+    x = _logits()
+    M, n = x.shape
+    tc = np.random.default_rng(62).integers(0, n, M)
+    e, s, picked = np.empty_like(x), np.empty(M, np.float32), np.empty(M, np.float32)
+    _python(ls._ce_rows_loop, x.reshape(-1), tc, n, e.reshape(-1), True, s, picked)
+    bad = np.isnan(s)
+    assert list(np.flatnonzero(bad)) == [1, 2, 3, 4, 5]  # left to the shift by the maximum
+    good = ~bad
+    x64 = x[good].astype(np.float64)
+    np.testing.assert_allclose(e[good], np.exp(x64), rtol=3e-7, atol=0)
+    np.testing.assert_allclose(s[good], np.exp(x64).sum(1), rtol=1e-6)
+    assert np.array_equal(picked, x[np.arange(M), tc], equal_nan=True)
+    # without ``store`` the sums are the same and the exps are not written
+    s2, p2, untouched = np.empty_like(s), np.empty_like(picked), x.copy()
+    _python(ls._ce_rows_loop, untouched.reshape(-1), tc, n, untouched.reshape(-1), False, s2, p2)
+    assert np.array_equal(untouched, x, equal_nan=True)
+    assert np.array_equal(s2, s, equal_nan=True) and np.array_equal(p2, picked, equal_nan=True)
+
+
+@needs_numba
+@pytest.mark.parametrize("ignore", [False, True])
+def test_cross_entropy_compiled_rows_match_torch(ignore, monkeypatch):
+    """F.cross_entropy over the compiled rows (split across ember's threads from 256 KiB here),
+    with the rows the loop leaves to the NumPy shift among them, against torch: the loss and
+    the gradient; the compiled sums are the Python run's."""
+    from ember.ops import loss as ls
+
+    monkeypatch.setattr(jit, "ROWS_SPLIT_BYTES", 1 << 18)
+    ember.set_num_threads(2)
+    rng = np.random.default_rng(63)
+    x = (rng.standard_normal((400, 1000)) * 3).astype(np.float32)
+    x[7] += 100.0
+    x[300] -= 120.0
+    assert x.size >= ls._CE_JIT_MIN and x.nbytes >= jit.ROWS_SPLIT_BYTES
+    t = rng.integers(0, 1000, 400)
+    kw = {}
+    if ignore:
+        t[::7] = -100
+        kw["ignore_index"] = -100
+    for reduction in ("mean", "sum", "none"):
+        compare(
+            lambda m, a, b: m.nn.functional.cross_entropy(a, b, reduction=reduction, **kw),
+            ember.tensor(x, requires_grad=True),
+            ember.tensor(t),
+            atol=2e-5,
+            rtol=2e-5,
+        )
+    M, n = x.shape
+    tc = np.where(t < 0, 0, t)
+    e, s, p = np.empty_like(x), np.empty(M, np.float32), np.empty(M, np.float32)
+    ec, sc, pc = np.empty_like(x), np.empty(M, np.float32), np.empty(M, np.float32)
+    _python(ls._ce_rows_loop, x.reshape(-1), tc, n, e.reshape(-1), True, s, p)
+    assert ls._ce_rows_loop.run(x.reshape(-1), tc, n, ec.reshape(-1), True, sc, pc)
+    assert np.array_equal(ec, e) and np.array_equal(pc, p)
+    np.testing.assert_allclose(sc, s, rtol=2e-6)  # the compiled sum is vectorised (reassoc)
+    # a NaN logit gives NaN, as torch
+    xn = x.copy()
+    xn[3, 4] = np.nan
+    got = ember.nn.functional.cross_entropy(ember.tensor(xn), ember.tensor(t), reduction="none")
+    assert np.isnan(got.numpy()[3]) and np.isfinite(np.delete(got.numpy(), 3)).all()
