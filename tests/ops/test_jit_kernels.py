@@ -609,7 +609,7 @@ def test_cross_entropy_compiled_rows_match_torch(ignore, monkeypatch):
         kw["ignore_index"] = -100
     for reduction in ("mean", "sum", "none"):
         compare(
-            lambda m, a, b: m.nn.functional.cross_entropy(a, b, reduction=reduction, **kw),
+            lambda m, a, b, r=reduction: m.nn.functional.cross_entropy(a, b, reduction=r, **kw),
             ember.tensor(x, requires_grad=True),
             ember.tensor(t),
             atol=2e-5,
