@@ -628,3 +628,85 @@ def test_cross_entropy_compiled_rows_match_torch(ignore, monkeypatch):
     xn[3, 4] = np.nan
     got = ember.nn.functional.cross_entropy(ember.tensor(xn), ember.tensor(t), reduction="none")
     assert np.isnan(got.numpy()[3]) and np.isfinite(np.delete(got.numpy(), 3)).all()
+
+
+class _AsPython:
+    """A kernel stand-in that runs the loop as plain Python (no Numba needed)."""
+
+    def __init__(self, kernel):
+        self.py = kernel.py
+        self.calls = 0
+
+    def run(self, *args):
+        self.calls += 1
+        with np.errstate(all="ignore"):
+            self.py(*args)
+        return True
+
+
+def _lstm_grads(bidirectional: bool, seed: int = 71, size=(4, 3, 5, 6)):
+    """The input, weight and state gradients of a 2-layer float32 LSTM (dropout 0) whose
+    output and final states all carry gradients."""
+    T, N, F, H = size
+    ember.manual_seed(seed)
+    m = ember.nn.LSTM(F, H, 2, bidirectional=bidirectional)
+    rng = np.random.default_rng(seed)
+    x = ember.tensor(rng.standard_normal((T, N, F)).astype(np.float32), requires_grad=True)
+    d = 2 if bidirectional else 1
+    h0 = ember.tensor(rng.standard_normal((2 * d, N, H)).astype(np.float32), requires_grad=True)
+    c0 = ember.tensor(rng.standard_normal((2 * d, N, H)).astype(np.float32), requires_grad=True)
+    out, (hn, cn) = m(x, (h0, c0))
+    w = [ember.tensor(rng.standard_normal(t.shape).astype(np.float32)) for t in (out, hn, cn)]
+    ((out * w[0]).sum() + (hn * w[1]).sum() + (cn * w[2]).sum()).backward()
+    return [x.grad.numpy(), h0.grad.numpy(), c0.grad.numpy()] + [
+        p.grad.numpy() for p in m.parameters()
+    ]
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_lstm_backward_loop_as_python_is_the_numpy_path(bidirectional, monkeypatch):
+    """The LSTM layer's backward step loop, run as Python, gives the NumPy backward's bits
+    (the same operations in the same order), both directions."""
+    from ember.ops import rnn
+
+    monkeypatch.setattr(rnn._LSTMLayer, "_backward_jit", staticmethod(lambda *a: None))
+    want = _lstm_grads(bidirectional)
+    monkeypatch.undo()
+    monkeypatch.setattr(jit, "available", lambda: True)
+    loop = _AsPython(rnn._lstm_bw_loop)
+    monkeypatch.setattr(rnn, "_lstm_bw_loop", loop)
+    got = _lstm_grads(bidirectional)
+    assert loop.calls == 4 * (4 if bidirectional else 2)  # T steps per layer and direction
+    for g, w in zip(got, want):
+        assert np.array_equal(g, w)
+
+
+@needs_numba
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_lstm_backward_loop_compiled_matches_numpy_and_torch(bidirectional, monkeypatch):
+    """The compiled backward step loop: the NumPy backward's bits on the word model's layer
+    width, and torch's gradients."""
+    from ember.ops import rnn
+
+    size = (7, 5, 12, 40)
+    monkeypatch.setattr(rnn._LSTMLayer, "_backward_jit", staticmethod(lambda *a: None))
+    want = _lstm_grads(bidirectional, 72, size)
+    monkeypatch.undo()
+    got = _lstm_grads(bidirectional, 72, size)
+    for g, w in zip(got, want):
+        assert np.array_equal(g, w)
+    T, N, F, H = size
+    rng = np.random.default_rng(73)
+    x = ember.tensor(rng.standard_normal((T, N, F)).astype(np.float32), requires_grad=True)
+    ember.manual_seed(3)
+    m = ember.nn.LSTM(F, H, 2, bidirectional=bidirectional)
+    tm = torch.nn.LSTM(F, H, 2, bidirectional=bidirectional)
+    tm.load_state_dict({k: torch.from_numpy(v.numpy()) for k, v in m.state_dict().items()})
+    out, (hn, cn) = m(x)
+    (out.sum() + hn.sum() + cn.sum()).backward()
+    xt = torch.from_numpy(x.detach().numpy()).requires_grad_()
+    to, (th, tc) = tm(xt)
+    (to.sum() + th.sum() + tc.sum()).backward()
+    np.testing.assert_allclose(x.grad.numpy(), xt.grad.numpy(), rtol=1e-4, atol=1e-5)
+    for p, tp in zip(m.parameters(), tm.parameters()):
+        np.testing.assert_allclose(p.grad.numpy(), tp.grad.numpy(), rtol=1e-4, atol=1e-5)
