@@ -15,7 +15,15 @@ from .._backend import ufunc_methods
 from .._backend.xp import xp_for, xp_of
 from .._grad_state import state as _grad_state
 from ..tensor import Size, Tensor, _wrap, _wrap_node
-from .node import AccumulateGrad, GradientEdge, NotDifferentiableTwice, Op, repack, unpack_saved
+from .node import (
+    AccumulateGrad,
+    GradientEdge,
+    LinearAdjoint,
+    NotDifferentiableTwice,
+    Op,
+    repack,
+    unpack_saved,
+)
 
 # set by ember.profiler while a profile records (with _prof, its recorder): each node processed
 # then becomes an "autograd::engine::evaluate_function: <node name>" event
@@ -80,6 +88,11 @@ def _call_node(node, grads, create_graph: bool):
             res = node.backward(node, *grads)
         elif node.higher_order:
             res = _call_with_graph(node, grads)
+        elif node.adjoint is not None and isinstance(grads[0], Tensor):
+            i = node.adjoint
+            r = [None] * len(node._needs)
+            r[i] = LinearAdjoint.apply(grads[0], node, i)
+            return tuple(r)
         else:
             arrs = [g._data if isinstance(g, Tensor) else g for g in grads]
             with _no_grad():

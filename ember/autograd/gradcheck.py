@@ -99,15 +99,32 @@ def _as_f64(a):
 
 
 def gradgradcheck(func, inputs, grad_outputs=None, **kw) -> bool:
-    """gradcheck of the first derivative (built with create_graph=True)."""
+    """gradcheck of the first derivative (built with create_graph=True) with respect to the
+    inputs and to the outputs' gradients ``grad_outputs`` (random, as torch draws them, where
+    not given); ``func`` may return a Tensor or a tuple of them."""
     inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
-    diff_in = [t for t in inputs if isinstance(t, Tensor) and t._rg]
+    outs = _flat_outputs(func, inputs)
+    if grad_outputs is None:
+        rng = np.random.default_rng(0)
+        grad_outputs = []
+        for o in outs:
+            a = rng.standard_normal(o._data.shape)
+            if o._data.dtype.kind == "c":
+                a = a + 1j * rng.standard_normal(o._data.shape)
+            grad_outputs.append(_wrap(np.asarray(a).astype(o._data.dtype)).requires_grad_())
+    else:
+        grad_outputs = (grad_outputs,) if isinstance(grad_outputs, Tensor) else grad_outputs
+    grad_outputs = tuple(grad_outputs)
+    n = len(inputs)
 
-    def first(*xs):
-        out = func(*xs)
+    def first(*args):
+        xs, gos = args[:n], args[n:]
+        pairs = [(o, go) for o, go in zip(_flat_outputs(func, xs), gos) if o._rg]
         return _grad(
-            [out.sum()], [x for x in xs if isinstance(x, Tensor) and x._rg], create_graph=True
+            [o for o, _ in pairs],
+            [x for x in xs if isinstance(x, Tensor) and x._rg],
+            [go for _, go in pairs],
+            create_graph=True,
         )
 
-    del diff_in
-    return gradcheck(first, inputs, **kw)
+    return gradcheck(first, inputs + grad_outputs, **kw)

@@ -112,12 +112,16 @@ class Op(Node):
     the in-place version check), ``cross_save`` (those of them a binary op's backward reads
     only for the other input's gradient: checked only when the other input requires grad, as
     torch saves them), ``save_out`` (backward reads the output), ``higher_order`` (backward is
-    written duck-typed, so create_graph gives a graph through it)."""
+    written duck-typed, so create_graph gives a graph through it), ``adjoint`` (the op is
+    linear in its input of that index, its backward the exact transpose: create_graph records
+    the gradient as a ``LinearAdjoint``; forward sets ``ctx.args``, its arguments with None
+    for that input and the linear part's parameters, e.g. a constant pad's value as 0)."""
 
     save_in: tuple = ()
     cross_save: tuple = ()
     save_out = False
     higher_order = False
+    adjoint: int | None = None
     saved: tuple = ()
     _vchk = None  # [(version counter, version at save, tensor, input index)]
     _outchk = None  # the output's version counter, when backward reads the output
@@ -370,6 +374,40 @@ def _device_mix(args):
         elif a.device != first.device:
             return device_error(first._data, a._data)
     return None
+
+
+class LinearAdjoint(Op):
+    """The gradient of an op linear in one input (``Op.adjoint``) as a node of its own, for
+    create_graph=True: forward is that op's array backward at g; backward is the op applied
+    again at the incoming gradient (a linear map's adjoint's adjoint is the map), recorded as
+    any op call, so every further derivative exists."""
+
+    higher_order = True
+
+    def name(self) -> str:
+        return self.node.name()
+
+    @staticmethod
+    def forward(ctx, g, node, i):
+        ctx.node = node
+        ctx.i = i
+        r = node.backward(node, g)
+        return r[i] if type(r) is tuple else r
+
+    @staticmethod
+    def backward(ctx, gg):
+        node = ctx.node
+        args = list(node.args)
+        if isinstance(gg, Tensor):  # create_graph=True again: recorded
+            args[ctx.i] = gg
+            return type(node).apply(*args), None, None
+        args[ctx.i] = _wrap(gg)
+        prev = _grad_state.enabled
+        _grad_state.enabled = False
+        try:
+            return type(node).apply(*args)._data, None, None
+        finally:
+            _grad_state.enabled = prev
 
 
 class NotDifferentiableTwice(Node):

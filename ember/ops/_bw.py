@@ -12,6 +12,7 @@ import numpy as np
 
 from .._backend.cpu import select
 from .._backend.xp import CPU_ARRAY, xp_of
+from ..autograd.engine import grad as _grad
 from ..dtypes import from_numpy_dtype
 from ..tensor import Tensor
 from .creation import zeros_like as _zeros_like
@@ -136,3 +137,22 @@ def as_array(x):
 
 def np_dtype(x):
     return as_array(x).dtype if hasattr(x, "dtype") else np.asarray(x).dtype
+
+
+def regrad(ctx, forward, g) -> tuple:
+    """An op's input gradients at ``g`` as a graph (create_graph=True), for ops whose backward
+    works on arrays only: ``forward`` recomputes the op's output from its inputs (``ctx._inputs``,
+    the Tensors and arguments it was applied to) in differentiable Tensor ops, and that is
+    differentiated with create_graph=True, so the gradient can be differentiated again (torch's
+    double backward). An op of several outputs passes their gradients as the tuple ``g``. The
+    op keeps its array backward for plain training; it needs ``save_in`` naming its first
+    tensor input and ``higher_order`` set, so that the node keeps ``_inputs``."""
+    inputs = ctx._inputs
+    needs = ctx._needs
+    y = forward(*inputs)
+    wrt = [a for a, n in zip(inputs, needs) if n]
+    if isinstance(y, tuple):  # several outputs: g is their gradients, None where they have none
+        pairs = [(o, go) for o, go in zip(y, g) if go is not None]
+        y, g = [o for o, _ in pairs], [go for _, go in pairs]
+    got = iter(_grad(y, wrt, g, create_graph=True, allow_unused=True))
+    return tuple(next(got) if n else None for n in needs)

@@ -42,6 +42,7 @@ def elementwise_op(
     opmath: bool = True,
     opmath_grad: bool | tuple = True,
     no_complex: str | None = None,
+    graph=None,
 ) -> type[Op]:
     """An Op class named ``name`` from ``fwd`` and ``bwd``: ``nparams`` trailing non-tensor
     arguments, ``float_only`` computes integer/bool inputs in the default float dtype, ``save``
@@ -54,7 +55,10 @@ def elementwise_op(
     the functions whose torch gradient is a formula of tensor ops (exp, reciprocal, sin, ...)
     rather than a backward kernel (the activations' own); a tuple of dtypes names the ones the
     kernel computes in float (sigmoid's: bfloat16 only). ``no_complex`` names torch's kernel for
-    the ops it has no complex loop for: complex input raises its NotImplementedError."""
+    the ops it has no complex loop for: complex input raises its NotImplementedError. ``graph``,
+    for a ``bwd`` that works on arrays only, is ``graph(g, a, *params)``: the input's gradient
+    as Tensor ops of g and the input, which create_graph=True takes so that the gradient can be
+    differentiated again."""
     half = HALF if opmath else ()
     if isinstance(opmath_grad, tuple):
         half_grad = tuple(d for d in opmath_grad if d is not None)
@@ -74,6 +78,8 @@ def elementwise_op(
 
         def backward(ctx, g):
             a, y = ctx.saved
+            if graph is not None and type(g) is Tensor:  # create_graph=True
+                return (graph(g, a.conj() if ctx.cplx else a, *ctx.params),) + nones
             if ctx.cplx:
                 return (bwd(g, a.conj(), y.conj(), *ctx.params),) + nones
             if a.dtype in half_grad and type(g) is not Tensor:
@@ -96,6 +102,8 @@ def elementwise_op(
 
         def backward(ctx, g):
             a, y = ctx.saved
+            if graph is not None and type(g) is Tensor:  # create_graph=True
+                return (graph(g, a.conj() if ctx.cplx else a),)
             if ctx.cplx:
                 return (bwd(g, a.conj(), y.conj()),)
             if a.dtype in half_grad and type(g) is not Tensor:
@@ -105,7 +113,7 @@ def elementwise_op(
     attrs = {
         "forward": staticmethod(forward),
         "backward": staticmethod(backward),
-        "higher_order": higher,
+        "higher_order": higher or graph is not None,
     }
     if save == "in":
         attrs["save_in"] = (0,)

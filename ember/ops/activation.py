@@ -124,11 +124,58 @@ def _hardtanh_bw(g, x, y, lo, hi):
     return xp.where((x > lo) & (x < hi), g, xp.zeros((), g.dtype))
 
 
+# --- gradients as graphs, for create_graph=True (torch's double backward) --------------------
+# Each is the input's gradient as Tensor ops of the incoming gradient g and the input x, so
+# that it can be differentiated again; the array formulas stay the plain-training path.
+
+
+def _const_slope(bwd):
+    """The graph gradient of a piecewise-linear activation: its slope is constant between the
+    breakpoints (its derivative there is 0), so g times the slope as a constant."""
+
+    def graph(g, x, *params):
+        a = x._data
+        return g * _wrap(bwd(xp_of(a).ones_like(a), a, None, *params))
+
+    return graph
+
+
+def _silu_graph(g, x):
+    s = x.sigmoid()
+    return g * (s * (1 + x * (1 - s)))
+
+
+def _elu_graph(g, x, a, scale, isc):
+    if isc != 1:  # celu, as _elu_bwd
+        isc = 1.0 / float(np.float32(a))
+    # exp of the clamped input: where x > 0 the branch is not taken, and its exp must not
+    # overflow (0 * inf in the where's gradient would be NaN)
+    neg = (x.clamp(max=0) * isc).exp() * (a * scale * isc)
+    return g * _bw.where(_wrap(x._data > 0), scale, neg)
+
+
+def _softplus_graph(g, x, beta, th):
+    return g * _bw.where(_wrap(x._data * beta > th), 1.0, (x * beta).sigmoid())
+
+
+def _mish_graph(g, x):
+    t = _Softplus.apply(x, 1.0, 20.0).tanh()
+    return g * (t + x * (1 - t * t) * x.sigmoid())
+
+
+def _hswish_graph(g, x):
+    a = x._data
+    inside = _wrap(((a > -3) & (a < 3)).astype(a.dtype))
+    above = _wrap((a >= 3).astype(a.dtype))
+    return g * ((x / 3 + 0.5) * inside + above)
+
+
 _Relu6 = elementwise_op(
     "Hardtanh",
     lambda x, lo, hi: x.clip(lo, hi),
     _hardtanh_bw,
     nparams=2,
+    graph=_const_slope(_hardtanh_bw),
 )
 
 
@@ -146,7 +193,14 @@ def _leaky_bwd(g, x, y, s):
     return select.where(x > 0, g, g * _c(x, s))
 
 
-_Leaky = elementwise_op("LeakyRelu", _leaky_fwd, _leaky_bwd, nparams=1, no_complex="leaky_relu_cpu")
+_Leaky = elementwise_op(
+    "LeakyRelu",
+    _leaky_fwd,
+    _leaky_bwd,
+    nparams=1,
+    no_complex="leaky_relu_cpu",
+    graph=_const_slope(_leaky_bwd),
+)
 _BITS = {4: np.dtype(np.int32), 8: np.dtype(np.int64)}
 
 
@@ -201,7 +255,7 @@ def _elu_bwd(g, x, y, a, scale, isc):
     return g * select.where(x > 0, _c(x, scale), _c(x, c) * xp_of(x).exp(x * _c(x, isc)))
 
 
-_Elu = elementwise_op("Elu", _elu_fwd, _elu_bwd, nparams=3, no_complex="elu_cpu")
+_Elu = elementwise_op("Elu", _elu_fwd, _elu_bwd, nparams=3, no_complex="elu_cpu", graph=_elu_graph)
 
 
 def _silu_bw(g, x, y):
@@ -212,7 +266,7 @@ def _silu_bw(g, x, y):
     return g * _silu_grad(x)
 
 
-_Silu = elementwise_op("Silu", _silu_fwd, _silu_bw)
+_Silu = elementwise_op("Silu", _silu_fwd, _silu_bw, graph=_silu_graph)
 
 
 def _mish_fwd(x):
@@ -223,14 +277,20 @@ def _mish_fwd(x):
         return xp.multiply(x, t, out=t) if x.ndim else x * t
 
 
-_Mish = elementwise_op("Mish", _mish_fwd, lambda g, x, y: g * _mish_grad(x), no_complex="mish_cpu")
+_Mish = elementwise_op(
+    "Mish",
+    _mish_fwd,
+    lambda g, x, y: g * _mish_grad(x),
+    no_complex="mish_cpu",
+    graph=_mish_graph,
+)
 _SIXTH_F32 = float(np.float32(1 / 6))
 _Hsig = elementwise_op(
     "Hardsigmoid",
     lambda x: (x + _c(x, 3)).clip(0, 6) / _c(x, 6),  # torch's form (x / 6 + 1/2 cancels near -3)
     # torch's kernel multiplies by the float32 constant 1/6, in float64 too
     lambda g, x, y: g * (((x > -3) & (x < 3)).astype(x.dtype) * _c(x, _SIXTH_F32)),
-    no_complex="hardsigmoid_cpu",
+    no_complex="hardsigmoid_cpu",  # no graph: torch has no double backward for it either
 )
 
 
@@ -260,12 +320,15 @@ def _hswish_fwd(x):
         return x * (x + _c(x, 3)).clip(0, 6) / _c(x, 6)
 
 
-_Hswish = elementwise_op("Hardswish", _hswish_fwd, _hswish_bwd, no_complex="hardswish_cpu")
+_Hswish = elementwise_op(
+    "Hardswish", _hswish_fwd, _hswish_bwd, no_complex="hardswish_cpu", graph=_hswish_graph
+)
 _Softsign = elementwise_op(
     "Softsign",
     lambda x: x / (1 + abs(x)),
     lambda g, x, y: g * (1 / (1 + abs(x)) ** 2),
     opmath=False,
+    graph=lambda g, x: g / (1 + x.abs()) ** 2,
 )
 _Thresh = elementwise_op(
     "Threshold",
@@ -273,18 +336,21 @@ _Thresh = elementwise_op(
     lambda g, x, y, th, v: g * (x > th).astype(x.dtype),
     nparams=2,
     no_complex="threshold_cpu",
+    graph=_const_slope(lambda g, x, y, th, v: g * (x > th).astype(x.dtype)),
 )
 _LogSig = elementwise_op(
     "LogSigmoid",
     lambda x: -_softplus_np(-x),
     lambda g, x, y: g * _sigm(-x),
     no_complex="log_sigmoid_cpu",
+    graph=lambda g, x: g * (-x).sigmoid(),
 )
 _TanhShrink = elementwise_op(
     "Tanhshrink",
     lambda x: x - xp_of(x).tanh(x),
     lambda g, x, y: g * xp_of(x).tanh(x) ** 2,
     opmath=False,
+    graph=lambda g, x: g * x.tanh() ** 2,
 )
 _SoftShrink = elementwise_op(
     "Softshrink",
@@ -294,6 +360,7 @@ _SoftShrink = elementwise_op(
     lambda g, x, y, lam: g * (abs(x) > lam).astype(x.dtype),
     nparams=1,
     no_complex="softshrink_check",
+    graph=_const_slope(lambda g, x, y, lam: g * (abs(x) > lam).astype(x.dtype)),
 )
 _HardShrink = elementwise_op(
     "Hardshrink",
@@ -301,6 +368,7 @@ _HardShrink = elementwise_op(
     lambda g, x, y, lam: g * (abs(x) > lam).astype(x.dtype),
     nparams=1,
     no_complex="hardshrink_cpu",
+    graph=_const_slope(lambda g, x, y, lam: g * (abs(x) > lam).astype(x.dtype)),
 )
 
 
@@ -336,6 +404,7 @@ _Softplus = elementwise_op(
     lambda g, x, y, beta, th: g * select.where(x * beta > th, _c(x, 1), _sigm(x * _c(x, beta))),
     nparams=2,
     no_complex="softplus_cpu",
+    graph=_softplus_graph,
 )
 
 
@@ -571,6 +640,7 @@ class _Gelu(Op):
     for the backward, so erf runs once per step, not twice; the rest is done in place."""
 
     save_in = (0,)
+    higher_order = True  # create_graph=True: _gelu_graph
 
     @staticmethod
     def forward(ctx, x, approx):
@@ -613,7 +683,9 @@ class _Gelu(Op):
 
     @staticmethod
     def backward(ctx, g):
-        if ctx.half is not None and not isinstance(g, Tensor):  # torch's backward kernel's way
+        if isinstance(g, Tensor):  # create_graph=True
+            return _gelu_graph(g, ctx.saved[0], ctx.approx), None
+        if ctx.half is not None:  # torch's backward kernel's way
             half, ctx.half = ctx.half, None
             try:
                 return _Gelu.backward(ctx, g.astype(np.float32))[0].astype(half), None
@@ -635,6 +707,17 @@ class _Gelu(Op):
             return d, None
         # d/dx = Phi(x) + x * phi(x)
         return _gelu_erf_grad(g, x, t), None
+
+
+def _gelu_graph(g: Tensor, x: Tensor, approx: str) -> Tensor:
+    """GELU's input gradient as Tensor ops of g and x (create_graph=True)."""
+    if approx == "tanh":
+        k = math.sqrt(2.0 / math.pi)
+        t = ((x + x * x * x * 0.044715) * k).tanh()
+        return g * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * (k * (1 + 3 * 0.044715 * x * x)))
+    cdf = 0.5 * (1 + (x * (1 / math.sqrt(2.0))).erf())
+    pdf = (x * x * -0.5).exp() * (1 / math.sqrt(2 * math.pi))
+    return g * (cdf + x * pdf)
 
 
 def _gelu_bw(g, x, y, approx):

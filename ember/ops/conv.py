@@ -16,7 +16,16 @@ from .._backend.cpu.threads import prange, workspace
 from .._backend.xp import xp_of
 from ..autograd.node import Op
 from ..tensor import Tensor
-from . import conv_depthwise, conv_flat, conv_nhwc, conv_pointwise, conv_taps, conv_winograd
+from . import (
+    _bw,
+    conv_depthwise,
+    conv_flat,
+    conv_graph,
+    conv_nhwc,
+    conv_pointwise,
+    conv_taps,
+    conv_winograd,
+)
 
 
 def ntuple(v, n: int, name: str = "") -> tuple:
@@ -396,6 +405,7 @@ class ConvNd(Op):
     torch, re-forming them is one strided copy)."""
 
     save_in = (0, 1)
+    higher_order = True  # create_graph=True: conv_graph.conv, differentiated
 
     def name(self) -> str:
         return "ConvolutionBackward0"
@@ -467,6 +477,8 @@ class ConvNd(Op):
 
     @staticmethod
     def backward(ctx, gy):
+        if isinstance(gy, Tensor):  # create_graph=True
+            return _bw.regrad(ctx, conv_graph.conv, gy)
         x, w, cols = ctx.saved
         nd = ctx._needs
         if ctx.geo[0] == "taps":

@@ -11,7 +11,8 @@ import numpy as np
 
 from .._backend.xp import xp_of
 from ..autograd.node import Op
-from . import conv_nhwc
+from ..tensor import Tensor
+from . import _bw, conv_graph, conv_nhwc
 from .conv import (
     _gemm_groups,
     _pad_zeros,
@@ -25,6 +26,7 @@ from .conv import (
 
 class ConvTransposeNd(Op):
     save_in = (0, 1)
+    higher_order = True  # create_graph=True: conv_graph.conv_transpose, differentiated
 
     def name(self) -> str:
         return "ConvolutionBackward0"
@@ -89,6 +91,8 @@ class ConvTransposeNd(Op):
 
     @staticmethod
     def backward(ctx, gy):
+        if isinstance(gy, Tensor):  # create_graph=True
+            return _bw.regrad(ctx, conv_graph.conv_transpose, gy)
         if ctx.geo[0] == "nhwc":
             x4, w4 = ctx.saved
             _, s, pads, d, lift = ctx.geo

@@ -67,6 +67,8 @@ def _rows_grad(idx, rows, wshape) -> SparseTensor:
 
 
 class _Embedding(Op):
+    higher_order = True  # create_graph=True: the rows added by index_add, as Tensor ops
+
     @staticmethod
     def forward(ctx, idx, w, padding_idx, scale_grad, sparse=False):
         ctx.idx = idx
@@ -78,9 +80,19 @@ class _Embedding(Op):
 
     @staticmethod
     def backward(ctx, g):
-        xp = xp_of(g)
+        if isinstance(g, Tensor) and _sparse_weight_grad(ctx, 1):
+            g = g._data  # a sparse gradient is a constant under create_graph=True, as before
+        xp = xp_of(ctx.idx)
         idx = ctx.idx.reshape(-1)
         g2 = g.reshape(-1, ctx.wshape[1])
+        if isinstance(g, Tensor):  # create_graph=True
+            if ctx.scale:
+                counts = xp.bincount(idx, minlength=ctx.wshape[0]).astype(g.dtype.np)
+                g2 = g2 / _wrap(counts[idx][:, None])
+            if ctx.pad is not None:
+                g2 = g2 * _wrap((idx != ctx.pad)[:, None].astype(g.dtype.np))
+            gw = g.new_zeros(ctx.wshape).index_add(0, _wrap(idx.astype(np.int64)), g2)
+            return None, gw, None, None, None
         if _sparse_weight_grad(ctx, 1):
             if ctx.scale:
                 raise RuntimeError(_SPARSE_FREQ)

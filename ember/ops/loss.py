@@ -11,9 +11,11 @@ from .._backend import kernels
 from .._backend.cpu import jit, threads
 from .._backend.xp import CPU_ARRAY, xp_of
 from ..autograd.node import Op
+from ..tensor import Tensor, _wrap
 from . import _bw
 from ._blas_sum import average, is_half, rsum
 from ._blas_sum import total as _total
+from .activation import log_softmax
 
 
 # --- mse -----------------------------------------------------------------------------------
@@ -23,7 +25,19 @@ def _mse_bw_kernel(d, g, c):
     return (d * g * c).astype(d.dtype, copy=False)
 
 
+def _reduced(loss, red: str, denom=None):
+    """A loss Tensor summed, averaged (over its elements, or divided by ``denom``) or kept."""
+    if red == "none":
+        return loss
+    if red == "sum":
+        return loss.sum()
+    return loss.mean() if denom is None else loss.sum() / denom
+
+
 class _MSE(Op):
+    save_in = (0, 1)  # as torch's; and for create_graph=True
+    higher_order = True  # create_graph=True: the forward again in Tensor ops, differentiated
+
     @staticmethod
     def forward(ctx, a, b, red):
         d = a - b
@@ -46,6 +60,8 @@ class _MSE(Op):
 
     @staticmethod
     def backward(ctx, g):
+        if isinstance(g, Tensor):  # create_graph=True
+            return _bw.regrad(ctx, lambda a, b, red: _reduced((a - b) ** 2, red), g)
         (d,) = ctx.saved
         red = ctx.red
         if type(d) is not CPU_ARRAY and red != "none" and kernels.on_device(d):
@@ -204,8 +220,27 @@ def _ce_rows_jit(x2, tc, e, picked, s) -> bool:
     return jit.split(x2.shape[0], part, x2.nbytes, jit.ROWS_SPLIT_BYTES) is not None
 
 
+def _ce_graph(x, t, w, ignore, eps, red, probs):
+    """The cross-entropy forward in Tensor ops (create_graph=True), in the forward's order."""
+    logp = log_softmax(x, 0 if x.ndim == 1 else 1)
+    if not probs:
+        return _nll_graph(x, t, w, ignore, red, logp, eps)
+    C = x.shape[1] if x.ndim >= 2 else x.shape[0]
+    T = _rows_graph(t, C)
+    if eps:
+        T = T * (1 - eps) + eps / C
+    A = T * w if w is not None else T
+    loss = -(A * _rows_graph(logp, C)).sum(1)
+    if red == "none":
+        return loss.reshape(()) if x.ndim == 1 else loss.reshape((x.shape[0],) + tuple(x.shape[2:]))
+    return _reduced(loss, red, T.shape[0])
+
+
 class _CrossEntropy(Op):
     """log_softmax + nll (or soft targets) in one node, with label smoothing and weights."""
+
+    save_in = (0,)  # for create_graph=True (torch keeps the log-probabilities instead)
+    higher_order = True  # create_graph=True: _ce_graph
 
     @staticmethod
     def forward(ctx, x, t, w, ignore, eps, red, probs):
@@ -365,6 +400,8 @@ class _CrossEntropy(Op):
 
     @staticmethod
     def backward(ctx, g):
+        if isinstance(g, Tensor):  # create_graph=True
+            return _bw.regrad(ctx, _ce_graph, g)
         red = ctx.red
         C = ctx.C
         eps = ctx.eps
@@ -435,7 +472,43 @@ class _CrossEntropy(Op):
         )
 
 
+def _rows_graph(x, C: int):
+    """``_to_rows`` for a Tensor."""
+    if x.ndim == 1:
+        return x.reshape(1, C)
+    return x if x.ndim == 2 else x.movedim(1, -1).reshape(-1, C)
+
+
+def _nll_graph(x, t, w, ignore, red, logp=None, eps=0.0):
+    """nll_loss (label smoothing ``eps`` with ``logp`` the log-probabilities) in Tensor ops
+    of the input, the class weights and the ignored targets as constants: the nll and
+    cross-entropy forwards for create_graph=True, in the order of the forwards above."""
+    logp = x if logp is None else logp
+    C = x.shape[1] if x.ndim >= 2 else x.shape[0]
+    x2 = _rows_graph(logp, C)
+    M = x2.shape[0]
+    tc, valid = _check_targets(_bw.as_array(t).reshape(-1), C, ignore)
+    picked = x2.gather(1, _wrap(np.asarray(tc).reshape(-1, 1).astype(np.int64))).reshape(-1)
+    wa = None if w is None else _bw.as_array(w)
+    c = wa[tc] if wa is not None else None
+    if valid is not None:
+        c = c * valid if c is not None else valid.astype(x.dtype.np)
+    loss = -picked if c is None else -(picked * _wrap(c))
+    if eps:
+        sm = -(x2 * _wrap(wa)).sum(1) if wa is not None else -x2.sum(1)
+        if valid is not None:
+            sm = sm * _wrap(valid.astype(x.dtype.np))
+        loss = loss * (1 - eps) + sm * (eps / C)
+    if red == "none":
+        return loss.reshape(()) if x.ndim == 1 else loss.reshape((x.shape[0],) + tuple(x.shape[2:]))
+    denom = M if c is None else _wrap(np.asarray(c.sum()))
+    return _reduced(loss, red, denom)
+
+
 class _NLL(Op):
+    save_in = (0,)
+    higher_order = True  # create_graph=True: _nll_graph
+
     @staticmethod
     def forward(ctx, x, t, w, ignore, red):
         xp = xp_of(x)
@@ -461,6 +534,8 @@ class _NLL(Op):
 
     @staticmethod
     def backward(ctx, g):
+        if isinstance(g, Tensor):  # create_graph=True
+            return _bw.regrad(ctx, _nll_graph, g)
         tc, c = ctx.saved
         shape, dtype, M, C, red = ctx.meta
         xp = xp_of(tc)
@@ -481,6 +556,7 @@ class _NLL(Op):
 # --- binary cross entropy -------------------------------------------------------------------
 class _BCE(Op):
     save_in = (0, 1)
+    higher_order = True  # create_graph=True: the forward again in Tensor ops, differentiated
 
     @staticmethod
     def forward(ctx, x, t, w, red):
@@ -501,6 +577,8 @@ class _BCE(Op):
 
     @staticmethod
     def backward(ctx, g):
+        if isinstance(g, Tensor):  # create_graph=True
+            return _bw.regrad(ctx, _bce_graph, g)
         x, t, w, lx, l1x = ctx.saved
         xp = xp_of(x)
         if ctx.red == "mean":
@@ -517,8 +595,20 @@ class _BCE(Op):
         return _bw.sum_to(gx, x.shape).astype(x.dtype, copy=False), gt, None, None
 
 
+def _bce_graph(x, t, w, red):
+    loss = -(t * x.log().clamp(min=-100) + (1 - t) * (-x).log1p().clamp(min=-100))
+    return _reduced(loss if w is None else loss * w, red)
+
+
+def _bce_logits_graph(x, t, w, pw, red):
+    sp = (-x).clamp(min=0) + (-x.abs()).exp().log1p()  # softplus(-x), stable
+    loss = (1 - t) * x + (sp if pw is None else ((pw - 1) * t + 1) * sp)
+    return _reduced(loss if w is None else loss * w, red)
+
+
 class _BCELogits(Op):
     save_in = (0, 1)
+    higher_order = True  # create_graph=True: the forward again in Tensor ops, differentiated
 
     @staticmethod
     def forward(ctx, x, t, w, pw, red):
@@ -541,6 +631,8 @@ class _BCELogits(Op):
 
     @staticmethod
     def backward(ctx, g):
+        if isinstance(g, Tensor):  # create_graph=True
+            return _bw.regrad(ctx, _bce_logits_graph, g)
         x, t, w, pw, lw, sp = ctx.saved
         xp = xp_of(x)
         if ctx.red == "mean":

@@ -19,6 +19,7 @@ from .._backend.cpu.threads import add_parts, prange
 from .._backend.xp import CPU_ARRAY, xp_of
 from ..autograd.node import Op
 from ..tensor import Tensor
+from . import _bw
 from ._blas_sum import ones as _blas_ones
 from ._blas_sum import rsum
 
@@ -305,9 +306,25 @@ def _row_backward(ctx, g):
     return gx, gw, gb, None, None, None, None, None
 
 
+def _normalized(x, axes, eps, centre: bool):
+    """(x - mean) / sqrt(var + eps) over ``axes`` (x / sqrt(mean(x^2) + eps) without
+    ``centre``) in differentiable Tensor ops: the norms' forward for create_graph=True."""
+    xc = x - x.mean(axes, keepdim=True) if centre else x
+    return xc * ((xc * xc).mean(axes, keepdim=True) + eps).rsqrt()
+
+
+def _affine(y, w, b, shape):
+    if w is not None:
+        y = y * w.reshape(shape)
+    return y if b is None else y + b.reshape(shape)
+
+
 class _Norm(Op):
     """y = (x - mean) / sqrt(var + eps) * w + b over ``axes``; w/b reshaped to ``bshape``;
     with ``centre`` False, y = x / sqrt(mean(x^2) + eps) * w + b (RMS norm)."""
+
+    save_in = (0,)  # x, as torch's layer norm saves it, and for create_graph=True
+    higher_order = True  # create_graph=True: the forward again in Tensor ops, differentiated
 
     @staticmethod
     def forward(ctx, x, w, b, axes, eps, bshape, stats, centre=True):
@@ -348,6 +365,14 @@ class _Norm(Op):
 
     @staticmethod
     def backward(ctx, g):
+        if isinstance(g, Tensor):  # create_graph=True
+            return _bw.regrad(
+                ctx,
+                lambda x, w, b, axes, eps, bshape, stats, centre=True: _affine(
+                    _normalized(x, axes, eps, centre), w, b, bshape
+                ),
+                g,
+            )
         if ctx.rows is not None:
             return _row_backward(ctx, g)
         xhat, invstd, w = ctx.saved
@@ -557,6 +582,7 @@ class BatchNormTrain(Op):
     Elsewhere the two-pass centred form runs, keeping the centred copy for backward."""
 
     save_in = (0,)
+    higher_order = True  # create_graph=True: the forward again in Tensor ops, differentiated
 
     def name(self) -> str:
         return "NativeBatchNormBackward0"
@@ -625,6 +651,17 @@ class BatchNormTrain(Op):
 
     @staticmethod
     def backward(ctx, g):
+        if isinstance(g, Tensor):  # create_graph=True; the running statistics are not touched
+            return _bw.regrad(
+                ctx,
+                lambda x, w, b, eps, stats: _affine(
+                    _normalized(x, (0,) + tuple(range(2, x.ndim)), eps, True),
+                    w,
+                    b,
+                    (1, -1) + (1,) * (x.ndim - 2),
+                ),
+                g,
+            )
         xc, x3, mean64, invstd, w = ctx.saved
         if xc is None:
             return BatchNormTrain._backward_from_x(ctx, g, x3, mean64, invstd, w)

@@ -34,8 +34,11 @@ def _pad_array(x, widths, mode, value):
 
 
 class _Pad(Op):
+    adjoint = 0  # linear in x (the constant's part aside): a LinearAdjoint under create_graph
+
     @staticmethod
     def forward(ctx, x, widths, mode, value):
+        ctx.args = (None, widths, mode, 0)  # the linear part: the constant as 0
         ctx.widths = widths
         ctx.shape = x.shape
         ctx.mode = mode

@@ -50,6 +50,8 @@ def _avg_matrix(like, size, out, dtype):
 
 
 class AdaptiveAvgPool(Op):
+    adjoint = 0  # linear in x: create_graph=True records its gradient as a LinearAdjoint
+
     def name(self) -> str:
         osz = self.geo[1]
         if len(osz) == 1:
@@ -60,6 +62,7 @@ class AdaptiveAvgPool(Op):
 
     @staticmethod
     def forward(ctx, x, osz):
+        ctx.args = (None, osz)
         if is_half(x):  # summed in float32, rounded once (torch)
             return AdaptiveAvgPool.forward(ctx, x.astype(np.float32), osz).astype(x.dtype)
         xp = xp_of(x)

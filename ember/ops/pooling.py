@@ -78,6 +78,8 @@ def _nonoverlap(k, s, d):
 
 
 class MaxPool(Op):
+    higher_order = True  # create_graph=True: the scatter to the maxima as Tensor ops
+
     def name(self) -> str:
         n = len(self.geo[2])
         return "SqueezeBackward1" if n == 1 else f"MaxPool{n}DWithIndicesBackward0"
@@ -110,8 +112,16 @@ class MaxPool(Op):
 
     @staticmethod
     def backward(ctx, g):
-        xp = xp_of(g)
         xshape, pshape, k, s, p, d, osz = ctx.geo
+        if isinstance(g, Tensor):  # create_graph=True: a scatter_add, whose gradient gathers
+            nsp = len(k)
+            lead, sp = _prod(xshape[:-nsp]), _prod(xshape[-nsp:])
+            idx = _flat_indices(xp_of(ctx.arg), ctx.arg, xshape, k, s, p, d, osz)
+            gx = g.new_zeros((lead, sp)).scatter_add(
+                1, _wrap(idx.reshape(lead, -1)), g.reshape(lead, -1)
+            )
+            return (gx.reshape(xshape),) + (None,) * 6
+        xp = xp_of(g)
         arg = ctx.arg
         offs = _offsets(k)
         nonov = _nonoverlap(k, s, d)
@@ -454,12 +464,15 @@ def _divisor_np(sp, k, s, p, osz, include_pad, dtype):
 
 
 class AvgPool(Op):
+    adjoint = 0  # linear in x: create_graph=True records its gradient as a LinearAdjoint
+
     def name(self) -> str:
         n = len(self.geo[2])
         return "SqueezeBackward1" if n == 1 else f"AvgPool{n}DBackward0"
 
     @staticmethod
     def forward(ctx, x, k, s, p, osz, include_pad, override):
+        ctx.args = (None, k, s, p, osz, include_pad, override)
         if is_half(x):  # summed in float32, rounded once (torch)
             y = AvgPool.forward(ctx, x.astype(np.float32), k, s, p, osz, include_pad, override)
             return y.astype(x.dtype)

@@ -40,11 +40,14 @@ __all__ = [
 class SeparableMap(Op):
     """y = x mapped along each of the last len(mats) axes by mats[i] of shape (out_i, in_i)."""
 
+    adjoint = 0  # linear in x: create_graph=True records its gradient as a LinearAdjoint
+
     def name(self) -> str:
         return self.__dict__.get("label", "SeparableMapBackward0")
 
     @staticmethod
     def forward(ctx, x, mats, label=None):
+        ctx.args = (None, mats, label)
         xp = xp_of(x)
         nsp = len(mats)
         y = x
@@ -339,11 +342,14 @@ def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
 
 
 class Unfold(Op):
+    adjoint = 0  # linear in x: create_graph=True records its gradient as a LinearAdjoint
+
     def name(self) -> str:
         return "Im2ColBackward0"
 
     @staticmethod
     def forward(ctx, x, k, d, p, s):
+        ctx.args = (None, k, d, p, s)
         pads = tuple((e, e) for e in p)
         xpad = _pad_zeros(x, pads)
         osz = tuple((xpad.shape[2 + i] - d[i] * (k[i] - 1) - 1) // s[i] + 1 for i in range(2))
@@ -357,11 +363,14 @@ class Unfold(Op):
 
 
 class Fold(Op):
+    adjoint = 0  # linear in x: create_graph=True records its gradient as a LinearAdjoint
+
     def name(self) -> str:
         return "Col2ImBackward0"
 
     @staticmethod
     def forward(ctx, x, osize, k, d, p, s):
+        ctx.args = (None, osize, k, d, p, s)
         xp = xp_of(x)
         pads = tuple((e, e) for e in p)
         n = x.shape[0]

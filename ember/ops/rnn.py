@@ -9,6 +9,8 @@ from .._backend.cpu import extrema, gemm, jit
 from .._backend.xp import xp_of
 from ..autograd.node import Op
 from ..tensor import Tensor
+from . import _bw
+from .join import stack
 from .linear import linear
 from .unary import relu, tanh
 
@@ -52,6 +54,9 @@ class _LSTMCell(Op):
     """One LSTM step from the input projection (x W_ih^T + b_ih) in one node: gates, the new
     cell and hidden state; backward by hand."""
 
+    save_in = (0,)  # for create_graph=True: the node keeps its inputs
+    higher_order = True  # create_graph=True: the recurrence again in Tensor ops
+
     @staticmethod
     def forward(ctx, gx, h, c, w_hh, b_hh):
         xp = xp_of(gx)
@@ -73,6 +78,8 @@ class _LSTMCell(Op):
 
     @staticmethod
     def backward(ctx, gh, gc):
+        if _graph((gh, gc)):  # create_graph=True
+            return _bw.regrad(ctx, _lstm_cell_graph, (gh, gc))
         xp = xp_of(gh)
         i, f, g, o, c, tc, h, w_hh = ctx.saved
         dc = gh * o
@@ -96,6 +103,9 @@ class _LSTMCell(Op):
 class _GRUCell(Op):
     """One GRU step from the input projection in one node; backward by hand."""
 
+    save_in = (0,)  # for create_graph=True: the node keeps its inputs
+    higher_order = True  # create_graph=True: the recurrence again in Tensor ops
+
     @staticmethod
     def forward(ctx, gx, h, w_hh, b_hh):
         xp = xp_of(gx)
@@ -113,6 +123,8 @@ class _GRUCell(Op):
 
     @staticmethod
     def backward(ctx, gh):
+        if isinstance(gh, Tensor):  # create_graph=True
+            return _bw.regrad(ctx, _gru_cell_graph, gh)
         xp = xp_of(gh)
         r, z, n, hn, h, w_hh = ctx.saved
         dn = gh * (1 - z) * (1 - n * n)
@@ -124,6 +136,75 @@ class _GRUCell(Op):
         dh = gh * z + dhp @ w_hh if nd[1] else None
         dw, db = _weight_grads(dhp, h, nd[2], ctx.has_b and nd[3])
         return dgx, dh, dw, db
+
+
+# --- the recurrences as Tensor ops, for create_graph=True: each op's backward runs on arrays;
+# differentiating these instead gives gradients that can be differentiated again
+
+
+def _graph(g) -> bool:
+    """Whether a backward's incoming gradients are Tensors (create_graph=True)."""
+    return any(isinstance(e, Tensor) for e in g)
+
+
+def _lstm_cell_graph(gx, h, c, w_hh, b_hh):
+    gates = gx + h @ w_hh.t()
+    if b_hh is not None:
+        gates = gates + b_hh
+    H = h.shape[-1]
+    i, f = gates[:, :H].sigmoid(), gates[:, H : 2 * H].sigmoid()
+    g, o = gates[:, 2 * H : 3 * H].tanh(), gates[:, 3 * H :].sigmoid()
+    c = f * c + i * g
+    return o * c.tanh(), c
+
+
+def _gru_cell_graph(gx, h, w_hh, b_hh):
+    hp = h @ w_hh.t()
+    if b_hh is not None:
+        hp = hp + b_hh
+    H = h.shape[-1]
+    r = (gx[:, :H] + hp[:, :H]).sigmoid()
+    z = (gx[:, H : 2 * H] + hp[:, H : 2 * H]).sigmoid()
+    n = (gx[:, 2 * H :] + r * hp[:, 2 * H :]).tanh()
+    return n + z * (h - n)
+
+
+def _layer_graph(step, proj, state, reverse):
+    """A layer over the sequence from ``step(x_t, state) -> (output, state)``: (outputs in
+    time order, final state)."""
+    T = proj.shape[0]
+    outs = [None] * T
+    for t in _slots(T, reverse)[2]:
+        outs[t], state = step(proj[t], state)
+    return stack(outs, 0), state
+
+
+def _lstm_layer_graph(proj, h, c, w_hh, b_hh, reverse):
+    def step(x, hc):
+        h2, c2 = _lstm_cell_graph(x, hc[0], hc[1], w_hh, b_hh)
+        return h2, (h2, c2)
+
+    seq, (hT, cT) = _layer_graph(step, proj, (h, c), reverse)
+    return seq, hT, cT
+
+
+def _gru_layer_graph(proj, h, w_hh, b_hh, reverse):
+    def step(x, hh):
+        h2 = _gru_cell_graph(x, hh, w_hh, b_hh)
+        return h2, h2
+
+    return _layer_graph(step, proj, h, reverse)
+
+
+def _rnn_layer_graph(proj, h, w_hh, b_hh, reverse, use_relu):
+    def step(x, hh):
+        a = x + hh @ w_hh.t()
+        if b_hh is not None:
+            a = a + b_hh
+        h2 = a.relu() if use_relu else a.tanh()
+        return h2, h2
+
+    return _layer_graph(step, proj, h, reverse)
 
 
 _F32 = np.dtype(np.float32)
@@ -183,6 +264,9 @@ class _LSTMLayer(Op):
     (T + 1)-step buffers, so a step reads its predecessor without a copy; the sequence's input
     and output cross between the layouts once, outside the loop."""
 
+    save_in = (0,)  # for create_graph=True: the node keeps its inputs
+    higher_order = True  # create_graph=True: the recurrence again in Tensor ops
+
     @staticmethod
     def forward(ctx, proj, h, c, w_hh, b_hh, reverse):
         xp = xp_of(proj)
@@ -236,6 +320,8 @@ class _LSTMLayer(Op):
 
     @staticmethod
     def backward(ctx, gout, ghT, gcT):
+        if _graph((gout, ghT, gcT)):  # create_graph=True
+            return _bw.regrad(ctx, _lstm_layer_graph, (gout, ghT, gcT))
         xp = xp_of(gout)
         acts, cprev, tcs, hprev, w_hh = ctx.saved
         T, N = acts.shape[0], acts.shape[2]
@@ -313,6 +399,9 @@ class _RNNLayer(Op):
     against torch's 3.3-3.5 and 6.5-7.0; fused, 2.8-4.0 and 4.2-6.4 (2026-12-05, alternating
     processes)."""
 
+    save_in = (0,)  # for create_graph=True: the node keeps its inputs
+    higher_order = True  # create_graph=True: the recurrence again in Tensor ops
+
     @staticmethod
     def forward(ctx, proj, h, w_hh, b_hh, reverse, use_relu):
         xp = xp_of(proj)
@@ -344,6 +433,8 @@ class _RNNLayer(Op):
 
     @staticmethod
     def backward(ctx, gout, ghT):
+        if _graph((gout, ghT)):  # create_graph=True
+            return _bw.regrad(ctx, _rnn_layer_graph, (gout, ghT))
         xp = xp_of(gout)
         ys, hprev, w_hh = ctx.saved
         T, H = ys.shape[0], ys.shape[1]
@@ -373,6 +464,9 @@ class _GRULayer(Op):
     tanh pass, as the LSTM's gates. The 2-layer 200-wide GRU on 35 x 20 steps, alternating
     processes (2026-12-05): forward 8.6-9.0 -> 7.7-7.8 ms, backward 12.8-13.5 -> 12.8-13.4
     (per-step allocations gone; torch 9.5 / 19.3)."""
+
+    save_in = (0,)  # for create_graph=True: the node keeps its inputs
+    higher_order = True  # create_graph=True: the recurrence again in Tensor ops
 
     @staticmethod
     def forward(ctx, proj, h, w_hh, b_hh, reverse):
@@ -424,6 +518,8 @@ class _GRULayer(Op):
 
     @staticmethod
     def backward(ctx, gout, ghT):
+        if _graph((gout, ghT)):  # create_graph=True
+            return _bw.regrad(ctx, _gru_layer_graph, (gout, ghT))
         xp = xp_of(gout)
         rz, ns, hp, hprev, w_hh = ctx.saved
         T, H = ns.shape[0], ns.shape[1]

@@ -1,0 +1,348 @@
+"""Second derivatives (create_graph=True, then a second backward) through the activations,
+norms, losses and layers whose backward ember computes on arrays: against torch's double
+backward, and by finite differences (gradgradcheck) in float64."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import ember
+from tests._support.torch_ref import torch
+
+
+def _weights(shape, seed):
+    return np.random.default_rng(seed).standard_normal(shape)
+
+
+def _second(mod, f, arrays, grad_of):
+    """First gradients (with a graph) of sum(f(*inputs) * W), then the gradients of
+    sum(first * V) with respect to every input: both as NumPy arrays (zeros for None)."""
+    xs = [mod.tensor(a, requires_grad=i in grad_of) for i, a in enumerate(arrays)]
+    y = f(mod, *xs)
+    ys = y if isinstance(y, tuple) else (y,)
+    obj = sum((t * mod.tensor(_weights(tuple(t.shape), 11 + i))).sum() for i, t in enumerate(ys))
+    wrt = [xs[i] for i in grad_of]
+    first = mod.autograd.grad(obj, wrt, create_graph=True, allow_unused=True)
+    s = sum(
+        (g * mod.tensor(_weights(tuple(g.shape), 21 + i))).sum()
+        for i, g in enumerate(first)
+        if g is not None
+    )
+    second = mod.autograd.grad(s, wrt, allow_unused=True)
+
+    def arr(g, x):
+        return np.zeros(tuple(x.shape)) if g is None else g.detach().numpy()
+
+    return [arr(g, x) for g, x in zip(first, wrt)], [arr(g, x) for g, x in zip(second, wrt)]
+
+
+rng = np.random.default_rng(0)
+X = rng.standard_normal((4, 6)) * 2
+X[0, :3] = [0.3, -2.5, 4.0]  # across the breakpoints of the piecewise ones
+IMG = rng.standard_normal((2, 3, 5, 5))
+W3 = rng.standard_normal(6)
+B3 = rng.standard_normal(6)
+WC = rng.standard_normal(3)
+BC = rng.standard_normal(3)
+T4 = np.array([1, 0, 5, 2])
+
+CASES = {
+    "gelu": (lambda m, x: m.nn.functional.gelu(x), [X]),
+    "gelu_tanh": (lambda m, x: m.nn.functional.gelu(x, approximate="tanh"), [X]),
+    "silu": (lambda m, x: m.nn.functional.silu(x), [X]),
+    "mish": (lambda m, x: m.nn.functional.mish(x), [X]),
+    "elu": (lambda m, x: m.nn.functional.elu(x, 0.7), [X]),
+    "selu": (lambda m, x: m.nn.functional.selu(x), [X]),
+    "celu": (lambda m, x: m.nn.functional.celu(x, 1.3), [X]),
+    "softplus": (lambda m, x: m.nn.functional.softplus(x, 2.0, 3.0), [X]),
+    "hardswish": (lambda m, x: m.nn.functional.hardswish(x), [X]),
+    "leaky_relu": (lambda m, x: m.nn.functional.leaky_relu(x, 0.2) ** 2, [X]),
+    "hardtanh": (lambda m, x: m.nn.functional.hardtanh(x, -1.0, 1.5) ** 2, [X]),
+    "relu6": (lambda m, x: m.nn.functional.relu6(x * 3) ** 2, [X]),
+    "threshold": (lambda m, x: m.nn.functional.threshold(x, 0.1, -2.0) ** 2, [X]),
+    "softshrink": (lambda m, x: m.nn.functional.softshrink(x, 0.5) ** 2, [X]),
+    "hardshrink": (lambda m, x: m.nn.functional.hardshrink(x, 0.5) ** 2, [X]),
+    "logsigmoid": (lambda m, x: m.nn.functional.logsigmoid(x), [X]),
+    "softsign": (lambda m, x: m.nn.functional.softsign(x), [X]),
+    "tanhshrink": (lambda m, x: m.nn.functional.tanhshrink(x), [X]),
+    "layer_norm": (lambda m, x, w, b: m.nn.functional.layer_norm(x, (6,), w, b), [X, W3, B3]),
+    "layer_norm_plain": (lambda m, x: m.nn.functional.layer_norm(x, (6,)), [X]),
+    "rms_norm": (lambda m, x, w: m.nn.functional.rms_norm(x, (6,), w), [X, W3]),
+    "group_norm": (lambda m, x, w, b: m.nn.functional.group_norm(x, 3, w, b), [IMG, WC, BC]),
+    "batch_norm": (
+        lambda m, x, w, b: m.nn.functional.batch_norm(x, None, None, w, b, training=True),
+        [IMG, WC, BC],
+    ),
+    "mse": (lambda m, a, b: m.nn.functional.mse_loss(a, b), [X, X[::-1].copy()]),
+    "mse_sum": (lambda m, a, b: m.nn.functional.mse_loss(a, b, reduction="sum"), [X, X * 0.5]),
+    "mse_none": (lambda m, a, b: m.nn.functional.mse_loss(a, b, reduction="none"), [X, X.T.T]),
+    "nll": (lambda m, x: m.nn.functional.nll_loss(m.log_softmax(x, 1), m.tensor(T4)), [X]),
+    "nll_weight_ignore": (
+        lambda m, x: m.nn.functional.nll_loss(
+            m.log_softmax(x, 1), m.tensor(T4), m.tensor(np.abs(W3)), ignore_index=5
+        ),
+        [X],
+    ),
+    "cross_entropy": (lambda m, x: m.nn.functional.cross_entropy(x, m.tensor(T4)), [X]),
+    "cross_entropy_weight_ignore_smooth": (
+        lambda m, x: m.nn.functional.cross_entropy(
+            x, m.tensor(T4), m.tensor(np.abs(W3)), ignore_index=0, label_smoothing=0.1
+        ),
+        [X],
+    ),
+    "cross_entropy_none_3d": (
+        lambda m, x: m.nn.functional.cross_entropy(
+            x, m.tensor(np.array([[0, 2, 1, 2, 0], [1, 1, 0, 2, 2]])), reduction="none"
+        ),
+        [IMG[:, :, 0]],
+    ),
+    "cross_entropy_probs": (
+        lambda m, x, p: m.nn.functional.cross_entropy(x, p.softmax(1), label_smoothing=0.2),
+        [X, X[::-1].copy()],
+    ),
+    "bce": (
+        lambda m, x, t: m.nn.functional.binary_cross_entropy(x.sigmoid(), t.sigmoid()),
+        [X, X.T.T * 0.3],
+    ),
+    "bce_logits": (
+        lambda m, x, t: m.nn.functional.binary_cross_entropy_with_logits(
+            x, t.sigmoid(), m.tensor(np.abs(X[0])), pos_weight=m.tensor(np.abs(W3) + 0.5)
+        ),
+        [X, X * 0.3],
+    ),
+    "conv2d": (
+        lambda m, x, w, b: m.nn.functional.conv2d(x, w, b, stride=2, padding=1),
+        [IMG, rng.standard_normal((4, 3, 3, 3)), rng.standard_normal(4)],
+    ),
+    "conv2d_groups_dilation": (
+        lambda m, x, w: m.nn.functional.conv2d(x, w, padding=(2, 1), dilation=2, groups=3),
+        [IMG, rng.standard_normal((6, 1, 2, 3))],
+    ),
+    "conv1d": (
+        lambda m, x, w: m.nn.functional.conv1d(x, w, stride=2, padding=1),
+        [IMG[:, :, 0], rng.standard_normal((2, 3, 3))],
+    ),
+    "conv3d": (
+        lambda m, x, w: m.nn.functional.conv3d(x, w, padding=1),
+        [IMG[:, :, :3, :3, None].repeat(2, 4), rng.standard_normal((2, 3, 2, 2, 2))],
+    ),
+    "conv_transpose2d": (
+        lambda m, x, w, b: m.nn.functional.conv_transpose2d(
+            x, w, b, stride=2, padding=1, output_padding=1
+        ),
+        [IMG, rng.standard_normal((3, 2, 3, 3)), rng.standard_normal(2)],
+    ),
+    "conv_transpose1d_groups": (
+        lambda m, x, w: m.nn.functional.conv_transpose1d(x, w, stride=2, groups=3, dilation=2),
+        [IMG[:, :, 0], rng.standard_normal((3, 2, 3))],
+    ),
+    "max_pool2d": (lambda m, x: m.nn.functional.max_pool2d(x * x, 3, 2, 1), [IMG]),
+    "max_pool1d_dilated": (
+        lambda m, x: m.nn.functional.max_pool1d(x, 2, 1, dilation=2) ** 2,
+        [IMG[:, :, 0]],
+    ),
+    "avg_pool2d": (
+        lambda m, x: m.nn.functional.avg_pool2d(x * x, 3, 2, 1, count_include_pad=False),
+        [IMG],
+    ),
+    "adaptive_avg_pool2d": (
+        lambda m, x: m.nn.functional.adaptive_avg_pool2d(x * x, (2, 3)),
+        [IMG],
+    ),
+    "global_avg_pool": (lambda m, x: m.nn.functional.adaptive_avg_pool2d(x * x, 1), [IMG]),
+    "pad_constant": (lambda m, x: m.nn.functional.pad(x * x, (1, 2, 0, 1), value=3.0), [IMG]),
+    "pad_reflect": (lambda m, x: m.nn.functional.pad(x * x, (2, 1, 1, 2), "reflect"), [IMG]),
+    "pad_replicate": (
+        lambda m, x: m.nn.functional.pad(x * x, (2, 1), "replicate"),
+        [IMG[:, :, 0]],
+    ),
+    "interpolate_bilinear": (
+        lambda m, x: m.nn.functional.interpolate(x * x, scale_factor=2, mode="bilinear"),
+        [IMG],
+    ),
+    "interpolate_nearest": (
+        lambda m, x: m.nn.functional.interpolate(x * x, size=(7, 3), mode="nearest"),
+        [IMG],
+    ),
+    "unfold_fold": (
+        lambda m, x: m.nn.functional.fold(
+            m.nn.functional.unfold(x * x, 2, padding=1), (5, 5), 2, padding=1
+        ),
+        [IMG],
+    ),
+    "embedding": (
+        lambda m, w: m.nn.functional.embedding(m.tensor([[1, 0, 3], [3, 3, 2]]), w) ** 2,
+        [X],
+    ),
+    "embedding_padding_scale": (
+        lambda m, w: (
+            m.nn.functional.embedding(
+                m.tensor([[1, 0, 3], [3, 3, 2]]), w, padding_idx=3, scale_grad_by_freq=True
+            )
+            ** 2
+        ),
+        [X],
+    ),
+}
+
+
+def _rnn_case(kind, bidirectional=False, cell=False):
+    def f(m, x, h0):
+        m.manual_seed(5)
+        cls = getattr(m.nn, kind + ("Cell" if cell else ""))
+        if cell:
+            mod = cls(6, 4).double()
+            m.manual_seed(5)
+            for p, a in zip(mod.parameters(), _RNN_PARAMS[kind + "Cell"]):
+                p.data.copy_(m.tensor(a))
+            hx = (h0[0], h0[0] * 0.5) if kind == "LSTM" else h0[0]
+            out = mod(x[0], hx)
+            return out if isinstance(out, tuple) else (out,)
+        mod = cls(6, 4, 2, bidirectional=bidirectional).double()
+        for p, a in zip(mod.parameters(), _RNN_PARAMS[kind + str(bidirectional)]):
+            p.data.copy_(m.tensor(a))
+        d = 2 if bidirectional else 1
+        hx = h0[: 2 * d]
+        out, hn = mod(x, (hx, hx * 0.5) if kind == "LSTM" else hx)
+        return (out,) + (hn if isinstance(hn, tuple) else (hn,))
+
+    return f, [rng.standard_normal((5, 3, 6)), rng.standard_normal((4, 3, 4))]
+
+
+def _params(shapes, seed):
+    g = np.random.default_rng(seed)
+    return [g.standard_normal(s) * 0.4 for s in shapes]
+
+
+def _layer_shapes(gates, bidirectional):
+    one = [(gates * 4, 6), (gates * 4, 4), (gates * 4,), (gates * 4,)]
+    two = [(gates * 4, 4 * (2 if bidirectional else 1)), (gates * 4, 4), (gates * 4,), (gates * 4,)]
+    d = 2 if bidirectional else 1
+    return one * d + two * d
+
+
+_RNN_PARAMS = {
+    **{
+        k + str(b): _params(_layer_shapes(n, b), 3)
+        for k, n in (("LSTM", 4), ("GRU", 3), ("RNN", 1))
+        for b in (False, True)
+    },
+    "LSTMCell": _params([(16, 6), (16, 4), (16,), (16,)], 4),
+    "GRUCell": _params([(12, 6), (12, 4), (12,), (12,)], 4),
+}
+for _k, _b, _c in (
+    ("LSTM", False, False),
+    ("LSTM", True, False),
+    ("GRU", False, False),
+    ("GRU", True, False),
+    ("RNN", False, False),
+    ("LSTM", False, True),
+    ("GRU", False, True),
+):
+    CASES[f"{_k.lower()}{'_cell' if _c else ''}{'_bidirectional' if _b else ''}"] = _rnn_case(
+        _k, _b, _c
+    )
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_second_derivatives_match_torch(name):
+    f, arrays = CASES[name]
+    grad_of = list(range(len(arrays)))
+    e1, e2 = _second(ember, f, arrays, grad_of)
+    t1, t2 = _second(torch, f, arrays, grad_of)
+    for a, b in zip(e1 + e2, t1 + t2):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-10)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "gelu",
+        "silu",
+        "elu",
+        "layer_norm",
+        "batch_norm",
+        "cross_entropy",
+        "bce_logits",
+        "conv2d_groups_dilation",
+        "max_pool2d",
+        "avg_pool2d",
+        "pad_reflect",
+        "embedding",
+        "lstm_cell",
+        "gru_cell",
+    ],
+)
+def test_gradgradcheck_float64(name):
+    f, arrays = CASES[name]
+    xs = tuple(ember.tensor(a * 0.5, requires_grad=True) for a in arrays)
+    assert ember.autograd.gradgradcheck(lambda *t: f(ember, *t), xs)
+
+
+def test_float32_training_path_is_unchanged_by_the_graph_form():
+    """Plain backward keeps the array formulas (the compiled GELU loop included)."""
+    x = ember.tensor((X * 1.5).astype(np.float32), requires_grad=True)
+    ember.nn.functional.gelu(x).sum().backward()
+    tx = torch.tensor((X * 1.5).astype(np.float32), requires_grad=True)
+    torch.nn.functional.gelu(tx).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-6, atol=1e-7)
+
+
+def test_hardsigmoid_has_no_double_backward_as_in_torch():
+    f = (lambda m, x: m.nn.functional.hardsigmoid(x) ** 2, [X])
+    for mod in (ember, torch):
+        with pytest.raises(RuntimeError):
+            _second(mod, f[0], f[1], [0])
+
+
+def test_gradient_penalty_training_step_matches_torch():
+    """WGAN-GP's critic step, as its programs write it: a conv critic with LeakyReLU and layer
+    norm, the gradient of its output at interpolates taken with create_graph=True, its norm's
+    penalty in the loss; the parameters' gradients against torch's."""
+    r = np.random.default_rng(9)
+    real, fake = r.standard_normal((4, 3, 8, 8)), r.standard_normal((4, 3, 8, 8))
+    alpha = r.random((4, 1, 1, 1))
+
+    def step(m):
+        m.manual_seed(0)
+        nn = m.nn
+        critic = nn.Sequential(
+            nn.Conv2d(3, 8, 3, 2, 1),
+            nn.LeakyReLU(0.2),
+            nn.Conv2d(8, 8, 3, 2, 1),
+            nn.LayerNorm([8, 2, 2]),
+            nn.LeakyReLU(0.2),
+            nn.Flatten(),
+            nn.Linear(32, 1),
+        ).double()
+        for p, a in zip(critic.parameters(), _params([p.shape for p in critic.parameters()], 8)):
+            p.data.copy_(m.tensor(a))
+        xr, xf = m.tensor(real), m.tensor(fake)
+        xi = (m.tensor(alpha) * xr + (1 - m.tensor(alpha)) * xf).requires_grad_(True)
+        (g,) = m.autograd.grad(critic(xi).sum(), xi, create_graph=True)
+        penalty = ((g.flatten(1).norm(2, dim=1) - 1) ** 2).mean()
+        loss = critic(xf).mean() - critic(xr).mean() + 10 * penalty
+        loss.backward()
+        return [p.grad.numpy() for p in critic.parameters()]
+
+    for a, b in zip(step(ember), step(torch)):
+        np.testing.assert_allclose(a, b, rtol=1e-8, atol=1e-10)
+
+
+def test_hessian_of_a_transformer_block_loss_matches_torch():
+    """torch.func.hessian through GELU, layer norm and cross-entropy (double backward of each)."""
+    r = np.random.default_rng(10)
+    x, w1, w2 = r.standard_normal((3, 4)), r.standard_normal((5, 4)), r.standard_normal((3, 5))
+    tgt = np.array([0, 2, 1])
+
+    def hess(m):
+        F = m.nn.functional
+
+        def loss(v):
+            h = F.layer_norm(F.gelu(m.tensor(x) @ v.reshape(5, 4).t()), (5,))
+            return F.cross_entropy(h @ m.tensor(w2).t(), m.tensor(tgt))
+
+        return m.func.hessian(loss)(m.tensor(w1.reshape(-1))).numpy()
+
+    np.testing.assert_allclose(hess(ember), hess(torch), rtol=1e-8, atol=1e-10)
