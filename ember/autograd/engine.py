@@ -14,6 +14,7 @@ import numpy as np
 from .._backend import ufunc_methods
 from .._backend.xp import xp_for, xp_of
 from .._grad_state import state as _grad_state
+from ..dtypes import from_numpy_dtype
 from ..tensor import Size, Tensor, _wrap, _wrap_node
 from .node import (
     AccumulateGrad,
@@ -99,14 +100,17 @@ def _call_node(node, grads, create_graph: bool):
                 out = node.backward(node, *arrs)
             out = out if type(out) is tuple else (out,)
             stub = NotDifferentiableTwice(node.name(), node._next)
+            stub._nout = len(out)
             res = []
-            for o in out:
+            for i, o in enumerate(out):
                 if o is None or isinstance(o, Tensor):  # (a Tensor: a sparse gradient)
                     res.append(o)
                 else:
                     t = _wrap(o)
                     t._rg = True
                     t.grad_fn = stub
+                    if i:  # each gradient its own output of the stub (their shapes differ)
+                        t._out_nr = i
                     res.append(t)
             return tuple(res)
         return res if type(res) is tuple else (res,)
@@ -157,6 +161,11 @@ def _call_with_graph(node, grads):
                 if isinstance(a, Tensor) and a._data is s:
                     m = a
                     break
+            casts = node.__dict__.get("_cast_of")
+            if m is None and casts is not None and id(s) in casts:
+                src = inputs[casts[id(s)]]  # a copy of an input in another dtype: cast again
+                if isinstance(src, Tensor):
+                    m = src.to(from_numpy_dtype(s.dtype))
             if m is None and s is node.__dict__.get("_outarr"):
                 if out is None:  # the output tensor is gone: a stand-in with the same node
                     out = _wrap_node(s, node, 0)

@@ -777,8 +777,18 @@ class _Sigmoid(Op):
         return g * (1 - y) * y  # torch's order
 
 
+def _prelu_graph(x, w):
+    """PReLU in Tensor ops (create_graph=True), w broadcast as the forward does."""
+    if x.ndim >= 2 and w.numel() > 1:
+        w = w.reshape((1, -1) + (1,) * (x.ndim - 2))
+    else:
+        w = w.reshape(())
+    return _bw.where(_wrap(x._data > 0), x, w * x)
+
+
 class _PRelu(Op):
     save_in = (0, 1)
+    higher_order = True  # create_graph=True: _prelu_graph, differentiated
 
     @staticmethod
     def forward(ctx, x, w):
@@ -792,6 +802,8 @@ class _PRelu(Op):
 
     @staticmethod
     def backward(ctx, g):
+        if isinstance(g, Tensor):
+            return _bw.regrad(ctx, _prelu_graph, g)
         x, wb = ctx.saved
         pos = x > 0
         gx = select.where(pos, g, wb * g)

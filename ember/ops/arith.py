@@ -102,6 +102,7 @@ class _Binary(Op):
             d["da"] = da = a.dtype
             if da != rt:
                 a = a.astype(rt)
+                d["_cast_of"] = {id(a): 0}  # create_graph=True maps it to the input cast
         else:
             d["sa"] = _shape(a)
             d["da"] = _dtype(a)
@@ -111,6 +112,7 @@ class _Binary(Op):
             d["db"] = db = b.dtype
             if db != rt:
                 b = b.astype(rt)
+                d.setdefault("_cast_of", {})[id(b)] = 1
         else:
             d["sb"] = _shape(b)
             d["db"] = _dtype(b)

@@ -146,6 +146,8 @@ class Hypot(_Binary):
     @staticmethod
     def backward(ctx, g):
         a, b, y = ctx.saved
+        if isinstance(g, Tensor):  # create_graph=True: y from the inputs, not a constant
+            y = (a * a + b * b).sqrt()
         n = ctx._needs
         with np.errstate(all="ignore"):  # 0 / 0 and inf / inf are NaN, as torch's (silent)
             return Hypot.out(ctx, g * a / y if n[0] else None, g * b / y if n[1] else None)

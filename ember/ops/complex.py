@@ -59,8 +59,11 @@ class _Imag(Op):
 
 
 class _ViewAsReal(Op):
+    adjoint = 0  # linear: create_graph=True records its gradient as a LinearAdjoint
+
     @staticmethod
     def forward(ctx, a):
+        ctx.args = (None,)
         if a.ndim == 0:
             a = a.reshape(1)
             return a.view(a.real.dtype).reshape(2)
@@ -74,8 +77,11 @@ class _ViewAsReal(Op):
 
 
 class _ViewAsComplex(Op):
+    adjoint = 0  # linear: create_graph=True records its gradient as a LinearAdjoint
+
     @staticmethod
     def forward(ctx, a):
+        ctx.args = (None,)
         if not a.flags.c_contiguous:
             a = xp_of(a).ascontiguousarray(a)
         return a.view(_complex_of(a.dtype))[..., 0]

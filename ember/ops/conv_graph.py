@@ -54,5 +54,9 @@ def conv_transpose(x: Tensor, w: Tensor, b, s, pads, d, g: int, osz) -> Tensor:
     Cout / g, *K), output size ``osz``), in Tensor ops: the input gradient of ``conv`` with the
     same weight, at x, taken with create_graph=True."""
     z = x.new_zeros((x.shape[0], w.shape[1] * g) + tuple(osz)).requires_grad_()
-    (y,) = _grad(conv(z, w, None, s, pads, d, g), [z], x, create_graph=True)
+    c = conv(z, w, None, s, pads, d, g)
+    # an output padding of a stride or more gives the convolution more positions than x has:
+    # those reach no output of the transposed one, so x is taken as zero there
+    extra = [(0, c.shape[2 + i] - x.shape[2 + i]) for i in range(len(osz))]
+    (y,) = _grad(c, [z], _zero_pad(x, extra), create_graph=True)
     return y if b is None else y + b.reshape((1, -1) + (1,) * len(osz))

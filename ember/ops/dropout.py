@@ -18,6 +18,8 @@ __all__ = ["dropout"]
 class _MulMask(Op):
     """x * mask (mask a constant array already scaled); backward g * mask."""
 
+    higher_order = True  # g * mask works on Tensors
+
     @staticmethod
     def forward(ctx, x, mask):
         ctx.mask = mask

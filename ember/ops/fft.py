@@ -113,8 +113,11 @@ def _resize(a, dims, sizes):
 class _C2C(Op):
     """fftn/ifftn of a complex array over ``dims`` to ``sizes``."""
 
+    adjoint = 0  # linear: create_graph=True records its gradient as a LinearAdjoint
+
     @staticmethod
     def forward(ctx, a, dims, sizes, norm, inverse):
+        ctx.args = (None, dims, sizes, norm, inverse)
         ctx.info = (a.shape, dims, norm, inverse, a.dtype)
         f = _fft(a, "ifftn" if inverse else "fftn")
         return f(a, s=sizes, axes=dims, norm=norm).astype(_cdtype(a.dtype), copy=False)
@@ -133,8 +136,11 @@ class _C2C(Op):
 class _R2C(Op):
     """rfftn of a real array over ``dims`` to ``sizes`` (the last dim halved)."""
 
+    adjoint = 0  # linear: create_graph=True records its gradient as a LinearAdjoint
+
     @staticmethod
     def forward(ctx, a, dims, sizes, norm):
+        ctx.args = (None, dims, sizes, norm)
         ctx.info = (a.shape, dims, sizes, norm, a.dtype)
         out = _fft(a, "rfftn")(a, s=sizes, axes=dims, norm=norm)
         return out.astype(_cdtype(a.dtype), copy=False)
@@ -152,8 +158,11 @@ class _R2C(Op):
 class _C2R(Op):
     """irfftn of a Hermitian half-spectrum over ``dims`` to the real ``sizes``."""
 
+    adjoint = 0  # linear: create_graph=True records its gradient as a LinearAdjoint
+
     @staticmethod
     def forward(ctx, a, dims, sizes, norm):
+        ctx.args = (None, dims, sizes, norm)
         ctx.info = (a.shape, dims, sizes, norm, a.dtype)
         out = _fft(a, "irfftn")(a, s=sizes, axes=dims, norm=norm)
         return out.astype(_rdtype(a.dtype), copy=False)

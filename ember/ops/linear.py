@@ -13,6 +13,7 @@ from ..dtypes import from_numpy_dtype
 from ..tensor import Tensor
 from . import _autocast, _bw
 from ._blas_sum import is_half, ones
+from .einsum import einsum
 
 __all__ = ["linear"]
 
@@ -93,8 +94,14 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     return _Linear.apply(input, weight, bias)
 
 
+def _bilinear_graph(x1, x2, w, b):
+    y = einsum("...i,oij,...j->...o", x1, w, x2)
+    return y if b is None else y + b
+
+
 class _Bilinear(Op):
     save_in = (0, 1, 2)
+    higher_order = True  # create_graph=True: the einsum in Tensor ops, differentiated
 
     @staticmethod
     def forward(ctx, x1, x2, w, b):
@@ -107,6 +114,8 @@ class _Bilinear(Op):
 
     @staticmethod
     def backward(ctx, g):
+        if isinstance(g, Tensor):  # create_graph=True
+            return _bw.regrad(ctx, _bilinear_graph, g)
         x1, x2, w = ctx.saved
         xp = xp_of(x1)
         n = ctx._needs

@@ -118,6 +118,8 @@ class AdaptiveAvgPool(Op):
 
 
 class AdaptiveMaxPool(Op):
+    higher_order = True  # create_graph=True: the scatter to the maxima as Tensor ops
+
     def name(self) -> str:
         return "SqueezeBackward1" if self.nsp == 1 else f"AdaptiveMaxPool{self.nsp}DBackward0"
 
@@ -155,6 +157,13 @@ class AdaptiveMaxPool(Op):
 
     @staticmethod
     def backward(ctx, g):
+        if isinstance(g, Tensor):  # create_graph=True: a scatter_add, whose gradient gathers
+            xshape, nsp = ctx.xshape, ctx.nsp
+            lead, plane = math.prod(xshape[:-nsp]), math.prod(xshape[-nsp:])
+            gx = g.new_zeros((lead, plane)).scatter_add(
+                1, _wrap(ctx.idx.reshape(lead, -1)), g.reshape(lead, -1)
+            )
+            return gx.reshape(xshape), None, None
         return _scatter_add(g, ctx.idx, ctx.xshape, ctx.nsp), None, None
 
 

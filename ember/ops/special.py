@@ -78,11 +78,14 @@ def _f64_or_f32(kernel, kernel_f32):
     return f
 
 
-def _unary(name, kernel, grad=None, *, torch_name=None, kernel_f32=None, no_complex=None):
+def _unary(
+    name, kernel, grad=None, *, torch_name=None, kernel_f32=None, no_complex=None, graph=None
+):
     """A differentiable elementwise op from a float64 kernel (and optionally a float32 one) and
     grad(g, a, y) on arrays; ``no_complex`` names torch's kernel in its refusal of complex
     input, ``<name>_cpu`` by default (these kernels are real: a complex input lost its
-    imaginary part)."""
+    imaginary part); ``graph(g, x)`` is the gradient in Tensor ops (create_graph=True: torch's
+    double backward), from the functions below, each differentiable again."""
     no_complex = no_complex or f"{name}_cpu"
     fwd = _f64(kernel) if kernel_f32 is None else _f64_or_f32(kernel, kernel_f32)
     cls = elementwise_op(
@@ -92,6 +95,7 @@ def _unary(name, kernel, grad=None, *, torch_name=None, kernel_f32=None, no_comp
         float_only=True,
         save="in" if grad is not None else None,
         opmath_grad=False,  # torch's gradients of these are formulas of half-type ops
+        graph=graph,
     )
 
     def fn(input, *, out=None):
@@ -135,6 +139,7 @@ lgamma = _unary(
     torch_name="lgamma",
     kernel_f32=_gm.lgamma_f32,
     no_complex="lgamma_vml_cpu",
+    graph=lambda g, x: g * digamma(x),
 )
 gammaln = _unary(
     "gammaln",
@@ -142,6 +147,7 @@ gammaln = _unary(
     lambda g, a, y: g * _g(_gm.digamma)(a),
     kernel_f32=_gm.lgamma_f32,
     no_complex="lgamma_vml_cpu",
+    graph=lambda g, x: g * digamma(x),
 )
 digamma = _unary(
     "digamma",
@@ -150,12 +156,42 @@ digamma = _unary(
     torch_name="digamma",
     kernel_f32=_gm.digamma_f32,
     no_complex="digamma",
+    graph=lambda g, x: g * polygamma(1, x),
 )
-psi = _unary("psi", _gm.digamma, _digamma_grad, kernel_f32=_gm.digamma_f32, no_complex="digamma")
+psi = _unary(
+    "psi",
+    _gm.digamma,
+    _digamma_grad,
+    kernel_f32=_gm.digamma_f32,
+    no_complex="digamma",
+    graph=lambda g, x: g * polygamma(1, x),
+)
 i0 = _unary(
-    "i0", _bm.i0, lambda g, a, y: g * _g(_bm.i1)(a), torch_name="i0", no_complex="i0_vml_cpu"
+    "i0",
+    _bm.i0,
+    lambda g, a, y: g * _g(_bm.i1)(a),
+    torch_name="i0",
+    no_complex="i0_vml_cpu",
+    graph=lambda g, x: g * i1(x),
 )
-i0e = _unary("i0e", _bm.i0e, lambda g, a, y: g * (_g(_bm.i1e)(a) - np.sign(a) * y))
+i0e = _unary(
+    "i0e",
+    _bm.i0e,
+    lambda g, a, y: g * (_g(_bm.i1e)(a) - np.sign(a) * y),
+    graph=lambda g, x: g * (i1e(x) - _const(np.sign(x._data)) * i0e(x)),
+)
+
+
+def _const(a) -> Tensor:
+    """An array that a graph gradient takes as a constant (a sign, a mask)."""
+    return _wrap(np.asarray(a))
+
+
+def _at_zero(x, value: float, f) -> Tensor:
+    """f(x) where x != 0, ``value`` where x == 0 (f evaluated at 1 there, so no 0 / 0)."""
+    zero = x._data == 0
+    safe = x + _const(zero.astype(x._data.dtype))
+    return _bw.where(_const(zero), value, f(safe))
 
 
 def _i1_grad(g, a, y):
@@ -170,27 +206,42 @@ def _i1e_grad(g, a, y):
     return g * d.astype(y.dtype, copy=False)
 
 
-i1 = _unary("i1", _bm.i1, _i1_grad)
-i1e = _unary("i1e", _bm.i1e, _i1e_grad)
+i1 = _unary(
+    "i1", _bm.i1, _i1_grad, graph=lambda g, x: g * _at_zero(x, 0.5, lambda t: i0(t) - i1(t) / t)
+)
+i1e = _unary(
+    "i1e",
+    _bm.i1e,
+    _i1e_grad,
+    graph=lambda g, x: (
+        g * _at_zero(x, 0.5, lambda t: i0e(t) - i1e(t) * (_const(np.sign(t._data)) + 1 / t))
+    ),
+)
 erfcx = _unary(
     "erfcx",
     _sm.erfcx,
     lambda g, a, y: g * (2 * a * y - _TWO_OVER_SQRT_PI).astype(y.dtype),
     no_complex="erfcx_cpu",
+    graph=lambda g, x: g * (2 * x * erfcx(x) - _TWO_OVER_SQRT_PI),
 )
 ndtr = _unary(
     "ndtr",
     _sm.ndtr,
     lambda g, a, y: g * (np.exp(-0.5 * a * a) / _SQRT_2PI).astype(y.dtype),
     no_complex="erf_vml_cpu",  # torch's ndtr is made of erf
+    graph=lambda g, x: g * ((-0.5 * x * x).exp() / _SQRT_2PI),
 )
 ndtri = _unary(
-    "ndtri", _sm.ndtri, lambda g, a, y: g * (_SQRT_2PI * np.exp(0.5 * y * y)).astype(y.dtype)
+    "ndtri",
+    _sm.ndtri,
+    lambda g, a, y: g * (_SQRT_2PI * np.exp(0.5 * y * y)).astype(y.dtype),
+    graph=lambda g, x: g * (_SQRT_2PI * (0.5 * ndtri(x) ** 2).exp()),
 )
 log_ndtr = _unary(
     "log_ndtr",
     _sm.log_ndtr,
     lambda g, a, y: g * (np.exp(-0.5 * a * a - y) / _SQRT_2PI).astype(y.dtype),
+    graph=lambda g, x: g * ((-0.5 * x * x - log_ndtr(x)).exp() / _SQRT_2PI),
 )
 
 
@@ -206,7 +257,7 @@ def _entr_grad(g, a, y):
     return g * d.astype(y.dtype, copy=False)
 
 
-entr = _unary("entr", _entr, _entr_grad)
+entr = _unary("entr", _entr, _entr_grad, graph=lambda g, x: g * -(1 + x.log()))
 
 
 airy_ai = _unary("airy_ai", _bm.airy_ai)
@@ -228,6 +279,7 @@ spherical_bessel_j0 = _unary("spherical_bessel_j0", _bm.spherical_j0)
 
 class _Polygamma(Op):
     save_in = (0,)
+    higher_order = True  # create_graph=True: polygamma(n + 1) as an op, differentiable again
 
     @staticmethod
     def forward(ctx, a, n):
@@ -239,6 +291,8 @@ class _Polygamma(Op):
     def backward(ctx, g):
         (a,) = ctx.saved
         n = ctx.n
+        if isinstance(g, Tensor):
+            return g * polygamma(n + 1, a), None
         return g * _f64(lambda x: _gm.polygamma(n + 1, x))(a), None
 
 
@@ -315,9 +369,10 @@ def _np_of(dt) -> np.dtype:
     return dt.np if dt.np.kind != "V" else np.dtype(np.float32)
 
 
-def _binary_op(name, kernel, grad_a=None, grad_b=None):
+def _binary_op(name, kernel, grad_a=None, grad_b=None, graph=None):
     """An Op class of two broadcast float arrays: kernel(a, b) on float64; grad_a/grad_b give
-    d/da and d/db as arrays (None: torch has no such derivative)."""
+    d/da and d/db as arrays (None: torch has no such derivative); ``graph(a, b)`` is the
+    function in Tensor ops, which create_graph=True differentiates (torch's double backward)."""
 
     def forward(ctx, a, b):
         ctx.saved = (a, b)
@@ -333,6 +388,8 @@ def _binary_op(name, kernel, grad_a=None, grad_b=None):
         return back.asarray(r) if back is not None else r
 
     def backward(ctx, g):
+        if graph is not None and isinstance(g, Tensor):
+            return _bw.regrad(ctx, graph, g)
         a, b = ctx.saved
         n = ctx._needs
         ga = gb = None
@@ -350,7 +407,12 @@ def _binary_op(name, kernel, grad_a=None, grad_b=None):
     return type(
         name,
         (Op,),
-        {"forward": staticmethod(forward), "backward": staticmethod(backward), "save_in": (0, 1)},
+        {
+            "forward": staticmethod(forward),
+            "backward": staticmethod(backward),
+            "save_in": (0, 1),
+            "higher_order": graph is not None,
+        },
     )
 
 
@@ -383,9 +445,18 @@ def _xlog1py_ga(x, y):
         return np.where((x == 0) & ~np.isnan(y), 0.0, np.log1p(y))
 
 
-_Xlogy = _binary_op("XlogyBackward0", _xlogy, _xlogy_ga, _safe_div)
+def _x_times(f):
+    """x * f(y), 0 where x is 0, in Tensor ops (xlogy's and xlog1py's graph form)."""
+    return lambda x, y: _bw.where(_const(x._data == 0), 0.0, x * f(y))
+
+
+_Xlogy = _binary_op("XlogyBackward0", _xlogy, _xlogy_ga, _safe_div, _x_times(lambda y: y.log()))
 _Xlog1py = _binary_op(
-    "SpecialXlog1pyBackward0", _xlog1py, _xlog1py_ga, lambda x, y: _safe_div(x, 1 + y)
+    "SpecialXlog1pyBackward0",
+    _xlog1py,
+    _xlog1py_ga,
+    lambda x, y: _safe_div(x, 1 + y),
+    _x_times(lambda y: y.log1p()),
 )
 _Zeta = _binary_op("SpecialZetaBackward0", _gm.zeta, None, lambda s, q: -s * _gm.zeta(s + 1, q))
 

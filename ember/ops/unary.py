@@ -120,6 +120,7 @@ def _float_in(a):
 
 class Cast(Op):
     _bname = "ToCopyBackward0"
+    higher_order = True  # backward is the cast back (_bw.cast works on Tensors)
 
     @staticmethod
     def forward(ctx, a, npdtype):
@@ -150,6 +151,7 @@ class Clone(Op):
 
 class ToDevice(Op):
     _bname = "ToCopyBackward0"
+    higher_order = True  # create_graph=True: the gradient moved back as a Tensor op
 
     @staticmethod
     def forward(ctx, a, dev):
@@ -162,6 +164,8 @@ class ToDevice(Op):
 
     @staticmethod
     def backward(ctx, g):
+        if isinstance(g, Tensor):
+            return g.to(ctx.src), None
         return ToDevice.forward(ctx, g, ctx.src), None
 
 
@@ -290,7 +294,8 @@ negative = neg
 abs = _unary(
     "abs",
     np.abs,
-    lambda g, a, y: g * _bw.sign(a),
+    # a Tensor's sign refuses complex values (torch's rule): sgn, z / |z|, is NumPy's sign there
+    lambda g, a, y: g * (a.sgn() if isinstance(a, Tensor) else _bw.sign(a)),
     float_only=False,  # noqa: A001
     higher=True,
     holomorphic=False,  # |z|: g * z / |z|

@@ -184,6 +184,49 @@ CASES = {
         ),
         [X],
     ),
+    "conv_transpose2d_output_padding_past_stride": (
+        lambda m, x, w: m.nn.functional.conv_transpose2d(
+            x, w, stride=1, dilation=2, output_padding=1
+        ),
+        [IMG, rng.standard_normal((3, 2, 2, 2))],
+    ),
+    "bilinear": (
+        lambda m, a, b, w, bias: m.nn.functional.bilinear(a, b, w, bias),
+        [X[:, :3], X[:, 2:], rng.standard_normal((5, 3, 4)), rng.standard_normal(5)],
+    ),
+    "prelu": (lambda m, x, w: m.nn.functional.prelu(x, w), [IMG, np.array([0.2, -0.5, 1.5])]),
+    "adaptive_max_pool2d": (
+        lambda m, x: m.nn.functional.adaptive_max_pool2d(x * x, (2, 3)),
+        [IMG],
+    ),
+    "dropout_training": (
+        lambda m, x: (m.manual_seed(3), m.nn.functional.dropout(x * x, 0.4))[1],
+        [X],
+    ),
+    "cast": (lambda m, x: (x.float() ** 3).double(), [X]),
+    "hypot_mixed_dtypes": (lambda m, a, b: m.hypot(a.float(), b), [X, X[::-1].copy()]),
+    "atan2_mixed_dtypes": (lambda m, a, b: m.atan2(a, b.float()), [X, X[::-1].copy()]),
+    "rfft_irfft": (lambda m, x: m.fft.irfft(m.fft.rfft(x * x) * 1.5, n=6), [X]),
+    "fftn_abs": (lambda m, x: m.fft.fftn(x * x).abs(), [X + 3]),
+    "stft": (
+        lambda m, x: m.view_as_real(
+            m.stft(x * x, 4, return_complex=True, window=m.hann_window(4, dtype=m.float64))
+        ),
+        [X.reshape(-1)],
+    ),
+    "lgamma": (lambda m, x: m.lgamma(x.abs() + 0.5), [X]),
+    "digamma": (lambda m, x: m.digamma(x.abs() + 0.5), [X]),
+    "polygamma": (lambda m, x: m.polygamma(2, x.abs() + 0.5), [X]),
+    "mvlgamma": (lambda m, x: m.mvlgamma(x.abs() + 2, 3), [X]),
+    "i0_i1": (lambda m, x: m.i0(x) + m.special.i1(x) + m.special.i1e(x) + m.special.i0e(x), [X]),
+    "ndtr_family": (
+        lambda m, x: m.special.ndtr(x) + m.special.log_ndtr(x) + m.special.erfcx(x * 0.5),
+        [X],
+    ),
+    "ndtri": (lambda m, x: m.special.ndtri(x.sigmoid()), [X]),
+    "entr": (lambda m, x: m.special.entr(x.abs() + 0.1), [X]),
+    "xlogy": (lambda m, a, b: m.xlogy(a, b.abs() + 0.1), [X, X[::-1].copy()]),
+    "xlog1py": (lambda m, a, b: m.special.xlog1py(a, b.abs()), [X, X[::-1].copy()]),
 }
 
 
@@ -251,8 +294,9 @@ def test_second_derivatives_match_torch(name):
     grad_of = list(range(len(arrays)))
     e1, e2 = _second(ember, f, arrays, grad_of)
     t1, t2 = _second(torch, f, arrays, grad_of)
+    f32 = "mixed" in name  # a float32 operand: float32 rounding
     for a, b in zip(e1 + e2, t1 + t2):
-        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-10)
+        np.testing.assert_allclose(a, b, rtol=1e-5 if f32 else 1e-9, atol=1e-6 if f32 else 1e-10)
 
 
 @pytest.mark.parametrize(
@@ -346,3 +390,15 @@ def test_hessian_of_a_transformer_block_loss_matches_torch():
         return m.func.hessian(loss)(m.tensor(w1.reshape(-1))).numpy()
 
     np.testing.assert_allclose(hess(ember), hess(torch), rtol=1e-8, atol=1e-10)
+
+
+def test_an_op_without_double_backward_raises_torchs_error_type():
+    """A multi-output op still without a graph form raises RuntimeError at the second
+    backward (its gradients of different shapes once met in one buffer: a ValueError)."""
+    x = ember.tensor(X, requires_grad=True)
+    src = ember.tensor(X[::-1].copy(), requires_grad=True)
+    idx = ember.tensor(np.array([[0, 1, 2, 3, 0, 1]] * 4))
+    y = x.scatter_reduce(0, idx, src, "prod")
+    gx, gs = ember.autograd.grad(y.sum(), (x, src), create_graph=True)
+    with pytest.raises(RuntimeError, match="differentiate twice"):
+        ember.autograd.grad((gx * gx).sum() + (gs * gs).sum(), (x, src))
