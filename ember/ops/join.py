@@ -133,9 +133,48 @@ def _promote_all(tensors):
     return [t if t.dtype is dt else t.to(dt) for t in tensors]
 
 
+_join_bytes = bytearray().join
+_ndarray = np.ndarray
+
+
+def _cat_rows(tensors):
+    """``cat(tensors, 0)`` for same-shape, same-dtype, C-contiguous CPU tensors outside a graph,
+    as one ``bytearray.join`` of their buffers (a single copy, no NumPy call but the array's
+    construction); None for anything else. Two (64, 128) float32: 3.1 -> 2.6 us (torch 2.4),
+    NumPy's concatenate alone taking 2.1."""
+    if _node._profiling:
+        return None
+    grad = _gs.enabled
+    arrays = []
+    s0 = None
+    for x in tensors:
+        if type(x) is not Tensor:
+            return None
+        a = x._data
+        if type(a) is not CPU_ARRAY or (grad and x._rg):
+            return None
+        if s0 is None:
+            s0 = a.shape
+            dt = a.dtype
+        elif a.shape != s0 or a.dtype is not dt:
+            return None
+        arrays.append(a)
+    if not s0:
+        return None  # 0-d tensors (torch's error) or no tensors
+    try:
+        buf = _join_bytes(arrays)
+    except TypeError:  # an array that is not C-contiguous
+        return None
+    return _wrap(_ndarray((len(arrays) * s0[0],) + s0[1:], dt, buf))
+
+
 def cat(tensors, dim: int = 0, *, out=None) -> Tensor:
     """Join tensors along an existing dim (dtypes promoted, as torch)."""
     tt = type(tensors)
+    if dim == 0 and out is None and (tt is list or tt is tuple):
+        r = _cat_rows(tensors)
+        if r is not None:
+            return r
     if out is None and type(dim) is int and (tt is list or tt is tuple) and tensors:
         # the graph-free path, checked in one pass, with the axis passed by position: NumPy's
         # keyword parsing alone cost 0.6 of the 3.1 us that two (64, 128) float32 took (torch:
@@ -197,7 +236,10 @@ def stack(tensors, dim: int = 0, *, out=None) -> Tensor:
         # graph-free path (np.stack alone: 50 us, concatenate: 16)
         d = check_dim(dim, len(shp) + 1)
         if d == 0 and shp:
-            return _wrap(np.concatenate(arrays).reshape((len(arrays),) + shp))
+            try:  # one copy of the buffers, as _cat_rows
+                return _wrap(_ndarray((len(arrays),) + shp, arrays[0].dtype, _join_bytes(arrays)))
+            except TypeError:  # an array that is not C-contiguous
+                return _wrap(np.concatenate(arrays).reshape((len(arrays),) + shp))
         return _wrap(np.stack(arrays, axis=d))
     _check_elements(tensors)
     for i, x in enumerate(tensors):

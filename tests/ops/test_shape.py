@@ -560,3 +560,45 @@ def test_cat_fast_path_matches_torch(dim):
     a, b = randn(3, 4), randn(3, 4)
     assert_same(ember.cat([a, b], dim), torch.cat([to_torch(a), to_torch(b)], dim))
     assert_same(ember.cat((a, b), dim=dim), torch.cat((to_torch(a), to_torch(b)), dim=dim))
+
+
+_ROW_CATS = [
+    lambda m: [m.zeros(0, 3), m.zeros(0, 3)],
+    lambda m: [m.zeros(2, 0), m.zeros(2, 0)],
+    lambda m: [m.tensor([1, 2]), m.tensor([3, 4])],
+    lambda m: [m.tensor([True, False]), m.tensor([False, False])],
+    lambda m: [m.tensor([1 + 2j]), m.tensor([3j])],
+    lambda m: [m.ones(2, 3, dtype=m.float16), m.zeros(2, 3, dtype=m.float16)],
+    lambda m: [m.arange(6.0).reshape(2, 3).t(), m.ones(3, 2)],  # not C-contiguous
+    lambda m: [m.ones(1, 4)[:, ::2], m.ones(1, 2)],
+    lambda m: [m.tensor(1.0), m.tensor(2.0)],  # 0-d: torch's error
+    lambda m: [m.zeros(0), m.ones(2, 2)],  # a legacy empty 1-d tensor is skipped
+    lambda m: [m.ones(2, 2), m.ones(2, 3)],  # sizes differ: torch's error
+    lambda m: [m.ones(2, 2), m.ones(2, 2, dtype=m.float64)],  # promoted
+    lambda m: (m.ones(3, 2, 2), m.zeros(3, 2, 2), m.ones(3, 2, 2)),
+]
+
+
+@pytest.mark.parametrize("case", range(len(_ROW_CATS)))
+def test_cat_rows_path_matches_torch(case):
+    """cat along dim 0 of same-shape tensors outside a graph joins their buffers at once:
+    torch's values, dtypes and errors, and an ordinary writable result."""
+    from tests._support.torch_ref import torch
+
+    make = _ROW_CATS[case]
+    try:
+        want = torch.cat(make(torch))
+    except Exception as e:  # noqa: BLE001  (the same exception type from ember)
+        with pytest.raises(type(e)):
+            ember.cat(make(ember))
+        return
+    parts = make(ember)
+    got = ember.cat(parts)
+    assert_same(got, want)
+    if all(t.shape == parts[0].shape for t in parts):
+        assert_same(ember.stack(list(parts)), torch.stack(list(make(torch))))
+    before = [t.clone() for t in parts]
+    got.zero_()  # writable, and its own memory: the inputs keep their values
+    assert bool((got == 0).all())
+    for t, b in zip(parts, before):
+        assert np.array_equal(t.numpy(), b.numpy())
