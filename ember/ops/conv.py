@@ -17,7 +17,6 @@ from .._backend.xp import xp_of
 from ..autograd.node import Op
 from ..tensor import Tensor
 from . import (
-    _bw,
     conv_depthwise,
     conv_flat,
     conv_graph,
@@ -405,7 +404,8 @@ class ConvNd(Op):
     torch, re-forming them is one strided copy)."""
 
     save_in = (0, 1)
-    higher_order = True  # create_graph=True: conv_graph.conv, differentiated
+    higher_order = True  # create_graph=True: conv_graph.grads
+    transpose_op = None  # ConvTransposeNd, which conv_transpose (importing this module) sets
 
     def name(self) -> str:
         return "ConvolutionBackward0"
@@ -477,8 +477,9 @@ class ConvNd(Op):
 
     @staticmethod
     def backward(ctx, gy):
-        if isinstance(gy, Tensor):  # create_graph=True
-            return _bw.regrad(ctx, conv_graph.conv, gy)
+        if isinstance(gy, Tensor):  # create_graph=True: the gradients as convolution ops
+            x, w, b, s, pads, d, g = ctx._inputs
+            return conv_graph.grads(ConvNd, x, w, b, s, pads, d, g, gy, ctx._needs) + (None,) * 4
         x, w, cols = ctx.saved
         nd = ctx._needs
         if ctx.geo[0] == "taps":

@@ -12,8 +12,9 @@ import numpy as np
 from .._backend.xp import xp_of
 from ..autograd.node import Op
 from ..tensor import Tensor
-from . import _bw, conv_graph, conv_nhwc
+from . import conv_graph, conv_nhwc
 from .conv import (
+    ConvNd,
     _gemm_groups,
     _pad_zeros,
     _to_cn,
@@ -26,7 +27,7 @@ from .conv import (
 
 class ConvTransposeNd(Op):
     save_in = (0, 1)
-    higher_order = True  # create_graph=True: conv_graph.conv_transpose, differentiated
+    higher_order = True  # create_graph=True: conv_graph.transpose_grads
 
     def name(self) -> str:
         return "ConvolutionBackward0"
@@ -91,8 +92,10 @@ class ConvTransposeNd(Op):
 
     @staticmethod
     def backward(ctx, gy):
-        if isinstance(gy, Tensor):  # create_graph=True
-            return _bw.regrad(ctx, conv_graph.conv_transpose, gy)
+        if isinstance(gy, Tensor):  # create_graph=True: the gradients as convolution ops
+            x, w, b, s, pads, d, g, osz = ctx._inputs
+            r = conv_graph.transpose_grads(ConvNd, x, w, b, s, pads, d, g, gy, ctx._needs)
+            return r + (None,) * 5
         if ctx.geo[0] == "nhwc":
             x4, w4 = ctx.saved
             _, s, pads, d, lift = ctx.geo
@@ -133,3 +136,6 @@ class ConvTransposeNd(Op):
         if nd[2]:
             gb = gy.sum(axis=(0,) + tuple(range(2, gy.ndim)))
         return gx, gw, gb, None, None, None, None, None
+
+
+ConvNd.transpose_op = ConvTransposeNd  # the input gradient of a convolution, for conv_graph
