@@ -89,13 +89,33 @@ class _MSE(Op):
 
 # --- cross entropy / nll --------------------------------------------------------------------
 def _to_rows(x, C: int):
-    """(M, C) rows with the class dim last: (N, C, d...) -> (N*d..., C)."""
+    """(M, C) rows with the class dim last: (N, C, d...) -> (N*d..., C); an array or a Tensor."""
     if x.ndim == 1:
         return x.reshape(1, C)
     if x.ndim == 2:
         return x
-    xp = xp_of(x)
-    return xp.moveaxis(x, 1, -1).reshape(-1, C)
+    if isinstance(x, Tensor):
+        return x.movedim(1, -1).reshape(-1, C)
+    return xp_of(x).moveaxis(x, 1, -1).reshape(-1, C)
+
+
+def _per_sample(loss, xshape):
+    """The rows' losses (M,) in the shape of reduction "none": () for an unbatched input,
+    (N, d...) for an (N, C, d...) one."""
+    if len(xshape) == 1:
+        return loss.reshape(())
+    if len(xshape) >= 3:
+        return loss.reshape((xshape[0],) + tuple(xshape[2:]))
+    return loss
+
+
+def _shifted_rows(xb, eb, tcb):
+    """Rows' exps shifted by each row's maximum, into ``eb``: (each row's shifted target logit,
+    each row's sum as a column)."""
+    np.subtract(xb, xb.max(1, keepdims=True), out=eb)
+    picked = eb[np.arange(xb.shape[0]), tcb]
+    np.exp(eb, out=eb)
+    return picked, rsum(eb, (1,))
 
 
 def _from_rows(g2, shape):
@@ -226,13 +246,13 @@ def _ce_graph(x, t, w, ignore, eps, red, probs):
     if not probs:
         return _nll_graph(x, t, w, ignore, red, logp, eps)
     C = x.shape[1] if x.ndim >= 2 else x.shape[0]
-    T = _rows_graph(t, C)
+    T = _to_rows(t, C)
     if eps:
         T = T * (1 - eps) + eps / C
     A = T * w if w is not None else T
-    loss = -(A * _rows_graph(logp, C)).sum(1)
+    loss = -(A * _to_rows(logp, C)).sum(1)
     if red == "none":
-        return loss.reshape(()) if x.ndim == 1 else loss.reshape((x.shape[0],) + tuple(x.shape[2:]))
+        return _per_sample(loss, x.shape)
     return _reduced(loss, red, T.shape[0])
 
 
@@ -329,10 +349,7 @@ class _CrossEntropy(Op):
                 with np.errstate(over="ignore", invalid="ignore"):  # NaN, as the blocks give
                     xb = x2[i : i + 1]
                     eb = e[i : i + 1] if keep else np.empty(xb.shape, xb.dtype)
-                    np.subtract(xb, xb.max(1, keepdims=True), out=eb)
-                    picked[i] = eb[0, tc[i]]
-                    np.exp(eb, out=eb)
-                    s[i : i + 1] = rsum(eb, (1,))
+                    picked[i : i + 1], s[i : i + 1] = _shifted_rows(xb, eb, tc[i : i + 1])
             picked -= np.log(s).reshape(-1)
             return _CrossEntropy._hard_finish(ctx, x, e, s, picked, tc, valid, w, red, C)
 
@@ -358,10 +375,7 @@ class _CrossEntropy(Op):
                         picked[i:j] = xb[rows, tc[i:j]]
                         s[i:j] = sb
                         continue
-                np.subtract(xb, xb.max(1, keepdims=True), out=eb)
-                picked[i:j] = eb[rows, tc[i:j]]
-                np.exp(eb, out=eb)
-                s[i:j] = rsum(eb, (1,))
+                picked[i:j], s[i:j] = _shifted_rows(xb, eb, tc[i:j])
 
         threads.prange(M, part, x2.nbytes * 2)
         picked -= np.log(s).reshape(-1)
@@ -391,11 +405,7 @@ class _CrossEntropy(Op):
     def _reduce(ctx, loss, denom, red):
         ctx.denom = denom
         if red == "none":
-            if len(ctx.xshape) == 1:
-                return loss.reshape(())
-            if len(ctx.xshape) >= 3:
-                return loss.reshape((ctx.xshape[0],) + tuple(ctx.xshape[2:]))
-            return loss
+            return _per_sample(loss, ctx.xshape)
         return _sum_or_mean(loss, denom, red)
 
     @staticmethod
@@ -472,20 +482,13 @@ class _CrossEntropy(Op):
         )
 
 
-def _rows_graph(x, C: int):
-    """``_to_rows`` for a Tensor."""
-    if x.ndim == 1:
-        return x.reshape(1, C)
-    return x if x.ndim == 2 else x.movedim(1, -1).reshape(-1, C)
-
-
 def _nll_graph(x, t, w, ignore, red, logp=None, eps=0.0):
     """nll_loss (label smoothing ``eps`` with ``logp`` the log-probabilities) in Tensor ops
     of the input, the class weights and the ignored targets as constants: the nll and
     cross-entropy forwards for create_graph=True, in the order of the forwards above."""
     logp = x if logp is None else logp
     C = x.shape[1] if x.ndim >= 2 else x.shape[0]
-    x2 = _rows_graph(logp, C)
+    x2 = _to_rows(logp, C)
     M = x2.shape[0]
     tc, valid = _check_targets(_bw.as_array(t).reshape(-1), C, ignore)
     picked = x2.gather(1, _wrap(np.asarray(tc).reshape(-1, 1).astype(np.int64))).reshape(-1)
@@ -500,7 +503,7 @@ def _nll_graph(x, t, w, ignore, red, logp=None, eps=0.0):
             sm = sm * _wrap(valid.astype(x.dtype.np))
         loss = loss * (1 - eps) + sm * (eps / C)
     if red == "none":
-        return loss.reshape(()) if x.ndim == 1 else loss.reshape((x.shape[0],) + tuple(x.shape[2:]))
+        return _per_sample(loss, x.shape)
     denom = M if c is None else _wrap(np.asarray(c.sum()))
     return _reduced(loss, red, denom)
 
@@ -527,9 +530,7 @@ class _NLL(Op):
         ctx.meta = (x.shape, x.dtype, M, C, red)
         ctx.denom = dt(M) if c is None else _total(c)
         if red == "none":
-            if x.ndim == 1:
-                return loss.reshape(())
-            return loss.reshape((x.shape[0],) + tuple(x.shape[2:]))
+            return _per_sample(loss, x.shape)
         return _sum_or_mean(loss, ctx.denom, red)
 
     @staticmethod
