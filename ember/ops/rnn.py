@@ -356,9 +356,17 @@ class _LSTMLayer(Op):
                 xp.multiply(dh, po[t], out=d4[t, 3])
                 dh = whT @ dgates[t]
                 dc *= f[t]
-        dproj = _swap(dgates)  # (T, N, 4H)
+        return _LSTMLayer._grads(ctx, _swap(dgates), dh, dc)  # dproj: (T, N, 4H)
+
+    @staticmethod
+    def _grads(ctx, dproj, dh, dc):
+        """The backward's result from the gates' gradients (T, N, 4H) and the (H, N) gradients
+        of the state entering the sequence: the weight's and bias's gradients added."""
+        xp = xp_of(dproj)
+        hprev = ctx.saved[3]
         n = ctx._needs
-        dw, db = _weight_grads(dproj.reshape(-1, 4 * H), hprev, n[3], ctx.has_b and n[4])
+        G = dproj.shape[-1]
+        dw, db = _weight_grads(dproj.reshape(-1, G), hprev, n[3], ctx.has_b and n[4])
         return dproj, xp.ascontiguousarray(dh.T), xp.ascontiguousarray(dc.T), dw, db, None
 
     @staticmethod
@@ -386,9 +394,7 @@ class _LSTMLayer(Op):
                 if not step(t, acts, cprev, tcs, gout, dh, dc, dg, dproj):
                     return None  # the loop cannot run (the first step): the NumPy steps
                 np.matmul(whT, dg, out=dh)
-        n = ctx._needs
-        dw, db = _weight_grads(dproj.reshape(-1, 4 * H), hprev, n[3], ctx.has_b and n[4])
-        return dproj, np.ascontiguousarray(dh.T), np.ascontiguousarray(dc.T), dw, db, None
+        return _LSTMLayer._grads(ctx, dproj, dh, dc)
 
 
 class _RNNLayer(Op):
