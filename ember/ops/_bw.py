@@ -14,7 +14,7 @@ from .._backend.cpu import select
 from .._backend.xp import CPU_ARRAY, xp_of
 from ..autograd.engine import grad as _grad
 from ..dtypes import from_numpy_dtype
-from ..tensor import Tensor
+from ..tensor import Tensor, _wrap
 from .creation import zeros_like as _zeros_like
 
 _SMALL = 1 << 16  # below this many elements a broadcast gradient is materialised (faster)
@@ -137,6 +137,18 @@ def as_array(x):
 
 def np_dtype(x):
     return as_array(x).dtype if hasattr(x, "dtype") else np.asarray(x).dtype
+
+
+def scatter_to_planes(g: Tensor, idx, xshape, nsp: int) -> Tensor:
+    """A max pooling's input gradient as Tensor ops (create_graph=True): g added at ``idx``, the
+    maxima's flat positions within each input plane of the last ``nsp`` dims, into zeros of
+    ``xshape``; a scatter_add, whose own gradient gathers."""
+    lead = int(np.prod(xshape[:-nsp]))
+    plane = int(np.prod(xshape[-nsp:]))
+    gx = g.new_zeros((lead, plane)).scatter_add(
+        1, _wrap(idx.reshape(lead, -1)), g.reshape(lead, -1)
+    )
+    return gx.reshape(xshape)
 
 
 def regrad(ctx, forward, g) -> tuple:

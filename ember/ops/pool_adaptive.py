@@ -11,7 +11,7 @@ from .._autocast_state import state as _acs
 from .._backend.xp import xp_of
 from ..autograd.node import Op
 from ..tensor import Tensor, _wrap
-from . import _autocast
+from . import _autocast, _bw
 from ._blas_sum import is_half
 from ._consts import device_const
 from .conv import ntuple
@@ -157,13 +157,8 @@ class AdaptiveMaxPool(Op):
 
     @staticmethod
     def backward(ctx, g):
-        if isinstance(g, Tensor):  # create_graph=True: a scatter_add, whose gradient gathers
-            xshape, nsp = ctx.xshape, ctx.nsp
-            lead, plane = math.prod(xshape[:-nsp]), math.prod(xshape[-nsp:])
-            gx = g.new_zeros((lead, plane)).scatter_add(
-                1, _wrap(ctx.idx.reshape(lead, -1)), g.reshape(lead, -1)
-            )
-            return gx.reshape(xshape), None, None
+        if isinstance(g, Tensor):  # create_graph=True
+            return _bw.scatter_to_planes(g, ctx.idx, ctx.xshape, ctx.nsp), None, None
         return _scatter_add(g, ctx.idx, ctx.xshape, ctx.nsp), None, None
 
 

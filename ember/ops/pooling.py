@@ -17,7 +17,7 @@ from .._backend.cpu.threads import prange
 from .._backend.xp import xp_of
 from ..autograd.node import Op
 from ..tensor import Tensor, _wrap
-from . import _autocast
+from . import _autocast, _bw
 from ._blas_sum import is_half
 from ._consts import device_const
 from .conv import ntuple
@@ -113,14 +113,9 @@ class MaxPool(Op):
     @staticmethod
     def backward(ctx, g):
         xshape, pshape, k, s, p, d, osz = ctx.geo
-        if isinstance(g, Tensor):  # create_graph=True: a scatter_add, whose gradient gathers
-            nsp = len(k)
-            lead, sp = _prod(xshape[:-nsp]), _prod(xshape[-nsp:])
+        if isinstance(g, Tensor):  # create_graph=True
             idx = _flat_indices(xp_of(ctx.arg), ctx.arg, xshape, k, s, p, d, osz)
-            gx = g.new_zeros((lead, sp)).scatter_add(
-                1, _wrap(idx.reshape(lead, -1)), g.reshape(lead, -1)
-            )
-            return (gx.reshape(xshape),) + (None,) * 6
+            return (_bw.scatter_to_planes(g, idx, xshape, len(k)),) + (None,) * 6
         xp = xp_of(g)
         arg = ctx.arg
         offs = _offsets(k)
