@@ -14,9 +14,10 @@ from __future__ import annotations
 import numpy as np
 
 from .. import dtypes
+from .._backend.xp import xp_of
 from .._tensor_errors import not_implemented_for
 from ..autograd.node import Op
-from ..tensor import Tensor
+from ..tensor import Tensor, _wrap
 from ._blas_sum import HALF
 
 _F32 = np.dtype(np.float32)
@@ -27,6 +28,17 @@ def _in_f32(fn, a, *rest):
     to a's dtype once. (Tensors, under create_graph=True, take the half type's own ops.)"""
     up = [x.astype(_F32) if getattr(x, "dtype", None) in HALF else x for x in rest]
     return fn(a.astype(_F32), *up).astype(a.dtype)
+
+
+def _slope_graph(bwd):
+    """The graph gradient of a piecewise-linear function: its slope, ``bwd`` at a gradient of
+    ones, is constant between the breakpoints (its derivative there is 0)."""
+
+    def graph(g, x, *params):
+        a = x._data
+        return g * _wrap(bwd(xp_of(a).ones_like(a), a, None, *params))
+
+    return graph
 
 
 def elementwise_op(
@@ -43,6 +55,7 @@ def elementwise_op(
     opmath_grad: bool | tuple = True,
     no_complex: str | None = None,
     graph=None,
+    piecewise_linear: bool = False,
 ) -> type[Op]:
     """An Op class named ``name`` from ``fwd`` and ``bwd``: ``nparams`` trailing non-tensor
     arguments, ``float_only`` computes integer/bool inputs in the default float dtype, ``save``
@@ -58,7 +71,10 @@ def elementwise_op(
     the ops it has no complex loop for: complex input raises its NotImplementedError. ``graph``,
     for a ``bwd`` that works on arrays only, is ``graph(g, a, *params)``: the input's gradient
     as Tensor ops of g and the input, which create_graph=True takes so that the gradient can be
-    differentiated again."""
+    differentiated again; ``piecewise_linear`` gives it for a function whose slope is constant
+    between breakpoints (hardtanh, the shrinks): g times ``bwd``'s slope as a constant."""
+    if piecewise_linear:
+        graph = _slope_graph(bwd)
     half = HALF if opmath else ()
     if isinstance(opmath_grad, tuple):
         half_grad = tuple(d for d in opmath_grad if d is not None)

@@ -129,17 +129,6 @@ def _hardtanh_bw(g, x, y, lo, hi):
 # that it can be differentiated again; the array formulas stay the plain-training path.
 
 
-def _const_slope(bwd):
-    """The graph gradient of a piecewise-linear activation: its slope is constant between the
-    breakpoints (its derivative there is 0), so g times the slope as a constant."""
-
-    def graph(g, x, *params):
-        a = x._data
-        return g * _wrap(bwd(xp_of(a).ones_like(a), a, None, *params))
-
-    return graph
-
-
 def _silu_graph(g, x):
     s = x.sigmoid()
     return g * (s * (1 + x * (1 - s)))
@@ -175,7 +164,7 @@ _Relu6 = elementwise_op(
     lambda x, lo, hi: x.clip(lo, hi),
     _hardtanh_bw,
     nparams=2,
-    graph=_const_slope(_hardtanh_bw),
+    piecewise_linear=True,
 )
 
 
@@ -199,7 +188,7 @@ _Leaky = elementwise_op(
     _leaky_bwd,
     nparams=1,
     no_complex="leaky_relu_cpu",
-    graph=_const_slope(_leaky_bwd),
+    piecewise_linear=True,
 )
 _BITS = {4: np.dtype(np.int32), 8: np.dtype(np.int64)}
 
@@ -336,7 +325,7 @@ _Thresh = elementwise_op(
     lambda g, x, y, th, v: g * (x > th).astype(x.dtype),
     nparams=2,
     no_complex="threshold_cpu",
-    graph=_const_slope(lambda g, x, y, th, v: g * (x > th).astype(x.dtype)),
+    piecewise_linear=True,
 )
 _LogSig = elementwise_op(
     "LogSigmoid",
@@ -360,7 +349,7 @@ _SoftShrink = elementwise_op(
     lambda g, x, y, lam: g * (abs(x) > lam).astype(x.dtype),
     nparams=1,
     no_complex="softshrink_check",
-    graph=_const_slope(lambda g, x, y, lam: g * (abs(x) > lam).astype(x.dtype)),
+    piecewise_linear=True,
 )
 _HardShrink = elementwise_op(
     "Hardshrink",
@@ -368,7 +357,7 @@ _HardShrink = elementwise_op(
     lambda g, x, y, lam: g * (abs(x) > lam).astype(x.dtype),
     nparams=1,
     no_complex="hardshrink_cpu",
-    graph=_const_slope(lambda g, x, y, lam: g * (abs(x) > lam).astype(x.dtype)),
+    piecewise_linear=True,
 )
 
 
