@@ -62,17 +62,3 @@ def transpose_grads(op, x: Tensor, w: Tensor, b, s, pads, d, g: int, gy: Tensor,
     if needs[2] and b is not None:
         gb = _bias_grad(gy)
     return gx, gw, gb
-
-
-def _zero_pad(x: Tensor, pads) -> Tensor:
-    """x (N, C, *S) with (lo, hi) zeros on each spatial dim, joined on."""
-    for i, (lo, hi) in enumerate(pads):
-        ax = 2 + i
-        parts = [x]
-        if lo:
-            parts.insert(0, x.new_zeros(tuple(x.shape[:ax]) + (lo,) + tuple(x.shape[ax + 1 :])))
-        if hi:
-            parts.append(x.new_zeros(tuple(x.shape[:ax]) + (hi,) + tuple(x.shape[ax + 1 :])))
-        if len(parts) > 1:
-            x = cat(parts, ax)
-    return x
