@@ -295,9 +295,13 @@ def bernoulli_scalar(gen, n: int, p: float) -> np.ndarray:
     kernel; its MKL build on Intel CPUs draws from MKL's stream instead). The uniform is
     ``k * 2^-53`` for the low 53 bits ``k`` of a 64-bit draw, so ``u < p`` exactly when
     ``k < ceil(p * 2^53)``: compared as integers, without the two float64 passes."""
+    thr = math.ceil(p * 2.0**53)
+    fast = gen.engine.bernoulli53(n, thr)  # compiled, where Numba is loaded already
+    if fast is not None:
+        return fast
     r = gen.engine.random64(n)
     r &= _M53
-    return r < np.uint64(math.ceil(p * 2.0**53))
+    return r < np.uint64(thr)
 
 
 def bernoulli_tensor(gen, p: np.ndarray) -> np.ndarray:

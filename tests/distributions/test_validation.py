@@ -11,6 +11,16 @@ ED = ember.distributions
 TD = torch.distributions
 
 
+@pytest.fixture(autouse=True)
+def _torch_validates():
+    """torch's eager flex_attention (tests/nn) turns torch.distributions' validation off for the
+    whole process, a side effect of its compile machinery: these tests compare with it on."""
+    prev = TD.Distribution._validate_args
+    TD.Distribution.set_default_validate_args(True)
+    yield
+    TD.Distribution.set_default_validate_args(prev)
+
+
 def _err(fn):
     with pytest.raises(ValueError) as e:
         fn()

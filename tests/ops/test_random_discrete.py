@@ -4,9 +4,12 @@ geometric): values equal to torch's, generator state equal after each op."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 import ember
+from ember._backend.cpu import jit, mt19937
+from ember.ops import _random_kernels as rk
 from tests._support.torch_ref import torch
 from tests.ops.test_random_stream import assert_bits, same, ulps
 
@@ -132,3 +135,38 @@ def test_poisson_bits(dt):
     same(lambda L: L.poisson(L.tensor(rates * 20, dtype=getattr(L, dt)).reshape(8, 20)), 2, dt)
     with pytest.raises(RuntimeError, match="non-negative"):
         ember.poisson(ember.tensor([-1.0]))
+
+
+def _state_words(gen_engine):
+    """A copy of an engine's mt19937 state as the compiled loop takes it (key words, position)."""
+    st = gen_engine._bg.state["state"]
+    return np.concatenate([st["key"], [st["pos"]]]).astype(np.uint32)
+
+
+@pytest.mark.parametrize("skip", [0, 1, 600, 623])
+def test_bernoulli_loop_as_python_is_the_numpy_draw(skip):
+    """The compiled Bernoulli loop, run as plain Python from a copy of the state: the NumPy
+    path's draws (twist, tempering, 64-bit pairs across a block's end) and its final state."""
+    eng = mt19937.MT19937(11)
+    eng.random(skip)  # an odd skip leaves a draw straddling the block's end
+    st = _state_words(eng)
+    n, thr = 700, int(np.ceil(0.3 * 2.0**53))
+    got = np.empty(n, np.bool_)
+    mt19937._bernoulli_loop.py(st, np.int64(thr), got)
+    want = (eng.random64(n) & rk._M53) < np.uint64(thr)
+    assert np.array_equal(got, want)
+    assert np.array_equal(st, _state_words(eng))
+
+
+@pytest.mark.skipif(not jit.available(), reason="Numba not installed (jit extra)")
+@pytest.mark.parametrize("n", [16384, 16385, 100003])
+@pytest.mark.parametrize("skip", [0, 1, 623])
+def test_bernoulli_compiled_draws_torchs_numbers(n, skip):
+    """Where Numba is loaded, bernoulli_ and dropout on large tensors draw through the
+    compiled loop: torch's values and generator state, bit for bit."""
+    assert jit.loaded()  # available() loaded it
+    for p in (0.9, 0.25):
+        same(lambda L, p=p: (L.empty(skip).random_(), L.empty(n).bernoulli_(p))[1], 5, (n, p))
+    x = np.random.default_rng(0).standard_normal(n).astype(np.float32)
+    same(lambda L: L.nn.functional.dropout(L.tensor(x), 0.1), 6, (n, "dropout"))
+    assert mt19937._bernoulli_loop._compiled is not None

@@ -157,6 +157,12 @@ def _load():
         return mod
 
 
+def loaded() -> bool:
+    """Whether Numba is loaded in this process already (a kernel has run). Loops that gain too
+    little to pay for loading it (about 110 MB of Numba and LLVM) run compiled only then."""
+    return bool(_numba) and _numba[0] is not None
+
+
 def available() -> bool:
     """Whether kernels compile here: Numba imports, and ``EMBER_JIT`` is not ``0``."""
     return _load() is not None

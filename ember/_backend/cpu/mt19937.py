@@ -8,7 +8,11 @@ the reference ``init_genrand(s & 0xffffffff)`` torch uses, and NumPy's 64-bit dr
 
 from __future__ import annotations
 
+import ctypes
+
 import numpy as np
+
+from . import jit
 
 N = 624  # words of mt19937 state
 
@@ -58,14 +62,75 @@ STATE_SIZE = STATE_DTYPE.itemsize
 _FEW = 256
 
 
+# mt19937's constants (the reference generator's, which NumPy's and torch's both are), as uint32
+# so that a compiled loop works on 32-bit lanes
+_M = 397
+_U32 = np.uint32
+_MATRIX_A, _UPPER, _LOWER = _U32(0x9908B0DF), _U32(0x80000000), _U32(0x7FFFFFFF)
+_B, _C = _U32(0x9D2C5680), _U32(0xEFC60000)  # the tempering masks
+_S1, _S7, _S11, _S15, _S18 = (_U32(v) for v in (1, 7, 11, 15, 18))
+_MIN_COMPILED = 1 << 14  # draws from which ``bernoulli53`` runs its compiled loop
+
+
+@jit.kernel
+def _bernoulli_loop(st, thr, out):
+    """``out[i] = (random64() & (2**53 - 1)) < thr`` for each i, drawn from the mt19937 state
+    ``st`` (NumPy's: the 624 key words, then the position), which it advances in place: the
+    reference twist, then the block's 624 words tempered at once, then each 64-bit draw from
+    the next two words (high, then low), as NumPy's ``next64`` and torch's ``random64``."""
+    tmp = np.empty(N, np.uint32)
+    pos = np.int64(st[N])
+    fresh = True  # tmp is to be filled from st
+    n = out.size
+    i = 0
+    hi = np.int64(-1)  # a draw's high word, where the block ended between its two words
+    while i < n:
+        if pos >= N:
+            for k in range(N - _M):
+                y = (st[k] & _UPPER) | (st[k + 1] & _LOWER)
+                st[k] = st[k + _M] ^ (y >> _S1) ^ ((y & _S1) * _MATRIX_A)
+            for k in range(N - _M, N - 1):
+                y = (st[k] & _UPPER) | (st[k + 1] & _LOWER)
+                st[k] = st[k + _M - N] ^ (y >> _S1) ^ ((y & _S1) * _MATRIX_A)
+            y = (st[N - 1] & _UPPER) | (st[0] & _LOWER)
+            st[N - 1] = st[_M - 1] ^ (y >> _S1) ^ ((y & _S1) * _MATRIX_A)
+            pos = 0
+            fresh = True
+        if fresh:
+            for k in range(N):
+                y = st[k]
+                y ^= y >> _S11
+                y ^= (y << _S7) & _B
+                y ^= (y << _S15) & _C
+                tmp[k] = y ^ (y >> _S18)
+            fresh = False
+        if hi >= 0:  # the low word of a draw begun in the last block
+            out[i] = (((hi & 0x1FFFFF) << 32) | np.int64(tmp[pos])) < thr
+            pos += 1
+            i += 1
+            hi = -1
+            continue
+        m = min((N - pos) // 2, n - i)
+        for k in range(m):
+            a = np.int64(tmp[pos + 2 * k])
+            out[i + k] = (((a & 0x1FFFFF) << 32) | np.int64(tmp[pos + 2 * k + 1])) < thr
+        i += m
+        pos += 2 * m
+        if i < n and pos == N - 1:  # one word left in the block: a draw's high half
+            hi = np.int64(tmp[pos])
+            pos += 1
+    st[N] = pos
+
+
 class MT19937:
     """The mt19937 stream: 32-bit draws (``random``) and torch's 64-bit ones (``random64``)."""
 
-    __slots__ = ("_bg", "_g", "_seed", "_fresh")
+    __slots__ = ("_bg", "_g", "_seed", "_fresh", "_words")
 
     def __init__(self, seed: int = 5489):
         self._bg = np.random.MT19937(0)
         self._g = np.random.Generator(self._bg)
+        self._words = None  # the bit generator's state as a uint32 view (``_state_words``)
         self.seed(seed)
 
     def seed(self, seed: int) -> None:
@@ -90,6 +155,37 @@ class MT19937:
             return (w[0::2] << np.uint64(32)) | w[1::2]
         # NumPy's full-range uint64 draw is mt19937's next64: (first << 32) | second
         return self._g.integers(0, 1 << 64, size=n, dtype=np.uint64, endpoint=False)
+
+    def bernoulli53(self, n: int, thr: int):
+        """``(random64(n) & (2**53 - 1)) < thr`` as a bool array, by ``_bernoulli_loop`` on the
+        bit generator's own state where Numba is loaded already and ``n`` is large; None
+        otherwise (the caller draws through NumPy). Dropout's mask on nanoGPT's 12x64x128
+        activations (2026-12-05): 0.43 -> 0.18 ms (torch's bernoulli_: 0.57), the nanoGPT
+        training step 49.7 -> 45.8 ms. Not worth loading Numba for (a CNN with dropout would
+        carry its ~110 MB for a few percent), so only where a transformer's loops loaded it."""
+        if n < _MIN_COMPILED or not jit.loaded():
+            return None
+        words = self._state_words() if self._words is None else self._words
+        if words is False:
+            return None
+        out = np.empty(n, np.bool_)
+        with self._bg.lock:  # NumPy's draws hold it too: no other thread moves the state
+            if not _bernoulli_loop.run(words, np.int64(thr), out):
+                return None
+        self._fresh = False
+        return out
+
+    def _state_words(self):
+        """NumPy's mt19937 state (624 key words, then the position as a C int) as a uint32
+        view of the bit generator's memory, checked against its ``state``; False (kept, so
+        never tried again) where they differ."""
+        view = np.ctypeslib.as_array(
+            (ctypes.c_uint32 * (N + 1)).from_address(self._bg.ctypes.state_address)
+        )
+        st = self._bg.state["state"]
+        same = np.array_equal(view[:N], st["key"]) and int(view[N]) == int(st["pos"])
+        self._words = view if same else False
+        return self._words
 
     def random(self, n: int) -> np.ndarray:
         """``n`` 32-bit draws (uint32), in stream order.
@@ -130,6 +226,7 @@ class MT19937:
         new._bg.state = self._bg.state
         new._g = np.random.Generator(new._bg)
         new._seed, new._fresh = self._seed, self._fresh
+        new._words = None
         return new
 
 
