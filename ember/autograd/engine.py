@@ -150,7 +150,12 @@ def _call_with_graph(node, grads):
     if saved:
         inputs = node.__dict__.get("_inputs", ())
         outref = node.__dict__.get("_outref")
-        out = outref() if outref is not None else None
+        outarr = node.__dict__.get("_outarr")
+        if type(outref) is tuple:  # several outputs: each saved one maps to its own Tensor
+            outs = [r() for r in outref]
+            out = None
+        else:
+            out = outref() if outref is not None else None
         mapped = []
         for s in saved:
             if s is None or isinstance(s, Tensor):  # (None is no output array either)
@@ -166,7 +171,14 @@ def _call_with_graph(node, grads):
                 src = inputs[casts[id(s)]]  # a copy of an input in another dtype: cast again
                 if isinstance(src, Tensor):
                     m = src.to(from_numpy_dtype(s.dtype))
-            if m is None and s is node.__dict__.get("_outarr"):
+            if m is None and type(outarr) is tuple:
+                for i, o in enumerate(outarr):
+                    if s is o:
+                        if outs[i] is None:  # gone: a stand-in, output i of the same node
+                            outs[i] = _wrap_node(s, node, i)
+                        m = outs[i]
+                        break
+            elif m is None and s is outarr:
                 if out is None:  # the output tensor is gone: a stand-in with the same node
                     out = _wrap_node(s, node, 0)
                     out._vc = node._outchk

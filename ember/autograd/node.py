@@ -217,6 +217,11 @@ def _apply_recording(cls, args, forward=None):
         ctx._nout = len(out)
         ctx._out_meta = [(xp_of(o), o.shape, o.dtype) for o in out]
         res = tuple(_wrap_node(o, ctx, i) for i, o in enumerate(out))
+        if cls.save_out and cls.higher_order:
+            # create_graph: the backward's formula then reads these outputs as Tensors (their
+            # dependence on the inputs is what a second derivative differentiates)
+            ctx._outref = tuple(weakref.ref(r) for r in res)
+            ctx._outarr = out
         if _hooks_pushed:
             _pack_saved(ctx, args, res, True)
         return res

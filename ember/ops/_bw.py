@@ -45,13 +45,18 @@ def sum_to(g, shape: tuple):
 
 
 def cast(g, npdtype):
-    """``g`` in the given NumPy dtype (a no-op when it already is)."""
+    """``g`` in the given NumPy dtype (a no-op when it already is). A complex gradient of a real
+    input is its real part, as torch's (taken explicitly: no ComplexWarning)."""
     if isinstance(g, Tensor):
         if g._data.dtype == npdtype:
             return g
+        if g._data.dtype.kind == "c" and np.dtype(npdtype).kind != "c":
+            g = g.real
         return g.to(from_numpy_dtype(npdtype))
     if g.dtype == npdtype:
         return g
+    if g.dtype.kind == "c" and np.dtype(npdtype).kind != "c":
+        g = g.real
     return g.astype(npdtype)
 
 

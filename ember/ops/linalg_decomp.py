@@ -933,6 +933,9 @@ def _cat_last(a: Tensor, b: Tensor) -> Tensor:
 
 
 class Eigh(Op):
+    save_out = True
+    higher_order = True  # create_graph: ``_eigh_grad_t`` on the outputs as Tensors
+
     @staticmethod
     def forward(ctx, a, uplo, vectors):
         if not vectors:
@@ -946,24 +949,55 @@ class Eigh(Op):
     @staticmethod
     def backward(ctx, gw, gv=None):
         w, v = ctx.saved
-        xp = xp_of(v)
+        if isinstance(v, Tensor):
+            return _eigh_grad_t(w, v, gw, gv)
         if gv is None:
             return v @ (gw[..., :, None].astype(v.dtype) * _mH(v))
         vhgv = _mH(v) @ gv
         if v.dtype.kind == "c":
-            im = _diag(vhgv).imag
-            if not bool(xp.allclose(im, 0.0, rtol=1e-2, atol=1e-2)):  # torch's test
-                raise RuntimeError(
-                    "linalg_eigh_backward: The eigenvectors in the complex case are specified up "
-                    "to multiplication by e^{i phi}. The specified loss function depends on this "
-                    "quantity, so it is ill-defined."
-                )
+            _eigh_phase_check(vhgv)
         vhgv = 0.5 * (vhgv - _mH(vhgv))
         e = w[..., None, :] - w[..., :, None]
         _diag_w(e)[...] = 1
         x = vhgv / e
         _diag_w(x)[...] = gw if gw is not None else 0
         return v @ x @ _mH(v)
+
+
+def _eigh_phase_check(vhgv) -> None:
+    """torch's error where a complex eigenvector's phase reaches the loss."""
+    im = _diag(vhgv).imag
+    if not bool(xp_of(im).allclose(im, 0.0, rtol=1e-2, atol=1e-2)):  # torch's test
+        raise RuntimeError(
+            "linalg_eigh_backward: The eigenvectors in the complex case are specified up "
+            "to multiplication by e^{i phi}. The specified loss function depends on this "
+            "quantity, so it is ill-defined."
+        )
+
+
+def _eye_t(n: int, like: Tensor, dt=None) -> Tensor:
+    """The identity as a constant Tensor on ``like``'s device (``like``'s dtype, or ``dt``)."""
+    a = like._data
+    return _wrap(xp_of(a).eye(n, dtype=a.dtype if dt is None else dt))
+
+
+def _eigh_grad_t(w: Tensor, v: Tensor, gw, gv) -> Tensor:
+    """``Eigh.backward`` in Tensor ops (create_graph=True): V (diag(gw) + skew(V^H gV) / E) V^H
+    with E_ij = w_j - w_i off the diagonal, as torch's linalg_eigh_backward."""
+    vh = v.mH
+    if gv is None:
+        return (v * gw.unsqueeze(-2)) @ vh
+    n = w.shape[-1]
+    vhgv = vh @ gv
+    if v.is_complex():
+        _eigh_phase_check(vhgv._data)
+    vhgv = 0.5 * (vhgv - vhgv.mH)
+    eye = _eye_t(n, w)
+    x = vhgv / (w.unsqueeze(-2) - w.unsqueeze(-1) + eye)  # the diagonal divided by 1
+    x = x * (1 - eye)
+    if gw is not None:
+        x = x + gw.unsqueeze(-1) * eye
+    return v @ x @ vh
 
 
 def _eigh_check(A: Tensor, fname: str, UPLO: str) -> None:
@@ -1054,6 +1088,9 @@ def eigvals(A: Tensor, *, out=None) -> Tensor:
 
 
 class SVD(Op):
+    save_out = True
+    higher_order = True  # create_graph: ``_svd_grad_t`` on the outputs as Tensors
+
     @staticmethod
     def forward(ctx, a, full):
         u, s, vh = linalg_lapack.svd(a, full_matrices=full)
@@ -1071,11 +1108,25 @@ class SVD(Op):
             gu = gu[..., :, :k]
         if gvh is not None:
             gvh = gvh[..., :k, :]
+        if isinstance(u, Tensor):
+            return _svd_grad_t(u, s, vh, gu, gs, gvh, m, n)
         return _svd_grad(u, s, vh, gu, gs, gvh, m, n)
 
 
+def _svd_phase_check(uhgu, vhgv, s) -> None:
+    """torch's error where a complex singular vector's phase reaches the loss (arrays)."""
+    xp = xp_of(s)
+    imu = _diag(uhgu).imag if uhgu is not None else xp.zeros_like(s)
+    imv = _diag(vhgv).imag if vhgv is not None else xp.zeros_like(s)
+    if not bool(xp.allclose(imu, -imv, rtol=1e-2, atol=1e-2)):
+        raise RuntimeError(
+            "svd_backward: The singular vectors in the complex case are specified up to "
+            "multiplication by e^{i phi}. The specified loss function depends on this phase "
+            "term, making it ill-defined."
+        )
+
+
 def _svd_grad(u, s, vh, gu, gs, gvh, m, n):
-    xp = xp_of(u)
     if gu is None and gvh is None:
         return u @ (gs[..., :, None].astype(u.dtype) * vh)
     uhgu = vhgv = None
@@ -1086,14 +1137,7 @@ def _svd_grad(u, s, vh, gu, gs, gvh, m, n):
         vhgv = vh @ _mH(gvh)
         vhgv = vhgv - _mH(vhgv)
     if u.dtype.kind == "c":
-        imu = _diag(uhgu).imag if uhgu is not None else xp.zeros_like(s)
-        imv = _diag(vhgv).imag if vhgv is not None else xp.zeros_like(s)
-        if not bool(xp.allclose(imu, -imv, rtol=1e-2, atol=1e-2)):
-            raise RuntimeError(
-                "svd_backward: The singular vectors in the complex case are specified up to "
-                "multiplication by e^{i phi}. The specified loss function depends on this phase "
-                "term, making it ill-defined."
-            )
+        _svd_phase_check(uhgu, vhgv, s)
     s2 = s * s
     e = s2[..., None, :] - s2[..., :, None]
     _diag_w(e)[...] = 1
@@ -1116,6 +1160,47 @@ def _svd_grad(u, s, vh, gu, gs, gvh, m, n):
         ga = ret @ vh
         sg = gvh / s[..., :, None]
         ga = ga + sg - (sg @ _mH(vh)) @ vh
+        return u @ ga
+    return u @ ret @ vh
+
+
+def _svd_grad_t(u, s, vh, gu, gs, gvh, m: int, n: int) -> Tensor:
+    """``_svd_grad`` in Tensor ops (create_graph=True), the same formula (torch's
+    svd_backward)."""
+    if gu is None and gvh is None:
+        return (u * gs.unsqueeze(-2)) @ vh
+    uhgu = vhgv = None
+    if gu is not None:
+        uhgu = u.mH @ gu
+        uhgu = uhgu - uhgu.mH
+    if gvh is not None:
+        vhgv = vh @ gvh.mH
+        vhgv = vhgv - vhgv.mH
+    if u.is_complex():
+        _svd_phase_check(
+            None if uhgu is None else uhgu._data, None if vhgv is None else vhgv._data, s._data
+        )
+    eye = _eye_t(s.shape[-1], s)
+    s2 = s * s
+    e = s2.unsqueeze(-2) - s2.unsqueeze(-1) + eye  # the diagonal divided by 1
+    if uhgu is not None and vhgv is not None:
+        ret = (uhgu * s.unsqueeze(-2) + s.unsqueeze(-1) * vhgv) / e
+    elif uhgu is not None:
+        ret = (uhgu / e) * s.unsqueeze(-2)
+    else:
+        ret = s.unsqueeze(-1) * (vhgv / e)
+    if gs is not None:
+        ret = ret + gs.unsqueeze(-1) * eye
+    if u.is_complex() and uhgu is not None:
+        d = uhgu.diagonal(0, -2, -1).imag / (2 * s)
+        ret = ret + (1j * d).unsqueeze(-1) * eye
+    if m > n and gu is not None:
+        gus = gu / s.unsqueeze(-2)
+        ga = u @ ret + gus - u @ (u.mH @ gus)
+        return ga @ vh
+    if m < n and gvh is not None:
+        sg = gvh / s.unsqueeze(-1)
+        ga = ret @ vh + sg - (sg @ vh.mH) @ vh
         return u @ ga
     return u @ ret @ vh
 
@@ -1192,6 +1277,10 @@ def _last_max(s):
 
 
 class Pinv(Op):
+    save_in = (0,)
+    save_out = True
+    higher_order = True  # the backward is products of the input and output: Tensors work too
+
     @staticmethod
     def forward(ctx, a, atol, rtol, hermitian):
         xp = xp_of(a)
@@ -1216,13 +1305,14 @@ class Pinv(Op):
     @staticmethod
     def backward(ctx, g):
         a, p = ctx.saved
-        xp = xp_of(a)
         m, n = a.shape[-2:]
-        ph = _mH(p)
-        gh = _mH(g)
+        if isinstance(p, Tensor):
+            ph, gh, eye_m, eye_n = p.mH, g.mH, _eye_t(m, a), _eye_t(n, a)
+        else:
+            ph, gh, eye_m, eye_n = _mH(p), _mH(g), _eye_like(a, m), _eye_like(a, n)
         ga = -(ph @ g @ ph)
-        ga = ga + (xp.eye(m, dtype=a.dtype) - a @ p) @ gh @ (p @ ph)
-        ga = ga + (ph @ p) @ gh @ (xp.eye(n, dtype=a.dtype) - p @ a)
+        ga = ga + (eye_m - a @ p) @ gh @ (p @ ph)
+        ga = ga + (ph @ p) @ gh @ (eye_n - p @ a)
         return ga, None, None, None
 
 

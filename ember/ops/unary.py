@@ -3,6 +3,7 @@ moves; each op's forward and backward side by side."""
 
 from __future__ import annotations
 
+import builtins
 import math
 
 import numpy as np
@@ -642,7 +643,7 @@ def _sgn_grad(g, a, y):
     (g - Re(conj(sgn z) g) sgn z) / |z|, 0 where z is 0 (it was zeros there too)."""
     if _bw.np_dtype(a).kind != "c":
         return _zero_grad(g, a, y)
-    r = abs(a)
+    r = builtins.abs(a)  # (this module's abs is the op, which wraps arrays in Tensors)
     zero = r == 0
     d = (g - (y.conj() * g).real * y) / _bw.where(zero, 1.0, r)
     return _bw.where(zero, _bw.zeros_like(d), d)
@@ -736,7 +737,8 @@ def conj(input):
     return _conj(input)
 
 
-_conj = _unary("conj", np.conj, lambda g, a, y: _bw.as_array(g).conj(), float_only=False)
+# its gradient, g.conj(), works on Tensors too (create_graph=True)
+_conj = _unary("conj", np.conj, lambda g, a, y: g.conj(), float_only=False, save=None, higher=True)
 
 
 def conj_physical(input, *, out=None):
