@@ -25,6 +25,26 @@ def _prep(inputs, create_graph: bool):
     return tuple(out)
 
 
+def _grad(outputs, inputs, grad_outputs=None, *, create_graph: bool, retain_graph=None):
+    """``grad`` over those of ``outputs`` that require grad (with their ``grad_outputs``), as
+    torch's functional API takes them: None for every input where none does, so a function
+    independent of its input, or a gradient without a graph, gives zeros rather than an
+    error."""
+    outs = _tuple(outputs)
+    gos = (None,) * len(outs) if grad_outputs is None else _tuple(grad_outputs)
+    keep = [(o, g) for o, g in zip(outs, gos) if o.requires_grad]
+    if not keep:
+        return (None,) * len(inputs)
+    return grad(
+        [o for o, _ in keep],
+        inputs,
+        None if grad_outputs is None else [g for _, g in keep],
+        retain_graph=retain_graph,
+        create_graph=create_graph,
+        allow_unused=True,
+    )
+
+
 def _zeros_for(g, like):
     return zeros_like(like) if g is None else g
 
@@ -41,7 +61,7 @@ def vjp(func, inputs, v=None, create_graph: bool = False, strict: bool = False):
         outs = func(*ins)
         outs_t = _tuple(outs)
         vs = None if v is None else _tuple(v)
-        gs = grad(outs_t, ins, vs, create_graph=True, allow_unused=True)
+        gs = _grad(outs_t, ins, vs, create_graph=True)
     gs = tuple(_zeros_for(g, i) for g, i in zip(gs, ins))
     res = _maybe_detach(gs, create_graph)
     outs_r = _maybe_detach(outs_t, create_graph)
@@ -56,16 +76,10 @@ def jvp(func, inputs, v=None, create_graph: bool = False, strict: bool = False):
         outs = func(*ins)
         outs_t = _tuple(outs)
         us = tuple(zeros_like(o).requires_grad_(True) for o in outs_t)
-        gs = grad(outs_t, ins, us, create_graph=True, allow_unused=True)
+        gs = _grad(outs_t, ins, us, create_graph=True)
         vs = ins if v is None else _tuple(v)
         pairs = [(g, x) for g, x in zip(gs, vs) if g is not None]
-        jv = grad(
-            [g for g, _ in pairs],
-            us,
-            [x for _, x in pairs],
-            create_graph=create_graph,
-            allow_unused=True,
-        )
+        jv = _grad([g for g, _ in pairs], us, [x for _, x in pairs], create_graph=create_graph)
     jv = tuple(_zeros_for(j, o) for j, o in zip(jv, outs_t))
     res = _maybe_detach(jv, create_graph)
     outs_r = _maybe_detach(outs_t, create_graph)
@@ -95,9 +109,7 @@ def jacobian(
             flat = o.reshape(-1)
             rows = [[] for _ in ins]
             for k in range(flat.shape[0]):
-                gs = grad(
-                    flat[k], ins, retain_graph=True, create_graph=create_graph, allow_unused=True
-                )
+                gs = _grad(flat[k], ins, retain_graph=True, create_graph=create_graph)
                 for j, (g, x) in enumerate(zip(gs, ins)):
                     rows[j].append(zeros_like(x) if g is None else g)
             per_in = []
@@ -124,7 +136,7 @@ def hessian(
 
     def grads(*xs):
         out = func(*xs)
-        gs = grad(out, xs, create_graph=True, allow_unused=True)
+        gs = _grad(out, xs, create_graph=True)
         gs = tuple(_zeros_for(g, x) for g, x in zip(gs, xs))
         return gs[0] if single_in else gs
 
@@ -137,16 +149,9 @@ def vhp(func, inputs, v=None, create_graph: bool = False, strict: bool = False):
     with enable_grad():
         ins = _prep(inputs, create_graph)
         out = func(*ins)
-        gs = grad(out, ins, create_graph=True, allow_unused=True)
-        pairs = [(g, x) for g, x in zip(gs, ins) if g is not None]
-        vs = _tuple(v)
-        hv = grad(
-            [g for g, _ in pairs],
-            ins,
-            list(vs[: len(pairs)]),
-            create_graph=create_graph,
-            allow_unused=True,
-        )
+        gs = _grad(out, ins, create_graph=True)
+        pairs = [(g, w) for g, w in zip(gs, _tuple(v)) if g is not None]
+        hv = _grad([g for g, _ in pairs], ins, [w for _, w in pairs], create_graph=create_graph)
     hv = tuple(_zeros_for(h, x) for h, x in zip(hv, ins))
     res = _maybe_detach(hv, create_graph)
     o = out if create_graph else out.detach()

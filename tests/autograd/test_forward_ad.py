@@ -176,3 +176,43 @@ def _flatten(x):
     if isinstance(x, (tuple, list)):
         return [v for i in x for v in _flatten(i)]
     return [x]
+
+
+@pytest.mark.parametrize("api", ["hessian", "jacobian", "vhp", "hvp", "vjp", "jvp"])
+@pytest.mark.parametrize("name", ["relu", "max_pool", "relu_squared", "two_inputs"])
+def test_functional_on_piecewise_linear_functions_matches_torch(name, api):
+    """A gradient without a graph (ReLU's, max pooling's: piecewise constant in the input) is
+    a zero second derivative for torch's functional API, not an error; and hvp's vector pairs
+    with its own input where only the second input's gradient exists."""
+    x, v = _arr(4), _arr(4, seed=1)
+
+    def fn(m):
+        F = m.nn.functional
+        return {
+            "relu": lambda a: F.relu(a).sum(),
+            "max_pool": lambda a: F.max_pool1d(a.view(1, 1, 4), 2).sum(),
+            "relu_squared": lambda a: (F.relu(a) ** 2).sum(),
+            "two_inputs": lambda a, b: (F.relu(a) * 0).sum() + (b**3).sum(),
+        }[name]
+
+    def run(m):
+        f = fn(m)
+        ins = (m.tensor(x), m.tensor(v)) if name == "two_inputs" else m.tensor(x)
+        vec = (m.tensor(v), m.tensor(x)) if name == "two_inputs" else m.tensor(v)
+        F = m.autograd.functional
+        if api in ("hessian", "jacobian"):
+            r = getattr(F, api)(f, ins)
+        else:
+            r = getattr(F, api)(f, ins, None if api == "vjp" else vec)[1]
+        flat = []
+        stack = [r]
+        while stack:
+            t = stack.pop(0)
+            if isinstance(t, tuple):
+                stack[:0] = list(t)
+            else:
+                flat.append(t.detach().numpy())
+        return flat
+
+    for a, b in zip(run(ember), run(torch), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
