@@ -153,7 +153,10 @@ class Sub(_Binary):
 
 
 def _conj(x):
-    """The conjugate of a complex operand (torch's gradients of a*b and a/b use conj(b))."""
+    """The conjugate of a complex operand (torch's gradients of a*b and a/b use conj(b)): a
+    number, an array, or a Tensor (create_graph=True; its dtype has no ``kind``)."""
+    if isinstance(x, Tensor):
+        return x.conj() if x.is_complex() else x
     if type(x) is complex or getattr(getattr(x, "dtype", None), "kind", "") == "c":
         return x.conjugate()
     return x
@@ -290,13 +293,43 @@ class Pow(_Binary):
         if n[1]:
             if type(a) is CPU_ARRAY and a.ndim == 0 and type(b) is not CPU_ARRAY:
                 a = a.item()  # a host 0-d base joins a GPU exponent as a number
-            r = a**b
-            if type(a) in (int, float):  # its log a number too
-                ga_log = math.log(a) if a > 0 else 0.0
-            else:
-                ga_log = _bw.where(a > 0, _bw.log(_bw.where(a > 0, a, 1.0 + 0 * a)), 0.0 * a)
-            gb = g * r * ga_log
+            gb = _pow_exponent_grad(g, a, b, ctx.cplx)
         return Pow.out(ctx, ga, gb)
+
+
+def _pow_exponent_grad(g, a, b, cplx: bool):
+    """The exponent's gradient of a ** b, torch's pow_backward_exponent: g * conj(a^b log a),
+    0 where a is 0 and b is real and not negative (so NaN for a negative real base, -inf for
+    0 to a negative power); arrays, numbers or Tensors (create_graph=True)."""
+    with np.errstate(all="ignore"):  # log of a negative base is NaN, of 0 -inf: torch's values
+        if isinstance(a, (int, float, complex)):
+            if a == 0:
+                lg = -math.inf
+            elif isinstance(a, complex) or a > 0:
+                lg = np.log(complex(a)) if isinstance(a, complex) else math.log(a)
+            else:
+                lg = math.nan
+            at_zero = a == 0
+        else:
+            lg = _bw.log(a)
+            at_zero = a == 0
+        t = a**b * lg
+        if cplx:
+            t = _conj(t)
+        if _bw_is_complex(b):
+            b_ok = (b.imag == 0) & (b.real >= 0)
+        else:
+            b_ok = b >= 0
+        cond = at_zero & b_ok
+        if cond is False:
+            return g * t
+        return g * _bw.where(cond, _bw.zeros_like(t), t)
+
+
+def _bw_is_complex(x) -> bool:
+    if isinstance(x, Tensor):
+        return x.is_complex()
+    return getattr(getattr(x, "dtype", None), "kind", "") == "c" or type(x) is complex
 
 
 class Remainder(_Binary):

@@ -11,7 +11,7 @@ import numpy as np
 
 from .._backend.xp import xp_of
 from ..autograd.node import Op
-from ..dtypes import scalar_type_name
+from ..dtypes import from_numpy_dtype, scalar_type_name
 from ..tensor import Tensor
 from .inplace import copy_into_out
 from .view import _copy_of
@@ -39,23 +39,35 @@ def _complex_of(npdt) -> np.dtype:
 
 
 class _Real(Op):
+    higher_order = True  # the gradient, g as complex, is a cast: Tensors take it too
+
     @staticmethod
     def forward(ctx, a):
         return a.real
 
     @staticmethod
     def backward(ctx, g):
-        return (g.astype(_complex_of(g.dtype)),)
+        return (_as_complex(g),)
 
 
 class _Imag(Op):
+    higher_order = True
+
     @staticmethod
     def forward(ctx, a):
         return a.imag
 
     @staticmethod
     def backward(ctx, g):
-        return (1j * g.astype(_complex_of(g.dtype)),)
+        return (1j * _as_complex(g),)
+
+
+def _as_complex(g):
+    """A real gradient as the complex dtype of its precision (an array, or a Tensor recorded
+    as a cast under create_graph=True)."""
+    if isinstance(g, Tensor):
+        return g.to(from_numpy_dtype(_complex_of(g._data.dtype)))
+    return g.astype(_complex_of(g.dtype))
 
 
 class _ViewAsReal(Op):

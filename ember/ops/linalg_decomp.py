@@ -296,6 +296,9 @@ def _perm_from_pivots(piv, m: int):
 class LU(Op):
     """(L, U) of A = P L U; P (with the pivots) is computed too but has no gradient."""
 
+    save_out = True
+    higher_order = True  # create_graph: the same formula in Tensor ops of L and U
+
     @staticmethod
     def forward(ctx, a):
         lu, piv, perm, info = _lu_arrays(a)
@@ -307,33 +310,38 @@ class LU(Op):
     @staticmethod
     def backward(ctx, gL, gU):
         L, U, perm = ctx.saved
-        xp = xp_of(L)
+        graph = isinstance(L, Tensor)
+        if graph:
+            perm = perm._data  # (an integer array: wrapped as a constant)
         m, n = L.shape[-2], U.shape[-1]
         k = min(m, n)
-        if gL is None:
-            gL = xp.zeros_like(L)
-        if gU is None:
-            gU = xp.zeros_like(U)
+        gL = _zeros_if_none(gL, L)
+        gU = _zeros_if_none(gU, U)
         L1, U1 = L[..., :k, :], U[..., :, :k]
         gL1, gU1 = gL[..., :k, :], gU[..., :, :k]
         bottom = right = None
         if m > n:  # tall: the rows below the square block are L2 = A2 U^{-1}
             L2, gL2 = L[..., k:, :], gL[..., k:, :]
-            bottom = _mH(_solve(U1, _mH(gL2)))  # gL2 U^{-H}
-            gU1 = gU1 - _mH(L2) @ bottom
+            bottom = _H(_solve_any(U1, _H(gL2)))  # gL2 U^{-H}
+            gU1 = gU1 - _H(L2) @ bottom
         elif n > m:  # wide: the right columns are U2 = L^{-1} A2
             U2, gU2 = U[..., :, k:], gU[..., :, k:]
-            right = _solve(_mH(L1), gU2)  # L^{-H} gU2
-            gL1 = gL1 - right @ _mH(U2)
-        gx = xp.tril(_mH(L1) @ gL1, -1) + xp.triu(gU1 @ _mH(U1))
-        top = _mH(_solve(U1, _mH(_solve(_mH(L1), gx))))  # L^{-H} gX U^{-H}
+            right = _solve_any(_H(L1), gU2)  # L^{-H} gU2
+            gL1 = gL1 - right @ _H(U2)
+        gx = _tril(_H(L1) @ gL1, -1) + _triu(gU1 @ _H(U1))
+        top = _H(_solve_any(U1, _H(_solve_any(_H(L1), gx))))  # L^{-H} gX U^{-H}
         if bottom is not None:
-            g = xp.concatenate([top, bottom], axis=-2)
+            g = cat([top, bottom], -2) if graph else xp_of(top).concatenate([top, bottom], -2)
         elif right is not None:
-            g = xp.concatenate([top, right], axis=-1)
+            g = cat([top, right], -1) if graph else xp_of(top).concatenate([top, right], -1)
         else:
             g = top
-        # undo the row permutation: (P^T A) rows are A[perm]
+        # undo the row permutation: (P^T A) rows are A[perm], so row i of A is row inv[i] of g
+        xp = xp_of(perm)
+        if graph:
+            inv = xp.argsort(perm, axis=-1)
+            idx = xp.broadcast_to(inv[..., :, None], inv.shape + (g.shape[-1],))
+            return g.gather(-2, _wrap(xp.ascontiguousarray(idx).astype(np.int64)))
         out = xp.empty_like(g)
         idx = xp.indices(perm.shape)
         out[tuple(idx[:-1]) + (perm,)] = g
@@ -779,6 +787,9 @@ def triangular_solve(
 
 
 class QR(Op):
+    save_out = True
+    higher_order = True  # create_graph: the same formula in Tensor ops of Q and R
+
     @staticmethod
     def forward(ctx, a, mode):
         xp = xp_of(a)
@@ -803,27 +814,52 @@ class QR(Op):
             raise RuntimeError(
                 "The QR decomposition is not differentiable when mode='complete' and nrows > ncols."
             )
-        xp = xp_of(q)
-        if gq is None:
-            gq = xp.zeros_like(q)
-        if gr is None:
-            gr = xp.zeros_like(r)
+        gq = _zeros_if_none(gq, q)
+        gr = _zeros_if_none(gr, r)
         if m >= n:
             return _qr_square_grad(q, r, gq, gr)
         x_r, y_r = r[..., :, :m], r[..., :, m:]
         gx_r, gy_r = gr[..., :, :m], gr[..., :, m:]
         y = q @ y_r
-        gx = _qr_square_grad(q, x_r, gq + y @ _mH(gy_r), gx_r)
-        return xp.concatenate([gx, q @ gy_r], axis=-1)
+        gx = _qr_square_grad(q, x_r, gq + y @ _H(gy_r), gx_r)
+        if isinstance(q, Tensor):
+            return cat([gx, q @ gy_r], -1)
+        return xp_of(q).concatenate([gx, q @ gy_r], axis=-1)
+
+
+def _zeros_if_none(g, like):
+    """A missing output gradient as zeros, an array or a Tensor as ``like``."""
+    if g is not None:
+        return g
+    if isinstance(like, Tensor):
+        return _wrap(xp_of(like._data).zeros_like(like._data))
+    return xp_of(like).zeros_like(like)
+
+
+def _H(a):
+    """The conjugate transpose of the last two dims, of an array or a Tensor."""
+    return a.mH if isinstance(a, Tensor) else _mH(a)
+
+
+def _tril(a, k: int = 0):
+    return a.tril(k) if isinstance(a, Tensor) else xp_of(a).tril(a, k)
+
+
+def _triu(a, k: int = 0):
+    return a.triu(k) if isinstance(a, Tensor) else xp_of(a).triu(a, k)
+
+
+def _solve_any(a, b):
+    """A^{-1} B: the Solve op on Tensors (create_graph=True), LAPACK on arrays."""
+    return Solve.apply(a, b) if isinstance(a, Tensor) else _solve(a, b)
 
 
 def _qr_square_grad(q, r, gq, gr):
-    """Gradient for A = QR with Q m x n (m >= n), R n x n upper."""
-    xp = xp_of(q)
-    M = _mH(q) @ gq - gr @ _mH(r)
-    t = xp.tril(M - _mH(M), -1)
+    """Gradient for A = QR with Q m x n (m >= n), R n x n upper (arrays or Tensors)."""
+    M = _H(q) @ gq - gr @ _H(r)
+    t = _tril(M - _H(M), -1)
     inner = gq - q @ M + q @ t
-    return _mH(_solve(r, _mH(inner)))  # inner R^{-H}
+    return _H(_solve_any(r, _H(inner)))  # inner R^{-H}
 
 
 def linalg_qr(A: Tensor, mode: str = "reduced", *, out=None):
@@ -1035,6 +1071,9 @@ def _eig_any(a, vectors: bool = True):
 
 
 class Eig(Op):
+    save_out = True
+    higher_order = True  # create_graph: ``_eig_grad_t`` on the outputs as Tensors
+
     @staticmethod
     def forward(ctx, a):
         w, v = _eig_any(a)
@@ -1047,6 +1086,8 @@ class Eig(Op):
     @staticmethod
     def backward(ctx, gw, gv):
         w, v = ctx.saved
+        if isinstance(v, Tensor):
+            return _eig_grad_t(w, v, gw, gv, ctx.dt)
         xp = xp_of(v)
         if gv is None:
             x = _diag_embed(gw)
@@ -1066,6 +1107,34 @@ class Eig(Op):
             _diag_w(x)[...] = gw if gw is not None else 0
         g = _solve(_mH(v), x @ _mH(v))
         return _real_if(g, ctx.dt)
+
+
+def _eig_grad_t(w: Tensor, v: Tensor, gw, gv, dt) -> Tensor:
+    """``Eig.backward`` in Tensor ops (create_graph=True): V^{-H} (diag(gw) + (V^H gV -
+    V^H V Re(diag(V^H gV))) / conj(E)) V^H, as torch's linalg_eig_backward."""
+    n = w.shape[-1]
+    eye = _eye_t(n, v)
+    vh = v.mH
+    if gv is None:
+        x = gw.unsqueeze(-1) * eye
+    else:
+        vhgv = vh @ gv
+        im = _diag(vhgv._data).imag
+        if not bool(xp_of(im).allclose(im, 0.0, rtol=1e-2, atol=1e-2)):  # torch's test
+            raise RuntimeError(
+                "linalg_eig_backward: The eigenvectors in the complex case are specified up "
+                "to multiplication by e^{i phi}. The specified loss function depends on this "
+                "quantity, so it is ill-defined."
+            )
+        wc = w.conj()
+        e = wc.unsqueeze(-2) - wc.unsqueeze(-1) + eye  # the diagonal divided by 1
+        re_diag = vhgv.diagonal(0, -2, -1).real
+        x = (vhgv - vh @ (v * re_diag.unsqueeze(-2))) / e
+        x = x * (1 - eye)
+        if gw is not None:
+            x = x + gw.unsqueeze(-1) * eye
+    g = Solve.apply(vh, x @ vh)
+    return g.real if dt.kind != "c" else g
 
 
 def eig(A: Tensor, *, out=None):

@@ -72,6 +72,9 @@ def _mH(a):
 
 
 class MatrixExp(Op):
+    save_in = (0,)
+    higher_order = True  # create_graph: the block matrix's exponential, recorded as this op
+
     @staticmethod
     def forward(ctx, a):
         ctx.saved = (a,)
@@ -80,8 +83,13 @@ class MatrixExp(Op):
     @staticmethod
     def backward(ctx, g):
         (a,) = ctx.saved
-        xp = xp_of(a)
         n = a.shape[-1]
+        if isinstance(a, Tensor):
+            ah = a.mH
+            zero = _wrap(xp_of(a._data).zeros(a.shape, dtype=a._data.dtype))
+            big = cat([cat([ah, g], -1), cat([zero, ah], -1)], -2)
+            return MatrixExp.apply(big)[..., :n, n:]
+        xp = xp_of(a)
         # the Frechet derivative's adjoint: the top-right block of exp([[A^H, G], [0, A^H]])
         ah = _mH(a)
         big = xp.zeros(a.shape[:-2] + (2 * n, 2 * n), dtype=a.dtype)

@@ -1,6 +1,7 @@
 """Second and third derivatives through the decompositions whose backward reads their outputs
-(eigh, eigvalsh, svd, svdvals, pinv and the norms built on them): against torch's, real and
-complex, and by finite differences (gradgradcheck) in float64."""
+(eigh, eigvalsh, svd, svdvals, pinv, qr, lu, eig, and the norms built on them) and through
+matrix_exp: against torch's, real and complex, and by finite differences (gradgradcheck) in
+float64."""
 
 from __future__ import annotations
 
@@ -58,6 +59,17 @@ REAL = {
     "pinv_hermitian": (lambda m, x: m.linalg.pinv(_sym(m, x), hermitian=True), (4, 4)),
     "matrix_norm_2": (lambda m, x: m.linalg.matrix_norm(x, ord=2), (4, 4)),
     "cond": (lambda m, x: m.linalg.cond(x), (4, 4)),
+    "qr": (lambda m, x: m.linalg.qr(x), (4, 4)),
+    "qr_tall": (lambda m, x: m.linalg.qr(x), (5, 3)),
+    "qr_wide": (lambda m, x: m.linalg.qr(x), (3, 5)),
+    "qr_r_batch": (lambda m, x: m.linalg.qr(x)[1], (2, 4, 3)),
+    "lu": (lambda m, x: m.linalg.lu(x)[1:], (4, 4)),
+    "lu_tall": (lambda m, x: m.linalg.lu(x)[1:], (5, 3)),
+    "lu_wide": (lambda m, x: m.linalg.lu(x)[1:], (3, 5)),
+    "lu_factor": (lambda m, x: m.linalg.lu_factor(x)[0], (4, 4)),
+    "eigvals": (lambda m, x: m.linalg.eigvals(x).real, (4, 4)),
+    "matrix_exp": (lambda m, x: m.linalg.matrix_exp(x), (3, 3)),
+    "matrix_exp_batch": (lambda m, x: m.linalg.matrix_exp(x * 0.5), (2, 3, 3)),
 }
 
 COMPLEX = {
@@ -65,11 +77,20 @@ COMPLEX = {
     "eigh_vector_moduli": (lambda m, x: m.linalg.eigh(_herm(m, x))[1].abs(), (3, 3)),
     "svd_values_and_moduli": (lambda m, x: (lambda u, s, vh: (s, u.abs()))(*_svd(m, x)), (4, 3)),
     "pinv_moduli": (lambda m, x: m.linalg.pinv(x).abs(), (3, 4)),
+    "qr_invariants": (
+        lambda m, x: (lambda q, r: ((r * r.conj()).real, q @ q.mH))(*m.linalg.qr(x)),
+        (4, 3),
+    ),
+    "lu": (lambda m, x: m.linalg.lu(x)[1:], (4, 4)),
+    "lu_wide": (lambda m, x: m.linalg.lu(x)[1:], (3, 5)),
+    "eigvals": (lambda m, x: m.linalg.eigvals(x), (3, 3)),
+    "matrix_exp": (lambda m, x: m.linalg.matrix_exp(x * 0.5), (2, 3, 3)),
 }
 
 
 def _loss(t, w):
-    return (t * w).sum()
+    s = (t * w).sum()
+    return s.real if s.is_complex() else s
 
 
 def _derivatives(mod, fn, x0, v0, weights, third: bool = False):
@@ -121,12 +142,14 @@ def test_complex_second_derivatives_match_torch(name):
     _check(*COMPLEX[name], complex_=True, seed=3)
 
 
-@pytest.mark.parametrize("name", ["eigh_values", "svdvals", "pinv"])
+@pytest.mark.parametrize("name", ["eigh_values", "svdvals", "pinv", "qr", "lu", "matrix_exp"])
 def test_third_derivatives_match_torch(name):
     _check(*REAL[name], complex_=False, third=True, seed=5)
 
 
-@pytest.mark.parametrize("name", ["eigh_projector", "svd_reconstruction", "pinv_wide_batch"])
+@pytest.mark.parametrize(
+    "name", ["eigh_projector", "svd_reconstruction", "pinv_wide_batch", "qr_tall", "lu_wide"]
+)
 def test_gradgradcheck_float64(name):
     fn, shape = REAL[name]
     x = ember.tensor(np.random.default_rng(7).standard_normal(shape), requires_grad=True)
@@ -189,3 +212,24 @@ def test_forward_mode_through_eigvalsh_and_svdvals_matches_torch():
         got = ember.func.jvp(f(ember), (ember.tensor(x0),), (ember.tensor(v0),))[1]
         want = torch.func.jvp(f(torch), (torch.tensor(x0),), (torch.tensor(v0),))[1]
         np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-7, atol=1e-9)
+
+
+@pytest.mark.parametrize(
+    "f",
+    [lambda a, b: a * b, lambda a, b: a / b, lambda a, b: a**b, lambda a, b: (a * b).real],
+)
+def test_complex_products_under_create_graph_conjugate_as_torch(f):
+    """With create_graph=True the product's and quotient's gradients conjugate their Tensor
+    operands (they were conjugated only as arrays: the gradient came out conjugated)."""
+    a0, b0 = _inputs((3,), True, 15)
+    w0 = np.random.default_rng(16).standard_normal(3) + 0.5j
+    got = []
+    for mod in (ember, torch):
+        a, b = mod.tensor(a0, requires_grad=True), mod.tensor(b0, requires_grad=True)
+        y = f(a, b)
+        w = mod.tensor(w0 if y.is_complex() else w0.real)
+        ga, gb = mod.autograd.grad(y, (a, b), w, create_graph=True)
+        (h,) = mod.autograd.grad(((ga * ga.conj()).real + (gb * gb.conj()).real).sum(), a)
+        got.append([t.detach().resolve_conj().numpy() for t in (ga, gb, h)])
+    for x, y in zip(*got):
+        np.testing.assert_allclose(x, y, rtol=1e-10, atol=1e-12)
