@@ -35,6 +35,7 @@ from .creation import zeros
 from .gather import Gather, ScatterAdd
 from .inplace import copy_into_out
 from .join import stack
+from .linalg_decomp import SVD
 from .unary import isnan
 from .view import reshape
 
@@ -822,6 +823,7 @@ class NuclearNorm(Op):
     """Sum of the singular values of the last two dims; gradient U @ Vh."""
 
     save_in = (0,)
+    higher_order = True  # create_graph: U @ Vh from the SVD op, whose outputs are differentiable
 
     @staticmethod
     def forward(ctx, a):
@@ -831,6 +833,9 @@ class NuclearNorm(Op):
 
     @staticmethod
     def backward(ctx, g):
+        if isinstance(g, Tensor):
+            u, _, vh = SVD.apply(ctx._inputs[0], False)
+            return (g.unsqueeze(-1).unsqueeze(-1) * (u @ vh),)
         return (g[..., None, None] * ctx.uv).astype(ctx.uv.dtype, copy=False)
 
 

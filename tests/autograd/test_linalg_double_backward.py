@@ -1,7 +1,7 @@
 """Second and third derivatives through the decompositions whose backward reads their outputs
-(eigh, eigvalsh, svd, svdvals, pinv, qr, lu, eig, and the norms built on them) and through
-matrix_exp: against torch's, real and complex, and by finite differences (gradgradcheck) in
-float64."""
+(eigh, eigvalsh, svd, svdvals, pinv, qr, lu, eig, and the norms built on them, the nuclear norm
+included) and through matrix_exp: against torch's, real and complex, and by finite differences
+(gradgradcheck) in float64."""
 
 from __future__ import annotations
 
@@ -70,6 +70,8 @@ REAL = {
     "eigvals": (lambda m, x: m.linalg.eigvals(x).real, (4, 4)),
     "matrix_exp": (lambda m, x: m.linalg.matrix_exp(x), (3, 3)),
     "matrix_exp_batch": (lambda m, x: m.linalg.matrix_exp(x * 0.5), (2, 3, 3)),
+    "nuclear_norm": (lambda m, x: m.linalg.matrix_norm(x, ord="nuc"), (2, 4, 3)),
+    "norm_nuc": (lambda m, x: m.norm(x, p="nuc"), (3, 5)),
 }
 
 COMPLEX = {
@@ -85,6 +87,7 @@ COMPLEX = {
     "lu_wide": (lambda m, x: m.linalg.lu(x)[1:], (3, 5)),
     "eigvals": (lambda m, x: m.linalg.eigvals(x), (3, 3)),
     "matrix_exp": (lambda m, x: m.linalg.matrix_exp(x * 0.5), (2, 3, 3)),
+    "nuclear_norm": (lambda m, x: m.linalg.matrix_norm(x, ord="nuc"), (3, 4)),
 }
 
 
