@@ -170,3 +170,26 @@ def test_bernoulli_compiled_draws_torchs_numbers(n, skip):
     x = np.random.default_rng(0).standard_normal(n).astype(np.float32)
     same(lambda L: L.nn.functional.dropout(L.tensor(x), 0.1), 6, (n, "dropout"))
     assert mt19937._bernoulli_loop._compiled is not None
+
+
+@pytest.mark.skipif(not jit.available(), reason="Numba not installed (jit extra)")
+@pytest.mark.parametrize("clone", ["pickle", "deepcopy"])
+def test_bernoulli_compiled_draws_follow_a_copied_generator(clone):
+    """A generator copied after a compiled draw keeps one stream: its compiled draws move the
+    copy's own state, which its NumPy-path draws then continue (the cached state view is the
+    original's memory, so the copy makes its own)."""
+    import copy
+    import pickle
+
+    def copied(g):
+        return pickle.loads(pickle.dumps(g)) if clone == "pickle" else copy.deepcopy(g)
+
+    g = ember.Generator().manual_seed(3)
+    ember.empty(20000).bernoulli_(0.5, generator=g)  # the view is made and cached
+    g2 = copied(g)
+    ref = torch.Generator().manual_seed(3)
+    torch.empty(20000).bernoulli_(0.5, generator=ref)
+    got = [ember.empty(20000).bernoulli_(0.3, generator=g2), ember.rand(5, generator=g2)]
+    want = [torch.empty(20000).bernoulli_(0.3, generator=ref), torch.rand(5, generator=ref)]
+    for e, t in zip(got, want):
+        assert_bits(e, t)

@@ -165,7 +165,11 @@ class MT19937:
         carry its ~110 MB for a few percent), so only where a transformer's loops loaded it."""
         if n < _MIN_COMPILED or not jit.loaded():
             return None
-        words = self._state_words() if self._words is None else self._words
+        words = self._words
+        if words is None or (
+            words is not False and words.ctypes.data != self._bg.ctypes.state_address
+        ):  # not made yet, or a copy's (pickle and deepcopy copy the view's values)
+            words = self._state_words()
         if words is False:
             return None
         out = np.empty(n, np.bool_)
