@@ -22,6 +22,7 @@ from .node import (
     LinearAdjoint,
     NotDifferentiableTwice,
     Op,
+    link_to_inputs,
     repack,
     unpack_saved,
 )
@@ -89,11 +90,13 @@ def _call_node(node, grads, create_graph: bool):
             res = node.backward(node, *grads)
         elif node.higher_order:
             res = _call_with_graph(node, grads)
+            res = res if type(res) is tuple else (res,)
+            return link_to_inputs(node, res) if node.grad_reads_input else res
         elif node.adjoint is not None and isinstance(grads[0], Tensor):
             i = node.adjoint
             r = [None] * len(node._needs)
             r[i] = LinearAdjoint.apply(grads[0], node, i)
-            return tuple(r)
+            return link_to_inputs(node, tuple(r)) if node.grad_reads_input else tuple(r)
         else:
             arrs = [g._data if isinstance(g, Tensor) else g for g in grads]
             with _no_grad():

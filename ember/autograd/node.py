@@ -115,13 +115,17 @@ class Op(Node):
     written duck-typed, so create_graph gives a graph through it), ``adjoint`` (the op is
     linear in its input of that index, its backward the exact transpose: create_graph records
     the gradient as a ``LinearAdjoint``; forward sets ``ctx.args``, its arguments with None
-    for that input and the linear part's parameters, e.g. a constant pad's value as 0)."""
+    for that input and the linear part's parameters, e.g. a constant pad's value as 0),
+    ``grad_reads_input`` (torch's backward kernel takes the op's input, so under create_graph
+    its gradients carry a graph to that input even where they are piecewise constant in it:
+    a ``ZeroLink`` gives ember's the same; an instance may set it per call)."""
 
     save_in: tuple = ()
     cross_save: tuple = ()
     save_out = False
     higher_order = False
     adjoint: int | None = None
+    grad_reads_input = False
     saved: tuple = ()
     _vchk = None  # [(version counter, version at save, tensor, input index)]
     _outchk = None  # the output's version counter, when backward reads the output
@@ -413,6 +417,53 @@ class LinearAdjoint(Op):
             return type(node).apply(*args)._data, None, None
         finally:
             _grad_state.enabled = prev
+
+
+class ZeroLink(Node):
+    """Ties a gradient computed under create_graph=True without a graph (ReLU's, a pool's: a
+    constant slope times a constant incoming gradient) to the inputs of the op that computed it,
+    with a zero derivative, as torch's backward kernels that take the input do: the gradient
+    then requires grad, and differentiating it again gives zeros rather than an error. ``metas``
+    gives each input's (array module, shape, dtype), None for those without a gradient."""
+
+    def __init__(self, node: Op, metas: list):
+        self.what = node.name()
+        self._next = node._next
+        self._next_nr = node._next_nr
+        self._metas = metas
+
+    def name(self) -> str:
+        return self.what
+
+    def _run_backward(self, grads, create_graph: bool) -> tuple:
+        out = []
+        for m in self._metas:
+            if m is None:
+                out.append(None)
+                continue
+            z = m[0].zeros(m[1], m[2])
+            out.append(_wrap(z) if create_graph else z)
+        return tuple(out)
+
+
+def link_to_inputs(node: Op, res: tuple) -> tuple:
+    """``res`` (an op's input gradients under create_graph=True) with each gradient that has no
+    graph tied to the op's inputs by a ``ZeroLink`` (see ``Op.grad_reads_input``)."""
+    if not any(isinstance(r, Tensor) and not r._rg for r in res):
+        return res
+    needs = node._needs
+    metas = [
+        (xp_of(r._data), r._data.shape, r._data.dtype)
+        if isinstance(r, Tensor) and i < len(needs) and needs[i]
+        else None
+        for i, r in enumerate(res)
+    ]
+    if all(m is None for m in metas):
+        return res
+    link = ZeroLink(node, metas)
+    return tuple(
+        _wrap_node(r._data, link, 0) if isinstance(r, Tensor) and not r._rg else r for r in res
+    )
 
 
 class NotDifferentiableTwice(Node):

@@ -1940,11 +1940,10 @@ def normalize(
     input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12, out: Tensor | None = None
 ) -> Tensor:
     """x / max(||x||_p, eps) along dim."""
-    norm = (
-        (input * input).sum(dim, keepdim=True).sqrt()
-        if p == 2
-        else input.norm(p, dim, keepdim=True)  # p = 0 counts non-zeros, p = inf takes the max
-    )
+    # the norm's gradient at a zero vector is 0, as torch's (that of a square root of the sum
+    # of squares is infinite there, and the clamp's zero slope times it gave NaN); p = 0 counts
+    # non-zeros, p = inf takes the max
+    norm = input.norm(p, dim, keepdim=True)
     r = input / clamp_min(norm, eps).expand_as(input)
     if out is not None:
         out.copy_(r)
@@ -1956,8 +1955,8 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -
     """Cosine of the angle between x1 and x2 along dim (inputs broadcast first, as torch's)."""
     if x1.shape != x2.shape:
         x1, x2 = broadcast_tensors(x1, x2)
-    n1 = (x1 * x1).sum(dim, keepdim=True).sqrt()
-    n2 = (x2 * x2).sum(dim, keepdim=True).sqrt()
+    n1 = x1.norm(2, dim, keepdim=True)  # a zero gradient at a zero vector (see normalize)
+    n2 = x2.norm(2, dim, keepdim=True)
     a = x1 / clamp_min(n1, eps)
     b = x2 / clamp_min(n2, eps)
     return (a * b).sum(dim)
@@ -1972,9 +1971,7 @@ def pdist(input: Tensor, p: float = 2.0) -> Tensor:
     n = input._data.shape[0]
     i, j = np.triu_indices(n, 1)
     d = input[i] - input[j]
-    if p == 2:
-        return (d * d).sum(-1).sqrt()
-    return d.norm(p, -1)
+    return d.norm(p, -1)  # a zero gradient for equal rows, as torch's (a square root's was NaN)
 
 
 def channel_shuffle(input: Tensor, groups: int) -> Tensor:

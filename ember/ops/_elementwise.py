@@ -130,6 +130,8 @@ def elementwise_op(
         "forward": staticmethod(forward),
         "backward": staticmethod(backward),
         "higher_order": higher or graph is not None,
+        # torch's backward kernels of these take the input: their gradient has a graph to it
+        "grad_reads_input": piecewise_linear,
     }
     if save == "in":
         attrs["save_in"] = (0,)

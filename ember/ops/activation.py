@@ -118,7 +118,10 @@ def _hardtanh_bw(g, x, y, lo, hi):
         if _par.elementwise_pays(g, x):
             _par.elementwise(lambda o, gg, xx: _hardtanh_part(o, gg, xx, lo, hi), out, g, x)
         else:
-            _hardtanh_part(out, np.ascontiguousarray(g), np.ascontiguousarray(x), lo, hi)
+            # (np.ascontiguousarray would make a 0-d array 1-d)
+            gc = g if g.flags.c_contiguous else np.ascontiguousarray(g)
+            xc = x if x.flags.c_contiguous else np.ascontiguousarray(x)
+            _hardtanh_part(out, gc, xc, lo, hi)
         return out
     xp = xp_of(g)
     return xp.where((x > lo) & (x < hi), g, xp.zeros((), g.dtype))
@@ -173,7 +176,7 @@ def _leaky_fwd(x, s):
     and x, and keeps x's zero sign and NaN), two SIMD passes instead of a compare and a select:
     64x64x32x32 float32 forward 7 -> 2 ms. s = 0 would turn inf * 0 into NaN, so it selects."""
     xs = x * _c(x, s)
-    if 0.0 < s <= 1.0 and x.dtype.kind == "f":
+    if 0.0 < s <= 1.0 and x.dtype.kind == "f" and x.ndim:  # (a 0-d product is a scalar)
         return xp_of(x).maximum(x, xs, out=xs)
     return select.where(x > 0, x, xs)
 
@@ -778,6 +781,7 @@ def _prelu_graph(x, w):
 class _PRelu(Op):
     save_in = (0, 1)
     higher_order = True  # create_graph=True: _prelu_graph, differentiated
+    grad_reads_input = True  # as torch's _prelu_kernel_backward
 
     @staticmethod
     def forward(ctx, x, w):

@@ -511,6 +511,7 @@ def _nll_graph(x, t, w, ignore, red, logp=None, eps=0.0):
 class _NLL(Op):
     save_in = (0,)
     higher_order = True  # create_graph=True: _nll_graph
+    grad_reads_input = True  # as torch's nll_loss_backward
 
     @staticmethod
     def forward(ctx, x, t, w, ignore, red):

@@ -39,6 +39,9 @@ class _Pad(Op):
     @staticmethod
     def forward(ctx, x, widths, mode, value):
         ctx.args = (None, widths, mode, 0)  # the linear part: the constant as 0
+        # torch's reflection/replication backward kernels take the input; the constant pad's
+        # backward is a slice of the gradient
+        ctx.grad_reads_input = mode in ("reflect", "replicate")
         ctx.widths = widths
         ctx.shape = x.shape
         ctx.mode = mode

@@ -51,6 +51,7 @@ def _avg_matrix(like, size, out, dtype):
 
 class AdaptiveAvgPool(Op):
     adjoint = 0  # linear in x: create_graph=True records its gradient as a LinearAdjoint
+    grad_reads_input = True  # as torch's _adaptive_avg_pool*_backward
 
     def name(self) -> str:
         osz = self.geo[1]
@@ -119,6 +120,7 @@ class AdaptiveAvgPool(Op):
 
 class AdaptiveMaxPool(Op):
     higher_order = True  # create_graph=True: the scatter to the maxima as Tensor ops
+    grad_reads_input = True  # as torch's adaptive_max_pool*_backward
 
     def name(self) -> str:
         return "SqueezeBackward1" if self.nsp == 1 else f"AdaptiveMaxPool{self.nsp}DBackward0"

@@ -79,6 +79,7 @@ def _nonoverlap(k, s, d):
 
 class MaxPool(Op):
     higher_order = True  # create_graph=True: the scatter to the maxima as Tensor ops
+    grad_reads_input = True  # as torch's max_pool*_with_indices_backward
 
     def name(self) -> str:
         n = len(self.geo[2])
@@ -460,6 +461,7 @@ def _divisor_np(sp, k, s, p, osz, include_pad, dtype):
 
 class AvgPool(Op):
     adjoint = 0  # linear in x: create_graph=True records its gradient as a LinearAdjoint
+    grad_reads_input = True  # as torch's avg_pool*_backward
 
     def name(self) -> str:
         n = len(self.geo[2])

@@ -495,8 +495,9 @@ def _relu_bw(g, a, y):
         out = np.empty_like(g)
         _par.elementwise(_relu_grad_part, out, g, y)
         return out
-    gc = np.ascontiguousarray(g)
-    yc = np.ascontiguousarray(y)
+    # (np.ascontiguousarray makes a 0-d array 1-d: the gradient then had shape (1,))
+    gc = g if g.flags.c_contiguous else np.ascontiguousarray(g)
+    yc = y if y.flags.c_contiguous else np.ascontiguousarray(y)
     out = np.empty_like(gc)
     _relu_grad_part(out, gc, yc)
     return out
@@ -521,6 +522,7 @@ relu = _unary(
     no_bool=(RuntimeError, "Boolean inputs not supported for relu"),
     no_complex=(NotImplementedError, "clamp is not supported for complex types"),
 )
+relu.op.grad_reads_input = True  # torch's threshold_backward takes the output
 
 
 def relu_(input: Tensor) -> Tensor:

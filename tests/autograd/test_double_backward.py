@@ -402,3 +402,53 @@ def test_an_op_without_double_backward_raises_torchs_error_type():
     gx, gs = ember.autograd.grad(y.sum(), (x, src), create_graph=True)
     with pytest.raises(RuntimeError, match="differentiate twice"):
         ember.autograd.grad((gx * gx).sum() + (gs * gs).sum(), (x, src))
+
+
+def _piecewise(m):
+    F = m.nn.functional
+    return {
+        "relu": lambda x: F.relu(x),
+        "relu_inplace": lambda x: F.relu(x * 1.0, inplace=True),
+        "leaky_relu": lambda x: F.leaky_relu(x, 0.1),
+        "hardtanh": lambda x: F.hardtanh(x),
+        "relu6": lambda x: F.relu6(x),
+        "threshold": lambda x: F.threshold(x, 0.1, 2.0),
+        "softshrink": lambda x: F.softshrink(x),
+        "hardshrink": lambda x: F.hardshrink(x),
+        "max_pool2d": lambda x: F.max_pool2d(x, 2),
+        "max_pool1d": lambda x: F.max_pool1d(x.flatten(1, 2), 2),
+        "avg_pool2d": lambda x: F.avg_pool2d(x, 2),
+        "adaptive_avg_pool2d": lambda x: F.adaptive_avg_pool2d(x, 3),
+        "adaptive_max_pool2d": lambda x: F.adaptive_max_pool2d(x, 3),
+        "pad_reflect": lambda x: F.pad(x, (1, 1, 1, 1), mode="reflect"),
+        "pad_replicate": lambda x: F.pad(x, (1, 1, 1, 1), mode="replicate"),
+        "pad_constant": lambda x: F.pad(x, (1, 1, 1, 1)),
+        "interpolate_area": lambda x: F.interpolate(x, size=3, mode="area"),
+        "interpolate_nearest": lambda x: F.interpolate(x, scale_factor=2, mode="nearest"),
+        "nll_loss": lambda x: F.nll_loss(x.flatten(2).mean(2), m.tensor([0])),
+        "prelu": lambda x: F.prelu(x, m.tensor([0.25, 0.5], dtype=m.float64)),
+        "mul_constant": lambda x: x * 2.0,
+    }
+
+
+@pytest.mark.parametrize("name", list(_piecewise(torch)))
+def test_graphless_first_gradients_require_grad_where_torchs_do(name):
+    """A gradient that is a constant slope times a constant upstream gradient carries a graph to
+    the input where torch's backward kernel takes the input (ReLU, the pools, reflect padding,
+    nll_loss, ...): it requires grad, and differentiating it gives zeros; elsewhere (a constant
+    pad, nearest upsampling, a product with a constant) neither does."""
+    x0 = np.random.default_rng(31).standard_normal((1, 2, 6, 6))
+    got = []
+    for mod in (ember, torch):
+        x = mod.tensor(x0, requires_grad=True)
+        (g,) = mod.autograd.grad(_piecewise(mod)[name](x).sum(), x, create_graph=True)
+        second = None
+        if g.requires_grad:
+            (h,) = mod.autograd.grad((g * g).sum(), x)
+            second = h.numpy()
+        got.append((g.requires_grad, g.detach().numpy(), second))
+    (erg, eg, eh), (trg, tg, th) = got
+    assert erg == trg
+    np.testing.assert_array_equal(eg, tg)
+    if th is not None:
+        np.testing.assert_array_equal(eh, th)

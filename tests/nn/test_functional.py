@@ -1021,3 +1021,38 @@ def test_half_sigmoid_and_tanh_bits_as_torch(fn, dtype):
     out = _half_value_and_grad(fn, dtype)
     np.testing.assert_array_equal(out[0][0], out[1][0])
     np.testing.assert_array_equal(out[0][1], out[1][1])
+
+
+@pytest.mark.parametrize("name", ["relu", "relu6", "hardtanh", "leaky_relu", "rrelu", "hardshrink"])
+@pytest.mark.parametrize("v", [0.7, -0.7, 0.0])
+def test_piecewise_activations_on_a_0d_tensor(name, v):
+    """A 0-d input keeps its shape through the activations' forward and backward (the
+    gradients' contiguous copies made it 1-d, and leaky_relu's forward raised)."""
+    got = []
+    for m in (ember, torch):
+        x = m.tensor(v, requires_grad=True)
+        f = getattr(m.nn.functional, name)
+        y = f(x, training=False) if name == "rrelu" else f(x)
+        y.backward()
+        got.append((tuple(y.shape), float(y.detach()), tuple(x.grad.shape), float(x.grad)))
+    assert got[0] == got[1]
+
+
+def test_norms_of_zero_vectors_have_torchs_gradients():
+    """normalize and cosine_similarity of a zero vector, and pdist of equal rows: the norm's
+    zero gradient at zero, as torch's (a square root of the sum of squares gave NaN)."""
+    for fn in (
+        lambda m, x, y: m.nn.functional.normalize(x, dim=1),
+        lambda m, x, y: m.nn.functional.cosine_similarity(x, y),
+        lambda m, x, y: m.pdist(m.cat([x, y])),
+    ):
+        grads = []
+        for m in (ember, torch):
+            x = m.zeros(2, 3, requires_grad=True)
+            y = m.tensor([[1.0, 2.0, 2.0], [0.0, 0.0, 0.0]], requires_grad=True)
+            fn(m, x, y).sum().backward()
+            grads.append([None if t.grad is None else t.grad.numpy() for t in (x, y)])
+        for a, b in zip(grads[0], grads[1]):
+            assert (a is None) == (b is None)
+            if a is not None:
+                np.testing.assert_allclose(a, b, rtol=1e-6)

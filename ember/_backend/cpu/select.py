@@ -93,6 +93,8 @@ def keep(cond, a, out=None):
     if out is None:
         out = np.empty_like(a)
     t = out.view(it)
+    if not cond.ndim:  # a 0-d comparison gives a NumPy scalar, whose view is 1-d
+        cond = np.asarray(cond)
     np.negative(cond.view(np.int8), out=t)
     np.bitwise_and(t, a.view(it), out=t)
     return out
