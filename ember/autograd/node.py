@@ -118,14 +118,15 @@ class Op(Node):
     for that input and the linear part's parameters, e.g. a constant pad's value as 0),
     ``grad_reads_input`` (torch's backward kernel takes the op's input, so under create_graph
     its gradients carry a graph to that input even where they are piecewise constant in it:
-    a ``ZeroLink`` gives ember's the same; an instance may set it per call)."""
+    a ``ZeroLink`` gives ember's the same; a tuple names the gradients it applies to; an
+    instance may set it per call)."""
 
     save_in: tuple = ()
     cross_save: tuple = ()
     save_out = False
     higher_order = False
     adjoint: int | None = None
-    grad_reads_input = False
+    grad_reads_input: bool | tuple = False
     saved: tuple = ()
     _vchk = None  # [(version counter, version at save, tensor, input index)]
     _outchk = None  # the output's version counter, when backward reads the output
@@ -448,8 +449,14 @@ class ZeroLink(Node):
 
 def link_to_inputs(node: Op, res: tuple) -> tuple:
     """``res`` (an op's input gradients under create_graph=True) with each gradient that has no
-    graph tied to the op's inputs by a ``ZeroLink`` (see ``Op.grad_reads_input``)."""
-    if not any(isinstance(r, Tensor) and not r._rg for r in res):
+    graph tied to the op's inputs by a ``ZeroLink`` (see ``Op.grad_reads_input``: True for every
+    gradient, or the indices of those whose torch formula reads the inputs)."""
+    which = node.grad_reads_input
+    tie = [
+        isinstance(r, Tensor) and not r._rg and (which is True or i in which)
+        for i, r in enumerate(res)
+    ]
+    if not any(tie):
         return res
     needs = node._needs
     metas = [
@@ -461,9 +468,7 @@ def link_to_inputs(node: Op, res: tuple) -> tuple:
     if all(m is None for m in metas):
         return res
     link = ZeroLink(node, metas)
-    return tuple(
-        _wrap_node(r._data, link, 0) if isinstance(r, Tensor) and not r._rg else r for r in res
-    )
+    return tuple(_wrap_node(r._data, link, 0) if t else r for r, t in zip(res, tie))
 
 
 class NotDifferentiableTwice(Node):

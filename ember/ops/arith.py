@@ -334,6 +334,7 @@ def _bw_is_complex(x) -> bool:
 
 class Remainder(_Binary):
     save_in = (0, 1)
+    grad_reads_input = (1,)  # torch's gradient of the divisor reads the dividend
 
     @staticmethod
     def forward(ctx, a, b, rt):
@@ -351,6 +352,7 @@ class Remainder(_Binary):
 
 class Fmod(_Binary):
     save_in = (0, 1)
+    grad_reads_input = (1,)  # torch's gradient of the divisor reads the dividend
 
     @staticmethod
     def forward(ctx, a, b, rt):

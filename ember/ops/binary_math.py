@@ -162,6 +162,8 @@ def hypot(input: Tensor, other: Tensor, *, out=None) -> Tensor:
 
 # --- copysign ----------------------------------------------------------------------------
 class Copysign(_Binary):
+    grad_reads_input = (0,)  # torch's copysign_tensor_self_backward reads the input
+
     @staticmethod
     def forward(ctx, a, b, rt):
         a2, b2 = Copysign.setup(ctx, a, b, rt)

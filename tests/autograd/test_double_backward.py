@@ -452,3 +452,19 @@ def test_graphless_first_gradients_require_grad_where_torchs_do(name):
     np.testing.assert_array_equal(eg, tg)
     if th is not None:
         np.testing.assert_array_equal(eh, th)
+
+
+@pytest.mark.parametrize("name", ["fmod", "remainder", "copysign"])
+@pytest.mark.parametrize("which", [(True, True), (True, False), (False, True)])
+def test_graphless_gradients_of_binary_ops_require_grad_where_torchs_do(name, which):
+    """fmod's and remainder's divisor gradient reads the dividend, copysign's input gradient
+    the input: those carry a graph under create_graph, the others not, as torch's."""
+    a0, b0 = np.array([2.5, -3.7, 4.1]), np.array([1.5, 2.0, -1.3])
+    flags = []
+    for mod in (ember, torch):
+        a = mod.tensor(a0, requires_grad=which[0])
+        b = mod.tensor(b0, requires_grad=which[1])
+        ins = [t for t in (a, b) if t.requires_grad]
+        gs = mod.autograd.grad(getattr(mod, name)(a, b).sum(), ins, create_graph=True)
+        flags.append([g.requires_grad for g in gs])
+    assert flags[0] == flags[1]
