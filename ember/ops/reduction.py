@@ -732,6 +732,17 @@ def std_mean(
 
 
 # --- norm / logsumexp ----------------------------------------------------------------------
+def _reduced_keepdims(v, ndim: int, dims, keep: bool):
+    """A reduction's result (or its gradient) with the reduced dims restored as size 1."""
+    if keep:
+        return v
+    if dims is None:
+        return v.reshape((1,) * ndim)
+    for d in sorted(dims):
+        v = xp_of(v).expand_dims(v, d)
+    return v
+
+
 class Norm(Op):
     save_in = (0,)
     save_out = True
@@ -741,7 +752,8 @@ class Norm(Op):
     def forward(ctx, a, p, dims, keepdim):
         xp = xp_of(a)
         ax = _axis(dims)
-        x = xp.abs(a)
+        # a real square needs no abs (a pass less over a)
+        x = a if p == 2 and a.dtype.kind != "c" else xp.abs(a)
         if p == 2:
             r = xp.sqrt((x * x).sum(axis=ax, keepdims=keepdim))
         elif p == 1:
@@ -763,6 +775,15 @@ class Norm(Op):
     def backward(ctx, g):
         a, r = ctx.saved
         p, dims, keep = ctx.p, ctx.dims, ctx.keep
+        if p == 2 and not isinstance(g, Tensor):
+            # torch's order, a * (g / r) (0 where r is 0), with the quotient on the reduced
+            # shape: one pass over a instead of three (256 x 512 float32 rows: the normalize
+            # forward and backward 0.60 -> 0.44 ms, torch 0.38; the norm alone 0.27 -> 0.12)
+            rk = _reduced_keepdims(r, a.ndim, dims, keep)
+            gk = _reduced_keepdims(g, a.ndim, dims, keep)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                q = xp_of(a).where(rk == 0, 0, gk / rk).astype(r.dtype, copy=False)
+            return (a * q).astype(a.dtype, copy=False), None, None, None
         r = _bw.expand_reduced(r, a.shape, dims, keep)
         g = _bw.expand_reduced(g, a.shape, dims, keep)
         if isinstance(g, Tensor):
