@@ -365,7 +365,7 @@ def ndtr(a: np.ndarray) -> np.ndarray:
         y = np.where((z >= _SQRT1_2) & (t > 0), 1.0 - y, y)
         # the left tail as erfcx(t) exp(-x^2 / 2) / 2: the rounding of x / sqrt(2) would
         # otherwise cost x^2 ulps
-        lo = np.flatnonzero(x < -1.0)
+        lo = np.flatnonzero((x < -1.0) & (x > -np.inf))  # (at -inf the erfc form's 0 stands)
         if lo.size:
             xl = x[lo]
             y[lo] = 0.5 * erfcx(-t[lo]) * _exp_neg_half_sq(xl)

@@ -346,18 +346,20 @@ _TanhShrink = elementwise_op(
 )
 _SoftShrink = elementwise_op(
     "Softshrink",
+    # torch's kernel: x * 0 inside (NaN stays NaN); the gradient g where |x| > lam, 0 for a
+    # NaN x (torch's vectorised kernel; its scalar tail keeps g there) and an infinite g
     lambda x, lam: select.where(
-        x > lam, x - _c(x, lam), select.where(x < -lam, x + _c(x, lam), _c(x, 0))
+        x > lam, x - _c(x, lam), select.where(x < -lam, x + _c(x, lam), x * _c(x, 0))
     ),
-    lambda g, x, y, lam: g * (abs(x) > lam).astype(x.dtype),
+    lambda g, x, y, lam: select.where(abs(x) > lam, g, _c(g, 0)),
     nparams=1,
     no_complex="softshrink_check",
     piecewise_linear=True,
 )
 _HardShrink = elementwise_op(
     "Hardshrink",
-    lambda x, lam: select.where(abs(x) > lam, x, _c(x, 0)),
-    lambda g, x, y, lam: g * (abs(x) > lam).astype(x.dtype),
+    lambda x, lam: select.where(abs(x) <= lam, _c(x, 0), x),  # (NaN stays, as torch's)
+    lambda g, x, y, lam: select.where(abs(x) > lam, g, _c(g, 0)),  # (as softshrink's)
     nparams=1,
     no_complex="hardshrink_cpu",
     piecewise_linear=True,

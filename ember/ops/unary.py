@@ -342,8 +342,11 @@ rad2deg = _unary(
 
 
 def _sinc_grad(g, a, y):
+    """torch's (cos(pi a) - sin(pi a) / (pi a)) / a, 0 at a = 0 (this order keeps tiny a from
+    underflowing to 0 / 0)."""
     pa = a * math.pi
-    d = (pa * _bw.cos(pa) - _bw.sin(pa)) / _bw.where(a == 0, 1 + 0 * a, pa * a)
+    one = 1 + 0 * a
+    d = (_bw.cos(pa) - _bw.sin(pa) / _bw.where(a == 0, one, pa)) / _bw.where(a == 0, one, a)
     return g * _bw.where(a == 0, 0 * a, d)
 
 
@@ -579,7 +582,8 @@ reciprocal = _unary(
 _logit = _unary(
     "logit",
     lambda a: np.log(a / (1 - a)),
-    lambda g, a, y: g / (a * (1 - a)),
+    # NaN outside [0, 1], where the output is NaN, as torch's logit_backward without eps
+    lambda g, a, y: _bw.where(y != y, y, g / (a * (1 - a))),
     higher=True,
     no_complex="logit_cpu",
 )

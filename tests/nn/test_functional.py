@@ -1056,3 +1056,31 @@ def test_norms_of_zero_vectors_have_torchs_gradients():
             assert (a is None) == (b is None)
             if a is not None:
                 np.testing.assert_allclose(a, b, rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda m, x: m.nn.functional.softshrink(x),
+        lambda m, x: m.nn.functional.hardshrink(x, 0.4),
+        lambda m, x: m.sinc(x),
+        lambda m, x: m.special.ndtr(x),
+        lambda m, x: m.logit(x),
+    ],
+)
+def test_special_values_through_elementwise_ops_match_torch(fn):
+    """NaN, infinities, a subnormal-small value and values outside logit's domain, placed first
+    (in torch's vectorised part): shrinks keep a NaN input (they gave 0), sinc's slope at 1e-300
+    is 0 (it was 0 / 0), ndtr(-inf) is 0 (it was NaN), logit's gradient is NaN outside [0, 1]
+    (it was finite)."""
+    v = np.full(40, 0.3)
+    v[:7] = [np.nan, np.inf, -np.inf, 1e-300, -0.25, 1.5, 0.7]
+    w = np.linspace(0.5, 1.5, 40)
+    got = []
+    for m in (ember, torch):
+        x = m.tensor(v, dtype=m.float64, requires_grad=True)
+        y = fn(m, x)
+        (y * m.tensor(w, dtype=m.float64)).sum().backward()
+        got.append((y.detach().numpy(), x.grad.numpy()))
+    for a, b in zip(got[0], got[1]):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=0, equal_nan=True)
