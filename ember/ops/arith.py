@@ -346,7 +346,9 @@ class Remainder(_Binary):
     def backward(ctx, g):
         a, b = ctx.saved
         n = ctx._needs
-        gb = -g * np.floor(a / b) if n[1] else None
+        # torch's a.div(b, rounding_mode="floor"): Python's floor division (1 // -inf is -1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            gb = -g * (a // b) if n[1] else None
         return Remainder.out(ctx, g if n[0] else None, gb)
 
 

@@ -67,7 +67,11 @@ class Atan2(_Binary):
     def backward(ctx, g):
         a, b = ctx.saved
         n = ctx._needs
-        recip = 1 / (a * a + b * b)  # torch's order: (g * b) * recip, (g * -a) * recip
+        # torch's order, (g * b) * recip and (g * -a) * recip, and its 0 where a^2 + b^2 is 0
+        # (the origin, or squares that underflow)
+        den = a * a + b * b
+        with np.errstate(divide="ignore"):
+            recip = _bw.where(den == 0, 0 * den, 1 / den)
         return Atan2.out(ctx, g * b * recip if n[0] else None, g * -a * recip if n[1] else None)
 
 
@@ -339,12 +343,17 @@ class NextAfter(_Binary):
     @staticmethod
     def forward(ctx, a, b, rt):
         a2, b2 = NextAfter.setup(ctx, a, b, rt)
+        ctx.saved = (a2, b2)
         return xp_of(a2).nextafter(a2, b2)
 
     @staticmethod
     def backward(ctx, g):
         n = ctx._needs
-        return NextAfter.out(ctx, g if n[0] else None, g * 0 if n[1] else None)
+        ga = None
+        if n[0]:  # torch's: none where input equals other (where the result is other)
+            a, b = ctx.saved
+            ga = _bw.where(a == b, 0 * g, g)
+        return NextAfter.out(ctx, ga, g * 0 if n[1] else None)
 
 
 def _int_kernel(name: str, input: Tensor, other: Tensor):

@@ -371,14 +371,15 @@ class _MaxMin(_Binary):
     @classmethod
     def backward(cls, ctx, g):
         a, b = ctx.saved
-        # ties split the gradient evenly, as torch does
-        win = (a > b) if cls.ufunc is np.maximum else (a < b)
+        # ties split the gradient evenly, and only the side that lost gets none, as torch's:
+        # where either is NaN (the result), both take the whole gradient
+        a_lost, b_lost = (a < b, b < a) if cls.ufunc is np.maximum else (a > b, b > a)
         tie = a == b
         z = g * 0
         half = g * 0.5
         n = ctx._needs
-        ga = _bw.where(win, g, _bw.where(tie, half, z)) if n[0] else None
-        gb = _bw.where(win, z, _bw.where(tie, half, g)) if n[1] else None
+        ga = _bw.where(a_lost, z, _bw.where(tie, half, g)) if n[0] else None
+        gb = _bw.where(b_lost, z, _bw.where(tie, half, g)) if n[1] else None
         return cls.out(ctx, ga, gb)
 
 

@@ -436,13 +436,20 @@ def _safe_div(x, y):
 
 
 def _xlogy_ga(x, y):
+    """torch's: log y, 0 where x is 0 and y is not positive (its log -inf or NaN)."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where((x == 0) & ~np.isnan(y), 0.0, np.log(y))
+        return np.where((x == 0) & (y <= 0), 0.0, np.log(y))
 
 
 def _xlog1py_ga(x, y):
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where((x == 0) & ~np.isnan(y), 0.0, np.log1p(y))
+        return np.where((x == 0) & (y <= -1), 0.0, np.log1p(y))
+
+
+def _div(x, y):
+    """x / y (torch's gradient of y in xlogy: NaN at 0 / 0)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return x / y
 
 
 def _x_times(f):
@@ -450,12 +457,12 @@ def _x_times(f):
     return lambda x, y: _bw.where(_const(x._data == 0), 0.0, x * f(y))
 
 
-_Xlogy = _binary_op("XlogyBackward0", _xlogy, _xlogy_ga, _safe_div, _x_times(lambda y: y.log()))
+_Xlogy = _binary_op("XlogyBackward0", _xlogy, _xlogy_ga, _div, _x_times(lambda y: y.log()))
 _Xlog1py = _binary_op(
     "SpecialXlog1pyBackward0",
     _xlog1py,
     _xlog1py_ga,
-    lambda x, y: _safe_div(x, 1 + y),
+    lambda x, y: _div(x, 1 + y),
     _x_times(lambda y: y.log1p()),
 )
 _Zeta = _binary_op("SpecialZetaBackward0", _gm.zeta, None, lambda s, q: -s * _gm.zeta(s + 1, q))

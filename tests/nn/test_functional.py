@@ -1084,3 +1084,33 @@ def test_special_values_through_elementwise_ops_match_torch(fn):
         got.append((y.detach().numpy(), x.grad.numpy()))
     for a, b in zip(got[0], got[1]):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=0, equal_nan=True)
+
+
+@pytest.mark.parametrize(
+    "name", ["atan2", "xlogy", "special.xlog1py", "remainder", "maximum", "minimum", "nextafter"]
+)
+def test_binary_gradients_at_special_values_match_torch(name):
+    """Every pair of 0, -0, +-1, 0.5, -2, +-inf, NaN and 1e-300: atan2's gradient is 0 where
+    a^2 + b^2 is 0 (it was NaN or inf), xlogy's and xlog1py's as torch's formulas (log y unless
+    x is 0 and y is out of the domain; x / y), remainder's divisor gradient with Python's floor
+    division (1 // -inf is -1), maximum/minimum give a NaN's gradient to both sides, and
+    nextafter's input gradient is 0 where input equals other."""
+    import itertools
+
+    sv = [0.0, -0.0, 1.0, -1.0, 0.5, -2.0, np.inf, -np.inf, np.nan, 1e-300]
+    pairs = np.array(list(itertools.product(sv, sv)))
+    a0 = np.concatenate([pairs[:, 0], np.full(8, 0.3)])
+    b0 = np.concatenate([pairs[:, 1], np.full(8, 0.7)])
+    w = np.linspace(0.5, 1.5, len(a0))
+    got = []
+    for m in (ember, torch):
+        f = m
+        for part in name.split("."):
+            f = getattr(f, part)
+        a = m.tensor(a0, dtype=m.float64, requires_grad=True)
+        b = m.tensor(b0, dtype=m.float64, requires_grad=True)
+        y = f(a, b)
+        (y * m.tensor(w, dtype=m.float64)).sum().backward()
+        got.append([y.detach().numpy(), a.grad.numpy(), b.grad.numpy()])
+    for e, t in zip(*got):
+        np.testing.assert_allclose(e, t, rtol=1e-12, atol=1e-300, equal_nan=True)
