@@ -295,8 +295,18 @@ negative = neg
 abs = _unary(
     "abs",
     np.abs,
-    # a Tensor's sign refuses complex values (torch's rule): sgn, z / |z|, is NumPy's sign there
-    lambda g, a, y: g * (a.sgn() if isinstance(a, Tensor) else _bw.sign(a)),
+    # a Tensor's sign refuses complex values (torch's rule): sgn, z / |z|, is NumPy's sign there;
+    # a real array's is torch's sign (0 at NaN, where NumPy's keeps NaN)
+    lambda g, a, y: (
+        g
+        * (
+            a.sgn()
+            if isinstance(a, Tensor)
+            else _bw.sign(a)
+            if a.dtype.kind == "c"
+            else _sign_np(a)
+        )
+    ),
     float_only=False,  # noqa: A001
     higher=True,
     holomorphic=False,  # |z|: g * z / |z|

@@ -1066,13 +1066,14 @@ def test_norms_of_zero_vectors_have_torchs_gradients():
         lambda m, x: m.sinc(x),
         lambda m, x: m.special.ndtr(x),
         lambda m, x: m.logit(x),
+        lambda m, x: m.abs(x),
     ],
 )
 def test_special_values_through_elementwise_ops_match_torch(fn):
     """NaN, infinities, a subnormal-small value and values outside logit's domain, placed first
     (in torch's vectorised part): shrinks keep a NaN input (they gave 0), sinc's slope at 1e-300
     is 0 (it was 0 / 0), ndtr(-inf) is 0 (it was NaN), logit's gradient is NaN outside [0, 1]
-    (it was finite)."""
+    (it was finite), abs's gradient at NaN is 0 (torch's sign of NaN; it was NaN)."""
     v = np.full(40, 0.3)
     v[:7] = [np.nan, np.inf, -np.inf, 1e-300, -0.25, 1.5, 0.7]
     w = np.linspace(0.5, 1.5, 40)
