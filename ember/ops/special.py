@@ -369,10 +369,12 @@ def _np_of(dt) -> np.dtype:
     return dt.np if dt.np.kind != "V" else np.dtype(np.float32)
 
 
-def _binary_op(name, kernel, grad_a=None, grad_b=None, graph=None):
+def _binary_op(name, kernel, grad_a=None, grad_b=None, graph=None, missing=None):
     """An Op class of two broadcast float arrays: kernel(a, b) on float64; grad_a/grad_b give
-    d/da and d/db as arrays (None: torch has no such derivative); ``graph(a, b)`` is the
-    function in Tensor ops, which create_graph=True differentiates (torch's double backward)."""
+    d/da and d/db as arrays (None: torch has no such derivative, and ``missing`` is the name its
+    NotImplementedError gives); ``graph(a, b)`` is the function in Tensor ops, which
+    create_graph=True differentiates (torch's double backward)."""
+    what = missing or name
 
     def forward(ctx, a, b):
         ctx.saved = (a, b)
@@ -396,11 +398,11 @@ def _binary_op(name, kernel, grad_a=None, grad_b=None, graph=None):
         a64, b64 = a.astype(np.float64), b.astype(np.float64)
         if n[0]:
             if grad_a is None:
-                raise NotImplementedError(f"the derivative for '{name}' is not implemented.")
+                raise NotImplementedError(f"the derivative for '{what}' is not implemented.")
             ga = _bw.sum_to(g * grad_a(a64, b64).astype(g.dtype), a.shape)
         if n[1]:
             if grad_b is None:
-                raise NotImplementedError(f"the derivative for '{name}' is not implemented.")
+                raise NotImplementedError(f"the derivative for '{what}' is not implemented.")
             gb = _bw.sum_to(g * grad_b(a64, b64).astype(g.dtype), b.shape)
         return ga, gb
 
@@ -465,7 +467,9 @@ _Xlog1py = _binary_op(
     lambda x, y: _div(x, 1 + y),
     _x_times(lambda y: y.log1p()),
 )
-_Zeta = _binary_op("SpecialZetaBackward0", _gm.zeta, None, lambda s, q: -s * _gm.zeta(s + 1, q))
+_Zeta = _binary_op(
+    "SpecialZetaBackward0", _gm.zeta, None, lambda s, q: -s * _gm.zeta(s + 1, q), missing="zeta"
+)
 
 
 def _igamma_dx(a, x):
@@ -473,8 +477,14 @@ def _igamma_dx(a, x):
         return np.exp((a - 1) * np.log(x) - x - _gm.lgamma(a))
 
 
-_Igamma = _binary_op("IgammaBackward0", _gm.gammainc, None, _igamma_dx)
-_Igammac = _binary_op("IgammacBackward0", _gm.gammaincc, None, lambda a, x: -_igamma_dx(a, x))
+_Igamma = _binary_op("IgammaBackward0", _gm.gammainc, None, _igamma_dx, missing="igamma: input")
+_Igammac = _binary_op(
+    "IgammacBackward0",
+    _gm.gammaincc,
+    None,
+    lambda a, x: -_igamma_dx(a, x),
+    missing="igammac: input",
+)
 
 
 def _binary(cls, name):

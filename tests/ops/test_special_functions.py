@@ -373,3 +373,23 @@ def test_float32_digamma_within_an_ulp_of_the_float64_kernel():
     for m in (ember.digamma, ember.special.psi):
         e, t = m(ember.from_numpy(grid)), torch.digamma(torch.from_numpy(grid))
         np.testing.assert_allclose(e.numpy(), t.numpy(), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "f",
+    [
+        lambda m, a, b: m.special.zeta(a, b.detach()),
+        lambda m, a, b: m.igamma(a, b.detach()),
+        lambda m, a, b: m.igammac(a, b.detach()),
+    ],
+)
+def test_missing_derivatives_raise_torchs_message(f):
+    """The derivatives torch does not have raise its NotImplementedError, with its names."""
+    msgs = []
+    for m in (ember, torch):
+        a = m.tensor([1.5, 2.5], dtype=m.float64, requires_grad=True)
+        b = m.tensor([0.5, 1.5], dtype=m.float64, requires_grad=True)
+        with pytest.raises(NotImplementedError) as e:
+            f(m, a, b).sum().backward()
+        msgs.append(str(e.value))
+    assert msgs[0] == msgs[1]
