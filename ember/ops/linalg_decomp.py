@@ -22,7 +22,6 @@ from . import _bw, linalg_lapack
 from ._return_types import struct
 from .inplace import copy_into_out
 from .join import cat
-from .view import diag_view
 
 __all__ = [
     "det",
@@ -73,20 +72,6 @@ def _diag(a):
     return a.diagonal(0, -2, -1)
 
 
-def _diag_w(a):
-    """A writable view of the diagonal of the last two dims (NumPy's and CuPy's ``diagonal``
-    are read-only)."""
-    return diag_view(a, 0, a.ndim - 2, a.ndim - 1)
-
-
-def _diag_embed(v):
-    xp = xp_of(v)
-    n = v.shape[-1]
-    out = xp.zeros(v.shape + (n,), dtype=v.dtype)
-    _diag_w(out)[...] = v
-    return out
-
-
 def _flat(a, tail: int):
     """``a`` with its batch dims merged into one (also when the batch is empty)."""
     return a.reshape((int(np.prod(a.shape[: a.ndim - tail])),) + a.shape[a.ndim - tail :])
@@ -104,10 +89,6 @@ def _sum_to(g, shape):
         g = g.sum(axis=tuple(range(nd)))
     axes = tuple(i for i, s in enumerate(shape) if s == 1 and g.shape[i] != 1)
     return g.sum(axis=axes, keepdims=True) if axes else g
-
-
-def _real_if(g, dt):
-    return g.real.astype(dt, copy=False) if g.dtype.kind == "c" and dt.kind != "c" else g
 
 
 # --- checks and torch's messages -----------------------------------------------------------
@@ -970,7 +951,7 @@ def _cat_last(a: Tensor, b: Tensor) -> Tensor:
 
 class Eigh(Op):
     save_out = True
-    higher_order = True  # create_graph: ``_eigh_grad_t`` on the outputs as Tensors
+    higher_order = True  # create_graph: ``_eigh_grad`` on the outputs as Tensors
 
     @staticmethod
     def forward(ctx, a, uplo, vectors):
@@ -985,19 +966,7 @@ class Eigh(Op):
     @staticmethod
     def backward(ctx, gw, gv=None):
         w, v = ctx.saved
-        if isinstance(v, Tensor):
-            return _eigh_grad_t(w, v, gw, gv)
-        if gv is None:
-            return v @ (gw[..., :, None].astype(v.dtype) * _mH(v))
-        vhgv = _mH(v) @ gv
-        if v.dtype.kind == "c":
-            _eigh_phase_check(vhgv)
-        vhgv = 0.5 * (vhgv - _mH(vhgv))
-        e = w[..., None, :] - w[..., :, None]
-        _diag_w(e)[...] = 1
-        x = vhgv / e
-        _diag_w(x)[...] = gw if gw is not None else 0
-        return v @ x @ _mH(v)
+        return _eigh_grad(w, v, gw, gv)
 
 
 def _eigh_phase_check(vhgv) -> None:
@@ -1011,28 +980,31 @@ def _eigh_phase_check(vhgv) -> None:
         )
 
 
-def _eye_t(n: int, like: Tensor, dt=None) -> Tensor:
-    """The identity as a constant Tensor on ``like``'s device (``like``'s dtype, or ``dt``)."""
-    a = like._data
-    return _wrap(xp_of(a).eye(n, dtype=a.dtype if dt is None else dt))
+def _eye(n: int, like):
+    """The n x n identity in ``like``'s dtype: an array, or a constant Tensor for a Tensor."""
+    if isinstance(like, Tensor):
+        return _wrap(_eye_like(like._data, n))
+    return _eye_like(like, n)
 
 
-def _eigh_grad_t(w: Tensor, v: Tensor, gw, gv) -> Tensor:
-    """``Eigh.backward`` in Tensor ops (create_graph=True): V (diag(gw) + skew(V^H gV) / E) V^H
-    with E_ij = w_j - w_i off the diagonal, as torch's linalg_eigh_backward."""
-    vh = v.mH
+def _is_complex(a) -> bool:
+    return a.is_complex() if isinstance(a, Tensor) else a.dtype.kind == "c"
+
+
+def _eigh_grad(w, v, gw, gv):
+    """``Eigh.backward`` on arrays, or Tensors (create_graph=True): V (diag(gw) + skew(V^H gV)
+    / E) V^H with E_ij = w_j - w_i off the diagonal, as torch's linalg_eigh_backward."""
+    vh = _H(v)
     if gv is None:
-        return (v * gw.unsqueeze(-2)) @ vh
-    n = w.shape[-1]
+        return (v * gw[..., None, :]) @ vh
     vhgv = vh @ gv
-    if v.is_complex():
-        _eigh_phase_check(vhgv._data)
-    vhgv = 0.5 * (vhgv - vhgv.mH)
-    eye = _eye_t(n, w)
-    x = vhgv / (w.unsqueeze(-2) - w.unsqueeze(-1) + eye)  # the diagonal divided by 1
-    x = x * (1 - eye)
+    if _is_complex(v):
+        _eigh_phase_check(_arr(vhgv))
+    vhgv = 0.5 * (vhgv - _H(vhgv))
+    eye = _eye(w.shape[-1], w)
+    x = vhgv / (w[..., None, :] - w[..., :, None] + eye) * (1 - eye)  # diagonal divided by 1
     if gw is not None:
-        x = x + gw.unsqueeze(-1) * eye
+        x = x + gw[..., :, None] * eye
     return v @ x @ vh
 
 
@@ -1072,7 +1044,7 @@ def _eig_any(a, vectors: bool = True):
 
 class Eig(Op):
     save_out = True
-    higher_order = True  # create_graph: ``_eig_grad_t`` on the outputs as Tensors
+    higher_order = True  # create_graph: ``_eig_grad`` on the outputs as Tensors
 
     @staticmethod
     def forward(ctx, a):
@@ -1086,40 +1058,20 @@ class Eig(Op):
     @staticmethod
     def backward(ctx, gw, gv):
         w, v = ctx.saved
-        if isinstance(v, Tensor):
-            return _eig_grad_t(w, v, gw, gv, ctx.dt)
-        xp = xp_of(v)
-        if gv is None:
-            x = _diag_embed(gw)
-        else:
-            vhgv = _mH(v) @ gv
-            im = _diag(vhgv).imag
-            if not bool(xp.allclose(im, 0.0, rtol=1e-2, atol=1e-2)):  # torch's test
-                raise RuntimeError(
-                    "linalg_eig_backward: The eigenvectors in the complex case are specified up "
-                    "to multiplication by e^{i phi}. The specified loss function depends on this "
-                    "quantity, so it is ill-defined."
-                )
-            wc = w.conj()
-            e = wc[..., None, :] - wc[..., :, None]
-            _diag_w(e)[...] = 1
-            x = (vhgv - _mH(v) @ (v * _diag(vhgv).real[..., None, :])) / e
-            _diag_w(x)[...] = gw if gw is not None else 0
-        g = _solve(_mH(v), x @ _mH(v))
-        return _real_if(g, ctx.dt)
+        return _eig_grad(w, v, gw, gv, ctx.dt)
 
 
-def _eig_grad_t(w: Tensor, v: Tensor, gw, gv, dt) -> Tensor:
-    """``Eig.backward`` in Tensor ops (create_graph=True): V^{-H} (diag(gw) + (V^H gV -
-    V^H V Re(diag(V^H gV))) / conj(E)) V^H, as torch's linalg_eig_backward."""
-    n = w.shape[-1]
-    eye = _eye_t(n, v)
-    vh = v.mH
+def _eig_grad(w, v, gw, gv, dt):
+    """``Eig.backward`` on arrays, or Tensors (create_graph=True): V^{-H} (diag(gw) + (V^H gV -
+    V^H V Re(diag(V^H gV))) / conj(E)) V^H, as torch's linalg_eig_backward; the real part for a
+    real input."""
+    eye = _eye(w.shape[-1], v)
+    vh = _H(v)
     if gv is None:
-        x = gw.unsqueeze(-1) * eye
+        x = gw[..., :, None] * eye
     else:
         vhgv = vh @ gv
-        im = _diag(vhgv._data).imag
+        im = _diag(_arr(vhgv)).imag
         if not bool(xp_of(im).allclose(im, 0.0, rtol=1e-2, atol=1e-2)):  # torch's test
             raise RuntimeError(
                 "linalg_eig_backward: The eigenvectors in the complex case are specified up "
@@ -1127,14 +1079,14 @@ def _eig_grad_t(w: Tensor, v: Tensor, gw, gv, dt) -> Tensor:
                 "quantity, so it is ill-defined."
             )
         wc = w.conj()
-        e = wc.unsqueeze(-2) - wc.unsqueeze(-1) + eye  # the diagonal divided by 1
-        re_diag = vhgv.diagonal(0, -2, -1).real
-        x = (vhgv - vh @ (v * re_diag.unsqueeze(-2))) / e
-        x = x * (1 - eye)
+        e = wc[..., None, :] - wc[..., :, None] + eye  # the diagonal divided by 1
+        x = (vhgv - vh @ (v * _diag(vhgv).real[..., None, :])) / e * (1 - eye)
         if gw is not None:
-            x = x + gw.unsqueeze(-1) * eye
-    g = Solve.apply(vh, x @ vh)
-    return g.real if dt.kind != "c" else g
+            x = x + gw[..., :, None] * eye
+    g = _solve_any(vh, x @ vh)
+    if dt.kind == "c":
+        return g
+    return g.real if isinstance(g, Tensor) else g.real.astype(dt, copy=False)
 
 
 def eig(A: Tensor, *, out=None):
@@ -1158,7 +1110,7 @@ def eigvals(A: Tensor, *, out=None) -> Tensor:
 
 class SVD(Op):
     save_out = True
-    higher_order = True  # create_graph: ``_svd_grad_t`` on the outputs as Tensors
+    higher_order = True  # create_graph: ``_svd_grad`` on the outputs as Tensors
 
     @staticmethod
     def forward(ctx, a, full):
@@ -1177,8 +1129,6 @@ class SVD(Op):
             gu = gu[..., :, :k]
         if gvh is not None:
             gvh = gvh[..., :k, :]
-        if isinstance(u, Tensor):
-            return _svd_grad_t(u, s, vh, gu, gs, gvh, m, n)
         return _svd_grad(u, s, vh, gu, gs, gvh, m, n)
 
 
@@ -1196,20 +1146,24 @@ def _svd_phase_check(uhgu, vhgv, s) -> None:
 
 
 def _svd_grad(u, s, vh, gu, gs, gvh, m, n):
+    """The SVD's input gradient (torch's svd_backward) on arrays, or Tensors (create_graph)."""
     if gu is None and gvh is None:
-        return u @ (gs[..., :, None].astype(u.dtype) * vh)
+        return (u * gs[..., None, :]) @ vh
     uhgu = vhgv = None
     if gu is not None:
-        uhgu = _mH(u) @ gu
-        uhgu = uhgu - _mH(uhgu)
+        uhgu = _H(u) @ gu
+        uhgu = uhgu - _H(uhgu)
     if gvh is not None:
-        vhgv = vh @ _mH(gvh)
-        vhgv = vhgv - _mH(vhgv)
-    if u.dtype.kind == "c":
-        _svd_phase_check(uhgu, vhgv, s)
+        vhgv = vh @ _H(gvh)
+        vhgv = vhgv - _H(vhgv)
+    cplx = _is_complex(u)
+    if cplx:
+        _svd_phase_check(
+            None if uhgu is None else _arr(uhgu), None if vhgv is None else _arr(vhgv), _arr(s)
+        )
+    eye = _eye(s.shape[-1], s)
     s2 = s * s
-    e = s2[..., None, :] - s2[..., :, None]
-    _diag_w(e)[...] = 1
+    e = s2[..., None, :] - s2[..., :, None] + eye  # the diagonal divided by 1
     if uhgu is not None and vhgv is not None:
         ret = (uhgu * s[..., None, :] + s[..., :, None] * vhgv) / e
     elif uhgu is not None:
@@ -1217,59 +1171,16 @@ def _svd_grad(u, s, vh, gu, gs, gvh, m, n):
     else:
         ret = s[..., :, None] * (vhgv / e)
     if gs is not None:
-        ret = ret + _diag_embed(gs.astype(ret.dtype))
-    if u.dtype.kind == "c" and uhgu is not None:
-        _diag_w(ret)[...] += 1j * _diag(uhgu).imag / (2 * s)
+        ret = ret + gs[..., :, None] * eye
+    if cplx and uhgu is not None:
+        ret = ret + (1j * _diag(uhgu).imag / (2 * s))[..., :, None] * eye
     if m > n and gu is not None:
-        ga = u @ ret
         gus = gu / s[..., None, :]
-        ga = ga + gus - u @ (_mH(u) @ gus)
+        ga = u @ ret + gus - u @ (_H(u) @ gus)
         return ga @ vh
     if m < n and gvh is not None:
-        ga = ret @ vh
         sg = gvh / s[..., :, None]
-        ga = ga + sg - (sg @ _mH(vh)) @ vh
-        return u @ ga
-    return u @ ret @ vh
-
-
-def _svd_grad_t(u, s, vh, gu, gs, gvh, m: int, n: int) -> Tensor:
-    """``_svd_grad`` in Tensor ops (create_graph=True), the same formula (torch's
-    svd_backward)."""
-    if gu is None and gvh is None:
-        return (u * gs.unsqueeze(-2)) @ vh
-    uhgu = vhgv = None
-    if gu is not None:
-        uhgu = u.mH @ gu
-        uhgu = uhgu - uhgu.mH
-    if gvh is not None:
-        vhgv = vh @ gvh.mH
-        vhgv = vhgv - vhgv.mH
-    if u.is_complex():
-        _svd_phase_check(
-            None if uhgu is None else uhgu._data, None if vhgv is None else vhgv._data, s._data
-        )
-    eye = _eye_t(s.shape[-1], s)
-    s2 = s * s
-    e = s2.unsqueeze(-2) - s2.unsqueeze(-1) + eye  # the diagonal divided by 1
-    if uhgu is not None and vhgv is not None:
-        ret = (uhgu * s.unsqueeze(-2) + s.unsqueeze(-1) * vhgv) / e
-    elif uhgu is not None:
-        ret = (uhgu / e) * s.unsqueeze(-2)
-    else:
-        ret = s.unsqueeze(-1) * (vhgv / e)
-    if gs is not None:
-        ret = ret + gs.unsqueeze(-1) * eye
-    if u.is_complex() and uhgu is not None:
-        d = uhgu.diagonal(0, -2, -1).imag / (2 * s)
-        ret = ret + (1j * d).unsqueeze(-1) * eye
-    if m > n and gu is not None:
-        gus = gu / s.unsqueeze(-2)
-        ga = u @ ret + gus - u @ (u.mH @ gus)
-        return ga @ vh
-    if m < n and gvh is not None:
-        sg = gvh / s.unsqueeze(-1)
-        ga = ret @ vh + sg - (sg @ vh.mH) @ vh
+        ga = ret @ vh + sg - (sg @ _H(vh)) @ vh
         return u @ ga
     return u @ ret @ vh
 
@@ -1375,10 +1286,7 @@ class Pinv(Op):
     def backward(ctx, g):
         a, p = ctx.saved
         m, n = a.shape[-2:]
-        if isinstance(p, Tensor):
-            ph, gh, eye_m, eye_n = p.mH, g.mH, _eye_t(m, a), _eye_t(n, a)
-        else:
-            ph, gh, eye_m, eye_n = _mH(p), _mH(g), _eye_like(a, m), _eye_like(a, n)
+        ph, gh, eye_m, eye_n = _H(p), _H(g), _eye(m, a), _eye(n, a)
         ga = -(ph @ g @ ph)
         ga = ga + (eye_m - a @ p) @ gh @ (p @ ph)
         ga = ga + (ph @ p) @ gh @ (eye_n - p @ a)
