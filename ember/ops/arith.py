@@ -152,14 +152,19 @@ class Sub(_Binary):
         return Sub.out(ctx, g if n[0] else None, -g if n[1] else None)
 
 
-def _conj(x):
-    """The conjugate of a complex operand (torch's gradients of a*b and a/b use conj(b)): a
-    number, an array, or a Tensor (create_graph=True; its dtype has no ``kind``)."""
+def _complex_operand(x) -> bool:
+    """Whether a number, an array or a Tensor (create_graph=True; its dtype has no ``kind``) is
+    complex."""
     if isinstance(x, Tensor):
-        return x.conj() if x.is_complex() else x
-    if type(x) is complex or getattr(getattr(x, "dtype", None), "kind", "") == "c":
-        return x.conjugate()
-    return x
+        return x.is_complex()
+    return type(x) is complex or getattr(getattr(x, "dtype", None), "kind", "") == "c"
+
+
+def _conj(x):
+    """The conjugate of a complex operand (torch's gradients of a*b and a/b use conj(b))."""
+    if not _complex_operand(x):
+        return x
+    return x.conj() if isinstance(x, Tensor) else x.conjugate()
 
 
 class Mul(_Binary):
@@ -309,27 +314,13 @@ def _pow_exponent_grad(g, a, b, cplx: bool):
                 lg = np.log(complex(a)) if isinstance(a, complex) else math.log(a)
             else:
                 lg = math.nan
-            at_zero = a == 0
         else:
             lg = _bw.log(a)
-            at_zero = a == 0
         t = a**b * lg
         if cplx:
             t = _conj(t)
-        if _bw_is_complex(b):
-            b_ok = (b.imag == 0) & (b.real >= 0)
-        else:
-            b_ok = b >= 0
-        cond = at_zero & b_ok
-        if cond is False:
-            return g * t
-        return g * _bw.where(cond, _bw.zeros_like(t), t)
-
-
-def _bw_is_complex(x) -> bool:
-    if isinstance(x, Tensor):
-        return x.is_complex()
-    return getattr(getattr(x, "dtype", None), "kind", "") == "c" or type(x) is complex
+        b_ok = (b.imag == 0) & (b.real >= 0) if _complex_operand(b) else b >= 0
+        return g * _bw.where((a == 0) & b_ok, _bw.zeros_like(t), t)
 
 
 class Remainder(_Binary):

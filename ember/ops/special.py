@@ -432,11 +432,6 @@ def _xlog1py(x, y):
     return np.where(np.isnan(y), np.nan, r)
 
 
-def _safe_div(x, y):
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(x == 0, 0.0, x / y)
-
-
 def _xlogy_ga(x, y):
     """torch's: log y, 0 where x is 0 and y is not positive (its log -inf or NaN)."""
     with np.errstate(divide="ignore", invalid="ignore"):
