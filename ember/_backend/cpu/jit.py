@@ -28,6 +28,7 @@ from . import threads
 
 _lock = threading.Lock()
 _numba: list = []  # [] until tried; then [module] or [None]
+_helpers: list = []  # functions kernels call (``helper``), registered with Numba when it loads
 
 
 def pow2_f32(n):
@@ -148,6 +149,8 @@ def _load():
 
                 register_jitable(exp2_f32)
                 register_jitable(exp_f32)
+                for fn in _helpers:
+                    register_jitable(fn)
                 # NUMBA_DISABLE_JIT=1 makes njit return the Python function: ember's loops would
                 # then run element by element in the interpreter, far slower than the NumPy paths
                 mod = None if numba.config.DISABLE_JIT else numba
@@ -155,6 +158,20 @@ def _load():
                 mod = None
         _numba.append(mod)
         return mod
+
+
+def helper(fn):
+    """Decorator: ``fn`` as a function that kernels call, compiled into them (Numba's
+    ``register_jitable``) once Numba loads; in Python it stays the plain function. For a step
+    that several kernels of one op share (the depthwise convolution's phase copies)."""
+    with _lock:
+        _helpers.append(fn)
+        mod = _numba[0] if _numba else None
+    if mod is not None:  # Numba loaded before this module: register it now
+        from numba.extending import register_jitable  # the jit extra, loaded already
+
+        register_jitable(fn)
+    return fn
 
 
 def loaded() -> bool:
