@@ -125,9 +125,9 @@ def _geo_args(x, w, s, pads, d):
     ],
 )
 def test_loops_as_python_match_the_numpy_path(case):
-    """The compiled loops' arithmetic, run as plain Python (as where Numba is missing, so the
-    logic is checked on every machine): values, input and weight gradients against the
-    batched-product path."""
+    """The compiled loops' arithmetic (the phase-slab loops and the channels-last ones), run as
+    plain Python (as where Numba is missing, so the logic is checked on every machine): values,
+    input and weight gradients against the batched-product path."""
     xs, m, ks, s, pads, d = case
     rng = np.random.default_rng(3)
     x = rng.standard_normal(xs)
@@ -149,18 +149,30 @@ def test_loops_as_python_match_the_numpy_path(case):
     gw = np.zeros_like(w2)
     conv_depthwise._WEIGHT_GRAD.py(gy, x, gw, *args)
     np.testing.assert_allclose(gw.reshape(w.shape), rgw, rtol=1e-12, atol=1e-12)
+    # the channels-last loops (small output planes), the same arithmetic
+    wt = np.ascontiguousarray(w2.T)
+    cl = conv_depthwise._cl_args(g) + (g.hp, g.wp)
+    conv_depthwise._FORWARD_CL.py(x, wt, b, True, out, *cl)
+    np.testing.assert_allclose(out, ref, rtol=1e-12, atol=1e-12)
+    gwt = np.zeros_like(wt)
+    conv_depthwise._BACKWARD_CL.py(gy, x, wt, gx, gwt, True, True, *cl)
+    np.testing.assert_allclose(gx, rgx, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(gwt.T.reshape(w.shape), rgw, rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.skipif(not jit.available(), reason="Numba not installed (jit extra)")
-def test_compiled_loops_split_over_threads_as_one_call():
-    """MobileNet's 96-channel 3x3 layer on 32 images: split over two threads, the output and
-    the input gradient are the bits of one thread (each image is its own loops' work); with the
-    weight gradient's parts summed, all three stay within torch's float32 tolerance."""
+@pytest.mark.parametrize("hw", [16, 4])  # the phase-slab loops; the channels-last ones
+def test_compiled_loops_split_over_threads_as_one_call(hw):
+    """MobileNet's 3x3 layers on 32 images (96 channels on 16x16, 384 on 4x4): split over two
+    threads, the output and the input gradient are the bits of one thread (each image is its
+    own loops' work); with the weight gradient's parts summed, all three stay within torch's
+    float32 tolerance."""
+    c = 96 if hw == 16 else 384
     rng = np.random.default_rng(4)
-    x = rng.standard_normal((32, 96, 16, 16)).astype(np.float32)
-    w = rng.standard_normal((96, 1, 3, 3)).astype(np.float32)
+    x = rng.standard_normal((32, c, hw, hw)).astype(np.float32)
+    w = rng.standard_normal((c, 1, 3, 3)).astype(np.float32)
     args = ((1, 1), ((1, 1), (1, 1)), (1, 1))
-    gy = rng.standard_normal((32, 96, 16, 16)).astype(np.float32)
+    gy = rng.standard_normal((32, c, hw, hw)).astype(np.float32)
     res = []
     for n in (1, 2):
         ember.set_num_threads(n)
@@ -170,5 +182,5 @@ def test_compiled_loops_split_over_threads_as_one_call():
         )
     assert all(np.array_equal(a, b) for a, b in zip(*res))
     ember.set_num_threads(2)
-    e, t = _run((32, 96, 16, 16), 1, (3, 3), 1, 1, 1, np.float32)
+    e, t = _run((32, c, hw, hw), 1, (3, 3), 1, 1, 1, np.float32)
     close_outputs(e, t, np.float32)
