@@ -22,12 +22,16 @@ the adjoint of the slab reads, the weight gradient one loop of nine dot products
 both gradients, ms): 96 channels on 32x32 1.0 / 3.3 against 4.2 / 13.1 with the products, the
 same with stride 2 0.8 / 2.7 against 2.7 / 8.7, 192 channels on 16x16 0.6 / 2.0 against 2.8 /
 7.1; the MobileNet-style training step (benchmarks/bench_depthwise.py) 82 -> 63 ms, torch's
-69-83. Output planes of a few positions (``_CL_POSITIONS``: a MobileNet's last layers, 2x2 to
-5x5 with hundreds of channels) run channels last instead, one loop over all channels per output
-position and tap: 960 channels on 2x2, forward + both gradients, 5.4 -> 1.1 ms. torchvision's
-MobileNetV2 on 32 64x64 images trains at 138-145 ms a step (212 on NumPy alone; torch 148-235). The first depthwise convolution loads Numba: that benchmark's peak memory 295 -> 385 MB
-(torch's 586). The ResNet-style stack's elementwise passes stay NumPy for that cost: there
-compiled loops gained a few percent of a step for the same 110 MB.
+69-83 (peak memory 295 -> 385 MB: the first depthwise convolution loads Numba; torch's 586).
+
+Output planes of a few positions (``_CL_POSITIONS``: a MobileNet's last layers, 2x2 to 5x5 with
+hundreds of channels) run channels last instead, one loop over all channels per output position
+and tap: 960 channels on 2x2, forward + both gradients, 5.1 ms on the phase slabs (5.4 with the
+products) -> 1.1 ms. MobileNetV2 (``ember.vision.models``) on 32 64x64 images then trains at
+138-145 ms a step, 212 on NumPy alone (torchvision's on torch 2.14.1: 148-235).
+
+The ResNet-style stack's elementwise passes stay NumPy for Numba's ~110 MB: there compiled
+loops gained a few percent of a step.
 
 CuPy: a sum over the kernel's taps of shifted views of the input (one multiply-add pass per
 (tap, multiplier)); the input gradient scatters the same products back (any stride, padding
