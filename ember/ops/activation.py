@@ -101,6 +101,16 @@ def _hardtanh_part(o, g, x, lo, hi) -> None:
     select.keep(inside, g, o)
 
 
+@jit.kernel
+def _hardtanh_bw_loop(g, x, o, lo, hi):
+    """``_hardtanh_part`` in one loop over 1-d float32/float64 arrays (one pass where the NumPy
+    form makes five), ``lo`` and ``hi`` in their dtype: g where lo < x < hi, else 0."""
+    zero = np.zeros(1, g.dtype)[0]
+    for i in range(g.size):
+        xi = x[i]
+        o[i] = g[i] if xi > lo and xi < hi else zero
+
+
 def _hardtanh_bw(g, x, y, lo, hi):
     """g where lo < x < hi, else 0 (torch's hardtanh_backward, vectorised). Same-shape
     C-contiguous float NumPy arrays take ``_hardtanh_part``, big ones split over ember's threads
@@ -115,6 +125,13 @@ def _hardtanh_bw(g, x, y, lo, hi):
         and g.dtype.itemsize in (2, 4, 8)
     ):
         out = np.empty(g.shape, g.dtype)
+        if jit.loaded() and g.size >= _JIT_MIN:
+            # only where Numba is in the process already (a MobileNet's depthwise convolutions
+            # load it): ReLU6's gradient over 32x96x32x32 float32 on two threads, 2.8 -> 1.0 ms
+            flat = jit.flat_views((g, x, out), (_F32, _F64))
+            t = g.dtype.type
+            if flat is not None and jit.run_split(_hardtanh_bw_loop, flat, (t(lo), t(hi))):
+                return out
         if _par.elementwise_pays(g, x):
             _par.elementwise(lambda o, gg, xx: _hardtanh_part(o, gg, xx, lo, hi), out, g, x)
         else:
@@ -446,6 +463,7 @@ def _gelu_tanh_grad_kernel(x):
 
 
 _F32 = np.dtype(np.float32)
+_F64 = np.dtype(np.float64)
 # log(erfc(z) / t) + z^2 as a polynomial in t = 1 / (1 + 0.38 z), z >= 0, made for ember: a
 # least-squares fit, reweighted towards minimax, on 3000 Chebyshev nodes of t for z in [0, 9]
 # (|x| up to 12.7, where Phi is 1e-37) against math.erfc. Its error is 3.8e-8, so erfc keeps its

@@ -11,7 +11,7 @@ import numpy as np
 from .. import dtypes
 from .._backend import kernels
 from .._backend.casting import cast
-from .._backend.cpu import extrema, layout, select
+from .._backend.cpu import extrema, jit, layout, select
 from .._backend.cpu import threads as _par
 from .._backend.xp import CPU_ARRAY, xp_for, xp_of
 from .._grad_state import state as _gs
@@ -491,6 +491,19 @@ def _relu_grad_part(o, g, y) -> None:
     select.keep(np.not_equal(y, 0), g, o)
 
 
+@jit.kernel
+def _relu_bw_loop(g, y, o):
+    """``_relu_grad_part`` in one loop over 1-d float32/float64 arrays (one pass where the
+    NumPy form makes three): g where y != 0, else 0."""
+    zero = np.zeros(1, g.dtype)[0]
+    for i in range(g.size):
+        o[i] = g[i] if y[i] != 0 else zero
+
+
+_JIT_MIN = 1 << 14  # values from which relu's gradient runs its loop (where Numba is loaded)
+_JIT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
 def _relu_bw(g, a, y):
     if isinstance(g, Tensor):  # create_graph=True: differentiable ops
         return g * (y > 0)
@@ -504,6 +517,13 @@ def _relu_bw(g, a, y):
         or g.shape != y.shape
     ):  # e.g. a broadcast gradient or another array type: the comparison, as torch's
         return np.where(y <= 0, np.zeros((), g.dtype), g)
+    if jit.loaded() and g.size >= _JIT_MIN:
+        # only where Numba is in the process already (a transformer's loops or a MobileNet's
+        # depthwise convolutions load it): 64x16x32x32 float32 on two threads, 0.45 -> 0.2 ms
+        out = np.empty_like(g)
+        flat = jit.flat_views((g, y, out), _JIT_DTYPES)
+        if flat is not None and jit.run_split(_relu_bw_loop, flat):
+            return out
     if _par.elementwise_pays(g, y):
         out = np.empty_like(g)
         _par.elementwise(_relu_grad_part, out, g, y)

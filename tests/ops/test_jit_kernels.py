@@ -16,6 +16,7 @@ import ember
 from ember._backend.cpu import jit, threads
 from ember.ops import activation as act
 from ember.ops import normalization as nrm
+from ember.ops import unary
 from tests._support.ops_check import compare
 from tests._support.torch_ref import torch
 
@@ -710,3 +711,58 @@ def test_lstm_backward_loop_compiled_matches_numpy_and_torch(bidirectional, monk
     np.testing.assert_allclose(x.grad.numpy(), xt.grad.numpy(), rtol=1e-4, atol=1e-5)
     for p, tp in zip(m.parameters(), tm.parameters()):
         np.testing.assert_allclose(p.grad.numpy(), tp.grad.numpy(), rtol=1e-4, atol=1e-5)
+
+
+def _select_inputs(dtype):
+    """Activations and gradients with every special value in both (NaN, +-inf, +-0, the bounds
+    0 and 6 exactly), 64K of them: past the loops' size limit."""
+    rng = np.random.default_rng(41)
+    special = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, 6.0, -6.0, 1e-45, 5.9999995, 3.0])
+    x = rng.standard_normal(1 << 16) * 4
+    g = rng.standard_normal(1 << 16)
+    x[: special.size * special.size] = np.repeat(special, special.size)
+    g[: special.size * special.size] = np.tile(special, special.size)
+    return x.astype(dtype), g.astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_select_loops_as_python_are_the_numpy_bits(dtype):
+    """The relu and hardtanh gradient loops, run as plain Python, give the NumPy passes' bits
+    (both are a select of g): NaN and infinite g where the mask is off give 0, a NaN relu output
+    keeps g, a NaN hardtanh input gives 0."""
+    x, g = _select_inputs(dtype)
+    n = 300  # the special values' block and some more (Python speed)
+    y = np.maximum(x[:n], 0)
+    o, ref = np.empty(n, dtype), np.empty(n, dtype)
+    _python(unary._relu_bw_loop, g[:n], y, o)
+    unary._relu_grad_part(ref, g[:n], y)
+    assert np.array_equal(o.view(np.uint8), ref.view(np.uint8))
+    t = np.dtype(dtype).type
+    _python(act._hardtanh_bw_loop, g[:n], x[:n], o, t(0.0), t(6.0))
+    act._hardtanh_part(ref, g[:n], x[:n], 0.0, 6.0)
+    assert np.array_equal(o.view(np.uint8), ref.view(np.uint8))
+
+
+@needs_numba
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_relu_and_hardtanh_gradients_compiled_once_numba_is_loaded(dtype):
+    """With Numba in the process, relu's and hardtanh's gradients run their loops (split over
+    ember's threads): the NumPy passes' bits, and torch's values."""
+    assert jit.available()  # loads Numba: the gate the loops wait for
+    ember.set_num_threads(2)
+    x, g = _select_inputs(dtype)
+    x, g = x.reshape(16, 64, 64), g.reshape(16, 64, 64)
+    y = np.maximum(x, 0)
+    ref = np.empty_like(g)
+    unary._relu_grad_part(ref, g, y)
+    assert np.array_equal(unary._relu_bw(g, x, y).view(np.uint8), ref.view(np.uint8))
+    act._hardtanh_part(ref, g, x, -1.5, 6.0)
+    got = act._hardtanh_bw(g, x, None, -1.5, 6.0)
+    assert np.array_equal(got.view(np.uint8), ref.view(np.uint8))
+    finite = np.where(np.isfinite(x), x, 0.5)
+    for fn in (
+        lambda m, v: m.nn.functional.relu6(v),
+        lambda m, v: m.nn.functional.hardtanh(v, -1.5, 2.0),
+        lambda m, v: m.nn.functional.relu(v),
+    ):
+        compare(fn, ember.tensor(finite, requires_grad=True))
