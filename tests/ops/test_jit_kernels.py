@@ -766,3 +766,44 @@ def test_relu_and_hardtanh_gradients_compiled_once_numba_is_loaded(dtype):
         lambda m, v: m.nn.functional.relu(v),
     ):
         compare(fn, ember.tensor(finite, requires_grad=True))
+
+
+def _bn_grads(x, w, b, g):
+    xt = ember.tensor(x, requires_grad=True)
+    wt = ember.tensor(w, requires_grad=True)
+    bt = ember.tensor(b, requires_grad=True)
+    y = ember.nn.functional.batch_norm(xt, None, None, wt, bt, training=True)
+    y.backward(ember.tensor(g))
+    return xt.grad.numpy(), wt.grad.numpy(), bt.grad.numpy()
+
+
+@needs_numba
+@pytest.mark.parametrize("offset", [0.0, 50.0])  # the one-pass form, and the centred one
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_batch_norm_compiled_combine_is_the_numpy_blocks(dtype, offset, monkeypatch):
+    """The batch-norm input gradient's compiled loop (split over images across ember's threads;
+    it runs once Numba is loaded) gives the NumPy blocks' bits, and torch's values."""
+    assert jit.available()  # loads Numba: the gate the loop waits for
+    ember.set_num_threads(2)
+    rng = np.random.default_rng(31)
+    x = (rng.standard_normal((64, 32, 16, 16)) + offset).astype(dtype)
+    w = rng.standard_normal(32).astype(dtype)
+    b = rng.standard_normal(32).astype(dtype)
+    g = rng.standard_normal(x.shape).astype(dtype)
+    got = _bn_grads(x, w, b, g)
+    monkeypatch.setattr(nrm, "_JIT_MIN", 1 << 62)
+    ref = _bn_grads(x, w, b, g)
+    for a, r in zip(got, ref):
+        assert np.array_equal(a, r)
+    xt = ember.tensor(x, requires_grad=True)
+    wt = ember.tensor(w, requires_grad=True)
+    bt = ember.tensor(b, requires_grad=True)
+    tol = 2e-4 if dtype == np.float32 else 1e-10
+    compare(
+        lambda m, a, ww, bb: m.nn.functional.batch_norm(a, None, None, ww, bb, training=True),
+        xt,
+        wt,
+        bt,
+        atol=tol,
+        rtol=tol,
+    )
