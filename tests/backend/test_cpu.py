@@ -153,6 +153,50 @@ def test_products_stay_on_one_blas_thread_only_next_to_recent_convolutions(monke
         assert blas_policy.single_threaded_products()  # a CNN: keep ember's threads' cores free
 
 
+@pytest.mark.skipif(not _blas.available(), reason="no controllable OpenBLAS in this NumPy")
+def test_blas_held_on_one_thread_between_a_convolutions_blocks_and_released_after(monkeypatch):
+    """Next to a convolution's blocks the BLAS stays on one thread for every product, not only
+    ember's (the others would wake its spinning workers); the count reads as set meanwhile,
+    set_threads waits for the release, and the first product past the window releases it."""
+    ember.set_num_threads(2)
+    ctl = _blas._controls()
+    monkeypatch.setattr(_runtime, "blas_spin_safe", lambda: False)
+    blas_policy.record_parallel_blocks()
+    try:
+        assert ctl[1]() == 1  # the library itself: one thread
+        assert _blas.get_threads() == 2  # the count ember set
+        with _blas.single_threaded():
+            assert _blas.get_threads() == 1
+        _blas.set_threads(2)  # deferred to the release
+        assert ctl[1]() == 1 and blas_policy.single_threaded_products()
+        blas_policy._last[0] = float("-inf")  # the convolutions are over a second ago
+        assert not blas_policy.single_threaded_products()
+        assert ctl[1]() == 2 and _blas.get_threads() == 2
+    finally:
+        _blas.release_hold()
+    monkeypatch.setattr(_runtime, "blas_spin_safe", lambda: True)  # workers sleep at once
+    blas_policy.record_parallel_blocks()
+    assert ctl[1]() == 2  # nothing held
+
+
+@pytest.mark.skipif(not _blas.available(), reason="no controllable OpenBLAS in this NumPy")
+def test_a_fork_during_the_hold_gives_the_child_its_blas_threads():
+    if not hasattr(os, "fork"):
+        pytest.skip("no fork here")
+    ember.set_num_threads(2)
+    _blas.hold_one_thread()
+    try:
+        pid = os.fork()
+        if pid == 0:
+            ok = _blas._controls()[1]() == 2 and not _blas._hold[0] and _blas._single[0] == 0
+            os._exit(0 if ok else 1)
+        _, status = os.waitpid(pid, 0)
+        assert os.WEXITSTATUS(status) == 0
+    finally:
+        _blas.release_hold()
+    assert _blas._controls()[1]() == 2
+
+
 def _py(code: str, env: dict) -> str:
     env = {**os.environ, **env}
     env.pop("OPENBLAS_THREAD_TIMEOUT", None)

@@ -18,6 +18,7 @@ import numpy  # noqa: F401  (loads the BLAS that _probe finds in the process's m
 _lock = threading.Lock()
 _ctl: list = []  # [] until probed; then [(set, get)] or [None]
 _single = [0, 0]  # [threads inside single_threaded(), the BLAS's count before the first entered]
+_hold = [False]  # hold_one_thread() in force: one of _single's regions, left open between calls
 _others: list = []  # (set, get, path) of the other OpenBLAS copies adopt_loaded() found (SciPy's)
 
 
@@ -124,8 +125,15 @@ def available() -> bool:
 
 
 def get_threads() -> int | None:
+    """The BLAS's thread count: 1 inside ``single_threaded()``, else the count set (also while
+    ``hold_one_thread()`` keeps it on one thread between calls)."""
     c = _controls()
-    return None if c is None else int(c[1]())
+    if c is None:
+        return None
+    with _lock:
+        if _hold[0] and _single[0] == 1:
+            return _single[1]
+        return int(c[1]())
 
 
 def set_threads(n: int) -> bool:
@@ -148,10 +156,42 @@ def _after_fork_in_child() -> None:
     if _single[0] and _ctl and _ctl[0] is not None:
         _ctl[0][0](_single[1])
     _single[0] = 0
+    _hold[0] = False
 
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def hold_one_thread() -> None:
+    """Keep the BLAS on one thread from now until ``release_hold()`` (``single_threaded()`` left
+    open), for every product in between, ember's or NumPy's own (``blas_policy``: while ember's
+    threads run a convolution's blocks). ``set_threads`` meanwhile takes effect at the release."""
+    c = _controls()
+    if c is None or _hold[0]:
+        return
+    with _lock:
+        if _hold[0]:
+            return
+        if _single[0] == 0:
+            _single[1] = int(c[1]())
+            c[0](1)
+        _single[0] += 1
+        _hold[0] = True
+
+
+def release_hold() -> None:
+    """End ``hold_one_thread()``: the BLAS gets its count back (once no ``single_threaded()``
+    region is open)."""
+    if not _hold[0]:
+        return
+    with _lock:
+        if not _hold[0]:
+            return
+        _hold[0] = False
+        _single[0] -= 1
+        if _single[0] == 0:
+            _controls()[0](_single[1])
 
 
 @contextmanager
