@@ -625,14 +625,7 @@ def _adjoint_args(g: _Geo) -> tuple:
 def _compiled(x, g: _Geo) -> bool:
     """Whether the compiled loops may serve: float32/float64, a non-empty batch and output,
     and Numba there (this loads it: ~110 MB once per process, see the module's notes)."""
-    return (
-        x.dtype in _JIT_DTYPES
-        and g.n > 0
-        and g.oh > 0
-        and g.ow > 0
-        and x.size > 0
-        and jit.available()
-    )
+    return x.dtype in _JIT_DTYPES and x.size > 0 and g.oh > 0 and g.ow > 0 and jit.available()
 
 
 def _cl_args(g: _Geo) -> tuple:

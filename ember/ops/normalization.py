@@ -576,12 +576,9 @@ def _combine(g3, x3, a, b, c):
     if jit.loaded() and x3.size >= _JIT_MIN and g3.dtype == x3.dtype and g3.flags.c_contiguous:
 
         def loop(lo, hi):
-            _bn_combine_loop.run(g3[lo:hi], x3[lo:hi], a, b, c, out[lo:hi])
+            return _bn_combine_loop.run(g3[lo:hi], x3[lo:hi], a, b, c, out[lo:hi])
 
-        # the first image alone first: it compiles the loop (or finds it refused)
-        if _bn_combine_loop.run(g3[:1], x3[:1], a, b, c, out[:1]):
-            if x3.shape[0] > 1:
-                prange(x3.shape[0] - 1, lambda lo, hi: loop(lo + 1, hi + 1), x3.nbytes)
+        if jit.split(x3.shape[0], loop, x3.nbytes) is not None:
             return out
     p = x3.shape[2]
     acol, bcol, ccol = (_per_position(v, p) for v in (a, b, c))

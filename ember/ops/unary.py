@@ -519,7 +519,7 @@ def _relu_bw(g, a, y):
         return np.where(y <= 0, np.zeros((), g.dtype), g)
     if jit.loaded() and g.size >= _JIT_MIN:
         # only where Numba is in the process already (a transformer's loops or a MobileNet's
-        # depthwise convolutions load it): 64x16x32x32 float32 on two threads, 0.45 -> 0.2 ms
+        # depthwise convolutions load it): 64x16x32x32 float32, two threads, 0.30-0.33 -> 0.15 ms
         out = np.empty_like(g)
         flat = jit.flat_views((g, y, out), _JIT_DTYPES)
         if flat is not None and jit.run_split(_relu_bw_loop, flat):

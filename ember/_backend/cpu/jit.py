@@ -168,9 +168,7 @@ def helper(fn):
         _helpers.append(fn)
         mod = _numba[0] if _numba else None
     if mod is not None:  # Numba loaded before this module: register it now
-        from numba.extending import register_jitable  # the jit extra, loaded already
-
-        register_jitable(fn)
+        mod.extending.register_jitable(fn)
     return fn
 
 
